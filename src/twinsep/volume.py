@@ -1,0 +1,157 @@
+"""The :class:`Volume` type: a voxel array with its affine to world millimetres.
+
+Conventions (written down once, used everywhere):
+
+* arrays are indexed ``[i, j, k]`` in the file's voxel order; no code assumes that
+  an array axis is "up" or "left";
+* the affine maps ``(i, j, k, 1)`` to world ``(x, y, z, 1)`` in millimetres in the
+  **RAS+** convention of NIfTI: +x toward the patient's Right, +y Anterior,
+  +z Superior;
+* DICOM / ITK LPS coordinates are converted on load by negating x and y.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+#: Matrix that converts LPS world coordinates to RAS (and back: it is its own inverse).
+LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
+
+
+def apply_affine(affine: npt.ArrayLike, points_ijk: npt.ArrayLike) -> np.ndarray:
+    """Map voxel indices to world millimetres.
+
+    Parameters
+    ----------
+    affine : (4, 4) array_like
+        Voxel-to-world matrix.
+    points_ijk : (..., 3) array_like
+        Voxel coordinates (may be fractional).
+
+    Returns
+    -------
+    (..., 3) ndarray of float64
+        World coordinates in mm.
+    """
+    a = np.asarray(affine, dtype=np.float64)
+    p = np.asarray(points_ijk, dtype=np.float64)
+    return p @ a[:3, :3].T + a[:3, 3]
+
+
+def world_to_voxel(affine: npt.ArrayLike, points_mm: npt.ArrayLike) -> np.ndarray:
+    """Map world millimetres to (fractional) voxel indices; inverse of :func:`apply_affine`."""
+    inv = np.linalg.inv(np.asarray(affine, dtype=np.float64))
+    return apply_affine(inv, points_mm)
+
+
+def spacing_from_affine(affine: npt.ArrayLike) -> tuple[float, float, float]:
+    """Voxel size along i, j, k in mm: the column norms of the affine's 3x3 part."""
+    a = np.asarray(affine, dtype=np.float64)
+    s = np.linalg.norm(a[:3, :3], axis=0)
+    return (float(s[0]), float(s[1]), float(s[2]))
+
+
+def orientation_code(affine: npt.ArrayLike) -> str:
+    """Three-letter RAS orientation code of the voxel axes, e.g. ``"LAS"`` or ``"RAS"``.
+
+    Each letter names the world direction toward which the voxel axis points most.
+    """
+    a = np.asarray(affine, dtype=np.float64)[:3, :3]
+    letters = (("L", "R"), ("P", "A"), ("I", "S"))
+    out = []
+    for col in range(3):
+        v = a[:, col]
+        ax = int(np.argmax(np.abs(v)))
+        out.append(letters[ax][1] if v[ax] > 0 else letters[ax][0])
+    return "".join(out)
+
+
+@dataclass(frozen=True, eq=False)
+class Volume:
+    """A 3D voxel array with its voxel-to-world (RAS, mm) affine.
+
+    Parameters
+    ----------
+    array : (I, J, K) ndarray
+        Voxel values (HU for CT, arbitrary units for MR, small integers for labels).
+    affine : (4, 4) ndarray
+        Maps voxel ``(i, j, k)`` to world RAS millimetres.
+    meta : dict
+        Non-identifying facts about the source (modality, series description...).
+        Never holds patient names or IDs unless the user asked to keep them.
+    """
+
+    array: np.ndarray
+    affine: np.ndarray
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.array.ndim != 3:
+            raise ValueError(f"Volume array must be 3D, got shape {self.array.shape}")
+        aff = np.asarray(self.affine, dtype=np.float64)
+        if aff.shape != (4, 4):
+            raise ValueError(f"Volume affine must be 4x4, got {aff.shape}")
+        object.__setattr__(self, "affine", aff)
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """Array shape ``(I, J, K)``."""
+        s = self.array.shape
+        return (int(s[0]), int(s[1]), int(s[2]))
+
+    @property
+    def spacing_mm(self) -> tuple[float, float, float]:
+        """Voxel size along i, j, k in mm."""
+        return spacing_from_affine(self.affine)
+
+    @property
+    def origin_mm(self) -> tuple[float, float, float]:
+        """World position (RAS mm) of the centre of voxel (0, 0, 0)."""
+        o = self.affine[:3, 3]
+        return (float(o[0]), float(o[1]), float(o[2]))
+
+    @property
+    def direction(self) -> np.ndarray:
+        """3x3 matrix of unit column vectors: world direction of each voxel axis."""
+        return self.affine[:3, :3] / np.asarray(self.spacing_mm)
+
+    @property
+    def voxel_volume_mm3(self) -> float:
+        """Volume of one voxel in mm^3 (absolute determinant of the 3x3 part)."""
+        return float(abs(np.linalg.det(self.affine[:3, :3])))
+
+    @property
+    def orientation(self) -> str:
+        """Three-letter orientation code (see :func:`orientation_code`)."""
+        return orientation_code(self.affine)
+
+    def with_array(self, array: np.ndarray, **meta: Any) -> Volume:
+        """A new Volume on the same grid holding ``array`` (same shape required)."""
+        if array.shape != self.array.shape:
+            raise ValueError(f"shape {array.shape} differs from grid {self.array.shape}")
+        return Volume(array, self.affine.copy(), {**self.meta, **meta})
+
+    def world_coords(self, index: npt.ArrayLike) -> np.ndarray:
+        """World mm of voxel indices (see :func:`apply_affine`)."""
+        return apply_affine(self.affine, index)
+
+    def centroid_mm(self, mask: np.ndarray) -> np.ndarray:
+        """World centroid (mm) of the voxels where ``mask`` is true.
+
+        Raises
+        ------
+        ValueError
+            If the mask is empty.
+        """
+        idx = np.argwhere(mask)
+        if idx.size == 0:
+            raise ValueError("cannot take the centroid of an empty mask")
+        return self.world_coords(idx.mean(axis=0))
+
+    def same_grid(self, other: Volume, *, atol: float = 1e-4) -> bool:
+        """True when ``other`` has the same shape and affine (to ``atol`` mm)."""
+        return self.shape == other.shape and bool(np.allclose(self.affine, other.affine, atol=atol))
