@@ -1,0 +1,42 @@
+"""Run every benchmark in this folder; write ``<out>/<name>.json`` and ``<out>/results.md``.
+
+Each ``bench_*.py`` module exposes ``run(out_dir: Path) -> dict`` returning
+``{"title": str, "rows": [dict, ...], "markdown": str}``; machines are shared and noisy,
+so each benchmark compares against a real alternative in the same run and reports ratios.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+import time
+from pathlib import Path
+
+
+def main(out_dir: Path) -> int:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    here = Path(__file__).parent
+    only = set(sys.argv[2:])
+    sections = []
+    for path in sorted(here.glob("bench_*.py")):
+        name = path.stem.removeprefix("bench_")
+        if only and name not in only:
+            continue
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        assert spec is not None and spec.loader is not None
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        t0 = time.perf_counter()
+        result = mod.run(out_dir)
+        result["wall_s"] = round(time.perf_counter() - t0, 2)
+        (out_dir / f"{name}.json").write_text(json.dumps(result, indent=2, default=str) + "\n")
+        sections.append(f"## {result.get('title', name)}\n\n{result.get('markdown', '')}\n")
+        print(f"{name}: done in {result['wall_s']} s", flush=True)
+    (out_dir / "results.md").write_text("# twinsep benchmarks\n\n" + "\n".join(sections))
+    print(f"results in {out_dir}/results.md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(Path(sys.argv[1] if len(sys.argv) > 1 else "benchmarks/results")))

