@@ -243,8 +243,10 @@ def _stable(obj: Any) -> Any:
         return [_stable(v) for v in obj]
     if isinstance(obj, Path):
         return str(obj)
-    if isinstance(obj, float):
-        return repr(obj)
+    if hasattr(obj, "tolist"):  # numpy scalars and arrays
+        return obj.tolist()
+    if hasattr(obj, "value") and hasattr(obj, "name"):  # enums
+        return obj.value
     return obj
 
 
@@ -282,6 +284,8 @@ def stage_key(
         "version": __version__,
         "params": _stable(stage.params),
         "deps": {d: dep_keys[d] for d in stage.depends},
+        # Every result is about one scan: its checksum always enters the key.
+        "scan": digests.get("scan"),
         "uses": {},
     }
     for u in stage.uses:
