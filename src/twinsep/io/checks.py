@@ -1,0 +1,356 @@
+"""Validation shared by every scan reader.
+
+Each ``check_*`` function takes the value to check first and the file it came from as
+``source``; it returns nothing (or the cleaned value) and raises :class:`ScanError`
+with one line that names the file, shows the bad value and says the rule.
+The thresholds live in :class:`LoadParams`.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from twinsep.errors import ScanError
+from twinsep.volume import spacing_from_affine
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "LoadParams",
+    "available_memory_bytes",
+    "check_readable_path",
+    "check_memory",
+    "check_shape",
+    "check_affine",
+    "check_finite",
+    "check_not_label_map",
+    "normalise_dtype",
+    "guess_modality",
+    "format_bytes",
+]
+
+
+@dataclass(frozen=True)
+class LoadParams:
+    """Thresholds used when loading and validating a scan.
+
+    Attributes
+    ----------
+    min_spacing_mm : float
+        Smallest voxel size accepted, mm. 0.05 mm is below any clinical CT/MR voxel
+        (micro-CT aside); anything smaller is a wrong header (e.g. metres read as mm).
+    max_spacing_mm : float
+        Largest voxel size accepted, mm. 20 mm slices cannot describe a skull (a few mm
+        thick) and usually mean a scout/localiser or a header in the wrong unit.
+    slice_spacing_rel_tol : float
+        Relative tolerance on DICOM slice-to-slice distance (fraction of the median
+        distance). 1 % keeps a 0.5 mm series within 5 µm yet accepts scanner rounding.
+    slice_spacing_abs_tol_mm : float
+        Absolute tolerance on slice distance, mm; the larger of the two tolerances
+        applies. 0.01 mm covers positions written with two decimals.
+    orientation_tol : float
+        Largest difference between the direction cosines of two slices of one series
+        (unitless). 1e-4 is ~0.006°, above the rounding of 16-character DS values.
+    tilt_max_fraction_of_pixel : float
+        Gantry tilt is declared when the slice positions drift sideways (perpendicular
+        to the slice normal) over the whole stack by more than this fraction of the
+        smallest in-plane pixel size. 0.5 pixel is the point where the error of
+        ignoring the tilt reaches the voxel's own uncertainty.
+    label_map_max_unique : int
+        An integer-valued volume with at most this many distinct values is a label map,
+        not a scan. Real CT/MR has hundreds of grey levels; tissue label maps have < 16.
+    memory_fraction : float
+        Share of the available memory one scan may take (source plus converted array).
+        0.8 leaves room for the interpreter and the first processing step.
+    ct_min_hu : float
+        A volume whose minimum is at most this value (and maximum at least
+        ``ct_max_hu``) looks like CT in Hounsfield units: air is -1000 HU.
+    ct_max_hu : float
+        See ``ct_min_hu``; cortical bone is > 300 HU.
+    """
+
+    min_spacing_mm: float = 0.05
+    max_spacing_mm: float = 20.0
+    slice_spacing_rel_tol: float = 0.01
+    slice_spacing_abs_tol_mm: float = 0.01
+    orientation_tol: float = 1e-4
+    tilt_max_fraction_of_pixel: float = 0.5
+    label_map_max_unique: int = 16
+    memory_fraction: float = 0.8
+    ct_min_hu: float = -500.0
+    ct_max_hu: float = 300.0
+
+
+def format_bytes(n: float) -> str:
+    """Human-readable byte count (``1.5 GB``)."""
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if abs(n) < 1000 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000.0
+    return f"{n:.1f} TB"  # pragma: no cover
+
+
+def available_memory_bytes() -> int:
+    """Memory this process may still use, in bytes.
+
+    The smaller of ``MemAvailable`` in ``/proc/meminfo`` and the cgroup limit minus its
+    current use; falls back to the physical memory size where those files are absent.
+    """
+    candidates: list[int] = []
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    candidates.append(int(line.split()[1]) * 1024)
+                    break
+    except OSError:
+        pass
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        used = int(Path("/sys/fs/cgroup/memory.current").read_text().strip())
+        if limit != "max":
+            candidates.append(max(int(limit) - used, 0))
+    except (OSError, ValueError):
+        pass
+    if not candidates:
+        try:
+            candidates.append(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+        except (ValueError, OSError, AttributeError):
+            candidates.append(8 * 1024**3)
+    return min(candidates)
+
+
+def check_readable_path(path: Path) -> None:
+    """Refuse a path that does not exist, loops, or cannot be read.
+
+    Raises
+    ------
+    ScanError
+        Naming the path: missing, broken or looping symbolic link, permission denied.
+    """
+    try:
+        st_ok = path.stat()
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ScanError(
+                path, "symbolic link loop (the link points back to itself); fix the link"
+            ) from None
+        if path.is_symlink():
+            target = os.readlink(path)
+            raise ScanError(path, f"broken symbolic link to {target!s}") from None
+        if exc.errno == errno.EACCES:
+            raise ScanError(
+                path, "permission denied (cannot read); check file permissions"
+            ) from None
+        raise ScanError(path, "does not exist") from None
+    except RuntimeError:  # pathlib on some Python versions reports loops this way
+        raise ScanError(
+            path, "symbolic link loop (the link points back to itself); fix the link"
+        ) from None
+    del st_ok
+    mode = os.R_OK | (os.X_OK if path.is_dir() else 0)
+    if not os.access(path, mode):
+        raise ScanError(path, "permission denied (cannot read); check file permissions")
+    if path.is_file():
+        try:
+            with open(path, "rb") as fh:
+                fh.read(1)
+        except PermissionError:
+            raise ScanError(
+                path, "permission denied (cannot read); check file permissions"
+            ) from None
+        except OSError as exc:
+            raise ScanError(path, f"cannot be read ({exc.strerror})") from None
+
+
+def check_memory(
+    shape: tuple[int, ...],
+    itemsize_bytes: int,
+    source: str | Path,
+    *,
+    params: LoadParams = LoadParams(),
+) -> None:
+    """Refuse a volume whose header promises more data than memory can hold.
+
+    Called with the header's dimensions before any pixel is read. The estimate is
+    the source array plus a float32 working copy.
+
+    Raises
+    ------
+    ScanError
+        When ``prod(shape) * (itemsize + 4)`` exceeds ``memory_fraction`` of the
+        available memory, or when a dimension is negative.
+    """
+    if any(int(s) < 0 for s in shape):
+        raise ScanError(source, f"header has a negative dimension {tuple(shape)}")
+    n_vox = 1
+    for s in shape:
+        n_vox *= int(s)
+    need = n_vox * (int(itemsize_bytes) + 4)
+    avail = available_memory_bytes()
+    if need > params.memory_fraction * avail:
+        dims = "×".join(str(int(s)) for s in shape)
+        raise ScanError(
+            source,
+            f"too large for memory: the header says {dims} voxels of {itemsize_bytes} bytes, "
+            f"needing about {format_bytes(need)} while {format_bytes(avail)} is available; "
+            "crop or downsample the scan, or check the header dimensions",
+        )
+
+
+def check_shape(shape: tuple[int, ...], source: str | Path) -> tuple[int, int, int]:
+    """Return the 3D shape, refusing 2D images and true 4D+ series.
+
+    Trailing singleton dimensions beyond the third (a 4D file with one time point)
+    are accepted and dropped by the caller.
+
+    Raises
+    ------
+    ScanError
+        For fewer than three dimensions, a spatial dimension of length 1 (a single
+        slice), or more than one volume along a 4th+ dimension.
+    """
+    dims = tuple(int(s) for s in shape)
+    txt = "×".join(str(s) for s in dims)
+    if len(dims) < 3:
+        raise ScanError(source, f"2D image (shape {txt}); twinsep needs a 3D volume")
+    extra = dims[3:]
+    if any(s != 1 for s in extra):
+        raise ScanError(
+            source,
+            f"{len(dims)}D image (shape {txt}) holds {int(np.prod(extra))} volumes; "
+            "extract the one 3D volume to plan from",
+        )
+    spatial = dims[:3]
+    if any(s <= 1 for s in spatial):
+        raise ScanError(
+            source,
+            f"2D image (shape {txt}: a single slice); twinsep needs a 3D volume",
+        )
+    return (spatial[0], spatial[1], spatial[2])
+
+
+def check_affine(
+    affine: np.ndarray, source: str | Path, *, params: LoadParams = LoadParams()
+) -> None:
+    """Refuse non-finite, zero/absurd-spacing or singular voxel-to-world matrices.
+
+    Raises
+    ------
+    ScanError
+        Naming the axis and spacing that breaks ``[min_spacing_mm, max_spacing_mm]``,
+        or saying that the axes are (nearly) parallel.
+    """
+    a = np.asarray(affine, dtype=np.float64)
+    if not np.all(np.isfinite(a)):
+        raise ScanError(source, "the voxel-to-world matrix contains NaN or infinity")
+    spacing = spacing_from_affine(a)
+    for axis, s in zip("ijk", spacing, strict=True):
+        if s == 0.0:
+            raise ScanError(
+                source, f"zero voxel spacing along axis {axis}; the header geometry is broken"
+            )
+        if s < params.min_spacing_mm or s > params.max_spacing_mm:
+            raise ScanError(
+                source,
+                f"absurd voxel spacing {s:.4g} mm along axis {axis} (accepted "
+                f"{params.min_spacing_mm}-{params.max_spacing_mm} mm); check the header units",
+            )
+    det = float(np.linalg.det(a[:3, :3]))
+    if abs(det) < 1e-6 * float(np.prod(spacing)):
+        raise ScanError(source, "singular voxel-to-world matrix (two voxel axes are parallel)")
+
+
+def check_finite(array: np.ndarray, source: str | Path) -> None:
+    """Refuse arrays with NaN or infinite values (floating point only).
+
+    Raises
+    ------
+    ScanError
+        With the number of bad voxels and the index of the first one.
+    """
+    if not np.issubdtype(array.dtype, np.floating):
+        return
+    finite = np.isfinite(array)
+    if finite.all():
+        return
+    bad = np.argwhere(~finite)
+    first = tuple(int(v) for v in bad[0])
+    raise ScanError(
+        source,
+        f"{len(bad)} voxels are NaN or infinite (first at index {first}); "
+        "a scan must hold finite values",
+    )
+
+
+def normalise_dtype(array: np.ndarray, source: str | Path) -> np.ndarray:
+    """Return ``array`` as int16 when its integer values fit, else float32.
+
+    Raises
+    ------
+    ScanError
+        For complex or non-numeric data.
+    """
+    if array.dtype == np.int16:
+        return array
+    if array.dtype == np.bool_:
+        return array.astype(np.int16)
+    if np.issubdtype(array.dtype, np.integer):
+        if array.size and (int(array.min()) < -32768 or int(array.max()) > 32767):
+            return array.astype(np.float32)
+        return array.astype(np.int16)
+    if np.issubdtype(array.dtype, np.floating):
+        return array.astype(np.float32, copy=False)
+    raise ScanError(source, f"unsupported voxel type {array.dtype} (need real numbers)")
+
+
+def _looks_integral(values: np.ndarray) -> bool:
+    if np.issubdtype(values.dtype, np.integer):
+        return True
+    return bool(np.all(values == np.round(values)))
+
+
+def check_not_label_map(
+    array: np.ndarray, source: str | Path, *, params: LoadParams = LoadParams()
+) -> None:
+    """Refuse a label map or mask given where a scan is expected.
+
+    A volume with only integer values and at most ``label_map_max_unique`` distinct
+    values is a label map (or an empty/constant image), not a CT or MR scan.
+
+    Raises
+    ------
+    ScanError
+        Listing the distinct values found.
+    """
+    flat = array.reshape(-1, order="A") if array.flags.forc else array.ravel()
+    step = max(1, flat.size // 1_000_000)
+    sample = flat[::step]
+    if not _looks_integral(sample):
+        return
+    if np.unique(sample).size > params.label_map_max_unique:
+        return
+    if not _looks_integral(flat):
+        return
+    values = np.unique(flat)
+    if values.size > params.label_map_max_unique:
+        return
+    shown = ", ".join(f"{v:g}" for v in values[:16].tolist())
+    raise ScanError(
+        source,
+        f"looks like a label map or mask, not a scan: only {values.size} distinct integer "
+        f"values ({shown}); give the CT or MR image itself",
+    )
+
+
+def guess_modality(value_min: float, value_max: float, *, params: LoadParams = LoadParams()) -> str:
+    """Guess ``"CT"`` when the value range looks like Hounsfield units, else ``"MR"``."""
+    if value_min <= params.ct_min_hu and value_max >= params.ct_max_hu:
+        return "CT"
+    return "MR"

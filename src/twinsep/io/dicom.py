@@ -1,0 +1,618 @@
+"""DICOM series reader (pydicom): header pass, geometry checks, then pixels.
+
+Pass 1 reads every file's header with pixel data *deferred* (``defer_size``): the
+value of (7FE0,0010) is skipped, but its presence, file offset and length are kept,
+so missing pixel data is detected and pass 2 can read the pixels with one
+``read`` per file (the same read feeds the SHA-256). This is the speed of
+``stop_before_pixels`` plus the knowledge of where the pixels are.
+
+Geometry (all in DICOM's LPS, converted to RAS at the end):
+
+* slice normal ``n = row_cosines × column_cosines`` (from ImageOrientationPatient);
+  slices are sorted by ``ImagePositionPatient · n`` -- never by file name or
+  InstanceNumber;
+* voxel axis ``i`` runs along a row (column index), ``j`` down the columns (row
+  index), ``k`` along ``n``; so ``array[i, j, k] = slice_k.pixels[j, i]``;
+* slice distances must be uniform within ``max(abs_tol, rel_tol × median)``;
+  a distance equal to ``m × spacing`` (m ≥ 2) is reported as ``m - 1`` missing slices;
+  two slices closer than the absolute tolerance are duplicates;
+* **gantry tilt** (slice positions drifting sideways, off the normal, by more than
+  half a pixel over the stack) is refused rather than resampled: the affine of a
+  tilted stack is sheared, which NRRD/MHA and most downstream tools cannot store,
+  and silently resampling would move anatomy. The message says how to correct it.
+* gaps between slices (SpacingBetweenSlices / position step larger than
+  SliceThickness) are accepted: what matters for the grid is that positions are
+  uniform; a warning notes that the gaps were not imaged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pydicom
+from pydicom.errors import InvalidDicomError
+from pydicom.uid import UID
+
+from twinsep.errors import ScanError
+from twinsep.io._loaded import Loaded, sha256_file, sha256_of_hashes
+from twinsep.io.checks import LoadParams, check_memory
+from twinsep.volume import LPS_TO_RAS
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["read_dicom", "is_dicom_file", "series_uid_hash", "PHI_KEYWORDS"]
+
+#: Header keywords treated as identifying; kept only with ``keep_phi=True``.
+PHI_KEYWORDS = (
+    "PatientName",
+    "PatientID",
+    "PatientBirthDate",
+    "OtherPatientIDs",
+    "InstitutionName",
+    "InstitutionAddress",
+    "AccessionNumber",
+    "ReferringPhysicianName",
+    "PerformingPhysicianName",
+    "OperatorsName",
+    "StationName",
+    "StudyDate",
+    "StudyDescription",
+    "SeriesDescription",
+)
+
+_PIXEL_TAG = 0x7FE00010
+_NATIVE_LE = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1"}
+_DEFER_BYTES = 256
+
+
+def series_uid_hash(uid: str) -> str:
+    """First 16 hex digits of the SHA-256 of a SeriesInstanceUID."""
+    return hashlib.sha256(uid.encode("ascii", "replace")).hexdigest()[:16]
+
+
+@dataclass
+class _Header:
+    """What pass 1 keeps of one image file."""
+
+    path: Path
+    series_uid: str
+    modality: str
+    description: str
+    rows: int
+    cols: int
+    iop: np.ndarray | None
+    ipp: np.ndarray | None
+    pixel_spacing: tuple[float, float] | None
+    slope: float
+    inter: float
+    bits_allocated: int
+    bits_stored: int
+    pixel_repr: int
+    samples: int
+    n_frames: int
+    transfer_syntax: str
+    has_pixels: bool
+    pixel_tell: int | None
+    pixel_length: int | None
+    slice_thickness_mm: float | None
+    phi: dict[str, str] = field(default_factory=dict)
+
+
+def is_dicom_file(path: Path) -> bool:
+    """True when the file has the DICOM preamble (``DICM`` at byte 128)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(132)
+    except OSError:
+        return False
+    return len(head) == 132 and head[128:132] == b"DICM"
+
+
+def _looks_like_raw_dicom(path: Path) -> bool:
+    """Preamble-less DICOM (old exports) starts with a group 0x0008 element."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except OSError:
+        return False
+    return len(head) == 8 and head[:2] == b"\x08\x00" and head[3:4] == b"\x00"
+
+
+def _float_list(value: object, n: int) -> np.ndarray | None:
+    try:
+        seq = [float(v) for v in value]  # type: ignore[attr-defined]
+    except (TypeError, ValueError):
+        return None
+    return np.asarray(seq, dtype=np.float64) if len(seq) == n else None
+
+
+def _float(value: object, default: float) -> float:
+    try:
+        out = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return default
+    return out if math.isfinite(out) else default
+
+
+def _read_header(path: Path) -> _Header | str:
+    """Pass-1 header of one file, or a short reason why it is not an image."""
+    try:
+        ds = pydicom.dcmread(path, defer_size=_DEFER_BYTES)
+    except InvalidDicomError:
+        if not _looks_like_raw_dicom(path):
+            return "not DICOM"
+        try:
+            ds = pydicom.dcmread(path, defer_size=_DEFER_BYTES, force=True)
+        except Exception:
+            return "not DICOM"
+    except PermissionError:
+        return "permission denied"
+    except Exception as exc:  # corrupt files raise many types
+        return f"unreadable DICOM ({type(exc).__name__})"
+    try:
+        rows = ds.get("Rows")
+        cols = ds.get("Columns")
+        if rows is None or cols is None:
+            return "DICOM without an image (no Rows/Columns)"
+        ps = _float_list(ds.get("PixelSpacing"), 2)
+        elem = ds.get_item(_PIXEL_TAG, keep_deferred=True)
+        has_pixels = elem is not None or "FloatPixelData" in ds or "DoubleFloatPixelData" in ds
+        tell = getattr(elem, "value_tell", None) if elem is not None else None
+        length = getattr(elem, "length", None) if elem is not None else None
+        if length is not None and length == 0xFFFFFFFF:
+            length = None
+        meta = getattr(ds, "file_meta", None)
+        ts = str(meta.get("TransferSyntaxUID", "")) if meta is not None else ""
+        if not ts:
+            ts = "1.2.840.10008.1.2"
+        phi: dict[str, str] = {}
+        for kw in PHI_KEYWORDS:
+            val = ds.get(kw)
+            if val is not None and str(val) != "":
+                phi[kw] = str(val)
+        return _Header(
+            path=path,
+            series_uid=str(ds.get("SeriesInstanceUID", "")) or "(no SeriesInstanceUID)",
+            modality=str(ds.get("Modality", "")) or "(none)",
+            description=str(ds.get("SeriesDescription", "")),
+            rows=int(rows),
+            cols=int(cols),
+            iop=_float_list(ds.get("ImageOrientationPatient"), 6),
+            ipp=_float_list(ds.get("ImagePositionPatient"), 3),
+            pixel_spacing=None if ps is None else (float(ps[0]), float(ps[1])),
+            slope=_float(ds.get("RescaleSlope", 1.0), 1.0),
+            inter=_float(ds.get("RescaleIntercept", 0.0), 0.0),
+            bits_allocated=int(ds.get("BitsAllocated", 16)),
+            bits_stored=int(ds.get("BitsStored", ds.get("BitsAllocated", 16))),
+            pixel_repr=int(ds.get("PixelRepresentation", 0)),
+            samples=int(ds.get("SamplesPerPixel", 1)),
+            n_frames=int(_float(ds.get("NumberOfFrames", 1), 1.0)),
+            transfer_syntax=ts,
+            has_pixels=bool(has_pixels),
+            pixel_tell=None if tell is None else int(tell),
+            pixel_length=None if length is None else int(length),
+            slice_thickness_mm=(
+                None if ds.get("SliceThickness") in (None, "") else _float(ds.SliceThickness, 0.0)
+            ),
+            phi=phi,
+        )
+    except Exception as exc:  # a malformed element in an otherwise DICOM file
+        return f"malformed DICOM header ({type(exc).__name__}: {exc})"
+
+
+def _list_files(folder: Path, *, recursive: bool) -> list[Path]:
+    out: list[Path] = []
+    if recursive:
+        for root, dirs, files in os.walk(folder, followlinks=False):
+            dirs.sort()
+            out.extend(Path(root) / f for f in sorted(files))
+    else:
+        out = sorted(p for p in folder.iterdir() if not p.is_dir())
+    return out
+
+
+def _rel(path: Path, folder: Path) -> str:
+    try:
+        return str(path.relative_to(folder))
+    except ValueError:
+        return path.name
+
+
+def _names(paths: list[Path], folder: Path, limit: int = 3) -> str:
+    shown = ", ".join(_rel(p, folder) for p in paths[:limit])
+    return shown + (f" and {len(paths) - limit} more" if len(paths) > limit else "")
+
+
+def _choose_series(
+    groups: dict[str, list[_Header]], series_uid: str | None, source: Path
+) -> list[_Header]:
+    def listing() -> str:
+        parts = []
+        for uid, hs in sorted(groups.items(), key=lambda kv: -len(kv[1])):
+            desc = hs[0].description or "no description"
+            parts.append(f"{uid} ({desc!r}, {hs[0].modality}, {len(hs)} files)")
+        return "; ".join(parts)
+
+    if series_uid is not None:
+        for uid, hs in groups.items():
+            if uid == series_uid or series_uid_hash(uid).startswith(series_uid.lower()):
+                return hs
+        raise ScanError(source, f"no series with UID {series_uid!r}; the folder holds: {listing()}")
+    if len(groups) > 1:
+        raise ScanError(
+            source,
+            f"the folder holds {len(groups)} DICOM series; choose one with --series UID: "
+            f"{listing()}",
+        )
+    return next(iter(groups.values()))
+
+
+def _check_series_headers(hs: list[_Header], source: Path, params: LoadParams) -> None:
+    """Consistency checks across the slices of one series (no pixels read yet)."""
+    mods = Counter(h.modality for h in hs)
+    if len(mods) > 1:
+        detail = ", ".join(f"{m} in {n} files" for m, n in mods.most_common())
+        odd = [h.path for h in hs if h.modality != mods.most_common(1)[0][0]]
+        raise ScanError(
+            source,
+            f"mixed modalities in one series ({detail}; e.g. {_names(odd, source, 2)}); "
+            "a scan must be one modality",
+        )
+    for h in hs:
+        if not h.has_pixels:
+            raise ScanError(h.path, "DICOM image without pixel data (PixelData element missing)")
+        if h.samples != 1:
+            raise ScanError(
+                h.path,
+                f"colour image ({h.samples} samples per pixel); twinsep needs grey-level CT/MR",
+            )
+        if h.n_frames > 1:
+            raise ScanError(
+                h.path,
+                f"multi-frame (enhanced) DICOM with {h.n_frames} frames is not supported; "
+                "export the series as classic single-frame images",
+            )
+        if h.iop is None or h.ipp is None:
+            missing = "ImageOrientationPatient" if h.iop is None else "ImagePositionPatient"
+            raise ScanError(
+                h.path,
+                f"no {missing}: the slice cannot be placed in space (a screenshot or "
+                "secondary capture is not a scan)",
+            )
+        if h.pixel_spacing is None:
+            raise ScanError(h.path, "no PixelSpacing: the voxel size is unknown")
+        if min(h.pixel_spacing) <= 0:
+            raise ScanError(
+                h.path,
+                f"PixelSpacing {h.pixel_spacing} mm: zero or negative spacing is impossible",
+            )
+    ref = hs[0]
+    assert ref.iop is not None and ref.pixel_spacing is not None
+    for h in hs[1:]:
+        assert h.iop is not None and h.pixel_spacing is not None
+        if (h.rows, h.cols) != (ref.rows, ref.cols):
+            raise ScanError(
+                source,
+                f"slices differ in size: {_rel(ref.path, source)} is {ref.rows}×{ref.cols}, "
+                f"{_rel(h.path, source)} is {h.rows}×{h.cols} (rows×columns)",
+            )
+        if float(np.max(np.abs(h.iop - ref.iop))) > params.orientation_tol:
+            raise ScanError(
+                source,
+                "inconsistent orientation between slices: ImageOrientationPatient of "
+                f"{_rel(ref.path, source)} is {np.round(ref.iop, 5).tolist()}, of "
+                f"{_rel(h.path, source)} {np.round(h.iop, 5).tolist()}",
+            )
+        rel = np.abs(np.subtract(h.pixel_spacing, ref.pixel_spacing)) / np.asarray(
+            ref.pixel_spacing
+        )
+        if float(rel.max()) > 1e-4:
+            raise ScanError(
+                source,
+                f"inconsistent pixel spacing between slices: {_rel(ref.path, source)} has "
+                f"{ref.pixel_spacing} mm, {_rel(h.path, source)} {h.pixel_spacing} mm",
+            )
+
+
+def _geometry(
+    hs: list[_Header], source: Path, params: LoadParams, warnings: list[str]
+) -> tuple[list[_Header], np.ndarray]:
+    """Sort slices along the normal, check spacing and tilt, return (sorted, LPS affine)."""
+    ref = hs[0]
+    assert ref.iop is not None and ref.pixel_spacing is not None
+    row = ref.iop[:3] / np.linalg.norm(ref.iop[:3])
+    col = ref.iop[3:] / np.linalg.norm(ref.iop[3:])
+    if abs(float(row @ col)) > 1e-3:
+        raise ScanError(
+            ref.path,
+            f"ImageOrientationPatient {ref.iop.tolist()}: row and column directions are not "
+            "perpendicular",
+        )
+    normal = np.cross(row, col)
+    normal /= np.linalg.norm(normal)
+    if len(hs) < 2:
+        raise ScanError(
+            source,
+            f"2D image: the series has a single slice ({_rel(ref.path, source)}); "
+            "twinsep needs a 3D volume",
+        )
+    ipp = np.stack([h.ipp for h in hs if h.ipp is not None])
+    pos = ipp @ normal
+    order = np.argsort(pos, kind="stable")
+    hs = [hs[i] for i in order]
+    ipp = ipp[order]
+    pos = pos[order]
+    diffs = np.diff(pos)
+    dup = np.flatnonzero(diffs < params.slice_spacing_abs_tol_mm)
+    if dup.size:
+        i = int(dup[0])
+        raise ScanError(
+            source,
+            f"duplicated slice position: {_rel(hs[i].path, source)} and "
+            f"{_rel(hs[i + 1].path, source)} both lie at {pos[i]:.3f} mm along the slice "
+            f"normal ({dup.size} duplicate(s)); remove the copies or split the acquisitions",
+        )
+    d = float(np.median(diffs))
+    tol = max(params.slice_spacing_abs_tol_mm, params.slice_spacing_rel_tol * d)
+    missing: list[tuple[int, int]] = []
+    odd: list[int] = []
+    for idx, g in enumerate(diffs):
+        if abs(g - d) <= tol:
+            continue
+        m = int(round(g / d))
+        if m >= 2 and abs(g - m * d) <= tol * m:
+            missing.append((idx, m - 1))
+        else:
+            odd.append(idx)
+    if odd:
+        i = odd[0]
+        vals = sorted({round(float(diffs[j]), 3) for j in odd})
+        raise ScanError(
+            source,
+            f"non-uniform slice spacing: most slices are {d:.4g} mm apart but "
+            f"{_rel(hs[i].path, source)} -> {_rel(hs[i + 1].path, source)} is "
+            f"{diffs[i]:.4g} mm ({len(odd)} irregular step(s), distances {vals[:5]} mm; "
+            f"tolerance ±{tol:.3g} mm); resample the series to uniform slices",
+        )
+    if missing:
+        i, m = missing[0]
+        total = sum(n for _, n in missing)
+        raise ScanError(
+            source,
+            f"missing slice(s): the gap between {_rel(hs[i].path, source)} and "
+            f"{_rel(hs[i + 1].path, source)} is {diffs[i]:.4g} mm = {m + 1} × the "
+            f"{d:.4g} mm spacing ({total} slice(s) missing in {len(missing)} gap(s)); "
+            "export the complete series",
+        )
+    step = (pos[-1] - pos[0]) / (len(hs) - 1)
+    total_vec = ipp[-1] - ipp[0]
+    along = float(total_vec @ normal)
+    drift = total_vec - along * normal
+    drift_mm = float(np.linalg.norm(drift))
+    if drift_mm > params.tilt_max_fraction_of_pixel * min(ref.pixel_spacing):
+        tilt_deg = math.degrees(math.atan2(drift_mm, along))
+        raise ScanError(
+            source,
+            f"gantry tilt of about {tilt_deg:.2f}°: slice positions drift {drift_mm:.2f} mm "
+            "sideways (off the slice normal) across the stack; twinsep does not resample "
+            "tilted stacks - reconstruct the series without tilt or correct it first "
+            "(e.g. dcm2niix corrects gantry tilt)",
+        )
+    thick = ref.slice_thickness_mm
+    if (
+        thick is not None
+        and thick > 0
+        and step > thick * (1 + params.slice_spacing_rel_tol) + (params.slice_spacing_abs_tol_mm)
+    ):
+        warnings.append(
+            f"slices are {step:.3g} mm apart but only {thick:.3g} mm thick: the "
+            f"{step - thick:.3g} mm gaps between slices were not imaged"
+        )
+    lps = np.eye(4)
+    lps[:3, 0] = row * ref.pixel_spacing[1]
+    lps[:3, 1] = col * ref.pixel_spacing[0]
+    lps[:3, 2] = normal * step
+    lps[:3, 3] = ipp[0]
+    return hs, lps
+
+
+def _fast_path_ok(h: _Header) -> bool:
+    return (
+        h.transfer_syntax in _NATIVE_LE
+        and h.bits_allocated == 16
+        and h.pixel_tell is not None
+        and h.pixel_length is not None
+        and h.pixel_length >= h.rows * h.cols * 2
+        and (h.pixel_repr == 0 or h.bits_stored == 16)
+    )
+
+
+def _decode_fallback(h: _Header) -> np.ndarray:
+    """Pixels through pydicom's decoders (compressed, big-endian, 8/32-bit...)."""
+    ts = UID(h.transfer_syntax)
+    try:
+        ds = pydicom.dcmread(h.path)
+    except Exception as exc:
+        raise ScanError(h.path, f"cannot re-read the file ({type(exc).__name__})") from None
+    if ts.is_compressed:
+        try:
+            from pydicom.pixels import get_decoder
+
+            available = get_decoder(ts).is_available
+        except (NotImplementedError, ImportError, ValueError):
+            available = False
+        if not available:
+            raise ScanError(
+                h.path,
+                f"pixel data compressed as {ts.name} ({ts}) and no decoder for it is "
+                "installed; install pylibjpeg (with its plugins) or decompress the series "
+                "(e.g. gdcmconv --raw)",
+            )
+    try:
+        arr = np.asarray(ds.pixel_array)
+    except Exception as exc:
+        raise ScanError(
+            h.path, f"cannot decode pixel data ({ts.name}): {type(exc).__name__}: {exc}"
+        ) from None
+    if arr.shape != (h.rows, h.cols):
+        raise ScanError(h.path, f"pixel data has shape {arr.shape}, header says {h.rows}×{h.cols}")
+    return arr
+
+
+def _read_pixels(
+    hs: list[_Header], source: Path, params: LoadParams
+) -> tuple[np.ndarray, list[str]]:
+    """Pass 2: stack ``(n, rows, cols)`` with rescale applied; also the file hashes."""
+    n, rows, cols = len(hs), hs[0].rows, hs[0].cols
+    integral = all(h.slope == 1.0 and float(h.inter).is_integer() for h in hs)
+    stack = np.empty((n, rows, cols), dtype=np.int16 if integral else np.float32)
+    hashes: list[str] = []
+    npx = rows * cols
+    for k, h in enumerate(hs):
+        if _fast_path_ok(h):
+            try:
+                with open(h.path, "rb") as fh:
+                    data = fh.read()
+            except OSError as exc:
+                raise ScanError(h.path, f"cannot be read ({exc.strerror})") from None
+            hashes.append(hashlib.sha256(data).hexdigest())
+            assert h.pixel_tell is not None
+            if len(data) < h.pixel_tell + 2 * npx:
+                raise ScanError(h.path, "truncated: the pixel data ends before the image does")
+            dt = "<i2" if h.pixel_repr == 1 else "<u2"
+            raw = np.frombuffer(data, dtype=dt, count=npx, offset=h.pixel_tell)
+            raw = raw.reshape(rows, cols)
+            if h.pixel_repr == 0 and h.bits_stored < 16:
+                raw = raw & np.uint16((1 << h.bits_stored) - 1)
+        else:
+            hashes.append(sha256_file(h.path))
+            raw = _decode_fallback(h)
+        if stack.dtype == np.int16:
+            if raw.dtype == np.int16 and h.inter == 0.0:
+                stack[k] = raw
+                continue
+            val = raw.astype(np.int32)
+            val += int(h.inter)
+            if int(val.min()) < -32768 or int(val.max()) > 32767:
+                stack = stack.astype(np.float32)
+                stack[k] = val
+            else:
+                stack[k] = val
+        else:
+            stack[k] = raw.astype(np.float32) * np.float32(h.slope) + np.float32(h.inter)
+    return stack, hashes
+
+
+def read_dicom(
+    path: Path,
+    *,
+    series_uid: str | None = None,
+    params: LoadParams = LoadParams(),
+) -> Loaded:
+    """Read one DICOM series from a folder (recursively) or from one of its files.
+
+    Parameters
+    ----------
+    path : Path
+        A folder, or one DICOM file: then the series that file belongs to is loaded
+        from the file's folder (not recursively).
+    series_uid : str, optional
+        SeriesInstanceUID (or a prefix of its :func:`series_uid_hash`) to load when the
+        folder holds several series.
+    params : LoadParams
+        Tolerances.
+
+    Returns
+    -------
+    Loaded
+        Array ``[i, j, k]`` (i along rows, j down columns, k along the slice normal)
+        and its RAS affine.
+
+    Raises
+    ------
+    ScanError
+        Empty folder, no image series, several series, inconsistent or missing slices,
+        tilt, missing pixel data, undecodable compression, ...
+    """
+    single = path if path.is_file() else None
+    folder = path.parent if single is not None else path
+    if single is not None:
+        head = _read_header(single)
+        if isinstance(head, str):
+            raise ScanError(single, f"cannot be used as a scan: {head}")
+        series_uid = head.series_uid
+        files = _list_files(folder, recursive=False)
+    else:
+        files = _list_files(folder, recursive=True)
+        if not files:
+            raise ScanError(folder, "empty folder: no files to read")
+    source = single if single is not None else folder
+    groups: dict[str, list[_Header]] = {}
+    skipped: list[tuple[Path, str]] = []
+    for f in files:
+        got = _read_header(f)
+        if isinstance(got, str):
+            skipped.append((f, got))
+        else:
+            groups.setdefault(got.series_uid, []).append(got)
+    if not groups:
+        reasons = Counter(r for _, r in skipped)
+        detail = "; ".join(f"{n} × {r}" for r, n in reasons.most_common(3))
+        raise ScanError(
+            folder,
+            f"no DICOM image series found among {len(files)} file(s) ({detail}; e.g. "
+            f"{_names([p for p, _ in skipped], folder, 2)})",
+        )
+    hs = _choose_series(groups, series_uid, folder)
+    warnings: list[str] = []
+    if skipped:
+        warnings.append(
+            f"ignored {len(skipped)} file(s) that are not DICOM images: "
+            f"{_names([p for p, _ in skipped], folder)}"
+        )
+    if len(groups) > 1:
+        others = sum(len(v) for v in groups.values()) - len(hs)
+        warnings.append(
+            f"loaded 1 of {len(groups)} series in the folder; {others} file(s) of other "
+            "series were ignored"
+        )
+    if single is not None and len(hs) == 1:
+        raise ScanError(
+            single,
+            "2D image: a single DICOM slice and no other slice of its series in the folder; "
+            "twinsep needs a 3D volume",
+        )
+    _check_series_headers(hs, folder, params)
+    hs, lps = _geometry(hs, folder, params, warnings)
+    n, rows, cols = len(hs), hs[0].rows, hs[0].cols
+    check_memory((cols, rows, n), max(hs[0].bits_allocated // 8, 1), source, params=params)
+    stack, hashes = _read_pixels(hs, folder, params)
+    array = stack.transpose(2, 1, 0)
+    affine = LPS_TO_RAS @ lps
+    modality = hs[0].modality
+    meta = {
+        "transfer_syntax": hs[0].transfer_syntax,
+        "slice_thickness_mm": hs[0].slice_thickness_mm,
+        "n_slices": n,
+    }
+    phi = dict(hs[0].phi)
+    logger.debug("read %d DICOM slices from %s", n, folder)
+    return Loaded(
+        array=array,
+        affine=affine,
+        format="dicom",
+        sha256=sha256_of_hashes(hashes),
+        modality=modality,
+        series_uid=hs[0].series_uid,
+        n_files=n,
+        warnings=warnings,
+        phi=phi,
+        meta=meta,
+    )

@@ -1,0 +1,332 @@
+"""NIfTI, NRRD and MetaImage readers and :func:`save_volume`.
+
+* NIfTI (``.nii``, ``.nii.gz``) is read with nibabel, whose affine is already RAS.
+  The file is read once: its bytes are hashed and decompressed in memory.
+* NRRD (``.nrrd``, ``.nhdr``) and MetaImage (``.mha``, ``.mhd``) are read with
+  SimpleITK. ITK describes space in LPS; the affine is built as
+  ``LPS_TO_RAS @ [[D @ diag(spacing), origin], [0, 1]]``. ITK's arrays come back
+  ``[k, j, i]`` and are transposed (a view) to ``[i, j, k]``.
+
+Header dimensions are checked against the available memory before any voxel is read.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import logging
+import re
+import zlib
+from pathlib import Path
+from typing import Any
+
+import nibabel as nib
+import numpy as np
+import SimpleITK as sitk
+
+from twinsep.errors import InputError, ScanError
+from twinsep.io._loaded import Loaded, sha256_file, sha256_of_hashes
+from twinsep.io.atomic import atomic_output, atomic_write_bytes
+from twinsep.io.checks import LoadParams, check_memory, check_shape
+from twinsep.volume import LPS_TO_RAS, Volume
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "read_nifti",
+    "read_itk",
+    "save_volume",
+    "itk_affine_ras",
+    "SAVE_SUFFIXES",
+]
+
+#: Output suffixes understood by :func:`save_volume`.
+SAVE_SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".mha")
+
+
+def _gz_error(path: Path, exc: BaseException) -> ScanError:
+    return ScanError(
+        path,
+        f"truncated or corrupt gzip data ({type(exc).__name__}: {exc}); "
+        "the file was cut short or damaged, copy it again",
+    )
+
+
+def _nifti_class(first_bytes: bytes, path: Path) -> type[nib.Nifti1Image]:
+    if len(first_bytes) < 4:
+        raise ScanError(path, "too short to be a NIfTI file (no header)")
+    for order in ("<", ">"):
+        size = int(np.frombuffer(first_bytes[:4], dtype=f"{order}i4")[0])
+        if size == 348:
+            return nib.Nifti1Image
+        if size == 540:
+            return nib.Nifti2Image
+    raise ScanError(path, "not a NIfTI file (header size is neither 348 nor 540 bytes)")
+
+
+def read_nifti(path: Path, *, params: LoadParams = LoadParams()) -> Loaded:
+    """Read a ``.nii`` or ``.nii.gz`` file.
+
+    Raises
+    ------
+    ScanError
+        Corrupt or truncated gzip, bad header, more voxel data promised than present,
+        a volume too large for memory, a 2D or multi-volume image.
+    """
+    data = path.read_bytes()
+    digest = sha256_file_bytes(data)
+    is_gz = data[:2] == b"\x1f\x8b"
+    # Header first (a few hundred bytes) so that memory is checked before inflating.
+    if is_gz:
+        try:
+            head = zlib.decompressobj(31).decompress(data[: 1 << 16], 1024)
+        except zlib.error as exc:
+            raise _gz_error(path, exc) from None
+    else:
+        head = data[:1024]
+    klass = _nifti_class(head, path)
+    try:
+        header = klass.header_class.from_fileobj(io.BytesIO(head))
+    except Exception as exc:  # nibabel raises several types for bad headers
+        raise ScanError(path, f"unreadable NIfTI header ({exc})") from None
+    shape = tuple(int(s) for s in header.get_data_shape())
+    dtype = header.get_data_dtype()
+    check_memory(shape, dtype.itemsize, path, params=params)
+    shape3 = check_shape(shape, path)
+    if is_gz:
+        try:
+            raw = gzip.decompress(data)
+        except (EOFError, OSError, zlib.error) as exc:
+            raise _gz_error(path, exc) from None
+    else:
+        raw = data
+    del data
+    offset = int(header.get_data_offset())
+    need = offset + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if len(raw) < need:
+        raise ScanError(
+            path,
+            f"truncated: {len(raw)} bytes of NIfTI data but the header needs {need} "
+            f"({'×'.join(map(str, shape))} voxels of {dtype.name}); copy the file again",
+        )
+    try:
+        img = klass.from_bytes(raw)
+        proxy: Any = img.dataobj
+        unscaled = np.asanyarray(proxy.get_unscaled())
+    except Exception as exc:
+        raise ScanError(path, f"cannot read voxel data ({exc})") from None
+    arr = unscaled.reshape(shape3, order="F") if unscaled.ndim != 3 else unscaled
+    if not arr.flags.writeable:
+        arr = arr.copy(order="K")
+    slope = float(proxy.slope)
+    inter = float(proxy.inter)
+    if slope != 1.0 or inter != 0.0:
+        if np.issubdtype(arr.dtype, np.integer) and slope == 1.0 and float(inter).is_integer():
+            arr = arr.astype(np.int32) + int(inter)
+        else:
+            arr = arr.astype(np.float32) * np.float32(slope) + np.float32(inter)
+    warnings: list[str] = []
+    hdr = img.header
+    sform_code = int(hdr["sform_code"])
+    qform_code = int(hdr["qform_code"])
+    if sform_code == 0 and qform_code == 0:
+        warnings.append(
+            "the NIfTI header has no qform or sform: orientation is unknown and was "
+            "assumed from the voxel sizes alone (left-right may be wrong)"
+        )
+    unit = hdr.get_xyzt_units()[0]
+    if unit not in ("mm", "unknown"):
+        warnings.append(f"the NIfTI header gives spatial units as {unit!r}; twinsep reads mm")
+    affine = np.asarray(img.affine, dtype=np.float64)
+    return Loaded(array=arr, affine=affine, format="nifti", sha256=digest, warnings=warnings)
+
+
+def sha256_file_bytes(data: bytes) -> str:
+    """Hex SHA-256 of bytes already in memory."""
+    return hashlib.sha256(data).hexdigest()
+
+
+_ITK_ITEMSIZE = {
+    sitk.sitkUInt8: 1,
+    sitk.sitkInt8: 1,
+    sitk.sitkUInt16: 2,
+    sitk.sitkInt16: 2,
+    sitk.sitkUInt32: 4,
+    sitk.sitkInt32: 4,
+    sitk.sitkUInt64: 8,
+    sitk.sitkInt64: 8,
+    sitk.sitkFloat32: 4,
+    sitk.sitkFloat64: 8,
+}
+
+
+def _itk_reason(exc: BaseException) -> str:
+    """Shorten ITK's multi-line exception text to its description."""
+    text = str(exc)
+    found = re.findall(r"Description:\s*(.+)", text)
+    if found:
+        return found[-1].strip()
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    return lines[-1] if lines else type(exc).__name__
+
+
+def itk_affine_ras(
+    spacing: tuple[float, ...], origin: tuple[float, ...], direction: tuple[float, ...]
+) -> np.ndarray:
+    """RAS voxel-to-world affine from ITK's (LPS) spacing, origin and direction.
+
+    Parameters
+    ----------
+    spacing : length-3 tuple of float
+        Voxel size along i, j, k in mm.
+    origin : length-3 tuple of float
+        LPS position of voxel (0, 0, 0) in mm.
+    direction : length-9 tuple of float
+        Row-major 3x3 matrix whose columns are the LPS unit directions of i, j, k.
+    """
+    lps = np.eye(4)
+    lps[:3, :3] = np.asarray(direction, dtype=np.float64).reshape(3, 3) @ np.diag(spacing)
+    lps[:3, 3] = origin
+    return LPS_TO_RAS @ lps
+
+
+def _detached_data_files(path: Path) -> list[Path]:
+    """Data files named by a detached ``.nhdr`` / ``.mhd`` header (for hashing)."""
+    try:
+        text = path.read_bytes()[:65536].decode("latin-1")
+    except OSError:
+        return []
+    pat = (
+        r"^data ?file:\s*(.+)$"
+        if path.suffix.lower() == ".nhdr"
+        else r"^ElementDataFile\s*=\s*(.+)$"
+    )
+    out = []
+    for m in re.finditer(pat, text, flags=re.MULTILINE | re.IGNORECASE):
+        name = m.group(1).strip()
+        if name.upper() in ("LOCAL", "LIST") or " " in name:
+            continue
+        cand = path.parent / name
+        if cand.is_file():
+            out.append(cand)
+    return out
+
+
+def read_itk(path: Path, fmt: str, *, params: LoadParams = LoadParams()) -> Loaded:
+    """Read an NRRD or MetaImage file with SimpleITK.
+
+    Parameters
+    ----------
+    path : Path
+        ``.nrrd``/``.nhdr`` or ``.mha``/``.mhd`` file.
+    fmt : {"nrrd", "mha"}
+        Recorded format.
+
+    Raises
+    ------
+    ScanError
+        Unreadable header or data, vector pixels, too large, 2D or 4D.
+    """
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(str(path))
+    try:
+        reader.ReadImageInformation()
+    except RuntimeError as exc:
+        raise ScanError(path, f"unreadable {fmt.upper()} header: {_itk_reason(exc)}") from None
+    size = tuple(int(s) for s in reader.GetSize())
+    comps = int(reader.GetNumberOfComponents())
+    itemsize = _ITK_ITEMSIZE.get(reader.GetPixelID(), 8) * max(comps, 1)
+    check_memory(size, itemsize, path, params=params)
+    if comps != 1:
+        raise ScanError(
+            path, f"{comps}-component (colour or vector) voxels; twinsep needs a grey-level scan"
+        )
+    shape3 = check_shape(size, path)
+    for name, val in (("spacing", reader.GetSpacing()), ("origin", reader.GetOrigin())):
+        if not np.all(np.isfinite(val)):
+            raise ScanError(path, f"header {name} is not finite: {tuple(val)}")
+    try:
+        img = reader.Execute()
+    except RuntimeError as exc:
+        raise ScanError(path, f"cannot read voxel data: {_itk_reason(exc)}") from None
+    if img.GetDimension() > 3:
+        img = img[:, :, :, 0] if img.GetDimension() == 4 else img
+    arr = sitk.GetArrayFromImage(img)
+    arr = arr.reshape(tuple(reversed(shape3))).transpose(2, 1, 0)
+    spacing = tuple(img.GetSpacing())[:3]
+    origin = tuple(img.GetOrigin())[:3]
+    d = np.asarray(img.GetDirection(), dtype=np.float64)
+    n = img.GetDimension()
+    direction = tuple(d.reshape(n, n)[:3, :3].ravel())
+    affine = itk_affine_ras(spacing, origin, direction)
+    hashes = [sha256_file(path)] + [sha256_file(p) for p in _detached_data_files(path)]
+    digest = hashes[0] if len(hashes) == 1 else sha256_of_hashes(hashes)
+    return Loaded(array=arr, affine=affine, format=fmt, sha256=digest, n_files=len(hashes))
+
+
+def _output_kind(path: Path) -> str:
+    name = path.name.lower()
+    for suf in SAVE_SUFFIXES:
+        if name.endswith(suf):
+            return suf
+    raise InputError(path, f"unknown output format; use one of {', '.join(SAVE_SUFFIXES)}")
+
+
+def save_volume(volume: Volume, path: str | Path, *, compress_level: int = 6) -> Path:
+    """Write a volume to ``.nii.gz``, ``.nii``, ``.nrrd`` or ``.mha``, atomically.
+
+    ``.nii.gz`` output is byte-for-byte reproducible: the gzip header carries no time
+    stamp or file name. NIfTI stores the affine as sform and qform (code 1, scanner),
+    NRRD and MetaImage store LPS spacing/origin/direction (they cannot store shear:
+    a sheared affine is refused for those formats).
+
+    Parameters
+    ----------
+    volume : Volume
+        The data and its RAS affine.
+    path : str or Path
+        Destination; the suffix chooses the format. Its folder must exist.
+    compress_level : int
+        gzip level for ``.nii.gz`` (1 fast .. 9 small).
+
+    Returns
+    -------
+    Path
+        The written path.
+
+    Raises
+    ------
+    InputError
+        Unknown suffix, or a sheared affine for NRRD/MHA.
+    OutputError
+        The folder is missing or not writable.
+    """
+    dest = Path(path)
+    kind = _output_kind(dest)
+    arr = volume.array
+    if arr.dtype == np.bool_:
+        arr = arr.astype(np.uint8)
+    if kind in (".nii.gz", ".nii"):
+        img = nib.Nifti1Image(arr, volume.affine)
+        img.header.set_xyzt_units("mm", "sec")
+        img.set_sform(volume.affine, code=1)
+        img.set_qform(volume.affine, code=1)
+        raw = img.to_bytes()
+        if kind == ".nii.gz":
+            raw = gzip.compress(raw, compresslevel=compress_level, mtime=0)
+        return atomic_write_bytes(dest, raw)
+    spacing = np.asarray(volume.spacing_mm)
+    lps = LPS_TO_RAS @ volume.affine
+    direction = lps[:3, :3] / spacing
+    if not np.allclose(direction.T @ direction, np.eye(3), atol=1e-6):
+        raise InputError(
+            dest, f"the affine is sheared; {kind} cannot store it, save as .nii.gz instead"
+        )
+    img_itk = sitk.GetImageFromArray(np.ascontiguousarray(arr.transpose(2, 1, 0)))
+    img_itk.SetSpacing(tuple(float(s) for s in spacing))
+    img_itk.SetOrigin(tuple(float(v) for v in lps[:3, 3]))
+    img_itk.SetDirection(tuple(float(v) for v in direction.ravel()))
+    with atomic_output(dest) as tmp:
+        sitk.WriteImage(img_itk, str(tmp), useCompression=True)
+    return dest

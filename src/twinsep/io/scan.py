@@ -1,0 +1,297 @@
+"""``load_scan``: open any supported scan, validate it, describe it without PHI.
+
+Dispatch by suffix (``.nii``/``.nii.gz``, ``.nrrd``/``.nhdr``, ``.mha``/``.mhd``),
+by folder (DICOM series) or, for other names, by the file's magic bytes. Every
+reader returns the array indexed ``[i, j, k]`` with its RAS affine; the common
+checks (shape, spacing, singular affine, NaN/inf, label maps) and the modality
+guess are applied here, once, for all formats.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from twinsep.errors import ScanError
+from twinsep.io._loaded import Loaded
+from twinsep.io.checks import (
+    LoadParams,
+    check_affine,
+    check_finite,
+    check_not_label_map,
+    check_readable_path,
+    check_shape,
+    guess_modality,
+    normalise_dtype,
+)
+from twinsep.io.dicom import is_dicom_file, read_dicom, series_uid_hash
+from twinsep.io.formats import read_itk, read_nifti
+from twinsep.volume import Volume, orientation_code, spacing_from_affine
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["Scan", "ScanInfo", "load_scan", "detect_format", "describe_scan"]
+
+ScanFormat = Literal["dicom", "nifti", "nrrd", "mha"]
+Modality = Literal["CT", "MR", "OT"]
+
+
+class ScanInfo(BaseModel):
+    """Facts about a loaded scan, safe to write into ``plan.json``.
+
+    Never holds patient name, ID, birth date, institution, accession number or
+    referring physician unless ``load_scan(..., keep_phi=True)`` was asked, and then
+    only inside ``phi``.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    path: str
+    """The path given to :func:`load_scan`, as given."""
+    sha256: str
+    """SHA-256 of the file, or of the sorted concatenation of the series files' hashes."""
+    format: ScanFormat
+    modality: Modality
+    modality_guessed: bool
+    """True when the modality was guessed from the value range (no header tag)."""
+    shape: tuple[int, int, int]
+    spacing_mm: tuple[float, float, float]
+    affine: list[list[float]]
+    """Voxel-to-world RAS mm, row-major 4x4."""
+    orientation: str
+    value_range: tuple[float, float]
+    """Minimum and maximum voxel value (HU for CT)."""
+    dtype: str
+    n_files: int
+    deidentified: bool
+    """True when no identifying header value is kept (``phi`` is None)."""
+    series_uid_hash: str | None = None
+    """First 16 hex digits of the SHA-256 of the DICOM SeriesInstanceUID."""
+    warnings: list[str] = []
+    phi: dict[str, str] | None = None
+    """Identifying header values (only with ``keep_phi=True``)."""
+
+
+@dataclass(frozen=True)
+class Scan:
+    """A validated scan: the volume and what is known about it."""
+
+    volume: Volume
+    info: ScanInfo
+
+
+_SUFFIX_FORMATS = (
+    (".nii.gz", "nifti"),
+    (".nii", "nifti"),
+    (".nrrd", "nrrd"),
+    (".nhdr", "nrrd"),
+    (".mha", "mha"),
+    (".mhd", "mha"),
+    (".dcm", "dicom"),
+    (".dicom", "dicom"),
+    (".ima", "dicom"),
+)
+
+
+def _sniff(path: Path) -> str | None:
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(352)
+    except OSError:
+        return None
+    if len(head) >= 132 and head[128:132] == b"DICM":
+        return "dicom"
+    if head[:4] == b"NRRD":
+        return "nrrd"
+    if head.lstrip().startswith((b"ObjectType", b"NDims")):
+        return "mha"
+    if len(head) >= 348 and head[344:348] in (b"n+1\x00", b"ni1\x00"):
+        return "nifti"
+    if head[:2] == b"\x1f\x8b":
+        return "gzip"
+    return None
+
+
+def detect_format(path: Path) -> str:
+    """Return ``"dicom"``, ``"nifti"``, ``"nrrd"`` or ``"mha"`` for ``path``.
+
+    Raises
+    ------
+    ScanError
+        When neither the suffix nor the content identify a supported format.
+    """
+    if path.is_dir():
+        return "dicom"
+    name = path.name.lower()
+    for suf, fmt in _SUFFIX_FORMATS:
+        if name.endswith(suf):
+            if fmt == "dicom" and not is_dicom_file(path) and _sniff(path) is not None:
+                break  # a misnamed file: trust the content below
+            return fmt
+    sniffed = _sniff(path)
+    if sniffed == "gzip" and name.endswith(".gz"):
+        return "nifti"
+    if sniffed in ("dicom", "nifti", "nrrd", "mha"):
+        return sniffed
+    raise ScanError(
+        path,
+        "not a recognised scan format (expected a DICOM folder or file, .nii, .nii.gz, "
+        ".nrrd, .nhdr, .mha or .mhd)",
+    )
+
+
+def _read(path: Path, fmt: str, series_uid: str | None, params: LoadParams) -> Loaded:
+    if fmt == "dicom":
+        return read_dicom(path, series_uid=series_uid, params=params)
+    if series_uid is not None:
+        raise ScanError(path, f"series_uid applies to DICOM only, not to {fmt} files")
+    if fmt == "nifti":
+        return read_nifti(path, params=params)
+    return read_itk(path, fmt, params=params)
+
+
+def load_scan(
+    path: str | Path,
+    *,
+    series_uid: str | None = None,
+    keep_phi: bool = False,
+    params: LoadParams = LoadParams(),
+) -> Scan:
+    """Load and validate a CT or MR scan.
+
+    Parameters
+    ----------
+    path : str or Path
+        A DICOM folder (one series), one DICOM file of a series, ``.nii``/``.nii.gz``,
+        ``.nrrd``/``.nhdr`` or ``.mha``/``.mhd``.
+    series_uid : str, optional
+        DICOM SeriesInstanceUID (or a prefix of ``series_uid_hash``) to pick one of
+        several series in a folder.
+    keep_phi : bool
+        Keep identifying DICOM header values in ``info.phi``. Off by default.
+    params : LoadParams
+        Validation thresholds.
+
+    Returns
+    -------
+    Scan
+        ``volume.array`` is int16 (integer data that fits) or float32, indexed
+        ``[i, j, k]``; ``volume.affine`` maps it to world RAS mm.
+
+    Raises
+    ------
+    ScanError
+        For every unusable input, with one line naming the file and the reason.
+        The input is never modified.
+    """
+    p = Path(path)
+    check_readable_path(p)
+    fmt = detect_format(p)
+    try:
+        loaded = _read(p, fmt, series_uid, params)
+    except ScanError:
+        raise
+    except MemoryError:
+        raise ScanError(p, "not enough memory to load this scan") from None
+    except PermissionError:
+        raise ScanError(p, "permission denied (cannot read); check file permissions") from None
+    except OSError as exc:
+        raise ScanError(p, f"cannot be read ({exc.strerror or exc})") from None
+    return _finish(p, loaded, keep_phi=keep_phi, params=params)
+
+
+def _finish(path: Path, loaded: Loaded, *, keep_phi: bool, params: LoadParams) -> Scan:
+    source = path
+    arr = loaded.array
+    shape3 = check_shape(arr.shape, source)
+    if arr.ndim != 3:
+        arr = arr.reshape(shape3, order="F" if arr.flags.f_contiguous else "C")
+    check_affine(loaded.affine, source, params=params)
+    check_finite(arr, source)
+    arr = normalise_dtype(arr, source)
+    check_not_label_map(arr, source, params=params)
+    vmin, vmax = float(arr.min()), float(arr.max())
+    warnings = list(loaded.warnings)
+    modality: str
+    guessed = loaded.modality is None
+    if loaded.modality is None:
+        modality = guess_modality(vmin, vmax, params=params)
+        warnings.append(
+            f"modality guessed as {modality} from the value range {vmin:g}..{vmax:g} "
+            f"({'looks like' if modality == 'CT' else 'does not look like'} Hounsfield units)"
+        )
+    elif loaded.modality in ("CT", "MR"):
+        modality = loaded.modality
+    else:
+        modality = "OT"
+        warnings.append(
+            f"DICOM modality {loaded.modality!r} is neither CT nor MR; segmentation assumes CT or MR"
+        )
+    affine = np.asarray(loaded.affine, dtype=np.float64)
+    meta = {"modality": modality, "format": loaded.format, **loaded.meta}
+    volume = Volume(arr, affine, meta)
+    phi = dict(loaded.phi) if keep_phi else None
+    info = ScanInfo(
+        path=str(path),
+        sha256=loaded.sha256,
+        format=loaded.format,  # type: ignore[arg-type]
+        modality=modality,  # type: ignore[arg-type]
+        modality_guessed=guessed,
+        shape=volume.shape,
+        spacing_mm=spacing_from_affine(affine),
+        affine=affine.tolist(),
+        orientation=orientation_code(affine),
+        value_range=(vmin, vmax),
+        dtype=str(arr.dtype),
+        n_files=loaded.n_files,
+        deidentified=not phi,
+        series_uid_hash=None if loaded.series_uid is None else series_uid_hash(loaded.series_uid),
+        warnings=warnings,
+        phi=phi or None,
+    )
+    for w in warnings:
+        logger.info("%s: %s", path, w)
+    return Scan(volume=volume, info=info)
+
+
+def describe_scan(scan: Scan) -> str:
+    """Multi-line, human-readable description of a scan for ``twinsep check``.
+
+    Lists format, modality (and whether it was guessed), shape, voxel size, field of
+    view, orientation code, value range, data type and every warning. Contains no
+    identifying header value unless the scan was loaded with ``keep_phi=True``.
+    """
+    i = scan.info
+    sx, sy, sz = i.spacing_mm
+    fov = tuple(n * s for n, s in zip(i.shape, i.spacing_mm, strict=True))
+    unit = "HU" if i.modality == "CT" else "(arbitrary units)"
+    lines = [
+        f"file:        {i.path}",
+        f"format:      {i.format}" + (f" ({i.n_files} files)" if i.n_files > 1 else ""),
+        f"modality:    {i.modality}"
+        + (" (guessed from the value range)" if i.modality_guessed else ""),
+        f"shape:       {i.shape[0]} × {i.shape[1]} × {i.shape[2]} voxels ({i.dtype})",
+        f"spacing:     {sx:.4g} × {sy:.4g} × {sz:.4g} mm",
+        f"extent:      {fov[0]:.1f} × {fov[1]:.1f} × {fov[2]:.1f} mm",
+        f"orientation: {i.orientation} (voxel axes i, j, k point toward these world directions)",
+        f"values:      {i.value_range[0]:g} .. {i.value_range[1]:g} {unit}",
+        f"sha256:      {i.sha256}",
+    ]
+    if i.series_uid_hash:
+        lines.append(f"series:      hash {i.series_uid_hash}")
+    lines.append(
+        "identity:    de-identified (no patient data kept)"
+        if i.deidentified
+        else "identity:    PATIENT DATA KEPT (--keep-phi)"
+    )
+    if i.warnings:
+        lines.append(f"warnings ({len(i.warnings)}):")
+        lines.extend(f"  - {w}" for w in i.warnings)
+    else:
+        lines.append("warnings:    none")
+    return "\n".join(lines)
