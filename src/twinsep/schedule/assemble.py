@@ -1,0 +1,175 @@
+"""Turn start times and assignments into a :class:`Schedule`, with hand-overs.
+
+Hand-over model
+---------------
+Every person's continuous duty runs from the start of their first task to the end of
+their last task **plus their hand-over minutes** (the solver and the greedy scheduler
+reserve that tail, so ``last end + handover_min - first start <= max_continuous_h``).
+When a person leaves while work needing the skill of their last task continues (tasks
+they could have done start later), a hand-over row is inserted in that tail,
+``[last end, last end + handover_min)``, to the qualified person who does the next such
+task and whose own duty, stretched back to the hand-over, still fits their limit.
+If nobody can (the next such task starts hours later, after a fresh person arrives),
+the row is a *written hand-over note* (``to_person`` None) in the leaver's tail.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from twinsep.schedule.problem import Problem, qualifies
+from twinsep.schedule.result import Assignment, Handover, Schedule, ScheduledTask
+from twinsep.schedule.team import split_need
+
+logger = logging.getLogger(__name__)
+
+#: task index -> list of (person index, need key)
+AssignmentTable = Sequence[Sequence[tuple[int, str]]]
+
+
+def duty_windows(
+    problem: Problem, starts: Sequence[int], assign: AssignmentTable
+) -> dict[int, tuple[int, int]]:
+    """Duty window ``(start, end)`` of every person who works, tail included (minutes)."""
+    out: dict[int, tuple[int, int]] = {}
+    dur = problem.duration_min
+    for t, rows in enumerate(assign):
+        for p, _ in rows:
+            h = problem.people[p].handover_min
+            s, e = starts[t], starts[t] + int(dur[t]) + h
+            if p in out:
+                out[p] = (min(out[p][0], s), max(out[p][1], e))
+            else:
+                out[p] = (s, e)
+    return out
+
+
+def derive_handovers(
+    problem: Problem, starts: Sequence[int], assign: AssignmentTable
+) -> tuple[list[Handover], list[str]]:
+    """Hand-overs implied by a schedule (see module docstring) and warnings."""
+    people = problem.people
+    tasks = problem.tasks
+    dur = problem.duration_min
+    windows = dict(duty_windows(problem, starts, assign))
+    last: dict[int, int] = {}
+    for t, rows in enumerate(assign):
+        for p, _ in rows:
+            if p not in last or starts[t] + dur[t] > starts[last[p]] + dur[last[p]]:
+                last[p] = t
+    handovers: list[Handover] = []
+    warnings: list[str] = []
+    order = sorted(last, key=lambda p: (starts[last[p]] + int(dur[last[p]]), people[p].name))
+    for p in order:
+        t_last = last[p]
+        end = starts[t_last] + int(dur[t_last])
+        key = next(k for q, k in assign[t_last] if q == p)
+        skill, _ = split_need(key)
+        later = sorted(
+            (
+                t
+                for t in range(problem.n_tasks)
+                if starts[t] >= end
+                and any(
+                    split_need(k)[0] == skill
+                    and qualifies(people[p], tasks[t], skill, split_need(k)[1])
+                    for k in tasks[t].needs
+                )
+            ),
+            key=lambda t: (starts[t], t),
+        )
+        if not later:
+            continue
+        h0, h1 = end, end + people[p].handover_min
+        chosen: int | None = None
+        next_task = later[0]
+        for t in later:
+            for q, k in assign[t]:
+                k_skill, k_pin = split_need(k)
+                if q == p or k_skill != skill or not qualifies(people[p], tasks[t], skill, k_pin):
+                    continue
+                w0, w1 = windows[q]
+                if max(w1, h1) - min(w0, h0) <= people[q].max_continuous_min:
+                    chosen, next_task = q, t
+                    break
+            if chosen is not None:
+                break
+        if chosen is None:
+            logger.debug(
+                "%s (%s) leaves at minute %d; nobody doing the next %s task %r is on duty "
+                "then: written hand-over note",
+                people[p].name,
+                skill,
+                end,
+                skill,
+                tasks[later[0]].name,
+            )
+        else:
+            w0, w1 = windows[chosen]
+            windows[chosen] = (min(w0, h0), max(w1, h1))
+        handovers.append(
+            Handover(
+                from_person=people[p].name,
+                to_person=None if chosen is None else people[chosen].name,
+                skill=skill,
+                start_min=h0,
+                end_min=h1,
+                after_task=tasks[t_last].name,
+                next_task=tasks[next_task].name,
+            )
+        )
+    handovers.sort(key=lambda h: (h.start_min, h.from_person))
+    return handovers, warnings
+
+
+def make_schedule(
+    problem: Problem,
+    starts: Sequence[int],
+    assign: AssignmentTable,
+    *,
+    operation: str,
+    lower_bound_min: int,
+    method: str,
+    status: str,
+    solve_s: float,
+    warnings: Sequence[str] = (),
+) -> Schedule:
+    """Assemble the :class:`Schedule` (tasks in start order, hand-overs derived)."""
+    team = problem.team
+    rows: list[ScheduledTask] = []
+    for t, task in enumerate(problem.tasks):
+        table = task.table
+        room = team.table(table).room if table is not None else None
+        rows.append(
+            ScheduledTask(
+                name=task.name,
+                start_min=int(starts[t]),
+                end_min=int(starts[t]) + int(problem.duration_min[t]),
+                twin=task.twin,
+                table=table,
+                room=room,
+                people=tuple(
+                    Assignment(person=team.people[p].name, role=k)
+                    for p, k in sorted(assign[t], key=lambda pk: (pk[1], team.people[pk[0]].name))
+                ),
+                equipment=tuple(sorted(task.equipment.items())),
+                phase=task.phase,
+                duration_range_min=task.duration_min,
+                separation=task.separation,
+            )
+        )
+    order = sorted(range(len(rows)), key=lambda t: (rows[t].start_min, problem.topo.index(t)))
+    handovers, hw = derive_handovers(problem, starts, assign)
+    makespan = max((r.end_min for r in rows), default=0)
+    return Schedule(
+        operation=operation,
+        tasks=tuple(rows[t] for t in order),
+        handovers=tuple(handovers),
+        makespan_min=int(makespan),
+        lower_bound_min=int(min(lower_bound_min, makespan)),
+        method=method,
+        status=status,
+        solve_s=round(float(solve_s), 3),
+        warnings=tuple(list(warnings) + hw),
+    )

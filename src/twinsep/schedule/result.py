@@ -1,0 +1,104 @@
+"""Result types of the schedule: tasks with times and people, hand-overs, the schedule."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """``person`` fills the need ``role`` (a need key such as ``anaesthetist@A``)."""
+
+    person: str
+    role: str
+
+
+@dataclass(frozen=True)
+class ScheduledTask:
+    """A task placed in time (minutes from the start of the operation)."""
+
+    name: str
+    start_min: int
+    end_min: int
+    twin: str
+    table: str | None
+    room: str | None
+    people: tuple[Assignment, ...]
+    equipment: tuple[tuple[str, int], ...]
+    phase: str
+    duration_range_min: tuple[float, float, float]
+    separation: bool = False
+
+    @property
+    def duration_min(self) -> int:
+        return self.end_min - self.start_min
+
+    @property
+    def person_names(self) -> tuple[str, ...]:
+        return tuple(a.person for a in self.people)
+
+
+@dataclass(frozen=True)
+class Handover:
+    """``from_person`` briefs ``to_person`` on ``skill`` work in ``[start_min, end_min)``.
+
+    ``to_person`` is None for a written hand-over note: nobody who does the next task
+    of that skill can be on duty at the hand-over within their own work limit (the next
+    such task starts long after, with people who arrive fresh).
+    """
+
+    from_person: str
+    to_person: str | None
+    skill: str
+    start_min: int
+    end_min: int
+    after_task: str
+    next_task: str
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """One operation's schedule.
+
+    Attributes
+    ----------
+    operation : str
+        E.g. ``"separation"`` or ``"stage 1: expander insertion"``.
+    tasks : tuple of ScheduledTask
+        In start order.
+    handovers : tuple of Handover
+    makespan_min : int
+        End of the last task, minutes.
+    lower_bound_min : int
+        Best proven lower bound on the makespan (critical path or solver bound).
+    method : str
+        ``"cp-sat"`` or ``"greedy"``.
+    status : str
+        ``"optimal"`` (makespan proven optimal), ``"feasible"`` or ``"heuristic"``.
+    solve_s : float
+        Wall time of the optimisation, seconds.
+    warnings : tuple of str
+    """
+
+    operation: str
+    tasks: tuple[ScheduledTask, ...]
+    handovers: tuple[Handover, ...]
+    makespan_min: int
+    lower_bound_min: int
+    method: str
+    status: str
+    solve_s: float
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def gap(self) -> float:
+        """Relative gap between makespan and lower bound (0 = proven optimal)."""
+        if self.makespan_min <= 0:
+            return 0.0
+        return (self.makespan_min - self.lower_bound_min) / self.makespan_min
+
+    def task(self, name: str) -> ScheduledTask:
+        for t in self.tasks:
+            if t.name == name:
+                return t
+        raise KeyError(name)

@@ -1,0 +1,540 @@
+"""Default craniopagus team and operation template, generated from the plan's stages.
+
+Sources and how the numbers were chosen
+---------------------------------------
+Published reports give whole-operation durations and team sizes, not step timings:
+CHOP 2017 separation 11 h; Montefiore 2016 16-20 h (four stages over nine months);
+UCLA 2002 22 h; UC Davis 2020 24 h with more than 30 people in two colour-coded teams
+(purple and orange) and one table that became two at the separation; Rio 2022 27 h,
+the seventh of seven operations, about 100 staff (``/work/shared/NOTES.md``).
+The step durations below are therefore **engineering estimates** (minutes, as
+min / most likely / max), chosen from the usual order of a neurosurgical and plastic
+reconstruction so that the template's most-likely critical path for one to four
+venous-division stages falls inside the published 11-27 h range; they are not
+measurements and every one can be overridden by writing the task list in ``team.yaml``.
+
+Decisions
+---------
+* The **final separation operation** (all stages of kind ``"separation"``, one
+  venous-division step each, in stage order) is scheduled in detail.
+* Every **preparatory** stage (tissue-expander insertion, cranial distraction,
+  endovascular occlusion, ...) is a separate operation weeks earlier; each is scheduled
+  on its own with the short template of :func:`preparatory_tasks` and reported as a
+  summary (duration, people) next to the detailed separation day.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from twinsep.schedule.team import Person, Table, Task, Team
+
+
+class StageLike(Protocol):
+    """What the separation module's ``PlannedStage`` provides."""
+
+    number: int
+    name: str
+    kind: str
+    structures: Sequence[str]
+    rationale: str
+    area_mm2: float
+
+
+class StageInput(BaseModel):
+    """One stage of the separation plan, as the schedule reads it.
+
+    Accepts the separation module's ``PlannedStage`` dataclass (attributes) or a dict.
+    """
+
+    model_config = ConfigDict(frozen=True, from_attributes=True)
+
+    number: int = Field(ge=1)
+    name: str = ""
+    kind: Literal["preparatory", "separation"]
+    structures: tuple[str, ...] = ()
+    rationale: str = ""
+    area_mm2: float = Field(default=0.0, ge=0.0)
+
+
+def stage_inputs(stages: Sequence[Any]) -> list[StageInput]:
+    """Validate a stage list (dataclasses or dicts), sorted by stage number."""
+    out = [StageInput.model_validate(s, from_attributes=True) for s in stages]
+    return sorted(out, key=lambda s: s.number)
+
+
+@dataclass(frozen=True)
+class TemplateParams:
+    """Tunable numbers of the default template (minutes unless the name says otherwise).
+
+    Attributes
+    ----------
+    division_base_min : float
+        Most likely duration of one venous-division step before the area term: exposure,
+        temporary clipping with neuromonitoring, division and repair of one sinus
+        segment. Estimate (see module docstring).
+    division_min_per_cm2 : float
+        Extra minutes per cm² of cut surface of that stage (larger cuts take longer;
+        linear is the simplest honest model). Estimate.
+    division_cap_min : float
+        Upper bound of the most likely division time so that four stages stay inside
+        the published 11-27 h range of whole operations.
+    division_spread : tuple of float
+        (min, max) of a division step as fractions of its most likely time; venous
+        division is the least predictable step (bleeding), hence the wide upper tail.
+    max_continuous_h : float
+        Default limit on continuous duty for every person, hours, hand-over included.
+        Assumption: the usual 12-hour operating-theatre shift; edit per person.
+    handover_min : int
+        Default time to brief a successor, minutes. Assumption: structured intra-
+        operative hand-overs are usually quoted at 5-15 min; 15 used for safety.
+    """
+
+    division_base_min: float = 90.0
+    division_min_per_cm2: float = 6.0
+    division_cap_min: float = 180.0
+    division_spread: tuple[float, float] = (0.7, 2.0)
+    max_continuous_h: float = 12.0
+    handover_min: int = 15
+
+
+# ----------------------------------------------------------------------------
+# default team
+# ----------------------------------------------------------------------------
+#: (role code prefix, skills, number per twin team) of each twin's own team.
+_TWIN_TEAM: tuple[tuple[str, tuple[str, ...], int], ...] = (
+    ("NS", ("neurosurgeon",), 3),
+    ("PS", ("plastic_surgeon",), 4),
+    ("AN", ("anaesthetist",), 4),
+    ("SN", ("scrub_nurse",), 3),
+    ("CN", ("circulating_nurse",), 2),
+)
+#: (role code, skills) of the shared members.
+_SHARED: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("NS-LEAD", ("neurosurgeon",)),
+    ("NP-1", ("neurophysiologist",)),
+    ("NP-2", ("neurophysiologist",)),
+    ("AT-1", ("anaesthesia_technician",)),
+    ("AT-2", ("anaesthesia_technician",)),
+    ("RG-1", ("radiographer",)),
+    ("IE-1", ("navigation_engineer",)),
+    ("IR-1", ("interventional_radiologist",)),
+    ("NC-1", ("circulating_nurse",)),
+)
+
+
+def default_team(params: TemplateParams = TemplateParams()) -> Team:
+    """The default craniopagus team: two colour-coded twin teams of 13 and 9 shared.
+
+    35 role codes (no names): per twin 3 neurosurgeons, 2 plastic surgeons,
+    3 anaesthetists, 3 scrub and 2 circulating nurses; shared a lead neurosurgeon,
+    2 neurophysiologists, 2 anaesthesia technicians, a radiographer, a navigation
+    engineer, an interventional radiologist and a nurse coordinator. Size after UC Davis
+    2020 ("more than 30 people", two teams); see the module docstring.
+    """
+    people: list[Person] = []
+    for twin in ("A", "B"):
+        for prefix, skills, n in _TWIN_TEAM:
+            for i in range(1, n + 1):
+                people.append(
+                    Person(
+                        name=f"{prefix}-{twin}{i}",
+                        skills=skills,
+                        team=twin,  # type: ignore[arg-type]
+                        max_continuous_h=params.max_continuous_h,
+                        handover_min=params.handover_min,
+                    )
+                )
+    for code, skills in _SHARED:
+        people.append(
+            Person(
+                name=code,
+                skills=skills,
+                team="shared",
+                max_continuous_h=params.max_continuous_h,
+                handover_min=params.handover_min,
+            )
+        )
+    return Team(
+        people=tuple(people),
+        rooms=("OR-1", "OR-2"),
+        tables=(
+            Table(name="joint", room="OR-1", twin="joint", fields=2),
+            Table(name="table A", room="OR-1", twin="A", fields=1),
+            Table(name="table B", room="OR-2", twin="B", fields=1),
+        ),
+        equipment={
+            "microscope": 2,
+            "navigation": 1,
+            "c_arm": 1,
+            "craniotome": 2,
+            "neuromonitoring": 2,
+            "ultrasound": 1,
+            "cell_saver": 2,
+        },
+    )
+
+
+# ----------------------------------------------------------------------------
+# tasks of the final separation operation
+# ----------------------------------------------------------------------------
+def _t(
+    name: str,
+    dur: tuple[float, float, float],
+    needs: dict[str, int],
+    *,
+    twin: str = "both",
+    table: str | None = None,
+    fields: int = 1,
+    after: Sequence[str] = (),
+    equipment: dict[str, int] | None = None,
+    separation: bool = False,
+    phase: str = "",
+) -> Task:
+    return Task(
+        name=name,
+        duration_min=dur,
+        needs=needs,
+        equipment=equipment or {},
+        twin=twin,  # type: ignore[arg-type]
+        table=table,
+        fields=fields,
+        after=tuple(after),
+        separation=separation,
+        phase=phase,
+    )
+
+
+def _short(text: str, limit: int = 60) -> str:
+    text = re.sub(r"\s+", " ", text).strip()
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def division_duration_min(
+    area_mm2: float, params: TemplateParams = TemplateParams()
+) -> tuple[float, float, float]:
+    """(min, most likely, max) minutes of one venous-division step of ``area_mm2``."""
+    mode = min(
+        params.division_cap_min,
+        params.division_base_min + params.division_min_per_cm2 * area_mm2 / 100.0,
+    )
+    lo, hi = params.division_spread
+    return (round(lo * mode, 1), round(mode, 1), round(hi * mode, 1))
+
+
+def separation_tasks(
+    stages: Sequence[StageInput], params: TemplateParams = TemplateParams()
+) -> list[Task]:
+    """Tasks of the final separation operation for the ``separation`` stages given.
+
+    Tables: ``joint`` until the separation moment, then ``table A`` / ``table B``
+    (names of :func:`default_team`).
+    """
+    seps = [s for s in stages if s.kind == "separation"]
+    both = {"anaesthetist@A": 1, "anaesthetist@B": 1}
+    tasks = [
+        _t(
+            "team briefing and time-out",
+            (20, 30, 45),
+            {"neurosurgeon": 1, **both, "scrub_nurse": 1, "circulating_nurse": 1},
+            phase="preparation",
+        ),
+        _t(
+            "induction and lines A",
+            (60, 90, 150),
+            {"anaesthetist": 2, "anaesthesia_technician": 1},
+            twin="A",
+            table="joint",
+            after=["team briefing and time-out"],
+            phase="anaesthesia",
+        ),
+        _t(
+            "induction and lines B",
+            (60, 90, 150),
+            {"anaesthetist": 2, "anaesthesia_technician": 1},
+            twin="B",
+            table="joint",
+            after=["team briefing and time-out"],
+            phase="anaesthesia",
+        ),
+        _t(
+            "neuromonitoring set-up A",
+            (20, 30, 45),
+            {"neurophysiologist": 1},
+            twin="A",
+            after=["induction and lines A"],
+            equipment={"neuromonitoring": 1},
+            phase="anaesthesia",
+        ),
+        _t(
+            "neuromonitoring set-up B",
+            (20, 30, 45),
+            {"neurophysiologist": 1},
+            twin="B",
+            after=["induction and lines B"],
+            equipment={"neuromonitoring": 1},
+            phase="anaesthesia",
+        ),
+        _t(
+            "positioning and head fixation",
+            (45, 60, 90),
+            {"neurosurgeon": 2, **both, "circulating_nurse": 2},
+            table="joint",
+            fields=2,
+            after=["induction and lines A", "induction and lines B"],
+            phase="preparation",
+        ),
+        _t(
+            "navigation registration",
+            (20, 30, 60),
+            {"neurosurgeon": 1, "navigation_engineer": 1},
+            table="joint",
+            fields=2,
+            after=["positioning and head fixation"],
+            equipment={"navigation": 1},
+            phase="preparation",
+        ),
+        _t(
+            "prep and drape",
+            (20, 30, 45),
+            {"scrub_nurse": 2, "circulating_nurse": 1},
+            table="joint",
+            fields=2,
+            after=[
+                "navigation registration",
+                "neuromonitoring set-up A",
+                "neuromonitoring set-up B",
+            ],
+            phase="preparation",
+        ),
+    ]
+    for x in ("A", "B"):
+        tasks += [
+            _t(
+                f"scalp flaps {x} side",
+                (60, 90, 150),
+                {"plastic_surgeon": 2, "scrub_nurse": 1, "anaesthetist": 1},
+                twin=x,
+                table="joint",
+                after=["prep and drape"],
+                phase="access",
+            ),
+            _t(
+                f"craniotomy {x} side",
+                (60, 90, 150),
+                {"neurosurgeon": 2, "scrub_nurse": 1, "anaesthetist": 1},
+                twin=x,
+                table="joint",
+                after=[f"scalp flaps {x} side"],
+                equipment={"craniotome": 1},
+                phase="access",
+            ),
+        ]
+    div_needs = {"neurosurgeon": 2, "scrub_nurse": 2, **both, "neurophysiologist": 1}
+    tasks.append(
+        _t(
+            "dural opening",
+            (45, 60, 90),
+            {"neurosurgeon": 2, "scrub_nurse": 1, **both, "neurophysiologist": 1},
+            table="joint",
+            fields=2,
+            after=["craniotomy A side", "craniotomy B side"],
+            equipment={"microscope": 1},
+            phase="access",
+        )
+    )
+    prev = "dural opening"
+    for k, st in enumerate(seps, start=1):
+        what = ", ".join(st.structures) or st.name or "shared venous segment"
+        name = f"division {k}: {_short(what)}"
+        tasks.append(
+            _t(
+                name,
+                division_duration_min(st.area_mm2, params),
+                div_needs,
+                table="joint",
+                fields=2,
+                after=[prev],
+                equipment={"microscope": 2, "neuromonitoring": 2},
+                phase="division",
+            )
+        )
+        prev = name
+    tasks += [
+        _t(
+            "division of remaining dura and arachnoid plane",
+            (60, 90, 180),
+            div_needs,
+            table="joint",
+            fields=2,
+            after=[prev],
+            equipment={"microscope": 2},
+            phase="division",
+        ),
+        _t(
+            "separation moment",
+            (5, 10, 20),
+            {"neurosurgeon": 2, **both, "circulating_nurse": 2},
+            table="joint",
+            fields=2,
+            after=["division of remaining dura and arachnoid plane"],
+            separation=True,
+            phase="separation",
+        ),
+        _t(
+            "reposition A on table A",
+            (10, 20, 30),
+            {"anaesthetist": 1, "circulating_nurse": 1},
+            twin="A",
+            table="table A",
+            after=["separation moment"],
+            phase="separation",
+        ),
+        _t(
+            "transfer B to table B",
+            (15, 30, 45),
+            {"anaesthetist": 2, "circulating_nurse": 1},
+            twin="B",
+            table="table B",
+            after=["separation moment"],
+            phase="separation",
+        ),
+    ]
+    for x in ("A", "B"):
+        first = "reposition A on table A" if x == "A" else "transfer B to table B"
+        tbl = f"table {x}"
+        tasks += [
+            _t(
+                f"haemostasis and dural repair {x}",
+                (90, 120, 240),
+                {"neurosurgeon": 2, "scrub_nurse": 1, "anaesthetist": 1},
+                twin=x,
+                table=tbl,
+                after=[first],
+                equipment={"microscope": 1},
+                phase="reconstruction",
+            ),
+            _t(
+                f"cranioplasty {x}",
+                (60, 90, 150),
+                {"neurosurgeon": 1, "plastic_surgeon": 1, "scrub_nurse": 1, "anaesthetist": 1},
+                twin=x,
+                table=tbl,
+                after=[f"haemostasis and dural repair {x}"],
+                phase="reconstruction",
+            ),
+            _t(
+                f"scalp closure {x}",
+                (90, 120, 180),
+                {"plastic_surgeon": 2, "scrub_nurse": 1, "anaesthetist": 1},
+                twin=x,
+                table=tbl,
+                after=[f"cranioplasty {x}"],
+                phase="reconstruction",
+            ),
+            _t(
+                f"dressing and transfer to ICU {x}",
+                (30, 45, 60),
+                {"anaesthetist": 1, "circulating_nurse": 1},
+                twin=x,
+                table=tbl,
+                after=[f"scalp closure {x}"],
+                phase="transfer",
+            ),
+        ]
+    return tasks
+
+
+_ENDOVASCULAR = re.compile(r"endovascular|emboli|occlusion|coil", re.IGNORECASE)
+_EXPANDER = re.compile(r"expander|expansion", re.IGNORECASE)
+
+
+def preparatory_tasks(stage: StageInput) -> list[Task]:
+    """Short template of one preparatory operation (its own day, weeks before).
+
+    Expander insertion is led by plastic surgeons, endovascular occlusion by an
+    interventional radiologist with the C-arm, anything else (cranial distraction,
+    fascia expansion, ...) by neurosurgeons and plastic surgeons together.
+    """
+    text = " ".join([stage.name, *stage.structures, stage.rationale])
+    both = {"anaesthetist@A": 1, "anaesthetist@B": 1}
+    main_name = _short(stage.name or ", ".join(stage.structures) or f"stage {stage.number}")
+    equipment: dict[str, int] = {}
+    if _ENDOVASCULAR.search(text):
+        needs = {"interventional_radiologist": 1, "radiographer": 1, "scrub_nurse": 1, **both}
+        equipment = {"c_arm": 1}
+        dur: tuple[float, float, float] = (90, 150, 300)
+    elif _EXPANDER.search(text):
+        needs = {"plastic_surgeon": 2, "scrub_nurse": 2, **both}
+        dur = (90, 120, 210)
+    else:
+        needs = {"neurosurgeon": 2, "plastic_surgeon": 1, "scrub_nurse": 2, **both}
+        dur = (120, 180, 300)
+    return [
+        _t(
+            "team briefing and time-out",
+            (10, 20, 30),
+            {"neurosurgeon": 1, **both, "circulating_nurse": 1},
+            phase="preparation",
+        ),
+        _t(
+            "induction and lines A",
+            (45, 60, 120),
+            {"anaesthetist": 1, "anaesthesia_technician": 1},
+            twin="A",
+            table="joint",
+            after=["team briefing and time-out"],
+            phase="anaesthesia",
+        ),
+        _t(
+            "induction and lines B",
+            (45, 60, 120),
+            {"anaesthetist": 1, "anaesthesia_technician": 1},
+            twin="B",
+            table="joint",
+            after=["team briefing and time-out"],
+            phase="anaesthesia",
+        ),
+        _t(
+            "positioning",
+            (20, 30, 60),
+            {"circulating_nurse": 2, **both},
+            table="joint",
+            fields=2,
+            after=["induction and lines A", "induction and lines B"],
+            phase="preparation",
+        ),
+        _t(
+            main_name,
+            dur,
+            needs,
+            table="joint",
+            fields=2,
+            after=["positioning"],
+            equipment=equipment,
+            phase="procedure",
+        ),
+        _t(
+            "closure and dressing",
+            (30, 45, 90),
+            {"plastic_surgeon": 1, "scrub_nurse": 1, **both},
+            table="joint",
+            fields=2,
+            after=[main_name],
+            phase="closure",
+        ),
+        _t(
+            "emergence and transfer",
+            (30, 45, 60),
+            {"anaesthetist": 2, "circulating_nurse": 1},
+            table="joint",
+            fields=2,
+            after=["closure and dressing"],
+            phase="transfer",
+        ),
+    ]
