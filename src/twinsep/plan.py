@@ -160,6 +160,13 @@ class StageContext:
         self._progress = progress
         self._scan: Any = None
         self._mr: Any = None
+        #: plan.json sections written so far (read by the report stage).
+        self.sections: dict[str, Any] = {}
+        #: wall time (s) and peak memory (MB) of the stages run so far.
+        self.timings_s: dict[str, float] = {}
+        self.peak_rss_mb: dict[str, float] = {}
+        self.input_info: dict[str, Any] = {}
+        self.parameters: dict[str, Any] = {}
 
     # scans -------------------------------------------------------------------
     @property
@@ -216,6 +223,11 @@ class StageContext:
         msg = " ".join(text.split())
         logger.warning("%s: %s", self.stage_name or "plan", msg)
         self.warnings.append(f"{self.stage_name}: {msg}" if self.stage_name else msg)
+
+    def plan_so_far(self) -> dict[str, Any]:
+        """The ``plan.json`` document as it stands (used by the report stage)."""
+        return assemble_plan(self.options, self.input_info, self.sections, self.warnings,
+                             self.timings_s, self.peak_rss_mb, self.parameters)
 
     def progress(self, fraction: float, text: str = "") -> None:
         """Report progress of the running stage (0..1)."""
@@ -505,6 +517,8 @@ def run_plan(
         "team": _team_digest(options) if options.team_path else None,
         "stages": _file_digest(options.stages_path) if options.stages_path else None,
     }
+    if digests["mr"]:
+        input_info = {**input_info, "mr_sha256": digests["mr"]}
     for label, p in (("--team", options.team_path), ("--stage-file", options.stages_path)):
         if p is not None and not Path(p).is_file():
             raise InputError(p, f"{label} file does not exist")
@@ -515,10 +529,11 @@ def run_plan(
     cache_dir = work / CACHE_DIR
 
     keys: dict[str, str] = {}
-    timings: dict[str, float] = {}
-    peaks: dict[str, float] = {}
-    sections: dict[str, Any] = {}
-    parameters: dict[str, Any] = {}
+    timings = ctx.timings_s
+    peaks = ctx.peak_rss_mb
+    sections = ctx.sections
+    parameters = ctx.parameters
+    ctx.input_info = input_info
     run_info = PlanRun(out_dir=out_dir, plan={})
     try:
         for stage in stage_list:
@@ -558,7 +573,7 @@ def run_plan(
             timings,
             peaks,
             parameters,
-            mr_digest=digests["mr"],
+
         )
         _write_json_atomic(work / PLAN_JSON, plan)
         _publish(work, out_dir)
@@ -578,7 +593,6 @@ def assemble_plan(
     timings: dict[str, float],
     peaks: dict[str, float],
     parameters: dict[str, Any],
-    mr_digest: str | None = None,
 ) -> dict[str, Any]:
     """Build the ``plan.json`` document (schema ``twinsep.plan/1``)."""
     input_section = {
@@ -595,8 +609,8 @@ def assemble_plan(
             "orientation",
         )
     }
-    if mr_digest is not None:
-        input_section["mr_sha256"] = mr_digest
+    if info.get("mr_sha256"):
+        input_section["mr_sha256"] = info["mr_sha256"]
     if not options.keep_phi:
         input_section["path"] = Path(str(info.get("path", ""))).name
     opts = options.to_json()
