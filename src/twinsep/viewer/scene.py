@@ -1,0 +1,206 @@
+"""The 3D scene sent to the page: ``models/scene.glb`` within a face budget.
+
+The models stage writes ``PLAN/models/scene.glb`` in world millimetres, RAS axes
+(+x Right, +y Anterior, +z Superior), one named node per twin x structure
+(``A/skin``, ``B/brain``...) and per separation stage (``separation/stage1``...).
+The page turns RAS into three.js' Y-up frame itself. When the file holds more faces
+than the level of detail allows, the server decimates each mesh in proportion (with
+``fast-simplification``) and keeps node names and materials; the result is kept in
+memory, the plan folder is never written.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import struct
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from twinsep.errors import InputError
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["LodParams", "SceneSource", "decimate_glb", "glb_face_count", "glb_json"]
+
+_GLB_MAGIC = 0x46546C67  # "glTF"
+_JSON_CHUNK = 0x4E4F534A  # "JSON"
+
+
+@dataclass(frozen=True)
+class LodParams:
+    """Face budgets per level of detail (whole scene, triangles).
+
+    Attributes
+    ----------
+    desktop_faces : int
+        Budget of the desktop view. 1.5 M triangles render at interactive rates with
+        three.js on a laptop's integrated GPU (our measurement class: a few ms per
+        frame for opaque meshes); above it decimation costs less than it saves.
+    vr_faces : int
+        Budget of the VR view: headsets render two eyes at 72-90 Hz, and standalone
+        headsets have mobile GPUs, so the budget is several times smaller. 300 k is an
+        engineering choice, not a vendor figure; raise it for a tethered headset.
+    min_faces_per_mesh : int
+        No mesh is decimated below this many faces, so that small structures (a
+        vessel, a separation stage) keep their shape.
+    """
+
+    desktop_faces: int = 1_500_000
+    vr_faces: int = 300_000
+    min_faces_per_mesh: int = 2_000
+
+    def budget(self, lod: str) -> int:
+        """Face budget of ``lod`` ("desktop" or "vr")."""
+        if lod == "vr":
+            return self.vr_faces
+        if lod == "desktop":
+            return self.desktop_faces
+        raise InputError("lod", f"{lod!r} is not one of desktop, vr")
+
+
+def glb_json(data: bytes, *, source: str = "scene.glb") -> dict[str, Any]:
+    """The JSON chunk of a binary glTF file.
+
+    Raises
+    ------
+    InputError
+        If the bytes are not a GLB version 2 file.
+    """
+    if len(data) < 20:
+        raise InputError(source, "is too short to be a GLB file")
+    magic, version, _length = struct.unpack_from("<III", data, 0)
+    if magic != _GLB_MAGIC or version != 2:
+        raise InputError(source, "is not a binary glTF 2.0 (GLB) file")
+    chunk_len, chunk_type = struct.unpack_from("<II", data, 12)
+    if chunk_type != _JSON_CHUNK or 20 + chunk_len > len(data):
+        raise InputError(source, "has no JSON chunk where GLB requires one")
+    try:
+        doc = json.loads(data[20 : 20 + chunk_len].decode("utf-8"))
+    except ValueError as exc:
+        raise InputError(source, f"has an unreadable JSON chunk ({exc})") from None
+    if not isinstance(doc, dict):
+        raise InputError(source, "has a JSON chunk that is not an object")
+    return doc
+
+
+def glb_face_count(data: bytes, *, source: str = "scene.glb") -> int:
+    """Number of triangles drawn by a GLB file (all triangle primitives, once each)."""
+    doc = glb_json(data, source=source)
+    accessors = doc.get("accessors") or []
+    faces = 0
+    for mesh in doc.get("meshes") or []:
+        for prim in mesh.get("primitives") or []:
+            if int(prim.get("mode", 4)) != 4:
+                continue
+            idx = prim.get("indices")
+            if idx is not None:
+                faces += int(accessors[idx]["count"]) // 3
+            else:
+                pos = (prim.get("attributes") or {}).get("POSITION")
+                if pos is not None:
+                    faces += int(accessors[pos]["count"]) // 3
+    return faces
+
+
+def decimate_glb(data: bytes, max_faces: int, *, min_faces_per_mesh: int = 2_000) -> bytes:
+    """Decimate every mesh of a GLB by the same fraction so the total fits ``max_faces``.
+
+    Node names, the node hierarchy and materials are kept (round trip through trimesh).
+
+    Parameters
+    ----------
+    data : bytes
+        A GLB file.
+    max_faces : int
+        Triangle budget of the whole scene (> 0).
+    min_faces_per_mesh : int
+        Meshes are not reduced below this many triangles.
+
+    Returns
+    -------
+    bytes
+        A GLB file; ``data`` itself when it already fits.
+    """
+    if max_faces <= 0:
+        raise InputError("max_faces", f"{max_faces} must be > 0")
+    total = glb_face_count(data)
+    if total <= max_faces:
+        return data
+    import fast_simplification
+    import trimesh
+
+    scene: Any = trimesh.load(io.BytesIO(data), file_type="glb", force="scene")
+    keep = max_faces / float(total)
+    geom: Any
+    for name, geom in list(scene.geometry.items()):
+        if not isinstance(geom, trimesh.Trimesh) or len(geom.faces) <= min_faces_per_mesh:
+            continue
+        target = max(min_faces_per_mesh, int(len(geom.faces) * keep))
+        reduction = 1.0 - target / float(len(geom.faces))
+        verts, faces = fast_simplification.simplify(
+            np.asarray(geom.vertices, dtype=np.float32),
+            np.asarray(geom.faces, dtype=np.int64),
+            target_reduction=reduction,
+        )
+        simple: Any = trimesh.Trimesh(verts, faces, process=False)
+        visual: Any = geom.visual
+        if hasattr(visual, "material"):
+            # texture coordinates do not survive decimation: keep the material only
+            simple.visual = trimesh.visual.TextureVisuals(material=visual.material)
+        elif visual is not None:
+            simple.visual.face_colors = visual.main_color
+        simple.metadata.update(geom.metadata)
+        scene.geometry[name] = simple
+    out = scene.export(file_type="glb")
+    assert isinstance(out, bytes)
+    return out
+
+
+class SceneSource:
+    """``models/scene.glb`` of a plan, served per level of detail (cached in memory)."""
+
+    def __init__(self, plan_dir: Path, *, params: LodParams = LodParams()) -> None:
+        self.path = Path(plan_dir) / "models" / "scene.glb"
+        self.params = params
+        self._lock = threading.Lock()
+        self._cache: dict[str, bytes] = {}
+
+    @property
+    def exists(self) -> bool:
+        """True when the plan has a scene file."""
+        return self.path.is_file()
+
+    def get(self, lod: str) -> bytes:
+        """The GLB bytes for ``lod`` ("desktop" or "vr").
+
+        Raises
+        ------
+        InputError
+            If there is no scene file or it is not a GLB, or ``lod`` is unknown.
+        """
+        budget = self.params.budget(lod)
+        with self._lock:
+            if lod in self._cache:
+                return self._cache[lod]
+            if not self.path.is_file():
+                raise InputError(self.path, "does not exist: the plan has no 3D scene")
+            data = self.path.read_bytes()
+            t0 = time.perf_counter()
+            out = decimate_glb(data, budget, min_faces_per_mesh=self.params.min_faces_per_mesh)
+            if out is not data:
+                logger.info(
+                    "scene.glb decimated for %s: %d -> %d faces in %.1f s",
+                    lod,
+                    glb_face_count(data),
+                    glb_face_count(out),
+                    time.perf_counter() - t0,
+                )
+            self._cache[lod] = out
+            return out
