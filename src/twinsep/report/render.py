@@ -1,0 +1,141 @@
+"""Render ``report.html`` from the plan document and figures (a pure function).
+
+The report is one self-contained HTML file: figures are embedded as data URIs, the Gantt
+chart as inline SVG, the style sheet inline; it opens offline. Every number shown on the
+first page carries ``data-key`` (its path in ``plan.json``) and ``data-value`` (the exact
+value) so that tests, and a sceptical reader, can check it against the plan.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+import re
+from collections.abc import Mapping, Sequence
+from importlib import resources
+from typing import Any
+
+from jinja2 import ChainableUndefined, Environment, select_autoescape
+from markupsafe import Markup
+
+from twinsep.labels import TISSUE_COLOURS, TISSUE_NAMES
+
+#: Tissue name -> colour for tissue charts.
+TISSUE_HEX = {TISSUE_NAMES[k]: v for k, v in TISSUE_COLOURS.items()}
+
+
+def get_path(plan: Mapping[str, Any], path: str) -> Any:
+    """Value at a dotted path of the plan (``"fusion.bridge_area_mm2"``); None if absent."""
+    node: Any = plan
+    for part in path.split("."):
+        if isinstance(node, Mapping) and part in node:
+            node = node[part]
+        elif isinstance(node, Sequence) and not isinstance(node, str) and part.isdigit():
+            i = int(part)
+            node = node[i] if i < len(node) else None
+        else:
+            return None
+    return node
+
+
+def format_number(value: Any, digits: int = 0) -> str:
+    """Format a number for the page (thousands separator, fixed decimals)."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (int, float)):
+        if isinstance(value, float) and not math.isfinite(value):
+            return "—"
+        return f"{value:,.{digits}f}"
+    return str(value)
+
+
+def _make_env(plan: Mapping[str, Any]) -> Environment:
+    env = Environment(
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=ChainableUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+    def num(path: str, digits: int = 0, unit: str = "") -> Markup:
+        value = get_path(plan, path)
+        text = format_number(value, digits)
+        raw = "" if value is None else html.escape(str(value), quote=True)
+        unit_html = f"&nbsp;{html.escape(unit)}" if unit and value is not None else ""
+        return Markup(
+            f'<span class="num" data-key="{html.escape(path)}" data-value="{raw}" '
+            f'data-digits="{digits}">{html.escape(text)}</span>{unit_html}'
+        )
+
+    def text(path: str) -> Markup:
+        value = get_path(plan, path)
+        shown = format_number(value)
+        raw = "" if value is None else html.escape(str(value), quote=True)
+        return Markup(
+            f'<span class="val" data-key="{html.escape(path)}" data-value="{raw}">'
+            f"{html.escape(shown)}</span>"
+        )
+
+    env.globals.update(
+        num=num,
+        text=text,
+        get=lambda p: get_path(plan, p),
+        fmt=format_number,
+        tissue_hex=TISSUE_HEX,
+    )
+    return env
+
+
+def png_data_uri(png: bytes) -> str:
+    """``data:image/png;base64,...`` for embedding a PNG."""
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def sanitize_svg(svg: str) -> str:
+    """Drop the XML prolog/doctype and any script from an SVG before inlining it."""
+    svg = re.sub(r"<\?xml[^>]*\?>", "", svg)
+    svg = re.sub(r"<!DOCTYPE[^>]*>", "", svg, flags=re.IGNORECASE)
+    svg = re.sub(r"<script\b.*?</script>", "", svg, flags=re.IGNORECASE | re.DOTALL)
+    svg = re.sub(r"\son\w+\s*=\s*\"[^\"]*\"", "", svg)
+    return svg.strip()
+
+
+def render_report(
+    plan: Mapping[str, Any],
+    figures: Mapping[str, bytes],
+    *,
+    gantt_svg: str | None = None,
+) -> str:
+    """Render the report HTML.
+
+    Parameters
+    ----------
+    plan : mapping
+        The ``plan.json`` document (schema ``twinsep.plan/1``); sections that a plan does
+        not have are shown as "not computed".
+    figures : mapping of str to bytes
+        PNG figures by name (``three_view_skin``, ``three_view_bone``, ``slices``,
+        ``stages``, ``cut_area``, ``fill_calendar``); missing ones are left out.
+    gantt_svg : str, optional
+        The schedule's Gantt chart as SVG text.
+
+    Returns
+    -------
+    str
+        A complete, self-contained HTML document.
+    """
+    env = _make_env(plan)
+    template = env.from_string(
+        resources.files("twinsep.report").joinpath("templates/report.html.j2").read_text("utf-8")
+    )
+    css = resources.files("twinsep.report").joinpath("templates/report.css").read_text("utf-8")
+    return template.render(
+        plan=plan,
+        css=Markup(css),
+        figures={k: png_data_uri(v) for k, v in figures.items()},
+        gantt_svg=Markup(sanitize_svg(gantt_svg)) if gantt_svg else None,
+        colours=plan.get("colours", {}),
+    )
