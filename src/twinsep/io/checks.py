@@ -139,7 +139,7 @@ def check_readable_path(path: Path) -> None:
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise ScanError(
-                path, "symbolic link loop (the link points back to itself); fix the link"
+                path, "symbolic link loop (following the links never reaches a file); fix the link"
             ) from None
         if path.is_symlink():
             target = os.readlink(path)
@@ -151,7 +151,7 @@ def check_readable_path(path: Path) -> None:
         raise ScanError(path, "does not exist") from None
     except RuntimeError:  # pathlib on some Python versions reports loops this way
         raise ScanError(
-            path, "symbolic link loop (the link points back to itself); fix the link"
+            path, "symbolic link loop (following the links never reaches a file); fix the link"
         ) from None
     del st_ok
     mode = os.R_OK | (os.X_OK if path.is_dir() else 0)

@@ -191,26 +191,30 @@ def itk_affine_ras(
     return LPS_TO_RAS @ lps
 
 
-def _detached_data_files(path: Path) -> list[Path]:
-    """Data files named by a detached ``.nhdr`` / ``.mhd`` header (for hashing)."""
+def _detached_data_files(path: Path) -> tuple[list[Path], list[str]]:
+    """Data files named by a detached ``.nhdr`` / ``.mhd`` header: (present, missing)."""
     try:
         text = path.read_bytes()[:65536].decode("latin-1")
     except OSError:
-        return []
-    pat = (
-        r"^data ?file:\s*(.+)$"
-        if path.suffix.lower() == ".nhdr"
-        else r"^ElementDataFile\s*=\s*(.+)$"
-    )
-    out = []
+        return [], []
+    if path.suffix.lower() == ".nhdr":
+        pat = r"^data ?file:\s*(.+)$"
+    elif path.suffix.lower() == ".mhd":
+        pat = r"^ElementDataFile\s*=\s*(.+)$"
+    else:
+        return [], []
+    present: list[Path] = []
+    missing: list[str] = []
     for m in re.finditer(pat, text, flags=re.MULTILINE | re.IGNORECASE):
         name = m.group(1).strip()
-        if name.upper() in ("LOCAL", "LIST") or " " in name:
-            continue
+        if name.upper() in ("LOCAL", "LIST") or " " in name or "%" in name:
+            continue  # inline data, lists and patterns are left to ITK
         cand = path.parent / name
         if cand.is_file():
-            out.append(cand)
-    return out
+            present.append(cand)
+        else:
+            missing.append(name)
+    return present, missing
 
 
 def read_itk(path: Path, fmt: str, *, params: LoadParams = LoadParams()) -> Loaded:
@@ -228,6 +232,11 @@ def read_itk(path: Path, fmt: str, *, params: LoadParams = LoadParams()) -> Load
     ScanError
         Unreadable header or data, vector pixels, too large, 2D or 4D.
     """
+    present, missing = _detached_data_files(path)
+    if missing:
+        raise ScanError(
+            path, f"the data file {missing[0]!r} named in the header is missing from {path.parent}"
+        )
     reader = sitk.ImageFileReader()
     reader.SetFileName(str(path))
     try:
@@ -260,7 +269,7 @@ def read_itk(path: Path, fmt: str, *, params: LoadParams = LoadParams()) -> Load
     n = img.GetDimension()
     direction = tuple(d.reshape(n, n)[:3, :3].ravel())
     affine = itk_affine_ras(spacing, origin, direction)
-    hashes = [sha256_file(path)] + [sha256_file(p) for p in _detached_data_files(path)]
+    hashes = [sha256_file(path)] + [sha256_file(p) for p in present]
     digest = hashes[0] if len(hashes) == 1 else sha256_of_hashes(hashes)
     return Loaded(array=arr, affine=affine, format=fmt, sha256=digest, n_files=len(hashes))
 

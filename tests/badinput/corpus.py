@@ -1,0 +1,399 @@
+"""Generator of bad scans: each case builds one broken input inside a temporary folder.
+
+Every case returns a :class:`BadCase` saying which path to load, which file or folder
+name the error must mention, and which words its reason must contain. The inputs are
+small (16×16×8 DICOM series, 24³ NIfTI) and built from a seeded generator, so the
+corpus is identical on every run.
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pydicom
+
+from twinsep.io import save_volume, write_dicom_series
+from twinsep.volume import Volume
+
+
+@dataclass(frozen=True)
+class BadCase:
+    """One bad input.
+
+    Attributes
+    ----------
+    path : Path
+        What to give to ``load_scan``.
+    names : str
+        A file or folder name the one-line error must contain.
+    words : tuple of str
+        Lower-case words the reason must contain.
+    series_uid : str or None
+        Passed to ``load_scan`` when the case needs it.
+    """
+
+    path: Path
+    names: str
+    words: tuple[str, ...]
+    series_uid: str | None = None
+
+
+def _ct(shape: tuple[int, int, int], seed: int) -> np.ndarray:
+    """Plausible CT values (air, soft tissue, bone) so no case trips the label-map rule."""
+    rng = np.random.default_rng(seed)
+    return rng.integers(-1000, 1500, size=shape).astype(np.int16)
+
+
+def _affine(spacing: tuple[float, float, float] = (1.0, 1.0, 2.0)) -> np.ndarray:
+    aff = np.diag([*spacing, 1.0])
+    aff[:3, 3] = (-8.0, -8.0, -8.0)
+    return aff
+
+
+def _series(root: Path, name: str = "series", *, n: int = 8, seed: int = 0) -> list[Path]:
+    vol = Volume(_ct((16, 16, n), seed), _affine())
+    return write_dicom_series(vol, root / name, series_description=f"test {name}")
+
+
+def _edit(path: Path, fn: Callable[[pydicom.Dataset], None]) -> None:
+    ds = pydicom.dcmread(path)
+    fn(ds)
+    ds.save_as(path, enforce_file_format=True)
+
+
+def _nifti(path: Path, array: np.ndarray, affine: np.ndarray | None = None) -> Path:
+    save_volume(Volume(array, _affine() if affine is None else affine), path)
+    return path
+
+
+# --- cases -------------------------------------------------------------------------------
+
+
+def non_image_file(root: Path) -> BadCase:
+    p = root / "notes.txt"
+    p.write_text("surgical notes, not an image\n")
+    return BadCase(p, "notes.txt", ("not a recognised scan format",))
+
+
+def folder_without_images(root: Path) -> BadCase:
+    d = root / "docs_only"
+    d.mkdir()
+    (d / "readme.txt").write_text("hello")
+    (d / "report.pdf").write_bytes(b"%PDF-1.4 not really")
+    return BadCase(d, "docs_only", ("no dicom image series",))
+
+
+def empty_folder(root: Path) -> BadCase:
+    d = root / "empty_dir"
+    d.mkdir()
+    return BadCase(d, "empty_dir", ("empty folder",))
+
+
+def truncated_nii_gz(root: Path) -> BadCase:
+    good = _nifti(root / "good.nii.gz", _ct((24, 24, 24), 1))
+    data = good.read_bytes()
+    bad = root / "cut.nii.gz"
+    bad.write_bytes(data[: len(data) // 2])
+    return BadCase(bad, "cut.nii.gz", ("truncated",))
+
+
+def corrupt_gzip(root: Path) -> BadCase:
+    good = _nifti(root / "good2.nii.gz", _ct((24, 24, 24), 2))
+    data = bytearray(good.read_bytes())
+    mid = len(data) // 2
+    data[mid : mid + 64] = bytes(64)
+    bad = root / "garbled.nii.gz"
+    bad.write_bytes(bytes(data))
+    return BadCase(bad, "garbled.nii.gz", ("corrupt gzip",))
+
+
+def two_series(root: Path) -> BadCase:
+    a = _series(root, "a", seed=3)
+    b = _series(root, "b", seed=4)
+    d = root / "two_series"
+    d.mkdir()
+    for i, f in enumerate(a + b):
+        shutil.copy(f, d / f"{i:03d}.dcm")
+    return BadCase(d, "two_series", ("2 dicom series", "--series", "8 files"))
+
+
+def unknown_series_uid(root: Path) -> BadCase:
+    files = _series(root, "one", seed=5)
+    return BadCase(files[0].parent, "one", ("no series with uid",), series_uid="1.2.3.4.5")
+
+
+def missing_slice(root: Path) -> BadCase:
+    files = _series(root, "gap", seed=6)
+    files[3].unlink()
+    return BadCase(files[0].parent, "gap", ("missing slice", "1 slice(s) missing"))
+
+
+def duplicated_slice(root: Path) -> BadCase:
+    files = _series(root, "dup", seed=7)
+    shutil.copy(files[2], files[2].with_name("copy_of_3.dcm"))
+    return BadCase(files[0].parent, "dup", ("duplicated slice",))
+
+
+def non_uniform_spacing(root: Path) -> BadCase:
+    files = _series(root, "uneven", seed=8)
+
+    def shift(ds: pydicom.Dataset) -> None:
+        ipp = [float(v) for v in ds.ImagePositionPatient]
+        ipp[2] += 1.0  # half of the 2 mm spacing: distances become 2, 3, 2 ...
+        ds.ImagePositionPatient = ipp
+
+    for f in files[4:]:
+        _edit(f, shift)
+    return BadCase(files[0].parent, "uneven", ("non-uniform slice spacing",))
+
+
+def gantry_tilt(root: Path) -> BadCase:
+    files = _series(root, "tilted", seed=9)
+    # Slices step along the normal (2 mm) and sideways by 2 mm x tan(20°) each: a 20° tilt.
+    side = 2.0 * math.tan(math.radians(20.0))
+    for k, f in enumerate(files):
+
+        def tilt(ds: pydicom.Dataset, k: int = k) -> None:
+            ipp = [float(v) for v in ds.ImagePositionPatient]
+            ipp[1] += k * side
+            ds.ImagePositionPatient = ipp
+
+        _edit(f, tilt)
+    return BadCase(files[0].parent, "tilted", ("gantry tilt", "20.00°"))
+
+
+def inconsistent_orientation(root: Path) -> BadCase:
+    files = _series(root, "rotated_one", seed=10)
+    c, s = math.cos(math.radians(5)), math.sin(math.radians(5))
+
+    def rotate(ds: pydicom.Dataset) -> None:
+        ds.ImageOrientationPatient = [c, s, 0.0, -s, c, 0.0]
+
+    _edit(files[5], rotate)
+    return BadCase(files[0].parent, "rotated_one", ("inconsistent orientation",))
+
+
+def inconsistent_pixel_spacing(root: Path) -> BadCase:
+    files = _series(root, "spacing_changes", seed=11)
+
+    def respace(ds: pydicom.Dataset) -> None:
+        ds.PixelSpacing = [1.5, 1.5]
+
+    _edit(files[2], respace)
+    return BadCase(files[0].parent, "spacing_changes", ("inconsistent pixel spacing",))
+
+
+def mixed_modalities(root: Path) -> BadCase:
+    files = _series(root, "mixed", seed=12)
+
+    def to_mr(ds: pydicom.Dataset) -> None:
+        ds.Modality = "MR"
+
+    for f in files[:2]:
+        _edit(f, to_mr)
+    return BadCase(files[0].parent, "mixed", ("mixed modalities", "ct in 6 files", "mr in 2 files"))
+
+
+def missing_pixel_data(root: Path) -> BadCase:
+    files = _series(root, "nopixels", seed=13)
+
+    def strip(ds: pydicom.Dataset) -> None:
+        del ds.PixelData
+
+    _edit(files[4], strip)
+    return BadCase(files[4], files[4].name, ("without pixel data",))
+
+
+def _undecodable_syntax() -> pydicom.uid.UID | None:
+    """A compressed transfer syntax for which no pixel decoder is installed here."""
+    from pydicom.pixels import get_decoder
+
+    for ts in (
+        pydicom.uid.JPEGLosslessSV1,
+        pydicom.uid.HTJ2KLossless,
+        pydicom.uid.JPEGLossless,
+        pydicom.uid.JPEG2000Lossless,
+    ):
+        try:
+            if not get_decoder(ts).is_available:
+                return ts
+        except NotImplementedError:
+            return ts
+    return None
+
+
+def compressed_without_decoder(root: Path) -> BadCase:
+    files = _series(root, "compressed", seed=14)
+    from pydicom.encaps import encapsulate
+
+    ts = _undecodable_syntax()
+    for f in files:
+
+        def compress(ds: pydicom.Dataset) -> None:
+            ds.file_meta.TransferSyntaxUID = ts or pydicom.uid.JPEG2000Lossless
+            ds.PixelData = encapsulate([b"\xff\xd8\xff\xc3" + bytes(60)])
+            ds["PixelData"].VR = "OB"
+
+        _edit(f, compress)
+    if ts is None:  # every decoder is installed: the garbage stream must still be refused
+        return BadCase(files[0].parent, "IM00001.dcm", ("cannot decode pixel data",))
+    return BadCase(files[0].parent, "IM00001.dcm", (ts.name.lower(), "no decoder"))
+
+
+def single_dicom_slice(root: Path) -> BadCase:
+    vol = Volume(_ct((16, 16, 2), 15), _affine())
+    files = write_dicom_series(vol, root / "lonely")
+    files[1].unlink()
+    return BadCase(files[0], files[0].name, ("2d image", "single dicom slice"))
+
+
+def image_2d(root: Path) -> BadCase:
+    p = _nifti(root / "flat.nii.gz", _ct((32, 32, 1), 16))
+    return BadCase(p, "flat.nii.gz", ("2d image",))
+
+
+def four_d_series(root: Path) -> BadCase:
+    p = root / "timeseries.nii.gz"
+    img = nib.Nifti1Image(_ct((8, 8, 8, 3), 17), _affine())
+    nib.save(img, p)
+    return BadCase(p, "timeseries.nii.gz", ("3 volumes",))
+
+
+def nan_values(root: Path) -> BadCase:
+    a = _ct((24, 24, 24), 18).astype(np.float32)
+    a[3, 4, 5] = np.nan
+    a[10, 10, 10] = np.inf
+    p = _nifti(root / "nan.nii.gz", a)
+    return BadCase(p, "nan.nii.gz", ("nan or infinite", "(3, 4, 5)"))
+
+
+def zero_spacing(root: Path) -> BadCase:
+    p = root / "zero_spacing.nii.gz"
+    img = nib.Nifti1Image(_ct((24, 24, 24), 19), None)
+    aff = np.diag([1.0, 0.0, 1.0, 1.0])
+    img.set_sform(aff, code=1)
+    nib.save(img, p)
+    return BadCase(p, "zero_spacing.nii.gz", ("zero voxel spacing", "axis j"))
+
+
+def absurd_spacing(root: Path) -> BadCase:
+    p = _nifti(root / "metres.nii.gz", _ct((24, 24, 24), 20), np.diag([0.001, 0.001, 0.001, 1]))
+    return BadCase(p, "metres.nii.gz", ("absurd voxel spacing",))
+
+
+def singular_affine(root: Path) -> BadCase:
+    p = root / "singular.nii.gz"
+    img = nib.Nifti1Image(_ct((24, 24, 24), 21), None)
+    aff = np.eye(4)
+    aff[:3, 1] = aff[:3, 0]  # j parallel to i
+    img.set_sform(aff, code=1)
+    nib.save(img, p)
+    return BadCase(p, "singular.nii.gz", ("singular",))
+
+
+def unreadable_file(root: Path) -> BadCase:
+    p = _nifti(root / "locked.nii.gz", _ct((24, 24, 24), 22))
+    p.chmod(0)
+    return BadCase(p, "locked.nii.gz", ("permission denied",))
+
+
+def huge_header(root: Path) -> BadCase:
+    hdr = nib.Nifti1Header()
+    hdr.set_data_dtype(np.int16)
+    hdr.set_data_shape((30_000, 30_000, 30_000))  # NIfTI-1 dims are int16
+    hdr.set_sform(np.eye(4), code=1)
+    hdr["vox_offset"] = 352
+    p = root / "huge.nii"
+    p.write_bytes(hdr.binaryblock + bytes(4) + bytes(1024))
+    return BadCase(p, "huge.nii", ("too large for memory", "30000×30000×30000"))
+
+
+def label_map_as_ct(root: Path) -> BadCase:
+    rng = np.random.default_rng(23)
+    labels = rng.integers(0, 6, size=(24, 24, 24)).astype(np.uint8)
+    p = _nifti(root / "labels.nii.gz", labels)
+    return BadCase(p, "labels.nii.gz", ("label map", "6 distinct"))
+
+
+def symlink_loop(root: Path) -> BadCase:
+    a, b = root / "loop_a.nii.gz", root / "loop_b.nii.gz"
+    os.symlink(b.name, a)
+    os.symlink(a.name, b)
+    return BadCase(a, "loop_a.nii.gz", ("symbolic link loop",))
+
+
+def missing_path(root: Path) -> BadCase:
+    p = root / "nowhere.nii.gz"
+    return BadCase(p, "nowhere.nii.gz", ("does not exist",))
+
+
+def nrrd_missing_data_file(root: Path) -> BadCase:
+    p = root / "detached.nhdr"
+    p.write_text(
+        "NRRD0004\ntype: short\ndimension: 3\nsizes: 8 8 8\nspace: left-posterior-superior\n"
+        "space directions: (1,0,0) (0,1,0) (0,0,1)\nencoding: raw\nendian: little\n"
+        "data file: detached.raw\n"
+    )
+    return BadCase(p, "detached.nhdr", ("data file", "detached.raw", "missing"))
+
+
+def gzip_not_nifti(root: Path) -> BadCase:
+    p = root / "archive.nii.gz"
+    p.write_bytes(gzip.compress(b"just some text, not a NIfTI header" * 20, mtime=0))
+    return BadCase(p, "archive.nii.gz", ("not a nifti file",))
+
+
+#: All cases by name (the parametrised test runs each one).
+CASES: dict[str, Callable[[Path], BadCase]] = {
+    f.__name__: f
+    for f in (
+        non_image_file,
+        folder_without_images,
+        empty_folder,
+        truncated_nii_gz,
+        corrupt_gzip,
+        two_series,
+        unknown_series_uid,
+        missing_slice,
+        duplicated_slice,
+        non_uniform_spacing,
+        gantry_tilt,
+        inconsistent_orientation,
+        inconsistent_pixel_spacing,
+        mixed_modalities,
+        missing_pixel_data,
+        compressed_without_decoder,
+        single_dicom_slice,
+        image_2d,
+        four_d_series,
+        nan_values,
+        zero_spacing,
+        absurd_spacing,
+        singular_affine,
+        unreadable_file,
+        huge_header,
+        label_map_as_ct,
+        symlink_loop,
+        missing_path,
+        nrrd_missing_data_file,
+        gzip_not_nifti,
+    )
+}
+
+
+def make_corpus(root: Path) -> dict[str, BadCase]:
+    """Build every case under ``root`` (one sub-folder per case) and return them by name."""
+    out = {}
+    for name, build in CASES.items():
+        sub = root / name
+        sub.mkdir(parents=True, exist_ok=True)
+        out[name] = build(sub)
+    return out
