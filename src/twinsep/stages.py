@@ -16,4 +16,10 @@ if TYPE_CHECKING:
 def pipeline() -> list[Stage]:
     """All stages in order (imports are local so that ``import twinsep`` stays light)."""
     stages: list[Stage] = []
+    # models: after reconstruct; needs segment and twins (separate/reconstruct optional)
+    names = [s.name for s in stages]
+    if "segment" in names and "twins" in names:
+        from twinsep.models import make_stage as models_stage
+
+        stages.append(models_stage(names))
     return stages

@@ -1,0 +1,301 @@
+"""The conjoined doll: the joined heads as one model split into two snap-together parts.
+
+The two parts are complementary level sets of smoothed indicator fields on one grid:
+
+* ``g`` = smoothed head indicator (skin at ``g = 0.5``),
+* ``h`` = smoothed (twin A indicator - twin B indicator) (cut where ``h = 0``),
+* part A = ``{g > 0.5 and h > 0}``, part B = ``{g > 0.5 and h < 0}``.
+
+Marching cubes interpolates the same ``h`` on the same edges for both parts, so they
+share the cut surface exactly and do not overlap. Alignment pins (cylinders) across the
+cut are added to part A and subtracted, with clearance, from part B (manifold3d
+booleans). A cutting-guide strip is a shell on the scalp along the skin line of the
+separation.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from twinsep.labels import TWIN_A, TWIN_B, shade
+from twinsep.models.params import DollParams, MeshParams
+from twinsep.models.surface import Mesh, coarsening_factors, extract_surface, iso_surface_index
+from twinsep.models.thickness import _edt_mm
+from twinsep.volume import Volume, apply_affine
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["Pin", "Doll", "make_doll", "to_manifold", "from_manifold"]
+
+
+@dataclass(frozen=True)
+class Pin:
+    """One alignment pin.
+
+    Parameters
+    ----------
+    centre_mm : (x, y, z)
+        Where the pin crosses the separation surface, world RAS mm.
+    axis : (x, y, z)
+        Unit vector from part A into part B (the pin sticks out of A into B's hole).
+    depth_mm : float
+        Depth of the centre under the skin, mm.
+    """
+
+    centre_mm: tuple[float, float, float]
+    axis: tuple[float, float, float]
+    depth_mm: float
+
+
+@dataclass(frozen=True, eq=False)
+class Doll:
+    """The split doll.
+
+    Parameters
+    ----------
+    part_a, part_b : Mesh
+        Twin A's part (with pins) and twin B's part (with holes), world mm.
+    joined : Mesh
+        The joined heads as one model (same grid and smoothing as the parts).
+    guide : Mesh or None
+        Cutting-guide strip on the scalp along the skin line of the separation.
+    pins : list of Pin
+    overlap_ml : float
+        Volume of part A intersected with part B (0 for parts that fit), mL.
+    """
+
+    part_a: Mesh
+    part_b: Mesh
+    joined: Mesh
+    guide: Mesh | None
+    pins: list[Pin]
+    overlap_ml: float
+
+
+def to_manifold(mesh: Mesh):  # noqa: ANN201 - manifold3d is imported lazily
+    """A ``manifold3d.Manifold`` from a closed mesh.
+
+    Raises
+    ------
+    ValueError
+        If the mesh is not a closed 2-manifold (manifold3d's status is not ``NoError``).
+    """
+    import manifold3d
+
+    m = manifold3d.Manifold(
+        manifold3d.Mesh(
+            vert_properties=np.ascontiguousarray(mesh.vertices, dtype=np.float32),
+            tri_verts=np.ascontiguousarray(mesh.faces, dtype=np.uint32),
+        )
+    )
+    status = m.status()
+    if str(status).split(".")[-1] != "NoError":
+        raise ValueError(f"mesh {mesh.name!r} is not a closed manifold ({status})")
+    return m
+
+
+def from_manifold(m, like: Mesh) -> Mesh:  # noqa: ANN001
+    """Back to a :class:`Mesh` with ``like``'s name and colour."""
+    out = m.to_mesh()
+    v = np.asarray(out.vert_properties, dtype=np.float64)[:, :3]
+    f = np.asarray(out.tri_verts, dtype=np.int64)
+    return like.with_geometry(v, f)
+
+
+def _cylinder(centre: np.ndarray, axis: np.ndarray, radius: float, length: float):  # noqa: ANN202
+    import manifold3d
+
+    cyl = manifold3d.Manifold.cylinder(length, radius, radius, 48, True)
+    z = np.array([0.0, 0.0, 1.0])
+    a = axis / np.linalg.norm(axis)
+    v = np.cross(z, a)
+    s = np.linalg.norm(v)
+    c = float(np.dot(z, a))
+    if s < 1e-9:
+        rot = np.eye(3) if c > 0 else np.diag([1.0, -1.0, -1.0])
+    else:
+        vx = np.array([[0, -v[2], v[1]], [v[2], 0, -v[0]], [-v[1], v[0], 0]])
+        rot = np.eye(3) + vx + vx @ vx * ((1 - c) / s**2)
+    mat = np.hstack([rot, centre.reshape(3, 1)])
+    return cyl.transform(mat.astype(np.float32))
+
+
+def _fps(points: np.ndarray, first: int, n: int) -> list[int]:
+    """Farthest-point sampling: ``n`` well spread indices starting at ``first``."""
+    chosen = [first]
+    d = np.linalg.norm(points - points[first], axis=1)
+    while len(chosen) < min(n, len(points)):
+        nxt = int(np.argmax(d))
+        if d[nxt] <= 0:
+            break
+        chosen.append(nxt)
+        d = np.minimum(d, np.linalg.norm(points - points[nxt], axis=1))
+    return chosen
+
+
+def _block(m: np.ndarray, f: tuple[int, int, int]) -> np.ndarray:
+    if f == (1, 1, 1):
+        return m.astype(np.float32)
+    pad = [(0, (-s) % b) for s, b in zip(m.shape, f, strict=True)]
+    mm = np.pad(m, pad)
+    s = mm.shape
+    return mm.reshape(s[0] // f[0], f[0], s[1] // f[1], f[1], s[2] // f[2], f[2]).mean(
+        axis=(1, 3, 5), dtype=np.float32
+    )
+
+
+def make_doll(
+    labels: Volume,
+    twins: Volume,
+    *,
+    colours: dict[str, str],
+    params: DollParams = DollParams(),
+    mesh_params: MeshParams = MeshParams(),
+    with_guide: bool = True,
+) -> Doll:
+    """Build the split conjoined doll from the tissue labels and twin ownership.
+
+    Parameters
+    ----------
+    labels, twins : Volume
+        Tissue labels (0..5) and twins (0..2) on the same grid (not modified).
+    colours : dict
+        ``{"A": "#RRGGBB", "B": "#RRGGBB"}``.
+    params : DollParams
+        Pins, clearance, strip and face budget.
+    mesh_params : MeshParams
+        Extractor used for the parts.
+    with_guide : bool
+        Also build the cutting-guide strip.
+
+    Raises
+    ------
+    ValueError
+        If either twin has no tissue.
+    """
+    lab = np.asarray(labels.array)
+    tw = np.asarray(twins.array)
+    head_full = lab > 0
+    if not (head_full & (tw == TWIN_A)).any() or not (head_full & (tw == TWIN_B)).any():
+        raise ValueError("the doll needs tissue of both twins")
+    spacing = labels.spacing_mm
+    margin_mm = params.strip_thickness_mm + 3 * max(spacing)
+    margin = int(np.ceil(margin_mm / min(spacing))) + 2
+    box = ndimage.find_objects(head_full.astype(np.uint8))[0]
+    box = tuple(
+        slice(max(0, s.start - margin), min(n, s.stop + margin))
+        for s, n in zip(box, lab.shape, strict=True)
+    )
+    head = head_full[box]
+    a_ind = head & (tw[box] == TWIN_A)
+    b_ind = head & (tw[box] == TWIN_B)
+    # grid: coarsen so that each part has about the face budget
+    n_surf = int(np.count_nonzero(head[1:] != head[:-1])) * 3
+    f = coarsening_factors(n_surf, spacing, params.face_budget)
+    g = _block(head, f)
+    a = _block(a_ind, f)
+    b = _block(b_ind, f)
+    sig = params.smoothing_sigma_vx
+    if sig > 0:
+        g = ndimage.gaussian_filter(g, sig, mode="constant")
+        a = ndimage.gaussian_filter(a, sig, mode="constant")
+        b = ndimage.gaussian_filter(b, sig, mode="constant")
+    h = a - b
+    gg = g - 0.5
+    f_arr = np.asarray(f, dtype=np.float64)
+    lo = np.array([s.start for s in box], dtype=np.float64)
+
+    def to_world(v_idx: np.ndarray) -> np.ndarray:
+        fine = (v_idx - 1.0) * f_arr + (f_arr - 1.0) / 2.0 + lo
+        return apply_affine(labels.affine, fine)
+
+    flip = np.linalg.det(labels.affine[:3, :3]) < 0
+
+    def level_mesh(field: np.ndarray, name: str, twin: str | None, colour: str) -> Mesh:
+        v, fc = iso_surface_index(
+            np.pad(field, 1, constant_values=-1.0), 0.0, extractor=mesh_params.extractor
+        )
+        if flip:
+            fc = fc[:, ::-1].copy()
+        return Mesh(to_world(v), fc, name=name, twin=twin, structure="doll", colour=colour)
+
+    part_a = level_mesh(np.minimum(gg, h), "doll/A", "A", colours["A"])
+    part_b = level_mesh(np.minimum(gg, -h), "doll/B", "B", colours["B"])
+    joined = level_mesh(gg, "doll/joined", None, "#BBBBBB")
+
+    # --- pins --------------------------------------------------------------------
+    coarse_aff = labels.affine.copy()
+    coarse_aff[:3, :3] = labels.affine[:3, :3] * f_arr
+    coarse_aff[:3, 3] = apply_affine(labels.affine, lo + (f_arr - 1.0) / 2.0)
+    csp = tuple(float(s) for s in np.asarray(spacing) * f_arr)
+    inside = gg > 0
+    depth = _edt_mm(inside, csp)  # type: ignore[arg-type]
+    pos = inside & (h > 0)
+    iface = pos & ~ndimage.binary_erosion(pos | ~inside, border_value=1)
+    iface &= ndimage.binary_dilation(inside & (h <= 0))
+    cand = np.argwhere(iface & (depth >= params.min_depth_mm))
+    pins: list[Pin] = []
+    m_a = to_manifold(part_a)
+    m_b = to_manifold(part_b)
+    if len(cand):
+        pts = apply_affine(coarse_aff, cand)
+        first = int(np.argmax(depth[tuple(cand.T)]))
+        grads = np.gradient(h)
+        inv_t = np.linalg.inv(coarse_aff[:3, :3]).T
+        for i in _fps(pts, first, params.n_pins):
+            ijk = tuple(cand[i])
+            gvec = inv_t @ np.array([gr[ijk] for gr in grads])
+            if np.linalg.norm(gvec) < 1e-9:
+                continue
+            axis = -gvec / np.linalg.norm(gvec)  # h grows toward A: the pin points into B
+            pins.append(
+                Pin(
+                    tuple(float(x) for x in pts[i]),  # type: ignore[arg-type]
+                    tuple(float(x) for x in axis),  # type: ignore[arg-type]
+                    float(depth[ijk]),
+                )
+            )
+    for p in pins:
+        c = np.asarray(p.centre_mm)
+        ax = np.asarray(p.axis)
+        m_a = m_a + _cylinder(c, ax, params.pin_radius_mm, params.pin_length_mm)
+        m_b = m_b - _cylinder(
+            c,
+            ax,
+            params.pin_radius_mm + params.clearance_mm,
+            params.pin_length_mm + 2 * params.clearance_mm,
+        )
+    if not pins:
+        logger.warning(
+            "no place deep enough for alignment pins (min depth %.1f mm)", params.min_depth_mm
+        )
+    overlap_ml = float((m_a ^ m_b).volume()) / 1000.0
+    part_a = from_manifold(m_a, part_a)
+    part_b = from_manifold(m_b, part_b)
+
+    guide = None
+    if with_guide:
+        out_d = _edt_mm(~inside, csp)  # type: ignore[arg-type]
+        shell = ~inside & (out_d <= params.strip_thickness_mm + 1e-6)
+        iface_full = (inside & (h > 0)) & ndimage.binary_dilation(inside & (h <= 0))
+        if iface_full.any():
+            d_if = _edt_mm(~iface_full, csp)  # type: ignore[arg-type]
+            strip = shell & (d_if <= 0.5 * params.strip_width_mm)
+            if strip.any():
+                v, fc = extract_surface(
+                    strip, coarse_aff, face_budget=params.face_budget // 2, params=mesh_params
+                )
+                if fc.shape[0]:
+                    guide = Mesh(
+                        v,
+                        fc,
+                        name="doll/guide",
+                        twin=None,
+                        structure="guide",
+                        colour=shade("#FFFFFF", 0.85),
+                    )
+    return Doll(part_a, part_b, joined, guide, pins, overlap_ml)

@@ -1,0 +1,147 @@
+"""Tunable numbers of the ``models`` stage (recorded in ``plan.json``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Extractor = Literal["vtk", "skimage"]
+EXTRACTORS: tuple[str, ...] = ("vtk", "skimage")
+CoordSystem = Literal["RAS", "LPS"]
+COORD_SYSTEMS: tuple[str, ...] = ("RAS", "LPS")
+
+
+def _default_budgets() -> dict[str, int]:
+    return {
+        "skin": 50_000,
+        "bone": 60_000,
+        "brain": 40_000,
+        "vessel": 25_000,
+        "csf": 15_000,
+    }
+
+
+@dataclass(frozen=True)
+class MeshParams:
+    """How one label mask becomes a triangle mesh.
+
+    Parameters
+    ----------
+    extractor : {"vtk", "skimage"}
+        Iso-surface library. ``"vtk"`` (``vtkFlyingEdges3D``) was fastest in
+        ``benchmarks/bench_models.py`` (and in NOTES.md: 0.46 s vs 2.15 s for scikit-image
+        on 400x512x512); both give the same surface.
+    smoothing_iterations : int
+        Windowed-sinc iterations (``vtkWindowedSincPolyDataFilter``). The windowed sinc
+        filter is a low-pass filter that does not shrink the surface (Taubin 1995); 20
+        iterations remove the voxel staircase of marching cubes.
+    smoothing_passband : float
+        Pass band of the windowed sinc filter (0..2, lower = smoother). 0.05 keeps the
+        mean distance to the label boundary of a sphere below 0.2 voxel
+        (``tests/models/test_surface.py``).
+    faces_per_budget : float
+        The extraction grid is coarsened (block averaging, integer factor per axis) until
+        marching cubes gives at most this many times the face budget; the decimator then
+        reaches the budget. 6 keeps enough detail for quadric decimation and bounds the
+        time of a 512x512x400 case (decimating 2.6 M faces costs about 4 s, NOTES.md).
+    """
+
+    extractor: Extractor = "vtk"
+    smoothing_iterations: int = 20
+    smoothing_passband: float = 0.05
+    faces_per_budget: float = 6.0
+
+
+@dataclass(frozen=True)
+class PrintParams:
+    """Print preparation of parts.
+
+    Parameters
+    ----------
+    min_wall_mm : float
+        Minimum wall thickness of a printed part, mm. 1.2 mm is a common minimum for
+        unsupported walls in FDM and material-jetting printers (vendor design guides
+        give 0.8-1.5 mm); thinner parts (infant skull, small vessels) are thickened.
+    scale : float
+        Print scale (1.0 = life size). Applied to print parts only, never to screen models.
+    """
+
+    min_wall_mm: float = 1.2
+    scale: float = 1.0
+
+
+@dataclass(frozen=True)
+class DollParams:
+    """The split conjoined doll for mock surgery.
+
+    Parameters
+    ----------
+    n_pins : int
+        Alignment pins across the separation surface (3 fix position and rotation).
+    pin_radius_mm : float
+        Pin radius, mm. 3 mm pins survive handling in PLA/resin at head scale.
+    pin_length_mm : float
+        Total pin length, mm (half in each part).
+    clearance_mm : float
+        Radial and axial play between pin and hole, mm; 0.2 mm is the usual snug fit
+        for FDM prints.
+    min_depth_mm : float
+        A pin is placed only where the separation surface is at least this deep under
+        the skin, mm, so that the hole does not break through the scalp.
+    smoothing_sigma_vx : float
+        Gaussian smoothing (voxels) of the twin indicator fields before the two parts are
+        extracted as complementary level sets (they then share the cut surface exactly).
+    strip_width_mm : float
+        Width of the cutting-guide strip on the scalp, mm (centred on the skin line of the
+        separation).
+    strip_thickness_mm : float
+        Thickness of the cutting-guide strip above the skin, mm.
+    face_budget : int
+        Faces per doll part and for the guide strip.
+    """
+
+    n_pins: int = 3
+    pin_radius_mm: float = 3.0
+    pin_length_mm: float = 16.0
+    clearance_mm: float = 0.2
+    min_depth_mm: float = 12.0
+    smoothing_sigma_vx: float = 1.0
+    strip_width_mm: float = 10.0
+    strip_thickness_mm: float = 2.0
+    face_budget: int = 80_000
+
+
+@dataclass(frozen=True)
+class ModelParams:
+    """Parameters of the ``models`` stage.
+
+    Parameters
+    ----------
+    mesh : MeshParams
+        Surface extraction, smoothing, decimation.
+    print : PrintParams
+        Wall thickness and scale of print parts.
+    doll : DollParams
+        The split doll and cutting guide.
+    face_budgets : dict of str to int
+        Faces per twin for each structure (``skin``, ``bone``, ``brain``, ``vessel``,
+        ``csf``). The totals keep ``scene.glb`` under 400 k triangles (issue 7).
+    separation_face_budget : int
+        Faces per separation-stage mesh.
+    scene_face_budget : int
+        Upper bound on the triangles in ``scene.glb``; budgets are scaled down to fit.
+    include_csf : bool
+        Also model CSF spaces (optional in issue 7; small and often fragmented).
+    coords : {"RAS", "LPS"}
+        World convention of exported files. RAS is the plan's convention (NIfTI, 3D Slicer
+        since 4.11 reads either when told); LPS for tools that expect DICOM coordinates.
+    """
+
+    mesh: MeshParams = field(default_factory=MeshParams)
+    print: PrintParams = field(default_factory=PrintParams)
+    doll: DollParams = field(default_factory=DollParams)
+    face_budgets: dict[str, int] = field(default_factory=_default_budgets)
+    separation_face_budget: int = 8_000
+    scene_face_budget: int = 400_000
+    include_csf: bool = True
+    coords: CoordSystem = "RAS"

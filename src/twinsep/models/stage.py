@@ -1,0 +1,314 @@
+"""The ``models`` plan stage: meshes, print parts, the split doll and ``scene.glb``."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from twinsep.io.atomic import atomic_write_bytes, atomic_write_text
+from twinsep.models.build import PartMesh, stage_meshes, twin_structure_meshes
+from twinsep.models.doll import Doll, make_doll
+from twinsep.models.export import threemf_bytes, write_mesh, write_scene
+from twinsep.models.params import ModelParams
+from twinsep.models.surface import Mesh
+from twinsep.volume import Volume
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["ModelSet", "build_models", "reconstruct_meshes", "make_stage", "print_report"]
+
+_RECON_COLOUR = {"expander": "#4FA3A5", "template": "#D9D2B6"}
+
+
+@dataclass(frozen=True, eq=False)
+class ModelSet:
+    """Everything the ``models`` stage made (the cached result).
+
+    Parameters
+    ----------
+    parts : list of PartMesh
+        One per twin x structure, print-ready (walls thickened).
+    separation : list of Mesh
+        One per separation stage (``separation/stageN``).
+    reconstruction : list of Mesh
+        Expanders and cranioplasty templates handed over by ``reconstruct``.
+    doll : Doll or None
+        The split doll (None when a twin has no tissue).
+    params : ModelParams
+    """
+
+    parts: list[PartMesh]
+    separation: list[Mesh]
+    reconstruction: list[Mesh]
+    doll: Doll | None
+    params: ModelParams
+
+    def scene_meshes(self) -> list[Mesh]:
+        """The meshes of ``scene.glb`` in order: twins, separation, reconstruction."""
+        return [p.mesh for p in self.parts] + list(self.separation) + list(self.reconstruction)
+
+
+def _as_mesh(obj: Any, name: str, twin: str | None, kind: str) -> Mesh | None:
+    verts = getattr(obj, "vertices_mm", None)
+    if verts is None:
+        verts = getattr(obj, "vertices", None)
+    faces = getattr(obj, "faces", None)
+    if verts is None or faces is None:
+        return None
+    v = np.asarray(verts, dtype=np.float64)
+    f = np.asarray(faces, dtype=np.int64)
+    if v.ndim != 2 or v.shape[1] != 3 or f.ndim != 2 or f.shape[1] != 3 or not len(f):
+        return None
+    return Mesh(
+        v, f, name=name, twin=twin, structure=kind, colour=_RECON_COLOUR.get(kind, "#CCCCCC")
+    )
+
+
+def reconstruct_meshes(result: Any) -> list[Mesh]:
+    """Meshes (expanders, cranioplasty templates) found on a ``reconstruct`` result.
+
+    The contract (docs/CONTRACTS.md) says only "meshes as vertices/faces arrays in world
+    mm"; this accepts objects with ``vertices``/``vertices_mm`` and ``faces`` found in
+    the result's ``meshes`` (list or dict), ``expanders`` and ``templates`` attributes.
+    """
+    out: list[Mesh] = []
+    meshes = getattr(result, "meshes", None)
+    items: list[tuple[str, Any]] = []
+    if isinstance(meshes, dict):
+        items += [(str(k), v) for k, v in meshes.items()]
+    elif isinstance(meshes, (list, tuple)):
+        items += [(str(getattr(m, "name", f"mesh{i}")), m) for i, m in enumerate(meshes)]
+    for attr, kind in (("expanders", "expander"), ("templates", "template")):
+        for i, obj in enumerate(getattr(result, attr, None) or []):
+            target = getattr(obj, "mesh", None) or obj
+            twin = getattr(obj, "twin", None)
+            items.append((f"{twin or 'shared'}/{kind}{i + 1}", target))
+    for name, obj in items:
+        kind = (
+            "expander"
+            if "expander" in name
+            else ("template" if "template" in name or "cranio" in name else "reconstruction")
+        )
+        twin = name.split("/")[0] if name[:2] in ("A/", "B/") else None
+        m = _as_mesh(obj, name, twin, kind)
+        if m is not None:
+            out.append(m)
+    return out
+
+
+def build_models(
+    labels: Volume,
+    twins: Volume,
+    *,
+    cut: Volume | None = None,
+    reconstruction: Sequence[Mesh] = (),
+    colours: dict[str, str],
+    params: ModelParams = ModelParams(),
+    with_doll: bool = True,
+) -> ModelSet:
+    """Build every model of a plan (pure: writes nothing, modifies nothing).
+
+    Parameters
+    ----------
+    labels, twins : Volume
+        Tissue labels and (refined) twin ownership on one grid.
+    cut : Volume or None
+        Stage number on the cut voxels (``separate``), or None.
+    reconstruction : sequence of Mesh
+        Meshes from ``reconstruct``.
+    colours : dict
+        ``{"A": hex, "B": hex}``.
+    params : ModelParams
+    with_doll : bool
+        Also make the split doll and cutting guide.
+    """
+    if not labels.same_grid(twins):
+        raise ValueError("labels and twins are not on the same grid")
+    parts = twin_structure_meshes(labels, twins, colours=colours, params=params)
+    seps = stage_meshes(cut, params=params) if cut is not None else []
+    doll = None
+    if with_doll:
+        try:
+            doll = make_doll(
+                labels, twins, colours=colours, params=params.doll, mesh_params=params.mesh
+            )
+        except ValueError as exc:
+            logger.warning("no doll: %s", exc)
+    return ModelSet(parts, seps, list(reconstruction), doll, params)
+
+
+def _part_record(mesh: Mesh, file: str, scale: float = 1.0) -> dict[str, Any]:
+    b = mesh.bounds_mm() * scale
+    return {
+        "file": file,
+        "twin": mesh.twin,
+        "structure": mesh.structure,
+        "name": mesh.name,
+        "faces": mesh.n_faces,
+        "watertight": mesh.watertight,
+        "volume_ml": round(mesh.volume_ml * scale**3, 3),
+        "bbox_mm": [round(float(x), 2) for x in (b[1] - b[0])],
+    }
+
+
+def print_report(models: ModelSet) -> list[dict[str, Any]]:
+    """One row per print part: volume mL, bounding box mm, faces, watertight, walls."""
+    scale = models.params.print.scale
+    rows: list[dict[str, Any]] = []
+    for p in models.parts:
+        r = _part_record(p.mesh, f"{p.mesh.name.replace('/', '_')}.stl", scale)
+        r["label_volume_ml"] = round(p.label_volume_ml, 3)
+        if p.wall is not None:
+            r["min_wall_mm"] = p.wall.min_wall_mm
+            r["thin_voxels"] = p.wall.thin_voxels
+            r["thickened_ml"] = round(p.wall.added_ml, 3)
+        rows.append(r)
+    if models.doll is not None:
+        for m, fname in ((models.doll.part_a, "doll_A.stl"), (models.doll.part_b, "doll_B.stl")):
+            rows.append(_part_record(m, fname, scale))
+        if models.doll.guide is not None:
+            rows.append(_part_record(models.doll.guide, "cutting_guide.stl", scale))
+    return rows
+
+
+def _report_markdown(rows: list[dict[str, Any]], scale: float) -> str:
+    lines = [
+        f"# Print report (scale 1:{1 / scale:g})"
+        if scale <= 1
+        else f"# Print report (scale {scale:g}:1)",
+        "",
+        "| file | twin | volume mL | bounding box mm | faces | watertight | thickened mL |",
+        "|---|---|---:|---|---:|---|---:|",
+    ]
+    for r in rows:
+        bb = " x ".join(f"{x:.1f}" for x in r["bbox_mm"])
+        lines.append(
+            f"| {r['file']} | {r['twin'] or '-'} | {r['volume_ml']:.1f} | {bb} | {r['faces']} | "
+            f"{'yes' if r['watertight'] else 'NO'} | {r.get('thickened_ml', 0.0):.2f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write_models(models: ModelSet, out_dir: Path) -> list[dict[str, Any]]:
+    """Write ``models/`` (STL/OBJ/PLY per part, 3MF, doll, guide, scene.glb, report)."""
+    folder = Path(out_dir) / "models"
+    folder.mkdir(parents=True, exist_ok=True)
+    coords = models.params.coords
+    scale = models.params.print.scale
+    records: list[dict[str, Any]] = []
+    for p in models.parts:
+        stem = p.mesh.name.replace("/", "_")
+        write_mesh(p.mesh, folder / f"{stem}.stl", coords=coords, scale=scale)
+        write_mesh(p.mesh, folder / f"{stem}.obj", coords=coords)
+        write_mesh(p.mesh, folder / f"{stem}.ply", coords=coords)
+        rec = _part_record(p.mesh, f"models/{stem}.stl")
+        records.append(rec)
+    for m in models.separation + models.reconstruction:
+        stem = m.name.replace("/", "_")
+        write_mesh(m, folder / f"{stem}.stl", coords=coords)
+        records.append(_part_record(m, f"models/{stem}.stl"))
+    printable = [p.mesh for p in models.parts]
+    if printable:
+        atomic_write_bytes(
+            folder / "print_parts.3mf", threemf_bytes(printable, coords=coords, scale=scale)
+        )
+    if models.doll is not None:
+        d = models.doll
+        doll_meshes = [d.part_a, d.part_b] + ([d.guide] if d.guide is not None else [])
+        for m, fname in zip(
+            doll_meshes, ("doll_A.stl", "doll_B.stl", "cutting_guide.stl"), strict=False
+        ):
+            write_mesh(m, folder / fname, coords=coords, scale=scale)
+            records.append(_part_record(m, f"models/{fname}"))
+        atomic_write_bytes(
+            folder / "doll.3mf", threemf_bytes(doll_meshes, coords=coords, scale=scale)
+        )
+        pins = [
+            {"centre_mm": list(p.centre_mm), "axis": list(p.axis), "depth_mm": round(p.depth_mm, 2)}
+            for p in d.pins
+        ]
+        atomic_write_text(
+            folder / "doll.json",
+            json.dumps({"pins": pins, "overlap_ml": d.overlap_ml, "coords": coords}, indent=2)
+            + "\n",
+        )
+    write_scene(models.scene_meshes(), folder / "scene.glb", coords=coords)
+    rows = print_report(models)
+    atomic_write_text(folder / "print_report.json", json.dumps(rows, indent=2) + "\n")
+    atomic_write_text(folder / "print_report.md", _report_markdown(rows, scale))
+    records.append(
+        {
+            "file": "models/scene.glb",
+            "twin": None,
+            "structure": "scene",
+            "faces": sum(m.n_faces for m in models.scene_meshes()),
+            "watertight": None,
+            "volume_ml": None,
+        }
+    )
+    return records
+
+
+def _run(ctx: Any) -> ModelSet:
+    seg = ctx.result("segment")
+    labels: Volume = seg.labels
+    twins: Volume | None = None
+    cut: Volume | None = None
+    if ctx.has("separate"):
+        sep = ctx.result("separate")
+        twins = getattr(sep, "twins", None)
+        cut = getattr(sep, "cut", None)
+    if twins is None:
+        twins = ctx.result("twins").twins
+    recon: list[Mesh] = []
+    if ctx.has("reconstruct"):
+        recon = reconstruct_meshes(ctx.result("reconstruct"))
+        if not recon:
+            ctx.warn(
+                "the reconstruct stage handed over no meshes; expanders and templates are not modelled"
+            )
+    params: ModelParams = ctx.params or ModelParams()
+    colours = {"A": ctx.options.colour_a, "B": ctx.options.colour_b}
+    ctx.progress(0.1, "meshes")
+    models = build_models(
+        labels, twins, cut=cut, reconstruction=recon, colours=colours, params=params
+    )
+    for p in models.parts:
+        if not p.mesh.watertight:
+            ctx.warn(f"model {p.mesh.name} is not watertight; repair it before printing")
+        if p.wall is not None and p.wall.added_ml > 0.05 * max(p.label_volume_ml, 1e-9):
+            ctx.warn(
+                f"model {p.mesh.name}: walls thinner than {p.wall.min_wall_mm} mm were thickened "
+                f"(+{p.wall.added_ml:.1f} mL, {100 * p.wall.added_ml / p.label_volume_ml:.0f} % of its volume)"
+            )
+    if models.doll is None:
+        ctx.warn("no conjoined doll was made (a twin has no tissue)")
+    elif not models.doll.pins:
+        ctx.warn("the doll has no alignment pins: the separation surface is too close to the skin")
+    return models
+
+
+def _write(result: ModelSet, ctx: Any, out_dir: Path) -> dict[str, Any]:
+    return {"models": write_models(result, out_dir)}
+
+
+def make_stage(available: Sequence[str] = ("segment", "twins", "separate", "reconstruct")) -> Any:
+    """The ``models`` :class:`twinsep.plan.Stage`; depends on those of ``segment``,
+    ``twins``, ``separate`` and ``reconstruct`` that are in ``available``."""
+    from twinsep.plan import Stage
+
+    deps = tuple(d for d in ("segment", "twins", "separate", "reconstruct") if d in available)
+    return Stage(
+        name="models",
+        run=_run,
+        write=_write,
+        depends=deps,
+        uses=("colour_a", "colour_b"),
+        params=ModelParams(),
+    )
