@@ -1,0 +1,350 @@
+"""Fusion analysis: bridge geometry, twin frames, classification and shared inventory.
+
+Public entry point: :func:`analyse_fusion`. Classification rules (Stone & Goodrich,
+Brain 2006; O'Connell 1976):
+
+* long-axis angle < 140 deg: angular, else vertical;
+* a significant shared dural venous sinus: total, else partial -> PA / PV / TA / TV;
+* total vertical: axial face rotation < 40 deg type I, >= 140 deg type II, else III;
+* angular: the fusion site (frontal, parietal, occipital, vertex) of each twin.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from twinsep.errors import AnatomyError
+from twinsep.fusion.axes import TwinFrame, angle_deg, axial_rotation_deg, twin_frame
+from twinsep.fusion.params import OUT_OF_SCOPE_MODES, FusionParams
+from twinsep.fusion.shared import SharedInventory, shared_inventory
+from twinsep.fusion.surface import InterfaceMesh, interface_mesh
+from twinsep.labels import TWIN_A, TWIN_B
+from twinsep.volume import Volume
+
+logger = logging.getLogger(__name__)
+
+#: Above this many voxels per twin the frames are computed on a strided grid.
+FRAME_MAX_VOXELS = 3_000_000
+
+
+@dataclass(frozen=True)
+class Bridge:
+    """The twin boundary inside the body (the bridge).
+
+    Attributes
+    ----------
+    area_mm2 : float
+        Area of the A/B boundary inside the body, mm^2.
+    centroid_mm : (3,) ndarray
+        Area-weighted centroid of the boundary, mm.
+    axis : (3,) ndarray
+        Unit normal of the boundary, pointing from twin A into twin B.
+    length_mm : float
+        Span along ``axis`` of the cross-sections at most ``bridge_waist_factor`` times
+        the narrowest one, mm.
+    """
+
+    area_mm2: float
+    centroid_mm: np.ndarray
+    axis: np.ndarray
+    length_mm: float
+
+
+@dataclass(frozen=True)
+class FusionAnalysis:
+    """Result of the ``fusion`` stage (see ``docs/fusion.md``).
+
+    Attributes
+    ----------
+    type : str
+        ``"vertical"`` or ``"angular"``.
+    completeness : str
+        ``"partial"`` or ``"total"``.
+    stone_goodrich : str
+        ``"PA"``, ``"PV"``, ``"TA"`` or ``"TV"``.
+    oconnell : str or None
+        ``"I"``, ``"II"``, ``"III"`` for total vertical, else None.
+    site : str
+        ``"vertex"`` for vertical fusions; for angular ones the site on each twin
+        (``"frontal"``, ``"parietal"``, ``"occipital"``, ``"vertex"``), one word when
+        both agree, else ``"frontal-occipital"`` style (A's site first).
+    site_by_twin : dict
+        ``{"A": site, "B": site}``.
+    axis_angle_deg : float
+        Angle between the two long axes (neck to vertex), deg.
+    rotation_deg : float
+        Axial rotation between the faces about the shared axis, deg (0..180).
+    frames : dict
+        ``{"A": TwinFrame, "B": TwinFrame}``.
+    bridge : Bridge
+    interface : InterfaceMesh
+        The boundary triangles (world mm).
+    shared : SharedInventory
+    in_scope : bool
+        False when the fusion reaches the face or skull base (only with
+        ``out_of_scope="warn"``; otherwise an AnatomyError is raised).
+    warnings : list of str
+    """
+
+    type: str
+    completeness: str
+    stone_goodrich: str
+    oconnell: str | None
+    site: str
+    site_by_twin: dict[str, str]
+    axis_angle_deg: float
+    rotation_deg: float
+    frames: dict[str, TwinFrame]
+    bridge: Bridge
+    interface: InterfaceMesh
+    shared: SharedInventory
+    in_scope: bool = True
+    warnings: list[str] = field(default_factory=list)
+
+    def evidence(self) -> dict[str, Any]:
+        """JSON-ready evidence behind each number (world mm, unit vectors)."""
+
+        def r(v: np.ndarray, n: int = 2) -> list[float]:
+            return [round(float(x), n) for x in v]
+
+        return {
+            "twins": {
+                k: {
+                    "brain_centre_mm": r(f.brain_centre_mm),
+                    "long_axis": r(f.axis, 4),
+                    "face_dir": r(f.face_dir, 4),
+                    "face_evidence_strength": round(f.face_strength, 3),
+                    "neck_mm": r(f.neck_mm),
+                    "vertex_mm": r(f.vertex_mm),
+                    "neck_evidence_ml": round(f.neck_ml, 2),
+                    "face_evidence_ml": round(f.face_ml, 2),
+                    "site": self.site_by_twin[k],
+                }
+                for k, f in self.frames.items()
+            },
+            "bridge_axis": r(self.bridge.axis, 4),
+            "sinus_kind": self.shared.sinus_kind,
+            "sinus_coverage_deg": round(self.shared.sinus_coverage_deg, 1),
+            "rules": {
+                "angular_if_axis_angle_below_deg": 140.0,
+                "total_if_shared_sinus": True,
+                "oconnell_deg": {"I": "< 40", "III": "40-140", "II": ">= 140"},
+            },
+        }
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    n = float(np.linalg.norm(v))
+    return v / n if n > 0 else v
+
+
+def _strided(vol: Volume, step: int) -> Volume:
+    if step == 1:
+        return vol
+    aff = vol.affine.copy()
+    aff[:3, :3] = aff[:3, :3] * step
+    return Volume(np.ascontiguousarray(vol.array[::step, ::step, ::step]), aff, dict(vol.meta))
+
+
+def _bridge_length_mm(
+    body_pts_mm: np.ndarray,
+    voxel_mm3: float,
+    centre: np.ndarray,
+    axis: np.ndarray,
+    slab_mm: float,
+    factor: float,
+) -> float:
+    """Span along ``axis`` of the cross-sections near the bridge that stay narrow."""
+    t = (body_pts_mm - centre) @ axis
+    max_t = float(np.abs(t).max())
+    edges = np.arange(-max_t - slab_mm, max_t + slab_mm, slab_mm) + slab_mm / 2
+    counts, _ = np.histogram(t, bins=edges)
+    area = counts * voxel_mm3 / slab_mm
+    mids = 0.5 * (edges[:-1] + edges[1:])
+    i0 = int(np.argmin(np.abs(mids)))
+    lo_win = max(0, i0 - 3)
+    narrow_i = lo_win + int(np.argmin(area[lo_win : i0 + 4]))
+    narrow = float(area[narrow_i])
+    if narrow <= 0:
+        return 0.0
+    lo = hi = narrow_i
+    while lo - 1 >= 0 and area[lo - 1] <= factor * narrow:
+        lo -= 1
+    while hi + 1 < area.size and area[hi + 1] <= factor * narrow:
+        hi += 1
+    return float((hi - lo + 1) * slab_mm)
+
+
+def _site(frame: TwinFrame, bridge_centre: np.ndarray, params: FusionParams) -> tuple[str, float]:
+    v = _unit(bridge_centre - frame.brain_centre_mm)
+    elevation = angle_deg(v, frame.axis)
+    if elevation <= params.vertex_site_deg:
+        return "vertex", elevation
+    perp = v - np.dot(v, frame.axis) * frame.axis
+    az = angle_deg(perp, frame.face_dir)
+    if az <= params.frontal_site_deg:
+        return "frontal", elevation
+    if az >= 180.0 - params.frontal_site_deg:
+        return "occipital", elevation
+    return "parietal", elevation
+
+
+def analyse_fusion(
+    labels: Volume,
+    twins: Volume,
+    *,
+    params: FusionParams = FusionParams(),
+) -> FusionAnalysis:
+    """Classify the craniopagus fusion and inventory what the twins share.
+
+    Parameters
+    ----------
+    labels : Volume
+        Tissue labels (uint8 0..5, DESIGN.md).
+    twins : Volume
+        Twin ownership (uint8 0/1/2) on the same grid.
+    params : FusionParams
+        Thresholds (deg, mm, mL), see :class:`FusionParams`.
+
+    Returns
+    -------
+    FusionAnalysis
+
+    Raises
+    ------
+    AnatomyError
+        The twins do not touch, a twin cannot be oriented, or (with
+        ``params.out_of_scope == "error"``) the fusion reaches the face or skull base.
+    ValueError
+        The two volumes are not on the same grid, or a parameter is invalid.
+    """
+    if not labels.same_grid(twins):
+        raise ValueError("labels and twins are not on the same grid")
+    if params.out_of_scope not in OUT_OF_SCOPE_MODES:
+        raise ValueError(
+            f"out_of_scope={params.out_of_scope!r} is not one of {', '.join(OUT_OF_SCOPE_MODES)}"
+        )
+    warnings: list[str] = []
+    tw = twins.array
+    a = tw == TWIN_A
+    b = tw == TWIN_B
+    if not a.any() or not b.any():
+        raise AnatomyError("twins", "twin map holds only one twin; nothing to separate")
+    mesh = interface_mesh(a, b, labels.affine, smooth_sigma_vx=params.smooth_sigma_vx)
+    if mesh.area_mm2 <= 0:
+        raise AnatomyError(
+            "twins", "the two twins do not touch (no shared boundary): not conjoined"
+        )
+    w = mesh.areas_mm2
+    centroid = (mesh.centroids_mm * w[:, None]).sum(axis=0) / w.sum()
+    ca = labels.centroid_mm(a)
+    cb = labels.centroid_mm(b)
+    # Bridge normal: area-weighted triangle normals, oriented from A into B.
+    tri = mesh.vertices_mm[mesh.faces]
+    normals = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+    # marching cubes winds every triangle the same way relative to side A, so the sum
+    # of the triangle normals is the mean normal up to one global sign
+    axis = _unit(normals.sum(axis=0))
+    if np.linalg.norm(axis) == 0 or np.dot(axis, cb - ca) == 0:
+        axis = _unit(cb - ca)
+    if np.dot(axis, cb - ca) < 0:
+        axis = -axis
+
+    n_vox = max(int(a.sum()), int(b.sum()))
+    step = max(1, int(np.ceil((n_vox / FRAME_MAX_VOXELS) ** (1 / 3))))
+    lab_s = _strided(labels, step)
+    tw_s = _strided(twins, step)
+    frames = {
+        "A": twin_frame(lab_s, tw_s, TWIN_A, params=params),
+        "B": twin_frame(lab_s, tw_s, TWIN_B, params=params),
+    }
+    body_idx = np.argwhere(tw_s.array > 0)
+    body_pts = lab_s.world_coords(body_idx)
+    slab = 2.0 * max(lab_s.spacing_mm)
+    length = _bridge_length_mm(
+        body_pts, lab_s.voxel_volume_mm3, centroid, axis, slab, params.bridge_waist_factor
+    )
+    bridge = Bridge(area_mm2=mesh.area_mm2, centroid_mm=centroid, axis=axis, length_mm=length)
+
+    axis_angle = angle_deg(frames["A"].axis, frames["B"].axis)
+    rotation = axial_rotation_deg(frames["A"], frames["B"])
+    ftype = "angular" if axis_angle < params.angular_below_deg else "vertical"
+    if abs(axis_angle - params.angular_below_deg) < 10.0:
+        warnings.append(
+            f"long-axis angle {axis_angle:.0f} deg is within 10 deg of the "
+            f"{params.angular_below_deg:g} deg angular/vertical limit: the type is borderline"
+        )
+    for k, f in frames.items():
+        if f.face_strength < 0.05:
+            warnings.append(
+                f"twin {k}: little face or jaw tissue found beyond the skull; its facial "
+                "direction (and the face rotation) is uncertain"
+            )
+
+    # Scope: a calvarial union only.
+    in_scope = True
+    sites: dict[str, str] = {}
+    for k, f in frames.items():
+        site, elevation = _site(f, centroid, params)
+        sites[k] = site
+        if elevation > params.out_of_scope_deg:
+            in_scope = False
+            msg = (
+                f"the fusion lies {elevation:.0f} deg from twin {k}'s vertex (limit "
+                f"{params.out_of_scope_deg:g} deg): it involves the face or skull base, which "
+                "is not craniopagus (e.g. cephalopagus) and is outside twinsep's scope"
+            )
+            if params.out_of_scope == "error":
+                raise AnatomyError("labels", msg)
+            warnings.append("OUT OF SCOPE: " + msg)
+
+    shared = shared_inventory(labels, twins, mesh, centroid, axis, params=params)
+    completeness = "total" if shared.shared_sinus else "partial"
+    sg = ("T" if completeness == "total" else "P") + ("V" if ftype == "vertical" else "A")
+    oconnell: str | None = None
+    if sg == "TV":
+        if rotation < params.oconnell_type_i_below_deg:
+            oconnell = "I"
+        elif rotation >= params.oconnell_type_ii_from_deg:
+            oconnell = "II"
+        else:
+            oconnell = "III"
+        for limit in (params.oconnell_type_i_below_deg, params.oconnell_type_ii_from_deg):
+            if abs(rotation - limit) < 10.0:
+                warnings.append(
+                    f"face rotation {rotation:.0f} deg is within 10 deg of the O'Connell limit "
+                    f"{limit:g} deg: the O'Connell type is borderline"
+                )
+    if ftype == "vertical":
+        site = "vertex"
+    else:
+        site = sites["A"] if sites["A"] == sites["B"] else f"{sites['A']}-{sites['B']}"
+    logger.info(
+        "fusion: %s %s (%s), axis angle %.1f deg, rotation %.1f deg, bridge %.0f mm2",
+        completeness,
+        ftype,
+        sg,
+        axis_angle,
+        rotation,
+        bridge.area_mm2,
+    )
+    return FusionAnalysis(
+        type=ftype,
+        completeness=completeness,
+        stone_goodrich=sg,
+        oconnell=oconnell,
+        site=site,
+        site_by_twin=sites,
+        axis_angle_deg=axis_angle,
+        rotation_deg=rotation,
+        frames=frames,
+        bridge=bridge,
+        interface=mesh,
+        shared=shared,
+        in_scope=in_scope,
+        warnings=warnings,
+    )

@@ -1,0 +1,90 @@
+"""Tunable numbers of the fusion analysis (recorded in ``plan.json`` ``parameters``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+OutOfScopeMode = Literal["error", "warn"]
+OUT_OF_SCOPE_MODES: tuple[str, ...] = ("error", "warn")
+
+
+@dataclass(frozen=True)
+class FusionParams:
+    """Thresholds of the fusion classification and shared-structure inventory.
+
+    Every field: what it is, its unit, why this value, where it comes from.
+    """
+
+    angular_below_deg: float = 140.0
+    """Long-axis angle (deg) below which the fusion is angular, else vertical.
+    Source: Stone & Goodrich, Brain 2006;129:1084."""
+
+    oconnell_type_i_below_deg: float = 40.0
+    """Axial face rotation (deg) below which a total vertical fusion is O'Connell type I.
+    Source: O'Connell 1976, as restated by Stone & Goodrich 2006."""
+
+    oconnell_type_ii_from_deg: float = 140.0
+    """Axial face rotation (deg) from which a total vertical fusion is O'Connell type II
+    (between the two limits: type III). Source: as above."""
+
+    scalp_skull_mm: float = 12.0
+    """Distance (mm) from a twin's brain/CSF beyond which its tissue counts as
+    extracranial (face, neck, ears). Infant skull 2-5 mm + scalp 3-6 mm + margin; a
+    larger value misses a small face, a smaller one takes thick scalp for face."""
+
+    bridge_exclusion_mm: float = 15.0
+    """Tissue closer (mm) than this to the other twin is bridge, not face or neck."""
+
+    neck_far_fraction: float = 0.6
+    """Extracranial voxels farther from the brain than this fraction of the farthest one
+    form the neck (the neck leaves the head farther than the nose, jaw or ears)."""
+
+    face_band_deg: tuple[float, float] = (35.0, 120.0)
+    """Angles (deg) from the neck direction, seen from the brain centre, within which
+    extracranial tissue is searched for the face (the face lies in front, between the
+    neck and the equator; ears are symmetric and cancel)."""
+
+    vertex_site_deg: float = 35.0
+    """Bridge direction within this angle (deg) of a twin's vertex direction: vertex site."""
+
+    frontal_site_deg: float = 55.0
+    """Bridge azimuth within this angle (deg) of the face direction: frontal site; within
+    it of the back of the head: occipital; otherwise parietal."""
+
+    out_of_scope_deg: float = 115.0
+    """Bridge direction more than this angle (deg) from a twin's vertex direction reaches
+    the face or skull base: not craniopagus (Stone & Goodrich: calvarial union only)."""
+
+    out_of_scope: OutOfScopeMode = "error"
+    """``"error"``: a face/skull-base fusion raises AnatomyError (exit 2, no plan);
+    ``"warn"``: the plan is made with a loud warning (for research use)."""
+
+    sinus_min_side_ml: float = 0.02
+    """A vessel component is a shared sinus when at least this volume (mL) lies in each
+    twin (20 mm^3: a 5 mm sinus over 1 mm; excludes a vessel that only grazes the
+    boundary)."""
+
+    sinus_min_cross_mm2: float = 7.0
+    """...and it crosses the twin boundary with at least this area (mm^2): a 3 mm
+    diameter vessel. Dural sinuses of infants are 4-8 mm across; scalp and cortical
+    veins crossing the bridge are smaller and do not make a fusion total."""
+
+    circular_coverage_deg: float = 270.0
+    """A shared sinus that surrounds the bridge axis over at least this azimuth (deg) is
+    called circular (circumferential); otherwise a shared sagittal sinus (Kobets 2025)."""
+
+    brain_shared_min_mm2: float = 20.0
+    """Brain-to-brain contact area (mm^2) from which brain tissue is reported as shared."""
+
+    bridge_waist_factor: float = 1.5
+    """The bridge spans the cross-sections (along the shared axis) whose area is at most
+    this factor times the narrowest one; its length is that span (mm)."""
+
+    bone_band_mm: float = 10.0
+    """Shared bone is bone within this distance (mm) of the twin boundary, in bone
+    pieces that belong to both twins (the fused calvaria)."""
+
+    smooth_sigma_vx: float = 1.0
+    """Gaussian smoothing (voxels) of the side indicator before marching cubes, for
+    surface areas (keeps planes within 1 %, see fusion/surface.py)."""

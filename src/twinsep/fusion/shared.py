@@ -1,0 +1,260 @@
+"""Shared-structure inventory: sinus, bone, brain contact and CSF across the twin boundary.
+
+All volumes in mL from voxel counts times the voxel volume (|det affine|); all areas in
+mm^2 from the marching-cubes interface (see :mod:`twinsep.fusion.surface`).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import cc3d
+import edt
+import numpy as np
+
+from twinsep.fusion.params import FusionParams
+from twinsep.fusion.surface import InterfaceMesh, contact_mask, interface_mesh
+from twinsep.labels import BONE, BRAIN, CSF, TWIN_A, TWIN_B, VESSEL
+from twinsep.volume import Volume
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SinusCrossing:
+    """One place where a shared vessel passes from twin A into twin B.
+
+    Attributes
+    ----------
+    position_mm : (x, y, z)
+        World centroid of the crossing, mm.
+    area_mm2 : float
+        Area of the vessel's section on the twin boundary, mm^2.
+    """
+
+    position_mm: tuple[float, float, float]
+    area_mm2: float
+
+
+@dataclass(frozen=True)
+class SharedInventory:
+    """What the twins share, with units.
+
+    Attributes
+    ----------
+    shared_sinus : bool
+        A significant dural venous sinus crosses the twin boundary.
+    sinus_ml : float
+        Volume of the shared vessel components, mL (both twins' parts).
+    sinus_kind : str
+        ``"circular"``, ``"superior_sagittal"`` (shared/helical sagittal) or
+        ``"separate"`` (no shared sinus).
+    sinus_coverage_deg : float
+        Azimuth around the bridge axis covered by the shared sinus, deg.
+    sinus_crossings : list of SinusCrossing
+        Where it crosses the boundary.
+    shared_bone_ml : float
+        Bone within ``bone_band_mm`` of the boundary in bone pieces that span both twins.
+    brain_contact_area_mm2 : float
+        Boundary area with brain on both sides, mm^2.
+    brain_shared : bool
+        ``brain_contact_area_mm2`` >= ``brain_shared_min_mm2``.
+    csf_contact_area_mm2 : float
+        Boundary area with CSF on both sides, mm^2.
+    csf_communication : bool
+        CSF spaces of the twins touch across the boundary.
+    notes : list of str
+        Located findings in plain words (for ``plan.json`` ``shared.notes``).
+    """
+
+    shared_sinus: bool
+    sinus_ml: float
+    sinus_kind: str
+    sinus_coverage_deg: float
+    sinus_crossings: list[SinusCrossing] = field(default_factory=list)
+    shared_bone_ml: float = 0.0
+    brain_contact_area_mm2: float = 0.0
+    brain_shared: bool = False
+    csf_contact_area_mm2: float = 0.0
+    csf_communication: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+def _fmt(p: np.ndarray | tuple[float, ...]) -> str:
+    return "(" + ", ".join(f"{v:.0f}" for v in p) + ") mm"
+
+
+def _side_pair_area(mesh: InterfaceMesh, lab: np.ndarray, tissue: int) -> float:
+    if mesh.faces.shape[0] == 0:
+        return 0.0
+    la = lab[tuple(mesh.side_a_ijk.T)]
+    lb = lab[tuple(mesh.side_b_ijk.T)]
+    return float(mesh.areas_mm2[(la == tissue) & (lb == tissue)].sum())
+
+
+def azimuth_coverage_deg(
+    points_mm: np.ndarray, centre_mm: np.ndarray, axis: np.ndarray, *, bin_deg: float = 10.0
+) -> float:
+    """Azimuth (deg) around an axis covered by points, in bins of ``bin_deg``."""
+    if points_mm.shape[0] == 0:
+        return 0.0
+    axis = axis / np.linalg.norm(axis)
+    helper = np.eye(3)[int(np.argmin(np.abs(axis)))]
+    e1 = np.cross(axis, helper)
+    e1 /= np.linalg.norm(e1)
+    e2 = np.cross(axis, e1)
+    rel = points_mm - centre_mm
+    phi = np.degrees(np.arctan2(rel @ e2, rel @ e1)) % 360.0
+    n_bins = int(round(360.0 / bin_deg))
+    occupied = np.unique(np.floor(phi / bin_deg).astype(int) % n_bins)
+    return float(occupied.size * bin_deg)
+
+
+def shared_inventory(
+    labels: Volume,
+    twins: Volume,
+    interface: InterfaceMesh,
+    bridge_centroid_mm: np.ndarray,
+    bridge_axis: np.ndarray,
+    *,
+    params: FusionParams = FusionParams(),
+) -> SharedInventory:
+    """Inventory of the structures that cross the twin boundary.
+
+    Parameters
+    ----------
+    labels, twins : Volume
+        Tissue labels 0..5 and twin labels 0/1/2 on the same grid.
+    interface : InterfaceMesh
+        Boundary between twin A and twin B (from :func:`interface_mesh`).
+    bridge_centroid_mm, bridge_axis : (3,) ndarray
+        Centroid (mm) and unit normal of the bridge (used to describe the sinus shape).
+    params : FusionParams
+
+    Returns
+    -------
+    SharedInventory
+    """
+    lab = labels.array
+    tw = twins.array
+    vox_ml = labels.voxel_volume_mm3 / 1000.0
+    notes: list[str] = []
+
+    # -- vessels spanning both twins ----------------------------------------------------
+    vessel = lab == VESSEL
+    comps = cc3d.connected_components(vessel, connectivity=26)
+    in_a = comps[(tw == TWIN_A) & vessel]
+    in_b = comps[(tw == TWIN_B) & vessel]
+    count_a = np.bincount(in_a, minlength=int(comps.max()) + 1)
+    count_b = np.bincount(in_b, minlength=int(comps.max()) + 1)
+    candidates = np.nonzero((count_a > 0) & (count_b > 0))[0]
+    crossings: list[SinusCrossing] = []
+    sinus_ids: list[int] = []
+    for cid in candidates:
+        if cid == 0:
+            continue
+        vol_a, vol_b = count_a[cid] * vox_ml, count_b[cid] * vox_ml
+        comp = comps == cid
+        va = comp & (tw == TWIN_A)
+        vb = comp & (tw == TWIN_B)
+        mesh = interface_mesh(va, vb, labels.affine, smooth_sigma_vx=params.smooth_sigma_vx)
+        cross = mesh.area_mm2
+        significant = (
+            min(vol_a, vol_b) >= params.sinus_min_side_ml and cross >= params.sinus_min_cross_mm2
+        )
+        logger.debug(
+            "vessel component %d: %.3f mL in A, %.3f mL in B, crossing %.1f mm2 -> %s",
+            cid,
+            vol_a,
+            vol_b,
+            cross,
+            significant,
+        )
+        if not significant:
+            if cross > 0:
+                notes.append(
+                    f"small vessel crossing the twin boundary ({cross:.0f} mm2) near "
+                    f"{_fmt(labels.centroid_mm(contact_mask(va, vb)))}: not counted as a "
+                    "shared sinus"
+                )
+            continue
+        sinus_ids.append(int(cid))
+        touching = contact_mask(va, vb)
+        patches, n_patches = cc3d.connected_components(touching, connectivity=26, return_N=True)
+        pos = [labels.centroid_mm(patches == p) for p in range(1, n_patches + 1)]
+        if pos and mesh.faces.shape[0]:
+            cent = mesh.centroids_mm
+            dist = np.stack([np.linalg.norm(cent - p, axis=1) for p in pos], axis=1)
+            owner = np.argmin(dist, axis=1)
+            areas: np.ndarray = np.bincount(owner, weights=mesh.areas_mm2, minlength=len(pos))
+        else:
+            areas = np.zeros(len(pos))
+        for p, a in zip(pos, areas, strict=True):
+            crossings.append(
+                SinusCrossing(
+                    position_mm=(float(p[0]), float(p[1]), float(p[2])), area_mm2=float(a)
+                )
+            )
+    shared = bool(sinus_ids)
+    if shared:
+        sinus = np.isin(comps, sinus_ids)
+        sinus_ml = float(sinus.sum() * vox_ml)
+        idx = np.argwhere(sinus)
+        step = max(1, idx.shape[0] // 200_000)
+        pts = labels.world_coords(idx[::step])
+        coverage = azimuth_coverage_deg(pts, bridge_centroid_mm, bridge_axis)
+        kind = "circular" if coverage >= params.circular_coverage_deg else "superior_sagittal"
+        where = "; ".join(_fmt(c.position_mm) for c in crossings)
+        notes.append(
+            f"shared {kind.replace('_', ' ')} sinus, {sinus_ml:.1f} mL, covering "
+            f"{coverage:.0f} deg around the bridge axis, crossing the twin boundary at {where}"
+        )
+    else:
+        sinus_ml, coverage, kind = 0.0, 0.0, "separate"
+
+    # -- bone ----------------------------------------------------------------------------
+    bone = lab == BONE
+    bone_comps = cc3d.connected_components(bone, connectivity=26)
+    ba = np.unique(bone_comps[(tw == TWIN_A) & bone])
+    bb = np.unique(bone_comps[(tw == TWIN_B) & bone])
+    spanning = np.intersect1d(ba, bb)
+    spanning = spanning[spanning > 0]
+    shared_bone_ml = 0.0
+    if spanning.size:
+        boundary = contact_mask(tw == TWIN_A, tw == TWIN_B) | contact_mask(
+            tw == TWIN_B, tw == TWIN_A
+        )
+        near = edt.edt(~boundary, anisotropy=labels.spacing_mm, black_border=False)
+        fused = np.isin(bone_comps, spanning) & (near <= params.bone_band_mm)
+        shared_bone_ml = float(fused.sum() * vox_ml)
+        if shared_bone_ml > 0:
+            notes.append(
+                f"fused calvarial bone: {shared_bone_ml:.1f} mL within "
+                f"{params.bone_band_mm:g} mm of the twin boundary"
+            )
+
+    # -- brain and CSF contact -------------------------------------------------------------
+    brain_area = _side_pair_area(interface, lab, BRAIN)
+    csf_area = _side_pair_area(interface, lab, CSF)
+    brain_shared = brain_area >= params.brain_shared_min_mm2
+    if brain_area > 0:
+        notes.append(
+            f"brain of the two twins in direct contact over {brain_area:.0f} mm2"
+            + (" (shared brain tissue)" if brain_shared else "")
+        )
+    if csf_area > 0:
+        notes.append(f"CSF spaces communicate across the twin boundary over {csf_area:.0f} mm2")
+    return SharedInventory(
+        shared_sinus=shared,
+        sinus_ml=sinus_ml,
+        sinus_kind=kind,
+        sinus_coverage_deg=coverage,
+        sinus_crossings=crossings,
+        shared_bone_ml=shared_bone_ml,
+        brain_contact_area_mm2=brain_area,
+        brain_shared=bool(brain_shared),
+        csf_contact_area_mm2=csf_area,
+        csf_communication=csf_area > 0,
+        notes=notes,
+    )

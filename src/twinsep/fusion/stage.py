@@ -1,0 +1,81 @@
+"""The ``fusion`` plan stage: classification and shared inventory from labels + twins."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from twinsep.fusion.analysis import FusionAnalysis, analyse_fusion
+from twinsep.fusion.params import FusionParams
+from twinsep.plan import Stage, StageContext
+
+
+def _run(ctx: StageContext) -> FusionAnalysis:
+    labels = ctx.result("segment").labels
+    twins = ctx.result("twins").twins
+    params = ctx.params if isinstance(ctx.params, FusionParams) else FusionParams()
+    ctx.progress(0.1, "classifying the fusion")
+    result = analyse_fusion(labels, twins, params=params)
+    for w in result.warnings:
+        ctx.warn(w)
+    return result
+
+
+def fusion_sections(result: FusionAnalysis) -> dict[str, Any]:
+    """The ``fusion`` and ``shared`` sections of ``plan.json`` (units in key names)."""
+    sh = result.shared
+    return {
+        "fusion": {
+            "classification": {
+                "oconnell": result.oconnell,
+                "stone_goodrich": result.stone_goodrich,
+            },
+            "type": result.type,
+            "completeness": result.completeness,
+            "site": result.site,
+            "rotation_deg": round(result.rotation_deg, 1),
+            "axis_angle_deg": round(result.axis_angle_deg, 1),
+            "bridge_area_mm2": round(result.bridge.area_mm2, 1),
+            "bridge_length_mm": round(result.bridge.length_mm, 1),
+            "bridge_centroid_mm": [round(float(v), 2) for v in result.bridge.centroid_mm],
+            "in_scope": result.in_scope,
+            "evidence": result.evidence(),
+        },
+        "shared": {
+            "shared_sinus": sh.shared_sinus,
+            "sinus_ml": round(sh.sinus_ml, 2),
+            "sinus_kind": sh.sinus_kind,
+            "sinus_crossings": [
+                {
+                    "position_mm": [round(v, 1) for v in c.position_mm],
+                    "area_mm2": round(c.area_mm2, 1),
+                }
+                for c in sh.sinus_crossings
+            ],
+            "shared_bone_ml": round(sh.shared_bone_ml, 2),
+            "brain_contact_area_mm2": round(sh.brain_contact_area_mm2, 1),
+            "brain_shared": sh.brain_shared,
+            "csf_contact_area_mm2": round(sh.csf_contact_area_mm2, 1),
+            "csf_communication": sh.csf_communication,
+            "notes": list(sh.notes),
+        },
+    }
+
+
+def _write(result: FusionAnalysis, ctx: StageContext, out_dir: Path) -> dict[str, Any]:
+    return fusion_sections(result)
+
+
+def build_stage(params: FusionParams | None = None) -> Stage:
+    """The ``fusion`` stage (depends on ``segment`` and ``twins``)."""
+    return Stage(
+        name="fusion",
+        run=_run,
+        write=_write,
+        depends=("segment", "twins"),
+        uses=(),
+        params=params or FusionParams(),
+    )
+
+
+STAGE = build_stage()

@@ -1,0 +1,179 @@
+"""Area of the boundary between two voxel regions, measured in world millimetres.
+
+The boundary between twin A and twin B (or between any two disjoint masks) is extracted
+with marching cubes on a lightly smoothed indicator of side A and kept only where it
+lies inside the body (A or B). Vertices are mapped through the affine, so anisotropic
+spacing and oblique or flipped orientations are handled by one linear map; the area is
+the sum of the world-space triangle areas.
+
+Why not count voxel faces? Face counting measures a plane of normal ``n`` as
+``area * (|n_x| + |n_y| + |n_z|)`` (up to +73 % at 45 degrees to all axes); marching
+cubes on a smoothed indicator is within about 2 % for planes at any orientation (tested
+on analytic discs in ``tests/fusion/test_surface.py``).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from scipy import ndimage
+from skimage.measure import marching_cubes
+
+from twinsep.volume import apply_affine
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class InterfaceMesh:
+    """Triangles of the boundary between two regions, in world mm.
+
+    Attributes
+    ----------
+    vertices_mm : (V, 3) ndarray
+        World (RAS) coordinates in mm.
+    faces : (F, 3) ndarray of int
+        Vertex indices of each triangle.
+    areas_mm2 : (F,) ndarray
+        World area of each triangle, mm^2.
+    side_a_ijk, side_b_ijk : (F, 3) ndarray of int
+        Voxel index (full grid) of the voxel just on side A / side B of each triangle
+        (used to tell which tissue or stage a piece of surface belongs to).
+    """
+
+    vertices_mm: np.ndarray
+    faces: np.ndarray
+    areas_mm2: np.ndarray
+    side_a_ijk: np.ndarray
+    side_b_ijk: np.ndarray
+
+    @property
+    def area_mm2(self) -> float:
+        """Total area in mm^2."""
+        return float(self.areas_mm2.sum())
+
+    @property
+    def centroids_mm(self) -> np.ndarray:
+        """(F, 3) world centroid of each triangle, mm."""
+        return self.vertices_mm[self.faces].mean(axis=1)
+
+
+def _empty_mesh() -> InterfaceMesh:
+    z3 = np.zeros((0, 3))
+    zi = np.zeros((0, 3), dtype=np.int64)
+    return InterfaceMesh(z3, zi, np.zeros(0), zi, zi)
+
+
+def _bbox(mask: np.ndarray, margin: int) -> tuple[slice, slice, slice] | None:
+    idx = np.argwhere(mask)
+    if idx.size == 0:
+        return None
+    lo = np.maximum(idx.min(axis=0) - margin, 0)
+    hi = np.minimum(idx.max(axis=0) + margin + 1, mask.shape)
+    return (slice(lo[0], hi[0]), slice(lo[1], hi[1]), slice(lo[2], hi[2]))
+
+
+def contact_mask(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Voxels of ``a`` that have a face neighbour (6-connectivity) in ``b``."""
+    out = np.zeros(a.shape, dtype=bool)
+    for ax in range(3):
+        for shift in (1, -1):
+            nb = np.roll(b, shift, axis=ax)
+            edge = [slice(None)] * 3
+            edge[ax] = slice(0, 1) if shift == 1 else slice(-1, None)
+            nb[tuple(edge)] = False
+            out |= nb
+    return out & a
+
+
+def interface_mesh(
+    side_a: npt.NDArray[np.bool_],
+    side_b: npt.NDArray[np.bool_],
+    affine: npt.ArrayLike,
+    *,
+    smooth_sigma_vx: float = 1.0,
+) -> InterfaceMesh:
+    """Triangulated boundary between two disjoint masks, clipped to their union.
+
+    Parameters
+    ----------
+    side_a, side_b : (I, J, K) bool ndarray
+        Disjoint masks on the same grid (e.g. twin A and twin B).
+    affine : (4, 4) array_like
+        Voxel-to-world (RAS mm) matrix of the grid.
+    smooth_sigma_vx : float
+        Gaussian smoothing of the side-A indicator before marching cubes, in voxels
+        (removes the staircase of binary masks; 1 voxel keeps planes exact).
+
+    Returns
+    -------
+    InterfaceMesh
+        Empty when the masks do not touch.
+    """
+    a = np.asarray(side_a, dtype=bool)
+    b = np.asarray(side_b, dtype=bool)
+    touching = contact_mask(a, b)
+    margin = int(np.ceil(3 * smooth_sigma_vx)) + 3
+    box = _bbox(touching, margin)
+    if box is None:
+        return _empty_mesh()
+    a_c, b_c = a[box], b[box]
+    body = a_c | b_c
+    # Extend both sides into the background (nearest body voxel), so that the interface
+    # continues smoothly up to the skin and can be clipped there.
+    if (~body).any():
+        _, nearest = ndimage.distance_transform_edt(~body, return_indices=True)
+        ext_a = a_c[tuple(nearest)]
+    else:
+        ext_a = a_c
+    field = ext_a.astype(np.float32)
+    body_f = body.astype(np.float32)
+    if smooth_sigma_vx > 0:
+        field = ndimage.gaussian_filter(field, smooth_sigma_vx, mode="nearest")
+        body_f = ndimage.gaussian_filter(body_f, smooth_sigma_vx * 0.5, mode="nearest")
+    if field.min() >= 0.5 or field.max() <= 0.5:
+        return _empty_mesh()
+    verts, faces, _normals, _ = marching_cubes(field, level=0.5, allow_degenerate=False)
+    cent = verts[faces].mean(axis=1)
+    inside = ndimage.map_coordinates(body_f, cent.T, order=1, mode="nearest") >= 0.5
+    faces = faces[inside]
+    cent = cent[inside]
+    if faces.shape[0] == 0:
+        return _empty_mesh()
+    offset = np.array([s.start for s in box], dtype=np.float64)
+    verts_full = verts.astype(np.float64) + offset
+    verts_mm = apply_affine(affine, verts_full)
+    tri = verts_mm[faces]
+    areas = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
+    # Which voxel lies on each side: step half a voxel along the field gradient.
+    grad = np.stack(np.gradient(field), axis=0)
+    g = np.stack(
+        [ndimage.map_coordinates(grad[d], cent.T, order=1, mode="nearest") for d in range(3)],
+        axis=1,
+    )
+    norm = np.linalg.norm(g, axis=1, keepdims=True)
+    norm[norm == 0] = 1.0
+    g = g / norm  # points toward side A (field increases into A)
+    shape = np.array(a_c.shape) - 1
+    ia = np.clip(np.rint(cent + 0.6 * g), 0, shape).astype(np.int64)
+    ib = np.clip(np.rint(cent - 0.6 * g), 0, shape).astype(np.int64)
+    off_i = offset.astype(np.int64)
+    logger.debug("interface mesh: %d faces, %.1f mm2", faces.shape[0], areas.sum())
+    return InterfaceMesh(verts_mm, faces, areas, ia + off_i, ib + off_i)
+
+
+def interface_area_mm2(
+    side_a: npt.NDArray[np.bool_],
+    side_b: npt.NDArray[np.bool_],
+    affine: npt.ArrayLike,
+    *,
+    smooth_sigma_vx: float = 1.0,
+) -> float:
+    """Area (mm^2) of the boundary between two disjoint masks, inside their union.
+
+    See :func:`interface_mesh` for the method.
+    """
+    return interface_mesh(side_a, side_b, affine, smooth_sigma_vx=smooth_sigma_vx).area_mm2
