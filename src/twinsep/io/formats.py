@@ -239,6 +239,7 @@ def read_itk(path: Path, fmt: str, *, params: LoadParams = LoadParams()) -> Load
         )
     reader = sitk.ImageFileReader()
     reader.SetFileName(str(path))
+    reader.SetImageIO("NrrdImageIO" if fmt == "nrrd" else "MetaImageIO")  # content, not suffix
     try:
         reader.ReadImageInformation()
     except RuntimeError as exc:

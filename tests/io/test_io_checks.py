@@ -1,0 +1,121 @@
+"""Thresholds of the validation helpers, checked at their boundaries."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from twinsep.errors import ScanError
+from twinsep.io import checks
+from twinsep.io.checks import (
+    LoadParams,
+    check_affine,
+    check_memory,
+    check_not_label_map,
+    check_readable_path,
+    check_shape,
+    guess_modality,
+)
+
+
+@pytest.mark.parametrize(
+    ("spacing", "ok"),
+    [(0.05, True), (0.049, False), (20.0, True), (20.5, False), (0.5, True)],
+)
+def test_spacing_bounds(spacing: float, ok: bool) -> None:
+    aff = np.diag([1.0, spacing, 1.0, 1.0])
+    if ok:
+        check_affine(aff, "x.nii")
+    else:
+        with pytest.raises(ScanError, match="absurd voxel spacing"):
+            check_affine(aff, "x.nii")
+
+
+def test_spacing_on_oblique_axis_uses_column_norm() -> None:
+    # A column (0.03, 0.03, 0) has norm 0.042 mm < 0.05 although no entry is zero.
+    aff = np.eye(4)
+    aff[:3, 1] = (0.03, 0.03, 0.0)
+    with pytest.raises(ScanError, match="axis j"):
+        check_affine(aff, "x.nii")
+
+
+@pytest.mark.parametrize(("n_values", "refused"), [(1, True), (16, True), (17, False)])
+def test_label_map_threshold(n_values: int, refused: bool) -> None:
+    arr = (np.arange(20 * 20 * 20) % n_values).reshape(20, 20, 20).astype(np.int16)
+    if refused:
+        with pytest.raises(ScanError, match=f"only {n_values} distinct"):
+            check_not_label_map(arr, "x.nii")
+    else:
+        check_not_label_map(arr, "x.nii")
+
+
+def test_float_volume_with_few_integers_is_a_label_map() -> None:
+    arr = np.zeros((10, 10, 10), dtype=np.float32)
+    arr[2:5] = 3.0
+    with pytest.raises(ScanError, match="label map"):
+        check_not_label_map(arr, "x.nii")
+    arr[0, 0, 0] = 0.5  # one non-integer value: real-valued image, not labels
+    check_not_label_map(arr, "x.nii")
+
+
+def test_label_map_found_when_the_sample_misses_rare_values() -> None:
+    # 2 million voxels: the check samples every 2nd voxel first, then confirms on all.
+    arr = np.zeros(2_000_000, dtype=np.int16)
+    arr[1::2] = np.arange(1_000_000) % 40  # 40 values only on odd indices
+    with pytest.raises(ScanError, match="label map"):
+        check_not_label_map(arr[::2].reshape(100, 100, 100), "x.nii")
+    check_not_label_map(arr.reshape(200, 100, 100), "x.nii")
+
+
+def test_modality_guess_thresholds() -> None:
+    p = LoadParams()
+    assert guess_modality(-1000, 1500) == "CT"
+    assert guess_modality(p.ct_min_hu, p.ct_max_hu) == "CT"
+    assert guess_modality(p.ct_min_hu + 1, 3000) == "MR"
+    assert guess_modality(-1024, p.ct_max_hu - 1) == "MR"
+
+
+def test_memory_check_uses_available_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(checks, "available_memory_bytes", lambda: 1_000_000)
+    # 100*100*10 voxels * (2 + 4) bytes = 600 kB <= 0.8 MB: fine.
+    check_memory((100, 100, 10), 2, "a.nii")
+    # 100*100*14 * 6 = 840 kB > 0.8 MB: refused before reading.
+    with pytest.raises(ScanError, match="too large for memory"):
+        check_memory((100, 100, 14), 2, "a.nii")
+
+
+def test_available_memory_is_positive() -> None:
+    assert checks.available_memory_bytes() > 0
+
+
+@pytest.mark.parametrize(
+    ("shape", "msg"),
+    [((5, 5), "2D image"), ((5, 1, 5), "single slice"), ((5, 5, 5, 2), "2 volumes")],
+)
+def test_shape_rules(shape: tuple[int, ...], msg: str) -> None:
+    with pytest.raises(ScanError, match=msg):
+        check_shape(shape, "x")
+
+
+def test_shape_accepts_trailing_singletons() -> None:
+    assert check_shape((4, 5, 6, 1, 1), "x") == (4, 5, 6)
+
+
+def test_permission_denied_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # chmod 000 cannot stop root, so the access check is exercised directly.
+    p = tmp_path / "a.nii"
+    p.write_bytes(b"x")
+    monkeypatch.setattr(os, "access", lambda *a, **k: False)
+    with pytest.raises(ScanError, match="permission denied") as info:
+        check_readable_path(p)
+    assert "a.nii" in info.value.one_line()
+
+
+def test_broken_symlink_is_named(tmp_path: Path) -> None:
+    link = tmp_path / "ct.nii.gz"
+    link.symlink_to(tmp_path / "gone.nii.gz")
+    with pytest.raises(ScanError, match="broken symbolic link"):
+        check_readable_path(link)
