@@ -52,6 +52,12 @@ def _state(ctx: typer.Context) -> _State:
     return obj if isinstance(obj, _State) else _State()
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        out_console.print(f"twinsep {__version__}")
+        raise typer.Exit(0)
+
+
 @app.callback()
 def _root(
     ctx: typer.Context,
@@ -60,12 +66,14 @@ def _root(
         bool, typer.Option("--json", help="Print a machine-readable JSON summary on stdout.")
     ] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and debug logs.")] = False,
-    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", is_eager=True, callback=_print_version
+        ),
+    ] = False,
 ) -> None:
     """twinsep: craniopagus separation planning."""
-    if version:
-        out_console.print(f"twinsep {__version__}")
-        raise typer.Exit(0)
     ctx.obj = _State(quiet=quiet, as_json=as_json, debug=debug)
     level = logging.DEBUG if debug else (logging.ERROR if quiet or as_json else logging.WARNING)
     logging.basicConfig(

@@ -1,0 +1,108 @@
+"""The command line keeps its contract: exit codes, one-line errors, nothing written."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from badinput.corpus import CASES
+from twinsep.cli import app
+from twinsep.plan import work_dir_for
+
+runner = CliRunner()
+
+
+def _invoke(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_plan_on_bad_input_exits_2_and_writes_nothing(name: str, tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    case = CASES[name](tmp_path / "in")
+    if name == "unreadable_file" and os.geteuid() == 0:
+        pytest.skip("root reads chmod-000 files")
+    out = tmp_path / "plan"
+    args = ["plan", str(case.path), "--out", str(out)]
+    if case.series_uid:
+        args += ["--series", case.series_uid]
+    code, stdout, stderr = _invoke(*args)
+    assert code == 2, (stdout, stderr)
+    lines = [ln for ln in stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), stderr
+    assert case.names in lines[0]
+    assert "Traceback" not in stderr + stdout
+    assert not out.exists() and not work_dir_for(out).exists()
+
+
+def test_check_bad_input_exits_2(tmp_path: Path) -> None:
+    case = CASES["gantry_tilt"](tmp_path)
+    code, _, stderr = _invoke("check", str(case.path))
+    assert code == 2 and "tilt" in stderr.lower()
+
+
+def test_unknown_options_are_input_errors(tmp_path: Path) -> None:
+    case = CASES["nan_values"](tmp_path)  # never reached: options are checked first
+    code, _, stderr = _invoke(
+        "plan", str(case.path), "--out", str(tmp_path / "p"), "--colour-a", "violet"
+    )
+    assert code == 2 and "--colour-a" in stderr
+    code, _, stderr = _invoke(
+        "plan", str(case.path), "--out", str(tmp_path / "p"), "--twin-a", "1,2"
+    )
+    assert code == 2 and "--twin-a" in stderr
+    code, _, stderr = _invoke("demo", "--case", "nope", "--out", str(tmp_path / "d"))
+    assert code == 2 and "nope" in stderr
+
+
+def test_missing_plan_folder_is_input_error(tmp_path: Path) -> None:
+    code, _, stderr = _invoke("report", str(tmp_path / "none"))
+    assert code == 2 and "plan.json" in stderr
+
+
+def test_subprocess_exit_code_and_single_line(tmp_path: Path) -> None:
+    """The installed entry point, not just the in-process runner."""
+    bad = tmp_path / "notes.txt"
+    bad.write_text("not an image")
+    proc = subprocess.run(
+        [sys.executable, "-m", "twinsep.cli", "check", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "notes.txt" in proc.stderr
+
+
+def test_version_and_help() -> None:
+    code, stdout, _ = _invoke("--version")
+    assert code == 0 and stdout.startswith("twinsep ")
+    code, stdout, _ = _invoke("--help")
+    assert code == 0
+    for command in ("demo", "plan", "phantom", "view", "rehearse", "schedule", "report", "check"):
+        assert command in stdout
+
+
+def test_json_summary_of_check(tmp_path: Path) -> None:
+    import numpy as np
+
+    from twinsep.io import save_volume
+    from twinsep.volume import Volume
+
+    rng = np.random.default_rng(0)
+    arr = rng.normal(0, 300, (20, 18, 16)).astype(np.int16)
+    arr[0, 0, 0] = -1000
+    arr[1, 1, 1] = 1500
+    path = tmp_path / "ct.nii.gz"
+    save_volume(Volume(arr, np.diag([0.5, 0.5, 1.0, 1.0])), path)
+    code, stdout, _ = _invoke("--json", "check", str(path))
+    assert code == 0
+    info = json.loads(stdout)
+    assert info["shape"] == [20, 18, 16] and info["spacing_mm"] == [0.5, 0.5, 1.0]
