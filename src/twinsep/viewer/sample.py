@@ -102,6 +102,7 @@ def write_sample_plan(
     radius_a_mm: float = 30.0,
     radius_b_mm: float = 40.0,
     write_ct: bool = True,
+    seed: int = 0,
 ) -> SampleTruth:
     """Write a sample plan folder (``plan.json``, label maps, CT, ``models/scene.glb``).
 
@@ -118,7 +119,11 @@ def write_sample_plan(
     radius_a_mm, radius_b_mm : float
         Head radii; centres are on the x axis with a 25 mm gap between the heads.
     write_ct : bool
-        Also write ``ct.nii.gz`` (recorded as the plan's input).
+        Also write ``ct.nii.gz`` (recorded as the plan's input), tissue HU plus
+        Gaussian noise of 10 HU standard deviation (a real scan is never piecewise
+        constant, and the scan loader rejects images that look like label maps).
+    seed : int
+        Seed of the CT noise.
 
     Returns
     -------
@@ -161,9 +166,9 @@ def write_sample_plan(
         img = nib.Nifti1Image(arr, affine)
         atomic_write_bytes(out / f"{name}.nii.gz", _nifti_bytes(img))
     if write_ct:
-        ct = np.full(shape, _HU[0], dtype=np.int16)
-        for value, hu in _HU.items():
-            ct[lab == value] = hu
+        lut = np.array([_HU.get(v, 0) for v in range(256)], dtype=np.float32)
+        noise = np.random.default_rng(seed).normal(0.0, 10.0, size=shape).astype(np.float32)
+        ct = np.rint(lut[lab] + noise).astype(np.int16)
         atomic_write_bytes(out / "ct.nii.gz", _nifti_bytes(nib.Nifti1Image(ct, affine)))
     scene = trimesh.Scene()
     for twin_name, centre, radius, colour in (
