@@ -32,6 +32,10 @@ browser:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 	  || echo "chromium could not be installed: browser tests will be skipped"; }
 
+## viewer-assets: rebuild the viewer page (three.js from npm) into src/twinsep/viewer/static
+viewer-assets:
+	cd viewer && npm ci --no-audit --no-fund && node build.mjs
+
 ## lint: ruff and mypy
 lint: $(TSTAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
