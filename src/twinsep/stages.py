@@ -16,6 +16,13 @@ if TYPE_CHECKING:
 def pipeline() -> list[Stage]:
     """All stages in order (imports are local so that ``import twinsep`` stays light)."""
     stages: list[Stage] = []
+    # fusion and separate: right after twins (they read segment + twins results)
+    if "twins" in [s.name for s in stages]:
+        from twinsep.fusion.stage import build_stage as fusion_stage
+        from twinsep.separate.stage import build_stage as separate_stage
+
+        stages.append(fusion_stage())
+        stages.append(separate_stage())
     # models: after reconstruct; needs segment and twins (separate/reconstruct optional)
     names = [s.name for s in stages]
     if "segment" in names and "twins" in names:

@@ -1,0 +1,118 @@
+"""Tunable numbers of the separation surface and the staged plan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class CutCosts:
+    """Cost of cutting one mm^2 of each tissue (relative units; soft tissue = 1).
+
+    The min-cut minimises the sum of cost x area, so a ratio says how much extra area of
+    the cheaper tissue the cut accepts to avoid one mm^2 of the dearer one. Clinical
+    order (issue 5, Stone & Goodrich 2006): vessels/sinuses very high, brain high, then
+    bone, CSF/dura, soft tissue.
+    """
+
+    soft_tissue: float = 1.0
+    """Scalp, fat, muscle, dura-like bridge tissue: the reference cost."""
+
+    csf: float = 2.0
+    """CSF spaces: opening them is routine but needs dural repair."""
+
+    bone: float = 4.0
+    """Bone: craniotomy cuts are routine but slower and bleed."""
+
+    brain: float = 60.0
+    """Brain: a cut through parenchyma is accepted only to spare 60x its area of soft
+    tissue, i.e. almost never when a dural plane exists."""
+
+    vessel: float = 2000.0
+    """Contrast-filled vessels and sinuses: dividing a sinus risks haemorrhage and venous
+    infarction; worth a detour of 2000x its section in soft tissue (a 5 mm sinus, 20 mm^2,
+    against up to 4 x 10^4 mm^2, more than any bridge)."""
+
+    def by_label(self) -> list[float]:
+        """Cost per label value 0..5 (background 0: no edge through air)."""
+        return [0.0, self.soft_tissue, self.bone, self.brain, self.csf, self.vessel]
+
+
+@dataclass(frozen=True)
+class CutParams:
+    """Where the min-cut may go and how big its graph may be."""
+
+    costs: CutCosts = field(default_factory=CutCosts)
+    """Tissue costs (relative units per mm^2)."""
+
+    band_mm: float = 15.0
+    """Half-width (mm) of the band around the twins' boundary in which the cut may move:
+    wide enough to pass around a 10 mm sinus with a margin; the twins' assignment is
+    kept beyond it."""
+
+    min_band_mm: float = 3.0
+    """The band is narrowed down to this half-width (mm) when it holds more than
+    ``max_nodes`` voxels; below it the plan stops with a SeparationError."""
+
+    max_nodes: int = 2_500_000
+    """Cap on graph nodes (voxels in the band). PyMaxflow uses about 280 bytes per node
+    with 6 neighbours (NOTES.md): 2.5 M nodes is about 0.7 GB on a shared laptop."""
+
+    tie_break: float = 1e-3
+    """Pull (fraction of one soft-tissue voxel face) toward each voxel's original twin:
+    breaks ties in favour of the twins stage's boundary and keeps isolated band pieces
+    with their twin."""
+
+
+@dataclass(frozen=True)
+class StagingParams:
+    """Rules that propose the stages (all heuristics, stated in docs/separation.md)."""
+
+    max_separation_stages: int = 4
+    """Upper bound on proposed venous-division stages (Montefiore 2016: four stages)."""
+
+    expander_min_bridge_mm2: float = 1000.0
+    """Propose scalp tissue expansion when the bridge area is at least this (mm^2):
+    the scalp cannot close a defect of about 3.5 cm diameter primarily (UC Davis 2020,
+    CHOP 2017 used expanders)."""
+
+    distraction_max_bridge_length_mm: float = 10.0
+    """Propose cranial distraction (about 1 mm/day, CHOP) for a vertical fusion whose
+    bridge is shorter than this (mm), or when the brains touch."""
+
+    endovascular_max_diameter_mm: float = 4.0
+    """Propose endovascular occlusion of a non-dominant shared venous segment no wider
+    than this (mm): small enough to coil, and occluding it first tests the collateral
+    drainage before open division."""
+
+
+@dataclass(frozen=True)
+class RiskParams:
+    """Weights of the relative risk score (formula in docs/separation.md)."""
+
+    per_cm2: dict[str, float] = field(
+        default_factory=lambda: {
+            "soft_tissue": 0.05,
+            "bone": 0.1,
+            "csf": 0.2,
+            "brain": 2.0,
+            "vessel": 5.0,
+        }
+    )
+    """Points per cm^2 of cut, by tissue."""
+
+    venous_per_segment: float = 1.0
+    """Points for dividing one venous segment of ``reference_diameter_mm``."""
+
+    reference_diameter_mm: float = 5.0
+    """Diameter (mm) of a typical infant dural sinus; the venous term scales with
+    (diameter / reference)^2, i.e. with the drained flow section."""
+
+
+@dataclass(frozen=True)
+class SeparateParams:
+    """All parameters of the ``separate`` stage."""
+
+    cut: CutParams = field(default_factory=CutParams)
+    staging: StagingParams = field(default_factory=StagingParams)
+    risk: RiskParams = field(default_factory=RiskParams)

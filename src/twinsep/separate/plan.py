@@ -1,0 +1,295 @@
+"""Separation plan: min-cut surface, verification, vessel crossings, stages, risk."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from twinsep.fusion.analysis import FusionAnalysis
+from twinsep.fusion.surface import interface_mesh
+from twinsep.labels import BONE, BRAIN, CSF, SOFT_TISSUE, TISSUE_NAMES, TWIN_A, TWIN_B, VESSEL
+from twinsep.separate.crossings import VesselCrossing, vessel_crossings
+from twinsep.separate.mincut import SeparationCheck, min_cut_twins, verify_separation
+from twinsep.separate.params import SeparateParams
+from twinsep.separate.risk import risk_score
+from twinsep.separate.staging import (
+    PlannedStage,
+    StagingFacts,
+    load_stage_file,
+    propose_stages,
+)
+from twinsep.volume import Volume
+
+logger = logging.getLogger(__name__)
+
+#: Tissues from dearest to cheapest; a piece of cut whose two sides differ counts as the
+#: cheaper one.
+_PRIORITY = (VESSEL, BRAIN, BONE, CSF, SOFT_TISSUE)
+
+
+@dataclass(frozen=True)
+class SeparationPlan:
+    """Result of the ``separate`` stage.
+
+    Attributes
+    ----------
+    twins : Volume
+        Refined twin labels (uint8 0/1/2) after the min-cut.
+    cut : Volume
+        uint8: stage number on voxels of the cut, 0 elsewhere.
+    area_mm2_by_tissue : dict
+        Cut area per tissue name (``soft_tissue``, ``bone``, ``brain``, ``csf``,
+        ``vessel``), mm^2.
+    vessel_crossings : list of VesselCrossing
+    stages : list of PlannedStage
+    risk_score : float
+        Relative score (docs/separation.md).
+    area_mm2 : float
+        Total cut area, mm^2.
+    check : dict
+        Proof of separation: ``separated``, pieces per twin, main-piece fractions.
+    graph : dict
+        ``n_nodes``, ``n_edges``, ``band_mm``, ``build_s``, ``solve_s``, ``moved_vx``.
+    stage_file : bool
+        True when the stages come from the user's stage file.
+    warnings : list of str
+    """
+
+    twins: Volume
+    cut: Volume
+    area_mm2_by_tissue: dict[str, float]
+    vessel_crossings: list[VesselCrossing]
+    stages: list[PlannedStage]
+    risk_score: float
+    area_mm2: float
+    check: dict[str, Any] = field(default_factory=dict)
+    graph: dict[str, Any] = field(default_factory=dict)
+    stage_file: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+
+def _azimuth(points: np.ndarray, centre: np.ndarray, axis: np.ndarray) -> np.ndarray:
+    helper = np.eye(3)[int(np.argmin(np.abs(axis)))]
+    e1 = np.cross(axis, helper)
+    e1 /= np.linalg.norm(e1)
+    e2 = np.cross(axis, e1)
+    rel = points - centre
+    return np.degrees(np.arctan2(rel @ e2, rel @ e1)) % 360.0
+
+
+def _circ_mean(deg: list[float]) -> float:
+    r = np.radians(deg)
+    return float(np.degrees(np.arctan2(np.sin(r).sum(), np.cos(r).sum())) % 360.0)
+
+
+def _anchors(groups: list[list[float]]) -> list[float]:
+    """One azimuth per separation stage: mean of its vessels, gaps filled evenly."""
+    fixed = {i: _circ_mean(g) for i, g in enumerate(groups) if g}
+    free = [i for i, g in enumerate(groups) if not g]
+    if not fixed:
+        return [360.0 * i / len(groups) for i in range(len(groups))]
+    out = dict(fixed)
+    for i in free:
+        taken = sorted(out.values())
+        gaps = [
+            ((taken[(j + 1) % len(taken)] - taken[j]) % 360.0 or 360.0, taken[j])
+            for j in range(len(taken))
+        ]
+        width, start = max(gaps)
+        out[i] = (start + width / 2.0) % 360.0
+    return [out[i] for i in range(len(groups))]
+
+
+def _assign_stages(
+    labels: Volume,
+    kerf: np.ndarray,
+    stages: list[PlannedStage],
+    crossings: list[VesselCrossing],
+    centre: np.ndarray,
+    axis: np.ndarray,
+) -> np.ndarray:
+    """Stage number of every kerf voxel (0 elsewhere)."""
+    cut = np.zeros(kerf.shape, np.uint8)
+    seps = [s for s in stages if s.kind == "separation"]
+    idx = np.argwhere(kerf)
+    if idx.size == 0:
+        return cut
+    if len(seps) == 1:
+        cut[kerf] = seps[0].number
+        return cut
+    pts = labels.world_coords(idx)
+    stage_of = {x: k for k, s in enumerate(seps) for x in s.structures}
+    cross_pos = {c.id: np.asarray(c.position_mm) for c in crossings}
+    groups: list[list[float]] = [[] for _ in seps]
+    for cid, k in stage_of.items():
+        if cid in cross_pos:
+            groups[k].append(float(_azimuth(cross_pos[cid][None], centre, axis)[0]))
+    anchors = np.asarray(_anchors(groups))
+    phi = _azimuth(pts, centre, axis)
+    diff = np.abs((phi[:, None] - anchors[None, :] + 180.0) % 360.0 - 180.0)
+    k_of = np.argmin(diff, axis=1)
+    # vessel voxels of the cut follow the stage of their nearest crossing
+    if crossings:
+        is_vessel = labels.array[kerf] == VESSEL
+        if is_vessel.any():
+            ids = [c.id for c in crossings]
+            pos = np.stack([cross_pos[i] for i in ids])
+            d = np.linalg.norm(pts[is_vessel][:, None, :] - pos[None], axis=2)
+            nearest = np.argmin(d, axis=1)
+            k_of[is_vessel] = [stage_of.get(ids[j], len(seps) - 1) for j in nearest]
+    numbers = np.asarray([s.number for s in seps], dtype=np.uint8)
+    cut[kerf] = numbers[k_of]
+    return cut
+
+
+def plan_separation(
+    labels: Volume,
+    twins: Volume,
+    fusion: FusionAnalysis,
+    *,
+    n_stages: int | None = None,
+    stages_path: Path | None = None,
+    params: SeparateParams = SeparateParams(),
+) -> SeparationPlan:
+    """Cut surface, its verification, vessel crossings, the stages and the risk score.
+
+    Parameters
+    ----------
+    labels : Volume
+        Tissue labels 0..5.
+    twins : Volume
+        Twin labels 0/1/2 from the ``twins`` stage (not modified).
+    fusion : FusionAnalysis
+        Result of the ``fusion`` stage (bridge axis, classification, brain contact).
+    n_stages : int, optional
+        Fix the number of separation stages (``PlanOptions.n_stages``).
+    stages_path : Path, optional
+        User-edited stage file (``PlanOptions.stages_path``); takes precedence.
+    params : SeparateParams
+
+    Returns
+    -------
+    SeparationPlan
+
+    Raises
+    ------
+    ConfigError
+        The stage file is impossible (the message names the stage).
+    SeparationError
+        The cut cannot be computed or verified.
+    """
+    warnings: list[str] = []
+    cut_res = min_cut_twins(labels, twins, params=params.cut)
+    if cut_res.band_mm < params.cut.band_mm:
+        warnings.append(
+            f"the band in which the cut may move was narrowed from {params.cut.band_mm:g} to "
+            f"{cut_res.band_mm:.1f} mm to stay within {params.cut.max_nodes} graph nodes"
+        )
+    refined = cut_res.twins
+    check: SeparationCheck = verify_separation(refined)
+    for name, frac in (("A", check.main_fraction_a), ("B", check.main_fraction_b)):
+        if frac < 0.99:
+            warnings.append(
+                f"after the cut twin {name} is in several pieces; its largest holds "
+                f"{100 * frac:.1f} % of its voxels (check the segmentation)"
+            )
+    crossings = vessel_crossings(labels, refined, check.kerf)
+    facts = StagingFacts(
+        total=fusion.completeness == "total",
+        vertical=fusion.type == "vertical",
+        bridge_area_mm2=fusion.bridge.area_mm2,
+        bridge_length_mm=fusion.bridge.length_mm,
+        brain_contact_area_mm2=fusion.shared.brain_contact_area_mm2,
+        brain_shared_min_mm2=20.0,
+    )
+    if stages_path is not None:
+        stages = load_stage_file(stages_path, crossings)
+        n_sep = sum(s.kind == "separation" for s in stages)
+        if n_stages is not None and n_stages != n_sep:
+            warnings.append(
+                f"--stages {n_stages} ignored: the stage file has {n_sep} separation stage(s)"
+            )
+    else:
+        stages = propose_stages(facts, crossings, n_stages=n_stages, params=params.staging)
+    cut_arr = _assign_stages(
+        labels, check.kerf, stages, crossings, fusion.bridge.centroid_mm, fusion.bridge.axis
+    )
+    # Areas by tissue and by stage on the refined boundary (marching cubes, world mm).
+    mesh = interface_mesh(refined == TWIN_A, refined == TWIN_B, labels.affine)
+    lab = labels.array
+    la = lab[tuple(mesh.side_a_ijk.T)]
+    lb = lab[tuple(mesh.side_b_ijk.T)]
+    # Where the two sides differ the cut runs along a tissue boundary (e.g. along the
+    # wall of a sinus, not through it): it counts as the cheaper tissue.
+    la = np.where(la == 0, lb, la)
+    lb = np.where(lb == 0, la, lb)
+    tissue = np.zeros(la.shape, np.uint8)
+    for t in _PRIORITY:
+        tissue[(la == t) | (lb == t)] = t
+    tissue[tissue == 0] = SOFT_TISSUE
+    area_by_tissue = {
+        name: round(float(mesh.areas_mm2[tissue == v].sum()), 1) for v, name in TISSUE_NAMES.items()
+    }
+    sa = cut_arr[tuple(mesh.side_a_ijk.T)]
+    sb = cut_arr[tuple(mesh.side_b_ijk.T)]
+    st = np.maximum(sa, sb)
+    areas_stage = {s.number: float(mesh.areas_mm2[st == s.number].sum()) for s in stages}
+    unassigned = float(mesh.areas_mm2[st == 0].sum())
+    seps = [s for s in stages if s.kind == "separation"]
+    if unassigned > 0 and seps:
+        areas_stage[seps[-1].number] += unassigned
+    stages = [replace(s, area_mm2=round(areas_stage.get(s.number, 0.0), 1)) for s in stages]
+    if crossings:
+        listed = "; ".join(
+            f"{c.id} ({c.diameter_mm:.0f} mm at "
+            + ", ".join(f"{v:.0f}" for v in c.position_mm)
+            + f" mm, drains toward {c.drains_toward})"
+            for c in crossings
+        )
+        warnings.append(
+            f"no vessel-free surface separates the twins within {cut_res.band_mm:.0f} mm of the "
+            f"bridge: the cut divides {len(crossings)} vessel(s): {listed}"
+        )
+    if area_by_tissue["brain"] > 0:
+        warnings.append(
+            f"the cut passes through {area_by_tissue['brain']:.0f} mm2 of brain: no plane "
+            "of dura, CSF or bone separates the brains there"
+        )
+    if fusion.completeness == "total" and len(seps) == 1:
+        warnings.append(
+            "a total craniopagus separated in one stage: staged venous division had lower "
+            "mortality in the published series (Stone & Goodrich 2006)"
+        )
+    risk = risk_score(area_by_tissue, crossings, stages, params=params.risk)
+    return SeparationPlan(
+        twins=twins.with_array(refined),
+        cut=labels.with_array(cut_arr),
+        area_mm2_by_tissue=area_by_tissue,
+        vessel_crossings=crossings,
+        stages=stages,
+        risk_score=risk,
+        area_mm2=round(mesh.area_mm2, 1),
+        check={
+            "separated": check.separated,
+            "connectivity": 26,
+            "pieces_a": check.pieces_a,
+            "pieces_b": check.pieces_b,
+            "main_fraction_a": round(check.main_fraction_a, 4),
+            "main_fraction_b": round(check.main_fraction_b, 4),
+            "cut_voxels": int(check.kerf.sum()),
+        },
+        graph={
+            "n_nodes": cut_res.n_nodes,
+            "n_edges": cut_res.n_edges,
+            "band_mm": round(cut_res.band_mm, 2),
+            "build_s": round(cut_res.build_s, 3),
+            "solve_s": round(cut_res.solve_s, 3),
+            "moved_vx": cut_res.moved_vx,
+        },
+        stage_file=stages_path is not None,
+        warnings=warnings,
+    )

@@ -1,0 +1,70 @@
+"""The ``separate`` plan stage: separation surface, staged plan and their files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from twinsep.plan import Stage, StageContext
+from twinsep.separate.params import SeparateParams
+from twinsep.separate.plan import SeparationPlan, plan_separation
+from twinsep.separate.staging import stages_to_yaml
+
+STAGES_YAML = "stages.yaml"
+
+
+def _run(ctx: StageContext) -> SeparationPlan:
+    labels = ctx.result("segment").labels
+    twins = ctx.result("twins").twins
+    fusion = ctx.result("fusion")
+    params = ctx.params if isinstance(ctx.params, SeparateParams) else SeparateParams()
+    ctx.progress(0.1, "computing the separation surface")
+    result = plan_separation(
+        labels,
+        twins,
+        fusion,
+        n_stages=ctx.options.n_stages,
+        stages_path=ctx.options.stages_path,
+        params=params,
+    )
+    for w in result.warnings:
+        ctx.warn(w)
+    return result
+
+
+def separation_section(result: SeparationPlan) -> dict[str, Any]:
+    """The ``separation`` section of ``plan.json``."""
+    return {
+        "area_mm2": dict(result.area_mm2_by_tissue),
+        "total_area_mm2": result.area_mm2,
+        "vessel_crossings": [c.to_json() for c in result.vessel_crossings],
+        "stages": [s.to_json() for s in result.stages],
+        "risk_score": result.risk_score,
+        "stage_file": result.stage_file,
+        "check": dict(result.check),
+        "graph": dict(result.graph),
+    }
+
+
+def _write(result: SeparationPlan, ctx: StageContext, out_dir: Path) -> dict[str, Any]:
+    from twinsep.io import atomic_write_text, save_volume
+
+    save_volume(result.cut, out_dir / "separation.nii.gz")
+    save_volume(result.twins, out_dir / "twins.nii.gz")
+    atomic_write_text(out_dir / STAGES_YAML, stages_to_yaml(result.stages))
+    return {"separation": separation_section(result)}
+
+
+def build_stage(params: SeparateParams | None = None) -> Stage:
+    """The ``separate`` stage (depends on ``segment``, ``twins`` and ``fusion``)."""
+    return Stage(
+        name="separate",
+        run=_run,
+        write=_write,
+        depends=("segment", "twins", "fusion"),
+        uses=("n_stages", "stages_path"),
+        params=params or SeparateParams(),
+    )
+
+
+STAGE = build_stage()

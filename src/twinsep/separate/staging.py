@@ -1,0 +1,368 @@
+"""The staged plan: which venous segments are divided in which stage, and why.
+
+Order (Stone & Goodrich 2006; Kobets 2025): smaller, non-dominant venous segments first,
+the dominant drainage last, so that each twin develops its own venous outflow between
+stages; optional preparatory stages first (scalp tissue expansion, cranial distraction,
+endovascular occlusion). The user may fix the number of separation stages or give an
+edited stage list (YAML, :func:`load_stage_file`).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from twinsep.errors import ConfigError
+from twinsep.separate.crossings import VesselCrossing
+from twinsep.separate.params import StagingParams
+
+logger = logging.getLogger(__name__)
+
+StageKind = Literal["preparatory", "separation"]
+STAGE_KINDS: tuple[str, ...] = ("preparatory", "separation")
+PREP_ACTIONS: dict[str, str] = {
+    "tissue_expander": "scalp",
+    "cranial_distraction": "calvaria",
+    "endovascular_occlusion": "vessel",
+}
+
+
+@dataclass(frozen=True)
+class PlannedStage:
+    """One operation of the staged plan.
+
+    Attributes
+    ----------
+    number : int
+        1-based position in the sequence.
+    name : str
+        Short title, e.g. ``"Venous division 1"``.
+    kind : {"preparatory", "separation"}
+    structures : list of str
+        What is divided or prepared: vessel ids (``"vessel-2"``), ``"scalp"``,
+        ``"calvaria"``; the last separation stage also lists ``"remaining bridge"``.
+    rationale : str
+        Plain-language reason.
+    area_mm2 : float
+        Area of the separation surface cut in this stage, mm^2 (0 for preparatory).
+    action : str
+        For preparatory stages: ``tissue_expander``, ``cranial_distraction`` or
+        ``endovascular_occlusion``; ``"divide"`` for separation stages.
+    """
+
+    number: int
+    name: str
+    kind: str
+    structures: list[str] = field(default_factory=list)
+    rationale: str = ""
+    area_mm2: float = 0.0
+    action: str = "divide"
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready view (``plan.json`` ``separation.stages`` entry)."""
+        return {
+            "number": self.number,
+            "name": self.name,
+            "kind": self.kind,
+            "action": self.action,
+            "structures": list(self.structures),
+            "rationale": self.rationale,
+            "area_mm2": round(self.area_mm2, 1),
+        }
+
+
+@dataclass(frozen=True)
+class StagingFacts:
+    """What the staging rules look at (from the fusion analysis and the cut)."""
+
+    total: bool
+    vertical: bool
+    bridge_area_mm2: float
+    bridge_length_mm: float
+    brain_contact_area_mm2: float
+    brain_shared_min_mm2: float
+
+
+def _dominant(crossings: list[VesselCrossing]) -> VesselCrossing | None:
+    if not crossings:
+        return None
+    return max(crossings, key=lambda c: (c.diameter_mm, max(c.volume_a_ml, c.volume_b_ml)))
+
+
+def propose_stages(
+    facts: StagingFacts,
+    crossings: list[VesselCrossing],
+    *,
+    n_stages: int | None = None,
+    params: StagingParams = StagingParams(),
+) -> list[PlannedStage]:
+    """Proposed stage list (areas are filled in later from the cut).
+
+    Parameters
+    ----------
+    facts : StagingFacts
+    crossings : list of VesselCrossing
+        Venous segments divided by the cut (narrowest first).
+    n_stages : int, optional
+        Number of separation stages the user fixed (``--stages``).
+    params : StagingParams
+    """
+    dominant = _dominant(crossings)
+    others = [c for c in crossings if c is not dominant]
+    if n_stages is not None:
+        n_sep = n_stages
+    elif not facts.total:
+        n_sep = 1
+    else:
+        n_sep = min(params.max_separation_stages, max(2, len(crossings)))
+    stages: list[PlannedStage] = []
+
+    def add(name: str, kind: str, structures: list[str], rationale: str, action: str) -> None:
+        stages.append(PlannedStage(len(stages) + 1, name, kind, structures, rationale, 0.0, action))
+
+    if facts.bridge_area_mm2 >= params.expander_min_bridge_mm2:
+        add(
+            "Scalp tissue expander insertion",
+            "preparatory",
+            ["scalp"],
+            f"The bridge is {facts.bridge_area_mm2 / 100:.0f} cm2: after separation each twin "
+            "needs more scalp than it has. Expanders placed under the scalp and filled weekly "
+            "for about 10-14 weeks grow skin to close both heads.",
+            "tissue_expander",
+        )
+    brains_touch = facts.brain_contact_area_mm2 >= facts.brain_shared_min_mm2
+    if facts.vertical and (
+        facts.bridge_length_mm < params.distraction_max_bridge_length_mm or brains_touch
+    ):
+        why = (
+            "the brains touch over a large area"
+            if brains_touch
+            else f"the bridge is short ({facts.bridge_length_mm:.0f} mm)"
+        )
+        add(
+            "Cranial distraction",
+            "preparatory",
+            ["calvaria"],
+            f"In this vertical fusion {why}. Gradual distraction (about 1 mm a day for a "
+            "month) opens a plane between the heads before the brains are separated.",
+            "cranial_distraction",
+        )
+    small = [c for c in others if c.diameter_mm <= params.endovascular_max_diameter_mm]
+    if facts.total and small:
+        ids = [c.id for c in small]
+        add(
+            "Endovascular occlusion",
+            "preparatory",
+            ids,
+            f"Occluding the small non-dominant shared venous segment(s) {', '.join(ids)} "
+            "from inside the vessel first tests whether each twin's brain drains without "
+            "them, before any open division.",
+            "endovascular_occlusion",
+        )
+    # Separation stages: non-dominant segments (narrowest first) spread over the first
+    # n_sep - 1 stages; the dominant drainage and the rest of the bridge in the last.
+    groups: list[list[VesselCrossing]] = [[] for _ in range(n_sep)]
+    if n_sep == 1:
+        groups[0] = list(crossings)
+    else:
+        for i, c in enumerate(others):
+            groups[min(i * (n_sep - 1) // max(len(others), 1), n_sep - 2)].append(c)
+        if dominant is not None:
+            groups[-1].append(dominant)
+    for k, group in enumerate(groups, start=1):
+        last = k == n_sep
+        ids = [c.id for c in group]
+        if last:
+            name = "Final separation" if n_sep > 1 else "Separation"
+            text = "Completes the separation: divides the remaining bridge"
+            if ids:
+                text += f" and the venous segment(s) {', '.join(ids)}"
+                if dominant is not None and dominant.id in ids and n_sep > 1:
+                    text += (
+                        f"; {dominant.id} ({dominant.diameter_mm:.0f} mm, the dominant "
+                        "drainage) is divided last so that both twins had time to develop "
+                        "their own venous outflow"
+                    )
+            text += "."
+            structures = ids + ["remaining bridge"]
+        else:
+            name = f"Venous division {k}" if ids else f"Staged division {k}"
+            if ids:
+                sizes = ", ".join(f"{c.id} ({c.diameter_mm:.0f} mm)" for c in group)
+                text = (
+                    f"Divides the smaller shared venous segment(s) {sizes} and the bridge "
+                    "around them, keeping the dominant drainage open so that venous "
+                    "collaterals can grow before the next stage."
+                )
+            else:
+                text = (
+                    "Divides the dura, bone and soft tissue of one sector of the bridge "
+                    "without dividing a shared sinus, so that each twin starts to develop "
+                    "its own venous drainage."
+                )
+            structures = ids
+        add(name, "separation", structures, text, "divide")
+    return stages
+
+
+def _err(path: Path | str, where: str, reason: str) -> ConfigError:
+    return ConfigError(path, f"{where}: {reason}")
+
+
+def load_stage_file(
+    path: Path | str,
+    crossings: list[VesselCrossing],
+) -> list[PlannedStage]:
+    """Read and check a user-edited stage list.
+
+    Format::
+
+        stages:
+          - name: Scalp tissue expander insertion
+            kind: preparatory
+            action: tissue_expander        # or cranial_distraction, endovascular_occlusion
+          - name: Venous division 1
+            kind: separation
+            structures: [vessel-1]
+          - name: Final separation
+            kind: separation
+            structures: [vessel-2]
+            rationale: optional plain words
+
+    Rules: at least one separation stage and none of kind preparatory after the last
+    separation stage; each vessel id known and divided in at most one stage; an
+    endovascular occlusion comes before the stage that divides its vessel. A vessel no
+    stage divides is divided in the last stage (with a warning in the log).
+
+    Raises
+    ------
+    ConfigError
+        One line naming the file and the stage (number and name) that is impossible.
+    """
+    path = Path(path)
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(path, f"cannot be read ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(path, f"is not valid YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("stages"), list) or not doc["stages"]:
+        raise ConfigError(path, "must be a mapping with a non-empty list 'stages:'")
+    known = {c.id for c in crossings}
+    divided: dict[str, int] = {}
+    occluded: dict[str, int] = {}
+    out: list[PlannedStage] = []
+    for i, raw in enumerate(doc["stages"], start=1):
+        if not isinstance(raw, dict):
+            raise _err(path, f"stage {i}", "must be a mapping with 'name' and 'kind'")
+        name = raw.get("name")
+        where = f"stage {i} {name!r}" if name else f"stage {i}"
+        if not isinstance(name, str) or not name.strip():
+            raise _err(path, where, "has no 'name'")
+        kind = raw.get("kind")
+        if kind not in STAGE_KINDS:
+            raise _err(path, where, f"kind {kind!r} is not one of {', '.join(STAGE_KINDS)}")
+        structures = raw.get("structures") or []
+        if not isinstance(structures, list) or not all(isinstance(s, str) for s in structures):
+            raise _err(path, where, "'structures' must be a list of names")
+        rationale = raw.get("rationale") or "Stage given by the user's stage file."
+        if not isinstance(rationale, str):
+            raise _err(path, where, "'rationale' must be text")
+        if kind == "preparatory":
+            action = raw.get("action")
+            if action not in PREP_ACTIONS:
+                raise _err(
+                    path, where, f"action {action!r} is not one of {', '.join(PREP_ACTIONS)}"
+                )
+            if action == "endovascular_occlusion":
+                if not structures:
+                    raise _err(path, where, "endovascular occlusion names no vessel")
+                for s in structures:
+                    if s not in known:
+                        raise _err(
+                            path,
+                            where,
+                            f"unknown vessel {s!r} (this plan's vessels: "
+                            f"{', '.join(sorted(known)) or 'none'})",
+                        )
+                    occluded.setdefault(s, i)
+            else:
+                structures = structures or [PREP_ACTIONS[action]]
+            out.append(PlannedStage(i, name, "preparatory", structures, rationale, 0.0, action))
+            continue
+        for s in structures:
+            if s == "remaining bridge":
+                continue
+            if s not in known:
+                raise _err(
+                    path,
+                    where,
+                    f"unknown structure {s!r} (this plan's vessels: "
+                    f"{', '.join(sorted(known)) or 'none'})",
+                )
+            if s in divided:
+                raise _err(path, where, f"{s} is already divided in stage {divided[s]}")
+            divided[s] = i
+        out.append(PlannedStage(i, name, "separation", list(structures), rationale, 0.0, "divide"))
+    seps = [s for s in out if s.kind == "separation"]
+    if not seps:
+        raise ConfigError(path, "has no stage of kind 'separation': the twins would stay joined")
+    last_sep = seps[-1].number
+    for s in out:
+        if s.kind == "preparatory" and s.number > last_sep:
+            raise _err(
+                path,
+                f"stage {s.number} {s.name!r}",
+                "is preparatory but comes after the final separation stage",
+            )
+    for v, st in occluded.items():
+        if v in divided and divided[v] < st:
+            raise _err(
+                path,
+                f"stage {st} {out[st - 1].name!r}",
+                f"occludes {v}, which stage {divided[v]} has already divided",
+            )
+    missing = sorted(known - set(divided), key=lambda s: int(s.split("-")[1]))
+    final = seps[-1]
+    extra = [m for m in missing]
+    structures = list(final.structures) + extra
+    if "remaining bridge" not in structures:
+        structures.append("remaining bridge")
+    if extra:
+        logger.warning(
+            "stage file %s divides no stage for %s: added to the last stage", path, extra
+        )
+    out[final.number - 1] = PlannedStage(
+        final.number, final.name, final.kind, structures, final.rationale, 0.0, final.action
+    )
+    return out
+
+
+def stages_to_yaml(stages: list[PlannedStage]) -> str:
+    """The stage list in the stage-file format, for the user to edit."""
+    doc = {
+        "stages": [
+            {
+                "name": s.name,
+                "kind": s.kind,
+                **({"action": s.action} if s.kind == "preparatory" else {}),
+                "structures": [x for x in s.structures if x != "remaining bridge"]
+                if s.kind == "separation"
+                else list(s.structures),
+                "rationale": s.rationale,
+            }
+            for s in stages
+        ]
+    }
+    header = (
+        "# twinsep stage file: edit the order or the vessels divided in each stage, then\n"
+        "# run `twinsep plan SCAN --out DIR --stage-file this.yaml`. Kinds: preparatory\n"
+        "# (action: tissue_expander | cranial_distraction | endovascular_occlusion) or\n"
+        "# separation (structures: vessel ids of this plan). The last separation stage\n"
+        "# also divides whatever remains.\n"
+    )
+    return header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)
