@@ -7,7 +7,8 @@ after percent-decoding it up to :data:`MAX_DECODE_ROUNDS` times, any form of it 
 * a ``..`` or ``.`` segment, or a segment that starts with a dot (hidden files such as
   the stage cache ``.cache/`` are not served);
 * an encoded slash or backslash (``%2f``, ``%252f``, ``%5c``...), a backslash, a NUL or other control character, or a drive letter (``C:``);
-* an absolute path (``//etc/passwd`` once the leading slash is stripped);
+* an absolute path (``//etc/passwd`` once the leading slash is stripped), or an
+  empty segment (``a//b``);
 
 and, finally, if the resolved file (symbolic links followed) is not inside the folder.
 """
@@ -77,6 +78,8 @@ def request_segments(url_path: str) -> list[str] | None:
         body = form.lstrip("/") if form.startswith("/") else form
         if form.startswith("//") or body.startswith("/"):
             return None
+        if body and "" in body.split("/"):
+            return None  # "a//b" or a trailing slash: no file has such a name
         for seg in body.split("/"):
             if seg and _bad_segment(seg):
                 return None
