@@ -69,7 +69,7 @@ def _remaining_path(problem: Problem, preds: Sequence[Sequence[int]]) -> np.ndar
 
 
 def _staff(
-    needs: Sequence[Need], people: list[_Person], s: int, e: int
+    needs: Sequence[Need], people: list[_Person], s: int, e: int, rule: str
 ) -> list[tuple[int, str]] | None:
     """Choose people for all needs of a task over [s, e), or None."""
     chosen: list[tuple[int, str]] = []
@@ -79,15 +79,51 @@ def _staff(
         free = [p for p in need.candidates if p not in used and people[p].can(s, e)]
         if len(free) < need.count:
             return None
-        free.sort(key=lambda p: (people[p].first is None, people[p].worked_min, p))
+        if rule == "latest":
+            # on-duty people who came latest first: early starters leave on time
+            free.sort(key=lambda p: (people[p].first is None, -(people[p].first or 0), p))
+        else:
+            free.sort(key=lambda p: (people[p].first is None, people[p].worked_min, p))
         for p in free[: need.count]:
             chosen.append((p, need.key))
             used.add(p)
     return chosen
 
 
+RULES = ("least-worked", "latest")
+"""Staff-choice rules tried in turn; among people already on duty, prefer the one who
+has worked least, or the one who came on duty latest (fresh people always come last)."""
+
+
 def greedy_times(problem: Problem) -> tuple[list[int], list[list[tuple[int, str]]]]:
-    """Start times and assignments of the greedy list schedule.
+    """Start times and assignments of the shortest greedy list schedule over
+    :data:`RULES`.
+
+    Raises
+    ------
+    InfeasibleScheduleError
+        If no rule finds a start for some task (the problem may still be feasible for
+        the exact solver); the message names the task of the last rule tried.
+    """
+    best: tuple[int, list[int], list[list[tuple[int, str]]]] | None = None
+    error: InfeasibleScheduleError | None = None
+    for rule in RULES:
+        try:
+            starts, assign = _greedy_pass(problem, rule)
+        except InfeasibleScheduleError as exc:
+            error = exc
+            continue
+        ms = max(starts[t] + int(problem.duration_min[t]) for t in range(problem.n_tasks))
+        if best is None or ms < best[0]:
+            best = (ms, starts, assign)
+    if best is None:
+        assert error is not None
+        raise error
+    return best[1], best[2]
+
+
+def _greedy_pass(problem: Problem, rule: str) -> tuple[list[int], list[list[tuple[int, str]]]]:
+    """One serial-generation pass with staff-choice ``rule``.
 
     Raises
     ------
@@ -123,7 +159,7 @@ def greedy_times(problem: Problem) -> tuple[list[int], list[list[tuple[int, str]
             tb = problem.table_of[t]
             if tb is not None and not tables[tb].fits(s, e, task.fields):
                 continue
-            staff = _staff(problem.needs[t], people, s, e)
+            staff = _staff(problem.needs[t], people, s, e, rule)
             if staff is None:
                 continue
             for k, a in task.equipment.items():

@@ -119,6 +119,7 @@ _SHARED: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("NS-LEAD", ("neurosurgeon",)),
     ("NP-1", ("neurophysiologist",)),
     ("NP-2", ("neurophysiologist",)),
+    ("NP-3", ("neurophysiologist",)),
     ("AT-1", ("anaesthesia_technician",)),
     ("AT-2", ("anaesthesia_technician",)),
     ("RG-1", ("radiographer",)),
@@ -129,13 +130,17 @@ _SHARED: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 
 def default_team(params: TemplateParams = TemplateParams()) -> Team:
-    """The default craniopagus team: two colour-coded twin teams of 13 and 9 shared.
+    """The default craniopagus team: two colour-coded twin teams of 16 and 10 shared.
 
-    35 role codes (no names): per twin 3 neurosurgeons, 2 plastic surgeons,
-    3 anaesthetists, 3 scrub and 2 circulating nurses; shared a lead neurosurgeon,
-    2 neurophysiologists, 2 anaesthesia technicians, a radiographer, a navigation
+    42 role codes (no names): per twin 3 neurosurgeons, 4 plastic surgeons,
+    4 anaesthetists, 3 scrub and 2 circulating nurses; shared a lead neurosurgeon,
+    3 neurophysiologists, 2 anaesthesia technicians, a radiographer, a navigation
     engineer, an interventional radiologist and a nurse coordinator. Size after UC Davis
-    2020 ("more than 30 people", two teams); see the module docstring.
+    2020 ("more than 30 people", two teams) and Rio 2022 (about 100 staff over the day);
+    the counts are what the 12-hour duty limit needs to relay a 17-28 h operation in
+    which some roles are needed at its start and again at its end (plastic surgeons for
+    the scalp flaps and for the closure; two anaesthetists per twin at induction and one
+    per twin throughout).
     """
     people: list[Person] = []
     for twin in ("A", "B"):

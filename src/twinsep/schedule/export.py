@@ -1,0 +1,599 @@
+"""Schedule outputs: ``schedule.csv``, ``schedule.ics``, ``gantt.svg``, ``gantt.html`` and
+``runsheets.html`` (printable, one page per person and per table).
+
+Rendering is pure (text in, text out); :func:`write_outputs` writes atomically. Rows of
+a twin's team are coloured with the case colours (purple / orange by default) *and*
+labelled in text (``A`` / ``B`` / ``joint``) because colour alone is not accessible.
+No patient data appear anywhere: only task names, role codes and times.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import html
+import io
+import json
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from twinsep.io.atomic import atomic_write_text
+from twinsep.labels import DEFAULT_COLOUR_A, DEFAULT_COLOUR_B, hex_to_rgb
+from twinsep.schedule.montecarlo import MonteCarloResult
+from twinsep.schedule.result import Handover, Schedule, ScheduledTask
+
+logger = logging.getLogger(__name__)
+
+JOINT_COLOUR = "#5F6B7A"
+"""Neutral slate for work on both twins at once (the joint table)."""
+HANDOVER_COLOUR = "#2B2B2B"
+
+
+@dataclass(frozen=True)
+class ExportParams:
+    """Presentation settings of the outputs.
+
+    Attributes
+    ----------
+    colour_a, colour_b : str
+        Code colours of twin A and twin B (``#RRGGBB``; per case in ``plan.json``).
+    start : datetime
+        Nominal start of the operation (local time, no time zone) used for clock times
+        and the calendar. The default is a fixed nominal day so that outputs are
+        reproducible; set the real date for a real calendar.
+    case_id : str
+        Short non-identifying case code used in calendar UIDs.
+    px_per_min : float
+        Horizontal scale of the Gantt chart, pixels per minute.
+    """
+
+    colour_a: str = DEFAULT_COLOUR_A
+    colour_b: str = DEFAULT_COLOUR_B
+    start: datetime = datetime(2000, 1, 3, 7, 30)
+    case_id: str = "case"
+    px_per_min: float = 0.6
+
+
+def twin_label(twin: str) -> str:
+    """Text label of a twin code: ``"A"``, ``"B"`` or ``"joint"``."""
+    return twin if twin in ("A", "B") else "joint"
+
+
+def twin_colour(twin: str, params: ExportParams) -> str:
+    """Colour of a twin code (joint work in neutral slate)."""
+    return {"A": params.colour_a, "B": params.colour_b}.get(twin, JOINT_COLOUR)
+
+
+def _text_colour(fill: str) -> str:
+    r, g, b = hex_to_rgb(fill)
+    lum = 0.2126 * r + 0.7152 * g + 0.0722 * b
+    return "#000000" if lum > 140 else "#FFFFFF"
+
+
+def clock(minute: int, params: ExportParams) -> str:
+    """``"D1 07:30"`` style clock time of a minute offset (day 1 = start day)."""
+    t = params.start + timedelta(minutes=int(minute))
+    day = (t.date() - params.start.date()).days + 1
+    return f"D{day} {t:%H:%M}"
+
+
+def _hours(minutes: float) -> str:
+    return f"{int(minutes) // 60} h {int(minutes) % 60:02d} min"
+
+
+# ----------------------------------------------------------------------------
+# CSV
+# ----------------------------------------------------------------------------
+CSV_COLUMNS = (
+    "operation",
+    "kind",
+    "task",
+    "twin",
+    "label",
+    "colour",
+    "table",
+    "room",
+    "start_min",
+    "end_min",
+    "duration_min",
+    "start_clock",
+    "end_clock",
+    "min_duration_min",
+    "likely_duration_min",
+    "max_duration_min",
+    "people",
+    "roles",
+    "equipment",
+)
+
+
+def render_csv(schedules: Sequence[Schedule], params: ExportParams = ExportParams()) -> str:
+    """CSV text: one row per task and per hand-over of every schedule given."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(CSV_COLUMNS)
+    for sch in schedules:
+        for t in sch.tasks:
+            w.writerow(
+                [
+                    sch.operation,
+                    "task",
+                    t.name,
+                    t.twin,
+                    twin_label(t.twin),
+                    twin_colour(t.twin, params),
+                    t.table or "",
+                    t.room or "",
+                    t.start_min,
+                    t.end_min,
+                    t.duration_min,
+                    clock(t.start_min, params),
+                    clock(t.end_min, params),
+                    t.duration_range_min[0],
+                    t.duration_range_min[1],
+                    t.duration_range_min[2],
+                    "; ".join(a.person for a in t.people),
+                    "; ".join(f"{a.person}={a.role}" for a in t.people),
+                    "; ".join(f"{k}x{n}" for k, n in t.equipment),
+                ]
+            )
+        for h in sch.handovers:
+            w.writerow(
+                [
+                    sch.operation,
+                    "handover",
+                    f"hand-over {h.skill}: {h.from_person} -> {h.to_person or 'written note'}",
+                    "",
+                    "hand-over",
+                    HANDOVER_COLOUR,
+                    "",
+                    "",
+                    h.start_min,
+                    h.end_min,
+                    h.end_min - h.start_min,
+                    clock(h.start_min, params),
+                    clock(h.end_min, params),
+                    "",
+                    "",
+                    "",
+                    "; ".join(p for p in (h.from_person, h.to_person) if p),
+                    f"{h.from_person}=from" + (f"; {h.to_person}=to" if h.to_person else ""),
+                    "",
+                ]
+            )
+    return buf.getvalue()
+
+
+# ----------------------------------------------------------------------------
+# ICS (RFC 5545)
+# ----------------------------------------------------------------------------
+def _ics_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+
+
+def _fold(line: str) -> list[str]:
+    """Fold a content line at 75 octets (RFC 5545 §3.1), never inside a UTF-8 char."""
+    out: list[str] = []
+    cur = ""
+    limit = 75
+    for ch in line:
+        if len((cur + ch).encode("utf-8")) > limit:
+            out.append(cur)
+            cur = " " + ch
+            limit = 75
+        else:
+            cur += ch
+    out.append(cur)
+    return out
+
+
+def render_ics(schedules: Sequence[Schedule], params: ExportParams = ExportParams()) -> str:
+    """iCalendar text with one event per task (floating local times, stable UIDs)."""
+    stamp = params.start.strftime("%Y%m%dT%H%M%SZ")
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//twinsep//operating-room schedule//EN",
+        "CALSCALE:GREGORIAN",
+        "X-WR-CALNAME:twinsep OR schedule",
+    ]
+    for sch in schedules:
+        for t in sch.tasks:
+            uid_src = f"{params.case_id}|{sch.operation}|{t.name}".encode()
+            uid = hashlib.sha256(uid_src).hexdigest()[:32]
+            s = params.start + timedelta(minutes=t.start_min)
+            e = params.start + timedelta(minutes=t.end_min)
+            desc = (
+                f"Twin: {twin_label(t.twin)}\nTable: {t.table or '-'}\n"
+                f"People: {', '.join(f'{a.person} ({a.role})' for a in t.people)}\n"
+                f"Equipment: {', '.join(f'{k} x{n}' for k, n in t.equipment) or '-'}"
+            )
+            lines += [
+                "BEGIN:VEVENT",
+                f"UID:{uid}@twinsep",
+                f"DTSTAMP:{stamp}",
+                f"DTSTART:{s:%Y%m%dT%H%M%S}",
+                f"DTEND:{e:%Y%m%dT%H%M%S}",
+                f"SUMMARY:{_ics_escape(f'[{twin_label(t.twin)}] {t.name}')}",
+                f"LOCATION:{_ics_escape(t.room or '')}",
+                f"CATEGORIES:{_ics_escape(sch.operation)},{_ics_escape(twin_label(t.twin))}",
+                f"COLOR:{_ics_colour(t.twin)}",
+                f"DESCRIPTION:{_ics_escape(desc)}",
+                "END:VEVENT",
+            ]
+    lines.append("END:VCALENDAR")
+    folded: list[str] = []
+    for line in lines:
+        folded.extend(_fold(line))
+    return "\r\n".join(folded) + "\r\n"
+
+
+def _ics_colour(twin: str) -> str:
+    # RFC 7986 COLOR takes a CSS3 colour name; the hex code colour is in the CSV/SVG.
+    return {"A": "purple", "B": "orange"}.get(twin, "slategray")
+
+
+# ----------------------------------------------------------------------------
+# Gantt (SVG and interactive HTML)
+# ----------------------------------------------------------------------------
+_TABLE_ORDER = {"joint": 0}
+
+
+def _gantt_rows(schedule: Schedule) -> list[ScheduledTask]:
+    def key(t: ScheduledTask) -> tuple[int, str, int]:
+        table = t.table or ""
+        return (0 if table == "joint" else 1 if table else 2, table, t.start_min)
+
+    return sorted(schedule.tasks, key=key)
+
+
+def render_gantt_svg(
+    schedule: Schedule,
+    params: ExportParams = ExportParams(),
+    *,
+    title: str = "",
+    interactive: bool = False,
+) -> str:
+    """SVG Gantt chart: one row per task (grouped by table) and per hand-over."""
+    label_w, row_h, top = 360, 20, 54
+    scale = params.px_per_min
+    span = max(schedule.makespan_min, 60)
+    width = int(label_w + span * scale + 40)
+    rows = _gantt_rows(schedule)
+    n_rows = len(rows) + len(schedule.handovers) + 2
+    height = top + n_rows * row_h + 40
+    esc = html.escape
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" font-family="Helvetica, Arial, sans-serif" '
+        f'font-size="11" role="img" aria-label="{esc(title or schedule.operation)} Gantt chart">',
+        f"<title>{esc(title or 'Operating-room schedule: ' + schedule.operation)}</title>",
+        f'<rect x="0" y="0" width="{width}" height="{height}" fill="#FFFFFF"/>',
+        f'<text x="8" y="18" font-size="14" font-weight="bold">'
+        f"{esc(title or 'Operating-room schedule: ' + schedule.operation)} — "
+        f"{_hours(schedule.makespan_min)}</text>",
+    ]
+    # legend
+    lx = 8
+    for code, name in (("A", "twin A"), ("B", "twin B"), ("both", "joint (both twins)")):
+        out.append(
+            f'<rect x="{lx}" y="26" width="14" height="10" fill="{twin_colour(code, params)}"/>'
+            f'<text x="{lx + 18}" y="35">{twin_label(code)}: {esc(name)}</text>'
+        )
+        lx += 150
+    # hour grid
+    for hour in range(0, span // 60 + 2):
+        x = label_w + hour * 60 * scale
+        out.append(
+            f'<line x1="{x:.1f}" y1="{top - 6}" x2="{x:.1f}" y2="{height - 30}" '
+            'stroke="#DDDDDD" stroke-width="1"/>'
+            f'<text x="{x:.1f}" y="{top - 8}" text-anchor="middle" fill="#555555">'
+            f"{esc(clock(hour * 60, params)[3:])}</text>"
+        )
+    y = top
+    current_table: str | None = "\0"
+    for t in rows:
+        if t.table != current_table:
+            current_table = t.table
+            out.append(
+                f'<text x="8" y="{y + 14}" font-weight="bold" fill="#333333">'
+                f"{esc('table: ' + t.table if t.table else 'no table')}</text>"
+            )
+            y += row_h
+        fill = twin_colour(t.twin, params)
+        x = label_w + t.start_min * scale
+        w = max(2.0, t.duration_min * scale)
+        label = twin_label(t.twin)
+        people = ", ".join(f"{a.person} ({a.role})" for a in t.people)
+        tip = (
+            f"[{label}] {t.name}: {clock(t.start_min, params)}–{clock(t.end_min, params)} "
+            f"({t.duration_min} min; range {t.duration_range_min[0]:g}–"
+            f"{t.duration_range_min[2]:g}); {people}"
+        )
+        attrs = (
+            f' class="task" data-twin="{label}" data-people="{esc(";".join(t.person_names))}"'
+            if interactive
+            else ""
+        )
+        out.append(
+            f"<g{attrs}><title>{esc(tip)}</title>"
+            f'<text x="8" y="{y + 14}">[{label}] {esc(t.name[:52])}</text>'
+            f'<rect x="{x:.1f}" y="{y + 3}" width="{w:.1f}" height="{row_h - 6}" rx="2" '
+            f'fill="{fill}" stroke="#333333" stroke-width="0.5"/>'
+            f'<text x="{x + 3:.1f}" y="{y + 14}" fill="{_text_colour(fill)}" font-size="9">'
+            f"{label}</text></g>"
+        )
+        y += row_h
+    if schedule.handovers:
+        out.append(f'<text x="8" y="{y + 14}" font-weight="bold" fill="#333333">hand-overs</text>')
+        y += row_h
+    for h in schedule.handovers:
+        x = label_w + h.start_min * scale
+        w = max(3.0, (h.end_min - h.start_min) * scale)
+        to = h.to_person or "written note"
+        tip = f"hand-over ({h.skill}) {h.from_person} → {to} at {clock(h.start_min, params)}"
+        attrs = (
+            f' class="task" data-twin="hand-over" '
+            f'data-people="{esc(";".join(p for p in (h.from_person, h.to_person) if p))}"'
+            if interactive
+            else ""
+        )
+        out.append(
+            f"<g{attrs}><title>{esc(tip)}</title>"
+            f'<text x="8" y="{y + 14}">hand-over {esc(h.from_person)} → {esc(to)}</text>'
+            f'<rect x="{x:.1f}" y="{y + 5}" width="{w:.1f}" height="{row_h - 10}" '
+            f'fill="{HANDOVER_COLOUR}"/></g>'
+        )
+        y += row_h
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+_HTML_STYLE = """
+body{font-family:Helvetica,Arial,sans-serif;margin:16px;color:#222}
+h1{font-size:18px} .note{color:#555;font-size:12px;max-width:70em}
+#controls{margin:8px 0} #controls input{width:16em}
+.dim{opacity:.15} table{border-collapse:collapse;font-size:12px}
+td,th{border:1px solid #ccc;padding:2px 6px;text-align:left}
+#detail{margin:8px 0;padding:6px;border:1px solid #ccc;min-height:1.4em;font-size:12px}
+.chart{overflow-x:auto;border:1px solid #eee}
+"""
+
+_HTML_SCRIPT = """
+(function(){
+  var groups = Array.prototype.slice.call(document.querySelectorAll('g.task'));
+  var box = document.getElementById('who'), twin = document.getElementById('twin');
+  var detail = document.getElementById('detail');
+  function apply(){
+    var q = box.value.trim().toLowerCase(), tw = twin.value;
+    groups.forEach(function(g){
+      var ok = (!q || g.getAttribute('data-people').toLowerCase().indexOf(q) >= 0) &&
+               (!tw || g.getAttribute('data-twin') === tw);
+      g.setAttribute('class', ok ? 'task' : 'task dim');
+    });
+  }
+  box.addEventListener('input', apply); twin.addEventListener('change', apply);
+  groups.forEach(function(g){
+    g.addEventListener('click', function(){
+      detail.textContent = g.querySelector('title').textContent;
+    });
+  });
+})();
+"""
+
+
+def render_gantt_html(
+    schedule: Schedule,
+    params: ExportParams = ExportParams(),
+    *,
+    risk: MonteCarloResult | None = None,
+    others: Sequence[Schedule] = (),
+) -> str:
+    """Self-contained interactive Gantt page (filter by person or twin; click a bar)."""
+    esc = html.escape
+    svg = render_gantt_svg(schedule, params, interactive=True)
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>twinsep OR schedule — {esc(schedule.operation)}</title>",
+        f"<style>{_HTML_STYLE}</style></head><body>",
+        f"<h1>Operating-room schedule — {esc(schedule.operation)}</h1>",
+        f'<p class="note">Planned {_hours(schedule.makespan_min)} with most-likely durations '
+        f"({esc(schedule.method)}, {esc(schedule.status)}; lower bound "
+        f"{_hours(schedule.lower_bound_min)}). Rows: twin A <b>[A]</b>, twin B <b>[B]</b>, "
+        "both twins <b>[joint]</b>. A planning aid, not a medical device.</p>",
+    ]
+    if risk is not None:
+        drivers = ", ".join(f"{esc(d.task)} (r={d.correlation:.2f})" for d in risk.drivers)
+        parts.append(
+            f'<p class="note">Risk ({risk.n_samples} {esc(risk.distribution)} samples): '
+            f"P50 {_hours(risk.makespan_p50_min)}, P90 {_hours(risk.makespan_p90_min)}; "
+            f"overrun drivers: {drivers}.</p>"
+        )
+    parts += [
+        '<div id="controls"><label>Person: <input id="who" placeholder="e.g. AN-A1"></label> '
+        '<label>Twin: <select id="twin"><option value="">all</option>'
+        '<option value="A">A</option><option value="B">B</option>'
+        '<option value="joint">joint</option><option value="hand-over">hand-overs</option>'
+        "</select></label></div>",
+        '<div id="detail">Click a bar for details.</div>',
+        f'<div class="chart">{svg}</div>',
+    ]
+    if others:
+        parts.append(
+            "<h2>Earlier operations</h2><table><tr><th>operation</th>"
+            "<th>planned</th><th>tasks</th><th>people</th></tr>"
+        )
+        for o in others:
+            n_people = len({a.person for t in o.tasks for a in t.people})
+            parts.append(
+                f"<tr><td>{esc(o.operation)}</td><td>{_hours(o.makespan_min)}</td>"
+                f"<td>{len(o.tasks)}</td><td>{n_people}</td></tr>"
+            )
+        parts.append("</table>")
+    parts.append(f"<script>{_HTML_SCRIPT}</script></body></html>")
+    return "\n".join(parts) + "\n"
+
+
+# ----------------------------------------------------------------------------
+# run sheets
+# ----------------------------------------------------------------------------
+_SHEET_STYLE = """
+body{font-family:Helvetica,Arial,sans-serif;margin:12px;color:#111;font-size:12px}
+section{page-break-after:always;margin-bottom:24px}
+h2{font-size:16px;margin:4px 0;padding:4px 8px;border-left:10px solid var(--c)}
+table{border-collapse:collapse;width:100%} td,th{border:1px solid #999;padding:3px 5px;
+text-align:left;vertical-align:top} th{background:#eee}
+.tag{display:inline-block;padding:0 4px;border-radius:3px;color:#fff;font-weight:bold}
+@media print{section{page-break-after:always}}
+"""
+
+
+def render_runsheets_html(
+    schedule: Schedule,
+    params: ExportParams = ExportParams(),
+    *,
+    teams: dict[str, str] | None = None,
+) -> str:
+    """Printable run sheets: one section per person and one per table.
+
+    Parameters
+    ----------
+    schedule : Schedule
+    params : ExportParams
+    teams : dict, optional
+        Person name -> team code (``A``, ``B``, ``shared``) for the heading colour.
+    """
+    esc = html.escape
+    teams = teams or {}
+    by_person: dict[str, list[tuple[ScheduledTask, str]]] = defaultdict(list)
+    for t in schedule.tasks:
+        for a in t.people:
+            by_person[a.person].append((t, a.role))
+    gives: dict[str, list[Handover]] = defaultdict(list)
+    gets: dict[str, list[Handover]] = defaultdict(list)
+    for h in schedule.handovers:
+        gives[h.from_person].append(h)
+        if h.to_person:
+            gets[h.to_person].append(h)
+
+    def tag(twin: str) -> str:
+        fill = twin_colour(twin, params)
+        return (
+            f'<span class="tag" style="background:{fill};color:{_text_colour(fill)}">'
+            f"{twin_label(twin)}</span>"
+        )
+
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>twinsep run sheets — {esc(schedule.operation)}</title>",
+        f"<style>{_SHEET_STYLE}</style></head><body>",
+    ]
+    for person in sorted(by_person):
+        team = teams.get(person, "shared")
+        colour = twin_colour(team if team in ("A", "B") else "both", params)
+        rows = sorted(by_person[person], key=lambda x: x[0].start_min)
+        first, last = rows[0][0].start_min, rows[-1][0].end_min
+        parts.append(
+            f'<section style="--c:{colour}"><h2>{esc(person)} — team '
+            f"{esc(team if team in ('A', 'B') else 'shared')} — on duty "
+            f"{clock(first, params)} to {clock(last, params)}</h2>"
+            "<table><tr><th>from</th><th>to</th><th>twin</th><th>what</th><th>role</th>"
+            "<th>where</th><th>with whom</th></tr>"
+        )
+        for t, role in rows:
+            others = ", ".join(a.person for a in t.people if a.person != person)
+            where = f"{t.table or '-'} / {t.room or '-'}"
+            parts.append(
+                f"<tr><td>{clock(t.start_min, params)}</td><td>{clock(t.end_min, params)}</td>"
+                f"<td>{tag(t.twin)}</td><td>{esc(t.name)}</td><td>{esc(role)}</td>"
+                f"<td>{esc(where)}</td><td>{esc(others)}</td></tr>"
+            )
+        for h in gets.get(person, []):
+            parts.append(
+                f"<tr><td>{clock(h.start_min, params)}</td><td>{clock(h.end_min, params)}</td>"
+                f"<td>-</td><td>receive hand-over ({esc(h.skill)})</td><td>-</td><td>-</td>"
+                f"<td>from {esc(h.from_person)}</td></tr>"
+            )
+        for h in gives.get(person, []):
+            to = h.to_person or "written note for the next team"
+            parts.append(
+                f"<tr><td>{clock(h.start_min, params)}</td><td>{clock(h.end_min, params)}</td>"
+                f"<td>-</td><td>hand over ({esc(h.skill)}), next: {esc(h.next_task)}</td>"
+                f"<td>-</td><td>-</td><td>to {esc(to)}</td></tr>"
+            )
+        parts.append("</table></section>")
+    tables = sorted({t.table for t in schedule.tasks if t.table}, key=lambda s: (s != "joint", s))
+    for table in tables:
+        rows_t = sorted((t for t in schedule.tasks if t.table == table), key=lambda t: t.start_min)
+        parts.append(
+            f'<section style="--c:#555"><h2>table {esc(table)} '
+            f"({esc(rows_t[0].room or '-')})</h2><table><tr><th>from</th><th>to</th>"
+            "<th>twin</th><th>what</th><th>who</th><th>equipment</th></tr>"
+        )
+        for t in rows_t:
+            who = ", ".join(f"{a.person} ({a.role})" for a in t.people)
+            eq = ", ".join(f"{k} ×{n}" for k, n in t.equipment) or "-"
+            parts.append(
+                f"<tr><td>{clock(t.start_min, params)}</td><td>{clock(t.end_min, params)}</td>"
+                f"<td>{tag(t.twin)}</td><td>{esc(t.name)}</td><td>{esc(who)}</td>"
+                f"<td>{esc(eq)}</td></tr>"
+            )
+        parts.append("</table></section>")
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def write_outputs(
+    out_dir: Path,
+    schedule: Schedule,
+    *,
+    params: ExportParams = ExportParams(),
+    risk: MonteCarloResult | None = None,
+    earlier: Sequence[Schedule] = (),
+    teams: dict[str, str] | None = None,
+) -> list[Path]:
+    """Write the five schedule files into ``out_dir`` atomically; return their paths."""
+    out_dir = Path(out_dir)
+    all_ops = [*earlier, schedule]
+    files = {
+        "schedule.csv": render_csv(all_ops, params),
+        "schedule.ics": render_ics(all_ops, params),
+        "gantt.svg": render_gantt_svg(schedule, params),
+        "gantt.html": render_gantt_html(schedule, params, risk=risk, others=earlier),
+        "runsheets.html": render_runsheets_html(schedule, params, teams=teams),
+    }
+    paths = []
+    for name, text in files.items():
+        paths.append(atomic_write_text(out_dir / name, text))
+    logger.debug("wrote %s", ", ".join(files))
+    return paths
+
+
+def schedule_json(
+    schedule: Schedule, params: ExportParams = ExportParams()
+) -> list[dict[str, object]]:
+    """JSON-ready task list for ``plan.json`` (units in key names)."""
+    out: list[dict[str, object]] = []
+    for t in schedule.tasks:
+        out.append(
+            {
+                "name": t.name,
+                "twin": twin_label(t.twin),
+                "colour": twin_colour(t.twin, params),
+                "table": t.table,
+                "room": t.room,
+                "start_min": t.start_min,
+                "end_min": t.end_min,
+                "duration_range_min": list(t.duration_range_min),
+                "people": [{"person": a.person, "role": a.role} for a in t.people],
+                "equipment": dict(t.equipment),
+            }
+        )
+    json.dumps(out)  # JSON-ready by construction; fail here rather than in plan.json
+    return out
