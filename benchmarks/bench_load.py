@@ -9,7 +9,8 @@ SimpleITK (SHA-256 of every input byte, geometry, NaN and label-map checks), so 
 ratio is the cost of validation too. Goal: ratio <= 1.2.
 
 Usage: ``python benchmarks/bench_load.py [OUT_DIR]`` (default ``benchmarks/results``);
-writes ``load.json`` and appends a Markdown table row to ``load.md``.
+writes ``load.json`` and appends a Markdown table to ``load.md``. ``run(out_dir)``
+returns the dict ``benchmarks/run_all.py`` expects (``title``, ``rows``, ``markdown``).
 """
 
 from __future__ import annotations
@@ -122,8 +123,14 @@ def run(
                 "load_scan_all_s": [round(t, 3) for t in all_ours],
                 "simpleitk_all_s": [round(t, 3) for t in all_itk],
             }
-    atomic_write_text(out / "load.json", json.dumps(result, indent=2) + "\n")
     table = markdown_table(result)
+    result["title"] = "Scan loading: load_scan vs SimpleITK"
+    result["rows"] = [
+        {"format": name, **{k: v for k, v in result[name].items() if not k.endswith("all_s")}}  # type: ignore[union-attr]
+        for name in ("dicom", "nii_gz")
+    ]
+    result["markdown"] = table
+    atomic_write_text(out / "load.json", json.dumps(result, indent=2) + "\n")
     md = out / "load.md"
     previous = md.read_text() if md.exists() else ""
     atomic_write_text(md, previous + table + "\n")
