@@ -8,9 +8,11 @@ Method (per twin):
 2. extracranial tissue ``E``: the twin's voxels farther than ``scalp_skull_mm`` from its
    brain/CSF and farther than ``bridge_exclusion_mm`` from the other twin (face, neck,
    ears; not the scalp over the skull, not the bridge);
-3. neck: the part of ``E`` farther from the brain than ``neck_far_fraction`` of the
-   farthest extracranial voxel, i.e. the soft tissue that leaves the head the farthest;
-   the long axis points from the neck centroid's direction back through ``b`` to the
+3. neck: first guess, the part of ``E`` farther from the brain than
+   ``neck_far_fraction`` of the farthest extracranial voxel (the soft tissue that leaves
+   the head the farthest); then, a few times, the end slab (``neck_slab_mm``) of ``E``
+   along the current neck direction, whose centroid re-aims it (the chin and nose end
+   before the neck does). The long axis points from the neck through ``b`` to the
    vertex: ``axis = normalize(b - neck)``;
 4. face: extracranial tissue seen from ``b`` between ``face_band_deg`` of the neck
    direction (around the jaw, nose and ears), weighted by how far it protrudes; its
@@ -142,9 +144,17 @@ def twin_frame(
     pts = labels.world_coords(idx + offset)
     dist = d_brain[ext]
     far = dist >= params.neck_far_fraction * float(dist.max())
-    neck_pts = pts[far]
-    neck_c = neck_pts.mean(axis=0)
+    neck_c = pts[far].mean(axis=0)
     neck_dir = _unit(neck_c - b)
+    # Refine: the neck is the end of the extracranial tissue along the neck direction
+    # (the chin and nose stop before it); re-aim at the centroid of that end slab.
+    slab_mm = max(params.neck_slab_mm, 2.0 * max(labels.spacing_mm))
+    for _ in range(params.neck_iterations):
+        depth = (pts - b) @ neck_dir
+        end = depth >= float(depth.max()) - slab_mm
+        neck_c = pts[end].mean(axis=0)
+        neck_dir = _unit(neck_c - b)
+    far = end
     axis = -neck_dir
     # Face: protrusions in a band of angles around the neck direction.
     rel = pts - b

@@ -40,6 +40,13 @@ class FusionParams:
     """Extracranial voxels farther from the brain than this fraction of the farthest one
     form the neck (the neck leaves the head farther than the nose, jaw or ears)."""
 
+    neck_slab_mm: float = 15.0
+    """Thickness (mm) of the end slab of extracranial tissue, along the neck direction,
+    whose centroid is the neck point (at least two voxels)."""
+
+    neck_iterations: int = 3
+    """Refinements of the neck direction by the end slab (converges in 2-3)."""
+
     face_band_deg: tuple[float, float] = (35.0, 120.0)
     """Angles (deg) from the neck direction, seen from the brain centre, within which
     extracranial tissue is searched for the face (the face lies in front, between the
@@ -73,6 +80,10 @@ class FusionParams:
     circular_coverage_deg: float = 270.0
     """A shared sinus that surrounds the bridge axis over at least this azimuth (deg) is
     called circular (circumferential); otherwise a shared sagittal sinus (Kobets 2025)."""
+
+    brain_contact_gap_mm: float = 3.0
+    """Brains of the two twins closer than this (mm) across the boundary are in contact:
+    only a dural layer or a thin CSF film separates them (infant dura about 1 mm)."""
 
     brain_shared_min_mm2: float = 20.0
     """Brain-to-brain contact area (mm^2) from which brain tissue is reported as shared."""

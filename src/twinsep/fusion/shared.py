@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 import cc3d
 import edt
 import numpy as np
+from scipy import ndimage
 
 from twinsep.fusion.params import FusionParams
 from twinsep.fusion.surface import InterfaceMesh, contact_mask, interface_mesh
 from twinsep.labels import BONE, BRAIN, CSF, TWIN_A, TWIN_B, VESSEL
-from twinsep.volume import Volume
+from twinsep.volume import Volume, world_to_voxel
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +58,8 @@ class SharedInventory:
     shared_bone_ml : float
         Bone within ``bone_band_mm`` of the boundary in bone pieces that span both twins.
     brain_contact_area_mm2 : float
-        Boundary area with brain on both sides, mm^2.
+        Boundary area with brain of both twins within ``brain_contact_gap_mm`` (only a
+        thin dural/CSF layer between them), mm^2.
     brain_shared : bool
         ``brain_contact_area_mm2`` >= ``brain_shared_min_mm2``.
     csf_contact_area_mm2 : float
@@ -91,6 +93,33 @@ def _side_pair_area(mesh: InterfaceMesh, lab: np.ndarray, tissue: int) -> float:
     la = lab[tuple(mesh.side_a_ijk.T)]
     lb = lab[tuple(mesh.side_b_ijk.T)]
     return float(mesh.areas_mm2[(la == tissue) & (lb == tissue)].sum())
+
+
+def _near_both_area(
+    labels: Volume, twins: Volume, mesh: InterfaceMesh, tissue: int, gap_mm: float
+) -> float:
+    """Boundary area (mm^2) with ``tissue`` of twin A and of twin B within ``gap_mm``."""
+    if mesh.faces.shape[0] == 0:
+        return 0.0
+    lab = labels.array
+    tw = twins.array
+    spacing = np.asarray(labels.spacing_mm)
+    cent = world_to_voxel(labels.affine, mesh.centroids_mm)
+    margin = np.ceil(gap_mm / spacing).astype(int) + 2
+    lo = np.maximum(np.floor(cent.min(axis=0)).astype(int) - margin, 0)
+    hi = np.minimum(np.ceil(cent.max(axis=0)).astype(int) + margin + 1, lab.shape)
+    box = tuple(slice(int(a), int(b)) for a, b in zip(lo, hi, strict=True))
+    near = []
+    for twin in (TWIN_A, TWIN_B):
+        m = (lab[box] == tissue) & (tw[box] == twin)
+        if not m.any():
+            return 0.0
+        d = edt.edt(~m, anisotropy=tuple(spacing), black_border=False)
+        near.append(ndimage.map_coordinates(d, (cent - lo).T, order=1, mode="nearest"))
+    # the triangle lies between the two voxels; half a voxel on each side is inherent
+    tol = gap_mm + 0.5 * float(spacing.max())
+    both = (near[0] <= tol) & (near[1] <= tol)
+    return float(mesh.areas_mm2[both].sum())
 
 
 def azimuth_coverage_deg(
@@ -235,12 +264,12 @@ def shared_inventory(
             )
 
     # -- brain and CSF contact -------------------------------------------------------------
-    brain_area = _side_pair_area(interface, lab, BRAIN)
+    brain_area = _near_both_area(labels, twins, interface, BRAIN, params.brain_contact_gap_mm)
     csf_area = _side_pair_area(interface, lab, CSF)
     brain_shared = brain_area >= params.brain_shared_min_mm2
     if brain_area > 0:
         notes.append(
-            f"brain of the two twins in direct contact over {brain_area:.0f} mm2"
+            f"brains of the two twins in contact (at most a thin dural layer between) over {brain_area:.0f} mm2"
             + (" (shared brain tissue)" if brain_shared else "")
         )
     if csf_area > 0:

@@ -130,10 +130,11 @@ def interface_mesh(
     else:
         ext_a = a_c
     field = ext_a.astype(np.float32)
+    # Clip with the unsmoothed body (trilinear): smoothing it would erase structures one
+    # voxel thin, such as a small vessel crossing the boundary.
     body_f = body.astype(np.float32)
     if smooth_sigma_vx > 0:
         field = ndimage.gaussian_filter(field, smooth_sigma_vx, mode="nearest")
-        body_f = ndimage.gaussian_filter(body_f, smooth_sigma_vx * 0.5, mode="nearest")
     if field.min() >= 0.5 or field.max() <= 0.5:
         return _empty_mesh()
     verts, faces, _normals, _ = marching_cubes(field, level=0.5, allow_degenerate=False)
