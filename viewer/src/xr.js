@@ -3,6 +3,7 @@
 import * as THREE from 'three';
 
 const SESSION_INIT = { optionalFeatures: ['local-floor', 'bounded-floor'] };
+const START_TIMEOUT_S = 15;
 
 function setButton(btn, state, text, enabled) {
   btn.dataset.xr = state;
@@ -45,7 +46,11 @@ export async function setupVRButton(btn, statusEl, hooks) {
       return;
     }
     try {
-      await hooks.start(session);
+      // a device that never answers must not leave the button hanging
+      await Promise.race([
+        hooks.start(session),
+        new Promise((_, reject) => setTimeout(() => reject(new Error(`no answer from the headset within ${START_TIMEOUT_S} s`)), START_TIMEOUT_S * 1000)),
+      ]);
       current = session;
       session.addEventListener('end', () => {
         current = null;
