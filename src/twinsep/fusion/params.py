@@ -78,8 +78,9 @@ class FusionParams:
     veins crossing the bridge are smaller and do not make a fusion total."""
 
     circular_coverage_deg: float = 270.0
-    """A shared sinus that surrounds the bridge axis over at least this azimuth (deg) is
-    called circular (circumferential); otherwise a shared sagittal sinus (Kobets 2025)."""
+    """A shared sinus that surrounds the bridge axis over at least this azimuth (deg),
+    and keeps out of the inner 30 % of the bridge radius near the junction, is called
+    circular (circumferential); otherwise a shared sagittal sinus (Kobets 2025)."""
 
     brain_contact_gap_mm: float = 3.0
     """Brains of the two twins closer than this (mm) across the boundary are in contact:

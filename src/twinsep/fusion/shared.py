@@ -116,8 +116,10 @@ def _near_both_area(
             return 0.0
         d = edt.edt(~m, anisotropy=tuple(spacing), black_border=False)
         near.append(ndimage.map_coordinates(d, (cent - lo).T, order=1, mode="nearest"))
-    # the triangle lies between the two voxels; half a voxel on each side is inherent
-    tol = gap_mm + 0.5 * float(spacing.max())
+    # Distances run from the triangle (on a voxel face) to voxel centres: one voxel more
+    # than the physical gap; and a label map cannot show a layer thinner than a voxel.
+    vox = float(spacing.max())
+    tol = max(gap_mm, vox) + vox
     both = (near[0] <= tol) & (near[1] <= tol)
     return float(mesh.areas_mm2[both].sum())
 
@@ -233,7 +235,16 @@ def shared_inventory(
         step = max(1, idx.shape[0] // 200_000)
         pts = labels.world_coords(idx[::step])
         coverage = azimuth_coverage_deg(pts, bridge_centroid_mm, bridge_axis)
-        kind = "circular" if coverage >= params.circular_coverage_deg else "superior_sagittal"
+        # A ring keeps away from the bridge axis; sagittal sinuses (even two helical
+        # ones that together go all round) run across it.
+        r_eq = float(np.sqrt(interface.area_mm2 / np.pi))
+        rel = pts - bridge_centroid_mm
+        t = rel @ bridge_axis
+        radial = np.linalg.norm(rel - np.outer(t, bridge_axis), axis=1)
+        near_plane = np.abs(t) <= 0.25 * r_eq
+        inner = float((radial[near_plane] < 0.3 * r_eq).mean()) if near_plane.any() else 1.0
+        circular = coverage >= params.circular_coverage_deg and inner < 0.05
+        kind = "circular" if circular else "superior_sagittal"
         where = "; ".join(_fmt(c.position_mm) for c in crossings)
         notes.append(
             f"shared {kind.replace('_', ' ')} sinus, {sinus_ml:.1f} mL, covering "
