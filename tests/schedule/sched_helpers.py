@@ -1,0 +1,51 @@
+"""Helpers of the schedule tests: small teams, stage lists, fast solver settings."""
+
+from __future__ import annotations
+
+from twinsep.schedule import (
+    SolveParams,
+    StageInput,
+)
+from twinsep.schedule.team import Person, Table, Task, Team
+
+#: Small budgets: every test solve stays well under 5 s on a loaded 2-core machine.
+FAST = SolveParams(time_limit_s=4.0, deterministic_s=2.0, balance_deterministic_s=0.2)
+
+
+def sep_stages(n: int, area_mm2: float = 400.0) -> list[StageInput]:
+    return [
+        StageInput(
+            number=i + 1,
+            name=f"venous division {i + 1}",
+            kind="separation",
+            structures=(f"shared superior sagittal sinus segment {i + 1}",),
+            area_mm2=area_mm2,
+        )
+        for i in range(n)
+    ]
+
+
+def person(name: str, skill: str, team: str = "shared", hours: float = 12.0, ho: int = 0) -> Person:
+    return Person(
+        name=name,
+        skills=(skill,),
+        team=team,
+        max_continuous_h=hours,
+        handover_min=ho,  # type: ignore[arg-type]
+    )
+
+
+def small_team(
+    people: list[Person], tasks: list[Task], equipment: dict[str, int] | None = None
+) -> Team:
+    return Team(
+        people=tuple(people),
+        rooms=("OR-1",),
+        tables=(
+            Table(name="joint", room="OR-1", twin="joint", fields=2),
+            Table(name="table A", room="OR-1", twin="A", fields=1),
+            Table(name="table B", room="OR-1", twin="B", fields=1),
+        ),
+        equipment=equipment or {},
+        tasks=tuple(tasks),
+    )
