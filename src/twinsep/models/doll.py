@@ -124,13 +124,14 @@ def _cylinder(centre: np.ndarray, axis: np.ndarray, radius: float, length: float
     return cyl.transform(mat.astype(np.float32))
 
 
-def _fps(points: np.ndarray, first: int, n: int) -> list[int]:
-    """Farthest-point sampling: ``n`` well spread indices starting at ``first``."""
+def _fps(points: np.ndarray, first: int, n: int, min_dist: float) -> list[int]:
+    """Farthest-point sampling: up to ``n`` indices starting at ``first``, no two
+    closer than ``min_dist``."""
     chosen = [first]
     d = np.linalg.norm(points - points[first], axis=1)
     while len(chosen) < min(n, len(points)):
         nxt = int(np.argmax(d))
-        if d[nxt] <= 0:
+        if d[nxt] < min_dist:
             break
         chosen.append(nxt)
         d = np.minimum(d, np.linalg.norm(points - points[nxt], axis=1))
@@ -246,15 +247,20 @@ def make_doll(
         first = int(np.argmax(depth[tuple(cand.T)]))
         grads = np.gradient(h)
         inv_t = np.linalg.inv(coarse_aff[:3, :3]).T
-        for i in _fps(pts, first, params.n_pins):
+        # holes at least one pin diameter of material apart
+        spacing_mm = 4.0 * (params.pin_radius_mm + params.clearance_mm)
+        for i in _fps(pts, first, params.n_pins, spacing_mm):
             ijk = tuple(cand[i])
             gvec = inv_t @ np.array([gr[ijk] for gr in grads])
             if np.linalg.norm(gvec) < 1e-9:
                 continue
-            axis = -gvec / np.linalg.norm(gvec)  # h grows toward A: the pin points into B
+            gnorm = float(np.linalg.norm(gvec))
+            axis = -gvec / gnorm  # h grows toward A: the pin points into B
+            # move from the A-side voxel centre onto the cut (h = 0, linearised)
+            centre = pts[i] + axis * float(h[ijk]) / gnorm
             pins.append(
                 Pin(
-                    tuple(float(x) for x in pts[i]),  # type: ignore[arg-type]
+                    tuple(float(x) for x in centre),  # type: ignore[arg-type]
                     tuple(float(x) for x in axis),  # type: ignore[arg-type]
                     float(depth[ijk]),
                 )

@@ -76,16 +76,17 @@ def thin_voxels(
     r = 0.5 * float(min_wall_mm)
     if r <= 0 or not mask.any():
         return np.zeros(mask.shape, dtype=bool)
-    # A voxel centre at depth d lies inside the ball of radius r centred at a voxel of
-    # depth >= r; the discrete depth of a voxel on a slab of thickness t voxels is about
-    # (t+1)/2 voxels, hence the half-voxel allowance below.
+    # The distance transform measures to the nearest background voxel *centre*, half a
+    # voxel beyond the object's surface: a ball of radius r fits around voxels whose
+    # distance is >= r + half a voxel, and it reaches every voxel whose centre is within
+    # r + half a voxel of such a centre (the ball overlaps that voxel's half).
     half_vx = 0.5 * min(spacing_mm)
     depth = _edt_mm(mask, spacing_mm)
     centres = depth >= r + half_vx - 1e-6
     if not centres.any():
         return np.asarray(mask, dtype=bool).copy()
     dist_to_centre = _edt_mm(~centres, spacing_mm)
-    covered = dist_to_centre <= r + 1e-6
+    covered = dist_to_centre <= r + half_vx + 1e-6
     return np.asarray(mask, dtype=bool) & ~covered
 
 

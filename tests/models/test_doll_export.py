@@ -1,0 +1,145 @@
+"""Doll parts, exports read back with trimesh, and the models stage outputs."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import trimesh
+
+from twinsep.models import ModelParams, build_models, write_models
+from twinsep.models.doll import make_doll, to_manifold
+from twinsep.models.export import write_mesh
+from twinsep.models.surface import Mesh
+
+from .conftest import make_affine, sphere, two_heads
+
+COLOURS = {"A": "#7B3FA0", "B": "#F28C28"}
+
+
+@pytest.fixture(scope="module")
+def heads():
+    return two_heads()
+
+
+@pytest.fixture(scope="module")
+def doll(heads):
+    labels, twins = heads
+    return make_doll(labels, twins, colours=COLOURS)
+
+
+def test_doll_parts_fit(heads, doll) -> None:
+    labels, twins = heads
+    assert doll.part_a.watertight and doll.part_b.watertight and doll.joined.watertight
+    ma, mb, mj = to_manifold(doll.part_a), to_manifold(doll.part_b), to_manifold(doll.joined)
+    joined_ml = mj.volume() / 1000
+    # the parts do not intersect (shared cut surface, pins in clearance holes)
+    assert (ma ^ mb).volume() / 1000 < 1e-4 * joined_ml
+    # together they reproduce the joined model: only the pin clearance is missing
+    assert (ma + mb).volume() / 1000 == pytest.approx(joined_ml, rel=0.01)
+    # joined model vs label volume of the heads
+    label_ml = (labels.array > 0).sum() * labels.voxel_volume_mm3 / 1000
+    assert joined_ml == pytest.approx(label_ml, rel=0.03)
+    # each part is its twin: its centroid on its twin's side
+    ca = labels.centroid_mm((twins.array == 1) & (labels.array > 0))
+    cb = labels.centroid_mm((twins.array == 2) & (labels.array > 0))
+    pa = doll.part_a.to_trimesh().center_mass
+    pb = doll.part_b.to_trimesh().center_mass
+    assert np.linalg.norm(pa - ca) < 5 and np.linalg.norm(pb - cb) < 5
+    assert doll.part_a.colour == COLOURS["A"] and doll.part_b.colour == COLOURS["B"]
+
+
+def test_pins_cross_the_cut_from_a_to_b(heads, doll) -> None:
+    labels, twins = heads
+    assert len(doll.pins) >= 2
+    ca = labels.centroid_mm(twins.array == 1)
+    cb = labels.centroid_mm(twins.array == 2)
+    ab = (cb - ca) / np.linalg.norm(cb - ca)
+    for p in doll.pins:
+        assert np.dot(p.axis, ab) > 0.9  # the cut is perpendicular to the A-B axis here
+        assert p.depth_mm >= 12.0
+    # part B has holes: it is lighter than B without pins by about the hole volume
+    plain = make_doll(
+        labels, twins, colours=COLOURS, with_guide=False, params=type(ModelParams().doll)(n_pins=0)
+    )
+    hole_ml = len(doll.pins) * np.pi * 3.2**2 * 16.4 / 2 / 1000
+    assert plain.part_b.volume_ml - doll.part_b.volume_ml == pytest.approx(hole_ml, rel=0.1)
+
+
+def test_cutting_guide_sits_on_the_scalp(heads, doll) -> None:
+    labels, twins = heads
+    g = doll.guide
+    assert g is not None and g.watertight
+    ca = labels.centroid_mm(twins.array == 1)
+    cb = labels.centroid_mm(twins.array == 2)
+    ab = (cb - ca) / np.linalg.norm(cb - ca)
+    mid = (ca + cb) / 2
+    # every strip vertex within half the width (+1 voxel) of the cut plane
+    assert np.abs((g.vertices - mid) @ ab).max() < 5.0 + 1.5 * 1.5
+
+
+@pytest.mark.parametrize("fmt", ["stl", "obj", "ply", "glb"])
+def test_exports_read_back_in_world_mm(tmp_path: Path, fmt: str) -> None:
+    aff = make_affine((0.9, 1.1, 1.3), "oblique")
+    mask, c = sphere((48, 40, 36), aff, np.array([24.0, 20.0, 18.0]), 12.0)
+    from twinsep.models.surface import mesh_mask
+
+    m = mesh_mask(mask, aff, name="A/bone", twin="A", structure="bone", colour="#7B3FA0")
+    write_mesh(m, tmp_path / f"p.{fmt}")
+    back = trimesh.load(tmp_path / f"p.{fmt}", force="mesh")
+    assert np.allclose(back.bounds.mean(axis=0), c, atol=0.5)
+    assert np.allclose(np.ptp(back.bounds, axis=0), 24.0, atol=1.0)
+    assert back.volume == pytest.approx(m.volume_ml * 1000, rel=1e-3)
+    if fmt in ("obj", "glb"):
+        colour = back.visual.material.main_color[:3]
+        assert tuple(int(x) for x in colour) == (0x7B, 0x3F, 0xA0)
+
+
+def test_lps_and_scale(tmp_path: Path) -> None:
+    v = np.array([[10.0, 20, 30], [11, 20, 30], [10, 21, 30], [10, 20, 31]])
+    f = np.array([[0, 2, 1], [0, 1, 3], [0, 3, 2], [1, 2, 3]])
+    m = Mesh(v, f, name="x")
+    write_mesh(m, tmp_path / "a.stl", coords="LPS", scale=0.5)
+    back = trimesh.load(tmp_path / "a.stl")
+    assert np.allclose(back.bounds[0], [-5.5, -10.5, 15.0])
+    assert back.volume > 0  # LPS is a rotation: still outward
+
+
+def test_build_and_write_models(tmp_path: Path, heads) -> None:
+    labels, twins = heads
+    cut = np.zeros(labels.shape, np.uint8)
+    n = labels.shape[0]
+    cut[n // 2 - 1][labels.array[n // 2 - 1] == 5] = 1
+    cut[n // 2 - 1][(labels.array[n // 2 - 1] > 0) & (labels.array[n // 2 - 1] != 5)] = 2
+    params = ModelParams()
+    models = build_models(labels, twins, cut=labels.with_array(cut), colours=COLOURS, params=params)
+    names = {p.mesh.name for p in models.parts}
+    assert {"A/skin", "A/bone", "A/brain", "A/vessel", "B/skin", "B/bone"} <= names
+    for p in models.parts:
+        assert p.mesh.watertight, p.mesh.name
+        if p.mesh.structure in ("skin", "brain"):  # thick structures: volume = label volume
+            assert p.mesh.volume_ml == pytest.approx(p.label_volume_ml, rel=0.03), p.mesh.name
+    records = write_models(models, tmp_path)
+    files = {r["file"] for r in records}
+    assert "models/scene.glb" in files and "models/doll_A.stl" in files
+    for r in records:
+        assert set(r) >= {"file", "twin", "structure", "faces", "watertight", "volume_ml"}
+        assert (tmp_path / r["file"]).is_file()
+    scene = trimesh.load(tmp_path / "models" / "scene.glb")
+    nodes = set(scene.graph.nodes_geometry)
+    assert {"A/bone", "B/brain", "separation/stage1", "separation/stage2"} <= nodes
+    tris = sum(len(g.faces) for g in scene.geometry.values())
+    assert tris <= params.scene_face_budget
+    # vessels in a darker shade of the twin colour
+    vessel = scene.geometry["A/vessel"].visual.material.baseColorFactor[:3]
+    skin = scene.geometry["A/skin"].visual.material.baseColorFactor[:3]
+    assert (np.asarray(vessel, float) < np.asarray(skin, float)).all()
+    rows = json.loads((tmp_path / "models" / "print_report.json").read_text())
+    assert all(r["watertight"] for r in rows)
+    with zipfile.ZipFile(tmp_path / "models" / "doll.3mf") as z:
+        xml = z.read("3D/3dmodel.model").decode()
+    assert 'displaycolor="#7B3FA0FF"' in xml and 'displaycolor="#F28C28FF"' in xml
+    assert xml.count("<object ") == 3
