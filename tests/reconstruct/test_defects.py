@@ -109,8 +109,9 @@ def test_defect_normal_points_to_other_twin(case) -> None:
 def test_available_scalp_matches_spherical_zone() -> None:
     labels, twins, truth = two_heads()
     u = np.array([0.0, 0.0, 1.0])
-    d = measure_defects(labels, twins, head_axes={"A": u, "B": -u})
-    r, h, m = truth["outer_radius_mm"], truth["half_distance_mm"], DefectParams().bridge_margin_mm
+    params = DefectParams(equator_offset_mm=0.0)  # available zone ends at the equator
+    d = measure_defects(labels, twins, head_axes={"A": u, "B": -u}, params=params)
+    r, h, m = truth["outer_radius_mm"], truth["half_distance_mm"], params.bridge_margin_mm
     # zone of the sphere between the equator and the circle `m` mm (chord) from the crease
     a0 = np.arccos(h / r)
     a1 = a0 + 2 * np.arcsin(m / (2 * r))

@@ -64,8 +64,9 @@ class DefectParams:
     equator_offset_mm : float
         Skin lower than this below the plane through the brain centre perpendicular
         to the twin's long axis is treated as face, ears and neck (not expandable),
-        mm (0.0; positive values allow more scalp toward the ears). Planning
-        assumption: in infants the ears and orbits lie below the brain's centre.
+        mm (20.0). Planning assumption, to be checked on the images: in infants the
+        hair-bearing scalp reaches the occiput and the brows, about a third of the
+        head radius below the brain centre, while the ears and orbits lie lower.
     min_skin_faces : int
         Fewer skin faces than this means the twin has no usable envelope (20).
     """
@@ -73,7 +74,7 @@ class DefectParams:
     work_voxel_mm: float = 1.5
     smooth_sigma_mm: float = 1.5
     bridge_margin_mm: float = 15.0
-    equator_offset_mm: float = 0.0
+    equator_offset_mm: float = 20.0
     min_skin_faces: int = 20
 
     def __post_init__(self) -> None:

@@ -1,0 +1,651 @@
+"""Tissue-expander plan per twin: where, which shape and size, how much, and when.
+
+Placement (per twin, greedy, deterministic):
+
+1. the healthy scalp available for expansion (:mod:`twinsep.reconstruct.defects`) is
+   the allowed region; the wound, the scalp near it, the face/ears and every expander
+   already placed (plus ``gap_mm``) are forbidden;
+2. candidate centres are the allowed skin points farthest from anything forbidden;
+3. at each candidate, every shape and base size in the parameters is laid out in the
+   skin's tangent plane (rectangles run around the defect, crescents curve around
+   it), its footprint is projected onto the skin, and the layout is accepted only if
+   every footprint point lands on allowed scalp at least ``gap_mm`` from anything
+   forbidden; the layout with the largest realised capacity wins;
+4. placing stops when the realised capacity (efficiency x geometric gain at the largest
+   modelled height) covers the defect with the over-expansion margin, or nothing fits.
+
+The target fill of each expander gives its share of ``defect x (1 + over_expansion)``;
+the fill schedule starts with an intra-operative fill, then a first fill
+``first_fill_day`` days after insertion and one every ``interval_days``, each at most
+``max_fill_fraction`` of the nominal volume. Expanders are conformed to the outer skull
+surface (they sit under the galea, on the bone) for the 3D models.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import numpy as np
+from scipy.spatial import Delaunay, cKDTree
+
+from twinsep.errors import InputError
+from twinsep.reconstruct import expander_geometry as eg
+from twinsep.reconstruct.defects import TwinDefects
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ExpanderParams:
+    """Tunable numbers of the expander plan.
+
+    Attributes
+    ----------
+    efficiency : ExpanderEfficiency
+        Realised fraction of geometric gain per shape (van Rappard et al. 1988).
+    over_expansion : float
+        Safety over-expansion: realised gain aimed at is the defect area times
+        ``1 + over_expansion`` (0.4; 30-50 % is common, NOTES.md "Tissue expansion").
+    shapes : tuple of str
+        Shapes the planner may use ("rectangular", "crescent", "round").
+    rectangular_model : {"box", "capsule"}
+        Geometric model of rectangular expanders ("box", the published model).
+    widths_mm : tuple of float
+        Candidate base widths (diameters for round), mm: 30-90 mm covers paediatric
+        scalp expanders (catalogue sizes; adjust to the team's stock).
+    length_ratios : tuple of float
+        Candidate length/width ratios of rectangular and crescent bases (1.5-3).
+    max_height_ratio : float
+        Largest modelled dome height as a fraction of the half-width (1.0 =
+        hemisphere; the cap model stops describing an expander that bulges beyond
+        its base). The volume there is the expander's nominal volume.
+    max_expanders : int
+        Most expanders per twin (4; scalp series use 1-4 per head).
+    gap_mm : float
+        Least distance between an expander's edge and another expander, the scalp
+        margin of the wound or the face/ears, mm (5.0; pocket dissection cuff).
+    footprint_step_mm : float
+        Spacing of the footprint samples that check a layout, mm (4.0).
+    n_candidates : int
+        Candidate centres tried per expander (8).
+    initial_fill_fraction : float
+        Intra-operative fill at insertion, fraction of nominal volume (0.10; fills
+        dead space without tension).
+    first_fill_day : int
+        Days from insertion to the first fill (7; children: 7-10 days, NOTES.md).
+    interval_days : int
+        Days between fills (7, weekly).
+    max_fill_fraction : float
+        Largest single fill, fraction of nominal volume (0.15; about 10-15 % of the
+        nominal volume per session is the usual limit for scalp perfusion).
+    rest_days : int
+        Days between the last fill and the separation operation (7; planning
+        assumption, the expanded scalp is left to settle).
+    complication_rate : float
+        Expected fraction of expanders with a complication (0.25; about a quarter in
+        large paediatric series, NOTES.md); reported as a margin, not optimised.
+    valve_distance_mm : float
+        Distance of the remote fill valve from its expander's centre, beyond the
+        expander's edge, mm (25.0).
+    valve_max_depth_mm : float
+        Largest skin-to-skull distance at the valve site, mm (12.0): the port must lie
+        on bone so it can be found and punctured against a firm base (infant scalp is
+        3-6 mm thick).
+    """
+
+    efficiency: eg.ExpanderEfficiency = field(default_factory=eg.ExpanderEfficiency)
+    over_expansion: float = 0.4
+    shapes: tuple[str, ...] = ("rectangular", "crescent", "round")
+    rectangular_model: str = "box"
+    widths_mm: tuple[float, ...] = (30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0)
+    length_ratios: tuple[float, ...] = (1.5, 2.0, 2.5, 3.0)
+    max_height_ratio: float = 1.0
+    max_expanders: int = 4
+    gap_mm: float = 5.0
+    footprint_step_mm: float = 4.0
+    n_candidates: int = 8
+    initial_fill_fraction: float = 0.10
+    first_fill_day: int = 7
+    interval_days: int = 7
+    max_fill_fraction: float = 0.15
+    rest_days: int = 7
+    complication_rate: float = 0.25
+    valve_distance_mm: float = 25.0
+    valve_max_depth_mm: float = 12.0
+
+    def __post_init__(self) -> None:
+        for s in self.shapes:
+            eg.check_shape(s, name="expanders.shapes")
+        if not self.shapes:
+            raise InputError("expanders.shapes", "at least one shape is needed")
+        if self.rectangular_model not in eg.RECTANGULAR_MODELS:
+            raise InputError(
+                "expanders.rectangular_model",
+                f"{self.rectangular_model!r} is not one of {', '.join(eg.RECTANGULAR_MODELS)}",
+            )
+        if not 0.0 <= self.over_expansion <= 2.0:
+            raise InputError(
+                "expanders.over_expansion", f"{self.over_expansion} is not in 0..2 (0.3-0.5 usual)"
+            )
+        if not 0.0 < self.max_fill_fraction <= 1.0:
+            raise InputError(
+                "expanders.max_fill_fraction", f"{self.max_fill_fraction} not in (0, 1]"
+            )
+        if not 0.0 <= self.initial_fill_fraction <= 1.0:
+            raise InputError(
+                "expanders.initial_fill_fraction", f"{self.initial_fill_fraction} not in [0, 1]"
+            )
+        if self.first_fill_day < 1 or self.interval_days < 1 or self.rest_days < 0:
+            raise InputError(
+                "expanders.first_fill_day",
+                "first_fill_day and interval_days must be >= 1 day, rest_days >= 0",
+            )
+        if self.max_expanders < 1:
+            raise InputError("expanders.max_expanders", f"{self.max_expanders} must be >= 1")
+
+
+@dataclass(frozen=True)
+class Fill:
+    """One fill: day after insertion, mL added, cumulative mL, optional due date."""
+
+    day: int
+    add_ml: float
+    total_ml: float
+    due: date | None = None
+
+    @property
+    def week(self) -> float:
+        """Weeks after insertion."""
+        return self.day / 7.0
+
+
+@dataclass(frozen=True)
+class ExpanderPlan:
+    """One planned expander (world mm).
+
+    Attributes
+    ----------
+    twin, label : str
+        ``"A"``/``"B"`` and a label such as ``"A1"``.
+    base : ExpanderBase
+        Shape and base size.
+    centre_mm : (3,) float64
+        Centre of the base on the outer skull surface, world mm.
+    frame : (3, 3) float64
+        Rows: across (toward the defect), along, outward normal (unit, world).
+    arc_radius_mm : float
+        Centreline radius of a crescent (0 for other shapes), mm.
+    nominal_ml : float
+        Volume at the largest modelled height, mL.
+    target_ml : float
+        Planned final fill, mL.
+    geometric_gain_mm2, realised_gain_mm2 : float
+        Gain at the target fill, geometric and with the in-vivo efficiency, mm^2.
+    capacity_mm2 : float
+        Realised gain at the nominal volume, mm^2.
+    valve_mm : (3,) float64
+        Remote fill valve site (on scalp over bone), world mm.
+    fills : tuple of Fill
+        Fill schedule (first entry: intra-operative, day 0).
+    vertices_mm : (V, 3) float64
+        Closed mesh of the expander at the target fill, world mm.
+    faces : (F, 3) int64
+        Triangles of that mesh, outward winding.
+    """
+
+    twin: str
+    label: str
+    base: eg.ExpanderBase
+    centre_mm: np.ndarray
+    frame: np.ndarray
+    arc_radius_mm: float
+    nominal_ml: float
+    target_ml: float
+    geometric_gain_mm2: float
+    realised_gain_mm2: float
+    capacity_mm2: float
+    valve_mm: np.ndarray
+    fills: tuple[Fill, ...]
+    vertices_mm: np.ndarray
+    faces: np.ndarray
+
+
+@dataclass(frozen=True)
+class TwinSkinPlan:
+    """Expander plan of one twin.
+
+    Attributes
+    ----------
+    twin : str
+    defect_area_mm2 : float
+        Scalp defect to cover, mm^2.
+    required_mm2 : float
+        Realised gain aimed at, ``defect x (1 + over_expansion)``, mm^2.
+    provided_mm2 : float
+        Realised gain of the plan at the target fills, mm^2.
+    capacity_mm2 : float
+        Realised gain if every expander is filled to nominal, mm^2.
+    shortfall_mm2 : float
+        ``max(0, defect - capacity)``, mm^2.
+    provided_if_largest_fails_mm2 : float
+        Realised gain at the target fills if the largest expander is lost, mm^2.
+    expanders : tuple of ExpanderPlan
+    message : str
+        One plain sentence about coverage (the shortfall sentence when short).
+    """
+
+    twin: str
+    defect_area_mm2: float
+    required_mm2: float
+    provided_mm2: float
+    capacity_mm2: float
+    shortfall_mm2: float
+    provided_if_largest_fails_mm2: float
+    expanders: tuple[ExpanderPlan, ...]
+    message: str
+
+    @property
+    def margin(self) -> float:
+        """Realised gain over defect area, minus one (0.4 = 40 % over-expansion)."""
+        return self.provided_mm2 / self.defect_area_mm2 - 1.0 if self.defect_area_mm2 else 0.0
+
+
+# ----------------------------------------------------------------------------
+# footprints in the tangent plane (u across toward the defect, v along)
+# ----------------------------------------------------------------------------
+def _centreline_distance(base: eg.ExpanderBase, arc_r: float, uv: np.ndarray) -> np.ndarray:
+    """Distance (mm) of tangent-plane points from the expander's centreline."""
+    u, v = uv[:, 0], uv[:, 1]
+    s = base.straight_mm
+    if base.shape == "crescent" and s > 0:
+        # arc of radius arc_r centred at (arc_r, 0) (toward the defect), through the origin
+        half = 0.5 * s / arc_r
+        x, y = u - arc_r, v
+        ang = np.arctan2(y, -x)  # 0 at the base centre, grows with v
+        r = np.hypot(x, y)
+        on_arc = np.abs(ang) <= half
+        d_arc = np.abs(r - arc_r)
+        ends = np.stack(
+            [arc_r - arc_r * np.cos([half, -half]), arc_r * np.sin([half, -half])], axis=1
+        )
+        d_end = np.min(np.linalg.norm(uv[:, None, :] - ends[None], axis=2), axis=1)
+        return np.where(on_arc, d_arc, d_end)
+    dv = np.maximum(np.abs(v) - s / 2, 0.0)
+    return np.hypot(u, dv)
+
+
+def _inside(base: eg.ExpanderBase, arc_r: float, uv: np.ndarray) -> np.ndarray:
+    if base.is_box:
+        return (np.abs(uv[:, 0]) <= base.width_mm / 2) & (np.abs(uv[:, 1]) <= base.length_mm / 2)
+    return _centreline_distance(base, arc_r, uv) <= base.half_width_mm
+
+
+def _footprint_samples(base: eg.ExpanderBase, arc_r: float, step: float) -> np.ndarray:
+    ext = 0.5 * base.length_mm + base.width_mm
+    g = np.arange(-ext, ext + step, step)
+    uu, vv = np.meshgrid(g, g, indexing="ij")
+    uv = np.stack([uu.ravel(), vv.ravel()], axis=1)
+    keep = _inside(base, arc_r, uv)
+    return uv[keep] if keep.any() else np.zeros((1, 2))
+
+
+def _outline(base: eg.ExpanderBase, arc_r: float, step: float) -> np.ndarray:
+    """Boundary points of a rounded footprint (ordered, spacing about step/2)."""
+    # stadium/crescent: march rays from the base centre is not valid for a crescent;
+    # trace the level set d = a on a fine grid instead (marching squares)
+    from skimage.measure import find_contours
+
+    fine = step / 4.0
+    ext = 0.5 * base.length_mm + base.width_mm
+    g = np.arange(-ext, ext + fine, fine)
+    uu, vv = np.meshgrid(g, g, indexing="ij")
+    d = _centreline_distance(base, arc_r, np.stack([uu.ravel(), vv.ravel()], axis=1))
+    cs = find_contours(d.reshape(uu.shape), base.half_width_mm)
+    c = max(cs, key=len)
+    pts = g[0] + c * fine
+    if np.allclose(pts[0], pts[-1]):
+        pts = pts[:-1]
+    # thin to about step/2 spacing
+    seg = np.linalg.norm(np.diff(pts, axis=0), axis=1)
+    cum = np.concatenate([[0.0], np.cumsum(seg)])
+    keep = np.searchsorted(cum, np.arange(0.0, cum[-1], 0.5 * step))
+    return pts[np.unique(keep)]
+
+
+def _height_field(base: eg.ExpanderBase, arc_r: float, h: float, uv: np.ndarray) -> np.ndarray:
+    if base.is_box:
+        return np.full(len(uv), h)
+    a = base.half_width_mm
+    d = np.minimum(_centreline_distance(base, arc_r, uv), a)
+    if h <= 0:
+        return np.zeros(len(uv))
+    rho = (a * a + h * h) / (2 * h)
+    return np.sqrt(np.maximum(rho * rho - d * d, 0.0)) - (rho - h)
+
+
+def expander_mesh(
+    base: eg.ExpanderBase,
+    height_mm: float,
+    *,
+    arc_radius_mm: float = 0.0,
+    step_mm: float = 3.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Closed triangle mesh of an inflated expander in its local frame (mm).
+
+    ``x`` across the base (toward the defect), ``y`` along it, ``z`` up; the base lies in
+    ``z = 0``. Returns ``(vertices (V, 3) float64, faces (F, 3) int64)`` with outward
+    winding.
+    """
+    if base.is_box:
+        import trimesh
+
+        box = trimesh.creation.box(extents=(base.width_mm, base.length_mm, height_mm))
+        verts = np.asarray(box.vertices, dtype=np.float64) + [0.0, 0.0, height_mm / 2]
+        return verts, np.asarray(box.faces, dtype=np.int64)
+    ring = _outline(base, arc_radius_mm, step_mm)
+    inner = _footprint_samples(base, arc_radius_mm, step_mm)
+    dist_ring = cKDTree(ring).query(inner)[0]
+    inner = inner[dist_ring > 0.45 * step_mm]
+    uv = np.vstack([ring, inner])
+    tri = Delaunay(uv).simplices
+    cen = uv[tri].mean(axis=1)
+    tri = tri[
+        _inside(base, arc_radius_mm, cen)
+        | (_centreline_distance(base, arc_radius_mm, cen) <= base.half_width_mm)
+    ]
+    # orient counter-clockwise in (u, v)
+    p = uv[tri]
+    cross = (p[:, 1, 0] - p[:, 0, 0]) * (p[:, 2, 1] - p[:, 0, 1]) - (p[:, 1, 1] - p[:, 0, 1]) * (
+        p[:, 2, 0] - p[:, 0, 0]
+    )
+    tri[cross < 0] = tri[cross < 0][:, ::-1]
+    n_ring, n = len(ring), len(uv)
+    top_z = _height_field(base, arc_radius_mm, height_mm, uv)
+    top_z[:n_ring] = 0.0
+    top = np.column_stack([uv, top_z])
+    bottom = np.column_stack([uv, np.zeros(n)])
+    # dome: ring shared by top and bottom
+    idx_bottom = np.arange(n) + n - n_ring
+    idx_bottom[:n_ring] = np.arange(n_ring)
+    verts = np.vstack([top, bottom[n_ring:]])
+    faces_bottom = idx_bottom[tri][:, ::-1]
+    return verts, np.vstack([tri, faces_bottom]).astype(np.int64)
+
+
+# ----------------------------------------------------------------------------
+# planning
+# ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Layout:
+    base: eg.ExpanderBase
+    arc_r: float
+    centre_idx: int
+    frame: np.ndarray
+    footprint_mm: np.ndarray
+    capacity_mm2: float
+
+
+def _frame(normal: np.ndarray, toward: np.ndarray) -> np.ndarray:
+    n = normal / np.linalg.norm(normal)
+    e1 = toward - (toward @ n) * n
+    if np.linalg.norm(e1) < 1e-9:
+        e1 = np.cross(n, [1.0, 0.0, 0.0])
+        if np.linalg.norm(e1) < 1e-9:
+            e1 = np.cross(n, [0.0, 1.0, 0.0])
+    e1 /= np.linalg.norm(e1)
+    e2 = np.cross(n, e1)
+    return np.stack([e1, e2, n])
+
+
+def _bases(params: ExpanderParams, arc_r: float) -> list[tuple[eg.ExpanderBase, float]]:
+    out: list[tuple[eg.ExpanderBase, float]] = []
+    for shape in params.shapes:
+        for w in params.widths_mm:
+            if shape == "round":
+                out.append((eg.ExpanderBase("round", w, w), 0.0))
+                continue
+            for ratio in params.length_ratios:
+                if shape == "rectangular":
+                    out.append(
+                        (
+                            eg.ExpanderBase(
+                                "rectangular",
+                                w,
+                                w * ratio,
+                                rectangular_model=params.rectangular_model,  # type: ignore[arg-type]
+                            ),
+                            0.0,
+                        )
+                    )
+                elif arc_r > w:  # the crescent's inner edge stays outside its centre
+                    length = w * ratio
+                    if (length - w) / arc_r < 1.5 * math.pi:
+                        out.append((eg.ExpanderBase("crescent", w, length), arc_r))
+    return out
+
+
+def _capacity(base: eg.ExpanderBase, params: ExpanderParams) -> float:
+    h = eg.max_height_mm(base, params.max_height_ratio)
+    return params.efficiency.of(base.shape) * eg.gain_mm2(base, h)
+
+
+def _place(defects: TwinDefects, params: ExpanderParams, required_mm2: float) -> list[_Layout]:
+    skin = defects.skin
+    allowed = defects.available
+    if not allowed.any():
+        return []
+    pts = skin.points_mm[allowed]
+    nrm = skin.normals[allowed]
+    all_tree = cKDTree(skin.points_mm)
+    forbidden = np.vstack([skin.points_mm[~allowed], defects.wound.points_mm])
+    placed: list[_Layout] = []
+    total = 0.0
+    bases_cache: dict[float, list[tuple[float, eg.ExpanderBase, float]]] = {}
+    while len(placed) < params.max_expanders and total < required_mm2:
+        ftree = cKDTree(forbidden)
+        clearance = ftree.query(pts)[0]
+        order = np.argsort(-clearance, kind="stable")
+        cands: list[int] = []
+        for i in order:
+            if clearance[i] < params.gap_mm + min(params.widths_mm) / 2:
+                break
+            if all(np.linalg.norm(pts[i] - pts[j]) > 10.0 for j in cands):
+                cands.append(int(i))
+            if len(cands) >= params.n_candidates:
+                break
+        best: _Layout | None = None
+        for ci in cands:
+            c = pts[ci]
+            to_defect = defects.defect_centroid_mm - c
+            frame = _frame(nrm[ci], to_defect)
+            arc_r = float(np.linalg.norm(to_defect - (to_defect @ frame[2]) * frame[2]))
+            key = round(arc_r, 1)
+            if key not in bases_cache:
+                # largest capacity first: the first layout that fits is this centre's best
+                cand = [(_capacity(b, params), b, ar) for b, ar in _bases(params, arc_r)]
+                cand.sort(key=lambda x: -x[0])
+                bases_cache[key] = cand
+            for cap, base, ar in bases_cache[key]:
+                if best is not None and cap <= best.capacity_mm2:
+                    break
+                if base.width_mm / 2 + params.gap_mm > clearance[ci]:
+                    continue  # the centre itself is too close to something forbidden
+                uv = _footprint_samples(base, ar, params.footprint_step_mm)
+                world = c + uv[:, :1] * frame[0] + uv[:, 1:] * frame[1]
+                _, near = all_tree.query(world)
+                if not allowed[near].all():
+                    continue
+                proj = skin.points_mm[near]
+                if ftree.query(proj)[0].min() < params.gap_mm:
+                    continue
+                best = _Layout(base, ar, ci, frame, proj, cap)
+                break
+        if best is None:
+            break
+        placed.append(best)
+        total += best.capacity_mm2
+        forbidden = np.vstack([forbidden, best.footprint_mm])
+    return placed
+
+
+def _schedule(nominal_ml: float, target_ml: float, params: ExpanderParams) -> list[Fill]:
+    fills: list[Fill] = []
+    total = min(target_ml, params.initial_fill_fraction * nominal_ml)
+    fills.append(Fill(0, round(total, 1), round(total, 1)))
+    step = params.max_fill_fraction * nominal_ml
+    day = params.first_fill_day
+    while target_ml - total > 1e-6:
+        add = min(step, target_ml - total)
+        total += add
+        fills.append(Fill(day, round(add, 1), round(total, 1)))
+        day += params.interval_days
+    return fills
+
+
+def plan_expanders(
+    defects: dict[str, TwinDefects],
+    *,
+    separation_date: date | None = None,
+    params: ExpanderParams = ExpanderParams(),
+) -> dict[str, TwinSkinPlan]:
+    """Expander plans for both twins, with a common insertion day.
+
+    Parameters
+    ----------
+    defects : dict "A"/"B" -> TwinDefects
+        From :func:`twinsep.reconstruct.defects.measure_defects`.
+    separation_date : date, optional
+        Planned separation; fills then carry due dates counted back from it (the
+        expanders of both twins are inserted in one operation). Without it the
+        schedule is in days/weeks after insertion.
+    params : ExpanderParams
+
+    Returns
+    -------
+    dict "A"/"B" -> TwinSkinPlan
+    """
+    plans: dict[str, TwinSkinPlan] = {}
+    for name in sorted(defects):
+        d = defects[name]
+        need = d.scalp_defect_area_mm2
+        required = need * (1.0 + params.over_expansion)
+        layouts = _place(d, params, required)
+        capacity = float(sum(lay.capacity_mm2 for lay in layouts))
+        bone_tree = cKDTree(d.bone_outer.points_mm) if len(d.bone_outer.points_mm) else None
+        avail_pts = d.skin.points_mm[d.available]
+        skin_tree = cKDTree(avail_pts) if len(avail_pts) else cKDTree(d.skin.points_mm)
+        if not len(avail_pts):
+            avail_pts = d.skin.points_mm
+        exps: list[ExpanderPlan] = []
+        for k, lay in enumerate(layouts, start=1):
+            share = min(lay.capacity_mm2, required * lay.capacity_mm2 / capacity)
+            eff = params.efficiency.of(lay.base.shape)
+            g = share / eff
+            h_t = eg.height_for_gain_mm(lay.base, g)
+            h_max = eg.max_height_mm(lay.base, params.max_height_ratio)
+            nominal = eg.volume_ml(lay.base, h_max)
+            target = eg.volume_ml(lay.base, h_t)
+            c_skin = d.skin.points_mm[d.available][lay.centre_idx]
+            verts_l, faces = expander_mesh(lay.base, h_t, arc_radius_mm=lay.arc_r)
+            base_pts = c_skin + verts_l[:, :1] * lay.frame[0] + verts_l[:, 1:2] * lay.frame[1]
+            if bone_tree is not None:
+                # conform: drop each base point along the normal onto the outer skull
+                q = d.bone_outer.points_mm[bone_tree.query(base_pts)[1]]
+                offset = (q - base_pts) @ lay.frame[2]
+            else:
+                offset = np.zeros(len(base_pts))
+            verts_w = base_pts + (offset + verts_l[:, 2])[:, None] * lay.frame[2]
+            centre = c_skin
+            if bone_tree is not None:
+                centre = d.bone_outer.points_mm[bone_tree.query(c_skin)[1]]
+            # valve: beyond the edge, away from the defect, on available scalp
+            reach = 0.5 * lay.base.length_mm + params.valve_distance_mm
+            guess = c_skin - lay.frame[0] * reach
+            _, near = skin_tree.query(guess, k=min(32, len(avail_pts)))
+            near = np.atleast_1d(near)
+            valve = avail_pts[near[0]]
+            if bone_tree is not None:
+                # the valve must be palpable over bone: nearest candidate with skull close below
+                gaps = bone_tree.query(avail_pts[near])[0]
+                ok = np.flatnonzero(gaps <= params.valve_max_depth_mm)
+                valve = avail_pts[near[ok[0]]] if len(ok) else valve
+            exps.append(
+                ExpanderPlan(
+                    twin=name,
+                    label=f"{name}{k}",
+                    base=lay.base,
+                    centre_mm=centre,
+                    frame=lay.frame,
+                    arc_radius_mm=lay.arc_r,
+                    nominal_ml=nominal,
+                    target_ml=target,
+                    geometric_gain_mm2=g,
+                    realised_gain_mm2=share,
+                    capacity_mm2=lay.capacity_mm2,
+                    valve_mm=valve,
+                    fills=tuple(_schedule(nominal, target, params)),
+                    vertices_mm=verts_w,
+                    faces=faces,
+                )
+            )
+        provided = float(sum(e.realised_gain_mm2 for e in exps))
+        largest = max((e.realised_gain_mm2 for e in exps), default=0.0)
+        shortfall = max(0.0, need - capacity)
+        if shortfall > 0:
+            msg = (
+                f"scalp of twin {name} can provide {capacity:.0f} mm² of the {need:.0f} mm² "
+                f"needed (short by {shortfall:.0f} mm²)"
+            )
+        elif provided < required * (1 - 1e-9):
+            msg = (
+                f"scalp of twin {name} covers its {need:.0f} mm² defect, but with only "
+                f"{100 * (provided / need - 1):.0f} % over-expansion instead of "
+                f"{100 * params.over_expansion:.0f} %"
+            )
+        else:
+            msg = (
+                f"{len(exps)} expander(s) on twin {name} provide {provided:.0f} mm² for a "
+                f"{need:.0f} mm² defect ({100 * params.over_expansion:.0f} % over-expansion)"
+            )
+        plans[name] = TwinSkinPlan(
+            twin=name,
+            defect_area_mm2=need,
+            required_mm2=required,
+            provided_mm2=provided,
+            capacity_mm2=capacity,
+            shortfall_mm2=shortfall,
+            provided_if_largest_fails_mm2=provided - largest,
+            expanders=tuple(exps),
+            message=msg,
+        )
+    if separation_date is not None:
+        plans = _with_dates(plans, separation_date, params)
+    return plans
+
+
+def _with_dates(
+    plans: dict[str, TwinSkinPlan], separation: date, params: ExpanderParams
+) -> dict[str, TwinSkinPlan]:
+    last = max((f.day for p in plans.values() for e in p.expanders for f in e.fills), default=0)
+    insertion = separation - timedelta(days=last + params.rest_days)
+    out: dict[str, TwinSkinPlan] = {}
+    for name, p in plans.items():
+        exps = []
+        for e in p.expanders:
+            fills = tuple(
+                Fill(f.day, f.add_ml, f.total_ml, insertion + timedelta(days=f.day))
+                for f in e.fills
+            )
+            exps.append(dataclasses.replace(e, fills=fills))
+        out[name] = dataclasses.replace(p, expanders=tuple(exps))
+    return out
+
+
+def insertion_day_before_separation(plans: dict[str, TwinSkinPlan], params: ExpanderParams) -> int:
+    """Days between expander insertion and separation (last fill + ``rest_days``)."""
+    last = max((f.day for p in plans.values() for e in p.expanders for f in e.fills), default=0)
+    return last + params.rest_days

@@ -1,0 +1,165 @@
+"""Expander plans: coverage with efficiency, placement rules, schedule, meshes, shortfall."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+import numpy as np
+import pytest
+import trimesh
+from scipy.spatial import cKDTree
+
+from twinsep.errors import InputError
+from twinsep.reconstruct import expander_geometry as eg
+from twinsep.reconstruct.defects import measure_defects
+from twinsep.reconstruct.expanders import ExpanderParams, expander_mesh, plan_expanders
+
+from .synthetic import two_heads
+
+
+@pytest.fixture(scope="module")
+def vertical():
+    labels, twins, _ = two_heads()
+    defects = measure_defects(labels, twins)
+    return defects, plan_expanders(defects, separation_date=date(2027, 3, 1))
+
+
+def test_expansion_covers_defect_with_efficiency(vertical) -> None:
+    defects, plans = vertical
+    p = ExpanderParams()
+    for name, plan in plans.items():
+        assert plan.expanders, plan.message
+        # recompute the realised gain from the target volumes alone
+        realised = sum(
+            p.efficiency.of(e.base.shape) * eg.gain_for_volume_mm2(e.base, e.target_ml)
+            for e in plan.expanders
+        )
+        need = defects[name].scalp_defect_area_mm2
+        assert realised >= need * (1 + p.over_expansion) * (1 - 1e-6)
+        assert plan.shortfall_mm2 == 0
+        assert plan.margin == pytest.approx(p.over_expansion, abs=1e-6)
+        # every target fill stays within the expander's nominal volume
+        assert all(e.target_ml <= e.nominal_ml * (1 + 1e-9) for e in plan.expanders)
+        # margin report: losing the largest expander leaves less than planned
+        assert plan.provided_if_largest_fails_mm2 < plan.provided_mm2
+
+
+def test_expanders_sit_on_available_scalp_apart(vertical) -> None:
+    defects, plans = vertical
+    p = ExpanderParams()
+    for name, plan in plans.items():
+        d = defects[name]
+        wound = cKDTree(d.wound.points_mm)
+        # every expander keeps the wound margin (conforming moves points < 5 mm)
+        for e in plan.expanders:
+            assert wound.query(e.vertices_mm)[0].min() > 15.0 - 5.0
+            # the base centre is on the outer skull, below the skin
+            assert cKDTree(d.bone_outer.points_mm).query(e.centre_mm)[0] < 3.0
+        for i, e in enumerate(plan.expanders):
+            for f in plan.expanders[i + 1 :]:
+                gap = cKDTree(e.vertices_mm).query(f.vertices_mm)[0].min()
+                assert gap > p.gap_mm / 2, (e.label, f.label)
+
+
+def test_fill_schedule_rules(vertical) -> None:
+    _, plans = vertical
+    p = ExpanderParams()
+    sep = date(2027, 3, 1)
+    last_days = []
+    insertions = set()
+    for plan in plans.values():
+        for e in plan.expanders:
+            f = e.fills
+            assert f[0].day == 0 and f[0].add_ml <= p.initial_fill_fraction * e.nominal_ml + 0.05
+            assert f[1].day == p.first_fill_day
+            assert all(b.day - a.day == p.interval_days for a, b in zip(f[1:], f[2:], strict=False))
+            assert all(x.add_ml <= p.max_fill_fraction * e.nominal_ml + 0.05 for x in f)
+            assert sum(x.add_ml for x in f) == pytest.approx(e.target_ml, abs=0.05 * len(f))
+            assert f[-1].total_ml == pytest.approx(e.target_ml, abs=0.05)
+            insertions.add(f[0].due)
+            last_days.append(f[-1].day)
+            assert all(x.due == f[0].due + timedelta(days=x.day) for x in f)
+    # one insertion operation; the longest schedule ends rest_days before separation
+    assert len(insertions) == 1
+    assert insertions.pop() + timedelta(days=max(last_days) + p.rest_days) == sep
+
+
+def test_meshes_are_closed_with_the_target_volume(vertical) -> None:
+    _, plans = vertical
+    for plan in plans.values():
+        for e in plan.expanders:
+            m = trimesh.Trimesh(e.vertices_mm, e.faces, process=True)
+            assert m.is_watertight
+            # conforming to the skull bends the expander: volume within 5 %
+            assert m.volume / 1000 == pytest.approx(e.target_ml, rel=0.05)
+
+
+@pytest.mark.parametrize(
+    ("base", "arc"),
+    [
+        (eg.ExpanderBase("round", 50.0, 50.0), 0.0),
+        (eg.ExpanderBase("rectangular", 40.0, 100.0), 0.0),
+        (eg.ExpanderBase("rectangular", 40.0, 100.0, rectangular_model="capsule"), 0.0),
+        (eg.ExpanderBase("crescent", 40.0, 120.0), 70.0),
+    ],
+)
+def test_local_mesh_matches_formulas(base: eg.ExpanderBase, arc: float) -> None:
+    h = 0.8 * base.half_width_mm
+    v, f = expander_mesh(base, h, arc_radius_mm=arc, step_mm=1.0)
+    m = trimesh.Trimesh(v, f, process=True)
+    assert m.is_watertight and m.volume > 0
+    # a 1 mm triangulation of the dome: volume and gain within 1.5 %
+    assert m.volume / 1000 == pytest.approx(eg.volume_ml(base, h), rel=0.015)
+    gain = m.area - 2 * base.base_area_mm2
+    assert gain == pytest.approx(eg.gain_mm2(base, h), rel=0.015)
+
+
+def test_shortfall_message() -> None:
+    # a very wide bridge: the defect is large and the remaining scalp small
+    labels, twins, _ = two_heads(half_distance_mm=18.0)
+    defects = measure_defects(labels, twins)
+    plans = plan_expanders(defects)
+    for name, plan in plans.items():
+        need = defects[name].scalp_defect_area_mm2
+        m = re.fullmatch(
+            rf"scalp of twin {name} can provide (\d+) mm² of the (\d+) mm² needed "
+            r"\(short by (\d+) mm²\)",
+            plan.message,
+        )
+        assert m, plan.message
+        provide, needed, short = (int(g) for g in m.groups())
+        assert needed == round(need)
+        assert abs(short - (needed - provide)) <= 1
+        assert plan.shortfall_mm2 == pytest.approx(need - plan.capacity_mm2)
+
+
+def test_deterministic(vertical) -> None:
+    defects, plans = vertical
+    again = plan_expanders(defects, separation_date=date(2027, 3, 1))
+    for name in plans:
+        a, b = plans[name], again[name]
+        assert [e.label for e in a.expanders] == [e.label for e in b.expanders]
+        for x, y in zip(a.expanders, b.expanders, strict=True):
+            assert np.array_equal(x.vertices_mm, y.vertices_mm)
+
+
+def test_no_dates_without_separation_date(vertical) -> None:
+    defects, _ = vertical
+    plans = plan_expanders(defects)
+    assert all(f.due is None for p in plans.values() for e in p.expanders for f in e.fills)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"over_expansion": -0.1}, "over_expansion"),
+        ({"shapes": ("oval",)}, "shapes"),
+        ({"max_fill_fraction": 0.0}, "max_fill_fraction"),
+        ({"rectangular_model": "cube"}, "rectangular_model"),
+        ({"max_expanders": 0}, "max_expanders"),
+    ],
+)
+def test_bad_params(kwargs: dict, field: str) -> None:
+    with pytest.raises(InputError, match=field):
+        ExpanderParams(**kwargs)
