@@ -17,9 +17,7 @@ from .conftest import joined_heads
 
 def _digest(folder: Path) -> dict[str, str]:
     return {
-        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in folder.iterdir()
-        if p.is_file()
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir() if p.is_file()
     }
 
 
@@ -81,7 +79,12 @@ def test_wrong_order_shows_what_connects_after_each_step(plan_dir: Path, tmp_pat
 
 @pytest.mark.parametrize(
     "text, needle",
-    [("[7]\n", "not in the plan"), ("[1, 1]\n", "twice"), ("- foo\n", "no integer"), ("{}\n", "must list")],
+    [
+        ("[7]\n", "not in the plan"),
+        ("[1, 1]\n", "twice"),
+        ("- foo\n", "no integer"),
+        ("{}\n", "must list"),
+    ],
 )
 def test_bad_stage_file(plan_dir: Path, tmp_path: Path, text: str, needle: str) -> None:
     sf = tmp_path / "stages.yaml"
