@@ -1,0 +1,114 @@
+"""Outputs parse with standard tools and carry colours and text labels."""
+
+from __future__ import annotations
+
+import csv
+import io
+import xml.etree.ElementTree as ET
+
+from twinsep.schedule.export import (
+    ExportParams,
+    render_csv,
+    render_gantt_html,
+    render_gantt_svg,
+    render_ics,
+    render_runsheets_html,
+    write_outputs,
+)
+
+A, B = "#7B3FA0", "#F28C28"
+
+
+def test_csv_rows_colours_labels(default_two_stage):
+    _, _, sch = default_two_stage
+    rows = list(csv.DictReader(io.StringIO(render_csv([sch]))))
+    assert len(rows) == len(sch.tasks) + len(sch.handovers)
+    tasks = [r for r in rows if r["kind"] == "task"]
+    for r in tasks:
+        expected = {"A": (A, "A"), "B": (B, "B"), "both": ("#5F6B7A", "joint")}[r["twin"]]
+        assert (r["colour"], r["label"]) == expected
+        assert int(r["end_min"]) - int(r["start_min"]) == int(r["duration_min"]) > 0
+    assert {r["label"] for r in tasks} == {"A", "B", "joint"}
+    first = min(tasks, key=lambda r: int(r["start_min"]))
+    assert first["start_clock"] == "D1 07:30"
+    custom = render_csv([sch], ExportParams(colour_a="#00AA00", colour_b="#AA00AA"))
+    assert "#00AA00" in custom and A not in custom
+
+
+def _unfold(text: str) -> list[str]:
+    assert "\r\n" in text and "\n" not in text.replace("\r\n", "")
+    lines: list[str] = []
+    for raw in text.split("\r\n"):
+        assert len(raw.encode("utf-8")) <= 75
+        if raw.startswith(" "):
+            lines[-1] += raw[1:]
+        elif raw:
+            lines.append(raw)
+    return lines
+
+
+def test_ics_is_valid_and_stable(default_two_stage):
+    _, _, sch = default_two_stage
+    text = render_ics([sch])
+    lines = _unfold(text)
+    assert lines[0] == "BEGIN:VCALENDAR" and lines[-1] == "END:VCALENDAR"
+    assert "VERSION:2.0" in lines and any(x.startswith("PRODID:") for x in lines)
+    events: list[dict[str, str]] = []
+    for line in lines:
+        if line == "BEGIN:VEVENT":
+            events.append({})
+        elif events and ":" in line and line != "END:VEVENT":
+            k, v = line.split(":", 1)
+            events[-1][k] = v
+    assert len(events) == len(sch.tasks)
+    for ev in events:
+        for key in ("UID", "DTSTAMP", "DTSTART", "DTEND", "SUMMARY"):
+            assert key in ev
+        assert ev["DTSTART"] < ev["DTEND"]
+    assert len({ev["UID"] for ev in events}) == len(events)
+    assert text == render_ics([sch])  # deterministic UIDs and stamps
+    assert any(ev["SUMMARY"].startswith("[A] ") for ev in events)
+    assert any(ev["SUMMARY"].startswith("[B] ") for ev in events)
+
+
+def test_svg_parses_with_colours_labels_and_positions(default_two_stage):
+    _, _, sch = default_two_stage
+    params = ExportParams()
+    root = ET.fromstring(render_gantt_svg(sch, params))
+    ns = "{http://www.w3.org/2000/svg}"
+    bars = [r for r in root.iter(f"{ns}rect") if r.get("rx") == "2"]
+    assert len(bars) == len(sch.tasks)
+    fills = {r.get("fill") for r in bars}
+    assert {A, B} <= fills
+    texts = "".join(t.text or "" for t in root.iter(f"{ns}text"))
+    for label in ("[A]", "[B]", "[joint]", "hand-over"):
+        assert label in texts
+    # bar geometry: x = label column + start * px_per_min, width = duration * px_per_min
+    xs = sorted(float(r.get("x")) for r in bars)
+    assert abs(xs[0] - (360 + sch.tasks[0].start_min * params.px_per_min)) < 0.11
+    widths = sorted(float(r.get("width")) for r in bars)
+    longest = max(t.duration_min for t in sch.tasks)
+    assert abs(widths[-1] - longest * params.px_per_min) < 0.11
+
+
+def test_html_pages_are_self_contained(default_two_stage):
+    team, _, sch = default_two_stage
+    page = render_gantt_html(sch)
+    assert (
+        "<svg" in page
+        and "<script>" in page
+        and "http://" not in page.replace("http://www.w3.org/2000/svg", "")
+    )
+    sheets = render_runsheets_html(sch, teams={p.name: p.team for p in team.people})
+    for name in {a.person for t in sch.tasks for a in t.people}:
+        assert f"<h2>{name} — team" in sheets
+    assert "hand over" in sheets and "receive hand-over" in sheets
+    assert A in sheets and B in sheets
+
+
+def test_write_outputs_atomic(default_two_stage, tmp_path):
+    _, _, sch = default_two_stage
+    paths = write_outputs(tmp_path, sch)
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["gantt.html", "gantt.svg", "runsheets.html", "schedule.csv", "schedule.ics"]
+    assert sorted(p.name for p in paths) == names

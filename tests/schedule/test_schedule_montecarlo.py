@@ -1,0 +1,128 @@
+"""Monte Carlo risk against analytic results."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from sched_helpers import FAST, person, small_team
+
+from twinsep.errors import ConfigError
+from twinsep.schedule import compile_problem, solve_schedule
+from twinsep.schedule.montecarlo import MonteCarloParams, run_monte_carlo, sample_durations
+from twinsep.schedule.team import Task
+
+
+def _tri_quantile(a: float, c: float, b: float, u: float) -> float:
+    """Inverse CDF of the triangular distribution (min a, mode c, max b)."""
+    if u < (c - a) / (b - a):
+        return a + np.sqrt(u * (b - a) * (c - a))
+    return b - np.sqrt((1 - u) * (b - a) * (b - c))
+
+
+def _chain(ranges, people=1):
+    tasks = [
+        Task(
+            name=f"t{i}",
+            duration_min=r,
+            needs={"neurosurgeon": 1},
+            after=(f"t{i - 1}",) if i else (),
+        )
+        for i, r in enumerate(ranges)
+    ]
+    team = small_team([person(f"N{i}", "neurosurgeon", hours=48) for i in range(people)], tasks)
+    problem = compile_problem(team)
+    return problem, solve_schedule(problem, params=FAST)
+
+
+def test_single_triangular_task_quantiles_match_inverse_cdf():
+    a, c, b = 60.0, 90.0, 240.0
+    problem, sch = _chain([(a, c, b)])
+    mc = run_monte_carlo(problem, sch, params=MonteCarloParams(n_samples=20_000, seed=3))
+    # quantile standard error is about sqrt(p(1-p)/n)/pdf ~ 0.6 min here; 1.5 min is ~3 SE
+    assert mc.makespan_p50_min == pytest.approx(_tri_quantile(a, c, b, 0.5), abs=1.5)
+    assert mc.makespan_p90_min == pytest.approx(_tri_quantile(a, c, b, 0.9), abs=2.5)
+    assert mc.makespan_mean_min == pytest.approx((a + b + c) / 3, abs=1.0)
+
+
+def test_chain_mean_is_sum_of_means_and_p90_is_near_normal():
+    rng = np.random.default_rng(7)
+    lo = rng.uniform(20, 60, 30)
+    mode = lo + rng.uniform(0, 40, 30)
+    hi = mode + rng.uniform(10, 120, 30)
+    ranges = [tuple(map(float, r)) for r in np.stack([lo, mode, hi], 1).round(1)]
+    problem, sch = _chain(ranges)
+    n = 10_000
+    mc = run_monte_carlo(problem, sch, params=MonteCarloParams(n_samples=n, seed=1))
+    r = np.array(ranges)
+    a, c, b = r[:, 0], r[:, 1], r[:, 2]
+    mean = ((a + b + c) / 3).sum()
+    var = ((a**2 + b**2 + c**2 - a * b - a * c - b * c) / 18).sum()
+    sd = np.sqrt(var)
+    assert abs(mc.makespan_mean_min - mean) < 4 * sd / np.sqrt(n)  # 4 standard errors
+    # 30 independent terms: central limit; P90 within 0.1 sd of mean + 1.2816 sd
+    assert abs(mc.makespan_p90_min - (mean + 1.2816 * sd)) < 0.1 * sd
+    assert abs(mc.makespan_p50_min - mean) < 0.1 * sd
+    # every task of a single chain is always critical
+    assert all(v == 1.0 for v in mc.criticality.values())
+    assert mc.critical_path == tuple(f"t{i}" for i in range(30))
+
+
+def test_pert_mean():
+    a, m, b = 30.0, 45.0, 120.0
+    rng = np.random.default_rng(0)
+    x = sample_durations([[a, m, b]], 40_000, distribution="pert", rng=rng)[:, 0]
+    sd = (b - a) / 6  # PERT approximation is enough for the tolerance
+    assert abs(x.mean() - (a + 4 * m + b) / 6) < 4 * sd / np.sqrt(len(x))
+    assert x.min() >= a and x.max() <= b
+
+
+def test_fixed_durations_reproduce_the_optimal_makespan(default_two_stage):
+    _, problem, sch = default_two_stage
+    fixed = problem.team.with_tasks(
+        [t.model_copy(update={"duration_min": (t.planned_min,) * 3}) for t in problem.tasks]
+    )
+    mc = run_monte_carlo(compile_problem(fixed), sch, params=MonteCarloParams(n_samples=10))
+    assert mc.makespan_p50_min == sch.makespan_min == mc.makespan_p90_min
+
+
+def test_dominant_chain_is_critical_and_drives_overrun():
+    tasks = [
+        Task(name="long 1", duration_min=(100, 120, 200), needs={"neurosurgeon": 1}),
+        Task(
+            name="long 2",
+            duration_min=(100, 120, 200),
+            needs={"neurosurgeon": 1},
+            after=("long 1",),
+        ),
+        Task(name="short", duration_min=(10, 20, 30), needs={"anaesthetist": 1}),
+    ]
+    team = small_team([person("N1", "neurosurgeon"), person("A1", "anaesthetist")], tasks)
+    problem = compile_problem(team)
+    sch = solve_schedule(problem, params=FAST)
+    mc = run_monte_carlo(problem, sch, params=MonteCarloParams(n_samples=5000))
+    assert mc.criticality["long 1"] == 1.0 and mc.criticality["short"] == 0.0
+    assert {d.task for d in mc.drivers} == {"long 1", "long 2"}
+    # makespan = sum of two independent triangulars: correlation of each ~ 1/sqrt(2)
+    assert all(abs(d.correlation - 2**-0.5) < 0.03 for d in mc.drivers)
+    assert mc.p_overrun > 0.5  # most-likely planning is optimistic for right-skewed tasks
+
+
+def test_seeded_and_fast(default_two_stage):
+    _, problem, sch = default_two_stage
+    t0 = time.process_time()
+    one = run_monte_carlo(problem, sch, params=MonteCarloParams(n_samples=10_000, seed=5))
+    cpu_s = time.process_time() - t0
+    assert cpu_s < 2.0  # issue 8 target: 10,000 samples in <= 2 s
+    two = run_monte_carlo(problem, sch, params=MonteCarloParams(n_samples=10_000, seed=5))
+    assert one == two
+    other = run_monte_carlo(problem, sch, params=MonteCarloParams(n_samples=10_000, seed=6))
+    assert other.makespan_p50_min != one.makespan_p50_min
+    assert one.makespan_p90_min > one.makespan_p50_min > sch.makespan_min * 0.9
+    assert set(one.duty_p90_h) == {a.person for t in sch.tasks for a in t.people}
+
+
+def test_bad_parameters():
+    with pytest.raises(ConfigError, match="distribution"):
+        sample_durations([[1, 2, 3]], 10, distribution="uniform", rng=np.random.default_rng())  # type: ignore[arg-type]

@@ -1,0 +1,99 @@
+"""The plan stage: stage list in, five files and the plan.json section out."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from sched_helpers import FAST
+
+from twinsep.errors import ConfigError
+from twinsep.plan import PlanOptions, StageContext
+from twinsep.schedule.montecarlo import MonteCarloParams
+from twinsep.schedule.stage import ScheduleParams, make_stage
+from twinsep.schedule.team import team_to_yaml
+from twinsep.schedule.template import default_team
+
+
+@dataclass(frozen=True)
+class PlannedStage:  # what the separation module provides (docs/CONTRACTS.md)
+    number: int
+    name: str
+    kind: str
+    structures: list[str]
+    rationale: str
+    area_mm2: float
+
+
+STAGES = [
+    PlannedStage(1, "scalp tissue expander insertion", "preparatory", ["scalp"], "cover", 0.0),
+    PlannedStage(2, "sinus division 1", "separation", ["shared SSS segment 1"], "staged", 350.0),
+    PlannedStage(3, "sinus division 2", "separation", ["shared SSS segment 2"], "staged", 500.0),
+]
+PARAMS = ScheduleParams(
+    solve=FAST, earlier_time_limit_s=2.0, montecarlo=MonteCarloParams(n_samples=2000)
+)
+
+
+def _ctx(team_path: Path | None, colour_a: str = "#7B3FA0") -> StageContext:
+    opts = PlanOptions(scan_path=Path("ct.nii.gz"), team_path=team_path, colour_a=colour_a)
+    ctx = StageContext(opts, results={"separate": SimpleNamespace(stages=STAGES)})
+    ctx.params = PARAMS
+    ctx.stage_name = "schedule"
+    return ctx
+
+
+def test_stage_runs_and_writes(tmp_path):
+    team_file = tmp_path / "team.yaml"
+    team_file.write_text(team_to_yaml(default_team()))
+    digest = hashlib.sha256(team_file.read_bytes()).hexdigest()
+    stage = make_stage(["segment", "separate"])
+    assert stage.depends == ("separate",) and "team_path" in stage.uses
+    ctx = _ctx(team_file, colour_a="#112233")
+    result = stage.run(ctx)
+    out = tmp_path / "plan"
+    out.mkdir()
+    section = stage.write(result, ctx, out)["schedule"]
+    assert hashlib.sha256(team_file.read_bytes()).hexdigest() == digest  # input untouched
+    assert {p.name for p in out.iterdir()} == set(section["files"])
+    json.dumps(section, allow_nan=False)
+    assert section["verified"] is True
+    assert 11 * 60 <= section["makespan_min"] <= 30 * 60
+    assert section["p90_min"] >= section["p50_min"] > 0
+    assert section["colours"]["A"] == "#112233"
+    assert any(t["colour"] == "#112233" and t["twin"] == "A" for t in section["tasks"])
+    assert [o["operation"] for o in section["earlier_operations"]] == [
+        "stage 1: scalp tissue expander insertion"
+    ]
+    assert sum(bool(re.match(r"division \d+: ", t["name"])) for t in section["tasks"]) == 2
+    assert "#112233" in (out / "gantt.svg").read_text()
+
+
+def test_stage_without_separation_result_warns():
+    opts = PlanOptions(scan_path=Path("ct.nii.gz"))
+    ctx = StageContext(opts)
+    ctx.params = PARAMS
+    result = make_stage([]).run(ctx)
+    assert any("no separation stages" in w for w in ctx.warnings)
+    assert result.final.makespan_min > 0
+
+
+def test_bad_team_file_is_config_error(tmp_path):
+    team_file = tmp_path / "team.yaml"
+    team_file.write_text("people: []\nrooms: [OR]\ntables: []\n")
+    with pytest.raises(ConfigError, match=r"team.yaml: line 1, field people"):
+        make_stage([]).run(_ctx(team_file))
+
+
+def test_team_without_twin_tables_is_explained(tmp_path):
+    team = default_team()
+    team = team.model_copy(update={"tables": team.tables[:1]})
+    team_file = tmp_path / "team.yaml"
+    team_file.write_text(team_to_yaml(team))
+    with pytest.raises(ConfigError, match="needs a table with twin: A"):
+        make_stage([]).run(_ctx(team_file))
