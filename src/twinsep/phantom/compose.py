@@ -281,7 +281,10 @@ def render_scene(
         f_cav,
     )
     # Crisp (truth) masks; the vault is widened to thin_mm so it stays closed on the grid.
-    e_b = f32(min(max(0.0, (thin_mm - hp.bone_mm) / 2.0), hp.csf_mm - 0.5))
+    # The scaled radial distance is the true distance times ref / (local semi-axis), so
+    # the widening is made for the smallest semi-axis (true thickness >= thin_mm).
+    thin_d = thin_mm * hp.ref_mm / min(hp.skin_semi_axes_mm)
+    e_b = f32(min(max(0.0, (thin_d - hp.bone_mm) / 2.0), hp.csf_mm - 0.5))
     body = d_skin < 0
     outer = (d_out < -ts * so + e_b) & (base_d < 0) & body
     cav = (d_in < -(ts + tb) * so - e_b) & (cav_floor_d < 0) & outer

@@ -61,8 +61,9 @@ class KindSpec:
     vertical kinds this is the axial rotation between the faces."""
     overlap_mm: float
     """How far the two scalp surfaces interpenetrate along the junction axis, mm: large
-    for total forms (cavities merge), about two scalp thicknesses for partial forms
-    (outer tables fuse, inner tables stay apart)."""
+    for total forms (cavities merge); 4 mm for partial forms, where the outer tables fuse
+    through the blend, the cavities stay apart and the two sinuses stay about 7 mm (one
+    bone plate) apart."""
     skin_blend_mm: float
     """Smooth-union radius of the skin bridge, mm (a broader waist when larger)."""
     outer_blend_mm: float
@@ -92,7 +93,7 @@ def _angular(name: str, site: Site, polar: float, partial: bool) -> KindSpec:
             site,
             polar,
             0.0,
-            9.0,
+            4.0,
             28.0,
             12.0,
             3.0,
@@ -134,7 +135,7 @@ _SPECS: tuple[KindSpec, ...] = (
         "vertex",
         0.0,
         25.0,
-        9.0,
+        4.0,
         30.0,
         12.0,
         3.0,
