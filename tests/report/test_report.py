@@ -23,43 +23,111 @@ def _plan() -> dict[str, Any]:
         "schema": "twinsep.plan/1",
         "version": "0.1.0",
         "created": "2026-11-25T00:00:00+00:00",
-        "input": {"path": "ct.nii.gz", "sha256": "ab" * 32, "modality": "CT",
-                  "shape": [96, 96, 80], "spacing_mm": [1.0, 1.0, 1.25],
-                  "affine": np.eye(4).tolist(), "deidentified": True, "format": "nifti",
-                  "orientation": "RAS"},
+        "input": {
+            "path": "ct.nii.gz",
+            "sha256": "ab" * 32,
+            "modality": "CT",
+            "shape": [96, 96, 80],
+            "spacing_mm": [1.0, 1.0, 1.25],
+            "affine": np.eye(4).tolist(),
+            "deidentified": True,
+            "format": "nifti",
+            "orientation": "RAS",
+        },
         "options": {"seed": 0, "case": None},
         "colours": {"A": PURPLE, "B": ORANGE},
-        "twins": {t: {"colour": "purple" if t == "A" else "orange", "hex": h,
-                      "volume_ml": 812.345 + i,
-                      "tissue_ml": {"soft_tissue": 200.1, "bone": 80.2, "brain": 500.3,
-                                    "csf": 30.4, "vessel": 1.5}}
-                  for i, (t, h) in enumerate((("A", PURPLE), ("B", ORANGE)))},
-        "fusion": {"classification": {"oconnell": "II", "stone_goodrich": "TV"},
-                   "type": "vertical", "completeness": "total", "rotation_deg": 163.24,
-                   "axis_angle_deg": 171.9, "bridge_area_mm2": 4321.7,
-                   "bridge_length_mm": 23.4, "bridge_centroid_mm": [1.0, 2.0, 3.0]},
-        "shared": {"shared_sinus": True, "sinus_ml": 2.37, "shared_bone_ml": 14.2,
-                   "brain_contact_area_mm2": 512.0, "notes": ["circular sinus crosses"]},
-        "separation": {"area_mm2": {"soft_tissue": 2100.4, "bone": 900.2, "brain": 0.0,
-                                    "csf": 10.0, "vessel": 35.9},
-                       "vessel_crossings": [{"position_mm": [1.0, 2.0, 3.0],
-                                             "diameter_mm": 4.2, "drains_toward": "A",
-                                             "stage": 1}],
-                       "stages": [{"number": 1, "name": "sinus 1", "structures": ["sinus"],
-                                   "rationale": "smaller first", "area_mm2": 20.5},
-                                  {"number": 2, "name": "final", "structures": ["rest"],
-                                   "rationale": "rest", "area_mm2": 3026.0}],
-                       "risk_score": 3.75},
-        "skin": {"defect_area_mm2": {"A": 4100.0, "B": 4200.0},
-                 "shortfall_mm2": {"A": 0.0, "B": 512.5},
-                 "expanders": [{"twin": "A", "shape": "rectangular", "base_mm": [80, 40],
-                                "volume_ml": 250.0, "gain_mm2": 5000.0,
-                                "position_mm": [0, 10, 20],
-                                "fills": [{"week": 1, "add_ml": 25, "total_ml": 25},
-                                          {"week": 2, "add_ml": 25, "total_ml": 50}]}]},
+        "twins": {
+            t: {
+                "colour": "purple" if t == "A" else "orange",
+                "hex": h,
+                "volume_ml": 812.345 + i,
+                "tissue_ml": {
+                    "soft_tissue": 200.1,
+                    "bone": 80.2,
+                    "brain": 500.3,
+                    "csf": 30.4,
+                    "vessel": 1.5,
+                },
+            }
+            for i, (t, h) in enumerate((("A", PURPLE), ("B", ORANGE)))
+        },
+        "fusion": {
+            "classification": {"oconnell": "II", "stone_goodrich": "TV"},
+            "type": "vertical",
+            "completeness": "total",
+            "rotation_deg": 163.24,
+            "axis_angle_deg": 171.9,
+            "bridge_area_mm2": 4321.7,
+            "bridge_length_mm": 23.4,
+            "bridge_centroid_mm": [1.0, 2.0, 3.0],
+        },
+        "shared": {
+            "shared_sinus": True,
+            "sinus_ml": 2.37,
+            "shared_bone_ml": 14.2,
+            "brain_contact_area_mm2": 512.0,
+            "notes": ["circular sinus crosses"],
+        },
+        "separation": {
+            "area_mm2": {
+                "soft_tissue": 2100.4,
+                "bone": 900.2,
+                "brain": 0.0,
+                "csf": 10.0,
+                "vessel": 35.9,
+            },
+            "vessel_crossings": [
+                {
+                    "position_mm": [1.0, 2.0, 3.0],
+                    "diameter_mm": 4.2,
+                    "drains_toward": "A",
+                    "stage": 1,
+                }
+            ],
+            "stages": [
+                {
+                    "number": 1,
+                    "name": "sinus 1",
+                    "structures": ["sinus"],
+                    "rationale": "smaller first",
+                    "area_mm2": 20.5,
+                },
+                {
+                    "number": 2,
+                    "name": "final",
+                    "structures": ["rest"],
+                    "rationale": "rest",
+                    "area_mm2": 3026.0,
+                },
+            ],
+            "risk_score": 3.75,
+        },
+        "skin": {
+            "defect_area_mm2": {"A": 4100.0, "B": 4200.0},
+            "shortfall_mm2": {"A": 0.0, "B": 512.5},
+            "expanders": [
+                {
+                    "twin": "A",
+                    "shape": "rectangular",
+                    "base_mm": [80, 40],
+                    "volume_ml": 250.0,
+                    "gain_mm2": 5000.0,
+                    "position_mm": [0, 10, 20],
+                    "fills": [
+                        {"week": 1, "add_ml": 25, "total_ml": 25},
+                        {"week": 2, "add_ml": 25, "total_ml": 50},
+                    ],
+                }
+            ],
+        },
         "bone": {"defect_area_mm2": {"A": 3000.0, "B": 3100.0}, "templates": []},
-        "schedule": {"makespan_min": 1234.0, "p50_min": 1300.5, "p90_min": 1500.25,
-                     "tables": 3, "tasks": []},
+        "schedule": {
+            "makespan_min": 1234.0,
+            "p50_min": 1300.5,
+            "p90_min": 1500.25,
+            "tables": 3,
+            "tasks": [],
+        },
         "warnings": ["segment: no contrast <script>alert(1)</script>"],
         "parameters": {"segment": {"bone_hu": 300}},
         "timings_s": {"segment": 1.5},
@@ -98,9 +166,16 @@ def test_every_number_on_the_page_equals_plan_json() -> None:
     parser.feed(page)
     assert len(parser.items) > 40  # the page really shows the plan's numbers
     keys = {k for k, _, _ in parser.items}
-    for needed in ("fusion.bridge_area_mm2", "schedule.p50_min", "schedule.p90_min",
-                   "separation.area_mm2.vessel", "shared.sinus_ml", "skin.shortfall_mm2.B",
-                   "fusion.classification.stone_goodrich", "twins.A.volume_ml"):
+    for needed in (
+        "fusion.bridge_area_mm2",
+        "schedule.p50_min",
+        "schedule.p90_min",
+        "separation.area_mm2.vessel",
+        "shared.sinus_ml",
+        "skin.shortfall_mm2.B",
+        "fusion.classification.stone_goodrich",
+        "twins.A.volume_ml",
+    ):
         assert needed in keys, needed
     for key, value, text in parser.items:
         truth = get_path(plan, key)
@@ -123,10 +198,23 @@ def test_report_escapes_text_and_is_self_contained() -> None:
 
 
 def test_missing_sections_say_not_computed() -> None:
-    plan = {k: v for k, v in _plan().items() if k in ("schema", "version", "created", "input",
-                                                       "options", "colours", "warnings",
-                                                       "parameters", "timings_s",
-                                                       "peak_rss_mb")}
+    plan = {
+        k: v
+        for k, v in _plan().items()
+        if k
+        in (
+            "schema",
+            "version",
+            "created",
+            "input",
+            "options",
+            "colours",
+            "warnings",
+            "parameters",
+            "timings_s",
+            "peak_rss_mb",
+        )
+    }
     page = render_report(plan, {})
     assert page.count("not computed") >= 3
 
@@ -153,14 +241,16 @@ def _centre_affine(rot: np.ndarray) -> np.ndarray:
     return aff
 
 
-@pytest.mark.parametrize("rot", [np.eye(3), np.diag([-1.0, 1.0, -1.0]),
-                                 np.array([[0.0, 1, 0], [0, 0, 1], [1, 0, 0]])])
+@pytest.mark.parametrize(
+    "rot", [np.eye(3), np.diag([-1.0, 1.0, -1.0]), np.array([[0.0, 1, 0], [0, 0, 1], [1, 0, 0]])]
+)
 def test_anterior_render_puts_patient_right_on_viewer_left(rot: np.ndarray) -> None:
     labels, twins = _two_heads(_centre_affine(rot))
     grid = fg.resample_to_ras({"labels": labels, "twins": twins}, spacing_mm=2.0)
     img = fg.depth_render(grid.arrays["twins"], "anterior", {1: PURPLE, 2: ORANGE}, 0.5)
     purple = np.all(np.abs(img - np.array([0x7B, 0x3F, 0xA0]) / 255) < 0.45, axis=2) & (
-        img[..., 2] > img[..., 1])
+        img[..., 2] > img[..., 1]
+    )
     cols = np.nonzero(purple)[1]
     assert cols.size > 50
     # twin A is at +x (patient's right): in an anterior view it is on the viewer's left
@@ -170,12 +260,13 @@ def test_anterior_render_puts_patient_right_on_viewer_left(rot: np.ndarray) -> N
 def test_three_view_figure_shows_both_colours() -> None:
     labels, twins = _two_heads(_centre_affine(np.eye(3)))
     grid = fg.resample_to_ras({"labels": labels, "twins": twins}, spacing_mm=2.0)
-    png = fg.three_view_figure(grid, structure="skin", colour_a=PURPLE, colour_b=ORANGE,
-                               params=fg.FigureParams())
+    png = fg.three_view_figure(
+        grid, structure="skin", colour_a=PURPLE, colour_b=ORANGE, params=fg.FigureParams()
+    )
     rgb = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
 
     def near(hexc: str) -> int:
-        target = np.array([int(hexc[i:i + 2], 16) for i in (1, 3, 5)])
+        target = np.array([int(hexc[i : i + 2], 16) for i in (1, 3, 5)])
         # lit surfaces are scaled versions of the colour: compare hue via normalised rgb
         norm = rgb / np.maximum(rgb.sum(axis=2, keepdims=True), 1)
         t = target / target.sum()
