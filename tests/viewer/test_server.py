@@ -141,8 +141,10 @@ def test_info_and_scene(server: ViewerServer) -> None:
     status, headers, body = _get(server, "/api/info")
     assert status == 200
     info = json.loads(body)
-    assert info["slices"]["available"] and info["slices"]["source"] == "ct"
-    assert info["slices"]["count"] == {"sagittal": 64, "coronal": 64, "axial": 64}
+    status, headers, body = _get(server, "/api/slices/info")
+    slices = json.loads(body)
+    assert slices["available"] and slices["source"] == "ct"
+    assert slices["count"] == {"sagittal": 64, "coronal": 64, "axial": 64}
     # two icospheres of 5120 faces and two double-sided quads of 4 faces
     assert info["scene"]["faces"] == 2 * 5120 + 2 * 4
     status, headers, body = _get(server, "/api/scene.glb?lod=vr")

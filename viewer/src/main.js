@@ -124,7 +124,7 @@ function buildLegend(parts, colours, names) {
       const l2 = document.createElement('label');
       l2.htmlFor = c2.id; l2.textContent = `${twin} ${p.structure.replace(/_/g, ' ')}`;
       const op = document.createElement('input');
-      op.type = 'range'; op.min = '0.05'; op.max = '1'; op.step = '0.05'; op.value = '1';
+      op.type = 'range'; op.min = '0.05'; op.max = '1'; op.step = '0.05'; op.value = String(p.opacity ?? 1);
       op.id = `opacity-${p.twin}-${p.structure}`; op.title = 'opacity';
       op.setAttribute('aria-label', `opacity of ${twin} ${p.structure}`);
       c2.addEventListener('change', () => {
@@ -440,7 +440,9 @@ async function main() {
     A: (plan.twins && plan.twins.A && plan.twins.A.colour) || colours.A,
     B: (plan.twins && plan.twins.B && plan.twins.B.colour) || colours.B,
   };
-  const slicesReady = setupSlices(info.slices, colours);
+  // slices wait for the volumes to be read on the server: never hold the scene for them
+  const slicesReady = getJSON('/api/slices/info').then((si) => setupSlices(si, colours))
+    .catch((err) => { $('slice-text').textContent = `Slices not available: ${err.message}`; });
   const sep = plan.separation || {};
   let stageCtl = null;
   if (!info.scene.exists) {

@@ -46,8 +46,13 @@ export async function loadScene(url, colours) {
         parts.set(key, { twin: c.twin, structure: c.structure, meshes: [], colour: shade(base, f) });
       }
       const part = parts.get(key);
+      // keep the opacity the models stage chose (e.g. CSF see-through), not its colour
+      const src = obj.material;
+      const opacity = src && src.transparent ? Math.max(0.05, Math.min(1, src.opacity)) : 1;
+      part.opacity = Math.min(part.opacity ?? 1, opacity);
       obj.material = new THREE.MeshStandardMaterial({
         color: part.colour, roughness: 0.75, metalness: 0.0, side: THREE.DoubleSide,
+        opacity, transparent: opacity < 1, depthWrite: opacity >= 1,
       });
       part.meshes.push(obj);
     } else if (c.kind === 'stage') {

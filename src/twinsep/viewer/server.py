@@ -6,7 +6,8 @@ Routes (GET and HEAD only)::
     /static/<file>        bundled page assets (JS, CSS)
     /plan.json            the plan
     /plan/<path>          any file inside the plan folder (e.g. ``plan/models/A_skin.glb``)
-    /api/info             JSON: what the page can show (slices, scene, level of detail)
+    /api/info             JSON: the scene's face count and budgets (answers at once)
+    /api/slices/info      JSON: slice counts, spacing, overlays (after the volumes are read)
     /api/scene.glb?lod=   ``models/scene.glb`` within the face budget of ``desktop``/``vr``
     /api/slices?axis=axial&index=N[&window_hu=&level_hu=&overlay=twins|labels|none&alpha=]
                           PNG of one CT slice with the twin / tissue overlay; pixel size
@@ -230,6 +231,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._plan_file(seg[1:])
         elif seg == ["api", "info"]:
             self._send_json(_info(srv))
+        elif seg == ["api", "slices", "info"]:
+            self._send_json(srv.slices.info())  # waits for the volumes to be read
         elif seg == ["api", "scene.glb"]:
             lod = _one(query, "lod", "desktop")
             if not srv.scene.exists:
@@ -307,7 +310,7 @@ def _info(srv: ViewerServer) -> dict[str, Any]:
             "desktop": srv.scene.params.desktop_faces,
             "vr": srv.scene.params.vr_faces,
         }
-    return {"slices": srv.slices.info(), "scene": scene}
+    return {"scene": scene}
 
 
 def _resolve_bind(host: str, port: int) -> tuple[str, socket.AddressFamily]:
