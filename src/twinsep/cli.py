@@ -352,7 +352,11 @@ def check(
         s = load_scan(scan, series_uid=series)
         info = s.info.model_dump(mode="json")
         _emit(
-            state, info, lambda: out_console.print(describe_scan(s), markup=False, highlight=False)
+            state,
+            info,
+            lambda: out_console.print(
+                describe_scan(s), markup=False, highlight=False, soft_wrap=True
+            ),
         )
 
 
