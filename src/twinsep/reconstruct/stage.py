@@ -1,0 +1,339 @@
+"""The ``reconstruct`` plan stage: scalp expanders and bone templates for both twins.
+
+Reads the tissue labels (``segment``), the refined twins after the separation
+(``separate``; the ``twins`` stage result when ``separate`` did not run) and, when
+present, each twin's long axis from ``fusion``. Writes ``models/expander_A1.stl``, ...,
+``models/cranioplasty_A.stl`` and returns the ``skin`` and ``bone`` sections of
+``plan.json``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from twinsep.errors import ConfigError
+from twinsep.reconstruct.bone import BoneParams, TwinBonePlan, plan_bone
+from twinsep.reconstruct.defects import DefectParams, TwinDefects, measure_defects
+from twinsep.reconstruct.expanders import ExpanderParams, TwinSkinPlan, plan_expanders
+from twinsep.volume import Volume
+
+logger = logging.getLogger(__name__)
+
+MODELS_DIR = "models"
+
+
+@dataclass(frozen=True)
+class ReconstructParams:
+    """Parameters of the ``reconstruct`` stage.
+
+    Attributes
+    ----------
+    defects : DefectParams
+    expanders : ExpanderParams
+    bone : BoneParams
+    separation_date : str or None
+        Planned separation date ``YYYY-MM-DD``; fills then get due dates counted back
+        from it. None: schedule in days/weeks after insertion only.
+    """
+
+    defects: DefectParams = field(default_factory=DefectParams)
+    expanders: ExpanderParams = field(default_factory=ExpanderParams)
+    bone: BoneParams = field(default_factory=BoneParams)
+    separation_date: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.separation_date is not None:
+            parse_date(self.separation_date)
+
+
+def parse_date(text: str) -> date:
+    """``YYYY-MM-DD`` -> date; :class:`ConfigError` naming the parameter otherwise."""
+    try:
+        return date.fromisoformat(text)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            "separation_date", f"{text!r} is not a date of the form YYYY-MM-DD"
+        ) from None
+
+
+@dataclass(frozen=True)
+class MeshData:
+    """A mesh handed to the models stage (world mm).
+
+    Attributes
+    ----------
+    name : str
+        File stem, e.g. ``expander_A1`` or ``cranioplasty_A``.
+    twin : str
+    vertices : (V, 3) float64
+    faces : (F, 3) int64
+    """
+
+    name: str
+    twin: str
+    vertices: np.ndarray
+    faces: np.ndarray
+
+
+@dataclass(frozen=True)
+class Reconstruction:
+    """Result of the ``reconstruct`` stage.
+
+    Attributes
+    ----------
+    defects : dict "A"/"B" -> TwinDefects
+    skin : dict "A"/"B" -> TwinSkinPlan
+    bone : dict "A"/"B" -> TwinBonePlan
+    meshes : dict
+        ``"A/expander_A1"`` -> :class:`MeshData`, ``"A/cranioplasty_A"`` -> ..., in
+        world mm (read by the models stage).
+    separation_date : date or None
+    """
+
+    defects: dict[str, TwinDefects]
+    skin: dict[str, TwinSkinPlan]
+    bone: dict[str, TwinBonePlan]
+    meshes: dict[str, MeshData]
+    separation_date: date | None = None
+
+
+def reconstruct(
+    labels: Volume,
+    twins: Volume,
+    *,
+    head_axes: dict[str, np.ndarray] | None = None,
+    params: ReconstructParams = ReconstructParams(),
+) -> Reconstruction:
+    """Defects, expander plans and bone templates of both twins.
+
+    Parameters
+    ----------
+    labels : Volume
+        Tissue labels 0..5.
+    twins : Volume
+        Twins after separation (0/1/2), same grid.
+    head_axes : dict, optional
+        ``{"A": axis, "B": axis}`` unit long axes (neck -> vertex), world.
+    params : ReconstructParams
+
+    Returns
+    -------
+    Reconstruction
+    """
+    sep_date = parse_date(params.separation_date) if params.separation_date else None
+    defects = measure_defects(labels, twins, head_axes=head_axes, params=params.defects)
+    skin = plan_expanders(defects, separation_date=sep_date, params=params.expanders)
+    bone = {name: plan_bone(d, params=params.bone) for name, d in defects.items()}
+    meshes: dict[str, MeshData] = {}
+    for name in sorted(skin):
+        for e in skin[name].expanders:
+            meshes[f"{name}/expander_{e.label}"] = MeshData(
+                f"expander_{e.label}", name, e.vertices_mm, e.faces
+            )
+    for name in sorted(bone):
+        b = bone[name]
+        if len(b.faces):
+            meshes[f"{name}/cranioplasty_{name}"] = MeshData(
+                f"cranioplasty_{name}", name, b.vertices_mm, b.faces
+            )
+    return Reconstruction(defects, skin, bone, meshes, sep_date)
+
+
+def _r(x: float, nd: int = 1) -> float:
+    return round(float(x), nd)
+
+
+def _vec(v: np.ndarray) -> list[float]:
+    return [_r(c, 1) for c in np.asarray(v, dtype=float)]
+
+
+def sections(result: Reconstruction, files: dict[str, str] | None = None) -> dict[str, Any]:
+    """The ``skin`` and ``bone`` sections of ``plan.json`` (JSON-ready, units in keys)."""
+    files = files or {}
+    expanders: list[dict[str, Any]] = []
+    per_twin: dict[str, Any] = {}
+    for name in sorted(result.skin):
+        p = result.skin[name]
+        d = result.defects[name]
+        per_twin[name] = {
+            "defect_area_mm2": _r(p.defect_area_mm2, 0),
+            "required_gain_mm2": _r(p.required_mm2, 0),
+            "realised_gain_mm2": _r(p.provided_mm2, 0),
+            "capacity_mm2": _r(p.capacity_mm2, 0),
+            "shortfall_mm2": _r(p.shortfall_mm2, 0),
+            "over_expansion": _r(p.margin, 3),
+            "realised_gain_if_largest_fails_mm2": _r(p.provided_if_largest_fails_mm2, 0),
+            "available_scalp_mm2": _r(d.available_scalp_area_mm2, 0),
+            "outline_length_mm": _r(d.scalp_outline_length_mm, 0),
+            "outline_mm": [
+                _vec(q) for q in d.scalp_outline_mm[:: max(1, len(d.scalp_outline_mm) // 64)]
+            ],
+            "message": p.message,
+        }
+        for e in p.expanders:
+            expanders.append(
+                {
+                    "twin": name,
+                    "label": e.label,
+                    "shape": e.base.shape,
+                    "model": e.base.rectangular_model if e.base.shape == "rectangular" else None,
+                    "base_mm": [_r(e.base.width_mm), _r(e.base.length_mm)],
+                    "base_area_mm2": _r(e.base.base_area_mm2, 0),
+                    "nominal_ml": _r(e.nominal_ml),
+                    "volume_ml": _r(e.target_ml),
+                    "gain_mm2": _r(e.geometric_gain_mm2, 0),
+                    "realised_gain_mm2": _r(e.realised_gain_mm2, 0),
+                    "capacity_mm2": _r(e.capacity_mm2, 0),
+                    "position_mm": _vec(e.centre_mm),
+                    "normal": [_r(c, 3) for c in e.frame[2]],
+                    "valve_mm": _vec(e.valve_mm),
+                    "weeks": _r(e.fills[-1].week, 1),
+                    "fills": [
+                        {
+                            "day": f.day,
+                            "week": _r(f.week, 1),
+                            "add_ml": f.add_ml,
+                            "total_ml": f.total_ml,
+                            **({"due": f.due.isoformat()} if f.due else {}),
+                        }
+                        for f in e.fills
+                    ],
+                    "file": files.get(f"expander_{e.label}"),
+                }
+            )
+    last_day = max(
+        (f.day for p in result.skin.values() for e in p.expanders for f in e.fills), default=0
+    )
+    skin = {
+        "defect_area_mm2": {n: _r(result.skin[n].defect_area_mm2, 0) for n in sorted(result.skin)},
+        "expanders": expanders,
+        "twins": per_twin,
+        "expansion_weeks": _r(last_day / 7.0, 1),
+        "separation_date": result.separation_date.isoformat() if result.separation_date else None,
+        "insertion_date": None,
+        "shortfall_mm2": {n: _r(result.skin[n].shortfall_mm2, 0) for n in sorted(result.skin)},
+        "messages": [result.skin[n].message for n in sorted(result.skin)],
+    }
+    firsts = [e.fills[0].due for p in result.skin.values() for e in p.expanders if e.fills[0].due]
+    if firsts:
+        skin["insertion_date"] = min(firsts).isoformat()
+    templates = []
+    for name in sorted(result.bone):
+        b = result.bone[name]
+        d = result.defects[name]
+        templates.append(
+            {
+                "twin": name,
+                "file": files.get(f"cranioplasty_{name}"),
+                "area_mm2": _r(b.missing_area_mm2, 0),
+                "volume_ml": _r(b.template_volume_ml, 1),
+                "thickness_mm": _r(b.thickness_mm, 1),
+                "watertight": b.watertight,
+                "fit": {
+                    "kind": b.fit.kind,
+                    "centre_mm": _vec(b.fit.centre_mm),
+                    "radii_mm": _vec(b.fit.radii_mm),
+                    "rms_mm": _r(b.fit.rms_mm, 2),
+                },
+                "exceeds_regrowth": b.exceeds_regrowth,
+                "rim_length_mm": _r(d.bone_rim_length_mm, 0),
+                "note": b.note,
+            }
+        )
+    bone = {
+        "defect_area_mm2": {n: _r(result.bone[n].defect_area_mm2, 0) for n in sorted(result.bone)},
+        "dura_exposed_mm2": {
+            n: _r(result.defects[n].dura_exposed_area_mm2, 0) for n in sorted(result.defects)
+        },
+        "templates": templates,
+    }
+    return {"skin": skin, "bone": bone}
+
+
+def write_meshes(result: Reconstruction, out_dir: Path) -> dict[str, str]:
+    """Write every mesh as binary STL under ``out_dir/models`` (atomically).
+
+    Returns ``{file stem: relative path}``.
+    """
+    import trimesh
+
+    from twinsep.io.atomic import atomic_write_bytes
+
+    folder = Path(out_dir) / MODELS_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    files: dict[str, str] = {}
+    for m in result.meshes.values():
+        tm = trimesh.Trimesh(m.vertices, m.faces, process=False)
+        data = trimesh.exchange.stl.export_stl(tm)
+        atomic_write_bytes(folder / f"{m.name}.stl", data)
+        files[m.name] = f"{MODELS_DIR}/{m.name}.stl"
+    return files
+
+
+def _run(ctx: Any) -> Reconstruction:
+    labels = ctx.result("segment").labels
+    twins = None
+    if ctx.has("separate"):
+        twins = getattr(ctx.result("separate"), "twins", None)
+    if twins is None:
+        twins = ctx.result("twins").twins
+        ctx.warn("no separation result: the defects follow the initial twin assignment")
+    head_axes = None
+    if ctx.has("fusion"):
+        frames = getattr(ctx.result("fusion"), "frames", None) or {}
+        axes = {k: np.asarray(f.axis, dtype=float) for k, f in frames.items() if hasattr(f, "axis")}
+        head_axes = axes or None
+    params = ctx.params if isinstance(ctx.params, ReconstructParams) else ReconstructParams()
+    ctx.progress(0.1, "defects, expanders and bone templates")
+    result = reconstruct(labels, twins, head_axes=head_axes, params=params)
+    for name in sorted(result.skin):
+        p = result.skin[name]
+        if p.shortfall_mm2 > 0 or p.margin < params.expanders.over_expansion - 1e-6:
+            ctx.warn(p.message)
+        if p.expanders:
+            ctx.warn(
+                f"about {100 * params.expanders.complication_rate:.0f} % of scalp expanders have "
+                f"a complication; if the largest expander of twin {name} is lost the others "
+                f"provide {p.provided_if_largest_fails_mm2:.0f} mm² of the "
+                f"{p.defect_area_mm2:.0f} mm² needed"
+            )
+    for name in sorted(result.bone):
+        b = result.bone[name]
+        if b.exceeds_regrowth:
+            ctx.warn(b.note)
+        if len(b.faces) and not b.watertight:
+            ctx.warn(
+                f"cranioplasty template of twin {name} is not watertight; repair before printing"
+            )
+    ctx.warn(
+        f"scalp more than {params.defects.equator_offset_mm:.0f} mm below the level of each "
+        f"twin's brain centre (face, ears, neck) and within "
+        f"{params.defects.bridge_margin_mm:.0f} mm of the wound is not used for expanders; "
+        "check the expander sites on the images"
+    )
+    return result
+
+
+def _write(result: Reconstruction, ctx: Any, out_dir: Path) -> dict[str, Any]:
+    files = write_meshes(result, out_dir)
+    return sections(result, files)
+
+
+def build_stage(params: ReconstructParams | None = None) -> Any:
+    """The ``reconstruct`` stage (after ``separate``)."""
+    from twinsep.plan import Stage
+
+    return Stage(
+        name="reconstruct",
+        run=_run,
+        write=_write,
+        depends=("segment", "twins", "fusion", "separate"),
+        uses=(),
+        params=params or ReconstructParams(),
+    )
