@@ -16,6 +16,12 @@ if TYPE_CHECKING:
 def pipeline() -> list[Stage]:
     """All stages in order (imports are local so that ``import twinsep`` stays light)."""
     stages: list[Stage] = []
+    # segment and twins: first (everything else reads their labels)
+    from twinsep.segment.stage import build_stage as segment_stage
+    from twinsep.twins.stage import build_stage as twins_stage
+
+    stages.append(segment_stage())
+    stages.append(twins_stage())
     # fusion and separate: right after twins (they read segment + twins results)
     if "twins" in [s.name for s in stages]:
         from twinsep.fusion.stage import build_stage as fusion_stage
@@ -23,6 +29,11 @@ def pipeline() -> list[Stage]:
 
         stages.append(fusion_stage())
         stages.append(separate_stage())
+    # reconstruct: after separate (expanders and bone templates from the refined twins)
+    if "separate" in [s.name for s in stages]:
+        from twinsep.reconstruct.stage import build_stage as reconstruct_stage
+
+        stages.append(reconstruct_stage())
     # models: after reconstruct; needs segment and twins (separate/reconstruct optional)
     names = [s.name for s in stages]
     if "segment" in names and "twins" in names:
