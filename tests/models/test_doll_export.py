@@ -65,8 +65,15 @@ def test_pins_cross_the_cut_from_a_to_b(heads, doll) -> None:
     plain = make_doll(
         labels, twins, colours=COLOURS, with_guide=False, params=type(ModelParams().doll)(n_pins=0)
     )
+    # n_pins=0 means no pins at all (a regression: the deepest pin used to be placed anyway,
+    # so the baseline already held it and the first pin seemed to add nothing)
+    assert plain.pins == []
     hole_ml = len(doll.pins) * np.pi * 3.2**2 * 16.4 / 2 / 1000
     assert plain.part_b.volume_ml - doll.part_b.volume_ml == pytest.approx(hole_ml, rel=0.1)
+    # part A gains the half of each pin that sticks out (radius 3, length 16 mm); rel 0.1
+    # allows the 48-gon and the pin centre sitting up to a voxel off the cut
+    pin_ml = len(doll.pins) * np.pi * 3.0**2 * 16.0 / 2 / 1000
+    assert doll.part_a.volume_ml - plain.part_a.volume_ml == pytest.approx(pin_ml, rel=0.1)
 
 
 def test_cutting_guide_sits_on_the_scalp(heads, doll) -> None:

@@ -126,7 +126,9 @@ def _cylinder(centre: np.ndarray, axis: np.ndarray, radius: float, length: float
 
 def _fps(points: np.ndarray, first: int, n: int, min_dist: float) -> list[int]:
     """Farthest-point sampling: up to ``n`` indices starting at ``first``, no two
-    closer than ``min_dist``."""
+    closer than ``min_dist``. ``n <= 0`` or no points gives no indices."""
+    if n <= 0 or len(points) == 0:
+        return []
     chosen = [first]
     d = np.linalg.norm(points - points[first], axis=1)
     while len(chosen) < min(n, len(points)):
