@@ -137,9 +137,17 @@ def missing_slice(root: Path) -> BadCase:
 
 
 def duplicated_slice(root: Path) -> BadCase:
+    # A second, different image at the position of slice 3 (another acquisition).
     files = _series(root, "dup", seed=7)
-    shutil.copy(files[2], files[2].with_name("copy_of_3.dcm"))
-    return BadCase(files[0].parent, "dup", ("duplicated slice",))
+    extra = files[2].with_name("copy_of_3.dcm")
+    shutil.copy(files[2], extra)
+
+    def other_image(ds: pydicom.Dataset) -> None:
+        ds.SOPInstanceUID = pydicom.uid.generate_uid(entropy_srcs=["dup-other"])
+        ds.PixelData = (ds.pixel_array // 2).astype("<i2").tobytes()
+
+    _edit(extra, other_image)
+    return BadCase(files[0].parent, "dup", ("duplicated slice position", "different images"))
 
 
 def non_uniform_spacing(root: Path) -> BadCase:

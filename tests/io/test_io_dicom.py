@@ -168,6 +168,36 @@ def test_small_position_rounding_is_tolerated(tmp_path: Path) -> None:
     np.testing.assert_allclose(scan.volume.affine[:3, 3], vol.affine[:3, 3], atol=0.0051)
 
 
+def test_identical_copy_of_a_slice_is_dropped_with_warning(tmp_path: Path) -> None:
+    vol, files = _series(tmp_path, seed=9)
+    shutil.copy(files[5], files[5].with_name("again.dcm"))  # exported twice
+    scan = load_scan(files[0].parent)
+    np.testing.assert_array_equal(scan.volume.array, vol.array)
+    assert any("same image" in w and "again.dcm" in w for w in scan.info.warnings)
+
+
+@pytest.mark.parametrize(("offset_mm", "ok"), [(0.04, True), (-0.09, True), (0.3, False)])
+def test_slice_position_tolerance(offset_mm: float, ok: bool, tmp_path: Path) -> None:
+    # 1.25 mm slices: tolerance min(0.1 mm, 10 % of 1.25 mm) = 0.1 mm off the fitted grid
+    # (the fit absorbs a little of the offset, so 0.09 mm on one slice stays inside).
+    vol, files = _series(tmp_path, seed=10)
+
+    def nudge(ds: pydicom.Dataset) -> None:
+        ipp = [float(v) for v in ds.ImagePositionPatient]
+        ipp[2] += offset_mm
+        ds.ImagePositionPatient = ipp
+
+    _edit(files[6], nudge)
+    if ok:
+        scan = load_scan(files[0].parent)
+        np.testing.assert_array_equal(scan.volume.array, vol.array)
+        # The grid absorbs the jitter: spacing within 0.01 mm of the truth.
+        assert scan.volume.spacing_mm[2] == pytest.approx(1.25, abs=0.01)
+    else:
+        with pytest.raises(ScanError, match="non-uniform slice spacing"):
+            load_scan(files[0].parent)
+
+
 def test_folder_sha256_ignores_names_and_tracks_content(tmp_path: Path) -> None:
     vol, files = _series(tmp_path, seed=8)
     h1 = load_scan(files[0].parent).info.sha256

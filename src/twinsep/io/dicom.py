@@ -365,8 +365,77 @@ def _check_series_headers(hs: list[_Header], source: Path, params: LoadParams) -
             )
 
 
+def _drop_identical_copies(
+    hs: list[_Header],
+    ipp: np.ndarray,
+    pos: np.ndarray,
+    source: Path,
+    params: LoadParams,
+    warnings: list[str],
+    prefer: Path | None,
+) -> tuple[list[_Header], np.ndarray, np.ndarray]:
+    """Keep one file of each group of slices at the same position with equal values.
+
+    Exports often hold the same image twice (copied, or re-encoded under another
+    transfer syntax). Slices at one position whose rescaled values are identical are
+    one image: one is kept (the file the user named, else an uncompressed one) and the
+    others are reported. Slices at one position with different values are a real
+    conflict (two acquisitions) and raise.
+    """
+    if len(hs) < 2:
+        return hs, ipp, pos
+    groups: list[list[int]] = [[0]]
+    for i in range(1, len(hs)):
+        if pos[i] - pos[groups[-1][0]] < params.duplicate_position_tol_mm:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    if all(len(g) == 1 for g in groups):
+        return hs, ipp, pos
+    if len(groups) == 1:
+        named = prefer if prefer is not None else hs[0].path
+        raise ScanError(
+            prefer or source,
+            f"2D image: all {len(hs)} files of the series ({_names([h.path for h in hs], source)}) "
+            f"lie at one position, so there is a single slice (shown: {_rel(named, source)}); "
+            "twinsep needs a 3D volume",
+        )
+    keep: list[int] = []
+    dropped: list[Path] = []
+    for g in groups:
+        if len(g) == 1:
+            keep.append(g[0])
+            continue
+        ranked = sorted(
+            g,
+            key=lambda i: (hs[i].path != prefer, not _fast_path_ok(hs[i]), str(hs[i].path)),
+        )
+        ref_values = _values(hs[ranked[0]])
+        for other in ranked[1:]:
+            if not np.array_equal(_values(hs[other]), ref_values):
+                raise ScanError(
+                    source,
+                    f"duplicated slice position with different images: "
+                    f"{_rel(hs[ranked[0]].path, source)} and {_rel(hs[other].path, source)} both "
+                    f"lie at {pos[g[0]]:.3f} mm along the slice normal; remove one or split "
+                    "the acquisitions",
+                )
+        keep.append(ranked[0])
+        dropped.extend(hs[i].path for i in ranked[1:])
+    keep.sort()
+    warnings.append(
+        f"ignored {len(dropped)} file(s) holding the same image as another file at the same "
+        f"position: {_names(dropped, source)}"
+    )
+    return [hs[i] for i in keep], ipp[keep], pos[keep]
+
+
 def _geometry(
-    hs: list[_Header], source: Path, params: LoadParams, warnings: list[str]
+    hs: list[_Header],
+    source: Path,
+    params: LoadParams,
+    warnings: list[str],
+    prefer: Path | None = None,
 ) -> tuple[list[_Header], np.ndarray]:
     """Sort slices along the normal, check spacing and tilt, return (sorted, LPS affine)."""
     ref = hs[0]
@@ -393,25 +462,23 @@ def _geometry(
     hs = [hs[i] for i in order]
     ipp = ipp[order]
     pos = pos[order]
-    diffs = np.diff(pos)
-    dup = np.flatnonzero(diffs < params.slice_spacing_abs_tol_mm)
-    if dup.size:
-        i = int(dup[0])
+    hs, ipp, pos = _drop_identical_copies(hs, ipp, pos, source, params, warnings, prefer)
+    if len(hs) < 2:
         raise ScanError(
-            source,
-            f"duplicated slice position: {_rel(hs[i].path, source)} and "
-            f"{_rel(hs[i + 1].path, source)} both lie at {pos[i]:.3f} mm along the slice "
-            f"normal ({dup.size} duplicate(s)); remove the copies or split the acquisitions",
+            prefer or source,
+            f"2D image: the series has a single distinct slice ({_rel(hs[0].path, source)}); "
+            "twinsep needs a 3D volume",
         )
+    diffs = np.diff(pos)
     d = float(np.median(diffs))
-    tol = max(params.slice_spacing_abs_tol_mm, params.slice_spacing_rel_tol * d)
+    tol = min(params.slice_position_tol_mm, params.slice_position_rel_tol * d)
     missing: list[tuple[int, int]] = []
     odd: list[int] = []
     for idx, g in enumerate(diffs):
-        if abs(g - d) <= tol:
+        if abs(g - d) <= 2 * tol:
             continue
         m = int(round(g / d))
-        if m >= 2 and abs(g - m * d) <= tol * m:
+        if m >= 2 and abs(g - m * d) <= 2 * tol:
             missing.append((idx, m - 1))
         else:
             odd.append(idx)
@@ -423,7 +490,7 @@ def _geometry(
             f"non-uniform slice spacing: most slices are {d:.4g} mm apart but "
             f"{_rel(hs[i].path, source)} -> {_rel(hs[i + 1].path, source)} is "
             f"{diffs[i]:.4g} mm ({len(odd)} irregular step(s), distances {vals[:5]} mm; "
-            f"tolerance ±{tol:.3g} mm); resample the series to uniform slices",
+            f"tolerance ±{2 * tol:.3g} mm); resample the series to uniform slices",
         )
     if missing:
         i, m = missing[0]
@@ -435,7 +502,18 @@ def _geometry(
             f"{d:.4g} mm spacing ({total} slice(s) missing in {len(missing)} gap(s)); "
             "export the complete series",
         )
-    step = (pos[-1] - pos[0]) / (len(hs) - 1)
+    # Every slice must sit on a uniform grid (least-squares line through the positions).
+    ks = np.arange(len(pos), dtype=np.float64)
+    step, start = (float(c) for c in np.polyfit(ks, pos, 1))
+    resid = pos - (start + step * ks)
+    worst = int(np.argmax(np.abs(resid)))
+    if abs(resid[worst]) > tol:
+        raise ScanError(
+            source,
+            f"non-uniform slice spacing: {_rel(hs[worst].path, source)} lies "
+            f"{resid[worst]:+.3f} mm off a uniform {step:.4g} mm grid (tolerance ±{tol:.3g} mm); "
+            "resample the series to uniform slices",
+        )
     total_vec = ipp[-1] - ipp[0]
     along = float(total_vec @ normal)
     drift = total_vec - along * normal
@@ -450,11 +528,7 @@ def _geometry(
             "(e.g. dcm2niix corrects gantry tilt)",
         )
     thick = ref.slice_thickness_mm
-    if (
-        thick is not None
-        and thick > 0
-        and step > thick * (1 + params.slice_spacing_rel_tol) + (params.slice_spacing_abs_tol_mm)
-    ):
+    if thick is not None and thick > 0 and step > thick + tol:
         warnings.append(
             f"slices are {step:.3g} mm apart but only {thick:.3g} mm thick: the "
             f"{step - thick:.3g} mm gaps between slices were not imaged"
@@ -463,7 +537,7 @@ def _geometry(
     lps[:3, 0] = row * ref.pixel_spacing[1]
     lps[:3, 1] = col * ref.pixel_spacing[0]
     lps[:3, 2] = normal * step
-    lps[:3, 3] = ipp[0]
+    lps[:3, 3] = ipp[0] + (start - pos[0]) * normal  # slice 0 at its place on the grid
     return hs, lps
 
 
@@ -510,34 +584,41 @@ def _decode_fallback(h: _Header) -> np.ndarray:
     return arr
 
 
-def _read_pixels(
-    hs: list[_Header], source: Path, params: LoadParams
-) -> tuple[np.ndarray, list[str]]:
+def _raw_pixels(h: _Header) -> tuple[np.ndarray, str]:
+    """Stored pixel values ``(rows, cols)`` of one file (no rescale) and the file's SHA-256."""
+    npx = h.rows * h.cols
+    if not _fast_path_ok(h):
+        return _decode_fallback(h), sha256_file(h.path)
+    try:
+        with open(h.path, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        raise ScanError(h.path, f"cannot be read ({exc.strerror})") from None
+    assert h.pixel_tell is not None
+    if len(data) < h.pixel_tell + 2 * npx:
+        raise ScanError(h.path, "truncated: the pixel data ends before the image does")
+    dt = "<i2" if h.pixel_repr == 1 else "<u2"
+    raw = np.frombuffer(data, dtype=dt, count=npx, offset=h.pixel_tell).reshape(h.rows, h.cols)
+    if h.pixel_repr == 0 and h.bits_stored < 16:
+        raw = raw & np.uint16((1 << h.bits_stored) - 1)
+    return raw, hashlib.sha256(data).hexdigest()
+
+
+def _values(h: _Header) -> np.ndarray:
+    """Rescaled values of one slice as float64 (used to compare duplicates)."""
+    raw, _ = _raw_pixels(h)
+    return raw.astype(np.float64) * h.slope + h.inter
+
+
+def _read_pixels(hs: list[_Header]) -> tuple[np.ndarray, list[str]]:
     """Pass 2: stack ``(n, rows, cols)`` with rescale applied; also the file hashes."""
     n, rows, cols = len(hs), hs[0].rows, hs[0].cols
     integral = all(h.slope == 1.0 and float(h.inter).is_integer() for h in hs)
     stack = np.empty((n, rows, cols), dtype=np.int16 if integral else np.float32)
     hashes: list[str] = []
-    npx = rows * cols
     for k, h in enumerate(hs):
-        if _fast_path_ok(h):
-            try:
-                with open(h.path, "rb") as fh:
-                    data = fh.read()
-            except OSError as exc:
-                raise ScanError(h.path, f"cannot be read ({exc.strerror})") from None
-            hashes.append(hashlib.sha256(data).hexdigest())
-            assert h.pixel_tell is not None
-            if len(data) < h.pixel_tell + 2 * npx:
-                raise ScanError(h.path, "truncated: the pixel data ends before the image does")
-            dt = "<i2" if h.pixel_repr == 1 else "<u2"
-            raw = np.frombuffer(data, dtype=dt, count=npx, offset=h.pixel_tell)
-            raw = raw.reshape(rows, cols)
-            if h.pixel_repr == 0 and h.bits_stored < 16:
-                raw = raw & np.uint16((1 << h.bits_stored) - 1)
-        else:
-            hashes.append(sha256_file(h.path))
-            raw = _decode_fallback(h)
+        raw, digest = _raw_pixels(h)
+        hashes.append(digest)
         if stack.dtype == np.int16:
             if raw.dtype == np.int16 and h.inter == 0.0:
                 stack[k] = raw
@@ -546,9 +627,7 @@ def _read_pixels(
             val += int(h.inter)
             if int(val.min()) < -32768 or int(val.max()) > 32767:
                 stack = stack.astype(np.float32)
-                stack[k] = val
-            else:
-                stack[k] = val
+            stack[k] = val
         else:
             stack[k] = raw.astype(np.float32) * np.float32(h.slope) + np.float32(h.inter)
     return stack, hashes
@@ -634,10 +713,10 @@ def read_dicom(
             "twinsep needs a 3D volume",
         )
     _check_series_headers(hs, folder, params)
-    hs, lps = _geometry(hs, folder, params, warnings)
+    hs, lps = _geometry(hs, folder, params, warnings, prefer=single)
     n, rows, cols = len(hs), hs[0].rows, hs[0].cols
     check_memory((cols, rows, n), max(hs[0].bits_allocated // 8, 1), source, params=params)
-    stack, hashes = _read_pixels(hs, folder, params)
+    stack, hashes = _read_pixels(hs)
     array = stack.transpose(2, 1, 0)
     affine = LPS_TO_RAS @ lps
     modality = hs[0].modality
