@@ -185,6 +185,20 @@ def test_anisotropic_spacing_is_exact():
     assert ph.ct.array.dtype == np.int16 and ph.labels.array.dtype == np.uint8
 
 
+def test_truth_vault_is_widened_along_the_bone_normal_only():
+    # On a 3 x 3 x 6 mm grid the vault is widened to 6.3 mm only where its normal runs
+    # along k: its volume must lie between the 3 mm and the 6 mm isotropic truths.
+    bone = {
+        sp: make_phantom("vertical-partial", spacing_mm=sp, noise_hu=0.0)
+        .truth.twins["A"]
+        .tissue_ml["bone"]
+        for sp in ((3.0, 3.0, 3.0), (3.0, 3.0, 6.0), (6.0, 6.0, 6.0))
+    }
+    fine, aniso, coarse = bone.values()
+    assert fine < aniso < coarse
+    assert aniso < fine + 0.75 * (coarse - fine)
+
+
 def test_contrast_changes_vessel_hu_not_labels(phantom_cache):
     with_c = phantom_cache("vertical-I", size=96)
     plain = phantom_cache("vertical-I", size=96, contrast=False)

@@ -221,6 +221,8 @@ def render_scene(
     ct: CtParams,
     vessel_hu: float,
     table_top_y_mm: float | None,
+    voxel_axes_mm: np.ndarray | None = None,
+    thin_factor: float = 1.05,
 ) -> Scene:
     """Evaluate labels, ownership and clean HU at world points ``(x, y, z)`` (mm).
 
@@ -240,6 +242,14 @@ def render_scene(
         HU of blood in vessels and sinuses for this phantom.
     table_top_y_mm : float or None
         World y of the table top (the table lies below it); None for no table.
+    voxel_axes_mm : (3, 3) ndarray, optional
+        Voxel axes of the grid (columns: direction times voxel size). When given, the
+        vault in the crisp truth is widened only to ``thin_factor`` times the voxel's
+        extent along the local bone normal (``max_i |n . axis_i|``), which keeps it closed
+        to 6-connected paths without over-thickening it on anisotropic grids; otherwise
+        it is widened to ``thin_mm`` everywhere.
+    thin_factor : float
+        Safety factor on that extent.
     """
     spec, hp = placement.spec, placement.head
     a, b = placement.poses
@@ -281,10 +291,17 @@ def render_scene(
         f_cav,
     )
     # Crisp (truth) masks; the vault is widened to thin_mm so it stays closed on the grid.
-    # The scaled radial distance is the true distance times ref / (local semi-axis), so
-    # the widening is made for the smallest semi-axis (true thickness >= thin_mm).
-    thin_d = thin_mm * hp.ref_mm / min(hp.skin_semi_axes_mm)
-    e_b = f32(min(max(0.0, (thin_d - hp.bone_mm) / 2.0), hp.csf_mm - 0.5))
+    e_b = _vault_widening(
+        placement,
+        own_a,
+        xo,
+        yo,
+        zo,
+        so,
+        thin_mm=thin_mm,
+        voxel_axes_mm=voxel_axes_mm,
+        thin_factor=thin_factor,
+    )
     body = d_skin < 0
     outer = (d_out < -ts * so + e_b) & (base_d < 0) & body
     cav = (d_in < -(ts + tb) * so - e_b) & (cav_floor_d < 0) & outer
@@ -383,6 +400,46 @@ def render_scene(
     owner = np.where(own_a, np.uint8(lab.TWIN_A), np.uint8(lab.TWIN_B)).astype(np.uint8)
     owner[labels == lab.BACKGROUND] = lab.TWIN_NONE
     return Scene(labels, owner, hu, bridge, misassigned)
+
+
+def _vault_widening(
+    placement: Placement,
+    own_a: np.ndarray,
+    xo: FloatArray,
+    yo: FloatArray,
+    zo: FloatArray,
+    so: FloatArray,
+    *,
+    thin_mm: float,
+    voxel_axes_mm: np.ndarray | None,
+    thin_factor: float,
+) -> FloatArray:
+    """Per-point widening (scene-distance mm, each side) of the crisp vault bone.
+
+    The scaled radial distance ``d`` grows ``|grad d| = ref |p / a^2| / |p / a|`` times as
+    fast as the true distance, so a true thickness ``T`` spans ``T |grad d|`` in ``d``.
+    """
+    hp = placement.head
+    f32 = np.float32
+    a, b, c = (f32(v) for v in hp.skin_semi_axes_mm)
+    gx, gy, gz = xo / (a * a), yo / (b * b), zo / (c * c)
+    gnorm = np.sqrt(gx * gx + gy * gy + gz * gz) + f32(1e-12)
+    r = np.sqrt((xo / a) ** 2 + (yo / b) ** 2 + (zo / c) ** 2) + f32(1e-12)
+    grad = f32(hp.ref_mm) * gnorm / r
+    if voxel_axes_mm is None:
+        thin_true = np.full(xo.shape, thin_mm, dtype=np.float32)
+    else:
+        extent = []
+        for pose in placement.poses:
+            axes_local = pose.rotation.T @ np.asarray(voxel_axes_mm, dtype=np.float64)
+            ext = np.zeros(xo.shape, dtype=np.float32)
+            for i in range(3):
+                v = axes_local[:, i].astype(np.float32)
+                ext = np.maximum(ext, np.abs(gx * v[0] + gy * v[1] + gz * v[2]) / gnorm)
+            extent.append(ext)
+        thin_true = f32(thin_factor) * np.where(own_a, extent[0], extent[1])
+    e_b = (thin_true * grad - f32(hp.bone_mm) * so) / f32(2.0)
+    return np.clip(e_b, 0.0, (f32(hp.csf_mm) - f32(0.5)) * so).astype(np.float32)
 
 
 @dataclass(frozen=True)

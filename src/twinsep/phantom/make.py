@@ -195,6 +195,8 @@ def make_phantom(
         ct=ct,
         vessel_hu=vessel_hu,
         table_top_y_mm=table_top,
+        voxel_axes_mm=aff[:3, :3],
+        thin_factor=THIN_FACTOR,
     )
     del x, y, z
     labels = scene.labels.reshape(shape)

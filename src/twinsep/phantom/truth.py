@@ -32,9 +32,11 @@ DEFINITIONS: dict[str, str] = {
     "inside the bridge).",
     "neck_mm": "centre of the neck cross-section 85 mm (times scale) below the cranium centre.",
     "face_dir": "unit vector from the head's centre toward its face (world).",
-    "thin_layer_mm": "minimum thickness given to the skull vault, orbit walls, sutures "
-    "and the interhemispheric dura in the truth labels so they stay closed on this grid; "
-    "the CT shows their true (thinner) size with partial volume.",
+    "thin_layer_mm": "minimum thickness given to orbit walls, suture gaps and the dura "
+    "between the brains in the truth labels so they stay closed (or open) on this grid: "
+    "1.05 x the largest voxel size. The vault bone is widened only to 1.05 x the voxel's "
+    "extent along the bone's normal. The CT shows their true (thinner) size with partial "
+    "volume.",
     "shared_sinus": "true for total forms: a dural venous sinus crosses the junction "
     "plane (sinus_kind circular: a ring around the junction; superior_sagittal: each "
     "twin's SSS continues into the other's).",
