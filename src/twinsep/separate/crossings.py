@@ -26,9 +26,9 @@ class VesselCrossing:
     position_mm : (x, y, z)
         World centroid of the vessel voxels on the cut, mm.
     diameter_mm : float
-        Estimated diameter: twice the largest distance (mm) from a cut vessel voxel to
-        the vessel wall, minus one voxel (the distance map counts to the centre of the
-        first voxel outside).
+        Estimated diameter, mm: ``2 sqrt(section / pi)`` from the vessel's section on the
+        cut surface (set by :func:`twinsep.separate.plan.plan_separation`); before that,
+        twice the largest distance from a cut vessel voxel to the wall minus one voxel.
     volume_a_ml, volume_b_ml : float
         Vessel volume connected to the crossing on twin A's / twin B's side, mL.
     drains_toward : str
