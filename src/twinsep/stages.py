@@ -40,4 +40,8 @@ def pipeline() -> list[Stage]:
         from twinsep.models import make_stage as models_stage
 
         stages.append(models_stage(names))
+    # schedule: after models; reads the separate stage's stage list when it ran
+    from twinsep.schedule.stage import make_stage as schedule_stage
+
+    stages.append(schedule_stage([s.name for s in stages]))
     return stages

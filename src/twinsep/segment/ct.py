@@ -1,0 +1,456 @@
+"""Tissue segmentation of a head CT into labels 0..5 (see ``twinsep.labels``).
+
+Steps (each explainable on one slide):
+
+1. **Histogram**: air and soft-tissue peaks and the noise level of this very scan;
+   every threshold is an offset from the soft-tissue peak, bounded by
+   :class:`SegmentParams`, so a scanner calibrated ±50 HU off is handled alike.
+2. **Body**: voxels above midway air/soft tissue; an opening of ``table_open_mm`` on a
+   coarse grid detaches the table, head holder and tubes; the heads' component(s)
+   are kept and their holes filled.
+3. **Bone**: hysteresis threshold (low: thin, partial-volume infant bone; high: seeds)
+   without any closing, so sutures and fontanelles stay open.
+4. **Intracranial space**: a *copy* of the skull is closed with growing radii until it
+   encloses a plausible cranial cavity; the cavity is then refined at full resolution
+   against the unclosed bone.
+5. **Vessels**: contrast is detected from bright intracranial voxels away from bone;
+   with contrast, bright non-dense voxels that are tubes or blobs at some scale
+   (Hessian) are vessels or sinuses; bone rims are plates and stay bone.
+6. **Brain vs CSF**: a two-class Gaussian mixture fitted by EM on the smoothed
+   intracranial intensities; the Bayes boundary splits them.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from twinsep import labels as L
+from twinsep.errors import ScanError
+from twinsep.segment import morph
+from twinsep.segment.gmm import fit_gmm_1d
+from twinsep.segment.histogram import CTStats, histogram_peak, noise_sigma, sample_values
+from twinsep.segment.params import SegmentParams
+from twinsep.segment.result import TissueLabels
+from twinsep.segment.vessels import contrast_fraction, tubular_mask
+from twinsep.volume import Volume
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Crop:
+    lo: tuple[int, int, int]
+    hi: tuple[int, int, int]
+
+    def take(self, a: np.ndarray) -> np.ndarray:
+        return a[self.lo[0] : self.hi[0], self.lo[1] : self.hi[1], self.lo[2] : self.hi[2]]
+
+
+def ct_statistics(ct: Volume, params: SegmentParams = SegmentParams()) -> CTStats:
+    """Air and soft-tissue peaks and noise sigma (HU) of a CT from its histogram.
+
+    Raises
+    ------
+    ScanError
+        If the values do not look like a CT in Hounsfield units.
+    """
+    rng = np.random.default_rng(params.seed)
+    src = ct.meta.get("source", "CT")
+    a = ct.array
+    vals = sample_values(a, 400_000, rng).astype(np.float32)
+    if not np.isfinite(vals).all():
+        raise ScanError(src, "contains NaN or infinite values")
+    lo_v, hi_v = float(np.percentile(vals, 0.5)), float(np.percentile(vals, 99.9))
+    if lo_v > -500 or hi_v < 100:
+        raise ScanError(
+            src,
+            f"values span {lo_v:.0f}..{hi_v:.0f}, which is not a CT in Hounsfield units "
+            "(air should be near -1000 HU); give the CT, or pass an MR with --mr",
+        )
+    air = histogram_peak(vals, *params.air_peak_range_hu) or -1000.0
+    soft = histogram_peak(vals, *params.soft_peak_range_hu)
+    if soft is None:
+        raise ScanError(src, "has no soft-tissue peak between -150 and 150 HU; not a head CT")
+    body = a > (air + soft) / 2
+    step = max(1, a.shape[2] // 64)
+    noise = noise_sigma(
+        a[:, :, ::step], body[:, :, ::step] & (np.abs(a[:, :, ::step] - soft) < 150)
+    )
+    return CTStats(air_hu=air, soft_hu=soft, noise_hu=noise)
+
+
+def segment_ct(
+    ct: Volume,
+    *,
+    contrast: bool | None = None,
+    params: SegmentParams = SegmentParams(),
+) -> TissueLabels:
+    """Segment a head CT (HU) into tissue labels 0..5.
+
+    Parameters
+    ----------
+    ct : Volume
+        CT in Hounsfield units, any orientation and (anisotropic) spacing.
+    contrast : bool, optional
+        Force contrast on/off; None detects it from the image.
+    params : SegmentParams
+        Tunable numbers.
+
+    Returns
+    -------
+    TissueLabels
+        Labels on the CT grid; ``warnings`` lists what was assumed.
+
+    Raises
+    ------
+    ScanError
+        Values are not HU, no body, or no skull enclosing a cranial cavity (not a head).
+    """
+    src = ct.meta.get("source", "CT")
+    spacing = ct.spacing_mm
+    warnings: list[str] = []
+    stats = ct_statistics(ct, params)
+    soft = stats.soft_hu
+    t_body = float(np.clip((stats.air_hu + soft) / 2, *params.body_threshold_bounds_hu))
+    logger.debug("CT peaks air %.0f soft %.0f noise %.1f HU", stats.air_hu, soft, stats.noise_hu)
+    if abs(soft - 40.0) > 50:
+        warnings.append(
+            f"soft-tissue peak at {soft:.0f} HU (expected ~40 HU): CT calibration looks off; "
+            "thresholds were shifted with it"
+        )
+
+    # --- crop to everything above the body threshold (table included) --------------
+    above = ct.array > t_body
+    if not above.any():
+        raise ScanError(src, "has no voxel denser than air; it is empty")
+    nz = [np.flatnonzero(above.any(axis=tuple(j for j in range(3) if j != ax))) for ax in range(3)]
+    crop = _Crop(
+        lo=tuple(max(int(n[0]) - 2, 0) for n in nz),  # type: ignore[arg-type]
+        hi=tuple(min(int(n[-1]) + 3, s) for n, s in zip(nz, ct.shape, strict=True)),  # type: ignore[arg-type]
+    )
+    del above
+    raw = crop.take(ct.array)
+    sigma_vx = [params.smooth_sigma_mm / s for s in spacing]
+    sm = ndi.gaussian_filter(raw.astype(np.float32), sigma=sigma_vx, mode="nearest")
+
+    body, body_filled = _body_mask(sm, t_body, spacing, params, src)
+
+    # --- bone by hysteresis ------------------------------------------------------------
+    noise_sm = noise_sigma(
+        sm[:, :, :: max(1, sm.shape[2] // 64)],
+        body[:, :, :: max(1, sm.shape[2] // 64)]
+        & (np.abs(sm[:, :, :: max(1, sm.shape[2] // 64)] - soft) < 100),
+    )
+    t_lo = soft + max(params.bone_low_offset_hu, params.bone_low_noise_k * noise_sm)
+    t_hi = max(soft + params.bone_high_offset_hu, t_lo + 50.0)
+    t_dense = soft + params.dense_bone_offset_hu
+    bright = _bone_mask(sm, soft, t_lo, t_hi, body_filled, spacing, params)
+
+    # --- intracranial space ------------------------------------------------------------
+    intracranial, radius = _intracranial(bright, body_filled, spacing, params, src)
+    logger.debug("skull closed at radius %.0f mm", radius)
+    if radius > params.skull_close_mm[0]:
+        warnings.append(
+            f"the skull has wide openings (closed only at {radius:.0f} mm): large fontanelles, "
+            "a craniectomy or a scan cut through the skull; check the intracranial space"
+        )
+
+    # --- contrast and vessels ----------------------------------------------------------
+    t_contrast = soft + params.contrast_offset_hu
+    dense = bright & (sm >= t_dense)
+    near_ic = morph.dilate_mm(intracranial, 2.5, spacing)
+    cand = (intracranial | bright) & near_ic & (sm >= t_contrast) & (sm < t_dense)
+    tube = tubular_mask(sm, cand, spacing, params.vessel_sigma_mm, params.tube_ratio_min)
+    frac = contrast_fraction(tube, intracranial | cand, dense, spacing)
+    detected = frac >= params.contrast_min_fraction
+    if contrast is None:
+        contrast = detected
+    elif contrast != detected:
+        warnings.append(
+            f"contrast was set to {contrast} but the image suggests {detected} "
+            f"({100 * frac:.2f} % of the intracranial space is enhanced)"
+        )
+    vessel = np.zeros(sm.shape, bool)
+    if contrast:
+        # Voxels deep inside a bright, non-dense blob (a wide sinus, the torcular) have no
+        # curvature; keep those that are far from dense bone as well.
+        core = morph.open_mm(cand, params.vessel_core_mm, spacing) & ~morph.dilate_mm(
+            dense, params.vessel_core_mm, spacing
+        )
+        vessel = cand & (tube | core)
+        vessel = _drop_small(vessel, min_vx=max(4, int(8.0 / np.prod(spacing))))
+    else:
+        warnings.append(
+            "no contrast in the CT: dural venous sinuses and vessels are not segmented "
+            "(inferred or missing); give an MR venogram with --mr to add them"
+        )
+
+    # --- brain vs CSF --------------------------------------------------------------------
+    tissue_sigma_mm = _tissue_sigma_mm(stats.noise_hu, spacing, params)
+    tissue_sigma = [tissue_sigma_mm / s for s in spacing]
+    ts = ndi.gaussian_filter(raw.astype(np.float32), sigma=tissue_sigma, mode="nearest")
+    inner = intracranial & ~vessel
+    t_csf, t_mixed = _csf_threshold(ts, inner, soft, stats.noise_hu, params, warnings)
+    csf = inner & (ts < t_csf)
+    # Intracranial voxels brighter than the brain class are mixtures with bone or blood
+    # (partial volume). Brain never touches bone: dura and CSF line the inner table and
+    # surround the sinuses, so these voxels are CSF.
+    csf |= inner & (ts > t_mixed)
+    brain = inner & ~csf
+
+    lab = np.zeros(sm.shape, np.uint8)
+    lab[body_filled] = L.SOFT_TISSUE
+    lab[body_filled & (sm < t_body) & ~intracranial] = L.BACKGROUND  # air in sinuses/airway
+    lab[bright & ~vessel] = L.BONE
+    lab[brain] = L.BRAIN
+    lab[csf] = L.CSF
+    lab[vessel] = L.VESSEL
+
+    full = np.zeros(ct.shape, np.uint8)
+    full[crop.lo[0] : crop.hi[0], crop.lo[1] : crop.hi[1], crop.lo[2] : crop.hi[2]] = lab
+    vol = Volume(full, ct.affine.copy(), {"kind": "labels"})
+    thresholds = {
+        "air_peak_hu": round(stats.air_hu, 1),
+        "soft_peak_hu": round(soft, 1),
+        "noise_hu": round(stats.noise_hu, 1),
+        "body_hu": round(t_body, 1),
+        "bone_low_hu": round(t_lo, 1),
+        "bone_high_hu": round(t_hi, 1),
+        "dense_bone_hu": round(t_dense, 1),
+        "contrast_hu": round(t_contrast, 1),
+        "csf_brain_hu": round(t_csf, 1),
+        "brain_mixed_hu": round(t_mixed, 1),
+        "skull_close_mm": radius,
+        "contrast_fraction": round(frac, 5),
+    }
+    return TissueLabels(
+        labels=vol,
+        contrast=bool(contrast),
+        hu_thresholds=thresholds,
+        warnings=tuple(warnings),
+        modality="CT",
+        tissue_ml=tissue_volumes_ml(vol),
+    )
+
+
+def tissue_volumes_ml(labels: Volume) -> dict[str, float]:
+    """Volume (mL) of each tissue label in a label map."""
+    counts = np.bincount(labels.array.ravel(), minlength=6)
+    v = labels.voxel_volume_mm3 / 1000.0
+    return {name: round(float(counts[val]) * v, 3) for val, name in L.TISSUE_NAMES.items()}
+
+
+# ------------------------------------------------------------------------------------
+# steps
+# ------------------------------------------------------------------------------------
+def _body_mask(
+    sm: np.ndarray, t_body: float, spacing: morph.Spacing, params: SegmentParams, src: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Body without table, head holder and tubes: (body, body with holes filled).
+
+    The heads are what a ball of ``carve_radius_mm`` can sweep (an opening, on a ~2 mm
+    grid) starting from pieces at least ``head_min_depth_mm`` deep; a table, holder or
+    tube is thinner than the ball, even where it presses on the scalp. Thin parts of
+    the body that the ball misses (ears, nose) are added back when they stay within
+    ``appendage_mm`` of the swept heads; a table or tube reaches much farther out.
+    """
+    raw_body = sm > t_body
+    f = morph.downsample_factors(sm.shape, spacing, 2.0)
+    csp = tuple(s * k for s, k in zip(spacing, f, strict=True))
+    coarse = morph.block_mean(raw_body, f) >= 0.5
+    depth = morph.distance_mm(coarse, csp)  # type: ignore[arg-type]
+    cores = depth > params.carve_radius_mm
+    lab, sizes = morph.component_sizes(cores)
+    if sizes.size == 0:
+        raise ScanError(
+            src,
+            f"nothing in the scan is thicker than {2 * params.carve_radius_mm:.0f} mm; "
+            "not a head CT",
+        )
+    max_depth = np.zeros(sizes.size + 1, np.float32)
+    np.maximum.at(max_depth, lab[cores], depth[cores])
+    big = np.flatnonzero(max_depth[1:] >= params.head_min_depth_mm) + 1
+    if big.size == 0:
+        raise ScanError(
+            src,
+            f"nothing in the scan is thicker than {2 * params.head_min_depth_mm:.0f} mm "
+            f"(deepest point {float(max_depth.max()):.0f} mm under the surface); "
+            "not a head CT",
+        )
+    del depth
+    lut = np.zeros(sizes.size + 1, bool)
+    lut[big] = True
+    head_c = morph.dilate_mm(lut[lab], params.carve_radius_mm + 0.5 * max(csp), csp)  # type: ignore[arg-type]
+    dist_c = morph.distance_to_mm(head_c, csp)  # type: ignore[arg-type]
+    head = morph.upsample(head_c, f, sm.shape)  # type: ignore[arg-type]
+    body = raw_body & head
+    resid = raw_body & ~head
+    lab2, sizes2 = morph.component_sizes(resid)
+    if sizes2.size:
+        dist = morph.upsample(dist_c, f, sm.shape)  # type: ignore[arg-type]
+        far = np.zeros(sizes2.size + 1, np.float32)
+        near = np.full(sizes2.size + 1, np.inf, np.float32)
+        np.maximum.at(far, lab2[resid], dist[resid])
+        np.minimum.at(near, lab2[resid], dist[resid])
+        ok = (far <= params.appendage_mm) & (near <= 1.5 * max(csp))
+        ok[0] = False
+        body |= ok[lab2]
+        del dist
+    lab3, sizes3 = morph.component_sizes(body)
+    keep = np.concatenate([[False], sizes3 >= 0.2 * sizes3.max()])
+    body = keep[lab3]
+    filled = morph.fill_holes(body)
+    return body, filled
+
+
+def _bone_mask(
+    sm: np.ndarray,
+    soft: float,
+    t_lo: float,
+    t_hi: float,
+    within: np.ndarray,
+    spacing: morph.Spacing,
+    params: SegmentParams,
+) -> np.ndarray:
+    """Bone (and bright blood) by hysteresis with a local half-maximum floor.
+
+    A voxel is bright when it is above ``t_lo`` *and* above half-way between soft
+    tissue and the brightest voxel within ``bone_halfmax_mm`` (the edge of a blurred
+    plate lies at half its peak, whatever that peak: 1500 HU in an adult, 300 HU in
+    a newborn's thin parietal bone). Bright components that reach ``t_hi`` are kept.
+    """
+    size = [2 * max(1, int(round(params.bone_halfmax_mm / s))) + 1 for s in spacing]
+    peak = ndi.maximum_filter(sm, size=size, mode="nearest")
+    thr = np.maximum(t_lo, soft + 0.5 * (peak - soft))
+    del peak
+    return _hysteresis(sm, thr, t_hi, within)
+
+
+def _hysteresis(
+    sm: np.ndarray, t_lo: float | np.ndarray, t_hi: float, within: np.ndarray
+) -> np.ndarray:
+    """Voxels >= ``t_lo`` connected (26) to a voxel >= ``t_hi``, inside ``within``."""
+    low = (sm >= t_lo) & within
+    lab, sizes = morph.component_sizes(low)
+    if sizes.size == 0:
+        return low
+    seeds = np.unique(lab[(sm >= t_hi) & low])
+    lut = np.zeros(sizes.size + 1, bool)
+    lut[seeds] = True
+    lut[0] = False
+    return lut[lab]
+
+
+def _intracranial(
+    bone: np.ndarray,
+    body_filled: np.ndarray,
+    spacing: morph.Spacing,
+    params: SegmentParams,
+    src: str,
+) -> tuple[np.ndarray, float]:
+    """Cranial cavity: enclosed by a closed copy of the skull, refined at full resolution."""
+    grid_mm = 1.5
+    f = morph.downsample_factors(bone.shape, spacing, grid_mm)
+    csp = tuple(s * k for s, k in zip(spacing, f, strict=True))
+    bone_c = morph.block_mean(bone, f) >= 0.25
+    body_c = morph.block_mean(body_filled, f) >= 0.5
+    outside_c = ~morph.block_any(body_filled, f)
+    vx_ml = float(np.prod(csp)) / 1000.0
+    cavity_c = None
+    radius = params.skull_close_mm[-1]
+    for r in params.skull_close_mm:
+        closed = morph.close_mm(bone_c, r, csp)  # type: ignore[arg-type]
+        holes = morph.fill_holes(closed, outside=outside_c) & ~closed & body_c
+        holes = morph.largest_components(holes, k=2) if holes.any() else holes
+        lab, sizes = morph.component_sizes(holes)
+        ok = sizes * vx_ml >= params.min_intracranial_ml
+        if ok.any():
+            lut = np.zeros(sizes.size + 1, bool)
+            lut[np.flatnonzero(ok) + 1] = True
+            cavity_c = lut[lab]
+            radius = r
+            break
+    if cavity_c is None:
+        raise ScanError(
+            src,
+            "no skull enclosing a cranial cavity of at least "
+            f"{params.min_intracranial_ml:.0f} mL was found; this does not look like a head CT",
+        )
+    # Refine at full resolution: every non-bone body voxel inside the closed skull
+    # that connects (6-neighbours) to the coarse cavity's core.
+    filled_c = morph.fill_holes(closed, outside=outside_c) & body_c
+    inside = morph.upsample(filled_c, f, bone.shape)  # type: ignore[arg-type]
+    core = morph.upsample(morph.erode_mm(cavity_c, max(csp), csp), f, bone.shape)  # type: ignore[arg-type]
+    cand = inside & ~bone & body_filled
+    lab, sizes = morph.component_sizes(cand, connectivity=6)
+    ids = np.unique(lab[core & cand])
+    lut = np.zeros(sizes.size + 1, bool)
+    lut[ids] = True
+    lut[0] = False
+    return lut[lab], float(radius)
+
+
+def _tissue_sigma_mm(noise_hu: float, spacing: morph.Spacing, params: SegmentParams) -> float:
+    """Isotropic smoothing (mm) that brings voxel noise down to ``params.tissue_noise_hu``.
+
+    White noise smoothed by a Gaussian of sigma ``s_i`` voxels keeps a standard deviation
+    ``noise / sqrt((4 pi)^(3/2) s_x s_y s_z)``; solving for an isotropic sigma in mm gives
+    ``(V (noise/target)^2 / (4 pi)^(3/2))^(1/3)`` with ``V`` the voxel volume in mm^3.
+    """
+    v = float(np.prod(spacing))
+    ratio2 = (max(noise_hu, 1e-3) / params.tissue_noise_hu) ** 2
+    s = (v * ratio2 / (4 * np.pi) ** 1.5) ** (1 / 3)
+    return float(np.clip(s, *params.tissue_sigma_bounds_mm))
+
+
+def _drop_small(mask: np.ndarray, min_vx: int) -> np.ndarray:
+    lab, sizes = morph.component_sizes(mask)
+    if sizes.size == 0:
+        return mask
+    lut = np.concatenate([[False], sizes >= min_vx])
+    return lut[lab]
+
+
+def _csf_threshold(
+    ts: np.ndarray,
+    inner: np.ndarray,
+    soft: float,
+    noise_hu: float,
+    params: SegmentParams,
+    warnings: list[str],
+) -> tuple[float, float]:
+    """Brain/CSF boundary and the upper edge of the brain class (HU).
+
+    A three-class Gaussian mixture is fitted by EM on the smoothed intracranial values:
+    CSF, brain, and a wide class of voxels mixed with bone or blood (partial volume).
+    The CSF/brain boundary is the Bayes boundary of the first two classes; above the
+    brain/partial boundary a voxel is a mixture and is decided by position.
+    """
+    rng = np.random.default_rng(params.seed)
+    vals = ts[inner]
+    vals = vals[(vals > soft - 120) & (vals < soft + params.contrast_offset_hu)]
+    if vals.size < 100:
+        return soft - 15.0, soft + 40.0
+    x = sample_values(vals, params.gmm_max_samples, rng)
+    brain0 = histogram_peak(x, soft - 60, soft + 60) or soft
+    try:
+        mix = fit_gmm_1d(
+            x, (brain0 - 25.0, brain0, brain0 + 50.0), init_sigma=max(4.0, float(np.std(x)) / 4)
+        )
+    except ValueError:
+        return brain0 - 15.0, brain0 + 40.0
+    # the brain class is the heaviest; CSF the class below it
+    ib = int(np.argmax(mix.weights))
+    upper = mix.boundary(ib, ib + 1) if ib + 1 < len(mix.means) else brain0 + 40.0
+    sep = mix.means[ib] - mix.means[ib - 1] if ib > 0 else 0.0
+    if ib == 0 or sep < params.csf_brain_min_sep_hu or mix.weights[ib - 1] < 0.005:
+        warnings.append("brain and CSF could not be told apart by intensity; CSF is approximate")
+        return mix.means[ib] - 2.5 * mix.sigmas[ib], upper
+    # A small CSF class drifts toward brain; never cut deeper into the brain peak than
+    # 2.5 sigma (0.6 % of brain voxels).
+    t = min(mix.boundary(ib - 1, ib), mix.means[ib] - 2.5 * mix.sigmas[ib])
+    return max(t, mix.means[ib - 1]), upper

@@ -1,0 +1,176 @@
+"""Binary morphology in world millimetres, built on ``edt`` and ``cc3d``.
+
+Every radius is in mm and honours anisotropic voxels. Distance-based dilation and
+erosion are exact Euclidean balls (``edt`` is ~10x faster and ~6x leaner than
+``scipy.ndimage.distance_transform_edt`` on 2 cores, see NOTES.md); hole filling
+labels the background with ``cc3d`` instead of ``scipy.ndimage.binary_fill_holes``.
+"""
+
+from __future__ import annotations
+
+import cc3d
+import edt
+import numpy as np
+
+Spacing = tuple[float, float, float]
+
+
+def distance_mm(mask: np.ndarray, spacing_mm: Spacing) -> np.ndarray:
+    """Distance (mm, float32) from each true voxel to the nearest false voxel.
+
+    Voxels outside the array count as false (``black_border``), so a mask touching the
+    border is eroded from the border too.
+    """
+    m = np.ascontiguousarray(mask, dtype=np.uint8)
+    return edt.edt(m, anisotropy=tuple(float(s) for s in spacing_mm), black_border=True)
+
+
+def distance_to_mm(target: np.ndarray, spacing_mm: Spacing) -> np.ndarray:
+    """Distance (mm, float32) from each voxel to the nearest true voxel of ``target``
+    (the array border is not a target; 0 on target voxels)."""
+    inv = np.ascontiguousarray(~target.astype(bool), dtype=np.uint8)
+    return edt.edt(inv, anisotropy=tuple(float(s) for s in spacing_mm), black_border=False)
+
+
+def dilate_mm(mask: np.ndarray, radius_mm: float, spacing_mm: Spacing) -> np.ndarray:
+    """Dilation by a Euclidean ball of ``radius_mm``."""
+    if radius_mm <= 0:
+        return mask.astype(bool, copy=True)
+    inv = np.ascontiguousarray(~mask.astype(bool), dtype=np.uint8)
+    d = edt.edt(inv, anisotropy=tuple(float(s) for s in spacing_mm), black_border=False)
+    return d <= radius_mm
+
+
+def erode_mm(mask: np.ndarray, radius_mm: float, spacing_mm: Spacing) -> np.ndarray:
+    """Erosion by a Euclidean ball of ``radius_mm`` (outside the array counts as false)."""
+    if radius_mm <= 0:
+        return mask.astype(bool, copy=True)
+    return distance_mm(mask, spacing_mm) > radius_mm
+
+
+def close_mm(mask: np.ndarray, radius_mm: float, spacing_mm: Spacing) -> np.ndarray:
+    """Closing (dilation then erosion) by a ball of ``radius_mm``.
+
+    The array is padded by the radius so that the erosion does not eat structures at
+    the border.
+    """
+    pad = [int(np.ceil(radius_mm / s)) + 1 for s in spacing_mm]
+    padded = np.pad(mask.astype(bool), [(p, p) for p in pad])
+    dil = dilate_mm(padded, radius_mm, spacing_mm)
+    d = edt.edt(
+        np.ascontiguousarray(dil, dtype=np.uint8),
+        anisotropy=tuple(float(s) for s in spacing_mm),
+        black_border=False,
+    )
+    out = d > radius_mm
+    return out[
+        pad[0] : out.shape[0] - pad[0],
+        pad[1] : out.shape[1] - pad[1],
+        pad[2] : out.shape[2] - pad[2],
+    ]
+
+
+def open_mm(mask: np.ndarray, radius_mm: float, spacing_mm: Spacing) -> np.ndarray:
+    """Opening (erosion then dilation) by a ball of ``radius_mm``."""
+    return dilate_mm(erode_mm(mask, radius_mm, spacing_mm), radius_mm, spacing_mm)
+
+
+def largest_components(mask: np.ndarray, k: int = 1, connectivity: int = 26) -> np.ndarray:
+    """Boolean mask of the ``k`` largest connected components (empty mask stays empty)."""
+    m = np.ascontiguousarray(mask, dtype=np.uint8)
+    if not m.any():
+        return np.zeros(mask.shape, bool)
+    lab = cc3d.largest_k(m, k=k, connectivity=connectivity)  # type: ignore[call-overload]
+    return lab > 0
+
+
+def component_sizes(mask: np.ndarray, connectivity: int = 26) -> tuple[np.ndarray, np.ndarray]:
+    """Label the components of ``mask``; return ``(labels uint32, sizes)``.
+
+    ``sizes[i]`` is the voxel count of label ``i + 1``; sorted as labelled, not by size.
+    """
+    lab = cc3d.connected_components(  # type: ignore[call-overload]
+        np.ascontiguousarray(mask, dtype=np.uint8), connectivity=connectivity
+    )
+    sizes = np.bincount(lab.ravel())[1:]
+    return lab, sizes
+
+
+def fill_holes(mask: np.ndarray, *, outside: np.ndarray | None = None) -> np.ndarray:
+    """Fill the holes of ``mask``: background pockets that cannot reach the outside.
+
+    Parameters
+    ----------
+    mask : ndarray of bool
+        Object mask.
+    outside : ndarray of bool, optional
+        Voxels known to be outside (e.g. the air around the patient). When given, a
+        background pocket is a hole unless it touches ``outside``; otherwise, unless it
+        touches the array border.
+
+    Returns
+    -------
+    ndarray of bool
+        ``mask`` with its holes set.
+    """
+    bg = ~mask.astype(bool)
+    lab = cc3d.connected_components(np.ascontiguousarray(bg, dtype=np.uint8), connectivity=6)
+    if outside is None:
+        border = np.concatenate(
+            [
+                lab[0].ravel(),
+                lab[-1].ravel(),
+                lab[:, 0].ravel(),
+                lab[:, -1].ravel(),
+                lab[:, :, 0].ravel(),
+                lab[:, :, -1].ravel(),
+            ]
+        )
+        keep = np.unique(border)
+    else:
+        keep = np.unique(lab[outside & bg])
+    is_out = np.zeros(int(lab.max()) + 1, bool)
+    is_out[keep] = True
+    is_out[0] = False
+    out: np.ndarray = ~is_out[lab]
+    return out
+
+
+def downsample_factors(
+    shape: tuple[int, ...], spacing_mm: Spacing, target_mm: float
+) -> tuple[int, int, int]:
+    """Integer stride per axis so that the coarse voxel is about ``target_mm`` (>= 1)."""
+    f = [max(1, int(round(target_mm / s))) for s in spacing_mm]
+    return (f[0], f[1], f[2])
+
+
+def block_any(mask: np.ndarray, f: tuple[int, int, int]) -> np.ndarray:
+    """Coarse mask: a coarse voxel is true when any fine voxel of its block is."""
+    return _block_reduce(mask.astype(bool), f, "any")
+
+
+def block_mean(mask: np.ndarray, f: tuple[int, int, int]) -> np.ndarray:
+    """Coarse fraction (float32) of true fine voxels in each block."""
+    return _block_reduce(mask.astype(np.float32), f, "mean")
+
+
+def _block_reduce(a: np.ndarray, f: tuple[int, int, int], how: str) -> np.ndarray:
+    pads = [(0, (-n) % k) for n, k in zip(a.shape, f, strict=True)]
+    if any(p[1] for p in pads):
+        a = np.pad(a, pads, mode="edge")
+    s = a.shape
+    r = a.reshape(s[0] // f[0], f[0], s[1] // f[1], f[1], s[2] // f[2], f[2])
+    if how == "any":
+        return r.any(axis=(1, 3, 5))
+    return r.mean(axis=(1, 3, 5), dtype=np.float32)
+
+
+def upsample(
+    coarse: np.ndarray, f: tuple[int, int, int], shape: tuple[int, int, int]
+) -> np.ndarray:
+    """Nearest-neighbour upsampling of a block-reduced array back to ``shape``."""
+    out = coarse
+    for ax, k in enumerate(f):
+        if k > 1:
+            out = np.repeat(out, k, axis=ax)
+    return out[: shape[0], : shape[1], : shape[2]]

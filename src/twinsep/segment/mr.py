@@ -1,0 +1,221 @@
+"""MR: rigid CT<->MR registration (Mattes mutual information) and T1 segmentation.
+
+*Fusion* (``twinsep plan CT --mr MR``): the MR is registered rigidly to the CT with
+SimpleITK (Mattes mutual information, regular-step gradient descent, three resolution
+levels, seeded sampling). The final metric is reported; below ``registration_min_mi`` the
+plan stops with an :class:`InputError` instead of fusing misaligned images. Inside the
+CT's cranial cavity, brain and CSF are then re-decided from the resampled T1 (CSF is
+dark on T1) by a two-class mixture; bone stays from the CT.
+
+*MR alone* (T1): the head is the foreground (midway between the background and tissue
+peaks); the cranial cavity is the region enclosed by the dark skull band, found as the
+deepest bright region; inside it brain vs CSF by a mixture; the dark band between cavity
+and scalp is skull (approximate: T1 cannot see bone, a warning says so).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from twinsep import labels as L
+from twinsep.errors import InputError, ScanError
+from twinsep.segment import morph
+from twinsep.segment.ct import tissue_volumes_ml
+from twinsep.segment.gmm import fit_gmm_1d
+from twinsep.segment.histogram import sample_values
+from twinsep.segment.params import MRParams, SegmentParams
+from twinsep.segment.result import TissueLabels
+from twinsep.volume import LPS_TO_RAS, Volume
+
+logger = logging.getLogger(__name__)
+
+
+def _to_sitk(vol: Volume) -> Any:
+    import SimpleITK as sitk
+
+    img = sitk.GetImageFromArray(
+        np.ascontiguousarray(vol.array.transpose(2, 1, 0), dtype=np.float32)
+    )
+    lps = LPS_TO_RAS @ vol.affine  # RAS -> LPS world
+    sp = np.asarray(vol.spacing_mm)
+    img.SetSpacing(tuple(float(s) for s in sp))
+    img.SetOrigin(tuple(float(v) for v in lps[:3, 3]))
+    img.SetDirection(tuple(float(v) for v in (lps[:3, :3] / sp).ravel()))
+    return img
+
+
+def register_mr_to_ct(
+    ct: Volume, mr: Volume, params: MRParams = MRParams()
+) -> tuple[Volume, float]:
+    """Rigidly register ``mr`` to ``ct``; return the MR resampled on the CT grid and the
+    final Mattes mutual information (positive, larger = better).
+
+    Raises
+    ------
+    InputError
+        If the registration fails or ends below ``params.registration_min_mi``.
+    """
+    import SimpleITK as sitk
+
+    src = str(mr.meta.get("source", "MR"))
+    fixed = _to_sitk(ct)
+    moving = _to_sitk(mr)
+    fixed_f = sitk.Clamp(fixed, sitk.sitkFloat32, -200.0, 1500.0)
+    init = sitk.CenteredTransformInitializer(
+        fixed_f, moving, sitk.Euler3DTransform(), sitk.CenteredTransformInitializerFilter.MOMENTS
+    )
+    reg = sitk.ImageRegistrationMethod()
+    reg.SetMetricAsMattesMutualInformation(numberOfHistogramBins=params.registration_bins)
+    reg.SetMetricSamplingStrategy(reg.RANDOM)
+    reg.SetMetricSamplingPercentage(params.registration_sampling, seed=params.seed + 1)
+    reg.SetInterpolator(sitk.sitkLinear)
+    reg.SetOptimizerAsRegularStepGradientDescent(
+        learningRate=2.0, minStep=1e-3, numberOfIterations=params.registration_iterations
+    )
+    reg.SetOptimizerScalesFromPhysicalShift()
+    reg.SetShrinkFactorsPerLevel([4, 2, 1])
+    reg.SetSmoothingSigmasPerLevel([2.0, 1.0, 0.0])
+    reg.SetInitialTransform(init, inPlace=False)
+    try:
+        tx = reg.Execute(fixed_f, moving)
+    except RuntimeError as exc:
+        raise InputError(
+            src, f"MR could not be registered to the CT ({' '.join(str(exc).split())[:160]})"
+        ) from None
+    mi = -float(reg.GetMetricValue())
+    logger.debug(
+        "MR->CT registration: Mattes MI %.3f after %d iterations", mi, reg.GetOptimizerIteration()
+    )
+    if not np.isfinite(mi) or mi < params.registration_min_mi:
+        raise InputError(
+            src,
+            f"MR could not be registered to the CT: final Mattes mutual information {mi:.3f} "
+            f"is below {params.registration_min_mi:.2f}; check that the MR shows the same "
+            "twins and covers the heads",
+        )
+    res = sitk.Resample(moving, fixed, tx, sitk.sitkLinear, 0.0, sitk.sitkFloat32)
+    arr = sitk.GetArrayFromImage(res).transpose(2, 1, 0)
+    return ct.with_array(np.ascontiguousarray(arr), kind="MR registered"), mi
+
+
+def fuse_mr(
+    ct_result: TissueLabels, ct: Volume, mr: Volume, *, params: MRParams = MRParams()
+) -> TissueLabels:
+    """Register ``mr`` to ``ct`` and re-decide brain vs CSF inside the cavity from it."""
+    reg, mi = register_mr_to_ct(ct, mr, params)
+    lab = ct_result.labels.array.copy()
+    inner = (lab == L.BRAIN) | (lab == L.CSF)
+    vals = reg.array[inner]
+    warnings = list(ct_result.warnings)
+    if vals.size > 1000:
+        t = _dark_bright_boundary(vals, params)
+        csf = inner & (reg.array < t)
+        lab[inner] = L.BRAIN
+        lab[csf] = L.CSF
+    warnings.append(
+        f"MR registered to CT (rigid, Mattes mutual information {mi:.3f}); "
+        "brain and CSF taken from the MR"
+    )
+    vol = ct_result.labels.with_array(lab)
+    return TissueLabels(
+        labels=vol,
+        contrast=ct_result.contrast,
+        hu_thresholds=ct_result.hu_thresholds,
+        warnings=tuple(warnings),
+        modality="CT+MR",
+        registration_mi=mi,
+        tissue_ml=tissue_volumes_ml(vol),
+    )
+
+
+def _dark_bright_boundary(vals: np.ndarray, params: MRParams) -> float:
+    """Bayes boundary between the darkest and the heaviest class of a 3-class mixture."""
+    rng = np.random.default_rng(params.seed)
+    x = sample_values(vals.astype(np.float32), 200_000, rng)
+    q = np.percentile(x, [10, 50, 90])
+    mix = fit_gmm_1d(x, (float(q[0]), float(q[1]), float(q[2])), init_sigma=float(np.std(x)) / 4)
+    ib = int(np.argmax(mix.weights))
+    if ib == 0:
+        return float(mix.means[0] - 2.5 * mix.sigmas[0])
+    return mix.boundary(0, ib)
+
+
+def segment_mr_t1(
+    mr: Volume, *, params: SegmentParams = SegmentParams(), mr_params: MRParams = MRParams()
+) -> TissueLabels:
+    """Segment a full-head T1 MR (no CT) into labels 0..4 (no vessels).
+
+    Raises
+    ------
+    ScanError
+        If no head-sized foreground or no cranial cavity is found.
+    """
+    src = str(mr.meta.get("source", "MR"))
+    spacing = mr.spacing_mm
+    a = mr.array.astype(np.float32)
+    sm = ndi.gaussian_filter(a, [params.smooth_sigma_mm / s for s in spacing], mode="nearest")
+    rng = np.random.default_rng(params.seed)
+    x = sample_values(sm, 400_000, rng)
+    hi = float(np.percentile(x, 99.5))
+    if hi <= 0:
+        raise ScanError(src, "is empty (no signal)")
+    # background vs tissue: Otsu-like split on the sampled values
+    t_fg = _otsu(x)
+    fg = sm > 0.5 * t_fg
+    body = morph.largest_components(fg, k=2)
+    body = morph.fill_holes(body)
+    depth = morph.distance_mm(body, spacing)
+    if float(depth.max()) < 25.0:
+        raise ScanError(src, "has no head-sized object (nothing thicker than 50 mm)")
+    # tissue (brain/scalp) vs dark (CSF, bone, air) inside the body
+    vals = sm[body]
+    t_dark = _otsu(sample_values(vals, 400_000, rng))
+    bright = body & (sm >= t_dark)
+    # cavity: bright tissue deeper than the scalp and skull, separated from the scalp
+    # by the dark skull band; keep the bright components that are deep
+    core = bright & (depth > mr_params.skull_band_mm)
+    core = morph.open_mm(core, 3.0, spacing)
+    lab, sizes = morph.component_sizes(core)
+    if sizes.size == 0:
+        raise ScanError(src, "no brain was found inside the head (T1 segmentation)")
+    keep = np.concatenate([[False], sizes >= 0.2 * sizes.max()])
+    brain_region = keep[lab]
+    cavity = morph.fill_holes(morph.close_mm(brain_region, 4.0, spacing))
+    cavity = morph.dilate_mm(cavity, 1.5, spacing) & body
+    csf = cavity & (sm < t_dark)
+    brain = cavity & ~csf
+    band = body & ~cavity & morph.dilate_mm(cavity, mr_params.skull_band_mm, spacing)
+    skull = band & (sm < t_dark)
+    out = np.zeros(a.shape, np.uint8)
+    out[body] = L.SOFT_TISSUE
+    out[skull] = L.BONE
+    out[brain] = L.BRAIN
+    out[csf] = L.CSF
+    vol = mr.with_array(out, kind="labels")
+    return TissueLabels(
+        labels=vol,
+        contrast=False,
+        hu_thresholds={"foreground": round(0.5 * t_fg, 2), "dark_tissue": round(t_dark, 2)},
+        warnings=(
+            "segmented from MR alone: bone from MR is approximate (T1 shows the skull only "
+            "as a dark band), and no vessels or sinuses were segmented",
+        ),
+        modality="MR",
+        tissue_ml=tissue_volumes_ml(vol),
+    )
+
+
+def _otsu(x: np.ndarray, bins: int = 256) -> float:
+    h, edges = np.histogram(x, bins=bins)
+    c = 0.5 * (edges[1:] + edges[:-1])
+    w0 = np.cumsum(h)
+    w1 = w0[-1] - w0
+    m0 = np.cumsum(h * c)
+    mu0 = m0 / np.maximum(w0, 1)
+    mu1 = (m0[-1] - m0) / np.maximum(w1, 1)
+    between = w0 * w1 * (mu0 - mu1) ** 2
+    return float(c[int(np.argmax(between))])

@@ -1,0 +1,144 @@
+"""Tunable numbers of tissue segmentation, each with its unit, reason and source.
+
+Most thresholds are *offsets* from peaks found in the image's own histogram (air and
+soft tissue), so a CT whose HU calibration is off by tens of HU is handled the same way;
+the absolute numbers below only bound what the histogram may say.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SegmentParams:
+    """Parameters of :func:`twinsep.segment.segment_ct` and :func:`segment_mr`."""
+
+    smooth_sigma_mm: float = 0.6
+    """Gaussian pre-smoothing (mm) before thresholds: halves voxel noise at 0.5-1 mm
+    voxels while blurring a 1.5 mm infant skull by less than its thickness."""
+
+    tissue_noise_hu: float = 4.0
+    """Noise (HU) the brain/CSF classifier works at: brain (~33 HU) and CSF (~8 HU) are
+    then ~6 sigmas apart. The smoothing that reaches it is computed from the measured
+    noise and the voxel size (see ``_tissue_sigma_mm``)."""
+
+    tissue_sigma_bounds_mm: tuple[float, float] = (0.5, 1.5)
+    """Bounds (mm) of that smoothing: below 0.5 mm it does nothing useful; above 1.5 mm
+    the subarachnoid CSF (1-3 mm in infants) would blur into brain."""
+
+    soft_peak_range_hu: tuple[float, float] = (-150.0, 150.0)
+    """Where the soft-tissue/brain histogram peak is searched (HU). Water is 0 HU, brain
+    ~35 HU, muscle ~50 HU; a ±150 window tolerates badly calibrated scanners."""
+
+    air_peak_range_hu: tuple[float, float] = (-1100.0, -700.0)
+    """Where the air peak is searched (HU); air is -1000 HU."""
+
+    body_threshold_bounds_hu: tuple[float, float] = (-600.0, -200.0)
+    """The body threshold is midway between the air and soft-tissue peaks, clipped to
+    these bounds (HU): fat (-100) stays inside, foam head rests (< -600) stay outside."""
+
+    carve_radius_mm: float = 10.0
+    """Radius (mm) of the ball that sweeps the heads (an opening): tables, head holders
+    and tubes are thinner than 20 mm where they touch the scalp, infant heads far
+    thicker."""
+
+    appendage_mm: float = 15.0
+    """Thin body parts the ball misses (ears, nose) are kept when they reach no more
+    than this far (mm) out of the swept heads; tables and tubes reach much farther."""
+
+    head_min_depth_mm: float = 25.0
+    """A body piece is a head only if some point lies this deep (mm) under its surface;
+    a newborn head is ~45 mm in radius, a table or head holder at most ~15 mm thick."""
+
+    coarse_mm: float = 3.0
+    """Voxel size (mm) of the coarse grid used for the large-scale steps (table removal,
+    skull closing, geodesic growth): they concern centimetre structures."""
+
+    bone_low_offset_hu: float = 110.0
+    """Hysteresis low threshold = soft peak + max(this, ``bone_low_noise_k`` x noise).
+    Infant bone with partial volume peaks at only 300-600 HU; 110 HU above soft tissue
+    keeps thin bone while staying above brain, muscle and blood without contrast."""
+
+    bone_low_noise_k: float = 4.0
+    """Noise multiple (of the noise of the smoothed image) the low threshold must clear."""
+
+    bone_high_offset_hu: float = 260.0
+    """Hysteresis high (seed) threshold = soft peak + this (HU): every voxel of a bone
+    piece reaches ~300 HU somewhere even in newborns."""
+
+    bone_halfmax_mm: float = 2.0
+    """Half-width (mm) of the neighbourhood whose brightest voxel sets the local
+    half-maximum bone edge: about the thickness of infant bone plus the scanner blur."""
+
+    dense_bone_offset_hu: float = 600.0
+    """Voxels brighter than soft peak + this (HU) are bone, never contrast: iodinated
+    venous/arterial blood stays below ~500 HU at usual injection protocols."""
+
+    skull_close_mm: tuple[float, ...] = (10.0, 16.0, 24.0)
+    """Closing radii (mm) tried in turn to close sutures, fontanelles and the foramen
+    magnum so that the intracranial space is enclosed; the closed skull is used only to
+    find that space, never written as bone. A newborn's anterior fontanelle is up to
+    ~40 x 25 mm, hence the largest radius."""
+
+    min_intracranial_ml: float = 80.0
+    """Smallest plausible intracranial volume per head (mL); a 26-week fetus has ~100 mL.
+    Below this, the skull is taken as not enclosing a head."""
+
+    contrast_offset_hu: float = 90.0
+    """Intracranial voxels brighter than soft peak + this (HU), away from bone, are
+    contrast candidates (enhanced blood: 150-400 HU; brain: 20-45 HU)."""
+
+    contrast_min_fraction: float = 0.0008
+    """Contrast is declared when tube-shaped enhanced voxels away from dense bone fill
+    at least this fraction of the intracranial space. Dural sinuses alone are
+    ~0.5-1 % of it but hug the inner table, so only a part of them counts; calcified
+    choroid plexus or pineal (blobs of a few mm) stay below ~0.02 %."""
+
+    vessel_sigma_mm: tuple[float, ...] = (1.0, 2.0)
+    """Scales (mm) of the Hessian tubularity test: cortical veins ~2 mm, sinuses 5-10 mm."""
+
+    tube_ratio_min: float = 0.45
+    """Minimum |lambda2|/|lambda3| for a tube: 1 for a round tube, 0 for a plate (the
+    edge of a bone plate); 0.45 accepts the triangular cross-section of a sinus."""
+
+    vessel_core_mm: float = 1.6
+    """Opening radius (mm) that keeps thick contrast blobs (sinuses, torcular) whose
+    interior has no curvature, while removing 1-3 mm partial-volume bone rims."""
+
+    gmm_max_samples: int = 200_000
+    """Voxels sampled (seeded) to fit the brain/CSF mixture: enough for 3 parameters a
+    class, bounded so the fit costs milliseconds."""
+
+    csf_brain_min_sep_hu: float = 8.0
+    """If the fitted CSF and brain means are closer than this (HU), the mixture is
+    rejected and CSF is taken as voxels 2.5 noise sigmas below the brain peak."""
+
+    seed: int = 0
+    """Seed of the subsampling generator (results are deterministic)."""
+
+
+@dataclass(frozen=True)
+class MRParams:
+    """Parameters of MR segmentation and CT<->MR registration."""
+
+    registration_min_mi: float = 0.15
+    """Smallest acceptable Mattes mutual information (nats, sign flipped to positive) after
+    rigid registration; well-aligned head CT/T1 pairs reach 0.3-0.8, unrelated images
+    stay below ~0.1."""
+
+    registration_iterations: int = 150
+    """Maximum optimizer iterations per resolution level."""
+
+    registration_bins: int = 32
+    """Histogram bins of the Mattes metric (SimpleITK examples use 32-50)."""
+
+    registration_sampling: float = 0.05
+    """Fraction of voxels sampled by the metric (random, seeded)."""
+
+    skull_band_mm: float = 12.0
+    """Maximum distance (mm) from the intracranial space within which dark T1 voxels are
+    taken as skull; beyond it they are air in the sinuses or background."""
+
+    seed: int = 0
+    """Seed of the metric sampling."""

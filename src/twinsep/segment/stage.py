@@ -1,0 +1,65 @@
+"""The ``segment`` stage: CT (or MR) -> ``labels.nii.gz``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from twinsep.segment.ct import segment_ct
+from twinsep.segment.params import MRParams, SegmentParams
+from twinsep.segment.result import TissueLabels
+
+
+def _run(ctx: Any) -> TissueLabels:
+    from twinsep.segment.mr import fuse_mr, segment_mr_t1
+
+    params: SegmentParams = ctx.params
+    scan = ctx.scan
+    vol = scan.volume
+    name = Path(str(scan.info.path)).name
+    vol = type(vol)(vol.array, vol.affine, {**vol.meta, "source": name})
+    ctx.progress(0.05, "tissues")
+    if scan.info.modality == "MR":
+        result = segment_mr_t1(vol, params=params, mr_params=MRParams())
+    else:
+        result = segment_ct(vol, params=params)
+        mr = ctx.mr
+        if mr is not None:
+            ctx.progress(0.6, "registering MR")
+            mvol = mr.volume
+            mvol = type(mvol)(
+                mvol.array, mvol.affine, {**mvol.meta, "source": Path(str(mr.info.path)).name}
+            )
+            result = fuse_mr(result, vol, mvol, params=MRParams())
+    for w in result.warnings:
+        ctx.warn(w)
+    return result
+
+
+def _write(result: TissueLabels, ctx: Any, out_dir: Path) -> dict[str, Any]:
+    from twinsep.io import save_volume
+
+    save_volume(result.labels, out_dir / "labels.nii.gz")
+    section: dict[str, Any] = {
+        "modality": result.modality,
+        "contrast": result.contrast,
+        "thresholds": result.hu_thresholds,
+        "tissue_ml": result.tissue_ml,
+    }
+    if result.registration_mi is not None:
+        section["registration_mattes_mi"] = round(result.registration_mi, 4)
+    return {"segmentation": section}
+
+
+def build_stage() -> Any:
+    """The ``segment`` :class:`twinsep.plan.Stage`."""
+    from twinsep.plan import Stage
+
+    return Stage(
+        name="segment",
+        run=_run,
+        write=_write,
+        depends=(),
+        uses=("scan", "mr"),
+        params=SegmentParams(),
+    )

@@ -1,0 +1,47 @@
+"""Tunable numbers of twin assignment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class TwinParams:
+    """Parameters of :func:`twinsep.twins.assign_twins`."""
+
+    coarse_mm: float = 2.5
+    """Voxel size (mm) of the grid on which the two heads are found and grown; the
+    boundary is later refined by the separation surface, and ownership is scored
+    outside a 15 mm band, so 2-3 mm is ample."""
+
+    max_coarse_voxels: int = 1_500_000
+    """The coarse voxel is enlarged until the grid has at most this many voxels (keeps
+    the geodesic growth near a second on 2 cores)."""
+
+    core_fractions: tuple[float, ...] = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
+    """Fractions of the deepest intracranial depth at which the cranial cavity is cut to
+    look for two separate cores (one per head), from shallow to deep."""
+
+    second_head_min_depth: float = 0.55
+    """The second core must reach this fraction of the first core's depth: a smaller
+    co-twin still has a cavity more than half as deep; a lobe of one brain does not
+    survive the cut as a separate deep core."""
+
+    min_head_separation: float = 1.0
+    """Centres of the two cores must be at least this many cavity radii apart (two
+    touching heads are ~1.5-2 radii apart; two maxima inside one head are not)."""
+
+    min_head_ml: float = 60.0
+    """Smallest cranial cavity (mL) counted as a head; a 24-week fetus has ~60 mL."""
+
+    cost_by_label: dict[int, float] = field(
+        default_factory=lambda: {1: 1.0, 2: 1.0, 3: 1.0, 4: 2.5, 5: 4.0}
+    )
+    """Travel cost per mm through each tissue (label -> cost, background impassable).
+    Brain, bone and scalp are fast so each twin's front fills its own head; CSF/dura
+    (2.5) and blood (4) are slow, so where the fronts meet inside the bridge the
+    boundary settles in the CSF/dural plane or the shared sinus, as surgeons divide."""
+
+    twin_a_search_mm: float = 10.0
+    """A ``--twin-a`` point outside tissue is moved to the nearest tissue voxel when
+    one lies within this distance (mm); farther, the point is refused."""

@@ -1,0 +1,36 @@
+"""Result type of the ``twins`` stage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from twinsep.volume import Volume
+
+
+@dataclass(frozen=True)
+class TwinAssignment:
+    """Owner of every tissue voxel.
+
+    Attributes
+    ----------
+    twins : Volume
+        uint8, 0 background, 1 twin A, 2 twin B (same grid as the labels).
+    a_centroid_mm, b_centroid_mm : (x, y, z)
+        World centroids (RAS mm) of each twin's tissue.
+    tissue_ml : dict
+        ``{"A": {"soft_tissue": mL, ...}, "B": {...}}``.
+    volume_ml : dict
+        ``{"A": mL, "B": mL}``: all tissue of each twin.
+    rule : str
+        How A was chosen, in words (default rule or ``--twin-a`` override).
+    warnings : tuple of str
+        Doubts found while assigning.
+    """
+
+    twins: Volume
+    a_centroid_mm: tuple[float, float, float]
+    b_centroid_mm: tuple[float, float, float]
+    tissue_ml: dict[str, dict[str, float]]
+    rule: str
+    volume_ml: dict[str, float] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
