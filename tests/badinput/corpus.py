@@ -324,6 +324,17 @@ def huge_header(root: Path) -> BadCase:
     return BadCase(p, "huge.nii", ("too large for memory", "30000×30000×30000"))
 
 
+def huge_header_gz(root: Path) -> BadCase:
+    # Compressed: the check must run on the header before anything is inflated.
+    hdr = nib.Nifti1Header()
+    hdr.set_data_dtype(np.float32)
+    hdr.set_data_shape((32_000, 32_000, 2_000))
+    hdr["vox_offset"] = 352
+    p = root / "huge.nii.gz"
+    p.write_bytes(gzip.compress(hdr.binaryblock + bytes(4) + bytes(4096), mtime=0))
+    return BadCase(p, "huge.nii.gz", ("too large for memory",))
+
+
 def label_map_as_ct(root: Path) -> BadCase:
     rng = np.random.default_rng(23)
     labels = rng.integers(0, 6, size=(24, 24, 24)).astype(np.uint8)
@@ -388,6 +399,7 @@ CASES: dict[str, Callable[[Path], BadCase]] = {
         singular_affine,
         unreadable_file,
         huge_header,
+        huge_header_gz,
         label_map_as_ct,
         symlink_loop,
         missing_path,

@@ -84,6 +84,18 @@ def test_rescale_slope_gives_exact_float(tmp_path: Path) -> None:
     np.testing.assert_array_equal(scan.volume.array, vol.array.astype(np.float32))
 
 
+def test_absurd_rescale_intercept_is_a_scan_error(tmp_path: Path) -> None:
+    # Found by fuzzing: a -1e308 intercept overflowed the integer path.
+    _, files = _series(tmp_path)
+
+    def absurd(ds: pydicom.Dataset) -> None:
+        ds.RescaleIntercept = -1e308
+
+    _edit(files[2], absurd)
+    with pytest.raises(ScanError, match="NaN or infinite"):
+        load_scan(files[0].parent)
+
+
 def test_eight_bit_pixels_use_pydicom_decoder(tmp_path: Path) -> None:
     rng = np.random.default_rng(5)
     arr = rng.integers(0, 256, size=(16, 14, 6)).astype(np.int16)

@@ -613,7 +613,11 @@ def _values(h: _Header) -> np.ndarray:
 def _read_pixels(hs: list[_Header]) -> tuple[np.ndarray, list[str]]:
     """Pass 2: stack ``(n, rows, cols)`` with rescale applied; also the file hashes."""
     n, rows, cols = len(hs), hs[0].rows, hs[0].cols
-    integral = all(h.slope == 1.0 and float(h.inter).is_integer() for h in hs)
+    # int16 output when every slice maps stored integers to integers in a range that
+    # int16 can reach (|intercept| <= 65536); anything else is computed in float32.
+    integral = all(
+        h.slope == 1.0 and float(h.inter).is_integer() and abs(h.inter) <= 65536 for h in hs
+    )
     stack = np.empty((n, rows, cols), dtype=np.int16 if integral else np.float32)
     hashes: list[str] = []
     for k, h in enumerate(hs):

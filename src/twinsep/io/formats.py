@@ -74,17 +74,17 @@ def read_nifti(path: Path, *, params: LoadParams = LoadParams()) -> Loaded:
         Corrupt or truncated gzip, bad header, more voxel data promised than present,
         a volume too large for memory, a 2D or multi-volume image.
     """
-    data = path.read_bytes()
-    digest = sha256_file_bytes(data)
-    is_gz = data[:2] == b"\x1f\x8b"
-    # Header first (a few hundred bytes) so that memory is checked before inflating.
+    with open(path, "rb") as fh:
+        first = fh.read(1 << 16)
+    is_gz = first[:2] == b"\x1f\x8b"
+    # Header first (a few hundred bytes) so that memory is checked before reading it all.
     if is_gz:
         try:
-            head = zlib.decompressobj(31).decompress(data[: 1 << 16], 1024)
+            head = zlib.decompressobj(31).decompress(first, 1024)
         except zlib.error as exc:
             raise _gz_error(path, exc) from None
     else:
-        head = data[:1024]
+        head = first[:1024]
     klass = _nifti_class(head, path)
     try:
         header = klass.header_class.from_fileobj(io.BytesIO(head))
@@ -94,6 +94,8 @@ def read_nifti(path: Path, *, params: LoadParams = LoadParams()) -> Loaded:
     dtype = header.get_data_dtype()
     check_memory(shape, dtype.itemsize, path, params=params)
     shape3 = check_shape(shape, path)
+    data = path.read_bytes()
+    digest = sha256_file_bytes(data)
     if is_gz:
         try:
             raw = gzip.decompress(data)
