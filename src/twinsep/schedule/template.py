@@ -60,6 +60,10 @@ class StageInput(BaseModel):
     structures: tuple[str, ...] = ()
     rationale: str = ""
     area_mm2: float = Field(default=0.0, ge=0.0)
+    action: str = ""
+    """Preparatory action when the separation module states it (``tissue_expander``,
+    ``cranial_distraction``, ``endovascular_occlusion``); inferred from the words
+    otherwise."""
 
 
 def stage_inputs(stages: Sequence[Any]) -> list[StageInput]:
@@ -457,6 +461,8 @@ def separation_tasks(
 
 _ENDOVASCULAR = re.compile(r"endovascular|emboli|occlusion|coil", re.IGNORECASE)
 _EXPANDER = re.compile(r"expander|expansion", re.IGNORECASE)
+# the separation module's action codes: endovascular_occlusion / tissue_expander match
+# the patterns above; cranial_distraction falls through to the neurosurgical template
 
 
 def preparatory_tasks(stage: StageInput) -> list[Task]:
@@ -466,7 +472,7 @@ def preparatory_tasks(stage: StageInput) -> list[Task]:
     interventional radiologist with the C-arm, anything else (cranial distraction,
     fascia expansion, ...) by neurosurgeons and plastic surgeons together.
     """
-    text = " ".join([stage.name, *stage.structures, stage.rationale])
+    text = " ".join([stage.action, stage.name, *stage.structures, stage.rationale])
     both = {"anaesthetist@A": 1, "anaesthetist@B": 1}
     main_name = _short(stage.name or ", ".join(stage.structures) or f"stage {stage.number}")
     equipment: dict[str, int] = {}
