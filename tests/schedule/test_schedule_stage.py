@@ -97,3 +97,20 @@ def test_team_without_twin_tables_is_explained(tmp_path):
     team_file.write_text(team_to_yaml(team))
     with pytest.raises(ConfigError, match="needs a table with twin: A"):
         make_stage([]).run(_ctx(team_file))
+
+
+def test_infeasible_team_is_reported_as_bad_input(tmp_path):
+    team = default_team()
+    team = team.model_copy(
+        update={
+            "people": tuple(p for p in team.people if "neurosurgeon" not in p.skills)[:-1]
+            + (team.people[0],)
+        }
+    )  # one neurosurgeon left
+    team_file = tmp_path / "team.yaml"
+    team_file.write_text(team_to_yaml(team))
+    with pytest.raises(ConfigError) as info:
+        make_stage([]).run(_ctx(team_file))
+    msg = info.value.one_line()
+    assert msg.startswith(f"{team_file}: no feasible OR schedule: task ")
+    assert "needs 2 neurosurgeons" in msg and "team has 1" in msg

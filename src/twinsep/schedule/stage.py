@@ -210,9 +210,13 @@ def _run(ctx: Any) -> ScheduleResult:
     else:
         team, source = None, "default team"
         ctx.warn("no --team file: the default template team of role codes was scheduled")
-    result = plan_schedule(
-        stages, team, params=params, seed=int(ctx.options.seed), team_source=source
-    )
+    try:
+        result = plan_schedule(
+            stages, team, params=params, seed=int(ctx.options.seed), team_source=source
+        )
+    except InfeasibleScheduleError as exc:
+        # the team (file or default) cannot do the operation: bad input, exit code 2
+        raise ConfigError(team_path or source, f"no feasible OR schedule: {exc}") from exc
     for w in result.final.warnings:
         ctx.warn(w)
     if result.final.status != "optimal":
