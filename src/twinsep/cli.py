@@ -417,18 +417,27 @@ def view(
     plan_dir: Annotated[Path, typer.Argument(help="Plan folder.")],
     port: Annotated[int, typer.Option("--port", help="TCP port (0: any free port).")] = 8765,
     host: Annotated[
-        str, typer.Option("--host", help="Bind address (default 127.0.0.1; others are unsafe).")
-    ] = "127.0.0.1",
+        str | None,
+        typer.Option("--host", help="Bind address (default 127.0.0.1; any other is unsafe)."),
+    ] = None,
+    scan: Annotated[
+        Path | None,
+        typer.Option(
+            "--scan",
+            help="The plan's CT, for the slice views (the plan keeps only "
+            "its file name unless --keep-phi).",
+        ),
+    ] = None,
     no_browser: Annotated[
         bool, typer.Option("--no-browser", help="Do not open a browser.")
     ] = False,
 ) -> None:
-    """Serve the local 3D / VR viewer of a plan on 127.0.0.1."""
+    """Serve the local 3D / VR viewer of a plan on 127.0.0.1 (Ctrl-C stops it)."""
     from twinsep.viewer import serve
 
     state = _state(ctx)
     with _guard(state):
-        serve(plan_dir, host=host, port=port, open_browser=not no_browser)
+        serve(plan_dir, host=host, port=port, open_browser=not no_browser, scan_path=scan)
 
 
 def main() -> None:
