@@ -116,3 +116,10 @@ def test_default_team_round_trips_through_yaml():
     assert again == team
     assert 30 <= len(team.people) <= 45  # "more than 30 people" (UC Davis 2020)
     assert {p.team for p in team.people} == {"A", "B", "shared"}
+
+
+def test_example_team_file_in_docs_is_the_default_team():
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "docs" / "team.example.yaml"
+    assert load_team(path) == default_team()
