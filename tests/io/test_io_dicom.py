@@ -230,6 +230,17 @@ def test_folder_sha256_ignores_names_and_tracks_content(tmp_path: Path) -> None:
     assert load_scan(folder).info.sha256 == manual
 
 
+def test_too_many_files_is_refused_early(tmp_path: Path) -> None:
+    from twinsep.io import LoadParams
+
+    vol, files = _series(tmp_path, seed=12)
+    with pytest.raises(ScanError, match="more than 5 files"):
+        load_scan(files[0].parent, params=LoadParams(max_dicom_files=5))
+    assert (
+        load_scan(files[0].parent, params=LoadParams(max_dicom_files=12)).volume.shape == vol.shape
+    )
+
+
 def test_writer_is_deterministic(tmp_path: Path) -> None:
     vol = make_volume("oblique", seed=9)
     a = write_dicom_series(vol, tmp_path / "a", patient_name="X^Y")

@@ -67,6 +67,10 @@ class LoadParams:
         to the slice normal) over the whole stack by more than this fraction of the
         smallest in-plane pixel size. 0.5 pixel is the point where the error of
         ignoring the tilt reaches the voxel's own uncertainty.
+    max_dicom_files : int
+        Most files a DICOM folder may hold (searched recursively). 100 000 is above the
+        largest single series (dynamic 320-row CT: a few tens of thousands of images)
+        and stops a mistaken ``/`` or PACS archive from being read header by header.
     label_map_max_unique : int
         An integer-valued volume with at most this many distinct values is a label map,
         not a scan. Real CT/MR has hundreds of grey levels; tissue label maps have < 16.
@@ -87,6 +91,7 @@ class LoadParams:
     duplicate_position_tol_mm: float = 0.01
     orientation_tol: float = 1e-4
     tilt_max_fraction_of_pixel: float = 0.5
+    max_dicom_files: int = 100_000
     label_map_max_unique: int = 16
     memory_fraction: float = 0.8
     ct_min_hu: float = -500.0

@@ -251,14 +251,23 @@ def _read_header(path: Path) -> _Header | str:
         return f"malformed DICOM header ({type(exc).__name__}: {exc})"
 
 
-def _list_files(folder: Path, *, recursive: bool) -> list[Path]:
+def _list_files(folder: Path, *, recursive: bool, max_files: int) -> list[Path]:
+    """Files of a folder (sorted; recursively without following folder links)."""
     out: list[Path] = []
     if recursive:
         for root, dirs, files in os.walk(folder, followlinks=False):
             dirs.sort()
             out.extend(Path(root) / f for f in sorted(files))
+            if len(out) > max_files:
+                break
     else:
         out = sorted(p for p in folder.iterdir() if not p.is_dir())
+    if len(out) > max_files:
+        raise ScanError(
+            folder,
+            f"holds more than {max_files} files; point at the folder of one series "
+            "rather than a whole archive",
+        )
     return out
 
 
@@ -675,9 +684,9 @@ def read_dicom(
         if isinstance(head, str):
             raise ScanError(single, f"cannot be used as a scan: {head}")
         series_uid = head.series_uid
-        files = _list_files(folder, recursive=False)
+        files = _list_files(folder, recursive=False, max_files=params.max_dicom_files)
     else:
-        files = _list_files(folder, recursive=True)
+        files = _list_files(folder, recursive=True, max_files=params.max_dicom_files)
         if not files:
             raise ScanError(folder, "empty folder: no files to read")
     source = single if single is not None else folder
