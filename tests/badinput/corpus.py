@@ -189,6 +189,17 @@ def inconsistent_orientation(root: Path) -> BadCase:
     return BadCase(files[0].parent, "rotated_one", ("inconsistent orientation",))
 
 
+def degenerate_orientation(root: Path) -> BadCase:
+    files = _series(root, "no_row_direction", seed=24)
+    for f in files:
+
+        def zero_row(ds: pydicom.Dataset) -> None:
+            ds.ImageOrientationPatient = [0.0, 0.0, 0.0, 0.0, 1.0, 0.0]
+
+        _edit(f, zero_row)
+    return BadCase(files[0].parent, "IM00001.dcm", ("two unit vectors",))
+
+
 def inconsistent_pixel_spacing(root: Path) -> BadCase:
     files = _series(root, "spacing_changes", seed=11)
 
@@ -386,6 +397,7 @@ CASES: dict[str, Callable[[Path], BadCase]] = {
         non_uniform_spacing,
         gantry_tilt,
         inconsistent_orientation,
+        degenerate_orientation,
         inconsistent_pixel_spacing,
         mixed_modalities,
         missing_pixel_data,

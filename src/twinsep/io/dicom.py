@@ -449,8 +449,14 @@ def _geometry(
     """Sort slices along the normal, check spacing and tilt, return (sorted, LPS affine)."""
     ref = hs[0]
     assert ref.iop is not None and ref.pixel_spacing is not None
-    row = ref.iop[:3] / np.linalg.norm(ref.iop[:3])
-    col = ref.iop[3:] / np.linalg.norm(ref.iop[3:])
+    norms = (float(np.linalg.norm(ref.iop[:3])), float(np.linalg.norm(ref.iop[3:])))
+    if min(norms) < 0.5 or max(norms) > 1.5:
+        raise ScanError(
+            ref.path,
+            f"ImageOrientationPatient {ref.iop.tolist()} does not hold two unit vectors",
+        )
+    row = ref.iop[:3] / norms[0]
+    col = ref.iop[3:] / norms[1]
     if abs(float(row @ col)) > 1e-3:
         raise ScanError(
             ref.path,
