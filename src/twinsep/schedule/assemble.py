@@ -133,6 +133,7 @@ def make_schedule(
     method: str,
     status: str,
     solve_s: float,
+    makespan_s: float | None = None,
     warnings: Sequence[str] = (),
 ) -> Schedule:
     """Assemble the :class:`Schedule` (tasks in start order, hand-overs derived)."""
@@ -171,5 +172,6 @@ def make_schedule(
         method=method,
         status=status,
         solve_s=round(float(solve_s), 3),
+        makespan_s=round(float(solve_s if makespan_s is None else makespan_s), 3),
         warnings=tuple(list(warnings) + hw),
     )

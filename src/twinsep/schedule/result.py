@@ -77,6 +77,8 @@ class Schedule:
         ``"optimal"`` (makespan proven optimal), ``"feasible"`` or ``"heuristic"``.
     solve_s : float
         Wall time of the optimisation, seconds.
+    makespan_s : float
+        Wall time until the makespan phase ended (proof of optimality or limit), s.
     warnings : tuple of str
     """
 
@@ -88,6 +90,7 @@ class Schedule:
     method: str
     status: str
     solve_s: float
+    makespan_s: float = 0.0
     warnings: tuple[str, ...] = field(default=())
 
     @property

@@ -14,8 +14,9 @@ Model (minutes, integers):
 * symmetry breaking: interchangeable people (same skills, team, limits) are used in
   order and start duty in order;
 * phase 1 minimises the makespan (warm start: the greedy schedule); phase 2 keeps that
-  makespan and balances load: minimises the longest working time of anyone, then the
-  total on-duty time.
+  makespan and balances load: maximises the smallest margin anyone keeps to their
+  continuous-work limit (so that overruns are absorbed), then minimises the total
+  on-duty time.
 
 Determinism: one worker, a fixed seed and *deterministic* time limits make the same
 input give the same schedule on any machine load, as long as the wall-clock limit (the
@@ -157,7 +158,6 @@ class _Model:
         self.ds: dict[int, cp_model.IntVar] = {}
         self.de: dict[int, cp_model.IntVar] = {}
         self.used: dict[int, cp_model.IntVar] = {}
-        self.worked: dict[int, cp_model.LinearExpr] = {}
         for p, ts in by_person.items():
             person = team.people[p]
             h, lim = person.handover_min, person.max_continuous_min
@@ -178,9 +178,6 @@ class _Model:
             used = m.new_bool_var(f"u{p}")
             m.add_max_equality(used, [self.y[(t, p)] for t in ts])
             self.ds[p], self.de[p], self.used[p] = ds, de, used
-            self.worked[p] = cp_model.LinearExpr.weighted_sum(
-                [self.y[(t, p)] for t in ts], [dur[t] for t in ts]
-            )
         # symmetry breaking between interchangeable people
         groups: dict[tuple[Any, ...], list[int]] = defaultdict(list)
         for p in by_person:
@@ -331,19 +328,28 @@ def solve_schedule(
         mdl.n_sym,
         solver.wall_time,
     )
+    makespan_s = time.perf_counter() - t0
     if params.balance:
         mdl.hint(starts, assign)
         mdl.model.add(mdl.makespan <= makespan)
-        longest = mdl.model.new_int_var(0, horizon, "longest")
-        for w in mdl.worked.values():
-            mdl.model.add(longest >= w)
+        limits = {p: problem.people[p].max_continuous_min for p in mdl.de}
+        # smallest margin anyone keeps to their work limit (unused people: de = ds)
+        margin = mdl.model.new_int_var(0, max(limits.values(), default=0), "margin")
+        for p, lim in limits.items():
+            mdl.model.add(margin <= lim - (mdl.de[p] - mdl.ds[p]))
         on_duty = sum(mdl.de[p] - mdl.ds[p] for p in mdl.de)
-        mdl.model.minimize(longest * (len(mdl.de) * (horizon + 1) + 1) + on_duty)
+        weight = sum(limits.values()) + 1  # margin first, then total on-duty time
+        mdl.model.maximize(margin * weight - on_duty)
         wall2 = max(0.1, params.time_limit_s - (time.perf_counter() - t0))
         solver2 = _solver(params, params.balance_deterministic_s, wall2)
         st2 = solver2.solve(mdl.model)
         if st2 in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             starts, assign = mdl.read(solver2)
+            logger.debug(
+                "phase 2: smallest margin to a work limit %d min, on duty %d min",
+                solver2.value(margin),
+                solver2.value(on_duty),
+            )
     return make_schedule(
         problem,
         starts,
@@ -353,5 +359,6 @@ def solve_schedule(
         method="cp-sat",
         status=status,
         solve_s=time.perf_counter() - t0,
+        makespan_s=makespan_s,
         warnings=warnings,
     )
