@@ -216,6 +216,31 @@ def _shell(
     return np.vstack([outer, inner]), all_faces.astype(np.int64)
 
 
+def _manifold_patch(faces: np.ndarray, max_iter: int = 20) -> np.ndarray:
+    """Drop faces around non-manifold vertices (two fans touching at a point).
+
+    A thickened patch is closed only if every boundary vertex has exactly two boundary
+    edges; faces at vertices with more are removed until that holds.
+    """
+    f = faces
+    for _ in range(max_iter):
+        if len(f) == 0:
+            return f
+        edges = np.concatenate([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]])
+        key = np.sort(edges, axis=1)
+        _, inv, counts = np.unique(key, axis=0, return_inverse=True, return_counts=True)
+        bnd = key[counts[inv.ravel()] == 1]
+        vids, vcount = np.unique(bnd, return_counts=True)
+        bad = vids[vcount > 2]
+        # faces hanging on one edge only (two boundary edges of three) are spurs
+        per_face = (counts[inv.ravel()] == 1).reshape(3, -1).sum(axis=0)
+        drop = np.isin(f, bad).any(axis=1) | (per_face >= 2)
+        if not drop.any():
+            return f
+        f = f[~drop]
+    return f
+
+
 def plan_bone(defects: TwinDefects, *, params: BoneParams = BoneParams()) -> TwinBonePlan:
     """Missing calvarium and cranioplasty template of one twin.
 
@@ -284,7 +309,7 @@ def plan_bone(defects: TwinDefects, *, params: BoneParams = BoneParams()) -> Twi
         _, comp = connected_components(inc @ inc.T, directed=False)
         touch = d_w[sub].min(axis=1) <= params.tolerance_mm + d.skull_thickness_mm
         good = np.isin(comp, np.unique(comp[touch]))
-        sub = sub[good]
+        sub = _manifold_patch(sub[good])
         if len(sub):
             patch = trimesh.Trimesh(verts, sub, process=False)
             area = float(patch.area)

@@ -281,13 +281,18 @@ class _Iso:
 
 def _iso_faces(field: np.ndarray, affine: np.ndarray, sigma_vx: np.ndarray) -> _Iso:
     """0.5 iso-surface of a smoothed field, faces oriented outward (toward low values)."""
+    sm = ndimage.gaussian_filter(field.astype(np.float32), sigma=sigma_vx, mode="constant")
+    return _mesh_faces(sm, affine, 0.5)
+
+
+def _mesh_faces(sm: np.ndarray, affine: np.ndarray, level: float) -> _Iso:
+    """Iso-surface of an already smoothed field, faces oriented toward low values."""
     from skimage.measure import marching_cubes
 
-    sm = ndimage.gaussian_filter(field.astype(np.float32), sigma=sigma_vx, mode="constant")
-    if sm.max() <= 0.5 or sm.min() >= 0.5:
+    if sm.max() <= level or sm.min() >= level:
         z = np.zeros((0, 3))
         return _Iso(z, np.zeros((0, 3), dtype=np.int64), z, z, z, z, np.zeros(0))
-    verts, faces, _, _ = marching_cubes(sm, level=0.5, allow_degenerate=False)
+    verts, faces, _, _ = marching_cubes(sm, level=level, allow_degenerate=False)
     verts = verts.astype(np.float64)
     tri_i = verts[faces]
     c_i = tri_i.mean(axis=1)
@@ -311,6 +316,40 @@ def _iso_faces(field: np.ndarray, affine: np.ndarray, sigma_vx: np.ndarray) -> _
     wrong = np.einsum("ij,ij->i", n_w, n_w_from_i) < 0
     n_w[wrong] *= -1.0
     return _Iso(verts_w, faces, c_i, n_i, c_w, n_w, area)
+
+
+def _interface(grid: _Grid, sigma_vx: np.ndarray) -> tuple[_Iso, np.ndarray]:
+    """Surface between the twins, oriented from A toward B, clipped to the body.
+
+    The zero level of ``smooth(occ_A) - smooth(occ_B)`` is the twin boundary; it is
+    kept where the (unsmoothed, linearly interpolated) body occupancy is at least one
+    half, so the wound reaches the skin instead of being rounded off by the envelope. Returns the surface and the
+    kept-face mask.
+    """
+    ga = ndimage.gaussian_filter(grid.occ[TWIN_A], sigma=sigma_vx, mode="constant")
+    gb = ndimage.gaussian_filter(grid.occ[TWIN_B], sigma=sigma_vx, mode="constant")
+    body = ga + gb
+    # far from the body the difference is 0; push it to +1 so no surface forms there
+    field = np.where(body < 0.05, 1.0, ga - gb).astype(np.float32)
+    itf = _mesh_faces(field, grid.affine, 0.0)
+    if len(itf.area) == 0:
+        return itf, np.zeros(0, dtype=bool)
+    at_a = ndimage.map_coordinates(ga, itf.c_i.T, order=1, mode="nearest")
+    at_b = ndimage.map_coordinates(gb, itf.c_i.T, order=1, mode="nearest")
+    total = at_a + at_b
+    # in the body by the unsmoothed occupancy (smoothing would fill a concave crease
+    # between the heads and widen the wound), and truly between the twins (not the
+    # sentinel step at a skin)
+    raw = ndimage.map_coordinates(
+        grid.occ[TWIN_A] + grid.occ[TWIN_B], itf.c_i.T, order=1, mode="nearest"
+    )
+    inside = (raw >= 0.5) & (np.minimum(at_a, at_b) >= 0.25 * total)
+    return itf, inside
+
+
+def _flip(iso: _Iso) -> _Iso:
+    """The same surface with the opposite orientation."""
+    return _Iso(iso.verts_w, iso.faces[:, ::-1], iso.c_i, -iso.n_i, iso.c_w, -iso.n_w, iso.area)
 
 
 def _lookup(arr: np.ndarray, pts_i: np.ndarray) -> np.ndarray:
@@ -449,31 +488,30 @@ def measure_defects(
     work_sp = np.linalg.norm(grid.affine[:3, :3], axis=0)
     sigma_vx = params.smooth_sigma_mm / work_sp
     voxel_ml = labels.voxel_volume_mm3 / 1000.0
+    itf_a, in_body = _interface(grid, sigma_vx)
+    if not in_body.any():
+        raise AnatomyError("twins", "twin A and twin B share no boundary; nothing to reconstruct")
     out: dict[str, TwinDefects] = {}
     for t in (TWIN_A, TWIN_B):
         name = TWIN_NAMES[t]
         other = TWIN_B if t == TWIN_A else TWIN_A
         env = _iso_faces(grid.occ[t], grid.affine, sigma_vx)
-        c_i, n_i, c_w, n_w, area = env.c_i, env.n_i, env.c_w, env.n_w, env.area
-        probe_out = c_i + n_i
+        probe_out = env.c_i + env.n_i
         occ_t = _lookup(grid.occ[t], probe_out)
         occ_o = _lookup(grid.occ[other], probe_out)
         occ_bg = 1.0 - occ_t - occ_o
-        wound_mask = (occ_o > occ_bg) & (occ_o > 0.25)
-        skin_mask = ~wound_mask
-        if not wound_mask.any():
-            raise AnatomyError(
-                "twins",
-                f"twin {name} shares no boundary with the other twin; nothing to reconstruct",
-            )
+        skin_mask = ~((occ_o > occ_bg) & (occ_o > 0.25))
         if skin_mask.sum() < params.min_skin_faces:
             raise AnatomyError("twins", f"twin {name} has no outer skin surface")
+        itf = itf_a if t == TWIN_A else _flip(itf_a)
+        c_i, n_i, c_w, n_w, area = itf.c_i, itf.n_i, itf.c_w, itf.n_w, itf.area
+        wound_mask = in_body
         # the twin's own voxel nearest to the surface says which tissue the cut crosses
         inner_lab = _lookup(grid.labels, c_i - 0.5 * n_i)
         inner_own = _lookup(grid.owner, c_i - 0.5 * n_i)
         inner_lab = np.where(inner_own == t, inner_lab, SOFT_TISSUE)
-        in_rim = _majority(env.faces, wound_mask & np.isin(inner_lab, _INSIDE_BONE_RIM), wound_mask)
-        under_dura = _majority(env.faces, wound_mask & np.isin(inner_lab, _UNDER_DURA), wound_mask)
+        in_rim = _majority(itf.faces, wound_mask & np.isin(inner_lab, _INSIDE_BONE_RIM), wound_mask)
+        under_dura = _majority(itf.faces, wound_mask & np.isin(inner_lab, _UNDER_DURA), wound_mask)
         w_area = area[wound_mask]
         centroid = (c_w[wound_mask] * w_area[:, None]).sum(axis=0) / w_area.sum()
         normal = _unit((n_w[wound_mask] * w_area[:, None]).sum(axis=0))
@@ -484,7 +522,7 @@ def measure_defects(
             brain = grid.owner == t
         b_centre = apply_affine(grid.affine, np.argwhere(brain).mean(axis=0))
         wound = SurfaceSample(c_w[wound_mask], n_w[wound_mask], w_area)
-        skin = SurfaceSample(c_w[skin_mask], n_w[skin_mask], area[skin_mask])
+        skin = SurfaceSample(env.c_w[skin_mask], env.n_w[skin_mask], env.area[skin_mask])
 
         if head_axes is not None and name in head_axes:
             axis = _unit(np.asarray(head_axes[name], dtype=np.float64))
@@ -518,8 +556,8 @@ def measure_defects(
             scalp_defect_area_mm2=float(w_area.sum()),
             bone_defect_area_mm2=float(area[in_rim].sum()),
             dura_exposed_area_mm2=float(area[under_dura].sum()),
-            scalp_outline_mm=_smooth_loop(_boundary_loop(env.verts_w, env.faces, wound_mask)),
-            bone_rim_mm=_smooth_loop(_boundary_loop(env.verts_w, env.faces, in_rim)),
+            scalp_outline_mm=_smooth_loop(_boundary_loop(itf.verts_w, itf.faces, wound_mask)),
+            bone_rim_mm=_smooth_loop(_boundary_loop(itf.verts_w, itf.faces, in_rim)),
             defect_centroid_mm=centroid,
             defect_normal=normal,
             wound=wound,
