@@ -112,3 +112,21 @@ def test_write_outputs_atomic(default_two_stage, tmp_path):
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == ["gantt.html", "gantt.svg", "runsheets.html", "schedule.csv", "schedule.ics"]
     assert sorted(p.name for p in paths) == names
+
+
+def test_day_two_ticks_and_duty_heading(default_two_stage):
+    team, _, sch = default_two_stage
+    assert sch.makespan_min > 17 * 60  # from 07:30 the day runs past midnight
+    svg = render_gantt_svg(sch)
+    assert ">D2 00:30<" in svg and ">07:30<" in svg
+    ho = {p.name: p.handover_min for p in team.people}
+    sheets = render_runsheets_html(sch, handover_min=ho)
+    who = sch.tasks[0].people[0].person
+    mine = [t for t in sch.tasks if who in t.person_names]
+    received = [h for h in sch.handovers if h.to_person == who]
+    first = min([t.start_min for t in mine] + [h.start_min for h in received])
+    last = max([max(t.end_min for t in mine) + ho[who]] + [h.end_min for h in received])
+    params = ExportParams()
+    from twinsep.schedule.export import clock
+
+    assert f"on duty {clock(first, params)} to {clock(last, params)} (hand-over included)" in sheets

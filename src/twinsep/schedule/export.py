@@ -81,6 +81,12 @@ def clock(minute: int, params: ExportParams) -> str:
     return f"D{day} {t:%H:%M}"
 
 
+def _tick(minute: int, params: ExportParams) -> str:
+    """Axis label: ``HH:MM`` on the first day, ``D2 HH:MM`` after midnight."""
+    text = clock(minute, params)
+    return text[3:] if text.startswith("D1 ") else text
+
+
 def _hours(minutes: float) -> str:
     return f"{int(minutes) // 60} h {int(minutes) % 60:02d} min"
 
@@ -292,7 +298,7 @@ def render_gantt_svg(
             f'<line x1="{x:.1f}" y1="{top - 6}" x2="{x:.1f}" y2="{height - 30}" '
             'stroke="#DDDDDD" stroke-width="1"/>'
             f'<text x="{x:.1f}" y="{top - 8}" text-anchor="middle" fill="#555555">'
-            f"{esc(clock(hour * 60, params)[3:])}</text>"
+            f"{esc(_tick(hour * 60, params))}</text>"
         )
     y = top
     current_table: str | None = "\0"
@@ -324,8 +330,13 @@ def render_gantt_svg(
             f'<text x="8" y="{y + 14}">[{label}] {esc(t.name[:52])}</text>'
             f'<rect x="{x:.1f}" y="{y + 3}" width="{w:.1f}" height="{row_h - 6}" rx="2" '
             f'fill="{fill}" stroke="#333333" stroke-width="0.5"/>'
-            f'<text x="{x + 3:.1f}" y="{y + 14}" fill="{_text_colour(fill)}" font-size="9">'
-            f"{label}</text></g>"
+            + (
+                f'<text x="{x + 3:.1f}" y="{y + 14}" fill="{_text_colour(fill)}" '
+                f'font-size="9">{label}</text>'
+                if w >= 28
+                else ""
+            )
+            + "</g>"
         )
         y += row_h
     if schedule.handovers:
@@ -458,6 +469,7 @@ def render_runsheets_html(
     params: ExportParams = ExportParams(),
     *,
     teams: dict[str, str] | None = None,
+    handover_min: dict[str, int] | None = None,
 ) -> str:
     """Printable run sheets: one section per person and one per table.
 
@@ -467,9 +479,12 @@ def render_runsheets_html(
     params : ExportParams
     teams : dict, optional
         Person name -> team code (``A``, ``B``, ``shared``) for the heading colour.
+    handover_min : dict, optional
+        Person name -> hand-over minutes (the end of duty includes them).
     """
     esc = html.escape
     teams = teams or {}
+    handover_min = handover_min or {}
     by_person: dict[str, list[tuple[ScheduledTask, str]]] = defaultdict(list)
     for t in schedule.tasks:
         for a in t.people:
@@ -498,11 +513,13 @@ def render_runsheets_html(
         team = teams.get(person, "shared")
         colour = twin_colour(team if team in ("A", "B") else "both", params)
         rows = sorted(by_person[person], key=lambda x: x[0].start_min)
-        first, last = rows[0][0].start_min, rows[-1][0].end_min
+        first = min([rows[0][0].start_min] + [h.start_min for h in gets.get(person, [])])
+        last = max(t.end_min for t, _ in rows) + int(handover_min.get(person, 0))
+        last = max([last] + [h.end_min for h in gets.get(person, [])])
         parts.append(
             f'<section style="--c:{colour}"><h2>{esc(person)} — team '
             f"{esc(team if team in ('A', 'B') else 'shared')} — on duty "
-            f"{clock(first, params)} to {clock(last, params)}</h2>"
+            f"{clock(first, params)} to {clock(last, params)} (hand-over included)</h2>"
             "<table><tr><th>from</th><th>to</th><th>twin</th><th>what</th><th>role</th>"
             "<th>where</th><th>with whom</th></tr>"
         )
@@ -557,6 +574,7 @@ def write_outputs(
     risk: MonteCarloResult | None = None,
     earlier: Sequence[Schedule] = (),
     teams: dict[str, str] | None = None,
+    handover_min: dict[str, int] | None = None,
 ) -> list[Path]:
     """Write the five schedule files into ``out_dir`` atomically; return their paths."""
     out_dir = Path(out_dir)
@@ -566,7 +584,9 @@ def write_outputs(
         "schedule.ics": render_ics(all_ops, params),
         "gantt.svg": render_gantt_svg(schedule, params),
         "gantt.html": render_gantt_html(schedule, params, risk=risk, others=earlier),
-        "runsheets.html": render_runsheets_html(schedule, params, teams=teams),
+        "runsheets.html": render_runsheets_html(
+            schedule, params, teams=teams, handover_min=handover_min
+        ),
     }
     paths = []
     for name, text in files.items():

@@ -135,6 +135,7 @@ def plan_schedule(
     """
     st = tuple(stage_inputs(stages))
     base = team if team is not None else default_team(params.template)
+    seed = int(seed) % 2**31  # CP-SAT seeds are 32-bit; numpy needs a non-negative seed
     solve_p = replace(params.solve, seed=seed)
     if base.tasks:
         final_team = base
@@ -302,7 +303,13 @@ def _write(result: ScheduleResult, ctx: Any, out_dir: Path) -> dict[str, Any]:
     )
     teams: dict[str, str] = {p.name: str(p.team) for p in result.team.people}
     write_outputs(
-        out_dir, result.final, params=params, risk=result.risk, earlier=result.earlier, teams=teams
+        out_dir,
+        result.final,
+        params=params,
+        risk=result.risk,
+        earlier=result.earlier,
+        teams=teams,
+        handover_min={p.name: p.handover_min for p in result.team.people},
     )
     return {"schedule": schedule_section(result, params)}
 
