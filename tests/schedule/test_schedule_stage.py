@@ -114,3 +114,41 @@ def test_infeasible_team_is_reported_as_bad_input(tmp_path):
     msg = info.value.one_line()
     assert msg.startswith(f"{team_file}: no feasible OR schedule: task ")
     assert "needs 2 neurosurgeons" in msg and "team has 1" in msg
+
+
+def test_through_the_plan_runner_with_cache_and_team_change(tmp_path):
+    from dataclasses import replace
+
+    from twinsep.plan import Stage, run_plan
+
+    calls = []
+
+    def run_separate(ctx):
+        calls.append(1)
+        return SimpleNamespace(stages=STAGES[1:])
+
+    fake = Stage(name="separate", run=run_separate, write=lambda r, c, o: {})
+    stage = replace(make_stage(["separate"]), params=PARAMS)
+    info = {"sha256": "0" * 64, "path": "ct.nii.gz"}
+    team_file = tmp_path / "team.yaml"
+    team_file.write_text(team_to_yaml(default_team()))
+    out = tmp_path / "plan"
+    opts = PlanOptions(scan_path=Path("ct.nii.gz"), team_path=team_file)
+    first = run_plan(opts, out, stages=[fake, stage], input_info=info)
+    assert first.computed == ["separate", "schedule"]
+    plan = json.loads((out / "plan.json").read_text())
+    assert plan["schedule"]["makespan_min"] == first.plan["schedule"]["makespan_min"]
+    assert (out / "schedule.ics").is_file() and (out / "runsheets.html").is_file()
+    # same inputs: both stages from the cache
+    again = run_plan(opts, out, force=True, stages=[fake, stage], input_info=info)
+    assert again.cached == ["separate", "schedule"]
+    # a slower team (longer hand-overs) changes only the schedule
+    slow = default_team()
+    slow = slow.model_copy(
+        update={"people": tuple(p.model_copy(update={"handover_min": 30}) for p in slow.people)}
+    )
+    team_file.write_text(team_to_yaml(slow))
+    third = run_plan(opts, out, force=True, stages=[fake, stage], input_info=info)
+    assert third.cached == ["separate"] and third.computed == ["schedule"]
+    hos = third.plan["schedule"]["handovers"]
+    assert hos and all(h["end_min"] - h["start_min"] == 30 for h in hos)
