@@ -70,5 +70,25 @@ else
     note "pydicom-data: no python found"; status=1
 fi
 
+# ---- segment/twins (issue 4): Debian mricron-data, Colin27 full-head T1 + brain mask ----
+#   .data/mricron-data/usr/share/mricron/templates/ch2.nii.gz, ch2bet.nii.gz
+#   used by the built-in cases real-vertical / real-angular (twinsep.realanatomy.colin)
+if have mricron-data ch2bet.nii.gz; then
+    note "mricron-data: present"
+elif command -v apt-get >/dev/null && command -v dpkg >/dev/null; then
+    tmp="$(mktemp -d)"
+    if (cd "$tmp" && apt-get download mricron-data >/dev/null 2>&1) ||
+       { apt-get update >/dev/null 2>&1 && (cd "$tmp" && apt-get download mricron-data >/dev/null 2>&1); }; then
+        mkdir -p "$DATA/mricron-data" && dpkg -x "$tmp"/mricron-data_*.deb "$DATA/mricron-data" &&
+            note "mricron-data: installed" || { note "mricron-data: unpack failed"; status=1; }
+    else
+        note "mricron-data: download failed (no network?)"; status=1
+    fi
+    rm -rf "$tmp"
+else
+    note "mricron-data: apt-get/dpkg not available"; status=1
+fi
+# ---- end segment/twins block ----
+
 [ "$status" -eq 0 ] || note "some data could not be fetched; the tests that need it will skip"
 exit 0

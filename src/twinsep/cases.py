@@ -34,6 +34,19 @@ def _phantom_case(kind: str) -> Callable[[Path], Path]:
     return build
 
 
+def _real_case(name: str) -> Callable[[Path], Path]:
+    def build(cache_dir: Path) -> Path:
+        from twinsep.realanatomy.colin import write_real_case
+
+        folder = cache_dir / name
+        ct = folder / "ct.nii.gz"
+        if not ct.is_file():
+            write_real_case(name, folder)
+        return ct
+
+    return build
+
+
 def _registry() -> dict[str, tuple[str, Callable[[Path], Path]]]:
     cases: dict[str, tuple[str, Callable[[Path], Path]]] = {
         "vertical-II": (
@@ -47,6 +60,16 @@ def _registry() -> dict[str, tuple[str, Callable[[Path], Path]]]:
         "angular-frontal": (
             "phantom: total angular craniopagus, frontal",
             _phantom_case("angular-frontal"),
+        ),
+        "real-vertical": (
+            "real anatomy: two Colin27 heads (mricron-data) joined vertex to vertex, "
+            "faces 150 deg apart; synthetic CT from the MR's tissues",
+            _real_case("real-vertical"),
+        ),
+        "real-angular": (
+            "real anatomy: two Colin27 heads (mricron-data) joined frontal-parietal to "
+            "parietal-occipital (angular); synthetic CT from the MR's tissues",
+            _real_case("real-angular"),
         ),
     }
     return cases
