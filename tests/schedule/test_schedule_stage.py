@@ -152,3 +152,17 @@ def test_through_the_plan_runner_with_cache_and_team_change(tmp_path):
     assert third.cached == ["separate"] and third.computed == ["schedule"]
     hos = third.plan["schedule"]["handovers"]
     assert hos and all(h["end_min"] - h["start_min"] == 30 for h in hos)
+
+
+def test_long_operation_enlarges_the_default_team_and_warns():
+    from sched_helpers import sep_stages
+
+    from twinsep.schedule.stage import plan_schedule
+    from twinsep.schedule.verify import verify_schedule
+
+    result = plan_schedule(sep_stages(6, area_mm2=2000.0), params=PARAMS)
+    assert result.final.makespan_min > 30 * 60  # six long divisions: a 30+ h day
+    assert len(result.team.people) > len(default_team().people)
+    assert any("enlarged by" in n for n in result.notes)
+    assert any("longer than any reported single operation" in n for n in result.notes)
+    assert verify_schedule(result.final, result.team).ok

@@ -53,12 +53,21 @@ class ScheduleParams:
         CP-SAT budget of each (small) preparatory operation.
     montecarlo : MonteCarloParams
         Risk simulation (the seed comes from ``--seed``).
+    max_relays : int
+        When the *default* team cannot cover the operation within its duty limits, it is
+        enlarged by up to this many relays (one more person per twin-team role and per
+        continuous shared role each) before giving up, with a warning.
+    longest_reported_h : float
+        Longest single separation operation reported (Rio 2022, 27 h; NOTES.md): a
+        longer planned day gets a warning suggesting staged operations.
     """
 
     template: TemplateParams = field(default_factory=TemplateParams)
     solve: SolveParams = field(default_factory=SolveParams)
     earlier_time_limit_s: float = 2.0
     montecarlo: MonteCarloParams = field(default_factory=MonteCarloParams)
+    max_relays: int = 3
+    longest_reported_h: float = 27.0
 
 
 @dataclass(frozen=True)
@@ -72,6 +81,7 @@ class ScheduleResult:
     stages: tuple[StageInput, ...]
     team_source: str
     verified: bool
+    notes: tuple[str, ...] = ()
 
 
 def fit_template(tasks: Sequence[Task], team: Team, *, source: str) -> Team:
@@ -134,15 +144,43 @@ def plan_schedule(
     ConfigError, InfeasibleScheduleError
     """
     st = tuple(stage_inputs(stages))
-    base = team if team is not None else default_team(params.template)
     seed = int(seed) % 2**31  # CP-SAT seeds are 32-bit; numpy needs a non-negative seed
     solve_p = replace(params.solve, seed=seed)
-    if base.tasks:
-        final_team = base
-    else:
-        final_team = fit_template(separation_tasks(st, params.template), base, source=team_source)
-    problem = compile_problem(final_team)
-    final = solve_schedule(problem, params=solve_p, operation="separation")
+    notes: list[str] = []
+    relays = 0
+    while True:
+        base = team if team is not None else default_team(params.template, relays=relays)
+        if base.tasks:
+            final_team = base
+        else:
+            final_team = fit_template(
+                separation_tasks(st, params.template), base, source=team_source
+            )
+        problem = compile_problem(final_team)
+        try:
+            final = solve_schedule(problem, params=solve_p, operation="separation")
+            break
+        except InfeasibleScheduleError as exc:
+            retry = (
+                team is None
+                and relays < params.max_relays
+                and ("continuous-work" in str(exc) or "neither find" in str(exc))
+            )
+            if not retry:
+                raise
+            relays += 1
+            logger.debug("default team too small (%s); adding relay %d", exc, relays)
+    if relays:
+        notes.append(
+            f"the default team was enlarged by {relays} relay(s) to {len(base.people)} people "
+            "to cover the operation within the duty limits"
+        )
+    if final.makespan_min > params.longest_reported_h * 60:
+        notes.append(
+            f"the separation day is planned at {final.makespan_min / 60:.1f} h, longer than "
+            f"any reported single operation ({params.longest_reported_h:g} h); consider "
+            "dividing the venous stages over separate operations"
+        )
     check = verify_schedule(final, final_team)
     if not check.ok:
         raise RuntimeError(
@@ -175,6 +213,7 @@ def plan_schedule(
         stages=st,
         team_source=team_source,
         verified=check.ok,
+        notes=tuple(notes),
     )
 
 
@@ -218,7 +257,7 @@ def _run(ctx: Any) -> ScheduleResult:
     except InfeasibleScheduleError as exc:
         # the team (file or default) cannot do the operation: bad input, exit code 2
         raise ConfigError(team_path or source, f"no feasible OR schedule: {exc}") from exc
-    for w in result.final.warnings:
+    for w in (*result.notes, *result.final.warnings):
         ctx.warn(w)
     if result.final.status != "optimal":
         ctx.warn(

@@ -118,22 +118,19 @@ _TWIN_TEAM: tuple[tuple[str, tuple[str, ...], int], ...] = (
     ("SN", ("scrub_nurse",), 3),
     ("CN", ("circulating_nurse",), 2),
 )
-#: (role code, skills) of the shared members.
-_SHARED: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("NS-LEAD", ("neurosurgeon",)),
-    ("NP-1", ("neurophysiologist",)),
-    ("NP-2", ("neurophysiologist",)),
-    ("NP-3", ("neurophysiologist",)),
-    ("AT-1", ("anaesthesia_technician",)),
-    ("AT-2", ("anaesthesia_technician",)),
-    ("RG-1", ("radiographer",)),
-    ("IE-1", ("navigation_engineer",)),
-    ("IR-1", ("interventional_radiologist",)),
-    ("NC-1", ("circulating_nurse",)),
+#: (role code prefix, skills, number, grows with relays) of the shared members.
+_SHARED: tuple[tuple[str, tuple[str, ...], int, bool], ...] = (
+    ("NS-LEAD", ("neurosurgeon",), 1, False),
+    ("NP", ("neurophysiologist",), 3, True),
+    ("AT", ("anaesthesia_technician",), 2, True),
+    ("RG", ("radiographer",), 1, False),
+    ("IE", ("navigation_engineer",), 1, False),
+    ("IR", ("interventional_radiologist",), 1, False),
+    ("NC", ("circulating_nurse",), 1, True),
 )
 
 
-def default_team(params: TemplateParams = TemplateParams()) -> Team:
+def default_team(params: TemplateParams = TemplateParams(), *, relays: int = 0) -> Team:
     """The default craniopagus team: two colour-coded twin teams of 16 and 10 shared.
 
     42 role codes (no names): per twin 3 neurosurgeons, 4 plastic surgeons,
@@ -145,11 +142,21 @@ def default_team(params: TemplateParams = TemplateParams()) -> Team:
     which some roles are needed at its start and again at its end (plastic surgeons for
     the scalp flaps and for the closure; two anaesthetists per twin at induction and one
     per twin throughout).
+
+    Parameters
+    ----------
+    params : TemplateParams
+        Work limit and hand-over time of every person.
+    relays : int
+        Extra people per twin-team role and per continuous shared role (monitoring,
+        anaesthesia technicians, coordination), for operations too long for the base team.
     """
+    if relays < 0:
+        raise ValueError(f"relays must be >= 0, got {relays}")
     people: list[Person] = []
     for twin in ("A", "B"):
         for prefix, skills, n in _TWIN_TEAM:
-            for i in range(1, n + 1):
+            for i in range(1, n + relays + 1):
                 people.append(
                     Person(
                         name=f"{prefix}-{twin}{i}",
@@ -159,16 +166,18 @@ def default_team(params: TemplateParams = TemplateParams()) -> Team:
                         handover_min=params.handover_min,
                     )
                 )
-    for code, skills in _SHARED:
-        people.append(
-            Person(
-                name=code,
-                skills=skills,
-                team="shared",
-                max_continuous_h=params.max_continuous_h,
-                handover_min=params.handover_min,
+    for prefix, skills, n, grows in _SHARED:
+        count = n + relays if grows else n
+        for i in range(1, count + 1):
+            people.append(
+                Person(
+                    name=prefix if prefix == "NS-LEAD" else f"{prefix}-{i}",
+                    skills=skills,
+                    team="shared",
+                    max_continuous_h=params.max_continuous_h,
+                    handover_min=params.handover_min,
+                )
             )
-        )
     return Team(
         people=tuple(people),
         rooms=("OR-1", "OR-2"),
