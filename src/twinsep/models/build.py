@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -10,13 +11,21 @@ from scipy import ndimage
 
 from twinsep.labels import BONE, BRAIN, CSF, TWIN_A, TWIN_B, VESSEL, shade
 from twinsep.models.params import ModelParams
-from twinsep.models.surface import Mesh, extract_surface
-from twinsep.models.thickness import WallCheck, thicken
+from twinsep.models.surface import Mesh, bounding_box, extract_surface
+from twinsep.models.thickness import WallCheck, depth_mm, thicken
 from twinsep.volume import Volume
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["STRUCTURES", "PartMesh", "structure_mask", "twin_structure_meshes", "stage_meshes"]
+__all__ = [
+    "STRUCTURES",
+    "PartMesh",
+    "bounding_box",
+    "mesh_part",
+    "structure_mask",
+    "twin_structure_meshes",
+    "stage_meshes",
+]
 
 #: Structures modelled per twin, in scene order.
 STRUCTURES: tuple[str, ...] = ("skin", "bone", "brain", "vessel", "csf")
@@ -50,7 +59,7 @@ def _fill_holes(mask: np.ndarray) -> np.ndarray:
     import cc3d
 
     padded = np.pad(~mask, 1, constant_values=True)
-    comp = cc3d.connected_components(padded.astype(np.uint8), connectivity=6)
+    comp = cc3d.connected_components(padded.view(np.uint8), connectivity=6)
     outside = comp == comp[0, 0, 0]
     return ~outside[1:-1, 1:-1, 1:-1]
 
@@ -64,25 +73,54 @@ def structure_mask(labels: np.ndarray, twins: np.ndarray, twin: int, structure: 
     own = twins == twin
     if structure == "skin":
         return _fill_holes(own & (labels > 0))
-    code = {"bone": BONE, "brain": BRAIN, "vessel": VESSEL, "csf": CSF}[structure]
-    return own & (labels == code)
+    return own & (labels == _CODES[structure])
 
 
-def _crop_box(mask: np.ndarray, margin: int) -> tuple[slice, slice, slice] | None:
-    objs = ndimage.find_objects(mask.astype(np.uint8))
-    if not objs or objs[0] is None:
-        return None
-    box = objs[0]
-    return tuple(
-        slice(max(0, s.start - margin), min(n, s.stop + margin))
-        for s, n in zip(box, mask.shape, strict=True)
-    )  # type: ignore[return-value]
+_CODES: dict[str, int] = {"bone": BONE, "brain": BRAIN, "vessel": VESSEL, "csf": CSF}
 
 
 def _shift_affine(affine: np.ndarray, start: tuple[int, int, int]) -> np.ndarray:
-    out = affine.copy()
+    out = np.array(affine, dtype=np.float64, copy=True)
     out[:3, 3] = affine[:3, :3] @ np.asarray(start, dtype=np.float64) + affine[:3, 3]
     return out
+
+
+def _starts(box: tuple[slice, slice, slice]) -> tuple[int, int, int]:
+    return (int(box[0].start), int(box[1].start), int(box[2].start))
+
+
+def _mesh_crop(
+    crop: np.ndarray,
+    affine: np.ndarray,
+    spacing_mm: tuple[float, float, float],
+    *,
+    depth: np.ndarray | None,
+    name: str,
+    twin: str | None,
+    structure: str,
+    colour: str,
+    face_budget: int,
+    params: ModelParams,
+    min_wall_mm: float | None,
+) -> PartMesh:
+    """Optionally thicken, then mesh one cropped mask (with its background margin)."""
+    vox_ml = float(np.prod(spacing_mm)) / 1000.0
+    label_ml = float(np.count_nonzero(crop)) * vox_ml
+    wall = None
+    if min_wall_mm:
+        crop, wall = thicken(
+            crop,
+            spacing_mm,
+            min_wall_mm,
+            bump_tolerance_vx=params.print.bump_tolerance_vx,
+            depth=depth,
+            threads=params.threads,
+        )
+    v, f = extract_surface(
+        crop, affine, face_budget=face_budget, params=params.mesh, max_block_mm=min_wall_mm
+    )
+    mesh = Mesh(v, f, name=name, twin=twin, structure=structure, colour=colour)
+    return PartMesh(mesh, label_ml, wall)
 
 
 def mesh_part(
@@ -99,19 +137,30 @@ def mesh_part(
 ) -> PartMesh | None:
     """Crop, optionally thicken, and mesh one mask (None when the mask is empty)."""
     spacing = volume.spacing_mm
-    margin = 2 + (int(np.ceil((min_wall_mm or 0.0) / min(spacing))) if min_wall_mm else 0)
-    box = _crop_box(mask, margin)
+    margin = _margin(spacing, min_wall_mm)
+    box = bounding_box(mask, margin)
     if box is None:
         return None
     crop = np.asarray(mask[box], dtype=bool)
-    label_ml = float(crop.sum()) * volume.voxel_volume_mm3 / 1000.0
-    wall = None
-    if min_wall_mm:
-        crop, wall = thicken(crop, spacing, min_wall_mm)
-    aff = _shift_affine(volume.affine, (box[0].start, box[1].start, box[2].start))
-    v, f = extract_surface(crop, aff, face_budget=face_budget, params=params.mesh)
-    mesh = Mesh(v, f, name=name, twin=twin, structure=structure, colour=colour)
-    return PartMesh(mesh, label_ml, wall)
+    aff = _shift_affine(volume.affine, _starts(box))
+    return _mesh_crop(
+        crop,
+        aff,
+        spacing,
+        depth=None,
+        name=name,
+        twin=twin,
+        structure=structure,
+        colour=colour,
+        face_budget=face_budget,
+        params=params,
+        min_wall_mm=min_wall_mm,
+    )
+
+
+def _margin(spacing_mm: tuple[float, float, float], min_wall_mm: float | None) -> int:
+    """Background voxels kept around a crop: room for the iso-surface and the thickening."""
+    return 2 + (int(np.ceil((min_wall_mm or 0.0) / min(spacing_mm))) + 1 if min_wall_mm else 0)
 
 
 def twin_structure_meshes(
@@ -124,6 +173,9 @@ def twin_structure_meshes(
 ) -> list[PartMesh]:
     """One mesh per twin x structure (empty structures are skipped).
 
+    Work is confined to each twin's bounding box; one multi-label distance transform
+    per twin gives the depth of all its tissue structures for the wall check.
+
     Parameters
     ----------
     labels, twins : Volume
@@ -135,28 +187,49 @@ def twin_structure_meshes(
     thicken_walls : bool
         Enforce ``params.print.min_wall_mm`` before meshing (print-ready meshes).
     """
+    t0 = time.perf_counter()
     lab = np.asarray(labels.array)
     tw = np.asarray(twins.array)
+    spacing = labels.spacing_mm
     structures = [s for s in STRUCTURES if s != "csf" or params.include_csf]
     budgets = _scaled_budgets(params, structures)
+    min_wall = params.print.min_wall_mm if thicken_walls else None
+    margin = _margin(spacing, min_wall)
     out: list[PartMesh] = []
     for twin_val in (TWIN_A, TWIN_B):
         tname = "A" if twin_val == TWIN_A else "B"
+        box = bounding_box((tw == twin_val) & (lab > 0), margin)
+        if box is None:
+            continue
+        codes = np.where(tw[box] == twin_val, lab[box], np.uint8(0)).astype(np.uint8, copy=False)
+        depth = depth_mm(codes, spacing, threads=params.threads) if min_wall else None
         for structure in structures:
-            mask = structure_mask(lab, tw, twin_val, structure)
-            part = mesh_part(
-                mask,
-                labels,
+            if structure == "skin":
+                mask = _fill_holes(codes > 0)
+                d_s = None  # the filled head has its own depth
+            else:
+                mask = codes == _CODES[structure]
+                d_s = depth
+            sbox = bounding_box(mask, margin)
+            if sbox is None:
+                continue
+            start = tuple(b.start + s.start for b, s in zip(box, sbox, strict=True))
+            part = _mesh_crop(
+                mask[sbox],
+                _shift_affine(labels.affine, start),  # type: ignore[arg-type]
+                spacing,
+                depth=None if d_s is None else d_s[sbox],
                 name=f"{tname}/{structure}",
                 twin=tname,
                 structure=structure,
                 colour=shade(colours[tname], SHADE[structure]),
                 face_budget=budgets[structure],
                 params=params,
-                min_wall_mm=params.print.min_wall_mm if thicken_walls else None,
+                min_wall_mm=min_wall,
             )
-            if part is not None and part.mesh.n_faces:
+            if part.mesh.n_faces:
                 out.append(part)
+    logger.debug("twin x structure meshes in %.2f s", time.perf_counter() - t0)
     return out
 
 
@@ -178,15 +251,24 @@ def stage_meshes(cut: Volume, *, params: ModelParams = ModelParams()) -> list[Me
     planned separation surface (shown grey-white, named ``separation/stageN``).
     """
     arr = np.asarray(cut.array)
+    outer = bounding_box(arr > 0, 2)
+    if outer is None:
+        return []
+    sub = arr[outer]
     out: list[Mesh] = []
-    for s in sorted(int(v) for v in np.unique(arr) if v > 0):
-        mask = arr == s
-        box = _crop_box(mask, 2)
-        if box is None:
+    boxes = ndimage.find_objects(sub)
+    for s, sbox in enumerate(boxes, start=1):
+        if sbox is None:
             continue
-        aff = _shift_affine(cut.affine, (box[0].start, box[1].start, box[2].start))
+        box = tuple(
+            slice(max(0, b.start - 2), min(n, b.stop + 2))
+            for b, n in zip(sbox, sub.shape, strict=True)
+        )
+        mask = sub[box] == s
+        start = tuple(o.start + b.start for o, b in zip(outer, box, strict=True))
+        aff = _shift_affine(cut.affine, start)  # type: ignore[arg-type]
         v, f = extract_surface(
-            mask[box], aff, face_budget=params.separation_face_budget, params=params.mesh
+            mask, aff, face_budget=params.separation_face_budget, params=params.mesh
         )
         if f.shape[0]:
             colour = shade("#E6E6E6", 1.0 - 0.08 * ((s - 1) % 5))

@@ -23,7 +23,14 @@ from scipy import ndimage
 
 from twinsep.labels import TWIN_A, TWIN_B, shade
 from twinsep.models.params import DollParams, MeshParams
-from twinsep.models.surface import Mesh, coarsening_factors, extract_surface, iso_surface_index
+from twinsep.models.surface import (
+    Mesh,
+    block_fraction,
+    bounding_box,
+    coarsening_factors,
+    extract_surface,
+    iso_surface_index,
+)
 from twinsep.models.thickness import _edt_mm
 from twinsep.volume import Volume, apply_affine
 
@@ -140,17 +147,6 @@ def _fps(points: np.ndarray, first: int, n: int, min_dist: float) -> list[int]:
     return chosen
 
 
-def _block(m: np.ndarray, f: tuple[int, int, int]) -> np.ndarray:
-    if f == (1, 1, 1):
-        return m.astype(np.float32)
-    pad = [(0, (-s) % b) for s, b in zip(m.shape, f, strict=True)]
-    mm = np.pad(m, pad)
-    s = mm.shape
-    return mm.reshape(s[0] // f[0], f[0], s[1] // f[1], f[1], s[2] // f[2], f[2]).mean(
-        axis=(1, 3, 5), dtype=np.float32
-    )
-
-
 def make_doll(
     labels: Volume,
     twins: Volume,
@@ -182,31 +178,30 @@ def make_doll(
     """
     lab = np.asarray(labels.array)
     tw = np.asarray(twins.array)
-    head_full = lab > 0
-    if not (head_full & (tw == TWIN_A)).any() or not (head_full & (tw == TWIN_B)).any():
-        raise ValueError("the doll needs tissue of both twins")
     spacing = labels.spacing_mm
     margin_mm = params.strip_thickness_mm + 3 * max(spacing)
     margin = int(np.ceil(margin_mm / min(spacing))) + 2
-    box = ndimage.find_objects(head_full.astype(np.uint8))[0]
-    box = tuple(
-        slice(max(0, s.start - margin), min(n, s.stop + margin))
-        for s, n in zip(box, lab.shape, strict=True)
-    )
-    head = head_full[box]
-    a_ind = head & (tw[box] == TWIN_A)
-    b_ind = head & (tw[box] == TWIN_B)
+    box = bounding_box(lab > 0, margin)
+    if box is None:
+        raise ValueError("the doll needs tissue of both twins")
+    head = lab[box] > 0
+    tw_box = tw[box]
+    a_ind = head & (tw_box == TWIN_A)
+    b_ind = head & (tw_box == TWIN_B)
+    if not a_ind.any() or not b_ind.any():
+        raise ValueError("the doll needs tissue of both twins")
     # grid: coarsen so that each part has about the face budget
     n_surf = int(np.count_nonzero(head[1:] != head[:-1])) * 3
     f = coarsening_factors(n_surf, spacing, params.face_budget)
-    g = _block(head, f)
-    a = _block(a_ind, f)
-    b = _block(b_ind, f)
+    a = block_fraction(a_ind, f)
+    b = block_fraction(b_ind, f)
+    del a_ind, b_ind, tw_box
     sig = params.smoothing_sigma_vx
     if sig > 0:
-        g = ndimage.gaussian_filter(g, sig, mode="constant")
         a = ndimage.gaussian_filter(a, sig, mode="constant")
         b = ndimage.gaussian_filter(b, sig, mode="constant")
+    # the twins' tissue is disjoint and together the head: g = a + b (smoothing is linear)
+    g = a + b
     h = a - b
     gg = g - 0.5
     f_arr = np.asarray(f, dtype=np.float64)

@@ -64,10 +64,16 @@ class PrintParams:
         give 0.8-1.5 mm); thinner parts (infant skull, small vessels) are thickened.
     scale : float
         Print scale (1.0 = life size). Applied to print parts only, never to screen models.
+    bump_tolerance_vx : float
+        Voxels not covered by a ``min_wall_mm`` ball but within this many voxel sizes
+        (the largest) of the covered part are edges, corners and one-voxel steps of the
+        label grid, not thin walls; they are reported as bumps and not thickened. One
+        voxel is the resolution of the check itself (``twinsep.models.thickness``).
     """
 
     min_wall_mm: float = 1.2
     scale: float = 1.0
+    bump_tolerance_vx: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -135,6 +141,9 @@ class ModelParams:
     coords : {"RAS", "LPS"}
         World convention of exported files. RAS is the plan's convention (NIfTI, 3D Slicer
         since 4.11 reads either when told); LPS for tools that expect DICOM coordinates.
+    threads : int
+        Threads for the distance transforms (``edt``). 2 matches the laptop target of
+        issue 7 (2 cores); results do not depend on it.
     """
 
     mesh: MeshParams = field(default_factory=MeshParams)
@@ -145,3 +154,4 @@ class ModelParams:
     scene_face_budget: int = 400_000
     include_csf: bool = True
     coords: CoordSystem = "RAS"
+    threads: int = 2

@@ -24,12 +24,15 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "Mesh",
+    "block_fraction",
+    "bounding_box",
     "extract_surface",
     "iso_surface_index",
     "mesh_mask",
     "smooth_windowed_sinc",
     "decimate",
     "coarsening_factors",
+    "is_closed",
 ]
 
 
@@ -83,9 +86,7 @@ class Mesh:
     @property
     def watertight(self) -> bool:
         """True when every edge is shared by exactly two faces with opposite direction."""
-        if self.n_faces == 0:
-            return False
-        return bool(self.to_trimesh().is_watertight)
+        return is_closed(self.faces)
 
     def bounds_mm(self) -> np.ndarray:
         """``[[xmin, ymin, zmin], [xmax, ymax, zmax]]`` in mm."""
@@ -96,8 +97,47 @@ class Mesh:
         return Mesh(vertices, faces, self.name, self.twin, self.structure, self.colour)
 
 
+def is_closed(faces: np.ndarray) -> bool:
+    """True when the triangles form closed, consistently wound surfaces: every directed
+    edge occurs exactly once and its reverse occurs exactly once (no border, no
+    non-manifold edge, no flipped face). Empty meshes are not closed."""
+    f = np.asarray(faces, dtype=np.int64)
+    if f.ndim != 2 or f.shape[0] == 0:
+        return False
+    a = f.ravel()
+    b = f[:, [1, 2, 0]].ravel()
+    n = int(a.max()) + 1
+    fwd = np.sort(a * n + b)
+    if fwd.size > 1 and bool((fwd[1:] == fwd[:-1]).any()):
+        return False
+    return bool(np.array_equal(fwd, np.sort(b * n + a)))
+
+
+def bounding_box(sel: np.ndarray, margin: int = 0) -> tuple[slice, slice, slice] | None:
+    """Index box of the True voxels of ``sel`` grown by ``margin`` voxels (clipped to the
+    array), or None when ``sel`` is empty. Two passes over the array."""
+    ij = sel.any(axis=2)
+    if not ij.any():
+        return None
+    k = sel.any(axis=(0, 1))
+    out = []
+    projections = (
+        (ij.any(axis=1), sel.shape[0]),
+        (ij.any(axis=0), sel.shape[1]),
+        (k, sel.shape[2]),
+    )
+    for proj, n in projections:
+        nz = np.flatnonzero(proj)
+        out.append(slice(max(0, int(nz[0]) - margin), min(n, int(nz[-1]) + 1 + margin)))
+    return (out[0], out[1], out[2])
+
+
 def coarsening_factors(
-    n_surface_vx: int, spacing_mm: tuple[float, float, float], max_faces: int
+    n_surface_vx: int,
+    spacing_mm: tuple[float, float, float],
+    max_faces: int,
+    *,
+    max_block_mm: float | None = None,
 ) -> tuple[int, int, int]:
     """Integer block sizes per axis so that marching cubes yields about ``max_faces``.
 
@@ -113,6 +153,10 @@ def coarsening_factors(
         Voxel size along i, j, k in mm.
     max_faces : int
         Target number of marching-cubes faces.
+    max_block_mm : float, optional
+        Largest coarse voxel edge, mm. A wall survives block averaging at iso level 0.5
+        only if it is at least one coarse voxel thick (it may straddle two blocks), so
+        print parts pass their minimum wall thickness here.
     """
     est = 2.0 * n_surface_vx
     if est <= max_faces or max_faces <= 0:
@@ -121,16 +165,34 @@ def coarsening_factors(
     sp = np.asarray(spacing_mm, dtype=np.float64)
     target_mm = float(np.exp(np.log(sp).mean())) * reduction
     f = np.maximum(1, np.round(target_mm / sp)).astype(int)
+    if max_block_mm is not None and max_block_mm > 0:
+        f = np.minimum(f, np.maximum(1, np.floor(max_block_mm / sp + 1e-9))).astype(int)
     return (int(f[0]), int(f[1]), int(f[2]))
 
 
-def _block_mean(mask: np.ndarray, f: tuple[int, int, int]) -> np.ndarray:
-    """Fraction of ``mask`` in each ``f``-block (the array is padded to whole blocks)."""
-    pad = [(0, (-s) % b) for s, b in zip(mask.shape, f, strict=True)]
-    m = np.pad(mask, pad) if any(p[1] for p in pad) else mask
-    s = m.shape
-    out = m.reshape(s[0] // f[0], f[0], s[1] // f[1], f[1], s[2] // f[2], f[2])
-    return out.mean(axis=(1, 3, 5), dtype=np.float32)
+def block_fraction(mask: np.ndarray, f: tuple[int, int, int]) -> np.ndarray:
+    """Fraction of ``mask`` in each ``f``-block, float32 (the array is zero-padded to
+    whole blocks). Sums strided slices in small integers: about ten times faster than a
+    mean over a 6-D reshape."""
+    m = np.asarray(mask, dtype=bool)
+    if f == (1, 1, 1):
+        return m.astype(np.float32)
+    pad = [(0, (-s) % b) for s, b in zip(m.shape, f, strict=True)]
+    if any(p[1] for p in pad):
+        m = np.pad(m, pad)
+    acc_t = np.uint8 if f[0] * f[1] * f[2] <= 255 else np.uint16
+    x = m.view(np.uint8)
+    for axis, k in ((2, f[2]), (1, f[1]), (0, f[0])):
+        if k == 1:
+            continue
+        sl = [slice(None)] * 3
+        sl[axis] = slice(0, None, k)
+        tot = x[tuple(sl)].astype(acc_t)
+        for j in range(1, k):
+            sl[axis] = slice(j, None, k)
+            tot += x[tuple(sl)]
+        x = tot
+    return x.astype(np.float32) / np.float32(f[0] * f[1] * f[2])
 
 
 def iso_surface_index(
@@ -252,11 +314,14 @@ def smooth_windowed_sinc(
 
 
 def _clean(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Drop degenerate/duplicate faces and unused vertices; keep the winding."""
-    import trimesh
-
-    m = trimesh.Trimesh(vertices, faces, process=True, validate=True)
-    return np.asarray(m.vertices, dtype=np.float64), np.asarray(m.faces, dtype=np.int64)
+    """Drop faces with a repeated vertex and unused vertices; keep order and winding."""
+    f = np.asarray(faces, dtype=np.int64)
+    ok = (f[:, 0] != f[:, 1]) & (f[:, 1] != f[:, 2]) & (f[:, 0] != f[:, 2])
+    f = f[ok]
+    used = np.zeros(len(vertices), dtype=bool)
+    used[f.ravel()] = True
+    remap = np.cumsum(used) - 1
+    return np.asarray(vertices, dtype=np.float64)[used], remap[f]
 
 
 def decimate(
@@ -272,9 +337,8 @@ def decimate(
     if target_faces <= 0 or n <= target_faces:
         return vertices, faces
     import fast_simplification
-    import trimesh
 
-    was_closed = trimesh.Trimesh(vertices, faces, process=False).is_watertight
+    was_closed = is_closed(faces)
     reduction = 1.0 - target_faces / n
     for attempt in range(3):
         v, f = fast_simplification.simplify(
@@ -283,7 +347,7 @@ def decimate(
             target_reduction=float(reduction),
         )
         v, f = _clean(np.asarray(v, dtype=np.float64), np.asarray(f, dtype=np.int64))
-        if not was_closed or trimesh.Trimesh(v, f, process=False).is_watertight:
+        if not was_closed or is_closed(f):
             return v, f
         logger.debug("decimation opened the mesh (attempt %d); retrying gentler", attempt + 1)
         reduction *= 0.5
@@ -296,6 +360,7 @@ def extract_surface(
     *,
     face_budget: int = 0,
     params: MeshParams = MeshParams(),
+    max_block_mm: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Closed, outward-wound, smoothed surface of a binary mask in world mm.
 
@@ -309,6 +374,9 @@ def extract_surface(
         Target number of faces after decimation (0: no decimation, no coarsening).
     params : MeshParams
         Extraction and smoothing settings.
+    max_block_mm : float, optional
+        Largest voxel edge of a coarsened extraction grid, mm (print parts: the minimum
+        wall, so that no wall vanishes in the coarsening).
 
     Returns
     -------
@@ -317,12 +385,12 @@ def extract_surface(
     """
     t0 = time.perf_counter()
     aff = np.asarray(affine, dtype=np.float64)
-    idx = np.nonzero(mask)
-    if idx[0].size == 0:
+    m = np.asarray(mask, dtype=bool)
+    box = bounding_box(m)
+    if box is None:
         return np.zeros((0, 3)), np.zeros((0, 3), dtype=np.int64)
-    lo = np.array([int(a.min()) for a in idx])
-    hi = np.array([int(a.max()) + 1 for a in idx])
-    crop = np.asarray(mask[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]], dtype=bool)
+    lo = np.array([b.start for b in box])
+    crop = m[box]
     sp = np.linalg.norm(aff[:3, :3], axis=0)
     spacing = (float(sp[0]), float(sp[1]), float(sp[2]))
     factors = (1, 1, 1)
@@ -334,12 +402,17 @@ def extract_surface(
             + np.count_nonzero(crop[:, 1:] != crop[:, :-1])
             + np.count_nonzero(crop[:, :, 1:] != crop[:, :, :-1])
         ) + 2 * int(crop[0].sum() + crop[-1].sum())
-        factors = coarsening_factors(n_surf, spacing, int(face_budget * params.faces_per_budget))
+        factors = coarsening_factors(
+            n_surf,
+            spacing,
+            int(face_budget * params.faces_per_budget),
+            max_block_mm=max_block_mm,
+        )
     if factors != (1, 1, 1):
-        grid = _block_mean(crop, factors)
+        grid = block_fraction(crop, factors)
         level = 0.5
     else:
-        grid = crop.astype(np.uint8)
+        grid = crop.view(np.uint8)
         level = 0.5
     grid = np.pad(grid, 1)
     v_idx, faces = iso_surface_index(grid, level, extractor=params.extractor)
