@@ -371,3 +371,7 @@ def make_stage(names: Sequence[str] = ()) -> Any:
         uses=("team_path", "seed"),
         params=ScheduleParams(),
     )
+
+
+STAGE = make_stage(("separate",))
+"""The stage as it runs in the full pipeline (after ``separate``)."""
