@@ -115,6 +115,16 @@ def corrupt_gzip(root: Path) -> BadCase:
     return BadCase(bad, "garbled.nii.gz", ("corrupt gzip",))
 
 
+def gzip_bad_crc(root: Path) -> BadCase:
+    # Valid deflate stream, wrong CRC-32 in the trailer: SimpleITK reads it silently.
+    good = _nifti(root / "good3.nii.gz", _ct((24, 24, 24), 25))
+    data = bytearray(good.read_bytes())
+    data[-8] ^= 0xFF
+    bad = root / "bad_crc.nii.gz"
+    bad.write_bytes(bytes(data))
+    return BadCase(bad, "bad_crc.nii.gz", ("corrupt gzip", "crc"))
+
+
 def two_series(root: Path) -> BadCase:
     a = _series(root, "a", seed=3)
     b = _series(root, "b", seed=4)
@@ -390,6 +400,7 @@ CASES: dict[str, Callable[[Path], BadCase]] = {
         empty_folder,
         truncated_nii_gz,
         corrupt_gzip,
+        gzip_bad_crc,
         two_series,
         unknown_series_uid,
         missing_slice,

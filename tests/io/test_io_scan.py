@@ -123,6 +123,41 @@ def test_modality_guess_from_value_range(tmp_path: Path) -> None:
     assert mr.info.modality == "MR" and any("guessed as MR" in w for w in mr.info.warnings)
 
 
+def test_itk_fast_path_only_for_intact_integer_nifti(tmp_path: Path) -> None:
+    import io as stdio
+    import zlib
+
+    from twinsep.io.formats import _read_nifti_itk
+
+    def header_and_first(p: Path) -> tuple[nib.Nifti1Header, bytes]:
+        first = p.read_bytes()[:65536]
+        head = zlib.decompressobj(31).decompress(first, 1024)
+        return nib.Nifti1Header.from_fileobj(stdio.BytesIO(head)), first
+
+    vol = make_volume("oblique", seed=21)
+    p = save_volume(vol, tmp_path / "int.nii.gz")
+    hdr, first = header_and_first(p)
+    fast = _read_nifti_itk(p, hdr, vol.shape, first)
+    assert fast is not None  # the fast path is taken for intact int16 data
+    np.testing.assert_array_equal(fast.array, vol.array)
+    np.testing.assert_allclose(fast.affine, vol.affine, atol=1e-4)
+    assert fast.sha256 == hashlib.sha256(p.read_bytes()).hexdigest()
+    # Same file with a wrong CRC: ITK would read it, the check sends it to nibabel.
+    bad = tmp_path / "crc.nii.gz"
+    data = bytearray(p.read_bytes())
+    data[-7] ^= 0x01
+    bad.write_bytes(bytes(data))
+    assert _read_nifti_itk(bad, hdr, vol.shape, bytes(data[:65536])) is None
+    # Float data never goes through ITK (it turns NaN into numbers): load_scan must see NaN.
+    fl = vol.array.astype(np.float32)
+    fl[1, 2, 3] = np.nan
+    fp = save_volume(Volume(fl, vol.affine), tmp_path / "float.nii.gz")
+    from twinsep.errors import ScanError
+
+    with pytest.raises(ScanError, match="NaN"):
+        load_scan(fp)
+
+
 def test_nifti_scaling_is_applied(tmp_path: Path) -> None:
     rng = np.random.default_rng(2)
     raw = rng.integers(0, 4000, size=(10, 11, 12)).astype(np.int16)

@@ -16,7 +16,9 @@ import gzip
 import hashlib
 import io
 import logging
+import os
 import re
+import threading
 import zlib
 from pathlib import Path
 from typing import Any
@@ -65,6 +67,116 @@ def _nifti_class(first_bytes: bytes, path: Path) -> type[nib.Nifti1Image]:
     raise ScanError(path, "not a NIfTI file (header size is neither 348 nor 540 bytes)")
 
 
+class _HashThread(threading.Thread):
+    """SHA-256 of a file computed beside another read (hashlib releases the GIL)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(daemon=True)
+        self.path = path
+        self.digest: str | None = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.digest = sha256_file(self.path)
+        except BaseException as exc:  # reported by the caller
+            self.error = exc
+
+    def result(self) -> str:
+        self.join()
+        if self.error is not None or self.digest is None:
+            raise ScanError(self.path, f"cannot be read ({self.error})")
+        return self.digest
+
+
+def _nifti_warnings(header: Any) -> list[str]:
+    warnings: list[str] = []
+    if int(header["sform_code"]) == 0 and int(header["qform_code"]) == 0:
+        warnings.append(
+            "the NIfTI header has no qform or sform: orientation is unknown and was "
+            "assumed from the voxel sizes alone (left-right may be wrong)"
+        )
+    unit = header.get_xyzt_units()[0]
+    if unit not in ("mm", "unknown"):
+        warnings.append(f"the NIfTI header gives spatial units as {unit!r}; twinsep reads mm")
+    return warnings
+
+
+def _gzip_stream_matches(path: Path, first: bytes, header: Any, voxels: np.ndarray) -> bool:
+    """True when ``header bytes + voxels`` is exactly the gzip member's content.
+
+    Checks the gzip trailer (CRC-32 and length mod 2**32) against the NIfTI header
+    bytes followed by the voxel bytes in file order: SimpleITK does not report a
+    truncated or corrupt ``.nii.gz``, so its output is only trusted when it reproduces
+    the checksum the file was written with.
+    """
+    offset = int(header.get_data_offset())
+    try:
+        prefix = zlib.decompressobj(31).decompress(first, offset)
+    except zlib.error:
+        return False
+    if len(prefix) != offset:
+        return False
+    with open(path, "rb") as fh:
+        fh.seek(-8, os.SEEK_END)
+        trailer = fh.read(8)
+    if len(trailer) != 8:
+        return False
+    crc_want = int.from_bytes(trailer[:4], "little")
+    size_want = int.from_bytes(trailer[4:], "little")
+    file_dtype = header.get_data_dtype()
+    raw = voxels if voxels.dtype == file_dtype else voxels.astype(file_dtype)
+    raw = np.ascontiguousarray(raw)
+    crc = zlib.crc32(raw.data, zlib.crc32(prefix))
+    return crc == crc_want and (offset + raw.nbytes) % (1 << 32) == size_want
+
+
+def _read_nifti_itk(
+    path: Path, header: Any, shape3: tuple[int, int, int], first_gz: bytes | None
+) -> Loaded | None:
+    """Fast path for unscaled integer 3D NIfTI: voxels through SimpleITK, geometry from nibabel.
+
+    SimpleITK inflates gzip about twice as fast as Python's zlib. Only the voxel array
+    is taken from ITK (it keeps the file's voxel order); the affine is nibabel's reading
+    of the header, so both paths give the same geometry. ITK is not used for floating
+    point data (it silently replaces NaN/inf) and its output is checked against the
+    gzip CRC (it does not report truncation). Returns None when ITK refuses the file or
+    the check fails: the nibabel path then reads it or reports the precise problem.
+    """
+    if first_gz is None:
+        need = (
+            int(header.get_data_offset()) + int(np.prod(shape3)) * header.get_data_dtype().itemsize
+        )
+        if path.stat().st_size < need:
+            return None
+    hasher = _HashThread(path)
+    hasher.start()
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(str(path))
+    reader.SetImageIO("NiftiImageIO")
+    try:
+        img = reader.Execute()
+    except RuntimeError:
+        hasher.join()
+        return None
+    if img.GetNumberOfComponentsPerPixel() != 1 or tuple(img.GetSize()) != shape3:
+        hasher.join()
+        return None
+    kji = sitk.GetArrayFromImage(img)
+    del img
+    if first_gz is not None and not _gzip_stream_matches(path, first_gz, header, kji):
+        hasher.join()
+        return None
+    affine = np.asarray(header.get_best_affine(), dtype=np.float64)
+    return Loaded(
+        array=kji.transpose(2, 1, 0),
+        affine=affine,
+        format="nifti",
+        sha256=hasher.result(),
+        warnings=_nifti_warnings(header),
+    )
+
+
 def read_nifti(path: Path, *, params: LoadParams = LoadParams()) -> Loaded:
     """Read a ``.nii`` or ``.nii.gz`` file.
 
@@ -94,6 +206,12 @@ def read_nifti(path: Path, *, params: LoadParams = LoadParams()) -> Loaded:
     dtype = header.get_data_dtype()
     check_memory(shape, dtype.itemsize, path, params=params)
     shape3 = check_shape(shape, path)
+    slope, inter = header.get_slope_inter()
+    unscaled_header = slope in (None, 1.0) and inter in (None, 0.0)
+    if unscaled_header and len(shape) == 3 and np.issubdtype(dtype, np.integer):
+        fast = _read_nifti_itk(path, header, shape3, first if is_gz else None)
+        if fast is not None:
+            return fast
     data = path.read_bytes()
     digest = sha256_file_bytes(data)
     if is_gz:
@@ -128,18 +246,7 @@ def read_nifti(path: Path, *, params: LoadParams = LoadParams()) -> Loaded:
             arr = arr.astype(np.int32) + int(inter)
         else:
             arr = arr.astype(np.float32) * np.float32(slope) + np.float32(inter)
-    warnings: list[str] = []
-    hdr = img.header
-    sform_code = int(hdr["sform_code"])
-    qform_code = int(hdr["qform_code"])
-    if sform_code == 0 and qform_code == 0:
-        warnings.append(
-            "the NIfTI header has no qform or sform: orientation is unknown and was "
-            "assumed from the voxel sizes alone (left-right may be wrong)"
-        )
-    unit = hdr.get_xyzt_units()[0]
-    if unit not in ("mm", "unknown"):
-        warnings.append(f"the NIfTI header gives spatial units as {unit!r}; twinsep reads mm")
+    warnings = _nifti_warnings(img.header)
     affine = np.asarray(img.affine, dtype=np.float64)
     return Loaded(array=arr, affine=affine, format="nifti", sha256=digest, warnings=warnings)
 
