@@ -31,7 +31,8 @@ import hashlib
 import logging
 import math
 import os
-from collections import Counter
+from collections import Counter, deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -599,16 +600,19 @@ def _decode_fallback(h: _Header) -> np.ndarray:
     return arr
 
 
-def _raw_pixels(h: _Header) -> tuple[np.ndarray, str]:
-    """Stored pixel values ``(rows, cols)`` of one file (no rescale) and the file's SHA-256."""
-    npx = h.rows * h.cols
-    if not _fast_path_ok(h):
-        return _decode_fallback(h), sha256_file(h.path)
+def _read_and_hash(path: Path) -> tuple[bytes, str]:
+    """Whole file and its SHA-256 (both release the GIL: run in worker threads)."""
     try:
-        with open(h.path, "rb") as fh:
+        with open(path, "rb") as fh:
             data = fh.read()
     except OSError as exc:
-        raise ScanError(h.path, f"cannot be read ({exc.strerror})") from None
+        raise ScanError(path, f"cannot be read ({exc.strerror})") from None
+    return data, hashlib.sha256(data).hexdigest()
+
+
+def _pixels_from_bytes(h: _Header, data: bytes) -> np.ndarray:
+    """Stored values ``(rows, cols)`` of a native little-endian 16-bit file's bytes."""
+    npx = h.rows * h.cols
     assert h.pixel_tell is not None
     if len(data) < h.pixel_tell + 2 * npx:
         raise ScanError(h.path, "truncated: the pixel data ends before the image does")
@@ -616,7 +620,15 @@ def _raw_pixels(h: _Header) -> tuple[np.ndarray, str]:
     raw = np.frombuffer(data, dtype=dt, count=npx, offset=h.pixel_tell).reshape(h.rows, h.cols)
     if h.pixel_repr == 0 and h.bits_stored < 16:
         raw = raw & np.uint16((1 << h.bits_stored) - 1)
-    return raw, hashlib.sha256(data).hexdigest()
+    return raw
+
+
+def _raw_pixels(h: _Header) -> tuple[np.ndarray, str]:
+    """Stored pixel values ``(rows, cols)`` of one file (no rescale) and the file's SHA-256."""
+    if not _fast_path_ok(h):
+        return _decode_fallback(h), sha256_file(h.path)
+    data, digest = _read_and_hash(h.path)
+    return _pixels_from_bytes(h, data), digest
 
 
 def _values(h: _Header) -> np.ndarray:
@@ -625,8 +637,16 @@ def _values(h: _Header) -> np.ndarray:
     return raw.astype(np.float64) * h.slope + h.inter
 
 
+#: Files read ahead by the worker threads (bounds the memory held in flight).
+_READ_AHEAD = 8
+
+
 def _read_pixels(hs: list[_Header]) -> tuple[np.ndarray, list[str]]:
-    """Pass 2: stack ``(n, rows, cols)`` with rescale applied; also the file hashes."""
+    """Pass 2: stack ``(n, rows, cols)`` with rescale applied; also the file hashes.
+
+    Two worker threads read and hash the next files while this thread converts the
+    current one (file reads and hashlib release the GIL).
+    """
     n, rows, cols = len(hs), hs[0].rows, hs[0].cols
     # int16 output when every slice maps stored integers to integers in a range that
     # int16 can reach (|intercept| <= 65536); anything else is computed in float32.
@@ -635,20 +655,36 @@ def _read_pixels(hs: list[_Header]) -> tuple[np.ndarray, list[str]]:
     )
     stack = np.empty((n, rows, cols), dtype=np.int16 if integral else np.float32)
     hashes: list[str] = []
-    for k, h in enumerate(hs):
-        raw, digest = _raw_pixels(h)
-        hashes.append(digest)
-        if stack.dtype == np.int16:
-            if raw.dtype == np.int16 and h.inter == 0.0:
-                stack[k] = raw
-                continue
-            val = raw.astype(np.int32)
-            val += int(h.inter)
-            if int(val.min()) < -32768 or int(val.max()) > 32767:
-                stack = stack.astype(np.float32)
-            stack[k] = val
-        else:
-            stack[k] = raw.astype(np.float32) * np.float32(h.slope) + np.float32(h.inter)
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="twinsep-dicom") as pool:
+        pending: deque[Future[tuple[bytes, str]] | None] = deque()
+
+        def submit(i: int) -> None:
+            h = hs[i]
+            pending.append(pool.submit(_read_and_hash, h.path) if _fast_path_ok(h) else None)
+
+        for i in range(min(_READ_AHEAD, n)):
+            submit(i)
+        for k, h in enumerate(hs):
+            fut = pending.popleft()
+            if k + _READ_AHEAD < n:
+                submit(k + _READ_AHEAD)
+            if fut is None:
+                raw, digest = _raw_pixels(h)
+            else:
+                data, digest = fut.result()
+                raw = _pixels_from_bytes(h, data)
+            hashes.append(digest)
+            if stack.dtype == np.int16:
+                if raw.dtype == np.int16 and h.inter == 0.0:
+                    stack[k] = raw
+                    continue
+                val = raw.astype(np.int32)
+                val += int(h.inter)
+                if int(val.min()) < -32768 or int(val.max()) > 32767:
+                    stack = stack.astype(np.float32)
+                stack[k] = val
+            else:
+                stack[k] = raw.astype(np.float32) * np.float32(h.slope) + np.float32(h.inter)
     return stack, hashes
 
 
