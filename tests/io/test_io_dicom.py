@@ -273,3 +273,16 @@ def test_written_series_is_valid_ct(tmp_path: Path) -> None:
     # Patient axial slices: IOP in LPS is (1,0,0),(0,1,0) for an i->L, j->P volume.
     np.testing.assert_allclose([float(v) for v in ds.ImageOrientationPatient], [1, 0, 0, 0, 1, 0])
     assert len({pydicom.dcmread(f).SOPInstanceUID for f in files}) == len(files)
+
+
+def test_float_volume_quantised_within_half_a_step(tmp_path: Path) -> None:
+    # Non-integer data are stored as int16 with a slope of range/65535: the error after
+    # reading back must be at most half that step (plus float32 rounding).
+    rng = np.random.default_rng(13)
+    arr = rng.uniform(-1.5, 2.5, size=(12, 10, 6)).astype(np.float32)
+    vol = Volume(arr, np.diag([1.0, 1.0, 2.0, 1.0]))
+    write_dicom_series(vol, tmp_path / "f", modality="MR")
+    got = load_scan(tmp_path / "f").volume.array
+    step = float(arr.max() - arr.min()) / 65535.0
+    assert got.dtype == np.float32
+    assert float(np.abs(got - arr).max()) <= step / 2 + 1e-6
