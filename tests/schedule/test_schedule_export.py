@@ -130,3 +130,14 @@ def test_day_two_ticks_and_duty_heading(default_two_stage):
     from twinsep.schedule.export import clock
 
     assert f"on duty {clock(first, params)} to {clock(last, params)} (hand-over included)" in sheets
+
+
+def test_run_sheet_rows_are_in_time_order(default_two_stage):
+    import re
+
+    _, _, sch = default_two_stage
+    sheets = render_runsheets_html(sch)
+    for section in sheets.split("<section")[1:]:
+        times = re.findall(r"<tr><td>D(\d) (\d\d):(\d\d)</td>", section)
+        minutes = [int(d) * 1440 + int(h) * 60 + int(m) for d, h, m in times]
+        assert minutes == sorted(minutes)

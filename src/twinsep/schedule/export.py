@@ -523,27 +523,44 @@ def render_runsheets_html(
             "<table><tr><th>from</th><th>to</th><th>twin</th><th>what</th><th>role</th>"
             "<th>where</th><th>with whom</th></tr>"
         )
+        lines: list[tuple[int, int, str]] = []  # (start, order, row) sorted by time
         for t, role in rows:
             others = ", ".join(a.person for a in t.people if a.person != person)
             where = f"{t.table or '-'} / {t.room or '-'}"
-            parts.append(
-                f"<tr><td>{clock(t.start_min, params)}</td><td>{clock(t.end_min, params)}</td>"
-                f"<td>{tag(t.twin)}</td><td>{esc(t.name)}</td><td>{esc(role)}</td>"
-                f"<td>{esc(where)}</td><td>{esc(others)}</td></tr>"
+            lines.append(
+                (
+                    t.start_min,
+                    1,
+                    f"<tr><td>{clock(t.start_min, params)}</td>"
+                    f"<td>{clock(t.end_min, params)}</td>"
+                    f"<td>{tag(t.twin)}</td><td>{esc(t.name)}</td><td>{esc(role)}</td>"
+                    f"<td>{esc(where)}</td><td>{esc(others)}</td></tr>",
+                )
             )
         for h in gets.get(person, []):
-            parts.append(
-                f"<tr><td>{clock(h.start_min, params)}</td><td>{clock(h.end_min, params)}</td>"
-                f"<td>-</td><td>receive hand-over ({esc(h.skill)})</td><td>-</td><td>-</td>"
-                f"<td>from {esc(h.from_person)}</td></tr>"
+            lines.append(
+                (
+                    h.start_min,
+                    0,
+                    f"<tr><td>{clock(h.start_min, params)}</td>"
+                    f"<td>{clock(h.end_min, params)}</td>"
+                    f"<td>-</td><td>receive hand-over ({esc(h.skill)})</td><td>-</td><td>-</td>"
+                    f"<td>from {esc(h.from_person)}</td></tr>",
+                )
             )
         for h in gives.get(person, []):
             to = h.to_person or "written note for the next team"
-            parts.append(
-                f"<tr><td>{clock(h.start_min, params)}</td><td>{clock(h.end_min, params)}</td>"
-                f"<td>-</td><td>hand over ({esc(h.skill)}), next: {esc(h.next_task)}</td>"
-                f"<td>-</td><td>-</td><td>to {esc(to)}</td></tr>"
+            lines.append(
+                (
+                    h.start_min,
+                    2,
+                    f"<tr><td>{clock(h.start_min, params)}</td>"
+                    f"<td>{clock(h.end_min, params)}</td>"
+                    f"<td>-</td><td>hand over ({esc(h.skill)}), next: {esc(h.next_task)}</td>"
+                    f"<td>-</td><td>-</td><td>to {esc(to)}</td></tr>",
+                )
             )
+        parts.extend(row for _, _, row in sorted(lines, key=lambda x: (x[0], x[1])))
         parts.append("</table></section>")
     tables = sorted({t.table for t in schedule.tasks if t.table}, key=lambda s: (s != "joint", s))
     for table in tables:

@@ -15,7 +15,8 @@ Model (minutes, integers):
   order and start duty in order;
 * phase 1 minimises the makespan (warm start: the greedy schedule); phase 2 keeps that
   makespan and balances load: maximises the smallest margin anyone keeps to their
-  continuous-work limit (so that overruns are absorbed), then minimises the total
+  continuous-work limit (so that overruns are absorbed), then uses as few people as
+  possible (every relay is a hand-over, itself a risk), then minimises the total
   on-duty time.
 
 Determinism: one worker, a fixed seed and *deterministic* time limits make the same
@@ -338,16 +339,21 @@ def solve_schedule(
         for p, lim in limits.items():
             mdl.model.add(margin <= lim - (mdl.de[p] - mdl.ds[p]))
         on_duty = sum(mdl.de[p] - mdl.ds[p] for p in mdl.de)
-        weight = sum(limits.values()) + 1  # margin first, then total on-duty time
-        mdl.model.maximize(margin * weight - on_duty)
+        n_used = sum(mdl.used.values())
+        # lexicographic: margin first, then fewer people (each leaver is a hand-over),
+        # then less total on-duty time
+        w_people = sum(limits.values()) + 1
+        w_margin = w_people * (len(limits) + 1)
+        mdl.model.maximize(margin * w_margin - n_used * w_people - on_duty)
         wall2 = max(0.1, params.time_limit_s - (time.perf_counter() - t0))
         solver2 = _solver(params, params.balance_deterministic_s, wall2)
         st2 = solver2.solve(mdl.model)
         if st2 in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             starts, assign = mdl.read(solver2)
             logger.debug(
-                "phase 2: smallest margin to a work limit %d min, on duty %d min",
+                "phase 2: smallest margin to a work limit %d min, %d people, on duty %d min",
                 solver2.value(margin),
+                solver2.value(n_used),
                 solver2.value(on_duty),
             )
     return make_schedule(
