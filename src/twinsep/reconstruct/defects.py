@@ -207,16 +207,28 @@ class _Grid:
     affine: np.ndarray  # working index -> world mm
     stride: tuple[int, int, int]
     border_mm: dict[int, np.ndarray]  # twin -> world points where it touches the scan edge
+    bone_vx: dict[int, int]  # twin -> number of bone voxels (full resolution)
 
 
-def _block(mask: np.ndarray, s: tuple[int, int, int], how: str) -> np.ndarray:
+def _block_sum(mask: np.ndarray, s: tuple[int, int, int]) -> np.ndarray:
+    """Number of true voxels in each ``s``-block (array padded to whole blocks).
+
+    Sums strided views axis by axis: a handful of cheap passes instead of one reduce
+    over non-contiguous axes (4x faster on a 512x512x400 mask).
+    """
     pad = [(0, (-n) % b) for n, b in zip(mask.shape, s, strict=True)]
     m = np.pad(mask, pad) if any(p[1] for p in pad) else mask
-    n = m.shape
-    r = m.reshape(n[0] // s[0], s[0], n[1] // s[1], s[1], n[2] // s[2], s[2])
-    if how == "max":
-        return np.asarray(r.any(axis=(1, 3, 5)))
-    return r.mean(axis=(1, 3, 5), dtype=np.float32)
+    dtype = np.uint8 if s[0] * s[1] * s[2] < 256 else np.uint16
+    out = m.view(np.uint8) if m.dtype == np.bool_ else m.astype(dtype)
+    for ax in range(3):
+        if s[ax] == 1:
+            continue
+        parts = [out[(slice(None),) * ax + (slice(j, None, s[ax]),)] for j in range(s[ax])]
+        acc = parts[0].astype(dtype)
+        for q in parts[1:]:
+            np.add(acc, q, out=acc, casting="unsafe")
+        out = acc
+    return out
 
 
 def _centre_sample(arr: np.ndarray, s: tuple[int, int, int], shape: tuple[int, ...]) -> np.ndarray:
@@ -228,12 +240,12 @@ def _centre_sample(arr: np.ndarray, s: tuple[int, int, int], shape: tuple[int, .
 
 def _working_grid(labels: Volume, twins: Volume, params: DefectParams) -> _Grid:
     tw = twins.array
-    occupied = tw > 0
-    lo = np.zeros(3, dtype=np.int64)
-    hi = np.zeros(3, dtype=np.int64)
-    for ax in range(3):
-        proj = np.flatnonzero(np.any(occupied, axis=tuple(a for a in range(3) if a != ax)))
-        lo[ax], hi[ax] = proj[0], proj[-1] + 1
+    # bounding box of the twins from two projections (two passes over the volume)
+    p01 = tw.max(axis=2) > 0
+    p2 = tw.max(axis=(0, 1)) > 0
+    projs = (np.flatnonzero(p01.any(axis=1)), np.flatnonzero(p01.any(axis=0)), np.flatnonzero(p2))
+    lo = np.array([p[0] for p in projs], dtype=np.int64)
+    hi = np.array([p[-1] + 1 for p in projs], dtype=np.int64)
     sp = np.asarray(twins.spacing_mm)
     s = tuple(int(v) for v in np.maximum(1, np.round(params.work_voxel_mm / sp)))
     stride = (s[0], s[1], s[2])
@@ -242,11 +254,16 @@ def _working_grid(labels: Volume, twins: Volume, params: DefectParams) -> _Grid:
     lab_c = labels.array[crop]
     occ: dict[int, np.ndarray] = {}
     bone: dict[int, np.ndarray] = {}
+    bone_vx: dict[int, int] = {}
     is_bone = lab_c == BONE
+    n_block = float(stride[0] * stride[1] * stride[2])
     for t in (TWIN_A, TWIN_B):
         m = tw_c == t
-        occ[t] = np.pad(_block(m, stride, "mean"), 1)
-        bone[t] = np.pad(_block(m & is_bone, stride, "max"), 1)
+        occ[t] = np.pad(_block_sum(m, stride).astype(np.float32) / n_block, 1)
+        m &= is_bone
+        bsum = _block_sum(m, stride)
+        bone[t] = np.pad(bsum > 0, 1)
+        bone_vx[t] = int(bsum.sum(dtype=np.int64))
     shape = occ[TWIN_A].shape
     inner = tuple(n - 2 for n in shape)
     lab_w = np.pad(_centre_sample(lab_c, stride, inner), 1)
@@ -267,7 +284,7 @@ def _working_grid(labels: Volume, twins: Volume, params: DefectParams) -> _Grid:
                     face[:, ax] = end
                     pts.append(face[:: max(1, len(face) // 2000)])
         border[t] = twins.world_coords(np.vstack(pts)) if pts else np.zeros((0, 3))
-    return _Grid(occ, bone, lab_w, own_w, affine, stride, border)
+    return _Grid(occ, bone, lab_w, own_w, affine, stride, border, bone_vx)
 
 
 # ----------------------------------------------------------------------------
@@ -284,14 +301,44 @@ class _Iso:
     area: np.ndarray  # face areas, mm^2
 
 
+def _box(mask: np.ndarray, margin: int) -> tuple[slice, slice, slice]:
+    """Bounding box of ``mask`` grown by ``margin`` voxels (whole array when empty)."""
+    lo = np.zeros(3, dtype=np.int64)
+    hi = np.array(mask.shape, dtype=np.int64)
+    for ax in range(3):
+        proj = np.flatnonzero(np.any(mask, axis=tuple(a for a in range(3) if a != ax)))
+        if len(proj):
+            lo[ax] = max(0, proj[0] - margin)
+            hi[ax] = min(mask.shape[ax], proj[-1] + 1 + margin)
+    return (
+        slice(int(lo[0]), int(hi[0])),
+        slice(int(lo[1]), int(hi[1])),
+        slice(int(lo[2]), int(hi[2])),
+    )
+
+
+def _margin_vx(sigma_vx: np.ndarray) -> int:
+    return int(np.ceil(4.0 * float(np.max(sigma_vx)))) + 2
+
+
 def _iso_faces(field: np.ndarray, affine: np.ndarray, sigma_vx: np.ndarray) -> _Iso:
-    """0.5 iso-surface of a smoothed field, faces oriented outward (toward low values)."""
-    sm = ndimage.gaussian_filter(field.astype(np.float32), sigma=sigma_vx, mode="constant")
-    return _mesh_faces(sm, affine, 0.5)
+    """0.5 iso-surface of a smoothed field, faces oriented outward (toward low values).
+
+    Only the bounding box of the field's support (plus the smoothing reach) is processed.
+    """
+    box = _box(field > 0, _margin_vx(sigma_vx))
+    sm = ndimage.gaussian_filter(field[box].astype(np.float32), sigma=sigma_vx, mode="constant")
+    return _mesh_faces(sm, affine, 0.5, offset=np.array([b.start for b in box], dtype=np.float64))
 
 
-def _mesh_faces(sm: np.ndarray, affine: np.ndarray, level: float) -> _Iso:
-    """Iso-surface of an already smoothed field, faces oriented toward low values."""
+def _mesh_faces(
+    sm: np.ndarray, affine: np.ndarray, level: float, *, offset: np.ndarray | None = None
+) -> _Iso:
+    """Iso-surface of an already smoothed field, faces oriented toward low values.
+
+    ``offset`` is the index of ``sm[0, 0, 0]`` in the full working grid; the returned
+    index-space coordinates are in the full grid.
+    """
     from skimage.measure import marching_cubes
 
     if sm.max() <= level or sm.min() >= level:
@@ -310,6 +357,9 @@ def _mesh_faces(sm: np.ndarray, affine: np.ndarray, level: float) -> _Iso:
     n_i[flip] *= -1.0
     faces = faces.astype(np.int64)
     faces[flip] = faces[flip][:, ::-1]
+    if offset is not None:
+        verts += offset
+        c_i += offset
     verts_w = apply_affine(affine, verts)
     tri_w = verts_w[faces]
     c_w = tri_w.mean(axis=1)
@@ -331,22 +381,34 @@ def _interface(grid: _Grid, sigma_vx: np.ndarray) -> tuple[_Iso, np.ndarray]:
     half, so the wound reaches the skin instead of being rounded off by the envelope. Returns the surface and the
     kept-face mask.
     """
-    ga = ndimage.gaussian_filter(grid.occ[TWIN_A], sigma=sigma_vx, mode="constant")
-    gb = ndimage.gaussian_filter(grid.occ[TWIN_B], sigma=sigma_vx, mode="constant")
+    # only where the two twins' boxes (grown by the smoothing reach) overlap
+    m = _margin_vx(sigma_vx)
+    box_a = _box(grid.occ[TWIN_A] > 0, 2 * m)
+    box_b = _box(grid.occ[TWIN_B] > 0, 2 * m)
+    box = tuple(
+        slice(max(a.start, b.start), min(a.stop, b.stop)) for a, b in zip(box_a, box_b, strict=True)
+    )
+    if any(b.stop - b.start < 2 for b in box):
+        z = np.zeros((0, 3))
+        return _Iso(z, np.zeros((0, 3), dtype=np.int64), z, z, z, z, np.zeros(0)), np.zeros(0, bool)
+    offset = np.array([b.start for b in box], dtype=np.float64)
+    ga = ndimage.gaussian_filter(grid.occ[TWIN_A][box], sigma=sigma_vx, mode="constant")
+    gb = ndimage.gaussian_filter(grid.occ[TWIN_B][box], sigma=sigma_vx, mode="constant")
     body = ga + gb
     # far from the body the difference is 0; push it to +1 so no surface forms there
     field = np.where(body < 0.05, 1.0, ga - gb).astype(np.float32)
-    itf = _mesh_faces(field, grid.affine, 0.0)
+    itf = _mesh_faces(field, grid.affine, 0.0, offset=offset)
     if len(itf.area) == 0:
         return itf, np.zeros(0, dtype=bool)
-    at_a = ndimage.map_coordinates(ga, itf.c_i.T, order=1, mode="nearest")
-    at_b = ndimage.map_coordinates(gb, itf.c_i.T, order=1, mode="nearest")
+    local = (itf.c_i - offset).T
+    at_a = ndimage.map_coordinates(ga, local, order=1, mode="nearest")
+    at_b = ndimage.map_coordinates(gb, local, order=1, mode="nearest")
     total = at_a + at_b
     # in the body by the unsmoothed occupancy (smoothing would fill a concave crease
     # between the heads and widen the wound), and truly between the twins (not the
     # sentinel step at a skin)
     raw = ndimage.map_coordinates(
-        grid.occ[TWIN_A] + grid.occ[TWIN_B], itf.c_i.T, order=1, mode="nearest"
+        grid.occ[TWIN_A][box] + grid.occ[TWIN_B][box], local, order=1, mode="nearest"
     )
     inside = (raw >= 0.5) & (np.minimum(at_a, at_b) >= 0.25 * total)
     return itf, inside
@@ -556,7 +618,7 @@ def measure_defects(
             bone_outer = SurfaceSample(biso.c_w[outer], biso.n_w[outer], biso.area[outer])
         else:
             bone_outer = SurfaceSample(np.zeros((0, 3)), np.zeros((0, 3)), np.zeros(0))
-        bone_ml = float(np.count_nonzero((labels.array == BONE) & (twins.array == t))) * voxel_ml
+        bone_ml = grid.bone_vx[t] * voxel_ml
         thickness = bone_ml * 1000.0 / bone_outer.area_mm2 if bone_outer.area_mm2 > 0 else 0.0
 
         out[name] = TwinDefects(

@@ -1,0 +1,109 @@
+"""Reconstruct benchmark: defects, expander plans and bone templates of both twins.
+
+``run(out_dir)`` builds a synthetic 512x512x400 two-head label volume (0.45 x 0.45 x
+0.6 mm voxels; layered heads of 65 mm radius joined vertically, analytic cut disc) and
+times :func:`twinsep.reconstruct.stage.reconstruct` with the default working grid
+(1.5 mm) against a finer 1.0 mm grid in the same run, reporting time, the defect area
+error against the analytic disc and the plan. Target (issue 6): both twins <= 5 s.
+``TWINSEP_BENCH_SIZE`` (e.g. 160) shrinks the edge for a quick run.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from twinsep.reconstruct.defects import DefectParams
+from twinsep.reconstruct.stage import ReconstructParams, reconstruct
+from twinsep.volume import Volume
+
+RADII_MM = (65.0, 59.0, 55.0, 53.0)  # scalp, bone, CSF, brain outer radii
+HALF_DISTANCE_MM = 50.0
+
+
+def _case(edge: int) -> tuple[Volume, Volume, float]:
+    shape = (edge, edge, int(round(edge * 400 / 512)))
+    sxy, sz = 0.45 * 512 / edge, 0.6 * 400 / shape[2]
+    aff = np.diag([sxy, sxy, sz, 1.0])
+    aff[:3, 3] = [-(shape[0] - 1) * sxy / 2, -(shape[1] - 1) * sxy / 2, -(shape[2] - 1) * sz / 2]
+    x = (np.arange(shape[0], dtype=np.float32) * sxy + aff[0, 3])[:, None]
+    y = (np.arange(shape[1], dtype=np.float32) * sxy + aff[1, 3])[None, :]
+    rxy2 = x * x + y * y
+    labels = np.zeros(shape, np.uint8)
+    twins = np.zeros(shape, np.uint8)
+    for k in range(shape[2]):  # slab by slab: keeps memory at a few slices
+        z = float(k * sz + aff[2, 3])
+        twin = 1 if z < 0 else 2
+        zc = z + HALF_DISTANCE_MM if twin == 1 else z - HALF_DISTANCE_MM
+        r2 = rxy2 + zc * zc
+        inside = r2 <= RADII_MM[0] ** 2
+        sl = np.zeros(r2.shape, np.uint8)
+        sl[inside] = 1
+        sl[r2 < RADII_MM[1] ** 2] = 2
+        sl[r2 < RADII_MM[2] ** 2] = 4
+        sl[r2 < RADII_MM[3] ** 2] = 3
+        labels[:, :, k] = sl
+        twins[:, :, k] = np.where(inside, twin, 0)
+    disc = math.pi * (RADII_MM[0] ** 2 - HALF_DISTANCE_MM**2)
+    return Volume(labels, aff), Volume(twins, aff), disc
+
+
+def run(out_dir: Path) -> dict[str, Any]:
+    edge = int(os.environ.get("TWINSEP_BENCH_SIZE", "512"))
+    import skimage.measure  # noqa: F401 - library imports are not planning time
+    import trimesh  # noqa: F401
+
+    t0 = time.perf_counter()
+    labels, twins, disc = _case(edge)
+    build_s = time.perf_counter() - t0
+    rows: list[dict[str, Any]] = []
+    for work in (1.5, 1.0):
+        params = ReconstructParams(defects=DefectParams(work_voxel_mm=work))
+        t, c = time.perf_counter(), time.process_time()
+        r = reconstruct(labels, twins, params=params)
+        dt, cpu = time.perf_counter() - t, time.process_time() - c
+        rows.append(
+            {
+                "work_voxel_mm": work,
+                "shape": list(labels.shape),
+                "time_s": round(dt, 2),
+                "cpu_s": round(cpu, 2),
+                "scalp_defect_A_mm2": round(r.defects["A"].scalp_defect_area_mm2),
+                "analytic_disc_mm2": round(disc),
+                "error_pct": round(100 * (r.defects["A"].scalp_defect_area_mm2 / disc - 1), 2),
+                "bone_defect_A_mm2": round(r.defects["A"].bone_defect_area_mm2),
+                "expanders": sum(len(p.expanders) for p in r.skin.values()),
+                "shortfall_mm2": {n: round(p.shortfall_mm2) for n, p in r.skin.items()},
+                "template_ml": {n: round(b.template_volume_ml, 1) for n, b in r.bone.items()},
+                # the machine is shared: CPU time of this process is the fair measure
+                "within_5_s": cpu <= 5.0,
+            }
+        )
+    base = rows[0]["time_s"]
+    for row in rows:
+        row["time_vs_default"] = round(row["time_s"] / base, 2) if base else None
+    head = "| working grid mm | shape | wall s | CPU s | vs default | scalp defect A mm² | analytic mm² | error % | expanders | CPU ≤ 5 s |"
+    lines = [head, "|---|---|---|---|---|---|---|---|---|---|"]
+    for r_ in rows:
+        lines.append(
+            f"| {r_['work_voxel_mm']} | {'x'.join(map(str, r_['shape']))} | {r_['time_s']} | {r_['cpu_s']} | "
+            f"{r_['time_vs_default']} | {r_['scalp_defect_A_mm2']} | {r_['analytic_disc_mm2']} | "
+            f"{r_['error_pct']} | {r_['expanders']} | {'yes' if r_['within_5_s'] else 'NO'} |"
+        )
+    md = "\n".join(lines) + f"\n\nSynthetic case built in {build_s:.1f} s (not timed above).\n"
+    return {
+        "title": "Reconstruct: defects, expanders, bone templates (both twins)",
+        "rows": rows,
+        "markdown": md,
+    }
+
+
+if __name__ == "__main__":
+    import json
+
+    print(json.dumps(run(Path("benchmarks/results")), indent=2))
