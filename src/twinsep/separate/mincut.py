@@ -72,6 +72,110 @@ def boundary_mask(twins: np.ndarray) -> np.ndarray:
     return contact_mask(a, b) | contact_mask(b, a)
 
 
+@dataclass
+class _Stats:
+    n_nodes: int = 0
+    n_edges: int = 0
+    build_s: float = 0.0
+    solve_s: float = 0.0
+    flow: float = 0.0
+
+
+def _capped_band(
+    body: np.ndarray, dist: np.ndarray, band_mm: float, params: CutParams
+) -> tuple[np.ndarray, float]:
+    band = body & (dist <= band_mm)
+    n = int(band.sum())
+    if n <= params.max_nodes:
+        return band, band_mm
+    d_body = np.sort(dist[band])
+    narrowed = float(d_body[params.max_nodes - 1]) - 1e-6
+    if narrowed < params.min_band_mm:
+        raise SeparationError(
+            f"the band around the bridge holds more than {params.max_nodes} voxels even at "
+            f"{params.min_band_mm:g} mm; resample the scan to coarser voxels"
+        )
+    logger.warning(
+        "band narrowed from %.1f to %.1f mm to stay under %d nodes",
+        band_mm,
+        narrowed,
+        params.max_nodes,
+    )
+    return body & (dist <= narrowed), narrowed
+
+
+def _coarsen(cost: np.ndarray, tw: np.ndarray, f: int) -> tuple[np.ndarray, np.ndarray]:
+    """Blocks of f^3 voxels: the dearest cost in the block, the majority twin."""
+    pad = [(0, (-n) % f) for n in tw.shape]
+    c = np.pad(cost, pad)
+    t = np.pad(tw, pad)
+    shp = tuple(n // f for n in c.shape)
+
+    def blocks(x: np.ndarray) -> np.ndarray:
+        return x.reshape(shp[0], f, shp[1], f, shp[2], f)
+
+    coarse_cost = blocks(c).max(axis=(1, 3, 5))
+    n_a = blocks(t == TWIN_A).sum(axis=(1, 3, 5))
+    n_b = blocks(t == TWIN_B).sum(axis=(1, 3, 5))
+    coarse_tw = np.where(n_a + n_b > 0, np.where(n_a >= n_b, TWIN_A, TWIN_B), 0)
+    return coarse_cost, coarse_tw.astype(tw.dtype)
+
+
+def _solve(
+    cost: np.ndarray,
+    tw_c: np.ndarray,
+    band: np.ndarray,
+    spacing: np.ndarray,
+    params: CutParams,
+    stats: _Stats,
+) -> np.ndarray:
+    """Min-cut of the band voxels; returns the new twin labels of the whole crop."""
+    body = tw_c > 0
+    n = int(band.sum())
+    t0 = time.perf_counter()
+    ids = np.full(band.shape, -1, dtype=np.int64)
+    ids[band] = np.arange(n)
+    fixed_a = body & ~band & (tw_c == TWIN_A)
+    fixed_b = body & ~band & (tw_c == TWIN_B)
+    g = maxflow.Graph[float](n, 3 * n)
+    g.add_nodes(n)
+    src = np.zeros(n)
+    snk = np.zeros(n)
+    n_edges = 0
+    for ax in range(3):
+        face_mm2 = float(np.prod(np.delete(spacing, ax)))
+        lo = [slice(None)] * 3
+        hi = [slice(None)] * 3
+        lo[ax] = slice(0, -1)
+        hi[ax] = slice(1, None)
+        p, q = tuple(lo), tuple(hi)
+        both = body[p] & body[q]
+        w = face_mm2 * 0.5 * (cost[p].astype(np.float64) + cost[q])
+        inner = both & band[p] & band[q]
+        g.add_edges(ids[p][inner], ids[q][inner], w[inner], w[inner])
+        n_edges += int(inner.sum())
+        for a_side, b_side in ((p, q), (q, p)):
+            m = both & band[a_side] & fixed_a[b_side]
+            np.add.at(src, ids[a_side][m], w[m])
+            m = both & band[a_side] & fixed_b[b_side]
+            np.add.at(snk, ids[a_side][m], w[m])
+    pull = params.tie_break * params.costs.soft_tissue * float(np.prod(np.sort(spacing)[:2]))
+    orig = tw_c[band]
+    src += pull * (orig == TWIN_A)
+    snk += pull * (orig == TWIN_B)
+    g.add_grid_tedges(np.arange(n), src, snk)
+    stats.build_s += time.perf_counter() - t0
+    t1 = time.perf_counter()
+    stats.flow = float(g.maxflow())
+    stats.solve_s += time.perf_counter() - t1
+    stats.n_nodes = max(stats.n_nodes, n)
+    stats.n_edges = max(stats.n_edges, n_edges)
+    sink_side = g.get_grid_segments(np.arange(n))
+    out = tw_c.copy()
+    out[band] = np.where(sink_side, TWIN_B, TWIN_A).astype(tw_c.dtype)
+    return out
+
+
 def min_cut_twins(labels: Volume, twins: Volume, *, params: CutParams = CutParams()) -> CutResult:
     """Cheapest separating surface between the twins, near their current boundary.
 
@@ -102,70 +206,47 @@ def min_cut_twins(labels: Volume, twins: Volume, *, params: CutParams = CutParam
     margin = np.ceil(params.band_mm / spacing).astype(int) + 2
     box = _box(boundary, margin)
     tw_c = tw[box]
-    lab_c = lab[box]
-    body = tw_c > 0
+    cost = np.asarray(params.costs.by_label(), dtype=np.float32)[lab[box]]
     dist = edt.edt(~boundary[box], anisotropy=tuple(spacing), black_border=False)
-    band_mm = params.band_mm
-    band = body & (dist <= band_mm)
-    n = int(band.sum())
-    if n > params.max_nodes:
-        d_body = np.sort(dist[body & (dist <= band_mm)])
-        band_mm = float(d_body[params.max_nodes - 1]) - 1e-6
-        if band_mm < params.min_band_mm:
-            raise SeparationError(
-                f"the band around the bridge holds more than {params.max_nodes} voxels even at "
-                f"{params.min_band_mm:g} mm; resample the scan to coarser voxels"
-            )
-        logger.warning(
-            "band narrowed from %.1f to %.1f mm to stay under %d nodes",
-            params.band_mm,
-            band_mm,
-            params.max_nodes,
+    n_full = int(((tw_c > 0) & (dist <= params.band_mm)).sum())
+    stats = _Stats()
+    if n_full <= params.max_fine_nodes:
+        band, band_mm = _capped_band(tw_c > 0, dist, params.band_mm, params)
+        new_c = _solve(cost, tw_c, band, spacing, params, stats)
+    else:
+        f = int(np.ceil((n_full / params.max_fine_nodes) ** (1.0 / 3.0)))
+        coarse_cost, coarse_tw = _coarsen(cost, tw_c, f)
+        c_boundary = boundary_mask(coarse_tw)
+        c_dist = edt.edt(~c_boundary, anisotropy=tuple(spacing * f), black_border=False)
+        c_band, band_mm = _capped_band(coarse_tw > 0, c_dist, params.band_mm, params)
+        c_new = _solve(coarse_cost, coarse_tw, c_band, spacing * f, params, stats)
+        up = (
+            c_new.repeat(f, 0)
+            .repeat(f, 1)
+            .repeat(f, 2)[: tw_c.shape[0], : tw_c.shape[1], : tw_c.shape[2]]
         )
-        band = body & (dist <= band_mm)
-        n = int(band.sum())
-    t0 = time.perf_counter()
-    ids = np.full(band.shape, -1, dtype=np.int64)
-    ids[band] = np.arange(n)
-    cost = np.asarray(params.costs.by_label(), dtype=np.float64)[lab_c]
-    fixed_a = body & ~band & (tw_c == TWIN_A)
-    fixed_b = body & ~band & (tw_c == TWIN_B)
-    g = maxflow.Graph[float](n, 3 * n)
-    g.add_nodes(n)
-    src = np.zeros(n)
-    snk = np.zeros(n)
-    n_edges = 0
-    for ax in range(3):
-        face_mm2 = float(np.prod(np.delete(spacing, ax)))
-        lo = [slice(None)] * 3
-        hi = [slice(None)] * 3
-        lo[ax] = slice(0, -1)
-        hi[ax] = slice(1, None)
-        p, q = tuple(lo), tuple(hi)
-        both = body[p] & body[q]
-        w = face_mm2 * 0.5 * (cost[p] + cost[q])
-        inner = both & band[p] & band[q]
-        g.add_edges(ids[p][inner], ids[q][inner], w[inner], w[inner])
-        n_edges += int(inner.sum())
-        for a_side, b_side in ((p, q), (q, p)):
-            m = both & band[a_side] & fixed_a[b_side]
-            np.add.at(src, ids[a_side][m], w[m])
-            m = both & band[a_side] & fixed_b[b_side]
-            np.add.at(snk, ids[a_side][m], w[m])
-    pull = params.tie_break * params.costs.soft_tissue * float(np.prod(np.sort(spacing)[:2]))
-    orig = tw_c[band]
-    src += pull * (orig == TWIN_A)
-    snk += pull * (orig == TWIN_B)
-    g.add_grid_tedges(np.arange(n), src, snk)
-    build_s = time.perf_counter() - t0
-    t1 = time.perf_counter()
-    flow = float(g.maxflow())
-    solve_s = time.perf_counter() - t1
-    sink_side = g.get_grid_segments(np.arange(n))
+        up_band = (
+            c_band.repeat(f, 0)
+            .repeat(f, 1)
+            .repeat(f, 2)[: tw_c.shape[0], : tw_c.shape[1], : tw_c.shape[2]]
+        )
+        body = tw_c > 0
+        prov = np.where(up_band & body, up, tw_c).astype(tw_c.dtype)
+        f_boundary = boundary_mask(prov)
+        f_dist = edt.edt(~f_boundary, anisotropy=tuple(spacing), black_border=False)
+        refine_mm = params.refine_voxels * f * float(spacing.max())
+        f_band, _ = _capped_band(body, f_dist, refine_mm, params)
+        new_c = _solve(cost, prov, f_band, spacing, params, stats)
+        logger.info("min-cut coarse-to-fine: factor %d, refine band %.1f mm", f, refine_mm)
     refined = tw.copy()
-    sub = refined[box]
-    sub[band] = np.where(sink_side, TWIN_B, TWIN_A).astype(tw.dtype)
-    refined[box] = sub
+    refined[box] = new_c
+    n, n_edges, build_s, solve_s, flow = (
+        stats.n_nodes,
+        stats.n_edges,
+        stats.build_s,
+        stats.solve_s,
+        stats.flow,
+    )
     moved = int((refined != tw).sum())
     logger.info(
         "min-cut: %d nodes, %d edges, band %.1f mm, build %.2f s, solve %.2f s, %d voxels moved",

@@ -58,6 +58,15 @@ class CutParams:
     """Cap on graph nodes (voxels in the band). PyMaxflow uses about 280 bytes per node
     with 6 neighbours (NOTES.md): 2.5 M nodes is about 0.7 GB on a shared laptop."""
 
+    max_fine_nodes: int = 300_000
+    """Above this many band voxels the cut is solved first on a grid coarsened by the
+    smallest integer factor that brings the band under it (block cost = dearest voxel),
+    then refined at full resolution near the coarse cut. Max-flow time on 3D grids grows
+    much faster than the node count (590 s for 1.8 M nodes, benchmarks/bench_separate.py)."""
+
+    refine_voxels: float = 1.5
+    """Half-width of the full-resolution refinement band, in coarse voxels."""
+
     tie_break: float = 1e-3
     """Pull (fraction of one soft-tissue voxel face) toward each voxel's original twin:
     breaks ties in favour of the twins stage's boundary and keeps isolated band pieces
