@@ -146,6 +146,12 @@ def test_build_and_write_models(tmp_path: Path, heads) -> None:
     assert (np.asarray(vessel, float) < np.asarray(skin, float)).all()
     rows = json.loads((tmp_path / "models" / "print_report.json").read_text())
     assert all(r["watertight"] for r in rows)
+    # the wall check says how it was done and how exact it is (one 1.5 mm voxel)
+    walled = [r for r in rows if "wall_check" in r]
+    assert len(walled) == len(models.parts)
+    assert all(r["wall_tolerance_mm"] == 1.5 and r["thin_voxels_after"] == 0 for r in walled)
+    md = (tmp_path / "models" / "print_report.md").read_text()
+    assert "Wall thickness: walls checked on the 1.50 x 1.50 x 1.50 mm label grid" in md
     with zipfile.ZipFile(tmp_path / "models" / "doll.3mf") as z:
         xml = z.read("3D/3dmodel.model").decode()
     assert 'displaycolor="#7B3FA0FF"' in xml and 'displaycolor="#F28C28FF"' in xml

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from twinsep.models.thickness import thicken, thin_voxels
 
@@ -49,3 +50,68 @@ def test_thick_ball_almost_untouched() -> None:
     assert check.added_ml < 0.01 * ball.sum() / 1000  # < 1 % of the ball
     assert check.thin_voxels_after == 0
     assert (thick >= ball).all()
+
+
+def _reference_thin(m: np.ndarray, sp: tuple[float, float, float], wall: float, tol_vx: float):
+    """The definition, computed with scipy's exact EDT (independent of the module)."""
+    from scipy import ndimage
+
+    r = 0.5 * wall + 0.5 * min(sp)
+    p = np.pad(m, 8)
+    depth = ndimage.distance_transform_edt(p, sampling=sp)
+    centres = p & (depth >= r - 1e-6)
+    if not centres.any():
+        return m.copy()
+    d = ndimage.distance_transform_edt(~centres, sampling=sp)
+    return (p & (d > r + tol_vx * max(sp) + 1e-6))[8:-8, 8:-8, 8:-8]
+
+
+def test_matches_the_definition_on_random_blobs() -> None:
+    """Smoothed noise thresholded into blobs with thin necks, on an anisotropic grid: the
+    surface-only algorithm gives exactly the voxels of the EDT definition."""
+    from scipy import ndimage
+
+    rng = np.random.default_rng(7)
+    for sp, tol in (((0.45, 0.45, 0.45), 1.0), ((0.4, 0.5, 0.9), 1.0), ((0.3, 0.3, 0.3), 0.0)):
+        field = ndimage.gaussian_filter(rng.standard_normal((40, 36, 30)), 2.0)
+        m = np.zeros(field.shape, bool)
+        m[3:-3, 3:-3, 3:-3] = field[3:-3, 3:-3, 3:-3] > 0.05
+        ref = _reference_thin(m, sp, 1.2, tol)
+        got = thin_voxels(m, sp, 1.2, bump_tolerance_vx=tol)
+        assert ref.sum() > 0  # the case has thin parts
+        assert np.array_equal(got, ref), (sp, int((got != ref).sum()))
+
+
+def test_box_edges_and_corners_are_not_thin_walls() -> None:
+    """A 10 mm box has no thin wall; its edges and corners are uncovered by 1.2 mm balls
+    on the grid but lie within one voxel of covered voxels (the documented tolerance)."""
+    m = np.zeros((30, 30, 30), bool)
+    m[5:25, 5:25, 5:25] = True
+    sp = (0.5, 0.5, 0.5)
+    assert not thin_voxels(m, sp, 1.2).any()
+    # without the tolerance the 12 edges are flagged (that is what the tolerance is for)
+    raw = thin_voxels(m, sp, 1.2, bump_tolerance_vx=0.0)
+    assert raw.sum() > 0 and raw[10:20, 10:20, 10:20].sum() == 0
+
+
+def test_thin_fin_on_a_thick_block_is_found_and_thickened() -> None:
+    """A 0.5 mm fin, 6 mm tall, standing on a 10 mm block: the fin is a thin wall
+    (except where it meets the block, within the tolerance), the block is not."""
+    sp = (0.25, 0.25, 0.25)
+    m = np.zeros((80, 80, 80), bool)
+    m[10:50, 10:70, 10:70] = True  # block, 10 mm along i
+    m[50:74, 38:40, 10:70] = True  # fin 0.5 mm thick along j, 6 mm tall along i
+    thin = thin_voxels(m, sp, 1.2)
+    fin = np.zeros_like(m)
+    fin[50:74, 38:40, 10:70] = True
+    assert not (thin & ~fin).any()
+    # all of the fin farther than R + tolerance (0.725 + 0.25 mm = 4 voxels) from the block
+    # is thin; the fin's end rows along k lie within the tolerance of nothing, so all count
+    assert thin[55:74, 38:40, 12:68].all()
+    thick, check = thicken(m, sp, 1.2)
+    assert check.thin_voxels == int(thin.sum()) and check.thin_voxels_after == 0
+    # the fin is now at least 1.2 mm thick along j: grown by R = 0.725 mm, i.e. 2 whole
+    # voxels, on each side (0.5 + 2 x 0.5 = 1.5 mm)
+    assert np.count_nonzero(thick[65, :, 40]) * sp[1] == pytest.approx(1.5)
+    assert (thick >= m).all()
+    assert check.tolerance_mm == 0.25 and check.grid_mm == sp

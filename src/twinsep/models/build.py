@@ -12,7 +12,7 @@ from scipy import ndimage
 from twinsep.labels import BONE, BRAIN, CSF, TWIN_A, TWIN_B, VESSEL, shade
 from twinsep.models.params import ModelParams
 from twinsep.models.surface import Mesh, bounding_box, extract_surface
-from twinsep.models.thickness import WallCheck, depth_mm, thicken
+from twinsep.models.thickness import WallCheck, thicken
 from twinsep.volume import Volume
 
 logger = logging.getLogger(__name__)
@@ -94,7 +94,6 @@ def _mesh_crop(
     affine: np.ndarray,
     spacing_mm: tuple[float, float, float],
     *,
-    depth: np.ndarray | None,
     name: str,
     twin: str | None,
     structure: str,
@@ -113,7 +112,6 @@ def _mesh_crop(
             spacing_mm,
             min_wall_mm,
             bump_tolerance_vx=params.print.bump_tolerance_vx,
-            depth=depth,
             threads=params.threads,
         )
     v, f = extract_surface(
@@ -147,7 +145,6 @@ def mesh_part(
         crop,
         aff,
         spacing,
-        depth=None,
         name=name,
         twin=twin,
         structure=structure,
@@ -173,8 +170,7 @@ def twin_structure_meshes(
 ) -> list[PartMesh]:
     """One mesh per twin x structure (empty structures are skipped).
 
-    Work is confined to each twin's bounding box; one multi-label distance transform
-    per twin gives the depth of all its tissue structures for the wall check.
+    Work is confined to each twin's bounding box and then to each structure's box.
 
     Parameters
     ----------
@@ -196,20 +192,28 @@ def twin_structure_meshes(
     min_wall = params.print.min_wall_mm if thicken_walls else None
     margin = _margin(spacing, min_wall)
     out: list[PartMesh] = []
+    tbox = bounding_box(lab > 0, margin)
+    if tbox is None:
+        return out
+    lab_t = lab[tbox]
+    tw_t = tw[tbox]
     for twin_val in (TWIN_A, TWIN_B):
         tname = "A" if twin_val == TWIN_A else "B"
-        box = bounding_box((tw == twin_val) & (lab > 0), margin)
-        if box is None:
+        sel = tw_t == twin_val
+        sel &= lab_t > 0
+        inner = bounding_box(sel, margin)
+        del sel
+        if inner is None:
             continue
+        box = tuple(
+            slice(t.start + b.start, t.start + b.stop) for t, b in zip(tbox, inner, strict=True)
+        )
         codes = np.where(tw[box] == twin_val, lab[box], np.uint8(0)).astype(np.uint8, copy=False)
-        depth = depth_mm(codes, spacing, threads=params.threads) if min_wall else None
         for structure in structures:
             if structure == "skin":
                 mask = _fill_holes(codes > 0)
-                d_s = None  # the filled head has its own depth
             else:
                 mask = codes == _CODES[structure]
-                d_s = depth
             sbox = bounding_box(mask, margin)
             if sbox is None:
                 continue
@@ -218,7 +222,6 @@ def twin_structure_meshes(
                 mask[sbox],
                 _shift_affine(labels.affine, start),  # type: ignore[arg-type]
                 spacing,
-                depth=None if d_s is None else d_s[sbox],
                 name=f"{tname}/{structure}",
                 twin=tname,
                 structure=structure,

@@ -42,14 +42,15 @@ class MeshParams:
     faces_per_budget : float
         The extraction grid is coarsened (block averaging, integer factor per axis) until
         marching cubes gives at most this many times the face budget; the decimator then
-        reaches the budget. 6 keeps enough detail for quadric decimation and bounds the
-        time of a 512x512x400 case (decimating 2.6 M faces costs about 4 s, NOTES.md).
+        reaches the budget. 3 keeps enough detail for quadric decimation (the sphere
+        tests hold the surface within a quarter voxel) and halves the smoothing and
+        decimation time of a 512x512x400 case against 6 (``benchmarks/bench_models.py``).
     """
 
     extractor: Extractor = "vtk"
     smoothing_iterations: int = 20
     smoothing_passband: float = 0.05
-    faces_per_budget: float = 6.0
+    faces_per_budget: float = 3.0
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from twinsep.models.doll import Doll, make_doll
 from twinsep.models.export import threemf_bytes, write_mesh, write_scene
 from twinsep.models.params import ModelParams
 from twinsep.models.surface import Mesh
+from twinsep.models.thickness import describe_method
 from twinsep.volume import Volume
 
 logger = logging.getLogger(__name__)
@@ -167,7 +168,10 @@ def print_report(models: ModelSet) -> list[dict[str, Any]]:
         if p.wall is not None:
             r["min_wall_mm"] = p.wall.min_wall_mm
             r["thin_voxels"] = p.wall.thin_voxels
+            r["thin_voxels_after"] = p.wall.thin_voxels_after
             r["thickened_ml"] = round(p.wall.added_ml, 3)
+            r["wall_tolerance_mm"] = round(p.wall.tolerance_mm, 3)
+            r["wall_check"] = describe_method(p.wall)
         rows.append(r)
     if models.doll is not None:
         for m, fname in ((models.doll.part_a, "doll_A.stl"), (models.doll.part_b, "doll_B.stl")):
@@ -183,15 +187,25 @@ def _report_markdown(rows: list[dict[str, Any]], scale: float) -> str:
         if scale <= 1
         else f"# Print report (scale {scale:g}:1)",
         "",
-        "| file | twin | volume mL | bounding box mm | faces | watertight | thickened mL |",
-        "|---|---|---:|---|---:|---|---:|",
+        "| file | twin | volume mL | bounding box mm | faces | watertight | thin-wall voxels "
+        "(after) | thickened mL |",
+        "|---|---|---:|---|---:|---|---:|---:|",
     ]
     for r in rows:
         bb = " x ".join(f"{x:.1f}" for x in r["bbox_mm"])
+        thin = f"{r['thin_voxels']} ({r['thin_voxels_after']})" if "thin_voxels" in r else "-"
         lines.append(
             f"| {r['file']} | {r['twin'] or '-'} | {r['volume_ml']:.1f} | {bb} | {r['faces']} | "
-            f"{'yes' if r['watertight'] else 'NO'} | {r.get('thickened_ml', 0.0):.2f} |"
+            f"{'yes' if r['watertight'] else 'NO'} | {thin} | {r.get('thickened_ml', 0.0):.2f} |"
         )
+    methods = sorted({str(r["wall_check"]) for r in rows if "wall_check" in r})
+    if methods:
+        lines += ["", "Wall thickness: " + "; ".join(methods) + "."]
+    lines += [
+        "",
+        "Doll parts and the cutting guide are not wall-checked (solid parts and a strip of "
+        "fixed thickness).",
+    ]
     return "\n".join(lines) + "\n"
 
 

@@ -116,7 +116,8 @@ def is_closed(faces: np.ndarray) -> bool:
 def bounding_box(sel: np.ndarray, margin: int = 0) -> tuple[slice, slice, slice] | None:
     """Index box of the True voxels of ``sel`` grown by ``margin`` voxels (clipped to the
     array), or None when ``sel`` is empty. Two passes over the array."""
-    ij = sel.any(axis=2)
+    sel = np.asarray(sel, dtype=bool)
+    ij = np.asarray(sel.any(axis=2))
     if not ij.any():
         return None
     k = sel.any(axis=(0, 1))
@@ -181,13 +182,13 @@ def block_fraction(mask: np.ndarray, f: tuple[int, int, int]) -> np.ndarray:
     if any(p[1] for p in pad):
         m = np.pad(m, pad)
     acc_t = np.uint8 if f[0] * f[1] * f[2] <= 255 else np.uint16
-    x = m.view(np.uint8)
+    x: np.ndarray = m.view(np.uint8)
     for axis, k in ((2, f[2]), (1, f[1]), (0, f[0])):
         if k == 1:
             continue
         sl = [slice(None)] * 3
         sl[axis] = slice(0, None, k)
-        tot = x[tuple(sl)].astype(acc_t)
+        tot: np.ndarray = x[tuple(sl)].astype(acc_t)
         for j in range(1, k):
             sl[axis] = slice(j, None, k)
             tot += x[tuple(sl)]

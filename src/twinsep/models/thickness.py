@@ -4,20 +4,22 @@ Method (the print report states it with its tolerance):
 
 1. A voxel is *covered* when some ball of diameter ``min_wall_mm`` that lies inside the
    mask overlaps it, i.e. it belongs to the morphological opening of the mask by that
-   ball. Two Euclidean distance transforms in mm (``edt``, anisotropic voxels honoured)
-   compute the opening: the depth of each voxel, then the distance to the ball centres.
+   ball. Distances are Euclidean between voxel centres in mm (anisotropic voxels
+   honoured). Ball centres are the voxels with no outside voxel closer than the ball
+   radius plus half a voxel; they are found by spreading the ball from the outside
+   voxels that touch the part, so the work grows with the surface, not the volume.
 2. Uncovered voxels are thinner than ``min_wall_mm`` *or* sit on an edge, a corner or a
    one-voxel bump of a thick part (the opening of a box rounds off its edges; on a grid
-   every digital surface has such steps). An uncovered voxel counts as a **thin wall**
-   only when it reaches more than ``bump_tolerance_vx`` voxels (the largest voxel size)
-   beyond the covered part; closer ones are reported as bumps and left alone. A real
-   thin wall - a plate or a strut thinner than ``min_wall_mm`` - extends farther than
-   that from any thick part and is found; an object with no thick part at all is thin
-   everywhere.
-3. Thin-wall voxels are thickened by dilating them by the ball radius plus half a voxel,
-   which makes a wall of thickness ``t`` at least ``t + min_wall_mm`` thick there and
-   leaves the rest of the part untouched. The work is confined to the bounding box of
-   the thin voxels (plus the reach of the balls), so a thick part costs one check.
+   every digital surface has such steps). A voxel counts as a **thin wall** only when
+   it lies more than ``bump_tolerance_vx`` voxels (the largest voxel size) beyond the
+   covered part, i.e. farther than radius + half a voxel + tolerance from every ball
+   centre; closer ones are edges and bumps and are left alone. A real thin wall - a
+   plate or a strut thinner than ``min_wall_mm`` - extends farther than that from any
+   thick part and is found; an object with no thick part at all is thin everywhere.
+3. Thin-wall voxels are thickened by dilating them by the ball radius plus half a voxel
+   (whole voxels within that distance), which grows a thin wall by about ``min_wall_mm``
+   in total and leaves the rest of the part untouched; the check is then run again and
+   the voxels still thin are reported (``thin_voxels_after``, 0 in the tests).
 
 The check resolves walls down to the voxel size of the grid it is run on; the label grid
 is used (never a coarser one), so the tolerance of the check is one voxel.
@@ -25,19 +27,15 @@ is used (never a coarser one), so the tolerance of the check is one voxel.
 
 from __future__ import annotations
 
-import itertools
 import logging
-import math
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from twinsep.models.surface import bounding_box
-
 logger = logging.getLogger(__name__)
 
-__all__ = ["WallCheck", "thin_voxels", "thicken", "depth_mm", "describe_method"]
+__all__ = ["WallCheck", "thin_voxels", "thicken", "describe_method"]
 
 
 @dataclass(frozen=True)
@@ -77,24 +75,19 @@ def describe_method(check: WallCheck) -> str:
         f"{check.min_wall_mm:g} mm ball inside the part covers it and it lies more than "
         f"{check.tolerance_mm:.2f} mm (one voxel) beyond the parts such balls cover; "
         "edges, corners and one-voxel steps closer than that are not counted; thin walls "
-        f"were thickened by {check.min_wall_mm / 2:g} mm on each side"
+        f"were grown by about {check.min_wall_mm / 2:g} mm on each side and checked again"
     )
 
 
 def _edt_mm(
     mask: np.ndarray, spacing_mm: tuple[float, float, float], threads: int = 1
 ) -> np.ndarray:
-    """Distance (mm, float32) from each non-zero voxel to the nearest zero voxel.
-
-    With an integer label array, the distance is to the nearest voxel of another label
-    (``edt``'s multi-label mode): one pass gives the depth of every structure.
-    """
+    """Distance (mm, float32) from each non-zero voxel to the nearest zero voxel."""
     import edt
 
-    arr = np.ascontiguousarray(mask)
     return np.asarray(
         edt.edt(
-            arr,
+            np.ascontiguousarray(mask),
             anisotropy=tuple(float(s) for s in spacing_mm),
             black_border=False,
             parallel=max(1, int(threads)),
@@ -103,39 +96,67 @@ def _edt_mm(
     )
 
 
-def depth_mm(
-    codes: npt.NDArray[np.integer], spacing_mm: tuple[float, float, float], *, threads: int = 1
+#: Above this many index look-ups the ball centres come from a distance transform
+#: instead (very fine grids, where the ball holds hundreds of voxels).
+_MAX_LOOKUPS = 200_000_000
+
+
+def _reach(spacing_mm: tuple[float, float, float], min_wall_mm: float) -> float:
+    """R: ball centres need depth >= R and cover the voxels within R (mm)."""
+    return 0.5 * float(min_wall_mm) + 0.5 * min(spacing_mm)
+
+
+def _offsets(
+    spacing_mm: tuple[float, float, float], radius_mm: float, *, strict: bool
 ) -> np.ndarray:
-    """Depth of every voxel inside its own structure, mm (one multi-label EDT).
-
-    Parameters
-    ----------
-    codes : (I, J, K) integer ndarray
-        0 outside, a structure code inside; neighbouring structures count as outside
-        of each other.
-    spacing_mm : length-3 tuple of float
-        Voxel size along i, j, k, mm.
-    threads : int
-        Threads for ``edt``.
-    """
-    return _edt_mm(codes, spacing_mm, threads)
-
-
-def _reach(spacing_mm: tuple[float, float, float], min_wall_mm: float) -> tuple[float, float]:
-    """(R, half voxel): ball centres need depth >= R and cover voxels within R."""
-    half_vx = 0.5 * min(spacing_mm)
-    return 0.5 * float(min_wall_mm) + half_vx, half_vx
-
-
-def _touches_border(m: np.ndarray) -> bool:
-    return bool(
-        m[0].any()
-        or m[-1].any()
-        or m[:, 0].any()
-        or m[:, -1].any()
-        or m[:, :, 0].any()
-        or m[:, :, -1].any()
+    """Non-zero voxel offsets whose length (mm) is < ``radius_mm`` (``strict``) or
+    <= ``radius_mm``, sorted by length; (n, 3) int64."""
+    sp = np.asarray(spacing_mm, dtype=np.float64)
+    k = np.floor(radius_mm / sp + 1e-9).astype(int)
+    g = np.stack(np.meshgrid(*[np.arange(-x, x + 1) for x in k], indexing="ij"), axis=-1).reshape(
+        -1, 3
     )
+    length = np.linalg.norm(g * sp, axis=1)
+    keep = (length < radius_mm - 1e-6) if strict else (length <= radius_mm + 1e-6)
+    keep &= length > 0
+    order = np.argsort(length[keep], kind="stable")
+    return g[keep][order].astype(np.int64)
+
+
+def _flat(offsets: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    strides = np.array([shape[1] * shape[2], shape[2], 1], dtype=np.int64)
+    return offsets @ strides
+
+
+def _dilate6(m: np.ndarray) -> np.ndarray:
+    out = m.copy()
+    out[1:] |= m[:-1]
+    out[:-1] |= m[1:]
+    out[:, 1:] |= m[:, :-1]
+    out[:, :-1] |= m[:, 1:]
+    out[:, :, 1:] |= m[:, :, :-1]
+    out[:, :, :-1] |= m[:, :, 1:]
+    return out
+
+
+def _ball_centres(
+    m: np.ndarray, spacing_mm: tuple[float, float, float], big_r: float, threads: int
+) -> np.ndarray:
+    """Voxels of ``m`` with no outside voxel centre closer than ``big_r`` mm.
+
+    The nearest outside voxel of any voxel touches the part by a face (a step toward
+    the voxel from any other outside voxel would be closer), so it is enough to spread
+    the ball from the outside voxels that touch the part: work in proportion to the
+    surface, not the volume. ``m`` needs a margin of the ball radius.
+    """
+    outer = np.flatnonzero(_dilate6(m) & ~m)
+    offs = _flat(_offsets(spacing_mm, big_r, strict=True), m.shape)
+    if outer.size * offs.size > _MAX_LOOKUPS:
+        return m & (_edt_mm(m, spacing_mm, threads) >= big_r - 1e-6)
+    near = np.zeros(m.size, dtype=bool)
+    for off in offs:
+        near[outer + off] = True
+    return m & ~near.reshape(m.shape)
 
 
 def _classify(
@@ -144,64 +165,34 @@ def _classify(
     min_wall_mm: float,
     *,
     bump_tolerance_vx: float,
-    depth: np.ndarray | None,
     threads: int,
 ) -> np.ndarray:
-    """Thin-wall voxels of ``mask``.
-
-    Exact, but cheap for thick parts: a surface voxel with a ball centre among its 26
-    neighbours (within ``R + tolerance``) cannot be thin, so the distance to the ball
-    centres is computed only around the voxels that have none (usually a few or none).
-    """
-    m = np.asarray(mask, dtype=bool)
-    if min_wall_mm <= 0 or not m.any():
-        return np.zeros(m.shape, dtype=bool)
-    if _touches_border(m):  # room for the neighbour look-ups below
-        inner = _classify(
-            np.pad(m, 1),
-            spacing_mm,
-            min_wall_mm,
-            bump_tolerance_vx=bump_tolerance_vx,
-            depth=None if depth is None else np.pad(depth, 1),
-            threads=threads,
-        )
-        return np.ascontiguousarray(inner[1:-1, 1:-1, 1:-1])
-    big_r, _ = _reach(spacing_mm, min_wall_mm)
+    """Thin-wall voxels of ``mask``: voxels farther than ``R + tolerance`` from every
+    ball centre (exact on the voxel grid; see the module notes)."""
+    m0 = np.asarray(mask, dtype=bool)
+    if min_wall_mm <= 0 or not m0.any():
+        return np.zeros(m0.shape, dtype=bool)
+    big_r = _reach(spacing_mm, min_wall_mm)
     tol = float(bump_tolerance_vx) * max(spacing_mm)
-    # The distance transform measures to the nearest background voxel *centre*, half a
-    # voxel beyond the object's surface: a ball of radius r fits around voxels whose
-    # distance is >= r + half a voxel, and it reaches every voxel whose centre is within
-    # r + half a voxel of such a centre (the ball overlaps that voxel's half).
-    d = _edt_mm(m, spacing_mm, threads) if depth is None else depth
-    centres = m & (d >= big_r - 1e-6)
+    cover = _offsets(spacing_mm, big_r + tol, strict=False)
+    pad = int(np.abs(cover).max(initial=0)) + 2
+    m = np.pad(m0, pad)
+    # The distances are between voxel centres: a ball of radius r fits around voxels
+    # whose nearest outside voxel centre is >= r + half a voxel away, and it reaches
+    # every voxel whose centre is within r + half a voxel of its centre (the ball
+    # overlaps that voxel's half).
+    centres = _ball_centres(m, spacing_mm, big_r, threads)
     if not centres.any():
-        return m.copy()
-    band = m & ~centres
-    lin = np.flatnonzero(band)
-    out = np.zeros(m.shape, dtype=bool)
-    if lin.size == 0:
-        return out
-    sp = np.asarray(spacing_mm, dtype=np.float64)
-    strides = np.array([m.shape[1] * m.shape[2], m.shape[2], 1], dtype=np.int64)
+        return m0.copy()
+    pending = np.flatnonzero(m & ~centres)
     flat_c = centres.ravel()
-    near = np.zeros(lin.size, dtype=bool)
-    for o in itertools.product((-1, 0, 1), repeat=3):
-        ov = np.asarray(o, dtype=np.float64)
-        if any(o) and float(np.linalg.norm(ov * sp)) <= big_r + tol + 1e-6:
-            near |= flat_c[lin + int(np.dot(o, strides))]
-    cand_lin = lin[~near]
-    if cand_lin.size == 0:
-        return out
-    cand = np.zeros(m.shape, dtype=bool)
-    cand.ravel()[cand_lin] = True
-    margin = tuple(int(math.ceil((big_r + tol) / s)) + 2 for s in spacing_mm)
-    box = _box(cand, margin)  # type: ignore[arg-type]
-    # distance to the nearest ball centre; centres beyond the box are farther than
-    # R + tolerance, so the decision below is exact
-    dist_c = _edt_mm(~centres[box], spacing_mm, threads)
-    # distance from an uncovered voxel to the covered region is about dist_c - R
-    out[box] = cand[box] & (dist_c > big_r + tol + 1e-6)
-    return out
+    for off in _flat(cover, m.shape):
+        if pending.size == 0:
+            break
+        pending = pending[~flat_c[pending + off]]
+    thin = np.zeros(m.shape, dtype=bool)
+    thin.ravel()[pending] = True
+    return np.ascontiguousarray(thin[pad:-pad, pad:-pad, pad:-pad])
 
 
 def thin_voxels(
@@ -210,7 +201,6 @@ def thin_voxels(
     min_wall_mm: float,
     *,
     bump_tolerance_vx: float = 1.0,
-    depth: np.ndarray | None = None,
     threads: int = 1,
 ) -> np.ndarray:
     """Voxels of ``mask`` in walls thinner than ``min_wall_mm`` (see the module notes).
@@ -218,7 +208,7 @@ def thin_voxels(
     Parameters
     ----------
     mask : (I, J, K) bool ndarray
-        The part (should have a background border of at least ``min_wall_mm``).
+        The part (not modified).
     spacing_mm : length-3 tuple of float
         Voxel size along i, j, k, mm.
     min_wall_mm : float
@@ -226,33 +216,15 @@ def thin_voxels(
     bump_tolerance_vx : float
         Uncovered voxels within this many (largest) voxel sizes of the covered part are
         edges and bumps, not thin walls. 0 reports every uncovered voxel.
-    depth : ndarray, optional
-        Precomputed depth of the mask's voxels in mm (:func:`depth_mm`), to reuse one
-        multi-label distance transform across structures.
     threads : int
-        Threads for the distance transforms.
+        Threads for a distance transform (used only on very fine grids).
 
     Returns
     -------
     (I, J, K) bool ndarray
     """
     return _classify(
-        mask,
-        spacing_mm,
-        min_wall_mm,
-        bump_tolerance_vx=bump_tolerance_vx,
-        depth=depth,
-        threads=threads,
-    )
-
-
-def _box(sel: np.ndarray, margin: tuple[int, int, int]) -> tuple[slice, slice, slice]:
-    box = bounding_box(sel)
-    if box is None:
-        return (slice(0, 0), slice(0, 0), slice(0, 0))
-    return tuple(  # type: ignore[return-value]
-        slice(max(0, b.start - m), min(n, b.stop + m))
-        for b, m, n in zip(box, margin, sel.shape, strict=True)
+        mask, spacing_mm, min_wall_mm, bump_tolerance_vx=bump_tolerance_vx, threads=threads
     )
 
 
@@ -262,7 +234,6 @@ def thicken(
     min_wall_mm: float,
     *,
     bump_tolerance_vx: float = 1.0,
-    depth: np.ndarray | None = None,
     threads: int = 1,
 ) -> tuple[np.ndarray, WallCheck]:
     """Thicken the thin walls of ``mask`` so that every wall is at least ``min_wall_mm``.
@@ -280,28 +251,26 @@ def thicken(
     grid = (float(spacing_mm[0]), float(spacing_mm[1]), float(spacing_mm[2]))
     tol_mm = float(bump_tolerance_vx) * max(grid)
     vox_ml = float(np.prod(grid)) / 1000.0
-    thin = _classify(
-        m, grid, min_wall_mm, bump_tolerance_vx=bump_tolerance_vx, depth=depth, threads=threads
-    )
-    n_thin = int(thin.sum())
+    thin = _classify(m, grid, min_wall_mm, bump_tolerance_vx=bump_tolerance_vx, threads=threads)
+    n_thin = int(np.count_nonzero(thin))
     if n_thin == 0:
         return m.copy(), WallCheck(float(min_wall_mm), 0, 0.0, 0, grid, tol_mm)
-    big_r, _ = _reach(grid, min_wall_mm)
-    # growth reaches R; the re-check needs the depth, the centres and the cover of every
-    # voxel the growth can influence: 4 R + tolerance around the thin voxels suffices
-    reach_mm = 4.0 * big_r + tol_mm
-    margin = tuple(int(math.ceil(reach_mm / s)) + 2 for s in grid)
-    box = _box(thin, margin)  # type: ignore[arg-type]
-    sub = m[box]
-    grow = _edt_mm(~thin[box], grid, threads) <= big_r + 1e-6
-    thick_sub = sub | grow
-    thick = m.copy()
-    thick[box] = thick_sub
+    big_r = _reach(grid, min_wall_mm)
+    offs = _offsets(grid, big_r, strict=False)
+    pad = int(np.abs(offs).max(initial=0)) + 1
+    thick = np.pad(m, pad)
+    src = np.flatnonzero(np.pad(thin, pad))
+    flat = thick.ravel()
+    for off in _flat(offs, thick.shape):
+        flat[src + off] = True
+    thick = np.ascontiguousarray(thick[pad:-pad, pad:-pad, pad:-pad])
     after = int(
-        thin_voxels(
-            thick_sub, grid, min_wall_mm, bump_tolerance_vx=bump_tolerance_vx, threads=threads
-        ).sum()
+        np.count_nonzero(
+            _classify(
+                thick, grid, min_wall_mm, bump_tolerance_vx=bump_tolerance_vx, threads=threads
+            )
+        )
     )
-    added = float((int(thick_sub.sum()) - int(sub.sum())) * vox_ml)
+    added = float((int(np.count_nonzero(thick)) - int(np.count_nonzero(m))) * vox_ml)
     logger.debug("thickened %d thin voxels (+%.2f mL, %d left)", n_thin, added, after)
     return thick, WallCheck(float(min_wall_mm), n_thin, added, after, grid, tol_mm)
