@@ -93,3 +93,19 @@ def test_pipeline_order() -> None:
     names = [s.name for s in pipeline()]
     if "separate" in names:
         assert names.index("reconstruct") == names.index("separate") + 1
+
+
+def test_reconstruct_leaves_inputs_unchanged() -> None:
+    import hashlib
+
+    from twinsep.reconstruct.stage import reconstruct
+
+    labels, twins, _ = two_heads(spacing_mm=(3.0, 3.0, 3.0))
+    before = [
+        hashlib.sha256(v.array.tobytes() + v.affine.tobytes()).hexdigest() for v in (labels, twins)
+    ]
+    reconstruct(labels, twins)
+    after = [
+        hashlib.sha256(v.array.tobytes() + v.affine.tobytes()).hexdigest() for v in (labels, twins)
+    ]
+    assert before == after
