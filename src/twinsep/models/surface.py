@@ -232,11 +232,12 @@ def iso_surface_index(
 
     arr = np.ascontiguousarray(field)
     if arr.dtype == np.bool_:
-        arr = arr.astype(np.uint8)
+        arr = arr.view(np.uint8)
     img = vtk.vtkImageData()
-    img.SetDimensions(*arr.shape)
-    # VTK image data is x-fastest, i.e. Fortran order of our [i, j, k] array.
-    scalars = ns.numpy_to_vtk(arr.ravel(order="F"), deep=True)
+    # VTK image data is x-fastest: our C-ordered [i, j, k] array is VTK's (x=k, y=j, z=i)
+    # without a transposing copy; the axes are swapped back below.
+    img.SetDimensions(arr.shape[2], arr.shape[1], arr.shape[0])
+    scalars = ns.numpy_to_vtk(arr.ravel(), deep=False)  # arr outlives the filter
     img.GetPointData().SetScalars(scalars)
     fe = vtk.vtkFlyingEdges3D()
     fe.SetInputData(img)
@@ -248,10 +249,11 @@ def iso_surface_index(
     out = fe.GetOutput()
     if out.GetNumberOfPoints() == 0:
         return np.zeros((0, 3)), np.zeros((0, 3), dtype=np.int64)
-    v = ns.vtk_to_numpy(out.GetPoints().GetData()).astype(np.float64)
+    v = ns.vtk_to_numpy(out.GetPoints().GetData())[:, ::-1].astype(np.float64)
     f = ns.vtk_to_numpy(out.GetPolys().GetConnectivityArray()).astype(np.int64).reshape(-1, 3)
-    # Flying edges already winds faces so that normals point toward lower values.
-    return v, f
+    # Flying edges winds faces so that normals point toward lower values in (x, y, z);
+    # swapping x and z back to (i, j, k) is a mirror, which reverses the winding.
+    return v, np.ascontiguousarray(f[:, ::-1])
 
 
 def _to_polydata(vertices: np.ndarray, faces: np.ndarray):  # noqa: ANN202
