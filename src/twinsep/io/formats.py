@@ -38,6 +38,7 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "read_nifti",
     "read_itk",
+    "read_label_map",
     "save_volume",
     "itk_affine_ras",
     "SAVE_SUFFIXES",
@@ -449,3 +450,49 @@ def save_volume(volume: Volume, path: str | Path, *, compress_level: int = 6) ->
     with atomic_output(dest) as tmp:
         sitk.WriteImage(img_itk, str(tmp), useCompression=True)
     return dest
+
+
+_LABEL_SUFFIXES: tuple[tuple[str, str], ...] = (
+    (".nii.gz", "nifti"),
+    (".nii", "nifti"),
+    (".nrrd", "nrrd"),
+    (".nhdr", "nrrd"),
+    (".mha", "mha"),
+    (".mhd", "mha"),
+)
+
+
+def read_label_map(path: str | Path, *, params: LoadParams = LoadParams()) -> Volume:
+    """Read a label map (``labels.nii.gz``, ``twins.nii.gz``, ``separation.nii.gz``...)
+    as a uint8 :class:`Volume` on its file's grid (RAS affine).
+
+    :func:`twinsep.io.load_scan` is for scans and refuses label maps on purpose; this
+    is the one reader for label maps (``.nii``/``.nii.gz``, ``.nrrd``/``.nhdr``,
+    ``.mha``/``.mhd``). The file is not modified.
+
+    Raises
+    ------
+    ScanError
+        Missing file, unsupported suffix, unreadable data, not 3D, or values that are
+        not whole numbers in 0..255.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise ScanError(p, "label map not found")
+    name = p.name.lower()
+    fmt = next((f for suf, f in _LABEL_SUFFIXES if name.endswith(suf)), None)
+    if fmt is None:
+        raise ScanError(
+            p, "not a label map format (expected .nii, .nii.gz, .nrrd, .nhdr, .mha or .mhd)"
+        )
+    loaded = read_nifti(p, params=params) if fmt == "nifti" else read_itk(p, fmt, params=params)
+    arr = np.asarray(loaded.array)
+    if arr.size and not np.issubdtype(arr.dtype, np.integer):
+        if not np.isfinite(arr).all() or not np.array_equal(arr, np.round(arr)):
+            raise ScanError(p, "is not a label map: it holds non-integer or non-finite values")
+    if arr.size and (arr.min() < 0 or arr.max() > 255):
+        raise ScanError(
+            p,
+            f"is not a label map: values {arr.min():g}..{arr.max():g} are outside 0..255",
+        )
+    return Volume(arr.astype(np.uint8), loaded.affine)

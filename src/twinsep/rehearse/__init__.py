@@ -38,23 +38,20 @@ REHEARSAL_DIR = "rehearsal"
 
 
 def read_label_volume(path: Path) -> Volume:
-    """Read a label map of the plan folder (NIfTI) as a :class:`Volume` (through ``twinsep.io``).
+    """Read a label map of the plan folder as a uint8 :class:`Volume`
+    (:func:`twinsep.io.read_label_map`).
 
     Raises
     ------
     InputError
         Missing or unreadable file.
     """
-    from twinsep.io.formats import read_nifti
+    from twinsep.io import read_label_map
 
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "is missing from the plan folder; re-run 'twinsep plan'")
-    loaded = read_nifti(path)
-    arr = np.asarray(loaded.array)
-    if not np.issubdtype(arr.dtype, np.integer):
-        arr = np.rint(arr)
-    return Volume(arr.astype(np.uint8), loaded.affine)
+    return read_label_map(path)
 
 
 def _stage_info(plan: dict[str, Any]) -> dict[int, dict[str, Any]]:
