@@ -4,14 +4,15 @@
 // to the user are in mm in the RAS frame, whatever the zoom or VR scale.
 import * as THREE from 'three';
 import { OrbitControls } from 'three/addons/controls/OrbitControls.js';
-import { loadScene } from './scene.js';
+import { loadScene, refineScene } from './scene.js';
 import { SEPARATION_DONE, SEPARATION_PLANNED, CROSSING_COLOUR, CROSSING_DONE } from './colours.js';
 import { setupVRButton, makeVRPanel, setupControllers } from './xr.js';
 import { setupSlices } from './slices.js';
 
 const $ = (id) => document.getElementById(id);
 const t0 = performance.now();
-const api = { ready: false, readyMs: null, errors: [] };
+const api = { ready: false, readyMs: null, errors: [], marks: {} };
+const mark = (name) => { api.marks[name] = Math.round(performance.now() - t0); };
 window.twinsep = api;
 
 function fail(text) {
@@ -53,11 +54,19 @@ world.rotation.x = -Math.PI / 2;
 model.add(world);
 scene.add(model);
 
-let frameQueued = false;
+let frameQueued = 0;
 function requestRender() {
   if (renderer.xr.isPresenting || frameQueued) return;
-  frameQueued = true;
-  requestAnimationFrame(() => { frameQueued = false; render(); });
+  frameQueued = requestAnimationFrame(() => { frameQueued = 0; render(); });
+}
+// Draw now and wait until the GPU has really drawn the frame (reading one pixel back
+// forces it), so that "ready" means "scene drawn", not "draw commands queued". A frame
+// already queued is dropped: it would draw the same scene a second time.
+function renderNow() {
+  if (frameQueued) { cancelAnimationFrame(frameQueued); frameQueued = 0; }
+  render();
+  const gl = renderer.getContext();
+  gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.UNSIGNED_BYTE, new Uint8Array(4));
 }
 controls.addEventListener('change', requestRender);
 const clipLocal = new THREE.Plane();
@@ -123,6 +132,7 @@ function buildLegend(parts, colours, names) {
       s2.className = 'swatch'; s2.style.background = p.colour;
       const l2 = document.createElement('label');
       l2.htmlFor = c2.id; l2.textContent = `${twin} ${p.structure.replace(/_/g, ' ')}`;
+      l2.title = `${TWIN_WORDS[twin]}: ${p.structure.replace(/_/g, ' ')}`;
       const op = document.createElement('input');
       op.type = 'range'; op.min = '0.05'; op.max = '1'; op.step = '0.05'; op.value = String(p.opacity ?? 1);
       op.id = `opacity-${p.twin}-${p.structure}`; op.title = 'opacity';
@@ -181,12 +191,30 @@ function numberSprite(text, sizeMm) {
   return sp;
 }
 
-function addCrossings(crossings, sizeMm) {
+/** Number shown on a crossing: `number`, else the digits of its `id` ("vessel-2"). */
+function crossingNumber(c, i) {
+  if (Number.isFinite(c.number)) return c.number;
+  const m = /(\d+)\s*$/.exec(String(c.id ?? ''));
+  return m ? parseInt(m[1], 10) : i + 1;
+}
+
+/** Stage dividing a crossing: its `stage`, else the first separation stage that lists
+ *  its `id` among the structures it divides (the plan's `separation.stages`). */
+function crossingStage(c, planStages) {
+  if (Number.isFinite(c.stage)) return c.stage;
+  if (c.id === undefined) return null;
+  const divides = planStages.filter((s) => (s.kind ?? 'separation') === 'separation'
+    && (s.structures || []).includes(c.id)).map((s) => s.number).filter(Number.isFinite);
+  return divides.length ? Math.min(...divides) : null;
+}
+
+function addCrossings(crossings, planStages, sizeMm) {
   const markers = [];
   crossings.forEach((c, i) => {
     const p = c && c.position_mm;
     if (!Array.isArray(p) || p.length !== 3 || !p.every(Number.isFinite)) return;
-    const num = c.number ?? i + 1;
+    const num = crossingNumber(c, i);
+    const stage = crossingStage(c, planStages);
     const g = new THREE.Group();
     g.position.set(p[0], p[1], p[2]);
     const ball = new THREE.Mesh(
@@ -197,9 +225,9 @@ function addCrossings(crossings, sizeMm) {
     const label = numberSprite(String(num), sizeMm);
     label.position.set(0, 0, sizeMm * 0.8); // above the ball (superior)
     g.add(ball, label);
-    g.userData = { number: num, stage: c.stage ?? null };
+    g.userData = { number: num, stage };
     world.add(g);
-    markers.push({ group: g, ball, stage: c.stage ?? null });
+    markers.push({ group: g, ball, stage, number: num });
   });
   return markers;
 }
@@ -220,20 +248,26 @@ function setupStages(stages, planStages, markers, parts, gapMm) {
   const dir = world.worldToLocal(cb.clone()).sub(world.worldToLocal(ca.clone()));
   if (dir.lengthSq() > 0) dir.normalize();
   function apply(s) {
+    // the cut lies inside the heads: "through the heads" draws it over them
+    const xray = $('sep-xray').checked;
     for (const [k, meshes] of stages) {
       for (const m of meshes) {
         const done = k <= s;
         m.material.color.set(done ? SEPARATION_DONE : SEPARATION_PLANNED);
-        m.material.opacity = done ? 1.0 : 0.3;
-        m.material.transparent = !done;
-        m.material.depthWrite = done;
+        m.material.opacity = done ? (xray ? 0.85 : 1.0) : 0.3;
+        m.material.transparent = !done || xray;
+        m.material.depthWrite = done && !xray;
+        m.material.depthTest = !xray;
+        m.renderOrder = xray ? 9 : 2;
         m.material.needsUpdate = true;
       }
     }
     for (const mk of markers) {
       const done = mk.stage !== null && mk.stage <= s;
       mk.ball.material.color.set(done ? CROSSING_DONE : CROSSING_COLOUR);
+      mk.done = done;
     }
+    api.crossingsDone = markers.filter((mk) => mk.done).map((mk) => mk.number);
     const apart = s >= n && n > 0 && pull.checked;
     for (const p of parts.values()) {
       const sign = p.twin === 'A' ? -1 : 1;
@@ -262,6 +296,7 @@ function setupStages(stages, planStages, markers, parts, gapMm) {
   }
   slider.addEventListener('input', () => apply(parseInt(slider.value, 10)));
   pull.addEventListener('change', () => apply(parseInt(slider.value, 10)));
+  $('sep-xray').addEventListener('change', () => apply(parseInt(slider.value, 10)));
   apply(0);
   return {
     n,
@@ -430,8 +465,7 @@ function setupVR(boxRasSize, centreThree, stageCtl, colours) {
 
 // --- main ---------------------------------------------------------------------------------------
 async function main() {
-  const plan = await getJSON('/plan.json');
-  const info = await getJSON('/api/info');
+  const [plan, info] = await Promise.all([getJSON('/plan.json'), getJSON('/api/info')]);
   const colours = {
     A: (plan.colours && plan.colours.A) || '#7B3FA0',
     B: (plan.colours && plan.colours.B) || '#F28C28',
@@ -440,18 +474,23 @@ async function main() {
     A: (plan.twins && plan.twins.A && plan.twins.A.colour) || colours.A,
     B: (plan.twins && plan.twins.B && plan.twins.B.colour) || colours.B,
   };
-  // slices wait for the volumes to be read on the server: never hold the scene for them
-  const slicesReady = getJSON('/api/slices/info').then((si) => setupSlices(si, colours))
-    .catch((err) => { $('slice-text').textContent = `Slices not available: ${err.message}`; });
   const sep = plan.separation || {};
   let stageCtl = null;
+  let refine = null; // the full level of detail, fetched once the preview is drawn
   if (!info.scene.exists) {
     fail('This plan has no 3D scene (models/scene.glb): only the slices are shown.');
     buildLegend(new Map(), colours, names);
   } else {
     const xrHint = navigator.xr ? await navigator.xr.isSessionSupported('immersive-vr').catch(() => false) : false;
     const lod = new URLSearchParams(location.search).get('lod') || (xrHint ? 'vr' : 'desktop');
-    const { root, parts, stages, others } = await loadScene(`/api/scene.glb?lod=${lod}`, colours);
+    // Progressive: a big scene is first drawn from a coarse preview (vertex clustering
+    // on the server), then the chosen level replaces its geometry mesh by mesh.
+    const budgets = info.scene.budget_faces || {};
+    const progressive = lod !== 'preview' && budgets.preview > 0 && info.scene.faces > budgets.preview;
+    const first = progressive ? 'preview' : lod;
+    mark('info');
+    const { root, parts, stages, others } = await loadScene(`/api/scene.glb?lod=${first}`, colours);
+    mark('glb-loaded');
     world.add(root);
     world.updateMatrixWorld(true);
     const all = [...parts.values()].flatMap((p) => p.meshes).concat([...stages.values()].flat(), others);
@@ -465,7 +504,8 @@ async function main() {
     const sizeRas = boxRas.getSize(new THREE.Vector3());
     const markerMm = Math.max(sizeRas.length() / 40, 2);
     buildLegend(parts, colours, names);
-    const markers = addCrossings(sep.vessel_crossings || [], markerMm);
+    const markers = addCrossings(sep.vessel_crossings || [], sep.stages || [], markerMm);
+    api.crossings = markers.map((mk) => ({ number: mk.number, stage: mk.stage }));
     stageCtl = setupStages(stages, sep.stages || [], markers, parts, Math.max(sizeRas.length() / 12, 5));
     const materials = () => all.map((m) => m.material);
     setupClipping(boxRas, materials);
@@ -473,10 +513,34 @@ async function main() {
     setupMeasure(() => all.filter((m) => !stages.has(classifyStage(m, stages))));
     api.parts = [...parts.keys()];
     api.stages = stageCtl.n;
-    api.faces = all.reduce((n, m) => n + (m.geometry.index ? m.geometry.index.count / 3 : m.geometry.attributes.position.count / 3), 0);
+    const countFaces = () => all.reduce((n, m) => n + (m.geometry.index ? m.geometry.index.count / 3 : m.geometry.attributes.position.count / 3), 0);
+    api.faces = countFaces();
+    api.lod = first;
     api.xr = await setupVR(Math.max(sizeRas.x, sizeRas.y, sizeRas.z), box.getCenter(new THREE.Vector3()), stageCtl, colours);
-    const facesTxt = `${api.faces.toLocaleString('en')} faces (${lod} level of detail${info.scene.faces > api.faces ? `, decimated from ${info.scene.faces.toLocaleString('en')}` : ''})`;
-    $('status').textContent = `${parts.size} structure(s), ${stageCtl.n} stage(s), ${(sep.vessel_crossings || []).length} vessel crossing(s); ${facesTxt}.`;
+    const summary = `${parts.size} structure(s), ${stageCtl.n} stage(s), ${(sep.vessel_crossings || []).length} vessel crossing(s)`;
+    const showFaces = (level, note) => {
+      const facesTxt = `${api.faces.toLocaleString('en')} faces (${level} level of detail${info.scene.faces > api.faces ? `, decimated from ${info.scene.faces.toLocaleString('en')}` : ''})`;
+      $('status').textContent = `${summary}; ${facesTxt}${note}.`;
+    };
+    showFaces(first, progressive ? `; loading the ${lod} level…` : '');
+    if (progressive) {
+      refine = async () => {
+        try {
+          await refineScene(`/api/scene.glb?lod=${lod}`, all);
+        } catch (err) {
+          showFaces(first, `; the ${lod} level could not be loaded (${err.message})`);
+          return;
+        }
+        api.faces = countFaces();
+        api.lod = lod;
+        showFaces(lod, '');
+        // no read-back here: the page stays responsive while the GPU draws the full level
+        requestRender();
+        await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+        api.refinedMs = performance.now() - t0;
+        document.body.dataset.refined = '1';
+      };
+    }
   }
   api.camera = () => ({
     position_ras: threeToRas(camera.position), target_ras: threeToRas(controls.target),
@@ -490,11 +554,16 @@ async function main() {
   };
   api.setStage = (s) => stageCtl && stageCtl.set(s);
   if (!api.xr) api.xr = await setupVRButton($('vr-btn'), $('vr-status'), { start: async () => { throw new Error('no 3D scene'); }, end() {} });
-  render();
-  await new Promise((r) => requestAnimationFrame(r));
+  mark('setup');
+  renderNow();
   api.readyMs = performance.now() - t0;
   api.ready = true;
   document.body.dataset.ready = '1';
+  // Only now the server reads the CT (on the first slice request) and the full level of
+  // detail arrives: neither competes with the first picture.
+  const slicesReady = getJSON('/api/slices/info').then((si) => setupSlices(si, colours))
+    .catch((err) => { $('slice-text').textContent = `Slices not available: ${err.message}`; });
+  if (refine) await refine();
   await slicesReady;
 }
 

@@ -1,7 +1,7 @@
 // Load scene.glb and sort its meshes into twin x structure and separation stages.
 import * as THREE from 'three';
 import { GLTFLoader } from 'three/addons/loaders/GLTFLoader.js';
-import { shade, STRUCTURE_SHADE, SEPARATION_PLANNED } from './colours.js';
+import { shade, structureShade, SEPARATION_PLANNED } from './colours.js';
 
 const TWIN_RE = /^(A|B)[/_](.+)$/;
 const STAGE_RE = /^separation[/_]stage[_-]?(\d+)$/i;
@@ -17,7 +17,7 @@ export function classify(mesh) {
     let m = STAGE_RE.exec(name);
     if (m) return { kind: 'stage', stage: parseInt(m[1], 10) };
     m = TWIN_RE.exec(name);
-    if (m) return { kind: 'twin', twin: m[1], structure: m[2].toLowerCase() };
+    if (m) return { kind: 'twin', twin: m[1], structure: m[2] };
     if (/^separation/i.test(name)) return { kind: 'stage', stage: 1 };
   }
   return { kind: 'other' };
@@ -28,6 +28,42 @@ export function classify(mesh) {
  * parts: Map key "A/skin" -> {twin, structure, meshes: [], colour}
  * stages: Map number -> meshes[]
  */
+/** Name that identifies a mesh across levels of detail: its own or nearest ancestor's. */
+export function meshKey(mesh) {
+  for (let o = mesh; o; o = o.parent) {
+    const name = originalName(o);
+    if (name) return name;
+  }
+  return '';
+}
+
+/**
+ * Replace the geometry of already-shown meshes by that of another level of detail of
+ * the same scene (matched by name and order), keeping materials, visibility and
+ * positions. Returns the number of meshes replaced.
+ */
+export async function refineScene(url, meshes) {
+  const gltf = await new GLTFLoader().loadAsync(url);
+  const queue = new Map();
+  gltf.scene.traverse((obj) => {
+    if (!obj.isMesh) return;
+    const k = meshKey(obj);
+    if (!queue.has(k)) queue.set(k, []);
+    queue.get(k).push(obj.geometry);
+  });
+  let replaced = 0;
+  for (const m of meshes) {
+    const next = (queue.get(meshKey(m)) || []).shift();
+    if (!next) continue;
+    m.geometry.dispose();
+    next.computeBoundingSphere();
+    next.computeBoundingBox();
+    m.geometry = next;
+    replaced += 1;
+  }
+  return replaced;
+}
+
 export async function loadScene(url, colours) {
   const gltf = await new GLTFLoader().loadAsync(url);
   const root = gltf.scene;
@@ -42,7 +78,7 @@ export async function loadScene(url, colours) {
       const key = `${c.twin}/${c.structure}`;
       if (!parts.has(key)) {
         const base = colours[c.twin];
-        const f = STRUCTURE_SHADE[c.structure] ?? 1.0;
+        const f = structureShade(c.structure);
         parts.set(key, { twin: c.twin, structure: c.structure, meshes: [], colour: shade(base, f) });
       }
       const part = parts.get(key);

@@ -50,19 +50,29 @@ class LodParams:
     min_faces_per_mesh : int
         No mesh is decimated below this many faces, so that small structures (a
         vessel, a separation stage) keep their shape.
+    preview_faces : int
+        Budget of the first, coarse picture (vertex clustering,
+        :mod:`twinsep.viewer.cluster`) that the page draws while the full level
+        loads. Measured in headless Chromium with software WebGL on a shared 2-core
+        machine: the first frame costs about 0.5 s of shader compilation plus 3-6 us
+        per face, so 150 k faces keep "scene drawn" near 1.5 s; on a real GPU the
+        preview is replaced within a second or two.
     """
 
     desktop_faces: int = 1_500_000
     vr_faces: int = 300_000
     min_faces_per_mesh: int = 2_000
+    preview_faces: int = 150_000
 
     def budget(self, lod: str) -> int:
-        """Face budget of ``lod`` ("desktop" or "vr")."""
+        """Face budget of ``lod`` ("preview", "desktop" or "vr")."""
         if lod == "vr":
             return self.vr_faces
         if lod == "desktop":
             return self.desktop_faces
-        raise InputError("lod", f"{lod!r} is not one of desktop, vr")
+        if lod == "preview":
+            return self.preview_faces
+        raise InputError("lod", f"{lod!r} is not one of preview, desktop, vr")
 
 
 def glb_json(data: bytes, *, source: str = "scene.glb") -> dict[str, Any]:
@@ -164,13 +174,54 @@ def decimate_glb(data: bytes, max_faces: int, *, min_faces_per_mesh: int = 2_000
 
 
 class SceneSource:
-    """``models/scene.glb`` of a plan, served per level of detail (cached in memory)."""
+    """``models/scene.glb`` of a plan, served per level of detail (cached in memory).
+
+    Levels: ``preview`` (coarse, by vertex clustering, fast to make and to draw),
+    ``desktop`` and ``vr`` (quadric decimation when above their budgets). Each level is
+    made once, on first request or by :meth:`warm`, and kept in memory.
+    """
 
     def __init__(self, plan_dir: Path, *, params: LodParams = LodParams()) -> None:
         self.path = Path(plan_dir) / "models" / "scene.glb"
         self.params = params
         self._lock = threading.Lock()
         self._cache: dict[str, bytes] = {}
+        self._data: bytes | None = None
+        self._faces: int | None = None
+
+    def _source(self) -> bytes:
+        # the caller holds the lock
+        if self._data is None:
+            if not self.path.is_file():
+                raise InputError(self.path, "does not exist: the plan has no 3D scene")
+            self._data = self.path.read_bytes()
+        return self._data
+
+    def faces(self) -> int:
+        """Triangles in ``scene.glb`` (read once).
+
+        Raises
+        ------
+        InputError
+            If there is no scene file or it is not a GLB.
+        """
+        if self._faces is None:  # reads the file itself: never waits for a decimation
+            if not self.path.is_file():
+                raise InputError(self.path, "does not exist: the plan has no 3D scene")
+            self._faces = glb_face_count(self.path.read_bytes(), source=str(self.path))
+        return self._faces
+
+    def warm(self, lods: tuple[str, ...] = ("preview", "desktop")) -> None:
+        """Prepare levels ahead of the first request (run in a background thread).
+
+        Errors are logged, not raised: the request for the level reports them.
+        """
+        for lod in lods:
+            try:
+                self.get(lod)
+            except InputError as exc:
+                logger.warning("viewer scene: %s", exc.one_line())
+                return
 
     @property
     def exists(self) -> bool:
@@ -178,7 +229,7 @@ class SceneSource:
         return self.path.is_file()
 
     def get(self, lod: str) -> bytes:
-        """The GLB bytes for ``lod`` ("desktop" or "vr").
+        """The GLB bytes for ``lod`` ("preview", "desktop" or "vr").
 
         Raises
         ------
@@ -189,10 +240,19 @@ class SceneSource:
         with self._lock:
             if lod in self._cache:
                 return self._cache[lod]
-            if not self.path.is_file():
-                raise InputError(self.path, "does not exist: the plan has no 3D scene")
-            data = self.path.read_bytes()
+            data = self._source()
             t0 = time.perf_counter()
+            if lod == "preview":
+                from twinsep.viewer.cluster import preview_glb
+
+                out = preview_glb(
+                    data,
+                    budget,
+                    min_faces_per_mesh=self.params.min_faces_per_mesh,
+                    source=str(self.path),
+                )
+                self._cache[lod] = out
+                return out
             out = decimate_glb(data, budget, min_faces_per_mesh=self.params.min_faces_per_mesh)
             if out is not data:
                 logger.info(

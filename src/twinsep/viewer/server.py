@@ -7,8 +7,10 @@ Routes (GET and HEAD only)::
     /plan.json            the plan
     /plan/<path>          any file inside the plan folder (e.g. ``plan/models/A_skin.glb``)
     /api/info             JSON: the scene's face count and budgets (answers at once)
-    /api/slices/info      JSON: slice counts, spacing, overlays (after the volumes are read)
-    /api/scene.glb?lod=   ``models/scene.glb`` within the face budget of ``desktop``/``vr``
+    /api/slices/info      JSON: slice counts, spacing, overlays (reads the volumes on the
+                          first call; the page asks only once the scene is drawn)
+    /api/scene.glb?lod=   ``models/scene.glb`` within the face budget of ``preview``
+                          (coarse first picture), ``desktop`` or ``vr``
     /api/slices?axis=axial&index=N[&window_hu=&level_hu=&overlay=twins|labels|none&alpha=]
                           PNG of one CT slice with the twin / tissue overlay; pixel size
                           and slice position in the ``X-Pixel-Mm`` / ``X-Position-Mm``
@@ -43,7 +45,7 @@ from urllib.parse import parse_qs, urlsplit
 from twinsep.errors import ConfigError, InputError
 from twinsep.plan import read_plan
 from twinsep.viewer.paths import request_segments, resolve_inside
-from twinsep.viewer.scene import LodParams, SceneSource, glb_face_count
+from twinsep.viewer.scene import LodParams, SceneSource
 from twinsep.viewer.slices import SliceParams, SliceStack
 
 logger = logging.getLogger(__name__)
@@ -145,6 +147,16 @@ class ViewerServer(ThreadingHTTPServer):
         self.url = f"http://{shown}:{port}/"
         names = {shown, "127.0.0.1", "localhost", "[::1]"}
         self.allowed_hosts = {f"{n}:{port}".lower() for n in names} | {n.lower() for n in names}
+
+    def prepare_in_thread(self) -> threading.Thread:
+        """Make the scene's preview and desktop levels in a daemon thread.
+
+        The CT is not read here: it is read on the first slice request, which the page
+        sends only after the scene is drawn, so the two never compete for the CPU.
+        """
+        t = threading.Thread(target=self.scene.warm, name="twinsep-viewer-lod", daemon=True)
+        t.start()
+        return t
 
     def serve_in_thread(self) -> threading.Thread:
         """Start ``serve_forever`` in a daemon thread (for tests); stop with ``shutdown``."""
@@ -302,11 +314,11 @@ def _info(srv: ViewerServer) -> dict[str, Any]:
     scene: dict[str, Any] = {"exists": srv.scene.exists}
     if srv.scene.exists:
         try:
-            head = srv.scene.path.read_bytes()
-            scene["faces"] = glb_face_count(head, source=str(srv.scene.path))
+            scene["faces"] = srv.scene.faces()
         except InputError as exc:
             scene["error"] = exc.one_line()
         scene["budget_faces"] = {
+            "preview": srv.scene.params.preview_faces,
             "desktop": srv.scene.params.desktop_faces,
             "vr": srv.scene.params.vr_faces,
         }
@@ -436,7 +448,7 @@ def serve(
             chosen,
         )
     server = make_server(plan_dir, chosen, port, allow_remote=remote, scan_path=scan_path)
-    threading.Thread(target=server.slices.load, name="twinsep-viewer-load", daemon=True).start()
+    server.prepare_in_thread()
     logger.info("twinsep viewer: %s (Ctrl-C to stop)", server.url)
     if open_browser:
         threading.Timer(0.3, webbrowser.open, args=(server.url,)).start()
