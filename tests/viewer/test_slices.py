@@ -145,3 +145,22 @@ def test_png_roundtrip() -> None:
     assert np.array_equal(np.asarray(Image.open(io.BytesIO(encode_png(grey)))), grey)
     with pytest.raises(ValueError):
         encode_png(rgb.astype(np.int16))
+
+
+@pytest.mark.parametrize("centre", [(31.0, -12.5, 7.0), (-55.0, 40.0, -20.0)])
+def test_focus_index_is_the_slice_through_the_bridge_centre(
+    odd: SliceStack, centre: tuple[float, float, float]
+) -> None:
+    stack = SliceStack(odd.plan_dir, {**odd.plan, "fusion": {"bridge_centroid_mm": list(centre)}})
+    focus = stack.info()["focus_index"]
+    spacing = {"sagittal": 2.5, "coronal": 3.0, "axial": 2.0}  # x, y, z of ODD_AFFINE
+    for axis, ax in (("sagittal", 0), ("coronal", 1), ("axial", 2)):
+        pos = stack.render(axis, focus[axis], overlay="none").position_mm
+        # the nearest slice: within half a voxel of the centre along its normal
+        assert abs(pos - centre[ax]) <= spacing[axis] / 2 + 1e-6, (axis, pos)
+
+
+def test_focus_index_absent_without_bridge(odd: SliceStack) -> None:
+    assert odd.info()["focus_index"] is None
+    broken = SliceStack(odd.plan_dir, {**odd.plan, "fusion": {"bridge_centroid_mm": ["x", 1]}})
+    assert broken.info()["focus_index"] is None

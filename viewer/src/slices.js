@@ -21,7 +21,9 @@ export async function setupSlices(info, colours) {
   function setAxis() {
     const n = info.count[axisSel.value];
     idx.max = String(n - 1);
-    idx.value = String(Math.floor(n / 2));
+    // open at the bridge centre when the plan has one (the junction), else the middle
+    const focus = info.focus_index && info.focus_index[axisSel.value];
+    idx.value = String(Number.isInteger(focus) ? focus : Math.floor(n / 2));
   }
   async function load() {
     const mine = ++seq;

@@ -292,6 +292,7 @@ class SliceStack:
             }
         return {
             "available": True,
+            "focus_index": self.focus_index(),
             "source": "ct" if self._ct is not None else "labels",
             "modality": self._modality,
             "count": {axis: int(base.shape[ax]) for axis, ax in AXES.items()},
@@ -309,6 +310,29 @@ class SliceStack:
             },
             "notes": list(self.notes),
         }
+
+    def focus_index(self) -> dict[str, int] | None:
+        """Slice numbers through the bridge centre (``fusion.bridge_centroid_mm``).
+
+        The page opens the slices there: the junction is what the plan is about.
+        None when the plan has no bridge centre or no volume was read.
+        """
+        self.load()
+        centre = (self.plan.get("fusion") or {}).get("bridge_centroid_mm")
+        if self._affine is None or not isinstance(centre, list | tuple) or len(centre) != 3:
+            return None
+        try:
+            world = np.asarray([float(c) for c in centre], dtype=np.float64)
+        except (TypeError, ValueError):
+            return None
+        if not np.all(np.isfinite(world)):
+            return None
+        ijk = np.linalg.solve(self._affine[:3, :3], world - self._affine[:3, 3])
+        shape = self._base().shape
+        out = {}
+        for axis, ax in AXES.items():
+            out[axis] = int(np.clip(np.rint(ijk[ax]), 0, shape[ax] - 1))
+        return out
 
     # -- rendering ------------------------------------------------------------------
     def render(
