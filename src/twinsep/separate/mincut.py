@@ -128,9 +128,17 @@ def _solve(
     spacing: np.ndarray,
     params: CutParams,
     stats: _Stats,
+    dist: np.ndarray,
 ) -> np.ndarray:
-    """Min-cut of the band voxels; returns the new twin labels of the whole crop."""
+    """Min-cut of the band voxels; returns the new twin labels of the whole crop.
+
+    ``dist`` (mm from the current boundary) makes edges slightly dearer away from it
+    (``stay_near``), so that among equally cheap cuts the one nearest the twins stage's
+    boundary wins.
+    """
     body = tw_c > 0
+    reach = float(dist[band].max()) if band.any() else 1.0
+    cost = cost * (1.0 + params.stay_near * np.minimum(dist, reach) / max(reach, 1e-6))
     n = int(band.sum())
     t0 = time.perf_counter()
     ids = np.full(band.shape, -1, dtype=np.int64)
@@ -159,10 +167,6 @@ def _solve(
             np.add.at(src, ids[a_side][m], w[m])
             m = both & band[a_side] & fixed_b[b_side]
             np.add.at(snk, ids[a_side][m], w[m])
-    pull = params.tie_break * params.costs.soft_tissue * float(np.prod(np.sort(spacing)[:2]))
-    orig = tw_c[band]
-    src += pull * (orig == TWIN_A)
-    snk += pull * (orig == TWIN_B)
     g.add_grid_tedges(np.arange(n), src, snk)
     stats.build_s += time.perf_counter() - t0
     t1 = time.perf_counter()
@@ -173,6 +177,13 @@ def _solve(
     sink_side = g.get_grid_segments(np.arange(n))
     out = tw_c.copy()
     out[band] = np.where(sink_side, TWIN_B, TWIN_A).astype(tw_c.dtype)
+    # Pieces of the band that touch neither twin outside it (an ear tip, a loose flap)
+    # are not decided by the cut: they keep their twin. (A tiny pull toward the original
+    # twin on every node would do the same but makes max-flow 50x slower.)
+    pieces = cc3d.connected_components(band, connectivity=6)
+    terminal = np.bincount(pieces[band], weights=src + snk, minlength=int(pieces.max()) + 1)
+    loose = band & (terminal[pieces] == 0)
+    out[loose] = tw_c[loose]
     return out
 
 
@@ -212,14 +223,14 @@ def min_cut_twins(labels: Volume, twins: Volume, *, params: CutParams = CutParam
     stats = _Stats()
     if n_full <= params.max_fine_nodes:
         band, band_mm = _capped_band(tw_c > 0, dist, params.band_mm, params)
-        new_c = _solve(cost, tw_c, band, spacing, params, stats)
+        new_c = _solve(cost, tw_c, band, spacing, params, stats, dist)
     else:
         f = int(np.ceil((n_full / params.max_fine_nodes) ** (1.0 / 3.0)))
         coarse_cost, coarse_tw = _coarsen(cost, tw_c, f)
         c_boundary = boundary_mask(coarse_tw)
         c_dist = edt.edt(~c_boundary, anisotropy=tuple(spacing * f), black_border=False)
         c_band, band_mm = _capped_band(coarse_tw > 0, c_dist, params.band_mm, params)
-        c_new = _solve(coarse_cost, coarse_tw, c_band, spacing * f, params, stats)
+        c_new = _solve(coarse_cost, coarse_tw, c_band, spacing * f, params, stats, c_dist)
         up = (
             c_new.repeat(f, 0)
             .repeat(f, 1)
@@ -236,7 +247,7 @@ def min_cut_twins(labels: Volume, twins: Volume, *, params: CutParams = CutParam
         f_dist = edt.edt(~f_boundary, anisotropy=tuple(spacing), black_border=False)
         refine_mm = params.refine_voxels * f * float(spacing.max())
         f_band, _ = _capped_band(body, f_dist, refine_mm, params)
-        new_c = _solve(cost, prov, f_band, spacing, params, stats)
+        new_c = _solve(cost, prov, f_band, spacing, params, stats, f_dist)
         logger.info("min-cut coarse-to-fine: factor %d, refine band %.1f mm", f, refine_mm)
     refined = tw.copy()
     refined[box] = new_c

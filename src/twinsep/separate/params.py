@@ -67,10 +67,10 @@ class CutParams:
     refine_voxels: float = 1.5
     """Half-width of the full-resolution refinement band, in coarse voxels."""
 
-    tie_break: float = 1e-3
-    """Pull (fraction of one soft-tissue voxel face) toward each voxel's original twin:
-    breaks ties in favour of the twins stage's boundary and keeps isolated band pieces
-    with their twin."""
+    stay_near: float = 0.02
+    """Edge costs rise linearly by this fraction from the current boundary to the band's
+    edge: among cuts of equal tissue cost the one nearest the twins stage's boundary wins
+    (2 % never outweighs a change of tissue, whose costs differ by >= 2x)."""
 
 
 @dataclass(frozen=True)
