@@ -11,7 +11,7 @@ import { setupSlices } from './slices.js';
 
 const $ = (id) => document.getElementById(id);
 const t0 = performance.now();
-const api = { ready: false, readyMs: null, errors: [], marks: {} };
+const api = { ready: false, readyMs: null, refinedMs: null, faces: 0, firstFaces: 0, errors: [], marks: {} };
 const mark = (name) => { api.marks[name] = Math.round(performance.now() - t0); };
 window.twinsep = api;
 
@@ -515,6 +515,7 @@ async function main() {
     api.stages = stageCtl.n;
     const countFaces = () => all.reduce((n, m) => n + (m.geometry.index ? m.geometry.index.count / 3 : m.geometry.attributes.position.count / 3), 0);
     api.faces = countFaces();
+    api.firstFaces = api.faces;
     api.lod = first;
     api.xr = await setupVR(Math.max(sizeRas.x, sizeRas.y, sizeRas.z), box.getCenter(new THREE.Vector3()), stageCtl, colours);
     const summary = `${parts.size} structure(s), ${stageCtl.n} stage(s), ${(sep.vessel_crossings || []).length} vessel crossing(s)`;
