@@ -92,6 +92,9 @@ def test_serve_binds_loopback_by_default(
     monkeypatch.setattr(server_mod, "make_server", spy)
     serve(sample_plan[0], port=0, open_browser=False)
     assert made and made[0].server_address[0] == "127.0.0.1"
+    # the CT is read on the first slice request, never at start (it would compete
+    # with the first picture for the CPU)
+    assert not made[0].slices.loaded
 
 
 def test_explicit_remote_host_warns(
@@ -119,6 +122,8 @@ def test_bad_inputs_are_input_errors(tmp_path: Path, sample_plan: tuple[Path, Sa
         make_server(tmp_path, "127.0.0.1", 0)
     with pytest.raises(ConfigError, match="port"):
         make_server(sample_plan[0], "127.0.0.1", 70000)
+    with pytest.raises(InputError, match="--scan"):
+        make_server(sample_plan[0], "127.0.0.1", 0, scan_path=tmp_path / "no-ct.nii.gz")
     with pytest.raises(ConfigError, match="--host"):
         make_server(sample_plan[0], "no-such-host.invalid", 0, allow_remote=True)
 
@@ -150,6 +155,9 @@ def test_info_and_scene(server: ViewerServer) -> None:
     status, headers, body = _get(server, "/api/scene.glb?lod=vr")
     assert status == 200 and body[:4] == b"glTF"
     assert headers["Content-Security-Policy"].startswith("default-src 'self'")
+    assert info["scene"]["budget_faces"]["preview"] == 150_000
+    status, _, body = _get(server, "/api/scene.glb?lod=preview")
+    assert status == 200 and body[:4] == b"glTF"
     status, _, body = _get(server, "/api/scene.glb?lod=phone")
     assert status == 400 and b"lod" in body
 
@@ -189,6 +197,7 @@ def test_plan_folder_is_not_modified(tmp_path: Path) -> None:
         for path in (
             "/api/info",
             "/api/scene.glb",
+            "/api/scene.glb?lod=preview",
             "/api/slices?axis=coronal&index=3",
             "/plan.json",
         ):

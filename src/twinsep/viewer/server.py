@@ -376,10 +376,13 @@ def make_server(
     Raises
     ------
     InputError
-        If the folder is not a plan folder.
+        If the folder is not a plan folder, or ``scan_path`` does not exist.
     ConfigError
         If the host is not loopback without ``allow_remote``, cannot be resolved, or
         the port is invalid or in use.
+
+    A ``scan_path`` that exists but cannot be read, or lies on another grid, is not an
+    error: the slices then show the tissue labels and say why.
     """
     folder = Path(plan_dir)
     if not folder.is_dir():
@@ -392,6 +395,8 @@ def make_server(
             "without authentication, so it binds 127.0.0.1 unless --host is given "
             "explicitly",
         )
+    if scan_path is not None and not Path(scan_path).exists():
+        raise InputError("--scan", f"{scan_path} does not exist (give the plan's CT)")
     address, family = _resolve_bind(host, port)
     slices = SliceStack(
         folder.absolute(),

@@ -264,6 +264,11 @@ class SliceStack:
             logger.warning("viewer slices: %s", note)
 
     @property
+    def loaded(self) -> bool:
+        """True once the volumes have been read (the first slice request reads them)."""
+        return self._loaded
+
+    @property
     def available(self) -> bool:
         """True when at least one volume could be read."""
         self.load()
