@@ -115,7 +115,11 @@ def _mesh_crop(
             threads=params.threads,
         )
     v, f = extract_surface(
-        crop, affine, face_budget=face_budget, params=params.mesh, max_block_mm=min_wall_mm
+        crop,
+        affine,
+        face_budget=face_budget,
+        params=params.mesh,
+        max_block_mm=params.print.min_wall_mm,
     )
     mesh = Mesh(v, f, name=name, twin=twin, structure=structure, colour=colour)
     return PartMesh(mesh, label_ml, wall)

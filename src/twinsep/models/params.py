@@ -45,12 +45,22 @@ class MeshParams:
         reaches the budget. 3 keeps enough detail for quadric decimation (the sphere
         tests hold the surface within a quarter voxel) and halves the smoothing and
         decimation time of a 512x512x400 case against 6 (``benchmarks/bench_models.py``).
+    preserve_volume : bool
+        Offset the final surface along its normals so that it encloses the mask's voxel
+        volume (:func:`twinsep.models.surface.match_volume`). Marching cubes on a binary
+        mask loses 10-30 % of thin structures (infant bone, vessels, CSF at 2 mm voxels;
+        ``tests/models/test_phantoms.py``); issue 7 asks for 3 %.
+    max_offset_vx : float
+        Largest offset of that correction, in voxels (of the smallest spacing): half a
+        voxel keeps the surface within the accuracy target of issue 7.
     """
 
     extractor: Extractor = "vtk"
     smoothing_iterations: int = 20
     smoothing_passband: float = 0.05
     faces_per_budget: float = 3.0
+    preserve_volume: bool = True
+    max_offset_vx: float = 0.5
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,8 @@ __all__ = [
     "decimate",
     "coarsening_factors",
     "is_closed",
+    "match_volume",
+    "vertex_normals",
 ]
 
 
@@ -357,6 +359,57 @@ def decimate(
     return vertices, faces
 
 
+def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """Area-weighted unit vertex normals (outward for outward-wound faces)."""
+    tri = vertices[faces]
+    fn = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])  # length = 2 x area
+    n = np.zeros_like(vertices)
+    for c in range(3):
+        np.add.at(n, faces[:, c], fn)
+    length = np.linalg.norm(n, axis=1, keepdims=True)
+    return n / np.where(length > 0, length, 1.0)
+
+
+def _volume_area(vertices: np.ndarray, faces: np.ndarray) -> tuple[float, float]:
+    tri = vertices[faces]
+    vol = float(np.einsum("ij,ij->i", tri[:, 0], np.cross(tri[:, 1], tri[:, 2])).sum() / 6.0)
+    area = float(
+        0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1).sum()
+    )
+    return vol, area
+
+
+def match_volume(
+    vertices: np.ndarray, faces: np.ndarray, target_mm3: float, *, max_offset_mm: float
+) -> tuple[np.ndarray, float]:
+    """Move every vertex along its normal by one common offset so that the enclosed
+    volume equals ``target_mm3`` (two Newton steps on V(d) = V + A d + ...).
+
+    Marching cubes at 0.5 on a binary mask encloses less than the voxels wherever the
+    mask is one or two voxels thin (a lone voxel becomes an octahedron of 1/6 of its
+    volume); thin bone, vessels and CSF lose 10-30 % on 2 mm grids. The offset restores
+    the label volume and is bounded by ``max_offset_mm`` (half a voxel), so the surface
+    stays within the accuracy target of issue 7.
+
+    Returns
+    -------
+    vertices : (N, 3) float64
+    offset_mm : float
+        The offset applied (positive = outward).
+    """
+    if faces.shape[0] == 0 or target_mm3 <= 0:
+        return vertices, 0.0
+    normals = vertex_normals(vertices, faces)
+    d = 0.0
+    for _ in range(2):
+        vol, area = _volume_area(vertices + d * normals, faces)
+        if area <= 0:
+            break
+        d += (target_mm3 - vol) / area
+    d = float(np.clip(d, -max_offset_mm, max_offset_mm))
+    return vertices + d * normals, d
+
+
 def extract_surface(
     mask: npt.NDArray[np.bool_],
     affine: npt.ArrayLike,
@@ -435,6 +488,12 @@ def extract_surface(
     )
     if face_budget > 0:
         verts, faces = decimate(verts, faces, face_budget)
+    if params.preserve_volume:
+        target = float(np.count_nonzero(crop)) * float(abs(np.linalg.det(aff[:3, :3])))
+        verts, offset = match_volume(
+            verts, faces, target, max_offset_mm=params.max_offset_vx * min(spacing)
+        )
+        logger.debug("volume-preserving offset %.3f mm", offset)
     logger.debug(
         "surface: %d faces (blocks %s) in %.2f s", faces.shape[0], factors, time.perf_counter() - t0
     )
