@@ -56,3 +56,24 @@ def test_no_contact_is_zero() -> None:
     a[2:6, 2:6, 2:6] = True
     b[12:16, 12:16, 12:16] = True
     assert interface_area_mm2(a, b, np.eye(4)) == 0.0
+
+
+def test_bridge_length_of_a_dumbbell() -> None:
+    # Two 60x60x30 mm blocks joined by a cylinder r = 10 mm, 40 mm long, along a
+    # tilted axis: the narrow part is 40 mm long (one 2 mm slab of tolerance per end).
+    from twinsep.fusion.analysis import _bridge_length_mm
+
+    rng = np.random.default_rng(3)
+    axis = rng.normal(size=3)
+    axis /= np.linalg.norm(axis)
+    helper = np.eye(3)[int(np.argmin(np.abs(axis)))]
+    e1 = np.cross(axis, helper)
+    e1 /= np.linalg.norm(e1)
+    e2 = np.cross(axis, e1)
+    g = np.arange(-30.0, 30.0, 1.0) + 0.5
+    u, v, t = np.meshgrid(g, g, np.arange(-50.0, 50.0, 1.0) + 0.5, indexing="ij")
+    u, v, t = u.ravel(), v.ravel(), t.ravel()
+    inside = ((np.abs(t) >= 20) & (np.abs(t) <= 50)) | ((np.abs(t) < 20) & (np.hypot(u, v) <= 10))
+    pts = np.outer(u[inside], e1) + np.outer(v[inside], e2) + np.outer(t[inside], axis)
+    length = _bridge_length_mm(pts, 1.0, np.zeros(3), axis, 2.0, 1.5)
+    assert abs(length - 40.0) <= 4.0

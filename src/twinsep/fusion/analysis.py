@@ -44,8 +44,9 @@ class Bridge:
     axis : (3,) ndarray
         Unit normal of the boundary, pointing from twin A into twin B.
     length_mm : float
-        Span along ``axis`` of the cross-sections at most ``bridge_waist_factor`` times
-        the narrowest one, mm.
+        Span along ``axis`` of the body cross-sections around the junction that widen
+        away from it and stay within ``bridge_waist_factor`` times the narrowest one
+        (stopping at each head's widest section), mm.
     """
 
     area_mm2: float
@@ -171,10 +172,12 @@ def _bridge_length_mm(
     narrow = float(area[narrow_i])
     if narrow <= 0:
         return 0.0
+    # Walk outward while the section stays narrow and keeps widening: a head's widest
+    # section ends the bridge even when the whole head is no wider than the junction.
     lo = hi = narrow_i
-    while lo - 1 >= 0 and area[lo - 1] <= factor * narrow:
+    while lo - 1 >= 0 and area[lo] <= area[lo - 1] <= factor * narrow:
         lo -= 1
-    while hi + 1 < area.size and area[hi + 1] <= factor * narrow:
+    while hi + 1 < area.size and area[hi] <= area[hi + 1] <= factor * narrow:
         hi += 1
     return float((hi - lo + 1) * slab_mm)
 
