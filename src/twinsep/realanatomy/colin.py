@@ -5,7 +5,8 @@ Truth classes are derived from the real MR (documented, reproducible):
 
 * head: T1 above half the Otsu threshold, largest component, holes filled;
 * cranial cavity: the brain mask ``ch2bet`` (largest component, holes filled, closed by
-  4 mm to include sulci) grown by 1.5 mm for the subarachnoid space;
+  4 mm to include sulci, kept > 5 mm under the skin to drop the mask's streaks at the
+  skull base) grown by 1.5 mm for the subarachnoid space;
 * CSF: cavity voxels darker than the CSF/grey-matter Bayes boundary of a 3-class EM
   mixture of the T1 inside the brain mask, plus the 1.5 mm subarachnoid shell;
 * brain: the rest of the cavity;
@@ -14,6 +15,7 @@ Truth classes are derived from the real MR (documented, reproducible):
   take in the bright diploe between the two dark tables;
 * the brainstem cut by the image's lower edge is capped by 6 mm of bone, so the cavity
   is closed as in a scan whose canal continues out of the field of view;
+* T1-bright voxels within 2 mm outside the cavity and > 4 mm under the skin: CSF/dura;
 * soft tissue: the rest of the head; vessels: none (the T1 shows no sinuses).
 
 The synthetic CT (:func:`labels_to_ct`) uses these classes with a T1-derived texture
@@ -96,7 +98,12 @@ def colin_head(t1_path: Path, bet_path: Path) -> HeadModel:
     head = morph.fill_holes(np.moveaxis(head, 0, kz0))
     brain_mask = morph.largest_components(morph.open_mm(bet, 1.0, sp))  # type: ignore[arg-type]
     brain_mask = morph.fill_holes(morph.close_mm(brain_mask, 4.0, sp))  # type: ignore[arg-type]
-    cavity = morph.dilate_mm(brain_mask, 1.5, sp) & head  # type: ignore[arg-type]
+    depth_head = morph.distance_mm(head, sp)  # type: ignore[arg-type]
+    # brain lies under at least ~5 mm of scalp and skull; the brain mask of ch2bet has
+    # streaks reaching the skin near the skull base, which this removes
+    brain_mask &= depth_head > 5.0
+    brain_mask = morph.largest_components(brain_mask)
+    cavity = morph.dilate_mm(brain_mask, 1.5, sp) & (depth_head > 4.0)  # type: ignore[arg-type]
     # The scan ends below the foramen magnum, cutting the brainstem. A real twin CT
     # continues into the neck (the canal runs out of the field of view); here the
     # cut would open the cavity to the air around the fused heads, so the lowest
@@ -118,7 +125,6 @@ def colin_head(t1_path: Path, bet_path: Path) -> HeadModel:
     mix = fit_gmm_1d(x, (float(q[0]), float(q[1]), float(q[2])), init_sigma=float(x.std()) / 4)
     t_csf = mix.boundary(0, 1)
     csf = (cavity & (t1 < t_csf)) | (cavity & ~brain_mask)
-    depth_head = morph.distance_mm(head, sp)  # type: ignore[arg-type]
     band = head & ~cavity & morph.dilate_mm(cavity, 10.0, sp) & (depth_head > 2.5)  # type: ignore[arg-type]
     bone = band & (t1 < t_csf)
     bone = morph.close_mm(bone, 2.0, sp) & band  # type: ignore[arg-type]
@@ -127,6 +133,10 @@ def colin_head(t1_path: Path, bet_path: Path) -> HeadModel:
     lab[bone | cap] = L.BONE
     lab[cavity] = L.BRAIN
     lab[csf] = L.CSF
+    # T1-bright voxels just outside the cavity but under the skull (dura, bridging
+    # veins, marrow-free inner table partial volume) are not scalp: CSF/dura
+    dura = (lab == L.SOFT_TISSUE) & morph.dilate_mm(cavity, 2.0, sp) & (depth_head > 4.0)  # type: ignore[arg-type]
+    lab[dura] = L.CSF
     # texture: scalp fat is bright on T1; grey matter darker than white matter
     wm = mix.means[2]
     gm = mix.means[1]

@@ -165,7 +165,9 @@ def segment_ct(
     near_ic = morph.dilate_mm(intracranial, 2.5, spacing)
     cand = (intracranial | bright) & near_ic & (sm >= t_contrast) & (sm < t_dense)
     tube = tubular_mask(sm, cand, spacing, params.vessel_sigma_mm, params.tube_ratio_min)
-    frac = contrast_fraction(tube, intracranial | cand, dense, spacing)
+    frac = contrast_fraction(
+        tube, intracranial | cand, dense, spacing, away_mm=params.contrast_away_mm
+    )
     detected = frac >= params.contrast_min_fraction
     if contrast is None:
         contrast = detected
@@ -361,10 +363,23 @@ def _intracranial(
     outside_c = ~morph.block_any(body_filled, f)
     vx_ml = float(np.prod(csp)) / 1000.0
     cavity_c = None
+    closed_c = bone_c
     radius = params.skull_close_mm[-1]
     for r in params.skull_close_mm:
         closed = morph.close_mm(bone_c, r, csp)  # type: ignore[arg-type]
-        holes = morph.fill_holes(closed, outside=outside_c) & ~closed & body_c
+        # Pockets of the non-bone space that air cannot reach through a channel wider
+        # than 2 x ``cavity_channel_mm``: the spinal canal below a neck cut open to the
+        # air, sutures and thin scalp do not connect the cavity to the outside.
+        space = ~closed & body_c
+        deep = morph.erode_mm(space, params.cavity_channel_mm, csp)  # type: ignore[arg-type]
+        air_near = morph.dilate_mm(outside_c, params.cavity_channel_mm + max(csp), csp)  # type: ignore[arg-type]
+        dl, ds = morph.component_sizes(deep, connectivity=6)
+        leak = np.unique(dl[air_near & deep])
+        lut_d = np.ones(ds.size + 1, bool)
+        lut_d[leak] = False
+        lut_d[0] = False
+        pocket = lut_d[dl]
+        holes = morph.dilate_mm(pocket, params.cavity_channel_mm + 0.5 * max(csp), csp) & space  # type: ignore[arg-type]
         holes = morph.largest_components(holes, k=2) if holes.any() else holes
         lab, sizes = morph.component_sizes(holes)
         ok = sizes * vx_ml >= params.min_intracranial_ml
@@ -372,6 +387,7 @@ def _intracranial(
             lut = np.zeros(sizes.size + 1, bool)
             lut[np.flatnonzero(ok) + 1] = True
             cavity_c = lut[lab]
+            closed_c = closed
             radius = r
             break
     if cavity_c is None:
@@ -382,16 +398,28 @@ def _intracranial(
         )
     # Refine at full resolution: every non-bone body voxel inside the closed skull
     # that connects (6-neighbours) to the coarse cavity's core.
-    filled_c = morph.fill_holes(closed, outside=outside_c) & body_c
-    inside = morph.upsample(filled_c, f, bone.shape)  # type: ignore[arg-type]
+    inside = morph.upsample((closed_c | cavity_c) & body_c, f, bone.shape)  # type: ignore[arg-type]
     core = morph.upsample(morph.erode_mm(cavity_c, max(csp), csp), f, bone.shape)  # type: ignore[arg-type]
     cand = inside & ~bone & body_filled
-    lab, sizes = morph.component_sizes(cand, connectivity=6)
-    ids = np.unique(lab[core & cand])
+    # Sutures and small skull gaps must not let the cavity leak into the scalp or into
+    # the notch between two joined skulls: connect through the opening of the
+    # candidates (a ball of ``cavity_gap_mm`` does not pass a narrow gap), then take
+    # back the rim within that radius.
+    r = params.cavity_gap_mm
+    opened = morph.open_mm(cand, r, spacing)
+    lab, sizes = morph.component_sizes(opened, connectivity=6)
+    ids = np.unique(lab[core & opened])
     lut = np.zeros(sizes.size + 1, bool)
     lut[ids] = True
     lut[0] = False
-    return lut[lab], float(radius)
+    region = lut[lab]
+    near = morph.dilate_mm(region, r + 0.5 * min(spacing), spacing) & cand
+    lab2, sizes2 = morph.component_sizes(near, connectivity=6)
+    ids2 = np.unique(lab2[region & near])
+    lut2 = np.zeros(sizes2.size + 1, bool)
+    lut2[ids2] = True
+    lut2[0] = False
+    return lut2[lab2], float(radius)
 
 
 def _tissue_sigma_mm(noise_hu: float, spacing: morph.Spacing, params: SegmentParams) -> float:

@@ -81,6 +81,17 @@ class SegmentParams:
     find that space, never written as bone. A newborn's anterior fontanelle is up to
     ~40 x 25 mm, hence the largest radius."""
 
+    cavity_channel_mm: float = 6.0
+    """Half-width (mm) of the narrowest channel through which the cranial cavity is
+    considered open to the outside air: the infant spinal canal (8-12 mm) below a scan
+    cut through the neck, sutures and vascular foramina are narrower, so the cavity is
+    still found when the scan ends in air below the neck."""
+
+    cavity_gap_mm: float = 2.0
+    """Radius (mm) of the ball that must pass for the cranial cavity to continue: sutures
+    and vascular channels are 1-3 mm wide, so the cavity does not leak through them into
+    the scalp; a gap wider than 4 mm (a fontanelle) leaks at most this radius."""
+
     min_intracranial_ml: float = 80.0
     """Smallest plausible intracranial volume per head (mL); a 26-week fetus has ~100 mL.
     Below this, the skull is taken as not enclosing a head."""
@@ -94,6 +105,11 @@ class SegmentParams:
     at least this fraction of the intracranial space. Dural sinuses alone are
     ~0.5-1 % of it but hug the inner table, so only a part of them counts; calcified
     choroid plexus or pineal (blobs of a few mm) stay below ~0.02 %."""
+
+    contrast_away_mm: float = 2.0
+    """Only enhanced tubes at least this far (mm) from dense bone count toward contrast
+    detection: blurred bony crests and septa of the skull base look like bright tubes
+    right next to the bone; a sinus lumen (>= 5 mm) has its core farther out."""
 
     vessel_sigma_mm: tuple[float, ...] = (1.0, 2.0)
     """Scales (mm) of the Hessian tubularity test: cortical veins ~2 mm, sinuses 5-10 mm."""

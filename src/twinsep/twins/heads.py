@@ -85,9 +85,77 @@ def find_head_cores(
         cb = np.argwhere(lab == b).mean(axis=0) * np.asarray(csp)
         if np.linalg.norm(ca - cb) < params.min_head_separation * dmax:
             continue
+        if _waist_ratio(ic_c, csp, ca, cb) > params.max_waist_ratio:
+            continue
         return HeadCores(core_a=lab == a, core_b=lab == b, depth_mm=dmax, fraction=frac)
+    split = _axis_split(ic_c, depth, csp, params)
+    if split is not None:
+        return split
     raise AnatomyError(
         src,
         "shows a single head (one cranial cavity, no second head joined to it); "
         "twinsep plans craniopagus twins only",
     )
+
+
+def _waist_ratio(ic_c: np.ndarray, csp: morph.Spacing, ca: np.ndarray, cb: np.ndarray) -> float:
+    """Smallest cross-section of the cavity between two cores over its largest one.
+
+    Cross-sections are slabs one coarse voxel thick perpendicular to the line through
+    the cores. Two joined heads narrow at the union (< 1); two depth maxima inside one
+    convex cavity do not (the widest section lies between them, ratio 1).
+    """
+    axis = (cb - ca) / max(float(np.linalg.norm(cb - ca)), 1e-9)
+    pts = np.argwhere(ic_c).astype(np.float64) * np.asarray(csp)
+    t = (pts - ca) @ axis
+    step = max(csp)
+    bins = np.arange(t.min(), t.max() + step, step)
+    prof, _ = np.histogram(t, bins=bins)
+    mid = 0.5 * (bins[1:] + bins[:-1])
+    span = float(np.linalg.norm(cb - ca))
+    between = (mid >= 0) & (mid <= span)
+    if not between.any() or prof.max() == 0:
+        return 1.0
+    return float(prof[between].min()) / float(prof.max())
+
+
+def _axis_split(
+    ic_c: np.ndarray, depth: np.ndarray, csp: morph.Spacing, params: TwinParams
+) -> HeadCores | None:
+    """Split a cavity whose two heads merged widely (total vertical union).
+
+    The cavity of two joined heads is elongated along the line through both heads
+    (length/width >= ``min_elongation``; one head is ~1.1-1.35). Its cross-section
+    along that principal axis is smallest at the union; the deep parts of the cavity
+    farther than ``core_gap_mm`` on either side of that waist are the two cores.
+    """
+    pts = np.argwhere(ic_c).astype(np.float64) * np.asarray(csp)
+    if len(pts) < 100:
+        return None
+    c = pts.mean(axis=0)
+    _, _, vt = np.linalg.svd(pts[:: max(1, len(pts) // 50_000)] - c, full_matrices=False)
+    t = (pts - c) @ vt[0]
+    u = (pts - c) @ vt[1]
+    length = float(np.percentile(t, 98) - np.percentile(t, 2))
+    width = float(np.percentile(u, 98) - np.percentile(u, 2))
+    if width <= 0 or length / width < params.min_elongation:
+        return None
+    step = max(csp)
+    bins = np.arange(t.min(), t.max() + step, step)
+    prof, _ = np.histogram(t, bins=bins)
+    prof = np.convolve(prof.astype(float), np.ones(3) / 3, mode="same")
+    n = len(prof)
+    lo, hi = int(0.3 * n), int(0.7 * n)
+    k = lo + int(np.argmin(prof[lo:hi]))
+    t_waist = float(0.5 * (bins[k] + bins[k + 1]))
+    deep = depth[ic_c] > 0.3 * float(depth.max())
+    a = deep & (t < t_waist - params.core_gap_mm)
+    b = deep & (t > t_waist + params.core_gap_mm)
+    if a.sum() < 10 or b.sum() < 10:
+        return None
+    idx = np.argwhere(ic_c)
+    core_a = np.zeros(ic_c.shape, bool)
+    core_b = np.zeros(ic_c.shape, bool)
+    core_a[tuple(idx[a].T)] = True
+    core_b[tuple(idx[b].T)] = True
+    return HeadCores(core_a=core_a, core_b=core_b, depth_mm=float(depth.max()), fraction=0.0)

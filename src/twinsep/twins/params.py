@@ -27,9 +27,23 @@ class TwinParams:
     co-twin still has a cavity more than half as deep; a lobe of one brain does not
     survive the cut as a separate deep core."""
 
-    min_head_separation: float = 1.0
-    """Centres of the two cores must be at least this many cavity radii apart (two
-    touching heads are ~1.5-2 radii apart; two maxima inside one head are not)."""
+    min_head_separation: float = 0.6
+    """Centres of the two cores must be at least this many cavity radii apart; widely
+    merged total vertical unions put the two deepest points only ~0.8 radii apart."""
+
+    max_waist_ratio: float = 0.98
+    """Between the two cores the cavity must narrow: smallest cross-section / largest
+    below this. Two joined heads narrow at the union; two depth maxima inside one
+    convex cavity have the widest section between them (ratio 1)."""
+
+    min_elongation: float = 1.6
+    """Length/width (2-98 percentile extents along the first two principal axes) above
+    which one merged cavity is taken as two heads joined along its long axis. A single
+    cranial cavity is 1.1-1.35 (cephalic index 0.75-0.9); two joined heads >= 1.7."""
+
+    core_gap_mm: float = 15.0
+    """Distance (mm) kept free on each side of the waist of a merged cavity when its two
+    cores are taken; the geodesic growth decides that slab by anatomy."""
 
     min_head_ml: float = 60.0
     """Smallest cranial cavity (mL) counted as a head; a 24-week fetus has ~60 mL."""
