@@ -17,6 +17,7 @@ import numpy as np
 
 from twinsep.errors import InputError
 from twinsep.labels import DEFAULT_COLOUR_A, DEFAULT_COLOUR_B, TWIN_A, TWIN_B
+from twinsep.models.surface import bounding_box
 from twinsep.rehearse.core import Bridge, Rehearsal, StepState, apply_stages, parse_stage_file
 from twinsep.volume import Volume
 
@@ -136,8 +137,9 @@ def rehearse_plan(
     out = plan_dir / REHEARSAL_DIR
     out.mkdir(exist_ok=True)
     lab = np.asarray(labels.array)
-    nz = np.nonzero(lab)
-    box = tuple(slice(int(a.min()), int(a.max()) + 1) for a in nz)
+    box = bounding_box(lab > 0)
+    if box is None:
+        raise InputError("labels.nii.gz", "holds no tissue")
     lab = lab[box]
     tw = np.asarray(twins.array)[box]
     cu = np.asarray(cut.array)[box]

@@ -25,6 +25,7 @@ import numpy as np
 
 from twinsep.errors import ConfigError, InputError
 from twinsep.labels import TISSUE_NAMES, TWIN_A, TWIN_B
+from twinsep.models.surface import bounding_box
 from twinsep.volume import Volume
 
 logger = logging.getLogger(__name__)
@@ -297,10 +298,9 @@ def apply_stages(
     cu = np.asarray(cut.array)
     planned = sorted(info) if info else sorted(int(v) for v in np.unique(cu) if v > 0)
     # crop to the tissue (speed); geometry stays in world mm through a shifted affine
-    nz = np.nonzero(lab > 0)
-    if not nz[0].size:
+    box = bounding_box(lab > 0)
+    if box is None:
         raise InputError("labels.nii.gz", "holds no tissue")
-    box = tuple(slice(int(a.min()), int(a.max()) + 1) for a in nz)
     lab = lab[box]
     tw = tw[box]
     cu = cu[box]
