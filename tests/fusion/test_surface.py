@@ -77,3 +77,26 @@ def test_bridge_length_of_a_dumbbell() -> None:
     pts = np.outer(u[inside], e1) + np.outer(v[inside], e2) + np.outer(t[inside], axis)
     length = _bridge_length_mm(pts, 1.0, np.zeros(3), axis, 2.0, 1.5)
     assert abs(length - 40.0) <= 4.0
+
+
+def test_contact_mask_matches_brute_force() -> None:
+    # The bounding-box shortcut must give exactly the 6-neighbour contacts.
+    from twinsep.fusion.surface import contact_mask
+
+    rng = np.random.default_rng(0)
+    for trial in range(40):
+        shape = tuple(int(v) for v in rng.integers(3, 12, 3))
+        a = rng.random(shape) < 0.3
+        b = (rng.random(shape) < 0.3) & ~a
+        if trial % 3 == 0:
+            b[:] = False
+            b[tuple(int(rng.integers(0, n)) for n in shape)] = True
+        want = np.zeros(shape, bool)
+        for ax in range(3):
+            for step in (1, -1):
+                nb = np.roll(b, step, axis=ax)
+                edge = [slice(None)] * 3
+                edge[ax] = slice(0, 1) if step == 1 else slice(-1, None)
+                nb[tuple(edge)] = False
+                want |= nb
+        assert np.array_equal(contact_mask(a, b), want & a)

@@ -76,17 +76,56 @@ def _bbox(mask: np.ndarray, margin: int) -> tuple[slice, slice, slice] | None:
     return (slice(lo[0], hi[0]), slice(lo[1], hi[1]), slice(lo[2], hi[2]))
 
 
+def _extent(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Index bounds (lo, hi exclusive) of a mask's true voxels, None when empty."""
+    lo, hi = [], []
+    for ax in range(mask.ndim):
+        other = tuple(i for i in range(mask.ndim) if i != ax)
+        hit = np.flatnonzero(mask.any(axis=other))
+        if hit.size == 0:
+            return None
+        lo.append(hit[0])
+        hi.append(hit[-1] + 1)
+    return np.asarray(lo), np.asarray(hi)
+
+
 def contact_mask(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Voxels of ``a`` that have a face neighbour (6-connectivity) in ``b``."""
+    """Voxels of ``a`` that have a face neighbour (6-connectivity) in ``b``.
+
+    Only the overlap of the two masks' bounding boxes (grown by one voxel) is scanned.
+    """
     out = np.zeros(a.shape, dtype=bool)
+    ea, eb = _extent(a), _extent(b)
+    if ea is None or eb is None:
+        return out
+    lo = np.maximum(np.maximum(ea[0], eb[0] - 1), 0)
+    hi = np.minimum(np.minimum(ea[1], eb[1] + 1), a.shape)
+    if np.any(hi <= lo):
+        return out
+    box = tuple(slice(int(x), int(y)) for x, y in zip(lo, hi, strict=True))
+    # b one voxel wider than the box on each side, where the array allows
+    blo = np.maximum(lo - 1, 0)
+    bhi = np.minimum(hi + 1, a.shape)
+    bb = b[tuple(slice(int(x), int(y)) for x, y in zip(blo, bhi, strict=True))]
+    off = lo - blo
+    acc = np.zeros(tuple(int(v) for v in hi - lo), dtype=bool)
     for ax in range(3):
-        for shift in (1, -1):
-            nb = np.roll(b, shift, axis=ax)
-            edge = [slice(None)] * 3
-            edge[ax] = slice(0, 1) if shift == 1 else slice(-1, None)
-            nb[tuple(edge)] = False
-            out |= nb
-    return out & a
+        for step in (1, -1):
+            sl = []
+            for d in range(3):
+                start = int(off[d]) + (step if d == ax else 0)
+                sl.append(slice(start, start + int(hi[d] - lo[d])))
+            src = [slice(None)] * 3
+            # clip where the shifted window leaves the padded array
+            s_ax = sl[ax]
+            n = int(hi[ax] - lo[ax])
+            start, stop = max(s_ax.start, 0), min(s_ax.stop, bb.shape[ax])
+            sl[ax] = slice(start, stop)
+            src[ax] = slice(start - s_ax.start, start - s_ax.start + (stop - start))
+            if stop > start and src[ax].stop <= n:
+                acc[tuple(src)] |= bb[tuple(sl)]
+    out[box] = acc & a[box]
+    return out
 
 
 def interface_mesh(
