@@ -70,3 +70,49 @@ def test_extractor_name_checked() -> None:
 
     with pytest.raises(ValueError, match="vtk"):
         iso_surface_index(np.zeros((4, 4, 4)), 0.5, extractor="zz")
+
+
+def test_block_fraction_is_the_block_mean() -> None:
+    from twinsep.models.surface import block_fraction
+
+    rng = np.random.default_rng(11)
+    m = rng.random((13, 10, 7)) > 0.6  # not whole blocks: zero padding
+    f = (2, 3, 1)
+    pad = np.pad(m, [(0, 1), (0, 2), (0, 0)])
+    ref = pad.reshape(7, 2, 4, 3, 7, 1).mean(axis=(1, 3, 5))
+    assert np.allclose(block_fraction(m, f), ref)
+    big = rng.random((20, 20, 20)) > 0.5  # 8x8x8 blocks: sums above 255
+    assert np.allclose(
+        block_fraction(big, (8, 8, 8)),
+        np.pad(big, [(0, 4)] * 3).reshape(3, 8, 3, 8, 3, 8).mean(axis=(1, 3, 5)),
+    )
+
+
+def test_is_closed() -> None:
+    from twinsep.models.surface import is_closed
+
+    tet = np.array([[0, 2, 1], [0, 1, 3], [0, 3, 2], [1, 2, 3]])
+    assert is_closed(tet)
+    assert not is_closed(tet[:3])  # a hole
+    flipped = tet.copy()
+    flipped[0] = flipped[0, ::-1]
+    assert not is_closed(flipped)  # inconsistent winding
+    assert not is_closed(np.vstack([tet, tet]))  # every edge used four times
+    assert not is_closed(np.zeros((0, 3), int))
+
+
+def test_match_volume_offsets_a_sphere_exactly() -> None:
+    """A sphere of radius 10 mm asked for the volume of radius 10.3 mm moves out by
+    0.3 mm; the offset is clipped at max_offset_mm."""
+    import trimesh
+
+    from twinsep.models.surface import match_volume
+
+    s = trimesh.creation.icosphere(subdivisions=5, radius=10.0)
+    v, f = np.asarray(s.vertices), np.asarray(s.faces)
+    target = Mesh(v * 1.03, f).volume_ml * 1000  # the same polyhedron scaled to 10.3
+    out, d = match_volume(v, f, target, max_offset_mm=1.0)
+    assert d == pytest.approx(0.3, abs=0.005)
+    assert Mesh(out, f).volume_ml * 1000 == pytest.approx(target, rel=1e-4)
+    _, d_cap = match_volume(v, f, target, max_offset_mm=0.1)
+    assert d_cap == pytest.approx(0.1)
