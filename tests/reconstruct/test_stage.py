@@ -109,3 +109,15 @@ def test_reconstruct_leaves_inputs_unchanged() -> None:
         hashlib.sha256(v.array.tobytes() + v.affine.tobytes()).hexdigest() for v in (labels, twins)
     ]
     assert before == after
+
+
+def test_skin_plan_figure(ran) -> None:
+    import xml.etree.ElementTree as ET
+
+    _, sections, out, _ = ran
+    assert sections["skin"]["figure"] == "skin_plan.svg"
+    text = (out / "skin_plan.svg").read_text(encoding="utf-8")
+    ET.fromstring(text)  # well-formed SVG
+    # twin labels as text (not colour alone) and the twin code colour present
+    assert "Twin A" in text and "Twin B" in text and "A1" in text
+    assert "#7b3fa0" in text.lower()

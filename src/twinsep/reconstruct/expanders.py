@@ -90,8 +90,9 @@ class ExpanderParams:
         Expected fraction of expanders with a complication (0.25; about a quarter in
         large paediatric series, NOTES.md); reported as a margin, not optimised.
     valve_distance_mm : float
-        Distance of the remote fill valve from its expander's centre, beyond the
-        expander's edge, mm (25.0).
+        Distance of the remote fill valve beyond its expander's edge (away from the
+        wound), mm (25.0); the nearest available scalp point off every expander and
+        over bone is used.
     valve_max_depth_mm : float
         Largest skin-to-skull distance at the valve site, mm (12.0): the port must lie
         on bone so it can be found and punctured against a firm base (infant scalp is
@@ -286,12 +287,28 @@ def _inside(base: eg.ExpanderBase, arc_r: float, uv: np.ndarray) -> np.ndarray:
 
 
 def _footprint_samples(base: eg.ExpanderBase, arc_r: float, step: float) -> np.ndarray:
+    """Interior grid (spacing ``step``) plus the edge (spacing ``step/2``) of a footprint."""
     ext = 0.5 * base.length_mm + base.width_mm
     g = np.arange(-ext, ext + step, step)
     uu, vv = np.meshgrid(g, g, indexing="ij")
     uv = np.stack([uu.ravel(), vv.ravel()], axis=1)
     keep = _inside(base, arc_r, uv)
-    return uv[keep] if keep.any() else np.zeros((1, 2))
+    inner = uv[keep] if keep.any() else np.zeros((1, 2))
+    if base.is_box:
+        hw, hl = base.width_mm / 2, base.length_mm / 2
+        a = np.arange(-hw, hw + 1e-9, step / 2)
+        b = np.arange(-hl, hl + 1e-9, step / 2)
+        edge = np.vstack(
+            [
+                np.column_stack([a, np.full_like(a, -hl)]),
+                np.column_stack([a, np.full_like(a, hl)]),
+                np.column_stack([np.full_like(b, -hw), b]),
+                np.column_stack([np.full_like(b, hw), b]),
+            ]
+        )
+    else:
+        edge = _outline(base, arc_r, step)
+    return np.vstack([inner, edge])
 
 
 def _outline(base: eg.ExpanderBase, arc_r: float, step: float) -> np.ndarray:
@@ -346,7 +363,9 @@ def expander_mesh(
 
         box = trimesh.creation.box(extents=(base.width_mm, base.length_mm, height_mm))
         verts = np.asarray(box.vertices, dtype=np.float64) + [0.0, 0.0, height_mm / 2]
-        return verts, np.asarray(box.faces, dtype=np.int64)
+        # subdivided so that it can follow the skull when conformed
+        v, f = trimesh.remesh.subdivide_to_size(verts, np.asarray(box.faces), max_edge=step_mm)
+        return np.asarray(v, dtype=np.float64), np.asarray(f, dtype=np.int64)
     ring = _outline(base, arc_radius_mm, step_mm)
     inner = _footprint_samples(base, arc_radius_mm, step_mm)
     dist_ring = cKDTree(ring).query(inner)[0]
@@ -490,7 +509,9 @@ def _place(defects: TwinDefects, params: ExpanderParams, required_mm2: float) ->
                 if (base, ar) not in uv_cache:
                     uv_cache[(base, ar)] = _footprint_samples(base, ar, params.footprint_step_mm)
                 uv = uv_cache[(base, ar)]
-                world = c + uv[:, :1] * frame[0] + uv[:, 1:] * frame[1]
+                # the same wrap as the mesh, on the sphere through the centre skin point
+                dirs, r0 = _wrap_directions(uv, frame, c, defects.brain_centre_mm)
+                world = defects.brain_centre_mm + dirs * r0
                 _, near = all_tree.query(world)
                 if not allowed[near].all():
                     continue
@@ -506,16 +527,131 @@ def _place(defects: TwinDefects, params: ExpanderParams, required_mm2: float) ->
     return placed
 
 
+def _wrap_directions(
+    uv: np.ndarray, frame: np.ndarray, c_skin: np.ndarray, centre: np.ndarray
+) -> tuple[np.ndarray, float]:
+    """Azimuthal equidistant wrap of tangent-plane points about ``centre``.
+
+    The tangent distance ``t`` of ``(u, v)`` from the expander centre becomes the angle
+    ``t / R0`` between its ray from ``centre`` and the centre's ray (``R0`` = distance
+    of ``c_skin`` from ``centre``), so distances from the expander centre are kept.
+    Returns unit ray directions (N, 3) and ``R0``.
+    """
+    dir0 = c_skin - centre
+    r0 = float(np.linalg.norm(dir0))
+    dir0 = dir0 / max(r0, 1e-9)
+    tvec = uv[:, :1] * frame[0] + uv[:, 1:2] * frame[1]
+    tvec = tvec - (tvec @ dir0)[:, None] * dir0
+    t = np.linalg.norm(tvec, axis=1)
+    that = tvec / np.maximum(t, 1e-9)[:, None]
+    ang = t / max(r0, 1e-9)
+    return np.cos(ang)[:, None] * dir0 + np.sin(ang)[:, None] * that, r0
+
+
+@dataclass(frozen=True)
+class _BoneDirections:
+    """Outer skull seen from the brain centre: unit directions and radii (mm)."""
+
+    centre_mm: np.ndarray
+    tree: cKDTree | None
+    radii_mm: np.ndarray
+
+    @staticmethod
+    def of(d: TwinDefects) -> _BoneDirections:
+        pts = d.bone_outer.points_mm
+        if len(pts) < 8:
+            return _BoneDirections(d.brain_centre_mm, None, np.zeros(0))
+        rel = pts - d.brain_centre_mm
+        r = np.linalg.norm(rel, axis=1)
+        return _BoneDirections(d.brain_centre_mm, cKDTree(rel / r[:, None]), r)
+
+
+def _conform(
+    verts_l: np.ndarray,
+    frame: np.ndarray,
+    c_skin: np.ndarray,
+    d: TwinDefects,
+    bone: _BoneDirections,
+) -> np.ndarray:
+    """Wrap a local expander mesh onto the outer skull (world mm).
+
+    Each base point ``(u, v)`` of the tangent plane at the skin centre is sent to the
+    ray from the brain centre at angle ``|(u, v)| / R0`` from the centre's ray (an
+    azimuthal equidistant wrap, ``R0`` the centre's distance from the brain centre),
+    placed on the outer skull there (radius averaged over the 8 nearest skull
+    directions), and its height ``w`` is added along the same ray; top and bottom of a
+    base point share the ray, so a closed mesh stays closed.
+    """
+    if bone.tree is None:
+        base = c_skin + verts_l[:, :1] * frame[0] + verts_l[:, 1:2] * frame[1]
+        return base + verts_l[:, 2:3] * frame[2]
+    u, _ = _wrap_directions(verts_l[:, :2], frame, c_skin, bone.centre_mm)
+    k = min(8, len(bone.radii_mm))
+    dist, idx = bone.tree.query(u, k=k)
+    w = 1.0 / np.maximum(np.atleast_2d(dist), 1e-6)
+    r = (bone.radii_mm[np.atleast_2d(idx)] * w).sum(axis=1) / w.sum(axis=1)
+    return bone.centre_mm + u * (r + verts_l[:, 2])[:, None]
+
+
+def _signed_volume_mm3(v: np.ndarray, f: np.ndarray) -> float:
+    t = v[f]
+    return float(np.einsum("ij,ij->i", t[:, 0], np.cross(t[:, 1], t[:, 2])).sum() / 6.0)
+
+
+def _fit_volume(
+    verts_l: np.ndarray,
+    faces: np.ndarray,
+    frame: np.ndarray,
+    c_skin: np.ndarray,
+    d: TwinDefects,
+    bone: _BoneDirections,
+    target_ml: float,
+) -> np.ndarray:
+    """Conformed mesh whose enclosed volume is the planned fill.
+
+    On a curved skull the flat-base dome encloses a different volume; its heights are
+    scaled (bisection on one factor) so the model holds ``target_ml``.
+    """
+    want = target_ml * 1000.0
+    flat = verts_l.copy()
+    flat[:, 2] = 0.0
+    base = _conform(flat, frame, c_skin, d, bone)  # heights are added along fixed rays
+    ray = _conform(verts_l, frame, c_skin, d, bone) - base
+    height = np.linalg.norm(ray, axis=1)
+    unit = np.where(height[:, None] > 0, ray / np.maximum(height, 1e-12)[:, None], 0.0)
+
+    def build(k: float) -> np.ndarray:
+        return base + unit * (k * height)[:, None]
+
+    lo, hi = 0.05, 4.0
+    if abs(_signed_volume_mm3(build(hi), faces)) < want:
+        return build(hi)
+    for _ in range(40):
+        mid = 0.5 * (lo + hi)
+        if abs(_signed_volume_mm3(build(mid), faces)) < want:
+            lo = mid
+        else:
+            hi = mid
+    return build(0.5 * (lo + hi))
+
+
 def _schedule(nominal_ml: float, target_ml: float, params: ExpanderParams) -> list[Fill]:
-    fills: list[Fill] = []
-    total = min(target_ml, params.initial_fill_fraction * nominal_ml)
-    fills.append(Fill(0, round(total, 1), round(total, 1)))
-    step = params.max_fill_fraction * nominal_ml
+    """Fills in whole 0.1 mL (what a syringe delivers); totals are exact sums of the adds.
+
+    The intra-operative fill and every later fill are rounded down to 0.1 mL so no fill
+    exceeds its bound; the last fill tops up to the target rounded to 0.1 mL.
+    """
+    tenth = 10.0
+    target = int(round(target_ml * tenth))
+    first = min(target, int(math.floor(params.initial_fill_fraction * nominal_ml * tenth)))
+    step = max(1, int(math.floor(params.max_fill_fraction * nominal_ml * tenth)))
+    fills = [Fill(0, first / tenth, first / tenth)]
+    total = first
     day = params.first_fill_day
-    while target_ml - total > 1e-6:
-        add = min(step, target_ml - total)
+    while total < target:
+        add = min(step, target - total)
         total += add
-        fills.append(Fill(day, round(add, 1), round(total, 1)))
+        fills.append(Fill(day, add / tenth, total / tenth))
         day += params.interval_days
     return fills
 
@@ -550,6 +686,10 @@ def plan_expanders(
         layouts = _place(d, params, required)
         capacity = float(sum(lay.capacity_mm2 for lay in layouts))
         bone_tree = cKDTree(d.bone_outer.points_mm) if len(d.bone_outer.points_mm) else None
+        bone_dirs = _BoneDirections.of(d)
+        footprints_tree = (
+            cKDTree(np.vstack([lay.footprint_mm for lay in layouts])) if layouts else None
+        )
         avail_pts = d.skin.points_mm[d.available]
         skin_tree = cKDTree(avail_pts) if len(avail_pts) else cKDTree(d.skin.points_mm)
         if not len(avail_pts):
@@ -565,28 +705,25 @@ def plan_expanders(
             target = eg.volume_ml(lay.base, h_t)
             c_skin = d.skin.points_mm[d.available][lay.centre_idx]
             verts_l, faces = expander_mesh(lay.base, h_t, arc_radius_mm=lay.arc_r)
-            base_pts = c_skin + verts_l[:, :1] * lay.frame[0] + verts_l[:, 1:2] * lay.frame[1]
-            if bone_tree is not None:
-                # conform: drop each base point along the normal onto the outer skull
-                q = d.bone_outer.points_mm[bone_tree.query(base_pts)[1]]
-                offset = (q - base_pts) @ lay.frame[2]
-            else:
-                offset = np.zeros(len(base_pts))
-            verts_w = base_pts + (offset + verts_l[:, 2])[:, None] * lay.frame[2]
-            centre = c_skin
-            if bone_tree is not None:
-                centre = d.bone_outer.points_mm[bone_tree.query(c_skin)[1]]
+            verts_w = _fit_volume(verts_l, faces, lay.frame, c_skin, d, bone_dirs, target)
+            centre = _conform(np.zeros((1, 3)), lay.frame, c_skin, d, bone_dirs)[0]
             # valve: beyond the edge, away from the defect, on available scalp
-            reach = 0.5 * lay.base.length_mm + params.valve_distance_mm
+            reach = 0.5 * lay.base.width_mm + params.valve_distance_mm
             guess = c_skin - lay.frame[0] * reach
-            _, near = skin_tree.query(guess, k=min(32, len(avail_pts)))
+            _, near = skin_tree.query(guess, k=min(256, len(avail_pts)))
             near = np.atleast_1d(near)
-            valve = avail_pts[near[0]]
+            cand = avail_pts[near]
+            # off every expander (a port under an expander cannot be reached) ...
+            ok = np.ones(len(cand), dtype=bool)
+            if footprints_tree is not None:
+                ok &= footprints_tree.query(cand)[0] >= params.gap_mm
             if bone_tree is not None:
-                # the valve must be palpable over bone: nearest candidate with skull close below
-                gaps = bone_tree.query(avail_pts[near])[0]
-                ok = np.flatnonzero(gaps <= params.valve_max_depth_mm)
-                valve = avail_pts[near[ok[0]]] if len(ok) else valve
+                # ... and palpable over bone: skull close below the skin
+                ok &= bone_tree.query(cand)[0] <= params.valve_max_depth_mm
+            pick = np.flatnonzero(ok)
+            valve = cand[pick[0]] if len(pick) else cand[0]
+            if not len(pick):
+                logger.info("no free valve site over bone near %s%d; nearest scalp used", name, k)
             exps.append(
                 ExpanderPlan(
                     twin=name,

@@ -3,8 +3,8 @@
 Reads the tissue labels (``segment``), the refined twins after the separation
 (``separate``; the ``twins`` stage result when ``separate`` did not run) and, when
 present, each twin's long axis from ``fusion``. Writes ``models/expander_A1.stl``, ...,
-``models/cranioplasty_A.stl`` and returns the ``skin`` and ``bone`` sections of
-``plan.json``.
+``models/cranioplasty_A.stl`` and the ``skin_plan.svg`` figure, and returns the ``skin``
+and ``bone`` sections of ``plan.json``.
 """
 
 from __future__ import annotations
@@ -320,9 +320,19 @@ def _run(ctx: Any) -> Reconstruction:
     return result
 
 
+FIGURE = "skin_plan.svg"
+
+
 def _write(result: Reconstruction, ctx: Any, out_dir: Path) -> dict[str, Any]:
+    from twinsep.io.atomic import atomic_write_text
+    from twinsep.reconstruct.figure import skin_plan_svg
+
     files = write_meshes(result, out_dir)
-    return sections(result, files)
+    out = sections(result, files)
+    colours = {"A": ctx.options.colour_a, "B": ctx.options.colour_b}
+    atomic_write_text(Path(out_dir) / FIGURE, skin_plan_svg(result, colours))
+    out["skin"]["figure"] = FIGURE
+    return out
 
 
 def build_stage(params: ReconstructParams | None = None) -> Any:
