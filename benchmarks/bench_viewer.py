@@ -78,7 +78,7 @@ def _measure(ctx: Any, plan: Path, query: str, runs: int) -> dict[str, Any]:
             out[key] = None
         elif key.endswith("_s"):
             out[key] = round(float(np.median(vals)), 2)
-            out[key.replace("_s", "_max_s")] = round(float(np.max(vals)), 2)
+            out[key[:-2] + "_max_s"] = round(float(np.max(vals)), 2)
         else:
             out[key] = int(np.max(vals)) if key == "console_errors" else vals[0]
     return out
@@ -155,4 +155,5 @@ if __name__ == "__main__":
     import json
     import sys
 
-    print(json.dumps(run(Path(sys.argv[1] if len(sys.argv) > 1 else ".")), indent=1))
+    n = int(sys.argv[2]) if len(sys.argv) > 2 else 5
+    print(json.dumps(run(Path(sys.argv[1] if len(sys.argv) > 1 else "."), runs=n), indent=1))
