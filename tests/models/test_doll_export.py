@@ -151,8 +151,26 @@ def test_build_and_write_models(tmp_path: Path, heads) -> None:
     assert len(walled) == len(models.parts)
     assert all(r["wall_tolerance_mm"] == 1.5 and r["thin_voxels_after"] == 0 for r in walled)
     md = (tmp_path / "models" / "print_report.md").read_text()
-    assert "Wall thickness: walls checked on the 1.50 x 1.50 x 1.50 mm label grid" in md
+    # 1.5 mm voxels are wider than the 1.2 mm minimum wall: the report says so
+    assert "Wall thickness: walls not checkable on the 1.50 x 1.50 x 1.50 mm label grid" in md
     with zipfile.ZipFile(tmp_path / "models" / "doll.3mf") as z:
         xml = z.read("3D/3dmodel.model").decode()
     assert 'displaycolor="#7B3FA0FF"' in xml and 'displaycolor="#F28C28FF"' in xml
     assert xml.count("<object ") == 3
+
+
+def test_guide_on_a_grid_coarser_than_the_strip() -> None:
+    """2.5 mm voxels are thicker than the 2 mm strip: the guide is one voxel thick
+    rather than missing."""
+    labels, twins = two_heads(spacing_mm=(2.5, 2.5, 2.5), kind="ras", n=44)
+    d = make_doll(labels, twins, colours=COLOURS, params=type(ModelParams().doll)(n_pins=0))
+    assert d.guide is not None and d.guide.watertight
+
+
+def test_print_report_says_when_walls_cannot_be_checked() -> None:
+    from twinsep.models.thickness import WallCheck, describe_method
+
+    coarse = WallCheck(1.2, 0, 0.0, 0, (2.34, 2.34, 2.34), 2.34)
+    assert "not checkable" in describe_method(coarse)
+    fine = WallCheck(1.2, 0, 0.0, 0, (0.45, 0.45, 0.6), 0.6)
+    assert "0.60 mm (one voxel)" in describe_method(fine)

@@ -285,7 +285,9 @@ def make_doll(
     guide = None
     if with_guide:
         out_d = _edt_mm(~inside, csp)  # type: ignore[arg-type]
-        shell = ~inside & (out_d <= params.strip_thickness_mm + 1e-6)
+        # at least one voxel of the grid, or a strip thinner than a voxel would vanish
+        strip_mm = max(params.strip_thickness_mm, max(csp))
+        shell = ~inside & (out_d <= strip_mm + 1e-6)
         iface_full = (inside & (h > 0)) & ndimage.binary_dilation(inside & (h <= 0))
         if iface_full.any():
             d_if = _edt_mm(~iface_full, csp)  # type: ignore[arg-type]
@@ -303,4 +305,6 @@ def make_doll(
                         structure="guide",
                         colour=shade("#FFFFFF", 0.85),
                     )
+        if guide is None:
+            logger.warning("no cutting guide: the separation does not reach the skin")
     return Doll(part_a, part_b, joined, guide, pins, overlap_ml)

@@ -301,9 +301,17 @@ def _run(ctx: Any) -> ModelSet:
                 f"model {p.mesh.name}: walls thinner than {p.wall.min_wall_mm} mm were thickened "
                 f"(+{p.wall.added_ml:.1f} mL, {100 * p.wall.added_ml / p.label_volume_ml:.0f} % of its volume)"
             )
+    sp = labels.spacing_mm
+    if models.parts and min(sp) >= params.print.min_wall_mm:
+        ctx.warn(
+            f"print walls could not be checked: the scan's {min(sp):.2f} mm voxels are wider "
+            f"than the {params.print.min_wall_mm:g} mm minimum wall (a finer scan shows thin bone)"
+        )
     if models.doll is None:
         ctx.warn("no conjoined doll was made (a twin has no tissue)")
-    elif not models.doll.pins:
+    elif models.doll.guide is None:
+        ctx.warn("no cutting guide was made: the separation surface does not reach the skin")
+    if models.doll is not None and not models.doll.pins:
         ctx.warn("the doll has no alignment pins: the separation surface is too close to the skin")
     return models
 

@@ -70,6 +70,12 @@ class WallCheck:
 def describe_method(check: WallCheck) -> str:
     """One sentence for the print report: how walls were checked and how exact it is."""
     g = " x ".join(f"{s:.2f}" for s in check.grid_mm)
+    if min(check.grid_mm) >= check.min_wall_mm:
+        return (
+            f"walls not checkable on the {g} mm label grid: every voxel is wider than the "
+            f"{check.min_wall_mm:g} mm minimum wall, so each part is at least one voxel "
+            "thick and no thinner wall can be seen; check thin bone on a finer scan"
+        )
     return (
         f"walls checked on the {g} mm label grid: a voxel is in a thin wall when no "
         f"{check.min_wall_mm:g} mm ball inside the part covers it and it lies more than "
