@@ -99,3 +99,13 @@ def test_bad_params() -> None:
         BoneParams(regrowth_limit_mm2=0)
     with pytest.raises(InputError, match="max_thickness_mm"):
         BoneParams(min_thickness_mm=5, max_thickness_mm=2)
+
+
+def test_twin_without_skull_gets_no_template_but_a_note() -> None:
+    labels, twins, _ = two_heads(spacing_mm=(2.5, 2.5, 2.5))
+    lab = labels.array.copy()
+    lab[(twins.array == 2) & (lab == 2)] = 1  # twin B's bone not labelled
+    d = measure_defects(labels.with_array(lab), twins)
+    p = plan_bone(d["B"])
+    assert p.fit.kind == "none" and len(p.faces) == 0 and "no cranioplasty template" in p.note
+    assert plan_bone(d["A"]).watertight  # the other twin is planned as usual

@@ -99,7 +99,7 @@ class EllipsoidFit:
     rms_mm : float
         RMS radial residual of the intact skull points, mm.
     kind : str
-        ``"ellipsoid"`` or ``"sphere"`` (fallback).
+        ``"ellipsoid"``, ``"sphere"`` (fallback) or ``"none"`` (nothing to fit).
     """
 
     centre_mm: np.ndarray
@@ -254,23 +254,39 @@ def plan_bone(defects: TwinDefects, *, params: BoneParams = BoneParams()) -> Twi
     -------
     TwinBonePlan
 
-    Raises
-    ------
-    InputError
-        Too little intact skull to fit.
+    Too little intact skull (fewer than 10 surface samples) gives a plan without a
+    template and a note saying so, rather than an error: the rest of the plan stands.
     """
     import trimesh
 
     d = defects
     pts = d.bone_outer.points_mm
-    if len(pts) < 10:
-        raise InputError("labels", f"twin {d.twin} has almost no skull (label 2); cannot plan bone")
+    exceeds = d.bone_defect_area_mm2 > params.regrowth_limit_mm2
     wound_tree = cKDTree(d.wound.points_mm)
-    d_wound = wound_tree.query(pts)[0]
+    d_wound = wound_tree.query(pts)[0] if len(pts) else np.zeros(0)
     height = (pts - d.brain_centre_mm) @ d.head_axis
     intact = (d_wound > params.fit_margin_mm) & (height > -params.fit_below_centre_mm)
     if intact.sum() < 10:
         intact = d_wound > params.fit_margin_mm
+    if intact.sum() < 10:
+        # no skull to continue (e.g. bone not labelled): say so, plan no template
+        logger.info("twin %s: %d intact skull points, no template", d.twin, int(intact.sum()))
+        return TwinBonePlan(
+            twin=d.twin,
+            defect_area_mm2=d.bone_defect_area_mm2,
+            missing_area_mm2=0.0,
+            template_volume_ml=0.0,
+            thickness_mm=0.0,
+            fit=EllipsoidFit(d.brain_centre_mm, np.zeros(3), np.eye(3), 0.0, "none"),
+            exceeds_regrowth=bool(exceeds),
+            vertices_mm=np.zeros((0, 3)),
+            faces=np.zeros((0, 3), dtype=np.int64),
+            watertight=False,
+            note=(
+                f"twin {d.twin} has too little intact skull (label 2) to estimate the missing "
+                "calvarium; no cranioplasty template was made"
+            ),
+        )
     fit = fit_ellipsoid(pts[intact])
     sphere = trimesh.creation.icosphere(subdivisions=params.sphere_subdivisions)
     s = np.asarray(sphere.vertices, dtype=np.float64)
@@ -319,7 +335,6 @@ def plan_bone(defects: TwinDefects, *, params: BoneParams = BoneParams()) -> Twi
             vol = float(abs(tm.volume)) / 1000.0 if watertight else area * thickness / 1000.0
             if watertight and tm.volume < 0:
                 f_out = f_out[:, ::-1]
-    exceeds = d.bone_defect_area_mm2 > params.regrowth_limit_mm2
     if exceeds:
         note = (
             f"bone defect of twin {d.twin} ({d.bone_defect_area_mm2:.0f} mm²) is larger than "

@@ -307,6 +307,8 @@ def _run(ctx: Any) -> Reconstruction:
         b = result.bone[name]
         if b.exceeds_regrowth:
             ctx.warn(b.note)
+        if b.fit.kind == "none":
+            ctx.warn(b.note)
         if len(b.faces) and not b.watertight:
             ctx.warn(
                 f"cranioplasty template of twin {name} is not watertight; repair before printing"
