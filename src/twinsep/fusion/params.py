@@ -77,6 +77,10 @@ class FusionParams:
     diameter vessel. Dural sinuses of infants are 4-8 mm across; scalp and cortical
     veins crossing the bridge are smaller and do not make a fusion total."""
 
+    crossing_merge_mm: float = 10.0
+    """Places where a shared sinus crosses the boundary closer than this (mm) are one
+    crossing (a sinus 4-8 mm wide, cut by a voxel grid, touches in several patches)."""
+
     circular_coverage_deg: float = 270.0
     """A shared sinus that surrounds the bridge axis over at least this azimuth (deg),
     and keeps out of the inner 30 % of the bridge radius near the junction, is called

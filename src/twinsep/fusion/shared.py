@@ -95,6 +95,25 @@ def _side_pair_area(mesh: InterfaceMesh, lab: np.ndarray, tissue: int) -> float:
     return float(mesh.areas_mm2[(la == tissue) & (lb == tissue)].sum())
 
 
+def _merge_patches(
+    pos: list[np.ndarray], areas: np.ndarray, merge_mm: float
+) -> list[tuple[np.ndarray, float]]:
+    """Merge crossing patches closer than ``merge_mm`` (single linkage); area-weighted."""
+    if len(pos) <= 1:
+        return [(p, float(a)) for p, a in zip(pos, areas, strict=True)]
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    pts = np.stack(pos)
+    groups = fcluster(linkage(pts, method="single"), t=merge_mm, criterion="distance")
+    out = []
+    for g in np.unique(groups):
+        sel = groups == g
+        w = areas[sel]
+        centre = (pts[sel] * w[:, None]).sum(0) / w.sum() if w.sum() > 0 else pts[sel].mean(0)
+        out.append((centre, float(w.sum())))
+    return out
+
+
 def _near_both_area(
     labels: Volume, twins: Volume, mesh: InterfaceMesh, tissue: int, gap_mm: float
 ) -> float:
@@ -221,7 +240,7 @@ def shared_inventory(
             areas: np.ndarray = np.bincount(owner, weights=mesh.areas_mm2, minlength=len(pos))
         else:
             areas = np.zeros(len(pos))
-        for p, a in zip(pos, areas, strict=True):
+        for p, a in _merge_patches(pos, areas, params.crossing_merge_mm):
             crossings.append(
                 SinusCrossing(
                     position_mm=(float(p[0]), float(p[1]), float(p[2])), area_mm2=float(a)
