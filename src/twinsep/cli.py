@@ -174,21 +174,39 @@ def _print_plan(run: Any) -> None:
     plan = run.plan
     out_console.print(f"[bold]Plan written to[/bold] {run.out_dir}")
     if plan.get("fusion"):
-        cls = plan["fusion"].get("classification", {})
-        out_console.print(f"  classification: {cls}")
+        f = plan["fusion"]
+        cls = f.get("classification", {})
+        text = f"{cls.get('stone_goodrich')} ({f.get('completeness')} {f.get('type')})"
+        if cls.get("oconnell"):
+            text += f", O'Connell type {cls['oconnell']}"
+        out_console.print(f"  classification: {text}", soft_wrap=True)
+    if plan.get("separation"):
+        sep = plan["separation"]
+        out_console.print(
+            f"  separation: {len(sep.get('stages', []))} stage(s), "
+            f"{len(sep.get('vessel_crossings', []))} vessel crossing(s)",
+            soft_wrap=True,
+        )
     if plan.get("schedule"):
         s = plan["schedule"]
         out_console.print(
             f"  operation: P50 {s.get('p50_min', 0) / 60:.1f} h, P90 {s.get('p90_min', 0) / 60:.1f} h"
         )
-    for w in plan.get("warnings", [])[:10]:
-        out_console.print(f"  [yellow]warning:[/yellow] {w}", markup=True, highlight=False)
+    warnings = plan.get("warnings", [])
+    for w in warnings[:12]:
+        out_console.print(f"  warning: {w}", markup=False, highlight=False, soft_wrap=True)
+    if len(warnings) > 12:
+        out_console.print(f"  ... and {len(warnings) - 12} more warnings in plan.json")
     report = run.out_dir / "report.html"
     if report.exists():
-        out_console.print(f"  report: {report}")
+        out_console.print(f"  report: {report}", soft_wrap=True)
+    if (run.out_dir / "models").is_dir():
+        out_console.print(f"  models: {run.out_dir / 'models'}", soft_wrap=True)
+        out_console.print(f"  3D / VR viewer: twinsep view {run.out_dir}", soft_wrap=True)
     out_console.print(
         f"  stages computed: {', '.join(run.computed) or '-'}; "
-        f"from cache: {', '.join(run.cached) or '-'}"
+        f"from cache: {', '.join(run.cached) or '-'}",
+        soft_wrap=True,
     )
 
 

@@ -221,13 +221,21 @@ class StageContext:
     def warn(self, text: str) -> None:
         """Record an assumption or doubt, in plain words, for ``plan.json`` warnings."""
         msg = " ".join(text.split())
-        logger.warning("%s: %s", self.stage_name or "plan", msg)
+        # INFO, not WARNING: every warning reaches plan.json, the report and the CLI summary.
+        logger.info("%s: %s", self.stage_name or "plan", msg)
         self.warnings.append(f"{self.stage_name}: {msg}" if self.stage_name else msg)
 
     def plan_so_far(self) -> dict[str, Any]:
         """The ``plan.json`` document as it stands (used by the report stage)."""
-        return assemble_plan(self.options, self.input_info, self.sections, self.warnings,
-                             self.timings_s, self.peak_rss_mb, self.parameters)
+        return assemble_plan(
+            self.options,
+            self.input_info,
+            self.sections,
+            self.warnings,
+            self.timings_s,
+            self.peak_rss_mb,
+            self.parameters,
+        )
 
     def progress(self, fraction: float, text: str = "") -> None:
         """Report progress of the running stage (0..1)."""
@@ -573,7 +581,6 @@ def run_plan(
             timings,
             peaks,
             parameters,
-
         )
         _write_json_atomic(work / PLAN_JSON, plan)
         _publish(work, out_dir)
