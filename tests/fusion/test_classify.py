@@ -124,5 +124,6 @@ def test_phantom_kinds_random_affine(kind: str) -> None:
     assert abs(fa.rotation_deg - tr.rotation_deg) < 10.0
     assert fa.bridge.area_mm2 == pytest.approx(tr.bridge_area_mm2, rel=0.10)
     assert fa.shared.shared_sinus == tr.shared_sinus
+    assert fa.shared.sinus_kind == tr.sinus_kind
     if tr.type == "angular":
         assert fa.site == tr.site

@@ -82,9 +82,10 @@ class FusionParams:
     crossing (a sinus 4-8 mm wide, cut by a voxel grid, touches in several patches)."""
 
     circular_coverage_deg: float = 270.0
-    """A shared sinus that surrounds the bridge axis over at least this azimuth (deg),
-    and keeps out of the inner 30 % of the bridge radius near the junction, is called
-    circular (circumferential); otherwise a shared sagittal sinus (Kobets 2025)."""
+    """A shared sinus component that, within a quarter of the bridge radius of the
+    junction, surrounds the bridge axis over at least this azimuth (deg) is called
+    circular (circumferential); otherwise shared sagittal, possibly helical (Kobets
+    2025). Two helical sinuses may cover all azimuths together but not one alone."""
 
     brain_contact_gap_mm: float = 3.0
     """Brains of the two twins closer than this (mm) across the boundary are in contact:

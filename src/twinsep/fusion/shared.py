@@ -250,19 +250,19 @@ def shared_inventory(
     if shared:
         sinus = np.isin(comps, sinus_ids)
         sinus_ml = float(sinus.sum() * vox_ml)
-        idx = np.argwhere(sinus)
-        step = max(1, idx.shape[0] // 200_000)
-        pts = labels.world_coords(idx[::step])
-        coverage = azimuth_coverage_deg(pts, bridge_centroid_mm, bridge_axis)
-        # A ring keeps away from the bridge axis; sagittal sinuses (even two helical
-        # ones that together go all round) run across it.
+        # Circular: one sinus that goes round the bridge axis near the junction. Two
+        # helical sagittal sinuses may cover all azimuths together but not each alone.
         r_eq = float(np.sqrt(interface.area_mm2 / np.pi))
-        rel = pts - bridge_centroid_mm
-        t = rel @ bridge_axis
-        radial = np.linalg.norm(rel - np.outer(t, bridge_axis), axis=1)
-        near_plane = np.abs(t) <= 0.25 * r_eq
-        inner = float((radial[near_plane] < 0.3 * r_eq).mean()) if near_plane.any() else 1.0
-        circular = coverage >= params.circular_coverage_deg and inner < 0.05
+        slab_mm = max(0.25 * r_eq, 2.0 * max(labels.spacing_mm))
+        coverage = 0.0
+        for sid in sinus_ids:
+            cidx = np.argwhere(comps == sid)
+            cpts = labels.world_coords(cidx[:: max(1, cidx.shape[0] // 100_000)])
+            near = np.abs((cpts - bridge_centroid_mm) @ bridge_axis) <= slab_mm
+            coverage = max(
+                coverage, azimuth_coverage_deg(cpts[near], bridge_centroid_mm, bridge_axis)
+            )
+        circular = coverage >= params.circular_coverage_deg
         kind = "circular" if circular else "superior_sagittal"
         where = "; ".join(_fmt(c.position_mm) for c in crossings)
         notes.append(
