@@ -174,3 +174,27 @@ def test_print_report_says_when_walls_cannot_be_checked() -> None:
     assert "not checkable" in describe_method(coarse)
     fine = WallCheck(1.2, 0, 0.0, 0, (0.45, 0.45, 0.6), 0.6)
     assert "0.60 mm (one voxel)" in describe_method(fine)
+
+
+def test_3mf_geometry_reads_back(tmp_path: Path) -> None:
+    """The 3MF XML holds every vertex (mm, 4 decimals) and triangle of each mesh."""
+    import xml.etree.ElementTree as ET
+
+    from twinsep.models.export import threemf_bytes
+
+    aff = make_affine((0.9, 1.1, 1.3), "oblique")
+    mask, _ = sphere((40, 36, 30), aff, np.array([20.0, 18.0, 15.0]), 9.0)
+    from twinsep.models.surface import mesh_mask
+
+    m = mesh_mask(mask, aff, name="B/brain", twin="B", structure="brain", colour="#F28C28")
+    (tmp_path / "p.3mf").write_bytes(threemf_bytes([m], coords="LPS", scale=0.5))
+    with zipfile.ZipFile(tmp_path / "p.3mf") as z:
+        root = ET.fromstring(z.read("3D/3dmodel.model"))
+    ns = {"m": "http://schemas.microsoft.com/3dmanufacturing/core/2015/02"}
+    verts = np.array([[float(e.get(k)) for k in "xyz"] for e in root.iterfind(".//m:vertex", ns)])
+    tris = np.array(
+        [[int(e.get(k)) for k in ("v1", "v2", "v3")] for e in root.iterfind(".//m:triangle", ns)]
+    )
+    expected = m.vertices * np.array([-1.0, -1.0, 1.0]) * 0.5  # LPS, half scale
+    assert np.allclose(verts, expected, atol=1e-4)
+    assert np.array_equal(tris, m.faces)

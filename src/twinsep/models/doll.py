@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from twinsep.errors import AnatomyError
 from twinsep.labels import TWIN_A, TWIN_B, shade
 from twinsep.models.params import DollParams, MeshParams
 from twinsep.models.surface import (
@@ -173,8 +174,8 @@ def make_doll(
 
     Raises
     ------
-    ValueError
-        If either twin has no tissue.
+    AnatomyError
+        If either twin has no tissue (an ``InputError``, hence also a ``ValueError``).
     """
     lab = np.asarray(labels.array)
     tw = np.asarray(twins.array)
@@ -183,13 +184,13 @@ def make_doll(
     margin = int(np.ceil(margin_mm / min(spacing))) + 2
     box = bounding_box(lab > 0, margin)
     if box is None:
-        raise ValueError("the doll needs tissue of both twins")
+        raise AnatomyError("twins", "the doll needs tissue of both twins")
     head = lab[box] > 0
     tw_box = tw[box]
     a_ind = head & (tw_box == TWIN_A)
     b_ind = head & (tw_box == TWIN_B)
     if not a_ind.any() or not b_ind.any():
-        raise ValueError("the doll needs tissue of both twins")
+        raise AnatomyError("twins", "the doll needs tissue of both twins")
     # grid: coarsen so that each part has about the face budget
     # (boundary faces across i on every other j, k line, times 4 lines, times 3 axes)
     sub = head[:, ::2, ::2]

@@ -17,6 +17,7 @@ from typing import Literal
 
 import numpy as np
 
+from twinsep.errors import ConfigError
 from twinsep.io.atomic import atomic_write_bytes
 from twinsep.labels import hex_to_rgb
 from twinsep.models.params import COORD_SYSTEMS
@@ -43,10 +44,19 @@ FORMATS: tuple[str, ...] = ("stl", "obj", "ply", "3mf", "glb")
 def convert_coords(vertices: np.ndarray, coords: str) -> np.ndarray:
     """RAS vertices -> the requested convention (``"RAS"`` or ``"LPS"``)."""
     if coords not in COORD_SYSTEMS:
-        raise ValueError(f"coords {coords!r} is not one of {', '.join(COORD_SYSTEMS)}")
+        raise ConfigError("coords", f"{coords!r} is not one of {', '.join(COORD_SYSTEMS)}")
     if coords == "RAS":
         return vertices
     return vertices * np.array([-1.0, -1.0, 1.0])
+
+
+def _rows(fmt: str, arr: np.ndarray) -> str:
+    """``fmt`` (one row, ending in a newline) applied to every row of ``arr``: one
+    C-level formatting call instead of a Python call per row (5-10x ``np.savetxt``)."""
+    a = np.asarray(arr)
+    if a.shape[0] == 0:
+        return ""
+    return (fmt * a.shape[0]) % tuple(a.ravel().tolist())
 
 
 def _safe(name: str) -> str:
@@ -80,11 +90,11 @@ def obj_bytes(mesh: Mesh, *, coords: str = "RAS", mtl_name: str) -> tuple[bytes,
     out = io.StringIO()
     out.write(f"# twinsep mesh {mesh.name} (world {coords} mm)\nmtllib {mtl_name}\n")
     out.write(f"o {mat}\n")
-    np.savetxt(out, v, fmt="v %.4f %.4f %.4f")
-    np.savetxt(out, n, fmt="vn %.4f %.4f %.4f")
+    out.write(_rows("v %.4f %.4f %.4f\n", v))
+    out.write(_rows("vn %.4f %.4f %.4f\n", n))
     out.write(f"usemtl {mat}\n")
     f1 = mesh.faces + 1
-    np.savetxt(out, np.repeat(f1, 2, axis=1), fmt="f %d//%d %d//%d %d//%d")
+    out.write(_rows("f %d//%d %d//%d %d//%d\n", np.repeat(f1, 2, axis=1)))
     r, g, b = (c / 255.0 for c in hex_to_rgb(mesh.colour))
     mtl = (
         f"# twinsep material for {mesh.name}\nnewmtl {mat}\n"
@@ -145,15 +155,16 @@ def threemf_bytes(meshes: Sequence[Mesh], *, coords: str = "RAS", scale: float =
             f'<object id="{i + 2}" name={quoteattr(m.name)} type="model" pid="1" pindex="{i}">'
             "<mesh><vertices>\n"
         )
-        parts.append("".join(f'<vertex x="{x:.4f}" y="{y:.4f}" z="{z:.4f}"/>\n' for x, y, z in v))
+        parts.append(_rows('<vertex x="%.4f" y="%.4f" z="%.4f"/>\n', v))
         parts.append("</vertices><triangles>\n")
-        parts.append("".join(f'<triangle v1="{a}" v2="{b_}" v3="{c}"/>\n' for a, b_, c in m.faces))
+        parts.append(_rows('<triangle v1="%d" v2="%d" v3="%d"/>\n', m.faces))
         parts.append("</triangles></mesh></object>\n")
     parts.append("</resources>\n<build>\n")
     parts.extend(f'<item objectid="{i + 2}"/>\n' for i in range(len(meshes)))
     parts.append("</build>\n</model>\n")
     buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as z:
+    # level 1: the XML is repetitive, level 6 costs about 4x the time for ~10 % less
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as z:
         z.writestr("[Content_Types].xml", _3MF_TYPES)
         z.writestr("_rels/.rels", _3MF_RELS)
         z.writestr("3D/3dmodel.model", "".join(parts))
@@ -198,7 +209,7 @@ def write_mesh(mesh: Mesh, path: Path, *, coords: str = "RAS", scale: float = 1.
     path = Path(path)
     fmt = path.suffix.lower().lstrip(".")
     if fmt not in FORMATS:
-        raise ValueError(f"{path}: format {fmt!r} is not one of {', '.join(FORMATS)}")
+        raise ConfigError(path, f"format {fmt!r} is not one of {', '.join(FORMATS)}")
     if fmt == "obj":
         if scale != 1.0:
             mesh = mesh.with_geometry(mesh.vertices * scale, mesh.faces)

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from twinsep.errors import InputError
 from twinsep.io.atomic import atomic_write_bytes, atomic_write_text
 from twinsep.models.build import PartMesh, stage_meshes, twin_structure_meshes
 from twinsep.models.doll import Doll, make_doll
@@ -130,7 +131,9 @@ def build_models(
         Also make the split doll and cutting guide.
     """
     if not labels.same_grid(twins):
-        raise ValueError("labels and twins are not on the same grid")
+        raise InputError(
+            "twins", "is not on the grid of the tissue labels (shape or affine differ)"
+        )
     parts = twin_structure_meshes(labels, twins, colours=colours, params=params)
     seps = stage_meshes(cut, params=params) if cut is not None else []
     doll = None

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from twinsep.errors import ConfigError
 from twinsep.models.params import EXTRACTORS, MeshParams
 from twinsep.volume import apply_affine
 
@@ -219,7 +220,7 @@ def iso_surface_index(
         (outward for a mask), in index space.
     """
     if extractor not in EXTRACTORS:
-        raise ValueError(f"extractor {extractor!r} is not one of {', '.join(EXTRACTORS)}")
+        raise ConfigError("extractor", f"{extractor!r} is not one of {', '.join(EXTRACTORS)}")
     if extractor == "skimage":
         from skimage.measure import marching_cubes
 
