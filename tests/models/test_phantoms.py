@@ -72,13 +72,13 @@ def test_meshes_match_label_volumes_and_centroids(case: str, request) -> None:
         # a swapped axis or a half-voxel shift of the grid moves a solid's by >= 1 voxel.
         # Sheets one or two voxels thin (bone, CSF, vessels) come out of marching cubes
         # and smoothing thinner where they run diagonally to the grid than where they
-        # run along it, which moves their centre of mass (measured: bone 1.1-1.5 voxels,
-        # of which 0.6-0.8 without smoothing; CSF up to 1.2); the distance to the label
-        # boundary is tested below.
+        # run along it, which moves their centre of mass (measured with the lighter
+        # smoothing of thin structures: bone 0.6-0.7 voxel, 0.5-0.6 without smoothing,
+        # 1.1-1.5 with the full smoothing); the distance to the boundary is tested below.
         mask = structure_mask(lab, tw, 1 if m.twin == "A" else 2, m.structure)
         centroid = labels.centroid_mm(mask)
         com = m.to_trimesh().center_mass
-        tol = 0.25 * vox if m.structure in ("skin", "brain") else 2.0 * vox
+        tol = 0.25 * vox if m.structure in ("skin", "brain") else 1.0 * vox
         assert np.linalg.norm(com - centroid) < tol, (m.name, np.linalg.norm(com - centroid))
 
 
@@ -93,7 +93,8 @@ def test_surface_within_half_a_voxel_of_the_label_boundary(oblique) -> None:
             labels.array, twins.array, 1 if p.mesh.twin == "A" else 2, p.mesh.structure
         )
         d = _boundary_distance_mm(mask, labels.affine, p.mesh.vertices, SP_ISO)
-        assert d.mean() < 0.5 * SP_ISO, (p.mesh.name, d.mean())
+        # issue 7 asks for 0.5 voxel; measured 0.02-0.1, so 0.25 guards against regressions
+        assert d.mean() < 0.25 * SP_ISO, (p.mesh.name, d.mean())
         assert np.percentile(d, 95) < 1.0 * SP_ISO, (p.mesh.name, np.percentile(d, 95))
 
 

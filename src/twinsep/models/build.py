@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass
@@ -114,11 +115,18 @@ def _mesh_crop(
             bump_tolerance_vx=params.print.bump_tolerance_vx,
             threads=params.threads,
         )
+    mesh_params = params.mesh
+    if structure in params.thin_structures:
+        mesh_params = dataclasses.replace(
+            mesh_params,
+            smoothing_iterations=mesh_params.thin_smoothing_iterations,
+            smoothing_passband=mesh_params.thin_smoothing_passband,
+        )
     v, f = extract_surface(
         crop,
         affine,
         face_budget=face_budget,
-        params=params.mesh,
+        params=mesh_params,
         max_block_mm=params.print.min_wall_mm,
     )
     mesh = Mesh(v, f, name=name, twin=twin, structure=structure, colour=colour)

@@ -45,6 +45,12 @@ class MeshParams:
         reaches the budget. 3 keeps enough detail for quadric decimation (the sphere
         tests hold the surface within a quarter voxel) and halves the smoothing and
         decimation time of a 512x512x400 case against 6 (``benchmarks/bench_models.py``).
+    thin_smoothing_iterations, thin_smoothing_passband : int, float
+        Lighter smoothing for sheets one or two voxels thin (``ModelParams.thin_structures``:
+        infant bone, CSF, vessels). The full setting thins such sheets where they run
+        diagonally to the grid and moved the centre of mass of phantom bone by 1.1-1.5
+        voxels; 10 iterations at 0.1 moved it by 0.6-0.7 and halved the mean distance to
+        the label boundary (0.14 -> 0.07 voxel; ``tests/models/test_phantoms.py``).
     preserve_volume : bool
         Offset the final surface along its normals so that it encloses the mask's voxel
         volume (:func:`twinsep.models.surface.match_volume`). Marching cubes on a binary
@@ -59,6 +65,8 @@ class MeshParams:
     smoothing_iterations: int = 20
     smoothing_passband: float = 0.05
     faces_per_budget: float = 3.0
+    thin_smoothing_iterations: int = 10
+    thin_smoothing_passband: float = 0.1
     preserve_volume: bool = True
     max_offset_vx: float = 0.5
 
@@ -149,6 +157,8 @@ class ModelParams:
         Upper bound on the triangles in ``scene.glb``; budgets are scaled down to fit.
     include_csf : bool
         Also model CSF spaces (optional in issue 7; small and often fragmented).
+    thin_structures : tuple of str
+        Structures smoothed with the lighter ``MeshParams.thin_*`` setting.
     coords : {"RAS", "LPS"}
         World convention of exported files. RAS is the plan's convention (NIfTI, 3D Slicer
         since 4.11 reads either when told); LPS for tools that expect DICOM coordinates.
@@ -164,5 +174,6 @@ class ModelParams:
     separation_face_budget: int = 8_000
     scene_face_budget: int = 400_000
     include_csf: bool = True
+    thin_structures: tuple[str, ...] = ("bone", "vessel", "csf")
     coords: CoordSystem = "RAS"
     threads: int = 2
