@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -78,10 +79,11 @@ def colin_head(t1_path: Path, bet_path: Path) -> HeadModel:
     """Derive tissue classes of the Colin27 head (see module docstring)."""
     import nibabel as nib
 
-    t1_img = nib.load(str(t1_path))
+    t1_img: Any = nib.load(str(t1_path))
+    bet_img: Any = nib.load(str(bet_path))
     t1 = np.asarray(t1_img.dataobj, dtype=np.float32)
-    bet = np.asarray(nib.load(str(bet_path)).dataobj) > 0
-    aff = np.asarray(t1_img.affine, float)
+    bet = np.asarray(bet_img.dataobj) > 0
+    aff = np.asarray(t1_img.affine, dtype=np.float64)
     sp = tuple(float(v) for v in np.linalg.norm(aff[:3, :3], axis=0))
     from twinsep.segment.mr import _otsu
 
@@ -107,7 +109,7 @@ def colin_head(t1_path: Path, bet_path: Path) -> HeadModel:
     # The scan ends below the foramen magnum, cutting the brainstem. A real twin CT
     # continues into the neck (the canal runs out of the field of view); here the
     # cut would open the cavity to the air around the fused heads, so the lowest
-    # 6 mm of the canal are capped with bone (like the ring of C1).
+    # 10 mm of the canal are capped with bone (like the ring of C1).
     kz = int(np.argmax(np.abs(aff[2, :3])))
     idx = np.indices(t1.shape)[kz]
     low = (

@@ -380,16 +380,24 @@ def _intracranial(
         lut_d[0] = False
         pocket = lut_d[dl]
         holes = morph.dilate_mm(pocket, params.cavity_channel_mm + 0.5 * max(csp), csp) & space  # type: ignore[arg-type]
+        # plus the strict holes: pockets that touch no outside air at all
+        holes |= morph.fill_holes(closed, outside=outside_c) & space
         holes = morph.largest_components(holes, k=2) if holes.any() else holes
         lab, sizes = morph.component_sizes(holes)
         ok = sizes * vx_ml >= params.min_intracranial_ml
+        if not ok.any():
+            continue
+        # A head whose skull has wider openings is found only at a larger radius: keep
+        # the cavities already found and add the new, disjoint ones.
+        if cavity_c is not None:
+            seen = np.unique(lab[cavity_c])
+            ok[seen[seen > 0] - 1] = False
         if ok.any():
             lut = np.zeros(sizes.size + 1, bool)
             lut[np.flatnonzero(ok) + 1] = True
-            cavity_c = lut[lab]
-            closed_c = closed
+            cavity_c = lut[lab] if cavity_c is None else (cavity_c | lut[lab])
+            closed_c = closed if closed_c is bone_c else (closed_c | closed)
             radius = r
-            break
     if cavity_c is None:
         raise ScanError(
             src,

@@ -38,7 +38,8 @@ def dilate_mm(mask: np.ndarray, radius_mm: float, spacing_mm: Spacing) -> np.nda
         return mask.astype(bool, copy=True)
     inv = np.ascontiguousarray(~mask.astype(bool), dtype=np.uint8)
     d = edt.edt(inv, anisotropy=tuple(float(s) for s in spacing_mm), black_border=False)
-    return d <= radius_mm
+    out: np.ndarray = d <= radius_mm
+    return out
 
 
 def erode_mm(mask: np.ndarray, radius_mm: float, spacing_mm: Spacing) -> np.ndarray:
@@ -160,9 +161,12 @@ def _block_reduce(a: np.ndarray, f: tuple[int, int, int], how: str) -> np.ndarra
         a = np.pad(a, pads, mode="edge")
     s = a.shape
     r = a.reshape(s[0] // f[0], f[0], s[1] // f[1], f[1], s[2] // f[2], f[2])
+    out: np.ndarray
     if how == "any":
-        return r.any(axis=(1, 3, 5))
-    return r.mean(axis=(1, 3, 5), dtype=np.float32)
+        out = np.asarray(r.any(axis=(1, 3, 5)))
+    else:
+        out = np.asarray(r.mean(axis=(1, 3, 5), dtype=np.float32))
+    return out
 
 
 def upsample(

@@ -64,7 +64,9 @@ def register_mr_to_ct(
     src = str(mr.meta.get("source", "MR"))
     fixed = _to_sitk(ct)
     moving = _to_sitk(mr)
-    fixed_f = sitk.Clamp(fixed, sitk.sitkFloat32, -200.0, 1500.0)
+    # CT clipped to [-200, 1500] HU and shifted so air is 0: the moments initializer
+    # then weighs the head, not the air around it
+    fixed_f = sitk.Clamp(fixed, sitk.sitkFloat32, -200.0, 1500.0) + 200.0
     init = sitk.CenteredTransformInitializer(
         fixed_f, moving, sitk.Euler3DTransform(), sitk.CenteredTransformInitializerFilter.MOMENTS
     )
@@ -84,7 +86,7 @@ def register_mr_to_ct(
         tx = reg.Execute(fixed_f, moving)
     except RuntimeError as exc:
         raise InputError(
-            src, f"MR could not be registered to the CT ({' '.join(str(exc).split())[:160]})"
+            src, f"MR could not be registered to the CT ({' '.join(str(exc).split())[-300:]})"
         ) from None
     mi = -float(reg.GetMetricValue())
     logger.debug(
