@@ -250,6 +250,13 @@ def plan(
         bool, typer.Option("--keep-phi", help="Keep patient names/IDs in outputs (off by default).")
     ] = False,
     pdf: Annotated[bool, typer.Option("--pdf", help="Also write report.pdf.")] = False,
+    separation_date: Annotated[
+        str | None,
+        typer.Option(
+            "--separation-date",
+            help="Planned separation date YYYY-MM-DD (expander fills get due dates).",
+        ),
+    ] = None,
     force: Annotated[
         bool, typer.Option("--force", help="Replace an existing plan folder.")
     ] = False,
@@ -272,6 +279,7 @@ def plan(
             seed=seed,
             keep_phi=keep_phi,
             pdf=pdf,
+            separation_date=separation_date,
         )
         with _progress(state) as prog:
             run = run_plan(options, out, force=force, progress=prog)

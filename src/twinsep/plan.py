@@ -27,7 +27,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +75,9 @@ class PlanOptions:
         Also write ``report.pdf``.
     case : str or None
         Name of a built-in case when the scan came from ``twinsep demo``.
+    separation_date : str or None
+        Planned separation date ``YYYY-MM-DD`` (``--separation-date``); expander fills
+        then get due dates counted back from it.
     """
 
     scan_path: Path
@@ -90,6 +93,7 @@ class PlanOptions:
     keep_phi: bool = False
     pdf: bool = False
     case: str | None = None
+    separation_date: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("colour_a", "colour_b"):
@@ -100,6 +104,14 @@ class PlanOptions:
                 raise InputError(f"--{name.replace('_', '-')}", str(exc)) from None
         if self.n_stages is not None and not 1 <= self.n_stages <= 12:
             raise InputError("--stages", f"number of stages {self.n_stages} is not in 1..12")
+        if self.separation_date is not None:
+            try:
+                date.fromisoformat(self.separation_date)
+            except (TypeError, ValueError):
+                raise InputError(
+                    "--separation-date",
+                    f"{self.separation_date!r} is not a date of the form YYYY-MM-DD",
+                ) from None
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready view (paths as strings)."""
