@@ -116,3 +116,34 @@ def test_match_volume_offsets_a_sphere_exactly() -> None:
     assert Mesh(out, f).volume_ml * 1000 == pytest.approx(target, rel=1e-4)
     _, d_cap = match_volume(v, f, target, max_offset_mm=0.1)
     assert d_cap == pytest.approx(0.1)
+
+
+def test_doubled_triangles_are_removed() -> None:
+    from twinsep.models.surface import _drop_fins, is_closed
+
+    tet = np.array([[0, 2, 1], [0, 1, 3], [0, 3, 2], [1, 2, 3]])
+    fin = np.array([[0, 1, 4], [4, 1, 0]])  # the same triangle with both windings
+    twice = np.vstack([tet, tet[:1]])  # a face repeated with its winding
+    assert not is_closed(np.vstack([tet, fin])) and not is_closed(twice)
+    assert np.array_equal(_drop_fins(np.vstack([tet, fin])), tet)
+    assert np.array_equal(_drop_fins(twice), tet)
+
+
+def test_scene_fitted_to_its_face_budget() -> None:
+    from twinsep.models.stage import fit_face_budget
+
+    aff = make_affine((1.0, 1.0, 1.0), "ras")
+    meshes = []
+    for i, r in enumerate((8.0, 10.0, 12.0)):
+        mask, _ = sphere((32, 32, 32), aff, np.array([16.0, 16.0, 16.0]), r)
+        v, f = extract_surface(mask, aff)
+        meshes.append(Mesh(v, f, name=f"A/s{i}", twin="A", structure="skin", colour="#7B3FA0"))
+    total = sum(m.n_faces for m in meshes)
+    assert fit_face_budget(meshes, total) == meshes  # within budget: untouched
+    fitted = fit_face_budget(meshes, total // 4)
+    assert sum(m.n_faces for m in fitted) <= total // 4
+    assert [m.name for m in fitted] == [m.name for m in meshes]
+    # proportional: each keeps about its share, and the shapes stay (volume within 3 %)
+    for a, b in zip(meshes, fitted, strict=True):
+        assert b.n_faces == pytest.approx(a.n_faces / 4, rel=0.1)
+        assert b.volume_ml == pytest.approx(a.volume_ml, rel=0.03)

@@ -17,13 +17,20 @@ from twinsep.models.build import PartMesh, stage_meshes, twin_structure_meshes
 from twinsep.models.doll import Doll, make_doll
 from twinsep.models.export import threemf_bytes, write_mesh, write_scene
 from twinsep.models.params import ModelParams
-from twinsep.models.surface import Mesh
+from twinsep.models.surface import Mesh, decimate
 from twinsep.models.thickness import describe_method
 from twinsep.volume import Volume
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["ModelSet", "build_models", "reconstruct_meshes", "make_stage", "print_report"]
+__all__ = [
+    "ModelSet",
+    "build_models",
+    "fit_face_budget",
+    "reconstruct_meshes",
+    "make_stage",
+    "print_report",
+]
 
 _RECON_COLOUR = {"expander": "#4FA3A5", "template": "#D9D2B6"}
 
@@ -52,8 +59,32 @@ class ModelSet:
     params: ModelParams
 
     def scene_meshes(self) -> list[Mesh]:
-        """The meshes of ``scene.glb`` in order: twins, separation, reconstruction."""
-        return [p.mesh for p in self.parts] + list(self.separation) + list(self.reconstruction)
+        """The meshes of ``scene.glb`` in order: twins, separation, reconstruction,
+        fitted to ``params.scene_face_budget`` (issue 7: <= 400 k triangles).
+
+        Print parts keep every face they need to stay closed; when that puts the scene
+        over budget (thin sheets that quadric decimation cannot reduce without opening
+        them), every mesh is reduced in proportion for the screen, where a mesh need not
+        be closed.
+        """
+        meshes = [p.mesh for p in self.parts] + list(self.separation) + list(self.reconstruction)
+        return fit_face_budget(meshes, self.params.scene_face_budget)
+
+
+def fit_face_budget(meshes: Sequence[Mesh], budget: int) -> list[Mesh]:
+    """``meshes`` with at most about ``budget`` triangles in total: each is decimated in
+    proportion (closure not required) when the total is over budget."""
+    total = sum(m.n_faces for m in meshes)
+    if budget <= 0 or total <= budget:
+        return list(meshes)
+    k = 0.98 * budget / total  # decimation lands within about 1 % of its target
+    out = []
+    for m in meshes:
+        target = max(200, int(m.n_faces * k))
+        v, f = decimate(m.vertices, m.faces, target, keep_closed=False)
+        out.append(m.with_geometry(v, f))
+    logger.info("scene fitted to %d triangles (was %d)", sum(m.n_faces for m in out), total)
+    return out
 
 
 def _as_mesh(obj: Any, name: str, twin: str | None, kind: str) -> Mesh | None:
@@ -255,7 +286,8 @@ def write_models(models: ModelSet, out_dir: Path) -> list[dict[str, Any]]:
             json.dumps({"pins": pins, "overlap_ml": d.overlap_ml, "coords": coords}, indent=2)
             + "\n",
         )
-    write_scene(models.scene_meshes(), folder / "scene.glb", coords=coords)
+    scene = models.scene_meshes()
+    write_scene(scene, folder / "scene.glb", coords=coords)
     rows = print_report(models)
     atomic_write_text(folder / "print_report.json", json.dumps(rows, indent=2) + "\n")
     atomic_write_text(folder / "print_report.md", _report_markdown(rows, scale))
@@ -264,7 +296,7 @@ def write_models(models: ModelSet, out_dir: Path) -> list[dict[str, Any]]:
             "file": "models/scene.glb",
             "twin": None,
             "structure": "scene",
-            "faces": sum(m.n_faces for m in models.scene_meshes()),
+            "faces": sum(m.n_faces for m in scene),
             "watertight": None,
             "volume_ml": None,
         }

@@ -330,21 +330,53 @@ def _clean(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndar
     return np.asarray(vertices, dtype=np.float64)[used], remap[f]
 
 
+def _drop_fins(faces: np.ndarray) -> np.ndarray:
+    """Remove doubled triangles: a triangle present with both windings is a zero-volume
+    fin (both copies go); one present twice with the same winding keeps one copy.
+    Quadric decimation of thin sheets leaves a few such faces, which make a closed
+    surface non-manifold."""
+    f = np.asarray(faces, dtype=np.int64)
+    if f.shape[0] == 0:
+        return f
+    key = np.sort(f, axis=1)
+    _, inv, counts = np.unique(key, axis=0, return_inverse=True, return_counts=True)
+    inv = inv.ravel()
+    if (counts == 1).all():
+        return f
+    keep = np.ones(len(f), dtype=bool)
+    # orientation parity: even permutations of the sorted triple share a winding
+    r = np.argsort(f, axis=1)
+    parity = ((r[:, 0] < r[:, 1]).astype(int) + (r[:, 1] < r[:, 2]) + (r[:, 0] < r[:, 2])) % 2
+    for g in np.flatnonzero(counts > 1):
+        members = np.flatnonzero(inv == g)
+        pos = members[parity[members] == 1]
+        neg = members[parity[members] == 0]
+        k = min(len(pos), len(neg))
+        keep[pos[:k]] = False  # opposite pairs cancel
+        keep[neg[:k]] = False
+        rest = np.concatenate([pos[k:], neg[k:]])
+        keep[rest[1:]] = False  # same-winding copies: keep one
+    return f[keep]
+
+
 def decimate(
-    vertices: np.ndarray, faces: np.ndarray, target_faces: int
+    vertices: np.ndarray, faces: np.ndarray, target_faces: int, *, keep_closed: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
     """Quadric decimation to at most about ``target_faces`` (fast-simplification).
 
-    fast-simplification can leave a mesh open (NOTES.md); when the decimated mesh is
-    not watertight but the input was, the reduction is retried at half the strength and,
-    failing that, the input is returned unchanged (closed beats small for printing).
+    fast-simplification can leave a mesh open (NOTES.md) or doubled triangles on thin
+    sheets; doubled triangles are removed, and when the decimated mesh is still not
+    closed but the input was, the reduction is retried at half the strength and, failing
+    that, the input is returned unchanged (closed beats small for printing; the scene
+    is fitted to its own budget when written). ``keep_closed=False`` (screen meshes)
+    accepts the first result.
     """
     n = int(faces.shape[0])
     if target_faces <= 0 or n <= target_faces:
         return vertices, faces
     import fast_simplification
 
-    was_closed = is_closed(faces)
+    was_closed = keep_closed and is_closed(faces)
     reduction = 1.0 - target_faces / n
     for attempt in range(3):
         v, f = fast_simplification.simplify(
@@ -353,6 +385,8 @@ def decimate(
             target_reduction=float(reduction),
         )
         v, f = _clean(np.asarray(v, dtype=np.float64), np.asarray(f, dtype=np.int64))
+        if was_closed and not is_closed(f):
+            v, f = _clean(v, _drop_fins(f))
         if not was_closed or is_closed(f):
             return v, f
         logger.debug("decimation opened the mesh (attempt %d); retrying gentler", attempt + 1)
