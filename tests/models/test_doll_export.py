@@ -198,3 +198,39 @@ def test_3mf_geometry_reads_back(tmp_path: Path) -> None:
     expected = m.vertices * np.array([-1.0, -1.0, 1.0]) * 0.5  # LPS, half scale
     assert np.allclose(verts, expected, atol=1e-4)
     assert np.array_equal(tris, m.faces)
+
+
+def test_one_model_per_stage(heads, doll) -> None:
+    """Three stages on the interface layer: the vessel, one half of the rest, the other
+    half. After stages 1 and 2 the heads are still one piece with an open slot where
+    those stages divided; after stage 3 they are the two parts."""
+    labels, twins = heads
+    n = labels.shape[0]
+    lab = labels.array
+    layer = np.zeros(lab.shape, bool)
+    layer[n // 2 - 1] = True
+    layer &= lab > 0
+    jj = np.indices(lab.shape)[1]
+    cut = np.zeros(lab.shape, np.uint8)
+    cut[layer & (lab == 5)] = 1
+    cut[layer & (lab != 5) & (jj < lab.shape[1] // 2)] = 2
+    cut[layer & (lab != 5) & (jj >= lab.shape[1] // 2)] = 3
+    d = make_doll(labels, twins, colours=COLOURS, with_guide=False, cut=labels.with_array(cut))
+    assert [m.name for m in d.after_stage] == ["doll/after_stage1", "doll/after_stage2"]
+    joined_ml = to_manifold(d.joined).volume() / 1000
+    vols = []
+    for m in d.after_stage:
+        assert m.watertight
+        man = to_manifold(m)
+        # still one piece (the last stage is not done); stage 1 divides only the vessel
+        # inside the heads, which leaves a closed cavity (a shell of negative volume)
+        solids = [c for c in man.decompose() if c.volume() > 0]
+        assert len(solids) == 1
+        vols.append(man.volume() / 1000)
+    # each stage opens a slot: the model loses the slot's volume. The vessel crossing is
+    # 13 voxels of 2.25 mm^2 (a cavity well under 1 mL); stage 2's half of the interface
+    # is 9.1 cm^2 and slots are kerf + 2 voxels = 5 mm wide: about 4.5 mL
+    assert joined_ml > vols[0] > joined_ml - 1.0
+    assert vols[0] - vols[1] == pytest.approx(9.1 * 0.5, rel=0.5)
+    # without a cut there are no stage models
+    assert doll.after_stage == []

@@ -16,12 +16,12 @@ separation.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import ndimage
 
-from twinsep.errors import AnatomyError
+from twinsep.errors import AnatomyError, InputError
 from twinsep.labels import TWIN_A, TWIN_B, shade
 from twinsep.models.params import DollParams, MeshParams
 from twinsep.models.surface import (
@@ -74,6 +74,11 @@ class Doll:
     pins : list of Pin
     overlap_ml : float
         Volume of part A intersected with part B (0 for parts that fit), mL.
+    after_stage : list of Mesh
+        One model per separation stage but the last: the joined heads as they are after
+        that stage (``doll/after_stage<N>``), with an open slot where this and the
+        earlier stages divided the bridge; for rehearsing staged operations months
+        apart. After the last stage the heads are the two parts. Empty without a cut.
     """
 
     part_a: Mesh
@@ -82,6 +87,7 @@ class Doll:
     guide: Mesh | None
     pins: list[Pin]
     overlap_ml: float
+    after_stage: list[Mesh] = field(default_factory=list)
 
 
 def to_manifold(mesh: Mesh):  # noqa: ANN201 - manifold3d is imported lazily
@@ -156,6 +162,7 @@ def make_doll(
     params: DollParams = DollParams(),
     mesh_params: MeshParams = MeshParams(),
     with_guide: bool = True,
+    cut: Volume | None = None,
 ) -> Doll:
     """Build the split conjoined doll from the tissue labels and twin ownership.
 
@@ -171,6 +178,10 @@ def make_doll(
         Extractor used for the parts.
     with_guide : bool
         Also build the cutting-guide strip.
+    cut : Volume, optional
+        Stage number on the cut voxels (``separation.nii.gz``, same grid): adds one model
+        per stage but the last (:attr:`Doll.after_stage`). Stages are applied in
+        increasing number, the plan's order.
 
     Raises
     ------
@@ -227,6 +238,27 @@ def make_doll(
     part_a = level_mesh(np.minimum(gg, h), "doll/A", "A", colours["A"])
     part_b = level_mesh(np.minimum(gg, -h), "doll/B", "B", colours["B"])
     joined = level_mesh(gg, "doll/joined", None, "#BBBBBB")
+    csp_grid = tuple(float(x) for x in np.asarray(spacing) * f_arr)
+
+    after_stage: list[Mesh] = []
+    if cut is not None:
+        if not cut.same_grid(labels):
+            raise InputError("separation", "is not on the grid of the tissue labels")
+        cu = np.asarray(cut.array)[box]
+        counts = np.bincount(cu.ravel(), minlength=256)
+        numbers = [int(n) for n in np.flatnonzero(counts) if n > 0]
+        # the divided voxels grown by half the kerf plus one voxel on each side, so that
+        # the slot survives the smoothing (about kerf + 2 voxels wide in the end)
+        half_kerf = 0.5 * params.kerf_mm + max(csp_grid)
+        done = np.zeros(gg.shape, dtype=bool)
+        for number in numbers[:-1]:
+            done |= block_fraction(cu == number, f) > 0
+            slot = (_edt_mm(~done, csp_grid) <= half_kerf + 1e-6).astype(np.float32)  # type: ignore[arg-type]
+            if sig > 0:
+                slot = ndimage.gaussian_filter(slot, sig, mode="constant")
+            after_stage.append(
+                level_mesh(np.minimum(gg, 0.5 - slot), f"doll/after_stage{number}", None, "#BBBBBB")
+            )
 
     # --- pins --------------------------------------------------------------------
     coarse_aff = labels.affine.copy()
@@ -308,4 +340,4 @@ def make_doll(
                     )
         if guide is None:
             logger.warning("no cutting guide: the separation does not reach the skin")
-    return Doll(part_a, part_b, joined, guide, pins, overlap_ml)
+    return Doll(part_a, part_b, joined, guide, pins, overlap_ml, after_stage)

@@ -123,6 +123,11 @@ class DollParams:
         Thickness of the cutting-guide strip above the skin, mm.
     face_budget : int
         Faces per doll part and for the guide strip.
+    kerf_mm : float
+        Width added to the divided voxels to make the open slot that shows a divided
+        stage in the per-stage doll models, mm (one voxel of the doll's grid more on each
+        side, so that the slot survives the smoothing); 2 mm is about an oscillating
+        saw's kerf. A stage that divides only deep structures leaves a closed cavity.
     """
 
     n_pins: int = 3
@@ -134,6 +139,7 @@ class DollParams:
     strip_width_mm: float = 10.0
     strip_thickness_mm: float = 2.0
     face_budget: int = 80_000
+    kerf_mm: float = 2.0
 
 
 @dataclass(frozen=True)

@@ -171,7 +171,12 @@ def build_models(
     if with_doll:
         try:
             doll = make_doll(
-                labels, twins, colours=colours, params=params.doll, mesh_params=params.mesh
+                labels,
+                twins,
+                colours=colours,
+                params=params.doll,
+                mesh_params=params.mesh,
+                cut=cut,
             )
         except ValueError as exc:
             logger.warning("no doll: %s", exc)
@@ -212,6 +217,8 @@ def print_report(models: ModelSet) -> list[dict[str, Any]]:
             rows.append(_part_record(m, fname, scale))
         if models.doll.guide is not None:
             rows.append(_part_record(models.doll.guide, "cutting_guide.stl", scale))
+        for m in models.doll.after_stage:
+            rows.append(_part_record(m, f"{m.name.replace('/', '_')}.stl", scale))
     return rows
 
 
@@ -277,6 +284,10 @@ def write_models(models: ModelSet, out_dir: Path) -> list[dict[str, Any]]:
         atomic_write_bytes(
             folder / "doll.3mf", threemf_bytes(doll_meshes, coords=coords, scale=scale)
         )
+        for m in d.after_stage:
+            fname = f"{m.name.replace('/', '_')}.stl"
+            write_mesh(m, folder / fname, coords=coords, scale=scale)
+            records.append(_part_record(m, f"models/{fname}"))
         pins = [
             {"centre_mm": list(p.centre_mm), "axis": list(p.axis), "depth_mm": round(p.depth_mm, 2)}
             for p in d.pins
