@@ -473,9 +473,15 @@ def _csf_threshold(
         return soft - 15.0, soft + 40.0
     x = sample_values(vals, params.gmm_max_samples, rng)
     brain0 = histogram_peak(x, soft - 60, soft + 60) or soft
+    # EM on a 0.5 HU histogram of all the samples (exact to the bin width, ~1000x faster)
+    counts, edges = np.histogram(x, bins=int(np.ceil((x.max() - x.min()) / 0.5)) + 1)
+    centres = 0.5 * (edges[1:] + edges[:-1])
     try:
         mix = fit_gmm_1d(
-            x, (brain0 - 25.0, brain0, brain0 + 50.0), init_sigma=max(4.0, float(np.std(x)) / 4)
+            centres,
+            (brain0 - 25.0, brain0, brain0 + 50.0),
+            init_sigma=max(4.0, float(np.std(x)) / 4),
+            weights=counts,
         )
     except ValueError:
         return brain0 - 15.0, brain0 + 40.0

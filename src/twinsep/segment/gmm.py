@@ -58,6 +58,7 @@ def fit_gmm_1d(
     max_iter: int = 200,
     tol: float = 1e-6,
     min_sigma: float = 1e-3,
+    weights: np.ndarray | None = None,
 ) -> Mixture1D:
     """Fit a 1D Gaussian mixture by EM.
 
@@ -75,14 +76,19 @@ def fit_gmm_1d(
         Stop when the mean log-likelihood improves by less than this.
     min_sigma : float
         Floor on each sigma (avoids collapse onto one value).
+    weights : (N,) ndarray, optional
+        Count of each sample: pass histogram bin centres as ``x`` and bin counts here
+        to fit millions of voxels in the time of a few hundred samples.
 
     Returns
     -------
     Mixture1D
     """
     xs = np.asarray(x, dtype=np.float64).ravel()
-    if xs.size < 10 * len(init_means):
-        raise ValueError(f"too few samples ({xs.size}) for a {len(init_means)}-class mixture")
+    cw = np.ones_like(xs) if weights is None else np.asarray(weights, np.float64).ravel()
+    total = float(cw.sum())
+    if total < 10 * len(init_means):
+        raise ValueError(f"too few samples ({total:.0f}) for a {len(init_means)}-class mixture")
     k = len(init_means)
     mu = np.array(init_means, float)
     sd = np.full(k, max(init_sigma, min_sigma))
@@ -93,17 +99,17 @@ def fit_gmm_1d(
     for _it in range(1, max_iter + 1):
         it = _it
         logp = (
-            np.log(w)[None, :]
+            np.log(np.maximum(w, 1e-300))[None, :]
             - 0.5 * ((xs[:, None] - mu[None, :]) / sd[None, :]) ** 2
             - np.log(sd)[None, :]
             - 0.5 * np.log(2 * np.pi)
         )
         mx = logp.max(axis=1, keepdims=True)
         lse = mx[:, 0] + np.log(np.exp(logp - mx).sum(axis=1))
-        ll = float(lse.mean())
-        r = np.exp(logp - lse[:, None])
+        ll = float((cw * lse).sum() / total)
+        r = np.exp(logp - lse[:, None]) * cw[:, None]
         nk = r.sum(axis=0) + 1e-12
-        w = nk / xs.size
+        w = nk / total
         mu = (r * xs[:, None]).sum(axis=0) / nk
         sd = np.sqrt((r * (xs[:, None] - mu[None, :]) ** 2).sum(axis=0) / nk)
         sd = np.maximum(sd, min_sigma)
