@@ -15,6 +15,7 @@ import math
 
 import numpy as np
 
+from twinsep.reconstruct.defects import HeadFrame
 from twinsep.volume import Volume, apply_affine
 
 R_SCALP, R_BONE, R_CSF, R_BRAIN = 60.0, 54.0, 50.0, 48.0
@@ -79,3 +80,19 @@ def two_heads(
         "half_distance_mm": d,
     }
     return labels, twins, truth
+
+
+def head_frames(
+    direction: tuple[float, float, float] = (0.0, 0.0, 1.0),
+    face: tuple[float, float, float] = (1.0, 0.0, 0.0),
+) -> dict[str, HeadFrame]:
+    """Frames of :func:`two_heads`: each twin's vertex toward the other, faces along ``face``.
+
+    ``face`` is made perpendicular to ``direction``.
+    """
+    u = np.asarray(direction, dtype=np.float64)
+    u /= np.linalg.norm(u)
+    f = np.asarray(face, dtype=np.float64)
+    f = f - (f @ u) * u
+    f /= np.linalg.norm(f)
+    return {"A": HeadFrame(u, f), "B": HeadFrame(-u, f)}

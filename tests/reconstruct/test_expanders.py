@@ -15,13 +15,14 @@ from twinsep.reconstruct import expander_geometry as eg
 from twinsep.reconstruct.defects import measure_defects
 from twinsep.reconstruct.expanders import ExpanderParams, expander_mesh, plan_expanders
 
-from .synthetic import two_heads
+from .synthetic import head_frames, two_heads
 
 
 @pytest.fixture(scope="module")
 def vertical():
-    labels, twins, _ = two_heads()
-    defects = measure_defects(labels, twins)
+    # a bridge whose scalp margin leaves room for expanders on the back and the forehead
+    labels, twins, _ = two_heads(half_distance_mm=50.0)
+    defects = measure_defects(labels, twins, frames=head_frames())
     return defects, plan_expanders(defects, separation_date=date(2027, 3, 1))
 
 
@@ -126,7 +127,7 @@ def test_local_mesh_matches_formulas(base: eg.ExpanderBase, arc: float) -> None:
 def test_shortfall_message() -> None:
     # a very wide bridge: the defect is large and the remaining scalp small
     labels, twins, _ = two_heads(half_distance_mm=18.0)
-    defects = measure_defects(labels, twins)
+    defects = measure_defects(labels, twins, frames=head_frames())
     plans = plan_expanders(defects)
     for name, plan in plans.items():
         need = defects[name].scalp_defect_area_mm2

@@ -1,4 +1,4 @@
-"""The reconstruct stage: plan.json sections, STL files, pipeline order."""
+"""The reconstruct stage: plan.json sections, meshes handed to models, options, order."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 import trimesh
 
-from twinsep.errors import ConfigError
+from twinsep.errors import InputError
 from twinsep.plan import PlanOptions, StageContext
-from twinsep.reconstruct.stage import ReconstructParams, build_stage
+from twinsep.reconstruct.stage import build_stage, model_file
 from twinsep.volume import Volume
 
-from .synthetic import two_heads
+from .synthetic import head_frames, two_heads
 
 
 @dataclass(frozen=True)
@@ -28,14 +28,33 @@ class _Sep:
     twins: Volume
 
 
+@dataclass(frozen=True)
+class _Frame:
+    axis: np.ndarray
+    face_dir: np.ndarray
+    face_strength: float
+
+
+@dataclass(frozen=True)
+class _Fusion:
+    frames: dict
+
+
 @pytest.fixture(scope="module")
 def ran(tmp_path_factory):
-    labels, twins, _ = two_heads(spacing_mm=(2.5, 2.5, 2.5))
+    labels, twins, _ = two_heads(half_distance_mm=50.0, spacing_mm=(2.5, 2.5, 2.5))
+    # the fusion result as the stage reads it: per-twin axis, face direction, strength
+    fusion = _Fusion({k: _Frame(f.axis, f.face_dir, 0.6) for k, f in head_frames().items()})
     ctx = StageContext(
-        PlanOptions(scan_path=Path("scan.nii.gz")),
-        results={"segment": _Seg(labels), "twins": _Sep(twins), "separate": _Sep(twins)},
+        PlanOptions(scan_path=Path("scan.nii.gz"), separation_date="2027-06-01"),
+        results={
+            "segment": _Seg(labels),
+            "twins": _Sep(twins),
+            "fusion": fusion,
+            "separate": _Sep(twins),
+        },
     )
-    stage = build_stage(ReconstructParams(separation_date="2027-06-01"))
+    stage = build_stage()
     ctx.stage_name, ctx.params = stage.name, stage.params
     result = stage.run(ctx)
     out = tmp_path_factory.mktemp("plan")
@@ -62,18 +81,42 @@ def test_sections_follow_design(ran) -> None:
     assert skin["defect_area_mm2"]["A"] == round(result.skin["A"].defect_area_mm2)
 
 
-def test_stl_files_written_and_closed(ran) -> None:
+def test_meshes_handed_to_models_not_written(ran) -> None:
+    from twinsep.models.stage import reconstruct_meshes
+
     result, sections, out, _ = ran
-    files = [e["file"] for e in sections["skin"]["expanders"]] + [
-        t["file"] for t in sections["bone"]["templates"]
-    ]
-    assert "models/cranioplasty_A.stl" in files and "models/expander_A1.stl" in files
-    for f in files:
-        m = trimesh.load(out / f, force="mesh")
-        assert m.is_watertight
-    # the meshes handed to the models stage are in world mm, near the heads
+    # one owner per file: the models stage writes the meshes, reconstruct does not
+    assert not list(out.rglob("*.stl"))
+    entries = sections["skin"]["expanders"] + sections["bone"]["templates"]
+    keys = {e["mesh"] for e in entries if e["mesh"]}
+    assert keys == set(result.meshes) and "A/expander_A1" in keys and "B/cranioplasty_B" in keys
+    # the file names are the ones the models stage gives the meshes it picks up
+    handed = {m.name: m for m in reconstruct_meshes(result)}
+    assert set(handed) == keys
+    for e in entries:
+        if e["mesh"]:
+            assert e["file"] == model_file(e["mesh"]) == f"models/{e['mesh'].replace('/', '_')}.stl"
+            assert handed[e["mesh"]].structure in ("expander", "template")
     for m in result.meshes.values():
+        assert trimesh.Trimesh(m.vertices, m.faces, process=True).is_watertight
+        # in world mm, near the heads (centres at +-50 mm, radius 60 mm)
         assert np.abs(m.vertices).max() < 130.0
+
+
+def test_stage_reads_fusion_and_the_date_option() -> None:
+    stage = build_stage()
+    assert "fusion" in stage.depends and "separation_date" in stage.uses
+
+
+def test_face_direction_used_and_regions_reported(ran) -> None:
+    _, sections, _, _ = ran
+    for name in ("A", "B"):
+        t = sections["skin"]["twins"][name]
+        assert t["face_direction_used"] is True
+        regions = t["scalp_by_region_mm2"]
+        assert set(regions) == {"available", "near_wound", "face", "ears", "neck", "off_vault"}
+        assert regions["available"] == t["available_scalp_mm2"]
+        assert regions["face"] > 0 and regions["ears"] > 0 and regions["neck"] > 0
 
 
 def test_warnings_state_margins(ran) -> None:
@@ -82,9 +125,10 @@ def test_warnings_state_margins(ran) -> None:
     assert "complication" in text and "cranioplasty" in text
 
 
-def test_bad_date_is_config_error() -> None:
-    with pytest.raises(ConfigError, match="separation_date"):
-        ReconstructParams(separation_date="1 June")
+@pytest.mark.parametrize("text", ["1 June", "2027-13-01", "2027/06/01", ""])
+def test_bad_date_is_input_error(text: str) -> None:
+    with pytest.raises(InputError, match="--separation-date"):
+        PlanOptions(scan_path=Path("scan.nii.gz"), separation_date=text)
 
 
 def test_pipeline_order() -> None:

@@ -13,9 +13,24 @@ Everything is measured on surfaces in world millimetres (through the affine):
 4. scalp defect = all interface faces (the opening in the twin's envelope); bone defect =
    interface faces whose inner side is bone, brain, CSF or vessel (the opening inside
    the bone rim); exposed dura/brain = interface faces over brain, CSF or vessel;
-5. available scalp = skin faces at least ``bridge_margin_mm`` from the interface and not
-   below the twin's "equator" (the plane through its brain centre perpendicular to its
-   long axis, neck -> vertex): face, ears and neck lie below it.
+5. available scalp = the hair-bearing scalp over the cranial vault: skin faces at least
+   ``bridge_margin_mm`` from the interface, not on the face, the ears or the neck, and
+   over the twin's brain. The face, ears and neck are found in the twin's anatomical
+   frame (:class:`HeadFrame`: brain centre, long axis neck -> vertex, facial direction;
+   from the ``fusion`` stage), never from array axes. Seen from the brain centre, a skin
+   point has an *elevation* above the plane perpendicular to the long axis and an
+   *azimuth* from the facial direction; the rules (numbers in :class:`DefectParams`):
+
+   - face: azimuth within ``face_half_width_deg`` of the face and elevation below
+     ``brow_elevation_deg`` (the forehead above the brows stays);
+   - ears: within ``ear_radius_deg`` of the two ear directions (azimuth
+     ``+-ear_azimuth_deg``, elevation ``ear_elevation_deg``);
+   - neck: elevation below ``neck_elevation_deg`` (below the skull base and occiput);
+   - off the vault: skin farther than ``max_brain_depth_mm`` from the twin's brain
+     (protruding nose, lips, chin, pinnae, neck, whatever the angles miss).
+
+   Without a trusted facial direction the face and ear rules cannot be placed; then all
+   skin below ``brow_elevation_deg`` is excluded (conservative) and the result says so.
 """
 
 from __future__ import annotations
@@ -26,7 +41,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
@@ -65,12 +79,44 @@ class DefectParams:
         expansion, mm (15.0): the flap edges, incisions and the scarred, thinned
         scalp over the bridge need a cuff of undisturbed tissue (planning
         assumption; adjust per team).
-    equator_offset_mm : float
-        Skin lower than this below the plane through the brain centre perpendicular
-        to the twin's long axis is treated as face, ears and neck (not expandable),
-        mm (20.0). Planning assumption, to be checked on the images: in infants the
-        hair-bearing scalp reaches the occiput and the brows, about a third of the
-        head radius below the brain centre, while the ears and orbits lie lower.
+    brow_elevation_deg : float
+        Elevation (seen from the brain centre, above the plane perpendicular to the
+        long axis) below which the front of the head is face, deg (-5.0). In infants
+        the large neurocranium puts the supraorbital rims about 10-25 deg below the
+        brain centroid (the phantom head model: -11 deg); -5 deg keeps a cuff of
+        about 5 deg (6 mm on a 65 mm head) above the brows, so expanding the
+        forehead does not pull on the brows or lids. Planning assumption (infant
+        head proportions); check on the images.
+    face_half_width_deg : float
+        Half-width of the face sector around the facial direction, deg (80.0): the
+        face reaches back to the front of the ears (cheeks, preauricular skin; the
+        external ear lies about 90-110 deg from the facial direction), so the
+        hairless lateral face below the brow level is excluded too.
+    ear_azimuth_deg : float
+        Azimuth of each ear from the facial direction, deg (100.0): the external
+        auditory meatus lies slightly behind the head's mid-coronal plane.
+    ear_elevation_deg : float
+        Elevation of the ear centre, deg (-20.0): the pinna is centred a little below
+        the brain centroid, around the level of the skull base.
+    ear_radius_deg : float
+        Angular radius of each excluded ear region, deg (22.0): an infant pinna is
+        about 35-40 mm tall (about +-17 deg on a 65 mm head) plus about 5 deg
+        (6 mm) for the postauricular sulcus; the expander planner keeps its own
+        ``gap_mm`` cuff on top.
+    neck_elevation_deg : float
+        Skin below this elevation all around the head is neck (below the skull base
+        and the occiput), deg (-35.0): the foramen magnum and the nape hairline lie
+        about 35-45 deg below the brain centroid; the occipital scalp above it stays.
+    max_brain_depth_mm : float
+        Skin farther than this from the twin's brain is not over the cranial vault,
+        mm (25.0): over the vault the skin-to-brain distance is scalp 3-6 mm + bone
+        1.5-6 mm + CSF 2-10 mm (wide subarachnoid spaces of infants) + a thin
+        temporalis, under 25 mm; the nose, lips, chin, pinnae and neck lie farther.
+        Applied only when the twin has labelled brain.
+    min_face_strength : float
+        Least facial-evidence strength (``TwinFrame.face_strength`` of the fusion
+        stage) at which the facial direction is trusted (0.05, the fusion stage's own
+        threshold for "a guess").
     min_skin_faces : int
         Fewer skin faces than this means the twin has no usable envelope (20).
     """
@@ -79,7 +125,14 @@ class DefectParams:
     smooth_sigma_mm: float = 1.5
     min_sigma_vx: float = 0.75
     bridge_margin_mm: float = 15.0
-    equator_offset_mm: float = 20.0
+    brow_elevation_deg: float = -5.0
+    face_half_width_deg: float = 80.0
+    ear_azimuth_deg: float = 100.0
+    ear_elevation_deg: float = -20.0
+    ear_radius_deg: float = 22.0
+    neck_elevation_deg: float = -35.0
+    max_brain_depth_mm: float = 25.0
+    min_face_strength: float = 0.05
     min_skin_faces: int = 20
 
     def __post_init__(self) -> None:
@@ -87,8 +140,56 @@ class DefectParams:
             v = getattr(self, name)
             if not (math.isfinite(v) and v > 0):
                 raise InputError(f"defects.{name}", f"{v} must be a positive number of mm")
-        if not (math.isfinite(self.bridge_margin_mm) and self.bridge_margin_mm >= 0):
-            raise InputError("defects.bridge_margin_mm", f"{self.bridge_margin_mm} must be >= 0")
+        for name in ("bridge_margin_mm", "max_brain_depth_mm"):
+            v = getattr(self, name)
+            if not (math.isfinite(v) and v >= 0):
+                raise InputError(f"defects.{name}", f"{v} must be a number of mm >= 0")
+        for name in ("brow_elevation_deg", "ear_elevation_deg", "neck_elevation_deg"):
+            v = getattr(self, name)
+            if not (math.isfinite(v) and -90.0 <= v <= 90.0):
+                raise InputError(f"defects.{name}", f"{v} is not an elevation in -90..90 deg")
+        for name in ("face_half_width_deg", "ear_azimuth_deg", "ear_radius_deg"):
+            v = getattr(self, name)
+            if not (math.isfinite(v) and 0.0 <= v <= 180.0):
+                raise InputError(f"defects.{name}", f"{v} is not an angle in 0..180 deg")
+        if self.neck_elevation_deg > self.brow_elevation_deg:
+            raise InputError(
+                "defects.neck_elevation_deg",
+                f"{self.neck_elevation_deg} deg is above the brow level "
+                f"({self.brow_elevation_deg} deg); the neck lies below the face",
+            )
+
+
+#: Why a skin face is not offered for expansion (``TwinDefects.region``).
+AVAILABLE, NEAR_WOUND, FACE, EARS, NECK, OFF_VAULT = 0, 1, 2, 3, 4, 5
+REGION_NAMES: dict[int, str] = {
+    AVAILABLE: "available",
+    NEAR_WOUND: "near_wound",
+    FACE: "face",
+    EARS: "ears",
+    NECK: "neck",
+    OFF_VAULT: "off_vault",
+}
+
+
+@dataclass(frozen=True)
+class HeadFrame:
+    """A twin's anatomical frame, world mm and unit vectors (from the ``fusion`` stage).
+
+    Attributes
+    ----------
+    axis : (3,) float64
+        Unit long axis, neck -> vertex.
+    face_dir : (3,) float64 or None
+        Unit facial direction (perpendicular to ``axis`` after projection); None when
+        unknown.
+    face_strength : float
+        Strength of the facial evidence (0..1; 1 when given by hand).
+    """
+
+    axis: np.ndarray
+    face_dir: np.ndarray | None = None
+    face_strength: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -147,6 +248,13 @@ class TwinDefects:
         Every skin face of the twin (outer envelope not on the wound).
     available : (N,) bool
         Which skin faces are healthy scalp available for expansion.
+    region : (N,) uint8
+        Why each skin face is (not) available: :data:`AVAILABLE`, :data:`NEAR_WOUND`,
+        :data:`FACE`, :data:`EARS`, :data:`NECK` or :data:`OFF_VAULT` (first rule
+        that applies, in that order).
+    face_dir : (3,) float64 or None
+        Unit facial direction used for the face and ear rules (None: unknown, all
+        skin below the brow level was excluded).
     bone_outer : SurfaceSample
         Outer surface of the twin's skull (bone faces facing soft tissue or air).
     skull_thickness_mm : float
@@ -172,11 +280,20 @@ class TwinDefects:
     skull_thickness_mm: float
     brain_centre_mm: np.ndarray
     head_axis: np.ndarray
+    region: np.ndarray
+    face_dir: np.ndarray | None = None
 
     @property
     def available_scalp_area_mm2(self) -> float:
         """Healthy scalp available for expansion, mm^2."""
         return float(self.skin.areas_mm2[self.available].sum())
+
+    def region_areas_mm2(self) -> dict[str, float]:
+        """Skin area per region (available, near_wound, face, ears, neck, off_vault), mm^2."""
+        return {
+            name: float(self.skin.areas_mm2[self.region == code].sum())
+            for code, name in REGION_NAMES.items()
+        }
 
     @property
     def scalp_outline_length_mm(self) -> float:
@@ -509,11 +626,118 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / n if n > 0 else v
 
 
+def _angles_deg(
+    points_mm: np.ndarray, centre_mm: np.ndarray, axis: np.ndarray, face: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Elevation above the plane perpendicular to ``axis`` and |azimuth| from ``face``, deg.
+
+    Both seen from ``centre_mm``; the azimuth is 0 toward the face, 180 at the back
+    (its sign, left or right, is dropped: the rules are bilateral). Without a face
+    direction the azimuth is NaN.
+    """
+    rel = points_mm - centre_mm
+    r = np.maximum(np.linalg.norm(rel, axis=1), 1e-9)
+    elev = np.degrees(np.arcsin(np.clip(rel @ axis / r, -1.0, 1.0)))
+    if face is None:
+        return elev, np.full(len(rel), np.nan)
+    side = np.cross(axis, face)
+    az = np.degrees(np.arctan2(np.abs(rel @ side), rel @ face))
+    return elev, az
+
+
+def scalp_regions(
+    points_mm: np.ndarray,
+    *,
+    centre_mm: np.ndarray,
+    axis: np.ndarray,
+    face_dir: np.ndarray | None,
+    wound_distance_mm: np.ndarray,
+    brain_distance_mm: np.ndarray | None,
+    params: DefectParams = DefectParams(),
+) -> np.ndarray:
+    """Region code of each skin point (:data:`AVAILABLE`, :data:`NEAR_WOUND`, ...).
+
+    Parameters
+    ----------
+    points_mm : (N, 3) float
+        Skin points, world mm.
+    centre_mm : (3,) float
+        The twin's brain centre, world mm.
+    axis : (3,) float
+        Unit long axis, neck -> vertex.
+    face_dir : (3,) float or None
+        Unit facial direction (made perpendicular to ``axis`` here); None: unknown.
+    wound_distance_mm : (N,) float
+        Distance of each point from the separation wound, mm.
+    brain_distance_mm : (N,) float or None
+        Distance of each point from the twin's brain, mm (None: rule not applied).
+    params : DefectParams
+
+    Returns
+    -------
+    (N,) uint8
+        The first rule that applies, in the order near wound, face, ears, neck,
+        off the vault; :data:`AVAILABLE` when none does.
+    """
+    axis = _unit(np.asarray(axis, dtype=np.float64))
+    face = None
+    if face_dir is not None:
+        f = np.asarray(face_dir, dtype=np.float64)
+        f = f - (f @ axis) * axis
+        face = _unit(f) if np.linalg.norm(f) > 1e-6 else None
+    elev, az = _angles_deg(points_mm, np.asarray(centre_mm, dtype=np.float64), axis, face)
+    region = np.full(len(points_mm), AVAILABLE, dtype=np.uint8)
+    off_vault = (
+        brain_distance_mm > params.max_brain_depth_mm
+        if brain_distance_mm is not None
+        else np.zeros(len(points_mm), dtype=bool)
+    )
+    if face is None:
+        face_m = elev < params.brow_elevation_deg
+        ears_m = np.zeros(len(points_mm), dtype=bool)
+    else:
+        face_m = (elev < params.brow_elevation_deg) & (az <= params.face_half_width_deg)
+        # angle between each point's direction and the ear direction (same side)
+        e0, a0 = np.radians(params.ear_elevation_deg), np.radians(params.ear_azimuth_deg)
+        el, azr = np.radians(elev), np.radians(az)
+        cos_sep = np.sin(el) * np.sin(e0) + np.cos(el) * np.cos(e0) * np.cos(azr - a0)
+        ears_m = np.degrees(np.arccos(np.clip(cos_sep, -1.0, 1.0))) <= params.ear_radius_deg
+    neck_m = elev < params.neck_elevation_deg
+    # later rules first, so the first applicable rule wins
+    for code, m in (
+        (OFF_VAULT, off_vault),
+        (NECK, neck_m),
+        (EARS, ears_m),
+        (FACE, face_m),
+        (NEAR_WOUND, wound_distance_mm < params.bridge_margin_mm),
+    ):
+        region[m] = code
+    return region
+
+
+def _brain_distance_mm(grid: _Grid, t: int, pts_i: np.ndarray) -> np.ndarray | None:
+    """Distance (mm) from working-grid points to the twin's brain; None without brain."""
+    import edt
+
+    brain = (grid.owner == t) & (grid.labels == BRAIN)
+    if brain.sum() < 10:
+        return None
+    box = _box(grid.occ[t] > 0, 2)
+    sp = np.linalg.norm(grid.affine[:3, :3], axis=0)
+    dist = edt.edt(
+        np.ascontiguousarray(~brain[box]),
+        anisotropy=tuple(float(v) for v in sp),
+        black_border=False,
+    )
+    offset = np.array([b.start for b in box], dtype=np.float64)
+    return np.asarray(_lookup(dist, pts_i - offset), dtype=np.float64)
+
+
 def measure_defects(
     labels: Volume,
     twins: Volume,
     *,
-    head_axes: Mapping[str, npt.ArrayLike] | None = None,
+    frames: Mapping[str, HeadFrame] | None = None,
     params: DefectParams = DefectParams(),
 ) -> dict[str, TwinDefects]:
     """Scalp and bone defects and available scalp of both twins after separation.
@@ -525,10 +749,11 @@ def measure_defects(
     twins : Volume
         Twin ownership after separation (0 background, 1 A, 2 B), same grid; the
         boundary between 1 and 2 is the separation surface.
-    head_axes : mapping "A"/"B" -> (3,) array, optional
-        Unit long axis (neck -> vertex, world) of each twin, e.g. from the fusion stage.
-        Estimated when missing: from the neck (where the twin leaves the scan, or its
-        tissue farthest from the wound) through the brain centre.
+    frames : mapping "A"/"B" -> HeadFrame, optional
+        Each twin's long axis (neck -> vertex) and facial direction, world, e.g. from
+        the fusion stage. The axis is estimated when missing: from the neck (where the
+        twin leaves the scan, or its tissue farthest from the wound) through the brain
+        centre; without a facial direction all skin below the brow level is excluded.
     params : DefectParams
 
     Returns
@@ -594,8 +819,12 @@ def measure_defects(
         wound = SurfaceSample(c_w[wound_mask], n_w[wound_mask], w_area)
         skin = SurfaceSample(env.c_w[skin_mask], env.n_w[skin_mask], env.area[skin_mask])
 
-        if head_axes is not None and name in head_axes:
-            axis = _unit(np.asarray(head_axes[name], dtype=np.float64))
+        frame = frames.get(name) if frames is not None else None
+        face_dir: np.ndarray | None = None
+        if frame is not None:
+            axis = _unit(np.asarray(frame.axis, dtype=np.float64))
+            if frame.face_dir is not None and frame.face_strength >= params.min_face_strength:
+                face_dir = np.asarray(frame.face_dir, dtype=np.float64)
         else:
             border = grid.border_mm[t]
             if len(border) >= 20:
@@ -607,8 +836,16 @@ def measure_defects(
                 neck = skin.points_mm[far].mean(axis=0)
             axis = _unit(b_centre - neck)
         d_wound, _ = cKDTree(wound.points_mm).query(skin.points_mm)
-        height = (skin.points_mm - b_centre) @ axis
-        available = (d_wound >= params.bridge_margin_mm) & (height >= -params.equator_offset_mm)
+        region = scalp_regions(
+            skin.points_mm,
+            centre_mm=b_centre,
+            axis=axis,
+            face_dir=face_dir,
+            wound_distance_mm=d_wound,
+            brain_distance_mm=_brain_distance_mm(grid, t, env.c_i[skin_mask]),
+            params=params,
+        )
+        available = region == AVAILABLE
 
         # outer skull surface: bone faces facing soft tissue or air
         biso = _iso_faces(grid.bone[t], grid.affine, sigma_vx)
@@ -637,6 +874,8 @@ def measure_defects(
             skull_thickness_mm=float(thickness),
             brain_centre_mm=b_centre,
             head_axis=axis,
+            region=region,
+            face_dir=_unit(face_dir - (face_dir @ axis) * axis) if face_dir is not None else None,
         )
         logger.debug(
             "twin %s: wound %.0f mm2, bone %.0f mm2, dura %.0f mm2, available scalp %.0f mm2",

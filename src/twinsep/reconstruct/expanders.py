@@ -3,16 +3,20 @@
 Placement (per twin, greedy, deterministic):
 
 1. the healthy scalp available for expansion (:mod:`twinsep.reconstruct.defects`) is
-   the allowed region; the wound, the scalp near it, the face/ears and every expander
-   already placed (plus ``gap_mm``) are forbidden;
-2. candidate centres are the allowed skin points farthest from anything forbidden;
-3. at each candidate, every shape and base size in the parameters is laid out in the
-   skin's tangent plane (rectangles run around the defect, crescents curve around
-   it), its footprint is projected onto the skin, and the layout is accepted only if
-   every footprint point lands on allowed scalp at least ``gap_mm`` from anything
-   forbidden; the layout with the largest realised capacity wins;
-4. placing stops when the realised capacity (efficiency x geometric gain at the largest
-   modelled height) covers the defect with the over-expansion margin, or nothing fits.
+   the allowed region; the wound, the scalp near it, the face, ears and neck, and every
+   expander already placed (plus ``gap_mm``) are forbidden;
+2. candidate centres are allowed skin points with the most free scalp around them
+   (within ``room_radius_mm``), then the farthest from anything forbidden;
+3. at each candidate, every size of the expander catalogue
+   (:mod:`twinsep.reconstruct.catalogue`) is laid out in the skin's tangent plane
+   (rectangles around or toward the defect, crescents curving around it), its footprint
+   is wrapped onto the skin, and the layout is accepted only if every footprint point
+   lands on allowed scalp at least ``gap_mm`` from every expander already placed. Fewer, larger
+   expanders are preferred: the layout with the largest realised capacity (efficiency x
+   geometric gain at the nominal volume) wins, except that when one expander can cover
+   what is still missing the smallest one that does is taken;
+4. placing stops when the realised capacity covers the defect with the over-expansion
+   margin, or nothing fits, or ``max_expanders`` are placed.
 
 The target fill of each expander gives its share of ``defect x (1 + over_expansion)``;
 the fill schedule starts with an intra-operative fill, then a first fill
@@ -34,6 +38,7 @@ from scipy.spatial import Delaunay, cKDTree
 
 from twinsep.errors import InputError
 from twinsep.reconstruct import expander_geometry as eg
+from twinsep.reconstruct.catalogue import DEFAULT_CATALOGUE, CatalogueExpander
 from twinsep.reconstruct.defects import TwinDefects
 
 logger = logging.getLogger(__name__)
@@ -54,25 +59,32 @@ class ExpanderParams:
         Shapes the planner may use ("rectangular", "crescent", "round").
     rectangular_model : {"box", "capsule"}
         Geometric model of rectangular expanders ("box", the published model).
-    widths_mm : tuple of float
-        Candidate base widths (diameters for round), mm: 30-90 mm covers paediatric
-        scalp expanders (catalogue sizes; adjust to the team's stock).
-    length_ratios : tuple of float
-        Candidate length/width ratios of rectangular and crescent bases (1.5-3).
-    max_height_ratio : float
-        Largest modelled dome height as a fraction of the half-width (1.0 =
-        hemisphere; the cap model stops describing an expander that bulges beyond
-        its base). The volume there is the expander's nominal volume.
+    catalogue : tuple of CatalogueExpander
+        Sizes the planner chooses from, with their nominal volumes (default: the
+        representative paediatric range plus two custom craniopagus sizes,
+        :data:`twinsep.reconstruct.catalogue.DEFAULT_CATALOGUE`; replace by the
+        team's stock).
+    allow_custom : bool
+        Whether made-to-measure sizes of the catalogue may be planned (True:
+        craniopagus teams order them; they need a longer lead time).
     max_expanders : int
         Most expanders per twin (4; scalp series use 1-4 per head).
     gap_mm : float
-        Least distance between an expander's edge and another expander, the scalp
-        margin of the wound or the face/ears, mm (5.0; pocket dissection cuff).
+        Least distance between the edges of two expanders, mm (5.0; the tissue
+        bridge between two dissected pockets). Toward the wound, face, ears and neck
+        the limits of the available scalp already hold their cuffs
+        (:class:`~twinsep.reconstruct.defects.DefectParams`): an expander may reach
+        the edge of the available scalp but not cross it.
     footprint_step_mm : float
         Spacing of the footprint samples that check a layout, mm (6.0: with a 5 mm gap
         no forbidden point can hide between samples farther than ~1 mm inside).
     n_candidates : int
-        Candidate centres tried per expander (6).
+        Candidate centres tried per expander (8).
+    room_radius_mm : float
+        Radius within which the free available scalp around a point is summed to rank
+        candidate centres, mm (50.0, about half the longest standard base): the
+        middle of a large free patch is tried first, not a point merely far from its
+        nearest edge (which in a band lies anywhere along the band).
     initial_fill_fraction : float
         Intra-operative fill at insertion, fraction of nominal volume (0.10; fills
         dead space without tension).
@@ -103,13 +115,13 @@ class ExpanderParams:
     over_expansion: float = 0.4
     shapes: tuple[str, ...] = ("rectangular", "crescent", "round")
     rectangular_model: str = "box"
-    widths_mm: tuple[float, ...] = (30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0)
-    length_ratios: tuple[float, ...] = (1.5, 2.0, 2.5, 3.0)
-    max_height_ratio: float = 1.0
+    catalogue: tuple[CatalogueExpander, ...] = DEFAULT_CATALOGUE
+    allow_custom: bool = True
     max_expanders: int = 4
     gap_mm: float = 5.0
     footprint_step_mm: float = 6.0
-    n_candidates: int = 6
+    n_candidates: int = 8
+    room_radius_mm: float = 50.0
     initial_fill_fraction: float = 0.10
     first_fill_day: int = 7
     interval_days: int = 7
@@ -148,6 +160,20 @@ class ExpanderParams:
             )
         if self.max_expanders < 1:
             raise InputError("expanders.max_expanders", f"{self.max_expanders} must be >= 1")
+        if not self.usable_catalogue():
+            raise InputError(
+                "expanders.catalogue",
+                f"no catalogue size has one of the shapes {', '.join(self.shapes)}"
+                + ("" if self.allow_custom else " without the custom sizes"),
+            )
+
+    def usable_catalogue(self) -> tuple[CatalogueExpander, ...]:
+        """Catalogue sizes of an allowed shape (and not custom unless allowed)."""
+        return tuple(
+            c
+            for c in self.catalogue
+            if c.shape in self.shapes and (self.allow_custom or not c.custom)
+        )
 
 
 @dataclass(frozen=True)
@@ -173,6 +199,10 @@ class ExpanderPlan:
     ----------
     twin, label : str
         ``"A"``/``"B"`` and a label such as ``"A1"``.
+    code : str
+        Catalogue size, e.g. ``"R60x120"``.
+    custom : bool
+        Made-to-measure size.
     base : ExpanderBase
         Shape and base size.
     centre_mm : (3,) float64
@@ -182,7 +212,7 @@ class ExpanderPlan:
     arc_radius_mm : float
         Centreline radius of a crescent (0 for other shapes), mm.
     nominal_ml : float
-        Volume at the largest modelled height, mL.
+        Rated volume of the catalogue size, mL.
     target_ml : float
         Planned final fill, mL.
     geometric_gain_mm2, realised_gain_mm2 : float
@@ -201,6 +231,8 @@ class ExpanderPlan:
 
     twin: str
     label: str
+    code: str
+    custom: bool
     base: eg.ExpanderBase
     centre_mm: np.ndarray
     frame: np.ndarray
@@ -401,11 +433,23 @@ def expander_mesh(
 # ----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class _Layout:
+    item: CatalogueExpander
     base: eg.ExpanderBase
     arc_r: float
     centre_idx: int
     frame: np.ndarray
     footprint_mm: np.ndarray
+    capacity_mm2: float
+
+
+@dataclass(frozen=True)
+class _Option:
+    """One catalogue size in one orientation at one arc radius."""
+
+    item: CatalogueExpander
+    base: eg.ExpanderBase
+    arc_r: float
+    turned: bool  # rectangle's long side toward the defect instead of around it
     capacity_mm2: float
 
 
@@ -421,36 +465,34 @@ def _frame(normal: np.ndarray, toward: np.ndarray) -> np.ndarray:
     return np.stack([e1, e2, n])
 
 
-def _bases(params: ExpanderParams, arc_r: float) -> list[tuple[eg.ExpanderBase, float]]:
-    out: list[tuple[eg.ExpanderBase, float]] = []
-    for shape in params.shapes:
-        for w in params.widths_mm:
-            if shape == "round":
-                out.append((eg.ExpanderBase("round", w, w), 0.0))
+def _turned(frame: np.ndarray) -> np.ndarray:
+    """The frame rotated 90 deg about its normal (still right-handed)."""
+    return np.stack([frame[1], -frame[0], frame[2]])
+
+
+def _options(params: ExpanderParams, arc_r: float) -> list[_Option]:
+    """Every usable catalogue size and orientation at a centre ``arc_r`` from the defect."""
+    out: list[_Option] = []
+    for item in params.usable_catalogue():
+        base = item.base(params.rectangular_model)
+        if item.shape == "crescent":
+            # the crescent curves around the defect: its inner edge must stay outside
+            # the defect centre and the arc must not close on itself
+            if not (arc_r > base.width_mm and base.straight_mm / arc_r < 1.5 * math.pi):
                 continue
-            for ratio in params.length_ratios:
-                if shape == "rectangular":
-                    out.append(
-                        (
-                            eg.ExpanderBase(
-                                "rectangular",
-                                w,
-                                w * ratio,
-                                rectangular_model=params.rectangular_model,  # type: ignore[arg-type]
-                            ),
-                            0.0,
-                        )
-                    )
-                elif arc_r > w:  # the crescent's inner edge stays outside its centre
-                    length = w * ratio
-                    if (length - w) / arc_r < 1.5 * math.pi:
-                        out.append((eg.ExpanderBase("crescent", w, length), arc_r))
+            ar = arc_r
+        else:
+            ar = 0.0
+        cap = _capacity(item, base, params)
+        out.append(_Option(item, base, ar, False, cap))
+        if item.shape == "rectangular" and base.length_mm > base.width_mm:
+            out.append(_Option(item, base, ar, True, cap))
     return out
 
 
-def _capacity(base: eg.ExpanderBase, params: ExpanderParams) -> float:
-    h = eg.max_height_mm(base, params.max_height_ratio)
-    return params.efficiency.of(base.shape) * eg.gain_mm2(base, h)
+def _capacity(item: CatalogueExpander, base: eg.ExpanderBase, params: ExpanderParams) -> float:
+    """Realised gain (mm^2) of a catalogue size filled to its nominal volume."""
+    return params.efficiency.of(base.shape) * eg.gain_for_volume_mm2(base, item.nominal_ml)
 
 
 def _place(defects: TwinDefects, params: ExpanderParams, required_mm2: float) -> list[_Layout]:
@@ -461,70 +503,136 @@ def _place(defects: TwinDefects, params: ExpanderParams, required_mm2: float) ->
     pts = skin.points_mm[allowed]
     nrm = skin.normals[allowed]
     all_tree = cKDTree(skin.points_mm)
-    # forbidden skin thinned to one point per ~step (distances stay within step/2)
-    forb = np.vstack([skin.points_mm[~allowed], defects.wound.points_mm])
     cell = 0.5 * params.footprint_step_mm
-    _, first = np.unique(np.floor(forb / cell).astype(np.int64), axis=0, return_index=True)
-    static_tree = cKDTree(forb[np.sort(first)])
-    static_clear = static_tree.query(pts)[0]
+
+    def thinned_tree(q: np.ndarray) -> cKDTree:
+        """KD-tree of ``q`` thinned to one point per ~step/2 cell (distances within step/2)."""
+        if not len(q):
+            q = np.full((1, 3), 1e9)
+        _, first = np.unique(np.floor(q / cell).astype(np.int64), axis=0, return_index=True)
+        return cKDTree(q[np.sort(first)])
+
+    # every skin point that is not available bounds where a centre can be
+    static_clear = thinned_tree(np.vstack([skin.points_mm[~allowed], defects.wound.points_mm]))
+    static_clear = static_clear.query(pts)[0]
+    min_half = 0.5 * min(c.width_mm for c in params.usable_catalogue())
     placed: list[_Layout] = []
     total = 0.0
-    bases_cache: dict[float, list[tuple[float, eg.ExpanderBase, float]]] = {}
-    uv_cache: dict[tuple[eg.ExpanderBase, float], np.ndarray] = {}
+    options_cache: dict[float, list[_Option]] = {}
+    uv_cache: dict[tuple[eg.ExpanderBase, float, bool], np.ndarray] = {}
+
     while len(placed) < params.max_expanders and total < required_mm2:
         dyn_tree = cKDTree(np.vstack([lay.footprint_mm for lay in placed])) if placed else None
-
-        def dist_forbidden(q: np.ndarray, _dyn: cKDTree | None = dyn_tree) -> np.ndarray:
-            d = static_tree.query(q)[0]
-            return d if _dyn is None else np.minimum(d, _dyn.query(q)[0])
 
         clearance = (
             static_clear if dyn_tree is None else np.minimum(static_clear, dyn_tree.query(pts)[0])
         )
-        ok = np.flatnonzero(clearance >= params.gap_mm + min(params.widths_mm) / 2)
-        top = ok[np.argsort(-clearance[ok], kind="stable")[:4000]]
+        ok = np.flatnonzero(clearance >= min_half)
+        free = (
+            np.ones(len(pts), dtype=bool)
+            if dyn_tree is None
+            else dyn_tree.query(pts)[0] >= params.gap_mm
+        )
+        room = _room_mm2(pts, skin.areas_mm2[allowed], free, params.room_radius_mm, cell)
+        top = ok[np.lexsort((-clearance[ok], -np.round(room[ok], -2)))[:4000]]
         cands: list[int] = []
         for i in top:
             if not cands or np.min(np.linalg.norm(pts[cands] - pts[i], axis=1)) > 10.0:
                 cands.append(int(i))
             if len(cands) >= params.n_candidates:
                 break
+
+        def fits(
+            ci: int,
+            opt: _Option,
+            frame: np.ndarray,
+            clearance: np.ndarray = clearance,
+            dyn_tree: cKDTree | None = dyn_tree,
+        ) -> np.ndarray | None:
+            """Footprint on the skin (world mm) if ``opt`` fits at candidate ``ci``."""
+            if opt.base.width_mm / 2 > clearance[ci] + params.footprint_step_mm:
+                return None  # the centre itself is too close to something forbidden
+            key = (opt.base, opt.arc_r, opt.turned)
+            if key not in uv_cache:
+                uv_cache[key] = _footprint_samples(opt.base, opt.arc_r, params.footprint_step_mm)
+            f = _turned(frame) if opt.turned else frame
+            # the same wrap as the mesh, on the sphere through the centre skin point
+            dirs, r0 = _wrap_directions(uv_cache[key], f, pts[ci], defects.brain_centre_mm)
+            _, near = all_tree.query(defects.brain_centre_mm + dirs * r0)
+            if not allowed[near].all():
+                return None
+            proj = skin.points_mm[near]
+            if dyn_tree is not None and dyn_tree.query(proj)[0].min() < params.gap_mm:
+                return None
+            return proj
+
+        missing = required_mm2 - total
         best: _Layout | None = None
+        per_cand: list[tuple[int, np.ndarray, list[_Option]]] = []
         for ci in cands:
-            c = pts[ci]
-            to_defect = defects.defect_centroid_mm - c
+            to_defect = defects.defect_centroid_mm - pts[ci]
             frame = _frame(nrm[ci], to_defect)
             arc_r = float(np.linalg.norm(to_defect - (to_defect @ frame[2]) * frame[2]))
-            key = round(arc_r, 1)
-            if key not in bases_cache:
-                # largest capacity first: the first layout that fits is this centre's best
-                cand = [(_capacity(b, params), b, ar) for b, ar in _bases(params, arc_r)]
-                cand.sort(key=lambda x: -x[0])
-                bases_cache[key] = cand
-            for cap, base, ar in bases_cache[key]:
-                if best is not None and cap <= best.capacity_mm2:
+            key_r = round(arc_r, 1)
+            if key_r not in options_cache:
+                options_cache[key_r] = sorted(
+                    _options(params, arc_r), key=lambda o: (-o.capacity_mm2, o.item.code, o.turned)
+                )
+            per_cand.append((ci, frame, options_cache[key_r]))
+        # one expander may close the gap: the smallest that does, at any candidate
+        for ci, frame, opts in per_cand:
+            for opt in reversed(opts):
+                if opt.capacity_mm2 < missing:
+                    continue
+                if best is not None and opt.capacity_mm2 >= best.capacity_mm2:
                     break
-                if base.width_mm / 2 + params.gap_mm > clearance[ci]:
-                    continue  # the centre itself is too close to something forbidden
-                if (base, ar) not in uv_cache:
-                    uv_cache[(base, ar)] = _footprint_samples(base, ar, params.footprint_step_mm)
-                uv = uv_cache[(base, ar)]
-                # the same wrap as the mesh, on the sphere through the centre skin point
-                dirs, r0 = _wrap_directions(uv, frame, c, defects.brain_centre_mm)
-                world = defects.brain_centre_mm + dirs * r0
-                _, near = all_tree.query(world)
-                if not allowed[near].all():
-                    continue
-                proj = skin.points_mm[near]
-                if dist_forbidden(proj).min() < params.gap_mm:
-                    continue
-                best = _Layout(base, ar, ci, frame, proj, cap)
-                break
+                proj = fits(ci, opt, frame)
+                if proj is not None:
+                    best = _layout(opt, ci, frame, proj)
+                    break
+        if best is None:
+            # otherwise the largest that fits (fewer, larger expanders)
+            for ci, frame, opts in per_cand:
+                for opt in opts:
+                    if best is not None and opt.capacity_mm2 <= best.capacity_mm2:
+                        break
+                    proj = fits(ci, opt, frame)
+                    if proj is not None:
+                        best = _layout(opt, ci, frame, proj)
+                        break
         if best is None:
             break
         placed.append(best)
         total += best.capacity_mm2
     return placed
+
+
+def _room_mm2(
+    pts: np.ndarray, areas: np.ndarray, free: np.ndarray, radius_mm: float, cell_mm: float
+) -> np.ndarray:
+    """Free available area (mm^2) within ``radius_mm`` of each point.
+
+    Points are pooled into cells of ``cell_mm`` (area summed per cell) so the
+    neighbour sums stay cheap on a fine surface.
+    """
+    key = np.floor(pts / max(cell_mm, 1.0)).astype(np.int64)
+    uniq, inv = np.unique(key, axis=0, return_inverse=True)
+    inv = inv.ravel()
+    w = np.bincount(inv, weights=np.where(free, areas, 0.0), minlength=len(uniq))
+    centres = np.zeros((len(uniq), 3))
+    np.add.at(centres, inv, pts)
+    centres /= np.bincount(inv, minlength=len(uniq))[:, None]
+    tree = cKDTree(centres)
+    pairs = tree.query_pairs(radius_mm, output_type="ndarray")
+    score = w.copy()
+    np.add.at(score, pairs[:, 0], w[pairs[:, 1]])
+    np.add.at(score, pairs[:, 1], w[pairs[:, 0]])
+    return score[inv]
+
+
+def _layout(opt: _Option, ci: int, frame: np.ndarray, proj: np.ndarray) -> _Layout:
+    f = _turned(frame) if opt.turned else frame
+    return _Layout(opt.item, opt.base, opt.arc_r, ci, f, proj, opt.capacity_mm2)
 
 
 def _wrap_directions(
@@ -700,9 +808,9 @@ def plan_expanders(
             eff = params.efficiency.of(lay.base.shape)
             g = share / eff
             h_t = eg.height_for_gain_mm(lay.base, g)
-            h_max = eg.max_height_mm(lay.base, params.max_height_ratio)
-            nominal = eg.volume_ml(lay.base, h_max)
-            target = eg.volume_ml(lay.base, h_t)
+            nominal = lay.item.nominal_ml
+            # never above the rated volume (the share is at most the capacity)
+            target = min(eg.volume_ml(lay.base, h_t), nominal)
             c_skin = d.skin.points_mm[d.available][lay.centre_idx]
             verts_l, faces = expander_mesh(lay.base, h_t, arc_radius_mm=lay.arc_r)
             verts_w = _fit_volume(verts_l, faces, lay.frame, c_skin, d, bone_dirs, target)
@@ -728,6 +836,8 @@ def plan_expanders(
                 ExpanderPlan(
                     twin=name,
                     label=f"{name}{k}",
+                    code=lay.item.code,
+                    custom=lay.item.custom,
                     base=lay.base,
                     centre_mm=centre,
                     frame=lay.frame,

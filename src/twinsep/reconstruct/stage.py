@@ -1,10 +1,13 @@
 """The ``reconstruct`` plan stage: scalp expanders and bone templates for both twins.
 
 Reads the tissue labels (``segment``), the refined twins after the separation
-(``separate``; the ``twins`` stage result when ``separate`` did not run) and, when
-present, each twin's long axis from ``fusion``. Writes ``models/expander_A1.stl``, ...,
-``models/cranioplasty_A.stl`` and the ``skin_plan.svg`` figure, and returns the ``skin``
-and ``bone`` sections of ``plan.json``.
+(``separate``; the ``twins`` stage result when ``separate`` did not run), each twin's
+anatomical frame (long axis and facial direction) from ``fusion``, and the planned
+separation date from the plan options (``--separation-date``). Writes the
+``skin_plan.svg`` figure and returns the ``skin`` and ``bone`` sections of
+``plan.json``. The expander and cranioplasty meshes are handed over on the result
+(:attr:`Reconstruction.meshes`); the ``models`` stage writes them (one owner per file:
+``models/A_expander_A1.stl``, ``models/A_cranioplasty_A.stl``, nodes of ``scene.glb``).
 """
 
 from __future__ import annotations
@@ -19,13 +22,18 @@ import numpy as np
 
 from twinsep.errors import ConfigError
 from twinsep.reconstruct.bone import BoneParams, TwinBonePlan, plan_bone
-from twinsep.reconstruct.defects import DefectParams, TwinDefects, measure_defects
+from twinsep.reconstruct.defects import DefectParams, HeadFrame, TwinDefects, measure_defects
 from twinsep.reconstruct.expanders import ExpanderParams, TwinSkinPlan, plan_expanders
 from twinsep.volume import Volume
 
 logger = logging.getLogger(__name__)
 
 MODELS_DIR = "models"
+
+
+def model_file(key: str) -> str:
+    """Plan-relative file the ``models`` stage writes for mesh ``key`` ("A/expander_A1")."""
+    return f"{MODELS_DIR}/{key.replace('/', '_')}.stl"
 
 
 @dataclass(frozen=True)
@@ -37,29 +45,22 @@ class ReconstructParams:
     defects : DefectParams
     expanders : ExpanderParams
     bone : BoneParams
-    separation_date : str or None
-        Planned separation date ``YYYY-MM-DD``; fills then get due dates counted back
-        from it. None: schedule in days/weeks after insertion only.
+
+    The planned separation date is a plan option (``PlanOptions.separation_date``,
+    ``--separation-date``), not a parameter.
     """
 
     defects: DefectParams = field(default_factory=DefectParams)
     expanders: ExpanderParams = field(default_factory=ExpanderParams)
     bone: BoneParams = field(default_factory=BoneParams)
-    separation_date: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.separation_date is not None:
-            parse_date(self.separation_date)
 
 
-def parse_date(text: str) -> date:
-    """``YYYY-MM-DD`` -> date; :class:`ConfigError` naming the parameter otherwise."""
+def parse_date(text: str, *, name: str = "--separation-date") -> date:
+    """``YYYY-MM-DD`` -> date; :class:`ConfigError` naming ``name`` otherwise."""
     try:
         return date.fromisoformat(text)
     except (TypeError, ValueError):
-        raise ConfigError(
-            "separation_date", f"{text!r} is not a date of the form YYYY-MM-DD"
-        ) from None
+        raise ConfigError(name, f"{text!r} is not a date of the form YYYY-MM-DD") from None
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,8 @@ def reconstruct(
     labels: Volume,
     twins: Volume,
     *,
-    head_axes: dict[str, np.ndarray] | None = None,
+    frames: dict[str, HeadFrame] | None = None,
+    separation_date: date | None = None,
     params: ReconstructParams = ReconstructParams(),
 ) -> Reconstruction:
     """Defects, expander plans and bone templates of both twins.
@@ -118,17 +120,20 @@ def reconstruct(
         Tissue labels 0..5.
     twins : Volume
         Twins after separation (0/1/2), same grid.
-    head_axes : dict, optional
-        ``{"A": axis, "B": axis}`` unit long axes (neck -> vertex), world.
+    frames : dict, optional
+        ``{"A": HeadFrame, "B": HeadFrame}``: long axes (neck -> vertex) and facial
+        directions, world (from the ``fusion`` stage). Without a facial direction all
+        skin below the brow level is kept out of the expander plan.
+    separation_date : date, optional
+        Planned separation; fills then carry due dates counted back from it.
     params : ReconstructParams
 
     Returns
     -------
     Reconstruction
     """
-    sep_date = parse_date(params.separation_date) if params.separation_date else None
-    defects = measure_defects(labels, twins, head_axes=head_axes, params=params.defects)
-    skin = plan_expanders(defects, separation_date=sep_date, params=params.expanders)
+    defects = measure_defects(labels, twins, frames=frames, params=params.defects)
+    skin = plan_expanders(defects, separation_date=separation_date, params=params.expanders)
     bone = {name: plan_bone(d, params=params.bone) for name, d in defects.items()}
     meshes: dict[str, MeshData] = {}
     for name in sorted(skin):
@@ -142,7 +147,7 @@ def reconstruct(
             meshes[f"{name}/cranioplasty_{name}"] = MeshData(
                 f"cranioplasty_{name}", name, b.vertices_mm, b.faces
             )
-    return Reconstruction(defects, skin, bone, meshes, sep_date)
+    return Reconstruction(defects, skin, bone, meshes, separation_date)
 
 
 def _r(x: float, nd: int = 1) -> float:
@@ -153,9 +158,12 @@ def _vec(v: np.ndarray) -> list[float]:
     return [_r(c, 1) for c in np.asarray(v, dtype=float)]
 
 
-def sections(result: Reconstruction, files: dict[str, str] | None = None) -> dict[str, Any]:
-    """The ``skin`` and ``bone`` sections of ``plan.json`` (JSON-ready, units in keys)."""
-    files = files or {}
+def sections(result: Reconstruction) -> dict[str, Any]:
+    """The ``skin`` and ``bone`` sections of ``plan.json`` (JSON-ready, units in keys).
+
+    ``mesh`` names a mesh of :attr:`Reconstruction.meshes` (a node of ``scene.glb``) and
+    ``file`` the STL file the ``models`` stage writes for it.
+    """
     expanders: list[dict[str, Any]] = []
     per_twin: dict[str, Any] = {}
     for name in sorted(result.skin):
@@ -169,7 +177,10 @@ def sections(result: Reconstruction, files: dict[str, str] | None = None) -> dic
             "shortfall_mm2": _r(p.shortfall_mm2, 0),
             "over_expansion": _r(p.margin, 3),
             "realised_gain_if_largest_fails_mm2": _r(p.provided_if_largest_fails_mm2, 0),
+            "covered": bool(p.shortfall_mm2 == 0 and p.expanders),
             "available_scalp_mm2": _r(d.available_scalp_area_mm2, 0),
+            "scalp_by_region_mm2": {k: _r(v, 0) for k, v in d.region_areas_mm2().items()},
+            "face_direction_used": d.face_dir is not None,
             "outline_length_mm": _r(d.scalp_outline_length_mm, 0),
             "outline_mm": [
                 _vec(q) for q in d.scalp_outline_mm[:: max(1, len(d.scalp_outline_mm) // 64)]
@@ -181,6 +192,8 @@ def sections(result: Reconstruction, files: dict[str, str] | None = None) -> dic
                 {
                     "twin": name,
                     "label": e.label,
+                    "code": e.code,
+                    "custom": e.custom,
                     "shape": e.base.shape,
                     "model": e.base.rectangular_model if e.base.shape == "rectangular" else None,
                     "base_mm": [_r(e.base.width_mm), _r(e.base.length_mm)],
@@ -204,7 +217,8 @@ def sections(result: Reconstruction, files: dict[str, str] | None = None) -> dic
                         }
                         for f in e.fills
                     ],
-                    "file": files.get(f"expander_{e.label}"),
+                    "mesh": f"{name}/expander_{e.label}",
+                    "file": model_file(f"{name}/expander_{e.label}"),
                 }
             )
     last_day = max(
@@ -230,7 +244,8 @@ def sections(result: Reconstruction, files: dict[str, str] | None = None) -> dic
         templates.append(
             {
                 "twin": name,
-                "file": files.get(f"cranioplasty_{name}"),
+                "mesh": f"{name}/cranioplasty_{name}" if len(b.faces) else None,
+                "file": model_file(f"{name}/cranioplasty_{name}") if len(b.faces) else None,
                 "area_mm2": _r(b.missing_area_mm2, 0),
                 "volume_ml": _r(b.template_volume_ml, 1),
                 "thickness_mm": _r(b.thickness_mm, 1),
@@ -256,24 +271,22 @@ def sections(result: Reconstruction, files: dict[str, str] | None = None) -> dic
     return {"skin": skin, "bone": bone}
 
 
-def write_meshes(result: Reconstruction, out_dir: Path) -> dict[str, str]:
-    """Write every mesh as binary STL under ``out_dir/models`` (atomically).
-
-    Returns ``{file stem: relative path}``.
-    """
-    import trimesh
-
-    from twinsep.io.atomic import atomic_write_bytes
-
-    folder = Path(out_dir) / MODELS_DIR
-    folder.mkdir(parents=True, exist_ok=True)
-    files: dict[str, str] = {}
-    for m in result.meshes.values():
-        tm = trimesh.Trimesh(m.vertices, m.faces, process=False)
-        data = trimesh.exchange.stl.export_stl(tm)
-        atomic_write_bytes(folder / f"{m.name}.stl", data)
-        files[m.name] = f"{MODELS_DIR}/{m.name}.stl"
-    return files
+def _frames(ctx: Any) -> dict[str, HeadFrame] | None:
+    """Each twin's long axis and facial direction from the ``fusion`` result."""
+    if not ctx.has("fusion"):
+        return None
+    out: dict[str, HeadFrame] = {}
+    for k, f in (getattr(ctx.result("fusion"), "frames", None) or {}).items():
+        axis = getattr(f, "axis", None)
+        if axis is None:
+            continue
+        face = getattr(f, "face_dir", None)
+        out[str(k)] = HeadFrame(
+            np.asarray(axis, dtype=float),
+            None if face is None else np.asarray(face, dtype=float),
+            float(getattr(f, "face_strength", 1.0)),
+        )
+    return out or None
 
 
 def _run(ctx: Any) -> Reconstruction:
@@ -284,18 +297,29 @@ def _run(ctx: Any) -> Reconstruction:
     if twins is None:
         twins = ctx.result("twins").twins
         ctx.warn("no separation result: the defects follow the initial twin assignment")
-    head_axes = None
-    if ctx.has("fusion"):
-        frames = getattr(ctx.result("fusion"), "frames", None) or {}
-        axes = {k: np.asarray(f.axis, dtype=float) for k, f in frames.items() if hasattr(f, "axis")}
-        head_axes = axes or None
+    frames = _frames(ctx)
+    text = getattr(ctx.options, "separation_date", None)
+    sep_date = parse_date(text) if text else None
     params = ctx.params if isinstance(ctx.params, ReconstructParams) else ReconstructParams()
     ctx.progress(0.1, "defects, expanders and bone templates")
-    result = reconstruct(labels, twins, head_axes=head_axes, params=params)
+    result = reconstruct(labels, twins, frames=frames, separation_date=sep_date, params=params)
+    dp = params.defects
     for name in sorted(result.skin):
         p = result.skin[name]
+        d = result.defects[name]
+        if d.face_dir is None:
+            ctx.warn(
+                f"twin {name}: no reliable facial direction, so all skin below the brow level "
+                "(face, ears, temporal and occipital scalp) was kept out of the expander plan"
+            )
         if p.shortfall_mm2 > 0 or p.margin < params.expanders.over_expansion - 1e-6:
             ctx.warn(p.message)
+        custom = [e.label for e in p.expanders if e.custom]
+        if custom:
+            ctx.warn(
+                f"expander(s) {', '.join(custom)} of twin {name} are custom-made sizes; "
+                "order them early"
+            )
         if p.expanders:
             ctx.warn(
                 f"about {100 * params.expanders.complication_rate:.0f} % of scalp expanders have "
@@ -314,9 +338,11 @@ def _run(ctx: Any) -> Reconstruction:
                 f"cranioplasty template of twin {name} is not watertight; repair before printing"
             )
     ctx.warn(
-        f"scalp more than {params.defects.equator_offset_mm:.0f} mm below the level of each "
-        f"twin's brain centre (face, ears, neck) and within "
-        f"{params.defects.bridge_margin_mm:.0f} mm of the wound is not used for expanders; "
+        f"expanders are planned on the scalp over the cranial vault only: not within "
+        f"{dp.bridge_margin_mm:.0f} mm of the wound, not on the face (within "
+        f"{dp.face_half_width_deg:.0f}° of the facial direction below {dp.brow_elevation_deg:.0f}° "
+        f"elevation from the brain centre), the ears ({dp.ear_radius_deg:.0f}° around each ear) "
+        f"or the neck (below {dp.neck_elevation_deg:.0f}°); these regions are approximate, "
         "check the expander sites on the images"
     )
     return result
@@ -329,8 +355,7 @@ def _write(result: Reconstruction, ctx: Any, out_dir: Path) -> dict[str, Any]:
     from twinsep.io.atomic import atomic_write_text
     from twinsep.reconstruct.figure import skin_plan_svg
 
-    files = write_meshes(result, out_dir)
-    out = sections(result, files)
+    out = sections(result)
     colours = {"A": ctx.options.colour_a, "B": ctx.options.colour_b}
     atomic_write_text(Path(out_dir) / FIGURE, skin_plan_svg(result, colours))
     out["skin"]["figure"] = FIGURE
@@ -346,6 +371,6 @@ def build_stage(params: ReconstructParams | None = None) -> Any:
         run=_run,
         write=_write,
         depends=("segment", "twins", "fusion", "separate"),
-        uses=(),
+        uses=("separation_date",),
         params=params or ReconstructParams(),
     )
