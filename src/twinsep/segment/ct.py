@@ -180,9 +180,14 @@ def segment_ct(
     if contrast:
         # Voxels deep inside a bright, non-dense blob (a wide sinus, the torcular) have no
         # curvature; keep those that are far from dense bone as well.
-        core = morph.open_mm(cand, params.vessel_core_mm, spacing) & ~morph.dilate_mm(
-            dense, params.vessel_core_mm, spacing
-        )
+        core = np.zeros(cand.shape, bool)
+        # An opening of radius r tells a sinus lumen from a bone plate only when voxels
+        # are finer than r (a one-voxel plate survives an opening below the voxel size);
+        # on coarser grids only the Hessian test is used.
+        if 0 < max(spacing) <= params.vessel_core_mm:
+            core = morph.open_mm(cand, params.vessel_core_mm, spacing) & ~morph.dilate_mm(
+                dense, params.vessel_core_mm, spacing
+            )
         vessel = cand & (tube | core)
         vessel = _drop_small(vessel, min_vx=max(4, int(8.0 / np.prod(spacing))))
     else:

@@ -120,7 +120,8 @@ class SegmentParams:
 
     vessel_core_mm: float = 1.6
     """Opening radius (mm) that keeps thick contrast blobs (sinuses, torcular) whose
-    interior has no curvature, while removing 1-3 mm partial-volume bone rims."""
+    interior has no curvature, while removing 1-3 mm partial-volume bone rims. Used only
+    when the voxels are finer than this radius; 0 turns it off."""
 
     gmm_max_samples: int = 200_000
     """Voxels sampled (seeded) to fit the brain/CSF mixture: enough for 3 parameters a

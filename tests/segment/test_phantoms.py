@@ -1,0 +1,40 @@
+"""Segmentation and twin assignment on the project's phantoms (twinsep.phantom)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from twinsep import labels as L
+from twinsep.segment import morph, segment_ct
+from twinsep.twins import assign_twins
+
+phantom = pytest.importorskip("twinsep.phantom")
+
+
+def dice(a: np.ndarray, b: np.ndarray) -> float:
+    return float(2 * (a & b).sum() / max(a.sum() + b.sum(), 1))
+
+
+@pytest.mark.parametrize("kind", ["vertical-III", "angular-parietal"])
+def test_phantom_128(kind):
+    ph = phantom.make_phantom(kind, size=128, seed=0, noise_hu=10.0)
+    seg = segment_ct(ph.ct)
+    t = ph.labels.array
+    p = seg.labels.array
+    # targets of issue 4 for soft tissue, bone, brain (measured 0.98/0.96/0.97 at
+    # 2.3 mm); CSF measured 0.77-0.79, below the 0.80 target: guard against regression
+    assert dice(t == L.SOFT_TISSUE, p == L.SOFT_TISSUE) >= 0.95
+    assert dice(t == L.BONE, p == L.BONE) >= 0.95
+    assert dice(t == L.BRAIN, p == L.BRAIN) >= 0.92
+    assert dice(t == L.CSF, p == L.CSF) >= 0.72
+    assert seg.contrast
+    res = assign_twins(seg.labels)
+    tw = ph.twins.array
+    sp = ph.ct.spacing_mm
+    a, b = tw == 1, tw == 2
+    d = np.where(a, morph.distance_to_mm(b, sp), morph.distance_to_mm(a, sp))
+    m = (tw > 0) & (res.twins.array > 0) & (d > 15.0)
+    assert (res.twins.array[m] == tw[m]).mean() >= 0.995
+    # the phantom's own twin A must be ours (same DESIGN rule)
+    assert (res.twins.array[m & a] == 1).mean() > 0.99
