@@ -5,14 +5,18 @@ Steps (each explainable on one slide):
 1. **Histogram**: air and soft-tissue peaks and the noise level of this very scan;
    every threshold is an offset from the soft-tissue peak, bounded by
    :class:`SegmentParams`, so a scanner calibrated ±50 HU off is handled alike.
-2. **Body**: voxels above midway air/soft tissue; an opening of ``table_open_mm`` on a
-   coarse grid detaches the table, head holder and tubes; the heads' component(s)
-   are kept and their holes filled.
-3. **Bone**: hysteresis threshold (low: thin, partial-volume infant bone; high: seeds)
+2. **Body**: voxels above midway air/soft tissue; what a ball of ``carve_radius_mm``
+   sweeps from pieces deeper than ``head_min_depth_mm`` (an opening on a ~2 mm grid)
+   is the heads; thin parts near them (ears, nose) are added back, the table, head
+   holder and tubes (thin, reaching far out) are not; holes are filled.
+3. **Bone**: hysteresis threshold (low: thin, partial-volume infant bone, raised to
+   the local half-maximum so blurred edges of dense bone are not taken; high: seeds)
    without any closing, so sutures and fontanelles stay open.
-4. **Intracranial space**: a *copy* of the skull is closed with growing radii until it
-   encloses a plausible cranial cavity; the cavity is then refined at full resolution
-   against the unclosed bone.
+4. **Intracranial space**: a *copy* of the skull is closed with growing radii; pockets
+   of the remaining space that outside air cannot reach (at all, or only through
+   channels narrower than ``2 x cavity_channel_mm``, e.g. a spinal canal cut open by
+   the scan) are cranial cavities; they are refined at full resolution against the
+   unclosed bone, without leaking through gaps narrower than ``2 x cavity_gap_mm``.
 5. **Vessels**: contrast is detected from bright intracranial voxels away from bone;
    with contrast, bright non-dense voxels that are tubes or blobs at some scale
    (Hessian) are vessels or sinuses; bone rims are plates and stay bone.
