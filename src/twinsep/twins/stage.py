@@ -43,8 +43,8 @@ def _write(result: TwinAssignment, ctx: Any, out_dir: Path) -> dict[str, Any]:
             "tissue_ml": result.tissue_ml[name],
             "centroid_mm": [round(v, 2) for v in centroid],
         }
-    twins["rule"] = result.rule
-    return {"twins": twins}
+    # DESIGN.md fixes ``twins`` as {A, B}; how A was chosen goes in its own section
+    return {"twins": twins, "twin_assignment": {"rule": result.rule}}
 
 
 def build_stage() -> Any:
