@@ -191,3 +191,104 @@ def test_valves_off_expanders_and_over_bone(vertical) -> None:
                 on_skin = np.linalg.norm(e.valve_mm - f.centre_mm)
                 if f.base.shape != "crescent":
                     assert on_skin > 0.5 * f.base.width_mm, (e.label, f.label, half_diag)
+
+
+def test_catalogue_sizes_are_realistic_and_consistent() -> None:
+    from twinsep.reconstruct.catalogue import DEFAULT_CATALOGUE
+
+    codes = [c.code for c in DEFAULT_CATALOGUE]
+    assert len(set(codes)) == len(codes)
+    for c in DEFAULT_CATALOGUE:
+        base = c.base()
+        h = eg.height_for_volume_mm(base, c.nominal_ml)
+        if base.is_box:
+            # a rectangular envelope at its rated volume: 0.4-0.6 of its width high
+            assert 0.35 <= h / base.width_mm <= 0.6, c.code
+        else:
+            # a cap or segment dome, not flatter than 0.8 of a hemisphere, not beyond it
+            assert 0.8 <= h / base.half_width_mm <= 1.0, c.code
+        if not c.custom:
+            # standard paediatric range: bases 4x6 to 8x16 cm, round up to 10 cm
+            assert 40.0 <= c.width_mm <= 100.0 and c.length_mm <= 160.0, c.code
+            assert 10.0 <= c.nominal_ml <= 500.0, c.code
+    assert any(c.custom for c in DEFAULT_CATALOGUE)
+
+
+def test_catalogue_rejects_a_volume_the_base_cannot_hold() -> None:
+    from twinsep.reconstruct.catalogue import CatalogueExpander
+
+    # a 40 mm round expander holds 16.8 mL as a hemisphere; 100 mL would be a tower
+    with pytest.raises(InputError, match="O40x.nominal_ml"):
+        CatalogueExpander("O40x", "round", 40.0, 40.0, 100.0)
+    with pytest.raises(InputError, match="catalogue"):
+        ExpanderParams(catalogue=(), shapes=("round",))
+
+
+def test_plan_uses_catalogue_sizes(vertical) -> None:
+    _, plans = vertical
+    p = ExpanderParams()
+    by_code = {c.code: c for c in p.catalogue}
+    for plan in plans.values():
+        for e in plan.expanders:
+            c = by_code[e.code]
+            assert (e.base.shape, e.base.width_mm, e.base.length_mm) == (
+                c.shape,
+                c.width_mm,
+                c.length_mm,
+            )
+            assert e.nominal_ml == c.nominal_ml and e.custom == c.custom
+            assert e.target_ml <= c.nominal_ml + 1e-9
+
+
+def _sizes(*codes: str):
+    from twinsep.reconstruct.catalogue import DEFAULT_CATALOGUE
+
+    return tuple(c for c in DEFAULT_CATALOGUE if c.code in codes)
+
+
+def test_fewer_larger_expanders_first(vertical) -> None:
+    defects, _ = vertical
+    # the small sizes alone would need many expanders; the large one is placed first
+    params = ExpanderParams(catalogue=_sizes("O40", "O50", "R60x100"))
+    plans = plan_expanders(defects, params=params)
+    for plan in plans.values():
+        assert plan.expanders[0].code == "R60x100", [e.code for e in plan.expanders]
+
+
+def test_smallest_expander_that_closes_the_gap() -> None:
+    # a small defect (half-distance 57 mm): one expander covers it with the margin
+    labels, twins, _ = two_heads(half_distance_mm=57.0)
+    defects = measure_defects(labels, twins, frames=head_frames())
+    big_only = plan_expanders(defects, params=ExpanderParams(catalogue=_sizes("R60x100")))
+    three = ExpanderParams(catalogue=_sizes("R40x60", "R50x80", "R60x100"))
+    plans = plan_expanders(defects, params=three)
+    for name, plan in plans.items():
+        # the large size fits on its own, so choosing a smaller one is a preference
+        assert [e.code for e in big_only[name].expanders] == ["R60x100"]
+        required = plan.required_mm2
+        caps = {c.code: c for c in three.catalogue}
+        assert len(plan.expanders) == 1
+        e = plan.expanders[0]
+        assert e.capacity_mm2 >= required
+        # the smallest size whose capacity covers the need (R40x60 does not: 1583 mm²)
+        smaller = [
+            c
+            for c in caps.values()
+            if required
+            <= p_cap(c, three)
+            < e.capacity_mm2  # a cheaper size that would also have covered it
+        ]
+        assert not smaller, (e.code, [c.code for c in smaller])
+        assert e.code == "R50x80"
+
+
+def p_cap(item, params: ExpanderParams) -> float:
+    """Realised capacity of a catalogue size, recomputed from the geometry module."""
+    base = item.base(params.rectangular_model)
+    return params.efficiency.of(base.shape) * eg.gain_for_volume_mm2(base, item.nominal_ml)
+
+
+def test_no_custom_sizes_when_not_allowed(vertical) -> None:
+    defects, _ = vertical
+    plans = plan_expanders(defects, params=ExpanderParams(allow_custom=False))
+    assert all(not e.custom for p in plans.values() for e in p.expanders)

@@ -7,9 +7,10 @@ bases from about 4 x 6 cm to 8 x 16 cm, round ones up to 10 cm across, nominal v
 from 15 mL to 500 mL -- plus two made-to-measure sizes of the kind craniopagus teams
 ordered (UC Davis 2020 placed custom expanders about four months before separation,
 ``NOTES.md``). The nominal volumes were set so that the expander, modelled as in
-:mod:`twinsep.reconstruct.expander_geometry`, is a dome of height 0.4-0.9 of its half-
-width (round and crescent: a spherical cap / circular segment, at most a hemisphere;
-rectangular: a box 0.4-0.6 of its width high), which is how such envelopes inflate. They
+:mod:`twinsep.reconstruct.expander_geometry`, inflates to a dome 0.85-0.97 of a
+hemisphere high (round: spherical cap; crescent: circular-segment section) or to a box
+0.4-0.6 of its width high (rectangular), which is how such envelopes look at their
+rated volume. They
 are not the part numbers of any maker: a team replaces the catalogue by its own stock
 (``ExpanderParams.catalogue``).
 """

@@ -93,16 +93,17 @@ class DefectParams:
         external ear lies about 90-110 deg from the facial direction), so the
         hairless lateral face below the brow level is excluded too.
     ear_azimuth_deg : float
-        Azimuth of each ear from the facial direction, deg (100.0): the external
-        auditory meatus lies slightly behind the head's mid-coronal plane.
+        Azimuth of each ear from the facial direction, deg (95.0): the external
+        auditory meatus lies at or a little behind the coronal plane through the
+        brain centre (90-100 deg).
     ear_elevation_deg : float
         Elevation of the ear centre, deg (-20.0): the pinna is centred a little below
         the brain centroid, around the level of the skull base.
     ear_radius_deg : float
-        Angular radius of each excluded ear region, deg (22.0): an infant pinna is
-        about 35-40 mm tall (about +-17 deg on a 65 mm head) plus about 5 deg
-        (6 mm) for the postauricular sulcus; the expander planner keeps its own
-        ``gap_mm`` cuff on top.
+        Angular radius of each excluded ear region, deg (25.0): an infant pinna is
+        about 35-40 mm tall (about +-17 deg on a 65 mm head) plus about 8 deg
+        (9 mm) for the helix root, the postauricular sulcus and the uncertainty of
+        the ear position (which is not detected, only placed from the frame).
     neck_elevation_deg : float
         Skin below this elevation all around the head is neck (below the skull base
         and the occiput), deg (-35.0): the foramen magnum and the nape hairline lie
@@ -127,9 +128,9 @@ class DefectParams:
     bridge_margin_mm: float = 15.0
     brow_elevation_deg: float = -5.0
     face_half_width_deg: float = 80.0
-    ear_azimuth_deg: float = 100.0
+    ear_azimuth_deg: float = 95.0
     ear_elevation_deg: float = -20.0
-    ear_radius_deg: float = 22.0
+    ear_radius_deg: float = 25.0
     neck_elevation_deg: float = -35.0
     max_brain_depth_mm: float = 25.0
     min_face_strength: float = 0.05
