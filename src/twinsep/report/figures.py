@@ -327,29 +327,48 @@ def bar_figure(
 def fill_calendar_figure(
     expanders: Sequence[dict[str, Any]], *, colour_a: str, colour_b: str, params: FigureParams
 ) -> bytes:
-    """Cumulative fill volume (mL) of each expander by week, twin-coloured, labelled."""
-    fig = _figure(6.5, 3.0, params.dpi)
-    ax = fig.add_subplot(1, 1, 1)
-    counts: dict[str, int] = {}
+    """Cumulative fill volume (mL) of each expander by week, one panel per twin.
+
+    Each twin gets its own panel (twin colour, "Twin A"/"Twin B" titles), so expanders of
+    the same size in the two twins never hide each other; within a panel each expander
+    has its own line style and marker, and identical schedules are shifted by a small
+    fraction of a week so every line stays visible. Lines are labelled with the plan
+    label, size and final volume (``A1 R60x120 250 mL``).
+    """
+    by_twin: dict[str, list[dict[str, Any]]] = {}
     for e in expanders:
-        twin = str(e.get("twin", "?"))
-        counts[twin] = counts.get(twin, 0) + 1
-        fills = e.get("fills") or []
-        weeks = [0.0] + [float(f["week"]) for f in fills]
-        total = [0.0] + [float(f["total_ml"]) for f in fills]
-        colour = colour_a if twin == "A" else colour_b
-        style = ["-", "--", ":", "-."][(counts[twin] - 1) % 4]
-        ax.step(
-            weeks,
-            total,
-            where="post",
-            color=colour,
-            linestyle=style,
-            label=f"twin {twin} expander {counts[twin]} ({e.get('shape', '')})",
-        )
-    ax.set_xlabel("week after insertion")
-    ax.set_ylabel("fill volume (mL)")
-    ax.set_title("Tissue-expander fill calendar", fontsize=10)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, frameon=False)
+        by_twin.setdefault(str(e.get("twin", "?")), []).append(e)
+    twins = sorted(by_twin)
+    fig = _figure(6.5, 2.4 * len(twins) + 0.4, params.dpi)
+    axes = fig.subplots(len(twins), 1, sharex=True, squeeze=False)[:, 0]
+    styles = ["-", "--", ":", "-."]
+    markers = ["o", "s", "^", "D", "v", "P"]
+    for ax, twin in zip(axes, twins, strict=True):
+        colour = colour_a if twin == "A" else colour_b if twin == "B" else "#555555"
+        seen: dict[tuple[tuple[float, float], ...], int] = {}
+        for k, e in enumerate(by_twin[twin]):
+            fills = e.get("fills") or []
+            weeks = [0.0] + [float(f["week"]) for f in fills]
+            total = [0.0] + [float(f["total_ml"]) for f in fills]
+            key = tuple(zip(weeks, total, strict=True))
+            shift = 0.08 * seen.get(key, 0)  # weeks; identical schedules side by side
+            seen[key] = seen.get(key, 0) + 1
+            name = str(e.get("label") or f"{twin}{k + 1}")
+            size = str(e.get("code") or e.get("shape", ""))
+            ax.step(
+                [w + shift for w in weeks],
+                total,
+                where="post",
+                color=colour,
+                linestyle=styles[k % len(styles)],
+                marker=markers[k % len(markers)],
+                markersize=3,
+                label=f"{name} {size} {total[-1]:.0f} mL",
+            )
+        ax.set_title(f"Twin {twin}", fontsize=9, color=colour, loc="left")
+        ax.set_ylabel("fill (mL)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, frameon=False, loc="upper left")
+    axes[-1].set_xlabel("week after insertion")
+    fig.suptitle("Tissue-expander fill calendar", fontsize=10)
     return _png(fig)
