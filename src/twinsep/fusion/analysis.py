@@ -22,7 +22,7 @@ from twinsep.fusion.axes import TwinFrame, angle_deg, axial_rotation_deg, twin_f
 from twinsep.fusion.params import OUT_OF_SCOPE_MODES, FusionParams
 from twinsep.fusion.shared import SharedInventory, shared_inventory
 from twinsep.fusion.surface import InterfaceMesh, interface_mesh
-from twinsep.labels import TWIN_A, TWIN_B
+from twinsep.labels import TWIN_A, TWIN_B, VESSEL
 from twinsep.volume import Volume
 
 logger = logging.getLogger(__name__)
@@ -89,6 +89,12 @@ class FusionAnalysis:
         False when the fusion reaches the face or skull base (only with
         ``out_of_scope="warn"``; otherwise an AnatomyError is raised).
     warnings : list of str
+    completeness_evidence : str
+        What ``completeness`` rests on: ``"shared sinus"`` (a shared sinus was found:
+        total), ``"no shared sinus"`` (the venous sinuses are visible and none is
+        shared: partial) or ``"no contrast"`` (the scan shows no venous sinuses, e.g. a
+        CT without contrast: the fusion is classified from what is there, partial, but
+        a total form cannot be excluded).
     """
 
     type: str
@@ -105,6 +111,7 @@ class FusionAnalysis:
     shared: SharedInventory
     in_scope: bool = True
     warnings: list[str] = field(default_factory=list)
+    completeness_evidence: str = "no shared sinus"
 
     def evidence(self) -> dict[str, Any]:
         """JSON-ready evidence behind each number (world mm, unit vectors)."""
@@ -200,6 +207,7 @@ def analyse_fusion(
     labels: Volume,
     twins: Volume,
     *,
+    contrast: bool | None = None,
     params: FusionParams = FusionParams(),
 ) -> FusionAnalysis:
     """Classify the craniopagus fusion and inventory what the twins share.
@@ -210,6 +218,12 @@ def analyse_fusion(
         Tissue labels (uint8 0..5, DESIGN.md).
     twins : Volume
         Twin ownership (uint8 0/1/2) on the same grid.
+    contrast : bool, optional
+        Whether the scans show the venous sinuses (a contrast CT, ``TissueLabels.contrast``,
+        or an MR venogram). False, or fewer than ``params.venous_evidence_min_ml`` of
+        labelled vessels, means they are not visible: without a shared sinus found the
+        fusion is then reported as partial with a warning and
+        ``completeness_evidence="no contrast"``. None: judged from the labels only.
     params : FusionParams
         Thresholds (deg, mm, mL), see :class:`FusionParams`.
 
@@ -307,6 +321,20 @@ def analyse_fusion(
 
     shared = shared_inventory(labels, twins, mesh, centroid, axis, params=params)
     completeness = "total" if shared.shared_sinus else "partial"
+    vessel_ml = float(np.count_nonzero(labels.array == VESSEL)) * labels.voxel_volume_mm3 / 1e3
+    if shared.shared_sinus:
+        evidence = "shared sinus"
+    elif contrast is False or vessel_ml < params.venous_evidence_min_ml:
+        evidence = "no contrast"
+        warnings.append(
+            "the scan shows no venous sinuses "
+            + ("(CT without contrast)" if contrast is False else f"({vessel_ml:.2f} mL of vessels)")
+            + ": whether the fusion is partial or total (a shared dural venous sinus) cannot "
+            "be determined without contrast or an MR venogram; it is classified from what is "
+            "visible as partial and planned in one separation stage, which may be wrong"
+        )
+    else:
+        evidence = "no shared sinus"
     sg = ("T" if completeness == "total" else "P") + ("V" if ftype == "vertical" else "A")
     oconnell: str | None = None
     if sg == "TV":
@@ -350,4 +378,5 @@ def analyse_fusion(
         shared=shared,
         in_scope=in_scope,
         warnings=warnings,
+        completeness_evidence=evidence,
     )

@@ -58,8 +58,9 @@ class SharedInventory:
     shared_bone_ml : float
         Bone within ``bone_band_mm`` of the boundary in bone pieces that span both twins.
     brain_contact_area_mm2 : float
-        Boundary area with brain of both twins within ``brain_contact_gap_mm`` (only a
-        thin dural/CSF layer between them), mm^2.
+        Boundary area where only a layer of at most ``brain_contact_gap_mm`` (or one
+        voxel), without bone, separates the brains of the two twins, counted in patches
+        of at least ``brain_contact_min_mm2``, mm^2 (:func:`brain_contact_faces`).
     brain_shared : bool
         ``brain_contact_area_mm2`` >= ``brain_shared_min_mm2``.
     csf_contact_area_mm2 : float
@@ -114,33 +115,73 @@ def _merge_patches(
     return out
 
 
-def _near_both_area(
-    labels: Volume, twins: Volume, mesh: InterfaceMesh, tissue: int, gap_mm: float
-) -> float:
-    """Boundary area (mm^2) with ``tissue`` of twin A and of twin B within ``gap_mm``."""
-    if mesh.faces.shape[0] == 0:
-        return 0.0
+def _face_components(faces: np.ndarray, n_vertices: int) -> np.ndarray:
+    """Component label of each triangle (triangles sharing a vertex are connected)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n_f = faces.shape[0]
+    rows = np.repeat(np.arange(n_f), 3)
+    cols = n_f + faces.ravel()
+    size = n_f + n_vertices
+    graph = coo_matrix((np.ones(rows.size, np.int8), (rows, cols)), shape=(size, size))
+    _, comp = connected_components(graph, directed=False)
+    return np.asarray(comp[:n_f])
+
+
+def brain_contact_faces(
+    labels: Volume,
+    twins: Volume,
+    mesh: InterfaceMesh,
+    *,
+    gap_mm: float,
+    min_patch_mm2: float,
+    layer_vx: float = 1.5,
+) -> np.ndarray:
+    """Boundary triangles where the two twins' brains are in contact (bool per face).
+
+    A triangle is in contact when the layer between twin A's brain and twin B's brain
+    across it is at most ``max(gap_mm, layer_vx voxels)`` thick (sum of the two distances
+    to the nearest brain voxel centres minus one voxel), no bone lies closer to it than
+    either brain, and its connected patch of such triangles is at least
+    ``min_patch_mm2`` (mm^2).
+    """
+    n_f = mesh.faces.shape[0]
+    if n_f == 0:
+        return np.zeros(0, bool)
     lab = labels.array
     tw = twins.array
     spacing = np.asarray(labels.spacing_mm)
+    vox = float(spacing.max())
+    limit = max(gap_mm, layer_vx * vox)
     cent = world_to_voxel(labels.affine, mesh.centroids_mm)
-    margin = np.ceil(gap_mm / spacing).astype(int) + 2
+    margin = np.ceil((limit + 2 * vox) / spacing).astype(int) + 2
     lo = np.maximum(np.floor(cent.min(axis=0)).astype(int) - margin, 0)
     hi = np.minimum(np.ceil(cent.max(axis=0)).astype(int) + margin + 1, lab.shape)
     box = tuple(slice(int(a), int(b)) for a, b in zip(lo, hi, strict=True))
     near = []
-    for twin in (TWIN_A, TWIN_B):
-        m = (lab[box] == tissue) & (tw[box] == twin)
+    for m in (
+        (lab[box] == BRAIN) & (tw[box] == TWIN_A),
+        (lab[box] == BRAIN) & (tw[box] == TWIN_B),
+        lab[box] == BONE,
+    ):
         if not m.any():
-            return 0.0
+            near.append(np.full(n_f, np.inf))
+            continue
         d = edt.edt(~m, anisotropy=tuple(spacing), black_border=False)
         near.append(ndimage.map_coordinates(d, (cent - lo).T, order=1, mode="nearest"))
-    # Distances run from the triangle (on a voxel face) to voxel centres: one voxel more
-    # than the physical gap; and a label map cannot show a layer thinner than a voxel.
-    vox = float(spacing.max())
-    tol = max(gap_mm, vox) + vox
-    both = (near[0] <= tol) & (near[1] <= tol)
-    return float(mesh.areas_mm2[both].sum())
+    d_a, d_b, d_bone = near
+    # the sum counts one voxel too many when the brains touch directly (voxel centres)
+    thickness = d_a + d_b - vox
+    contact = (thickness <= limit + 1e-6) & (d_bone >= np.minimum(d_a, d_b))
+    if not contact.any():
+        return contact
+    comp = _face_components(mesh.faces, mesh.vertices_mm.shape[0])
+    patch = np.where(contact, comp, -1)
+    ids, inv = np.unique(patch[contact], return_inverse=True)
+    area = np.bincount(inv, weights=mesh.areas_mm2[contact], minlength=ids.size)
+    keep = ids[area >= min_patch_mm2]
+    return contact & np.isin(patch, keep)
 
 
 def azimuth_coverage_deg(
@@ -294,7 +335,15 @@ def shared_inventory(
             )
 
     # -- brain and CSF contact -------------------------------------------------------------
-    brain_area = _near_both_area(labels, twins, interface, BRAIN, params.brain_contact_gap_mm)
+    brain_faces = brain_contact_faces(
+        labels,
+        twins,
+        interface,
+        gap_mm=params.brain_contact_gap_mm,
+        min_patch_mm2=params.brain_contact_min_mm2,
+        layer_vx=params.brain_contact_layer_vx,
+    )
+    brain_area = float(interface.areas_mm2[brain_faces].sum()) if brain_faces.size else 0.0
     csf_area = _side_pair_area(interface, lab, CSF)
     brain_shared = brain_area >= params.brain_shared_min_mm2
     if brain_area > 0:

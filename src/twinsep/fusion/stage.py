@@ -11,11 +11,14 @@ from twinsep.plan import Stage, StageContext
 
 
 def _run(ctx: StageContext) -> FusionAnalysis:
-    labels = ctx.result("segment").labels
+    seg = ctx.result("segment")
     twins = ctx.result("twins").twins
     params = ctx.params if isinstance(ctx.params, FusionParams) else FusionParams()
     ctx.progress(0.1, "classifying the fusion")
-    result = analyse_fusion(labels, twins, params=params)
+    # Venous sinuses are visible with a contrast CT, or in an MR (venogram) given with
+    # --mr, whose vessels the segment stage adds to the labels.
+    venous = bool(getattr(seg, "contrast", False)) or ctx.options.mr_path is not None
+    result = analyse_fusion(seg.labels, twins, contrast=venous, params=params)
     for w in result.warnings:
         ctx.warn(w)
     return result
@@ -32,6 +35,7 @@ def fusion_sections(result: FusionAnalysis) -> dict[str, Any]:
             },
             "type": result.type,
             "completeness": result.completeness,
+            "completeness_evidence": result.completeness_evidence,
             "site": result.site,
             "rotation_deg": round(result.rotation_deg, 1),
             "axis_angle_deg": round(result.axis_angle_deg, 1),
@@ -73,7 +77,7 @@ def build_stage(params: FusionParams | None = None) -> Stage:
         run=_run,
         write=_write,
         depends=("segment", "twins"),
-        uses=(),
+        uses=("mr_path",),
         params=params or FusionParams(),
     )
 

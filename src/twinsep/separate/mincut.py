@@ -2,8 +2,11 @@
 
 Graph: one node per body voxel within ``band_mm`` of the twins' boundary; an edge between
 face neighbours (6-connectivity) whose capacity is the shared face area (mm^2, from the
-spacing) times the mean tissue cost of its two voxels; air has no edges, so the cut only
-runs through the body. Band voxels next to voxels of twin A outside the band get that
+spacing) times the cheaper tissue cost of its two voxels (a cut between two tissues runs
+along their boundary and enters neither); a face between a brain voxel of twin A and a
+brain voxel of twin B in the input assignment (the brain-brain contact) costs
+``CutCosts.brain_interface`` instead; air has no edges, so the cut only runs through
+the body. Band voxels next to voxels of twin A outside the band get that
 edge's capacity to the source, those next to twin B to the sink. The minimum cut is the
 cheapest surface (cost x area) separating the twins within the band.
 """
@@ -21,7 +24,7 @@ import numpy as np
 
 from twinsep.errors import SeparationError
 from twinsep.fusion.surface import contact_mask
-from twinsep.labels import TWIN_A, TWIN_B
+from twinsep.labels import BRAIN, TWIN_A, TWIN_B
 from twinsep.separate.params import CutParams
 from twinsep.volume import Volume
 
@@ -104,11 +107,22 @@ def _capped_band(
     return body & (dist <= narrowed), narrowed
 
 
-def _coarsen(cost: np.ndarray, tw: np.ndarray, f: int) -> tuple[np.ndarray, np.ndarray]:
-    """Blocks of f^3 voxels: the dearest cost in the block, the majority twin."""
+def brain_interface_mask(lab: np.ndarray, tw: np.ndarray) -> np.ndarray:
+    """Brain voxels with a face neighbour that is brain of the other twin."""
+    brain = lab == BRAIN
+    a = brain & (tw == TWIN_A)
+    b = brain & (tw == TWIN_B)
+    return contact_mask(a, b) | contact_mask(b, a)
+
+
+def _coarsen(
+    cost: np.ndarray, tw: np.ndarray, iface: np.ndarray, f: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Blocks of f^3 voxels: the dearest cost, the majority twin, any brain interface."""
     pad = [(0, (-n) % f) for n in tw.shape]
     c = np.pad(cost, pad)
     t = np.pad(tw, pad)
+    i = np.pad(iface, pad)
     shp = tuple(n // f for n in c.shape)
 
     def blocks(x: np.ndarray) -> np.ndarray:
@@ -118,7 +132,8 @@ def _coarsen(cost: np.ndarray, tw: np.ndarray, f: int) -> tuple[np.ndarray, np.n
     n_a = blocks(t == TWIN_A).sum(axis=(1, 3, 5))
     n_b = blocks(t == TWIN_B).sum(axis=(1, 3, 5))
     coarse_tw = np.where(n_a + n_b > 0, np.where(n_a >= n_b, TWIN_A, TWIN_B), 0)
-    return coarse_cost, coarse_tw.astype(tw.dtype)
+    coarse_iface = np.asarray(blocks(i).any(axis=(1, 3, 5)), dtype=bool)
+    return coarse_cost, coarse_tw.astype(tw.dtype), coarse_iface
 
 
 def _solve(
@@ -129,16 +144,22 @@ def _solve(
     params: CutParams,
     stats: _Stats,
     dist: np.ndarray,
+    iface: np.ndarray,
+    iface_tw: np.ndarray,
 ) -> np.ndarray:
     """Min-cut of the band voxels; returns the new twin labels of the whole crop.
 
     ``dist`` (mm from the current boundary) makes edges slightly dearer away from it
     (``stay_near``), so that among equally cheap cuts the one nearest the twins stage's
-    boundary wins.
+    boundary wins. An edge between two ``iface`` voxels of different ``iface_tw`` twins
+    (the input's brain-brain contact) costs ``costs.brain_interface``.
     """
     body = tw_c > 0
     reach = float(dist[band].max()) if band.any() else 1.0
-    cost = cost * (1.0 + params.stay_near * np.minimum(dist, reach) / max(reach, 1e-6))
+    ramp = (1.0 + params.stay_near * np.minimum(dist, reach) / max(reach, 1e-6)).astype(np.float32)
+    vessel_vx = cost >= np.float32(params.costs.vessel)
+    cost = cost * ramp
+    c_iface = float(params.costs.brain_interface)
     n = int(band.sum())
     t0 = time.perf_counter()
     ids = np.full(band.shape, -1, dtype=np.int64)
@@ -158,7 +179,16 @@ def _solve(
         hi[ax] = slice(1, None)
         p, q = tuple(lo), tuple(hi)
         both = body[p] & body[q]
-        w = face_mm2 * 0.5 * (cost[p].astype(np.float64) + cost[q])
+        w = face_mm2 * np.minimum(cost[p], cost[q]).astype(np.float64)
+        # Faces touching a vessel keep the mean cost: a cut hugging a vessel wall risks
+        # the vessel, and a vessel one voxel thin that runs diagonally (its voxels touch
+        # only at edges) would otherwise be divided at no vessel cost.
+        at_vessel = both & (vessel_vx[p] | vessel_vx[q])
+        if at_vessel.any():
+            w[at_vessel] = face_mm2 * 0.5 * (cost[p][at_vessel] + cost[q][at_vessel])
+        along = both & iface[p] & iface[q] & (iface_tw[p] != iface_tw[q])
+        if along.any():
+            w[along] = face_mm2 * c_iface * 0.5 * (ramp[p][along] + ramp[q][along])
         inner = both & band[p] & band[q]
         g.add_edges(ids[p][inner], ids[q][inner], w[inner], w[inner])
         n_edges += int(inner.sum())
@@ -219,18 +249,29 @@ def min_cut_twins(labels: Volume, twins: Volume, *, params: CutParams = CutParam
     tw_c = tw[box]
     cost = np.asarray(params.costs.by_label(), dtype=np.float32)[lab[box]]
     dist = edt.edt(~boundary[box], anisotropy=tuple(spacing), black_border=False)
+    iface = brain_interface_mask(lab[box], tw_c)
     n_full = int(((tw_c > 0) & (dist <= params.band_mm)).sum())
     stats = _Stats()
     if n_full <= params.max_fine_nodes:
         band, band_mm = _capped_band(tw_c > 0, dist, params.band_mm, params)
-        new_c = _solve(cost, tw_c, band, spacing, params, stats, dist)
+        new_c = _solve(cost, tw_c, band, spacing, params, stats, dist, iface, tw_c)
     else:
         f = int(np.ceil((n_full / params.max_fine_nodes) ** (1.0 / 3.0)))
-        coarse_cost, coarse_tw = _coarsen(cost, tw_c, f)
+        coarse_cost, coarse_tw, coarse_iface = _coarsen(cost, tw_c, iface, f)
         c_boundary = boundary_mask(coarse_tw)
         c_dist = edt.edt(~c_boundary, anisotropy=tuple(spacing * f), black_border=False)
         c_band, band_mm = _capped_band(coarse_tw > 0, c_dist, params.band_mm, params)
-        c_new = _solve(coarse_cost, coarse_tw, c_band, spacing * f, params, stats, c_dist)
+        c_new = _solve(
+            coarse_cost,
+            coarse_tw,
+            c_band,
+            spacing * f,
+            params,
+            stats,
+            c_dist,
+            coarse_iface,
+            coarse_tw,
+        )
         up = (
             c_new.repeat(f, 0)
             .repeat(f, 1)
@@ -247,7 +288,7 @@ def min_cut_twins(labels: Volume, twins: Volume, *, params: CutParams = CutParam
         f_dist = edt.edt(~f_boundary, anisotropy=tuple(spacing), black_border=False)
         refine_mm = params.refine_voxels * f * float(spacing.max())
         f_band, _ = _capped_band(body, f_dist, refine_mm, params)
-        new_c = _solve(cost, prov, f_band, spacing, params, stats, f_dist)
+        new_c = _solve(cost, prov, f_band, spacing, params, stats, f_dist, iface, tw_c)
         logger.info("min-cut coarse-to-fine: factor %d, refine band %.1f mm", f, refine_mm)
     refined = tw.copy()
     refined[box] = new_c

@@ -13,6 +13,11 @@ class CutCosts:
     the cheaper tissue the cut accepts to avoid one mm^2 of the dearer one. Clinical
     order (issue 5, Stone & Goodrich 2006): vessels/sinuses very high, brain high, then
     bone, CSF/dura, soft tissue.
+
+    A voxel face between two tissues costs the *cheaper* of the two: the surgical plane
+    then runs along the tissue boundary (the pial surface, a sinus wall) and enters
+    neither tissue. (A mean of the two would charge a cut along a one-voxel dural layer
+    between two brains half the brain cost, and steer the cut into the brain.)
     """
 
     soft_tissue: float = 1.0
@@ -32,6 +37,15 @@ class CutCosts:
     """Contrast-filled vessels and sinuses: dividing a sinus risks haemorrhage and venous
     infarction; worth a detour of 2000x its section in soft tissue (a 5 mm sinus, 20 mm^2,
     against up to 4 x 10^4 mm^2, more than any bridge)."""
+
+    brain_interface: float = 3.0
+    """Cutting *along* the contact between the two twins' brains (a face between a brain
+    voxel of twin A and a brain voxel of twin B in the ``twins`` stage's assignment):
+    the surgeon separates the two pial surfaces along the arachnoid plane, which bleeds
+    more than opening CSF (2) but injures no parenchyma, unlike cutting *through* one
+    twin's brain (``brain``, 60). Where the labels show brain touching brain (total
+    vertical forms: the dura between them is thinner than a voxel) the cut therefore
+    follows the twin assignment's boundary instead of entering either brain."""
 
     def by_label(self) -> list[float]:
         """Cost per label value 0..5 (background 0: no edge through air)."""
@@ -88,6 +102,14 @@ class StagingParams:
     distraction_max_bridge_length_mm: float = 10.0
     """Propose cranial distraction (about 1 mm/day, CHOP) for a vertical fusion whose
     bridge is shorter than this (mm), or when the brains touch."""
+
+    venous_cuff_mm: float = 5.0
+    """A venous-division stage divides its named venous segment(s) and the cut surface
+    within this distance (mm, 3D, from the segment's voxels on the cut): the dural cuff
+    a surgeon opens to expose, ligate and divide an infant sinus (4-8 mm wide, so about
+    one sinus width around it). Scalp and bone over it are opened as a flap and closed
+    at the end of that stage, not divided. The rest of the bridge is divided in the
+    final stage (or, by sector, in a staged division that names no vessel)."""
 
     endovascular_max_diameter_mm: float = 4.0
     """Propose endovascular occlusion of a non-dominant shared venous segment no wider

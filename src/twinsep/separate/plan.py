@@ -7,6 +7,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import cc3d
+import edt
 import numpy as np
 
 from twinsep.fusion.analysis import FusionAnalysis
@@ -29,6 +31,44 @@ logger = logging.getLogger(__name__)
 #: Tissues from dearest to cheapest; a piece of cut whose two sides differ counts as the
 #: cheaper one.
 _PRIORITY = (VESSEL, BRAIN, BONE, CSF, SOFT_TISSUE)
+
+#: Keys of the cut area by tissue (mm^2): the five tissues, with brain split into
+#: ``brain`` (cut through one twin's parenchyma) and ``brain_interface`` (divided along
+#: the contact between the two twins' brains, i.e. between brain voxels that the
+#: ``twins`` stage gave to different twins).
+AREA_KEYS: tuple[str, ...] = (
+    "soft_tissue",
+    "bone",
+    "brain",
+    "brain_interface",
+    "csf",
+    "vessel",
+)
+
+
+def _triangle_tissue(mesh: InterfaceMesh, lab: np.ndarray, tw_in: np.ndarray) -> np.ndarray:
+    """Area key (``AREA_KEYS``) of each cut triangle.
+
+    A triangle counts as the tissue on both of its sides, or the cheaper one when they
+    differ (a cut along a sinus wall does not divide the sinus); brain on both sides is
+    ``brain_interface`` when the input twins of its two voxels differ (the cut runs
+    along the brains' contact), else ``brain``.
+    """
+    la = lab[tuple(mesh.side_a_ijk.T)]
+    lb = lab[tuple(mesh.side_b_ijk.T)]
+    la = np.where(la == 0, lb, la)
+    lb = np.where(lb == 0, la, lb)
+    code = np.zeros(la.shape, np.uint8)
+    for t in _PRIORITY:
+        code[(la == t) | (lb == t)] = t
+    code[code == 0] = SOFT_TISSUE
+    names = np.asarray([TISSUE_NAMES.get(int(v), "soft_tissue") for v in range(6)], dtype=object)
+    out = names[code]
+    ta = tw_in[tuple(mesh.side_a_ijk.T)]
+    tb = tw_in[tuple(mesh.side_b_ijk.T)]
+    along = (code == BRAIN) & (ta > 0) & (tb > 0) & (ta != tb)
+    out[along] = "brain_interface"
+    return out
 
 
 @dataclass(frozen=True)
@@ -111,38 +151,85 @@ def _assign_stages(
     crossings: list[VesselCrossing],
     centre: np.ndarray,
     axis: np.ndarray,
+    cuff_mm: float,
 ) -> np.ndarray:
-    """Stage number of every kerf voxel (0 elsewhere)."""
+    """Stage number of every kerf voxel (0 elsewhere).
+
+    Rule (docs/separation.md): a separation stage that names venous segments divides
+    their voxels on the cut and the kerf within ``cuff_mm`` of them (nearest segment
+    wins); the final stage divides everything else, except that separation stages
+    naming no vessel (staged divisions) share the remaining non-vessel kerf with the
+    final stage by azimuth sectors around the bridge axis.
+    """
     cut = np.zeros(kerf.shape, np.uint8)
     seps = [s for s in stages if s.kind == "separation"]
     idx = np.argwhere(kerf)
-    if idx.size == 0:
+    if idx.size == 0 or not seps:
         return cut
+    final = seps[-1]
     if len(seps) == 1:
-        cut[kerf] = seps[0].number
+        cut[kerf] = final.number
         return cut
-    pts = labels.world_coords(idx)
-    stage_of = {x: k for k, s in enumerate(seps) for x in s.structures}
-    cross_pos = {c.id: np.asarray(c.position_mm) for c in crossings}
-    groups: list[list[float]] = [[] for _ in seps]
-    for cid, k in stage_of.items():
-        if cid in cross_pos:
-            groups[k].append(float(_azimuth(cross_pos[cid][None], centre, axis)[0]))
-    anchors = np.asarray(_anchors(groups))
-    phi = _azimuth(pts, centre, axis)
-    diff = np.abs((phi[:, None] - anchors[None, :] + 180.0) % 360.0 - 180.0)
-    k_of = np.argmin(diff, axis=1)
-    # vessel voxels of the cut follow the stage of their nearest crossing
-    if crossings:
-        is_vessel = labels.array[kerf] == VESSEL
-        if is_vessel.any():
-            ids = [c.id for c in crossings]
-            pos = np.stack([cross_pos[i] for i in ids])
-            d = np.linalg.norm(pts[is_vessel][:, None, :] - pos[None], axis=2)
-            nearest = np.argmin(d, axis=1)
-            k_of[is_vessel] = [stage_of.get(ids[j], len(seps) - 1) for j in nearest]
-    numbers = np.asarray([s.number for s in seps], dtype=np.uint8)
-    cut[kerf] = numbers[k_of]
+    lab = labels.array
+    stage_of = {x: s.number for s in seps for x in s.structures}
+    # work in the kerf's bounding box (plus the cuff)
+    spacing = np.asarray(labels.spacing_mm)
+    margin = np.ceil(cuff_mm / spacing).astype(int) + 1
+    lo = np.maximum(idx.min(axis=0) - margin, 0)
+    hi = np.minimum(idx.max(axis=0) + margin + 1, kerf.shape)
+    box = tuple(slice(int(a), int(b)) for a, b in zip(lo, hi, strict=True))
+    k_box = kerf[box]
+    st = np.zeros(k_box.shape, np.uint8)
+    # -- venous-division stages: the segment on the cut and its cuff ----------------------
+    on_cut = k_box & (lab[box] == VESSEL)
+    comps, n = cc3d.connected_components(on_cut, connectivity=26, return_N=True)
+    seed_stage = np.zeros(n + 1, np.uint8)
+    if n and crossings:
+        cents = np.stack(
+            [
+                labels.world_coords(np.argwhere(comps == c) + lo).mean(axis=0)
+                for c in range(1, n + 1)
+            ]
+        )
+        for c in crossings:
+            number = stage_of.get(c.id, final.number)
+            j = int(np.argmin(np.linalg.norm(cents - np.asarray(c.position_mm), axis=1)))
+            if number != final.number:
+                seed_stage[j + 1] = number
+    best = np.full(k_box.shape, np.inf, np.float32)
+    for number in sorted({int(v) for v in seed_stage if v}):
+        seeds = np.isin(comps, np.flatnonzero(seed_stage == number))
+        d = edt.edt(~seeds, anisotropy=tuple(spacing), black_border=False)
+        take = k_box & (d <= cuff_mm) & (d < best)
+        st[take] = number
+        best = np.where(take, d, best)
+    # -- the rest: final stage, or sectors shared with staged divisions -------------------
+    rest = k_box & (st == 0)
+    empty = [s for s in seps[:-1] if not any(x in stage_of for x in s.structures)]
+    if empty and rest.any():
+        cross_pos = {c.id: np.asarray(c.position_mm) for c in crossings}
+        share = empty + [final]
+        groups = [
+            [
+                float(_azimuth(cross_pos[x][None], centre, axis)[0])
+                for x in s.structures
+                if x in cross_pos
+            ]
+            for s in share
+        ]
+        anchors = np.asarray(_anchors(groups))
+        ridx = np.argwhere(rest)
+        phi = _azimuth(labels.world_coords(ridx + lo), centre, axis)
+        diff = np.abs((phi[:, None] - anchors[None, :] + 180.0) % 360.0 - 180.0)
+        numbers = np.asarray([s.number for s in share], dtype=np.uint8)
+        k_of = numbers[np.argmin(diff, axis=1)]
+        # vessel voxels left on the cut (the final stage's segments, vessels the cut only
+        # grazes) stay with the final stage: staged divisions divide no vessel
+        k_of[lab[box][rest] == VESSEL] = final.number
+        st[rest] = k_of
+    else:
+        st[rest] = final.number
+    cut[box] = st
     return cut
 
 
@@ -245,28 +332,37 @@ def plan_separation(
     else:
         stages = propose_stages(facts, crossings, n_stages=n_stages, params=params.staging)
     cut_arr = _assign_stages(
-        labels, check.kerf, stages, crossings, fusion.bridge.centroid_mm, fusion.bridge.axis
+        labels,
+        check.kerf,
+        stages,
+        crossings,
+        fusion.bridge.centroid_mm,
+        fusion.bridge.axis,
+        params.staging.venous_cuff_mm,
     )
-    # Where the two sides differ the cut runs along a tissue boundary (e.g. along the
-    # wall of a sinus, not through it): it counts as the cheaper tissue.
-    la = np.where(la == 0, lb, la)
-    lb = np.where(lb == 0, la, lb)
-    tissue = np.zeros(la.shape, np.uint8)
-    for t in _PRIORITY:
-        tissue[(la == t) | (lb == t)] = t
-    tissue[tissue == 0] = SOFT_TISSUE
+    tissue = _triangle_tissue(mesh, lab, twins.array)
     area_by_tissue = {
-        name: round(float(mesh.areas_mm2[tissue == v].sum()), 1) for v, name in TISSUE_NAMES.items()
+        name: round(float(mesh.areas_mm2[tissue == name].sum()), 1) for name in AREA_KEYS
     }
-    sa = cut_arr[tuple(mesh.side_a_ijk.T)]
-    sb = cut_arr[tuple(mesh.side_b_ijk.T)]
-    st = np.maximum(sa, sb)
-    areas_stage = {s.number: float(mesh.areas_mm2[st == s.number].sum()) for s in stages}
-    unassigned = float(mesh.areas_mm2[st == 0].sum())
+    # Stage of each cut triangle: the earlier stage of its two voxels (the rehearsal
+    # removes a stage's voxels, which divides every contact they take part in).
+    sa = cut_arr[tuple(mesh.side_a_ijk.T)].astype(np.int32)
+    sb = cut_arr[tuple(mesh.side_b_ijk.T)].astype(np.int32)
+    st = np.where((sa > 0) & (sb > 0), np.minimum(sa, sb), np.maximum(sa, sb))
     seps = [s for s in stages if s.kind == "separation"]
-    if unassigned > 0 and seps:
-        areas_stage[seps[-1].number] += unassigned
-    stages = [replace(s, area_mm2=round(areas_stage.get(s.number, 0.0), 1)) for s in stages]
+    if seps:
+        st[st == 0] = seps[-1].number
+    new_stages = []
+    for s in stages:
+        if s.kind != "separation":
+            new_stages.append(replace(s, area_mm2=0.0, area_mm2_by_tissue={}))
+            continue
+        on = st == s.number
+        by_t = {name: float(mesh.areas_mm2[on & (tissue == name)].sum()) for name in AREA_KEYS}
+        new_stages.append(
+            replace(s, area_mm2=round(float(mesh.areas_mm2[on].sum()), 1), area_mm2_by_tissue=by_t)
+        )
+    stages = new_stages
     if crossings:
         listed = "; ".join(
             f"{c.id} ({c.diameter_mm:.0f} mm at "
@@ -280,8 +376,15 @@ def plan_separation(
         )
     if area_by_tissue["brain"] > 0:
         warnings.append(
-            f"the cut passes through {area_by_tissue['brain']:.0f} mm2 of brain: no plane "
-            "of dura, CSF or bone separates the brains there"
+            f"the cut passes through {area_by_tissue['brain']:.0f} mm2 of one twin's brain: "
+            "no plane of dura, CSF or bone, and no contact with the other twin's brain, "
+            "offered a cheaper way there"
+        )
+    if area_by_tissue["brain_interface"] > 0:
+        warnings.append(
+            f"the brains touch with no dural plane visible in the labels: the cut follows "
+            f"the contact between the two brains (the twin assignment's boundary) over "
+            f"{area_by_tissue['brain_interface']:.0f} mm2; check that plane on the images"
         )
     if fusion.completeness == "total" and len(seps) == 1:
         warnings.append(

@@ -52,6 +52,9 @@ class PlannedStage:
     action : str
         For preparatory stages: ``tissue_expander``, ``cranial_distraction`` or
         ``endovascular_occlusion``; ``"divide"`` for separation stages.
+    area_mm2_by_tissue : dict
+        The stage's cut area per tissue (same keys as ``SeparationPlan.area_mm2_by_tissue``),
+        mm^2; empty for preparatory stages. Over all stages they add up to the plan's.
     """
 
     number: int
@@ -61,6 +64,7 @@ class PlannedStage:
     rationale: str = ""
     area_mm2: float = 0.0
     action: str = "divide"
+    area_mm2_by_tissue: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready view (``plan.json`` ``separation.stages`` entry)."""
@@ -72,6 +76,7 @@ class PlannedStage:
             "structures": list(self.structures),
             "rationale": self.rationale,
             "area_mm2": round(self.area_mm2, 1),
+            "area_mm2_by_tissue": {k: round(v, 1) for k, v in self.area_mm2_by_tissue.items()},
         }
 
 
@@ -194,8 +199,9 @@ def propose_stages(
             if ids:
                 sizes = ", ".join(f"{c.id} ({c.diameter_mm:.0f} mm)" for c in group)
                 text = (
-                    f"Divides the smaller shared venous segment(s) {sizes} and the bridge "
-                    "around them, keeping the dominant drainage open so that venous "
+                    f"Divides the smaller shared venous segment(s) {sizes} with the dural "
+                    f"cuff around them (within {params.venous_cuff_mm:g} mm), keeping the "
+                    "dominant drainage and the rest of the bridge intact so that venous "
                     "collaterals can grow before the next stage."
                 )
             else:
