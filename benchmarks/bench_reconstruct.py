@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from twinsep.reconstruct.defects import DefectParams
+from twinsep.reconstruct.defects import DefectParams, HeadFrame
 from twinsep.reconstruct.stage import ReconstructParams, reconstruct
 from twinsep.volume import Volume
 
@@ -65,7 +65,10 @@ def run(out_dir: Path) -> dict[str, Any]:
     for work in (1.5, 1.0):
         params = ReconstructParams(defects=DefectParams(work_voxel_mm=work))
         t, c = time.perf_counter(), time.process_time()
-        r = reconstruct(labels, twins, params=params)
+        # each twin's vertex toward the other, faces along +x (as fusion would give)
+        up, face = np.array([0.0, 0.0, 1.0]), np.array([1.0, 0.0, 0.0])
+        frames = {"A": HeadFrame(up, face), "B": HeadFrame(-up, face)}
+        r = reconstruct(labels, twins, frames=frames, params=params)
         dt, cpu = time.perf_counter() - t, time.process_time() - c
         rows.append(
             {
@@ -78,6 +81,8 @@ def run(out_dir: Path) -> dict[str, Any]:
                 "error_pct": round(100 * (r.defects["A"].scalp_defect_area_mm2 / disc - 1), 2),
                 "bone_defect_A_mm2": round(r.defects["A"].bone_defect_area_mm2),
                 "expanders": sum(len(p.expanders) for p in r.skin.values()),
+                "expander_sizes": {n: [e.code for e in p.expanders] for n, p in r.skin.items()},
+                "available_scalp_A_mm2": round(r.defects["A"].available_scalp_area_mm2),
                 "shortfall_mm2": {n: round(p.shortfall_mm2) for n, p in r.skin.items()},
                 "template_ml": {n: round(b.template_volume_ml, 1) for n, b in r.bone.items()},
                 # the machine is shared: CPU time of this process is the fair measure

@@ -110,7 +110,7 @@ class PlanOptions:
             except (TypeError, ValueError):
                 raise InputError(
                     "--separation-date",
-                    f"{self.separation_date!r} is not a date of the form YYYY-MM-DD",
+                    f"{self.separation_date!r} is not a valid calendar date of the form YYYY-MM-DD",
                 ) from None
 
     def to_json(self) -> dict[str, Any]:

@@ -165,3 +165,19 @@ def test_skin_plan_figure(ran) -> None:
     # twin labels as text (not colour alone) and the twin code colour present
     assert "Twin A" in text and "Twin B" in text and "A1" in text
     assert "#7b3fa0" in text.lower()
+
+
+def test_cli_bad_separation_date_exits_2_and_writes_nothing(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from twinsep.cli import app
+
+    scan = tmp_path / "scan.nii.gz"
+    scan.write_bytes(b"not read: the option is checked first")
+    out = tmp_path / "plan"
+    res = CliRunner().invoke(
+        app, ["plan", str(scan), "--out", str(out), "--separation-date", "2027-02-30"]
+    )
+    assert res.exit_code == 2
+    assert "--separation-date" in res.output and "2027-02-30" in res.output
+    assert not out.exists()

@@ -60,7 +60,9 @@ def parse_date(text: str, *, name: str = "--separation-date") -> date:
     try:
         return date.fromisoformat(text)
     except (TypeError, ValueError):
-        raise ConfigError(name, f"{text!r} is not a date of the form YYYY-MM-DD") from None
+        raise ConfigError(
+            name, f"{text!r} is not a valid calendar date of the form YYYY-MM-DD"
+        ) from None
 
 
 @dataclass(frozen=True)
