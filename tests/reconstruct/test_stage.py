@@ -181,3 +181,30 @@ def test_cli_bad_separation_date_exits_2_and_writes_nothing(tmp_path: Path) -> N
     assert res.exit_code == 2
     assert "--separation-date" in res.output and "2027-02-30" in res.output
     assert not out.exists()
+
+
+def test_skin_map_coordinates_follow_the_twin_frame(ran) -> None:
+    from twinsep.reconstruct.figure import map_coords_deg
+
+    result, _, _, _ = ran
+    d = result.defects["A"]
+    axis = d.head_axis / np.linalg.norm(d.head_axis)
+    face = d.face_dir
+    right = np.cross(face, axis)  # RAS: face x up = the twin's right
+    r = 50.0
+    pts = d.brain_centre_mm + r * np.stack(
+        [face, right, -right, -face, axis, (face + axis) / np.sqrt(2.0)]
+    )
+    got = map_coords_deg(d, pts)
+    expect = [(0, 0), (90, 0), (-90, 0), (180, 0), (None, 90), (0, 45)]
+    for (az, el), (e_az, e_el) in zip(got, expect, strict=True):
+        assert el == pytest.approx(e_el, abs=1e-6)
+        if e_az is not None:
+            assert abs((az - e_az + 180.0) % 360.0 - 180.0) < 1e-6
+
+
+def test_skin_plan_names_the_excluded_regions(ran) -> None:
+    _, _, out, _ = ran
+    text = (out / "skin_plan.svg").read_text(encoding="utf-8")
+    for label in ("available scalp", "face", "ears", "neck", "wound margin", "wound edge"):
+        assert label in text, label

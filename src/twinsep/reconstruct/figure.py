@@ -1,32 +1,70 @@
-"""The ``skin_plan`` figure: each twin's scalp seen from the wound, with its expanders.
+"""The ``skin_plan`` figure: each twin's scalp unrolled in its own frame, with expanders.
 
-Rendering is a pure function returning SVG text; the stage writes it. Orthographic view
-along each twin's wound normal (world mm): the wound outline, the bone rim, available
-scalp (light twin colour), excluded skin (grey), expander footprints (twin colour,
-labelled ``A1``...) and fill valves. Colour is never the only cue: every element has a
-text label or legend entry.
+Rendering is a pure function returning SVG text; the stage writes it. Each twin gets a
+map of its skin seen from its brain centre: azimuth from the facial direction on the
+horizontal axis (0 = face, +-180 = back of the head, positive toward the twin's right),
+elevation above the plane perpendicular to the long axis on the vertical axis (the
+vertex and the wound on top, the neck below). Skin regions (available scalp in the
+light twin colour; wound margin, face, ears, neck and skin off the vault in greys), the
+wound outline, expander footprints (twin colour, labelled ``A1``...) and fill valves
+are drawn. Colour is never the only cue: every element has a text label or legend
+entry. Without a known facial direction the azimuth origin is arbitrary and the title
+says so.
 """
 
 from __future__ import annotations
 
 import io
 import logging
+from typing import Any
 
 import numpy as np
 
 from twinsep.labels import shade
+from twinsep.reconstruct.defects import TwinDefects
 
 logger = logging.getLogger(__name__)
 
 _MAX_POINTS = 15000
 
+#: Grey level and legend text of the excluded regions (region code -> (colour, text)).
+_REGION_STYLE: dict[int, tuple[str, str]] = {
+    1: ("#8C8C8C", "wound margin"),
+    2: ("#C8C8C8", "face"),
+    3: ("#5E5E5E", "ears"),
+    4: ("#A8A8A8", "neck"),
+    5: ("#E2E2E2", "off the vault"),
+}
 
-def _basis(normal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    n = normal / np.linalg.norm(normal)
-    ref = np.array([0.0, 0.0, 1.0]) if abs(n[2]) < 0.9 else np.array([0.0, 1.0, 0.0])
-    e1 = np.cross(ref, n)
-    e1 /= np.linalg.norm(e1)
-    return e1, np.cross(n, e1)
+
+def _frame(d: TwinDefects) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(axis, face, right) unit vectors of the map; face arbitrary when unknown."""
+    axis = d.head_axis / np.linalg.norm(d.head_axis)
+    if d.face_dir is not None:
+        face = d.face_dir - (d.face_dir @ axis) * axis
+    else:
+        ref = np.eye(3)[int(np.argmin(np.abs(axis)))]
+        face = ref - (ref @ axis) * axis
+    face = face / np.linalg.norm(face)
+    return axis, face, np.cross(face, axis)
+
+
+def map_coords_deg(d: TwinDefects, points_mm: np.ndarray) -> np.ndarray:
+    """(N, 2) signed azimuth (+ toward the twin's right) and elevation, deg."""
+    axis, face, right = _frame(d)
+    rel = np.asarray(points_mm, dtype=np.float64) - d.brain_centre_mm
+    r = np.maximum(np.linalg.norm(rel, axis=1), 1e-9)
+    elev = np.degrees(np.arcsin(np.clip(rel @ axis / r, -1.0, 1.0)))
+    az = np.degrees(np.arctan2(rel @ right, rel @ face))
+    return np.stack([az, elev], axis=1)
+
+
+def _split_wrap(xy: np.ndarray) -> list[np.ndarray]:
+    """Pieces of a polyline cut where it jumps across azimuth +-180."""
+    if len(xy) < 2:
+        return [xy]
+    jumps = np.flatnonzero(np.abs(np.diff(xy[:, 0])) > 180.0) + 1
+    return [p for p in np.split(xy, jumps) if len(p) > 1]
 
 
 def skin_plan_svg(result: object, colours: dict[str, str]) -> str:
@@ -40,82 +78,93 @@ def skin_plan_svg(result: object, colours: dict[str, str]) -> str:
         ``{"A": "#RRGGBB", "B": "#RRGGBB"}`` twin code colours.
     """
     from matplotlib.backends.backend_svg import FigureCanvasSVG
+
+    fig = skin_plan_figure(result, colours)
+    FigureCanvasSVG(fig)
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg")
+    return buf.getvalue()
+
+
+def skin_plan_figure(result: object, colours: dict[str, str]) -> Any:
+    """The skin-plan matplotlib ``Figure`` (not attached to any GUI backend)."""
     from matplotlib.collections import PolyCollection
     from matplotlib.figure import Figure
 
     defects = result.defects  # type: ignore[attr-defined]
     skin = result.skin  # type: ignore[attr-defined]
     names = sorted(defects)
-    fig = Figure(figsize=(5.5 * len(names), 5.8))
-    FigureCanvasSVG(fig)
+    fig = Figure(figsize=(6.5, 3.6 * len(names)))
     rng = np.random.default_rng(0)
     for k, name in enumerate(names):
-        ax = fig.add_subplot(1, len(names), k + 1)
-        d = defects[name]
+        ax = fig.add_subplot(len(names), 1, k + 1)
+        d: TwinDefects = defects[name]
         col = colours.get(name, "#777777")
-        e1, e2 = _basis(d.defect_normal)
-        c = d.defect_centroid_mm
-        pts = d.skin.points_mm
-        facing = (pts - d.brain_centre_mm) @ d.defect_normal > -10.0
-        idx = np.flatnonzero(facing)
+        idx = np.arange(len(d.skin.points_mm))
         if len(idx) > _MAX_POINTS:
             idx = np.sort(rng.choice(idx, _MAX_POINTS, replace=False))
-        p = pts[idx] - c
-        avail = d.available[idx]
+        xy = map_coords_deg(d, d.skin.points_mm[idx])
+        region = d.region[idx]
+        for code, (grey, text) in _REGION_STYLE.items():
+            m = region == code
+            if m.any():
+                ax.scatter(xy[m, 0], xy[m, 1], s=1, c=grey, rasterized=True, label=text)
+        m = region == 0
         ax.scatter(
-            p[~avail] @ e1,
-            p[~avail] @ e2,
-            s=1,
-            c="#BBBBBB",
-            rasterized=True,
-            label="not expandable",
+            xy[m, 0], xy[m, 1], s=1, c=shade(col, 1.6), rasterized=True, label="available scalp"
         )
-        ax.scatter(
-            p[avail] @ e1,
-            p[avail] @ e2,
-            s=1,
-            c=shade(col, 1.6),
-            rasterized=True,
-            label="available scalp",
-        )
-        for loop, style, lab in (
-            (d.scalp_outline_mm, "-", "scalp defect"),
-            (d.bone_rim_mm, "--", "bone rim"),
-        ):
-            if len(loop) > 2:
-                q = np.vstack([loop, loop[:1]]) - c
-                ax.plot(q @ e1, q @ e2, style, color="black", lw=1.2, label=lab)
+        if len(d.scalp_outline_mm) > 2:
+            loop = map_coords_deg(d, np.vstack([d.scalp_outline_mm, d.scalp_outline_mm[:1]]))
+            for i, piece in enumerate(_split_wrap(loop)):
+                ax.plot(
+                    piece[:, 0],
+                    piece[:, 1],
+                    "-",
+                    color="black",
+                    lw=1.2,
+                    label="wound edge" if i == 0 else None,
+                )
         for e in skin[name].expanders:
-            v = e.vertices_mm - c
-            xy = np.stack([v @ e1, v @ e2], axis=1)
-            tris = PolyCollection(xy[e.faces], facecolors=col, edgecolors="none", alpha=0.8)
+            v = map_coords_deg(d, e.vertices_mm)
+            tri = v[e.faces]
+            # triangles across the +-180 seam are drawn on both sides
+            span = np.ptp(tri[:, :, 0], axis=1) > 180.0
+            ok = tri[~span]
+            wrapped = tri[span].copy()
+            wrapped[:, :, 0] = np.where(
+                wrapped[:, :, 0] < 0, wrapped[:, :, 0] + 360.0, wrapped[:, :, 0]
+            )
+            polys = np.concatenate([ok, wrapped, wrapped - np.array([360.0, 0.0])])
+            tris = PolyCollection(list(polys), facecolors=col, edgecolors="none", alpha=0.8)
             tris.set_rasterized(True)
             ax.add_collection(tris)
-            m = e.centre_mm - c
+            c = map_coords_deg(d, e.centre_mm[None])[0]
             ax.annotate(
-                e.label,
-                (m @ e1, m @ e2),
+                f"{e.label} {e.code}",
+                (c[0], c[1]),
                 ha="center",
                 va="center",
-                fontsize=9,
+                fontsize=8,
                 color="white",
                 fontweight="bold",
                 bbox={"boxstyle": "round,pad=0.2", "fc": shade(col, 0.7), "ec": "none"},
             )
-            w = e.valve_mm - c
-            ax.plot([w @ e1], [w @ e2], marker="o", mfc="white", mec=col, ms=6)
+            w = map_coords_deg(d, e.valve_mm[None])[0]
+            ax.plot([w[0]], [w[1]], marker="o", mfc="white", mec=col, ms=6)
         plan = skin[name]
+        face_note = "" if d.face_dir is not None else " (facial direction unknown)"
         ax.set_title(
             f"Twin {name}: defect {plan.defect_area_mm2 / 100:.0f} cm², "
-            f"{len(plan.expanders)} expander(s)\n{plan.message}",
+            f"available scalp {d.available_scalp_area_mm2 / 100:.0f} cm², "
+            f"{len(plan.expanders)} expander(s){face_note}\n{plan.message}",
             fontsize=8,
             wrap=True,
         )
-        ax.set_xlabel("mm (view along the wound normal)")
-        ax.set_ylabel("mm")
-        ax.set_aspect("equal")
-        ax.legend(loc="lower right", fontsize=7, markerscale=5, framealpha=0.8)
+        ax.set_xlim(-180, 180)
+        ax.set_ylim(-90, 90)
+        ax.set_xticks([-180, -90, 0, 90, 180], ["back", "left", "face", "right", "back"])
+        ax.set_xlabel("azimuth around the long axis, from the face (°)")
+        ax.set_ylabel("elevation from the brain centre (°)")
+        ax.legend(loc="lower right", fontsize=6, markerscale=5, framealpha=0.8, ncol=2)
     fig.tight_layout()
-    buf = io.StringIO()
-    fig.savefig(buf, format="svg")
-    return buf.getvalue()
+    return fig
