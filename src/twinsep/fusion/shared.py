@@ -143,7 +143,8 @@ def brain_contact_faces(
     A triangle is in contact when the layer between twin A's brain and twin B's brain
     across it is at most ``max(gap_mm, layer_vx voxels)`` thick (sum of the two distances
     to the nearest brain voxel centres minus one voxel), no bone lies closer to it than
-    either brain, and its connected patch of such triangles is at least
+    the farther brain, each brain lies straight across (along the triangle's normal),
+    and its connected patch of such triangles is at least
     ``min_patch_mm2`` (mm^2).
     """
     n_f = mesh.faces.shape[0]
@@ -159,12 +160,10 @@ def brain_contact_faces(
     lo = np.maximum(np.floor(cent.min(axis=0)).astype(int) - margin, 0)
     hi = np.minimum(np.ceil(cent.max(axis=0)).astype(int) + margin + 1, lab.shape)
     box = tuple(slice(int(a), int(b)) for a, b in zip(lo, hi, strict=True))
+    brain_a = (lab[box] == BRAIN) & (tw[box] == TWIN_A)
+    brain_b = (lab[box] == BRAIN) & (tw[box] == TWIN_B)
     near = []
-    for m in (
-        (lab[box] == BRAIN) & (tw[box] == TWIN_A),
-        (lab[box] == BRAIN) & (tw[box] == TWIN_B),
-        lab[box] == BONE,
-    ):
+    for m in (brain_a, brain_b, lab[box] == BONE):
         if not m.any():
             near.append(np.full(n_f, np.inf))
             continue
@@ -173,7 +172,23 @@ def brain_contact_faces(
     d_a, d_b, d_bone = near
     # the sum counts one voxel too many when the brains touch directly (voxel centres)
     thickness = d_a + d_b - vox
-    contact = (thickness <= limit + 1e-6) & (d_bone >= np.minimum(d_a, d_b))
+    # bone nearer than the farther brain lies in the layer: separate skulls
+    contact = (thickness <= limit + 1e-6) & (d_bone >= np.maximum(d_a, d_b))
+    # Each brain must lie straight across (along the triangle's normal, within the
+    # layer limit plus a voxel): near the rim of a contact both brains are close but
+    # beside the triangle, not across it.
+    tri = mesh.vertices_mm[mesh.faces]
+    normal = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+    normal /= np.maximum(np.linalg.norm(normal, axis=1, keepdims=True), 1e-12)
+    to_a = labels.world_coords(mesh.side_a_ijk.astype(np.float64)) - mesh.centroids_mm
+    normal *= np.where((normal * to_a).sum(axis=1) < 0, -1.0, 1.0)[:, None]
+    steps = np.linspace(0.25 * vox, limit + vox, 8)
+    for sign, mask in ((1.0, brain_a), (-1.0, brain_b)):
+        found = np.zeros(n_f, bool)
+        for h in steps:
+            pts = world_to_voxel(labels.affine, mesh.centroids_mm + sign * h * normal) - lo
+            found |= ndimage.map_coordinates(mask, pts.T, order=0, mode="constant") > 0
+        contact &= found
     if not contact.any():
         return contact
     comp = _face_components(mesh.faces, mesh.vertices_mm.shape[0])

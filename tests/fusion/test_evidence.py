@@ -1,0 +1,141 @@
+"""Completeness evidence without contrast, and brain contact (thin layer, minimum patch)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.spatial.transform import Rotation
+
+from twinsep.fusion import FusionParams, analyse_fusion, interface_mesh
+from twinsep.fusion.shared import brain_contact_faces
+from twinsep.volume import Volume
+
+phantom = pytest.importorskip("twinsep.phantom")
+
+NO_CONTRAST = "cannot be determined without contrast"
+
+
+def test_total_form_without_contrast_is_flagged_not_silently_partial() -> None:
+    from twinsep.segment.ct import segment_ct
+
+    ph = phantom.make_phantom("vertical-II", size=96, seed=3, contrast=False, table=False)
+    assert ph.truth.completeness == "total"
+    # contrast forced off: the segment stage's own detection is its business (at this
+    # size it mistook a few bright voxels for contrast)
+    seg = segment_ct(ph.ct, contrast=False)
+    fa = analyse_fusion(seg.labels, ph.twins, contrast=seg.contrast)
+    # classified from what is visible, but flagged and explained
+    assert fa.completeness == "partial"
+    assert fa.completeness_evidence == "no contrast"
+    assert sum(NO_CONTRAST in w for w in fa.warnings) == 1
+    # the same twins with their sinuses visible: total, on the evidence of the sinus
+    fa_truth = analyse_fusion(ph.labels, ph.twins, contrast=True)
+    assert (fa_truth.completeness, fa_truth.completeness_evidence) == ("total", "shared sinus")
+    assert not any(NO_CONTRAST in w for w in fa_truth.warnings)
+
+
+def test_no_labelled_vessels_counts_as_no_evidence_even_if_contrast_unknown() -> None:
+    ph = phantom.make_phantom("vertical-I", size=64, seed=1, table=False)
+    lab = ph.labels.array.copy()
+    lab[lab == 5] = 4  # sinuses unseen: read as CSF
+    fa = analyse_fusion(ph.labels.with_array(lab), ph.twins)
+    assert (fa.completeness, fa.completeness_evidence) == ("partial", "no contrast")
+    assert any(NO_CONTRAST in w for w in fa.warnings)
+
+
+def test_partial_form_with_contrast_has_evidence() -> None:
+    ph = phantom.make_phantom("vertical-partial", size=64, seed=2, table=False)
+    fa = analyse_fusion(ph.labels, ph.twins, contrast=True)
+    assert (fa.completeness, fa.completeness_evidence) == ("partial", "no shared sinus")
+    assert not any(NO_CONTRAST in w for w in fa.warnings)
+
+
+@pytest.mark.parametrize("kind", phantom.PHANTOM_KINDS)
+def test_brain_contact_against_phantom_truth(kind: str) -> None:
+    # Random rotations, flips and ~3 mm voxels as in test_classify.
+    idx = phantom.PHANTOM_KINDS.index(kind)
+    rng = np.random.default_rng(idx)
+    spacing = rng.uniform(2.6, 3.4, 3)
+    aff = np.eye(4)
+    aff[:3, :3] = (
+        Rotation.random(random_state=idx).as_matrix() @ np.diag(rng.choice([-1.0, 1.0], 3))
+    ) * spacing
+    aff[:3, 3] = -aff[:3, :3] @ (np.array([48, 48, 48]) / 2.0)
+    ph = phantom.make_phantom(kind, seed=idx, affine=aff, table=False)
+    fa = analyse_fusion(ph.labels, ph.twins)
+    truth = ph.truth.brain_contact_area_mm2
+    got = fa.shared.brain_contact_area_mm2
+    if truth == 0:
+        # partial forms: skulls between the brains -> exactly no contact
+        assert got == 0.0 and not fa.shared.brain_shared
+    else:
+        # truth samples the junction plane; the label map's one-voxel dural layer and
+        # its rim at 3 mm voxels give +4..+8 % (measured); 15 % catches a lost criterion
+        # (one-voxel limit: -60 %) or a loose one (no bone check: +20 %).
+        assert got == pytest.approx(truth, rel=0.15)
+        assert fa.shared.brain_shared
+
+
+# -- hand-made: two brain cylinders across the plane x = 0 ----------------------------
+SPACING = (1.0, 1.1, 0.9)
+SHAPE = (60, 48, 48)
+
+
+def _two_brains(layer_mm: float, layer_label: int, touch_radius_mm: float = 0.0):
+    """Brain cylinders (r 12 mm) along x, separated at x = 0 by a layer ``layer_mm``
+    thick (x in [0, layer_mm), on twin B's side; voxel centres at x = 0.5, 1.5, ...) of
+    ``layer_label``; within ``touch_radius_mm`` of the axis the brains touch directly.
+    Returns labels, twins (A: x < 0), affine."""
+    aff = np.diag([*SPACING, 1.0])
+    aff[:3, 3] = -aff[:3, :3] @ ((np.array(SHAPE) - 1) / 2.0)
+    xyz = np.indices(SHAPE).reshape(3, -1).T @ aff[:3, :3].T + aff[:3, 3]
+    x, y, z = xyz.T
+    r = np.hypot(y, z)
+    body = (r <= 16.0) & (np.abs(x) <= 25)
+    lab = np.where(body, 1, 0).astype(np.uint8)
+    brain = (r <= 12.0) & (np.abs(x) <= 22)
+    lab[brain] = 3
+    layer = brain & (x >= 0) & (x < layer_mm) & (r > touch_radius_mm)
+    lab[layer] = layer_label
+    tw = np.where(body, np.where(x < 0, 1, 2), 0).astype(np.uint8)
+    return lab.reshape(SHAPE), tw.reshape(SHAPE), aff
+
+
+def _contact_mm2(lab: np.ndarray, tw: np.ndarray, aff: np.ndarray, **kw) -> float:
+    p = FusionParams()
+    mesh = interface_mesh(tw == 1, tw == 2, aff)
+    faces = brain_contact_faces(
+        Volume(lab, aff),
+        Volume(tw, aff),
+        mesh,
+        gap_mm=kw.get("gap_mm", p.brain_contact_gap_mm),
+        min_patch_mm2=kw.get("min_patch_mm2", p.brain_contact_min_mm2),
+        layer_vx=p.brain_contact_layer_vx,
+    )
+    return float(mesh.areas_mm2[faces].sum())
+
+
+def test_brains_touching_or_across_thin_dura_are_in_contact() -> None:
+    disc = np.pi * 12.0**2  # 452 mm^2
+    lab, tw, aff = _two_brains(0.0, 4)
+    assert _contact_mm2(lab, tw, aff) == pytest.approx(disc, rel=0.10)
+    # a dural layer of one voxel (1 mm, CSF label): still contact
+    lab, tw, aff = _two_brains(1.0, 4)
+    assert _contact_mm2(lab, tw, aff) == pytest.approx(disc, rel=0.10)
+
+
+def test_thick_layer_or_bone_between_brains_is_no_contact() -> None:
+    lab, tw, aff = _two_brains(4.0, 4)  # 4 mm of CSF: more than the 2 mm limit
+    assert _contact_mm2(lab, tw, aff) == 0.0
+    lab, tw, aff = _two_brains(1.0, 2)  # one voxel of bone: separate skulls
+    assert _contact_mm2(lab, tw, aff) == 0.0
+
+
+def test_small_contact_patch_is_dropped() -> None:
+    # Brains touch only within 2.5 mm of the axis (about 20 mm^2, under the 30 mm^2
+    # minimum patch); elsewhere 4 mm of CSF lies between them.
+    lab, tw, aff = _two_brains(4.0, 4, touch_radius_mm=2.5)
+    assert _contact_mm2(lab, tw, aff) == 0.0
+    # with a minimum patch of 5 mm^2 the same patch counts (the area is real, ~20 mm^2)
+    got = _contact_mm2(lab, tw, aff, min_patch_mm2=5.0)
+    assert 8.0 < got < 45.0
