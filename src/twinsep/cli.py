@@ -309,7 +309,7 @@ def demo(
             _emit(
                 state,
                 {"cases": cases},
-                lambda: [out_console.print(f"{k}: {v}") for k, v in cases.items()],
+                lambda: [out_console.print(f"{k}: {v}", soft_wrap=True) for k, v in cases.items()],
             )
             return
         scan_path = build_case(case, out.absolute().parent / ".twinsep-cases")
