@@ -96,3 +96,26 @@ def test_mr_only_path_runs_and_warns(real_vertical):
     assert dice(cav_t, cav_p) >= 0.6
     twins = assign_twins(res.labels)
     assert set(np.unique(twins.twins.array)) == {0, 1, 2}
+
+
+def test_venogram_sinus_from_mr(real_vertical):
+    """CT without contrast + an MR with a bright tube (a 'venogram'): the tube becomes
+    vessel; the plain T1 (previous test) adds no vessels."""
+    case, ct, _ = real_vertical
+    seg = segment_ct(ct)
+    mr = case.mr.array.copy()
+    cav = np.isin(case.labels.array, [L.BRAIN, L.CSF]) & (case.twins.array == 1)
+    idx = np.argwhere(cav)
+    c = idx.mean(axis=0)
+    ii, jj, kk = np.indices(mr.shape)
+    # a 4 mm radius tube along the first axis through the cavity centre of twin A
+    tube = ((jj - c[1]) ** 2 + (kk - c[2]) ** 2) * 1.5**2 <= 4.0**2
+    tube &= cav
+    mr[tube] = 3.0 * float(mr.max())
+    fused = fuse_mr(seg, ct, Volume(mr, case.mr.affine, {"source": "mrv.nii.gz"}))
+    v = fused.labels.array == L.VESSEL
+    assert fused.contrast
+    assert dice(v, tube) >= 0.7
+    plain = fuse_mr(seg, ct, Volume(case.mr.array, case.mr.affine, {"source": "t1.nii.gz"}))
+    assert (plain.labels.array == L.VESSEL).sum() == 0
+    assert any("not a venogram" in w for w in plain.warnings)

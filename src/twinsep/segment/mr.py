@@ -122,10 +122,24 @@ def fuse_mr(
         f"MR registered to CT (rigid, Mattes mutual information {mi:.3f}); "
         "brain and CSF taken from the MR"
     )
+    has_vessels = bool(ct_result.contrast)
+    if not ct_result.contrast:
+        ven = _venogram_vessels(reg, inner, params)
+        if ven is not None:
+            lab[ven] = L.VESSEL
+            has_vessels = True
+            warnings.append(
+                "the CT has no contrast: dural venous sinuses and veins were taken from the "
+                "MR (bright flowing blood, tube-shaped), registered rigidly to the CT"
+            )
+        else:
+            warnings.append(
+                "the MR shows no venous signal (not a venogram): sinuses remain missing"
+            )
     vol = ct_result.labels.with_array(lab)
     return TissueLabels(
         labels=vol,
-        contrast=ct_result.contrast,
+        contrast=has_vessels,
         hu_thresholds=ct_result.hu_thresholds,
         warnings=tuple(warnings),
         modality="CT+MR",
@@ -134,12 +148,46 @@ def fuse_mr(
     )
 
 
+def _venogram_vessels(reg: Volume, inner: np.ndarray, params: MRParams) -> np.ndarray | None:
+    """Bright tube-shaped voxels of a (registered) MR venogram inside the cavity.
+
+    Flowing blood is far brighter than brain on a venogram; voxels above the cavity's
+    median + ``venogram_k`` robust sigmas that pass the Hessian tube test are vessels.
+    Returns None when they fill less than ``venogram_min_fraction`` of the cavity (a
+    plain T1 or T2 has no such signal).
+    """
+    from twinsep.segment.vessels import tubular_mask
+
+    v = reg.array
+    x = v[inner]
+    if x.size < 1000:
+        return None
+    med = float(np.median(x))
+    mad = 1.4826 * float(np.median(np.abs(x - med)))
+    cand = morph.dilate_mm(inner, 2.0, reg.spacing_mm) & (
+        v > med + params.venogram_k * max(mad, 1e-6)
+    )
+    if not cand.any():
+        return None
+    tube = tubular_mask(v.astype(np.float32), cand, reg.spacing_mm, (1.0, 2.0, 4.0), 0.45)
+    ven = cand & tube
+    if float(ven.sum()) < params.venogram_min_fraction * float(inner.sum()):
+        return None
+    return ven
+
+
 def _dark_bright_boundary(vals: np.ndarray, params: MRParams) -> float:
     """Bayes boundary between the darkest and the heaviest class of a 3-class mixture."""
     rng = np.random.default_rng(params.seed)
     x = sample_values(vals.astype(np.float32), 200_000, rng)
     q = np.percentile(x, [10, 50, 90])
-    mix = fit_gmm_1d(x, (float(q[0]), float(q[1]), float(q[2])), init_sigma=float(np.std(x)) / 4)
+    counts, edges = np.histogram(x, bins=512)
+    mix = fit_gmm_1d(
+        0.5 * (edges[1:] + edges[:-1]),
+        (float(q[0]), float(q[1]), float(q[2])),
+        init_sigma=float(np.std(x)) / 4,
+        weights=counts,
+    )
     ib = int(np.argmax(mix.weights))
     if ib == 0:
         return float(mix.means[0] - 2.5 * mix.sigmas[0])

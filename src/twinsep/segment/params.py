@@ -153,6 +153,15 @@ class MRParams:
     registration_sampling: float = 0.05
     """Fraction of voxels sampled by the metric (random, seeded)."""
 
+    venogram_k: float = 5.0
+    """MR voxels brighter than the cavity median + this many robust sigmas are venous
+    candidates: on a venogram (TOF/PC/contrast) sinuses are several times brighter than
+    brain; on T1 nothing in the cavity is that bright except fat-free noise."""
+
+    venogram_min_fraction: float = 0.001
+    """The MR is taken as a venogram when tube-shaped bright voxels fill at least this
+    fraction of the cavity (the dural sinuses alone are ~0.5-1 % of it)."""
+
     skull_band_mm: float = 12.0
     """Maximum distance (mm) from the intracranial space within which dark T1 voxels are
     taken as skull; beyond it they are air in the sinuses or background."""
