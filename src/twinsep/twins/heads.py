@@ -122,32 +122,51 @@ def _waist_ratio(ic_c: np.ndarray, csp: morph.Spacing, ca: np.ndarray, cb: np.nd
 def _axis_split(
     ic_c: np.ndarray, depth: np.ndarray, csp: morph.Spacing, params: TwinParams
 ) -> HeadCores | None:
-    """Split a cavity whose two heads merged widely (total vertical union).
+    """Split a cavity whose two heads merged widely (e.g. a total vertical union).
 
-    The cavity of two joined heads is elongated along the line through both heads
-    (length/width >= ``min_elongation``; one head is ~1.1-1.35). Its cross-section
-    along that principal axis is smallest at the union; the deep parts of the cavity
-    farther than ``core_gap_mm`` on either side of that waist are the two cores.
+    Along the line joining two heads, the cavity's cross-section narrows at the union;
+    along every axis of a single (convex) cranial cavity it rises to one maximum and
+    falls. The three principal axes are tried; if one shows a waist (central minimum
+    below ``axis_waist_ratio`` x the smaller of the maxima on its two sides), the deep
+    parts of the cavity farther than ``core_gap_mm`` on either side are the two cores.
+    A cavity at least ``min_elongation`` times longer than wide is two heads end to end
+    even without a waist, and is split at the narrowest central section of its long axis.
     """
     pts = np.argwhere(ic_c).astype(np.float64) * np.asarray(csp)
     if len(pts) < 100:
         return None
     c = pts.mean(axis=0)
     _, _, vt = np.linalg.svd(pts[:: max(1, len(pts) // 50_000)] - c, full_matrices=False)
-    t = (pts - c) @ vt[0]
-    u = (pts - c) @ vt[1]
-    length = float(np.percentile(t, 98) - np.percentile(t, 2))
-    width = float(np.percentile(u, 98) - np.percentile(u, 2))
-    if width <= 0 or length / width < params.min_elongation:
-        return None
     step = max(csp)
-    bins = np.arange(t.min(), t.max() + step, step)
-    prof, _ = np.histogram(t, bins=bins)
-    prof = np.convolve(prof.astype(float), np.ones(3) / 3, mode="same")
-    n = len(prof)
-    lo, hi = int(0.3 * n), int(0.7 * n)
-    k = lo + int(np.argmin(prof[lo:hi]))
-    t_waist = float(0.5 * (bins[k] + bins[k + 1]))
+    best: tuple[float, np.ndarray, float] | None = None
+    u1 = (pts - c) @ vt[1]
+    width = float(np.percentile(u1, 98) - np.percentile(u1, 2))
+    t0 = (pts - c) @ vt[0]
+    elongated = float(np.percentile(t0, 98) - np.percentile(t0, 2)) >= (
+        params.min_elongation * max(width, 1e-9)
+    )
+    for i, axis in enumerate(vt):
+        t = (pts - c) @ axis
+        bins = np.arange(t.min(), t.max() + step, step)
+        if len(bins) < 8:
+            continue
+        prof, _ = np.histogram(t, bins=bins)
+        prof = np.convolve(prof.astype(float), np.ones(3) / 3, mode="same")
+        n = len(prof)
+        lo, hi = int(0.3 * n), int(0.7 * n)
+        k = lo + int(np.argmin(prof[lo:hi]))
+        side = min(float(prof[:k].max(initial=0)), float(prof[k + 1 :].max(initial=0)))
+        if side <= 0:
+            continue
+        ratio = float(prof[k]) / side
+        if i == 0 and elongated:
+            # two heads end to end: split the long axis at its narrowest central section
+            ratio = min(ratio, 0.0)
+        if best is None or ratio < best[0]:
+            best = (ratio, t, float(0.5 * (bins[k] + bins[k + 1])))
+    if best is None or best[0] > params.axis_waist_ratio:
+        return None
+    _, t, t_waist = best
     deep = depth[ic_c] > 0.3 * float(depth.max())
     a = deep & (t < t_waist - params.core_gap_mm)
     b = deep & (t > t_waist + params.core_gap_mm)

@@ -36,10 +36,15 @@ class TwinParams:
     below this. Two joined heads narrow at the union; two depth maxima inside one
     convex cavity have the widest section between them (ratio 1)."""
 
+    axis_waist_ratio: float = 0.9
+    """A merged cavity is split along a principal axis when its cross-section there
+    narrows to below this fraction of the smaller maximum on either side (a union
+    waist); a single cranial cavity has no interior minimum along any principal axis."""
+
     min_elongation: float = 1.6
-    """Length/width (2-98 percentile extents along the first two principal axes) above
-    which one merged cavity is taken as two heads joined along its long axis. A single
-    cranial cavity is 1.1-1.35 (cephalic index 0.75-0.9); two joined heads >= 1.7."""
+    """Length/width (2-98 percentile extents along the first two principal axes) from
+    which one merged cavity is two heads end to end. A single cranial cavity is
+    1.1-1.35 (cephalic index 0.75-0.9); two joined heads measured 1.7-2.2."""
 
     core_gap_mm: float = 15.0
     """Distance (mm) kept free on each side of the waist of a merged cavity when its two
