@@ -292,3 +292,14 @@ def test_no_custom_sizes_when_not_allowed(vertical) -> None:
     defects, _ = vertical
     plans = plan_expanders(defects, params=ExpanderParams(allow_custom=False))
     assert all(not e.custom for p in plans.values() for e in p.expanders)
+
+
+def test_more_first_choices_never_cover_less(vertical) -> None:
+    defects, plans = vertical
+    wider = plan_expanders(
+        defects, separation_date=date(2027, 3, 1), params=ExpanderParams(first_choices=3)
+    )
+    for name, plan in plans.items():
+        # the greedy plan is one of the alternatives: coverage can only grow
+        cover = min(plan.capacity_mm2, plan.required_mm2)
+        assert min(wider[name].capacity_mm2, wider[name].required_mm2) >= cover - 1e-6

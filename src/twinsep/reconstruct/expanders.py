@@ -85,6 +85,13 @@ class ExpanderParams:
         candidate centres, mm (50.0, about half the longest standard base): the
         middle of a large free patch is tried first, not a point merely far from its
         nearest edge (which in a band lies anywhere along the band).
+    first_choices : int
+        How many different first expanders (the largest that fits, the largest
+        smaller one, ...) are each followed by the greedy placement; the plan that
+        covers most, then with fewer expanders, is kept (1: plain greedy). A large
+        first expander can block two medium sites that together give more; on the
+        phantom suite 3 choices changed no plan and cost 2-3x the placement time,
+        so 1 is the default.
     initial_fill_fraction : float
         Intra-operative fill at insertion, fraction of nominal volume (0.10; fills
         dead space without tension).
@@ -122,6 +129,7 @@ class ExpanderParams:
     footprint_step_mm: float = 6.0
     n_candidates: int = 8
     room_radius_mm: float = 50.0
+    first_choices: int = 1
     initial_fill_fraction: float = 0.10
     first_fill_day: int = 7
     interval_days: int = 7
@@ -160,6 +168,8 @@ class ExpanderParams:
             )
         if self.max_expanders < 1:
             raise InputError("expanders.max_expanders", f"{self.max_expanders} must be >= 1")
+        if self.first_choices < 1:
+            raise InputError("expanders.first_choices", f"{self.first_choices} must be >= 1")
         if not self.usable_catalogue():
             raise InputError(
                 "expanders.catalogue",
@@ -516,12 +526,11 @@ def _place(defects: TwinDefects, params: ExpanderParams, required_mm2: float) ->
     static_clear = thinned_tree(np.vstack([skin.points_mm[~allowed], defects.wound.points_mm]))
     static_clear = static_clear.query(pts)[0]
     min_half = 0.5 * min(c.width_mm for c in params.usable_catalogue())
-    placed: list[_Layout] = []
-    total = 0.0
     options_cache: dict[float, list[_Option]] = {}
     uv_cache: dict[tuple[eg.ExpanderBase, float, bool], np.ndarray] = {}
 
-    while len(placed) < params.max_expanders and total < required_mm2:
+    def step(placed: list[_Layout], missing: float, cap_below: float) -> _Layout | None:
+        """The next expander given those placed (capacities below ``cap_below`` only)."""
         dyn_tree = cKDTree(np.vstack([lay.footprint_mm for lay in placed])) if placed else None
 
         clearance = (
@@ -566,7 +575,6 @@ def _place(defects: TwinDefects, params: ExpanderParams, required_mm2: float) ->
                 return None
             return proj
 
-        missing = required_mm2 - total
         best: _Layout | None = None
         per_cand: list[tuple[int, np.ndarray, list[_Option]]] = []
         for ci in cands:
@@ -582,7 +590,7 @@ def _place(defects: TwinDefects, params: ExpanderParams, required_mm2: float) ->
         # one expander may close the gap: the smallest that does, at any candidate
         for ci, frame, opts in per_cand:
             for opt in reversed(opts):
-                if opt.capacity_mm2 < missing:
+                if opt.capacity_mm2 < missing or opt.capacity_mm2 >= cap_below:
                     continue
                 if best is not None and opt.capacity_mm2 >= best.capacity_mm2:
                     break
@@ -594,17 +602,43 @@ def _place(defects: TwinDefects, params: ExpanderParams, required_mm2: float) ->
             # otherwise the largest that fits (fewer, larger expanders)
             for ci, frame, opts in per_cand:
                 for opt in opts:
+                    if opt.capacity_mm2 >= cap_below:
+                        continue
                     if best is not None and opt.capacity_mm2 <= best.capacity_mm2:
                         break
                     proj = fits(ci, opt, frame)
                     if proj is not None:
                         best = _layout(opt, ci, frame, proj)
                         break
-        if best is None:
+        return best
+
+    # a few different first expanders (the largest that fits, then the largest smaller
+    # one, ...), each followed greedily; the plan covering most wins, then the one with
+    # fewer expanders, then more capacity (a large first expander can block two
+    # medium-sized sites)
+    firsts: list[_Layout] = []
+    cap_below = math.inf
+    for _ in range(params.first_choices):
+        lay = step([], required_mm2, cap_below)
+        if lay is None:
             break
-        placed.append(best)
-        total += best.capacity_mm2
-    return placed
+        firsts.append(lay)
+        cap_below = lay.capacity_mm2
+    best_plan: list[_Layout] = []
+    best_key = (-1.0, 0, 0.0)
+    for first in firsts:
+        placed = [first]
+        total = first.capacity_mm2
+        while len(placed) < params.max_expanders and total < required_mm2:
+            nxt = step(placed, required_mm2 - total, math.inf)
+            if nxt is None:
+                break
+            placed.append(nxt)
+            total += nxt.capacity_mm2
+        key = (round(min(total, required_mm2), 6), -len(placed), total)
+        if key > best_key:
+            best_key, best_plan = key, placed
+    return best_plan
 
 
 def _room_mm2(
