@@ -100,8 +100,10 @@ class ExpanderParams:
     interval_days : int
         Days between fills (7, weekly).
     max_fill_fraction : float
-        Largest single fill, fraction of nominal volume (0.15; about 10-15 % of the
-        nominal volume per session is the usual limit for scalp perfusion).
+        Largest single fill, fraction of nominal volume (0.10; 10-15 % of the nominal
+        volume per session is the usual limit for scalp perfusion; 10 % puts a full
+        expansion at 9-10 weekly fills, in line with the 10-14 weeks reported for
+        children, NOTES.md "Tissue expansion", where 15 % finished in 6).
     rest_days : int
         Days between the last fill and the separation operation (7; planning
         assumption, the expanded scalp is left to settle).
@@ -133,7 +135,7 @@ class ExpanderParams:
     initial_fill_fraction: float = 0.10
     first_fill_day: int = 7
     interval_days: int = 7
-    max_fill_fraction: float = 0.15
+    max_fill_fraction: float = 0.10
     rest_days: int = 7
     complication_rate: float = 0.25
     valve_distance_mm: float = 25.0
