@@ -139,3 +139,21 @@ def test_small_contact_patch_is_dropped() -> None:
     # with a minimum patch of 5 mm^2 the same patch counts (the area is real, ~20 mm^2)
     got = _contact_mm2(lab, tw, aff, min_patch_mm2=5.0)
     assert 8.0 < got < 45.0
+
+
+# -- shared bone ------------------------------------------------------------------------
+BONE_KINDS = [k for k in phantom.PHANTOM_KINDS if k.startswith("angular") or "partial" in k]
+
+
+@pytest.mark.parametrize("kind", BONE_KINDS)
+def test_shared_bone_against_phantom_truth(kind: str) -> None:
+    # Same definition as the phantom's truth (bone near the junction inside both heads
+    # or inside neither), with each head an ellipsoid fitted to its cranial scalp.
+    # Measured at 96: -0.3..-2.9 mL from truth (0.3-8 mL; it reads low: the fitted
+    # heads come out slightly large); the previous definition (all bone within 10 mm of
+    # the boundary) read 20-34 mL. Total vertical forms are not held to it:
+    # docs/fusion.md explains why they read 2-6x high.
+    idx = phantom.PHANTOM_KINDS.index(kind)
+    ph = phantom.make_phantom(kind, seed=idx, size=96, table=False)
+    fa = analyse_fusion(ph.labels, ph.twins)
+    assert abs(fa.shared.shared_bone_ml - ph.truth.shared_bone_ml) <= 3.0

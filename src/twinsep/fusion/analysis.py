@@ -319,7 +319,7 @@ def analyse_fusion(
                 raise AnatomyError("labels", msg)
             warnings.append("OUT OF SCOPE: " + msg)
 
-    shared = shared_inventory(labels, twins, mesh, centroid, axis, params=params)
+    shared = shared_inventory(labels, twins, mesh, centroid, axis, frames=frames, params=params)
     completeness = "total" if shared.shared_sinus else "partial"
     vessel_ml = float(np.count_nonzero(labels.array == VESSEL)) * labels.voxel_volume_mm3 / 1e3
     if shared.shared_sinus:

@@ -14,6 +14,7 @@ import edt
 import numpy as np
 from scipy import ndimage
 
+from twinsep.fusion.axes import TwinFrame
 from twinsep.fusion.params import FusionParams
 from twinsep.fusion.surface import InterfaceMesh, contact_mask, interface_mesh
 from twinsep.labels import BONE, BRAIN, CSF, TWIN_A, TWIN_B, VESSEL
@@ -199,6 +200,134 @@ def brain_contact_faces(
     return contact & np.isin(patch, keep)
 
 
+def fit_head(
+    points_mm: np.ndarray, frame: TwinFrame, *, trim_keep: float = 0.7
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Ellipsoid with axes along a twin's frame fitted to scalp points (least squares).
+
+    Solves ``a x^2 + b y^2 + c z^2 + d x + e y + f z = 1`` in the frame (long axis,
+    face, right) centred on the brain; 6 unknowns stay well posed on the part of the
+    vault that a fusion leaves intact, where a general 9-parameter quadric does not.
+
+    Returns
+    -------
+    (basis, coef) or None
+        ``basis`` (4, 3): frame origin then the three unit axes; ``coef`` (6,): the
+        quadric. None if the fit is not an ellipsoid.
+    """
+    e1 = frame.axis / np.linalg.norm(frame.axis)
+    e2 = frame.face_dir - np.dot(frame.face_dir, e1) * e1
+    if np.linalg.norm(e2) < 1e-6:
+        e2 = np.cross(e1, np.eye(3)[int(np.argmin(np.abs(e1)))])
+    e2 = e2 / np.linalg.norm(e2)
+    e3 = np.cross(e1, e2)
+    basis = np.stack([frame.brain_centre_mm, e1, e2, e3])
+    loc = (points_mm - basis[0]) @ basis[1:].T
+    design = np.hstack([loc**2, loc])
+    keep = np.ones(loc.shape[0], bool)
+    for _ in range(4):
+        coef, *_ = np.linalg.lstsq(design[keep], np.ones(int(keep.sum())), rcond=None)
+        if np.any(coef[:3] <= 0):
+            return None
+        # Trimmed refit: points farthest from the surface (skull base, neck root,
+        # brow) leave; the vault, which an ellipsoid fits, stays.
+        resid = np.abs(design @ coef - 1.0)
+        keep = resid <= np.quantile(resid, trim_keep)
+    centre = -coef[3:] / (2.0 * coef[:3])
+    if 1.0 + float(np.sum(coef[:3] * centre**2)) <= 0:
+        return None
+    return basis, coef
+
+
+def _inside_head(points_mm: np.ndarray, basis: np.ndarray, coef: np.ndarray) -> np.ndarray:
+    loc = (points_mm - basis[0]) @ basis[1:].T
+    return np.asarray((np.hstack([loc**2, loc]) @ coef) <= 1.0)
+
+
+def shared_bone_mask(
+    labels: Volume,
+    twins: Volume,
+    interface: InterfaceMesh,
+    frames: dict[str, TwinFrame],
+    *,
+    params: FusionParams = FusionParams(),
+) -> tuple[np.ndarray | None, str]:
+    """Bone of the fused calvarium that belongs to neither twin's intact skull.
+
+    Each twin's intact head is an ellipsoid (:func:`fit_head`) fitted to its scalp
+    surface over the cranium (body surface within ``scalp_skull_mm`` of its brain/CSF:
+    not the face, jaw, ears or neck) away from the bridge (farther than
+    ``bridge_exclusion_mm`` from the twin boundary).
+    Shared bone = bone voxels within ``bone_band_mm`` of the twin boundary that lie
+    inside both fitted heads (their overlap) or inside neither (the bridge's waist).
+
+    Returns
+    -------
+    (mask or None, reason)
+        The bool mask on the label grid, or None with the reason in plain words.
+    """
+    from scipy.spatial import cKDTree
+
+    lab = labels.array
+    tw = twins.array
+    if interface.faces.shape[0] == 0:
+        return None, "the twins share no boundary"
+    tree = cKDTree(interface.centroids_mm)
+    body = tw > 0
+    fits = {}
+    for name, code in (("A", TWIN_A), ("B", TWIN_B)):
+        mine = tw == code
+        inner = mine & ((lab == BRAIN) | (lab == CSF))
+        if not inner.any():
+            return None, f"twin {name} has no labelled brain or CSF"
+        # scalp over the cranium: body surface within scalp_skull_mm of the twin's
+        # brain/CSF (face, jaw, ears and neck lie farther out)
+        spacing = np.asarray(labels.spacing_mm)
+        reach = np.ceil((params.scalp_skull_mm + 1.0) / spacing).astype(int) + 1
+        ii = np.argwhere(inner)
+        blo = np.maximum(ii.min(axis=0) - reach, 0)
+        bhi = np.minimum(ii.max(axis=0) + reach + 1, lab.shape)
+        hbox = tuple(slice(int(a), int(b)) for a, b in zip(blo, bhi, strict=True))
+        d_in = edt.edt(~inner[hbox], anisotropy=tuple(spacing), black_border=False)
+        surface = mine[hbox] & ~ndimage.binary_erosion(body[hbox], border_value=0)
+        surface &= d_in <= params.scalp_skull_mm
+        idx = np.argwhere(surface) + blo
+        if idx.shape[0] > 400_000:
+            idx = idx[:: idx.shape[0] // 400_000 + 1]
+        pts = labels.world_coords(idx)
+        f = frames[name]
+        far, _ = tree.query(pts, distance_upper_bound=params.bridge_exclusion_mm)
+        use = pts[~np.isfinite(far)]
+        if use.shape[0] < params.head_fit_min_points:
+            return None, (
+                f"twin {name} shows only {use.shape[0]} scalp points over its cranium away "
+                "from the bridge (too little intact head to fit)"
+            )
+        fit = fit_head(use, f)
+        if fit is None:
+            return None, f"twin {name}'s vault does not fit an ellipsoid"
+        fits[name] = fit
+    boundary = contact_mask(tw == TWIN_A, tw == TWIN_B) | contact_mask(tw == TWIN_B, tw == TWIN_A)
+    bone = lab == BONE
+    spacing = np.asarray(labels.spacing_mm)
+    margin = np.ceil(params.bone_band_mm / spacing).astype(int) + 1
+    bidx = np.argwhere(boundary)
+    lo = np.maximum(bidx.min(axis=0) - margin, 0)
+    hi = np.minimum(bidx.max(axis=0) + margin + 1, lab.shape)
+    box = tuple(slice(int(a), int(b)) for a, b in zip(lo, hi, strict=True))
+    near = edt.edt(~boundary[box], anisotropy=tuple(spacing), black_border=False)
+    cand = bone[box] & (near <= params.bone_band_mm)
+    cidx = np.argwhere(cand)
+    pts = labels.world_coords(cidx + lo)
+    in_a = _inside_head(pts, *fits["A"])
+    in_b = _inside_head(pts, *fits["B"])
+    shared = in_a == in_b
+    out = np.zeros(lab.shape, bool)
+    sel = cidx[shared] + lo
+    out[tuple(sel.T)] = True
+    return out, ""
+
+
 def azimuth_coverage_deg(
     points_mm: np.ndarray, centre_mm: np.ndarray, axis: np.ndarray, *, bin_deg: float = 10.0
 ) -> float:
@@ -224,6 +353,7 @@ def shared_inventory(
     bridge_centroid_mm: np.ndarray,
     bridge_axis: np.ndarray,
     *,
+    frames: dict[str, TwinFrame] | None = None,
     params: FusionParams = FusionParams(),
 ) -> SharedInventory:
     """Inventory of the structures that cross the twin boundary.
@@ -236,6 +366,8 @@ def shared_inventory(
         Boundary between twin A and twin B (from :func:`interface_mesh`).
     bridge_centroid_mm, bridge_axis : (3,) ndarray
         Centroid (mm) and unit normal of the bridge (used to describe the sinus shape).
+    frames : dict, optional
+        ``{"A": TwinFrame, "B": TwinFrame}``; needed for the shared bone (0 without).
     params : FusionParams
 
     Returns
@@ -329,25 +461,18 @@ def shared_inventory(
         sinus_ml, coverage, kind = 0.0, 0.0, "separate"
 
     # -- bone ----------------------------------------------------------------------------
-    bone = lab == BONE
-    bone_comps = cc3d.connected_components(bone, connectivity=26)
-    ba = np.unique(bone_comps[(tw == TWIN_A) & bone])
-    bb = np.unique(bone_comps[(tw == TWIN_B) & bone])
-    spanning = np.intersect1d(ba, bb)
-    spanning = spanning[spanning > 0]
     shared_bone_ml = 0.0
-    if spanning.size:
-        boundary = contact_mask(tw == TWIN_A, tw == TWIN_B) | contact_mask(
-            tw == TWIN_B, tw == TWIN_A
-        )
-        near = edt.edt(~boundary, anisotropy=labels.spacing_mm, black_border=False)
-        fused = np.isin(bone_comps, spanning) & (near <= params.bone_band_mm)
-        shared_bone_ml = float(fused.sum() * vox_ml)
-        if shared_bone_ml > 0:
-            notes.append(
-                f"fused calvarial bone: {shared_bone_ml:.1f} mL within "
-                f"{params.bone_band_mm:g} mm of the twin boundary"
-            )
+    if frames is not None:
+        bone_mask, why = shared_bone_mask(labels, twins, interface, frames, params=params)
+        if bone_mask is None:
+            notes.append(f"shared bone not measured: {why}")
+        else:
+            shared_bone_ml = float(bone_mask.sum() * vox_ml)
+            if shared_bone_ml > 0:
+                notes.append(
+                    f"shared calvarial bone (in the bridge, outside both twins' fitted "
+                    f"heads or inside both): {shared_bone_ml:.1f} mL"
+                )
 
     # -- brain and CSF contact -------------------------------------------------------------
     brain_faces = brain_contact_faces(
