@@ -152,7 +152,7 @@ def test_shared_bone_against_phantom_truth(kind: str) -> None:
     # Measured at 96: -0.3..-2.9 mL from truth (0.3-8 mL; it reads low: the fitted
     # heads come out slightly large); the previous definition (all bone within 10 mm of
     # the boundary) read 20-34 mL. Total vertical forms are not held to it:
-    # docs/fusion.md explains why they read 2-6x high.
+    # docs/separation.md explains why they read 2-6x high.
     idx = phantom.PHANTOM_KINDS.index(kind)
     ph = phantom.make_phantom(kind, seed=idx, size=96, table=False)
     fa = analyse_fusion(ph.labels, ph.twins)

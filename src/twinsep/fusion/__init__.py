@@ -1,7 +1,7 @@
 """Fusion analysis: craniopagus classification, bridge geometry and shared structures.
 
 ``analyse_fusion(labels, twins, params=FusionParams()) -> FusionAnalysis``; the plan
-stage is ``twinsep.fusion.stage.STAGE``. See ``docs/fusion.md``.
+stage is ``twinsep.fusion.stage.STAGE``. See ``docs/separation.md``.
 """
 
 from twinsep.fusion.analysis import Bridge, FusionAnalysis, analyse_fusion

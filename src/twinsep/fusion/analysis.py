@@ -57,7 +57,7 @@ class Bridge:
 
 @dataclass(frozen=True)
 class FusionAnalysis:
-    """Result of the ``fusion`` stage (see ``docs/fusion.md``).
+    """Result of the ``fusion`` stage (see ``docs/separation.md``).
 
     Attributes
     ----------

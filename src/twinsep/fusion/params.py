@@ -125,7 +125,7 @@ class FusionParams:
     bone_band_mm: float = 20.0
     """Shared bone is looked for only within this distance (mm) of the twin boundary:
     the bridge's waist of fusions up to 40 mm long; the face and skull base, farther
-    away, are never shared bone (docs/fusion.md, shared bone)."""
+    away, are never shared bone (docs/separation.md, shared bone)."""
 
     head_fit_min_points: int = 200
     """Fewer usable scalp points than this: no head fit, the shared bone is reported as
