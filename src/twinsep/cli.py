@@ -306,10 +306,11 @@ def demo(
     with _guard(state):
         if list_cases:
             cases = available_cases()
+            listing = "\n".join(f"{k}: {v}" for k, v in cases.items())
             _emit(
                 state,
                 {"cases": cases},
-                lambda: [out_console.print(f"{k}: {v}", soft_wrap=True) for k, v in cases.items()],
+                lambda: out_console.print(listing, soft_wrap=True, markup=False),
             )
             return
         scan_path = build_case(case, out.absolute().parent / ".twinsep-cases")

@@ -50,7 +50,7 @@ PHI_ATTRIBUTES: tuple[str, ...] = (
 def series_datasets(folder: Path, series_uid_hash: str | None) -> list[Dataset]:
     """Headers (no pixel data) of the series in ``folder`` whose UID hashes to the given
     prefix (any series when None), in file-name order."""
-    out = []
+    out: list[Dataset] = []
     for p in sorted(q for q in Path(folder).rglob("*") if q.is_file()):
         try:
             ds = pydicom.dcmread(p, stop_before_pixels=True)
@@ -76,7 +76,7 @@ def _deidentify(ds: Dataset, pseudo_id: str) -> Dataset:
             elif name == "PatientID":
                 d.PatientID = pseudo_id
             else:
-                d.data_element(name).value = ""
+                d[name].value = ""
     return d
 
 
@@ -200,7 +200,7 @@ def write_dicom_seg(
     if not keep_phi:
         for name in ("ContentDate", "ContentTime", "SeriesDate", "SeriesTime"):
             if name in seg_ds:
-                seg_ds.data_element(name).value = ""
+                seg_ds[name].value = ""
     with atomic_output(Path(path)) as tmp:
         seg_ds.save_as(tmp, enforce_file_format=True)
     return present

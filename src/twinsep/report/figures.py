@@ -234,11 +234,13 @@ def slices_figure(
     fig = _figure(9.0, 3.6, params.dpi)
     planes = [("axial", 2), ("coronal", 1), ("sagittal", 0)]
     for n, (name, axis) in enumerate(planes):
-        sl = [slice(None)] * 3
-        sl[axis] = int(idx[axis])
-        lab = labels[tuple(sl)].T[::-1]
-        tw = twins[tuple(sl)].T[::-1]
-        base = ct[tuple(sl)].T[::-1] if ct is not None else (lab > 0).astype(float)
+        lab = np.take(labels, int(idx[axis]), axis=axis).T[::-1]
+        tw = np.take(twins, int(idx[axis]), axis=axis).T[::-1]
+        base = (
+            np.take(ct, int(idx[axis]), axis=axis).T[::-1]
+            if ct is not None
+            else (lab > 0).astype(float)
+        )
         if name != "sagittal":
             lab, tw, base = lab[:, ::-1], tw[:, ::-1], base[:, ::-1]
         ax = fig.add_subplot(1, 3, n + 1)
@@ -281,7 +283,7 @@ def stages_figure(
         back = depth_render(np.where(twins > 0, twins, 0), view, pale, 0.2)
         front = depth_render(cut.astype(np.int16), view, stage_colours, 0.3)
         axis, _, _, _ = _VIEWS[view]
-        has_cut = cut.any(axis=axis)
+        has_cut: np.ndarray = np.asarray(cut.any(axis=axis))
         rest = [d for d in range(3) if d != axis]
         ra, _ = _VIEWS[view][2]
         has_cut = has_cut if rest.index(ra) == 0 else has_cut.T

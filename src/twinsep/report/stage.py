@@ -38,7 +38,7 @@ def _twins_volume(ctx: StageContext) -> Any:
     return ctx.result("twins").twins
 
 
-def _bridge_centre_mm(ctx: StageContext, grid: fg.RasGrid) -> np.ndarray:
+def _bridge_centre_mm(ctx: StageContext, grid: fg.RasGrid) -> list[float]:
     """Centre of the planned cut (or of the twin boundary) in world mm."""
     cut = grid.arrays.get("cut")
     if cut is not None and cut.any():
@@ -56,7 +56,7 @@ def _bridge_centre_mm(ctx: StageContext, grid: fg.RasGrid) -> np.ndarray:
             if touching.any()
             else np.argwhere(tw > 0).mean(axis=0)
         )
-    return grid.origin_mm + idx * grid.spacing_mm
+    return [float(v) for v in grid.origin_mm + idx * grid.spacing_mm]
 
 
 def run(ctx: StageContext) -> ReportFigures:
