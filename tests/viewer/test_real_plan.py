@@ -211,7 +211,7 @@ def test_slices_show_the_ct_with_both_twins_at_the_bridge(
     z = float(text.split("z (S) = ")[1].split(" mm")[0])
     assert abs(z - centre[2]) <= max(spacing) / 2 + 0.05
     page.select_option("#slice-axis", "coronal")
-    page.wait_for_function("document.getElementById('slice-img').dataset.axis === 'coronal'")
+    page.wait_for_function("() => document.getElementById('slice-img').dataset.axis === 'coronal'")
     arr = np.asarray(Image.open(io.BytesIO(page.locator("#slice-img").screenshot())).convert("RGB"))
     # a coronal cut through the junction of vertical twins shows both heads
     assert _hue_mask(arr, "#7B3FA0", 25).sum() > 200 and _hue_mask(arr, "#F28C28", 25).sum() > 200
