@@ -15,21 +15,12 @@ from PIL import Image
 from test_report import ORANGE, PURPLE, _centre_affine, _plan, _two_heads
 
 from twinsep.report import figures as fg
-from twinsep.report.pdf import find_chromium, html_to_pdf
+from twinsep.report.pdf import CHROMIUM_FLAGS, find_chromium, html_to_pdf
 from twinsep.report.render import render_report
 
 pytestmark = pytest.mark.browser
 
-ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+ARGS = [a for a in CHROMIUM_FLAGS if a != "--no-pdf-header-footer"]
 
 
 @pytest.fixture(scope="module")
