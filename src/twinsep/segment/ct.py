@@ -17,9 +17,11 @@ Steps (each explainable on one slide):
    channels narrower than ``2 x cavity_channel_mm``, e.g. a spinal canal cut open by
    the scan) are cranial cavities; they are refined at full resolution against the
    unclosed bone, without leaking through gaps narrower than ``2 x cavity_gap_mm``.
-5. **Vessels**: contrast is detected from bright intracranial voxels away from bone;
-   with contrast, bright non-dense voxels that are tubes or blobs at some scale
-   (Hessian) are vessels or sinuses; bone rims are plates and stay bone.
+5. **Vessels**: bone is regrown from dense seeds down to the top of the blood range;
+   contrast-band voxels outside its partial-volume rim, on the intracranial side and
+   not touching the outside of the skull, in components of sinus size, are evidence
+   of contrast (detected from their volume) and grow into the sinus wall; tube-shaped
+   contrast buried in soft tissue (neck vessels) is added (see ``segment.vessels``).
 6. **Brain vs CSF**: a two-class Gaussian mixture fitted by EM on the smoothed
    intracranial intensities; the Bayes boundary splits them.
 """
@@ -39,7 +41,7 @@ from twinsep.segment.gmm import fit_gmm_1d
 from twinsep.segment.histogram import CTStats, histogram_peak, noise_sigma, sample_values
 from twinsep.segment.params import SegmentParams
 from twinsep.segment.result import TissueLabels
-from twinsep.segment.vessels import contrast_fraction, tubular_mask
+from twinsep.segment.vessels import sinus_mask, tubular_mask
 from twinsep.volume import Volume
 
 logger = logging.getLogger(__name__)
@@ -165,40 +167,58 @@ def segment_ct(
 
     # --- contrast and vessels ----------------------------------------------------------
     t_contrast = soft + params.contrast_offset_hu
+    t_vessel_max = min(soft + params.vessel.max_offset_hu, t_dense)
     dense = bright & (sm >= t_dense)
     near_ic = morph.dilate_mm(intracranial, 2.5, spacing)
     cand = (intracranial | bright) & near_ic & (sm >= t_contrast) & (sm < t_dense)
     tube = tubular_mask(sm, cand, spacing, params.vessel_sigma_mm, params.tube_ratio_min)
-    frac = contrast_fraction(
-        tube, intracranial | cand, dense, spacing, away_mm=params.contrast_away_mm
+    sinus = sinus_mask(
+        sm,
+        intracranial,
+        bright,
+        spacing,
+        t_contrast_hu=t_contrast,
+        t_vessel_max_hu=t_vessel_max,
+        t_dense_hu=t_dense,
+        soft_hu=soft,
+        params=params.vessel,
+        tube=tube,
+        body=body_filled,
+        tube_test=lambda m: tubular_mask(
+            sm, m, spacing, params.vessel_sigma_mm, params.tube_ratio_min
+        ),
     )
-    detected = frac >= params.contrast_min_fraction
+    frac = sinus.enhanced_fraction
+    detected = (
+        sinus.evidence_ml >= params.vessel.contrast_min_ml
+        and frac >= params.vessel.contrast_min_fraction
+    )
+    logger.debug(
+        "contrast evidence %.2f mL (%.3f %% of the cavity), median %.0f HU",
+        sinus.evidence_ml,
+        100 * frac,
+        sinus.contrast_median_hu,
+    )
     if contrast is None:
         contrast = detected
     elif contrast != detected:
         warnings.append(
             f"contrast was set to {contrast} but the image suggests {detected} "
-            f"({100 * frac:.2f} % of the intracranial space is enhanced)"
+            f"({sinus.evidence_ml:.2f} mL, {100 * frac:.2f} % of the intracranial space, "
+            "is enhanced away from bone)"
         )
     vessel = np.zeros(sm.shape, bool)
     if contrast:
-        # Voxels deep inside a bright, non-dense blob (a wide sinus, the torcular) have no
-        # curvature; keep those that are far from dense bone as well.
-        core = np.zeros(cand.shape, bool)
-        # An opening of radius r tells a sinus lumen from a bone plate only when voxels
-        # are finer than r (a one-voxel plate survives an opening below the voxel size);
-        # on coarser grids only the Hessian test is used.
-        if 0 < max(spacing) <= params.vessel_core_mm:
-            core = morph.open_mm(cand, params.vessel_core_mm, spacing) & ~morph.dilate_mm(
-                dense, params.vessel_core_mm, spacing
-            )
-        vessel = cand & (tube | core)
-        vessel = _drop_small(vessel, min_vx=max(4, int(8.0 / np.prod(spacing))))
+        vessel = _drop_small(sinus.vessel, min_vx=max(4, int(8.0 / np.prod(spacing))))
+        # enhanced voxels the bone hysteresis took are blood, not bone; the cavity
+        # includes its sinuses
+        intracranial = intracranial | vessel
     else:
         warnings.append(
             "no contrast in the CT: dural venous sinuses and vessels are not segmented "
             "(inferred or missing); give an MR venogram with --mr to add them"
         )
+    del dense, cand
 
     # --- brain vs CSF --------------------------------------------------------------------
     tissue_sigma_mm = _tissue_sigma_mm(stats.noise_hu, spacing, params)
@@ -237,6 +257,8 @@ def segment_ct(
         "brain_mixed_hu": round(t_mixed, 1),
         "skull_close_mm": radius,
         "contrast_fraction": round(frac, 5),
+        "contrast_evidence_ml": round(sinus.evidence_ml, 2),
+        "vessel_max_hu": round(t_vessel_max, 1),
     }
     return TissueLabels(
         labels=vol,

@@ -11,6 +11,51 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
+class VesselParams:
+    """Distances, sizes and HU offsets of the sinus/vessel rule (``segment.vessels``)."""
+
+    max_offset_hu: float = 440.0
+    """Upper edge of enhanced blood = soft peak + this (HU): venous-phase iodinated blood
+    is 250-400 HU (NOTES.md, clinical facts) plus a few noise sigmas; anything brighter
+    connected to dense bone is bone."""
+
+    rim_mm: float = 1.5
+    """Partial-volume rim (mm) around the bone core that is never evidence of contrast:
+    scanner blur (FWHM ~1 mm) plus half a voxel; at least one voxel is always used."""
+
+    dural_margin_mm: float = 4.0
+    """Evidence must lie within this distance (mm) of the cranial cavity: sinuses sit in
+    the dura against the inner table and are 3-5 mm deep in infants."""
+
+    min_component_mm3: float = 60.0
+    """Smallest evidence component (mm^3): a 5 mm sinus over 3 mm is ~60 mm^3; calcified
+    pineal/choroid plexus (2-4 mm blobs, < 35 mm^3) and noise specks stay below."""
+
+    grow_mm: float = 2.5
+    """The vessel takes contrast-band voxels this close (mm) to the evidence (at least
+    one voxel): the sinus wall against the inner table lies inside the bone rim."""
+
+    ext_tube_fraction_min: float = 0.3
+    """An extracranial contrast component (carotid, jugular) is a vessel only if at
+    least this fraction of its voxels passes the Hessian tube test; a patient table or
+    a sheet of partial volume is a plate."""
+
+    edge_fraction: float = 0.5
+    """A vessel voxel must exceed soft peak + this x (median vessel HU - soft peak): the
+    edge of a blurred structure lies at half its height (partial volume)."""
+
+    contrast_min_ml: float = 0.5
+    """Contrast is declared when the evidence reaches this volume (mL) and the fraction
+    below: the dural sinuses of a newborn hold ~3-5 mL, of which the part away from
+    the bone rim is well above this; without contrast nothing on the intracranial side
+    away from bone is ``contrast_offset_hu`` above soft tissue."""
+
+    contrast_min_fraction: float = 0.001
+    """Contrast also needs the evidence to fill this fraction of the cranial cavity
+    (sinuses are ~0.5-1 % of it), so a large adult cavity needs more than 0.5 mL."""
+
+
+@dataclass(frozen=True)
 class SegmentParams:
     """Parameters of :func:`twinsep.segment.segment_ct` and :func:`segment_mr`."""
 
@@ -100,17 +145,6 @@ class SegmentParams:
     """Intracranial voxels brighter than soft peak + this (HU), away from bone, are
     contrast candidates (enhanced blood: 150-400 HU; brain: 20-45 HU)."""
 
-    contrast_min_fraction: float = 0.0008
-    """Contrast is declared when tube-shaped enhanced voxels away from dense bone fill
-    at least this fraction of the intracranial space. Dural sinuses alone are
-    ~0.5-1 % of it but hug the inner table, so only a part of them counts; calcified
-    choroid plexus or pineal (blobs of a few mm) stay below ~0.02 %."""
-
-    contrast_away_mm: float = 2.0
-    """Only enhanced tubes at least this far (mm) from dense bone count toward contrast
-    detection: blurred bony crests and septa of the skull base look like bright tubes
-    right next to the bone; a sinus lumen (>= 5 mm) has its core farther out."""
-
     vessel_sigma_mm: tuple[float, ...] = (1.0, 2.0)
     """Scales (mm) of the Hessian tubularity test: cortical veins ~2 mm, sinuses 5-10 mm."""
 
@@ -118,10 +152,8 @@ class SegmentParams:
     """Minimum |lambda2|/|lambda3| for a tube: 1 for a round tube, 0 for a plate (the
     edge of a bone plate); 0.45 accepts the triangular cross-section of a sinus."""
 
-    vessel_core_mm: float = 1.6
-    """Opening radius (mm) that keeps thick contrast blobs (sinuses, torcular) whose
-    interior has no curvature, while removing 1-3 mm partial-volume bone rims. Used only
-    when the voxels are finer than this radius; 0 turns it off."""
+    vessel: VesselParams = VesselParams()
+    """Sinus/vessel rule (bone core, partial-volume rim, intracranial side, size)."""
 
     gmm_max_samples: int = 200_000
     """Voxels sampled (seeded) to fit the brain/CSF mixture: enough for 3 parameters a

@@ -1,4 +1,12 @@
-"""Contrast detection and a Hessian tubularity test for vessels and sinuses.
+"""Contrast-filled vessels and dural sinuses: a Hessian tube test and the sinus rule.
+
+The sinus rule (:func:`sinus_mask`) separates contrast from thin bone by position and
+distance, not by shape alone: bone is what hysteresis grows from dense seeds down to
+the top of the blood range, the partial-volume rim around it is never evidence, and
+evidence must lie on the intracranial side without touching the outside of the skull.
+Contrast is detected from the volume of that evidence.
+
+The tube test:
 
 A bright voxel is taken as contrast-filled blood only if the image around it is a
 bright *tube or blob* at some scale: both larger Hessian eigenvalues negative and of
@@ -9,10 +17,14 @@ it fails the test and stays bone.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import numpy as np
 from scipy import ndimage as ndi
 
 from twinsep.segment.morph import Spacing
+from twinsep.segment.params import VesselParams
 
 
 def tubular_mask(
@@ -98,19 +110,182 @@ def tubular_mask(
     return out
 
 
-def contrast_fraction(
-    enhanced: np.ndarray,
-    space: np.ndarray,
-    dense_bone: np.ndarray,
-    spacing_mm: Spacing,
-    away_mm: float = 1.0,
-) -> float:
-    """Fraction of ``space`` taken by ``enhanced`` voxels at least ``away_mm`` from
-    dense bone (so partial volume of the skull does not count as contrast)."""
-    from twinsep.segment.morph import dilate_mm
+@dataclass(frozen=True)
+class SinusResult:
+    """Contrast-filled vessels and sinuses found next to the cranial cavity.
 
-    n = int(space.sum())
-    if n == 0:
-        return 0.0
-    near_bone = dilate_mm(dense_bone, away_mm, spacing_mm) if dense_bone.any() else dense_bone
-    return float((enhanced & space & ~near_bone).sum()) / n
+    Attributes
+    ----------
+    vessel : ndarray of bool
+        Vessel/sinus voxels (empty when ``contrast`` is False and not forced).
+    evidence : ndarray of bool
+        The confident part: contrast-band voxels away from bone and its partial-volume
+        rim, not touching the outside of the skull, in components of sinus size.
+    evidence_ml : float
+        Volume of ``evidence`` (mL).
+    enhanced_fraction : float
+        ``evidence_ml`` over the cranial cavity volume (incl. the evidence).
+    contrast_median_hu : float
+        Median smoothed value of the evidence voxels (HU), NaN when there are none.
+    """
+
+    vessel: np.ndarray
+    evidence: np.ndarray
+    evidence_ml: float
+    enhanced_fraction: float
+    contrast_median_hu: float
+
+
+def sinus_mask(
+    sm: np.ndarray,
+    intracranial: np.ndarray,
+    bright: np.ndarray,
+    spacing_mm: Spacing,
+    *,
+    t_contrast_hu: float,
+    t_vessel_max_hu: float,
+    t_dense_hu: float,
+    soft_hu: float,
+    params: VesselParams,
+    tube: np.ndarray | None = None,
+    body: np.ndarray | None = None,
+    tube_test: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> SinusResult:
+    """Contrast-filled dural sinuses and vessels on the intracranial side of the skull.
+
+    Method (each step removes one kind of false positive):
+
+    1. **Bone core**: hysteresis from seeds ``>= t_dense_hu`` down to
+       ``t_vessel_max_hu`` (iodinated blood never reaches it), so a thin plate attached
+       to dense bone is bone wherever it is brighter than blood can be.
+    2. **Partial-volume rim**: voxels within ``rim_mm`` (and at least one voxel) of the
+       bone core mix bone with brain and may show any value in between; they are never
+       evidence of contrast.
+    3. **Intracranial side**: evidence must lie within ``dural_margin_mm`` of the cranial
+       cavity and not touch the outside of the skull (scalp, air): a plate of thin
+       bone without a dense core touches both the cavity and the scalp; a sinus lies
+       between the inner table and the brain.
+    4. **Size**: evidence components smaller than ``min_component_mm3`` (calcified
+       pineal or choroid plexus, noise) are dropped.
+    5. **Growth**: the vessel is the evidence plus contrast-band voxels within
+       ``grow_mm`` of it that are not bone core (the sinus wall against the inner
+       table, which the rim rule excluded from the evidence), plus Hessian tubes
+       (``tube``) on the intracranial side (small veins).
+
+    Parameters
+    ----------
+    sm : (I, J, K) ndarray
+        Lightly smoothed CT (HU).
+    intracranial : ndarray of bool
+        Cranial cavity (its bright voxels may have been excluded).
+    bright : ndarray of bool
+        Bright voxels (bone and bright blood) from the bone hysteresis.
+    spacing_mm : length-3 tuple of float
+        Voxel size (mm).
+    t_contrast_hu, t_vessel_max_hu, t_dense_hu : float
+        Lower edge of enhanced blood, upper edge of enhanced blood, and the dense-bone
+        seed threshold (HU).
+    params : VesselParams
+        Tunable distances and sizes.
+    tube : ndarray of bool, optional
+        Voxels passing a Hessian tube test.
+    body : ndarray of bool, optional
+        Body with holes filled; when given, extracranial vessels (neck, scalp) are
+        found too and nothing outside it is vessel.
+    tube_test : callable, optional
+        Maps a candidate mask to the voxels of it that are tube-shaped (Hessian);
+        extracranial components must be tube-shaped in part.
+
+    Returns
+    -------
+    SinusResult
+    """
+    from twinsep.segment import morph
+
+    sp = tuple(float(s) for s in spacing_mm)
+    vx_mm3 = float(np.prod(sp))
+    band = (sm >= t_contrast_hu) & (sm < t_vessel_max_hu)
+    seeds = sm >= t_dense_hu
+    low = sm >= t_vessel_max_hu
+    core = _grow_from(low, seeds)
+    rim_r = max(params.rim_mm, 1.01 * min(sp))
+    rim = morph.dilate_mm(core, rim_r, sp) if core.any() else np.zeros_like(core)  # type: ignore[arg-type]
+    cavity_side = intracranial | bright
+    near_ic = morph.dilate_mm(intracranial, params.dural_margin_mm, sp)  # type: ignore[arg-type]
+    outside = ~(intracranial | bright | band)
+    touch_out = morph.dilate_mm(outside, 1.01 * max(sp), sp)  # type: ignore[arg-type]
+    ev = band & ~rim & near_ic & cavity_side & ~touch_out & ~core
+    ev = _drop_small_mm3(ev, params.min_component_mm3, vx_mm3)
+    ext = np.zeros_like(ev)
+    if body is not None:
+        # Extracranial vessels (carotids, jugulars, scalp veins): contrast-band voxels
+        # away from bone and its rim, buried in soft tissue (not touching air), far
+        # from the cavity, in components of vessel size.
+        touch_air = morph.dilate_mm(~body, 1.01 * max(sp), sp)  # type: ignore[arg-type]
+        ext = band & ~rim & ~core & ~touch_air & ~near_ic
+        ext = _drop_small_mm3(ext, params.min_component_mm3, vx_mm3)
+        if tube_test is not None and ext.any():
+            # a table pressed on the scalp or a sheet of soft-tissue partial volume is a
+            # plate; keep components a good part of which is tube-shaped
+            ext = _keep_tubular(ext, tube_test(ext), params.ext_tube_fraction_min)
+    grow = morph.dilate_mm(ev, max(params.grow_mm, 1.01 * max(sp)), sp) if ev.any() else ev  # type: ignore[arg-type]
+    vessel = ev | (grow & band & ~core & near_ic & cavity_side)
+    if ext.any():
+        vessel |= ext | (
+            morph.dilate_mm(ext, 1.01 * max(sp), sp) & band & ~core & ~near_ic  # type: ignore[arg-type]
+        )
+    if tube is not None:
+        vessel |= tube & band & ~core & near_ic & cavity_side & ~touch_out
+    n_ev = int(ev.sum())
+    med = float(np.median(sm[ev | ext])) if (ev | ext).any() else float("nan")
+    if body is not None:
+        vessel &= body
+    if n_ev or ext.any():
+        # The edge of a blurred vessel lies at half its height above the surroundings:
+        # voxels below that are mostly tissue (partial volume).
+        vessel &= sm >= soft_hu + params.edge_fraction * (med - soft_hu)
+    cavity_vx = int((intracranial | ev).sum())
+    return SinusResult(
+        vessel=vessel,
+        evidence=ev,
+        evidence_ml=n_ev * vx_mm3 / 1000.0,
+        enhanced_fraction=n_ev / cavity_vx if cavity_vx else 0.0,
+        contrast_median_hu=med,
+    )
+
+
+def _keep_tubular(mask: np.ndarray, tube: np.ndarray, fraction_min: float) -> np.ndarray:
+    """Components of ``mask`` at least ``fraction_min`` of whose voxels are in ``tube``."""
+    from twinsep.segment import morph
+
+    lab, sizes = morph.component_sizes(mask)
+    if sizes.size == 0:
+        return mask
+    hits = np.bincount(lab[tube & mask], minlength=sizes.size + 1)[1:]
+    lut = np.concatenate([[False], hits >= fraction_min * sizes])
+    return lut[lab]
+
+
+def _drop_small_mm3(mask: np.ndarray, min_mm3: float, vx_mm3: float) -> np.ndarray:
+    """``mask`` without its (26-connected) components smaller than ``min_mm3``."""
+    from twinsep.segment import morph
+
+    lab, sizes = morph.component_sizes(mask)
+    if sizes.size == 0:
+        return mask
+    lut = np.concatenate([[False], sizes * vx_mm3 >= min_mm3])
+    return lut[lab]
+
+
+def _grow_from(low: np.ndarray, seeds: np.ndarray) -> np.ndarray:
+    """Components (26-connected) of ``low`` that contain a voxel of ``seeds``."""
+    from twinsep.segment import morph
+
+    lab, sizes = morph.component_sizes(low)
+    if sizes.size == 0:
+        return low.copy()
+    ids = np.unique(lab[seeds & low])
+    lut = np.zeros(sizes.size + 1, bool)
+    lut[ids] = True
+    lut[0] = False
+    return lut[lab]
