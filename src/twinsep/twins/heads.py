@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
+import cc3d
 import numpy as np
+from scipy import ndimage as ndi
 
 from twinsep import labels as L
 from twinsep.errors import AnatomyError
@@ -12,6 +15,8 @@ from twinsep.segment import morph
 from twinsep.twins.params import TwinParams
 
 INTRACRANIAL = (L.BRAIN, L.CSF, L.VESSEL)
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -88,6 +93,9 @@ def find_head_cores(
         if _waist_ratio(ic_c, csp, ca, cb) > params.max_waist_ratio:
             continue
         return HeadCores(core_a=lab == a, core_b=lab == b, depth_mm=dmax, fraction=frac)
+    saddle = _saddle_split(depth, csp, params)
+    if saddle is not None:
+        return saddle
     split = _axis_split(ic_c, depth, csp, params)
     if split is not None:
         return split
@@ -178,3 +186,64 @@ def _axis_split(
     core_a[tuple(idx[a].T)] = True
     core_b[tuple(idx[b].T)] = True
     return HeadCores(core_a=core_a, core_b=core_b, depth_mm=float(depth.max()), fraction=0.0)
+
+
+def _joined_above(depth: np.ndarray, level: float, a: tuple[int, ...], b: tuple[int, ...]) -> bool:
+    """True when voxels ``a`` and ``b`` lie in one 26-connected piece of ``depth >= level``."""
+    lab = cc3d.connected_components(np.ascontiguousarray(depth >= level), connectivity=26)
+    return bool(lab[a] != 0 and lab[a] == lab[b])
+
+
+def _saddle_split(
+    depth: np.ndarray, csp: morph.Spacing, params: TwinParams, max_candidates: int = 64
+) -> HeadCores | None:
+    """Split a strongly merged cavity at the saddle between its two deepest peaks.
+
+    The depth (distance to the cavity wall) of a convex cavity is a concave function:
+    its upper level sets are convex and connected, so one head has a single peak. Two
+    heads joined widely have two peaks, and any path between them dips below the lower
+    one (the union is narrower than either head). The deepest peak is paired with the
+    deepest local maximum at least ``min_head_separation`` cavity radii away and at least
+    ``second_head_min_depth`` as deep; the pair is two heads when the two peaks are joined
+    only at depths ``min_saddle_dip_mm`` or more below the lower peak. The saddle level is
+    then found by bisection and each core is the piece of the upper level set halfway
+    between the saddle and the lower peak that holds its peak.
+    """
+    dmax = float(depth.max())
+    if dmax <= 0:
+        return None
+    is_max = (depth == ndi.maximum_filter(depth, size=3)) & (
+        depth >= params.second_head_min_depth * dmax
+    )
+    pts = np.argwhere(is_max)
+    vals = depth[is_max]
+    order = np.argsort(-vals, kind="stable")
+    pts, vals = pts[order], vals[order]
+    a = tuple(int(v) for v in pts[0])
+    sp = np.asarray(csp, float)
+    far = np.linalg.norm((pts - pts[0]) * sp, axis=1) >= params.min_head_separation * dmax
+    for p, v in list(zip(pts[far], vals[far], strict=True))[:max_candidates]:
+        b = tuple(int(x) for x in p)
+        top = float(v)
+        if _joined_above(depth, top - params.min_saddle_dip_mm, a, b):
+            continue
+        lo, hi = 0.0, top - params.min_saddle_dip_mm  # joined at lo, apart at hi
+        for _ in range(12):
+            mid = 0.5 * (lo + hi)
+            if _joined_above(depth, mid, a, b):
+                lo = mid
+            else:
+                hi = mid
+        level = 0.5 * (hi + top)
+        lab = cc3d.connected_components(np.ascontiguousarray(depth >= level), connectivity=26)
+        logger.debug(
+            "cavity peaks %.1f and %.1f mm deep, %.1f mm apart, saddle at %.1f mm",
+            float(depth[a]),
+            top,
+            float(np.linalg.norm((np.asarray(b) - np.asarray(a)) * sp)),
+            lo,
+        )
+        return HeadCores(
+            core_a=lab == lab[a], core_b=lab == lab[b], depth_mm=dmax, fraction=level / dmax
+        )
+    return None

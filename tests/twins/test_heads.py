@@ -1,0 +1,103 @@
+"""Head finding on strongly merged cavities, single heads and phantoms in odd orientations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from twinsep import labels as L
+from twinsep.errors import AnatomyError
+from twinsep.twins import assign_twins
+from twinsep.twins.heads import find_head_cores
+from twinsep.twins.params import TwinParams
+from twinsep.volume import Volume
+
+SP = 2.0
+
+
+def _rotation(deg_x: float, deg_z: float) -> np.ndarray:
+    ax, az = np.radians(deg_x), np.radians(deg_z)
+    rx = np.array([[1, 0, 0], [0, np.cos(ax), -np.sin(ax)], [0, np.sin(ax), np.cos(ax)]])
+    rz = np.array([[np.cos(az), -np.sin(az), 0], [np.sin(az), np.cos(az), 0], [0, 0, 1]])
+    return rz @ rx
+
+
+def _heads(inside_fn, shape=(80, 80, 80)) -> Volume:
+    """Label map from a signed 'depth' function in mm: brain inside, 3 mm bone, 5 mm scalp."""
+    idx = np.indices(shape).reshape(3, -1).T.astype(float)
+    pts = (idx - (np.asarray(shape) - 1) / 2.0) * SP
+    s = inside_fn(pts).reshape(shape)
+    lab = np.zeros(shape, np.uint8)
+    lab[s > -8.0] = L.SOFT_TISSUE
+    lab[s > -3.0] = L.BONE
+    lab[s > 0.0] = L.BRAIN
+    return Volume(lab, np.diag([SP, SP, SP, 1.0]), {"source": "heads.nii.gz"})
+
+
+def _balls(c1: np.ndarray, c2: np.ndarray, r: float):
+    def f(p: np.ndarray) -> np.ndarray:
+        return np.maximum(r - np.linalg.norm(p - c1, axis=1), r - np.linalg.norm(p - c2, axis=1))
+
+    return f
+
+
+@pytest.mark.parametrize("rot", [(0.0, 0.0), (35.0, 20.0), (70.0, 115.0)])
+def test_strongly_merged_heads_split_at_saddle(rot):
+    # two 40 mm cavities whose centres are 28 mm apart: the union is 1.35x longer than
+    # wide (a single head's range) and its saddle is only 40 - sqrt(40^2 - 14^2) = 2.53 mm
+    # below the peaks; the older depth-fraction and waist tests refused it as one head
+    r, sep = 40.0, 28.0
+    u = _rotation(*rot) @ np.array([1.0, 0.0, 0.0])
+    c1, c2 = -0.5 * sep * u, 0.5 * sep * u
+    vol = _heads(_balls(c1, c2, r))
+    ic = vol.array == L.BRAIN
+    cores = find_head_cores(ic, (SP, SP, SP), TwinParams(), "heads.nii.gz")
+    centre = (np.asarray(vol.shape) - 1) / 2.0
+    got = [(np.argwhere(c).mean(axis=0) - centre) * SP for c in (cores.core_a, cores.core_b)]
+    # each core sits on its own centre (within 2 voxels), never straddles the union
+    d = sorted((min(np.linalg.norm(g - c1), np.linalg.norm(g - c2)) for g in got), reverse=True)
+    assert d[0] <= 2 * SP, got
+    assert np.linalg.norm(got[0] - got[1]) == pytest.approx(sep, abs=3 * SP)
+    assert not (cores.core_a & cores.core_b).any()
+    # and the whole assignment gives each ball's far half to one twin
+    res = assign_twins(vol)
+    tw = res.twins.array
+    idx = np.indices(vol.shape).reshape(3, -1).T
+    t = ((idx - centre) * SP) @ u
+    far1 = (t.reshape(vol.shape) < -15.0) & (tw > 0)
+    far2 = (t.reshape(vol.shape) > 15.0) & (tw > 0)
+    assert len(np.unique(tw[far1])) == 1 and len(np.unique(tw[far2])) == 1
+    assert np.unique(tw[far1])[0] != np.unique(tw[far2])[0]
+
+
+@pytest.mark.parametrize("rot", [(0.0, 0.0), (25.0, 40.0), (60.0, 130.0)])
+def test_single_elongated_head_is_refused(rot):
+    # one cavity 1.35x longer than wide (a long infant head), obliquely oriented:
+    # its depth map has a single peak, so no saddle split may be made
+    rm = _rotation(*rot)
+    semi = np.array([62.0, 46.0, 42.0])
+
+    def f(p: np.ndarray) -> np.ndarray:
+        q = p @ rm  # into the ellipsoid frame
+        k = np.linalg.norm(q / semi, axis=1)
+        return (1.0 - k) * semi.min()
+
+    vol = _heads(f)
+    with pytest.raises(AnatomyError, match="single head"):
+        assign_twins(vol)
+
+
+def test_joined_head_pair_needs_a_real_saddle():
+    # two peaks joined through a level only 0.5 mm below them are one head
+    params = TwinParams()
+    depth = np.zeros((40, 12, 12), np.float32)
+    depth[5:35, 3:9, 3:9] = 20.0
+    depth[10, 6, 6] = depth[30, 6, 6] = 20.5
+    from twinsep.twins.heads import _saddle_split
+
+    assert _saddle_split(depth, (SP, SP, SP), params) is None
+    depth[18:22] = 0.0  # now the two parts are apart: the saddle is the full depth
+    depth[18:22, 6, 6] = 10.0
+    cores = _saddle_split(depth, (SP, SP, SP), params)
+    assert cores is not None
+    assert cores.core_a[10, 6, 6] != cores.core_a[30, 6, 6]
