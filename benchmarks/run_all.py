@@ -31,8 +31,15 @@ def main(out_dir: Path) -> int:
         result = mod.run(out_dir)
         result["wall_s"] = round(time.perf_counter() - t0, 2)
         (out_dir / f"{name}.json").write_text(json.dumps(result, indent=2, default=str) + "\n")
-        sections.append(f"## {result.get('title', name)}\n\n{result.get('markdown', '')}\n")
         print(f"{name}: done in {result['wall_s']} s", flush=True)
+    # results.md gathers every benchmark's latest JSON, so a partial run keeps the others
+    for path in sorted(out_dir.glob("*.json")):
+        try:
+            result = json.loads(path.read_text())
+        except ValueError:
+            continue
+        if "markdown" in result:
+            sections.append(f"## {result.get('title', path.stem)}\n\n{result['markdown']}\n")
     (out_dir / "results.md").write_text("# twinsep benchmarks\n\n" + "\n".join(sections))
     print(f"results in {out_dir}/results.md")
     return 0
