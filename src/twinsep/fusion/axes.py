@@ -2,22 +2,35 @@
 
 Nothing here looks at array axes; all directions are world unit vectors (RAS).
 
-Method (per twin):
+Real scans often stop at C1-C2, crop the face or hold the head in a holder, so the
+detector does not look for a long neck. Per twin:
 
-1. brain centre ``b``: world centroid of the twin's brain (brain + CSF if no brain);
-2. extracranial tissue ``E``: the twin's voxels farther than ``scalp_skull_mm`` from its
-   brain/CSF and farther than ``bridge_exclusion_mm`` from the other twin (face, neck,
-   ears; not the scalp over the skull, not the bridge);
-3. neck: first guess, the part of ``E`` farther from the brain than
-   ``neck_far_fraction`` of the farthest extracranial voxel (the soft tissue that leaves
-   the head the farthest); then, a few times, the end slab (``neck_slab_mm``) of ``E``
-   along the current neck direction, whose centroid re-aims it (the chin and nose end
-   before the neck does). The long axis points from the neck through ``b`` to the
-   vertex: ``axis = normalize(b - neck)``;
-4. face: extracranial tissue seen from ``b`` between ``face_band_deg`` of the neck
-   direction (around the jaw, nose and ears), weighted by how far it protrudes; its
-   mean direction perpendicular to the long axis points to the face (ears, being
-   bilateral, cancel).
+1. cavity ``C``: the twin's brain and CSF; ``b`` its world centroid (brain only when
+   there is enough brain);
+2. vault thickness ``t``: a low percentile (``AxisParams.vault_percentile``) of the
+   skin's distance from ``C`` (most skin lies over the vault); tissue farther than
+   ``max(scalp_skull_mm, thick_factor * t)`` from ``C`` and farther than
+   ``bridge_exclusion_mm`` from the other twin is **extracranial** ``E``: face, skull
+   base, neck (never the bridge);
+3. three "down" cues, unit vectors from ``b``:
+
+   * *mass*: the mean direction of ``E``'s volume;
+   * *footprint*: the mean of the direction bins (a Fibonacci lattice of
+     ``directions``) that hold extracranial tissue, each bin once: a large face and a
+     short neck count by the angle they span below the cranium, not by volume;
+   * *exit*: the centroid direction of the lowest slab of ``C`` along the first two
+     (the foramen magnum, brainstem or spinal canal; on a round cavity without an exit
+     it repeats the first estimate);
+
+   combined with the weights of :class:`~twinsep.fusion.params.AxisParams`, then
+   tilted by ``face_tilt_deg`` away from the face; ``axis = -down``;
+4. face: extracranial tissue seen from ``b`` between ``face_band_deg`` of the down
+   direction (jaw, nose, orbits, ears), weighted by how far it protrudes; its mean
+   direction perpendicular to the long axis points to the face (ears, being
+   bilateral, cancel);
+5. evidence: ``axis_strength`` (agreement of the cues), ``face_strength`` and notes
+   when the evidence is weak or the junction is not where a craniopagus has it (a
+   check, never an input).
 """
 
 from __future__ import annotations
@@ -27,6 +40,7 @@ from dataclasses import dataclass
 
 import edt
 import numpy as np
+from scipy import ndimage as ndi
 
 from twinsep.errors import AnatomyError
 from twinsep.fusion.params import FusionParams
@@ -34,6 +48,9 @@ from twinsep.labels import BRAIN, CSF
 from twinsep.volume import Volume
 
 logger = logging.getLogger(__name__)
+
+#: Extracranial points used for the direction footprint (deterministic stride above).
+_MAX_FOOTPRINT_POINTS = 60_000
 
 
 @dataclass(frozen=True)
@@ -51,12 +68,24 @@ class TwinFrame:
     face_dir : (3,) ndarray
         Unit facial direction, perpendicular to ``axis``.
     neck_mm, vertex_mm : (3,) ndarray
-        World points on the neck and at the vertex (farthest tissue along ``axis``).
+        World points at the cranial cavity's exit toward the spine (on the long axis,
+        as far below the brain centre as the cavity reaches) and at the vertex (farthest
+        tissue along ``axis``).
     neck_ml, face_ml : float
-        Volume of tissue used as neck / face evidence, mL.
+        Volume of extracranial tissue used as evidence for the long axis (face, skull
+        base, neck) / for the face, mL.
     face_strength : float
         Length of the mean protrusion vector (0 = no preferred face direction, 1 =
         all protrusion on one side); below 0.05 the face direction is a guess.
+    axis_strength : float
+        Agreement of the down cues: length of the weighted mean of their unit vectors
+        (1 = identical, 0.9 = spread over about 25 deg).
+    cue_dirs : dict
+        ``{"mass", "footprint", "exit"}``: each cue's unit down direction (world).
+    vault_mm : float
+        Scalp + skull thickness over the vault used to tell extracranial tissue, mm.
+    notes : tuple of str
+        Plain-words doubts about this twin's frame (empty when the evidence is good).
     """
 
     twin: str
@@ -68,6 +97,10 @@ class TwinFrame:
     neck_ml: float
     face_ml: float
     face_strength: float
+    axis_strength: float = 1.0
+    cue_dirs: dict[str, np.ndarray] | None = None
+    vault_mm: float = 0.0
+    notes: tuple[str, ...] = ()
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -75,11 +108,31 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / n if n > 0 else v
 
 
-def _crop(mask: np.ndarray) -> tuple[slice, ...]:
+def _crop(mask: np.ndarray, margin: int = 0) -> tuple[slice, ...]:
     idx = np.argwhere(mask)
-    lo = idx.min(axis=0)
-    hi = idx.max(axis=0) + 1
+    lo = np.maximum(idx.min(axis=0) - margin, 0)
+    hi = np.minimum(idx.max(axis=0) + 1 + margin, mask.shape)
     return tuple(slice(int(a), int(b)) for a, b in zip(lo, hi, strict=True))
+
+
+def fibonacci_directions(n: int) -> np.ndarray:
+    """``n`` unit vectors spread evenly over the sphere (Fibonacci lattice), (n, 3)."""
+    i = np.arange(n) + 0.5
+    polar = np.arccos(1.0 - 2.0 * i / n)
+    azim = np.pi * (1.0 + 5.0**0.5) * i
+    return np.stack(
+        [np.cos(azim) * np.sin(polar), np.sin(azim) * np.sin(polar), np.cos(polar)], axis=1
+    )
+
+
+def _rotate_towards(v: np.ndarray, target: np.ndarray, angle_deg: float) -> np.ndarray:
+    """Rotate unit ``v`` by ``angle_deg`` in the plane of ``v`` and ``target``."""
+    perp = target - np.dot(target, v) * v
+    if np.linalg.norm(perp) == 0 or angle_deg == 0:
+        return v
+    perp = _unit(perp)
+    t = np.radians(angle_deg)
+    return _unit(np.cos(t) * v + np.sin(t) * perp)
 
 
 def twin_frame(
@@ -100,7 +153,8 @@ def twin_frame(
     twin_value : int
         1 (A) or 2 (B).
     params : FusionParams
-        Distances and angles used (mm, deg).
+        Distances and angles used (mm, deg); the detector's own numbers are
+        ``params.axes`` (:class:`~twinsep.fusion.params.AxisParams`).
 
     Returns
     -------
@@ -109,93 +163,190 @@ def twin_frame(
     Raises
     ------
     AnatomyError
-        If the twin has no brain/CSF or no extracranial tissue (neck) to orient it.
+        If the twin has no brain/CSF or no extracranial tissue (face, skull base, neck)
+        to orient it.
     """
+    ap = params.axes
     name = "A" if twin_value == 1 else "B"
     lab = labels.array
     tw = twins.array
-    body = tw == twin_value
-    other = (tw != 0) & ~body
-    brain = body & (lab == BRAIN)
+    spacing = labels.spacing_mm
     vox_ml = labels.voxel_volume_mm3 / 1000.0
+    body_full = tw == twin_value
+    if not body_full.any():
+        raise AnatomyError("twins", f"twin {name} has no voxels; cannot find its head axes")
+    margin = int(np.ceil(params.bridge_exclusion_mm / min(spacing))) + 1
+    box = _crop(body_full, margin)
+    offset = np.array([s.start for s in box])
+    lab_c = lab[box]
+    tw_c = tw[box]
+    body = tw_c == twin_value
+    other = (tw_c != 0) & ~body
+    brain = body & (lab_c == BRAIN)
     if brain.sum() * vox_ml < 5.0:
-        brain = body & np.isin(lab, (BRAIN, CSF))
+        brain = body & np.isin(lab_c, (BRAIN, CSF))
     if not brain.any():
         raise AnatomyError(
             "labels", f"twin {name} has no brain or CSF voxels; cannot find its head axes"
         )
-    spacing = labels.spacing_mm
-    box = _crop(body)
-    body_c = body[box]
-    d_brain = edt.edt(~brain[box], anisotropy=spacing, black_border=False)
-    d_other = edt.edt(~other[box], anisotropy=spacing, black_border=False) if other.any() else None
-    ext = body_c & (d_brain > params.scalp_skull_mm)
-    if d_other is not None:
-        ext &= d_other > params.bridge_exclusion_mm
+    cavity = body & np.isin(lab_c, (BRAIN, CSF))
+    d_cav = edt.edt(~cavity, anisotropy=spacing, black_border=False)
+    if other.any():
+        d_other = edt.edt(~other, anisotropy=spacing, black_border=False)
+    else:
+        d_other = np.full(body.shape, np.inf, dtype=np.float32)
+    free = d_other > params.bridge_exclusion_mm
+
+    def world(mask: np.ndarray) -> np.ndarray:
+        return labels.world_coords(np.argwhere(mask) + offset)
+
+    b = world(brain).mean(axis=0)
+    # Vault thickness: skin (body next to air) is mostly over the vault.
+    skin = body & ~ndi.binary_erosion(body | other) & free
+    vault_mm = float(np.percentile(d_cav[skin], ap.vault_percentile)) if skin.any() else 0.0
+    thick_mm = max(params.scalp_skull_mm, ap.thick_factor * vault_mm)
+    ext = body & (d_cav > thick_mm) & free
+    ext_ml = float(ext.sum() * vox_ml)
     if not ext.any():
         raise AnatomyError(
             "labels",
-            f"twin {name} has no face or neck tissue beyond its skull "
-            f"(> {params.scalp_skull_mm:g} mm from the brain); cannot orient the head",
+            f"twin {name} has no face, skull base or neck tissue beyond its skull "
+            f"(> {thick_mm:.0f} mm from the brain); cannot orient the head",
         )
-    offset = np.array([s.start for s in box])
-    b = labels.centroid_mm(brain)
-    idx = np.argwhere(ext)
-    pts = labels.world_coords(idx + offset)
-    dist = d_brain[ext]
-    far = dist >= params.neck_far_fraction * float(dist.max())
-    neck_c = pts[far].mean(axis=0)
-    neck_dir = _unit(neck_c - b)
-    # Refine: the neck is the end of the extracranial tissue along the neck direction
-    # (the chin and nose stop before it); re-aim at the centroid of that end slab.
-    slab_mm = max(params.neck_slab_mm, 2.0 * max(labels.spacing_mm))
-    for _ in range(params.neck_iterations):
-        depth = (pts - b) @ neck_dir
-        end = depth >= float(depth.max()) - slab_mm
-        neck_c = pts[end].mean(axis=0)
-        neck_dir = _unit(neck_c - b)
-    far = end
-    axis = -neck_dir
-    # Face: protrusions in a band of angles around the neck direction.
+    pts = world(ext)
     rel = pts - b
     r = np.linalg.norm(rel, axis=1)
     r[r == 0] = 1.0
     unit = rel / r[:, None]
-    ang = np.degrees(np.arccos(np.clip(unit @ neck_dir, -1.0, 1.0)))
-    lo, hi = params.face_band_deg
+    notes: list[str] = []
+
+    # cue 1: mean direction of the extracranial volume
+    mass = _unit(unit.mean(axis=0))
+    # cue 2: footprint, each covered direction bin once
+    dirs = fibonacci_directions(ap.directions)
+    step = max(1, int(np.ceil(len(unit) / _MAX_FOOTPRINT_POINTS)))
+    sample = unit[::step]
+    bins = np.argmax(sample @ dirs.T, axis=1)
+    bin_ml = np.bincount(bins, minlength=len(dirs)) * vox_ml * step
+    covered = bin_ml >= ap.bin_min_ml
+    footprint = _unit(dirs[covered].mean(axis=0)) if covered.any() else mass
+    # cue 3: the cavity's exit, lowest slab of the cavity along the first estimate
+    first = _unit(ap.weight_mass * mass + ap.weight_footprint * footprint)
+    if np.linalg.norm(first) == 0:
+        first = mass
+    cav_pts = world(cavity & free) if (cavity & free).any() else world(cavity)
+    depth = (cav_pts - b) @ first
+    slab_mm = max(ap.exit_slab_mm, 2.0 * max(spacing))
+    low = depth >= float(depth.max()) - slab_mm
+    exit_pt = cav_pts[low].mean(axis=0)
+    exit_dir = _unit(exit_pt - b)
+    cues = {"mass": mass, "footprint": footprint, "exit": exit_dir}
+    weights = {"mass": ap.weight_mass, "footprint": ap.weight_footprint, "exit": ap.weight_exit}
+    total = sum(weights.values())
+    mean: np.ndarray = np.sum([weights[k] * cues[k] for k in cues], axis=0) / max(total, 1e-9)
+    axis_strength = float(np.linalg.norm(mean))
+    down = _unit(mean)
+    # The neck, when the scan holds one: the end of the extracranial tissue along the
+    # down direction (the chin and nose stop before it). Trusted only when it agrees
+    # with the cue estimate: in a scan cut at C1-C2 the farthest tissue is the face.
+    neck_dir = down
+    for _ in range(ap.neck_iterations):
+        along = rel @ neck_dir
+        end = along >= float(along.max()) - max(ap.neck_slab_mm, 2.0 * max(spacing))
+        neck_dir = _unit(pts[end].mean(axis=0) - b)
+    neck_used = angle_deg(neck_dir, down) <= ap.neck_agree_deg
+    cues["neck"] = neck_dir
+    if neck_used:
+        down = neck_dir
+        face_band = params.face_band_deg
+    else:
+        face_band = (0.0, 180.0)
+        notes.append(
+            f"twin {name}: no neck found below the skull base (the farthest tissue lies "
+            f"{angle_deg(neck_dir, down):.0f} deg from the skull-base cues, e.g. the face "
+            "of a scan cut at C1-C2); the long axis comes from the face, skull base and "
+            "cavity exit, which is less precise"
+        )
+
+    # Face: protrusions in a band of angles around the down direction.
+    ang = np.degrees(np.arccos(np.clip(unit @ down, -1.0, 1.0)))
+    lo, hi = face_band
     band = (ang >= lo) & (ang <= hi)
     face_ml = float(band.sum() * vox_ml)
+    face = np.zeros(3)
+    strength = 0.0
     if band.any():
-        w = dist[band] - params.scalp_skull_mm
-        perp = unit[band] - np.outer(unit[band] @ axis, axis)
-        mean = (perp * w[:, None]).sum(axis=0) / max(float(w.sum()), 1e-9)
-        strength = float(np.linalg.norm(mean))
-        face = _unit(mean)
-    else:
-        strength = 0.0
-        face = np.zeros(3)
+        w = d_cav[ext][band] - thick_mm
+        perp = unit[band] - np.outer(unit[band] @ down, down)
+        pmean = (perp * w[:, None]).sum(axis=0) / max(float(w.sum()), 1e-9)
+        strength = float(np.linalg.norm(pmean))
+        face = _unit(pmean)
+    if strength > 0.0 and ap.face_tilt_deg and not neck_used:
+        down = _rotate_towards(down, -face, ap.face_tilt_deg)
+        face = _unit(face - np.dot(face, down) * down)
+    axis = -down
     if strength == 0.0:
         # no evidence: any perpendicular direction (flagged by face_strength 0)
         helper = np.eye(3)[int(np.argmin(np.abs(axis)))]
         face = _unit(np.cross(axis, helper))
-    # Vertex: the twin's tissue farthest along the axis.
-    body_idx = np.argwhere(body_c)
-    body_pts = labels.world_coords(body_idx + offset)
-    along = (body_pts - b) @ axis
-    vertex = b + axis * float(along.max())
+
+    # Vertex: the twin's tissue farthest along the axis; neck: the exit on the axis.
+    body_pts = world(body)
+    vertex = b + axis * float(((body_pts - b) @ axis).max())
+    neck = b - axis * float(max(depth.max(), 0.0))
+
+    if ext_ml < ap.min_extracranial_ml:
+        notes.append(
+            f"twin {name}: only {ext_ml:.1f} mL of face, skull-base or neck tissue lies "
+            f"beyond the skull (< {ap.min_extracranial_ml:g} mL); its long axis is a guess"
+        )
+    if axis_strength < ap.min_axis_strength:
+        spread = max(angle_deg(cues[k], down) for k in cues)
+        notes.append(
+            f"twin {name}: the anatomical cues for the long axis disagree (agreement "
+            f"{axis_strength:.2f} < {ap.min_axis_strength:g}, up to {spread:.0f} deg apart); "
+            "the long-axis angle and the type may be off by that much"
+        )
+    if strength < 0.05:
+        notes.append(
+            f"twin {name}: little face or jaw tissue found beyond the skull "
+            f"(strength {strength:.2f}); its facial direction is uncertain"
+        )
+    junction = body & ndi.binary_dilation(other) if other.any() else np.zeros_like(body)
+    if junction.any():
+        j_dir = _unit(world(junction).mean(axis=0) - b)
+        j_ang = angle_deg(j_dir, axis)
+        if j_ang > ap.junction_check_deg:
+            notes.append(
+                f"twin {name}: the junction lies {j_ang:.0f} deg from the vertex direction "
+                f"found (> {ap.junction_check_deg:g} deg): either the fusion is not at the "
+                "calvaria or the head's orientation was misread"
+            )
+    for n in notes:
+        logger.warning("%s", n)
     logger.debug(
-        "twin %s: axis %s face %s (strength %.2f)", name, axis.round(3), face.round(3), strength
+        "twin %s: axis %s face %s (axis strength %.2f, face %.2f, vault %.1f mm)",
+        name,
+        axis.round(3),
+        face.round(3),
+        axis_strength,
+        strength,
+        vault_mm,
     )
     return TwinFrame(
         twin=name,
         brain_centre_mm=b,
         axis=axis,
         face_dir=face,
-        neck_mm=neck_c,
+        neck_mm=neck,
         vertex_mm=vertex,
-        neck_ml=float(far.sum() * vox_ml),
+        neck_ml=ext_ml,
         face_ml=face_ml,
         face_strength=strength,
+        axis_strength=axis_strength,
+        cue_dirs=cues,
+        vault_mm=vault_mm,
+        notes=tuple(notes),
     )
 
 

@@ -10,6 +10,86 @@ OUT_OF_SCOPE_MODES: tuple[str, ...] = ("error", "warn")
 
 
 @dataclass(frozen=True)
+class AxisParams:
+    """Evidence weights and thresholds of the long-axis / face detector (fusion/axes.py).
+
+    The detector needs no long neck: it combines the extracranial tissue below the
+    cranium (face, skull base, whatever neck the scan holds), the directions in which
+    that tissue lies, and the cranial cavity's exit toward the spine.
+    """
+
+    vault_percentile: float = 25.0
+    """Percentile of the skin's distance (mm) from the cranial cavity taken as the
+    scalp+skull thickness over the vault (most of the skin lies over the vault; the
+    face, skull base and neck are the thick minority). Infants measure 6-9 mm,
+    adults 12-16 mm (Colin27: 15 mm)."""
+
+    thick_factor: float = 2.0
+    """Tissue farther from the cavity than this many vault thicknesses (and at least
+    ``FusionParams.scalp_skull_mm``) is extracranial: face, skull base, neck. Twice the
+    vault keeps a thick forehead or occipital scalp out and the face and neck in."""
+
+    directions: int = 600
+    """Number of direction bins on the sphere (Fibonacci lattice, about 8 deg apart)
+    for the footprint of the extracranial tissue."""
+
+    bin_min_ml: float = 0.05
+    """A direction bin counts as covered by extracranial tissue when it holds at least
+    this volume (mL, 50 mm^3): a few voxels of noise do not make a face."""
+
+    exit_slab_mm: float = 10.0
+    """Thickness (mm) of the lowest slab of the cranial cavity (along the first down
+    estimate) whose centroid is the cavity exit (foramen magnum, brainstem, spinal
+    canal when the scan holds it)."""
+
+    weight_mass: float = 0.0
+    """Weight of the mean direction of the extracranial tissue volume. It is dominated
+    by the neck when the scan holds one and by the face when it is cropped (Colin27:
+    33 deg off), so by default it is reported but not used."""
+
+    weight_footprint: float = 1.0
+    """Weight of the mean of the direction bins covered by extracranial tissue (each
+    direction once: a large face and a small neck count by the angle they span, not by
+    their volume)."""
+
+    weight_exit: float = 1.0
+    """Weight of the direction of the cavity exit."""
+
+    face_tilt_deg: float = 10.0
+    """Rotation (deg) of the cue-based down direction away from the face, used when no
+    neck is found: the tissue below the cranium includes the face, in front of the
+    neck-vertex line, so the footprint and exit lean toward the face. Measured lean of
+    the unweighted cue mean: 9 deg on the twinsep phantom heads, 12 deg on the
+    hand-made test heads, 17 deg on the real Colin27 head (adult, MNI frame)."""
+
+    neck_agree_deg: float = 25.0
+    """The neck (end of the extracranial tissue along the down direction) is used as the
+    long axis when it lies within this angle (deg) of the cue estimate; farther, the
+    farthest tissue is the face of a cropped scan (Colin27: 40 deg), not a neck
+    (phantoms with necks: 9-14 deg)."""
+
+    neck_slab_mm: float = 15.0
+    """Thickness (mm) of the end slab of extracranial tissue, along the down direction,
+    whose centroid is the neck point (at least two voxels)."""
+
+    neck_iterations: int = 3
+    """Refinements of the neck direction by the end slab (converges in 2-3)."""
+
+    min_axis_strength: float = 0.9
+    """Agreement (length of the mean of the unit cue directions, 1 = identical) below
+    which the long axis is reported as uncertain (0.9: cues spread over about 25 deg)."""
+
+    min_extracranial_ml: float = 5.0
+    """Extracranial tissue (mL) below which the head cannot be oriented reliably (an
+    infant face alone is over 50 mL)."""
+
+    junction_check_deg: float = 120.0
+    """Consistency check: a junction (boundary with the other twin) farther than this
+    angle (deg) from the vertex direction makes the orientation doubtful (craniopagus
+    joins the calvaria; the out-of-scope rule is applied by the analysis)."""
+
+
+@dataclass(frozen=True)
 class FusionParams:
     """Thresholds of the fusion classification and shared-structure inventory.
 
@@ -36,21 +116,13 @@ class FusionParams:
     bridge_exclusion_mm: float = 15.0
     """Tissue closer (mm) than this to the other twin is bridge, not face or neck."""
 
-    neck_far_fraction: float = 0.6
-    """Extracranial voxels farther from the brain than this fraction of the farthest one
-    form the neck (the neck leaves the head farther than the nose, jaw or ears)."""
-
-    neck_slab_mm: float = 15.0
-    """Thickness (mm) of the end slab of extracranial tissue, along the neck direction,
-    whose centroid is the neck point (at least two voxels)."""
-
-    neck_iterations: int = 3
-    """Refinements of the neck direction by the end slab (converges in 2-3)."""
-
     face_band_deg: tuple[float, float] = (35.0, 120.0)
     """Angles (deg) from the neck direction, seen from the brain centre, within which
     extracranial tissue is searched for the face (the face lies in front, between the
     neck and the equator; ears are symmetric and cancel)."""
+
+    axes: AxisParams = AxisParams()
+    """How each twin's long axis and face are found (:mod:`twinsep.fusion.axes`)."""
 
     vertex_site_deg: float = 35.0
     """Bridge direction within this angle (deg) of a twin's vertex direction: vertex site."""
