@@ -74,8 +74,11 @@ class _Recorder:
 
             return Stage(name=name, run=run, write=write, depends=deps, uses=uses, params=params)
 
-        return [make("first", ()), make("second", ("first",)), make("third", ("second",),
-                                                                     ("team_path",))]
+        return [
+            make("first", ()),
+            make("second", ("first",)),
+            make("third", ("second",), ("team_path",)),
+        ]
 
 
 @pytest.fixture()
@@ -116,20 +119,26 @@ def test_cache_reuse_and_invalidation(tmp_path: Path, options: PlanOptions) -> N
     run_plan(options, out, stages=rec.stages(), scan=_Scan(_Info()))
     run = run_plan(options, out, force=True, stages=rec.stages(), scan=_Scan(_Info()))
     assert run.cached == ["first", "second", "third"] and rec.calls == {
-        "first": 1, "second": 1, "third": 1}
+        "first": 1,
+        "second": 1,
+        "third": 1,
+    }
     # a changed parameter recomputes everything downstream of it (here all stages)
-    run = run_plan(options, out, force=True, stages=rec.stages(_Params(3.0)),
-                   scan=_Scan(_Info()))
+    run = run_plan(options, out, force=True, stages=rec.stages(_Params(3.0)), scan=_Scan(_Info()))
     assert run.computed == ["first", "second", "third"]
     assert read_plan(out)["third"]["value"] == 27.0
     # a changed scan checksum recomputes everything
-    run = run_plan(options, out, force=True, stages=rec.stages(_Params(3.0)),
-                   scan=_Scan(_Info(sha256="cd" * 32)))
+    run = run_plan(
+        options,
+        out,
+        force=True,
+        stages=rec.stages(_Params(3.0)),
+        scan=_Scan(_Info(sha256="cd" * 32)),
+    )
     assert run.computed == ["first", "second", "third"]
 
 
-def test_option_change_only_reruns_stages_that_use_it(tmp_path: Path,
-                                                      options: PlanOptions) -> None:
+def test_option_change_only_reruns_stages_that_use_it(tmp_path: Path, options: PlanOptions) -> None:
     rec = _Recorder()
     out = tmp_path / "plan"
     run_plan(options, out, stages=rec.stages(), scan=_Scan(_Info()))
@@ -178,8 +187,9 @@ def test_existing_plan_needs_force(tmp_path: Path, options: PlanOptions) -> None
     assert (other / "notes.txt").read_text() == "mine"
 
 
-def test_rerun_plan_from_cache_without_scan(tmp_path: Path, options: PlanOptions,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_rerun_plan_from_cache_without_scan(
+    tmp_path: Path, options: PlanOptions, monkeypatch: pytest.MonkeyPatch
+) -> None:
     rec = _Recorder()
     out = tmp_path / "plan"
     run_plan(options, out, stages=rec.stages(), scan=_Scan(_Info()))
@@ -189,6 +199,28 @@ def test_rerun_plan_from_cache_without_scan(tmp_path: Path, options: PlanOptions
     run = rerun_plan(out, team_path=team)
     assert run.cached == ["first", "second"] and run.computed == ["third"]
     assert json.loads((out / "plan.json").read_text())["options"]["team_path"] == "team.yaml"
+    # the plan keeps its own copy of the team file: a re-run works after the original moved
+    assert (out / "team.yaml").read_text() == "people: []\n"
+    team.unlink()
+    run = rerun_plan(out)
+    assert run.cached == ["first", "second", "third"]
+
+
+def test_rerun_without_the_scan_names_it(
+    tmp_path: Path, options: PlanOptions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rec = _Recorder()
+    out = tmp_path / "plan"
+    run_plan(options, out, stages=rec.stages(), scan=_Scan(_Info()))
+
+    def needs_scan(ctx: StageContext) -> None:
+        ctx.scan  # noqa: B018 - the stage reads the scan
+
+    extra = Stage(name="extra", run=needs_scan, write=lambda r, c, o: {})
+    monkeypatch.setattr("twinsep.plan._pipeline", lambda: [*rec.stages(), extra])
+    with pytest.raises(InputError, match="--scan"):
+        rerun_plan(out)
+    assert (out / "plan.json").is_file(), "a failed re-run keeps the existing plan"
 
 
 def test_options_validate_colours() -> None:

@@ -394,6 +394,14 @@ def schedule(
     team: Annotated[
         Path | None, typer.Option("--team", help="team.yaml (default team if absent).")
     ] = None,
+    scan: Annotated[
+        Path | None,
+        typer.Option(
+            "--scan",
+            help="The plan's scan, if a stage must be recomputed (a plan "
+            "keeps only its file name).",
+        ),
+    ] = None,
 ) -> None:
     """Re-plan the operating-room choreography of a plan (other stages come from the cache)."""
     from twinsep.plan import rerun_plan
@@ -401,7 +409,7 @@ def schedule(
     state = _state(ctx)
     with _guard(state):
         with _progress(state) as prog:
-            run = rerun_plan(plan_dir, progress=prog, team_path=team)
+            run = rerun_plan(plan_dir, progress=prog, team_path=team, scan_path=scan)
         _emit(state, _plan_summary(run), lambda: _print_plan(run))
 
 
@@ -410,6 +418,14 @@ def report(
     ctx: typer.Context,
     plan_dir: Annotated[Path, typer.Argument(help="Plan folder.")],
     pdf: Annotated[bool, typer.Option("--pdf", help="Also write report.pdf.")] = False,
+    scan: Annotated[
+        Path | None,
+        typer.Option(
+            "--scan",
+            help="The plan's scan, if a stage must be recomputed (a plan "
+            "keeps only its file name).",
+        ),
+    ] = None,
 ) -> None:
     """(Re)write the case report of a plan folder."""
     from twinsep.plan import rerun_plan
@@ -417,7 +433,7 @@ def report(
     state = _state(ctx)
     with _guard(state):
         with _progress(state) as prog:
-            run = rerun_plan(plan_dir, progress=prog, pdf=pdf)
+            run = rerun_plan(plan_dir, progress=prog, pdf=pdf, scan_path=scan)
         _emit(state, _plan_summary(run), lambda: _print_plan(run))
 
 

@@ -40,6 +40,9 @@ logger = logging.getLogger(__name__)
 SCHEMA = "twinsep.plan/1"
 CACHE_DIR = ".cache"
 PLAN_JSON = "plan.json"
+#: Names of the copies of the user's team and stage files kept in the plan folder.
+TEAM_COPY = "team.yaml"
+STAGE_FILE_COPY = "stage-file.yaml"
 
 ProgressFn = Callable[[str, float, str], None]
 """Progress callback ``(stage, fraction 0..1, text)`` supplied by the CLI."""
@@ -187,6 +190,13 @@ class StageContext:
         if self._scan is None:
             from twinsep.io import load_scan
 
+            if not Path(self.options.scan_path).exists():
+                raise InputError(
+                    self.options.scan_path,
+                    f"stage {self.stage_name or 'plan'} must be recomputed and needs the scan, "
+                    "which is not there (a plan keeps only the scan's file name); give it "
+                    "with --scan, or plan again with 'twinsep plan SCAN --out DIR --force'",
+                )
             self._scan = load_scan(
                 self.options.scan_path,
                 series_uid=self.options.series_uid,
@@ -531,6 +541,9 @@ def run_plan(
             mr_digest = ctx.mr.info.sha256
     else:
         mr_digest = input_info.get("mr_sha256")
+    for label, p in (("--team", options.team_path), ("--stage-file", options.stages_path)):
+        if p is not None and not Path(p).is_file():
+            raise InputError(p, f"{label} file does not exist")
     digests: dict[str, str | None] = {
         "scan": input_info["sha256"],
         "mr": mr_digest if options.mr_path is not None else None,
@@ -539,13 +552,15 @@ def run_plan(
     }
     if digests["mr"]:
         input_info = {**input_info, "mr_sha256": digests["mr"]}
-    for label, p in (("--team", options.team_path), ("--stage-file", options.stages_path)):
-        if p is not None and not Path(p).is_file():
-            raise InputError(p, f"{label} file does not exist")
 
     work = work_dir_for(out_dir)
     work.mkdir(parents=True, exist_ok=True)
     _seed_cache(work, out_dir)
+    # The plan keeps a copy of the team and stage files it used, so that a re-run
+    # (``twinsep schedule/report DIR``) finds them wherever the originals went.
+    for src, name in ((options.team_path, TEAM_COPY), (options.stages_path, STAGE_FILE_COPY)):
+        if src is not None and Path(src).absolute() != (work / name).absolute():
+            shutil.copyfile(src, work / name)
     cache_dir = work / CACHE_DIR
 
     keys: dict[str, str] = {}
@@ -633,6 +648,10 @@ def assemble_plan(
     if not options.keep_phi:
         input_section["path"] = Path(str(info.get("path", ""))).name
     opts = options.to_json()
+    if options.team_path is not None:
+        opts["team_path"] = TEAM_COPY
+    if options.stages_path is not None:
+        opts["stages_path"] = STAGE_FILE_COPY
     if not options.keep_phi:
         for k in ("scan_path", "mr_path", "team_path", "stages_path"):
             if opts.get(k):
@@ -699,13 +718,15 @@ def options_from_plan(plan: dict[str, Any], plan_dir: Path, **overrides: Any) ->
     ``--keep-phi``; otherwise pass ``scan_path`` in ``overrides``).
     """
     raw = dict(plan.get("options") or {})
-    raw.update({k: v for k, v in overrides.items() if v is not None})
     for k in ("scan_path", "mr_path", "team_path", "stages_path"):
         if raw.get(k) is not None:
             p = Path(raw[k])
-            if not p.is_absolute() and not p.exists():
+            in_plan = k in ("team_path", "stages_path")  # copies kept in the plan folder
+            if not p.is_absolute() and (in_plan or not p.exists()):
                 p = Path(plan_dir) / p
             raw[k] = p
+    # overrides come from the command line: paths as the user typed them (relative to cwd)
+    raw.update({k: v for k, v in overrides.items() if v is not None})
     if raw.get("twin_a_mm") is not None:
         raw["twin_a_mm"] = tuple(float(v) for v in raw["twin_a_mm"])
     known = {f.name for f in dataclasses.fields(PlanOptions)}

@@ -108,6 +108,7 @@ def render_report(
     figures: Mapping[str, bytes],
     *,
     gantt_svg: str | None = None,
+    skin_svg: str | None = None,
 ) -> str:
     """Render the report HTML.
 
@@ -121,6 +122,8 @@ def render_report(
         ``stages``, ``cut_area``, ``fill_calendar``); missing ones are left out.
     gantt_svg : str, optional
         The schedule's Gantt chart as SVG text.
+    skin_svg : str, optional
+        The reconstruct stage's expander placement map as SVG text.
 
     Returns
     -------
@@ -137,5 +140,6 @@ def render_report(
         css=Markup(css),
         figures={k: png_data_uri(v) for k, v in figures.items()},
         gantt_svg=Markup(sanitize_svg(gantt_svg)) if gantt_svg else None,
+        skin_svg=Markup(sanitize_svg(skin_svg)) if skin_svg else None,
         colours=plan.get("colours", {}),
     )

@@ -129,8 +129,12 @@ def write(result: ReportFigures, ctx: StageContext, out_dir: Path) -> dict[str, 
             params=params.figures,
         )
     gantt = out_dir / "gantt.svg"
+    skin = out_dir / "skin_plan.svg"
     html = render_report(
-        plan, figs, gantt_svg=gantt.read_text("utf-8") if gantt.is_file() else None
+        plan,
+        figs,
+        gantt_svg=gantt.read_text("utf-8") if gantt.is_file() else None,
+        skin_svg=skin.read_text("utf-8") if skin.is_file() else None,
     )
     _write_text_atomic(out_dir / "report.html", html)
     section: dict[str, Any] = {"file": "report.html", "pdf": None}
