@@ -126,6 +126,7 @@ class FusionAnalysis:
                     "long_axis": r(f.axis, 4),
                     "face_dir": r(f.face_dir, 4),
                     "face_evidence_strength": round(f.face_strength, 3),
+                    "axis_evidence_strength": round(f.axis_strength, 3),
                     "neck_mm": r(f.neck_mm),
                     "vertex_mm": r(f.vertex_mm),
                     "neck_evidence_ml": round(f.neck_ml, 2),
@@ -301,6 +302,8 @@ def analyse_fusion(
                 f"twin {k}: little face or jaw tissue found beyond the skull; its facial "
                 "direction (and the face rotation) is uncertain"
             )
+        # what the axis detector doubted (cues that disagree, no neck, ...) reaches the plan
+        warnings.extend(f"twin {k}: {note}" for note in f.notes)
 
     # Scope: a calvarial union only.
     in_scope = True
