@@ -151,8 +151,12 @@ def block_any(mask: np.ndarray, f: tuple[int, int, int]) -> np.ndarray:
 
 
 def block_mean(mask: np.ndarray, f: tuple[int, int, int]) -> np.ndarray:
-    """Coarse fraction (float32) of true fine voxels in each block."""
-    return _block_reduce(mask.astype(np.float32), f, "mean")
+    """Coarse fraction (float32) of true fine voxels in each block.
+
+    The mask is read as one byte per voxel (no float32 copy of the fine grid: 4x less
+    memory on a 512x512x400 scan); the mean accumulates in float32.
+    """
+    return _block_reduce(np.asarray(mask, dtype=bool).view(np.uint8), f, "mean")
 
 
 def _block_reduce(a: np.ndarray, f: tuple[int, int, int], how: str) -> np.ndarray:

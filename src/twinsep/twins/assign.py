@@ -138,15 +138,16 @@ def assign_twins(
 
 
 def _coarse_cost(lab: np.ndarray, f: tuple[int, int, int], params: TwinParams) -> np.ndarray:
-    """Mean travel cost (per mm) of each coarse block; inf where the block is mostly air."""
-    lut = np.full(256, np.nan, np.float32)
+    """Mean travel cost (per mm) of each coarse block; inf where the block is mostly air.
+
+    Built from the block fraction of each tissue label (one byte-per-voxel pass per
+    label) instead of a float copy of the fine grid.
+    """
+    tissue_frac = morph.block_mean(lab != L.BACKGROUND, f)
+    s = np.zeros(tissue_frac.shape, np.float64)
     for value, c in params.cost_by_label.items():
-        lut[value] = c
-    lut[L.BACKGROUND] = np.nan
-    fine = lut[lab]
-    tissue_frac = morph.block_mean(np.isfinite(fine), f)
-    fine = np.nan_to_num(fine, nan=0.0)
-    s = morph._block_reduce(fine, f, "mean")  # sum/n over the block
+        if value != L.BACKGROUND:
+            s += float(c) * morph.block_mean(lab == value, f)
     with np.errstate(invalid="ignore", divide="ignore"):
         cost = np.where(tissue_frac >= 0.5, s / np.maximum(tissue_frac, 1e-6), np.inf)
     return cost.astype(np.float64)
