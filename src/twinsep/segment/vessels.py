@@ -122,7 +122,9 @@ class SinusResult:
         The confident part: contrast-band voxels away from bone and its partial-volume
         rim, not touching the outside of the skull, in components of sinus size.
     evidence_ml : float
-        Volume of ``evidence`` (mL).
+        Volume (mL) of the evidence in connected pieces of at least
+        ``VesselParams.system_min_ml`` (the sinus system is one large piece; partial
+        volume of thin bone on a coarse grid is fragmented).
     enhanced_fraction : float
         ``evidence_ml`` over the cranial cavity volume (incl. the evidence).
     contrast_median_hu : float
@@ -213,7 +215,7 @@ def sinus_mask(
     cavity_side = intracranial | bright
     near_ic = morph.dilate_mm(intracranial, params.dural_margin_mm, sp)  # type: ignore[arg-type]
     outside = ~(intracranial | bright | band)
-    touch_out = morph.dilate_mm(outside, 1.01 * max(sp), sp)  # type: ignore[arg-type]
+    touch_out = morph.dilate_mm(outside, max(params.outside_gap_mm, 1.01 * max(sp)), sp)  # type: ignore[arg-type]
     ev = band & ~rim & near_ic & cavity_side & ~touch_out & ~core
     ev = _drop_small_mm3(ev, params.min_component_mm3, vx_mm3)
     ext = np.zeros_like(ev)
@@ -236,11 +238,19 @@ def sinus_mask(
         )
     if tube is not None:
         vessel |= tube & band & ~core & near_ic & cavity_side & ~touch_out
-    n_ev = int(ev.sum())
+    # Contrast evidence is the large pieces of the sinus system only: tube-shaped
+    # "contrast" in soft tissue can also be partial volume of thin facial or neck bone
+    # on a coarse grid (measured up to 3 mL on phantoms without contrast).
+    # Pieces are measured after growth into the sinus wall, which joins the fragments
+    # a coarse grid leaves between rim voxels.
+    big = _drop_small_mm3(
+        ev | (grow & band & ~core & near_ic & cavity_side), 1000.0 * params.system_min_ml, vx_mm3
+    )
+    n_ev = int((ev & big).sum())
     med = float(np.median(sm[ev | ext])) if (ev | ext).any() else float("nan")
     if body is not None:
         vessel &= body
-    if n_ev or ext.any():
+    if ev.any() or ext.any():
         # The edge of a blurred vessel lies at half its height above the surroundings:
         # voxels below that are mostly tissue (partial volume).
         vessel &= sm >= soft_hu + params.edge_fraction * (med - soft_hu)
