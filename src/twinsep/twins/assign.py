@@ -62,11 +62,14 @@ def assign_twins(
         ``twin_a_mm`` outside the scan or far from any tissue (source ``--twin-a``).
     """
     src = str(labels.meta.get("source", "labels"))
-    lab = labels.array
     spacing = labels.spacing_mm
-    tissue = lab > 0
-    if not tissue.any():
+    box = _tissue_box(labels.array)
+    if box is None:
         raise AnatomyError(src, "contains no tissue: the scan shows no head")
+    # every later pass runs on the tissue's bounding box (a view, no copy)
+    lab = labels.array[box]
+    offset = np.array([s.start for s in box], float)
+    tissue = lab > 0
     target = params.coarse_mm
     while True:
         f = morph.downsample_factors(lab.shape, spacing, target)
@@ -97,10 +100,12 @@ def assign_twins(
     owner = _one_piece(owner)
 
     # --- which twin is A -------------------------------------------------------------
-    c1 = _centroid_mm(labels, owner == 1)
-    c2 = _centroid_mm(labels, owner == 2)
+    c1 = _centroid_mm(labels, owner == 1, offset)
+    c2 = _centroid_mm(labels, owner == 2, offset)
+    full = np.zeros(labels.shape, np.uint8)
+    full[box] = owner
     if twin_a_mm is not None:
-        who = _owner_at(labels, owner, twin_a_mm, params)
+        who = _owner_at(labels, full, twin_a_mm, params)
         swap = who == 2
         rule = (
             f"override: twin A contains the point ({twin_a_mm[0]:.1f}, {twin_a_mm[1]:.1f}, "
@@ -117,6 +122,7 @@ def assign_twins(
         )
     if swap:
         owner = np.where(owner == 1, 2, np.where(owner == 2, 1, 0)).astype(np.uint8)
+        full[box] = owner
         c1, c2 = c2, c1
     tissue_ml, volume_ml = _tissue_ml(lab, owner, labels.voxel_volume_mm3)
     warnings: list[str] = []
@@ -127,7 +133,7 @@ def assign_twins(
             "check that the scan is not cut through one head"
         )
     return TwinAssignment(
-        twins=labels.with_array(owner, kind="twins"),
+        twins=labels.with_array(full, kind="twins"),
         a_centroid_mm=(float(c1[0]), float(c1[1]), float(c1[2])),
         b_centroid_mm=(float(c2[0]), float(c2[1]), float(c2[2])),
         tissue_ml=tissue_ml,
@@ -201,8 +207,22 @@ def _one_piece(owner: np.ndarray) -> np.ndarray:
     return out
 
 
-def _centroid_mm(vol: Volume, mask: np.ndarray) -> np.ndarray:
-    """World centroid (mm) of a mask without listing its voxels (axis profiles)."""
+def _tissue_box(lab: np.ndarray) -> tuple[slice, slice, slice] | None:
+    """Bounding box (slices) of the non-background voxels, or None when there are none."""
+    sl = []
+    for ax in range(3):
+        hit = np.flatnonzero(np.any(lab, axis=tuple(a for a in range(3) if a != ax)))
+        if hit.size == 0:
+            return None
+        sl.append(slice(int(hit[0]), int(hit[-1]) + 1))
+    return (sl[0], sl[1], sl[2])
+
+
+def _centroid_mm(vol: Volume, mask: np.ndarray, offset: np.ndarray) -> np.ndarray:
+    """World centroid (mm) of a mask without listing its voxels (axis profiles).
+
+    ``mask`` covers a box of ``vol`` starting at voxel ``offset``.
+    """
     n = float(mask.sum())
     if n == 0:
         raise AnatomyError(vol.meta.get("source", "labels"), "one twin received no tissue")
@@ -210,7 +230,7 @@ def _centroid_mm(vol: Volume, mask: np.ndarray) -> np.ndarray:
     for ax in range(3):
         prof = mask.sum(axis=tuple(a for a in range(3) if a != ax), dtype=np.int64)
         ijk.append(float((prof * np.arange(prof.size)).sum()) / n)
-    return apply_affine(vol.affine, np.array(ijk))
+    return apply_affine(vol.affine, np.array(ijk) + offset)
 
 
 def _owner_at(

@@ -93,12 +93,11 @@ def find_head_cores(
         if _waist_ratio(ic_c, csp, ca, cb) > params.max_waist_ratio:
             continue
         return HeadCores(core_a=lab == a, core_b=lab == b, depth_mm=dmax, fraction=frac)
+    # No fallback on cavity elongation or cross-section profiles: on a single head, a
+    # grid shifted by one voxel made them accept it as two (the single-head test).
     saddle = _saddle_split(depth, csp, params)
     if saddle is not None:
         return saddle
-    split = _axis_split(ic_c, depth, csp, params)
-    if split is not None:
-        return split
     raise AnatomyError(
         src,
         "shows a single head (one cranial cavity, no second head joined to it); "
@@ -125,67 +124,6 @@ def _waist_ratio(ic_c: np.ndarray, csp: morph.Spacing, ca: np.ndarray, cb: np.nd
     if not between.any() or prof.max() == 0:
         return 1.0
     return float(prof[between].min()) / float(prof.max())
-
-
-def _axis_split(
-    ic_c: np.ndarray, depth: np.ndarray, csp: morph.Spacing, params: TwinParams
-) -> HeadCores | None:
-    """Split a cavity whose two heads merged widely (e.g. a total vertical union).
-
-    Along the line joining two heads, the cavity's cross-section narrows at the union;
-    along every axis of a single (convex) cranial cavity it rises to one maximum and
-    falls. The three principal axes are tried; if one shows a waist (central minimum
-    below ``axis_waist_ratio`` x the smaller of the maxima on its two sides), the deep
-    parts of the cavity farther than ``core_gap_mm`` on either side are the two cores.
-    A cavity at least ``min_elongation`` times longer than wide is two heads end to end
-    even without a waist, and is split at the narrowest central section of its long axis.
-    """
-    pts = np.argwhere(ic_c).astype(np.float64) * np.asarray(csp)
-    if len(pts) < 100:
-        return None
-    c = pts.mean(axis=0)
-    _, _, vt = np.linalg.svd(pts[:: max(1, len(pts) // 50_000)] - c, full_matrices=False)
-    step = max(csp)
-    best: tuple[float, np.ndarray, float] | None = None
-    u1 = (pts - c) @ vt[1]
-    width = float(np.percentile(u1, 98) - np.percentile(u1, 2))
-    t0 = (pts - c) @ vt[0]
-    elongated = float(np.percentile(t0, 98) - np.percentile(t0, 2)) >= (
-        params.min_elongation * max(width, 1e-9)
-    )
-    for i, axis in enumerate(vt):
-        t = (pts - c) @ axis
-        bins = np.arange(t.min(), t.max() + step, step)
-        if len(bins) < 8:
-            continue
-        prof, _ = np.histogram(t, bins=bins)
-        prof = np.convolve(prof.astype(float), np.ones(3) / 3, mode="same")
-        n = len(prof)
-        lo, hi = int(0.3 * n), int(0.7 * n)
-        k = lo + int(np.argmin(prof[lo:hi]))
-        side = min(float(prof[:k].max(initial=0)), float(prof[k + 1 :].max(initial=0)))
-        if side <= 0:
-            continue
-        ratio = float(prof[k]) / side
-        if i == 0 and elongated:
-            # two heads end to end: split the long axis at its narrowest central section
-            ratio = min(ratio, 0.0)
-        if best is None or ratio < best[0]:
-            best = (ratio, t, float(0.5 * (bins[k] + bins[k + 1])))
-    if best is None or best[0] > params.axis_waist_ratio:
-        return None
-    _, t, t_waist = best
-    deep = depth[ic_c] > 0.3 * float(depth.max())
-    a = deep & (t < t_waist - params.core_gap_mm)
-    b = deep & (t > t_waist + params.core_gap_mm)
-    if a.sum() < 10 or b.sum() < 10:
-        return None
-    idx = np.argwhere(ic_c)
-    core_a = np.zeros(ic_c.shape, bool)
-    core_b = np.zeros(ic_c.shape, bool)
-    core_a[tuple(idx[a].T)] = True
-    core_b[tuple(idx[b].T)] = True
-    return HeadCores(core_a=core_a, core_b=core_b, depth_mm=float(depth.max()), fraction=0.0)
 
 
 def _joined_above(depth: np.ndarray, level: float, a: tuple[int, ...], b: tuple[int, ...]) -> bool:

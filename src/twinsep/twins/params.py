@@ -43,20 +43,6 @@ class TwinParams:
     single phantom heads the discretised map gave dips of at most 0.14 mm, while the most
     overlapped total vertical unions (cavity 1.37x longer than wide) dip 2.25-3.6 mm."""
 
-    axis_waist_ratio: float = 0.9
-    """A merged cavity is split along a principal axis when its cross-section there
-    narrows to below this fraction of the smaller maximum on either side (a union
-    waist); a single cranial cavity has no interior minimum along any principal axis."""
-
-    min_elongation: float = 1.6
-    """Length/width (2-98 percentile extents along the first two principal axes) from
-    which one merged cavity is two heads end to end. A single cranial cavity is
-    1.1-1.35 (cephalic index 0.75-0.9); two joined heads measured 1.7-2.2."""
-
-    core_gap_mm: float = 15.0
-    """Distance (mm) kept free on each side of the waist of a merged cavity when its two
-    cores are taken; the geodesic growth decides that slab by anatomy."""
-
     min_head_ml: float = 60.0
     """Smallest cranial cavity (mL) counted as a head; a 24-week fetus has ~60 mL."""
 
