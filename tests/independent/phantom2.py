@@ -75,6 +75,7 @@ class Config:
     spacing_mm: float = 2.2
     noise_hu: float = 15.0
     overlap_mm: float = 24.0  # how far the two skull ellipsoids interpenetrate
+    neck_mm: float = 35.0  # neck length below the scalp at the skull base (truncated scan)
     mirror: bool = False
     head_a: HeadShape = field(default_factory=lambda: HeadShape(57.5, 67.5, 55.0))
     head_b: HeadShape = field(default_factory=lambda: HeadShape(55.0, 70.0, 53.0, 2.2, 3.5))
@@ -219,7 +220,7 @@ def make_phantom2(cfg: Config) -> Phantom2:
                 for sz in (-1, 1):
                     loc = np.array([sx, sy, sz]) * ext
                     if sz < 0:
-                        loc[2] -= 30.0  # neck
+                        loc[2] -= cfg.neck_mm  # neck
                     corners.append(fr.centre_mm + loc @ np.stack([fr.right, fr.face, fr.up]))
     world = np.asarray(corners) @ q.T
     lo, hi = world.min(0), world.max(0)
@@ -272,7 +273,7 @@ def make_phantom2(cfg: Config) -> Phantom2:
         x, y, z = dist[key][2]
         h = fr.shape
         rad = np.sqrt((x / 0.55) ** 2 + ((y + 8) / 0.6) ** 2)
-        z0, z1 = -h.semi_si_mm - 30.0, -0.3 * h.semi_si_mm
+        z0, z1 = -h.semi_si_mm - h.scalp_mm - cfg.neck_mm, -0.3 * h.semi_si_mm
         d_cyl = np.maximum(rad - h.semi_lr_mm, np.maximum(z0 - z, z - z1))
         paint(d_cyl, hu.scalp)
         d_vert = np.maximum(np.sqrt(x**2 + (y + 18) ** 2) - 7.0, np.maximum(z0 - z, z - z1))
@@ -299,7 +300,7 @@ def make_phantom2(cfg: Config) -> Phantom2:
     del o_bone
     if not cfg.total:
         # a bone plate between the brains (dura/bone partition): partial fusion
-        paint(np.abs(mid) - 1.5, bone_hu)
+        paint(np.maximum(np.abs(mid) - 1.5, skull), bone_hu)
     # orbits and eyes, ventricles
     for key, fr in (("a", fa), ("b", fb)):
         x, y, z = dist[key][2]
@@ -347,7 +348,7 @@ def make_phantom2(cfg: Config) -> Phantom2:
     d_slab = np.maximum(
         np.abs(along - (r_out + 6.0 - 1.0)) - 6.0, np.linalg.norm(lat, axis=1) - 60.0
     )
-    o = _occ(d_slab, s)
+    o = _occ(d_slab, s) * ~body  # the holder touches the scalp, never enters it
     val = val * (1 - o) + hu.holder * o
     val = val + rng.normal(0.0, cfg.noise_hu, size=val.shape)
     ct = np.clip(np.round(val), -1024, 3071).astype(np.int16).reshape(shp)
