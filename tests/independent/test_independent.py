@@ -106,24 +106,7 @@ ROTATION_TOL_DEG = 15.0
 
 #: Measured pipeline failures on this phantom (test, configuration) -> reason; each is a
 #: strict xfail so that a fix shows up as an unexpected pass.
-_AXES_CAUSE = (
-    "fusion/axes.py: the neck cue is right (1-5 deg) but rejected because the cue m"
-    "ean is 27-28 deg away (> neck_agree_deg 25): the cavity-exit cue lands 26-34 d"
-    "eg toward the face on an ellipsoidal cavity with no foramen magnum, then the n"
-    "o-neck face band (0-180 deg) picks the neck as the face (face 143-150 deg off)"
-)
-KNOWN_FAILURES: dict[tuple[str, str], str] = {
-    ("type", "angular-partial-110"): "measured type vertical, axis 172.2 deg (truth 110); "
-    + _AXES_CAUSE,
-    ("axis", "vertical-total-30"): "measured 147.8 deg (truth 180); " + _AXES_CAUSE,
-    ("axis", "vertical-total-160"): "measured 143.1 deg (truth 180); " + _AXES_CAUSE,
-    ("axis", "angular-partial-110"): "measured 172.2 deg (truth 110); " + _AXES_CAUSE,
-    ("axis", "vertical-total-nocontrast"): "measured 147.0 deg (truth 180); " + _AXES_CAUSE,
-    ("rotation", "vertical-total-30"): "measured 150.3 deg (truth 30): one face reversed; "
-    + _AXES_CAUSE,
-    ("rotation", "vertical-total-160"): "measured 19.6 deg (truth 160): one face reversed; "
-    + _AXES_CAUSE,
-}
+KNOWN_FAILURES: dict[tuple[str, str], str] = {}
 
 
 def _params(test: str, names: list[str]) -> list[Any]:

@@ -254,7 +254,10 @@ def twin_frame(
         along = rel @ neck_dir
         end = along >= float(along.max()) - max(ap.neck_slab_mm, 2.0 * max(spacing))
         neck_dir = _unit(pts[end].mean(axis=0) - b)
-    neck_used = angle_deg(neck_dir, down) <= ap.neck_agree_deg
+    # The exit cue exaggerates a wrong first estimate on a cavity without a visible
+    # exit (the lowest point of an elongated cavity slides along its long axis), so the
+    # neck is also accepted when it agrees with the footprint alone.
+    neck_used = min(angle_deg(neck_dir, down), angle_deg(neck_dir, footprint)) <= ap.neck_agree_deg
     cues["neck"] = neck_dir
     if neck_used:
         down = neck_dir
