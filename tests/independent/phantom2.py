@@ -31,6 +31,7 @@ from scipy.spatial import cKDTree
 from twinsep.volume import Volume
 
 FusionType = Literal["vertical", "angular"]
+MAX_VOXELS = 160  # grid size cap per axis (test speed); the spacing grows to fit
 
 
 @dataclass(frozen=True)
@@ -224,6 +225,7 @@ def make_phantom2(cfg: Config) -> Phantom2:
                     corners.append(fr.centre_mm + loc @ np.stack([fr.right, fr.face, fr.up]))
     world = np.asarray(corners) @ q.T
     lo, hi = world.min(0), world.max(0)
+    s = max(s, float((hi - lo).max()) / (MAX_VOXELS - 6))  # keep every axis <= MAX_VOXELS
     shape = np.ceil((hi - lo) / s).astype(int) + 4
     # grid axes: a permutation with random signs
     perm = rng.permutation(3)

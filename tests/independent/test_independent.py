@@ -21,7 +21,7 @@ import pytest
 from scipy import ndimage
 
 sys.path.insert(0, str(Path(__file__).parent))
-from phantom2 import Config, Phantom2, make_phantom2  # noqa: E402
+from phantom2 import MAX_VOXELS, Config, Phantom2, make_phantom2  # noqa: E402
 
 from twinsep.io import save_volume  # noqa: E402
 from twinsep.plan import PlanOptions, run_plan  # noqa: E402
@@ -181,3 +181,28 @@ def test_separated_twins_are_disconnected(name: str, root: Path) -> None:
     )
     assert both.size == 0, f"{both.size} piece(s) hold both twins after the cut"
     assert p.cut.any()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_phantom_truth_is_its_construction(name: str, root: Path) -> None:
+    """The phantom itself: grid cap, truth angles from the placed frames, holder outside."""
+    ph = _planned(name, root).phantom
+    cfg = CONFIGS[name]
+    assert max(ph.ct.shape) <= MAX_VOXELS
+    fa, fb = ph.frames
+    for fr in ph.frames:
+        basis = np.stack([fr.right, fr.face, fr.up])
+        np.testing.assert_allclose(basis @ basis.T, np.eye(3), atol=1e-9)
+    expected_axis = 180.0 if cfg.kind == "vertical" else cfg.axis_angle_deg
+    axis = float(np.degrees(np.arccos(np.clip(fa.up @ fb.up, -1.0, 1.0))))
+    assert abs(axis - expected_axis) < 0.01 and abs(ph.axis_angle_deg - expected_axis) < 0.01
+    if cfg.kind == "vertical":
+        assert abs(ph.rotation_deg - cfg.rotation_deg) < 0.01
+    # the head holder (~100 HU slab) is in the scan but never part of the patients
+    holder = ndimage.binary_opening((~ph.body) & (ph.ct.array > 60) & (ph.ct.array < 140))
+    assert holder.sum() * np.prod(ph.ct.spacing_mm) / 1000.0 > 20.0  # mL of plastic
+    assert not (holder & ph.body).any()
+    # each truth twin holds a whole infant head (skull 135 x 115 x 110 mm: ~0.9 L)
+    for k in (1, 2):
+        ml = float((ph.body & (ph.owner == k)).sum() * np.prod(ph.ct.spacing_mm) / 1000.0)
+        assert 600.0 < ml < 1600.0, (k, ml)
