@@ -134,3 +134,15 @@ def test_phantom_cropped_to_one_head_is_refused(merged_phantom):
     vol = Volume(one, ph.labels.affine, {"source": "one-head.nii.gz"})
     with pytest.raises(AnatomyError, match="one-head.nii.gz.*single head"):
         assign_twins(vol)
+
+
+@pytest.mark.parametrize("shift", [0, 1, 2, 3])
+def test_single_head_refused_whatever_the_grid_offset(shift):
+    # the coarse grid's block boundaries move with the scan's first voxel; a single head
+    # must be refused at every offset (an earlier waist/elongation fallback was not)
+    from twinsep.realanatomy.head import analytic_head
+
+    h = analytic_head(1.0)
+    lab = np.pad(h.labels, [(shift, 0), (0, shift % 2), (shift // 2, 0)])
+    with pytest.raises(AnatomyError, match="single head"):
+        assign_twins(Volume(lab, h.affine, {"source": "one.nii.gz"}))
