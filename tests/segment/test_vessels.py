@@ -191,3 +191,20 @@ def test_segment_ct_does_not_modify_input():
     before = ph.ct.array.copy()
     segment_ct(ph.ct)
     assert np.array_equal(before, ph.ct.array)
+
+
+def test_weak_sinus_evidence_confirmed_by_neck_vessels():
+    """On a 3.25 mm grid the sinus evidence outside the bone rim is below the sinus-only
+    floor (measured 1.34 mL); contrast-filled neck vessels confirm it. Without contrast
+    neither cue fires."""
+    vp = VesselParams()
+    on = segment_ct(make_phantom("angular-frontal", size=96, seed=0, noise_hu=10.0).ct)
+    th = on.hu_thresholds
+    assert on.contrast
+    assert vp.contrast_support_ml <= th["contrast_evidence_ml"] < vp.contrast_min_ml
+    assert th["contrast_extracranial_ml"] >= 2 * vp.extracranial_min_ml
+    off = segment_ct(
+        make_phantom("angular-frontal", size=96, seed=0, noise_hu=10.0, contrast=False).ct
+    )
+    assert not off.contrast
+    assert off.hu_thresholds["contrast_extracranial_ml"] < 0.5 * vp.extracranial_min_ml

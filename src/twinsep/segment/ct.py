@@ -189,9 +189,15 @@ def segment_ct(
         ),
     )
     frac = sinus.enhanced_fraction
-    detected = (
-        sinus.evidence_ml >= params.vessel.contrast_min_ml
-        and frac >= params.vessel.contrast_min_fraction
+    vp = params.vessel
+    # Sinus evidence alone, or weaker sinus evidence confirmed by contrast-filled neck
+    # vessels (an independent cue: unenhanced blood is far below the band).
+    detected = frac >= vp.contrast_min_fraction and (
+        sinus.evidence_ml >= vp.contrast_min_ml
+        or (
+            sinus.evidence_ml >= vp.contrast_support_ml
+            and sinus.extracranial_ml >= vp.extracranial_min_ml
+        )
     )
     logger.debug(
         "contrast evidence %.2f mL (%.3f %% of the cavity), median %.0f HU",
@@ -258,6 +264,7 @@ def segment_ct(
         "skull_close_mm": radius,
         "contrast_fraction": round(frac, 5),
         "contrast_evidence_ml": round(sinus.evidence_ml, 2),
+        "contrast_extracranial_ml": round(sinus.extracranial_ml, 2),
         "vessel_max_hu": round(t_vessel_max, 1),
     }
     return TissueLabels(

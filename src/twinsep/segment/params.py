@@ -63,6 +63,17 @@ class VesselParams:
     while thin-bone partial volume on 3.2 mm grids without contrast reached 1.9 mL
     (0 mL on grids of 2.4 mm or finer)."""
 
+    contrast_support_ml: float = 1.0
+    """Smaller sinus evidence (mL) that is enough when contrast-filled neck vessels
+    confirm it (``extracranial_min_ml``): on 3.1-3.3 mm grids a contrast sinus system
+    left only 1.3-1.6 mL outside the bone rim."""
+
+    extracranial_min_ml: float = 6.0
+    """Tube-shaped contrast in soft tissue (mL) that confirms contrast: the jugular veins
+    and carotid arteries of a newborn (radii ~3 and ~2 mm) over 5 cm of neck hold
+    ~2-3 mL per head side pair; measured 19-27 mL on two-head contrast phantoms and at
+    most 2.9 mL (thin-bone partial volume) without contrast."""
+
     contrast_min_fraction: float = 0.0005
     """Contrast also needs the evidence to fill this fraction of the cranial cavity
     (sinuses are ~0.5-1 % of it), so a large adult cavity needs more than 0.5 mL."""

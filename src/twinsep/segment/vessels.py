@@ -129,6 +129,8 @@ class SinusResult:
         ``evidence_ml`` over the cranial cavity volume (incl. the evidence).
     contrast_median_hu : float
         Median smoothed value of the evidence voxels (HU), NaN when there are none.
+    extracranial_ml : float
+        Volume (mL) of tube-shaped contrast found in soft tissue (neck vessels).
     """
 
     vessel: np.ndarray
@@ -136,6 +138,7 @@ class SinusResult:
     evidence_ml: float
     enhanced_fraction: float
     contrast_median_hu: float
+    extracranial_ml: float = 0.0
 
 
 def sinus_mask(
@@ -261,6 +264,7 @@ def sinus_mask(
         evidence_ml=n_ev * vx_mm3 / 1000.0,
         enhanced_fraction=n_ev / cavity_vx if cavity_vx else 0.0,
         contrast_median_hu=med,
+        extracranial_ml=float(ext.sum()) * vx_mm3 / 1000.0,
     )
 
 
