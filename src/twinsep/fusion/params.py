@@ -64,8 +64,10 @@ class AxisParams:
 
     neck_agree_deg: float = 25.0
     """The neck (end of the extracranial tissue along the down direction) is used as the
-    long axis when it lies within this angle (deg) of the cue estimate; farther, the
-    farthest tissue is the face of a cropped scan (Colin27: 40 deg), not a neck
+    long axis when it lies within this angle (deg) of the combined cue estimate, or of the
+    skull-base footprint cue alone (the cavity-exit cue leans toward the face on an oval
+    cavity with no visible exit: 26-34 deg on the independent test phantom); farther from
+    both, the farthest tissue is the face of a cropped scan (Colin27: 40 deg), not a neck
     (phantoms with necks: 9-14 deg)."""
 
     neck_slab_mm: float = 15.0
