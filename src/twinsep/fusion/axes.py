@@ -326,7 +326,7 @@ def twin_frame(
                 "calvaria or the head's orientation was misread"
             )
     for n in notes:
-        logger.warning("%s", n)
+        logger.info("%s", n)  # reported in plan.json warnings by the fusion stage
     logger.debug(
         "twin %s: axis %s face %s (axis strength %.2f, face %.2f, vault %.1f mm)",
         name,
