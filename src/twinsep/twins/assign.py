@@ -1,7 +1,9 @@
 """Twin assignment: which twin owns each tissue voxel, and which twin is A.
 
 1. On a coarse grid, the cranial cavity (brain, CSF, vessels) is cut at growing depth
-   until it splits into two deep cores, one per head (else: one head, refused).
+   until it splits into two deep cores, one per head; a strongly merged cavity is split
+   at the saddle between its two deepest depth peaks (:mod:`twinsep.twins.heads`). No
+   such split: one head, refused.
 2. Each core grows through tissue by a geodesic (minimum-cost path) front with
    tissue-dependent travel costs (:class:`TwinParams.cost_by_label`): fast in brain,
    bone and scalp, slow in CSF/dura and blood, impassable in air. A voxel belongs to
