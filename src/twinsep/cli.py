@@ -387,6 +387,27 @@ def check(
         )
 
 
+#: ``--scan`` of the commands that re-run an existing plan.
+ScanOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--scan",
+        help="The plan's scan, if a stage must be recomputed (a plan keeps only its file name).",
+    ),
+]
+
+
+def _rerun(ctx: typer.Context, plan_dir: Path, **overrides: Any) -> None:
+    """Re-run a plan folder with some options changed; print the summary."""
+    from twinsep.plan import rerun_plan
+
+    state = _state(ctx)
+    with _guard(state):
+        with _progress(state) as prog:
+            run = rerun_plan(plan_dir, progress=prog, **overrides)
+        _emit(state, _plan_summary(run), lambda: _print_plan(run))
+
+
 @app.command()
 def schedule(
     ctx: typer.Context,
@@ -394,23 +415,10 @@ def schedule(
     team: Annotated[
         Path | None, typer.Option("--team", help="team.yaml (default team if absent).")
     ] = None,
-    scan: Annotated[
-        Path | None,
-        typer.Option(
-            "--scan",
-            help="The plan's scan, if a stage must be recomputed (a plan "
-            "keeps only its file name).",
-        ),
-    ] = None,
+    scan: ScanOption = None,
 ) -> None:
     """Re-plan the operating-room choreography of a plan (other stages come from the cache)."""
-    from twinsep.plan import rerun_plan
-
-    state = _state(ctx)
-    with _guard(state):
-        with _progress(state) as prog:
-            run = rerun_plan(plan_dir, progress=prog, team_path=team, scan_path=scan)
-        _emit(state, _plan_summary(run), lambda: _print_plan(run))
+    _rerun(ctx, plan_dir, team_path=team, scan_path=scan)
 
 
 @app.command()
@@ -418,23 +426,10 @@ def report(
     ctx: typer.Context,
     plan_dir: Annotated[Path, typer.Argument(help="Plan folder.")],
     pdf: Annotated[bool, typer.Option("--pdf", help="Also write report.pdf.")] = False,
-    scan: Annotated[
-        Path | None,
-        typer.Option(
-            "--scan",
-            help="The plan's scan, if a stage must be recomputed (a plan "
-            "keeps only its file name).",
-        ),
-    ] = None,
+    scan: ScanOption = None,
 ) -> None:
     """(Re)write the case report of a plan folder."""
-    from twinsep.plan import rerun_plan
-
-    state = _state(ctx)
-    with _guard(state):
-        with _progress(state) as prog:
-            run = rerun_plan(plan_dir, progress=prog, pdf=pdf, scan_path=scan)
-        _emit(state, _plan_summary(run), lambda: _print_plan(run))
+    _rerun(ctx, plan_dir, pdf=pdf, scan_path=scan)
 
 
 @app.command()
