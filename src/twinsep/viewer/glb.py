@@ -57,7 +57,14 @@ class GlbMesh:
     extras: dict[str, Any] = field(default_factory=dict)
 
 
-def _chunks(data: bytes, source: str) -> tuple[dict[str, Any], bytes]:
+def split_glb(data: bytes, source: str) -> tuple[dict[str, Any], bytes]:
+    """The JSON document and the binary chunk of a GLB (glTF 2.0 binary) file.
+
+    Raises
+    ------
+    InputError
+        If the bytes are not a GLB version 2 file with a JSON chunk.
+    """
     if len(data) < 20:
         raise InputError(source, "is too short to be a GLB file")
     magic, version, _length = struct.unpack_from("<III", data, 0)
@@ -154,7 +161,7 @@ def read_glb_meshes(data: bytes, *, source: str = "scene.glb") -> list[GlbMesh]:
         If the bytes are not a GLB or use a feature this reader does not support
         (sparse accessors, external buffers, compressed meshes).
     """
-    doc, binary = _chunks(data, source)
+    doc, binary = split_glb(data, source)
     if any(e in (doc.get("extensionsRequired") or []) for e in ("KHR_draco_mesh_compression",)):
         raise InputError(source, "uses compressed meshes (not supported here)")
     nodes = doc.get("nodes") or []

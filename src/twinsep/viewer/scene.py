@@ -12,9 +12,7 @@ memory, the plan folder is never written.
 from __future__ import annotations
 
 import io
-import json
 import logging
-import struct
 import threading
 import time
 from dataclasses import dataclass
@@ -24,13 +22,11 @@ from typing import Any
 import numpy as np
 
 from twinsep.errors import InputError
+from twinsep.viewer.glb import split_glb
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["LodParams", "SceneSource", "decimate_glb", "glb_face_count", "glb_json"]
-
-_GLB_MAGIC = 0x46546C67  # "glTF"
-_JSON_CHUNK = 0x4E4F534A  # "JSON"
 
 
 @dataclass(frozen=True)
@@ -83,21 +79,7 @@ def glb_json(data: bytes, *, source: str = "scene.glb") -> dict[str, Any]:
     InputError
         If the bytes are not a GLB version 2 file.
     """
-    if len(data) < 20:
-        raise InputError(source, "is too short to be a GLB file")
-    magic, version, _length = struct.unpack_from("<III", data, 0)
-    if magic != _GLB_MAGIC or version != 2:
-        raise InputError(source, "is not a binary glTF 2.0 (GLB) file")
-    chunk_len, chunk_type = struct.unpack_from("<II", data, 12)
-    if chunk_type != _JSON_CHUNK or 20 + chunk_len > len(data):
-        raise InputError(source, "has no JSON chunk where GLB requires one")
-    try:
-        doc = json.loads(data[20 : 20 + chunk_len].decode("utf-8"))
-    except ValueError as exc:
-        raise InputError(source, f"has an unreadable JSON chunk ({exc})") from None
-    if not isinstance(doc, dict):
-        raise InputError(source, "has a JSON chunk that is not an object")
-    return doc
+    return split_glb(data, source)[0]
 
 
 def glb_face_count(data: bytes, *, source: str = "scene.glb") -> int:
