@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 
+import cc3d
 import numpy as np
 from scipy import ndimage as ndi
 from skimage.graph import MCP_Geometric
@@ -71,7 +72,6 @@ def assign_twins(
     # every later pass runs on the tissue's bounding box (a view, no copy)
     lab = labels.array[box]
     offset = np.array([s.start for s in box], float)
-    tissue = lab > 0
     target = params.coarse_mm
     while True:
         f = morph.downsample_factors(lab.shape, spacing, target)
@@ -81,33 +81,37 @@ def assign_twins(
         target *= 1.25
     csp = tuple(float(s * k) for s, k in zip(spacing, f, strict=True))
     vx_ml = float(np.prod(csp)) / 1000.0
-    ic = np.isin(lab, INTRACRANIAL)
-    ic_c = morph.block_mean(ic, f) >= 0.5
-    tissue_c = morph.block_mean(tissue, f) >= 0.5
+    counts = block_label_counts(lab, f)
+    n_block = int(np.prod(f))
+    tissue_c = _fraction(n_block - counts[L.BACKGROUND].astype(np.int64), n_block) >= 0.5
+    ic_count = np.zeros(counts[L.BACKGROUND].shape, np.int64)
+    for v in INTRACRANIAL:
+        ic_count += counts[v]
+    ic_c = _fraction(ic_count, n_block) >= 0.5
     check_touching(tissue_c, ic_c, vx_ml, params, src)
     cores = find_head_cores(ic_c, csp, params, src)  # type: ignore[arg-type]
     logger.debug("head cores split at %.2f of depth %.1f mm", cores.fraction, cores.depth_mm)
 
     # --- geodesic growth on the coarse grid ------------------------------------------
-    cost_c = _coarse_cost(lab, f, params)
+    cost_c = _coarse_cost(counts, n_block, params)
     cost_c[cores.core_a | cores.core_b] = np.minimum(cost_c[cores.core_a | cores.core_b], 1.0)
     owner_c = _grow(cost_c, cores.core_a, cores.core_b, csp)  # type: ignore[arg-type]
 
     # --- full resolution ------------------------------------------------------------
-    owner = morph.upsample(owner_c, f, lab.shape)  # type: ignore[arg-type]
-    owner = np.where(tissue, owner, 0).astype(np.uint8)
+    tissue = lab > 0
+    owner = _upsample_u8(owner_c, f, lab.shape)  # type: ignore[arg-type]
+    owner *= tissue
     missing = tissue & (owner == 0)
     if missing.any():
         owner = _fill_nearest(owner_c, owner, missing, f)
+    del missing
     owner = _one_piece(owner)
 
     # --- which twin is A -------------------------------------------------------------
-    c1 = _centroid_mm(labels, owner == 1, offset)
-    c2 = _centroid_mm(labels, owner == 2, offset)
-    full = np.zeros(labels.shape, np.uint8)
-    full[box] = owner
+    c1 = _centroid_mm(labels, owner, 1, offset)
+    c2 = _centroid_mm(labels, owner, 2, offset)
     if twin_a_mm is not None:
-        who = _owner_at(labels, full, twin_a_mm, params)
+        who = _owner_at(labels, owner, box, twin_a_mm, params)
         swap = who == 2
         rule = (
             f"override: twin A contains the point ({twin_a_mm[0]:.1f}, {twin_a_mm[1]:.1f}, "
@@ -123,9 +127,10 @@ def assign_twins(
             "the two centroids differ most"
         )
     if swap:
-        owner = np.where(owner == 1, 2, np.where(owner == 2, 1, 0)).astype(np.uint8)
-        full[box] = owner
+        owner = np.take(np.array([0, 2, 1], np.uint8), owner)
         c1, c2 = c2, c1
+    full = np.zeros(labels.shape, np.uint8)
+    full[box] = owner
     tissue_ml, volume_ml = _tissue_ml(lab, owner, labels.voxel_volume_mm3)
     warnings: list[str] = []
     small = min(volume_ml.values()) / max(max(volume_ml.values()), 1e-9)
@@ -145,17 +150,70 @@ def assign_twins(
     )
 
 
-def _coarse_cost(lab: np.ndarray, f: tuple[int, int, int], params: TwinParams) -> np.ndarray:
+def block_label_counts(lab: np.ndarray, f: tuple[int, int, int]) -> dict[int, np.ndarray]:
+    """Number of fine voxels of each label value in every coarse block of ``f`` voxels.
+
+    Parameters
+    ----------
+    lab : (I, J, K) uint8 ndarray
+        Tissue labels (values 0..5).
+    f : (3,) int
+        Block size in voxels along i, j, k (:func:`twinsep.segment.morph.downsample_factors`).
+
+    Returns
+    -------
+    dict
+        ``{value: (ceil(I/fi), ceil(J/fj), ceil(K/fk)) ndarray}`` of counts for the values
+        0..5. Edge blocks are filled by repeating the last fine slice, exactly as
+        :func:`twinsep.segment.morph.block_mean` does, so ``count / prod(f)`` equals its
+        block fraction.
+
+    Notes
+    -----
+    The blocks are summed axis by axis from strided byte views (one byte per voxel
+    and label, integer sums), which is several times faster than a six-dimensional
+    floating-point mean and exact.
+    """
+    pads = [(0, (-n) % k) for n, k in zip(lab.shape, f, strict=True)]
+    if any(p[1] for p in pads):
+        lab = np.pad(lab, pads, mode="edge")
+    n_block = int(np.prod(f))
+    dtype = np.uint16 if n_block < 2**16 else np.uint32
+    # reduce the axis with the smallest stride first (contiguous reads)
+    order = sorted(range(3), key=lambda ax: abs(lab.strides[ax]))
+    out: dict[int, np.ndarray] = {}
+    for value in range(L.VESSEL + 1):
+        x: np.ndarray = (lab == value).view(np.uint8)
+        for ax in order:
+            k = f[ax]
+            shape = list(x.shape)
+            shape[ax] //= k
+            acc = np.zeros(shape, dtype)
+            for q in range(k):
+                sl: list[slice] = [slice(None)] * 3
+                sl[ax] = slice(q, None, k)
+                np.add(acc, x[tuple(sl)], out=acc)
+            x = acc
+        out[value] = x.astype(dtype, copy=False)
+    return out
+
+
+def _fraction(count: np.ndarray, n_block: int) -> np.ndarray:
+    """Block fraction (float32) from a count, rounded as ``np.mean(dtype=float32)`` does."""
+    return (count / n_block).astype(np.float32)
+
+
+def _coarse_cost(counts: dict[int, np.ndarray], n_block: int, params: TwinParams) -> np.ndarray:
     """Mean travel cost (per mm) of each coarse block; inf where the block is mostly air.
 
-    Built from the block fraction of each tissue label (one byte-per-voxel pass per
-    label) instead of a float copy of the fine grid.
+    Built from the block counts of each tissue label (:func:`block_label_counts`)
+    instead of a float copy of the fine grid.
     """
-    tissue_frac = morph.block_mean(lab != L.BACKGROUND, f)
+    tissue_frac = _fraction(n_block - counts[L.BACKGROUND].astype(np.int64), n_block)
     s = np.zeros(tissue_frac.shape, np.float64)
     for value, c in params.cost_by_label.items():
-        if value != L.BACKGROUND:
-            s += float(c) * morph.block_mean(lab == value, f)
+        if value != L.BACKGROUND and value in counts:
+            s += float(c) * _fraction(counts[value], n_block)
     with np.errstate(invalid="ignore", divide="ignore"):
         cost = np.where(tissue_frac >= 0.5, s / np.maximum(tissue_frac, 1e-6), np.inf)
     return cost.astype(np.float64)
@@ -191,17 +249,36 @@ def _fill_nearest(
     return out
 
 
+def _upsample_u8(
+    coarse: np.ndarray, f: tuple[int, int, int], shape: tuple[int, int, int]
+) -> np.ndarray:
+    """Nearest-neighbour upsampling (uint8, writable view) of a block grid back to ``shape``.
+
+    One broadcast write into a block-shaped buffer instead of three ``np.repeat`` copies.
+    """
+    c = np.asarray(coarse, dtype=np.uint8)
+    buf = np.empty((c.shape[0], f[0], c.shape[1], f[1], c.shape[2], f[2]), np.uint8)
+    buf[...] = c[:, None, :, None, :, None]
+    full = buf.reshape(c.shape[0] * f[0], c.shape[1] * f[1], c.shape[2] * f[2])
+    return full[: shape[0], : shape[1], : shape[2]]
+
+
 def _one_piece(owner: np.ndarray) -> np.ndarray:
     """Make each twin one 26-connected piece: islands go to the twin around them."""
     out = owner.copy()
     for _ in range(3):
         changed = False
         for t, other in ((1, 2), (2, 1)):
-            lab, sizes = morph.component_sizes(out == t)
-            if sizes.size <= 1:
+            mask = np.ascontiguousarray(out == t).view(np.uint8)
+            lab, n = cc3d.connected_components(mask, connectivity=26, return_N=True)
+            if n <= 1:
                 continue
+            # voxel count per component (cc3d's own pass; np.bincount would first
+            # copy the uint32 labels to int64)
+            sizes = np.asarray(cc3d.statistics(lab)["voxel_counts"][1:])
             keep = int(np.argmax(sizes)) + 1
-            islands = (lab > 0) & (lab != keep)
+            islands = lab != keep
+            islands &= lab > 0
             out[islands] = other
             changed = True
         if not changed:
@@ -220,24 +297,38 @@ def _tissue_box(lab: np.ndarray) -> tuple[slice, slice, slice] | None:
     return (sl[0], sl[1], sl[2])
 
 
-def _centroid_mm(vol: Volume, mask: np.ndarray, offset: np.ndarray) -> np.ndarray:
-    """World centroid (mm) of a mask without listing its voxels (axis profiles).
+def _centroid_mm(vol: Volume, owner: np.ndarray, twin: int, offset: np.ndarray) -> np.ndarray:
+    """World centroid (mm) of one twin's voxels without listing them (axis profiles).
 
-    ``mask`` covers a box of ``vol`` starting at voxel ``offset``.
+    ``owner`` covers a box of ``vol`` starting at voxel ``offset``.
     """
-    n = float(mask.sum())
+    mask = (owner == twin).view(np.uint8)
+    # voxel counts per (i, j) column, then the three index profiles from it and from
+    # the sum over i (no int64 copy of the grid)
+    col = mask.sum(axis=2, dtype=np.int64)
+    n = float(col.sum())
     if n == 0:
         raise AnatomyError(vol.meta.get("source", "labels"), "one twin received no tissue")
-    ijk = []
-    for ax in range(3):
-        prof = mask.sum(axis=tuple(a for a in range(3) if a != ax), dtype=np.int64)
-        ijk.append(float((prof * np.arange(prof.size)).sum()) / n)
+    prof_k = mask.sum(axis=0, dtype=np.int64).sum(axis=0)
+    ijk = [
+        float((col.sum(axis=1) * np.arange(col.shape[0])).sum()) / n,
+        float((col.sum(axis=0) * np.arange(col.shape[1])).sum()) / n,
+        float((prof_k * np.arange(prof_k.size)).sum()) / n,
+    ]
     return apply_affine(vol.affine, np.array(ijk) + offset)
 
 
 def _owner_at(
-    vol: Volume, owner: np.ndarray, point_mm: tuple[float, float, float], params: TwinParams
+    vol: Volume,
+    owner: np.ndarray,
+    box: tuple[slice, slice, slice],
+    point_mm: tuple[float, float, float],
+    params: TwinParams,
 ) -> int:
+    """Twin (1/2) at a world point, or of the nearest tissue within the search radius.
+
+    ``owner`` covers the box ``box`` of ``vol``'s grid (background outside it).
+    """
     ijk = np.rint(world_to_voxel(vol.affine, np.asarray(point_mm, float))).astype(int)
     lo_w = apply_affine(vol.affine, np.zeros(3))
     hi_w = apply_affine(vol.affine, np.array(vol.shape) - 1)
@@ -248,13 +339,17 @@ def _owner_at(
             f"{tuple(np.round(np.minimum(lo_w, hi_w), 1))} to "
             f"{tuple(np.round(np.maximum(lo_w, hi_w), 1))} mm (RAS)",
         )
-    who = int(owner[tuple(ijk)])
-    if who:
-        return who
+    b0 = np.array([s.start for s in box])
+    b1 = np.array([s.stop for s in box])
+    ijk = ijk - b0  # box coordinates from here on
+    if (ijk >= 0).all() and (ijk < b1 - b0).all():
+        who = int(owner[tuple(ijk)])
+        if who:
+            return who
     sp = np.asarray(vol.spacing_mm)
     r = np.ceil(params.twin_a_search_mm / sp).astype(int)
     a0 = np.maximum(ijk - r, 0)
-    a1 = np.minimum(ijk + r + 1, vol.shape)
+    a1 = np.minimum(ijk + r + 1, owner.shape)
     win = owner[a0[0] : a1[0], a0[1] : a1[1], a0[2] : a1[2]]
     pts = np.argwhere(win > 0)
     if pts.size:
@@ -272,8 +367,16 @@ def _owner_at(
 def _tissue_ml(
     lab: np.ndarray, owner: np.ndarray, voxel_mm3: float
 ) -> tuple[dict[str, dict[str, float]], dict[str, float]]:
-    key = owner.astype(np.int32) * 8 + lab
-    counts = np.bincount(key.ravel(), minlength=24)
+    """Volume (mL) of each tissue per twin, and each twin's total."""
+    # (twin, label) pair as one byte: twin * 8 + label (twin <= 2, label <= 7)
+    key = np.left_shift(owner, 3, dtype=np.uint8)
+    key |= lab
+    counts = np.zeros(256, np.int64)
+    # histogram slab by slab: np.bincount casts to int64, which on the whole grid
+    # would be an 8-bytes-per-voxel copy
+    step = max(1, 4_000_000 // max(1, key[0].size))
+    for i in range(0, key.shape[0], step):
+        counts += np.bincount(key[i : i + step].ravel(), minlength=256)
     out: dict[str, dict[str, float]] = {}
     total: dict[str, float] = {}
     for t, name in L.TWIN_NAMES.items():
