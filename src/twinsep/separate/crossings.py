@@ -55,7 +55,38 @@ class VesselCrossing:
         }
 
 
-def vessel_crossings(labels: Volume, twins: np.ndarray, kerf: np.ndarray) -> list[VesselCrossing]:
+def _extent(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Index bounds (lo, hi exclusive) of a mask's true voxels; None when it is empty."""
+    lo, hi = [], []
+    for ax in range(mask.ndim):
+        hit = np.flatnonzero(mask.any(axis=tuple(a for a in range(mask.ndim) if a != ax)))
+        if hit.size == 0:
+            return None
+        lo.append(int(hit[0]))
+        hi.append(int(hit[-1]) + 1)
+    return np.asarray(lo), np.asarray(hi)
+
+
+def _window(crop: np.ndarray, crop_lo: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """The full-grid box ``[lo, hi)`` of an array known only on a crop at ``crop_lo``
+    (zero outside the crop)."""
+    out = np.zeros(tuple(int(v) for v in hi - lo), dtype=crop.dtype)
+    a = np.maximum(lo, crop_lo)
+    b = np.minimum(hi, crop_lo + np.asarray(crop.shape))
+    if np.all(b > a):
+        dst = tuple(slice(int(x - o), int(y - o)) for x, y, o in zip(a, b, lo, strict=True))
+        src = tuple(slice(int(x - o), int(y - o)) for x, y, o in zip(a, b, crop_lo, strict=True))
+        out[dst] = crop[src]
+    return out
+
+
+def vessel_crossings(
+    labels: Volume,
+    twins: np.ndarray,
+    kerf: np.ndarray,
+    *,
+    kerf_box: tuple[slice, slice, slice] | None = None,
+) -> list[VesselCrossing]:
     """Every vessel the cut divides.
 
     Parameters
@@ -66,6 +97,10 @@ def vessel_crossings(labels: Volume, twins: np.ndarray, kerf: np.ndarray) -> lis
         Refined twin labels after the cut.
     kerf : (I, J, K) bool ndarray
         Voxels on the cut (:func:`twinsep.separate.mincut.verify_separation`).
+    kerf_box : tuple of slice, optional
+        A box holding every kerf voxel (``SeparationCheck.kerf_box``); found from
+        ``kerf`` when not given. Only the crossings are searched in it; the vessel
+        volumes on each side are measured on the whole vessel tree.
 
     Returns
     -------
@@ -73,39 +108,60 @@ def vessel_crossings(labels: Volume, twins: np.ndarray, kerf: np.ndarray) -> lis
         Sorted from the narrowest to the widest (ids follow this order).
     """
     lab = labels.array
-    vessel = lab == VESSEL
-    on_cut = vessel & kerf
+    if kerf_box is None:
+        ek = _extent(kerf)
+        if ek is None:
+            return []
+        kerf_box = (
+            slice(int(ek[0][0]), int(ek[1][0])),
+            slice(int(ek[0][1]), int(ek[1][1])),
+            slice(int(ek[0][2]), int(ek[1][2])),
+        )
+    k_lo = np.asarray([s.start for s in kerf_box], dtype=np.int64)
+    on_cut = (lab[kerf_box] == VESSEL) & kerf[kerf_box]
     if not on_cut.any():
         return []
     # A crossing is a vessel cut by the surface: kerf voxels of both twins.
     comps, n = cc3d.connected_components(on_cut, connectivity=26, return_N=True)
     spacing = labels.spacing_mm
     vox_ml = labels.voxel_volume_mm3 / 1000.0
-    rest = cc3d.connected_components(vessel & ~kerf, connectivity=26)
-    rest_sizes = np.bincount(rest.ravel())
+    vessel = lab == VESSEL
+    # the vessel tree minus the kerf, labelled on the vessels' bounding box
+    ev = _extent(vessel)
+    if ev is None:  # never: on_cut holds vessel voxels
+        return []
+    v_lo = ev[0]
+    v_box = tuple(slice(int(a), int(b)) for a, b in zip(ev[0], ev[1], strict=True))
+    rest_c = cc3d.connected_components(vessel[v_box] & ~kerf[v_box], connectivity=26)
+    rest_sizes = np.bincount(rest_c.ravel())
+    tw_kb = twins[kerf_box]
     found: list[tuple[float, tuple[float, float, float], float, float]] = []
     for cid in range(1, n + 1):
-        m = comps == cid
-        if not ((twins[m] == TWIN_A).any() and (twins[m] == TWIN_B).any()):
+        m_c = comps == cid
+        if not ((tw_kb[m_c] == TWIN_A).any() and (tw_kb[m_c] == TWIN_B).any()):
             continue  # the vessel only touches the cut from one side: not divided
-        idx = np.argwhere(m)
+        idx = np.argwhere(m_c) + k_lo
         lo = np.maximum(idx.min(axis=0) - 12, 0)
-        hi = np.minimum(idx.max(axis=0) + 13, m.shape)
+        hi = np.minimum(idx.max(axis=0) + 13, lab.shape)
         box = tuple(slice(int(a), int(b)) for a, b in zip(lo, hi, strict=True))
+        m_box = np.zeros(tuple(int(v) for v in hi - lo), dtype=bool)
+        m_box[tuple((idx - lo).T)] = True
         dist = edt.edt(vessel[box], anisotropy=spacing, black_border=False)
-        diameter = max(2.0 * float(dist[m[box]].max()) - min(spacing), min(spacing))
+        diameter = max(2.0 * float(dist[m_box].max()) - min(spacing), min(spacing))
         # Vessel volume connected to this crossing on each side.
         from scipy import ndimage
 
-        ring = ndimage.binary_dilation(m[box], np.ones((3, 3, 3), bool)) & (rest[box] > 0)
-        touched = np.unique(rest[box][ring])
+        rest_box = _window(rest_c, v_lo, lo, hi)
+        ring = ndimage.binary_dilation(m_box, np.ones((3, 3, 3), bool)) & (rest_box > 0)
+        touched = np.unique(rest_box[ring])
         touched = touched[touched > 0]
         vol = {TWIN_A: 0.0, TWIN_B: 0.0}
+        tw_box = twins[box]
         for t in touched:
-            sel = rest[box] == t
-            side = int(np.bincount(twins[box][sel & ring], minlength=3)[1:].argmax()) + 1
+            sel = rest_box == t
+            side = int(np.bincount(tw_box[sel & ring], minlength=3)[1:].argmax()) + 1
             vol[side] += float(rest_sizes[t]) * vox_ml
-        pos = labels.centroid_mm(m)
+        pos = labels.world_coords(idx.mean(axis=0))
         found.append((diameter, (float(pos[0]), float(pos[1]), float(pos[2])), vol[1], vol[2]))
     found.sort(key=lambda f: (f[0], f[1]))
     out = [

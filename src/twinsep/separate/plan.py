@@ -152,8 +152,11 @@ def _assign_stages(
     centre: np.ndarray,
     axis: np.ndarray,
     cuff_mm: float,
+    kerf_box: tuple[slice, slice, slice],
 ) -> np.ndarray:
     """Stage number of every kerf voxel (0 elsewhere).
+
+    ``kerf_box`` holds every kerf voxel (``SeparationCheck.kerf_box``).
 
     Rule (docs/separation.md): a separation stage that names venous segments divides
     their voxels on the cut and the kerf within ``cuff_mm`` of them (nearest segment
@@ -163,20 +166,22 @@ def _assign_stages(
     """
     cut = np.zeros(kerf.shape, np.uint8)
     seps = [s for s in stages if s.kind == "separation"]
-    idx = np.argwhere(kerf)
-    if idx.size == 0 or not seps:
+    k_lo = np.asarray([s.start for s in kerf_box], dtype=np.int64)
+    k_hi = np.asarray([s.stop for s in kerf_box], dtype=np.int64)
+    if np.any(k_hi <= k_lo) or not seps or not kerf[kerf_box].any():
         return cut
     final = seps[-1]
     if len(seps) == 1:
-        cut[kerf] = final.number
+        view = cut[kerf_box]
+        view[kerf[kerf_box]] = final.number
         return cut
     lab = labels.array
     stage_of = {x: s.number for s in seps for x in s.structures}
     # work in the kerf's bounding box (plus the cuff)
     spacing = np.asarray(labels.spacing_mm)
     margin = np.ceil(cuff_mm / spacing).astype(int) + 1
-    lo = np.maximum(idx.min(axis=0) - margin, 0)
-    hi = np.minimum(idx.max(axis=0) + margin + 1, kerf.shape)
+    lo = np.maximum(k_lo - margin, 0)
+    hi = np.minimum(k_hi + margin, kerf.shape)
     box = tuple(slice(int(a), int(b)) for a, b in zip(lo, hi, strict=True))
     k_box = kerf[box]
     st = np.zeros(k_box.shape, np.uint8)
@@ -307,7 +312,7 @@ def plan_separation(
                 f"after the cut twin {name} is in several pieces; its largest holds "
                 f"{100 * frac:.1f} % of its voxels (check the segmentation)"
             )
-    crossings = vessel_crossings(labels, refined, check.kerf)
+    crossings = vessel_crossings(labels, refined, check.kerf, kerf_box=check.kerf_box)
     # Cut surface (marching cubes, world mm): areas by tissue and by stage, vessel sections.
     mesh = interface_mesh(refined == TWIN_A, refined == TWIN_B, labels.affine)
     lab = labels.array
@@ -339,6 +344,7 @@ def plan_separation(
         fusion.bridge.centroid_mm,
         fusion.bridge.axis,
         params.staging.venous_cuff_mm,
+        check.kerf_box,
     )
     tissue = _triangle_tissue(mesh, lab, twins.array)
     area_by_tissue = {
@@ -407,7 +413,7 @@ def plan_separation(
             "pieces_b": check.pieces_b,
             "main_fraction_a": round(check.main_fraction_a, 4),
             "main_fraction_b": round(check.main_fraction_b, 4),
-            "cut_voxels": int(check.kerf.sum()),
+            "cut_voxels": int(np.count_nonzero(check.kerf[check.kerf_box])),
         },
         graph={
             "n_nodes": cut_res.n_nodes,
