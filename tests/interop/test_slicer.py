@@ -66,3 +66,43 @@ def test_colour_tables_list_every_label_once() -> None:
     rows = [ln.split() for ln in tables["twins.ctbl"].splitlines() if not ln.startswith("#")]
     assert rows[1] == ["1", "twin_A", "123", "63", "160", "255"]
     assert rows[2] == ["2", "twin_B", "242", "140", "40", "255"]
+
+
+def test_combined_labels_equals_int16_formula_on_any_values() -> None:
+    """The in-place uint8 arithmetic equals the plain formula (modulo 256) for every
+    value pair, including values outside the label contract and zeros on either side."""
+    from twinsep.interop.slicer import combined_labels
+
+    lab, tw = np.meshgrid(np.arange(256), np.arange(256), indexing="ij")
+    lab = lab.astype(np.uint8)[:, :, None]
+    tw = tw.astype(np.uint8)[:, :, None]
+    expected = np.where(
+        (lab > 0) & (tw > 0), (tw.astype(np.int16) - 1) * 5 + lab.astype(np.int16), 0
+    ).astype(np.uint8)
+    before = (lab.copy(), tw.copy())
+    assert np.array_equal(combined_labels(lab, tw), expected)
+    assert np.array_equal(lab, before[0]) and np.array_equal(tw, before[1])  # inputs kept
+
+
+def test_segment_extents_and_bytes_are_reproducible(tmp_path: Path) -> None:
+    """Each segment's extent is the first/last index per axis of its voxels (an absent
+    segment gets Slicer's empty extent), and two writes give identical bytes (no time
+    stamp in the header)."""
+    labels, twins = _volumes()
+    lab = labels.array.copy()
+    lab[lab == 4] = 3  # CSF absent
+    labels = labels.with_array(lab)
+    first, second = tmp_path / "a.seg.nrrd", tmp_path / "b.seg.nrrd"
+    segs = write_seg_nrrd(labels, twins, first, colour_a="#7B3FA0", colour_b="#F28C28")
+    write_seg_nrrd(labels, twins, second, colour_a="#7B3FA0", colour_b="#F28C28")
+    assert first.read_bytes() == second.read_bytes()
+    vol, header = read_seg_nrrd(first)
+    for n, seg in enumerate(segs):
+        idx = np.argwhere(vol.array == seg.label_value)
+        if len(idx) == 0:
+            assert header[f"Segment{n}_Extent"] == "0 -1 0 -1 0 -1"
+            continue
+        lo, hi = idx.min(axis=0), idx.max(axis=0)
+        want = " ".join(f"{a} {b}" for a, b in zip(lo, hi, strict=True))
+        assert header[f"Segment{n}_Extent"] == want
+    assert header["Segment3_Extent"] == "0 -1 0 -1 0 -1"  # twin A CSF
