@@ -37,7 +37,7 @@ from scipy import ndimage as ndi
 from twinsep import labels as L
 from twinsep.errors import ScanError
 from twinsep.segment import morph
-from twinsep.segment.gmm import fit_gmm_1d
+from twinsep.segment.brain_csf import classify_brain_csf
 from twinsep.segment.histogram import CTStats, histogram_peak, noise_sigma, sample_values
 from twinsep.segment.params import SegmentParams
 from twinsep.segment.result import TissueLabels
@@ -226,18 +226,18 @@ def segment_ct(
         )
     del dense, cand
 
-    # --- brain vs CSF --------------------------------------------------------------------
-    tissue_sigma_mm = _tissue_sigma_mm(stats.noise_hu, spacing, params)
-    tissue_sigma = [tissue_sigma_mm / s for s in spacing]
-    ts = ndi.gaussian_filter(raw.astype(np.float32), sigma=tissue_sigma, mode="nearest")
-    inner = intracranial & ~vessel
-    t_csf, t_mixed = _csf_threshold(ts, inner, soft, stats.noise_hu, params, warnings)
-    csf = inner & (ts < t_csf)
-    # Intracranial voxels brighter than the brain class are mixtures with bone or blood
-    # (partial volume). Brain never touches bone: dura and CSF line the inner table and
-    # surround the sinuses, so these voxels are CSF.
-    csf |= inner & (ts > t_mixed)
-    brain = inner & ~csf
+    # --- brain vs CSF (segment.brain_csf) -------------------------------------------
+    split = classify_brain_csf(
+        raw,
+        intracranial & ~vessel,
+        spacing=spacing,
+        soft_hu=soft,
+        noise_hu=stats.noise_hu,
+        params=params,
+    )
+    warnings.extend(split.warnings)
+    brain, csf = split.brain, split.csf
+    t_csf, t_mixed = split.csf_brain_hu, split.brain_mixed_hu
 
     lab = np.zeros(sm.shape, np.uint8)
     lab[body_filled] = L.SOFT_TISSUE
@@ -468,69 +468,9 @@ def _intracranial(
     return lut2[lab2], float(radius)
 
 
-def _tissue_sigma_mm(noise_hu: float, spacing: morph.Spacing, params: SegmentParams) -> float:
-    """Isotropic smoothing (mm) that brings voxel noise down to ``params.tissue_noise_hu``.
-
-    White noise smoothed by a Gaussian of sigma ``s_i`` voxels keeps a standard deviation
-    ``noise / sqrt((4 pi)^(3/2) s_x s_y s_z)``; solving for an isotropic sigma in mm gives
-    ``(V (noise/target)^2 / (4 pi)^(3/2))^(1/3)`` with ``V`` the voxel volume in mm^3.
-    """
-    v = float(np.prod(spacing))
-    ratio2 = (max(noise_hu, 1e-3) / params.tissue_noise_hu) ** 2
-    s = (v * ratio2 / (4 * np.pi) ** 1.5) ** (1 / 3)
-    return float(np.clip(s, *params.tissue_sigma_bounds_mm))
-
-
 def _drop_small(mask: np.ndarray, min_vx: int) -> np.ndarray:
     lab, sizes = morph.component_sizes(mask)
     if sizes.size == 0:
         return mask
     lut = np.concatenate([[False], sizes >= min_vx])
     return lut[lab]
-
-
-def _csf_threshold(
-    ts: np.ndarray,
-    inner: np.ndarray,
-    soft: float,
-    noise_hu: float,
-    params: SegmentParams,
-    warnings: list[str],
-) -> tuple[float, float]:
-    """Brain/CSF boundary and the upper edge of the brain class (HU).
-
-    A three-class Gaussian mixture is fitted by EM on the smoothed intracranial values:
-    CSF, brain, and a wide class of voxels mixed with bone or blood (partial volume).
-    The CSF/brain boundary is the Bayes boundary of the first two classes; above the
-    brain/partial boundary a voxel is a mixture and is decided by position.
-    """
-    rng = np.random.default_rng(params.seed)
-    vals = ts[inner]
-    vals = vals[(vals > soft - 120) & (vals < soft + params.contrast_offset_hu)]
-    if vals.size < 100:
-        return soft - 15.0, soft + 40.0
-    x = sample_values(vals, params.gmm_max_samples, rng)
-    brain0 = histogram_peak(x, soft - 60, soft + 60) or soft
-    # EM on a 0.5 HU histogram of all the samples (exact to the bin width, ~1000x faster)
-    counts, edges = np.histogram(x, bins=int(np.ceil((x.max() - x.min()) / 0.5)) + 1)
-    centres = 0.5 * (edges[1:] + edges[:-1])
-    try:
-        mix = fit_gmm_1d(
-            centres,
-            (brain0 - 25.0, brain0, brain0 + 50.0),
-            init_sigma=max(4.0, float(np.std(x)) / 4),
-            weights=counts,
-        )
-    except ValueError:
-        return brain0 - 15.0, brain0 + 40.0
-    # the brain class is the heaviest; CSF the class below it
-    ib = int(np.argmax(mix.weights))
-    upper = mix.boundary(ib, ib + 1) if ib + 1 < len(mix.means) else brain0 + 40.0
-    sep = mix.means[ib] - mix.means[ib - 1] if ib > 0 else 0.0
-    if ib == 0 or sep < params.csf_brain_min_sep_hu or mix.weights[ib - 1] < 0.005:
-        warnings.append("brain and CSF could not be told apart by intensity; CSF is approximate")
-        return mix.means[ib] - 2.5 * mix.sigmas[ib], upper
-    # A small CSF class drifts toward brain; never cut deeper into the brain peak than
-    # 2.5 sigma (0.6 % of brain voxels).
-    t = min(mix.boundary(ib - 1, ib), mix.means[ib] - 2.5 * mix.sigmas[ib])
-    return max(t, mix.means[ib - 1]), upper

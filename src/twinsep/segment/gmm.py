@@ -49,6 +49,27 @@ class Mixture1D:
             return float(inside[0])
         return float(0.5 * (m1 + m2))
 
+    def crossings(self, i: int, j: int) -> tuple[float, ...]:
+        """All values (sorted) where the weighted densities of components ``i`` and ``j``
+        are equal: zero, one or two points.
+
+        Unlike :meth:`boundary`, crossings outside ``[means[i], means[j]]`` are kept:
+        a small, wide class wins only in its far tails.
+        """
+        m1, m2 = self.means[i], self.means[j]
+        s1, s2 = self.sigmas[i], self.sigmas[j]
+        w1, w2 = self.weights[i], self.weights[j]
+        a = 1 / (2 * s2**2) - 1 / (2 * s1**2)
+        b = m1 / s1**2 - m2 / s2**2
+        c = (m2**2 / (2 * s2**2) - m1**2 / (2 * s1**2)) + np.log((w1 * s2) / (w2 * s1))
+        if abs(a) < 1e-12:
+            return (float(-c / b),) if abs(b) > 1e-12 else ()
+        disc = b * b - 4 * a * c
+        if disc < 0:
+            return ()
+        r = sorted(float((-b + sg * np.sqrt(disc)) / (2 * a)) for sg in (1.0, -1.0))
+        return tuple(r)
+
 
 def fit_gmm_1d(
     x: np.ndarray,

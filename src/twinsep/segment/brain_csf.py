@@ -1,0 +1,236 @@
+"""Brain vs CSF inside the cranial cavity of a CT (labels 3 and 4).
+
+Inside the cavity (vessels excluded) every voxel is brain or CSF: a binary decision
+made in two steps, each with a Gaussian mixture fitted by EM on the cavity's own
+histogram and its Bayes boundary:
+
+1. **Bright = CSF.** A cavity voxel brighter than the brain class is a partial-volume
+   mixture with bone or blood (brain never touches bone: dura and CSF line the inner
+   table and surround the sinuses). The test runs on a lightly smoothed image
+   (``bright_smooth_vx``): the smoothing that the dark test needs would spread the
+   brightness of the bone rim into the brain beside it.
+2. **Dark = CSF.** Among the remaining voxels, CSF is darker than brain by ~25 HU;
+   at the noise of a CT that needs smoothing (``_tissue_sigma_mm``, from the measured
+   noise). The smoothing is *normalised* over the remaining voxels, so the bright rim
+   and the bone do not leak into it and a CSF layer beside the inner table stays dark.
+
+A spatial Potts prior solved by min-cut (PyMaxflow) was evaluated on the same cases
+and changed CSF Dice by at most 0.01 (0.04 on one 3.1 mm grid at noise 30 HU), at the
+cost of ~280 bytes per cavity voxel; it is not used.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from twinsep.segment import morph
+from twinsep.segment.gmm import Mixture1D, fit_gmm_1d
+from twinsep.segment.histogram import histogram_peak, sample_values
+from twinsep.segment.params import SegmentParams
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BrainCsf:
+    """Brain/CSF split of the cranial cavity.
+
+    Attributes
+    ----------
+    brain, csf : ndarray of bool
+        Disjoint masks on the grid of the input; their union is the cavity given.
+    csf_brain_hu : float
+        Brain/CSF intensity boundary (HU, on the smoothed image).
+    brain_mixed_hu : float
+        Upper edge of the brain class (HU): brighter cavity voxels are mixed with bone or
+        blood (partial volume) and taken as CSF.
+    warnings : tuple of str
+        Doubts, in plain words.
+    """
+
+    brain: np.ndarray
+    csf: np.ndarray
+    csf_brain_hu: float
+    brain_mixed_hu: float
+    warnings: tuple[str, ...]
+
+
+def classify_brain_csf(
+    raw: np.ndarray,
+    inner: np.ndarray,
+    *,
+    spacing: morph.Spacing,
+    soft_hu: float,
+    noise_hu: float,
+    params: SegmentParams = SegmentParams(),
+) -> BrainCsf:
+    """Split the cranial cavity ``inner`` of a CT into brain and CSF.
+
+    Parameters
+    ----------
+    raw : ndarray
+        CT values (HU), any numeric dtype; not modified.
+    inner : ndarray of bool
+        Cranial cavity without vessels, same shape.
+    spacing : tuple of 3 float
+        Voxel size (mm) along the array axes.
+    soft_hu : float
+        Soft-tissue peak of the scan (HU).
+    noise_hu : float
+        Voxel noise sigma of the raw image (HU).
+    params : SegmentParams
+        Tunable numbers.
+
+    Returns
+    -------
+    BrainCsf
+    """
+    warnings: list[str] = []
+    nz = [np.flatnonzero(inner.any(axis=tuple(j for j in range(3) if j != ax))) for ax in range(3)]
+    brain = np.zeros(inner.shape, bool)
+    csf = np.zeros(inner.shape, bool)
+    if nz[0].size == 0:
+        return BrainCsf(brain, csf, soft_hu - 15.0, soft_hu + 40.0, ())
+    pad = 1 + int(np.ceil(3 * params.tissue_sigma_bounds_mm[1] / min(spacing)))
+    box = tuple(
+        slice(max(int(n[0]) - pad, 0), min(int(n[-1]) + pad + 1, s))
+        for n, s in zip(nz, inner.shape, strict=True)
+    )
+    cav = inner[box]
+    img = raw[box].astype(np.float32)
+
+    # 1. bright: partial volume with bone or blood
+    light = ndi.gaussian_filter(img, sigma=params.bright_smooth_vx, mode="nearest")
+    t_bright = _bright_threshold(light, cav, soft_hu, params)
+    bright = cav & (light > t_bright)
+    del light
+
+    # 2. dark: CSF vs brain on a smoothing normalised over the non-bright cavity
+    rest = cav & ~bright
+    sigma_mm = _tissue_sigma_mm(noise_hu, spacing, params)
+    sigma_vx = [sigma_mm / s for s in spacing]
+    w = rest.astype(np.float32)
+    num = ndi.gaussian_filter(img * w, sigma=sigma_vx, mode="nearest")
+    den = ndi.gaussian_filter(w, sigma=sigma_vx, mode="nearest")
+    ts = num / np.maximum(den, 1e-3)
+    del num, den, w
+    noise_ts = noise_hu / float(np.sqrt((4 * np.pi) ** 1.5 * np.prod(sigma_vx)))
+    t_csf = _csf_threshold(ts, rest, soft_hu, noise_ts, params, warnings)
+    dark = rest & (ts < t_csf)
+
+    csf[box] = bright | dark
+    brain[box] = cav & ~(bright | dark)
+    logger.debug(
+        "brain/CSF: bright > %.1f HU, dark < %.1f HU (smoothing %.2f mm)",
+        t_bright,
+        t_csf,
+        sigma_mm,
+    )
+    return BrainCsf(brain, csf, float(t_csf), float(t_bright), tuple(warnings))
+
+
+def _tissue_sigma_mm(noise_hu: float, spacing: morph.Spacing, params: SegmentParams) -> float:
+    """Isotropic smoothing (mm) that brings voxel noise down to ``params.tissue_noise_hu``.
+
+    White noise smoothed by a Gaussian of sigma ``s_i`` voxels keeps a standard deviation
+    ``noise / sqrt((4 pi)^(3/2) s_x s_y s_z)``; solving for an isotropic sigma in mm gives
+    ``(V (noise/target)^2 / (4 pi)^(3/2))^(1/3)`` with ``V`` the voxel volume in mm^3.
+    """
+    v = float(np.prod(spacing))
+    ratio2 = (max(noise_hu, 1e-3) / params.tissue_noise_hu) ** 2
+    s = (v * ratio2 / (4 * np.pi) ** 1.5) ** (1 / 3)
+    return float(np.clip(s, *params.tissue_sigma_bounds_mm))
+
+
+def _fit_cavity_mixture(
+    img: np.ndarray,
+    mask: np.ndarray,
+    soft: float,
+    offsets_hu: tuple[float, ...],
+    min_sigma: float,
+    params: SegmentParams,
+) -> tuple[Mixture1D, float] | None:
+    """EM fit on the cavity values near soft tissue; None when too few values.
+
+    The components start at the brain peak plus ``offsets_hu``; the fit runs on a 0.5 HU
+    histogram of (at most ``gmm_max_samples``) seeded samples.
+    """
+    rng = np.random.default_rng(params.seed)
+    vals = img[mask]
+    vals = vals[(vals > soft - 120) & (vals < soft + params.contrast_offset_hu)]
+    if vals.size < 100:
+        return None
+    x = sample_values(vals, params.gmm_max_samples, rng)
+    brain0 = histogram_peak(x, soft - 60, soft + 60) or soft
+    counts, edges = np.histogram(x, bins=int(np.ceil((x.max() - x.min()) / 0.5)) + 1)
+    centres = 0.5 * (edges[1:] + edges[:-1])
+    try:
+        mix = fit_gmm_1d(
+            centres,
+            tuple(brain0 + o for o in offsets_hu),
+            init_sigma=max(4.0, float(np.std(x)) / 4),
+            weights=counts,
+            min_sigma=min_sigma,
+        )
+    except ValueError:
+        return None
+    return mix, brain0
+
+
+def _bright_threshold(
+    light: np.ndarray, cav: np.ndarray, soft: float, params: SegmentParams
+) -> float:
+    """Lower edge (HU) of the cavity voxels mixed with bone or blood.
+
+    Three classes are fitted on the lightly smoothed cavity values (CSF, brain, bright
+    partial volume); the edge is the Bayes boundary between brain (the heaviest class)
+    and the class above it, or ``bright_k_sigma`` brain sigmas above the brain mean when
+    no class lies above.
+    """
+    fitted = _fit_cavity_mixture(light, cav, soft, (-25.0, 0.0, 50.0), 1e-3, params)
+    if fitted is None:
+        return soft + 40.0
+    mix, _ = fitted
+    ib = int(np.argmax(mix.weights))
+    fallback = mix.means[ib] + params.bright_k_sigma * mix.sigmas[ib]
+    above = (
+        [x for x in mix.crossings(ib, ib + 1) if x >= mix.means[ib]]
+        if ib + 1 < len(mix.means)
+        else []
+    )
+    return min(above) if above else fallback
+
+
+def _csf_threshold(
+    ts: np.ndarray,
+    rest: np.ndarray,
+    soft: float,
+    noise_ts: float,
+    params: SegmentParams,
+    warnings: list[str],
+) -> float:
+    """Brain/CSF boundary (HU) on the smoothed image of the non-bright cavity.
+
+    Two classes (CSF, brain) are fitted by EM; no class may be narrower than the noise
+    left after smoothing (``noise_ts``, HU). The boundary is their Bayes boundary.
+    """
+    fitted = _fit_cavity_mixture(ts, rest, soft, (-25.0, 0.0), max(noise_ts, 1e-3), params)
+    if fitted is None:
+        return soft - 15.0
+    mix, brain0 = fitted
+    ib = int(np.argmax(mix.weights))
+    sep = mix.means[ib] - mix.means[ib - 1] if ib > 0 else 0.0
+    if ib == 0 or sep < params.csf_brain_min_sep_hu or mix.weights[ib - 1] < 0.005:
+        warnings.append("brain and CSF could not be told apart by intensity; CSF is approximate")
+        return mix.means[ib] - 2.5 * mix.sigmas[ib]
+    # A wide CSF class (CSF mixed with brain) wins only below its lower crossing with
+    # brain, which may lie under its own mean; when it never wins, only its far tail
+    # (3 sigma below its mean) is taken.
+    below = [x for x in mix.crossings(ib - 1, ib) if x <= mix.means[ib]]
+    if not below:
+        return mix.means[ib - 1] - 3.0 * mix.sigmas[ib - 1]
+    return max(below)
