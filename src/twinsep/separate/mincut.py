@@ -63,10 +63,13 @@ class CutResult:
 
 
 def _box(mask: np.ndarray, margin: np.ndarray) -> tuple[slice, slice, slice]:
-    idx = np.argwhere(mask)
-    lo = np.maximum(idx.min(axis=0) - margin, 0)
-    hi = np.minimum(idx.max(axis=0) + margin + 1, mask.shape)
-    return (slice(lo[0], hi[0]), slice(lo[1], hi[1]), slice(lo[2], hi[2]))
+    """Bounding box of a non-empty mask grown by ``margin`` voxels (clipped)."""
+    ext = _extent(mask)
+    if ext is None:
+        raise ValueError("the mask is empty")
+    lo = np.maximum(ext[0] - margin, 0)
+    hi = np.minimum(ext[1] + margin, mask.shape)
+    return _slices(lo, hi)
 
 
 def boundary_mask(twins: np.ndarray) -> np.ndarray:
@@ -137,6 +140,40 @@ def _coarsen(
     return coarse_cost, coarse_tw.astype(tw.dtype), coarse_iface
 
 
+@dataclass(frozen=True)
+class _Fields:
+    """Flat per-voxel inputs of the edge capacities (one raster-ordered box)."""
+
+    cost: np.ndarray  # tissue cost x ramp, float32
+    ramp: np.ndarray  # 1 + stay_near x distance fraction, float32
+    vessel: np.ndarray  # vessel voxel, bool
+    iface: np.ndarray  # on the input's brain-brain contact, bool
+    iface_tw: np.ndarray  # input twin of iface voxels
+    body: np.ndarray  # inside a twin, bool
+
+
+def _face_weights(
+    f: _Fields, p: np.ndarray, q: np.ndarray, face_mm2: float, c_iface: float
+) -> np.ndarray:
+    """Capacity (cost x mm^2) of the faces between voxels ``p`` and ``q`` (flat indices).
+
+    The cheaper tissue cost of the two voxels; faces touching a vessel keep the mean
+    cost (a cut hugging a vessel wall risks the vessel, and a vessel one voxel thin that
+    runs diagonally, its voxels touching only at edges, would otherwise be divided at no
+    vessel cost); faces along the input's brain-brain contact cost ``c_iface``.
+    """
+    cp, cq = f.cost[p], f.cost[q]
+    w = face_mm2 * np.minimum(cp, cq).astype(np.float64)
+    both = f.body[p] & f.body[q]
+    at_vessel = both & (f.vessel[p] | f.vessel[q])
+    if at_vessel.any():
+        w[at_vessel] = face_mm2 * 0.5 * (cp[at_vessel] + cq[at_vessel])
+    along = both & f.iface[p] & f.iface[q] & (f.iface_tw[p] != f.iface_tw[q])
+    if along.any():
+        w[along] = face_mm2 * c_iface * 0.5 * (f.ramp[p][along] + f.ramp[q][along])
+    return w
+
+
 def _solve(
     cost: np.ndarray,
     tw_c: np.ndarray,
@@ -154,67 +191,92 @@ def _solve(
     (``stay_near``), so that among equally cheap cuts the one nearest the twins stage's
     boundary wins. An edge between two ``iface`` voxels of different ``iface_tw`` twins
     (the input's brain-brain contact) costs ``costs.brain_interface``.
+
+    The graph is built from the band voxels and their face neighbours only, on the
+    band's bounding box grown by one voxel (every edge and terminal link lies there):
+    nodes are numbered in raster order and edges added axis by axis in raster order,
+    so the graph is the same as one built over the whole crop.
     """
-    body = tw_c > 0
-    reach = float(dist[band].max()) if band.any() else 1.0
-    ramp = (1.0 + params.stay_near * np.minimum(dist, reach) / max(reach, 1e-6)).astype(np.float32)
-    vessel_vx = cost >= np.float32(params.costs.vessel)
-    cost = cost * ramp
+    out = tw_c.copy()
+    ext = _extent(band)
+    if ext is None:
+        return out
+    reach = float(dist[band].max())
+    lo = np.maximum(ext[0] - 1, 0)
+    hi = np.minimum(ext[1] + 1, band.shape)
+    bx = _slices(lo, hi)
+    shape_b = tuple(int(v) for v in hi - lo)
+
+    def flat(x: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(x[bx]).ravel()
+
+    band_f = flat(band)
+    tw_f = flat(tw_c)
+    cost_f = flat(cost)
+    ramp = (1.0 + params.stay_near * np.minimum(flat(dist), reach) / max(reach, 1e-6)).astype(
+        np.float32
+    )
+    vessel_f = cost_f >= np.float32(params.costs.vessel)
+    cost_f = cost_f * ramp
+    fields = _Fields(cost_f, ramp, vessel_f, flat(iface), flat(iface_tw), tw_f > 0)
     c_iface = float(params.costs.brain_interface)
-    n = int(band.sum())
     t0 = time.perf_counter()
-    ids = np.full(band.shape, -1, dtype=np.int64)
-    ids[band] = np.arange(n)
-    fixed_a = body & ~band & (tw_c == TWIN_A)
-    fixed_b = body & ~band & (tw_c == TWIN_B)
+    nodes = np.flatnonzero(band_f)  # flat index of each node, raster order
+    n = int(nodes.size)
+    coords = np.unravel_index(nodes, shape_b)
+    strides = (shape_b[1] * shape_b[2], shape_b[2], 1)
     g = maxflow.Graph[float](n, 3 * n)
     g.add_nodes(n)
     src = np.zeros(n)
     snk = np.zeros(n)
     n_edges = 0
+    node_ids = np.arange(n)
     for ax in range(3):
         face_mm2 = float(np.prod(np.delete(spacing, ax)))
-        lo = [slice(None)] * 3
-        hi = [slice(None)] * 3
-        lo[ax] = slice(0, -1)
-        hi[ax] = slice(1, None)
-        p, q = tuple(lo), tuple(hi)
-        both = body[p] & body[q]
-        w = face_mm2 * np.minimum(cost[p], cost[q]).astype(np.float64)
-        # Faces touching a vessel keep the mean cost: a cut hugging a vessel wall risks
-        # the vessel, and a vessel one voxel thin that runs diagonally (its voxels touch
-        # only at edges) would otherwise be divided at no vessel cost.
-        at_vessel = both & (vessel_vx[p] | vessel_vx[q])
-        if at_vessel.any():
-            w[at_vessel] = face_mm2 * 0.5 * (cost[p][at_vessel] + cost[q][at_vessel])
-        along = both & iface[p] & iface[q] & (iface_tw[p] != iface_tw[q])
-        if along.any():
-            w[along] = face_mm2 * c_iface * 0.5 * (ramp[p][along] + ramp[q][along])
-        inner = both & band[p] & band[q]
-        g.add_edges(ids[p][inner], ids[q][inner], w[inner], w[inner])
-        n_edges += int(inner.sum())
-        for a_side, b_side in ((p, q), (q, p)):
-            m = both & band[a_side] & fixed_a[b_side]
-            np.add.at(src, ids[a_side][m], w[m])
-            m = both & band[a_side] & fixed_b[b_side]
-            np.add.at(snk, ids[a_side][m], w[m])
-    g.add_grid_tedges(np.arange(n), src, snk)
+
+        # pairs (node, node + e_ax) then (node - e_ax, node)
+        fwd = coords[ax] < shape_b[ax] - 1
+        bwd = coords[ax] > 0
+        p_f = nodes[fwd]
+        q_f = p_f + strides[ax]
+        w_f = _face_weights(fields, p_f, q_f, face_mm2, c_iface)
+        q_b = nodes[bwd]
+        p_b = q_b - strides[ax]
+        w_b = _face_weights(fields, p_b, q_b, face_mm2, c_iface)
+        inner = band_f[q_f]
+        g.add_edges(
+            node_ids[fwd][inner],
+            np.searchsorted(nodes, q_f[inner]),
+            w_f[inner],
+            w_f[inner],
+        )
+        n_edges += int(np.count_nonzero(inner))
+        # links to the twins outside the band (their voxels are fixed)
+        for ids, other, w in ((node_ids[fwd], q_f, w_f), (node_ids[bwd], p_b, w_b)):
+            fixed = ~band_f[other]
+            m = fixed & (tw_f[other] == TWIN_A)
+            src[ids[m]] += w[m]
+            m = fixed & (tw_f[other] == TWIN_B)
+            snk[ids[m]] += w[m]
+    g.add_grid_tedges(node_ids, src, snk)
     stats.build_s += time.perf_counter() - t0
     t1 = time.perf_counter()
     stats.flow = float(g.maxflow())
     stats.solve_s += time.perf_counter() - t1
     stats.n_nodes = max(stats.n_nodes, n)
     stats.n_edges = max(stats.n_edges, n_edges)
-    sink_side = g.get_grid_segments(np.arange(n))
-    out = tw_c.copy()
-    out[band] = np.where(sink_side, TWIN_B, TWIN_A).astype(tw_c.dtype)
+    logger.debug("max-flow: %d nodes, %d edges, %.2f s", n, n_edges, time.perf_counter() - t1)
+    sink_side = g.get_grid_segments(node_ids)
+    new_f = tw_f.copy()
+    new_f[nodes] = np.where(sink_side, TWIN_B, TWIN_A).astype(tw_f.dtype)
     # Pieces of the band that touch neither twin outside it (an ear tip, a loose flap)
     # are not decided by the cut: they keep their twin. (A tiny pull toward the original
     # twin on every node would do the same but makes max-flow 50x slower.)
-    pieces = cc3d.connected_components(band, connectivity=6)
-    terminal = np.bincount(pieces[band], weights=src + snk, minlength=int(pieces.max()) + 1)
-    loose = band & (terminal[pieces] == 0)
-    out[loose] = tw_c[loose]
+    pieces = cc3d.connected_components(band_f.reshape(shape_b), connectivity=6).ravel()[nodes]
+    terminal = np.bincount(pieces, weights=src + snk, minlength=int(pieces.max()) + 1)
+    loose = nodes[terminal[pieces] == 0]
+    new_f[loose] = tw_f[loose]
+    out[bx] = new_f.reshape(shape_b)
     return out
 
 
@@ -291,6 +353,7 @@ def min_cut_twins(labels: Volume, twins: Volume, *, params: CutParams = CutParam
         f_band, _ = _capped_band(body, f_dist, refine_mm, params)
         new_c = _solve(cost, prov, f_band, spacing, params, stats, f_dist, iface, tw_c)
         logger.info("min-cut coarse-to-fine: factor %d, refine band %.1f mm", f, refine_mm)
+    moved = int(np.count_nonzero(new_c != tw_c))  # nothing moves outside the box
     refined = tw.copy()
     refined[box] = new_c
     n, n_edges, build_s, solve_s, flow = (
@@ -300,7 +363,6 @@ def min_cut_twins(labels: Volume, twins: Volume, *, params: CutParams = CutParam
         stats.solve_s,
         stats.flow,
     )
-    moved = int((refined != tw).sum())
     logger.info(
         "min-cut: %d nodes, %d edges, band %.1f mm, build %.2f s, solve %.2f s, %d voxels moved",
         n,
