@@ -46,3 +46,132 @@ def test_block_mean_counts_fractions():
     assert out.tolist() == [[[1.0], [0.0]], [[0.0], [0.0]]]
     m[0, 3, 0] = True
     assert morph.block_mean(m, (2, 3, 3))[0, 1, 0] == pytest.approx(1 / 18)
+
+
+# --- component labelling, hole filling, block reduction: exact against plain numpy/scipy
+
+
+def _shells(shape=(37, 30, 26)) -> np.ndarray:
+    """Two hollow balls (one with a hole punched to the outside) plus random specks."""
+    z, y, x = np.indices(shape)
+    m = np.zeros(shape, bool)
+    for c, r_out, r_in in (((12, 12, 10), 8.5, 5.0), ((26, 18, 15), 7.0, 4.0)):
+        d = np.sqrt((z - c[0]) ** 2 + (y - c[1]) ** 2 + (x - c[2]) ** 2)
+        m |= (d <= r_out) & (d > r_in)
+    m[26, 18, 15 + 4 : 15 + 8] = False  # the second shell opens to the outside
+    rng = np.random.default_rng(7)
+    m |= rng.random(shape) > 0.995
+    return m
+
+
+@pytest.mark.parametrize("connectivity", [6, 26])
+@pytest.mark.parametrize("case", ["blobs", "shells", "corner", "empty", "full"])
+def test_component_sizes_match_scipy_label(case, connectivity):
+    m = {
+        "blobs": lambda: _blobs(3),
+        "shells": _shells,
+        "corner": lambda: np.pad(np.ones((3, 2, 4), bool), ((0, 20), (11, 0), (5, 9))),
+        "empty": lambda: np.zeros((9, 8, 7), bool),
+        "full": lambda: np.ones((9, 8, 7), bool),
+    }[case]()
+    before = m.copy()
+    lab, sizes = morph.component_sizes(m, connectivity=connectivity)
+    assert np.array_equal(m, before)  # input untouched
+    assert lab.dtype == np.uint32 and lab.shape == m.shape
+    structure = ndi.generate_binary_structure(3, 1 if connectivity == 6 else 3)
+    ref, n = ndi.label(m, structure=structure)
+    # same partition: a one-to-one map between the two labellings on the true voxels
+    assert sizes.size == n
+    assert np.array_equal(lab > 0, m)
+    pairs = np.unique(np.stack([lab[m], ref[m]]), axis=1)
+    assert pairs.shape[1] == n
+    # same numbering: raster order of each component's first voxel (scipy's order too)
+    assert np.array_equal(lab, ref)
+    assert np.array_equal(sizes, np.bincount(ref.ravel(), minlength=n + 1)[1:])
+
+
+@pytest.mark.parametrize("case", ["shells", "blobs", "touching_border", "empty"])
+def test_fill_holes_matches_scipy(case):
+    if case == "shells":
+        m = _shells()
+    elif case == "blobs":
+        m = ~_blobs(4)  # many background pockets of every size
+    elif case == "touching_border":
+        m = _shells()
+        m[0] = True  # a wall on the border face: pockets against it are still holes
+        m[:, :, -1] = True
+    else:
+        m = np.zeros((8, 9, 10), bool)
+    ref = ndi.binary_fill_holes(m)  # 6-connected background, border = outside
+    got = morph.fill_holes(m)
+    assert got.dtype == bool
+    assert np.array_equal(got, ref), int((got != ref).sum())
+    if case == "shells":
+        # the closed shell's inside (r <= 5 voxels: > 400 voxels) is filled, the open one's not
+        assert int(got.sum() - m.sum()) > 400
+
+
+def test_fill_holes_with_outside_matches_border_rule():
+    m = _shells()
+    outside = np.zeros(m.shape, bool)
+    outside[0] = True
+    outside[-1] = True
+    outside[:, 0] = True
+    outside[:, -1] = True
+    outside[:, :, 0] = True
+    outside[:, :, -1] = True
+    outside &= ~m
+    assert np.array_equal(morph.fill_holes(m, outside=outside), ndi.binary_fill_holes(m))
+
+
+def test_bounding_box_matches_argwhere():
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        shape = tuple(int(v) for v in rng.integers(3, 30, 3))
+        m = np.zeros(shape, bool)
+        pts = [tuple(int(rng.integers(n)) for n in shape) for _ in range(int(rng.integers(1, 4)))]
+        for p in pts:
+            m[p] = True
+        margin = [int(v) for v in rng.integers(0, 4, 3)]
+        idx = np.argwhere(m)
+        want = tuple(
+            slice(
+                max(int(idx[:, a].min()) - margin[a], 0),
+                min(int(idx[:, a].max()) + 1 + margin[a], shape[a]),
+            )
+            for a in range(3)
+        )
+        assert morph._bounding_box(m, margin) == want
+    assert morph._bounding_box(np.zeros((4, 5, 6), bool), [1, 1, 1]) is None
+
+
+@pytest.mark.parametrize("f", [(1, 1, 1), (2, 3, 1), (3, 2, 4), (5, 5, 5), (7, 1, 2)])
+def test_block_reductions_match_reshape_reference(f):
+    rng = np.random.default_rng(sum(f))
+    m = rng.random((23, 17, 19)) > 0.6
+    # reference: edge-pad to whole blocks, then a float64 mean / any over each block
+    pads = [(0, (-n) % k) for n, k in zip(m.shape, f, strict=True)]
+    p = np.pad(m, pads, mode="edge")
+    s = p.shape
+    r = p.reshape(s[0] // f[0], f[0], s[1] // f[1], f[1], s[2] // f[2], f[2])
+    want_mean = r.mean(axis=(1, 3, 5), dtype=np.float64).astype(np.float32)
+    want_any = r.any(axis=(1, 3, 5))
+    got_mean = morph.block_mean(m, f)
+    got_any = morph.block_any(m, f)
+    assert got_mean.dtype == np.float32 and got_any.dtype == bool
+    assert np.array_equal(got_mean, want_mean)  # bit-identical (exact count / block size)
+    assert np.array_equal(got_any, want_any)
+    # upsampling the coarse grid back is the block lookup i // f, cropped to the shape
+    up = morph.upsample(got_any, f, m.shape)
+    i, j, k = np.indices(m.shape)
+    assert up.shape == m.shape and up.flags.c_contiguous
+    assert np.array_equal(up, got_any[i // f[0], j // f[1], k // f[2]])
+
+
+def test_block_mean_large_blocks_do_not_overflow():
+    # 40 x 40 x 41 = 65600 voxels per block: more than a uint16 count holds
+    m = np.ones((40, 40, 41), bool)
+    m[0, 0, 0] = False
+    got = morph.block_mean(m, (40, 40, 41))
+    assert got.shape == (1, 1, 1)
+    assert got[0, 0, 0] == np.float32(65599 / 65600)
