@@ -32,11 +32,10 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage as ndi
 
 from twinsep import labels as L
 from twinsep.errors import ScanError
-from twinsep.segment import morph
+from twinsep.segment import filters, morph
 from twinsep.segment.brain_csf import classify_brain_csf
 from twinsep.segment.histogram import CTStats, histogram_peak, noise_sigma, sample_values
 from twinsep.segment.params import SegmentParams
@@ -141,7 +140,7 @@ def segment_ct(
     del above
     raw = crop.take(ct.array)
     sigma_vx = [params.smooth_sigma_mm / s for s in spacing]
-    sm = ndi.gaussian_filter(raw.astype(np.float32), sigma=sigma_vx, mode="nearest")
+    sm = filters.gaussian_filter(raw, sigma_vx, mode="nearest")
 
     body, body_filled = _body_mask(sm, t_body, spacing, params, src)
 
@@ -363,11 +362,26 @@ def _bone_mask(
     plate lies at half its peak, whatever that peak: 1500 HU in an adult, 300 HU in
     a newborn's thin parietal bone). Bright components that reach ``t_hi`` are kept.
     """
-    size = [2 * max(1, int(round(params.bone_halfmax_mm / s))) + 1 for s in spacing]
-    peak = ndi.maximum_filter(sm, size=size, mode="nearest")
-    thr = np.maximum(t_lo, soft + 0.5 * (peak - soft))
+    half = [max(1, int(round(params.bone_halfmax_mm / s))) for s in spacing]
+    out = np.zeros(sm.shape, bool)
+    # Only voxels >= t_lo inside ``within`` can be bone: the maximum filter runs on their
+    # bounding box grown by its half-width (exact there: every window of a box voxel
+    # lies in the grown box, or is cut by the array border just as on the full grid).
+    box = morph._bounding_box((sm >= t_lo) & within, [0, 0, 0])
+    if box is None:
+        return out
+    grown = tuple(
+        slice(max(b.start - h, 0), min(b.stop + h, n))
+        for b, h, n in zip(box, half, sm.shape, strict=True)
+    )
+    peak = filters.maximum_filter(sm[grown], [2 * h + 1 for h in half], mode="nearest")
+    inner = tuple(
+        slice(b.start - g.start, b.stop - g.start) for b, g in zip(box, grown, strict=True)
+    )
+    thr = np.maximum(t_lo, soft + 0.5 * (peak[inner] - soft))
     del peak
-    return _hysteresis(sm, thr, t_hi, within)
+    out[box] = _hysteresis(sm[box], thr, t_hi, within[box])
+    return out
 
 
 def _hysteresis(
@@ -382,7 +396,8 @@ def _hysteresis(
     lut = np.zeros(sizes.size + 1, bool)
     lut[seeds] = True
     lut[0] = False
-    return lut[lab]
+    out: np.ndarray = lut[lab]
+    return out
 
 
 def _intracranial(
