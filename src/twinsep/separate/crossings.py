@@ -10,6 +10,7 @@ import edt
 import numpy as np
 
 from twinsep.labels import TWIN_A, TWIN_B, VESSEL
+from twinsep.separate.boxes import extent, slices, window
 from twinsep.volume import Volume
 
 logger = logging.getLogger(__name__)
@@ -55,31 +56,6 @@ class VesselCrossing:
         }
 
 
-def _extent(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """Index bounds (lo, hi exclusive) of a mask's true voxels; None when it is empty."""
-    lo, hi = [], []
-    for ax in range(mask.ndim):
-        hit = np.flatnonzero(mask.any(axis=tuple(a for a in range(mask.ndim) if a != ax)))
-        if hit.size == 0:
-            return None
-        lo.append(int(hit[0]))
-        hi.append(int(hit[-1]) + 1)
-    return np.asarray(lo), np.asarray(hi)
-
-
-def _window(crop: np.ndarray, crop_lo: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """The full-grid box ``[lo, hi)`` of an array known only on a crop at ``crop_lo``
-    (zero outside the crop)."""
-    out = np.zeros(tuple(int(v) for v in hi - lo), dtype=crop.dtype)
-    a = np.maximum(lo, crop_lo)
-    b = np.minimum(hi, crop_lo + np.asarray(crop.shape))
-    if np.all(b > a):
-        dst = tuple(slice(int(x - o), int(y - o)) for x, y, o in zip(a, b, lo, strict=True))
-        src = tuple(slice(int(x - o), int(y - o)) for x, y, o in zip(a, b, crop_lo, strict=True))
-        out[dst] = crop[src]
-    return out
-
-
 def vessel_crossings(
     labels: Volume,
     twins: np.ndarray,
@@ -109,14 +85,10 @@ def vessel_crossings(
     """
     lab = labels.array
     if kerf_box is None:
-        ek = _extent(kerf)
+        ek = extent(kerf)
         if ek is None:
             return []
-        kerf_box = (
-            slice(int(ek[0][0]), int(ek[1][0])),
-            slice(int(ek[0][1]), int(ek[1][1])),
-            slice(int(ek[0][2]), int(ek[1][2])),
-        )
+        kerf_box = slices(*ek)
     k_lo = np.asarray([s.start for s in kerf_box], dtype=np.int64)
     on_cut = (lab[kerf_box] == VESSEL) & kerf[kerf_box]
     if not on_cut.any():
@@ -127,11 +99,11 @@ def vessel_crossings(
     vox_ml = labels.voxel_volume_mm3 / 1000.0
     vessel = lab == VESSEL
     # the vessel tree minus the kerf, labelled on the vessels' bounding box
-    ev = _extent(vessel)
+    ev = extent(vessel)
     if ev is None:  # never: on_cut holds vessel voxels
         return []
     v_lo = ev[0]
-    v_box = tuple(slice(int(a), int(b)) for a, b in zip(ev[0], ev[1], strict=True))
+    v_box = slices(*ev)
     rest_c = cc3d.connected_components(vessel[v_box] & ~kerf[v_box], connectivity=26)
     rest_sizes = np.bincount(rest_c.ravel())
     tw_kb = twins[kerf_box]
@@ -151,7 +123,7 @@ def vessel_crossings(
         # Vessel volume connected to this crossing on each side.
         from scipy import ndimage
 
-        rest_box = _window(rest_c, v_lo, lo, hi)
+        rest_box = window(rest_c, v_lo, lo, hi)
         ring = ndimage.binary_dilation(m_box, np.ones((3, 3, 3), bool)) & (rest_box > 0)
         touched = np.unique(rest_box[ring])
         touched = touched[touched > 0]

@@ -26,6 +26,7 @@ import numpy as np
 from twinsep.errors import SeparationError
 from twinsep.fusion.surface import contact_mask
 from twinsep.labels import BRAIN, TWIN_A, TWIN_B
+from twinsep.separate.boxes import extent, grow, slices, window
 from twinsep.separate.params import CutParams
 from twinsep.volume import Volume
 
@@ -62,14 +63,42 @@ class CutResult:
     moved_vx: int
 
 
-def _box(mask: np.ndarray, margin: np.ndarray) -> tuple[slice, slice, slice]:
-    """Bounding box of a non-empty mask grown by ``margin`` voxels (clipped)."""
-    ext = _extent(mask)
-    if ext is None:
-        raise ValueError("the mask is empty")
-    lo = np.maximum(ext[0] - margin, 0)
-    hi = np.minimum(ext[1] + margin, mask.shape)
-    return _slices(lo, hi)
+def _boundary_box(
+    tw: np.ndarray, margin: np.ndarray
+) -> tuple[tuple[slice, slice, slice], np.ndarray] | None:
+    """Box of the twins' boundary grown by ``margin`` voxels, and the boundary in it.
+
+    The boundary (:func:`boundary_mask`) is found where the bounding boxes of the two
+    twins, grown by one voxel, overlap (it cannot lie elsewhere); None when the twins
+    do not touch.
+    """
+    a = tw == TWIN_A
+    b = tw == TWIN_B
+    ov = _overlap(extent(a), extent(b), tw.shape)
+    if ov is None:
+        return None
+    face = _touching(a[slices(*ov)], b[slices(*ov)], _FACE_OFFSETS)
+    ef = extent(face)
+    if ef is None:
+        return None
+    lo, hi = grow((ef[0] + ov[0], ef[1] + ov[0]), margin, tw.shape)
+    return slices(lo, hi), window(face, ov[0], lo, hi)
+
+
+def _overlap(
+    ea: tuple[np.ndarray, np.ndarray] | None,
+    eb: tuple[np.ndarray, np.ndarray] | None,
+    shape: tuple[int, ...],
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Overlap of two bounding boxes each grown by one voxel: where two masks can touch
+    (26-neighbours included); None when they cannot."""
+    if ea is None or eb is None:
+        return None
+    lo = np.maximum(np.maximum(ea[0], eb[0]) - 1, 0)
+    hi = np.minimum(np.minimum(ea[1], eb[1]) + 1, np.asarray(shape))
+    if np.any(hi <= lo):
+        return None
+    return lo, hi
 
 
 def boundary_mask(twins: np.ndarray) -> np.ndarray:
@@ -198,13 +227,13 @@ def _solve(
     so the graph is the same as one built over the whole crop.
     """
     out = tw_c.copy()
-    ext = _extent(band)
+    ext = extent(band)
     if ext is None:
         return out
     reach = float(dist[band].max())
     lo = np.maximum(ext[0] - 1, 0)
     hi = np.minimum(ext[1] + 1, band.shape)
-    bx = _slices(lo, hi)
+    bx = slices(lo, hi)
     shape_b = tuple(int(v) for v in hi - lo)
 
     def flat(x: np.ndarray) -> np.ndarray:
@@ -303,15 +332,15 @@ def min_cut_twins(labels: Volume, twins: Volume, *, params: CutParams = CutParam
     """
     tw = twins.array
     lab = labels.array
-    boundary = boundary_mask(tw)
-    if not boundary.any():
-        raise SeparationError("the twins do not touch: there is nothing to cut")
     spacing = np.asarray(labels.spacing_mm)
     margin = np.ceil(params.band_mm / spacing).astype(int) + 2
-    box = _box(boundary, margin)
+    found = _boundary_box(tw, margin)
+    if found is None:
+        raise SeparationError("the twins do not touch: there is nothing to cut")
+    box, boundary_c = found
     tw_c = tw[box]
     cost = np.asarray(params.costs.by_label(), dtype=np.float32)[lab[box]]
-    dist = edt.edt(~boundary[box], anisotropy=tuple(spacing), black_border=False)
+    dist = edt.edt(~boundary_c, anisotropy=tuple(spacing), black_border=False)
     iface = brain_interface_mask(lab[box], tw_c)
     n_full = int(((tw_c > 0) & (dist <= params.band_mm)).sum())
     stats = _Stats()
@@ -420,26 +449,6 @@ _CUBE_OFFSETS: tuple[tuple[int, int, int], ...] = tuple(
 )
 
 
-def _extent(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """Index bounds (lo, hi exclusive) of a mask's true voxels; None when it is empty."""
-    lo, hi = [], []
-    for ax in range(mask.ndim):
-        hit = np.flatnonzero(mask.any(axis=tuple(a for a in range(mask.ndim) if a != ax)))
-        if hit.size == 0:
-            return None
-        lo.append(int(hit[0]))
-        hi.append(int(hit[-1]) + 1)
-    return np.asarray(lo), np.asarray(hi)
-
-
-def _slices(lo: np.ndarray, hi: np.ndarray) -> tuple[slice, slice, slice]:
-    return (
-        slice(int(lo[0]), int(hi[0])),
-        slice(int(lo[1]), int(hi[1])),
-        slice(int(lo[2]), int(hi[2])),
-    )
-
-
 def _pair_views(
     shape: tuple[int, ...], d: tuple[int, int, int]
 ) -> tuple[tuple[slice, ...], tuple[slice, ...]]:
@@ -475,15 +484,14 @@ def _contacts(a: np.ndarray, b: np.ndarray) -> int:
     return n
 
 
-def _pieces(mask: np.ndarray) -> tuple[int, float]:
+def _pieces(mask: np.ndarray, ext: tuple[np.ndarray, np.ndarray] | None) -> tuple[int, float]:
     """26-connected pieces of a mask and the fraction of its voxels in the largest.
 
-    Runs on the mask's bounding box (a piece never leaves it).
+    Runs on the mask's bounding box ``ext`` (a piece never leaves it; None: empty mask).
     """
-    ext = _extent(mask)
     if ext is None:
         return 0, 0.0
-    crop = mask[_slices(*ext)]
+    crop = mask[slices(*ext)]
     comps, n = cc3d.connected_components(crop, connectivity=26, return_N=True)
     if n == 1:
         return 1, 1.0
@@ -518,29 +526,26 @@ def verify_separation(twins: np.ndarray) -> SeparationCheck:
     kerf = np.zeros(twins.shape, dtype=bool)
     empty = (slice(0, 0), slice(0, 0), slice(0, 0))
     kerf_box = empty
-    ea, eb = _extent(a), _extent(b)
-    if ea is not None and eb is not None:
-        shape = np.asarray(twins.shape)
-        lo = np.maximum(np.maximum(ea[0], eb[0]) - 1, 0)
-        hi = np.minimum(np.minimum(ea[1], eb[1]) + 1, shape)
-        if np.all(hi > lo):
-            box = _slices(lo, hi)
-            a_c, b_c = a[box], b[box]
-            kerf_c = _touching(a_c, b_c, _FACE_OFFSETS)
-            if _contacts(a_c & ~kerf_c, b_c & ~kerf_c):
-                kerf_c = _touching(a_c, b_c, _CUBE_OFFSETS)
-            left = _contacts(a_c & ~kerf_c, b_c & ~kerf_c)
-            if left:
-                raise SeparationError(
-                    f"after the cut {left} pair(s) of 26-neighbour voxels still join twin A "
-                    "and twin B"
-                )
-            kerf[box] = kerf_c
-            ek = _extent(kerf_c)
-            if ek is not None:
-                kerf_box = _slices(ek[0] + lo, ek[1] + lo)
-    pa, fa = _pieces(a)
-    pb, fb = _pieces(b)
+    ea, eb = extent(a), extent(b)
+    ov = _overlap(ea, eb, twins.shape)
+    if ov is not None:
+        lo, hi = ov
+        box = slices(lo, hi)
+        a_c, b_c = a[box], b[box]
+        kerf_c = _touching(a_c, b_c, _FACE_OFFSETS)
+        if _contacts(a_c & ~kerf_c, b_c & ~kerf_c):
+            kerf_c = _touching(a_c, b_c, _CUBE_OFFSETS)
+        left = _contacts(a_c & ~kerf_c, b_c & ~kerf_c)
+        if left:
+            raise SeparationError(
+                f"after the cut {left} pair(s) of 26-neighbour voxels still join twin A and twin B"
+            )
+        kerf[box] = kerf_c
+        ek = extent(kerf_c)
+        if ek is not None:
+            kerf_box = slices(ek[0] + lo, ek[1] + lo)
+    pa, fa = _pieces(a, ea)
+    pb, fb = _pieces(b, eb)
     return SeparationCheck(
         kerf=kerf,
         separated=True,
