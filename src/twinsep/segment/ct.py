@@ -40,7 +40,7 @@ from twinsep.segment.brain_csf import classify_brain_csf
 from twinsep.segment.histogram import CTStats, histogram_peak, noise_sigma, sample_values
 from twinsep.segment.params import SegmentParams
 from twinsep.segment.result import TissueLabels
-from twinsep.segment.vessels import sinus_mask, tubular_mask
+from twinsep.segment.vessels import find_vessels
 from twinsep.volume import Volume
 
 logger = logging.getLogger(__name__)
@@ -167,25 +167,19 @@ def segment_ct(
     # --- contrast and vessels ----------------------------------------------------------
     t_contrast = soft + params.contrast_offset_hu
     t_vessel_max = min(soft + params.vessel.max_offset_hu, t_dense)
-    dense = bright & (sm >= t_dense)
-    near_ic = morph.dilate_mm(intracranial, 2.5, spacing)
-    cand = (intracranial | bright) & near_ic & (sm >= t_contrast) & (sm < t_dense)
-    tube = tubular_mask(sm, cand, spacing, params.vessel_sigma_mm, params.tube_ratio_min)
-    sinus = sinus_mask(
+    sinus = find_vessels(
         sm,
         intracranial,
         bright,
+        body_filled,
         spacing,
         t_contrast_hu=t_contrast,
         t_vessel_max_hu=t_vessel_max,
         t_dense_hu=t_dense,
         soft_hu=soft,
+        sigmas_mm=params.vessel_sigma_mm,
+        ratio_min=params.tube_ratio_min,
         params=params.vessel,
-        tube=tube,
-        body=body_filled,
-        tube_test=lambda m: tubular_mask(
-            sm, m, spacing, params.vessel_sigma_mm, params.tube_ratio_min
-        ),
     )
     frac = sinus.enhanced_fraction
     vp = params.vessel
@@ -214,7 +208,7 @@ def segment_ct(
         )
     vessel = np.zeros(sm.shape, bool)
     if contrast:
-        vessel = _drop_small(sinus.vessel, min_vx=max(4, int(8.0 / np.prod(spacing))))
+        vessel = sinus.vessel
         # enhanced voxels the bone hysteresis took are blood, not bone; the cavity
         # includes its sinuses
         intracranial = intracranial | vessel
@@ -223,7 +217,6 @@ def segment_ct(
             "no contrast in the CT: dural venous sinuses and vessels are not segmented "
             "(inferred or missing); give an MR venogram with --mr to add them"
         )
-    del dense, cand
 
     # --- brain vs CSF (segment.brain_csf) -------------------------------------------
     split = classify_brain_csf(

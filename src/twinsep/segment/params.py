@@ -47,8 +47,11 @@ class VesselParams:
     a sheet of partial volume is a plate."""
 
     edge_fraction: float = 0.5
-    """A vessel voxel must exceed soft peak + this x (median vessel HU - soft peak): the
-    edge of a blurred structure lies at half its height (partial volume)."""
+    """A vessel voxel must exceed background + this x (lumen - background), with the
+    lumen the median of the vessels' interior voxels and the background the median of
+    the tissue around them (CSF/brain for sinuses, soft tissue for neck vessels): a
+    voxel whose centre lies inside a vessel wider than the blur holds more than half
+    of it, so the edge lies at half height (partial volume)."""
 
     system_min_ml: float = 1.0
     """Only evidence in pieces of at least this volume (mL, measured after growth into
@@ -77,6 +80,26 @@ class VesselParams:
     contrast_min_fraction: float = 0.0005
     """Contrast also needs the evidence to fill this fraction of the cranial cavity
     (sinuses are ~0.5-1 % of it), so a large adult cavity needs more than 0.5 mL."""
+
+    tube_margin_mm: float = 2.5
+    """Tube-test candidates lie within this distance (mm) of the cranial cavity: the
+    dura and the sinus wall against the inner table (cortical veins and sinuses lie
+    inside it or in the dura, 0.5-2.5 mm thick in infants)."""
+
+    min_vessel_mm3: float = 8.0
+    """Smallest vessel component (mm^3, and at least ``min_vessel_vx`` voxels): a 2 mm
+    vessel over 2.5 mm holds ~8 mm^3; smaller specks are noise above the edge."""
+
+    min_vessel_vx: int = 4
+    """Smallest vessel component (voxels) on any grid: fewer voxels cannot show a tube
+    (a speck of 1-3 voxels is noise or a calcification)."""
+
+    work_grid_mm: float = 1.5
+    """Voxel size (mm) of the grid the sinus rule runs on (block means; a coarser CT is
+    used as it is). The rule's distances are 1.5-4 mm and the sinuses 3-7 mm across,
+    so a 1.5 mm grid samples each at least once; on a 0.5 mm CT it is 27 times smaller
+    (each distance transform ~0.1 s instead of ~3 s on 2 cores, NOTES.md). The vessel
+    edge is then drawn on the CT grid itself (half-maximum, see ``edge_fraction``)."""
 
 
 @dataclass(frozen=True)

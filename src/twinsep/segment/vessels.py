@@ -1,30 +1,45 @@
 """Contrast-filled vessels and dural sinuses: a Hessian tube test and the sinus rule.
 
+Entry point: :func:`find_vessels` (used by ``segment_ct``). It runs the sinus rule on a
+*work grid* of about ``VesselParams.work_grid_mm`` (block means of the CT; the fine grid
+itself when it is already that coarse), then delineates the vessels on the fine grid
+by their half-maximum edge. The rule concerns millimetre structures (a 1.5 mm bone
+rim, sinuses 3-7 mm across), so a thin-slice CT gains nothing from running it at
+0.5 mm, where it would cost seconds per distance transform.
+
 The sinus rule (:func:`sinus_mask`) separates contrast from thin bone by position and
 distance, not by shape alone: bone is what hysteresis grows from dense seeds down to
 the top of the blood range, the partial-volume rim around it is never evidence, and
 evidence must lie on the intracranial side without touching the outside of the skull.
 Contrast is detected from the volume of that evidence.
 
-The tube test:
+The edge of a vessel is where the blurred image crosses half-way between the vessel's
+own lumen value (the median of its interior voxels) and its local background (CSF and
+brain around a sinus, soft tissue around a neck vessel): a voxel whose centre lies
+inside a vessel wider than the blur holds more than half of it (partial volume).
 
-A bright voxel is taken as contrast-filled blood only if the image around it is a
-bright *tube or blob* at some scale: both larger Hessian eigenvalues negative and of
-comparable size (Frangi et al., MICCAI 1998, ratio ``R_A``). The partial-volume rim of a
-bone plate is plate-like (one large eigenvalue) or convex-outward (a positive one), so
-it fails the test and stays bone.
+The tube test (:func:`tubular_mask`): a bright voxel is taken as contrast-filled blood
+only if the image around it is a bright *tube or blob* at some scale: both larger
+Hessian eigenvalues negative and of comparable size (Frangi et al., MICCAI 1998, ratio
+``R_A``). The partial-volume rim of a bone plate is plate-like (one large eigenvalue)
+or convex-outward (a positive one), so it fails the test and stays bone.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+import cc3d
 import numpy as np
 from scipy import ndimage as ndi
 
+from twinsep.segment import morph
 from twinsep.segment.morph import Spacing
 from twinsep.segment.params import VesselParams
+
+logger = logging.getLogger(__name__)
 
 
 def tubular_mask(
@@ -41,7 +56,8 @@ def tubular_mask(
     image : (I, J, K) ndarray
         Intensities (float32), bright vessels on a darker background.
     candidates : (I, J, K) ndarray of bool
-        Voxels to test (the Hessian is evaluated only there).
+        Voxels to test (the Hessian is evaluated only there, and the Gaussian only on
+        the candidates' bounding box grown by four sigmas).
     spacing_mm : length-3 tuple of float
         Voxel size (mm).
     sigmas_mm : tuple of float
@@ -71,12 +87,7 @@ def tubular_mask(
         a1 = np.minimum(hi + margin, image.shape)
         sub = image[a0[0] : a1[0], a0[1] : a1[1], a0[2] : a1[2]].astype(np.float32)
         if (f > 1).any():
-            pads = [(0, (-n) % k) for n, k in zip(sub.shape, f, strict=True)]
-            sub = np.pad(sub, pads, mode="edge")
-            s = sub.shape
-            sub = sub.reshape(s[0] // f[0], f[0], s[1] // f[1], f[1], s[2] // f[2], f[2]).mean(
-                axis=(1, 3, 5)
-            )
+            sub = _block_mean(sub, (int(f[0]), int(f[1]), int(f[2])))
         csp = sp * f
         g = ndi.gaussian_filter(sub, sigma=sigma / csp, mode="nearest")
         # Hessian by central differences at the candidate voxels only (mm^-2 units).
@@ -131,6 +142,12 @@ class SinusResult:
         Median smoothed value of the evidence voxels (HU), NaN when there are none.
     extracranial_ml : float
         Volume (mL) of tube-shaped contrast found in soft tissue (neck vessels).
+    lumen_hu : float
+        Lumen value of the vessels (HU): median of their interior voxels (NaN when
+        there is no vessel).
+    edge_intracranial_hu, edge_extracranial_hu : float
+        Half-maximum edge (HU) applied to sinuses (against CSF and brain) and to
+        vessels in soft tissue; NaN when not applicable.
     """
 
     vessel: np.ndarray
@@ -139,6 +156,227 @@ class SinusResult:
     enhanced_fraction: float
     contrast_median_hu: float
     extracranial_ml: float = 0.0
+    lumen_hu: float = float("nan")
+    edge_intracranial_hu: float = float("nan")
+    edge_extracranial_hu: float = float("nan")
+
+
+def find_vessels(
+    sm: np.ndarray,
+    intracranial: np.ndarray,
+    bright: np.ndarray,
+    body: np.ndarray,
+    spacing_mm: Spacing,
+    *,
+    t_contrast_hu: float,
+    t_vessel_max_hu: float,
+    t_dense_hu: float,
+    soft_hu: float,
+    sigmas_mm: tuple[float, ...],
+    ratio_min: float,
+    params: VesselParams,
+) -> SinusResult:
+    """Contrast vessels and sinuses of a head CT, with the evidence of contrast.
+
+    The sinus rule (:func:`sinus_mask`, with the Hessian tube test of
+    :func:`tubular_mask`) runs on a work grid of block means with voxels of about
+    ``params.work_grid_mm`` (the CT grid itself when its voxels are that large). On a
+    finer CT the vessels found there are delineated on the CT grid: voxels within one
+    work voxel of them, in the contrast band, above their half-maximum edge, in
+    components of at least ``params.min_vessel_mm3``.
+
+    Parameters
+    ----------
+    sm : (I, J, K) ndarray of float32
+        Lightly smoothed CT (HU).
+    intracranial : (I, J, K) ndarray of bool
+        Cranial cavity.
+    bright : (I, J, K) ndarray of bool
+        Bone and bright blood (bone hysteresis).
+    body : (I, J, K) ndarray of bool
+        Body with holes filled; nothing outside it is vessel.
+    spacing_mm : length-3 tuple of float
+        Voxel size (mm).
+    t_contrast_hu, t_vessel_max_hu, t_dense_hu : float
+        Lower and upper edge of enhanced blood, dense-bone seed threshold (HU).
+    soft_hu : float
+        Soft-tissue peak (HU).
+    sigmas_mm : tuple of float
+        Scales (mm) of the tube test.
+    ratio_min : float
+        Minimum ``|lambda2| / |lambda3|`` of the tube test.
+    params : VesselParams
+        Tunable distances and sizes.
+
+    Returns
+    -------
+    SinusResult
+        On the grid of ``sm``; no input array is modified.
+    """
+    sp: Spacing = (float(spacing_mm[0]), float(spacing_mm[1]), float(spacing_mm[2]))
+    f = morph.downsample_factors(sm.shape, sp, params.work_grid_mm)
+    if max(f) == 1:
+        return _rule(
+            sm, intracranial, bright, body, sp, t_contrast_hu, t_vessel_max_hu, t_dense_hu,
+            soft_hu, sigmas_mm, ratio_min, params,
+        )  # fmt: skip
+    csp = (sp[0] * f[0], sp[1] * f[1], sp[2] * f[2])
+    sm_c = _block_mean(sm, f)
+    ic_c = _block_majority(intracranial, f)
+    res = _rule(
+        sm_c,
+        ic_c,
+        _block_majority(bright, f),
+        _block_majority(body, f),
+        csp,
+        t_contrast_hu, t_vessel_max_hu, t_dense_hu, soft_hu, sigmas_mm, ratio_min, params,
+    )  # fmt: skip
+    del sm_c
+    vessel = np.zeros(sm.shape, bool)
+    evidence = np.zeros(sm.shape, bool)
+    if res.vessel.any():
+        vessel = _delineate(res, ic_c, f, sm, body, sp, t_vessel_max_hu, params, csp)
+    if res.evidence.any():
+        i, j, k = _fine_voxels(res.evidence, f, sm.shape)
+        keep = sm[i, j, k] >= t_contrast_hu
+        evidence[i[keep], j[keep], k[keep]] = True
+    return SinusResult(
+        vessel=vessel,
+        evidence=evidence,
+        evidence_ml=res.evidence_ml,
+        enhanced_fraction=res.enhanced_fraction,
+        contrast_median_hu=res.contrast_median_hu,
+        extracranial_ml=res.extracranial_ml,
+        lumen_hu=res.lumen_hu,
+        edge_intracranial_hu=res.edge_intracranial_hu,
+        edge_extracranial_hu=res.edge_extracranial_hu,
+    )
+
+
+def _rule(
+    sm: np.ndarray,
+    intracranial: np.ndarray,
+    bright: np.ndarray,
+    body: np.ndarray,
+    sp: Spacing,
+    t_contrast_hu: float,
+    t_vessel_max_hu: float,
+    t_dense_hu: float,
+    soft_hu: float,
+    sigmas_mm: tuple[float, ...],
+    ratio_min: float,
+    params: VesselParams,
+) -> SinusResult:
+    """The sinus rule with its tube tests on one grid."""
+    near_ic = morph.dilate_mm(intracranial, params.tube_margin_mm, sp)
+    cand = (intracranial | bright) & near_ic & (sm >= t_contrast_hu) & (sm < t_dense_hu)
+    del near_ic
+    tube = tubular_mask(sm, cand, sp, sigmas_mm, ratio_min)
+    del cand
+    res = sinus_mask(
+        sm,
+        intracranial,
+        bright,
+        sp,
+        t_contrast_hu=t_contrast_hu,
+        t_vessel_max_hu=t_vessel_max_hu,
+        t_dense_hu=t_dense_hu,
+        soft_hu=soft_hu,
+        params=params,
+        tube=tube,
+        body=body,
+        tube_test=lambda m: tubular_mask(sm, m, sp, sigmas_mm, ratio_min),
+    )
+    if res.vessel.any():
+        v = cc3d.dust(
+            res.vessel.view(np.uint8), _min_vessel_vx(sp, params), connectivity=26,
+            binary_image=True,
+        )  # fmt: skip
+        res = replace(res, vessel=v.astype(bool))
+    return res
+
+
+def _delineate(
+    res: SinusResult,
+    ic_c: np.ndarray,
+    f: tuple[int, int, int],
+    sm: np.ndarray,
+    body: np.ndarray,
+    sp: Spacing,
+    t_vessel_max_hu: float,
+    params: VesselParams,
+    csp: Spacing,
+) -> np.ndarray:
+    """Fine-grid vessel voxels within one work voxel of the work-grid vessels, in the
+    contrast band, above the edge of their side of the skull (HU); outside the
+    work-grid vessel itself, below the lumen value.
+
+    Only the fine voxels of those work voxels are read (a few per cent of the grid).
+    Specks were removed on the work grid (``min_vessel_mm3``); a fine voxel above the
+    edge lies in or next to a work voxel of a vessel that passed that test.
+    """
+    near_c = ndi.binary_dilation(res.vessel, ndi.generate_binary_structure(3, 3))
+    ic_side_c = morph.dilate_mm(ic_c, params.dural_margin_mm, csp)
+    i, j, k = _fine_voxels(near_c, f, sm.shape)
+    e_ic = _finite(res.edge_intracranial_hu, res.edge_extracranial_hu)
+    e_ext = _finite(res.edge_extracranial_hu, res.edge_intracranial_hu)
+    edge = np.where(ic_side_c[i // f[0], j // f[1], k // f[2]], e_ic, e_ext)
+    v = sm[i, j, k]
+    # Next to (not in) a work-grid vessel, a voxel brighter than the lumen holds bone:
+    # blood alone never exceeds the lumen value, and the vessel did not reach there.
+    top = np.where(res.vessel[i // f[0], j // f[1], k // f[2]], t_vessel_max_hu, res.lumen_hu)
+    keep = (v >= edge) & (v < top) & body[i, j, k]
+    out = np.zeros(sm.shape, bool)
+    out[i[keep], j[keep], k[keep]] = True
+    return out
+
+
+def _fine_voxels(
+    coarse: np.ndarray, f: tuple[int, int, int], shape: tuple[int, ...]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fine-grid indices ``(i, j, k)`` of the voxels in the blocks of true coarse voxels."""
+    c = np.argwhere(coarse)
+    off = np.stack(np.meshgrid(*(np.arange(n) for n in f), indexing="ij"), -1).reshape(-1, 3)
+    idx = (c[:, None, :] * np.asarray(f) + off[None]).reshape(-1, 3)
+    idx = idx[(idx < np.asarray(shape[:3])).all(axis=1)]
+    return idx[:, 0], idx[:, 1], idx[:, 2]
+
+
+def _min_vessel_vx(sp: Spacing, params: VesselParams) -> int:
+    """Smallest vessel component (voxels) on a grid of spacing ``sp``."""
+    vx_mm3 = float(np.prod(sp))
+    return max(params.min_vessel_vx, int(np.ceil(params.min_vessel_mm3 / vx_mm3 - 1e-9)))
+
+
+def _finite(a: float, b: float) -> float:
+    return a if np.isfinite(a) else b
+
+
+def _block_majority(mask: np.ndarray, f: tuple[int, int, int]) -> np.ndarray:
+    """Coarse mask: at least half of the block's voxels are true (integer counts)."""
+    return _block_mean(np.asarray(mask, dtype=bool).view(np.uint8), f, np.uint16) >= 0.5
+
+
+def _block_mean(a: np.ndarray, f: tuple[int, int, int], acc: type = np.float32) -> np.ndarray:
+    """Block means (float32) of ``a`` over ``f`` blocks, one axis at a time, summed in
+    ``acc`` (an integer type is exact and faster for masks).
+
+    The grid is cut to whole blocks and the last coarse slice along an axis is repeated
+    for the remaining (fewer than ``f``) voxels at the far border: the crop of
+    ``segment_ct`` keeps the anatomy two voxels or more inside that border.
+    """
+    n = [max(1, s // k) for s, k in zip(a.shape, f, strict=True)]
+    x = a[: n[0] * f[0], : n[1] * f[1], : n[2] * f[2]]
+    # outer axes first: each step sums whole contiguous slices and shrinks the data
+    x = x.reshape(n[0], f[0], x.shape[1], x.shape[2]).sum(axis=1, dtype=acc)
+    x = x.reshape(n[0], n[1], f[1], x.shape[2]).sum(axis=2, dtype=acc)
+    x = x.reshape(n[0], n[1], n[2], f[2]).sum(axis=3, dtype=acc)
+    x = x.astype(np.float32) * np.float32(1.0 / (f[0] * f[1] * f[2]))
+    ceil = [-(-s // k) for s, k in zip(a.shape, f, strict=True)]
+    pads = [(0, c - m) for c, m in zip(ceil, n, strict=True)]
+    if any(p[1] for p in pads):
+        x = np.pad(x, pads, mode="edge")
+    return x
 
 
 def sinus_mask(
@@ -173,9 +411,12 @@ def sinus_mask(
     4. **Size**: evidence components smaller than ``min_component_mm3`` (calcified
        pineal or choroid plexus, noise) are dropped.
     5. **Growth**: the vessel is the evidence plus contrast-band voxels within
-       ``grow_mm`` of it that are not bone core (the sinus wall against the inner
-       table, which the rim rule excluded from the evidence), plus Hessian tubes
-       (``tube``) on the intracranial side (small veins).
+       ``grow_mm`` of it (the sinus wall against the inner table, which the rim rule
+       excluded from the evidence), plus Hessian tubes (``tube``) on the intracranial
+       side (small veins).
+    6. **Edge**: a vessel voxel must exceed half-way between the local background and
+       the lumen value (median of the vessels' interior voxels), separately for the
+       sinuses (background: cavity voxels next to them) and vessels in soft tissue.
 
     Parameters
     ----------
@@ -190,6 +431,8 @@ def sinus_mask(
     t_contrast_hu, t_vessel_max_hu, t_dense_hu : float
         Lower edge of enhanced blood, upper edge of enhanced blood, and the dense-bone
         seed threshold (HU).
+    soft_hu : float
+        Soft-tissue peak (HU); the fallback background of the edge rule.
     params : VesselParams
         Tunable distances and sizes.
     tube : ndarray of bool, optional
@@ -205,73 +448,153 @@ def sinus_mask(
     -------
     SinusResult
     """
-    from twinsep.segment import morph
-
-    sp = tuple(float(s) for s in spacing_mm)
+    sp: Spacing = (float(spacing_mm[0]), float(spacing_mm[1]), float(spacing_mm[2]))
     vx_mm3 = float(np.prod(sp))
     band = (sm >= t_contrast_hu) & (sm < t_vessel_max_hu)
-    seeds = sm >= t_dense_hu
-    low = sm >= t_vessel_max_hu
-    core = _grow_from(low, seeds)
-    rim_r = max(params.rim_mm, 1.01 * min(sp))
-    rim = morph.dilate_mm(core, rim_r, sp) if core.any() else np.zeros_like(core)  # type: ignore[arg-type]
+    core = _grow_from(sm >= t_vessel_max_hu, sm >= t_dense_hu)
+    # at least the face neighbours along every axis, also on anisotropic grids
+    rim = morph.dilate_mm(core, params.rim_mm, sp)
+    rim |= _dilate_faces(core)
+    del core  # the band never holds a core voxel (core >= t_vessel_max_hu)
     cavity_side = intracranial | bright
-    near_ic = morph.dilate_mm(intracranial, params.dural_margin_mm, sp)  # type: ignore[arg-type]
-    outside = ~(intracranial | bright | band)
-    touch_out = morph.dilate_mm(outside, max(params.outside_gap_mm, 1.01 * max(sp)), sp)  # type: ignore[arg-type]
-    ev = band & ~rim & near_ic & cavity_side & ~touch_out & ~core
+    near_ic = morph.dilate_mm(intracranial, params.dural_margin_mm, sp)
+    outside = ~(cavity_side | band)
+    touch_out = morph.dilate_mm(outside, max(params.outside_gap_mm, 1.01 * max(sp)), sp)
+    del outside
+    ic_band = band & near_ic & cavity_side
+    ev = ic_band & ~rim & ~touch_out
     ev = _drop_small_mm3(ev, params.min_component_mm3, vx_mm3)
     ext = np.zeros_like(ev)
     if body is not None:
         # Extracranial vessels (carotids, jugulars, scalp veins): contrast-band voxels
         # away from bone and its rim, buried in soft tissue (not touching air), far
         # from the cavity, in components of vessel size.
-        touch_air = morph.dilate_mm(~body, 1.01 * max(sp), sp)  # type: ignore[arg-type]
-        ext = band & ~rim & ~core & ~touch_air & ~near_ic
+        touch_air = morph.dilate_mm(~body, 1.01 * max(sp), sp)
+        ext = band & ~rim & ~touch_air & ~near_ic
+        del touch_air
         ext = _drop_small_mm3(ext, params.min_component_mm3, vx_mm3)
         if tube_test is not None and ext.any():
             # a table pressed on the scalp or a sheet of soft-tissue partial volume is a
             # plate; keep components a good part of which is tube-shaped
             ext = _keep_tubular(ext, tube_test(ext), params.ext_tube_fraction_min)
-    grow = morph.dilate_mm(ev, max(params.grow_mm, 1.01 * max(sp)), sp) if ev.any() else ev  # type: ignore[arg-type]
-    vessel = ev | (grow & band & ~core & near_ic & cavity_side)
-    if ext.any():
-        vessel |= ext | (
-            morph.dilate_mm(ext, 1.01 * max(sp), sp) & band & ~core & ~near_ic  # type: ignore[arg-type]
-        )
-    if tube is not None:
-        vessel |= tube & band & ~core & near_ic & cavity_side & ~touch_out
+    del rim
+    grow_r = max(params.grow_mm, 1.01 * max(sp))
+    sinus = ev | (morph.dilate_mm(ev, grow_r, sp) & ic_band) if ev.any() else ev
     # Contrast evidence is the large pieces of the sinus system only: tube-shaped
     # "contrast" in soft tissue can also be partial volume of thin facial or neck bone
     # on a coarse grid (measured up to 3 mL on phantoms without contrast).
     # Pieces are measured after growth into the sinus wall, which joins the fragments
     # a coarse grid leaves between rim voxels.
-    big = _drop_small_mm3(
-        ev | (grow & band & ~core & near_ic & cavity_side), 1000.0 * params.system_min_ml, vx_mm3
-    )
+    big = _drop_small_mm3(sinus, 1000.0 * params.system_min_ml, vx_mm3)
     n_ev = int((ev & big).sum())
-    med = float(np.median(sm[ev | ext])) if (ev | ext).any() else float("nan")
+    del big
+    if tube is not None:
+        sinus |= tube & ic_band & ~touch_out
+    del touch_out, ic_band
+    outer = ext
+    if ext.any():
+        outer = ext | (morph.dilate_mm(ext, 1.01 * max(sp), sp) & band & ~near_ic)
     if body is not None:
-        vessel &= body
+        sinus &= body
+        outer &= body
+    med = float(np.median(sm[ev | ext])) if (ev | ext).any() else float("nan")
+    lumen, edge_ic, edge_ext = float("nan"), float("nan"), float("nan")
     if ev.any() or ext.any():
-        # The edge of a blurred vessel lies at half its height above the surroundings:
-        # voxels below that are mostly tissue (partial volume).
-        vessel &= sm >= soft_hu + params.edge_fraction * (med - soft_hu)
+        blur = params.rim_mm
+        lumen_ic = _interior_median(sm, sinus, sp, blur)
+        lumen_ext = _interior_median(sm, outer, sp, blur)
+        lumen = _finite(lumen_ic, _finite(lumen_ext, med))
+        lumen_ext = _finite(lumen_ext, lumen)
+        lo_bg = soft_hu - (t_contrast_hu - soft_hu)
+        bg_ic = _shell_median(sm, sinus, intracranial, sp, blur, lo_bg, t_contrast_hu, soft_hu)
+        within = body if body is not None else np.ones_like(outer)
+        bg_ext = _shell_median(sm, outer, within, sp, blur, lo_bg, t_contrast_hu, soft_hu)
+        k = params.edge_fraction
+        edge_ic = bg_ic + k * (lumen - bg_ic)
+        edge_ext = bg_ext + k * (lumen_ext - bg_ext)
+        sinus &= sm >= edge_ic
+        outer &= sm >= edge_ext
+        logger.debug(
+            "vessel lumen %.0f HU (soft tissue %.0f); edges %.0f HU (sinus, background "
+            "%.0f) and %.0f HU (soft tissue, background %.0f)",
+            lumen, lumen_ext, edge_ic, bg_ic, edge_ext, bg_ext,
+        )  # fmt: skip
     cavity_vx = int((intracranial | ev).sum())
     return SinusResult(
-        vessel=vessel,
+        vessel=sinus | outer,
         evidence=ev,
         evidence_ml=n_ev * vx_mm3 / 1000.0,
         enhanced_fraction=n_ev / cavity_vx if cavity_vx else 0.0,
         contrast_median_hu=med,
         extracranial_ml=float(ext.sum()) * vx_mm3 / 1000.0,
+        lumen_hu=lumen,
+        edge_intracranial_hu=edge_ic if sinus.any() else float("nan"),
+        edge_extracranial_hu=edge_ext if outer.any() else float("nan"),
     )
+
+
+def _dilate_faces(mask: np.ndarray) -> np.ndarray:
+    """``mask`` plus its six face neighbours (one voxel along each axis)."""
+    out = mask.copy()
+    out[1:] |= mask[:-1]
+    out[:-1] |= mask[1:]
+    out[:, 1:] |= mask[:, :-1]
+    out[:, :-1] |= mask[:, 1:]
+    out[:, :, 1:] |= mask[:, :, :-1]
+    out[:, :, :-1] |= mask[:, :, 1:]
+    return out
+
+
+def _interior_median(sm: np.ndarray, mask: np.ndarray, sp: Spacing, blur_mm: float) -> float:
+    """Median of ``sm`` over the voxels of ``mask`` deeper than the blur in it.
+
+    Voxels farther than ``blur_mm`` (and one voxel along every axis) from the outside of
+    ``mask`` hold blood only, so their median is the lumen value, free of the partial
+    volume of the edge. NaN when there are fewer than ``_MIN_SAMPLES`` of them.
+    """
+    box = morph._bounding_box(mask, [1, 1, 1])
+    if box is None:
+        return float("nan")
+    m = np.pad(mask[box], 1)
+    out = ~m
+    inner = m & ~(morph.dilate_mm(out, blur_mm, sp) | _dilate_faces(out))
+    if int(inner.sum()) < _MIN_SAMPLES:
+        return float("nan")
+    return float(np.median(np.pad(sm[box], 1)[inner]))
+
+
+def _shell_median(
+    sm: np.ndarray,
+    mask: np.ndarray,
+    within: np.ndarray,
+    sp: Spacing,
+    blur_mm: float,
+    lo_hu: float,
+    hi_hu: float,
+    default: float,
+) -> float:
+    """Median of ``sm`` over the tissue around ``mask``: voxels of ``within`` one voxel
+    beyond the blur (``blur_mm``, at least the face neighbours) from it, with values
+    in ``[lo_hu, hi_hu)``; ``default`` when there are fewer than ``_MIN_SAMPLES``."""
+    r_out = blur_mm + max(sp)
+    box = morph._bounding_box(mask, [int(np.ceil(r_out / s)) + 1 for s in sp])
+    if box is None:
+        return default
+    m = mask[box]
+    s = sm[box]
+    shell = morph.dilate_mm(m, r_out, sp) & ~(morph.dilate_mm(m, blur_mm, sp) | _dilate_faces(m))
+    shell &= within[box] & (s >= lo_hu) & (s < hi_hu)
+    if int(shell.sum()) < _MIN_SAMPLES:
+        return default
+    return float(np.median(s[shell]))
+
+
+#: Fewest voxels a median is taken over (its standard error is then below 0.3 sigma).
+_MIN_SAMPLES = 20
 
 
 def _keep_tubular(mask: np.ndarray, tube: np.ndarray, fraction_min: float) -> np.ndarray:
     """Components of ``mask`` at least ``fraction_min`` of whose voxels are in ``tube``."""
-    from twinsep.segment import morph
-
     lab, sizes = morph.component_sizes(mask)
     if sizes.size == 0:
         return mask
@@ -282,19 +605,18 @@ def _keep_tubular(mask: np.ndarray, tube: np.ndarray, fraction_min: float) -> np
 
 def _drop_small_mm3(mask: np.ndarray, min_mm3: float, vx_mm3: float) -> np.ndarray:
     """``mask`` without its (26-connected) components smaller than ``min_mm3``."""
-    from twinsep.segment import morph
-
-    lab, sizes = morph.component_sizes(mask)
-    if sizes.size == 0:
+    if not mask.any():
         return mask
-    lut = np.concatenate([[False], sizes * vx_mm3 >= min_mm3])
-    return lut[lab]
+    min_vx = int(np.ceil(min_mm3 / vx_mm3 - 1e-9))
+    out = cc3d.dust(
+        np.ascontiguousarray(mask, dtype=np.uint8), max(min_vx, 1), connectivity=26,
+        binary_image=True,
+    )  # fmt: skip
+    return out.astype(bool)
 
 
 def _grow_from(low: np.ndarray, seeds: np.ndarray) -> np.ndarray:
     """Components (26-connected) of ``low`` that contain a voxel of ``seeds``."""
-    from twinsep.segment import morph
-
     lab, sizes = morph.component_sizes(low)
     if sizes.size == 0:
         return low.copy()
