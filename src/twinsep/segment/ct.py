@@ -37,6 +37,7 @@ from twinsep import labels as L
 from twinsep.errors import ScanError
 from twinsep.segment import filters, morph
 from twinsep.segment.brain_csf import classify_brain_csf
+from twinsep.segment.cavity import find_cranial_cavity
 from twinsep.segment.histogram import CTStats, histogram_peak, noise_sigma, sample_values
 from twinsep.segment.params import SegmentParams
 from twinsep.segment.result import TissueLabels
@@ -400,80 +401,9 @@ def _intracranial(
     params: SegmentParams,
     src: str,
 ) -> tuple[np.ndarray, float]:
-    """Cranial cavity: enclosed by a closed copy of the skull, refined at full resolution."""
-    grid_mm = 1.5
-    f = morph.downsample_factors(bone.shape, spacing, grid_mm)
-    csp = tuple(s * k for s, k in zip(spacing, f, strict=True))
-    bone_c = morph.block_mean(bone, f) >= 0.25
-    body_c = morph.block_mean(body_filled, f) >= 0.5
-    outside_c = ~morph.block_any(body_filled, f)
-    vx_ml = float(np.prod(csp)) / 1000.0
-    cavity_c = None
-    closed_c = bone_c
-    radius = params.skull_close_mm[-1]
-    for r in params.skull_close_mm:
-        closed = morph.close_mm(bone_c, r, csp)  # type: ignore[arg-type]
-        # Pockets of the non-bone space that air cannot reach through a channel wider
-        # than 2 x ``cavity_channel_mm``: the spinal canal below a neck cut open to the
-        # air, sutures and thin scalp do not connect the cavity to the outside.
-        space = ~closed & body_c
-        deep = morph.erode_mm(space, params.cavity_channel_mm, csp)  # type: ignore[arg-type]
-        air_near = morph.dilate_mm(outside_c, params.cavity_channel_mm + max(csp), csp)  # type: ignore[arg-type]
-        dl, ds = morph.component_sizes(deep, connectivity=6)
-        leak = np.unique(dl[air_near & deep])
-        lut_d = np.ones(ds.size + 1, bool)
-        lut_d[leak] = False
-        lut_d[0] = False
-        pocket = lut_d[dl]
-        holes = morph.dilate_mm(pocket, params.cavity_channel_mm + 0.5 * max(csp), csp) & space  # type: ignore[arg-type]
-        # plus the strict holes: pockets that touch no outside air at all
-        holes |= morph.fill_holes(closed, outside=outside_c) & space
-        holes = morph.largest_components(holes, k=2) if holes.any() else holes
-        lab, sizes = morph.component_sizes(holes)
-        ok = sizes * vx_ml >= params.min_intracranial_ml
-        if not ok.any():
-            continue
-        # A head whose skull has wider openings is found only at a larger radius: keep
-        # the cavities already found and add the new, disjoint ones.
-        if cavity_c is not None:
-            seen = np.unique(lab[cavity_c])
-            ok[seen[seen > 0] - 1] = False
-        if ok.any():
-            lut = np.zeros(sizes.size + 1, bool)
-            lut[np.flatnonzero(ok) + 1] = True
-            cavity_c = lut[lab] if cavity_c is None else (cavity_c | lut[lab])
-            closed_c = closed if closed_c is bone_c else (closed_c | closed)
-            radius = r
-    if cavity_c is None:
-        raise ScanError(
-            src,
-            "no skull enclosing a cranial cavity of at least "
-            f"{params.min_intracranial_ml:.0f} mL was found; this does not look like a head CT",
-        )
-    # Refine at full resolution: every non-bone body voxel inside the closed skull
-    # that connects (6-neighbours) to the coarse cavity's core.
-    inside = morph.upsample((closed_c | cavity_c) & body_c, f, bone.shape)  # type: ignore[arg-type]
-    core = morph.upsample(morph.erode_mm(cavity_c, max(csp), csp), f, bone.shape)  # type: ignore[arg-type]
-    cand = inside & ~bone & body_filled
-    # Sutures and small skull gaps must not let the cavity leak into the scalp or into
-    # the notch between two joined skulls: connect through the opening of the
-    # candidates (a ball of ``cavity_gap_mm`` does not pass a narrow gap), then take
-    # back the rim within that radius.
-    r = params.cavity_gap_mm
-    opened = morph.open_mm(cand, r, spacing)
-    lab, sizes = morph.component_sizes(opened, connectivity=6)
-    ids = np.unique(lab[core & opened])
-    lut = np.zeros(sizes.size + 1, bool)
-    lut[ids] = True
-    lut[0] = False
-    region = lut[lab]
-    near = morph.dilate_mm(region, r + 0.5 * min(spacing), spacing) & cand
-    lab2, sizes2 = morph.component_sizes(near, connectivity=6)
-    ids2 = np.unique(lab2[region & near])
-    lut2 = np.zeros(sizes2.size + 1, bool)
-    lut2[ids2] = True
-    lut2[0] = False
-    return lut2[lab2], float(radius)
+    """Cranial cavity and the skull-closing radius (mm) used (see ``segment.cavity``)."""
+    cav = find_cranial_cavity(bone, body_filled, spacing, params=params, source=src)
+    return cav.mask, cav.close_radius_mm
 
 
 def _drop_small(mask: np.ndarray, min_vx: int) -> np.ndarray:
