@@ -16,7 +16,7 @@ from twinsep import labels as L
 from twinsep.phantom import make_phantom
 from twinsep.segment import segment_ct
 from twinsep.segment.params import VesselParams
-from twinsep.segment.vessels import sinus_mask
+from twinsep.segment.vessels import _block_mean, find_vessels, sinus_mask
 
 
 def dice(a: np.ndarray, b: np.ndarray) -> float:
@@ -34,11 +34,18 @@ def _rotation(axis: tuple[float, float, float], deg: float) -> np.ndarray:
 # ---------------------------------------------------------------------------------------
 # phantoms
 # ---------------------------------------------------------------------------------------
-# Measured with the sinus rule (seed 3): 0.84-0.88 at size 128 (2.4-2.5 mm voxels),
-# 0.89-0.93 at 160 (1.9-2.0 mm); before it, 0.00-0.27. Floors a few points below.
+# Measured (seed 3) with the lumen/background edge: vertical-II 0.895 and angular-frontal
+# 0.921 at size 128 (2.3-2.4 mm voxels), vertical-I 0.922 at 160 (1.84 mm), the partial
+# angular-occipital 0.862 at 128 (2.59 mm). With the earlier soft-peak/median edge they
+# were 0.84-0.88 and 0.89-0.93; before the sinus rule 0.00-0.27. Floors ~2.5 points below.
 @pytest.mark.parametrize(
     ("kind", "size", "floor"),
-    [("vertical-II", 128, 0.80), ("angular-frontal", 128, 0.82), ("vertical-I", 160, 0.86)],
+    [
+        ("vertical-II", 128, 0.87),
+        ("angular-frontal", 128, 0.89),
+        ("vertical-I", 160, 0.90),
+        ("angular-occipital-partial", 128, 0.835),
+    ],
 )
 def test_phantom_vessel_dice(kind, size, floor):
     ph = make_phantom(kind, size=size, seed=3)
@@ -48,7 +55,7 @@ def test_phantom_vessel_dice(kind, size, floor):
     got = seg.labels.array == L.VESSEL
     d = dice(truth, got)
     assert d >= floor, f"{kind} {size}: vessel Dice {d:.3f}"
-    # volume within 20 % (the plan's sinus volumes rest on it)
+    # volume within 20 % (the plan's sinus volumes rest on it; measured 0.84-0.93 x)
     assert got.sum() == pytest.approx(truth.sum(), rel=0.2)
     # bone is not taken as vessel: < 2 % of the vessel voxels are true bone
     assert (got & (ph.labels.array == L.BONE)).sum() < 0.02 * got.sum()
@@ -208,3 +215,149 @@ def test_weak_sinus_evidence_confirmed_by_neck_vessels():
     )
     assert not off.contrast
     assert off.hu_thresholds["contrast_extracranial_ml"] < 0.5 * vp.extracranial_min_ml
+
+
+# ---------------------------------------------------------------------------------------
+# work grid, edge rule, anisotropic rim
+# ---------------------------------------------------------------------------------------
+def test_block_mean_is_exact_with_a_ragged_border():
+    """Block means equal an explicit loop over blocks; the partial blocks at the far
+    border repeat the last whole block (the segment crop keeps anatomy off the border)."""
+    rng = np.random.default_rng(5)
+    a = rng.normal(100.0, 50.0, (11, 9, 14)).astype(np.float32)
+    f = (3, 2, 4)
+    got = _block_mean(a, f)
+    assert got.shape == (4, 5, 4)  # ceil(11/3), ceil(9/2), ceil(14/4)
+    for i in range(3):
+        for j in range(4):
+            for k in range(3):
+                blk = a[3 * i : 3 * i + 3, 2 * j : 2 * j + 2, 4 * k : 4 * k + 4]
+                assert got[i, j, k] == pytest.approx(float(blk.mean()), abs=1e-3)
+    assert np.array_equal(got[3], got[2]) and np.array_equal(got[:, 4], got[:, 3])
+    # masks: integer counts give exact fractions
+    m = rng.random((12, 8, 8)) < 0.5
+    frac = _block_mean(m.view(np.uint8), (2, 2, 2), np.uint16)
+    want = m.reshape(6, 2, 4, 2, 4, 2).mean(axis=(1, 3, 5))
+    assert np.allclose(frac, want, atol=1e-6)
+
+
+def _find(sm, cavity, body, sp, **kw):
+    bright = sm >= SOFT_HU + 110.0
+    return find_vessels(
+        sm,
+        cavity & ~bright,
+        bright,
+        body,
+        sp,
+        t_contrast_hu=SOFT_HU + 90.0,
+        t_vessel_max_hu=SOFT_HU + 440.0,
+        t_dense_hu=SOFT_HU + 600.0,
+        soft_hu=SOFT_HU,
+        sigmas_mm=(1.0, 2.0),
+        ratio_min=0.45,
+        params=VesselParams(**kw),
+    )
+
+
+def test_work_grid_agrees_with_the_fine_grid():
+    """On a 0.5 mm block the rule runs on a 1.5 mm work grid and the edge is drawn at
+    0.5 mm: the tube is found as well as by the rule run at 0.5 mm itself, the dense
+    plate stays bone, and no input is modified."""
+    sm, tube, bone, cavity, body, sp = _block(0.5, seed=1)
+    before = [x.copy() for x in (sm, cavity, body)]
+    coarse = _find(sm, cavity, body, sp)
+    fine = _find(sm, cavity, body, sp, work_grid_mm=0.01)
+    for x, y in zip(before, (sm, cavity, body), strict=True):
+        assert np.array_equal(x, y)
+    d_c, d_f = dice(tube, coarse.vessel), dice(tube, fine.vessel)
+    # Measured 0.734 on the work grid, 0.582 at 0.5 mm. The whole lumen is found either
+    # way (576 of 11520 voxels missed); the excess is the weak plate: at 0.5 mm it peaks
+    # at ~270 HU (inside the blood range) and its blurred inner side lies 2.5 mm from
+    # the scalp's first non-band voxel, beyond ``outside_gap_mm`` (a known limit of the
+    # rule on sub-millimetre grids; the work grid halves it).
+    assert d_c >= 0.70, f"work grid {d_c:.3f}, fine grid {d_f:.3f}"
+    assert d_c >= d_f, f"work grid {d_c:.3f}, fine grid {d_f:.3f}"
+    assert (tube & ~coarse.vessel).sum() <= 0.06 * tube.sum()
+    y_mm = (np.arange(sm.shape[1]) + 0.5) * 0.5
+    weak = bone & (y_mm < 16.0)[None, :, None]
+    assert (coarse.vessel & bone & ~weak).sum() == 0  # the dense plate is never vessel
+    assert (coarse.vessel & weak).sum() <= (fine.vessel & weak).sum()
+    assert coarse.evidence.shape == sm.shape and coarse.evidence.any()
+    # the same contrast evidence (mL) within a voxel layer of the work grid
+    assert coarse.evidence_ml > 0.5 * fine.evidence_ml
+    assert coarse.lumen_hu == pytest.approx(320.0, abs=40.0)
+
+
+def _neck_block(spacing_mm: float, seed: int, radius_mm: float = 3.0, lumen_hu: float = 300.0):
+    """Soft tissue (45 HU) with a contrast tube along x, air beyond 40 mm; built at
+    0.25 mm, averaged down, PSF sigma 0.6 mm, noise 10 HU."""
+    n = int(round(EXTENT_MM / FINE_MM))
+    c = (np.arange(n) + 0.5) * FINE_MM
+    y, z = np.meshgrid(c, c, indexing="ij")
+    img = np.full(y.shape, 45.0, np.float32)
+    img[z >= 40] = -1000.0
+    tube = (y - 20.0) ** 2 + (z - 20.0) ** 2 <= radius_mm**2
+    img[tube] = lumen_hu
+    f = int(round(spacing_mm / FINE_MM))
+    m = n // f
+
+    def down(a):
+        return a[: m * f, : m * f].reshape(m, f, m, f).mean(axis=(1, 3))
+
+    rep = lambda a: np.repeat(a[None], m, axis=0)  # noqa: E731
+    vol = ndi.gaussian_filter(rep(down(img)), 0.6 / spacing_mm, mode="nearest")
+    vol += np.random.default_rng(seed).normal(0.0, 10.0, vol.shape).astype(np.float32)
+    truth = rep(down(tube.astype(np.float32)) >= 0.5)
+    body = rep(down((z < 40).astype(np.float32)) >= 0.5)
+    return vol.astype(np.float32), truth, body, (spacing_mm,) * 3
+
+
+@pytest.mark.parametrize("spacing_mm", [1.5, 2.0, 2.5])
+def test_neck_vessel_edge_at_half_height(spacing_mm):
+    """A contrast tube in soft tissue: the edge lies half-way between the lumen (median
+    of the interior) and the soft tissue around it, so the cross-section is neither the
+    partial-volume ring (too large) nor only the brightest core (too small)."""
+    sm, truth, body, sp = _neck_block(spacing_mm, seed=3)
+    res = sinus_mask(
+        sm,
+        np.zeros_like(body),
+        np.zeros_like(body),
+        sp,
+        t_contrast_hu=45.0 + 90.0,
+        t_vessel_max_hu=45.0 + 440.0,
+        t_dense_hu=45.0 + 600.0,
+        soft_hu=35.0,  # the histogram's soft peak: brain and soft tissue together
+        params=VesselParams(),
+        body=body,
+    )
+    got = res.vessel
+    # Measured Dice 0.996-1.000, volume x1.00-1.01. The former edge (soft peak + half of
+    # the evidence median, which partial-volume voxels pull down) gave Dice 0.594 and
+    # volume x2.36 at 2.0 mm: a 3 mm disc is 5-13 voxels a slice, so a one-voxel ring
+    # more or less changes the volume by 60-100 %.
+    assert got.sum() == pytest.approx(truth.sum(), rel=0.15), (got.sum(), truth.sum())
+    assert dice(truth, got) >= 0.9, f"{spacing_mm} mm: Dice {dice(truth, got):.3f}"
+    # the background is the soft tissue around the tube, not the scan's soft peak
+    assert res.edge_extracranial_hu == pytest.approx(45.0 + 0.5 * (res.lumen_hu - 45.0), abs=12)
+
+
+def test_bone_rim_covers_every_axis_of_an_anisotropic_grid():
+    """Slices 1.75 mm apart across a bone plate (finer in-plane): the partial-volume
+    rim must still cover the plate's neighbours along the slice axis, although the rim
+    radius (1.5 mm) is smaller than the slice spacing; without contrast nothing there is
+    evidence."""
+    fine = int(round(EXTENT_MM / FINE_MM))
+    for seed in (2, 4):
+        sm, _, _, cavity, body, _ = _block(1.0, seed=seed, contrast_hu=45.0)
+        # resample the slice axis (z, the plate normal) to 1.75 mm: average 7 slices of
+        # the 0.25 mm construction, here approximated by regridding the 1 mm block
+        z_old = (np.arange(sm.shape[2]) + 0.5) * 1.0
+        z_new = np.arange(0.875, fine * FINE_MM, 1.75)
+        idx = np.clip(np.searchsorted(z_old, z_new), 1, sm.shape[2] - 1)
+        w = (z_new - z_old[idx - 1]) / (z_old[idx] - z_old[idx - 1])
+        sm_a = (sm[:, :, idx - 1] * (1 - w) + sm[:, :, idx] * w).astype(np.float32)
+        cav_a = cavity[:, :, idx]
+        body_a = body[:, :, idx]
+        res = _run(sm_a, cav_a, body_a, (1.0, 1.0, 1.75))
+        assert not res.evidence.any(), f"seed {seed}: {res.evidence.sum()} voxels of evidence"
+        assert not res.vessel.any()
