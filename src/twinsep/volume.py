@@ -147,10 +147,27 @@ class Volume:
         ValueError
             If the mask is empty.
         """
-        idx = np.argwhere(mask)
-        if idx.size == 0:
-            raise ValueError("cannot take the centroid of an empty mask")
-        return self.world_coords(idx.mean(axis=0))
+        m = np.asarray(mask, dtype=bool)
+        # exact integer index sums from axis profiles inside the mask's bounding box
+        # (no (N, 3) list of voxel indices: large masks cost a few passes over the box)
+        box = []
+        for ax in range(3):
+            hit = np.flatnonzero(m.any(axis=tuple(a for a in range(3) if a != ax)))
+            if hit.size == 0:
+                raise ValueError("cannot take the centroid of an empty mask")
+            box.append(slice(int(hit[0]), int(hit[-1]) + 1))
+        sub = m[tuple(box)]
+        col = sub.sum(axis=2, dtype=np.int64)
+        n = float(col.sum())
+        prof_k = sub.sum(axis=(0, 1), dtype=np.int64)
+        ijk = np.array(
+            [
+                box[0].start + float(col.sum(axis=1) @ np.arange(col.shape[0])) / n,
+                box[1].start + float(col.sum(axis=0) @ np.arange(col.shape[1])) / n,
+                box[2].start + float(prof_k @ np.arange(prof_k.size)) / n,
+            ]
+        )
+        return self.world_coords(ijk)
 
     def same_grid(self, other: Volume, *, atol: float = 1e-4) -> bool:
         """True when ``other`` has the same shape and affine (to ``atol`` mm)."""

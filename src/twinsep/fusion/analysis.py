@@ -272,7 +272,8 @@ def analyse_fusion(
     if np.dot(axis, cb - ca) < 0:
         axis = -axis
 
-    n_vox = max(int(a.sum()), int(b.sum()))
+    n_vox = max(int(np.count_nonzero(a)), int(np.count_nonzero(b)))
+    del a, b
     step = max(1, int(np.ceil((n_vox / FRAME_MAX_VOXELS) ** (1 / 3))))
     lab_s = _strided(labels, step)
     tw_s = _strided(twins, step)

@@ -43,7 +43,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from twinsep.errors import AnatomyError
-from twinsep.fusion.params import FusionParams
+from twinsep.fusion.params import EDT_THREADS, FusionParams
 from twinsep.labels import BRAIN, CSF
 from twinsep.volume import Volume
 
@@ -109,10 +109,21 @@ def _unit(v: np.ndarray) -> np.ndarray:
 
 
 def _crop(mask: np.ndarray, margin: int = 0) -> tuple[slice, ...]:
-    idx = np.argwhere(mask)
-    lo = np.maximum(idx.min(axis=0) - margin, 0)
-    hi = np.minimum(idx.max(axis=0) + 1 + margin, mask.shape)
-    return tuple(slice(int(a), int(b)) for a, b in zip(lo, hi, strict=True))
+    """Bounding box of a non-empty mask grown by ``margin`` voxels (axis projections)."""
+    box = []
+    for ax in range(mask.ndim):
+        hit = np.flatnonzero(mask.any(axis=tuple(a for a in range(mask.ndim) if a != ax)))
+        lo = max(int(hit[0]) - margin, 0)
+        hi = min(int(hit[-1]) + 1 + margin, mask.shape[ax])
+        box.append(slice(lo, hi))
+    return tuple(box)
+
+
+def _boxed(mask: np.ndarray, shape: tuple[int, ...], box: tuple[slice, ...]) -> np.ndarray:
+    """A crop's mask placed back on the full grid (for world-space helpers)."""
+    full = np.zeros(shape, dtype=bool)
+    full[box] = mask
+    return full
 
 
 def fibonacci_directions(n: int) -> np.ndarray:
@@ -190,9 +201,9 @@ def twin_frame(
             "labels", f"twin {name} has no brain or CSF voxels; cannot find its head axes"
         )
     cavity = body & np.isin(lab_c, (BRAIN, CSF))
-    d_cav = edt.edt(~cavity, anisotropy=spacing, black_border=False)
+    d_cav = edt.edt(~cavity, anisotropy=spacing, black_border=False, parallel=EDT_THREADS)
     if other.any():
-        d_other = edt.edt(~other, anisotropy=spacing, black_border=False)
+        d_other = edt.edt(~other, anisotropy=spacing, black_border=False, parallel=EDT_THREADS)
     else:
         d_other = np.full(body.shape, np.inf, dtype=np.float32)
     free = d_other > params.bridge_exclusion_mm
@@ -200,7 +211,7 @@ def twin_frame(
     def world(mask: np.ndarray) -> np.ndarray:
         return labels.world_coords(np.argwhere(mask) + offset)
 
-    b = world(brain).mean(axis=0)
+    b = labels.centroid_mm(_boxed(brain, lab.shape, box))
     # Vault thickness: skin (body next to air) is mostly over the vault.
     skin = body & ~ndi.binary_erosion(body | other) & free
     vault_mm = float(np.percentile(d_cav[skin], ap.vault_percentile)) if skin.any() else 0.0
@@ -315,9 +326,13 @@ def twin_frame(
             f"twin {name}: little face or jaw tissue found beyond the skull "
             f"(strength {strength:.2f}); its facial direction is uncertain"
         )
-    junction = body & ndi.binary_dilation(other) if other.any() else np.zeros_like(body)
+    junction = np.zeros_like(body)
+    if other.any():
+        # dilating ``other`` only reaches one voxel beyond its own bounding box
+        jbox = _crop(other, 1)
+        junction[jbox] = body[jbox] & ndi.binary_dilation(other[jbox])
     if junction.any():
-        j_dir = _unit(world(junction).mean(axis=0) - b)
+        j_dir = _unit(labels.centroid_mm(_boxed(junction, lab.shape, box)) - b)
         j_ang = angle_deg(j_dir, axis)
         if j_ang > ap.junction_check_deg:
             notes.append(

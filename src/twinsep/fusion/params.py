@@ -8,6 +8,13 @@ from typing import Literal
 OutOfScopeMode = Literal["error", "warn"]
 OUT_OF_SCOPE_MODES: tuple[str, ...] = ("error", "warn")
 
+#: Threads for the exact distance transforms of the fusion analysis (``edt``'s
+#: ``parallel``). Each output voxel is computed the same way whatever the thread count,
+#: so results do not depend on it; 2 matches the 2-core laptop of the 60 s target
+#: (issue #10). Not a tunable of the analysis, so not in :class:`FusionParams` (whose
+#: fields enter the plan cache key).
+EDT_THREADS: int = 2
+
 
 @dataclass(frozen=True)
 class AxisParams:
