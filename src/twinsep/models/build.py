@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -203,12 +206,12 @@ def twin_structure_meshes(
     budgets = _scaled_budgets(params, structures)
     min_wall = params.print.min_wall_mm if thicken_walls else None
     margin = _margin(spacing, min_wall)
-    out: list[PartMesh] = []
     tbox = bounding_box(lab > 0, margin)
     if tbox is None:
-        return out
+        return []
     lab_t = lab[tbox]
     tw_t = tw[tbox]
+    jobs: list[Callable[[], PartMesh | None]] = []
     for twin_val in (TWIN_A, TWIN_B):
         tname = "A" if twin_val == TWIN_A else "B"
         sel = tw_t == twin_val
@@ -222,30 +225,69 @@ def twin_structure_meshes(
         )
         codes = np.where(tw[box] == twin_val, lab[box], np.uint8(0)).astype(np.uint8, copy=False)
         for structure in structures:
-            if structure == "skin":
-                mask = _fill_holes(codes > 0)
-            else:
-                mask = codes == _CODES[structure]
-            sbox = bounding_box(mask, margin)
-            if sbox is None:
-                continue
-            start = tuple(b.start + s.start for b, s in zip(box, sbox, strict=True))
-            part = _mesh_crop(
-                mask[sbox],
-                _shift_affine(labels.affine, start),  # type: ignore[arg-type]
-                spacing,
-                name=f"{tname}/{structure}",
-                twin=tname,
-                structure=structure,
-                colour=shade(colours[tname], SHADE[structure]),
-                face_budget=budgets[structure],
-                params=params,
-                min_wall_mm=min_wall,
+            jobs.append(
+                functools.partial(
+                    _twin_part,
+                    codes,
+                    box,  # type: ignore[arg-type]
+                    labels.affine,
+                    spacing,
+                    tname=tname,
+                    structure=structure,
+                    colour=shade(colours[tname], SHADE[structure]),
+                    face_budget=budgets[structure],
+                    params=params,
+                    min_wall_mm=min_wall,
+                    margin=margin,
+                )
             )
-            if part.mesh.n_faces:
-                out.append(part)
+    del lab_t, tw_t
+    # The parts are independent and their work is mostly in C code that releases the GIL
+    # (VTK filters, fast-simplification, numpy): two at a time on two cores. ``map``
+    # keeps the scene order, and each part's result does not depend on the other.
+    with ThreadPoolExecutor(max_workers=max(1, int(params.threads))) as pool:
+        results = list(pool.map(lambda job: job(), jobs))
+    out = [p for p in results if p is not None and p.mesh.n_faces]
     logger.debug("twin x structure meshes in %.2f s", time.perf_counter() - t0)
     return out
+
+
+def _twin_part(
+    codes: np.ndarray,
+    box: tuple[slice, slice, slice],
+    affine: np.ndarray,
+    spacing_mm: tuple[float, float, float],
+    *,
+    tname: str,
+    structure: str,
+    colour: str,
+    face_budget: int,
+    params: ModelParams,
+    min_wall_mm: float | None,
+    margin: int,
+) -> PartMesh | None:
+    """Mask, crop and mesh one structure of one twin (``codes``: the twin's tissue labels
+    in its box ``box`` of the label grid, 0 elsewhere); None when the structure is empty."""
+    if structure == "skin":
+        mask = _fill_holes(codes > 0)
+    else:
+        mask = codes == _CODES[structure]
+    sbox = bounding_box(mask, margin)
+    if sbox is None:
+        return None
+    start = tuple(b.start + s.start for b, s in zip(box, sbox, strict=True))
+    return _mesh_crop(
+        mask[sbox],
+        _shift_affine(affine, start),  # type: ignore[arg-type]
+        spacing_mm,
+        name=f"{tname}/{structure}",
+        twin=tname,
+        structure=structure,
+        colour=colour,
+        face_budget=face_budget,
+        params=params,
+        min_wall_mm=min_wall_mm,
+    )
 
 
 def _scaled_budgets(params: ModelParams, structures: list[str]) -> dict[str, int]:

@@ -169,8 +169,10 @@ class ModelParams:
         World convention of exported files. RAS is the plan's convention (NIfTI, 3D Slicer
         since 4.11 reads either when told); LPS for tools that expect DICOM coordinates.
     threads : int
-        Threads for the distance transforms (``edt``). 2 matches the laptop target of
-        issue 7 (2 cores); results do not depend on it.
+        Threads for the distance transforms (``edt``) and the number of twin x structure
+        parts meshed at the same time (issue 10: their work is in C code that releases
+        the GIL). 2 matches the laptop target of issue 7 (2 cores); results do not
+        depend on it.
     """
 
     mesh: MeshParams = field(default_factory=MeshParams)

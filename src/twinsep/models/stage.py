@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -165,22 +166,42 @@ def build_models(
         raise InputError(
             "twins", "is not on the grid of the tissue labels (shape or affine differ)"
         )
-    parts = twin_structure_meshes(labels, twins, colours=colours, params=params)
-    seps = stage_meshes(cut, params=params) if cut is not None else []
-    doll = None
-    if with_doll:
-        try:
-            doll = make_doll(
-                labels,
-                twins,
-                colours=colours,
-                params=params.doll,
-                mesh_params=params.mesh,
-                cut=cut,
-            )
-        except ValueError as exc:
-            logger.warning("no doll: %s", exc)
+    # The doll does not depend on the part meshes: it is made in a side thread while
+    # the parts are meshed (issue 10; its work is numpy/scipy/VTK code that releases
+    # the GIL). Results do not depend on the overlap.
+    with ThreadPoolExecutor(max_workers=1) as side:
+        doll_job = (
+            side.submit(_doll_or_none, labels, twins, colours=colours, params=params, cut=cut)
+            if with_doll
+            else None
+        )
+        parts = twin_structure_meshes(labels, twins, colours=colours, params=params)
+        seps = stage_meshes(cut, params=params) if cut is not None else []
+        doll = doll_job.result() if doll_job is not None else None
     return ModelSet(parts, seps, list(reconstruction), doll, params)
+
+
+def _doll_or_none(
+    labels: Volume,
+    twins: Volume,
+    *,
+    colours: dict[str, str],
+    params: ModelParams,
+    cut: Volume | None,
+) -> Doll | None:
+    """:func:`make_doll`, or None (logged) when a twin has no tissue."""
+    try:
+        return make_doll(
+            labels,
+            twins,
+            colours=colours,
+            params=params.doll,
+            mesh_params=params.mesh,
+            cut=cut,
+        )
+    except ValueError as exc:
+        logger.warning("no doll: %s", exc)
+        return None
 
 
 def _part_record(mesh: Mesh, file: str, scale: float = 1.0) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 import time
 from dataclasses import dataclass
 
@@ -22,6 +23,12 @@ from twinsep.models.params import EXTRACTORS, MeshParams
 from twinsep.volume import apply_affine
 
 logger = logging.getLogger(__name__)
+
+#: fast-simplification keeps the mesh being simplified in process-global C++ vectors
+#: (Fast-Quadric-Mesh-Simplification's ``Simplify`` namespace): two threads simplifying
+#: at once swap meshes (seen when parts were meshed in parallel, issue 10), so every
+#: call holds this lock.
+_SIMPLIFY_LOCK = threading.Lock()
 
 __all__ = [
     "Mesh",
@@ -379,11 +386,12 @@ def decimate(
     was_closed = keep_closed and is_closed(faces)
     reduction = 1.0 - target_faces / n
     for attempt in range(3):
-        v, f = fast_simplification.simplify(
-            np.ascontiguousarray(vertices, dtype=np.float32),
-            np.ascontiguousarray(faces, dtype=np.int32),
-            target_reduction=float(reduction),
-        )
+        with _SIMPLIFY_LOCK:
+            v, f = fast_simplification.simplify(
+                np.ascontiguousarray(vertices, dtype=np.float32),
+                np.ascontiguousarray(faces, dtype=np.int32),
+                target_reduction=float(reduction),
+            )
         v, f = _clean(np.asarray(v, dtype=np.float64), np.asarray(f, dtype=np.int64))
         if was_closed and not is_closed(f):
             v, f = _clean(v, _drop_fins(f))
