@@ -103,24 +103,42 @@ def classify_brain_csf(
     cav = inner[box]
     img = raw[box].astype(np.float32)
 
-    # 1. bright: partial volume with bone or blood
-    light = ndi.gaussian_filter(img, sigma=params.bright_smooth_vx, mode="nearest")
+    # 1. bright: partial volume with bone or blood (a 0.5-voxel Gaussian is exact to
+    # 3e-4 with a 3-tap kernel: truncate at 2 sigma)
+    light = ndi.gaussian_filter(img, sigma=params.bright_smooth_vx, mode="nearest", truncate=2.0)
     t_bright = _bright_threshold(light, cav, soft_hu, params)
-    bright = cav & (light > t_bright)
+    bright = light > t_bright
+    bright &= cav
     del light
 
-    # 2. dark: CSF vs brain on a smoothing normalised over the non-bright cavity
+    # 2. dark: CSF vs brain on a smoothing normalised over the non-bright cavity, run
+    # on blocks of about ``dark_grid_mm`` when the voxels are finer (the block mean is
+    # part of the smoothing: it adds the variance (k^2 - 1) s^2 / 12 of a box)
     rest = cav & ~bright
     sigma_mm = _tissue_sigma_mm(noise_hu, spacing, params)
-    sigma_vx = [sigma_mm / s for s in spacing]
+    f = morph.downsample_factors(rest.shape, spacing, params.dark_grid_mm)
     w = rest.astype(np.float32)
-    num = ndi.gaussian_filter(img * w, sigma=sigma_vx, mode="nearest")
-    den = ndi.gaussian_filter(w, sigma=sigma_vx, mode="nearest")
-    ts = num / np.maximum(den, 1e-3)
-    del num, den, w
-    noise_ts = noise_hu / float(np.sqrt((4 * np.pi) ** 1.5 * np.prod(sigma_vx)))
-    t_csf = _csf_threshold(ts, rest, soft_hu, noise_ts, params, warnings)
-    dark = rest & (ts < t_csf)
+    np.multiply(img, w, out=img)
+    num, den = _block_mean_f32(img, f), _block_mean_f32(w, f)
+    del img, w
+    g_vx = [
+        np.sqrt(max(sigma_mm**2 - (k * k - 1) * sp * sp / 12.0, 0.0)) / (k * sp)
+        for k, sp in zip(f, spacing, strict=True)
+    ]
+    if max(g_vx) > 0:
+        num = ndi.gaussian_filter(num, sigma=g_vx, mode="nearest", truncate=3.0)
+        den = ndi.gaussian_filter(den, sigma=g_vx, mode="nearest", truncate=3.0)
+    rest_c = den >= 0.5
+    np.maximum(den, 1e-3, out=den)
+    ts = np.divide(num, den, out=num)
+    del den
+    noise_ts = noise_hu / float(
+        np.sqrt((4 * np.pi) ** 1.5 * np.prod([sigma_mm / sp for sp in spacing]))
+    )
+    t_csf = _csf_threshold(ts, rest_c, soft_hu, noise_ts, params, warnings)
+    dark = morph.upsample(ts < t_csf, f, rest.shape)
+    dark &= rest
+    del ts
 
     csf[box] = bright | dark
     brain[box] = cav & ~(bright | dark)
@@ -131,6 +149,39 @@ def classify_brain_csf(
         sigma_mm,
     )
     return BrainCsf(brain, csf, float(t_csf), float(t_bright), tuple(warnings))
+
+
+def _block_mean_f32(a: np.ndarray, f: tuple[int, int, int]) -> np.ndarray:
+    """Mean (float32) of ``f[0] x f[1] x f[2]`` blocks; a partial block at the far end of
+    an axis is completed by repeating the last slice. ``a`` itself when ``f`` is 1.
+
+    Summed one axis at a time as strided slices (a multi-axis reduction over a 6-D
+    block view was 4x slower on a 136 M-voxel box).
+    """
+    out = a
+    for ax, k in enumerate(f):
+        if k == 1:
+            continue
+        n = out.shape[ax]
+        c = -(-n // k)
+        acc = _stride(out, ax, 0, k).astype(np.float32, copy=True)  # c slices: j=0 < n
+        for j in range(1, k):
+            if (c - 1) * k + j >= n:  # the last block is partial: repeat the last slice
+                sl = np.take(out, np.minimum(np.arange(j, c * k, k), n - 1), axis=ax)
+            else:
+                sl = _stride(out, ax, j, k)
+            np.add(acc, sl, out=acc)
+        out = acc
+    if out is a:
+        return a
+    out /= np.float32(f[0] * f[1] * f[2])
+    return out
+
+
+def _stride(a: np.ndarray, ax: int, start: int, step: int) -> np.ndarray:
+    sl = [slice(None)] * 3
+    sl[ax] = slice(start, None, step)
+    return a[tuple(sl)]
 
 
 def _tissue_sigma_mm(noise_hu: float, spacing: morph.Spacing, params: SegmentParams) -> float:
@@ -160,7 +211,12 @@ def _fit_cavity_mixture(
     histogram of (at most ``gmm_max_samples``) seeded samples.
     """
     rng = np.random.default_rng(params.seed)
-    vals = img[mask]
+    # a regular subgrid of at most ~8 x gmm_max_samples cavity voxels (indexing all
+    # 40 M voxels of a 0.5 mm cavity costs seconds), then a seeded sample of it
+    n = int(np.count_nonzero(mask))
+    step = max(1, int(np.floor((n / (8.0 * params.gmm_max_samples)) ** (1 / 3))))
+    sub = (slice(None, None, step),) * 3
+    vals = img[sub][mask[sub]]
     vals = vals[(vals > soft - 120) & (vals < soft + params.contrast_offset_hu)]
     if vals.size < 100:
         return None
@@ -187,22 +243,19 @@ def _bright_threshold(
     """Lower edge (HU) of the cavity voxels mixed with bone or blood.
 
     Three classes are fitted on the lightly smoothed cavity values (CSF, brain, bright
-    partial volume); the edge is the Bayes boundary between brain (the heaviest class)
-    and the class above it, or ``bright_k_sigma`` brain sigmas above the brain mean when
-    no class lies above.
+    partial volume) so that the brain class (the heaviest) is measured without the
+    tails of the others; the edge lies ``bright_k_sigma`` brain sigmas above the brain
+    mean. A voxel brighter than brain can be by its own spread (grey/white texture plus
+    noise) holds bone or blood. The Bayes crossing with the bright class was measured
+    too: the same or lower CSF Dice everywhere (0.59 vs 0.70 on a 3.1 mm grid at noise
+    30 HU), since that class is a wide, non-Gaussian partial-volume tail.
     """
     fitted = _fit_cavity_mixture(light, cav, soft, (-25.0, 0.0, 50.0), 1e-3, params)
     if fitted is None:
         return soft + 40.0
     mix, _ = fitted
     ib = int(np.argmax(mix.weights))
-    fallback = mix.means[ib] + params.bright_k_sigma * mix.sigmas[ib]
-    above = (
-        [x for x in mix.crossings(ib, ib + 1) if x >= mix.means[ib]]
-        if ib + 1 < len(mix.means)
-        else []
-    )
-    return min(above) if above else fallback
+    return mix.means[ib] + params.bright_k_sigma * mix.sigmas[ib]
 
 
 def _csf_threshold(
