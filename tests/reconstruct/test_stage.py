@@ -208,3 +208,15 @@ def test_skin_plan_names_the_excluded_regions(ran) -> None:
     text = (out / "skin_plan.svg").read_text(encoding="utf-8")
     for label in ("available scalp", "face", "ears", "neck", "wound margin", "wound edge"):
         assert label in text, label
+
+
+def test_skin_plan_svg_is_reproducible(ran) -> None:
+    from twinsep.reconstruct.figure import skin_plan_svg
+
+    result, _, out, _ = ran
+    colours = {"A": "#7B3FA0", "B": "#F28C28"}
+    first = skin_plan_svg(result, colours)
+    # same bytes on every run (no time stamp, no random element ids)
+    assert skin_plan_svg(result, colours) == first
+    assert "<dc:date>" not in first
+    assert (out / "skin_plan.svg").read_text(encoding="utf-8") == first

@@ -263,7 +263,10 @@ def plan_bone(defects: TwinDefects, *, params: BoneParams = BoneParams()) -> Twi
     pts = d.bone_outer.points_mm
     exceeds = d.bone_defect_area_mm2 > params.regrowth_limit_mm2
     wound_tree = cKDTree(d.wound.points_mm)
-    d_wound = wound_tree.query(pts)[0] if len(pts) else np.zeros(0)
+    # only "farther than fit_margin_mm" is asked: a search bounded just above the margin
+    # is exact up to it and returns inf beyond without visiting the far wound
+    bound = float(np.nextafter(params.fit_margin_mm, np.inf))
+    d_wound = wound_tree.query(pts, distance_upper_bound=bound)[0] if len(pts) else np.zeros(0)
     height = (pts - d.brain_centre_mm) @ d.head_axis
     intact = (d_wound > params.fit_margin_mm) & (height > -params.fit_below_centre_mm)
     if intact.sum() < 10:

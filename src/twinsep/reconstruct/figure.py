@@ -77,19 +77,44 @@ def skin_plan_svg(result: object, colours: dict[str, str]) -> str:
     colours : dict
         ``{"A": "#RRGGBB", "B": "#RRGGBB"}`` twin code colours.
     """
+    import matplotlib
     from matplotlib.backends.backend_svg import FigureCanvasSVG
 
     fig = skin_plan_figure(result, colours)
     FigureCanvasSVG(fig)
     buf = io.StringIO()
-    fig.savefig(buf, format="svg")
+    # reproducible bytes: no time stamp, element ids from a fixed salt (not random)
+    with matplotlib.rc_context({"svg.hashsalt": "twinsep-skin-plan"}):
+        fig.savefig(buf, format="svg", metadata={"Date": None})
     return buf.getvalue()
+
+
+def _triangles_path(tri: np.ndarray) -> Any:
+    """One compound ``Path`` of 2D triangles ``(N, 3, 2)``, all turned counter-clockwise.
+
+    Filled with the non-zero rule it covers exactly the union of the triangles (the top
+    and bottom of a closed mesh project with opposite turns and would otherwise cancel),
+    drawn as one shape instead of one path object per triangle.
+    """
+    from matplotlib.path import Path
+
+    e1 = tri[:, 1] - tri[:, 0]
+    e2 = tri[:, 2] - tri[:, 0]
+    cw = e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0] < 0
+    t = tri.copy()
+    t[cw] = t[cw][:, ::-1]
+    verts = np.concatenate([t, t[:, :1]], axis=1).reshape(-1, 2)
+    codes = np.tile(
+        np.array([Path.MOVETO, Path.LINETO, Path.LINETO, Path.CLOSEPOLY], dtype=Path.code_type),
+        len(t),
+    )
+    return Path(verts, codes)
 
 
 def skin_plan_figure(result: object, colours: dict[str, str]) -> Any:
     """The skin-plan matplotlib ``Figure`` (not attached to any GUI backend)."""
-    from matplotlib.collections import PolyCollection
     from matplotlib.figure import Figure
+    from matplotlib.patches import PathPatch
 
     defects = result.defects  # type: ignore[attr-defined]
     skin = result.skin  # type: ignore[attr-defined]
@@ -135,9 +160,13 @@ def skin_plan_figure(result: object, colours: dict[str, str]) -> Any:
                 wrapped[:, :, 0] < 0, wrapped[:, :, 0] + 360.0, wrapped[:, :, 0]
             )
             polys = np.concatenate([ok, wrapped, wrapped - np.array([360.0, 0.0])])
-            tris = PolyCollection(list(polys), facecolors=col, edgecolors="none", alpha=0.8)
-            tris.set_rasterized(True)
-            ax.add_collection(tris)
+            footprint = PathPatch(
+                _triangles_path(polys), facecolor=col, edgecolor="none", alpha=0.8
+            )
+            footprint.set_rasterized(True)
+            # add_artist: the axis limits are fixed below, and add_patch would walk all
+            # segments of the compound path to update the data limits (seconds)
+            ax.add_artist(footprint)
             c = map_coords_deg(d, e.centre_mm[None])[0]
             ax.annotate(
                 f"{e.label} {e.code}",
