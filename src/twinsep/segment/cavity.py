@@ -36,6 +36,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+import cc3d
 import numpy as np
 from scipy import ndimage as ndi
 
@@ -118,7 +119,7 @@ def find_cranial_cavity(
             f"{params.min_intracranial_ml:.0f} mL was found; this does not look like a head CT",
         )
     grown_c = _grow_into_crevices(cavity_c, closed_c, bone_c, outside_c, csp, radius)
-    mask = _to_full_grid(grown_c, cavity_c, bone, body_filled, f, csp)
+    mask = _to_full_grid(grown_c, closed_c, bone, body_filled, f)
     logger.debug(
         "cranial cavity: %d pocket(s), closing %.0f mm, %.0f mL",
         n,
@@ -279,23 +280,40 @@ def _grow_into_crevices(
 
 def _to_full_grid(
     grown_c: np.ndarray,
-    cavity_c: np.ndarray,
+    closed_c: np.ndarray,
     bone: np.ndarray,
     body_filled: np.ndarray,
     f: tuple[int, int, int],
-    csp: morph.Spacing,
 ) -> np.ndarray:
-    """Non-bone body voxels of the (one block wider) coarse cavity, connected to its core."""
+    """Non-bone body voxels of the coarse cavity, widened by one block into the closed
+    skull (blocks straddling the inner table; not the scalp over a gap).
+
+    In the widening blocks, a voxel counts only when it connects (6-neighbours, without
+    crossing bone) to the cavity's own blocks: the far side of a plate thinner than a
+    block is not cavity. The connectivity is labelled on the cavity's edge and ring
+    blocks only (a sparse mask), and the block codes are upsampled once.
+    """
     shape: tuple[int, int, int] = (bone.shape[0], bone.shape[1], bone.shape[2])
-    wide = ndi.binary_dilation(grown_c, structure=ndi.generate_binary_structure(3, 3))
-    cand = morph.upsample(wide, f, shape) & ~bone & body_filled
-    core_c = morph.erode_mm(cavity_c, max(csp), csp)
-    if not core_c.any():
-        core_c = cavity_c
-    lab, sizes = morph.component_sizes(cand, connectivity=6)
-    ids = np.unique(lab[morph.upsample(core_c, f, shape) & cand])
-    lut = np.zeros(sizes.size + 1, bool)
-    lut[ids] = True
+    cube = ndi.generate_binary_structure(3, 3)
+    ring_c = ndi.binary_dilation(grown_c, structure=cube) & closed_c & ~grown_c
+    # coarse code per block: 1 cavity block touching the ring (the seeds), 2 ring block,
+    # 3 cavity block inside; upsampled once
+    edge_c = grown_c & ndi.binary_dilation(ring_c, structure=cube)
+    code_c = np.zeros(grown_c.shape, np.uint8)
+    code_c[grown_c] = 3
+    code_c[edge_c] = 1
+    code_c[ring_c] = 2
+    code = morph.upsample(code_c, f, shape)
+    free = body_filled & ~bone
+    out: np.ndarray = (code == 3) & free
+    part = (code == 1) | (code == 2)
+    part &= free
+    lab, n = cc3d.connected_components(
+        np.ascontiguousarray(part, dtype=np.uint8), connectivity=6, return_N=True
+    )
+    seeds = np.unique(lab[(code == 1) & part])
+    lut = np.zeros(int(n) + 1, bool)
+    lut[seeds] = True
     lut[0] = False
-    out: np.ndarray = lut[lab]
+    out |= lut[lab]
     return out

@@ -12,11 +12,12 @@ Steps (each explainable on one slide):
 3. **Bone**: hysteresis threshold (low: thin, partial-volume infant bone, raised to
    the local half-maximum so blurred edges of dense bone are not taken; high: seeds)
    without any closing, so sutures and fontanelles stay open.
-4. **Intracranial space**: a *copy* of the skull is closed with growing radii; pockets
-   of the remaining space that outside air cannot reach (at all, or only through
-   channels narrower than ``2 x cavity_channel_mm``, e.g. a spinal canal cut open by
-   the scan) are cranial cavities; they are refined at full resolution against the
-   unclosed bone, without leaking through gaps narrower than ``2 x cavity_gap_mm``.
+4. **Intracranial space** (``segment.cavity``): a *copy* of the skull, closed with
+   growing radii, and the scalp layer wall off pockets of the body, joined only through
+   channels narrower than ``2 x cavity_channel_mm`` (a spinal canal, sutures); a pocket
+   whose wall is mostly skull is a cranial cavity (a face or neck is walled by soft
+   tissue), even under a bony defect at the union; it is carried to the full grid
+   against the unclosed bone.
 5. **Vessels**: bone is regrown from dense seeds down to the top of the blood range;
    contrast-band voxels outside its partial-volume rim, on the intracranial side and
    not touching the outside of the skull, in components of sinus size, are evidence
