@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import ndimage as ndi
 
-from twinsep.segment import morph
+from twinsep.segment import bitball, morph
 
 
 def _blobs(seed: int, shape=(40, 33, 27)) -> np.ndarray:
@@ -175,3 +175,60 @@ def test_block_mean_large_blocks_do_not_overflow():
     got = morph.block_mean(m, (40, 40, 41))
     assert got.shape == (1, 1, 1)
     assert got[0, 0, 0] == np.float32(65599 / 65600)
+
+
+# --- small balls on bit-packed rows (segment.bitball) and the distance-transform path
+
+
+_SPACINGS = [(0.8, 1.3, 2.1), (0.356, 0.31, 0.747), (2.0, 0.5, 0.1), (1.0, 1.0, 1.0)]
+
+
+@pytest.mark.parametrize("spacing", _SPACINGS)
+@pytest.mark.parametrize("radius_mm", [0.5, 1.0, 2.5, 4.0])
+def test_bit_ball_dilation_and_erosion_match_scipy(spacing, radius_mm):
+    # 150 voxels along the packed axis: rows of three 64-bit words, the last one partial
+    m = _blobs(int(10 * radius_mm), shape=(30, 27, 150))
+    m[:, :, -1] |= m[:, :, 0]  # mask on the far end of the packed axis too
+    before = m.copy()
+    ref_dil = ndi.distance_transform_edt(~m, sampling=spacing) <= radius_mm
+    k = [int(np.ceil(radius_mm / s)) + 1 for s in spacing]
+    padded = np.pad(m, [(p, p) for p in k])  # outside the array counts as false
+    inner = tuple(slice(p, n - p) for p, n in zip(k, padded.shape, strict=True))
+    ref_ero = (ndi.distance_transform_edt(padded, sampling=spacing) > radius_mm)[inner]
+    small = morph._small_ball(3, radius_mm, spacing)
+    got_dil = morph.dilate_mm(m, radius_mm, spacing)
+    got_ero = morph.erode_mm(m, radius_mm, spacing)
+    assert np.array_equal(m, before)
+    assert np.array_equal(got_dil, ref_dil), (small, int((got_dil != ref_dil).sum()))
+    assert np.array_equal(got_ero, ref_ero), (small, int((got_ero != ref_ero).sum()))
+    opened = morph.open_mm(m, radius_mm, spacing)
+    # scipy's transform of a grid without background is not a distance: an empty
+    # erosion opens to nothing
+    ref_open = (
+        ndi.distance_transform_edt(~ref_ero, sampling=spacing) <= radius_mm
+        if ref_ero.any()
+        else np.zeros(m.shape, bool)
+    )
+    assert np.array_equal(opened, ref_open)
+    if radius_mm == 1.0 and spacing == (1.0, 1.0, 1.0):
+        assert ref_ero.any()  # the erosion is not trivially empty for every case
+
+
+def test_bit_ball_is_used_for_small_balls_only():
+    sp = (0.356, 0.31, 0.747)
+    assert morph._small_ball(3, 2.5, sp)  # the segmentation's margins: packed rows
+    assert not morph._small_ball(3, 24.0, sp)  # a 24 mm closing: distance transform
+    assert not morph._small_ball(2, 1.0, sp)
+
+
+def test_bit_ball_rows_count_the_lattice_ball():
+    # unit voxels, radius 3: 123 lattice points |p| <= 3 (the count used above)
+    run, widths = bitball.ball_rows(3.0, (1.0, 1.0, 1.0))
+    assert run == 0
+    assert sum(2 * w + 1 for w in widths.values()) == 123
+    # a single voxel dilated on the packed rows gives that ball, centred
+    m = np.zeros((9, 9, 70), bool)
+    m[4, 4, 63] = True  # next to a word boundary of the packed axis
+    got = bitball.dilate_ball(m, 3.0, (1.0, 1.0, 1.0))
+    z, y, x = np.indices(m.shape)
+    assert np.array_equal(got, (z - 4) ** 2 + (y - 4) ** 2 + (x - 63) ** 2 <= 9)

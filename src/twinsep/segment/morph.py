@@ -1,9 +1,11 @@
 """Binary morphology in world millimetres, built on ``edt`` and ``cc3d``.
 
-Every radius is in mm and honours anisotropic voxels. Distance-based dilation and
-erosion are exact Euclidean balls (``edt`` is ~10x faster and ~6x leaner than
-``scipy.ndimage.distance_transform_edt`` on 2 cores, see NOTES.md); hole filling
-labels the background with ``cc3d`` instead of ``scipy.ndimage.binary_fill_holes``.
+Every radius is in mm and honours anisotropic voxels. Dilation and erosion are exact
+Euclidean balls: small balls (up to ``BITBALL_MAX_PAIRS`` offset rows) by OR-ing
+shifted bit-packed rows (``segment.bitball``), larger ones from a distance transform
+(``edt`` is ~10x faster and ~6x leaner than ``scipy.ndimage.distance_transform_edt``
+on 2 cores, see NOTES.md); hole filling labels the background with ``cc3d`` instead of
+``scipy.ndimage.binary_fill_holes``.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import os
 import cc3d
 import edt
 import numpy as np
+
+from twinsep.segment import bitball
 
 Spacing = tuple[float, float, float]
 
@@ -58,7 +62,10 @@ def dilate_mm(mask: np.ndarray, radius_mm: float, spacing_mm: Spacing) -> np.nda
     if box is None:
         return out
     # exact: every mask voxel lies in the box, and voxels farther out than the margin are
-    # farther than the radius from all of them; the EDT runs on the box only
+    # farther than the radius from all of them; the work is done on the box only
+    if _small_ball(m.ndim, radius_mm, spacing_mm):
+        out[box] = bitball.dilate_ball(m[box], radius_mm, spacing_mm)
+        return out
     inv = np.logical_not(m[box]).view(np.uint8)
     d = edt.edt(
         inv,
@@ -107,7 +114,38 @@ def erode_mm(mask: np.ndarray, radius_mm: float, spacing_mm: Spacing) -> np.ndar
     """Erosion by a Euclidean ball of ``radius_mm`` (outside the array counts as false)."""
     if radius_mm <= 0:
         return mask.astype(bool, copy=True)
-    return distance_mm(mask, spacing_mm) > radius_mm
+    m = np.asarray(mask, dtype=bool)
+    if not _small_ball(m.ndim, radius_mm, spacing_mm):
+        return distance_mm(m, spacing_mm) > radius_mm
+    # the complement of the dilated complement, on the mask's bounding box padded by
+    # the ball: every voxel of the pad is outside the mask (or outside the array)
+    out: np.ndarray = np.zeros(m.shape, bool)
+    box = _bounding_box(m, [0, 0, 0])
+    if box is None:
+        return out
+    k = [int(np.floor(radius_mm / s)) + 1 for s in spacing_mm]
+    comp = np.ones(tuple(b.stop - b.start + 2 * p for b, p in zip(box, k, strict=True)), bool)
+    inner = tuple(slice(p, n - p) for p, n in zip(k, comp.shape, strict=True))
+    np.logical_not(m[box], out=comp[inner])
+    out[box] = ~bitball.dilate_ball(comp, radius_mm, spacing_mm)[inner]
+    return out
+
+
+#: Largest ball, in (other axis, last axis) offset pairs, dilated on bit-packed rows
+#: (``segment.bitball``); larger balls use the exact distance transform. Each pair is one
+#: pass over 1/64 of the grid: at 300 pairs both cost about the same on a 512^2 x 400 CT
+#: (measured 0.1-0.7 s for 2-190 pairs against 2.7-2.9 s for the transform).
+BITBALL_MAX_PAIRS = 300
+
+
+def _small_ball(ndim: int, radius_mm: float, spacing_mm: Spacing) -> bool:
+    if ndim != 3:
+        return False
+    k = [int(np.floor(radius_mm / s)) for s in spacing_mm]
+    run = 0 if k[0] >= k[1] else 1
+    if (2 * k[1 - run] + 1) * (2 * k[2] + 1) > 4 * BITBALL_MAX_PAIRS:
+        return False  # far too many: skip counting them
+    return len(bitball.ball_rows(radius_mm, spacing_mm)[1]) <= BITBALL_MAX_PAIRS
 
 
 def close_mm(mask: np.ndarray, radius_mm: float, spacing_mm: Spacing) -> np.ndarray:
