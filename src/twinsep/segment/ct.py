@@ -272,8 +272,17 @@ def segment_ct(
 
 
 def tissue_volumes_ml(labels: Volume) -> dict[str, float]:
-    """Volume (mL) of each tissue label in a label map."""
-    counts = np.bincount(labels.array.ravel(), minlength=6)
+    """Volume (mL) of each tissue label in a label map.
+
+    Voxels are counted slab by slab (``bincount`` casts its input to int64: slabs of
+    ~4 M voxels keep that copy small instead of 8 bytes per voxel of the whole grid).
+    """
+    a = labels.array
+    counts = np.zeros(max(L.TISSUE_NAMES) + 1, np.int64)
+    step = max(1, (1 << 22) // max(1, int(np.prod(a.shape[1:]))))
+    for i in range(0, a.shape[0], step):
+        c = np.bincount(a[i : i + step].ravel(), minlength=counts.size)
+        counts += c[: counts.size]
     v = labels.voxel_volume_mm3 / 1000.0
     return {name: round(float(counts[val]) * v, 3) for val, name in L.TISSUE_NAMES.items()}
 
@@ -328,15 +337,18 @@ def _body_mask(
         dist = morph.upsample(dist_c, f, sm.shape)  # type: ignore[arg-type]
         far = np.zeros(sizes2.size + 1, np.float32)
         near = np.full(sizes2.size + 1, np.inf, np.float32)
-        np.maximum.at(far, lab2[resid], dist[resid])
-        np.minimum.at(near, lab2[resid], dist[resid])
+        which, dv = lab2[resid], dist[resid]
+        np.maximum.at(far, which, dv)
+        np.minimum.at(near, which, dv)
+        del which, dv
         ok = (far <= params.appendage_mm) & (near <= 1.5 * max(csp))
         ok[0] = False
         body |= ok[lab2]
         del dist
     lab3, sizes3 = morph.component_sizes(body)
     keep = np.concatenate([[False], sizes3 >= 0.2 * sizes3.max()])
-    body = keep[lab3]
+    if not keep[1:].all():  # one piece (or all kept): the mask is already the answer
+        body = keep[lab3]
     filled = morph.fill_holes(body)
     return body, filled
 
