@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,19 +84,27 @@ def resample_to_ras(
     out_to_world[:3, :3] *= spacing_mm
     out_to_world[:3, 3] = lo
     m = np.linalg.inv(first.affine) @ out_to_world
-    arrays: dict[str, np.ndarray] = {}
-    for name, vol in volumes.items():
-        o = (order or {}).get(name, 0)
+
+    def one(vol: Volume, o: int) -> np.ndarray:
         cval = float(vol.array.min()) if o > 0 else 0.0
-        arrays[name] = ndimage.affine_transform(
-            vol.array,
-            m[:3, :3],
-            offset=m[:3, 3],
-            output_shape=out_shape,
-            order=o,
-            mode="constant",
-            cval=cval,
+        return np.asarray(
+            ndimage.affine_transform(
+                vol.array,
+                m[:3, :3],
+                offset=m[:3, 3],
+                output_shape=out_shape,
+                order=o,
+                mode="constant",
+                cval=cval,
+            )
         )
+
+    # ndimage releases the GIL: the volumes are resampled two at a time (issue 10);
+    # each result is independent of the others, so the output does not change.
+    names = list(volumes)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(lambda n: one(volumes[n], (order or {}).get(n, 0)), names))
+    arrays: dict[str, np.ndarray] = dict(zip(names, results, strict=True))
     return RasGrid(origin_mm=lo, spacing_mm=spacing_mm, arrays=arrays)
 
 
