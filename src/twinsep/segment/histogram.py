@@ -25,12 +25,19 @@ class CTStats:
 
 
 def sample_values(a: np.ndarray, max_samples: int, rng: np.random.Generator) -> np.ndarray:
-    """Up to ``max_samples`` values of ``a`` (flattened), drawn with ``rng``."""
-    flat = a.ravel()
-    if flat.size <= max_samples:
-        return flat
-    idx = rng.choice(flat.size, size=max_samples, replace=False)
-    return flat[np.sort(idx)]
+    """Up to ``max_samples`` values of ``a`` (flattened), drawn with ``rng``.
+
+    The values are those of ``a.ravel()`` (C order) at the sorted drawn positions; a
+    non-contiguous ``a`` (a NIfTI volume is Fortran-ordered) is read at those positions
+    without flattening a copy of the whole grid.
+    """
+    if a.size <= max_samples:
+        return a.ravel()
+    idx = np.sort(rng.choice(a.size, size=max_samples, replace=False))
+    if a.flags.c_contiguous:
+        return a.ravel()[idx]
+    out: np.ndarray = a[np.unravel_index(idx, a.shape)]
+    return out
 
 
 def histogram_peak(values: np.ndarray, lo: float, hi: float, bin_hu: float = 4.0) -> float | None:
