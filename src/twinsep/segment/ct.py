@@ -82,11 +82,9 @@ def ct_statistics(ct: Volume, params: SegmentParams = SegmentParams()) -> CTStat
     soft = histogram_peak(vals, *params.soft_peak_range_hu)
     if soft is None:
         raise ScanError(src, "has no soft-tissue peak between -150 and 150 HU; not a head CT")
-    body = a > (air + soft) / 2
     step = max(1, a.shape[2] // 64)
-    noise = noise_sigma(
-        a[:, :, ::step], body[:, :, ::step] & (np.abs(a[:, :, ::step] - soft) < 150)
-    )
+    sub = a[:, :, ::step]  # the noise is measured on every step-th plane only
+    noise = noise_sigma(sub, (sub > (air + soft) / 2) & (np.abs(sub - soft) < 150))
     return CTStats(air_hu=air, soft_hu=soft, noise_hu=noise)
 
 
@@ -131,15 +129,13 @@ def segment_ct(
         )
 
     # --- crop to everything above the body threshold (table included) --------------
-    above = ct.array > t_body
-    if not above.any():
+    box = morph._bounding_box(ct.array > t_body, [2, 2, 2])
+    if box is None:
         raise ScanError(src, "has no voxel denser than air; it is empty")
-    nz = [np.flatnonzero(above.any(axis=tuple(j for j in range(3) if j != ax))) for ax in range(3)]
     crop = _Crop(
-        lo=tuple(max(int(n[0]) - 2, 0) for n in nz),  # type: ignore[arg-type]
-        hi=tuple(min(int(n[-1]) + 3, s) for n, s in zip(nz, ct.shape, strict=True)),  # type: ignore[arg-type]
+        lo=(box[0].start, box[1].start, box[2].start),
+        hi=(box[0].stop, box[1].stop, box[2].stop),
     )
-    del above
     raw = crop.take(ct.array)
     sigma_vx = [params.smooth_sigma_mm / s for s in spacing]
     sm = filters.gaussian_filter(raw, sigma_vx, mode="nearest")
