@@ -104,8 +104,11 @@ def classify_brain_csf(
     img = raw[box].astype(np.float32)
 
     # 1. bright: partial volume with bone or blood (a 0.5-voxel Gaussian is exact to
-    # 3e-4 with a 3-tap kernel: truncate at 2 sigma)
-    light = ndi.gaussian_filter(img, sigma=params.bright_smooth_vx, mode="nearest", truncate=2.0)
+    # 3e-4 with a 3-tap kernel: truncate at 2 sigma; wider ones at 3 sigma)
+    light_vx = [max(params.bright_smooth_vx, params.bright_smooth_min_mm / s) for s in spacing]
+    light = ndi.gaussian_filter(
+        img, sigma=light_vx, mode="nearest", truncate=2.0 if max(light_vx) <= 0.5 else 3.0
+    )
     t_bright = _bright_threshold(light, cav, soft_hu, params)
     bright = light > t_bright
     bright &= cav

@@ -81,6 +81,11 @@ class VesselParams:
     """Contrast also needs the evidence to fill this fraction of the cranial cavity
     (sinuses are ~0.5-1 % of it), so a large adult cavity needs more than 0.5 mL."""
 
+    scalp_min_mm: float = 3.0
+    """Non-bone voxels this close (mm) to the skin are scalp, outside the skull, even
+    when the cavity mask includes them: infant scalp is 3-5 mm thick (HeadParams
+    sources) and a sinus lies under it and the bone, >= 5 mm deep. 0 turns it off."""
+
     tube_margin_mm: float = 2.5
     """Tube-test candidates lie within this distance (mm) of the cranial cavity: the
     dura and the sinus wall against the inner table (cortical veins and sinuses lie
@@ -126,6 +131,13 @@ class SegmentParams:
     spread a voxel deep into the brain; in voxels because the rim is a voxel-scale
     effect. Measured (issue 4): raw values (0) gave CSF Dice 0.05-0.45 lower at noise
     30 HU on 2.3 mm phantoms, the tissue smoothing (~1.5 mm) 0.03-0.1 lower."""
+
+    bright_smooth_min_mm: float = 0.64
+    """Lower bound (mm) of that smoothing on fine grids: the sigma of the scanner's own
+    blur (soft-tissue head kernels, FWHM 1-1.5 mm), which it widens only by sqrt(2)
+    while cutting the noise of sub-millimetre voxels. Measured on a generated 0.6 mm
+    head wall (tests/segment/test_brain_csf.py): CSF Dice 0.60 -> 0.74; unchanged on
+    grids of 1.3 mm or coarser, where half a voxel is already wider."""
 
     dark_grid_mm: float = 1.0
     """The dark (CSF darker than brain) test runs on blocks of about this size (mm) when
