@@ -32,6 +32,10 @@ from twinsep.volume import Volume
 
 logger = logging.getLogger(__name__)
 
+#: Threads of the exact distance transforms (``edt`` splits the passes by lines: the
+#: result does not depend on the thread count).
+_EDT_THREADS = 2
+
 
 @dataclass(frozen=True)
 class CutResult:
@@ -340,7 +344,9 @@ def min_cut_twins(labels: Volume, twins: Volume, *, params: CutParams = CutParam
     box, boundary_c = found
     tw_c = tw[box]
     cost = np.asarray(params.costs.by_label(), dtype=np.float32)[lab[box]]
-    dist = edt.edt(~boundary_c, anisotropy=tuple(spacing), black_border=False)
+    dist = edt.edt(
+        ~boundary_c, anisotropy=tuple(spacing), black_border=False, parallel=_EDT_THREADS
+    )
     iface = brain_interface_mask(lab[box], tw_c)
     n_full = int(((tw_c > 0) & (dist <= params.band_mm)).sum())
     stats = _Stats()
@@ -351,7 +357,9 @@ def min_cut_twins(labels: Volume, twins: Volume, *, params: CutParams = CutParam
         f = int(np.ceil((n_full / params.max_fine_nodes) ** (1.0 / 3.0)))
         coarse_cost, coarse_tw, coarse_iface = _coarsen(cost, tw_c, iface, f)
         c_boundary = boundary_mask(coarse_tw)
-        c_dist = edt.edt(~c_boundary, anisotropy=tuple(spacing * f), black_border=False)
+        c_dist = edt.edt(
+            ~c_boundary, anisotropy=tuple(spacing * f), black_border=False, parallel=_EDT_THREADS
+        )
         c_band, band_mm = _capped_band(coarse_tw > 0, c_dist, params.band_mm, params)
         c_new = _solve(
             coarse_cost,
@@ -364,20 +372,16 @@ def min_cut_twins(labels: Volume, twins: Volume, *, params: CutParams = CutParam
             coarse_iface,
             coarse_tw,
         )
-        up = (
-            c_new.repeat(f, 0)
-            .repeat(f, 1)
-            .repeat(f, 2)[: tw_c.shape[0], : tw_c.shape[1], : tw_c.shape[2]]
-        )
-        up_band = (
-            c_band.repeat(f, 0)
-            .repeat(f, 1)
-            .repeat(f, 2)[: tw_c.shape[0], : tw_c.shape[1], : tw_c.shape[2]]
-        )
+        # each fine voxel takes its block's value (one gather, no repeated copies)
+        blocks = np.ix_(*(np.arange(n) // f for n in tw_c.shape))
+        up = c_new[blocks]
+        up_band = c_band[blocks]
         body = tw_c > 0
         prov = np.where(up_band & body, up, tw_c).astype(tw_c.dtype)
         f_boundary = boundary_mask(prov)
-        f_dist = edt.edt(~f_boundary, anisotropy=tuple(spacing), black_border=False)
+        f_dist = edt.edt(
+            ~f_boundary, anisotropy=tuple(spacing), black_border=False, parallel=_EDT_THREADS
+        )
         refine_mm = params.refine_voxels * f * float(spacing.max())
         f_band, _ = _capped_band(body, f_dist, refine_mm, params)
         new_c = _solve(cost, prov, f_band, spacing, params, stats, f_dist, iface, tw_c)

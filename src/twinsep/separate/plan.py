@@ -14,6 +14,7 @@ import numpy as np
 from twinsep.fusion.analysis import FusionAnalysis
 from twinsep.fusion.surface import InterfaceMesh, interface_mesh
 from twinsep.labels import BONE, BRAIN, CSF, SOFT_TISSUE, TISSUE_NAMES, TWIN_A, TWIN_B, VESSEL
+from twinsep.separate.boxes import grow, slices
 from twinsep.separate.crossings import VesselCrossing, vessel_crossings
 from twinsep.separate.mincut import SeparationCheck, min_cut_twins, verify_separation
 from twinsep.separate.packing import PackedVolume, pack_volume, unpack_volume
@@ -223,7 +224,7 @@ def _assign_stages(
     best = np.full(k_box.shape, np.inf, np.float32)
     for number in sorted({int(v) for v in seed_stage if v}):
         seeds = np.isin(comps, np.flatnonzero(seed_stage == number))
-        d = edt.edt(~seeds, anisotropy=tuple(spacing), black_border=False)
+        d = edt.edt(~seeds, anisotropy=tuple(spacing), black_border=False, parallel=2)
         take = k_box & (d <= cuff_mm) & (d < best)
         st[take] = number
         best = np.where(take, d, best)
@@ -280,6 +281,34 @@ def _section_diameters(
     return [replace(out[i], id=f"vessel-{k}") for k, i in enumerate(order, start=1)]
 
 
+#: Voxels added around the kerf box before meshing the cut: ``interface_mesh`` works on
+#: the contact's bounding box grown by ``ceil(3 sigma) + 3`` = 6 voxels (sigma 1 voxel),
+#: so with 8 the crop never trims its region.
+_MESH_CROP_VX = 8
+
+
+def _cut_mesh(
+    refined: np.ndarray, affine: np.ndarray, kerf_box: tuple[slice, slice, slice]
+) -> InterfaceMesh:
+    """The cut surface (:func:`interface_mesh` of the refined twins), meshed on the kerf
+    box grown by ``_MESH_CROP_VX`` instead of the whole grid.
+
+    Same triangles as on the whole grid; world coordinates go through the crop's affine
+    (the translation folded in), which can differ from the whole-grid result in the
+    last bits (about 1e-14 mm). Voxel indices are returned on the whole grid.
+    """
+    lo = np.asarray([s.start for s in kerf_box], dtype=np.int64)
+    hi = np.asarray([s.stop for s in kerf_box], dtype=np.int64)
+    if np.any(hi <= lo):  # no kerf: nothing touches
+        return interface_mesh(refined == TWIN_A, refined == TWIN_B, affine)
+    lo, hi = grow((lo, hi), _MESH_CROP_VX, refined.shape)
+    crop = refined[slices(lo, hi)]
+    aff = np.asarray(affine, dtype=np.float64).copy()
+    aff[:3, 3] = aff[:3, :3] @ lo + aff[:3, 3]
+    mesh = interface_mesh(crop == TWIN_A, crop == TWIN_B, aff)
+    return replace(mesh, side_a_ijk=mesh.side_a_ijk + lo, side_b_ijk=mesh.side_b_ijk + lo)
+
+
 def plan_separation(
     labels: Volume,
     twins: Volume,
@@ -333,7 +362,7 @@ def plan_separation(
             )
     crossings = vessel_crossings(labels, refined, check.kerf, kerf_box=check.kerf_box)
     # Cut surface (marching cubes, world mm): areas by tissue and by stage, vessel sections.
-    mesh = interface_mesh(refined == TWIN_A, refined == TWIN_B, labels.affine)
+    mesh = _cut_mesh(refined, labels.affine, check.kerf_box)
     lab = labels.array
     la = lab[tuple(mesh.side_a_ijk.T)]
     lb = lab[tuple(mesh.side_b_ijk.T)]
