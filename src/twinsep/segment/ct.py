@@ -23,8 +23,10 @@ Steps (each explainable on one slide):
    not touching the outside of the skull, in components of sinus size, are evidence
    of contrast (detected from their volume) and grow into the sinus wall; tube-shaped
    contrast buried in soft tissue (neck vessels) is added (see ``segment.vessels``).
-6. **Brain vs CSF**: a two-class Gaussian mixture fitted by EM on the smoothed
-   intracranial intensities; the Bayes boundary splits them.
+6. **Brain vs CSF** (``segment.brain_csf``): cavity voxels brighter than the brain
+   class can be (partial volume with bone or blood) are CSF; of the rest, those darker
+   than the CSF/brain crossing of an EM mixture, on a smoothing normalised over them
+   (so the bone rim does not leak in), are CSF too.
 """
 
 from __future__ import annotations
