@@ -182,3 +182,15 @@ def test_former_failures_hold_their_floors(kind: str, size: int, noise: float) -
         got = (cav_p & (res.twins.array == tw)).sum()
         want = (cav_t & (ph.twins.array == tw)).sum()
         assert got == pytest.approx(want, rel=0.08)
+
+
+def test_a_vertex_cut_off_by_the_field_of_view_is_still_a_cavity() -> None:
+    """A CT whose field of view ends 25 mm below the vertex (skull and scalp cut): the
+    scanned part of the cavity is found, nothing beyond the skull is added."""
+    x, y, z = _grid((62.0, 62.0, 62.0))
+    bone, body, truth = _head(x, y, z, (0.0, 0.0, 0.0))
+    keep = z[0, 0, :] < R_IN_MM + BONE_MM + SCALP_MM - 25.0
+    bone, body, truth = bone[:, :, keep], body[:, :, keep], truth[:, :, keep]
+    cav = find_cranial_cavity(bone, body, SPACING)
+    assert _dice(cav.mask, truth) > 0.97
+    assert _volume_ml(cav.mask & ~truth) < 1.0  # the scalp is ~60 mL

@@ -13,10 +13,9 @@ the full grid against the unclosed bone:
    component is a candidate core. A bony defect (the union of two heads often has
    none, a craniectomy) is closed by the scalp layer, so the cavity under it is still
    found; the ball cannot leak through a gap into the scalp either.
-2. **Which pockets are cranial.** A core that touches the scan's edge is cut by the
-   scan. Otherwise its wall (what lies just beyond the free space around it) is
-   measured: a cranial cavity is walled by skull (``cavity_bone_fraction``), a face or
-   a neck mostly by soft tissue. Each accepted core, grown back by the same ball
+2. **Which pockets are cranial.** The wall of each core (what lies just beyond the
+   free space around it, as far as the scan reaches) is measured: a cranial cavity is
+   walled by skull (``cavity_bone_fraction``), a face or a neck mostly by soft tissue. Each accepted core, grown back by the same ball
    within the free space, is a pocket of at least ``min_intracranial_ml``.
 3. **Heads found at different radii.** A pocket at a larger radius that lies outside
    the cavities already found is another head whose skull has wider openings.
@@ -205,25 +204,15 @@ def _enclosed_ids(
     csp: morph.Spacing,
     params: SegmentParams,
 ) -> np.ndarray:
-    """Labels of core components enclosed mostly by the closed skull, not cut by the scan.
+    """Labels of core components enclosed mostly by the closed skull.
 
     Around each component, the wall is what a ball one channel radius plus one voxel
     wider reaches outside the free space; the share of the wall in the closed skull is
     measured (the rest is scalp-deep soft tissue or air); a cranial cavity is walled by
-    bone except at fontanelles and defects, the neck or the face by soft tissue.
+    bone except at fontanelles and defects, the neck or the face by soft tissue. Where
+    the scan's field of view cuts a head, there is no wall: the share is taken over
+    the wall that was scanned.
     """
-    border = np.unique(
-        np.concatenate(
-            [
-                lab[0].ravel(),
-                lab[-1].ravel(),
-                lab[:, 0].ravel(),
-                lab[:, -1].ravel(),
-                lab[:, :, 0].ravel(),
-                lab[:, :, -1].ravel(),
-            ]
-        )
-    )
     vx_ml = float(np.prod(csp)) / 1000.0
     # the core of the smallest cavity (a ball of min_intracranial_ml eroded by the
     # channel radius) keeps over a third of its volume; an eighth leaves room for flat ones
@@ -231,8 +220,6 @@ def _enclosed_ids(
     out = []
     reach = ch + 1.01 * max(csp)
     for i in cand:
-        if i in border:
-            continue
         box = _box(lab == i, [int(np.ceil(reach / s)) + 1 for s in csp])
         comp = lab[box] == i
         ring = morph.dilate_mm(comp, reach, csp) & ~space[box]
