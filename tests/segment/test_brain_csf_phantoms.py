@@ -1,0 +1,34 @@
+"""Brain and CSF through the whole CT segmentation on the project's phantoms at noise
+30 HU, where the brain/CSF step used to fail (issue 4)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from twinsep import labels as L
+from twinsep.segment import segment_ct
+
+phantom = pytest.importorskip("twinsep.phantom")
+
+
+def dice(a: np.ndarray, b: np.ndarray) -> float:
+    return float(2 * (a & b).sum() / max(a.sum() + b.sum(), 1))
+
+
+@pytest.mark.parametrize("kind", ["vertical-I", "angular-frontal"])
+def test_brain_and_csf_at_noise_30(kind):
+    ph = phantom.make_phantom(kind, size=128, seed=0, noise_hu=30.0)
+    seg = segment_ct(ph.ct)
+    t, p = ph.labels.array, seg.labels.array
+    # measured brain 0.97 / CSF 0.76 (vertical-I, 2.34 mm) and 0.97 / 0.77
+    # (angular-frontal, 2.43 mm); the previous brain/CSF step gave 0.86 / 0.51 and
+    # 0.83 / 0.48 on these scans (README, issue 4). Brain target 0.92; the CSF target
+    # (0.80) is not met, the floor guards the gain.
+    assert dice(t == L.BRAIN, p == L.BRAIN) >= 0.95
+    assert dice(t == L.CSF, p == L.CSF) >= 0.72
+    # every cavity voxel is brain or CSF, never both (labels are exclusive) and the
+    # CSF volume is within 25 % of the truth (a threshold on the wrong side of the
+    # brain peak doubles it)
+    v_true = float((t == L.CSF).sum())
+    assert abs(float((p == L.CSF).sum()) - v_true) < 0.25 * v_true
