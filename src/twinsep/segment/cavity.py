@@ -110,14 +110,23 @@ def find_cranial_cavity(
     bone_c = morph.block_mean(bone, f) >= 0.25
     body_c = morph.block_mean(body_filled, f) >= 0.5
     outside_c = ~morph.block_any(body_filled, f)
-    cavity_c, closed_c, radius, n = _pockets(bone_c, body_c, outside_c, csp, params)
+    d_air = morph.distance_to_mm(outside_c, csp)
+    # the scalp layer: body shallower than the skull vault lies under the skin
+    deep_body = body_c & (d_air > _shell_depth_mm(d_air, bone_c, csp))
+    cavity_c, closed_c, radius, n = _pockets(bone_c, deep_body, csp, params)
     if cavity_c is None or closed_c is None:
         raise ScanError(
             source,
             "no skull enclosing a cranial cavity of at least "
             f"{params.min_intracranial_ml:.0f} mL was found; this does not look like a head CT",
         )
-    grown_c = _grow_into_crevices(cavity_c, closed_c, bone_c, outside_c, csp, radius)
+    # crevices are grown one voxel clear of bone: a one- or two-voxel gap in a plate
+    # (a suture, noise) does not let the growth through; the last layer at the bone is
+    # the full-grid step's
+    bone_wide = ndi.binary_dilation(bone_c, structure=ndi.generate_binary_structure(3, 3))
+    grown_c = _grow_into_crevices(cavity_c, closed_c & ~bone_wide & deep_body, d_air, csp, radius)
+    del bone_wide
+    del d_air
     mask = _to_full_grid(grown_c, closed_c, bone, body_filled, f)
     logger.debug(
         "cranial cavity: %d pocket(s), closing %.0f mm, %.0f mL",
@@ -130,8 +139,7 @@ def find_cranial_cavity(
 
 def _pockets(
     bone_c: np.ndarray,
-    body_c: np.ndarray,
-    outside_c: np.ndarray,
+    deep_body: np.ndarray,
     csp: morph.Spacing,
     params: SegmentParams,
 ) -> tuple[np.ndarray | None, np.ndarray | None, float, int]:
@@ -139,10 +147,6 @@ def _pockets(
     vx_ml = float(np.prod(csp)) / 1000.0
     min_vx = params.min_intracranial_ml / vx_ml
     ch = params.cavity_channel_mm
-    d_air = morph.distance_to_mm(outside_c, csp)
-    shell_mm = _shell_depth_mm(d_air, bone_c, csp)
-    deep_body = body_c & (d_air > shell_mm)
-    del d_air
     cavity_c: np.ndarray | None = None
     closed_c: np.ndarray | None = None
     radius = params.skull_close_mm[-1]
@@ -247,17 +251,20 @@ def _box(mask: np.ndarray, margin: list[int]) -> tuple[slice, ...]:
 
 def _grow_into_crevices(
     cavity_c: np.ndarray,
-    closed_c: np.ndarray,
-    bone_c: np.ndarray,
-    outside_c: np.ndarray,
+    inside_c: np.ndarray,
+    d_air: np.ndarray,
     csp: morph.Spacing,
     radius_mm: float,
 ) -> np.ndarray:
-    """Grow the pockets into corners of the closed skull nearer the cavity than the air."""
+    """Grow the pockets into corners of the closed skull nearer the cavity than the air.
+
+    ``inside_c`` is the closed skull's non-bone, deeper-than-scalp part: soft tissue in
+    the notch between two joined heads is filled by the closing too, but it lies at
+    scalp depth or nearer the air than the cavity, so it stays out.
+    """
     d_cav = morph.distance_to_mm(cavity_c, csp)
-    d_air = morph.distance_to_mm(outside_c, csp)
-    allowed = closed_c & ~bone_c & (d_cav < d_air) & (d_cav <= radius_mm)
-    del d_cav, d_air
+    allowed = inside_c & (d_cav < d_air) & (d_cav <= radius_mm)
+    del d_cav
     steps = int(np.ceil(radius_mm / min(csp)))
     grown = ndi.binary_dilation(
         cavity_c, structure=ndi.generate_binary_structure(3, 1), iterations=steps, mask=allowed
