@@ -207,6 +207,8 @@ def component_sizes(mask: np.ndarray, connectivity: int = 26) -> tuple[np.ndarra
         sub, connectivity=connectivity, return_N=True
     )
     lab[box] = sub_lab
+    if n == 1:  # one piece (a body, a skull): its size is the mask's voxel count
+        return lab, np.array([np.count_nonzero(sub)], np.intp)
     sizes = np.bincount(sub_lab[sub], minlength=int(n) + 1)[1:]
     return lab, sizes
 
