@@ -338,10 +338,11 @@ def _body_mask(
         which, dv = lab2[resid], dist[resid]
         np.maximum.at(far, which, dv)
         np.minimum.at(near, which, dv)
-        del which, dv
+        del dv
         ok = (far <= params.appendage_mm) & (near <= 1.5 * max(csp))
         ok[0] = False
-        body |= ok[lab2]
+        body[resid] = ok[which]  # body and resid are disjoint: set the residue only
+        del which
         del dist
     lab3, sizes3 = morph.component_sizes(body)
     keep = np.concatenate([[False], sizes3 >= 0.2 * sizes3.max()])
