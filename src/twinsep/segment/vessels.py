@@ -405,9 +405,10 @@ def sinus_mask(
        bone core mix bone with brain and may show any value in between; they are never
        evidence of contrast.
     3. **Intracranial side**: evidence must lie within ``dural_margin_mm`` of the cranial
-       cavity and not touch the outside of the skull (scalp, air): a plate of thin
-       bone without a dense core touches both the cavity and the scalp; a sinus lies
-       between the inner table and the brain.
+       cavity and not touch the outside of the skull (scalp, air; with ``body``, every
+       non-bone voxel within ``scalp_min_mm`` of the skin counts as scalp whatever the
+       cavity mask says): a plate of thin bone without a dense core touches both the
+       cavity and the scalp; a sinus lies between the inner table and the brain.
     4. **Size**: evidence components smaller than ``min_component_mm3`` (calcified
        pineal or choroid plexus, noise) are dropped.
     5. **Growth**: the vessel is the evidence plus contrast-band voxels within
@@ -459,6 +460,12 @@ def sinus_mask(
     cavity_side = intracranial | bright
     near_ic = morph.dilate_mm(intracranial, params.dural_margin_mm, sp)
     outside = ~(cavity_side | band)
+    if body is not None and params.scalp_min_mm > 0:
+        # The scalp is outside the skull even where the cavity mask strays into it (a
+        # coarse grid, a suture): no sinus lies within the scalp's least thickness of
+        # the skin.
+        skin_r = max(params.scalp_min_mm, 1.01 * max(sp))
+        outside |= morph.dilate_mm(~body, skin_r, sp) & ~(bright | band)
     touch_out = morph.dilate_mm(outside, max(params.outside_gap_mm, 1.01 * max(sp)), sp)
     del outside
     ic_band = band & near_ic & cavity_side
