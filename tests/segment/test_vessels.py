@@ -93,9 +93,16 @@ def test_contrast_detected_both_ways(kind, size):
     # without contrast nothing is labelled vessel, and the plan is told so
     assert (off.labels.array == L.VESSEL).sum() == 0
     assert any("no contrast" in w for w in off.warnings)
-    # with contrast the evidence is clearly above the detection floor (measured >= 4.6 mL
-    # at 3.5 mm voxels, floor 2.5 mL)
-    assert on.hu_thresholds["contrast_evidence_ml"] >= 1.5 * VesselParams().contrast_min_ml
+    # With contrast, one cue is clearly above its floor: the sinus evidence (floor 2.5 mL;
+    # 4-10 mL measured at 2-2.6 mm), or on 3.1-3.3 mm grids, where a 2 mm skull under a
+    # voxel-wide gap leaves the sinus 1-2 mL outside the bone rim, the neck vessels
+    # (19-27 mL measured, floor 6 mL) on top of the smaller sinus evidence.
+    vp, th = VesselParams(), on.hu_thresholds
+    assert th["contrast_evidence_ml"] >= vp.contrast_support_ml
+    assert (
+        th["contrast_evidence_ml"] >= 1.5 * vp.contrast_min_ml
+        or th["contrast_extracranial_ml"] >= 2 * vp.extracranial_min_ml
+    ), th
 
 
 # ---------------------------------------------------------------------------------------
