@@ -122,3 +122,36 @@ def test_separation_plan_pickles_its_label_maps_packed() -> None:
     assert isinstance(back.twins, Volume)
     assert back.area_mm2_by_tissue == plan.area_mm2_by_tissue
     assert back.check == plan.check and back.risk_score == 0.5
+
+
+def test_vessel_crossings_with_and_without_the_kerf_box() -> None:
+    from twinsep.separate.crossings import vessel_crossings
+    from twinsep.separate.mincut import verify_separation
+
+    # a tube of radius 3 mm along x through the twins' boundary plane x = 0; the tube
+    # runs 20 mm into each twin: same vessel volume on both sides
+    sp = 0.5
+    shape = (120, 60, 60)
+    i = np.indices(shape)
+    x = (i[0] - 59.5) * sp
+    r = np.hypot((i[1] - 29.5) * sp, (i[2] - 29.5) * sp)
+    lab = np.ones(shape, np.uint8)
+    tube = (r <= 3.0) & (np.abs(x) <= 20.0)
+    lab[tube] = 5
+    tw = np.where(x < 0, 1, 2).astype(np.uint8)
+    labels = Volume(lab, np.diag([sp, sp, sp, 1.0]))
+    check = verify_separation(tw)
+    auto = vessel_crossings(labels, tw, check.kerf)
+    boxed = vessel_crossings(labels, tw, check.kerf, kerf_box=check.kerf_box)
+    assert auto == boxed
+    assert len(auto) == 1
+    c = auto[0]
+    # the distance-map estimate (plan_separation replaces it by the section's) counts
+    # to the first voxel outside the wall, minus one voxel: 6 mm less at most 3 voxels
+    assert 6.0 - 3 * sp <= c.diameter_mm <= 6.0
+    # each side holds the tube minus the kerf layer: pi r^2 (20 mm - 1 voxel), 0.54 mL;
+    # 10 % covers the voxelised circle
+    side_ml = np.pi * 3.0**2 * (20.0 - sp) / 1000.0
+    assert c.volume_a_ml == pytest.approx(side_ml, rel=0.1)
+    assert c.volume_b_ml == pytest.approx(side_ml, rel=0.1)
+    assert abs(c.position_mm[0] - 59.5 * sp) < sp  # on the plane x = 0 (index 59.5)
