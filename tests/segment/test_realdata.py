@@ -40,11 +40,12 @@ def test_real_vertical_ct_segmentation_and_twins(real_vertical):
     seg = segment_ct(ct)
     t = case.labels.array
     p = seg.labels.array
-    # measured at 1.5 mm: soft 0.98, bone 1.00, brain 0.94, CSF 0.67 (thin sulci)
+    # measured at 1.5 mm: soft 0.98, bone 1.00, brain 0.96, CSF 0.78 (brain/CSF step of
+    # segment/brain_csf.py; the previous one gave brain 0.94, CSF 0.67: thin sulci)
     assert dice(t == L.SOFT_TISSUE, p == L.SOFT_TISSUE) >= 0.95
     assert dice(t == L.BONE, p == L.BONE) >= 0.95
-    assert dice(t == L.BRAIN, p == L.BRAIN) >= 0.92
-    assert dice(t == L.CSF, p == L.CSF) >= 0.55
+    assert dice(t == L.BRAIN, p == L.BRAIN) >= 0.94
+    assert dice(t == L.CSF, p == L.CSF) >= 0.72
     assert not seg.contrast  # the synthetic CT of the real case has no contrast
     res = assign_twins(seg.labels)
     tw = case.twins.array
