@@ -44,7 +44,7 @@ from twinsep.segment.cavity import find_cranial_cavity
 from twinsep.segment.histogram import CTStats, histogram_peak, noise_sigma, sample_values
 from twinsep.segment.params import SegmentParams
 from twinsep.segment.result import TissueLabels
-from twinsep.segment.vessels import find_vessels
+from twinsep.segment.vessels import contrast_detected, find_vessels
 from twinsep.volume import Volume
 
 logger = logging.getLogger(__name__)
@@ -183,15 +183,9 @@ def segment_ct(
     )
     frac = sinus.enhanced_fraction
     vp = params.vessel
-    # Sinus evidence alone, or weaker sinus evidence confirmed by contrast-filled neck
-    # vessels (an independent cue: unenhanced blood is far below the band).
-    detected = frac >= vp.contrast_min_fraction and (
-        sinus.evidence_ml >= vp.contrast_min_ml
-        or (
-            sinus.evidence_ml >= vp.contrast_support_ml
-            and sinus.extracranial_ml >= vp.extracranial_min_ml
-        )
-    )
+    # Sinus evidence, weaker sinus evidence confirmed by the neck vessels, or strong
+    # contrast in the neck vessels alone (segment.vessels.contrast_detected).
+    detected = contrast_detected(sinus, vp)
     logger.debug(
         "contrast evidence %.2f mL (%.3f %% of the cavity), median %.0f HU",
         sinus.evidence_ml,

@@ -77,6 +77,13 @@ class VesselParams:
     ~2-3 mL per head side pair; measured 19-27 mL on two-head contrast phantoms and at
     most 2.9 mL (thin-bone partial volume) without contrast."""
 
+    neck_alone_ml: float = 12.0
+    """Tube-shaped contrast in soft tissue (mL) that proves contrast by itself: four
+    times the most that thin-bone partial volume imitated without contrast (2.9 mL, 96
+    no-contrast phantom runs at 2.3-3.6 mm), about half of what the neck vessels of the
+    contrast phantoms held (14.9-31 mL). A neck in iodinated contrast means the venous
+    sinuses carry it too (one circulation)."""
+
     contrast_min_fraction: float = 0.0005
     """Contrast also needs the evidence to fill this fraction of the cranial cavity
     (sinuses are ~0.5-1 % of it), so a large adult cavity needs more than 0.5 mL."""

@@ -161,6 +161,27 @@ class SinusResult:
     edge_extracranial_hu: float = float("nan")
 
 
+def contrast_detected(res: SinusResult, params: VesselParams) -> bool:
+    """Whether the CT holds iodinated contrast, from the evidence in ``res``.
+
+    Any one of three cues: enough sinus evidence (``contrast_min_ml``); smaller sinus
+    evidence (``contrast_support_ml``) confirmed by contrast-filled neck vessels
+    (``extracranial_min_ml``, an independent cue: unenhanced blood is far below the
+    contrast band); or neck vessels alone far beyond what partial volume of thin bone
+    imitates without contrast (``neck_alone_ml``; on grids of ~3 mm the sinus may leave
+    almost nothing outside the bone rim). The sinus cues also need the evidence to
+    fill ``contrast_min_fraction`` of the cavity.
+    """
+    sinus_ok = res.enhanced_fraction >= params.contrast_min_fraction and (
+        res.evidence_ml >= params.contrast_min_ml
+        or (
+            res.evidence_ml >= params.contrast_support_ml
+            and res.extracranial_ml >= params.extracranial_min_ml
+        )
+    )
+    return bool(sinus_ok or res.extracranial_ml >= params.neck_alone_ml)
+
+
 def find_vessels(
     sm: np.ndarray,
     intracranial: np.ndarray,
