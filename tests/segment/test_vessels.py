@@ -16,7 +16,13 @@ from twinsep import labels as L
 from twinsep.phantom import make_phantom
 from twinsep.segment import segment_ct
 from twinsep.segment.params import VesselParams
-from twinsep.segment.vessels import _block_mean, find_vessels, sinus_mask
+from twinsep.segment.vessels import (
+    SinusResult,
+    _block_mean,
+    contrast_detected,
+    find_vessels,
+    sinus_mask,
+)
 
 
 def dice(a: np.ndarray, b: np.ndarray) -> float:
@@ -209,19 +215,37 @@ def test_segment_ct_does_not_modify_input():
 
 def test_weak_sinus_evidence_confirmed_by_neck_vessels():
     """On a 3.25 mm grid the sinus evidence outside the bone rim is below the sinus-only
-    floor (measured 1.34 mL); contrast-filled neck vessels confirm it. Without contrast
-    neither cue fires."""
+    floor (measured 0.69-1.34 mL as the cavity mask changed); contrast-filled neck
+    vessels (24.5 mL) confirm contrast. Without contrast neither cue fires."""
     vp = VesselParams()
     on = segment_ct(make_phantom("angular-frontal", size=96, seed=0, noise_hu=10.0).ct)
     th = on.hu_thresholds
     assert on.contrast
-    assert vp.contrast_support_ml <= th["contrast_evidence_ml"] < vp.contrast_min_ml
-    assert th["contrast_extracranial_ml"] >= 2 * vp.extracranial_min_ml
+    assert th["contrast_evidence_ml"] < vp.contrast_min_ml
+    assert th["contrast_extracranial_ml"] >= 1.5 * vp.neck_alone_ml
     off = segment_ct(
         make_phantom("angular-frontal", size=96, seed=0, noise_hu=10.0, contrast=False).ct
     )
     assert not off.contrast
     assert off.hu_thresholds["contrast_extracranial_ml"] < 0.5 * vp.extracranial_min_ml
+
+
+def test_contrast_cues():
+    """The three cues of ``contrast_detected`` and their floors (synthetic results)."""
+    vp = VesselParams()
+    empty = np.zeros((2, 2, 2), bool)
+
+    def res(ev_ml: float, ext_ml: float, frac: float = 0.01) -> SinusResult:
+        return SinusResult(empty, empty, ev_ml, frac, float("nan"), ext_ml)
+
+    assert contrast_detected(res(vp.contrast_min_ml, 0.0), vp)
+    assert not contrast_detected(res(0.99 * vp.contrast_min_ml, 0.0), vp)
+    assert not contrast_detected(res(vp.contrast_min_ml, 0.0, frac=0.0), vp)  # adult cavity
+    assert contrast_detected(res(vp.contrast_support_ml, vp.extracranial_min_ml), vp)
+    assert not contrast_detected(res(0.99 * vp.contrast_support_ml, vp.extracranial_min_ml), vp)
+    assert not contrast_detected(res(vp.contrast_support_ml, 0.99 * vp.extracranial_min_ml), vp)
+    assert contrast_detected(res(0.0, vp.neck_alone_ml, frac=0.0), vp)
+    assert not contrast_detected(res(0.0, 0.99 * vp.neck_alone_ml), vp)
 
 
 # ---------------------------------------------------------------------------------------
