@@ -90,3 +90,46 @@ def test_decimation_of_pinched_thin_sheets_reaches_the_budget_closed() -> None:
     vol0, _ = _volume_area(v, f)
     vol1, _ = _volume_area(v2, f2)
     assert vol1 == pytest.approx(vol0, rel=0.05)
+
+
+def test_repaired_decimation_that_loses_volume_is_not_kept() -> None:
+    """With no volume change allowed, the repaired result is refused and the gentler
+    retries (or the input) take over: more faces, and still closed."""
+    from twinsep.models.surface import extract_surface
+
+    idx = np.indices((70, 70, 40)).astype(float)
+    rng = np.random.default_rng(0)
+    mask = np.zeros(idx.shape[1:], bool)
+    for z0 in np.arange(6.0, 34.0, 3.0):
+        h = z0 + 1.5 * np.sin(idx[0] / 6.0 + rng.uniform(0, 6)) * np.cos(idx[1] / 7.0)
+        mask |= np.abs(idx[2] - h) < 0.9
+    mask[:3] = mask[-3:] = False
+    mask[:, :3] = mask[:, -3:] = False
+    v, f = extract_surface(mask, np.eye(4))
+    target = f.shape[0] // 20
+    v2, f2 = decimate(v, f, target, max_volume_change=0.0)
+    assert is_closed(f2)
+    assert f2.shape[0] > 1.5 * target
+
+
+def test_pairing_by_angle_keeps_each_block_together() -> None:
+    """Around the shared edge of two diagonal blocks the triangles are paired by the
+    wedge of solid they bound: each pair belongs to one block."""
+    from twinsep.models.surface import _pair_by_angle
+
+    m = np.zeros((5, 5, 2), bool)
+    m[0:2, 0:2, :1] = True
+    m[2:4, 2:4, :1] = True
+    v, f = _cuberille(m)
+    a, b = f.ravel(), f[:, [1, 2, 0]].ravel()
+    key = np.minimum(a, b) * len(v) + np.maximum(a, b)
+    uniq, inv, counts = np.unique(key, return_inverse=True, return_counts=True)
+    pinched = np.flatnonzero(counts == 4)
+    assert len(pinched) == 1
+    slots = np.flatnonzero(inv.ravel() == pinched[0]).tolist()
+    pairs = _pair_by_angle(slots, f, v)
+    assert pairs is not None and len(pairs) == 2
+    for fa, fb in pairs:
+        # padded lattice: the edge is x = y = 3; the first block's faces have x + y < 6
+        ca, cb = v[f[fa]].mean(axis=0), v[f[fb]].mean(axis=0)
+        assert (ca[0] + ca[1] < 6.0) == (cb[0] + cb[1] < 6.0)

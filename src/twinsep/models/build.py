@@ -245,8 +245,11 @@ def twin_structure_meshes(
     # The parts are independent and their work is mostly in C code that releases the GIL
     # (VTK filters, fast-simplification, numpy): two at a time on two cores. ``map``
     # keeps the scene order, and each part's result does not depend on the other.
-    with ThreadPoolExecutor(max_workers=max(1, int(params.threads))) as pool:
-        results = list(pool.map(lambda job: job(), jobs))
+    if params.threads <= 1:
+        results = [job() for job in jobs]
+    else:
+        with ThreadPoolExecutor(max_workers=int(params.threads)) as pool:
+            results = list(pool.map(lambda job: job(), jobs))
     out = [p for p in results if p is not None and p.mesh.n_faces]
     logger.debug("twin x structure meshes in %.2f s", time.perf_counter() - t0)
     return out

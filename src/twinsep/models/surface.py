@@ -393,43 +393,80 @@ def _fans(slots: np.ndarray, joins: dict[int, list[tuple[int, int]]]) -> list[in
 
 
 def _pair_pinched(
-    e: int,
-    slots4: list[int],
+    slots: list[int],
     lo_v: int,
     hi_v: int,
     a: np.ndarray,
     corners: dict[int, np.ndarray],
     joins: Callable[[int], dict[int, list[tuple[int, int]]]],
 ) -> list[tuple[int, int]] | None:
-    """The two sheets (face pairs) of pinched edge ``e`` (its corner slots ``slots4``,
-    ends ``lo_v`` < ``hi_v``): at an end where the fans put one forward and one backward
-    triangle in each of two fans; None when neither end tells."""
-    forward = [s for s in slots4 if int(a[s]) == lo_v]
-    backward = [s for s in slots4 if int(a[s]) != lo_v]
-    if len(forward) != 2 or len(backward) != 2:
+    """The sheets (face pairs) of a pinched edge (its corner slots ``slots``, ends
+    ``lo_v`` < ``hi_v``): at an end where the fans put one forward and one backward
+    triangle of the edge in each fan; None when neither end tells."""
+    forward = [s for s in slots if int(a[s]) == lo_v]
+    backward = [s for s in slots if int(a[s]) != lo_v]
+    if len(forward) != len(backward):
         return None
     for end in (lo_v, hi_v):
         roots = _fans(corners[end], joins(end))
         root_of = {int(s) // 3: r for s, r in zip(corners[end].tolist(), roots, strict=True)}
         rf = [root_of[s // 3] for s in forward]
         rb = [root_of[s // 3] for s in backward]
-        if rf[0] != rf[1] and sorted(rf) == sorted(rb):
-            k = rb.index(rf[0])
+        if len(set(rf)) == len(rf) and sorted(rf) == sorted(rb):
             return [
-                (forward[0] // 3, backward[k] // 3),
-                (forward[1] // 3, backward[1 - k] // 3),
+                (fs // 3, backward[rb.index(r)] // 3) for fs, r in zip(forward, rf, strict=True)
             ]
     return None
 
 
+def _pair_by_angle(
+    slots: list[int], f: np.ndarray, vertices: np.ndarray
+) -> list[tuple[int, int]] | None:
+    """Pair the triangles of a pinched edge that bound the same wedge of solid.
+
+    Around the edge u -> v (``slots``: the corner slot of each triangle where the edge
+    starts), triangles sorted by the angle of their third vertex alternate in direction;
+    an outward-wound triangle running u -> v has the solid just before it (smaller angle),
+    one running v -> u just after it. Each triangle running v -> u is paired with the
+    next triangle around (running u -> v); None when the order does not alternate.
+    """
+    face = np.asarray(slots, dtype=np.int64) // 3
+    corner = np.asarray(slots, dtype=np.int64) % 3
+    start = f[face, corner]
+    end = f[face, (corner + 1) % 3]
+    third = f[face, (corner + 2) % 3]
+    u = int(min(start[0], end[0]))
+    v = int(max(start[0], end[0]))
+    p = np.asarray(vertices, dtype=np.float64)
+    axis = p[v] - p[u]
+    length = float(np.linalg.norm(axis))
+    if length == 0.0:
+        return None
+    axis /= length
+    r = p[third] - p[u]
+    r -= np.outer(r @ axis, axis)
+    e1 = r[0] / max(float(np.linalg.norm(r[0])), 1e-300)
+    e2 = np.cross(axis, e1)
+    angle = np.arctan2(r @ e2, r @ e1)
+    order = np.argsort(angle, kind="stable")
+    forward = start[order] == u
+    if np.unique(angle).size != angle.size or bool((forward == np.roll(forward, -1)).any()):
+        return None
+    return [
+        (int(face[order[k]]), int(face[order[(k + 1) % len(order)]]))
+        for k in range(len(order))
+        if not forward[k]
+    ]
+
+
 def unzip_edges(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Separate sheets that touch along edges (edges of four triangles).
+    """Separate sheets that touch along edges (edges of four, six... triangles).
 
     Quadric decimation of thin parts sometimes pinches two sheets of a closed surface
     together along an edge: every triangle is still there and consistently wound, but
-    the edge has four triangles, so the surface is not a 2-manifold. The four triangles
-    are paired (each pair one sheet: the pair whose triangles are joined around an end
-    vertex through ordinary two-triangle edges); then, around each vertex of such an
+    the edge has four (or six...) triangles, so the surface is not a 2-manifold. The
+    triangles are paired (each pair one sheet: the pair whose triangles are joined
+    around an end vertex through ordinary two-triangle edges); then, around each vertex of such an
     edge, the triangles joined through ordinary edges and these pairs form fans, and
     every fan but the first gets its own copy of the vertex. Geometry is unchanged (the
     copies sit on the same point); the sheets touch without sharing an edge.
@@ -446,8 +483,8 @@ def unzip_edges(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np
     faces : (M, 3) int64
         Same triangles in the same order (some corners renumbered to copies). The input
         is returned unchanged when no edge has other than two triangles, or when an edge
-        has other than two or four or its triangles cannot be paired (left to the
-        caller's closure check).
+        has an odd number or its triangles cannot be paired (left to the caller's
+        closure check).
     """
     f = np.asarray(faces, dtype=np.int64)
     if f.shape[0] == 0:
@@ -459,7 +496,7 @@ def unzip_edges(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np
     uniq, inv, counts = np.unique(key, return_inverse=True, return_counts=True)
     inv = inv.ravel()
     bad = counts != 2
-    if not bad.any() or (counts[bad] != 4).any():
+    if not bad.any() or (counts[bad] % 2).any():
         return vertices, faces
     pinched = np.unique(np.concatenate([uniq[bad] // n, uniq[bad] % n]))
     # the faces (and direction) of every edge at a pinched vertex
@@ -499,7 +536,6 @@ def unzip_edges(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np
         left = []
         for e in todo:
             pair = _pair_pinched(
-                e,
                 by_edge[e],
                 int(uniq[e] // n),
                 int(uniq[e] % n),
@@ -512,7 +548,13 @@ def unzip_edges(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np
             else:
                 pairs[e] = pair
         if len(left) == len(todo):
-            return vertices, faces
+            # no end tells (pinched edges meeting on both sides): pair around the edge
+            for e in left:
+                pair = _pair_by_angle(by_edge[e], f, vertices)
+                if pair is None:
+                    return vertices, faces
+                pairs[e] = pair
+            break
         todo = left
     out_f = f.copy()
     flat = out_f.ravel()
@@ -532,20 +574,37 @@ def unzip_edges(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np
     return np.concatenate([v, v[np.asarray(copies, dtype=np.int64)]]), out_f
 
 
+def _volume_kept(
+    v0: np.ndarray, f0: np.ndarray, v1: np.ndarray, f1: np.ndarray, tolerance: float
+) -> bool:
+    """True when the enclosed volumes of two closed meshes differ by at most
+    ``tolerance`` (relative to the first)."""
+    vol0 = abs(_volume_area(np.asarray(v0, dtype=np.float64), np.asarray(f0))[0])
+    vol1 = abs(_volume_area(v1, f1)[0])
+    return vol0 > 0 and abs(vol1 - vol0) <= tolerance * vol0
+
+
 def decimate(
-    vertices: np.ndarray, faces: np.ndarray, target_faces: int, *, keep_closed: bool = True
+    vertices: np.ndarray,
+    faces: np.ndarray,
+    target_faces: int,
+    *,
+    keep_closed: bool = True,
+    max_volume_change: float = 0.03,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Quadric decimation to at most about ``target_faces`` (fast-simplification).
 
     fast-simplification can leave a mesh open (NOTES.md) or doubled triangles on thin
     sheets; doubled triangles are removed, sheets pinched together along edges are
-    separated again (:func:`unzip_edges`: on the 512 x 512 x 400 case of issue 10 this
-    brought brain and CSF to their budgets, 147-247 k -> 12-33 k faces, volumes within
-    0.1 %), and when the decimated mesh is still not closed but the input was, the
-    reduction is retried at half the strength and, failing that, the input is returned
-    unchanged (closed beats small for printing; the scene
-    is fitted to its own budget when written). ``keep_closed=False`` (screen meshes)
-    accepts the first result.
+    separated again (:func:`unzip_edges`; accepted only when the enclosed volume moved
+    by at most ``max_volume_change``, relative: a budget far below what a thin,
+    convoluted part needs pinches it and loses volume). On the 512 x 512 x 400 case of
+    issue 10 this brought the brains to their budget (97-147 k -> 33 k faces, volume
+    within 0.1 %). When the decimated mesh is still not closed (or not accepted) but the
+    input was, the reduction is retried at half the strength and, failing that, the
+    input is returned unchanged (closed beats small for printing; the scene is fitted
+    to its own budget when written). ``keep_closed=False`` (screen meshes) accepts the
+    first result.
     """
     n = int(faces.shape[0])
     if target_faces <= 0 or n <= target_faces:
@@ -566,6 +625,9 @@ def decimate(
             v, f = _clean(v, _drop_fins(f))
             if not is_closed(f):
                 v, f = unzip_edges(v, f)
+                if is_closed(f) and not _volume_kept(vertices, faces, v, f, max_volume_change):
+                    logger.debug("repaired decimation changed the volume; retrying gentler")
+                    f = f[:0]  # not accepted
         if not was_closed or is_closed(f):
             return v, f
         logger.debug("decimation opened the mesh (attempt %d); retrying gentler", attempt + 1)
@@ -701,7 +763,9 @@ def extract_surface(
         passband=params.smoothing_passband,
     )
     if face_budget > 0:
-        verts, faces = decimate(verts, faces, face_budget)
+        verts, faces = decimate(
+            verts, faces, face_budget, max_volume_change=params.max_decimation_volume_change
+        )
     if params.preserve_volume:
         target = float(np.count_nonzero(crop)) * float(abs(np.linalg.det(aff[:3, :3])))
         verts, offset = match_volume(
