@@ -134,6 +134,14 @@ def _flat(offsets: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return offsets @ strides
 
 
+def _pad(m: np.ndarray, pad: int) -> np.ndarray:
+    """Zero-padded copy of ``m`` (as ``np.pad`` with zeros) in one allocation and one
+    copy: about half the time of ``np.pad``, which also writes the border (issue 10)."""
+    out = np.zeros(tuple(n + 2 * pad for n in m.shape), dtype=m.dtype)
+    out[pad:-pad, pad:-pad, pad:-pad] = m
+    return out
+
+
 def _dilate6(m: np.ndarray) -> np.ndarray:
     out = m.copy()
     out[1:] |= m[:-1]
@@ -155,7 +163,10 @@ def _ball_centres(
     the ball from the outside voxels that touch the part: work in proportion to the
     surface, not the volume. ``m`` needs a margin of the ball radius.
     """
-    outer = np.flatnonzero(_dilate6(m) & ~m)
+    ring = _dilate6(m)
+    ring ^= m  # the dilation minus m (m is inside it): one pass instead of two
+    outer = np.flatnonzero(ring)
+    del ring
     offs = _flat(_offsets(spacing_mm, big_r, strict=True), m.shape)
     if outer.size * offs.size > _MAX_LOOKUPS:
         return m & (_edt_mm(m, spacing_mm, threads) >= big_r - 1e-6)
@@ -182,7 +193,7 @@ def _classify(
     tol = float(bump_tolerance_vx) * max(spacing_mm)
     cover = _offsets(spacing_mm, big_r + tol, strict=False)
     pad = int(np.abs(cover).max(initial=0)) + 2
-    m = np.pad(m0, pad)
+    m = _pad(m0, pad)
     # The distances are between voxel centres: a ball of radius r fits around voxels
     # whose nearest outside voxel centre is >= r + half a voxel away, and it reaches
     # every voxel whose centre is within r + half a voxel of its centre (the ball
@@ -190,7 +201,7 @@ def _classify(
     centres = _ball_centres(m, spacing_mm, big_r, threads)
     if not centres.any():
         return m0.copy()
-    pending = np.flatnonzero(m & ~centres)
+    pending = np.flatnonzero(m ^ centres)  # m & ~centres (centres lie in m)
     flat_c = centres.ravel()
     for off in _flat(cover, m.shape):
         if pending.size == 0:
@@ -264,8 +275,8 @@ def thicken(
     big_r = _reach(grid, min_wall_mm)
     offs = _offsets(grid, big_r, strict=False)
     pad = int(np.abs(offs).max(initial=0)) + 1
-    thick = np.pad(m, pad)
-    src = np.flatnonzero(np.pad(thin, pad))
+    thick = _pad(m, pad)
+    src = np.flatnonzero(_pad(thin, pad))
     flat = thick.ravel()
     for off in _flat(offs, thick.shape):
         flat[src + off] = True
