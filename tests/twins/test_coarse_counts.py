@@ -78,3 +78,12 @@ def test_one_piece_moves_islands_to_the_surrounding_twin() -> None:
     assert out[5, 5, 9] == 2 and out[2, 2, 2] == 1
     assert np.count_nonzero(out != owner) == 2
     assert owner[5, 5, 9] == 1  # input untouched
+
+
+def test_label_sizes_match_bincount() -> None:
+    rng = np.random.default_rng(4)
+    lab = rng.integers(0, 9, size=(37, 5, 6)).astype(np.uint32)
+    expected = np.bincount(lab.ravel(), minlength=9)[1:]
+    # one slab, and slabs of 2 rows of i (the last one shorter)
+    for slab in (10**6, 60):
+        np.testing.assert_array_equal(assign._label_sizes(lab, 8, slab_voxels=slab), expected)

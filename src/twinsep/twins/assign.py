@@ -243,9 +243,9 @@ def _fill_nearest(
     """Give fine tissue voxels in unowned coarse blocks the owner of the nearest owned block."""
     _, idx = ndi.distance_transform_edt(owner_c == 0, return_distances=True, return_indices=True)
     nearest = owner_c[tuple(idx)]
-    up = morph.upsample(nearest, f, owner.shape)  # type: ignore[arg-type]
+    up = _upsample_u8(nearest, f, owner.shape)  # type: ignore[arg-type]
     out = owner.copy()
-    out[missing] = up[missing]
+    np.copyto(out, up, where=missing)
     return out
 
 
@@ -263,6 +263,19 @@ def _upsample_u8(
     return full[: shape[0], : shape[1], : shape[2]]
 
 
+def _label_sizes(lab: np.ndarray, n: int, *, slab_voxels: int = 4_000_000) -> np.ndarray:
+    """Voxel count of labels 1..n of a label image, slab by slab.
+
+    ``np.bincount`` casts its input to int64; on the whole grid that is an
+    8-bytes-per-voxel copy, on slabs of a few million voxels it stays in cache.
+    """
+    counts = np.zeros(n + 1, np.int64)
+    step = max(1, slab_voxels // max(1, lab[0].size))
+    for i in range(0, lab.shape[0], step):
+        counts += np.bincount(lab[i : i + step].ravel(), minlength=n + 1)
+    return counts[1:]
+
+
 def _one_piece(owner: np.ndarray) -> np.ndarray:
     """Make each twin one 26-connected piece: islands go to the twin around them."""
     out = owner.copy()
@@ -273,9 +286,7 @@ def _one_piece(owner: np.ndarray) -> np.ndarray:
             lab, n = cc3d.connected_components(mask, connectivity=26, return_N=True)
             if n <= 1:
                 continue
-            # voxel count per component (cc3d's own pass; np.bincount would first
-            # copy the uint32 labels to int64)
-            sizes = np.asarray(cc3d.statistics(lab)["voxel_counts"][1:])
+            sizes = _label_sizes(lab, n)
             keep = int(np.argmax(sizes)) + 1
             islands = lab != keep
             islands &= lab > 0
