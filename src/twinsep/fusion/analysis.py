@@ -12,6 +12,7 @@ Brain 2006; O'Connell 1976):
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -252,35 +253,40 @@ def analyse_fusion(
     b = tw == TWIN_B
     if not a.any() or not b.any():
         raise AnatomyError("twins", "twin map holds only one twin; nothing to separate")
-    mesh = interface_mesh(a, b, labels.affine, smooth_sigma_vx=params.smooth_sigma_vx)
-    if mesh.area_mm2 <= 0:
-        raise AnatomyError(
-            "twins", "the two twins do not touch (no shared boundary): not conjoined"
-        )
-    w = mesh.areas_mm2
-    centroid = (mesh.centroids_mm * w[:, None]).sum(axis=0) / w.sum()
-    ca = labels.centroid_mm(a)
-    cb = labels.centroid_mm(b)
-    # Bridge normal: area-weighted triangle normals, oriented from A into B.
-    tri = mesh.vertices_mm[mesh.faces]
-    normals = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
-    # marching cubes winds every triangle the same way relative to side A, so the sum
-    # of the triangle normals is the mean normal up to one global sign
-    axis = _unit(normals.sum(axis=0))
-    if np.linalg.norm(axis) == 0 or np.dot(axis, cb - ca) == 0:
-        axis = _unit(cb - ca)
-    if np.dot(axis, cb - ca) < 0:
-        axis = -axis
-
     n_vox = max(int(np.count_nonzero(a)), int(np.count_nonzero(b)))
-    del a, b
     step = max(1, int(np.ceil((n_vox / FRAME_MAX_VOXELS) ** (1 / 3))))
     lab_s = _strided(labels, step)
     tw_s = _strided(twins, step)
-    frames = {
-        "A": twin_frame(lab_s, tw_s, TWIN_A, params=params),
-        "B": twin_frame(lab_s, tw_s, TWIN_B, params=params),
-    }
+    # The two frames need only the strided grids: each runs in a worker thread (their
+    # numpy/edt loops release the GIL) while the boundary mesh is built here. They are
+    # pure functions, so the results do not depend on which finishes first; errors of
+    # the mesh are raised before those of the frames, as when run one after the other.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        jobs = {
+            k: pool.submit(twin_frame, lab_s, tw_s, v, params=params)
+            for k, v in (("A", TWIN_A), ("B", TWIN_B))
+        }
+        mesh = interface_mesh(a, b, labels.affine, smooth_sigma_vx=params.smooth_sigma_vx)
+        if mesh.area_mm2 <= 0:
+            raise AnatomyError(
+                "twins", "the two twins do not touch (no shared boundary): not conjoined"
+            )
+        w = mesh.areas_mm2
+        centroid = (mesh.centroids_mm * w[:, None]).sum(axis=0) / w.sum()
+        ca = labels.centroid_mm(a)
+        cb = labels.centroid_mm(b)
+        del a, b
+        # Bridge normal: area-weighted triangle normals, oriented from A into B.
+        tri = mesh.vertices_mm[mesh.faces]
+        normals = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+        # marching cubes winds every triangle the same way relative to side A, so the
+        # sum of the triangle normals is the mean normal up to one global sign
+        axis = _unit(normals.sum(axis=0))
+        if np.linalg.norm(axis) == 0 or np.dot(axis, cb - ca) == 0:
+            axis = _unit(cb - ca)
+        if np.dot(axis, cb - ca) < 0:
+            axis = -axis
+        frames = {k: job.result() for k, job in jobs.items()}
     body_idx = np.argwhere(tw_s.array > 0)
     body_pts = lab_s.world_coords(body_idx)
     slab = 2.0 * max(lab_s.spacing_mm)

@@ -305,7 +305,9 @@ def twin_frame(
         face = _unit(np.cross(axis, helper))
 
     # Vertex: the twin's tissue farthest along the axis; neck: the exit on the axis.
-    body_pts = world(body)
+    # the farthest voxel along a direction lies on the body's boundary (an inner voxel
+    # has a face neighbour farther along any direction): list only boundary voxels
+    body_pts = world(body & ~ndi.binary_erosion(body))
     vertex = b + axis * float(((body_pts - b) @ axis).max())
     neck = b - axis * float(max(depth.max(), 0.0))
 

@@ -7,6 +7,7 @@ mm^2 from the marching-cubes interface (see :mod:`twinsep.fusion.surface`).
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import cc3d
@@ -401,39 +402,31 @@ def azimuth_coverage_deg(
     return float(occupied.size * bin_deg)
 
 
-def shared_inventory(
+@dataclass(frozen=True)
+class _SinusPart:
+    """Vessels that cross the twin boundary (part of :class:`SharedInventory`)."""
+
+    shared: bool
+    sinus_ml: float
+    kind: str
+    coverage_deg: float
+    crossings: list[SinusCrossing]
+    notes: list[str]
+
+
+def _shared_sinus(
     labels: Volume,
     twins: Volume,
     interface: InterfaceMesh,
     bridge_centroid_mm: np.ndarray,
     bridge_axis: np.ndarray,
-    *,
-    frames: dict[str, TwinFrame] | None = None,
-    params: FusionParams = FusionParams(),
-) -> SharedInventory:
-    """Inventory of the structures that cross the twin boundary.
-
-    Parameters
-    ----------
-    labels, twins : Volume
-        Tissue labels 0..5 and twin labels 0/1/2 on the same grid.
-    interface : InterfaceMesh
-        Boundary between twin A and twin B (from :func:`interface_mesh`).
-    bridge_centroid_mm, bridge_axis : (3,) ndarray
-        Centroid (mm) and unit normal of the bridge (used to describe the sinus shape).
-    frames : dict, optional
-        ``{"A": TwinFrame, "B": TwinFrame}``; needed for the shared bone (0 without).
-    params : FusionParams
-
-    Returns
-    -------
-    SharedInventory
-    """
+    params: FusionParams,
+) -> _SinusPart:
+    """Shared venous sinuses: vessel components with a significant part in each twin."""
     lab = labels.array
     tw = twins.array
     vox_ml = labels.voxel_volume_mm3 / 1000.0
     notes: list[str] = []
-
     # -- vessels spanning both twins ----------------------------------------------------
     # everything runs in the bounding box of the vessel label (cc3d numbers components
     # in scan order, which a crop keeps)
@@ -520,11 +513,76 @@ def shared_inventory(
     else:
         sinus_ml, coverage, kind = 0.0, 0.0, "separate"
     del comps, vessel, tw_v
+    return _SinusPart(shared, sinus_ml, kind, coverage, crossings, notes)
+
+
+def shared_inventory(
+    labels: Volume,
+    twins: Volume,
+    interface: InterfaceMesh,
+    bridge_centroid_mm: np.ndarray,
+    bridge_axis: np.ndarray,
+    *,
+    frames: dict[str, TwinFrame] | None = None,
+    params: FusionParams = FusionParams(),
+) -> SharedInventory:
+    """Inventory of the structures that cross the twin boundary.
+
+    Parameters
+    ----------
+    labels, twins : Volume
+        Tissue labels 0..5 and twin labels 0/1/2 on the same grid.
+    interface : InterfaceMesh
+        Boundary between twin A and twin B (from :func:`interface_mesh`).
+    bridge_centroid_mm, bridge_axis : (3,) ndarray
+        Centroid (mm) and unit normal of the bridge (used to describe the sinus shape).
+    frames : dict, optional
+        ``{"A": TwinFrame, "B": TwinFrame}``; needed for the shared bone (0 without).
+    params : FusionParams
+
+    Returns
+    -------
+    SharedInventory
+    """
+    lab = labels.array
+    vox_ml = labels.voxel_volume_mm3 / 1000.0
+    notes: list[str] = []
+
+    # The three parts read the same inputs and write nothing shared: the shared bone
+    # and the brain contact run in two worker threads while the sinuses are traced
+    # here (numpy, edt and scipy release the GIL in their loops). Each part is
+    # deterministic, and the notes are put together in a fixed order.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        bone_job = (
+            pool.submit(shared_bone_mask, labels, twins, interface, frames, params=params)
+            if frames is not None
+            else None
+        )
+        contact_job = pool.submit(
+            brain_contact_faces,
+            labels,
+            twins,
+            interface,
+            gap_mm=params.brain_contact_gap_mm,
+            min_patch_mm2=params.brain_contact_min_mm2,
+            layer_vx=params.brain_contact_layer_vx,
+        )
+        sinus = _shared_sinus(labels, twins, interface, bridge_centroid_mm, bridge_axis, params)
+        bone = bone_job.result() if bone_job is not None else None
+        brain_faces = contact_job.result()
+    shared, sinus_ml, kind, coverage, crossings = (
+        sinus.shared,
+        sinus.sinus_ml,
+        sinus.kind,
+        sinus.coverage_deg,
+        sinus.crossings,
+    )
+    notes.extend(sinus.notes)
 
     # -- bone ----------------------------------------------------------------------------
     shared_bone_ml = 0.0
-    if frames is not None:
-        bone_mask, why = shared_bone_mask(labels, twins, interface, frames, params=params)
+    if bone is not None:
+        bone_mask, why = bone
         if bone_mask is None:
             notes.append(f"shared bone not measured: {why}")
         else:
@@ -536,14 +594,6 @@ def shared_inventory(
                 )
 
     # -- brain and CSF contact -------------------------------------------------------------
-    brain_faces = brain_contact_faces(
-        labels,
-        twins,
-        interface,
-        gap_mm=params.brain_contact_gap_mm,
-        min_patch_mm2=params.brain_contact_min_mm2,
-        layer_vx=params.brain_contact_layer_vx,
-    )
     brain_area = float(interface.areas_mm2[brain_faces].sum()) if brain_faces.size else 0.0
     csf_area = _side_pair_area(interface, lab, CSF)
     brain_shared = brain_area >= params.brain_shared_min_mm2

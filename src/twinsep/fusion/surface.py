@@ -68,12 +68,17 @@ def _empty_mesh() -> InterfaceMesh:
 
 
 def _bbox(mask: np.ndarray, margin: int) -> tuple[slice, slice, slice] | None:
-    idx = np.argwhere(mask)
-    if idx.size == 0:
+    """Bounding box of a mask grown by ``margin`` voxels; None when the mask is empty."""
+    ext = _extent(mask)
+    if ext is None:
         return None
-    lo = np.maximum(idx.min(axis=0) - margin, 0)
-    hi = np.minimum(idx.max(axis=0) + margin + 1, mask.shape)
-    return (slice(lo[0], hi[0]), slice(lo[1], hi[1]), slice(lo[2], hi[2]))
+    lo = np.maximum(ext[0] - margin, 0)
+    hi = np.minimum(ext[1] + margin, mask.shape)
+    return (
+        slice(int(lo[0]), int(hi[0])),
+        slice(int(lo[1]), int(hi[1])),
+        slice(int(lo[2]), int(hi[2])),
+    )
 
 
 def _extent(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
