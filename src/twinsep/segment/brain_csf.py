@@ -1,18 +1,21 @@
 """Brain vs CSF inside the cranial cavity of a CT (labels 3 and 4).
 
 Inside the cavity (vessels excluded) every voxel is brain or CSF: a binary decision
-made in two steps, each with a Gaussian mixture fitted by EM on the cavity's own
-histogram and its Bayes boundary:
+made in two steps, each from a Gaussian mixture fitted by EM on the cavity's own
+histogram (so a CT calibrated tens of HU off is split alike):
 
-1. **Bright = CSF.** A cavity voxel brighter than the brain class is a partial-volume
-   mixture with bone or blood (brain never touches bone: dura and CSF line the inner
-   table and surround the sinuses). The test runs on a lightly smoothed image
-   (``bright_smooth_vx``): the smoothing that the dark test needs would spread the
+1. **Bright = CSF.** A cavity voxel brighter than the brain class can be by its own
+   spread (``bright_k_sigma`` brain sigmas) is a partial-volume mixture with bone or
+   blood (brain never touches bone: dura and CSF line the inner table and surround
+   the sinuses). The test runs on a lightly smoothed image (``bright_smooth_vx``,
+   ``bright_smooth_min_mm``): the smoothing that the dark test needs would spread the
    brightness of the bone rim into the brain beside it.
-2. **Dark = CSF.** Among the remaining voxels, CSF is darker than brain by ~25 HU;
-   at the noise of a CT that needs smoothing (``_tissue_sigma_mm``, from the measured
+2. **Dark = CSF.** Among the remaining voxels, CSF is darker than brain by ~25 HU; at
+   the noise of a CT that needs smoothing (``_tissue_sigma_mm``, from the measured
    noise). The smoothing is *normalised* over the remaining voxels, so the bright rim
    and the bone do not leak into it and a CSF layer beside the inner table stays dark.
+   The edge is the lower crossing of the CSF and brain classes (Bayes rule). On CTs
+   finer than ``dark_grid_mm`` this test runs on blocks of about that size.
 
 A spatial Potts prior solved by min-cut (PyMaxflow) was evaluated on the same cases
 and changed CSF Dice by at most 0.01 (0.04 on one 3.1 mm grid at noise 30 HU), at the
