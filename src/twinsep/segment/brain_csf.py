@@ -105,13 +105,17 @@ def classify_brain_csf(
         for n, s in zip(nz, inner.shape, strict=True)
     )
     cav = inner[box]
-    img = raw[box].astype(np.float32)
+    img = raw[box]  # a view: never written to
 
     # 1. bright: partial volume with bone or blood (a 0.5-voxel Gaussian is exact to
     # 3e-4 with a 3-tap kernel: truncate at 2 sigma; wider ones at 3 sigma)
     light_vx = [max(params.bright_smooth_vx, params.bright_smooth_min_mm / s) for s in spacing]
     light = ndi.gaussian_filter(
-        img, sigma=light_vx, mode="nearest", truncate=2.0 if max(light_vx) <= 0.5 else 3.0
+        img,
+        sigma=light_vx,
+        output=np.float32,
+        mode="nearest",
+        truncate=2.0 if max(light_vx) <= 0.5 else 3.0,
     )
     t_bright = _bright_threshold(light, cav, soft_hu, params)
     bright = light > t_bright
@@ -125,9 +129,9 @@ def classify_brain_csf(
     sigma_mm = _tissue_sigma_mm(noise_hu, spacing, params)
     f = morph.downsample_factors(rest.shape, spacing, params.dark_grid_mm)
     w = rest.astype(np.float32)
-    np.multiply(img, w, out=img)
-    num, den = _block_mean_f32(img, f), _block_mean_f32(w, f)
-    del img, w
+    wimg = np.multiply(img, w, dtype=np.float32)
+    num, den = _block_mean_f32(wimg, f), _block_mean_f32(w, f)
+    del wimg, w
     g_vx = [
         np.sqrt(max(sigma_mm**2 - (k * k - 1) * sp * sp / 12.0, 0.0)) / (k * sp)
         for k, sp in zip(f, spacing, strict=True)
