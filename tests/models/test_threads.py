@@ -50,3 +50,28 @@ def test_concurrent_decimations_keep_their_own_mesh() -> None:
         radius = np.linalg.norm(v - 23.5, axis=1).mean()
         want = 8.0 if i % 2 == 0 else 20.0
         assert abs(radius - want) < 0.6, (i, radius)  # a swapped mesh is off by 12 mm
+
+
+def test_model_files_are_the_same_bytes_one_or_two_at_a_time(tmp_path, monkeypatch) -> None:
+    """``write_models`` renders files two at a time: every file (3MF zips included:
+    fixed time stamps) has the bytes of a one-at-a-time write, and a second write."""
+    import dataclasses
+
+    import twinsep.models.export as export
+    from twinsep.models import build_models, write_models
+
+    from .conftest import two_heads
+
+    labels, twins = two_heads()
+    models = build_models(labels, twins, colours=COLOURS, params=ModelParams(threads=1))
+    one = dataclasses.replace(models, params=ModelParams(threads=1))
+    two = dataclasses.replace(models, params=ModelParams(threads=2))
+    rec_one = write_models(one, tmp_path / "one")
+    # a later clock must not change the 3MF bytes
+    monkeypatch.setattr(export.zipfile.time, "localtime", lambda *a: (2031, 5, 6, 7, 8, 9, 0, 0, 0))
+    rec_two = write_models(two, tmp_path / "two")
+    assert rec_one == rec_two
+    files = sorted(p.relative_to(tmp_path / "one") for p in (tmp_path / "one").rglob("*.*"))
+    assert len(files) > 20 and any(p.suffix == ".3mf" for p in files)
+    for rel in files:
+        assert (tmp_path / "one" / rel).read_bytes() == (tmp_path / "two" / rel).read_bytes(), rel

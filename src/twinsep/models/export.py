@@ -165,9 +165,15 @@ def threemf_bytes(meshes: Sequence[Mesh], *, coords: str = "RAS", scale: float =
     buf = io.BytesIO()
     # level 1: the XML is repetitive, level 6 costs about 4x the time for ~10 % less
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as z:
-        z.writestr("[Content_Types].xml", _3MF_TYPES)
-        z.writestr("_rels/.rels", _3MF_RELS)
-        z.writestr("3D/3dmodel.model", "".join(parts))
+        for name, text in (
+            ("[Content_Types].xml", _3MF_TYPES),
+            ("_rels/.rels", _3MF_RELS),
+            ("3D/3dmodel.model", "".join(parts)),
+        ):
+            # a fixed time stamp (the zip epoch): the same meshes give the same bytes
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            z.writestr(info, text, compresslevel=1)
     return buf.getvalue()
 
 

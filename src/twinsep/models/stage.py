@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -272,27 +273,40 @@ def _report_markdown(rows: list[dict[str, Any]], scale: float) -> str:
 
 
 def write_models(models: ModelSet, out_dir: Path) -> list[dict[str, Any]]:
-    """Write ``models/`` (STL/OBJ/PLY per part, 3MF, doll, guide, scene.glb, report)."""
+    """Write ``models/`` (STL/OBJ/PLY per part, 3MF, doll, guide, scene.glb, report).
+
+    The files are independent: they are rendered and written two at a time (issue 10;
+    trimesh/numpy/zlib work releases the GIL), each atomically and with the same bytes
+    as one at a time. The records keep their order.
+    """
     folder = Path(out_dir) / "models"
     folder.mkdir(parents=True, exist_ok=True)
     coords = models.params.coords
     scale = models.params.print.scale
+    jobs: list[Callable[[], Any]] = []
+
+    def mesh_file(m: Mesh, name: str, **kw: Any) -> None:
+        jobs.append(functools.partial(write_mesh, m, folder / name, coords=coords, **kw))
+
+    def blob_file(name: str, render: Callable[[], bytes]) -> None:
+        jobs.append(lambda: atomic_write_bytes(folder / name, render()))
+
     records: list[dict[str, Any]] = []
     for p in models.parts:
         stem = p.mesh.name.replace("/", "_")
-        write_mesh(p.mesh, folder / f"{stem}.stl", coords=coords, scale=scale)
-        write_mesh(p.mesh, folder / f"{stem}.obj", coords=coords)
-        write_mesh(p.mesh, folder / f"{stem}.ply", coords=coords)
-        rec = _part_record(p.mesh, f"models/{stem}.stl")
-        records.append(rec)
+        mesh_file(p.mesh, f"{stem}.stl", scale=scale)
+        mesh_file(p.mesh, f"{stem}.obj")
+        mesh_file(p.mesh, f"{stem}.ply")
+        records.append(_part_record(p.mesh, f"models/{stem}.stl"))
     for m in models.separation + models.reconstruction:
         stem = m.name.replace("/", "_")
-        write_mesh(m, folder / f"{stem}.stl", coords=coords)
+        mesh_file(m, f"{stem}.stl")
         records.append(_part_record(m, f"models/{stem}.stl"))
     printable = [p.mesh for p in models.parts]
     if printable:
-        atomic_write_bytes(
-            folder / "print_parts.3mf", threemf_bytes(printable, coords=coords, scale=scale)
+        blob_file(
+            "print_parts.3mf",
+            functools.partial(threemf_bytes, printable, coords=coords, scale=scale),
         )
     if models.doll is not None:
         d = models.doll
@@ -300,14 +314,14 @@ def write_models(models: ModelSet, out_dir: Path) -> list[dict[str, Any]]:
         for m, fname in zip(
             doll_meshes, ("doll_A.stl", "doll_B.stl", "cutting_guide.stl"), strict=False
         ):
-            write_mesh(m, folder / fname, coords=coords, scale=scale)
+            mesh_file(m, fname, scale=scale)
             records.append(_part_record(m, f"models/{fname}"))
-        atomic_write_bytes(
-            folder / "doll.3mf", threemf_bytes(doll_meshes, coords=coords, scale=scale)
+        blob_file(
+            "doll.3mf", functools.partial(threemf_bytes, doll_meshes, coords=coords, scale=scale)
         )
         for m in d.after_stage:
             fname = f"{m.name.replace('/', '_')}.stl"
-            write_mesh(m, folder / fname, coords=coords, scale=scale)
+            mesh_file(m, fname, scale=scale)
             records.append(_part_record(m, f"models/{fname}"))
         pins = [
             {"centre_mm": list(p.centre_mm), "axis": list(p.axis), "depth_mm": round(p.depth_mm, 2)}
@@ -318,17 +332,26 @@ def write_models(models: ModelSet, out_dir: Path) -> list[dict[str, Any]]:
             json.dumps({"pins": pins, "overlap_ml": d.overlap_ml, "coords": coords}, indent=2)
             + "\n",
         )
-    scene = models.scene_meshes()
-    write_scene(scene, folder / "scene.glb", coords=coords)
-    rows = print_report(models)
-    atomic_write_text(folder / "print_report.json", json.dumps(rows, indent=2) + "\n")
-    atomic_write_text(folder / "print_report.md", _report_markdown(rows, scale))
+
+    def scene_file() -> int:
+        scene = models.scene_meshes()
+        write_scene(scene, folder / "scene.glb", coords=coords)
+        return sum(m.n_faces for m in scene)
+
+    # the scene (with its budget fitting) first: it is the longest job
+    jobs.insert(0, scene_file)
+    with ThreadPoolExecutor(max_workers=max(1, int(models.params.threads))) as pool:
+        futures = [pool.submit(job) for job in jobs]
+        rows = print_report(models)
+        atomic_write_text(folder / "print_report.json", json.dumps(rows, indent=2) + "\n")
+        atomic_write_text(folder / "print_report.md", _report_markdown(rows, scale))
+        done = [f.result() for f in futures]
     records.append(
         {
             "file": "models/scene.glb",
             "twin": None,
             "structure": "scene",
-            "faces": sum(m.n_faces for m in scene),
+            "faces": int(done[0]),
             "watertight": None,
             "volume_ml": None,
         }
