@@ -211,45 +211,52 @@ def twin_structure_meshes(
         return []
     lab_t = lab[tbox]
     tw_t = tw[tbox]
-    jobs: list[Callable[[], PartMesh | None]] = []
-    for twin_val in (TWIN_A, TWIN_B):
-        tname = "A" if twin_val == TWIN_A else "B"
+
+    def twin_codes(twin_val: int) -> tuple[tuple[slice, slice, slice], np.ndarray] | None:
+        """The twin's box in the label grid and its tissue labels there (0 elsewhere)."""
         sel = tw_t == twin_val
         sel &= lab_t > 0
         inner = bounding_box(sel, margin)
         del sel
         if inner is None:
-            continue
+            return None
         box = tuple(
             slice(t.start + b.start, t.start + b.stop) for t, b in zip(tbox, inner, strict=True)
         )
         codes = np.where(tw[box] == twin_val, lab[box], np.uint8(0)).astype(np.uint8, copy=False)
-        for structure in structures:
-            jobs.append(
-                functools.partial(
-                    _twin_part,
-                    codes,
-                    box,  # type: ignore[arg-type]
-                    labels.affine,
-                    spacing,
-                    tname=tname,
-                    structure=structure,
-                    colour=shade(colours[tname], SHADE[structure]),
-                    face_budget=budgets[structure],
-                    params=params,
-                    min_wall_mm=min_wall,
-                    margin=margin,
-                )
-            )
-    del lab_t, tw_t
+        return box, codes  # type: ignore[return-value]
+
     # The parts are independent and their work is mostly in C code that releases the GIL
-    # (VTK filters, fast-simplification, numpy): two at a time on two cores. ``map``
-    # keeps the scene order, and each part's result does not depend on the other.
-    if params.threads <= 1:
-        results = [job() for job in jobs]
-    else:
-        with ThreadPoolExecutor(max_workers=int(params.threads)) as pool:
-            results = list(pool.map(lambda job: job(), jobs))
+    # (numpy, VTK filters, fast-simplification): two at a time on two cores (issue 10).
+    # ``map`` keeps the scene order, and each part's result does not depend on the other.
+    threads = max(1, int(params.threads))
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        run = map if threads == 1 else pool.map
+        prepared = list(run(twin_codes, (TWIN_A, TWIN_B)))
+        jobs: list[Callable[[], PartMesh | None]] = []
+        for twin_val, prep in zip((TWIN_A, TWIN_B), prepared, strict=True):
+            if prep is None:
+                continue
+            box, codes = prep
+            tname = "A" if twin_val == TWIN_A else "B"
+            for structure in structures:
+                jobs.append(
+                    functools.partial(
+                        _twin_part,
+                        codes,
+                        box,
+                        labels.affine,
+                        spacing,
+                        tname=tname,
+                        structure=structure,
+                        colour=shade(colours[tname], SHADE[structure]),
+                        face_budget=budgets[structure],
+                        params=params,
+                        min_wall_mm=min_wall,
+                        margin=margin,
+                    )
+                )
+        results = list(run(lambda job: job(), jobs))
     out = [p for p in results if p is not None and p.mesh.n_faces]
     logger.debug("twin x structure meshes in %.2f s", time.perf_counter() - t0)
     return out
