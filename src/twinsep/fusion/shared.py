@@ -436,21 +436,30 @@ def _shared_sinus(
     vessel = lab[vbox] == VESSEL
     tw_v = tw[vbox]
     sub = _sub_volume(labels, vessel, vbox)
-    comps = cc3d.connected_components(vessel, connectivity=26)
-    n_comp = int(comps.max()) + 1 if comps.size else 1
-    count_a = np.bincount(comps[(tw_v == TWIN_A) & vessel], minlength=n_comp)
+    comps, n_found = cc3d.connected_components(vessel, connectivity=26, return_N=True)
+    n_comp = int(n_found) + 1
+    in_a = tw_v == TWIN_A
+    count_a = np.bincount(comps[in_a & vessel], minlength=n_comp)
     count_b = np.bincount(comps[(tw_v == TWIN_B) & vessel], minlength=n_comp)
     candidates = np.nonzero((count_a > 0) & (count_b > 0))[0]
     crossings: list[SinusCrossing] = []
     sinus_ids: list[int] = []
+    # each candidate is measured in its own bounding box, grown by more than the
+    # margin interface_mesh adds around the contact (so its smoothing sees the same
+    # voxels as on the whole box)
+    mesh_margin = int(np.ceil(3 * params.smooth_sigma_vx)) + 4
     for cid in candidates:
         if cid == 0:
             continue
         vol_a, vol_b = count_a[cid] * vox_ml, count_b[cid] * vox_ml
-        comp = comps == cid
-        va = comp & (tw_v == TWIN_A)
-        vb = comp & (tw_v == TWIN_B)
-        mesh = interface_mesh(va, vb, sub.affine, smooth_sigma_vx=params.smooth_sigma_vx)
+        cbox = _extent(comps == cid, mesh_margin)
+        if cbox is None:  # cannot happen: the component has voxels in both twins
+            continue
+        comp = comps[cbox] == cid
+        csub = _sub_volume(sub, comp, cbox)
+        va = comp & in_a[cbox]
+        vb = comp & (tw_v[cbox] == TWIN_B)
+        mesh = interface_mesh(va, vb, csub.affine, smooth_sigma_vx=params.smooth_sigma_vx)
         cross = mesh.area_mm2
         significant = (
             min(vol_a, vol_b) >= params.sinus_min_side_ml and cross >= params.sinus_min_cross_mm2
@@ -467,14 +476,14 @@ def _shared_sinus(
             if cross > 0:
                 notes.append(
                     f"small vessel crossing the twin boundary ({cross:.0f} mm2) near "
-                    f"{_fmt(sub.centroid_mm(contact_mask(va, vb)))}: not counted as a "
+                    f"{_fmt(csub.centroid_mm(contact_mask(va, vb)))}: not counted as a "
                     "shared sinus"
                 )
             continue
         sinus_ids.append(int(cid))
         touching = contact_mask(va, vb)
         patches, n_patches = cc3d.connected_components(touching, connectivity=26, return_N=True)
-        pos = [sub.centroid_mm(patches == p) for p in range(1, n_patches + 1)]
+        pos = [csub.centroid_mm(patches == p) for p in range(1, n_patches + 1)]
         if pos and mesh.faces.shape[0]:
             cent = mesh.centroids_mm
             dist = np.stack([np.linalg.norm(cent - p, axis=1) for p in pos], axis=1)
@@ -490,7 +499,7 @@ def _shared_sinus(
             )
     shared = bool(sinus_ids)
     if shared:
-        sinus_ml = float(np.count_nonzero(np.isin(comps, sinus_ids)) * vox_ml)
+        sinus_ml = float(sum(np.count_nonzero(comps == sid) for sid in sinus_ids) * vox_ml)
         # Circular: one sinus that goes round the bridge axis near the junction. Two
         # helical sagittal sinuses may cover all azimuths together but not each alone.
         r_eq = float(np.sqrt(interface.area_mm2 / np.pi))
