@@ -225,16 +225,17 @@ def segment_ct(
     brain, csf = split.brain, split.csf
     t_csf, t_mixed = split.csf_brain_hu, split.brain_mixed_hu
 
-    lab = np.zeros(sm.shape, np.uint8)
+    full = np.zeros(ct.shape, np.uint8)
+    lab = crop.take(full)  # a view: the crop's labels are written in place
     lab[body_filled] = L.SOFT_TISSUE
-    lab[body_filled & (sm < t_body) & ~intracranial] = L.BACKGROUND  # air in sinuses/airway
-    lab[bright & ~vessel] = L.BONE
+    air = body_filled & ~intracranial
+    air &= sm < t_body
+    lab[air] = L.BACKGROUND  # air in sinuses/airway
+    del air
+    lab[bright] = L.BONE  # bright vessel voxels are relabelled below
     lab[brain] = L.BRAIN
     lab[csf] = L.CSF
     lab[vessel] = L.VESSEL
-
-    full = np.zeros(ct.shape, np.uint8)
-    full[crop.lo[0] : crop.hi[0], crop.lo[1] : crop.hi[1], crop.lo[2] : crop.hi[2]] = lab
     vol = Volume(full, ct.affine.copy(), {"kind": "labels"})
     thresholds = {
         "air_peak_hu": round(stats.air_hu, 1),
