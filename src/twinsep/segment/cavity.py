@@ -84,8 +84,8 @@ def find_cranial_cavity(
     spacing_mm : (3,) tuple of float
         Voxel size (mm) along the array axes.
     params : SegmentParams
-        ``skull_close_mm``, ``cavity_channel_mm``, ``min_intracranial_ml`` and
-        ``cavity_grid_mm`` are used.
+        ``skull_close_mm``, ``cavity_channel_mm``, ``min_intracranial_ml``,
+        ``cavity_bone_fraction`` and ``cavity_grid_mm`` are used.
     source : str
         Name of the scan, for the error message.
 
@@ -105,7 +105,7 @@ def find_cranial_cavity(
         raise ValueError(f"bone {bone.shape} and body {body_filled.shape} must be the same 3D grid")
     f = morph.downsample_factors(bone.shape, spacing_mm, params.cavity_grid_mm)
     csp: morph.Spacing = (spacing_mm[0] * f[0], spacing_mm[1] * f[1], spacing_mm[2] * f[2])
-    # a block counts as bone when a quarter of it is: a 2 mm plate in 1.5 mm blocks stays
+    # a block counts as bone when a quarter of it is: a 2 mm plate in 2 mm blocks stays
     # closed wherever it is complete, one-voxel noise holes do not open it
     bone_c = morph.block_mean(bone, f) >= 0.25
     body_c = morph.block_mean(body_filled, f) >= 0.5
