@@ -232,3 +232,21 @@ def test_bit_ball_rows_count_the_lattice_ball():
     got = bitball.dilate_ball(m, 3.0, (1.0, 1.0, 1.0))
     z, y, x = np.indices(m.shape)
     assert np.array_equal(got, (z - 4) ** 2 + (y - 4) ** 2 + (x - 63) ** 2 <= 9)
+
+
+@pytest.mark.parametrize("fraction", [0.0, 0.2, 0.5, 1.0])
+def test_keep_large_components_matches_label_lookup(fraction):
+    for m in (_shells(), _blobs(6), np.pad(np.ones((4, 4, 4), bool), 3)):
+        lab, sizes = morph.component_sizes(m)
+        want = np.concatenate([[False], sizes >= fraction * sizes.max()])[lab]
+        got = morph.keep_large_components(m, fraction)
+        assert got.dtype == bool
+        assert np.array_equal(got, want)
+        assert got is not m
+    assert not morph.keep_large_components(np.zeros((4, 5, 6), bool), 0.2).any()
+    # two pieces of 8 and 27 voxels: a 0.25 fraction keeps both (8 >= 6.75), 0.3 the larger
+    m = np.zeros((12, 12, 12), bool)
+    m[1:3, 1:3, 1:3] = True
+    m[6:9, 6:9, 6:9] = True
+    assert morph.keep_large_components(m, 0.25).sum() == 35
+    assert morph.keep_large_components(m, 0.3).sum() == 27

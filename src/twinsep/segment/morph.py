@@ -213,6 +213,33 @@ def component_sizes(mask: np.ndarray, connectivity: int = 26) -> tuple[np.ndarra
     return lab, sizes
 
 
+def keep_large_components(
+    mask: np.ndarray, min_fraction: float, connectivity: int = 26
+) -> np.ndarray:
+    """The components of ``mask`` with at least ``min_fraction`` of the largest one's voxels.
+
+    Equals ``lut[lab]`` with ``lab, sizes = component_sizes(mask)`` and
+    ``lut = [False] + (sizes >= min_fraction * sizes.max())``, without a label grid of
+    the whole array: ``cc3d`` runs on the mask's bounding box, and a one-piece mask is
+    returned as a copy without any lookup.
+    """
+    m = mask if mask.dtype == bool else mask.astype(bool)
+    box = _bounding_box(m, [0] * m.ndim)
+    if box is None:
+        return np.zeros(m.shape, bool)
+    sub = np.ascontiguousarray(m[box])
+    lab, n = cc3d.connected_components(  # type: ignore[call-overload]
+        sub, connectivity=connectivity, return_N=True
+    )
+    if n == 1:
+        return m.copy()
+    sizes = np.bincount(lab[sub], minlength=int(n) + 1)[1:]
+    lut = np.concatenate([[False], sizes >= min_fraction * sizes.max()])
+    out: np.ndarray = np.zeros(m.shape, bool)
+    out[box] = lut[lab]
+    return out
+
+
 def fill_holes(mask: np.ndarray, *, outside: np.ndarray | None = None) -> np.ndarray:
     """Fill the holes of ``mask``: background pockets that cannot reach the outside.
 
