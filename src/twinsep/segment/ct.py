@@ -339,10 +339,7 @@ def _body_mask(
         body[resid] = ok[which]  # body and resid are disjoint: set the residue only
         del which
         del dist
-    lab3, sizes3 = morph.component_sizes(body)
-    keep = np.concatenate([[False], sizes3 >= 0.2 * sizes3.max()])
-    if not keep[1:].all():  # one piece (or all kept): the mask is already the answer
-        body = keep[lab3]
+    body = morph.keep_large_components(body, 0.2)
     filled = morph.fill_holes(body)
     return body, filled
 
