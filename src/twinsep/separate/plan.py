@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -361,15 +360,9 @@ def plan_separation(
                 f"after the cut twin {name} is in several pieces; its largest holds "
                 f"{100 * frac:.1f} % of its voxels (check the segmentation)"
             )
-    # Cut surface (marching cubes, world mm): areas by tissue and by stage, vessel
-    # sections. Meshed on a second thread while the crossings are found (independent
-    # inputs and outputs): the mesh's distance transform and smoothing (scipy.ndimage,
-    # which releases the GIL) overlap the crossings' work; cc3d and marching cubes hold
-    # the GIL and take turns.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        mesh_job = pool.submit(_cut_mesh, refined, labels.affine, check.kerf_box)
-        crossings = vessel_crossings(labels, refined, check.kerf, kerf_box=check.kerf_box)
-        mesh = mesh_job.result()
+    crossings = vessel_crossings(labels, refined, check.kerf, kerf_box=check.kerf_box)
+    # Cut surface (marching cubes, world mm): areas by tissue and by stage, vessel sections.
+    mesh = _cut_mesh(refined, labels.affine, check.kerf_box)
     lab = labels.array
     la = lab[tuple(mesh.side_a_ijk.T)]
     lb = lab[tuple(mesh.side_b_ijk.T)]
