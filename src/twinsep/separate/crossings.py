@@ -104,8 +104,10 @@ def vessel_crossings(
         return []
     v_lo = ev[0]
     v_box = slices(*ev)
-    rest_c = cc3d.connected_components(vessel[v_box] & ~kerf[v_box], connectivity=26)
-    rest_sizes = np.bincount(rest_c.ravel())
+    rest_mask = vessel[v_box] & ~kerf[v_box]
+    rest_c = cc3d.connected_components(rest_mask, connectivity=26)
+    # sizes counted over the vessel voxels only (a fraction of a percent of the box)
+    rest_sizes = np.bincount(rest_c[rest_mask])
     tw_kb = twins[kerf_box]
     found: list[tuple[float, tuple[float, float, float], float, float]] = []
     for cid in range(1, n + 1):
