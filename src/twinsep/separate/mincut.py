@@ -499,7 +499,7 @@ def _pieces(mask: np.ndarray, ext: tuple[np.ndarray, np.ndarray] | None) -> tupl
     comps, n = cc3d.connected_components(crop, connectivity=26, return_N=True)
     if n == 1:
         return 1, 1.0
-    sizes = np.bincount(comps.ravel())[1:]
+    sizes = np.bincount(comps[crop])[1:]  # over the mask voxels only
     return int(n), float(sizes.max() / sizes.sum())
 
 
