@@ -408,3 +408,13 @@ def test_work_grid_is_axis_order_and_memory_layout_free():
 
         got = _find(t(sm), t(cavity), t(body), tuple(sp[p] for p in perm)).vessel
         assert dice(t(ref), got) >= 0.99, (perm, flip, dice(t(ref), got))
+
+
+def test_thin_slab_shorter_than_a_work_block():
+    """A slab of two 0.5 mm slices (shorter than a 1.5 mm work block) is handled at full
+    resolution along that axis, not refused or mis-shaped."""
+    sm, tube, _, cavity, body, sp = _block(0.5, seed=7)
+    res = _find(sm[:2], cavity[:2], body[:2], sp)
+    assert res.vessel.shape == sm[:2].shape
+    assert res.evidence.shape == sm[:2].shape
+    assert not (res.vessel & ~tube[:2]).sum() > 0.5 * max(int(tube[:2].sum()), 1)

@@ -86,13 +86,15 @@ def tubular_mask(
         a0 = np.maximum(lo - margin, 0)
         a1 = np.minimum(hi + margin, image.shape)
         sub = image[a0[0] : a1[0], a0[1] : a1[1], a0[2] : a1[2]].astype(np.float32)
+        f = np.where(np.array(sub.shape) >= f, f, 1)  # a thin slab keeps its voxels
         if (f > 1).any():
             sub = _block_mean(sub, (int(f[0]), int(f[1]), int(f[2])))
         csp = sp * f
         g = ndi.gaussian_filter(sub, sigma=sigma / csp, mode="nearest")
-        # Hessian by central differences at the candidate voxels only (mm^-2 units).
-        p = (idx - a0) // f
-        p = np.clip(p, 1, np.array(g.shape) - 2)
+        # Hessian by central differences at the candidate voxels only (mm^-2 units); the
+        # edge-padded border gives every voxel its neighbours, also on a thin slab.
+        p = np.minimum((idx - a0) // f, np.array(g.shape) - 1) + 1
+        g = np.pad(g, 1, mode="edge")
         h = np.empty((len(p), 3, 3), np.float32)
         c = g[p[:, 0], p[:, 1], p[:, 2]]
         unit = np.eye(3, dtype=int)
@@ -235,7 +237,13 @@ def find_vessels(
         On the grid of ``sm``; no input array is modified.
     """
     sp: Spacing = (float(spacing_mm[0]), float(spacing_mm[1]), float(spacing_mm[2]))
-    f = morph.downsample_factors(sm.shape, sp, params.work_grid_mm)
+    f0 = morph.downsample_factors(sm.shape, sp, params.work_grid_mm)
+    # an axis shorter than its block (a thin slab) stays at full resolution
+    f = (
+        f0[0] if sm.shape[0] >= f0[0] else 1,
+        f0[1] if sm.shape[1] >= f0[1] else 1,
+        f0[2] if sm.shape[2] >= f0[2] else 1,
+    )
     if max(f) == 1:
         return _rule(
             sm, intracranial, bright, body, sp, t_contrast_hu, t_vessel_max_hu, t_dense_hu,
