@@ -67,5 +67,6 @@ def noise_sigma(a: np.ndarray, mask: np.ndarray) -> float:
     both = mask[1:] & mask[:-1]
     if not both.any():
         return 0.0
-    d = np.abs(a[1:].astype(np.float32) - a[:-1].astype(np.float32))[both]
+    d = np.abs(a[1:].astype(np.float32, copy=False) - a[:-1].astype(np.float32, copy=False))
+    d = d[both]
     return float(np.median(d) / (0.6745 * np.sqrt(2.0)))
