@@ -396,7 +396,8 @@ def _hysteresis(
     lut = np.zeros(sizes.size + 1, bool)
     lut[seeds] = True
     lut[0] = False
-    out: np.ndarray = lut[lab]
+    out: np.ndarray = np.zeros(low.shape, bool)
+    out[low] = lut[lab[low]]  # look up the low voxels only (6 % of the bone box)
     return out
 
 
