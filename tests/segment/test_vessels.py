@@ -75,7 +75,8 @@ def test_phantom_vessel_dice_oblique_mirrored_grid():
     seg = segment_ct(ph.ct)
     assert seg.contrast
     d = dice(ph.labels.array == L.VESSEL, seg.labels.array == L.VESSEL)
-    assert d >= 0.78, f"oblique: vessel Dice {d:.3f}"
+    # measured 0.926 with the lumen/background edge (0.78 floor before it)
+    assert d >= 0.90, f"oblique: vessel Dice {d:.3f}"
 
 
 @pytest.mark.parametrize(
