@@ -44,6 +44,7 @@ from scipy import ndimage as ndi
 
 from twinsep.errors import AnatomyError
 from twinsep.fusion.params import EDT_THREADS, FusionParams
+from twinsep.fusion.surface import affine_points
 from twinsep.labels import BRAIN, CSF
 from twinsep.volume import Volume
 
@@ -209,7 +210,7 @@ def twin_frame(
     free = d_other > params.bridge_exclusion_mm
 
     def world(mask: np.ndarray) -> np.ndarray:
-        return labels.world_coords(np.argwhere(mask) + offset)
+        return affine_points(labels.affine, np.argwhere(mask) + offset)
 
     b = labels.centroid_mm(_boxed(brain, lab.shape, box))
     # Vault thickness: skin (body next to air) is mostly over the vault.

@@ -18,9 +18,9 @@ from scipy import ndimage
 
 from twinsep.fusion.axes import TwinFrame
 from twinsep.fusion.params import EDT_THREADS, FusionParams
-from twinsep.fusion.surface import InterfaceMesh, contact_mask, interface_mesh
+from twinsep.fusion.surface import InterfaceMesh, affine_points, contact_mask, interface_mesh
 from twinsep.labels import BONE, BRAIN, CSF, TWIN_A, TWIN_B, VESSEL
-from twinsep.volume import Volume, world_to_voxel
+from twinsep.volume import Volume
 
 logger = logging.getLogger(__name__)
 
@@ -184,7 +184,8 @@ def brain_contact_faces(
     vox = float(spacing.max())
     limit = max(gap_mm, layer_vx * vox)
     cent_mm = mesh.centroids_mm  # a property that recomputes: take it once
-    cent = world_to_voxel(labels.affine, cent_mm)
+    to_voxel = np.linalg.inv(labels.affine)
+    cent = affine_points(to_voxel, cent_mm)
     margin = np.ceil((limit + 2 * vox) / spacing).astype(int) + 2
     lo = np.maximum(np.floor(cent.min(axis=0)).astype(int) - margin, 0)
     hi = np.minimum(np.ceil(cent.max(axis=0)).astype(int) + margin + 1, lab.shape)
@@ -215,7 +216,7 @@ def brain_contact_faces(
     for sign, mask in ((1.0, brain_a), (-1.0, brain_b)):
         found = np.zeros(n_f, bool)
         for h in steps:
-            pts = world_to_voxel(labels.affine, cent_mm + sign * h * normal) - lo
+            pts = affine_points(to_voxel, cent_mm + sign * h * normal) - lo
             found |= ndimage.map_coordinates(mask, pts.T, order=0, mode="constant") > 0
         contact &= found
     if not contact.any():
@@ -281,8 +282,10 @@ def fit_head(
 
 
 def _inside_head(points_mm: np.ndarray, basis: np.ndarray, coef: np.ndarray) -> np.ndarray:
-    loc = (points_mm - basis[0]) @ basis[1:].T
-    return np.asarray((np.hstack([loc**2, loc]) @ coef) <= 1.0)
+    # plain arithmetic instead of BLAS products (see surface.affine_points)
+    loc = np.einsum("ij,nj->ni", basis[1:], points_mm - basis[0])
+    value = np.einsum("nj,j->n", loc**2, coef[:3]) + np.einsum("nj,j->n", loc, coef[3:])
+    return np.asarray(value <= 1.0)
 
 
 def shared_bone_mask(
@@ -344,7 +347,7 @@ def shared_bone_mask(
         idx = (np.argwhere(surface) + blo) * np.asarray(step)
         if idx.shape[0] > 400_000:
             idx = idx[:: idx.shape[0] // 400_000 + 1]
-        pts = labels.world_coords(idx)
+        pts = affine_points(labels.affine, idx)
         f = frames[name]
         far, _ = tree.query(pts, distance_upper_bound=params.bridge_exclusion_mm)
         use = pts[~np.isfinite(far)]
@@ -374,7 +377,7 @@ def shared_bone_mask(
     cand = lab[box] == BONE
     cand &= near <= params.bone_band_mm
     cidx = np.argwhere(cand)
-    pts = labels.world_coords(cidx + lo)
+    pts = affine_points(labels.affine, cidx + lo)
     in_a = _inside_head(pts, *fits["A"])
     in_b = _inside_head(pts, *fits["B"])
     shared = in_a == in_b

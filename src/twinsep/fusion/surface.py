@@ -61,6 +61,18 @@ class InterfaceMesh:
         return self.vertices_mm[self.faces].mean(axis=1)
 
 
+def affine_points(matrix: npt.ArrayLike, points: npt.ArrayLike) -> np.ndarray:
+    """Apply a 4x4 affine to (N, 3) points with plain array arithmetic (no BLAS call).
+
+    Same numbers as :func:`twinsep.volume.apply_affine` up to float rounding. A skinny
+    ``(N, 3) @ (3, 3)`` product gains nothing from BLAS threads, and when the fusion
+    analysis runs its parts in threads those BLAS threads only contend for the cores.
+    """
+    m = np.asarray(matrix, dtype=np.float64)
+    p = np.asarray(points, dtype=np.float64).reshape(-1, 3)
+    return np.einsum("ij,nj->ni", m[:3, :3], p) + m[:3, 3]
+
+
 def _empty_mesh() -> InterfaceMesh:
     z3 = np.zeros((0, 3))
     zi = np.zeros((0, 3), dtype=np.int64)
