@@ -28,10 +28,11 @@ logger = logging.getLogger(__name__)
 #: fast-simplification keeps the mesh being simplified in process-global C++ vectors
 #: (Fast-Quadric-Mesh-Simplification's ``Simplify`` namespace): two threads simplifying
 #: at once swap meshes (seen when parts were meshed in parallel, issue 10), so every
-#: call holds this lock.
-_SIMPLIFY_LOCK = threading.Lock()
+#: call holds this lock (the viewer's level-of-detail decimation too).
+SIMPLIFY_LOCK = threading.Lock()
 
 __all__ = [
+    "SIMPLIFY_LOCK",
     "Mesh",
     "block_fraction",
     "bounding_box",
@@ -613,7 +614,7 @@ def decimate(
     was_closed = keep_closed and is_closed(faces)
     reduction = 1.0 - target_faces / n
     for attempt in range(3):
-        with _SIMPLIFY_LOCK:
+        with SIMPLIFY_LOCK:
             v, f = fast_simplification.simplify(
                 np.ascontiguousarray(vertices, dtype=np.float32),
                 np.ascontiguousarray(faces, dtype=np.int32),

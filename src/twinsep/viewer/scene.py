@@ -128,6 +128,8 @@ def decimate_glb(data: bytes, max_faces: int, *, min_faces_per_mesh: int = 2_000
     import fast_simplification
     import trimesh
 
+    from twinsep.models.surface import SIMPLIFY_LOCK
+
     scene: Any = trimesh.load(io.BytesIO(data), file_type="glb", force="scene")
     keep = max_faces / float(total)
     geom: Any
@@ -136,11 +138,12 @@ def decimate_glb(data: bytes, max_faces: int, *, min_faces_per_mesh: int = 2_000
             continue
         target = max(min_faces_per_mesh, int(len(geom.faces) * keep))
         reduction = 1.0 - target / float(len(geom.faces))
-        verts, faces = fast_simplification.simplify(
-            np.asarray(geom.vertices, dtype=np.float32),
-            np.asarray(geom.faces, dtype=np.int64),
-            target_reduction=reduction,
-        )
+        with SIMPLIFY_LOCK:  # the library's state is process-global
+            verts, faces = fast_simplification.simplify(
+                np.asarray(geom.vertices, dtype=np.float32),
+                np.asarray(geom.faces, dtype=np.int64),
+                target_reduction=reduction,
+            )
         simple: Any = trimesh.Trimesh(verts, faces, process=False)
         visual: Any = geom.visual
         if hasattr(visual, "material"):
