@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 import cc3d
 import numpy as np
@@ -181,8 +182,8 @@ def block_label_counts(lab: np.ndarray, f: tuple[int, int, int]) -> dict[int, np
     dtype = np.uint16 if n_block < 2**16 else np.uint32
     # reduce the axis with the smallest stride first (contiguous reads)
     order = sorted(range(3), key=lambda ax: abs(lab.strides[ax]))
-    out: dict[int, np.ndarray] = {}
-    for value in range(L.VESSEL + 1):
+
+    def count(value: int) -> np.ndarray:
         x: np.ndarray = (lab == value).view(np.uint8)
         for ax in order:
             k = f[ax]
@@ -194,8 +195,14 @@ def block_label_counts(lab: np.ndarray, f: tuple[int, int, int]) -> dict[int, np
                 sl[ax] = slice(q, None, k)
                 np.add(acc, x[tuple(sl)], out=acc)
             x = acc
-        out[value] = x.astype(dtype, copy=False)
-    return out
+        return x.astype(dtype, copy=False)
+
+    # one label per worker thread (numpy's loops release the GIL; integer sums, so
+    # the result does not depend on the order)
+    values = list(range(L.VESSEL + 1))
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        counts = list(pool.map(count, values))
+    return dict(zip(values, counts, strict=True))
 
 
 def _fraction(count: np.ndarray, n_block: int) -> np.ndarray:
