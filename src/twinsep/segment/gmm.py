@@ -27,16 +27,23 @@ class Mixture1D:
     log_likelihood: float
     iterations: int
 
+    def _equal_density(self, i: int, j: int) -> tuple[float, float, float]:
+        """Coefficients of ``a x^2 + b x + c = 0``, the values ``x`` where the weighted
+        densities of components ``i`` and ``j`` are equal:
+        log(w1 N(x; m1, s1)) = log(w2 N(x; m2, s2))."""
+        m1, m2 = self.means[i], self.means[j]
+        s1, s2 = self.sigmas[i], self.sigmas[j]
+        w1, w2 = self.weights[i], self.weights[j]
+        a = 1 / (2 * s2**2) - 1 / (2 * s1**2)
+        b = m1 / s1**2 - m2 / s2**2
+        c = (m2**2 / (2 * s2**2) - m1**2 / (2 * s1**2)) + np.log((w1 * s2) / (w2 * s1))
+        return a, b, c  # numpy floats: a zero b divides to inf, as before
+
     def boundary(self, i: int, j: int) -> float:
         """Value between the means of components ``i`` < ``j`` where their weighted
         densities are equal (the Bayes decision threshold)."""
         m1, m2 = self.means[i], self.means[j]
-        s1, s2 = self.sigmas[i], self.sigmas[j]
-        w1, w2 = self.weights[i], self.weights[j]
-        # log(w1 N(x;m1,s1)) = log(w2 N(x;m2,s2))  ->  a x^2 + b x + c = 0
-        a = 1 / (2 * s2**2) - 1 / (2 * s1**2)
-        b = m1 / s1**2 - m2 / s2**2
-        c = (m2**2 / (2 * s2**2) - m1**2 / (2 * s1**2)) + np.log((w1 * s2) / (w2 * s1))
+        a, b, c = self._equal_density(i, j)
         if abs(a) < 1e-12:
             x = -c / b
             return float(np.clip(x, m1, m2))
@@ -56,12 +63,7 @@ class Mixture1D:
         Unlike :meth:`boundary`, crossings outside ``[means[i], means[j]]`` are kept:
         a small, wide class wins only in its far tails.
         """
-        m1, m2 = self.means[i], self.means[j]
-        s1, s2 = self.sigmas[i], self.sigmas[j]
-        w1, w2 = self.weights[i], self.weights[j]
-        a = 1 / (2 * s2**2) - 1 / (2 * s1**2)
-        b = m1 / s1**2 - m2 / s2**2
-        c = (m2**2 / (2 * s2**2) - m1**2 / (2 * s1**2)) + np.log((w1 * s2) / (w2 * s1))
+        a, b, c = self._equal_density(i, j)
         if abs(a) < 1e-12:
             return (float(-c / b),) if abs(b) > 1e-12 else ()
         disc = b * b - 4 * a * c
