@@ -252,13 +252,18 @@ def find_vessels(
     csp = (sp[0] * f[0], sp[1] * f[1], sp[2] * f[2])
     sm_c = _block_mean(sm, f)
     ic_c = _block_majority(intracranial, f)
+    # No wall step on the work grid: the fine delineation already takes every CT voxel
+    # within one work voxel of the vessels above the edge, and a wall voxel grown there
+    # would lift its ceiling from the lumen to the top of the blood range (bone partial
+    # volume; measured -0.012 to -0.024 Dice on the analytic twins at 1.0 mm).
     res = _rule(
         sm_c,
         ic_c,
         _block_majority(bright, f),
         _block_majority(body, f),
         csp,
-        t_contrast_hu, t_vessel_max_hu, t_dense_hu, soft_hu, sigmas_mm, ratio_min, params,
+        t_contrast_hu, t_vessel_max_hu, t_dense_hu, soft_hu, sigmas_mm, ratio_min,
+        replace(params, wall_fraction=0.0),
     )  # fmt: skip
     del sm_c
     vessel = np.zeros(sm.shape, bool)
@@ -444,7 +449,11 @@ def sinus_mask(
        ``grow_mm`` of it (the sinus wall against the inner table, which the rim rule
        excluded from the evidence), plus Hessian tubes (``tube``) on the intracranial
        side (small veins).
-    6. **Edge**: a vessel voxel must exceed half-way between the local background and
+    6. **Wall**: contrast-band voxels next to the sinus (inside the bone rim, beyond
+       the growth zone) join it when they hold at least ``wall_fraction`` blood
+       (between background and lumen) and stay below the lumen value (brighter means
+       bone partial volume); only on grids whose voxels are wider than ``grow_mm``.
+    7. **Edge**: a vessel voxel must exceed half-way between the local background and
        the lumen value (median of the vessels' interior voxels), separately for the
        sinuses (background: cavity voxels next to them) and vessels in soft tissue.
 
@@ -526,7 +535,6 @@ def sinus_mask(
     del big
     if tube is not None:
         sinus |= tube & ic_band & ~touch_out
-    del touch_out, ic_band
     outer = ext
     if ext.any():
         outer = ext | (morph.dilate_mm(ext, 1.01 * max(sp), sp) & band & ~near_ic)
@@ -542,6 +550,16 @@ def sinus_mask(
         lumen = _finite(lumen_ic, _finite(lumen_ext, med))
         lumen_ext = _finite(lumen_ext, lumen)
         lo_bg = soft_hu - (t_contrast_hu - soft_hu)
+        if params.wall_fraction > 0 and sinus.any() and 1.01 * min(sp) > params.grow_mm:
+            # On a grid coarser than the growth distance the growth zone is one face
+            # neighbour of the evidence: the sinus wall behind the corners of the bone
+            # rim is missed. (On finer grids the step measured -0.007 to +0.009 Dice.)
+            bg_ic = _shell_median(sm, sinus, intracranial, sp, blur, lo_bg, t_contrast_hu, soft_hu)
+            wall_hu = bg_ic + params.wall_fraction * (lumen - bg_ic)
+            wall = ic_band & ~touch_out & (sm >= wall_hu) & (sm < lumen)
+            sinus |= ndi.binary_dilation(sinus, _CUBE, mask=wall)
+            if body is not None:
+                sinus &= body
         bg_ic = _shell_median(sm, sinus, intracranial, sp, blur, lo_bg, t_contrast_hu, soft_hu)
         within = body if body is not None else np.ones_like(outer)
         bg_ext = _shell_median(sm, outer, within, sp, blur, lo_bg, t_contrast_hu, soft_hu)
@@ -555,6 +573,7 @@ def sinus_mask(
             "%.0f) and %.0f HU (soft tissue, background %.0f)",
             lumen, lumen_ext, edge_ic, bg_ic, edge_ext, bg_ext,
         )  # fmt: skip
+    del touch_out, ic_band
     cavity_vx = int((intracranial | ev).sum())
     return SinusResult(
         vessel=sinus | outer,
@@ -624,6 +643,9 @@ def _shell_median(
         return default
     return float(np.median(s[shell]))
 
+
+#: 26-neighbourhood (one voxel along every axis and diagonal).
+_CUBE = np.ones((3, 3, 3), bool)
 
 #: Fewest voxels a median is taken over (its standard error is then below 0.3 sigma).
 _MIN_SAMPLES = 20
