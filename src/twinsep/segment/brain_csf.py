@@ -260,13 +260,23 @@ def _bright_threshold(
     noise) holds bone or blood. The Bayes crossing with the bright class was measured
     too: the same or lower CSF Dice everywhere (0.59 vs 0.70 on a 3.1 mm grid at noise
     30 HU), since that class is a wide, non-Gaussian partial-volume tail.
+
+    The edge is never below the midpoint of the brain and bright means (nearest class
+    mean): at low noise the brain class is narrow, and brain lifted by the blur of the
+    bone beyond a CSF layer (a spatial lift that the brain class does not model) would
+    otherwise be taken as CSF. On the size-128 phantoms at noise 10 HU this raised CSF
+    Dice by 0.006-0.015 (brain by up to 0.003); at noise 30 HU, on the analytic twins
+    and on real anatomy the sigma edge is the higher one and nothing changes.
     """
     fitted = _fit_cavity_mixture(light, cav, soft, (-25.0, 0.0, 50.0), 1e-3, params)
     if fitted is None:
         return soft + 40.0
     mix, _ = fitted
     ib = int(np.argmax(mix.weights))
-    return mix.means[ib] + params.bright_k_sigma * mix.sigmas[ib]
+    edge = mix.means[ib] + params.bright_k_sigma * mix.sigmas[ib]
+    if ib + 1 < len(mix.means):
+        edge = max(edge, 0.5 * (mix.means[ib] + mix.means[ib + 1]))
+    return float(edge)
 
 
 def _csf_threshold(
