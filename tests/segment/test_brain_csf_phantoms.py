@@ -3,17 +3,13 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
+from seg_metrics import dice
 from twinsep import labels as L
 from twinsep.segment import segment_ct
 
 phantom = pytest.importorskip("twinsep.phantom")
-
-
-def dice(a: np.ndarray, b: np.ndarray) -> float:
-    return float(2 * (a & b).sum() / max(a.sum() + b.sum(), 1))
 
 
 @pytest.mark.parametrize("kind", ["vertical-I", "angular-frontal"])

@@ -8,6 +8,7 @@ import hashlib
 import numpy as np
 import pytest
 
+from seg_metrics import dice
 from twinsep.errors import InputError
 from twinsep.segment.cavity import find_cranial_cavity
 
@@ -42,10 +43,6 @@ def _volume_ml(mask: np.ndarray, spacing: tuple[float, float, float] = SPACING) 
     return float(mask.sum()) * float(np.prod(spacing)) / 1000.0
 
 
-def _dice(a: np.ndarray, b: np.ndarray) -> float:
-    return 2.0 * float((a & b).sum()) / float(a.sum() + b.sum())
-
-
 def test_closed_sphere_volume_and_nothing_outside_the_skull() -> None:
     x, y, z = _grid((62.0, 62.0, 62.0))
     bone, body, truth = _head(x, y, z, (0.0, 0.0, 0.0))
@@ -53,7 +50,7 @@ def test_closed_sphere_volume_and_nothing_outside_the_skull() -> None:
     # the voxelised sphere's own volume is the truth; 2 % is ~1 voxel layer of 2 mm on
     # a 45 mm radius (a missed or added rim shows as 13 %)
     assert _volume_ml(cav.mask) == pytest.approx(_volume_ml(truth), rel=0.02)
-    assert _dice(cav.mask, truth) > 0.98
+    assert dice(cav.mask, truth) > 0.98
     assert not (cav.mask & bone).any()  # never bone
     assert not (cav.mask & ~body).any()
     assert cav.n_pockets == 1
@@ -74,7 +71,7 @@ def test_sutures_and_fontanelle_stay_open_and_do_not_leak() -> None:
     # cavity is whole
     scalp = body & ~truth & ~(suture | fontanelle)
     assert _volume_ml(cav.mask & scalp) < 1.0
-    assert _dice(cav.mask, truth) > 0.97
+    assert dice(cav.mask, truth) > 0.97
 
 
 def test_bony_defect_at_a_union_is_closed_by_the_scalp() -> None:
@@ -85,7 +82,7 @@ def test_bony_defect_at_a_union_is_closed_by_the_scalp() -> None:
     cap = x > np.sqrt(R_IN_MM**2 - 32.0**2)  # chord 64 mm wide
     bone &= ~cap
     cav = find_cranial_cavity(bone, body, SPACING)
-    assert _dice(cav.mask, truth) > 0.95
+    assert dice(cav.mask, truth) > 0.95
     r = np.sqrt(x**2 + y**2 + z**2)
     scalp = body & (r >= R_IN_MM + BONE_MM)
     # the scalp over the defect is 5 mm over a 38 cm^2 cap (19 mL); a leak takes it
@@ -106,7 +103,7 @@ def test_two_heads_with_a_plate_between_are_two_cavities() -> None:
     cav = find_cranial_cavity(bone, body1 | body2, SPACING)
     assert cav.n_pockets == 2
     for t in (t1, t2):
-        assert _dice(cav.mask & t, t) > 0.97
+        assert dice(cav.mask & t, t) > 0.97
 
 
 def test_a_neck_is_not_a_cavity() -> None:
@@ -124,7 +121,7 @@ def test_a_neck_is_not_a_cavity() -> None:
     r = np.sqrt(x**2 + y**2 + (z - 40.0) ** 2)
     neck_only = neck & ~canal & (r >= R_IN_MM + BONE_MM)
     assert _volume_ml(cav.mask & neck_only) < 1.0  # the neck is ~300 mL
-    assert _dice(cav.mask & (r < R_IN_MM + BONE_MM), truth) > 0.97
+    assert dice(cav.mask & (r < R_IN_MM + BONE_MM), truth) > 0.97
 
 
 def test_axis_order_does_not_matter() -> None:
@@ -139,7 +136,7 @@ def test_axis_order_does_not_matter() -> None:
         np.transpose(body, perm).copy(),
         sp,  # type: ignore[arg-type]
     ).mask
-    assert _dice(np.transpose(a, perm), b) > 0.995
+    assert dice(np.transpose(a, perm), b) > 0.995
 
 
 def test_no_skull_is_refused_with_an_input_error() -> None:
@@ -173,8 +170,8 @@ def test_former_failures_hold_their_floors(kind: str, size: int, noise: float) -
     res = assign_twins(seg.labels)  # raises on one head
     p, t = seg.labels.array, ph.labels.array
     # measured 0.948-0.979 soft, 0.966-0.986 brain (2026-11-26); floors 0.02 below
-    assert _dice(p == L.SOFT_TISSUE, t == L.SOFT_TISSUE) > 0.93
-    assert _dice(p == L.BRAIN, t == L.BRAIN) > 0.94
+    assert dice(p == L.SOFT_TISSUE, t == L.SOFT_TISSUE) > 0.93
+    assert dice(p == L.BRAIN, t == L.BRAIN) > 0.94
     cav_p = np.isin(p, (L.BRAIN, L.CSF))
     cav_t = np.isin(t, (L.BRAIN, L.CSF))
     # each twin's cavity is found: its brain+CSF volume within 8 % of the truth
@@ -192,5 +189,5 @@ def test_a_vertex_cut_off_by_the_field_of_view_is_still_a_cavity() -> None:
     keep = z[0, 0, :] < R_IN_MM + BONE_MM + SCALP_MM - 25.0
     bone, body, truth = bone[:, :, keep], body[:, :, keep], truth[:, :, keep]
     cav = find_cranial_cavity(bone, body, SPACING)
-    assert _dice(cav.mask, truth) > 0.97
+    assert dice(cav.mask, truth) > 0.97
     assert _volume_ml(cav.mask & ~truth) < 1.0  # the scalp is ~60 mL

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from seg_metrics import dice
 from twinsep import labels as L
 from twinsep.errors import InputError
 from twinsep.realanatomy.colin import build_real_case, colin_paths
@@ -23,10 +24,6 @@ pytestmark = [
         colin_paths() is None, reason="Colin27 (Debian mricron-data) not installed: make realdata"
     ),
 ]
-
-
-def dice(a: np.ndarray, b: np.ndarray) -> float:
-    return float(2 * (a & b).sum() / max(a.sum() + b.sum(), 1))
 
 
 @pytest.fixture(scope="module")

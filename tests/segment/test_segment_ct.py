@@ -7,6 +7,7 @@ import hashlib
 import numpy as np
 import pytest
 
+from seg_metrics import dice
 from twinsep import labels as L
 from twinsep.errors import ScanError
 from twinsep.realanatomy.fuse import FusionConfig, fuse_heads
@@ -16,10 +17,6 @@ from twinsep.segment import segment_ct
 from twinsep.volume import Volume
 
 SPACING = 1.5
-
-
-def dice(a: np.ndarray, b: np.ndarray) -> float:
-    return float(2 * (a & b).sum() / max(a.sum() + b.sum(), 1))
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from scipy import ndimage as ndi
 
+from seg_metrics import dice
 from twinsep import labels as L
 from twinsep.phantom import make_phantom
 from twinsep.segment import segment_ct
@@ -25,10 +26,6 @@ from twinsep.segment.vessels import (
     find_vessels,
     sinus_mask,
 )
-
-
-def dice(a: np.ndarray, b: np.ndarray) -> float:
-    return float(2 * (a & b).sum() / max(a.sum() + b.sum(), 1))
 
 
 def _rotation(axis: tuple[float, float, float], deg: float) -> np.ndarray:
