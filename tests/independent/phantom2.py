@@ -18,6 +18,13 @@ edges are blurred like a real CT. The truth is exact by construction:
 * completeness: total (shared sinus ring around the junction, brains in contact) or
   partial (a bone plate between the brains, each head's superior sagittal sinus stops
   short of the junction, no ring).
+* tissue (``labels``, twinsep.labels values): at each voxel centre, the last-painted
+  tissue whose signed distance puts the centre inside it (occupancy > 0.5), i.e. the same
+  outside-in order that composes the CT; the head holder is background. The sinuses are
+  vessel (5) with and without contrast; the eyes are soft tissue.
+
+``Config.hu`` and ``Config.psf_fwhm_mm`` change the tissue values and add a Gaussian scanner
+blur (before the noise); the defaults give the original CT byte for byte.
 """
 
 from __future__ import annotations
@@ -26,8 +33,10 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
+from scipy import ndimage
 from scipy.spatial import cKDTree
 
+from twinsep import labels as L
 from twinsep.volume import Volume
 
 FusionType = Literal["vertical", "angular"]
@@ -80,6 +89,8 @@ class Config:
     mirror: bool = False
     head_a: HeadShape = field(default_factory=lambda: HeadShape(57.5, 67.5, 55.0))
     head_b: HeadShape = field(default_factory=lambda: HeadShape(55.0, 70.0, 53.0, 2.2, 3.5))
+    hu: Hu = field(default_factory=Hu)  # tissue HU values (vary them to probe thresholds)
+    psf_fwhm_mm: float = 0.0  # Gaussian scanner blur applied before the noise (0: none)
 
 
 @dataclass(frozen=True)
@@ -101,6 +112,7 @@ class Phantom2:
     owner: np.ndarray  # 1 (head 1) / 2 (head 2) everywhere, by the rho metric
     body: np.ndarray  # bool: voxels with > 50 % patient tissue (no holder, no air)
     frames: tuple[Frame, Frame]  # world mm (RAS): the scene rotation applied
+    labels: np.ndarray  # uint8 tissue truth (twinsep.labels values) at each voxel centre
     type: FusionType
     completeness: Literal["total", "partial"]
     shared_sinus: bool
@@ -202,7 +214,7 @@ def make_phantom2(cfg: Config) -> Phantom2:
     """Build the phantom for one configuration (deterministic for a given ``cfg.seed``)."""
     rng = np.random.default_rng(cfg.seed)
     fa, fb, rot_true, axis_true = _place(cfg)
-    hu = Hu()
+    hu = cfg.hu
     s = cfg.spacing_mm
     # random scene rotation (QR of a Gaussian matrix, proper) and optional mirror
     q, rr = np.linalg.qr(rng.normal(size=(3, 3)))
@@ -262,13 +274,17 @@ def make_phantom2(cfg: Config) -> Phantom2:
 
     val = np.full(pts.shape[0], hu.air)
     body = np.zeros(pts.shape[0], bool)
+    tissue_at = np.zeros(pts.shape[0], np.uint8)  # truth label at each voxel centre
 
-    def paint(d: np.ndarray, v: float | np.ndarray, tissue: bool = True) -> None:
+    def paint(d: np.ndarray, v: float | np.ndarray, label: int) -> None:
+        # later paint covers earlier paint by its occupancy; the truth at a voxel centre is
+        # the last tissue whose signed distance puts the centre inside it (occupancy > 0.5)
         nonlocal val, body
         o = _occ(d, s)
         val = val * (1 - o) + v * o
-        if tissue:
-            body |= o > 0.5
+        inside = o > 0.5  # the voxel centre is inside (d < 0)
+        body |= inside
+        tissue_at[inside] = label
 
     # necks (truncated cylinders below each skull base) with a vertebral column
     for key, fr in (("a", fa), ("b", fb)):
@@ -277,32 +293,32 @@ def make_phantom2(cfg: Config) -> Phantom2:
         rad = np.sqrt((x / 0.55) ** 2 + ((y + 8) / 0.6) ** 2)
         z0, z1 = -h.semi_si_mm - h.scalp_mm - cfg.neck_mm, -0.3 * h.semi_si_mm
         d_cyl = np.maximum(rad - h.semi_lr_mm, np.maximum(z0 - z, z - z1))
-        paint(d_cyl, hu.scalp)
+        paint(d_cyl, hu.scalp, L.SOFT_TISSUE)
         d_vert = np.maximum(np.sqrt(x**2 + (y + 18) ** 2) - 7.0, np.maximum(z0 - z, z - z1))
-        paint(d_vert, 700.0)
+        paint(d_vert, 700.0, L.BONE)
     # scalp and subcutaneous fat
-    paint(skull - scalp_t, hu.scalp)
-    paint(skull - 0.5 * scalp_t + 0.0, hu.fat * 0.3 + hu.scalp * 0.7)
+    paint(skull - scalp_t, hu.scalp, L.SOFT_TISSUE)
+    paint(skull - 0.5 * scalp_t + 0.0, hu.fat * 0.3 + hu.scalp * 0.7, L.SOFT_TISSUE)
     # faces: jaw, nose
     for key, fr in (("a", fa), ("b", fb)):
         x, y, z = dist[key][2]
         h = fr.shape
         dj, _ = _ell_dist(x, y - 0.72 * h.semi_ap_mm, z + 0.85 * h.semi_si_mm, 32, 24, 22)
-        paint(dj, hu.scalp)
-        paint(dj + 6.0, 1100.0)
+        paint(dj, hu.scalp, L.SOFT_TISSUE)
+        paint(dj + 6.0, 1100.0, L.BONE)
         dn, _ = _ell_dist(x, y - 1.02 * h.semi_ap_mm, z + 0.25 * h.semi_si_mm, 7, 9, 12)
-        paint(dn, hu.scalp)
+        paint(dn, hu.scalp, L.SOFT_TISSUE)
     # skull bone (outer table to inner table), density varies smoothly per voxel
     bone_hu = hu.bone_low + (hu.bone_high - hu.bone_low) * rng.uniform(size=1)[0]
     o_bone = _occ(skull, s)
-    paint(skull, bone_hu)
+    paint(skull, bone_hu, L.BONE)
     # intracranial: CSF rim, brain
-    paint(skull + bone_t, hu.csf)
-    paint(skull + bone_t + csf_t, hu.brain)
+    paint(skull + bone_t, hu.csf, L.CSF)
+    paint(skull + bone_t + csf_t, hu.brain, L.BRAIN)
     del o_bone
     if not cfg.total:
         # a bone plate between the brains (dura/bone partition): partial fusion
-        paint(np.maximum(np.abs(mid) - 1.5, skull), bone_hu)
+        paint(np.maximum(np.abs(mid) - 1.5, skull), bone_hu, L.BONE)
     # orbits and eyes, ventricles
     for key, fr in (("a", fa), ("b", fb)):
         x, y, z = dist[key][2]
@@ -310,11 +326,11 @@ def make_phantom2(cfg: Config) -> Phantom2:
         for side in (-1, 1):
             ox, oy, oz = side * 0.33 * h.semi_lr_mm, 0.78 * h.semi_ap_mm, 0.05 * h.semi_si_mm
             d_orb = np.sqrt((x - ox) ** 2 + (y - oy) ** 2 + (z - oz) ** 2)
-            paint(d_orb - 14.0, bone_hu * 0.8)
-            paint(d_orb - 11.5, hu.fat)
-            paint(d_orb - 9.0, hu.eye)
+            paint(d_orb - 14.0, bone_hu * 0.8, L.BONE)
+            paint(d_orb - 11.5, hu.fat, L.SOFT_TISSUE)
+            paint(d_orb - 9.0, hu.eye, L.SOFT_TISSUE)  # globe: soft tissue (DESIGN.md)
             d_ven, _ = _ell_dist(x - side * 0.12 * h.semi_lr_mm, y + 5, z - 5, 5, 22, 9)
-            paint(d_ven, hu.csf)
+            paint(d_ven, hu.csf, L.CSF)
     # dural venous sinuses
     sinus_hu = hu.contrast if cfg.contrast else hu.blood
     near = (skull < 2.0) & (skull > -25.0)
@@ -328,7 +344,7 @@ def make_phantom2(cfg: Config) -> Phantom2:
             path = path[keep & (x_mid > 15.0)]
         d = np.full(pts.shape[0], np.inf)
         d[idx] = _tube_dist(pts[idx], path, 10.0)
-        paint(d - 3.5, sinus_hu)
+        paint(d - 3.5, sinus_hu, L.VESSEL)
     if shared:
         # a ring around the junction, just inside the bridge's skull, crossing between heads
         n = _unit(fb.centre_mm - fa.centre_mm)
@@ -341,7 +357,7 @@ def make_phantom2(cfg: Config) -> Phantom2:
         ring = centre + ring_r * (np.outer(np.cos(t), e1) + np.outer(np.sin(t), e2))
         d = np.full(pts.shape[0], np.inf)
         d[idx] = _tube_dist(pts[idx], ring, 10.0)
-        paint(d - 3.5, sinus_hu)
+        paint(d - 3.5, sinus_hu, L.VESSEL)
     # head holder: a plastic slab touching head A's scalp on the side away from B
     n_h = -fa.face  # behind head A's occiput
     r_out = _radius_along(fa.shape, (fa.right, fa.face, fa.up), n_h) + fa.shape.scalp_mm
@@ -352,6 +368,9 @@ def make_phantom2(cfg: Config) -> Phantom2:
     )
     o = _occ(d_slab, s) * ~body  # the holder touches the scalp, never enters it
     val = val * (1 - o) + hu.holder * o
+    if cfg.psf_fwhm_mm > 0.0:
+        sigma_vx = cfg.psf_fwhm_mm / (2.0 * np.sqrt(2.0 * np.log(2.0))) / s
+        val = ndimage.gaussian_filter(val.reshape(shp), sigma_vx, mode="nearest").ravel()
     val = val + rng.normal(0.0, cfg.noise_hu, size=val.shape)
     ct = np.clip(np.round(val), -1024, 3071).astype(np.int16).reshape(shp)
     return Phantom2(
@@ -359,6 +378,7 @@ def make_phantom2(cfg: Config) -> Phantom2:
         owner=owner.reshape(shp),
         body=body.reshape(shp),
         frames=(_to_world(fa, q), _to_world(fb, q)),
+        labels=tissue_at.reshape(shp),
         type=cfg.kind,
         completeness="total" if cfg.total else "partial",
         shared_sinus=shared and cfg.contrast,
