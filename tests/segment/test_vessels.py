@@ -21,6 +21,7 @@ from twinsep.segment import segment_ct
 from twinsep.segment.params import SegmentParams, VesselParams
 from twinsep.segment.vessels import (
     SinusResult,
+    VesselLevels,
     _block_mean,
     contrast_detected,
     find_vessels,
@@ -300,12 +301,14 @@ def _find(sm, cavity, body, sp, **kw):
         bright,
         body,
         sp,
-        t_contrast_hu=SOFT_HU + 90.0,
-        t_vessel_max_hu=SOFT_HU + 440.0,
-        t_dense_hu=SOFT_HU + 600.0,
-        soft_hu=SOFT_HU,
-        sigmas_mm=(1.0, 2.0),
-        ratio_min=0.45,
+        levels=VesselLevels(
+            contrast_hu=SOFT_HU + 90.0,
+            vessel_max_hu=SOFT_HU + 440.0,
+            dense_hu=SOFT_HU + 600.0,
+            soft_hu=SOFT_HU,
+            sigmas_mm=(1.0, 2.0),
+            ratio_min=0.45,
+        ),
         params=VesselParams(**kw),
     )
 

@@ -44,7 +44,7 @@ from twinsep.segment.cavity import find_cranial_cavity
 from twinsep.segment.histogram import CTStats, histogram_peak, noise_sigma, sample_values
 from twinsep.segment.params import SegmentParams
 from twinsep.segment.result import TissueLabels
-from twinsep.segment.vessels import contrast_detected, find_vessels
+from twinsep.segment.vessels import VesselLevels, contrast_detected, find_vessels
 from twinsep.volume import Volume
 
 logger = logging.getLogger(__name__)
@@ -173,12 +173,14 @@ def segment_ct(
         bright,
         body_filled,
         spacing,
-        t_contrast_hu=t_contrast,
-        t_vessel_max_hu=t_vessel_max,
-        t_dense_hu=t_dense,
-        soft_hu=soft,
-        sigmas_mm=params.vessel_sigma_mm,
-        ratio_min=params.tube_ratio_min,
+        levels=VesselLevels(
+            contrast_hu=t_contrast,
+            vessel_max_hu=t_vessel_max,
+            dense_hu=t_dense,
+            soft_hu=soft,
+            sigmas_mm=params.vessel_sigma_mm,
+            ratio_min=params.tube_ratio_min,
+        ),
         params=params.vessel,
     )
     frac = sinus.enhanced_fraction

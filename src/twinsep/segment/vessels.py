@@ -124,6 +124,38 @@ def tubular_mask(
 
 
 @dataclass(frozen=True)
+class VesselLevels:
+    """HU levels of one CT and the tube-test settings that the vessel rule reads.
+
+    Measured by ``segment_ct`` from the image's own histogram (offsets from its
+    soft-tissue peak, ``SegmentParams``), so one value object travels from
+    :func:`find_vessels` to the rule on each grid instead of seven loose numbers.
+
+    Attributes
+    ----------
+    contrast_hu : float
+        Lower edge of enhanced blood (HU).
+    vessel_max_hu : float
+        Upper edge of enhanced blood (HU); brighter voxels connected to dense bone are bone.
+    dense_hu : float
+        Dense-bone seed level (HU); never contrast.
+    soft_hu : float
+        Soft-tissue peak (HU).
+    sigmas_mm : tuple of float
+        Gaussian scales (mm) of the Hessian tube test.
+    ratio_min : float
+        Minimum ``|lambda2| / |lambda3|`` of the tube test.
+    """
+
+    contrast_hu: float
+    vessel_max_hu: float
+    dense_hu: float
+    soft_hu: float
+    sigmas_mm: tuple[float, ...]
+    ratio_min: float
+
+
+@dataclass(frozen=True)
 class SinusResult:
     """Contrast-filled vessels and sinuses found next to the cranial cavity.
 
@@ -191,12 +223,7 @@ def find_vessels(
     body: np.ndarray,
     spacing_mm: Spacing,
     *,
-    t_contrast_hu: float,
-    t_vessel_max_hu: float,
-    t_dense_hu: float,
-    soft_hu: float,
-    sigmas_mm: tuple[float, ...],
-    ratio_min: float,
+    levels: VesselLevels,
     params: VesselParams,
 ) -> SinusResult:
     """Contrast vessels and sinuses of a head CT, with the evidence of contrast.
@@ -220,14 +247,8 @@ def find_vessels(
         Body with holes filled; nothing outside it is vessel.
     spacing_mm : length-3 tuple of float
         Voxel size (mm).
-    t_contrast_hu, t_vessel_max_hu, t_dense_hu : float
-        Lower and upper edge of enhanced blood, dense-bone seed threshold (HU).
-    soft_hu : float
-        Soft-tissue peak (HU).
-    sigmas_mm : tuple of float
-        Scales (mm) of the tube test.
-    ratio_min : float
-        Minimum ``|lambda2| / |lambda3|`` of the tube test.
+    levels : VesselLevels
+        HU levels measured on this CT and the tube-test settings.
     params : VesselParams
         Tunable distances and sizes.
 
@@ -245,10 +266,7 @@ def find_vessels(
         f0[2] if sm.shape[2] >= f0[2] else 1,
     )
     if max(f) == 1:
-        return _rule(
-            sm, intracranial, bright, body, sp, t_contrast_hu, t_vessel_max_hu, t_dense_hu,
-            soft_hu, sigmas_mm, ratio_min, params,
-        )  # fmt: skip
+        return _rule(sm, intracranial, bright, body, sp, levels, params)
     csp = (sp[0] * f[0], sp[1] * f[1], sp[2] * f[2])
     sm_c = _block_mean(sm, f)
     ic_c = _block_majority(intracranial, f)
@@ -262,17 +280,17 @@ def find_vessels(
         _block_majority(bright, f),
         _block_majority(body, f),
         csp,
-        t_contrast_hu, t_vessel_max_hu, t_dense_hu, soft_hu, sigmas_mm, ratio_min,
+        levels,
         replace(params, wall_fraction=0.0),
-    )  # fmt: skip
+    )
     del sm_c
     vessel = np.zeros(sm.shape, bool)
     evidence = np.zeros(sm.shape, bool)
     if res.vessel.any():
-        vessel = _delineate(res, ic_c, f, sm, body, sp, t_vessel_max_hu, params, csp)
+        vessel = _delineate(res, ic_c, f, sm, body, sp, levels.vessel_max_hu, params, csp)
     if res.evidence.any():
         i, j, k = _fine_voxels(res.evidence, f, sm.shape)
-        keep = sm[i, j, k] >= t_contrast_hu
+        keep = sm[i, j, k] >= levels.contrast_hu
         evidence[i[keep], j[keep], k[keep]] = True
     return SinusResult(
         vessel=vessel,
@@ -293,33 +311,28 @@ def _rule(
     bright: np.ndarray,
     body: np.ndarray,
     sp: Spacing,
-    t_contrast_hu: float,
-    t_vessel_max_hu: float,
-    t_dense_hu: float,
-    soft_hu: float,
-    sigmas_mm: tuple[float, ...],
-    ratio_min: float,
+    lv: VesselLevels,
     params: VesselParams,
 ) -> SinusResult:
     """The sinus rule with its tube tests on one grid."""
     near_ic = morph.dilate_mm(intracranial, params.tube_margin_mm, sp)
-    cand = (intracranial | bright) & near_ic & (sm >= t_contrast_hu) & (sm < t_dense_hu)
+    cand = (intracranial | bright) & near_ic & (sm >= lv.contrast_hu) & (sm < lv.dense_hu)
     del near_ic
-    tube = tubular_mask(sm, cand, sp, sigmas_mm, ratio_min)
+    tube = tubular_mask(sm, cand, sp, lv.sigmas_mm, lv.ratio_min)
     del cand
     res = sinus_mask(
         sm,
         intracranial,
         bright,
         sp,
-        t_contrast_hu=t_contrast_hu,
-        t_vessel_max_hu=t_vessel_max_hu,
-        t_dense_hu=t_dense_hu,
-        soft_hu=soft_hu,
+        t_contrast_hu=lv.contrast_hu,
+        t_vessel_max_hu=lv.vessel_max_hu,
+        t_dense_hu=lv.dense_hu,
+        soft_hu=lv.soft_hu,
         params=params,
         tube=tube,
         body=body,
-        tube_test=lambda m: tubular_mask(sm, m, sp, sigmas_mm, ratio_min),
+        tube_test=lambda m: tubular_mask(sm, m, sp, lv.sigmas_mm, lv.ratio_min),
     )
     if res.vessel.any():
         v = cc3d.dust(
