@@ -47,6 +47,31 @@ CONFIGS: dict[str, Config] = {
     ),
 }
 
+#: Measured failures (strict xfail, so that a fix shows up as an unexpected pass).
+#: Bone of 600 HU throughout (an infant calvaria; VesselParams says 300-600 HU with
+#: partial volume) never reaches the dense-bone level (soft peak + 600 HU), so the
+#: vessel rule has no bone core to exclude: the skull's inner part becomes "vessel"
+#: (bone Dice 0.84, vessel 0.35 at 2.4 mm; 0.62 / 0.18 at 3.2 mm).
+BONE_600 = Config(
+    "vertical",
+    rotation_deg=45.0,
+    seed=21,
+    noise_hu=10.0,
+    spacing_mm=2.4,
+    hu=Hu(bone_low=600.0, bone_high=600.0),
+)
+#: No contrast at 3.2 mm: bone partial volume one voxel (face or edge neighbour) beyond
+#: the bone core passes as 4.0 mL of sinus evidence (> contrast_min_ml 2.5 mL).
+PLAIN_32MM = Config(
+    "vertical",
+    rotation_deg=160.0,
+    seed=8,
+    noise_hu=10.0,
+    contrast=False,
+    spacing_mm=3.2,
+)
+KNOWN_FAILURES: dict[str, Config] = {"bone-600": BONE_600, "plain-3.2mm": PLAIN_32MM}
+
 #: sha256 of the CT of "vertical-total-contrast" before the tissue truth was added: the
 #: truth must not change the CT the pipeline sees.
 CT_SHA256 = "5a57e7f1f9e05c3eb0cbaa2c8c4f816e0988c01658672a8a460226e21096b594"
@@ -98,7 +123,7 @@ def _run(name: str) -> tuple[Phantom2, dict[str, Any]]:
     """Phantom and scores for one configuration, made once per module."""
     if name in _CACHE:
         return _CACHE[name]
-    ph = make_phantom2(CONFIGS[name])
+    ph = make_phantom2(CONFIGS[name] if name in CONFIGS else KNOWN_FAILURES[name])
     seg = segment_ct(ph.ct)
     twins = assign_twins(seg.labels).twins.array
     got, truth = seg.labels.array, ph.labels
@@ -176,3 +201,15 @@ def test_twins_and_contrast(name: str) -> None:
     assert s["contrast"] is ph.contrast
     assert s["far_vx"] > 20000
     assert s["twin_acc"] >= 0.995, f"{name}: {100 * s['twin_acc']:.2f} % outside the band"
+
+
+@pytest.mark.xfail(strict=True, reason="bone of 600 HU has no dense core: taken as vessel")
+def test_low_density_bone_stays_bone() -> None:
+    _, s = _run("bone-600")
+    assert s["dice"]["bone"] >= 0.95 and s["dice"]["vessel"] >= 0.80, s["dice"]
+
+
+@pytest.mark.xfail(strict=True, reason="bone partial volume at 3.2 mm passes as sinus evidence")
+def test_no_false_contrast_on_a_coarse_grid() -> None:
+    _, s = _run("plain-3.2mm")
+    assert s["contrast"] is False
