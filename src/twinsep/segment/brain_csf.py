@@ -16,6 +16,11 @@ histogram (so a CT calibrated tens of HU off is split alike):
    and the bone do not leak into it and a CSF layer beside the inner table stays dark.
    The edge is the lower crossing of the CSF and brain classes (Bayes rule). On CTs
    finer than ``dark_grid_mm`` this test runs on blocks of about that size.
+3. **Specks are brain.** A connected piece of CSF (bright and dark together) is kept
+   when it reaches the cavity wall (bone, vessel or the cavity's edge: subarachnoid
+   CSF and the partial-volume rim) or when its dark part fills at least
+   ``csf_min_noise_volumes`` times the volume the dark smoothing averages; smaller
+   isolated pieces are the noise tails of both tests in brain.
 
 A spatial Potts prior solved by min-cut (PyMaxflow, 6-neighbour, 0.5-2 nats per face)
 was evaluated on 20 cached cavities: it changed CSF Dice by -0.02 (real anatomy) to
@@ -28,6 +33,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+import cc3d
 import numpy as np
 from scipy import ndimage as ndi
 
@@ -147,9 +153,17 @@ def classify_brain_csf(
         np.sqrt((4 * np.pi) ** 1.5 * np.prod([sigma_mm / sp for sp in spacing]))
     )
     t_csf = _csf_threshold(ts, rest_c, soft_hu, noise_ts, params, warnings)
-    dark = morph.upsample(ts < t_csf, f, rest.shape)
-    dark &= rest
+    dark_c = ts < t_csf
     del ts
+
+    # 3. unresolved specks: a CSF piece that reaches neither the cavity wall nor the
+    # volume the smoothing averages is noise (on the blocks of the dark test)
+    if params.csf_min_noise_volumes > 0:
+        keep_c = _resolved_csf(bright, dark_c, cav, f, spacing, sigma_mm, params)
+        bright &= morph.upsample(keep_c, f, rest.shape)
+        dark_c &= keep_c
+    dark = morph.upsample(dark_c, f, rest.shape)
+    dark &= rest
 
     csf[box] = bright | dark
     brain[box] = cav & ~(bright | dark)
@@ -160,6 +174,64 @@ def classify_brain_csf(
         sigma_mm,
     )
     return BrainCsf(brain, csf, float(t_csf), float(t_bright), tuple(warnings))
+
+
+def _resolved_csf(
+    bright: np.ndarray,
+    dark_c: np.ndarray,
+    cav: np.ndarray,
+    f: tuple[int, int, int],
+    spacing: morph.Spacing,
+    sigma_mm: float,
+    params: SegmentParams,
+) -> np.ndarray:
+    """Coarse mask of the CSF pieces to keep (on the blocks ``f`` of the dark test).
+
+    The CSF candidates (bright or dark blocks) are split into 26-connected pieces. A
+    piece is kept when it touches a block that holds a non-cavity voxel (bone, vessel,
+    outside: where CSF lines the wall and partial volume makes it bright), or when its
+    dark blocks fill at least ``params.csf_min_noise_volumes`` noise volumes. The noise
+    volume ``(4 pi)^(3/2) sigma^3`` is the volume whose plain mean has the variance of
+    one value of the Gaussian smoothing of sigma ``sigma_mm`` (mm): a smaller dark
+    piece rests on about one independent noise sample, so its darkness is not
+    resolved from noise. Bright-only pieces away from the wall are the 3-sigma noise
+    tail of the bright test (partial volume needs bone or blood beside it).
+    """
+    bright_c = morph.block_any(bright, f)
+    near_c = _dilate_cube1(morph.block_mean(cav, f) < 1.0)  # blocks at the cavity wall
+    cand = bright_c | dark_c
+    lab, n = cc3d.connected_components(  # type: ignore[call-overload]
+        cand, connectivity=26, return_N=True
+    )
+    n_dark = np.bincount(lab[dark_c], minlength=int(n) + 1)
+    n_near = np.bincount(lab[cand & near_c], minlength=int(n) + 1)
+    block_mm3 = float(np.prod([k * s for k, s in zip(f, spacing, strict=True)]))
+    noise_mm3 = (4 * np.pi) ** 1.5 * sigma_mm**3
+    keep = (n_near > 0) | (n_dark * block_mm3 >= params.csf_min_noise_volumes * noise_mm3)
+    keep[0] = False
+    logger.debug(
+        "brain/CSF: %d of %d CSF pieces dropped as noise specks", int(n - keep.sum()), int(n)
+    )
+    out: np.ndarray = keep[lab]
+    return out
+
+
+def _dilate_cube1(mask: np.ndarray) -> np.ndarray:
+    """Dilation by the 3x3x3 cube (26 neighbours), as three one-voxel OR shifts.
+
+    The cube is separable: one pass per axis (ORing the array shifted by one voxel
+    both ways) equals ``ndi.binary_dilation`` with ``np.ones((3, 3, 3))`` at a quarter of
+    its cost on a 4.5 M-voxel block grid.
+    """
+    out = mask.copy()
+    for ax in range(out.ndim):
+        lo = [slice(None)] * out.ndim
+        hi = [slice(None)] * out.ndim
+        lo[ax], hi[ax] = slice(None, -1), slice(1, None)
+        prev = out.copy()
+        out[tuple(hi)] |= prev[tuple(lo)]
+        out[tuple(lo)] |= prev[tuple(hi)]
+    return out
 
 
 def _block_mean_f32(a: np.ndarray, f: tuple[int, int, int]) -> np.ndarray:
