@@ -214,7 +214,10 @@ class SegmentParams:
 
     bone_halfmax_mm: float = 2.0
     """Half-width (mm) of the neighbourhood whose brightest voxel sets the local
-    half-maximum bone edge: about the thickness of infant bone plus the scanner blur."""
+    half-maximum bone edge: about the thickness of infant bone plus the scanner blur.
+    Peak and edge are read on the unsmoothed CT (``segment.ct._bone_mask``): the
+    ``smooth_sigma_mm`` smoothing lowers the peak of a plate as thin as the blur, which
+    put the edge outside the plate (issue 4, tests/segment/test_bone_plate.py)."""
 
     dense_bone_offset_hu: float = 600.0
     """Voxels brighter than soft peak + this (HU) are bone, never contrast: iodinated
