@@ -4,11 +4,13 @@
    until it splits into two deep cores, one per head; a strongly merged cavity is split
    at the saddle between its two deepest depth peaks (:mod:`twinsep.twins.heads`). No
    such split: one head, refused.
-2. Each core grows through tissue by a geodesic (minimum-cost path) front with
-   tissue-dependent travel costs (:class:`TwinParams.cost_by_label`): fast in brain,
-   bone and scalp, slow in CSF/dura and blood, impassable in air. A voxel belongs to
-   the twin whose front reaches it first, so the boundary follows the anatomy of the
-   bridge rather than a plane between two centres.
+2. Geodesic (minimum-cost path) fronts with tissue-dependent travel costs
+   (:class:`TwinParams.cost_by_label`: fast in brain, bone and scalp, slow in CSF/dura
+   and blood, impassable in air) first divide the cranial cavity between the two
+   cores, then give every other tissue (skull, scalp, face, neck) to the twin whose
+   cavity part reaches it first: a head's coverings belong to the cavity they wrap.
+   The boundary follows the anatomy of the bridge rather than a plane between two
+   centres.
 3. At full resolution every tissue voxel takes its coarse owner (or the nearest one);
    each twin is then made one connected piece (islands join the twin around them).
 4. Twin A follows the rule in DESIGN.md, or the ``--twin-a`` point.
@@ -95,8 +97,9 @@ def assign_twins(
 
     # --- geodesic growth on the coarse grid ------------------------------------------
     cost_c = _coarse_cost(counts, n_block, params)
-    cost_c[cores.core_a | cores.core_b] = np.minimum(cost_c[cores.core_a | cores.core_b], 1.0)
-    owner_c = _grow(cost_c, cores.core_a, cores.core_b, csp)  # type: ignore[arg-type]
+    seeds = cores.core_a | cores.core_b
+    cost_c[seeds] = np.minimum(cost_c[seeds], 1.0)
+    owner_c = _grow_by_cavity(cost_c, ic_c | seeds, cores.core_a, cores.core_b, csp)  # type: ignore[arg-type]
 
     # --- full resolution ------------------------------------------------------------
     tissue = lab > 0
@@ -226,21 +229,79 @@ def _coarse_cost(counts: dict[int, np.ndarray], n_block: int, params: TwinParams
     return cost.astype(np.float64)
 
 
+def _grow_by_cavity(
+    cost: np.ndarray,
+    cavity: np.ndarray,
+    core_a: np.ndarray,
+    core_b: np.ndarray,
+    csp: morph.Spacing,
+) -> np.ndarray:
+    """Owner (1/2, 0 unreached) of every coarse block: the cavity first, then the rest.
+
+    1. Two fronts from the head cores, confined to the cranial cavity, divide it.
+    2. Every other tissue block (bone, scalp, face, neck, and cavity specks that no
+       core reached) goes to the twin whose cavity part its front reaches first: the
+       skull, scalp and face of a head belong to the cranial cavity they wrap, wherever
+       that head's core happens to lie. One front started from both whole cores would
+       let a core that reaches far towards the union (a depth ridge along an elongated
+       head) claim the other head's face and neck.
+
+    Parameters
+    ----------
+    cost : ndarray of float
+        Travel cost per mm of each block (inf = impassable).
+    cavity : ndarray of bool
+        Cranial-cavity blocks (brain, CSF, vessels; including the cores).
+    core_a, core_b : ndarray of bool
+        Seed blocks of the two heads.
+    csp : (3,) float
+        Block size (mm) along i, j, k.
+    """
+    part = _grow(np.where(cavity, cost, np.inf), core_a, core_b, csp)
+    rest = _grow(cost, part == 1, part == 2, csp)
+    return np.where(part > 0, part, rest).astype(np.uint8)
+
+
 def _grow(
     cost: np.ndarray, seed_a: np.ndarray, seed_b: np.ndarray, csp: morph.Spacing
 ) -> np.ndarray:
-    """Owner (1/2, 0 unreached) by the earlier arrival of two geodesic fronts."""
-    arrival = []
-    for seed in (seed_a, seed_b):
-        mcp = MCP_Geometric(cost, sampling=csp, fully_connected=True)
-        starts = [tuple(int(v) for v in p) for p in np.argwhere(seed)]
-        cum, _ = mcp.find_costs(starts)
-        arrival.append(cum)
-    ta, tb = arrival
-    owner = np.zeros(cost.shape, np.uint8)
-    reach = np.isfinite(cost)
-    owner[reach & (ta <= tb) & np.isfinite(ta)] = 1
-    owner[reach & (tb < ta) & np.isfinite(tb)] = 2
+    """Owner (1/2, 0 unreached) of each block: the seed set nearest along a geodesic.
+
+    One minimum-cost front is started from both seed sets together; every reached
+    block then takes the label of the seed at the root of its shortest-path tree
+    (followed through the traceback by pointer doubling). This gives the same owner
+    as two separate fronts compared by arrival, at half the cost.
+    """
+    seeds = seed_a | seed_b
+    # A shortest path from a seed set leaves it through its rim (seed blocks with a
+    # neighbour outside the set), so the rim alone starts the front and the interior
+    # is closed: same owners, far fewer start points (each costs skimage a Python call).
+    inner = seeds & ~ndi.binary_dilation(~seeds, np.ones((3, 3, 3), bool))
+    mcp = MCP_Geometric(np.where(inner, np.inf, cost), sampling=csp, fully_connected=True)
+    starts = list(map(tuple, np.argwhere(seeds & ~inner).tolist()))
+    _, trace = mcp.find_costs(starts)
+    flat_trace = trace.ravel()
+    offsets = np.asarray(mcp.offsets, np.int64)
+    strides = np.array([int(np.prod(cost.shape[a + 1 :])) for a in range(3)], np.int64)
+    step = offsets @ strides  # flat index step from predecessor to block, per offset
+    n = flat_trace.size
+    parent = np.arange(n, dtype=np.int64)
+    moved = flat_trace >= 0  # -1: a start, -2: not reached
+    parent[moved] -= step[flat_trace[moved]]
+    # pointer doubling: after m rounds each block points 2**m steps up its tree
+    for _ in range(64):
+        nxt = parent[parent]
+        if np.array_equal(nxt, parent):
+            break
+        parent = nxt
+    root_label = np.zeros(n, np.uint8)
+    root_label[np.flatnonzero(seed_b.ravel())] = 2
+    root_label[np.flatnonzero(seed_a.ravel())] = 1
+    owner = root_label[parent]
+    owner[flat_trace == -2] = 0
+    owner = owner.reshape(cost.shape)
+    owner[seed_b] = 2
+    owner[seed_a] = 1
     return owner
 
 

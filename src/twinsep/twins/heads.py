@@ -92,7 +92,12 @@ def find_head_cores(
             continue
         if _waist_ratio(ic_c, csp, ca, cb) > params.max_waist_ratio:
             continue
-        return HeadCores(core_a=lab == a, core_b=lab == b, depth_mm=dmax, fraction=frac)
+        # the pieces at the split level reach into the union, one farther than the
+        # other as noise has it; the cores are taken higher up, around each peak
+        pa = _peak_voxel(depth, lab == a)
+        pb = _peak_voxel(depth, lab == b)
+        level = frac * dmax + params.core_rise * (float(min(peak[a], peak[b])) - frac * dmax)
+        return _cores_at(depth, level, pa, pb, dmax)
     # No fallback on cavity elongation or cross-section profiles: on a single head, a
     # grid shifted by one voxel made them accept it as two (the single-head test).
     saddle = _saddle_split(depth, csp, params)
@@ -172,8 +177,7 @@ def _saddle_split(
                 lo = mid
             else:
                 hi = mid
-        level = 0.5 * (hi + top)
-        lab = cc3d.connected_components(np.ascontiguousarray(depth >= level), connectivity=26)
+        level = hi + params.core_rise * (top - hi)
         logger.debug(
             "cavity peaks %.1f and %.1f mm deep, %.1f mm apart, saddle at %.1f mm",
             float(depth[a]),
@@ -181,7 +185,24 @@ def _saddle_split(
             float(np.linalg.norm((np.asarray(b) - np.asarray(a)) * sp)),
             lo,
         )
-        return HeadCores(
-            core_a=lab == lab[a], core_b=lab == lab[b], depth_mm=dmax, fraction=level / dmax
-        )
+        return _cores_at(depth, level, a, b, dmax)
     return None
+
+
+def _peak_voxel(depth: np.ndarray, piece: np.ndarray) -> tuple[int, ...]:
+    """Index of the deepest voxel of ``piece`` (the first one in C order on ties)."""
+    return tuple(
+        int(v) for v in np.unravel_index(int(np.argmax(np.where(piece, depth, -1.0))), depth.shape)
+    )
+
+
+def _cores_at(
+    depth: np.ndarray, level: float, a: tuple[int, ...], b: tuple[int, ...], dmax: float
+) -> HeadCores:
+    """The pieces of the upper level set ``depth >= level`` holding voxels ``a`` and ``b``."""
+    lab = cc3d.connected_components(np.ascontiguousarray(depth >= level), connectivity=26)
+    if lab[a] == 0 or lab[a] == lab[b]:
+        raise RuntimeError(f"level {level:.2f} mm does not hold the two peaks apart")
+    return HeadCores(
+        core_a=lab == lab[a], core_b=lab == lab[b], depth_mm=dmax, fraction=level / dmax
+    )

@@ -43,6 +43,15 @@ class TwinParams:
     single phantom heads the discretised map gave dips of at most 0.14 mm, while the most
     overlapped total vertical unions (cavity 1.37x longer than wide) dip 2.25-3.6 mm."""
 
+    core_rise: float = 0.5
+    """Where each head core is cut, as a fraction of the way from the level at which
+    the cavity first splits (or the saddle) up to the lower of the two depth peaks.
+    At the split level both pieces reach into the union and noise decides which
+    reaches farther (on a 3.25 mm angular phantom one core ended 13 mm past the true
+    boundary and took the other twin's face); halfway up, each core is a compact region
+    around its own head's deepest point and the fronts meet at the union. 0 keeps
+    the pieces at the split level, 1 shrinks them to the peak voxels."""
+
     min_head_ml: float = 60.0
     """Smallest cranial cavity (mL) counted as a head; a 24-week fetus has ~60 mL."""
 
