@@ -87,6 +87,9 @@ SWEEP_ROWS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("blur-2mm", {"psf_fwhm_mm": 2.0}),
     ("blur-3mm-noise-30", {"psf_fwhm_mm": 3.0, "noise_hu": 30.0}),
     ("holder-300", {"hu": Hu(holder=300.0)}),
+    ("thick-slices-2.4x2.4x4.8", {"aniso": (1.0, 1.0, 2.0)}),
+    ("thick-slices-4.8x2.4x2.4-nocontrast", {"aniso": (2.0, 1.0, 1.0), "contrast": False}),
+    ("slices-2.4x3.6x2.4", {"aniso": (1.0, 1.5, 1.0), "seed": 22}),
     (
         "thin-bone-1.5mm",
         {
@@ -138,7 +141,8 @@ def score(ph: Phantom2, name: str = "", extra: dict[str, Any] | None = None) -> 
         without contrast), ``twin_acc_outside_band``, ``contrast_found``, ``seconds``.
     """
     row: dict[str, Any] = {"case": name, **(extra or {})}
-    row["spacing_mm"] = round(float(ph.ct.spacing_mm[0]), 2)
+    sp_mm = [round(float(x), 2) for x in ph.ct.spacing_mm]
+    row["spacing_mm"] = sp_mm[0] if len(set(sp_mm)) == 1 else "x".join(map(str, sp_mm))
     t0 = time.perf_counter()
     seg = segment_ct(ph.ct)
     res = assign_twins(seg.labels)

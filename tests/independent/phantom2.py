@@ -24,7 +24,8 @@ edges are blurred like a real CT. The truth is exact by construction:
   vessel (5) with and without contrast; the eyes are soft tissue.
 
 ``Config.hu`` and ``Config.psf_fwhm_mm`` change the tissue values and add a Gaussian scanner
-blur (before the noise); the defaults give the original CT byte for byte.
+blur (before the noise); ``Config.aniso`` makes the voxels anisotropic (thick slices along
+one array axis); the defaults give the original CT byte for byte.
 """
 
 from __future__ import annotations
@@ -91,6 +92,7 @@ class Config:
     head_b: HeadShape = field(default_factory=lambda: HeadShape(55.0, 70.0, 53.0, 2.2, 3.5))
     hu: Hu = field(default_factory=Hu)  # tissue HU values (vary them to probe thresholds)
     psf_fwhm_mm: float = 0.0  # Gaussian scanner blur applied before the noise (0: none)
+    aniso: tuple[float, float, float] = (1.0, 1.0, 1.0)  # spacing factor per array axis (>= 1)
 
 
 @dataclass(frozen=True)
@@ -238,21 +240,23 @@ def make_phantom2(cfg: Config) -> Phantom2:
     world = np.asarray(corners) @ q.T
     lo, hi = world.min(0), world.max(0)
     s = max(s, float((hi - lo).max()) / (MAX_VOXELS - 6))  # keep every axis <= MAX_VOXELS
-    shape = np.ceil((hi - lo) / s).astype(int) + 4
     # grid axes: a permutation with random signs
     perm = rng.permutation(3)
     signs = rng.choice([-1.0, 1.0], size=3)
     lin = np.zeros((3, 3))
     for col in range(3):
-        lin[perm[col], col] = signs[col] * s
-    shp = tuple(int(shape[perm[c]]) for c in range(3))
+        lin[perm[col], col] = signs[col] * s * cfg.aniso[col]
+    shp = tuple(int(np.ceil((hi - lo)[perm[c]] / (s * cfg.aniso[c]))) + 4 for c in range(3))
     origin = np.zeros(3)
     for col in range(3):
         ax = perm[col]
-        origin[ax] = lo[ax] - 2 * s if signs[col] > 0 else hi[ax] + 2 * s
+        s_col = s * cfg.aniso[col]
+        origin[ax] = lo[ax] - 2 * s_col if signs[col] > 0 else hi[ax] + 2 * s_col
     affine = np.eye(4)
     affine[:3, :3] = lin
     affine[:3, 3] = origin
+    # partial-volume ramp width: the cube root of the voxel volume (thick slices blur more)
+    s_pv = s * float(np.prod(cfg.aniso)) ** (1.0 / 3.0)
     ii = np.indices(shp, dtype=np.float32).reshape(3, -1).T
     wpts = ii @ lin.T.astype(np.float32) + origin.astype(np.float32)
     pts = (wpts @ q.astype(np.float32)).astype(np.float64)  # world -> scene
@@ -280,7 +284,7 @@ def make_phantom2(cfg: Config) -> Phantom2:
         # later paint covers earlier paint by its occupancy; the truth at a voxel centre is
         # the last tissue whose signed distance puts the centre inside it (occupancy > 0.5)
         nonlocal val, body
-        o = _occ(d, s)
+        o = _occ(d, s_pv)
         val = val * (1 - o) + v * o
         inside = o > 0.5  # the voxel centre is inside (d < 0)
         body |= inside
@@ -310,7 +314,7 @@ def make_phantom2(cfg: Config) -> Phantom2:
         paint(dn, hu.scalp, L.SOFT_TISSUE)
     # skull bone (outer table to inner table), density varies smoothly per voxel
     bone_hu = hu.bone_low + (hu.bone_high - hu.bone_low) * rng.uniform(size=1)[0]
-    o_bone = _occ(skull, s)
+    o_bone = _occ(skull, s_pv)
     paint(skull, bone_hu, L.BONE)
     # intracranial: CSF rim, brain
     paint(skull + bone_t, hu.csf, L.CSF)
@@ -366,10 +370,11 @@ def make_phantom2(cfg: Config) -> Phantom2:
     d_slab = np.maximum(
         np.abs(along - (r_out + 6.0 - 1.0)) - 6.0, np.linalg.norm(lat, axis=1) - 60.0
     )
-    o = _occ(d_slab, s) * ~body  # the holder touches the scalp, never enters it
+    o = _occ(d_slab, s_pv) * ~body  # the holder touches the scalp, never enters it
     val = val * (1 - o) + hu.holder * o
     if cfg.psf_fwhm_mm > 0.0:
-        sigma_vx = cfg.psf_fwhm_mm / (2.0 * np.sqrt(2.0 * np.log(2.0))) / s
+        sigma_mm = cfg.psf_fwhm_mm / (2.0 * np.sqrt(2.0 * np.log(2.0)))
+        sigma_vx = [sigma_mm / (s * a) for a in cfg.aniso]
         val = ndimage.gaussian_filter(val.reshape(shp), sigma_vx, mode="nearest").ravel()
     val = val + rng.normal(0.0, cfg.noise_hu, size=val.shape)
     ct = np.clip(np.round(val), -1024, 3071).astype(np.int16).reshape(shp)
