@@ -1,8 +1,8 @@
 """Brain vs CSF inside the cranial cavity of a CT (labels 3 and 4).
 
 Inside the cavity (vessels excluded) every voxel is brain or CSF: a binary decision
-made in two steps, each from a Gaussian mixture fitted by EM on the cavity's own
-histogram (so a CT calibrated tens of HU off is split alike):
+made by two tests, each from a Gaussian mixture fitted by EM on the cavity's own
+histogram (so a CT calibrated tens of HU off is split alike), then cleaned of specks:
 
 1. **Bright = CSF.** A cavity voxel brighter than the brain class can be by its own
    spread (``bright_k_sigma`` brain sigmas) is a partial-volume mixture with bone or
@@ -25,7 +25,11 @@ histogram (so a CT calibrated tens of HU off is split alike):
 A spatial Potts prior solved by min-cut (PyMaxflow, 6-neighbour, 0.5-2 nats per face)
 was evaluated on 20 cached cavities: it changed CSF Dice by -0.02 (real anatomy) to
 +0.04 (one 3.1 mm grid at noise 30 HU), mostly by less than 0.01, at ~280 bytes per
-cavity voxel; it is not used.
+cavity voxel; it is not used. Edge-preserving denoising before the dark test was
+measured on the same kind of cached cavities (issue 4, README): non-local means
+(3x3x3 patches, h 0.6-1.2 noise sigmas) gained 0.004-0.007 on 2.3-2.7 mm phantoms but
+lost 0.11-0.18 on 1.0-1.5 mm grids and costs seconds on a 0.5 mm CT; curvature flow
+lost 0.11. Neither is used.
 """
 
 from __future__ import annotations
