@@ -180,6 +180,7 @@ def segment_ct(
             soft_hu=soft,
             sigmas_mm=params.vessel_sigma_mm,
             ratio_min=params.tube_ratio_min,
+            noise_hu=noise_sm,
         ),
         params=params.vessel,
     )

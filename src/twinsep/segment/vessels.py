@@ -38,6 +38,7 @@ from scipy import ndimage as ndi
 from twinsep.segment import morph
 from twinsep.segment.morph import Spacing
 from twinsep.segment.params import VesselParams
+from twinsep.segment.vessel_edge import edge_cut
 
 logger = logging.getLogger(__name__)
 
@@ -145,6 +146,9 @@ class VesselLevels:
         Gaussian scales (mm) of the Hessian tube test.
     ratio_min : float
         Minimum ``|lambda2| / |lambda3|`` of the tube test.
+    noise_hu : float
+        Noise sigma (HU) of the smoothed CT, from differences of neighbours in soft
+        tissue; 0 decides the vessel edge voxel by voxel (no neighbour prior).
     """
 
     contrast_hu: float
@@ -153,6 +157,7 @@ class VesselLevels:
     soft_hu: float
     sigmas_mm: tuple[float, ...]
     ratio_min: float
+    noise_hu: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -267,6 +272,8 @@ def find_vessels(
     )
     if max(f) == 1:
         return _rule(sm, intracranial, bright, body, sp, levels, params)
+    # On the work grid the vessels only mark where the fine edge is drawn (voxel-wise,
+    # below); its block means have another noise than the one measured on the CT grid.
     csp = (sp[0] * f[0], sp[1] * f[1], sp[2] * f[2])
     sm_c = _block_mean(sm, f)
     ic_c = _block_majority(intracranial, f)
@@ -280,7 +287,7 @@ def find_vessels(
         _block_majority(bright, f),
         _block_majority(body, f),
         csp,
-        levels,
+        replace(levels, noise_hu=0.0),
         replace(params, wall_fraction=0.0),
     )
     del sm_c
@@ -329,6 +336,7 @@ def _rule(
         t_vessel_max_hu=lv.vessel_max_hu,
         t_dense_hu=lv.dense_hu,
         soft_hu=lv.soft_hu,
+        noise_hu=lv.noise_hu,
         params=params,
         tube=tube,
         body=body,
@@ -437,6 +445,7 @@ def sinus_mask(
     t_dense_hu: float,
     soft_hu: float,
     params: VesselParams,
+    noise_hu: float = 0.0,
     tube: np.ndarray | None = None,
     body: np.ndarray | None = None,
     tube_test: Callable[[np.ndarray], np.ndarray] | None = None,
@@ -469,6 +478,9 @@ def sinus_mask(
     7. **Edge**: a vessel voxel must exceed half-way between the local background and
        the lumen value (median of the vessels' interior voxels), separately for the
        sinuses (background: cavity voxels next to them) and vessels in soft tissue.
+       With ``noise_hu`` > 0, on grids of at most ``edge_prior_max_voxel_mm``, the
+       edge is decided for all candidates together under a prior that face
+       neighbours agree (:func:`twinsep.segment.vessel_edge.edge_cut`).
 
     Parameters
     ----------
@@ -487,6 +499,8 @@ def sinus_mask(
         Soft-tissue peak (HU); the fallback background of the edge rule.
     params : VesselParams
         Tunable distances and sizes.
+    noise_hu : float, optional
+        Noise sigma (HU) of ``sm``; 0 (default) decides the edge voxel by voxel.
     tube : ndarray of bool, optional
         Voxels passing a Hessian tube test.
     body : ndarray of bool, optional
@@ -579,8 +593,19 @@ def sinus_mask(
         k = params.edge_fraction
         edge_ic = bg_ic + k * (lumen - bg_ic)
         edge_ext = bg_ext + k * (lumen_ext - bg_ext)
-        sinus &= sm >= edge_ic
-        outer &= sm >= edge_ext
+        if _use_edge_prior(noise_hu, sp, params):
+            edge = np.where(sinus, np.float32(edge_ic), np.float32(edge_ext))
+            keep = edge_cut(
+                sm, sinus | outer, edge, noise_hu, sp,
+                beta_nat=params.edge_prior_nat,
+                outside_fraction=params.edge_prior_outside_fraction,
+            )  # fmt: skip
+            del edge
+            sinus &= keep
+            outer &= keep
+        else:
+            sinus &= sm >= edge_ic
+            outer &= sm >= edge_ext
         logger.debug(
             "vessel lumen %.0f HU (soft tissue %.0f); edges %.0f HU (sinus, background "
             "%.0f) and %.0f HU (soft tissue, background %.0f)",
@@ -599,6 +624,11 @@ def sinus_mask(
         edge_intracranial_hu=edge_ic if sinus.any() else float("nan"),
         edge_extracranial_hu=edge_ext if outer.any() else float("nan"),
     )
+
+
+def _use_edge_prior(noise_hu: float, sp: Spacing, params: VesselParams) -> bool:
+    """Whether the vessel edge is decided with the neighbour prior on this grid."""
+    return noise_hu > 0 and params.edge_prior_nat > 0 and max(sp) <= params.edge_prior_max_voxel_mm
 
 
 def _dilate_faces(mask: np.ndarray) -> np.ndarray:
