@@ -31,21 +31,22 @@ measured on the same kind of cached cavities (issue 4, README): non-local means
 lost 0.11-0.18 on 1.0-1.5 mm grids and costs seconds on a 0.5 mm CT; curvature flow
 lost 0.11. Neither is used.
 
-The first voxel layer under the inner table (where the bright test takes 95-99 % of
-the layer as CSF while the truth is 55-93 %) was studied for a thickness fitted on the
+The first voxel layer under the inner table (where the bright test takes 85-100 % of
+the layer as CSF while the truth is 54-94 %) was studied for a thickness fitted on the
 pooled profile (issue 4, README): mean HU against sub-voxel depth below the cavity
 wall (0.1-voxel bins of thousands of voxels), fitted by a bone edge and a CSF layer of
 thickness t, both blurred by a Gaussian, with the brain and CSF levels fixed. The fit
 leaves 6-25 HU of residual, as large as the CSF signal itself: at 2.3-2.7 mm the CSF
-layer holds 10-15 % of the bone's spill into the cavity, and the spill varies with the
-plate's thickness and HU over the surface (values at one depth spread 100-150 HU). The
-fitted CSF/brain boundary was off by 0.9-2.2 mm on the independent phantom and by
-0.5-4.8 mm on the four phantom rows tried (0.2 mm on Colin27; fits stratified by the
-local bone peak: some strata within 0.1 mm, others 0.6-2.7 mm off). Even the exact CSF fraction of that layer
-(truth) does not help: ranking the layer by its lightly smoothed value orders depth
-right for 83-94 % of its CSF, so taking the fraction's brightest voxels changes CSF Dice
-by -0.018 to -0.045 on all 24 size-128 phantoms, -0.03 on Colin27 and +0.016 to +0.061
-on the independent phantom. The layer needs a per-voxel depth better than its value.
+deficit (about 25 HU over 1.5-2.5 mm) is roughly a tenth of the bone's spill into the
+cavity, and the spill varies with the plate's thickness and HU over the surface
+(values at one depth spread 100-150 HU). The fitted CSF/brain boundary was off by
+0.9-2.2 mm on the independent phantom and by 0.5-4.8 mm on the four phantom rows tried
+(0.2 mm on Colin27; fits stratified by the local bone peak: some strata within 0.1 mm,
+others 0.6-2.7 mm off). Even the exact CSF fraction of that layer (truth) does not
+help: ranking the layer by its lightly smoothed value orders depth right for 80-92 %
+of its CSF, so taking the fraction's brightest voxels changes CSF Dice by -0.018 to
+-0.045 on all 24 size-128 phantoms, -0.03 on Colin27 and +0.016 to +0.061 on the
+independent phantom. The layer needs a per-voxel depth better than its value.
 """
 
 from __future__ import annotations
