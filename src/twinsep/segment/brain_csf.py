@@ -383,7 +383,9 @@ def _csf_threshold(
     """Brain/CSF boundary (HU) on the smoothed image of the non-bright cavity.
 
     Two classes (CSF, brain) are fitted by EM; no class may be narrower than the noise
-    left after smoothing (``noise_ts``, HU). The boundary is their Bayes boundary.
+    left after smoothing (``noise_ts``, HU). The boundary is their Bayes boundary. A fit
+    whose means are closer than ``csf_brain_min_sep_noise`` noise sigmas has no CSF mode
+    (it split the brain); then only the brain class's far tail is CSF.
     """
     fitted = _fit_cavity_mixture(ts, rest, soft, (-25.0, 0.0), max(noise_ts, 1e-3), params)
     if fitted is None:
@@ -391,7 +393,8 @@ def _csf_threshold(
     mix, brain0 = fitted
     ib = int(np.argmax(mix.weights))
     sep = mix.means[ib] - mix.means[ib - 1] if ib > 0 else 0.0
-    if ib == 0 or sep < params.csf_brain_min_sep_hu or mix.weights[ib - 1] < 0.005:
+    unresolved = sep < max(params.csf_brain_min_sep_hu, params.csf_brain_min_sep_noise * noise_ts)
+    if ib == 0 or unresolved or mix.weights[ib - 1] < 0.005:
         warnings.append("brain and CSF could not be told apart by intensity; CSF is approximate")
         return mix.means[ib] - 2.5 * mix.sigmas[ib]
     # A wide CSF class (CSF mixed with brain) wins only below its lower crossing with

@@ -314,6 +314,23 @@ class SegmentParams:
     """If the fitted CSF and brain means are closer than this (HU), the mixture is
     rejected and CSF is taken as voxels 2.5 noise sigmas below the brain peak."""
 
+    csf_brain_min_sep_noise: float = 2.0
+    """The mixture is also rejected (same fallback) when its CSF and brain means are
+    closer than this many noise sigmas of the dark test's smoothed image
+    (dimensionless). Two Gaussian classes of equal sigma make two modes only when their
+    means are more than 2 sigmas apart; closer, the histogram has one mode and the
+    "CSF" class EM finds is a split of the brain's own noise and grey/white texture,
+    not CSF. This happens on coarse noisy grids (3.1-3.6 mm at 30 HU: smoothed noise
+    ~21 HU, the 1.5 mm smoothing bound being under half a voxel): the split put the
+    boundary 15-25 HU too high and 17 % of the deep brain became CSF. Measured (issue
+    4, seed 0, brain/CSF step on cached cavities): at noise 30 HU brain +0.01..+0.11
+    and CSF +0.05..+0.23 on 8 of 12 size-96 rows (all 12 now brain 0.966-0.972, CSF
+    0.69-0.74; before 0.856-0.970 / 0.45-0.72), CSF +0.005..+0.028 on 10 of 12
+    size-128 rows, +0.013 on the independent phantom at 3.2 mm / 30 HU; analytic twins,
+    Colin27 and noise-10 rows unchanged or within -0.002. A generated head at 3.5 mm,
+    30 HU (tests/segment/test_brain_csf_coarse.py): brain 0.91-0.95 -> 0.98. 2 is the
+    bimodality bound, not a fitted value."""
+
     csf_min_noise_volumes: float = 1.0
     """A CSF piece that does not reach the cavity wall is kept only when its dark part
     fills at least this many noise volumes (dimensionless; 0 keeps every piece). The
