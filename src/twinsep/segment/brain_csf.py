@@ -14,9 +14,11 @@ histogram (so a CT calibrated tens of HU off is split alike), then cleaned of sp
    the noise of a CT that needs smoothing (``_tissue_sigma_mm``, from the measured
    noise). The smoothing is *normalised* over the remaining voxels, so the bright rim
    and the bone do not leak into it and a CSF layer beside the inner table stays dark.
-   The edge is the lower crossing of the CSF and brain classes (Bayes rule). On CTs
-   finer than ``dark_grid_mm`` this test runs on blocks of about that size.
-3. **Specks are brain.** A connected piece of CSF (bright and dark together) is kept
+   The edge is the lower crossing of the CSF and brain classes (Bayes rule); a fit
+   whose means are closer than ``csf_brain_min_sep_noise`` smoothed-noise sigmas has no
+   CSF mode (coarse noisy grids: it splits the brain) and only the brain's far tail is
+   taken. On CTs finer than ``dark_grid_mm`` this test runs on blocks of about that size.
+3. **Specks are brain.** A face-connected piece of CSF (bright and dark together) is kept
    when it reaches the cavity wall (bone, vessel or the cavity's edge: subarachnoid
    CSF and the partial-volume rim) or when its dark part fills at least
    ``csf_min_noise_volumes`` times the volume the dark smoothing averages; smaller
