@@ -32,6 +32,7 @@ from twinsep.segment.vessels import (
     find_vessels,
     sinus_mask,
 )
+from twinsep.volume import Volume
 
 
 def _rotation(axis: tuple[float, float, float], deg: float) -> np.ndarray:
@@ -225,16 +226,19 @@ def test_contrast_detected_both_ways(kind, size):
     # without contrast nothing is labelled vessel, and the plan is told so
     assert (off.labels.array == L.VESSEL).sum() == 0
     assert any("no contrast" in w for w in off.warnings)
-    # With contrast, one cue is clearly above its floor: the sinus evidence (floor 2.5 mL;
-    # 4-10 mL measured at 2-2.6 mm), or on 3.1-3.3 mm grids, where a 2 mm skull under a
-    # voxel-wide gap leaves the sinus 1-2 mL outside the bone rim, the neck vessels
-    # (19-27 mL measured, floor 6 mL) on top of the smaller sinus evidence.
+    # With contrast, one cue is clearly above its floor: the sinus evidence (floor 2.5 mL)
+    # or the neck vessels alone (floor 12 mL). These phantoms' sinuses lie flat on the
+    # inner table, so at 2.3-3.6 mm the evidence clear of the bone core's 26-neighbourhood
+    # is 0-2.1 mL (issue 4) and the neck (21-29 mL measured) decides.
     vp, th = VesselParams(), on.hu_thresholds
-    assert th["contrast_evidence_ml"] >= vp.contrast_support_ml
     assert (
         th["contrast_evidence_ml"] >= 1.5 * vp.contrast_min_ml
-        or th["contrast_extracranial_ml"] >= 2 * vp.extracranial_min_ml
+        or th["contrast_extracranial_ml"] >= 1.5 * vp.neck_alone_ml
     ), th
+    # without contrast both cues stay well below their floors
+    th_off = off.hu_thresholds
+    assert th_off["contrast_evidence_ml"] <= 0.5 * vp.contrast_min_ml, th_off
+    assert th_off["contrast_extracranial_ml"] <= 0.5 * vp.neck_alone_ml, th_off
 
 
 # ---------------------------------------------------------------------------------------
@@ -546,3 +550,86 @@ def test_thin_slab_shorter_than_a_work_block():
     assert res.vessel.shape == sm[:2].shape
     assert res.evidence.shape == sm[:2].shape
     assert not (res.vessel & ~tube[:2]).sum() > 0.5 * max(int(tube[:2].sum()), 1)
+
+
+# ---------------------------------------------------------------------------------------
+# generated low-density skull: an infant calvaria of 600 HU (never "dense" bone)
+# ---------------------------------------------------------------------------------------
+def _head_600(spacing_mm: float, contrast: bool, seed: int = 0, sub: int = 3):
+    """A spherical head: brain (35 HU, r < 45 mm), a 2.5 mm calvaria of 600 HU, 4.5 mm
+    of scalp (45 HU), air. Superior sagittal sinus (upper half-ring in the x = 0 plane)
+    and transverse sinuses (posterior half-ring in the z = 0 plane), tubes of 3.5 mm
+    radius 0.5 mm under the inner table, at 300 HU when ``contrast`` (brain otherwise).
+
+    Each voxel is the mean of ``sub``^3 point samples (partial volume), blurred (PSF
+    sigma 0.5 mm) and given 10 HU noise. Returns the CT and the truth masks (sinus,
+    bone: voxels at least half inside).
+    """
+    n = int(np.ceil(124.0 / spacing_mm))
+    c = (np.arange(n) - (n - 1) / 2) * spacing_mm
+    gx, gy, gz = np.meshgrid(c, c, c, indexing="ij")
+    acc = np.zeros(gx.shape)
+    sinus_f = np.zeros(gx.shape)
+    bone_f = np.zeros(gx.shape)
+    inner, outer, skin = 45.0, 47.5, 52.0
+    rs = inner - 0.5 - 3.5  # ring radius of the sinus centre lines
+    for dx, dy, dz in np.ndindex(sub, sub, sub):
+        d = (np.array([dx, dy, dz]) + 0.5) / sub - 0.5
+        x, y, z = gx + d[0] * spacing_mm, gy + d[1] * spacing_mm, gz + d[2] * spacing_mm
+        r = np.sqrt(x * x + y * y + z * z)
+        bone = (r >= inner) & (r < outer)
+        d_sss = np.hypot(x, np.hypot(y, z) - rs)
+        d_tr = np.hypot(z, np.hypot(x, y) - rs)
+        sinus = ((d_sss <= 3.5) & (z > 0)) | ((d_tr <= 3.5) & (y < 0))
+        hu = np.where(r < inner, 35.0, np.where(bone, 600.0, np.where(r < skin, 45.0, -1000.0)))
+        if contrast:
+            hu = np.where(sinus, 300.0, hu)
+        acc += hu
+        sinus_f += sinus
+        bone_f += bone
+    k = sub**3
+    img = ndi.gaussian_filter((acc / k).astype(np.float32), 0.5 / spacing_mm, mode="nearest")
+    img += np.random.default_rng(seed).normal(0.0, 10.0, img.shape).astype(np.float32)
+    ct = Volume(img, np.diag([spacing_mm] * 3 + [1.0]), {"kind": "ct"})
+    return ct, sinus_f / k >= 0.5, bone_f / k >= 0.5
+
+
+#: The seed level of the bone core as before issue 4's fix: soft peak + 600 HU only.
+_FIXED_DENSE = SegmentParams(vessel=VesselParams(core_seed_noise_k=1e9))
+
+
+def test_low_density_skull_without_contrast_is_bone():
+    """600 HU bone has a core seeded a few sigmas above the blood range, so its partial
+    volume is neither sinus evidence nor vessel (measured at 2.0 mm: 0 mL evidence,
+    bone Dice 0.992; with the fixed dense level 25.9 mL, contrast 'found', 0.827)."""
+    ct, _, bone = _head_600(2.0, contrast=False)
+    seg = segment_ct(ct)
+    assert not seg.contrast
+    assert seg.hu_thresholds["contrast_evidence_ml"] < 0.5
+    assert dice(bone, seg.labels.array == L.BONE) >= 0.97
+    old = segment_ct(ct, params=_FIXED_DENSE)
+    assert old.contrast  # the failure the seed level fixes
+    assert dice(bone, old.labels.array == L.BONE) < 0.9
+
+
+def test_low_density_skull_with_contrast_sinus():
+    """The same head with contrast-filled sinuses (no neck: sinus evidence alone) at
+    2.0 mm: measured evidence 9.6 mL, vessel Dice 0.821, bone 0.967 (fixed dense level:
+    38.8 mL, 0.413 and 0.831, 2376 bone voxels taken as vessel)."""
+    ct, sinus, bone = _head_600(2.0, contrast=True)
+    seg = segment_ct(ct)
+    lab = seg.labels.array
+    assert seg.contrast
+    assert seg.hu_thresholds["contrast_evidence_ml"] >= VesselParams().contrast_min_ml
+    assert dice(sinus, lab == L.VESSEL) >= 0.78
+    assert dice(bone, lab == L.BONE) >= 0.94
+    assert (bone & (lab == L.VESSEL)).sum() <= 0.1 * bone.sum()
+
+
+@pytest.mark.xfail(strict=True, reason="2.5 mm of 600 HU bone at 2.4 mm: core lost to PV")
+def test_low_density_skull_without_contrast_at_2_4_mm():
+    """At 2.4 mm the 2.5 mm plate's peak falls below the top of the blood range in
+    places, so no core is there and 2.65 mL of its partial volume passes as sinus
+    evidence (contrast_min_ml 2.5): a measured, not yet fixed, failure."""
+    ct, _, _ = _head_600(2.4, contrast=False)
+    assert not segment_ct(ct).contrast

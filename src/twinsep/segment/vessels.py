@@ -174,7 +174,9 @@ class SinusResult:
     evidence_ml : float
         Volume (mL) of the evidence in connected pieces of at least
         ``VesselParams.system_min_ml`` (the sinus system is one large piece; partial
-        volume of thin bone on a coarse grid is fragmented).
+        volume of thin bone on a coarse grid is fragmented), counting only voxels more
+        than ``VesselParams.evidence_clear_vx`` voxels (26-neighbourhood) from the bone
+        core.
     enhanced_fraction : float
         ``evidence_ml`` over the cranial cavity volume (incl. the evidence).
     contrast_median_hu : float
@@ -221,6 +223,32 @@ def contrast_detected(res: SinusResult, params: VesselParams) -> bool:
     return bool(sinus_ok or res.extracranial_ml >= params.neck_alone_ml)
 
 
+def core_seed_hu(levels: VesselLevels, params: VesselParams) -> float:
+    """Seed level (HU) of the bone core that the sinus rule grows down to the top of
+    the blood range.
+
+    A voxel more than ``params.core_seed_noise_k`` noise sigmas above the top of the
+    blood range (``levels.vessel_max_hu``) is not blood whatever the bone's density, so
+    it seeds the core; ``levels.dense_hu`` (soft peak + a fixed offset) only caps the
+    level. Without this, bone of 500-650 HU (a poorly mineralised infant calvaria)
+    never reaches a fixed dense level and its partial-volume rim passes as sinus.
+
+    Parameters
+    ----------
+    levels : VesselLevels
+        HU levels of the CT (``noise_hu`` the noise sigma of the smoothed CT).
+    params : VesselParams
+        ``core_seed_noise_k``.
+
+    Returns
+    -------
+    float
+        ``min(dense_hu, vessel_max_hu + core_seed_noise_k * noise_hu)`` (HU).
+    """
+    seed = levels.vessel_max_hu + params.core_seed_noise_k * max(levels.noise_hu, 0.0)
+    return float(min(levels.dense_hu, seed))
+
+
 def find_vessels(
     sm: np.ndarray,
     intracranial: np.ndarray,
@@ -263,6 +291,7 @@ def find_vessels(
         On the grid of ``sm``; no input array is modified.
     """
     sp: Spacing = (float(spacing_mm[0]), float(spacing_mm[1]), float(spacing_mm[2]))
+    levels = replace(levels, dense_hu=core_seed_hu(levels, params))
     f0 = morph.downsample_factors(sm.shape, sp, params.work_grid_mm)
     # an axis shorter than its block (a thin slab) stays at full resolution
     f = (
@@ -456,10 +485,13 @@ def sinus_mask(
 
     1. **Bone core**: hysteresis from seeds ``>= t_dense_hu`` down to
        ``t_vessel_max_hu`` (iodinated blood never reaches it), so a thin plate attached
-       to dense bone is bone wherever it is brighter than blood can be.
+       to dense bone is bone wherever it is brighter than blood can be
+       (:func:`find_vessels` lowers the seed level to a few noise sigmas above
+       ``t_vessel_max_hu``, :func:`core_seed_hu`, so weak bone has a core too).
     2. **Partial-volume rim**: voxels within ``rim_mm`` (and at least one voxel) of the
        bone core mix bone with brain and may show any value in between; they are never
-       evidence of contrast.
+       evidence of contrast. Contrast detection counts only evidence beyond the core's
+       edge and corner neighbours too (``evidence_clear_vx``).
     3. **Intracranial side**: evidence must lie within ``dural_margin_mm`` of the cranial
        cavity and not touch the outside of the skull (scalp, air; with ``body``, every
        non-bone voxel within ``scalp_min_mm`` of the skin counts as scalp whatever the
@@ -521,6 +553,13 @@ def sinus_mask(
     # at least the face neighbours along every axis, also on anisotropic grids
     rim = morph.dilate_mm(core, params.rim_mm, sp)
     rim |= _dilate_faces(core)
+    # Partial volume of a core voxel reaches every voxel whose footprint touches it,
+    # after the blur also the edge and corner neighbours: evidence there is kept for the
+    # sinus but not counted as proof of contrast.
+    if params.evidence_clear_vx > 0:
+        clear = ~ndi.binary_dilation(core, _CUBE, iterations=params.evidence_clear_vx)
+    else:
+        clear = np.ones_like(rim)
     del core  # the band never holds a core voxel (core >= t_vessel_max_hu)
     cavity_side = intracranial | bright
     near_ic = morph.dilate_mm(intracranial, params.dural_margin_mm, sp)
@@ -558,8 +597,8 @@ def sinus_mask(
     # Pieces are measured after growth into the sinus wall, which joins the fragments
     # a coarse grid leaves between rim voxels.
     big = _drop_small_mm3(sinus, 1000.0 * params.system_min_ml, vx_mm3)
-    n_ev = int((ev & big).sum())
-    del big
+    n_ev = int((ev & big & clear).sum())
+    del big, clear
     if tube is not None:
         sinus |= tube & ic_band & ~touch_out
     outer = ext
