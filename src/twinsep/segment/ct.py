@@ -8,7 +8,9 @@ Steps (each explainable on one slide):
 2. **Body**: voxels above midway air/soft tissue; what a ball of ``carve_radius_mm``
    sweeps from pieces deeper than ``head_min_depth_mm`` (an opening on a ~2 mm grid)
    is the heads; thin parts near them (ears, nose) are added back, the table, head
-   holder and tubes (thin, reaching far out) are not; holes are filled.
+   holder and tubes (thin, reaching far out) are not, and where one presses on the
+   scalp the part of it the sweep took is cut back (``segment.pressed``); holes are
+   filled.
 3. **Bone**: hysteresis threshold (low: thin, partial-volume infant bone, raised to
    the local half-maximum so blurred edges of dense bone are not taken; high: seeds)
    without any closing, so sutures and fontanelles stay open.
@@ -43,6 +45,7 @@ from twinsep.segment.brain_csf import classify_brain_csf
 from twinsep.segment.cavity import find_cranial_cavity
 from twinsep.segment.histogram import CTStats, histogram_peak, noise_sigma, sample_values
 from twinsep.segment.params import SegmentParams
+from twinsep.segment.pressed import cut_pressed_supports
 from twinsep.segment.result import TissueLabels
 from twinsep.segment.vessels import VesselLevels, contrast_detected, find_vessels
 from twinsep.volume import Volume
@@ -142,7 +145,7 @@ def segment_ct(
     sigma_vx = [params.smooth_sigma_mm / s for s in spacing]
     sm = filters.gaussian_filter(raw, sigma_vx, mode="nearest")
 
-    body, body_filled = _body_mask(sm, t_body, spacing, params, src)
+    body, body_filled = _body_mask(sm, t_body, spacing, params, src, soft_hu=soft)
 
     # --- bone by hysteresis ------------------------------------------------------------
     noise_sm = noise_sigma(
@@ -289,7 +292,13 @@ def tissue_volumes_ml(labels: Volume) -> dict[str, float]:
 # steps
 # ------------------------------------------------------------------------------------
 def _body_mask(
-    sm: np.ndarray, t_body: float, spacing: morph.Spacing, params: SegmentParams, src: str
+    sm: np.ndarray,
+    t_body: float,
+    spacing: morph.Spacing,
+    params: SegmentParams,
+    src: str,
+    *,
+    soft_hu: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Body without table, head holder and tubes: (body, body with holes filled).
 
@@ -297,7 +306,11 @@ def _body_mask(
     grid) starting from pieces at least ``head_min_depth_mm`` deep; a table, holder or
     tube is thinner than the ball, even where it presses on the scalp. Thin parts of
     the body that the ball misses (ears, nose) are added back when they stay within
-    ``appendage_mm`` of the swept heads; a table or tube reaches much farther out.
+    ``appendage_mm`` of the swept heads; a table or tube reaches much farther out. Where
+    a support presses on the scalp, head and support together are thicker than the
+    ball, which then sweeps into the support; a touching piece with at least
+    ``support_far_fraction`` of its volume beyond ``appendage_mm`` is a support, and its
+    plate or rod is continued into the swept heads and cut out (``segment.pressed``).
     """
     raw_body = sm > t_body
     f = morph.downsample_factors(sm.shape, spacing, 2.0)
@@ -333,17 +346,46 @@ def _body_mask(
     lab2, sizes2 = morph.component_sizes(resid)
     if sizes2.size:
         dist = morph.upsample(dist_c, f, sm.shape)  # type: ignore[arg-type]
+        idx = np.flatnonzero(resid)
+        which, dv = lab2.ravel()[idx], dist.ravel()[idx]
+        del dist
         far = np.zeros(sizes2.size + 1, np.float32)
         near = np.full(sizes2.size + 1, np.inf, np.float32)
-        which, dv = lab2[resid], dist[resid]
         np.maximum.at(far, which, dv)
         np.minimum.at(near, which, dv)
-        del dv
-        ok = (far <= params.appendage_mm) & (near <= 1.5 * max(csp))
+        touch = near <= 1.5 * max(csp)
+        ok = (far <= params.appendage_mm) & touch
         ok[0] = False
-        body[resid] = ok[which]  # body and resid are disjoint: set the residue only
-        del which
-        del dist
+        body.flat[idx] = ok[which]  # body and resid are disjoint: set the residue only
+        # a support pressed on the scalp: most of the piece lies beyond appendage_mm;
+        # the part of it the sweep took is cut back (segment.pressed)
+        beyond = np.bincount(which[dv > params.appendage_mm], minlength=sizes2.size + 1)
+        total = np.concatenate([[0], sizes2])  # voxels per piece
+        support = touch & ~ok & (beyond >= params.support_far_fraction * total)
+        support[0] = False
+        sel = np.flatnonzero(support[which] & (dv <= 2.0 * params.carve_radius_mm))
+        if sel.size:
+            # the contact layer whole, of the rest every step-th voxel: the shape fit needs
+            # no more than ~10^5 (a 512^3 CT's table holds 1.5 M within reach)
+            tv = dv[sel] <= 1.5 * max(csp)
+            tv_or_step = tv.copy()
+            tv_or_step[:: max(1, sel.size // 100_000)] = True
+            sel, tv = sel[tv_or_step], tv[tv_or_step]
+            pts = np.stack(np.unravel_index(idx[sel], sm.shape), axis=1) * np.asarray(spacing)
+            ws = which[sel]
+            n_cut = cut_pressed_supports(
+                body,
+                sm,
+                [(pts[ws == p], tv[ws == p]) for p in np.unique(ws)],
+                spacing,
+                soft_hu=soft_hu,
+                max_half_thickness_mm=params.carve_radius_mm,
+                reach_mm=params.carve_radius_mm,
+                thin_ratio=params.support_thin_ratio,
+                min_contrast_sigmas=params.support_contrast_sigmas,
+            )
+            logger.debug("%d voxels of supports pressed on the scalp removed", n_cut)
+        del which, dv, idx
     body = morph.keep_large_components(body, 0.2)
     filled = morph.fill_holes(body)
     return body, filled

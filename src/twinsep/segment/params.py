@@ -246,6 +246,35 @@ class SegmentParams:
     """A body piece is a head only if some point lies this deep (mm) under its surface;
     a newborn head is ~45 mm in radius, a table or head holder at most ~15 mm thick."""
 
+    support_far_fraction: float = 0.25
+    """A rejected piece touching the heads is a support (table, head holder, tube) when
+    at least this share of its volume lies farther than ``appendage_mm`` from the swept
+    heads; the part of it the sweep took at the contact is then cut back
+    (``segment.pressed``). A plate or rod of even section reaching L mm out has the share
+    1 - appendage_mm / L (0.25 at L = 20 mm; tables reach the edge of the field of
+    view: measured 0.86-0.98, the independent head holder 0.67), while a tapering part whose tip
+    alone pokes out has little there (a paraboloid reaching H mm: ((H - 15) / H)^2, 0.25
+    at H = 30 mm; the phantoms' jaw pieces 0.003-0.013)."""
+
+    support_thin_ratio: float = 2.0
+    """A principal direction of a support piece near the heads is a thickness direction
+    when its spread is at most this times the smallest (``segment.pressed``): a plate has
+    one (its width near the contact, >= 2 x ``carve_radius_mm``, spreads >= 4 times its
+    thickness of <= 2 x ``carve_radius_mm``), a rod two of equal spread (ratio 1) and a
+    long one; 2 lies between. Measured spreads: tables 2.1-2.9 mm thick vs 25-69 mm
+    wide, the independent phantom's holder 3.4 vs 24-26 mm."""
+
+    support_contrast_sigmas: float = 2.0
+    """A support is cut back only when its median value (smoothed CT, HU) differs from the
+    soft-tissue peak by at least this many spreads of a 3x3x3 block mean (1.4826 x MAD of
+    its voxels / sqrt(27)), i.e. when a block of the support can be told from scalp
+    with the split one spread from each level (~16 % error). Each voxel is then judged
+    alone (support if within half the support/scalp gap of the support's level):
+    single noisy voxels of the support are missed and stay body, the behaviour without
+    the cut; a block mean instead took scalp beside the support and moved the cavity
+    (independent phantom, angular, 10 HU: vessel -0.007). Plastic and carbon supports
+    read 100-300 HU against soft tissue at ~40 HU; one of soft-tissue value is left."""
+
     coarse_mm: float = 3.0
     """Voxel size (mm) of the coarse grid used for the large-scale steps (table removal,
     skull closing, geodesic growth): they concern centimetre structures."""
