@@ -61,13 +61,10 @@ def test_closed_or_odd_meshes_are_returned_unchanged() -> None:
     assert f3.shape == f[1:].shape and np.array_equal(f3, f[1:])
 
 
-def test_decimation_of_pinched_thin_sheets_reaches_the_budget_closed() -> None:
-    """Thin wavy sheets, close to each other: quadric decimation pinches them (checked
-    on the raw simplifier output); ``decimate`` returns a closed mesh at the budget
-    instead of falling back to a gentler retry or the input."""
-    import fast_simplification
-
-    from twinsep.models.surface import _clean, _drop_fins, extract_surface
+def _wavy_sheets() -> tuple[np.ndarray, np.ndarray]:
+    """Surface of ten thin wavy sheets 3 voxels apart (0.9-voxel half-thickness), which
+    quadric decimation pinches together."""
+    from twinsep.models.surface import extract_surface
 
     idx = np.indices((70, 70, 40)).astype(float)
     rng = np.random.default_rng(0)
@@ -77,7 +74,18 @@ def test_decimation_of_pinched_thin_sheets_reaches_the_budget_closed() -> None:
         mask |= np.abs(idx[2] - h) < 0.9
     mask[:3] = mask[-3:] = False
     mask[:, :3] = mask[:, -3:] = False
-    v, f = extract_surface(mask, np.eye(4))
+    return extract_surface(mask, np.eye(4))
+
+
+def test_decimation_of_pinched_thin_sheets_reaches_the_budget_closed() -> None:
+    """Thin wavy sheets, close to each other: quadric decimation pinches them (checked
+    on the raw simplifier output); ``decimate`` returns a closed mesh at the budget
+    instead of falling back to a gentler retry or the input."""
+    import fast_simplification
+
+    from twinsep.models.surface import _clean, _drop_fins
+
+    v, f = _wavy_sheets()
     target = f.shape[0] // 20
     rv, rf = fast_simplification.simplify(
         v.astype(np.float32), f.astype(np.int32), target_reduction=1 - target / len(f)
@@ -95,17 +103,7 @@ def test_decimation_of_pinched_thin_sheets_reaches_the_budget_closed() -> None:
 def test_repaired_decimation_that_loses_volume_is_not_kept() -> None:
     """With no volume change allowed, the repaired result is refused and the gentler
     retries (or the input) take over: more faces, and still closed."""
-    from twinsep.models.surface import extract_surface
-
-    idx = np.indices((70, 70, 40)).astype(float)
-    rng = np.random.default_rng(0)
-    mask = np.zeros(idx.shape[1:], bool)
-    for z0 in np.arange(6.0, 34.0, 3.0):
-        h = z0 + 1.5 * np.sin(idx[0] / 6.0 + rng.uniform(0, 6)) * np.cos(idx[1] / 7.0)
-        mask |= np.abs(idx[2] - h) < 0.9
-    mask[:3] = mask[-3:] = False
-    mask[:, :3] = mask[:, -3:] = False
-    v, f = extract_surface(mask, np.eye(4))
+    v, f = _wavy_sheets()
     target = f.shape[0] // 20
     v2, f2 = decimate(v, f, target, max_volume_change=0.0)
     assert is_closed(f2)
@@ -139,17 +137,7 @@ def test_budget_too_small_for_a_thin_part_is_raised_until_the_volume_holds() -> 
     """A budget that pinches thin sheets and loses volume is retried at the face count
     the 1/faces error model asks for: closed, volume within 3 % of the marching-cubes
     surface, and far smaller than the half-strength fallback would be."""
-    from twinsep.models.surface import extract_surface
-
-    idx = np.indices((70, 70, 40)).astype(float)
-    rng = np.random.default_rng(0)
-    mask = np.zeros(idx.shape[1:], bool)
-    for z0 in np.arange(6.0, 34.0, 3.0):
-        h = z0 + 1.5 * np.sin(idx[0] / 6.0 + rng.uniform(0, 6)) * np.cos(idx[1] / 7.0)
-        mask |= np.abs(idx[2] - h) < 0.9
-    mask[:3] = mask[-3:] = False
-    mask[:, :3] = mask[:, -3:] = False
-    v, f = extract_surface(mask, np.eye(4))
+    v, f = _wavy_sheets()
     n = f.shape[0]
     v2, f2 = decimate(v, f, n // 200)
     assert is_closed(f2)
