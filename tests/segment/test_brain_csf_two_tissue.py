@@ -10,6 +10,8 @@ CSF.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -56,6 +58,10 @@ def _threshold(ts: np.ndarray, noise_ts: float) -> tuple[float, list[str]]:
 #   is white matter and CSF together (no CSF resolved)
 PHANTOM_LIKE = ([(16.3, 6.8, 0.05), (27.1, 4.3, 0.35), (35.7, 4.0, 0.60)], 4.0)
 INFANT = ([(5.0, 3.0, 0.08), (22.0, 3.0, 0.40), (36.0, 3.0, 0.52)], 3.0)
+# - infant with partial volume: the classes EM finds on vertical-II at 1.56 mm with
+#   white matter at 22 HU: the CSF class (16.1 HU) is nearer to white matter than white
+#   matter is to grey, and closer than the separation bound (8 HU)
+INFANT_PV = ([(16.1, 7.6, 0.034), (22.6, 4.1, 0.336), (35.4, 4.0, 0.63)], 4.0)
 
 
 @pytest.mark.parametrize(
@@ -81,6 +87,23 @@ def test_three_tissues_cut_between_csf_and_white_matter(classes, noise_ts, tol_h
     assert mix2 is not None
     t2, resolved = _two_class_boundary(mix2, noise_ts, SegmentParams())
     assert (t2 > classes[1][0] - 1.5 * classes[1][1]) or not resolved
+
+
+def test_infant_white_matter_near_a_partial_volume_csf_class_is_brain():
+    classes, noise_ts = INFANT_PV
+    ts = _values(classes)
+    t, warnings = _threshold(ts, noise_ts=noise_ts)
+    # grey matter is one tissue (sigma = noise), so white matter is the class below it;
+    # CSF is not resolved from it (6.5 HU < 8 HU): CSF is white matter's far tail,
+    # 22.6 - 2.5 * 4.1 = 12.35 HU (fitted means/sigmas within ~0.3 HU)
+    assert t == pytest.approx(classes[1][0] - 2.5 * classes[1][1], abs=1.0)
+    assert not warnings
+    hist = _cavity_histogram(ts, np.ones(ts.shape, bool), SOFT_HU, SegmentParams())
+    assert hist is not None
+    mix2 = _fit_histogram(hist, (-25.0, 0.0), noise_ts)
+    assert mix2 is not None
+    t2, _ = _two_class_boundary(mix2, noise_ts, SegmentParams())
+    assert t2 > 27.0  # the two-class boundary: above white matter, all of it CSF
 
 
 def test_single_brain_tissue_keeps_the_two_class_bayes_boundary():
@@ -135,12 +158,35 @@ phantom = pytest.importorskip("twinsep.phantom")
 )
 def test_fine_spacing_phantom_white_matter_is_brain(kind, size, brain_floor, csf_floor):
     ph = phantom.make_phantom(kind, size=size, seed=0, noise_hu=10.0)
+    _check(ph, brain_floor, csf_floor)
+
+
+@pytest.mark.parametrize(
+    ("size", "brain_floor", "csf_floor"),
+    [
+        # 2.34 mm: measured brain 0.980 / CSF 0.828 (two-class only: 0.788 / 0.449)
+        (128, 0.97, 0.81),
+        # 1.56 mm: measured brain 0.978 / CSF 0.799 (two-class only: 0.788 / 0.452);
+        # CSF is white matter's far tail there (not resolved from it): 25 % too little
+        (192, 0.97, 0.78),
+    ],
+)
+def test_infant_white_matter_22_hu_is_brain(size, brain_floor, csf_floor):
+    """Unmyelinated white matter (20-25 HU in infants): the phantom's white matter at
+    22 HU instead of 27 HU, grey 36 HU, CSF 5 HU."""
+    ct = replace(phantom.CtParams(), white_hu=22.0, noise_hu=10.0)
+    ph = phantom.make_phantom("vertical-II", size=size, seed=0, noise_hu=10.0, ct_params=ct)
+    # white matter as CSF more than doubled the CSF volume; 30 % holds the far tail
+    _check(ph, brain_floor, csf_floor, volume_tol=0.30)
+
+
+def _check(ph, brain_floor: float, csf_floor: float, volume_tol: float = 0.15) -> None:
     seg = segment_ct(ph.ct)
     t, p = ph.labels.array, seg.labels.array
     # brain target 0.92 (issue 4); floors just under the measured values, above what
     # the two-class rule gave, so the white-matter bug fails them
     assert dice(t == L.BRAIN, p == L.BRAIN) >= brain_floor
     assert dice(t == L.CSF, p == L.CSF) >= csf_floor
-    # CSF volume within 15 % of the truth (white matter taken as CSF doubled it)
+    # CSF volume within volume_tol of the truth (white matter taken as CSF doubled it)
     v_true = float((t == L.CSF).sum())
-    assert abs(float((p == L.CSF).sum()) - v_true) < 0.15 * v_true
+    assert abs(float((p == L.CSF).sum()) - v_true) < volume_tol * v_true

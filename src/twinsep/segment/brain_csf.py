@@ -492,9 +492,18 @@ def _two_tissue_boundary(
     ``params.csf_three_class_min_bic``. The brain group is the heaviest class, joined by
     the class below it when that class's mean is nearer to the heaviest class's mean than
     to the mean of the class below it (grey-white contrast is smaller than the
-    brain-CSF contrast: white matter sits with grey, a fluid class with CSF). The next
-    class down is CSF; it must lie at least the separation bound below the group
-    (``csf_brain_min_sep_hu``, ``csf_brain_min_sep_noise`` noise sigmas), else None.
+    brain-CSF contrast: white matter sits with grey, a fluid class with CSF), or when the
+    heaviest class is one tissue (its sigma within sqrt(1 + (min_sep_noise / 2)^2) of
+    the noise): then brain's other tissue, which a real brain always has, is the class
+    below it. The second test is needed for infants: unmyelinated white matter (20-25 HU)
+    is nearer to a CSF class lifted by partial volume (mean 13-16 HU, sigma 6-8) than to
+    grey matter (35 HU); without it vertical-II with white matter at 22 HU gave brain
+    0.74-0.79 and CSF 0.38-0.45 at every size (96-256, noise 10 HU; 0.95-0.98 and
+    0.67-0.83 with it), and the same happens to the two-class fit alone. The next class
+    down is CSF; it must lie at least the separation bound below the group
+    (``csf_brain_min_sep_hu``, ``csf_brain_min_sep_noise`` noise sigmas). When it does
+    not and brain is two resolved tissues (grey-white means that far apart), only the
+    lower tissue's far tail (2.5 sigmas, as in the two-class rule) is CSF; else None.
     The cut is the midpoint of the two class means (nearest class mean): the Bayes
     crossing weighs CSF by its share of the whole cavity (1-5 % on fine phantoms), which
     is not the local share in a sulcus, and put the cut 4-5 HU low (CSF Dice -0.02 to
@@ -516,7 +525,13 @@ def _two_tissue_boundary(
     dbic = 2.0 * n * (mix3.log_likelihood - mix2.log_likelihood) - 3.0 * np.log(n)
     mu = mix3.means
     h = int(np.argmax(mix3.weights))
-    lo = h - 1 if h == 2 and (mu[2] - mu[1]) < (mu[1] - mu[0]) else h
+    sd = mix3.sigmas
+    # the heaviest class is one tissue when its spread is the noise's: two tissues of
+    # equal weight resolved by the bimodality bound (means >= min_sep_noise noise sigmas
+    # apart) would widen it to at least sqrt(1 + (min_sep_noise / 2)^2) noise sigmas
+    single_k = float(np.sqrt(1.0 + (params.csf_brain_min_sep_noise / 2.0) ** 2))
+    single = sd[2] <= single_k * min_sigma
+    lo = h - 1 if h == 2 and ((mu[2] - mu[1]) < (mu[1] - mu[0]) or single) else h
     logger.debug(
         "brain/CSF three-class fit: means %s HU, sigmas %s, weights %s, dBIC %.0f",
         np.round(mu, 1),
@@ -528,5 +543,8 @@ def _two_tissue_boundary(
         return None
     min_sep = max(params.csf_brain_min_sep_hu, params.csf_brain_min_sep_noise * noise_ts)
     if mu[lo] - mu[lo - 1] < min_sep:
-        return None
+        # CSF not resolved from the lower brain tissue: only that tissue's far tail, as
+        # in the two-class rule, and only when brain is two resolved tissues
+        two_tissues = lo == 1 and mu[2] - mu[1] >= params.csf_brain_min_sep_noise * noise_ts
+        return mu[lo] - 2.5 * sd[lo] if two_tissues else None
     return 0.5 * (mu[lo - 1] + mu[lo])
