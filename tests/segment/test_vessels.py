@@ -28,6 +28,8 @@ from twinsep.segment.vessels import (
     SinusResult,
     VesselLevels,
     _block_mean,
+    _bone_side,
+    _thin_layer,
     contrast_detected,
     find_vessels,
     sinus_mask,
@@ -626,10 +628,96 @@ def test_low_density_skull_with_contrast_sinus():
     assert (bone & (lab == L.VESSEL)).sum() <= 0.1 * bone.sum()
 
 
-@pytest.mark.xfail(strict=True, reason="2.5 mm of 600 HU bone at 2.4 mm: core lost to PV")
-def test_low_density_skull_without_contrast_at_2_4_mm():
-    """At 2.4 mm the 2.5 mm plate's peak falls below the top of the blood range in
-    places, so no core is there and 2.65 mL of its partial volume passes as sinus
-    evidence (contrast_min_ml 2.5): a measured, not yet fixed, failure."""
-    ct, _, _ = _head_600(2.4, contrast=False)
-    assert not segment_ct(ct).contrast
+@pytest.mark.parametrize("spacing_mm", [2.4, 2.8, 3.2])
+def test_low_density_skull_without_contrast_on_coarse_grids(spacing_mm):
+    """On grids where the 2.5 mm plate straddles two voxels its peak falls below the core
+    seed in places; that layer, one or two voxels thick from the scalp to the brain, is
+    not counted as evidence (VesselParams.thin_layer_vx). Measured: 0 mL at 2.4-3.2 mm
+    (2.65 mL at 2.4 mm and 9.8 mL at 3.2 mm before, contrast "found")."""
+    ct, _, bone = _head_600(spacing_mm, contrast=False)
+    seg = segment_ct(ct)
+    assert not seg.contrast
+    # half the smallest evidence that counts with neck support (contrast_support_ml)
+    assert seg.hu_thresholds["contrast_evidence_ml"] < 0.5 * VesselParams().contrast_support_ml
+    assert (seg.labels.array == L.VESSEL).sum() == 0
+    # the bone mask is not this rule's: measured 0.972 / 0.958 / 0.895
+    assert dice(bone, seg.labels.array == L.BONE) >= {2.4: 0.96, 2.8: 0.945, 3.2: 0.88}[spacing_mm]
+
+
+def test_thin_layer_rule_is_what_keeps_contrast_off_at_3_2_mm():
+    """Without the thin-layer rule the same head at 3.2 mm shows 9.8 mL of "evidence"."""
+    ct, _, _ = _head_600(3.2, contrast=False)
+    off = SegmentParams(vessel=VesselParams(thin_layer_vx=0.0))
+    seg = segment_ct(ct, params=off)
+    assert seg.contrast
+    assert seg.hu_thresholds["contrast_evidence_ml"] > VesselParams().contrast_min_ml
+
+
+@pytest.mark.parametrize("axis", [0, 1, 2])
+@pytest.mark.parametrize("n_vx", [1, 2, 3])
+def test_thin_layer_counts_the_voxels_from_the_scalp_to_the_cavity(axis, n_vx):
+    """A flat band layer of n voxels between outside and the dark cavity: thin for n <= 2,
+    not for 3, along any array axis (distances between voxel centres sum to n + 1
+    spacings)."""
+    shape = [6, 6, 6]
+    shape[axis] = 12
+    pos = np.moveaxis(np.indices(shape), 0, -1)[..., axis]
+    outside = pos < 3
+    band = (pos >= 3) & (pos < 3 + n_vx)
+    dark = pos >= 3 + n_vx
+    got = _thin_layer(band, outside, dark, (2.4, 2.4, 2.4), 2.0)
+    if n_vx <= 2:
+        np.testing.assert_array_equal(got, band)
+    else:
+        assert not got.any()
+    # inputs untouched, and a layer crossed by the long axis of thick slices (4.8 mm
+    # across, 2.4 mm along) is not called thin: the rule errs towards counting evidence
+    sp = [2.4, 2.4, 2.4]
+    sp[axis] = 4.8
+    assert not _thin_layer(band, outside, dark, tuple(sp), 2.0).any()
+
+
+def test_bone_side_is_half_way_to_a_neighbour_brighter_than_blood():
+    """Lumen 300 HU, margin 30 HU: a candidate next to a 600 HU voxel is bone from 450 HU
+    (half-way) up; among blood values (below lumen + margin) nothing is bone; next to
+    1500 HU bone the half-way level (900 HU) lies above any blood-range value; a
+    candidate that is itself the brightest of its block and above lumen + margin is
+    bone."""
+    sm = np.full((5, 5, 21), 30.0, np.float32)
+    cand = np.zeros(sm.shape, bool)
+    cases = [  # (candidate value, neighbour value, expected bone)
+        (460.0, 600.0, True),
+        (440.0, 600.0, False),
+        (325.0, 320.0, False),  # blood beside blood: nothing exceeds lumen + margin
+        (470.0, 1500.0, False),
+        (350.0, 345.0, True),  # itself the brightest and above lumen + margin
+    ]
+    for n, (v, peak, _) in enumerate(cases):
+        k = 2 + 4 * n
+        sm[2, 2, k] = v
+        sm[2, 3, k] = peak
+        cand[2, 2, k] = True
+    before = sm.copy()
+    got = _bone_side(sm, cand, 300.0, 30.0)
+    for n, (_, _, bone) in enumerate(cases):
+        assert bool(got[2, 2, 2 + 4 * n]) is bone, cases[n]
+    assert got.sum() == sum(c[2] for c in cases)
+    np.testing.assert_array_equal(sm, before)
+
+
+@pytest.mark.parametrize(("spacing_mm", "floor"), [(2.0, 0.84), (2.4, 0.625), (3.2, 0.35)])
+def test_low_density_skull_with_contrast_bone_side(spacing_mm, floor):
+    """With contrast, the growth into the bone rim takes the weak plate's partial volume;
+    voxels half-way to a neighbour brighter than blood are bone (bone_side_noise_k).
+    Floors are the measured vessel Dice minus ~0.02; without the rule it is lower."""
+    ct, sinus, bone = _head_600(spacing_mm, contrast=True)
+    seg = segment_ct(ct)
+    lab = seg.labels.array
+    assert seg.contrast
+    d_on = dice(sinus, lab == L.VESSEL)
+    assert d_on >= floor, d_on
+    off = segment_ct(ct, params=SegmentParams(vessel=VesselParams(bone_side_noise_k=0.0)))
+    lab_off = off.labels.array
+    # fewer bone voxels taken as vessel, and a better vessel Dice (measured +0.03..+0.07)
+    assert (bone & (lab == L.VESSEL)).sum() < (bone & (lab_off == L.VESSEL)).sum()
+    assert d_on >= dice(sinus, lab_off == L.VESSEL) + 0.015

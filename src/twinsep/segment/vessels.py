@@ -11,7 +11,10 @@ The sinus rule (:func:`sinus_mask`) separates contrast from thin bone by positio
 distance, not by shape alone: bone is what hysteresis grows from dense seeds down to
 the top of the blood range, the partial-volume rim around it is never evidence, and
 evidence must lie on the intracranial side without touching the outside of the skull.
-Contrast is detected from the volume of that evidence.
+Contrast is detected from the volume of that evidence, not counting a blood-range layer
+only one or two voxels thick from the scalp to the brain: a weak plate (an infant
+calvaria of 500-650 HU) whose peak the grid split between two voxels, so that it has no
+core (:func:`_thin_layer`).
 
 The edge of a vessel is where the blurred image crosses half-way between the vessel's
 own lumen value (the median of its interior voxels) and its local background (CSF and
@@ -491,7 +494,10 @@ def sinus_mask(
     2. **Partial-volume rim**: voxels within ``rim_mm`` (and at least one voxel) of the
        bone core mix bone with brain and may show any value in between; they are never
        evidence of contrast. Contrast detection counts only evidence beyond the core's
-       edge and corner neighbours too (``evidence_clear_vx``).
+       edge and corner neighbours too (``evidence_clear_vx``), and none in a
+       blood-range layer at most ``thin_layer_vx`` voxels thick that spans the skull
+       from its outside to the dark cavity (:func:`_thin_layer`: a weak plate that
+       the grid sampled without a core).
     3. **Intracranial side**: evidence must lie within ``dural_margin_mm`` of the cranial
        cavity and not touch the outside of the skull (scalp, air; with ``body``, every
        non-bone voxel within ``scalp_min_mm`` of the skin counts as scalp whatever the
@@ -502,7 +508,13 @@ def sinus_mask(
     5. **Growth**: the vessel is the evidence plus contrast-band voxels within
        ``grow_mm`` of it (the sinus wall against the inner table, which the rim rule
        excluded from the evidence), plus Hessian tubes (``tube``) on the intracranial
-       side (small veins).
+       side (small veins). Inside the bone rim the growth takes one face step from
+       the sinus outside the rim, not the whole ``grow_mm`` ball: on grids finer than
+       ``grow_mm`` the ball's second step reaches CSF that bone spill lifted to the
+       lumen value. With ``noise_hu``, a grown or tube voxel at least half-way from the
+       lumen to the brightest voxel of its 3x3x3 block, when that voxel is brighter
+       than blood can be (``bone_side_noise_k``), holds more bone than blood and is
+       dropped.
     6. **Wall**: contrast-band voxels next to the sinus (inside the bone rim, beyond
        the growth zone) join it when they hold at least ``wall_fraction`` blood
        (between background and lumen) and stay below the lumen value (brighter means
@@ -571,10 +583,16 @@ def sinus_mask(
         skin_r = max(params.scalp_min_mm, 1.01 * max(sp))
         outside |= morph.dilate_mm(~body, skin_r, sp) & ~(bright | band)
     touch_out = morph.dilate_mm(outside, max(params.outside_gap_mm, 1.01 * max(sp)), sp)
-    del outside
     ic_band = band & near_ic & cavity_side
     ev = ic_band & ~rim & ~touch_out
     ev = _drop_small_mm3(ev, params.min_component_mm3, vx_mm3)
+    if params.thin_layer_vx > 0 and ev.any():
+        # a weak plate sampled across two voxels has no core; its blood-range layer
+        # spans the skull from the scalp to the cavity and is no proof of contrast
+        dark = intracranial & (sm < t_contrast_hu)
+        clear &= ~_thin_layer(ev, outside, dark, sp, params.thin_layer_vx)
+        del dark
+    del outside
     ext = np.zeros_like(ev)
     if body is not None:
         # Extracranial vessels (carotids, jugulars, scalp veins): contrast-band voxels
@@ -588,9 +606,17 @@ def sinus_mask(
             # a table pressed on the scalp or a sheet of soft-tissue partial volume is a
             # plate; keep components a good part of which is tube-shaped
             ext = _keep_tubular(ext, tube_test(ext), params.ext_tube_fraction_min)
-    del rim
     grow_r = max(params.grow_mm, 1.01 * max(sp))
-    sinus = ev | (morph.dilate_mm(ev, grow_r, sp) & ic_band) if ev.any() else ev
+    sinus = ev
+    if ev.any():
+        # Outside the bone rim the sinus takes the whole growth zone; inside it one face
+        # step from there (the wall against the inner table), which is all the zone
+        # holds on grids of grow_mm or coarser.
+        zone = morph.dilate_mm(ev, grow_r, sp) & ic_band
+        sinus = ev | (zone & ~rim)
+        sinus |= _dilate_faces(sinus) & zone & rim
+        del zone
+    del rim
     # Contrast evidence is the large pieces of the sinus system only: tube-shaped
     # "contrast" in soft tissue can also be partial volume of thin facial or neck bone
     # on a coarse grid (measured up to 3 mL on phantoms without contrast).
@@ -615,6 +641,8 @@ def sinus_mask(
         lumen_ext = _interior_median(sm, outer, sp, blur)
         lumen = _finite(lumen_ic, _finite(lumen_ext, med))
         lumen_ext = _finite(lumen_ext, lumen)
+        if params.bone_side_noise_k > 0 and noise_hu > 0 and np.isfinite(lumen_ic):
+            sinus &= ~_bone_side(sm, sinus & ~ev, lumen_ic, params.bone_side_noise_k * noise_hu)
         lo_bg = soft_hu - (t_contrast_hu - soft_hu)
         if params.wall_fraction > 0 and sinus.any() and 1.01 * min(sp) > params.grow_mm:
             # On a grid coarser than the growth distance the growth zone is one face
@@ -663,6 +691,75 @@ def sinus_mask(
         edge_intracranial_hu=edge_ic if sinus.any() else float("nan"),
         edge_extracranial_hu=edge_ext if outer.any() else float("nan"),
     )
+
+
+def _thin_layer(
+    cand: np.ndarray,
+    outside: np.ndarray,
+    dark_cavity: np.ndarray,
+    sp: Spacing,
+    max_vx: float,
+) -> np.ndarray:
+    """Voxels of ``cand`` in a layer at most ``max_vx`` voxels thick between ``outside``
+    (scalp, air) and ``dark_cavity`` (brain, CSF).
+
+    A voxel's centre lies in such a layer when its distances (mm, between voxel
+    centres) to the nearest outside voxel and to the nearest dark cavity voxel add up
+    to at most ``max_vx + 1`` of the smallest voxel spacing (1 % slack for rounding):
+    across an axis-aligned layer of ``n`` voxels the sum is ``n + 1`` spacings, across
+    an oblique one less. On thick slices whose long axis crosses the layer the sum is
+    larger, so there the rule errs towards not calling a layer thin. The distances are
+    searched within that bound around the candidates only (the voxels beyond the array
+    border are neither outside nor cavity), not over the whole grid.
+    """
+    out = np.zeros(cand.shape, bool)
+    idx = np.argwhere(cand)
+    if idx.size == 0:
+        return out
+    spa = np.asarray(sp, float)
+    limit = (max_vx + 1.0) * 1.01 * float(spa.min())
+    reach = np.floor(limit / spa).astype(int)
+    grid = np.meshgrid(*(np.arange(-r, r + 1) for r in reach), indexing="ij")
+    off = np.stack([g.ravel() for g in grid], axis=1)
+    dist = np.sqrt(((off * spa) ** 2).sum(axis=1))
+    off, dist = off[dist <= limit], dist[dist <= limit]
+    d_out = np.full(len(idx), np.inf)
+    d_in = np.full(len(idx), np.inf)
+    shape = np.asarray(cand.shape)
+    for o, d in zip(off, dist, strict=True):
+        q = idx + o
+        inside = (q >= 0).all(axis=1) & (q < shape).all(axis=1)
+        at = tuple(q[inside].T)
+        sel = np.flatnonzero(inside)
+        hit = sel[outside[at]]
+        d_out[hit] = np.minimum(d_out[hit], d)
+        hit = sel[dark_cavity[at]]
+        d_in[hit] = np.minimum(d_in[hit], d)
+    thin = d_out + d_in <= limit
+    out[tuple(idx[thin].T)] = True
+    return out
+
+
+def _bone_side(sm: np.ndarray, cand: np.ndarray, lumen_hu: float, margin_hu: float) -> np.ndarray:
+    """Voxels of ``cand`` that hold more bone than blood.
+
+    The brightest voxel of a candidate's 3x3x3 block (itself included) holds something
+    denser than blood when it exceeds ``lumen_hu + margin_hu``; a voxel mixing blood
+    (the lumen value) with that bone is mostly bone when its value is at least half-way
+    between them. The peak is a lower bound of the bone's own value (partial volume),
+    so the half-way level errs towards bone only next to weak bone; next to dense bone
+    it lies above the blood range and drops nothing.
+    """
+    out = np.zeros(cand.shape, bool)
+    box = morph._bounding_box(cand, [1, 1, 1])
+    if box is None:
+        return out
+    sub = sm[box]
+    peak = ndi.maximum_filter(sub, size=3, mode="nearest")
+    c = cand[box]
+    top = np.float32(lumen_hu + margin_hu)
+    out[box] = c & (peak >= top) & (sub >= (np.float32(lumen_hu) + peak) / 2)
+    return out
 
 
 def _use_edge_prior(noise_hu: float, sp: Spacing, params: VesselParams) -> bool:
