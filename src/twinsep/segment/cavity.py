@@ -300,12 +300,16 @@ def _to_full_grid(
     out: np.ndarray = (code == 3) & free
     part = (code == 1) | (code == 2)
     part &= free
-    lab, n = cc3d.connected_components(
-        np.ascontiguousarray(part, dtype=np.uint8), connectivity=6, return_N=True
-    )
-    seeds = np.unique(lab[(code == 1) & part])
+    del free
+    lab, n = cc3d.connected_components(part.view(np.uint8), connectivity=6, return_N=True)
+    # the labels are read at the edge and ring voxels only (a few per cent of the grid):
+    # a lookup over the whole label grid took 0.45 s on a 512x512x400 CT
+    idx = np.flatnonzero(part)
+    lab_part = lab.reshape(-1)[idx]
+    del lab
+    seeds = np.unique(lab_part[code.reshape(-1)[idx] == 1])
     lut = np.zeros(int(n) + 1, bool)
     lut[seeds] = True
     lut[0] = False
-    out |= lut[lab]
+    np.put(out, idx[lut[lab_part]], True)
     return out
