@@ -1,0 +1,62 @@
+"""Issue 4 floors at a clinical voxel size (size-256 phantoms, 1.17-1.35 mm).
+
+Planning CT for craniopagus separation is 0.5-1.25 mm; ``benchmarks/bench_segment.py``
+runs every phantom kind at size 256 for that reason. Methods tuned on the coarse rows
+(2.3-3.6 mm) can get worse on fine grids (a rule that is one voxel at 3 mm is three
+voxels at 1.2 mm): the brain/CSF fit took white matter for CSF and the vessel growth took
+CSF beside the inner table there, and neither showed at size 128. Held here: the issue's
+targets for soft tissue, bone, brain, vessels and twin assignment (all met at this
+grid), and regression floors 0.004 under the soft-tissue and bone Dice measured at
+08b68b8 (seed 0). What keeps soft tissue and bone below their size-192 values is the
+jaw that the body mask drops (1.4-1.6 % of the bone) and scalp over the outer table
+reached through open sutures (README, fine voxels).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from seg_metrics import dice
+from twinsep import labels as L
+from twinsep.segment import morph, segment_ct
+from twinsep.twins import assign_twins
+
+phantom = pytest.importorskip("twinsep.phantom")
+
+#: (kind, noise HU) -> (soft tissue, bone) Dice measured at 08b68b8, size 256, seed 0
+MEASURED = {
+    ("vertical-II", 10.0): (0.9795, 0.9670),
+    ("angular-frontal", 30.0): (0.9742, 0.9638),
+    ("angular-parietal-partial", 10.0): (0.9763, 0.9643),
+}
+#: below the measured value by more than this is a regression (seeded, deterministic);
+#: the jaw alone is worth 0.007 bone / 0.009 soft tissue on these rows
+TOL = 0.004
+
+
+@pytest.mark.parametrize(("kind", "noise_hu"), sorted(MEASURED))
+def test_floors_at_size_256(kind: str, noise_hu: float) -> None:
+    ph = phantom.make_phantom(kind, size=256, seed=0, noise_hu=noise_hu)
+    assert 1.1 < min(ph.ct.spacing_mm) < 1.4
+    seg = segment_ct(ph.ct)
+    t, p = ph.labels.array, seg.labels.array
+    scores = {n: dice(t == v, p == v) for v, n in L.TISSUE_NAMES.items()}
+    # issue 4 targets, met at this grid on all 24 rows
+    assert scores["soft_tissue"] >= 0.95, scores
+    assert scores["bone"] >= 0.95, scores
+    assert scores["brain"] >= 0.92, scores
+    assert scores["vessel"] >= 0.85, scores
+    assert seg.contrast
+    # regression floors
+    soft, bone = MEASURED[(kind, noise_hu)]
+    assert scores["soft_tissue"] >= soft - TOL, scores
+    assert scores["bone"] >= bone - TOL, scores
+    res = assign_twins(seg.labels)
+    tw = ph.twins.array
+    a, b = tw == 1, tw == 2
+    sp = ph.ct.spacing_mm
+    d = np.where(a, morph.distance_to_mm(b, sp), morph.distance_to_mm(a, sp))
+    m = (tw > 0) & (res.twins.array > 0) & (d > 15.0)
+    assert (res.twins.array[m] == tw[m]).mean() >= 0.995
+    assert (res.twins.array[m & a] == 1).mean() > 0.99  # twin A by the DESIGN rule
