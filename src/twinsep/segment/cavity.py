@@ -24,7 +24,13 @@ the full grid against the unclosed bone:
    bone, and nearer to the cavity than to the outside air.
 5. **Full grid.** Non-bone body voxels of the grown coarse cavity (one coarse voxel
    wider, for the blocks that straddle the inner table), connected (6-neighbours) to the
-   cavity's core.
+   cavity's core. An open suture is a channel through the bone mask (at 1.17 mm a
+   1.5 mm suture is one to two voxels) that must stay a gap in the bone but must not
+   carry the cavity onto the scalp: free voxels in a run of at most ``suture_gap_mm``
+   between bone (along the 13 grid lines) do not connect, and are cavity only when
+   nearer the cavity than the scalp through non-bone (a dead-end pit of the inner table
+   is, a channel through the plate is cut half-way). Found on ~``suture_grid_mm``
+   blocks when the CT is finer.
 
 Every step is a distance transform, a component labelling or a block reduction, on the
 coarse grid except the last (one labelling on the full grid).
@@ -125,7 +131,7 @@ def find_cranial_cavity(
     # merged cavities: the independent phantom's fusion axes went 26 deg off)
     grown_c = _grow_into_crevices(cavity_c, closed_c & ~bone_c & deep_body, d_air, csp, radius)
     del d_air
-    mask = _to_full_grid(grown_c, closed_c, bone, body_filled, f)
+    mask = _to_full_grid(grown_c, closed_c, bone, body_filled, f, spacing_mm, params)
     logger.debug(
         "cranial cavity: %d pocket(s), closing %.0f mm, %.0f mL",
         n,
@@ -147,6 +153,8 @@ def _pockets(
     ch = params.cavity_channel_mm
     cavity_c: np.ndarray | None = None
     closed_c: np.ndarray | None = None
+    # inscribed radius (mm) of the core each accepted pocket grew from, per coarse voxel
+    inr_c = np.zeros(bone_c.shape, np.float32)
     radius = params.skull_close_mm[-1]
     for r in params.skull_close_mm:
         closed = morph.close_mm(bone_c, r, csp)
@@ -172,11 +180,27 @@ def _pockets(
         lut = np.zeros(psizes.size + 1, bool)
         lut[big] = True
         new = lut[plab]
+        # each new pocket's inscribed radius: the deepest point of the free space in it
+        depth = morph.distance_mm(space, csp)
+        deepest = np.zeros(psizes.size + 1, np.float32)
+        np.maximum.at(deepest, plab[new], depth[new])
+        inr_c[new] = deepest[plab[new]]
+        del depth
         cavity_c = new if cavity_c is None else cavity_c | new
         closed_c = closed if closed_c is None else closed_c | closed
         radius = r
     if cavity_c is None:
         return None, None, radius, 0
+    # a face or oral pocket walled by the jaw and facial bones is far shallower than the
+    # cranial cavities of the heads (cavity_min_radius_share)
+    shallow = cavity_c & (inr_c < params.cavity_min_radius_share * float(inr_c.max()))
+    if shallow.any():
+        logger.debug(
+            "pockets shallower than %.0f mm dropped (%.0f mL): not a cranial cavity",
+            params.cavity_min_radius_share * float(inr_c.max()),
+            shallow.sum() * vx_ml,
+        )
+        cavity_c &= ~shallow
     n = int(morph.component_sizes(cavity_c, connectivity=6)[1].size)
     return cavity_c, closed_c, radius, n
 
@@ -276,35 +300,40 @@ def _to_full_grid(
     bone: np.ndarray,
     body_filled: np.ndarray,
     f: tuple[int, int, int],
+    spacing_mm: morph.Spacing,
+    params: SegmentParams,
 ) -> np.ndarray:
     """Non-bone body voxels of the coarse cavity, widened by one block into the closed
     skull (blocks straddling the inner table; not the scalp over a gap).
 
-    In the widening blocks, a voxel counts only when it connects (6-neighbours, without
-    crossing bone) to the cavity's own blocks: the far side of a plate thinner than a
-    block is not cavity. The connectivity is labelled on the cavity's edge and ring
-    blocks only (a sparse mask), and the block codes are upsampled once.
+    In the cavity's edge blocks and the widening (ring) blocks around them, a free voxel
+    counts when it connects (6-neighbours, without crossing bone) to the edge blocks
+    that touch the cavity's interior blocks (the seeds): the far side of a plate thinner
+    than a block is not cavity. An open suture must not connect: the cavity is first
+    walled at the skull on a grid of about ``suture_grid_mm`` (``_walled_cavity``), and
+    full-grid voxels count only inside that wall. The connectivity is labelled on the
+    edge and ring blocks only (a sparse mask), and the block codes are upsampled once.
     """
     shape: tuple[int, int, int] = (bone.shape[0], bone.shape[1], bone.shape[2])
-    cube = ndi.generate_binary_structure(3, 3)
-    ring_c = ndi.binary_dilation(grown_c, structure=cube) & closed_c & ~grown_c
-    # coarse code per block: 1 cavity block touching the ring (the seeds), 2 ring block,
-    # 3 cavity block inside; upsampled once
-    edge_c = grown_c & ndi.binary_dilation(ring_c, structure=cube)
-    code_c = np.zeros(grown_c.shape, np.uint8)
-    code_c[grown_c] = 3
-    code_c[edge_c] = 1
-    code_c[ring_c] = 2
+    code_c = _block_codes(grown_c, closed_c)
     code = morph.upsample(code_c, f, shape)
     free = body_filled & ~bone
     out: np.ndarray = (code == 3) & free
-    part = (code == 1) | (code == 2)
+    part = (code == 1) | (code == 2) | (code == 4)
     part &= free
     del free
+    idx = np.flatnonzero(part)
+    if params.suture_gap_mm > 0:
+        g = _mid_factors(f, spacing_mm, params.suture_grid_mm)
+        allowed = _walled_cavity(code_c, bone, body_filled, f, g, spacing_mm, params.suture_gap_mm)
+        mid = _mid_index(idx, shape, g, allowed.shape)
+        keep = allowed.reshape(-1)[mid]
+        part.reshape(-1)[idx[~keep]] = False
+        idx = idx[keep]
     lab, n = cc3d.connected_components(part.view(np.uint8), connectivity=6, return_N=True)
+    del part
     # the labels are read at the edge and ring voxels only (a few per cent of the grid):
     # a lookup over the whole label grid took 0.45 s on a 512x512x400 CT
-    idx = np.flatnonzero(part)
     lab_part = lab.reshape(-1)[idx]
     del lab
     seeds = np.unique(lab_part[code.reshape(-1)[idx] == 1])
@@ -312,4 +341,286 @@ def _to_full_grid(
     lut[seeds] = True
     lut[0] = False
     np.put(out, idx[lut[lab_part]], True)
+    return out
+
+
+def _block_codes(grown_c: np.ndarray, closed_c: np.ndarray) -> np.ndarray:
+    """Coarse code per block: 3 cavity block inside, 1 edge block touching the inside
+    (the seeds), 4 other edge block, 2 ring block (closed skull one block beyond the
+    cavity), 0 else. A crevice block grown into a suture is an edge block away from the
+    inside, so it is no seed."""
+    cube = ndi.generate_binary_structure(3, 3)
+    ring_c = ndi.binary_dilation(grown_c, structure=cube) & closed_c & ~grown_c
+    edge_c = grown_c & ndi.binary_dilation(ring_c, structure=cube)
+    seed_c = edge_c & ndi.binary_dilation(grown_c & ~edge_c, structure=cube)
+    if not seed_c.any():
+        seed_c = edge_c
+    code_c = np.zeros(grown_c.shape, np.uint8)
+    code_c[grown_c] = 3
+    code_c[edge_c] = 4
+    code_c[seed_c] = 1
+    code_c[ring_c] = 2
+    return code_c
+
+
+def _mid_factors(
+    f: tuple[int, int, int], spacing_mm: morph.Spacing, grid_mm: float
+) -> tuple[int, int, int]:
+    """Per axis, the largest divisor of the coarse block factor whose block is at most
+    ``grid_mm`` long (1 when the voxels are already that large)."""
+    out = []
+    for fa, s in zip(f, spacing_mm, strict=True):
+        out.append(max(d for d in range(1, fa + 1) if fa % d == 0 and (d == 1 or d * s <= grid_mm)))
+    return (out[0], out[1], out[2])
+
+
+def _mid_index(
+    idx: np.ndarray,
+    shape: tuple[int, int, int],
+    g: tuple[int, int, int],
+    mid_shape: tuple[int, ...],
+) -> np.ndarray:
+    """Flat index on the block grid of factor ``g`` of the full-grid voxels ``idx``."""
+    if g == (1, 1, 1):
+        return idx
+    i, rest = np.divmod(idx, shape[1] * shape[2])
+    j, k = np.divmod(rest, shape[2])
+    out: np.ndarray = ((i // g[0]) * mid_shape[1] + j // g[1]) * mid_shape[2] + k // g[2]
+    return out
+
+
+def _walled_cavity(
+    code_c: np.ndarray,
+    bone: np.ndarray,
+    body_filled: np.ndarray,
+    f: tuple[int, int, int],
+    g: tuple[int, int, int],
+    spacing_mm: morph.Spacing,
+    gap_mm: float,
+) -> np.ndarray:
+    """Where the cavity may be, on the grid of blocks ``g`` (the full grid when g = 1).
+
+    On that grid (bone where half a block is), the free voxels of the edge and
+    ring blocks are labelled without the voxels in a gap through the skull narrower
+    than ``gap_mm`` (``_gap_voxels``, one face step wider where two sutures cross). The
+    components that hold a seed are cavity; of the others, those that touch the free
+    space beyond the ring (the scalp) or air are open, the rest dead ends. The gap and
+    dead-end voxels are then split between the cavity and the open side by which is
+    nearer through non-bone (``_split_gaps``): a pit in the inner table stays cavity, a
+    suture channel is cut half-way through the plate, and the scalp beyond it stays
+    out. Returned: those cavity voxels, the interior blocks, and the bone blocks next to
+    them (a full-grid voxel of a bone block may be free, at the inner table).
+    """
+    if g == (1, 1, 1):
+        bone_m, body_m = bone, body_filled
+    else:
+        # the body is not block-averaged (0.2 s on a 512x512x400 CT): the edge and ring
+        # blocks lie inside it, and the full-grid labelling keeps to it
+        bone_m = morph.block_mean(bone, g) >= 0.5
+        body_m = np.ones(bone_m.shape, bool)
+    shape: tuple[int, int, int] = (bone_m.shape[0], bone_m.shape[1], bone_m.shape[2])
+    sp: morph.Spacing = (spacing_mm[0] * g[0], spacing_mm[1] * g[1], spacing_mm[2] * g[2])
+    fm = (f[0] // g[0], f[1] // g[1], f[2] // g[2])
+    code = morph.upsample(code_c, fm, shape)
+    free = body_m & ~bone_m
+    cavity: np.ndarray = (code == 3) & free
+    part = ((code == 1) | (code == 2) | (code == 4)) & free
+    idx = np.flatnonzero(part)
+    gap = _gap_voxels(idx, bone_m, sp, gap_mm)
+    # one face step wider: where two sutures cross, the free voxels on the crossing line
+    # have no short run to bone along the grid's lines but are ringed by gap voxels
+    near = np.zeros(shape, bool)
+    np.put(near, _face_neighbours(idx[gap], shape), True)
+    gap |= near.reshape(-1)[idx]
+    del near
+    part.reshape(-1)[idx[gap]] = False
+    gap_idx = idx[gap]
+    idx = idx[~gap]
+    lab, n = cc3d.connected_components(part.view(np.uint8), connectivity=6, return_N=True)
+    del part
+    lab_part = lab.reshape(-1)[idx]
+    del lab
+    core = np.zeros(int(n) + 1, bool)
+    core[np.unique(lab_part[code.reshape(-1)[idx] == 1])] = True
+    core[0] = False
+    np.put(cavity, idx[core[lab_part]], True)
+    if gap_idx.size:
+        # beyond a gap: open when it touches free space outside the cavity and ring
+        # blocks (the scalp) or air; a component that does not is a dead end
+        rest = ~core[lab_part]
+        outside = (code == 0) & ~bone_m
+        is_open = np.zeros(int(n) + 1, bool)
+        is_open[np.unique(lab_part[rest][_touches(idx[rest], outside)])] = True
+        pocket = idx[rest & ~is_open[lab_part]]
+        cand = np.concatenate([gap_idx, pocket])
+        np.put(cavity, _split_gaps(cand, cavity, outside, idx[is_open[lab_part]], shape), True)
+        del outside
+    if g == (1, 1, 1):
+        return cavity
+    # bone blocks beside the cavity: their free full-grid voxels are the inner table's
+    # partial-volume layer; the full-grid labelling decides them
+    bidx = np.flatnonzero(bone_m & (code > 0))
+    np.put(cavity, bidx[_touches(bidx, cavity)], True)
+    return cavity
+
+
+_DIRECTIONS: tuple[tuple[int, int, int], ...] = (
+    (1, 0, 0),
+    (0, 1, 0),
+    (0, 0, 1),
+    (1, 1, 0),
+    (1, -1, 0),
+    (1, 0, 1),
+    (1, 0, -1),
+    (0, 1, 1),
+    (0, 1, -1),
+    (1, 1, 1),
+    (1, 1, -1),
+    (1, -1, 1),
+    (1, -1, -1),
+)
+"""The 13 lines through a voxel and its 26 neighbours (one sign each)."""
+
+
+def _gap_voxels(
+    idx: np.ndarray, bone: np.ndarray, spacing_mm: morph.Spacing, gap_mm: float
+) -> np.ndarray:
+    """Which of the free voxels ``idx`` (flat indices) lie in a gap between bone.
+
+    A voxel is in a gap when, along one of the 13 lines through it and its neighbours,
+    the run of non-bone voxels that holds it ends in bone on both sides and is at most
+    ``gap_mm`` long (run length = voxels x step length in mm): the gap of an open suture
+    met at any angle, or a pit between bumps of the inner table. None is found when no
+    voxel side is at most ``gap_mm / 2``: a gap needs two voxels to be resolved.
+    """
+    shape = bone.shape
+    steps = []
+    for d in _DIRECTIONS:
+        step_mm = float(np.sqrt(sum((di * s) ** 2 for di, s in zip(d, spacing_mm, strict=True))))
+        steps.append(int(np.floor(gap_mm / step_mm + 1e-9)))
+    reach = max(steps)
+    gap = np.zeros(idx.size, bool)
+    # a gap must be two voxels long along an axis to be resolved: on coarser grids a
+    # one-voxel run between bone is the plates' own partial-volume edge (at 2.4 mm the
+    # test took sinus voxels under the inner table of the independent phantom)
+    if reach < 2 or idx.size == 0:
+        return gap
+    # voxels farther than the longest run from the grid's border need no bounds checks
+    coords = np.unravel_index(idx, shape)
+    inner = np.ones(idx.size, bool)
+    for ax in range(3):
+        inner &= (coords[ax] >= reach) & (coords[ax] < shape[ax] - reach)
+    del coords
+    for sel, check in ((np.flatnonzero(inner), False), (np.flatnonzero(~inner), True)):
+        if sel.size:
+            gap[sel] = _gap_runs(idx[sel], bone, steps, check)
+    return gap
+
+
+def _gap_runs(idx: np.ndarray, bone: np.ndarray, steps: list[int], check: bool) -> np.ndarray:
+    """``_gap_voxels`` for the voxels ``idx``, at most ``steps[i]`` voxels per side along
+    ``_DIRECTIONS[i]``; ``check``: test each look-up against the grid's border."""
+    shape = bone.shape
+    flat = bone.reshape(-1)
+    strides = (shape[1] * shape[2], shape[2], 1)
+    coords = np.unravel_index(idx, shape) if check else None
+    gap = np.zeros(idx.size, bool)
+    for d, n in zip(_DIRECTIONS, steps, strict=True):
+        if n < 1:
+            continue
+        off = sum(di * st for di, st in zip(d, strides, strict=True))
+        # first bone behind (k_back) and ahead; ahead is searched only where a bone
+        # behind leaves room for a short run
+        k_back = np.full(idx.size, n + 1, np.int16)
+        for sign, k_max in ((-1, n), (1, n)):
+            act = np.flatnonzero(k_back <= n) if sign == 1 else np.arange(idx.size)
+            k_hit = np.full(act.size, n + 1, np.int16)
+            limit = (n + 1 - k_back[act]) if sign == 1 else np.full(act.size, n, np.int16)
+            for k in range(1, k_max + 1):
+                live = np.flatnonzero((k_hit > n) & (limit >= k))
+                if live.size == 0:
+                    break
+                v = idx[act[live]]
+                if coords is not None:
+                    ok = np.ones(live.size, bool)
+                    for ax in range(3):
+                        if d[ax]:
+                            c = coords[ax][act[live]] + sign * k * d[ax]
+                            ok &= (c >= 0) & (c < shape[ax])
+                    live, v = live[ok], v[ok]
+                hit = flat[v + sign * k * off]
+                k_hit[live[hit]] = k
+            if sign == -1:
+                k_back = k_hit
+            else:
+                gap[act[k_hit <= limit]] = True
+    return gap
+
+
+def _face_neighbours(idx: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
+    """Flat indices of the face neighbours (inside the grid) of voxels ``idx``."""
+    coords = np.unravel_index(idx, shape)
+    strides = (shape[1] * shape[2], shape[2], 1)
+    out = []
+    for ax in range(3):
+        for sign in (-1, 1):
+            c = coords[ax] + sign
+            out.append(idx[(c >= 0) & (c < shape[ax])] + sign * strides[ax])
+    return np.concatenate(out) if out else idx[:0]
+
+
+def _touches(idx: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Which voxels ``idx`` (flat indices) have a face neighbour in ``target``."""
+    shape = target.shape
+    flat = target.reshape(-1)
+    coords = np.unravel_index(idx, shape)
+    strides = (shape[1] * shape[2], shape[2], 1)
+    hit = np.zeros(idx.size, bool)
+    for ax in range(3):
+        for sign in (-1, 1):
+            c = coords[ax] + sign
+            ok = np.flatnonzero((c >= 0) & (c < shape[ax]))
+            hit[ok] |= flat[idx[ok] + sign * strides[ax]]
+    return hit
+
+
+def _split_gaps(
+    cand: np.ndarray,
+    cavity: np.ndarray,
+    outside: np.ndarray,
+    opened: np.ndarray,
+    shape: tuple[int, int, int],
+) -> np.ndarray:
+    """Gap and dead-end voxels (``cand``, flat indices) nearer the cavity than the scalp.
+
+    Two fronts grow through the candidates in face steps, one from the cavity, one
+    from the free space that opens onto the scalp (``outside`` and the components in
+    ``opened``; ``outside`` is updated in place); each voxel goes to the front that reaches it first (the scalp's on a
+    tie: a suture channel is soft tissue from mid-plate out). A dead end is reached by
+    the cavity's front only; a channel through the plate is cut half-way, so the cavity
+    stops at the skull instead of following the suture onto the scalp. Returns the
+    candidates the cavity's front reached.
+    """
+    cand = np.unique(cand)
+    outside.reshape(-1)[opened] = True
+
+    def unreached_neighbours(v: np.ndarray, state: np.ndarray) -> np.ndarray:
+        """Positions in ``cand`` of the unreached face neighbours of voxels ``v``."""
+        nbs = np.unique(_face_neighbours(v, shape))
+        pos = np.minimum(np.searchsorted(cand, nbs), cand.size - 1)
+        pos = pos[cand[pos] == nbs]
+        return pos[state[pos] == 0]
+
+    # state per candidate: 0 unreached, 1 cavity, 2 scalp
+    state = np.zeros(cand.size, np.uint8)
+    s_pos = np.flatnonzero(_touches(cand, outside))
+    state[s_pos] = 2
+    c_pos = np.flatnonzero(_touches(cand, cavity) & (state == 0))
+    state[c_pos] = 1
+    while s_pos.size or c_pos.size:
+        s_pos = unreached_neighbours(cand[s_pos], state)
+        state[s_pos] = 2
+        c_pos = unreached_neighbours(cand[c_pos], state)
+        state[c_pos] = 1
+    out: np.ndarray = cand[state == 1]
     return out

@@ -54,6 +54,12 @@ class VesselParams:
     least this fraction of its voxels passes the Hessian tube test; a patient table or
     a sheet of partial volume is a plate."""
 
+    ext_bone_side_max: float = 0.5
+    """An extracranial contrast component is partial volume of bone, not a vessel, when
+    at least this share (0-1) of its voxels are face neighbours of the bone mask: a
+    contrast-range layer beside a thin plate (the mandible at ~3 mm voxels) lies on the
+    bone, a carotid or jugular in soft tissue. 1 turns the test off."""
+
     edge_fraction: float = 0.5
     """A vessel voxel must exceed background + this x (lumen - background), with the
     lumen the median of the vessels' interior voxels and the background the median of
@@ -367,6 +373,24 @@ class SegmentParams:
     at 1.5 mm, cavities agreeing to Dice 0.999; CTs coarser than ~1.4 mm are used as
     they are."""
 
+    suture_gap_mm: float = 3.0
+    """Widest gap (mm) between two bone surfaces that the cranial cavity does not follow
+    through the skull (``segment.cavity._to_full_grid``): a run of non-bone at most this
+    long, bounded by bone at both ends along one of the 13 lines of the grid, is a gap;
+    the cavity keeps a gap's voxels only where they are a dead end or nearer the cavity
+    than the scalp. Open infant sutures are 0.8-2.4 mm wide after the first month
+    (Mitchell et al., AJNR 2011;32:1801); at 1.17 mm a 1.5 mm suture is a one-to-two
+    voxel channel that the cavity followed onto the scalp (issue 4). Fontanelles are
+    wider and handled by the scalp-depth rule on the coarse grid."""
+
+    suture_grid_mm: float = 1.2
+    """Largest voxel size (mm) of the grid on which gaps through the skull are found
+    (``segment.cavity._walled_cavity``): finer CTs are block-averaged to it (blocks that
+    divide the ``cavity_grid_mm`` blocks; half a block of bone is bone), coarser ones are
+    used as they are. A 0.8-2.4 mm suture is then one to two voxels, and the run test
+    stays a few look-ups per voxel: on the full grid of a 512x512x400 CT (0.31-0.75 mm,
+    up to 9 steps per side) it took 23 s."""
+
     min_intracranial_ml: float = 80.0
     """Smallest plausible intracranial volume per head (mL); a 26-week fetus has ~100 mL.
     Below this, the skull is taken as not enclosing a head."""
@@ -381,6 +405,18 @@ class SegmentParams:
     or neck is walled mostly by soft tissue. Measured (issue 4, 62 cases at 1.5-2.6 mm):
     cavities 0.72-1.00 (0.72-0.75 on Colin27, whose skull comes from an MR), faces and
     necks of the phantoms at most 0.62."""
+
+    cavity_min_radius_share: float = 0.6
+    """A pocket is a cranial cavity only when its inscribed radius (mm, the deepest point
+    of its free space) is at least this share of the deepest pocket's (``segment.cavity``).
+    The wall share (``cavity_bone_fraction``) alone does not tell a face from a cranium
+    once the mandible is in the body: the oral pocket between maxilla, mandible and skull
+    base was walled 0.71 by bone (angular-parietal-partial, 2.7 mm, 30 HU). Its depth
+    does: a face is small against an infant's cranium (craniofacial volume ratio ~8:1 at
+    birth, ~2:1 in adults, so a face's radius is at most ~0.8 of the cranium's and the
+    oral pocket only part of the face), while the two heads of conjoined twins are of
+    one age and size. Measured (issue 4): cranial cores 41-48 mm, oral pockets 20-21 mm
+    (share 0.43-0.51) on the phantoms."""
 
     contrast_offset_hu: float = 90.0
     """Intracranial voxels brighter than soft peak + this (HU), away from bone, are
