@@ -153,8 +153,6 @@ def _pockets(
     ch = params.cavity_channel_mm
     cavity_c: np.ndarray | None = None
     closed_c: np.ndarray | None = None
-    # inscribed radius (mm) of the core each accepted pocket grew from, per coarse voxel
-    inr_c = np.zeros(bone_c.shape, np.float32)
     radius = params.skull_close_mm[-1]
     for r in params.skull_close_mm:
         closed = morph.close_mm(bone_c, r, csp)
@@ -180,27 +178,11 @@ def _pockets(
         lut = np.zeros(psizes.size + 1, bool)
         lut[big] = True
         new = lut[plab]
-        # each new pocket's inscribed radius: the deepest point of the free space in it
-        depth = morph.distance_mm(space, csp)
-        deepest = np.zeros(psizes.size + 1, np.float32)
-        np.maximum.at(deepest, plab[new], depth[new])
-        inr_c[new] = deepest[plab[new]]
-        del depth
         cavity_c = new if cavity_c is None else cavity_c | new
         closed_c = closed if closed_c is None else closed_c | closed
         radius = r
     if cavity_c is None:
         return None, None, radius, 0
-    # a face or oral pocket walled by the jaw and facial bones is far shallower than the
-    # cranial cavities of the heads (cavity_min_radius_share)
-    shallow = cavity_c & (inr_c < params.cavity_min_radius_share * float(inr_c.max()))
-    if shallow.any():
-        logger.debug(
-            "pockets shallower than %.0f mm dropped (%.0f mL): not a cranial cavity",
-            params.cavity_min_radius_share * float(inr_c.max()),
-            shallow.sum() * vx_ml,
-        )
-        cavity_c &= ~shallow
     n = int(morph.component_sizes(cavity_c, connectivity=6)[1].size)
     return cavity_c, closed_c, radius, n
 
