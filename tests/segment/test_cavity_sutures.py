@@ -121,3 +121,20 @@ def test_gap_voxels_run_length_in_mm() -> None:
     bone[:4] = True
     idx = np.flatnonzero(~bone)
     assert not _gap_voxels(idx, bone, (1.0, 1.0, 1.0), 3.0).any()
+
+
+def test_gap_voxels_at_the_grid_border_match_a_padded_grid() -> None:
+    """Voxels near the border (looked up with bounds checks) get the same answer as in
+    the middle of a grid padded with non-bone (a look-up must not wrap around)."""
+    rng = np.random.default_rng(7)
+    bone = rng.random((9, 10, 11)) < 0.35
+    spacing = (0.9, 1.0, 1.2)
+    idx = np.flatnonzero(~bone)
+    got = _gap_voxels(idx, bone, spacing, 3.0)
+    pad = 5
+    big = np.pad(bone, pad, constant_values=False)
+    c = np.unravel_index(idx, bone.shape)
+    big_idx = np.ravel_multi_index(tuple(ci + pad for ci in c), big.shape)
+    want = _gap_voxels(big_idx, big, spacing, 3.0)
+    assert got.any() and (~got).any()
+    assert np.array_equal(got, want)
