@@ -16,7 +16,9 @@ the full grid against the unclosed bone:
 2. **Which pockets are cranial.** The wall of each core (what lies just beyond the
    free space around it, as far as the scan reaches) is measured: a cranial cavity is
    walled by skull (``cavity_bone_fraction``), a face or a neck mostly by soft tissue. Each accepted core, grown back by the same ball
-   within the free space, is a pocket of at least ``min_intracranial_ml``.
+   within the free space, is a pocket of at least ``min_intracranial_ml``. A pocket far
+   shallower than the deepest one (``cavity_min_radius_share`` of its inscribed radius)
+   is the mouth between maxilla, mandible and skull base, walled by bone too.
 3. **Heads found at different radii.** A pocket at a larger radius that lies outside
    the cavities already found is another head whose skull has wider openings.
 4. **Crevices.** The ball does not reach corners narrower than itself. The cavity grows
@@ -91,7 +93,8 @@ def find_cranial_cavity(
         Voxel size (mm) along the array axes.
     params : SegmentParams
         ``skull_close_mm``, ``cavity_channel_mm``, ``min_intracranial_ml``,
-        ``cavity_bone_fraction`` and ``cavity_grid_mm`` are used.
+        ``cavity_bone_fraction``, ``cavity_min_radius_share`` and ``cavity_grid_mm`` are
+        used.
     source : str
         Name of the scan, for the error message.
 
@@ -153,6 +156,8 @@ def _pockets(
     ch = params.cavity_channel_mm
     cavity_c: np.ndarray | None = None
     closed_c: np.ndarray | None = None
+    # inscribed radius (mm) of the core each accepted pocket grew from, per coarse voxel
+    inr_c = np.zeros(bone_c.shape, np.float32)
     radius = params.skull_close_mm[-1]
     for r in params.skull_close_mm:
         closed = morph.close_mm(bone_c, r, csp)
@@ -178,11 +183,27 @@ def _pockets(
         lut = np.zeros(psizes.size + 1, bool)
         lut[big] = True
         new = lut[plab]
+        # each new pocket's inscribed radius: the deepest point of the free space in it
+        depth = morph.distance_mm(space, csp)
+        deepest = np.zeros(psizes.size + 1, np.float32)
+        np.maximum.at(deepest, plab[new], depth[new])
+        inr_c[new] = deepest[plab[new]]
+        del depth
         cavity_c = new if cavity_c is None else cavity_c | new
         closed_c = closed if closed_c is None else closed_c | closed
         radius = r
     if cavity_c is None:
         return None, None, radius, 0
+    # a face or oral pocket walled by the jaw and facial bones is far shallower than the
+    # cranial cavities of the heads (cavity_min_radius_share)
+    shallow = cavity_c & (inr_c < params.cavity_min_radius_share * float(inr_c.max()))
+    if shallow.any():
+        logger.debug(
+            "pockets shallower than %.0f mm dropped (%.0f mL): not a cranial cavity",
+            params.cavity_min_radius_share * float(inr_c.max()),
+            shallow.sum() * vx_ml,
+        )
+        cavity_c &= ~shallow
     n = int(morph.component_sizes(cavity_c, connectivity=6)[1].size)
     return cavity_c, closed_c, radius, n
 

@@ -305,8 +305,9 @@ def _body_mask(
     The heads are what a ball of ``carve_radius_mm`` can sweep (an opening, on a ~2 mm
     grid) starting from pieces at least ``head_min_depth_mm`` deep; a table, holder or
     tube is thinner than the ball, even where it presses on the scalp. Thin parts of
-    the body that the ball misses (ears, nose) are added back when they stay within
-    ``appendage_mm`` of the swept heads; a table or tube reaches much farther out. Where
+    the body that the ball misses (ears, nose, the jaw) are added back when they stay
+    within ``appendage_mm`` of the swept heads or less than ``support_far_fraction`` of
+    them lies beyond (a chin poking out); a table or tube reaches much farther out. Where
     a support presses on the scalp, head and support together are thicker than the
     ball, which then sweeps into the support; a touching piece with at least
     ``support_far_fraction`` of its volume beyond ``appendage_mm`` is a support, and its
@@ -354,14 +355,18 @@ def _body_mask(
         np.maximum.at(far, which, dv)
         np.minimum.at(near, which, dv)
         touch = near <= 1.5 * max(csp)
-        ok = (far <= params.appendage_mm) & touch
+        # a piece is part of the head when it stays within appendage_mm, or when only
+        # a small share of it lies beyond (a jaw whose chin pokes out; its reach read on
+        # the coarse grid depends on the grid); a support has most of its volume beyond
+        beyond = np.bincount(which[dv > params.appendage_mm], minlength=sizes2.size + 1)
+        total = np.concatenate([[0], sizes2])  # voxels per piece
+        far_share = beyond >= params.support_far_fraction * total
+        ok = ((far <= params.appendage_mm) | ~far_share) & touch
         ok[0] = False
         body.flat[idx] = ok[which]  # body and resid are disjoint: set the residue only
         # a support pressed on the scalp: most of the piece lies beyond appendage_mm;
         # the part of it the sweep took is cut back (segment.pressed)
-        beyond = np.bincount(which[dv > params.appendage_mm], minlength=sizes2.size + 1)
-        total = np.concatenate([[0], sizes2])  # voxels per piece
-        support = touch & ~ok & (beyond >= params.support_far_fraction * total)
+        support = touch & ~ok & far_share
         support[0] = False
         sel = np.flatnonzero(support[which] & (dv <= 2.0 * params.carve_radius_mm))
         if sel.size:

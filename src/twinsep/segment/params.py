@@ -54,6 +54,18 @@ class VesselParams:
     least this fraction of its voxels passes the Hessian tube test; a patient table or
     a sheet of partial volume is a plate."""
 
+    ext_bone_side_max: float = 0.5
+    """An extracranial contrast component is partial volume of bone, not a vessel, when
+    at least this share (0-1) of its voxels are face neighbours of the bone mask (outside
+    the piece) and it does not touch the cranial cavity: a contrast-range layer beside a
+    thin plate (the mandible at ~3 mm voxels) lies on the bone, a carotid or jugular in
+    soft tissue, and a piece touching the cavity continues a sinus whose bright blood is
+    in the bone mask (independent phantom, 3.2 mm: two such pieces, 10 vessel voxels, at
+    1.0). Measured (issue 4, phantoms at 3.1 mm): mandible and facial-bone pieces of 2-16
+    voxels at 0.5-1.0, the neck vessels (150-200 voxels) at 0.0. It decides the labels
+    only, not whether the CT has contrast (``extracranial_ml`` counts every piece). 1
+    turns the test off."""
+
     edge_fraction: float = 0.5
     """A vessel voxel must exceed background + this x (lumen - background), with the
     lumen the median of the vessels' interior voxels and the background the median of
@@ -298,7 +310,9 @@ class SegmentParams:
     1 - appendage_mm / L (0.25 at L = 20 mm; tables reach the edge of the field of
     view: measured 0.86-0.98, the independent head holder 0.67), while a tapering part whose tip
     alone pokes out has little there (a paraboloid reaching H mm: ((H - 15) / H)^2, 0.25
-    at H = 30 mm; the phantoms' jaw pieces 0.003-0.013)."""
+    at H = 30 mm; the phantoms' jaw pieces 0.003-0.013). A touching piece with less than
+    this share beyond is head, however far its tip reaches: the jaws' reach read on the
+    ~2.4 mm coarse grid was 12-16 mm, so which rows kept them depended on the grid."""
 
     support_thin_ratio: float = 2.0
     """A principal direction of a support piece near the heads is a thickness direction
@@ -399,6 +413,18 @@ class SegmentParams:
     or neck is walled mostly by soft tissue. Measured (issue 4, 62 cases at 1.5-2.6 mm):
     cavities 0.72-1.00 (0.72-0.75 on Colin27, whose skull comes from an MR), faces and
     necks of the phantoms at most 0.62."""
+
+    cavity_min_radius_share: float = 0.6
+    """A pocket is a cranial cavity only when its inscribed radius (mm, the deepest point
+    of its free space) is at least this share of the deepest pocket's (``segment.cavity``).
+    The wall share (``cavity_bone_fraction``) alone does not tell a face from a cranium
+    once the mandible is in the body: the oral pocket between maxilla, mandible and skull
+    base was walled 0.71 by bone (angular-parietal-partial, 2.7 mm, 30 HU). Its depth
+    does: a face is small against an infant's cranium (craniofacial volume ratio ~8:1 at
+    birth, ~2:1 in adults, so a face's radius is at most ~0.8 of the cranium's and the
+    oral pocket only part of the face), while the two heads of conjoined twins are of
+    one age and size. Measured (issue 4): cranial cores 41-48 mm, oral pockets 20-21 mm
+    (share 0.43-0.51) on the phantoms."""
 
     contrast_offset_hu: float = 90.0
     """Intracranial voxels brighter than soft peak + this (HU), away from bone, are

@@ -606,6 +606,22 @@ def sinus_mask(
             # a table pressed on the scalp or a sheet of soft-tissue partial volume is a
             # plate; keep components a good part of which is tube-shaped
             ext = _keep_tubular(ext, tube_test(ext), params.ext_tube_fraction_min)
+    # the contrast evidence counts every tube-shaped piece, as before the bone-side
+    # test below (which is for the labels only)
+    ext_ml = float(ext.sum()) * vx_mm3 / 1000.0
+    if body is not None:
+        if params.ext_bone_side_max < 1.0 and ext.any():
+            # partial volume along a bone plate (the mandible on a ~3 mm grid) is a
+            # curved sheet lying on the bone; a neck vessel runs in soft tissue, and a
+            # piece touching the cranial cavity continues a sinus (its bright neighbours
+            # are blood in the bone hysteresis)
+            lab_e, sizes_e = morph.component_sizes(ext)
+            on_bone = np.bincount(
+                lab_e[ext & _dilate_faces(bright & ~ext)], minlength=sizes_e.size + 1
+            )
+            plate = on_bone[1:] >= params.ext_bone_side_max * sizes_e
+            plate[_touching(lab_e, intracranial) - 1] = False
+            ext = np.concatenate([[False], ~plate])[lab_e]
     grow_r = max(params.grow_mm, 1.01 * max(sp))
     sinus = ev
     if ev.any():
@@ -686,7 +702,7 @@ def sinus_mask(
         evidence_ml=n_ev * vx_mm3 / 1000.0,
         enhanced_fraction=n_ev / cavity_vx if cavity_vx else 0.0,
         contrast_median_hu=med,
-        extracranial_ml=float(ext.sum()) * vx_mm3 / 1000.0,
+        extracranial_ml=ext_ml,
         lumen_hu=lumen,
         edge_intracranial_hu=edge_ic if sinus.any() else float("nan"),
         edge_extracranial_hu=edge_ext if outer.any() else float("nan"),
@@ -828,6 +844,21 @@ _CUBE = np.ones((3, 3, 3), bool)
 
 #: Fewest voxels a median is taken over (its standard error is then below 0.3 sigma).
 _MIN_SAMPLES = 20
+
+
+def _touching(lab: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """Labels (> 0) of ``lab`` with a voxel among the 26 neighbours of ``other``.
+
+    Read at the labelled voxels only (a few thousand): no full-grid dilation.
+    """
+    idx = np.argwhere(lab > 0)
+    vals = lab[tuple(idx.T)]
+    hit = np.zeros(len(idx), bool)
+    hi = np.asarray(lab.shape) - 1
+    for off in np.argwhere(_CUBE) - 1:
+        nb = np.clip(idx + off, 0, hi)
+        hit |= other[tuple(nb.T)]
+    return np.unique(vals[hit])
 
 
 def _keep_tubular(mask: np.ndarray, tube: np.ndarray, fraction_min: float) -> np.ndarray:
