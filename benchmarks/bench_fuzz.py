@@ -25,8 +25,9 @@ def _value(rng: np.random.Generator) -> object:
     if kind == 1:
         return int(rng.integers(-(2**31), 2**31))
     if kind == 2:
-        return float(rng.choice([np.nan, np.inf, -np.inf, 0.0, 1e-30, 1e30,
-                                 float(rng.normal(0, 100))]))
+        return float(
+            rng.choice([np.nan, np.inf, -np.inf, 0.0, 1e-30, 1e30, float(rng.normal(0, 100))])
+        )
     if kind == 3:
         return "".join(chr(int(c)) for c in rng.integers(32, 0x2FF, int(rng.integers(0, 20))))
     if kind == 4:
@@ -58,8 +59,12 @@ def run(out_dir: Path) -> dict[str, Any]:
                     first.append(f"{tag}: {traceback.format_exc(limit=2)[-400:]}")
             cases += 1
     elapsed = time.perf_counter() - t0
-    md = ("| cases | seconds | unhandled exceptions |\n|---|---|---|\n"
-          f"| {cases} | {elapsed:.0f} | {crashes} |")
-    return {"title": "DICOM header fuzz", "rows": [{"cases": cases, "seconds": elapsed,
-                                                    "unhandled": crashes,
-                                                    "examples": first}], "markdown": md}
+    md = (
+        "| cases | seconds | unhandled exceptions |\n|---|---|---|\n"
+        f"| {cases} | {elapsed:.0f} | {crashes} |"
+    )
+    return {
+        "title": "DICOM header fuzz",
+        "rows": [{"cases": cases, "seconds": elapsed, "unhandled": crashes, "examples": first}],
+        "markdown": md,
+    }

@@ -26,8 +26,13 @@ SIZE = 80  # voxels along the longest axis: small enough for CI, big enough for 
 
 
 def _twinsep(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "twinsep.cli", "--quiet", *args],
-                          capture_output=True, text=True, timeout=timeout, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "twinsep.cli", "--quiet", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def _tree_digest(path: Path) -> str:
@@ -65,20 +70,44 @@ def reference_plan(phantom_dir: Path, tmp_path_factory: pytest.TempPathFactory) 
 
 
 def test_plan_folder_has_every_output(reference_plan: Path) -> None:
-    for name in ("plan.json", "labels.nii.gz", "twins.nii.gz", "separation.nii.gz",
-                 "report.html", "schedule.csv", "schedule.ics", "gantt.svg",
-                 "twins.seg.nrrd", "models/scene.glb"):
+    for name in (
+        "plan.json",
+        "labels.nii.gz",
+        "twins.nii.gz",
+        "separation.nii.gz",
+        "report.html",
+        "schedule.csv",
+        "schedule.ics",
+        "gantt.svg",
+        "twins.seg.nrrd",
+        "models/scene.glb",
+    ):
         assert (reference_plan / name).is_file(), name
     plan = json.loads((reference_plan / "plan.json").read_text())
-    for key in ("schema", "version", "created", "input", "twins", "fusion", "shared",
-                "separation", "skin", "bone", "models", "schedule", "warnings", "timings_s",
-                "peak_rss_mb"):
+    for key in (
+        "schema",
+        "version",
+        "created",
+        "input",
+        "twins",
+        "fusion",
+        "shared",
+        "separation",
+        "skin",
+        "bone",
+        "models",
+        "schedule",
+        "warnings",
+        "timings_s",
+        "peak_rss_mb",
+    ):
         assert key in plan, key
     assert plan["input"]["deidentified"] is True
 
 
-def test_two_runs_give_the_same_plan(reference_plan: Path, phantom_dir: Path,
-                                     tmp_path: Path) -> None:
+def test_two_runs_give_the_same_plan(
+    reference_plan: Path, phantom_dir: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "again"
     proc = _twinsep("plan", str(phantom_dir / "nifti" / "ct.nii.gz"), "--out", str(out))
     assert proc.returncode == 0, proc.stderr
@@ -94,12 +123,21 @@ def test_two_runs_give_the_same_plan(reference_plan: Path, phantom_dir: Path,
         assert (out / name).read_bytes() == (reference_plan / name).read_bytes(), name
 
 
-def test_killed_run_resumes_to_the_same_plan(reference_plan: Path, phantom_dir: Path,
-                                             tmp_path: Path) -> None:
+def test_killed_run_resumes_to_the_same_plan(
+    reference_plan: Path, phantom_dir: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "killed"
     work = work_dir_for(out)
-    cmd = [sys.executable, "-m", "twinsep.cli", "--quiet", "plan",
-           str(phantom_dir / "nifti" / "ct.nii.gz"), "--out", str(out)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "twinsep.cli",
+        "--quiet",
+        "plan",
+        str(phantom_dir / "nifti" / "ct.nii.gz"),
+        "--out",
+        str(out),
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     # kill once a few stage results are in the cache (the stage count is fixed, not random,
     # so the test is reproducible: the third finished stage)
@@ -113,8 +151,7 @@ def test_killed_run_resumes_to_the_same_plan(reference_plan: Path, phantom_dir: 
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert not out.exists(), "a killed run must not leave a plan folder"
-    proc2 = _twinsep("--json", "plan", str(phantom_dir / "nifti" / "ct.nii.gz"), "--out",
-                     str(out))
+    proc2 = _twinsep("--json", "plan", str(phantom_dir / "nifti" / "ct.nii.gz"), "--out", str(out))
     assert proc2.returncode == 0, proc2.stderr
     summary = json.loads(proc2.stdout)
     assert len(summary["cached"]) >= 3, summary
@@ -146,17 +183,22 @@ def test_no_phi_in_any_output(tmp_path: Path) -> None:
 
     src = tmp_path / "dicom"
     ph = make_phantom("vertical-II", size=SIZE, seed=3)
-    write_phantom(ph, src, dicom=True, patient_name=PATIENT_NAME, patient_id=PATIENT_ID,
-                  birth_date=BIRTH_DATE)
+    write_phantom(
+        ph, src, dicom=True, patient_name=PATIENT_NAME, patient_id=PATIENT_ID, birth_date=BIRTH_DATE
+    )
     ct = src / "ct"
     assert any(PATIENT_NAME.encode() in p.read_bytes() for p in ct.iterdir())
     out = tmp_path / "plan"
     proc = _twinsep("plan", str(ct), "--out", str(out), "--pdf")
     assert proc.returncode == 0, proc.stderr
     assert (out / "seg.dcm").is_file()
-    needles = [PATIENT_NAME.encode(), PATIENT_NAME.split("^")[0].encode(),
-               PATIENT_ID.encode(), BIRTH_DATE.encode(),
-               PATIENT_NAME.encode("utf-16-le")]
+    needles = [
+        PATIENT_NAME.encode(),
+        PATIENT_NAME.split("^")[0].encode(),
+        PATIENT_ID.encode(),
+        BIRTH_DATE.encode(),
+        PATIENT_NAME.encode("utf-16-le"),
+    ]
     for p in sorted(q for q in out.rglob("*") if q.is_file()):
         blob = _all_bytes(p)
         for needle in needles:
