@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from scipy import ndimage as ndi
 
+from grids import rotated_grid
 from twinsep.segment import morph, segment_ct
 from twinsep.volume import Volume
 
@@ -32,13 +33,7 @@ TUBE_YZ_MM = (10.0, 25.0)
 def _scene(seed: int, noise_hu: float) -> tuple[Volume, dict[str, np.ndarray]]:
     """CT and truth masks (patient, jaw outside the head, plate, tube) on one grid."""
     n = int(2 * HALF_FOV_MM / SPACING_MM)
-    q, r = np.linalg.qr(np.random.default_rng(seed).normal(size=(3, 3)))
-    rot = q * np.sign(np.diag(r))
-    affine = np.eye(4)
-    affine[:3, :3] = rot * SPACING_MM
-    affine[:3, 3] = -affine[:3, :3] @ np.full(3, (n - 1) / 2.0)
-    ijk = np.stack(np.meshgrid(*[np.arange(n)] * 3, indexing="ij"), axis=-1).astype(np.float64)
-    world = ijk @ affine[:3, :3].T + affine[:3, 3]
+    world, affine = rotated_grid(n, SPACING_MM, seed)
     x = world  # the scene is laid out in world mm; the grid is rotated against it
     rad = np.linalg.norm(x, axis=-1)
     jaw = (np.linalg.norm((x - JAW_C_MM) / JAW_AXES_MM, axis=-1) <= 1.0) & (rad > HEAD_R_MM)

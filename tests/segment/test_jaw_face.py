@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 from scipy import ndimage as ndi
 
+from grids import rotated_grid
 from twinsep.segment import segment_ct
 from twinsep.segment.cavity import find_cranial_cavity
 from twinsep.segment.params import SegmentParams
@@ -35,13 +36,7 @@ BAR_R_MM = 2.5  # bone bar on the cone's axis
 
 def _world(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """World coordinates (mm) of an n^3 grid rotated against the world axes, and its affine."""
-    q, r = np.linalg.qr(np.random.default_rng(seed).normal(size=(3, 3)))
-    rot = q * np.sign(np.diag(r))
-    affine = np.eye(4)
-    affine[:3, :3] = rot * SPACING_MM
-    affine[:3, 3] = -affine[:3, :3] @ np.full(3, (n - 1) / 2.0)
-    ijk = np.stack(np.meshgrid(*[np.arange(n)] * 3, indexing="ij"), axis=-1).astype(np.float64)
-    return ijk @ affine[:3, :3].T + affine[:3, 3], affine
+    return rotated_grid(n, SPACING_MM, seed)
 
 
 def _chin_scene(seed: int, noise_hu: float) -> tuple[Volume, dict[str, np.ndarray]]:
