@@ -50,6 +50,16 @@ def _threshold(ts: np.ndarray, noise_ts: float) -> tuple[float, list[str]]:
     return t, warnings
 
 
+def _two_class_cut(ts: np.ndarray, noise_ts: float) -> tuple[float, bool]:
+    """The two-class rule alone (the one the three-class rule corrects): boundary (HU)
+    and whether it resolved CSF."""
+    hist = _cavity_histogram(ts, np.ones(ts.shape, bool), SOFT_HU, SegmentParams())
+    assert hist is not None
+    mix2 = _fit_histogram(hist, (-25.0, 0.0), noise_ts)
+    assert mix2 is not None
+    return _two_class_boundary(mix2, noise_ts, SegmentParams())
+
+
 # Three-tissue cavities, classes (mean HU, sigma HU, weight):
 # - fine phantom: the classes EM finds on the 1.17 mm vertical-II phantom at noise 10 HU
 #   (CSF widened by partial volume with brain, white 27 HU, grey 36 HU); the two-class
@@ -81,11 +91,7 @@ def test_three_tissues_cut_between_csf_and_white_matter(classes, noise_ts, tol_h
     assert not warnings
     # the two-class fit alone does not cut there (the bug this rule fixes): its boundary
     # is in white matter's lower half, or it finds no CSF at all
-    hist = _cavity_histogram(ts, np.ones(ts.shape, bool), SOFT_HU, SegmentParams())
-    assert hist is not None
-    mix2 = _fit_histogram(hist, (-25.0, 0.0), noise_ts)
-    assert mix2 is not None
-    t2, resolved = _two_class_boundary(mix2, noise_ts, SegmentParams())
+    t2, resolved = _two_class_cut(ts, noise_ts)
     assert (t2 > classes[1][0] - 1.5 * classes[1][1]) or not resolved
 
 
@@ -98,11 +104,7 @@ def test_infant_white_matter_near_a_partial_volume_csf_class_is_brain():
     # 22.6 - 2.5 * 4.1 = 12.35 HU (fitted means/sigmas within ~0.3 HU)
     assert t == pytest.approx(classes[1][0] - 2.5 * classes[1][1], abs=1.0)
     assert not warnings
-    hist = _cavity_histogram(ts, np.ones(ts.shape, bool), SOFT_HU, SegmentParams())
-    assert hist is not None
-    mix2 = _fit_histogram(hist, (-25.0, 0.0), noise_ts)
-    assert mix2 is not None
-    t2, _ = _two_class_boundary(mix2, noise_ts, SegmentParams())
+    t2, _ = _two_class_cut(ts, noise_ts)
     assert t2 > 27.0  # the two-class boundary: above white matter, all of it CSF
 
 
