@@ -31,6 +31,7 @@ from twinsep.io.checks import (
 )
 from twinsep.io.dicom import is_dicom_file, read_dicom, series_uid_hash
 from twinsep.io.formats import read_itk, read_nifti
+from twinsep.io.shear import orthogonal_grid
 from twinsep.volume import Volume, orientation_code, spacing_from_affine
 
 logger = logging.getLogger(__name__)
@@ -215,8 +216,16 @@ def _finish(path: Path, loaded: Loaded, *, keep_phi: bool, params: LoadParams) -
     check_finite(arr, source)
     arr = normalise_dtype(arr, source)
     check_not_label_map(arr, source, params=params)
-    vmin, vmax = float(arr.min()), float(arr.max())
     warnings = list(loaded.warnings)
+    # a sheared (tilted, uncorrected) grid is put on orthogonal axes once, here
+    arr, grid_affine, shear = orthogonal_grid(
+        arr,
+        np.asarray(loaded.affine, dtype=np.float64),
+        max_drift_mm=params.tilt_max_fraction_of_pixel * min(spacing_from_affine(loaded.affine)),
+    )
+    if shear is not None:
+        warnings.append(shear.message())
+    vmin, vmax = float(arr.min()), float(arr.max())
     modality: str
     guessed = loaded.modality is None
     if loaded.modality is None:
@@ -232,7 +241,7 @@ def _finish(path: Path, loaded: Loaded, *, keep_phi: bool, params: LoadParams) -
         warnings.append(
             f"DICOM modality {loaded.modality!r} is neither CT nor MR; segmentation assumes CT or MR"
         )
-    affine = np.asarray(loaded.affine, dtype=np.float64)
+    affine = np.asarray(grid_affine, dtype=np.float64)
     meta = {"modality": modality, "format": loaded.format, **loaded.meta}
     volume = Volume(arr, affine, meta)
     phi = dict(loaded.phi) if keep_phi else None
