@@ -125,6 +125,10 @@ def _split_cavity(ic_c: np.ndarray, csp: morph.Spacing, params: TwinParams, src:
         a, b = int(order[0]), int(order[1])
         if peak[b] < params.second_head_min_depth * peak[a]:
             continue
+        if float(peak[b]) - frac * dmax < params.min_saddle_dip_mm:
+            # a staircase bump just above the level, not a second head: the saddle rule's
+            # dip (a 1-voxel piece 0.04 mm above the level passed as head B on a 5 mm grid)
+            continue
         ca = np.argwhere(lab == a).mean(axis=0) * np.asarray(csp)
         cb = np.argwhere(lab == b).mean(axis=0) * np.asarray(csp)
         if np.linalg.norm(ca - cb) < params.min_head_separation * dmax:
