@@ -171,6 +171,38 @@ class VesselParams:
     +0.028 bone (+0.058 / +0.17 at 3.2 mm); independent rows with denser bone within
     -0.004..+0.010."""
 
+    rim_piece_noise_k: float = 3.0
+    """A vessel piece (26-connected) lying wholly in the bone's partial-volume rim is
+    bone partial volume when one of its voxels exceeds the vessel lumen by more than this
+    many noise sigmas of the smoothed CT (``segment.vessels.rim_pieces``; 0 turns it
+    off; only on the grid where the noise was measured). In the rim every value between
+    the cavity's and the bone's is a mixture of the two, so such a piece shows no blood
+    of its own, and blood exceeds its lumen by 3 sigma in 0.13 % of voxels (one-sided).
+    These pieces came from the Hessian tube test: a ridge of bone partial volume along
+    the inner table, above a thin CSF layer, is tube-like at some scale (independent
+    phantom, issue 4: 28-183 false voxels per contrast row at 2.4 mm, none of them
+    vessel). Measured: independent phantom +0.004..+0.091 vessel Dice on all 10
+    structural contrast rows (2.4 and 3.2 mm) and +0.001..+0.040 on the contrast sweep
+    rows; our phantoms, whose true sinus fragments in the rim are no brighter than the
+    lumen (at most +27 HU, one sigma at 30 HU noise), unchanged (40 rows at 2.3-3.6 mm
+    and 1.2-2.1 mm), analytic twins unchanged. Dropping every rim-only piece whatever
+    its value took 4-13 true sinus voxels on five of our partial rows (-0.001..-0.004)."""
+
+    faint_edge_steps: int = 1
+    """Face steps (voxels) the vessels grow into voxels between their half-height edge and
+    the floor of the contrast band (``SegmentParams.contrast_offset_hu``) before the edge
+    is decided, when the edge lies below that floor (0 turns it off). The floor is where
+    contrast is *detected*; the vessel's own extent is its half-height edge (see
+    ``edge_fraction``), which lies below the floor when the lumen is faint (150-200 HU
+    over CSF/brain of 0-40 HU: edge 90-120 HU, floor soft peak + 90 HU), and then the
+    outer partial-volume voxels of every vessel were never candidates. One step: the
+    partial-volume edge of a vessel is about one voxel wide (blur <= a voxel). Only where
+    the lumen was measured on the vessels' own interior, not on the partial-volume
+    evidence a coarse grid leaves (there it reads low: 210 vs 256 HU at 3.5 mm, and the
+    edge fell 4 HU under the floor). Measured (issue 4): independent phantom contrast-150
+    sweep row 0.709 -> 0.847, contrast-200 0.846 -> 0.857; every other row unchanged
+    (normal contrast puts the edge above the floor)."""
+
     system_min_ml: float = 1.0
     """Only evidence in pieces of at least this volume (mL, measured after growth into
     the sinus wall) counts toward contrast detection: the superior sagittal sinus alone
