@@ -8,6 +8,7 @@ from typing import Any
 from twinsep.segment.ct import segment_ct
 from twinsep.segment.params import MRParams, SegmentParams
 from twinsep.segment.result import TissueLabels
+from twinsep.segment.thick import thick_slice_warnings
 
 #: gzip level of ``labels.nii.gz`` (1 fast .. 9 small); output stays byte-reproducible.
 LABELS_GZIP_LEVEL = 3
@@ -36,6 +37,9 @@ def _run(ctx: Any) -> TissueLabels:
             result = fuse_mr(result, vol, mvol, params=MRParams())
     for w in result.warnings:
         ctx.warn(w)
+    if scan.info.modality != "MR":
+        for w in thick_slice_warnings(vol.spacing_mm, contrast=result.contrast):
+            ctx.warn(w)
     return result
 
 
