@@ -3,7 +3,7 @@
 Measured on phantoms averaged into thick slices (``benchmarks/bench_grids.py``,
 docs/segmentation.md "Thick-slice, tilted and permuted grids"): at axis-aligned 2.5 mm
 slices every label stays within 0.025 Dice of the 0.83 mm grid except vessels (up to
-0.07) and twin assignment is exact; at 5 mm slices a 2 mm infant vault, the CSF layers and the sinuses
+0.07; CSF 0.034 on the plain-blood row) and twin assignment is exact; at 5 mm slices a 2 mm infant vault, the CSF layers and the sinuses
 are averaged across the slice, and a CT without contrast was taken for contrast (bone
 partial volume lands in the contrast band). A surgeon reading the plan must know that.
 """
