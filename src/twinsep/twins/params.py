@@ -41,7 +41,10 @@ class TwinParams:
     peaks are joined only through depths at least this much (mm) below the lower peak.
     The depth map of a convex cavity is concave, so one head has no such saddle; on
     single phantom heads the discretised map gave dips of at most 0.14 mm, while the most
-    overlapped total vertical unions (cavity 1.37x longer than wide) dip 2.25-3.6 mm."""
+    overlapped total vertical unions (cavity 1.37x longer than wide) dip 2.25-3.6 mm.
+    The depth-threshold split uses it too: a piece is a second head only when its peak
+    rises this much above the split level (a one-voxel staircase bump 0.04 mm above it
+    passed as head B on a 5 mm slice grid, ``tests/twins/test_heads_thick.py``)."""
 
     core_rise: float = 0.5
     """Where each head core is cut, as a fraction of the way from the level at which
