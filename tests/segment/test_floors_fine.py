@@ -6,7 +6,7 @@ runs every phantom kind at size 256 for that reason. Methods tuned on the coarse
 voxels at 1.2 mm): the brain/CSF fit took white matter for CSF and the vessel growth took
 CSF beside the inner table there, and neither showed at size 128. Held here: the issue's
 targets for soft tissue, bone, brain, vessels and twin assignment (all met at this
-grid), CSF's target at noise 10 HU (met on all 12 such rows, not at 30 HU), and
+grid), CSF's target (met on all 24 rows with the shell smoothing of the dark test), and
 regression floors 0.004 under the soft-tissue and bone Dice measured at c444cd1 (seed 0),
 after the jaw was kept (2be79e1) and the cavity stopped at open sutures (dabc9f3).
 """
@@ -44,8 +44,9 @@ def test_floors_at_size_256(kind: str, noise_hu: float) -> None:
     assert scores["bone"] >= 0.95, scores
     assert scores["brain"] >= 0.92, scores
     assert scores["vessel"] >= 0.85, scores
-    if noise_hu <= 10.0:
-        assert scores["csf"] >= 0.80, scores
+    # CSF: met on all 24 rows since the dark test smooths within depth shells under
+    # the inner table (segment.shells; angular-frontal at 30 HU: 0.746 -> 0.814)
+    assert scores["csf"] >= 0.80, scores
     assert seg.contrast
     # regression floors
     soft, bone = MEASURED[(kind, noise_hu)]
