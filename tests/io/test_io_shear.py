@@ -136,3 +136,27 @@ def test_load_scan_corrects_a_tilted_nifti(tmp_path: Path) -> None:
     assert s0.volume.shape == shape
     assert not any("tilt" in w for w in s0.info.warnings)
     assert LoadParams().tilt_max_fraction_of_pixel > 0
+
+
+def test_pipeline_refuses_a_sheared_volume_it_was_not_given_through_load_scan() -> None:
+    from twinsep.errors import InputError
+    from twinsep.io.shear import check_orthogonal
+    from twinsep.segment import segment_ct
+    from twinsep.twins import assign_twins
+    from twinsep.volume import Volume
+
+    aff = tilted_affine(18.0)
+    shape = (150, 180, 40)
+    with pytest.raises(InputError, match=r"sheared \(gantry tilt of about 18\.0 deg"):
+        check_orthogonal(aff, shape, "ct.nii.gz")
+    with pytest.raises(InputError, match="ct.nii.gz: .*load_scan"):
+        segment_ct(Volume(ball(aff, shape), aff, {"source": "ct.nii.gz"}))
+    labels = Volume(np.zeros(shape, np.uint8), aff, {"source": "labels.nii.gz"})
+    with pytest.raises(InputError, match="labels.nii.gz: .*sheared"):
+        assign_twins(labels)
+    # rotated, flipped or permuted orthogonal grids pass
+    q, _ = np.linalg.qr(np.random.default_rng(3).normal(size=(3, 3)))
+    rot = np.eye(4)
+    rot[:3, :3] = q @ np.diag([0.8, 0.8, 2.5])
+    check_orthogonal(rot, shape, "ct.nii.gz")
+    check_orthogonal(tilted_affine(0.0, perm=(2, 0, 1)), (40, 150, 180), "ct.nii.gz")

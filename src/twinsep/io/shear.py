@@ -25,11 +25,12 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage as ndi
 
+from twinsep.errors import ScanError
 from twinsep.volume import spacing_from_affine
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["ShearCorrection", "orthogonal_grid", "shear_drift_mm"]
+__all__ = ["ShearCorrection", "check_orthogonal", "orthogonal_grid", "shear_drift_mm"]
 
 _CHUNK_VOXELS = 4_000_000
 """Voxels resampled per block of output slices (bounds the coordinate arrays' memory)."""
@@ -119,6 +120,47 @@ def shear_drift_mm(affine: np.ndarray, shape: tuple[int, int, int]) -> float:
     m = np.asarray(affine, dtype=np.float64)[:3, :3]
     _, (_, _, c), _, side = _orthogonal_axes(m)
     return side * max(shape[c] - 1, 0)
+
+
+def check_orthogonal(
+    affine: np.ndarray,
+    shape: tuple[int, int, int],
+    source: str,
+    *,
+    max_fraction_of_voxel: float = 0.5,
+) -> None:
+    """Refuse a sheared grid in code that measures along the array axes.
+
+    Parameters
+    ----------
+    affine : (4, 4) ndarray
+        Voxel-to-world matrix.
+    shape : (3,) tuple of int
+        Array shape.
+    source : str
+        Name of the input, for the message.
+    max_fraction_of_voxel : float
+        Largest sideways drift of the slices over the stack, as a fraction of the
+        smallest voxel size, that is accepted (the half pixel of
+        ``LoadParams.tilt_max_fraction_of_pixel``).
+
+    Raises
+    ------
+    ScanError
+        One line naming ``source``, the tilt and the drift, and how to correct it.
+    """
+    a = np.asarray(affine, dtype=np.float64)
+    drift = shear_drift_mm(a, shape)
+    if drift <= max_fraction_of_voxel * min(spacing_from_affine(a)):
+        return
+    _, _, tilt, _ = _orthogonal_axes(a[:3, :3])
+    raise ScanError(
+        source,
+        f"the voxel grid is sheared (gantry tilt of about {tilt:.1f} deg, slices drift "
+        f"{drift:.1f} mm over the stack) and distances are measured along orthogonal voxel "
+        "axes; load it with twinsep.io.load_scan, which corrects the tilt, or resample it "
+        "with twinsep.io.shear.orthogonal_grid",
+    )
 
 
 def orthogonal_grid(

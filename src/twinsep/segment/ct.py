@@ -118,9 +118,13 @@ def segment_ct(
     Raises
     ------
     ScanError
-        Values are not HU, no body, or no skull enclosing a cranial cavity (not a head).
+        Values are not HU, no body, or no skull enclosing a cranial cavity (not a head);
+        or a sheared (gantry-tilted) grid, which ``twinsep.io.load_scan`` corrects.
     """
     src = ct.meta.get("source", "CT")
+    from twinsep.io.shear import check_orthogonal  # lazy: twinsep.io imports SimpleITK
+
+    check_orthogonal(ct.affine, ct.shape, str(src))
     spacing = ct.spacing_mm
     warnings: list[str] = []
     stats = ct_statistics(ct, params)

@@ -65,9 +65,14 @@ def assign_twins(
     AnatomyError
         No head, a single head, or two heads that do not touch.
     InputError
-        ``twin_a_mm`` outside the scan or far from any tissue (source ``--twin-a``).
+        ``twin_a_mm`` outside the scan or far from any tissue (source ``--twin-a``); a
+        sheared grid (:class:`twinsep.errors.ScanError`, corrected by ``load_scan``).
     """
     src = str(labels.meta.get("source", "labels"))
+    from twinsep.io.shear import check_orthogonal  # lazy: twinsep.io imports SimpleITK
+
+    # the head cores are found along the array axes (sheared labels: one head, 18 deg)
+    check_orthogonal(labels.affine, labels.shape, src)
     spacing = labels.spacing_mm
     box = _tissue_box(labels.array)
     if box is None:
