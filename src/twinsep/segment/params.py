@@ -63,8 +63,11 @@ class VesselParams:
     in the bone mask (independent phantom, 3.2 mm: two such pieces, 10 vessel voxels, at
     1.0). Measured (issue 4, phantoms at 3.1 mm): mandible and facial-bone pieces of 2-16
     voxels at 0.5-1.0, the neck vessels (150-200 voxels) at 0.0. It decides the labels
-    only, not whether the CT has contrast (``extracranial_ml`` counts every piece). 1
-    turns the test off."""
+    and the neck cue of contrast detection (``extracranial_ml`` counts the pieces that
+    pass): on 5 mm slices bone partial volume lying on the skull base and mandible
+    alone held 12.8 mL of tube-shaped "contrast" without contrast (bench_grids, plain
+    vertical-partial along x; 10.5 mL off bone), above ``neck_alone_ml``, while the
+    contrast rows lost 0-2.3 mL of their 19-31 mL. 1 turns the test off."""
 
     edge_fraction: float = 0.5
     """A vessel voxel must exceed background + this x (lumen - background), with the
@@ -153,7 +156,13 @@ class VesselParams:
     2.3-3.6 mm our phantoms' sinuses, flat on a 2 mm plate of 1100 HU, form exactly
     such a layer with the plate where the grid split its peak (outside | 386 HU |
     173 HU sinus | brain), and removing it cost 0.01-0.035 vessel Dice on 10 partial
-    and angular rows; the two are not told apart voxel by voxel at that spacing."""
+    and angular rows; the two are not told apart voxel by voxel at that spacing.
+    Counted in voxels along each axis, not in mm: how many voxels a plate's band layer
+    spans depends on how the grid samples its profile along the axis crossing it (the
+    formula above with d that axis's voxel size), so a layer one or two 5 mm slices
+    thick is thin like one of two 0.8 mm voxels (bench_grids, plain vertical-partial in
+    5 mm slices: evidence 13.9 -> 0.0 mL along x, 10.8 -> 2.7 mL along z; isotropic
+    grids unchanged by construction)."""
 
     bone_side_noise_k: float = 3.0
     """A grown or tube voxel of the sinus is dropped when the brightest voxel of its

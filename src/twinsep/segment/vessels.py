@@ -202,7 +202,8 @@ class SinusResult:
     contrast_median_hu : float
         Median smoothed value of the evidence voxels (HU), NaN when there are none.
     extracranial_ml : float
-        Volume (mL) of tube-shaped contrast found in soft tissue (neck vessels).
+        Volume (mL) of tube-shaped contrast found in soft tissue (neck vessels), in
+        pieces that do not lie on bone (``VesselParams.ext_bone_side_max``).
     lumen_hu : float
         Lumen value of the vessels (HU): median of their interior voxels (NaN when
         there is no vessel).
@@ -615,6 +616,7 @@ def sinus_mask(
         del dark
     del outside
     ext = np.zeros_like(ev)
+    ext_all_ml = 0.0
     if body is not None:
         # Extracranial vessels (carotids, jugulars, scalp veins): contrast-band voxels
         # away from bone and its rim, buried in soft tissue (not touching air), far
@@ -627,15 +629,13 @@ def sinus_mask(
             # a table pressed on the scalp or a sheet of soft-tissue partial volume is a
             # plate; keep components a good part of which is tube-shaped
             ext = _keep_tubular(ext, tube_test(ext), params.ext_tube_fraction_min)
-    # the contrast evidence counts every tube-shaped piece, as before the bone-side
-    # test below (which is for the labels only)
-    ext_ml = float(ext.sum()) * vx_mm3 / 1000.0
     if body is not None:
         if params.ext_bone_side_max < 1.0 and ext.any():
             # partial volume along a bone plate (the mandible on a ~3 mm grid) is a
             # curved sheet lying on the bone; a neck vessel runs in soft tissue, and a
             # piece touching the cranial cavity continues a sinus (its bright neighbours
             # are blood in the bone hysteresis)
+            ext_all_ml = float(ext.sum()) * vx_mm3 / 1000.0
             lab_e, sizes_e = morph.component_sizes(ext)
             on_bone = np.bincount(
                 lab_e[ext & _dilate_faces(bright & ~ext)], minlength=sizes_e.size + 1
@@ -643,6 +643,15 @@ def sinus_mask(
             plate = on_bone[1:] >= params.ext_bone_side_max * sizes_e
             plate[_touching(lab_e, intracranial) - 1] = False
             ext = np.concatenate([[False], ~plate])[lab_e]
+    # The contrast evidence counts the pieces that pass the bone-side test too: a piece
+    # lying on bone is partial volume of it, and on thick slices (5 mm) that partial
+    # volume of the skull base and mandible alone reached the neck-alone level.
+    ext_ml = float(ext.sum()) * vx_mm3 / 1000.0
+    if body is not None and params.ext_bone_side_max < 1.0 and ext_ml > 0:
+        logger.debug(
+            "extracranial contrast: %.2f mL in tube-shaped pieces, %.2f mL off bone",
+            ext_all_ml, ext_ml,
+        )  # fmt: skip
     grow_r = max(params.grow_mm, 1.01 * max(sp))
     sinus = ev
     if ev.any():
@@ -761,25 +770,28 @@ def _thin_layer(
     """Voxels of ``cand`` in a layer at most ``max_vx`` voxels thick between ``outside``
     (scalp, air) and ``dark_cavity`` (brain, CSF).
 
-    A voxel's centre lies in such a layer when its distances (mm, between voxel
-    centres) to the nearest outside voxel and to the nearest dark cavity voxel add up
-    to at most ``max_vx + 1`` of the smallest voxel spacing (1 % slack for rounding):
-    across an axis-aligned layer of ``n`` voxels the sum is ``n + 1`` spacings, across
-    an oblique one less. On thick slices whose long axis crosses the layer the sum is
-    larger, so there the rule errs towards not calling a layer thin. The distances are
-    searched within that bound around the candidates only (the voxels beyond the array
-    border are neither outside nor cavity), not over the whole grid.
+    Distances are counted in voxels along each axis (a step along axis ``a`` is one
+    unit whatever ``sp[a]``): a voxel's centre lies in such a layer when its distances
+    to the nearest outside voxel and to the nearest dark cavity voxel add up to at most
+    ``max_vx + 1`` voxel steps (1 % slack for rounding): across an axis-aligned layer of
+    ``n`` voxels the sum is ``n + 1`` steps, across an oblique one less. How many
+    voxels a weak plate's blood-range layer spans depends on how the grid samples the
+    plate's profile along the axis that crosses it, not on the voxel size in mm; a
+    bound in mm of the finest spacing would call a layer one or two 5 mm slices thick
+    "thick". On isotropic grids this is the same rule in mm. ``sp`` only fixes the
+    array's dimensionality here and is kept for the callers' symmetry. The distances
+    are searched within that bound around the candidates only (the voxels beyond the
+    array border are neither outside nor cavity), not over the whole grid.
     """
     out = np.zeros(cand.shape, bool)
     idx = np.argwhere(cand)
     if idx.size == 0:
         return out
-    spa = np.asarray(sp, float)
-    limit = (max_vx + 1.0) * 1.01 * float(spa.min())
-    reach = np.floor(limit / spa).astype(int)
-    grid = np.meshgrid(*(np.arange(-r, r + 1) for r in reach), indexing="ij")
+    limit = (max_vx + 1.0) * 1.01
+    r = int(np.floor(limit))
+    grid = np.meshgrid(*(np.arange(-r, r + 1) for _ in sp), indexing="ij")
     off = np.stack([g.ravel() for g in grid], axis=1)
-    dist = np.sqrt(((off * spa) ** 2).sum(axis=1))
+    dist = np.sqrt((off.astype(float) ** 2).sum(axis=1))
     off, dist = off[dist <= limit], dist[dist <= limit]
     d_out = np.full(len(idx), np.inf)
     d_in = np.full(len(idx), np.inf)
