@@ -12,6 +12,22 @@ import json
 import sys
 import time
 from pathlib import Path
+from types import ModuleType
+
+
+def load_benchmark(path: Path) -> ModuleType:
+    """Import the benchmark module at ``path`` (a ``bench_*.py`` of this folder).
+
+    The module is registered in ``sys.modules`` under its file stem before it runs:
+    ``dataclasses`` looks a class's module up by name, so a module holding a dataclass
+    fails to import otherwise.
+    """
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[path.stem] = mod
+    spec.loader.exec_module(mod)
+    return mod
 
 
 def main(out_dir: Path) -> int:
@@ -23,10 +39,7 @@ def main(out_dir: Path) -> int:
         name = path.stem.removeprefix("bench_")
         if only and name not in only:
             continue
-        spec = importlib.util.spec_from_file_location(path.stem, path)
-        assert spec is not None and spec.loader is not None
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
+        mod = load_benchmark(path)
         t0 = time.perf_counter()
         result = mod.run(out_dir)
         result["wall_s"] = round(time.perf_counter() - t0, 2)
