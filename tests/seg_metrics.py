@@ -10,6 +10,13 @@ def dice(a: np.ndarray, b: np.ndarray) -> float:
     return float(2 * (a & b).sum() / max(a.sum() + b.sum(), 1))
 
 
+def tissue_dice(truth_labels: np.ndarray, pred_labels: np.ndarray) -> dict[str, float]:
+    """Dice per tissue label (``twinsep.labels.TISSUE_NAMES``) of two label maps."""
+    from twinsep import labels as L
+
+    return {n: dice(truth_labels == v, pred_labels == v) for v, n in L.TISSUE_NAMES.items()}
+
+
 def far_from_boundary(
     truth_twins: np.ndarray,
     pred_twins: np.ndarray,
