@@ -48,6 +48,7 @@ from twinsep.segment.params import SegmentParams
 from twinsep.segment.pressed import cut_pressed_supports
 from twinsep.segment.result import TissueLabels
 from twinsep.segment.vessels import VesselLevels, contrast_detected, find_vessels
+from twinsep.tilt import check_orthogonal
 from twinsep.volume import Volume
 
 logger = logging.getLogger(__name__)
@@ -122,8 +123,6 @@ def segment_ct(
         or a sheared (gantry-tilted) grid, which ``twinsep.io.load_scan`` corrects.
     """
     src = ct.meta.get("source", "CT")
-    from twinsep.io.shear import check_orthogonal  # lazy: twinsep.io imports SimpleITK
-
     check_orthogonal(ct.affine, ct.shape, str(src))
     spacing = ct.spacing_mm
     warnings: list[str] = []

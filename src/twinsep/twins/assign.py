@@ -29,6 +29,7 @@ from skimage.graph import MCP_Geometric
 from twinsep import labels as L
 from twinsep.errors import AnatomyError, InputError
 from twinsep.segment import morph
+from twinsep.tilt import check_orthogonal
 from twinsep.twins.heads import INTRACRANIAL, check_touching, find_head_cores
 from twinsep.twins.params import TwinParams
 from twinsep.twins.result import TwinAssignment
@@ -69,8 +70,6 @@ def assign_twins(
         sheared grid (:class:`twinsep.errors.ScanError`, corrected by ``load_scan``).
     """
     src = str(labels.meta.get("source", "labels"))
-    from twinsep.io.shear import check_orthogonal  # lazy: twinsep.io imports SimpleITK
-
     # the head cores are found along the array axes (sheared labels: one head, 18 deg)
     check_orthogonal(labels.affine, labels.shape, src)
     spacing = labels.spacing_mm
