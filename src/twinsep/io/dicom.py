@@ -32,6 +32,7 @@ import logging
 import math
 import os
 from collections import Counter, deque
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,6 +71,17 @@ PHI_KEYWORDS = (
     "SeriesDescription",
 )
 
+#: SOP classes that hold pixels on a patient grid but are not a scan, and why.
+_NOT_A_SCAN = {
+    "1.2.840.10008.5.1.4.1.1.66.4": (
+        "a DICOM segmentation (SEG), not a scan; load the CT or MR it was drawn on"
+    ),
+    "1.2.840.10008.5.1.4.1.1.481.2": "an RT dose grid, not a scan; load the planning CT",
+    "1.2.840.10008.5.1.4.1.1.30": (
+        "a parametric map (derived values), not a scan; load the CT or MR it came from"
+    ),
+}
+
 _PIXEL_TAG = 0x7FE00010
 _NATIVE_LE = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1"}
 _DEFER_BYTES = 256
@@ -106,6 +118,9 @@ class _Header:
     pixel_length: int | None
     slice_thickness_mm: float | None
     phi: dict[str, str] = field(default_factory=dict)
+    sop_class: str = ""
+    frame: int | None = None
+    """Frame index (0-based) when this record is one frame of a multi-frame file."""
 
 
 def is_dicom_file(path: Path) -> bool:
@@ -185,6 +200,17 @@ def _uint(ds: pydicom.Dataset, tag: int, default: int | None) -> int | None:
         return default
 
 
+def _phi_values(ds: pydicom.Dataset) -> dict[str, str]:
+    """The identifying top-level values of ``ds`` (:data:`PHI_KEYWORDS`) that are not empty."""
+    phi: dict[str, str] = {}
+    for kw in PHI_KEYWORDS:
+        if kw in ds:
+            val = str(ds[kw].value)
+            if val:
+                phi[kw] = val
+    return phi
+
+
 def _read_header(path: Path) -> _Header | str:
     """Pass-1 header of one file, or a short reason why it is not an image."""
     try:
@@ -200,6 +226,11 @@ def _read_header(path: Path) -> _Header | str:
         return "permission denied"
     except Exception as exc:  # corrupt files raise many types
         return f"unreadable DICOM ({type(exc).__name__})"
+    return _header_from_dataset(path, ds)
+
+
+def _header_from_dataset(path: Path, ds: pydicom.Dataset) -> _Header | str:
+    """Pass-1 header of a dataset read with deferred pixel data, or why it is not an image."""
     try:
         rows = _uint(ds, 0x00280010, None)
         cols = _uint(ds, 0x00280011, None)
@@ -216,12 +247,7 @@ def _read_header(path: Path) -> _Header | str:
         ts = str(meta.get("TransferSyntaxUID", "")) if meta is not None else ""
         if not ts:
             ts = "1.2.840.10008.1.2"
-        phi: dict[str, str] = {}
-        for kw in PHI_KEYWORDS:
-            if kw in ds:
-                val = str(ds[kw].value)
-                if val:
-                    phi[kw] = val
+        phi = _phi_values(ds)
         bits_allocated = _uint(ds, 0x00280100, 16) or 16
         thick = _number(ds, 0x00180050, float("nan"))
         return _Header(
@@ -247,6 +273,7 @@ def _read_header(path: Path) -> _Header | str:
             pixel_length=None if length is None else int(length),
             slice_thickness_mm=None if math.isnan(thick) else thick,
             phi=phi,
+            sop_class=_text(ds, 0x00080016) or "",
         )
     except Exception as exc:  # a malformed element in an otherwise DICOM file
         return f"malformed DICOM header ({type(exc).__name__}: {exc})"
@@ -277,6 +304,19 @@ def _rel(path: Path, folder: Path) -> str:
         return str(path.relative_to(folder))
     except ValueError:
         return path.name
+
+
+def _label(h: _Header, folder: Path) -> str:
+    """A slice's name in messages: its file, or its frame (1-based) in a multi-frame file.
+
+    (Errors about the frames of one file name that file as their source.)
+    """
+    return _rel(h.path, folder) if h.frame is None else f"frame {h.frame + 1}"
+
+
+def _labels(hs: list[_Header], folder: Path, limit: int = 3) -> str:
+    shown = ", ".join(_label(h, folder) for h in hs[:limit])
+    return shown + (f" and {len(hs) - limit} more" if len(hs) > limit else "")
 
 
 def _names(paths: list[Path], folder: Path, limit: int = 3) -> str:
@@ -310,6 +350,10 @@ def _choose_series(
 
 def _check_series_headers(hs: list[_Header], source: Path, params: LoadParams) -> None:
     """Consistency checks across the slices of one series (no pixels read yet)."""
+    for h in hs:
+        why = _NOT_A_SCAN.get(h.sop_class)
+        if why is not None:
+            raise ScanError(h.path, why)
     mods = Counter(h.modality for h in hs)
     if len(mods) > 1:
         detail = ", ".join(f"{m} in {n} files" for m, n in mods.most_common())
@@ -330,8 +374,9 @@ def _check_series_headers(hs: list[_Header], source: Path, params: LoadParams) -
         if h.n_frames > 1:
             raise ScanError(
                 h.path,
-                f"multi-frame (enhanced) DICOM with {h.n_frames} frames is not supported; "
-                "export the series as classic single-frame images",
+                f"a multi-frame file ({h.n_frames} frames) inside a series of {len(hs)} "
+                "files; a multi-frame (enhanced) scan is read from one file: give that file "
+                "or a folder holding only it",
             )
         if h.iop is None or h.ipp is None:
             missing = "ImageOrientationPatient" if h.iop is None else "ImagePositionPatient"
@@ -354,15 +399,15 @@ def _check_series_headers(hs: list[_Header], source: Path, params: LoadParams) -
         if (h.rows, h.cols) != (ref.rows, ref.cols):
             raise ScanError(
                 source,
-                f"slices differ in size: {_rel(ref.path, source)} is {ref.rows}×{ref.cols}, "
-                f"{_rel(h.path, source)} is {h.rows}×{h.cols} (rows×columns)",
+                f"slices differ in size: {_label(ref, source)} is {ref.rows}×{ref.cols}, "
+                f"{_label(h, source)} is {h.rows}×{h.cols} (rows×columns)",
             )
         if float(np.max(np.abs(h.iop - ref.iop))) > params.orientation_tol:
             raise ScanError(
                 source,
                 "inconsistent orientation between slices: ImageOrientationPatient of "
-                f"{_rel(ref.path, source)} is {np.round(ref.iop, 5).tolist()}, of "
-                f"{_rel(h.path, source)} {np.round(h.iop, 5).tolist()}",
+                f"{_label(ref, source)} is {np.round(ref.iop, 5).tolist()}, of "
+                f"{_label(h, source)} {np.round(h.iop, 5).tolist()}",
             )
         rel = np.abs(np.subtract(h.pixel_spacing, ref.pixel_spacing)) / np.asarray(
             ref.pixel_spacing
@@ -370,8 +415,8 @@ def _check_series_headers(hs: list[_Header], source: Path, params: LoadParams) -
         if float(rel.max()) > 1e-4:
             raise ScanError(
                 source,
-                f"inconsistent pixel spacing between slices: {_rel(ref.path, source)} has "
-                f"{ref.pixel_spacing} mm, {_rel(h.path, source)} {h.pixel_spacing} mm",
+                f"inconsistent pixel spacing between slices: {_label(ref, source)} has "
+                f"{ref.pixel_spacing} mm, {_label(h, source)} {h.pixel_spacing} mm",
             )
 
 
@@ -383,6 +428,7 @@ def _drop_identical_copies(
     params: LoadParams,
     warnings: list[str],
     prefer: Path | None,
+    values: Callable[[_Header], np.ndarray] | None = None,
 ) -> tuple[list[_Header], np.ndarray, np.ndarray]:
     """Keep one file of each group of slices at the same position with equal values.
 
@@ -390,8 +436,10 @@ def _drop_identical_copies(
     transfer syntax). Slices at one position whose rescaled values are identical are
     one image: one is kept (the file the user named, else an uncompressed one) and the
     others are reported. Slices at one position with different values are a real
-    conflict (two acquisitions) and raise.
+    conflict (two acquisitions) and raise. ``values`` gives a slice's rescaled values
+    (default: read from its file).
     """
+    get_values = _values if values is None else values
     if len(hs) < 2:
         return hs, ipp, pos
     groups: list[list[int]] = [[0]]
@@ -404,14 +452,16 @@ def _drop_identical_copies(
         return hs, ipp, pos
     if len(groups) == 1:
         named = prefer if prefer is not None else hs[0].path
+        shown = _rel(named, source) if hs[0].frame is None else _label(hs[0], source)
+        what = "files of the series" if hs[0].frame is None else "frames of the file"
         raise ScanError(
             prefer or source,
-            f"2D image: all {len(hs)} files of the series ({_names([h.path for h in hs], source)}) "
-            f"lie at one position, so there is a single slice (shown: {_rel(named, source)}); "
+            f"2D image: all {len(hs)} {what} ({_labels(hs, source)}) "
+            f"lie at one position, so there is a single slice (shown: {shown}); "
             "twinsep needs a 3D volume",
         )
     keep: list[int] = []
-    dropped: list[Path] = []
+    dropped: list[_Header] = []
     for g in groups:
         if len(g) == 1:
             keep.append(g[0])
@@ -420,22 +470,23 @@ def _drop_identical_copies(
             g,
             key=lambda i: (hs[i].path != prefer, not _fast_path_ok(hs[i]), str(hs[i].path)),
         )
-        ref_values = _values(hs[ranked[0]])
+        ref_values = get_values(hs[ranked[0]])
         for other in ranked[1:]:
-            if not np.array_equal(_values(hs[other]), ref_values):
+            if not np.array_equal(get_values(hs[other]), ref_values):
                 raise ScanError(
                     source,
                     f"duplicated slice position with different images: "
-                    f"{_rel(hs[ranked[0]].path, source)} and {_rel(hs[other].path, source)} both "
+                    f"{_label(hs[ranked[0]], source)} and {_label(hs[other], source)} both "
                     f"lie at {pos[g[0]]:.3f} mm along the slice normal; remove one or split "
                     "the acquisitions",
                 )
         keep.append(ranked[0])
-        dropped.extend(hs[i].path for i in ranked[1:])
+        dropped.extend(hs[i] for i in ranked[1:])
     keep.sort()
+    unit = "file(s)" if dropped[0].frame is None else "frame(s)"
     warnings.append(
-        f"ignored {len(dropped)} file(s) holding the same image as another file at the same "
-        f"position: {_names(dropped, source)}"
+        f"ignored {len(dropped)} {unit} holding the same image as another at the same "
+        f"position: {_labels(dropped, source)}"
     )
     return [hs[i] for i in keep], ipp[keep], pos[keep]
 
@@ -446,8 +497,13 @@ def _geometry(
     params: LoadParams,
     warnings: list[str],
     prefer: Path | None = None,
+    values: Callable[[_Header], np.ndarray] | None = None,
 ) -> tuple[list[_Header], np.ndarray]:
-    """Sort slices along the normal, check spacing and tilt, return (sorted, LPS affine)."""
+    """Sort slices along the normal, check spacing and tilt, return (sorted, LPS affine).
+
+    Used for classic series (one slice per file) and for the frames of a multi-frame
+    file alike; ``values`` reads one slice's rescaled values when duplicates are compared.
+    """
     ref = hs[0]
     assert ref.iop is not None and ref.pixel_spacing is not None
     norms = (float(np.linalg.norm(ref.iop[:3])), float(np.linalg.norm(ref.iop[3:])))
@@ -469,7 +525,7 @@ def _geometry(
     if len(hs) < 2:
         raise ScanError(
             source,
-            f"2D image: the series has a single slice ({_rel(ref.path, source)}); "
+            f"2D image: the series has a single slice ({_label(ref, source)}); "
             "twinsep needs a 3D volume",
         )
     ipp = np.stack([h.ipp for h in hs if h.ipp is not None])
@@ -478,11 +534,13 @@ def _geometry(
     hs = [hs[i] for i in order]
     ipp = ipp[order]
     pos = pos[order]
-    hs, ipp, pos = _drop_identical_copies(hs, ipp, pos, source, params, warnings, prefer)
+    hs, ipp, pos = _drop_identical_copies(
+        hs, ipp, pos, source, params, warnings, prefer, values=values
+    )
     if len(hs) < 2:
         raise ScanError(
             prefer or source,
-            f"2D image: the series has a single distinct slice ({_rel(hs[0].path, source)}); "
+            f"2D image: the series has a single distinct slice ({_label(hs[0], source)}); "
             "twinsep needs a 3D volume",
         )
     diffs = np.diff(pos)
@@ -504,7 +562,7 @@ def _geometry(
         raise ScanError(
             source,
             f"non-uniform slice spacing: most slices are {d:.4g} mm apart but "
-            f"{_rel(hs[i].path, source)} -> {_rel(hs[i + 1].path, source)} is "
+            f"{_label(hs[i], source)} -> {_label(hs[i + 1], source)} is "
             f"{diffs[i]:.4g} mm ({len(odd)} irregular step(s), distances {vals[:5]} mm; "
             f"tolerance ±{2 * tol:.3g} mm); resample the series to uniform slices",
         )
@@ -513,8 +571,8 @@ def _geometry(
         total = sum(n for _, n in missing)
         raise ScanError(
             source,
-            f"missing slice(s): the gap between {_rel(hs[i].path, source)} and "
-            f"{_rel(hs[i + 1].path, source)} is {diffs[i]:.4g} mm = {m + 1} × the "
+            f"missing slice(s): the gap between {_label(hs[i], source)} and "
+            f"{_label(hs[i + 1], source)} is {diffs[i]:.4g} mm = {m + 1} × the "
             f"{d:.4g} mm spacing ({total} slice(s) missing in {len(missing)} gap(s)); "
             "export the complete series",
         )
@@ -526,7 +584,7 @@ def _geometry(
     if abs(resid[worst]) > tol:
         raise ScanError(
             source,
-            f"non-uniform slice spacing: {_rel(hs[worst].path, source)} lies "
+            f"non-uniform slice spacing: {_label(hs[worst], source)} lies "
             f"{resid[worst]:+.3f} mm off a uniform {step:.4g} mm grid (tolerance ±{tol:.3g} mm); "
             "resample the series to uniform slices",
         )
@@ -568,8 +626,12 @@ def _fast_path_ok(h: _Header) -> bool:
     )
 
 
-def _decode_fallback(h: _Header) -> np.ndarray:
-    """Pixels through pydicom's decoders (compressed, big-endian, 8/32-bit...)."""
+def _decode_fallback(h: _Header, n_frames: int = 1) -> np.ndarray:
+    """Pixels through pydicom's decoders (compressed, big-endian, 8/32-bit...).
+
+    ``(rows, cols)`` for a single-frame file; ``(n_frames, rows, cols)`` for all the
+    frames of a multi-frame file.
+    """
     ts = UID(h.transfer_syntax)
     try:
         ds = pydicom.dcmread(h.path)
@@ -595,8 +657,11 @@ def _decode_fallback(h: _Header) -> np.ndarray:
         raise ScanError(
             h.path, f"cannot decode pixel data ({ts.name}): {type(exc).__name__}: {exc}"
         ) from None
-    if arr.shape != (h.rows, h.cols):
-        raise ScanError(h.path, f"pixel data has shape {arr.shape}, header says {h.rows}×{h.cols}")
+    want = (h.rows, h.cols) if n_frames == 1 else (n_frames, h.rows, h.cols)
+    if arr.shape != want:
+        raise ScanError(
+            h.path, f"pixel data has shape {arr.shape}, header says {'×'.join(map(str, want))}"
+        )
     return arr
 
 
@@ -648,12 +713,7 @@ def _read_pixels(hs: list[_Header]) -> tuple[np.ndarray, list[str]]:
     current one (file reads and hashlib release the GIL).
     """
     n, rows, cols = len(hs), hs[0].rows, hs[0].cols
-    # int16 output when every slice maps stored integers to integers in a range that
-    # int16 can reach (|intercept| <= 65536); anything else is computed in float32.
-    integral = all(
-        h.slope == 1.0 and float(h.inter).is_integer() and abs(h.inter) <= 65536 for h in hs
-    )
-    stack = np.empty((n, rows, cols), dtype=np.int16 if integral else np.float32)
+    stack = np.empty((n, rows, cols), dtype=_stack_dtype(hs))
     hashes: list[str] = []
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="twinsep-dicom") as pool:
         pending: deque[Future[tuple[bytes, str]] | None] = deque()
@@ -674,18 +734,36 @@ def _read_pixels(hs: list[_Header]) -> tuple[np.ndarray, list[str]]:
                 data, digest = fut.result()
                 raw = _pixels_from_bytes(h, data)
             hashes.append(digest)
-            if stack.dtype == np.int16:
-                if raw.dtype == np.int16 and h.inter == 0.0:
-                    stack[k] = raw
-                    continue
-                val = raw.astype(np.int32)
-                val += int(h.inter)
-                if int(val.min()) < -32768 or int(val.max()) > 32767:
-                    stack = stack.astype(np.float32)
-                stack[k] = val
-            else:
-                stack[k] = raw.astype(np.float32) * np.float32(h.slope) + np.float32(h.inter)
+            stack = _put_slice(stack, k, raw, h)
     return stack, hashes
+
+
+def _stack_dtype(hs: list[_Header]) -> type[np.generic]:
+    """int16 when every slice maps stored integers to integers int16 can reach, else float32.
+
+    (|intercept| <= 65536 and slope 1; a slice that leaves int16's range after all
+    promotes the stack to float32 in :func:`_put_slice`.)
+    """
+    integral = all(
+        h.slope == 1.0 and float(h.inter).is_integer() and abs(h.inter) <= 65536 for h in hs
+    )
+    return np.int16 if integral else np.float32
+
+
+def _put_slice(stack: np.ndarray, k: int, raw: np.ndarray, h: _Header) -> np.ndarray:
+    """Store slice ``k`` rescaled with ``h``'s slope/intercept; returns the (maybe promoted) stack."""
+    if stack.dtype == np.int16:
+        if raw.dtype == np.int16 and h.inter == 0.0:
+            stack[k] = raw
+            return stack
+        val = raw.astype(np.int32)
+        val += int(h.inter)
+        if int(val.min()) < -32768 or int(val.max()) > 32767:
+            stack = stack.astype(np.float32)
+        stack[k] = val
+    else:
+        stack[k] = raw.astype(np.float32) * np.float32(h.slope) + np.float32(h.inter)
+    return stack
 
 
 def read_dicom(
@@ -719,19 +797,53 @@ def read_dicom(
         Empty folder, no image series, several series, inconsistent or missing slices,
         tilt, missing pixel data, undecodable compression, ...
     """
+    # the multi-frame reader reuses this module's checks: imported here, not at the top
+    from twinsep.io.enhanced import read_multiframe
+
     single = path if path.is_file() else None
     folder = path.parent if single is not None else path
+    if single is None:
+        return _read_series(None, folder, series_uid, params, read_multiframe)
+    head = _read_header(single)
+    if isinstance(head, str):
+        raise ScanError(single, f"cannot be used as a scan: {head}")
+    why = _NOT_A_SCAN.get(head.sop_class)
+    if why is not None:
+        raise ScanError(single, why)
+    if head.n_frames > 1:
+        return read_multiframe(single, params=params)
+    return _read_series(single, folder, head.series_uid, params, read_multiframe)
+
+
+def _named_error(single: Path, folder: Path, n_files: int, exc: ScanError) -> ScanError:
+    """Re-word an error found in another file of ``single``'s series so it starts with ``single``.
+
+    The user named one file; its series is read from the file's folder, and the
+    problem may be in another file (or in the series as a whole).
+    """
+    where = ""
+    if exc.source is not None and exc.source != str(folder):
+        where = f"{_rel(Path(exc.source), folder)}: "
+    return ScanError(
+        single,
+        f"its series ({n_files} files in {folder}) cannot be used: {where}{exc.reason}",
+    )
+
+
+def _read_series(
+    single: Path | None,
+    folder: Path,
+    series_uid: str | None,
+    params: LoadParams,
+    read_multiframe: Callable[..., Loaded],
+) -> Loaded:
+    """The series of ``folder`` (the one holding ``single`` when a file was given)."""
     if single is not None:
-        head = _read_header(single)
-        if isinstance(head, str):
-            raise ScanError(single, f"cannot be used as a scan: {head}")
-        series_uid = head.series_uid
         files = _list_files(folder, recursive=False, max_files=params.max_dicom_files)
     else:
         files = _list_files(folder, recursive=True, max_files=params.max_dicom_files)
         if not files:
             raise ScanError(folder, "empty folder: no files to read")
-    source = single if single is not None else folder
     groups: dict[str, list[_Header]] = {}
     skipped: list[tuple[Path, str]] = []
     for f in files:
@@ -761,12 +873,29 @@ def read_dicom(
             f"loaded 1 of {len(groups)} series in the folder; {others} file(s) of other "
             "series were ignored"
         )
+    if len(hs) == 1 and hs[0].n_frames > 1:
+        loaded = read_multiframe(hs[0].path, params=params)
+        loaded.warnings[:0] = warnings
+        return loaded
     if single is not None and len(hs) == 1:
         raise ScanError(
             single,
             "2D image: a single DICOM slice and no other slice of its series in the folder; "
             "twinsep needs a 3D volume",
         )
+    try:
+        return _load_series(hs, single, folder, params, warnings)
+    except ScanError as exc:
+        if single is None or exc.source == str(single):
+            raise
+        raise _named_error(single, folder, len(hs), exc) from None
+
+
+def _load_series(
+    hs: list[_Header], single: Path | None, folder: Path, params: LoadParams, warnings: list[str]
+) -> Loaded:
+    """Check, sort and read the chosen series' files."""
+    source = single if single is not None else folder
     _check_series_headers(hs, folder, params)
     hs, lps = _geometry(hs, folder, params, warnings, prefer=single)
     n, rows, cols = len(hs), hs[0].rows, hs[0].cols

@@ -1,0 +1,317 @@
+"""Multi-frame (enhanced) DICOM: a whole CT or MR stack in one file.
+
+Enhanced CT/MR Image Storage (and the Legacy Converted Enhanced classes, and any other
+multi-frame image that describes its frames the same way, e.g. X-Ray 3D Craniofacial)
+keeps each frame's geometry in *functional groups*: a macro is either in the
+``SharedFunctionalGroupsSequence`` (one value for every frame) or in the frame's item of
+the ``PerFrameFunctionalGroupsSequence``; the per-frame value wins. Read here:
+
+* ``PlanePositionSequence`` > ImagePositionPatient (LPS mm of the frame's first pixel);
+* ``PlaneOrientationSequence`` > ImageOrientationPatient;
+* ``PixelMeasuresSequence`` > PixelSpacing, SliceThickness;
+* ``PixelValueTransformationSequence`` > RescaleSlope/RescaleIntercept (else the
+  top-level values, else 1 and 0);
+* ``FrameContentSequence`` > StackID, TemporalPositionIndex (which 3D stack and time
+  point a frame belongs to).
+
+Each frame becomes one slice record of :mod:`twinsep.io.dicom` and goes through the
+same checks as a classic series (sizes, orientation, spacing, colour, sorted by
+position along the normal - never by frame order -, uniform spacing, missing or
+duplicated positions, gantry tilt, at least two distinct positions); messages name the
+file and the frame (1-based). A file holding several stacks or time points is refused
+with a list of them: twinsep plans one 3D volume and picks nothing silently.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pydicom.multival
+from pydicom.dataset import Dataset
+from pydicom.uid import UID
+
+from twinsep.errors import ScanError
+from twinsep.io._loaded import Loaded
+from twinsep.io.checks import LoadParams, check_memory
+from twinsep.io.dicom import (
+    _DEFER_BYTES,
+    _check_series_headers,
+    _decode_fallback,
+    _fast_path_ok,
+    _geometry,
+    _Header,
+    _header_from_dataset,
+    _pixels_from_bytes,
+    _put_slice,
+    _stack_dtype,
+)
+from twinsep.volume import LPS_TO_RAS
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["read_multiframe"]
+
+
+def _macro(frame: Dataset | None, shared: Dataset | None, keyword: str) -> Dataset | None:
+    """First item of functional-group macro ``keyword``: the frame's own, else the shared one."""
+    for group in (frame, shared):
+        if group is None:
+            continue
+        seq = group.get(keyword)
+        if seq:
+            return seq[0]
+    return None
+
+
+def _floats(item: Dataset | None, keyword: str, n: int) -> np.ndarray | None:
+    """``n`` finite numbers of a (multi-valued) numeric element, or None."""
+    if item is None or keyword not in item:
+        return None
+    val = item[keyword].value
+    vals = list(val) if isinstance(val, list | tuple | pydicom.multival.MultiValue) else [val]
+    try:
+        arr = np.asarray([float(v) for v in vals], dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    if arr.shape != (n,) or not np.all(np.isfinite(arr)):
+        return None
+    return arr
+
+
+def _text(item: Dataset | None, keyword: str) -> str | None:
+    if item is None or keyword not in item or item[keyword].value is None:
+        return None
+    return str(item[keyword].value).strip() or None
+
+
+def _frame_records(ds: Dataset, top: _Header, path: Path) -> tuple[list[_Header], list[str]]:
+    """One slice record per frame and each frame's stack key (StackID / time point)."""
+    n = top.n_frames
+    shared_seq = ds.get("SharedFunctionalGroupsSequence")
+    per_seq = ds.get("PerFrameFunctionalGroupsSequence")
+    shared = shared_seq[0] if shared_seq else None
+    if not per_seq and shared is None:
+        raise ScanError(
+            path,
+            f"multi-frame {UID(top.sop_class).name or 'DICOM'} file without functional groups "
+            f"(no Shared/PerFrameFunctionalGroupsSequence): its {n} frames cannot be placed in "
+            "space; export the series as classic single-frame images",
+        )
+    if per_seq and len(per_seq) != n:
+        raise ScanError(
+            path,
+            f"PerFrameFunctionalGroupsSequence has {len(per_seq)} items for {n} frames "
+            "(NumberOfFrames); the file is inconsistent",
+        )
+    top_slope = _floats(ds, "RescaleSlope", 1)
+    top_inter = _floats(ds, "RescaleIntercept", 1)
+    frame_bytes = top.rows * top.cols * 2
+    contiguous = top.pixel_length is not None and top.pixel_length >= n * frame_bytes
+    records: list[_Header] = []
+    keys: list[str] = []
+    for f in range(n):
+        group = per_seq[f] if per_seq else None
+        position = _floats(
+            _macro(group, shared, "PlanePositionSequence"), "ImagePositionPatient", 3
+        )
+        if position is None:
+            raise ScanError(
+                path,
+                f"frame {f + 1} of {n} has no ImagePositionPatient (PlanePositionSequence, per "
+                "frame or shared): the frame cannot be placed in space",
+            )
+        orient = _floats(
+            _macro(group, shared, "PlaneOrientationSequence"), "ImageOrientationPatient", 6
+        )
+        if orient is None:
+            raise ScanError(
+                path,
+                f"frame {f + 1} of {n} has no ImageOrientationPatient (PlaneOrientationSequence, "
+                "per frame or shared): the frame cannot be placed in space",
+            )
+        measures = _macro(group, shared, "PixelMeasuresSequence")
+        spacing = _floats(measures, "PixelSpacing", 2)
+        thick = _floats(measures, "SliceThickness", 1)
+        value_map = _macro(group, shared, "PixelValueTransformationSequence")
+        slope = _floats(value_map, "RescaleSlope", 1)
+        inter = _floats(value_map, "RescaleIntercept", 1)
+        if slope is None:
+            slope = top_slope
+            inter = top_inter
+        content = _macro(group, None, "FrameContentSequence")
+        stack = _text(content, "StackID")
+        time = _text(content, "TemporalPositionIndex")
+        keys.append(
+            ", ".join(
+                part
+                for part in (
+                    None if stack is None else f"stack {stack}",
+                    None if time is None else f"time point {time}",
+                )
+                if part is not None
+            )
+        )
+        records.append(
+            dataclasses.replace(
+                top,
+                iop=orient,
+                ipp=position,
+                pixel_spacing=None if spacing is None else (float(spacing[0]), float(spacing[1])),
+                slope=1.0 if slope is None else float(slope[0]),
+                inter=0.0 if inter is None else float(inter[0]),
+                slice_thickness_mm=None if thick is None else float(thick[0]),
+                n_frames=1,
+                frame=f,
+                pixel_tell=(
+                    None
+                    if top.pixel_tell is None or not contiguous
+                    else top.pixel_tell + f * frame_bytes
+                ),
+                pixel_length=frame_bytes if contiguous else None,
+            )
+        )
+    return records, keys
+
+
+def _one_stack(keys: list[str], path: Path) -> None:
+    """Refuse a file whose frames belong to several stacks or time points."""
+    counts = Counter(keys)
+    if len(counts) <= 1:
+        return
+    listing = "; ".join(f"{k or 'unlabelled'}: {c} frames" for k, c in sorted(counts.items()))
+    raise ScanError(
+        path,
+        f"holds {len(counts)} stacks or time points ({listing}); twinsep plans one 3D volume "
+        "and does not pick one silently: export the stack (and time point) to plan as its "
+        "own file or series (e.g. dcm2niix writes one volume per stack)",
+    )
+
+
+class _FramePixels:
+    """Stored values of the frames of one file, read (and hashed) once, on first use."""
+
+    def __init__(self, path: Path, top: _Header, frames: list[_Header]) -> None:
+        self.path = path
+        self.top = top
+        self.frames = frames
+        self._data: bytes | None = None
+        self._decoded: np.ndarray | None = None
+        self.sha256 = ""
+
+    def _load(self) -> None:
+        if self._data is not None or self._decoded is not None:
+            return
+        try:
+            with open(self.path, "rb") as fh:
+                data = fh.read()
+        except OSError as exc:
+            raise ScanError(self.path, f"cannot be read ({exc.strerror})") from None
+        self.sha256 = hashlib.sha256(data).hexdigest()
+        if all(_fast_path_ok(h) for h in self.frames):
+            self._data = data
+        else:
+            del data
+            self._decoded = _decode_fallback(self.top, n_frames=self.top.n_frames)
+
+    def raw(self, h: _Header) -> np.ndarray:
+        """Stored values ``(rows, cols)`` of frame ``h.frame`` (no rescale)."""
+        self._load()
+        assert h.frame is not None
+        if self._data is not None:
+            return _pixels_from_bytes(h, self._data)
+        assert self._decoded is not None
+        return self._decoded[h.frame]
+
+    def values(self, h: _Header) -> np.ndarray:
+        """Rescaled values of one frame as float64 (to compare frames at one position)."""
+        return self.raw(h).astype(np.float64) * h.slope + h.inter
+
+
+def read_multiframe(path: Path, *, params: LoadParams = LoadParams()) -> Loaded:
+    """Read one multi-frame (enhanced) CT/MR DICOM file as a 3D volume.
+
+    Parameters
+    ----------
+    path : Path
+        The file (``NumberOfFrames`` > 1).
+    params : LoadParams
+        Tolerances (the same as for a classic series).
+
+    Returns
+    -------
+    Loaded
+        Array ``[i, j, k]`` (i along rows, j down columns, k along the frame normal) and
+        its RAS affine; ``n_files`` is 1; ``meta`` records the SOP class and frame count.
+
+    Raises
+    ------
+    ScanError
+        No functional groups, a frame without position or orientation, several stacks
+        or time points, and every rule of the classic series reader (spacing, missing or
+        duplicated positions, tilt, colour, compression without decoder...).
+    """
+    try:
+        ds = pydicom.dcmread(path, defer_size=_DEFER_BYTES)
+    except Exception as exc:  # corrupt files raise many types
+        raise ScanError(path, f"unreadable DICOM ({type(exc).__name__})") from None
+    top = _header_from_dataset(path, ds)
+    if isinstance(top, str):
+        raise ScanError(path, f"cannot be used as a scan: {top}")
+    if not top.has_pixels:
+        raise ScanError(path, "DICOM image without pixel data (PixelData element missing)")
+    if top.samples != 1:
+        raise ScanError(
+            path, f"colour image ({top.samples} samples per pixel); twinsep needs grey-level CT/MR"
+        )
+    try:
+        frames, keys = _frame_records(ds, top, path)
+    except ScanError:
+        raise
+    except Exception as exc:  # a malformed functional group
+        raise ScanError(
+            path, f"malformed functional groups ({type(exc).__name__}: {exc})"
+        ) from None
+    del ds
+    _one_stack(keys, path)
+    folder = path.parent
+    pixels = _FramePixels(path, top, frames)
+    warnings: list[str] = []
+    try:
+        _check_series_headers(frames, folder, params)
+        frames, lps = _geometry(frames, folder, params, warnings, values=pixels.values)
+    except ScanError as exc:
+        if exc.source in (None, str(path)):
+            raise
+        # the series checks name the folder; every frame here is in this one file
+        raise ScanError(path, exc.reason) from None
+    n, rows, cols = len(frames), top.rows, top.cols
+    check_memory((cols, rows, n), max(top.bits_allocated // 8, 1), path, params=params)
+    stack = np.empty((n, rows, cols), dtype=_stack_dtype(frames))
+    for k, h in enumerate(frames):
+        stack = _put_slice(stack, k, pixels.raw(h), h)
+    sop_name = UID(top.sop_class).name if top.sop_class else "multi-frame DICOM"
+    logger.debug("read %d of %d frames of %s (%s)", n, top.n_frames, path, sop_name)
+    return Loaded(
+        array=stack.transpose(2, 1, 0),
+        affine=LPS_TO_RAS @ lps,
+        format="dicom",
+        sha256=pixels.sha256,
+        modality=top.modality,
+        series_uid=top.series_uid,
+        n_files=1,
+        warnings=warnings,
+        phi=dict(top.phi),
+        meta={
+            "transfer_syntax": top.transfer_syntax,
+            "slice_thickness_mm": frames[0].slice_thickness_mm,
+            "n_slices": n,
+            "n_frames": top.n_frames,
+            "sop_class": sop_name,
+        },
+    )
