@@ -812,6 +812,8 @@ def read_dicom(
         raise ScanError(single, why)
     if head.n_frames > 1:
         return read_multiframe(single, params=params)
+    if head.samples != 1 or not head.has_pixels or head.iop is None or head.ipp is None:
+        _check_series_headers([head], folder, params)  # the named file's own problem first
     return _read_series(single, folder, head.series_uid, params, read_multiframe)
 
 

@@ -38,6 +38,8 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "read_nifti",
+    "read_nifti_pair",
+    "pair_files",
     "read_itk",
     "read_label_map",
     "save_volume",
@@ -234,6 +236,21 @@ def read_nifti(path: Path, *, params: LoadParams = LoadParams()) -> Loaded:
         )
     try:
         img = klass.from_bytes(raw)
+    except Exception as exc:
+        raise ScanError(path, f"cannot read voxel data ({exc})") from None
+    arr = _scaled_voxels(img, shape3, path)
+    warnings = _nifti_warnings(img.header)
+    affine = np.asarray(img.affine, dtype=np.float64)
+    return Loaded(array=arr, affine=affine, format="nifti", sha256=digest, warnings=warnings)
+
+
+def _scaled_voxels(img: Any, shape3: tuple[int, int, int], path: Path) -> np.ndarray:
+    """A NIfTI image's voxels ``[i, j, k]`` with scl_slope/scl_inter applied (own memory).
+
+    int32 for integer data shifted by a whole intercept, float32 for any other scaling,
+    the file's type when unscaled.
+    """
+    try:
         proxy: Any = img.dataobj
         unscaled = np.asanyarray(proxy.get_unscaled())
     except Exception as exc:
@@ -248,9 +265,97 @@ def read_nifti(path: Path, *, params: LoadParams = LoadParams()) -> Loaded:
             arr = arr.astype(np.int32) + int(inter)
         else:
             arr = arr.astype(np.float32) * np.float32(slope) + np.float32(inter)
-    warnings = _nifti_warnings(img.header)
-    affine = np.asarray(img.affine, dtype=np.float64)
-    return Loaded(array=arr, affine=affine, format="nifti", sha256=digest, warnings=warnings)
+    return arr
+
+
+#: Suffixes of the two files of a NIfTI (or Analyze) pair, header first.
+PAIR_SUFFIXES = (".hdr", ".img")
+
+
+def pair_files(path: Path) -> tuple[Path, Path | None]:
+    """``(header, image)`` of the pair ``path`` belongs to; image None when it is missing.
+
+    ``path`` may name either file; the other has the same stem and the other suffix
+    (in the same letter case, else lower or upper case).
+    """
+    suffix = path.suffix
+    other = ".img" if suffix.lower() == ".hdr" else ".hdr"
+    cands = [path.with_suffix(other.upper() if suffix.isupper() else other)]
+    cands += [path.with_suffix(other), path.with_suffix(other.upper())]
+    found = next((c for c in cands if c.is_file()), None)
+    if suffix.lower() == ".hdr":
+        return path, found
+    if found is None:
+        raise ScanError(path, f"the header {cands[0].name} of this NIfTI/Analyze pair is missing")
+    return found, path
+
+
+def read_nifti_pair(path: Path, *, params: LoadParams = LoadParams()) -> Loaded:
+    """Read a NIfTI-1/2 pair (``.hdr`` header + ``.img`` voxels), given either file.
+
+    The header must carry the NIfTI magic (``ni1`` or ``ni2``): an Analyze 7.5 pair has
+    none and stores no orientation, so left and right could not be trusted; it is refused.
+
+    Raises
+    ------
+    ScanError
+        Missing ``.img`` or ``.hdr``, Analyze 7.5, bad header, short voxel file, and the
+        checks of :func:`read_nifti` (memory, shape).
+    """
+    hdr, img_path = pair_files(path)
+    with open(hdr, "rb") as fh:
+        head = fh.read(1024)
+    klass = _nifti_class(head, hdr)
+    magic_at = 344 if klass is nib.Nifti1Image else 4
+    magic = head[magic_at : magic_at + 4]
+    if magic in (b"n+1\x00", b"n+2\x00"):
+        return read_nifti(hdr, params=params)  # a single-file NIfTI named .hdr
+    if magic not in (b"ni1\x00", b"ni2\x00"):
+        raise ScanError(
+            path,
+            "an Analyze 7.5 header (no NIfTI magic 'ni1'): it stores no orientation, so left "
+            "and right cannot be trusted; convert the original data to NIfTI (e.g. dcm2niix)",
+        )
+    if img_path is None:
+        raise ScanError(
+            hdr, f"missing its .img: a NIfTI pair keeps its voxels in {hdr.stem}.img beside it"
+        )
+    pair_class = nib.Nifti1Pair if klass is nib.Nifti1Image else nib.Nifti2Pair
+    try:
+        header = pair_class.header_class.from_fileobj(io.BytesIO(head))
+    except Exception as exc:  # nibabel raises several types for bad headers
+        raise ScanError(hdr, f"unreadable NIfTI header ({exc})") from None
+    shape = tuple(int(s) for s in header.get_data_shape())
+    dtype = header.get_data_dtype()
+    check_memory(shape, dtype.itemsize, path, params=params)
+    shape3 = check_shape(shape, path)
+    need = int(header.get_data_offset()) + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    have = img_path.stat().st_size
+    if have < need:
+        raise ScanError(
+            img_path,
+            f"truncated: {have} bytes of voxel data but the header {hdr.name} needs {need} "
+            f"({'×'.join(map(str, shape))} voxels of {dtype.name}); copy the pair again",
+        )
+    hdr_bytes = hdr.read_bytes()
+    img_bytes = img_path.read_bytes()
+    file_map = pair_class.make_file_map(
+        {"header": io.BytesIO(hdr_bytes), "image": io.BytesIO(img_bytes)}
+    )
+    try:
+        img = pair_class.from_file_map(file_map)
+    except Exception as exc:
+        raise ScanError(hdr, f"unreadable NIfTI pair ({exc})") from None
+    arr = _scaled_voxels(img, shape3, img_path)
+    digest = sha256_of_hashes([sha256_file_bytes(hdr_bytes), sha256_file_bytes(img_bytes)])
+    return Loaded(
+        array=arr,
+        affine=np.asarray(img.affine, dtype=np.float64),
+        format="nifti",
+        sha256=digest,
+        n_files=2,
+        warnings=_nifti_warnings(img.header),
+    )
 
 
 def sha256_file_bytes(data: bytes) -> str:

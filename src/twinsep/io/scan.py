@@ -1,6 +1,7 @@
 """``load_scan``: open any supported scan, validate it, describe it without PHI.
 
-Dispatch by suffix (``.nii``/``.nii.gz``, ``.nrrd``/``.nhdr``, ``.mha``/``.mhd``),
+Dispatch by suffix (``.nii``/``.nii.gz``, ``.hdr``/``.img`` NIfTI pairs,
+``.nrrd``/``.nhdr``, ``.mha``/``.mhd``),
 by folder (DICOM series) or, for other names, by the file's magic bytes. Every
 reader returns the array indexed ``[i, j, k]`` with its RAS affine; the common
 checks (shape, spacing, singular affine, NaN/inf, label maps) and the modality
@@ -30,8 +31,9 @@ from twinsep.io.checks import (
     normalise_dtype,
 )
 from twinsep.io.dicom import is_dicom_file, read_dicom, series_uid_hash
-from twinsep.io.formats import read_itk, read_nifti
+from twinsep.io.formats import PAIR_SUFFIXES, read_itk, read_nifti, read_nifti_pair
 from twinsep.io.shear import orthogonal_grid
+from twinsep.io.unsupported import unsupported_reason
 from twinsep.volume import Volume, orientation_code, spacing_from_affine
 
 logger = logging.getLogger(__name__)
@@ -89,6 +91,8 @@ class Scan:
 _SUFFIX_FORMATS = (
     (".nii.gz", "nifti"),
     (".nii", "nifti"),
+    (".hdr", "nifti"),  # a NIfTI pair (header); Analyze 7.5 is refused by its reader
+    (".img", "nifti"),  # a NIfTI pair (voxels)
     (".nrrd", "nrrd"),
     (".nhdr", "nrrd"),
     (".mha", "mha"),
@@ -113,6 +117,8 @@ def _sniff(path: Path) -> str | None:
         return "mha"
     if len(head) >= 348 and head[344:348] in (b"n+1\x00", b"ni1\x00"):
         return "nifti"
+    if head[4:8] in (b"n+2\x00", b"ni2\x00"):
+        return "nifti"
     if head[:2] == b"\x1f\x8b":
         return "gzip"
     return None
@@ -135,14 +141,17 @@ def detect_format(path: Path) -> str:
                 break  # a misnamed file: trust the content below
             return fmt
     sniffed = _sniff(path)
-    if sniffed == "gzip" and name.endswith(".gz"):
-        return "nifti"
     if sniffed in ("dicom", "nifti", "nrrd", "mha"):
         return sniffed
+    why = unsupported_reason(path)
+    if why is not None:
+        raise ScanError(path, why)
+    if sniffed == "gzip" and name.endswith(".gz"):
+        return "nifti"
     raise ScanError(
         path,
         "not a recognised scan format (expected a DICOM folder or file, .nii, .nii.gz, "
-        ".nrrd, .nhdr, .mha or .mhd)",
+        "a .hdr/.img NIfTI pair, .nrrd, .nhdr, .mha or .mhd)",
     )
 
 
@@ -152,6 +161,8 @@ def _read(path: Path, fmt: str, series_uid: str | None, params: LoadParams) -> L
     if series_uid is not None:
         raise ScanError(path, f"series_uid applies to DICOM only, not to {fmt} files")
     if fmt == "nifti":
+        if path.suffix.lower() in PAIR_SUFFIXES:
+            return read_nifti_pair(path, params=params)
         return read_nifti(path, params=params)
     return read_itk(path, fmt, params=params)
 
@@ -169,7 +180,7 @@ def load_scan(
     ----------
     path : str or Path
         A DICOM folder (one series), one DICOM file of a series, ``.nii``/``.nii.gz``,
-        ``.nrrd``/``.nhdr`` or ``.mha``/``.mhd``.
+        ``.hdr``/``.img`` NIfTI pair, ``.nrrd``/``.nhdr`` or ``.mha``/``.mhd``.
     series_uid : str, optional
         DICOM SeriesInstanceUID (or a prefix of ``series_uid_hash``) to pick one of
         several series in a folder.
