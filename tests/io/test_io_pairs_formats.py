@@ -1,0 +1,128 @@
+"""NIfTI pairs, recognised-but-unsupported formats, and errors that name the given file."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import shutil
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pytest
+from conftest import AFFINES, MARK_IJK, MARK_VALUE, make_volume
+
+from twinsep.errors import ScanError
+from twinsep.io import load_scan, save_volume, write_dicom_series
+
+
+@pytest.mark.parametrize("pair_class", [nib.Nifti1Pair, nib.Nifti2Pair])
+@pytest.mark.parametrize("affine_name", AFFINES)
+def test_nifti_pair_equals_nii(tmp_path: Path, pair_class: type, affine_name: str) -> None:
+    vol = make_volume(affine_name, seed=3)
+    save_volume(vol, tmp_path / "ref.nii")
+    ref = load_scan(tmp_path / "ref.nii")
+    img = pair_class(vol.array, vol.affine)
+    img.set_sform(vol.affine, code=1)
+    img.set_qform(vol.affine, code=1)
+    img.to_filename(tmp_path / "pair.img")
+    hdr, data = tmp_path / "pair.hdr", tmp_path / "pair.img"
+    magic = b"ni1\x00" if pair_class is nib.Nifti1Pair else b"ni2\x00"
+    assert magic in hdr.read_bytes()[:600]
+    before = hashlib.sha256(hdr.read_bytes() + data.read_bytes()).hexdigest()
+    for given in (hdr, data):  # either file of the pair names it
+        scan = load_scan(given)
+        np.testing.assert_array_equal(scan.volume.array, ref.volume.array)
+        np.testing.assert_allclose(scan.volume.affine, ref.volume.affine, atol=1e-5)
+        assert scan.info.format == "nifti" and scan.info.n_files == 2
+        world = vol.affine @ np.array([*MARK_IJK, 1.0])
+        ijk = np.linalg.solve(scan.volume.affine, world)[:3]
+        assert scan.volume.array[tuple(int(round(v)) for v in ijk)] == MARK_VALUE
+    assert hashlib.sha256(hdr.read_bytes() + data.read_bytes()).hexdigest() == before
+
+
+def test_nifti_pair_scaled_values(tmp_path: Path) -> None:
+    vol = make_volume("oblique", seed=4)
+    img = nib.Nifti1Pair(vol.array, vol.affine)
+    img.header.set_slope_inter(0.5, -10.0)
+    img.to_filename(tmp_path / "s.hdr")
+    scan = load_scan(tmp_path / "s.hdr")
+    # int16 data are stored as given; the header says value = stored * 0.5 - 10
+    want = vol.array.astype(np.float64) * 0.5 - 10.0
+    np.testing.assert_array_equal(scan.volume.array, want.astype(np.float32))
+    np.testing.assert_array_equal(scan.volume.array, nib.load(tmp_path / "s.hdr").get_fdata())
+
+
+def test_pair_problems_are_named(tmp_path: Path) -> None:
+    vol = make_volume("lps_axial", seed=5)
+    nib.Nifti1Pair(vol.array, vol.affine).to_filename(tmp_path / "a.hdr")
+    (tmp_path / "a.img").unlink()
+    with pytest.raises(ScanError, match=r"a\.hdr: missing its \.img"):
+        load_scan(tmp_path / "a.hdr")
+    nib.Nifti1Pair(vol.array, vol.affine).to_filename(tmp_path / "b.img")
+    (tmp_path / "b.hdr").unlink()
+    with pytest.raises(ScanError, match=r"b\.img: the header b\.hdr .* is missing"):
+        load_scan(tmp_path / "b.img")
+    nib.Nifti1Pair(vol.array, vol.affine).to_filename(tmp_path / "c.img")
+    data = (tmp_path / "c.img").read_bytes()
+    (tmp_path / "c.img").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ScanError, match=r"c\.img: truncated"):
+        load_scan(tmp_path / "c.hdr")
+    nib.AnalyzeImage(vol.array, vol.affine).to_filename(tmp_path / "d.img")
+    with pytest.raises(ScanError, match=r"d\.hdr: an Analyze 7\.5 header .*left and right"):
+        load_scan(tmp_path / "d.hdr")
+
+
+def test_nifti2_single_file_sniffed_without_suffix(tmp_path: Path) -> None:
+    vol = make_volume("lsa", seed=6)
+    nib.Nifti2Image(vol.array, vol.affine).to_filename(tmp_path / "x.nii")
+    shutil.copy(tmp_path / "x.nii", tmp_path / "noext")
+    np.testing.assert_array_equal(load_scan(tmp_path / "noext").volume.array, vol.array)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "pattern"),
+    [
+        (
+            "t.mgz",
+            gzip.compress(b"\x00\x00\x00\x01" + bytes(300)),
+            r"FreeSurfer MGH/MGZ.*mri_convert",
+        ),
+        ("t.mnc", b"CDF\x01" + bytes(100), r"MINC is not supported"),
+        ("renamed.bin", b"\x89HDF\r\n\x1a\n" + bytes(100), r"MINC is not supported"),
+        ("t.PAR", b"# === DATA DESCRIPTION FILE ===\n", r"Philips PAR/REC"),
+        ("t+orig.HEAD", b"type = string-attribute\n", r"AFNI HEAD/BRIK"),
+        ("t.trk", b"TRACK" + bytes(995), r"tractography.*not an image"),
+        ("t.tck", b"mrtrix tracks\nEND\n", r"tractography.*not an image"),
+        ("pet.v", b"MATRIX72" + bytes(504), r"ECAT PET"),
+    ],
+)
+def test_known_formats_get_a_specific_reason(
+    tmp_path: Path, name: str, content: bytes, pattern: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(ScanError, match=pattern) as err:
+        load_scan(path)
+    assert err.value.one_line().startswith(str(path) + ":")
+
+
+def test_gzipped_dicom_is_named(tmp_path: Path) -> None:
+    files = write_dicom_series(make_volume("lps_axial"), tmp_path / "s")
+    path = tmp_path / "slice.gz"
+    path.write_bytes(gzip.compress(files[0].read_bytes()))
+    with pytest.raises(ScanError, match=r"gzip-compressed DICOM.*gunzip"):
+        load_scan(path)
+
+
+def test_error_in_another_file_starts_with_the_named_file(tmp_path: Path) -> None:
+    files = write_dicom_series(make_volume("lps_axial", shape=(12, 10, 8)), tmp_path / "s")
+    files[4].unlink()  # a missing slice in the middle of the series
+    with pytest.raises(ScanError) as err:
+        load_scan(files[0])
+    line = err.value.one_line()
+    assert line.startswith(f"{files[0]}: its series (7 files in {files[0].parent}) cannot be used:")
+    assert "missing slice(s)" in line and "\n" not in line
+    # the folder itself: the folder is the source, no re-wording
+    with pytest.raises(ScanError, match=r"^\S*s: missing slice"):
+        load_scan(tmp_path / "s")
