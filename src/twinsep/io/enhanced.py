@@ -232,6 +232,43 @@ class _FramePixels:
         """Rescaled values of one frame as float64 (to compare frames at one position)."""
         return self.raw(h).astype(np.float64) * h.slope + h.inter
 
+    def stack(self, frames: list[_Header]) -> np.ndarray:
+        """Rescaled ``(n, rows, cols)`` stack of ``frames`` in that order; sets ``sha256``.
+
+        Native 16-bit files not read yet are streamed frame by frame (the file is hashed
+        on the way), so the peak is the stack plus one frame rather than the stack plus
+        the whole file.
+        """
+        stack = np.empty((len(frames), self.top.rows, self.top.cols), dtype=_stack_dtype(frames))
+        if self._data is None and self._decoded is None and all(map(_fast_path_ok, self.frames)):
+            return self._stream(frames, stack)
+        for k, h in enumerate(frames):
+            stack = _put_slice(stack, k, self.raw(h), h)
+        return stack
+
+    def _stream(self, frames: list[_Header], stack: np.ndarray) -> np.ndarray:
+        slot = {h.frame: k for k, h in enumerate(frames)}  # dropped copies: hashed only
+        hasher = hashlib.sha256()
+        pos = 0
+        try:
+            with open(self.path, "rb") as fh:
+                for h in sorted(self.frames, key=lambda r: int(r.pixel_tell or 0)):
+                    assert h.pixel_tell is not None and h.pixel_length is not None
+                    hasher.update(fh.read(h.pixel_tell - pos))
+                    buf = fh.read(h.pixel_length)
+                    hasher.update(buf)
+                    pos = h.pixel_tell + len(buf)
+                    k = slot.get(h.frame)
+                    if k is not None:
+                        raw = _pixels_from_bytes(dataclasses.replace(h, pixel_tell=0), buf)
+                        stack = _put_slice(stack, k, raw, h)
+                while chunk := fh.read(1 << 22):
+                    hasher.update(chunk)
+        except OSError as exc:
+            raise ScanError(self.path, f"cannot be read ({exc.strerror})") from None
+        self.sha256 = hasher.hexdigest()
+        return stack
+
 
 def read_multiframe(path: Path, *, params: LoadParams = LoadParams()) -> Loaded:
     """Read one multi-frame (enhanced) CT/MR DICOM file as a 3D volume.
@@ -292,9 +329,7 @@ def read_multiframe(path: Path, *, params: LoadParams = LoadParams()) -> Loaded:
         raise ScanError(path, exc.reason) from None
     n, rows, cols = len(frames), top.rows, top.cols
     check_memory((cols, rows, n), max(top.bits_allocated // 8, 1), path, params=params)
-    stack = np.empty((n, rows, cols), dtype=_stack_dtype(frames))
-    for k, h in enumerate(frames):
-        stack = _put_slice(stack, k, pixels.raw(h), h)
+    stack = pixels.stack(frames)
     sop_name = UID(top.sop_class).name if top.sop_class else "multi-frame DICOM"
     logger.debug("read %d of %d frames of %s (%s)", n, top.n_frames, path, sop_name)
     return Loaded(
