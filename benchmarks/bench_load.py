@@ -1,7 +1,8 @@
 """Benchmark: ``twinsep.io.load_scan`` against SimpleITK's own readers.
 
 Generates a 512×512×400 int16 CT-like head volume (seeded), writes it as a DICOM
-series (400 files) and as ``.nii.gz`` into a temporary folder, then times, in the same
+series (400 files), as one Enhanced CT multi-frame file and as ``.nii.gz`` into a
+temporary folder, then times, in the same
 run and alternating, ``load_scan`` and SimpleITK (``ImageSeriesReader`` including
 ``GetGDCMSeriesFileNames`` for DICOM, ``ReadImage`` for NIfTI). Each reader runs
 ``repeats`` times; the median wall time is reported. ``load_scan`` does more work than
@@ -30,6 +31,7 @@ import SimpleITK as sitk
 
 from twinsep.io import load_scan, save_volume, write_dicom_series
 from twinsep.io.atomic import atomic_write_text
+from twinsep.io.enhanced_write import write_enhanced_dicom
 from twinsep.volume import Volume
 
 
@@ -101,6 +103,7 @@ def run(
         t0 = time.perf_counter()
         write_dicom_series(vol, Path(tmp) / "dicom")
         result["write_dicom_s"] = round(time.perf_counter() - t0, 3)
+        enhanced = write_enhanced_dicom(vol, Path(tmp) / "enhanced.dcm")  # one multi-frame file
         t0 = time.perf_counter()
         nii = save_volume(vol, Path(tmp) / "ct.nii.gz", compress_level=1)
         result["write_nii_gz_s"] = round(time.perf_counter() - t0, 3)
@@ -110,6 +113,7 @@ def run(
                 lambda: load_scan(Path(tmp) / "dicom"),
                 lambda: _sitk_dicom(Path(tmp) / "dicom"),
             ),
+            "dicom_enhanced": (lambda: load_scan(enhanced), lambda: _sitk_file(enhanced)),
             "nii_gz": (lambda: load_scan(nii), lambda: _sitk_file(nii)),
         }
         for name, (ours, theirs) in cases.items():
@@ -127,7 +131,7 @@ def run(
     result["title"] = "Scan loading: load_scan vs SimpleITK"
     result["rows"] = [
         {"format": name, **{k: v for k, v in result[name].items() if not k.endswith("all_s")}}  # type: ignore[union-attr]
-        for name in ("dicom", "nii_gz")
+        for name in ("dicom", "dicom_enhanced", "nii_gz")
     ]
     result["markdown"] = table
     atomic_write_text(out / "load.json", json.dumps(result, indent=2) + "\n")
@@ -146,7 +150,7 @@ def markdown_table(result: dict[str, object]) -> str:
         "| format | load_scan (s) | SimpleITK (s) | ratio |",
         "|---|---|---|---|",
     ]
-    for name in ("dicom", "nii_gz"):
+    for name in ("dicom", "dicom_enhanced", "nii_gz"):
         r = result[name]
         assert isinstance(r, dict)
         lines.append(
