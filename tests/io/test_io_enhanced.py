@@ -84,6 +84,21 @@ def test_shuffled_frames_per_frame_groups_and_rescale(tmp_path: Path) -> None:
     np.testing.assert_allclose(scan.volume.affine, ref.volume.affine, atol=1e-9)
 
 
+def test_rle_compressed_frames_decode_to_the_same_volume(tmp_path: Path) -> None:
+    from pydicom.uid import RLELossless
+
+    vol = head_volume("oblique", n=16)
+    plain = write_enhanced_dicom(vol, tmp_path / "plain.dcm", frames=[3, 1, 2, 0, *range(4, 16)])
+    ds = pydicom.dcmread(plain)
+    ds.compress(RLELossless)  # pydicom's own RLE encoder: the decoder path of the reader
+    ds.save_as(tmp_path / "rle.dcm", enforce_file_format=True)
+    a, b = load_scan(plain), load_scan(tmp_path / "rle.dcm")
+    assert b.volume.meta["transfer_syntax"] == RLELossless
+    np.testing.assert_array_equal(a.volume.array, b.volume.array)
+    np.testing.assert_allclose(a.volume.affine, b.volume.affine, atol=1e-9)
+    assert b.info.sha256 == hashlib.sha256((tmp_path / "rle.dcm").read_bytes()).hexdigest()
+
+
 def test_missing_frame_position_is_refused(tmp_path: Path) -> None:
     vol = head_volume("lps_axial", n=16)
     frames = [k for k in range(16) if k != 6]
