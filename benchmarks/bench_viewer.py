@@ -10,7 +10,6 @@ the VR face budget, so the VR row includes server-side decimation.
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -18,24 +17,14 @@ from typing import Any
 
 import numpy as np
 
+from twinsep.chromium import WEBGL_FLAGS, find_chromium
 from twinsep.viewer import make_server
 from twinsep.viewer.sample import write_sample_plan
 from twinsep.viewer.scene import glb_face_count
 from twinsep.viewer.server import static_root
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--use-angle=swiftshader",
-    "--enable-unsafe-swiftshader",
-]
+CHROMIUM = find_chromium()
+ARGS = list(WEBGL_FLAGS)
 
 
 def _measure_once(ctx: Any, plan: Path, query: str) -> dict[str, Any]:
@@ -90,7 +79,7 @@ def run(out_dir: Path, *, runs: int = 5) -> dict[str, Any]:
 
     bundle = static_root().joinpath("viewer.js").read_bytes()
     rows: list[dict[str, Any]] = []
-    if shutil.which(CHROMIUM) is None:
+    if CHROMIUM is None:
         md = f"Chromium missing; bundle {len(bundle) / 1024:.0f} kB."
         return {"title": "Viewer", "rows": [], "markdown": md, "bundle_bytes": len(bundle)}
     with tempfile.TemporaryDirectory() as tmp:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import colorsys
 import io
-import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,25 +13,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from twinsep.chromium import WEBGL_FLAGS, find_chromium
 from twinsep.viewer import ViewerServer
 from twinsep.viewer.sample import SampleTruth
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    # software WebGL (SwiftShader) for a machine without a GPU
-    "--use-angle=swiftshader",
-    "--enable-unsafe-swiftshader",
-]
+CHROMIUM = find_chromium()
+ARGS = list(WEBGL_FLAGS)
 VIEWPORT = {"width": 1280, "height": 720}
 
 #: A stubbed WebXR that reports a headset and records session requests.
@@ -53,7 +41,7 @@ NO_XR = "Object.defineProperty(Navigator.prototype, 'xr', {configurable: true, g
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if shutil.which(CHROMIUM) is None:
+    if CHROMIUM is None:
         pytest.skip("Debian chromium is not installed (make browser)")
     sync_api = pytest.importorskip("playwright.sync_api")
     with tempfile.TemporaryDirectory() as profile, sync_api.sync_playwright() as pw:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
-import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -107,7 +106,7 @@ def real_server(real_plan: tuple[Path, Path]) -> Iterator[ViewerServer]:
 
 @pytest.fixture(scope="module")
 def page(real_server: ViewerServer) -> Iterator[Any]:
-    if shutil.which(CHROMIUM) is None:
+    if CHROMIUM is None:
         pytest.skip("Debian chromium is not installed (make browser)")
     sync_api = pytest.importorskip("playwright.sync_api")
     with tempfile.TemporaryDirectory() as profile, sync_api.sync_playwright() as pw:

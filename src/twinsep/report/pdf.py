@@ -4,34 +4,18 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
+from twinsep.chromium import PRINT_FLAGS, find_chromium
+
 logger = logging.getLogger(__name__)
 
-#: Chromium flags for a quiet, offline, sandbox-free (root in CI) headless print.
-CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-pdf-header-footer",
-)
+#: The flags of a PDF print (kept under this name for callers of this module).
+CHROMIUM_FLAGS = PRINT_FLAGS
 
-
-def find_chromium() -> str | None:
-    """Path of a Chromium/Chrome executable, or None."""
-    for name in ("chromium", "chromium-browser", "google-chrome", "chrome"):
-        path = shutil.which(name)
-        if path:
-            return path
-    return None
+__all__ = ["CHROMIUM_FLAGS", "find_chromium", "html_to_pdf"]
 
 
 def html_to_pdf(html_path: Path, pdf_path: Path, *, timeout_s: float = 120.0) -> None:
