@@ -113,8 +113,35 @@ def test_two_stacks_are_listed_and_refused(tmp_path: Path) -> None:
     path = write_enhanced_dicom(
         vol, tmp_path / "two.dcm", frames=list(range(16)) * 2, stack_ids=["1"] * 16 + ["2"] * 16
     )
-    with pytest.raises(ScanError, match=r"2 stacks.*stack 1: 16 frames; stack 2: 16 frames"):
+    with pytest.raises(ScanError, match=r"2 volumes.*stack 1: 16 frames; stack 2: 16 frames"):
         load_scan(path)
+
+
+def test_echo_dimension_makes_two_volumes(tmp_path: Path) -> None:
+    # multi-echo enhanced MR: the same 8 positions twice, told apart by a third
+    # dimension (Effective Echo Time) of DimensionIndexSequence only
+    vol = head_volume("lps_axial", n=8)
+    path = write_enhanced_dicom(vol, tmp_path / "echo.dcm", frames=list(range(8)) * 2)
+
+    def add_echo(ds: pydicom.Dataset) -> None:
+        dim = pydicom.Dataset()
+        dim.DimensionIndexPointer = pydicom.datadict.tag_for_keyword("EffectiveEchoTime")
+        dim.FunctionalGroupPointer = pydicom.datadict.tag_for_keyword("MREchoSequence")
+        ds.DimensionIndexSequence.append(dim)
+        for f, group in enumerate(ds.PerFrameFunctionalGroupsSequence):
+            content = group.FrameContentSequence[0]
+            content.DimensionIndexValues = [*content.DimensionIndexValues, 1 + f // 8]
+
+    _edit(path, add_echo)
+    with pytest.raises(
+        ScanError,
+        match=r"2 volumes \(Effective Echo Time 1: 8 frames; Effective Echo Time 2: 8 frames\)",
+    ):
+        load_scan(path)
+    # without the dimension the second echo is an identical copy: dropped, with a warning
+    plain = load_scan(write_enhanced_dicom(vol, tmp_path / "p.dcm", frames=list(range(8)) * 2))
+    assert plain.volume.shape == (8, 8, 8)
+    assert any("ignored 8 frame(s)" in w for w in plain.info.warnings)
 
 
 def _edit(path: Path, edit: object) -> None:

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 import pydicom
+import pydicom.datadict
 import pydicom.multival
 from pydicom.dataset import Dataset
 from pydicom.uid import UID
@@ -115,6 +116,7 @@ def _frame_records(ds: Dataset, top: _Header, path: Path) -> tuple[list[_Header]
     contiguous = top.pixel_length is not None and top.pixel_length >= n * frame_bytes
     records: list[_Header] = []
     keys: list[str] = []
+    dim_values: list[tuple[int, ...]] = []
     for f in range(n):
         group = per_seq[f] if per_seq else None
         position = _floats(
@@ -147,6 +149,7 @@ def _frame_records(ds: Dataset, top: _Header, path: Path) -> tuple[list[_Header]
         content = _macro(group, None, "FrameContentSequence")
         stack = _text(content, "StackID")
         time = _text(content, "TemporalPositionIndex")
+        dim_values.append(_index_values(content))
         keys.append(
             ", ".join(
                 part
@@ -176,20 +179,75 @@ def _frame_records(ds: Dataset, top: _Header, path: Path) -> tuple[list[_Header]
                 pixel_length=frame_bytes if contiguous else None,
             )
         )
-    return records, keys
+    dims = _dimension_keys(ds, dim_values)
+    parts = [
+        [p for p in (*k.split(", "), *d.split(", ")) if p] for k, d in zip(keys, dims, strict=True)
+    ]
+    common = set.intersection(*(set(p) for p in parts)) if parts else set()
+    # a label shared by every frame (e.g. "stack 1" in a one-stack file) tells nothing apart
+    return records, [", ".join(p for p in ps if p not in common) for ps in parts]
+
+
+#: Dimension pointers that are not "which volume": the position within a stack, and
+#: StackID / TemporalPositionIndex, which are read from FrameContentSequence directly.
+_NOT_VOLUME_POINTERS = {
+    0x00209057,  # InStackPositionNumber
+    0x00200032,  # ImagePositionPatient
+    0x00201041,  # SliceLocation
+    0x00209056,  # StackID
+    0x00209128,  # TemporalPositionIndex
+}
+
+
+def _index_values(content: Dataset | None) -> tuple[int, ...]:
+    """A frame's DimensionIndexValues (FrameContentSequence) as a tuple, () when absent."""
+    if content is None or "DimensionIndexValues" not in content:
+        return ()
+    val = content.DimensionIndexValues
+    vals = list(val) if isinstance(val, list | tuple | pydicom.multival.MultiValue) else [val]
+    try:
+        return tuple(int(v) for v in vals)
+    except (TypeError, ValueError):
+        return ()
+
+
+def _dimension_keys(ds: Dataset, values: list[tuple[int, ...]]) -> list[str]:
+    """Per frame, the values of the dimensions that tell volumes apart (echo, b-value...).
+
+    A dimension of the DimensionIndexSequence counts when it is not positional and
+    takes more than one value but fewer than one per frame (a value per frame runs
+    along the stack, like an in-stack position).
+    """
+    n = len(values)
+    out = [""] * n
+    for i, item in enumerate(ds.get("DimensionIndexSequence") or []):
+        pointer = item.get("DimensionIndexPointer")
+        if pointer is None or int(pointer) in _NOT_VOLUME_POINTERS:
+            continue
+        column = [v[i] if len(v) > i else None for v in values]
+        distinct = set(column)
+        if len(distinct) <= 1 or len(distinct) == n:
+            continue
+        try:
+            name = pydicom.datadict.dictionary_description(int(pointer))
+        except KeyError:
+            name = f"dimension ({int(pointer):08X})"
+        for f in range(n):
+            out[f] = ", ".join(p for p in (out[f], f"{name} {column[f]}") if p)
+    return out
 
 
 def _one_stack(keys: list[str], path: Path) -> None:
-    """Refuse a file whose frames belong to several stacks or time points."""
+    """Refuse a file whose frames belong to several volumes (stacks, time points, echoes...)."""
     counts = Counter(keys)
     if len(counts) <= 1:
         return
     listing = "; ".join(f"{k or 'unlabelled'}: {c} frames" for k, c in sorted(counts.items()))
     raise ScanError(
         path,
-        f"holds {len(counts)} stacks or time points ({listing}); twinsep plans one 3D volume "
-        "and does not pick one silently: export the stack (and time point) to plan as its "
-        "own file or series (e.g. dcm2niix writes one volume per stack)",
+        f"holds {len(counts)} volumes ({listing}); twinsep plans one 3D volume and does not "
+        "pick one silently: export the stack, time point or echo to plan as its own file or "
+        "series (e.g. dcm2niix writes one volume per stack)",
     )
 
 
