@@ -55,6 +55,7 @@ def test_enhanced_equals_classic_series(tmp_path: Path, affine_name: str) -> Non
     assert scan.info.format == "dicom" and scan.info.modality == "CT"
     assert scan.info.n_files == 1 and scan.volume.array.dtype == np.int16
     assert scan.volume.meta["sop_class"] == "Enhanced CT Image Storage"
+    assert f"one multi-frame file, {N} frames, Enhanced CT" in describe_scan(scan)
     # every voxel keeps its world position (the classic reader flips k for left-handed input)
     ijk = np.array([5, 9, 13, 1.0])
     world = vol.affine @ ijk
@@ -384,3 +385,26 @@ def test_no_phi_in_a_whole_plan_of_an_enhanced_ct(tmp_path: Path) -> None:
         blob = _all_bytes(p)
         for needle in needles:
             assert needle not in blob, f"{needle!r} found in {p.relative_to(out)}"
+
+
+def test_seg_beside_the_series_is_ignored_with_a_warning(tmp_path: Path) -> None:
+    vol = head_volume("lps_axial", n=12)
+    folder = tmp_path / "export"
+    write_dicom_series(vol, folder)
+    seg = write_enhanced_dicom(vol, tmp_path / "seg.dcm")
+
+    def as_seg(ds: pydicom.Dataset) -> None:
+        ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.66.4"
+        ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
+        ds.SeriesInstanceUID = "1.2.826.0.1.3680043.8.498.99"
+
+    _edit(seg, as_seg)
+    seg.rename(folder / "SEG0001.dcm")
+    scan = load_scan(folder)
+    np.testing.assert_array_equal(scan.volume.array, load_scan(folder / "IM00001.dcm").volume.array)
+    assert any("SEG0001.dcm" in w and "not DICOM images of a scan" in w for w in scan.info.warnings)
+    only = tmp_path / "only"
+    only.mkdir()
+    (folder / "SEG0001.dcm").rename(only / "SEG0001.dcm")
+    with pytest.raises(ScanError, match=r"no DICOM image series.*segmentation \(SEG\), not a scan"):
+        load_scan(only)

@@ -852,6 +852,8 @@ def _read_series(
         got = _read_header(f)
         if isinstance(got, str):
             skipped.append((f, got))
+        elif got.sop_class in _NOT_A_SCAN:  # a SEG or RT dose exported beside the scan
+            skipped.append((f, _NOT_A_SCAN[got.sop_class].split(";")[0]))
         else:
             groups.setdefault(got.series_uid, []).append(got)
     if not groups:
@@ -866,7 +868,7 @@ def _read_series(
     warnings: list[str] = []
     if skipped:
         warnings.append(
-            f"ignored {len(skipped)} file(s) that are not DICOM images: "
+            f"ignored {len(skipped)} file(s) that are not DICOM images of a scan: "
             f"{_names([p for p, _ in skipped], folder)}"
         )
     if len(groups) > 1:

@@ -279,6 +279,14 @@ def _finish(path: Path, loaded: Loaded, *, keep_phi: bool, params: LoadParams) -
     return Scan(volume=volume, info=info)
 
 
+def _files_note(scan: Scan) -> str:
+    """`` (N files)`` for a series or pair, `` (one multi-frame file, N frames)`` for one."""
+    n_frames = scan.volume.meta.get("n_frames")
+    if n_frames:
+        return f" (one multi-frame file, {n_frames} frames, {scan.volume.meta.get('sop_class')})"
+    return f" ({scan.info.n_files} files)" if scan.info.n_files > 1 else ""
+
+
 def describe_scan(scan: Scan) -> str:
     """Multi-line, human-readable description of a scan for ``twinsep check``.
 
@@ -292,7 +300,7 @@ def describe_scan(scan: Scan) -> str:
     unit = "HU" if i.modality == "CT" else "(arbitrary units)"
     lines = [
         f"file:        {i.path}",
-        f"format:      {i.format}" + (f" ({i.n_files} files)" if i.n_files > 1 else ""),
+        f"format:      {i.format}" + _files_note(scan),
         f"modality:    {i.modality}"
         + (" (guessed from the value range)" if i.modality_guessed else ""),
         f"shape:       {i.shape[0]} × {i.shape[1]} × {i.shape[2]} voxels ({i.dtype})",
