@@ -408,3 +408,21 @@ def test_seg_beside_the_series_is_ignored_with_a_warning(tmp_path: Path) -> None
     (folder / "SEG0001.dcm").rename(only / "SEG0001.dcm")
     with pytest.raises(ScanError, match=r"no DICOM image series.*segmentation \(SEG\), not a scan"):
         load_scan(only)
+
+
+def test_top_level_orientation_and_spacing_are_used_when_groups_lack_them(tmp_path: Path) -> None:
+    vol = head_volume("oblique", n=12)
+    ref = load_scan(write_enhanced_dicom(vol, tmp_path / "ref.dcm"))
+    path = write_enhanced_dicom(vol, tmp_path / "top.dcm")
+
+    def move_up(ds: pydicom.Dataset) -> None:
+        shared = ds.SharedFunctionalGroupsSequence[0]
+        ds.ImageOrientationPatient = shared.PlaneOrientationSequence[0].ImageOrientationPatient
+        ds.PixelSpacing = shared.PixelMeasuresSequence[0].PixelSpacing
+        del shared.PlaneOrientationSequence
+        del shared.PixelMeasuresSequence
+
+    _edit(path, move_up)
+    scan = load_scan(path)
+    np.testing.assert_array_equal(scan.volume.array, ref.volume.array)
+    np.testing.assert_allclose(scan.volume.affine, ref.volume.affine, atol=1e-9)

@@ -112,6 +112,10 @@ def _frame_records(ds: Dataset, top: _Header, path: Path) -> tuple[list[_Header]
         )
     top_slope = _floats(ds, "RescaleSlope", 1)
     top_inter = _floats(ds, "RescaleIntercept", 1)
+    # non-conformant writers put orientation/spacing at the top level (one value for all
+    # frames, which is what they mean); positions never: a top-level position is one place
+    top_orient = _floats(ds, "ImageOrientationPatient", 6)
+    top_spacing = _floats(ds, "PixelSpacing", 2)
     frame_bytes = top.rows * top.cols * 2
     contiguous = top.pixel_length is not None and top.pixel_length >= n * frame_bytes
     records: list[_Header] = []
@@ -132,6 +136,8 @@ def _frame_records(ds: Dataset, top: _Header, path: Path) -> tuple[list[_Header]
             _macro(group, shared, "PlaneOrientationSequence"), "ImageOrientationPatient", 6
         )
         if orient is None:
+            orient = top_orient
+        if orient is None:
             raise ScanError(
                 path,
                 f"frame {f + 1} of {n} has no ImageOrientationPatient (PlaneOrientationSequence, "
@@ -139,6 +145,8 @@ def _frame_records(ds: Dataset, top: _Header, path: Path) -> tuple[list[_Header]
             )
         measures = _macro(group, shared, "PixelMeasuresSequence")
         spacing = _floats(measures, "PixelSpacing", 2)
+        if spacing is None:
+            spacing = top_spacing
         thick = _floats(measures, "SliceThickness", 1)
         value_map = _macro(group, shared, "PixelValueTransformationSequence")
         slope = _floats(value_map, "RescaleSlope", 1)
