@@ -126,3 +126,14 @@ def test_error_in_another_file_starts_with_the_named_file(tmp_path: Path) -> Non
     # the folder itself: the folder is the source, no re-wording
     with pytest.raises(ScanError, match=r"^\S*s: missing slice"):
         load_scan(tmp_path / "s")
+
+
+def test_gzipped_pair_header_is_named_not_truncated(tmp_path: Path) -> None:
+    vol = make_volume("lps_axial", seed=7)
+    nib.Nifti1Pair(vol.array, vol.affine).to_filename(tmp_path / "g.hdr")
+    (tmp_path / "g.hdr.gz").write_bytes(gzip.compress((tmp_path / "g.hdr").read_bytes()))
+    with pytest.raises(ScanError, match=r"g\.hdr\.gz: the header of a NIfTI pair.*gunzip"):
+        load_scan(tmp_path / "g.hdr.gz")
+    shutil.copy(tmp_path / "g.hdr", tmp_path / "renamed.nii")
+    with pytest.raises(ScanError, match=r"renamed\.nii: the header of a NIfTI pair"):
+        load_scan(tmp_path / "renamed.nii")

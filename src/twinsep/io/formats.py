@@ -202,6 +202,19 @@ def read_nifti(path: Path, *, params: LoadParams = LoadParams()) -> Loaded:
     else:
         head = first[:1024]
     klass = _nifti_class(head, path)
+    magic_at = 344 if klass is nib.Nifti1Image else 4
+    if head[magic_at : magic_at + 4] in (b"ni1\x00", b"ni2\x00"):
+        # the header of a pair: its voxels are in another file, not after the header
+        raise ScanError(
+            path,
+            "the header of a NIfTI pair (magic 'ni1'/'ni2'; the voxels are in a separate "
+            ".img file)"
+            + (
+                "; decompress both files (gunzip x.hdr.gz x.img.gz) and load the .hdr"
+                if is_gz
+                else "; name it .hdr, with its .img beside it"
+            ),
+        )
     try:
         header = klass.header_class.from_fileobj(io.BytesIO(head))
     except Exception as exc:  # nibabel raises several types for bad headers
