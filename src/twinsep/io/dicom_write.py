@@ -68,6 +68,56 @@ def _quantise(array: np.ndarray) -> tuple[np.ndarray, float, float]:
     return stored, float(slope), float(inter)
 
 
+def image_header(
+    sop_class_uid: str,
+    sop_uid: str,
+    modality: str,
+    *,
+    patient_name: str = "",
+    patient_id: str = "",
+    birth_date: str = "",
+) -> Dataset:
+    """A new image dataset with its file meta and the patient/study fields every writer sets.
+
+    Parameters
+    ----------
+    sop_class_uid : str
+        SOP Class UID (CT/MR Image Storage, or their Enhanced classes).
+    sop_uid : str
+        SOP Instance UID of the new image.
+    modality : str
+        ``"CT"`` or ``"MR"``.
+    patient_name, patient_id, birth_date : str
+        Patient fields as given (test data only; empty by default).
+
+    Returns
+    -------
+    pydicom.dataset.Dataset
+        Explicit VR little endian, no date or time, manufacturer ``twinsep``.
+    """
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = UID(sop_class_uid)
+    meta.MediaStorageSOPInstanceUID = UID(sop_uid)
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    meta.ImplementationClassUID = UID(_IMPLEMENTATION_UID)
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SpecificCharacterSet = "ISO_IR 100"
+    ds.SOPClassUID = sop_class_uid
+    ds.SOPInstanceUID = sop_uid
+    ds.StudyDate = ""
+    ds.StudyTime = ""
+    ds.AccessionNumber = ""
+    ds.Modality = modality
+    ds.Manufacturer = "twinsep"
+    ds.ReferringPhysicianName = ""
+    ds.PatientName = patient_name
+    ds.PatientID = patient_id
+    ds.PatientBirthDate = birth_date
+    ds.PatientSex = ""
+    return ds
+
+
 def write_dicom_series(
     volume: Volume,
     folder: str | Path,
@@ -141,29 +191,16 @@ def write_dicom_series(
     paths: list[Path] = []
     with atomic_output_dir(dest) as tmp:
         for n, k in enumerate(slice_order):
-            sop_uid = uid(f"sop{k}")
-            meta = FileMetaDataset()
-            meta.MediaStorageSOPClassUID = UID(_SOP_CLASS[modality])
-            meta.MediaStorageSOPInstanceUID = UID(sop_uid)
-            meta.TransferSyntaxUID = ExplicitVRLittleEndian
-            meta.ImplementationClassUID = UID(_IMPLEMENTATION_UID)
-            ds = Dataset()
-            ds.file_meta = meta
-            ds.SpecificCharacterSet = "ISO_IR 100"
+            ds = image_header(
+                _SOP_CLASS[modality],
+                uid(f"sop{k}"),
+                modality,
+                patient_name=patient_name,
+                patient_id=patient_id,
+                birth_date=birth_date,
+            )
             ds.ImageType = ["DERIVED", "SECONDARY", "AXIAL"]
-            ds.SOPClassUID = _SOP_CLASS[modality]
-            ds.SOPInstanceUID = sop_uid
-            ds.StudyDate = ""
-            ds.StudyTime = ""
-            ds.AccessionNumber = ""
-            ds.Modality = modality
-            ds.Manufacturer = "twinsep"
-            ds.ReferringPhysicianName = ""
             ds.SeriesDescription = series_description
-            ds.PatientName = patient_name
-            ds.PatientID = patient_id
-            ds.PatientBirthDate = birth_date
-            ds.PatientSex = ""
             ds.SliceThickness = _ds(spacing[2])
             if modality == "CT":
                 ds.KVP = ""

@@ -19,13 +19,13 @@ from pathlib import Path
 
 import numpy as np
 import pydicom
-from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence as DicomSequence
-from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import generate_uid
 
 from twinsep.errors import InputError
 from twinsep.io.atomic import atomic_output
-from twinsep.io.dicom_write import _ds, _quantise
+from twinsep.io.dicom_write import _UID_PREFIX, _ds, _quantise, image_header
 from twinsep.volume import LPS_TO_RAS, Volume
 
 logger = logging.getLogger(__name__)
@@ -36,8 +36,6 @@ _SOP_CLASS = {
     "CT": "1.2.840.10008.5.1.4.1.1.2.1",  # Enhanced CT Image Storage
     "MR": "1.2.840.10008.5.1.4.1.1.4.1",  # Enhanced MR Image Storage
 }
-_UID_PREFIX = "1.2.826.0.1.3680043.8.498."
-_IMPLEMENTATION_UID = "1.2.826.0.1.3680043.8.498.1"
 
 
 def _item(**values: object) -> DicomSequence:
@@ -176,28 +174,14 @@ def write_enhanced_dicom(
                 RescaleType=rtype,
             )
 
-    meta = FileMetaDataset()
-    sop_uid = uid("sop")
-    meta.MediaStorageSOPClassUID = UID(_SOP_CLASS[modality])
-    meta.MediaStorageSOPInstanceUID = UID(sop_uid)
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    meta.ImplementationClassUID = UID(_IMPLEMENTATION_UID)
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SpecificCharacterSet = "ISO_IR 100"
+    ds = image_header(
+        _SOP_CLASS[modality],
+        uid("sop"),
+        modality,
+        patient_name=patient_name,
+        patient_id=patient_id,
+    )
     ds.ImageType = ["DERIVED", "SECONDARY", "VOLUME", "NONE"]
-    ds.SOPClassUID = _SOP_CLASS[modality]
-    ds.SOPInstanceUID = sop_uid
-    ds.StudyDate = ""
-    ds.StudyTime = ""
-    ds.AccessionNumber = ""
-    ds.Modality = modality
-    ds.Manufacturer = "twinsep"
-    ds.ReferringPhysicianName = ""
-    ds.PatientName = patient_name
-    ds.PatientID = patient_id
-    ds.PatientBirthDate = ""
-    ds.PatientSex = ""
     ds.StudyInstanceUID = uid("study")
     ds.SeriesInstanceUID = uid("series")
     ds.StudyID = ""
