@@ -104,6 +104,29 @@ def _extent(mask: np.ndarray, margin: npt.ArrayLike = 0) -> tuple[slice, slice, 
     return (box[0], box[1], box[2])
 
 
+def _component_boxes(
+    comps: np.ndarray, margin: int
+) -> tuple[np.ndarray, list[tuple[slice, slice, slice] | None]]:
+    """Voxel count and bounding box (grown by ``margin``, clipped) of every label of
+    ``comps``, from one ``cc3d.statistics`` pass.
+
+    Equal to ``count_nonzero(comps == c)`` and ``_extent(comps == c, margin)`` for each
+    label ``c`` (tested), which cost one pass over the whole array per label (issue 10).
+    Index ``c`` of both results is label ``c``; an absent label has count 0 and box None.
+    """
+    stats = cc3d.statistics(comps)
+    counts = np.asarray(stats["voxel_counts"], dtype=np.int64)
+    boxes: list[tuple[slice, slice, slice] | None] = []
+    for c, bb in enumerate(stats["bounding_boxes"]):
+        if bb is None or c >= counts.size or counts[c] == 0:
+            boxes.append(None)
+            continue
+        lo = [max(int(b.start) - margin, 0) for b in bb]
+        hi = [min(int(b.stop) + margin, n) for b, n in zip(bb, comps.shape, strict=True)]
+        boxes.append((slice(lo[0], hi[0]), slice(lo[1], hi[1]), slice(lo[2], hi[2])))
+    return counts, boxes
+
+
 def _sub_volume(vol: Volume, array: np.ndarray, box: tuple[slice, ...]) -> Volume:
     """``array`` (a crop of ``vol``'s grid at ``box``) as a Volume with the shifted affine."""
     lo = np.array([s.start for s in box], dtype=np.float64)
@@ -442,20 +465,25 @@ def _shared_sinus(
     comps, n_found = cc3d.connected_components(vessel, connectivity=26, return_N=True)
     n_comp = int(n_found) + 1
     in_a = tw_v == TWIN_A
-    count_a = np.bincount(comps[in_a & vessel], minlength=n_comp)
-    count_b = np.bincount(comps[(tw_v == TWIN_B) & vessel], minlength=n_comp)
+    # per-component counts from the vessel voxels only (component 0 is not vessel)
+    comp_v = comps[vessel]
+    tw_vv = tw_v[vessel]
+    count_a = np.bincount(comp_v[tw_vv == TWIN_A], minlength=n_comp)
+    count_b = np.bincount(comp_v[tw_vv == TWIN_B], minlength=n_comp)
+    del comp_v, tw_vv
     candidates = np.nonzero((count_a > 0) & (count_b > 0))[0]
     crossings: list[SinusCrossing] = []
     sinus_ids: list[int] = []
     # each candidate is measured in its own bounding box, grown by more than the
     # margin interface_mesh adds around the contact (so its smoothing sees the same
-    # voxels as on the whole box)
+    # voxels as on the whole box); counts and boxes of all components in one pass
     mesh_margin = int(np.ceil(3 * params.smooth_sigma_vx)) + 4
+    comp_vx, comp_box = _component_boxes(comps, mesh_margin) if candidates.size else (None, [])
     for cid in candidates:
         if cid == 0:
             continue
         vol_a, vol_b = count_a[cid] * vox_ml, count_b[cid] * vox_ml
-        cbox = _extent(comps == cid, mesh_margin)
+        cbox = comp_box[cid]
         if cbox is None:  # cannot happen: the component has voxels in both twins
             continue
         comp = comps[cbox] == cid
@@ -502,14 +530,18 @@ def _shared_sinus(
             )
     shared = bool(sinus_ids)
     if shared:
-        sinus_ml = float(sum(np.count_nonzero(comps == sid) for sid in sinus_ids) * vox_ml)
+        assert comp_vx is not None  # sinus_ids come from the candidates
+        sinus_ml = float(sum(int(comp_vx[sid]) for sid in sinus_ids) * vox_ml)
         # Circular: one sinus that goes round the bridge axis near the junction. Two
         # helical sagittal sinuses may cover all azimuths together but not each alone.
         r_eq = float(np.sqrt(interface.area_mm2 / np.pi))
         slab_mm = max(0.25 * r_eq, 2.0 * max(labels.spacing_mm))
         coverage = 0.0
         for sid in sinus_ids:
-            cidx = np.argwhere(comps == sid)
+            # the component's voxels in raster order, found inside its own box
+            sbox = comp_box[sid]
+            assert sbox is not None
+            cidx = np.argwhere(comps[sbox] == sid) + [b.start for b in sbox]
             cpts = sub.world_coords(cidx[:: max(1, cidx.shape[0] // 100_000)])
             near = np.abs((cpts - bridge_centroid_mm) @ bridge_axis) <= slab_mm
             coverage = max(

@@ -181,7 +181,8 @@ def interface_mesh(
     # Extend both sides into the background (nearest body voxel), so that the interface
     # continues smoothly up to the skin and can be clipped there.
     if (~body).any():
-        _, nearest = ndimage.distance_transform_edt(~body, return_indices=True)
+        # indices only: the distances were not used (the same feature transform)
+        nearest = ndimage.distance_transform_edt(~body, return_distances=False, return_indices=True)
         ext_a = a_c[tuple(nearest)]
     else:
         ext_a = a_c
