@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import highdicom as hd
 import numpy as np
 import pydicom
+import pytest
+from dicomseg_checks import assert_seg_reproduces
 
 from twinsep.interop.dicomseg import series_datasets, write_dicom_seg
 from twinsep.io import load_scan, write_dicom_series
@@ -64,6 +67,36 @@ def test_dicom_seg_round_trip_and_no_phi(tmp_path: Path) -> None:
         )[0, :, :, 0]
         total += int(frame.sum())
     assert total == int(truth.sum()) > 0
+    # and through the SEG's own frame positions, every segment on exactly its voxels
+    assert assert_seg_reproduces(out, labels, twins) == 4
+    assert str(sources[0].PatientName) == NAME  # the caller's headers are not changed
+
+
+#: sha256 of the SEG of ``_case`` (default options) with highdicom 0.28.2 / pydicom 3.0.2,
+#: recorded when the multi-frame source path was added: the classic output is the one
+#: written before, apart from the fields that changed every run (instance creation time,
+#: contribution time, dimension organisation UID), which are now fixed or left out.
+CLASSIC_SEG_SHA256 = "b3443870ead237a22a6740d0fa0a28e93a4afc9fe2b2777e54835dcce51873c8"
+
+
+def test_classic_seg_bytes_are_deterministic_and_unchanged(tmp_path: Path) -> None:
+    folder, labels, twins = _case(tmp_path)
+    blobs = []
+    for name in ("one.dcm", "two.dcm"):
+        out = tmp_path / name
+        write_dicom_seg(
+            labels,
+            twins,
+            series_datasets(folder, None),
+            out,
+            colour_a="#7B3FA0",
+            colour_b="#F28C28",
+        )
+        blobs.append(out.read_bytes())
+    assert blobs[0] == blobs[1]
+    if (hd.__version__, pydicom.__version__) != ("0.28.2", "3.0.2"):
+        pytest.skip("the pinned bytes are those of highdicom 0.28.2 / pydicom 3.0.2")
+    assert hashlib.sha256(blobs[0]).hexdigest() == CLASSIC_SEG_SHA256
 
 
 def test_dicom_seg_keeps_phi_only_when_asked(tmp_path: Path) -> None:

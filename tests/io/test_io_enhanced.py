@@ -363,6 +363,7 @@ def _all_bytes(path: Path) -> bytes:
 
 
 def test_no_phi_in_a_whole_plan_of_an_enhanced_ct(tmp_path: Path) -> None:
+    # and the plan writes seg.dcm for the enhanced source (de-identified like the rest)
     from twinsep.phantom import make_phantom
 
     ph = make_phantom("vertical-II", size=64, seed=3)  # ~12 s plan on 2 cores
@@ -381,6 +382,17 @@ def test_no_phi_in_a_whole_plan_of_an_enhanced_ct(tmp_path: Path) -> None:
     assert not any(n in (proc.stdout + proc.stderr).encode() for n in needles)
     files = sorted(p for p in out.rglob("*") if p.is_file())
     assert any(p.name == "plan.json" for p in files)
+    # the DICOM-SEG references the one multi-frame source, frame by frame
+    (seg_path,) = [p for p in files if p.name == "seg.dcm"]
+    assert "seg.dcm not written" not in (out / "plan.json").read_text()
+    seg = pydicom.dcmread(seg_path)
+    src_ds = pydicom.dcmread(src, stop_before_pixels=True)
+    refs = {
+        (str(r.ReferencedSOPInstanceUID), int(r.ReferencedFrameNumber))
+        for item in seg.PerFrameFunctionalGroupsSequence
+        for r in item.DerivationImageSequence[0].SourceImageSequence
+    }
+    assert refs == {(str(src_ds.SOPInstanceUID), n) for n in range(1, 65)}
     for p in files:
         blob = _all_bytes(p)
         for needle in needles:

@@ -1,14 +1,25 @@
 """DICOM-SEG (highdicom) of the twin x tissue segments, when the input was DICOM.
 
-Each source slice gets one frame per segment; frames are taken from the label volume at
-the voxel positions of that slice (world mm through both affines), so the SEG lines up
-with the source series whatever its slice order. The patient module copied from the
-source is de-identified unless ``keep_phi``: name, ID, birth date, sex, age, institution,
-accession number and referring physician are replaced or removed.
+Two kinds of source are referenced:
+
+* a classic series (one file per slice): each source slice gets one frame per segment;
+* one multi-frame (Enhanced CT/MR) file: each distinct plane of its frames gets one
+  frame per segment, placed from the file's functional groups (the same reading as the
+  loader, :func:`twinsep.io.enhanced.frame_planes`) and referenced to the source frame(s)
+  at that plane, whatever the frame order in the file.
+
+Frames are taken from the label volume at the voxel positions of the source plane
+(world mm through both affines), so the SEG lines up with the source whatever its slice
+order. The patient module copied from the source is de-identified unless ``keep_phi``:
+name, ID, birth date, sex, age, institution, accession number and referring physician
+are replaced or removed, and the SEG's own time stamps are left out. UIDs are derived
+from the source UIDs and the labels, so one plan gives the same bytes every run (with
+``keep_phi`` the SEG records when it was written).
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import logging
 from collections.abc import Sequence
@@ -17,10 +28,13 @@ from pathlib import Path
 import numpy as np
 import pydicom
 from pydicom.dataset import Dataset
+from pydicom.sequence import Sequence as DicomSequence
 
 from twinsep import __version__
+from twinsep.errors import ScanError
 from twinsep.interop.slicer import Segment, combined_labels, segments
 from twinsep.io.atomic import atomic_output
+from twinsep.io.enhanced import FramePlane, frame_planes
 from twinsep.labels import hex_to_rgb
 from twinsep.volume import LPS_TO_RAS, Volume, world_to_voxel
 
@@ -47,9 +61,42 @@ PHI_ATTRIBUTES: tuple[str, ...] = (
 )
 
 
+#: A source plane lies on another when their positions are closer than this (mm): the
+#: tolerance highdicom uses to match SEG planes to source frames, far below any voxel.
+SAME_PLANE_MM: float = 1e-3
+
+#: Orientation cosines and pixel spacings of the frames of one multi-frame source must
+#: agree to this (cosine units, and mm): one SEG frame set has one orientation and one
+#: pixel grid; the loader applies the same rule to the frames it stacks.
+FRAME_AGREEMENT: float = 1e-4
+
+
+class SourceGoneError(FileNotFoundError):
+    """The source DICOM series is no longer where the plan read it."""
+
+
+class SourceUnusableError(ValueError):
+    """The source DICOM is there but a SEG cannot reference it (the reason says why)."""
+
+
+class EmptySegmentationError(ValueError):
+    """No voxel carries both a tissue and a twin label: a SEG would hold no segment."""
+
+
+def is_multiframe(ds: Dataset) -> bool:
+    """Whether a header is a multi-frame image placed by functional groups (Enhanced CT/MR,
+    legacy-converted enhanced...), as opposed to one slice of a classic series."""
+    if "SegmentSequence" in ds:  # a SEG is never a source image
+        return False
+    return (
+        "PerFrameFunctionalGroupsSequence" in ds or "SharedFunctionalGroupsSequence" in ds
+    ) and "NumberOfFrames" in ds
+
+
 def series_datasets(folder: Path, series_uid_hash: str | None) -> list[Dataset]:
     """Headers (no pixel data) of the series in ``folder`` whose UID hashes to the given
-    prefix (any series when None), in file-name order."""
+    prefix (any series when None), in file-name order: slices with a top-level
+    ImagePositionPatient and multi-frame images (:func:`is_multiframe`)."""
     out: list[Dataset] = []
     for p in sorted(q for q in Path(folder).rglob("*") if q.is_file()):
         try:
@@ -57,7 +104,7 @@ def series_datasets(folder: Path, series_uid_hash: str | None) -> list[Dataset]:
         except Exception:  # noqa: BLE001 - non-DICOM files are skipped, as on load
             continue
         uid = str(getattr(ds, "SeriesInstanceUID", ""))
-        if "ImagePositionPatient" not in ds or not uid:
+        if not uid or ("ImagePositionPatient" not in ds and not is_multiframe(ds)):
             continue
         if series_uid_hash and not hashlib.sha256(uid.encode()).hexdigest().startswith(
             series_uid_hash
@@ -67,8 +114,57 @@ def series_datasets(folder: Path, series_uid_hash: str | None) -> list[Dataset]:
     return out
 
 
+def find_sources(scan_path: Path, series_uid_hash: str | None) -> list[Dataset]:
+    """The source headers a SEG of the plan of ``scan_path`` references.
+
+    Parameters
+    ----------
+    scan_path : Path
+        The scan the plan was made from: a DICOM folder or one file of it.
+    series_uid_hash : str or None
+        Prefix of the sha256 of the loaded SeriesInstanceUID (``plan.json``).
+
+    Returns
+    -------
+    list of Dataset
+        The classic series' slices, or the one multi-frame file.
+
+    Raises
+    ------
+    SourceGoneError
+        ``scan_path`` is gone, or no file of that series is left there.
+    SourceUnusableError
+        The series mixes single- and multi-frame files, or has several multi-frame
+        files, and the scan was given as a folder (which one was loaded is unknown).
+    """
+    given = Path(scan_path)
+    if not given.exists():
+        raise SourceGoneError(f"the source DICOM series is no longer at {given.name}")
+    folder = given.parent if given.is_file() else given
+    found = series_datasets(folder, series_uid_hash)
+    if not found:
+        raise SourceGoneError(
+            f"the source DICOM series is no longer at {given.name} (no file of it is left)"
+        )
+    multi = [d for d in found if is_multiframe(d)]
+    if given.is_file():
+        named = [d for d in found if Path(str(d.filename)).resolve() == given.resolve()]
+        if named and is_multiframe(named[0]):
+            return named
+        if named:
+            return [d for d in found if not is_multiframe(d)]
+    if not multi:
+        return found
+    if len(multi) == len(found) == 1:
+        return multi
+    raise SourceUnusableError(
+        f"its series in {given.name} holds {len(multi)} multi-frame and "
+        f"{len(found) - len(multi)} single-frame files; plan the multi-frame file itself"
+    )
+
+
 def _deidentify(ds: Dataset, pseudo_id: str) -> Dataset:
-    d = ds.copy()
+    d = copy.deepcopy(ds)  # a shallow copy shares the elements: the input would change
     for name in PHI_ATTRIBUTES:
         if name in d:
             if name == "PatientName":
@@ -80,14 +176,26 @@ def _deidentify(ds: Dataset, pseudo_id: str) -> Dataset:
     return d
 
 
-def _frames(labels: np.ndarray, affine: np.ndarray, ds: Dataset) -> np.ndarray:
-    """The combined label values sampled at every pixel of one source slice."""
-    rows, cols = int(ds.Rows), int(ds.Columns)
-    iop = np.asarray(ds.ImageOrientationPatient, dtype=float)
-    ipp = np.asarray(ds.ImagePositionPatient, dtype=float)
-    dr, dc = (float(v) for v in ds.PixelSpacing)  # row spacing, column spacing
+def _plane_labels(
+    labels: np.ndarray,
+    affine: np.ndarray,
+    position_lps_mm: np.ndarray,
+    orientation: np.ndarray,
+    spacing_mm: tuple[float, float],
+    shape: tuple[int, int],
+) -> np.ndarray:
+    """The label values at every pixel of one source plane (``(rows, cols)``).
+
+    ``orientation`` is ImageOrientationPatient (LPS cosines along a row, then down a
+    column), ``spacing_mm`` PixelSpacing (between rows, then columns); voxels outside
+    the label grid read 0.
+    """
+    rows, cols = shape
+    dr, dc = spacing_mm  # row spacing, column spacing
     r, c = np.mgrid[0:rows, 0:cols]
-    lps = ipp + c[..., None] * dc * iop[:3] + r[..., None] * dr * iop[3:]
+    lps = (
+        position_lps_mm + c[..., None] * dc * orientation[:3] + r[..., None] * dr * orientation[3:]
+    )
     ras = lps * np.array([-1.0, -1.0, 1.0])
     ijk = np.rint(world_to_voxel(affine, ras.reshape(-1, 3))).astype(np.int64)
     inside = np.all((ijk >= 0) & (ijk < np.array(labels.shape)), axis=1)
@@ -95,6 +203,69 @@ def _frames(labels: np.ndarray, affine: np.ndarray, ds: Dataset) -> np.ndarray:
     ii = ijk[inside]
     out[inside] = labels[ii[:, 0], ii[:, 1], ii[:, 2]]
     return out.reshape(rows, cols)
+
+
+def _frames(labels: np.ndarray, affine: np.ndarray, ds: Dataset) -> np.ndarray:
+    """The combined label values sampled at every pixel of one source slice."""
+    dr, dc = (float(v) for v in ds.PixelSpacing)
+    return _plane_labels(
+        labels,
+        affine,
+        np.asarray(ds.ImagePositionPatient, dtype=float),
+        np.asarray(ds.ImageOrientationPatient, dtype=float),
+        (dr, dc),
+        (int(ds.Rows), int(ds.Columns)),
+    )
+
+
+def _distinct_planes(src: Dataset) -> list[FramePlane]:
+    """The frames of a multi-frame source, one per distinct position (first in file order);
+    refuses frames that differ in orientation or pixel spacing."""
+    path = Path(str(getattr(src, "filename", None) or "source DICOM"))
+    try:
+        planes = frame_planes(src, path)
+    except ScanError as exc:
+        raise SourceUnusableError(f"{path.name}: {exc.reason}") from None
+    iop = np.asarray(planes[0].orientation)
+    spacing = np.asarray(planes[0].pixel_spacing_mm)
+    for pl in planes[1:]:
+        if not np.allclose(pl.orientation, iop, atol=FRAME_AGREEMENT, rtol=0.0):
+            raise SourceUnusableError(
+                f"{path.name}: frame {pl.frame_number} has another orientation than frame 1"
+            )
+        if not np.allclose(pl.pixel_spacing_mm, spacing, atol=FRAME_AGREEMENT, rtol=0.0):
+            raise SourceUnusableError(
+                f"{path.name}: frame {pl.frame_number} has another pixel spacing than frame 1"
+            )
+    pos = np.array([pl.position_lps_mm for pl in planes])
+    dist = np.linalg.norm(pos[:, None, :] - pos[None, :, :], axis=2)
+    first = [i for i in range(len(planes)) if not (dist[i, :i] < SAME_PLANE_MM).any()]
+    return [planes[i] for i in first]
+
+
+def _for_highdicom(src: Dataset, plane: FramePlane) -> Dataset:
+    """The source header with the orientation and pixel measures in the shared functional
+    group, where highdicom reads them (they may be per frame or top-level in the file).
+
+    Only this copy changes; the SEG references the source by its UIDs and frame numbers.
+    """
+    import highdicom as hd
+
+    d = copy.copy(src)
+    shared_seq = src.get("SharedFunctionalGroupsSequence")
+    shared = copy.deepcopy(shared_seq[0]) if shared_seq else Dataset()
+    if "PlaneOrientationSequence" not in shared:
+        shared.PlaneOrientationSequence = hd.PlaneOrientationSequence(
+            coordinate_system=hd.CoordinateSystemNames.PATIENT,
+            image_orientation=list(plane.orientation),
+        )
+    if "PixelMeasuresSequence" not in shared:
+        shared.PixelMeasuresSequence = hd.PixelMeasuresSequence(
+            pixel_spacing=list(plane.pixel_spacing_mm),
+            slice_thickness=plane.slice_thickness_mm,
+        )
+    d.SharedFunctionalGroupsSequence = DicomSequence([shared])
+    return d
 
 
 def write_dicom_seg(
@@ -114,38 +285,81 @@ def write_dicom_seg(
     labels, twins : Volume
         Tissue and twin label maps on the grid of the loaded series.
     sources : sequence of Dataset
-        The source series' headers (see :func:`series_datasets`).
+        The source headers (see :func:`find_sources`): the slices of a classic series,
+        or one multi-frame (Enhanced CT/MR) image. Not modified.
     path : Path
         Output ``seg.dcm``.
     colour_a, colour_b : str
         Code colours; each segment's recommended display colour is its twin's shade.
     keep_phi : bool
-        Keep the source patient identifiers (off by default).
+        Keep the source patient identifiers and the SEG's time stamps (off by default).
 
     Returns
     -------
     list of Segment
         The segments present in the SEG (empty segments are left out).
+
+    Raises
+    ------
+    SourceUnusableError
+        No sources, several multi-frame sources, or a multi-frame source whose frames
+        cannot be placed (no position, orientation or spacing; frames that differ in
+        orientation or spacing), or that highdicom refuses.
+    EmptySegmentationError
+        No labelled voxel to write.
     """
     import highdicom as hd
     from pydicom.sr.codedict import codes
 
     if not sources:
-        raise ValueError("no source DICOM slices to reference")
+        raise SourceUnusableError("no source DICOM slices to reference")
+    multi = [d for d in sources if is_multiframe(d)]
+    if multi and len(sources) > 1:
+        raise SourceUnusableError(
+            f"{len(multi)} multi-frame images among {len(sources)} sources; a SEG "
+            "references one multi-frame image or a series of single-frame slices"
+        )
     combined = combined_labels(labels.array, twins.array)
     present = [s for s in segments(colour_a, colour_b) if (combined == s.label_value).any()]
     if not present:
-        raise ValueError("no labelled voxels to write as DICOM-SEG")
+        raise EmptySegmentationError("no labelled voxels to write as DICOM-SEG")
     pseudo = (
         "TWINSEP-"
         + hashlib.sha256(str(getattr(sources[0], "PatientID", "")).encode()).hexdigest()[:12]
     )
     srcs = list(sources) if keep_phi else [_deidentify(d, pseudo) for d in sources]
-    pixel = np.zeros((len(srcs), int(srcs[0].Rows), int(srcs[0].Columns), len(present)), dtype=bool)
-    for f, ds in enumerate(srcs):
-        frame = _frames(combined, labels.affine, ds)
-        for s, seg in enumerate(present):
-            pixel[f, :, :, s] = frame == seg.label_value
+    geometry: dict[str, object] = {}
+    if multi:
+        planes = _distinct_planes(srcs[0])
+        shape = (int(srcs[0].Rows), int(srcs[0].Columns))
+        pixel = np.zeros((len(planes), *shape, len(present)), dtype=bool)
+        for f, pl in enumerate(planes):
+            frame = _plane_labels(
+                combined,
+                labels.affine,
+                np.asarray(pl.position_lps_mm),
+                np.asarray(pl.orientation),
+                pl.pixel_spacing_mm,
+                shape,
+            )
+            for s, seg in enumerate(present):
+                pixel[f, :, :, s] = frame == seg.label_value
+        srcs = [_for_highdicom(srcs[0], planes[0])]
+        geometry["plane_positions"] = [
+            hd.PlanePositionSequence(
+                coordinate_system=hd.CoordinateSystemNames.PATIENT,
+                image_position=list(pl.position_lps_mm),
+            )
+            for pl in planes
+        ]
+    else:
+        pixel = np.zeros(
+            (len(srcs), int(srcs[0].Rows), int(srcs[0].Columns), len(present)), dtype=bool
+        )
+        for f, ds in enumerate(srcs):
+            frame = _frames(combined, labels.affine, ds)
+            for s, seg in enumerate(present):
+                pixel[f, :, :, s] = frame == seg.label_value
     tissue_codes = {
         "soft_tissue": codes.SCT.SoftTissue
         if hasattr(codes.SCT, "SoftTissue")
@@ -181,29 +395,53 @@ def write_dicom_seg(
     uid_seed = hashlib.sha256(
         b"".join(str(d.SOPInstanceUID).encode() for d in srcs) + combined.tobytes()
     ).hexdigest()
-    seg_ds = hd.seg.Segmentation(
-        source_images=srcs,
-        pixel_array=pixel,
-        segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
-        segment_descriptions=descriptions,
-        series_instance_uid=pydicom.uid.generate_uid(entropy_srcs=[uid_seed, "series"]),
-        series_number=9001,
-        sop_instance_uid=pydicom.uid.generate_uid(entropy_srcs=[uid_seed, "sop"]),
-        instance_number=1,
-        manufacturer="twinsep",
-        manufacturer_model_name="twinsep",
-        software_versions=__version__,
-        device_serial_number="0",
-        series_description="twinsep twin x tissue",
-        omit_empty_frames=False,
-    )
-    if not keep_phi:
-        for name in ("ContentDate", "ContentTime", "SeriesDate", "SeriesTime"):
-            if name in seg_ds:
-                seg_ds[name].value = ""
+    try:
+        seg_ds = hd.seg.Segmentation(
+            source_images=srcs,
+            pixel_array=pixel,
+            segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
+            segment_descriptions=descriptions,
+            series_instance_uid=pydicom.uid.generate_uid(entropy_srcs=[uid_seed, "series"]),
+            series_number=9001,
+            sop_instance_uid=pydicom.uid.generate_uid(entropy_srcs=[uid_seed, "sop"]),
+            instance_number=1,
+            manufacturer="twinsep",
+            manufacturer_model_name="twinsep",
+            software_versions=__version__,
+            device_serial_number="0",
+            series_description="twinsep twin x tissue",
+            omit_empty_frames=False,
+            **geometry,  # type: ignore[arg-type]
+        )
+    except (ValueError, TypeError, AttributeError, KeyError) as exc:
+        # highdicom's refusals of a source it cannot reference (missing frame of
+        # reference, module attributes...): the plan goes on without seg.dcm
+        raise SourceUnusableError(f"highdicom refused the source ({exc})") from exc
+    _fix_variable_fields(seg_ds, uid_seed, keep_phi=keep_phi)
     with atomic_output(Path(path)) as tmp:
         seg_ds.save_as(tmp, enforce_file_format=True)
     return present
+
+
+def _fix_variable_fields(seg_ds: Dataset, uid_seed: str, *, keep_phi: bool) -> None:
+    """Make the SEG a function of its inputs: highdicom draws a random dimension
+    organisation UID and stamps the creation time; without ``keep_phi`` the time stamps
+    (optional or type 2 here) are left out, so that one plan gives the same bytes."""
+    dim_uid = pydicom.uid.generate_uid(entropy_srcs=[uid_seed, "dimension-organisation"])
+    for elem in seg_ds.iterall():
+        if elem.keyword == "DimensionOrganizationUID":
+            elem.value = dim_uid
+    if keep_phi:
+        return
+    for name in ("ContentDate", "ContentTime", "SeriesDate", "SeriesTime"):
+        if name in seg_ds:
+            seg_ds[name].value = ""
+    for name in ("InstanceCreationDate", "InstanceCreationTime"):
+        if name in seg_ds:
+            del seg_ds[name]
+    for item in seg_ds.get("ContributingEquipmentSequence") or []:
+        if "ContributionDateTime" in item:
+            del item.ContributionDateTime
 
 
 def _rgb_to_lab(hex_colour: str) -> tuple[float, float, float]:
@@ -227,4 +465,13 @@ def _rgb_to_lab(hex_colour: str) -> tuple[float, float, float]:
     )
 
 
-__all__ = ["LPS_TO_RAS", "series_datasets", "write_dicom_seg"]
+__all__ = [
+    "LPS_TO_RAS",
+    "EmptySegmentationError",
+    "SourceGoneError",
+    "SourceUnusableError",
+    "find_sources",
+    "is_multiframe",
+    "series_datasets",
+    "write_dicom_seg",
+]

@@ -7,7 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from twinsep.interop.dicomseg import series_datasets, write_dicom_seg
+from twinsep.interop.dicomseg import (
+    EmptySegmentationError,
+    SourceGoneError,
+    SourceUnusableError,
+    find_sources,
+    write_dicom_seg,
+)
 from twinsep.interop.slicer import colour_tables, write_seg_nrrd
 from twinsep.io import atomic_write_text
 from twinsep.plan import Stage, StageContext
@@ -23,7 +29,8 @@ class ExportResult:
 
 
 def run(ctx: StageContext) -> ExportResult:
-    """Record whether the input was a DICOM series (then a DICOM-SEG is written)."""
+    """Record whether the input was DICOM (a classic series or one multi-frame file; then
+    a DICOM-SEG is written)."""
     return ExportResult(dicom_input=ctx.input_info.get("format") == "dicom")
 
 
@@ -42,15 +49,10 @@ def write(result: ExportResult, ctx: StageContext, out_dir: Path) -> dict[str, A
         atomic_write_text(out_dir / name, text)
         files.append(name)
     if result.dicom_input:
-        folder = Path(ctx.options.scan_path)
-        if folder.is_file():
-            folder = folder.parent
-        sources = (
-            series_datasets(folder, ctx.input_info.get("series_uid_hash"))
-            if folder.is_dir()
-            else []
-        )
-        if sources:
+        try:
+            sources = find_sources(
+                Path(ctx.options.scan_path), ctx.input_info.get("series_uid_hash")
+            )
             write_dicom_seg(
                 labels,
                 twins,
@@ -60,9 +62,14 @@ def write(result: ExportResult, ctx: StageContext, out_dir: Path) -> dict[str, A
                 colour_b=cb,
                 keep_phi=ctx.options.keep_phi,
             )
-            files.append("seg.dcm")
+        except SourceGoneError as exc:
+            ctx.warn(f"seg.dcm not written: {exc}")
+        except SourceUnusableError as exc:
+            ctx.warn(f"seg.dcm not written: the source DICOM cannot be referenced: {exc}")
+        except EmptySegmentationError as exc:
+            ctx.warn(f"seg.dcm not written: {exc}")
         else:
-            ctx.warn(f"seg.dcm not written: the source DICOM series is no longer at {folder.name}")
+            files.append("seg.dcm")
     return {"exports": {"files": files}}
 
 

@@ -56,7 +56,7 @@ from twinsep.volume import LPS_TO_RAS
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["read_multiframe"]
+__all__ = ["FramePlane", "frame_planes", "read_multiframe"]
 
 
 def _macro(frame: Dataset | None, shared: Dataset | None, keyword: str) -> Dataset | None:
@@ -194,6 +194,82 @@ def _frame_records(ds: Dataset, top: _Header, path: Path) -> tuple[list[_Header]
     common = set.intersection(*(set(p) for p in parts)) if parts else set()
     # a label shared by every frame (e.g. "stack 1" in a one-stack file) tells nothing apart
     return records, [", ".join(p for p in ps if p not in common) for ps in parts]
+
+
+@dataclasses.dataclass(frozen=True)
+class FramePlane:
+    """Where one frame of a multi-frame image lies, as its functional groups say (LPS mm).
+
+    Attributes
+    ----------
+    frame_number : int
+        1-based frame number in the file (the number a DICOM reference uses).
+    position_lps_mm : tuple of 3 float
+        ImagePositionPatient: LPS mm of the centre of the frame's first pixel.
+    orientation : tuple of 6 float
+        ImageOrientationPatient: LPS direction cosines along a row, then down a column.
+    pixel_spacing_mm : tuple of 2 float
+        PixelSpacing: mm between rows, then between columns.
+    slice_thickness_mm : float or None
+        SliceThickness in mm, when given.
+    """
+
+    frame_number: int
+    position_lps_mm: tuple[float, float, float]
+    orientation: tuple[float, float, float, float, float, float]
+    pixel_spacing_mm: tuple[float, float]
+    slice_thickness_mm: float | None
+
+
+def frame_planes(ds: Dataset, path: Path) -> list[FramePlane]:
+    """The plane of every frame of a multi-frame image, in file order.
+
+    The same reading as :func:`read_multiframe` (per-frame macro over the shared one,
+    top-level orientation and spacing as a fallback), for writers that reference the
+    frames (DICOM-SEG). No pixel data is needed: ``ds`` may be read with
+    ``stop_before_pixels``.
+
+    Parameters
+    ----------
+    ds : Dataset
+        The multi-frame header.
+    path : Path
+        Its file, named in errors.
+
+    Returns
+    -------
+    list of FramePlane
+        One per frame (``NumberOfFrames``), frame numbers 1..n.
+
+    Raises
+    ------
+    ScanError
+        Not an image, no functional groups, or a frame without position, orientation
+        or pixel spacing.
+    """
+    top = _header_from_dataset(path, ds)
+    if isinstance(top, str):
+        raise ScanError(path, f"cannot be used as a scan: {top}")
+    records, _ = _frame_records(ds, top, path)
+    out = []
+    for f, rec in enumerate(records):
+        if rec.pixel_spacing is None or rec.ipp is None or rec.iop is None:
+            raise ScanError(
+                path,
+                f"frame {f + 1} of {len(records)} has no PixelSpacing (PixelMeasuresSequence, "
+                "per frame or shared): its pixels cannot be placed in space",
+            )
+        o = [float(v) for v in rec.iop]
+        out.append(
+            FramePlane(
+                frame_number=f + 1,
+                position_lps_mm=(float(rec.ipp[0]), float(rec.ipp[1]), float(rec.ipp[2])),
+                orientation=(o[0], o[1], o[2], o[3], o[4], o[5]),
+                pixel_spacing_mm=(float(rec.pixel_spacing[0]), float(rec.pixel_spacing[1])),
+                slice_thickness_mm=rec.slice_thickness_mm,
+            )
+        )
+    return out
 
 
 #: Dimension pointers that are not "which volume": the position within a stack, and
