@@ -237,10 +237,20 @@ def _distinct_planes(src: Dataset) -> list[FramePlane]:
             raise SourceUnusableError(
                 f"{path.name}: frame {pl.frame_number} has another pixel spacing than frame 1"
             )
+    # copies of a plane sit next to each other once sorted along the normal (n log n,
+    # not an n x n distance table: whole-body enhanced CTs have thousands of frames)
     pos = np.array([pl.position_lps_mm for pl in planes])
-    dist = np.linalg.norm(pos[:, None, :] - pos[None, :, :], axis=2)
-    first = [i for i in range(len(planes)) if not (dist[i, :i] < SAME_PLANE_MM).any()]
-    return [planes[i] for i in first]
+    order = np.argsort(pos @ np.cross(iop[:3], iop[3:]), kind="stable")
+    keep: list[int] = []
+    run = [int(order[0])]
+    for prev, cur in zip(order[:-1], order[1:], strict=True):
+        if np.linalg.norm(pos[cur] - pos[prev]) < SAME_PLANE_MM:
+            run.append(int(cur))
+        else:
+            keep.append(min(run))
+            run = [int(cur)]
+    keep.append(min(run))
+    return [planes[i] for i in sorted(keep)]
 
 
 def _for_highdicom(src: Dataset, plane: FramePlane) -> Dataset:
