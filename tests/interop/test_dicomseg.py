@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from pathlib import Path
 
@@ -44,6 +45,7 @@ def _case(tmp_path: Path) -> tuple[Path, Volume, Volume]:
 def test_dicom_seg_round_trip_and_no_phi(tmp_path: Path) -> None:
     folder, labels, twins = _case(tmp_path)
     sources = series_datasets(folder, None)
+    headers_before = copy.deepcopy(sources)
     out = tmp_path / "seg.dcm"
     present = write_dicom_seg(labels, twins, sources, out, colour_a="#7B3FA0", colour_b="#F28C28")
     assert {s.name for s in present} == {
@@ -70,6 +72,7 @@ def test_dicom_seg_round_trip_and_no_phi(tmp_path: Path) -> None:
     # and through the SEG's own frame positions, every segment on exactly its voxels
     assert assert_seg_reproduces(out, labels, twins) == 4
     assert str(sources[0].PatientName) == NAME  # the caller's headers are not changed
+    assert sources == headers_before
 
 
 #: sha256 of the SEG of ``_case`` (default options) with highdicom 0.28.2 / pydicom 3.0.2,

@@ -9,6 +9,7 @@ label maps drawn in world mm on the loaded grid.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from pathlib import Path
 from types import SimpleNamespace
@@ -99,6 +100,7 @@ def test_enhanced_source_round_trip(tmp_path: Path, shared_groups: bool) -> None
     before = hashlib.sha256(src.read_bytes()).hexdigest()
     sources = find_sources(src, scan.info.series_uid_hash)
     assert len(sources) == 1 and int(sources[0].NumberOfFrames) == N
+    header_before = copy.deepcopy(sources[0])
     out = tmp_path / "seg.dcm"
     present = write_dicom_seg(labels, twins, sources, out, **COLOURS)
     assert len(present) == 6  # A and B x soft tissue, bone, vessel
@@ -145,6 +147,7 @@ def test_enhanced_source_round_trip(tmp_path: Path, shared_groups: bool) -> None
     assert NAME.encode() not in raw and PID.encode() not in raw and b"ENHANCEDSEG" not in raw
     assert str(pydicom.dcmread(out).PatientName) == "Anonymous^"
     assert str(sources[0].PatientName) == NAME  # the caller's headers are not changed
+    assert sources[0] == header_before
     assert hashlib.sha256(src.read_bytes()).hexdigest() == before
     again = tmp_path / "again.dcm"
     write_dicom_seg(labels, twins, find_sources(src, None), again, **COLOURS)

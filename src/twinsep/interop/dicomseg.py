@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import pydicom
+from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence as DicomSequence
 
@@ -163,16 +164,24 @@ def find_sources(scan_path: Path, series_uid_hash: str | None) -> list[Dataset]:
     )
 
 
-def _deidentify(ds: Dataset, pseudo_id: str) -> Dataset:
-    d = copy.deepcopy(ds)  # a shallow copy shares the elements: the input would change
+def _deidentify(seg_ds: Dataset, source: Dataset, pseudo_id: str) -> None:
+    """Replace, in the written SEG, the identifying attributes highdicom copied from the
+    source's patient and study modules (``source`` itself is not touched: a copy of
+    hundreds of slice headers would cost more than the SEG, and a shallow copy shares
+    its elements with the input)."""
+    replacement = {"PatientName": "Anonymous^", "PatientID": pseudo_id}
     for name in PHI_ATTRIBUTES:
-        if name in d:
-            if name == "PatientName":
-                d.PatientName = "Anonymous^"
-            elif name == "PatientID":
-                d.PatientID = pseudo_id
-            else:
-                d[name].value = ""
+        if name in seg_ds and name in source:
+            old = seg_ds[name]  # highdicom shares this element with the source: not edited
+            seg_ds[name] = DataElement(old.tag, old.VR, replacement.get(name, ""))
+
+
+def _header_copy(ds: Dataset) -> Dataset:
+    """A dataset with its own element table (elements shared until replaced), so that
+    replacing a top-level element leaves ``ds`` as it was."""
+    d = Dataset({tag: ds[tag] for tag in ds.keys()})
+    if hasattr(ds, "file_meta"):
+        d.file_meta = ds.file_meta
     return d
 
 
@@ -261,7 +270,7 @@ def _for_highdicom(src: Dataset, plane: FramePlane) -> Dataset:
     """
     import highdicom as hd
 
-    d = copy.copy(src)
+    d = _header_copy(src)
     shared_seq = src.get("SharedFunctionalGroupsSequence")
     shared = copy.deepcopy(shared_seq[0]) if shared_seq else Dataset()
     if "PlaneOrientationSequence" not in shared:
@@ -274,7 +283,8 @@ def _for_highdicom(src: Dataset, plane: FramePlane) -> Dataset:
             pixel_spacing=list(plane.pixel_spacing_mm),
             slice_thickness=plane.slice_thickness_mm,
         )
-    d.SharedFunctionalGroupsSequence = DicomSequence([shared])
+    # a new element: the copy shares its elements with the source, which stays as it was
+    d[0x52009229] = DataElement(0x52009229, "SQ", DicomSequence([shared]))
     return d
 
 
@@ -337,7 +347,7 @@ def write_dicom_seg(
         "TWINSEP-"
         + hashlib.sha256(str(getattr(sources[0], "PatientID", "")).encode()).hexdigest()[:12]
     )
-    srcs = list(sources) if keep_phi else [_deidentify(d, pseudo) for d in sources]
+    srcs = list(sources)
     geometry: dict[str, object] = {}
     if multi:
         planes = _distinct_planes(srcs[0])
@@ -427,6 +437,8 @@ def write_dicom_seg(
         # highdicom's refusals of a source it cannot reference (missing frame of
         # reference, module attributes...): the plan goes on without seg.dcm
         raise SourceUnusableError(f"highdicom refused the source ({exc})") from exc
+    if not keep_phi:
+        _deidentify(seg_ds, sources[0], pseudo)
     _fix_variable_fields(seg_ds, uid_seed, keep_phi=keep_phi)
     with atomic_output(Path(path)) as tmp:
         seg_ds.save_as(tmp, enforce_file_format=True)
@@ -444,8 +456,8 @@ def _fix_variable_fields(seg_ds: Dataset, uid_seed: str, *, keep_phi: bool) -> N
     if keep_phi:
         return
     for name in ("ContentDate", "ContentTime", "SeriesDate", "SeriesTime"):
-        if name in seg_ds:
-            seg_ds[name].value = ""
+        if name in seg_ds:  # a new element: never edit one that may be the source's
+            seg_ds[name] = DataElement(seg_ds[name].tag, seg_ds[name].VR, "")
     for name in ("InstanceCreationDate", "InstanceCreationTime"):
         if name in seg_ds:
             del seg_ds[name]
