@@ -251,3 +251,32 @@ def test_find_sources_cases(tmp_path: Path) -> None:
     with pytest.raises(SourceUnusableError, match=r"2 multi-frame and 0 single-frame files"):
         find_sources(other, scan.info.series_uid_hash)
     assert [Path(d.filename).name for d in find_sources(other / "b.dcm", None)] == ["b.dcm"]
+
+
+def test_export_stage_warnings_for_a_classic_series(tmp_path: Path) -> None:
+    from test_dicomseg import _case as classic_case
+
+    folder, labels, twins = classic_case(tmp_path)
+    uid_hash = load_scan(folder).info.series_uid_hash
+    result = export_stage.ExportResult(dicom_input=True)
+    out = tmp_path / "out"
+    out.mkdir()
+    ctx = _ctx(folder, uid_hash, labels, twins)
+    assert "seg.dcm" in export_stage.write(result, ctx, out)["exports"]["files"]  # type: ignore[arg-type]
+    assert ctx.warnings == []
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    ctx = _ctx(folder, uid_hash, labels.with_array(np.zeros(labels.shape, np.uint8)), twins)
+    export_stage.write(result, ctx, empty)  # type: ignore[arg-type]
+    assert ctx.warnings == ["seg.dcm not written: no labelled voxels to write as DICOM-SEG"]
+
+    for p in folder.iterdir():
+        p.unlink()
+    folder.rmdir()
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    ctx = _ctx(folder, uid_hash, labels, twins)
+    export_stage.write(result, ctx, gone)  # type: ignore[arg-type]
+    assert ctx.warnings == ["seg.dcm not written: the source DICOM series is no longer at ct"]
+    assert not (gone / "seg.dcm").exists()
