@@ -201,17 +201,24 @@ def _plane_labels(
     """
     rows, cols = shape
     dr, dc = spacing_mm  # row spacing, column spacing
-    r, c = np.mgrid[0:rows, 0:cols]
-    lps = (
-        position_lps_mm + c[..., None] * dc * orientation[:3] + r[..., None] * dr * orientation[3:]
-    )
-    ras = lps * np.array([-1.0, -1.0, 1.0])
-    ijk = np.rint(world_to_voxel(affine, ras.reshape(-1, 3))).astype(np.int64)
-    inside = np.all((ijk >= 0) & (ijk < np.array(labels.shape)), axis=1)
-    out = np.zeros(rows * cols, dtype=labels.dtype)
-    ii = ijk[inside]
-    out[inside] = labels[ii[:, 0], ii[:, 1], ii[:, 2]]
-    return out.reshape(rows, cols)
+    lps_to_ras = np.array([-1.0, -1.0, 1.0])
+    # the plane is affine in (row, column): map its first pixel and one step along a row
+    # and down a column to voxel indices, then broadcast (3 points instead of rows x cols)
+    corner = world_to_voxel(affine, (np.asarray(position_lps_mm) * lps_to_ras)[None])[0]
+    inv3 = np.linalg.inv(np.asarray(affine, dtype=np.float64))[:3, :3]
+    step_c = inv3 @ (dc * np.asarray(orientation[:3]) * lps_to_ras)
+    step_r = inv3 @ (dr * np.asarray(orientation[3:]) * lps_to_ras)
+    r = np.arange(rows, dtype=np.float64)[:, None]
+    c = np.arange(cols, dtype=np.float64)[None, :]
+    inside = np.ones((rows, cols), dtype=bool)
+    idx = []
+    for k in range(3):
+        ax = np.rint(corner[k] + r * step_r[k] + c * step_c[k]).astype(np.int64)
+        inside &= (ax >= 0) & (ax < labels.shape[k])
+        idx.append(ax)
+    out = np.zeros((rows, cols), dtype=labels.dtype)
+    out[inside] = labels[idx[0][inside], idx[1][inside], idx[2][inside]]
+    return out
 
 
 def _frames(labels: np.ndarray, affine: np.ndarray, ds: Dataset) -> np.ndarray:
