@@ -147,6 +147,13 @@ class Stage:
         and ``"mr"`` mean the scans themselves (their checksums enter the key).
     params : object
         Frozen dataclass of tunable numbers, recorded in ``plan.json``.
+    early : callable, optional
+        ``early(ctx) -> job or None``: starts part of ``run`` ahead of time (e.g. in a
+        child process) as soon as stage ``early_after`` has its result, when this stage
+        is not cached; ``run`` takes the job from ``ctx.early_jobs`` (jobs not taken are
+        stopped with ``job.cancel()`` when the plan ends). Must not change the result.
+    early_after : str
+        The stage after which ``early`` is called.
     """
 
     name: str
@@ -155,6 +162,8 @@ class Stage:
     depends: tuple[str, ...] = ()
     uses: tuple[str, ...] = ()
     params: Any = None
+    early: Callable[[StageContext], Any] | None = None
+    early_after: str = ""
 
 
 class StageContext:
@@ -182,6 +191,8 @@ class StageContext:
         self.peak_rss_mb: dict[str, float] = {}
         self.input_info: dict[str, Any] = {}
         self.parameters: dict[str, Any] = {}
+        #: jobs started by ``Stage.early`` for stages still to run, by stage name.
+        self.early_jobs: dict[str, Any] = {}
 
     # scans -------------------------------------------------------------------
     @property
@@ -564,6 +575,8 @@ def run_plan(
     cache_dir = work / CACHE_DIR
 
     keys: dict[str, str] = {}
+    for s in stage_list:  # a key depends on definitions only, not on results
+        keys[s.name] = stage_key(s, options, digests, keys)
     timings = ctx.timings_s
     peaks = ctx.peak_rss_mb
     sections = ctx.sections
@@ -572,8 +585,7 @@ def run_plan(
     run_info = PlanRun(out_dir=out_dir, plan={})
     try:
         for stage in stage_list:
-            key = stage_key(stage, options, digests, keys)
-            keys[stage.name] = key
+            key = keys[stage.name]
             ctx.stage_name = stage.name
             ctx.params = stage.params
             parameters[stage.name] = params_to_json(stage.params)
@@ -592,6 +604,7 @@ def run_plan(
                     _cache_store(cache_dir, stage.name, key, (result, stage_warnings))
                     run_info.computed.append(stage.name)
                 ctx.results[stage.name] = result
+                _start_early(stage_list, stage.name, ctx, cache_dir, keys)
                 sections.update(stage.write(result, ctx, work))
                 ctx.progress(1.0, "done")
             timings[stage.name] = round(time.perf_counter() - t0, 3)
@@ -615,8 +628,26 @@ def run_plan(
         # Bad input discovered by a stage: nothing of this attempt is kept.
         shutil.rmtree(work, ignore_errors=True)
         raise
+    finally:
+        for job in ctx.early_jobs.values():
+            job.cancel()
+        ctx.early_jobs.clear()
     run_info.plan = plan
     return run_info
+
+
+def _start_early(
+    stage_list: Sequence[Stage], done: str, ctx: StageContext, cache_dir: Path, keys: dict[str, str]
+) -> None:
+    """Call ``early`` of the stages waiting for stage ``done`` that are not cached."""
+    for s in stage_list:
+        if s.early is None or s.early_after != done or s.name in ctx.results:
+            continue
+        if (cache_dir / f"{s.name}-{keys[s.name]}.pkl").is_file():
+            continue
+        job = s.early(ctx)
+        if job is not None:
+            ctx.early_jobs[s.name] = job
 
 
 def assemble_plan(

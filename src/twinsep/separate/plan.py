@@ -16,7 +16,7 @@ from twinsep.fusion.surface import InterfaceMesh, interface_mesh
 from twinsep.labels import BONE, BRAIN, CSF, SOFT_TISSUE, TISSUE_NAMES, TWIN_A, TWIN_B, VESSEL
 from twinsep.separate.boxes import grow, slices
 from twinsep.separate.crossings import VesselCrossing, vessel_crossings
-from twinsep.separate.mincut import SeparationCheck, min_cut_twins, verify_separation
+from twinsep.separate.mincut import CutResult, SeparationCheck, min_cut_twins, verify_separation
 from twinsep.separate.packing import PackedVolume, pack_volume, unpack_volume
 from twinsep.separate.params import SeparateParams
 from twinsep.separate.risk import risk_score
@@ -317,6 +317,7 @@ def plan_separation(
     n_stages: int | None = None,
     stages_path: Path | None = None,
     params: SeparateParams = SeparateParams(),
+    cut: CutResult | None = None,
 ) -> SeparationPlan:
     """Cut surface, its verification, vessel crossings, the stages and the risk score.
 
@@ -333,6 +334,9 @@ def plan_separation(
     stages_path : Path, optional
         User-edited stage file (``PlanOptions.stages_path``); takes precedence.
     params : SeparateParams
+    cut : CutResult, optional
+        ``min_cut_twins(labels, twins, params=params.cut)`` when already computed (the
+        plan starts it early in a child process: :mod:`twinsep.separate.early`).
 
     Returns
     -------
@@ -346,7 +350,7 @@ def plan_separation(
         The cut cannot be computed or verified.
     """
     warnings: list[str] = []
-    cut_res = min_cut_twins(labels, twins, params=params.cut)
+    cut_res = cut if cut is not None else min_cut_twins(labels, twins, params=params.cut)
     if cut_res.band_mm < params.cut.band_mm:
         warnings.append(
             f"the band in which the cut may move was narrowed from {params.cut.band_mm:g} to "

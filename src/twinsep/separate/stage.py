@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
 from twinsep.plan import Stage, StageContext
+from twinsep.separate.early import EarlyCut, start_cut
 from twinsep.separate.params import SeparateParams
 from twinsep.separate.plan import SeparationPlan, plan_separation
 from twinsep.separate.staging import stages_to_yaml
 
 STAGES_YAML = "stages.yaml"
+
+
+def _early(ctx: StageContext, *, params: SeparateParams) -> EarlyCut | None:
+    """``Stage.early``: start the min-cut (it needs only the labels and the twins) in a
+    child process once the ``twins`` stage has its result (:mod:`twinsep.separate.early`)."""
+    return start_cut(ctx.result("segment").labels, ctx.result("twins").twins, params=params.cut)
 
 
 def _run(ctx: StageContext) -> SeparationPlan:
@@ -19,6 +27,13 @@ def _run(ctx: StageContext) -> SeparationPlan:
     fusion = ctx.result("fusion")
     params = ctx.params if isinstance(ctx.params, SeparateParams) else SeparateParams()
     ctx.progress(0.1, "computing the separation surface")
+    early = ctx.early_jobs.pop("separate", None)
+    cut = None
+    if isinstance(early, EarlyCut):
+        if early.params == params.cut:
+            cut = early.result(labels, twins)
+        else:
+            early.cancel()
     result = plan_separation(
         labels,
         twins,
@@ -26,6 +41,7 @@ def _run(ctx: StageContext) -> SeparationPlan:
         n_stages=ctx.options.n_stages,
         stages_path=ctx.options.stages_path,
         params=params,
+        cut=cut,
     )
     for w in result.warnings:
         ctx.warn(w)
@@ -64,14 +80,18 @@ def _write(result: SeparationPlan, ctx: StageContext, out_dir: Path) -> dict[str
 
 
 def build_stage(params: SeparateParams | None = None) -> Stage:
-    """The ``separate`` stage (depends on ``segment``, ``twins`` and ``fusion``)."""
+    """The ``separate`` stage (depends on ``segment``, ``twins`` and ``fusion``; its
+    min-cut starts early, after ``twins``)."""
+    params = params or SeparateParams()
     return Stage(
         name="separate",
         run=_run,
         write=_write,
         depends=("segment", "twins", "fusion"),
         uses=("n_stages", "stages_path"),
-        params=params or SeparateParams(),
+        params=params,
+        early=functools.partial(_early, params=params),
+        early_after="twins",
     )
 
 
