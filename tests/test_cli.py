@@ -106,3 +106,42 @@ def test_json_summary_of_check(tmp_path: Path) -> None:
     assert code == 0
     info = json.loads(stdout)
     assert info["shape"] == [20, 18, 16] and info["spacing_mm"] == [0.5, 0.5, 1.0]
+
+
+def _series_with_truncated_sibling(folder: Path) -> Path:
+    """A 16x16x6 CT series plus a truncated RLE file of another series in the same folder
+    (pydicom warns about it through its logger and ``warnings`` when the folder is read)."""
+    import numpy as np
+    import pydicom
+    from pydicom.uid import RLELossless
+
+    from twinsep.io import write_dicom_series
+    from twinsep.volume import Volume
+
+    values = (np.arange(16 * 16 * 6).reshape(16, 16, 6) % 1500 - 500).astype(np.int16)
+    write_dicom_series(Volume(values, np.diag([1.0, 1.0, 2.0, 1.0])), folder / "ser")
+    ds = pydicom.dcmread(sorted((folder / "ser").iterdir())[0])
+    ds.SeriesInstanceUID = "1.2.826.0.1.3680043.8.498.99"
+    ds.compress(RLELossless)
+    ds.save_as(folder / "rle.dcm", enforce_file_format=True)
+    blob = (folder / "rle.dcm").read_bytes()
+    (folder / "ser" / "zz_truncated.dcm").write_bytes(blob[:-40])
+    return folder / "ser"
+
+
+def test_reader_noise_stays_off_stderr(tmp_path: Path) -> None:
+    series = _series_with_truncated_sibling(tmp_path)
+    env = {**os.environ, "PYTHONWARNINGS": "default"}
+    cmd = [sys.executable, "-m", "twinsep.cli", "check", str(series)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.strip() == "", proc.stderr
+    debug = subprocess.run(
+        [sys.executable, "-m", "twinsep.cli", "--debug", "check", str(series)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert debug.returncode == 0
+    assert "zz_truncated.dcm" in debug.stderr  # --debug still shows what the reader said

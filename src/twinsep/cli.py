@@ -79,6 +79,31 @@ def _root(
     logging.basicConfig(
         level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr, force=True
     )
+    if not debug:
+        _quiet_readers()
+
+
+#: Readers that report the quirks of every file they open (a truncated sibling in a DICOM
+#: folder, an odd VR) through their own logger and ``warnings``; what matters for the scan
+#: reaches the user as twinsep's own one-line error or plan warning.
+_READER_MODULES = ("pydicom", "nibabel", "highdicom")
+
+
+class _ReaderNoise(logging.Filter):
+    """Drops the readers' records below ERROR (they reset their own logger levels on import)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.ERROR or record.name.split(".")[0] not in _READER_MODULES
+
+
+def _quiet_readers() -> None:
+    """Keep the readers' own log lines and Python warnings off stderr (``--debug`` shows them)."""
+    import warnings
+
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_ReaderNoise())
+    for name in _READER_MODULES:
+        warnings.filterwarnings("ignore", module=name)
 
 
 def _fail(state: _State, exc: BaseException) -> None:
