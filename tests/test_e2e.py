@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
 import time
-import zlib
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from phi_bytes import all_bytes
 from twinsep.plan import work_dir_for
 
 PATIENT_NAME = "ZZTESTPATIENT^MARIA"
@@ -158,26 +156,6 @@ def test_killed_run_resumes_to_the_same_plan(
     assert _stable_plan(out) == _stable_plan(reference_plan)
 
 
-def _all_bytes(path: Path) -> bytes:
-    """A file's bytes plus every compressed stream inside it that we can open."""
-    data = path.read_bytes()
-    parts = [data]
-    if data[:2] == b"\x1f\x8b":
-        try:
-            parts.append(gzip.decompress(data))
-        except (OSError, EOFError):
-            pass
-    # zlib streams (PNG IDAT, PDF FlateDecode, NRRD gzip bodies)
-    for m in re.finditer(rb"stream\r?\n", data):
-        start = m.end()
-        end = data.find(b"endstream", start)
-        try:
-            parts.append(zlib.decompress(data[start:end]))
-        except zlib.error:
-            pass
-    return b"".join(parts)
-
-
 def test_no_phi_in_any_output(tmp_path: Path) -> None:
     from twinsep.phantom import make_phantom, write_phantom
 
@@ -200,6 +178,6 @@ def test_no_phi_in_any_output(tmp_path: Path) -> None:
         PATIENT_NAME.encode("utf-16-le"),
     ]
     for p in sorted(q for q in out.rglob("*") if q.is_file()):
-        blob = _all_bytes(p)
+        blob = all_bytes(p)
         for needle in needles:
             assert needle not in blob, f"{needle!r} found in {p.relative_to(out)}"

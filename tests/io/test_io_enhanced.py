@@ -21,6 +21,7 @@ import pydicom
 import pytest
 from conftest import AFFINES, make_affine
 
+from phi_bytes import all_bytes
 from twinsep.errors import ScanError
 from twinsep.io import describe_scan, load_scan, write_dicom_series
 from twinsep.io.enhanced_write import write_enhanced_dicom
@@ -340,28 +341,6 @@ def test_liver_seg_is_refused() -> None:
         load_scan(path)
 
 
-def _all_bytes(path: Path) -> bytes:
-    """A file's bytes plus its gzip member and any zlib ``stream`` (PDF) inside it."""
-    import gzip
-    import re
-    import zlib
-
-    data = path.read_bytes()
-    parts = [data]
-    if data[:2] == b"\x1f\x8b":
-        try:
-            parts.append(gzip.decompress(data))
-        except (OSError, EOFError):
-            pass
-    for m in re.finditer(rb"stream\r?\n", data):
-        end = data.find(b"endstream", m.end())
-        try:
-            parts.append(zlib.decompress(data[m.end() : end]))
-        except zlib.error:
-            pass
-    return b"".join(parts)
-
-
 def test_no_phi_in_a_whole_plan_of_an_enhanced_ct(tmp_path: Path) -> None:
     # and the plan writes seg.dcm for the enhanced source (de-identified like the rest)
     from twinsep.phantom import make_phantom
@@ -394,7 +373,7 @@ def test_no_phi_in_a_whole_plan_of_an_enhanced_ct(tmp_path: Path) -> None:
     }
     assert refs == {(str(src_ds.SOPInstanceUID), n) for n in range(1, 65)}
     for p in files:
-        blob = _all_bytes(p)
+        blob = all_bytes(p)
         for needle in needles:
             assert needle not in blob, f"{needle!r} found in {p.relative_to(out)}"
 
