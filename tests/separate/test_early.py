@@ -67,7 +67,7 @@ def test_lost_child_is_replaced_by_the_stage(no_threshold: None) -> None:
     labels, twins = _volumes()
     job = early.start_cut(labels, twins, params=CutParams())
     assert job is not None
-    job._process.kill()  # as if killed for memory
+    job.job.kill_for_test()  # as if killed for memory
     got = job.result(labels, twins)
     want = min_cut_twins(labels, twins, params=CutParams())
     np.testing.assert_array_equal(got.twins, want.twins)
@@ -78,7 +78,7 @@ def test_cancel_stops_the_child(no_threshold: None) -> None:
     job = early.start_cut(labels, twins, params=CutParams())
     assert job is not None
     job.cancel()
-    assert not job._process.is_alive()
+    assert not job.job._process.is_alive()
 
 
 def test_small_grids_are_cut_in_the_stage() -> None:

@@ -359,9 +359,9 @@ def write_models(models: ModelSet, out_dir: Path) -> list[dict[str, Any]]:
     return records
 
 
-def _run(ctx: Any) -> ModelSet:
-    seg = ctx.result("segment")
-    labels: Volume = seg.labels
+def _grids(ctx: Any) -> tuple[Volume, Volume, Volume | None]:
+    """Labels, twins (refined by ``separate`` when it ran) and the cut (or None)."""
+    labels: Volume = ctx.result("segment").labels
     twins: Volume | None = None
     cut: Volume | None = None
     if ctx.has("separate"):
@@ -370,6 +370,23 @@ def _run(ctx: Any) -> ModelSet:
         cut = getattr(sep, "cut", None)
     if twins is None:
         twins = ctx.result("twins").twins
+    return labels, twins, cut
+
+
+def _early(ctx: Any, *, params: ModelParams) -> Any:
+    """``Stage.early``: start the meshes in a child process once ``separate`` has its
+    result (:mod:`twinsep.models.early`; the reconstruction meshes are added later)."""
+    from twinsep.models.early import start_models
+
+    labels, twins, cut = _grids(ctx)
+    colours = {"A": ctx.options.colour_a, "B": ctx.options.colour_b}
+    return start_models(labels, twins, cut=cut, colours=colours, params=params)
+
+
+def _run(ctx: Any) -> ModelSet:
+    from twinsep.models.early import EarlyModels
+
+    labels, twins, cut = _grids(ctx)
     recon: list[Mesh] = []
     if ctx.has("reconstruct"):
         recon = reconstruct_meshes(ctx.result("reconstruct"))
@@ -380,9 +397,15 @@ def _run(ctx: Any) -> ModelSet:
     params: ModelParams = ctx.params or ModelParams()
     colours = {"A": ctx.options.colour_a, "B": ctx.options.colour_b}
     ctx.progress(0.1, "meshes")
-    models = build_models(
-        labels, twins, cut=cut, reconstruction=recon, colours=colours, params=params
-    )
+    early = ctx.early_jobs.pop("models", None) if hasattr(ctx, "early_jobs") else None
+    if isinstance(early, EarlyModels) and early.params == params and early.colours == colours:
+        models = early.result(labels, twins, cut, recon)
+    else:
+        if early is not None:
+            early.cancel()
+        models = build_models(
+            labels, twins, cut=cut, reconstruction=recon, colours=colours, params=params
+        )
     for p in models.parts:
         if not p.mesh.watertight:
             ctx.warn(f"model {p.mesh.name} is not watertight; repair it before printing")
@@ -416,11 +439,15 @@ def make_stage(available: Sequence[str] = ("segment", "twins", "separate", "reco
     from twinsep.plan import Stage
 
     deps = tuple(d for d in ("segment", "twins", "separate", "reconstruct") if d in available)
+    params = ModelParams()
+    early = "separate" in deps and "reconstruct" in deps  # overlaps the reconstruct stage
     return Stage(
         name="models",
         run=_run,
         write=_write,
         depends=deps,
         uses=("colour_a", "colour_b"),
-        params=ModelParams(),
+        params=params,
+        early=functools.partial(_early, params=params) if early else None,
+        early_after="separate" if early else "",
     )

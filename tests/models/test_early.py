@@ -1,0 +1,81 @@
+"""Meshes made early in a child process (issue 10) are the meshes of the stage.
+
+The child runs :func:`build_models` on pickled copies of the same arrays: every part,
+separation mesh and doll piece must have the same vertices and faces bit for bit, the
+reconstruction meshes are added afterwards, a dead child is replaced by the stage's own
+build, and small grids are not sent to a process at all.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from twinsep.models import ModelParams, build_models, early
+from twinsep.models.stage import ModelSet
+from twinsep.models.surface import Mesh
+
+from .conftest import two_heads
+
+COLOURS = {"A": "#7B3FA0", "B": "#F28C28"}
+
+
+@pytest.fixture()
+def no_threshold(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the test grids are small: send them to the child anyway
+    monkeypatch.setattr(early, "EARLY_MIN_VOXELS", 0)
+
+
+def _grids():
+    labels, twins = two_heads()
+    cut = np.zeros(labels.shape, np.uint8)
+    n = labels.shape[0]
+    cut[n // 2 - 1][labels.array[n // 2 - 1] > 0] = 1  # one separation stage
+    return labels, twins, labels.with_array(cut)
+
+
+def _same(a: ModelSet, b: ModelSet) -> None:
+    meshes_a = [p.mesh for p in a.parts] + a.separation + a.reconstruction
+    meshes_b = [p.mesh for p in b.parts] + b.separation + b.reconstruction
+    assert a.doll is not None and b.doll is not None
+    meshes_a += [a.doll.part_a, a.doll.part_b]
+    meshes_b += [b.doll.part_a, b.doll.part_b]
+    assert [m.name for m in meshes_a] == [m.name for m in meshes_b]
+    for x, y in zip(meshes_a, meshes_b, strict=True):
+        assert np.array_equal(x.vertices, y.vertices), x.name
+        assert np.array_equal(x.faces, y.faces), x.name
+        assert x.colour == y.colour
+    for p, q in zip(a.parts, b.parts, strict=True):
+        assert p.label_volume_ml == q.label_volume_ml and p.wall == q.wall
+
+
+def test_early_models_equal_the_models_of_the_stage(no_threshold: None) -> None:
+    labels, twins, cut = _grids()
+    params = ModelParams()
+    recon = [Mesh(np.eye(3) * 5.0, np.array([[0, 1, 2]]), name="A/expander1", twin="A")]
+    job = early.start_models(labels, twins, cut=cut, colours=COLOURS, params=params)
+    assert job is not None
+    got = job.result(labels, twins, cut, recon)
+    want = build_models(
+        labels, twins, cut=cut, reconstruction=recon, colours=COLOURS, params=params
+    )
+    assert len(got.parts) >= 8 and got.separation  # a real comparison
+    _same(got, want)
+    assert [m.name for m in got.reconstruction] == ["A/expander1"]
+
+
+def test_dead_child_is_replaced_by_the_stage(no_threshold: None) -> None:
+    labels, twins, cut = _grids()
+    params = ModelParams()
+    job = early.start_models(labels, twins, cut=cut, colours=COLOURS, params=params)
+    assert job is not None
+    job.job.kill_for_test()  # as if killed for memory
+    got = job.result(labels, twins, cut, [])
+    want = build_models(labels, twins, cut=cut, colours=COLOURS, params=params)
+    _same(got, want)
+
+
+def test_small_grids_are_meshed_in_the_stage() -> None:
+    labels, twins, cut = _grids()
+    assert labels.array.size < early.EARLY_MIN_VOXELS
+    assert early.start_models(labels, twins, cut=cut, colours=COLOURS, params=ModelParams()) is None
