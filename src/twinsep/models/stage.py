@@ -397,7 +397,7 @@ def _run(ctx: Any) -> ModelSet:
     params: ModelParams = ctx.params or ModelParams()
     colours = {"A": ctx.options.colour_a, "B": ctx.options.colour_b}
     ctx.progress(0.1, "meshes")
-    early = ctx.early_jobs.pop("models", None) if hasattr(ctx, "early_jobs") else None
+    early = getattr(ctx, "early_jobs", {}).pop("models", None)
     if isinstance(early, EarlyModels) and early.params == params and early.colours == colours:
         models = early.result(labels, twins, cut, recon)
     else:

@@ -27,7 +27,7 @@ def _run(ctx: StageContext) -> SeparationPlan:
     fusion = ctx.result("fusion")
     params = ctx.params if isinstance(ctx.params, SeparateParams) else SeparateParams()
     ctx.progress(0.1, "computing the separation surface")
-    early = ctx.early_jobs.pop("separate", None)
+    early = getattr(ctx, "early_jobs", {}).pop("separate", None)
     cut = None
     if isinstance(early, EarlyCut):
         if early.params == params.cut:
