@@ -1,8 +1,9 @@
 """End-to-end benchmark: ``twinsep plan`` on a large phantom and the real-anatomy case.
 
 Targets (issue 10): whole plan of a 512x512x400 CT in <= 60 s wall and <= 6 GB peak
-memory on 2 cores. Each plan runs in a fresh subprocess so that peak memory (ru_maxrss
-of the child) is the plan's own; per-stage times and peaks come from ``plan.json``.
+memory on 2 cores. Each plan runs in a fresh subprocess; its peak memory is the larger of
+the biggest process's ru_maxrss and the plan's own per-stage peaks in ``plan.json``, which
+sum the resident memory of the plan and the child processes its stages start.
 The reference in the same run is the time to read the same CT with SimpleITK alone, so
 that the ratio says how many "reads" a whole plan costs on this (shared, noisy) machine.
 """
@@ -103,7 +104,9 @@ def run(out_dir: Path) -> dict[str, Any]:
         scan = _big_ct(tmpd / "big")
         before = _child_peak_mb()
         res = _plan(scan, tmpd / "plan-big")
-        peak = max(_child_peak_mb(), before)
+        # the largest single process, or the plan's own sampled total over its process
+        # tree (stages run work in child processes beside the parent), whichever is more
+        peak = max(_child_peak_mb(), before, *res.get("peak_rss_mb", {0: 0.0}).values())
         read_s = _sitk_read_s(scan)
         res.update(
             case="phantom vertical-II, 512x512x400",

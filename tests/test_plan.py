@@ -226,3 +226,25 @@ def test_rerun_without_the_scan_names_it(
 def test_options_validate_colours() -> None:
     with pytest.raises(InputError, match="colour-a"):
         PlanOptions(scan_path=Path("x"), colour_a="purple")
+
+
+def test_rss_counts_child_processes() -> None:
+    """The plan's memory sampler sums the process tree (stages start child processes)."""
+    import subprocess
+    import sys
+    import time
+
+    from twinsep.plan import _rss_mb
+
+    code = "import numpy as np, sys, time; a = np.ones(150_000_000, np.uint8); print(1, flush=True); time.sleep(30)"
+    base = _rss_mb()
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "1"
+        with_child = _rss_mb()
+    finally:
+        proc.kill()
+        proc.wait()
+    time.sleep(0.1)
+    assert with_child - base >= 140.0, (base, with_child)
+    assert _rss_mb() - base < 50.0

@@ -384,14 +384,46 @@ def _cache_store(cache_dir: Path, name: str, key: str, payload: Any) -> None:
 # ----------------------------------------------------------------------------
 # memory sampling
 # ----------------------------------------------------------------------------
-def _rss_mb() -> float:
-    """Current resident memory of this process in MB (0 when unknown)."""
+def _statm_pages(pid: str) -> int:
+    """Resident pages of one process (0 when it is gone or unreadable)."""
     try:
-        with open("/proc/self/statm") as fh:
-            pages = int(fh.read().split()[1])
-        return pages * os.sysconf("SC_PAGE_SIZE") / 1e6
+        with open(f"/proc/{pid}/statm") as fh:
+            return int(fh.read().split()[1])
     except (OSError, ValueError, IndexError):
-        return 0.0
+        return 0
+
+
+def _child_pids(pid: str) -> list[str]:
+    """Direct children of a process, from each of its threads' ``children`` list."""
+    out: list[str] = []
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children") as fh:
+                out += fh.read().split()
+        except OSError:
+            continue
+    return out
+
+
+def _rss_mb() -> float:
+    """Current resident memory of this process and its descendants in MB (0 when unknown).
+
+    Stages may hand work to child processes (``Stage.early``, ``twinsep.child``) that run
+    beside the parent, so the plan's memory is the sum over the process tree.
+    """
+    total, todo, seen = 0, ["self"], set()
+    while todo:
+        pid = todo.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        total += _statm_pages(pid)
+        todo += _child_pids(pid)
+    return total * os.sysconf("SC_PAGE_SIZE") / 1e6
 
 
 class _PeakSampler:
