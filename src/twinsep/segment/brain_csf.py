@@ -9,7 +9,9 @@ histogram (so a CT calibrated tens of HU off is split alike), then cleaned of sp
    blood (brain never touches bone: dura and CSF line the inner table and surround
    the sinuses). The test runs on a lightly smoothed image (``bright_smooth_vx``,
    ``bright_smooth_min_mm``): the smoothing that the dark test needs would spread the
-   brightness of the bone rim into the brain beside it.
+   brightness of the bone rim into the brain beside it. Only voxels within
+   ``bright_reach_mm`` of the wall can be such a mixture: brighter voxels deeper in are
+   the bright lines of metal streaks (tests/realism).
 2. **Dark = CSF.** Among the remaining voxels, CSF is darker than brain by ~25 HU; at
    the noise of a CT that needs smoothing (``_tissue_sigma_mm``, from the measured
    noise). The smoothing is *normalised* over the remaining voxels, so the bright rim
@@ -70,7 +72,7 @@ import cc3d
 import numpy as np
 from scipy import ndimage as ndi
 
-from twinsep.segment import morph, shells
+from twinsep.segment import filters, morph, shells
 from twinsep.segment.gmm import Mixture1D, fit_gmm_1d
 from twinsep.segment.histogram import histogram_peak, sample_values
 from twinsep.segment.params import SegmentParams
@@ -160,6 +162,7 @@ def classify_brain_csf(
     bright = light > t_bright
     bright &= cav
     del light
+    bright = _near_wall(bright, cav, spacing, params.bright_reach_mm)
 
     # 2. dark: CSF vs brain on a smoothing normalised over the non-bright cavity, run
     # on blocks of about ``dark_grid_mm`` when the voxels are finer (the block mean is
@@ -256,6 +259,39 @@ def _shell_values(
     cav_c = morph.block_mean(cav, f) >= 0.5 if max(f) > 1 else cav
     bands = shells.depth_bands(cav_c, sp_c, band_mm=band_mm, max_depth_mm=params.csf_shell_depth_mm)
     return shells.smooth_in_shells(num0, den0, bands, sigma_mm=s_mm, spacing_mm=sp_c)
+
+
+def _near_wall(
+    bright: np.ndarray, cav: np.ndarray, spacing: morph.Spacing, reach_mm: float
+) -> np.ndarray:
+    """``bright`` voxels within ``reach_mm`` (per axis, >= 1 voxel) of a non-cavity voxel.
+
+    Partial volume needs bone or blood within the PSF's reach; brighter voxels deeper
+    in are streaks (the bright lines radiating from metal) crossing the brain, not CSF.
+    The test runs on blocks of half the reach (a 0.5 mm CT: 3 voxels), dilated by the
+    reach in blocks, so it keeps every voxel within the reach and some up to ~1.7 times
+    it. Blocks are only expanded to voxels where a bright voxel lies beyond the reach
+    (none on a CT without streaks: 0.1 s on the 512x512x400 CT's cavity box, against
+    0.6-0.7 s for the exact full-grid maximum filter).
+    """
+    h = [max(1, int(np.ceil(reach_mm / s))) for s in spacing]
+    b = (max(1, (h[0] + 1) // 2), max(1, (h[1] + 1) // 2), max(1, (h[2] + 1) // 2))
+    r = [int(np.ceil(k / f)) for k, f in zip(h, b, strict=True)]
+    wall = morph.block_any(~cav, b)
+    wall = filters.maximum_filter(wall.view(np.uint8), [2 * k + 1 for k in r], mode="nearest")
+    far = (wall == 0) & morph.block_any(bright, b)  # blocks whose bright voxels go
+    if not far.any():
+        return bright
+    box = morph._bounding_box(far, [0, 0, 0])
+    assert box is not None
+    fine = tuple(
+        slice(sl.start * f, min(sl.stop * f, n))
+        for sl, f, n in zip(box, b, bright.shape, strict=True)
+    )
+    out = bright.copy()
+    sub = out[fine]
+    sub &= ~morph.upsample(far[box], b, sub.shape)
+    return out
 
 
 def _resolved_csf(
