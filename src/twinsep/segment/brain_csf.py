@@ -11,7 +11,8 @@ histogram (so a CT calibrated tens of HU off is split alike), then cleaned of sp
    ``bright_smooth_min_mm``): the smoothing that the dark test needs would spread the
    brightness of the bone rim into the brain beside it. Only voxels within
    ``bright_reach_mm`` of the wall can be such a mixture: brighter voxels deeper in are
-   the bright lines of metal streaks (tests/realism).
+   the bright lines of metal streaks (tests/realism); they are labelled brain, and stay
+   out of the dark test's smoothing and fit like every bright voxel.
 2. **Dark = CSF.** Among the remaining voxels, CSF is darker than brain by ~25 HU; at
    the noise of a CT that needs smoothing (``_tissue_sigma_mm``, from the measured
    noise). The smoothing is *normalised* over the remaining voxels, so the bright rim
@@ -162,7 +163,9 @@ def classify_brain_csf(
     bright = light > t_bright
     bright &= cav
     del light
-    bright = _near_wall(bright, cav, spacing, params.bright_reach_mm)
+    # bright beyond the PSF's reach of the wall: a streak, labelled brain at the end (it
+    # stays out of the dark test's smoothing and fit like any bright voxel)
+    streak = bright & ~_near_wall(bright, cav, spacing, params.bright_reach_mm)
 
     # 2. dark: CSF vs brain on a smoothing normalised over the non-bright cavity, run
     # on blocks of about ``dark_grid_mm`` when the voxels are finer (the block mean is
@@ -209,6 +212,7 @@ def classify_brain_csf(
     dark = morph.upsample(dark_c, f, rest.shape)
     dark &= rest
 
+    bright &= ~streak
     csf[box] = bright | dark
     brain[box] = cav & ~(bright | dark)
     logger.debug(

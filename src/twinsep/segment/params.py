@@ -324,9 +324,9 @@ class SegmentParams:
     (mm, per axis, at least one voxel) of a voxel outside the cavity (bone, vessel):
     three PSF sigmas of a 2 mm FWHM head kernel (sigma 0.85 mm), beyond which even
     2000 HU bone spills < 3 HU. Brighter voxels deeper in are not partial volume but
-    the bright lines of metal streaks crossing the brain (tests/realism; docs/
-    segmentation.md "Real-CT stressors": one shunt valve took Colin27 CSF Dice 0.795 ->
-    0.481, 0.765 with this rule)."""
+    the bright lines of metal streaks crossing the brain, labelled brain (tests/realism;
+    docs/segmentation.md "Real-CT stressors": one shunt valve took Colin27 CSF Dice
+    0.795 -> 0.481)."""
 
     soft_peak_range_hu: tuple[float, float] = (-150.0, 150.0)
     """Where the soft-tissue/brain histogram peak is searched (HU). Water is 0 HU, brain
