@@ -218,25 +218,39 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
-    out_dir = Path(next((a for a in sys.argv[1:] if not a.startswith("--")), "benchmarks/results"))
+def run(out_dir: Path, *, plans: bool = False, only_plans: bool = False) -> dict[str, Any]:
+    """Every case with each stressor alone and all together (``make bench`` entry point).
+
+    Returns ``{"title", "rows", "plans", "markdown"}``; ``plans`` also runs ``twinsep
+    plan`` on the all-stressor CT of the Colin27 and size-128 cases, ``only_plans`` runs
+    those alone (and the caller keeps them apart from the Dice rows).
+    """
     rows: list[dict[str, Any]] = []
-    plans = []
-    only_plans = "--plan-only" in sys.argv
+    plan_rows: list[dict[str, Any]] = []
     for name, lab, tw, ct, contrast in cases():
         if not only_plans:
             rows += run_case(name, lab, tw, ct, contrast)
-        if ("--plan" in sys.argv or only_plans) and (name.startswith("real-") or "128" in name):
-            plans.append(plan_exit(ct, lab, name))
-            print(json.dumps(plans[-1]), flush=True)
+        if (plans or only_plans) and (name.startswith("real-") or "128" in name):
+            plan_rows.append(plan_exit(ct, lab, name))
+            print(json.dumps(plan_rows[-1]), flush=True)
+    return {
+        "title": "Real-CT stressors",
+        "rows": rows,
+        "plans": plan_rows,
+        "markdown": markdown(rows) if rows else "",
+    }
+
+
+def main() -> None:
+    out_dir = Path(next((a for a in sys.argv[1:] if not a.startswith("--")), "benchmarks/results"))
+    only_plans = "--plan-only" in sys.argv
+    result = run(out_dir, plans="--plan" in sys.argv, only_plans=only_plans)
     out_dir.mkdir(parents=True, exist_ok=True)
     if only_plans:
-        (out_dir / "stressor_plans.json").write_text(json.dumps(plans, indent=1) + "\n")
+        (out_dir / "stressor_plans.json").write_text(json.dumps(result["plans"], indent=1) + "\n")
         return
-    (out_dir / "stressors.json").write_text(
-        json.dumps({"rows": rows, "plans": plans}, indent=1) + "\n"
-    )
-    print(markdown(rows))
+    (out_dir / "stressors.json").write_text(json.dumps(result, indent=1) + "\n")
+    print(result["markdown"])
 
 
 if __name__ == "__main__":
