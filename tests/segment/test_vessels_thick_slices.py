@@ -24,11 +24,12 @@ from twinsep.volume import Volume
 SLICE_MM = 5.0
 STEP_MM = 1.25
 IN_PLANE_MM = 5.0 / 3.0
-AXIS = 0  # x: sagittal 5 mm slices
+AXES = (0, 2)  # x: sagittal 5 mm slices; z: axial 5 mm slices
 
 
-def _thick_ct(kind: str, contrast: bool) -> tuple[Volume, np.ndarray]:
-    """CT averaged into 5 mm slices along x, and the truth at the slice centres."""
+def _thick_ct(kind: str, contrast: bool, axis: int = 0) -> tuple[Volume, np.ndarray]:
+    """CT averaged into 5 mm slices along ``axis``, and the truth at the slice centres."""
+    AXIS = axis
     sp = [IN_PLANE_MM] * 3
     sp[AXIS] = STEP_MM
     ph = make_phantom(kind, seed=0, noise_hu=0.0, spacing_mm=sp, contrast=contrast)
@@ -47,8 +48,9 @@ def _thick_ct(kind: str, contrast: bool) -> tuple[Volume, np.ndarray]:
     return Volume(hu, aff, {"modality": "CT"}), lab
 
 
-def test_plain_blood_in_5mm_slices_is_not_called_contrast() -> None:
-    ct, truth = _thick_ct("vertical-partial", contrast=False)
+@pytest.mark.parametrize("axis", AXES)
+def test_plain_blood_in_5mm_slices_is_not_called_contrast(axis: int) -> None:
+    ct, truth = _thick_ct("vertical-partial", contrast=False, axis=axis)
     assert max(ct.spacing_mm) == pytest.approx(SLICE_MM)
     seg = segment_ct(ct)
     vessel_ml = float((seg.labels.array == L.VESSEL).sum()) * float(np.prod(ct.spacing_mm)) / 1e3
@@ -60,8 +62,9 @@ def test_plain_blood_in_5mm_slices_is_not_called_contrast() -> None:
     assert (truth == L.BONE).any()
 
 
-def test_contrast_in_5mm_slices_is_still_called_contrast() -> None:
-    ct, truth = _thick_ct("vertical-partial", contrast=True)
+@pytest.mark.parametrize("axis", AXES)
+def test_contrast_in_5mm_slices_is_still_called_contrast(axis: int) -> None:
+    ct, truth = _thick_ct("vertical-partial", contrast=True, axis=axis)
     seg = segment_ct(ct)
     assert seg.contrast, seg.hu_thresholds
     p, t = seg.labels.array == L.VESSEL, truth == L.VESSEL

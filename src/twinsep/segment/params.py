@@ -25,7 +25,11 @@ class VesselParams:
 
     dural_margin_mm: float = 4.0
     """Evidence must lie within this distance (mm) of the cranial cavity: sinuses sit in
-    the dura against the inner table and are 3-5 mm deep in infants."""
+    the dura against the inner table and are 3-5 mm deep in infants. Extracranial (neck)
+    vessels must lie farther than this and at least one voxel along every axis
+    (``segment.vessels.dilate_per_axis_mm``): a 4 mm ball does not reach the next 5 mm
+    slice, and a layer of bone partial volume just above the cavity in axial 5 mm
+    slices counted 7-9 mL of "neck vessel" (bench_grids, vertical-partial)."""
 
     outside_gap_mm: float = 2.0
     """Evidence must be farther than this (mm, and more than one voxel) from the outside
@@ -47,7 +51,11 @@ class VesselParams:
     3545 of the 3574 true sinus voxels in the rim are face neighbours of sinus outside
     it). Measured: vessel Dice +0.007..+0.024 on 12 phantom rows at 1.17-1.77 mm (CSF
     +0.001..+0.008), analytic twins at 1.5 mm within +-0.002, unchanged at 1.0 mm and on
-    every row of 2.3 mm or coarser (one face step is all the ball holds there)."""
+    every row of 2.3 mm or coarser (one face step is all the ball holds there).
+    On thick-slice grids (``slice_axis_ratio``) the zone is an ellipsoid of
+    ``max(grow_mm, 1.01 x spacing)`` per axis (``segment.vessels.dilate_per_axis_mm``),
+    not a ball of the largest spacing, which reached six voxels in-plane on
+    0.83 x 0.83 x 5 mm voxels."""
 
     ext_tube_fraction_min: float = 0.3
     """An extracranial contrast component (carotid, jugular) is a vessel only if at
@@ -162,7 +170,25 @@ class VesselParams:
     formula above with d that axis's voxel size), so a layer one or two 5 mm slices
     thick is thin like one of two 0.8 mm voxels (bench_grids, plain vertical-partial in
     5 mm slices: evidence 13.9 -> 0.0 mL along x, 10.8 -> 2.7 mL along z; isotropic
-    grids unchanged by construction)."""
+    grids unchanged by construction). The same bound applies to a layer with the dark
+    cavity on both sides along an axis (``segment.vessels.between_dark``): a bone
+    partition between the two brains of a partial union, or a plate parallel to 5 mm
+    axial slices, reads ``B t / s + soft (1 - t / s)`` in its slice (a 2 mm plate of
+    1100 HU: ~460 HU, in the band and below the core seed) and spans one or two slices;
+    plain vertical-partial in 5 mm axial slices held 2.7 mL of such evidence, called
+    enhanced (bench_grids)."""
+
+    slice_axis_ratio: float = 2.0
+    """The two-sided thin layer (``segment.vessels.between_dark``) is looked for only
+    along slice axes: axes whose voxel is at least this many times the finest one. A
+    slab averages a plate lying along the slices to ``B t / s`` while the thin in-plane
+    voxels still find the core where plates cross the slices; on an isotropic grid no
+    orientation is averaged more, and a layer one or two voxels thick between the two
+    brains there is as likely a sinus (independent phantom, isotropic 3.2 mm, three
+    contrast rows: their sinus evidence lies in such layers; searched along every axis
+    they lost the contrast call). Clinical thick reconstructions are 2.5-5 mm slices
+    over 0.4-0.9 mm pixels (ratio 3-12); 2 leaves grids of at most 2:1 alone (the
+    512 CT's 1.42-1.55 mm work grid, the independent 2.4 x 3.6 mm row)."""
 
     bone_side_noise_k: float = 3.0
     """A grown or tube voxel of the sinus is dropped when the brightest voxel of its
@@ -404,7 +430,11 @@ class SegmentParams:
     half-maximum bone edge: about the thickness of infant bone plus the scanner blur.
     Peak and edge are read on the unsmoothed CT (``segment.ct._bone_mask``): the
     ``smooth_sigma_mm`` smoothing lowers the peak of a plate as thin as the blur, which
-    put the edge outside the plate (issue 4, tests/segment/test_bone_plate.py)."""
+    put the edge outside the plate (issue 4, tests/segment/test_bone_plate.py). On
+    anisotropic grids with voxels thicker than this, the bone label searches the peak
+    this plus ``(max(spacing) - spacing) / 2`` along each axis (``segment.ct.
+    thick_slice_reach_mm``): a slab lowers a plate lying along it to ``B t / s``, and
+    the full value shows where the plate crosses the slab steeply."""
 
     dense_bone_offset_hu: float = 600.0
     """Voxels brighter than soft peak + this (HU) are bone, never contrast: iodinated

@@ -14,7 +14,13 @@ evidence must lie on the intracranial side without touching the outside of the s
 Contrast is detected from the volume of that evidence, not counting a blood-range layer
 only one or two voxels thick from the scalp to the brain: a weak plate (an infant
 calvaria of 500-650 HU) whose peak the grid split between two voxels, so that it has no
-core (:func:`_thin_layer`).
+core (:func:`_thin_layer`), nor in such a layer with the dark cavity on both sides along
+an axis (:func:`between_dark`: a bone partition between two brains, or a plate parallel
+to 5 mm slices, whose slice reads ``B t / s + soft (1 - t / s)``, ~460 HU for 2 mm of
+1100 HU, below the core seed; looked for only along the slice axes of a thick-slice grid,
+``VesselParams.slice_axis_ratio``). There, margins that must reach at least the next
+voxel are ellipsoids of the margin and one voxel per axis (:func:`dilate_per_axis_mm`),
+not balls of the largest spacing (six voxels in-plane on 0.83 x 0.83 x 5 mm voxels).
 
 The edge of a vessel is where the blurred image crosses half-way between the vessel's
 own lumen value (the median of its interior voxels) and its local background (CSF and
@@ -48,7 +54,7 @@ the noise-free CT there and 0.79-0.84 on the noisy one; ours is 0.80-0.89.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import cc3d
@@ -515,7 +521,8 @@ def sinus_mask(
        edge and corner neighbours too (``evidence_clear_vx``), and none in a
        blood-range layer at most ``thin_layer_vx`` voxels thick that spans the skull
        from its outside to the dark cavity (:func:`_thin_layer`: a weak plate that
-       the grid sampled without a core).
+       the grid sampled without a core), or that has the dark cavity on both sides
+       along an axis (:func:`between_dark`).
     3. **Intracranial side**: evidence must lie within ``dural_margin_mm`` of the cranial
        cavity and not touch the outside of the skull (scalp, air; with ``body``, every
        non-bone voxel within ``scalp_min_mm`` of the skin counts as scalp whatever the
@@ -582,6 +589,8 @@ def sinus_mask(
     """
     sp: Spacing = (float(spacing_mm[0]), float(spacing_mm[1]), float(spacing_mm[2]))
     vx_mm3 = float(np.prod(sp))
+    # the slice axes of a thick-slice grid (VesselParams.slice_axis_ratio)
+    slice_axes = [a for a in range(3) if sp[a] >= params.slice_axis_ratio * min(sp)]
     band = (sm >= t_contrast_hu) & (sm < t_vessel_max_hu)
     core = _grow_from(sm >= t_vessel_max_hu, sm >= t_dense_hu)
     # at least the face neighbours along every axis, also on anisotropic grids
@@ -613,6 +622,9 @@ def sinus_mask(
         # spans the skull from the scalp to the cavity and is no proof of contrast
         dark = intracranial & (sm < t_contrast_hu)
         clear &= ~_thin_layer(ev, outside, dark, sp, params.thin_layer_vx)
+        # the same plate between two dark sides (a partition between the brains, or
+        # a plate parallel to thick slices with the cavity above and below)
+        clear &= ~between_dark(ev, dark, int(params.thin_layer_vx), slice_axes)
         del dark
     del outside
     ext = np.zeros_like(ev)
@@ -622,7 +634,14 @@ def sinus_mask(
         # away from bone and its rim, buried in soft tissue (not touching air), far
         # from the cavity, in components of vessel size.
         touch_air = morph.dilate_mm(~body, 1.01 * max(sp), sp)
-        ext = band & ~rim & ~touch_air & ~near_ic
+        # off the cranial side by the dural margin, and by at least one voxel along
+        # every axis: a 4 mm ball has no neighbour along 5 mm slices, and a layer of
+        # band voxels just above or below the cavity then counted as a neck vessel
+        near_ext = near_ic
+        if 1.01 * max(sp) > params.dural_margin_mm:
+            near_ext = dilate_per_axis_mm(intracranial, params.dural_margin_mm, sp)
+        ext = band & ~rim & ~touch_air & ~near_ext
+        del near_ext
         del touch_air
         ext = _drop_small_mm3(ext, params.min_component_mm3, vx_mm3)
         if tube_test is not None and ext.any():
@@ -652,13 +671,12 @@ def sinus_mask(
             "extracranial contrast: %.2f mL in tube-shaped pieces, %.2f mL off bone",
             ext_all_ml, ext_ml,
         )  # fmt: skip
-    grow_r = max(params.grow_mm, 1.01 * max(sp))
     sinus = ev
     if ev.any():
         # Outside the bone rim the sinus takes the whole growth zone; inside it one face
         # step from there (the wall against the inner table), which is all the zone
         # holds on grids of grow_mm or coarser.
-        zone = morph.dilate_mm(ev, grow_r, sp) & ic_band
+        zone = _next_voxel_margin(ev, params.grow_mm, sp, bool(slice_axes)) & ic_band
         sinus = ev | (zone & ~rim)
         sinus |= _dilate_faces(sinus) & zone & rim
         del zone
@@ -674,7 +692,9 @@ def sinus_mask(
         sinus |= tube & ic_band & ~touch_out
     outer = ext
     if ext.any():
-        outer = ext | (morph.dilate_mm(ext, 1.01 * max(sp), sp) & band & ~near_ic)
+        ring = _next_voxel_margin(ext, 0.0, sp, bool(slice_axes))
+        outer = ext | (ring & band & ~near_ic)
+        del ring
     if body is not None:
         sinus &= body
         outer &= body
@@ -806,6 +826,112 @@ def _thin_layer(
         hit = sel[dark_cavity[at]]
         d_in[hit] = np.minimum(d_in[hit], d)
     thin = d_out + d_in <= limit
+    out[tuple(idx[thin].T)] = True
+    return out
+
+
+def dilate_per_axis_mm(mask: np.ndarray, radius_mm: float, spacing_mm: Spacing) -> np.ndarray:
+    """Dilation by the ellipsoid whose semi-axis along axis ``a`` is
+    ``max(radius_mm, 1.01 * spacing_mm[a])``: ``radius_mm`` and at least one voxel along
+    every axis.
+
+    A margin of "``radius_mm``, and at least the next voxel" written as a ball of
+    ``max(radius_mm, 1.01 * max(spacing))`` reaches ``max(spacing) / min(spacing)``
+    voxels in-plane on thick slices (six on 0.83 x 0.83 x 5 mm voxels), and a ball of
+    ``radius_mm`` alone never reaches the next 5 mm slice. On a grid whose voxels are all
+    at most ``radius_mm / 1.01`` (or isotropic) this is the ball of ``morph.dilate_mm``.
+
+    Parameters
+    ----------
+    mask : (I, J, K) ndarray of bool
+        Voxels to grow.
+    radius_mm : float
+        Margin (mm); 0 gives one voxel along each axis (the face neighbours).
+    spacing_mm : length-3 tuple of float
+        Voxel size (mm).
+
+    Returns
+    -------
+    ndarray of bool
+        ``mask`` grown; the input is not modified.
+    """
+    radii = [max(radius_mm, 1.01 * float(s)) for s in spacing_mm]
+    if max(radii) - min(radii) <= 1e-9 * max(radii):
+        return morph.dilate_mm(mask, radii[0], spacing_mm)
+    # the ellipsoid is the unit ball on a grid whose axes are scaled by 1 / radius
+    unit: Spacing = (
+        float(spacing_mm[0]) / radii[0],
+        float(spacing_mm[1]) / radii[1],
+        float(spacing_mm[2]) / radii[2],
+    )
+    return morph.dilate_mm(mask, 1.0, unit)
+
+
+def _next_voxel_margin(
+    mask: np.ndarray, radius_mm: float, sp: Spacing, thick_slices: bool
+) -> np.ndarray:
+    """``mask`` grown by ``radius_mm`` and at least the next voxel: per axis on a
+    thick-slice grid (:func:`dilate_per_axis_mm`), else the ball of
+    ``max(radius_mm, 1.01 * max(sp))`` as before. Below ``slice_axis_ratio`` (2:1) that
+    ball reaches no farther than the in-plane diagonal neighbours; the ellipsoid there
+    cost 0.006 vessel Dice on the independent phantom's 2.4 x 3.6 x 2.4 mm row and
+    changed nothing else measured, so those grids keep it."""
+    if thick_slices:
+        return dilate_per_axis_mm(mask, radius_mm, sp)
+    return morph.dilate_mm(mask, max(radius_mm, 1.01 * max(sp)), sp)
+
+
+def between_dark(
+    cand: np.ndarray, dark: np.ndarray, max_vx: int, axes: Sequence[int] = (0, 1, 2)
+) -> np.ndarray:
+    """Voxels of ``cand`` in a layer at most ``max_vx`` voxels thick along one of
+    ``axes`` with ``dark`` voxels on both sides of it along that axis.
+
+    Along axis ``a`` a voxel is in such a layer when the nearest ``dark`` voxel in the
+    + direction lies ``u`` steps away and in the - direction ``v`` steps away with
+    ``u + v - 1 <= max_vx`` (the voxels between are the layer). It is the two-sided form
+    of :func:`_thin_layer` for a plate with the dark cavity on both faces: a bone
+    partition between two brains, or a plate parallel to thick slices with brain above
+    and below, whose band layer spans the same one or two voxels along the axis that
+    crosses it (``VesselParams.thin_layer_vx``). Only the candidates' own lines are
+    read.
+
+    Parameters
+    ----------
+    cand : (I, J, K) ndarray of bool
+        Voxels to test.
+    dark : (I, J, K) ndarray of bool
+        Dark cavity (brain, CSF).
+    max_vx : int
+        Thickest layer (voxels); 0 returns nothing.
+    axes : sequence of int
+        Array axes searched (``sinus_mask``: the slice axes of a thick-slice grid,
+        ``VesselParams.slice_axis_ratio``).
+
+    Returns
+    -------
+    ndarray of bool
+        The voxels of ``cand`` in such a layer; no input is modified.
+    """
+    out = np.zeros(cand.shape, bool)
+    if max_vx <= 0 or len(axes) == 0:
+        return out
+    idx = np.argwhere(cand)
+    if idx.size == 0:
+        return out
+    shape = np.asarray(cand.shape)
+    thin = np.zeros(len(idx), bool)
+    for a in axes:
+        steps = {1: np.full(len(idx), np.inf), -1: np.full(len(idx), np.inf)}
+        for k in range(max_vx, 0, -1):  # the nearest dark voxel is written last
+            for sign, dist in steps.items():
+                q = idx.copy()
+                q[:, a] += sign * k
+                ok = (q[:, a] >= 0) & (q[:, a] < shape[a])
+                hit = np.zeros(len(idx), bool)
+                hit[ok] = dark[tuple(q[ok].T)]
+                dist[hit] = k
+        thin |= steps[1] + steps[-1] - 1 <= max_vx
     out[tuple(idx[thin].T)] = True
     return out
 
