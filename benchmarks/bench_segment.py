@@ -58,7 +58,16 @@ def _dice(a: np.ndarray, b: np.ndarray) -> float | None:
     return None if n == 0 else round(2 * float((a & b).sum()) / n, 4)
 
 
-def _score(name: str, truth_lab: np.ndarray, truth_tw: np.ndarray, ct: Volume, extra: dict) -> dict:
+def _score(
+    name: str,
+    truth_lab: np.ndarray,
+    truth_tw: np.ndarray,
+    ct: Volume,
+    extra: dict,
+    kept: dict[str, Any] | None = None,
+) -> dict:
+    """Dice per label, twin accuracy outside the band and the contrast call of one CT;
+    ``kept`` (if given) receives the segmented label array under ``"labels"``."""
     row: dict[str, Any] = {"case": name, **extra}
     t0 = time.perf_counter()
     try:
@@ -77,6 +86,8 @@ def _score(name: str, truth_lab: np.ndarray, truth_tw: np.ndarray, ct: Volume, e
     m = (truth_tw > 0) & (res.twins.array > 0) & (d > BAND_MM)
     row["twin_acc_outside_band"] = round(float((res.twins.array[m] == truth_tw[m]).mean()), 5)
     row["contrast"] = seg.contrast
+    if kept is not None:
+        kept["labels"] = p
     return row
 
 

@@ -26,12 +26,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_segment import BAND_MM, _dice  # noqa: E402
+from bench_segment import _score  # noqa: E402
 
 from realism import stressors as S  # noqa: E402
 from twinsep import labels as L  # noqa: E402
-from twinsep.segment import morph, segment_ct  # noqa: E402
-from twinsep.twins import assign_twins  # noqa: E402
 from twinsep.volume import Volume  # noqa: E402
 
 SINGLE: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -66,25 +64,13 @@ def score(
     cells: np.ndarray | None,
 ) -> dict[str, Any]:
     """``bench_segment._score`` plus the contrast call and air cells taken as brain/CSF."""
-    row: dict[str, Any] = {"case": name}
-    t0 = time.perf_counter()
-    try:
-        seg = segment_ct(ct)
-        res = assign_twins(seg.labels)
-    except Exception as exc:  # noqa: BLE001 - a row records the failure
-        row["error"] = f"{type(exc).__name__}: {exc}"[:300]
+    kept: dict[str, Any] = {}
+    row = _score(name, truth_lab, truth_tw, ct, {}, kept)
+    if "error" in row:
         return row
-    row["seconds"] = round(time.perf_counter() - t0, 2)
-    p = seg.labels.array
-    for v, n in L.TISSUE_NAMES.items():
-        row[f"dice_{n}"] = _dice(truth_lab == v, p == v)
-    sp = ct.spacing_mm
-    a, b = truth_tw == 1, truth_tw == 2
-    d = np.where(a, morph.distance_to_mm(b, sp), morph.distance_to_mm(a, sp))
-    m = (truth_tw > 0) & (res.twins.array > 0) & (d > BAND_MM)
-    row["twin_acc_outside_band"] = round(float((res.twins.array[m] == truth_tw[m]).mean()), 5)
-    row["contrast"] = bool(seg.contrast)
-    row["contrast_ok"] = bool(seg.contrast) == contrast_truth
+    p, sp = kept["labels"], ct.spacing_mm
+    row["contrast"] = bool(row["contrast"])
+    row["contrast_ok"] = row["contrast"] == contrast_truth
     if cells is not None and cells.any():
         row["air_cells_ml"] = round(float(cells.sum() * np.prod(sp) / 1000), 2)
         row["air_cells_as_brain_csf"] = round(float(np.isin(p[cells], (L.BRAIN, L.CSF)).mean()), 3)
