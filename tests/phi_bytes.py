@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import re
 import zlib
@@ -16,15 +17,12 @@ def all_bytes(path: Path) -> bytes:
     """
     data = path.read_bytes()
     parts = [data]
+    # a member or stream that does not decompress holds no hidden text: it is skipped
     if data[:2] == b"\x1f\x8b":
-        try:
+        with contextlib.suppress(OSError, EOFError):
             parts.append(gzip.decompress(data))
-        except (OSError, EOFError):
-            pass
     for m in re.finditer(rb"stream\r?\n", data):
         end = data.find(b"endstream", m.end())
-        try:
+        with contextlib.suppress(zlib.error):
             parts.append(zlib.decompress(data[m.end() : end]))
-        except zlib.error:
-            pass
     return b"".join(parts)
