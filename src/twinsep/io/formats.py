@@ -181,6 +181,41 @@ def _read_nifti_itk(
     )
 
 
+def _checked_header(
+    klass: Any, head: bytes, header_path: Path, path: Path, params: LoadParams
+) -> tuple[Any, tuple[int, ...], np.dtype, tuple[int, int, int]]:
+    """Parse a NIfTI header from its first bytes and check its size and dimensions.
+
+    Parameters
+    ----------
+    klass : nibabel image class
+        ``Nifti1Image``/``Nifti2Image`` or their ``Pair`` classes (its ``header_class``
+        parses ``head``).
+    head : bytes
+        The header's first bytes (at least the 348/540-byte header).
+    header_path : Path
+        The file holding the header (named by a parse error).
+    path : Path
+        The file the user gave (named by the memory and dimension checks).
+    params : LoadParams
+        Memory limit and dimension rules.
+
+    Returns
+    -------
+    tuple
+        ``(header, shape, dtype, shape3)``: the nibabel header, its data shape, voxel
+        dtype and the 3D shape ``check_shape`` accepts.
+    """
+    try:
+        header = klass.header_class.from_fileobj(io.BytesIO(head))
+    except Exception as exc:  # nibabel raises several types for bad headers
+        raise ScanError(header_path, f"unreadable NIfTI header ({exc})") from None
+    shape = tuple(int(s) for s in header.get_data_shape())
+    dtype = header.get_data_dtype()
+    check_memory(shape, dtype.itemsize, path, params=params)
+    return header, shape, dtype, check_shape(shape, path)
+
+
 def read_nifti(path: Path, *, params: LoadParams = LoadParams()) -> Loaded:
     """Read a ``.nii`` or ``.nii.gz`` file.
 
@@ -215,14 +250,7 @@ def read_nifti(path: Path, *, params: LoadParams = LoadParams()) -> Loaded:
                 else "; name it .hdr, with its .img beside it"
             ),
         )
-    try:
-        header = klass.header_class.from_fileobj(io.BytesIO(head))
-    except Exception as exc:  # nibabel raises several types for bad headers
-        raise ScanError(path, f"unreadable NIfTI header ({exc})") from None
-    shape = tuple(int(s) for s in header.get_data_shape())
-    dtype = header.get_data_dtype()
-    check_memory(shape, dtype.itemsize, path, params=params)
-    shape3 = check_shape(shape, path)
+    header, shape, dtype, shape3 = _checked_header(klass, head, path, path, params)
     slope, inter = header.get_slope_inter()
     unscaled_header = slope in (None, 1.0) and inter in (None, 0.0)
     if unscaled_header and len(shape) == 3 and np.issubdtype(dtype, np.integer):
@@ -334,14 +362,7 @@ def read_nifti_pair(path: Path, *, params: LoadParams = LoadParams()) -> Loaded:
             hdr, f"missing its .img: a NIfTI pair keeps its voxels in {hdr.stem}.img beside it"
         )
     pair_class = nib.Nifti1Pair if klass is nib.Nifti1Image else nib.Nifti2Pair
-    try:
-        header = pair_class.header_class.from_fileobj(io.BytesIO(head))
-    except Exception as exc:  # nibabel raises several types for bad headers
-        raise ScanError(hdr, f"unreadable NIfTI header ({exc})") from None
-    shape = tuple(int(s) for s in header.get_data_shape())
-    dtype = header.get_data_dtype()
-    check_memory(shape, dtype.itemsize, path, params=params)
-    shape3 = check_shape(shape, path)
+    header, shape, dtype, shape3 = _checked_header(pair_class, head, hdr, path, params)
     need = int(header.get_data_offset()) + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     have = img_path.stat().st_size
     if have < need:
