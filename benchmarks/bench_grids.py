@@ -37,7 +37,6 @@ the noise-free CT of the grid (:func:`oracle_dice`).
 from __future__ import annotations
 
 import importlib.util
-import json
 import math
 import sys
 import time
@@ -418,7 +417,7 @@ def _markdown(rows: list[dict]) -> str:
 
 
 def run(out_dir: Path) -> dict[str, Any]:
-    """Run the sweep; write ``grids.json`` and ``grids.md`` in ``out_dir`` (atomically)."""
+    """Run the sweep; ``run_all.write_result`` writes ``grids.json`` and ``grids.md``."""
     rows = phantom_rows() + phantom_rows(KINDS[2:], PLAIN_GRIDS, contrast=False) + colin_rows()
     md = _markdown(rows)
     result: dict[str, Any] = {
@@ -426,14 +425,6 @@ def run(out_dir: Path) -> dict[str, Any]:
         "rows": rows,
         "markdown": md,
     }
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for fname, text in (
-        ("grids.json", json.dumps(result, indent=2) + "\n"),
-        ("grids.md", md + "\n"),
-    ):
-        tmp = out_dir / f".{fname}.tmp"
-        tmp.write_text(text)
-        tmp.replace(out_dir / fname)
     return result
 
 
@@ -444,4 +435,8 @@ if __name__ == "__main__":
         res = phantom_rows(kinds=KINDS[:1])
         print(_markdown(res))
     else:
-        print(run(out)["markdown"])
+        from run_all import write_result  # benchmarks/ is sys.path[0] for a script
+
+        result = run(out)
+        write_result(out, "grids", result)
+        print(result["markdown"])

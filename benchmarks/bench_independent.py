@@ -19,7 +19,6 @@ Run by ``make bench`` (``run``), or alone: ``python benchmarks/bench_independent
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from dataclasses import replace
@@ -237,7 +236,7 @@ def _markdown(rs: list[dict[str, Any]]) -> str:
 
 
 def run(out_dir: Path, *, quick: bool = False) -> dict[str, Any]:
-    """Run the benchmark; write ``independent.json`` and ``independent.md`` in ``out_dir``."""
+    """Run the benchmark; ``run_all.write_result`` writes ``independent.json`` and ``.md``."""
     rs = rows(quick)
     md = _markdown(rs)
     result: dict[str, Any] = {
@@ -245,21 +244,14 @@ def run(out_dir: Path, *, quick: bool = False) -> dict[str, Any]:
         "rows": rs,
         "markdown": md,
     }
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for fname, text in (
-        ("independent.json", json.dumps(result, indent=2) + "\n"),
-        ("independent.md", md + "\n"),
-    ):
-        tmp = out_dir / f".{fname}.tmp"
-        tmp.write_text(text)
-        tmp.replace(out_dir / fname)
     return result
 
 
 if __name__ == "__main__":
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    print(
-        run(Path(args[0] if args else "benchmarks/results"), quick="--quick" in sys.argv)[
-            "markdown"
-        ]
-    )
+    from run_all import write_result  # benchmarks/ is sys.path[0] for a script
+
+    out = Path(args[0] if args else "benchmarks/results")
+    result = run(out, quick="--quick" in sys.argv)
+    write_result(out, "independent", result)
+    print(result["markdown"])

@@ -1,4 +1,4 @@
-"""Run every benchmark in this folder; write ``<out>/<name>.json`` and ``<out>/results.md``.
+"""Run every benchmark in this folder; write ``<out>/<name>.json``, ``<name>.md`` and ``results.md``.
 
 Each ``bench_*.py`` module exposes ``run(out_dir: Path) -> dict`` returning
 ``{"title": str, "rows": [dict, ...], "markdown": str}``; machines are shared and noisy,
@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 
 def load_benchmark(path: Path) -> ModuleType:
@@ -30,6 +31,22 @@ def load_benchmark(path: Path) -> ModuleType:
     return mod
 
 
+def write_result(out_dir: Path, name: str, result: dict[str, Any]) -> None:
+    """Write ``<name>.json`` (and ``<name>.md`` when the result has markdown) atomically.
+
+    Each file is written beside its target and renamed over it, so an interrupted run
+    leaves the previous result, never half a file.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = [(f"{name}.json", json.dumps(result, indent=2, default=str) + "\n")]
+    if "markdown" in result:
+        files.append((f"{name}.md", str(result["markdown"]) + "\n"))
+    for fname, text in files:
+        tmp = out_dir / f".{fname}.tmp"
+        tmp.write_text(text)
+        tmp.replace(out_dir / fname)
+
+
 def main(out_dir: Path) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     here = Path(__file__).parent
@@ -43,7 +60,7 @@ def main(out_dir: Path) -> int:
         t0 = time.perf_counter()
         result = mod.run(out_dir)
         result["wall_s"] = round(time.perf_counter() - t0, 2)
-        (out_dir / f"{name}.json").write_text(json.dumps(result, indent=2, default=str) + "\n")
+        write_result(out_dir, name, result)
         print(f"{name}: done in {result['wall_s']} s", flush=True)
     # results.md gathers every benchmark's latest JSON, so a partial run keeps the others
     for path in sorted(out_dir.glob("*.json")):
