@@ -83,5 +83,11 @@ fi
 debian_pkg mricron-data mricron-data ch2bet.nii.gz
 # ---- end segment/twins block ----
 
+# ---- real CT (issue 4): Debian invesalius-examples (GPL-2), a real adult head CT ----
+#   .data/invesalius/usr/share/doc/invesalius-examples/examples/Cranium.inv3
+#   used by the built-in cases real-ct-vertical / real-ct-angular (twinsep.realanatomy.realct)
+debian_pkg invesalius-examples invesalius Cranium.inv3
+# ---- end real CT block ----
+
 [ "$status" -eq 0 ] || note "some data could not be fetched; the tests that need it will skip"
 exit 0
