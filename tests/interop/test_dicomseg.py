@@ -12,7 +12,12 @@ import pydicom
 import pytest
 from dicomseg_checks import assert_seg_reproduces
 
-from twinsep.interop.dicomseg import series_datasets, write_dicom_seg
+from twinsep.interop.dicomseg import (
+    DUMMY_CONTENT_DATE,
+    DUMMY_CONTENT_TIME,
+    series_datasets,
+    write_dicom_seg,
+)
 from twinsep.io import load_scan, write_dicom_series
 from twinsep.volume import Volume
 
@@ -58,6 +63,8 @@ def test_dicom_seg_round_trip_and_no_phi(tmp_path: Path) -> None:
     assert NAME.encode() not in raw and PID.encode() not in raw and b"20250101" not in raw
     seg = hd.seg.segread(out)
     assert seg.number_of_segments == 4
+    # Content Date/Time are Type 1: a dummy value (PS3.15 "Z/D"), never the scan's dates
+    assert (seg.ContentDate, seg.ContentTime) == (DUMMY_CONTENT_DATE, DUMMY_CONTENT_TIME)
     # every source slice: the SEG frame of "Twin B bone" equals the label volume there
     number = next(d.SegmentNumber for d in seg.SegmentSequence if d.SegmentLabel == "Twin B bone")
     truth = (labels.array == 2) & (twins.array == 2)
@@ -78,8 +85,9 @@ def test_dicom_seg_round_trip_and_no_phi(tmp_path: Path) -> None:
 #: sha256 of the SEG of ``_case`` (default options) with highdicom 0.28.2 / pydicom 3.0.2,
 #: recorded when the multi-frame source path was added: the classic output is the one
 #: written before, apart from the fields that changed every run (instance creation time,
-#: contribution time, dimension organisation UID), which are now fixed or left out.
-CLASSIC_SEG_SHA256 = "b3443870ead237a22a6740d0fa0a28e93a4afc9fe2b2777e54835dcce51873c8"
+#: contribution time, dimension organisation UID), which are now fixed or left out;
+#: re-pinned when the Type 1 content date/time got their dummy values.
+CLASSIC_SEG_SHA256 = "cf5fc39bac0b82f9c653e4c023d51a828d9e8520b9a092efa7cfa925af365f58"
 
 
 def test_classic_seg_bytes_are_deterministic_and_unchanged(tmp_path: Path) -> None:

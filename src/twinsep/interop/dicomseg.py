@@ -452,19 +452,29 @@ def write_dicom_seg(
     return present
 
 
+#: Dummy content date and time written without ``keep_phi``: Content Date/Time are
+#: Type 1 in the SEG's Multi-frame Functional Groups module, and the Basic Application
+#: Level Confidentiality Profile (DICOM PS3.15 Table E.1-1, action "Z/D") replaces such a
+#: date with a non-empty dummy value when the IOD requires one.
+DUMMY_CONTENT_DATE = "19000101"
+DUMMY_CONTENT_TIME = "000000"
+
+
 def _fix_variable_fields(seg_ds: Dataset, uid_seed: str, *, keep_phi: bool) -> None:
     """Make the SEG a function of its inputs: highdicom draws a random dimension
-    organisation UID and stamps the creation time; without ``keep_phi`` the time stamps
-    (optional or type 2 here) are left out, so that one plan gives the same bytes."""
+    organisation UID and stamps the creation time; without ``keep_phi`` the content
+    date/time (Type 1) get the dummy values above, the series date/time (Type 3) are
+    emptied and the creation stamps removed, so that one plan gives the same bytes."""
     dim_uid = pydicom.uid.generate_uid(entropy_srcs=[uid_seed, "dimension-organisation"])
     for elem in seg_ds.iterall():
         if elem.keyword == "DimensionOrganizationUID":
             elem.value = dim_uid
     if keep_phi:
         return
+    values = {"ContentDate": DUMMY_CONTENT_DATE, "ContentTime": DUMMY_CONTENT_TIME}
     for name in ("ContentDate", "ContentTime", "SeriesDate", "SeriesTime"):
         if name in seg_ds:  # a new element: never edit one that may be the source's
-            seg_ds[name] = DataElement(seg_ds[name].tag, seg_ds[name].VR, "")
+            seg_ds[name] = DataElement(seg_ds[name].tag, seg_ds[name].VR, values.get(name, ""))
     for name in ("InstanceCreationDate", "InstanceCreationTime"):
         if name in seg_ds:
             del seg_ds[name]
