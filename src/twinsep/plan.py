@@ -534,6 +534,11 @@ def run_plan(
 ) -> PlanRun:
     """Run the pipeline into ``out_dir``.
 
+    Stages run on two threads and child processes; the ``twinsep`` command also holds
+    OpenBLAS to one thread (``twinsep.cli.main``), which a library caller gets by setting
+    ``OPENBLAS_NUM_THREADS=1`` before numpy is first imported (same results, less
+    waiting for a busy core on two cores).
+
     Parameters
     ----------
     options : PlanOptions
