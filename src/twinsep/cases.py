@@ -47,6 +47,19 @@ def _real_case(name: str) -> Callable[[Path], Path]:
     return build
 
 
+def _real_ct_case(name: str) -> Callable[[Path], Path]:
+    def build(cache_dir: Path) -> Path:
+        from twinsep.realanatomy.realct import write_real_ct_case
+
+        folder = cache_dir / name
+        ct = folder / "ct.nii.gz"
+        if not ct.is_file():
+            write_real_ct_case(name, folder)
+        return ct
+
+    return build
+
+
 def _registry() -> dict[str, tuple[str, Callable[[Path], Path]]]:
     cases: dict[str, tuple[str, Callable[[Path], Path]]] = {
         "vertical-II": (
@@ -70,6 +83,16 @@ def _registry() -> dict[str, tuple[str, Callable[[Path], Path]]]:
             "real anatomy: two Colin27 heads (mricron-data) joined frontal-parietal to "
             "parietal-occipital (angular); synthetic CT from the MR's tissues",
             _real_case("real-angular"),
+        ),
+        "real-ct-vertical": (
+            "real CT: two copies of a real adult head CT (invesalius-examples) joined "
+            "vertex to vertex, faces 150 deg apart; real HU, exact twin truth",
+            _real_ct_case("real-ct-vertical"),
+        ),
+        "real-ct-angular": (
+            "real CT: two copies of a real adult head CT (invesalius-examples) joined "
+            "frontal-parietal to parietal-occipital (angular); real HU, exact twin truth",
+            _real_ct_case("real-ct-angular"),
         ),
     }
     return cases

@@ -74,6 +74,11 @@ class FusedCase:
         Angle between the two heads' neck-to-vertex axes (deg): 180 = vertical.
     face_angle_deg : float
         Angle between the two faces' directions (deg).
+    world_to_b_head : (4, 4) ndarray
+        Maps a world point (mm) to the head frame of the rotated copy (head mm), e.g.
+        to sample another image of that copy; the first copy's head frame is world.
+    b_copy_twin : int
+        Twin label (1 or 2) the rotated copy received under the A/B rule.
     """
 
     labels: Volume
@@ -84,6 +89,8 @@ class FusedCase:
     b_rotation: np.ndarray
     axis_angle_deg: float
     face_angle_deg: float
+    world_to_b_head: np.ndarray | None = None
+    b_copy_twin: int = L.TWIN_B
 
 
 def rotation_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -129,7 +136,7 @@ def _surface_distance(
 
 def fuse_heads(head: HeadModel, config: FusionConfig) -> FusedCase:
     """Join two copies of ``head`` as described by ``config``."""
-    mask = head.labels > 0
+    mask = head.labels > 0 if head.mask is None else np.asarray(head.mask, bool)
     hsp = np.linalg.norm(head.affine[:3, :3], axis=0)
     depth = morph.distance_mm(mask, (float(hsp[0]), float(hsp[1]), float(hsp[2])))
     ua = np.asarray(config.contact_a, float)
@@ -172,8 +179,15 @@ def fuse_heads(head: HeadModel, config: FusionConfig) -> FusedCase:
     lb = samp(head.labels, ib, 0)
     da = samp(depth, ia, 1)
     db = samp(depth, ib, 1)
-    own_a = (la > 0) & ((lb == 0) | (da >= db))
-    own_b = (lb > 0) & ~own_a
+    if head.mask is None:
+        in_a, in_b = la > 0, lb > 0
+    else:
+        m8 = mask.astype(np.uint8)
+        in_a, in_b = samp(m8, ia, 0) > 0, samp(m8, ib, 0) > 0
+        del m8
+    own_a = in_a & (~in_b | (da >= db))
+    own_b = in_b & ~own_a
+    del in_a, in_b
     lab = np.where(own_a, la, np.where(own_b, lb, 0)).astype(np.uint8)
     tw = np.zeros(shape, np.uint8)
     tw[own_a] = L.TWIN_A
@@ -194,7 +208,9 @@ def fuse_heads(head: HeadModel, config: FusionConfig) -> FusedCase:
     ca = lab_vol.centroid_mm(tw == L.TWIN_A)
     cb = lab_vol.centroid_mm(tw == L.TWIN_B)
     axis = int(np.argmax(np.abs(ca - cb)))
+    b_copy_twin = L.TWIN_B
     if ca[axis] > cb[axis]:
+        b_copy_twin = L.TWIN_A
         tw = np.where(tw == L.TWIN_A, L.TWIN_B, np.where(tw == L.TWIN_B, L.TWIN_A, 0)).astype(
             np.uint8
         )
@@ -221,4 +237,14 @@ def fuse_heads(head: HeadModel, config: FusionConfig) -> FusedCase:
         b_rotation=rot,
         axis_angle_deg=axis_angle_deg,
         face_angle_deg=face_angle,
+        world_to_b_head=_world_to_b_head(rot, t, pb),
+        b_copy_twin=b_copy_twin,
     )
+
+
+def _world_to_b_head(rot: np.ndarray, t: np.ndarray, pb: np.ndarray) -> np.ndarray:
+    """4x4 form of ``p -> (p - t) @ rot + pb`` (world to the rotated copy's head mm)."""
+    m = np.eye(4)
+    m[:3, :3] = rot.T
+    m[:3, 3] = pb - rot.T @ t
+    return m

@@ -31,6 +31,9 @@ class HeadModel:
         Voxel to head mm (RAS: +z toward the vertex, +y toward the face).
     centre_mm : (3,) ndarray
         Centre of the cranial cavity (head mm).
+    mask : (I, J, K) bool or None
+        The head (what a twin owns); None means ``labels > 0``. A real CT needs it:
+        air inside the head (sinuses, airways) is label 0 but part of the head.
     """
 
     labels: np.ndarray
@@ -38,6 +41,7 @@ class HeadModel:
     mr: np.ndarray | None
     affine: np.ndarray
     centre_mm: np.ndarray
+    mask: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
