@@ -117,7 +117,7 @@ def test_single_brain_tissue_keeps_the_two_class_bayes_boundary():
     assert hist is not None
     mix2 = _fit_histogram(hist, (-25.0, 0.0), 4.0)
     assert mix2 is not None
-    assert _two_tissue_boundary(hist, mix2, 4.0, SegmentParams()) is None
+    assert _two_tissue_boundary(hist, mix2, 4.0, SegmentParams()).cut_hu is None
     t, warnings = _threshold(ts, noise_ts=4.0)
     assert t == pytest.approx(17.74, abs=0.5)
     assert not warnings
@@ -132,7 +132,7 @@ def test_fluid_class_stays_with_csf():
     assert hist is not None
     mix2 = _fit_histogram(hist, (-25.0, 0.0), 2.5)
     assert mix2 is not None
-    t3 = _two_tissue_boundary(hist, mix2, 2.5, SegmentParams())
+    t3 = _two_tissue_boundary(hist, mix2, 2.5, SegmentParams()).cut_hu
     assert t3 is not None and t3 == pytest.approx(24.0, abs=1.0)
     t, _ = _threshold(ts, noise_ts=2.5)
     assert 22.0 <= t <= 25.0  # never above the three-class cut, never into CSF/fluid
