@@ -85,6 +85,23 @@ def test_histogram_artefact_class_is_not_csf(offset_hu):
     assert t_old < expected - 10.0
 
 
+def test_artefact_below_csf_white_and_grey_matter_uses_four_classes():
+    # undershoot (-30 HU, sigma 27, 7 %), CSF 12 HU (3 %), white 27 HU, grey 35.7 HU at
+    # a smoothed noise of 4 HU (the fine phantom's tissues plus Colin27's undershoot):
+    # the four-class fit resolves all of them and the cut is the CSF/white midpoint,
+    # 19.5 HU (measured 19.3); the three-class fit alone would take the undershoot for
+    # CSF and CSF + white matter for one class (cut 5.4 HU without the rule), and
+    # treating the class above the artefact as CSF would cut inside white matter
+    classes = [(-30.0, 27.0, 0.07), (12.0, 6.0, 0.03), (27.0, 4.3, 0.30), (35.7, 4.0, 0.60)]
+    ts = _values(classes)
+    cut = _three_class(ts, 4.0)
+    assert cut.artefact
+    assert cut.cut_hu == pytest.approx(19.5, abs=1.0)
+    t = _csf_threshold(ts, np.ones(ts.shape, bool), SOFT_HU, 4.0, SegmentParams(), [])
+    assert t == pytest.approx(19.5, abs=1.0)
+    assert _three_class(ts, 4.0, RULE_OFF).cut_hu < 12.0
+
+
 # Three-tissue cavities that must keep "lowest class = CSF, middle = white matter":
 # - the 1.17 mm vertical-II phantom's fit (CSF widened by partial volume, white 27 HU)
 # - infant: unmyelinated white matter 22 HU, CSF 5 HU
