@@ -102,6 +102,32 @@ def test_artefact_below_csf_white_and_grey_matter_uses_four_classes():
     assert _three_class(ts, 4.0, RULE_OFF).cut_hu < 12.0
 
 
+@pytest.mark.parametrize(
+    "classes",
+    [
+        # undershoot, white 27 HU and grey matter, no CSF class (a thin CSF layer lost
+        # inside the undershoot)
+        [(-30.0, 27.0, 0.03), (27.0, 4.3, 0.37), (35.7, 4.0, 0.60)],
+        # the same with infant white matter at 22 HU (14 HU under grey)
+        [(-30.0, 27.0, 0.07), (22.0, 4.0, 0.33), (36.0, 4.0, 0.60)],
+    ],
+)
+def test_white_matter_above_an_artefact_stays_brain(classes):
+    # grey matter is one tissue (sigma = noise) and the class above the artefact lies
+    # within a grey-white contrast (csf_grey_white_max_hu, 18 HU) of it: white matter,
+    # not CSF. Taking it for CSF cut at 28-30 HU (all white matter CSF); the cut must
+    # stay below white matter's lower 2-sigma tail (measured 11.2 / 6.1 HU: the
+    # two-class boundary)
+    ts = _values(classes)
+    cut = _three_class(ts, 4.0)
+    assert cut.artefact and cut.cut_hu is None
+    t = _csf_threshold(ts, np.ones(ts.shape, bool), SOFT_HU, 4.0, SegmentParams(), [])
+    assert t < classes[1][0] - 2.0 * classes[1][1]
+    loose = replace(SegmentParams(), csf_grey_white_max_hu=0.0)  # the guard off
+    t_loose = _csf_threshold(ts, np.ones(ts.shape, bool), SOFT_HU, 4.0, loose, [])
+    assert t_loose > classes[1][0]
+
+
 # Three-tissue cavities that must keep "lowest class = CSF, middle = white matter":
 # - the 1.17 mm vertical-II phantom's fit (CSF widened by partial volume, white 27 HU)
 # - infant: unmyelinated white matter 22 HU, CSF 5 HU

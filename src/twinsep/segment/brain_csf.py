@@ -611,6 +611,13 @@ def _below_water(mix: Mixture1D, noise_ts: float, params: SegmentParams) -> bool
     return bool(mix.means[0] - mix.sigmas[0] < water_min)
 
 
+def _single_tissue_k(params: SegmentParams) -> float:
+    """Largest sigma of a one-tissue class, in smoothed-noise sigmas: two tissues of
+    equal weight resolved by the bimodality bound (means ``csf_brain_min_sep_noise``
+    noise sigmas apart) widen a class to ``sqrt(1 + (min_sep_noise / 2)^2)`` of them."""
+    return float(np.sqrt(1.0 + (params.csf_brain_min_sep_noise / 2.0) ** 2))
+
+
 def _drop_lowest(mix: Mixture1D) -> Mixture1D:
     """``mix`` without its lowest class, the other weights renormalised."""
     rest = 1.0 - mix.weights[0]
@@ -701,7 +708,14 @@ def _two_tissue_boundary(
             <= params.csf_three_class_min_bic
             or not _below_water(mix4, noise_ts, params)
         ):
-            # artefact, CSF and brain: CSF is the class above the artefact
+            # artefact, CSF and brain: CSF is the class above the artefact, unless that
+            # class may be brain's other tissue (the heaviest class is one tissue and
+            # the class lies within a grey-white contrast of it): then CSF is not
+            # resolved and the two-class boundary stands
+            mu, sd = mix3.means, mix3.sigmas
+            single = sd[2] <= _single_tissue_k(params) * min_sigma
+            if single and mu[2] - mu[1] <= params.csf_grey_white_max_hu:
+                return _ThreeClassCut(None, True)
             cut, resolved = _two_class_boundary(_drop_lowest(mix3), noise_ts, params)
             return _ThreeClassCut(cut if resolved else None, True)
         dbic = 2.0 * n * (mix4.log_likelihood - mix2.log_likelihood) - 6.0 * np.log(n)
@@ -711,8 +725,7 @@ def _two_tissue_boundary(
     # the heaviest class is one tissue when its spread is the noise's: two tissues of
     # equal weight resolved by the bimodality bound (means >= min_sep_noise noise sigmas
     # apart) would widen it to at least sqrt(1 + (min_sep_noise / 2)^2) noise sigmas
-    single_k = float(np.sqrt(1.0 + (params.csf_brain_min_sep_noise / 2.0) ** 2))
-    single = sd[2] <= single_k * min_sigma
+    single = sd[2] <= _single_tissue_k(params) * min_sigma
     lo = h - 1 if h == 2 and ((mu[2] - mu[1]) < (mu[1] - mu[0]) or single) else h
     logger.debug(
         "brain/CSF three-class fit: means %s HU, sigmas %s, weights %s, dBIC %.0f",

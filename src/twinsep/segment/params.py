@@ -588,6 +588,18 @@ class SegmentParams:
     image has its mean minus sigma about one noise sigma below water; 2 sigmas leave
     the same again for the fit's error. Bound at the smoothed noise of 4 HU: 48 HU."""
 
+    csf_grey_white_max_hu: float = 18.0
+    """Largest grey-white matter contrast (HU) on CT. When the brain/CSF fit's lowest
+    class is an artefact (``csf_max_contrast_hu``) and the heaviest class is one tissue,
+    the class between them is brain's other tissue (white matter), not CSF, if it lies
+    at most this far below the heaviest class; then CSF is not resolved and the
+    two-class boundary is used (``segment.brain_csf._two_tissue_boundary``). Adult grey
+    35-45 HU over white 25-32 HU (6-12 HU), infant unmyelinated white matter 20-25 HU
+    under cortex at 35-40 HU (up to ~15 HU; our phantoms 8-14 HU). Without it an
+    undershoot class above white and grey matter and no resolved CSF (a mixture test)
+    cut at 28-30 HU, all white matter CSF; the two-class boundary is 6-13 HU there.
+    Sharp-kernel Colin27 has its CSF class 21.5 HU under a one-tissue brain class."""
+
     csf_min_noise_volumes: float = 1.0
     """A CSF piece that does not reach the cavity wall is kept only when its dark part
     fills at least this many noise volumes (dimensionless; 0 keeps every piece). The
