@@ -24,6 +24,10 @@ histogram (so a CT calibrated tens of HU off is split alike), then cleaned of sp
    contrast (fine grids) a three-class fit resolves white and grey matter, and its cut
    between CSF and the lower brain class bounds the edge from above
    (``csf_three_class_min_bic``); without it white matter became CSF at 1-1.5 mm.
+   A lowest class reaching deeper below brain than water can (``csf_max_contrast_hu``)
+   is an artefact (sharp-kernel undershoot, fat or air partial volume), not CSF: taken
+   as CSF it cut a real head CT at -6 HU and left its ventricles brain (now 11.8 HU,
+   98 % of the ventricles' dark voxels CSF; sharp-kernel Colin27 CSF 0.505 -> 0.617).
    On CTs finer than ``dark_grid_mm`` this test runs on blocks of about that size.
    Within ``csf_shell_depth_mm`` of the cavity wall a voxel is also dark when its mean
    over its own shell of equal depth is (``segment.shells``, same noise target): the
