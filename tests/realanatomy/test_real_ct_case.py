@@ -22,6 +22,7 @@ from twinsep.io import save_volume
 from twinsep.realanatomy.invesalius import load_inv3
 from twinsep.realanatomy.realct import (
     CONFIGS,
+    RealCtParams,
     build_real_ct_case,
     inv3_path,
     prepare_head,
@@ -101,7 +102,7 @@ def test_owned_voxels_carry_their_copy_s_real_hu(case, single) -> None:
 
 
 def test_background_is_real_air_and_only_twin_a_holder(case, single) -> None:
-    _, fused, ct, _ = case
+    name, fused, ct, facts = case
     src, prep = single
     tw = fused.twins.array
     bg = ct.array[tw == 0]
@@ -111,10 +112,32 @@ def test_background_is_real_air_and_only_twin_a_holder(case, single) -> None:
     air = bg[bg < -900]
     assert air.std() > 2.0 and len(np.unique(air)) > 20
     # one head holder (twin A's), not two: dense background volume about that of the
-    # single scan's holder (resampled at 3 mm: partial volume blurs it, 0.6-1.4x)
-    dense_ml = (bg > 300).sum() * ct.voxel_volume_mm3 / 1000
+    # single scan's holder (resampled at 3 mm: partial volume blurs it, 0.6-1.4x); no
+    # dense voxel that no twin owns lies next to a twin (a tissue layer left unowned,
+    # e.g. past a cut face, would)
+    assert facts["holder_kept"], name
+    dense = (ct.array > 300) & (tw == 0)
+    dense_ml = dense.sum() * ct.voxel_volume_mm3 / 1000
     holder_ml = ((src.array > 300) & ~prep.head).sum() * src.voxel_volume_mm3 / 1000
     assert 0.6 * holder_ml < dense_ml < 1.4 * holder_ml
+    near_twin = ndi.binary_dilation(tw > 0, iterations=2)
+    assert (dense & near_twin).sum() == 0
+
+
+def test_holder_too_close_to_twin_b_is_dropped_whole(single) -> None:
+    """With a clearance beyond the holder's real distance to twin B (35 mm in the
+    vertical union) the holder goes: no dense background, and nothing else changes."""
+    _, prep = single
+    kept = build_real_ct_case("real-ct-vertical", spacing_mm=SPACING_MM, reference=False)
+    far = RealCtParams(holder_clearance_mm=60.0)
+    gone = build_real_ct_case(
+        "real-ct-vertical", spacing_mm=SPACING_MM, reference=False, params=far
+    )
+    assert kept[2]["holder_kept"] and not gone[2]["holder_kept"]
+    tw = gone[0].twins.array
+    assert ((gone[1].array > 300) & (tw == 0)).sum() == 0
+    owned = tw > 0
+    assert np.array_equal(gone[1].array[owned], kept[1].array[owned])
 
 
 def test_plan_refuses_the_single_real_ct_as_one_head(tmp_path: Path, single) -> None:

@@ -18,9 +18,10 @@ synthesised: every voxel of the fused CT is a real HU value.
   ``fuse_heads``); the twins volume is this truth.
 * **HU**: an owned voxel takes its own copy's CT, trilinear; outside both heads the
   first copy's CT where its field of view reaches (its real air, cushion and holder:
-  the holder of twin A is kept), else the second copy's CT outside its holder, else
-  a value drawn (seeded) from the scan's own air voxels - real air values, not a
-  constant. The second copy's holder is left out (one patient table).
+  the holder of twin A is kept unless it would come within ``holder_clearance_mm`` of
+  twin B, as in the angular case, where it is dropped whole), else the second copy's
+  CT outside its holder, else a value drawn (seeded) from the scan's own air voxels -
+  real air values, not a constant. The second copy's holder is left out.
 * **Reference labels** (not truth): twinsep's own segmentation of the single CT,
   carried through the same fusion (nearest neighbour). There is no voxel truth for a
   real CT; a Dice against these labels measures agreement of the fused-CT
@@ -109,6 +110,12 @@ class RealCtParams:
     holder_margin_mm : float
         The second copy's holder is dropped with this margin (mm) so that its partial-
         volume rim goes too (about two voxels).
+    holder_clearance_mm : float
+        Twin A's holder is kept only if every voxel of it (with its margin) stays this
+        far from the second head (mm); otherwise it is dropped whole (air), since a
+        holder cannot pass through the other twin and a holder cut at the other scalp
+        would be a shape no scanner sees. 5 mm: the holder's 2 mm margin plus three
+        voxels of the 1 mm grid, so no voxel mixes holder and the other scalp.
     spacing_mm : float
         Isotropic voxel size of the fused grid (mm): the source's in-plane 0.96 mm
         rounded up to its 1.5 mm slices would lose detail; 1.0 mm keeps it and stays
@@ -121,6 +128,7 @@ class RealCtParams:
     brain_core_depth_mm: float = 12.0
     holder_reach_mm: float = 70.0
     holder_margin_mm: float = 2.0
+    holder_clearance_mm: float = 5.0
     spacing_mm: float = 1.0
 
 
@@ -258,8 +266,16 @@ def head_model(prep: RealCtHead, reference_labels: np.ndarray) -> HeadModel:
     )
 
 
-def fuse_ct(prep: RealCtHead, case: FusedCase, *, rng: np.random.Generator) -> np.ndarray:
-    """The fused CT (int16 HU) of ``case`` from the real CT (see module docstring)."""
+def fuse_ct(
+    prep: RealCtHead,
+    case: FusedCase,
+    *,
+    rng: np.random.Generator,
+    params: RealCtParams = RealCtParams(),
+) -> tuple[np.ndarray, bool]:
+    """The fused CT (int16 HU) of ``case`` from the real CT (see module docstring), and
+    whether twin A's holder was kept (it is dropped whole, as air, when it would come
+    within ``params.holder_clearance_mm`` of the second head)."""
     if case.world_to_b_head is None:
         raise ValueError("case has no world_to_b_head (built by an older fuse_heads)")
     grid = case.labels
@@ -271,6 +287,7 @@ def fuse_ct(prep: RealCtHead, case: FusedCase, *, rng: np.random.Generator) -> n
     out = np.empty(shape, np.float32)
     filled = np.zeros(shape, bool)
     holder8 = prep.holder.view(np.uint8)
+    holder_a = np.zeros(shape, bool)
     # work slab by slab along the last grid axis to keep the coordinate arrays small
     ii, jj = np.meshgrid(np.arange(shape[0]), np.arange(shape[1]), indexing="ij")
     for k in range(shape[2]):
@@ -279,12 +296,19 @@ def fuse_ct(prep: RealCtHead, case: FusedCase, *, rng: np.random.Generator) -> n
         va = world_to_voxel(prep.ct.affine, world)
         vb = world_to_voxel(prep.ct.affine, apply_affine(case.world_to_b_head, world))
         ta = tw[:, :, k].ravel()
-        in_fov_a = np.all((va >= -0.5) & (va <= n - 0.5), axis=1)
-        in_fov_b = np.all((vb >= -0.5) & (vb <= n - 0.5), axis=1)
+        # the field of view as fuse_heads samples the head mask (nearest, nothing
+        # beyond the outermost voxel centres): a half-voxel layer past a cut face
+        # would otherwise carry tissue HU that no twin owns
+        in_fov_a = np.all((va >= 0) & (va <= n - 1), axis=1)
+        in_fov_b = np.all((vb >= 0) & (vb <= n - 1), axis=1)
         val = np.full(ta.shape, np.nan, np.float32)
         bg = ta == 0
         use_a = (ta == a_twin) | (bg & in_fov_a)
         val[use_a] = ndi.map_coordinates(src, va[use_a].T, order=1, mode="nearest")
+        cand_a = bg & in_fov_a
+        ha = np.zeros_like(cand_a)
+        ha[cand_a] = ndi.map_coordinates(holder8, va[cand_a].T, order=0, mode="constant") > 0
+        holder_a[:, :, k] = ha.reshape(shape[:2])
         # the second copy: its own voxels, and its air where the first copy's scan
         # does not reach, without its holder
         cand_b = bg & ~in_fov_a & in_fov_b
@@ -294,9 +318,33 @@ def fuse_ct(prep: RealCtHead, case: FusedCase, *, rng: np.random.Generator) -> n
         val[use_b] = ndi.map_coordinates(src, vb[use_b].T, order=1, mode="nearest")
         out[:, :, k] = val.reshape(shape[:2])
         filled[:, :, k] = ~np.isnan(val).reshape(shape[:2])
+    kept = bool(holder_a.any())
+    if kept and _holder_to_b_mm(prep, case) < params.holder_clearance_mm:
+        kept = False
+        filled &= ~holder_a
+        logger.debug(
+            "twin A's holder within %.1f mm of twin B: dropped", params.holder_clearance_mm
+        )
     empty = ~filled
     out[empty] = rng.choice(prep.air, size=int(empty.sum()), replace=True)
-    return np.rint(out).astype(np.int16)
+    return np.rint(out).astype(np.int16), kept
+
+
+def _holder_to_b_mm(prep: RealCtHead, case: FusedCase) -> float:
+    """Closest approach (mm) of the first copy's holder to the second copy's head, on the
+    source grid (independent of the fused grid's spacing). Beyond the source grid the
+    distance is that of the nearest grid point plus the way out to it (an upper bound
+    that is exact beyond a flat cut face)."""
+    if case.world_to_b_head is None:
+        raise ValueError("case has no world_to_b_head")
+    src = prep.ct
+    pts = apply_affine(src.affine, np.argwhere(prep.holder))
+    vox = world_to_voxel(src.affine, apply_affine(case.world_to_b_head, pts))
+    inside = np.clip(vox, 0, np.array(src.shape, float) - 1)
+    out_mm = np.linalg.norm((vox - inside) * np.asarray(src.spacing_mm), axis=1)
+    dist = morph.distance_to_mm(prep.head, src.spacing_mm)
+    d = ndi.map_coordinates(dist, inside.T, order=1, mode="nearest") + out_mm
+    return float(d.min())
 
 
 def build_real_ct_case(
@@ -336,7 +384,7 @@ def build_real_ct_case(
     sp = params.spacing_mm if spacing_mm is None else spacing_mm
     cfg = replace(CONFIGS[name], spacing_mm=sp)
     case = fuse_heads(head, cfg)
-    fused = fuse_ct(prep, case, rng=np.random.default_rng(0))
+    fused, holder_kept = fuse_ct(prep, case, rng=np.random.default_rng(0), params=params)
     facts = {
         "case": name,
         "source": "real head CT, Debian invesalius-examples Cranium.inv3 (GPL-2)",
@@ -346,6 +394,7 @@ def build_real_ct_case(
         "overlap_mm": cfg.overlap_mm,
         "spacing_mm": sp,
         "body_threshold_hu": round(prep.body_threshold_hu, 1),
+        "holder_kept": holder_kept,
         "labels": (
             "reference: twinsep's segmentation of the single CT through the fusion "
             "(agreement, not truth)"
