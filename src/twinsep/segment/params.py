@@ -572,7 +572,9 @@ class SegmentParams:
     below the brain class than this plus ``csf_artefact_noise_k`` smoothed-noise sigmas
     is darker than water can be: an artefact (sharp-kernel undershoot beside the inner
     table, beam-hardening darkness, fat or air partial volume), not CSF, and the class
-    above it is CSF (``segment.brain_csf._below_water``). Relative to the brain class,
+    above it is CSF (``segment.brain_csf._below_water``; two exceptions in
+    ``_two_tissue_boundary``: that class may be white matter, or four classes are
+    resolved and the old reading is kept). Relative to the brain class,
     so a CT calibrated tens of HU off is judged alike. Measured (issue 4, smoothed
     cavity fits): brain class minus (mean - sigma) of the lowest class 18-38 HU on
     every phantom, analytic, independent and Colin27 row (largest: independent phantom
