@@ -17,11 +17,12 @@ synthesised: every voxel of the fused CT is a real HU value.
 * **Owners** (exact): a voxel belongs to the copy in which it lies deeper (see
   ``fuse_heads``); the twins volume is this truth.
 * **HU**: an owned voxel takes its own copy's CT, trilinear; outside both heads the
-  first copy's CT where its field of view reaches (its real air, cushion and holder:
-  the holder of twin A is kept unless it would come within ``holder_clearance_mm`` of
-  twin B, as in the angular case, where it is dropped whole), else the second copy's
-  CT outside its holder, else a value drawn (seeded) from the scan's own air voxels -
-  real air values, not a constant. The second copy's holder is left out.
+  first (unrotated) copy's CT where its field of view reaches - its real air, cushion
+  and holder; the holder is dropped whole if it would come within
+  ``holder_clearance_mm`` of the second head (kept in both built-in cases: 35 and
+  106 mm away) - else the second copy's CT outside its holder, else a value drawn
+  (seeded) from the scan's own air voxels: real air values, not a constant. The
+  first copy is twin A in both built-in cases (``FusedCase.b_copy_twin``).
 * **Reference labels** (not truth): twinsep's own segmentation of the single CT,
   carried through the same fusion (nearest neighbour). There is no voxel truth for a
   real CT; a Dice against these labels measures agreement of the fused-CT
