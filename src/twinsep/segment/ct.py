@@ -44,6 +44,7 @@ from twinsep.segment import filters, morph
 from twinsep.segment.brain_csf import classify_brain_csf
 from twinsep.segment.cavity import find_cranial_cavity
 from twinsep.segment.histogram import CTStats, histogram_peak, noise_sigma, sample_values
+from twinsep.segment.marrow import find_marrow
 from twinsep.segment.params import SegmentParams
 from twinsep.segment.pressed import cut_pressed_supports
 from twinsep.segment.result import TissueLabels
@@ -231,6 +232,22 @@ def segment_ct(
         # contrast rows (bench_grids, vertical-II 5 mm x). Vessel voxels are relabelled
         # below whatever this says.
         bright &= _bone_mask(sm, raw, soft, t_lo, t_hi, body_filled, spacing, params, reach)
+
+    # --- cancellous bone between the tables (segment.marrow) --------------------------
+    # Added to the bone label only, after the cavity and contrast rules and outside the
+    # cavity (vessels included), so brain, CSF, vessels and the cavity are unchanged.
+    marrow = find_marrow(
+        sm,
+        raw,
+        bright,
+        body_filled & ~intracranial,
+        spacing,
+        floor_hu=t_lo,
+        seed_hu=t_hi,
+        params=params,
+    )
+    bright[marrow] = True
+    del marrow
 
     # --- brain vs CSF (segment.brain_csf) -------------------------------------------
     split = classify_brain_csf(

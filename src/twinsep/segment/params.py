@@ -436,6 +436,35 @@ class SegmentParams:
     thick_slice_reach_mm``): a slab lowers a plate lying along it to ``B t / s``, and
     the full value shows where the plate crosses the slab steeply."""
 
+    marrow_inside_mm: float = 1.0
+    """Cancellous bone (diploe, 300-700 HU) below the half-maximum edge is added to the
+    bone label where no voxel of the smoothed CT below the bone floor lies within this
+    distance (mm; ``segment.marrow``; 0 turns it off): such a voxel is inside bone, not
+    on its blurred edge. An infant's unilaminar plate (1-2.5 mm) has soft tissue within
+    ~1 mm of every voxel, open sutures are 0.8-2.4 mm wide (Mitchell et al., AJNR
+    2011;32:1801) and dark in their middle, while the marrow lies under a 1-2 mm
+    cortical table plus the blur outside it. Tested on blocks of ``marrow_grid_mm``, so
+    the voxel's true clearance is 1-2 block widths."""
+
+    marrow_grid_mm: float = 1.0
+    """Block size (mm) of the marrow tests: the diploe is 2-10 mm thick, so 1 mm blocks
+    sample it at least twice, and on a 0.3-0.75 mm CT the tests run on ~9x fewer
+    voxels (the full-grid version cost 1.9 s on a 512x512x400 CT, docs/segmentation.md
+    "Real-CT stressors"); CTs coarser than this are used as they are."""
+
+    marrow_wall_fraction: float = 0.75
+    """A piece of inside-bone-range voxels is marrow when at least this share (0-1) of
+    the blocks around it (26-neighbours) hold bone: the diploe is enclosed face to face
+    by the two tables, while a narrow gap between two bone surfaces opens at its ends,
+    a contrast-filled vessel or calcification lying on bone has about half its wall
+    there and one in soft tissue none. Measured (issue 4, ``segment.marrow``): the
+    Colin27 diploe sheet 0.8-0.9 (all of its 145 k voxels kept at 0.8); the
+    partial-volume gaps between bones of the infant phantoms at 1.2 mm (vertical-II,
+    angular-occipital-partial, size 256) at most 0.70-0.75 (300-470 voxels of soft
+    tissue added at 0.5, bone Dice -0.001; none at 0.75); on the real adult CT 0.5 /
+    0.75 / 0.8 add 26.3 / 21.0 / 18.7 k voxels (the difference: cancellous bone of the
+    skull base and mandible, whose pieces touch foramina and sinus walls)."""
+
     dense_bone_offset_hu: float = 600.0
     """Voxels brighter than soft peak + this (HU) are bone, never contrast: iodinated
     venous/arterial blood stays below ~500 HU at usual injection protocols."""
