@@ -475,18 +475,20 @@ class SegmentParams:
     voxels (the full-grid version cost 1.9 s on a 512x512x400 CT, docs/segmentation.md
     "Real-CT stressors"); CTs coarser than this are used as they are."""
 
-    marrow_wall_fraction: float = 0.75
+    marrow_wall_fraction: float = 0.8
     """A piece of inside-bone-range voxels is marrow when at least this share (0-1) of
     the blocks around it (26-neighbours) hold bone: the diploe is enclosed face to face
     by the two tables, while a narrow gap between two bone surfaces opens at its ends,
     a contrast-filled vessel or calcification lying on bone has about half its wall
     there and one in soft tissue none. Measured (issue 4, ``segment.marrow``): the
-    Colin27 diploe sheet 0.8-0.9 (all of its 145 k voxels kept at 0.8); the
-    partial-volume gaps between bones of the infant phantoms at 1.2 mm (vertical-II,
-    angular-occipital-partial, size 256) at most 0.70-0.75 (300-470 voxels of soft
-    tissue added at 0.5, bone Dice -0.001; none at 0.75); on the real adult CT 0.5 /
-    0.75 / 0.8 add 26.3 / 21.0 / 18.7 k voxels (the difference: cancellous bone of the
-    skull base and mandible, whose pieces touch foramina and sinus walls)."""
+    Colin27 diploe sheet 0.88-0.9 (all of its 145 k voxels kept up to 0.88); the
+    partial-volume gaps between the bones of the infant phantoms (no marrow) up to
+    0.70-0.75 at 1.2 mm (vertical-II, angular-occipital-partial, size 256: 300-470
+    voxels of soft tissue added at 0.5, bone Dice -0.001; none at 0.75) and up to
+    0.80-0.85 on 1 mm blocks of the 512x512x400 CT resampled from one (8069 voxels,
+    0.66 mL, at 0.75; 125 at 0.8); on the real adult CT 0.5 / 0.75 / 0.8 add 26.3 /
+    21.0 / 18.7 k voxels (the calvarial diploe in all; the difference is cancellous
+    bone of the skull base and mandible whose pieces touch foramina and sinuses)."""
 
     dense_bone_offset_hu: float = 600.0
     """Voxels brighter than soft peak + this (HU) are bone, never contrast: iodinated
