@@ -676,16 +676,20 @@ def _two_tissue_boundary(
     brain; Colin27 with a sharp kernel likewise (CSF 0.505 / 0.514 -> 0.617 / 0.619).
     The midpoint (16.1 HU) was measured too: 45 mL of CSF specks inside parenchyma
     against 10 mL (that brain class is textured, sigma 5.9 HU against noise 4 HU).
-    Two exceptions. The class above the artefact is brain's other tissue, not CSF, when
-    the heaviest class is one tissue and it lies within ``csf_grey_white_max_hu`` of
-    it: then CSF is not resolved (None; an undershoot over white and grey matter was
-    cut at 28-30 HU, inside white matter, without this). And when four classes are
-    resolved (fitted with the artefact below three others, preferred by BIC by the same
-    bound, lowest again an artefact), the three-class reading is kept, artefact with
-    CSF: on the size-256 sharp-kernel and all-stressor phantoms the CSF/white cut of
-    those four lost 0.009-0.042 CSF and up to 0.013 brain, since the undershoot also
-    darkens the brain 3-6 mm under a thin CSF layer (the voxels between the classes
-    were 95 % brain) while the thin CSF layer itself lies in the undershoot.
+    The class above the artefact may instead be brain's other tissue: when the heaviest
+    class is one tissue and it lies within ``csf_grey_white_max_hu`` of it. Then four
+    classes are fitted (the artefact below three others); when BIC prefers them by the
+    same bound and their lowest is again an artefact, the three-class reading is kept
+    (artefact with CSF), else CSF is not resolved (None: the two-class boundary). Taking
+    that white matter for CSF cut an undershoot over white and grey matter at 28-30 HU
+    (mixture test); and on the size-256 sharp-kernel and all-stressor phantoms (white
+    matter 8-11 HU under a one-tissue grey class) the CSF/white cut of the four classes
+    lost 0.009-0.042 CSF and up to 0.013 brain, since the undershoot also darkens the
+    brain 3-6 mm under a thin CSF layer (the voxels between the classes were 95 % brain)
+    while that CSF layer itself lies in the undershoot. The fused real-CT case (two
+    copies of the real CT at 1 mm) resolves four classes too, but its heaviest class is
+    two tissues (sigma 4.9 HU against a one-tissue bound of 3.8 HU), so its 8.6 HU class
+    is CSF.
 
     Returns
     -------
@@ -703,33 +707,35 @@ def _two_tissue_boundary(
     # BIC difference (2 - 3 classes): 2 n (ll3 - ll2) - (8 - 5) ln n, ll per sample
     dbic = 2.0 * n * (mix3.log_likelihood - mix2.log_likelihood) - 3.0 * np.log(n)
     if _below_water(mix3, noise_ts, params):
-        mix4 = _fit_histogram(hist, (-50.0, -25.0, -8.0, 0.0), min_sigma)
-        # BIC difference (3 - 4 classes): 2 n (ll4 - ll3) - (11 - 8) ln n
-        four = (
-            mix4 is not None
-            and 2.0 * n * (mix4.log_likelihood - mix3.log_likelihood) - 3.0 * np.log(n)
-            > params.csf_three_class_min_bic
-            and _below_water(mix4, noise_ts, params)
-        )
+        # the class above the artefact is CSF unless it may be brain's other tissue:
+        # the heaviest class is one tissue and it lies within a grey-white contrast
+        mu, sd = mix3.means, mix3.sigmas
+        single = sd[2] <= _single_tissue_k(params) * min_sigma
+        white = single and mu[2] - mu[1] <= params.csf_grey_white_max_hu
         logger.debug(
             "brain/CSF three-class fit: lowest class %.1f +- %.1f HU lies deeper below "
-            "brain (%.1f HU) than water can: an artefact%s",
-            mix3.means[0],
-            mix3.sigmas[0],
-            mix3.means[int(np.argmax(mix3.weights))],
-            " (four classes resolved: kept with CSF)" if four else ", not CSF",
+            "brain (%.1f HU) than water can: an artefact; the class above it (%.1f HU) %s",
+            mu[0],
+            sd[0],
+            mu[int(np.argmax(mix3.weights))],
+            mu[1],
+            "may be white matter" if white else "is CSF",
         )
-        if not four:
-            # artefact, CSF and brain: CSF is the class above the artefact, unless that
-            # class may be brain's other tissue (the heaviest class is one tissue and
-            # the class lies within a grey-white contrast of it): then CSF is not
-            # resolved and the two-class boundary stands
-            mu, sd = mix3.means, mix3.sigmas
-            single = sd[2] <= _single_tissue_k(params) * min_sigma
-            if single and mu[2] - mu[1] <= params.csf_grey_white_max_hu:
-                return _ThreeClassCut(None, True)
+        if not white:
             cut, resolved = _two_class_boundary(_drop_lowest(mix3), noise_ts, params)
             return _ThreeClassCut(cut if resolved else None, True)
+        # white matter above the artefact: CSF, if resolved at all, lies between them
+        # (four classes, BIC) and the three-class reading is kept; else CSF is not
+        # resolved and the two-class boundary stands
+        mix4 = _fit_histogram(hist, (-50.0, -25.0, -8.0, 0.0), min_sigma)
+        # BIC difference (3 - 4 classes): 2 n (ll4 - ll3) - (11 - 8) ln n
+        if (
+            mix4 is None
+            or 2.0 * n * (mix4.log_likelihood - mix3.log_likelihood) - 3.0 * np.log(n)
+            <= params.csf_three_class_min_bic
+            or not _below_water(mix4, noise_ts, params)
+        ):
+            return _ThreeClassCut(None, True)
     mu, sd, wt = mix3.means, mix3.sigmas, mix3.weights
     h = int(np.argmax(wt))
     # the heaviest class is one tissue when its spread is the noise's: two tissues of

@@ -626,9 +626,8 @@ class SegmentParams:
     below the brain class than this plus ``csf_artefact_noise_k`` smoothed-noise sigmas
     is darker than water can be: an artefact (sharp-kernel undershoot beside the inner
     table, beam-hardening darkness, fat or air partial volume), not CSF, and the class
-    above it is CSF (``segment.brain_csf._below_water``; two exceptions in
-    ``_two_tissue_boundary``: that class may be white matter, or four classes are
-    resolved and the old reading is kept). Relative to the brain class,
+    above it is CSF (``segment.brain_csf._below_water``) unless it may be white matter
+    (``csf_grey_white_max_hu``). Relative to the brain class,
     so a CT calibrated tens of HU off is judged alike. Measured (issue 4, smoothed
     cavity fits): brain class minus (mean - sigma) of the lowest class 18-38 HU on
     every phantom, analytic, independent and Colin27 row (largest: independent phantom
@@ -648,13 +647,17 @@ class SegmentParams:
     """Largest grey-white matter contrast (HU) on CT. When the brain/CSF fit's lowest
     class is an artefact (``csf_max_contrast_hu``) and the heaviest class is one tissue,
     the class between them is brain's other tissue (white matter), not CSF, if it lies
-    at most this far below the heaviest class; then CSF is not resolved and the
-    two-class boundary is used (``segment.brain_csf._two_tissue_boundary``). Adult grey
-    35-45 HU over white 25-32 HU (6-12 HU), infant unmyelinated white matter 20-25 HU
-    under cortex at 35-40 HU (up to ~15 HU; our phantoms 8-14 HU). Without it an
+    at most this far below the heaviest class; then CSF is taken from a four-class fit
+    (kept with the artefact, as before the artefact rule) or, when four classes are not
+    resolved, the two-class boundary is used (``segment.brain_csf._two_tissue_boundary``).
+    Adult grey 35-45 HU over white 25-32 HU (6-12 HU), infant unmyelinated white matter
+    20-25 HU under cortex at 35-40 HU (up to ~15 HU; our phantoms 8-14 HU). Without it an
     undershoot class above white and grey matter and no resolved CSF (a mixture test)
-    cut at 28-30 HU, all white matter CSF; the two-class boundary is 6-13 HU there.
-    Sharp-kernel Colin27 has its CSF class 21.5 HU under a one-tissue brain class."""
+    cut at 28-30 HU, all white matter CSF; the two-class boundary is 6-13 HU there; on
+    the size-256 sharp-kernel phantoms (white 8-11 HU under grey) taking the class above
+    the artefact as CSF lost up to 0.042 CSF. Sharp-kernel Colin27 has its CSF class
+    21.5 HU under a one-tissue brain class (CSF, as wanted); all-stressor Colin27 16.4 HU
+    (taken as possible white matter: two-class boundary, CSF 0.495 -> 0.590)."""
 
     csf_min_noise_volumes: float = 1.0
     """A CSF piece that does not reach the cavity wall is kept only when its dark part
