@@ -7,6 +7,7 @@ Skipped when the data is not installed (``make realdata``).
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import cc3d
@@ -48,9 +49,16 @@ def single():
     return ct, prepare_head(ct)
 
 
+@functools.lru_cache(maxsize=4)
+def _build(name: str, clearance_mm: float = RealCtParams().holder_clearance_mm):
+    """One build per (case, clearance) for the whole module (each takes seconds)."""
+    params = RealCtParams(holder_clearance_mm=clearance_mm)
+    return build_real_ct_case(name, spacing_mm=SPACING_MM, reference=False, params=params)
+
+
 @pytest.fixture(scope="module", params=list(CONFIGS))
 def case(request):
-    return request.param, *build_real_ct_case(request.param, spacing_mm=SPACING_MM, reference=False)
+    return request.param, *_build(request.param)
 
 
 def _contact_voxels(tw: np.ndarray) -> int:
@@ -124,15 +132,11 @@ def test_background_is_real_air_and_only_twin_a_holder(case, single) -> None:
     assert (dense & near_twin).sum() == 0
 
 
-def test_holder_too_close_to_twin_b_is_dropped_whole(single) -> None:
+def test_holder_too_close_to_twin_b_is_dropped_whole() -> None:
     """With a clearance beyond the holder's real distance to twin B (35 mm in the
     vertical union) the holder goes: no dense background, and nothing else changes."""
-    _, prep = single
-    kept = build_real_ct_case("real-ct-vertical", spacing_mm=SPACING_MM, reference=False)
-    far = RealCtParams(holder_clearance_mm=60.0)
-    gone = build_real_ct_case(
-        "real-ct-vertical", spacing_mm=SPACING_MM, reference=False, params=far
-    )
+    kept = _build("real-ct-vertical")
+    gone = _build("real-ct-vertical", 60.0)
     assert kept[2]["holder_kept"] and not gone[2]["holder_kept"]
     tw = gone[0].twins.array
     assert ((gone[1].array > 300) & (tw == 0)).sum() == 0
