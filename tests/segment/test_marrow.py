@@ -119,9 +119,12 @@ def _marrow_truth(local: np.ndarray) -> np.ndarray:
 def test_trilaminar_plate_is_bone(
     spacing: tuple[float, float, float], fwhm_mm: float, noise_hu: float, seed: int
 ) -> None:
-    """Tables and marrow are bone: Dice against the generated truth >= 0.95 and >= 97 %
-    of the marrow. Without the rule the marrow (3.5 of 6.5 mm) is soft tissue and the
-    bone Dice is ~0.6 (asserted below, so the test fails on the code before the rule)."""
+    """Tables and marrow are bone: Dice against the generated truth >= 0.98 and >= 97 %
+    of the marrow (measured 0.989 / 0.992 and 100 % / 98.9 %). Without the rule the
+    marrow (3.5 of 6.5 mm) is soft tissue and the bone Dice is 0.72 / 0.70 (asserted
+    below, so the test fails on the code before the rule). For scale, the best single
+    threshold on the noise-free CT reaches only 0.962 / 0.967 (at 500 HU: the marrow and
+    the tables' blurred edges overlap in value)."""
     ct, truth, local = _head(
         spacing=spacing, fwhm_mm=fwhm_mm, noise_hu=noise_hu, layers=TRILAMINAR, seed=seed
     )
@@ -132,7 +135,7 @@ def test_trilaminar_plate_is_bone(
     marrow = _marrow_truth(local)
     d_on, d_off = dice(on == L.BONE, truth == L.BONE), dice(off == L.BONE, truth == L.BONE)
     assert d_off < 0.8, f"without the rule bone Dice {d_off:.3f} (the marrow is lost)"
-    assert d_on >= 0.95, f"bone Dice {d_on:.3f} < 0.95"
+    assert d_on >= 0.98, f"bone Dice {d_on:.3f} < 0.98"
     assert (on[marrow] == L.BONE).mean() >= 0.97
     # mean thickness: bone volume over the mid-surface area, within 0.3 mm of 6.5 mm
     t_mm = float((on == L.BONE).sum() * np.prod(spacing)) / (4 * np.pi * (INNER_MM + 3.25) ** 2)
