@@ -142,21 +142,23 @@ def test_nothing_is_contrast_when_no_piece_is_a_plateau():
     assert off is res
 
 
-def test_rule_is_off_on_thick_slices():
-    """On a grid whose slices are at least ``slice_axis_ratio`` (2) times the finest
-    spacing a voxel spans more than a sinus and holds the bone it lies on, so nothing is
-    decided there: the textured tube stays (on 1 x 1 x 1.9 mm voxels it goes)."""
+def test_rule_is_off_where_a_voxel_is_longer_than_a_sinus():
+    """A voxel longer than ``lumen_voxel_max_mm`` (4 mm) along some axis spans more than
+    a sinus and holds the bone it lies on, so nothing is decided there: the textured
+    tube stays on 1 x 1 x 4.1 mm voxels and goes on 1 x 1 x 4 mm and on a 0.5 x 0.45 x
+    1.0 mm grid (2.2:1 like a clinical thin-slice CT, but short)."""
     sm, smooth, rough, both = _two_tubes()
     res = SinusResult(
         vessel=both, evidence=both, evidence_ml=6.0, enhanced_fraction=0.02,
         contrast_median_hu=280.0,
     )  # fmt: skip
     p = VesselParams()
-    assert p.slice_axis_ratio == 2.0
-    assert _plateau_check(res, sm, (1.0, 1.0, 2.0), _LEVELS, p) is res
+    assert p.lumen_voxel_max_mm == 4.0
+    assert _plateau_check(res, sm, (1.0, 1.0, 4.1), _LEVELS, p) is res
     assert _plateau_check(res, sm, (0.5, 0.5, 5.0), _LEVELS, p) is res
-    out = _plateau_check(res, sm, (1.0, 1.0, 1.9), _LEVELS, p)
-    np.testing.assert_array_equal(out.vessel, smooth)
+    for sp in ((1.0, 1.0, 4.0), (0.5, 0.45, 1.0)):
+        out = _plateau_check(res, sm, sp, _LEVELS, p)
+        np.testing.assert_array_equal(out.vessel, smooth)
 
 
 def _head_with_cancellous_base(*, contrast: bool) -> tuple[Volume, np.ndarray, np.ndarray]:

@@ -282,9 +282,17 @@ class VesselParams:
     twins, stressors; issue 4); 3 sigmas keep the largest at 0.54 of the limit.
     Cancellous and thin skull-base bone in the contrast band scatters by its structure:
     the InVesalius "Cranium" adult plain CT (0.96 x 0.96 x 1.5 mm), 76 HU against 4.3
-    HU noise (median 280 HU, 23 mL of false vessel, 1.99 x the limit). Off on
-    thick-slice grids (``slice_axis_ratio``), whose slab averages a sinus with the bone
-    it lies on (5 mm slices with contrast: 84 HU). 0 turns the rule off."""
+    HU noise (median 280 HU, 23 mL of false vessel, 1.99 x the limit). 0 turns the
+    rule off."""
+
+    lumen_voxel_max_mm: float = 4.0
+    """The lumen plateau rule reads only grids whose voxels are at most this long (mm)
+    along every axis: a longer voxel spans more than an infant sinus is wide (4-8 mm)
+    and averages the lumen with the bone it lies on, so a contrast lumen is textured
+    there too (bench_grids vertical-II, 0.83 x 0.83 x 5 mm slices along x: robust SD 84
+    HU, all its vessel voxels would go), while every row with voxels of 3.6 mm or less
+    stays within 0.54 of the limit. Clinical thin-slice CT (0.3-0.5 mm pixels, 0.6-1.5
+    mm slices) is anisotropic but short, so the rule applies there."""
 
     lumen_spread_fraction: float = 0.15
     """Floor of the plateau limit as a fraction of (lumen median - soft tissue peak):
