@@ -9,7 +9,9 @@ Everything is measured on surfaces in world millimetres (through the affine):
    (marching cubes in index space, vertices mapped to world mm by the working affine);
 3. every envelope face is classified by probing one working voxel outward along its
    normal: the other twin -> *interface* (the separation wound), background -> *skin*.
-   The twin's own tissue one voxel inward says what the cut crosses there;
+   What the cut crosses at a wound face is read from the full-resolution labels: the
+   tissue of the twin's own voxels next to the face (trilinear neighbours, the other
+   twin's voxels ignored), the same rule for both twins whatever the working stride;
 4. scalp defect = all interface faces (the opening in the twin's envelope); bone defect =
    interface faces whose inner side is bone, brain, CSF or vessel (the opening inside
    the bone rim); exposed dura/brain = interface faces over brain, CSF or vessel;
@@ -326,6 +328,8 @@ class _Grid:
     stride: tuple[int, int, int]
     border_mm: dict[int, np.ndarray]  # twin -> world points where it touches the scan edge
     bone_vx: dict[int, int]  # twin -> number of bone voxels (full resolution)
+    src_twins: np.ndarray  # the twins cropped to their box, full resolution (a view)
+    src_labels: np.ndarray  # the labels on the same crop (a view)
 
 
 def _block_sum(mask: np.ndarray, s: tuple[int, int, int]) -> np.ndarray:
@@ -402,7 +406,7 @@ def _working_grid(labels: Volume, twins: Volume, params: DefectParams) -> _Grid:
                     face[:, ax] = end
                     pts.append(face[:: max(1, len(face) // 2000)])
         border[t] = twins.world_coords(np.vstack(pts)) if pts else np.zeros((0, 3))
-    return _Grid(occ, bone, lab_w, own_w, affine, stride, border, bone_vx)
+    return _Grid(occ, bone, lab_w, own_w, affine, stride, border, bone_vx, tw_c, lab_c)
 
 
 # ----------------------------------------------------------------------------
@@ -535,6 +539,55 @@ def _interface(grid: _Grid, sigma_vx: np.ndarray) -> tuple[_Iso, np.ndarray]:
 def _flip(iso: _Iso) -> _Iso:
     """The same surface with the opposite orientation."""
     return _Iso(iso.verts_w, iso.faces[:, ::-1], iso.c_i, -iso.n_i, iso.c_w, -iso.n_w, iso.area)
+
+
+def _cut_tissue(
+    grid: _Grid, t: int, c_i: np.ndarray, n_i: np.ndarray, tissues: tuple[int, ...]
+) -> np.ndarray:
+    """Whether the twin's own tissue at each wound face is one of ``tissues``.
+
+    Read from the full-resolution labels, not the working grid: at each face centroid
+    (working index ``c_i``, unit outward normal ``n_i``) the twin's own voxels among
+    the 8 trilinear neighbours vote with their trilinear weights (the other twin's
+    voxels weigh nothing), so a face on a flat cut reports the tissue of the twin's
+    voxel layer next to the cut, the same rule for both twins. Where fewer than half
+    the weight is the twin's own (the working-grid surface can lie up to half a
+    working voxel off the voxel boundary), the point steps inward along the normal in
+    half-voxel steps until it is. (Sampling one block-centre label half a working
+    voxel inward instead rounded to the voxel on one side or the other of the
+    boundary: the bone defect of a symmetric union depended on which twin was which,
+    A 1849 / B 3228 mm2 on the 1 mm real-CT truth.)
+    """
+    n = len(c_i)
+    out = np.zeros(n, dtype=bool)
+    if n == 0:
+        return out
+    s = np.asarray(grid.stride, dtype=np.float64)
+    # working index p -> crop index s*(p-1) + (s-1)/2 (block centre, see _working_grid)
+    src = s * (c_i - 1.0) + (s - 1.0) / 2.0
+    step = n_i * s
+    step /= np.maximum(np.linalg.norm(step, axis=1, keepdims=True), 1e-12)
+    shape = np.asarray(grid.src_twins.shape)
+    todo = np.arange(n)
+    for k in range(2 * int(s.max()) + 1):
+        p = src[todo] - 0.5 * k * step[todo]
+        base = np.floor(p).astype(np.int64)
+        f = p - base
+        own_w = np.zeros(len(todo))
+        hit_w = np.zeros(len(todo))
+        for corner in np.ndindex(2, 2, 2):
+            idx = np.clip(base + np.asarray(corner), 0, shape - 1)
+            w = np.prod(np.where(np.asarray(corner) == 1, f, 1.0 - f), axis=1)
+            ijk = (idx[:, 0], idx[:, 1], idx[:, 2])
+            own = grid.src_twins[ijk] == t
+            own_w += w * own
+            hit_w += w * (own & np.isin(grid.src_labels[ijk], tissues))
+        done = own_w >= 0.5
+        out[todo[done]] = hit_w[done] >= 0.5 * own_w[done]
+        todo = todo[~done]
+        if len(todo) == 0:
+            break
+    return out
 
 
 def _lookup(arr: np.ndarray, pts_i: np.ndarray) -> np.ndarray:
@@ -800,14 +853,12 @@ def measure_defects(
         itf = itf_a if t == TWIN_A else _flip(itf_a)
         c_i, n_i, c_w, n_w, area = itf.c_i, itf.n_i, itf.c_w, itf.n_w, itf.area
         wound_mask = in_body
-        # the twin's own voxel nearest to the surface says which tissue the cut crosses
-        inner_lab = _lookup(grid.labels, c_i - 0.5 * n_i)
-        inner_own = _lookup(grid.owner, c_i - 0.5 * n_i)
-        inner_lab = np.where(inner_own == t, inner_lab, SOFT_TISSUE)
+        # the twin's own tissue around the face says which tissue the cut crosses
+        in_rim = wound_mask & _cut_tissue(grid, t, c_i, n_i, _INSIDE_BONE_RIM)
+        under_dura = in_rim.copy()
+        under_dura[in_rim] = _cut_tissue(grid, t, c_i[in_rim], n_i[in_rim], _UNDER_DURA)
         # areas from the face labels as sampled (a majority filter would erode the thin
         # bone ring of a partial union); the rim outline from the filtered labels
-        in_rim = wound_mask & np.isin(inner_lab, _INSIDE_BONE_RIM)
-        under_dura = wound_mask & np.isin(inner_lab, _UNDER_DURA)
         rim_clean = _majority(itf.faces, in_rim, wound_mask)
         w_area = area[wound_mask]
         centroid = (c_w[wound_mask] * w_area[:, None]).sum(axis=0) / w_area.sum()
