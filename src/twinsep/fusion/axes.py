@@ -22,8 +22,29 @@ detector does not look for a long neck. Per twin:
      (the foramen magnum, brainstem or spinal canal; on a round cavity without an exit
      it repeats the first estimate);
 
-   combined with the weights of :class:`~twinsep.fusion.params.AxisParams`, then
-   tilted by ``face_tilt_deg`` away from the face; ``axis = -down``;
+   combined with the weights of :class:`~twinsep.fusion.params.AxisParams`; the end
+   of the extracranial tissue along that estimate is the neck when it agrees with it,
+   else the estimate is tilted by ``face_tilt_deg`` away from the face;
+
+   * *cut*: brain or CSF with no scalp and skull between it and background or the
+     array's edge (within ``open_cover_mm``) is seen only where the scan cut the head
+     (real CTs that end at the skull base, C1 or through the posterior fossa): the
+     body continues on that side. A large (``open_min_mm2``), flat (``open_flatness``)
+     piece of it away from the bridge is a cut face; its plane's normal, away from the
+     brain centre, is a down cue, and a scan that cuts the cavity holds no neck (the
+     farthest tissue is then the face). It joins the skull-base estimate with
+     ``weight_open`` (twice the skull-base weight: on the real Cranium CT the cut is
+     0-5 deg from the truth, the skull-base cues 15-20 deg, leaning to the face), or
+     replaces it when they disagree by more than ``cut_agree_deg``. It assumes the cut
+     runs across the head (an axial scan of a head lying straight): a cut tilted by
+     ``t`` deg to the head's axis tilts the axis by about ``t``;
+   * *body cut*: when the cavity is closed but the scan ends just below it (skull
+     base, C1), the tissue meets background or the array's edge across a plane: the
+     largest patch of skin sharing one outward normal (``body_cut_normal_deg``), flat
+     within ``body_cut_depth_mm`` and of at least ``body_cut_min_mm2``, plays the
+     cut's part (whole phantom heads' flattest patches stay under 1340 mm^2);
+
+   ``axis = -down``;
 4. face: extracranial tissue seen from ``b`` between ``face_band_deg`` of the down
    direction (jaw, nose, orbits, ears), weighted by how far it protrudes; its mean
    direction perpendicular to the long axis points to the face (ears, being
@@ -36,14 +57,16 @@ detector does not look for a long neck. Per twin:
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
+import cc3d
 import edt
 import numpy as np
 from scipy import ndimage as ndi
 
 from twinsep.errors import AnatomyError
-from twinsep.fusion.params import EDT_THREADS, FusionParams
+from twinsep.fusion.params import EDT_THREADS, AxisParams, FusionParams
 from twinsep.fusion.surface import affine_points
 from twinsep.labels import BRAIN, CSF
 from twinsep.volume import Volume
@@ -82,7 +105,8 @@ class TwinFrame:
         Agreement of the down cues: length of the weighted mean of their unit vectors
         (1 = identical, 0.9 = spread over about 25 deg).
     cue_dirs : dict
-        ``{"mass", "footprint", "exit"}``: each cue's unit down direction (world).
+        ``{"mass", "footprint", "exit", "neck"}`` and ``"cut"`` when the scan cuts the
+        cranial cavity: each cue's unit down direction (world).
     vault_mm : float
         Scalp + skull thickness over the vault used to tell extracranial tissue, mm.
     notes : tuple of str
@@ -269,7 +293,39 @@ def twin_frame(
     # The exit cue exaggerates a wrong first estimate on a cavity without a visible
     # exit (the lowest point of an elongated cavity slides along its long axis), so the
     # neck is also accepted when it agrees with the footprint alone.
-    neck_used = min(angle_deg(neck_dir, down), angle_deg(neck_dir, footprint)) <= ap.neck_agree_deg
+    # A scan that cuts through the cranial cavity holds no neck (cue 4: the cut face).
+    cut = _cut_face_normal(
+        cavity=cavity,
+        free=free,
+        background=tw_c == 0,
+        b=b,
+        world=world,
+        full_shape=lab.shape,
+        offset=offset,
+        spacing=spacing,
+        params=ap,
+    )
+    if cut is not None:
+        cues["cut"] = cut
+    else:
+        # Cue 5: no cavity cut, but the scan may end just below it (skull base, C1):
+        # a large flat patch where the tissue meets background is the scan's cut.
+        body_cut = _body_cut_normal(
+            body=body,
+            background=tw_c == 0,
+            free=free,
+            affine=labels.affine,
+            offset=offset,
+            full_shape=lab.shape,
+            spacing=spacing,
+            params=ap,
+        )
+        if body_cut is not None:
+            cut = cues["body_cut"] = body_cut
+    neck_used = (
+        cut is None
+        and min(angle_deg(neck_dir, down), angle_deg(neck_dir, footprint)) <= ap.neck_agree_deg
+    )
     cues["neck"] = neck_dir
     if neck_used:
         down = neck_dir
@@ -299,6 +355,22 @@ def twin_frame(
     if strength > 0.0 and ap.face_tilt_deg and not neck_used:
         down = _rotate_towards(down, -face, ap.face_tilt_deg)
         face = _unit(face - np.dot(face, down) * down)
+    if cut is not None:
+        # a cut face through the cavity: the skull-base cues (leaning toward the face)
+        # and the cut's normal (the body continues there) together
+        base_off = angle_deg(down, cut)
+        if base_off > ap.cut_agree_deg:
+            notes.append(
+                f"twin {name}: the scan ends inside the head "
+                f"({'through the cranial cavity' if 'cut' in cues else 'below the cavity'}); "
+                f"the skull-base cues lie {base_off:.0f} deg from the cut's normal, so the "
+                "long axis is taken from the cut alone (it assumes a cut across the head)"
+            )
+            down = cut
+        else:
+            down = _unit(ap.weight_skull_base * down + ap.weight_open * cut)
+        if strength > 0.0:
+            face = _unit(face - np.dot(face, down) * down)
     axis = -down
     if strength == 0.0:
         # no evidence: any perpendicular direction (flagged by face_strength 0)
@@ -369,6 +441,146 @@ def twin_frame(
         vault_mm=vault_mm,
         notes=tuple(notes),
     )
+
+
+def _cut_face_normal(
+    *,
+    cavity: np.ndarray,
+    free: np.ndarray,
+    background: np.ndarray,
+    b: np.ndarray,
+    world: Callable[[np.ndarray], np.ndarray],
+    full_shape: tuple[int, ...],
+    offset: np.ndarray,
+    spacing: tuple[float, float, float],
+    params: AxisParams,
+) -> np.ndarray | None:
+    """Down direction from the scan's cut through the cranial cavity, or None.
+
+    Brain or CSF with background or the array's edge closer than
+    ``params.open_cover_mm`` (no scalp and skull between) is seen only where the scan
+    cut the head: the body continues on that side. The largest connected piece of it,
+    away from the other twin, is a cut face when it covers at least
+    ``params.open_min_mm2`` and is flat (``params.open_flatness``); the normal of the
+    plane through it, pointing away from the brain centre ``b``, is returned.
+    """
+    ap = params
+    sp = np.asarray(spacing, dtype=float)
+    grow = int(np.ceil(ap.open_cover_mm / float(sp.min()))) + 1
+    sub = _crop(cavity, grow)
+    # cover: distance (mm) from each cavity voxel to background; the array's edges
+    # count as background (outside the field of view the body is not shown)
+    cover = edt.edt(~background[sub], anisotropy=spacing, black_border=False, parallel=EDT_THREADS)
+    idx = np.indices(cover.shape, dtype=np.float32)
+    for ax in range(cavity.ndim):
+        first = offset[ax] + sub[ax].start
+        to_lo = (idx[ax] + first + 1) * sp[ax]
+        to_hi = (full_shape[ax] - (idx[ax] + first)) * sp[ax]
+        np.minimum(cover, np.minimum(to_lo, to_hi), out=cover)
+    del idx
+    thin = cavity[sub] & free[sub] & (cover <= ap.open_cover_mm)
+    if not thin.any():
+        return None
+    comp, n = cc3d.connected_components(thin, connectivity=26, return_N=True)
+    largest = comp == (int(np.argmax(np.bincount(comp.ravel())[1:])) + 1)
+    pts = world(_boxed(largest, cavity.shape, sub))
+    if len(pts) < 3:
+        return None
+    centre = pts.mean(axis=0)
+    _, sv, vt = np.linalg.svd(pts - centre, full_matrices=False)
+    flat = float(sv[2] / max(sv[1], 1e-9))
+    # area: the piece projected on its plane, counted on cells of the finest spacing
+    cell = float(sp.min())
+    uv = np.floor((pts - centre) @ vt[:2].T / cell).astype(np.int64)
+    area_mm2 = float(len(np.unique(uv, axis=0))) * cell * cell
+    logger.debug("cavity cut face: %.0f mm2, flatness %.2f (%d pieces)", area_mm2, flat, n)
+    if area_mm2 < ap.open_min_mm2 or flat > ap.open_flatness:
+        return None
+    normal = vt[-1]
+    if np.dot(normal, centre - b) < 0:
+        normal = -normal
+    return _unit(normal)
+
+
+def _body_cut_normal(
+    *,
+    body: np.ndarray,
+    background: np.ndarray,
+    free: np.ndarray,
+    affine: np.ndarray,
+    offset: np.ndarray,
+    full_shape: tuple[int, ...],
+    spacing: tuple[float, float, float],
+    params: AxisParams,
+) -> np.ndarray | None:
+    """Outward normal of the scan's cut through the body, or None.
+
+    The skin of a head is curved; where a scan ends inside the body (skull base, C1,
+    the neck) the tissue meets background or the array's edge across a plane. Each
+    skin voxel's outward normal (its background neighbours among the 26, world
+    directions) is binned on the direction lattice; the skin within
+    ``params.body_cut_normal_deg`` of the most common normal, within
+    ``params.body_cut_depth_mm`` of the plane fitted to it, is the candidate cut. It is
+    returned when its area (projected on the plane) is at least
+    ``params.body_cut_min_mm2``.
+    """
+    ap = params
+    sp = np.asarray(spacing, dtype=float)
+    pad = np.pad(background, 1, constant_values=True)
+    # the array's own edges are background (outside the field of view)
+    for ax in range(body.ndim):
+        sl = [slice(None)] * body.ndim
+        if offset[ax] != 0:
+            sl[ax] = slice(0, 1)
+            pad[tuple(sl)] = False
+        if offset[ax] + body.shape[ax] != full_shape[ax]:
+            sl[ax] = slice(pad.shape[ax] - 1, pad.shape[ax])
+            pad[tuple(sl)] = False
+    near_bg = pad[:-2, 1:-1, 1:-1] | pad[2:, 1:-1, 1:-1]
+    near_bg |= pad[1:-1, :-2, 1:-1]
+    near_bg |= pad[1:-1, 2:, 1:-1]
+    near_bg |= pad[1:-1, 1:-1, :-2]
+    near_bg |= pad[1:-1, 1:-1, 2:]
+    skin = body & free & near_bg
+    idx = np.argwhere(skin)
+    if len(idx) < 10:
+        return None
+    # outward normal: the mean offset to the background among the 26 neighbours
+    g = np.zeros((len(idx), 3))
+    for d in np.argwhere(np.ones((3, 3, 3), bool)) - 1:
+        if not d.any():
+            continue
+        q = idx + 1 + d
+        hit = pad[q[:, 0], q[:, 1], q[:, 2]]
+        g += hit[:, None] * d / np.linalg.norm(d)
+    # index-space offsets to world directions (inverse transpose of the linear part)
+    m = np.linalg.inv(affine[:3, :3]).T
+    gw = g @ m.T
+    n = np.linalg.norm(gw, axis=1)
+    ok = n > 0
+    gw = gw[ok] / n[ok, None]
+    pts = affine_points(affine, idx[ok] + offset)
+    dirs = fibonacci_directions(ap.directions)
+    bins = np.argmax(gw @ dirs.T, axis=1)
+    best = dirs[int(np.argmax(np.bincount(bins, minlength=len(dirs))))]
+    sel = gw @ best >= np.cos(np.radians(ap.body_cut_normal_deg))
+    if sel.sum() < 10:
+        return None
+    p = pts[sel]
+    centre = p.mean(axis=0)
+    _, sv, vt = np.linalg.svd(p - centre, full_matrices=False)
+    normal = vt[-1]
+    if np.dot(normal, best) < 0:
+        normal = -normal
+    off_plane = np.abs((p - centre) @ normal)
+    flat = off_plane <= max(ap.body_cut_depth_mm, float(sp.max()))
+    cell = float(sp.min())
+    uv = np.floor((p[flat] - centre) @ vt[:2].T / cell).astype(np.int64)
+    area_mm2 = float(len(np.unique(uv, axis=0))) * cell * cell
+    logger.debug("body cut face candidate: %.0f mm2", area_mm2)
+    if area_mm2 < ap.body_cut_min_mm2:
+        return None
+    return _unit(normal)
 
 
 def angle_deg(u: np.ndarray, v: np.ndarray) -> float:

@@ -22,7 +22,8 @@ class AxisParams:
 
     The detector needs no long neck: it combines the extracranial tissue below the
     cranium (face, skull base, whatever neck the scan holds), the directions in which
-    that tissue lies, and the cranial cavity's exit toward the spine.
+    that tissue lies, the cranial cavity's exit toward the spine, and, when the scan
+    ends inside the head (through the cavity or just below it), the scan's cut face.
     """
 
     vault_percentile: float = 25.0
@@ -83,6 +84,53 @@ class AxisParams:
 
     neck_iterations: int = 3
     """Refinements of the neck direction by the end slab (converges in 2-3)."""
+
+    weight_skull_base: float = 1.0
+    """Without a neck: weight of the skull-base estimate (footprint + exit, tilted by
+    ``face_tilt_deg``) in the final down direction."""
+
+    weight_open: float = 2.0
+    """Without a neck: weight of the cavity's cut face (brain or CSF against background
+    or the array edge: where the scan cut the head, the body continues)."""
+
+    cut_agree_deg: float = 40.0
+    """When the skull-base estimate (footprint + exit, tilted) lies farther than this
+    angle (deg) from the cut face's normal, the cut alone gives the down direction: a
+    face and cavity cut short leave the skull-base cues without their lower half
+    (measured 70-76 deg off on phantoms cut through the brain, 15-20 deg on the real
+    Cranium CT and Colin27 whose cuts graze the posterior fossa)."""
+
+    body_cut_normal_deg: float = 10.0
+    """Skin normals within this angle (deg) of the most common one form the candidate
+    flat patch where the scan cut the body."""
+
+    body_cut_depth_mm: float = 3.0
+    """Candidate skin points within this distance (mm, at least one voxel) of the
+    patch's plane count toward its area."""
+
+    body_cut_min_mm2: float = 2000.0
+    """Area (mm^2) from which the flat skin patch is the scan's cut through the body
+    (used when the cavity is not cut). Measured: whole phantom heads' largest flat
+    patches 290-1340 mm^2 (12 kinds, 96/128), phantoms cut 1.3-1.6 brain depths below
+    the brain centre 2440-3230 mm^2, the real Cranium CT's cut 19 200-19 600 mm^2."""
+
+    open_cover_mm: float = 6.0
+    """Cavity voxels with background (or the array's edge) closer than this (mm) are
+    uncovered: the scan's cut face. Scalp + skull over the vault measure >= 6 mm in
+    infants (scalp 3-4 mm + bone 2 mm; less only over a fontanelle, a small patch) and
+    12-16 mm in adults; Colin27's cavity ends 4-6 mm from its field's edge, the real
+    Cranium CT's at the background next to it."""
+
+    open_min_mm2: float = 400.0
+    """Largest connected piece of the uncovered cavity (mm^2, voxels times the mean
+    voxel face) from which it is a cut face: the real Cranium CT shows 660 mm^2 at 2 mm,
+    Colin27 1650 mm^2; an anterior fontanelle under thin scalp is a smaller patch
+    (phantoms: at most 40 mm^2)."""
+
+    open_flatness: float = 0.4
+    """The cut face is used when the smallest spread of its points (SVD) is at most this
+    fraction of the middle one: a scan cuts along a plane (real CT 0.0, Colin27 0.25);
+    its normal, away from the brain centre, is the down cue."""
 
     min_axis_strength: float = 0.9
     """Agreement (length of the mean of the unit cue directions, 1 = identical) below
