@@ -271,3 +271,43 @@ def test_air_cell_and_vessel_blob_are_not_marrow() -> None:
         sm, sm, bone, np.zeros_like(allowed), (1.0, 1.0, 1.0), floor_hu=155.0, seed_hu=305.0
     )
     assert len(none[0]) == 0
+
+
+def _broken_sheet(width_vx: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A flat trilaminar slab ``width_vx`` mm square on a 1 mm grid whose marrow holds a
+    below-floor voxel every 6 mm (noise of a sharp kernel): (CT, bone mask, marrow).
+    The holes' neighbourhoods break the wall of the marrow piece to ~0.7 bone."""
+    shape = (width_vx + 8, width_vx + 8, 20)
+    hu = np.full(shape, HU["soft"], np.float32)
+    sl = (slice(4, 4 + width_vx), slice(4, 4 + width_vx))
+    hu[sl + (slice(6, 8),)] = TABLE_HU
+    hu[sl + (slice(12, 14),)] = TABLE_HU
+    hu[sl + (slice(8, 12),)] = MARROW_HU
+    marrow = np.zeros(shape, bool)
+    marrow[sl + (slice(8, 12),)] = True
+    for i in range(7, 4 + width_vx - 2, 6):
+        for j in range(7, 4 + width_vx - 2, 6):
+            hu[i, j, 10] = HU["soft"]  # one dark voxel, no smoothing: the CT is the image
+    bone = hu >= 0.5 * (TABLE_HU + HU["soft"])
+    return hu, bone, marrow
+
+
+def test_large_sheet_with_a_broken_wall_is_marrow() -> None:
+    """A 25 mL marrow sheet whose wall noise has broken to ~0.7 bone is marrow (it is
+    >= marrow_sheet_ml); the same slab 20 mm wide (1.6 mL) is not, as a piece of that
+    size with that wall could be a gap between two bones."""
+    sp = (1.0, 1.0, 1.0)
+    kw = {"floor_hu": HU["soft"] + 110.0, "seed_hu": HU["soft"] + 260.0}
+    hu, bone, marrow = _broken_sheet(80)
+    allowed = np.ones(hu.shape, bool)
+    at = find_marrow(hu, hu, bone, allowed, sp, **kw)
+    found = np.zeros(hu.shape, bool)
+    found[at] = True
+    assert found[marrow].mean() > 0.5  # the inside blocks of the broken sheet
+    assert not (found & ~marrow).any()
+    # without the sheet rule (a threshold no piece reaches) the broken wall fails
+    strict = SegmentParams(marrow_sheet_ml=1e9)
+    assert len(find_marrow(hu, hu, bone, allowed, sp, params=strict, **kw)[0]) == 0
+    hu_s, bone_s, _ = _broken_sheet(20)
+    small = find_marrow(hu_s, hu_s, bone_s, np.ones(hu_s.shape, bool), sp, **kw)
+    assert len(small[0]) == 0

@@ -16,7 +16,9 @@ brain, blood or muscle), with no voxel below that floor within
 has soft tissue, fluid or air that close: an infant's unilaminar plate is 1-2.5 mm
 thick, an open suture or fontanelle 0.8 mm or wider, an air cell dark), in pieces whose
 wall is mostly bone (``marrow_wall_fraction``: enclosed face to face by two tables; a
-contrast-filled vessel or a calcification in soft tissue is walled by soft tissue).
+contrast-filled vessel or a calcification in soft tissue is walled by soft tissue), or
+at least half bone for a sheet of ``marrow_sheet_ml`` or more (a sharp kernel's noise
+breaks the diploe's wall; nothing but the diploe is that large).
 Both tests run on blocks of about ``marrow_grid_mm`` (the marrow is 2-10 mm thick, a
 1 mm block samples it at least twice), and only fine voxels above the floor inside the
 accepted blocks are added. The caller applies the result to the bone label after the
@@ -74,7 +76,7 @@ def find_marrow(
         included (300-700 HU), reaches it; a gap between bones averages below it.
     params : SegmentParams
         ``marrow_inside_mm`` (0 turns the rule off), ``marrow_grid_mm``,
-        ``marrow_wall_fraction``.
+        ``marrow_wall_fraction``, ``marrow_sheet_ml``, ``marrow_sheet_wall_fraction``.
 
     Returns
     -------
@@ -127,6 +129,11 @@ def find_marrow(
     wall_n = np.bincount(wall_of, minlength=n)
     wall_b = np.bincount(wall_of[wall_bone], minlength=n)
     keep = wall_b >= params.marrow_wall_fraction * np.maximum(wall_n, 1)
+    # a sheet of marrow_sheet_ml or more is the diploe even where noise breaks its wall
+    sheet = np.concatenate(
+        [[False], sizes * float(np.prod(csp)) / 1000.0 >= params.marrow_sheet_ml]
+    )
+    keep |= sheet & (wall_b >= params.marrow_sheet_wall_fraction * np.maximum(wall_n, 1))
     keep &= wall_n > 0
     keep[0] = False
     logger.debug(

@@ -498,6 +498,20 @@ class SegmentParams:
     21.0 / 18.7 k voxels (the calvarial diploe in all; the difference is cancellous
     bone of the skull base and mandible whose pieces touch foramina and sinuses)."""
 
+    marrow_sheet_ml: float = 5.0
+    """A piece of at least this volume (mL, of its ~1 mm blocks) is the diploe sheet and
+    needs only ``marrow_sheet_wall_fraction`` of bone in its wall: a sharp (bone) kernel
+    and FBP noise put below-floor voxels into the marrow, which breaks the wall of the
+    sheet up (Colin27 with every stressor: two sheets of 69 and 78 mL at 0.63-0.64),
+    while the gaps between an infant's bones are small (<= 0.14 mL at 1.2 mm, <= 1.3 mL
+    on the 512x512x400 CT resampled from a phantom) and a vessel or calcification lying
+    on bone is a few mL at most; the real adult CT's largest pieces are 1.5-5.8 mL at
+    0.76-0.99 (unchanged by this)."""
+
+    marrow_sheet_wall_fraction: float = 0.5
+    """Share (0-1) of bone in the wall of a piece of ``marrow_sheet_ml`` or more for it to
+    be marrow: at least half walled by bone (the broken Colin27 sheets: 0.63-0.64)."""
+
     dense_bone_offset_hu: float = 600.0
     """Voxels brighter than soft peak + this (HU) are bone, never contrast: iodinated
     venous/arterial blood stays below ~500 HU at usual injection protocols."""
