@@ -330,6 +330,15 @@ def twin_frame(
     if neck_used:
         down = neck_dir
         face_band = params.face_band_deg
+    elif cut is not None:
+        face_band = (0.0, 180.0)
+        notes.append(
+            f"twin {name}: the scan ends inside the head "
+            f"({'through the cranial cavity' if 'cut' in cues else 'just below the cavity'}), "
+            "so no neck is shown; the long axis comes from the cut's normal and the skull "
+            "base (assumes the scan cuts across the head: an oblique cut tilts the axis "
+            "by about its tilt)"
+        )
     else:
         face_band = (0.0, 180.0)
         notes.append(
