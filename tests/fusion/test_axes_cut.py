@@ -70,6 +70,10 @@ def test_head_cut_across_its_axis_gets_its_axis_from_the_cut(kind: str, seed: in
     true_angle = angle_deg(truth["A"][0], truth["B"][0])
     assert fa.type == ("vertical" if true_angle >= 140.0 else "angular")
     assert abs(fa.axis_angle_deg - true_angle) < 8.0
+    # each twin's cut is told once, naming that twin once
+    for name in ("A", "B"):
+        told = [w for w in fa.warnings if "scan ends inside the head" in w and f"twin {name}:" in w]
+        assert len(told) == 1 and told[0].count("twin ") == 1, fa.warnings
 
 
 @pytest.mark.parametrize(("kind", "seed"), [("vertical-II", 3), ("angular-parietal", 4)])

@@ -303,14 +303,10 @@ def analyse_fusion(
             f"long-axis angle {axis_angle:.0f} deg is within 10 deg of the "
             f"{params.angular_below_deg:g} deg angular/vertical limit: the type is borderline"
         )
-    for k, f in frames.items():
-        if f.face_strength < 0.05:
-            warnings.append(
-                f"twin {k}: little face or jaw tissue found beyond the skull; its facial "
-                "direction (and the face rotation) is uncertain"
-            )
-        # what the axis detector doubted (cues that disagree, no neck, ...) reaches the plan
-        warnings.extend(f"twin {k}: {note}" for note in f.notes)
+    for f in frames.values():
+        # what the axis detector doubted (cues that disagree, no neck, little face, ...)
+        # reaches the plan; each note already names its twin
+        warnings.extend(f.notes)
 
     # Scope: a calvarial union only.
     in_scope = True

@@ -331,14 +331,7 @@ def twin_frame(
         down = neck_dir
         face_band = params.face_band_deg
     elif cut is not None:
-        face_band = (0.0, 180.0)
-        notes.append(
-            f"twin {name}: the scan ends inside the head "
-            f"({'through the cranial cavity' if 'cut' in cues else 'just below the cavity'}), "
-            "so no neck is shown; the long axis comes from the cut's normal and the skull "
-            "base (assumes the scan cuts across the head: an oblique cut tilts the axis "
-            "by about its tilt)"
-        )
+        face_band = (0.0, 180.0)  # the note on the cut follows once the axis is decided
     else:
         face_band = (0.0, 180.0)
         notes.append(
@@ -368,16 +361,18 @@ def twin_frame(
         # a cut face through the cavity: the skull-base cues (leaning toward the face)
         # and the cut's normal (the body continues there) together
         base_off = angle_deg(down, cut)
+        where = "through the cranial cavity" if "cut" in cues else "just below the cavity"
         if base_off > ap.cut_agree_deg:
-            notes.append(
-                f"twin {name}: the scan ends inside the head "
-                f"({'through the cranial cavity' if 'cut' in cues else 'below the cavity'}); "
-                f"the skull-base cues lie {base_off:.0f} deg from the cut's normal, so the "
-                "long axis is taken from the cut alone (it assumes a cut across the head)"
-            )
+            source = f"the cut's normal alone (the skull-base cues lie {base_off:.0f} deg from it)"
             down = cut
         else:
+            source = "the cut's normal and the skull base"
             down = _unit(ap.weight_skull_base * down + ap.weight_open * cut)
+        notes.append(
+            f"twin {name}: the scan ends inside the head ({where}), so no neck is shown; "
+            f"the long axis comes from {source}, which assumes the scan cuts across the "
+            "head (an oblique cut tilts the axis by about its tilt)"
+        )
         if strength > 0.0:
             face = _unit(face - np.dot(face, down) * down)
     axis = -down
@@ -408,7 +403,8 @@ def twin_frame(
     if strength < 0.05:
         notes.append(
             f"twin {name}: little face or jaw tissue found beyond the skull "
-            f"(strength {strength:.2f}); its facial direction is uncertain"
+            f"(strength {strength:.2f}); its facial direction (and the face rotation) "
+            "is uncertain"
         )
     junction = np.zeros_like(body)
     if other.any():
