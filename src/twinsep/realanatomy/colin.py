@@ -25,7 +25,6 @@ real skull curvature, gyri, ventricles, face and skull base.
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -34,7 +33,7 @@ import numpy as np
 
 from twinsep import labels as L
 from twinsep.errors import InputError
-from twinsep.realanatomy.fuse import FusedCase, FusionConfig, fuse_heads
+from twinsep.realanatomy.fuse import FusedCase, FusionConfig, fuse_heads, write_fused_case
 from twinsep.realanatomy.head import HeadModel
 from twinsep.realanatomy.synth_ct import labels_to_ct
 from twinsep.segment import morph
@@ -199,14 +198,5 @@ def build_real_case(
 def write_real_case(name: str, folder: Path) -> Path:
     """Write ``ct.nii.gz``, ``mr.nii.gz``, ``labels.nii.gz``, ``twins.nii.gz`` and
     ``truth.json`` of case ``name`` into ``folder`` (atomically); return the CT path."""
-    from twinsep.io import atomic_write_text, save_volume
-
     case, ct, truth = build_real_case(name)
-    folder.mkdir(parents=True, exist_ok=True)
-    save_volume(case.labels, folder / "labels.nii.gz")
-    save_volume(case.twins, folder / "twins.nii.gz")
-    if case.mr is not None:
-        save_volume(case.mr, folder / "mr.nii.gz")
-    atomic_write_text(folder / "truth.json", json.dumps(truth, indent=2) + "\n")
-    save_volume(ct, folder / "ct.nii.gz")
-    return folder / "ct.nii.gz"
+    return write_fused_case(folder, case, ct, "truth.json", truth)

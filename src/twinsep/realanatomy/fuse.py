@@ -10,7 +10,10 @@ where skin, bone and dura merge across the junction.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -248,3 +251,24 @@ def _world_to_b_head(rot: np.ndarray, t: np.ndarray, pb: np.ndarray) -> np.ndarr
     m[:3, :3] = rot.T
     m[:3, 3] = pb - rot.T @ t
     return m
+
+
+def write_fused_case(
+    folder: Path, case: FusedCase, ct: Volume, facts_name: str, facts: dict[str, Any]
+) -> Path:
+    """Write a built case into ``folder``, each file atomically; return the CT path.
+
+    ``labels.nii.gz``, ``twins.nii.gz``, ``mr.nii.gz`` (when the case has an MR), the
+    ``facts`` as JSON under ``facts_name``, and ``ct.nii.gz`` last, so that a folder
+    holding a CT holds the whole case (the case cache tests for the CT only).
+    """
+    from twinsep.io import atomic_write_text, save_volume
+
+    folder.mkdir(parents=True, exist_ok=True)
+    save_volume(case.labels, folder / "labels.nii.gz")
+    save_volume(case.twins, folder / "twins.nii.gz")
+    if case.mr is not None:
+        save_volume(case.mr, folder / "mr.nii.gz")
+    atomic_write_text(folder / facts_name, json.dumps(facts, indent=2) + "\n")
+    save_volume(ct, folder / "ct.nii.gz")
+    return folder / "ct.nii.gz"

@@ -36,7 +36,6 @@ adult's, and the copies are identical (same noise texture mirrored into the unio
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -46,7 +45,7 @@ from scipy import ndimage as ndi
 
 from twinsep import labels as L
 from twinsep.errors import AnatomyError, InputError
-from twinsep.realanatomy.fuse import FusedCase, FusionConfig, fuse_heads
+from twinsep.realanatomy.fuse import FusedCase, FusionConfig, fuse_heads, write_fused_case
 from twinsep.realanatomy.head import HeadModel
 from twinsep.realanatomy.invesalius import load_inv3
 from twinsep.segment import morph
@@ -410,12 +409,5 @@ def build_real_ct_case(
 def write_real_ct_case(name: str, folder: Path) -> Path:
     """Write ``ct.nii.gz``, ``labels.nii.gz`` (reference), ``twins.nii.gz`` (truth) and
     ``facts.json`` of case ``name`` into ``folder`` (atomically); return the CT path."""
-    from twinsep.io import atomic_write_text, save_volume
-
     case, ct, facts = build_real_ct_case(name)
-    folder.mkdir(parents=True, exist_ok=True)
-    save_volume(case.labels, folder / "labels.nii.gz")
-    save_volume(case.twins, folder / "twins.nii.gz")
-    atomic_write_text(folder / "facts.json", json.dumps(facts, indent=2) + "\n")
-    save_volume(ct, folder / "ct.nii.gz")
-    return folder / "ct.nii.gz"
+    return write_fused_case(folder, case, ct, "facts.json", facts)
