@@ -8,7 +8,9 @@ brain voxel of twin B in the input assignment (the brain-brain contact) costs
 ``CutCosts.brain_interface`` instead; air has no edges, so the cut only runs through
 the body. Band voxels next to voxels of twin A outside the band get that
 edge's capacity to the source, those next to twin B to the sink. The minimum cut is the
-cheapest surface (cost x area) separating the twins within the band.
+cheapest surface (cost x area) separating the twins within the band; where several
+cuts are equally cheap, voxels that some give A and others B go to neither twin by
+name (:func:`_split_ties`: the nearer twin, in mm), not to the max-flow source.
 """
 
 from __future__ import annotations
@@ -207,6 +209,118 @@ def _face_weights(
     return w
 
 
+def _max_flow(
+    n: int,
+    edges: tuple[np.ndarray, np.ndarray, np.ndarray],
+    source_w: np.ndarray,
+    sink_w: np.ndarray,
+) -> tuple[float, np.ndarray]:
+    """Max-flow of ``n`` nodes joined by symmetric ``edges`` (i, j, capacity) with the
+    given terminal capacities: (flow, True where the node can still reach the sink in
+    the residual graph).
+
+    Nodes on neither search tree when the flow stops (reachable from neither
+    terminal) are reported on the source side, so the sink side is the smallest
+    sink side over all minimum cuts.
+    """
+    g = maxflow.Graph[float](n, edges[0].size)
+    g.add_nodes(n)
+    g.add_edges(edges[0], edges[1], edges[2], edges[2])
+    g.add_grid_tedges(np.arange(n), source_w, sink_w)
+    flow = float(g.maxflow())
+    return flow, np.asarray(g.get_grid_segments(np.arange(n)), dtype=bool)
+
+
+@dataclass(frozen=True)
+class _Ties:
+    """The outcome of the two max-flows of one band (per node, raster order)."""
+
+    a_sure: np.ndarray  # on twin A's side of every minimum cut, bool
+    b_sure: np.ndarray  # on twin B's side of every minimum cut, bool
+    edges: tuple[np.ndarray, np.ndarray, np.ndarray]  # (i, j, capacity), both ways
+    to_a: np.ndarray  # capacity of each node's links to twin A's fixed voxels
+    to_b: np.ndarray  # capacity of each node's links to twin B's fixed voxels
+
+
+def _split_ties(
+    ties: _Ties,
+    tw_f: np.ndarray,
+    nodes: np.ndarray,
+    band_f: np.ndarray,
+    shape_b: tuple[int, ...],
+    spacing: np.ndarray,
+) -> np.ndarray:
+    """Twin B (bool, per node) of a minimum cut that gives level (tied) cuts to neither
+    twin.
+
+    Nodes that some minimum cut gives A and another gives B (ties) go to the twin whose
+    sure voxels (sure nodes and that twin's fixed voxels outside the band) are nearer
+    in mm; at equal distance they keep their input twin. Taking ties always toward the
+    max-flow source (twin A) moved the cut into twin B by up to one voxel layer wherever
+    cut costs are level (``docs/segmentation.md``, real-CT cases). Tied nodes form
+    6-connected pieces joined by no edge, so each piece adds its own cost to the cut
+    and giving a piece whole to either twin is a minimum cut. A piece whose split costs
+    more than the minimum (two separate cheapest surfaces, e.g. mirror images along
+    each twin's own bone/scalp interface, with a dearer one between them) is given whole
+    to the twin nearer on average, else to the twin that held more of it in the input,
+    else (an exact mirror image of itself) to twin A. Swapping the names A and B swaps
+    the result except in that last case. Ties are exact float ties: the two max-flows
+    see the same capacities with the terminals swapped.
+    """
+    tie = ~ties.a_sure & ~ties.b_sure
+    is_b = ties.b_sure.copy()
+    if not tie.any():
+        return is_b
+    tie_nodes = nodes[tie]
+    dist = []
+    for sure_nodes, t in ((ties.a_sure, TWIN_A), (ties.b_sure, TWIN_B)):
+        sure = (~band_f) & (tw_f == t)
+        sure[nodes[sure_nodes]] = True
+        if not sure.any():
+            dist.append(np.full(tie_nodes.size, np.inf))
+            continue
+        d = edt.edt(
+            ~sure.reshape(shape_b),
+            anisotropy=tuple(float(v) for v in spacing),
+            black_border=False,
+            parallel=_EDT_THREADS,
+        ).ravel()
+        dist.append(d[tie_nodes].astype(np.float64))
+    d_a, d_b = dist
+    keep_b = tw_f[tie_nodes] == TWIN_B
+    is_b[tie] = np.where(d_b < d_a, True, np.where(d_a < d_b, False, keep_b))
+
+    # cost of the split minus the cost of the all-ties-to-B cut (a minimum), by piece
+    tie_mask = np.zeros(band_f.size, dtype=bool)
+    tie_mask[tie_nodes] = True
+    piece_of_voxel = cc3d.connected_components(tie_mask.reshape(shape_b), connectivity=6)
+    piece = np.zeros(nodes.size, dtype=np.int64)
+    piece[tie] = piece_of_voxel.ravel()[tie_nodes]
+    n_pieces = int(piece.max()) + 1
+    all_b = ties.b_sure | tie
+    i, j, cap = ties.edges
+    delta = (is_b[i] != is_b[j]).astype(np.float64) - (all_b[i] != all_b[j])
+    owner = np.maximum(piece[i], piece[j])  # an edge touches at most one piece
+    extra = np.bincount(owner, weights=cap * delta, minlength=n_pieces)
+    # a node on B's side pays its link to A's fixed voxels, on A's side its link to B's
+    t_delta = (ties.to_a - ties.to_b) * (is_b.astype(np.float64) - all_b)
+    extra += np.bincount(piece, weights=t_delta, minlength=n_pieces)
+    scale = np.bincount(owner, weights=cap, minlength=n_pieces)
+    scale += np.bincount(piece, weights=ties.to_a + ties.to_b, minlength=n_pieces)
+    costly = extra > 1e-9 * np.maximum(scale, 1.0)
+    costly[0] = False  # label 0: not a tie
+    if costly.any():
+        d_a_p = np.bincount(piece[tie], weights=d_a, minlength=n_pieces)
+        d_b_p = np.bincount(piece[tie], weights=d_b, minlength=n_pieces)
+        n_b_p = np.bincount(piece[tie], weights=keep_b, minlength=n_pieces)
+        n_p = np.bincount(piece[tie], minlength=n_pieces)
+        whole_b = np.where(d_b_p < d_a_p, True, np.where(d_a_p < d_b_p, False, 2 * n_b_p > n_p))
+        redo = tie & costly[piece]
+        is_b[redo] = whole_b[piece[redo]]
+        logger.debug("%d tied piece(s) given whole to one twin", int(costly.sum()))
+    return is_b
+
+
 def _solve(
     cost: np.ndarray,
     tw_c: np.ndarray,
@@ -258,11 +372,11 @@ def _solve(
     n = int(nodes.size)
     coords = np.unravel_index(nodes, shape_b)
     strides = (shape_b[1] * shape_b[2], shape_b[2], 1)
-    g = maxflow.Graph[float](n, 3 * n)
-    g.add_nodes(n)
     src = np.zeros(n)
     snk = np.zeros(n)
-    n_edges = 0
+    heads: list[np.ndarray] = []
+    tails: list[np.ndarray] = []
+    caps: list[np.ndarray] = []
     node_ids = np.arange(n)
     for ax in range(3):
         face_mm2 = float(np.prod(np.delete(spacing, ax)))
@@ -277,13 +391,9 @@ def _solve(
         p_b = q_b - strides[ax]
         w_b = _face_weights(fields, p_b, q_b, face_mm2, c_iface)
         inner = band_f[q_f]
-        g.add_edges(
-            node_ids[fwd][inner],
-            np.searchsorted(nodes, q_f[inner]),
-            w_f[inner],
-            w_f[inner],
-        )
-        n_edges += int(np.count_nonzero(inner))
+        heads.append(node_ids[fwd][inner])
+        tails.append(np.searchsorted(nodes, q_f[inner]))
+        caps.append(w_f[inner])
         # links to the twins outside the band (their voxels are fixed)
         for ids, other, w in ((node_ids[fwd], q_f, w_f), (node_ids[bwd], p_b, w_b)):
             fixed = ~band_f[other]
@@ -291,17 +401,25 @@ def _solve(
             src[ids[m]] += w[m]
             m = fixed & (tw_f[other] == TWIN_B)
             snk[ids[m]] += w[m]
-    g.add_grid_tedges(node_ids, src, snk)
+    edges = (np.concatenate(heads), np.concatenate(tails), np.concatenate(caps))
+    n_edges = int(edges[0].size)
     stats.build_s += time.perf_counter() - t0
     t1 = time.perf_counter()
-    stats.flow = float(g.maxflow())
+    # Twin A as the source: free nodes (on no minimum cut's sink side) go to A, so B
+    # keeps only what every minimum cut gives it. Then twin B as the source: A keeps only
+    # what every minimum cut gives A. The nodes between (ties) are split by distance.
+    flow, b_sure = _max_flow(n, edges, src, snk)
+    _, a_sure = _max_flow(n, edges, snk, src)
+    stats.flow = flow
     stats.solve_s += time.perf_counter() - t1
     stats.n_nodes = max(stats.n_nodes, n)
     stats.n_edges = max(stats.n_edges, n_edges)
     logger.debug("max-flow: %d nodes, %d edges, %.2f s", n, n_edges, time.perf_counter() - t1)
-    sink_side = g.get_grid_segments(node_ids)
+    is_b = _split_ties(
+        _Ties(a_sure, b_sure, edges, src, snk), tw_f, nodes, band_f, shape_b, spacing
+    )
     new_f = tw_f.copy()
-    new_f[nodes] = np.where(sink_side, TWIN_B, TWIN_A).astype(tw_f.dtype)
+    new_f[nodes] = np.where(is_b, TWIN_B, TWIN_A).astype(tw_f.dtype)
     # Pieces of the band that touch neither twin outside it (an ear tip, a loose flap)
     # are not decided by the cut: they keep their twin. (A tiny pull toward the original
     # twin on every node would do the same but makes max-flow 50x slower.)
