@@ -14,11 +14,11 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from twinsep import labels as L
+from twinsep import phantom
 from twinsep.fusion import analyse_fusion, twin_frame
 from twinsep.fusion.axes import angle_deg
+from twinsep.realanatomy import realct
 from twinsep.volume import Volume
-
-phantom = pytest.importorskip("twinsep.phantom")
 
 
 def _cut_phantom(kind: str, seed: int, depth_fraction: float, tilt_deg: float):
@@ -109,9 +109,6 @@ def test_closed_cranium_has_no_cut_face() -> None:
         assert "cut" not in f.cue_dirs and "body_cut" not in f.cue_dirs
         up = -np.asarray(ph.truth.twins[name].long_axis, dtype=float)
         assert angle_deg(f.axis, up) < 6.0
-
-
-realct = pytest.importorskip("twinsep.realanatomy.realct")
 
 
 @pytest.mark.realdata
