@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 
@@ -23,3 +25,20 @@ def rotated_grid(n: int, spacing_mm: float, seed: int) -> tuple[np.ndarray, np.n
     affine[:3, 3] = -affine[:3, :3] @ np.full(3, (n - 1) / 2.0)
     ijk = np.stack(np.meshgrid(*[np.arange(n)] * 3, indexing="ij"), axis=-1).astype(np.float64)
     return ijk @ affine[:3, :3].T + affine[:3, 3], affine
+
+
+def supersampled(
+    tissue: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]], shape: tuple[int, ...]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Render a tissue model with 2x2x2 sub-voxel samples (partial volume).
+
+    ``tissue(ijk)`` maps voxel coordinates (..., 3) to (HU, labels). Returns the mean HU
+    of the eight samples at +-0.25 voxel, the labels at the voxel centres (the truth), and
+    the voxel coordinates, shape ``shape + (3,)``.
+    """
+    grid = np.stack(np.meshgrid(*[np.arange(n, dtype=np.float64) for n in shape], indexing="ij"))
+    ijk = np.moveaxis(grid, 0, -1)
+    acc = np.zeros(shape)
+    for off in np.array(np.meshgrid([-0.25, 0.25], [-0.25, 0.25], [-0.25, 0.25])).reshape(3, -1).T:
+        acc += tissue(ijk + off)[0]
+    return acc / 8.0, tissue(ijk)[1], ijk

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from scipy import ndimage as ndi
 
+from grids import supersampled
 from seg_metrics import dice
 from twinsep import labels as L
 from twinsep.segment import segment_ct
@@ -77,13 +78,7 @@ def _head(
         lab = np.where(gap, L.SOFT_TISSUE, lab)
         return hu, lab.astype(np.uint8)
 
-    grid = np.stack(np.meshgrid(*[np.arange(n, dtype=np.float64) for n in shape], indexing="ij"))
-    ijk = np.moveaxis(grid, 0, -1)
-    acc = np.zeros(shape)
-    for off in np.array(np.meshgrid([-0.25, 0.25], [-0.25, 0.25], [-0.25, 0.25])).reshape(3, -1).T:
-        acc += tissue(ijk + off)[0]
-    hu = acc / 8.0
-    truth = tissue(ijk)[1]
+    hu, truth, ijk = supersampled(tissue, shape)
     if fwhm_mm > 0:
         hu = ndi.gaussian_filter(hu, [fwhm_mm / 2.3548 / s for s in spacing], mode="nearest")
     hu = hu + np.random.default_rng(seed).normal(0.0, noise_hu, size=shape)

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from scipy import ndimage as ndi
 
+from grids import supersampled
 from seg_metrics import dice
 from twinsep import labels as L
 from twinsep.segment import segment_ct
@@ -87,16 +88,12 @@ def _head(
         lab = np.where(gap, L.SOFT_TISSUE, lab)
         return hu, lab.astype(np.uint8)
 
-    grid = np.stack(np.meshgrid(*[np.arange(n, dtype=np.float64) for n in shape], indexing="ij"))
-    ijk = np.moveaxis(grid, 0, -1)
-    acc = np.zeros(shape)
-    for off in np.array(np.meshgrid([-0.25, 0.25], [-0.25, 0.25], [-0.25, 0.25])).reshape(3, -1).T:
-        acc += tissue(ijk + off)[0]
-    hu = ndi.gaussian_filter(acc / 8.0, [fwhm_mm / 2.3548 / s for s in spacing], mode="nearest")
+    mean_hu, truth, ijk = supersampled(tissue, shape)
+    hu = ndi.gaussian_filter(mean_hu, [fwhm_mm / 2.3548 / s for s in spacing], mode="nearest")
     hu = hu + np.random.default_rng(seed).normal(0.0, noise_hu, size=shape)
     local = (ijk @ affine[:3, :3].T + affine[:3, 3] - centre) @ rot
     ct = Volume(np.round(hu).astype(np.int16), affine, {"source": "generated skull"})
-    return ct, tissue(ijk)[1], local
+    return ct, truth, local
 
 
 TRILAMINAR = ((TABLE_MM, TABLE_HU), (MARROW_MM, MARROW_HU), (TABLE_MM, TABLE_HU))
