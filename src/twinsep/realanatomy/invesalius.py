@@ -142,12 +142,9 @@ def read_inv3_header(path: str | Path) -> tuple[Inv3Info, dict[str, Any]]:
     p = Path(path)
     try:
         with tarfile.open(p, "r:*") as tar:
-            names = _index(p, tar)
-            main = _main_name(p, names)
-            raw = _member(p, tar, names, main)
+            return _read_main(p, tar, _index(p, tar))
     except (tarfile.TarError, OSError, EOFError) as exc:
         raise _fail(p, f"not a tar archive ({exc})") from None
-    return _parse_main(p, raw)
 
 
 def _index(path: Path, tar: tarfile.TarFile) -> dict[str, tarfile.TarInfo]:
@@ -160,10 +157,11 @@ def _index(path: Path, tar: tarfile.TarFile) -> dict[str, tarfile.TarInfo]:
     return names
 
 
-def _main_name(path: Path, names: dict[str, tarfile.TarInfo]) -> str:
-    if "main.plist" not in names:
-        raise _fail(path, "the archive has no main.plist")
-    return "main.plist"
+def _read_main(
+    path: Path, tar: tarfile.TarFile, names: dict[str, tarfile.TarInfo]
+) -> tuple[Inv3Info, dict[str, Any]]:
+    """Read, parse and check the archive's ``main.plist``."""
+    return _parse_main(path, _member(path, tar, names, "main.plist"))
 
 
 def _parse_main(path: Path, raw: bytes) -> tuple[Inv3Info, dict[str, Any]]:
@@ -241,7 +239,7 @@ def load_inv3(path: str | Path, *, require_ct: bool = True) -> Volume:
     try:
         with tarfile.open(p, "r:*") as tar:
             names = _index(p, tar)
-            info, d = _parse_main(p, _member(p, tar, names, _main_name(p, names)))
+            info, d = _read_main(p, tar, names)
             fname = d["matrix"]["filename"]
             member = names.get(fname)
             dt = _DTYPES[d["matrix"]["dtype"]]
