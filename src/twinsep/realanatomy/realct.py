@@ -49,6 +49,7 @@ from twinsep.realanatomy.fuse import FusedCase, FusionConfig, fuse_heads, write_
 from twinsep.realanatomy.head import HeadModel
 from twinsep.realanatomy.invesalius import load_inv3
 from twinsep.segment import morph
+from twinsep.segment.histogram import histogram_peak
 from twinsep.volume import Volume, apply_affine, world_to_voxel
 
 logger = logging.getLogger(__name__)
@@ -175,15 +176,6 @@ def inv3_path(extra: list[Path] | None = None) -> Path | None:
     return None
 
 
-def _peak(values: np.ndarray, lo: float, hi: float, bin_hu: float) -> float:
-    edges = np.arange(lo, hi + bin_hu, bin_hu)
-    h, e = np.histogram(values, bins=edges)
-    if h.sum() == 0:
-        raise ValueError("empty window")
-    i = int(np.argmax(h))
-    return float((e[i] + e[i + 1]) / 2)
-
-
 def prepare_head(ct: Volume, params: RealCtParams = RealCtParams()) -> RealCtHead:
     """Head mask, holder, air sample and cranial centre of one real head CT.
 
@@ -197,13 +189,10 @@ def prepare_head(ct: Volume, params: RealCtParams = RealCtParams()) -> RealCtHea
     a = ct.array
     sp = ct.spacing_mm
     sub = a[::2, ::2, ::2].ravel().astype(np.float32)
-    try:
-        air_hu = _peak(
-            sub[sub < params.air_below_hu], -1100.0, params.air_below_hu, params.histogram_bin_hu
-        )
-        soft_hu = _peak(sub, *params.soft_window_hu, params.histogram_bin_hu)
-    except ValueError:
-        raise AnatomyError(src, "no air or soft-tissue peak in the CT histogram") from None
+    air_hu = histogram_peak(sub, -1100.0, params.air_below_hu, params.histogram_bin_hu)
+    soft_hu = histogram_peak(sub, *params.soft_window_hu, params.histogram_bin_hu)
+    if air_hu is None or soft_hu is None:
+        raise AnatomyError(src, "no air or soft-tissue peak in the CT histogram")
     t_body = (air_hu + soft_hu) / 2.0
     body = a > t_body
     head = morph.largest_components(body)
