@@ -1,6 +1,6 @@
 """The band-only min-cut graph against a graph built over the whole crop (the old way),
-solved with each twin as the source: the split of tied voxels is a minimum cut and does
-not depend on which twin is called A."""
+solved in full with each twin as the source: the split of tied voxels is a minimum cut
+and does not depend on which twin is called A."""
 
 from __future__ import annotations
 
@@ -9,14 +9,16 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from twinsep.separate.mincut import _solve, _Stats
+from twinsep.separate.mincut import _capacity_unit, _solve, _Stats
 from twinsep.separate.params import CutParams
 
 
 def _whole_crop_reference(cost, tw, band, spacing, params, dist, iface, iface_tw):
-    """Min-cut over every voxel pair of the crop, one pass per axis, solved twice (twin A
-    as the source, then twin B): (voxels on A's side of every minimum cut, on B's side
-    of every minimum cut, flow, cost of a labelling over the same faces)."""
+    """Min-cut over every voxel pair of the crop, one pass per axis, solved twice in full
+    (twin A as the source, then twin B) with the capacities in whole units of
+    ``_capacity_unit``, as the module does, so that the sure sides are exact: (voxels on
+    A's side of every minimum cut, on B's side of every minimum cut, flow in units x
+    unit, flow of the real-valued graph, cost of a labelling over the same faces)."""
     body = tw > 0
     reach = float(dist[band].max())
     ramp = (1.0 + params.stay_near * np.minimum(dist, reach) / max(reach, 1e-6)).astype(np.float32)
@@ -26,10 +28,9 @@ def _whole_crop_reference(cost, tw, band, spacing, params, dist, iface, iface_tw
     ids = np.full(band.shape, -1, dtype=np.int64)
     ids[band] = np.arange(n)
     fixed = {t: body & ~band & (tw == t) for t in (1, 2)}
-    g = maxflow.Graph[float](n, 3 * n)
-    g.add_nodes(n)
     term = {1: np.zeros(n), 2: np.zeros(n)}
     faces = []
+    pairs = []
     for ax in range(3):
         face = float(np.prod(np.delete(spacing, ax)))
         p = tuple(slice(0, -1) if d == ax else slice(None) for d in range(3))
@@ -41,18 +42,32 @@ def _whole_crop_reference(cost, tw, band, spacing, params, dist, iface, iface_tw
         al = both & iface[p] & iface[q] & (iface_tw[p] != iface_tw[q])
         w[al] = face * float(params.costs.brain_interface) * 0.5 * (ramp[p][al] + ramp[q][al])
         inner = both & band[p] & band[q]
-        g.add_edges(ids[p][inner], ids[q][inner], w[inner], w[inner])
+        pairs.append((ids[p][inner], ids[q][inner], w[inner]))
         faces.append((p, q, both & (band[p] | band[q]), w))
         for s_, o_ in ((p, q), (q, p)):
             for t in (1, 2):
                 m = both & band[s_] & fixed[t][o_]
                 np.add.at(term[t], ids[s_][m], w[m])
+    i, j, w = (np.concatenate(x) for x in zip(*pairs, strict=True))
+    unit = _capacity_unit(w, term[1], term[2])
+
+    def graph(kind, scale):
+        g = maxflow.Graph[kind](n, i.size)
+        g.add_nodes(n)
+        g.add_edges(i, j, scale(w), scale(w))
+        return g
+
+    g_real = graph(float, lambda x: x)
+    g_real.add_grid_tedges(np.arange(n), term[1], term[2])
+    flow_real = g_real.maxflow()
+    whole = lambda x: np.rint(x / unit).astype(np.int64)  # noqa: E731
+    g = graph(int, whole)
     g2 = g.copy()
-    g.add_grid_tedges(np.arange(n), term[1], term[2])
-    flow = g.maxflow()
+    g.add_grid_tedges(np.arange(n), whole(term[1]), whole(term[2]))
+    flow = g.maxflow() * unit
     b_sure = np.zeros(band.shape, bool)
     b_sure[band] = g.get_grid_segments(np.arange(n))  # free nodes go to the source, A
-    g2.add_grid_tedges(np.arange(n), term[2], term[1])  # B as the source
+    g2.add_grid_tedges(np.arange(n), whole(term[2]), whole(term[1]))  # B as the source
     g2.maxflow()
     a_sure = np.zeros(band.shape, bool)
     a_sure[band] = g2.get_grid_segments(np.arange(n))
@@ -60,7 +75,7 @@ def _whole_crop_reference(cost, tw, band, spacing, params, dist, iface, iface_tw
     def labelling_cost(lab):
         return sum(float(w[m & (lab[p] != lab[q])].sum()) for p, q, m, w in faces)
 
-    return a_sure, b_sure, flow, labelling_cost
+    return a_sure, b_sure, flow, flow_real, labelling_cost
 
 
 def _case(seed: int):
@@ -101,7 +116,7 @@ def test_band_graph_gives_a_minimum_cut_blind_to_the_names(seed: int) -> None:
     params = CutParams()
     stats = _Stats()
     got = _solve(cost, tw, band, spacing, params, stats, dist, iface, tw)
-    a_sure, b_sure, flow, labelling_cost = _whole_crop_reference(
+    a_sure, b_sure, flow, flow_real, labelling_cost = _whole_crop_reference(
         cost, tw, band, spacing, params, dist, iface, tw
     )
     island = np.zeros_like(band)
@@ -111,8 +126,11 @@ def test_band_graph_gives_a_minimum_cut_blind_to_the_names(seed: int) -> None:
     assert (got[decided & a_sure] == 1).all()
     assert (got[decided & b_sure] == 2).all()
     # the tied voxels are split, and the split is itself a minimum cut
-    assert stats.flow == flow  # same graph, same capacities, same order: same flow
-    assert labelling_cost(got) == pytest.approx(flow, rel=1e-9)
+    assert stats.flow == flow  # same graph, same whole-unit capacities: same flow
+    # whole units move a cut of ~4e3 faces by < 1e-12 of its cost; one face more or less
+    # would be ~2e-5
+    assert flow == pytest.approx(flow_real, rel=1e-12)
+    assert labelling_cost(got) == pytest.approx(flow_real, rel=1e-12)
     # naming the twins the other way round gives the same cut
     swapped = _solve(cost, _swap(tw), band, spacing, params, _Stats(), dist, iface, _swap(tw))
     np.testing.assert_array_equal(_swap(swapped), got)
