@@ -45,6 +45,7 @@ from twinsep.segment.brain_csf import classify_brain_csf
 from twinsep.segment.cavity import find_cranial_cavity
 from twinsep.segment.histogram import CTStats, histogram_peak, noise_sigma, sample_values
 from twinsep.segment.marrow import find_marrow
+from twinsep.segment.metal import corrected_smooth, find_metal_streaks
 from twinsep.segment.params import SegmentParams
 from twinsep.segment.pressed import cut_pressed_supports
 from twinsep.segment.result import TissueLabels
@@ -148,6 +149,17 @@ def segment_ct(
     raw = crop.take(ct.array)
     sigma_vx = [params.smooth_sigma_mm / s for s in spacing]
     sm = filters.gaussian_filter(raw, sigma_vx, mode="nearest")
+    # metal streaks (segment.metal): the contrast/vessel and brain/CSF rules read an
+    # image whose streak voxels hold the tissue around them; None without metal
+    streaks = find_metal_streaks(raw, spacing, soft_hu=soft, params=params.metal)
+    raw_t: np.ndarray = raw
+    sm_t: np.ndarray = sm
+    if streaks is not None:
+        warnings.append(streaks.warning())
+        raw_t = streaks.corrected(raw)
+        sm_t = corrected_smooth(sm, raw, streaks, sigma_vx)
+    # streaks only lose contrast evidence (a dark line filled in never makes blood)
+    sm_v = sm_t if streaks is None else np.minimum(sm, sm_t)
 
     body, body_filled = _body_mask(sm, t_body, spacing, params, src, soft_hu=soft)
 
@@ -160,7 +172,9 @@ def segment_ct(
     t_lo = soft + max(params.bone_low_offset_hu, params.bone_low_noise_k * noise_sm)
     t_hi = max(soft + params.bone_high_offset_hu, t_lo + 50.0)
     t_dense = soft + params.dense_bone_offset_hu
-    bright = _bone_mask(sm, raw, soft, t_lo, t_hi, body_filled, spacing, params)
+    bright = _bone_mask(sm_t, raw_t, soft, t_lo, t_hi, body_filled, spacing, params)
+    if streaks is not None:
+        bright &= ~streaks.metal  # an implant is not bone (its label stays soft tissue)
 
     # --- intracranial space ------------------------------------------------------------
     intracranial, radius = _intracranial(bright, body_filled, spacing, params, src)
@@ -175,7 +189,7 @@ def segment_ct(
     t_contrast = soft + params.contrast_offset_hu
     t_vessel_max = min(soft + params.vessel.max_offset_hu, t_dense)
     sinus = find_vessels(
-        sm,
+        sm_v,
         intracranial,
         bright,
         body_filled,
@@ -231,7 +245,7 @@ def segment_ct(
         # (for the brain/CSF rule) gained CSF on plain rows but lost 0.005 CSF on
         # contrast rows (bench_grids, vertical-II 5 mm x). Vessel voxels are relabelled
         # below whatever this says.
-        bright &= _bone_mask(sm, raw, soft, t_lo, t_hi, body_filled, spacing, params, reach)
+        bright &= _bone_mask(sm_t, raw_t, soft, t_lo, t_hi, body_filled, spacing, params, reach)
 
     # --- cancellous bone between the tables (segment.marrow) --------------------------
     # Added to the bone label only, after the cavity and contrast rules and outside the
@@ -251,7 +265,7 @@ def segment_ct(
 
     # --- brain vs CSF (segment.brain_csf) -------------------------------------------
     split = classify_brain_csf(
-        raw,
+        raw_t,
         intracranial & ~vessel,
         spacing=spacing,
         soft_hu=soft,

@@ -333,6 +333,134 @@ class VesselParams:
 
 
 @dataclass(frozen=True)
+class MetalParams:
+    """Levels and sizes of the metal-streak rule (``segment.metal``)."""
+
+    metal_offset_hu: float = 2460.0
+    """Metal is at least this far above the scan's soft-tissue peak (HU; ~2500 HU on a
+    calibrated CT). Cortical bone reads up to ~1900-2000 HU, petrous bone and tooth
+    enamel up to ~3000 HU; titanium, steel and amalgam read 3000 HU and more (usually
+    clipped at 3071 by 12-bit storage). Enamel above this level is told from metal by
+    its lack of streaks (step 5), not by its HU (the InVesalius head CT's teeth reach
+    2986 HU)."""
+
+    min_piece_mm3: float = 2.0
+    """Smallest metal piece (mm^3): a voxel of a sub-millimetre CT; smaller specks are
+    noise on dense bone. A clip blade is ~5-20 mm^3, a shunt valve ~300 mm^3."""
+
+    shell_mm: float = 2.0
+    """Thickness (mm, at least a voxel) of the shell around a dense piece in which the
+    compactness test counts dense voxels: the PSF (FWHM ~1 mm) plus a voxel."""
+
+    shell_depth_hu: float = 1000.0
+    """The shell's voxels at or above (metal level - this) count as dense (HU): with the
+    default level ~1500 HU, dentin, cortical and petrous bone of 1500-2500 HU, not the
+    soft tissue or air an implant lies in (its blurred rim passes through this band in
+    a thin layer only)."""
+
+    max_shell_ratio: float = 2.5
+    """A piece is compact metal when its shell holds at most this many dense voxels per
+    piece voxel (dimensionless). Measured: the shunt-valve stressor 0.0-0.65, with every
+    stressor 1.24 (the sharp kernel's ringing), the FBP pieces of the tests 0.0; the
+    teeth of the InVesalius head CT 4.6-17 (enamel up to 2986 HU on dentin), in the
+    fused real-CT cases 5.1-29. A filling or a piece lying on dense cortical bone fails
+    too: its streaks are then left as they are (a miss, never a false correction)."""
+
+    reference_mm: float = 9.0
+    """Width (mm) of the in-plane median that gives the tissue a streak crosses:
+    several times a streak's width (1-3 mm; bands between two pieces up to ~4 mm), so a
+    streak is a minority of the window, and narrower than the ventricles and the scalp."""
+
+    tissue_range_hu: float = 160.0
+    """A pixel is scored when its reference lies within this many HU of the soft-tissue
+    peak: fat (-100 HU), CSF, brain, muscle and enhanced blood; not bone, air or metal,
+    whose edges are no streak."""
+
+    streak_max_hu: float = 600.0
+    """A pixel is scored only when it lies within this many HU of the soft-tissue peak
+    (the dense-bone level, ``SegmentParams.dense_bone_offset_hu``): streaks reach
+    +-100-500 HU near metal; a brighter pixel is bone or metal, a darker one air."""
+
+    edge_mm: float = 2.0
+    """Pixels within this distance (mm) of bone or air (beyond ``streak_max_hu`` from
+    soft tissue) are not scored or replaced: their deviation from the median is the
+    edge's partial volume and the kernel's overshoot (PSF FWHM ~1 mm plus a pixel), and
+    airways lined up with a dense piece (the nasal cavity above the teeth) pass as
+    lines."""
+
+    exclude_mm: float = 4.0
+    """Pixels this close (mm) to metal are not scored: the metal's own blur (PSF FWHM
+    ~1 mm) and blooming, where every line through the piece meets the same bright rim."""
+
+    line_z: float = 5.0
+    """A line is a streak when its mean deviation is this many standard errors from
+    zero: with ~10^3-10^4 lines a slice, a Gaussian tail of 5 sigma (3e-7 one-sided)
+    keeps the expected number of false lines per scan far below one."""
+
+    min_amplitude_hu: float = 6.0
+    """... and when that mean is at least this many HU: a fifth of the brain/CSF
+    contrast (~25-30 HU, NOTES.md); a weaker shift moves no voxel across the cut that
+    lies midway between them."""
+
+    correlation_mm: float = 1.5
+    """Distance (mm) over which the deviation of neighbouring samples is correlated
+    (scanner PSF FWHM ~1 mm plus the pixel): the number of independent samples of a
+    line is its scored length over this (at least one pixel)."""
+
+    mark_window_mm: float = 10.0
+    """Along a streak line, the deviation is averaged over this length (mm) to find
+    where the streak is: long enough to average noise (x ~2.5), short against the
+    fading of a streak (tens of mm)."""
+
+    mark_z: float = 2.5
+    """A pixel of a streak line is a streak pixel when that local average keeps the
+    line's sign and is this many of its standard errors from zero (one-sided 0.6 %)."""
+
+    neighbour_slices: int = 1
+    """Slices on either side of a slice holding metal that are searched too, along lines
+    through the metal's place in the nearest metal slice: a slice whose sensitivity
+    profile (FWHM about the slice spacing) takes in the end of a piece streaks, more
+    weakly, although partial volume keeps its pixels below the metal level."""
+
+    side_min_mm: float = 20.0
+    """A streak line must show its streak on each side of the metal that crosses at
+    least this much tissue (mm): filtered back-projection spreads a ray's error along the
+    whole ray, while anatomy that happens to line up with a dense piece (the row of
+    teeth along the dental arch) lies on one side. A side in air (a valve under the
+    scalp) is not asked. Twice ``mark_window_mm``: long enough for a mean of ~13
+    independent samples at 1.5 mm correlation."""
+
+    side_z: float = 3.0
+    """Standard errors (against the pixel noise) by which each such side's mean must be
+    from zero with the line's sign: one-sided 0.13 %, the line as a whole having passed
+    ``line_z``."""
+
+    min_line_fraction: float = 0.01
+    """A dense piece is metal (in a slice) when at least this share of the lines
+    through it are streak lines. Measured: the shunt-valve stressor 1.8-3.7 % (size 128,
+    all stressors) to 16-21 % (Colin27, 1.5 mm), the FBP-reconstructed metal of
+    ``tests/segment/test_metal.py`` well above; the teeth of the InVesalius head CT
+    (enamel up to 2986 HU, no streaks) at most 0.24 % (anatomy that happens to line up
+    beats the null on a few lines); 1 % lies between with a factor of ~2-4 each way."""
+
+    explained_k: float = 3.0
+    """A pixel of a streak line is a streak pixel only when its deviation lies within
+    this many robust deviation sigmas of the streak's local level (dimensionless): the
+    streak explains it. Thin bone or a vessel crossed by a bright line deviates by
+    hundreds of HU more and keeps its value."""
+
+    line_step_mm: float = 1.0
+    """Spacing (mm) of the lines (at their far end and across a piece) and of the samples
+    along them, at least a pixel: a streak is 1-3 mm wide, so sub-millimetre grids are
+    searched on this step (a 0.5 mm slice costs 8x less) and the marks are grown by half
+    a step to the pixels between, keeping the sign of their deviation."""
+
+    max_pieces_per_slice: int = 8
+    """Largest number of metal pieces per slice whose lines are scored (the largest
+    ones); more is a dental arch of fillings, whose lines the largest already cover."""
+
+
+@dataclass(frozen=True)
 class SegmentParams:
     """Parameters of :func:`twinsep.segment.segment_ct` and :func:`segment_mr`."""
 
@@ -595,6 +723,9 @@ class SegmentParams:
 
     vessel: VesselParams = VesselParams()
     """Sinus/vessel rule (bone core, partial-volume rim, intracranial side, size)."""
+
+    metal: MetalParams = MetalParams()
+    """Metal pieces and their streak lines (``segment.metal``)."""
 
     gmm_max_samples: int = 200_000
     """Voxels sampled (seeded) to fit the brain/CSF mixture: enough for 3 parameters a

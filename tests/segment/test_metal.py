@@ -1,0 +1,178 @@
+"""Metal implants and their streaks (``segment.metal``).
+
+Truth comes from two physically different generators: ``metal_fbp.fbp_metal`` (forward
+projection, beam hardening and photon starvation in the sinogram, filtered
+back-projection) and the stressor ``tests/realism/stressors.metal_implant`` (straight
+lines through the metal's centre). The rule was not fitted to either: each floor below
+fails on the code before it (measured numbers in the comments).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from scipy import ndimage as ndi
+
+from realism import stressors as S
+from realism.metal_fbp import fbp_metal
+from seg_metrics import dice
+from twinsep import labels as L
+from twinsep.phantom import make_phantom
+from twinsep.segment import segment_ct
+from twinsep.segment.metal import find_metal_streaks
+from twinsep.segment.params import MetalParams, SegmentParams
+from twinsep.volume import Volume
+
+#: The rule switched off (no voxel reaches the metal level): the code before it.
+_OFF = replace(SegmentParams(), metal=replace(MetalParams(), metal_offset_hu=1e9))
+
+
+def _scalp_metal(lab: np.ndarray, spacing_mm: tuple[float, float, float]) -> np.ndarray:
+    """Two ~6 x 6 x 5 mm pieces under the scalp at either end of the head along i, in
+    the two slices at the middle of the cranial cavity (a valve and a probe)."""
+    cav = np.isin(lab, (L.BRAIN, L.CSF, L.VESSEL))
+    ks = np.flatnonzero(cav.any(axis=(0, 1)))
+    k = int(ks[ks.size // 2])
+    ii, jj = np.nonzero(cav[:, :, k])
+    cj = int(np.median(jj))
+    body = np.flatnonzero(lab[:, cj, k] > 0)
+    r = max(1, int(round(3.0 / spacing_mm[0])))
+    metal = np.zeros(lab.shape, bool)
+    for i0 in (int(body[0]) + r, int(body[-1]) - r):
+        metal[i0 - r + 1 : i0 + r, cj - r : cj + r + 1, k - 1 : k + 1] = True
+    return metal
+
+
+@pytest.fixture(scope="module")
+def fbp_case() -> dict:
+    ph = make_phantom("angular-frontal", size=128, seed=0, noise_hu=10.0, contrast=False)
+    lab = ph.labels.array
+    sp = ph.ct.spacing_mm
+    metal = _scalp_metal(lab, sp)
+    ct, art = fbp_metal(ph.ct.array, metal, sp, np.random.default_rng(0))
+    vol = Volume(ct, ph.ct.affine.copy(), {"kind": "CT"})
+    return {
+        "lab": lab,
+        "metal": metal,
+        "art": art,
+        "ct": vol,
+        "clean": ph.ct,
+        "on": segment_ct(vol),
+        "off": segment_ct(vol, params=_OFF),
+    }
+
+
+def _slice_dice(lab: np.ndarray, pred: np.ndarray, ks: slice, label: int) -> float:
+    return dice(lab[:, :, ks] == label, pred[:, :, ks] == label)
+
+
+def test_fbp_streaks_do_not_become_csf(fbp_case: dict) -> None:
+    lab, metal = fbp_case["lab"], fbp_case["metal"]
+    ks = np.flatnonzero(metal.any(axis=(0, 1)))
+    sl = slice(int(ks[0]), int(ks[-1]) + 1)
+    on = fbp_case["on"].labels.array
+    off = fbp_case["off"].labels.array
+    clean = segment_ct(fbp_case["clean"]).labels.array
+    # In the two metal slices (measured: clean 0.880 / 0.986, off 0.661 / 0.921, on
+    # 0.801 / 0.969): the dark band between the pieces and the fan of streaks took a
+    # quarter of the CSF label's agreement and 6 % of the brain's.
+    csf_on, csf_off = _slice_dice(lab, on, sl, L.CSF), _slice_dice(lab, off, sl, L.CSF)
+    br_on, br_off = _slice_dice(lab, on, sl, L.BRAIN), _slice_dice(lab, off, sl, L.BRAIN)
+    assert csf_on >= 0.76, csf_on
+    assert csf_on >= csf_off + 0.09, (csf_on, csf_off)
+    assert br_on >= 0.96, br_on
+    assert br_on >= br_off + 0.03, (br_on, br_off)
+    # away from the metal's slices only the global brain/CSF fit moves (it no longer
+    # sees the streak voxels), toward the clean CT's labels
+    far = np.ones(lab.shape[2], bool)
+    far[max(int(ks[0]) - 3, 0) : int(ks[-1]) + 4] = False
+    agree_on = (on[:, :, far] == clean[:, :, far]).sum()
+    agree_off = (off[:, :, far] == clean[:, :, far]).sum()
+    print("far agreement with clean", agree_on, agree_off, on[:, :, far].size)
+    assert agree_on >= agree_off
+    # the whole head is no worse than the clean CT's segmentation by more than the
+    # metal slices can explain (measured CSF 0.8303 vs clean 0.8299)
+    assert dice(lab == L.CSF, on == L.CSF) >= dice(lab == L.CSF, clean == L.CSF) - 0.01
+
+
+def test_fbp_streak_mask_follows_the_artefact(fbp_case: dict) -> None:
+    lab, metal, art = fbp_case["lab"], fbp_case["metal"], fbp_case["art"]
+    ct = fbp_case["ct"]
+    before = hashlib.sha256(ct.array.tobytes()).hexdigest()
+    res = find_metal_streaks(ct.array, ct.spacing_mm, soft_hu=40.0)
+    assert hashlib.sha256(ct.array.tobytes()).hexdigest() == before  # input unchanged
+    assert res is not None
+    # the metal is found exactly (pieces of 3071 HU; none of the skull reaches 2500)
+    assert np.array_equal(res.metal, metal)
+    true_ml = float(metal.sum() * np.prod(ct.spacing_mm) / 1000.0)
+    assert res.metal_ml == pytest.approx(true_ml, rel=0.02)
+    cav = np.isin(lab, (L.BRAIN, L.CSF))
+    far = ndi.distance_transform_edt(~metal, sampling=ct.spacing_mm) > 4.0
+    s = res.streak
+    # streak voxels in the cavity are where the FBP artefact is (measured 94 % beyond
+    # 10 HU); a random choice of cavity voxels in those slices gives ~45 %
+    assert (np.abs(art[s & cav]) > 10.0).mean() >= 0.8
+    # strong dark streaks (< -40 HU, beyond the metal's own blur) are found (measured 77 %)
+    strong = cav & far & (art < -40.0)
+    assert strong.sum() > 30
+    assert s[strong].mean() >= 0.6
+    # replacement: streak voxels only, other voxels bit for bit
+    corr = res.corrected(ct.array)
+    assert np.array_equal(corr[~s], ct.array[~s].astype(np.float32))
+    assert not np.array_equal(corr[s], ct.array[s].astype(np.float32))
+
+
+def test_one_metal_warning(fbp_case: dict) -> None:
+    warn = [w for w in fbp_case["on"].warnings if "metal" in w]
+    assert len(warn) == 1
+    true_ml = float(fbp_case["metal"].sum() * np.prod(fbp_case["ct"].spacing_mm) / 1000.0)
+    assert f"{true_ml:.2f} mL" in warn[0]
+    assert "unreliable" in warn[0]
+    assert not any("metal" in w for w in fbp_case["off"].warnings)
+
+
+def test_stressor_streaks_no_false_contrast() -> None:
+    """All stressors on a plain infant phantom (size 128): the shunt valve's bright
+    streaks, sharpened by the bone kernel, had the CT called contrast-enhanced (13 mL of
+    tube-shaped band voxels in soft tissue) and 12.2 mL of vessel labelled."""
+    ph = make_phantom("angular-frontal", size=128, seed=0, noise_hu=10.0, contrast=False)
+    names = tuple(
+        n for n in (*S.ORDER, "fov_padding") if n not in S.ANATOMY and n != "calibration_offset"
+    )
+    arr, lab = S.apply(names, np.asarray(ph.ct.array), ph.labels.array, ph.ct.spacing_mm, 0)
+    ct = ph.ct.with_array(arr)
+    on = segment_ct(ct)
+    assert not on.contrast
+    assert not (on.labels.array == L.VESSEL).any()
+    off = segment_ct(ct, params=_OFF)
+    assert off.contrast  # the failure this fixes (if the stressor changes, revisit)
+    # the dark lines in the brain: CSF Dice up (measured 0.772 -> 0.780 on all stressors)
+    p_on, p_off = on.labels.array, off.labels.array
+    assert dice(lab == L.CSF, p_on == L.CSF) >= dice(lab == L.CSF, p_off == L.CSF) + 0.003
+
+
+@pytest.mark.parametrize("kind", ["vertical-II", "angular-parietal"])
+def test_no_metal_is_a_no_op(kind: str) -> None:
+    ph = make_phantom(kind, size=96, seed=0, noise_hu=30.0)
+    assert find_metal_streaks(ph.ct.array, ph.ct.spacing_mm, soft_hu=40.0) is None
+    seg = segment_ct(ph.ct)
+    assert not any("metal" in w for w in seg.warnings)
+    assert np.array_equal(seg.labels.array, segment_ct(ph.ct, params=_OFF).labels.array)
+
+
+def test_dense_piece_without_streaks_is_not_metal() -> None:
+    """Tooth enamel and dense petrous bone can reach metal levels (the InVesalius head
+    CT's teeth: 2986 HU) but do not streak: no metal, labels as without the rule."""
+    ph = make_phantom("angular-frontal", size=96, seed=0, noise_hu=10.0, contrast=False)
+    lab = ph.labels.array
+    piece = _scalp_metal(lab, ph.ct.spacing_mm)
+    arr = ph.ct.array.copy()
+    arr[piece] = 2950
+    ct = ph.ct.with_array(arr)
+    assert find_metal_streaks(arr, ct.spacing_mm, soft_hu=40.0) is None
+    seg = segment_ct(ct)
+    assert not any("metal" in w for w in seg.warnings)
+    assert np.array_equal(seg.labels.array, segment_ct(ct, params=_OFF).labels.array)
