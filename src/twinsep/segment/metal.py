@@ -181,11 +181,12 @@ def find_metal_streaks(
     lut = np.zeros(sizes.size + 1, bool)
     lut[ids[ids > 0]] = True
     metal = lut[lab]
-    # replacement values in flatnonzero(streak) order: gather from per-slice maps
-    full = np.zeros(raw.shape, np.float32)
+    # replacement values in flatnonzero(streak) order, gathered from the per-slice maps
+    si, sj, sk = np.nonzero(streak)
+    values = np.zeros(si.size, np.float32)
     for k, repl in replacement:
-        full[:, :, k] = repl
-    values = full.ravel()[np.flatnonzero(streak)]
+        sel = sk == k
+        values[sel] = repl[si[sel], sj[sel]]
     ml = float(metal.sum()) * float(np.prod(sp)) / 1000.0
     logger.debug(
         "metal %.2f mL; %d streak lines in %d slices, %d streak voxels",
