@@ -44,6 +44,7 @@ from twinsep.segment import filters, morph
 from twinsep.segment.brain_csf import classify_brain_csf
 from twinsep.segment.cavity import find_cranial_cavity
 from twinsep.segment.histogram import CTStats, histogram_peak, noise_sigma, sample_values
+from twinsep.segment.kernel import brain_csf_input
 from twinsep.segment.marrow import find_marrow
 from twinsep.segment.metal import corrected_smooth, find_metal_streaks
 from twinsep.segment.params import SegmentParams
@@ -263,13 +264,26 @@ def segment_ct(
     bright[marrow] = True
     del marrow
 
-    # --- brain vs CSF (segment.brain_csf) -------------------------------------------
-    split = classify_brain_csf(
+    # --- brain vs CSF (segment.brain_csf) on a CT whose sharp kernel is undone --------
+    raw_bc, noise_bc, kern = brain_csf_input(
         raw_t,
+        sm_t,
+        bright,
+        intracranial & ~vessel,
+        spacing,
+        noise_hu=stats.noise_hu,
+        soft_hu=soft,
+        csf_max_contrast_hu=params.csf_max_contrast_hu,
+        params=params.kernel,
+    )
+    if kern is not None:
+        warnings.append(kern.warning())
+    split = classify_brain_csf(
+        raw_bc,
         intracranial & ~vessel,
         spacing=spacing,
         soft_hu=soft,
-        noise_hu=stats.noise_hu,
+        noise_hu=noise_bc,
         params=params,
     )
     warnings.extend(split.warnings)

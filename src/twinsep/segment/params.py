@@ -11,6 +11,76 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
+class KernelParams:
+    """Sharp (bone) reconstruction kernel: its detection and compensation
+    (``segment.kernel``)."""
+
+    profile_mm: tuple[float, float] = (-3.0, 12.0)
+    """Depths (mm) along the inner-table normal over which the edge profile is sampled,
+    from inside the bone (negative) into the cavity: the table's peak (1-3 mm plates)
+    and a kernel's undershoot (1-3 mm wide) lie well within, and the brain plateau
+    beyond (``plateau_mm``)."""
+
+    profile_step_mm: float = 0.25
+    """Sampling step (mm) along the normal: a fraction of the finest CT voxels (0.5 mm),
+    so the sub-voxel shape of the profile is kept."""
+
+    plateau_mm: tuple[float, float] = (7.0, 12.0)
+    """Depths (mm) whose mean median-profile value is the brain plateau: beyond the reach of a
+    kernel's undershoot (its blur width, 1-3 mm, times ~2) and of the subarachnoid layer
+    of an infant or adult (1-5 mm), nearer than the ventricles of most heads."""
+
+    sharp_margin_hu: float = 25.0
+    """A kernel is called when the in-plane undershoot exceeds ``csf_max_contrast_hu``
+    (water under grey matter, 40 HU) by this (HU): the median over thousands of edges can
+    dip that deep only where most edges had pure CSF under them, so a dip of 65 HU is no
+    anatomy. Bone kernels undershoot 100-300 HU beside bone (H70, FC30). Measured
+    (docs/segmentation.md): every soft-kernel benchmark CT and the real InVesalius CT
+    -0.9..15.4 HU; sharp-kernel Colin27 250-339 HU, size-256 phantoms 87-98 HU; the
+    size-128 sharp rows stay below (there the grid blurs the edge and the kernel cost
+    only 0.002-0.008 CSF)."""
+
+    in_plane_max_cos: float = 0.5
+    """An edge is pooled for the kernel when its normal's component across the
+    reconstruction plane (along the array's third axis) is at most this (dimensionless,
+    |cos|; 60 degrees from that axis): the kernel acts in the slice plane, so an edge
+    lying across it shows the full in-plane response only when its normal lies near
+    the plane."""
+
+    across_min_cos: float = 0.85
+    """Edges whose normal lies within ~32 degrees of the slice axis are pooled apart
+    (reported, a check that the dip is in-plane only, as a kernel's is)."""
+
+    min_edges: int = 200
+    """Fewest edges (cavity voxels beside bone) a pooled profile needs: its median then
+    brings the noise (tens of HU) down to a few HU."""
+
+    max_gain: float = 3.0
+    """Largest unsharp-mask gain ``a`` the fit may return (dimensionless): the kernel's
+    gain at high frequencies is ``1 + a``, and bone kernels carry 2-4 x the noise of a
+    soft kernel at the same dose (NOTES.md), so ``1 + a`` <= 4. Bounds the fit's
+    trade of a high gain against a narrow Gaussian (``a s^2`` is what a blurred edge
+    pins down)."""
+
+    noise_lag_mm: float = 2.0
+    """The noise of the softened CT is measured on differences of voxels this far apart
+    (mm, at least one voxel, along the first axis): softening correlates the noise of
+    neighbours, whose differences then under-read it; the noise the brain/CSF
+    smoothing averages is what remains at a few mm."""
+
+    max_edges: int = 4000
+    """At most this many edges (evenly spaced in scan order) are sampled per pool: the
+    median of 4000 profiles has a standard error of ~0.02 noise sigmas, and the
+    interpolation (61 samples an edge) then costs ~0.1 s."""
+
+    max_scanned_vx: float = 5.0e5
+    """The cavity is scanned for edges on a sub-grid of about this many voxels (every
+    n-th voxel on each axis): measured 1.7-8.2 thousand edges on the benchmark CTs
+    (phantoms 96-256, analytic twins, Colin27, independent phantom, the real CT), in a
+    few tens of ms."""
+
+
+@dataclass(frozen=True)
 class VesselParams:
     """Distances, sizes and HU offsets of the sinus/vessel rule (``segment.vessels``)."""
 
@@ -840,6 +910,10 @@ class SegmentParams:
     voxel gives each neighbour 13 % of the centre's weight, so it averages next to
     nothing (blocks whose noise is under ~7 HU, e.g. the 512x512x400 CT at 2 HU on its
     1 mm blocks, which then pays no extra time)."""
+
+    kernel: KernelParams = KernelParams()
+    """Sharp (bone) reconstruction kernel: detected from the inner table's edge
+    response, undone for the brain/CSF rule (``segment.kernel``)."""
 
     seed: int = 0
     """Seed of the subsampling generator (results are deterministic)."""
