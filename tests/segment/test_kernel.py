@@ -218,10 +218,11 @@ def test_axes_and_orientation(heads: dict[str, tuple[np.ndarray, np.ndarray]]) -
     assert r3.across_undershoot_hu > 100.0
 
 
-# CSF / brain floors after segment_ct on the sharp heads, seeds 0 and 1; measured
-# (seed 0) with the rule off -> on: unsharp CSF 0.781 -> 0.882, brain 0.941 -> 0.981;
-# mtf 0.750 -> 0.893, 0.931 -> 0.985 (the rule off fails every floor)
-FLOORS = {"unsharp": (0.85, 0.97), "mtf": (0.85, 0.97)}
+# CSF / brain floors after segment_ct on the sharp heads; measured at seeds 0-2 with the
+# rule off -> on: unsharp CSF 0.781-0.845 -> 0.880-0.885, brain 0.941-0.970 ->
+# 0.980-0.981; mtf CSF 0.750-0.755 -> 0.893-0.896, brain 0.931-0.933 -> 0.985 (the
+# rule off fails every floor at every seed; the test runs seed 0)
+FLOORS = {"unsharp": (0.865, 0.975), "mtf": (0.875, 0.977)}
 
 
 @pytest.mark.parametrize("kind", ["unsharp", "mtf"])
