@@ -123,7 +123,7 @@ def test_soften_inverts_an_unsharp_mask() -> None:
     # ~1000 HU; a wrong frequency grid or spacing leaves tens of HU
     rng = np.random.default_rng(3)
     sp = (0.7, 0.9, 2.0)
-    x = ndi.gaussian_filter(rng.normal(0, 1, (48, 40, 6)), [2, 2, 0]) * 3000.0
+    x = ndi.gaussian_filter(rng.normal(0, 1, (96, 80, 6)), [2, 2, 0]) * 3000.0
     a, s_mm = 1.5, 1.2
     y = x + a * (x - ndi.gaussian_filter(x, [s_mm / sp[0], s_mm / sp[1], 0.0], mode="reflect"))
     before = y.copy()
@@ -138,6 +138,15 @@ def test_soften_inverts_an_unsharp_mask() -> None:
     assert abs(ws.mean() - w.mean()) < 1e-3
     with pytest.raises(ValueError):
         K.soften(w, (1.0, 1.0, 1.0), gain=-1.0, sigma_mm=1.0)
+    # filtering only a box (grown by the filter's reach from the CT around it) gives
+    # the whole-image result inside it, and leaves the rest as it was
+    within = np.zeros(y.shape, bool)
+    within[40:50, 30:40, 2:4] = True  # grown box: i 14-76, j 10-60 of 96 x 80
+    kern = K.SharpKernel(response=None, gain=a, sigma_mm=s_mm)  # type: ignore[arg-type]
+    part = kern.soften(y, sp, within=within)
+    assert np.abs(part[within] - K.soften(y, sp, gain=a, sigma_mm=s_mm)[within]).max() < 0.5
+    assert np.array_equal(part[:, :, 0], y[:, :, 0].astype(np.float32))
+    assert np.array_equal(part[:10, :, 2], y[:10, :, 2].astype(np.float32))
 
 
 def test_edge_response_soft_head(heads: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
