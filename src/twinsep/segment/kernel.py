@@ -10,16 +10,17 @@ CSF.
    image: cavity voxels face-adjacent to bone, their normal from the gradient of the
    smoothed CT in world mm (the grid's spacing; axes are orthogonal after
    ``twinsep.tilt.check_orthogonal``), the raw CT sampled along it at sub-voxel
-   positions (linear interpolation) every ``profile_step_mm``. Only edges whose
-   normal lies in the reconstruction plane (the array's first two axes, the slice
-   plane of every loader) are pooled for the kernel; those across it (skull vertex and
-   base on an axial scan) are pooled apart, as a check.
+   positions (linear interpolation) every ``profile_step_mm``, the median taken over
+   edges at each depth. A kernel acts in the slice plane only, so edges facing along
+   each array axis are pooled apart; the axis whose edges dip least is the slice axis
+   (the third for every loader's slices; another for a reformatted series), and the
+   edges whose normal lies near the plane across it are pooled for the kernel.
 2. **Decision.** The undershoot is the brain plateau minus the profile's lowest value
    between the edge and the plateau. Without a kernel that dip is a CSF layer, which
    can lie at most ``csf_max_contrast_hu`` (water under grey matter) below the
-   brain, and less on average over the whole wall. A dip deeper by
-   ``sharp_margin_hu`` is a kernel; nothing else changes in that case and the
-   segmentation runs on the CT as it is, voxel for voxel.
+   brain, and less over the whole wall. A dip deeper by ``sharp_margin_hu`` is a
+   kernel; otherwise nothing changes and the segmentation runs on the CT as it is,
+   voxel for voxel.
 3. **Compensation.** The in-plane profile is fitted by a blurred plate edge passed
    through an unsharp-mask kernel ``y = x + a (x - G_s x)`` (a, s fitted), whose exact
    inverse in Fourier space, ``1 / (1 + a (1 - G_s(f)))``, lies in (0, 1] for every
@@ -70,8 +71,14 @@ class EdgeResponse:
     undershoot_hu : float
         ``plateau_hu`` minus the lowest value between the edge and the plateau, HU.
     across_undershoot_hu : float or None
-        The same for edges whose normal crosses the reconstruction plane (None when
-        fewer than ``min_edges`` such edges).
+        The same for edges whose normal lies along the slice axis (None when fewer than
+        ``min_edges`` such edges).
+    slice_axis : int
+        Array axis taken as across the reconstruction plane: of the axes with enough
+        edges facing along them, the one whose edges dip least (2 when fewer than two
+        axes have enough edges).
+    axis_undershoot_hu : tuple of (float or None)
+        Undershoot of the edges facing along each array axis, HU.
     """
 
     depth_mm: np.ndarray
@@ -80,6 +87,8 @@ class EdgeResponse:
     plateau_hu: float
     undershoot_hu: float
     across_undershoot_hu: float | None
+    slice_axis: int = 2
+    axis_undershoot_hu: tuple[float | None, ...] = (None, None, None)
 
 
 @dataclass(frozen=True)
@@ -111,7 +120,8 @@ class SharpKernel:
     def soften(
         self, raw: np.ndarray, spacing_mm: Spacing, within: np.ndarray | None = None
     ) -> np.ndarray:
-        """``raw`` through the inverse kernel, per slice in the reconstruction plane.
+        """``raw`` through the inverse kernel, per slice in the reconstruction plane
+        (across ``response.slice_axis``).
 
         Parameters
         ----------
@@ -127,18 +137,22 @@ class SharpKernel:
         -------
         ndarray of float32, shape (I, J, K)
         """
-        if within is None or not within.any():
-            return soften(raw, spacing_mm, gain=self.gain, sigma_mm=self.sigma_mm)
-        box = []
-        for ax in range(3):
-            other = tuple(a for a in range(3) if a != ax)
-            idx = np.flatnonzero(within.any(axis=other))
-            grow = 0 if ax == 2 else int(np.ceil(_REACH_SIGMAS * self.sigma_mm / spacing_mm[ax]))
-            box.append(slice(max(0, idx[0] - grow), min(raw.shape[ax], idx[-1] + 1 + grow)))
-        out = raw.astype(np.float32)
+        ax_k = self.response.slice_axis
+        order = [a for a in range(3) if a != ax_k] + [ax_k]  # slice axis last
+        sp = (spacing_mm[order[0]], spacing_mm[order[1]], spacing_mm[order[2]])
+        r = np.moveaxis(raw, ax_k, 2)
+        out = np.array(r, dtype=np.float32, order="C")
+        box = [slice(0, n) for n in r.shape]
+        if within is not None and within.any():
+            w = np.moveaxis(within, ax_k, 2)
+            for ax in range(3):
+                other = tuple(a for a in range(3) if a != ax)
+                idx = np.flatnonzero(w.any(axis=other))
+                grow = 0 if ax == 2 else int(np.ceil(_REACH_SIGMAS * self.sigma_mm / sp[ax]))
+                box[ax] = slice(max(0, idx[0] - grow), min(r.shape[ax], idx[-1] + 1 + grow))
         b = tuple(box)
-        out[b] = soften(raw[b], spacing_mm, gain=self.gain, sigma_mm=self.sigma_mm)
-        return out
+        out[b] = soften(r[b], sp, gain=self.gain, sigma_mm=self.sigma_mm)
+        return np.moveaxis(out, 2, ax_k)
 
 
 def soften(
@@ -284,8 +298,6 @@ def edge_response(
         params.profile_mm[1] + 0.5 * params.profile_step_mm,
         params.profile_step_mm,
     )
-    in_plane = np.abs(nrm[2]) <= params.in_plane_max_cos
-    across = np.abs(nrm[2]) >= params.across_min_cos
 
     def pooled(sel: np.ndarray) -> np.ndarray:
         idx = np.flatnonzero(sel)
@@ -298,15 +310,28 @@ def edge_response(
         )
         return np.asarray(np.median(vals.reshape(c.shape[1], depth.size), axis=0))
 
+    # per axis, the dip of edges facing along it: a kernel acts in the slice plane, so
+    # the axis with the shallowest dip is the slice axis (the third, unless the data
+    # say otherwise: a reformatted series)
+    per_axis: list[float | None] = []
+    for ax in range(3):
+        sel = np.abs(nrm[ax]) >= params.across_min_cos
+        per_axis.append(
+            _undershoot(depth, pooled(sel), params)[1]
+            if int(sel.sum()) >= params.min_edges
+            else None
+        )
+    known = [(u, ax) for ax, u in enumerate(per_axis) if u is not None]
+    slice_axis = min(known)[1] if len(known) >= 2 else 2
+    in_plane = np.abs(nrm[slice_axis]) <= params.in_plane_max_cos
     n_in = int(in_plane.sum())
     if n_in < params.min_edges:
         return None
-    mean = pooled(in_plane)
-    level, under = _undershoot(depth, mean, params)
-    under_x: float | None = None
-    if int(across.sum()) >= params.min_edges:
-        under_x = _undershoot(depth, pooled(across), params)[1]
-    return EdgeResponse(depth, mean, n_in, level, under, under_x)
+    prof = pooled(in_plane)
+    level, under = _undershoot(depth, prof, params)
+    return EdgeResponse(
+        depth, prof, n_in, level, under, per_axis[slice_axis], slice_axis, tuple(per_axis)
+    )
 
 
 def _edge_model(p: np.ndarray, depth: np.ndarray) -> np.ndarray:
