@@ -176,3 +176,24 @@ def test_dense_piece_without_streaks_is_not_metal() -> None:
     seg = segment_ct(ct)
     assert not any("metal" in w for w in seg.warnings)
     assert np.array_equal(seg.labels.array, segment_ct(ct, params=_OFF).labels.array)
+
+
+def test_compactness_tells_an_implant_from_enamel_on_dentin() -> None:
+    """The shell test on generated pieces at 0.5 mm: a 3 mm steel cube in soft tissue
+    (its blurred rim only passes through the band below the metal level) is compact; a
+    3 mm enamel cap of 2900 HU on a 6 mm dentin/bone block of 2000 HU is not."""
+    from twinsep.segment import morph
+    from twinsep.segment.metal import _compact
+
+    sp = (0.5, 0.5, 0.5)
+    params = MetalParams()
+    level = 40.0 + params.metal_offset_hu
+    for dentin_hu, compact in ((40.0, True), (2000.0, False)):
+        a = np.full((40, 40, 40), 40.0, np.float32)
+        a[14:26, 14:26, 14:26] = dentin_hu  # 6 mm block beneath (soft tissue or dentin)
+        a[17:23, 17:23, 11:17] = 2900.0  # 3 mm piece on top of it
+        a = ndi.gaussian_filter(a, 0.6 / 2.355 / 0.5 * 2.0)  # PSF FWHM ~1.2 mm
+        lab, sizes = morph.component_sizes(a >= level)
+        assert sizes.size == 1
+        ok = _compact(a, lab, sizes, sp, level - params.shell_depth_hu, params)
+        assert bool(ok[0]) is compact, (dentin_hu, ok)

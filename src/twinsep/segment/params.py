@@ -430,11 +430,15 @@ class MetalParams:
 
     max_shell_ratio: float = 2.5
     """A piece is compact metal when its shell holds at most this many dense voxels per
-    piece voxel (dimensionless). Measured: the shunt-valve stressor 0.0-0.65, with every
-    stressor 1.24 (the sharp kernel's ringing), the FBP pieces of the tests 0.0; the
-    teeth of the InVesalius head CT 4.6-17 (enamel up to 2986 HU on dentin), in the
-    fused real-CT cases 5.1-29. A filling or a piece lying on dense cortical bone fails
-    too: its streaks are then left as they are (a miss, never a false correction)."""
+    piece voxel (dimensionless). Measured: the shunt-valve stressor 0.0-0.65 (0.42 with
+    every stressor), the FBP pieces of the tests 0.0 (2.4 mm) and 0.15 (0.31-0.36 mm), a
+    3 mm cube at 0.5 mm voxels under a 1.2 mm PSF 1.86 (small pieces on fine grids run
+    highest: the rim grows against the volume); the teeth of the InVesalius head CT
+    3.6-12 (enamel up to 2986 HU on dentin), in the fused real-CT cases 5.1-29, the same
+    cube on a 2000 HU block 7.1. Excluding the rim (shell from 1 mm) brought the teeth
+    down to 1.9 and was not kept. A filling or a piece lying on dense cortical bone
+    fails too: its streaks are then left as they are (a miss, never a false
+    correction)."""
 
     reference_mm: float = 9.0
     """Width (mm) of the in-plane median that gives the tissue a streak crosses:
