@@ -12,9 +12,10 @@ CSF.
    ``twinsep.tilt.check_orthogonal``), the raw CT sampled along it at sub-voxel
    positions (linear interpolation) every ``profile_step_mm``, the median taken over
    edges at each depth. A kernel acts in the slice plane only, so edges facing along
-   each array axis are pooled apart; the axis whose edges dip least is the slice axis
-   (the third for every loader's slices; another for a reformatted series), and the
-   edges whose normal lies near the plane across it are pooled for the kernel.
+   each array axis are pooled apart; the slice axis is the third (every loader's
+   slices) unless another axis's edges dip less by the call's margin (a reformatted
+   series), and the edges whose normal lies near the slice plane are pooled for the
+   kernel.
 2. **Decision.** The undershoot is the brain plateau minus the profile's lowest value
    between the edge and the plateau. Without a kernel that dip is a CSF layer, which
    can lie at most ``csf_max_contrast_hu`` (water under grey matter) below the
@@ -74,9 +75,9 @@ class EdgeResponse:
         The same for edges whose normal lies along the slice axis (None when fewer than
         ``min_edges`` such edges).
     slice_axis : int
-        Array axis taken as across the reconstruction plane: of the axes with enough
-        edges facing along them, the one whose edges dip least (2 when fewer than two
-        axes have enough edges).
+        Array axis taken as across the reconstruction plane: 2 (the slices of every
+        loader), unless the edges facing along another axis dip less than those along
+        axis 2 by more than ``sharp_margin_hu`` (then the one that dips least).
     axis_undershoot_hu : tuple of (float or None)
         Undershoot of the edges facing along each array axis, HU.
     """
@@ -311,8 +312,8 @@ def edge_response(
         return np.asarray(np.median(vals.reshape(c.shape[1], depth.size), axis=0))
 
     # per axis, the dip of edges facing along it: a kernel acts in the slice plane, so
-    # the axis with the shallowest dip is the slice axis (the third, unless the data
-    # say otherwise: a reformatted series)
+    # the axis with the shallowest dip is the slice axis; the third (every loader's
+    # slices) unless another dips shallower by the call's margin (a reformatted series)
     per_axis: list[float | None] = []
     for ax in range(3):
         sel = np.abs(nrm[ax]) >= params.across_min_cos
@@ -322,7 +323,12 @@ def edge_response(
             else None
         )
     known = [(u, ax) for ax, u in enumerate(per_axis) if u is not None]
-    slice_axis = min(known)[1] if len(known) >= 2 else 2
+    slice_axis = 2
+    if len(known) >= 2:
+        low, ax_low = min(known)
+        u2 = per_axis[2]
+        if u2 is None or u2 - low > params.sharp_margin_hu:
+            slice_axis = ax_low
     in_plane = np.abs(nrm[slice_axis]) <= params.in_plane_max_cos
     n_in = int(in_plane.sum())
     if n_in < params.min_edges:

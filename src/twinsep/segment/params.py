@@ -48,8 +48,9 @@ class KernelParams:
 
     across_min_cos: float = 0.85
     """Edges whose normal lies within ~32 degrees of an array axis are pooled for that
-    axis; the axis whose pool dips least is the slice axis (measured on the sharp
-    heads of tests/segment/test_kernel.py: 0.17-0.20 of the in-plane dip along it)."""
+    axis; the slice axis is the third unless another axis's pool dips less by
+    ``sharp_margin_hu`` (measured on the sharp heads of tests/segment/test_kernel.py:
+    0.17-0.20 of the in-plane dip along the slice axis)."""
 
     min_edges: int = 200
     """Fewest edges (cavity voxels beside bone) a pooled profile needs: its median then
