@@ -265,11 +265,12 @@ def segment_ct(
     del marrow
 
     # --- brain vs CSF (segment.brain_csf) on a CT whose sharp kernel is undone --------
+    inner = intracranial & ~vessel
     raw_bc, noise_bc, kern = brain_csf_input(
         raw_t,
         sm_t,
         bright,
-        intracranial & ~vessel,
+        inner,
         spacing,
         noise_hu=stats.noise_hu,
         soft_hu=soft,
@@ -280,7 +281,7 @@ def segment_ct(
         warnings.append(kern.warning())
     split = classify_brain_csf(
         raw_bc,
-        intracranial & ~vessel,
+        inner,
         spacing=spacing,
         soft_hu=soft,
         noise_hu=noise_bc,
