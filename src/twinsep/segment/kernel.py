@@ -77,7 +77,8 @@ class EdgeResponse:
     slice_axis : int
         Array axis taken as across the reconstruction plane: 2 (the slices of every
         loader), unless the edges facing along another axis dip less than those along
-        axis 2 by more than ``sharp_margin_hu`` (then the one that dips least).
+        axis 2 (or, with too few of those, than those along the third) by more than
+        ``sharp_margin_hu`` (then the one that dips least).
     axis_undershoot_hu : tuple of (float or None)
         Undershoot of the edges facing along each array axis, HU.
     """
@@ -327,7 +328,8 @@ def edge_response(
     if len(known) >= 2:
         low, ax_low = min(known)
         u2 = per_axis[2]
-        if u2 is None or u2 - low > params.sharp_margin_hu:
+        ref = u2 if u2 is not None else max(known)[0]  # too few edges along axis 2
+        if ref - low > params.sharp_margin_hu:
             slice_axis = ax_low
     in_plane = np.abs(nrm[slice_axis]) <= params.in_plane_max_cos
     n_in = int(in_plane.sum())
