@@ -197,3 +197,30 @@ def test_compactness_tells_an_implant_from_enamel_on_dentin() -> None:
         assert sizes.size == 1
         ok = _compact(a, lab, sizes, sp, level - params.shell_depth_hu, params)
         assert bool(ok[0]) is compact, (dentin_hu, ok)
+
+
+@pytest.mark.parametrize("order", [(2, 0, 1), (0, 2, 1)])
+def test_streaks_found_in_the_axial_plane_of_any_layout(fbp_case: dict, order: tuple) -> None:
+    # The same CT stored with permuted axes (a sagittal or coronal stack) and the affine
+    # permuted alike: the streaks lie in the world's axial plane, which is no longer the
+    # array's [i, j] plane. The rule must find the same metal and streaks there.
+    ct = fbp_case["ct"]
+    arr = np.ascontiguousarray(ct.array.transpose(order))
+    aff = ct.affine.copy()
+    aff[:3, :3] = ct.affine[:3, :3][:, list(order)]
+    vol = Volume(arr, aff, {"kind": "CT"})
+    k_ax = int(np.argmax(np.abs(vol.direction[2])))
+    assert k_ax == order.index(2)
+    res = find_metal_streaks(arr, vol.spacing_mm, soft_hu=40.0, slice_axis=k_ax)
+    ref = find_metal_streaks(ct.array, ct.spacing_mm, soft_hu=40.0)
+    assert res is not None and ref is not None
+    assert np.array_equal(res.metal, ref.metal.transpose(order))
+    assert np.array_equal(res.streak, ref.streak.transpose(order))
+    assert np.array_equal(res.corrected(arr), ref.corrected(ct.array).transpose(order))
+    # searched in the storage plane instead, the permuted CT loses most streak voxels
+    wrong = find_metal_streaks(arr, vol.spacing_mm, soft_hu=40.0)
+    n_wrong = 0 if wrong is None else int((wrong.streak & res.streak).sum())
+    assert n_wrong < 0.5 * res.streak.sum()
+    # and the whole segmentation follows the layout
+    seg = segment_ct(vol).labels.array
+    assert np.array_equal(seg, fbp_case["on"].labels.array.transpose(order))

@@ -152,7 +152,8 @@ def segment_ct(
     sm = filters.gaussian_filter(raw, sigma_vx, mode="nearest")
     # metal streaks (segment.metal): the contrast/vessel and brain/CSF rules read an
     # image whose streak voxels hold the tissue around them; None without metal
-    streaks = find_metal_streaks(raw, spacing, soft_hu=soft, params=params.metal)
+    axial = int(np.argmax(np.abs(ct.direction[2])))  # voxel axis nearest head-foot
+    streaks = find_metal_streaks(raw, spacing, soft_hu=soft, params=params.metal, slice_axis=axial)
     raw_t: np.ndarray = raw
     sm_t: np.ndarray = sm
     if streaks is not None:

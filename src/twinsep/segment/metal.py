@@ -8,8 +8,10 @@ pass through the metal** (a dark band joins two pieces), fading with distance, a
 in the slices that hold metal. Dark streak lines in the brain read as CSF; bright ones
 in soft tissue read as contrast-enhanced blood.
 
-Rule (``find_metal_streaks``), in the acquisition plane of the scan (the array's
-``[i, j]`` plane: the slice plane of every loader; the gantry-tilt correction keeps it):
+Rule (``find_metal_streaks``), in the acquisition plane of the scan: the plane across
+the array axis nearest the world's head-foot axis (an axial scan's slices; the gantry-tilt
+correction keeps them; a sagittal stack or a series with permuted axes is searched in
+its axial plane, not in its storage plane):
 
 1. **Metal**: voxels at least ``MetalParams.metal_offset_hu`` above the scan's own
    soft-tissue peak (far above any bone), in pieces of ``min_piece_mm3`` that jump
@@ -54,7 +56,7 @@ the size-256 plain phantom with the valve.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -116,19 +118,25 @@ def find_metal_streaks(
     *,
     soft_hu: float,
     params: MetalParams = MetalParams(),
+    slice_axis: int = 2,
 ) -> MetalStreaks | None:
     """Metal pieces and the streak voxels they cause, or None when the CT has no metal.
 
     Parameters
     ----------
     raw : ndarray, shape (I, J, K)
-        CT (HU); ``[i, j]`` is the acquisition (slice) plane. Not modified.
+        CT (HU). Not modified.
     spacing_mm : length-3 tuple of float
         Voxel size (mm) along i, j, k.
     soft_hu : float
         The scan's soft-tissue peak (HU).
     params : MetalParams
         Levels and sizes.
+    slice_axis : int
+        The array axis across the acquisition (slice) plane: 2 for a CT stored slice by
+        slice; ``segment_ct`` passes the axis nearest the world's head-foot axis, so a
+        series stored or reformatted in another layout (a sagittal stack, permuted
+        axes) is searched in its axial plane, where a scanner's streaks lie.
 
     Returns
     -------
@@ -138,6 +146,15 @@ def find_metal_streaks(
     t_metal = soft_hu + params.metal_offset_hu
     if raw.size == 0 or float(raw.max()) < t_metal:
         return None
+    if slice_axis != 2:
+        order = [a for a in range(3) if a != slice_axis] + [slice_axis]
+        moved = find_metal_streaks(
+            np.moveaxis(raw, slice_axis, 2),
+            (spacing_mm[order[0]], spacing_mm[order[1]], spacing_mm[order[2]]),
+            soft_hu=soft_hu,
+            params=params,
+        )
+        return None if moved is None else _moved_back(moved, order, raw.shape)
     sp = tuple(float(s) for s in spacing_mm)
     cand = raw >= t_metal
     lab, sizes = morph.component_sizes(cand)
@@ -202,6 +219,20 @@ def find_metal_streaks(
         metal_ml=round(ml, 3),
         slices=n_slices,
         lines=n_lines,
+    )
+
+
+def _moved_back(res: MetalStreaks, order: list[int], shape: tuple[int, ...]) -> MetalStreaks:
+    """``res`` found on an array whose axes are ``order`` of the original ``shape``, on
+    the original grid (the replacement values reordered to its ``flatnonzero`` order)."""
+    back = np.argsort(order)
+    idx = np.nonzero(res.streak)
+    flat = np.ravel_multi_index(tuple(idx[int(b)] for b in back), shape)
+    return replace(
+        res,
+        metal=np.ascontiguousarray(res.metal.transpose(back)),
+        streak=np.ascontiguousarray(res.streak.transpose(back)),
+        replacement=res.replacement[np.argsort(flat, kind="stable")],
     )
 
 
