@@ -269,44 +269,52 @@ def _grow_by_cavity(
 def _grow(
     cost: np.ndarray, seed_a: np.ndarray, seed_b: np.ndarray, csp: morph.Spacing
 ) -> np.ndarray:
-    """Owner (1/2, 0 unreached) of each block: the seed set nearest along a geodesic.
+    """Owner (1/2, 0 unreached) of each block: the seed set nearer along a geodesic.
 
-    One minimum-cost front is started from both seed sets together; every reached
-    block then takes the label of the seed at the root of its shortest-path tree
-    (followed through the traceback by pointer doubling). This gives the same owner
-    as two separate fronts compared by arrival, at half the cost.
+    Two minimum-cost fronts, one from each seed set; a block goes to the set whose front
+    reaches it at the lower cost. An arrival cost is the minimum over the block's
+    neighbours whatever order the front visited them in, so it does not depend on how
+    the scan is stored (axis order, flips). A single front labelled through its
+    traceback would hand a block reached at exactly equal cost from both sets (common on
+    a grid: a tissue of one cost, the block half-way) to whichever neighbour the heap
+    popped first, which changes with the storage layout. Such ties (equal within a
+    relative 1e-9, the rounding of a sum of steps) go to the seed set nearer in
+    straight-line mm, then to ``seed_a``.
     """
-    seeds = seed_a | seed_b
-    # A shortest path from a seed set leaves it through its rim (seed blocks with a
-    # neighbour outside the set), so the rim alone starts the front and the interior
-    # is closed: same owners, far fewer start points (each costs skimage a Python call).
-    inner = seeds & ~ndi.binary_dilation(~seeds, np.ones((3, 3, 3), bool))
-    mcp = MCP_Geometric(np.where(inner, np.inf, cost), sampling=csp, fully_connected=True)
-    starts = list(map(tuple, np.argwhere(seeds & ~inner).tolist()))
-    _, trace = mcp.find_costs(starts)
-    flat_trace = trace.ravel()
-    offsets = np.asarray(mcp.offsets, np.int64)
-    strides = np.array([int(np.prod(cost.shape[a + 1 :])) for a in range(3)], np.int64)
-    step = offsets @ strides  # flat index step from predecessor to block, per offset
-    n = flat_trace.size
-    parent = np.arange(n, dtype=np.int64)
-    moved = flat_trace >= 0  # -1: a start, -2: not reached
-    parent[moved] -= step[flat_trace[moved]]
-    # pointer doubling: after m rounds each block points 2**m steps up its tree
-    for _ in range(64):
-        nxt = parent[parent]
-        if np.array_equal(nxt, parent):
-            break
-        parent = nxt
-    root_label = np.zeros(n, np.uint8)
-    root_label[np.flatnonzero(seed_b.ravel())] = 2
-    root_label[np.flatnonzero(seed_a.ravel())] = 1
-    owner = root_label[parent]
-    owner[flat_trace == -2] = 0
-    owner = owner.reshape(cost.shape)
+    arrival_a = _front_costs(cost, seed_a, csp)
+    arrival_b = _front_costs(cost, seed_b, csp)
+    with np.errstate(invalid="ignore"):  # inf - inf where neither front arrives
+        tol = 1e-9 * np.fmin(arrival_a, arrival_b)
+        a_first = arrival_a < arrival_b - tol
+        b_first = arrival_b < arrival_a - tol
+    owner = np.where(a_first, 1, np.where(b_first, 2, 0)).astype(np.uint8)
+    tie = ~a_first & ~b_first & np.isfinite(arrival_a)
+    if tie.any():
+        near_a = ndi.distance_transform_edt(~seed_a, sampling=csp)[tie]
+        near_b = ndi.distance_transform_edt(~seed_b, sampling=csp)[tie]
+        owner[tie] = np.where(near_b < near_a, 2, 1)
     owner[seed_b] = 2
     owner[seed_a] = 1
     return owner
+
+
+def _front_costs(cost: np.ndarray, seeds: np.ndarray, csp: morph.Spacing) -> np.ndarray:
+    """Minimum travel cost from ``seeds`` to every block (0 on the seeds, inf unreached).
+
+    A shortest path from a seed set leaves it through its rim (seed blocks with a
+    neighbour outside the set), so the rim alone starts the front and the interior is
+    closed: same costs outside the set, far fewer start points (each costs skimage a
+    Python call).
+    """
+    if not seeds.any():
+        return np.full(cost.shape, np.inf)
+    inner = seeds & ~ndi.binary_dilation(~seeds, np.ones((3, 3, 3), bool))
+    mcp = MCP_Geometric(np.where(inner, np.inf, cost), sampling=csp, fully_connected=True)
+    starts = list(map(tuple, np.argwhere(seeds & ~inner).tolist()))
+    arrival, _ = mcp.find_costs(starts)
+    arrival = np.asarray(arrival, np.float64)
+    arrival[seeds] = 0.0
+    return arrival
 
 
 def _fill_nearest(
