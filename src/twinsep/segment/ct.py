@@ -34,12 +34,13 @@ Steps (each explainable on one slide):
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from twinsep import labels as L
 from twinsep.errors import ScanError
+from twinsep.layout import from_canonical, to_canonical
 from twinsep.segment import filters, morph
 from twinsep.segment.brain_csf import classify_brain_csf
 from twinsep.segment.cavity import find_cranial_cavity
@@ -127,6 +128,15 @@ def segment_ct(
     """
     src = ct.meta.get("source", "CT")
     check_orthogonal(ct.affine, ct.shape, str(src))
+    # the same scan stored in another layout (a sagittal stack, LPS, flipped slices) is
+    # segmented as the same array: every rule below samples, smooths and differences in
+    # the canonical layout (twinsep.layout), and the labels go back to the input's grid
+    canon, layout = to_canonical(ct)
+    if not layout.identity:
+        res = segment_ct(canon, contrast=contrast, params=params)
+        back = from_canonical(res.labels.array, layout)
+        labels = Volume(back, ct.affine.copy(), dict(res.labels.meta))
+        return replace(res, labels=labels)
     spacing = ct.spacing_mm
     warnings: list[str] = []
     stats = ct_statistics(ct, params)
