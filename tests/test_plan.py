@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -136,6 +137,36 @@ def test_cache_reuse_and_invalidation(tmp_path: Path, options: PlanOptions) -> N
         scan=_Scan(_Info(sha256="cd" * 32)),
     )
     assert run.computed == ["first", "second", "third"]
+
+
+def test_changed_code_recomputes_everything(
+    tmp_path: Path, options: PlanOptions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # an updated twinsep (same version string, other source) must not reuse results that
+    # the older code computed, also with --force, which keeps the cache
+    import twinsep.plan as plan_mod
+
+    rec = _Recorder()
+    out = tmp_path / "plan"
+    run_plan(options, out, stages=rec.stages(), scan=_Scan(_Info()))
+    monkeypatch.setattr(plan_mod, "code_digest", lambda: "0" * 64)
+    run = run_plan(options, out, force=True, stages=rec.stages(), scan=_Scan(_Info()))
+    assert run.computed == ["first", "second", "third"]
+    run = run_plan(options, out, force=True, stages=rec.stages(), scan=_Scan(_Info()))
+    assert run.cached == ["first", "second", "third"]
+
+
+def test_code_digest_reads_the_package_source() -> None:
+    from twinsep.plan import code_digest
+
+    d = code_digest()
+    assert len(d) == 64 and d == code_digest()
+    root = Path(__file__).resolve().parents[1] / "src" / "twinsep"
+    if root.is_dir():  # the source tree (an installed wheel has no src/ beside the tests)
+        h = hashlib.sha256()
+        for p in sorted(root.rglob("*.py")):
+            h.update(p.relative_to(root).as_posix().encode() + b"\0" + p.read_bytes())
+        assert h.hexdigest() == d
 
 
 def test_option_change_only_reruns_stages_that_use_it(tmp_path: Path, options: PlanOptions) -> None:

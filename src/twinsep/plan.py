@@ -5,8 +5,9 @@ Design (see ``docs/CONTRACTS.md`` and ``docs/PLAN-FOLDER.md``):
 * a stage is a pure function of the scan(s), earlier stage results, the options it
   declares in ``uses`` and its frozen parameter dataclass;
 * each result is cached in ``.cache/<stage>-<key>.pkl`` where ``key`` hashes the input
-  checksums, the package version, the stage's parameters, the options it uses and the
-  keys of the stages it depends on, so a re-run recomputes only what changed and a run
+  checksums, the package version and a digest of its source code, the stage's
+  parameters, the options it uses and the keys of the stages it depends on, so a re-run
+  recomputes only what changed (an updated twinsep recomputes everything) and a run
   killed half-way resumes where it stopped;
 * all files go first into a hidden work folder beside the plan folder
   (``.<name>.twinsep-work``); only when every stage has succeeded is it renamed to the
@@ -17,6 +18,7 @@ Design (see ``docs/CONTRACTS.md`` and ``docs/PLAN-FOLDER.md``):
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import logging
@@ -328,13 +330,33 @@ def _team_digest(options: PlanOptions) -> str | None:
     return None if options.team_path is None else _file_digest(options.team_path)
 
 
+@functools.cache
+def code_digest() -> str:
+    """sha256 of twinsep's own source files (relative path and bytes, sorted by path).
+
+    Part of every cache key: the package version alone is not bumped for every change,
+    so a plan re-run after an update (or on another checkout) would reuse results that
+    older code computed. Read once per process (~140 small files, a few ms).
+    """
+    root = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for p in sorted(root.rglob("*.py")):
+        h.update(p.relative_to(root).as_posix().encode())
+        h.update(b"\0")
+        h.update(p.read_bytes())
+    return h.hexdigest()
+
+
 def stage_key(
     stage: Stage, options: PlanOptions, digests: dict[str, str | None], dep_keys: dict[str, str]
 ) -> str:
-    """Cache key of a stage: hash of everything its result depends on."""
+    """Cache key of a stage: hash of everything its result depends on (the inputs, the
+    package version and source code, the stage's parameters and options, and the keys of
+    the stages it depends on)."""
     payload = {
         "stage": stage.name,
         "version": __version__,
+        "code": code_digest(),
         "params": _stable(stage.params),
         "deps": {d: dep_keys[d] for d in stage.depends},
         # Every result is about one scan: its checksum always enters the key.
