@@ -20,6 +20,7 @@ from realism import stressors as S
 from realism.metal_fbp import fbp_metal
 from seg_metrics import dice
 from twinsep import labels as L
+from twinsep.layout import from_canonical, to_canonical
 from twinsep.phantom import make_phantom
 from twinsep.segment import segment_ct
 from twinsep.segment.metal import find_metal_streaks
@@ -209,18 +210,20 @@ def test_streaks_found_in_the_axial_plane_of_any_layout(fbp_case: dict, order: t
     aff = ct.affine.copy()
     aff[:3, :3] = ct.affine[:3, :3][:, list(order)]
     vol = Volume(arr, aff, {"kind": "CT"})
-    k_ax = int(np.argmax(np.abs(vol.direction[2])))
-    assert k_ax == order.index(2)
-    res = find_metal_streaks(arr, vol.spacing_mm, soft_hu=40.0, slice_axis=k_ax)
+    canon, lay = to_canonical(vol)  # as segment_ct reads it
+    assert lay.axes[2] == order.index(2)
+    found = find_metal_streaks(canon.array, canon.spacing_mm, soft_hu=40.0)
     ref = find_metal_streaks(ct.array, ct.spacing_mm, soft_hu=40.0)
-    assert res is not None and ref is not None
-    assert np.array_equal(res.metal, ref.metal.transpose(order))
-    assert np.array_equal(res.streak, ref.streak.transpose(order))
-    assert np.array_equal(res.corrected(arr), ref.corrected(ct.array).transpose(order))
+    assert found is not None and ref is not None
+    metal, streak = from_canonical(found.metal, lay), from_canonical(found.streak, lay)
+    assert np.array_equal(metal, ref.metal.transpose(order))
+    assert np.array_equal(streak, ref.streak.transpose(order))
+    corrected = from_canonical(found.corrected(canon.array), lay)
+    assert np.array_equal(corrected, ref.corrected(ct.array).transpose(order))
     # searched in the storage plane instead, the permuted CT loses most streak voxels
     wrong = find_metal_streaks(arr, vol.spacing_mm, soft_hu=40.0)
-    n_wrong = 0 if wrong is None else int((wrong.streak & res.streak).sum())
-    assert n_wrong < 0.5 * res.streak.sum()
+    n_wrong = 0 if wrong is None else int((wrong.streak & streak).sum())
+    assert n_wrong < 0.5 * streak.sum()
     # and the whole segmentation follows the layout
     seg = segment_ct(vol).labels.array
     assert np.array_equal(seg, fbp_case["on"].labels.array.transpose(order))

@@ -162,8 +162,9 @@ def segment_ct(
     sm = filters.gaussian_filter(raw, sigma_vx, mode="nearest")
     # metal streaks (segment.metal): the contrast/vessel and brain/CSF rules read an
     # image whose streak voxels hold the tissue around them; None without metal
-    axial = int(np.argmax(np.abs(ct.direction[2])))  # voxel axis nearest head-foot
-    streaks = find_metal_streaks(raw, spacing, soft_hu=soft, params=params.metal, slice_axis=axial)
+    # (in the canonical layout the third axis is the one nearest head-foot: an axial
+    # scan's slices, where streaks lie, whatever layout the CT was stored in)
+    streaks = find_metal_streaks(raw, spacing, soft_hu=soft, params=params.metal)
     raw_t: np.ndarray = raw
     sm_t: np.ndarray = sm
     if streaks is not None:

@@ -8,10 +8,11 @@ pass through the metal** (a dark band joins two pieces), fading with distance, a
 in the slices that hold metal. Dark streak lines in the brain read as CSF; bright ones
 in soft tissue read as contrast-enhanced blood.
 
-Rule (``find_metal_streaks``), in the acquisition plane of the scan: the plane across
-the array axis nearest the world's head-foot axis (an axial scan's slices; the gantry-tilt
-correction keeps them; a sagittal stack or a series with permuted axes is searched in
-its axial plane, not in its storage plane):
+Rule (``find_metal_streaks``), in the acquisition plane of the scan, the array's
+``[i, j]`` plane: ``segment_ct`` works in the canonical layout (``twinsep.layout``),
+whose third axis is the one nearest the world's head-foot axis, so a sagittal stack or a
+series with permuted axes is searched in its axial plane, not its storage plane (the
+gantry-tilt correction keeps the slices):
 
 1. **Metal**: voxels at least ``MetalParams.metal_offset_hu`` above the scan's own
    soft-tissue peak (far above any bone), in pieces of ``min_piece_mm3`` that jump
@@ -56,7 +57,7 @@ the size-256 plain phantom with the valve.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -118,25 +119,21 @@ def find_metal_streaks(
     *,
     soft_hu: float,
     params: MetalParams = MetalParams(),
-    slice_axis: int = 2,
 ) -> MetalStreaks | None:
     """Metal pieces and the streak voxels they cause, or None when the CT has no metal.
 
     Parameters
     ----------
     raw : ndarray, shape (I, J, K)
-        CT (HU). Not modified.
+        CT (HU) with ``[i, j]`` the acquisition (axial) plane; ``segment_ct`` passes
+        the CT in its canonical layout (``twinsep.layout``), whose third axis is the
+        one nearest the world's head-foot axis. Not modified.
     spacing_mm : length-3 tuple of float
         Voxel size (mm) along i, j, k.
     soft_hu : float
         The scan's soft-tissue peak (HU).
     params : MetalParams
         Levels and sizes.
-    slice_axis : int
-        The array axis across the acquisition (slice) plane: 2 for a CT stored slice by
-        slice; ``segment_ct`` passes the axis nearest the world's head-foot axis, so a
-        series stored or reformatted in another layout (a sagittal stack, permuted
-        axes) is searched in its axial plane, where a scanner's streaks lie.
 
     Returns
     -------
@@ -146,15 +143,6 @@ def find_metal_streaks(
     t_metal = soft_hu + params.metal_offset_hu
     if raw.size == 0 or float(raw.max()) < t_metal:
         return None
-    if slice_axis != 2:
-        order = [a for a in range(3) if a != slice_axis] + [slice_axis]
-        moved = find_metal_streaks(
-            np.moveaxis(raw, slice_axis, 2),
-            (spacing_mm[order[0]], spacing_mm[order[1]], spacing_mm[order[2]]),
-            soft_hu=soft_hu,
-            params=params,
-        )
-        return None if moved is None else _moved_back(moved, order, raw.shape)
     sp = tuple(float(s) for s in spacing_mm)
     cand = raw >= t_metal
     lab, sizes = morph.component_sizes(cand)
@@ -219,20 +207,6 @@ def find_metal_streaks(
         metal_ml=round(ml, 3),
         slices=n_slices,
         lines=n_lines,
-    )
-
-
-def _moved_back(res: MetalStreaks, order: list[int], shape: tuple[int, ...]) -> MetalStreaks:
-    """``res`` found on an array whose axes are ``order`` of the original ``shape``, on
-    the original grid (the replacement values reordered to its ``flatnonzero`` order)."""
-    back = np.argsort(order)
-    idx = np.nonzero(res.streak)
-    flat = np.ravel_multi_index(tuple(idx[int(b)] for b in back), shape)
-    return replace(
-        res,
-        metal=np.ascontiguousarray(res.metal.transpose(back)),
-        streak=np.ascontiguousarray(res.streak.transpose(back)),
-        replacement=res.replacement[np.argsort(flat, kind="stable")],
     )
 
 
@@ -450,6 +424,13 @@ def _line_means(
     return np.concatenate(out) if out else np.zeros(0)
 
 
+def _mean_se(sigma: float, length_mm: np.ndarray, corr_mm: float) -> np.ndarray:
+    """Standard error (HU) of a mean along ``length_mm`` of a line whose pixel noise
+    ``sigma`` (HU) is correlated over ``corr_mm``: one independent sample per
+    ``corr_mm``, at least one."""
+    return sigma / np.sqrt(np.maximum(length_mm / corr_mm, 1.0))
+
+
 def _mark_lines(
     base: np.ndarray,
     u: np.ndarray,
@@ -472,7 +453,7 @@ def _mark_lines(
     w, v, ir, jr = _sample(base, u, t, dev_t, tissue_f, sp)
     n = w.sum(axis=1)
     mean = v.sum(axis=1) / np.maximum(n, 1.0)
-    se = sigma / np.sqrt(np.maximum(n * ds / corr, 1.0))
+    se = _mean_se(sigma, n * ds, corr)
     good = (np.abs(mean) >= params.line_z * se) & (np.abs(mean) >= params.min_amplitude_hu)
     good &= np.abs(mean - null[0]) >= params.line_z * null[1]
     good &= n * ds >= 4 * params.mark_window_mm
@@ -483,7 +464,7 @@ def _mark_lines(
     for side in (neg, ~neg):
         n_h = w[:, side].sum(axis=1)
         mean_h = v[:, side].sum(axis=1) / np.maximum(n_h, 1.0)
-        se_h = sigma / np.sqrt(np.maximum(n_h * ds / corr, 1.0))
+        se_h = _mean_se(sigma, n_h * ds, corr)
         long_h = n_h * ds >= params.side_min_mm
         agree = (np.sign(mean_h) == np.sign(mean)) & (np.abs(mean_h) >= params.side_z * se_h)
         good &= ~long_h | agree
@@ -495,7 +476,7 @@ def _mark_lines(
     wv = ndi.convolve1d(v[gi], box, axis=1, mode="constant")
     ww = ndi.convolve1d(w[gi], box, axis=1, mode="constant")
     loc = wv / np.maximum(ww, 1e-6)
-    se_loc = sigma / np.sqrt(np.maximum(ww * ds / corr, 1.0))
+    se_loc = _mean_se(sigma, ww * ds, corr)
     # where the streak shows, and only pixels it explains (a bone or vessel pixel on
     # the line deviates far beyond the streak's local level)
     on = (w[gi] > 0) & (sgn * loc >= params.mark_z * se_loc)
