@@ -45,6 +45,7 @@ from scipy import ndimage as ndi
 
 from twinsep import labels as L
 from twinsep.errors import AnatomyError, InputError
+from twinsep.layout import canonical_layout
 from twinsep.realanatomy.fuse import FusedCase, FusionConfig, fuse_heads, write_fused_case
 from twinsep.realanatomy.head import HeadModel
 from twinsep.realanatomy.invesalius import load_inv3
@@ -196,7 +197,7 @@ def prepare_head(ct: Volume, params: RealCtParams = RealCtParams()) -> RealCtHea
     t_body = (air_hu + soft_hu) / 2.0
     body = a > t_body
     head = morph.largest_components(body)
-    kz = int(np.argmax(np.abs(ct.direction[2])))  # the voxel axis closest to world z
+    kz = canonical_layout(ct.direction).axes[2]  # the array axis that runs head-foot
     head = np.moveaxis(head, kz, 0).copy()
     for i in range(head.shape[0]):
         head[i] = ndi.binary_fill_holes(head[i])
