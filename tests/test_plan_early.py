@@ -106,3 +106,26 @@ def test_early_job_not_taken_is_cancelled(tmp_path: Path, options: PlanOptions) 
         run_plan(options, tmp_path / "plan", stages=p.stages(), scan=_Scan(_Info()))
     assert p.log == ["first", "early", "second", "cancel"]
     assert p.jobs[0].cancelled
+
+
+class _FollowingJob(_Job):
+    """A job that wants to hear of the stages finishing after it started."""
+
+    def stage_done(self, name: str, ctx: StageContext) -> None:
+        # the stage's result is there when the job hears of it
+        self.log.append(f"heard {name} ({ctx.result(name)['value']:g})")
+
+
+def test_early_job_hears_of_later_stages(tmp_path: Path, options: PlanOptions) -> None:
+    p = _Pipeline()
+
+    def early(ctx: StageContext) -> _Job:
+        job = _FollowingJob(p.log, ctx.result("first")["value"] * 10)
+        p.jobs.append(job)
+        p.log.append("early")
+        return job
+
+    p.early = early  # type: ignore[method-assign]
+    run_plan(options, tmp_path / "plan", stages=p.stages(), scan=_Scan(_Info()))
+    # told of "second" (after it started, before "third" takes it), not of "first"
+    assert p.log == ["first", "early", "second", "heard second (2)", "third", "third took the job"]

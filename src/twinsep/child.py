@@ -11,6 +11,14 @@ returns the child's result, re-raises the exceptions the caller names, and other
 (the child died, was killed, or raised something else) computes the result in the
 parent with the caller's fallback. The child runs the same code on equal copies of the
 arrays, so its result is the one the stage would compute.
+
+A later stage can queue more work on the same child with :meth:`ChildJob.then`: the
+child calls ``fn(result, *args, **kwargs)`` with the first call's result and
+arguments once it has sent that result, so the arrays it already holds are not
+pickled and sent again and no second interpreter starts (the part meshes follow the
+min-cut this way). A follow-up's result is used only when the first result was taken
+from the child; otherwise (the first call failed, was computed in the parent, or its
+job was cancelled) the follow-up's caller computes its own fallback.
 """
 
 from __future__ import annotations
@@ -30,8 +38,11 @@ T = TypeVar("T")
 
 def _child(conn: Connection, level: int) -> None:
     """Child process: receive ``(fn, args, kwargs)``, run it and send ``("ok", result,
-    records)`` or ``("error", exception, records)``; log records of the ``twinsep``
-    loggers at ``level`` and above go back to the parent."""
+    records)`` or ``("error", exception, records)``; then run each follow-up ``(fn2,
+    kwargs2)`` received as ``fn2(result, *args, **kwargs2)`` and send its reply the same
+    way, until the parent closes the pipe. Log records of the ``twinsep`` loggers at
+    ``level`` and above go back to the parent with the reply of the call that made them.
+    """
     records: list[logging.LogRecord] = []
 
     class _Keep(logging.Handler):
@@ -41,16 +52,31 @@ def _child(conn: Connection, level: int) -> None:
             record.exc_info = None
             records.append(record)
 
+    def reply(status: str, payload: Any) -> None:
+        conn.send((status, payload, list(records)))
+        records.clear()
+
     root = logging.getLogger("twinsep")
     root.setLevel(level)
     root.addHandler(_Keep(level))
     root.propagate = False
     try:
         fn, args, kwargs = conn.recv()
-        result = fn(*args, **kwargs)
-        conn.send(("ok", result, records))
-    except Exception as exc:  # sent to the parent, which decides
-        conn.send(("error", exc, records))
+        try:
+            result = fn(*args, **kwargs)
+        except Exception as exc:  # sent to the parent, which decides
+            reply("error", exc)
+            return  # follow-ups need the result: the parent sees them lost
+        reply("ok", result)
+        while True:
+            try:
+                then_fn, then_kwargs = conn.recv()
+            except EOFError:  # the parent closed the pipe: no more work
+                return
+            try:
+                reply("ok", then_fn(result, *args, **then_kwargs))
+            except Exception as exc:
+                reply("error", exc)
     finally:
         conn.close()
 
@@ -61,6 +87,81 @@ def _send(conn: Connection, payload: Any) -> None:
         conn.send(payload)
     except (OSError, ValueError) as exc:
         logger.debug("child job: sending the arguments failed (%s)", exc)
+
+
+class _Channel:
+    """The parent's end of one child: its process, its pipe and the replies received,
+    shared by the first call and its follow-ups (replies arrive in the order of the
+    calls). The pipe is closed and the process joined when no call waits any more.
+    """
+
+    def __init__(self, process: Any, conn: Connection, sender: threading.Thread) -> None:
+        self.process = process
+        self.conn = conn
+        self.sender = sender
+        self.lock = threading.Lock()  # the pipe's reading end, the replies, the calls waiting
+        self.send_lock = threading.Lock()  # the chain of sender threads
+        self.replies: list[tuple[str, Any, list[logging.LogRecord]]] = []
+        self.n_calls = 1
+        self.waiting = {0}  # calls whose reply is still to be taken
+        self.first_taken = False  # the first call's result came from the child
+        self.first_dropped = False  # the first call was cancelled or failed
+
+    def queue(self, payload: Any) -> int | None:
+        """Send a follow-up (from a thread, after what was sent before); its call
+        index, or None when the pipe is closed already."""
+        with self.send_lock:
+            with self.lock:
+                if self.conn.closed or self.first_dropped or self.first_taken:
+                    return None
+                index = self.n_calls
+                self.n_calls += 1
+                self.waiting.add(index)
+            before = self.sender
+
+            def send() -> None:
+                before.join()
+                _send(self.conn, payload)
+
+            self.sender = threading.Thread(target=send, name=before.name, daemon=True)
+            self.sender.start()
+            return index
+
+    def reply(self, index: int) -> tuple[str, Any, list[logging.LogRecord]]:
+        """The reply to call ``index`` (read from the pipe as needed); ``("lost", exc,
+        [])`` when the child is gone or the pipe closed before it came."""
+        with self.lock:
+            while len(self.replies) <= index:
+                if self.conn.closed:
+                    return "lost", EOFError("the child's pipe is closed"), []
+                try:
+                    self.sender.join()
+                    self.replies.append(self.conn.recv())
+                except (EOFError, OSError) as exc:  # the child died (killed, out of memory)
+                    self._close()
+                    return "lost", exc, []
+            return self.replies[index]
+
+    def done(self, index: int, *, cancel: bool = False) -> None:
+        """Call ``index`` needs no reply any more. The child is stopped when no call
+        waits (it ends on its own once the pipe closes; killed when cancelled) or when
+        the first call is cancelled (the follow-ups need its result)."""
+        with self.lock:
+            self.waiting.discard(index)
+            if (cancel and index == 0) or not self.waiting:
+                self._close(terminate=cancel)
+
+    def _close(self, terminate: bool = False) -> None:
+        if terminate and self.process.is_alive():
+            self.process.terminate()
+            self.process.join(timeout=10)
+        self.sender.join(timeout=10)  # done, or its send fails once the child is gone
+        if not self.conn.closed:
+            self.conn.close()  # a waiting child sees EOF and ends
+        self.process.join(timeout=10)
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join(timeout=10)
 
 
 class ChildJob(Generic[T]):
@@ -74,17 +175,37 @@ class ChildJob(Generic[T]):
         ``time.perf_counter()`` at the start, s.
     """
 
-    def __init__(self, name: str, process: Any, conn: Connection, sender: threading.Thread) -> None:
+    def __init__(self, name: str, channel: _Channel, index: int = 0) -> None:
         self.name = name
         self.started_s = time.perf_counter()
-        self._process = process
-        self._conn = conn
-        self._sender = sender
+        self._channel = channel
+        self._index = index
+
+    @property
+    def _process(self) -> Any:
+        return self._channel.process
 
     @property
     def elapsed_s(self) -> float:
         """Seconds since the start, s."""
         return time.perf_counter() - self.started_s
+
+    def then(self, fn: Callable[..., Any], *, name: str, **kwargs: Any) -> ChildJob[Any] | None:
+        """Queue ``fn(result, *args, **kwargs)`` in the same child after this job (the
+        first call: its ``args`` and result stay in the child, nothing is sent again);
+        None when the child is gone or this job's result is taken already.
+
+        The follow-up's :meth:`result` uses the child's reply only when this job's
+        result was taken from the child (:meth:`result` returned it); otherwise it
+        returns its fallback.
+        """
+        if self._index != 0:
+            raise ValueError("follow-ups are queued on the first call of a child")
+        index = self._channel.queue((fn, kwargs))
+        if index is None:
+            return None
+        logger.debug("%s queued after %s", name, self.name)
+        return ChildJob(name, self._channel, index)
 
     def result(
         self,
@@ -94,18 +215,20 @@ class ChildJob(Generic[T]):
     ) -> T:
         """The child's result; its exceptions of the ``passthrough`` types are raised;
         any other failure returns ``fallback()`` (computed here, logged)."""
+        channel = self._channel
         try:
-            self._sender.join()
-            status, payload, records = self._conn.recv()
-        except (EOFError, OSError) as exc:  # the child died (killed, out of memory)
-            status, payload, records = "lost", exc, []
+            status, payload, records = channel.reply(self._index)
+            if self._index == 0:
+                channel.first_taken = status == "ok"
+                channel.first_dropped = status != "ok"
         finally:
-            self._conn.close()
-            self._process.join(timeout=10)
-            if self._process.is_alive():
-                self._process.terminate()
+            channel.done(self._index)
         for record in records:
             logging.getLogger(record.name).handle(record)
+        if self._index and status == "ok" and not channel.first_taken:
+            # computed from a first result the caller did not use: not this plan's input
+            logger.debug("%s: the first result was not taken; computing it here", self.name)
+            return fallback()
         if status == "ok":
             logger.debug("%s: child result taken %.1f s after the start", self.name, self.elapsed_s)
             return payload  # type: ignore[no-any-return]
@@ -115,17 +238,16 @@ class ChildJob(Generic[T]):
         return fallback()
 
     def cancel(self) -> None:
-        """Stop the child (its result will not be taken)."""
-        if self._process.is_alive():
-            self._process.terminate()
-        self._process.join(timeout=10)
-        self._sender.join(timeout=10)  # its send fails once the child is gone
-        self._conn.close()
+        """Stop the child (this result will not be taken). Cancelling the first call
+        stops the follow-ups too (they need its result)."""
+        if self._index == 0:
+            self._channel.first_dropped = True
+        self._channel.done(self._index, cancel=True)
 
     def kill_for_test(self) -> None:
         """Kill the child as the system would (out of memory); for tests."""
-        self._process.kill()
-        self._process.join(timeout=10)
+        self._channel.process.kill()
+        self._channel.process.join(timeout=10)
 
 
 def start_child(fn: Callable[..., T], *args: Any, name: str, **kwargs: Any) -> ChildJob[T] | None:
@@ -150,4 +272,4 @@ def start_child(fn: Callable[..., T], *args: Any, name: str, **kwargs: Any) -> C
     )
     sender.start()
     logger.debug("%s started in process %s", name, process.pid)
-    return ChildJob(name, process, here, sender)
+    return ChildJob(name, _Channel(process, here, sender))

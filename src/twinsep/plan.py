@@ -154,6 +154,8 @@ class Stage:
         child process) as soon as stage ``early_after`` has its result, when this stage
         is not cached; ``run`` takes the job from ``ctx.early_jobs`` (jobs not taken are
         stopped with ``job.cancel()`` when the plan ends). Must not change the result.
+        A job with a ``stage_done(name, ctx)`` method is told of every later stage
+        that has its result (e.g. to start the part that needs that result).
     early_after : str
         The stage after which ``early`` is called.
     """
@@ -698,7 +700,13 @@ def run_plan(
 def _start_early(
     stage_list: Sequence[Stage], done: str, ctx: StageContext, cache_dir: Path, keys: dict[str, str]
 ) -> None:
-    """Call ``early`` of the stages waiting for stage ``done`` that are not cached."""
+    """Tell the early jobs running that stage ``done`` has its result (their optional
+    ``stage_done(done, ctx)``), then call ``early`` of the stages waiting for ``done``
+    that are not cached."""
+    for running in list(ctx.early_jobs.values()):
+        hook = getattr(running, "stage_done", None)
+        if hook is not None:
+            hook(done, ctx)
     for s in stage_list:
         if s.early is None or s.early_after != done or s.name in ctx.results:
             continue

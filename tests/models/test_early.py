@@ -8,12 +8,16 @@ build, and small grids are not sent to a process at all.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
 from twinsep.models import ModelParams, build_models, early
 from twinsep.models.stage import ModelSet
 from twinsep.models.surface import Mesh
+from twinsep.separate import early as separate_early
+from twinsep.separate.params import CutParams
 
 from .conftest import two_heads
 
@@ -75,7 +79,68 @@ def test_dead_child_is_replaced_by_the_stage(no_threshold: None) -> None:
     _same(got, want)
 
 
+def _refined_by_child(
+    monkeypatch: pytest.MonkeyPatch,
+) -> tuple[early.EarlyModels, object, object, object]:
+    """The plan's order: min-cut started in a child, the parts queued after it, the cut
+    taken by ``separate`` (which refines the twins as the cut says)."""
+    monkeypatch.setattr(separate_early, "EARLY_MIN_VOXELS", 0)
+    labels, twins, cut = _grids()
+    cut_job = separate_early.start_cut(labels, twins, params=CutParams())
+    assert cut_job is not None
+    models = early.follow_cut(cut_job.job, labels, colours=COLOURS, params=ModelParams())
+    assert models is not None and models.parts is not None
+    refined = twins.with_array(cut_job.result(labels, twins).twins)
+    return models, labels, refined, cut
+
+
+def test_parts_following_the_cut_equal_the_models_of_the_stage(
+    no_threshold: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    models, labels, refined, cut = _refined_by_child(monkeypatch)
+
+    # the parts must come from the child: meshing them here would fail
+    def no_parts_here(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the part meshes were made in the plan, not in the child")
+
+    monkeypatch.setattr(early, "twin_structure_meshes", no_parts_here)
+    ctx = SimpleNamespace(
+        result=lambda name: {
+            "segment": SimpleNamespace(labels=labels),
+            "separate": SimpleNamespace(twins=refined, cut=cut),
+        }[name],
+        has=lambda name: name in ("segment", "separate"),
+    )
+    models.stage_done("separate", ctx)
+    assert models.side is not None  # doll and separation meshes in a thread
+    recon = [Mesh(np.eye(3) * 5.0, np.array([[0, 1, 2]]), name="A/expander1", twin="A")]
+    got = models.result(labels, refined, cut, recon)
+    monkeypatch.undo()
+    want = build_models(
+        labels, refined, cut=cut, reconstruction=recon, colours=COLOURS, params=ModelParams()
+    )
+    assert len(got.parts) >= 8 and got.separation  # a real comparison
+    _same(got, want)
+    assert [m.name for m in got.reconstruction] == ["A/expander1"]
+
+
+def test_parts_after_a_cancelled_cut_are_made_in_the_stage(
+    no_threshold: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(separate_early, "EARLY_MIN_VOXELS", 0)
+    labels, twins, cut = _grids()
+    cut_job = separate_early.start_cut(labels, twins, params=CutParams())
+    assert cut_job is not None
+    models = early.follow_cut(cut_job.job, labels, colours=COLOURS, params=ModelParams())
+    assert models is not None
+    cut_job.cancel()  # the stage cut with other parameters: the child's twins are not its own
+    got = models.result(labels, twins, cut, [])
+    want = build_models(labels, twins, cut=cut, colours=COLOURS, params=ModelParams())
+    _same(got, want)
+
+
 def test_small_grids_are_meshed_in_the_stage() -> None:
     labels, twins, cut = _grids()
     assert labels.array.size < early.EARLY_MIN_VOXELS
     assert early.start_models(labels, twins, cut=cut, colours=COLOURS, params=ModelParams()) is None
+    assert early.follow_cut(None, labels, colours=COLOURS, params=ModelParams()) is None

@@ -374,13 +374,20 @@ def _grids(ctx: Any) -> tuple[Volume, Volume, Volume | None]:
 
 
 def _early(ctx: Any, *, params: ModelParams) -> Any:
-    """``Stage.early``: start the meshes in a child process once ``separate`` has its
-    result (:mod:`twinsep.models.early`; the reconstruction meshes are added later)."""
-    from twinsep.models.early import start_models
+    """``Stage.early``: once ``twins`` has its result, queue the part meshes after the
+    min-cut in its child process; the rest starts when ``separate`` has its result
+    (:mod:`twinsep.models.early`; the reconstruction meshes are added later)."""
+    from twinsep.models.early import follow_cut
+    from twinsep.separate.early import EarlyCut
 
-    labels, twins, cut = _grids(ctx)
+    cut_job = getattr(ctx, "early_jobs", {}).get("separate")
     colours = {"A": ctx.options.colour_a, "B": ctx.options.colour_b}
-    return start_models(labels, twins, cut=cut, colours=colours, params=params)
+    return follow_cut(
+        cut_job.job if isinstance(cut_job, EarlyCut) else None,
+        ctx.result("segment").labels,
+        colours=colours,
+        params=params,
+    )
 
 
 def _run(ctx: Any) -> ModelSet:
@@ -440,7 +447,8 @@ def make_stage(available: Sequence[str] = ("segment", "twins", "separate", "reco
 
     deps = tuple(d for d in ("segment", "twins", "separate", "reconstruct") if d in available)
     params = ModelParams()
-    early = "separate" in deps and "reconstruct" in deps  # overlaps the reconstruct stage
+    # the parts follow the min-cut, the rest overlaps the reconstruct stage
+    early = "twins" in deps and "separate" in deps and "reconstruct" in deps
     return Stage(
         name="models",
         run=_run,
@@ -449,5 +457,5 @@ def make_stage(available: Sequence[str] = ("segment", "twins", "separate", "reco
         uses=("colour_a", "colour_b"),
         params=params,
         early=functools.partial(_early, params=params) if early else None,
-        early_after="separate" if early else "",
+        early_after="twins" if early else "",
     )
