@@ -30,14 +30,20 @@ detector does not look for a long neck. Per twin:
      array's edge (within ``open_cover_mm``) is seen only where the scan cut the head
      (real CTs that end at the skull base, C1 or through the posterior fossa): the
      body continues on that side. A large (``open_min_mm2``), flat (``open_flatness``)
-     piece of it away from the bridge is a cut face; its plane's normal, away from the
-     brain centre, is a down cue, and a scan that cuts the cavity holds no neck (the
-     farthest tissue is then the face). It joins the skull-base estimate with
-     ``weight_open`` (twice the skull-base weight: on the real Cranium CT the cut is
-     0-5 deg from the truth, the skull-base cues 15-20 deg, leaning to the face), or
-     replaces it when they disagree by more than ``cut_agree_deg``. It assumes the cut
-     runs across the head (an axial scan of a head lying straight): a cut tilted by
-     ``t`` deg to the head's axis tilts the axis by about ``t``;
+     piece of it away from the bridge is a cut face **when the skin is cut flat along
+     the same plane** (``cut_plane_agree_deg``, ``cut_support_ratio``: a scan cuts the
+     whole body; a bone window under thin scalp or the thin-covered crease where two
+     heads join uncovers cavity under curved skin, and on a real CT resampled onto an
+     oblique grid such a crease piece passed the flatness test and turned a vertical
+     fusion angular); its plane's normal, away from the brain centre, is a down cue,
+     and a scan that cuts the cavity holds no neck (the farthest tissue is then the
+     face). It joins the skull-base estimate with ``weight_open`` (twice the
+     skull-base weight: on the real Cranium CT the cut is 0-5 deg from the truth, the
+     skull-base cues 15-20 deg, leaning to the face); the skull base's weight fades
+     linearly to 0 between ``cut_agree_deg`` and ``cut_alone_deg`` of disagreement
+     (no jump from the mean to the cut alone). It assumes the cut runs across the head
+     (an axial scan of a head lying straight): a cut tilted by ``t`` deg to the head's
+     axis tilts the axis by about ``t``;
    * *body cut*: when the cavity is closed but the scan ends just below it (skull
      base, C1), the tissue meets background or the array's edge across a plane: the
      largest patch of skin sharing one outward normal (``body_cut_normal_deg``), flat
@@ -128,6 +134,15 @@ class TwinFrame:
     notes: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class _Plane:
+    """A candidate cut plane of the scan: unit normal (world), centre (mm), area (mm^2)."""
+
+    normal: np.ndarray
+    centre_mm: np.ndarray
+    area_mm2: float
+
+
 def _unit(v: np.ndarray) -> np.ndarray:
     n = float(np.linalg.norm(v))
     return v / n if n > 0 else v
@@ -159,6 +174,13 @@ def fibonacci_directions(n: int) -> np.ndarray:
     return np.stack(
         [np.cos(azim) * np.sin(polar), np.sin(azim) * np.sin(polar), np.cos(polar)], axis=1
     )
+
+
+def _fade(x: float, full_below: float, zero_from: float) -> float:
+    """1 up to ``full_below``, 0 from ``zero_from``, linear between (a continuous weight)."""
+    if zero_from <= full_below:
+        return 1.0 if x <= full_below else 0.0
+    return float(np.clip((zero_from - x) / (zero_from - full_below), 0.0, 1.0))
 
 
 def _rotate_towards(v: np.ndarray, target: np.ndarray, angle_deg: float) -> np.ndarray:
@@ -294,7 +316,8 @@ def twin_frame(
     # exit (the lowest point of an elongated cavity slides along its long axis), so the
     # neck is also accepted when it agrees with the footprint alone.
     # A scan that cuts through the cranial cavity holds no neck (cue 4: the cut face).
-    cut = _cut_face_normal(
+    cut: np.ndarray | None = None
+    cavity_cut = _cut_face_normal(
         cavity=cavity,
         free=free,
         background=tw_c == 0,
@@ -305,12 +328,9 @@ def twin_frame(
         spacing=spacing,
         params=ap,
     )
-    if cut is not None:
-        cues["cut"] = cut
-    else:
-        # Cue 5: no cavity cut, but the scan may end just below it (skull base, C1):
-        # a large flat patch where the tissue meets background is the scan's cut.
-        body_cut = _body_cut_normal(
+
+    def body_plane(direction: np.ndarray | None) -> _Plane | None:
+        return _body_cut_normal(
             body=body,
             background=tw_c == 0,
             free=free,
@@ -319,9 +339,26 @@ def twin_frame(
             full_shape=lab.shape,
             spacing=spacing,
             params=ap,
+            direction=direction,
         )
+
+    if cavity_cut is not None:
+        # A scan cuts the whole body along one plane: uncovered cavity is a cut face
+        # only when the body is cut flat along the same plane (a thin-covered crease
+        # between the heads, thin bone or a fontanelle is uncovered cavity too, but the
+        # skin around it is curved).
+        support = body_plane(cavity_cut.normal)
+        why = _on_plane_reason(cavity_cut, support, spacing, ap)
+        if why is None:
+            cut = cues["cut"] = cavity_cut.normal
+        else:
+            logger.debug("twin %s: uncovered cavity piece is not the scan's cut (%s)", name, why)
+    if cut is None:
+        # Cue 5: no cavity cut, but the scan may end just below it (skull base, C1):
+        # a large flat patch where the tissue meets background is the scan's cut.
+        body_cut = body_plane(None)
         if body_cut is not None:
-            cut = cues["body_cut"] = body_cut
+            cut = cues["body_cut"] = body_cut.normal
     neck_used = (
         cut is None
         and min(angle_deg(neck_dir, down), angle_deg(neck_dir, footprint)) <= ap.neck_agree_deg
@@ -358,16 +395,30 @@ def twin_frame(
         down = _rotate_towards(down, -face, ap.face_tilt_deg)
         face = _unit(face - np.dot(face, down) * down)
     if cut is not None:
-        # a cut face through the cavity: the skull-base cues (leaning toward the face)
-        # and the cut's normal (the body continues there) together
+        # the scan's cut plane (confirmed on the skin): the skull-base cues (leaning
+        # toward the face) and the cut's normal (the body continues there) together;
+        # the farther the skull base lies from the cut, the less it weighs (a face and
+        # cavity cut short leave it without its lower half), fading continuously so
+        # that a few degrees more never flip the axis from one cue to the other
         base_off = angle_deg(down, cut)
+        w_base = ap.weight_skull_base * _fade(base_off, ap.cut_agree_deg, ap.cut_alone_deg)
+        logger.debug(
+            "twin %s: skull-base estimate %.1f deg from the cut's normal (weight %.2f)",
+            name,
+            base_off,
+            w_base,
+        )
         where = "through the cranial cavity" if "cut" in cues else "just below the cavity"
-        if base_off > ap.cut_agree_deg:
+        if w_base == 0.0:
             source = f"the cut's normal alone (the skull-base cues lie {base_off:.0f} deg from it)"
-            down = cut
+        elif w_base < ap.weight_skull_base:
+            source = (
+                f"the cut's normal and, with less weight, the skull base (which lies "
+                f"{base_off:.0f} deg from it)"
+            )
         else:
             source = "the cut's normal and the skull base"
-            down = _unit(ap.weight_skull_base * down + ap.weight_open * cut)
+        down = _unit(w_base * down + ap.weight_open * cut)
         notes.append(
             f"twin {name}: the scan ends inside the head ({where}), so no neck is shown; "
             f"the long axis comes from {source}, which assumes the scan cuts across the "
@@ -459,15 +510,17 @@ def _cut_face_normal(
     offset: np.ndarray,
     spacing: tuple[float, float, float],
     params: AxisParams,
-) -> np.ndarray | None:
-    """Down direction from the scan's cut through the cranial cavity, or None.
+) -> _Plane | None:
+    """The scan's cut through the cranial cavity (down normal, centre, area), or None.
 
     Brain or CSF with background or the array's edge closer than
     ``params.open_cover_mm`` (no scalp and skull between) is seen only where the scan
     cut the head: the body continues on that side. The largest connected piece of it,
     away from the other twin, is a cut face when it covers at least
     ``params.open_min_mm2`` and is flat (``params.open_flatness``); the normal of the
-    plane through it, pointing away from the brain centre ``b``, is returned.
+    plane through it, pointing away from the brain centre ``b``, is returned with the
+    piece's centroid (world mm) and area (mm^2). The caller checks that the body is cut
+    along the same plane (:func:`_on_plane_reason`).
     """
     ap = params
     sp = np.asarray(spacing, dtype=float)
@@ -504,7 +557,7 @@ def _cut_face_normal(
     normal = vt[-1]
     if np.dot(normal, centre - b) < 0:
         normal = -normal
-    return _unit(normal)
+    return _Plane(normal=_unit(normal), centre_mm=centre, area_mm2=area_mm2)
 
 
 def _body_cut_normal(
@@ -517,14 +570,17 @@ def _body_cut_normal(
     full_shape: tuple[int, ...],
     spacing: tuple[float, float, float],
     params: AxisParams,
-) -> np.ndarray | None:
-    """Outward normal of the scan's cut through the body, or None.
+    direction: np.ndarray | None = None,
+) -> _Plane | None:
+    """The scan's cut through the body (outward normal, centre, area), or None.
 
     The skin of a head is curved; where a scan ends inside the body (skull base, C1,
     the neck) the tissue meets background or the array's edge across a plane. Each
     skin voxel's outward normal (its background neighbours among the 26, world
     directions) is binned on the direction lattice; the skin within
-    ``params.body_cut_normal_deg`` of the most common normal, within
+    ``params.body_cut_normal_deg`` of the most common normal (with ``direction``, a
+    world unit vector: of the most common one within ``params.cut_plane_agree_deg`` of
+    it, to test the plane of a candidate cavity cut), within
     ``params.body_cut_depth_mm`` of the plane fitted to it, is the candidate cut. It is
     returned when its area (projected on the plane) is at least
     ``params.body_cut_min_mm2``.
@@ -566,9 +622,15 @@ def _body_cut_normal(
     gw = gw[ok] / n[ok, None]
     pts = affine_points(affine, idx[ok] + offset)
     dirs = fibonacci_directions(ap.directions)
-    bins = np.argmax(gw @ dirs.T, axis=1)
-    best = dirs[int(np.argmax(np.bincount(bins, minlength=len(dirs))))]
-    sel = gw @ best >= np.cos(np.radians(ap.body_cut_normal_deg))
+    counts = np.bincount(np.argmax(gw @ dirs.T, axis=1), minlength=len(dirs))
+    if direction is not None:
+        # voxel normals of a plane oblique to the grid cluster on a few stair-step
+        # directions around its normal: the most common one near ``direction``
+        near = dirs @ _unit(np.asarray(direction, dtype=float))
+        counts = np.where(near >= np.cos(np.radians(ap.cut_plane_agree_deg)), counts, -1)
+    best = dirs[int(np.argmax(counts))]
+    cone_deg = ap.body_cut_normal_deg if direction is None else ap.cut_plane_agree_deg
+    sel = gw @ best >= np.cos(np.radians(cone_deg))
     if sel.sum() < 10:
         return None
     p = pts[sel]
@@ -583,9 +645,53 @@ def _body_cut_normal(
     uv = np.floor((p[flat] - centre) @ vt[:2].T / cell).astype(np.int64)
     area_mm2 = float(len(np.unique(uv, axis=0))) * cell * cell
     logger.debug("body cut face candidate: %.0f mm2", area_mm2)
-    if area_mm2 < ap.body_cut_min_mm2:
+    if direction is None and area_mm2 < ap.body_cut_min_mm2:
         return None
-    return _unit(normal)
+    return _Plane(normal=_unit(normal), centre_mm=centre, area_mm2=area_mm2)
+
+
+def _on_plane_reason(
+    cavity_cut: _Plane,
+    support: _Plane | None,
+    spacing: tuple[float, float, float],
+    params: AxisParams,
+) -> str | None:
+    """Why the uncovered cavity piece is not on the body's cut plane (None: it is).
+
+    ``support`` is the flat skin patch found around the piece's normal
+    (:func:`_body_cut_normal` with ``direction``). The piece is the scan's cut when
+    the plane fitted to that patch has its normal within ``params.cut_plane_agree_deg``
+    of the piece's, holds the piece's centre within ``params.open_cover_mm`` plus the
+    patch's depth (at least one voxel) (the uncovered voxels sit at most that far
+    inside the cut face), and covers at least ``params.body_cut_min_mm2`` (the flat
+    patch a whole head never shows) and ``params.cut_support_ratio`` times the piece's
+    area (the body's cut face holds the cavity's and the scalp and skull around it).
+    Each test is in world mm and degrees, whatever the grid.
+    """
+    if support is None:
+        return "no skin faces along its normal"
+    off_deg = angle_deg(cavity_cut.normal, support.normal)
+    depth_mm = abs(float(np.dot(cavity_cut.centre_mm - support.centre_mm, support.normal)))
+    logger.debug(
+        "cavity piece %.0f mm2 against the skin patch %.0f mm2: normals %.1f deg apart, "
+        "%.1f mm off its plane",
+        cavity_cut.area_mm2,
+        support.area_mm2,
+        off_deg,
+        depth_mm,
+    )
+    if off_deg > params.cut_plane_agree_deg:
+        return f"the skin's cut plane is {off_deg:.0f} deg from its normal"
+    reach_mm = params.open_cover_mm + max(params.body_cut_depth_mm, float(max(spacing)))
+    if depth_mm > reach_mm:
+        return f"it lies {depth_mm:.0f} mm from the skin's cut plane (> {reach_mm:.0f} mm)"
+    need_mm2 = max(params.body_cut_min_mm2, params.cut_support_ratio * cavity_cut.area_mm2)
+    if support.area_mm2 < need_mm2:
+        return (
+            f"the skin's flat patch along it covers {support.area_mm2:.0f} mm2 "
+            f"(< {need_mm2:.0f} mm2 for its {cavity_cut.area_mm2:.0f} mm2)"
+        )
+    return None
 
 
 def angle_deg(u: np.ndarray, v: np.ndarray) -> float:

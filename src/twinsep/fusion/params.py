@@ -94,11 +94,48 @@ class AxisParams:
     or the array edge: where the scan cut the head, the body continues)."""
 
     cut_agree_deg: float = 40.0
-    """When the skull-base estimate (footprint + exit, tilted) lies farther than this
-    angle (deg) from the cut face's normal, the cut alone gives the down direction: a
-    face and cavity cut short leave the skull-base cues without their lower half
-    (measured 70-76 deg off on phantoms cut through the brain, 15-20 deg on the real
-    Cranium CT and Colin27 whose cuts graze the posterior fossa)."""
+    """Up to this angle (deg) between the skull-base estimate (footprint + exit, tilted)
+    and the scan's cut plane's normal, the skull base keeps its full weight
+    ``weight_skull_base``; beyond it the weight fades linearly to 0 at ``cut_alone_deg``
+    (a face and cavity cut short leave the skull-base cues without their lower half).
+    Measured 12-26 deg on the real-CT cases at 1-2 mm (orig and 20-45 deg oblique
+    grids) and the Colin27 cases, whose cuts graze the skull base: full weight; 11-47
+    deg on real-ct-vertical at 3 mm, where the old switch at 40 deg gave one twin the
+    cut alone (0.1 deg off) and the other the mean (13 deg off) (docs/orientation.md)."""
+
+    cut_alone_deg: float = 60.0
+    """From this angle (deg) between the skull-base estimate and the cut's normal, the
+    cut alone gives the down direction. Measured 77-96 deg on phantoms cut across the
+    brain at 0.3-0.9 brain depths (tilt 0-15 deg), 48-71 deg on one cut 20 deg oblique
+    at a full brain depth; the linear fade from ``cut_agree_deg`` makes the axis a
+    continuous function of the cues (it used to switch from the mean to the cut alone
+    at 40 deg, a jump of about 13 deg in the axis)."""
+
+    cut_plane_agree_deg: float = 20.0
+    """An uncovered cavity piece (``open_*``) is the scan's cut only when the skin is
+    cut flat along the same plane (a scan cuts the whole body; a bone defect or the
+    thin-covered crease between joined heads uncovers cavity under curved skin). The
+    skin whose outward voxel normals lie within this angle (deg) of the most common
+    one near the piece's normal is fitted with a plane (within ``body_cut_depth_mm``),
+    whose normal must lie within this angle of the piece's, and which must hold the
+    piece's centre within ``open_cover_mm`` plus its depth. Measured on phantoms and
+    hand-made heads cut across the brain (0.3-1.0 brain depths, tilts 0-20 deg,
+    oblique grids): 0.0-0.6 deg apart, 0.3-1.9 mm off the plane; on the uncovered
+    pieces in the crease where the real-CT heads join (30 deg and 20 deg oblique
+    grids, 468-608 mm^2 at 1 mm, flatness 0.37-0.39): 58-91 deg apart, and 23 deg
+    (18 mm off the plane, 48 mm^2 of skin) for a 2840 mm^2 piece at 2 mm. 20 deg also
+    spans the stair-step scatter of voxel normals on a plane oblique to the grid
+    (about two 8 deg direction bins)."""
+
+    cut_support_ratio: float = 0.5
+    """...and that flat skin patch must cover at least ``body_cut_min_mm2`` (a whole
+    head's skin never holds such a flat patch) and this fraction of the uncovered
+    piece's area (both projected on their planes, mm^2): the body's cut face holds the
+    cavity's plus the skull and scalp around it, but voxel normals on an oblique grid
+    miss part of it. Measured 0.70-1.87 (2035-10 139 mm^2) on the cut heads above;
+    0.02-0.41 on the real-CT crease pieces, and 0.36-0.59 (318-534 mm^2) on a 30 deg
+    bone window under 2.5 mm of scalp on a hand-made head (the test's window: a
+    spherical cap looks flat within 20 deg and 3 mm, but only over a small area)."""
 
     body_cut_normal_deg: float = 10.0
     """Skin normals within this angle (deg) of the most common one form the candidate
