@@ -28,6 +28,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -197,6 +198,9 @@ class StageContext:
         self.parameters: dict[str, Any] = {}
         #: jobs started by ``Stage.early`` for stages still to run, by stage name.
         self.early_jobs: dict[str, Any] = {}
+        #: the plan's background writer (set by :func:`run_plan`) and its pending writes.
+        self._writer: ThreadPoolExecutor | None = None
+        self._writes: list[Future[Any]] = []
 
     # scans -------------------------------------------------------------------
     @property
@@ -274,10 +278,47 @@ class StageContext:
             self.parameters,
         )
 
+    def defer_write(self, write: Callable[[], object]) -> None:
+        """Write a file of the plan in the background.
+
+        ``write()`` runs on the plan's writer thread, in the order deferred, while the
+        next stages compute (gzip and file writes release the GIL); it must only read
+        results, which no stage modifies. :func:`run_plan` waits for every deferred
+        write, and raises the first error, before ``plan.json`` is written and the
+        plan folder published. Without a writer (a context made outside
+        :func:`run_plan`) ``write()`` runs here and now.
+        """
+        if self._writer is None:
+            write()
+            return
+        self._writes.append(self._writer.submit(write))
+
+    def finish_writes(self, *, raise_errors: bool = True) -> None:
+        """Wait for the deferred writes (:meth:`defer_write`); the first error is raised
+        once all have ended, unless ``raise_errors`` is False."""
+        errors = []
+        for fut in self._writes:
+            exc = fut.exception()
+            if exc is not None:
+                errors.append(exc)
+        self._writes.clear()
+        if errors and raise_errors:
+            raise errors[0]
+
     def progress(self, fraction: float, text: str = "") -> None:
         """Report progress of the running stage (0..1)."""
         if self._progress is not None:
             self._progress(self.stage_name, max(0.0, min(1.0, fraction)), text)
+
+
+def defer_write(ctx: Any, write: Callable[[], object]) -> None:
+    """``ctx.defer_write(write)`` (:meth:`StageContext.defer_write`), or ``write()`` now
+    for a context without a writer (a stage's ``write`` called on its own)."""
+    defer = getattr(ctx, "defer_write", None)
+    if defer is None:
+        write()
+    else:
+        defer(write)
 
 
 def _pipeline() -> list[Stage]:
@@ -644,6 +685,9 @@ def run_plan(
     parameters = ctx.parameters
     ctx.input_info = input_info
     run_info = PlanRun(out_dir=out_dir, plan={})
+    # Cache entries and the large files of a stage (label maps) are written on one
+    # background thread while the next stages run; all are done before plan.json.
+    ctx._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="twinsep-write")
     try:
         for stage in stage_list:
             key = keys[stage.name]
@@ -662,7 +706,11 @@ def run_plan(
                     ctx.progress(0.0, "starting")
                     result = stage.run(ctx)
                     stage_warnings = ctx.warnings[n_before:]
-                    _cache_store(cache_dir, stage.name, key, (result, stage_warnings))
+                    ctx.defer_write(
+                        functools.partial(
+                            _cache_store, cache_dir, stage.name, key, (result, stage_warnings)
+                        )
+                    )
                     run_info.computed.append(stage.name)
                 ctx.results[stage.name] = result
                 _start_early(stage_list, stage.name, ctx, cache_dir, keys)
@@ -674,6 +722,7 @@ def run_plan(
                 "stage %s: %.2f s, peak %.0f MB", stage.name, timings[stage.name], peaks[stage.name]
             )
         ctx.stage_name = ""
+        ctx.finish_writes()
         plan = assemble_plan(
             options,
             input_info,
@@ -687,9 +736,12 @@ def run_plan(
         _publish(work, out_dir)
     except InputError:
         # Bad input discovered by a stage: nothing of this attempt is kept.
+        ctx.finish_writes(raise_errors=False)
         shutil.rmtree(work, ignore_errors=True)
         raise
     finally:
+        ctx._writer.shutdown(wait=True)
+        ctx._writer = None
         for job in ctx.early_jobs.values():
             job.cancel()
         ctx.early_jobs.clear()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,7 @@ from twinsep.interop.dicomseg import (
 )
 from twinsep.interop.slicer import colour_tables, write_seg_nrrd
 from twinsep.io import atomic_write_text
-from twinsep.plan import Stage, StageContext
+from twinsep.plan import Stage, StageContext, defer_write
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +45,13 @@ def write(result: ExportResult, ctx: StageContext, out_dir: Path) -> dict[str, A
     twins = _final_twins(ctx)
     ca, cb = ctx.options.colour_a, ctx.options.colour_b
     files = ["twins.seg.nrrd"]
-    write_seg_nrrd(labels, twins, out_dir / "twins.seg.nrrd", colour_a=ca, colour_b=cb)
+    # on the plan's writer thread while the report is made (the report does not read it)
+    defer_write(
+        ctx,
+        functools.partial(
+            write_seg_nrrd, labels, twins, out_dir / "twins.seg.nrrd", colour_a=ca, colour_b=cb
+        ),
+    )
     for name, text in colour_tables(ca, cb).items():
         atomic_write_text(out_dir / name, text)
         files.append(name)

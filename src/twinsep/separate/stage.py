@@ -65,16 +65,17 @@ def separation_section(result: SeparationPlan) -> dict[str, Any]:
 
 
 def _write(result: SeparationPlan, ctx: StageContext, out_dir: Path) -> dict[str, Any]:
-    from concurrent.futures import ThreadPoolExecutor
-
     from twinsep.io import atomic_write_text, save_volume
+    from twinsep.plan import defer_write
 
-    # The two label maps are serialised and gzipped on two threads (numpy copies and
-    # zlib release the GIL); each file's bytes do not depend on the other.
-    jobs = ((result.cut, out_dir / "separation.nii.gz"), (result.twins, out_dir / "twins.nii.gz"))
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        for done in [pool.submit(save_volume, vol, path) for vol, path in jobs]:
-            done.result()
+    # The two label maps are serialised and gzipped on the plan's writer thread while
+    # the next stages run (numpy copies and zlib release the GIL); the twins stage's
+    # twins.nii.gz, deferred before, is written first and replaced by this one.
+    for vol, path in (
+        (result.cut, out_dir / "separation.nii.gz"),
+        (result.twins, out_dir / "twins.nii.gz"),
+    ):
+        defer_write(ctx, functools.partial(save_volume, vol, path))
     atomic_write_text(out_dir / STAGES_YAML, stages_to_yaml(result.stages))
     return {"separation": separation_section(result)}
 

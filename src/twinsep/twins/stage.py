@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +28,10 @@ def _run(ctx: Any) -> TwinAssignment:
 
 def _write(result: TwinAssignment, ctx: Any, out_dir: Path) -> dict[str, Any]:
     from twinsep.io import save_volume
+    from twinsep.plan import defer_write
 
-    save_volume(result.twins, out_dir / "twins.nii.gz")
+    # on the plan's writer thread, while the next stages run
+    defer_write(ctx, functools.partial(save_volume, result.twins, out_dir / "twins.nii.gz"))
     o = ctx.options
     twins: dict[str, Any] = {}
     for name, hex_colour, centroid in (
