@@ -41,7 +41,7 @@ from twinsep import labels as L
 from twinsep.volume import Volume
 
 FusionType = Literal["vertical", "angular"]
-MAX_VOXELS = 160  # grid size cap per axis (test speed); the spacing grows to fit
+MAX_VOXELS = 160  # default grid size cap per axis (test speed); the spacing grows to fit
 
 
 @dataclass(frozen=True)
@@ -93,6 +93,7 @@ class Config:
     hu: Hu = field(default_factory=Hu)  # tissue HU values (vary them to probe thresholds)
     psf_fwhm_mm: float = 0.0  # Gaussian scanner blur applied before the noise (0: none)
     aniso: tuple[float, float, float] = (1.0, 1.0, 1.0)  # spacing factor per array axis (>= 1)
+    max_voxels: int = MAX_VOXELS  # cap per axis; spacing_mm grows when the heads need more
 
 
 @dataclass(frozen=True)
@@ -239,7 +240,7 @@ def make_phantom2(cfg: Config) -> Phantom2:
                     corners.append(fr.centre_mm + loc @ np.stack([fr.right, fr.face, fr.up]))
     world = np.asarray(corners) @ q.T
     lo, hi = world.min(0), world.max(0)
-    s = max(s, float((hi - lo).max()) / (MAX_VOXELS - 6))  # keep every axis <= MAX_VOXELS
+    s = max(s, float((hi - lo).max()) / (cfg.max_voxels - 6))  # keep every axis <= the cap
     # grid axes: a permutation with random signs
     perm = rng.permutation(3)
     signs = rng.choice([-1.0, 1.0], size=3)
