@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from twinsep.errors import InputError
-from twinsep.plan import PlanOptions, Stage, StageContext, defer_write, run_plan
+from twinsep.plan import PlanOptions, Stage, StageContext, defer_write, run_plan, wait_written
 
 
 @dataclass(frozen=True)
@@ -107,3 +107,25 @@ def test_without_a_writer_the_write_happens_now(tmp_path: Path, options: PlanOpt
     log: list[str] = []
     ctx.defer_write(lambda: _slow_write(tmp_path / "now.txt", "x", log))
     assert (tmp_path / "now.txt").read_text() == "x" and len(log) == 1
+
+
+def test_a_later_stage_waits_for_the_file_it_reads(tmp_path: Path, options: PlanOptions) -> None:
+    log: list[str] = []
+    seen: list[str] = []
+
+    def first_write(result: str, ctx: StageContext, out: Path) -> dict[str, Any]:
+        defer_write(ctx, lambda: _slow_write(out / "figure.svg", "drawn", log), name="figure.svg")
+        return {}
+
+    def second_write(result: str, ctx: StageContext, out: Path) -> dict[str, Any]:
+        wait_written(ctx, "figure.svg")
+        seen.append((out / "figure.svg").read_text())  # there, and whole
+        wait_written(ctx, "never-deferred.svg")  # nothing to wait for
+        return {}
+
+    stages = [
+        Stage(name="first", run=lambda ctx: "a", write=first_write),
+        Stage(name="second", run=lambda ctx: "b", write=second_write),
+    ]
+    run_plan(options, tmp_path / "plan", stages=stages, scan=_Scan(_Info()))
+    assert seen == ["drawn"]

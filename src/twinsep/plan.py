@@ -201,6 +201,7 @@ class StageContext:
         #: the plan's background writer (set by :func:`run_plan`) and its pending writes.
         self._writer: ThreadPoolExecutor | None = None
         self._writes: list[Future[Any]] = []
+        self._named_writes: dict[str, Future[Any]] = {}
 
     # scans -------------------------------------------------------------------
     @property
@@ -278,20 +279,31 @@ class StageContext:
             self.parameters,
         )
 
-    def defer_write(self, write: Callable[[], object]) -> None:
+    def defer_write(self, write: Callable[[], object], *, name: str | None = None) -> None:
         """Write a file of the plan in the background.
 
         ``write()`` runs on the plan's writer thread, in the order deferred, while the
         next stages compute (gzip and file writes release the GIL); it must only read
         results, which no stage modifies. :func:`run_plan` waits for every deferred
         write, and raises the first error, before ``plan.json`` is written and the
-        plan folder published. Without a writer (a context made outside
-        :func:`run_plan`) ``write()`` runs here and now.
+        plan folder published; a later stage that reads the file waits for it with
+        :meth:`wait_written` (``name``: the file's name in the plan folder). Without a
+        writer (a context made outside :func:`run_plan`) ``write()`` runs here and now.
         """
         if self._writer is None:
             write()
             return
-        self._writes.append(self._writer.submit(write))
+        fut = self._writer.submit(write)
+        self._writes.append(fut)
+        if name is not None:
+            self._named_writes[name] = fut
+
+    def wait_written(self, name: str) -> None:
+        """Wait until the deferred write of file ``name`` (if any) has ended; its error,
+        if it failed, is raised."""
+        fut = self._named_writes.get(name)
+        if fut is not None:
+            fut.result()
 
     def finish_writes(self, *, raise_errors: bool = True) -> None:
         """Wait for the deferred writes (:meth:`defer_write`); the first error is raised
@@ -302,6 +314,7 @@ class StageContext:
             if exc is not None:
                 errors.append(exc)
         self._writes.clear()
+        self._named_writes.clear()
         if errors and raise_errors:
             raise errors[0]
 
@@ -311,14 +324,23 @@ class StageContext:
             self._progress(self.stage_name, max(0.0, min(1.0, fraction)), text)
 
 
-def defer_write(ctx: Any, write: Callable[[], object]) -> None:
-    """``ctx.defer_write(write)`` (:meth:`StageContext.defer_write`), or ``write()`` now
-    for a context without a writer (a stage's ``write`` called on its own)."""
+def defer_write(ctx: Any, write: Callable[[], object], *, name: str | None = None) -> None:
+    """``ctx.defer_write(write, name=name)`` (:meth:`StageContext.defer_write`), or
+    ``write()`` now for a context without a writer (a stage's ``write`` called on its
+    own)."""
     defer = getattr(ctx, "defer_write", None)
     if defer is None:
         write()
     else:
-        defer(write)
+        defer(write, name=name)
+
+
+def wait_written(ctx: Any, name: str) -> None:
+    """``ctx.wait_written(name)`` (:meth:`StageContext.wait_written`); nothing for a
+    context without deferred writes."""
+    wait = getattr(ctx, "wait_written", None)
+    if wait is not None:
+        wait(name)
 
 
 def _pipeline() -> list[Stage]:

@@ -355,11 +355,19 @@ FIGURE = "skin_plan.svg"
 
 def _write(result: Reconstruction, ctx: Any, out_dir: Path) -> dict[str, Any]:
     from twinsep.io.atomic import atomic_write_text
+    from twinsep.plan import defer_write
     from twinsep.reconstruct.figure import skin_plan_svg
 
     out = sections(result)
     colours = {"A": ctx.options.colour_a, "B": ctx.options.colour_b}
-    atomic_write_text(Path(out_dir) / FIGURE, skin_plan_svg(result, colours))
+
+    def figure() -> None:
+        atomic_write_text(Path(out_dir) / FIGURE, skin_plan_svg(result, colours))
+
+    # drawn and written on the plan's writer thread (about 1 s of matplotlib on the
+    # 512 CT) while the models are made; the report, the only other matplotlib user
+    # and the reader of the file, waits for it first (plan.wait_written)
+    defer_write(ctx, figure, name=FIGURE)
     out["skin"]["figure"] = FIGURE
     return out
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from twinsep.plan import Stage, StageContext
+from twinsep.plan import Stage, StageContext, wait_written
 from twinsep.report import figures as fg
 from twinsep.report.pdf import html_to_pdf
 from twinsep.report.render import TISSUE_HEX, render_report
@@ -61,6 +61,9 @@ def _bridge_centre_mm(ctx: StageContext, grid: fg.RasGrid) -> list[float]:
 
 def run(ctx: StageContext) -> ReportFigures:
     """Draw the volume figures (3-view renders, bridge slices, stages)."""
+    # the skin plan is drawn with matplotlib on the plan's writer thread: not at the
+    # same time as these figures (matplotlib's settings are process-global)
+    wait_written(ctx, "skin_plan.svg")
     params: ReportParams = ctx.params
     labels = ctx.result("segment").labels
     twins = _twins_volume(ctx)
@@ -108,6 +111,7 @@ def _write_text_atomic(path: Path, text: str) -> None:
 
 def write(result: ReportFigures, ctx: StageContext, out_dir: Path) -> dict[str, Any]:
     """Render ``report.html`` (and ``report.pdf`` with ``--pdf``) from the plan so far."""
+    wait_written(ctx, "skin_plan.svg")  # read below (deferred by reconstruct)
     params: ReportParams = ctx.params
     plan = ctx.plan_so_far()
     figs = dict(result.png)
