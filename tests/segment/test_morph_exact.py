@@ -90,6 +90,28 @@ def test_component_sizes_match_scipy_label(case, connectivity):
     assert np.array_equal(sizes, np.bincount(ref.ravel(), minlength=n + 1)[1:])
 
 
+@pytest.mark.parametrize("connectivity", [6, 26])
+@pytest.mark.parametrize("case", ["blobs", "shells", "corner", "empty", "full", "uint8"])
+def test_component_ids_are_the_grid_labels_of_the_true_voxels(case, connectivity):
+    m = {
+        "blobs": lambda: _blobs(3),
+        "shells": _shells,
+        "corner": lambda: np.pad(np.ones((3, 2, 4), bool), ((0, 20), (11, 0), (5, 9))),
+        "empty": lambda: np.zeros((9, 8, 7), bool),
+        "full": lambda: np.ones((9, 8, 7), bool),
+        "uint8": lambda: np.pad(_blobs(5), ((4, 1), (0, 3), (2, 0))).astype(np.uint8),
+    }[case]()
+    before = m.copy()
+    ids, sizes = morph.component_ids(m, connectivity=connectivity)
+    assert np.array_equal(m, before)  # input untouched
+    lab, want_sizes = morph.component_sizes(m, connectivity=connectivity)
+    # the labels component_sizes gives those voxels on the whole grid, in raster order
+    assert ids.dtype == np.uint32
+    assert np.array_equal(ids, lab.ravel()[np.flatnonzero(m)])
+    assert np.array_equal(sizes, want_sizes)
+    assert ids.size == np.count_nonzero(m) and (ids > 0).all()
+
+
 @pytest.mark.parametrize("case", ["shells", "blobs", "touching_border", "empty"])
 def test_fill_holes_matches_scipy(case):
     if case == "shells":

@@ -416,11 +416,12 @@ def _body_mask(
     head = morph.upsample(head_c, f, sm.shape)  # type: ignore[arg-type]
     body = raw_body & head
     resid = raw_body & ~head
-    lab2, sizes2 = morph.component_sizes(resid)
+    # the piece of each residue voxel, in the raster order of flatnonzero
+    which, sizes2 = morph.component_ids(resid)
     if sizes2.size:
         dist = morph.upsample(dist_c, f, sm.shape)  # type: ignore[arg-type]
         idx = np.flatnonzero(resid)
-        which, dv = lab2.ravel()[idx], dist.ravel()[idx]
+        dv = dist.ravel()[idx]
         del dist
         far = np.zeros(sizes2.size + 1, np.float32)
         near = np.full(sizes2.size + 1, np.inf, np.float32)
@@ -570,15 +571,15 @@ def thick_slice_reach_mm(
 
 def _hysteresis(low: np.ndarray, high: np.ndarray) -> np.ndarray:
     """Voxels of ``low`` connected (26) to a voxel of ``low & high``."""
-    lab, sizes = morph.component_sizes(low)
+    ids, sizes = morph.component_ids(low)  # the piece of each low voxel, raster order
     if sizes.size == 0:
         return low
-    seeds = np.unique(lab[high & low])
+    seeds = np.unique(ids[high[low]])
     lut = np.zeros(sizes.size + 1, bool)
     lut[seeds] = True
     lut[0] = False
     out: np.ndarray = np.zeros(low.shape, bool)
-    out[low] = lut[lab[low]]  # look up the low voxels only (6 % of the bone box)
+    out[low] = lut[ids]  # look up the low voxels only (6 % of the bone box)
     return out
 
 

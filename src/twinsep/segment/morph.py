@@ -214,6 +214,30 @@ def component_sizes(mask: np.ndarray, connectivity: int = 26) -> tuple[np.ndarra
     return lab, sizes
 
 
+def component_ids(mask: np.ndarray, connectivity: int = 26) -> tuple[np.ndarray, np.ndarray]:
+    """Component labels of the true voxels of ``mask``; return ``(ids uint32, sizes)``.
+
+    ``ids`` equals ``lab.ravel()[np.flatnonzero(mask)]`` and ``sizes`` the sizes of
+    ``lab, sizes = component_sizes(mask)``: the label of each true voxel, in raster
+    order, numbered as on the whole grid; without the label grid of the whole array
+    (on a 512x512x400 scan 0.4 GB written and read back for a few million voxels).
+    The true voxels of the bounding box, read in raster order, are those of the grid
+    in raster order.
+    """
+    m = mask if mask.dtype == bool else mask.astype(bool)
+    box = _bounding_box(m, [0] * m.ndim)
+    if box is None:
+        return np.zeros(0, np.uint32), np.zeros(0, np.intp)
+    sub = np.ascontiguousarray(m[box])
+    sub_lab, n = cc3d.connected_components(  # type: ignore[call-overload]
+        sub, connectivity=connectivity, return_N=True
+    )
+    ids = sub_lab[sub].astype(np.uint32, copy=False)
+    if n == 1:
+        return ids, np.array([ids.size], np.intp)
+    return ids, np.bincount(ids, minlength=int(n) + 1)[1:]
+
+
 def keep_large_components(
     mask: np.ndarray, min_fraction: float, connectivity: int = 26
 ) -> np.ndarray:
