@@ -22,6 +22,11 @@ table").
    their spread. Where the PSF is narrow against the voxel (sigma under ~0.4 voxels) no
    spill reaches them and the estimate is 0: the spill into the first layer is then the
    same size as its own partial volume and is not identified by this estimator.
+
+Not called by :func:`twinsep.segment.segment_ct`: the brain/CSF rule built on it
+missed the accuracy gates (the PSF is unmeasurable at 1.5 mm and coarser, and the gain
+on fine grids swings with 0.04 mm of error in it); the measurements are in
+docs/segmentation.md. The module stays, tested, as the instrument behind them.
 """
 
 from __future__ import annotations
