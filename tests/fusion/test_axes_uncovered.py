@@ -30,6 +30,7 @@ from twinsep import phantom
 from twinsep.fusion import analyse_fusion, twin_frame
 from twinsep.fusion.axes import angle_deg
 from twinsep.fusion.params import AxisParams
+from twinsep.realanatomy import realct
 from twinsep.volume import Volume
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -133,7 +134,7 @@ def test_a_scan_cut_is_still_a_cut_beside_a_window() -> None:
 
 
 def test_cut_weight_fades_continuously() -> None:
-    # skull base and cut 40..60 deg apart: the skull base's weight goes 1 -> 0 linearly,
+    # skull base and cut 20..40 deg apart: the skull base's weight goes 1 -> 0 linearly,
     # so the axis moves continuously from the weighted mean to the cut alone
     from twinsep.fusion.axes import _fade
 
@@ -173,3 +174,70 @@ def test_phantom_rendered_on_an_oblique_grid_keeps_type_and_angle(kind: str) -> 
     for name in ("A", "B"):
         up = -np.asarray(ph.truth.twins[name].long_axis, dtype=float)
         assert angle_deg(fa.frames[name].axis, up) < 6.0
+
+
+def _resampled(ct: Volume, rot: np.ndarray) -> Volume:
+    """``ct`` resampled (SimpleITK, linear, -1024 HU outside) onto a grid whose axes are
+    ``rot`` times the input's, same spacing, covering the whole input (the anatomy
+    keeps its world place)."""
+    import SimpleITK as sitk
+
+    lps = np.diag([-1.0, -1.0, 1.0, 1.0])
+    aff = lps @ ct.affine
+    sp = np.asarray(ct.spacing_mm, dtype=float)
+    img = sitk.GetImageFromArray(np.ascontiguousarray(ct.array.T).astype(np.float32))
+    img.SetSpacing(sp.tolist())
+    img.SetOrigin(aff[:3, 3].tolist())
+    direction = aff[:3, :3] / sp
+    img.SetDirection(direction.ravel().tolist())
+    new_dir = rot @ direction
+    n = np.array(ct.shape) - 1
+    corners = np.array([[i, j, k] for i in (0, n[0]) for j in (0, n[1]) for k in (0, n[2])])
+    along = (corners @ aff[:3, :3].T + aff[:3, 3]) @ new_dir
+    lo = along.min(axis=0)
+    size = np.ceil((along.max(axis=0) - lo) / sp).astype(int) + 1
+    res = sitk.ResampleImageFilter()
+    res.SetOutputSpacing(sp.tolist())
+    res.SetOutputOrigin((new_dir @ lo).tolist())
+    res.SetOutputDirection(new_dir.ravel().tolist())
+    res.SetSize([int(s) for s in size])
+    res.SetInterpolator(sitk.sitkLinear)
+    res.SetDefaultPixelValue(-1024.0)
+    out = np.round(sitk.GetArrayFromImage(res.Execute(img)).T).astype(np.int16)
+    new_aff = np.eye(4)
+    new_aff[:3, :3] = new_dir * sp
+    new_aff[:3, 3] = new_dir @ lo
+    return Volume(out, lps @ new_aff, {"kind": "CT"})
+
+
+@pytest.mark.realdata
+@pytest.mark.skipif(
+    realct.inv3_path() is None,
+    reason="Cranium.inv3 (Debian invesalius-examples) not installed: make realdata",
+)
+def test_real_ct_vertical_on_oblique_grids_stays_vertical() -> None:
+    # real-ct-vertical at 2 mm resampled onto grids rotated 20 deg about z and 30 deg
+    # about (1, 0.3, 0.5), segmented and assigned by twinsep: a guard, in about 30 s,
+    # for the real-CT failure that needs the 1 mm case (several minutes): there the
+    # crease where the heads join passed as a cut on both grids (angular 101-102 deg,
+    # docs/orientation.md). At 2 mm the segmentation of d697aad showed it on the 20 deg
+    # grid too (twin B 29 deg off, 146.9 deg); with later segmentation no crease piece
+    # passes the flatness gate at 2 mm and the old detector reads the same. Measured
+    # now: 4.3-4.7 deg per twin, 170.8-171.5 deg.
+    from twinsep.segment import segment_ct
+    from twinsep.twins.assign import assign_twins
+
+    case, ct, facts = realct.build_real_ct_case("real-ct-vertical", spacing_mm=2.0)
+    z = np.array([0.0, 0.0, 1.0])
+    up = {case.b_copy_twin: case.b_rotation @ z, 3 - case.b_copy_twin: z}
+    assert facts["type"] == "vertical"
+    for axis, deg in (((0.0, 0.0, 1.0), 20.0), ((1.0, 0.3, 0.5), 30.0)):
+        u = np.asarray(axis) / np.linalg.norm(axis)
+        obl = _resampled(ct, Rotation.from_rotvec(np.radians(deg) * u).as_matrix())
+        labels = segment_ct(obl).labels
+        twins = assign_twins(labels).twins
+        fa = analyse_fusion(labels, twins, contrast=False)
+        assert fa.type == "vertical", (axis, fa.axis_angle_deg)
+        assert fa.axis_angle_deg > 160.0
+        for name, t in (("A", L.TWIN_A), ("B", L.TWIN_B)):
+            assert angle_deg(fa.frames[name].axis, up[t]) < 8.0, (axis, name)

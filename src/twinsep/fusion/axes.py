@@ -40,8 +40,8 @@ detector does not look for a long neck. Per twin:
      face). It joins the skull-base estimate with ``weight_open`` (twice the
      skull-base weight: on the real Cranium CT the cut is 0-5 deg from the truth, the
      skull-base cues 15-20 deg, leaning to the face); the skull base's weight fades
-     linearly to 0 between ``cut_agree_deg`` and ``cut_alone_deg`` of disagreement
-     (no jump from the mean to the cut alone). It assumes the cut runs across the head
+     linearly to 0 between ``cut_agree_deg`` (its own error) and ``cut_alone_deg`` of
+     disagreement (no jump from the mean to the cut alone). It assumes the cut runs across the head
      (an axial scan of a head lying straight): a cut tilted by ``t`` deg to the head's
      axis tilts the axis by about ``t``;
    * *body cut*: when the cavity is closed but the scan ends just below it (skull

@@ -93,23 +93,25 @@ class AxisParams:
     """Without a neck: weight of the cavity's cut face (brain or CSF against background
     or the array edge: where the scan cut the head, the body continues)."""
 
-    cut_agree_deg: float = 40.0
+    cut_agree_deg: float = 20.0
     """Up to this angle (deg) between the skull-base estimate (footprint + exit, tilted)
-    and the scan's cut plane's normal, the skull base keeps its full weight
-    ``weight_skull_base``; beyond it the weight fades linearly to 0 at ``cut_alone_deg``
-    (a face and cavity cut short leave the skull-base cues without their lower half).
-    Measured 12-26 deg on the real-CT cases at 1-2 mm (orig and 20-45 deg oblique
-    grids) and the Colin27 cases, whose cuts graze the skull base: full weight; 11-47
-    deg on real-ct-vertical at 3 mm, where the old switch at 40 deg gave one twin the
-    cut alone (0.1 deg off) and the other the mean (13 deg off) (docs/orientation.md)."""
+    and a confirmed cut plane's normal, the skull base keeps its full weight
+    ``weight_skull_base``: the skull-base estimate's own error, its lean toward the
+    face, measures 9-17 deg (``face_tilt_deg``) and 15-20 deg on the real Cranium CT
+    and Colin27 against cuts 0-5 deg from the truth. Beyond it the weight fades
+    linearly to 0 at ``cut_alone_deg``: a skull base farther off is cut short (a face
+    and cavity cut short leave it without its lower half), not leaning."""
 
-    cut_alone_deg: float = 60.0
-    """From this angle (deg) between the skull-base estimate and the cut's normal, the
-    cut alone gives the down direction. Measured 77-96 deg on phantoms cut across the
-    brain at 0.3-0.9 brain depths (tilt 0-15 deg), 48-71 deg on one cut 20 deg oblique
-    at a full brain depth; the linear fade from ``cut_agree_deg`` makes the axis a
-    continuous function of the cues (it used to switch from the mean to the cut alone
-    at 40 deg, a jump of about 13 deg in the axis)."""
+    cut_alone_deg: float = 40.0
+    """From this angle (deg) between the skull-base estimate and the cut's normal, twice
+    the skull base's own error (``cut_agree_deg``), the cut alone gives the down
+    direction. The fade from ``cut_agree_deg`` keeps the axis a continuous function of
+    the cues: the previous rule switched from the mean to the cut alone at 40 deg, and
+    on real-ct-vertical at 3 mm, where the twins' skull bases lie 37-47 deg from the
+    cut, one twin read 0.1 deg off and the other 12.9 (now 2.4 / 0.1). Measured: real
+    CT and Colin27 at 1-2 mm 12-26 deg (weights 1.0-0.7; axis errors unchanged or
+    0.1-1.9 deg smaller), phantoms cut across the brain 48-96 deg (cut alone, as
+    before); docs/orientation.md."""
 
     cut_plane_agree_deg: float = 20.0
     """An uncovered cavity piece (``open_*``) is the scan's cut only when the skin is
