@@ -263,13 +263,14 @@ class VesselParams:
 
     bone_side_noise_k: float = 3.0
     """A grown or tube voxel of the sinus is dropped when the brightest voxel of its
-    3x3x3 block exceeds the sinus lumen (median of the sinus interior) by more than this
-    many noise sigmas of the smoothed CT and the voxel lies at least half-way from the
-    lumen to that voxel (0 turns it off; only where the noise was measured). Blood
-    exceeds its lumen by 3 sigma in 0.13 % of voxels (one-sided), so such a neighbour
-    holds bone, and a blood/bone mixture at least half-way to it is mostly bone
-    (partial volume). The neighbour's value is a lower bound of the bone's, so next
-    to dense bone the half-way level lies above the blood range and drops nothing
+    3x3x3 block exceeds the sinus lumen (median of the sinus interior; without one, of
+    the vessels' interior, ``lumen_min_samples``) by more than this many noise sigmas
+    of the smoothed CT and the voxel lies at least half-way from the lumen to that
+    voxel (0 turns it off; only where the noise was measured). Blood exceeds its lumen
+    by 3 sigma in 0.13 % of voxels (one-sided), so such a neighbour holds bone, and a
+    blood/bone mixture at least half-way to it is mostly bone (partial volume). The
+    neighbour's value is a lower bound of the bone's, so next to dense bone the
+    half-way level lies above the blood range and drops nothing
     (measured: no change on any of our 48 phantom rows, 8 analytic rows, Colin27);
     next to a weak plate it drops the plate's partial volume that the growth into the
     bone rim took: generated 600 HU head with contrast vessel Dice +0.03..+0.07 and
@@ -293,6 +294,41 @@ class VesselParams:
     lumen (at most +27 HU, one sigma at 30 HU noise), unchanged (40 rows at 2.3-3.6 mm
     and 1.2-2.1 mm), analytic twins unchanged. Dropping every rim-only piece whatever
     its value took 4-13 true sinus voxels on five of our partial rows (-0.001..-0.004)."""
+
+    bone_profile_noise_k: float = 3.0
+    """A vessel voxel outside the cranial cavity mask, in the bone's partial-volume rim,
+    is bone partial volume when it exceeds the vessel lumen by more than this many noise
+    sigmas of the smoothed CT and the voxel on the far side from its brightest
+    neighbour holds no blood (below the vessel's half-height edge;
+    ``segment.vessels.bone_profile``; 0 turns it off; only on the grid where the noise
+    was measured). Blood exceeds its lumen by 3 sigma in 0.13 % of voxels (one-sided),
+    so such a voxel holds something denser; across it the profile runs bone -> voxel ->
+    tissue without blood, the profile of a bone surface, while blood lifted by bone
+    fills a tube that continues on the far side. Inside the cavity mask a sinus one
+    voxel thick lies flat on the inner table with CSF beyond it (the same profile), so
+    the rule stays out of the cavity: there it took 62 true sinus voxels for 38 false
+    ones (vertical-I, 3.13 mm), outside it 0 for 23. Measured (issue 4, vessel step
+    re-run on the 24 size-96 rows of our phantoms, 3.1-3.6 mm): +0.003..+0.038 vessel
+    Dice on every row (mean +0.013); the dropped voxels are bone, facial and neck
+    soft-tissue partial volume (0-3 true vessel voxels a row). With
+    ``lumen_min_samples`` through ``segment_ct``: sizes 128 and 256 -0.0003..+0.023,
+    independent phantom -0.002..+0.019 (docs/segmentation.md)."""
+
+    lumen_min_samples: int = 7
+    """Fewest interior voxels (deeper than ``rim_mm`` and one voxel per axis) of all
+    vessels pooled that the lumen is measured on (their median) when neither the sinuses
+    nor the vessels in soft tissue hold the usual 20 (``segment.vessels._MIN_SAMPLES``);
+    with fewer, the lumen falls back to the median of all contrast evidence. The median
+    of n samples has a standard error of 1.25 sigma / sqrt(n): 0.47 noise sigmas at 7,
+    which moves the half-height edge by a quarter sigma, while partial volume pulls the
+    evidence median down by 30-50 HU (3.5 mm grids: 203-226 HU against a 256 HU lumen;
+    the 1-2 voxel sinuses have no interior there, and the neck vessels hold 8-19
+    interior voxels with a median of 245-265 HU). That lumen also feeds the bone-side
+    test (``bone_side_noise_k``). Only a fallback: a sinus with 7 interior voxels at
+    2.6 mm read 350 HU against the neck's 370 HU from 330 voxels (size 128, seed 3;
+    used first, it cost 0.01 Dice). Measured (issue 4, size 96, 3.1-3.6 mm): the four
+    rows that fell back +0.021..+0.046 vessel Dice; the other 20 -0.0016..+0.016, from
+    the bone-side test now run with the neck vessels' lumen."""
 
     faint_edge_steps: int = 1
     """Face steps (voxels) the vessels grow into voxels between their half-height edge and

@@ -50,6 +50,15 @@ inner table and the sinus (truth soft tissue, values of blood + bone) and, at no
 HU, noise at the one-voxel edge. The best rule on single values reaches 0.85-0.90 on
 the noise-free CT there and 0.79-0.84 on the noisy one; ours is 0.80-0.89.
 
+On coarse grids (3.1-3.6 mm, issue 4) two more: outside the cavity mask, a vessel
+voxel brighter than the lumen + 3 noise sigmas whose voxel on the far side from its
+brightest neighbour holds no blood lies on a bone surface's profile and is bone
+partial volume (:func:`bone_profile`; a neck vessel's ring took the facial and skull
+base plates' partial volume); and when neither the sinuses (one or two voxels across,
+no interior) nor the neck vessels have 20 interior voxels, the lumen is the median of
+their pooled interior if it holds ``lumen_min_samples``, not the evidence median that
+partial volume pulls 30-50 HU down (which set the edges and the wall step's ceiling).
+
 Last, the lumen plateau (:func:`lumen_is_plateau`, on the CT grid after delineation):
 blood is one mixed fluid, so the interior of a lumen (voxels deeper than ``rim_mm``)
 scatters by the noise only; cancellous and thin complex bone whose partial volume lies
@@ -728,6 +737,10 @@ def sinus_mask(
        a voxel more than ``rim_piece_noise_k`` noise sigmas above the lumen is bone
        partial volume (:func:`rim_pieces`); the tube test takes such ridges along the
        inner table above a thin CSF layer.
+    9. **Bone profile**: with ``noise_hu`` > 0, a vessel voxel in the bone rim outside
+       the cavity mask, more than ``bone_profile_noise_k`` noise sigmas above the lumen,
+       with no blood on the far side from its brightest neighbour, is bone partial
+       volume (:func:`bone_profile`).
 
     Parameters
     ----------
@@ -876,14 +889,24 @@ def sinus_mask(
     lumen, edge_ic, edge_ext = float("nan"), float("nan"), float("nan")
     if ev.any() or ext.any():
         blur = params.rim_mm
-        lumen_ic = _interior_median(sm, sinus, sp, blur)
-        lumen_ext = _interior_median(sm, outer, sp, blur)
-        lumen = _finite(lumen_ic, _finite(lumen_ext, med))
+        lumen_ic = _interior_median(sm, sinus, sp, blur, _MIN_SAMPLES)
+        lumen_ext = _interior_median(sm, outer, sp, blur, _MIN_SAMPLES)
         # which lumen values were measured on the vessels' own interior (not a fallback)
         measured_ic, measured_ext = bool(np.isfinite(lumen_ic)), bool(np.isfinite(lumen_ext))
+        lumen_few = float("nan")
+        if not (measured_ic or measured_ext) and params.lumen_min_samples < _MIN_SAMPLES:
+            # a coarse grid: few interior voxels, all vessels pooled, still beat the
+            # evidence median that partial volume pulls down (lumen_min_samples)
+            lumen_few = _interior_median(sm, sinus | outer, sp, blur, params.lumen_min_samples)
+        lumen = _finite(lumen_ic, _finite(lumen_ext, _finite(lumen_few, med)))
         lumen_ext = _finite(lumen_ext, lumen)
-        if params.bone_side_noise_k > 0 and noise_hu > 0 and np.isfinite(lumen_ic):
-            sinus &= ~_bone_side(sm, sinus & ~ev, lumen_ic, params.bone_side_noise_k * noise_hu)
+        # blood's value for the bone-side test: the sinuses' own interior, else that of
+        # the vessels in soft tissue (one circulation; a 1-2 voxel sinus on a 3 mm grid
+        # has no interior), never the evidence median that partial volume pulls down
+        on_interior = measured_ext or bool(np.isfinite(lumen_few))
+        lumen_bs = lumen_ic if measured_ic else (lumen if on_interior else float("nan"))
+        if params.bone_side_noise_k > 0 and noise_hu > 0 and np.isfinite(lumen_bs):
+            sinus &= ~_bone_side(sm, sinus & ~ev, lumen_bs, params.bone_side_noise_k * noise_hu)
         lo_bg = soft_hu - (t_contrast_hu - soft_hu)
         if params.wall_fraction > 0 and sinus.any() and 1.01 * min(sp) > params.grow_mm:
             # On a grid coarser than the growth distance the growth zone is one face
@@ -936,6 +959,18 @@ def sinus_mask(
         # a piece lying wholly in the bone's partial-volume rim with a voxel brighter
         # than blood can be is bone partial volume (rim_pieces)
         drop = rim_pieces(sinus | outer, rim, sm, lumen + params.rim_piece_noise_k * noise_hu)
+        sinus &= ~drop
+        outer &= ~drop
+        del drop
+    if params.bone_profile_noise_k > 0 and noise_hu > 0 and np.isfinite(lumen):
+        # outside the cavity, a voxel brighter than blood with no blood on its far side
+        # from the bone is the bone's surface profile (bone_profile)
+        drop = bone_profile(
+            sinus | outer, rim & ~intracranial, sm,
+            top_hu=lumen + params.bone_profile_noise_k * noise_hu,
+            edge_hu=(_finite(edge_ic, edge_ext), _finite(edge_ext, edge_ic)),
+            first=sinus,
+        )  # fmt: skip
         sinus &= ~drop
         outer &= ~drop
         del drop
@@ -1179,6 +1214,74 @@ def rim_pieces(vessel: np.ndarray, rim: np.ndarray, sm: np.ndarray, top_hu: floa
     return out
 
 
+def bone_profile(
+    vessel: np.ndarray,
+    zone: np.ndarray,
+    sm: np.ndarray,
+    *,
+    top_hu: float,
+    edge_hu: tuple[float, float],
+    first: np.ndarray,
+) -> np.ndarray:
+    """Voxels of ``vessel`` in ``zone`` that lie on a bone surface's profile.
+
+    A vessel voxel brighter than ``top_hu`` (the lumen plus a few noise sigmas, more
+    than blood alone reaches) holds something denser than blood. Its brightest of the
+    26 neighbours points to that bone; the neighbour on the opposite side (the mirrored
+    offset) then tells the two cases apart by partial volume: below the vessel's
+    half-height edge it holds no blood, so the profile across the voxel runs bone ->
+    voxel -> tissue without blood, a bone surface whose partial volume lies in the
+    contrast band; blood lifted by bone fills a tube that continues beyond it. The
+    caller restricts ``zone`` to the bone rim outside the cranial cavity, where no
+    sinus lies flat on the inner table with CSF beyond it (which shows the same
+    profile). Only the candidates and their neighbours are read.
+
+    Parameters
+    ----------
+    vessel : (I, J, K) ndarray of bool
+        Vessel voxels.
+    zone : (I, J, K) ndarray of bool
+        Where the test applies (``segment.vessels``: the bone rim outside the cavity).
+    sm : (I, J, K) ndarray of float
+        Smoothed CT (HU).
+    top_hu : float
+        Highest value (HU) blood reaches (lumen plus noise).
+    edge_hu : (float, float)
+        Half-height edge (HU) of the voxels in ``first`` and of the others.
+    first : (I, J, K) ndarray of bool
+        Voxels whose edge is ``edge_hu[0]`` (the sinuses).
+
+    Returns
+    -------
+    ndarray of bool
+        The voxels to drop (a subset of ``vessel``); no input is modified.
+    """
+    out = np.zeros(vessel.shape, bool)
+    cand = vessel & zone
+    idx = np.argwhere(cand)
+    if idx.size == 0:
+        return out
+    idx = idx[sm[tuple(idx.T)] > top_hu]
+    if idx.size == 0:
+        return out
+    off = np.argwhere(_CUBE) - 1
+    off = off[np.abs(off).sum(axis=1) > 0]  # 26 offsets; off[25 - i] == -off[i]
+    hi = np.asarray(sm.shape) - 1
+    nb = np.stack([sm[tuple(np.clip(idx + o, 0, hi).T)] for o in off], axis=1)
+    bone_dir = np.argmax(nb, axis=1)
+    far = nb[np.arange(len(idx)), len(off) - 1 - bone_dir]
+    edge = np.where(first[tuple(idx.T)], np.float32(edge_hu[0]), np.float32(edge_hu[1]))
+    surface = idx[far < edge]
+    out[tuple(surface.T)] = True
+    if surface.size:
+        logger.debug(
+            "vessel: %d voxels brighter than %.0f HU outside the cavity lie on a bone "
+            "surface's profile (no blood beyond them); bone partial volume",
+            len(surface), top_hu,
+        )  # fmt: skip
+    return out
+
+
 def _use_edge_prior(noise_hu: float, sp: Spacing, params: VesselParams) -> bool:
     """Whether the vessel edge is decided with the neighbour prior on this grid."""
     return noise_hu > 0 and params.edge_prior_nat > 0 and max(sp) <= params.edge_prior_max_voxel_mm
@@ -1209,15 +1312,18 @@ def _dilate_faces(mask: np.ndarray) -> np.ndarray:
     return out
 
 
-def _interior_median(sm: np.ndarray, mask: np.ndarray, sp: Spacing, blur_mm: float) -> float:
+def _interior_median(
+    sm: np.ndarray, mask: np.ndarray, sp: Spacing, blur_mm: float, min_samples: int
+) -> float:
     """Median of ``sm`` over the voxels of ``mask`` deeper than the blur in it.
 
     Voxels farther than ``blur_mm`` (and one voxel along every axis) from the outside of
     ``mask`` hold blood only, so their median is the lumen value, free of the partial
-    volume of the edge. NaN when there are fewer than ``_MIN_SAMPLES`` of them.
+    volume of the edge. NaN when there are fewer than ``min_samples`` (at least 1) of
+    them (``VesselParams.lumen_min_samples``).
     """
     vals = _interior_values(sm, mask, sp, blur_mm)
-    if vals.size < _MIN_SAMPLES:
+    if vals.size < max(min_samples, 1):
         return float("nan")
     return float(np.median(vals))
 
