@@ -36,7 +36,7 @@ from twinsep.fusion.axes import angle_deg
 from twinsep.volume import Volume
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from test_layout_invariance import _oblique, _rotation  # noqa: E402
+from grids import resample_oblique, rotation_matrix  # noqa: E402
 
 ROTATIONS: dict[str, tuple[tuple[float, float, float], float]] = {
     "z20": ((0.0, 0.0, 1.0), 20.0),
@@ -93,7 +93,9 @@ def build_cache(cache: Path) -> None:
                 ph = ref
             else:
                 aff = np.eye(4)
-                aff[:3, :3] = _rotation(np.array(rot[0]), rot[1]) * np.asarray(ref.truth.spacing_mm)
+                aff[:3, :3] = rotation_matrix(np.array(rot[0]), rot[1]) * np.asarray(
+                    ref.truth.spacing_mm
+                )
                 ph = make_phantom(kind, seed=0, affine=aff)
             t = ph.truth
             truth = {
@@ -123,7 +125,9 @@ def build_cache(cache: Path) -> None:
             arr = ct.array.astype(np.int16)
             _cache(cache / f"{name}_orig", Volume(arr, ct.affine, {"kind": "CT"}), truth)
             for tag, (axis, deg) in ROTATIONS.items():
-                a2, f2 = _crop_body(*_oblique(arr, ct.affine, _rotation(np.array(axis), deg)))
+                a2, f2 = _crop_body(
+                    *resample_oblique(arr, ct.affine, rotation_matrix(np.array(axis), deg))
+                )
                 _cache(cache / f"{name}_{tag}", Volume(a2, f2, {"kind": "CT"}), truth)
 
 

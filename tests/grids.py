@@ -42,3 +42,48 @@ def supersampled(
     for off in np.array(np.meshgrid([-0.25, 0.25], [-0.25, 0.25], [-0.25, 0.25])).reshape(3, -1).T:
         acc += tissue(ijk + off)[0]
     return acc / 8.0, tissue(ijk)[1], ijk
+
+
+def rotation_matrix(axis: np.ndarray, deg: float) -> np.ndarray:
+    """Rotation by ``deg`` degrees about ``axis`` (Rodrigues' formula)."""
+    u = np.asarray(axis, dtype=float) / np.linalg.norm(axis)
+    k = np.array([[0, -u[2], u[1]], [u[2], 0, -u[0]], [-u[1], u[0], 0]])
+    t = np.deg2rad(deg)
+    return np.eye(3) + np.sin(t) * k + (1 - np.cos(t)) * (k @ k)
+
+
+def resample_oblique(
+    arr: np.ndarray, affine: np.ndarray, rot: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Linear resampling (SimpleITK, -1024 outside) onto a grid whose axes are ``rot``
+    times the input's, same spacing, covering the whole input: the anatomy keeps its
+    world position. ``affine`` is RAS (nibabel); returns the array (input dtype) and
+    its RAS affine."""
+    import SimpleITK as sitk
+
+    ras_lps = np.diag([-1.0, -1.0, 1.0, 1.0])
+    sp = np.linalg.norm(affine[:3, :3], axis=0)
+    lps = ras_lps @ affine
+    img = sitk.GetImageFromArray(np.ascontiguousarray(arr.T).astype(np.float32))
+    img.SetSpacing(sp.tolist())
+    img.SetOrigin(lps[:3, 3].tolist())
+    direction = lps[:3, :3] / sp
+    img.SetDirection(direction.ravel().tolist())
+    new_dir = rot @ direction
+    n = np.array(arr.shape) - 1
+    corners = np.array([[i, j, k] for i in (0, n[0]) for j in (0, n[1]) for k in (0, n[2])])
+    along = (corners @ lps[:3, :3].T + lps[:3, 3]) @ new_dir  # corners on the new axes
+    lo = along.min(axis=0)
+    size = np.ceil((along.max(axis=0) - lo) / sp).astype(int) + 1
+    res = sitk.ResampleImageFilter()
+    res.SetOutputSpacing(sp.tolist())
+    res.SetOutputOrigin((new_dir @ lo).tolist())
+    res.SetOutputDirection(new_dir.ravel().tolist())
+    res.SetSize([int(v) for v in size])
+    res.SetInterpolator(sitk.sitkLinear)
+    res.SetDefaultPixelValue(-1024.0)
+    out = np.round(sitk.GetArrayFromImage(res.Execute(img)).T).astype(arr.dtype)
+    new_aff = np.eye(4)
+    new_aff[:3, :3] = new_dir * sp
+    new_aff[:3, 3] = new_dir @ lo
+    return out, ras_lps @ new_aff

@@ -25,16 +25,15 @@ from typing import Any
 import nibabel as nib
 import numpy as np
 import pytest
-import SimpleITK as sitk
 import trimesh
 
+from grids import resample_oblique, rotation_matrix
 from twinsep.plan import PlanOptions, run_plan
 
 pytestmark = pytest.mark.slow  # five plans of a 96-voxel phantom (about 20 s each)
 
 SIZE = 96
 LAYOUTS = ("perm", "flip", "lps_qform")
-_LPS = np.diag([-1.0, -1.0, 1.0, 1.0])
 
 
 def _save(arr: np.ndarray, aff: np.ndarray, path: Path, *, qform_only: bool = False) -> None:
@@ -58,43 +57,6 @@ def _flipped(arr: np.ndarray, aff: np.ndarray, axes: tuple[int, ...]) -> tuple:
         out[:3, 3] += out[:3, ax] * (arr.shape[ax] - 1)  # voxel n-1 keeps its world place
         out[:3, ax] = -out[:3, ax]
     return np.ascontiguousarray(arr), out
-
-
-def _rotation(axis: np.ndarray, deg: float) -> np.ndarray:
-    u = axis / np.linalg.norm(axis)
-    k = np.array([[0, -u[2], u[1]], [u[2], 0, -u[0]], [-u[1], u[0], 0]])
-    t = np.deg2rad(deg)
-    return np.eye(3) + np.sin(t) * k + (1 - np.cos(t)) * (k @ k)
-
-
-def _oblique(arr: np.ndarray, aff: np.ndarray, rot: np.ndarray) -> tuple:
-    """Linear resampling onto a grid whose axes are ``rot`` times the input's (same
-    spacing, covering the whole input); the anatomy keeps its world position."""
-    sp = np.linalg.norm(aff[:3, :3], axis=0)
-    lps = _LPS @ aff
-    img = sitk.GetImageFromArray(np.ascontiguousarray(arr.T).astype(np.float32))
-    img.SetSpacing(sp.tolist())
-    img.SetOrigin(lps[:3, 3].tolist())
-    direction = lps[:3, :3] / sp
-    img.SetDirection(direction.ravel().tolist())
-    new_dir = rot @ direction
-    n = np.array(arr.shape) - 1
-    corners = np.array([[i, j, k] for i in (0, n[0]) for j in (0, n[1]) for k in (0, n[2])])
-    along = (corners @ lps[:3, :3].T + lps[:3, 3]) @ new_dir  # corners on the new axes
-    lo = along.min(axis=0)
-    size = np.ceil((along.max(axis=0) - lo) / sp).astype(int) + 1
-    res = sitk.ResampleImageFilter()
-    res.SetOutputSpacing(sp.tolist())
-    res.SetOutputOrigin((new_dir @ lo).tolist())
-    res.SetOutputDirection(new_dir.ravel().tolist())
-    res.SetSize([int(s) for s in size])
-    res.SetInterpolator(sitk.sitkLinear)
-    res.SetDefaultPixelValue(-1024.0)
-    out = np.round(sitk.GetArrayFromImage(res.Execute(img)).T).astype(arr.dtype)
-    new_aff = np.eye(4)
-    new_aff[:3, :3] = new_dir * sp
-    new_aff[:3, 3] = new_dir @ lo
-    return out, _LPS @ new_aff
 
 
 def _in_layout_of(img: Any, ref: Any) -> np.ndarray:
@@ -123,7 +85,10 @@ def plans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     scans["perm"] = (*_permuted(arr, aff, (2, 0, 1)), False)
     scans["flip"] = (*_flipped(arr, aff, (0, 2)), False)
     scans["lps_qform"] = (*_flipped(arr, aff, (0, 1)), True)
-    scans["oblique"] = (*_oblique(arr, aff, _rotation(np.array([1.0, 0.3, 0.5]), 30.0)), False)
+    scans["oblique"] = (
+        *resample_oblique(arr, aff, rotation_matrix(np.array([1.0, 0.3, 0.5]), 30.0)),
+        False,
+    )
     out: dict[str, Path] = {}
     for name, (a, f, qform_only) in scans.items():
         path = root / f"{name}.nii.gz"

@@ -36,6 +36,8 @@ from twinsep.volume import Volume
 sys.path.insert(0, str(Path(__file__).parent))
 from handmade_pairs import R_CSF, R_SCALP, make_pair  # noqa: E402
 
+from grids import resample_oblique  # noqa: E402
+
 #: The grid of the failing real-CT copy: 30 deg about (1, 0.3, 0.5).
 _OBLIQUE_AXIS = np.array([1.0, 0.3, 0.5]) / np.linalg.norm([1.0, 0.3, 0.5])
 OBLIQUE = Rotation.from_rotvec(np.radians(30.0) * _OBLIQUE_AXIS).as_matrix()
@@ -177,37 +179,10 @@ def test_phantom_rendered_on_an_oblique_grid_keeps_type_and_angle(kind: str) -> 
 
 
 def _resampled(ct: Volume, rot: np.ndarray) -> Volume:
-    """``ct`` resampled (SimpleITK, linear, -1024 HU outside) onto a grid whose axes are
-    ``rot`` times the input's, same spacing, covering the whole input (the anatomy
-    keeps its world place)."""
-    import SimpleITK as sitk
-
-    lps = np.diag([-1.0, -1.0, 1.0, 1.0])
-    aff = lps @ ct.affine
-    sp = np.asarray(ct.spacing_mm, dtype=float)
-    img = sitk.GetImageFromArray(np.ascontiguousarray(ct.array.T).astype(np.float32))
-    img.SetSpacing(sp.tolist())
-    img.SetOrigin(aff[:3, 3].tolist())
-    direction = aff[:3, :3] / sp
-    img.SetDirection(direction.ravel().tolist())
-    new_dir = rot @ direction
-    n = np.array(ct.shape) - 1
-    corners = np.array([[i, j, k] for i in (0, n[0]) for j in (0, n[1]) for k in (0, n[2])])
-    along = (corners @ aff[:3, :3].T + aff[:3, 3]) @ new_dir
-    lo = along.min(axis=0)
-    size = np.ceil((along.max(axis=0) - lo) / sp).astype(int) + 1
-    res = sitk.ResampleImageFilter()
-    res.SetOutputSpacing(sp.tolist())
-    res.SetOutputOrigin((new_dir @ lo).tolist())
-    res.SetOutputDirection(new_dir.ravel().tolist())
-    res.SetSize([int(s) for s in size])
-    res.SetInterpolator(sitk.sitkLinear)
-    res.SetDefaultPixelValue(-1024.0)
-    out = np.round(sitk.GetArrayFromImage(res.Execute(img)).T).astype(np.int16)
-    new_aff = np.eye(4)
-    new_aff[:3, :3] = new_dir * sp
-    new_aff[:3, 3] = new_dir @ lo
-    return Volume(out, lps @ new_aff, {"kind": "CT"})
+    """``ct`` resampled (linear, -1024 HU outside) onto a grid whose axes are ``rot``
+    times the input's (``grids.resample_oblique``)."""
+    arr, aff = resample_oblique(ct.array.astype(np.int16), ct.affine, rot)
+    return Volume(arr, aff, {"kind": "CT"})
 
 
 @pytest.mark.realdata
