@@ -1,13 +1,17 @@
-"""Bone spill under the inner table (``twinsep.segment.spill``): the PSF width measured
+"""Bone spill under the inner table (``benchmarks/spill_model.py``): the PSF width measured
 on a generated head, the spill predicted against an exactly blurred plate."""
 
 from __future__ import annotations
+
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 from scipy import ndimage as ndi
 
-from twinsep.segment.spill import _centre_weight, estimate_psf_sigma_mm, predict_spill_hu
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+from spill_model import _centre_weight, estimate_psf_sigma_mm, predict_spill_hu  # noqa: E402
 
 BONE_HU, BRAIN_HU, CSF_HU, SOFT_HU, AIR_HU = 1000.0, 35.0, 10.0, 40.0, -1000.0
 

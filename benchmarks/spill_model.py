@@ -23,10 +23,11 @@ table").
    spill reaches them and the estimate is 0: the spill into the first layer is then the
    same size as its own partial volume and is not identified by this estimator.
 
-Not called by :func:`twinsep.segment.segment_ct`: the brain/CSF rule built on it
-missed the accuracy gates (the PSF is unmeasurable at 1.5 mm and coarser, and the gain
-on fine grids swings with 0.04 mm of error in it); the measurements are in
-docs/segmentation.md. The module stays, tested, as the instrument behind them.
+A measurement instrument, not part of the twinsep package: the brain/CSF rule built
+on it missed the accuracy gates (the PSF is unmeasurable at 1.5 mm and coarser, and the
+gain on fine grids swings with 0.04 mm of error in it), so ``segment_ct`` does not use
+it. The measurements it made are in docs/segmentation.md ("Bone spill under the inner
+table"); tests/segment/test_spill.py keeps it correct.
 """
 
 from __future__ import annotations
