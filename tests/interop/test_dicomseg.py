@@ -126,3 +126,51 @@ def test_dicom_seg_keeps_phi_only_when_asked(tmp_path: Path) -> None:
         keep_phi=True,
     )
     assert str(pydicom.dcmread(out).PatientName) == NAME
+
+
+def _add_identifiers(ds: pydicom.Dataset) -> None:
+    """Identifying values highdicom copied into the SEG before the allow-list (found by
+    a sweep of a whole plan): Patient/Study module attributes beyond the usual ones,
+    the acquisition equipment's institution and serial number, a private tag."""
+    ds.ConsultingPhysicianName = "QUENZ^CONSULT"
+    ds.PhysiciansOfRecord = ["QUENZ^RECORD"]
+    ds.NameOfPhysiciansReadingStudy = ["QUENZ^READER"]
+    ds.StudyDescription = "CT head QUENZ-STUDYDESC twins"
+    ds.ResponsiblePerson = "QUENZ^RESPONSIBLE"
+    ds.PatientComments = "mother QUENZ-COMMENT"
+    ds.OtherPatientNames = ["QUENZ^OTHER1", "QUENZ^OTHER2"]
+    other = pydicom.Dataset()
+    other.PatientID = "QUENZ-OTHERID"
+    ds.OtherPatientIDsSequence = pydicom.Sequence([other])
+    ds.InstitutionName = "QUENZ-INSTITUTION"
+    ds.InstitutionAddress = "QUENZ-ADDRESS"
+    ds.StationName = "QUENZ-STATION"
+    ds.DeviceSerialNumber = "QUENZ-SERIAL"
+    ds.private_block(0x0009, "QUENZ PRIVATE", create=True).add_new(0x01, "LO", "QUENZ-PRIVATE")
+
+
+def test_seg_takes_only_the_allow_list_from_the_source(tmp_path: Path) -> None:
+    folder, labels, twins = _case(tmp_path)
+    for f in sorted(folder.iterdir()):
+        ds = pydicom.dcmread(f)
+        _add_identifiers(ds)
+        ds.save_as(f, enforce_file_format=True)
+    sources = series_datasets(folder, None)
+    out = tmp_path / "seg.dcm"
+    write_dicom_seg(labels, twins, sources, out, colour_a="#7B3FA0", colour_b="#F28C28")
+    raw = out.read_bytes()
+    assert b"QUENZ" not in raw and NAME.encode() not in raw and PID.encode() not in raw
+    seg = pydicom.dcmread(out)
+    assert str(seg.PatientName) == "Anonymous^" and seg.PatientID.startswith("TWINSEP-")
+    # the references and the make of the scanner are still there
+    assert seg.StudyInstanceUID == sources[0].StudyInstanceUID
+    assert seg.FrameOfReferenceUID == sources[0].FrameOfReferenceUID
+    makers = [str(item.Manufacturer) for item in seg.ContributingEquipmentSequence]
+    assert str(sources[0].Manufacturer) in makers
+    assert assert_seg_reproduces(out, labels, twins) == 4
+    # with keep_phi the source's own values are kept
+    kept = tmp_path / "kept.dcm"
+    write_dicom_seg(
+        labels, twins, sources, kept, colour_a="#7B3FA0", colour_b="#F28C28", keep_phi=True
+    )
+    assert b"QUENZ-STUDYDESC" in kept.read_bytes()

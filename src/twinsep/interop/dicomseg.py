@@ -10,9 +10,10 @@ Two kinds of source are referenced:
 
 Frames are taken from the label volume at the voxel positions of the source plane
 (world mm through both affines), so the SEG lines up with the source whatever its slice
-order. The patient module copied from the source is de-identified unless ``keep_phi``:
-name, ID, birth date, sex, age, institution, accession number and referring physician
-are replaced or removed, and the SEG's own time stamps are left out. UIDs are derived
+order. Unless ``keep_phi``, highdicom sees only an allow-list of each source header
+(UIDs, modality, geometry: :data:`SOURCE_ATTRIBUTES`) with the Patient and Study
+module's Type 2 attributes emptied and a pseudonymous patient ID, so nothing else of the
+source's patient, study or equipment reaches the SEG; its own time stamps are left out. UIDs are derived
 from the source UIDs and the labels, so one plan gives the same bytes every run (with
 ``keep_phi`` the SEG records when it was written).
 """
@@ -40,27 +41,6 @@ from twinsep.labels import hex_to_rgb
 from twinsep.volume import LPS_TO_RAS, Volume, world_to_voxel
 
 logger = logging.getLogger(__name__)
-
-#: Header attributes that identify a patient; blanked in the SEG unless keep_phi.
-PHI_ATTRIBUTES: tuple[str, ...] = (
-    "PatientName",
-    "PatientID",
-    "PatientBirthDate",
-    "PatientSex",
-    "PatientAge",
-    "OtherPatientIDs",
-    "OtherPatientNames",
-    "PatientAddress",
-    "InstitutionName",
-    "InstitutionAddress",
-    "AccessionNumber",
-    "ReferringPhysicianName",
-    "StudyID",
-    "PerformingPhysicianName",
-    "OperatorsName",
-    "IssuerOfPatientID",
-)
-
 
 #: A source plane lies on another when their positions are closer than this (mm): the
 #: tolerance highdicom uses to match SEG planes to source frames, far below any voxel.
@@ -164,16 +144,61 @@ def find_sources(scan_path: Path, series_uid_hash: str | None) -> list[Dataset]:
     )
 
 
-def _deidentify(seg_ds: Dataset, source: Dataset, pseudo_id: str) -> None:
-    """Replace, in the written SEG, the identifying attributes highdicom copied from the
-    source's patient and study modules (``source`` itself is not touched: a copy of
-    hundreds of slice headers would cost more than the SEG, and a shallow copy shares
-    its elements with the input)."""
-    replacement = {"PatientName": "Anonymous^", "PatientID": pseudo_id}
-    for name in PHI_ATTRIBUTES:
-        if name in seg_ds and name in source:
-            old = seg_ds[name]  # highdicom shares this element with the source: not edited
-            seg_ds[name] = DataElement(old.tag, old.VR, replacement.get(name, ""))
+#: What the SEG may take from a source header without ``keep_phi``: the references
+#: (UIDs), the modality, the geometry highdicom places the frames with, and the make of
+#: the scanner (its acquisition item in ContributingEquipmentSequence). highdicom
+#: copies the source's whole Patient and Study modules (and its acquisition equipment,
+#: institution included) into the SEG; an allow-list rather than a list of identifying
+#: attributes, because those are open-ended (consulting physician, patient comments,
+#: other-IDs sequences, study description with a name in it...).
+SOURCE_ATTRIBUTES: tuple[str, ...] = (
+    "SpecificCharacterSet",
+    "SOPClassUID",
+    "SOPInstanceUID",
+    "StudyInstanceUID",
+    "SeriesInstanceUID",
+    "FrameOfReferenceUID",
+    "PositionReferenceIndicator",
+    "Modality",
+    "Manufacturer",
+    "ManufacturerModelName",
+    "SoftwareVersions",
+    "Rows",
+    "Columns",
+    "PixelSpacing",
+    "ImageOrientationPatient",
+    "ImagePositionPatient",
+    "SliceThickness",
+    "SpacingBetweenSlices",
+    "NumberOfFrames",
+    "SharedFunctionalGroupsSequence",
+    "PerFrameFunctionalGroupsSequence",
+)
+
+#: Type 2 attributes of the Patient and General Study modules that a SEG carries, and
+#: their values without ``keep_phi`` (the patient ID becomes a pseudonym).
+ANONYMOUS_VALUES: dict[str, str] = {
+    "PatientName": "Anonymous^",
+    "PatientBirthDate": "",
+    "PatientSex": "",
+    "StudyDate": "",
+    "StudyTime": "",
+    "ReferringPhysicianName": "",
+    "StudyID": "",
+    "AccessionNumber": "",
+}
+
+
+def _anonymous_source(ds: Dataset, pseudo_id: str) -> Dataset:
+    """The part of a source header the SEG may see: :data:`SOURCE_ATTRIBUTES` (elements
+    shared with ``ds``, which is not changed) and :data:`ANONYMOUS_VALUES` with the
+    pseudonymous ``PatientID``; everything else highdicom would copy is left behind."""
+    d = Dataset({ds[name].tag: ds[name] for name in SOURCE_ATTRIBUTES if name in ds})
+    for name, value in {**ANONYMOUS_VALUES, "PatientID": pseudo_id}.items():
+        setattr(d, name, value)
+    if hasattr(ds, "file_meta"):
+        d.file_meta = ds.file_meta
+    return d
 
 
 def _header_copy(ds: Dataset) -> Dataset:
@@ -422,6 +447,8 @@ def write_dicom_seg(
     uid_seed = hashlib.sha256(
         b"".join(str(d.SOPInstanceUID).encode() for d in srcs) + combined.tobytes()
     ).hexdigest()
+    if not keep_phi:
+        srcs = [_anonymous_source(d, pseudo) for d in srcs]
     try:
         seg_ds = hd.seg.Segmentation(
             source_images=srcs,
@@ -444,8 +471,6 @@ def write_dicom_seg(
         # highdicom's refusals of a source it cannot reference (missing frame of
         # reference, module attributes...): the plan goes on without seg.dcm
         raise SourceUnusableError(f"highdicom refused the source ({exc})") from exc
-    if not keep_phi:
-        _deidentify(seg_ds, sources[0], pseudo)
     _fix_variable_fields(seg_ds, uid_seed, keep_phi=keep_phi)
     with atomic_output(Path(path)) as tmp:
         seg_ds.save_as(tmp, enforce_file_format=True)
