@@ -9,7 +9,8 @@ dark on T1) by a two-class mixture; bone stays from the CT.
 
 *MR alone* (T1): the head is the foreground (midway between the background and tissue
 peaks); the cranial cavity is the region enclosed by the dark skull band, found as the
-deepest bright region; inside it brain vs CSF by a mixture; the dark band between cavity
+deepest bright region (bright: above the boundary between the darkest and the heaviest
+class of a three-class mixture, so grey matter counts as bright); inside it brain vs CSF; the dark band between cavity
 and scalp is skull (approximate: T1 cannot see bone, a warning says so).
 """
 
@@ -221,9 +222,13 @@ def segment_mr_t1(
     depth = morph.distance_mm(body, spacing)
     if float(depth.max()) < 25.0:
         raise ScanError(src, "has no head-sized object (nothing thicker than 50 mm)")
-    # tissue (brain/scalp) vs dark (CSF, bone, air) inside the body
+    # tissue (brain/scalp) vs dark (CSF, bone, air) inside the body. A T1 head has three
+    # classes there (dark CSF/bone, grey matter, white matter/fat): a two-class split
+    # (Otsu) falls between grey and white matter, so the cortex became "skull", the
+    # cavity shrank to the white matter, and a single real head (Colin27, ITK's KmeansTest
+    # T1) split at the interhemispheric fissure and was planned as two twins
     vals = sm[body]
-    t_dark = _otsu(sample_values(vals, 400_000, rng))
+    t_dark = _dark_bright_boundary(vals, mr_params)
     bright = body & (sm >= t_dark)
     # cavity: bright tissue deeper than the scalp and skull, separated from the scalp
     # by the dark skull band; keep the bright components that are deep
