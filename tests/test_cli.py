@@ -145,3 +145,26 @@ def test_reader_noise_stays_off_stderr(tmp_path: Path) -> None:
     )
     assert debug.returncode == 0
     assert "zz_truncated.dcm" in debug.stderr  # --debug still shows what the reader said
+
+
+def test_reader_error_logs_stay_off_stderr(tmp_path: Path) -> None:
+    """nibabel logs a bad vox_offset at ERROR (through a stderr handler of its own and the
+    root logger) before it raises: the user sees twinsep's one line only."""
+    import struct
+
+    import numpy as np
+
+    from twinsep.io import save_volume
+    from twinsep.volume import Volume
+
+    path = tmp_path / "offset.nii"
+    save_volume(Volume(np.arange(8000, dtype=np.int16).reshape(20, 20, 20) - 1000, np.eye(4)), path)
+    raw = bytearray(path.read_bytes())
+    struct.pack_into("<f", raw, 108, 100.0)  # vox_offset inside the 352-byte header
+    path.write_bytes(bytes(raw))
+    cmd = [sys.executable, "-m", "twinsep.cli", "check", str(path)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    assert proc.returncode == 2
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith(f"error: {path}: "), proc.stderr
+    assert "vox offset" in lines[0]

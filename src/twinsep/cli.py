@@ -91,18 +91,30 @@ _READER_MODULES = ("pydicom", "nibabel", "highdicom")
 
 
 class _ReaderNoise(logging.Filter):
-    """Drops the readers' records below ERROR (they reset their own logger levels on import)."""
+    """Drops the readers' records at every level (they reset their own logger levels on
+    import). Their ERROR records too: a file a reader cannot use becomes twinsep's own
+    one-line error, and a second line with the reader's wording broke that contract
+    (nibabel logs "vox offset 100 too low ..." at ERROR before raising)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return record.levelno >= logging.ERROR or record.name.split(".")[0] not in _READER_MODULES
+        return record.name.split(".")[0] not in _READER_MODULES
+
+
+#: Reader loggers that get a stderr handler of their own when the reader is imported.
+_READER_OWN_HANDLERS = ("nibabel.global",)
 
 
 def _quiet_readers() -> None:
-    """Keep the readers' own log lines and Python warnings off stderr (``--debug`` shows them)."""
+    """Keep the readers' own log lines and Python warnings off stderr (``--debug`` shows them),
+    also the lines of a handler a reader attaches to its own logger on import (nibabel's
+    ``nibabel.global`` prints to stderr by itself): that logger gets the filter itself."""
     import warnings
 
+    noise = _ReaderNoise()
     for handler in logging.getLogger().handlers:
-        handler.addFilter(_ReaderNoise())
+        handler.addFilter(noise)
+    for name in _READER_OWN_HANDLERS:
+        logging.getLogger(name).addFilter(noise)
     for name in _READER_MODULES:
         warnings.filterwarnings("ignore", module=name)
 
