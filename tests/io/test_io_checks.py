@@ -119,3 +119,29 @@ def test_broken_symlink_is_named(tmp_path: Path) -> None:
     link.symlink_to(tmp_path / "gone.nii.gz")
     with pytest.raises(ScanError, match="broken symbolic link"):
         check_readable_path(link)
+
+
+def test_noise_free_ct_is_not_a_label_map(tmp_path: Path) -> None:
+    """A piecewise-constant CT (a noise-free synthetic phantom: air, scalp, bone, brain,
+    CSF) has five values but spans Hounsfield units: loaded with a warning. A label map
+    (values from 0) and a two-valued image stay refused."""
+    from twinsep.io import load_scan, save_volume
+    from twinsep.volume import Volume
+
+    arr = np.full((24, 24, 24), -1000, np.int16)
+    arr[2:22, 2:22, 2:22] = 40
+    arr[4:20, 4:20, 4:20] = 1200
+    arr[6:18, 6:18, 6:18] = 8
+    arr[8:16, 8:16, 8:16] = 35
+    assert check_not_label_map(arr, "x.nii") is not None
+    path = tmp_path / "phantom.nii.gz"
+    save_volume(Volume(arr, np.eye(4)), path)
+    scan = load_scan(path)
+    assert scan.info.modality == "CT"
+    assert any("noise-free (synthetic) CT" in w and "5 distinct" in w for w in scan.info.warnings)
+    with pytest.raises(ScanError, match="label map"):
+        check_not_label_map(np.clip(arr, 0, 5), "labels.nii")  # 0..5
+    with pytest.raises(ScanError, match="label map"):
+        check_not_label_map(np.where(arr > 0, 1000, -1000).astype(np.int16), "mask.nii")
+    with pytest.raises(ScanError, match="label map"):
+        check_not_label_map(arr + 1100, "shifted.nii")  # 60..2300: no air, not HU

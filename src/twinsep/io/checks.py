@@ -329,11 +329,20 @@ def _looks_integral(values: np.ndarray) -> bool:
 
 def check_not_label_map(
     array: np.ndarray, source: str | Path, *, params: LoadParams = LoadParams()
-) -> None:
+) -> str | None:
     """Refuse a label map or mask given where a scan is expected.
 
     A volume with only integer values and at most ``label_map_max_unique`` distinct
-    values is a label map (or an empty/constant image), not a CT or MR scan.
+    values is a label map (or an empty/constant image), not a CT or MR scan - unless
+    those few values span CT's Hounsfield range (air at most ``ct_min_hu``, bone at
+    least ``ct_max_hu``): label maps count from 0, and a piecewise-constant CT is what a
+    noise-free synthetic phantom looks like (air -1000, scalp 40, bone 1200 ...). Such a
+    volume is accepted, and the returned warning says so.
+
+    Returns
+    -------
+    str or None
+        The warning for a noise-free CT, else None.
 
     Raises
     ------
@@ -344,15 +353,24 @@ def check_not_label_map(
     step = max(1, flat.size // 1_000_000)
     sample = flat[::step]
     if not _looks_integral(sample):
-        return
+        return None
     if np.unique(sample).size > params.label_map_max_unique:
-        return
+        return None
     if not _looks_integral(flat):
-        return
+        return None
     values = np.unique(flat)
     if values.size > params.label_map_max_unique:
-        return
+        return None
     shown = ", ".join(f"{v:g}" for v in values[:16].tolist())
+    if (
+        values.size > 2
+        and guess_modality(float(values[0]), float(values[-1]), params=params) == "CT"
+    ):
+        return (
+            f"only {values.size} distinct values ({shown}) spanning Hounsfield units: "
+            "read as a noise-free (synthetic) CT, not a label map; a real scan has "
+            "hundreds of grey levels"
+        )
     raise ScanError(
         source,
         f"looks like a label map or mask, not a scan: only {values.size} distinct integer "

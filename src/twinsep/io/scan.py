@@ -226,8 +226,10 @@ def _finish(path: Path, loaded: Loaded, *, keep_phi: bool, params: LoadParams) -
     check_affine(loaded.affine, source, params=params)
     check_finite(arr, source)
     arr = normalise_dtype(arr, source)
-    check_not_label_map(arr, source, params=params)
+    few_values = check_not_label_map(arr, source, params=params)
     warnings = list(loaded.warnings)
+    if few_values is not None:
+        warnings.append(few_values)
     # a sheared (tilted, uncorrected) grid is put on orthogonal axes once, here
     arr, grid_affine, shear = orthogonal_grid(
         arr,
