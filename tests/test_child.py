@@ -8,9 +8,11 @@ result.
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
-from twinsep.child import start_child
+from twinsep.child import start_child, start_spare
 
 
 def _total(values: np.ndarray, offset: float) -> float:
@@ -87,3 +89,33 @@ def test_cancelled_follow_up_leaves_the_first_call() -> None:
     follow.cancel()
     assert job.result(lambda: -1.0) == 499501.0
     assert not job._process.is_alive()
+
+
+def _loaded(module: str) -> bool:
+    return module in sys.modules
+
+
+def test_spare_process_takes_the_first_call_with_its_modules_loaded() -> None:
+    # control: a fresh child has not imported the module (nor has this test's module)
+    fresh = start_child(_loaded, "colorsys", name="fresh")
+    assert fresh is not None
+    assert fresh.result(lambda: True) is False
+    spare = start_spare(name="spare", preload=("colorsys",))
+    assert spare is not None
+    job = start_child(_loaded, "colorsys", name="loaded", spare=spare)
+    assert job is not None
+    assert job._process is spare.process  # no second interpreter
+    assert job.result(lambda: False) is True
+    spare.cancel()  # taken already: leaves the job's process alone, which has ended
+    assert not job._process.is_alive()
+
+
+def test_cancelled_spare_ends_and_a_call_starts_a_fresh_process() -> None:
+    spare = start_spare(name="spare", preload=("colorsys",))
+    assert spare is not None
+    spare.cancel()
+    assert not spare.process.is_alive()
+    job = start_child(_total, _values(), 0.0, name="total", spare=spare)
+    assert job is not None
+    assert job._process is not spare.process
+    assert job.result(lambda: -1.0) == 499500.0

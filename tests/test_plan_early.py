@@ -42,6 +42,9 @@ class _Pipeline:
         self.log: list[str] = []
         self.jobs: list[_Job] = []
         self.fail_in: str | None = None
+        self.prepare: Any = None
+        self.prepared: list[_Job] = []
+        self.early_after = "first"
 
     def early(self, ctx: StageContext) -> _Job:
         # started with the results of the stage it waits for
@@ -70,7 +73,14 @@ class _Pipeline:
         return [
             make("first", ()),
             make("second", ("first",)),
-            make("third", ("second",), early=self.early, early_after="first"),
+            make(
+                "third",
+                ("second",),
+                early=self.early,
+                early_after=self.early_after,
+                prepare=self.prepare,
+                prepare_after="first" if self.prepare is not None else "",
+            ),
         ]
 
 
@@ -129,3 +139,62 @@ def test_early_job_hears_of_later_stages(tmp_path: Path, options: PlanOptions) -
     run_plan(options, tmp_path / "plan", stages=p.stages(), scan=_Scan(_Info()))
     # told of "second" (after it started, before "third" takes it), not of "first"
     assert p.log == ["first", "early", "second", "heard second (2)", "third", "third took the job"]
+
+
+def _with_prepare(p: _Pipeline) -> None:
+    """``third`` readies an object after ``first`` that its early hook, after ``second``,
+    takes (as the min-cut's spare process, started after ``segment``)."""
+
+    def prepare(ctx: StageContext) -> _Job:
+        job = _Job(p.log, ctx.result("first")["value"])
+        p.prepared.append(job)
+        p.log.append("prepare")
+        return job
+
+    def early(ctx: StageContext) -> _Job:
+        got = ctx.prepared.pop("third", None)
+        p.log.append("early took the prepared" if got is not None else "early, nothing prepared")
+        job = _Job(p.log, (got.value if got is not None else 0.0) * 10)
+        p.jobs.append(job)
+        return job
+
+    p.prepare = prepare
+    p.early = early  # type: ignore[method-assign]
+    p.early_after = "second"
+
+
+def test_prepared_object_reaches_the_early_hook(tmp_path: Path, options: PlanOptions) -> None:
+    p = _Pipeline()
+    _with_prepare(p)
+    run = run_plan(options, tmp_path / "plan", stages=p.stages(), scan=_Scan(_Info()))
+    assert p.log == [
+        "first",
+        "prepare",
+        "second",
+        "early took the prepared",
+        "third",
+        "third took the job",
+    ]
+    assert run.plan["third"]["value"] == 10.0  # through the prepared object (1.0 x 10)
+    assert not p.prepared[0].cancelled
+
+
+def test_prepared_object_not_taken_is_cancelled(tmp_path: Path, options: PlanOptions) -> None:
+    p = _Pipeline()
+    _with_prepare(p)
+    p.fail_in = "second"
+    with pytest.raises(RuntimeError, match="boom"):
+        run_plan(options, tmp_path / "plan", stages=p.stages(), scan=_Scan(_Info()))
+    assert p.log == ["first", "prepare", "second", "cancel"]
+    assert p.prepared[0].cancelled
+
+
+def test_nothing_prepared_for_a_cached_stage(tmp_path: Path, options: PlanOptions) -> None:
+    p = _Pipeline()
+    _with_prepare(p)
+    out = tmp_path / "plan"
+    run_plan(options, out, stages=p.stages(), scan=_Scan(_Info()))
+    p.log.clear()
+    run = run_plan(options, out, force=True, stages=p.stages(), scan=_Scan(_Info()))
+    assert run.cached == ["first", "second", "third"]
+    assert p.log == []

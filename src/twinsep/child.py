@@ -12,6 +12,12 @@ returns the child's result, re-raises the exceptions the caller names, and other
 parent with the caller's fallback. The child runs the same code on equal copies of the
 arrays, so its result is the one the stage would compute.
 
+A process can also be started ahead of its first call (:func:`start_spare`): it imports
+the modules the call will need while the plan computes what the call takes as
+arguments, and :func:`start_child` then sends the call to it instead of starting a
+fresh interpreter (the min-cut's process is started once ``segment`` ends, so the
+interpreter start and the imports, about 1 s, leave the min-cut's own path).
+
 A later stage can queue more work on the same child with :meth:`ChildJob.then`: the
 child calls ``fn(result, *args, **kwargs)`` with the first call's result and
 arguments once it has sent that result, so the arrays it already holds are not
@@ -23,6 +29,7 @@ job was cancelled) the follow-up's caller computes its own fallback.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import multiprocessing
 import threading
@@ -36,11 +43,12 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-def _child(conn: Connection, level: int) -> None:
-    """Child process: receive ``(fn, args, kwargs)``, run it and send ``("ok", result,
-    records)`` or ``("error", exception, records)``; then run each follow-up ``(fn2,
-    kwargs2)`` received as ``fn2(result, *args, **kwargs2)`` and send its reply the same
-    way, until the parent closes the pipe. Log records of the ``twinsep`` loggers at
+def _child(conn: Connection, level: int, preload: tuple[str, ...] = ()) -> None:
+    """Child process: import the ``preload`` modules, receive ``(fn, args, kwargs)``, run
+    it and send ``("ok", result, records)`` or ``("error", exception, records)``; then
+    run each follow-up ``(fn2, kwargs2)`` received as ``fn2(result, *args, **kwargs2)``
+    and send its reply the same way, until the parent closes the pipe (before the first
+    call too: a spare process not used ends). Log records of the ``twinsep`` loggers at
     ``level`` and above go back to the parent with the reply of the call that made them.
     """
     records: list[logging.LogRecord] = []
@@ -61,7 +69,15 @@ def _child(conn: Connection, level: int) -> None:
     root.addHandler(_Keep(level))
     root.propagate = False
     try:
-        fn, args, kwargs = conn.recv()
+        for module in preload:
+            try:
+                importlib.import_module(module)
+            except Exception:  # noqa: BLE001 - the call imports what it needs and reports it
+                logging.getLogger(__name__).debug("preloading %s failed", module)
+        try:
+            fn, args, kwargs = conn.recv()
+        except EOFError:  # a spare process the plan did not use
+            return
         try:
             result = fn(*args, **kwargs)
         except Exception as exc:  # sent to the parent, which decides
@@ -250,13 +266,55 @@ class ChildJob(Generic[T]):
         self._channel.process.join(timeout=10)
 
 
-def start_child(fn: Callable[..., T], *args: Any, name: str, **kwargs: Any) -> ChildJob[T] | None:
-    """Start ``fn(*args, **kwargs)`` in a child process (``fn`` a module-level function,
-    its arguments picklable); None when no process can be started."""
+class Spare:
+    """A child process started ahead of its first call (:func:`start_spare`).
+
+    Attributes
+    ----------
+    name : str
+        What it is for (for the log).
+    process : multiprocessing.Process
+    conn : Connection
+        The parent's end of its pipe.
+    """
+
+    def __init__(self, name: str, process: Any, conn: Connection) -> None:
+        self.name = name
+        self.process = process
+        self.conn = conn
+        self.used = False
+
+    def take(self) -> tuple[Any, Connection] | None:
+        """The process and its pipe for the first call; None when it is gone or was
+        taken or cancelled already (the caller then starts a fresh process)."""
+        if self.used or self.conn.closed or not self.process.is_alive():
+            self.cancel()
+            return None
+        self.used = True
+        return self.process, self.conn
+
+    def cancel(self) -> None:
+        """End the process unless a call was given to it (it ends on its own once its
+        pipe closes)."""
+        if self.used:
+            return
+        self.used = True
+        if not self.conn.closed:
+            self.conn.close()
+        self.process.join(timeout=10)
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join(timeout=10)
+
+
+def _spawn(name: str, preload: tuple[str, ...]) -> tuple[Any, Connection] | None:
+    """A fresh interpreter running :func:`_child` and the parent's end of its pipe."""
     mp = multiprocessing.get_context("spawn")
     here, there = mp.Pipe(duplex=True)
     level = logging.getLogger("twinsep").getEffectiveLevel()
-    process = mp.Process(target=_child, args=(there, level), name=f"twinsep-{name}", daemon=True)
+    process = mp.Process(
+        target=_child, args=(there, level, preload), name=f"twinsep-{name}", daemon=True
+    )
     try:
         process.start()
     except OSError as exc:
@@ -267,6 +325,32 @@ def start_child(fn: Callable[..., T], *args: Any, name: str, **kwargs: Any) -> C
         there.close()
         return None
     there.close()  # the child holds its end
+    return process, here
+
+
+def start_spare(*, name: str, preload: tuple[str, ...] = ()) -> Spare | None:
+    """Start a child process that imports the ``preload`` modules and waits for its
+    first call (given by :func:`start_child` with ``spare=``); None when no process can
+    be started. A spare not used is ended with :meth:`Spare.cancel`."""
+    started = _spawn(name, tuple(preload))
+    if started is None:
+        return None
+    logger.debug("%s: spare process %s started", name, started[0].pid)
+    return Spare(name, *started)
+
+
+def start_child(
+    fn: Callable[..., T], *args: Any, name: str, spare: Spare | None = None, **kwargs: Any
+) -> ChildJob[T] | None:
+    """Start ``fn(*args, **kwargs)`` in a child process (``fn`` a module-level function,
+    its arguments picklable): in ``spare`` when it is given and still running, else in
+    a fresh one; None when no process can be started."""
+    started = spare.take() if spare is not None else None
+    if started is None:
+        started = _spawn(name, ())
+    if started is None:
+        return None
+    process, here = started
     sender = threading.Thread(
         target=_send, args=(here, (fn, args, kwargs)), name=f"twinsep-{name}-send", daemon=True
     )

@@ -159,6 +159,15 @@ class Stage:
         that has its result (e.g. to start the part that needs that result).
     early_after : str
         The stage after which ``early`` is called.
+    prepare : callable, optional
+        ``prepare(ctx) -> object or None``: readies what ``early`` will use (e.g. starts
+        its child process, which imports its modules meanwhile) as soon as stage
+        ``prepare_after`` has its result, when this stage is not cached; the object is
+        in ``ctx.prepared`` under this stage's name for ``early`` to take (objects not
+        taken are stopped with ``.cancel()`` when the plan ends). Must not change the
+        result.
+    prepare_after : str
+        The stage after which ``prepare`` is called.
     """
 
     name: str
@@ -169,6 +178,8 @@ class Stage:
     params: Any = None
     early: Callable[[StageContext], Any] | None = None
     early_after: str = ""
+    prepare: Callable[[StageContext], Any] | None = None
+    prepare_after: str = ""
 
 
 class StageContext:
@@ -198,6 +209,8 @@ class StageContext:
         self.parameters: dict[str, Any] = {}
         #: jobs started by ``Stage.early`` for stages still to run, by stage name.
         self.early_jobs: dict[str, Any] = {}
+        #: what ``Stage.prepare`` readied for the ``early`` of stages still to run.
+        self.prepared: dict[str, Any] = {}
         #: the plan's background writer (set by :func:`run_plan`) and its pending writes.
         self._writer: ThreadPoolExecutor | None = None
         self._writes: list[Future[Any]] = []
@@ -764,9 +777,10 @@ def run_plan(
     finally:
         ctx._writer.shutdown(wait=True)
         ctx._writer = None
-        for job in ctx.early_jobs.values():
+        for job in [*ctx.early_jobs.values(), *ctx.prepared.values()]:
             job.cancel()
         ctx.early_jobs.clear()
+        ctx.prepared.clear()
     run_info.plan = plan
     return run_info
 
@@ -775,20 +789,25 @@ def _start_early(
     stage_list: Sequence[Stage], done: str, ctx: StageContext, cache_dir: Path, keys: dict[str, str]
 ) -> None:
     """Tell the early jobs running that stage ``done`` has its result (their optional
-    ``stage_done(done, ctx)``), then call ``early`` of the stages waiting for ``done``
-    that are not cached."""
+    ``stage_done(done, ctx)``), then call ``prepare`` and ``early`` of the stages waiting
+    for ``done`` that are not cached."""
     for running in list(ctx.early_jobs.values()):
         hook = getattr(running, "stage_done", None)
         if hook is not None:
             hook(done, ctx)
     for s in stage_list:
-        if s.early is None or s.early_after != done or s.name in ctx.results:
-            continue
-        if (cache_dir / f"{s.name}-{keys[s.name]}.pkl").is_file():
-            continue
-        job = s.early(ctx)
-        if job is not None:
-            ctx.early_jobs[s.name] = job
+        hooks = (
+            (s.prepare, s.prepare_after, ctx.prepared),
+            (s.early, s.early_after, ctx.early_jobs),
+        )
+        for hook_fn, after, started in hooks:
+            if hook_fn is None or after != done or s.name in ctx.results:
+                continue
+            if (cache_dir / f"{s.name}-{keys[s.name]}.pkl").is_file():
+                continue
+            job = hook_fn(ctx)
+            if job is not None:
+                started[s.name] = job
 
 
 def assemble_plan(

@@ -38,8 +38,12 @@ def _volumes() -> tuple[Volume, Volume]:
 def test_early_cut_equals_the_cut_in_the_stage(no_threshold: None) -> None:
     labels, twins = _volumes()
     params = CutParams()
-    job = early.start_cut(labels, twins, params=params)
+    # in the spare process started after segment (Stage.prepare), as in a plan
+    spare = early.spare_cut_process(labels)
+    assert spare is not None
+    job = early.start_cut(labels, twins, params=params, spare=spare)
     assert job is not None
+    assert job.job._process is spare.process
     got = job.result(labels, twins)
     want = min_cut_twins(labels, twins, params=params)
     np.testing.assert_array_equal(got.twins, want.twins)

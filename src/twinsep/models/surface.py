@@ -240,19 +240,20 @@ def iso_surface_index(
             return np.zeros((0, 3)), np.zeros((0, 3), dtype=np.int64)
         # scikit-image winds faces inward (NOTES.md): flip to outward.
         return v.astype(np.float64), f[:, ::-1].astype(np.int64)
-    import vtk
-    from vtk.util import numpy_support as ns
+    from vtkmodules.util import numpy_support as ns
+    from vtkmodules.vtkCommonDataModel import vtkImageData
+    from vtkmodules.vtkFiltersCore import vtkFlyingEdges3D
 
     arr = np.ascontiguousarray(field)
     if arr.dtype == np.bool_:
         arr = arr.view(np.uint8)
-    img = vtk.vtkImageData()
+    img = vtkImageData()
     # VTK image data is x-fastest: our C-ordered [i, j, k] array is VTK's (x=k, y=j, z=i)
     # without a transposing copy; the axes are swapped back below.
     img.SetDimensions(arr.shape[2], arr.shape[1], arr.shape[0])
     scalars = ns.numpy_to_vtk(arr.ravel(), deep=False)  # arr outlives the filter
     img.GetPointData().SetScalars(scalars)
-    fe = vtk.vtkFlyingEdges3D()
+    fe = vtkFlyingEdges3D()
     fe.SetInputData(img)
     fe.SetValue(0, float(level))
     fe.ComputeNormalsOff()
@@ -270,18 +271,19 @@ def iso_surface_index(
 
 
 def _to_polydata(vertices: np.ndarray, faces: np.ndarray):  # noqa: ANN202
-    import vtk
-    from vtk.util import numpy_support as ns
+    from vtkmodules.util import numpy_support as ns
+    from vtkmodules.vtkCommonCore import vtkPoints
+    from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkPolyData
 
-    pts = vtk.vtkPoints()
+    pts = vtkPoints()
     pts.SetData(ns.numpy_to_vtk(np.ascontiguousarray(vertices, dtype=np.float64), deep=True))
-    cells = vtk.vtkCellArray()
+    cells = vtkCellArray()
     offsets = np.arange(0, 3 * faces.shape[0] + 1, 3, dtype=np.int64)
     cells.SetData(
         ns.numpy_to_vtkIdTypeArray(offsets, deep=True),
         ns.numpy_to_vtkIdTypeArray(np.ascontiguousarray(faces.ravel(), dtype=np.int64), deep=True),
     )
-    pd = vtk.vtkPolyData()
+    pd = vtkPolyData()
     pd.SetPoints(pts)
     pd.SetPolys(cells)
     return pd
@@ -310,11 +312,11 @@ def smooth_windowed_sinc(
     """
     if iterations <= 0 or faces.shape[0] == 0:
         return np.array(vertices, dtype=np.float64, copy=True)
-    import vtk
-    from vtk.util import numpy_support as ns
+    from vtkmodules.util import numpy_support as ns
+    from vtkmodules.vtkFiltersCore import vtkWindowedSincPolyDataFilter
 
     pd = _to_polydata(vertices, faces)
-    f = vtk.vtkWindowedSincPolyDataFilter()
+    f = vtkWindowedSincPolyDataFilter()
     f.SetInputData(pd)
     f.SetNumberOfIterations(int(iterations))
     f.SetPassBand(float(passband))

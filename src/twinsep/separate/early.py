@@ -11,6 +11,10 @@ arrays, so the cut is the one the stage would compute; a
 :class:`~twinsep.errors.SeparationError` in the child is raised in the stage, and any
 other failure of the child makes the stage compute the cut itself.
 
+The child process itself is started when ``segment`` ends (``Stage.prepare``,
+:func:`spare_cut_process`): it imports the min-cut and meshing modules while ``twins``
+runs, so that the cut starts the moment the twins are sent.
+
 Small scans are cut in the stage: starting a process (a fresh interpreter importing
 numpy, scipy and the min-cut modules) costs about 1-2 s of CPU, more than a cut of a
 few million voxels.
@@ -21,7 +25,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from twinsep.child import ChildJob, start_child
+from twinsep.child import ChildJob, Spare, start_child, start_spare
 from twinsep.errors import SeparationError
 from twinsep.separate.mincut import CutResult, min_cut_twins
 from twinsep.separate.params import CutParams
@@ -34,6 +38,19 @@ logger = logging.getLogger(__name__)
 #: scipy and the min-cut modules, and the arrays pickled both ways) is not repaid: the
 #: cut of a 256^3 grid (17 M voxels) takes about as long. Does not change any result.
 EARLY_MIN_VOXELS = 20_000_000
+
+#: Modules the min-cut's child imports before its first call: the min-cut's, and those
+#: of the part meshes that follow the cut in the same process
+#: (:func:`twinsep.models.early.follow_cut`; the VTK and decimation modules that their
+#: functions import when first called).
+PRELOAD = (
+    "twinsep.separate.mincut",
+    "twinsep.models.early",
+    "vtkmodules.util.numpy_support",
+    "vtkmodules.vtkCommonDataModel",
+    "vtkmodules.vtkFiltersCore",
+    "fast_simplification",
+)
 
 
 @dataclass
@@ -68,11 +85,24 @@ class EarlyCut:
         self.job.cancel()
 
 
-def start_cut(labels: Volume, twins: Volume, *, params: CutParams) -> EarlyCut | None:
-    """Start :func:`min_cut_twins` in a child process; None on grids smaller than
-    ``EARLY_MIN_VOXELS`` (the stage cuts them itself) or when no process can be started.
-    """
+def spare_cut_process(labels: Volume) -> Spare | None:
+    """Start the min-cut's child process ahead of the cut (it imports ``PRELOAD``
+    meanwhile); None on grids smaller than ``EARLY_MIN_VOXELS``."""
     if labels.array.size < EARLY_MIN_VOXELS:
         return None
-    job = start_child(min_cut_twins, labels, twins, name="min-cut", params=params)
+    return start_spare(name="min-cut", preload=PRELOAD)
+
+
+def start_cut(
+    labels: Volume, twins: Volume, *, params: CutParams, spare: Spare | None = None
+) -> EarlyCut | None:
+    """Start :func:`min_cut_twins` in a child process (``spare`` when given, see
+    :func:`spare_cut_process`); None on grids smaller than ``EARLY_MIN_VOXELS`` (the
+    stage cuts them itself) or when no process can be started.
+    """
+    if labels.array.size < EARLY_MIN_VOXELS:
+        if spare is not None:
+            spare.cancel()
+        return None
+    job = start_child(min_cut_twins, labels, twins, name="min-cut", spare=spare, params=params)
     return None if job is None else EarlyCut(params, job)

@@ -6,8 +6,9 @@ import functools
 from pathlib import Path
 from typing import Any
 
+from twinsep.child import Spare
 from twinsep.plan import Stage, StageContext
-from twinsep.separate.early import EarlyCut, start_cut
+from twinsep.separate.early import EarlyCut, spare_cut_process, start_cut
 from twinsep.separate.params import SeparateParams
 from twinsep.separate.plan import SeparationPlan, plan_separation
 from twinsep.separate.staging import stages_to_yaml
@@ -15,10 +16,22 @@ from twinsep.separate.staging import stages_to_yaml
 STAGES_YAML = "stages.yaml"
 
 
+def _prepare(ctx: StageContext) -> Spare | None:
+    """``Stage.prepare``: start the min-cut's child process once ``segment`` has its
+    result, so that it has imported its modules when the twins are known."""
+    return spare_cut_process(ctx.result("segment").labels)
+
+
 def _early(ctx: StageContext, *, params: SeparateParams) -> EarlyCut | None:
     """``Stage.early``: start the min-cut (it needs only the labels and the twins) in a
     child process once the ``twins`` stage has its result (:mod:`twinsep.separate.early`)."""
-    return start_cut(ctx.result("segment").labels, ctx.result("twins").twins, params=params.cut)
+    spare = getattr(ctx, "prepared", {}).pop("separate", None)
+    return start_cut(
+        ctx.result("segment").labels,
+        ctx.result("twins").twins,
+        params=params.cut,
+        spare=spare if isinstance(spare, Spare) else None,
+    )
 
 
 def _run(ctx: StageContext) -> SeparationPlan:
@@ -93,6 +106,8 @@ def build_stage(params: SeparateParams | None = None) -> Stage:
         params=params,
         early=functools.partial(_early, params=params),
         early_after="twins",
+        prepare=_prepare,
+        prepare_after="segment",
     )
 
 
