@@ -127,3 +127,13 @@ def test_phantom_kinds_random_affine(kind: str) -> None:
     assert fa.shared.sinus_kind == tr.sinus_kind
     if tr.type == "angular":
         assert fa.site == tr.site
+
+
+def test_anatomy_errors_name_the_scan() -> None:
+    """The one-line error names the user's scan (carried in the volumes' meta), not an
+    internal "labels"/"twins" (a face-less phantom printed "error: labels: ...")."""
+    meta = {"source": "case.nii.gz"}
+    q = make_pair(site_a=(140, 0), site_b=(140, 0), face=False, bridge_gap_mm=14.0)
+    with pytest.raises(AnatomyError) as info:
+        analyse_fusion(Volume(q.labels, q.affine, dict(meta)), Volume(q.twins, q.affine))
+    assert info.value.one_line().startswith("case.nii.gz: "), info.value.one_line()

@@ -248,11 +248,12 @@ def analyse_fusion(
             f"out_of_scope={params.out_of_scope!r} is not one of {', '.join(OUT_OF_SCOPE_MODES)}"
         )
     warnings: list[str] = []
+    src = str(labels.meta.get("source") or twins.meta.get("source") or "labels")  # scan name
     tw = twins.array
     a = tw == TWIN_A
     b = tw == TWIN_B
     if not a.any() or not b.any():
-        raise AnatomyError("twins", "twin map holds only one twin; nothing to separate")
+        raise AnatomyError(src, "twin map holds only one twin; nothing to separate")
     n_vox = max(int(np.count_nonzero(a)), int(np.count_nonzero(b)))
     step = max(1, int(np.ceil((n_vox / FRAME_MAX_VOXELS) ** (1 / 3))))
     lab_s = _strided(labels, step)
@@ -269,7 +270,7 @@ def analyse_fusion(
         mesh = interface_mesh(a, b, labels.affine, smooth_sigma_vx=params.smooth_sigma_vx)
         if mesh.area_mm2 <= 0:
             raise AnatomyError(
-                "twins", "the two twins do not touch (no shared boundary): not conjoined"
+                src, "the two twins do not touch (no shared boundary): not conjoined"
             )
         w = mesh.areas_mm2
         centroid = (mesh.centroids_mm * w[:, None]).sum(axis=0) / w.sum()
@@ -322,7 +323,7 @@ def analyse_fusion(
                 "is not craniopagus (e.g. cephalopagus) and is outside twinsep's scope"
             )
             if params.out_of_scope == "error":
-                raise AnatomyError("labels", msg)
+                raise AnatomyError(src, msg)
             warnings.append("OUT OF SCOPE: " + msg)
 
     shared = shared_inventory(labels, twins, mesh, centroid, axis, frames=frames, params=params)

@@ -226,13 +226,14 @@ def twin_frame(
     """
     ap = params.axes
     name = "A" if twin_value == 1 else "B"
+    src = str(labels.meta.get("source") or twins.meta.get("source") or "labels")  # scan name
     lab = labels.array
     tw = twins.array
     spacing = labels.spacing_mm
     vox_ml = labels.voxel_volume_mm3 / 1000.0
     body_full = tw == twin_value
     if not body_full.any():
-        raise AnatomyError("twins", f"twin {name} has no voxels; cannot find its head axes")
+        raise AnatomyError(src, f"twin {name} has no voxels; cannot find its head axes")
     margin = int(np.ceil(params.bridge_exclusion_mm / min(spacing))) + 1
     box = _crop(body_full, margin)
     offset = np.array([s.start for s in box])
@@ -245,7 +246,7 @@ def twin_frame(
         brain = body & np.isin(lab_c, (BRAIN, CSF))
     if not brain.any():
         raise AnatomyError(
-            "labels", f"twin {name} has no brain or CSF voxels; cannot find its head axes"
+            src, f"twin {name} has no brain or CSF voxels; cannot find its head axes"
         )
     cavity = body & np.isin(lab_c, (BRAIN, CSF))
     d_cav = edt.edt(~cavity, anisotropy=spacing, black_border=False, parallel=EDT_THREADS)
@@ -267,7 +268,7 @@ def twin_frame(
     ext_ml = float(ext.sum() * vox_ml)
     if not ext.any():
         raise AnatomyError(
-            "labels",
+            src,
             f"twin {name} has no face, skull base or neck tissue beyond its skull "
             f"(> {thick_mm:.0f} mm from the brain); cannot orient the head",
         )
