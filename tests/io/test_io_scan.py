@@ -214,6 +214,29 @@ def test_nifti_without_orientation_warns(tmp_path: Path) -> None:
     assert any("orientation is unknown" in w for w in load_scan(p).info.warnings)
 
 
+@pytest.mark.parametrize("suffix", [".nii", ".nii.gz"])
+def test_nifti_qform_sform_disagreement_warns(suffix: str, tmp_path: Path) -> None:
+    """sform 15 deg oblique, qform straight (a sweep case): the sform places the volume,
+    and a warning gives how far apart the two placements put its corners."""
+    arr = np.random.default_rng(7).integers(-1000, 1500, size=(20, 20, 20)).astype(np.int16)
+    t = np.radians(15.0)
+    sform = np.eye(4)
+    sform[1:3, 1:3] = [[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]]
+    img = nib.Nifti1Image(arr, None)
+    img.set_qform(np.eye(4), code=1)
+    img.set_sform(sform, code=1)
+    p = tmp_path / f"qs{suffix}"
+    nib.save(img, p)
+    scan = load_scan(p)
+    np.testing.assert_allclose(scan.volume.affine, sform, atol=1e-6)
+    # corner (19, 19, 19): |(S - I) c| = 19 * |(0, c - s - 1, s + c - 1)|
+    gap = 19.0 * np.hypot(np.cos(t) - np.sin(t) - 1.0, np.sin(t) + np.cos(t) - 1.0)
+    assert any(f"up to {gap:.1f} mm apart" in w for w in scan.info.warnings), scan.info.warnings
+    img.set_qform(sform, code=1)  # the same oblique affine in both: no warning
+    nib.save(img, p)
+    assert not any("qform and sform" in w for w in load_scan(p).info.warnings)
+
+
 def test_misnamed_file_is_sniffed(tmp_path: Path) -> None:
     vol = make_volume("lsa")
     p = save_volume(vol, tmp_path / "v.nrrd")

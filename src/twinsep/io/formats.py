@@ -93,12 +93,46 @@ class _HashThread(threading.Thread):
         return self.digest
 
 
+#: Largest distance (mm) between where a NIfTI's qform and its sform put the corners of
+#: the volume before a warning says they disagree. twinsep (nibabel) uses the sform;
+#: a tool that reads the qform would place the scan, and the plan's label maps (written
+#: with one affine in both), elsewhere. 0.1 mm is the slice-position tolerance of DICOM
+#: series (``LoadParams.slice_position_tol_mm``), far above the float32 rounding of the
+#: two encodings of one affine.
+QFORM_SFORM_TOL_MM: float = 0.1
+
+
+def _qform_sform_gap_mm(header: Any) -> float:
+    """Largest distance (mm) between the qform and sform positions of the volume's
+    corners; 0 unless both are set."""
+    if int(header["sform_code"]) == 0 or int(header["qform_code"]) == 0:
+        return 0.0
+    shape = [max(int(n), 1) for n in (tuple(header.get_data_shape()) + (1, 1, 1))[:3]]
+    corners = np.array(
+        [
+            [i, j, k, 1.0]
+            for i in (0, shape[0] - 1)
+            for j in (0, shape[1] - 1)
+            for k in (0, shape[2] - 1)
+        ]
+    )
+    diff = corners @ (np.asarray(header.get_sform()) - np.asarray(header.get_qform())).T
+    return float(np.max(np.linalg.norm(diff[:, :3], axis=1)))
+
+
 def _nifti_warnings(header: Any) -> list[str]:
     warnings: list[str] = []
     if int(header["sform_code"]) == 0 and int(header["qform_code"]) == 0:
         warnings.append(
             "the NIfTI header has no qform or sform: orientation is unknown and was "
             "assumed from the voxel sizes alone (left-right may be wrong)"
+        )
+    gap = _qform_sform_gap_mm(header)
+    if gap > QFORM_SFORM_TOL_MM:
+        warnings.append(
+            f"the NIfTI qform and sform disagree (the volume's corners up to {gap:.1f} mm "
+            "apart): the sform was used, as nibabel and FSL do; a viewer that reads the "
+            "qform shows the scan and the plan elsewhere - check which one is right"
         )
     unit = header.get_xyzt_units()[0]
     if unit not in ("mm", "unknown"):
