@@ -5,6 +5,8 @@ PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
 STAMP  := $(VENV)/.installed
 TSTAMP := $(VENV)/.installed-test
+# pytest-xdist workers of `make test`; each module stays on one worker (docs/performance.md)
+TEST_WORKERS ?= 2
 
 .PHONY: demo test bench lint realdata browser viewer-assets clean
 
@@ -44,7 +46,7 @@ lint: $(TSTAMP)
 ## test: create/update the venv with the test extras, fetch real data and chromium, run the suite
 test: $(TSTAMP) realdata browser
 	$(MAKE) lint
-	$(VENV)/bin/pytest -q -p no:cacheprovider tests
+	OPENBLAS_NUM_THREADS=1 $(VENV)/bin/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadscope tests
 
 ## bench: run benchmarks/ and write benchmarks/results/*.json and results.md
 bench: $(TSTAMP) realdata
