@@ -32,10 +32,23 @@ def real_vertical():
     return build_real_case("real-vertical", spacing_mm=1.5)
 
 
-def test_real_vertical_ct_segmentation_and_twins(real_vertical):
+@pytest.fixture(scope="module")
+def real_seg(real_vertical):
+    """``segment_ct`` of the case's CT, once for the module (tests only read it)."""
+    return segment_ct(real_vertical[1])
+
+
+@pytest.fixture(scope="module")
+def plain_fused(real_vertical, real_seg):
+    """``fuse_mr`` of the case's own T1 (no venous signal), once for the module."""
+    case, ct, _ = real_vertical
+    return fuse_mr(real_seg, ct, Volume(case.mr.array, case.mr.affine, {"source": "t1.nii.gz"}))
+
+
+def test_real_vertical_ct_segmentation_and_twins(real_vertical, real_seg):
     case, ct, truth = real_vertical
     assert truth["type"] == "vertical"
-    seg = segment_ct(ct)
+    seg = real_seg
     t = case.labels.array
     p = seg.labels.array
     # measured at 1.5 mm: soft 0.98, bone 1.00, brain 0.96, CSF 0.78 (brain/CSF step of
@@ -72,10 +85,8 @@ def test_unregistrable_mr_is_refused(real_vertical):
         register_mr_to_ct(ct, Volume(noise, case.mr.affine, {"source": "noise.nii"}))
 
 
-def test_ct_mr_fusion_keeps_bone_and_reports_metric(real_vertical):
-    case, ct, _ = real_vertical
-    seg = segment_ct(ct)
-    fused = fuse_mr(seg, ct, Volume(case.mr.array, case.mr.affine, {"source": "mr.nii.gz"}))
+def test_ct_mr_fusion_keeps_bone_and_reports_metric(real_seg, plain_fused):
+    seg, fused = real_seg, plain_fused
     assert fused.modality == "CT+MR"
     assert fused.registration_mi is not None and fused.registration_mi > 0.3
     assert (fused.labels.array == L.BONE).sum() == (seg.labels.array == L.BONE).sum()
@@ -96,11 +107,11 @@ def test_mr_only_path_runs_and_warns(real_vertical):
     assert set(np.unique(twins.twins.array)) == {0, 1, 2}
 
 
-def test_venogram_sinus_from_mr(real_vertical):
+def test_venogram_sinus_from_mr(real_vertical, real_seg, plain_fused):
     """CT without contrast + an MR with a bright tube (a 'venogram'): the tube becomes
     vessel; the plain T1 (previous test) adds no vessels."""
     case, ct, _ = real_vertical
-    seg = segment_ct(ct)
+    seg = real_seg
     mr = case.mr.array.copy()
     cav = np.isin(case.labels.array, [L.BRAIN, L.CSF]) & (case.twins.array == 1)
     idx = np.argwhere(cav)
@@ -114,7 +125,7 @@ def test_venogram_sinus_from_mr(real_vertical):
     v = fused.labels.array == L.VESSEL
     assert fused.contrast
     assert dice(v, tube) >= 0.7
-    plain = fuse_mr(seg, ct, Volume(case.mr.array, case.mr.affine, {"source": "t1.nii.gz"}))
+    plain = plain_fused
     assert (plain.labels.array == L.VESSEL).sum() == 0
     assert any("not a venogram" in w for w in plain.warnings)
 
