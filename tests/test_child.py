@@ -95,27 +95,52 @@ def _loaded(module: str) -> bool:
     return module in sys.modules
 
 
-def test_spare_process_takes_the_first_call_with_its_modules_loaded() -> None:
+def _loaded_and_total(module: str, values: np.ndarray, offset: float) -> tuple[bool, float]:
+    return module in sys.modules, float(values.sum()) + offset
+
+
+def _describe_all(
+    result: tuple[bool, float], module: str, values: np.ndarray, offset: float, *, scale: float
+) -> tuple:
+    return result, module, values.shape, offset * scale
+
+
+def test_spare_process_takes_the_first_call_with_its_modules_and_leading_args() -> None:
     # control: a fresh child has not imported the module (nor has this test's module)
     fresh = start_child(_loaded, "colorsys", name="fresh")
     assert fresh is not None
     assert fresh.result(lambda: True) is False
-    spare = start_spare(name="spare", preload=("colorsys",))
+    values = _values()
+    spare = start_spare(name="spare", preload=("colorsys",), head=("colorsys", values))
     assert spare is not None
-    job = start_child(_loaded, "colorsys", name="loaded", spare=spare)
+    job = start_child(_loaded_and_total, "colorsys", values, 0.5, name="loaded", spare=spare)
     assert job is not None
     assert job._process is spare.process  # no second interpreter
-    assert job.result(lambda: False) is True
+    follow = job.then(_describe_all, name="describe", scale=2.0)
+    assert follow is not None
+    # fallbacks that differ from the child's answers: a pass proves the child replied
+    assert job.result(lambda: (False, -1.0)) == (True, 499500.5)
+    # the follow-up gets every argument, the leading ones sent ahead included
+    assert follow.result(lambda: ()) == ((True, 499500.5), "colorsys", (1000,), 1.0)
     spare.cancel()  # taken already: leaves the job's process alone, which has ended
     assert not job._process.is_alive()
 
 
-def test_cancelled_spare_ends_and_a_call_starts_a_fresh_process() -> None:
-    spare = start_spare(name="spare", preload=("colorsys",))
+def test_spare_is_not_used_for_other_leading_args_or_once_cancelled() -> None:
+    values = _values()
+    spare = start_spare(name="spare", head=(values,))
     assert spare is not None
-    spare.cancel()
-    assert not spare.process.is_alive()
+    # equal values but not the objects sent ahead: a fresh process, the spare ended
     job = start_child(_total, _values(), 0.0, name="total", spare=spare)
     assert job is not None
     assert job._process is not spare.process
+    assert not spare.process.is_alive()
     assert job.result(lambda: -1.0) == 499500.0
+    spare = start_spare(name="spare", head=(values,))
+    assert spare is not None
+    spare.cancel()
+    assert not spare.process.is_alive()
+    job = start_child(_total, values, 1.0, name="total", spare=spare)
+    assert job is not None
+    assert job._process is not spare.process
+    assert job.result(lambda: -1.0) == 499501.0

@@ -13,10 +13,11 @@ parent with the caller's fallback. The child runs the same code on equal copies 
 arrays, so its result is the one the stage would compute.
 
 A process can also be started ahead of its first call (:func:`start_spare`): it imports
-the modules the call will need while the plan computes what the call takes as
-arguments, and :func:`start_child` then sends the call to it instead of starting a
-fresh interpreter (the min-cut's process is started once ``segment`` ends, so the
-interpreter start and the imports, about 1 s, leave the min-cut's own path).
+the modules the call will need, and receives the leading arguments already known,
+while the plan computes the others; :func:`start_child` then sends it the call and the
+remaining arguments instead of starting a fresh interpreter (the min-cut's process is
+started once ``segment`` ends with the tissue labels, so the interpreter start, the
+imports and half of the arrays leave the min-cut's own path).
 
 A later stage can queue more work on the same child with :meth:`ChildJob.then`: the
 child calls ``fn(result, *args, **kwargs)`` with the first call's result and
@@ -43,13 +44,15 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-def _child(conn: Connection, level: int, preload: tuple[str, ...] = ()) -> None:
-    """Child process: import the ``preload`` modules, receive ``(fn, args, kwargs)``, run
-    it and send ``("ok", result, records)`` or ``("error", exception, records)``; then
-    run each follow-up ``(fn2, kwargs2)`` received as ``fn2(result, *args, **kwargs2)``
-    and send its reply the same way, until the parent closes the pipe (before the first
-    call too: a spare process not used ends). Log records of the ``twinsep`` loggers at
-    ``level`` and above go back to the parent with the reply of the call that made them.
+def _child(conn: Connection, level: int, preload: tuple[str, ...] = (), head: bool = False) -> None:
+    """Child process: import the ``preload`` modules, receive (with ``head``) a tuple of
+    leading arguments and then ``(fn, args, kwargs)``, run ``fn(*leading, *args,
+    **kwargs)`` and send ``("ok", result, records)`` or ``("error", exception,
+    records)``; then run each follow-up ``(fn2, kwargs2)`` received as ``fn2(result,
+    *leading, *args, **kwargs2)`` and send its reply the same way, until the parent
+    closes the pipe (before the first call too: a spare process not used ends). Log
+    records of the ``twinsep`` loggers at ``level`` and above go back to the parent
+    with the reply of the call that made them.
     """
     records: list[logging.LogRecord] = []
 
@@ -75,9 +78,11 @@ def _child(conn: Connection, level: int, preload: tuple[str, ...] = ()) -> None:
             except Exception:  # noqa: BLE001 - the call imports what it needs and reports it
                 logging.getLogger(__name__).debug("preloading %s failed", module)
         try:
+            leading = conn.recv() if head else ()
             fn, args, kwargs = conn.recv()
         except EOFError:  # a spare process the plan did not use
             return
+        args = (*leading, *args)
         try:
             result = fn(*args, **kwargs)
         except Exception as exc:  # sent to the parent, which decides
@@ -278,20 +283,34 @@ class Spare:
         The parent's end of its pipe.
     """
 
-    def __init__(self, name: str, process: Any, conn: Connection) -> None:
+    def __init__(
+        self,
+        name: str,
+        process: Any,
+        conn: Connection,
+        head: tuple[Any, ...],
+        sender: threading.Thread,
+    ) -> None:
         self.name = name
         self.process = process
         self.conn = conn
+        self.head = head
+        self.sender = sender
         self.used = False
 
-    def take(self) -> tuple[Any, Connection] | None:
-        """The process and its pipe for the first call; None when it is gone or was
-        taken or cancelled already (the caller then starts a fresh process)."""
-        if self.used or self.conn.closed or not self.process.is_alive():
+    def take(self, args: tuple[Any, ...]) -> tuple[Any, Connection, threading.Thread] | None:
+        """The process, its pipe and the thread sending the leading arguments, for a
+        first call whose arguments ``args`` begin with those very objects; None when
+        they do not, or when it is gone or was taken or cancelled already (it is ended
+        then, and the caller starts a fresh process)."""
+        same = len(args) >= len(self.head) and all(
+            a is b for a, b in zip(self.head, args, strict=False)
+        )
+        if not same or self.used or self.conn.closed or not self.process.is_alive():
             self.cancel()
             return None
         self.used = True
-        return self.process, self.conn
+        return self.process, self.conn, self.sender
 
     def cancel(self) -> None:
         """End the process unless a call was given to it (it ends on its own once its
@@ -299,21 +318,26 @@ class Spare:
         if self.used:
             return
         self.used = True
+        if self.process.is_alive() and self.sender.is_alive():
+            self.process.terminate()  # it may be reading the leading arguments
         if not self.conn.closed:
             self.conn.close()
         self.process.join(timeout=10)
         if self.process.is_alive():
             self.process.terminate()
             self.process.join(timeout=10)
+        self.sender.join(timeout=10)
 
 
-def _spawn(name: str, preload: tuple[str, ...]) -> tuple[Any, Connection] | None:
+def _spawn(
+    name: str, preload: tuple[str, ...], head: bool = False
+) -> tuple[Any, Connection] | None:
     """A fresh interpreter running :func:`_child` and the parent's end of its pipe."""
     mp = multiprocessing.get_context("spawn")
     here, there = mp.Pipe(duplex=True)
     level = logging.getLogger("twinsep").getEffectiveLevel()
     process = mp.Process(
-        target=_child, args=(there, level, preload), name=f"twinsep-{name}", daemon=True
+        target=_child, args=(there, level, preload, head), name=f"twinsep-{name}", daemon=True
     )
     try:
         process.start()
@@ -328,32 +352,51 @@ def _spawn(name: str, preload: tuple[str, ...]) -> tuple[Any, Connection] | None
     return process, here
 
 
-def start_spare(*, name: str, preload: tuple[str, ...] = ()) -> Spare | None:
-    """Start a child process that imports the ``preload`` modules and waits for its
-    first call (given by :func:`start_child` with ``spare=``); None when no process can
-    be started. A spare not used is ended with :meth:`Spare.cancel`."""
-    started = _spawn(name, tuple(preload))
+def start_spare(
+    *, name: str, preload: tuple[str, ...] = (), head: tuple[Any, ...] = ()
+) -> Spare | None:
+    """Start a child process that imports the ``preload`` modules, receives the leading
+    arguments ``head`` of its first call (sent from a thread) and waits for the call
+    (given by :func:`start_child` with ``spare=`` and arguments that begin with these
+    same objects); None when no process can be started. A spare not used is ended with
+    :meth:`Spare.cancel`."""
+    started = _spawn(name, tuple(preload), head=True)
     if started is None:
         return None
-    logger.debug("%s: spare process %s started", name, started[0].pid)
-    return Spare(name, *started)
+    process, here = started
+    sender = threading.Thread(
+        target=_send, args=(here, tuple(head)), name=f"twinsep-{name}-send", daemon=True
+    )
+    sender.start()
+    logger.debug("%s: spare process %s started", name, process.pid)
+    return Spare(name, process, here, tuple(head), sender)
 
 
 def start_child(
     fn: Callable[..., T], *args: Any, name: str, spare: Spare | None = None, **kwargs: Any
 ) -> ChildJob[T] | None:
     """Start ``fn(*args, **kwargs)`` in a child process (``fn`` a module-level function,
-    its arguments picklable): in ``spare`` when it is given and still running, else in
-    a fresh one; None when no process can be started."""
-    started = spare.take() if spare is not None else None
-    if started is None:
-        started = _spawn(name, ())
-    if started is None:
-        return None
-    process, here = started
-    sender = threading.Thread(
-        target=_send, args=(here, (fn, args, kwargs)), name=f"twinsep-{name}-send", daemon=True
-    )
+    its arguments picklable): in ``spare`` when it is given, still running and holds the
+    leading ones of these arguments (only the others are sent), else in a fresh one;
+    None when no process can be started."""
+    taken = spare.take(args) if spare is not None else None
+    before: threading.Thread | None = None
+    if spare is not None and taken is not None:
+        process, here, before = taken
+        payload = (fn, args[len(spare.head) :], kwargs)
+    else:
+        fresh = _spawn(name, ())
+        if fresh is None:
+            return None
+        process, here = fresh
+        payload = (fn, args, kwargs)
+
+    def send() -> None:
+        if before is not None:
+            before.join()  # the leading arguments go first
+        _send(here, payload)
+
+    sender = threading.Thread(target=send, name=f"twinsep-{name}-send", daemon=True)
     sender.start()
     logger.debug("%s started in process %s", name, process.pid)
     return ChildJob(name, _Channel(process, here, sender))

@@ -12,8 +12,9 @@ arrays, so the cut is the one the stage would compute; a
 other failure of the child makes the stage compute the cut itself.
 
 The child process itself is started when ``segment`` ends (``Stage.prepare``,
-:func:`spare_cut_process`): it imports the min-cut and meshing modules while ``twins``
-runs, so that the cut starts the moment the twins are sent.
+:func:`spare_cut_process`): it imports the min-cut and meshing modules and receives the
+tissue labels while ``twins`` runs, so that only the twins are sent when the cut
+starts.
 
 Small scans are cut in the stage: starting a process (a fresh interpreter importing
 numpy, scipy and the min-cut modules) costs about 1-2 s of CPU, more than a cut of a
@@ -86,11 +87,12 @@ class EarlyCut:
 
 
 def spare_cut_process(labels: Volume) -> Spare | None:
-    """Start the min-cut's child process ahead of the cut (it imports ``PRELOAD``
-    meanwhile); None on grids smaller than ``EARLY_MIN_VOXELS``."""
+    """Start the min-cut's child process ahead of the cut: it imports ``PRELOAD`` and
+    receives ``labels`` meanwhile (:func:`start_cut` then sends the twins only); None
+    on grids smaller than ``EARLY_MIN_VOXELS``."""
     if labels.array.size < EARLY_MIN_VOXELS:
         return None
-    return start_spare(name="min-cut", preload=PRELOAD)
+    return start_spare(name="min-cut", preload=PRELOAD, head=(labels,))
 
 
 def start_cut(
