@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 
 from twinsep import labels as L
 from twinsep.errors import AnatomyError, InputError
-from twinsep.realanatomy.fuse import FusionConfig, axis_angle, fuse_heads
+from twinsep.realanatomy.fuse import FusedCase, FusionConfig, axis_angle, fuse_heads
 from twinsep.realanatomy.head import analytic_head
 from twinsep.segment import morph
 from twinsep.twins import assign_twins
@@ -19,6 +21,23 @@ SPACING = 2.0
 @pytest.fixture(scope="module")
 def head():
     return analytic_head(1.0)
+
+
+@pytest.fixture(scope="module")
+def fused(head) -> Callable[[FusionConfig], FusedCase]:
+    """``fuse_heads(head, cfg)``, built once per config for the module (tests only read
+    the cases)."""
+    cases: dict[FusionConfig, FusedCase] = {}
+
+    def get(cfg: FusionConfig) -> FusedCase:
+        if cfg not in cases:
+            case = fuse_heads(head, cfg)
+            for arr in (case.labels.array, case.twins.array):
+                arr.flags.writeable = False  # shared between tests
+            cases[cfg] = case
+        return cases[cfg]
+
+    return get
 
 
 def accuracy_outside_band(truth: np.ndarray, pred: np.ndarray, spacing, band_mm=15.0) -> float:
@@ -51,8 +70,8 @@ def rule_a(vol: Volume, twins: np.ndarray) -> int:
     ],
     ids=["vertical-150", "vertical-80", "angular"],
 )
-def test_accuracy_outside_band(head, cfg):
-    case = fuse_heads(head, cfg)
+def test_accuracy_outside_band(fused, cfg):
+    case = fused(cfg)
     res = assign_twins(case.labels)
     acc = accuracy_outside_band(case.twins.array, res.twins.array, case.labels.spacing_mm)
     # issue 4 target: >= 99.5 % outside a 15 mm band around the true boundary
@@ -73,20 +92,18 @@ def _oblique():
     [None, ((-1, 0, 0), (0, -1, 0), (0, 0, 1)), ((0, 1, 0), (0, 0, -1), (-1, 0, 0)), "oblique"],
     ids=["RAS", "LPS-flip", "permuted", "oblique"],
 )
-def test_twin_a_follows_rule_under_any_affine(head, direction):
+def test_twin_a_follows_rule_under_any_affine(fused, direction):
     d = _oblique() if direction == "oblique" else direction
-    case = fuse_heads(
-        head, FusionConfig(spacing_mm=SPACING, twist_deg=30.0, direction=d, table=False)
-    )
+    case = fused(FusionConfig(spacing_mm=SPACING, twist_deg=30.0, direction=d, table=False))
     res = assign_twins(case.labels)
     assert rule_a(case.labels, res.twins.array) == 1
     assert accuracy_outside_band(case.twins.array, res.twins.array, case.labels.spacing_mm) >= 0.995
     assert "default" in res.rule
 
 
-def test_flip_of_voxel_order_keeps_world_assignment(head):
+def test_flip_of_voxel_order_keeps_world_assignment(fused):
     """Flipping the array with a compensating affine must not change who is A in world."""
-    case = fuse_heads(head, FusionConfig(spacing_mm=SPACING, table=False))
+    case = fused(FusionConfig(spacing_mm=SPACING, table=False))
     res = assign_twins(case.labels)
     arr = case.labels.array[::-1, :, ::-1].copy()
     aff = case.labels.affine.copy()
@@ -99,8 +116,8 @@ def test_flip_of_voxel_order_keeps_world_assignment(head):
     assert (res2.twins.array[::-1, :, ::-1] == res.twins.array).mean() > 0.999
 
 
-def test_override_twin_a(head):
-    case = fuse_heads(head, FusionConfig(spacing_mm=SPACING, table=False))
+def test_override_twin_a(fused):
+    case = fused(FusionConfig(spacing_mm=SPACING, table=False))
     res = assign_twins(case.labels)
     res2 = assign_twins(case.labels, twin_a_mm=res.b_centroid_mm)
     assert np.allclose(res2.a_centroid_mm, res.b_centroid_mm, atol=0.5)
@@ -108,15 +125,15 @@ def test_override_twin_a(head):
     assert "override" in res2.rule
 
 
-def test_override_outside_is_refused(head):
-    case = fuse_heads(head, FusionConfig(spacing_mm=SPACING, table=False))
+def test_override_outside_is_refused(fused):
+    case = fused(FusionConfig(spacing_mm=SPACING, table=False))
     with pytest.raises(InputError, match="--twin-a.*outside the scan"):
         assign_twins(case.labels, twin_a_mm=(1e4, 0.0, 0.0))
 
 
-def test_tissue_volumes(head):
+def test_tissue_volumes(fused):
     """Per-twin tissue mL equal voxel counts x voxel volume of the assignment."""
-    case = fuse_heads(head, FusionConfig(spacing_mm=SPACING, table=False))
+    case = fused(FusionConfig(spacing_mm=SPACING, table=False))
     res = assign_twins(case.labels)
     vv = case.labels.voxel_volume_mm3 / 1000
     for t, name in ((1, "A"), (2, "B")):
@@ -168,14 +185,14 @@ def _world_turn(axis, deg: float, mirror_z: bool = False) -> np.ndarray:
     ],
     ids=["as-built", "mirror-z", "along+x", "along-x", "oblique", "oblique-mirror"],
 )
-def test_twin_a_follows_world_when_the_voxels_stay(head, turn):
+def test_twin_a_follows_world_when_the_voxels_stay(fused, turn):
     """Same voxel array, a different affine: A must follow the world, not the array.
 
     The expected twin A is computed from the known owners (truth), in world mm through
     the new affine, independently of :func:`assign_twins`. Across the cases both truth
     twins become A, and the deciding world axis is z in some and x in others.
     """
-    case = fuse_heads(head, FusionConfig(spacing_mm=SPACING, twist_deg=30.0, table=False))
+    case = fused(FusionConfig(spacing_mm=SPACING, twist_deg=30.0, table=False))
     axis, deg, mirror = turn
     aff = _world_turn(axis, deg, mirror) @ case.labels.affine
     vol = Volume(case.labels.array, aff)
@@ -196,9 +213,9 @@ def test_twin_a_follows_world_when_the_voxels_stay(head, turn):
     assert "xyz"[ax] in res.rule.split("world ")[1][0]
 
 
-def test_world_turns_cover_both_twins_and_two_axes(head):
+def test_world_turns_cover_both_twins_and_two_axes(fused):
     """The cases above are not all alike: both truth twins and two world axes occur."""
-    case = fuse_heads(head, FusionConfig(spacing_mm=SPACING, twist_deg=30.0, table=False))
+    case = fused(FusionConfig(spacing_mm=SPACING, twist_deg=30.0, table=False))
     truth = case.twins.array
     i1 = np.argwhere(truth == 1).mean(axis=0)
     i2 = np.argwhere(truth == 2).mean(axis=0)
