@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pydicom
 import pytest
 
 from phi_bytes import all_bytes
@@ -164,7 +165,18 @@ def test_no_phi_in_any_output(tmp_path: Path) -> None:
     write_phantom(
         ph, src, dicom=True, patient_name=PATIENT_NAME, patient_id=PATIENT_ID, birth_date=BIRTH_DATE
     )
-    ct = src / "ct"
+    # a PACS-style export: the folder is named after the patient, and the headers carry
+    # identifiers beyond name/ID/birth date (a sweep found these in plan.json,
+    # report.html, the stage cache and seg.dcm)
+    ct = src / "ZZTESTPATIENT_MARIA_ZZID-31415926"
+    (src / "ct").rename(ct)
+    for f in ct.iterdir():
+        ds = pydicom.dcmread(f)
+        ds.ConsultingPhysicianName = "ZZCONSULT^DR"
+        ds.StudyDescription = "CT head ZZTESTPATIENT twins"
+        ds.PatientComments = "mother ZZMOTHER"
+        ds.InstitutionName = "ZZINSTITUTE"
+        ds.save_as(f, enforce_file_format=True)
     assert any(PATIENT_NAME.encode() in p.read_bytes() for p in ct.iterdir())
     out = tmp_path / "plan"
     proc = _twinsep("plan", str(ct), "--out", str(out), "--pdf")
@@ -176,7 +188,11 @@ def test_no_phi_in_any_output(tmp_path: Path) -> None:
         PATIENT_ID.encode(),
         BIRTH_DATE.encode(),
         PATIENT_NAME.encode("utf-16-le"),
+        b"ZZCONSULT",
+        b"ZZMOTHER",
+        b"ZZINSTITUTE",
     ]
+    assert not any(n in (proc.stdout + proc.stderr).encode() for n in needles)
     for p in sorted(q for q in out.rglob("*") if q.is_file()):
         blob = all_bytes(p)
         for needle in needles:

@@ -810,6 +810,21 @@ def _start_early(
                 started[s.name] = job
 
 
+#: What outputs and messages call the scan when its file or folder name holds an
+#: identifying header value (a DICOM folder named after the patient,
+#: ``ScanInfo.path_names_patient``) and ``--keep-phi`` was not given.
+WITHHELD_PATH = "scan (name withheld: it holds patient identifiers)"
+
+
+def scan_display_name(path: str | Path, *, names_patient: bool, keep_phi: bool) -> str:
+    """How ``plan.json``, stage results and error messages name a scan: the last part of
+    the path given, or :data:`WITHHELD_PATH` when that name holds patient identifiers
+    (without ``keep_phi``)."""
+    if names_patient and not keep_phi:
+        return WITHHELD_PATH
+    return Path(str(path)).name
+
+
 def assemble_plan(
     options: PlanOptions,
     info: dict[str, Any],
@@ -836,8 +851,11 @@ def assemble_plan(
     }
     if info.get("mr_sha256"):
         input_section["mr_sha256"] = info["mr_sha256"]
+    withheld = not options.keep_phi and bool(info.get("path_names_patient"))
     if not options.keep_phi:
-        input_section["path"] = Path(str(info.get("path", ""))).name
+        input_section["path"] = scan_display_name(
+            str(info.get("path", "")), names_patient=withheld, keep_phi=False
+        )
     opts = options.to_json()
     if options.team_path is not None:
         opts["team_path"] = TEAM_COPY
@@ -847,6 +865,8 @@ def assemble_plan(
         for k in ("scan_path", "mr_path", "team_path", "stages_path"):
             if opts.get(k):
                 opts[k] = Path(opts[k]).name
+        if withheld and opts.get("scan_path"):
+            opts["scan_path"] = WITHHELD_PATH
     plan: dict[str, Any] = {
         "schema": SCHEMA,
         "version": __version__,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from pathlib import Path
 
@@ -256,3 +257,31 @@ def test_describe_scan_lists_the_facts(tmp_path: Path) -> None:
     assert "orientation: LPS" in text
     assert "-1000 .. 3000 HU" in text
     assert "warnings:    none" in text
+
+
+def test_folder_named_after_the_patient_is_withheld(tmp_path: Path) -> None:
+    """A PACS export folder named after the patient: the loader says so, and plan.json
+    records a neutral name (the sweep found the name in input.path and options)."""
+    from twinsep.io.scan import path_names_patient
+    from twinsep.plan import WITHHELD_PATH, PlanOptions, assemble_plan
+
+    vol = make_volume("lps_axial", shape=(12, 10, 8), seed=3)
+    named = tmp_path / "Doe_Janet_PID4471"
+    named.mkdir()
+    write_dicom_series(vol, named / "CT", patient_name="DOE^JANET", patient_id="PID4471")
+    assert load_scan(named).info.path_names_patient  # the series is found in CT/
+    assert not load_scan(named / "CT").info.path_names_patient
+    phi = {"PatientName": "DOE^JANET", "PatientID": "PID4471", "PatientBirthDate": "20190417"}
+    assert path_names_patient("x/scan_2019-04-17", phi)  # separators ignored
+    assert not path_names_patient("x/doe", {"PatientName": "DO^JA"})  # 2-letter parts
+    info = load_scan(named).info.model_dump(mode="json")
+    plan = assemble_plan(PlanOptions(scan_path=named), info, {}, [], {}, {}, {})
+    assert (
+        plan["input"]["path"]
+        == WITHHELD_PATH
+        == "scan (name withheld: it holds patient identifiers)"
+    )
+    assert plan["options"]["scan_path"] == WITHHELD_PATH
+    assert "Janet" not in json.dumps(plan) and "PID4471" not in json.dumps(plan)
+    kept = assemble_plan(PlanOptions(scan_path=named, keep_phi=True), info, {}, [], {}, {}, {})
+    assert kept["input"]["path"] == str(named)

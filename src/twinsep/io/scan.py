@@ -11,6 +11,8 @@ guess are applied here, once, for all formats.
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -78,6 +80,9 @@ class ScanInfo(BaseModel):
     warnings: list[str] = []
     phi: dict[str, str] | None = None
     """Identifying header values (only with ``keep_phi=True``)."""
+    path_names_patient: bool = False
+    """True when the name of the given file or folder holds an identifying header value
+    (:func:`path_names_patient`): outputs then record a neutral name instead of it."""
 
 
 @dataclass(frozen=True)
@@ -275,10 +280,48 @@ def _finish(path: Path, loaded: Loaded, *, keep_phi: bool, params: LoadParams) -
         series_uid_hash=None if loaded.series_uid is None else series_uid_hash(loaded.series_uid),
         warnings=warnings,
         phi=phi or None,
+        path_names_patient=path_names_patient(path, loaded.phi),
     )
     for w in warnings:
         logger.info("%s: %s", path, w)
     return Scan(volume=volume, info=info)
+
+
+#: Identifying values shorter than this (characters, letters and digits only) are not
+#: looked for in a path: a two-letter name part would match unrelated folder names.
+MIN_PHI_TOKEN_CHARS = 3
+
+#: Header values whose parts are looked for in the name of the given file or folder.
+_PATH_PHI_KEYWORDS = (
+    "PatientName",
+    "PatientID",
+    "OtherPatientIDs",
+    "PatientBirthDate",
+    "AccessionNumber",
+)
+
+
+def _alnum(text: str) -> str:
+    return "".join(ch for ch in text.lower() if ch.isalnum())
+
+
+def path_names_patient(path: str | Path, phi: Mapping[str, str]) -> bool:
+    """Whether the last part of ``path`` holds a part of the patient's name, their ID(s),
+    birth date or accession number from ``phi`` (case and separators ignored).
+
+    PACS and CD exports often name the folder after the patient ("DOE_JANE_123456");
+    ``plan.json`` records the name of what was given, so such a name must be withheld.
+    Only what the header says can be found: a NIfTI named after the patient is not.
+    """
+    name = _alnum(Path(path).name)
+    if not name:
+        return False
+    for key in _PATH_PHI_KEYWORDS:
+        for part in re.split(r"[\\^\s,_\-.]+", str(phi.get(key, ""))):
+            token = _alnum(part)
+            if len(token) >= MIN_PHI_TOKEN_CHARS and token in name:
+                return True
+    return False
 
 
 def _files_note(scan: Scan) -> str:

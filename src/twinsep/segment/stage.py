@@ -16,12 +16,15 @@ LABELS_GZIP_LEVEL = 3
 
 
 def _run(ctx: Any) -> TissueLabels:
+    from twinsep.plan import scan_display_name
     from twinsep.segment.mr import fuse_mr, segment_mr_t1
 
     params: SegmentParams = ctx.params
     scan = ctx.scan
     vol = scan.volume
-    name = Path(str(scan.info.path)).name
+    name = scan_display_name(
+        scan.info.path, names_patient=scan.info.path_names_patient, keep_phi=ctx.options.keep_phi
+    )
     vol = type(vol)(vol.array, vol.affine, {**vol.meta, "source": name})
     ctx.progress(0.05, "tissues")
     if scan.info.modality == "MR":
@@ -32,9 +35,12 @@ def _run(ctx: Any) -> TissueLabels:
         if mr is not None:
             ctx.progress(0.6, "registering MR")
             mvol = mr.volume
-            mvol = type(mvol)(
-                mvol.array, mvol.affine, {**mvol.meta, "source": Path(str(mr.info.path)).name}
+            mr_name = scan_display_name(
+                mr.info.path,
+                names_patient=mr.info.path_names_patient,
+                keep_phi=ctx.options.keep_phi,
             )
+            mvol = type(mvol)(mvol.array, mvol.affine, {**mvol.meta, "source": mr_name})
             result = fuse_mr(result, vol, mvol, params=MRParams())
     for w in result.warnings:
         ctx.warn(w)

@@ -17,7 +17,14 @@ _COLOUR_NAMES = {"#7B3FA0": "purple", "#F28C28": "orange"}
 def _run(ctx: Any) -> TwinAssignment:
     seg = ctx.result("segment")
     labels = seg.labels
-    src = Path(str(ctx.options.scan_path)).name
+    from twinsep.plan import scan_display_name
+
+    info = getattr(ctx, "input_info", None) or {}
+    src = scan_display_name(
+        ctx.options.scan_path,
+        names_patient=bool(info.get("path_names_patient")),
+        keep_phi=ctx.options.keep_phi,
+    )
     labels = type(labels)(labels.array, labels.affine, {**labels.meta, "source": src})
     ctx.progress(0.1, "finding the two heads")
     result = assign_twins(labels, twin_a_mm=ctx.options.twin_a_mm, params=ctx.params)
