@@ -168,3 +168,25 @@ def test_reader_error_logs_stay_off_stderr(tmp_path: Path) -> None:
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and lines[0].startswith(f"error: {path}: "), proc.stderr
     assert "vox offset" in lines[0]
+
+
+def test_a_ct_given_as_the_mr_is_refused(tmp_path: Path) -> None:
+    """--mr with a CT: it registered perfectly and its bone became 'venous signal'
+    (a sweep on an independent phantom: 26 mL of sinuses, 27 mL of bone lost). The plan
+    validates the MR before it writes anything, through StageContext.mr."""
+    import numpy as np
+
+    from twinsep.errors import InputError
+    from twinsep.io import save_volume
+    from twinsep.plan import PlanOptions, StageContext
+    from twinsep.volume import Volume
+
+    arr = np.random.default_rng(5).integers(-1000, 1500, (24, 24, 24)).astype(np.int16)
+    save_volume(Volume(arr, np.eye(4)), tmp_path / "other_ct.nii.gz")
+    ctx = StageContext(
+        PlanOptions(scan_path=tmp_path / "ct.nii.gz", mr_path=tmp_path / "other_ct.nii.gz")
+    )
+    with pytest.raises(InputError) as info:
+        ctx.mr  # noqa: B018 - the property loads and checks the MR
+    line = info.value.one_line()
+    assert line.startswith(f"{tmp_path / 'other_ct.nii.gz'}: --mr needs an MR, and this is a CT")

@@ -245,7 +245,21 @@ class StageContext:
         if self._mr is None:
             from twinsep.io import load_scan
 
-            self._mr = load_scan(self.options.mr_path, keep_phi=self.options.keep_phi)
+            mr = load_scan(self.options.mr_path, keep_phi=self.options.keep_phi)
+            if mr.info.modality == "CT":
+                # a CT given as the MR registers perfectly to the CT, and its bright bone
+                # was then taken for venous signal (26 mL of "sinuses" on a phantom)
+                how = (
+                    "its value range looks like Hounsfield units"
+                    if mr.info.modality_guessed
+                    else "its DICOM modality is CT"
+                )
+                raise InputError(
+                    self.options.mr_path,
+                    f"--mr needs an MR, and this is a CT ({how}); give the CT as the scan "
+                    "and the MR with --mr",
+                )
+            self._mr = mr
         return self._mr
 
     def set_scan(self, scan: Any) -> None:
