@@ -5,7 +5,8 @@ PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
 STAMP  := $(VENV)/.installed
 TSTAMP := $(VENV)/.installed-test
-# pytest-xdist workers of `make test`; each module stays on one worker (docs/performance.md)
+# pytest-xdist workers of `make test`; a module (or a SAME_WORKER group) stays on one worker
+# (tests/conftest.py, docs/performance.md)
 TEST_WORKERS ?= 2
 
 .PHONY: demo test bench lint realdata browser viewer-assets clean

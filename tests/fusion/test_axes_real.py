@@ -10,9 +10,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from real_cases import colin_case
 from twinsep.fusion import analyse_fusion
 from twinsep.fusion.axes import angle_deg, fibonacci_directions
-from twinsep.realanatomy.colin import build_real_case, colin_paths
+from twinsep.realanatomy.colin import colin_paths
 
 
 def test_fibonacci_directions_cover_the_sphere_evenly() -> None:
@@ -42,6 +43,7 @@ needs_colin = pytest.mark.skipif(
 
 
 @needs_colin
+@pytest.mark.slow  # same worker as test_realdata (tests/conftest.py SAME_WORKER)
 @pytest.mark.parametrize(
     "name",
     # real-vertical measured 178.3 deg (165.6 before the cut-face cue: each head's axis
@@ -49,7 +51,7 @@ needs_colin = pytest.mark.skipif(
     ["real-angular", "real-vertical"],
 )
 def test_real_case_axis_angle_within_10_deg(name: str) -> None:
-    case, _, truth = build_real_case(name)
+    case, _, truth = colin_case(name)
     want_angle, _ = _true_angles(case.b_rotation)
     assert want_angle == pytest.approx(truth["axis_angle_deg"], abs=0.1)
     fa = analyse_fusion(case.labels, case.twins, contrast=False)

@@ -8,11 +8,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from real_cases import colin_case
 from seg_metrics import dice, far_from_boundary
 from twinsep import labels as L
 from twinsep.errors import AnatomyError, InputError
 from twinsep.io import load_scan
-from twinsep.realanatomy.colin import build_real_case, colin_paths
+from twinsep.realanatomy.colin import colin_paths
 from twinsep.realanatomy.fuse import axis_angle
 from twinsep.segment import segment_ct
 from twinsep.segment.mr import fuse_mr, register_mr_to_ct, segment_mr_t1
@@ -21,6 +22,7 @@ from twinsep.volume import Volume
 
 pytestmark = [
     pytest.mark.realdata,
+    pytest.mark.slow,  # same worker as test_axes_real (tests/conftest.py SAME_WORKER)
     pytest.mark.skipif(
         colin_paths() is None, reason="Colin27 (Debian mricron-data) not installed: make realdata"
     ),
@@ -29,7 +31,7 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def real_vertical():
-    return build_real_case("real-vertical", spacing_mm=1.5)
+    return colin_case("real-vertical", spacing_mm=1.5)
 
 
 @pytest.fixture(scope="module")
