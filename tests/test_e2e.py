@@ -18,6 +18,8 @@ import pytest
 from phi_bytes import all_bytes
 from twinsep.plan import work_dir_for
 
+pytestmark = pytest.mark.slow  # four whole plans of an 80-voxel phantom
+
 PATIENT_NAME = "ZZTESTPATIENT^MARIA"
 PATIENT_ID = "ZZID-31415926"
 BIRTH_DATE = "20250317"

@@ -185,6 +185,7 @@ def _resampled(ct: Volume, rot: np.ndarray) -> Volume:
     return Volume(arr, aff, {"kind": "CT"})
 
 
+@pytest.mark.slow
 @pytest.mark.realdata
 @pytest.mark.skipif(
     realct.inv3_path() is None,

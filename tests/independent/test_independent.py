@@ -27,6 +27,8 @@ from twinsep.io import save_volume  # noqa: E402
 from twinsep.plan import PlanOptions, run_plan  # noqa: E402
 from twinsep.stages import pipeline  # noqa: E402
 
+pytestmark = pytest.mark.slow  # four plans of the independent phantom
+
 CONFIGS: dict[str, Config] = {
     "vertical-total-30": Config("vertical", total=True, rotation_deg=30.0, seed=11),
     "vertical-total-160": Config("vertical", total=True, rotation_deg=160.0, seed=12, mirror=True),

@@ -22,7 +22,7 @@ from twinsep.errors import ScanError
 from twinsep.io import Scan, describe_scan, load_scan
 from twinsep.io.formats import itk_affine_ras
 
-pytestmark = pytest.mark.realdata
+pytestmark = [pytest.mark.realdata, pytest.mark.slow]
 
 _ROOTS = [Path(p) for p in (os.environ.get("TWINSEP_DATA"),) if p] + [
     Path(__file__).resolve().parents[2] / ".data"

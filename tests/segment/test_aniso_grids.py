@@ -26,6 +26,8 @@ from twinsep.segment import segment_ct
 from twinsep.twins import assign_twins
 from twinsep.volume import Volume, apply_affine
 
+pytestmark = pytest.mark.slow  # thick-slice and tilted phantoms segmented and planned
+
 TWIN_TARGET = 0.995
 """Issue-4 twin-assignment target outside the 15 mm band."""
 

@@ -19,6 +19,8 @@ from seg_metrics import tissue_dice, twin_scores
 from twinsep.segment import segment_ct
 from twinsep.twins import assign_twins
 
+pytestmark = pytest.mark.slow  # segment and assign at 256 voxels
+
 phantom = pytest.importorskip("twinsep.phantom")
 
 #: (kind, noise HU) -> (soft tissue, bone) Dice measured at c444cd1, size 256, seed 0

@@ -27,7 +27,7 @@ from twinsep.viewer.glb import read_glb_meshes
 from twinsep.viewer.scene import LodParams
 from viewer.test_browser import ARGS, CHROMIUM, VIEWPORT, _canvas, _hue_mask
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 SIZE = 80  # voxels along the longest axis: a few seconds per stage
 TEAL = "#12A4A4"
