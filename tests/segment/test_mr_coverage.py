@@ -1,0 +1,65 @@
+"""CT+MR fusion: the MR must show the CT's cranial cavity (``MRParams.registration_min_coverage``).
+
+The registration is replaced by a known result (registered MR, MI, field of view), so
+the rule itself is checked on small arrays: an MR of another head registered above the
+MI threshold (Colin27's single-head T1 on the Colin27 twin CT: MI 0.169, 48 % of the
+cavity shown) is refused; voxels outside a sufficient field of view keep the CT's
+labels instead of turning into CSF (the resampled MR reads 0 there).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from twinsep import labels as L
+from twinsep.errors import InputError
+from twinsep.segment import mr as M
+from twinsep.segment.result import TissueLabels
+from twinsep.volume import Volume
+
+SHAPE = (40, 20, 20)
+
+
+def _case(shown_fraction: float, monkeypatch: pytest.MonkeyPatch) -> TissueLabels:
+    """A CT cavity filling x = 4..35 (brain, a CSF slab at x = 20..23); an MR showing
+    bright brain, dark CSF and air, registered with MI 0.5, whose field of view ends at
+    the x index that leaves ``shown_fraction`` of the cavity inside."""
+    lab = np.zeros(SHAPE, np.uint8)
+    lab[2:38] = L.SOFT_TISSUE
+    lab[4:36, 3:17, 3:17] = L.BRAIN
+    lab[20:24, 3:17, 3:17] = L.CSF
+    ct_labels = Volume(lab, np.eye(4))
+    mr = np.zeros(SHAPE, np.float32)
+    mr[2:38] = 60.0
+    mr[4:36, 3:17, 3:17] = 100.0  # brain bright on T1
+    mr[20:24, 3:17, 3:17] = 30.0  # CSF dark, above air
+    mr[26:30, 3:17, 3:17] = 30.0  # a CSF slab the CT called brain
+    edge = 4 + int(round(shown_fraction * 32))
+    fov = np.zeros(SHAPE, bool)
+    fov[:edge] = True
+    moved = np.where(fov, mr, 0.0).astype(np.float32)
+
+    def fake(ct: Volume, m: Volume, params: object) -> tuple[Volume, float, np.ndarray]:
+        return ct.with_array(moved), 0.5, fov
+
+    monkeypatch.setattr(M, "_register", fake)
+    seg = TissueLabels(labels=ct_labels, contrast=False, hu_thresholds={})
+    return M.fuse_mr(
+        seg, Volume(lab.astype(np.int16), np.eye(4)), Volume(mr, np.eye(4), {"source": "t1.nii"})
+    )
+
+
+def test_mr_showing_half_the_cavity_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(InputError) as info:
+        _case(0.5, monkeypatch)
+    line = info.value.one_line()
+    assert line.startswith("t1.nii: ") and "shows only 50 % of the CT's cranial cavity" in line
+
+
+def test_outside_the_field_of_view_keeps_the_ct_labels(monkeypatch: pytest.MonkeyPatch) -> None:
+    fused = _case(30 / 32, monkeypatch)  # 94 % shown: accepted, x >= 34 outside
+    lab = fused.labels.array
+    assert (lab[26:30, 3:17, 3:17] == L.CSF).all()  # decided from the MR inside its view
+    assert (lab[34:36, 3:17, 3:17] == L.BRAIN).all()  # the CT's brain, not "dark" CSF
+    assert any("field of view covers 93.8 %" in w for w in fused.warnings), fused.warnings
