@@ -129,8 +129,12 @@ def test_choose_series_by_uid_or_hash(tmp_path: Path) -> None:
     got_b = load_scan(both, series_uid=series_uid_hash(uid_b)[:8])
     np.testing.assert_array_equal(got_b.volume.array, vb.array)
     assert got_b.info.series_uid_hash == series_uid_hash(uid_b)
-    with pytest.raises(ScanError, match="2 DICOM series"):
+    with pytest.raises(ScanError, match="2 DICOM series") as info:
         load_scan(both)
+    # the listing helps to choose without the descriptions, which may hold a name
+    line = info.value.one_line()
+    assert "desc a" not in line and "desc b" not in line
+    assert f"{uid_a} (CT, 12 files, 20×18 px of 0.8×0.8 mm" in line, line
 
 
 def test_single_file_loads_its_series(tmp_path: Path) -> None:

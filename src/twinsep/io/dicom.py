@@ -328,10 +328,16 @@ def _choose_series(
     groups: dict[str, list[_Header]], series_uid: str | None, source: Path
 ) -> list[_Header]:
     def listing() -> str:
+        # facts of the images only: a SeriesDescription may hold a name (it is one of
+        # PHI_KEYWORDS), and this message reaches the terminal and logs
         parts = []
         for uid, hs in sorted(groups.items(), key=lambda kv: -len(kv[1])):
-            desc = hs[0].description or "no description"
-            parts.append(f"{uid} ({desc!r}, {hs[0].modality}, {len(hs)} files)")
+            h = hs[0]
+            size = f"{h.cols}×{h.rows} px"
+            if h.pixel_spacing is not None:
+                size += f" of {h.pixel_spacing[1]:g}×{h.pixel_spacing[0]:g} mm"
+            thick = "" if h.slice_thickness_mm is None else f", {h.slice_thickness_mm:g} mm slices"
+            parts.append(f"{uid} ({h.modality}, {len(hs)} files, {size}{thick})")
         return "; ".join(parts)
 
     if series_uid is not None:
