@@ -145,3 +145,38 @@ def test_noise_free_ct_is_not_a_label_map(tmp_path: Path) -> None:
         check_not_label_map(np.where(arr > 0, 1000, -1000).astype(np.int16), "mask.nii")
     with pytest.raises(ScanError, match="label map"):
         check_not_label_map(arr + 1100, "shifted.nii")  # 60..2300: no air, not HU
+
+
+def test_nan_outside_the_field_of_view_reads_as_air(tmp_path: Path) -> None:
+    """A float CT with NaN outside a round field of view (the sweep's real-CT variant was
+    refused): filled with the lowest finite value, with a warning. NaN inside the
+    anatomy (not connected to the edge) or any inf stays refused."""
+    from twinsep.io import load_scan, save_volume
+    from twinsep.io.checks import fill_nan_outside_fov
+    from twinsep.volume import Volume
+
+    rng = np.random.default_rng(9)
+    arr = rng.normal(40.0, 20.0, (24, 24, 10)).astype(np.float32)
+    arr[:, :, 0] = -1000.0
+    ii, jj = np.indices((24, 24))
+    outside = np.hypot(ii - 11.5, jj - 11.5) > 11.0
+    arr[outside] = np.nan  # the corners of every slice
+    path = tmp_path / "fov.nii.gz"
+    save_volume(Volume(arr, np.eye(4)), path)
+    scan = load_scan(path)
+    got = scan.volume.array
+    assert np.isfinite(got).all()
+    assert (got[outside] == -1000.0).all()  # the lowest finite value
+    inside = ~outside
+    np.testing.assert_array_equal(got[inside], arr[inside])
+    n = int(outside.sum()) * 10
+    assert any(f"{n} voxels without data (NaN)" in w for w in scan.info.warnings)
+    hole = arr.copy()
+    hole[12, 12, 5] = np.nan  # inside the anatomy
+    with pytest.raises(ScanError, match=r"NaN or infinite \(first at index \(0, 0, 0\)\)"):
+        fill_nan_outside_fov(hole, "hole.nii")
+    inf = arr.copy()
+    inf[0, 0, 0] = np.inf
+    with pytest.raises(ScanError, match="NaN or infinite"):
+        fill_nan_outside_fov(inf, "inf.nii")
+    assert fill_nan_outside_fov(got, "x.nii") == (got, None)

@@ -28,7 +28,7 @@ __all__ = [
     "check_memory",
     "check_shape",
     "check_affine",
-    "check_finite",
+    "fill_nan_outside_fov",
     "check_not_label_map",
     "normalise_dtype",
     "guess_modality",
@@ -278,8 +278,22 @@ def check_affine(
         raise ScanError(source, "singular voxel-to-world matrix (two voxel axes are parallel)")
 
 
-def check_finite(array: np.ndarray, source: str | Path) -> None:
-    """Refuse arrays with NaN or infinite values (floating point only).
+def fill_nan_outside_fov(array: np.ndarray, source: str | Path) -> tuple[np.ndarray, str | None]:
+    """Read NaN voxels outside the field of view as the scan's lowest value (air).
+
+    Float scans resampled or cropped by other tools often mark voxels without data with
+    NaN (CT scanners write -1024/-2048/-3024 padding there instead). When every NaN
+    lies in a 6-connected region that reaches the border of the array - outside the
+    field of view, not inside the anatomy - and no value is infinite, those voxels take
+    the smallest finite value and a warning says how many there were. Any other NaN or
+    inf is refused: a hole inside the scan is damage, not missing field of view.
+
+    Returns
+    -------
+    array : ndarray
+        ``array`` itself when nothing was filled, else a filled copy.
+    warning : str or None
+        What was filled.
 
     Raises
     ------
@@ -287,17 +301,42 @@ def check_finite(array: np.ndarray, source: str | Path) -> None:
         With the number of bad voxels and the index of the first one.
     """
     if not np.issubdtype(array.dtype, np.floating):
-        return
+        return array, None
     finite = np.isfinite(array)
     if finite.all():
-        return
-    bad = np.argwhere(~finite)
-    first = tuple(int(v) for v in bad[0])
+        return array, None
+    bad = ~finite
+    n_bad = int(bad.sum())
+    nan = np.isnan(array)
+    if int(nan.sum()) == n_bad and finite.any() and _all_reach_border(nan):
+        low = float(array[finite].min())
+        filled = np.where(nan, np.asarray(low, dtype=array.dtype), array)
+        return filled, (
+            f"{n_bad} voxels without data (NaN) outside the field of view, all connected "
+            f"to the edge of the volume, were read as the scan's lowest value {low:g} (air)"
+        )
+    first = tuple(int(v) for v in np.argwhere(bad)[0])
     raise ScanError(
         source,
-        f"{len(bad)} voxels are NaN or infinite (first at index {first}); "
-        "a scan must hold finite values",
+        f"{n_bad} voxels are NaN or infinite (first at index {first}); "
+        "a scan must hold finite values (NaN is accepted only outside the field of view, "
+        "connected to the edge of the volume)",
     )
+
+
+def _all_reach_border(mask: np.ndarray) -> bool:
+    """True when every 6-connected component of ``mask`` touches a face of the array."""
+    import cc3d
+
+    lab = cc3d.connected_components(np.ascontiguousarray(mask), connectivity=6)
+    n = int(lab.max())
+    if n == 0:
+        return True
+    on_border = np.zeros(n + 1, bool)
+    for axis in range(lab.ndim):
+        for index in (0, -1):
+            on_border[np.take(lab, index, axis=axis)] = True
+    return bool(on_border[1:].all())
 
 
 def normalise_dtype(array: np.ndarray, source: str | Path) -> np.ndarray:

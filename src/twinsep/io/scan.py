@@ -25,10 +25,10 @@ from twinsep.io._loaded import Loaded
 from twinsep.io.checks import (
     LoadParams,
     check_affine,
-    check_finite,
     check_not_label_map,
     check_readable_path,
     check_shape,
+    fill_nan_outside_fov,
     guess_modality,
     normalise_dtype,
 )
@@ -229,10 +229,12 @@ def _finish(path: Path, loaded: Loaded, *, keep_phi: bool, params: LoadParams) -
     if arr.ndim != 3:
         arr = arr.reshape(shape3, order="F" if arr.flags.f_contiguous else "C")
     check_affine(loaded.affine, source, params=params)
-    check_finite(arr, source)
+    arr, nan_note = fill_nan_outside_fov(arr, source)
     arr = normalise_dtype(arr, source)
     few_values = check_not_label_map(arr, source, params=params)
     warnings = list(loaded.warnings)
+    if nan_note is not None:
+        warnings.append(nan_note)
     if few_values is not None:
         warnings.append(few_values)
     # a sheared (tilted, uncorrected) grid is put on orthogonal axes once, here
