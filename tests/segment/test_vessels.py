@@ -88,8 +88,12 @@ def test_sinus_wall_step_recovers_the_wall_inside_the_bone_rim(kind):
     ph = make_phantom(kind, size=128, seed=3)
     assert min(ph.ct.spacing_mm) > VesselParams().grow_mm
     truth = ph.labels.array == L.VESSEL
-    off = replace(SegmentParams(), vessel=replace(VesselParams(), wall_fraction=0.0))
-    with_wall = segment_ct(ph.ct).labels.array == L.VESSEL
+    # the step alone: the rim plateau growth (rim_plateau_noise_k) recovers some of the
+    # same rim voxels (angular-occipital-partial 0.881 / 0.877 with both on)
+    alone = replace(VesselParams(), rim_plateau_noise_k=0.0)
+    on = replace(SegmentParams(), vessel=alone)
+    off = replace(SegmentParams(), vessel=replace(alone, wall_fraction=0.0))
+    with_wall = segment_ct(ph.ct, params=on).labels.array == L.VESSEL
     without = segment_ct(ph.ct, params=off).labels.array == L.VESSEL
     d_on, d_off = dice(truth, with_wall), dice(truth, without)
     assert d_on >= d_off + 0.004, f"{kind}: Dice {d_on:.3f} with the wall step, {d_off:.3f} without"

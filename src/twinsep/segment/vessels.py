@@ -59,6 +59,12 @@ no interior) nor the neck vessels have 20 interior voxels, the lumen is the medi
 their pooled interior if it holds ``lumen_min_samples``, not the evidence median that
 partial volume pulls 30-50 HU down (which set the edges and the wall step's ceiling).
 
+And on grids of 2 mm or coarser (issue 4) the sinus's layers inside the one-voxel bone
+rim: a rim voxel within two noise sigmas of the lumen, inside a patch of such voxels
+(three of its six face neighbours sinus or at the lumen), reached from the sinus in two
+face steps, is sinus (:func:`rim_plateau`): blood reads its lumen whatever part of
+the voxel it fills beside the bone, CSF lifted by bone only by chance and alone.
+
 Last, the lumen plateau (:func:`lumen_is_plateau`, on the CT grid after delineation):
 blood is one mixed fluid, so the interior of a lumen (voxels deeper than ``rim_mm``)
 scatters by the noise only; cancellous and thin complex bone whose partial volume lies
@@ -741,6 +747,11 @@ def sinus_mask(
        the cavity mask, more than ``bone_profile_noise_k`` noise sigmas above the lumen,
        with no blood on the far side from its brightest neighbour, is bone partial
        volume (:func:`bone_profile`).
+    10. **Rim plateau**: with ``noise_hu`` > 0 on grids of at least
+        ``rim_plateau_min_voxel_mm``, contrast-band voxels of the bone rim on the cavity
+        side within ``rim_plateau_noise_k`` noise sigmas of the lumen, inside a patch of
+        such voxels (``rim_plateau_min_faces``), join the sinus within
+        ``rim_plateau_steps`` face steps (:func:`rim_plateau`).
 
     Parameters
     ----------
@@ -954,6 +965,20 @@ def sinus_mask(
             "%.0f) and %.0f HU (soft tissue, background %.0f)",
             lumen, lumen_ext, edge_ic, bg_ic, edge_ext, bg_ext,
         )  # fmt: skip
+    grow_zone = None
+    if (
+        params.rim_plateau_noise_k > 0
+        and params.rim_plateau_steps > 0
+        and noise_hu > 0
+        and np.isfinite(lumen)
+        and min(sp) >= params.rim_plateau_min_voxel_mm
+        and sinus.any()
+    ):
+        # where the sinus may grow by the lumen plateau (rim_plateau), after the
+        # bone-side rules below have had their say
+        grow_zone = rim & ic_band & ~touch_out
+        if body is not None:
+            grow_zone &= body
     del touch_out, ic_band
     if params.rim_piece_noise_k > 0 and noise_hu > 0 and np.isfinite(lumen):
         # a piece lying wholly in the bone's partial-volume rim with a voxel brighter
@@ -975,6 +1000,16 @@ def sinus_mask(
         outer &= ~drop
         del drop
     del rim
+    if grow_zone is not None:
+        # blood in the bone rim reads the lumen: rim voxels at the lumen value within a
+        # few face steps of the sinus are sinus (rim_plateau)
+        add = rim_plateau(
+            sinus, grow_zone & ~(sinus | outer), sm,
+            lumen_hu=lumen, tol_hu=params.rim_plateau_noise_k * noise_hu,
+            steps=params.rim_plateau_steps, min_faces=params.rim_plateau_min_faces,
+        )  # fmt: skip
+        sinus |= add
+        del add, grow_zone
     cavity_vx = int((intracranial | ev).sum())
     return SinusResult(
         vessel=sinus | outer,
@@ -1278,6 +1313,77 @@ def bone_profile(
             "vessel: %d voxels brighter than %.0f HU outside the cavity lie on a bone "
             "surface's profile (no blood beyond them); bone partial volume",
             len(surface), top_hu,
+        )  # fmt: skip
+    return out
+
+
+def rim_plateau(
+    sinus: np.ndarray,
+    zone: np.ndarray,
+    sm: np.ndarray,
+    *,
+    lumen_hu: float,
+    tol_hu: float,
+    steps: int,
+    min_faces: int,
+) -> np.ndarray:
+    """Voxels of ``zone`` inside a patch at the lumen value, reached from ``sinus``.
+
+    Blood is one fluid: a voxel of the sinus reads the lumen value (plus noise) whatever
+    lies beside it, also in the bone's partial-volume rim, where a sinus lying flat on
+    the inner table of a coarse grid has whole layers. A CSF or brain voxel there reads
+    the lumen only when the bone it holds lifts it by just the difference, one narrow
+    range of bone fractions, and then as a lone voxel: its neighbours along the table
+    hold other fractions. So a voxel of ``zone`` (the caller: contrast band, cavity
+    side, bone rim) joins the sinus when its value lies within ``tol_hu`` of
+    ``lumen_hu``, at least ``min_faces`` of its six face neighbours are sinus or such
+    plateau voxels (it lies inside a patch of blood, not alone on the sinus's edge), and
+    a chain of such voxels joins it to ``sinus`` in at most ``steps`` face steps.
+
+    Parameters
+    ----------
+    sinus : (I, J, K) ndarray of bool
+        Sinus voxels (the seeds).
+    zone : (I, J, K) ndarray of bool
+        Where the sinus may grow (not containing ``sinus``).
+    sm : (I, J, K) ndarray of float
+        Smoothed CT (HU).
+    lumen_hu : float
+        Lumen value (HU).
+    tol_hu : float
+        Largest distance (HU) from the lumen value (a few noise sigmas).
+    steps : int
+        Most face steps from ``sinus``.
+    min_faces : int
+        Fewest face neighbours (0-6) in the sinus or on the plateau.
+
+    Returns
+    -------
+    ndarray of bool
+        The voxels to add (a subset of ``zone``); no input is modified.
+    """
+    out = np.zeros(sinus.shape, bool)
+    m = steps + 1
+    box = morph._bounding_box(zone, [m, m, m])
+    if box is None or steps <= 0:
+        return out
+    sub = sm[box]
+    lo, hi = np.float32(lumen_hu - tol_hu), np.float32(lumen_hu + tol_hu)
+    seeds = sinus[box]
+    plateau = zone[box] & (sub >= lo) & (sub <= hi)
+    both = (seeds | plateau).view(np.uint8)
+    faces = np.zeros(both.shape, np.uint8)
+    for ax in range(3):
+        hi_sl = tuple(slice(1, None) if a == ax else slice(None) for a in range(3))
+        lo_sl = tuple(slice(None, -1) if a == ax else slice(None) for a in range(3))
+        faces[hi_sl] += both[lo_sl]
+        faces[lo_sl] += both[hi_sl]
+    add = _grow_faces(seeds, plateau & (faces >= min_faces), steps)
+    out[box] = add
+    if add.any():
+        logger.debug(
+            "vessel: %d bone-rim voxels within %.0f HU of the lumen (%.0f HU), inside a "
+            "patch of it, joined the sinus", int(add.sum()), tol_hu, lumen_hu,
         )  # fmt: skip
     return out
 
