@@ -186,6 +186,40 @@ def largest_components(mask: np.ndarray, k: int = 1, connectivity: int = 26) -> 
     return lab > 0
 
 
+#: Masks with an axis this short or shorter are labelled inside a one-voxel background
+#: border (:func:`label_components`).
+_CC3D_THIN_AXIS = 3
+
+
+def label_components(mask: np.ndarray, connectivity: int) -> tuple[np.ndarray, int]:
+    """``cc3d.connected_components(mask, connectivity, return_N=True)``, also where cc3d
+    4.1 sizes its union-find table one too small and raises "maximum length exception"
+    (after printing to stderr): masks with an axis of 1 or 3 voxels whose components are
+    packed as densely as the connectivity allows, e.g. ``[1, 0, 1]`` with 26-neighbours,
+    the corners of a 3x3x3 box, or a bounding-box crop of isolated voxels (a 19 mm
+    phantom's bone hysteresis crashed the plan with exit 1). Such masks are labelled
+    inside a one-voxel background border: the raster order of their voxels, and so the
+    numbering of the components, is unchanged.
+
+    Returns
+    -------
+    labels : ndarray
+        Component labels (0 background), the shape of ``mask``.
+    n : int
+        Number of components.
+    """
+    if mask.ndim and min(mask.shape) <= _CC3D_THIN_AXIS:
+        inner = tuple(slice(1, -1) for _ in range(mask.ndim))
+        lab, n = cc3d.connected_components(  # type: ignore[call-overload]
+            np.pad(mask, 1), connectivity=connectivity, return_N=True
+        )
+        return np.ascontiguousarray(lab[inner]), int(n)
+    lab, n = cc3d.connected_components(  # type: ignore[call-overload]
+        mask, connectivity=connectivity, return_N=True
+    )
+    return lab, int(n)
+
+
 def component_sizes(mask: np.ndarray, connectivity: int = 26) -> tuple[np.ndarray, np.ndarray]:
     """Label the components of ``mask``; return ``(labels uint32, sizes)``.
 
@@ -204,9 +238,7 @@ def component_sizes(mask: np.ndarray, connectivity: int = 26) -> tuple[np.ndarra
     if box is None:
         return lab, np.zeros(0, np.intp)
     sub = np.ascontiguousarray(m[box])
-    sub_lab, n = cc3d.connected_components(  # type: ignore[call-overload]
-        sub, connectivity=connectivity, return_N=True
-    )
+    sub_lab, n = label_components(sub, connectivity)
     lab[box] = sub_lab
     if n == 1:  # one piece (a body, a skull): its size is the mask's voxel count
         return lab, np.array([np.count_nonzero(sub)], np.intp)
@@ -229,9 +261,7 @@ def component_ids(mask: np.ndarray, connectivity: int = 26) -> tuple[np.ndarray,
     if box is None:
         return np.zeros(0, np.uint32), np.zeros(0, np.intp)
     sub = np.ascontiguousarray(m[box])
-    sub_lab, n = cc3d.connected_components(  # type: ignore[call-overload]
-        sub, connectivity=connectivity, return_N=True
-    )
+    sub_lab, n = label_components(sub, connectivity)
     ids = sub_lab[sub].astype(np.uint32, copy=False)
     if n == 1:
         return ids, np.array([ids.size], np.intp)
@@ -253,9 +283,7 @@ def keep_large_components(
     if box is None:
         return np.zeros(m.shape, bool)
     sub = np.ascontiguousarray(m[box])
-    lab, n = cc3d.connected_components(  # type: ignore[call-overload]
-        sub, connectivity=connectivity, return_N=True
-    )
+    lab, n = label_components(sub, connectivity)
     if n == 1:
         return m.copy()
     sizes = np.bincount(lab[sub], minlength=int(n) + 1)[1:]
@@ -294,7 +322,7 @@ def fill_holes(mask: np.ndarray, *, outside: np.ndarray | None = None) -> np.nda
         out_full[box] = _fill_holes_border(m[box])
         return out_full
     bg = ~m
-    lab = cc3d.connected_components(np.ascontiguousarray(bg, dtype=np.uint8), connectivity=6)
+    lab, _ = label_components(np.ascontiguousarray(bg, dtype=np.uint8), 6)
     keep = np.unique(lab[outside & bg])
     is_out = np.zeros(int(lab.max()) + 1, bool)
     is_out[keep] = True
@@ -305,9 +333,7 @@ def fill_holes(mask: np.ndarray, *, outside: np.ndarray | None = None) -> np.nda
 
 def _fill_holes_border(mask: np.ndarray) -> np.ndarray:
     """``mask`` with its background pockets that do not touch the array border set."""
-    lab, n = cc3d.connected_components(  # type: ignore[call-overload]
-        np.logical_not(mask), connectivity=6, return_N=True
-    )
+    lab, n = label_components(np.logical_not(mask), 6)
     faces = [lab[0], lab[-1], lab[:, 0], lab[:, -1], lab[:, :, 0], lab[:, :, -1]]
     keep = np.unique(np.concatenate([f.ravel() for f in faces]))
     is_out = np.zeros(int(n) + 1, bool)
