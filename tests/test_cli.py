@@ -67,6 +67,14 @@ def test_missing_plan_folder_is_input_error(tmp_path: Path) -> None:
     assert code == 2 and "plan.json" in stderr
 
 
+def test_view_refuses_a_network_address(tmp_path: Path) -> None:
+    """The viewer listens on loopback only: another --host is a one-line exit 2."""
+    code, stdout, stderr = _invoke("view", str(tmp_path), "--host", "0.0.0.0", "--no-browser")
+    lines = [ln for ln in stderr.splitlines() if ln.strip()]
+    assert code == 2 and len(lines) == 1, (stdout, stderr)
+    assert "--host" in lines[0] and "127.0.0.1 only" in lines[0]
+
+
 def test_subprocess_exit_code_and_single_line(tmp_path: Path) -> None:
     """The installed entry point, not just the in-process runner."""
     bad = tmp_path / "notes.txt"

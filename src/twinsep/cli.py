@@ -494,7 +494,9 @@ def view(
     port: Annotated[int, typer.Option("--port", help="TCP port (0: any free port).")] = 8765,
     host: Annotated[
         str | None,
-        typer.Option("--host", help="Bind address (default 127.0.0.1; any other is unsafe)."),
+        typer.Option(
+            "--host", help="Loopback bind address (default 127.0.0.1; others are refused)."
+        ),
     ] = None,
     scan: Annotated[
         Path | None,

@@ -97,22 +97,15 @@ def test_serve_binds_loopback_by_default(
     assert not made[0].slices.loaded
 
 
-def test_explicit_remote_host_warns(
-    sample_plan: tuple[Path, SampleTruth],
-    monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.20", "example.org"])
+def test_non_loopback_host_is_refused_before_binding(
+    host: str, sample_plan: tuple[Path, SampleTruth], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    calls: list[dict[str, Any]] = []
-
-    def fake(*args: Any, **kwargs: Any) -> ViewerServer:
-        calls.append({"args": args, **kwargs})
-        raise ConfigError("--port", "stop here")
-
-    monkeypatch.setattr(server_mod, "make_server", fake)
-    with caplog.at_level("WARNING"), pytest.raises(ConfigError):
-        serve(sample_plan[0], host="0.0.0.0", port=0, open_browser=False)
-    assert calls[0]["allow_remote"] is True
-    assert any("anyone who can reach" in r.message for r in caplog.records)
+    bound: list[Any] = []
+    monkeypatch.setattr(server_mod, "_resolve_bind", lambda *a: bound.append(a) or ("x", 0))
+    with pytest.raises(ConfigError, match="--host.*127.0.0.1 only"):
+        serve(sample_plan[0], host=host, port=0, open_browser=False)
+    assert bound == []  # refused before any address was resolved or bound
 
 
 def test_bad_inputs_are_input_errors(tmp_path: Path, sample_plan: tuple[Path, SampleTruth]) -> None:
@@ -125,7 +118,7 @@ def test_bad_inputs_are_input_errors(tmp_path: Path, sample_plan: tuple[Path, Sa
     with pytest.raises(InputError, match="--scan"):
         make_server(sample_plan[0], "127.0.0.1", 0, scan_path=tmp_path / "no-ct.nii.gz")
     with pytest.raises(ConfigError, match="--host"):
-        make_server(sample_plan[0], "no-such-host.invalid", 0, allow_remote=True)
+        make_server(sample_plan[0], "no-such-host.invalid", 0)
 
 
 def test_port_in_use_is_a_config_error(

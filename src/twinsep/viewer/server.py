@@ -343,7 +343,6 @@ def make_server(
     host: str = DEFAULT_HOST,
     port: int = DEFAULT_PORT,
     *,
-    allow_remote: bool = False,
     scan_path: str | Path | None = None,
     slice_params: SliceParams = SliceParams(),
     lod_params: LodParams = LodParams(),
@@ -355,13 +354,11 @@ def make_server(
     plan_dir : path-like
         Plan folder holding ``plan.json``.
     host : str
-        Bind address; a loopback address (default ``127.0.0.1``) unless
-        ``allow_remote``.
+        Bind address; a loopback address only (default ``127.0.0.1``; ``::1`` and
+        ``localhost`` are accepted too). The viewer serves patient anatomy without
+        authentication, so it never listens on a network interface.
     port : int
         TCP port; 0 picks a free one (read it back from ``server.port``).
-    allow_remote : bool
-        Permit a non-loopback bind address (the plan becomes reachable from the
-        network, without authentication).
     scan_path : path-like, optional
         The CT, when the plan does not record its full path (it does only with
         ``--keep-phi``); without it slices show the tissue labels.
@@ -378,23 +375,23 @@ def make_server(
     InputError
         If the folder is not a plan folder, or ``scan_path`` does not exist.
     ConfigError
-        If the host is not loopback without ``allow_remote``, cannot be resolved, or
-        the port is invalid or in use.
+        If the host is not a loopback address, cannot be resolved, or the port is
+        invalid or in use.
 
     A ``scan_path`` that exists but cannot be read, or lies on another grid, is not an
     error: the slices then show the tissue labels and say why.
     """
+    if not is_loopback(host):
+        raise ConfigError(
+            "--host",
+            f"{host!r} is not a loopback address; the viewer serves patient anatomy "
+            "without authentication and listens on 127.0.0.1 only (to view it from "
+            "another machine, forward the port over SSH)",
+        )
     folder = Path(plan_dir)
     if not folder.is_dir():
         raise InputError(folder, "is not a folder (expected a twinsep plan folder)")
     plan = read_plan(folder)
-    if not allow_remote and not is_loopback(host):
-        raise ConfigError(
-            "--host",
-            f"{host!r} is not a loopback address; the viewer serves patient anatomy "
-            "without authentication, so it binds 127.0.0.1 unless --host is given "
-            "explicitly",
-        )
     if scan_path is not None and not Path(scan_path).exists():
         raise InputError("--scan", f"{scan_path} does not exist (give the plan's CT)")
     address, family = _resolve_bind(host, port)
@@ -435,8 +432,7 @@ def serve(
     plan_dir : path-like
         Plan folder.
     host : str, optional
-        Bind address; None or any loopback address keeps the viewer local. Another
-        address is used only because it was given explicitly, with a warning.
+        A loopback bind address (None: ``127.0.0.1``); any other is refused.
     port : int
         TCP port (0: any free port).
     open_browser : bool
@@ -445,14 +441,7 @@ def serve(
         The CT, when the plan does not record its full path.
     """
     chosen = DEFAULT_HOST if host is None else host
-    remote = not is_loopback(chosen)
-    if remote:
-        logger.warning(
-            "serving the plan on %s: anyone who can reach this address can see the "
-            "patients' anatomy (no authentication, no encryption)",
-            chosen,
-        )
-    server = make_server(plan_dir, chosen, port, allow_remote=remote, scan_path=scan_path)
+    server = make_server(plan_dir, chosen, port, scan_path=scan_path)
     server.prepare_in_thread()
     logger.info("twinsep viewer: %s (Ctrl-C to stop)", server.url)
     if open_browser:
