@@ -175,6 +175,15 @@ def test_nan_outside_the_field_of_view_reads_as_air(tmp_path: Path) -> None:
     hole[12, 12, 5] = np.nan  # inside the anatomy
     with pytest.raises(ScanError, match=r"NaN or infinite \(first at index \(0, 0, 0\)\)"):
         fill_nan_outside_fov(hole, "hole.nii")
+    stray = got.copy()
+    stray[0, 0, 0] = np.nan  # one NaN at the border: damage, not a no-data margin
+    stray[23, 23, 9] = np.nan
+    with pytest.raises(ScanError, match=r"2 voxels are NaN or infinite"):
+        fill_nan_outside_fov(stray, "stray.nii")
+    slab = got.copy()
+    slab[:, :, 9] = np.nan  # one whole edge slice of ten (10 %): a margin
+    filled, note = fill_nan_outside_fov(slab, "slab.nii")
+    assert note is not None and (filled[:, :, 9] == got.min()).all()
     inf = arr.copy()
     inf[0, 0, 0] = np.inf
     with pytest.raises(ScanError, match="NaN or infinite"):

@@ -82,6 +82,13 @@ class LoadParams:
         ``ct_max_hu``) looks like CT in Hounsfield units: air is -1000 HU.
     ct_max_hu : float
         See ``ct_min_hu``; cortical bone is > 300 HU.
+    nan_fov_min_fraction : float
+        NaN voxels are read as missing field of view (air) only when every NaN region
+        touches the border of the array and together they make up at least this share
+        of the volume. A resampling tool's no-data margin is large (the corners outside
+        a round field of view are 21 % of a square slice); a few stray NaN voxels, even
+        at the border, are damage and are refused (DESIGN: NaN is bad input). 0.01 is
+        one edge slice of a 100-slice volume.
     """
 
     min_spacing_mm: float = 0.05
@@ -96,6 +103,7 @@ class LoadParams:
     memory_fraction: float = 0.8
     ct_min_hu: float = -500.0
     ct_max_hu: float = 300.0
+    nan_fov_min_fraction: float = 0.01
 
 
 def format_bytes(n: float) -> str:
@@ -278,15 +286,19 @@ def check_affine(
         raise ScanError(source, "singular voxel-to-world matrix (two voxel axes are parallel)")
 
 
-def fill_nan_outside_fov(array: np.ndarray, source: str | Path) -> tuple[np.ndarray, str | None]:
+def fill_nan_outside_fov(
+    array: np.ndarray, source: str | Path, *, min_fraction: float = 0.01
+) -> tuple[np.ndarray, str | None]:
     """Read NaN voxels outside the field of view as the scan's lowest value (air).
 
     Float scans resampled or cropped by other tools often mark voxels without data with
     NaN (CT scanners write -1024/-2048/-3024 padding there instead). When every NaN
     lies in a 6-connected region that reaches the border of the array - outside the
-    field of view, not inside the anatomy - and no value is infinite, those voxels take
-    the smallest finite value and a warning says how many there were. Any other NaN or
-    inf is refused: a hole inside the scan is damage, not missing field of view.
+    field of view, not inside the anatomy -, the NaN voxels are at least
+    ``min_fraction`` of the volume (``LoadParams.nan_fov_min_fraction``) and no value is
+    infinite, those voxels take the smallest finite value and a warning says how many
+    there were. Any other NaN or inf is refused: a hole inside the scan or a few stray
+    NaN voxels are damage, not missing field of view.
 
     Returns
     -------
@@ -308,7 +320,8 @@ def fill_nan_outside_fov(array: np.ndarray, source: str | Path) -> tuple[np.ndar
     bad = ~finite
     n_bad = int(bad.sum())
     nan = np.isnan(array)
-    if int(nan.sum()) == n_bad and finite.any() and _all_reach_border(nan):
+    margin = n_bad >= min_fraction * array.size
+    if int(nan.sum()) == n_bad and margin and finite.any() and _all_reach_border(nan):
         low = float(array[finite].min())
         filled = np.where(nan, np.asarray(low, dtype=array.dtype), array)
         return filled, (
@@ -319,8 +332,9 @@ def fill_nan_outside_fov(array: np.ndarray, source: str | Path) -> tuple[np.ndar
     raise ScanError(
         source,
         f"{n_bad} voxels are NaN or infinite (first at index {first}); "
-        "a scan must hold finite values (NaN is accepted only outside the field of view, "
-        "connected to the edge of the volume)",
+        "a scan must hold finite values (NaN is accepted only as a no-data margin "
+        f"outside the field of view: regions connected to the edge of the volume, at "
+        f"least {min_fraction:.0%} of it)",
     )
 
 

@@ -229,7 +229,7 @@ def _finish(path: Path, loaded: Loaded, *, keep_phi: bool, params: LoadParams) -
     if arr.ndim != 3:
         arr = arr.reshape(shape3, order="F" if arr.flags.f_contiguous else "C")
     check_affine(loaded.affine, source, params=params)
-    arr, nan_note = fill_nan_outside_fov(arr, source)
+    arr, nan_note = fill_nan_outside_fov(arr, source, min_fraction=params.nan_fov_min_fraction)
     arr = normalise_dtype(arr, source)
     few_values = check_not_label_map(arr, source, params=params)
     warnings = list(loaded.warnings)
