@@ -89,6 +89,47 @@ def test_subprocess_exit_code_and_single_line(tmp_path: Path) -> None:
     assert proc.stderr.count("\n") == 1 and "notes.txt" in proc.stderr
 
 
+def test_global_flags_after_the_command() -> None:
+    from twinsep.cli import hoist_global_flags
+
+    assert hoist_global_flags(["plan", "ct.nii", "--out", "p", "--json"]) == [
+        "--json",
+        "plan",
+        "ct.nii",
+        "--out",
+        "p",
+    ]
+    assert hoist_global_flags(["--quiet", "check", "x", "-q", "--debug"]) == [
+        "--quiet",
+        "-q",
+        "--debug",
+        "check",
+        "x",
+    ]
+    assert hoist_global_flags(["check", "--", "--json"]) == ["check", "--", "--json"]
+    assert hoist_global_flags(["--version"]) == ["--version"]
+
+
+def test_json_after_the_command_through_the_entry_point(tmp_path: Path) -> None:
+    import numpy as np
+
+    from twinsep.io import save_volume
+    from twinsep.volume import Volume
+
+    arr = np.random.default_rng(1).normal(0, 300, (12, 10, 8)).astype(np.int16)
+    arr[0, 0, 0], arr[1, 1, 1] = -1000, 1500
+    path = tmp_path / "ct.nii.gz"
+    save_volume(Volume(arr, np.diag([0.5, 0.5, 1.0, 1.0])), path)
+    proc = subprocess.run(
+        [sys.executable, "-m", "twinsep.cli", "check", str(path), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["shape"] == [12, 10, 8]
+
+
 def test_version_and_help() -> None:
     code, stdout, _ = _invoke("--version")
     assert code == 0 and stdout.startswith("twinsep ")

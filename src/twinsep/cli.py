@@ -518,10 +518,42 @@ def view(
         serve(plan_dir, host=host, port=port, open_browser=not no_browser, scan_path=scan)
 
 
+#: The root callback's flags: also accepted after the command (``twinsep plan CT --out D
+#: --json``), where users type them; main() moves them in front of the command.
+_GLOBAL_FLAGS = frozenset({"--quiet", "-q", "--json", "--debug"})
+
+
+def hoist_global_flags(argv: list[str]) -> list[str]:
+    """Move the global flags that follow the command in front of it.
+
+    Parameters
+    ----------
+    argv : list of str
+        Command-line arguments without the program name.
+
+    Returns
+    -------
+    list of str
+        The same arguments with every ``--quiet``/``-q``/``--json``/``--debug`` that
+        stands after the command (and before a ``--`` end-of-options marker) moved ahead
+        of the command, in their order. None of the commands has an option of these
+        names, and none of them takes a value, so nothing else changes meaning.
+    """
+    command = next((i for i, a in enumerate(argv) if not a.startswith("-")), None)
+    if command is None:
+        return list(argv)
+    head, rest = list(argv[:command]), list(argv[command:])
+    end = rest.index("--") if "--" in rest else len(rest)
+    moved = [a for a in rest[:end] if a in _GLOBAL_FLAGS]
+    kept = [a for a in rest[:end] if a not in _GLOBAL_FLAGS] + rest[end:]
+    return head + moved + kept
+
+
 def main() -> None:
     """Console-script entry point.
 
-    OpenBLAS is held to one thread unless the user set ``OPENBLAS_NUM_THREADS``: the
+    Global flags typed after the command are moved in front of it
+    (:func:`hoist_global_flags`). OpenBLAS is held to one thread unless the user set ``OPENBLAS_NUM_THREADS``: the
     plan runs its own work on two threads and child processes (issue 10), and BLAS
     threads on top of them only wait for a busy core (a (4 M, 3) x (3, 3) world-coordinate
     product took 1.0-1.4 s with 2 OpenBLAS threads on the loaded 2-core host, 0.18 s
@@ -530,7 +562,7 @@ def main() -> None:
     threads). Set before numpy is first imported (the commands import it lazily).
     """
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    app()
+    app(args=hoist_global_flags(sys.argv[1:]))
 
 
 if __name__ == "__main__":
