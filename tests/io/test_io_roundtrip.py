@@ -146,3 +146,35 @@ def test_nifti_voxels_same_for_any_memory_order(tmp_path, order):
     assert gzip.decompress(path.read_bytes()) == img.to_bytes()
     back = nib.load(str(path))
     assert np.array_equal(np.asarray(back.dataobj), arr)
+
+
+@pytest.mark.parametrize("suffix", [".nii.gz", ".nii", ".hdr"])
+@pytest.mark.parametrize(("unit", "scale"), [("meter", 1e-3), ("micron", 1e3), ("mm", 1.0)])
+@pytest.mark.parametrize("dtype", [np.int16, np.float32])
+def test_nifti_spatial_units_become_mm(tmp_path, suffix, unit, scale, dtype):
+    """A NIfTI stored in metres or microns is read in mm, as ITK reads it (nibabel keeps
+    the file's unit): spacing and origin scaled, with a warning; mm files unchanged."""
+    import nibabel as nib
+
+    from twinsep.io import load_scan
+
+    rng = np.random.default_rng(5)
+    arr = rng.normal(0.0, 400.0, (14, 12, 10)).astype(dtype)
+    arr[0, 0, 0], arr[1, 1, 1] = -1000, 1200
+    aff_mm = np.array(
+        [[0.0, -0.8, 0.0, 40.0], [0.9, 0.0, 0.0, -12.5], [0.0, 0.0, 2.5, 7.0], [0, 0, 0, 1]]
+    )
+    aff = aff_mm.copy()
+    aff[:3, :] *= scale
+    klass = nib.Nifti1Pair if suffix == ".hdr" else nib.Nifti1Image
+    img = klass(arr, aff)
+    img.header.set_xyzt_units(unit, "sec")
+    img.set_sform(aff, code=1)
+    img.set_qform(aff, code=1)
+    path = tmp_path / f"ct{suffix}"
+    nib.save(img, str(path))
+    scan = load_scan(path)
+    np.testing.assert_allclose(scan.volume.affine, aff_mm, atol=1e-4)
+    np.testing.assert_array_equal(scan.volume.array, arr)
+    converted = [w for w in scan.info.warnings if "converted to mm" in w]
+    assert len(converted) == (0 if unit == "mm" else 1)

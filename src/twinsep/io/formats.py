@@ -102,6 +102,11 @@ class _HashThread(threading.Thread):
 QFORM_SFORM_TOL_MM: float = 0.1
 
 
+#: NIfTI spatial units other than mm, and their factor to mm (``xyzt_units``; code 0,
+#: "unknown", is read as mm as every NIfTI tool does).
+_UNIT_TO_MM: dict[str, float] = {"meter": 1000.0, "micron": 0.001}
+
+
 def _qform_sform_gap_mm(header: Any) -> float:
     """Largest distance (mm) between the qform and sform positions of the volume's
     corners; 0 unless both are set."""
@@ -135,9 +140,26 @@ def _nifti_warnings(header: Any) -> list[str]:
             "qform shows the scan and the plan elsewhere - check which one is right"
         )
     unit = header.get_xyzt_units()[0]
-    if unit not in ("mm", "unknown"):
-        warnings.append(f"the NIfTI header gives spatial units as {unit!r}; twinsep reads mm")
+    if unit in _UNIT_TO_MM:
+        warnings.append(
+            f"the NIfTI header gives spatial units in {unit}s: voxel sizes and positions "
+            f"were converted to mm (x {_UNIT_TO_MM[unit]:g}), as ITK does"
+        )
     return warnings
+
+
+def _affine_mm(header: Any, affine: Any) -> np.ndarray:
+    """The NIfTI affine in mm: scaled by the header's spatial unit (metres, microns).
+
+    nibabel returns the affine in the file's own unit; ITK converts to mm. Without the
+    conversion a scan stored in metres reads as 0.001 mm voxels (refused as absurd
+    spacing) and one in microns as 1000 times too large.
+    """
+    out = np.asarray(affine, dtype=np.float64).copy()
+    factor = _UNIT_TO_MM.get(header.get_xyzt_units()[0])
+    if factor is not None:
+        out[:3, :] *= factor
+    return out
 
 
 def _gzip_stream_matches(path: Path, first: bytes, header: Any, voxels: np.ndarray) -> bool:
@@ -205,7 +227,7 @@ def _read_nifti_itk(
     if first_gz is not None and not _gzip_stream_matches(path, first_gz, header, kji):
         hasher.join()
         return None
-    affine = np.asarray(header.get_best_affine(), dtype=np.float64)
+    affine = _affine_mm(header, header.get_best_affine())
     return Loaded(
         array=kji.transpose(2, 1, 0),
         affine=affine,
@@ -315,7 +337,7 @@ def read_nifti(path: Path, *, params: LoadParams = LoadParams()) -> Loaded:
         raise ScanError(path, f"cannot read voxel data ({exc})") from None
     arr = _scaled_voxels(img, shape3, path)
     warnings = _nifti_warnings(img.header)
-    affine = np.asarray(img.affine, dtype=np.float64)
+    affine = _affine_mm(img.header, img.affine)
     return Loaded(array=arr, affine=affine, format="nifti", sha256=digest, warnings=warnings)
 
 
@@ -418,7 +440,7 @@ def read_nifti_pair(path: Path, *, params: LoadParams = LoadParams()) -> Loaded:
     digest = sha256_of_hashes([sha256_file_bytes(hdr_bytes), sha256_file_bytes(img_bytes)])
     return Loaded(
         array=arr,
-        affine=np.asarray(img.affine, dtype=np.float64),
+        affine=_affine_mm(img.header, img.affine),
         format="nifti",
         sha256=digest,
         n_files=2,
