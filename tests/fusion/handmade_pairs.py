@@ -80,6 +80,7 @@ def make_pair(
     bridge_gap_mm: float = 12.0,
     sinus: str = "none",
     face: bool = True,
+    neck: bool = True,
 ) -> Pair:
     """Two heads joined by a bridge.
 
@@ -92,6 +93,9 @@ def make_pair(
         Rotation of head B about the bridge axis.
     sinus : {"none", "ring", "sagittal", "separate"}
         Shared circular sinus, shared sagittal-like tube, or one own sinus per twin.
+    face, neck : bool
+        Give each head a nose, chin and ears / a neck below the cranium (both False:
+        plain layered spheres with nothing beyond the scalp but the bridge).
     """
     rot_w = np.eye(3) if world_rot is None else world_rot
     rot_g = np.eye(3) if grid_rot is None else grid_rot
@@ -119,8 +123,9 @@ def make_pair(
         rr = np.linalg.norm(loc, axis=1)
         soft = rr <= R_SCALP
         # neck: cylinder going down from the head centre
-        radial = np.hypot(loc[:, 0], loc[:, 1] + 4.0)
-        soft |= (radial <= 17.0) & (loc[:, 2] <= -15.0) & (loc[:, 2] >= -80.0)
+        if neck:
+            radial = np.hypot(loc[:, 0], loc[:, 1] + 4.0)
+            soft |= (radial <= 17.0) & (loc[:, 2] <= -15.0) & (loc[:, 2] >= -80.0)
         if face:
             soft |= np.linalg.norm((loc - [0, 36.0, -12.0]) / [7.0, 10.0, 9.0], axis=1) <= 1
             soft |= np.linalg.norm((loc - [0, 26.0, -38.0]) / [16.0, 12.0, 9.0], axis=1) <= 1

@@ -78,8 +78,10 @@ class FusionAnalysis:
         ``{"A": site, "B": site}``.
     axis_angle_deg : float
         Angle between the two long axes (neck to vertex), deg.
-    rotation_deg : float
-        Axial rotation between the faces about the shared axis, deg (0..180).
+    rotation_deg : float or None
+        Axial rotation between the faces about the shared axis, deg (0..180); None
+        when a twin's face direction is unknown (a head with no face, skull base or
+        neck, oriented toward the junction: ``TwinFrame.from_anatomy`` False).
     frames : dict
         ``{"A": TwinFrame, "B": TwinFrame}``.
     bridge : Bridge
@@ -105,7 +107,7 @@ class FusionAnalysis:
     site: str
     site_by_twin: dict[str, str]
     axis_angle_deg: float
-    rotation_deg: float
+    rotation_deg: float | None
     frames: dict[str, TwinFrame]
     bridge: Bridge
     interface: InterfaceMesh
@@ -133,6 +135,7 @@ class FusionAnalysis:
                     "neck_evidence_ml": round(f.neck_ml, 2),
                     "face_evidence_ml": round(f.face_ml, 2),
                     "site": self.site_by_twin[k],
+                    "axis_from": "anatomy" if f.from_anatomy else "junction (assumed)",
                 }
                 for k, f in self.frames.items()
             },
@@ -297,7 +300,8 @@ def analyse_fusion(
     bridge = Bridge(area_mm2=mesh.area_mm2, centroid_mm=centroid, axis=axis, length_mm=length)
 
     axis_angle = angle_deg(frames["A"].axis, frames["B"].axis)
-    rotation = axial_rotation_deg(frames["A"], frames["B"])
+    faceless = [k for k, f in frames.items() if not f.from_anatomy]
+    rotation = None if faceless else axial_rotation_deg(frames["A"], frames["B"])
     ftype = "angular" if axis_angle < params.angular_below_deg else "vertical"
     if abs(axis_angle - params.angular_below_deg) < 10.0:
         warnings.append(
@@ -344,7 +348,15 @@ def analyse_fusion(
         evidence = "no shared sinus"
     sg = ("T" if completeness == "total" else "P") + ("V" if ftype == "vertical" else "A")
     oconnell: str | None = None
-    if sg == "TV":
+    if rotation is None:
+        warnings.append(
+            f"twin{'s' if len(faceless) > 1 else ''} {' and '.join(faceless)} "
+            f"{'shows' if len(faceless) == 1 else 'show'} no "
+            "face: the axial face rotation is "
+            "unknown (reported as null)"
+            + (" and the O'Connell type was not determined" if sg == "TV" else "")
+        )
+    elif sg == "TV":
         if rotation < params.oconnell_type_i_below_deg:
             oconnell = "I"
         elif rotation >= params.oconnell_type_ii_from_deg:
@@ -362,12 +374,12 @@ def analyse_fusion(
     else:
         site = sites["A"] if sites["A"] == sites["B"] else f"{sites['A']}-{sites['B']}"
     logger.info(
-        "fusion: %s %s (%s), axis angle %.1f deg, rotation %.1f deg, bridge %.0f mm2",
+        "fusion: %s %s (%s), axis angle %.1f deg, rotation %s deg, bridge %.0f mm2",
         completeness,
         ftype,
         sg,
         axis_angle,
-        rotation,
+        "unknown" if rotation is None else f"{rotation:.1f}",
         bridge.area_mm2,
     )
     return FusionAnalysis(

@@ -117,6 +117,10 @@ class TwinFrame:
         Scalp + skull thickness over the vault used to tell extracranial tissue, mm.
     notes : tuple of str
         Plain-words doubts about this twin's frame (empty when the evidence is good).
+    from_anatomy : bool
+        False when the head showed no face, skull base or neck (nor a scan cut): the
+        axis was then assumed to point from the brain centre to the junction with the
+        other twin and ``face_dir`` is an arbitrary perpendicular (``face_strength`` 0).
     """
 
     twin: str
@@ -132,6 +136,7 @@ class TwinFrame:
     cue_dirs: dict[str, np.ndarray] | None = None
     vault_mm: float = 0.0
     notes: tuple[str, ...] = ()
+    from_anatomy: bool = True
 
 
 @dataclass(frozen=True)
@@ -221,8 +226,10 @@ def twin_frame(
     Raises
     ------
     AnatomyError
-        If the twin has no brain/CSF or no extracranial tissue (face, skull base, neck)
-        to orient it.
+        If the twin has no brain/CSF, or no extracranial tissue (face, skull base,
+        neck) and no junction with the other twin to orient it. A head with less than
+        ``AxisParams.min_orient_ml`` of extracranial tissue and no scan cut, but
+        a junction, gets the junction frame (``TwinFrame.from_anatomy`` False).
     """
     ap = params.axes
     name = "A" if twin_value == 1 else "B"
@@ -265,12 +272,76 @@ def twin_frame(
     vault_mm = float(np.percentile(d_cav[skin], ap.vault_percentile)) if skin.any() else 0.0
     thick_mm = max(params.scalp_skull_mm, ap.thick_factor * vault_mm)
     ext = body & (d_cav > thick_mm) & free
+    # A scan that cuts through the cranial cavity holds no neck (cue 4: the cut face).
+    cut: np.ndarray | None = None
+    cut_key = ""
+    cavity_cut = _cut_face_normal(
+        cavity=cavity,
+        free=free,
+        background=tw_c == 0,
+        b=b,
+        world=world,
+        full_shape=lab.shape,
+        offset=offset,
+        spacing=spacing,
+        params=ap,
+    )
+
+    def body_plane(direction: np.ndarray | None) -> _Plane | None:
+        return _body_cut_normal(
+            body=body,
+            background=tw_c == 0,
+            free=free,
+            affine=labels.affine,
+            offset=offset,
+            full_shape=lab.shape,
+            spacing=spacing,
+            params=ap,
+            direction=direction,
+        )
+
+    if cavity_cut is not None:
+        # A scan cuts the whole body along one plane: uncovered cavity is a cut face
+        # only when the body is cut flat along the same plane (a thin-covered crease
+        # between the heads, thin bone or a fontanelle is uncovered cavity too, but the
+        # skin around it is curved).
+        support = body_plane(cavity_cut.normal)
+        why = _on_plane_reason(cavity_cut, support, spacing, ap)
+        if why is None:
+            cut_key, cut = "cut", cavity_cut.normal
+        else:
+            logger.debug("twin %s: uncovered cavity piece is not the scan's cut (%s)", name, why)
+    if cut is None:
+        # Cue 5: no cavity cut, but the scan may end just below it (skull base, C1):
+        # a large flat patch where the tissue meets background is the scan's cut.
+        body_cut = body_plane(None)
+        if body_cut is not None:
+            cut_key, cut = "body_cut", body_cut.normal
+    junction = np.zeros_like(body)
+    if other.any():
+        # dilating ``other`` only reaches one voxel beyond its own bounding box
+        jbox = _crop(other, 1)
+        junction[jbox] = body[jbox] & ndi.binary_dilation(other[jbox])
+    j_centre = labels.centroid_mm(_boxed(junction, lab.shape, box)) if junction.any() else None
     ext_ml = float(ext.sum() * vox_ml)
-    if not ext.any():
-        raise AnatomyError(
-            src,
-            f"twin {name} has no face, skull base or neck tissue beyond its skull "
-            f"(> {thick_mm:.0f} mm from the brain); cannot orient the head",
+    if not ext.any() or (ext_ml < ap.min_orient_ml and cut is None):
+        # A head with no face, skull base or neck (a plain layered ellipsoid, or a scan
+        # cropped to the cranium) and no scan cut: nothing anatomical orients it.
+        if j_centre is None or np.linalg.norm(j_centre - b) == 0:
+            raise AnatomyError(
+                src,
+                f"twin {name} has no face, skull base or neck tissue beyond its skull "
+                f"(> {thick_mm:.0f} mm from the brain) and no junction with the other "
+                "twin; cannot orient the head",
+            )
+        return _junction_frame(
+            name=name,
+            b=b,
+            j_centre=j_centre,
+            cavity_pts=world(cavity),
+            body_pts=world(body & ~ndi.binary_erosion(body)),
+            ext_ml=ext_ml,
+            vault_mm=vault_mm,
         )
     pts = world(ext)
     rel = pts - b
@@ -316,50 +387,8 @@ def twin_frame(
     # The exit cue exaggerates a wrong first estimate on a cavity without a visible
     # exit (the lowest point of an elongated cavity slides along its long axis), so the
     # neck is also accepted when it agrees with the footprint alone.
-    # A scan that cuts through the cranial cavity holds no neck (cue 4: the cut face).
-    cut: np.ndarray | None = None
-    cavity_cut = _cut_face_normal(
-        cavity=cavity,
-        free=free,
-        background=tw_c == 0,
-        b=b,
-        world=world,
-        full_shape=lab.shape,
-        offset=offset,
-        spacing=spacing,
-        params=ap,
-    )
-
-    def body_plane(direction: np.ndarray | None) -> _Plane | None:
-        return _body_cut_normal(
-            body=body,
-            background=tw_c == 0,
-            free=free,
-            affine=labels.affine,
-            offset=offset,
-            full_shape=lab.shape,
-            spacing=spacing,
-            params=ap,
-            direction=direction,
-        )
-
-    if cavity_cut is not None:
-        # A scan cuts the whole body along one plane: uncovered cavity is a cut face
-        # only when the body is cut flat along the same plane (a thin-covered crease
-        # between the heads, thin bone or a fontanelle is uncovered cavity too, but the
-        # skin around it is curved).
-        support = body_plane(cavity_cut.normal)
-        why = _on_plane_reason(cavity_cut, support, spacing, ap)
-        if why is None:
-            cut = cues["cut"] = cavity_cut.normal
-        else:
-            logger.debug("twin %s: uncovered cavity piece is not the scan's cut (%s)", name, why)
-    if cut is None:
-        # Cue 5: no cavity cut, but the scan may end just below it (skull base, C1):
-        # a large flat patch where the tissue meets background is the scan's cut.
-        body_cut = body_plane(None)
-        if body_cut is not None:
-            cut = cues["body_cut"] = body_cut.normal
+    if cut is not None:
+        cues[cut_key] = cut
     neck_used = (
         cut is None
         and min(angle_deg(neck_dir, down), angle_deg(neck_dir, footprint)) <= ap.neck_agree_deg
@@ -430,8 +459,7 @@ def twin_frame(
     axis = -down
     if strength == 0.0:
         # no evidence: any perpendicular direction (flagged by face_strength 0)
-        helper = np.eye(3)[int(np.argmin(np.abs(axis)))]
-        face = _unit(np.cross(axis, helper))
+        face = _any_perpendicular(axis)
 
     # Vertex: the twin's tissue farthest along the axis; neck: the exit on the axis.
     # the farthest voxel along a direction lies on the body's boundary (an inner voxel
@@ -458,13 +486,8 @@ def twin_frame(
             f"(strength {strength:.2f}); its facial direction (and the face rotation) "
             "is uncertain"
         )
-    junction = np.zeros_like(body)
-    if other.any():
-        # dilating ``other`` only reaches one voxel beyond its own bounding box
-        jbox = _crop(other, 1)
-        junction[jbox] = body[jbox] & ndi.binary_dilation(other[jbox])
-    if junction.any():
-        j_dir = _unit(labels.centroid_mm(_boxed(junction, lab.shape, box)) - b)
+    if j_centre is not None:
+        j_dir = _unit(j_centre - b)
         j_ang = angle_deg(j_dir, axis)
         if j_ang > ap.junction_check_deg:
             notes.append(
@@ -497,6 +520,59 @@ def twin_frame(
         cue_dirs=cues,
         vault_mm=vault_mm,
         notes=tuple(notes),
+    )
+
+
+def _any_perpendicular(axis: np.ndarray) -> np.ndarray:
+    """A deterministic unit vector perpendicular to unit ``axis``."""
+    helper = np.eye(3)[int(np.argmin(np.abs(axis)))]
+    return _unit(np.cross(axis, helper))
+
+
+def _junction_frame(
+    *,
+    name: str,
+    b: np.ndarray,
+    j_centre: np.ndarray,
+    cavity_pts: np.ndarray,
+    body_pts: np.ndarray,
+    ext_ml: float,
+    vault_mm: float,
+) -> TwinFrame:
+    """The least-assuming frame of a head that shows nothing below its cranium.
+
+    Craniopagus twins are joined at the cranial vault, most often at the vertex, so the
+    long axis is taken from the brain centre ``b`` to the centroid ``j_centre`` of the
+    twin's side of the junction (world mm). The face direction is unknown: an arbitrary
+    deterministic perpendicular with ``face_strength`` 0. ``cavity_pts`` and
+    ``body_pts`` (world mm, (n, 3)) place the neck end of the cavity and the vertex.
+    """
+    axis = _unit(j_centre - b)
+    depth = float(max(((cavity_pts - b) @ -axis).max(), 0.0))
+    vertex = b + axis * float(((body_pts - b) @ axis).max())
+    note = (
+        f"twin {name}: the head shows no face, skull base or neck ({ext_ml:.1f} mL of "
+        "tissue beyond the skull, and no scan cut), so its long axis was ASSUMED to point "
+        "from its brain centre to the junction (a vertex fusion, the commonest "
+        "craniopagus site); the fusion type, site and face rotation were not determined "
+        "from anatomy and must be confirmed on the images"
+    )
+    logger.info("%s", note)
+    return TwinFrame(
+        twin=name,
+        brain_centre_mm=b,
+        axis=axis,
+        face_dir=_any_perpendicular(axis),
+        neck_mm=b - axis * depth,
+        vertex_mm=vertex,
+        neck_ml=ext_ml,
+        face_ml=0.0,
+        face_strength=0.0,
+        axis_strength=0.0,
+        cue_dirs={"junction": -axis},
+        vault_mm=vault_mm,
+        notes=(note,),
+        from_anatomy=False,
     )
 
 

@@ -179,6 +179,14 @@ class AxisParams:
     """Extracranial tissue (mL) below which the head cannot be oriented reliably (an
     infant face alone is over 50 mL)."""
 
+    min_orient_ml: float = 1.0
+    """Extracranial tissue (mL) below which, with no scan cut either, the head is not
+    oriented from its anatomy at all: its long axis is assumed to point at the junction
+    (a head that shows no face, skull base or neck). Plain layered heads leave 0 mL; a
+    neck stub of 4 mL left beside a junction under the chin still orients its head
+    correctly (an out-of-scope fusion must be seen as one), and 1 mL (a few dozen
+    voxels at 2-3 mm) is far below any face or neck."""
+
     junction_check_deg: float = 120.0
     """Consistency check: a junction (boundary with the other twin) farther than this
     angle (deg) from the vertex direction makes the orientation doubtful (craniopagus

@@ -37,7 +37,7 @@ def fusion_sections(result: FusionAnalysis) -> dict[str, Any]:
             "completeness": result.completeness,
             "completeness_evidence": result.completeness_evidence,
             "site": result.site,
-            "rotation_deg": round(result.rotation_deg, 1),
+            "rotation_deg": None if result.rotation_deg is None else round(result.rotation_deg, 1),
             "axis_angle_deg": round(result.axis_angle_deg, 1),
             "bridge_area_mm2": round(result.bridge.area_mm2, 1),
             "bridge_length_mm": round(result.bridge.length_mm, 1),
