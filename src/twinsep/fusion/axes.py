@@ -58,6 +58,12 @@ detector does not look for a long neck. Per twin:
 5. evidence: ``axis_strength`` (agreement of the cues), ``face_strength`` and notes
    when the evidence is weak or the junction is not where a craniopagus has it (a
    check, never an input).
+
+A head with less than ``min_orient_ml`` of extracranial tissue and no scan cut (plain
+layered phantom heads, a scan cropped to the calvaria) has nothing anatomical to orient
+it: its long axis is assumed to point from ``b`` to its side of the junction (the vertex,
+the commonest craniopagus site), the face direction is unknown (``face_strength`` 0)
+and the frame says so (``TwinFrame.from_anatomy`` False, a note naming the twin).
 """
 
 from __future__ import annotations
