@@ -84,8 +84,8 @@ def test_nifti2_single_file_sniffed_without_suffix(tmp_path: Path) -> None:
     ("name", "content", "pattern"),
     [
         (
-            "t.mgz",
-            gzip.compress(b"\x00\x00\x00\x01" + bytes(300)),
+            "t.mgz",  # mtime=0: the bytes, so the test id, equal in every xdist worker
+            gzip.compress(b"\x00\x00\x00\x01" + bytes(300), mtime=0),
             r"FreeSurfer MGH/MGZ.*mri_convert",
         ),
         ("t.mnc", b"CDF\x01" + bytes(100), r"MINC is not supported"),
