@@ -15,14 +15,14 @@ import twinsep.cli as cli
 
 def test_main_sets_one_blas_thread(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
-    monkeypatch.setattr(cli, "app", lambda: None)
+    monkeypatch.setattr(cli, "app", lambda **_: None)  # main() calls app(args=...)
     cli.main()
     assert os.environ["OPENBLAS_NUM_THREADS"] == "1"
 
 
 def test_main_keeps_the_users_choice(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "3")
-    monkeypatch.setattr(cli, "app", lambda: None)
+    monkeypatch.setattr(cli, "app", lambda **_: None)  # main() calls app(args=...)
     cli.main()
     assert os.environ["OPENBLAS_NUM_THREADS"] == "3"
 
