@@ -25,11 +25,12 @@ import pytest
 from scipy import ndimage as ndi
 
 from seg_metrics import dice
+from sinus_block import sinus_on_block
 from twinsep import labels as L
 from twinsep.phantom import make_phantom
 from twinsep.segment import segment_ct
 from twinsep.segment.params import SegmentParams, VesselParams
-from twinsep.segment.vessels import _interior_median, bone_profile, sinus_mask
+from twinsep.segment.vessels import _interior_median, bone_profile
 
 FINE_MM = 0.2
 SOFT_HU = 40.0
@@ -110,21 +111,10 @@ def _plate_and_tube(z0_mm: float, radius_mm: float, gap_mm: float, tube: bool, s
 
 def _vessels(sm, body, sp, k: float):
     """The sinus rule with no cranial cavity (a neck block), the rule at ``k`` sigmas."""
-    bright = sm >= SOFT_HU + 110.0
-    res = sinus_mask(
-        sm,
-        np.zeros_like(body),
-        bright,
-        sp,
-        t_contrast_hu=SOFT_HU + 90.0,
-        t_vessel_max_hu=SOFT_HU + 440.0,
-        t_dense_hu=SOFT_HU + 600.0,
-        soft_hu=SOFT_HU,
-        params=replace(VesselParams(), bone_profile_noise_k=k),
-        noise_hu=NOISE_HU,
-        body=body,
-    )
-    return res.vessel
+    params = replace(VesselParams(), bone_profile_noise_k=k)
+    return sinus_on_block(
+        sm, np.zeros_like(body), body, sp, soft_hu=SOFT_HU, params=params, noise_hu=NOISE_HU
+    ).vessel
 
 
 def test_neck_tube_beside_a_plate_loses_the_plates_partial_volume():

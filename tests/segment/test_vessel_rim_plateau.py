@@ -24,8 +24,9 @@ import pytest
 from scipy import ndimage as ndi
 
 from seg_metrics import dice
+from sinus_block import sinus_on_block
 from twinsep.segment.params import VesselParams
-from twinsep.segment.vessels import rim_plateau, sinus_mask
+from twinsep.segment.vessels import rim_plateau
 
 FINE_MM = 0.2
 SOFT_HU = 40.0
@@ -133,21 +134,10 @@ def _table_block(sp_mm: float, shift_mm: float, noise_hu: float, seed: int):
 
 
 def _vessel(sm, cavity, body, sp, noise_hu: float, k: float) -> np.ndarray:
-    bright = sm >= SOFT_HU + 110.0
-    res = sinus_mask(
-        sm,
-        cavity & ~bright,
-        bright,
-        sp,
-        t_contrast_hu=SOFT_HU + 90.0,
-        t_vessel_max_hu=SOFT_HU + 440.0,
-        t_dense_hu=SOFT_HU + 600.0,
-        soft_hu=SOFT_HU,
-        params=replace(VesselParams(), rim_plateau_noise_k=k),
-        noise_hu=noise_hu,
-        body=body,
-    )
-    return res.vessel
+    params = replace(VesselParams(), rim_plateau_noise_k=k)
+    return sinus_on_block(
+        sm, cavity, body, sp, soft_hu=SOFT_HU, params=params, noise_hu=noise_hu
+    ).vessel
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,7 @@ from scipy.optimize import brentq
 from scipy.special import log_ndtr
 
 from seg_metrics import dice
+from sinus_block import sinus_on_block
 from twinsep import labels as L
 from twinsep.phantom import make_phantom
 from twinsep.segment import segment_ct
@@ -302,19 +303,7 @@ def _block(spacing_mm: float, seed: int, contrast_hu: float = 320.0):
 
 
 def _run(sm, cavity, body, sp):
-    bright = sm >= SOFT_HU + 110.0
-    return sinus_mask(
-        sm,
-        cavity & ~bright,
-        bright,
-        sp,
-        t_contrast_hu=SOFT_HU + 90.0,
-        t_vessel_max_hu=SOFT_HU + 440.0,
-        t_dense_hu=SOFT_HU + 600.0,
-        soft_hu=SOFT_HU,
-        params=VesselParams(),
-        body=body,
-    )
+    return sinus_on_block(sm, cavity, body, sp, soft_hu=SOFT_HU)
 
 
 @pytest.mark.parametrize("spacing_mm", [1.0, 2.0])
