@@ -189,3 +189,23 @@ def test_nan_outside_the_field_of_view_reads_as_air(tmp_path: Path) -> None:
     with pytest.raises(ScanError, match="NaN or infinite"):
         fill_nan_outside_fov(inf, "inf.nii")
     assert fill_nan_outside_fov(got, "x.nii") == (got, None)
+
+
+def test_offset_ct_read_as_mr_says_how_to_give_it(tmp_path: Path) -> None:
+    """CT numbers + 1024 stored without a rescale intercept cannot be told from an MR by
+    their range; the modality warning then says how to give such a CT. An MR-like range
+    without values above 1324 does not get the hint."""
+    from twinsep.io import load_scan, save_volume
+    from twinsep.volume import Volume
+
+    rng = np.random.default_rng(4)
+    ct = np.clip(rng.normal(1064.0, 300.0, (16, 14, 12)), 0, 3000).astype(np.int16)
+    ct[0, 0, 0] = 0
+    save_volume(Volume(ct, np.eye(4)), tmp_path / "offset.nii.gz")
+    notes = load_scan(tmp_path / "offset.nii.gz").info.warnings
+    assert any("guessed as MR" in w and "CT number + 1024" in w for w in notes), notes
+    mr = np.clip(rng.normal(400.0, 150.0, (16, 14, 12)), 0, 900).astype(np.int16)
+    save_volume(Volume(mr, np.eye(4)), tmp_path / "t1.nii.gz")
+    notes = load_scan(tmp_path / "t1.nii.gz").info.warnings
+    assert any("guessed as MR" in w for w in notes)
+    assert not any("CT number + 1024" in w for w in notes)

@@ -40,6 +40,9 @@ from twinsep.volume import Volume, orientation_code, spacing_from_affine
 
 logger = logging.getLogger(__name__)
 
+#: Offset of CT numbers stored unsigned without a rescale intercept (air -1024 HU reads 0).
+CT_OFFSET = 1024.0
+
 __all__ = ["Scan", "ScanInfo", "load_scan", "detect_format", "describe_scan"]
 
 ScanFormat = Literal["dicom", "nifti", "nrrd", "mha"]
@@ -250,10 +253,18 @@ def _finish(path: Path, loaded: Loaded, *, keep_phi: bool, params: LoadParams) -
     guessed = loaded.modality is None
     if loaded.modality is None:
         modality = guess_modality(vmin, vmax, params=params)
-        warnings.append(
+        note = (
             f"modality guessed as {modality} from the value range {vmin:g}..{vmax:g} "
             f"({'looks like' if modality == 'CT' else 'does not look like'} Hounsfield units)"
         )
+        if modality == "MR" and vmin >= 0.0 and vmax >= CT_OFFSET + params.ct_max_hu:
+            # CT numbers stored with +1024 and no rescale intercept read 0..4095: the range
+            # cannot tell them from an MR, so say how to give such a CT
+            note += (
+                "; if this is a CT stored as CT number + 1024 without a rescale intercept, "
+                "convert it to Hounsfield units (e.g. NIfTI scl_inter -1024) and plan it again"
+            )
+        warnings.append(note)
     elif loaded.modality in ("CT", "MR"):
         modality = loaded.modality
     else:
