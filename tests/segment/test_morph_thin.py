@@ -44,3 +44,20 @@ def test_thin_masks_are_labelled_like_scipy(connectivity: int) -> None:
         ids, id_sizes = morph.component_ids(mask, connectivity)
         np.testing.assert_array_equal(ids, ref[mask])
         np.testing.assert_array_equal(id_sizes, sizes)
+
+
+def test_every_labelling_goes_through_label_components() -> None:
+    """The thin-mask mend lives in one place: no module but ``segment.morph`` calls
+    cc3d's labelling directly (crops in the min-cut, the sinus inventory or the NaN
+    margin check can be as thin as the phantom's bone box)."""
+    from pathlib import Path
+
+    import twinsep
+
+    root = Path(twinsep.__file__).parent
+    direct = [
+        str(p.relative_to(root))
+        for p in sorted(root.rglob("*.py"))
+        if "cc3d.connected_components(" in p.read_text() and p.name != "morph.py"
+    ]
+    assert direct == []

@@ -72,7 +72,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import cc3d
 import edt
 import numpy as np
 from scipy import ndimage as ndi
@@ -81,6 +80,7 @@ from twinsep.errors import AnatomyError
 from twinsep.fusion.params import EDT_THREADS, AxisParams, FusionParams
 from twinsep.fusion.surface import affine_points
 from twinsep.labels import BRAIN, CSF
+from twinsep.segment.morph import label_components
 from twinsep.volume import Volume
 
 logger = logging.getLogger(__name__)
@@ -622,7 +622,7 @@ def _cut_face_normal(
     thin = cavity[sub] & free[sub] & (cover <= ap.open_cover_mm)
     if not thin.any():
         return None
-    comp, n = cc3d.connected_components(thin, connectivity=26, return_N=True)
+    comp, n = label_components(thin, 26)
     largest = comp == (int(np.argmax(np.bincount(comp.ravel())[1:])) + 1)
     pts = world(_boxed(largest, cavity.shape, sub))
     if len(pts) < 3:

@@ -20,6 +20,7 @@ from twinsep.fusion.axes import TwinFrame
 from twinsep.fusion.params import EDT_THREADS, FusionParams
 from twinsep.fusion.surface import InterfaceMesh, affine_points, contact_mask, interface_mesh
 from twinsep.labels import BONE, BRAIN, CSF, TWIN_A, TWIN_B, VESSEL
+from twinsep.segment.morph import label_components
 from twinsep.volume import Volume
 
 logger = logging.getLogger(__name__)
@@ -462,7 +463,7 @@ def _shared_sinus(
     vessel = lab[vbox] == VESSEL
     tw_v = tw[vbox]
     sub = _sub_volume(labels, vessel, vbox)
-    comps, n_found = cc3d.connected_components(vessel, connectivity=26, return_N=True)
+    comps, n_found = label_components(vessel, 26)
     n_comp = int(n_found) + 1
     in_a = tw_v == TWIN_A
     # per-component counts from the vessel voxels only (component 0 is not vessel)
@@ -513,7 +514,7 @@ def _shared_sinus(
             continue
         sinus_ids.append(int(cid))
         touching = contact_mask(va, vb)
-        patches, n_patches = cc3d.connected_components(touching, connectivity=26, return_N=True)
+        patches, n_patches = label_components(touching, 26)
         pos = [csub.centroid_mm(patches == p) for p in range(1, n_patches + 1)]
         if pos and mesh.faces.shape[0]:
             cent = mesh.centroids_mm

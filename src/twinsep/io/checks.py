@@ -340,9 +340,9 @@ def fill_nan_outside_fov(
 
 def _all_reach_border(mask: np.ndarray) -> bool:
     """True when every 6-connected component of ``mask`` touches a face of the array."""
-    import cc3d
+    from twinsep.segment.morph import label_components
 
-    lab = cc3d.connected_components(np.ascontiguousarray(mask), connectivity=6)
+    lab = label_components(np.ascontiguousarray(mask), 6)[0]
     n = int(lab.max())
     if n == 0:
         return True

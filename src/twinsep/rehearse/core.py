@@ -242,9 +242,9 @@ def contacts(tissue_labels: np.ndarray, twins: np.ndarray, volume: Volume) -> li
 
 def joined_components(tissue: np.ndarray, twins: np.ndarray) -> int:
     """Number of 6-connected tissue components holding voxels of both twins."""
-    import cc3d
+    from twinsep.segment.morph import label_components
 
-    comp = cc3d.connected_components(tissue.astype(np.uint8), connectivity=6)
+    comp = label_components(tissue.astype(np.uint8), 6)[0]
     n = int(comp.max())
     if n == 0:
         return 0

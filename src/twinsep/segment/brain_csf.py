@@ -74,7 +74,6 @@ import logging
 from dataclasses import dataclass
 from typing import NamedTuple
 
-import cc3d
 import numpy as np
 from scipy import ndimage as ndi
 
@@ -355,9 +354,7 @@ def _resolved_csf(
     bright_c = morph.block_any(bright, f)
     near_c = _dilate_cube1(morph.block_mean(cav, f) < 1.0)  # blocks at the cavity wall
     cand = bright_c | dark_c
-    lab, n = cc3d.connected_components(  # type: ignore[call-overload]
-        cand, connectivity=6, return_N=True
-    )
+    lab, n = morph.label_components(cand, 6)
     n_dark = np.bincount(lab[dark_c], minlength=int(n) + 1)
     n_near = np.bincount(lab[cand & near_c], minlength=int(n) + 1)
     block_mm3 = float(np.prod([k * s for k, s in zip(f, spacing, strict=True)]))

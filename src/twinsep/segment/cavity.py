@@ -43,7 +43,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-import cc3d
 import numpy as np
 from scipy import ndimage as ndi
 
@@ -440,7 +439,7 @@ def _walled_cavity(
     part.reshape(-1)[idx[gap]] = False
     gap_idx = idx[gap]
     idx = idx[~gap]
-    lab, n = cc3d.connected_components(part.view(np.uint8), connectivity=6, return_N=True)
+    lab, n = morph.label_components(part.view(np.uint8), 6)
     del part
     lab_part = lab.reshape(-1)[idx]
     del lab

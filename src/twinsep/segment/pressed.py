@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import logging
 
-import cc3d
 import numpy as np
 
 from twinsep.segment import morph
@@ -190,7 +189,7 @@ def _cut_one(
     # only as deep as a ball reaches into the support: the plane of a holder behind one
     # head may cut the other head of a joined pair farther away
     cand &= morph.dilate_mm(seed, reach_mm, tuple(float(x) for x in sp))  # type: ignore[arg-type]
-    lab = cc3d.connected_components((cand | seed).view(np.uint8), connectivity=26)
+    lab = morph.label_components((cand | seed).view(np.uint8), 26)[0]
     ids = np.unique(lab[seed])
     ids = ids[ids > 0]
     cut = np.isin(lab, ids) & cand

@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-import cc3d
 import edt
 import numpy as np
 
 from twinsep.labels import TWIN_A, TWIN_B, VESSEL
+from twinsep.segment.morph import label_components
 from twinsep.separate.boxes import extent, slices, window
 from twinsep.volume import Volume
 
@@ -94,7 +94,7 @@ def vessel_crossings(
     if not on_cut.any():
         return []
     # A crossing is a vessel cut by the surface: kerf voxels of both twins.
-    comps, n = cc3d.connected_components(on_cut, connectivity=26, return_N=True)
+    comps, n = label_components(on_cut, 26)
     spacing = labels.spacing_mm
     vox_ml = labels.voxel_volume_mm3 / 1000.0
     vessel = lab == VESSEL
@@ -105,7 +105,7 @@ def vessel_crossings(
     v_lo = ev[0]
     v_box = slices(*ev)
     rest_mask = vessel[v_box] & ~kerf[v_box]
-    rest_c = cc3d.connected_components(rest_mask, connectivity=26)
+    rest_c = label_components(rest_mask, 26)[0]
     # sizes counted over the vessel voxels only (a fraction of a percent of the box)
     rest_sizes = np.bincount(rest_c[rest_mask])
     tw_kb = twins[kerf_box]

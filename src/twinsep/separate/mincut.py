@@ -22,7 +22,6 @@ import logging
 import time
 from dataclasses import dataclass
 
-import cc3d
 import edt
 import maxflow
 import numpy as np
@@ -30,6 +29,7 @@ import numpy as np
 from twinsep.errors import SeparationError
 from twinsep.fusion.surface import contact_mask
 from twinsep.labels import BRAIN, TWIN_A, TWIN_B
+from twinsep.segment.morph import label_components
 from twinsep.separate.boxes import extent, grow, slices, window
 from twinsep.separate.params import CutParams
 from twinsep.volume import Volume
@@ -395,7 +395,7 @@ def _split_ties(
     # cost of the split minus the cost of the all-ties-to-B cut (a minimum), by piece
     tie_mask = np.zeros(band_f.size, dtype=bool)
     tie_mask[tie_nodes] = True
-    piece_of_voxel = cc3d.connected_components(tie_mask.reshape(shape_b), connectivity=6)
+    piece_of_voxel = label_components(tie_mask.reshape(shape_b), 6)[0]
     piece = np.zeros(nodes.size, dtype=np.int64)
     piece[tie] = piece_of_voxel.ravel()[tie_nodes]
     n_pieces = int(piece.max()) + 1
@@ -528,7 +528,7 @@ def _solve(
     # Pieces of the band that touch neither twin outside it (an ear tip, a loose flap)
     # are not decided by the cut: they keep their twin. (A tiny pull toward the original
     # twin on every node would do the same but makes max-flow 50x slower.)
-    pieces = cc3d.connected_components(band_f.reshape(shape_b), connectivity=6).ravel()[nodes]
+    pieces = label_components(band_f.reshape(shape_b), 6)[0].ravel()[nodes]
     terminal = np.bincount(pieces, weights=src + snk, minlength=int(pieces.max()) + 1)
     loose = nodes[terminal[pieces] == 0]
     new_f[loose] = tw_f[loose]
@@ -719,7 +719,7 @@ def _pieces(mask: np.ndarray, ext: tuple[np.ndarray, np.ndarray] | None) -> tupl
     if ext is None:
         return 0, 0.0
     crop = mask[slices(*ext)]
-    comps, n = cc3d.connected_components(crop, connectivity=26, return_N=True)
+    comps, n = label_components(crop, 26)
     if n == 1:
         return 1, 1.0
     sizes = np.bincount(comps[crop])[1:]  # over the mask voxels only

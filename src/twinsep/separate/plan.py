@@ -14,6 +14,7 @@ import numpy as np
 from twinsep.fusion.analysis import FusionAnalysis
 from twinsep.fusion.surface import InterfaceMesh, interface_mesh
 from twinsep.labels import BONE, BRAIN, CSF, SOFT_TISSUE, TISSUE_NAMES, TWIN_A, TWIN_B, VESSEL
+from twinsep.segment.morph import label_components
 from twinsep.separate.boxes import grow, slices
 from twinsep.separate.crossings import VesselCrossing, vessel_crossings
 from twinsep.separate.mincut import CutResult, SeparationCheck, min_cut_twins, verify_separation
@@ -203,7 +204,7 @@ def _assign_stages(
     st = np.zeros(k_box.shape, np.uint8)
     # -- venous-division stages: the segment on the cut and its cuff ----------------------
     on_cut = k_box & (lab[box] == VESSEL)
-    comps, n = cc3d.connected_components(on_cut, connectivity=26, return_N=True)
+    comps, n = label_components(on_cut, 26)
     seed_stage = np.zeros(n + 1, np.uint8)
     if n and crossings:
         # each segment's voxels found inside its own bounding box (raster order kept)

@@ -21,7 +21,6 @@ from __future__ import annotations
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
-import cc3d
 import numpy as np
 from scipy import ndimage as ndi
 from skimage.graph import MCP_Geometric
@@ -363,7 +362,7 @@ def _one_piece(owner: np.ndarray) -> np.ndarray:
         changed = False
         for t, other in ((1, 2), (2, 1)):
             mask = np.ascontiguousarray(out == t).view(np.uint8)
-            lab, n = cc3d.connected_components(mask, connectivity=26, return_N=True)
+            lab, n = morph.label_components(mask, 26)
             if n <= 1:
                 continue
             sizes = _label_sizes(lab, n)

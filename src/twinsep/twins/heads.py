@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-import cc3d
 import numpy as np
 from scipy import ndimage as ndi
 
@@ -176,7 +175,7 @@ def _waist_ratio(ic_c: np.ndarray, csp: morph.Spacing, ca: np.ndarray, cb: np.nd
 
 def _joined_above(depth: np.ndarray, level: float, a: tuple[int, ...], b: tuple[int, ...]) -> bool:
     """True when voxels ``a`` and ``b`` lie in one 26-connected piece of ``depth >= level``."""
-    lab = cc3d.connected_components(np.ascontiguousarray(depth >= level), connectivity=26)
+    lab = morph.label_components(np.ascontiguousarray(depth >= level), 26)[0]
     return bool(lab[a] != 0 and lab[a] == lab[b])
 
 
@@ -243,7 +242,7 @@ def _cores_at(
     depth: np.ndarray, level: float, a: tuple[int, ...], b: tuple[int, ...], dmax: float
 ) -> HeadCores:
     """The pieces of the upper level set ``depth >= level`` holding voxels ``a`` and ``b``."""
-    lab = cc3d.connected_components(np.ascontiguousarray(depth >= level), connectivity=26)
+    lab = morph.label_components(np.ascontiguousarray(depth >= level), 26)[0]
     if lab[a] == 0 or lab[a] == lab[b]:
         raise RuntimeError(f"level {level:.2f} mm does not hold the two peaks apart")
     return HeadCores(
