@@ -133,8 +133,8 @@ def _table_block(sp_mm: float, shift_mm: float, noise_hu: float, seed: int):
     return sm, blood, cavity, body, (sp_mm,) * 3
 
 
-def _vessel(sm, cavity, body, sp, noise_hu: float, k: float) -> np.ndarray:
-    params = replace(VesselParams(), rim_plateau_noise_k=k)
+def _vessel(sm, cavity, body, sp, noise_hu: float, k: float, **overrides: float) -> np.ndarray:
+    params = replace(VesselParams(), rim_plateau_noise_k=k, **overrides)
     return sinus_on_block(
         sm, cavity, body, sp, soft_hu=SOFT_HU, params=params, noise_hu=noise_hu
     ).vessel
@@ -166,8 +166,15 @@ def test_no_change_on_fine_grids():
     mm: the rule took 0-14 true voxels against 11-230 false): the rule is off there
     (``rim_plateau_min_voxel_mm``)."""
     sm, _, cavity, body, sp = _table_block(1.2, 0.6, 10.0, seed=1)
-    assert 1.2 < VesselParams().rim_plateau_min_voxel_mm
-    on = _vessel(sm, cavity, body, sp, 10.0, VesselParams().rim_plateau_noise_k)
+    k = VesselParams().rim_plateau_noise_k
+    on = _vessel(sm, cavity, body, sp, 10.0, k)
     off = _vessel(sm, cavity, body, sp, 10.0, 0.0)
     assert on.any()
     np.testing.assert_array_equal(on, off)
+    # the voxel-size gate: on the 2.4 mm block the rule adds voxels, and none once the
+    # gate lies above the grid's voxel size
+    sm, _, cavity, body, sp = _table_block(2.4, 0.6, 10.0, seed=1)
+    off = _vessel(sm, cavity, body, sp, 10.0, 0.0)
+    assert (_vessel(sm, cavity, body, sp, 10.0, k) & ~off).any()
+    gated = _vessel(sm, cavity, body, sp, 10.0, k, rim_plateau_min_voxel_mm=2.5)
+    np.testing.assert_array_equal(gated, off)
