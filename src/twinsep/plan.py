@@ -684,6 +684,7 @@ def run_plan(
     out_dir = Path(out_dir).absolute()
     _check_output(out_dir, force)
     mr_digest: str | None = None
+    mr_names_patient = False
     stage_list = list(stages) if stages is not None else _pipeline()
     names = [s.name for s in stage_list]
     for s in stage_list:
@@ -701,8 +702,10 @@ def run_plan(
         if options.mr_path is not None:
             ctx.mr  # noqa: B018 - validate now, before writing
             mr_digest = ctx.mr.info.sha256
+            mr_names_patient = ctx.mr.info.path_names_patient
     else:
         mr_digest = input_info.get("mr_sha256")
+        mr_names_patient = bool(input_info.get("mr_path_names_patient"))
     for label, p in (("--team", options.team_path), ("--stage-file", options.stages_path)):
         if p is not None and not Path(p).is_file():
             raise InputError(p, f"{label} file does not exist")
@@ -713,7 +716,11 @@ def run_plan(
         "stages": _file_digest(options.stages_path) if options.stages_path else None,
     }
     if digests["mr"]:
-        input_info = {**input_info, "mr_sha256": digests["mr"]}
+        input_info = {
+            **input_info,
+            "mr_sha256": digests["mr"],
+            "mr_path_names_patient": mr_names_patient,
+        }
 
     work = work_dir_for(out_dir)
     work.mkdir(parents=True, exist_ok=True)
@@ -865,10 +872,11 @@ def assemble_plan(
     }
     if info.get("mr_sha256"):
         input_section["mr_sha256"] = info["mr_sha256"]
-    withheld = not options.keep_phi and bool(info.get("path_names_patient"))
     if not options.keep_phi:
         input_section["path"] = scan_display_name(
-            str(info.get("path", "")), names_patient=withheld, keep_phi=False
+            str(info.get("path", "")),
+            names_patient=bool(info.get("path_names_patient")),
+            keep_phi=False,
         )
     opts = options.to_json()
     if options.team_path is not None:
@@ -879,8 +887,10 @@ def assemble_plan(
         for k in ("scan_path", "mr_path", "team_path", "stages_path"):
             if opts.get(k):
                 opts[k] = Path(opts[k]).name
-        if withheld and opts.get("scan_path"):
-            opts["scan_path"] = WITHHELD_PATH
+        # a scan or MR folder named after the patient (PACS/CD export) is withheld
+        for k, flag in (("scan_path", "path_names_patient"), ("mr_path", "mr_path_names_patient")):
+            if opts.get(k) and info.get(flag):
+                opts[k] = WITHHELD_PATH
     plan: dict[str, Any] = {
         "schema": SCHEMA,
         "version": __version__,

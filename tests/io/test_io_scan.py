@@ -283,5 +283,14 @@ def test_folder_named_after_the_patient_is_withheld(tmp_path: Path) -> None:
     )
     assert plan["options"]["scan_path"] == WITHHELD_PATH
     assert "Janet" not in json.dumps(plan) and "PID4471" not in json.dumps(plan)
+    # an MR given from a folder named after the patient is withheld the same way
+    ct = str(tmp_path / "ct.nii.gz")
+    mr_info = {**info, "path": ct, "path_names_patient": False, "mr_path_names_patient": True}
+    both = assemble_plan(
+        PlanOptions(scan_path=Path(ct), mr_path=named), mr_info, {}, [], {}, {}, {}
+    )
+    assert both["options"]["mr_path"] == WITHHELD_PATH
+    assert both["options"]["scan_path"] == "ct.nii.gz"
+    assert "Janet" not in json.dumps(both)
     kept = assemble_plan(PlanOptions(scan_path=named, keep_phi=True), info, {}, [], {}, {}, {})
     assert kept["input"]["path"] == str(named)
