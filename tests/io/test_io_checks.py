@@ -209,3 +209,23 @@ def test_offset_ct_read_as_mr_says_how_to_give_it(tmp_path: Path) -> None:
     notes = load_scan(tmp_path / "t1.nii.gz").info.warnings
     assert any("guessed as MR" in w for w in notes)
     assert not any("CT number + 1024" in w for w in notes)
+
+
+def test_nan_regions_reaching_the_border_match_scipy() -> None:
+    """``_all_reach_border`` (holes by ``morph.fill_holes``) against scipy's labelling:
+    every 6-connected component touches a face of the array, on 200 random masks."""
+    from scipy import ndimage as ndi
+
+    from twinsep.io.checks import _all_reach_border
+
+    rng = np.random.default_rng(0)
+    outcomes = set()
+    for _ in range(200):
+        m = rng.random((5, 6, 7)) < rng.uniform(0.2, 0.8)
+        lab, n = ndi.label(m)
+        faces = [lab[0], lab[-1], lab[:, 0], lab[:, -1], lab[:, :, 0], lab[:, :, -1]]
+        on_border = set(np.unique(np.concatenate([f.ravel() for f in faces]))) - {0}
+        want = len(on_border) == n
+        assert _all_reach_border(m) == want
+        outcomes.add(want)
+    assert outcomes == {True, False}  # both answers were exercised

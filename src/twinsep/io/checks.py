@@ -339,18 +339,11 @@ def fill_nan_outside_fov(
 
 
 def _all_reach_border(mask: np.ndarray) -> bool:
-    """True when every 6-connected component of ``mask`` touches a face of the array."""
-    from twinsep.segment.morph import label_components
+    """True when every 6-connected component of ``mask`` touches a face of the array:
+    none is a hole of the rest of the volume (:func:`twinsep.segment.morph.fill_holes`)."""
+    from twinsep.segment.morph import fill_holes
 
-    lab = label_components(np.ascontiguousarray(mask), 6)[0]
-    n = int(lab.max())
-    if n == 0:
-        return True
-    on_border = np.zeros(n + 1, bool)
-    for axis in range(lab.ndim):
-        for index in (0, -1):
-            on_border[np.take(lab, index, axis=axis)] = True
-    return bool(on_border[1:].all())
+    return not bool((fill_holes(~mask) & mask).any())
 
 
 def normalise_dtype(array: np.ndarray, source: str | Path) -> np.ndarray:
