@@ -41,7 +41,7 @@ from twinsep.volume import Volume, orientation_code, spacing_from_affine
 logger = logging.getLogger(__name__)
 
 #: Offset of CT numbers stored unsigned without a rescale intercept (air -1024 HU reads 0).
-CT_OFFSET = 1024.0
+CT_OFFSET_HU = 1024.0
 
 __all__ = ["Scan", "ScanInfo", "load_scan", "detect_format", "describe_scan"]
 
@@ -257,7 +257,7 @@ def _finish(path: Path, loaded: Loaded, *, keep_phi: bool, params: LoadParams) -
             f"modality guessed as {modality} from the value range {vmin:g}..{vmax:g} "
             f"({'looks like' if modality == 'CT' else 'does not look like'} Hounsfield units)"
         )
-        if modality == "MR" and vmin >= 0.0 and vmax >= CT_OFFSET + params.ct_max_hu:
+        if modality == "MR" and vmin >= 0.0 and vmax >= CT_OFFSET_HU + params.ct_max_hu:
             # CT numbers stored with +1024 and no rescale intercept read 0..4095: the range
             # cannot tell them from an MR, so say how to give such a CT
             note += (
