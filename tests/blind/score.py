@@ -1,0 +1,201 @@
+"""Score a twinsep plan folder against a phantom3 truth folder, as an outside evaluator.
+
+Reads only the plan folder's public outputs (``labels.nii.gz``, ``twins.nii.gz``,
+``plan.json``) and the truth written by ``phantom3.write_case`` (``labels.nii.gz``,
+``twins.nii.gz``, ``truth.json``).
+
+Metrics
+-------
+* ``dice``: Dice per label 1-5 (soft, bone, brain, CSF, vessel). On a plain CT
+  (``truth["vessel_voxels_scored"]`` False) the true vessel voxels are left out of every
+  Dice and the vessel Dice is None; ``vessel_ml_plain`` is then what twinsep still
+  labelled vessel.
+* ``twin_acc_15mm``: issue 4's twin accuracy - the share of true tissue voxels whose
+  twin twinsep got right, counting voxels more than 15 mm (world) from the true A/B
+  boundary (phantom3's bisecting plane). ``twin_acc_all``: every tissue voxel.
+* ``twin_a_ok``: twinsep's twin A is the DESIGN-rule twin A (majority of its voxels).
+* ``type_ok``, ``axis_angle_err_deg``, ``rotation_err_deg`` (vertical unions only),
+  ``completeness_ok``, ``shared_sinus_ok``: the fusion analysis against the construction.
+* ``contrast_ok``: the contrast call matches; on plain CT ``contrast_warned`` says whether
+  a warning mentions contrast.
+* ``warnings``: plan.json's warnings, verbatim.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+LABEL_NAMES = {1: "soft", 2: "bone", 3: "brain", 4: "csf", 5: "vessel"}
+BAND_MM = 15.0
+
+
+def _load(path: Path) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float64]]:
+    import nibabel as nib
+
+    img = nib.load(str(path))
+    return np.asarray(img.dataobj).astype(np.uint8), np.asarray(img.affine, dtype=np.float64)
+
+
+def dice(a: npt.NDArray[np.bool_], b: npt.NDArray[np.bool_]) -> float | None:
+    """Dice coefficient of two masks (None when both are empty)."""
+    s = int(a.sum()) + int(b.sum())
+    if s == 0:
+        return None
+    return 2.0 * int((a & b).sum()) / s
+
+
+def plane_distance_mm(
+    shape: tuple[int, ...], affine: npt.NDArray[np.float64], truth: dict[str, Any]
+) -> npt.NDArray[np.float64]:
+    """Signed world distance (mm) of every voxel centre from the true twin boundary plane."""
+    n = np.asarray(truth["plane_normal_a_to_b"], dtype=np.float64)
+    p0 = np.asarray(truth["plane_point_mm"], dtype=np.float64)
+    # the plane distance is affine in the voxel index: n . (M ijk + t - p0)
+    coef = affine[:3, :3].T @ n
+    off = float(n @ (affine[:3, 3] - p0))
+    i, j, k = (np.arange(s, dtype=np.float64) for s in shape)
+    return (
+        coef[0] * i[:, None, None] + coef[1] * j[None, :, None] + coef[2] * k[None, None, :] + off
+    )
+
+
+def _angle_diff(a: float, b: float) -> float:
+    return abs(float(a) - float(b))
+
+
+def score_plan(plan_dir: Path, truth_dir: Path) -> dict[str, Any]:
+    """Compare one plan folder with its phantom3 truth; a JSON-ready dict (see module doc)."""
+    truth = json.loads((truth_dir / "truth.json").read_text())
+    plan = json.loads((plan_dir / "plan.json").read_text())
+    t_lab, t_aff = _load(truth_dir / "labels.nii.gz")
+    t_tw, _ = _load(truth_dir / "twins.nii.gz")
+    p_lab, p_aff = _load(plan_dir / "labels.nii.gz")
+    p_tw, _ = _load(plan_dir / "twins.nii.gz")
+    out: dict[str, Any] = {"name": truth["name"]}
+    if p_lab.shape != t_lab.shape or not np.allclose(p_aff, t_aff, atol=1e-3):
+        out["grid_mismatch"] = True
+        return out
+    vox_ml = float(abs(np.linalg.det(t_aff[:3, :3]))) / 1000.0
+    scored = bool(truth["vessel_voxels_scored"])
+    keep = np.ones(t_lab.shape, dtype=bool) if scored else t_lab != 5
+    d: dict[str, float | None] = {}
+    for k, name in LABEL_NAMES.items():
+        if k == 5 and not scored:
+            d[name] = None
+            continue
+        d[name] = dice((t_lab == k) & keep, (p_lab == k) & keep)
+    out["dice"] = d
+    if not scored:
+        out["vessel_ml_plain"] = round(float((p_lab == 5).sum()) * vox_ml, 2)
+    # twins
+    tissue = t_lab > 0
+    dist = plane_distance_mm(t_lab.shape, t_aff, truth)
+    far = tissue & (np.abs(dist) > BAND_MM)
+    out["twin_acc_15mm"] = float((p_tw[far] == t_tw[far]).mean()) if far.any() else None
+    out["twin_acc_all"] = float((p_tw[tissue] == t_tw[tissue]).mean())
+    pa = p_tw == 1
+    out["twin_a_ok"] = bool(pa.any() and (t_tw[pa] == 1).mean() > 0.5)
+    # fusion
+    fu = plan.get("fusion", {})
+    out["type_truth"] = truth["type"]
+    out["type_plan"] = fu.get("type")
+    out["type_ok"] = fu.get("type") == truth["type"]
+    out["axis_angle_truth_deg"] = truth["axis_angle_deg"]
+    out["axis_angle_plan_deg"] = fu.get("axis_angle_deg")
+    out["axis_angle_err_deg"] = (
+        None
+        if fu.get("axis_angle_deg") is None
+        else round(_angle_diff(fu["axis_angle_deg"], truth["axis_angle_deg"]), 1)
+    )
+    out["rotation_truth_deg"] = truth["rotation_deg"]
+    out["rotation_plan_deg"] = fu.get("rotation_deg")
+    if truth["type"] == "vertical" and fu.get("rotation_deg") is not None:
+        out["rotation_err_deg"] = round(_angle_diff(fu["rotation_deg"], truth["rotation_deg"]), 1)
+    else:
+        out["rotation_err_deg"] = None
+    out["completeness_truth"] = truth["completeness"]
+    out["completeness_plan"] = fu.get("completeness")
+    out["completeness_ok"] = fu.get("completeness") == truth["completeness"]
+    sh = plan.get("shared", {})
+    out["shared_sinus_plan"] = sh.get("shared_sinus")
+    out["shared_sinus_ok"] = sh.get("shared_sinus") == truth["shared_sinus"]
+    # contrast
+    seg = plan.get("segmentation", {})
+    warnings = [str(w) for w in plan.get("warnings", [])]
+    out["contrast_truth"] = truth["contrast"]
+    out["contrast_plan"] = seg.get("contrast")
+    out["contrast_ok"] = seg.get("contrast") == truth["contrast"]
+    out["contrast_warned"] = any("contrast" in w.lower() for w in warnings)
+    out["warnings"] = warnings
+    return out
+
+
+def twinsep_command() -> list[str]:
+    """The installed ``twinsep`` entry point (beside the running interpreter first)."""
+    exe = Path(sys.executable).with_name("twinsep")
+    if exe.exists():
+        return [str(exe)]
+    found = shutil.which("twinsep")
+    if found is None:
+        raise RuntimeError("the twinsep command is not installed in this environment")
+    return [found]
+
+
+def plan_and_score(case: Any, work: Path) -> dict[str, Any]:
+    """Render a phantom3 ``case``, plan it with ``twinsep plan`` (a subprocess) and score it.
+
+    Writes ``work/<name>/truth`` and ``work/<name>/plan``. Returns a flat row: grid, timing,
+    exit code (and the error line when not 0), then ``score_plan``'s fields.
+    """
+    from blind.phantom3 import make_case, write_case
+
+    t0 = time.perf_counter()
+    ph = make_case(case)
+    gen_s = time.perf_counter() - t0
+    truth_dir = work / case.name / "truth"
+    write_case(ph, truth_dir)
+    plan_dir = work / case.name / "plan"
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    t1 = time.perf_counter()
+    proc = subprocess.run(
+        [
+            *twinsep_command(),
+            "plan",
+            str(truth_dir / "ct.nii.gz"),
+            "--out",
+            str(plan_dir),
+            "--force",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    row: dict[str, Any] = {
+        "name": case.name,
+        "shape": ph.truth["shape"],
+        "spacing_mm": [round(float(v), 2) for v in ph.truth["spacing_mm"]],  # type: ignore[attr-defined]
+        "orientation": ph.truth["orientation"],
+        "contrast": ph.truth["contrast"],
+        "noise_hu": case.ct.noise_hu,
+        "gen_s": round(gen_s, 1),
+        "plan_s": round(time.perf_counter() - t1, 1),
+        "exit": proc.returncode,
+        "type_truth": ph.truth["type"],
+        "cross_plane_voxels": ph.truth["cross_plane_voxels"],
+    }
+    if proc.returncode != 0:
+        row["error"] = (proc.stderr.strip().splitlines() or ["(no message)"])[-1][:300]
+        return row
+    row.update(score_plan(plan_dir, truth_dir))
+    return row
