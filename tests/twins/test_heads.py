@@ -146,3 +146,43 @@ def test_single_head_refused_whatever_the_grid_offset(shift):
     lab = np.pad(h.labels, [(shift, 0), (0, shift % 2), (shift // 2, 0)])
     with pytest.raises(AnatomyError, match="single head"):
         assign_twins(Volume(lab, h.affine, {"source": "one.nii.gz"}))
+
+
+def test_specks_inside_the_cavity_do_not_hide_the_saddle():
+    # the merged balls above, with bone specks (a deep vessel at partial volume called
+    # bone, a calcification) 12 mm from each centre: as holes in the cavity they cut the
+    # depth peaks from 40 to 12 mm and the pair was refused as one head (a blind
+    # phantom's deep total union, vt0-deep30-c15); the depth is measured to the wall
+    r, sep = 40.0, 28.0
+    u = np.array([1.0, 0.0, 0.0])
+    c1, c2 = -0.5 * sep * u, 0.5 * sep * u
+    vol = _heads(_balls(c1, c2, r))
+    lab = vol.array.copy()
+    centre = (np.asarray(vol.shape) - 1) / 2.0
+    for c in (c1, c2):
+        for off in ((0.0, 12.0, 0.0), (0.0, -12.0, 0.0), (0.0, 0.0, 12.0), (0.0, 0.0, -12.0)):
+            i = np.round(centre + (c + np.asarray(off)) / SP).astype(int)
+            lab[i[0], i[1], i[2] : i[2] + 2] = L.BONE
+    res = assign_twins(Volume(lab, vol.affine, vol.meta))
+    tw = res.twins.array
+    idx = np.indices(vol.shape).reshape(3, -1).T
+    t = (((idx - centre) * SP) @ u).reshape(vol.shape)
+    far1 = (t < -15.0) & (tw > 0)
+    far2 = (t > 15.0) & (tw > 0)
+    assert len(np.unique(tw[far1])) == 1 and len(np.unique(tw[far2])) == 1
+    assert np.unique(tw[far1])[0] != np.unique(tw[far2])[0]
+    # the same specks in one long head leave it one head
+    rm = _rotation(25.0, 40.0)
+    semi = np.array([62.0, 46.0, 42.0])
+
+    def f(p: np.ndarray) -> np.ndarray:
+        k = np.linalg.norm((p @ rm) / semi, axis=1)
+        return (1.0 - k) * semi.min()
+
+    one = _heads(f)
+    lab1 = one.array.copy()
+    for off in ((20.0, 0.0, 0.0), (-20.0, 0.0, 0.0), (0.0, 15.0, 0.0)):
+        i = np.round(centre + (rm @ np.asarray(off)) / SP).astype(int)
+        lab1[i[0], i[1], i[2] : i[2] + 2] = L.BONE
+    with pytest.raises(AnatomyError, match="single head"):
+        assign_twins(Volume(lab1, one.affine, one.meta))

@@ -95,7 +95,9 @@ def assign_twins(
         ic_count += counts[v]
     ic_c = _fraction(ic_count, n_block) >= 0.5
     check_touching(tissue_c, ic_c, vx_ml, params, src)
-    cores = find_head_cores(ic_c, csp, params, src)  # type: ignore[arg-type]
+    # the cores come from the depth below the cavity's wall: a speck inside the cavity
+    # (a calcification, or a vessel at partial volume labelled bone) is not a wall
+    cores = find_head_cores(morph.fill_holes(ic_c), csp, params, src)  # type: ignore[arg-type]
     logger.debug("head cores split at %.2f of depth %.1f mm", cores.fraction, cores.depth_mm)
 
     # --- geodesic growth on the coarse grid ------------------------------------------
