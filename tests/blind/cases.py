@@ -24,6 +24,7 @@ def blind_cases() -> dict[str, Case]:
     p15 = CtParams(contrast=False, noise_hu=15.0)
     cases = [
         Case("vt0-c15-ras", vt, c15, _N96, seed=1),
+        Case("vt0-c5-ras", vt, CtParams(contrast=True, noise_hu=5.0), _N96, seed=1),
         Case(
             "vt90-p15-lps",
             UnionParams(kind="vertical", completeness="total", overlap_mm=16.0, rotation_deg=90.0),
@@ -73,6 +74,13 @@ def blind_cases() -> dict[str, Case]:
                 fov_radius_mm=190.0,
                 intercept=-1024.0,
             ),
+            _N96,
+            seed=9,
+        ),
+        Case(
+            "at130-occ-c15-fov",
+            replace(at, tilt_deg=25.0),
+            CtParams(contrast=True, noise_hu=15.0, fov_radius_mm=190.0, intercept=-1024.0),
             _N96,
             seed=9,
         ),

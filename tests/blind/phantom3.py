@@ -891,7 +891,11 @@ class _Pair:
         rb = _ray_extent(self.heads[1], jb)
         # pair frame: junction plane z = 0, A below, B above
         ta = _rot_between(ja, np.array([0.0, 0, 1]))  # A local -> pair
-        flip_b = _rot(np.array([0.0, 1, 0]), 180.0)  # maps +z to -z, keeps +y
+        # half turn about the tilt's own direction in the junction plane: maps +z to -z and
+        # keeps the tilt, so rotation 0 gives coplanar tilts (axis angle 180 - 2 tilt); for
+        # the default occipital/frontal azimuth it is the half turn about +y (faces alike)
+        site = math.radians(u.site_deg)
+        flip_b = _rot(np.array([math.sin(site), math.cos(site), 0.0]), 180.0)
         tb = (
             _rot(np.array([0.0, 0, 1]), u.rotation_deg)
             @ flip_b
@@ -1180,7 +1184,7 @@ def _render(case: Case) -> Phantom3:
         hu = ndimage.gaussian_filter(hu, sig, mode="nearest")
     rng = np.random.default_rng(case.seed + 7919)
     if ct.noise_hu > 0:
-        noise = rng.normal(0.0, 1.0, size=shape)
+        noise = _storage_free_noise(rng, shape, aff)
         if ct.noise_corr_vox > 0:
             noise = ndimage.gaussian_filter(noise, ct.noise_corr_vox, mode="wrap")
             noise /= noise.std()
@@ -1206,6 +1210,26 @@ def _render(case: Case) -> Phantom3:
     return Phantom3(
         ct_hu=hu.astype(np.float32), labels=labels, twins=twins, affine=aff, truth=truth
     )
+
+
+def _storage_free_noise(
+    rng: np.random.Generator, shape: tuple[int, int, int], aff: FloatArray
+) -> FloatArray:
+    """Unit Gaussian noise drawn in world-axis order, so that grids that differ only by
+    storage order (RAS, LPS, permuted) get the same noise at the same world point."""
+    d = aff[:3, :3] / np.linalg.norm(aff[:3, :3], axis=0)
+    world_axis = np.argmax(np.abs(d), axis=0)
+    if not np.allclose(np.abs(d).max(axis=0), 1.0) or len(set(world_axis)) != 3:
+        return rng.normal(0.0, 1.0, size=shape)  # oblique grid: no storage twin
+    world_shape = [0, 0, 0]
+    for g in range(3):
+        world_shape[int(world_axis[g])] = shape[g]
+    w = rng.normal(0.0, 1.0, size=tuple(world_shape))
+    a = np.transpose(w, [int(v) for v in world_axis])
+    for g in range(3):
+        if d[int(world_axis[g]), g] < 0:
+            a = np.flip(a, axis=g)
+    return np.ascontiguousarray(a)
 
 
 def _angle(u: FloatArray, v: FloatArray) -> float:

@@ -114,13 +114,19 @@ def test_deterministic_and_seeded() -> None:
 
 
 def test_storage_order_keeps_the_world() -> None:
-    """LPS storage of the same case: the same world points, the same truth."""
-    case = Case("t-ras", UnionParams(), CtParams(noise_hu=0.0), GridParams(shape=(40, 40, 40)))
+    """LPS or sagittal storage of the same case: the same world points, truth and CT
+    (noise included)."""
+    case = Case("t-ras", UnionParams(), CtParams(noise_hu=20.0), GridParams(shape=(40, 40, 40)))
     ras = make_case(case)
     lps = make_case(replace(case, grid=replace(case.grid, orientation="LPS")))
     assert np.allclose(lps.affine[:3, :3], np.diag([-1.0, -1.0, 1.0]) * ras.affine[0, 0])
     assert np.array_equal(lps.labels, ras.labels[::-1, ::-1, :])
     assert np.allclose(lps.ct_hu, ras.ct_hu[::-1, ::-1, :], atol=0.01)
+    sag = make_case(replace(case, grid=replace(case.grid, orientation="sagittal")))
+    # sagittal: i -> A, j -> S, k -> L, so world (x, y, z)[a, b, c] = sag[b, c, -a]
+    back = np.transpose(sag.ct_hu, (2, 0, 1))[::-1, :, :]
+    assert np.array_equal(np.transpose(sag.labels, (2, 0, 1))[::-1, :, :], ras.labels)
+    assert np.allclose(back, ras.ct_hu, atol=0.01)
 
 
 def test_partial_volume_and_pure_voxels(vertical: Phantom3) -> None:
