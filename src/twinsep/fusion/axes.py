@@ -415,18 +415,8 @@ def twin_frame(
         )
 
     # Face: protrusions in a band of angles around the down direction.
-    ang = np.degrees(np.arccos(np.clip(unit @ down, -1.0, 1.0)))
-    lo, hi = face_band
-    band = (ang >= lo) & (ang <= hi)
-    face_ml = float(band.sum() * vox_ml)
-    face = np.zeros(3)
-    strength = 0.0
-    if band.any():
-        w = d_cav[ext][band] - thick_mm
-        perp = unit[band] - np.outer(unit[band] @ down, down)
-        pmean = (perp * w[:, None]).sum(axis=0) / max(float(w.sum()), 1e-9)
-        strength = float(np.linalg.norm(pmean))
-        face = _unit(pmean)
+    protrusion_mm = d_cav[ext] - thick_mm
+    face, strength, face_ml = _face_direction(unit, protrusion_mm, down, face_band, vox_ml)
     if strength > 0.0 and ap.face_tilt_deg and not neck_used:
         down = _rotate_towards(down, -face, ap.face_tilt_deg)
         face = _unit(face - np.dot(face, down) * down)
@@ -455,13 +445,32 @@ def twin_frame(
         else:
             source = "the cut's normal and the skull base"
         down = _unit(w_base * down + ap.weight_open * cut)
+        # The face was measured about the skull-base estimate. Where that estimate lies
+        # farther from the cut than its own error (``cut_agree_deg``), it is either cut
+        # short (a scan ending mid-face: 60-95 deg off, the face then seen on both
+        # sides of it and, projected on the cut's plane, read backwards) or right
+        # while the cut crosses the head obliquely (35-45 deg). The face protrudes on
+        # one side of the true axis; seen about a wrong one, face, jaw and neck spread
+        # round it and the protrusions' mean shortens: the face is measured again about
+        # the final axis and the more one-sided of the two is kept.
+        face_c, strength_c, face_ml_c = _face_direction(
+            unit, protrusion_mm, down, face_band, vox_ml
+        )
+        logger.debug(
+            "twin %s: face strength %.2f about the skull-base estimate, %.2f about the axis",
+            name,
+            strength,
+            strength_c,
+        )
+        if base_off > ap.cut_agree_deg and strength_c > strength:
+            face, strength, face_ml = face_c, strength_c, face_ml_c
+        elif strength > 0.0:
+            face = _unit(face - np.dot(face, down) * down)
         notes.append(
             f"twin {name}: the scan ends inside the head ({where}), so no neck is shown; "
             f"the long axis comes from {source}, which assumes the scan cuts across the "
             "head (an oblique cut tilts the axis by about its tilt)"
         )
-        if strength > 0.0:
-            face = _unit(face - np.dot(face, down) * down)
     axis = -down
     if strength == 0.0:
         # no evidence: any perpendicular direction (flagged by face_strength 0)
@@ -527,6 +536,34 @@ def twin_frame(
         vault_mm=vault_mm,
         notes=tuple(notes),
     )
+
+
+def _face_direction(
+    unit: np.ndarray,
+    protrusion_mm: np.ndarray,
+    down: np.ndarray,
+    band_deg: tuple[float, float],
+    vox_ml: float,
+) -> tuple[np.ndarray, float, float]:
+    """Face direction from the extracranial tissue around a down direction.
+
+    ``unit`` (n, 3) holds the unit directions of the extracranial voxels from the brain
+    centre, ``protrusion_mm`` (n,) how far each lies beyond the skull (mm). The voxels
+    seen between ``band_deg`` (deg) of the unit ``down`` direction are weighted by
+    their protrusion and their directions' components perpendicular to ``down``
+    averaged: (unit face direction perpendicular to ``down`` or zeros, strength = the
+    mean vector's length 0..1, volume of the band in mL with ``vox_ml`` per voxel).
+    """
+    ang = np.degrees(np.arccos(np.clip(unit @ down, -1.0, 1.0)))
+    lo, hi = band_deg
+    band = (ang >= lo) & (ang <= hi)
+    face_ml = float(band.sum() * vox_ml)
+    if not band.any():
+        return np.zeros(3), 0.0, face_ml
+    w = protrusion_mm[band]
+    perp = unit[band] - np.outer(unit[band] @ down, down)
+    pmean = (perp * w[:, None]).sum(axis=0) / max(float(w.sum()), 1e-9)
+    return _unit(pmean), float(np.linalg.norm(pmean)), face_ml
 
 
 def _any_perpendicular(axis: np.ndarray) -> np.ndarray:
