@@ -154,7 +154,9 @@ def twinsep_command() -> list[str]:
 def plan_and_score(case: Any, work: Path) -> dict[str, Any]:
     """Render a phantom3 ``case``, plan it with ``twinsep plan`` (a subprocess) and score it.
 
-    Writes ``work/<name>/truth`` and ``work/<name>/plan``. Returns a flat row: grid, timing,
+    Writes ``work/<name>/truth`` and ``work/<name>/plan``. ``TWINSEP_BLIND_SRC`` (a
+    ``src`` folder, e.g. of a ``git archive`` snapshot) is put first on the plan's
+    ``PYTHONPATH``, so that a shared checkout's uncommitted edits are not measured. Returns a flat row: grid, timing,
     exit code (and the error line when not 0), then ``score_plan``'s fields.
     """
     from blind.phantom3 import make_case, write_case
@@ -166,6 +168,9 @@ def plan_and_score(case: Any, work: Path) -> dict[str, Any]:
     write_case(ph, truth_dir)
     plan_dir = work / case.name / "plan"
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    src = os.environ.get("TWINSEP_BLIND_SRC")  # e.g. the src/ of a git-archive snapshot
+    if src:
+        env["PYTHONPATH"] = os.pathsep.join([src, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     t1 = time.perf_counter()
     proc = subprocess.run(
         [

@@ -1,0 +1,133 @@
+"""Blind phantom benchmark: twinsep run through its CLI on phantom3 cases, scored from outside.
+
+The phantom (``tests/blind/phantom3.py``) was written without reading twinsep's code;
+each case is rendered, written as NIfTI, planned with ``twinsep plan CT --out DIR``
+(a subprocess, as a user would) and scored by ``tests/blind/score.py``: Dice per label,
+twin accuracy beyond 15 mm of the true boundary, twin A rule, fusion type and axis angle,
+completeness, contrast call. The alternative in the same run is the truth itself (no
+other planner exists); seconds are wall time on a shared host.
+
+``TWINSEP_BLIND_CASES`` (comma-separated names) restricts the run; ``TWINSEP_BLIND_KEEP``
+(a folder) keeps every case and plan there for inspection; ``TWINSEP_BLIND_SRC`` plans
+with another ``src`` (a ``git archive`` snapshot of a commit, named by
+``TWINSEP_BLIND_COMMIT``), since the shared checkout may hold others' uncommitted edits.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+_TESTS = Path(__file__).resolve().parents[1] / "tests"
+if str(_TESTS) not in sys.path:
+    sys.path.insert(0, str(_TESTS))
+
+from blind.cases import blind_cases  # noqa: E402
+from blind.score import plan_and_score  # noqa: E402
+
+
+def run_case(name: str, work: Path) -> dict[str, Any]:
+    """Render, plan (CLI) and score one case of ``blind_cases()``; a flat row."""
+    return plan_and_score(blind_cases()[name], work)
+
+
+def _f(v: object, nd: int = 3) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, bool):
+        return "yes" if v else "**no**"
+    if isinstance(v, float):
+        return f"{v:.{nd}f}"
+    return str(v)
+
+
+def markdown(rows: list[dict[str, Any]]) -> str:
+    """The results table (one row per case)."""
+    head = (
+        "| case | voxel mm | exit | soft | bone | brain | CSF | vessel | twin acc >15 mm | "
+        "A ok | type (truth/plan) | axis deg (truth/plan) | rot deg (truth/plan) | "
+        "complete (truth/plan) | contrast ok | plan s |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    )
+    lines = [head]
+    for r in rows:
+        sp = "x".join(f"{v:g}" for v in r["spacing_mm"])
+        if r["exit"] != 0:
+            lines.append(
+                f"| {r['name']} | {sp} | **{r['exit']}** | {r.get('error', '')} |" + " |" * 12
+            )
+            continue
+        d = r["dice"]
+        lines.append(
+            f"| {r['name']} | {sp} | 0 | {_f(d['soft'])} | {_f(d['bone'])} | {_f(d['brain'])} | "
+            f"{_f(d['csf'])} | {_f(d['vessel'])} | {_f(r['twin_acc_15mm'], 4)} | "
+            f"{_f(r['twin_a_ok'])} | {r['type_truth']}/{r['type_plan']} | "
+            f"{_f(r['axis_angle_truth_deg'], 1)}/{_f(r['axis_angle_plan_deg'], 1)} | "
+            f"{_f(r['rotation_truth_deg'], 1)}/{_f(r['rotation_plan_deg'], 1)} | "
+            f"{r['completeness_truth']}/{r['completeness_plan']} | {_f(r['contrast_ok'])} | "
+            f"{r['plan_s']} |"
+        )
+    return "\n".join(lines)
+
+
+def code_state() -> dict[str, Any]:
+    """The commit planned with and any uncommitted twinsep sources (the checkout is shared)."""
+    root = Path(__file__).resolve().parents[1]
+    if os.environ.get("TWINSEP_BLIND_SRC"):
+        return {
+            "commit": os.environ.get("TWINSEP_BLIND_COMMIT", "snapshot"),
+            "src": os.environ["TWINSEP_BLIND_SRC"],
+            "uncommitted_src": [],
+        }
+
+    def git(*args: str) -> str:
+        proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
+        return proc.stdout.strip()
+
+    dirty = [
+        line.split(maxsplit=1)[-1] for line in git("status", "--porcelain", "src").splitlines()
+    ]
+    return {"commit": git("rev-parse", "--short", "HEAD"), "uncommitted_src": dirty}
+
+
+def run(out_dir: Path) -> dict[str, Any]:
+    """Run every case (or ``TWINSEP_BLIND_CASES``); the run_all result dict."""
+    names = list(blind_cases())
+    only = os.environ.get("TWINSEP_BLIND_CASES")
+    if only:
+        names = [n for n in names if n in set(only.split(","))]
+    keep = os.environ.get("TWINSEP_BLIND_KEEP")
+    code = code_state()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="twinsep-blind-") as tmp:
+        work = Path(keep) if keep else Path(tmp)
+        for name in names:
+            row = run_case(name, work)
+            print(json.dumps({k: v for k, v in row.items() if k != "warnings"}), flush=True)
+            rows.append(row)
+    return {
+        "title": "Blind phantom (phantom3) through the CLI",
+        "code": code,
+        "rows": rows,
+        "markdown": f"twinsep at {code['commit']}"
+        + (
+            f" (uncommitted: {', '.join(code['uncommitted_src'])})"
+            if code["uncommitted_src"]
+            else ""
+        )
+        + "\n\n"
+        + markdown(rows),
+    }
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).parent))
+    from run_all import write_result
+
+    out = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).parent / "results")
+    write_result(out, "blind", run(out))
