@@ -54,7 +54,14 @@ def markdown(rows: list[dict[str, Any]]) -> str:
         "complete (truth/plan) | contrast ok | plan s |\n"
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     )
-    lines = [head]
+    lines = [
+        "Truth is the tissue at each voxel centre; twin truth is the bisecting plane of the "
+        "union; 'vessel -' = plain CT (true vessel voxels left out of every Dice); twin acc "
+        "counts tissue voxels more than 15 mm from that plane; axis = angle between the "
+        "neck-to-vertex axes (180 = in line); rot = face rotation about the junction axis.",
+        "",
+        head,
+    ]
     for r in rows:
         sp = "x".join(f"{v:g}" for v in r["spacing_mm"])
         if r["exit"] != 0:
@@ -115,6 +122,7 @@ def run(out_dir: Path) -> dict[str, Any]:
         "code": code,
         "rows": rows,
         "markdown": f"twinsep at {code['commit']}"
+        + (" (git archive snapshot)" if code.get("src") else "")
         + (
             f" (uncommitted: {', '.join(code['uncommitted_src'])})"
             if code["uncommitted_src"]
