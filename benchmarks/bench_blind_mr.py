@@ -18,7 +18,7 @@ import hashlib
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -38,7 +38,7 @@ class BenchCase:
     mode: Literal["mr", "ctmr"]
     config: MrPhantomConfig
     note: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
+    other_mr: MrPhantomConfig | None = None  # give the MR of this (other) case instead
 
 
 _ISO15 = (1.5, 1.5, 1.5)
@@ -49,6 +49,13 @@ _CTMR = replace(_MR, venogram=True, **_POSE)  # type: ignore[arg-type]
 
 CASES: tuple[BenchCase, ...] = (
     BenchCase("mr-vertical", "mr", _MR, "1.5 mm, noise 3 %, bias 20 %"),
+    BenchCase(
+        "mr-vertical-2mm",
+        "mr",
+        replace(_MR, mr_spacing_mm=(2.0, 2.0, 2.0)),
+        "2 mm (the grid of tests/blind/test_blind_mr.py)",
+    ),
+    BenchCase("mr-vertical-bias10", "mr", replace(_MR, bias_fraction=0.1), "bias 10 %"),
     BenchCase("mr-vertical-nobias", "mr", replace(_MR, bias_fraction=0.0), "no bias field"),
     BenchCase("mr-vertical-noise6", "mr", replace(_MR, noise_fraction=0.06), "noise 6 %"),
     BenchCase(
@@ -116,6 +123,11 @@ def run_case(bench: BenchCase, work: Path) -> tuple[dict[str, Any], MrCase]:
     if bench.mode == "mr":
         run = run_plan(paths["mr"], folder / "plan")
         score = score_plan(run, case.mr_labels, case.mr_twins, case.truth)
+    elif bench.other_mr is not None:
+        other = make_mr_case(bench.other_mr, with_ct=False)
+        mr_path = write_case(other, folder / "other")["mr"]
+        run = run_plan(paths["ct"], folder / "plan", mr=mr_path)
+        score = score_plan(run, case.ct_labels, case.ct_twins, case.truth)
     else:
         run = run_plan(paths["ct"], folder / "plan", mr=paths["mr"])
         score = score_plan(
