@@ -1,0 +1,168 @@
+"""twinsep through its CLI on the blind phantom (phantom3), scored from outside.
+
+Four 96^3 cases (2.9-3.6 mm voxels), each planned once per module with ``twinsep plan``.
+The Dice floors are about 0.03 under what ``benchmarks/bench_blind.py`` measured on these
+exact cases (deterministic generator; plan seed 0) at the commit named below, so that a
+regression shows. Clear failures of twinsep are ``xfail(strict=True)`` with the reason;
+when one is mended the test XPASSes, fails, and the marker must go.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from blind.cases import blind_cases
+from blind.score import plan_and_score
+
+pytestmark = pytest.mark.slow
+
+LOWNOISE = "vt0-c5-ras"  # vertical total, contrast CT with noise 5 HU, RAS
+PLAIN = "vt90-p15-lps"  # vertical total rotated 90 deg, plain CT, LPS storage
+CORR = "at130-occ-c30corr-fov"  # angular total at 130 deg, correlated 30 HU noise, 1.5 mm
+# PSF, FOV padding -3024, intercept -1024 (bench: the same at white 15 HU is angular, 130.9)
+NECK = "at120-occ-c15-neck80"  # angular total at 120 deg, 80 mm necks inside the scan
+CASES = [LOWNOISE, PLAIN, CORR, NECK]
+
+# Measured by bench_blind at afd8e5d (git archive snapshot), Dice soft/bone/brain/CSF/vessel:
+#   vt0-c5-ras             0.949 0.845 0.939 0.573 0.000  (vt0-c15-ras: vessel 0.570)
+#   vt90-p15-lps           0.778 0.884 0.835 0.461 -      (plain CT)
+#   at130-occ-c30corr-fov  0.941 0.852 0.675 0.326 0.515
+#   at120-occ-c15-neck80   0.851 0.818 0.878 0.448 0.446  (3.6 mm voxels)
+FLOORS: dict[str, dict[str, float]] = {
+    LOWNOISE: {"soft": 0.92, "bone": 0.81, "brain": 0.91, "csf": 0.54},
+    PLAIN: {"soft": 0.75, "bone": 0.85, "brain": 0.80, "csf": 0.43},
+    CORR: {"soft": 0.91, "bone": 0.82, "brain": 0.64, "csf": 0.29, "vessel": 0.48},
+    NECK: {"soft": 0.82, "bone": 0.79, "brain": 0.85, "csf": 0.42, "vessel": 0.41},
+}
+
+
+def _xfail(reason: str) -> pytest.MarkDecorator:
+    return pytest.mark.xfail(strict=True, reason=reason)
+
+
+@pytest.fixture(scope="module")
+def rows(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    work: Path = tmp_path_factory.mktemp("blind")
+    cases = blind_cases()
+    return {name: plan_and_score(cases[name], work) for name in CASES}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        *CASES[:-1],
+        pytest.param(
+            NECK,
+            marks=_xfail(
+                "necks shown whole (80 mm): the A/B boundary is put at twin A's skull base, "
+                "most of A's cranium goes to B (twin accuracy 0.68)"
+            ),
+        ),
+    ],
+)
+def test_plans_twin_a_and_twin_accuracy(rows: dict[str, dict[str, Any]], name: str) -> None:
+    r = rows[name]
+    assert r["exit"] == 0, r.get("error")
+    assert r["twin_a_ok"]  # the DESIGN rule twin
+    assert r["twin_acc_15mm"] >= 0.995  # issue 4's target
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_dice_floors(rows: dict[str, dict[str, Any]], name: str) -> None:
+    d = rows[name]["dice"]
+    low = {k: round(d[k], 3) for k, floor in FLOORS[name].items() if d[k] < floor}
+    assert not low, f"below the floors {FLOORS[name]}: {low}"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        LOWNOISE,
+        PLAIN,
+        NECK,
+        pytest.param(
+            CORR,
+            marks=_xfail(
+                "130 deg angular union called vertical under 30 HU noise (axis 173.7 "
+                "correlated, 152.8 white; 130.9 at 15 HU)"
+            ),
+        ),
+    ],
+)
+def test_fusion_type(rows: dict[str, dict[str, Any]], name: str) -> None:
+    r = rows[name]
+    assert r["type_ok"], (r["type_plan"], r["axis_angle_plan_deg"])
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        LOWNOISE,
+        pytest.param(
+            PLAIN,
+            marks=_xfail("plain CT, faces 90 deg apart: rotation ~13 deg (type I, truth III)"),
+        ),
+    ],
+)
+def test_oconnell_rotation(rows: dict[str, dict[str, Any]], name: str) -> None:
+    # O'Connell classes are 40 deg wide or more: 20 deg is a real error
+    assert rows[name]["rotation_err_deg"] <= 20.0
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        CORR,
+        NECK,
+        pytest.param(
+            LOWNOISE,
+            marks=_xfail(
+                "contrast CT with 5 HU noise: no vessel found (0.00 mL), the shared circular "
+                "sinus is missed and the total union is called partial (one stage)"
+            ),
+        ),
+    ],
+)
+def test_completeness_and_shared_sinus(rows: dict[str, dict[str, Any]], name: str) -> None:
+    r = rows[name]
+    assert r["completeness_ok"] and r["shared_sinus_ok"]
+    assert r["dice"]["vessel"] >= 0.4  # the sinuses are found (0.45-0.52 measured)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        LOWNOISE,
+        pytest.param(
+            PLAIN,
+            marks=_xfail(
+                "plain CT called contrast: infant vertebrae and mandible marrow "
+                "(300-700 HU) labelled vessel (~25 mL), none on the sinuses"
+            ),
+        ),
+        CORR,
+        NECK,
+    ],
+)
+def test_contrast_call(rows: dict[str, dict[str, Any]], name: str) -> None:
+    assert rows[name]["contrast_ok"]
+
+
+@_xfail(
+    "plain CT: neck and face muscle labelled brain (soft 0.78, brain 0.83; the "
+    "contrast scan of the same union reaches 0.95 / 0.94)"
+)
+def test_plain_ct_soft_and_brain(rows: dict[str, dict[str, Any]]) -> None:
+    d = rows[PLAIN]["dice"]
+    assert d["soft"] >= 0.92 and d["brain"] >= 0.92
+
+
+@_xfail(
+    "correlated 30 HU noise (1.5 mm PSF): brain Dice 0.675 and CSF 0.33; with white 30 HU "
+    "noise the same union reaches brain 0.918"
+)
+def test_correlated_noise_brain(rows: dict[str, dict[str, Any]]) -> None:
+    assert rows[CORR]["dice"]["brain"] >= 0.88
