@@ -49,7 +49,8 @@ def _f(v: object, nd: int = 3) -> str:
 def markdown(rows: list[dict[str, Any]]) -> str:
     """The results table (one row per case)."""
     head = (
-        "| case | voxel mm | exit | soft | bone | brain | CSF | vessel | twin acc >15 mm | "
+        "| case | voxel mm | exit | soft | bone (limit) | brain | CSF (limit) | vessel | "
+        "twin acc >15 mm | "
         "A ok | type (truth/plan) | axis deg (truth/plan) | rot deg (truth/plan) | "
         "complete (truth/plan) | contrast ok | plan s |\n"
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
@@ -58,7 +59,9 @@ def markdown(rows: list[dict[str, Any]]) -> str:
         "Truth is the tissue at each voxel centre; twin truth is the bisecting plane of the "
         "union; 'vessel -' = plain CT (true vessel voxels left out of every Dice); twin acc "
         "counts tissue voxels more than 15 mm from that plane; axis = angle between the "
-        "neck-to-vertex axes (180 = in line); rot = face rotation about the junction axis.",
+        "neck-to-vertex axes (180 = in line); rot = face rotation about the junction axis; "
+        "(limit) = the best Dice of a rule on the voxel's own HU given the true tissue "
+        "(bone: a threshold) or brain+CSF (CSF: an interval) mask (blind.score.voxel_limits).",
         "",
         head,
     ]
@@ -70,9 +73,11 @@ def markdown(rows: list[dict[str, Any]]) -> str:
             )
             continue
         d = r["dice"]
+        lim = r.get("voxel_limit", {})
         lines.append(
-            f"| {r['name']} | {sp} | 0 | {_f(d['soft'])} | {_f(d['bone'])} | {_f(d['brain'])} | "
-            f"{_f(d['csf'])} | {_f(d['vessel'])} | {_f(r['twin_acc_15mm'], 4)} | "
+            f"| {r['name']} | {sp} | 0 | {_f(d['soft'])} | {_f(d['bone'])} ({_f(lim.get('bone'))}) "
+            f"| {_f(d['brain'])} | {_f(d['csf'])} ({_f(lim.get('csf'))}) | {_f(d['vessel'])} | "
+            f"{_f(r['twin_acc_15mm'], 4)} | "
             f"{_f(r['twin_a_ok'])} | {r['type_truth']}/{r['type_plan']} | "
             f"{_f(r['axis_angle_truth_deg'], 1)}/{_f(r['axis_angle_plan_deg'], 1)} | "
             f"{_f(r['rotation_truth_deg'], 1)}/{_f(r['rotation_plan_deg'], 1)} | "

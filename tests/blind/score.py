@@ -73,6 +73,41 @@ def _angle_diff(a: float, b: float) -> float:
     return abs(float(a) - float(b))
 
 
+def voxel_limits(truth_dir: Path) -> dict[str, float]:
+    """Best Dice any rule on a voxel's own CT value can reach on this phantom.
+
+    ``bone``: the best threshold (HU > t, t in 50..790 step 10) among true tissue voxels;
+    ``csf``: the best HU interval (lo in -60..18 step 2, hi up to 40) among true brain and
+    CSF voxels. Both are given the true tissue (or intracranial) mask, so they are upper
+    bounds for a voxel-wise rule, not for a rule that uses shape or neighbours.
+    """
+    import nibabel as nib
+
+    ct = np.asarray(nib.load(str(truth_dir / "ct.nii.gz")).dataobj, dtype=np.float32)
+    lab, _ = _load(truth_dir / "labels.nii.gz")
+    tissue = lab > 0
+    v, bone = ct[tissue], lab[tissue] == 2
+    nb = int(bone.sum())
+    best_bone = 0.0
+    for t in range(50, 800, 10):
+        m = v > t
+        best_bone = max(best_bone, 2.0 * int((bone & m).sum()) / (nb + int(m.sum())))
+    ic = (lab == 3) | (lab == 4)
+    hist_csf, edges = np.histogram(ct[ic & (lab == 4)], bins=np.arange(-60, 41))
+    hist_all, _ = np.histogram(ct[ic], bins=edges)
+    ncsf = int((lab == 4).sum())
+    best_csf = 0.0
+    c_csf, c_all = (
+        np.concatenate([[0], np.cumsum(hist_csf)]),
+        np.concatenate([[0], np.cumsum(hist_all)]),
+    )
+    for lo in range(0, 80, 2):
+        for hi in range(lo + 1, len(edges)):
+            tp, sel = c_csf[hi] - c_csf[lo], c_all[hi] - c_all[lo]
+            best_csf = max(best_csf, 2.0 * float(tp) / (ncsf + float(sel)))
+    return {"bone": round(best_bone, 4), "csf": round(best_csf, 4)}
+
+
 def score_plan(plan_dir: Path, truth_dir: Path) -> dict[str, Any]:
     """Compare one plan folder with its phantom3 truth; a JSON-ready dict (see module doc)."""
     truth = json.loads((truth_dir / "truth.json").read_text())
@@ -95,6 +130,7 @@ def score_plan(plan_dir: Path, truth_dir: Path) -> dict[str, Any]:
             continue
         d[name] = dice((t_lab == k) & keep, (p_lab == k) & keep)
     out["dice"] = d
+    out["voxel_limit"] = voxel_limits(truth_dir)
     if not scored:
         out["vessel_ml_plain"] = round(float((p_lab == 5).sum()) * vox_ml, 2)
     # twins
