@@ -95,3 +95,66 @@ def test_phantom_face_kept_when_the_scan_ends_mid_face(kind: str, below_mm: floa
         assert angle_deg(fa.frames[name].face_dir, np.asarray(truth.face_dir)) < 8.0, name
     assert fa.rotation_deg is not None
     assert abs(fa.rotation_deg - ph.truth.rotation_deg) < 8.0
+
+
+@pytest.mark.parametrize("roll_deg", [0.0, 90.0])
+@pytest.mark.parametrize("twin", [L.TWIN_A, L.TWIN_B])
+@pytest.mark.parametrize("below_mm", [44.0, 36.0])
+def test_head_cut_through_the_neck_and_jaw(roll_deg: float, twin: int, below_mm: float) -> None:
+    """The scan ends 44 / 36 mm below one twin's head centre: at its chin (which ends
+    47 mm below) and through its jaw, neck and the bottom of its skull. The neck's
+    end slab holds the cut jaw beside the neck, and the neck direction, refined along
+    itself, slid onto the chin: before the fix 36-51 deg off and the face 129-144 deg
+    off (reversed), the rotation 180 for 0; the cut (850-1080 mm^2, under
+    ``body_cut_min_mm2``) was not used. After: axis 0.0-4.6 deg, face 0.0-9.9 deg,
+    rotation within 9.5 deg."""
+    pair = make_pair(shape=SHAPE, spacing=SPACING, roll_deg=roll_deg)
+    labels, twins = _cut_below(pair, twin, below_mm)
+    fa = analyse_fusion(labels, twins)
+    name = "A" if twin == L.TWIN_A else "B"
+    axis, face = (pair.axis_a, pair.face_a) if twin == L.TWIN_A else (pair.axis_b, pair.face_b)
+    frame = fa.frames[name]
+    assert frame.cue_dirs is not None and "body_cut" in frame.cue_dirs
+    # 10 deg: above the measured 4.6 (the cut's normal with the fading skull base)
+    assert angle_deg(frame.axis, axis) < 10.0
+    # 15 deg: above the measured 9.9 (little face left), far from a reversed face
+    assert angle_deg(frame.face_dir, face) < 15.0
+    assert fa.type == "vertical"
+    assert fa.rotation_deg is not None and abs(fa.rotation_deg - pair.rotation_deg) < 15.0
+    assert any(
+        "through the neck or jaw" in w and w.startswith(f"twin {name}:") for w in fa.warnings
+    )
+
+
+def test_oblique_cut_across_a_straight_neck_keeps_the_neck() -> None:
+    """An angular fusion's head lies across the scanner's axis, so the scan's end cuts
+    its neck obliquely (here 40 deg): the cut's normal is then 40 deg off the head's
+    axis while the neck and the cavity's exit are not. The neck-or-jaw cut rule must
+    not take such a plane: without the exit's arbitration it did (axis 40 deg off,
+    type read vertical); with it the neck gives 0.5-1.0 deg, as before the rule."""
+    ph = phantom.make_phantom("angular-occipital", size=96, seed=0, table=False)
+    lab, tw, aff = ph.labels.array, ph.twins.array, ph.labels.affine
+    down = np.asarray(ph.truth.twins["A"].long_axis, dtype=float)
+    cols = aff[:3, :3] / np.linalg.norm(aff[:3, :3], axis=0)
+    ax = int(np.argmax(np.abs(cols.T @ down)))
+    side = float(np.sign(cols[:, ax] @ down))
+    n = cols[:, ax] * side
+    # the cut is 40 deg from A's axis: the grid axis nearest its feet
+    assert 35.0 < angle_deg(n, down) < 45.0
+    brain = np.argwhere((tw == L.TWIN_A) & (lab == L.BRAIN))
+    b = (brain @ aff[:3, :3].T + aff[:3, 3]).mean(axis=0)
+    # world distance along n of each slice from A's brain centre; keep up to 92 mm
+    # (its chin ends 100 mm below along n, the tip of its nose 81 mm)
+    p = (aff[:3, 3] - b) @ n + np.arange(lab.shape[ax]) * float(aff[:3, ax] @ n)
+    keep = np.flatnonzero(p <= 92.0)
+    sl = [slice(None)] * 3
+    sl[ax] = slice(int(keep[0]), int(keep[-1]) + 1)
+    cut_aff = aff.copy()
+    cut_aff[:3, 3] = aff[:3, 3] + aff[:3, ax] * keep[0]
+    fa = analyse_fusion(
+        Volume(lab[tuple(sl)].copy(), cut_aff), Volume(tw[tuple(sl)].copy(), cut_aff)
+    )
+    assert fa.type == "angular"
+    for name in ("A", "B"):
+        up = -np.asarray(ph.truth.twins[name].long_axis, dtype=float)
+        assert angle_deg(fa.frames[name].axis, up) < 6.0, name

@@ -49,12 +49,20 @@ detector does not look for a long neck. Per twin:
      largest patch of skin sharing one outward normal (``body_cut_normal_deg``), flat
      within ``body_cut_depth_mm`` and of at least ``body_cut_min_mm2``, plays the
      cut's part (whole phantom heads' flattest patches stay under 1340 mm^2);
+   * *neck or jaw cut*: a smaller flat patch (``neck_cut_min_mm2``) that ends the body
+     across the neck's end slab replaces a neck that leans more than ``cut_agree_deg``
+     from it (a scan ending at the chin or through the jaw: the end slab holds the cut
+     jaw and the neck slides onto the chin), unless the cavity's exit sides with the
+     neck (a cut oblique to a straight neck);
 
    ``axis = -down``;
 4. face: extracranial tissue seen from ``b`` between ``face_band_deg`` of the down
    direction (jaw, nose, orbits, ears), weighted by how far it protrudes; its mean
    direction perpendicular to the long axis points to the face (ears, being
-   bilateral, cancel);
+   bilateral, cancel). With a scan cut whose normal lies farther than
+   ``cut_agree_deg`` from the skull-base estimate, the face is also measured about the
+   final axis and the more one-sided of the two kept (a scan ending mid-face leaves
+   the skull-base estimate 60-95 deg off and the face was read backwards);
 5. evidence: ``axis_strength`` (agreement of the cues), ``face_strength`` and notes
    when the evidence is weak or the junction is not where a craniopagus has it (a
    check, never an input).
@@ -293,7 +301,11 @@ def twin_frame(
         params=ap,
     )
 
-    def body_plane(direction: np.ndarray | None) -> _Plane | None:
+    def body_plane(
+        direction: np.ndarray | None,
+        min_area_mm2: float = ap.body_cut_min_mm2,
+        level_fit: bool = False,
+    ) -> _Plane | None:
         return _body_cut_normal(
             body=body,
             background=tw_c == 0,
@@ -304,6 +316,8 @@ def twin_frame(
             spacing=spacing,
             params=ap,
             direction=direction,
+            min_area_mm2=min_area_mm2,
+            level_fit=level_fit,
         )
 
     if cavity_cut is not None:
@@ -390,6 +404,43 @@ def twin_frame(
         along = rel @ neck_dir
         end = along >= float(along.max()) - max(ap.neck_slab_mm, 2.0 * max(spacing))
         neck_dir = _unit(pts[end].mean(axis=0) - b)
+    body_pts = world(body & ~ndi.binary_erosion(body))
+    neck_cut = False
+    if cut is None:
+        # A scan that ends in the neck or through the jaw cuts them along one plane,
+        # often smaller than ``body_cut_min_mm2`` (an infant neck): the end slab then
+        # holds the jaw's cut beside the neck's and the neck direction, refined along
+        # itself, slides onto the chin (30-50 deg off, the face then read backwards).
+        # A flat patch that ends the body along its normal, below the brain centre and
+        # across the neck's end slab, from which the neck leans by more than the skull
+        # base's own error (``cut_agree_deg``; whole heads' necks lie 3-10 deg from
+        # their own flat end), is that cut: its normal replaces the neck...
+        end_plane = body_plane(None, min_area_mm2=ap.neck_cut_min_mm2, level_fit=True)
+        if (
+            end_plane is not None
+            and _ends_body(end_plane, body_pts, b, spacing, ap)
+            # where the neck ends (not a flat facet of an ear or a shoulder)
+            and abs(float(np.dot(pts[end].mean(axis=0) - end_plane.centre_mm, end_plane.normal)))
+            <= max(ap.neck_slab_mm, 2.0 * max(spacing))
+        ):
+            lean_deg = angle_deg(neck_dir, end_plane.normal)
+            logger.debug(
+                "twin %s: the body ends on a flat %.0f mm2 patch, %.1f deg from the neck",
+                name,
+                end_plane.area_mm2,
+                lean_deg,
+            )
+            # ...unless the scan crosses a straight neck obliquely (a head of an angular
+            # fusion lying across the scanner's axis): then the cavity's own exit
+            # (foramen magnum, spinal canal; no face or jaw in it) lies nearer the neck
+            # than the cut's normal. A round cavity without an exit repeats the first
+            # estimate and says nothing (``exit_distinct_deg``).
+            exit_says = angle_deg(exit_dir, first) >= ap.exit_distinct_deg
+            oblique = exit_says and angle_deg(exit_dir, neck_dir) < angle_deg(
+                exit_dir, end_plane.normal
+            )
+            if lean_deg > ap.cut_agree_deg and not oblique:
+                cut_key, cut, neck_cut = "body_cut", end_plane.normal, True
     # The exit cue exaggerates a wrong first estimate on a cavity without a visible
     # exit (the lowest point of an elongated cavity slides along its long axis), so the
     # neck is also accepted when it agrees with the footprint alone.
@@ -435,6 +486,8 @@ def twin_frame(
             w_base,
         )
         where = "through the cranial cavity" if "cut" in cues else "just below the cavity"
+        if neck_cut:
+            where = "through the neck or jaw, which drew the neck direction toward the face"
         if w_base == 0.0:
             source = f"the cut's normal alone (the skull-base cues lie {base_off:.0f} deg from it)"
         elif w_base < ap.weight_skull_base:
@@ -479,7 +532,6 @@ def twin_frame(
     # Vertex: the twin's tissue farthest along the axis; neck: the exit on the axis.
     # the farthest voxel along a direction lies on the body's boundary (an inner voxel
     # has a face neighbour farther along any direction): list only boundary voxels
-    body_pts = world(body & ~ndi.binary_erosion(body))
     vertex = b + axis * float(((body_pts - b) @ axis).max())
     neck = b - axis * float(max(depth.max(), 0.0))
 
@@ -691,6 +743,8 @@ def _body_cut_normal(
     spacing: tuple[float, float, float],
     params: AxisParams,
     direction: np.ndarray | None = None,
+    min_area_mm2: float | None = None,
+    level_fit: bool = False,
 ) -> _Plane | None:
     """The scan's cut through the body (outward normal, centre, area), or None.
 
@@ -702,8 +756,10 @@ def _body_cut_normal(
     world unit vector: of the most common one within ``params.cut_plane_agree_deg`` of
     it, to test the plane of a candidate cavity cut), within
     ``params.body_cut_depth_mm`` of the plane fitted to it, is the candidate cut. It is
-    returned when its area (projected on the plane) is at least
-    ``params.body_cut_min_mm2``.
+    returned when its area (projected on the plane) is at least ``min_area_mm2``
+    (default ``params.body_cut_min_mm2``; any area with ``direction``). With
+    ``level_fit`` the plane is fitted to the level along the common normal that holds
+    the most of that skin (:func:`_densest_level`), not to all of it.
     """
     ap = params
     sp = np.asarray(spacing, dtype=float)
@@ -754,20 +810,65 @@ def _body_cut_normal(
     if sel.sum() < 10:
         return None
     p = pts[sel]
-    centre = p.mean(axis=0)
-    _, sv, vt = np.linalg.svd(p - centre, full_matrices=False)
-    normal = vt[-1]
-    if np.dot(normal, best) < 0:
-        normal = -normal
-    off_plane = np.abs((p - centre) @ normal)
-    flat = off_plane <= max(ap.body_cut_depth_mm, float(sp.max()))
+    depth_mm = max(ap.body_cut_depth_mm, float(sp.max()))
+    if level_fit:
+        # skin facing the same way at other levels (the underside of a chin above a
+        # cut neck) is not on the cut: start from the level along ``best`` holding
+        # the most of it, then refit (one plane through all of it tilts and shifts
+        # off the cut and keeps little of its area)
+        flat = _densest_level(p @ best, depth_mm)
+        rounds = 2
+    else:
+        flat = np.ones(len(p), dtype=bool)
+        rounds = 1
+    normal = best
+    for _ in range(rounds):
+        centre = p[flat].mean(axis=0)
+        _, sv, vt = np.linalg.svd(p[flat] - centre, full_matrices=False)
+        normal = vt[-1] if np.dot(vt[-1], best) >= 0 else -vt[-1]
+        flat = np.abs((p - centre) @ normal) <= depth_mm
     cell = float(sp.min())
     uv = np.floor((p[flat] - centre) @ vt[:2].T / cell).astype(np.int64)
     area_mm2 = float(len(np.unique(uv, axis=0))) * cell * cell
     logger.debug("body cut face candidate: %.0f mm2", area_mm2)
-    if direction is None and area_mm2 < ap.body_cut_min_mm2:
+    need_mm2 = ap.body_cut_min_mm2 if min_area_mm2 is None else min_area_mm2
+    if direction is None and area_mm2 < need_mm2:
         return None
     return _Plane(normal=_unit(normal), centre_mm=centre, area_mm2=area_mm2)
+
+
+def _ends_body(
+    plane: _Plane,
+    body_pts: np.ndarray,
+    b: np.ndarray,
+    spacing: tuple[float, float, float],
+    params: AxisParams,
+) -> bool:
+    """Whether a flat skin patch is where the body ends along its normal.
+
+    True when the patch lies beyond the brain centre ``b`` along its outward normal and
+    none of the body's boundary points ``body_pts`` (world mm, (n, 3)) lies farther
+    along it than ``params.body_cut_depth_mm`` (at least one voxel) beyond the patch's
+    plane: the scan's end, not a flat stretch of skin with tissue beyond it.
+    """
+    depth_mm = max(params.body_cut_depth_mm, float(max(spacing)))
+    if float(np.dot(plane.centre_mm - b, plane.normal)) <= 0.0:
+        return False
+    beyond_mm = float(((body_pts - plane.centre_mm) @ plane.normal).max())
+    return beyond_mm <= depth_mm
+
+
+def _densest_level(height_mm: np.ndarray, depth_mm: float) -> np.ndarray:
+    """Mask of the heights (mm) within ``depth_mm`` of the level that holds the most.
+
+    The level is the centre of the window of width ``2 * depth_mm`` over the sorted
+    heights that contains the most values (the first such window on ties).
+    """
+    h = np.sort(height_mm)
+    ends = np.searchsorted(h, h + 2.0 * depth_mm, side="right")
+    start = int(np.argmax(ends - np.arange(len(h))))
+    level = 0.5 * (h[start] + h[ends[start] - 1])
+    return np.asarray(np.abs(height_mm - level) <= depth_mm)
 
 
 def _on_plane_reason(

@@ -153,6 +153,26 @@ class AxisParams:
     patches 290-1340 mm^2 (12 kinds, 96/128), phantoms cut 1.3-1.6 brain depths below
     the brain centre 2440-3230 mm^2, the real Cranium CT's cut 19 200-19 600 mm^2."""
 
+    neck_cut_min_mm2: float = 400.0
+    """Area (mm^2) from which a flat patch smaller than ``body_cut_min_mm2`` that ends the
+    body along its normal (nothing of the twin beyond it, below the brain centre) is the
+    scan's cut through the neck or jaw, when the plane crosses the neck's end slab. It
+    replaces the neck cue when the neck lies more than ``cut_agree_deg`` from its normal
+    (the end slab then holds the cut jaw and the neck direction slides onto the chin)
+    and the cavity's exit does not side with the neck (``exit_distinct_deg``: an
+    oblique cut across a straight neck). Measured: the hand-made test heads (neck
+    radius 17 mm) and phantoms cut at the chin or jaw, their necks 26-57 deg from the
+    cut's normal (faces read backwards); whole heads' necks 3-10 deg from their own flat
+    end (a hand-made head on a random grid: 10.1 deg, 507 mm^2). 400 mm^2 is
+    ``open_min_mm2``; a few voxels' flat facet on a curved head is less."""
+
+    exit_distinct_deg: float = 10.0
+    """The cavity-exit cue is evidence of its own (to tell a scan cut oblique to a straight
+    neck from a neck drawn toward a cut jaw, ``neck_cut_min_mm2``) only when it lies at
+    least this far (deg) from the first down estimate: on a round cavity without an
+    exit it repeats that estimate (hand-made test heads 0.0-0.3 deg), on heads with a
+    foramen magnum and spinal canal it does not (phantoms 20-30 deg)."""
+
     open_cover_mm: float = 6.0
     """Cavity voxels with background (or the array's edge) closer than this (mm) are
     uncovered: the scan's cut face. Scalp + skull over the vault measure >= 6 mm in
