@@ -148,6 +148,29 @@ class VesselParams:
     vertical-partial along x; 10.5 mL off bone), above ``neck_alone_ml``, while the
     contrast rows lost 0-2.3 mL of their 19-31 mL. 1 turns the test off."""
 
+    ext_shell_fraction: float = 0.2
+    """Margin (share of a piece's enhancement over soft tissue, and at least 3 noise
+    sigmas) above its interior median that a border voxel of a contrast-band piece in
+    soft tissue must exceed to count as cortex (``segment.vessels.bone_encased``):
+    blood is brightest inside and falls at its edge, a cortex thinner than a voxel
+    lifts part of the edge. 0 turns the test off."""
+
+    ext_shell_share: float = 0.02
+    """Share (0-1) of a piece's border above the ``ext_shell_fraction`` margin that makes
+    it cancellous bone inside a cortex, not a vessel (``segment.vessels.bone_encased``).
+    Measured: vertebral bodies of the blind phantom3 infant CTs (2.9 mm, 300 HU inside
+    a 700 HU cortex, plain and contrast, noise 5-30 HU) 0.049-0.21 of their border;
+    the neck vessels of our phantoms (2.3-3.6 mm, noise 30 HU) at most 0.008, of the
+    blind ones 0.000, at 1.17-1.35 mm 0.000. Noise alone puts 0.13 % of a vessel's
+    border there."""
+
+    ext_encased_wall_fraction: float = 0.8
+    """A contrast-band piece in soft tissue whose outside face neighbours are at least
+    this share bone (the bone core, its partial-volume rim or brighter than blood) is
+    cancellous bone inside a resolved cortex (``segment.vessels.bone_encased``); the
+    share ``find_marrow`` asks of the diploe's wall (``marrow_wall_fraction``). Above 1
+    turns the test off."""
+
     edge_fraction: float = 0.5
     """A vessel voxel must exceed background + this x (lumen - background), with the
     lumen the median of the vessels' interior voxels and the background the median of
@@ -862,6 +885,18 @@ class SegmentParams:
     oral pocket only part of the face), while the two heads of conjoined twins are of
     one age and size. Measured (issue 4): cranial cores 41-48 mm, oral pockets 20-21 mm
     (share 0.43-0.51) on the phantoms."""
+
+    cavity_opening_share: float = 0.5
+    """Radius of the ball (share 0-1 of a pocket's inscribed radius) that sweeps each
+    pocket core before the part beyond a narrow opening is tested on its own
+    (``segment.cavity._soft_walled_appendages``); 0 turns the test off. The foramen
+    magnum (20-30 mm across in an infant, 30-35 mm in an adult) is narrower than a ball
+    of half the cranium's inscribed radius (28-39 mm on the blind and our phantoms,
+    ~60 mm in an adult), so the ball stops at it; the posterior fossa and the temporal
+    fossae, swept or walled by bone, stay. Measured (blind phantom3 CTs, 2.9 mm): necks
+    beyond the foramen 29-60 mL of core with walls 0.37-0.47 skull on the plain CTs,
+    2.7-52 mL at 0.52-0.64 on contrast CTs (where the bright vertebral arteries and
+    sinuses narrow it); our phantoms and the independent phantom have none."""
 
     contrast_offset_hu: float = 90.0
     """Intracranial voxels brighter than soft peak + this (HU), away from bone, are
