@@ -130,5 +130,34 @@ def blind_cases() -> dict[str, Case]:
             GridParams(shape=None, spacing_mm=(1.2, 1.2, 1.2)),
             seed=14,
         ),
+        # added after the first run (same generator and twinsep snapshot):
+        Case("vt45-c15-ras", replace(vt, rotation_deg=45.0), c15, _N96, seed=1),
+        Case("vt150-c15-ras", replace(vt, rotation_deg=150.0), c15, _N96, seed=1),
+        Case("vt0-c15-notable", vt, replace(c15, table=False), _N96, seed=1),
+        Case(
+            "vt0-c15-neck80",
+            vt,
+            c15,
+            _N96,
+            head_a=HeadParams(neck_mm=80.0, neck_cut=False),
+            head_b=HeadParams(length_mm=130.0, neck_mm=80.0, neck_cut=False),
+            seed=1,
+        ),
+        Case(
+            "at120-occ-c15-neck80cut",
+            replace(at, tilt_deg=30.0),
+            c15,
+            _N96,
+            head_a=HeadParams(neck_mm=80.0, neck_cut=True),
+            head_b=HeadParams(length_mm=130.0, neck_mm=80.0, neck_cut=True),
+            seed=6,
+        ),
+        Case(
+            "ap110-front-c15",
+            replace(ap, tilt_deg=35.0, site_deg=0.0),
+            c15,
+            _N96,
+            seed=8,
+        ),
     ]
     return {c.name: c for c in cases}
