@@ -29,7 +29,7 @@ from twinsep import labels as L
 from twinsep.errors import AnatomyError, InputError
 from twinsep.segment import morph
 from twinsep.tilt import check_orthogonal
-from twinsep.twins.heads import INTRACRANIAL, check_touching, find_head_cores
+from twinsep.twins.heads import INTRACRANIAL, check_touching, fill_specks, find_head_cores
 from twinsep.twins.params import TwinParams
 from twinsep.twins.result import TwinAssignment
 from twinsep.volume import Volume, apply_affine, world_to_voxel
@@ -97,7 +97,7 @@ def assign_twins(
     check_touching(tissue_c, ic_c, vx_ml, params, src)
     # the cores come from the depth below the cavity's wall: a speck inside the cavity
     # (a calcification, or a vessel at partial volume labelled bone) is not a wall
-    cores = find_head_cores(morph.fill_holes(ic_c), csp, params, src)  # type: ignore[arg-type]
+    cores = find_head_cores(fill_specks(ic_c, csp, params), csp, params, src)  # type: ignore[arg-type]
     logger.debug("head cores split at %.2f of depth %.1f mm", cores.fraction, cores.depth_mm)
 
     # --- geodesic growth on the coarse grid ------------------------------------------

@@ -56,6 +56,24 @@ def check_touching(
         )
 
 
+def fill_specks(ic_c: np.ndarray, csp: morph.Spacing, params: TwinParams) -> np.ndarray:
+    """The cavity with its small holes filled (each at most ``params.max_speck_ml``).
+
+    A speck inside the cavity (a calcification, a deep vessel at partial volume labelled
+    bone) is not a wall, but it cuts the depth below the wall around it: four 2-voxel
+    specks cut a blind phantom's depth peaks from 41 to 31 mm and hid the saddle between
+    its heads. Larger enclosed pieces stay: where the cavity has leaked around the skull
+    base into the neck, filling the enclosed base merged a head with its neck.
+    """
+    holes = morph.fill_holes(ic_c) & ~ic_c
+    if not holes.any():
+        return ic_c
+    lab, sizes = morph.component_sizes(holes, 6)
+    vx_ml = float(np.prod(csp)) / 1000.0
+    small = np.concatenate([[False], sizes * vx_ml <= params.max_speck_ml])
+    return ic_c | small[lab]
+
+
 def find_head_cores(
     ic_c: np.ndarray, csp: morph.Spacing, params: TwinParams, src: str
 ) -> HeadCores:

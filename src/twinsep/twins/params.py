@@ -64,6 +64,11 @@ class TwinParams:
     1.9-2.2 mm on the finer copy, and 0.0 mm for one of its heads alone. Skipped when
     the finer copy of the cavity's box would exceed ``max_coarse_voxels``."""
 
+    max_speck_ml: float = 1.0
+    """Largest hole inside the cranial cavity (mL) filled before the head cores are found
+    (:func:`twinsep.twins.heads.fill_specks`): calcifications and deep vessels labelled
+    bone are far smaller; an enclosed skull base (tens of mL) is not filled."""
+
     min_head_ml: float = 60.0
     """Smallest cranial cavity (mL) counted as a head; a 24-week fetus has ~60 mL."""
 
