@@ -406,6 +406,7 @@ def twin_frame(
         neck_dir = _unit(pts[end].mean(axis=0) - b)
     body_pts = world(body & ~ndi.binary_erosion(body))
     neck_cut = False
+    neck_end_normal: np.ndarray | None = None
     if cut is None:
         # A scan that ends in the neck or through the jaw cuts them along one plane,
         # often smaller than ``body_cut_min_mm2`` (an infant neck): the end slab then
@@ -441,6 +442,8 @@ def twin_frame(
             )
             if lean_deg > ap.cut_agree_deg and not oblique:
                 cut_key, cut, neck_cut = "body_cut", end_plane.normal, True
+            elif lean_deg > ap.body_cut_normal_deg and not oblique:
+                neck_end_normal = end_plane.normal
     # The exit cue exaggerates a wrong first estimate on a cavity without a visible
     # exit (the lowest point of an elongated cavity slides along its long axis), so the
     # neck is also accepted when it agrees with the footprint alone.
@@ -468,6 +471,16 @@ def twin_frame(
     # Face: protrusions in a band of angles around the down direction.
     protrusion_mm = d_cav[ext] - thick_mm
     face, strength, face_ml = _face_direction(unit, protrusion_mm, down, face_band, vox_ml)
+    if neck_used and neck_end_normal is not None:
+        # the neck is kept but leans from its own flat end by more than a direction
+        # bin: a cut jaw may have drawn it, and the face band around it then loses the
+        # chin; the face seen about the cut's normal, if more one-sided, is kept
+        face_e, strength_e, face_ml_e = _face_direction(
+            unit, protrusion_mm, neck_end_normal, face_band, vox_ml
+        )
+        if strength_e > strength:
+            face = _unit(face_e - np.dot(face_e, down) * down)
+            strength, face_ml = strength_e, face_ml_e
     if strength > 0.0 and ap.face_tilt_deg and not neck_used:
         down = _rotate_towards(down, -face, ap.face_tilt_deg)
         face = _unit(face - np.dot(face, down) * down)
