@@ -107,6 +107,13 @@ CASES: tuple[BenchCase, ...] = (
     BenchCase(
         "ctmr-flip-lr", "ctmr", replace(_CTMR, mr_flip_lr=True), "MR voxels mirrored left-right"
     ),
+    BenchCase(
+        "ctmr-other-twins-mr",
+        "ctmr",
+        _CTMR,
+        "the MR of other twins (the angular case) with this CT",
+        other_mr=replace(_ANG, venogram=True),
+    ),
 )
 
 
