@@ -36,8 +36,8 @@ from handmade_pairs import R_SCALP, make_pair  # noqa: E402
 #: Small grid along the pair's z axis (centres at +-45 mm, scalp radius 39 mm).
 SHAPE = (60, 60, 72)
 #: With necks: long enough along z to keep the chins and 55 mm of neck (on SHAPE the
-#: scan ends just below the chin and the detector reads A's face 166 deg off, with or
-#: without the fallback: a limit of the cut-neck path, not this file's subject).
+#: scan ends just below the chin: A's axis reads 14 deg off and, since 4f7cf69, its face
+#: 14 deg off too, 166 deg before; tests/fusion/test_axes_cut_face.py covers such cuts).
 NECK_SHAPE = (60, 60, 88)
 SPACING = (2.6, 2.6, 2.6)
 #: CT numbers of the layers (HU) and the noise added (HU, sd).
