@@ -40,8 +40,8 @@ def _case(shown_fraction: float, monkeypatch: pytest.MonkeyPatch) -> TissueLabel
     fov[:edge] = True
     moved = np.where(fov, mr, 0.0).astype(np.float32)
 
-    def fake(ct: Volume, m: Volume, params: object) -> tuple[Volume, float, np.ndarray]:
-        return ct.with_array(moved), 0.5, fov
+    def fake(ct: Volume, m: Volume, params: object) -> tuple[Volume, float, np.ndarray, np.ndarray]:
+        return ct.with_array(moved), 0.5, fov, np.eye(4)
 
     monkeypatch.setattr(M, "_register", fake)
     seg = TissueLabels(labels=ct_labels, contrast=False, hu_thresholds={})

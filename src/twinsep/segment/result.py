@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from twinsep.volume import Volume
 
@@ -26,6 +27,9 @@ class TissueLabels:
     registration_mi : float or None
         Final Mattes mutual information of the CT<->MR registration (positive,
         larger is better) when an MR was registered.
+    registration : dict or None
+        The CT<->MR registration as plan.json reports it
+        (:func:`twinsep.segment.mr.registration_record`) when an MR was registered.
     tissue_ml : dict of str to float
         Volume of each tissue (mL) over the whole scan.
     """
@@ -36,4 +40,5 @@ class TissueLabels:
     warnings: tuple[str, ...] = ()
     modality: str = "CT"
     registration_mi: float | None = None
+    registration: dict[str, Any] | None = None
     tissue_ml: dict[str, float] = field(default_factory=dict)

@@ -74,6 +74,8 @@ def _write(result: TissueLabels, ctx: Any, out_dir: Path) -> dict[str, Any]:
     }
     if result.registration_mi is not None:
         section["registration_mattes_mi"] = round(result.registration_mi, 4)
+    if result.registration is not None:
+        section["registration"] = result.registration
     return {"segmentation": section}
 
 
