@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,12 +17,17 @@ class CTStats:
     air_hu, soft_hu : float
         Positions of the air and soft-tissue peaks (HU).
     noise_hu : float
-        Voxel noise sigma of the raw image (HU), from neighbour differences.
+        Voxel noise sigma of the raw image (HU), from differences of voxels far enough
+        apart for the noise to be independent (``noise_level``).
+    noise_corr_vox : length-3 tuple of float
+        Gaussian correlation length of the noise along each array axis (voxels; 0 for
+        white noise), ``noise_level``.
     """
 
     air_hu: float
     soft_hu: float
     noise_hu: float
+    noise_corr_vox: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
 
 def sample_values(a: np.ndarray, max_samples: int, rng: np.random.Generator) -> np.ndarray:
@@ -70,3 +76,151 @@ def noise_sigma(a: np.ndarray, mask: np.ndarray) -> float:
     d = np.abs(a[1:].astype(np.float32, copy=False) - a[:-1].astype(np.float32, copy=False))
     d = d[both]
     return float(np.median(d) / (0.6745 * np.sqrt(2.0)))
+
+
+@dataclass(frozen=True)
+class NoiseLevel:
+    """Voxel noise of an image and how far it is correlated.
+
+    The noise is modelled as white noise smoothed by a Gaussian of ``corr_vox[a]`` voxels
+    along axis ``a`` (a CT reconstruction kernel correlates neighbouring voxels); white
+    noise has ``corr_vox == (0, 0, 0)``.
+
+    Attributes
+    ----------
+    sigma_hu : float
+        Standard deviation of one voxel value (image units, HU for a CT).
+    corr_vox : length-3 tuple of float
+        Gaussian correlation length along each array axis (voxels, >= 0).
+    """
+
+    sigma_hu: float
+    corr_vox: tuple[float, float, float]
+
+    def white_equivalent_hu(self, smooth_vx: Sequence[float]) -> float:
+        """Voxel sigma of white noise that smoothing leaves as noisy as this noise (HU).
+
+        A Gaussian of ``s`` voxels reduces white noise by ``sqrt(4 pi) s`` along each
+        axis (the white-noise formula the smoothing widths are computed with), but
+        noise correlated over ``c`` voxels only by ``sqrt(1 + s^2 / c^2)``. The
+        returned sigma, put through the white-noise formula, gives the smoothed level
+        of this noise: ``sigma * prod(max(1, sqrt(4 pi) s c / sqrt(s^2 + c^2)))``
+        under the square root; equal to ``sigma_hu`` for white noise.
+
+        Parameters
+        ----------
+        smooth_vx : length-3 sequence of float
+            Gaussian smoothing sigma along each array axis (voxels).
+
+        Returns
+        -------
+        float
+            Equivalent white-noise sigma (HU).
+        """
+        f = 1.0
+        for s, c in zip(smooth_vx, self.corr_vox, strict=True):
+            if c > 0 and s > 0:
+                f *= max(1.0, float(np.sqrt(4 * np.pi) * s * c / np.hypot(s, c)))
+        return float(self.sigma_hu * np.sqrt(f))
+
+    def neighbour_miss(self) -> float:
+        """Ratio of the voxel sigma to the neighbour-difference sigma along axis 0.
+
+        Neighbours correlated by ``rho = exp(-1 / (4 c^2))`` differ by
+        ``sqrt(2 (1 - rho)) sigma``, not ``sqrt(2) sigma``; 1 for white noise.
+        """
+        c = self.corr_vox[0]
+        if c <= 0:
+            return 1.0
+        return float(1.0 / np.sqrt(max(1.0 - np.exp(-1.0 / (4.0 * c * c)), 1e-3)))
+
+
+def _median_abs_diff(a: np.ndarray, mask: np.ndarray, axis: int, lag: int) -> float | None:
+    """Median |a[x + lag] - a[x]| along ``axis`` over pairs with both voxels in ``mask``."""
+    n = a.shape[axis]
+    if lag >= n:
+        return None
+    hi = [slice(None)] * a.ndim
+    lo = [slice(None)] * a.ndim
+    hi[axis] = slice(lag, None)
+    lo[axis] = slice(None, n - lag)
+    both = mask[tuple(hi)] & mask[tuple(lo)]
+    if not both.any():
+        return None
+    d = np.abs(a[tuple(hi)][both].astype(np.float32) - a[tuple(lo)][both].astype(np.float32))
+    if not np.issubdtype(a.dtype, np.integer):
+        return float(np.median(d))
+    # integer HU: the median of integer differences moves in steps of 1 HU (8 % of a
+    # 10 HU noise); interpolate within the median's unit bin instead
+    counts = np.bincount(d.astype(np.int64))
+    cum = np.cumsum(counts)
+    half = 0.5 * d.size
+    k = int(np.searchsorted(cum, half))
+    below = float(cum[k - 1]) if k > 0 else 0.0
+    return float(max(k - 0.5, 0.0) + (half - below) / float(counts[k]))
+
+
+def noise_level(
+    a: np.ndarray,
+    mask: np.ndarray,
+    *,
+    max_lag: int = 10,
+    start_tol: float = 0.08,
+    plateau_tol: float = 0.03,
+) -> NoiseLevel:
+    """Voxel noise sigma and correlation lengths from differences at growing lags.
+
+    The median absolute difference of voxels ``l`` apart along axis 0 (both in
+    ``mask``) rises with ``l`` while the noise of the two is correlated and levels off
+    at ``0.6745 sqrt(2) sigma`` once it is not (the median keeps edges out). When lag 2
+    differs by no more than ``start_tol`` more than lag 1, the noise is taken as white
+    and the sigma is the neighbour-difference estimate of ``noise_sigma`` (anatomy
+    alone raised lag 2 by up to 7 % on 3 mm white-noise phantoms; Gaussian-correlated
+    noise of 0.4 voxels raises it by 12 %, and below that the neighbour estimate is
+    within 8 %). Otherwise the sigma is read at the first lag whose next lag adds less
+    than ``plateau_tol``. Along each
+    axis the lag-1 difference then gives the correlation ``rho = 1 - (d1 / d)^2`` of
+    neighbours and, for Gaussian-correlated noise (``rho = exp(-1 / (4 c^2))``), the
+    correlation length ``c`` in voxels (0 when ``rho < 0.05``).
+
+    Parameters
+    ----------
+    a : ndarray, shape (I, J, K)
+        Image (not modified).
+    mask : ndarray of bool, shape (I, J, K)
+        Voxels of one tissue (both voxels of a pair must be in it).
+    max_lag : int
+        Largest lag tried (voxels); correlation beyond about ``max_lag / 4`` voxels is
+        underestimated.
+    start_tol : float
+        Relative rise from lag 1 to lag 2 above which the noise is taken as correlated.
+    plateau_tol : float
+        Relative rise below which the differences of correlated noise are taken as
+        levelled off.
+
+    Returns
+    -------
+    NoiseLevel
+        ``sigma_hu`` 0 and no correlation when no pair lies in the mask.
+    """
+    d1 = _median_abs_diff(a, mask, 0, 1)
+    if d1 is None or d1 <= 0:
+        return NoiseLevel(0.0, (0.0, 0.0, 0.0))
+    d = d1
+    for lag in range(2, max_lag + 1):
+        nxt = _median_abs_diff(a, mask, 0, lag)
+        if nxt is None:
+            break
+        if nxt <= d * (1.0 + (start_tol if lag == 2 else plateau_tol)):
+            break
+        d = nxt
+    if d == d1:  # white: exactly the neighbour estimate it always was
+        return NoiseLevel(noise_sigma(a, mask), (0.0, 0.0, 0.0))
+    corr: list[float] = []
+    for ax in range(3):
+        da = d1 if ax == 0 else _median_abs_diff(a, mask, ax, 1)
+        rho = 0.0 if da is None else 1.0 - min(da / d, 1.0) ** 2
+        # rho < 0.05 (c < 0.29 voxels) is sampling scatter of white noise and would
+        # change no smoothing (white_equivalent_hu is 1 below c = 1 / sqrt(4 pi))
+        corr.append(0.0 if rho < 0.05 else float(0.5 / np.sqrt(-np.log(min(rho, 0.999)))))
+    return NoiseLevel(float(d / (0.6745 * np.sqrt(2.0))), (corr[0], corr[1], corr[2]))
