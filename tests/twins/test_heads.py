@@ -204,3 +204,25 @@ def test_fill_specks_fills_small_holes_only():
     assert not out[18:26, 18:26, 18:26].any()
     assert (out & ~ic).sum() == 2
     assert (fill_specks(ic, (SP, SP, SP), TwinParams(max_speck_ml=5.0)) & ~ic).sum() == 2 + 512
+
+
+def test_each_twin_must_hold_a_head_sized_cavity():
+    # a 45 mm ball joined by a 26 mm one (70 mL of cavity): two heads by default; with a
+    # head required to hold 80 mL the small one is a lobe of one head, and the scan is
+    # refused as a single head (Colin27's skull-stripped brain, ch2bet, was planned as
+    # twins of 41 and 751 mL of cavity)
+    r1, r2 = 45.0, 26.0
+    sep = r1 + r2 - 8.0
+    c1, c2 = np.array([-sep / 2, 0.0, 0.0]), np.array([sep / 2, 0.0, 0.0])
+
+    def f(p: np.ndarray) -> np.ndarray:
+        return np.maximum(r1 - np.linalg.norm(p - c1, axis=1), r2 - np.linalg.norm(p - c2, axis=1))
+
+    vol = _heads(f, shape=(90, 60, 60))
+    res = assign_twins(vol)
+    small = min(res.tissue_ml.values(), key=lambda per: per["brain"])
+    assert 60.0 < small["brain"] < 80.0
+    with pytest.raises(
+        AnatomyError, match="single head: the second cranial cavity found holds only 7"
+    ):
+        assign_twins(vol, params=TwinParams(min_head_ml=80.0))

@@ -141,6 +141,19 @@ def assign_twins(
     full = np.zeros(labels.shape, np.uint8)
     full[box] = owner
     tissue_ml, volume_ml = _tissue_ml(lab, owner, labels.voxel_volume_mm3)
+    # each twin must hold a head's cranial cavity: a lobe of one head (a skull-stripped
+    # brain's cerebellum: Colin27 ch2bet, 41 mL) is not a second head
+    cavity_ml = {
+        t: sum(per[L.TISSUE_NAMES[v]] for v in INTRACRANIAL) for t, per in tissue_ml.items()
+    }
+    least = min(cavity_ml, key=lambda t: cavity_ml[t])
+    if cavity_ml[least] < params.min_head_ml:
+        raise AnatomyError(
+            src,
+            f"shows a single head: the second cranial cavity found holds only "
+            f"{cavity_ml[least]:.0f} mL (a head holds at least {params.min_head_ml:.0f} mL); "
+            "twinsep plans craniopagus twins only, and needs both heads in the scan",
+        )
     warnings: list[str] = []
     small = min(volume_ml.values()) / max(max(volume_ml.values()), 1e-9)
     if small < 0.4:
