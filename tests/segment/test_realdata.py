@@ -143,3 +143,14 @@ def test_single_real_head_mr_is_not_planned_as_twins():
     assert 1150 <= brain_ml <= 1800, res.tissue_ml  # an adult cavity (measured 1275; was 1070)
     with pytest.raises(AnatomyError, match="shows a single head"):
         assign_twins(res.labels)
+
+
+def test_skull_stripped_brain_mr_is_not_planned_as_twins():
+    """Colin27's brain-extracted T1 (ch2bet: one brain, no scalp or skull) is refused as a
+    single head. Since heads without a face are oriented toward the junction (f1b089b)
+    it was planned as angular twins whose smaller 'twin' held 41 mL of cavity."""
+    _, bet = colin_paths()  # type: ignore[misc]
+    scan = load_scan(bet)
+    res = segment_mr_t1(Volume(scan.volume.array, scan.volume.affine, {"source": "ch2bet.nii.gz"}))
+    with pytest.raises(AnatomyError, match="shows a single head"):
+        assign_twins(res.labels)
