@@ -898,15 +898,6 @@ class SegmentParams:
     2.7-52 mL at 0.52-0.64 on contrast CTs (where the bright vertebral arteries and
     sinuses narrow it); our phantoms and the independent phantom have none."""
 
-    cavity_opening_min_share: float = 0.01
-    """Smallest piece beyond a narrow opening (share 0-1 of its pocket's core) that is
-    tested on its own wall (``segment.cavity._soft_walled_appendages``). At the skull
-    base of an adult with pneumatised air cells the wall of true cranium is broken too:
-    Colin27 with the air-cells stressor had pieces of 1.4-1.5 mL of a 1389 mL core
-    (0.1 %) walled 0.52-0.54 by skull, cut off as neck (brain -0.002); the necks of the
-    blind phantom3 CTs are 1.0-7 % of their pocket (8.7-60 mL of 765-939 mL); two
-    smaller ones of 0.35-0.41 % (2.7 and 3.4 mL, contrast CTs) now stay."""
-
     contrast_offset_hu: float = 90.0
     """Intracranial voxels brighter than soft peak + this (HU), away from bone, are
     contrast candidates (enhanced blood: 150-400 HU; brain: 20-45 HU)."""
