@@ -52,16 +52,9 @@ def rows(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
 
 @pytest.mark.parametrize(
     "name",
-    [
-        *CASES[:-1],
-        pytest.param(
-            NECK,
-            marks=_xfail(
-                "necks shown whole (80 mm): the A/B boundary is put at twin A's skull base, "
-                "most of A's cranium goes to B (twin accuracy 0.68)"
-            ),
-        ),
-    ],
+    # NECK (necks shown whole, 80 mm) was 0.68 at afd8e5d (the A/B boundary at twin A's
+    # skull base): fixed by 525d41f and 33b691b
+    CASES,
 )
 def test_plans_twin_a_and_twin_accuracy(rows: dict[str, dict[str, Any]], name: str) -> None:
     r = rows[name]
@@ -101,10 +94,7 @@ def test_fusion_type(rows: dict[str, dict[str, Any]], name: str) -> None:
     "name",
     [
         LOWNOISE,
-        pytest.param(
-            PLAIN,
-            marks=_xfail("plain CT, faces 90 deg apart: rotation ~13 deg (type I, truth III)"),
-        ),
+        PLAIN,  # plain CT, faces 90 deg apart: 12.8 deg at afd8e5d (type I for III)
     ],
 )
 def test_oconnell_rotation(rows: dict[str, dict[str, Any]], name: str) -> None:
@@ -117,13 +107,7 @@ def test_oconnell_rotation(rows: dict[str, dict[str, Any]], name: str) -> None:
     [
         CORR,
         NECK,
-        pytest.param(
-            LOWNOISE,
-            marks=_xfail(
-                "contrast CT with 5 HU noise: no vessel found (0.00 mL), the shared circular "
-                "sinus is missed and the total union is called partial (one stage)"
-            ),
-        ),
+        LOWNOISE,  # 5 HU noise: no vessel found at afd8e5d, the union called partial
     ],
 )
 def test_completeness_and_shared_sinus(rows: dict[str, dict[str, Any]], name: str) -> None:
@@ -136,13 +120,7 @@ def test_completeness_and_shared_sinus(rows: dict[str, dict[str, Any]], name: st
     "name",
     [
         LOWNOISE,
-        pytest.param(
-            PLAIN,
-            marks=_xfail(
-                "plain CT called contrast: infant vertebrae and mandible marrow "
-                "(300-700 HU) labelled vessel (~25 mL), none on the sinuses"
-            ),
-        ),
+        PLAIN,  # called contrast at afd8e5d: infant vertebrae labelled vessel (33b691b)
         CORR,
         NECK,
     ],
@@ -151,18 +129,12 @@ def test_contrast_call(rows: dict[str, dict[str, Any]], name: str) -> None:
     assert rows[name]["contrast_ok"]
 
 
-@_xfail(
-    "plain CT: neck and face muscle labelled brain (soft 0.78, brain 0.83; the "
-    "contrast scan of the same union reaches 0.95 / 0.94)"
-)
 def test_plain_ct_soft_and_brain(rows: dict[str, dict[str, Any]]) -> None:
+    # the neck and face were brain at afd8e5d (soft 0.78, brain 0.83; 33b691b)
     d = rows[PLAIN]["dice"]
     assert d["soft"] >= 0.92 and d["brain"] >= 0.92
 
 
-@_xfail(
-    "correlated 30 HU noise (1.5 mm PSF): brain Dice 0.675 and CSF 0.33; with white 30 HU "
-    "noise the same union reaches brain 0.918"
-)
 def test_correlated_noise_brain(rows: dict[str, dict[str, Any]]) -> None:
+    # brain 0.675 at afd8e5d, when the noise was measured as if white (1c9c614)
     assert rows[CORR]["dice"]["brain"] >= 0.88
