@@ -50,7 +50,11 @@ def test_n4_removes_a_known_bias_field() -> None:
     before, after = residual(biased), residual(out.array)
     # measured: 0.043 -> 0.018 (N4 with a 4-point mesh; the noise is 0.002)
     assert after < 0.5 * before, (before, after)
-    assert 1.15 < spread < 1.45  # the field's 5-95 % spread over the head (true 1.3)
+    # the reported spread (95th / 5th percentile of the field over the head) against the
+    # known field's own: true 1.178, measured 1.197; with no field N4 reads 1.085
+    q = np.percentile(np.exp(log_field[head]), [5, 95])
+    true_spread = float(q[1] / q[0])
+    assert abs(spread / true_spread - 1.0) < 0.05, (spread, true_spread)
     # scale kept: geometric mean of the field over the head is 1
     assert abs(float(np.median(out.array[inner] / biased[inner])) - 1.0) < 0.15
 
