@@ -1101,21 +1101,9 @@ def bone_encased(
     n = sizes.size + 1
     if n == 1:
         return np.zeros_like(pieces)
-    inner = pieces.copy()
-    for ax in range(3):
-        for sl_a, sl_b in (
-            (slice(1, None), slice(None, -1)),
-            (slice(None, -1), slice(1, None)),
-        ):
-            a = [slice(None)] * 3
-            b = [slice(None)] * 3
-            a[ax], b[ax] = sl_a, sl_b
-            inner[tuple(a)] &= pieces[tuple(b)]
-        edge = [slice(None)] * 3
-        edge[ax] = slice(0, 1)
-        inner[tuple(edge)] = False
-        edge[ax] = slice(-1, None)
-        inner[tuple(edge)] = False
+    faces = ndi.generate_binary_structure(3, 1)
+    # interior: all six face neighbours in the piece (nothing beyond the array)
+    inner = ndi.binary_erosion(pieces, structure=faces, border_value=0)
     border = pieces & ~inner
     drop = np.zeros(n, bool)
     li, lb = lab[inner], lab[border]
@@ -1128,14 +1116,9 @@ def bone_encased(
         drop[i] = int(shell.sum()) >= max(_SHELL_MIN_VX, shell_share * shell.size)
     if wall_fraction <= 1.0:
         ring = _dilate_faces(pieces) & ~pieces
-        # the piece each outside voxel borders (the largest label among its faces)
-        near = np.zeros(lab.shape, lab.dtype)
-        for ax in range(3):
-            for src, dst in ((slice(1, None), slice(None, -1)), (slice(None, -1), slice(1, None))):
-                a = [slice(None)] * 3
-                b = [slice(None)] * 3
-                a[ax], b[ax] = dst, src
-                np.maximum(near[tuple(a)], lab[tuple(b)], out=near[tuple(a)])
+        # the piece each outside voxel borders (the largest label among its faces; its
+        # own label is 0)
+        near = ndi.maximum_filter(lab, footprint=faces, mode="constant", cval=0)
         lr = near[ring]
         wall_n = np.bincount(lr, minlength=n)
         wall_b = np.bincount(lr[bone[ring]], minlength=n)
