@@ -78,7 +78,7 @@ import json
 import math
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -278,6 +278,8 @@ class Phantom3:
     twins : (I, J, K) uint8 truth twin map (1 = twin A by the DESIGN rule).
     affine : 4x4 voxel -> world RAS mm.
     truth : JSON-ready dict of the construction (fusion type, angles, plane, ...).
+    materials : (I, J, K) int16 material code at each voxel centre (index into
+        ``MATERIALS``, then into an overlay's own materials; see ``Overlay``).
     """
 
     ct_hu: npt.NDArray[np.float32]
@@ -285,6 +287,36 @@ class Phantom3:
     twins: npt.NDArray[np.uint8]
     affine: FloatArray
     truth: dict[str, object]
+    materials: npt.NDArray[np.int16] | None = None
+
+
+class Overlay(Protocol):
+    """Objects added to a case at render time (``tests/blind/clinical.py``).
+
+    Overlay materials have the codes ``len(MATERIALS)`` onward. ``attach`` sees the pair
+    before the grid is chosen (it may widen ``pair.box``); ``apply`` overrides the
+    material (and owner) at world points; ``near`` marks voxel centres whose voxel may
+    hold a thin overlay object (they get partial volume); ``after_psf`` and
+    ``after_noise`` change the CT (artefacts, the scanner's value range).
+    """
+
+    def attach(self, pair: _Pair) -> None: ...
+
+    def extra_hu(self, *, contrast: bool) -> FloatArray: ...
+
+    def extra_labels(self) -> npt.NDArray[np.uint8]: ...
+
+    def apply(
+        self, p: FloatArray, mat: npt.NDArray[np.int16], owner: npt.NDArray[np.int8]
+    ) -> tuple[npt.NDArray[np.int16], npt.NDArray[np.int8]]: ...
+
+    def near(self, p: FloatArray, spacing_mm: float) -> BoolArray: ...
+
+    def after_psf(
+        self, hu: FloatArray, mat: npt.NDArray[np.int16], world: FloatArray
+    ) -> FloatArray: ...
+
+    def after_noise(self, hu: FloatArray) -> FloatArray: ...
 
 
 # ---------------------------------------------------------------------------------------
@@ -1125,11 +1157,17 @@ def _table(pair: _Pair, p: FloatArray, lo_y: float) -> npt.NDArray[np.int16]:
     return out
 
 
-def _render(case: Case) -> Phantom3:
+def _render(case: Case, overlay: Overlay | None = None) -> Phantom3:
     pair = _Pair(case)
+    if overlay is not None:
+        overlay.attach(pair)
     shape, aff = make_grid(pair, case.grid)
     ct = case.ct
     hu_table = material_hu(contrast=ct.contrast, cortical_hu=ct.cortical_hu)
+    label_of = LABEL_OF
+    if overlay is not None:
+        hu_table = np.concatenate([hu_table, overlay.extra_hu(contrast=ct.contrast)])
+        label_of = np.concatenate([LABEL_OF, overlay.extra_labels()])
     lo, _hi = _tissue_box(pair)
     table_y = float(lo[1]) + 1.0  # mattress top just under the lowest skin
 
@@ -1145,10 +1183,12 @@ def _render(case: Case) -> Phantom3:
         m, o = pair.materials(pw, contrast=ct.contrast)
         tb = _table(pair, pw, table_y) if ct.table else np.full(len(pw), -1, np.int16)
         m = np.where((m == M["air"]) & (tb >= 0), tb, m)
+        if overlay is not None:
+            m, o = overlay.apply(pw, m, o)
         centre_mat[s0 : s0 + chunk] = m
         centre_owner[s0 : s0 + chunk] = o
     cm = centre_mat.reshape(shape)
-    labels = LABEL_OF[cm]
+    labels = label_of[cm]
     # pass 2: partial volume where the 3x3x3 neighbourhood is not uniform
     hu = hu_table[cm].astype(np.float64)
     ns = int(ct.supersample)
@@ -1156,6 +1196,10 @@ def _render(case: Case) -> Phantom3:
         mx = ndimage.maximum_filter(cm, size=3, mode="nearest")
         mn = ndimage.minimum_filter(cm, size=3, mode="nearest")
         edge = (mx != mn).ravel()
+        if overlay is not None:
+            sp_max = float(np.linalg.norm(aff[:3, :3], axis=0).max())
+            for s0 in range(0, nvox, chunk):
+                edge[s0 : s0 + chunk] |= overlay.near(world[s0 : s0 + chunk], sp_max)
         idx = np.nonzero(edge)[0]
         offs = (np.arange(ns) + 0.5) / ns - 0.5
         sub = np.stack(np.meshgrid(offs, offs, offs, indexing="ij"), -1).reshape(-1, 3)
@@ -1169,6 +1213,8 @@ def _render(case: Case) -> Phantom3:
             if ct.table:
                 tb = _table(pair, pw, table_y)
                 m = np.where((m == M["air"]) & (tb >= 0), tb, m)
+            if overlay is not None:
+                m, _o = overlay.apply(pw, m, _o)
             acc[s0 : s0 + len(sel)] = hu_table[m].reshape(len(sel), -1).mean(axis=1)
         flat = hu.ravel()
         flat[idx] = acc
@@ -1182,6 +1228,8 @@ def _render(case: Case) -> Phantom3:
     if ct.psf_fwhm_mm > 0:
         sig = ct.psf_fwhm_mm / 2.3548 / spacing
         hu = ndimage.gaussian_filter(hu, sig, mode="nearest")
+    if overlay is not None:
+        hu = overlay.after_psf(hu, cm, world)
     rng = np.random.default_rng(case.seed + 7919)
     if ct.noise_hu > 0:
         noise = _storage_free_noise(rng, shape, aff)
@@ -1189,6 +1237,8 @@ def _render(case: Case) -> Phantom3:
             noise = ndimage.gaussian_filter(noise, ct.noise_corr_vox, mode="wrap")
             noise /= noise.std()
         hu = hu + ct.noise_hu * noise
+    if overlay is not None:
+        hu = overlay.after_noise(hu)
     if ct.fov_radius_mm is not None:
         cx, cy, _cz = aff[:3, :3] @ ((np.asarray(shape) - 1) / 2.0) + aff[:3, 3]
         r = np.hypot(world[:, 0] - cx, world[:, 1] - cy).reshape(shape)
@@ -1208,7 +1258,12 @@ def _render(case: Case) -> Phantom3:
     twins[tissue & (own == 1 - a_head)] = 2
     truth = _truth(pair, case, aff, shape, labels, own, a_head, cents, axis)
     return Phantom3(
-        ct_hu=hu.astype(np.float32), labels=labels, twins=twins, affine=aff, truth=truth
+        ct_hu=hu.astype(np.float32),
+        labels=labels,
+        twins=twins,
+        affine=aff,
+        truth=truth,
+        materials=cm,
     )
 
 
@@ -1324,12 +1379,13 @@ def _jsonable(v: object) -> object:
     return v
 
 
-def make_case(case: Case) -> Phantom3:
+def make_case(case: Case, *, overlay: Overlay | None = None) -> Phantom3:
     """Render ``case``: CT in HU, truth labels, truth twin map, affine and truth facts.
 
     Parameters
     ----------
     case : the configuration (deterministic for a given ``case.seed``).
+    overlay : objects added at render time (None: the anatomy alone, as before).
 
     Returns
     -------
@@ -1337,7 +1393,7 @@ def make_case(case: Case) -> Phantom3:
     """
     if case.ct.supersample < 1:
         raise ValueError(f"supersample must be >= 1, got {case.ct.supersample}")
-    return _render(case)
+    return _render(case, overlay)
 
 
 def write_case(ph: Phantom3, out_dir: Path, *, intercept: float | None = None) -> dict[str, Path]:

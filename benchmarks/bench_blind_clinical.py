@@ -1,0 +1,177 @@
+"""Clinical blind phantom: twinsep on the planning CT as it arrives (expanders, ports, shunt,
+hydrocephalus, tubes, size discordance), each case against the same anatomy without them.
+
+The objects (``tests/blind/clinical.py``) are added to phantom3 cases by an outside
+engineer who did not read twinsep's code; each case is rendered, planned with
+``twinsep plan CT --out DIR`` (a subprocess, as a user would) and scored by
+``tests/blind/clinical_score.py`` (Dice without the don't-care objects, per-object label
+shares). The alternative in the same run is the baseline: the same phantom3 case without
+the objects, planned by the same code (``blind.score.plan_and_score``); the deltas are what
+the objects cost.
+
+``TWINSEP_BLIND_CASES`` (comma-separated names) restricts the run; ``TWINSEP_BLIND_KEEP``
+keeps the cases and plans; ``TWINSEP_BLIND_SRC`` / ``TWINSEP_BLIND_COMMIT`` plan with a
+``git archive`` snapshot's ``src`` (see ``bench_blind.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+_TESTS = Path(__file__).resolve().parents[1] / "tests"
+if str(_TESTS) not in sys.path:
+    sys.path.insert(0, str(_TESTS))
+_HERE = Path(__file__).resolve().parent
+if str(_HERE) not in sys.path:
+    sys.path.insert(0, str(_HERE))
+
+from bench_blind import code_state  # noqa: E402
+
+from blind.clinical_cases import baseline_cases, clinical_cases  # noqa: E402
+from blind.clinical_score import plan_and_score_clinical  # noqa: E402
+from blind.score import plan_and_score  # noqa: E402
+
+DICE_KEYS = ("soft", "bone", "brain", "csf", "vessel")
+
+
+def _f(v: object, nd: int = 3) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, bool):
+        return "yes" if v else "**no**"
+    if isinstance(v, float):
+        return f"{v:.{nd}f}"
+    return str(v)
+
+
+def _delta(a: float | None, b: float | None) -> str:
+    if a is None or b is None:
+        return "-"
+    return f"{a - b:+.3f}"
+
+
+def markdown(rows: list[dict[str, Any]], baselines: dict[str, dict[str, Any]]) -> str:
+    """Two tables: the plan against the truth per case, then the per-object checks."""
+    lines = [
+        "Dice leaves out the don't-care objects (expander saline/shell, ports, shunt, tube "
+        "walls, electrodes) and, on plain CT, the true vessels; (delta) = minus the same "
+        "phantom3 case without the objects (baseline, same code); twin acc counts tissue "
+        "voxels more than 15 mm from the true boundary plane.",
+        "",
+        "| case | exit | soft (delta) | bone (delta) | brain (delta) | CSF (delta) | vessel "
+        "(delta) | twin acc >15 mm (base) | A ok | type truth/plan (base) | contrast ok | "
+        "warns objects | plan s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        b = baselines.get(r["baseline"], {})
+        if r["exit"] != 0:
+            lines.append(f"| {r['name']} | **{r['exit']}** | {r.get('error', '')} |" + " |" * 10)
+            continue
+        d, bd = r["dice"], b.get("dice", {}) if b.get("exit") == 0 else {}
+        cells = [
+            f"{_f(d[k])} ({_delta(d[k], bd.get(k))})" if d[k] is not None else "-"
+            for k in DICE_KEYS
+        ]
+        lines.append(
+            f"| {r['name']} | 0 | "
+            + " | ".join(cells)
+            + f" | {_f(r['twin_acc_15mm'], 4)} ({_f(b.get('twin_acc_15mm'), 4)}) | "
+            f"{_f(r['twin_a_ok'])} | {r['type_truth']}/{r['type_plan']} "
+            f"({b.get('type_plan', '-')}) | {_f(r['contrast_ok'])} | "
+            f"{_f(r['warned_objects'])} | {r['plan_s']} |"
+        )
+    lines += [
+        "",
+        "Per object (share of the object's voxel centres given each label by twinsep):",
+        "",
+        "| case | saline -> brain/CSF | saline -> bone/vessel | shell -> bone/vessel | "
+        "port metal -> bone/vessel | metal halo bone/vessel mL | shunt -> bone/vessel | "
+        "shunt -> brain/CSF | ET wall -> bone/vessel/brain/CSF | ET air -> tissue | "
+        "NG -> bone/vessel/brain/CSF | ventricle CSF recall / Dice | scalp over expander "
+        "-> soft | defect -> soft/bone |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        if r["exit"] != 0:
+            continue
+        lines.append(
+            f"| {r['name']} | {_f(r['saline_brain_csf'])} | {_f(r['saline_bone_vessel'])} | "
+            f"{_f(r['shell_bone_vessel'])} | {_f(r['port_metal_bone_vessel'])} | "
+            f"{_f(r['metal_halo_bone_vessel_ml'], 1)} | {_f(r['shunt_bone_vessel'])} | "
+            f"{_f(r['shunt_brain_csf'])} | {_f(r['et_wall_bad'])} | "
+            f"{_f(r['et_lumen_tissue'])} | {_f(r['ng_bad'])} | "
+            f"{_f(r['ventricle_csf_recall'])} / {_f(r['ventricle_csf_dice'])} | "
+            f"{_f(r['scalp_cover_soft'])} | {_f(r['defect_soft'])}/{_f(r['defect_bone'])} |"
+        )
+    lines += ["", "Baselines (phantom3 without the objects):", ""]
+    lines.append(
+        "| baseline | exit | soft | bone | brain | CSF | vessel | twin acc | type | plan s |"
+    )
+    lines.append("|---|---|---|---|---|---|---|---|---|---|")
+    for name, b in baselines.items():
+        if b["exit"] != 0:
+            lines.append(f"| {name} | **{b['exit']}** | {b.get('error', '')} |" + " |" * 7)
+            continue
+        d = b["dice"]
+        lines.append(
+            f"| {name} | 0 | "
+            + " | ".join(_f(d[k]) for k in DICE_KEYS)
+            + f" | {_f(b['twin_acc_15mm'], 4)} | {b['type_truth']}/{b['type_plan']} | "
+            f"{b['plan_s']} |"
+        )
+    return "\n".join(lines)
+
+
+def run(out_dir: Path) -> dict[str, Any]:
+    """Run every case (or ``TWINSEP_BLIND_CASES``) and its baseline; the run_all dict."""
+    del out_dir
+    cases = clinical_cases()
+    bases = baseline_cases()
+    names = list(cases)
+    only = os.environ.get("TWINSEP_BLIND_CASES")
+    if only:
+        names = [n for n in names if n in set(only.split(","))]
+    keep = os.environ.get("TWINSEP_BLIND_KEEP")
+    code = code_state()
+    rows: list[dict[str, Any]] = []
+    baselines: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory(prefix="twinsep-clinical-") as tmp:
+        work = Path(keep) if keep else Path(tmp)
+        for name in names:
+            base = bases[name]
+            if base.name not in baselines:
+                b = plan_and_score(base, work / "baseline")
+                print(json.dumps({k: v for k, v in b.items() if k != "warnings"}), flush=True)
+                baselines[base.name] = b
+            row = plan_and_score_clinical(cases[name], work)
+            row["baseline"] = base.name
+            print(
+                json.dumps(
+                    {k: v for k, v in row.items() if k not in ("warnings", "objects_truth")}
+                ),
+                flush=True,
+            )
+            rows.append(row)
+    return {
+        "title": "Clinical blind phantom (phantom3 + expanders, shunt, tubes) through the CLI",
+        "code": code,
+        "rows": rows,
+        "baselines": baselines,
+        "markdown": f"twinsep at {code['commit']}"
+        + (" (git archive snapshot)" if code.get("src") else "")
+        + "\n\n"
+        + markdown(rows, baselines),
+    }
+
+
+if __name__ == "__main__":
+    from run_all import write_result
+
+    out = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).parent / "results")
+    write_result(out, "blind_clinical", run(out))
