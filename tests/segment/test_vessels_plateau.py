@@ -241,3 +241,55 @@ def test_contrast_phantom_unchanged_by_the_rule():
     assert on.contrast
     np.testing.assert_array_equal(on.labels.array, off.labels.array)
     assert dice(on.labels.array == L.VESSEL, ph.labels.array == L.VESSEL) >= 0.88
+
+
+def _sinus_on_a_vertebra() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """On 3 mm voxels (a coarse infant CT): a textured ball of radius 3 voxels (a
+    vertebral body's cancellous bone, uniform 150-450 HU) and, joined to it, a sinus one
+    voxel thin (280 HU) running 24 voxels away: too thin for an interior, so only the
+    ball's interior is sampled and the pooled interior is no plateau. ``(sm, ball,
+    sinus)``."""
+    rng = np.random.default_rng(5)
+    shape = (30, 20, 20)
+    i, j, k = np.indices(shape)
+    ball = (i - 5) ** 2 + (j - 10) ** 2 + (k - 10) ** 2 <= 9
+    sinus = np.zeros(shape, bool)
+    sinus[8:29, 10, 10] = True  # leaves the ball at i = 8
+    sinus &= ~ball
+    sm = np.full(shape, 30.0, np.float32)
+    sm[ball] = rng.uniform(150.0, 450.0, int(ball.sum()))
+    sm[sinus] = 280.0 + rng.normal(0.0, 10.0, int(sinus.sum()))
+    return sm, ball, sinus
+
+
+def test_a_textured_piece_takes_only_its_thick_part_when_neck_vessels_show_blood():
+    """A bone ball joined to a thin sinus is one piece. When the neck vessels show
+    contrast by themselves (``extracranial_ml`` >= ``neck_alone_ml``), the ball (its
+    interior grown back by the blur and one voxel) goes with its evidence and the sinus
+    stays, its evidence with it (evidence in proportion: 4.0 mL * sinus / all). Without
+    that cue nothing in the image shows blood and everything goes, as before. Before
+    this rule the whole piece went either way (the blind contrast case at130-occ-c15-fov
+    with the 1 % cavity floor of 0b8d19c lost every vessel, Dice 0.724 -> 0.0)."""
+    sm, ball, sinus = _sinus_on_a_vertebra()
+    sp = (3.0, 3.0, 3.0)
+    p = VesselParams()
+    both = ball | sinus
+    res = SinusResult(
+        vessel=both, evidence=both, evidence_ml=4.0, enhanced_fraction=0.01,
+        contrast_median_hu=280.0, extracranial_ml=p.neck_alone_ml,
+    )  # fmt: skip
+    out = _plateau_check(res, sm, sp, _LEVELS, p)
+    assert not (out.vessel & ball).any()
+    # the sinus stays beyond one voxel (and the blur) of the ball's interior: the ball
+    # is radius 3, its interior radius <= 2, so the sinus voxels from i = 9 on stay
+    stays = sinus.copy()
+    stays[:9] = False
+    np.testing.assert_array_equal(out.vessel, stays)
+    np.testing.assert_array_equal(out.evidence, stays)
+    assert out.evidence_ml == pytest.approx(4.0 * stays.sum() / both.sum(), rel=1e-9)
+    assert out.enhanced_fraction == pytest.approx(0.01 * stays.sum() / both.sum(), rel=1e-9)
+    # below the neck cue: no plateau anywhere and no other sign of blood, all goes
+    low = replace(res, extracranial_ml=p.neck_alone_ml - 0.01)
+    out = _plateau_check(low, sm, sp, _LEVELS, p)
+    assert not out.vessel.any() and not out.evidence.any()
+    assert out.evidence_ml == 0.0 and out.enhanced_fraction == 0.0

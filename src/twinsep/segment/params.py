@@ -443,6 +443,16 @@ class VesselParams:
     contrast phantoms held (14.9-31 mL). A neck in iodinated contrast means the venous
     sinuses carry it too (one circulation)."""
 
+    textured_branch_min_mm: float = 10.0
+    """A textured vessel piece (no lumen plateau, ``lumen_spread_noise_k``) loses its
+    part thick enough to show an interior and every thin remainder within this distance
+    (mm) of it; thin branches reaching farther are judged as pieces without an interior
+    (``segment.vessels._thick_part``). Measured: the partial-volume plates around a
+    cancellous skull-base block (1.3 mm, tests/segment/test_vessels_plateau) reach
+    6.6 mm; on the blind at130-occ-c15-fov (3.04 mm) with a vertebral body in the
+    cavity, the sinus branches joined to it reach 13.9-23.2 mm and its rim spurs
+    3.0-4.3 mm. Before, the whole piece went with its evidence (vessel Dice 0.0)."""
+
     lumen_spread_noise_k: float = 3.0
     """A vessel piece is blood only if its interior (voxels deeper than ``rim_mm`` and
     one voxel per axis, on the CT grid) is a plateau: robust SD (IQR / 1.349) at most

@@ -449,16 +449,20 @@ def _plateau_check(
 
     Each 26-connected vessel piece with at least ``_MIN_SAMPLES`` interior voxels (deeper
     than ``params.rim_mm``; sampled, :func:`_interior_sample_flat`) is tested on its own
-    (:func:`lumen_is_plateau`): a textured piece is bone in the contrast band and goes,
-    with the evidence voxels in it (``evidence_ml`` and ``enhanced_fraction`` shrink in
-    proportion to the evidence voxels lost). When the interior of all pieces together
-    is no plateau either, the pieces too small to show an interior go as well and no
-    evidence is left: nothing in the image then shows blood. ``lumen_spread_hu`` is the
-    spread of all pieces. Not on grids with a voxel longer than
-    ``params.lumen_voxel_max_mm`` along some axis: there one voxel spans more than a
-    sinus is wide, and the bone it lies on is inside the voxel (bench_grids vertical-II
-    on 0.83 x 0.83 x 5 mm slices along x, with contrast: robust SD 84 HU, every vessel
-    voxel would go).
+    (:func:`lumen_is_plateau`): a textured piece is bone in the contrast band, and its
+    part thick enough to show an interior (:func:`_thick_part`) goes with the evidence
+    voxels in it (``evidence_ml`` and ``enhanced_fraction`` shrink in proportion to the
+    evidence voxels lost); its thin branches were not sampled and are not judged by it (a
+    sinus network joined to a vertebral body on a 3 mm grid, whose sinuses are too thin
+    for an interior, was lost whole). When the interior of all pieces together is no
+    plateau either and the neck vessels do not show contrast by themselves
+    (``extracranial_ml`` below ``params.neck_alone_ml``), nothing in the image shows
+    blood: the textured pieces and the pieces too small to show an interior go whole and
+    no evidence is left. ``lumen_spread_hu`` is the spread of all pieces. Not on grids
+    with a voxel longer than ``params.lumen_voxel_max_mm`` along some axis: there one
+    voxel spans more than a sinus is wide, and the bone it lies on is inside the voxel
+    (bench_grids vertical-II on 0.83 x 0.83 x 5 mm slices along x, with contrast: robust
+    SD 84 HU, every vessel voxel would go).
     """
     if params.lumen_spread_noise_k <= 0 or not res.vessel.any():
         return res
@@ -487,7 +491,11 @@ def _plateau_check(
         v = v_sorted[first[i] : first[i] + count[i]]
         a, m, b = np.percentile(v, [25.0, 50.0, 75.0])
         drop[i + 1] = not lumen_is_plateau(float(b - a) / 1.349, float(m), levels, params)
-    if not overall:
+    # no plateau anywhere shows no blood only when nothing else does: on a ~3 mm grid a
+    # sinus is too thin for an interior, and a bone piece may be the only one sampled
+    blood_elsewhere = res.extracranial_ml >= params.neck_alone_ml
+    drop_all = not overall and not blood_elsewhere
+    if drop_all:
         drop[1:][count < _MIN_SAMPLES] = True
     out = replace(res, lumen_spread_hu=spread)
     logger.debug(
@@ -498,16 +506,25 @@ def _plateau_check(
     )  # fmt: skip
     if not drop.any():
         return out
-    vessel, n_gone = _without(res.vessel, drop, lab, f)
-    evidence, n_ev_gone = _without(res.evidence, drop, lab, f)
-    ev_n = int(np.count_nonzero(res.evidence))
-    kept = 1.0 if ev_n == 0 else 1.0 - n_ev_gone / ev_n
-    if not overall:
-        kept = 0.0
+    if drop_all:
+        vessel, n_gone = _without(res.vessel, drop, lab, f)
         evidence = np.zeros_like(res.evidence)
+        kept = 0.0
+    else:
+        thick = _thick_parts(
+            res.vessel, drop, lab, f, sp, params.rim_mm, params.textured_branch_min_mm
+        )
+        vessel = res.vessel & ~thick
+        evidence = res.evidence & ~thick
+        n_gone = int(np.count_nonzero(res.vessel)) - int(np.count_nonzero(vessel))
+        ev_n = int(np.count_nonzero(res.evidence))
+        kept = 1.0 if ev_n == 0 else float(np.count_nonzero(evidence)) / ev_n
     logger.debug(
-        "vessel: %d voxels in textured pieces dropped; sinus evidence %.2f -> %.2f mL",
-        n_gone, res.evidence_ml, res.evidence_ml * kept,
+        "vessel: %d voxels dropped (%s); sinus evidence %.2f -> %.2f mL",
+        n_gone,
+        "no blood anywhere: textured and interior-less pieces whole" if drop_all
+        else "the thick part of textured pieces",
+        res.evidence_ml, res.evidence_ml * kept,
     )  # fmt: skip
     return replace(
         out,
@@ -516,6 +533,57 @@ def _plateau_check(
         evidence_ml=res.evidence_ml * kept,
         enhanced_fraction=res.enhanced_fraction * kept,
     )
+
+
+def _thick_part(piece: np.ndarray, sp: Spacing, blur_mm: float, branch_min_mm: float) -> np.ndarray:
+    """What of a textured ``piece`` is judged by its interior: its part thick enough to
+    show one (voxels farther than ``blur_mm`` and one voxel along every axis from its
+    outside, as in :func:`_interior_values`) grown back by that reach and one voxel more
+    (an opening that also takes the single-voxel spurs of a bone piece's rim), and every
+    thin remainder that stays within ``branch_min_mm`` of it (the partial-volume plates
+    of cancellous bone around its thick parts). Thin branches that run farther away (a
+    sinus or artery joined to a vertebral body on a coarse grid) stay out."""
+    m = np.pad(np.asarray(piece, dtype=bool), 1)
+    out = ~m
+    inner = m & ~(morph.dilate_mm(out, blur_mm, sp) | _dilate_faces(out))
+    thick = m & (morph.dilate_mm(inner, blur_mm + max(sp), sp) | _dilate_faces(inner))
+    rest = m & ~thick
+    if thick.any() and rest.any():
+        lab, n = morph.label_components(rest, 26)
+        far = np.zeros(n + 1, bool)
+        far[np.unique(lab[morph.distance_to_mm(thick, sp) > branch_min_mm])] = True
+        far[0] = False
+        thick |= rest & ~far[lab]
+    return np.asarray(thick[1:-1, 1:-1, 1:-1])
+
+
+def _thick_parts(
+    mask: np.ndarray,
+    which: np.ndarray,
+    lab: np.ndarray,
+    f: tuple[int, int, int],
+    sp: Spacing,
+    blur_mm: float,
+    branch_min_mm: float,
+) -> np.ndarray:
+    """Union of :func:`_thick_part` of the pieces of ``mask`` whose block label
+    (``lab``, block factors ``f``; :func:`_coarse_pieces`) is marked in ``which``; each
+    piece is worked on its own bounding box."""
+    thick = np.zeros(mask.shape, bool)
+    for t in np.flatnonzero(which[1:]) + 1:
+        bi = np.nonzero(lab == t)
+        lo = [int(b.min()) for b in bi]
+        hi = [int(b.max()) + 1 for b in bi]
+        box = tuple(
+            slice(a * k, min(b * k, n)) for a, b, k, n in zip(lo, hi, f, mask.shape, strict=True)
+        )
+        sub = lab[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]]
+        for ax, k in enumerate(f):
+            sub = np.repeat(sub, k, axis=ax)
+        sub = sub[tuple(slice(0, s.stop - s.start) for s in box)]
+        piece = mask[box] & (sub == t)
+        thick[box] |= _thick_part(piece, sp, blur_mm, branch_min_mm)
+    return thick
 
 
 def _coarse_pieces(
