@@ -50,6 +50,7 @@ from twinsep.segment.histogram import (
     histogram_peak,
     noise_level,
     noise_sigma,
+    padding_value,
     sample_values,
 )
 from twinsep.segment.kernel import brain_csf_input
@@ -95,7 +96,10 @@ def ct_statistics(ct: Volume, params: SegmentParams = SegmentParams()) -> CTStat
             f"values span {lo_v:.0f}..{hi_v:.0f}, which is not a CT in Hounsfield units "
             "(air should be near -1000 HU); give the CT, or pass an MR with --mr",
         )
-    air = histogram_peak(vals, *params.air_peak_range_hu) or -1000.0
+    # the air peak is patient air, not the exact fill outside a round field of view
+    pad = padding_value(vals, *params.air_peak_range_hu, params.padding_min_share)
+    air_vals = vals if pad is None else vals[vals != pad]
+    air = histogram_peak(air_vals, *params.air_peak_range_hu) or -1000.0
     soft = histogram_peak(vals, *params.soft_peak_range_hu)
     if soft is None:
         raise ScanError(src, "has no soft-tissue peak between -150 and 150 HU; not a head CT")

@@ -46,6 +46,50 @@ def sample_values(a: np.ndarray, max_samples: int, rng: np.random.Generator) -> 
     return out
 
 
+def padding_value(
+    values: np.ndarray, lo: float, hi: float, min_share: float, spike_ratio: float = 20.0
+) -> float | None:
+    """The exact value within ``[lo, hi]`` that pads ``values``, or None.
+
+    Outside a round reconstruction field (and on a scanner's constant fill) a CT holds one
+    exact value, noise-free, which is no patient air: -1024 HU there pulled the air peak
+    of a real CT from -998 to -1022 HU. Padding is the most frequent exact value in the
+    range when it holds at least ``min_share`` of ``values``, at least ``spike_ratio``
+    times the mean count per HU of the values within 10 HU of it (noise spreads measured
+    air over many values), and values in the range other than it still hold
+    ``min_share`` (noisy air is there to measure; a noise-free image's air is its
+    own exact value and is not padding).
+
+    Parameters
+    ----------
+    values : ndarray
+        Sampled CT values (HU).
+    lo, hi : float
+        The range searched (HU; ``SegmentParams.air_peak_range_hu``).
+    min_share : float
+        Share (0-1) of ``values`` (``SegmentParams.padding_min_share``).
+    spike_ratio : float
+        How many times the neighbours' mean count per HU the value must hold.
+
+    Returns
+    -------
+    float or None
+    """
+    v = values[(values >= lo) & (values <= hi)]
+    if v.size == 0:
+        return None
+    uniq, counts = np.unique(v, return_counts=True)
+    i = int(np.argmax(counts))
+    pad, n_pad = float(uniq[i]), int(counts[i])
+    need = min_share * values.size
+    if n_pad < need or v.size - n_pad < need:
+        return None
+    near = int(np.count_nonzero(np.abs(values - pad) <= 10.0)) - n_pad
+    if n_pad < spike_ratio * near / 20.0:
+        return None
+    return pad
+
+
 def histogram_peak(values: np.ndarray, lo: float, hi: float, bin_hu: float = 4.0) -> float | None:
     """Mode (HU) of ``values`` within ``[lo, hi]``, from a lightly smoothed histogram.
 
