@@ -191,7 +191,7 @@ def test_discordant_lengths() -> None:
 # ---------------------------------------------------------------------------------------
 # end to end (slow): twinsep plan on clinical cases
 
-E2E = ["vt0-c15-exp", "vt0-c15-hydro-shunt", "vt0-c15-all"]
+E2E = ["vt0-c15-exp", "vt0-c15-hydro-shunt", "vt0-c15-eeg-defect"]
 
 
 @pytest.fixture(scope="module")
@@ -201,3 +201,104 @@ def rows(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
     work: Path = tmp_path_factory.mktemp("clinical")
     cases = clinical_cases()
     return {name: plan_and_score_clinical(cases[name], work) for name in E2E}
+
+
+def _xfail(reason: str) -> pytest.MarkDecorator:
+    return pytest.mark.xfail(strict=True, reason=reason)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", E2E)
+def test_plans_twin_a_and_twin_accuracy(rows: dict[str, dict[str, Any]], name: str) -> None:
+    r = rows[name]
+    assert r["exit"] == 0, r.get("error")
+    assert r["twin_a_ok"]
+    assert r["twin_acc_15mm"] >= 0.995  # measured 0.9995-0.9996
+    assert r["contrast_ok"]
+
+
+# Measured by bench_blind_clinical (snapshot of 92d0d0b), Dice without the don't-care
+# objects, soft/bone/brain: exp 0.953 0.890 0.914, hydro-shunt 0.953 0.887 0.920,
+# eeg-defect 0.952 0.887 0.934; floors 0.03 under
+FLOORS = {"soft": 0.92, "bone": 0.85, "brain": 0.88}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", E2E)
+def test_dice_floors(rows: dict[str, dict[str, Any]], name: str) -> None:
+    d = rows[name]["dice"]
+    low = {k: round(d[k], 3) for k, f in FLOORS.items() if d[k] < f}
+    assert not low, low
+
+
+@pytest.mark.slow
+def test_expander_saline_and_scalp_stay_soft_tissue(rows: dict[str, dict[str, Any]]) -> None:
+    r = rows["vt0-c15-exp"]
+    # 400 mL of saline under the scalp: none of it brain or CSF, bone or vessel (measured
+    # 0.0 and 0.0005), the shell at most 15 % bone (0.051: partial volume with the
+    # skull where it lies on it), the stretched scalp over it soft tissue (0.997)
+    assert r["saline_brain_csf"] <= 0.01
+    assert r["saline_bone_vessel"] <= 0.01
+    assert r["shell_bone_vessel"] <= 0.15
+    assert r["scalp_cover_soft"] >= 0.95
+    assert r["metal_warned"]  # 'segment: metal in the CT (0.81 mL ...)'
+
+
+@pytest.mark.slow
+@_xfail(
+    "a vertical total union (axis 180, faces alike) with four scalp expanders is called "
+    "angular: axis 104.8 deg (169.0 without them), rotation 175.8 for 0 (O'Connell II for I)"
+)
+def test_fusion_type_with_expanders(rows: dict[str, dict[str, Any]]) -> None:
+    r = rows["vt0-c15-exp"]
+    assert r["type_ok"] and r["rotation_err_deg"] <= 20.0
+
+
+@pytest.mark.slow
+@_xfail("expander port metal (12 mm steel discs) labelled bone: 0.389 of its voxels")
+def test_port_metal_not_bone(rows: dict[str, dict[str, Any]]) -> None:
+    assert rows["vt0-c15-exp"]["port_metal_bone_vessel"] <= 0.05
+
+
+@pytest.mark.slow
+@_xfail(
+    "twin A's soft tissue in plan.json counts the expanders: 826.6 mL against 557.4 mL "
+    "of tissue (828.7 with the expanders' 271 mL of saline and shell)"
+)
+def test_soft_tissue_volume_without_expanders(rows: dict[str, dict[str, Any]]) -> None:
+    soft = rows["vt0-c15-exp"]["soft_tissue_ml"]["A"]
+    assert soft["plan_ml"] == pytest.approx(soft["without_objects_ml"], rel=0.1)
+
+
+@pytest.mark.slow
+@_xfail(
+    "enlarged ventricles (42 mL of CSF, 8 HU against 27-38 HU brain, 15 HU noise) "
+    "mostly labelled brain: CSF recall 0.346, 0.654 brain"
+)
+def test_hydrocephalic_ventricles_are_csf(rows: dict[str, dict[str, Any]]) -> None:
+    assert rows["vt0-c15-hydro-shunt"]["ventricle_csf_recall"] >= 0.8
+
+
+@pytest.mark.slow
+def test_shunt_mostly_not_bone_or_vessel(rows: dict[str, dict[str, Any]]) -> None:
+    # barium silicone catheter (400 HU wall) in 3 mm voxels: 0.103 bone/vessel measured
+    assert rows["vt0-c15-hydro-shunt"]["shunt_bone_vessel"] <= 0.2
+
+
+@pytest.mark.slow
+@_xfail(
+    "a 20 deg frontal craniectomy (bone replaced by soft tissue) is filled with brain and "
+    "CSF: 0.596 of the fill labelled soft tissue, the rest brain/CSF"
+)
+def test_bone_defect_fill_is_soft_tissue(rows: dict[str, dict[str, Any]]) -> None:
+    assert rows["vt0-c15-eeg-defect"]["defect_soft"] >= 0.9
+
+
+@pytest.mark.slow
+@_xfail(
+    "EEG cup electrodes (metal discs on the skin, outside the patient) labelled bone: "
+    "1.0 of their 14 voxels, and no metal warning for them"
+)
+def test_electrodes_not_bone(rows: dict[str, dict[str, Any]]) -> None:
+    r = rows["vt0-c15-eeg-defect"]
+    assert r["electrode_bone_vessel"] <= 0.2
