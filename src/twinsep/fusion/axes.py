@@ -301,6 +301,42 @@ def twin_frame(
         params=ap,
     )
 
+    skin_cache: list[tuple[np.ndarray, np.ndarray] | None] = []
+    tube_used: dict[str, bool] = {}  # per kind of cut: its direction is a neck's tube
+
+    def skin_normals() -> tuple[np.ndarray, np.ndarray] | None:
+        if not skin_cache:
+            skin_cache.append(
+                _skin_normals(
+                    body=body,
+                    background=tw_c == 0,
+                    free=free,
+                    affine=labels.affine,
+                    offset=offset,
+                    full_shape=lab.shape,
+                )
+            )
+        return skin_cache[0]
+
+    def body_direction(plane: _Plane, what: str) -> np.ndarray:
+        # A scan cuts the body along a plane, but the body beyond it continues along
+        # its own axis: across a neck cut obliquely (a head of an angular union lying
+        # tilted in the scanner) the cut's normal is the scanner's axis, not the
+        # neck's. Where the skin just inside the cut is a tube, its axis is used.
+        found = skin_normals()
+        tube = None if found is None else _tube_axis(plane, found[0], found[1], spacing, ap)
+        tube_used[what] = tube is not None
+        if tube is None:
+            logger.debug("twin %s: the skin inside the %s is not a tube", name, what)
+            return plane.normal
+        logger.debug(
+            "twin %s: the %s's tube axis lies %.1f deg from its normal",
+            name,
+            what,
+            angle_deg(tube, plane.normal),
+        )
+        return tube
+
     def body_plane(
         direction: np.ndarray | None,
         min_area_mm2: float = ap.body_cut_min_mm2,
@@ -336,7 +372,7 @@ def twin_frame(
         # a large flat patch where the tissue meets background is the scan's cut.
         body_cut = body_plane(None)
         if body_cut is not None:
-            cut_key, cut = "body_cut", body_cut.normal
+            cut_key, cut = "body_cut", body_direction(body_cut, "body cut")
     junction = np.zeros_like(body)
     if other.any():
         # dilating ``other`` only reaches one voxel beyond its own bounding box
@@ -406,6 +442,7 @@ def twin_frame(
         neck_dir = _unit(pts[end].mean(axis=0) - b)
     body_pts = world(body & ~ndi.binary_erosion(body))
     neck_cut = False
+    neck_confirmed = False
     neck_end_normal: np.ndarray | None = None
     if cut is None:
         # A scan that ends in the neck or through the jaw cuts them along one plane,
@@ -424,7 +461,8 @@ def twin_frame(
             and abs(float(np.dot(pts[end].mean(axis=0) - end_plane.centre_mm, end_plane.normal)))
             <= max(ap.neck_slab_mm, 2.0 * max(spacing))
         ):
-            lean_deg = angle_deg(neck_dir, end_plane.normal)
+            end_dir = body_direction(end_plane, "neck or jaw cut")
+            lean_deg = angle_deg(neck_dir, end_dir)
             logger.debug(
                 "twin %s: the body ends on a flat %.0f mm2 patch, %.1f deg from the neck",
                 name,
@@ -437,21 +475,24 @@ def twin_frame(
             # than the cut's normal. A round cavity without an exit repeats the first
             # estimate and says nothing (``exit_distinct_deg``).
             exit_says = angle_deg(exit_dir, first) >= ap.exit_distinct_deg
-            oblique = exit_says and angle_deg(exit_dir, neck_dir) < angle_deg(
-                exit_dir, end_plane.normal
-            )
+            oblique = exit_says and angle_deg(exit_dir, neck_dir) < angle_deg(exit_dir, end_dir)
             if lean_deg > ap.cut_agree_deg and not oblique:
-                cut_key, cut, neck_cut = "body_cut", end_plane.normal, True
+                cut_key, cut, neck_cut = "body_cut", end_dir, True
             elif lean_deg > ap.body_cut_normal_deg and not oblique:
-                neck_end_normal = end_plane.normal
+                neck_end_normal = end_dir
+            # a neck that runs along the body's own direction at its cut end (the tube
+            # of its walls, or the normal of a cut square to it) is a neck, not a face
+            # or a chin, even where the skull-base cues (leaning to a large face) lie
+            # farther than ``neck_agree_deg`` from it
+            neck_confirmed = lean_deg <= ap.cut_agree_deg
     # The exit cue exaggerates a wrong first estimate on a cavity without a visible
     # exit (the lowest point of an elongated cavity slides along its long axis), so the
     # neck is also accepted when it agrees with the footprint alone.
     if cut is not None:
         cues[cut_key] = cut
-    neck_used = (
-        cut is None
-        and min(angle_deg(neck_dir, down), angle_deg(neck_dir, footprint)) <= ap.neck_agree_deg
+    neck_used = cut is None and (
+        neck_confirmed
+        or min(angle_deg(neck_dir, down), angle_deg(neck_dir, footprint)) <= ap.neck_agree_deg
     )
     cues["neck"] = neck_dir
     if neck_used:
@@ -499,17 +540,21 @@ def twin_frame(
             w_base,
         )
         where = "through the cranial cavity" if "cut" in cues else "just below the cavity"
+        kind = "body cut"
         if neck_cut:
             where = "through the neck or jaw, which drew the neck direction toward the face"
+            kind = "neck or jaw cut"
+        along_tube = "cut" not in cues and tube_used.get(kind, False)
+        cut_name = "the neck's axis at the cut (its walls)" if along_tube else "the cut's normal"
         if w_base == 0.0:
-            source = f"the cut's normal alone (the skull-base cues lie {base_off:.0f} deg from it)"
+            source = f"{cut_name} alone (the skull-base cues lie {base_off:.0f} deg from it)"
         elif w_base < ap.weight_skull_base:
             source = (
-                f"the cut's normal and, with less weight, the skull base (which lies "
+                f"{cut_name} and, with less weight, the skull base (which lies "
                 f"{base_off:.0f} deg from it)"
             )
         else:
-            source = "the cut's normal and the skull base"
+            source = f"{cut_name} and the skull base"
         down = _unit(w_base * down + ap.weight_open * cut)
         # The face was measured about the skull-base estimate. Where that estimate lies
         # farther from the cut than its own error (``cut_agree_deg``), it is either cut
@@ -532,10 +577,22 @@ def twin_frame(
             face, strength, face_ml = face_c, strength_c, face_ml_c
         elif strength > 0.0:
             face = _unit(face - np.dot(face, down) * down)
+        if along_tube:
+            caveat = "which follows the neck however obliquely the scan crosses it"
+        elif "cut" in cues:
+            caveat = (
+                "which assumes the scan cuts across the head (an oblique cut tilts the "
+                "axis by about its tilt)"
+            )
+        else:
+            caveat = (
+                "which assumes the scan cuts across the head: too little neck is left "
+                "inside the cut to check its tilt from the neck's walls (an oblique cut "
+                "tilts the axis by about its tilt; confirm the type on the images)"
+            )
         notes.append(
             f"twin {name}: the scan ends inside the head ({where}), so no neck is shown; "
-            f"the long axis comes from {source}, which assumes the scan cuts across the "
-            "head (an oblique cut tilts the axis by about its tilt)"
+            f"the long axis comes from {source}, {caveat}"
         )
     axis = -down
     if strength == 0.0:
@@ -745,7 +802,49 @@ def _cut_face_normal(
     return _Plane(normal=_unit(normal), centre_mm=centre, area_mm2=area_mm2)
 
 
-def _body_cut_normal(
+def _tube_axis(
+    plane: _Plane,
+    pts: np.ndarray,
+    normals: np.ndarray,
+    spacing: tuple[float, float, float],
+    params: AxisParams,
+) -> np.ndarray | None:
+    """Axis of the tube of skin just inside a cut of the body, or None.
+
+    ``pts`` and ``normals`` (world mm and outward unit normals, (n, 3)) are the body's
+    skin (:func:`_skin_normals`). The walls are the skin points from the cut's depth
+    (``params.body_cut_depth_mm``, at least one voxel) to ``params.tube_length_mm``
+    inside the plane, within ``params.tube_radius_factor`` times the cut's equivalent
+    radius (``sqrt(area / pi)``) of its centre, whose normals lie more than
+    ``params.tube_wall_deg`` from the cut's (not the cut face, nor a chin's underside).
+    A tube's wall normals are perpendicular to its axis: the axis is the direction
+    least represented in them (smallest eigenvalue of their scatter matrix), returned
+    pointing out of the cut when that eigenvalue is at most ``params.tube_max_ratio``
+    of the middle one (a tube; a plane of a plane cut across a face is not), else None.
+    """
+    ap = params
+    depth_mm = max(ap.body_cut_depth_mm, float(max(spacing)))
+    h = (pts - plane.centre_mm) @ plane.normal
+    across = pts - plane.centre_mm - np.outer(h, plane.normal)
+    r_mm = np.linalg.norm(across, axis=1)
+    reach_mm = ap.tube_radius_factor * float(np.sqrt(plane.area_mm2 / np.pi))
+    wall = (
+        (h < -depth_mm)
+        & (h >= -(depth_mm + ap.tube_length_mm))
+        & (r_mm <= reach_mm)
+        & (np.abs(normals @ plane.normal) < np.cos(np.radians(ap.tube_wall_deg)))
+    )
+    if wall.sum() < 10:
+        return None
+    n = normals[wall]
+    w, v = np.linalg.eigh(n.T @ n / len(n))
+    if w[0] > ap.tube_max_ratio * max(float(w[1]), 1e-12):
+        return None
+    axis = v[:, 0]
+    return _unit(axis if np.dot(axis, plane.normal) >= 0 else -axis)
+
+
+def _skin_normals(
     *,
     body: np.ndarray,
     background: np.ndarray,
@@ -753,29 +852,15 @@ def _body_cut_normal(
     affine: np.ndarray,
     offset: np.ndarray,
     full_shape: tuple[int, ...],
-    spacing: tuple[float, float, float],
-    params: AxisParams,
-    direction: np.ndarray | None = None,
-    min_area_mm2: float | None = None,
-    level_fit: bool = False,
-) -> _Plane | None:
-    """The scan's cut through the body (outward normal, centre, area), or None.
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """World points (mm) and outward unit normals of a body's skin, or None.
 
-    The skin of a head is curved; where a scan ends inside the body (skull base, C1,
-    the neck) the tissue meets background or the array's edge across a plane. Each
-    skin voxel's outward normal (its background neighbours among the 26, world
-    directions) is binned on the direction lattice; the skin within
-    ``params.body_cut_normal_deg`` of the most common normal (with ``direction``, a
-    world unit vector: of the most common one within ``params.cut_plane_agree_deg`` of
-    it, to test the plane of a candidate cavity cut), within
-    ``params.body_cut_depth_mm`` of the plane fitted to it, is the candidate cut. It is
-    returned when its area (projected on the plane) is at least ``min_area_mm2``
-    (default ``params.body_cut_min_mm2``; any area with ``direction``). With
-    ``level_fit`` the plane is fitted to the level along the common normal that holds
-    the most of that skin (:func:`_densest_level`), not to all of it.
+    Skin: voxels of ``body`` (a crop at ``offset`` of a grid of ``full_shape``) that are
+    in ``free`` and face ``background`` or the array's edge (outside the field of view
+    the body is not shown). Each one's outward normal is the mean offset to its
+    background neighbours among the 26, turned into a world direction through
+    ``affine``. Returns ``(points (n, 3), normals (n, 3))``; None below 10 voxels.
     """
-    ap = params
-    sp = np.asarray(spacing, dtype=float)
     pad = np.pad(background, 1, constant_values=True)
     # the array's own edges are background (outside the field of view)
     for ax in range(body.ndim):
@@ -808,8 +893,51 @@ def _body_cut_normal(
     gw = g @ m.T
     n = np.linalg.norm(gw, axis=1)
     ok = n > 0
-    gw = gw[ok] / n[ok, None]
-    pts = affine_points(affine, idx[ok] + offset)
+    return affine_points(affine, idx[ok] + offset), gw[ok] / n[ok, None]
+
+
+def _body_cut_normal(
+    *,
+    body: np.ndarray,
+    background: np.ndarray,
+    free: np.ndarray,
+    affine: np.ndarray,
+    offset: np.ndarray,
+    full_shape: tuple[int, ...],
+    spacing: tuple[float, float, float],
+    params: AxisParams,
+    direction: np.ndarray | None = None,
+    min_area_mm2: float | None = None,
+    level_fit: bool = False,
+) -> _Plane | None:
+    """The scan's cut through the body (outward normal, centre, area), or None.
+
+    The skin of a head is curved; where a scan ends inside the body (skull base, C1,
+    the neck) the tissue meets background or the array's edge across a plane. Each
+    skin voxel's outward normal (its background neighbours among the 26, world
+    directions) is binned on the direction lattice; the skin within
+    ``params.body_cut_normal_deg`` of the most common normal (with ``direction``, a
+    world unit vector: of the most common one within ``params.cut_plane_agree_deg`` of
+    it, to test the plane of a candidate cavity cut), within
+    ``params.body_cut_depth_mm`` of the plane fitted to it, is the candidate cut. It is
+    returned when its area (projected on the plane) is at least ``min_area_mm2``
+    (default ``params.body_cut_min_mm2``; any area with ``direction``). With
+    ``level_fit`` the plane is fitted to the level along the common normal that holds
+    the most of that skin (:func:`_densest_level`), not to all of it.
+    """
+    ap = params
+    sp = np.asarray(spacing, dtype=float)
+    found = _skin_normals(
+        body=body,
+        background=background,
+        free=free,
+        affine=affine,
+        offset=offset,
+        full_shape=full_shape,
+    )
+    if found is None:
+        return None
+    pts, gw = found
     dirs = fibonacci_directions(ap.directions)
     counts = np.bincount(np.argmax(gw @ dirs.T, axis=1), minlength=len(dirs))
     if direction is not None:
@@ -861,14 +989,17 @@ def _ends_body(
 
     True when the patch lies beyond the brain centre ``b`` along its outward normal and
     none of the body's boundary points ``body_pts`` (world mm, (n, 3)) lies farther
-    along it than ``params.body_cut_depth_mm`` (at least one voxel) beyond the patch's
-    plane: the scan's end, not a flat stretch of skin with tissue beyond it.
+    along it than ``params.body_cut_depth_mm`` (at least one voxel) plus one voxel beyond
+    the patch's plane: the scan's end, not a flat stretch of skin with tissue beyond it.
     """
     depth_mm = max(params.body_cut_depth_mm, float(max(spacing)))
     if float(np.dot(plane.centre_mm - b, plane.normal)) <= 0.0:
         return False
     beyond_mm = float(((body_pts - plane.centre_mm) @ plane.normal).max())
-    return beyond_mm <= depth_mm
+    # the patch holds skin up to ``depth_mm`` off its plane; a boundary voxel at its
+    # rim lies up to one voxel farther (an oblique neck's cut fitted 5 deg off the
+    # array's edge: 3.3 mm beyond at 3.08 mm voxels)
+    return beyond_mm <= depth_mm + float(max(spacing))
 
 
 def _densest_level(height_mm: np.ndarray, depth_mm: float) -> np.ndarray:

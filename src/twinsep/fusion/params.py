@@ -166,6 +166,29 @@ class AxisParams:
     end (a hand-made head on a random grid: 10.1 deg, 507 mm^2). 400 mm^2 is
     ``open_min_mm2``; a few voxels' flat facet on a curved head is less."""
 
+    tube_length_mm: float = 15.0
+    """Skin up to this far (mm) inside a cut of the body (the body cut or the neck or
+    jaw cut) is tested as the tube of a neck: its axis, not the cut's normal, is the
+    direction the body continues in (a neck crossed obliquely by the scan's edge).
+    Measured on the blind phantoms' necks cut 25-45 deg obliquely at 3 mm: tube axes
+    0.2-4.6 deg from the true neck at 15, 25 and 40 mm alike, the cut's normals
+    25-45 deg."""
+
+    tube_radius_factor: float = 1.5
+    """Walls of the tube: skin within this many equivalent radii (``sqrt(area / pi)``
+    of the cut) of the cut's centre, measured across the cut's plane."""
+
+    tube_wall_deg: float = 30.0
+    """Skin whose outward normal lies within this angle (deg) of the cut's (or its
+    opposite) is not a wall: the cut face itself, a chin's underside. A neck's walls
+    lie 90 deg minus the cut's obliquity from it (>= 45 deg up to 45 deg of
+    obliquity)."""
+
+    tube_max_ratio: float = 0.1
+    """The walls form a tube when the smallest eigenvalue of their normals' scatter is
+    at most this fraction of the middle one (the normals lie in a plane, the axis
+    perpendicular to it). Blind phantom necks: 0.01-0.04."""
+
     exit_distinct_deg: float = 10.0
     """The cavity-exit cue is evidence of its own (to tell a scan cut oblique to a straight
     neck from a neck drawn toward a cut jaw, ``neck_cut_min_mm2``) only when it lies at
