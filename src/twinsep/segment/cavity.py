@@ -237,8 +237,11 @@ def _soft_walled_appendages(
     narrower than itself); what of the core lies more than ``cavity_channel_mm`` beyond
     the sweep is split into pieces. A piece of at least a channel ball's volume (0.9 mL
     of core; the corners of a cranium the ball misses are slivers, 0.0-0.2 mL in the
-    independent phantom's crania, and dropping them cost 0.008 vessel Dice there) that
-    touches only one swept piece (a dead end, not a bridge between two heads' cavities)
+    independent phantom's crania, and dropping them cost 0.008 vessel Dice there) and
+    of ``cavity_opening_min_share`` of its pocket's core (an adult skull base beside
+    pneumatised cells leaves pieces of 0.1 % of true cranium walled half by soft
+    tissue), that touches only one swept piece (a dead end, not a bridge between two
+    heads' cavities)
     and whose own wall is less than ``cavity_bone_fraction`` skull (measured as for a
     pocket in ``_enclosed_ids``) is returned: it is a neck or a face, and the cavity
     stops at the opening.
@@ -286,7 +289,9 @@ def _soft_walled_appendages(
         rlab, rsizes = morph.component_sizes(rest, connectivity=6)
         slab, _ = morph.component_sizes(swept, connectivity=6)
         sp_box, closed_box, near_box = space[box], closed[box], near_bone[box]
-        for j in np.flatnonzero(rsizes * vx_ml >= min_ml) + 1:
+        # an appendage that matters: a share of its pocket (and more than a sliver)
+        least_ml = max(min_ml, params.cavity_opening_min_share * sizes[i - 1] * vx_ml)
+        for j in np.flatnonzero(rsizes * vx_ml >= least_ml) + 1:
             piece = rlab == j
             around = morph.dilate_mm(piece, reach, csp)
             if np.unique(slab[around & (slab > 0)]).size > 1:

@@ -915,6 +915,18 @@ class SegmentParams:
     2.7-52 mL at 0.52-0.64 on contrast CTs (where the bright vertebral arteries and
     sinuses narrow it); our phantoms and the independent phantom have none."""
 
+    cavity_opening_min_share: float = 0.002
+    """Smallest piece beyond a narrow opening (share 0-1 of its pocket's core) that is
+    tested on its own wall (``segment.cavity._soft_walled_appendages``). At the skull
+    base of an adult with pneumatised air cells the wall of true cranium is broken too:
+    Colin27 with the air-cells stressor had pieces of 1.4-1.5 mL of a 1389 mL core
+    (0.10-0.11 %) walled 0.52-0.54 by skull, cut off as neck (brain -0.002). The necks
+    of the blind phantom3 CTs are 0.35-7 % of their pocket (2.7-60 mL of 765-939 mL):
+    they are still tested and go. 0b8d19c set 1 %, which kept the necks of 0.35-0.75 %
+    (2.7-6.2 mL) in the cavity (soft -0.015..-0.025 Dice) and, through a vertebral body
+    joined to the sinuses, erased every vessel of at130-occ-c15-fov before the vessel
+    fix of ``VesselParams.textured_branch_min_mm`` (reverted in 993ca03)."""
+
     contrast_offset_hu: float = 90.0
     """Intracranial voxels brighter than soft peak + this (HU), away from bone, are
     contrast candidates (enhanced blood: 150-400 HU; brain: 20-45 HU)."""
