@@ -435,8 +435,7 @@ def segment_mr_t1(
     # background vs tissue: Otsu-like split on the sampled values
     t_fg = _otsu(x)
     fg = sm > 0.5 * t_fg
-    body = morph.largest_components(fg, k=2)
-    body = morph.fill_holes(body)
+    body = _fill_head(morph.largest_components(fg, k=2))
     depth = morph.distance_mm(body, spacing)
     if float(depth.max()) < 25.0:
         raise ScanError(src, "has no head-sized object (nothing thicker than 50 mm)")
@@ -456,6 +455,13 @@ def segment_mr_t1(
     if sizes.size == 0:
         raise ScanError(src, "no brain was found inside the head (T1 segmentation)")
     keep = np.concatenate([[False], sizes >= 0.2 * sizes.max()])
+    # a second head's brain looks like the first (same scan, same age); the deep muscle
+    # of a neck is darker (blind MR phantom: median 360 against the brains' 648 with
+    # t_dark 323; 71 mL each, 0.24 of the largest core): a kept core's median must lie
+    # above half-way between t_dark and the largest core's median
+    med = ndi.median(sm, lab, index=np.arange(1, sizes.size + 1))
+    med_first = float(np.asarray(med)[int(np.argmax(sizes))])
+    keep[1:] &= np.asarray(med) >= t_dark + 0.5 * (med_first - t_dark)
     brain_region = keep[lab]
     cavity = morph.fill_holes(morph.close_mm(brain_region, 4.0, spacing))
     cavity = morph.dilate_mm(cavity, 1.5, spacing) & body
@@ -480,6 +486,28 @@ def segment_mr_t1(
         modality="MR",
         tissue_ml=tissue_volumes_ml(vol),
     )
+
+
+def _fill_head(mask: np.ndarray) -> np.ndarray:
+    """``mask`` with its holes filled, where the scan's edge cuts the body counting as
+    closed.
+
+    On a T1, bone and CSF are darker than the head's foreground level: where the field of
+    view cuts the neck, the dark spine reaches the scan's edge, and a hole filling that
+    takes every background voxel on the edge as outside left the skull and the CSF
+    connected to it unfilled (blind MR phantom, 6 % noise: 42 % of the CSF and 29 % of
+    the bone; the brain's depth below this 'surface' then fell under the skull band and
+    one head's cavity was lost). On each face of the array, the background that the
+    body's own cut section encloses (filled in 2D on that face) is not outside.
+    """
+    m = mask.astype(bool, copy=False)
+    outside = np.zeros(m.shape, bool)
+    for axis in range(m.ndim):
+        for end in (0, -1):
+            face: list[Any] = [slice(None)] * m.ndim
+            face[axis] = end
+            outside[tuple(face)] = ~ndi.binary_fill_holes(m[tuple(face)])
+    return morph.fill_holes(m, outside=outside)
 
 
 def _otsu(x: np.ndarray, bins: int = 256) -> float:
