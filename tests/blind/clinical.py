@@ -173,7 +173,8 @@ class ExpanderSpec:
     volume_ml : fill (shell included), mL.
     half_width_deg, half_length_deg : footprint semi-angles across (azimuthal) and along
         the polar direction, deg (seen from the head's centre).
-    port : "remote" (its own dome 15 deg beyond the rim, joined by a tube) or "integrated".
+    port : "remote" (its own dome 15 deg beyond the rim, joined by a tube), "integrated"
+        or "none" (no port: to tell the metal's effects from the balloon's).
     """
 
     head: int
@@ -182,7 +183,7 @@ class ExpanderSpec:
     volume_ml: float
     half_width_deg: float = 38.0
     half_length_deg: float = 24.0
-    port: Literal["remote", "integrated"] = "remote"
+    port: Literal["remote", "integrated", "none"] = "remote"
 
 
 @dataclass(frozen=True)

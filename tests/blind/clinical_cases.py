@@ -55,6 +55,23 @@ def clinical_cases() -> dict[str, ClinicalCase]:
         ClinicalCase("vt0-c15-exp", vt_c, ClinicalParams(expanders=exp)),
         ClinicalCase("vt0-p15-exp", vt_p, ClinicalParams(expanders=exp)),
         ClinicalCase("vt0-c15-exp-nostreak", vt_c, ClinicalParams(expanders=exp, streaks=False)),
+        # added after the first run (same generator and snapshot): is it the fill, its
+        # asymmetry or the ports' metal that turns the union angular?
+        ClinicalCase(
+            "vt0-c15-exp-sym",
+            vt_c,
+            ClinicalParams(expanders=standard_expanders((120.0, 120.0, 120.0, 120.0))),
+        ),
+        ClinicalCase(
+            "vt0-c15-exp-small",
+            vt_c,
+            ClinicalParams(expanders=standard_expanders((50.0, 50.0, 50.0, 50.0))),
+        ),
+        ClinicalCase(
+            "vt0-c15-exp-noport",
+            vt_c,
+            ClinicalParams(expanders=tuple(replace(e, port="none") for e in exp)),
+        ),
         ClinicalCase("vt0-c15-hydro", vt_c, ClinicalParams(hydrocephalus_head=0)),
         ClinicalCase("vt0-c15-hydro-shunt", vt_c, ClinicalParams(hydrocephalus_head=0, shunt=True)),
         ClinicalCase("vt0-p15-hydro-shunt", vt_p, ClinicalParams(hydrocephalus_head=0, shunt=True)),
