@@ -586,10 +586,15 @@ def twin_frame(
             )
         else:
             caveat = (
-                "which assumes the scan cuts across the head: too little neck is left "
-                "inside the cut to check its tilt from the neck's walls (an oblique cut "
-                "tilts the axis by about its tilt; confirm the type on the images)"
+                "which assumes the scan cuts across the head (an oblique cut tilts the "
+                "axis by about its tilt; too little neck lies inside the cut to check "
+                "that from the neck's walls)"
             )
+            if base_off > ap.cut_agree_deg:
+                caveat += (
+                    f"; the skull base lies {base_off:.0f} deg from the cut: confirm the "
+                    "fusion type on the images"
+                )
         notes.append(
             f"twin {name}: the scan ends inside the head ({where}), so no neck is shown; "
             f"the long axis comes from {source}, {caveat}"
