@@ -273,7 +273,8 @@ def test_soft_tissue_volume_without_expanders(rows: dict[str, dict[str, Any]]) -
 @pytest.mark.slow
 @_xfail(
     "enlarged ventricles (42 mL of CSF, 8 HU against 27-38 HU brain, 15 HU noise) "
-    "mostly labelled brain: CSF recall 0.346, 0.654 brain"
+    "mostly labelled brain: CSF recall 0.346, 0.654 brain (the same ventricles alone: "
+    "0.84 at 5 HU noise, 0.38 at 15, 0.05 at 30; 0.73-0.89 at 1.2 mm)"
 )
 def test_hydrocephalic_ventricles_are_csf(rows: dict[str, dict[str, Any]]) -> None:
     assert rows["vt0-c15-hydro-shunt"]["ventricle_csf_recall"] >= 0.8
