@@ -172,7 +172,9 @@ class AxisParams:
     direction the body continues in (a neck crossed obliquely by the scan's edge).
     Measured on the blind phantoms' necks cut 25-45 deg obliquely at 3 mm: tube axes
     0.2-4.6 deg from the true neck at 15, 25 and 40 mm alike, the cut's normals
-    25-45 deg."""
+    25-45 deg. 15 mm: the hand-made test heads' necks (17 mm radius) leave 25 mm of
+    wall reaching the skull's sphere and the chin where 15 mm is a tube (a pair turned
+    20 deg: 20.0 deg off at 25 mm, 0.7 at 15)."""
 
     tube_radius_factor: float = 1.5
     """Walls of the tube: skin within this many equivalent radii (``sqrt(area / pi)``
