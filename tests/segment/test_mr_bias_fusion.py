@@ -13,6 +13,7 @@ from scipy import ndimage as ndi
 
 from twinsep import labels as L
 from twinsep.segment import mr as M
+from twinsep.segment.mr_mirror import MirrorCheck
 from twinsep.segment.params import MRParams
 from twinsep.segment.result import TissueLabels
 from twinsep.volume import Volume
@@ -109,8 +110,11 @@ def _fused(monkeypatch: pytest.MonkeyPatch) -> tuple[TissueLabels, np.ndarray]:
     mr += 2.0 * rng.standard_normal(SHAPE).astype(np.float32)
     fov = np.ones(SHAPE, bool)
 
-    def fake(ct: Volume, m: Volume, params: object) -> tuple[Volume, float, np.ndarray, np.ndarray]:
-        return ct.with_array(mr), 0.5, fov, np.eye(4)
+    def fake(
+        ct: Volume, m: Volume, params: object
+    ) -> tuple[Volume, float, np.ndarray, np.ndarray, MirrorCheck]:
+        # the MR as given fits clearly better than its mirror images
+        return ct.with_array(mr), 0.5, fov, np.eye(4), MirrorCheck(0.5, (0.3, 0.3, 0.3), (6.0,) * 3)
 
     monkeypatch.setattr(M, "_register", fake)
     monkeypatch.setattr(M, "correct_bias_field", lambda v, h, p: (v, 1.0))

@@ -15,10 +15,13 @@ import pytest
 from twinsep import labels as L
 from twinsep.errors import InputError
 from twinsep.segment import mr as M
+from twinsep.segment.mr_mirror import MirrorCheck
 from twinsep.segment.result import TissueLabels
 from twinsep.volume import Volume
 
 SHAPE = (40, 20, 20)
+#: the registration's mirror check: the MR as given fits clearly better than its mirrors
+CLEAR = MirrorCheck(0.5, (0.3, 0.3, 0.3), (6.0, 6.0, 6.0))
 
 
 def _case(shown_fraction: float, monkeypatch: pytest.MonkeyPatch) -> TissueLabels:
@@ -40,8 +43,10 @@ def _case(shown_fraction: float, monkeypatch: pytest.MonkeyPatch) -> TissueLabel
     fov[:edge] = True
     moved = np.where(fov, mr, 0.0).astype(np.float32)
 
-    def fake(ct: Volume, m: Volume, params: object) -> tuple[Volume, float, np.ndarray, np.ndarray]:
-        return ct.with_array(moved), 0.5, fov, np.eye(4)
+    def fake(
+        ct: Volume, m: Volume, params: object
+    ) -> tuple[Volume, float, np.ndarray, np.ndarray, MirrorCheck]:
+        return ct.with_array(moved), 0.5, fov, np.eye(4), CLEAR
 
     monkeypatch.setattr(M, "_register", fake)
     seg = TissueLabels(labels=ct_labels, contrast=False, hu_thresholds={})

@@ -28,6 +28,7 @@ from twinsep.segment import morph
 from twinsep.segment.ct import tissue_volumes_ml
 from twinsep.segment.gmm import fit_gmm_1d
 from twinsep.segment.histogram import sample_values
+from twinsep.segment.mr_mirror import MirrorCheck, screen_mirrors
 from twinsep.segment.params import MRParams, SegmentParams
 from twinsep.segment.result import TissueLabels
 from twinsep.volume import LPS_TO_RAS, Volume
@@ -122,16 +123,25 @@ def register_mr_to_ct(
     InputError
         If the registration fails or ends below ``params.registration_min_mi``.
     """
-    reg, mi, _, _ = _register(ct, mr, params)
+    reg, mi, _, _, _ = _register(ct, mr, params)
     return reg, mi
 
 
 def _register(
     ct: Volume, mr: Volume, params: MRParams
-) -> tuple[Volume, float, np.ndarray, np.ndarray]:
+) -> tuple[Volume, float, np.ndarray, np.ndarray, MirrorCheck]:
     """:func:`register_mr_to_ct`, also returning the MR's field of view on the CT grid
-    (True where the moved MR has voxels) and the rigid transform found, as a 4x4 matrix
-    from the MR's world (RAS mm, as its header gives it) to the CT's world."""
+    (True where the moved MR has voxels), the rigid transform found, as a 4x4 matrix
+    from the MR's world (RAS mm, as its header gives it) to the CT's world, and the
+    comparison with the MR's mirror images (:func:`twinsep.segment.mr_mirror.screen_mirrors`).
+
+    Raises
+    ------
+    InputError
+        Also when a mirror image of the MR fits the CT better than the registration
+        found by more than ``params.mirror_margin_mi``: a rigid transform cannot undo a
+        mirrored header, and the MR's tissues would be painted on the wrong side.
+    """
     import SimpleITK as sitk
 
     src = str(mr.meta.get("source", "MR"))
@@ -177,6 +187,17 @@ def _register(
             f"is below {params.registration_min_mi:.2f}; check that the MR shows the same "
             "twins and covers the heads",
         )
+    check = screen_mirrors(fixed_f, moving, params)
+    if check.margin_mi > params.mirror_margin_mi:
+        raise InputError(
+            src,
+            f"the MR appears mirrored: registered to the CT its Mattes mutual information "
+            f"is {check.mattes_mi:.3f}, its mirror image along its voxel axis "
+            f"{check.best_mirror_axis} ({_axis_name(mr, check.best_mirror_axis)}) fits "
+            f"clearly better ({max(check.mirror_mattes_mi):.3f}); a rigid registration cannot "
+            "undo a mirror and its tissues would lie on the wrong side. Check the sign of "
+            "that axis in the MR's header (its orientation / affine), or plan without --mr",
+        )
     res = sitk.Resample(moving, fixed, tx, sitk.sitkLinear, 0.0, sitk.sitkFloat32)
     arr = sitk.GetArrayFromImage(res).transpose(2, 1, 0)
     ones = sitk.Image(moving.GetSize(), sitk.sitkUInt8) + 1
@@ -184,7 +205,14 @@ def _register(
     fov = sitk.Resample(ones, fixed, tx, sitk.sitkNearestNeighbor, 0, sitk.sitkUInt8)
     inside = sitk.GetArrayFromImage(fov).transpose(2, 1, 0) > 0
     moved = ct.with_array(np.ascontiguousarray(arr), kind="MR registered")
-    return moved, mi, np.ascontiguousarray(inside), _mr_to_ct_ras(tx)
+    return moved, mi, np.ascontiguousarray(inside), _mr_to_ct_ras(tx), check
+
+
+def _axis_name(vol: Volume, axis: int) -> str:
+    """The world direction (RAS) an array axis of ``vol`` runs closest to, in words."""
+    d = vol.affine[:3, axis]
+    names = ("left-right", "front-back", "head-foot")
+    return names[int(np.argmax(np.abs(d)))]
 
 
 def _mr_to_ct_ras(tx: Any) -> np.ndarray:
@@ -252,7 +280,7 @@ def fuse_mr(
     the CT's call.
     """
     mr, spread = correct_bias_field(mr, head_mask(mr), params)
-    reg, mi, fov, mr_to_ct = _register(ct, mr, params)
+    reg, mi, fov, mr_to_ct, mirror = _register(ct, mr, params)
     lab = ct_result.labels.array.copy()
     cavity = (lab == L.BRAIN) | (lab == L.CSF)
     shown = _mr_coverage(reg, mr, fov, cavity)
@@ -284,6 +312,15 @@ def fuse_mr(
     centre = ct.centroid_mm(cavity) if cavity.any() else np.zeros(3)
     record = registration_record(mr_to_ct, np.asarray(centre), mi)
     record["bias_field_spread"] = round(spread, 3)
+    record["mirror_check"] = mirror.as_record()
+    if mirror.margin_mi > -params.mirror_doubt_mi:
+        warnings.append(
+            f"the MR's orientation could not be confirmed: its mirror image along its voxel "
+            f"axis {mirror.best_mirror_axis} ({_axis_name(mr, mirror.best_mirror_axis)}) "
+            f"fits the CT almost as well (Mattes mutual information "
+            f"{max(mirror.mirror_mattes_mi):.3f} against {mirror.mattes_mi:.3f}); check "
+            "the MR's side markers before relying on its sinuses or side-specific anatomy"
+        )
     warnings.append(
         f"MR registered to CT (rigid, Mattes mutual information {mi:.3f}, rotation "
         f"{record['rotation_deg']:.1f} deg, shift {np.linalg.norm(record['translation_mm']):.1f} mm); "

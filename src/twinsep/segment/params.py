@@ -1141,5 +1141,30 @@ class MRParams:
     """B-spline control points per axis of N4's coarsest level (field spline order 3);
     each further level doubles the resolution of the mesh."""
 
+    mirror_voxel_mm: float = 6.0
+    """Voxel size (mm) of the CT copy on which the MR's fit is compared with the fits of
+    its three mirror images (``segment.mr_mirror``; CT and MR smoothed by a third of it,
+    the MR block-averaged to half of it). The registration's own first level (shrink 4
+    of a 1.5 mm CT) works at this size; 9 mm brought the nearest good case (blind
+    angular, thick slices) from -0.07 to -0.03."""
+
+    mirror_iterations: int = 60
+    """Optimizer iterations of each mirror image's coarse rigid registration."""
+
+    mirror_margin_mi: float = 0.02
+    """The MR is refused as mirrored when one of its mirror images fits the CT better
+    than the MR as given by more than this Mattes mutual information (nats; a few times
+    the metric's sampling noise). Measured margins (best mirror minus the MR as given,
+    docs/segmentation.md): MRs as given -0.12..-0.13 (four blind cases at 1.5 mm),
+    -0.30 (Colin27 real-vertical), -0.09 (the chiral test head); the same MRs mirrored
+    +0.09..+0.30. A mirrored MR that is used puts brain, CSF and sinuses on the wrong
+    side; a good MR refused costs a re-run without ``--mr``."""
+
+    mirror_doubt_mi: float = 0.04
+    """When the best mirror image fits within this much of the MR as given (but not
+    better by ``mirror_margin_mi``) the images cannot tell the MR's sides apart (nearly
+    symmetric anatomy, or an MR of other twins: blind phantom -0.008): the MR is used
+    and a warning says its orientation was not confirmed."""
+
     seed: int = 0
     """Seed of the metric sampling."""
