@@ -214,6 +214,7 @@ def analyse_fusion(
     *,
     contrast: bool | None = None,
     params: FusionParams = FusionParams(),
+    exclude: np.ndarray | None = None,
 ) -> FusionAnalysis:
     """Classify the craniopagus fusion and inventory what the twins share.
 
@@ -231,6 +232,14 @@ def analyse_fusion(
         ``completeness_evidence="no contrast"``. None: judged from the labels only.
     params : FusionParams
         Thresholds (deg, mm, mL), see :class:`FusionParams`.
+    exclude : ndarray of bool, optional
+        Voxels (same grid) that are not the twins' anatomy: scalp tissue expanders
+        already in place and the scalp stretched over them
+        (:func:`twinsep.segment.implants.expander_cover_mask`). They are left out of
+        each twin's frame (long axis, face) and of the bridge length; the boundary
+        between the twins and the shared inventory keep them. A balloon on a flank
+        pulled the extracranial mass cue sideways: blind clinical vt0-c15-exp read
+        axis 104.8 deg (angular) for 169 without them.
 
     Returns
     -------
@@ -261,6 +270,12 @@ def analyse_fusion(
     step = max(1, int(np.ceil((n_vox / FRAME_MAX_VOXELS) ** (1 / 3))))
     lab_s = _strided(labels, step)
     tw_s = _strided(twins, step)
+    if exclude is not None and exclude.any():
+        if exclude.shape != labels.shape:
+            raise ValueError("exclude is not on the labels' grid")
+        ex_s = exclude[::step, ::step, ::step]
+        lab_s = lab_s.with_array(np.where(ex_s, 0, lab_s.array).astype(lab_s.array.dtype))
+        tw_s = tw_s.with_array(np.where(ex_s, 0, tw_s.array).astype(tw_s.array.dtype))
     # The two frames need only the strided grids: each runs in a worker thread (their
     # numpy/edt loops release the GIL) while the boundary mesh is built here. They are
     # pure functions, so the results do not depend on which finishes first; errors of

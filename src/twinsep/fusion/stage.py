@@ -18,7 +18,12 @@ def _run(ctx: StageContext) -> FusionAnalysis:
     # Venous sinuses are visible with a contrast CT, or in an MR (venogram) given with
     # --mr, whose vessels the segment stage adds to the labels.
     venous = bool(getattr(seg, "contrast", False)) or ctx.options.mr_path is not None
-    result = analyse_fusion(seg.labels, twins, contrast=venous, params=params)
+    # scalp expanders already in place (found by the twins stage) are not anatomy
+    from twinsep.segment.implants import expander_cover_mask
+
+    expanders = getattr(ctx.result("twins"), "expanders", ())
+    exclude = expander_cover_mask(expanders, seg.labels) if expanders else None
+    result = analyse_fusion(seg.labels, twins, contrast=venous, params=params, exclude=exclude)
     for w in result.warnings:
         ctx.warn(w)
     return result

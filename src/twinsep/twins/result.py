@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from twinsep.volume import Volume
+
+if TYPE_CHECKING:
+    from twinsep.segment.implants import ExistingExpander
 
 
 @dataclass(frozen=True)
@@ -25,6 +29,10 @@ class TwinAssignment:
         How A was chosen, in words (default rule or ``--twin-a`` override).
     warnings : tuple of str
         Doubts found while assigning.
+    expanders : tuple of ExistingExpander
+        Scalp tissue expanders already in the CT (:mod:`twinsep.segment.implants`,
+        found by the ``twins`` stage); their saline stays soft tissue in the labels
+        and in ``tissue_ml`` here, and is left out of ``plan.json``'s volumes.
     """
 
     twins: Volume
@@ -34,3 +42,4 @@ class TwinAssignment:
     rule: str
     volume_ml: dict[str, float] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    expanders: tuple[ExistingExpander, ...] = ()

@@ -2,16 +2,46 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import logging
 from pathlib import Path
 from typing import Any
 
+from twinsep.errors import InputError
+from twinsep.segment.implants import ExistingExpander, find_expanders, saline_ml
 from twinsep.twins.assign import assign_twins
 from twinsep.twins.params import TwinParams
 from twinsep.twins.result import TwinAssignment
 
+logger = logging.getLogger(__name__)
+
 #: Plain names of the default code colours (text label beside the colour).
 _COLOUR_NAMES = {"#7B3FA0": "purple", "#F28C28": "orange"}
+
+
+def expander_warning(expanders: tuple[ExistingExpander, ...]) -> str | None:
+    """One plain sentence naming the existing expanders per twin, or None."""
+    if not expanders:
+        return None
+    parts = []
+    for twin in ("A", "B"):
+        own = [e for e in expanders if e.twin == twin]
+        if not own:
+            continue
+        sizes = ", ".join(f"{e.volume_ml:.0f}" for e in own)
+        ports = sum(e.port_mm is not None for e in own)
+        parts.append(
+            f"twin {twin} {len(own)} ({sizes} mL; {ports} with a metal port found near it)"
+        )
+    total = saline_ml(expanders)
+    return (
+        f"existing expanders: the CT shows {len(expanders)} saline-filled scalp tissue "
+        f"expander(s) already in place - {'; '.join(parts)}. Their fill "
+        f"(A {total['A']:.0f} mL, B {total['B']:.0f} mL) stays soft tissue in "
+        "labels.nii.gz but is left out of the twins' soft-tissue volumes and of the "
+        "fusion analysis; check their number and position against the record"
+    )
 
 
 def _run(ctx: Any) -> TwinAssignment:
@@ -30,7 +60,43 @@ def _run(ctx: Any) -> TwinAssignment:
     result = assign_twins(labels, twin_a_mm=ctx.options.twin_a_mm, params=ctx.params)
     for w in result.warnings:
         ctx.warn(w)
+    try:
+        scan = ctx.scan
+    except InputError:
+        # only the labels are at hand (a stage run on its own, a plan folder without
+        # its scan): the CT's HU are needed to tell saline from tissue
+        ctx.warn(
+            "existing expanders were not looked for: the scan is not available "
+            "(the CT's values are needed)"
+        )
+        return result
+    if getattr(scan.info, "modality", "CT") != "MR" and scan.volume.shape == labels.shape:
+        ctx.progress(0.7, "looking for tissue expanders already in place")
+        found = find_expanders(scan.volume, labels, result.twins)
+        warning = expander_warning(found)
+        if warning is not None:
+            ctx.warn(warning)
+        result = dataclasses.replace(result, expanders=found)
     return result
+
+
+def expanders_section(expanders: tuple[ExistingExpander, ...]) -> dict[str, Any]:
+    """The ``existing_expanders`` section of ``plan.json`` (docs/CONTRACTS.md)."""
+    return {
+        "count": len(expanders),
+        "fill_ml": {k: round(v, 1) for k, v in saline_ml(expanders).items()},
+        "items": [
+            {
+                "twin": e.twin,
+                "volume_ml": e.volume_ml,
+                "centroid_mm": list(e.centroid_mm),
+                "height_mm": e.height_mm,
+                "port_mm": None if e.port_mm is None else list(e.port_mm),
+                "port_distance_mm": e.port_distance_mm,
+            }
+            for e in expanders
+        ],
+    }
 
 
 def _write(result: TwinAssignment, ctx: Any, out_dir: Path) -> dict[str, Any]:
@@ -41,6 +107,7 @@ def _write(result: TwinAssignment, ctx: Any, out_dir: Path) -> dict[str, Any]:
     defer_write(ctx, functools.partial(save_volume, result.twins, out_dir / "twins.nii.gz"))
     o = ctx.options
     twins: dict[str, Any] = {}
+    fill = saline_ml(result.expanders)
     for name, hex_colour, centroid in (
         ("A", o.colour_a, result.a_centroid_mm),
         ("B", o.colour_b, result.b_centroid_mm),
@@ -49,12 +116,25 @@ def _write(result: TwinAssignment, ctx: Any, out_dir: Path) -> dict[str, Any]:
             "colour": _COLOUR_NAMES.get(hex_colour.upper(), hex_colour.upper()),
             "hex": hex_colour,
             "label": f"twin {name}",
-            "volume_ml": result.volume_ml[name],
-            "tissue_ml": result.tissue_ml[name],
+            "volume_ml": round(result.volume_ml[name] - fill[name], 3),
+            "tissue_ml": _without_fill(result.tissue_ml[name], fill[name]),
+            "expander_fill_ml": round(fill[name], 1),
             "centroid_mm": [round(v, 2) for v in centroid],
         }
     # DESIGN.md fixes ``twins`` as {A, B}; how A was chosen goes in its own section
-    return {"twins": twins, "twin_assignment": {"rule": result.rule}}
+    return {
+        "twins": twins,
+        "twin_assignment": {"rule": result.rule},
+        "existing_expanders": expanders_section(result.expanders),
+    }
+
+
+def _without_fill(tissue_ml: dict[str, float], fill_ml: float) -> dict[str, float]:
+    """``tissue_ml`` with the expanders' fill taken out of the soft tissue."""
+    out = dict(tissue_ml)
+    if fill_ml:
+        out["soft_tissue"] = round(max(out.get("soft_tissue", 0.0) - fill_ml, 0.0), 3)
+    return out
 
 
 def build_stage() -> Any:
