@@ -113,6 +113,13 @@ def test_completeness_and_shared_sinus(rows: dict[str, dict[str, Any]], name: st
     assert r["dice"]["vessel"] >= 0.4  # the sinuses are found (0.45-0.52 measured)
 
 
+def test_plain_ct_total_is_inferred(rows: dict[str, dict[str, Any]]) -> None:
+    # No sinus on a CT without contrast: total inferred from the brain contact (0.375 of
+    # the bridge in-process at fae59f2's labels); read partial before 2026-11-27
+    r = rows[PLAIN]
+    assert r["completeness_plan"] == "total" and r["completeness_ok"]
+
+
 @pytest.mark.parametrize(
     "name",
     [

@@ -20,6 +20,7 @@ import numpy as np
 
 from twinsep.errors import AnatomyError
 from twinsep.fusion.axes import TwinFrame, angle_deg, axial_rotation_deg, twin_frame
+from twinsep.fusion.completeness import CompletenessCall, call_completeness, open_area_mm2
 from twinsep.fusion.params import OUT_OF_SCOPE_MODES, FusionParams
 from twinsep.fusion.shared import SharedInventory, shared_inventory
 from twinsep.fusion.surface import InterfaceMesh, interface_mesh
@@ -95,9 +96,13 @@ class FusionAnalysis:
     completeness_evidence : str
         What ``completeness`` rests on: ``"shared sinus"`` (a shared sinus was found:
         total), ``"no shared sinus"`` (the venous sinuses are visible and none is
-        shared: partial) or ``"no contrast"`` (the scan shows no venous sinuses, e.g. a
-        CT without contrast: the fusion is classified from what is there, partial, but
-        a total form cannot be excluded).
+        shared: partial) or, when the scan shows no venous sinuses (a CT without
+        contrast), the inference from the cranial cavities
+        (:mod:`twinsep.fusion.completeness`): ``"inferred from brain contact without
+        contrast"`` (total), ``"inferred from separate cranial cavities without
+        contrast"`` (partial) or ``"undetermined without contrast: total assumed"``.
+    completeness_cue : CompletenessCall or None
+        The cue behind it (brain-contact and open shares of the bridge) and its rule.
     """
 
     type: str
@@ -115,6 +120,7 @@ class FusionAnalysis:
     in_scope: bool = True
     warnings: list[str] = field(default_factory=list)
     completeness_evidence: str = "no shared sinus"
+    completeness_cue: CompletenessCall | None = None
 
     def evidence(self) -> dict[str, Any]:
         """JSON-ready evidence behind each number (world mm, unit vectors)."""
@@ -142,9 +148,15 @@ class FusionAnalysis:
             "bridge_axis": r(self.bridge.axis, 4),
             "sinus_kind": self.shared.sinus_kind,
             "sinus_coverage_deg": round(self.shared.sinus_coverage_deg, 1),
+            **(
+                {"completeness": self.completeness_cue.to_json()}
+                if self.completeness_cue is not None
+                else {}
+            ),
             "rules": {
                 "angular_if_axis_angle_below_deg": 140.0,
                 "total_if_shared_sinus": True,
+                "without_contrast": "inferred from the cranial cavities (completeness)",
                 "oconnell_deg": {"I": "< 40", "III": "40-140", "II": ">= 140"},
             },
         }
@@ -227,9 +239,11 @@ def analyse_fusion(
     contrast : bool, optional
         Whether the scans show the venous sinuses (a contrast CT, ``TissueLabels.contrast``,
         or an MR venogram). False, or fewer than ``params.venous_evidence_min_ml`` of
-        labelled vessels, means they are not visible: without a shared sinus found the
-        fusion is then reported as partial with a warning and
-        ``completeness_evidence="no contrast"``. None: judged from the labels only.
+        labelled vessels, means they are not visible: the completeness is then inferred
+        from the cranial cavities (brain contact across the bridge; the safer reading,
+        total, when the cue is undecided) with a warning saying so
+        (:func:`twinsep.fusion.completeness.call_completeness`). None: judged from the
+        labels only.
     params : FusionParams
         Thresholds (deg, mm, mL), see :class:`FusionParams`.
     exclude : ndarray of bool, optional
@@ -346,21 +360,18 @@ def analyse_fusion(
             warnings.append("OUT OF SCOPE: " + msg)
 
     shared = shared_inventory(labels, twins, mesh, centroid, axis, frames=frames, params=params)
-    completeness = "total" if shared.shared_sinus else "partial"
     vessel_ml = float(np.count_nonzero(labels.array == VESSEL)) * labels.voxel_volume_mm3 / 1e3
-    if shared.shared_sinus:
-        evidence = "shared sinus"
-    elif contrast is False or vessel_ml < params.venous_evidence_min_ml:
-        evidence = "no contrast"
-        warnings.append(
-            "the scan shows no venous sinuses "
-            + ("(CT without contrast)" if contrast is False else f"({vessel_ml:.2f} mL of vessels)")
-            + ": whether the fusion is partial or total (a shared dural venous sinus) cannot "
-            "be determined without contrast or an MR venogram; it is classified from what is "
-            "visible as partial and planned in one separation stage, which may be wrong"
-        )
-    else:
-        evidence = "no shared sinus"
+    call = call_completeness(
+        shared,
+        mesh.area_mm2,
+        open_area_mm2(labels, mesh),
+        venous_visible=contrast is not False and vessel_ml >= params.venous_evidence_min_ml,
+        vessel_ml=vessel_ml,
+        contrast=contrast,
+        params=params,
+    )
+    completeness, evidence = call.completeness, call.evidence
+    warnings.extend(call.warnings)
     sg = ("T" if completeness == "total" else "P") + ("V" if ftype == "vertical" else "A")
     oconnell: str | None = None
     if rotation is None:
@@ -413,4 +424,5 @@ def analyse_fusion(
         in_scope=in_scope,
         warnings=warnings,
         completeness_evidence=evidence,
+        completeness_cue=call,
     )

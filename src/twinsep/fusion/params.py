@@ -339,6 +339,26 @@ class FusionParams:
     venous sinuses (a non-contrast CT): completeness cannot be told and a warning says
     so. An infant superior sagittal sinus alone is several mL."""
 
+    inferred_total_contact_min: float = 0.25
+    """Without visible sinuses (a CT without contrast): total is inferred when the brains
+    are in contact (``SharedInventory.brain_contact_area_mm2``) over at least this share
+    of the bridge area (one cranial cavity, where the sinuses are shared). Plain-CT copies
+    of the generated families (docs/separation.md): total forms 0.37-0.58, partial forms
+    0-0.16; 0.25 sits 1.5x under the lowest total."""
+
+    inferred_partial_contact_max: float = 0.10
+    """Without visible sinuses: partial is inferred only below this brain-contact share
+    of the bridge (and below ``inferred_partial_open_max``), 1.5x over the highest
+    partial form whose septum the segmentation resolves (0.07); septa of about one voxel
+    (2.3-3 mm) read up to 0.16 and fall between the two limits, where the safer reading
+    (total, staged) is taken."""
+
+    inferred_partial_open_max: float = 0.25
+    """Without visible sinuses: partial is inferred only when the share of the bridge
+    with brain, CSF or vessel on both sides (cavities communicating without bone) is
+    below this. Measured: partial forms 0.01-0.17, up to 0.28 with a septum of about one
+    voxel (read partly as CSF or brain); total forms 0.41-0.67."""
+
     bridge_waist_factor: float = 1.5
     """The bridge spans the cross-sections (along the shared axis) whose area is at most
     this factor times the narrowest one; its length is that span (mm)."""

@@ -90,6 +90,9 @@ class StagingFacts:
     bridge_length_mm: float
     brain_contact_area_mm2: float
     brain_shared_min_mm2: float
+    sinus_unseen: bool = False
+    """Total without a shared sinus seen (a CT without contrast: total inferred or assumed,
+    ``FusionAnalysis.completeness_evidence``): the venous stages cannot name it."""
 
 
 def _dominant(crossings: list[VesselCrossing]) -> VesselCrossing | None:
@@ -210,6 +213,12 @@ def propose_stages(
                     "without dividing a shared sinus, so that each twin starts to develop "
                     "its own venous drainage."
                 )
+                if facts.sinus_unseen:
+                    text += (
+                        " The shared sinus is not visible on this scan (no contrast: the total "
+                        "form is inferred or assumed, not seen): a CT or MR venogram must show "
+                        "where it runs before the sector is chosen."
+                    )
             structures = ids
         add(name, "separation", structures, text, "divide")
     return stages

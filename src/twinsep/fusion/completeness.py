@@ -1,0 +1,197 @@
+"""Partial or total fusion (Stone & Goodrich), from the sinus when seen, else inferred.
+
+Total = a significant shared dural venous sinus; partial = none. A contrast CT or an MR
+venogram shows the sinuses, and :func:`twinsep.fusion.shared.shared_inventory` finds a
+shared one or not. A CT without contrast shows no sinus, so the call rests on what such a
+CT does show: whether the two cranial cavities communicate across the junction (O'Connell
+1976: a total union has one continuous cranial cavity, the brains separated by at most a
+dural layer; a partial union keeps two cavities, each brain in its own dura and bone).
+A sinus runs in the dura of the cavity, so two cavities walled off from each other by
+bone cannot share one.
+
+The cue is the share of the twin boundary (the bridge) over which the brains are in
+contact (:func:`twinsep.fusion.shared.brain_contact_faces`: no bone between, a layer of at
+most a dura), backed by the share where intracranial tissue (brain, CSF, vessel) lies on
+both sides. Measured on plain-CT copies of every generated family with truth
+(docs/separation.md, "Partial or total without contrast"): partial forms <= 0.07 (brain
+contact) and <= 0.17 (open), total forms >= 0.37 and >= 0.41. Partial is inferred only
+when both shares are clearly low; inside the band between, the safer reading (total,
+staged) is taken and the warning says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from twinsep.fusion.params import FusionParams
+from twinsep.fusion.shared import SharedInventory
+from twinsep.fusion.surface import InterfaceMesh
+from twinsep.labels import BRAIN, CSF, VESSEL
+from twinsep.volume import Volume
+
+#: ``completeness_evidence`` values (plan.json ``fusion.completeness_evidence``).
+SHARED_SINUS = "shared sinus"
+NO_SHARED_SINUS = "no shared sinus"
+INFERRED_TOTAL = "inferred from brain contact without contrast"
+INFERRED_PARTIAL = "inferred from separate cranial cavities without contrast"
+UNDETERMINED_TOTAL = "undetermined without contrast: total assumed"
+EVIDENCE_VALUES: tuple[str, ...] = (
+    SHARED_SINUS,
+    NO_SHARED_SINUS,
+    INFERRED_TOTAL,
+    INFERRED_PARTIAL,
+    UNDETERMINED_TOTAL,
+)
+
+
+@dataclass(frozen=True)
+class CompletenessCall:
+    """What ``completeness`` is and what it rests on.
+
+    Attributes
+    ----------
+    completeness : str
+        ``"partial"`` or ``"total"``.
+    evidence : str
+        One of :data:`EVIDENCE_VALUES`.
+    venous_visible : bool
+        The scan shows the venous sinuses (contrast, venogram).
+    brain_contact_fraction : float
+        Brain-contact area over bridge area (0..1).
+    open_fraction : float
+        Share of the bridge with brain, CSF or vessel on both sides (0..1).
+    rules : dict
+        The limits applied without visible sinuses (fractions of the bridge area).
+    warnings : list of str
+        Plain words for ``plan.json`` ``warnings``.
+    """
+
+    completeness: str
+    evidence: str
+    venous_visible: bool
+    brain_contact_fraction: float
+    open_fraction: float
+    rules: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """The cue and its rule (plan.json ``fusion.evidence.completeness``)."""
+        return {
+            "evidence": self.evidence,
+            "venous_visible": self.venous_visible,
+            "brain_contact_fraction": round(self.brain_contact_fraction, 3),
+            "open_fraction": round(self.open_fraction, 3),
+            "rules_without_contrast": dict(self.rules),
+        }
+
+
+def open_area_mm2(labels: Volume, interface: InterfaceMesh) -> float:
+    """Area (mm^2) of the twin boundary with brain, CSF or vessel on both sides.
+
+    Where the two cranial cavities communicate without bone between them.
+    """
+    if interface.faces.shape[0] == 0:
+        return 0.0
+    lab = labels.array
+    la = lab[tuple(interface.side_a_ijk.T)]
+    lb = lab[tuple(interface.side_b_ijk.T)]
+    intra_a = (la == BRAIN) | (la == CSF) | (la == VESSEL)
+    intra_b = (lb == BRAIN) | (lb == CSF) | (lb == VESSEL)
+    return float(interface.areas_mm2[intra_a & intra_b].sum())
+
+
+def call_completeness(
+    shared: SharedInventory,
+    bridge_area_mm2: float,
+    open_mm2: float,
+    *,
+    venous_visible: bool,
+    vessel_ml: float,
+    contrast: bool | None,
+    params: FusionParams = FusionParams(),
+) -> CompletenessCall:
+    """Partial or total, and the evidence.
+
+    Parameters
+    ----------
+    shared : SharedInventory
+        The shared-structure inventory (shared sinus, brain contact area in mm^2).
+    bridge_area_mm2 : float
+        Area of the twin boundary, mm^2.
+    open_mm2 : float
+        Boundary area with intracranial tissue on both sides, mm^2 (:func:`open_area_mm2`).
+    venous_visible : bool
+        The scan shows the venous sinuses.
+    vessel_ml : float
+        Labelled vessel volume of the scan, mL (for the warning's wording).
+    contrast : bool or None
+        The caller's contrast flag (for the warning's wording).
+    params : FusionParams
+        ``inferred_total_contact_min``, ``inferred_partial_contact_max``,
+        ``inferred_partial_open_max`` (fractions of the bridge area).
+
+    Returns
+    -------
+    CompletenessCall
+    """
+    area = max(float(bridge_area_mm2), 1e-9)
+    contact = float(np.clip(shared.brain_contact_area_mm2 / area, 0.0, 1.0))
+    opened = float(np.clip(open_mm2 / area, 0.0, 1.0))
+    rules = {
+        "total_if_brain_contact_fraction_from": params.inferred_total_contact_min,
+        "partial_if_brain_contact_fraction_below": params.inferred_partial_contact_max,
+        "and_open_fraction_below": params.inferred_partial_open_max,
+        "otherwise": "total (the safer reading: staged)",
+    }
+
+    def made(completeness: str, evidence: str, text: str | None = None) -> CompletenessCall:
+        return CompletenessCall(
+            completeness,
+            evidence,
+            venous_visible,
+            contact,
+            opened,
+            rules,
+            [text] if text else [],
+        )
+
+    if shared.shared_sinus:
+        return made("total", SHARED_SINUS)
+    if venous_visible:
+        return made("partial", NO_SHARED_SINUS)
+    why = "a CT without contrast" if contrast is False else f"{vessel_ml:.2f} mL of vessels"
+    cue = (
+        f"the brains are in contact over {100 * contact:.0f} % of the bridge and the cranial "
+        f"cavities communicate without bone over {100 * opened:.0f} %"
+    )
+    head = (
+        f"the scan shows no venous sinuses ({why}), so a shared sinus (total fusion) can be "
+        "neither seen nor excluded"
+    )
+    venogram = "a CT or MR venogram must confirm it and show where the shared sinus runs"
+    if contact >= params.inferred_total_contact_min:
+        text = (
+            f"{head}: total is inferred, not seen: {cue} (from "
+            f"{100 * params.inferred_total_contact_min:.0f} % of the bridge on, the twins "
+            "share one cranial cavity, in which the sinuses are shared); planned in stages; "
+            f"{venogram} before the venous division"
+        )
+        return made("total", INFERRED_TOTAL, text)
+    if contact < params.inferred_partial_contact_max and opened < params.inferred_partial_open_max:
+        text = (
+            f"{head}: partial is inferred, not seen: {cue} (below "
+            f"{100 * params.inferred_partial_contact_max:.0f} % and "
+            f"{100 * params.inferred_partial_open_max:.0f} %: bone walls the two cavities "
+            "apart, and a sinus cannot cross it); planned in one separation stage; a CT or "
+            "MR venogram would confirm that no sinus is shared"
+        )
+        return made("partial", INFERRED_PARTIAL, text)
+    text = (
+        f"{head}: {cue}, between what separate cavities and one cavity show: partial or "
+        "total is undetermined, and the safer reading, total, is taken (planned in stages; "
+        f"one stage carries a higher mortality in total forms); {venogram}"
+    )
+    return made("total", UNDETERMINED_TOTAL, text)
