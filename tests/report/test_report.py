@@ -55,6 +55,7 @@ def _plan() -> dict[str, Any]:
             "classification": {"oconnell": "II", "stone_goodrich": "TV"},
             "type": "vertical",
             "completeness": "total",
+            "completeness_evidence": "inferred from brain contact without contrast",
             "rotation_deg": 163.24,
             "axis_angle_deg": 171.9,
             "bridge_area_mm2": 4321.7,
@@ -174,6 +175,7 @@ def test_every_number_on_the_page_equals_plan_json() -> None:
         "shared.sinus_ml",
         "skin.shortfall_mm2.B",
         "fusion.classification.stone_goodrich",
+        "fusion.completeness_evidence",  # a total inferred without contrast says so
         "twins.A.volume_ml",
     ):
         assert needed in keys, needed
