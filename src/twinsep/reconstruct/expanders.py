@@ -30,6 +30,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -40,6 +41,7 @@ from twinsep.errors import InputError
 from twinsep.reconstruct import expander_geometry as eg
 from twinsep.reconstruct.catalogue import DEFAULT_CATALOGUE, CatalogueExpander
 from twinsep.reconstruct.defects import TwinDefects
+from twinsep.reconstruct.existing import ExistingSkin
 
 logger = logging.getLogger(__name__)
 
@@ -805,6 +807,7 @@ def plan_expanders(
     *,
     separation_date: date | None = None,
     params: ExpanderParams = ExpanderParams(),
+    existing: Mapping[str, ExistingSkin] | None = None,
 ) -> dict[str, TwinSkinPlan]:
     """Expander plans for both twins, with a common insertion day.
 
@@ -817,6 +820,10 @@ def plan_expanders(
         expanders of both twins are inserted in one operation). Without it the
         schedule is in days/weeks after insertion.
     params : ExpanderParams
+    existing : dict "A"/"B" -> ExistingSkin, optional
+        Expanders already in place (:mod:`twinsep.reconstruct.existing`): their
+        realised gain counts toward the defect, no new expander is placed over them,
+        and they take their number off ``max_expanders``.
 
     Returns
     -------
@@ -825,9 +832,19 @@ def plan_expanders(
     plans: dict[str, TwinSkinPlan] = {}
     for name in sorted(defects):
         d = defects[name]
+        ex = (existing or {}).get(name)
+        credit = ex.realised_gain_mm2 if ex is not None else 0.0
+        p_twin = params
+        if ex is not None and ex.count:
+            # no pocket over a balloon; the team's expanders count toward the most
+            d = dataclasses.replace(d, available=d.available & ~ex.occupied)
+            p_twin = dataclasses.replace(
+                params, max_expanders=max(params.max_expanders - ex.count, 0)
+            )
         need = d.scalp_defect_area_mm2
-        required = need * (1.0 + params.over_expansion)
-        layouts = _place(d, params, required)
+        required_total = need * (1.0 + params.over_expansion)
+        required = max(required_total - credit, 0.0)
+        layouts = _place(d, p_twin, required) if required > 0 and p_twin.max_expanders > 0 else []
         capacity = float(sum(lay.capacity_mm2 for lay in layouts))
         bone_tree = cKDTree(d.bone_outer.points_mm) if len(d.bone_outer.points_mm) else None
         bone_dirs = _BoneDirections.of(d)
@@ -889,15 +906,16 @@ def plan_expanders(
                     faces=faces,
                 )
             )
-        provided = float(sum(e.realised_gain_mm2 for e in exps))
+        provided = float(sum(e.realised_gain_mm2 for e in exps)) + credit
         largest = max((e.realised_gain_mm2 for e in exps), default=0.0)
+        capacity += credit
         shortfall = max(0.0, need - capacity)
         if shortfall > 0:
             msg = (
                 f"scalp of twin {name} can provide {capacity:.0f} mm² of the {need:.0f} mm² "
                 f"needed (short by {shortfall:.0f} mm²)"
             )
-        elif provided < required * (1 - 1e-9):
+        elif provided < required_total * (1 - 1e-9):
             msg = (
                 f"scalp of twin {name} covers its {need:.0f} mm² defect, but with only "
                 f"{100 * (provided / need - 1):.0f} % over-expansion instead of "
@@ -908,10 +926,16 @@ def plan_expanders(
                 f"{len(exps)} expander(s) on twin {name} provide {provided:.0f} mm² for a "
                 f"{need:.0f} mm² defect ({100 * params.over_expansion:.0f} % over-expansion)"
             )
+        if ex is not None and ex.count:
+            msg = (
+                f"twin {name} already carries {ex.count} expander(s) ({ex.fill_ml:.0f} mL) "
+                f"under {ex.expanded_scalp_mm2:.0f} mm² of scalp, about {credit:.0f} mm² of "
+                f"realised gain counted; {len(exps)} new expander(s) proposed off them; " + msg
+            )
         plans[name] = TwinSkinPlan(
             twin=name,
             defect_area_mm2=need,
-            required_mm2=required,
+            required_mm2=required_total,
             provided_mm2=provided,
             capacity_mm2=capacity,
             shortfall_mm2=shortfall,

@@ -13,7 +13,7 @@ separation date from the plan options (``--separation-date``). Writes the
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -22,8 +22,17 @@ import numpy as np
 
 from twinsep.errors import ConfigError
 from twinsep.reconstruct.bone import BoneParams, TwinBonePlan, plan_bone
-from twinsep.reconstruct.defects import DefectParams, HeadFrame, TwinDefects, measure_defects
+from twinsep.reconstruct.defects import (
+    AVAILABLE,
+    NEAR_WOUND,
+    DefectParams,
+    HeadFrame,
+    TwinDefects,
+    measure_defects,
+)
+from twinsep.reconstruct.existing import ExistingSkin, existing_skin
 from twinsep.reconstruct.expanders import ExpanderParams, TwinSkinPlan, plan_expanders
+from twinsep.segment.implants import ExistingExpander
 from twinsep.volume import Volume
 
 logger = logging.getLogger(__name__)
@@ -97,6 +106,8 @@ class Reconstruction:
         ``"A/expander_A1"`` -> :class:`MeshData`, ``"A/cranioplasty_A"`` -> ..., in
         world mm (read by the models stage).
     separation_date : date or None
+    existing : dict "A"/"B" -> ExistingSkin
+        Scalp over expanders already in place (twins that have some).
     """
 
     defects: dict[str, TwinDefects]
@@ -104,6 +115,7 @@ class Reconstruction:
     bone: dict[str, TwinBonePlan]
     meshes: dict[str, MeshData]
     separation_date: date | None = None
+    existing: dict[str, ExistingSkin] = field(default_factory=dict)
 
 
 def reconstruct(
@@ -113,6 +125,7 @@ def reconstruct(
     frames: dict[str, HeadFrame] | None = None,
     separation_date: date | None = None,
     params: ReconstructParams = ReconstructParams(),
+    existing: tuple[ExistingExpander, ...] = (),
 ) -> Reconstruction:
     """Defects, expander plans and bone templates of both twins.
 
@@ -129,13 +142,32 @@ def reconstruct(
     separation_date : date, optional
         Planned separation; fills then carry due dates counted back from it.
     params : ReconstructParams
+    existing : tuple of ExistingExpander
+        Expanders already in the CT (``twins`` stage, on ``labels``' grid): their scalp
+        counts as available (unless next to the wound), their realised gain toward
+        the defect, and no new expander is placed over them
+        (:mod:`twinsep.reconstruct.existing`).
 
     Returns
     -------
     Reconstruction
     """
     defects = measure_defects(labels, twins, frames=frames, params=params.defects)
-    skin = plan_expanders(defects, separation_date=separation_date, params=params.expanders)
+    grown: dict[str, ExistingSkin] = {}
+    for name, d in list(defects.items()):
+        ex = existing_skin(d, existing, labels.affine, efficiency=params.expanders.efficiency.round)
+        if not ex.count:
+            continue
+        grown[name] = ex
+        counts = ex.occupied & (d.region != NEAR_WOUND)
+        defects[name] = replace(
+            d,
+            available=d.available | counts,
+            region=np.where(counts, AVAILABLE, d.region),
+        )
+    skin = plan_expanders(
+        defects, separation_date=separation_date, params=params.expanders, existing=grown
+    )
     bone = {name: plan_bone(d, params=params.bone) for name, d in defects.items()}
     meshes: dict[str, MeshData] = {}
     for name in sorted(skin):
@@ -149,7 +181,7 @@ def reconstruct(
             meshes[f"{name}/cranioplasty_{name}"] = MeshData(
                 f"cranioplasty_{name}", name, b.vertices_mm, b.faces
             )
-    return Reconstruction(defects, skin, bone, meshes, separation_date)
+    return Reconstruction(defects, skin, bone, meshes, separation_date, grown)
 
 
 def _r(x: float, nd: int = 1) -> float:
@@ -188,6 +220,14 @@ def sections(result: Reconstruction) -> dict[str, Any]:
                 _vec(q) for q in d.scalp_outline_mm[:: max(1, len(d.scalp_outline_mm) // 64)]
             ],
             "message": p.message,
+        }
+        ex = result.existing.get(name)
+        per_twin[name]["existing_expanders"] = {
+            "count": ex.count if ex else 0,
+            "fill_ml": _r(ex.fill_ml) if ex else 0.0,
+            "expanded_scalp_mm2": _r(ex.expanded_scalp_mm2, 0) if ex else 0.0,
+            "base_mm2": _r(ex.base_mm2, 0) if ex else 0.0,
+            "realised_gain_mm2": _r(ex.realised_gain_mm2, 0) if ex else 0.0,
         }
         for e in p.expanders:
             expanders.append(
@@ -304,7 +344,15 @@ def _run(ctx: Any) -> Reconstruction:
     sep_date = parse_date(text) if text else None
     params = ctx.params if isinstance(ctx.params, ReconstructParams) else ReconstructParams()
     ctx.progress(0.1, "defects, expanders and bone templates")
-    result = reconstruct(labels, twins, frames=frames, separation_date=sep_date, params=params)
+    existing = tuple(getattr(ctx.result("twins"), "expanders", ()) or ())
+    result = reconstruct(
+        labels,
+        twins,
+        frames=frames,
+        separation_date=sep_date,
+        params=params,
+        existing=existing,
+    )
     dp = params.defects
     for name in sorted(result.skin):
         p = result.skin[name]
@@ -314,7 +362,11 @@ def _run(ctx: Any) -> Reconstruction:
                 f"twin {name}: no reliable facial direction, so all skin below the brow level "
                 "(face, ears, temporal and occipital scalp) was kept out of the expander plan"
             )
-        if p.shortfall_mm2 > 0 or p.margin < params.expanders.over_expansion - 1e-6:
+        if (
+            p.shortfall_mm2 > 0
+            or p.margin < params.expanders.over_expansion - 1e-6
+            or name in result.existing
+        ):
             ctx.warn(p.message)
         custom = [e.label for e in p.expanders if e.custom]
         if custom:
