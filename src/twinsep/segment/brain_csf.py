@@ -35,6 +35,11 @@ histogram (so a CT calibrated tens of HU off is split alike), then cleaned of sp
    averaged its second voxel layer with the brain below it (at 1.2 mm and 30 HU that
    layer came out midway; CSF Dice 0.74-0.76 on the size-256 phantoms, 0.81-0.84 with
    the shells; the edge is still fitted on the isotropic values).
+   **Bodies of CSF** much wider than that smoothing (enlarged ventricles: hydrocephalus,
+   cysts) are found on a second, coarser smoothing (``csf_deep_sigma_mm``) where the
+   first one leaves too much noise to resolve them (3 mm voxels: 42 mL of ventricles
+   0.38 CSF at 15 HU, 0.05 at 30); only when that smoothing shows a CSF class of its
+   own (``_deep_csf``).
 3. **Specks are brain.** A face-connected piece of CSF (bright and dark together) is kept
    when it reaches the cavity wall (bone, vessel or the cavity's edge: subarachnoid
    CSF and the partial-volume rim) or when its dark part fills at least
@@ -225,6 +230,11 @@ def classify_brain_csf(
         del shell
     dark_c = ts < t_csf
     del ts
+    # deep CSF: bodies of CSF far wider than the dark test's smoothing (enlarged
+    # ventricles, cysts), resolved on a coarser smoothing where the fine one is not
+    deep_c = _deep_csf(num0, den0, rest_c, f, spacing, noise_hu, soft_hu, params)
+    if deep_c is not None:
+        dark_c |= deep_c
 
     # 3. unresolved specks: a CSF piece that reaches neither the cavity wall nor the
     # volume the smoothing averages is noise (on the blocks of the dark test)
@@ -245,6 +255,133 @@ def classify_brain_csf(
         sigma_mm,
     )
     return BrainCsf(brain, csf, float(t_csf), float(t_bright), tuple(warnings))
+
+
+def _deep_csf(
+    num0: np.ndarray,
+    den0: np.ndarray,
+    rest_c: np.ndarray,
+    f: tuple[int, int, int],
+    spacing: morph.Spacing,
+    noise_hu: float,
+    soft_hu: float,
+    params: SegmentParams,
+) -> np.ndarray | None:
+    """Blocks of CSF bodies much wider than the dark test's smoothing (enlarged
+    ventricles, cysts), found on a coarser smoothing of the same values.
+
+    The dark test's smoothing is capped at ``tissue_sigma_bounds_mm`` (1.5 mm) so that
+    the 1-3 mm subarachnoid layer survives; on 3 mm voxels it then leaves 8-13 HU of
+    noise, its CSF class is small (3-5 % of the cavity) and its Bayes cut, which weighs
+    CSF by that share, fell below the CSF mean (4.6 HU for 8 HU ventricles at 15 HU
+    noise) or, unresolved, 2.5 brain sigmas under brain (-12 HU at 30 HU): 42 mL of
+    hydrocephalic ventricles were 0.84 / 0.38 / 0.05 CSF at 5 / 15 / 30 HU noise. On a
+    Gaussian of ``params.csf_deep_sigma_mm`` (normalised over the non-bright cavity,
+    like the dark test) a body a few sigmas wide keeps its own value inside while the
+    noise falls to 1-5 HU, and a two-class fit resolves it.
+
+    Used only when that fit's CSF class is resolved (means at least the separation
+    bound of the dark test apart, on the coarse noise), holds at least
+    ``params.csf_deep_min_noise_volumes`` noise volumes ``(4 pi)^(3/2) sigma^3`` of the
+    smoothing, and reads as CSF: its mean less one sigma at least
+    ``params.csf_grey_white_max_hu`` below brain, and a mode of its own (means
+    ``params.csf_deep_min_sep_sigmas`` mean sigmas apart). A normal cavity's sulci and
+    thin layers blur into brain and leave an empty class (0.00 mL on the blind phantom3
+    heads at 3 and 1.2 mm); on Colin27 (adult) the class is white matter and sulci
+    blurred together (23.8 +- 5.7 HU under brain at 32.0 +- 2.4) and is not used; on
+    the generated head of test_brain_csf_coarse at 3.5 mm and 30 HU the brain's noise
+    split into classes 7.5-13 HU apart with sigmas 6-10 (0.9-1.8 mean sigmas).
+
+    Bodies are the face-connected pieces below a quarter of the way from the CSF class
+    to brain, of at least as many noise volumes (at the midpoint, 30 HU noise on 3 mm
+    voxels left 12 % of the white matter below it in blobs that joined the ventricles).
+    Each body's edge is where the blur crosses half-way between the CSF class and the
+    brain around that body (the median of the coarse values 2-3 sigmas out), within 2
+    sigmas of it: a blurred flat wall crosses that level where the body ends (a curved
+    one moves inward by about sigma^2 / radius). Ventricles lie in white matter, below
+    the brain class's mean: the class midpoint as the edge put it a voxel out (generated
+    3 mm head at 5 HU: ventricles 54 mL for 39 mL; with the local level 43 mL).
+
+    Returns
+    -------
+    ndarray of bool or None
+        Deep-CSF blocks (the grid of ``rest_c``), or None when there is no such class.
+    """
+    s_mm = params.csf_deep_sigma_mm
+    if s_mm <= 0:
+        return None
+    sp_c = [k * s for k, s in zip(f, spacing, strict=True)]
+    g = [s_mm / s for s in sp_c]
+    num = ndi.gaussian_filter(num0, sigma=g, mode="nearest", truncate=3.0)
+    den = ndi.gaussian_filter(den0, sigma=g, mode="nearest", truncate=3.0)
+    np.maximum(den, 1e-3, out=den)
+    coarse = np.divide(num, den, out=num)
+    del den
+    noise_c = noise_hu / float(np.sqrt((4 * np.pi) ** 1.5 * np.prod(g)))
+    hist = _cavity_histogram(coarse, rest_c, soft_hu, params)
+    mix = None if hist is None else _fit_histogram(hist, (-25.0, 0.0), max(noise_c, 1e-3))
+    if mix is None:
+        return None
+    ib = int(np.argmax(mix.weights))
+    block_mm3 = float(np.prod(sp_c))
+    noise_mm3 = (4 * np.pi) ** 1.5 * s_mm**3
+    csf_mm3 = float(mix.weights[ib - 1]) * float(np.count_nonzero(rest_c)) * block_mm3
+    sep = mix.means[ib] - mix.means[ib - 1] if ib > 0 else 0.0
+    min_sep = max(params.csf_brain_min_sep_hu, params.csf_brain_min_sep_noise * noise_c)
+    logger.debug(
+        "deep CSF fit (%.1f mm): means %s HU, sigmas %s, CSF class %.1f mL (%.1f noise volumes)",
+        s_mm,
+        np.round(mix.means, 1),
+        np.round(mix.sigmas, 1),
+        csf_mm3 / 1000.0 if ib > 0 else 0.0,
+        csf_mm3 / noise_mm3 if ib > 0 else 0.0,
+    )
+    # a CSF body reads as CSF at this scale: its class (mean less one sigma) lies at
+    # least a grey-white contrast below brain, in a mode of its own; a class nearer
+    # brain is white matter or sulci blurred into it (Colin27: 23.8 +- 5.7 HU under
+    # brain at 32.0 +- 2.4), a wide one the noise of brain split in two
+    if (
+        ib == 0
+        or sep < min_sep
+        or csf_mm3 < params.csf_deep_min_noise_volumes * noise_mm3
+        or mix.means[ib] - (mix.means[ib - 1] - mix.sigmas[ib - 1]) < params.csf_grey_white_max_hu
+        or sep < params.csf_deep_min_sep_sigmas * 0.5 * (mix.sigmas[ib - 1] + mix.sigmas[ib])
+    ):
+        return None
+    csf_hu = mix.means[ib - 1]
+    # bodies: seeds a quarter of the way from CSF to brain (at the midpoint, 30 HU
+    # noise on 3 mm voxels left 12 % of white matter below it, in blobs of the
+    # smoothing's size that joined the ventricles)
+    deep = coarse < csf_hu + 0.25 * sep
+    deep &= rest_c
+    lab, n = morph.label_components(deep, 6)
+    cnt = np.bincount(lab.ravel(), minlength=int(n) + 1)
+    keep = cnt * block_mm3 >= params.csf_deep_min_noise_volumes * noise_mm3
+    keep[0] = False
+    if not keep.any():
+        return None
+    lab = np.where(keep[lab], lab, 0)
+    # each body's edge is where the blur crosses half-way to the brain around it (its
+    # ring 2-3 sigmas out, where the coarse values are the brain's own): ventricles lie
+    # in white matter, below the brain class's mean, and the class midpoint put the
+    # edge a voxel out (+38 % ventricle volume on the generated 3 mm head at 5 HU)
+    dist, idx = ndi.distance_transform_edt(lab == 0, sampling=sp_c, return_indices=True)
+    near = lab[tuple(idx)]
+    del idx
+    ring = (dist > 2 * s_mm) & (dist <= 3 * s_mm) & rest_c
+    ids = np.flatnonzero(keep)
+    outside = np.asarray(ndi.median(coarse, labels=np.where(ring, near, 0), index=ids))
+    outside = np.where(np.isfinite(outside), outside, mix.means[ib])
+    cut = np.full(int(n) + 1, -np.inf)
+    cut[ids] = 0.5 * (csf_hu + outside)
+    out: np.ndarray = (coarse < cut[near]) & (dist <= 2 * s_mm) & rest_c
+    logger.debug(
+        "deep CSF: %d bodies, %.1f mL, edges at %s HU",
+        ids.size,
+        float(np.count_nonzero(out)) * block_mm3 / 1000.0,
+        np.round(cut[ids], 1),
+    )
+    return out
 
 
 def _shell_values(

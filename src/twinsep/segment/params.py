@@ -1042,6 +1042,34 @@ class SegmentParams:
     not lower anywhere; 2 noise volumes gave +0.002 more at 2.3-2.7 mm and the same
     elsewhere."""
 
+    csf_deep_sigma_mm: float = 3.0
+    """Gaussian sigma (mm) of the second dark test, for CSF bodies much wider than the
+    first one's smoothing (``segment.brain_csf._deep_csf``; 0 turns it off): a body
+    wider than about four sigmas (12 mm: enlarged lateral ventricles are over 15 mm
+    wide, hydrocephalus) keeps its own value at its centre, while 15-30 HU of noise on
+    3 mm voxels falls to 3-5 HU (the first test, capped at 1.5 mm, leaves 8-13 HU).
+    Measured (blind phantom3 vertical union with 42 mL of ventricles at 8 HU, in-process
+    segment_ct): ventricle CSF recall 0.83 / 0.38 / 0.05 -> 0.96 / 0.93 / 0.82 at
+    5 / 15 / 30 HU noise (3 mm), 0.88 / 0.76 -> 0.97 / 0.95 at 1.2 mm (15 / 30 HU);
+    the same heads without hydrocephalus, the 48 size-96/128 phantom rows and Colin27
+    unchanged."""
+
+    csf_deep_min_noise_volumes: float = 2.0
+    """The second dark test is used only when its CSF class, and each piece it keeps,
+    holds at least this many noise volumes ``(4 pi)^(3/2) s^3`` of its smoothing
+    (dimensionless; 2.4 mL at 3 mm): smaller is one or two independent noise samples.
+    Measured: the class holds 25-36 mL with hydrocephalus and 0.00 mL on the normal
+    blind phantom3 heads (3 and 1.2 mm, 5-30 HU), whose ventricles (about 7 mL) the
+    first test already resolves; with the piece rule alone (1 noise volume, no class
+    bound) the empty class's cut (21-24 HU) took 23-137 mL of brain."""
+
+    csf_deep_min_sep_sigmas: float = 3.0
+    """The second dark test's CSF class must be a mode of its own: its mean at least
+    this many mean class sigmas below brain's (dimensionless; two equal Gaussians show
+    two modes from 2 sigmas apart, 3 leaves a dip). Measured: hydrocephalic ventricles
+    3.7-5.0 (blind phantom3, 3 and 1.2 mm, 5-30 HU), Colin27 2.0, a normal generated
+    head at 3.5 mm and 30 HU, whose brain noise the fit split, 0.9-1.8."""
+
     csf_shell_depth_mm: float = 3.0
     """Depth (mm) below the cavity wall to which the dark test also smooths within
     shells of equal depth (``segment.shells``, ``segment.brain_csf._shell_values``;
