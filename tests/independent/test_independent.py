@@ -173,6 +173,18 @@ def test_shared_sinus_found_iff_present(name: str, root: Path) -> None:
     assert p.plan["fusion"]["completeness"] == p.phantom.completeness
 
 
+@pytest.mark.parametrize(
+    "name", _params("completeness_plain", [n for n in NAMES if not CONFIGS[n].contrast])
+)
+def test_completeness_inferred_without_contrast(name: str, root: Path) -> None:
+    # no sinus is visible: the call rests on the brain contact across the bridge (read
+    # partial, "no contrast", before 2026-11-27)
+    p = _planned(name, root)
+    fu = p.plan["fusion"]
+    assert fu["completeness"] == p.phantom.completeness
+    assert fu["completeness_evidence"].startswith("inferred from")
+
+
 @pytest.mark.parametrize("name", _params("separated", NAMES))
 def test_separated_twins_are_disconnected(name: str, root: Path) -> None:
     p = _planned(name, root)
