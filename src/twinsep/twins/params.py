@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from twinsep.segment.implants import ImplantParams
+
 
 @dataclass(frozen=True)
 class TwinParams:
@@ -83,3 +85,8 @@ class TwinParams:
     twin_a_search_mm: float = 10.0
     """A ``--twin-a`` point outside tissue is moved to the nearest tissue voxel when
     one lies within this distance (mm); farther, the point is refused."""
+
+    implants: ImplantParams = field(default_factory=ImplantParams)
+    """Numbers of the existing-expander rule the ``twins`` stage runs on a CT
+    (:func:`twinsep.segment.implants.find_expanders`); recorded with the stage's
+    parameters in ``plan.json``."""

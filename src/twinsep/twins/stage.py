@@ -9,7 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from twinsep.errors import InputError
-from twinsep.segment.implants import ExistingExpander, find_expanders, saline_ml
+from twinsep.segment.implants import (
+    ExistingExpander,
+    ImplantParams,
+    find_expanders,
+    saline_ml,
+)
 from twinsep.twins.assign import assign_twins
 from twinsep.twins.params import TwinParams
 from twinsep.twins.result import TwinAssignment
@@ -72,7 +77,8 @@ def _run(ctx: Any) -> TwinAssignment:
         return result
     if getattr(scan.info, "modality", "CT") != "MR" and scan.volume.shape == labels.shape:
         ctx.progress(0.7, "looking for tissue expanders already in place")
-        found = find_expanders(scan.volume, labels, result.twins)
+        implants = getattr(ctx.params, "implants", None) or ImplantParams()
+        found = find_expanders(scan.volume, labels, result.twins, params=implants)
         warning = expander_warning(found)
         if warning is not None:
             ctx.warn(warning)
