@@ -44,6 +44,7 @@ from twinsep.layout import from_canonical, to_canonical
 from twinsep.segment import filters, morph
 from twinsep.segment.brain_csf import classify_brain_csf
 from twinsep.segment.cavity import find_cranial_cavity
+from twinsep.segment.foreign_metal import metal_not_bone, metal_warning
 from twinsep.segment.histogram import (
     CTStats,
     NoiseLevel,
@@ -210,10 +211,22 @@ def segment_ct(
     bright = _bone_mask(sm_t, raw_t, soft, t_lo, t_hi, body_filled, spacing, params)
     if streaks is not None:
         bright &= ~streaks.metal  # an implant is not bone (its label stays soft tissue)
+    # metal with or without streaks (ports, electrodes), and its bone-level rim, is not
+    # bone either (segment.foreign_metal)
+    foreign = metal_not_bone(
+        raw, bright, spacing, soft_hu=soft, outside=~body_filled, params=params.metal
+    )
+    not_bone = None if foreign is None else foreign.metal | foreign.rim
+    if not_bone is not None:
+        bright &= ~not_bone
 
     # --- intracranial space ------------------------------------------------------------
     intracranial, radius = _intracranial(bright, body_filled, spacing, params, src)
     logger.debug("skull closed at radius %.0f mm", radius)
+    if foreign is not None:
+        note = metal_warning(foreign, ct.affine, crop.lo, ~intracranial)
+        if note is not None:
+            warnings.append(note)
     if radius > params.skull_close_mm[0]:
         warnings.append(
             f"the skull has wide openings (closed only at {radius:.0f} mm): large fontanelles, "
@@ -297,6 +310,8 @@ def segment_ct(
     )
     bright[marrow] = True
     del marrow
+    if not_bone is not None:
+        bright &= ~not_bone
 
     # --- brain vs CSF (segment.brain_csf) on a CT whose sharp kernel is undone --------
     inner = intracranial & ~vessel
