@@ -14,6 +14,7 @@ from twinsep.fusion.completeness import (
     NO_SHARED_SINUS,
     UNDETERMINED_TOTAL,
     call_completeness,
+    cavity_cue_mm2,
     open_area_mm2,
 )
 from twinsep.fusion.shared import brain_contact_faces
@@ -63,9 +64,9 @@ def test_plain_ct_partial_form_is_inferred_partial(plain_pair) -> None:
     assert (fa.completeness, fa.completeness_evidence) == ("partial", INFERRED_PARTIAL)
     assert sum(NOT_SEEN in w for w in fa.warnings) == 1
     cue = fa.completeness_cue
-    # measured 0.056 and 0.135 (a septum of about a voxel partly read as CSF or brain;
-    # vertical-partial at this size reads 0.10-0.16 and 0.22-0.28: in the band, total
-    # assumed, docs/separation.md)
+    # measured 0.056 and 0.129 (a septum of about a voxel partly read as CSF or brain;
+    # vertical-partial at this size reads 0.09 and 0.21, near the limit; 0.15 and 0.22
+    # before soft tissue between the skulls read as brain was left out, docs/separation.md)
     assert cue is not None and cue.brain_contact_fraction < 0.10 and cue.open_fraction < 0.25
 
 
@@ -134,6 +135,30 @@ def test_inference_on_hand_made_brains_total_partial_and_undecided() -> None:
     assert 0.10 <= call.brain_contact_fraction < 0.25
     assert (call.completeness, call.evidence) == ("total", UNDETERMINED_TOTAL)
     assert UNDETERMINED in call.warnings[0] and "venogram" in call.warnings[0]
+
+
+def test_tissue_between_two_skulls_read_as_brain_is_not_a_shared_cavity() -> None:
+    # Two skulls (one voxel of bone each, at x = -1.5 and +1.5 mm) with a 2 mm gap
+    # between them whose soft tissue a plain CT cannot tell from brain (labelled brain):
+    # across the boundary "brain" meets "brain", but neither piece is its twin's brain.
+    lab, tw, aff = _two_brains(0.0, 4)
+    x = (np.indices(SHAPE).reshape(3, -1).T @ aff[:3, :3].T + aff[:3, 3])[:, 0]
+    x = x.reshape(SHAPE)
+    lab[(np.abs(x) > 1.0) & (np.abs(x) < 2.0) & (lab == 3)] = 2
+    labels, twins = Volume(lab, aff), Volume(tw, aff)
+    mesh = interface_mesh(tw == 1, tw == 2, aff)
+    p = FusionParams()
+    raw = brain_contact_faces(
+        labels,
+        twins,
+        mesh,
+        gap_mm=p.brain_contact_gap_mm,
+        min_patch_mm2=p.brain_contact_min_mm2,
+        layer_vx=p.brain_contact_layer_vx,
+    )
+    assert mesh.areas_mm2[raw].sum() == pytest.approx(np.pi * 12.0**2, rel=0.10)
+    contact, opened = cavity_cue_mm2(labels, twins, mesh, p)
+    assert contact == 0.0 and opened == 0.0
 
 
 def test_visible_sinuses_are_not_overridden_by_the_cue() -> None:

@@ -13,8 +13,9 @@ The cue is the share of the twin boundary (the bridge) over which the brains are
 contact (:func:`twinsep.fusion.shared.brain_contact_faces`: no bone between, a layer of at
 most a dura), backed by the share where intracranial tissue (brain, CSF, vessel) lies on
 both sides. Measured on plain-CT copies of every generated family with truth
-(docs/separation.md, "Partial or total without contrast"): partial forms <= 0.07 (brain
-contact) and <= 0.17 (open), total forms >= 0.37 and >= 0.41. Partial is inferred only
+(docs/separation.md, "Partial or total without contrast"): partial forms <= 0.10 (brain
+contact) and <= 0.21 (open), total forms >= 0.37 and >= 0.41; both counted on each twin's
+largest brain piece only (:func:`main_brain_labels`). Partial is inferred only
 when both shares are clearly low; inside the band between, the safer reading (total,
 staged) is taken and the warning says so.
 """
@@ -27,9 +28,10 @@ from typing import Any
 import numpy as np
 
 from twinsep.fusion.params import FusionParams
-from twinsep.fusion.shared import SharedInventory
+from twinsep.fusion.shared import SharedInventory, brain_contact_faces
 from twinsep.fusion.surface import InterfaceMesh
-from twinsep.labels import BRAIN, CSF, VESSEL
+from twinsep.labels import BRAIN, CSF, SOFT_TISSUE, TWIN_A, TWIN_B, VESSEL
+from twinsep.segment.morph import largest_components
 from twinsep.volume import Volume
 
 #: ``completeness_evidence`` values (plan.json ``fusion.completeness_evidence``).
@@ -101,6 +103,43 @@ def open_area_mm2(labels: Volume, interface: InterfaceMesh) -> float:
     intra_a = (la == BRAIN) | (la == CSF) | (la == VESSEL)
     intra_b = (lb == BRAIN) | (lb == CSF) | (lb == VESSEL)
     return float(interface.areas_mm2[intra_a & intra_b].sum())
+
+
+def main_brain_labels(labels: Volume, twins: Volume) -> Volume:
+    """``labels`` with brain voxels outside each twin's largest brain piece as soft tissue.
+
+    Soft tissue between two skulls (a fibrous gap where the outer tables did not fuse)
+    has the HU of brain on a plain CT and may be labelled brain; walled off by bone, it
+    is not connected to the twin's brain, which a cavity shared with the other twin is.
+    """
+    lab = labels.array
+    tw = twins.array
+    out = lab.copy()
+    for code in (TWIN_A, TWIN_B):
+        brain = (lab == BRAIN) & (tw == code)
+        if brain.any():
+            out[brain & ~largest_components(brain, 1, 26)] = SOFT_TISSUE
+    return labels.with_array(out)
+
+
+def cavity_cue_mm2(
+    labels: Volume, twins: Volume, interface: InterfaceMesh, params: FusionParams
+) -> tuple[float, float]:
+    """Brain-contact and open areas (mm^2) of the twin boundary for the inference.
+
+    Measured on :func:`main_brain_labels`: only each twin's own brain counts.
+    """
+    main = main_brain_labels(labels, twins)
+    faces = brain_contact_faces(
+        main,
+        twins,
+        interface,
+        gap_mm=params.brain_contact_gap_mm,
+        min_patch_mm2=params.brain_contact_min_mm2,
+        layer_vx=params.brain_contact_layer_vx,
+    )
+    contact = float(interface.areas_mm2[faces].sum()) if faces.size else 0.0
+    return contact, open_area_mm2(main, interface)
 
 
 def call_completeness(

@@ -344,20 +344,19 @@ class FusionParams:
     are in contact (``SharedInventory.brain_contact_area_mm2``) over at least this share
     of the bridge area (one cranial cavity, where the sinuses are shared). Plain-CT copies
     of the generated families (docs/separation.md): total forms 0.37-0.58, partial forms
-    0-0.16; 0.25 sits 1.5x under the lowest total."""
+    0-0.10 (each twin's largest brain piece only); 0.25 sits 1.5x under the lowest
+    total."""
 
     inferred_partial_contact_max: float = 0.10
     """Without visible sinuses: partial is inferred only below this brain-contact share
-    of the bridge (and below ``inferred_partial_open_max``), 1.5x over the highest
-    partial form whose septum the segmentation resolves (0.07); septa of about one voxel
-    (2.3-3 mm) read up to 0.16 and fall between the two limits, where the safer reading
-    (total, staged) is taken."""
+    of the bridge (and below ``inferred_partial_open_max``). Partial forms read 0-0.06,
+    vertical-partial 0.09-0.10 (one run of four falls between the two limits, where the
+    safer reading, total and staged, is taken)."""
 
     inferred_partial_open_max: float = 0.25
     """Without visible sinuses: partial is inferred only when the share of the bridge
     with brain, CSF or vessel on both sides (cavities communicating without bone) is
-    below this. Measured: partial forms 0.01-0.17, up to 0.28 with a septum of about one
-    voxel (read partly as CSF or brain); total forms 0.41-0.67."""
+    below this. Measured: partial forms 0.01-0.21; total forms 0.41-0.67."""
 
     bridge_waist_factor: float = 1.5
     """The bridge spans the cross-sections (along the shared axis) whose area is at most
