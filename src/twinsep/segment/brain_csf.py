@@ -319,25 +319,39 @@ def _deep_csf(
     del den
     noise_c = noise_hu / float(np.sqrt((4 * np.pi) ** 1.5 * np.prod(g)))
     hist = _cavity_histogram(coarse, rest_c, soft_hu, params)
-    if hist is None:
+    mix = None if hist is None else _fit_histogram(hist, (-25.0, 0.0), max(noise_c, 1e-3))
+    if mix is None:
         return None
+    ib = int(np.argmax(mix.weights))
     block_mm3 = float(np.prod(sp_c))
     noise_mm3 = (4 * np.pi) ** 1.5 * s_mm**3
-    n_mm3 = float(np.count_nonzero(rest_c)) * block_mm3
-    # two classes; when their lower one fails, three (a wide dark tail of streaks or
-    # artefacts took the lower class: the bodies are then the middle one; blind
-    # clinical 'all' cases, 16-19 HU wide tails under 8 HU ventricles)
-    found = None
-    for offsets in ((-25.0, 0.0), (-25.0, -12.0, 0.0)):
-        mix = _fit_histogram(hist, offsets, max(noise_c, 1e-3))
-        if mix is not None:
-            found = _deep_class(mix, n_mm3, noise_mm3, noise_c, s_mm, params)
-        if found is not None:
-            break
-    if found is None:
+    csf_mm3 = float(mix.weights[ib - 1]) * float(np.count_nonzero(rest_c)) * block_mm3
+    sep = mix.means[ib] - mix.means[ib - 1] if ib > 0 else 0.0
+    min_sep = max(params.csf_brain_min_sep_hu, params.csf_brain_min_sep_noise * noise_c)
+    logger.debug(
+        "deep CSF fit (%.1f mm): means %s HU, sigmas %s, CSF class %.1f mL (%.1f noise volumes)",
+        s_mm,
+        np.round(mix.means, 1),
+        np.round(mix.sigmas, 1),
+        csf_mm3 / 1000.0 if ib > 0 else 0.0,
+        csf_mm3 / noise_mm3 if ib > 0 else 0.0,
+    )
+    # a CSF body reads as CSF at this scale: its class (mean less one sigma) lies at
+    # least a grey-white contrast below brain, in a mode of its own; a class nearer
+    # brain is white matter or sulci blurred into it (Colin27: 23.8 +- 5.7 HU under
+    # brain at 32.0 +- 2.4), a wide one the noise of brain split in two
+    if (
+        ib == 0
+        or sep < min_sep
+        or csf_mm3 < params.csf_deep_min_noise_volumes * noise_mm3
+        or mix.means[ib] - (mix.means[ib - 1] - mix.sigmas[ib - 1]) < params.csf_grey_white_max_hu
+        or sep < params.csf_deep_min_sep_sigmas * 0.5 * (mix.sigmas[ib - 1] + mix.sigmas[ib])
+    ):
         return None
-    csf_hu, brain_hu = found
-    sep = brain_hu - csf_hu
+    csf_hu = mix.means[ib - 1]
+    # bodies: seeds a quarter of the way from CSF to brain (at the midpoint, 30 HU
+    # noise on 3 mm voxels left 12 % of white matter below it, in blobs of the
+    # smoothing's size that joined the ventricles)
     deep = coarse < csf_hu + 0.25 * sep
     deep &= rest_c
     lab, n = morph.label_components(deep, 6)
@@ -357,7 +371,7 @@ def _deep_csf(
     ring = (dist > 2 * s_mm) & (dist <= 3 * s_mm) & rest_c
     ids = np.flatnonzero(keep)
     outside = np.asarray(ndi.median(coarse, labels=np.where(ring, near, 0), index=ids))
-    outside = np.where(np.isfinite(outside), outside, brain_hu)
+    outside = np.where(np.isfinite(outside), outside, mix.means[ib])
     cut = np.full(int(n) + 1, -np.inf)
     cut[ids] = 0.5 * (csf_hu + outside)
     out: np.ndarray = (coarse < cut[near]) & (dist <= 2 * s_mm) & rest_c
@@ -368,46 +382,6 @@ def _deep_csf(
         np.round(cut[ids], 1),
     )
     return out
-
-
-def _deep_class(
-    mix: Mixture1D,
-    cavity_mm3: float,
-    noise_mm3: float,
-    noise_c: float,
-    s_mm: float,
-    params: SegmentParams,
-) -> tuple[float, float] | None:
-    """(CSF mean, brain mean) in HU when the class of ``mix`` (a fit of the coarse
-    cavity values) just below the heaviest (brain) is a CSF body class
-    (:func:`_deep_csf`), else None. In a three-class fit a class below it is a wide
-    dark tail (streaks, artefacts), left out."""
-    ib = int(np.argmax(mix.weights))
-    if ib == 0:
-        return None
-    c = ib - 1
-    sep = mix.means[ib] - mix.means[c]
-    csf_mm3 = float(mix.weights[c]) * cavity_mm3
-    logger.debug(
-        "deep CSF fit (%.1f mm): means %s HU, sigmas %s, lowest class %.1f mL (%.1f noise volumes)",
-        s_mm,
-        np.round(mix.means, 1),
-        np.round(mix.sigmas, 1),
-        csf_mm3 / 1000.0,
-        csf_mm3 / noise_mm3,
-    )
-    # a CSF body reads as CSF at this scale: its class (mean less one sigma) lies at
-    # least a grey-white contrast below brain, in a mode of its own; a class nearer
-    # brain is white matter or sulci blurred into it (Colin27: 23.8 +- 5.7 HU under
-    # brain at 32.0 +- 2.4), a wide one the noise of brain split in two
-    if (
-        sep < max(params.csf_brain_min_sep_hu, params.csf_brain_min_sep_noise * noise_c)
-        or csf_mm3 < params.csf_deep_min_noise_volumes * noise_mm3
-        or mix.means[ib] - (mix.means[c] - mix.sigmas[c]) < params.csf_grey_white_max_hu
-        or sep < params.csf_deep_min_sep_sigmas * 0.5 * (mix.sigmas[c] + mix.sigmas[ib])
-    ):
-        return None
-    return float(mix.means[c]), float(mix.means[ib])
 
 
 def _shell_values(
