@@ -159,16 +159,30 @@ def test_grid_mismatch_is_refused() -> None:
         find_expanders(ct, small, tw)
 
 
-def test_median_at_matches_scipy() -> None:
-    # the per-voxel median equals scipy's median filter (edges repeated) where asked
+@pytest.mark.parametrize("size", [1, 3, 5])
+def test_median_in_band_matches_scipy(size: int) -> None:
+    # the voxels whose median (edges repeated) lies in the band are scipy's, exactly,
+    # with values on the band's edges and ties included
     from scipy import ndimage as ndi
 
-    from twinsep.segment.implants import _median_at
+    from twinsep.segment.implants import _median_in_band
 
-    rng = np.random.default_rng(0)
-    a = rng.normal(0.0, 50.0, (30, 40, 25)).astype(np.float32)
+    rng = np.random.default_rng(size)
+    ramp = np.linspace(-120.0, 120.0, 30)[:, None, None]  # inside and outside the band
+    a = np.rint(ramp + rng.normal(0.0, 40.0, (30, 40, 25))).astype(np.float32)
+    a[rng.random(a.shape) < 0.1] = 30.0  # exactly on the upper edge
     where = rng.random(a.shape) < 0.3
     where[0] = where[:, -1] = True  # the array's faces
-    got = _median_at(a, where, 3)
-    assert np.array_equal(got[where], ndi.median_filter(a, size=3, mode="nearest")[where])
-    assert np.isnan(got[~where]).all()
+    med = ndi.median_filter(a, size=size, mode="nearest")
+    want = where & (med >= -30.0) & (med <= 30.0)
+    got = _median_in_band(a, where, size, -30.0, 30.0)
+    assert want.sum() > 1000 and (where & ~want).sum() > 1000
+    assert np.array_equal(got, want)
+
+
+def test_median_in_band_refuses_even_size() -> None:
+    from twinsep.segment.implants import _median_in_band
+
+    a = np.zeros((5, 5, 5), dtype=np.float32)
+    with pytest.raises(ValueError, match="odd"):
+        _median_in_band(a, a == 0, 2, -30.0, 30.0)

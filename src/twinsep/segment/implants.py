@@ -45,6 +45,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from twinsep import labels as L
+from twinsep.segment.morph import fill_holes
 from twinsep.volume import Volume, apply_affine
 
 logger = logging.getLogger(__name__)
@@ -236,21 +237,33 @@ def find_expanders(
     vox_ml = labels.voxel_volume_mm3 / 1000.0
     # work in the soft tissue's box (plus the median's reach and the port search)
     reach = int(np.ceil(params.port_search_mm / min(spacing))) + params.median_size_vx
-    idx = np.argwhere(soft)
-    lo = np.maximum(idx.min(axis=0) - reach, 0)
-    hi = np.minimum(idx.max(axis=0) + reach + 1, lab.shape)
+    first = []
+    last = []
+    for axis in range(3):
+        hit = np.flatnonzero(soft.any(axis=tuple(a for a in range(3) if a != axis)))
+        first.append(int(hit[0]))
+        last.append(int(hit[-1]))
+    lo = np.maximum(np.array(first) - reach, 0)
+    hi = np.minimum(np.array(last) + reach + 1, lab.shape)
     box = tuple(slice(int(a), int(b)) for a, b in zip(lo, hi, strict=True))
     hu = np.asarray(ct.array[box], dtype=np.float32)
     soft_box = soft[box]
-    med = _median_at(hu, soft_box, params.median_size_vx)
-    water_all = soft_box & (med >= params.water_low_hu) & (med <= params.water_high_hu)
+    water_all = _median_in_band(
+        hu, soft_box, params.median_size_vx, params.water_low_hu, params.water_high_hu
+    )
     # the skin's partial-volume layer (air to tissue passes through the water band)
     water = water_all & ~ndi.binary_dilation(lab[box] == L.BACKGROUND)
     pieces, n = ndi.label(water)
     if n == 0:
         return ()
     sizes = np.bincount(pieces.ravel(), minlength=n + 1)
-    keep = [k for k in range(1, n + 1) if sizes[k] * vox_ml >= params.min_volume_ml]
+    # a pocket only grows when its holes are filled, so a piece already above the
+    # largest volume is no expander either (a whole scalp reading as water)
+    keep = [
+        k
+        for k in range(1, n + 1)
+        if params.min_volume_ml <= sizes[k] * vox_ml <= params.max_volume_ml
+    ]
     if not keep:
         return ()
     lab_b = lab[box]
@@ -276,7 +289,7 @@ def find_expanders(
         )
         # noise holes inside the pocket are its own (soft tissue only: a closed sheet
         # round the skull would otherwise fill with the head)
-        m = ndi.binary_fill_holes(pieces[sl] == k) & soft_b[sl]
+        m = fill_holes(pieces[sl] == k) & soft_b[sl]
         ml = float(m.sum() * vox_ml)
         why = _reject(m, sl, ml, lab_b, d_bone, spacing, params)
         if why is not None:
@@ -318,37 +331,35 @@ def find_expanders(
     return tuple(found)
 
 
-def _median_at(hu: np.ndarray, where: np.ndarray, size: int) -> np.ndarray:
-    """Median of the ``size``^3 cube around each voxel of ``where`` (edges repeated).
+def _median_in_band(
+    hu: np.ndarray, where: np.ndarray, size: int, low_hu: float, high_hu: float
+) -> np.ndarray:
+    """Voxels of ``where`` whose ``size``^3 median (edges repeated) lies in [low, high].
 
-    The same values as ``scipy.ndimage.median_filter(hu, size, mode="nearest")`` at
-    those voxels (NaN elsewhere), computed for them alone: soft tissue is a small part
-    of a head CT's box (a fused real CT: 2.4 of 17 M voxels, 20 s -> 3 s).
+    The same voxels as ``where & (low <= m) & (m <= high)`` with
+    ``m = scipy.ndimage.median_filter(hu, size, mode="nearest")``, found without
+    sorting: the median of an odd number ``n`` of values is at most ``high`` exactly
+    when more than ``n // 2`` of them are, and at least ``low`` exactly when more than
+    ``n // 2`` of them are, so two box counts decide it (a 512x512x400 CT: about 2 s
+    instead of 17 s for the medians of its 14 M soft-tissue voxels).
+
+    Raises
+    ------
+    ValueError
+        ``size`` is even (the median would be a mean of two values) or above 5.
     """
-    r = size // 2
-    pad = np.pad(hu, r, mode="edge")
-    shape = pad.shape
-    offsets = np.array(
-        [
-            (di * shape[1] + dj) * shape[2] + dk
-            for di in range(-r, size - r)
-            for dj in range(-r, size - r)
-            for dk in range(-r, size - r)
-        ],
-        dtype=np.int64,
-    )
-    idx = np.flatnonzero(where)
-    i, j, k = np.unravel_index(idx, where.shape)
-    centre = np.ravel_multi_index((i + r, j + r, k + r), shape)
-    flat = pad.ravel()
-    out = np.full(where.shape, np.nan, dtype=np.float32)
-    vals = np.empty(len(idx), dtype=np.float32)
-    chunk = 262_144
-    for s0 in range(0, len(idx), chunk):
-        c = centre[s0 : s0 + chunk]
-        vals[s0 : s0 + chunk] = np.median(flat[c[:, None] + offsets[None, :]], axis=1)
-    out.ravel()[idx] = vals
-    return out
+    if size % 2 == 0 or not 1 <= size <= 5:
+        raise ValueError(f"median size must be odd and at most 5 voxels, not {size}")
+    half = size**3 // 2
+    ones = np.ones(size, dtype=np.uint8)
+
+    def count(mask: np.ndarray) -> np.ndarray:
+        c = mask.view(np.uint8) if mask.dtype == np.bool_ else mask.astype(np.uint8)
+        for axis in range(3):
+            c = ndi.correlate1d(c, ones, axis=axis, mode="nearest")
+        return c
+
+    return where & (count(hu <= high_hu) > half) & (count(hu >= low_hu) > half)
 
 
 def _triple(v: np.ndarray) -> tuple[float, float, float]:
