@@ -15,11 +15,11 @@ Rule (``metal_not_bone``):
    ``MetalParams.metal_offset_hu`` above soft tissue, jumping from tissue to metal: tooth
    enamel on dentin fails that test), with or without streaks.
 2. **Rim**: the bone-mask pieces (26-connected, after the metal is taken out) that lie
-   mostly (``rim_share`` of their voxels) within ``MetalParams.shell_mm`` of the metal
-   are the metal's blurred rim, not bone. A rim joined to the skull (a port lying on the
+   mostly (``MetalParams.rim_share`` of their voxels) within ``MetalParams.shell_mm``
+   of the metal are the metal's blurred rim, not bone. A rim joined to the skull (a port lying on the
    outer table) stays bone: voxel values cannot tell the two apart there.
-3. **On the skin**: a bone-mask piece of at most ``EXTERNAL_MAX_MM3`` that touches the
-   air outside the body and reaches the metal level is metal (EEG electrodes: on 3 mm
+3. **On the skin**: a bone-mask piece of at most ``MetalParams.skin_metal_max_mm3``
+   that touches the air outside the body and reaches the metal level is metal (EEG electrodes: on 3 mm
    voxels a 1.5 mm disc's own partial-volume voxels, 2300 HU, fill the shell of its
    3071 HU voxels and fail the compact test of rule 1).
 """
@@ -37,15 +37,6 @@ from twinsep.segment.metal import compact_metal
 from twinsep.segment.params import MetalParams
 
 logger = logging.getLogger(__name__)
-
-EXTERNAL_MAX_MM3 = 1000.0
-"""Largest bone piece (mm^3) at the body's surface that is taken as metal on the skin
-when it reaches the metal level: an EEG cup electrode is 0.1 mL, a clip or port under a
-dressing a few tenths; no skull plate on the surface is that small and that dense."""
-
-RIM_SHARE = 0.5
-"""A bone piece whose voxels lie at least this share within the metal's shell is the
-metal's rim (dimensionless; the skull, joined or not, lies mostly beyond the shell)."""
 
 
 @dataclass(frozen=True)
@@ -115,14 +106,14 @@ def metal_not_bone(
     lab, sizes = morph.component_sizes(rest)
     n = sizes.size + 1
     touched = np.bincount(lab[near & rest].ravel(), minlength=n)[1:]
-    is_rim = (touched > 0) & (touched >= RIM_SHARE * sizes)
+    is_rim = (touched > 0) & (touched >= params.rim_share * sizes)
     if outside is not None:
         # metal on the skin (an electrode): a small bone piece at the body's surface
         # that reaches the metal level; too thin to pass the shell test at 3 mm, where
         # the disc's own partial-volume voxels (2300 HU) fill its shell
         hot = np.bincount(lab[rest & (raw >= t_metal)].ravel(), minlength=n)[1:]
         skin = np.bincount(lab[rest & morph.dilate_mm(outside, max(sp), sp)].ravel(), minlength=n)
-        small = sizes * float(np.prod(sp)) <= EXTERNAL_MAX_MM3
+        small = sizes * float(np.prod(sp)) <= params.skin_metal_max_mm3
         is_rim |= (hot > 0) & (skin[1:] > 0) & small
     if not (metal.any() or is_rim.any()):
         return None

@@ -534,6 +534,18 @@ class MetalParams:
     """Thickness (mm, at least a voxel) of the shell around a dense piece in which the
     compactness test counts dense voxels: the PSF (FWHM ~1 mm) plus a voxel."""
 
+    rim_share: float = 0.5
+    """A bone-mask piece with at least this share of its voxels within the metal's
+    shell (``shell_mm``) is the metal's blurred rim, not bone (dimensionless;
+    ``segment.foreign_metal``): the skull, joined to a port or not, lies mostly beyond
+    the shell."""
+
+    skin_metal_max_mm3: float = 1000.0
+    """Largest bone-mask piece (mm^3) at the body's surface taken as metal on the skin
+    when it reaches the metal level (``segment.foreign_metal``): an EEG cup electrode is
+    0.1 mL, a clip or port under a dressing a few tenths; no skull plate on the surface
+    is that small and that dense."""
+
     shell_depth_hu: float = 1000.0
     """The shell's voxels at or above (metal level - this) count as dense (HU): with the
     default level ~1500 HU, dentin, cortical and petrous bone of 1500-2500 HU, not the
