@@ -343,12 +343,7 @@ def twin_frame(
         level_fit: bool = False,
     ) -> _Plane | None:
         return _body_cut_normal(
-            body=body,
-            background=tw_c == 0,
-            free=free,
-            affine=labels.affine,
-            offset=offset,
-            full_shape=lab.shape,
+            skin=skin_normals(),
             spacing=spacing,
             params=ap,
             direction=direction,
@@ -903,12 +898,7 @@ def _skin_normals(
 
 def _body_cut_normal(
     *,
-    body: np.ndarray,
-    background: np.ndarray,
-    free: np.ndarray,
-    affine: np.ndarray,
-    offset: np.ndarray,
-    full_shape: tuple[int, ...],
+    skin: tuple[np.ndarray, np.ndarray] | None,
     spacing: tuple[float, float, float],
     params: AxisParams,
     direction: np.ndarray | None = None,
@@ -917,10 +907,11 @@ def _body_cut_normal(
 ) -> _Plane | None:
     """The scan's cut through the body (outward normal, centre, area), or None.
 
-    The skin of a head is curved; where a scan ends inside the body (skull base, C1,
-    the neck) the tissue meets background or the array's edge across a plane. Each
-    skin voxel's outward normal (its background neighbours among the 26, world
-    directions) is binned on the direction lattice; the skin within
+    ``skin`` is the body's skin as :func:`_skin_normals` gives it (world points and
+    outward unit normals), None when it has too few voxels. The skin of a head is
+    curved; where a scan ends inside the body (skull base, C1, the neck) the tissue
+    meets background or the array's edge across a plane. Each skin voxel's outward
+    normal (its background neighbours among the 26, world directions) is binned on the direction lattice; the skin within
     ``params.body_cut_normal_deg`` of the most common normal (with ``direction``, a
     world unit vector: of the most common one within ``params.cut_plane_agree_deg`` of
     it, to test the plane of a candidate cavity cut), within
@@ -932,17 +923,9 @@ def _body_cut_normal(
     """
     ap = params
     sp = np.asarray(spacing, dtype=float)
-    found = _skin_normals(
-        body=body,
-        background=background,
-        free=free,
-        affine=affine,
-        offset=offset,
-        full_shape=full_shape,
-    )
-    if found is None:
+    if skin is None:
         return None
-    pts, gw = found
+    pts, gw = skin
     dirs = fibonacci_directions(ap.directions)
     counts = np.bincount(np.argmax(gw @ dirs.T, axis=1), minlength=len(dirs))
     if direction is not None:
