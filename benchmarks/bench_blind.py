@@ -36,7 +36,8 @@ def run_case(name: str, work: Path) -> dict[str, Any]:
     return plan_and_score(blind_cases()[name], work)
 
 
-def _f(v: object, nd: int = 3) -> str:
+def cell(v: object, nd: int = 3) -> str:
+    """A table cell: "-" for None, yes / **no** for a flag, ``nd`` decimals for a float."""
     if v is None:
         return "-"
     if isinstance(v, bool):
@@ -75,13 +76,13 @@ def markdown(rows: list[dict[str, Any]]) -> str:
         d = r["dice"]
         lim = r.get("voxel_limit", {})
         lines.append(
-            f"| {r['name']} | {sp} | 0 | {_f(d['soft'])} | {_f(d['bone'])} ({_f(lim.get('bone'))}) "
-            f"| {_f(d['brain'])} | {_f(d['csf'])} ({_f(lim.get('csf'))}) | {_f(d['vessel'])} | "
-            f"{_f(r['twin_acc_15mm'], 4)} | "
-            f"{_f(r['twin_a_ok'])} | {r['type_truth']}/{r['type_plan']} | "
-            f"{_f(r['axis_angle_truth_deg'], 1)}/{_f(r['axis_angle_plan_deg'], 1)} | "
-            f"{_f(r['rotation_truth_deg'], 1)}/{_f(r['rotation_plan_deg'], 1)} | "
-            f"{r['completeness_truth']}/{r['completeness_plan']} | {_f(r['contrast_ok'])} | "
+            f"| {r['name']} | {sp} | 0 | {cell(d['soft'])} | {cell(d['bone'])} ({cell(lim.get('bone'))}) "
+            f"| {cell(d['brain'])} | {cell(d['csf'])} ({cell(lim.get('csf'))}) | {cell(d['vessel'])} | "
+            f"{cell(r['twin_acc_15mm'], 4)} | "
+            f"{cell(r['twin_a_ok'])} | {r['type_truth']}/{r['type_plan']} | "
+            f"{cell(r['axis_angle_truth_deg'], 1)}/{cell(r['axis_angle_plan_deg'], 1)} | "
+            f"{cell(r['rotation_truth_deg'], 1)}/{cell(r['rotation_plan_deg'], 1)} | "
+            f"{r['completeness_truth']}/{r['completeness_plan']} | {cell(r['contrast_ok'])} | "
             f"{r['plan_s']} |"
         )
     return "\n".join(lines)

@@ -30,23 +30,13 @@ _HERE = Path(__file__).resolve().parent
 if str(_HERE) not in sys.path:
     sys.path.insert(0, str(_HERE))
 
-from bench_blind import code_state  # noqa: E402
+from bench_blind import cell, code_state  # noqa: E402
 
 from blind.clinical_cases import baseline_cases, clinical_cases  # noqa: E402
 from blind.clinical_score import plan_and_score_clinical  # noqa: E402
 from blind.score import plan_and_score  # noqa: E402
 
 DICE_KEYS = ("soft", "bone", "brain", "csf", "vessel")
-
-
-def _f(v: object, nd: int = 3) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, bool):
-        return "yes" if v else "**no**"
-    if isinstance(v, float):
-        return f"{v:.{nd}f}"
-    return str(v)
 
 
 def _delta(a: float | None, b: float | None) -> str:
@@ -75,16 +65,16 @@ def markdown(rows: list[dict[str, Any]], baselines: dict[str, dict[str, Any]]) -
             continue
         d, bd = r["dice"], b.get("dice", {}) if b.get("exit") == 0 else {}
         cells = [
-            f"{_f(d[k])} ({_delta(d[k], bd.get(k))})" if d[k] is not None else "-"
+            f"{cell(d[k])} ({_delta(d[k], bd.get(k))})" if d[k] is not None else "-"
             for k in DICE_KEYS
         ]
         lines.append(
             f"| {r['name']} | 0 | "
             + " | ".join(cells)
-            + f" | {_f(r['twin_acc_15mm'], 4)} ({_f(b.get('twin_acc_15mm'), 4)}) | "
-            f"{_f(r['twin_a_ok'])} | {r['type_truth']}/{r['type_plan']} "
-            f"({b.get('type_plan', '-')}) | {_f(r['contrast_ok'])} | "
-            f"{_f(r['warned_objects'])} | {r['plan_s']} |"
+            + f" | {cell(r['twin_acc_15mm'], 4)} ({cell(b.get('twin_acc_15mm'), 4)}) | "
+            f"{cell(r['twin_a_ok'])} | {r['type_truth']}/{r['type_plan']} "
+            f"({b.get('type_plan', '-')}) | {cell(r['contrast_ok'])} | "
+            f"{cell(r['warned_objects'])} | {r['plan_s']} |"
         )
     lines += [
         "",
@@ -101,13 +91,13 @@ def markdown(rows: list[dict[str, Any]], baselines: dict[str, dict[str, Any]]) -
         if r["exit"] != 0:
             continue
         lines.append(
-            f"| {r['name']} | {_f(r['saline_brain_csf'])} | {_f(r['saline_bone_vessel'])} | "
-            f"{_f(r['shell_bone_vessel'])} | {_f(r['port_metal_bone_vessel'])} | "
-            f"{_f(r['metal_halo_bone_vessel_ml'], 1)} | {_f(r['shunt_bone_vessel'])} | "
-            f"{_f(r['shunt_brain_csf'])} | {_f(r['et_wall_bad'])} | "
-            f"{_f(r['et_lumen_tissue'])} | {_f(r['ng_bad'])} | "
-            f"{_f(r['ventricle_csf_recall'])} / {_f(r['ventricle_csf_dice'])} | "
-            f"{_f(r['scalp_cover_soft'])} | {_f(r['defect_soft'])}/{_f(r['defect_bone'])} |"
+            f"| {r['name']} | {cell(r['saline_brain_csf'])} | {cell(r['saline_bone_vessel'])} | "
+            f"{cell(r['shell_bone_vessel'])} | {cell(r['port_metal_bone_vessel'])} | "
+            f"{cell(r['metal_halo_bone_vessel_ml'], 1)} | {cell(r['shunt_bone_vessel'])} | "
+            f"{cell(r['shunt_brain_csf'])} | {cell(r['et_wall_bad'])} | "
+            f"{cell(r['et_lumen_tissue'])} | {cell(r['ng_bad'])} | "
+            f"{cell(r['ventricle_csf_recall'])} / {cell(r['ventricle_csf_dice'])} | "
+            f"{cell(r['scalp_cover_soft'])} | {cell(r['defect_soft'])}/{cell(r['defect_bone'])} |"
         )
     lines += ["", "Baselines (phantom3 without the objects):", ""]
     lines.append(
@@ -121,8 +111,8 @@ def markdown(rows: list[dict[str, Any]], baselines: dict[str, dict[str, Any]]) -
         d = b["dice"]
         lines.append(
             f"| {name} | 0 | "
-            + " | ".join(_f(d[k]) for k in DICE_KEYS)
-            + f" | {_f(b['twin_acc_15mm'], 4)} | {b['type_truth']}/{b['type_plan']} | "
+            + " | ".join(cell(d[k]) for k in DICE_KEYS)
+            + f" | {cell(b['twin_acc_15mm'], 4)} | {b['type_truth']}/{b['type_plan']} | "
             f"{b['plan_s']} |"
         )
     return "\n".join(lines)

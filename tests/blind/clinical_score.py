@@ -24,8 +24,6 @@ Metrics (beyond ``blind.score.score_plan``'s, whose Dice is kept as ``dice_all``
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -34,7 +32,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import ndimage
 
-from blind.score import LABEL_NAMES, _load, dice, score_plan, twinsep_command
+from blind.score import LABEL_NAMES, _load, dice, run_plan, score_plan
 
 WARN_WORDS = (
     "metal",
@@ -182,32 +180,14 @@ def plan_and_score_clinical(case: Any, work: Path) -> dict[str, Any]:
     truth_dir = work / case.name / "truth"
     write_clinical(ph, truth_dir)
     plan_dir = work / case.name / "plan"
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
-    src = os.environ.get("TWINSEP_BLIND_SRC")
-    if src:
-        env["PYTHONPATH"] = os.pathsep.join([src, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    t1 = time.perf_counter()
-    proc = subprocess.run(
-        [
-            *twinsep_command(),
-            "plan",
-            str(truth_dir / "ct.nii.gz"),
-            "--out",
-            str(plan_dir),
-            "--force",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
+    proc, plan_s = run_plan(truth_dir / "ct.nii.gz", plan_dir)
     row: dict[str, Any] = {
         "name": case.name,
         "shape": ph.truth["shape"],
         "spacing_mm": [round(float(v), 2) for v in ph.truth["spacing_mm"]],  # type: ignore[attr-defined]
         "contrast": ph.truth["contrast"],
         "gen_s": round(gen_s, 1),
-        "plan_s": round(time.perf_counter() - t1, 1),
+        "plan_s": round(plan_s, 1),
         "exit": proc.returncode,
         "type_truth": ph.truth["type"],
         "cross_plane_voxels": ph.truth["cross_plane_voxels"],

@@ -187,6 +187,28 @@ def twinsep_command() -> list[str]:
     return [found]
 
 
+def run_plan(ct_path: Path, plan_dir: Path) -> tuple[subprocess.CompletedProcess[str], float]:
+    """Run ``twinsep plan ct_path --out plan_dir --force`` in a subprocess.
+
+    One BLAS thread; ``TWINSEP_BLIND_SRC`` (a ``src`` folder, e.g. of a ``git archive``
+    snapshot) is put first on its ``PYTHONPATH``. Returns the finished process and its
+    wall time in seconds.
+    """
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    src = os.environ.get("TWINSEP_BLIND_SRC")
+    if src:
+        env["PYTHONPATH"] = os.pathsep.join([src, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        [*twinsep_command(), "plan", str(ct_path), "--out", str(plan_dir), "--force"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    return proc, time.perf_counter() - t0
+
+
 def plan_and_score(case: Any, work: Path) -> dict[str, Any]:
     """Render a phantom3 ``case``, plan it with ``twinsep plan`` (a subprocess) and score it.
 
@@ -203,25 +225,7 @@ def plan_and_score(case: Any, work: Path) -> dict[str, Any]:
     truth_dir = work / case.name / "truth"
     write_case(ph, truth_dir)
     plan_dir = work / case.name / "plan"
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
-    src = os.environ.get("TWINSEP_BLIND_SRC")  # e.g. the src/ of a git-archive snapshot
-    if src:
-        env["PYTHONPATH"] = os.pathsep.join([src, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    t1 = time.perf_counter()
-    proc = subprocess.run(
-        [
-            *twinsep_command(),
-            "plan",
-            str(truth_dir / "ct.nii.gz"),
-            "--out",
-            str(plan_dir),
-            "--force",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
+    proc, plan_s = run_plan(truth_dir / "ct.nii.gz", plan_dir)
     row: dict[str, Any] = {
         "name": case.name,
         "shape": ph.truth["shape"],
@@ -230,7 +234,7 @@ def plan_and_score(case: Any, work: Path) -> dict[str, Any]:
         "contrast": ph.truth["contrast"],
         "noise_hu": case.ct.noise_hu,
         "gen_s": round(gen_s, 1),
-        "plan_s": round(time.perf_counter() - t1, 1),
+        "plan_s": round(plan_s, 1),
         "exit": proc.returncode,
         "type_truth": ph.truth["type"],
         "cross_plane_voxels": ph.truth["cross_plane_voxels"],
