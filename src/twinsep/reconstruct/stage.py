@@ -226,8 +226,20 @@ def sections(result: Reconstruction) -> dict[str, Any]:
             "count": ex.count if ex else 0,
             "fill_ml": _r(ex.fill_ml) if ex else 0.0,
             "expanded_scalp_mm2": _r(ex.expanded_scalp_mm2, 0) if ex else 0.0,
+            "dome_mm2": _r(ex.dome_mm2, 0) if ex else 0.0,
             "base_mm2": _r(ex.base_mm2, 0) if ex else 0.0,
             "realised_gain_mm2": _r(ex.realised_gain_mm2, 0) if ex else 0.0,
+            "items": [
+                {
+                    "volume_ml": _r(g.volume_ml),
+                    "centroid_mm": [_r(c) for c in g.centroid_mm],
+                    "port": g.port,
+                    "dome_mm2": _r(g.dome_mm2, 0),
+                    "base_mm2": _r(g.base_mm2, 0),
+                    "realised_gain_mm2": _r(g.realised_gain_mm2, 0),
+                }
+                for g in (ex.items if ex else ())
+            ],
         }
         for e in p.expanders:
             expanders.append(
