@@ -263,7 +263,14 @@ def plan(
     ] = None,
     series: Annotated[
         str | None,
-        typer.Option("--series", help="DICOM SeriesInstanceUID when a folder has several."),
+        typer.Option(
+            "--series",
+            help="DICOM series (hash or SeriesInstanceUID) when a folder has several.",
+        ),
+    ] = None,
+    mr_series: Annotated[
+        str | None,
+        typer.Option("--mr-series", help="The same for the --mr folder (T1, venogram...)."),
     ] = None,
     team: Annotated[
         Path | None, typer.Option("--team", help="team.yaml for the OR schedule.")
@@ -308,6 +315,7 @@ def plan(
             scan_path=scan,
             mr_path=mr,
             series_uid=series,
+            mr_series_uid=mr_series,
             twin_a_mm=_parse_point(twin_a),
             colour_a=colour_a,
             colour_b=colour_b,

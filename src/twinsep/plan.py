@@ -63,6 +63,9 @@ class PlanOptions:
         Optional MR scan registered to the CT.
     series_uid : str or None
         DICOM series to use when the folder holds several.
+    mr_series_uid : str or None
+        The same for the MR (``--mr-series``): an MR study holds T1, T2, FLAIR and
+        venogram series.
     twin_a_mm : (x, y, z) or None
         World point (RAS mm) inside twin A; overrides the default A/B rule.
     colour_a, colour_b : str
@@ -89,6 +92,7 @@ class PlanOptions:
     scan_path: Path
     mr_path: Path | None = None
     series_uid: str | None = None
+    mr_series_uid: str | None = None
     twin_a_mm: tuple[float, float, float] | None = None
     colour_a: str = DEFAULT_COLOUR_A
     colour_b: str = DEFAULT_COLOUR_B
@@ -108,6 +112,8 @@ class PlanOptions:
                 hex_to_rgb(value)
             except ValueError as exc:
                 raise InputError(f"--{name.replace('_', '-')}", str(exc)) from None
+        if self.mr_series_uid is not None and self.mr_path is None:
+            raise InputError("--mr-series", "chooses a series of the --mr scan; give --mr too")
         if self.n_stages is not None and not 1 <= self.n_stages <= 12:
             raise InputError("--stages", f"number of stages {self.n_stages} is not in 1..12")
         if self.separation_date is not None:
@@ -244,8 +250,16 @@ class StageContext:
             return None
         if self._mr is None:
             from twinsep.io import load_scan
+            from twinsep.io.dicom import SeriesChoiceError
 
-            mr = load_scan(self.options.mr_path, keep_phi=self.options.keep_phi)
+            try:
+                mr = load_scan(
+                    self.options.mr_path,
+                    series_uid=self.options.mr_series_uid,
+                    keep_phi=self.options.keep_phi,
+                )
+            except SeriesChoiceError as exc:
+                raise exc.for_option("--mr-series") from None
             if mr.info.modality == "CT":
                 # a CT given as the MR registers perfectly to the CT, and its bright bone
                 # was then taken for venous signal (26 mL of "sinuses" on a phantom)
@@ -891,6 +905,13 @@ def assemble_plan(
         for k, flag in (("scan_path", "path_names_patient"), ("mr_path", "mr_path_names_patient")):
             if opts.get(k) and info.get(flag):
                 opts[k] = WITHHELD_PATH
+        # a full SeriesInstanceUID is an identifier (PS3.15): recorded as its hash, which
+        # --series accepts as well
+        from twinsep.io.dicom import series_uid_hash
+
+        for k in ("series_uid", "mr_series_uid"):
+            if opts.get(k) and "." in str(opts[k]):
+                opts[k] = series_uid_hash(str(opts[k]))
     plan: dict[str, Any] = {
         "schema": SCHEMA,
         "version": __version__,

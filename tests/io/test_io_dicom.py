@@ -134,7 +134,9 @@ def test_choose_series_by_uid_or_hash(tmp_path: Path) -> None:
     # the listing helps to choose without the descriptions, which may hold a name
     line = info.value.one_line()
     assert "desc a" not in line and "desc b" not in line
-    assert f"{uid_a} (CT, 12 files, 20×18 px of 0.8×0.8 mm" in line, line
+    # each candidate by the hash --series takes (a full UID is 60 characters), with facts
+    assert f"{series_uid_hash(uid_a)} (CT, axial, 12 files, 20×18 px of 0.8×0.8 mm" in line, line
+    assert f"{series_uid_hash(uid_b)} (CT, axial, 12 files" in line, line
 
 
 def test_single_file_loads_its_series(tmp_path: Path) -> None:

@@ -77,7 +77,8 @@ def is_multiframe(ds: Dataset) -> bool:
 def series_datasets(folder: Path, series_uid_hash: str | None) -> list[Dataset]:
     """Headers (no pixel data) of the series in ``folder`` whose UID hashes to the given
     prefix (any series when None), in file-name order: slices with a top-level
-    ImagePositionPatient and multi-frame images (:func:`is_multiframe`)."""
+    ImagePositionPatient and multi-frame images (:func:`is_multiframe`), not localizers
+    (which the loader leaves out of the volume too)."""
     out: list[Dataset] = []
     for p in sorted(q for q in Path(folder).rglob("*") if q.is_file()):
         try:
@@ -87,6 +88,8 @@ def series_datasets(folder: Path, series_uid_hash: str | None) -> list[Dataset]:
         uid = str(getattr(ds, "SeriesInstanceUID", ""))
         if not uid or ("ImagePositionPatient" not in ds and not is_multiframe(ds)):
             continue
+        if "LOCALIZER" in str(ds.get("ImageType", "")).upper():
+            continue  # a scout exported inside the series: left out of the volume on load
         if series_uid_hash and not hashlib.sha256(uid.encode()).hexdigest().startswith(
             series_uid_hash
         ):

@@ -51,7 +51,13 @@ from twinsep.volume import LPS_TO_RAS
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["read_dicom", "is_dicom_file", "series_uid_hash", "PHI_KEYWORDS"]
+__all__ = [
+    "read_dicom",
+    "is_dicom_file",
+    "series_uid_hash",
+    "PHI_KEYWORDS",
+    "SeriesChoiceError",
+]
 
 #: Header keywords treated as identifying; kept only with ``keep_phi=True``.
 PHI_KEYWORDS = (
@@ -82,6 +88,8 @@ _NOT_A_SCAN = {
     ),
 }
 
+#: Media Storage Directory (a CD's DICOMDIR): an index of the files, not an image.
+_DICOMDIR_SOP = "1.2.840.10008.1.3.10"
 _PIXEL_TAG = 0x7FE00010
 _NATIVE_LE = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1"}
 _DEFER_BYTES = 256
@@ -121,6 +129,20 @@ class _Header:
     sop_class: str = ""
     frame: int | None = None
     """Frame index (0-based) when this record is one frame of a multi-frame file."""
+    image_type: tuple[str, ...] = ()
+    """ImageType values, upper case (e.g. ``("ORIGINAL", "PRIMARY", "AXIAL")``)."""
+    series_number: int | None = None
+    kernel: str = ""
+    """ConvolutionKernel (CT reconstruction kernel), backslashes joined by ``/``."""
+    contrast: bool = False
+    """A ContrastBolusAgent is named in the header."""
+    sequence: str = ""
+    """MR only: sequence name (or scanning sequence), TR and TE, to tell series apart."""
+
+    @property
+    def is_localizer(self) -> bool:
+        """A scout / topogram / survey image (ImageType holds LOCALIZER)."""
+        return "LOCALIZER" in self.image_type
 
 
 def is_dicom_file(path: Path) -> bool:
@@ -232,9 +254,15 @@ def _read_header(path: Path) -> _Header | str:
 def _header_from_dataset(path: Path, ds: pydicom.Dataset) -> _Header | str:
     """Pass-1 header of a dataset read with deferred pixel data, or why it is not an image."""
     try:
+        meta = getattr(ds, "file_meta", None)
+        media_sop = str(meta.get("MediaStorageSOPClassUID", "")) if meta is not None else ""
+        if media_sop == _DICOMDIR_SOP or 0x00041220 in ds:
+            return "a DICOMDIR (the index of a CD or USB export)"
         rows = _uint(ds, 0x00280010, None)
         cols = _uint(ds, 0x00280011, None)
         if rows is None or cols is None:
+            if (_text(ds, 0x00080060) or "") == "SR":
+                return "a structured report (SR, e.g. a dose report), not an image"
             return "DICOM without an image (no Rows/Columns)"
         ps = _floats(ds, 0x00280030, 2)
         elem = ds.get_item(_PIXEL_TAG, keep_deferred=True)
@@ -243,7 +271,6 @@ def _header_from_dataset(path: Path, ds: pydicom.Dataset) -> _Header | str:
         length = getattr(elem, "length", None) if elem is not None else None
         if length is not None and length == 0xFFFFFFFF:
             length = None
-        meta = getattr(ds, "file_meta", None)
         ts = str(meta.get("TransferSyntaxUID", "")) if meta is not None else ""
         if not ts:
             ts = "1.2.840.10008.1.2"
@@ -274,9 +301,28 @@ def _header_from_dataset(path: Path, ds: pydicom.Dataset) -> _Header | str:
             slice_thickness_mm=None if math.isnan(thick) else thick,
             phi=phi,
             sop_class=_text(ds, 0x00080016) or "",
+            image_type=tuple(
+                v.strip().upper() for v in (_text(ds, 0x00080008) or "").split("\\") if v.strip()
+            ),
+            series_number=_uint(ds, 0x00200011, None),
+            kernel=(_text(ds, 0x00181210) or "").replace("\\", "/"),
+            contrast=bool(_text(ds, 0x00180010)),
+            sequence=_mr_sequence(ds),
         )
     except Exception as exc:  # a malformed element in an otherwise DICOM file
         return f"malformed DICOM header ({type(exc).__name__}: {exc})"
+
+
+def _mr_sequence(ds: pydicom.Dataset) -> str:
+    """``"*tfl3d1, TR 2000 ms, TE 3 ms"`` for an MR image ("" otherwise or when unknown)."""
+    if (_text(ds, 0x00080060) or "") != "MR":
+        return ""
+    parts = [_text(ds, 0x00180024) or (_text(ds, 0x00180020) or "").replace("\\", "/")]
+    for name, tag in (("TR", 0x00180080), ("TE", 0x00180081), ("TI", 0x00180082)):
+        value = _number(ds, tag, float("nan"))
+        if math.isfinite(value):
+            parts.append(f"{name} {value:.4g} ms")
+    return ", ".join(p for p in parts if p)
 
 
 def _list_files(folder: Path, *, recursive: bool, max_files: int) -> list[Path]:
@@ -324,34 +370,171 @@ def _names(paths: list[Path], folder: Path, limit: int = 3) -> str:
     return shown + (f" and {len(paths) - limit} more" if len(paths) > limit else "")
 
 
+def _names_withheld(paths: list[Path], folder: Path, phi: dict[str, str], limit: int = 3) -> str:
+    """Like :func:`_names`, for text that reaches the outputs (warnings, plan.json).
+
+    Exports name files and folders after the patient ("DOE_JANE/IM_DOE_0001.dcm");
+    a name with a part of the patient's name, ID, birth date or accession number from
+    the header (:func:`twinsep.io.scan.path_names_patient`) is not shown.
+    """
+    from twinsep.io.scan import path_names_patient  # scan imports this module
+
+    def named(p: Path) -> bool:
+        return any(path_names_patient(part, phi) for part in Path(_rel(p, folder)).parts)
+
+    hidden = [p for p in paths if named(p)]
+    shown = [p for p in paths if not named(p)]
+    text = _names(shown, folder, limit) if shown else ""
+    if hidden:
+        text += ("; " if text else "") + (
+            f"{len(hidden)} file(s) whose names hold patient identifiers (names withheld)"
+        )
+    return text
+
+
+class SeriesChoiceError(ScanError):
+    """A folder holds several series that could each be the scan, and none was chosen.
+
+    ``listing`` describes the candidates (image facts only); :meth:`for_option` words the
+    message for the option that chooses (``--series`` for the CT, ``--mr-series`` for the MR).
+    """
+
+    def __init__(self, source: str | Path, n: int, listing: str, option: str = "--series") -> None:
+        self.n = n
+        self.listing = listing
+        self.option = option
+        super().__init__(
+            source,
+            f"the folder holds {n} DICOM series that could each be the scan; twinsep does "
+            f"not guess which reconstruction to plan: choose one with {option} HASH "
+            f"(or its SeriesInstanceUID): {listing}",
+        )
+
+    def for_option(self, option: str) -> SeriesChoiceError:
+        """The same error asking for ``option`` instead."""
+        assert self.source is not None
+        return SeriesChoiceError(self.source, self.n, self.listing, option)
+
+
+def _plane(h: _Header) -> str:
+    """Axial, coronal, sagittal or oblique, from the slice normal."""
+    if h.iop is None:
+        return "no position"
+    normal = np.abs(np.cross(h.iop[:3], h.iop[3:]))
+    axis = int(np.argmax(normal))
+    if normal[axis] < math.cos(math.radians(10.0)):
+        return "oblique"
+    return ("sagittal", "coronal", "axial")[axis]
+
+
+def _describe(uid: str, hs: list[_Header]) -> str:
+    """One series in a listing: image facts only (descriptions may hold a name)."""
+    h = hs[0]
+    number = "" if h.series_number is None else f"#{h.series_number} "
+    size = f"{h.cols}×{h.rows} px"
+    if h.pixel_spacing is not None:
+        size += f" of {h.pixel_spacing[1]:g}×{h.pixel_spacing[0]:g} mm"
+    facts = [h.modality]
+    if len(hs) == 1 and h.n_frames > 1:
+        facts.append(f"one multi-frame file of {h.n_frames} frames")
+    else:
+        facts.append(f"{_plane(h)}, {len(hs)} files")
+    facts.append(size)
+    if h.slice_thickness_mm is not None:
+        facts.append(f"{h.slice_thickness_mm:g} mm slices")
+    if h.kernel:
+        facts.append(f"kernel {h.kernel}")
+    if h.sequence:
+        facts.append(h.sequence)
+    if h.image_type[:1] == ("DERIVED",):
+        facts.append("derived" + (f" {h.image_type[2].lower()}" if len(h.image_type) > 2 else ""))
+    if h.contrast:
+        facts.append("contrast")
+    return f"{number}{series_uid_hash(uid)} ({', '.join(facts)})"
+
+
+def _not_a_volume(hs: list[_Header]) -> str | None:
+    """Why a series cannot be a 3D scan by itself (``None`` when it may be one).
+
+    Localizers, images without a position (secondary captures, screenshots), colour
+    images and single images are never what a user means when a study folder holds a
+    real volume beside them.
+    """
+    h = hs[0]
+    if all(x.is_localizer for x in hs):
+        return "localizer (scout)"
+    if len(hs) == 1 and h.n_frames > 1:
+        return None
+    if any(x.iop is None or x.ipp is None for x in hs):
+        return "secondary capture (no position)"
+    if any(x.samples != 1 for x in hs):
+        return "colour image"
+    if len(hs) == 1:
+        return "single image"
+    return None
+
+
+def _drop_localizers(groups: dict[str, list[_Header]]) -> int:
+    """Remove localizer images from series that also hold other images; how many."""
+    n = 0
+    for uid, hs in groups.items():
+        keep = [h for h in hs if not h.is_localizer]
+        if keep and len(keep) < len(hs):
+            n += len(hs) - len(keep)
+            groups[uid] = keep
+    return n
+
+
 def _choose_series(
-    groups: dict[str, list[_Header]], series_uid: str | None, source: Path
+    groups: dict[str, list[_Header]],
+    series_uid: str | None,
+    source: Path,
+    warnings: list[str],
 ) -> list[_Header]:
-    def listing() -> str:
-        # facts of the images only: a SeriesDescription may hold a name (it is one of
-        # PHI_KEYWORDS), and this message reaches the terminal and logs
-        parts = []
-        for uid, hs in sorted(groups.items(), key=lambda kv: -len(kv[1])):
-            h = hs[0]
-            size = f"{h.cols}×{h.rows} px"
-            if h.pixel_spacing is not None:
-                size += f" of {h.pixel_spacing[1]:g}×{h.pixel_spacing[0]:g} mm"
-            thick = "" if h.slice_thickness_mm is None else f", {h.slice_thickness_mm:g} mm slices"
-            parts.append(f"{uid} ({h.modality}, {len(hs)} files, {size}{thick})")
-        return "; ".join(parts)
+    """The series to load: the one asked for, the only one, or the only volume.
+
+    A study folder (PACS or CD export) holds localizers, dose reports and screen captures
+    beside the scan: when exactly one series can be a volume it is taken and the others
+    are listed in ``warnings``; several volumes (kernels, thicknesses, MPRs, phases) are
+    refused with a listing to choose from (:class:`SeriesChoiceError`).
+    """
+
+    def order(kv: tuple[str, list[_Header]]) -> tuple[int, int]:
+        sn = kv[1][0].series_number
+        return (sn if sn is not None else 1 << 30, -len(kv[1]))
+
+    def listing(items: list[tuple[str, list[_Header]]]) -> str:
+        return "; ".join(_describe(uid, hs) for uid, hs in sorted(items, key=order))
 
     if series_uid is not None:
         for uid, hs in groups.items():
             if uid == series_uid or series_uid_hash(uid).startswith(series_uid.lower()):
                 return hs
-        raise ScanError(source, f"no series with UID {series_uid!r}; the folder holds: {listing()}")
-    if len(groups) > 1:
         raise ScanError(
             source,
-            f"the folder holds {len(groups)} DICOM series; choose one with --series UID: "
-            f"{listing()}",
+            f"no series with UID or hash {series_uid!r}; the folder holds: "
+            f"{listing(list(groups.items()))}",
         )
-    return next(iter(groups.values()))
+    if len(groups) == 1:
+        return next(iter(groups.values()))
+    why_not = {uid: _not_a_volume(hs) for uid, hs in groups.items()}
+    volumes = [(uid, hs) for uid, hs in groups.items() if why_not[uid] is None]
+    others = Counter(w for w in why_not.values() if w is not None)
+    other_text = ", ".join(f"{n} {w}" for w, n in sorted(others.items()))
+    if len(volumes) > 1:
+        tail = f" (not volumes, left out: {other_text})" if others else ""
+        raise SeriesChoiceError(source, len(volumes), listing(volumes) + tail)
+    if not volumes:
+        raise ScanError(
+            source,
+            f"the folder holds {len(groups)} DICOM series and none is a 3D scan "
+            f"({other_text}): {listing(list(groups.items()))}",
+        )
+    warnings.append(
+        f"the folder holds {len(groups)} series; loaded the only one that is a volume "
+        f"({_describe(*volumes[0])}); left out: {other_text}"
+    )
+    return volumes[0][1]
 
 
 def _check_series_headers(hs: list[_Header], source: Path, params: LoadParams) -> None:
@@ -490,9 +673,14 @@ def _drop_identical_copies(
         dropped.extend(hs[i] for i in ranked[1:])
     keep.sort()
     unit = "file(s)" if dropped[0].frame is None else "frame(s)"
+    which = (
+        _labels(dropped, source)
+        if dropped[0].frame is not None
+        else _names_withheld([h.path for h in dropped], source, dropped[0].phi)
+    )
     warnings.append(
         f"ignored {len(dropped)} {unit} holding the same image as another at the same "
-        f"position: {_labels(dropped, source)}"
+        f"position: {which}"
     )
     return [hs[i] for i in keep], ipp[keep], pos[keep]
 
@@ -784,7 +972,8 @@ def read_dicom(
     ----------
     path : Path
         A folder, or one DICOM file: then the series that file belongs to is loaded
-        from the file's folder (not recursively).
+        from the file's folder (not recursively). A DICOMDIR stands for its folder
+        (searched recursively, as a folder is).
     series_uid : str, optional
         SeriesInstanceUID (or a prefix of its :func:`series_uid_hash`) to load when the
         folder holds several series.
@@ -811,6 +1000,18 @@ def read_dicom(
     if single is None:
         return _read_series(None, folder, series_uid, params, read_multiframe)
     head = _read_header(single)
+    if isinstance(head, str) and head.startswith("a DICOMDIR"):
+        # a CD's index names the files of the study on that CD: read the CD's folder;
+        # errors still start with the path the user gave
+        try:
+            return _read_series(None, folder, series_uid, params, read_multiframe)
+        except SeriesChoiceError as exc:
+            raise SeriesChoiceError(single, exc.n, exc.listing, exc.option) from None
+        except ScanError as exc:
+            where = "" if exc.source == str(folder) else f"{_rel(Path(str(exc.source)), folder)}: "
+            raise ScanError(
+                single, f"the study it indexes cannot be used: {where}{exc.reason}"
+            ) from None
     if isinstance(head, str):
         raise ScanError(single, f"cannot be used as a scan: {head}")
     why = _NOT_A_SCAN.get(head.sop_class)
@@ -870,14 +1071,21 @@ def _read_series(
             f"no DICOM image series found among {len(files)} file(s) ({detail}; e.g. "
             f"{_names([p for p, _ in skipped], folder, 2)})",
         )
-    hs = _choose_series(groups, series_uid, folder)
     warnings: list[str] = []
+    n_scouts = _drop_localizers(groups)
+    hs = _choose_series(groups, series_uid, folder, warnings)
     if skipped:
+        kinds = Counter(r for _, r in skipped)
         warnings.append(
-            f"ignored {len(skipped)} file(s) that are not DICOM images of a scan: "
-            f"{_names([p for p, _ in skipped], folder)}"
+            f"ignored {len(skipped)} file(s) that are not DICOM images of a scan ("
+            + "; ".join(f"{n} × {r}" for r, n in kinds.most_common(4))
+            + f"): {_names_withheld([p for p, _ in skipped], folder, hs[0].phi)}"
         )
-    if len(groups) > 1:
+    if n_scouts:
+        warnings.append(
+            f"left out {n_scouts} localizer (scout) image(s) exported inside an image series"
+        )
+    if len(groups) > 1 and series_uid is not None:
         others = sum(len(v) for v in groups.values()) - len(hs)
         warnings.append(
             f"loaded 1 of {len(groups)} series in the folder; {others} file(s) of other "

@@ -24,6 +24,10 @@ _PARREC = "Philips PAR/REC is not supported; convert it to NIfTI (dcm2niix or pa
 _AFNI = "AFNI HEAD/BRIK is not supported; convert it to NIfTI (3dAFNItoNIFTI)"
 _TRACTS = "a tractography streamline file (TrackVis/MRtrix), not an image"
 _ECAT = "ECAT PET is not supported; convert it to NIfTI (nibabel) or load the DICOM export"
+_ARCHIVE = (
+    "a {} archive (a PACS or CD export?), not a scan; unpack it and give the folder "
+    "of the study or of one series"
+)
 
 #: (lower-case name ending, reason), most specific first.
 _BY_SUFFIX: tuple[tuple[str, str], ...] = (
@@ -51,6 +55,9 @@ _BY_MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"mrtrix tracks", _TRACTS),
     (b"MATRIX", _ECAT),
     (b"# === DATA DESCRIPTION FILE", _PARREC),
+    (b"PK\x03\x04", _ARCHIVE.format("zip")),
+    (b"PK\x05\x06", _ARCHIVE.format("zip")),  # an empty zip
+    (b"7z\xbc\xaf\x27\x1c", _ARCHIVE.format("7-Zip")),
 )
 
 
@@ -87,6 +94,8 @@ def unsupported_reason(path: Path) -> str | None:
     for magic, reason in _BY_MAGIC:
         if head.startswith(magic):
             return reason
+    if head[257:262] == b"ustar":
+        return _ARCHIVE.format("tar")
     if head[:2] == b"\x1f\x8b":
         inner = _gzip_head(path, 512)
         if len(inner) >= 132 and inner[128:132] == b"DICM":
@@ -94,4 +103,6 @@ def unsupported_reason(path: Path) -> str | None:
         for magic, reason in _BY_MAGIC:
             if inner.startswith(magic):
                 return reason
+        if inner[257:262] == b"ustar":
+            return _ARCHIVE.format("gzip-compressed tar")
     return None

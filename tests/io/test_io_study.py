@@ -1,0 +1,309 @@
+"""Whole studies as exported by a PACS or burnt on a CD (``blind.pacs``), through load_scan.
+
+A study folder holds a topogram, several reconstructions, a dose report and a dose
+screen; the files carry the patient's identifiers in their tags and in their names.
+What a user must get: the only volume loaded (others listed), or a refusal that lists
+the candidate volumes with what tells them apart and the value ``--series`` takes;
+localizers never in the volume; no identifier in any warning; the input unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import tarfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from blind.pacs import IDENTITY, Series, ct_study, mr_study, write_study, zip_folder
+from twinsep.errors import InputError, ScanError
+from twinsep.io import load_scan
+from twinsep.io.dicom import SeriesChoiceError, series_uid_hash
+from twinsep.volume import Volume
+
+SHAPE = (24, 22, 16)
+SPACING = (0.8, 0.8, 1.5)
+
+
+def _ct() -> Volume:
+    rng = np.random.default_rng(11)
+    arr = rng.integers(-1000, 1800, size=SHAPE).astype(np.int16)
+    aff = np.diag([*SPACING, 1.0])
+    aff[:3, 3] = (-9.6, -8.8, -12.0)
+    return Volume(arr, aff)
+
+
+def _tree_digest(root: Path) -> str:
+    h = hashlib.sha256()
+    for p in sorted(q for q in root.rglob("*") if q.is_file()):
+        h.update(str(p.relative_to(root)).encode())
+        h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def _leaks(text: str) -> list[str]:
+    return [t.decode() for t in IDENTITY.tokens() if t.decode() in text]
+
+
+@pytest.fixture(scope="module")
+def studies(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """The study variants, written once (about 1 s)."""
+    root = tmp_path_factory.mktemp("studies")
+    ct = _ct()
+    full = ct_study(ct, root / "_w1")
+    one = ct_study(ct, root / "_w2", extra=())
+    scout_in = ct_study(ct, root / "_w3", extra=(), scout_in_series=True)
+    out: dict[str, object] = {"ct": ct, "full": full}
+    out["pacs"] = write_study(full, root / "pacs", layout="pacs")
+    out["flat"] = write_study(full, root / "flat", layout="flat")
+    out["cd"] = write_study(full, root / "cd", layout="cd")
+    out["one"] = write_study(one, root / "one", layout="pacs")
+    out["scout_in"] = write_study(scout_in, root / "scout_in", layout="flat")
+    out["rle"] = write_study(one, root / "rle", layout="pacs", syntax="rle")
+    out["jpegls"] = write_study(one, root / "jpegls", layout="pacs", syntax="jpegls")
+    out["nodecoder"] = write_study(
+        one, root / "nodecoder", layout="pacs", syntax="jpeg-lossless-no-decoder"
+    )
+    return out
+
+
+def _by_role(series: list[Series], role: str) -> Series:
+    return next(s for s in series if s.role == role)
+
+
+def test_the_only_volume_of_a_study_is_loaded(studies: dict[str, object]) -> None:
+    """Topogram, dose report and dose screen beside one axial series: that series loads,
+    with the same voxels, and the warnings say what was left out without naming anyone."""
+    folder = studies["one"]
+    assert isinstance(folder, Path)
+    before = _tree_digest(folder.parent)
+    scan = load_scan(folder)
+    ct = studies["ct"]
+    assert isinstance(ct, Volume)
+    np.testing.assert_array_equal(scan.volume.array, ct.array)
+    np.testing.assert_allclose(scan.volume.affine, ct.affine, atol=1e-4)
+    text = " ".join(scan.info.warnings)
+    assert "loaded the only one that is a volume" in text
+    assert "1 localizer (scout)" in text and "1 secondary capture (no position)" in text
+    assert "structured report" in text  # the dose SR is named as such
+    assert "names withheld" in text  # the SR's file is named after the patient
+    assert _leaks(text) == [], text
+    assert _tree_digest(folder.parent) == before, "the study was modified"
+
+
+@pytest.mark.parametrize("layout", ["pacs", "flat", "cd"])
+def test_several_volumes_are_refused_with_a_listing_to_choose_from(
+    studies: dict[str, object], layout: str
+) -> None:
+    folder = studies[layout]
+    assert isinstance(folder, Path)
+    with pytest.raises(SeriesChoiceError) as info:
+        load_scan(folder)
+    err = info.value
+    assert err.source == str(folder)
+    assert "\n" not in err.one_line()
+    assert _leaks(err.reason) == [], err.reason
+    full = studies["full"]
+    assert isinstance(full, list)
+    # the four volumes are listed, told apart by number, kernel, thickness and plane
+    for role, facts in (
+        ("soft", "axial, 16 files, 24×22 px of 0.8×0.8 mm, 1.5 mm slices, kernel H31s"),
+        ("bone", "kernel H70h"),
+        ("thick", "axial, 8 files, 24×22 px of 0.8×0.8 mm, 3 mm slices, kernel H31s, derived"),
+        ("mpr", "coronal, 22 files, 24×16 px of 0.8×1.5 mm"),
+    ):
+        s = _by_role(full, role)
+        hashed = series_uid_hash(s.uid)
+        assert f"#{s.number} {hashed} (CT, " in err.reason, (role, err.reason)
+        assert facts in err.reason.split(hashed)[1].split(";")[0], (role, err.reason)
+    # the scout and the screen are not candidates, only counted
+    for role in ("scout", "sc"):
+        assert series_uid_hash(_by_role(full, role).uid) not in err.reason
+    assert "not volumes, left out: 1 localizer (scout), 1 secondary capture" in err.reason
+    assert "--series HASH" in err.reason
+
+
+def test_each_listed_series_loads_by_its_hash(studies: dict[str, object]) -> None:
+    folder, full, ct = studies["flat"], studies["full"], studies["ct"]
+    assert isinstance(folder, Path) and isinstance(full, list) and isinstance(ct, Volume)
+    soft = load_scan(folder, series_uid=series_uid_hash(_by_role(full, "soft").uid)[:8])
+    np.testing.assert_array_equal(soft.volume.array, ct.array)
+    assert any("loaded 1 of 6 series" in w for w in soft.info.warnings)
+    thick = load_scan(folder, series_uid=series_uid_hash(_by_role(full, "thick").uid))
+    assert thick.volume.shape == (24, 22, 8)
+    # a slab of two slices is their mean (rounded): 0.5 HU
+    expect = ct.array.astype(float).reshape(24, 22, 8, 2).mean(axis=3)
+    assert np.max(np.abs(thick.volume.array - expect)) <= 0.5
+    mpr = load_scan(folder, series_uid=_by_role(full, "mpr").uid)
+    # the coronal stack holds the same voxels at the same world positions
+    ijk = np.array([5, 7, 3, 1.0])
+    world = ct.affine @ ijk
+    back = np.linalg.solve(mpr.volume.affine, world)[:3]
+    assert np.allclose(back, np.round(back), atol=1e-3)
+    got = mpr.volume.array[tuple(np.round(back).astype(int))]
+    assert got == ct.array[5, 7, 3]
+
+
+def test_a_dicomdir_stands_for_its_cd(studies: dict[str, object]) -> None:
+    cd, full, ct = studies["cd"], studies["full"], studies["ct"]
+    assert isinstance(cd, Path) and isinstance(full, list) and isinstance(ct, Volume)
+    dicomdir = cd / "DICOMDIR"
+    assert dicomdir.is_file()
+    with pytest.raises(SeriesChoiceError) as info:
+        load_scan(dicomdir)
+    assert info.value.source == str(dicomdir)  # errors name the path the user gave
+    scan = load_scan(dicomdir, series_uid=series_uid_hash(_by_role(full, "soft").uid))
+    np.testing.assert_array_equal(scan.volume.array, ct.array)
+    # the DICOMDIR in a folder is named for what it is, not as a broken file
+    scan = load_scan(cd, series_uid=series_uid_hash(_by_role(full, "soft").uid))
+    assert any("DICOMDIR (the index" in w for w in scan.info.warnings), scan.info.warnings
+
+
+def test_localizers_inside_the_series_are_left_out(studies: dict[str, object]) -> None:
+    """Some scanners export the topogram with the axial series' UID: the two lateral/AP
+    images (another size and orientation) made the series unusable ("slices differ in
+    size"); they are left out and the warning says so."""
+    folder, ct = studies["scout_in"], studies["ct"]
+    assert isinstance(folder, Path) and isinstance(ct, Volume)
+    scan = load_scan(folder)
+    np.testing.assert_array_equal(scan.volume.array, ct.array)
+    assert any("left out 2 localizer (scout) image(s)" in w for w in scan.info.warnings)
+
+
+@pytest.mark.parametrize("syntax", ["rle", "jpegls"])
+def test_compressed_studies_load_the_same_values(studies: dict[str, object], syntax: str) -> None:
+    folder, ct = studies[syntax], studies["ct"]
+    assert isinstance(folder, Path) and isinstance(ct, Volume)
+    np.testing.assert_array_equal(load_scan(folder).volume.array, ct.array)
+
+
+def test_a_syntax_without_decoder_is_refused_before_decoding(
+    studies: dict[str, object],
+) -> None:
+    folder = studies["nodecoder"]
+    assert isinstance(folder, Path)
+    with pytest.raises(ScanError) as info:
+        load_scan(folder)
+    line = info.value.one_line()
+    assert "1.2.840.10008.1.2.4.70" in line and "no decoder" in line, line
+    assert info.value.source is not None and info.value.source.endswith(".dcm")
+
+
+def test_archives_are_refused_with_what_to_do(studies: dict[str, object], tmp_path: Path) -> None:
+    folder = studies["one"]
+    assert isinstance(folder, Path)
+    zipped = zip_folder(folder, tmp_path / "export.zip")
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tf:
+        tf.add(zipped, arcname="export.zip")
+    tarred = tmp_path / "export.tar"
+    tarred.write_bytes(buf.getvalue())
+    for path, kind in ((zipped, "a zip archive"), (tarred, "a tar archive")):
+        with pytest.raises(ScanError) as info:
+            load_scan(path)
+        assert info.value.reason.startswith(kind) and "unpack it" in info.value.reason
+
+
+def test_mr_study_refusal_names_the_mr_option(tmp_path: Path) -> None:
+    """An MR study (T1 and venogram) given with --mr: the refusal asks for --mr-series,
+    and --mr-series loads the chosen one (StageContext.mr, before anything is written)."""
+    from twinsep.plan import PlanOptions, StageContext
+
+    rng = np.random.default_rng(3)
+    t1 = Volume(rng.integers(0, 900, size=(20, 18, 10)).astype(np.int16), np.eye(4))
+    ven = Volume(rng.integers(0, 900, size=(20, 18, 10)).astype(np.int16), np.eye(4))
+    series = mr_study({"t1": t1, "venogram": ven}, tmp_path / "_w")
+    folder = write_study(series, tmp_path / "mr", layout="cd")
+    ctx = StageContext(PlanOptions(scan_path=tmp_path / "ct.nii.gz", mr_path=folder))
+    with pytest.raises(SeriesChoiceError) as info:
+        ctx.mr  # noqa: B018 - the property loads and checks the MR
+    assert "choose one with --mr-series HASH" in info.value.reason
+    # T1 and venogram told apart by sequence, TR/TE and contrast (not by description)
+    t1_hash, ven_hash = (series_uid_hash(s.uid) for s in series)
+    assert f"#100 {t1_hash} (MR, axial, 10 files" in info.value.reason
+    assert "*tfl3d1_16ns, TR 2000 ms, TE 2.9 ms)" in info.value.reason
+    assert f"#200 {ven_hash} (MR" in info.value.reason
+    assert "*fl3d1, TR 5.1 ms, TE 2.2 ms, contrast)" in info.value.reason
+    assert _leaks(info.value.reason) == []
+    assert "--series HASH" not in info.value.reason.replace("--mr-series", "")
+    chosen = series_uid_hash(series[1].uid)[:10]
+    ctx = StageContext(
+        PlanOptions(scan_path=tmp_path / "ct.nii.gz", mr_path=folder, mr_series_uid=chosen)
+    )
+    np.testing.assert_array_equal(ctx.mr.volume.array, ven.array)
+    assert isinstance(info.value, InputError)  # exit 2 through the CLI
+
+
+def test_mr_series_without_mr_is_an_input_error(tmp_path: Path) -> None:
+    from twinsep.plan import PlanOptions
+
+    with pytest.raises(InputError, match="--mr-series: chooses a series of the --mr scan"):
+        PlanOptions(scan_path=tmp_path / "ct.nii.gz", mr_series_uid="abc")
+
+
+def test_the_seg_export_leaves_scouts_inside_the_series_out(
+    studies: dict[str, object], tmp_path: Path
+) -> None:
+    """The DICOM-SEG references the loaded slices only: with the scouts of the series
+    among its sources, a whole plan stopped with exit 1 (frames of 22 rows written into
+    a 24-row SEG: "could not broadcast input array")."""
+    from twinsep.interop.dicomseg import find_sources, write_dicom_seg
+
+    folder = studies["scout_in"]
+    assert isinstance(folder, Path)
+    scan = load_scan(folder)
+    sources = find_sources(folder, scan.info.series_uid_hash)
+    assert len(sources) == SHAPE[2]  # 16 slices, not the 2 localizers
+    labels = np.zeros(scan.volume.shape, np.uint8)
+    labels[4:20, 4:18, 2:14] = 1
+    twins = (labels > 0).astype(np.uint8)
+    twins[12:, :, :] *= 2
+    out = tmp_path / "seg.dcm"
+    write_dicom_seg(
+        scan.volume.with_array(labels),
+        scan.volume.with_array(twins),
+        sources,
+        out,
+        colour_a="#7B3FA0",
+        colour_b="#F28C28",
+    )
+    assert [t for t in IDENTITY.tokens() if t in out.read_bytes()] == []
+
+
+def test_a_full_series_uid_is_recorded_as_its_hash(tmp_path: Path) -> None:
+    """A SeriesInstanceUID is an identifier (PS3.15); plan.json already kept only its hash
+    in ``input`` but wrote the UID given to --series / --mr-series into ``options``."""
+    from twinsep.plan import PlanOptions, assemble_plan
+
+    uid, mr_uid = "1.2.826.0.1.3680043.8.498.77.2948", "1.2.826.0.1.3680043.8.498.77.5104"
+    opts = PlanOptions(
+        scan_path=tmp_path / "ct", series_uid=uid, mr_path=tmp_path / "mr", mr_series_uid=mr_uid
+    )
+    plan = assemble_plan(opts, {"path": str(tmp_path / "ct")}, {}, [], {}, {}, {})
+    assert plan["options"]["series_uid"] == series_uid_hash(uid)
+    assert plan["options"]["mr_series_uid"] == series_uid_hash(mr_uid)
+    assert uid not in str(plan) and mr_uid not in str(plan)
+    short = PlanOptions(scan_path=tmp_path / "ct", series_uid="e77181ba")  # a hash stays
+    assert assemble_plan(short, {}, {}, [], {}, {}, {})["options"]["series_uid"] == "e77181ba"
+    kept = PlanOptions(scan_path=tmp_path / "ct", series_uid=uid, keep_phi=True)
+    assert assemble_plan(kept, {}, {}, [], {}, {}, {})["options"]["series_uid"] == uid
+
+
+def test_pydicom_dicomdir_tree_lists_its_real_series() -> None:
+    """pydicom's own CD tree (two patients, CT and MR, real headers): the DICOMDIR given
+    as the scan lists the candidate volumes with real kernels and sequences, and one of
+    them loads by its hash."""
+    import pydicom
+
+    root = Path(pydicom.__file__).parent / "data" / "test_files" / "dicomdirtests"
+    if not (root / "DICOMDIR").is_file():
+        pytest.skip("pydicom's dicomdirtests are not installed")
+    with pytest.raises(SeriesChoiceError) as info:
+        load_scan(root / "DICOMDIR")
+    reason = info.value.reason
+    assert info.value.n == 5 and "kernel STANDARD" in reason and "TR 30 ms, TE 12.5 ms" in reason
+    assert "not volumes, left out: 1 localizer (scout)" in reason
+    scan = load_scan(root / "DICOMDIR", series_uid="887a203c")
+    assert scan.volume.shape == (16, 16, 5) and scan.info.modality == "CT"
