@@ -4,10 +4,12 @@ Each stage module exposes a function building its :class:`twinsep.plan.Stage`; t
 list is the single place where the order is written down (DESIGN.md):
 
 ``segment -> twins -> fusion -> separate -> reconstruct -> models -> schedule -> export
--> report``
+-> ventricles -> report``
 
-``export`` writes the Slicer segmentation, colour tables and DICOM-SEG; ``report`` runs
-last because it shows every other stage's result.
+``export`` writes the Slicer segmentation, colour tables and DICOM-SEG; ``ventricles``
+measures each twin's ventricles (it reads segment, twins and fusion; placed late so that
+the earlier stages' positions stay as they were); ``report`` runs last because it shows
+every other stage's result.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ def pipeline() -> list[Stage]:
     from twinsep.segment.stage import build_stage as segment_stage
     from twinsep.separate.stage import build_stage as separate_stage
     from twinsep.twins.stage import build_stage as twins_stage
+    from twinsep.ventricles.stage import build_stage as ventricles_stage
 
     before_models = ["segment", "twins", "fusion", "separate", "reconstruct"]
     return [
@@ -40,5 +43,6 @@ def pipeline() -> list[Stage]:
         models_stage(before_models),
         schedule_stage([*before_models, "models"]),
         export_stage(),
+        ventricles_stage(),
         report_stage(),
     ]

@@ -1,0 +1,96 @@
+"""The ``ventricles`` plan stage: ventricle size per twin (after ``fusion``).
+
+Writes the ``plan.json`` section ``ventricles`` = ``{A: {...}, B: {...}}`` (per twin:
+``volume_ml``, ``evans_index``, ``fohr``, the widths in mm, ``enlarged``, ``note``; see
+:class:`twinsep.ventricles.measure.VentricleMeasure`) and warns when a twin's ventricles
+are enlarged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from twinsep.plan import Stage, StageContext
+from twinsep.ventricles.measure import (
+    StreakPlanes,
+    VentricleMeasure,
+    VentricleParams,
+    measure_ventricles,
+    streak_planes,
+)
+
+
+@dataclass(frozen=True)
+class VentricleResult:
+    """The stage's result: one :class:`VentricleMeasure` per twin (``"A"``, ``"B"``)."""
+
+    measures: dict[str, VentricleMeasure]
+
+
+def enlarged_warning(m: VentricleMeasure, params: VentricleParams) -> str | None:
+    """The plan warning for a twin whose ventricles are enlarged (None otherwise)."""
+    if not m.enlarged:
+        return None
+    found = []
+    if m.fohr is not None:
+        found.append(f"frontal and occipital horn ratio {m.fohr:.2f} (> {params.fohr_limit:.2f})")
+    if m.evans_index is not None:
+        found.append(f"Evans' index {m.evans_index:.2f} (> {params.evans_limit:.2f})")
+    if m.volume_ml is not None:
+        found.append(f"ventricular CSF {m.volume_ml:.0f} mL")
+    what = ", ".join(found) if found else m.note
+    return (
+        f"twin {m.twin}'s ventricles are enlarged: {what}: hydrocephalus (shunted or not), "
+        "to be known by the neurosurgeon and the anaesthetist before the operation"
+    )
+
+
+def _streak_planes(ctx: StageContext, seg: Any) -> StreakPlanes | None:
+    """The metal's acquisition planes when the segment stage found metal streaks (its
+    warning), from the CT at the segment stage's metal level; else None."""
+    if not any("streak" in w for w in getattr(seg, "warnings", ())):
+        return None
+    soft = (getattr(seg, "hu_thresholds", {}) or {}).get("soft_peak_hu")
+    if soft is None or getattr(seg, "modality", "CT") != "CT":
+        return None
+    from twinsep.segment.params import MetalParams
+
+    ct = ctx.scan.volume
+    if not ct.same_grid(seg.labels):
+        return None
+    return streak_planes(ct, float(soft) + MetalParams().metal_offset_hu)
+
+
+def _run(ctx: StageContext) -> VentricleResult:
+    params = ctx.params if isinstance(ctx.params, VentricleParams) else VentricleParams()
+    seg = ctx.result("segment")
+    labels = seg.labels
+    twins = ctx.result("twins").twins
+    frames = getattr(ctx.result("fusion"), "frames", {}) or {}
+    ctx.progress(0.1, "measuring the ventricles")
+    measures = measure_ventricles(
+        labels, twins, frames, params=params, streak_planes=_streak_planes(ctx, seg)
+    )
+    for m in measures.values():
+        text = enlarged_warning(m, params)
+        if text:
+            ctx.warn(text)
+    return VentricleResult(measures=measures)
+
+
+def _write(result: VentricleResult, ctx: StageContext, out_dir: Path) -> dict[str, Any]:
+    return {"ventricles": {k: m.to_json() for k, m in sorted(result.measures.items())}}
+
+
+def build_stage(params: VentricleParams | None = None) -> Stage:
+    """The ``ventricles`` stage (depends on ``segment``, ``twins`` and ``fusion``)."""
+    return Stage(
+        name="ventricles",
+        run=_run,
+        write=_write,
+        depends=("segment", "twins", "fusion"),
+        uses=("scan",),
+        params=params or VentricleParams(),
+    )

@@ -1,0 +1,225 @@
+"""Ventricle size per twin (twinsep.ventricles) against generated heads of known geometry.
+
+The head: an ellipsoidal cranial cavity (semi-axes 55 mm left-right, 65 mm front-back,
+50 mm neck-vertex) with a 2 mm CSF layer under a 3 mm skull, and two lateral ventricles
+(ellipsoids 12 x 30 x 13 mm, centres 15 mm either side of the midline, 12 mm above the
+cavity centre), posed obliquely in the world (the head frame is not a voxel axis).
+With the definitions of twinsep.ventricles.measure:
+- frontal (occipital) horns = the front (back) quarter of the ventricles' extent, whose
+  widest plane is the ventricles' centre plane at the quarter's edge, v = b / 2:
+  width 2 (c + a sqrt(3) / 2);
+- inner skull width on that plane (w = z0): 2 A sqrt(1 - (z0 / C)^2);
+- biparietal diameter over the ventricles' planes (z0 - h < 0 < z0 + h): 2 A.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from twinsep.fusion.axes import TwinFrame
+from twinsep.labels import BONE, BRAIN, CSF, SOFT_TISSUE
+from twinsep.ventricles.measure import (
+    StreakPlanes,
+    VentricleParams,
+    measure_ventricles,
+    streak_planes,
+)
+from twinsep.ventricles.stage import VentricleResult, _write, enlarged_warning
+from twinsep.volume import Volume
+
+CAV = (55.0, 65.0, 50.0)  # cavity semi-axes: left-right, front-back, neck-vertex (mm)
+C_MM, Z0_MM = 15.0, 12.0  # ventricle centres: +-15 mm lateral, 12 mm up
+
+
+def _rotation(deg_a: float, deg_b: float) -> np.ndarray:
+    a, b = math.radians(deg_a), math.radians(deg_b)
+    rz = np.array([[math.cos(a), -math.sin(a), 0], [math.sin(a), math.cos(a), 0], [0, 0, 1]])
+    rx = np.array([[1, 0, 0], [0, math.cos(b), -math.sin(b)], [0, math.sin(b), math.cos(b)]])
+    return rz @ rx  # columns: world directions of local x (right), y (front), z (up)
+
+
+ROT = _rotation(25.0, -18.0)
+
+
+def _head(spacing_mm: float, radii: tuple[float, float, float]) -> tuple[Volume, Volume, TwinFrame]:
+    """Labels, twin map (all twin A) and the exact frame of the generated head."""
+    half = 75.0
+    n = int(np.ceil(2 * half / spacing_mm))
+    affine = np.eye(4)
+    affine[:3, :3] = np.eye(3) * spacing_mm
+    affine[:3, 3] = [10.0 - half, -5.0 - half, 20.0 - half]
+    centre = np.array([10.0, -5.0, 20.0])
+    idx = np.indices((n, n, n), dtype=np.float32).reshape(3, -1).T
+    world = idx * spacing_mm + affine[:3, 3]
+    q = (world - centre) @ ROT  # local coordinates
+    cav = ((q / np.array(CAV)) ** 2).sum(1)
+    inner_csf = ((q / (np.array(CAV) - 2.0)) ** 2).sum(1)
+    skull = ((q / (np.array(CAV) + 3.0)) ** 2).sum(1)
+    scalp = ((q / (np.array(CAV) + 8.0)) ** 2).sum(1)
+    lab = np.zeros(len(q), np.uint8)
+    lab[scalp <= 1] = SOFT_TISSUE
+    lab[skull <= 1] = BONE
+    lab[cav <= 1] = CSF
+    lab[inner_csf <= 1] = BRAIN
+    a, b, h = radii
+    for sx in (-1.0, 1.0):
+        c = np.array([sx * C_MM, 0.0, Z0_MM])
+        lab[(((q - c) / np.array([a, b, h])) ** 2).sum(1) <= 1] = CSF
+    lab = lab.reshape(n, n, n)
+    twins = (lab > 0).astype(np.uint8)
+    frame = TwinFrame(
+        twin="A",
+        brain_centre_mm=centre,
+        axis=ROT[:, 2].copy(),
+        face_dir=ROT[:, 1].copy(),
+        neck_mm=centre - 50 * ROT[:, 2],
+        vertex_mm=centre + 60 * ROT[:, 2],
+        neck_ml=50.0,
+        face_ml=30.0,
+        face_strength=0.6,
+    )
+    return Volume(lab, affine), Volume(twins, affine), frame
+
+
+def _truth(radii: tuple[float, float, float]) -> dict[str, float]:
+    a, b, h = radii
+    horn = 2 * (C_MM + a * math.sqrt(3.0) / 2)
+    inner = 2 * CAV[0] * math.sqrt(1 - (Z0_MM / CAV[2]) ** 2)
+    bpd = 2 * CAV[0]
+    return {
+        "horn_mm": horn,
+        "inner_mm": inner,
+        "bpd_mm": bpd,
+        "evans": horn / inner,
+        "fohr": 2 * horn / (2 * bpd),
+        "volume_ml": 2 * 4.0 / 3.0 * math.pi * a * b * h / 1000.0,
+    }
+
+
+WIDE = (12.0, 30.0, 13.0)
+
+
+@pytest.fixture(scope="module", params=[1.2, 3.0], ids=["1.2mm", "3mm"])
+def wide_head(request: pytest.FixtureRequest) -> tuple[float, dict[str, object]]:
+    labels, twins, frame = _head(request.param, WIDE)
+    m = measure_ventricles(labels, twins, {"A": frame, "B": None})
+    return request.param, {"A": m["A"], "B": m["B"]}
+
+
+def test_enlarged_ventricles_indices_match_the_geometry(
+    wide_head: tuple[float, dict[str, object]],
+) -> None:
+    # tolerances: one voxel on each horn width at 1.2 mm (the index moves 0.011 per
+    # voxel); at 3 mm half a voxel more. Measuring the widest plane instead of the
+    # quarter's (54 mm for 50.8) or the cavity's widest width for Evans' plane
+    # (110 for 104.7) moves an index by 0.03-0.05, beyond the 1.2 mm tolerance.
+    spacing, ms = wide_head
+    m = ms["A"]
+    t = _truth(WIDE)
+    tol_mm = 1.5 if spacing < 2 else 4.5
+    tol_ix = 0.015 if spacing < 2 else 0.04
+    assert m.frontal_horn_width_mm == pytest.approx(t["horn_mm"], abs=tol_mm)
+    assert m.occipital_horn_width_mm == pytest.approx(t["horn_mm"], abs=tol_mm)
+    assert m.inner_skull_width_mm == pytest.approx(t["inner_mm"], abs=tol_mm)
+    assert m.biparietal_mm == pytest.approx(t["bpd_mm"], abs=tol_mm)
+    assert m.evans_index == pytest.approx(t["evans"], abs=tol_ix)
+    assert m.fohr == pytest.approx(t["fohr"], abs=tol_ix)
+    assert m.enlarged is True
+    assert m.note == ""
+
+
+def test_enlarged_ventricles_volume(wide_head: tuple[float, dict[str, object]]) -> None:
+    # 39.2 mL analytic; the opening (3 mm ball) trims little of ellipsoids whose
+    # smallest curvature radius is 4.8 mm: within 5 % at 1.2 mm, 12 % at 3 mm (a lost
+    # or doubled ventricle is 50 % / 100 % off)
+    spacing, ms = wide_head
+    m = ms["A"]
+    assert m.volume_ml == pytest.approx(
+        _truth(WIDE)["volume_ml"], rel=0.05 if spacing < 2 else 0.12
+    )
+
+
+def test_twin_without_a_head_is_not_measured(wide_head: tuple[float, dict[str, object]]) -> None:
+    _, ms = wide_head
+    b = ms["B"]
+    assert b.volume_ml is None and b.evans_index is None and b.fohr is None
+
+
+@pytest.mark.parametrize("spacing", [1.2, 3.0], ids=["1.2mm", "3mm"])
+def test_normal_ventricles_are_not_enlarged_and_not_measured(spacing: float) -> None:
+    # normal infant bodies, 7 mm across: no number is given for them, and no warning
+    labels, twins, frame = _head(spacing, (3.5, 22.0, 4.0))
+    m = measure_ventricles(labels, twins, {"A": frame, "B": None})["A"]
+    assert m.enlarged is False
+    assert m.volume_ml is None and m.evans_index is None and m.fohr is None
+    assert "15 mm" in m.note
+    assert enlarged_warning(m, VentricleParams()) is None
+    # with metal streaks through the brain, thin (or hidden) ventricles are "not measured"
+    every = StreakPlanes(axis=2, planes=np.ones(labels.shape[2], bool))
+    s = measure_ventricles(labels, twins, {"A": frame, "B": None}, streak_planes=every)["A"]
+    assert s.enlarged is None and "streak" in s.note
+
+
+def test_streak_planes_through_or_beside_the_ventricles() -> None:
+    labels, twins, frame = _head(3.0, WIDE)
+    ct = np.where(labels.array > 0, 30, -1000).astype(np.int16)
+    # a metal disc in one plane near the bottom of the grid (the neck), and one through
+    # the ventricles' centre plane
+    k_low = 3
+    centre = np.array([10.0, -5.0, 20.0]) + Z0_MM * ROT[:, 2]
+    k_mid = int(round((centre[2] - labels.affine[2, 3]) / 3.0))
+    low = ct.copy()
+    low[20:23, 20:23, k_low] = 3071
+    planes = streak_planes(Volume(low, labels.affine), 2490.0)
+    assert planes is not None and planes.axis == 2
+    assert set(np.flatnonzero(planes.planes)) == {k_low - 1, k_low, k_low + 1}
+    away = measure_ventricles(labels, twins, {"A": frame, "B": None}, streak_planes=planes)["A"]
+    assert away.evans_index is not None and away.note == ""
+    mid = ct.copy()
+    mid[20:23, 20:23, k_mid] = 3071
+    through = streak_planes(Volume(mid, labels.affine), 2490.0)
+    m = measure_ventricles(labels, twins, {"A": frame, "B": None}, streak_planes=through)["A"]
+    assert m.enlarged is True and m.evans_index is None and m.volume_ml is None
+    assert "streak" in m.note
+    assert streak_planes(Volume(ct, labels.affine), 2490.0) is None
+
+
+def test_faceless_frame_gives_volume_but_no_index() -> None:
+    labels, twins, frame = _head(3.0, WIDE)
+    from dataclasses import replace
+
+    faceless = replace(frame, from_anatomy=False, face_strength=0.0)
+    m = measure_ventricles(labels, twins, {"A": faceless, "B": None})["A"]
+    assert m.volume_ml is not None and m.volume_ml > 30
+    assert m.evans_index is None and m.fohr is None and m.enlarged is None
+    assert "face direction" in m.note
+
+
+def test_plan_section_and_warning(wide_head: tuple[float, dict[str, object]]) -> None:
+    _, ms = wide_head
+    section = _write(VentricleResult(measures=ms), None, None)  # type: ignore[arg-type]
+    a = section["ventricles"]["A"]
+    assert set(a) == {
+        "volume_ml",
+        "evans_index",
+        "fohr",
+        "frontal_horn_width_mm",
+        "occipital_horn_width_mm",
+        "inner_skull_width_mm",
+        "biparietal_mm",
+        "enlarged",
+        "note",
+    }
+    assert a["enlarged"] is True and section["ventricles"]["B"]["volume_ml"] is None
+    text = enlarged_warning(ms["A"], VentricleParams())
+    assert text is not None and "twin A" in text and "Evans' index" in text
+
+
+def test_inputs_unchanged() -> None:
+    labels, twins, frame = _head(3.0, WIDE)
+    before = (labels.array.tobytes(), twins.array.tobytes())
+    measure_ventricles(labels, twins, {"A": frame, "B": None})
+    assert (labels.array.tobytes(), twins.array.tobytes()) == before
