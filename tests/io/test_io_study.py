@@ -136,6 +136,12 @@ def test_each_listed_series_loads_by_its_hash(studies: dict[str, object]) -> Non
     # a slab of two slices is their mean (rounded): 0.5 HU
     expect = ct.array.astype(float).reshape(24, 22, 8, 2).mean(axis=3)
     assert np.max(np.abs(thick.volume.array - expect)) <= 0.5
+    with pytest.raises(ScanError) as info:  # a wrong choice lists everything, marked
+        load_scan(folder, series_uid="1.2.3")
+    scout = series_uid_hash(_by_role(full, "scout").uid)
+    assert f"#1 {scout} (CT, sagittal, 2 files" in info.value.reason
+    assert "not a volume: localizer (scout))" in info.value.reason
+    assert "not a volume: secondary capture (no position))" in info.value.reason
     mpr = load_scan(folder, series_uid=_by_role(full, "mpr").uid)
     # the coronal stack holds the same voxels at the same world positions
     ijk = np.array([5, 7, 3, 1.0])

@@ -504,7 +504,12 @@ def _choose_series(
         return (sn if sn is not None else 1 << 30, -len(kv[1]))
 
     def listing(items: list[tuple[str, list[_Header]]]) -> str:
-        return "; ".join(_describe(uid, hs) for uid, hs in sorted(items, key=order))
+        parts = []
+        for uid, hs in sorted(items, key=order):
+            why = _not_a_volume(hs)
+            text = _describe(uid, hs)
+            parts.append(text if why is None else f"{text[:-1]}, not a volume: {why})")
+        return "; ".join(parts)
 
     if series_uid is not None:
         for uid, hs in groups.items():
