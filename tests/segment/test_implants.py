@@ -17,7 +17,7 @@ import pytest
 from scipy import ndimage as ndi
 
 from twinsep import labels as L
-from twinsep.segment.implants import expander_mask, find_expanders, saline_ml
+from twinsep.segment.implants import ImplantParams, expander_mask, find_expanders, saline_ml
 from twinsep.volume import Volume
 
 SP = 1.6  # mm
@@ -186,3 +186,60 @@ def test_median_in_band_refuses_even_size() -> None:
     a = np.zeros((5, 5, 5), dtype=np.float32)
     with pytest.raises(ValueError, match="odd"):
         _median_in_band(a, a == 0, 2, -30.0, 30.0)
+
+
+# -- the coarse-first search (``coarse_voxel_mm``) ------------------------------------
+# On grids finer than ``coarse_voxel_mm`` the pockets are looked for on blocks first and
+# at full resolution only round the coarse pockets. They must be the pockets the search
+# of the whole CT finds (``coarse_voxel_mm=0``: no blocks), voxel for voxel, and the
+# full-resolution water test must run on part of the CT only. The heads above have
+# 1.6 mm voxels: 2 x 2 x 2 blocks at ``coarse_voxel_mm=3.2``.
+COARSE = ImplantParams(coarse_voxel_mm=3.2)
+WHOLE = ImplantParams(coarse_voxel_mm=0.0)
+
+
+def _same(a, b) -> None:
+    assert len(a) == len(b)
+    for e, f in zip(a, b, strict=True):
+        assert e == f  # twin, volume, centroid, height, port and its distance, box
+        assert np.array_equal(e.mask, f.mask)
+
+
+@pytest.fixture(scope="module")
+def head5():
+    return _head(pockets=True, seed=5)
+
+
+def test_coarse_search_finds_the_whole_searchs_pockets(head5) -> None:
+    ct, lab, tw, _ = head5
+    whole = find_expanders(ct, lab, tw, params=WHOLE)
+    assert len(whole) == 2 and whole[0].port_mm is not None
+    _same(find_expanders(ct, lab, tw, params=COARSE), whole)
+
+
+@pytest.mark.parametrize("kind", ["plain", "water_scalp", "bony_fluid"])
+def test_coarse_search_finds_nothing_where_the_whole_finds_nothing(kind: str) -> None:
+    ct, lab, tw, _ = _head(
+        pockets=False, water_scalp=kind == "water_scalp", bony_fluid=kind == "bony_fluid"
+    )
+    assert find_expanders(ct, lab, tw, params=WHOLE) == ()
+    assert find_expanders(ct, lab, tw, params=COARSE) == ()
+
+
+def test_full_resolution_work_is_round_the_pockets(head5, monkeypatch) -> None:
+    from twinsep.segment import implants
+
+    ct, lab, tw, _ = head5
+    seen: list[int] = []
+    real = implants._median_in_band
+
+    def spy(hu, where, size, low, high):
+        if size > 1:  # the full-resolution test (the coarse one takes no median)
+            seen.append(hu.size)
+        return real(hu, where, size, low, high)
+
+    monkeypatch.setattr(implants, "_median_in_band", spy)
+    assert len(find_expanders(ct, lab, tw, params=COARSE)) == 2
+    # the two pockets' boxes and margins (measured 0.32 of the CT's voxels); the
+    # whole search takes the head's box and its reach, all of the CT here
+    assert sum(seen) < 0.5 * ct.array.size
