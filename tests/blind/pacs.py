@@ -59,6 +59,8 @@ __all__ = [
     "Identity",
     "Series",
     "ct_study",
+    "dose_screen",
+    "dose_sr",
     "mr_study",
     "write_study",
     "zip_folder",
@@ -301,7 +303,7 @@ def _pixels(ds: Dataset, img: np.ndarray, *, rescale: bool = True) -> None:
     ds.PixelData = np.ascontiguousarray(img).astype("<i2").tobytes()
 
 
-def _dose_sr(study_uid: str, number: int, ident: Identity) -> Dataset:
+def dose_sr(study_uid: str, number: int, ident: Identity) -> Dataset:
     """A CT dose report (X-Ray Radiation Dose SR) whose content names the patient."""
     series_uid = _uid(study_uid, "series", number)
     ds = _base(_DOSE_SR, _uid(series_uid, 0), "SR")
@@ -327,7 +329,7 @@ def _dose_sr(study_uid: str, number: int, ident: Identity) -> Dataset:
     return ds
 
 
-def _dose_screen(study_uid: str, number: int, ident: Identity) -> Dataset:
+def dose_screen(study_uid: str, number: int, ident: Identity) -> Dataset:
     """A dose screen: an RGB secondary capture with the name burnt into the pixels."""
     series_uid = _uid(study_uid, "series", number)
     ds = _base(_SC, _uid(series_uid, 0), "CT")
@@ -411,8 +413,8 @@ def ct_study(
         series[0].datasets.extend(scouts)
     else:
         series.insert(0, Series(1, "scout", scouts))
-    series.append(Series(501, "sr", [_dose_sr(study_uid, 501, ident)]))
-    series.append(Series(502, "sc", [_dose_screen(study_uid, 502, ident)]))
+    series.append(Series(501, "sr", [dose_sr(study_uid, 501, ident)]))
+    series.append(Series(502, "sc", [dose_screen(study_uid, 502, ident)]))
     return series
 
 

