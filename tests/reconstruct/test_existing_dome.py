@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 from twinsep.reconstruct.defects import measure_defects
-from twinsep.reconstruct.existing import existing_skin, pocket_surface_mm2
+from twinsep.reconstruct.existing import existing_skin, head_position_words, pocket_surface_mm2
 from twinsep.segment.implants import ExistingExpander
 from twinsep.volume import Volume, apply_affine
 
@@ -80,7 +80,7 @@ def _domed_pair(spacing_mm: float) -> tuple[Volume, Volume, ExistingExpander]:
     exp = ExistingExpander(
         twin="A",
         volume_ml=round(float(mask.sum()) * spacing_mm**3 / 1000.0, 1),
-        centroid_mm=(0.0, 0.0, 0.0),
+        centroid_mm=tuple(float(v) for v in apply_affine(affine, sel).mean(axis=0)),  # type: ignore[arg-type]
         height_mm=HEIGHT_MM,
         port_mm=None,
         port_distance_mm=None,
@@ -123,3 +123,47 @@ def test_realised_gain_is_a_quarter_of_the_geometric_gain(domed) -> None:
     assert ex.base_mm2 == pytest.approx(g.base_mm2) and ex.dome_mm2 == pytest.approx(g.dome_mm2)
     # the expanded scalp is the stretched skin over the dome: more than the dome
     assert ex.expanded_scalp_mm2 > g.dome_mm2
+
+
+def test_dome_position_in_words(domed) -> None:
+    # twin A's face is +x (head_frames) and the dome sits on +x: frontal, midline
+    _spacing, labels, defects, exp = domed
+    ex = existing_skin(defects["A"], (exp,), labels.affine)
+    assert ex.items[0].position == "frontal"
+
+
+@pytest.mark.parametrize(
+    ("point", "axis", "face", "words"),
+    [
+        # an upright head in RAS: vertex +S, face +A, so the twin's right is +R
+        ((1.0, 0.0, 0.0), (0, 0, 1), (0, 1, 0), "right temporal"),
+        ((-1.0, 0.0, 0.6), (0, 0, 1), (0, 1, 0), "left parietal"),
+        ((0.0, 1.0, 0.2), (0, 0, 1), (0, 1, 0), "frontal"),
+        ((0.6, -1.0, 0.2), (0, 0, 1), (0, 1, 0), "right occipital"),
+        ((0.1, 0.1, 1.0), (0, 0, 1), (0, 1, 0), "vertex"),
+        # upside down (vertex -S, face +A): +R is now the twin's left
+        ((1.0, 0.0, 0.0), (0, 0, -1), (0, 1, 0), "left temporal"),
+        # face not perpendicular to the axis: only its perpendicular part counts
+        ((1.0, 0.0, 0.0), (0, 0, 1), (0, 1, 0.5), "right temporal"),
+    ],
+)
+def test_head_position_words(point, axis, face, words) -> None:
+    centre = np.array([10.0, -20.0, 5.0])
+    got = head_position_words(
+        centre + 60.0 * np.asarray(point) / np.linalg.norm(point),
+        centre_mm=centre,
+        axis=np.asarray(axis, dtype=float),
+        face_dir=np.asarray(face, dtype=float),
+    )
+    assert got == words
+
+
+def test_head_position_words_without_a_face() -> None:
+    c = np.zeros(3)
+    up = np.array([0.0, 0.0, 1.0])
+    assert head_position_words(np.array([50.0, 0, 30.0]), centre_mm=c, axis=up, face_dir=None) == (
+        "upper side of the head"
+    )
+    assert head_position_words(np.array([0, 50.0, 0]), centre_mm=c, axis=up, face_dir=None) == (
+        "lower side of the head"
+    )

@@ -275,3 +275,124 @@ def test_three_view_figure_shows_both_colours() -> None:
         return int((np.abs(norm - t).sum(axis=2) < 0.06).sum())
 
     assert near(PURPLE) > 500 and near(ORANGE) > 500
+
+
+# -- expanders already in place -------------------------------------------------------
+def _with_existing(plan: dict[str, Any]) -> dict[str, Any]:
+    """``plan`` whose twin A carries two expanders (one with a port), twin B none."""
+    plan["existing_expanders"] = {
+        "count": 2,
+        "fill_ml": {"A": 258.3, "B": 0.0},
+        "items": [
+            {
+                "twin": "A",
+                "volume_ml": 174.4,
+                "centroid_mm": [60.0, 1.0, 2.0],
+                "height_mm": 28.0,
+                "port_mm": [70.0, 20.0, 2.0],
+                "port_distance_mm": 18.2,
+            },
+            {
+                "twin": "A",
+                "volume_ml": 83.9,
+                "centroid_mm": [-60.0, 1.0, 2.0],
+                "height_mm": 20.0,
+                "port_mm": None,
+                "port_distance_mm": None,
+            },
+        ],
+    }
+    none = {
+        "count": 0,
+        "fill_ml": 0.0,
+        "expanded_scalp_mm2": 0.0,
+        "dome_mm2": 0.0,
+        "base_mm2": 0.0,
+        "realised_gain_mm2": 0.0,
+        "items": [],
+    }
+    plan["skin"]["twins"] = {
+        "A": {
+            "required_gain_mm2": 7668.0,
+            "existing_expanders": {
+                "count": 2,
+                "fill_ml": 258.3,
+                "expanded_scalp_mm2": 23929.0,
+                "dome_mm2": 21728.0,
+                "base_mm2": 5086.0,
+                "realised_gain_mm2": 4160.0,
+                "items": [
+                    {
+                        "volume_ml": 174.4,
+                        "centroid_mm": [60.0, 1.0, 2.0],
+                        "port": True,
+                        "dome_mm2": 13676.0,
+                        "base_mm2": 2557.0,
+                        "realised_gain_mm2": 2780.0,
+                        "position": "right temporal",
+                    },
+                    {
+                        "volume_ml": 83.9,
+                        "centroid_mm": [-60.0, 1.0, 2.0],
+                        "port": False,
+                        "dome_mm2": 8052.0,
+                        "base_mm2": 2529.0,
+                        "realised_gain_mm2": 1381.0,
+                        "position": "left parietal",
+                    },
+                ],
+            },
+        },
+        "B": {"required_gain_mm2": 7700.0, "existing_expanders": none},
+    }
+    return plan
+
+
+def _section(page: str) -> str:
+    """The text of the 'Expanders already in place' part of the page."""
+    start = page.index("Expanders already in place")
+    return page[start : page.index("<h3>Tissue expanders</h3>", start)]
+
+
+def test_existing_expanders_have_their_own_section() -> None:
+    plan = _with_existing(_plan())
+    page = render_report(plan, {})
+    part = _section(page)
+    # one row per expander of twin A, none of twin B
+    assert part.count("<tr>") == 3
+    for words in ("right temporal", "left parietal", "found", "not found"):
+        assert words in part
+    assert "Twin B</span>" not in part
+    # scalp grown = dome - base in cm2 (13676 - 2557 = 11119 mm2), counted = the gain
+    assert "111.2" in part and "27.8" in part and "55.2" in part and "13.8" in part
+    # how the skin plan used it: the scalp over them, the gain counted, the need, the
+    # one new expander of twin A in the plan
+    assert "239.3 cm²" in part and "41.6 cm²" in part and "76.7 cm²" in part
+    assert "1 new expander planned for the rest" in part
+    # every number with a data-key is the plan's
+    parser = _Spans()
+    parser.feed(part)
+    keys = {k for k, _, _ in parser.items}
+    assert "skin.twins.A.existing_expanders.items.1.volume_ml" in keys
+    for key, value, _text in parser.items:
+        assert value == str(get_path(plan, key)), key
+
+
+def test_existing_expanders_without_a_skin_plan_are_listed_from_the_twins_stage() -> None:
+    plan = _with_existing(_plan())
+    del plan["skin"]["twins"]
+    part = _section(render_report(plan, {}))
+    assert part.count("<tr>") == 3
+    assert "60.0, 1.0, 2.0 mm (RAS)" in part
+    assert part.count(">not computed<") == 4 and "the skin plan was not computed" in part
+    assert "found" in part and "not found" in part
+
+
+def test_no_expanders_found_says_so_and_no_twins_stage_shows_nothing() -> None:
+    plan = _plan()
+    plan["existing_expanders"] = {"count": 0, "fill_ml": {"A": 0.0, "B": 0.0}, "items": []}
+    page = render_report(plan, {})
+    assert "Expanders already in place" in page and "None found in the CT" in page
+    assert 'id="existing-expanders"' not in page
+    page = render_report(_plan(), {})  # a plan without the twins stage's section
+    assert "Expanders already in place" not in page

@@ -61,6 +61,8 @@ class GrownScalp:
         The pocket's surface on the skull (its footprint), mm^2.
     realised_gain_mm2 : float
         ``efficiency x max(dome - base, 0)``, mm^2.
+    position : str
+        Where it lies on the twin's head, in words (:func:`head_position_words`).
     """
 
     volume_ml: float
@@ -69,6 +71,7 @@ class GrownScalp:
     dome_mm2: float
     base_mm2: float
     realised_gain_mm2: float
+    position: str = ""
 
     @property
     def geometric_gain_mm2(self) -> float:
@@ -169,6 +172,12 @@ def existing_skin(
                 dome_mm2=dome,
                 base_mm2=base,
                 realised_gain_mm2=efficiency * max(dome - base, 0.0),
+                position=head_position_words(
+                    np.asarray(e.centroid_mm, dtype=np.float64),
+                    centre_mm=defects.brain_centre_mm,
+                    axis=defects.head_axis,
+                    face_dir=defects.face_dir,
+                ),
             )
         )
     items.sort(key=lambda g: -g.volume_ml)
@@ -183,6 +192,62 @@ def existing_skin(
         dome_mm2=float(sum(g.dome_mm2 for g in items)),
         items=tuple(items),
     )
+
+
+def head_position_words(
+    point_mm: np.ndarray,
+    *,
+    centre_mm: np.ndarray,
+    axis: np.ndarray,
+    face_dir: np.ndarray | None,
+) -> str:
+    """Where ``point_mm`` lies on a head, in the head's own frame, in words.
+
+    The direction from the brain centre is split along the head's long axis (neck ->
+    vertex), its facial direction and the twin's right (``face_dir x axis``: in RAS a
+    head facing +A with its vertex at +S has its right at +R). Within 37 deg of the
+    vertex it is "vertex"; otherwise, by the horizontal direction, "frontal" (within
+    60 deg of the face), "occipital" (within 60 deg of the back) or, on the sides,
+    "parietal" above 17 deg of elevation and "temporal" below; a side more than 15 deg
+    off the midline is named ("right parietal", "left occipital"). Without a facial
+    direction only the elevation is said ("upper side of the head").
+
+    Parameters
+    ----------
+    point_mm, centre_mm : (3,) ndarray
+        World points, mm.
+    axis : (3,) ndarray
+        Unit long axis, neck -> vertex, world.
+    face_dir : (3,) ndarray or None
+        Unit facial direction, world (perpendicular to ``axis`` or not).
+    """
+    d = np.asarray(point_mm, dtype=np.float64) - np.asarray(centre_mm, dtype=np.float64)
+    n = float(np.linalg.norm(d))
+    if n == 0.0:
+        return "at the brain centre"
+    d /= n
+    up_dir = np.asarray(axis, dtype=np.float64)
+    up_dir = up_dir / np.linalg.norm(up_dir)
+    up = float(d @ up_dir)
+    if up > 0.8:
+        return "vertex"
+    if face_dir is None:
+        return "upper side of the head" if up > 0.3 else "lower side of the head"
+    front_dir = np.asarray(face_dir, dtype=np.float64)
+    front_dir = front_dir - (front_dir @ up_dir) * up_dir
+    front_dir /= np.linalg.norm(front_dir)
+    right_dir = np.cross(front_dir, up_dir)
+    front = float(d @ front_dir)
+    right = float(d @ right_dir)
+    flat = max(float(np.hypot(front, right)), 1e-12)
+    if front >= 0.5 * flat:
+        region = "frontal"
+    elif front <= -0.5 * flat:
+        region = "occipital"
+    else:
+        region = "parietal" if up > 0.3 else "temporal"
+    side = "right " if right > 0.26 else "left " if right < -0.26 else ""
+    return side + region
 
 
 def pocket_surface_mm2(

@@ -234,6 +234,7 @@ def sections(result: Reconstruction) -> dict[str, Any]:
                     "volume_ml": _r(g.volume_ml),
                     "centroid_mm": [_r(c) for c in g.centroid_mm],
                     "port": g.port,
+                    "position": g.position,
                     "dome_mm2": _r(g.dome_mm2, 0),
                     "base_mm2": _r(g.base_mm2, 0),
                     "realised_gain_mm2": _r(g.realised_gain_mm2, 0),
