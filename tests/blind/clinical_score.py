@@ -19,6 +19,7 @@ Metrics (beyond ``blind.score.score_plan``'s, whose Dice is kept as ``dice_all``
   ``ventricle_csf_recall`` and ``ventricle_csf_dice`` (Dice of CSF inside the enlarged
   ventricles grown by two voxels), ``scalp_cover_soft``, ``defect_soft``.
 * ``warned_objects``: a plan.json warning names a device, a metal or a fluid collection.
+* ``ventricles``: plan.json's ``ventricles`` section (per twin), verbatim.
 """
 
 from __future__ import annotations
@@ -151,6 +152,7 @@ def score_clinical(plan_dir: Path, truth_dir: Path) -> dict[str, Any]:
     out["object_warnings"] = found
     out["metal_warned"] = any("metal" in w.lower() for w in warnings)
     plan = json.loads((plan_dir / "plan.json").read_text())
+    out["ventricles"] = plan.get("ventricles")
     soft_true = {}
     for twin, code in (("A", 1), ("B", 2)):
         m = (t_tw == code) & (t_lab == 1)

@@ -284,6 +284,44 @@ def test_hydrocephalic_ventricles_are_csf(rows: dict[str, dict[str, Any]]) -> No
 
 
 @pytest.mark.slow
+def test_hydrocephalic_twin_ventricle_size(rows: dict[str, dict[str, Any]]) -> None:
+    # truth from the generator's geometry (blind.ventricle_truth, 0.5 mm): Evans' index
+    # 0.484, FOHR 0.470, 43.7 mL; the plan (in-process, 3 mm): 0.469-0.470, 0.468-0.469,
+    # 40.4-41.0 mL. Tolerances: a voxel on each width (0.03 on an index), 15 % of the
+    # volume; the normal twin (Evans 0.255 by its geometry) is not enlarged, no number
+    from blind.ventricle_truth import head_truth
+
+    r = rows["vt0-c15-hydro-shunt"]
+    case = clinical_cases()["vt0-c15-hydro-shunt"]
+    twin = next(o["twin"] for o in r["objects_truth"] if o["name"] == "ventricle_right")
+    other = "B" if twin == "A" else "A"
+    truth = head_truth(replace(case.base, name=case.name), 0, hydro=True)
+    got = r["ventricles"][twin]
+    assert got["enlarged"] is True
+    assert got["evans_index"] == pytest.approx(truth.evans_index, abs=0.03)
+    assert got["fohr"] == pytest.approx(truth.fohr, abs=0.03)
+    assert got["volume_ml"] == pytest.approx(truth.volume_ml, rel=0.15)
+    assert r["ventricles"][other]["enlarged"] is False
+    assert r["ventricles"][other]["fohr"] is None
+    assert any(w.startswith(f"ventricles: twin {twin}'s") for w in r["object_warnings"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["vt0-c15-exp", "vt0-c15-eeg-defect"])
+def test_no_ventricle_warning_without_hydrocephalus(
+    rows: dict[str, dict[str, Any]], name: str
+) -> None:
+    # the expanders' port streaks darken white matter into 7-18 mL of thin deep "CSF"
+    # (3 mm): neither a warning nor a number; where streaks cross the brain, "not
+    # measured" (enlarged null) rather than "not enlarged"
+    r = rows[name]
+    assert not [w for w in r["object_warnings"] if w.startswith("ventricles:")]
+    for twin in ("A", "B"):
+        v = r["ventricles"][twin]
+        assert v["enlarged"] is not True and v["fohr"] is None and v["volume_ml"] is None
+
+
+@pytest.mark.slow
 def test_shunt_mostly_not_bone_or_vessel(rows: dict[str, dict[str, Any]]) -> None:
     # barium silicone catheter (400 HU wall) in 3 mm voxels: 0.103 bone/vessel measured
     assert rows["vt0-c15-hydro-shunt"]["shunt_bone_vessel"] <= 0.2
