@@ -498,7 +498,7 @@ def _search_once(
                 a1 + lo,
             )
             # part of a larger piece: look at more of it (and the bone gap round it)
-            reach = np.ceil(params.bone_gap_mm / sp).astype(int) + 2 + (hi - lo) // 2
+            reach = np.ceil(params.bone_gap_mm / sp).astype(int) + 2 + (hi - lo)
             grow_lo = np.where(open_lo & (a0 == 0), np.minimum(grow_lo, lo - reach), grow_lo)
             grow_hi = np.where(open_hi & (a1 == hi - lo), np.maximum(grow_hi, hi + reach), grow_hi)
             need_grow = True
