@@ -34,10 +34,13 @@ def enlarged_warning(m: VentricleMeasure, params: VentricleParams) -> str | None
     if not m.enlarged:
         return None
     found = []
-    if m.fohr is not None:
-        found.append(f"frontal and occipital horn ratio {m.fohr:.2f} (> {params.fohr_limit:.2f})")
-    if m.evans_index is not None:
-        found.append(f"Evans' index {m.evans_index:.2f} (> {params.evans_limit:.2f})")
+    for name, value, limit in (
+        ("frontal and occipital horn ratio", m.fohr, params.fohr_limit),
+        ("Evans' index", m.evans_index, params.evans_limit),
+    ):
+        if value is not None:
+            rel = f"> {limit:.2f}" if value > limit else f"limit {limit:.2f}"
+            found.append(f"{name} {value:.2f} ({rel})")
     if m.volume_ml is not None:
         found.append(f"ventricular CSF {m.volume_ml:.0f} mL")
     what = ", ".join(found) if found else m.note
