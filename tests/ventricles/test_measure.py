@@ -230,3 +230,31 @@ def test_inputs_unchanged() -> None:
     before = (labels.array.tobytes(), twins.array.tobytes())
     measure_ventricles(labels, twins, {"A": frame, "B": None})
     assert (labels.array.tobytes(), twins.array.tobytes()) == before
+
+
+@pytest.mark.parametrize(
+    ("axis", "cut_mm", "measured"),
+    [(0, 40.0, False), (1, 45.0, True)],
+    ids=["junction-at-the-side", "junction-in-front"],
+)
+def test_junction_with_the_other_twin(axis: int, cut_mm: float, measured: bool) -> None:
+    # the other twin owns the head beyond a plane: at the side (local x > 40 mm) every
+    # plane's cavity width ends at the junction, so neither index is given; in front
+    # (local y > 45 mm, where the cavity is 80 mm wide, not 110) the widths are the
+    # skull's and both indices are as without the other twin
+    labels, twins, frame = _head(3.0, WIDE)
+    alone = measure_ventricles(labels, twins, {"A": frame, "B": None})["A"]
+    n = labels.shape[0]
+    idx = np.indices(labels.shape, dtype=np.float32).reshape(3, -1).T
+    q = (idx * 3.0 + labels.affine[:3, 3] - np.array([10.0, -5.0, 20.0])) @ ROT
+    tw = twins.array.copy().reshape(-1)
+    tw[(tw == 1) & (q[:, axis] > cut_mm)] = 2
+    joined = Volume(tw.reshape(n, n, n), labels.affine)
+    m = measure_ventricles(labels, joined, {"A": frame, "B": None})["A"]
+    if measured:
+        assert m.evans_index == pytest.approx(alone.evans_index, abs=1e-9)
+        assert m.fohr == pytest.approx(alone.fohr, abs=1e-9)
+    else:
+        assert m.evans_index is None and m.fohr is None
+        assert "junction" in m.note
+    assert m.volume_ml == pytest.approx(alone.volume_ml, rel=0.02)
