@@ -274,6 +274,11 @@ def test_folder_named_after_the_patient_is_withheld(tmp_path: Path) -> None:
     phi = {"PatientName": "DOE^JANET", "PatientID": "PID4471", "PatientBirthDate": "20190417"}
     assert path_names_patient("x/scan_2019-04-17", phi)  # separators ignored
     assert not path_names_patient("x/doe", {"PatientName": "DO^JA"})  # 2-letter parts
+    # the ideographic and phonetic groups of a name (PS3.5 6.2.1, "=" between groups)
+    jp = {"PatientName": "Yamada^Tarou=山田^太郎=やまだ^たろう"}
+    assert path_names_patient("x/TAROU_CT", jp)  # was missed: the part was "tarou山田"
+    assert path_names_patient("x/山田太郎_CT", jp) and path_names_patient("x/たろう", jp)
+    assert not path_names_patient("x/頭部CT", jp)
     info = load_scan(named).info.model_dump(mode="json")
     plan = assemble_plan(PlanOptions(scan_path=named), info, {}, [], {}, {}, {})
     assert (

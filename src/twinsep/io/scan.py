@@ -330,9 +330,12 @@ def path_names_patient(path: str | Path, phi: Mapping[str, str]) -> bool:
     if not name:
         return False
     for key in _PATH_PHI_KEYWORDS:
-        for part in re.split(r"[\\^\s,_\-.]+", str(phi.get(key, ""))):
+        # "=" separates a name's alphabetic, ideographic and phonetic groups (PS3.5 6.2.1)
+        for part in re.split(r"[\\^=\s,_\-.]+", str(phi.get(key, ""))):
             token = _alnum(part)
-            if len(token) >= MIN_PHI_TOKEN_CHARS and token in name:
+            # two ideographs name a person as surely as three letters (山田, 太郎)
+            shortest = MIN_PHI_TOKEN_CHARS if token.isascii() else 2
+            if len(token) >= shortest and token in name:
                 return True
     return False
 
