@@ -82,3 +82,20 @@ def test_no_identifier_in_any_output(planned: tuple[Path, Path, str, str]) -> No
     for name, stream in (("stdout", stdout), ("stderr", stderr)):
         hits += [(name, t.decode()) for t in tokens if t in stream.encode()]
     assert hits == []
+
+
+def test_a_rerun_keeps_what_the_loader_said(planned: tuple[Path, Path, str, str]) -> None:
+    """``twinsep report DIR --scan STUDY`` re-runs the plan; the loader's warnings (which
+    series of the study, the scouts left out) were dropped from plan.json by a re-run."""
+    study, out, _, _ = planned
+    proc = subprocess.run(
+        [sys.executable, "-m", "twinsep.cli", "report", str(out), "--scan", str(study)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    text = " ".join(json.loads((out / "plan.json").read_text())["warnings"])
+    assert "loaded the only one that is a volume" in text
+    assert "left out 2 localizer (scout) image(s)" in text

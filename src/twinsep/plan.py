@@ -256,6 +256,7 @@ class StageContext:
                 mr = load_scan(
                     self.options.mr_path,
                     series_uid=self.options.mr_series_uid,
+                    modality="MR",  # the CT series of a CD holding both studies never count
                     keep_phi=self.options.keep_phi,
                 )
             except SeriesChoiceError as exc:
@@ -699,6 +700,7 @@ def run_plan(
     _check_output(out_dir, force)
     mr_digest: str | None = None
     mr_names_patient = False
+    mr_warnings: list[str] = []
     stage_list = list(stages) if stages is not None else _pipeline()
     names = [s.name for s in stage_list]
     for s in stage_list:
@@ -717,6 +719,9 @@ def run_plan(
             ctx.mr  # noqa: B018 - validate now, before writing
             mr_digest = ctx.mr.info.sha256
             mr_names_patient = ctx.mr.info.path_names_patient
+            # what the loader noted about the MR (which series of a study, slice gaps,
+            # a guessed modality...) reaches plan.json as the CT's notes do
+            mr_warnings = [f"MR: {w}" for w in ctx.mr.info.warnings]
     else:
         mr_digest = input_info.get("mr_sha256")
         mr_names_patient = bool(input_info.get("mr_path_names_patient"))
@@ -734,6 +739,7 @@ def run_plan(
             **input_info,
             "mr_sha256": digests["mr"],
             "mr_path_names_patient": mr_names_patient,
+            "mr_warnings": mr_warnings,
         }
 
     work = work_dir_for(out_dir)
@@ -936,7 +942,8 @@ def assemble_plan(
     for key, value in sections.items():
         if key not in plan:
             plan[key] = value
-    plan["warnings"] = list(dict.fromkeys(list(info.get("warnings") or []) + warnings))
+    loaded = list(info.get("warnings") or []) + list(info.get("mr_warnings") or [])
+    plan["warnings"] = list(dict.fromkeys(loaded + warnings))
     plan["parameters"] = parameters
     plan["timings_s"] = timings
     plan["peak_rss_mb"] = peaks
@@ -989,6 +996,17 @@ def options_from_plan(plan: dict[str, Any], plan_dir: Path, **overrides: Any) ->
     return PlanOptions(**{k: v for k, v in raw.items() if k in known})
 
 
+def loader_warnings(plan: dict[str, Any]) -> list[str]:
+    """The warnings of an existing plan that came from loading its scan(s).
+
+    Stage warnings carry their stage's name (``"segment: ..."``, :meth:`StageContext.warn`);
+    the loaders' do not. A re-run keeps these (its stages' warnings are made again), so
+    which series of a study was loaded, slice gaps, a guessed modality... are not lost.
+    """
+    prefixes = tuple(f"{stage.name}: " for stage in _pipeline())
+    return [w for w in plan.get("warnings") or [] if not w.startswith(prefixes)]
+
+
 def rerun_plan(
     plan_dir: Path,
     *,
@@ -1005,4 +1023,5 @@ def rerun_plan(
     plan = read_plan(plan_dir)
     options = options_from_plan(plan, plan_dir, **overrides)
     info = dict(plan["input"])
+    info["warnings"] = loader_warnings(plan)
     return run_plan(options, plan_dir, force=True, progress=progress, input_info=info)

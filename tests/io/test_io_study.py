@@ -313,3 +313,42 @@ def test_pydicom_dicomdir_tree_lists_its_real_series() -> None:
     assert "not volumes, left out: 1 localizer (scout)" in reason
     scan = load_scan(root / "DICOMDIR", series_uid="887a203c")
     assert scan.volume.shape == (16, 16, 5) and scan.info.modality == "CT"
+
+
+def test_a_cd_with_the_ct_and_the_mr_study(studies: dict[str, object], tmp_path: Path) -> None:
+    """One CD holds both studies (common for a referral): given as the scan it lists the
+    CT and MR volumes; given with --mr, only MR series are candidates, so its only MR
+    volume is taken without --mr-series."""
+    from twinsep.plan import PlanOptions, StageContext
+
+    ct = studies["ct"]
+    assert isinstance(ct, Volume)
+    rng = np.random.default_rng(8)
+    t1 = Volume(rng.integers(0, 900, size=(20, 18, 10)).astype(np.int16), np.eye(4))
+    series = ct_study(ct, tmp_path / "_w1", extra=("thick",))
+    series += mr_study({"t1": t1}, tmp_path / "_w2")
+    cd = write_study(series, tmp_path / "both", layout="cd")
+    with pytest.raises(SeriesChoiceError) as info:
+        load_scan(cd / "DICOMDIR")
+    assert info.value.n == 3 and "(MR, axial, 10 files" in info.value.reason
+    ctx = StageContext(PlanOptions(scan_path=tmp_path / "ct.nii.gz", mr_path=cd / "DICOMDIR"))
+    np.testing.assert_array_equal(ctx.mr.volume.array, t1.array)
+    text = " ".join(ctx.mr.info.warnings)
+    assert "loaded the only one that is a volume" in text and "2 CT, not MR" in text, text
+
+
+def test_mr_loader_warnings_reach_the_plan() -> None:
+    """The MR's loader warnings (which series of a study was taken...) never reached
+    plan.json; they are kept as 'MR: ...', and a re-run keeps every loader warning."""
+    from twinsep.plan import PlanOptions, assemble_plan, loader_warnings
+
+    info = {"warnings": ["slices are 7 mm apart"], "mr_warnings": ["MR: loaded the only one"]}
+    plan = assemble_plan(
+        PlanOptions(scan_path=Path("ct")), info, {}, ["segment: no contrast"], {}, {}, {}
+    )
+    assert plan["warnings"] == [
+        "slices are 7 mm apart",
+        "MR: loaded the only one",
+        "segment: no contrast",
+    ]
+    assert loader_warnings(plan) == ["slices are 7 mm apart", "MR: loaded the only one"]

@@ -490,14 +490,23 @@ def _choose_series(
     series_uid: str | None,
     source: Path,
     warnings: list[str],
+    modality: str | None = None,
 ) -> list[_Header]:
     """The series to load: the one asked for, the only one, or the only volume.
 
     A study folder (PACS or CD export) holds localizers, dose reports and screen captures
     beside the scan: when exactly one series can be a volume it is taken and the others
     are listed in ``warnings``; several volumes (kernels, thicknesses, MPRs, phases) are
-    refused with a listing to choose from (:class:`SeriesChoiceError`).
+    refused with a listing to choose from (:class:`SeriesChoiceError`). With
+    ``modality``, series of another modality are not candidates either (the MR of a CD
+    that holds the CT study too).
     """
+
+    def not_a_volume(hs: list[_Header]) -> str | None:
+        why = _not_a_volume(hs)
+        if why is None and modality is not None and hs[0].modality != modality:
+            return f"{hs[0].modality}, not {modality}"
+        return why
 
     def order(kv: tuple[str, list[_Header]]) -> tuple[int, int]:
         sn = kv[1][0].series_number
@@ -506,7 +515,7 @@ def _choose_series(
     def listing(items: list[tuple[str, list[_Header]]]) -> str:
         parts = []
         for uid, hs in sorted(items, key=order):
-            why = _not_a_volume(hs)
+            why = not_a_volume(hs)
             text = _describe(uid, hs)
             parts.append(text if why is None else f"{text[:-1]}, not a volume: {why})")
         return "; ".join(parts)
@@ -522,7 +531,7 @@ def _choose_series(
         )
     if len(groups) == 1:
         return next(iter(groups.values()))
-    why_not = {uid: _not_a_volume(hs) for uid, hs in groups.items()}
+    why_not = {uid: not_a_volume(hs) for uid, hs in groups.items()}
     volumes = [(uid, hs) for uid, hs in groups.items() if why_not[uid] is None]
     others = Counter(w for w in why_not.values() if w is not None)
     other_text = ", ".join(f"{n} {w}" for w, n in sorted(others.items()))
@@ -969,6 +978,7 @@ def read_dicom(
     path: Path,
     *,
     series_uid: str | None = None,
+    modality: str | None = None,
     params: LoadParams = LoadParams(),
 ) -> Loaded:
     """Read one DICOM series from a folder (recursively) or from one of its files.
@@ -982,6 +992,9 @@ def read_dicom(
     series_uid : str, optional
         SeriesInstanceUID (or a prefix of its :func:`series_uid_hash`) to load when the
         folder holds several series.
+    modality : str, optional
+        When the folder holds several series and none was asked for, only series of
+        this DICOM Modality (e.g. ``"MR"``) are candidates.
     params : LoadParams
         Tolerances.
 
@@ -1003,13 +1016,13 @@ def read_dicom(
     single = path if path.is_file() else None
     folder = path.parent if single is not None else path
     if single is None:
-        return _read_series(None, folder, series_uid, params, read_multiframe)
+        return _read_series(None, folder, series_uid, params, read_multiframe, modality)
     head = _read_header(single)
     if isinstance(head, str) and head.startswith("a DICOMDIR"):
         # a CD's index names the files of the study on that CD: read the CD's folder;
         # errors still start with the path the user gave
         try:
-            return _read_series(None, folder, series_uid, params, read_multiframe)
+            return _read_series(None, folder, series_uid, params, read_multiframe, modality)
         except SeriesChoiceError as exc:
             raise SeriesChoiceError(single, exc.n, exc.listing, exc.option) from None
         except ScanError as exc:
@@ -1050,6 +1063,7 @@ def _read_series(
     series_uid: str | None,
     params: LoadParams,
     read_multiframe: Callable[..., Loaded],
+    modality: str | None = None,
 ) -> Loaded:
     """The series of ``folder`` (the one holding ``single`` when a file was given)."""
     if single is not None:
@@ -1078,7 +1092,7 @@ def _read_series(
         )
     warnings: list[str] = []
     n_scouts = _drop_localizers(groups)
-    hs = _choose_series(groups, series_uid, folder, warnings)
+    hs = _choose_series(groups, series_uid, folder, warnings, modality)
     if skipped:
         kinds = Counter(r for _, r in skipped)
         warnings.append(

@@ -163,9 +163,11 @@ def detect_format(path: Path) -> str:
     )
 
 
-def _read(path: Path, fmt: str, series_uid: str | None, params: LoadParams) -> Loaded:
+def _read(
+    path: Path, fmt: str, series_uid: str | None, modality: str | None, params: LoadParams
+) -> Loaded:
     if fmt == "dicom":
-        return read_dicom(path, series_uid=series_uid, params=params)
+        return read_dicom(path, series_uid=series_uid, modality=modality, params=params)
     if series_uid is not None:
         raise ScanError(path, f"series_uid applies to DICOM only, not to {fmt} files")
     if fmt == "nifti":
@@ -179,6 +181,7 @@ def load_scan(
     path: str | Path,
     *,
     series_uid: str | None = None,
+    modality: str | None = None,
     keep_phi: bool = False,
     params: LoadParams = LoadParams(),
 ) -> Scan:
@@ -192,6 +195,10 @@ def load_scan(
     series_uid : str, optional
         DICOM SeriesInstanceUID (or a prefix of ``series_uid_hash``) to pick one of
         several series in a folder.
+    modality : str, optional
+        DICOM only: when a folder holds several series and none was asked for, only
+        series of this Modality (``"MR"`` for ``--mr``) are candidates. Other formats
+        and a chosen series are not affected.
     keep_phi : bool
         Keep identifying DICOM header values in ``info.phi``. Off by default.
     params : LoadParams
@@ -213,7 +220,7 @@ def load_scan(
     check_readable_path(p)
     fmt = detect_format(p)
     try:
-        loaded = _read(p, fmt, series_uid, params)
+        loaded = _read(p, fmt, series_uid, modality, params)
     except ScanError:
         raise
     except MemoryError:
