@@ -229,6 +229,14 @@ class StageContext:
         if self._scan is None:
             from twinsep.io import load_scan
 
+            if Path(self.options.scan_path).name == WITHHELD_PATH:
+                # a PACS/CD folder named after the patient: its name was never recorded
+                raise InputError(
+                    "--scan",
+                    f"stage {self.stage_name or 'plan'} must be recomputed and needs the "
+                    "scan, whose name the plan does not keep (it held patient identifiers); "
+                    "give it with --scan",
+                )
             if not Path(self.options.scan_path).exists():
                 raise InputError(
                     self.options.scan_path,

@@ -352,3 +352,15 @@ def test_mr_loader_warnings_reach_the_plan() -> None:
         "segment: no contrast",
     ]
     assert loader_warnings(plan) == ["slices are 7 mm apart", "MR: loaded the only one"]
+
+
+def test_a_withheld_scan_name_is_asked_for_plainly(tmp_path: Path) -> None:
+    """A re-run of a plan made from a folder named after the patient needs --scan; the
+    error named a path made of the plan folder and the withheld-name placeholder."""
+    from twinsep.plan import WITHHELD_PATH, PlanOptions, StageContext
+
+    ctx = StageContext(PlanOptions(scan_path=tmp_path / WITHHELD_PATH))
+    with pytest.raises(InputError) as info:
+        ctx.scan  # noqa: B018 - the property loads the scan
+    line = info.value.one_line()
+    assert line.startswith("--scan: stage plan must be recomputed") and WITHHELD_PATH not in line
