@@ -40,8 +40,10 @@ threshold loosened by about a coarse voxel (:func:`_coarse_params`), and then, e
 as above, only inside the boxes of the coarse pockets at full resolution. A box grows
 until every water piece that may be a pocket lies inside it and the bone, metal and
 water tests inside it see what they would see on the whole CT, so a pocket found in a
-box is the pocket the whole-CT search finds. On a 512x512x400 CT the search costs
-about 2 s instead of 15 s (docs/performance.md).
+box is the pocket the whole-CT search finds; after two growths the whole CT is searched
+instead. A pocket that no coarse pocket overlaps is not found: none was missed on 49
+cases at 0.3-3 mm (13 clinical expander cases, 52 pockets; docs/performance.md, where
+the 512x512x400 CT's search went from 15 s to about 1.5 s).
 """
 
 from __future__ import annotations
