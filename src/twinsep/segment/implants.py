@@ -402,6 +402,10 @@ _Seed = tuple[np.ndarray, np.ndarray]
 _MAX_GROWTH = 2
 
 
+class _SearchWhole(Exception):
+    """A seeded search gives up: the whole CT is to be searched."""
+
+
 @overload
 def _search(grid: _Grid, box: tuple[slice, slice, slice]) -> list[ExistingExpander]: ...
 
@@ -422,12 +426,16 @@ def _search(
     ``max_volume_ml`` inside the box) touches one of its faces inside the CT, and
     until the bone within ``bone_gap_mm`` of each pocket's wall and the nearest bone
     of each pocket voxel lie in it; the pockets are then those a search of the whole
-    CT finds. None when a seeded box would grow more than ``_MAX_GROWTH`` times.
+    CT finds. None when a seeded box would grow more than ``_MAX_GROWTH`` times, or
+    when a piece over the seed holds twice the seed's voxels inside the box.
     """
     shape = np.array(grid.lab.shape)
     grown = 0
     while True:
-        found, grow = _search_once(grid, box, seed)
+        try:
+            found, grow = _search_once(grid, box, seed)
+        except _SearchWhole:
+            return None
         if grow is None:
             return found
         grown += 1
@@ -499,6 +507,11 @@ def _search_once(
                 a0 + lo,
                 a1 + lo,
             )
+            if seed is not None and sizes[k] > 2 * int(np.count_nonzero(seed[0])):
+                # twice the coarse pocket already: not the balloon the blocks saw but
+                # water it touches (a scalp sheet); growing box after box ends in the
+                # whole CT (the coarse pockets are 0.82-0.93 of the full ones)
+                raise _SearchWhole
             # part of a larger piece: look at more of it (and the bone gap round it)
             reach = np.ceil(params.bone_gap_mm / sp).astype(int) + 2 + (hi - lo)
             grow_lo = np.where(open_lo & (a0 == 0), np.minimum(grow_lo, lo - reach), grow_lo)
