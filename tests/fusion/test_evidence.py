@@ -14,10 +14,8 @@ from twinsep.fusion.completeness import (
     NO_SHARED_SINUS,
     UNDETERMINED_TOTAL,
     call_completeness,
-    cavity_cue_mm2,
-    open_area_mm2,
 )
-from twinsep.fusion.shared import brain_contact_faces
+from twinsep.fusion.shared import brain_contact_faces, shared_inventory
 from twinsep.volume import Volume
 
 phantom = pytest.importorskip("twinsep.phantom")
@@ -88,31 +86,21 @@ def test_partial_form_with_contrast_has_evidence() -> None:
     assert not any(NOT_SEEN in w or UNDETERMINED in w for w in fa.warnings)
 
 
+def _inventory(lab: np.ndarray, tw: np.ndarray, aff: np.ndarray):
+    """shared_inventory of hand-made labels split at x = 0 (twin A at x < 0), and the mesh."""
+    mesh = interface_mesh(tw == 1, tw == 2, aff)
+    shared = shared_inventory(
+        Volume(lab, aff), Volume(tw, aff), mesh, np.zeros(3), np.array([1.0, 0.0, 0.0])
+    )
+    return shared, mesh
+
+
 def _cue(layer_mm: float, layer_label: int, touch_radius_mm: float = 0.0):
     """call_completeness on the hand-made brain cylinders (r 12 mm in a 16 mm body)."""
-    lab, tw, aff = _two_brains(layer_mm, layer_label, touch_radius_mm)
-    p = FusionParams()
-    mesh = interface_mesh(tw == 1, tw == 2, aff)
-    labels, twins = Volume(lab, aff), Volume(tw, aff)
-    faces = brain_contact_faces(
-        labels,
-        twins,
-        mesh,
-        gap_mm=p.brain_contact_gap_mm,
-        min_patch_mm2=p.brain_contact_min_mm2,
-        layer_vx=p.brain_contact_layer_vx,
-    )
-    shared = SharedInventory(
-        shared_sinus=False,
-        sinus_ml=0.0,
-        sinus_kind="separate",
-        sinus_coverage_deg=0.0,
-        brain_contact_area_mm2=float(mesh.areas_mm2[faces].sum()),
-    )
+    shared, mesh = _inventory(*_two_brains(layer_mm, layer_label, touch_radius_mm))
     return call_completeness(
         shared,
         mesh.area_mm2,
-        open_area_mm2(labels, mesh),
         venous_visible=False,
         vessel_ml=0.0,
         contrast=False,
@@ -157,17 +145,21 @@ def test_tissue_between_two_skulls_read_as_brain_is_not_a_shared_cavity() -> Non
         layer_vx=p.brain_contact_layer_vx,
     )
     assert mesh.areas_mm2[raw].sum() == pytest.approx(np.pi * 12.0**2, rel=0.10)
-    contact, opened = cavity_cue_mm2(labels, twins, mesh, p)
-    assert contact == 0.0 and opened == 0.0
+    # the inventory (and so the completeness cue and the staging) counts own brain only
+    shared, _ = _inventory(lab, tw, aff)
+    assert shared.brain_contact_area_mm2 == 0.0 and shared.open_area_mm2 == 0.0
+    assert not shared.brain_shared
 
 
 def test_visible_sinuses_are_not_overridden_by_the_cue() -> None:
     # a contrast scan without a shared sinus stays partial even with brains in contact
     lab, tw, aff = _two_brains(0.0, 4)
     mesh = interface_mesh(tw == 1, tw == 2, aff)
-    shared = SharedInventory(False, 0.0, "separate", 0.0, brain_contact_area_mm2=452.0)
+    shared = SharedInventory(
+        False, 0.0, "separate", 0.0, brain_contact_area_mm2=452.0, open_area_mm2=452.0
+    )
     call = call_completeness(
-        shared, mesh.area_mm2, 452.0, venous_visible=True, vessel_ml=3.0, contrast=True
+        shared, mesh.area_mm2, venous_visible=True, vessel_ml=3.0, contrast=True
     )
     assert (call.completeness, call.evidence, call.warnings) == ("partial", NO_SHARED_SINUS, [])
 

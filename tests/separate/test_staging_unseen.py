@@ -12,7 +12,6 @@ def _facts(*, total: bool, unseen: bool) -> StagingFacts:
         bridge_area_mm2=5000.0,
         bridge_length_mm=30.0,
         brain_contact_area_mm2=2000.0,
-        brain_shared_min_mm2=20.0,
         sinus_unseen=unseen,
     )
 

@@ -13,19 +13,14 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from twinsep.errors import AnatomyError
 from twinsep.fusion.axes import TwinFrame, angle_deg, axial_rotation_deg, twin_frame
-from twinsep.fusion.completeness import (
-    CompletenessCall,
-    call_completeness,
-    cavity_cue_mm2,
-    open_area_mm2,
-)
+from twinsep.fusion.completeness import CompletenessCall, call_completeness
 from twinsep.fusion.params import OUT_OF_SCOPE_MODES, FusionParams
 from twinsep.fusion.shared import SharedInventory, shared_inventory
 from twinsep.fusion.surface import InterfaceMesh, interface_mesh
@@ -367,15 +362,10 @@ def analyse_fusion(
     shared = shared_inventory(labels, twins, mesh, centroid, axis, frames=frames, params=params)
     vessel_ml = float(np.count_nonzero(labels.array == VESSEL)) * labels.voxel_volume_mm3 / 1e3
     venous_visible = contrast is not False and vessel_ml >= params.venous_evidence_min_ml
-    cue_shared, open_mm2 = shared, open_area_mm2(labels, mesh)
-    if not venous_visible and not shared.shared_sinus:
-        # the inference counts each twin's own brain only (fusion/completeness.py)
-        contact_mm2, open_mm2 = cavity_cue_mm2(labels, twins, mesh, params)
-        cue_shared = replace(shared, brain_contact_area_mm2=contact_mm2)
+    # the inventory counts each twin's own brain only (shared.main_brain_labels)
     call = call_completeness(
-        cue_shared,
+        shared,
         mesh.area_mm2,
-        open_mm2,
         venous_visible=venous_visible,
         vessel_ml=vessel_ml,
         contrast=contrast,

@@ -10,14 +10,16 @@ A sinus runs in the dura of the cavity, so two cavities walled off from each oth
 bone cannot share one.
 
 The cue is the share of the twin boundary (the bridge) over which the brains are in
-contact (:func:`twinsep.fusion.shared.brain_contact_faces`: no bone between, a layer of at
-most a dura), backed by the share where intracranial tissue (brain, CSF, vessel) lies on
-both sides. Measured on plain-CT copies of every generated family with truth
-(docs/separation.md, "Partial or total without contrast"): partial forms <= 0.10 (brain
-contact) and <= 0.21 (open), total forms >= 0.37 and >= 0.41; both counted on each twin's
-largest brain piece only (:func:`main_brain_labels`). Partial is inferred only
-when both shares are clearly low; inside the band between, the safer reading (total,
-staged) is taken and the warning says so.
+contact (``SharedInventory.brain_contact_area_mm2``, from
+:func:`twinsep.fusion.shared.brain_contact_faces`: no bone between, a layer of at most a
+dura), backed by the share where intracranial tissue (brain, CSF, vessel) lies on both
+sides (``SharedInventory.open_area_mm2``). The inventory counts both on each twin's
+largest brain piece only (:func:`twinsep.fusion.shared.main_brain_labels`), so the cue
+and ``shared.brain_contact_area_mm2`` are one number. Measured on plain-CT copies of every
+generated family with truth (docs/separation.md, "Partial or total without contrast"):
+partial forms <= 0.10 (brain contact) and <= 0.21 (open), total forms >= 0.37 and
+>= 0.41. Partial is inferred only when both shares are clearly low; inside the band
+between, the safer reading (total, staged) is taken and the warning says so.
 """
 
 from __future__ import annotations
@@ -28,11 +30,7 @@ from typing import Any
 import numpy as np
 
 from twinsep.fusion.params import FusionParams
-from twinsep.fusion.shared import SharedInventory, brain_contact_faces
-from twinsep.fusion.surface import InterfaceMesh
-from twinsep.labels import BRAIN, CSF, SOFT_TISSUE, TWIN_A, TWIN_B, VESSEL
-from twinsep.segment.morph import largest_components
-from twinsep.volume import Volume
+from twinsep.fusion.shared import SharedInventory
 
 #: ``completeness_evidence`` values (plan.json ``fusion.completeness_evidence``).
 SHARED_SINUS = "shared sinus"
@@ -90,62 +88,9 @@ class CompletenessCall:
         }
 
 
-def open_area_mm2(labels: Volume, interface: InterfaceMesh) -> float:
-    """Area (mm^2) of the twin boundary with brain, CSF or vessel on both sides.
-
-    Where the two cranial cavities communicate without bone between them.
-    """
-    if interface.faces.shape[0] == 0:
-        return 0.0
-    lab = labels.array
-    la = lab[tuple(interface.side_a_ijk.T)]
-    lb = lab[tuple(interface.side_b_ijk.T)]
-    intra_a = (la == BRAIN) | (la == CSF) | (la == VESSEL)
-    intra_b = (lb == BRAIN) | (lb == CSF) | (lb == VESSEL)
-    return float(interface.areas_mm2[intra_a & intra_b].sum())
-
-
-def main_brain_labels(labels: Volume, twins: Volume) -> Volume:
-    """``labels`` with brain voxels outside each twin's largest brain piece as soft tissue.
-
-    Soft tissue between two skulls (a fibrous gap where the outer tables did not fuse)
-    has the HU of brain on a plain CT and may be labelled brain; walled off by bone, it
-    is not connected to the twin's brain, which a cavity shared with the other twin is.
-    """
-    lab = labels.array
-    tw = twins.array
-    out = lab.copy()
-    for code in (TWIN_A, TWIN_B):
-        brain = (lab == BRAIN) & (tw == code)
-        if brain.any():
-            out[brain & ~largest_components(brain, 1, 26)] = SOFT_TISSUE
-    return labels.with_array(out)
-
-
-def cavity_cue_mm2(
-    labels: Volume, twins: Volume, interface: InterfaceMesh, params: FusionParams
-) -> tuple[float, float]:
-    """Brain-contact and open areas (mm^2) of the twin boundary for the inference.
-
-    Measured on :func:`main_brain_labels`: only each twin's own brain counts.
-    """
-    main = main_brain_labels(labels, twins)
-    faces = brain_contact_faces(
-        main,
-        twins,
-        interface,
-        gap_mm=params.brain_contact_gap_mm,
-        min_patch_mm2=params.brain_contact_min_mm2,
-        layer_vx=params.brain_contact_layer_vx,
-    )
-    contact = float(interface.areas_mm2[faces].sum()) if faces.size else 0.0
-    return contact, open_area_mm2(main, interface)
-
-
 def call_completeness(
     shared: SharedInventory,
     bridge_area_mm2: float,
-    open_mm2: float,
     *,
     venous_visible: bool,
     vessel_ml: float,
@@ -157,11 +102,10 @@ def call_completeness(
     Parameters
     ----------
     shared : SharedInventory
-        The shared-structure inventory (shared sinus, brain contact area in mm^2).
+        The shared-structure inventory (shared sinus; brain contact and open areas in
+        mm^2, counted on each twin's own brain).
     bridge_area_mm2 : float
         Area of the twin boundary, mm^2.
-    open_mm2 : float
-        Boundary area with intracranial tissue on both sides, mm^2 (:func:`open_area_mm2`).
     venous_visible : bool
         The scan shows the venous sinuses.
     vessel_ml : float
@@ -178,7 +122,7 @@ def call_completeness(
     """
     area = max(float(bridge_area_mm2), 1e-9)
     contact = float(np.clip(shared.brain_contact_area_mm2 / area, 0.0, 1.0))
-    opened = float(np.clip(open_mm2 / area, 0.0, 1.0))
+    opened = float(np.clip(shared.open_area_mm2 / area, 0.0, 1.0))
     rules = {
         "total_if_brain_contact_fraction_from": params.inferred_total_contact_min,
         "partial_if_brain_contact_fraction_below": params.inferred_partial_contact_max,

@@ -101,7 +101,20 @@ class StagingParams:
 
     distraction_max_bridge_length_mm: float = 10.0
     """Propose cranial distraction (about 1 mm/day, CHOP) for a vertical fusion whose
-    bridge is shorter than this (mm), or when the brains touch."""
+    bridge is shorter than this (mm), or when the brains touch over a large area
+    (``distraction_contact_share_min``)."""
+
+    distraction_contact_share_min: float = 0.15
+    """The brains touch over a large area (cranial distraction for a vertical fusion)
+    when ``shared.brain_contact_area_mm2`` is at least this share of the bridge area.
+    Measured (2026-11-27, docs/separation.md "Brain contact on plain CT"), segmented
+    plans in-process: total forms 0.24-0.57 of the bridge (41 blind and clinical phantom3
+    cases at 1.2-3.6 mm, 20 twinsep.phantom total kinds at 96/128, plain and contrast);
+    partial forms 0-0.06, where membrane and sinus in the vault gaps between the two
+    skulls read as brain connected to each twin's brain (a segmentation matter). The
+    former absolute 20 mm^2 gave every vertical-partial phantom (plain and contrast, 96
+    and 128) a distraction stage. 0.15 lies 1.6x under the lowest total and 2.5x over
+    the highest partial."""
 
     venous_cuff_mm: float = 5.0
     """A venous-division stage divides its named venous segment(s) and the cut surface

@@ -378,7 +378,6 @@ def plan_separation(
         bridge_area_mm2=fusion.bridge.area_mm2,
         bridge_length_mm=fusion.bridge.length_mm,
         brain_contact_area_mm2=fusion.shared.brain_contact_area_mm2,
-        brain_shared_min_mm2=20.0,
         sinus_unseen=fusion.completeness == "total" and not fusion.shared.shared_sinus,
     )
     if stages_path is not None:

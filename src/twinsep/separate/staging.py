@@ -89,7 +89,6 @@ class StagingFacts:
     bridge_area_mm2: float
     bridge_length_mm: float
     brain_contact_area_mm2: float
-    brain_shared_min_mm2: float
     sinus_unseen: bool = False
     """Total without a shared sinus seen (a CT without contrast: total inferred or assumed,
     ``FusionAnalysis.completeness_evidence``): the venous stages cannot name it."""
@@ -142,12 +141,13 @@ def propose_stages(
             "for about 10-14 weeks grow skin to close both heads.",
             "tissue_expander",
         )
-    brains_touch = facts.brain_contact_area_mm2 >= facts.brain_shared_min_mm2
+    contact_share = facts.brain_contact_area_mm2 / max(facts.bridge_area_mm2, 1e-9)
+    brains_touch = contact_share >= params.distraction_contact_share_min
     if facts.vertical and (
         facts.bridge_length_mm < params.distraction_max_bridge_length_mm or brains_touch
     ):
         why = (
-            "the brains touch over a large area"
+            f"the brains touch over a large area ({100 * contact_share:.0f} % of the bridge)"
             if brains_touch
             else f"the bridge is short ({facts.bridge_length_mm:.0f} mm)"
         )
