@@ -40,8 +40,8 @@ threshold loosened by about a coarse voxel (:func:`_coarse_params`), and then, e
 as above, only inside the boxes of the coarse pockets at full resolution. A box grows
 until every water piece that may be a pocket lies inside it and the bone, metal and
 water tests inside it see what they would see on the whole CT, so a pocket found in a
-box is the pocket the whole-CT search finds; after two growths the whole CT is searched
-instead. A pocket that no coarse pocket overlaps is not found: none was missed on 49
+box is the pocket the whole-CT search finds; after two growths, or when the water over a
+coarse pocket is twice its size, the whole CT is searched instead. A pocket that no coarse pocket overlaps is not found: none was missed on 49
 cases at 0.3-3 mm (13 clinical expander cases, 52 pockets; docs/performance.md, where
 the 512x512x400 CT's search went from 15 s to about 1.5 s).
 """
