@@ -364,3 +364,15 @@ def test_a_withheld_scan_name_is_asked_for_plainly(tmp_path: Path) -> None:
         ctx.scan  # noqa: B018 - the property loads the scan
     line = info.value.one_line()
     assert line.startswith("--scan: stage plan must be recomputed") and WITHHELD_PATH not in line
+
+
+def test_a_file_and_another_series_asked_for_is_an_error(studies: dict[str, object]) -> None:
+    """A file names its series; --series naming another one was silently ignored."""
+    folder, full = studies["flat"], studies["full"]
+    assert isinstance(folder, Path) and isinstance(full, list)
+    soft, bone = _by_role(full, "soft"), _by_role(full, "bone")
+    one_file = folder / f"{soft.datasets[3].SOPInstanceUID}.dcm"
+    same = load_scan(one_file, series_uid=series_uid_hash(soft.uid)[:8])
+    assert same.info.series_uid_hash == series_uid_hash(soft.uid)
+    with pytest.raises(ScanError, match="is not this file's series"):
+        load_scan(one_file, series_uid=series_uid_hash(bone.uid))

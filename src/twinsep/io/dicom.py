@@ -1035,6 +1035,15 @@ def read_dicom(
     why = _NOT_A_SCAN.get(head.sop_class)
     if why is not None:
         raise ScanError(single, why)
+    if series_uid is not None and not (
+        series_uid == head.series_uid
+        or series_uid_hash(head.series_uid).startswith(series_uid.lower())
+    ):
+        raise ScanError(
+            single,
+            f"the series asked for ({series_uid!r}) is not this file's series (hash "
+            f"{series_uid_hash(head.series_uid)}); give the folder, or a file of that series",
+        )
     if head.n_frames > 1:
         return read_multiframe(single, params=params)
     if head.samples != 1 or not head.has_pixels or head.iop is None or head.ipp is None:
