@@ -198,6 +198,9 @@ def main_brain_labels(labels: Volume, twins: Volume) -> Volume:
     has the HU of brain on a plain CT and may be labelled brain; walled off by bone, it
     is not connected to the twin's brain, which a cavity shared with the other twin is.
     The brain contact and the open area are counted on this map (each twin's own brain).
+    Where both skulls have a gap at the same place (sutures, the unfused ring) the
+    tissue joins both brains and still counts: only the segmentation's cavity can keep
+    it out (docs/separation.md, "Brain contact on plain CT").
 
     Parameters
     ----------
