@@ -157,9 +157,12 @@ def test_cut_weight_fades_continuously() -> None:
 )
 def test_phantom_rendered_on_an_oblique_grid_keeps_type_and_angle(kind: str) -> None:
     # the phantom drawn directly on the 30 deg oblique grid (exact labels): fusion type
-    # as the truth, axes within 6 deg of the truth and the axis angle within 3 deg of
+    # as the truth, axes within 6 deg of the truth and the axis angle within 4 deg of
     # the axis-aligned grid's (measured on exact labels at 96: per-twin 2.5-4.8 deg on
-    # both grids, the angle 0.2-2.1 deg apart between the grids)
+    # both grids, the angle 0.2-2.1 deg apart between the grids; since the neck's own
+    # axis from its walls, 2026-11-27, vertical-I reads 175.2 on the axis-aligned grid,
+    # 173.8 before, and 171.7 on the oblique one as before, whose neck shows no flat
+    # end to fit the walls from: 3.5 apart)
     ref = phantom.make_phantom(kind, size=96, seed=0, table=False)
     aff = np.eye(4)
     aff[:3, :3] = OBLIQUE * np.asarray(ref.truth.spacing_mm)
@@ -172,7 +175,7 @@ def test_phantom_rendered_on_an_oblique_grid_keeps_type_and_angle(kind: str) -> 
     fa_ref = analyse_fusion(ref.labels, ref.twins, contrast=True)
     fa = analyse_fusion(ph.labels, ph.twins, contrast=True)
     assert fa.type == ph.truth.type == fa_ref.type
-    assert abs(fa.axis_angle_deg - fa_ref.axis_angle_deg) < 3.0
+    assert abs(fa.axis_angle_deg - fa_ref.axis_angle_deg) < 4.0
     for name in ("A", "B"):
         up = -np.asarray(ph.truth.twins[name].long_axis, dtype=float)
         assert angle_deg(fa.frames[name].axis, up) < 6.0

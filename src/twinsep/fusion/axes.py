@@ -53,7 +53,11 @@ detector does not look for a long neck. Per twin:
      across the neck's end slab replaces a neck that leans more than ``cut_agree_deg``
      from it (a scan ending at the chin or through the jaw: the end slab holds the cut
      jaw and the neck slides onto the chin), unless the cavity's exit sides with the
-     neck (a cut oblique to a straight neck);
+     neck (a cut oblique to a straight neck). Where the skin just inside it, facing the
+     room, is a tube (:func:`_tube_axis`, trimmed to the walls across its axis) that
+     confirms the neck, the tube's axis is the neck (the mean of the two when they
+     agree within ``neck_tube_agree_deg``): the end slab's centroid leans toward the
+     long side of an oblique section or into the chin's flare;
 
    ``axis = -down``;
 4. face: extracranial tissue seen from ``b`` between ``face_band_deg`` of the down
@@ -302,7 +306,8 @@ def twin_frame(
     )
 
     skin_cache: list[tuple[np.ndarray, np.ndarray] | None] = []
-    tube_used: dict[str, bool] = {}  # per kind of cut: its direction is a neck's tube
+    room_cache: list[tuple[np.ndarray, np.ndarray] | None] = []
+    tube_dirs: dict[str, np.ndarray | None] = {}  # per kind of cut: its neck's tube axis
 
     def skin_normals() -> tuple[np.ndarray, np.ndarray] | None:
         if not skin_cache:
@@ -318,14 +323,41 @@ def twin_frame(
             )
         return skin_cache[0]
 
+    def room_skin() -> tuple[np.ndarray, np.ndarray] | None:
+        if not room_cache:
+            room_cache.append(
+                _room_skin_normals(
+                    body=body,
+                    occupied=body | other,
+                    background=tw_c == 0,
+                    free=free,
+                    affine=labels.affine,
+                    offset=offset,
+                    full_shape=lab.shape,
+                    spacing=spacing,
+                    radius_mm=ap.tube_room_mm,
+                )
+            )
+        return room_cache[0]
+
     def body_direction(plane: _Plane, what: str) -> np.ndarray:
         # A scan cuts the body along a plane, but the body beyond it continues along
         # its own axis: across a neck cut obliquely (a head of an angular union lying
         # tilted in the scanner) the cut's normal is the scanner's axis, not the
         # neck's. Where the skin just inside the cut is a tube, its axis is used.
-        found = skin_normals()
-        tube = None if found is None else _tube_axis(plane, found[0], found[1], spacing, ap)
-        tube_used[what] = tube is not None
+        # Inside a neck-sized cut, only skin facing the room counts (not the airway's
+        # walls, nor the scan's edges) and the walls' flare into the chin or skull is
+        # trimmed; a large body cut (the scan ending at the skull base or through the
+        # face) keeps the strict test: trimmed, the sides of a head cut mid-face pass
+        # as a tube 12-14 deg off (vertical phantoms), where the cut's normal is right.
+        neck_sized = what == "neck or jaw cut"
+        found = room_skin() if neck_sized else skin_normals()
+        tube = (
+            None
+            if found is None
+            else _tube_axis(plane, found[0], found[1], spacing, ap, trim=neck_sized)
+        )
+        tube_dirs[what] = tube
         if tube is None:
             logger.debug("twin %s: the skin inside the %s is not a tube", name, what)
             return plane.normal
@@ -480,6 +512,20 @@ def twin_frame(
             # or a chin, even where the skull-base cues (leaning to a large face) lie
             # farther than ``neck_agree_deg`` from it
             neck_confirmed = lean_deg <= ap.cut_agree_deg
+            tube_dir = tube_dirs.get("neck or jaw cut")
+            if neck_confirmed and tube_dir is not None:
+                # The neck's end slab holds the long side of an oblique section (the
+                # scan's edge crossing a tilted neck) or the neck's flare into the
+                # chin, so the direction to its centroid leans 4-10 deg; the walls'
+                # own axis does not depend on where or how obliquely the scan cuts
+                # them. Where the two agree within the walls' own precision (voxel
+                # normals), both are used.
+                cues["neck_end"] = neck_dir
+                if angle_deg(neck_dir, tube_dir) <= ap.neck_tube_agree_deg:
+                    neck_dir = _unit(neck_dir + tube_dir)
+                else:
+                    neck_dir = tube_dir
+                neck_end_normal = None
     # The exit cue exaggerates a wrong first estimate on a cavity without a visible
     # exit (the lowest point of an elongated cavity slides along its long axis), so the
     # neck is also accepted when it agrees with the footprint alone.
@@ -539,7 +585,7 @@ def twin_frame(
         if neck_cut:
             where = "through the neck or jaw, which drew the neck direction toward the face"
             kind = "neck or jaw cut"
-        along_tube = "cut" not in cues and tube_used.get(kind, False)
+        along_tube = "cut" not in cues and tube_dirs.get(kind) is not None
         cut_name = "the neck's axis at the cut (its walls)" if along_tube else "the cut's normal"
         if w_base == 0.0:
             source = f"{cut_name} alone (the skull-base cues lie {base_off:.0f} deg from it)"
@@ -808,6 +854,8 @@ def _tube_axis(
     normals: np.ndarray,
     spacing: tuple[float, float, float],
     params: AxisParams,
+    *,
+    trim: bool = True,
 ) -> np.ndarray | None:
     """Axis of the tube of skin just inside a cut of the body, or None.
 
@@ -816,11 +864,18 @@ def _tube_axis(
     (``params.body_cut_depth_mm``, at least one voxel) to ``params.tube_length_mm``
     inside the plane, within ``params.tube_radius_factor`` times the cut's equivalent
     radius (``sqrt(area / pi)``) of its centre, whose normals lie more than
-    ``params.tube_wall_deg`` from the cut's (not the cut face, nor a chin's underside).
+    ``params.tube_wall_deg`` from the cut's (not the cut face, nor a chin's underside);
+    their voxels' faces (``prod(spacing) ** (2/3)`` each) must cover at least
+    ``params.tube_min_cover`` of the side of a tube of that radius and length.
     A tube's wall normals are perpendicular to its axis: the axis is the direction
-    least represented in them (smallest eigenvalue of their scatter matrix), returned
-    pointing out of the cut when that eigenvalue is at most ``params.tube_max_ratio``
-    of the middle one (a tube; a plane of a plane cut across a face is not), else None.
+    least represented in them (smallest eigenvalue of their scatter matrix). With
+    ``trim``, walls whose normal lies more than ``params.tube_trim_deg`` from
+    perpendicular to that axis (the flare of the neck into the chin's underside or the
+    skull) are dropped and the axis fitted again (three rounds). It is returned
+    pointing out of the cut when the walls kept (all without ``trim``) are at least
+    ``params.tube_keep_share`` of them and the smallest eigenvalue is
+    at most ``params.tube_max_ratio`` of the middle one (a tube; a plane cut across a
+    face or a skull's sphere is not), else None.
     """
     ap = params
     depth_mm = max(ap.body_cut_depth_mm, float(max(spacing)))
@@ -834,14 +889,62 @@ def _tube_axis(
         & (r_mm <= reach_mm)
         & (np.abs(normals @ plane.normal) < np.cos(np.radians(ap.tube_wall_deg)))
     )
-    if wall.sum() < 10:
+    # the walls must cover the tube's side (a few skin voxels at a neck's rounded end
+    # are no tube: 20 of them gave an axis 11 deg off on a phantom on a random grid)
+    side_mm2 = 2.0 * np.pi * reach_mm / ap.tube_radius_factor * ap.tube_length_mm
+    voxel_face_mm2 = float(np.prod(spacing)) ** (2.0 / 3.0)
+    if wall.sum() < 10 or wall.sum() * voxel_face_mm2 < ap.tube_min_cover * side_mm2:
         return None
     n = normals[wall]
-    w, v = np.linalg.eigh(n.T @ n / len(n))
-    if w[0] > ap.tube_max_ratio * max(float(w[1]), 1e-12):
+    keep = np.ones(len(n), dtype=bool)
+    off_max = float(np.sin(np.radians(ap.tube_trim_deg)))
+    for _ in range(3 if trim else 0):
+        _, v = np.linalg.eigh(n[keep].T @ n[keep] / keep.sum())
+        keep = np.abs(n @ v[:, 0]) <= off_max
+        if keep.sum() < 10:
+            return None
+    w, v = np.linalg.eigh(n[keep].T @ n[keep] / keep.sum())
+    if keep.mean() < ap.tube_keep_share or w[0] > ap.tube_max_ratio * max(float(w[1]), 1e-12):
         return None
     axis = v[:, 0]
     return _unit(axis if np.dot(axis, plane.normal) >= 0 else -axis)
+
+
+def _room_skin_normals(
+    *,
+    body: np.ndarray,
+    occupied: np.ndarray,
+    background: np.ndarray,
+    free: np.ndarray,
+    affine: np.ndarray,
+    offset: np.ndarray,
+    full_shape: tuple[int, ...],
+    spacing: tuple[float, float, float],
+    radius_mm: float,
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """World points (mm) and outward unit normals of the skin that faces the room.
+
+    As :func:`_skin_normals`, but ``background`` counts only outside the closing of
+    ``occupied`` (both twins' tissue) by a ball of ``radius_mm``: air the body encloses
+    (the airway, mouth and nose; at 1.2 mm the phantom's airway walls were 400 of a
+    neck's 2200 wall voxels, their normals not across the neck) is not the room; and
+    the array's edges are not background either (they are the scan's cut faces, whose
+    normals follow the grid, not the body). None below 10 voxels.
+    """
+    d_out = edt.edt(~occupied, anisotropy=spacing, black_border=False, parallel=EDT_THREADS)
+    grown = d_out <= radius_mm
+    del d_out
+    d_in = edt.edt(grown, anisotropy=spacing, black_border=False, parallel=EDT_THREADS)
+    room = background & (d_in <= radius_mm)
+    return _skin_normals(
+        body=body,
+        background=room,
+        free=free,
+        affine=affine,
+        offset=offset,
+        full_shape=full_shape,
+        edge_is_background=False,
+    )
 
 
 def _skin_normals(
@@ -852,17 +955,24 @@ def _skin_normals(
     affine: np.ndarray,
     offset: np.ndarray,
     full_shape: tuple[int, ...],
+    edge_is_background: bool = True,
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """World points (mm) and outward unit normals of a body's skin, or None.
 
     Skin: voxels of ``body`` (a crop at ``offset`` of a grid of ``full_shape``) that are
-    in ``free`` and face ``background`` or the array's edge (outside the field of view
-    the body is not shown). Each one's outward normal is the mean offset to its
-    background neighbours among the 26, turned into a world direction through
-    ``affine``. Returns ``(points (n, 3), normals (n, 3))``; None below 10 voxels.
+    in ``free`` and face ``background`` or, with ``edge_is_background``, the array's
+    edge (outside the field of view the body is not shown; without it, the layer
+    beyond each edge is taken to repeat the edge's own). Each one's outward normal
+    is the mean offset to its background neighbours among the 26, turned into a world
+    direction through ``affine``. Returns ``(points (n, 3), normals (n, 3))``; None
+    below 10 voxels.
     """
-    pad = np.pad(background, 1, constant_values=True)
-    # the array's own edges are background (outside the field of view)
+    if edge_is_background:
+        pad = np.pad(background, 1, constant_values=True)
+    else:
+        # the body continues beyond the array's edges as at them
+        pad = np.pad(background, 1, mode="edge")
+    # a crop's inner edges are not background
     for ax in range(body.ndim):
         sl = [slice(None)] * body.ndim
         if offset[ax] != 0:

@@ -191,6 +191,46 @@ class AxisParams:
     at most this fraction of the middle one (the normals lie in a plane, the axis
     perpendicular to it). Blind phantom necks: 0.01-0.04."""
 
+    tube_trim_deg: float = 15.0
+    """Walls whose outward normal lies more than this (deg) from perpendicular to the
+    fitted axis are not the tube's (the neck flaring into the chin's underside or the
+    skull within ``tube_length_mm`` of the cut) and are dropped before the axis is
+    fitted again (inside a neck-sized cut only). Blind phantoms: untrimmed tube axes
+    8-9 deg off on square-cut necks (their flare into the chin) and 9-13 at 1.2 mm
+    (with the airway's walls); trimmed, from the skin facing the room: 0.2-3 (see
+    docs/orientation.md, 'The neck's own axis', 2026-11-27)."""
+
+    tube_keep_share: float = 0.7
+    """The walls form a tube only when at least this share of them is kept by
+    ``tube_trim_deg``: a neck's walls keep 0.81-0.97 (blind phantoms, hand-made pairs);
+    the skull's sphere and the chin seen 15 mm inside a cut just below the chin keep
+    0.52 (the hand-made pair turned 20 deg and cut 85 mm from its centre, whose trimmed
+    walls gave an axis 86 deg off)."""
+
+    neck_tube_agree_deg: float = 5.0
+    """Where a neck-sized cut's tube confirms the neck (``cut_agree_deg``), the neck's
+    direction is the tube's axis, or the mean of that axis and the direction to the
+    centroid of the neck's end slab when the two lie within this angle (deg) of each
+    other: the walls' axis from voxel normals is good to 2-4 deg on 3 mm grids (whole
+    phantom necks), the end slab leans 4-10 deg only where the scan's edge crosses the
+    neck obliquely or the slab holds the neck's flare into the chin (blind phantoms).
+    Measured on the twinsep.phantom kinds (12 kinds on 3 grids, 72 whole necks): axis
+    mean 1.69 / 1.76 deg (vertical / angular) before, 1.85 / 1.85 with the tube alone,
+    1.74 / 1.74 with the mean within 5 deg."""
+
+    tube_min_cover: float = 0.4
+    """The walls (skin voxels, ``prod(spacing) ** (2/3)`` mm^2 each) must cover at least
+    this share of the side of a tube of the cut's equivalent radius and
+    ``tube_length_mm``. Measured: blind phantom necks 0.70-1.2, hand-made pairs' necks
+    0.51-0.66, whole twinsep.phantom necks 0.52-1.15 but 0.10-0.37 where the band
+    reaches only the neck's rounded end (20 walls on a random grid gave an axis 11 deg
+    off, the end slab 3.8)."""
+
+    tube_room_mm: float = 8.0
+    """Air enclosed by the body within this radius (mm; a closing of both twins'
+    tissue) is not the room: the airway's, mouth's and nose's walls are not the neck's
+    outer skin and are left out of the tube."""
+
     exit_distinct_deg: float = 10.0
     """The cavity-exit cue is evidence of its own (to tell a scan cut oblique to a straight
     neck from a neck drawn toward a cut jaw, ``neck_cut_min_mm2``) only when it lies at
