@@ -225,10 +225,15 @@ def test_streaks_found_in_the_axial_plane_of_any_layout(fbp_case: dict, order: t
     assert np.array_equal(streak, ref.streak.transpose(order))
     corrected = from_canonical(found.corrected(canon.array), lay)
     assert np.array_equal(corrected, ref.corrected(ct.array).transpose(order))
-    # searched in the storage plane instead, the permuted CT loses most streak voxels
+    # searched in the storage plane instead, the permuted CT's result differs: it misses
+    # streak voxels and marks others (the two-slice streak sheet crosses that plane in
+    # a band through the metal; measured 251-260 of 422 found and 216-225 others; the
+    # mean-scored rule of 7d7f924 found 47-52 of 609)
     wrong = find_metal_streaks(arr, vol.spacing_mm, soft_hu=40.0)
     n_wrong = 0 if wrong is None else int((wrong.streak & streak).sum())
-    assert n_wrong < 0.5 * streak.sum()
+    n_other = 0 if wrong is None else int((wrong.streak & ~streak).sum())
+    assert n_wrong < 0.75 * streak.sum()
+    assert n_other > 0.25 * streak.sum() or wrong is None
     # and the whole segmentation follows the layout
     seg = segment_ct(vol).labels.array
     assert np.array_equal(seg, fbp_case["on"].labels.array.transpose(order))

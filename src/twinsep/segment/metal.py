@@ -24,15 +24,21 @@ gantry-tilt correction keeps the slices):
    ``reference_mm`` (wider than a streak, so the median is the tissue the streak
    crosses), on tissue pixels only (reference within ``tissue_range_hu`` and value
    within ``streak_max_hu`` of soft tissue: brain, CSF, fat, muscle; not bone, air or
-   metal) farther than ``exclude_mm`` from the metal.
+   metal, nor within ``edge_mm`` / ``edge_px`` pixels of bone or air) farther than
+   ``exclude_mm`` from the metal.
 3. **Lines**: every line through a metal piece (angles spaced so that neighbouring
    lines are a pixel apart at the far edge, offsets a pixel apart across the piece's
-   shadow). A line is a streak when its mean deviation is at least ``min_amplitude_hu``
-   and ``line_z`` standard errors from zero, both against the pixel noise (robust
-   deviation spread over the independent samples) and against the anatomy: the spread
-   of the same lines shifted clear of the piece to either side (lines that miss the
-   metal, crossing the same tissues), so structures that happen to line up are no
-   streak.
+   shadow). A line is scored by the **median** deviation of its tissue pixels within
+   ``near_mm`` of tissue from the metal on either side: a streak radiates from the
+   metal and shifts most pixels along it, strongest beside the metal, while a structure
+   the line crosses at a few pixels (a partial-volume skull edge, an expander's shell)
+   moves a mean, not a median. A line is a streak when that median is at least
+   ``min_amplitude_hu`` and ``line_z`` standard errors from zero, both against the
+   pixel noise (robust deviation spread over the independent samples) and against the
+   anatomy: the spread of the same lines shifted clear of the piece to either side
+   (lines that miss the metal, crossing the same tissues), so structures that happen
+   to line up are no streak; and each side of the metal with ``side_min_mm`` of tissue
+   shows it beside the metal (``side_z``).
 4. **Streak voxels**: along a streak line, tissue pixels where the deviation averaged
    over ``mark_window_mm`` along the line keeps the line's sign and is ``mark_z``
    standard errors from zero (where the streak is, not the whole line), and whose own
@@ -280,6 +286,29 @@ def _compact(
     return out
 
 
+def _deviation(
+    sl: np.ndarray,
+    metal: np.ndarray,
+    sp: tuple[float, float],
+    *,
+    soft_hu: float,
+    params: MetalParams,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A slice's reference (in-plane median), deviation from it, and tissue pixels
+    that are scored (float32, float32, bool)."""
+    ds = min(sp)
+    ref = _median_reference(sl, sp, params.reference_mm, max(ds, params.line_step_mm))
+    dev = sl - ref
+    near = ndi.distance_transform_edt(~metal, sampling=sp) <= params.exclude_mm
+    tissue = (np.abs(ref - soft_hu) <= params.tissue_range_hu) & ~near
+    outside = np.abs(sl - soft_hu) > params.streak_max_hu  # bone, air, metal
+    tissue &= ~outside
+    # pixels beside bone or air are edges (partial volume, the kernel's overshoot)
+    edge_mm = max(params.edge_mm, params.edge_px * ds)
+    tissue &= ndi.distance_transform_edt(~outside, sampling=sp) > edge_mm
+    return ref, dev, tissue
+
+
 def _slice_streaks(
     sl: np.ndarray,
     metal: np.ndarray,
@@ -291,14 +320,7 @@ def _slice_streaks(
     """Streaks of one slice: (streak mask, metal pixels crossed by a streak line,
     replacement map, number of streak lines), or None without any streak line."""
     ds = min(sp)
-    ref = _median_reference(sl, sp, params.reference_mm, max(ds, params.line_step_mm))
-    dev = sl - ref
-    near = ndi.distance_transform_edt(~metal, sampling=sp) <= params.exclude_mm
-    tissue = (np.abs(ref - soft_hu) <= params.tissue_range_hu) & ~near
-    outside = np.abs(sl - soft_hu) > params.streak_max_hu  # bone, air, metal
-    tissue &= ~outside
-    # pixels beside bone or air are edges (partial volume, the kernel's overshoot)
-    tissue &= ndi.distance_transform_edt(~outside, sampling=sp) > params.edge_mm
+    ref, dev, tissue = _deviation(sl, metal, sp, soft_hu=soft_hu, params=params)
     if tissue.sum() < 100:
         return None
     d = dev[tissue]
@@ -348,6 +370,7 @@ def _slice_streaks(
                     sp,
                     step_mm,
                     4 * params.mark_window_mm,
+                    params.near_mm,
                 )
                 for sgn in (-1.0, 1.0)
             ]
@@ -453,16 +476,49 @@ def _line_means(
     sp: tuple[float, float],
     step_mm: float,
     min_len_mm: float,
+    near_mm: float,
 ) -> np.ndarray:
-    """Mean deviation (HU) of each line long enough in tissue (others omitted)."""
+    """Median deviation (HU) over the first ``near_mm`` of tissue on each side of the
+    line's middle (``t = 0``), per line long enough in tissue (others omitted)."""
     out = []
     step = max(1, _CHUNK_POINTS // t.size)
     for a in range(0, base.shape[0], step):
         w, v, _, _ = _sample(base[a : a + step], u[a : a + step], t, dev_t, tissue_f, sp)
         n = w.sum(axis=1)
         ok = n * step_mm >= min_len_mm
-        out.append(v.sum(axis=1)[ok] / n[ok])
+        near = _near(w[ok], t, step_mm, near_mm)
+        out.append(_line_median((near[0] | near[1]).astype(np.float32), v[ok]))
     return np.concatenate(out) if out else np.zeros(0)
+
+
+def _line_median(w: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Per row (a line), the median of the samples with weight (tissue) > 0; 0 for a
+    row without any."""
+    if w.shape[0] == 0:
+        return np.zeros(0)
+    x = np.sort(np.where(w > 0, v, np.inf), axis=1)  # the samples first, in order
+    cnt = np.count_nonzero(w > 0, axis=1)
+    rows = np.arange(x.shape[0])
+    lo = np.maximum(cnt - 1, 0) // 2
+    med = 0.5 * (x[rows, lo].astype(np.float64) + x[rows, np.maximum(cnt // 2, lo)])
+    return np.where(cnt > 0, med, 0.0)
+
+
+def _near(w: np.ndarray, t: np.ndarray, ds: float, length_mm: float) -> list[np.ndarray]:
+    """Per side of the metal (t < 0, t > 0): the samples of each line (rows of ``w``)
+    within the first ``length_mm`` of tissue from the metal outward."""
+    out = []
+    for sgn_t in (-1, 1):
+        side = np.flatnonzero(sgn_t * t > 0)[::sgn_t]
+        cum = np.cumsum(w[:, side] > 0, axis=1) * ds
+        near = np.zeros(w.shape, bool)
+        near[:, side] = (w[:, side] > 0) & (cum <= length_mm + 1e-6)
+        out.append(near)
+    return out
+
+
+_MEDIAN_SE = float(np.sqrt(np.pi / 2.0))
+"""Standard error of a median of Gaussian samples over that of their mean."""
 
 
 def _mean_se(sigma: float, length_mm: np.ndarray, corr_mm: float) -> np.ndarray:
@@ -486,27 +542,33 @@ def _mark_lines(
     masks: tuple[np.ndarray, np.ndarray],
 ) -> int:
     """Score lines ``base + t u`` (mm, one row a line) on the deviation image against
-    the null (median, robust sigma of the mean deviation of lines missing the metal);
+    the null (median, robust sigma of the same score of lines missing the metal);
     mark their streak pixels in ``masks`` (dark, bright; in place); return the number of
     streak lines. Samples are ``step_mm`` apart."""
     ds = step_mm
     corr = max(params.correlation_mm, ds)
     w, v, ir, jr = _sample(base, u, t, dev_t, tissue_f, sp)
     n = w.sum(axis=1)
-    mean = v.sum(axis=1) / np.maximum(n, 1.0)
-    se = _mean_se(sigma, n * ds, corr)
+    # the median of the line's tissue pixels: a streak shifts most of them; the few
+    # pixels of a structure the line crosses (a partial-volume skull edge, an
+    # expander's shell) move the mean, not the median
+    near = _near(w, t, ds, params.near_mm)
+    n_near = near[0].sum(axis=1) + near[1].sum(axis=1)
+    mean = _line_median((near[0] | near[1]).astype(np.float32), v)
+    se = _MEDIAN_SE * _mean_se(sigma, n_near * ds, corr)
     good = (np.abs(mean) >= params.line_z * se) & (np.abs(mean) >= params.min_amplitude_hu)
     good &= np.abs(mean - null[0]) >= params.line_z * null[1]
     good &= n * ds >= 4 * params.mark_window_mm
-    # an FBP error lies along the whole ray: each side of the metal with tissue enough
-    # to tell shows it too (anatomy lined up with a dense piece, e.g. a row of teeth,
-    # lies on one side)
-    neg = t < 0
-    for side in (neg, ~neg):
-        n_h = w[:, side].sum(axis=1)
-        mean_h = v[:, side].sum(axis=1) / np.maximum(n_h, 1.0)
-        se_h = _mean_se(sigma, n_h * ds, corr)
-        long_h = n_h * ds >= params.side_min_mm
+    # an FBP error lies along the whole ray and a streak radiates from the metal: each
+    # side of the metal with tissue enough to tell shows it in the tissue next to the
+    # metal (anatomy lined up with a dense piece, e.g. a row of teeth, lies on one side;
+    # a line that runs along a partial-volume skull edge far from the metal shows
+    # nothing near it)
+    for side, nr in zip((t < 0, t > 0), near, strict=True):
+        n_h = nr.sum(axis=1)
+        mean_h = _line_median(nr.astype(np.float32), v)
+        se_h = _MEDIAN_SE * _mean_se(sigma, n_h * ds, corr)
+        long_h = (w[:, side].sum(axis=1) * ds >= params.side_min_mm) & (n_h > 0)
         agree = (np.sign(mean_h) == np.sign(mean)) & (np.abs(mean_h) >= params.side_z * se_h)
         good &= ~long_h | agree
     gi = np.flatnonzero(good)

@@ -586,6 +586,12 @@ class MetalParams:
     airways lined up with a dense piece (the nasal cavity above the teeth) pass as
     lines."""
 
+    edge_px: float = 1.5
+    """... and within this many pixels of them (at least the 8 neighbours, whatever the
+    pixel size): an edge's partial volume fills the pixel beside it, so on a 3 mm grid a
+    2 mm margin left the partial-volume skull beside the dense one (300-600 HU above
+    soft tissue) scored as tissue, and lines running along it passed as streaks."""
+
     exclude_mm: float = 4.0
     """Pixels this close (mm) to metal are not scored: the metal's own blur (PSF FWHM
     ~1 mm) and blooming, where every line through the piece meets the same bright rim."""
@@ -627,6 +633,11 @@ class MetalParams:
     teeth along the dental arch) lies on one side. A side in air (a valve under the
     scalp) is not asked. Twice ``mark_window_mm``: long enough for a mean of ~13
     independent samples at 1.5 mm correlation."""
+
+    near_mm: float = 30.0
+    """Length (mm) of tissue, from the metal outward on each side, over which a line is
+    scored (the median deviation of those pixels): a streak radiates from the metal and
+    is strongest beside it."""
 
     side_z: float = 3.0
     """Standard errors (against the pixel noise) by which each such side's mean must be
