@@ -396,3 +396,14 @@ def test_no_expanders_found_says_so_and_no_twins_stage_shows_nothing() -> None:
     assert 'id="existing-expanders"' not in page
     page = render_report(_plan(), {})  # a plan without the twins stage's section
     assert "Expanders already in place" not in page
+
+
+def test_a_plan_from_before_the_per_expander_items_still_renders() -> None:
+    # skin.twins.X.existing_expanders without "items" (plans written before 2026-11-27):
+    # the rows come from the twins stage (a dict's own .items must not be taken for it)
+    plan = _with_existing(_plan())
+    for twin in ("A", "B"):
+        del plan["skin"]["twins"][twin]["existing_expanders"]["items"]
+    part = _section(render_report(plan, {}))
+    assert part.count("<tr>") == 3 and "60.0, 1.0, 2.0 mm (RAS)" in part
+    assert "Twin A: the scalp over its 2 expanders (239.3 cm²)" in part
