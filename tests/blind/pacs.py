@@ -18,9 +18,10 @@ Layouts (``write_study``):
   (pydicom's ``FileSet``), as burnt on a patient CD.
 
 Compression (``syntax``): explicit little endian, RLE Lossless or JPEG-LS Lossless
-(encoders pydicom has here), or a study whose images claim a syntax with no decoder in
-the environment (JPEG Lossless process 14, the usual CD syntax): its fragments are not
-real codestreams, which is enough to test that the reader refuses before decoding.
+(pydicom's encoders), JPEG Lossless process 14 first-order (the usual CD syntax; encoded
+through GDCM, which pydicom also decodes it with), or a study whose images claim a syntax
+with no decoder in the environment (``"no-decoder"``: HTJ2K Lossless): its fragments are
+not real codestreams, which is enough to test that the reader refuses before decoding.
 
 Everything is deterministic: UIDs derive from the study's identity and the series, and
 no date or time of the run is written. Nothing here is imported by twinsep.
@@ -31,6 +32,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import io
+import tempfile
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -44,7 +46,7 @@ from pydicom.encaps import encapsulate
 from pydicom.sequence import Sequence as DicomSequence
 from pydicom.uid import (
     ExplicitVRLittleEndian,
-    JPEGLosslessSV1,
+    HTJ2KLossless,
     JPEGLSLossless,
     RLELossless,
     generate_uid,
@@ -69,7 +71,7 @@ __all__ = [
 _PREFIX = "1.2.826.0.1.3680043.8.498.77."
 _SC = "1.2.840.10008.5.1.4.1.1.7"  # Secondary Capture Image Storage
 _DOSE_SR = "1.2.840.10008.5.1.4.1.1.88.67"  # X-Ray Radiation Dose SR Storage
-Syntax = Literal["explicit", "rle", "jpegls", "jpeg-lossless-no-decoder"]
+Syntax = Literal["explicit", "rle", "jpegls", "jpeg-lossless", "no-decoder"]
 Layout = Literal["pacs", "flat", "cd"]
 
 
@@ -464,12 +466,43 @@ def _encode(ds: Dataset, syntax: Syntax) -> Dataset:
         ds.compress(RLELossless)
     elif syntax == "jpegls":
         ds.compress(JPEGLSLossless)
+    elif syntax == "jpeg-lossless":
+        return _jpeg_lossless(ds)
     else:  # a syntax without a decoder here: fragments are placeholders, never decoded
         frame = hashlib.sha256(bytes(ds.PixelData)).digest()
         ds.PixelData = encapsulate([b"\xff\xd8" + frame + b"\xff\xd9"])
         ds["PixelData"].VR = "OB"
-        ds.file_meta.TransferSyntaxUID = JPEGLosslessSV1
+        ds.file_meta.TransferSyntaxUID = HTJ2KLossless
     return ds
+
+
+def _jpeg_lossless(ds: Dataset) -> Dataset:
+    """``ds`` re-encoded as JPEG Lossless process 14, selection value 1, by GDCM.
+
+    pydicom has no encoder for this syntax; GDCM's ``ImageChangeTransferSyntax`` works on
+    files, so the dataset goes through a temporary folder and is read back.
+    """
+    import gdcm
+
+    with tempfile.TemporaryDirectory(prefix="twinsep-pacs-") as tmp:
+        raw, jll = Path(tmp) / "raw.dcm", Path(tmp) / "jll.dcm"
+        ds.save_as(raw, enforce_file_format=True)
+        reader = gdcm.ImageReader()
+        reader.SetFileName(str(raw))
+        if not reader.Read():
+            raise RuntimeError("GDCM cannot read the uncompressed image")
+        change = gdcm.ImageChangeTransferSyntax()
+        change.SetTransferSyntax(gdcm.TransferSyntax(gdcm.TransferSyntax.JPEGLosslessProcess14_1))
+        change.SetInput(reader.GetImage())
+        if not change.Change():
+            raise RuntimeError("GDCM cannot encode JPEG Lossless")
+        writer = gdcm.ImageWriter()
+        writer.SetFileName(str(jll))
+        writer.SetFile(reader.GetFile())
+        writer.SetImage(change.GetOutput())
+        if not writer.Write():
+            raise RuntimeError("GDCM cannot write the JPEG Lossless image")
+        return pydicom.dcmread(jll)
 
 
 def write_study(

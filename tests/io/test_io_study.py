@@ -63,9 +63,8 @@ def studies(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     out["scout_in"] = write_study(scout_in, root / "scout_in", layout="flat")
     out["rle"] = write_study(one, root / "rle", layout="pacs", syntax="rle")
     out["jpegls"] = write_study(one, root / "jpegls", layout="pacs", syntax="jpegls")
-    out["nodecoder"] = write_study(
-        one, root / "nodecoder", layout="pacs", syntax="jpeg-lossless-no-decoder"
-    )
+    out["jpeg-lossless"] = write_study(one, root / "jll", layout="pacs", syntax="jpeg-lossless")
+    out["nodecoder"] = write_study(one, root / "nodecoder", layout="pacs", syntax="no-decoder")
     return out
 
 
@@ -178,7 +177,7 @@ def test_localizers_inside_the_series_are_left_out(studies: dict[str, object]) -
     assert any("left out 2 localizer (scout) image(s)" in w for w in scan.info.warnings)
 
 
-@pytest.mark.parametrize("syntax", ["rle", "jpegls"])
+@pytest.mark.parametrize("syntax", ["rle", "jpegls", "jpeg-lossless"])
 def test_compressed_studies_load_the_same_values(studies: dict[str, object], syntax: str) -> None:
     folder, ct = studies[syntax], studies["ct"]
     assert isinstance(folder, Path) and isinstance(ct, Volume)
@@ -193,7 +192,7 @@ def test_a_syntax_without_decoder_is_refused_before_decoding(
     with pytest.raises(ScanError) as info:
         load_scan(folder)
     line = info.value.one_line()
-    assert "1.2.840.10008.1.2.4.70" in line and "no decoder" in line, line
+    assert "1.2.840.10008.1.2.4.201" in line and "no decoder" in line, line
     assert info.value.source is not None and info.value.source.endswith(".dcm")
 
 

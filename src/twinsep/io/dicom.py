@@ -856,8 +856,8 @@ def _decode_fallback(h: _Header, n_frames: int = 1) -> np.ndarray:
             raise ScanError(
                 h.path,
                 f"pixel data compressed as {ts.name} ({ts}) and no decoder for it is "
-                "installed; install pylibjpeg (with its plugins) or decompress the series "
-                "(e.g. gdcmconv --raw)",
+                "installed; export the series uncompressed or as JPEG Lossless, JPEG-LS, "
+                "JPEG 2000 or RLE, which twinsep decodes",
             )
     try:
         arr = np.asarray(ds.pixel_array)
