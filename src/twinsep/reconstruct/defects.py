@@ -259,9 +259,12 @@ class TwinDefects:
         Unit facial direction used for the face and ear rules (None: unknown, all
         skin below the brow level was excluded).
     bone_outer : SurfaceSample
-        Outer surface of the twin's skull (bone faces facing soft tissue or air).
+        Outer surface of the twin's skull: the outer boundary of its cranium (bone and
+        what lies inside it) where it faces soft tissue or air over bone (gaps such as
+        fontanelles left out); right for plates thinner than the smoothing.
     skull_thickness_mm : float
-        Mean skull thickness: bone volume over outer bone area, mm.
+        Median skull thickness (area-weighted over ``bone_outer``), measured across the
+        plate: the run of bone along each face's inward normal, mm.
     brain_centre_mm : (3,) float64
         World centroid of the twin's brain (its tissue when no brain is labelled).
     head_axis : (3,) float64
@@ -322,6 +325,7 @@ def _loop_length(loop: np.ndarray) -> float:
 class _Grid:
     occ: dict[int, np.ndarray]  # twin -> occupancy fraction (float32) per working voxel
     bone: dict[int, np.ndarray]  # twin -> any bone of that twin in the block (bool)
+    cranium: dict[int, np.ndarray]  # twin -> fraction of bone, brain, CSF or vessel (float32)
     labels: np.ndarray  # tissue label at each block centre (uint8)
     owner: np.ndarray  # twin at each block centre (uint8)
     affine: np.ndarray  # working index -> world mm
@@ -376,12 +380,16 @@ def _working_grid(labels: Volume, twins: Volume, params: DefectParams) -> _Grid:
     lab_c = labels.array[crop]
     occ: dict[int, np.ndarray] = {}
     bone: dict[int, np.ndarray] = {}
+    cranium: dict[int, np.ndarray] = {}
     bone_vx: dict[int, int] = {}
     is_bone = lab_c == BONE
+    is_cranium = np.isin(lab_c, _INSIDE_BONE_RIM)
     n_block = float(stride[0] * stride[1] * stride[2])
     for t in (TWIN_A, TWIN_B):
         m = tw_c == t
         occ[t] = np.pad(_block_sum(m, stride).astype(np.float32) / n_block, 1)
+        cr = _block_sum(m & is_cranium, stride).astype(np.float32) / n_block
+        cranium[t] = np.pad(cr, 1)
         m &= is_bone
         bsum = _block_sum(m, stride)
         bone[t] = np.pad(bsum > 0, 1)
@@ -406,7 +414,7 @@ def _working_grid(labels: Volume, twins: Volume, params: DefectParams) -> _Grid:
                     face[:, ax] = end
                     pts.append(face[:: max(1, len(face) // 2000)])
         border[t] = twins.world_coords(np.vstack(pts)) if pts else np.zeros((0, 3))
-    return _Grid(occ, bone, lab_w, own_w, affine, stride, border, bone_vx, tw_c, lab_c)
+    return _Grid(occ, bone, cranium, lab_w, own_w, affine, stride, border, bone_vx, tw_c, lab_c)
 
 
 # ----------------------------------------------------------------------------
@@ -770,6 +778,94 @@ def scalp_regions(
     return region
 
 
+#: Deepest bone run counted as skull thickness along an outer face's inward normal, mm:
+#: the adult vault is 5-10 mm; the skull base and petrous bone, cut obliquely, are
+#: thicker and would only lengthen the tail of the (median) thickness.
+_MAX_SKULL_MM = 15.0
+
+
+def _skull_outer(grid: _Grid, t: int, sigma_vx: np.ndarray) -> tuple[SurfaceSample, float]:
+    """Outer surface of a twin's skull and its median thickness (mm).
+
+    The surface is the 0.5 iso-surface of the smoothed cranium (the twin's bone, brain,
+    CSF and vessel fraction per working voxel, its enclosed holes filled), not of the
+    bone alone: a Gaussian of sigma ``s`` brings a plate thinner than about ``2.5 s``
+    below one half and the bone's own iso-surface loses it (an infant's 1.5-3 mm skull
+    at 1.2-3 mm working voxels), while the cranium is thick and its outer boundary is
+    the bone's wherever bone covers it. Faces are kept where they face soft tissue or
+    air (one working voxel outward) and have bone of the twin within one and a half
+    working voxels inward (fontanelles, sutures and the wound are not skull).
+
+    The thickness is measured across the plate, independently of the area: along each
+    kept face's inward normal, the length of the first run of the twin's bone on the
+    full-resolution labels (quarter-voxel steps, at most :data:`_MAX_SKULL_MM`); the
+    area-weighted median over the faces.
+    """
+    empty = SurfaceSample(np.zeros((0, 3)), np.zeros((0, 3)), np.zeros(0))
+    if not grid.bone[t].any():
+        return empty, 0.0
+    bone = grid.bone[t]
+    solid = grid.cranium[t] >= 0.5
+    field = np.where(ndimage.binary_fill_holes(solid) & ~solid, 1.0, grid.cranium[t])
+    iso = _iso_faces(field.astype(np.float32), grid.affine, sigma_vx)
+    if len(iso.area) == 0:
+        return empty, 0.0
+    out_lab = _lookup(grid.labels, iso.c_i + iso.n_i)
+    keep = np.isin(out_lab, (0, SOFT_TISSUE))
+    over_bone = np.zeros(len(iso.area), dtype=bool)
+    for depth in (0.25, 0.75, 1.25, 1.5):
+        over_bone |= _lookup(bone, iso.c_i - depth * iso.n_i).astype(bool)
+    keep &= over_bone
+    sample = SurfaceSample(iso.c_w[keep], iso.n_w[keep], iso.area[keep])
+    if not keep.any():
+        return sample, 0.0
+    run_mm = _bone_run_mm(grid, t, iso.c_i[keep], iso.n_i[keep])
+    has = run_mm > 0
+    if not has.any():
+        return sample, 0.0
+    order = np.argsort(run_mm[has])
+    w = np.cumsum(sample.areas_mm2[has][order])
+    median = float(run_mm[has][order][np.searchsorted(w, 0.5 * w[-1])])
+    return sample, median
+
+
+def _bone_run_mm(grid: _Grid, t: int, c_i: np.ndarray, n_i: np.ndarray) -> np.ndarray:
+    """Length (mm) of the first run of the twin's bone inward from working-grid points.
+
+    Walks from one working voxel outside each point along ``-n_i`` on the full-resolution
+    crop (nearest voxel, quarter-voxel steps) and counts the samples of the first
+    contiguous run of bone of twin ``t``; 0 where none is met.
+    """
+    s = np.asarray(grid.stride, dtype=np.float64)
+    # working index p -> crop index s*(p-1) + (s-1)/2
+    q0 = s * (c_i - 1.0) + (s - 1.0) / 2.0
+    dq = -n_i * s  # one working voxel inward, in crop voxels
+    # world length of one working-voxel step along each normal
+    w_len = np.linalg.norm((grid.affine[:3, :3] @ n_i.T).T, axis=1)
+    step_vx = 0.25 / float(np.max(s))  # a quarter of a full-resolution voxel or finer
+    n_steps = int(np.ceil((_MAX_SKULL_MM / float(np.min(w_len)) + 1.0) / step_vx)) + 1
+    shape = np.asarray(grid.src_labels.shape)
+    done = np.zeros(len(c_i), dtype=bool)
+    started = np.zeros(len(c_i), dtype=bool)
+    count = np.zeros(len(c_i), dtype=np.int64)
+    for k in range(n_steps):
+        pos = -1.0 + k * step_vx  # working voxels along the inward normal
+        q = np.rint(q0 + pos * dq).astype(np.int64)
+        inside = np.all((q >= 0) & (q < shape), axis=1)
+        b = np.zeros(len(c_i), dtype=bool)
+        qi = q[inside]
+        sel = (qi[:, 0], qi[:, 1], qi[:, 2])
+        b[inside] = (grid.src_labels[sel] == BONE) & (grid.src_twins[sel] == t)
+        live = ~done
+        count[live & b] += 1
+        started |= live & b
+        done |= started & ~b
+        done |= pos * w_len >= _MAX_SKULL_MM
+        if done.all():
+            break
+    return np.asarray(count * step_vx * w_len, dtype=np.float64)
+
+
 def _brain_distance_mm(grid: _Grid, t: int, pts_i: np.ndarray) -> np.ndarray | None:
     """Distance (mm) from working-grid points to the twin's brain; None without brain."""
     import edt
@@ -834,7 +930,6 @@ def measure_defects(
     grid = _working_grid(labels, twins, params)
     work_sp = np.linalg.norm(grid.affine[:3, :3], axis=0)
     sigma_vx = np.maximum(params.smooth_sigma_mm / work_sp, params.min_sigma_vx)
-    voxel_ml = labels.voxel_volume_mm3 / 1000.0
     itf_a, in_body = _interface(grid, sigma_vx)
     if not in_body.any():
         raise AnatomyError("twins", "twin A and twin B share no boundary; nothing to reconstruct")
@@ -907,16 +1002,7 @@ def measure_defects(
         )
         available = region == AVAILABLE
 
-        # outer skull surface: bone faces facing soft tissue or air
-        biso = _iso_faces(grid.bone[t], grid.affine, sigma_vx)
-        if len(biso.area):
-            out_lab = _lookup(grid.labels, biso.c_i + biso.n_i)
-            outer = np.isin(out_lab, (0, SOFT_TISSUE))
-            bone_outer = SurfaceSample(biso.c_w[outer], biso.n_w[outer], biso.area[outer])
-        else:
-            bone_outer = SurfaceSample(np.zeros((0, 3)), np.zeros((0, 3)), np.zeros(0))
-        bone_ml = grid.bone_vx[t] * voxel_ml
-        thickness = bone_ml * 1000.0 / bone_outer.area_mm2 if bone_outer.area_mm2 > 0 else 0.0
+        bone_outer, thickness = _skull_outer(grid, t, sigma_vx)
 
         out[name] = TwinDefects(
             twin=name,
