@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import signal
@@ -16,6 +15,7 @@ import pydicom
 import pytest
 
 from phi_bytes import all_bytes
+from tree_digest import tree_digest
 from twinsep.plan import work_dir_for
 
 pytestmark = pytest.mark.slow  # four whole plans of an 80-voxel phantom
@@ -34,14 +34,6 @@ def _twinsep(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[st
         timeout=timeout,
         check=False,
     )
-
-
-def _tree_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    for p in sorted(q for q in path.rglob("*") if q.is_file()):
-        h.update(str(p.relative_to(path)).encode())
-        h.update(p.read_bytes())
-    return h.hexdigest()
 
 
 def _stable_plan(plan_dir: Path) -> dict[str, Any]:
@@ -63,10 +55,10 @@ def phantom_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def reference_plan(phantom_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("ref") / "plan"
-    before = _tree_digest(phantom_dir / "nifti")
+    before = tree_digest(phantom_dir / "nifti")
     proc = _twinsep("plan", str(phantom_dir / "nifti" / "ct.nii.gz"), "--out", str(out))
     assert proc.returncode == 0, proc.stderr
-    assert _tree_digest(phantom_dir / "nifti") == before, "the input was modified"
+    assert tree_digest(phantom_dir / "nifti") == before, "the input was modified"
     return out
 
 

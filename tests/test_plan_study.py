@@ -14,7 +14,6 @@ name put the patient's name into plan.json and report.html.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import subprocess
 import sys
@@ -24,18 +23,11 @@ import pytest
 
 from blind.pacs import IDENTITY, ct_study, write_study
 from phi_bytes import all_bytes
+from tree_digest import tree_digest
 
 pytestmark = pytest.mark.slow  # one whole plan of a 64-voxel phantom
 
 SIZE = 64  # voxels along the longest axis: the smallest phantom that plans (about 15 s)
-
-
-def _tree_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    for p in sorted(q for q in path.rglob("*") if q.is_file()):
-        h.update(str(p.relative_to(path)).encode())
-        h.update(p.read_bytes())
-    return h.hexdigest()
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +38,7 @@ def planned(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str, 
     ct = make_phantom("vertical-II", size=SIZE, seed=3).ct
     series = ct_study(ct, root / "_work", extra=(), scout_in_series=True)
     study = write_study(series, root / "export", layout="pacs")
-    before = _tree_digest(study.parent)
+    before = tree_digest(study.parent)
     out = root / "plan"
     proc = subprocess.run(
         [sys.executable, "-m", "twinsep.cli", "plan", str(study), "--out", str(out)],
@@ -56,7 +48,7 @@ def planned(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str, 
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
-    assert _tree_digest(study.parent) == before, "the study was modified"
+    assert tree_digest(study.parent) == before, "the study was modified"
     return study, out, proc.stdout, proc.stderr
 
 

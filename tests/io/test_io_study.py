@@ -9,7 +9,6 @@ localizers never in the volume; no identifier in any warning; the input unchange
 
 from __future__ import annotations
 
-import hashlib
 import io
 import tarfile
 from pathlib import Path
@@ -18,6 +17,7 @@ import numpy as np
 import pytest
 
 from blind.pacs import IDENTITY, Series, ct_study, mr_study, write_study, zip_folder
+from tree_digest import tree_digest
 from twinsep.errors import InputError, ScanError
 from twinsep.io import load_scan
 from twinsep.io.dicom import SeriesChoiceError, series_uid_hash
@@ -33,14 +33,6 @@ def _ct() -> Volume:
     aff = np.diag([*SPACING, 1.0])
     aff[:3, 3] = (-9.6, -8.8, -12.0)
     return Volume(arr, aff)
-
-
-def _tree_digest(root: Path) -> str:
-    h = hashlib.sha256()
-    for p in sorted(q for q in root.rglob("*") if q.is_file()):
-        h.update(str(p.relative_to(root)).encode())
-        h.update(p.read_bytes())
-    return h.hexdigest()
 
 
 def _leaks(text: str) -> list[str]:
@@ -77,7 +69,7 @@ def test_the_only_volume_of_a_study_is_loaded(studies: dict[str, object]) -> Non
     with the same voxels, and the warnings say what was left out without naming anyone."""
     folder = studies["one"]
     assert isinstance(folder, Path)
-    before = _tree_digest(folder.parent)
+    before = tree_digest(folder.parent)
     scan = load_scan(folder)
     ct = studies["ct"]
     assert isinstance(ct, Volume)
@@ -89,7 +81,7 @@ def test_the_only_volume_of_a_study_is_loaded(studies: dict[str, object]) -> Non
     assert "structured report" in text  # the dose SR is named as such
     assert "names withheld" in text  # the SR's file is named after the patient
     assert _leaks(text) == [], text
-    assert _tree_digest(folder.parent) == before, "the study was modified"
+    assert tree_digest(folder.parent) == before, "the study was modified"
 
 
 @pytest.mark.parametrize("layout", ["pacs", "flat", "cd"])
