@@ -74,7 +74,7 @@ def thin_skull_pair(
 # (skull mm, voxel mm, partial-volume share): 1.2 mm voxels with the unbiased half rule;
 # 3 mm voxels with a third (at one half a plate thinner than the voxel's diagonal is a
 # sieve of labels)
-CASES = [(1.5, 1.2, 0.5), (2.0, 1.2, 0.5), (3.0, 1.2, 0.5), (3.0, 3.0, 1 / 3)]
+CASES = [(1.5, 1.2, 0.5), (2.0, 1.2, 0.5), (3.0, 1.2, 0.5), (2.0, 3.0, 1 / 3), (3.0, 3.0, 1 / 3)]
 
 
 @pytest.fixture(scope="module", params=CASES, ids=[f"t{c[0]}-vx{c[1]}" for c in CASES])
@@ -85,8 +85,10 @@ def measured(request):
 
 
 def test_outer_skull_area_matches_the_shell(measured) -> None:
-    _, _, area, d = measured
-    assert d.bone_outer.area_mm2 == pytest.approx(area, rel=0.04)
+    _, vx_mm, area, d = measured
+    # bone is taken one working voxel wide (a thin plate's sieve of labels is skull), so
+    # the fontanelle's rim and the 2 mm suture count: +1.6-2.7 % at 1.2 mm, +5.3 % at 3
+    assert d.bone_outer.area_mm2 == pytest.approx(area, rel=0.04 if vx_mm < 2 else 0.065)
 
 
 def test_outer_skull_faces_lie_on_the_outer_table(measured) -> None:

@@ -794,7 +794,8 @@ def _skull_outer(grid: _Grid, t: int, sigma_vx: np.ndarray) -> tuple[SurfaceSamp
     at 1.2-3 mm working voxels), while the cranium is thick and its outer boundary is
     the bone's wherever bone covers it. Faces are kept where they face soft tissue or
     air (one working voxel outward) and have bone of the twin within one and a half
-    working voxels inward (fontanelles, sutures and the wound are not skull).
+    working voxels inward, bone being taken one working voxel wide (fontanelles, sutures
+    wider than two working voxels and the wound are not skull).
 
     The thickness is measured across the plate, independently of the area: along each
     kept face's inward normal, the length of the first run of the twin's bone on the
@@ -804,7 +805,9 @@ def _skull_outer(grid: _Grid, t: int, sigma_vx: np.ndarray) -> tuple[SurfaceSamp
     empty = SurfaceSample(np.zeros((0, 3)), np.zeros((0, 3)), np.zeros(0))
     if not grid.bone[t].any():
         return empty, 0.0
-    bone = grid.bone[t]
+    # bone within one working voxel: a plate thinner than the voxel leaves a sieve of
+    # bone labels (partial volume), whose holes are skull; a gap's rim grows by a voxel
+    bone = ndimage.binary_dilation(grid.bone[t], structure=np.ones((3, 3, 3), dtype=bool))
     solid = grid.cranium[t] >= 0.5
     field = np.where(ndimage.binary_fill_holes(solid) & ~solid, 1.0, grid.cranium[t])
     iso = _iso_faces(field.astype(np.float32), grid.affine, sigma_vx)
