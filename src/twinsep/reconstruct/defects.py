@@ -331,7 +331,6 @@ class _Grid:
     affine: np.ndarray  # working index -> world mm
     stride: tuple[int, int, int]
     border_mm: dict[int, np.ndarray]  # twin -> world points where it touches the scan edge
-    bone_vx: dict[int, int]  # twin -> number of bone voxels (full resolution)
     src_twins: np.ndarray  # the twins cropped to their box, full resolution (a view)
     src_labels: np.ndarray  # the labels on the same crop (a view)
 
@@ -381,7 +380,6 @@ def _working_grid(labels: Volume, twins: Volume, params: DefectParams) -> _Grid:
     occ: dict[int, np.ndarray] = {}
     bone: dict[int, np.ndarray] = {}
     cranium: dict[int, np.ndarray] = {}
-    bone_vx: dict[int, int] = {}
     is_bone = lab_c == BONE
     is_cranium = np.isin(lab_c, _INSIDE_BONE_RIM)
     n_block = float(stride[0] * stride[1] * stride[2])
@@ -391,9 +389,7 @@ def _working_grid(labels: Volume, twins: Volume, params: DefectParams) -> _Grid:
         cr = _block_sum(m & is_cranium, stride).astype(np.float32) / n_block
         cranium[t] = np.pad(cr, 1)
         m &= is_bone
-        bsum = _block_sum(m, stride)
-        bone[t] = np.pad(bsum > 0, 1)
-        bone_vx[t] = int(bsum.sum(dtype=np.int64))
+        bone[t] = np.pad(_block_sum(m, stride) > 0, 1)
     shape = occ[TWIN_A].shape
     inner = tuple(n - 2 for n in shape)
     lab_w = np.pad(_centre_sample(lab_c, stride, inner), 1)
@@ -414,7 +410,7 @@ def _working_grid(labels: Volume, twins: Volume, params: DefectParams) -> _Grid:
                     face[:, ax] = end
                     pts.append(face[:: max(1, len(face) // 2000)])
         border[t] = twins.world_coords(np.vstack(pts)) if pts else np.zeros((0, 3))
-    return _Grid(occ, bone, cranium, lab_w, own_w, affine, stride, border, bone_vx, tw_c, lab_c)
+    return _Grid(occ, bone, cranium, lab_w, own_w, affine, stride, border, tw_c, lab_c)
 
 
 # ----------------------------------------------------------------------------
