@@ -293,3 +293,53 @@ def test_a_textured_piece_takes_only_its_thick_part_when_neck_vessels_show_blood
     out = _plateau_check(low, sm, sp, _LEVELS, p)
     assert not out.vessel.any() and not out.evidence.any()
     assert out.evidence_ml == 0.0 and out.enhanced_fraction == 0.0
+
+
+def _plate_and_vein(spread_hu: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """On 1 mm voxels, two pieces far apart: a textured rod of radius 6 voxels (a skull
+    plate's partial volume, uniform 150-450 HU) and a vein of radius 3 (280 HU), whose
+    interior (342 voxels, against the rod's 2622) is scaled to a robust SD of exactly
+    ``spread_hu`` about a median of 280 HU. Pooled, the interior is no plateau (robust
+    SD ~95 HU against a limit of 38). ``(sm, rod, vein)``."""
+    rng = np.random.default_rng(7)
+    shape = (40, 40, 40)
+    i, j, _ = np.indices(shape)
+    rod = (i - 25) ** 2 + (j - 25) ** 2 <= 36
+    vein = (i - 8) ** 2 + (j - 8) ** 2 <= 9
+    sm = np.full(shape, 30.0, np.float32)
+    sm[rod] = rng.uniform(150.0, 450.0, int(rod.sum()))
+    x = rng.normal(0.0, 1.0, shape)
+    inner = np.zeros(shape, bool)
+    inner.ravel()[_interior_sample_flat(vein, (1.0, 1.0, 1.0), 1.5, 10**6)] = True
+    a, m, b = np.percentile(x[inner], [25.0, 50.0, 75.0])
+    sm[vein] = (280.0 + (x[vein] - m) * spread_hu / ((b - a) / 1.349)).astype(np.float32)
+    return sm, rod, vein
+
+
+def test_a_vein_with_a_noise_plateau_shows_blood_beside_a_textured_piece():
+    """The pooled interior of a vein and a textured piece is no plateau, but the vein's
+    own interior is one fluid (robust SD 12 HU at 10 HU noise, within 3 sigmas): the
+    textured piece goes with its evidence and the vein keeps its share (6.0 mL x vein /
+    all voxels). Before, "no plateau pooled" dropped all evidence while the vein stayed
+    as vessel (the blind MR phantom's CT venogram at 2 mm: sinus evidence 6.02 -> 0 mL,
+    called plain, vessel 0 of 10.3 mL per twin). A vein that passes only with the
+    enhancement allowance (robust SD 34 HU: above 3 x 10 HU, below 0.15 x 250 HU) is
+    kept but shows no blood by itself: all evidence still goes."""
+    p = VesselParams()
+    for spread, shows_blood in ((12.0, True), (34.0, False)):
+        sm, rod, vein = _plate_and_vein(spread)
+        both = rod | vein
+        res = SinusResult(
+            vessel=both, evidence=both, evidence_ml=6.0, enhanced_fraction=0.02,
+            contrast_median_hu=280.0, extracranial_ml=p.neck_alone_ml - 0.01,
+        )  # fmt: skip
+        out = _plateau_check(res, sm, (1.0, 1.0, 1.0), _LEVELS, p)
+        assert out.lumen_spread_hu > 2 * 38.0  # pooled: no plateau (not vacuous)
+        np.testing.assert_array_equal(out.vessel, vein)  # kept either way (its own plateau)
+        share = float(vein.sum()) / float(both.sum())
+        if shows_blood:
+            np.testing.assert_array_equal(out.evidence, vein)
+            assert out.evidence_ml == pytest.approx(6.0 * share, rel=1e-9)
+            assert out.enhanced_fraction == pytest.approx(0.02 * share, rel=1e-9)
+        else:
+            assert not out.evidence.any() and out.evidence_ml == 0.0
