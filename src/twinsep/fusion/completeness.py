@@ -20,6 +20,11 @@ generated family with truth (docs/separation.md, "Partial or total without contr
 partial forms <= 0.10 (brain contact) and <= 0.21 (open), total forms >= 0.37 and
 >= 0.41. Partial is inferred only when both shares are clearly low; inside the band
 between, the safer reading (total, staged) is taken and the warning says so.
+
+With the sinuses visible, a vessel that joins the twins only through a crossing about
+one voxel across (``SharedInventory.sinus_unresolved``: a shared sinus cannot be told
+from two sinuses touching across the dura at that voxel size) is judged by the same
+cavity cue, with evidence values of their own (``UNRESOLVED_*``).
 """
 
 from __future__ import annotations
@@ -38,12 +43,18 @@ NO_SHARED_SINUS = "no shared sinus"
 INFERRED_TOTAL = "inferred from brain contact without contrast"
 INFERRED_PARTIAL = "inferred from separate cranial cavities without contrast"
 UNDETERMINED_TOTAL = "undetermined without contrast: total assumed"
+UNRESOLVED_TOTAL = "sinus crossing unresolved: total inferred from brain contact"
+UNRESOLVED_PARTIAL = "sinus crossing unresolved: partial inferred from separate cranial cavities"
+UNRESOLVED_UNDETERMINED = "sinus crossing unresolved: total assumed"
 EVIDENCE_VALUES: tuple[str, ...] = (
     SHARED_SINUS,
     NO_SHARED_SINUS,
     INFERRED_TOTAL,
     INFERRED_PARTIAL,
     UNDETERMINED_TOTAL,
+    UNRESOLVED_TOTAL,
+    UNRESOLVED_PARTIAL,
+    UNRESOLVED_UNDETERMINED,
 )
 
 
@@ -143,8 +154,14 @@ def call_completeness(
 
     if shared.shared_sinus:
         return made("total", SHARED_SINUS)
-    if venous_visible:
+    unresolved = venous_visible and shared.sinus_unresolved
+    if venous_visible and not unresolved:
         return made("partial", NO_SHARED_SINUS)
+    evidence = (
+        (UNRESOLVED_TOTAL, UNRESOLVED_PARTIAL, UNRESOLVED_UNDETERMINED)
+        if unresolved
+        else (INFERRED_TOTAL, INFERRED_PARTIAL, UNDETERMINED_TOTAL)
+    )
     why = "a CT without contrast" if contrast is False else f"{vessel_ml:.2f} mL of vessels"
     cue = (
         f"the brains are in contact over {100 * contact:.0f} % of the bridge and the cranial "
@@ -154,6 +171,14 @@ def call_completeness(
         f"the scan shows no venous sinuses ({why}), so a shared sinus (total fusion) can be "
         "neither seen nor excluded"
     )
+    if unresolved:
+        # the sinuses are seen, but where they meet across the boundary the voxels
+        # cannot tell one lumen from two touching ones (shared.notes says where)
+        head = (
+            "the two twins' sinuses meet across the twin boundary only through a section "
+            "about one voxel across: a shared sinus cannot be told from two sinuses "
+            "touching across the dura at this voxel size, so it is neither seen nor excluded"
+        )
     venogram = "a CT or MR venogram must confirm it and show where the shared sinus runs"
     if contact >= params.inferred_total_contact_min:
         text = (
@@ -162,7 +187,7 @@ def call_completeness(
             "share one cranial cavity, in which the sinuses are shared); planned in stages; "
             f"{venogram} before the venous division"
         )
-        return made("total", INFERRED_TOTAL, text)
+        return made("total", evidence[0], text)
     if contact < params.inferred_partial_contact_max and opened < params.inferred_partial_open_max:
         text = (
             f"{head}: partial is inferred, not seen: {cue} (below "
@@ -171,10 +196,10 @@ def call_completeness(
             "apart, and a sinus cannot cross it); planned in one separation stage; a CT or "
             "MR venogram would confirm that no sinus is shared"
         )
-        return made("partial", INFERRED_PARTIAL, text)
+        return made("partial", evidence[1], text)
     text = (
         f"{head}: {cue}, between what separate cavities and one cavity show: partial or "
         "total is undetermined, and the safer reading, total, is taken (planned in stages; "
         f"one stage carries a higher mortality in total forms); {venogram}"
     )
-    return made("total", UNDETERMINED_TOTAL, text)
+    return made("total", evidence[2], text)

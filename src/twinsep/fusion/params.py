@@ -338,6 +338,19 @@ class FusionParams:
     diameter vessel. Dural sinuses of infants are 4-8 mm across; scalp and cortical
     veins crossing the bridge are smaller and do not make a fusion total."""
 
+    sinus_min_cross_faces: int = 6
+    """...and its section on the twin boundary holds at least this many voxel faces
+    between its twin A and twin B voxels. A sub-voxel link between two separate sinuses
+    (a suture or a thin dura between them, brightened by partial volume) shows as a chain
+    about one voxel across: 0-4 faces on the 2.6-3.7 mm grids of the partial
+    ``twinsep.phantom`` kinds; shared sinuses crossed with 1-20 faces on those grids (a
+    7 x 3 mm lumen), >= 34 on the blind phantoms and >= 20 at 1.2 mm (docs/separation.md,
+    "Shared sinus or two sinuses touching"). A crossing under this or under
+    ``sinus_min_cross_mm2``, with ``sinus_min_side_ml`` on both sides, is decided by the
+    cranial cavities (``fusion.shared._judge_narrow``): shared where the brains touch over
+    ``inferred_total_contact_min`` of the bridge, two sinuses touching where the cavities
+    are apart by the partial limits, unresolved in between."""
+
     crossing_merge_mm: float = 10.0
     """Places where a shared sinus crosses the boundary closer than this (mm) are one
     crossing (a sinus 4-8 mm wide, cut by a voxel grid, touches in several patches)."""

@@ -11,8 +11,9 @@ main brain are soft tissue between two skulls, which has the HU of brain on a pl
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cc3d
 import edt
@@ -80,6 +81,11 @@ class SharedInventory:
         Boundary area with intracranial tissue (main brain, CSF or vessel) on both sides,
         mm^2 (:func:`open_area_mm2` on :func:`main_brain_labels`): where the two cranial
         cavities communicate without bone.
+    sinus_unresolved : bool
+        No shared sinus was seen, but a vessel with sinus-sized parts in both twins
+        crosses the boundary through a section narrower than ``sinus_min_cross_faces``
+        voxel faces: a shared sinus cannot be told from two sinuses touching across the
+        dura at this voxel size (the completeness is then inferred from the cavities).
     notes : list of str
         Located findings in plain words (for ``plan.json`` ``shared.notes``).
     """
@@ -95,6 +101,7 @@ class SharedInventory:
     csf_contact_area_mm2: float = 0.0
     csf_communication: bool = False
     open_area_mm2: float = 0.0
+    sinus_unresolved: bool = False
     notes: list[str] = field(default_factory=list)
 
 
@@ -527,6 +534,23 @@ class _SinusPart:
     coverage_deg: float
     crossings: list[SinusCrossing]
     notes: list[str]
+    unresolved: bool = False
+    """Narrow crossings and no shared sinus: undecided by the vessel label alone."""
+    narrow: bool = False
+    """Some sinus-sized crossing was narrow (decided, or not counted, by the face rule)."""
+
+
+def boundary_face_count(a: np.ndarray, b: np.ndarray) -> int:
+    """Number of voxel faces between two disjoint masks (6-neighbour pairs, a in b)."""
+    n = 0
+    for ax in range(3):
+        lo = [slice(None)] * 3
+        hi = [slice(None)] * 3
+        lo[ax] = slice(0, -1)
+        hi[ax] = slice(1, None)
+        n += int(np.count_nonzero(a[tuple(lo)] & b[tuple(hi)]))
+        n += int(np.count_nonzero(b[tuple(lo)] & a[tuple(hi)]))
+    return n
 
 
 def _shared_sinus(
@@ -537,7 +561,15 @@ def _shared_sinus(
     bridge_axis: np.ndarray,
     params: FusionParams,
 ) -> _SinusPart:
-    """Shared venous sinuses: vessel components with a significant part in each twin."""
+    """Shared venous sinuses: vessel components with a significant part in each twin.
+
+    A component is a shared sinus when at least ``sinus_min_side_ml`` of it lies in each
+    twin and its section on the twin boundary is at least ``sinus_min_cross_mm2`` and
+    ``sinus_min_cross_faces`` voxel faces. A component with that much in each twin but a
+    narrower section is an unresolved crossing (``_SinusPart.unresolved``): about one
+    voxel across, as where partial volume links two separate sinuses through a suture
+    or the dura; :func:`_judge_narrow` decides it from the cranial cavities.
+    """
     lab = labels.array
     tw = twins.array
     vox_ml = labels.voxel_volume_mm3 / 1000.0
@@ -563,6 +595,8 @@ def _shared_sinus(
     candidates = np.nonzero((count_a > 0) & (count_b > 0))[0]
     crossings: list[SinusCrossing] = []
     sinus_ids: list[int] = []
+    unresolved = False
+    vox_mm = float(max(labels.spacing_mm))
     # each candidate is measured in its own bounding box, grown by more than the
     # margin interface_mesh adds around the contact (so its smoothing sees the same
     # voxels as on the whole box); counts and boxes of all components in one pass
@@ -581,17 +615,35 @@ def _shared_sinus(
         vb = comp & (tw_v[cbox] == TWIN_B)
         mesh = interface_mesh(va, vb, csub.affine, smooth_sigma_vx=params.smooth_sigma_vx)
         cross = mesh.area_mm2
+        n_faces = boundary_face_count(va, vb)
+        # sinus-sized on both sides; significant when its section is wide enough too
+        sized = min(vol_a, vol_b) >= params.sinus_min_side_ml and cross > 0
         significant = (
-            min(vol_a, vol_b) >= params.sinus_min_side_ml and cross >= params.sinus_min_cross_mm2
+            sized
+            and cross >= params.sinus_min_cross_mm2
+            and n_faces >= params.sinus_min_cross_faces
         )
         logger.debug(
-            "vessel component %d: %.3f mL in A, %.3f mL in B, crossing %.1f mm2 -> %s",
+            "vessel component %d: %.3f mL in A, %.3f mL in B, crossing %.1f mm2 "
+            "(%d voxel faces) -> %s",
             cid,
             vol_a,
             vol_b,
             cross,
+            n_faces,
             significant,
         )
+        if sized and not significant:
+            unresolved = True
+            notes.append(
+                f"a vessel ({vol_a:.1f} mL in twin A, {vol_b:.1f} mL in twin B) crosses the "
+                f"twin boundary near {_fmt(csub.centroid_mm(contact_mask(va, vb) | contact_mask(vb, va)))} "
+                f"only through a section {n_faces} voxel face{'s' if n_faces != 1 else ''} "
+                f"across ({cross:.0f} mm2) at {vox_mm:.1f} mm voxels: a shared sinus cannot "
+                "be told from two sinuses touching across the dura at this voxel size; not "
+                "counted as a shared sinus"
+            )
+            continue
         if not significant:
             if cross > 0:
                 notes.append(
@@ -646,7 +698,52 @@ def _shared_sinus(
     else:
         sinus_ml, coverage, kind = 0.0, 0.0, "separate"
     del comps, vessel, tw_v
-    return _SinusPart(shared, sinus_ml, kind, coverage, crossings, notes)
+    return _SinusPart(
+        shared, sinus_ml, kind, coverage, crossings, notes, unresolved and not shared, unresolved
+    )
+
+
+def _judge_narrow(
+    strict: _SinusPart,
+    brain_contact_mm2: float,
+    open_mm2: float,
+    bridge_mm2: float,
+    rerun: Callable[[FusionParams], _SinusPart],
+    params: FusionParams,
+) -> _SinusPart:
+    """Decide narrow sinus crossings (``strict.narrow``) from the cranial cavities.
+
+    A sinus runs in the dura of the cranial cavity, so only twins that share one cavity
+    can share a sinus. Where the brains are in contact over at least
+    ``inferred_total_contact_min`` of the bridge (one cavity), the narrow crossings are
+    the shared sinus (``rerun`` without the face rule); where both the contact and the
+    open share are below the partial limits (bone walls the cavities apart), they are
+    two sinuses touching across the dura; in between they stay unresolved. The limits
+    are those of :func:`twinsep.fusion.completeness.call_completeness` without contrast.
+    """
+    area = max(bridge_mm2, 1e-9)
+    contact, opened = brain_contact_mm2 / area, open_mm2 / area
+    cue = (
+        f"the brains are in contact over {100 * contact:.0f} % of the bridge and the "
+        f"cavities communicate without bone over {100 * opened:.0f} %"
+    )
+    if contact >= params.inferred_total_contact_min:
+        loose = rerun(replace(params, sinus_min_cross_faces=0, sinus_min_cross_mm2=0.0))
+        note = (
+            f"the narrow sinus crossing is taken as the shared sinus: {cue} (one cranial "
+            "cavity, in which the sinuses are shared)"
+        )
+        return replace(loose, notes=[*loose.notes, note], unresolved=False, narrow=False)
+    if strict.shared:
+        # a wide crossing was seen: the narrow ones stay out, as noted
+        return strict
+    if contact < params.inferred_partial_contact_max and opened < params.inferred_partial_open_max:
+        note = (
+            f"the narrow vessel crossing is taken as two sinuses touching, not a shared "
+            f"sinus: {cue} (bone walls the two cranial cavities apart)"
+        )
+        return replace(strict, notes=[*strict.notes, note], unresolved=False)
+    return strict
 
 
 def shared_inventory(
@@ -695,6 +792,16 @@ def shared_inventory(
         sinus = _shared_sinus(labels, twins, interface, bridge_centroid_mm, bridge_axis, params)
         bone = bone_job.result() if bone_job is not None else None
         brain_faces, open_mm2 = contact_job.result()
+    brain_area = float(interface.areas_mm2[brain_faces].sum()) if brain_faces.size else 0.0
+    if sinus.narrow:
+        sinus = _judge_narrow(
+            sinus,
+            brain_area,
+            open_mm2,
+            interface.area_mm2,
+            lambda p: _shared_sinus(labels, twins, interface, bridge_centroid_mm, bridge_axis, p),
+            params,
+        )
     shared, sinus_ml, kind, coverage, crossings = (
         sinus.shared,
         sinus.sinus_ml,
@@ -719,7 +826,6 @@ def shared_inventory(
                 )
 
     # -- brain and CSF contact -------------------------------------------------------------
-    brain_area = float(interface.areas_mm2[brain_faces].sum()) if brain_faces.size else 0.0
     csf_area = _side_pair_area(interface, lab, CSF)
     brain_shared = brain_area >= params.brain_shared_min_mm2
     if brain_area > 0:
@@ -741,5 +847,6 @@ def shared_inventory(
         csf_contact_area_mm2=csf_area,
         csf_communication=csf_area > 0,
         open_area_mm2=open_mm2,
+        sinus_unresolved=sinus.unresolved,
         notes=notes,
     )
