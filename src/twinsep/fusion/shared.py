@@ -636,7 +636,7 @@ def _shared_sinus(
         if sized and not significant:
             unresolved = True
             notes.append(
-                f"a vessel ({vol_a:.1f} mL in twin A, {vol_b:.1f} mL in twin B) crosses the "
+                f"a vessel ({vol_a:.2f} mL in twin A, {vol_b:.2f} mL in twin B) crosses the "
                 f"twin boundary near {_fmt(csub.centroid_mm(contact_mask(va, vb) | contact_mask(vb, va)))} "
                 f"only through a section {n_faces} voxel face{'s' if n_faces != 1 else ''} "
                 f"across ({cross:.0f} mm2) at {vox_mm:.1f} mm voxels: a shared sinus cannot "
