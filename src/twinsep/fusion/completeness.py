@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from twinsep.fusion.params import FusionParams
-from twinsep.fusion.shared import SharedInventory
+from twinsep.fusion.shared import SharedInventory, cavity_reading
 
 #: ``completeness_evidence`` values (plan.json ``fusion.completeness_evidence``).
 SHARED_SINUS = "shared sinus"
@@ -180,7 +180,8 @@ def call_completeness(
             "touching across the dura at this voxel size, so it is neither seen nor excluded"
         )
     venogram = "a CT or MR venogram must confirm it and show where the shared sinus runs"
-    if contact >= params.inferred_total_contact_min:
+    reading = cavity_reading(contact, opened, params)
+    if reading == "one":
         text = (
             f"{head}: total is inferred, not seen: {cue} (from "
             f"{100 * params.inferred_total_contact_min:.0f} % of the bridge on, the twins "
@@ -188,7 +189,7 @@ def call_completeness(
             f"{venogram} before the venous division"
         )
         return made("total", evidence[0], text)
-    if contact < params.inferred_partial_contact_max and opened < params.inferred_partial_open_max:
+    if reading == "separate":
         text = (
             f"{head}: partial is inferred, not seen: {cue} (below "
             f"{100 * params.inferred_partial_contact_max:.0f} % and "

@@ -703,6 +703,26 @@ def _shared_sinus(
     )
 
 
+def cavity_reading(contact_share: float, open_share: float, params: FusionParams) -> str:
+    """What the brain contact and open area (shares of the bridge) say of the cavities.
+
+    ``"one"`` (one cranial cavity: brain contact from ``inferred_total_contact_min``),
+    ``"separate"`` (bone walls the cavities apart: contact below
+    ``inferred_partial_contact_max`` and open share below ``inferred_partial_open_max``)
+    or ``"between"``. The one rule behind the plain-CT completeness call
+    (:func:`twinsep.fusion.completeness.call_completeness`) and the narrow sinus
+    crossings (:func:`_judge_narrow`).
+    """
+    if contact_share >= params.inferred_total_contact_min:
+        return "one"
+    if (
+        contact_share < params.inferred_partial_contact_max
+        and open_share < params.inferred_partial_open_max
+    ):
+        return "separate"
+    return "between"
+
+
 def _judge_narrow(
     strict: _SinusPart,
     brain_contact_mm2: float,
@@ -727,7 +747,8 @@ def _judge_narrow(
         f"the brains are in contact over {100 * contact:.0f} % of the bridge and the "
         f"cavities communicate without bone over {100 * opened:.0f} %"
     )
-    if contact >= params.inferred_total_contact_min:
+    reading = cavity_reading(contact, opened, params)
+    if reading == "one":
         loose = rerun(replace(params, sinus_min_cross_faces=0, sinus_min_cross_mm2=0.0))
         note = (
             f"the narrow sinus crossing is taken as the shared sinus: {cue} (one cranial "
@@ -737,7 +758,7 @@ def _judge_narrow(
     if strict.shared:
         # a wide crossing was seen: the narrow ones stay out, as noted
         return strict
-    if contact < params.inferred_partial_contact_max and opened < params.inferred_partial_open_max:
+    if reading == "separate":
         note = (
             f"the narrow vessel crossing is taken as two sinuses touching, not a shared "
             f"sinus: {cue} (bone walls the two cranial cavities apart)"
