@@ -468,7 +468,7 @@ def _encode(ds: Dataset, syntax: Syntax) -> Dataset:
         ds.compress(JPEGLSLossless)
     elif syntax == "jpeg-lossless":
         return _jpeg_lossless(ds)
-    else:  # a syntax without a decoder here: fragments are placeholders, never decoded
+    else:  # a syntax without a decoder here: the fragments are not codestreams (never decoded)
         frame = hashlib.sha256(bytes(ds.PixelData)).digest()
         ds.PixelData = encapsulate([b"\xff\xd8" + frame + b"\xff\xd9"])
         ds["PixelData"].VR = "OB"
