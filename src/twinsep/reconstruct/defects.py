@@ -417,7 +417,10 @@ def _working_grid(labels: Volume, twins: Volume, params: DefectParams) -> _Grid:
 # surfaces
 # ----------------------------------------------------------------------------
 @dataclass(frozen=True)
-class _Iso:
+class IsoFaces:
+    """A triangulated iso-surface: vertices (world mm), outward faces, and per face its
+    centroid and unit normal in index space and in world space, and its area (mm^2)."""
+
     verts_w: np.ndarray  # (V, 3) world mm
     faces: np.ndarray  # (F, 3) int, oriented outward
     c_i: np.ndarray  # face centroids, index space
@@ -447,10 +450,23 @@ def _margin_vx(sigma_vx: np.ndarray) -> int:
     return int(np.ceil(4.0 * float(np.max(sigma_vx)))) + 2
 
 
-def _iso_faces(field: np.ndarray, affine: np.ndarray, sigma_vx: np.ndarray) -> _Iso:
+def iso_faces(field: np.ndarray, affine: np.ndarray, sigma_vx: np.ndarray) -> IsoFaces:
     """0.5 iso-surface of a smoothed field, faces oriented outward (toward low values).
 
     Only the bounding box of the field's support (plus the smoothing reach) is processed.
+
+    Parameters
+    ----------
+    field : ndarray, shape (I, J, K)
+        Occupancy (0..1) on the grid of ``affine``.
+    affine : (4, 4) ndarray
+        Index -> world (mm).
+    sigma_vx : (3,) ndarray
+        Gaussian smoothing per axis, in voxels.
+
+    Returns
+    -------
+    IsoFaces
     """
     box = _box(field > 0, _margin_vx(sigma_vx))
     sm = ndimage.gaussian_filter(field[box].astype(np.float32), sigma=sigma_vx, mode="constant")
@@ -459,7 +475,7 @@ def _iso_faces(field: np.ndarray, affine: np.ndarray, sigma_vx: np.ndarray) -> _
 
 def _mesh_faces(
     sm: np.ndarray, affine: np.ndarray, level: float, *, offset: np.ndarray | None = None
-) -> _Iso:
+) -> IsoFaces:
     """Iso-surface of an already smoothed field, faces oriented toward low values.
 
     ``offset`` is the index of ``sm[0, 0, 0]`` in the full working grid; the returned
@@ -469,7 +485,7 @@ def _mesh_faces(
 
     if sm.max() <= level or sm.min() >= level:
         z = np.zeros((0, 3))
-        return _Iso(z, np.zeros((0, 3), dtype=np.int64), z, z, z, z, np.zeros(0))
+        return IsoFaces(z, np.zeros((0, 3), dtype=np.int64), z, z, z, z, np.zeros(0))
     verts, faces, _, _ = marching_cubes(sm, level=level, allow_degenerate=False)
     verts = verts.astype(np.float64)
     tri_i = verts[faces]
@@ -496,10 +512,10 @@ def _mesh_faces(
     n_w_from_i = (affine[:3, :3] @ n_i.T).T
     wrong = np.einsum("ij,ij->i", n_w, n_w_from_i) < 0
     n_w[wrong] *= -1.0
-    return _Iso(verts_w, faces, c_i, n_i, c_w, n_w, area)
+    return IsoFaces(verts_w, faces, c_i, n_i, c_w, n_w, area)
 
 
-def _interface(grid: _Grid, sigma_vx: np.ndarray) -> tuple[_Iso, np.ndarray]:
+def _interface(grid: _Grid, sigma_vx: np.ndarray) -> tuple[IsoFaces, np.ndarray]:
     """Surface between the twins, oriented from A toward B, clipped to the body.
 
     The zero level of ``smooth(occ_A) - smooth(occ_B)`` is the twin boundary; it is
@@ -516,7 +532,9 @@ def _interface(grid: _Grid, sigma_vx: np.ndarray) -> tuple[_Iso, np.ndarray]:
     )
     if any(b.stop - b.start < 2 for b in box):
         z = np.zeros((0, 3))
-        return _Iso(z, np.zeros((0, 3), dtype=np.int64), z, z, z, z, np.zeros(0)), np.zeros(0, bool)
+        return IsoFaces(z, np.zeros((0, 3), dtype=np.int64), z, z, z, z, np.zeros(0)), np.zeros(
+            0, bool
+        )
     offset = np.array([b.start for b in box], dtype=np.float64)
     ga = ndimage.gaussian_filter(grid.occ[TWIN_A][box], sigma=sigma_vx, mode="constant")
     gb = ndimage.gaussian_filter(grid.occ[TWIN_B][box], sigma=sigma_vx, mode="constant")
@@ -540,9 +558,9 @@ def _interface(grid: _Grid, sigma_vx: np.ndarray) -> tuple[_Iso, np.ndarray]:
     return itf, inside
 
 
-def _flip(iso: _Iso) -> _Iso:
+def _flip(iso: IsoFaces) -> IsoFaces:
     """The same surface with the opposite orientation."""
-    return _Iso(iso.verts_w, iso.faces[:, ::-1], iso.c_i, -iso.n_i, iso.c_w, -iso.n_w, iso.area)
+    return IsoFaces(iso.verts_w, iso.faces[:, ::-1], iso.c_i, -iso.n_i, iso.c_w, -iso.n_w, iso.area)
 
 
 def _cut_tissue(
@@ -806,7 +824,7 @@ def _skull_outer(grid: _Grid, t: int, sigma_vx: np.ndarray) -> tuple[SurfaceSamp
     bone = ndimage.binary_dilation(grid.bone[t], structure=np.ones((3, 3, 3), dtype=bool))
     solid = grid.cranium[t] >= 0.5
     field = np.where(ndimage.binary_fill_holes(solid) & ~solid, 1.0, grid.cranium[t])
-    iso = _iso_faces(field.astype(np.float32), grid.affine, sigma_vx)
+    iso = iso_faces(field.astype(np.float32), grid.affine, sigma_vx)
     if len(iso.area) == 0:
         return empty, 0.0
     out_lab = _lookup(grid.labels, iso.c_i + iso.n_i)
@@ -936,7 +954,7 @@ def measure_defects(
     for t in (TWIN_A, TWIN_B):
         name = TWIN_NAMES[t]
         other = TWIN_B if t == TWIN_A else TWIN_A
-        env = _iso_faces(grid.occ[t], grid.affine, sigma_vx)
+        env = iso_faces(grid.occ[t], grid.affine, sigma_vx)
         probe_out = env.c_i + env.n_i
         occ_t = _lookup(grid.occ[t], probe_out)
         occ_o = _lookup(grid.occ[other], probe_out)

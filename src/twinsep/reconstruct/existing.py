@@ -33,7 +33,7 @@ import numpy as np
 from scipy import ndimage as ndi
 from scipy.spatial import cKDTree
 
-from twinsep.reconstruct.defects import TwinDefects, _iso_faces
+from twinsep.reconstruct.defects import TwinDefects, iso_faces
 from twinsep.segment.implants import ExistingExpander
 from twinsep.volume import apply_affine, spacing_from_affine
 
@@ -287,7 +287,7 @@ def pocket_surface_mm2(
     shift[:3, 3] = np.array([a for a, _ in expander.box], dtype=np.float64) - pad
     spacing = np.asarray(spacing_from_affine(affine), dtype=np.float64)
     sigma_vx = np.maximum(sigma_mm / spacing, min_sigma_vx)
-    iso = _iso_faces(mask.astype(np.float32), affine @ shift, sigma_vx)
+    iso = iso_faces(mask.astype(np.float32), affine @ shift, sigma_vx)
     if not len(iso.area):
         return 0.0, 0.0
     to_centre = np.asarray(centre_mm, dtype=np.float64) - iso.c_w
