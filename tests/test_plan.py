@@ -254,6 +254,58 @@ def test_rerun_without_the_scan_names_it(
     assert (out / "plan.json").is_file(), "a failed re-run keeps the existing plan"
 
 
+def test_rerun_without_the_mr_names_it(
+    tmp_path: Path, options: PlanOptions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plan made with --mr whose MR is gone: the re-run names --mr (not a bare 'file
+    not found'), and takes the MR from --mr; an MR given to a plan made without one is
+    refused."""
+    rec = _Recorder()
+    out = tmp_path / "plan"
+    mr = tmp_path / "mr_elsewhere" / "t1.nii.gz"
+    mr.parent.mkdir()
+    mr.write_bytes(b"")
+    monkeypatch.setattr("twinsep.io.load_scan", lambda path, **kw: _Loaded(Path(path)))
+    opts = PlanOptions(scan_path=options.scan_path, mr_path=mr)
+    run_plan(opts, out, stages=rec.stages(), scan=_Scan(_Info()))
+    assert read_plan(out)["options"]["mr_path"] == "t1.nii.gz"
+    mr.rename(mr.with_name("moved.nii.gz"))
+    seen: list[Any] = []
+
+    def needs_mr(ctx: StageContext) -> None:
+        seen.append(ctx.mr)
+
+    extra = Stage(name="extra", run=needs_mr, write=lambda r, c, o: {})
+    monkeypatch.setattr("twinsep.plan._pipeline", lambda: [*rec.stages(), extra])
+    with pytest.raises(InputError, match="--mr") as err:
+        rerun_plan(out)
+    assert "stage extra must be recomputed and needs the MR" in str(err.value)
+    assert (out / "plan.json").is_file(), "a failed re-run keeps the existing plan"
+
+    moved = mr.with_name("moved.nii.gz")
+    rerun_plan(out, mr_path=moved)
+    assert seen and seen[-1].path == moved
+
+    plain = tmp_path / "plain"
+    run_plan(options, plain, stages=rec.stages(), scan=_Scan(_Info()))
+    with pytest.raises(InputError, match="made without an MR"):
+        rerun_plan(plain, mr_path=mr)
+
+
+@dataclass(frozen=True)
+class _LoadedInfo:
+    modality: str = "MR"
+    sha256: str = "cd" * 32
+    path_names_patient: bool = False
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    path: Path
+    info: _LoadedInfo = _LoadedInfo()
+
+
 def test_options_validate_colours() -> None:
     with pytest.raises(InputError, match="colour-a"):
         PlanOptions(scan_path=Path("x"), colour_a="purple")

@@ -442,6 +442,16 @@ ScanOption = Annotated[
     ),
 ]
 
+#: ``--mr`` of the commands that re-run an existing plan made with ``--mr``.
+MrOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--mr",
+        help="The plan's MR (if it was planned with --mr), when a stage that reads it must "
+        "be recomputed.",
+    ),
+]
+
 
 def _rerun(ctx: typer.Context, plan_dir: Path, **overrides: Any) -> None:
     """Re-run a plan folder with some options changed; print the summary."""
@@ -462,9 +472,10 @@ def schedule(
         Path | None, typer.Option("--team", help="team.yaml (default team if absent).")
     ] = None,
     scan: ScanOption = None,
+    mr: MrOption = None,
 ) -> None:
     """Re-plan the operating-room choreography of a plan (other stages come from the cache)."""
-    _rerun(ctx, plan_dir, team_path=team, scan_path=scan)
+    _rerun(ctx, plan_dir, team_path=team, scan_path=scan, mr_path=mr)
 
 
 @app.command()
@@ -473,9 +484,10 @@ def report(
     plan_dir: Annotated[Path, typer.Argument(help="Plan folder.")],
     pdf: Annotated[bool, typer.Option("--pdf", help="Also write report.pdf.")] = False,
     scan: ScanOption = None,
+    mr: MrOption = None,
 ) -> None:
     """(Re)write the case report of a plan folder."""
-    _rerun(ctx, plan_dir, pdf=pdf, scan_path=scan)
+    _rerun(ctx, plan_dir, pdf=pdf, scan_path=scan, mr_path=mr)
 
 
 @app.command()

@@ -229,21 +229,7 @@ class StageContext:
         if self._scan is None:
             from twinsep.io import load_scan
 
-            if Path(self.options.scan_path).name == WITHHELD_PATH:
-                # a PACS/CD folder named after the patient: its name was never recorded
-                raise InputError(
-                    "--scan",
-                    f"stage {self.stage_name or 'plan'} must be recomputed and needs the "
-                    "scan, whose name the plan does not keep (it held patient identifiers); "
-                    "give it with --scan",
-                )
-            if not Path(self.options.scan_path).exists():
-                raise InputError(
-                    self.options.scan_path,
-                    f"stage {self.stage_name or 'plan'} must be recomputed and needs the scan, "
-                    "which is not there (a plan keeps only the scan's file name); give it "
-                    "with --scan, or plan again with 'twinsep plan SCAN --out DIR --force'",
-                )
+            self._require(Path(self.options.scan_path), "--scan", "scan")
             self._scan = load_scan(
                 self.options.scan_path,
                 series_uid=self.options.series_uid,
@@ -260,6 +246,7 @@ class StageContext:
             from twinsep.io import load_scan
             from twinsep.io.dicom import SeriesChoiceError
 
+            self._require(Path(self.options.mr_path), "--mr", "MR")
             try:
                 mr = load_scan(
                     self.options.mr_path,
@@ -284,6 +271,26 @@ class StageContext:
                 )
             self._mr = mr
         return self._mr
+
+    def _require(self, path: Path, option: str, what: str) -> None:
+        """Raise :class:`InputError` when a scan that a stage must read again is not there
+        (a plan keeps only its file name, or none when the name held patient identifiers);
+        the message names the option that gives it."""
+        stage = self.stage_name or "plan"
+        if path.name == WITHHELD_PATH:
+            # a PACS/CD folder named after the patient: its name was never recorded
+            raise InputError(
+                option,
+                f"stage {stage} must be recomputed and needs the {what}, whose name the "
+                f"plan does not keep (it held patient identifiers); give it with {option}",
+            )
+        if not path.exists():
+            raise InputError(
+                path,
+                f"stage {stage} must be recomputed and needs the {what}, which is not there "
+                f"(a plan keeps only the {what}'s file name); give it with {option}, or plan "
+                "again with 'twinsep plan SCAN --out DIR --force'",
+            )
 
     def set_scan(self, scan: Any) -> None:
         """Provide an already-loaded main scan (avoids loading it twice)."""
@@ -1029,6 +1036,13 @@ def rerun_plan(
     """
     plan_dir = Path(plan_dir).absolute()
     plan = read_plan(plan_dir)
+    if overrides.get("mr_path") is not None and not (plan.get("options") or {}).get("mr_path"):
+        # an MR added on a re-run would silently change the plan's modality
+        raise InputError(
+            overrides["mr_path"],
+            "this plan was made without an MR, so --mr here would change it; plan again "
+            "with 'twinsep plan SCAN --mr MR --out DIR --force'",
+        )
     options = options_from_plan(plan, plan_dir, **overrides)
     info = dict(plan["input"])
     info["warnings"] = loader_warnings(plan)
