@@ -367,3 +367,24 @@ def test_a_file_and_another_series_asked_for_is_an_error(studies: dict[str, obje
     assert same.info.series_uid_hash == series_uid_hash(soft.uid)
     with pytest.raises(ScanError, match="is not this file's series"):
         load_scan(one_file, series_uid=series_uid_hash(bone.uid))
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_multiframe_candidates_are_listed_with_their_spacing(tmp_path: Path, shared: bool) -> None:
+    """Enhanced (multi-frame) files keep pixel spacing and slice thickness in their
+    functional groups (shared, or per frame): a listing shows them as for classic series."""
+    from twinsep.io.enhanced_write import write_enhanced_dicom
+
+    ct = _ct()
+    thin = Volume(ct.array, np.diag([0.5, 0.5, 0.625, 1.0]))
+    folder = tmp_path / "study"
+    folder.mkdir()
+    write_enhanced_dicom(ct, folder / "a.dcm", shared_groups=shared)
+    write_enhanced_dicom(thin, folder / "b.dcm", shared_groups=shared)
+    with pytest.raises(SeriesChoiceError) as info:
+        load_scan(folder)
+    text = info.value.reason
+    n = SHAPE[2]
+    px = f"{SHAPE[0]}×{SHAPE[1]} px"
+    assert f"one multi-frame file of {n} frames, {px} of 0.8×0.8 mm, 1.5 mm slices" in text
+    assert f"one multi-frame file of {n} frames, {px} of 0.5×0.5 mm, 0.625 mm slices" in text

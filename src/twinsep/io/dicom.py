@@ -251,6 +251,21 @@ def _read_header(path: Path) -> _Header | str:
     return _header_from_dataset(path, ds)
 
 
+def _frame_measures(ds: pydicom.Dataset) -> pydicom.Dataset | None:
+    """The Pixel Measures item of a multi-frame file: shared by all frames, else the first
+    frame's (None when there is none or it cannot be parsed)."""
+    try:
+        for key in (0x52009229, 0x52009230):  # Shared / PerFrameFunctionalGroupsSequence
+            groups = ds.get(key)
+            if groups is not None and len(groups.value) > 0:
+                measures = groups.value[0].get(0x00289110)  # PixelMeasuresSequence
+                if measures is not None and len(measures.value) > 0:
+                    return measures.value[0]
+    except Exception:  # a damaged sequence leaves the listing without these two facts
+        return None
+    return None
+
+
 def _header_from_dataset(path: Path, ds: pydicom.Dataset) -> _Header | str:
     """Pass-1 header of a dataset read with deferred pixel data, or why it is not an image."""
     try:
@@ -277,6 +292,15 @@ def _header_from_dataset(path: Path, ds: pydicom.Dataset) -> _Header | str:
         phi = _phi_values(ds)
         bits_allocated = _uint(ds, 0x00280100, 16) or 16
         thick = _number(ds, 0x00180050, float("nan"))
+        if (ps is None or math.isnan(thick)) and (_uint(ds, 0x00280008, 1) or 1) > 1:
+            # an enhanced (multi-frame) file keeps them in its functional groups; a
+            # listing of the study's volumes shows them as for classic series
+            measures = _frame_measures(ds)
+            if measures is not None:
+                if ps is None:
+                    ps = _floats(measures, 0x00280030, 2)
+                if math.isnan(thick):
+                    thick = _number(measures, 0x00180050, float("nan"))
         return _Header(
             path=path,
             series_uid=_text(ds, 0x0020000E) or "(no SeriesInstanceUID)",
