@@ -52,6 +52,34 @@ def format_number(value: Any, digits: int = 0) -> str:
     return str(value)
 
 
+def _hours(minutes: Any) -> str:
+    """Minutes as hours to one decimal (``"—"`` when not a number)."""
+    if isinstance(minutes, bool) or not isinstance(minutes, (int, float)):
+        return "—"
+    return format_number(minutes / 60.0, 1)
+
+
+def tissue_words(key: str) -> str:
+    """Words for a tissue key of ``plan.json`` (``"soft_tissue"`` -> ``"soft tissue"``,
+    ``"csf"`` -> ``"CSF"``)."""
+    return "CSF" if key == "csf" else key.replace("_", " ")
+
+
+def crossing_stage(plan: Mapping[str, Any], crossing: Mapping[str, Any]) -> str:
+    """The stage number(s) that divide a vessel crossing, as text (``"—"`` if none).
+
+    The separation plan names a crossing by its ``id`` in the ``structures`` of the stage
+    that divides it; an explicit ``stage`` on the crossing is used when no stage names it.
+    """
+    cid = crossing.get("id")
+    stages = (plan.get("separation") or {}).get("stages") or []
+    numbers = [str(s.get("number")) for s in stages if cid and cid in (s.get("structures") or [])]
+    if numbers:
+        return ", ".join(numbers)
+    stage = crossing.get("stage")
+    return "—" if stage is None else str(stage)
+
+
 def _make_env(plan: Mapping[str, Any]) -> Environment:
     env = Environment(
         autoescape=select_autoescape(default=True, default_for_string=True),
@@ -80,6 +108,9 @@ def _make_env(plan: Mapping[str, Any]) -> Environment:
         )
 
     env.globals.update(
+        crossing_stage=lambda c: crossing_stage(plan, c),
+        tissue_words=tissue_words,
+        hours=lambda path: _hours(get_path(plan, path)),
         num=num,
         text=text,
         get=lambda p: get_path(plan, p),

@@ -1,0 +1,150 @@
+"""What a surgeon reads in the report: the wording next to the plan's numbers.
+
+Found in a read-through of CLI plans (docs/DECISIONS.md, "Report wording"): each test
+fails on the template before that read-through.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+from test_report import _plan
+
+from twinsep.report.render import crossing_stage, render_report, tissue_words
+
+
+def _text(page: str) -> str:
+    """The page as plain text (tags dropped, entities decoded, spaces squeezed)."""
+    page = re.sub(r"<style>.*?</style>", " ", page, flags=re.S)
+    page = re.sub(r"<[^>]+>", " ", page)
+    return re.sub(r"\s+", " ", html.unescape(page).replace("\xa0", " "))
+
+
+def _table(page: str, table_id: str) -> list[str]:
+    """Rows (as text) of the table with this id, header first."""
+    start = page.index(f'<table id="{table_id}">')
+    body = page[start : page.index("</table>", start)]
+    return [_text(r).strip() for r in body.split("<tr>")[1:]]
+
+
+def _staged_plan() -> dict[str, Any]:
+    """A plan like the CLI writes: a preparatory stage, crossings named by the stages."""
+    plan = _plan()
+    sep = plan["separation"]
+    sep["vessel_crossings"] = [
+        {"id": "vessel-1", "position_mm": [1.0, 2.0, 3.0], "diameter_mm": 1.9},
+        {"id": "vessel-2", "position_mm": [4.0, 5.0, 6.0], "diameter_mm": 3.1},
+    ]
+    sep["stages"] = [
+        {
+            "number": 1,
+            "name": "Scalp tissue expander insertion",
+            "kind": "preparatory",
+            "structures": ["scalp"],
+            "rationale": "grow scalp",
+            "area_mm2": 0.0,
+        },
+        {
+            "number": 2,
+            "name": "Staged division 1",
+            "kind": "separation",
+            "structures": ["vessel-2"],
+            "rationale": "first sector",
+            "area_mm2": 1500.0,
+        },
+        {
+            "number": 3,
+            "name": "Final separation",
+            "kind": "separation",
+            "structures": ["vessel-1", "remaining bridge"],
+            "rationale": "the rest",
+            "area_mm2": 1546.5,
+        },
+    ]
+    plan["models"] = [
+        {
+            "file": "models/A_skin.stl",
+            "twin": "A",
+            "structure": "skin",
+            "faces": 10,
+            "watertight": True,
+            "volume_ml": 812.3,
+        },
+        {
+            "file": "models/separation_stage2.stl",
+            "twin": None,
+            "structure": "separation",
+            "faces": 12,
+            "watertight": True,
+            "volume_ml": 30.0,
+        },
+    ]
+    plan["skin"]["expanders"][0]["realised_gain_mm2"] = 1900.0
+    plan["ventricles"] = {
+        "A": {"volume_ml": 41.0, "evans_index": 0.469, "fohr": 0.47, "enlarged": True, "note": ""},
+        "B": {
+            "volume_ml": None,
+            "evans_index": None,
+            "fohr": None,
+            "enlarged": None,
+            "note": "metal streaks: not measured",
+        },
+    }
+    return plan
+
+
+def test_a_crossing_shows_the_stage_that_names_it() -> None:
+    plan = _staged_plan()
+    rows = _table(render_report(plan, {}), "crossings")
+    # the stage column was '—' for every crossing: the plan names them in stages' structures
+    assert rows[1].endswith(" 3") and rows[2].endswith(" 2"), rows
+    assert crossing_stage(plan, {"id": "vessel-9"}) == "—"
+    assert crossing_stage(plan, {"id": None, "stage": 4}) == "4"
+
+
+def test_a_preparatory_stage_divides_nothing_and_has_no_cut_area() -> None:
+    rows = _table(render_report(_staged_plan(), {}), "stages")
+    prep, div = rows[1], rows[2]
+    # before: 'scalp' under 'structures divided' and a cut area of 0 mm2
+    assert "preparatory operation (scalp)" in prep and " none " in prep and " 0 " not in prep
+    assert "division" in div and "1,500" in div
+
+
+def test_the_expander_row_shows_the_gain_that_counts_beside_the_geometric_one() -> None:
+    page = render_report(_staged_plan(), {})
+    rows = _table(page, "expanders")
+    # a geometric gain of 5,000 mm2 alone reads as more scalp than the counted 1,900 mm2
+    assert "geometric" in rows[0] and "counted" in rows[0]
+    assert "5,000" in rows[1] and "1,900" in rows[1]
+    assert 'data-key="skin.expanders.0.realised_gain_mm2" data-value="1900.0"' in page
+    assert "2 over 2 weeks" in rows[1]  # two fills, the last in week 2
+
+
+def test_models_without_a_twin_say_so_without_none() -> None:
+    rows = _table(render_report(_staged_plan(), {}), "models")
+    assert "None" not in " ".join(rows)
+    assert rows[2].startswith("models/separation_stage2.stl — separation")
+
+
+def test_the_summary_names_expanders_ventricles_and_the_kinds_of_stages() -> None:
+    page = render_report(_staged_plan(), {})
+    summary = _text(page[page.index('<section id="summary">') : page.index("</section>")])
+    assert "1 preparatory operation, then 2 division steps" in summary
+    assert "all division steps in one operation" in summary  # what the schedule does
+    assert "New tissue expanders: twin A 1 (250 mL); twin B none." in summary
+    assert "Ventricles: twin A enlarged (Evans' index 0.47 ); twin B not measured." in summary
+
+
+def test_an_operating_time_without_p50_renders_a_dash() -> None:
+    plan = _plan()
+    plan["schedule"]["p50_min"] = None
+    page = render_report(plan, {})  # was a TypeError (None / 60) in the summary card
+    card = _text(page[page.index('id="card-time"') :])
+    assert card.startswith("Operating time P50 — (— h)") or "P50 — (— h)" in card[:80]
+
+
+def test_tissue_words_capitalise_csf() -> None:
+    assert tissue_words("csf") == "CSF" and tissue_words("soft_tissue") == "soft tissue"
+    assert '<th class="n">CSF (mL)</th>' in render_report(_plan(), {})
