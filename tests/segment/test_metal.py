@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import replace
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -20,11 +21,12 @@ from realism import stressors as S
 from realism.metal_fbp import fbp_metal
 from seg_metrics import dice
 from twinsep import labels as L
-from twinsep.layout import from_canonical, to_canonical
+from twinsep.layout import Layout, from_canonical, to_canonical
 from twinsep.phantom import make_phantom
 from twinsep.segment import segment_ct
 from twinsep.segment.metal import find_metal_streaks
 from twinsep.segment.params import MetalParams, SegmentParams
+from twinsep.segment.result import MetalSlices
 from twinsep.volume import Volume
 
 #: The rule switched off (no voxel reaches the metal level): the code before it.
@@ -162,6 +164,7 @@ def test_no_metal_is_a_no_op(kind: str) -> None:
     assert find_metal_streaks(ph.ct.array, ph.ct.spacing_mm, soft_hu=40.0) is None
     seg = segment_ct(ph.ct)
     assert not any("metal" in w for w in seg.warnings)
+    assert seg.metal is None
     assert np.array_equal(seg.labels.array, segment_ct(ph.ct, params=_OFF).labels.array)
 
 
@@ -181,6 +184,7 @@ def test_dense_piece_without_streaks_is_not_metal() -> None:
     seg = segment_ct(ct)
     assert not any(w.startswith("metal in the CT") for w in seg.warnings)
     assert any(w.startswith("metal outside the skull") for w in seg.warnings)
+    assert seg.metal is None  # no streaks, so no slices for the later stages
     assert not (seg.labels.array[piece] == L.BONE).any()
 
 
@@ -234,6 +238,101 @@ def test_streaks_found_in_the_axial_plane_of_any_layout(fbp_case: dict, order: t
     n_other = 0 if wrong is None else int((wrong.streak & ~streak).sum())
     assert n_wrong < 0.75 * streak.sum()
     assert n_other > 0.25 * streak.sum() or wrong is None
-    # and the whole segmentation follows the layout
-    seg = segment_ct(vol).labels.array
-    assert np.array_equal(seg, fbp_case["on"].labels.array.transpose(order))
+    # and the whole segmentation follows the layout, its metal slices too (along the
+    # storage axis that holds the axial slices)
+    seg = segment_ct(vol)
+    assert np.array_equal(seg.labels.array, fbp_case["on"].labels.array.transpose(order))
+    ref_slices = fbp_case["on"].metal
+    assert seg.metal is not None and ref_slices is not None
+    assert seg.metal.axis == order.index(2)
+    assert np.array_equal(seg.metal.metal, ref_slices.metal)
+    assert np.array_equal(seg.metal.streak, ref_slices.streak)
+
+
+def test_segment_result_carries_the_metal_slices(fbp_case: dict) -> None:
+    # the slices later stages read (ventricles) come with the segmentation: the metal's
+    # own two slices, and streak slices among them and their neighbour_slices
+    on = fbp_case["on"]
+    truth = fbp_case["metal"].any(axis=(0, 1))
+    m = on.metal
+    assert m is not None and m.axis == 2
+    assert np.array_equal(m.metal, truth)
+    near = truth.copy()
+    near[1:] |= truth[:-1]
+    near[:-1] |= truth[1:]
+    assert m.streak[truth].all()  # the streaks show in the metal's slices
+    assert not m.streak[~near].any()  # and nowhere beyond their neighbours
+    assert np.array_equal(m.planes, m.metal | m.streak)
+    true_ml = float(fbp_case["metal"].sum() * np.prod(fbp_case["ct"].spacing_mm) / 1000.0)
+    assert m.metal_ml == pytest.approx(true_ml, rel=0.02)
+    assert m.lines > 0
+    assert fbp_case["off"].metal is None
+
+
+@pytest.mark.parametrize(
+    "lay",
+    [Layout((0, 1, 2), (False, False, True)), Layout((2, 0, 1), (True, False, True))],
+    ids=["flipped", "permuted-flipped"],
+)
+def test_metal_slices_back_on_the_stored_layout(lay: Layout) -> None:
+    # a slice marked on the canonical grid is the plane from_canonical puts it in
+    canon_shape = (5, 6, 7)
+    k = 1
+    m = MetalSlices(
+        axis=2,
+        metal=np.eye(1, 7, k, dtype=bool)[0],
+        streak=np.eye(1, 7, k + 1, dtype=bool)[0],
+        metal_ml=0.5,
+        lines=3,
+    )
+    back = m.from_canonical(lay)
+    for field, want_k in (("metal", k), ("streak", k + 1)):
+        vol = np.zeros(canon_shape, bool)
+        vol[:, :, want_k] = True
+        stored = from_canonical(vol, lay)
+        others = tuple(a for a in range(3) if a != back.axis)
+        assert np.array_equal(getattr(back, field), stored.all(axis=others))
+    assert (back.metal_ml, back.lines) == (0.5, 3)
+
+
+def test_plan_metal_params_and_reworded_warning_reach_the_ventricles(
+    fbp_case: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Metal stored at 2300 HU, below the default metal level (soft + 2460 HU): only a
+    # plan with a lower metal_offset_hu sees it. The ventricles stage then reads the
+    # slices the segment stage found with the plan's own parameters (re-derived at the
+    # default level, as the stage once did, there were none), whatever the warning says.
+    from twinsep.segment.metal import MetalStreaks
+    from twinsep.ventricles.stage import _run
+
+    clean, metal = fbp_case["clean"], fbp_case["metal"]
+    sp = clean.spacing_mm
+    arr, _ = fbp_metal(clean.array, metal, sp, np.random.default_rng(0), metal_hu=2300.0)
+    ct = Volume(arr, clean.affine.copy(), {"kind": "CT"})
+    assert find_metal_streaks(arr, sp, soft_hu=40.0) is None  # default level: none
+    low = replace(SegmentParams(), metal=replace(MetalParams(), metal_offset_hu=2000.0))
+    monkeypatch.setattr(MetalStreaks, "warning", lambda self: "implant artefacts repaired")
+    seg = segment_ct(ct, params=low)
+    assert not any("streak" in w for w in seg.warnings)
+    assert seg.metal is not None
+    assert np.array_equal(seg.metal.metal, metal.any(axis=(0, 1)))
+
+    twins = Volume((fbp_case["lab"] > 0).astype(np.uint8), clean.affine)  # one twin
+    results = {
+        "segment": seg,
+        "twins": SimpleNamespace(twins=twins),
+        "fusion": SimpleNamespace(frames={"A": None, "B": None}),
+    }
+    ctx = SimpleNamespace(
+        params=None,
+        result=results.__getitem__,
+        progress=lambda fraction, what: None,
+        warn=lambda text: None,
+    )  # no scan: the stage reads none
+    a = _run(ctx).measures["A"]  # type: ignore[arg-type]
+    assert a.volume_ml is None and "streak" in a.note, a
+    # without the slices (the old stage's reading of this plan) the same labels are
+    # measured
+    ctx.result = {**results, "segment": replace(seg, metal=None)}.__getitem__
+    b = _run(ctx).measures["A"]  # type: ignore[arg-type]
+    assert "streak" not in b.note and b.enlarged is False, b

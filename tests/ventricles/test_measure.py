@@ -15,19 +15,16 @@ With the definitions of twinsep.ventricles.measure:
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from twinsep.fusion.axes import TwinFrame
 from twinsep.labels import BONE, BRAIN, CSF, SOFT_TISSUE
-from twinsep.ventricles.measure import (
-    StreakPlanes,
-    VentricleParams,
-    measure_ventricles,
-    streak_planes,
-)
-from twinsep.ventricles.stage import VentricleResult, _write, enlarged_warning
+from twinsep.segment.result import MetalSlices, TissueLabels
+from twinsep.ventricles.measure import VentricleParams, measure_ventricles
+from twinsep.ventricles.stage import VentricleResult, _run, _write, enlarged_warning
 from twinsep.volume import Volume
 
 CAV = (55.0, 65.0, 50.0)  # cavity semi-axes: left-right, front-back, neck-vertex (mm)
@@ -162,38 +159,106 @@ def test_normal_ventricles_are_not_enlarged_and_not_measured(spacing: float) -> 
     assert "15 mm" in m.note
     assert enlarged_warning(m, VentricleParams()) is None
     # with metal streaks through the brain, thin (or hidden) ventricles are "not measured"
-    every = StreakPlanes(axis=2, planes=np.ones(labels.shape[2], bool))
-    s = measure_ventricles(labels, twins, {"A": frame, "B": None}, streak_planes=every)["A"]
+    every = _slices(labels.shape[2], range(labels.shape[2]))
+    s = measure_ventricles(labels, twins, {"A": frame, "B": None}, metal=every)["A"]
     assert s.enlarged is None and "streak" in s.note
 
 
-def test_streak_planes_through_or_beside_the_ventricles() -> None:
-    labels, twins, frame = _head(3.0, WIDE)
-    ct = np.where(labels.array > 0, 30, -1000).astype(np.int16)
-    # a metal disc in one plane near the bottom of the grid (the neck), and one through
-    # the ventricles' centre plane
-    k_low = 3
+def _slices(n: int, ks: object, axis: int = 2) -> MetalSlices:
+    """Metal in slices ``ks`` (of ``n`` along ``axis``) and streaks in those either side."""
+    metal = np.zeros(n, bool)
+    metal[list(ks)] = True  # type: ignore[call-overload]
+    streak = metal.copy()
+    streak[1:] |= metal[:-1]
+    streak[:-1] |= metal[1:]
+    return MetalSlices(axis=axis, metal=metal, streak=streak, metal_ml=0.1, lines=20)
+
+
+def _mid_slice(labels: Volume) -> int:
+    """The grid slice (axis 2) through the ventricles' centre."""
     centre = np.array([10.0, -5.0, 20.0]) + Z0_MM * ROT[:, 2]
-    k_mid = int(round((centre[2] - labels.affine[2, 3]) / 3.0))
-    low = ct.copy()
-    low[20:23, 20:23, k_low] = 3071
-    planes = streak_planes(Volume(low, labels.affine), 2490.0)
-    assert planes is not None and planes.axis == 2
-    assert set(np.flatnonzero(planes.planes)) == {k_low - 1, k_low, k_low + 1}
-    away = measure_ventricles(labels, twins, {"A": frame, "B": None}, streak_planes=planes)["A"]
+    return int(round((centre[2] - labels.affine[2, 3]) / 3.0))
+
+
+def test_metal_slices_through_or_beside_the_ventricles() -> None:
+    labels, twins, frame = _head(3.0, WIDE)
+    n = labels.shape[2]
+    # metal near the bottom of the grid (the neck), streaks in the slices beside it
+    away = measure_ventricles(labels, twins, {"A": frame, "B": None}, metal=_slices(n, [3]))["A"]
     assert away.evans_index is not None and away.note == ""
-    mid = ct.copy()
-    mid[20:23, 20:23, k_mid] = 3071
-    through = streak_planes(Volume(mid, labels.affine), 2490.0)
-    m = measure_ventricles(labels, twins, {"A": frame, "B": None}, streak_planes=through)["A"]
+    # metal through the ventricles' centre plane: enlarged, but no number
+    through = _slices(n, [_mid_slice(labels)])
+    m = measure_ventricles(labels, twins, {"A": frame, "B": None}, metal=through)["A"]
     assert m.enlarged is True and m.evans_index is None and m.volume_ml is None
     assert "streak" in m.note
-    assert streak_planes(Volume(ct, labels.affine), 2490.0) is None
+    # streaks alone (the metal's own slice outside the grid's brain) count as well
+    only = replace(through, metal=np.zeros(n, bool))
+    s = measure_ventricles(labels, twins, {"A": frame, "B": None}, metal=only)["A"]
+    assert s.evans_index is None and "streak" in s.note
+    # slices found on another grid are refused
+    with pytest.raises(ValueError, match="do not fit"):
+        measure_ventricles(labels, twins, {"A": frame, "B": None}, metal=_slices(n + 1, [3]))
+
+
+def test_metal_slices_follow_the_slice_axis() -> None:
+    # the same head stored with its slice axis first: the slices are read along axis 0
+    labels, twins, frame = _head(3.0, WIDE)
+    k = _mid_slice(labels)
+    aff = labels.affine.copy()
+    aff[:3, :3] = labels.affine[:3, :3][:, [2, 0, 1]]
+    lab_t = Volume(np.ascontiguousarray(labels.array.transpose(2, 0, 1)), aff)
+    tw_t = Volume(np.ascontiguousarray(twins.array.transpose(2, 0, 1)), aff)
+    n = labels.shape[2]
+    hit = measure_ventricles(lab_t, tw_t, {"A": frame}, metal=_slices(n, [k], axis=0))["A"]
+    assert hit.evans_index is None and "streak" in hit.note
+    # along another axis the same slice index is a plane beside the head: measured
+    miss = measure_ventricles(lab_t, tw_t, {"A": frame}, metal=_slices(n, [3], axis=0))["A"]
+    assert miss.evans_index is not None
+
+
+class _Ctx:
+    """The few members of a StageContext that the ventricles stage reads; no scan (the
+    stage must not need it)."""
+
+    def __init__(self, results: dict[str, object]) -> None:
+        self.params = VentricleParams()
+        self.warnings: list[str] = []
+        self._results = results
+
+    def result(self, name: str) -> object:
+        return self._results[name]
+
+    def progress(self, fraction: float, what: str) -> None:
+        pass
+
+    def warn(self, text: str) -> None:
+        self.warnings.append(text)
+
+
+def test_stage_reads_the_segment_metal_not_its_warnings() -> None:
+    # the segment stage's result carries the metal slices; whatever its warnings say
+    # (here nothing about streaks), the stage uses them, and it reads no scan
+    labels, twins, frame = _head(3.0, WIDE)
+    k = _mid_slice(labels)
+    fusion = type("F", (), {"frames": {"A": frame, "B": None}})()
+    tw = type("T", (), {"twins": twins})()
+    out = {}
+    for name, metal, warnings in (
+        ("carried", _slices(labels.shape[2], [k]), ("implant artefacts were repaired",)),
+        ("none", None, ("metal in the CT streaks 3 slices along 9 lines",)),
+    ):
+        seg = TissueLabels(labels, False, {}, warnings=warnings, metal=metal)
+        ctx = _Ctx({"segment": seg, "twins": tw, "fusion": fusion})
+        out[name] = (_run(ctx).measures["A"], ctx.warnings)  # type: ignore[arg-type]
+    m, warned = out["carried"]
+    assert m.evans_index is None and m.enlarged is True and "streak" in m.note
+    assert len(warned) == 1 and "twin A" in warned[0]
+    m, _ = out["none"]
+    assert m.evans_index is not None and m.note == ""
 
 
 def test_faceless_frame_gives_volume_but_no_index() -> None:
     labels, twins, frame = _head(3.0, WIDE)
-    from dataclasses import replace
 
     faceless = replace(frame, from_anatomy=False, face_strength=0.0)
     m = measure_ventricles(labels, twins, {"A": faceless, "B": None})["A"]

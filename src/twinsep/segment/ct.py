@@ -153,7 +153,8 @@ def segment_ct(
         res = segment_ct(canon, contrast=contrast, params=params)
         back = from_canonical(res.labels.array, layout)
         labels = Volume(back, ct.affine.copy(), dict(res.labels.meta))
-        return replace(res, labels=labels)
+        metal = None if res.metal is None else res.metal.from_canonical(layout)
+        return replace(res, labels=labels, metal=metal)
     spacing = ct.spacing_mm
     warnings: list[str] = []
     stats = ct_statistics(ct, params)
@@ -354,6 +355,10 @@ def segment_ct(
     lab[csf] = L.CSF
     lab[vessel] = L.VESSEL
     vol = Volume(full, ct.affine.copy(), {"kind": "labels"})
+    # where the streaking metal is, by slice of the CT's grid (what later stages read)
+    metal_slices = None
+    if streaks is not None:
+        metal_slices = streaks.by_slice(offset=crop.lo[2], n_slices=ct.shape[2])
     thresholds = {
         "air_peak_hu": round(stats.air_hu, 1),
         "soft_peak_hu": round(soft, 1),
@@ -378,6 +383,7 @@ def segment_ct(
         warnings=tuple(warnings),
         modality="CT",
         tissue_ml=tissue_volumes_ml(vol),
+        metal=metal_slices,
     )
 
 

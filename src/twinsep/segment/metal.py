@@ -70,6 +70,7 @@ from scipy import ndimage as ndi
 
 from twinsep.segment import filters, morph
 from twinsep.segment.params import MetalParams
+from twinsep.segment.result import MetalSlices
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +109,29 @@ class MetalStreaks:
         out = np.array(image, dtype=np.float32, copy=True)
         out.ravel()[np.flatnonzero(self.streak)] = self.replacement
         return out
+
+    def by_slice(self, *, offset: int = 0, n_slices: int | None = None) -> MetalSlices:
+        """The slices (across the third axis) that hold the metal and its streaks.
+
+        Parameters
+        ----------
+        offset : int
+            Index, on the grid the slices are reported for, of this grid's first slice
+            (a crop's start).
+        n_slices : int, optional
+            Slices of that grid (default: this grid's).
+        """
+        k = self.metal.shape[2]
+        n = k if n_slices is None else int(n_slices)
+        if offset < 0 or offset + k > n:
+            raise ValueError(f"slices {offset}..{offset + k} do not fit a grid of {n}")
+        metal = np.zeros(n, bool)
+        streak = np.zeros(n, bool)
+        metal[offset : offset + k] = self.metal.any(axis=(0, 1))
+        streak[offset : offset + k] = self.streak.any(axis=(0, 1))
+        return MetalSlices(
+            axis=2, metal=metal, streak=streak, metal_ml=self.metal_ml, lines=self.lines
+        )
 
     def warning(self) -> str:
         """One plan warning naming the metal volume and what it affects."""

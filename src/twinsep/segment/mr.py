@@ -351,6 +351,7 @@ def fuse_mr(
         registration_mi=mi,
         registration=record,
         tissue_ml=tissue_volumes_ml(vol),
+        metal=ct_result.metal,
     )
 
 

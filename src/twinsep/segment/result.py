@@ -2,10 +2,63 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
+
+from twinsep.layout import Layout
 from twinsep.volume import Volume
+
+
+@dataclass(frozen=True)
+class MetalSlices:
+    """The CT's streaking metal by acquisition slice of the label grid: what later stages
+    read of ``segment.metal.MetalStreaks`` without its voxel masks (two flags a slice,
+    not two boolean volumes of 100 MB in the plan's cache on a 512x512x400 CT).
+
+    Attributes
+    ----------
+    axis : int
+        Voxel axis of the label grid across which the acquisition slices lie: the one
+        nearest the world's head-foot axis, whose slices ``segment.metal`` searched.
+    metal : ndarray of bool, shape (n,)
+        ``metal[k]``: slice ``k`` along ``axis`` (the label grid's index) holds voxels of
+        a piece of metal that streaks.
+    streak : ndarray of bool, shape (n,)
+        ``streak[k]``: slice ``k`` holds streak voxels (the metal's slices and their
+        ``MetalParams.neighbour_slices`` where the streaks showed).
+    metal_ml : float
+        Volume of the streaking metal (mL).
+    lines : int
+        Number of streak lines found.
+    """
+
+    axis: int
+    metal: np.ndarray
+    streak: np.ndarray
+    metal_ml: float
+    lines: int
+
+    @property
+    def planes(self) -> np.ndarray:
+        """Slices holding the metal or its streaks (bool, shape (n,))."""
+        out: np.ndarray = self.metal | self.streak
+        return out
+
+    def from_canonical(self, lay: Layout) -> MetalSlices:
+        """These slices, found on the canonical layout (``twinsep.layout``), on the grid
+        the canonical one was made from (its axis ``lay.axes[axis]``, reversed where
+        that axis runs against the world)."""
+        if lay.identity:
+            return self
+        flip = lay.flipped[self.axis]
+        return replace(
+            self,
+            axis=int(lay.axes[self.axis]),
+            metal=self.metal[::-1].copy() if flip else self.metal,
+            streak=self.streak[::-1].copy() if flip else self.streak,
+        )
 
 
 @dataclass(frozen=True)
@@ -32,6 +85,9 @@ class TissueLabels:
         (:func:`twinsep.segment.mr.registration_record`) when an MR was registered.
     tissue_ml : dict of str to float
         Volume of each tissue (mL) over the whole scan.
+    metal : MetalSlices or None
+        The slices holding streaking metal and its streaks (``segment.metal``); None
+        without such metal, and for an MR-only plan.
     """
 
     labels: Volume
@@ -42,3 +98,4 @@ class TissueLabels:
     registration_mi: float | None = None
     registration: dict[str, Any] | None = None
     tissue_ml: dict[str, float] = field(default_factory=dict)
+    metal: MetalSlices | None = None

@@ -40,7 +40,8 @@ the CHOP infant pathway grades 0.4 normal, 0.55 mild, 0.60 moderate, 0.70 severe
 An index is not given (``None``, with the reason) when the twin's frame has no face
 direction, no wide ventricle is found, the plane it needs has the cavity's width ending
 at the junction with the other twin (there the width is not the skull's), or metal
-streaks run through the ventricles (:func:`streak_planes`).
+streaks run through the ventricles (the slices the segment stage found streaking metal
+in, ``segment.result.MetalSlices``).
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ import numpy as np
 from twinsep.fusion.axes import TwinFrame
 from twinsep.labels import BRAIN, CSF
 from twinsep.segment import morph
+from twinsep.segment.result import MetalSlices
 from twinsep.volume import Volume
 
 logger = logging.getLogger(__name__)
@@ -401,7 +403,7 @@ def measure_ventricles(
     frames: Mapping[str, TwinFrame | None],
     *,
     params: VentricleParams = VentricleParams(),
-    streak_planes: StreakPlanes | None = None,
+    metal: MetalSlices | None = None,
 ) -> dict[str, VentricleMeasure]:
     """Ventricular CSF volume, Evans' index and FOHR of each twin.
 
@@ -414,20 +416,33 @@ def measure_ventricles(
     frames : mapping
         ``{"A": TwinFrame | None, "B": ...}``: each twin's head frame (``fusion``).
     params : VentricleParams
-    streak_planes : StreakPlanes or None
-        The acquisition planes that hold metal (:func:`streak_planes`; metal streaks
-        run in them). CSF in those planes is off both ways (the streak-darkened brain
-        comes out CSF, the ventricle beside a streak brain), so a twin whose wide CSF
-        bodies (or, without any, whose cranial cavity) reach those planes gets no
-        number: "enlarged" with a wide body, "not measured" without one.
+    metal : MetalSlices or None
+        The acquisition slices of ``labels`` that hold streaking metal or its streaks
+        (``TissueLabels.metal`` of the segment stage, :attr:`MetalSlices.planes`). CSF
+        in those slices is off both ways (the streak-darkened brain comes out CSF, the
+        ventricle beside a streak brain), so a twin whose wide CSF bodies (or, without
+        any, whose cranial cavity) reach them gets no number: "enlarged" with a wide
+        body, "not measured" without one.
 
     Returns
     -------
     dict
         ``{"A": VentricleMeasure, "B": VentricleMeasure}``.
+
+    Raises
+    ------
+    ValueError
+        When ``metal`` was found on another grid (its slices do not fit ``labels``).
     """
     lab = np.asarray(labels.array)
     tw = np.asarray(twins.array)
+    if metal is not None and not (
+        0 <= metal.axis < 3 and metal.planes.shape == (lab.shape[metal.axis],)
+    ):
+        raise ValueError(
+            f"metal slices ({metal.planes.shape[0]} along axis {metal.axis}) do not fit "
+            f"labels of shape {lab.shape}"
+        )
     inside = np.isin(lab, (BRAIN, CSF))
     box = _box(inside)
     out: dict[str, VentricleMeasure] = {}
@@ -449,9 +464,9 @@ def measure_ventricles(
         depth = morph.distance_mm(cav[value], spacing)
         vent = ventricle_mask(lab_c, tw_c, value, depth, spacing, params)
         streaked = False
-        if streak_planes is not None:
-            ax = streak_planes.axis
-            planes = streak_planes.planes[box[ax]]
+        if metal is not None:
+            ax = metal.axis
+            planes = metal.planes[box[ax]]
             reach = vent if vent.any() else cav[value]
             others = tuple(a for a in range(3) if a != ax)
             streaked = bool(np.any(reach.any(axis=others) & planes))
@@ -460,40 +475,6 @@ def measure_ventricles(
         )
         logger.debug("ventricles %s: %s", name, out[name])
     return out
-
-
-@dataclass(frozen=True)
-class StreakPlanes:
-    """Acquisition planes holding metal: ``planes[i]`` True for plane ``i`` along voxel
-    axis ``axis`` (the axis nearest the world's head-foot axis)."""
-
-    axis: int
-    planes: np.ndarray
-
-
-def streak_planes(ct: Volume, level_hu: float) -> StreakPlanes | None:
-    """The planes (across the voxel axis nearest head-foot, as ``segment.metal``'s
-    axial slices) that hold a voxel at or above ``level_hu``, with one plane on each
-    side; None when no voxel reaches it.
-
-    Parameters
-    ----------
-    ct : Volume
-        The CT (HU).
-    level_hu : float
-        The metal level (HU): the scan's soft-tissue peak plus
-        ``segment.params.MetalParams.metal_offset_hu``.
-    """
-    arr = np.asarray(ct.array)
-    axis = int(np.argmax(np.abs(np.asarray(ct.affine, float)[2, :3])))
-    others = tuple(a for a in range(3) if a != axis)
-    hit: np.ndarray = np.asarray((arr >= level_hu).any(axis=others), dtype=bool)
-    if not hit.any():
-        return None
-    grown: np.ndarray = hit.copy()
-    grown[1:] |= hit[:-1]
-    grown[:-1] |= hit[1:]
-    return StreakPlanes(axis=axis, planes=grown)
 
 
 def _box(mask: np.ndarray) -> tuple[slice, ...] | None:

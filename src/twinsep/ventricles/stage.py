@@ -13,13 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from twinsep.plan import Stage, StageContext
-from twinsep.ventricles.measure import (
-    StreakPlanes,
-    VentricleMeasure,
-    VentricleParams,
-    measure_ventricles,
-    streak_planes,
-)
+from twinsep.ventricles.measure import VentricleMeasure, VentricleParams, measure_ventricles
 
 
 @dataclass(frozen=True)
@@ -50,22 +44,6 @@ def enlarged_warning(m: VentricleMeasure, params: VentricleParams) -> str | None
     )
 
 
-def _streak_planes(ctx: StageContext, seg: Any) -> StreakPlanes | None:
-    """The metal's acquisition planes when the segment stage found metal streaks (its
-    warning), from the CT at the segment stage's metal level; else None."""
-    if not any("streak" in w for w in getattr(seg, "warnings", ())):
-        return None
-    soft = (getattr(seg, "hu_thresholds", {}) or {}).get("soft_peak_hu")
-    if soft is None or getattr(seg, "modality", "CT") != "CT":
-        return None
-    from twinsep.segment.params import MetalParams
-
-    ct = ctx.scan.volume
-    if not ct.same_grid(seg.labels):
-        return None
-    return streak_planes(ct, float(soft) + MetalParams().metal_offset_hu)
-
-
 def _run(ctx: StageContext) -> VentricleResult:
     params = ctx.params if isinstance(ctx.params, VentricleParams) else VentricleParams()
     seg = ctx.result("segment")
@@ -73,9 +51,8 @@ def _run(ctx: StageContext) -> VentricleResult:
     twins = ctx.result("twins").twins
     frames = getattr(ctx.result("fusion"), "frames", {}) or {}
     ctx.progress(0.1, "measuring the ventricles")
-    measures = measure_ventricles(
-        labels, twins, frames, params=params, streak_planes=_streak_planes(ctx, seg)
-    )
+    # the slices where the segment stage found streaking metal (on the label grid)
+    measures = measure_ventricles(labels, twins, frames, params=params, metal=seg.metal)
     for m in measures.values():
         text = enlarged_warning(m, params)
         if text:
@@ -94,6 +71,5 @@ def build_stage(params: VentricleParams | None = None) -> Stage:
         run=_run,
         write=_write,
         depends=("segment", "twins", "fusion"),
-        uses=("scan",),
         params=params or VentricleParams(),
     )
