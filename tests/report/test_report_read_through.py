@@ -148,3 +148,34 @@ def test_an_operating_time_without_p50_renders_a_dash() -> None:
 def test_tissue_words_capitalise_csf() -> None:
     assert tissue_words("csf") == "CSF" and tissue_words("soft_tissue") == "soft tissue"
     assert '<th class="n">CSF (mL)</th>' in render_report(_plan(), {})
+
+
+def test_earlier_operations_are_listed_with_their_days() -> None:
+    plan = _plan()
+    plan["schedule"]["earlier_operations"] = [
+        {
+            "operation": "stage 1: Scalp tissue expander insertion",
+            "days_before_separation": 112,
+            "makespan_min": 320,
+        }
+    ]
+    page = render_report(plan, {})
+    text = _text(page[page.index('id="earlier-operations"') :])[:200]
+    # before: the report named no earlier operation (the calendar put them on one day)
+    assert "on its own day: stage 1: Scalp tissue expander insertion, 112 days" in text
+    assert "before the separation (nominal), planned 320 min." in text
+
+
+def test_a_bone_template_not_made_says_so() -> None:
+    plan = _plan()
+    plan["bone"]["templates"] = [
+        {
+            "twin": "A",
+            "file": None,
+            "area_mm2": 0.0,
+            "volume_ml": 0.0,
+            "note": "bone defect of twin A (0 mm²) is within the 900 mm² that may close",
+        }
+    ]
+    rows = _table(render_report(plan, {}), "templates")
+    assert "None" not in rows[1] and "none made" in rows[1] and "Twin A" in rows[1]

@@ -47,6 +47,15 @@ class ExportParams:
         reproducible; set the real date for a real calendar.
     case_id : str
         Short non-identifying case code used in calendar UIDs.
+    lead_days : tuple of int
+        Days before the separation operation on which each earlier (preparatory)
+        operation takes place, in the order the operations are given; an operation
+        without an entry is put ``default_gap_days`` before the next one. The separation
+        operation is on ``start``'s day; clock times stay relative to each operation's
+        own day (``D1 07:30``).
+    default_gap_days : int
+        Days between consecutive operations when ``lead_days`` has no entry (so that no
+        two operations ever share a calendar day).
     px_per_min : float
         Horizontal scale of the Gantt chart, pixels per minute.
     """
@@ -56,6 +65,21 @@ class ExportParams:
     start: datetime = datetime(2000, 1, 3, 7, 30)
     case_id: str = "case"
     px_per_min: float = 0.6
+    lead_days: tuple[int, ...] = ()
+    default_gap_days: int = 7
+
+
+def days_before_separation(n_operations: int, params: ExportParams) -> list[int]:
+    """Days before the separation day of each of ``n_operations`` (the last one is the
+    separation operation, 0). Earlier operations take ``params.lead_days`` in order;
+    each is at least ``params.default_gap_days`` before the next, so that the calendar
+    keeps their order and never puts two operations on one day.
+    """
+    out = [0] * n_operations
+    for i in range(n_operations - 2, -1, -1):
+        lead = params.lead_days[i] if i < len(params.lead_days) else 0
+        out[i] = max(int(lead), out[i + 1] + int(params.default_gap_days))
+    return out
 
 
 def twin_label(twin: str) -> str:
@@ -114,15 +138,21 @@ CSV_COLUMNS = (
     "people",
     "roles",
     "equipment",
+    "days_before_separation",
 )
 
 
 def render_csv(schedules: Sequence[Schedule], params: ExportParams = ExportParams()) -> str:
-    """CSV text: one row per task and per hand-over of every schedule given."""
+    """CSV text: one row per task and per hand-over of every schedule given.
+
+    The last schedule is the separation operation; ``days_before_separation`` dates each
+    row's operation (:func:`days_before_separation`), clocks are per operation.
+    """
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(CSV_COLUMNS)
-    for sch in schedules:
+    before = days_before_separation(len(schedules), params)
+    for sch, days in zip(schedules, before, strict=True):
         for t in sch.tasks:
             w.writerow(
                 [
@@ -145,6 +175,7 @@ def render_csv(schedules: Sequence[Schedule], params: ExportParams = ExportParam
                     "; ".join(a.person for a in t.people),
                     "; ".join(f"{a.person}={a.role}" for a in t.people),
                     "; ".join(f"{k}x{n}" for k, n in t.equipment),
+                    days,
                 ]
             )
         for h in sch.handovers:
@@ -169,6 +200,7 @@ def render_csv(schedules: Sequence[Schedule], params: ExportParams = ExportParam
                     "; ".join(p for p in (h.from_person, h.to_person) if p),
                     f"{h.from_person}=from" + (f"; {h.to_person}=to" if h.to_person else ""),
                     "",
+                    days,
                 ]
             )
     return buf.getvalue()
@@ -198,7 +230,11 @@ def _fold(line: str) -> list[str]:
 
 
 def render_ics(schedules: Sequence[Schedule], params: ExportParams = ExportParams()) -> str:
-    """iCalendar text with one event per task (floating local times, stable UIDs)."""
+    """iCalendar text with one event per task (floating local times, stable UIDs).
+
+    The last schedule is the separation operation, on ``params.start``'s day; each
+    earlier one is on its own day before it (:func:`days_before_separation`).
+    """
     stamp = params.start.strftime("%Y%m%dT%H%M%SZ")
     lines = [
         "BEGIN:VCALENDAR",
@@ -207,12 +243,14 @@ def render_ics(schedules: Sequence[Schedule], params: ExportParams = ExportParam
         "CALSCALE:GREGORIAN",
         "X-WR-CALNAME:twinsep OR schedule",
     ]
-    for sch in schedules:
+    before = days_before_separation(len(schedules), params)
+    for sch, days in zip(schedules, before, strict=True):
+        day0 = params.start - timedelta(days=days)
         for t in sch.tasks:
             uid_src = f"{params.case_id}|{sch.operation}|{t.name}".encode()
             uid = hashlib.sha256(uid_src).hexdigest()[:32]
-            s = params.start + timedelta(minutes=t.start_min)
-            e = params.start + timedelta(minutes=t.end_min)
+            s = day0 + timedelta(minutes=t.start_min)
+            e = day0 + timedelta(minutes=t.end_min)
             desc = (
                 f"Twin: {twin_label(t.twin)}\nTable: {t.table or '-'}\n"
                 f"People: {', '.join(f'{a.person} ({a.role})' for a in t.people)}\n"
@@ -227,7 +265,7 @@ def render_ics(schedules: Sequence[Schedule], params: ExportParams = ExportParam
                 f"SUMMARY:{_ics_escape(f'[{twin_label(t.twin)}] {t.name}')}",
                 f"LOCATION:{_ics_escape(t.room or '')}",
                 f"CATEGORIES:{_ics_escape(sch.operation)},{_ics_escape(twin_label(t.twin))}",
-                f"COLOR:{_ics_colour(t.twin)}",
+                *_ics_colour(t.twin, params),
                 f"DESCRIPTION:{_ics_escape(desc)}",
                 "END:VEVENT",
             ]
@@ -238,9 +276,20 @@ def render_ics(schedules: Sequence[Schedule], params: ExportParams = ExportParam
     return "\r\n".join(folded) + "\r\n"
 
 
-def _ics_colour(twin: str) -> str:
-    # RFC 7986 COLOR takes a CSS3 colour name; the hex code colour is in the CSV/SVG.
-    return {"A": "purple", "B": "orange"}.get(twin, "slategray")
+def _ics_colour(twin: str, params: ExportParams) -> list[str]:
+    """The event's ``COLOR`` line, or none.
+
+    RFC 7986 ``COLOR`` takes a CSS3 colour name, not a hex code (the code colour is in
+    the CSV/SVG). The default code colours are purple and orange by name; a case's own
+    colours (``--colour-a/-b``) have no name here, so their events carry none rather
+    than the defaults' (a CHOP-style green twin A shown purple would swap the codes).
+    """
+    named = {
+        "A": (params.colour_a.upper() == DEFAULT_COLOUR_A.upper(), "purple"),
+        "B": (params.colour_b.upper() == DEFAULT_COLOUR_B.upper(), "orange"),
+    }
+    ok, name = named.get(twin, (True, "slategray"))
+    return [f"COLOR:{name}"] if ok else []
 
 
 # ----------------------------------------------------------------------------
@@ -437,12 +486,14 @@ def render_gantt_html(
     if others:
         parts.append(
             "<h2>Earlier operations</h2><table><tr><th>operation</th>"
-            "<th>planned</th><th>tasks</th><th>people</th></tr>"
+            "<th>days before the separation</th><th>planned</th><th>tasks</th>"
+            "<th>people</th></tr>"
         )
-        for o in others:
+        before = days_before_separation(len(others) + 1, params)
+        for o, days in zip(others, before, strict=False):
             n_people = len({a.person for t in o.tasks for a in t.people})
             parts.append(
-                f"<tr><td>{esc(o.operation)}</td><td>{_hours(o.makespan_min)}</td>"
+                f"<tr><td>{esc(o.operation)}</td><td>{days}</td><td>{_hours(o.makespan_min)}</td>"
                 f"<td>{len(o.tasks)}</td><td>{n_people}</td></tr>"
             )
         parts.append("</table>")

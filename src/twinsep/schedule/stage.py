@@ -17,7 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from twinsep.errors import ConfigError, InfeasibleScheduleError
-from twinsep.schedule.export import ExportParams, schedule_json, twin_label, write_outputs
+from twinsep.schedule.export import (
+    ExportParams,
+    days_before_separation,
+    schedule_json,
+    twin_label,
+    write_outputs,
+)
 from twinsep.schedule.montecarlo import MonteCarloParams, MonteCarloResult, run_monte_carlo
 from twinsep.schedule.problem import compile_problem
 from twinsep.schedule.result import Schedule
@@ -27,6 +33,7 @@ from twinsep.schedule.template import (
     StageInput,
     TemplateParams,
     default_team,
+    preparatory_action,
     preparatory_tasks,
     separation_tasks,
     stage_inputs,
@@ -60,6 +67,18 @@ class ScheduleParams:
     longest_reported_h : float
         Longest single separation operation reported (Rio 2022, 27 h; NOTES.md): a
         longer planned day gets a warning suggesting staged operations.
+    expander_lead_days : int
+        Days from tissue-expander insertion to the separation operation in the calendar:
+        16 weeks. Children's expanders get their first fill 7-10 days after insertion,
+        then weekly for about 10-12 weeks (mean 14.2 weeks in a staged calvarial
+        reconstruction review); UC Davis placed theirs about four months before (NOTES.md).
+    distraction_lead_days : int
+        Days from any other preparatory operation (cranial distraction, fascia expansion)
+        to the separation: 6 weeks, for distraction of about 1 mm a day for a month (CHOP,
+        NOTES.md) after the device is placed. An estimate: set the real dates.
+    endovascular_lead_days : int
+        Days from endovascular occlusion to the separation: 4 weeks, a nominal interval
+        for the twins' venous drainage to adapt (no published interval in NOTES.md).
     """
 
     template: TemplateParams = field(default_factory=TemplateParams)
@@ -68,6 +87,25 @@ class ScheduleParams:
     montecarlo: MonteCarloParams = field(default_factory=MonteCarloParams)
     max_relays: int = 3
     longest_reported_h: float = 27.0
+    expander_lead_days: int = 112
+    distraction_lead_days: int = 42
+    endovascular_lead_days: int = 28
+
+
+def earlier_lead_days(stages: Sequence[StageInput], params: ScheduleParams) -> tuple[int, ...]:
+    """Nominal days before the separation operation of each preparatory stage, in stage
+    order (by its action: expander, endovascular occlusion, anything else). The export
+    keeps each at least a week before the next (:func:`~twinsep.schedule.export.
+    days_before_separation`)."""
+    by_action = {
+        "tissue_expander": params.expander_lead_days,
+        "endovascular_occlusion": params.endovascular_lead_days,
+    }
+    return tuple(
+        int(by_action.get(preparatory_action(s), params.distraction_lead_days))
+        for s in stages
+        if s.kind == "preparatory"
+    )
 
 
 @dataclass(frozen=True)
@@ -322,12 +360,17 @@ def schedule_section(result: ScheduleResult, params: ExportParams) -> dict[str, 
         "earlier_operations": [
             {
                 "operation": o.operation,
+                "days_before_separation": days,
                 "makespan_min": o.makespan_min,
                 "tasks": len(o.tasks),
                 "people": len({a.person for t in o.tasks for a in t.people}),
                 "status": o.status,
             }
-            for o in result.earlier
+            for o, days in zip(
+                result.earlier,
+                days_before_separation(len(result.earlier) + 1, params),
+                strict=False,
+            )
         ],
         "files": ["schedule.csv", "schedule.ics", "gantt.svg", "gantt.html", "runsheets.html"],
     }
@@ -338,6 +381,7 @@ def _write(result: ScheduleResult, ctx: Any, out_dir: Path) -> dict[str, Any]:
         colour_a=ctx.options.colour_a,
         colour_b=ctx.options.colour_b,
         case_id=str(getattr(ctx.options, "case", None) or "case"),
+        lead_days=earlier_lead_days(result.stages, ctx.params or ScheduleParams()),
     )
     teams: dict[str, str] = {p.name: str(p.team) for p in result.team.people}
     write_outputs(

@@ -474,6 +474,18 @@ _EXPANDER = re.compile(r"expander|expansion", re.IGNORECASE)
 # the patterns above; cranial_distraction falls through to the neurosurgical template
 
 
+def preparatory_action(stage: StageInput) -> str:
+    """``endovascular_occlusion``, ``tissue_expander`` or ``other`` for a preparatory
+    stage: its ``action`` when the separation module states one of these, else read
+    from its words (name, structures, rationale) as :func:`preparatory_tasks` does."""
+    text = " ".join([stage.action, stage.name, *stage.structures, stage.rationale])
+    if _ENDOVASCULAR.search(text):
+        return "endovascular_occlusion"
+    if _EXPANDER.search(text):
+        return "tissue_expander"
+    return "other"
+
+
 def preparatory_tasks(stage: StageInput) -> list[Task]:
     """Short template of one preparatory operation (its own day, weeks before).
 
@@ -481,15 +493,15 @@ def preparatory_tasks(stage: StageInput) -> list[Task]:
     interventional radiologist with the C-arm, anything else (cranial distraction,
     fascia expansion, ...) by neurosurgeons and plastic surgeons together.
     """
-    text = " ".join([stage.action, stage.name, *stage.structures, stage.rationale])
+    action = preparatory_action(stage)
     both = {"anaesthetist@A": 1, "anaesthetist@B": 1}
     main_name = _short(stage.name or ", ".join(stage.structures) or f"stage {stage.number}")
     equipment: dict[str, int] = {}
-    if _ENDOVASCULAR.search(text):
+    if action == "endovascular_occlusion":
         needs = {"interventional_radiologist": 1, "radiographer": 1, "scrub_nurse": 1, **both}
         equipment = {"c_arm": 1}
         dur: tuple[float, float, float] = (90, 150, 300)
-    elif _EXPANDER.search(text):
+    elif action == "tissue_expander":
         needs = {"plastic_surgeon": 2, "scrub_nurse": 2, **both}
         dur = (90, 120, 210)
     else:
