@@ -179,3 +179,17 @@ def test_a_bone_template_not_made_says_so() -> None:
     ]
     rows = _table(render_report(plan, {}), "templates")
     assert "None" not in rows[1] and "none made" in rows[1] and "Twin A" in rows[1]
+
+
+def test_the_risk_score_says_it_is_relative_and_a_covered_scalp_says_so() -> None:
+    plan = _plan()
+    plan["skin"]["twins"] = {
+        "A": {"covered": True, "realised_gain_mm2": 8494.0, "required_gain_mm2": 8494.0},
+        "B": {"covered": False, "realised_gain_mm2": 2736.0, "required_gain_mm2": 17485.0},
+    }
+    summary = _text(render_report(plan, {}).split("</section>")[0])
+    # a bare "risk score 3.8" reads as a scale or a percentage
+    assert "relative risk score 3.8 (compares plans for these twins; not a probability)" in summary
+    # only the shortfall was said; a covered twin said nothing
+    assert "Twin A: covered, 8,494 mm² of skin gain counted for 8,494 mm² needed" in summary
+    assert "Twin B: covered" not in summary
