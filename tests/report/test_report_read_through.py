@@ -10,8 +10,10 @@ import html
 import re
 from typing import Any
 
+import numpy as np
 from test_report import _plan
 
+from twinsep.report.figures import stage_colours
 from twinsep.report.render import crossing_stage, render_report, tissue_words
 
 
@@ -193,3 +195,23 @@ def test_the_risk_score_says_it_is_relative_and_a_covered_scalp_says_so() -> Non
     # only the shortfall was said; a covered twin said nothing
     assert "Twin A: covered, 8,494 mm² of skin gain counted for 8,494 mm² needed" in summary
     assert "Twin B: covered" not in summary
+
+
+def test_the_stage_figure_colours_only_the_stages_on_the_cut() -> None:
+    cut = np.zeros((4, 4, 4), dtype=np.uint8)
+    cut[1, :, :2] = 3
+    cut[1, :, 2:] = 4
+    colours = stage_colours(cut, n_stages=4)
+    # stages 1-2 are preparatory: their legend entries pointed at no part of the cut
+    assert list(colours) == [3, 4] and colours[3] != colours[4]
+    assert list(stage_colours(np.zeros_like(cut), n_stages=2)) == [1, 2]
+
+
+def test_no_stage_colour_is_near_a_twin_code_colour() -> None:
+    cut = np.arange(1, 5, dtype=np.uint8).reshape(1, 1, 4)
+    for n in (1, 2, 4):
+        for hex_colour in stage_colours(cut[..., :n], n_stages=n).values():
+            rgb = np.array([int(hex_colour[i : i + 2], 16) for i in (1, 3, 5)])
+            for code in ((0x7B, 0x3F, 0xA0), (0xF2, 0x8C, 0x28)):
+                # viridis' dark purple end (#46327E) lay 64 units from twin A's purple
+                assert np.linalg.norm(rgb - np.array(code)) > 90, (n, hex_colour)

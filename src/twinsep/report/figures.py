@@ -276,21 +276,16 @@ def stages_figure(
     grid: RasGrid, *, n_stages: int, colour_a: str, colour_b: str, params: FigureParams
 ) -> bytes:
     """The planned cut, coloured by stage, over pale silhouettes of the twins."""
-    import matplotlib
 
     cut = grid.arrays["cut"]
     twins = grid.arrays["twins"]
-    cmap = matplotlib.colormaps["viridis"]
-    stage_colours = {
-        s: matplotlib.colors.to_hex(cmap(0.15 + 0.7 * (s - 1) / max(n_stages - 1, 1)))
-        for s in range(1, n_stages + 1)
-    }
+    colours = stage_colours(cut, n_stages=n_stages)
     fig = _figure(9.0, 3.4, params.dpi)
     for n, view in enumerate(_VIEWS):
         ax = fig.add_subplot(1, 3, n + 1)
         pale = {1: _mix(colour_a, 0.25), 2: _mix(colour_b, 0.25)}
         back = depth_render(np.where(twins > 0, twins, 0), view, pale, 0.2)
-        front = depth_render(cut.astype(np.int16), view, stage_colours, 0.3)
+        front = depth_render(cut.astype(np.int16), view, colours, 0.3)
         axis, _, _, _ = _VIEWS[view]
         has_cut: np.ndarray = np.asarray(cut.any(axis=axis))
         rest = [d for d in range(3) if d != axis]
@@ -303,8 +298,36 @@ def stages_figure(
         ax.imshow(img, interpolation="nearest")
         ax.set_title(f"cut by stage: {view}", fontsize=9)
         ax.set_axis_off()
-    _legend(fig, [(f"stage {s}", c) for s, c in stage_colours.items()])
+    _legend(fig, [(f"stage {s}", c) for s, c in colours.items()])
     return _png(fig)
+
+
+def stage_colours(cut: np.ndarray, *, n_stages: int) -> dict[int, str]:
+    """Colour (hex) of each stage that divides part of the cut, for the stage figure.
+
+    Parameters
+    ----------
+    cut : ndarray of int
+        Stage number of each voxel on the cut (0 elsewhere).
+    n_stages : int
+        Number of stages of the plan, used when the cut holds no stage number.
+
+    Returns
+    -------
+    dict of int to str
+        Stage number -> viridis colour, only for the stage numbers present on the cut
+        (preparatory stages divide nothing and get no legend entry), spread over the
+        teal-to-yellow part of the colour map in stage order (its dark purple end read
+        as twin A's purple code colour).
+    """
+    import matplotlib
+
+    present = [int(v) for v in np.unique(cut) if v > 0] or list(range(1, n_stages + 1))
+    cmap = matplotlib.colormaps["viridis"]
+    k = max(len(present) - 1, 1)
+    return {
+        s: str(matplotlib.colors.to_hex(cmap(0.4 + 0.5 * i / k))) for i, s in enumerate(present)
+    }
 
 
 def _mix(hex_colour: str, strength: float) -> str:

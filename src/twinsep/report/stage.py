@@ -13,7 +13,7 @@ import numpy as np
 from twinsep.plan import Stage, StageContext, wait_written
 from twinsep.report import figures as fg
 from twinsep.report.pdf import html_to_pdf
-from twinsep.report.render import TISSUE_HEX, render_report
+from twinsep.report.render import TISSUE_HEX, render_report, tissue_words
 
 logger = logging.getLogger(__name__)
 
@@ -118,10 +118,10 @@ def write(result: ReportFigures, ctx: StageContext, out_dir: Path) -> dict[str, 
     sep = plan.get("separation") or {}
     if sep.get("area_mm2"):
         figs["cut_area"] = fg.bar_figure(
-            sep["area_mm2"],
+            {tissue_words(k): v for k, v in sep["area_mm2"].items()},
             title="Cut area by tissue",
             unit="mm²",
-            colours=TISSUE_HEX,
+            colours={tissue_words(k): v for k, v in TISSUE_HEX.items()},
             params=params.figures,
         )
     expanders = (plan.get("skin") or {}).get("expanders") or []
