@@ -14,7 +14,7 @@ import numpy as np
 from test_report import _plan
 
 from twinsep.report.figures import stage_colours
-from twinsep.report.render import crossing_stage, render_report, tissue_words
+from twinsep.report.render import crossing_stage, ink_on, render_report, tissue_words
 
 
 def _text(page: str) -> str:
@@ -215,3 +215,17 @@ def test_no_stage_colour_is_near_a_twin_code_colour() -> None:
             for code in ((0x7B, 0x3F, 0xA0), (0xF2, 0x8C, 0x28)):
                 # viridis' dark purple end (#46327E) lay 64 units from twin A's purple
                 assert np.linalg.norm(rgb - np.array(code)) > 90, (n, hex_colour)
+
+
+def test_a_case_with_its_own_colours_shows_no_default_colour() -> None:
+    plan = _plan()
+    green, purple = "#00A651", "#7B3FA0"  # a CHOP-style team: twin B purple
+    plan["colours"] = {"A": green, "B": purple}
+    page = render_report(plan, {})
+    # the style sheet's own :root set --a/--b to purple/orange after the case's
+    assert "#F28C28" not in page.upper()
+    badges = re.findall(r'class="twin (A|B)" style="background: (#\w+); color: (#\w+)"', page)
+    assert {(t, bg) for t, bg, _ in badges} == {("A", green), ("B", purple)}
+    # text on the badge follows its colour: white on purple (was dark, meant for orange)
+    assert {(t, ink) for t, _, ink in badges} == {("A", "#1D1D1F"), ("B", "#FFFFFF")}
+    assert ink_on("#F28C28") == "#1D1D1F" and ink_on("#7B3FA0") == "#FFFFFF"

@@ -59,6 +59,19 @@ def _hours(minutes: Any) -> str:
     return format_number(minutes / 60.0, 1)
 
 
+def ink_on(hex_colour: str) -> str:
+    """Black or white text, whichever reads better on ``hex_colour`` (``#RRGGBB``).
+
+    WCAG relative luminance; white when its contrast ratio beats black's. A case's own
+    code colours (``--colour-a/-b``) decide the badge text, not the defaults' (a purple
+    twin B got the dark text meant for orange).
+    """
+    rgb = [int(hex_colour.lstrip("#")[i : i + 2], 16) / 255.0 for i in (0, 2, 4)]
+    lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+    lum = 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+    return "#FFFFFF" if (1.05 / (lum + 0.05)) >= ((lum + 0.05) / 0.05) else "#1D1D1F"
+
+
 def tissue_words(key: str) -> str:
     """Words for a tissue key of ``plan.json`` (``"soft_tissue"`` -> ``"soft tissue"``,
     ``"csf"`` -> ``"CSF"``)."""
@@ -111,6 +124,7 @@ def _make_env(plan: Mapping[str, Any]) -> Environment:
         crossing_stage=lambda c: crossing_stage(plan, c),
         tissue_words=tissue_words,
         hours=lambda path: _hours(get_path(plan, path)),
+        ink=ink_on,
         num=num,
         text=text,
         get=lambda p: get_path(plan, p),
