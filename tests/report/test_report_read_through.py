@@ -186,15 +186,32 @@ def test_a_bone_template_not_made_says_so() -> None:
 def test_the_risk_score_says_it_is_relative_and_a_covered_scalp_says_so() -> None:
     plan = _plan()
     plan["skin"]["twins"] = {
-        "A": {"covered": True, "realised_gain_mm2": 8494.0, "required_gain_mm2": 8494.0},
-        "B": {"covered": False, "realised_gain_mm2": 2736.0, "required_gain_mm2": 17485.0},
+        "A": {
+            "covered": True,
+            "defect_area_mm2": 6067.0,
+            "realised_gain_mm2": 8494.0,
+            "required_gain_mm2": 8494.0,
+        },
+        "B": {
+            "covered": False,
+            "defect_area_mm2": 12489.0,
+            "realised_gain_mm2": 2736.0,
+            "required_gain_mm2": 17485.0,
+        },
     }
     summary = _text(render_report(plan, {}).split("</section>")[0])
     # a bare "risk score 3.8" reads as a scale or a percentage
     assert "relative risk score 3.8 (compares plans for these twins; not a probability)" in summary
     # only the shortfall was said; a covered twin said nothing
-    assert "Twin A: covered, 8,494 mm² of skin gain counted for 8,494 mm² needed" in summary
+    assert "Twin A: covered, 8,494 mm² of skin gain counted for its 6,067 mm² defect." in summary
     assert "Twin B: covered" not in summary
+    # covered by the defect but short of the over-expansion (the clinical blind case's 2 %)
+    plan["skin"]["twins"]["A"]["realised_gain_mm2"] = 7798.0
+    summary = _text(render_report(plan, {}).split("</section>")[0])
+    assert (
+        "Twin A: covered, 7,798 mm² of skin gain counted for its 6,067 mm² defect, less than "
+        "the 8,494 mm² with the planned over-expansion ." in summary
+    )
 
 
 def test_the_stage_figure_colours_only_the_stages_on_the_cut() -> None:
