@@ -23,7 +23,11 @@ the full grid against the unclosed bone:
    the cavities already found is another head whose skull has wider openings.
 4. **Crevices.** The ball does not reach corners narrower than itself. The cavity grows
    (6-neighbour steps, at most ``R``) into voxels that are inside the closed skull, not
-   bone, and nearer to the cavity than to the outside air.
+   bone, and nearer to the cavity than to the outside air. Where the pockets are apart
+   (two heads, each in its own skull: a partial union), what two of them would both
+   reach is the wall between the skulls (two plates and the seam of soft tissue
+   between them), not a crevice of either; it is kept out of the growth and of the
+   ring of step 5 (``_between_heads``). A shared cavity is one pocket.
 5. **Full grid.** Non-bone body voxels of the grown coarse cavity (one coarse voxel
    wider, for the blocks that straddle the inner table), connected (6-neighbours) to the
    cavity's core. An open suture is a channel through the bone mask (at 1.17 mm a
@@ -92,8 +96,8 @@ def find_cranial_cavity(
         Voxel size (mm) along the array axes.
     params : SegmentParams
         ``skull_close_mm``, ``cavity_channel_mm``, ``min_intracranial_ml``,
-        ``cavity_bone_fraction``, ``cavity_min_radius_share`` and ``cavity_grid_mm`` are
-        used.
+        ``cavity_bone_fraction``, ``cavity_min_radius_share``,
+        ``cavity_wall_middle_share`` and ``cavity_grid_mm`` are used.
     source : str
         Name of the scan, for the error message.
 
@@ -131,7 +135,15 @@ def find_cranial_cavity(
     # crevices: inside the closed skull, not bone, deeper than the scalp (growing one
     # voxel clear of bone would stop gaps better but cuts the narrow bridge between two
     # merged cavities: the independent phantom's fusion axes went 26 deg off)
-    grown_c = _grow_into_crevices(cavity_c, closed_c & ~bone_c & deep_body, d_air, csp, radius)
+    inside_c = closed_c & ~bone_c & deep_body
+    wall_c = _between_heads(cavity_c, csp, radius, params.cavity_wall_middle_share)
+    if wall_c is not None:
+        # neither head's crevices nor its inner-table ring reach into the wall between
+        # two separate pockets (two skulls and the tissue between them)
+        inside_c &= ~wall_c
+        closed_c = closed_c & ~wall_c
+    grown_c = _grow_into_crevices(cavity_c, inside_c, d_air, csp, radius)
+    del inside_c
     del d_air
     mask = _to_full_grid(grown_c, closed_c, bone, body_filled, f, spacing_mm, params)
     logger.debug(
@@ -374,6 +386,50 @@ def _box(mask: np.ndarray, margin: list[int]) -> tuple[slice, ...]:
         hi = min(int(nz[-1]) + margin[ax] + 1, mask.shape[ax])
         sl.append(slice(lo, hi))
     return tuple(sl)
+
+
+def _between_heads(
+    cavity_c: np.ndarray, csp: morph.Spacing, radius_mm: float, middle_share: float
+) -> np.ndarray | None:
+    """The wall between two heads' separate pockets: non-pocket coarse voxels that the
+    crevice growth (``radius_mm``) of two different pockets would both reach, widened
+    by one coarse voxel's diagonal (so that what each reaches on its side does not
+    touch the other's), whose distance to the nearer pocket is at least ``middle_share``
+    of that to the farther (``SegmentParams.cavity_wall_middle_share``). None when there
+    are fewer than two pockets or no such voxel.
+
+    Pockets that steps 1-3 found apart are cavities walled off from each other by
+    bone: on a partial union each twin's own skull, and between the two skulls a
+    seam of soft tissue (scalp, membrane) that the closing fills. That seam lies
+    outside both inner tables, yet it is inside the closed skull, not bone (a thin
+    plate and its sutures are partly lost to partial volume) and deeper than the
+    scalp, so the crevice growth of both pockets and the one-block ring of step 5
+    took it in, through the plates' gaps and then along the seam (``twinsep.phantom``
+    vertical-partial 28 % of the interskull tissue): the two twins' brains then touched
+    across tissue that is no brain. A shared cavity (a total union, a bony defect
+    between two heads) is one pocket already, and nothing is taken from it here.
+    """
+    lab, sizes = morph.component_sizes(cavity_c, connectivity=6)
+    if sizes.size < 2:
+        return None
+    reach = radius_mm + float(np.sqrt(sum(c * c for c in csp)))
+    # nearest and second-nearest pocket distances (mm) per voxel
+    d1 = np.full(cavity_c.shape, np.inf, np.float32)
+    d2 = np.full(cavity_c.shape, np.inf, np.float32)
+    for i in range(1, sizes.size + 1):
+        d = morph.distance_to_mm(lab == i, csp)
+        d2 = np.minimum(d2, np.maximum(d1, d))
+        d1 = np.minimum(d1, d)
+    # the middle of the wall (a corner of one cavity beside its own inner table is far
+    # nearer its pocket, and stays a crevice)
+    wall: np.ndarray = (d2 <= reach) & (d1 >= middle_share * d2) & ~cavity_c
+    del d1, d2
+    logger.debug(
+        "wall between %d separate pockets: %.1f mL kept out of their crevices",
+        sizes.size,
+        wall.sum() * float(np.prod(csp)) / 1000.0,
+    )
+    return wall if wall.any() else None
 
 
 def _grow_into_crevices(

@@ -891,6 +891,19 @@ class SegmentParams:
     voxel channel that the cavity followed onto the scalp (issue 4). Fontanelles are
     wider and handled by the scalp-depth rule on the coarse grid."""
 
+    cavity_wall_middle_share: float = 1.0 / 3.0
+    """Where the cranial cavity is found as separate pockets (two heads in their own
+    skulls: a partial union), a non-pocket voxel within the crevice growth's reach of
+    two pockets is in the wall between the skulls (two plates and the seam of soft
+    tissue between them; ``segment.cavity._between_heads``) when its distance to the
+    nearer pocket is at least this share of its distance to the farther, and is then
+    no cavity. The middle of a wall of two equal plates is equally far from both (share
+    1); a corner of one cavity beside its own inner table is several times nearer its
+    pocket and stays a crevice. On the two flat-plated crania of
+    tests/segment/test_cavity_interskull.py at 1.2 mm a share of 0 (all that both
+    pockets reach) cost 0.011 of one cavity's Dice, 1/3 cost 0.001. Above 1 the rule
+    takes nothing."""
+
     suture_grid_mm: float = 1.2
     """Largest voxel size (mm) of the grid on which gaps through the skull are found
     (``segment.cavity._walled_cavity``): finer CTs are block-averaged to it (blocks that
