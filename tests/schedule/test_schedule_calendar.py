@@ -24,7 +24,7 @@ from twinsep.schedule.export import (
     render_ics,
 )
 from twinsep.schedule.result import Schedule
-from twinsep.schedule.stage import ScheduleParams, earlier_lead_days
+from twinsep.schedule.stage import ScheduleParams, earlier_lead_days, long_day_note
 from twinsep.schedule.template import StageInput, preparatory_tasks, stage_inputs
 
 _EXPANDER = StageInput(
@@ -108,3 +108,14 @@ def test_case_colours_are_not_named_with_the_default_colours(default_two_stage) 
     chop = render_ics([final], ExportParams(colour_a="#00A651", colour_b="#7B3FA0"))
     assert "COLOR:purple" not in chop and "COLOR:orange" not in chop
     assert "COLOR:slategray" in chop  # joint work keeps its neutral name
+
+
+def test_a_day_whose_p50_exceeds_the_longest_reported_operation_is_warned() -> None:
+    # vertical-II 128: planned 1435 min, P50 1677 min, P90 1800 min (no warning before)
+    note = long_day_note(1435, 1677.41, 1800.5, longest_reported_h=27.0)
+    assert note is not None
+    assert "planned at 23.9 h" in note and "28.0 h (P50) to 30.0 h (P90)" in note
+    # real-ct-vertical: planned 1165, P50 1377 min (23.0 h): no warning
+    assert long_day_note(1165, 1377.05, 1480.12, longest_reported_h=27.0) is None
+    # a most-likely day alone over the limit still warns
+    assert long_day_note(1700, 1690, 1800, longest_reported_h=27.0) is not None
