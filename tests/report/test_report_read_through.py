@@ -246,3 +246,10 @@ def test_a_case_with_its_own_colours_shows_no_default_colour() -> None:
     # text on the badge follows its colour: white on purple (was dark, meant for orange)
     assert {(t, ink) for t, _, ink in badges} == {("A", "#1D1D1F"), ("B", "#FFFFFF")}
     assert ink_on("#F28C28") == "#1D1D1F" and ink_on("#7B3FA0") == "#FFFFFF"
+
+
+def test_the_model_volumes_say_why_they_can_exceed_the_tissue() -> None:
+    # real-ct-vertical: A_bone.stl 467.1 mL beside 443.1 mL of bone under "The twins"
+    page = render_report(_staged_plan(), {})
+    note = _text(page[page.index('id="models-note"') :])[:260]
+    assert "walls thinner than a printer can make are thickened" in note
