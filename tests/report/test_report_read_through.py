@@ -253,3 +253,15 @@ def test_the_model_volumes_say_why_they_can_exceed_the_tissue() -> None:
     page = render_report(_staged_plan(), {})
     note = _text(page[page.index('id="models-note"') :])[:260]
     assert "walls thinner than a printer can make are thickened" in note
+
+
+def test_a_plan_from_before_the_operation_days_lists_its_earlier_operations() -> None:
+    plan = _plan()
+    plan["schedule"]["earlier_operations"] = [
+        {"operation": "stage 1: Scalp tissue expander insertion", "makespan_min": 320}
+    ]
+    page = render_report(plan, {})
+    text = _text(page[page.index('id="earlier-operations"') :])[:200]
+    assert "insertion, planned 320 min." in text and "days before" not in text
+    card = _text(page[page.index('id="card-time"') :])[:160]
+    assert "the separation operation; earlier operations under" in card
