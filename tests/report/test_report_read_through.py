@@ -265,3 +265,17 @@ def test_a_plan_from_before_the_operation_days_lists_its_earlier_operations() ->
     assert "insertion, planned 320 min." in text and "days before" not in text
     card = _text(page[page.index('id="card-time"') :])[:160]
     assert "the separation operation; earlier operations under" in card
+
+
+def test_the_summary_says_which_twin_is_a() -> None:
+    plan = _plan()
+    rule = (
+        "default: twin A is the twin whose centroid has the smaller world z "
+        "(inferior-superior) coordinate (-54.5 mm vs 54.0 mm)"
+    )
+    plan["twin_assignment"] = {"rule": rule}
+    page = render_report(plan, {})
+    summary = _text(page[page.index('<section id="summary">') : page.index("</section>")])
+    # the page never said which physical twin "A" is
+    assert f"Twin A and Twin B in this plan: {rule}. Match them to the babies" in summary
+    assert "Match them to the babies" not in _text(render_report(_plan(), {}))
