@@ -337,6 +337,22 @@ class VesselParams:
     ``lumen_min_samples`` through ``segment_ct``: sizes 128 and 256 -0.0003..+0.023,
     independent phantom -0.002..+0.019 (docs/segmentation.md)."""
 
+    suture_gap: bool = True
+    """Drop vessel voxels in a gap through a bone plate between the scalp and a vessel
+    voxel (``segment.vessels.suture_gaps``): a voxel whose two face neighbours along one
+    axis are brighter than blood can be (``VesselLevels.vessel_max_hu``) and which, along
+    another axis, has the outside of the skull (scalp, air) on one face and a vessel
+    voxel on the opposite face. Such a voxel lies in a suture, a fontanelle's edge or the
+    seam between two skulls, across the plate from the sinus beneath its inner table:
+    the blood is in the next voxel inward, and the voxel's 200-470 HU is the gap's soft
+    tissue averaged with the bone on both sides. A gap voxel with no vessel beyond it is
+    kept (on a 3.5 mm grid a thin sinus may show in that voxel only). Measured (issue 4,
+    ``segment_ct``, our phantoms at 2.3-3.6 mm, 96 rows over seeds 0-2): false vessel
+    voxels of suture soft tissue 962 -> 652, true ones lost 19 of 133367, vessel Dice
+    -0.0024..+0.0098 (the one loss beyond 0.001: vertical-II 3.5 mm, 4 sinus voxels
+    through a gap up to the scalp); 1.2-1.35 mm rows unchanged (docs/segmentation.md,
+    "Suture gaps labelled vessel"). False turns it off."""
+
     lumen_min_samples: int = 7
     """Fewest interior voxels (deeper than ``rim_mm`` and one voxel per axis) of all
     vessels pooled that the lumen is measured on (their median) when neither the sinuses

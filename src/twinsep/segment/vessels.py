@@ -65,6 +65,12 @@ rim: a rim voxel within two noise sigmas of the lumen, inside a patch of such vo
 face steps, is sinus (:func:`rim_plateau`): blood reads its lumen whatever part of
 the voxel it fills beside the bone, CSF lifted by bone only by chance and alone.
 
+Sutures (issue 4): the soft tissue of a suture or of the seam between two skulls,
+narrower than a voxel, reads 200-470 HU (averaged with the bone on both sides) and the
+growth from the sinus beneath took it. A vessel voxel between two voxels brighter than
+blood along one axis, with the scalp on one face and a vessel voxel on the opposite face
+along another axis, spans the plate above the sinus and is dropped (:func:`suture_gaps`).
+
 Last, the lumen plateau (:func:`lumen_is_plateau`, on the CT grid after delineation):
 blood is one mixed fluid, so the interior of a lumen (voxels deeper than ``rim_mm``)
 scatters by the noise only; cancellous and thin complex bone whose partial volume lies
@@ -827,7 +833,11 @@ def sinus_mask(
        the cavity mask, more than ``bone_profile_noise_k`` noise sigmas above the lumen,
        with no blood on the far side from its brightest neighbour, is bone partial
        volume (:func:`bone_profile`).
-    10. **Rim plateau**: with ``noise_hu`` > 0 on grids of at least
+    10. **Suture gaps**: with ``params.suture_gap``, a vessel voxel between two voxels
+        brighter than blood along one axis, with the outside of the skull on one face
+        and a vessel voxel on the opposite face along another axis, lies in a gap
+        through a bone plate above the sinus and is dropped (:func:`suture_gaps`).
+    11. **Rim plateau**: with ``noise_hu`` > 0 on grids of at least
         ``rim_plateau_min_voxel_mm``, contrast-band voxels of the bone rim on the cavity
         side within ``rim_plateau_noise_k`` noise sigmas of the lumen, inside a patch of
         such voxels (``rim_plateau_min_faces``), join the sinus within
@@ -904,6 +914,8 @@ def sinus_mask(
         # a plate parallel to thick slices with the cavity above and below)
         clear &= ~between_dark(ev, dark, int(params.thin_layer_vx), slice_axes)
         del dark
+    # the outside of the skull, kept for the suture-gap rule (suture_gaps) at the end
+    gap_outside = outside if params.suture_gap else None
     del outside
     ext = np.zeros_like(ev)
     ext_all_ml = 0.0
@@ -1089,6 +1101,14 @@ def sinus_mask(
         outer &= ~drop
         del drop
     del rim
+    if gap_outside is not None:
+        # a voxel in a gap through a bone plate, between the scalp and a vessel voxel, is
+        # the suture's soft tissue averaged with bone, not blood (suture_gaps)
+        drop = suture_gaps(sinus | outer, sm, gap_outside, bone_hu=t_vessel_max_hu)
+        sinus &= ~drop
+        outer &= ~drop
+        del drop
+    del gap_outside
     if grow_zone is not None:
         # blood in the bone rim reads the lumen: rim voxels at the lumen value within a
         # few face steps of the sinus are sinus (rim_plateau)
@@ -1503,6 +1523,81 @@ def bone_profile(
             "vessel: %d voxels brighter than %.0f HU outside the cavity lie on a bone "
             "surface's profile (no blood beyond them); bone partial volume",
             len(surface), top_hu,
+        )  # fmt: skip
+    return out
+
+
+def suture_gaps(
+    vessel: np.ndarray, sm: np.ndarray, outside: np.ndarray, *, bone_hu: float
+) -> np.ndarray:
+    """Voxels of ``vessel`` in a gap through a bone plate, between the outside and a vessel.
+
+    A voxel lies in a gap of bone (a suture, the edge of a fontanelle, the seam between
+    two skulls) when its two face neighbours along one axis are brighter than blood can
+    be (``bone_hu``, the top of the blood range). Along another axis the gap runs
+    through the plate; when one face neighbour there is the outside of the skull
+    (``outside``: scalp, air) and the opposite one is a vessel voxel, the profile runs
+    scalp -> voxel -> vessel: the vessel is the sinus beneath the inner table, and the
+    voxel spans the plate from the scalp to it. Its value (200-470 HU on 2.3-3.6 mm
+    grids) is the gap's soft tissue averaged with the bone on both sides, which any
+    blood lifted by bone would read too, so the position decides: the blood is in the
+    next voxel inward. A gap voxel with no vessel beyond it stays (a sinus one voxel
+    thick on a coarse grid may show only there), and so does one whose outer neighbour
+    is bone or another gap voxel (a plate more than a voxel thick: the sinus may reach
+    into the gap's inner voxel). The test is the same for every axis and direction, so
+    the result does not depend on the storage layout. Only the candidates' face
+    neighbours are read.
+
+    Parameters
+    ----------
+    vessel : (I, J, K) ndarray of bool
+        Vessel voxels.
+    sm : (I, J, K) ndarray of float
+        Smoothed CT (HU).
+    outside : (I, J, K) ndarray of bool
+        The outside of the skull: neither the cranial side (cavity, bone) nor the
+        contrast band (``sinus_mask``).
+    bone_hu : float
+        Top of the blood range (HU); brighter voxels hold bone.
+
+    Returns
+    -------
+    ndarray of bool
+        The voxels to drop (a subset of ``vessel``); no input is modified.
+    """
+    out = np.zeros(vessel.shape, bool)
+    idx = np.argwhere(vessel)
+    if idx.size == 0:
+        return out
+    top = np.asarray(vessel.shape) - 1
+
+    def at(a: np.ndarray, q: np.ndarray, fill: float | bool) -> np.ndarray:
+        ok = np.all((q >= 0) & (q <= top), axis=1)
+        r = np.full(len(q), fill, dtype=a.dtype)
+        r[ok] = a[tuple(q[ok].T)]
+        return r
+
+    bone = np.float32(bone_hu)
+    gap = np.zeros(len(idx), bool)
+    for ax in range(3):
+        e = np.zeros(3, np.intp)
+        e[ax] = 1
+        between = (at(sm, idx + e, -np.inf) >= bone) & (at(sm, idx - e, -np.inf) >= bone)
+        if not between.any():
+            continue
+        cand = idx[between]
+        through = np.zeros(len(cand), bool)
+        for bx in (b for b in range(3) if b != ax):
+            f = np.zeros(3, np.intp)
+            f[bx] = 1
+            for step in (f, -f):
+                through |= at(outside, cand + step, False) & at(vessel, cand - step, False)
+        gap[np.flatnonzero(between)[through]] = True
+    out[tuple(idx[gap].T)] = True
+    if gap.any():
+        logger.debug(
+            "vessel: %d voxels in a gap through a bone plate between the scalp and a "
+            "vessel (suture soft tissue with bone partial volume)", int(gap.sum()),
         )  # fmt: skip
     return out
 
