@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pydicom
 import pytest
 
@@ -96,6 +97,29 @@ def test_plan_folder_has_every_output(reference_plan: Path) -> None:
     ):
         assert key in plan, key
     assert plan["input"]["deidentified"] is True
+
+
+def test_twin_volumes_describe_the_written_twin_map(reference_plan: Path) -> None:
+    """plan.json's per-twin volumes are those of twins.nii.gz (the map after the
+    separation surface moved the boundary), counted here from the two label files."""
+    import nibabel as nib
+
+    from twinsep import labels as L
+
+    plan = json.loads((reference_plan / "plan.json").read_text())
+    lab_img = nib.load(reference_plan / "labels.nii.gz")
+    lab = np.asarray(lab_img.dataobj)
+    tw = np.asarray(nib.load(reference_plan / "twins.nii.gz").dataobj)
+    vox_ml = float(abs(np.linalg.det(lab_img.affine[:3, :3]))) / 1000.0
+    moved = plan["separation"]["moved_ml"]
+    assert moved["A_to_B"] + moved["B_to_A"] > 0, "the cut moved nothing: the test is void"
+    for t, name in L.TWIN_NAMES.items():
+        entry = plan["twins"][name]
+        for v, tn in L.TISSUE_NAMES.items():
+            want = np.count_nonzero((tw == t) & (lab == v)) * vox_ml
+            assert entry["tissue_ml"][tn] == pytest.approx(want, abs=2e-3), (name, tn)
+        want = np.count_nonzero((tw == t) & (lab > 0)) * vox_ml - entry["expander_fill_ml"]
+        assert entry["volume_ml"] == pytest.approx(want, abs=5e-3), name
 
 
 def test_two_runs_give_the_same_plan(

@@ -18,6 +18,7 @@ from twinsep.segment.morph import label_components
 from twinsep.separate.boxes import grow, slices
 from twinsep.separate.crossings import VesselCrossing, vessel_crossings
 from twinsep.separate.mincut import CutResult, SeparationCheck, min_cut_twins, verify_separation
+from twinsep.separate.moved import MovedTissue, moved_tissue_ml
 from twinsep.separate.packing import PackedVolume, pack_volume, unpack_volume
 from twinsep.separate.params import SeparateParams
 from twinsep.separate.risk import risk_score
@@ -100,6 +101,9 @@ class SeparationPlan:
     stage_file : bool
         True when the stages come from the user's stage file.
     warnings : list of str
+    moved : MovedTissue or None
+        What the cut moved between the twins, from the ``twins`` stage's map to
+        ``twins`` (:func:`twinsep.separate.moved.moved_tissue_ml`).
     """
 
     twins: Volume
@@ -113,6 +117,7 @@ class SeparationPlan:
     graph: dict[str, Any] = field(default_factory=dict)
     stage_file: bool = False
     warnings: list[str] = field(default_factory=list)
+    moved: MovedTissue | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled with the two label maps run-length coded (the stage cache: 210 MB of
@@ -451,7 +456,9 @@ def plan_separation(
             "mortality in the published series (Stone & Goodrich 2006)"
         )
     risk = risk_score(area_by_tissue, crossings, stages, params=params.risk)
+    moved = moved_tissue_ml(labels.array, twins.array, refined, labels.voxel_volume_mm3)
     return SeparationPlan(
+        moved=moved,
         twins=twins.with_array(refined),
         cut=labels.with_array(cut_arr),
         area_mm2_by_tissue=area_by_tissue,

@@ -9,6 +9,7 @@ from typing import Any
 from twinsep.child import Spare
 from twinsep.plan import Stage, StageContext
 from twinsep.separate.early import EarlyCut, spare_cut_process, start_cut
+from twinsep.separate.moved import corrected_twins_section
 from twinsep.separate.params import SeparateParams
 from twinsep.separate.plan import SeparationPlan, plan_separation
 from twinsep.separate.staging import stages_to_yaml
@@ -70,6 +71,13 @@ def separation_section(result: SeparationPlan) -> dict[str, Any]:
         "stages": [s.to_json() for s in result.stages],
         "risk_score": result.risk_score,
         "stage_file": result.stage_file,
+        # tissue the surface moved between the twins (the twins section is after it)
+        "moved_ml": None
+        if result.moved is None
+        else {
+            "A_to_B": round(result.moved.a_to_b_ml, 3),
+            "B_to_A": round(result.moved.b_to_a_ml, 3),
+        },
         "check": dict(result.check),
         # graph size only: solver wall times vary run to run and plan.json is deterministic
         # (stage times are in timings_s)
@@ -90,7 +98,12 @@ def _write(result: SeparationPlan, ctx: StageContext, out_dir: Path) -> dict[str
     ):
         defer_write(ctx, functools.partial(save_volume, vol, path))
     atomic_write_text(out_dir / STAGES_YAML, stages_to_yaml(result.stages))
-    return {"separation": separation_section(result)}
+    sections: dict[str, Any] = {"separation": separation_section(result)}
+    # the per-twin volumes describe twins.nii.gz, i.e. the map after the cut
+    twins_section = getattr(ctx, "sections", {}).get("twins")
+    if twins_section and result.moved is not None:
+        sections["twins"] = corrected_twins_section(twins_section, result.moved.net_ml)
+    return sections
 
 
 def build_stage(params: SeparateParams | None = None) -> Stage:
