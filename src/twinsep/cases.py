@@ -73,7 +73,7 @@ def _registry() -> dict[str, tuple[str, Callable[[Path], Path]]]:
         ),
         "real-vertical": (
             "real anatomy: two Colin27 heads (mricron-data) joined vertex to vertex, "
-            "faces 150 deg apart; synthetic CT from the MR's tissues",
+            "faces turned 30 deg apart about the union axis; synthetic CT from the MR's tissues",
             _real_case("real-vertical"),
         ),
         "real-angular": (
@@ -83,7 +83,8 @@ def _registry() -> dict[str, tuple[str, Callable[[Path], Path]]]:
         ),
         "real-ct-vertical": (
             "real CT: two copies of a real adult head CT (invesalius-examples) joined "
-            "vertex to vertex, faces 150 deg apart; real HU, exact twin truth",
+            "vertex to vertex, faces turned 30 deg apart about the union axis; real HU, exact "
+            "twin truth",
             _real_ct_case("real-ct-vertical"),
         ),
         "real-ct-angular": (

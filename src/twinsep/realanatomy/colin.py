@@ -49,7 +49,7 @@ INSTALL_HINT = (
 )
 
 #: The two real-anatomy configurations: vertex to vertex with 30 deg axial twist
-#: (faces 150 deg apart, O'Connell type II-like), and frontal-parietal to
+#: (faces 30 deg apart about the union axis: O'Connell type I), and frontal-parietal to
 #: parietal-occipital (long axes ~90 deg apart: angular).
 CONFIGS: dict[str, FusionConfig] = {
     "real-vertical": FusionConfig(

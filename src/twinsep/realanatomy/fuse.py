@@ -34,8 +34,11 @@ class FusionConfig:
         Direction (head frame, unit or not) from each head's cranial centre to its
         point of union: ``(0, 0, 1)`` is the vertex, ``(0, 1, 1)`` frontal-parietal.
     twist_deg : float
-        Rotation of twin B about the contact axis (deg); for a vertex-to-vertex union
-        the faces differ by ``180 - twist_deg`` degrees.
+        Rotation of twin B about the contact axis (deg). B is turned onto A by the
+        smallest rotation (for a vertex-to-vertex union: 180 deg about the
+        anterior-posterior axis, so both faces look the same way), then by this twist:
+        a vertex-to-vertex union's faces are ``twist_deg`` apart about the union axis
+        (the O'Connell rotation).
     overlap_mm : float
         Interpenetration of the two scalps along the contact axis (mm); ~2x the
         scalp+skull thickness makes the skulls and dura meet.
