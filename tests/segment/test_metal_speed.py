@@ -1,18 +1,20 @@
 """The shortcuts of ``segment.metal``'s speed-up give what the whole-grid, whole-line,
 whole-slice computation gives (exactly, not within a tolerance): the pieces labelled on
 their box, ``np.arange`` of every angle at once, the median reference on the box of the
-pixels that may be tissue, and lines sampled only on the columns of ``t`` that can meet
-the tissue's box."""
+pixels that may be tissue, the slice's distance transforms and Gaussians on the work
+box, and lines sampled only on the columns of ``t`` that can meet the tissue's box."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import ndimage as ndi
 
 from twinsep.segment import morph
 from twinsep.segment.metal import (
     _chunks,
     _compact,
+    _deviation,
     _image,
     _median_reference,
     _offsets,
@@ -131,3 +133,39 @@ def test_sample_reads_nothing_outside_the_slice() -> None:
     assert np.array_equal(w[0] > 0, inside)
     assert np.array_equal(v[0], np.where(inside, 5.0, 0.0))
     assert np.array_equal(idx[0][inside], (t[inside] + 4.0).astype(int) * 12 + 5)
+
+
+@pytest.mark.parametrize("sp", [(1.2, 1.2), (0.5, 0.5), (0.45, 0.3)], ids=str)
+def test_slice_filters_on_the_work_box_are_the_whole_slice_filters(
+    sp: tuple[float, float],
+) -> None:
+    # a disc of soft tissue (with bone and air specks) in air, a metal piece on its rim:
+    # the tissue mask from the work box is the whole slice's, and a Gaussian of values
+    # on those pixels (the replacement's) is the whole slice's there
+    params = MetalParams()
+    rng = np.random.default_rng(4)
+    shape = (200, 260)
+    ii, jj = np.indices(shape)
+    sl = np.full(shape, -1000.0, np.float32)
+    disc = (ii - 100) ** 2 + (jj - 130) ** 2 < 45**2
+    sl[disc] = rng.normal(40.0, 15.0, int(disc.sum()))
+    sl[disc & (rng.random(shape) < 0.01)] = 900.0
+    metal = disc & ((ii - 100) ** 2 + (jj - 173) ** 2 < 3**2)
+    sl[metal] = 3071.0
+    ref, dev, tissue, box = _deviation(sl, metal, sp, soft_hu=40.0, params=params)
+    outside = np.abs(sl - 40.0) > params.streak_max_hu
+    assert box != (slice(0, shape[0]), slice(0, shape[1]))  # a box smaller than the slice
+    full_ref = _median_reference(sl, sp, params.reference_mm, max(min(sp), 1.0))
+    want = np.abs(full_ref - 40.0) <= params.tissue_range_hu
+    want &= ~(ndi.distance_transform_edt(~metal, sampling=sp) <= params.exclude_mm)
+    want &= ~outside
+    edge = max(params.edge_mm, params.edge_px * min(sp))
+    want &= ndi.distance_transform_edt(~outside, sampling=sp) > edge
+    assert want.sum() > 1000
+    assert np.array_equal(tissue, want)
+    assert np.array_equal(dev[tissue], (sl - full_ref)[tissue])
+    sig = [params.reference_mm / (2.0 * s) for s in sp]
+    x = np.where(tissue, sl, 0.0).astype(np.float32)
+    whole = ndi.gaussian_filter(x, sig)
+    part = ndi.gaussian_filter(x[box], sig)
+    assert np.array_equal(part[tissue[box]], whole[tissue])

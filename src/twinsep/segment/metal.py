@@ -348,23 +348,60 @@ def _deviation(
     *,
     soft_hu: float,
     params: MetalParams,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A slice's reference (in-plane median), deviation from it, and tissue pixels
-    that are scored (float32, float32, bool)."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[slice, slice]]:
+    """A slice's reference (in-plane median), deviation from it, tissue pixels that are
+    scored (float32, float32, bool), and the box the slice's filters work on (the
+    pixels that may be tissue and a margin; the reference and deviation beyond it are
+    not to be used)."""
     ds = min(sp)
     outside = np.abs(sl - soft_hu) > params.streak_max_hu  # bone, air, metal
+    box = _work_box(~outside, sp, params)
     # the reference matters on the pixels that may be tissue only (elsewhere: sl)
     ref = _median_reference(
         sl, sp, params.reference_mm, max(ds, params.line_step_mm), within=~outside
     )
     dev = sl - ref
-    near = ndi.distance_transform_edt(~metal, sampling=sp) <= params.exclude_mm
-    tissue = (np.abs(ref - soft_hu) <= params.tissue_range_hu) & ~near
-    tissue &= ~outside
+    tissue = np.zeros(sl.shape, bool)
+    if not (box[0].stop > box[0].start and box[1].stop > box[1].start):
+        return ref, dev, tissue, box
+    # distances on the box: every metal pixel beyond it lies farther than exclude_mm
+    # from the pixels that may be tissue, and the ring of the box's margin holds the
+    # outside pixels nearest to them (the box reaches a pixel beyond them, or the edge)
+    m_box = metal[box]
+    near = np.zeros(m_box.shape, bool)
+    if m_box.any():
+        near = ndi.distance_transform_edt(~m_box, sampling=sp) <= params.exclude_mm
+    o_box = outside[box]
+    t_box = (np.abs(ref[box] - soft_hu) <= params.tissue_range_hu) & ~near & ~o_box
     # pixels beside bone or air are edges (partial volume, the kernel's overshoot)
     edge_mm = max(params.edge_mm, params.edge_px * ds)
-    tissue &= ndi.distance_transform_edt(~outside, sampling=sp) > edge_mm
-    return ref, dev, tissue
+    t_box &= ndi.distance_transform_edt(~o_box, sampling=sp) > edge_mm
+    tissue[box] = t_box
+    return ref, dev, tissue, box
+
+
+def _work_box(
+    within: np.ndarray, sp: tuple[float, float], params: MetalParams
+) -> tuple[slice, slice]:
+    """The box of the ``within`` pixels, widened (to the slice's edge at most) by the
+    reach of the slice's filters: the Gaussian of the replacement (``reference_mm`` /
+    2, truncated at 4 sigmas as scipy does), ``exclude_mm`` and the filling of the
+    pixels between lines, and one pixel more. Filters run on it give the whole slice's
+    values on the ``within`` pixels."""
+    ds = min(sp)
+    step_mm = max(ds, params.line_step_mm)
+    r_px = int(np.ceil(0.5 * step_mm / ds - 1e-6))
+    out = []
+    for ax in range(2):
+        idx = np.flatnonzero(within.any(axis=1 - ax))
+        if idx.size == 0:
+            out.append(slice(0, 0))
+            continue
+        gauss = int(4.0 * params.reference_mm / (2.0 * sp[ax]) + 0.5)
+        near = int(np.ceil(params.exclude_mm / sp[ax])) + 1
+        m = max(gauss, near, r_px) + 1
+        out.append(slice(max(int(idx[0]) - m, 0), min(int(idx[-1]) + 1 + m, within.shape[ax])))
+    return out[0], out[1]
 
 
 def _slice_streaks(
@@ -378,7 +415,7 @@ def _slice_streaks(
     """Streaks of one slice: (streak mask, metal pixels crossed by a streak line,
     replacement map, number of streak lines), or None without any streak line."""
     ds = min(sp)
-    ref, dev, tissue = _deviation(sl, metal, sp, soft_hu=soft_hu, params=params)
+    ref, dev, tissue, box = _deviation(sl, metal, sp, soft_hu=soft_hu, params=params)
     if tissue.sum() < 100:
         return None
     d = dev[tissue]
@@ -455,20 +492,26 @@ def _slice_streaks(
             hit[plab == p + 1] = True
     if n_lines == 0:
         return None
+    # on the work box (_work_box): the marks and the tissue lie inside it
     r_px = int(np.ceil(0.5 * step_mm / ds - 1e-6))
+    d_box, t_box = dev[box], tissue[box]
     if r_px >= 1:  # lines a step apart on a finer grid: fill the pixels between them
         ball = ndi.generate_binary_structure(2, 1)
-        grown_dark = ndi.binary_dilation(signed[0], ball, iterations=r_px) & (dev < 0)
-        grown_bright = ndi.binary_dilation(signed[1], ball, iterations=r_px) & (dev > 0)
-        mask = (grown_dark | grown_bright) & tissue
+        grown_dark = ndi.binary_dilation(signed[0][box], ball, iterations=r_px) & (d_box < 0)
+        grown_bright = ndi.binary_dilation(signed[1][box], ball, iterations=r_px) & (d_box > 0)
+        m_box = (grown_dark | grown_bright) & t_box
     else:
-        mask = signed[0] | signed[1]
-    # the tissue around: a Gaussian mean over tissue pixels that are no streak
+        m_box = signed[0][box] | signed[1][box]
+    mask = np.zeros(sl.shape, bool)
+    mask[box] = m_box
+    # the tissue around: a Gaussian mean over tissue pixels that are no streak (the
+    # values only of the streak pixels are used; beyond the box: ref)
     sig_vx = [params.reference_mm / (2.0 * s) for s in sp]
-    clean = tissue & ~mask
-    num = ndi.gaussian_filter(np.where(clean, sl, 0.0).astype(np.float32), sig_vx)
+    clean = t_box & ~m_box
+    num = ndi.gaussian_filter(np.where(clean, sl[box], 0.0).astype(np.float32), sig_vx)
     den = ndi.gaussian_filter(clean.astype(np.float32), sig_vx)
-    repl = np.where(den > 1e-3, num / np.maximum(den, 1e-3), ref).astype(np.float32)
+    repl = np.array(ref, np.float32, copy=True)
+    repl[box] = np.where(den > 1e-3, num / np.maximum(den, 1e-3), ref[box])
     return mask, hit, repl, n_lines
 
 
