@@ -45,3 +45,37 @@ def test_bounded_search_answers_the_margin_test_exactly() -> None:
     near = full <= margin
     np.testing.assert_array_equal(bounded[near], full[near])
     assert np.isinf(bounded[~near]).all()
+
+
+def _skin_plan(defect: float, provided: float, shortfall: float, n: int) -> object:
+    from twinsep.reconstruct.expanders import TwinSkinPlan
+
+    return TwinSkinPlan(
+        twin="A",
+        defect_area_mm2=defect,
+        required_mm2=1.4 * defect,
+        provided_mm2=provided,
+        capacity_mm2=provided,
+        shortfall_mm2=shortfall,
+        provided_if_largest_fails_mm2=0.0,
+        expanders=("A1",) * n,  # type: ignore[arg-type]  # only counted by the title
+        message="",
+    )
+
+
+def test_skin_title_shows_the_counted_gain_in_mm2_and_says_short_or_covered() -> None:
+    from twinsep.reconstruct.figure import skin_title
+
+    # vertical-II 128's twin A: the title read "defect 125 cm², available scalp 151 cm²"
+    short = skin_title(_skin_plan(12489.0, 4750.0, 7739.0, 1))  # type: ignore[arg-type]
+    assert short == (
+        "Twin A: scalp defect 12,489 mm²; skin gain counted 4,750 mm² (1 new expander): "
+        "short by 7,739 mm²"
+    )
+    assert "cm²" not in short and "available" not in short
+    covered = skin_title(_skin_plan(4000.0, 5600.0, 0.0, 2))  # type: ignore[arg-type]
+    assert covered.endswith("(2 new expanders): covered, 40 % over-expansion")
+    less = skin_title(_skin_plan(4000.0, 4400.0, 0.0, 1))  # type: ignore[arg-type]
+    assert less.endswith("covered, 10 % over-expansion of the 40 % aimed at")
+    none = skin_title(_skin_plan(3000.0, 0.0, 0.0, 0))  # type: ignore[arg-type]
+    assert none.endswith("(0 new expanders): short by 3,000 mm²")

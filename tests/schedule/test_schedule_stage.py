@@ -67,10 +67,18 @@ def test_stage_runs_and_writes(tmp_path):
     assert section["p90_min"] >= section["p50_min"] > 0
     assert section["colours"]["A"] == "#112233"
     assert any(t["colour"] == "#112233" and t["twin"] == "A" for t in section["tasks"])
-    assert [o["operation"] for o in section["earlier_operations"]] == [
-        "stage 1: scalp tissue expander insertion"
+    # staged division is staged in time: division 1 is its own operation 8 weeks before
+    # the final one (both divisions were in the separation day before)
+    assert [
+        (o["operation"], o["kind"], o["days_before_separation"])
+        for o in section["earlier_operations"]
+    ] == [
+        ("stage 1: scalp tissue expander insertion", "preparatory", 112),
+        ("stage 2: sinus division 1", "division", 56),
     ]
-    assert sum(bool(re.match(r"division \d+: ", t["name"])) for t in section["tasks"]) == 2
+    assert [t["name"] for t in section["tasks"] if re.match(r"division \d+: ", t["name"])] == [
+        "division 2: shared SSS segment 2"
+    ]
     assert "#112233" in (out / "gantt.svg").read_text()
 
 
@@ -155,13 +163,22 @@ def test_through_the_plan_runner_with_cache_and_team_change(tmp_path):
 
 
 def test_long_operation_enlarges_the_default_team_and_warns():
+    from dataclasses import replace
+
     from sched_helpers import sep_stages
 
     from twinsep.schedule.stage import plan_schedule
+    from twinsep.schedule.template import TemplateParams
     from twinsep.schedule.verify import verify_schedule
 
-    result = plan_schedule(sep_stages(6, area_mm2=2000.0), params=PARAMS)
-    assert result.final.makespan_min > 30 * 60  # six long divisions: a 30+ h day
+    # one 10-hour division step in the final operation (six steps in one day before the
+    # divisions became operations of their own): a 27+ h day
+    long_division = TemplateParams(
+        division_base_min=600, division_cap_min=600, division_spread=(0.9, 1.15)
+    )
+    params = replace(PARAMS, template=long_division)
+    result = plan_schedule(sep_stages(2, area_mm2=2000.0), params=params)
+    assert result.final.makespan_min > 27 * 60
     assert len(result.team.people) > len(default_team().people)
     assert any("enlarged by" in n for n in result.notes)
     assert any("longer than any reported single operation" in n for n in result.notes)

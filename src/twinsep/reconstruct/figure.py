@@ -22,6 +22,7 @@ import numpy as np
 
 from twinsep.labels import shade
 from twinsep.reconstruct.defects import TwinDefects
+from twinsep.reconstruct.expanders import TwinSkinPlan
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +58,31 @@ def map_coords_deg(d: TwinDefects, points_mm: np.ndarray) -> np.ndarray:
     elev = np.degrees(np.arcsin(np.clip(rel @ axis / r, -1.0, 1.0)))
     az = np.degrees(np.arctan2(rel @ right, rel @ face))
     return np.stack([az, elev], axis=1)
+
+
+def skin_title(plan: TwinSkinPlan) -> str:
+    """Plain title of one twin's skin map, in mm² only, with the counted gain.
+
+    The counted (realised) skin gain is what covers the defect, not the geometric dome
+    surface nor the healthy scalp that could be expanded; the title says ``short by``
+    or ``covered`` (vertical-II 128's twin A showed "available scalp 151 cm²" beside a
+    "defect 125 cm²" while 7,739 mm² of it were not covered).
+    """
+    n = len(plan.expanders)
+    head = (
+        f"Twin {plan.twin}: scalp defect {plan.defect_area_mm2:,.0f} mm²; skin gain counted "
+        f"{plan.provided_mm2:,.0f} mm² ({n} new expander{'s' if n != 1 else ''})"
+    )
+    if plan.defect_area_mm2 <= 0:
+        return f"Twin {plan.twin}: no scalp defect"
+    if plan.shortfall_mm2 > 0 or not plan.provided_mm2:
+        short = plan.shortfall_mm2 if plan.shortfall_mm2 > 0 else plan.defect_area_mm2
+        return f"{head}: short by {short:,.0f} mm²"
+    over = 100.0 * plan.margin
+    aimed = 100.0 * (plan.required_mm2 / plan.defect_area_mm2 - 1.0) if plan.defect_area_mm2 else 0
+    if over + 0.5 < aimed:
+        return f"{head}: covered, {over:.0f} % over-expansion of the {aimed:.0f} % aimed at"
+    return f"{head}: covered, {over:.0f} % over-expansion"
 
 
 def _split_wrap(xy: np.ndarray) -> list[np.ndarray]:
@@ -181,14 +207,8 @@ def skin_plan_figure(result: object, colours: dict[str, str]) -> Any:
             w = map_coords_deg(d, e.valve_mm[None])[0]
             ax.plot([w[0]], [w[1]], marker="o", mfc="white", mec=col, ms=6)
         plan = skin[name]
-        face_note = "" if d.face_dir is not None else " (facial direction unknown)"
-        ax.set_title(
-            f"Twin {name}: defect {plan.defect_area_mm2 / 100:.0f} cm², "
-            f"available scalp {d.available_scalp_area_mm2 / 100:.0f} cm², "
-            f"{len(plan.expanders)} expander(s){face_note}\n{plan.message}",
-            fontsize=8,
-            wrap=True,
-        )
+        face_note = "" if d.face_dir is not None else "\nfacial direction unknown"
+        ax.set_title(f"{skin_title(plan)}{face_note}", fontsize=8, wrap=True)
         ax.set_xlim(-180, 180)
         ax.set_ylim(-90, 90)
         ax.set_xticks([-180, -90, 0, 90, 180], ["back", "left", "face", "right", "back"])

@@ -31,7 +31,12 @@ from twinsep.reconstruct.defects import (
     measure_defects,
 )
 from twinsep.reconstruct.existing import ExistingSkin, existing_skin
-from twinsep.reconstruct.expanders import ExpanderParams, TwinSkinPlan, plan_expanders
+from twinsep.reconstruct.expanders import (
+    ExpanderParams,
+    TwinSkinPlan,
+    insertion_day_before_separation,
+    plan_expanders,
+)
 from twinsep.segment.implants import ExistingExpander
 from twinsep.volume import Volume
 
@@ -108,6 +113,10 @@ class Reconstruction:
     separation_date : date or None
     existing : dict "A"/"B" -> ExistingSkin
         Scalp over expanders already in place (twins that have some).
+    expansion_days : int
+        Days from the insertion of the new expanders to the separation: the last fill
+        plus ``ExpanderParams.rest_days`` (0 without new expanders). The schedule dates
+        the expander operation from it.
     """
 
     defects: dict[str, TwinDefects]
@@ -116,6 +125,7 @@ class Reconstruction:
     meshes: dict[str, MeshData]
     separation_date: date | None = None
     existing: dict[str, ExistingSkin] = field(default_factory=dict)
+    expansion_days: int = 0
 
 
 def reconstruct(
@@ -181,7 +191,9 @@ def reconstruct(
             meshes[f"{name}/cranioplasty_{name}"] = MeshData(
                 f"cranioplasty_{name}", name, b.vertices_mm, b.faces
             )
-    return Reconstruction(defects, skin, bone, meshes, separation_date, grown)
+    has_new = any(p.expanders for p in skin.values())
+    days = insertion_day_before_separation(skin, params.expanders) if has_new else 0
+    return Reconstruction(defects, skin, bone, meshes, separation_date, grown, days)
 
 
 def _r(x: float, nd: int = 1) -> float:
@@ -284,6 +296,7 @@ def sections(result: Reconstruction) -> dict[str, Any]:
         "expanders": expanders,
         "twins": per_twin,
         "expansion_weeks": _r(last_day / 7.0, 1),
+        "insertion_days_before_separation": result.expansion_days if expanders else None,
         "separation_date": result.separation_date.isoformat() if result.separation_date else None,
         "insertion_date": None,
         "shortfall_mm2": {n: _r(result.skin[n].shortfall_mm2, 0) for n in sorted(result.skin)},

@@ -93,6 +93,111 @@ def crossing_stage(plan: Mapping[str, Any], crossing: Mapping[str, Any]) -> str:
     return "—" if stage is None else str(stage)
 
 
+def _is_expander_stage(stage: Mapping[str, Any]) -> bool:
+    action = stage.get("action")
+    if action:
+        return action == "tissue_expander"
+    return "expander" in str(stage.get("name", "")).lower()
+
+
+def _fill_day(fill: Mapping[str, Any]) -> int:
+    """Day after insertion of a fill (``day``; plans that give only ``week``: x 7)."""
+    day = fill.get("day")
+    if isinstance(day, int | float):
+        return int(day)
+    week = fill.get("week")
+    return int(round(7 * week)) if isinstance(week, int | float) else 0
+
+
+def expander_stage_note(plan: Mapping[str, Any], stage: Mapping[str, Any]) -> str:
+    """What the plan's own skin plan says about an expander stage, in words ("" else).
+
+    The stage's rationale is written before the expanders are planned; the fills (day 0
+    at insertion, then weekly), the day of the operation and each twin's counted gain
+    against its defect come from ``skin`` and ``schedule`` (vertical-II 128's rationale
+    said "filled weekly for about 10-14 weeks ... grow skin to close both heads" while
+    its fills ran 9 weeks and twin A was 7,739 mm² short).
+    """
+    skin = plan.get("skin") or {}
+    if not _is_expander_stage(stage) or not skin:
+        return ""
+    exps = skin.get("expanders") or []
+    parts: list[str] = []
+    if exps:
+        fill_days = [_fill_day(f) for e in exps for f in e.get("fills") or []]
+        last_day = max(fill_days, default=0)
+        n_fills = max(len(e.get("fills") or []) for e in exps)
+        later = sorted(set(fill_days) - {0})
+        when = (
+            f"then weekly from day {later[0]} to day {last_day} (week {last_day / 7:.0f})"
+            if later
+            else "no later fill"
+        )
+        text = (
+            f"This plan: {len(exps)} new expander{'s' if len(exps) != 1 else ''}, filled at "
+            f"insertion and {when}, up to {n_fills} fills each"
+        )
+        ops = ((plan.get("schedule") or {}).get("earlier_operations")) or []
+        op = next((o for o in ops if o.get("stage") == stage.get("number")), None)
+        days = op.get("days_before_separation") if op else None
+        if isinstance(days, int | float):
+            text += (
+                f"; inserted {days:.0f} days before the separation operation, the last fill "
+                f"{days - last_day:.0f} days before it"
+            )
+        parts.append(text + ".")
+    else:
+        parts.append("This plan places no new expander.")
+    twins = skin.get("twins") or {}
+    cover = []
+    for name in sorted(twins):
+        t = twins[name]
+        defect, got = t.get("defect_area_mm2"), t.get("realised_gain_mm2")
+        if defect is None or got is None:
+            continue
+        short = t.get("shortfall_mm2") or 0
+        head = (
+            f"twin {name} {format_number(got)} mm² of skin gain counted for a "
+            f"{format_number(defect)} mm² defect"
+        )
+        if short > 0:
+            cover.append(f"{head}: short by {format_number(short)} mm²")
+        elif got >= defect:
+            cover.append(f"{head}: covered")
+        else:
+            cover.append(f"{head}: short by {format_number(defect - got)} mm²")
+    if cover:
+        parts.append("Skin: " + "; ".join(cover) + ".")
+    return " ".join(parts)
+
+
+def division_operations_note(plan: Mapping[str, Any]) -> str:
+    """How the schedule places the division steps, in words ("" with one or none).
+
+    With the earlier division operations of the schedule: which steps are operations of
+    their own and how many days before the separation; a plan scheduled before they were
+    (no ``kind`` on its earlier operations) put every division step in one operation.
+    """
+    stages = (plan.get("separation") or {}).get("stages") or []
+    n_div = sum(1 for s in stages if s.get("kind") == "separation")
+    schedule = plan.get("schedule")
+    if n_div < 2 or not schedule:
+        return ""
+    ops = schedule.get("earlier_operations") or []
+    divs = [o for o in ops if o.get("kind") == "division"]
+    if not any("kind" in o for o in ops) and not divs:
+        return "the schedule places all division steps in one operation"
+    if not divs:
+        return ""
+    days = ", ".join(f"{format_number(o.get('days_before_separation'))}" for o in divs)
+    steps = "division step 1" if len(divs) == 1 else f"division steps 1-{len(divs)}"
+    return (
+        f"{steps} {'is an operation' if len(divs) == 1 else 'are operations'} of "
+        f"{'its' if len(divs) == 1 else 'their'} own, {days} days before the separation; "
+        f"the last is in the separation operation"
+    )
+
+
 def _make_env(plan: Mapping[str, Any]) -> Environment:
     env = Environment(
         autoescape=select_autoescape(default=True, default_for_string=True),
@@ -122,6 +227,8 @@ def _make_env(plan: Mapping[str, Any]) -> Environment:
 
     env.globals.update(
         crossing_stage=lambda c: crossing_stage(plan, c),
+        expander_note=lambda s: expander_stage_note(plan, s),
+        division_note=lambda: division_operations_note(plan),
         tissue_words=tissue_words,
         hours=lambda path: _hours(get_path(plan, path)),
         ink=ink_on,

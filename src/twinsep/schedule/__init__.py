@@ -17,6 +17,7 @@ from twinsep.schedule.template import (
     StageInput,
     TemplateParams,
     default_team,
+    division_operation_tasks,
     preparatory_tasks,
     separation_tasks,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "Verification",
     "compile_problem",
     "default_team",
+    "division_operation_tasks",
     "greedy_schedule",
     "load_team",
     "parse_team",

@@ -2,9 +2,11 @@
 
 Reads the stage list of the ``separate`` stage when it ran (``ctx.result("separate")
 .stages``; see :class:`~twinsep.schedule.template.StageInput`) and the team file
-``ctx.options.team_path`` (default team when None). The final separation operation is
-optimised in detail; each preparatory stage is scheduled as its own shorter operation
-and summarised. Writes ``schedule.csv``, ``schedule.ics``, ``gantt.svg``,
+``ctx.options.team_path`` (default team when None), and the expander fills of the
+``reconstruct`` stage when it ran (the expander insertion is dated from them). The final
+separation operation (the last separation stage) is optimised in detail; each
+preparatory stage and each earlier separation stage (venous division) is scheduled as
+its own operation, weeks earlier, and summarised. Writes ``schedule.csv``, ``schedule.ics``, ``gantt.svg``,
 ``gantt.html`` and ``runsheets.html``; owns the ``schedule`` section of ``plan.json``.
 """
 
@@ -33,6 +35,7 @@ from twinsep.schedule.template import (
     StageInput,
     TemplateParams,
     default_team,
+    division_operation_tasks,
     preparatory_action,
     preparatory_tasks,
     separation_tasks,
@@ -57,7 +60,7 @@ class ScheduleParams:
     solve : SolveParams
         CP-SAT budget for the separation day (the seed comes from ``--seed``).
     earlier_time_limit_s : float
-        CP-SAT budget of each (small) preparatory operation.
+        CP-SAT budget of each earlier operation (preparatory or division).
     montecarlo : MonteCarloParams
         Risk simulation (the seed comes from ``--seed``).
     max_relays : int
@@ -66,19 +69,33 @@ class ScheduleParams:
         continuous shared role each) before giving up, with a warning.
     longest_reported_h : float
         Longest single separation operation reported (Rio 2022, 27 h; NOTES.md): a
-        longer planned day gets a warning suggesting staged operations.
+        longer planned day gets a warning suggesting more division stages.
+    division_interval_days : int
+        Days between consecutive venous-division operations (8 weeks); the last division
+        is the final separation operation. Staging is meant to let each twin develop its
+        own venous drainage before the next division (Kobets 2025; Stone & Goodrich 2006:
+        staged separation of total forms had lower mortality). Reported spacings: London
+        2019 (Great Ormond Street) three operations from October 2018 to 11 February 2019,
+        about 8 weeks apart; Montefiore 2003-04 four stages over 9.5-10 months (Staffenberg
+        & Goodrich, Clin Plast Surg 2005), about 13 weeks apart; Rome 2022 (total angular)
+        three steps over one year. 8 weeks is the shortest of these: set the real dates.
     expander_lead_days : int
-        Days from tissue-expander insertion to the separation operation in the calendar:
-        16 weeks. Children's expanders get their first fill 7-10 days after insertion,
-        then weekly for about 10-12 weeks (mean 14.2 weeks in a staged calvarial
-        reconstruction review); UC Davis placed theirs about four months before (NOTES.md).
+        Days from tissue-expander insertion to the separation operation when the plan has
+        no expander fills (no ``reconstruct`` result): 16 weeks. Children's expanders get
+        their first fill 7-10 days after insertion, then weekly for about 10-12 weeks
+        (mean 14.2 weeks in a staged calvarial reconstruction review); UC Davis placed
+        theirs about four months before (NOTES.md). With fills, the insertion is the last
+        fill plus the rest days before the separation (the ``reconstruct`` stage's own
+        count, ``Reconstruction.expansion_days``).
     distraction_lead_days : int
         Days from any other preparatory operation (cranial distraction, fascia expansion)
-        to the separation: 6 weeks, for distraction of about 1 mm a day for a month (CHOP,
+        to the first venous-division operation (the separation when there is one
+        division): 6 weeks, for distraction of about 1 mm a day for a month (CHOP,
         NOTES.md) after the device is placed. An estimate: set the real dates.
     endovascular_lead_days : int
-        Days from endovascular occlusion to the separation: 4 weeks, a nominal interval
-        for the twins' venous drainage to adapt (no published interval in NOTES.md).
+        Days from endovascular occlusion to the first venous-division operation: 4 weeks,
+        a nominal interval for the twins' venous drainage to adapt before any open
+        division (no published interval in NOTES.md).
     """
 
     template: TemplateParams = field(default_factory=TemplateParams)
@@ -87,6 +104,7 @@ class ScheduleParams:
     montecarlo: MonteCarloParams = field(default_factory=MonteCarloParams)
     max_relays: int = 3
     longest_reported_h: float = 27.0
+    division_interval_days: int = 56
     expander_lead_days: int = 112
     distraction_lead_days: int = 42
     endovascular_lead_days: int = 28
@@ -108,24 +126,54 @@ def long_day_note(
         f"the separation day is planned at {makespan_min / 60:.1f} h with most-likely step "
         f"times and takes {p50_min / 60:.1f} h (P50) to {p90_min / 60:.1f} h (P90) when steps "
         f"vary, longer than any reported single operation ({longest_reported_h:g} h); "
-        "consider dividing the venous stages over separate operations"
+        "consider more venous-division stages (--stages), each its own earlier operation"
     )
 
 
-def earlier_lead_days(stages: Sequence[StageInput], params: ScheduleParams) -> tuple[int, ...]:
-    """Nominal days before the separation operation of each preparatory stage, in stage
-    order (by its action: expander, endovascular occlusion, anything else). The export
-    keeps each at least a week before the next (:func:`~twinsep.schedule.export.
-    days_before_separation`)."""
-    by_action = {
-        "tissue_expander": params.expander_lead_days,
-        "endovascular_occlusion": params.endovascular_lead_days,
-    }
-    return tuple(
-        int(by_action.get(preparatory_action(s), params.distraction_lead_days))
-        for s in stages
-        if s.kind == "preparatory"
-    )
+def operation_days(
+    stages: Sequence[StageInput],
+    params: ScheduleParams,
+    *,
+    expander_days: int | None = None,
+) -> dict[int, int]:
+    """Nominal days before the final separation operation of every earlier operation.
+
+    Keys are stage numbers: each preparatory stage and each separation stage but the
+    last. Division operation ``k`` of ``n`` is ``(n - k) x division_interval_days``
+    before the final one; endovascular occlusion and distraction (anything else) are
+    their lead days before the *first* division operation (they prepare the division);
+    the expander insertion is ``expander_days`` before the final operation (the fills
+    end before it, the expanded scalp closes the heads), ``expander_lead_days`` when
+    the plan has no fills. Nominal: the calendar also keeps every operation at least a
+    week from the next (:func:`~twinsep.schedule.export.days_before_separation`).
+    """
+    seps = [s for s in stages if s.kind == "separation"]
+    n = len(seps)
+    out: dict[int, int] = {}
+    for k, s in enumerate(seps[:-1], start=1):
+        out[s.number] = (n - k) * int(params.division_interval_days)
+    first_division = (n - 1) * int(params.division_interval_days) if n else 0
+    for s in stages:
+        if s.kind != "preparatory":
+            continue
+        action = preparatory_action(s)
+        if action == "tissue_expander":
+            days = params.expander_lead_days if expander_days is None else expander_days
+        elif action == "endovascular_occlusion":
+            days = first_division + params.endovascular_lead_days
+        else:
+            days = first_division + params.distraction_lead_days
+        out[s.number] = int(days)
+    return out
+
+
+def earlier_lead_days(
+    stages: Sequence[StageInput], params: ScheduleParams, *, expander_days: int | None = None
+) -> tuple[int, ...]:
+    """Nominal days before the separation operation of each earlier operation
+    (:func:`operation_days`), in stage order."""
+    days = operation_days(stages, params, expander_days=expander_days)
+    return tuple(days[s.number] for s in stages if s.number in days)
 
 
 @dataclass(frozen=True)
@@ -140,6 +188,10 @@ class ScheduleResult:
     team_source: str
     verified: bool
     notes: tuple[str, ...] = ()
+    earlier_stages: tuple[StageInput, ...] = ()
+    """The stage of each earlier operation (aligned with ``earlier``, earliest first)."""
+    earlier_days: tuple[int, ...] = ()
+    """Days before the separation of each earlier operation (aligned with ``earlier``)."""
 
 
 def fit_template(tasks: Sequence[Task], team: Team, *, source: str) -> Team:
@@ -177,8 +229,13 @@ def plan_schedule(
     params: ScheduleParams = ScheduleParams(),
     seed: int = 0,
     team_source: str = "default team",
+    expander_days: int | None = None,
 ) -> ScheduleResult:
-    """Schedule the separation day (detail) and each preparatory operation (summary).
+    """Schedule the separation day (detail) and each earlier operation (summary).
+
+    Earlier operations: each preparatory stage and each separation stage but the last
+    (one venous division each, :func:`~twinsep.schedule.template.
+    division_operation_tasks`), in calendar order (:func:`operation_days`).
 
     Parameters
     ----------
@@ -186,12 +243,16 @@ def plan_schedule(
         Stage objects with ``number, name, kind, structures, rationale, area_mm2``.
     team : Team, optional
         Validated team (default team when None). Its own tasks, if any, replace the
-        template of the separation day.
+        template of the separation day; the earlier operations use the templates with
+        its people.
     params : ScheduleParams
     seed : int
         Seed of the solver and of the Monte Carlo.
     team_source : str
         Name of the team file for messages.
+    expander_days : int, optional
+        Days from expander insertion to the separation (last fill plus rest), from the
+        plan's fills; ``params.expander_lead_days`` when None.
 
     Returns
     -------
@@ -202,6 +263,8 @@ def plan_schedule(
     ConfigError, InfeasibleScheduleError
     """
     st = tuple(stage_inputs(stages))
+    seps = [s for s in st if s.kind == "separation"]
+    n_div = len(seps)
     seed = int(seed) % 2**31  # CP-SAT seeds are 32-bit; numpy needs a non-negative seed
     solve_p = replace(params.solve, seed=seed)
     notes: list[str] = []
@@ -212,7 +275,14 @@ def plan_schedule(
             final_team = base
         else:
             final_team = fit_template(
-                separation_tasks(st, params.template), base, source=team_source
+                separation_tasks(
+                    seps[-1:],
+                    params.template,
+                    first_division=max(n_div, 1),
+                    reopen=n_div > 1,
+                ),
+                base,
+                source=team_source,
             )
         problem = compile_problem(final_team)
         try:
@@ -248,14 +318,24 @@ def plan_schedule(
     )
     if long_day:
         notes.append(long_day)
+    nominal = operation_days(st, params, expander_days=expander_days)
+    order = sorted((s for s in st if s.number in nominal), key=lambda s: -nominal[s.number])
+    days = days_before_separation(
+        len(order) + 1, ExportParams(lead_days=tuple(nominal[s.number] for s in order))
+    )[:-1]
+    division_no = {s.number: k for k, s in enumerate(seps, start=1)}
     earlier: list[Schedule] = []
-    for s in st:
-        if s.kind != "preparatory":
-            continue
+    verified = check.ok
+    for s in order:
         label = f"stage {s.number}: {s.name or ', '.join(s.structures)}"
-        op_team = fit_template(
-            preparatory_tasks(s), base.model_copy(update={"tasks": ()}), source=team_source
-        )
+        if s.kind == "separation":
+            k = division_no[s.number]
+            tasks = division_operation_tasks(s, k, params.template, reopen=k > 1)
+            what = "division operation"
+        else:
+            tasks = preparatory_tasks(s)
+            what = "preparatory operation"
+        op_team = fit_template(tasks, base.model_copy(update={"tasks": ()}), source=team_source)
         try:
             sch = solve_schedule(
                 compile_problem(op_team),
@@ -263,7 +343,14 @@ def plan_schedule(
                 operation=label,
             )
         except InfeasibleScheduleError as exc:
-            raise InfeasibleScheduleError(f"preparatory operation {label!r}: {exc}") from None
+            raise InfeasibleScheduleError(f"{what} {label!r}: {exc}") from None
+        op_check = verify_schedule(sch, op_team)
+        if not op_check.ok:
+            raise RuntimeError(
+                f"internal error: the schedule of {label!r} fails verification: "
+                + "; ".join(op_check.violations[:3])
+            )
+        verified = verified and op_check.ok
         earlier.append(sch)
     return ScheduleResult(
         team=final_team,
@@ -272,8 +359,10 @@ def plan_schedule(
         risk=risk,
         stages=st,
         team_source=team_source,
-        verified=check.ok,
+        verified=verified,
         notes=tuple(notes),
+        earlier_stages=tuple(order),
+        earlier_days=tuple(int(d) for d in days),
     )
 
 
@@ -310,9 +399,17 @@ def _run(ctx: Any) -> ScheduleResult:
     else:
         team, source = None, "default team"
         ctx.warn("no --team file: the default template team of role codes was scheduled")
+    expander_days = None
+    if ctx.has("reconstruct"):
+        expander_days = getattr(ctx.result("reconstruct"), "expansion_days", None) or None
     try:
         result = plan_schedule(
-            stages, team, params=params, seed=int(ctx.options.seed), team_source=source
+            stages,
+            team,
+            params=params,
+            seed=int(ctx.options.seed),
+            team_source=source,
+            expander_days=expander_days,
         )
     except InfeasibleScheduleError as exc:
         # the team (file or default) cannot do the operation: bad input, exit code 2
@@ -331,6 +428,11 @@ def _run(ctx: Any) -> ScheduleResult:
             "simulated operations: plan extra relief"
         )
     return result
+
+
+def _aligned(stages: Sequence[StageInput], n: int) -> list[StageInput | None]:
+    """``stages`` padded with None to ``n`` (a result cached before ``earlier_stages``)."""
+    return [*stages, *([None] * (n - len(stages)))][:n]
 
 
 def schedule_section(result: ScheduleResult, params: ExportParams) -> dict[str, Any]:
@@ -382,15 +484,20 @@ def schedule_section(result: ScheduleResult, params: ExportParams) -> dict[str, 
         "earlier_operations": [
             {
                 "operation": o.operation,
+                "stage": st.number if st is not None else None,
+                "kind": ("division" if st.kind == "separation" else "preparatory")
+                if st is not None
+                else None,
                 "days_before_separation": days,
                 "makespan_min": o.makespan_min,
                 "tasks": len(o.tasks),
                 "people": len({a.person for t in o.tasks for a in t.people}),
                 "status": o.status,
             }
-            for o, days in zip(
+            for o, days, st in zip(
                 result.earlier,
                 days_before_separation(len(result.earlier) + 1, params),
+                _aligned(result.earlier_stages, len(result.earlier)),
                 strict=False,
             )
         ],
@@ -403,7 +510,8 @@ def _write(result: ScheduleResult, ctx: Any, out_dir: Path) -> dict[str, Any]:
         colour_a=ctx.options.colour_a,
         colour_b=ctx.options.colour_b,
         case_id=str(getattr(ctx.options, "case", None) or "case"),
-        lead_days=earlier_lead_days(result.stages, ctx.params or ScheduleParams()),
+        lead_days=result.earlier_days
+        or earlier_lead_days(result.stages, ctx.params or ScheduleParams()),
     )
     teams: dict[str, str] = {p.name: str(p.team) for p in result.team.people}
     write_outputs(
@@ -432,11 +540,11 @@ def make_stage(names: Sequence[str] = ()) -> Any:
         name="schedule",
         run=_run,
         write=_write,
-        depends=("separate",) if "separate" in names else (),
+        depends=tuple(n for n in ("separate", "reconstruct") if n in names),
         uses=("team_path", "seed"),
         params=ScheduleParams(),
     )
 
 
-STAGE = make_stage(("separate",))
-"""The stage as it runs in the full pipeline (after ``separate``)."""
+STAGE = make_stage(("separate", "reconstruct"))
+"""The stage as it runs in the full pipeline (after ``separate`` and ``reconstruct``)."""

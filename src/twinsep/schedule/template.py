@@ -15,12 +15,19 @@ measurements and every one can be overridden by writing the task list in ``team.
 
 Decisions
 ---------
-* The **final separation operation** (all stages of kind ``"separation"``, one
-  venous-division step each, in stage order) is scheduled in detail.
+* Staged venous division is staged in time: every stage of kind ``"separation"`` but
+  the last is its own earlier operation (:func:`division_operation_tasks`: opening,
+  through the previous exposure after the first, one division step sized by that
+  stage's cut area, closure of the still joined heads), weeks before the next, so that
+  venous collaterals develop between the divisions (Stone & Goodrich 2006; Kobets 2025).
+* The **final separation operation** (the last separation stage, the completion of the
+  separation and the reconstruction of both heads; :func:`separation_tasks`) is
+  scheduled in detail.
 * Every **preparatory** stage (tissue-expander insertion, cranial distraction,
   endovascular occlusion, ...) is a separate operation weeks earlier; each is scheduled
   on its own with the short template of :func:`preparatory_tasks` and reported as a
-  summary (duration, people) next to the detailed separation day.
+  summary (duration, people) next to the detailed separation day, as are the earlier
+  division operations.
 """
 
 from __future__ import annotations
@@ -245,15 +252,18 @@ def division_duration_min(
     return (round(lo * mode, 1), round(mode, 1), round(hi * mode, 1))
 
 
-def separation_tasks(
-    stages: Sequence[StageInput], params: TemplateParams = TemplateParams()
-) -> list[Task]:
-    """Tasks of the final separation operation for the ``separation`` stages given.
+def _division_name(number: int, stage: StageInput) -> str:
+    what = ", ".join(stage.structures) or stage.name or "shared venous segment"
+    return f"division {number}: {_short(what)}"
 
-    Tables: ``joint`` until the separation moment, then ``table A`` / ``table B``
-    (names of :func:`default_team`).
+
+def _opening_tasks(reopen: bool) -> list[Task]:
+    """Briefing to dural opening on the joint table (both operations with an opening).
+
+    ``reopen``: the heads were opened in an earlier division operation; the flaps are
+    raised again through the previous exposure (same estimates: scar tissue and
+    adhesions make a re-opening no quicker than the first).
     """
-    seps = [s for s in stages if s.kind == "separation"]
     both = {"anaesthetist@A": 1, "anaesthetist@B": 1}
     tasks = [
         _t(
@@ -331,10 +341,12 @@ def separation_tasks(
             phase="preparation",
         ),
     ]
+    flaps = "re-open scalp flaps" if reopen else "scalp flaps"
+    bone = "re-open bone flap" if reopen else "craniotomy"
     for x in ("A", "B"):
         tasks += [
             _t(
-                f"scalp flaps {x} side",
+                f"{flaps} {x} side",
                 (60, 90, 150),
                 {"plastic_surgeon": 2, "scrub_nurse": 1, "anaesthetist": 1},
                 twin=x,
@@ -343,17 +355,16 @@ def separation_tasks(
                 phase="access",
             ),
             _t(
-                f"craniotomy {x} side",
+                f"{bone} {x} side",
                 (60, 90, 150),
                 {"neurosurgeon": 2, "scrub_nurse": 1, "anaesthetist": 1},
                 twin=x,
                 table="joint",
-                after=[f"scalp flaps {x} side"],
+                after=[f"{flaps} {x} side"],
                 equipment={"craniotome": 1},
                 phase="access",
             ),
         ]
-    div_needs = {"neurosurgeon": 2, "scrub_nurse": 2, **both, "neurophysiologist": 1}
     tasks.append(
         _t(
             "dural opening",
@@ -361,15 +372,58 @@ def separation_tasks(
             {"neurosurgeon": 2, "scrub_nurse": 1, **both, "neurophysiologist": 1},
             table="joint",
             fields=2,
-            after=["craniotomy A side", "craniotomy B side"],
+            after=[f"{bone} A side", f"{bone} B side"],
             equipment={"microscope": 1},
             phase="access",
         )
     )
+    return tasks
+
+
+_DIVISION_NEEDS = {
+    "neurosurgeon": 2,
+    "scrub_nurse": 2,
+    "anaesthetist@A": 1,
+    "anaesthetist@B": 1,
+    "neurophysiologist": 1,
+}
+
+
+def separation_tasks(
+    stages: Sequence[StageInput],
+    params: TemplateParams = TemplateParams(),
+    *,
+    first_division: int = 1,
+    reopen: bool = False,
+) -> list[Task]:
+    """Tasks of the final separation operation for the ``separation`` stages given.
+
+    The plan's schedule passes only the last separation stage (the earlier ones are
+    operations of their own, :func:`division_operation_tasks`); given several, their
+    division steps follow one another in this one operation.
+
+    Parameters
+    ----------
+    stages : sequence of StageInput
+        Stages; those of kind ``separation`` get one division step each, in order.
+    params : TemplateParams
+    first_division : int
+        Number of the first division step given (``division 2: ...`` when division 1
+        was an earlier operation).
+    reopen : bool
+        The heads were opened before (an earlier division operation): the flaps are
+        re-opened through the previous exposure.
+
+    Tables: ``joint`` until the separation moment, then ``table A`` / ``table B``
+    (names of :func:`default_team`).
+    """
+    seps = [s for s in stages if s.kind == "separation"]
+    both = {"anaesthetist@A": 1, "anaesthetist@B": 1}
+    tasks = _opening_tasks(reopen)
+    div_needs = dict(_DIVISION_NEEDS)
     prev = "dural opening"
-    for k, st in enumerate(seps, start=1):
-        what = ", ".join(st.structures) or st.name or "shared venous segment"
-        name = f"division {k}: {_short(what)}"
+    for k, st in enumerate(seps, start=first_division):
+        name = _division_name(k, st)
         tasks.append(
             _t(
                 name,
@@ -465,6 +519,92 @@ def separation_tasks(
                 phase="transfer",
             ),
         ]
+    return tasks
+
+
+def division_operation_tasks(
+    stage: StageInput,
+    number: int,
+    params: TemplateParams = TemplateParams(),
+    *,
+    reopen: bool = False,
+) -> list[Task]:
+    """Tasks of one earlier venous-division operation (the heads stay joined).
+
+    The same opening as the final operation (:func:`separation_tasks`; through the
+    previous exposure when ``reopen``), one division step sized by the stage's cut
+    area (:func:`division_duration_min`), then haemostasis and dural closure, the bone
+    flaps and the scalp closed by each twin's team, and emergence of both twins on the
+    joint table. Closure estimates as in the final operation (dural repair 90/120/240,
+    scalp closure 90/120/180 min); the bone flaps are put back, not reconstructed.
+
+    Parameters
+    ----------
+    stage : StageInput
+        The separation stage divided in this operation.
+    number : int
+        Its number among the division steps (``division 1: ...``).
+    params : TemplateParams
+    reopen : bool
+        An earlier division operation opened the heads.
+    """
+    both = {"anaesthetist@A": 1, "anaesthetist@B": 1}
+    name = _division_name(number, stage)
+    tasks = _opening_tasks(reopen)
+    tasks += [
+        _t(
+            name,
+            division_duration_min(stage.area_mm2, params),
+            dict(_DIVISION_NEEDS),
+            table="joint",
+            fields=2,
+            after=["dural opening"],
+            equipment={"microscope": 2, "neuromonitoring": 2},
+            phase="division",
+        ),
+        _t(
+            "haemostasis and dural closure",
+            (90, 120, 240),
+            {"neurosurgeon": 2, "scrub_nurse": 1, **both},
+            table="joint",
+            fields=2,
+            after=[name],
+            equipment={"microscope": 1},
+            phase="closure",
+        ),
+    ]
+    for x in ("A", "B"):
+        tasks += [
+            _t(
+                f"bone flap back {x} side",
+                (30, 45, 90),
+                {"neurosurgeon": 1, "scrub_nurse": 1, "anaesthetist": 1},
+                twin=x,
+                table="joint",
+                after=["haemostasis and dural closure"],
+                phase="closure",
+            ),
+            _t(
+                f"scalp closure {x} side",
+                (90, 120, 180),
+                {"plastic_surgeon": 2, "scrub_nurse": 1, "anaesthetist": 1},
+                twin=x,
+                table="joint",
+                after=[f"bone flap back {x} side"],
+                phase="closure",
+            ),
+        ]
+    tasks.append(
+        _t(
+            "dressing, emergence and transfer to ICU",
+            (45, 60, 90),
+            {**both, "circulating_nurse": 1},
+            table="joint",
+            fields=2,
+            after=["scalp closure A side", "scalp closure B side"],
+            phase="transfer",
+        )
+    )
     return tasks
 
 

@@ -3,7 +3,11 @@
 Order (Stone & Goodrich 2006; Kobets 2025): smaller, non-dominant venous segments first,
 the dominant drainage last, so that each twin develops its own venous outflow between
 stages; optional preparatory stages first (scalp tissue expansion, cranial distraction,
-endovascular occlusion). The user may fix the number of separation stages or give an
+endovascular occlusion). Each separation stage but the last is an operation of its own,
+weeks before the next (the schedule, :mod:`twinsep.schedule.stage`, spaces them); the
+last is the final separation operation. The texts say nothing the later stages decide
+(how long the expanders are filled, whether their skin suffices): the report adds those
+from the plan's own skin plan. The user may fix the number of separation stages or give an
 edited stage list (YAML, :func:`load_stage_file`).
 """
 
@@ -136,9 +140,10 @@ def propose_stages(
             "Scalp tissue expander insertion",
             "preparatory",
             ["scalp"],
-            f"The bridge is {facts.bridge_area_mm2 / 100:.0f} cm2: after separation each twin "
+            f"The bridge is {facts.bridge_area_mm2:,.0f} mm²: after separation each twin "
             "needs more scalp than it has. Expanders placed under the scalp and filled weekly "
-            "for about 10-14 weeks grow skin to close both heads.",
+            "grow extra scalp toward closing both heads; the fills and whether the counted "
+            "gain covers each defect are in the skin plan.",
             "tissue_expander",
         )
     contact_share = facts.brain_contact_area_mm2 / max(facts.bridge_area_mm2, 1e-9)
@@ -192,8 +197,9 @@ def propose_stages(
                 if dominant is not None and dominant.id in ids and n_sep > 1:
                     text += (
                         f"; {dominant.id} ({dominant.diameter_mm:.0f} mm, the dominant "
-                        "drainage) is divided last so that both twins had time to develop "
-                        "their own venous outflow"
+                        "drainage) is divided last, in the final operation, so that both "
+                        "twins have had the weeks since the earlier division operation(s) to "
+                        "develop their own venous outflow"
                     )
             text += "."
             structures = ids + ["remaining bridge"]
@@ -202,16 +208,18 @@ def propose_stages(
             if ids:
                 sizes = ", ".join(f"{c.id} ({c.diameter_mm:.0f} mm)" for c in group)
                 text = (
-                    f"Divides the smaller shared venous segment(s) {sizes} with the dural "
-                    f"cuff around them (within {params.venous_cuff_mm:g} mm), keeping the "
-                    "dominant drainage and the rest of the bridge intact so that venous "
-                    "collaterals can grow before the next stage."
+                    f"An operation of its own: divides the smaller shared venous segment(s) "
+                    f"{sizes} with the dural cuff around them (within "
+                    f"{params.venous_cuff_mm:g} mm), keeping the dominant drainage and the "
+                    "rest of the bridge intact so that venous collaterals can grow in the "
+                    "weeks before the next operation."
                 )
             else:
                 text = (
-                    "Divides the dura, bone and soft tissue of one sector of the bridge "
-                    "without dividing a shared sinus, so that each twin starts to develop "
-                    "its own venous drainage."
+                    "An operation of its own: divides the dura, bone and soft tissue of one "
+                    "sector of the bridge without dividing a shared sinus, so that each "
+                    "twin starts to develop its own venous drainage in the weeks before the "
+                    "next operation."
                 )
                 if facts.sinus_unseen:
                     text += (

@@ -1,0 +1,99 @@
+"""The report's words about staged division and expansion agree with the plan's numbers.
+
+Before: the summary said that the schedule puts all division steps in one operation
+(true then, contradicting the stage rationales' weeks between divisions), and the
+expander stage's "why" said "filled weekly for about 10-14 weeks ... grow skin to close
+both heads" on vertical-II 128, whose fills ran 9 weeks and whose twin A was 7,739 mm²
+short.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from test_report import _plan
+from test_report_read_through import _staged_plan, _table, _text
+
+from twinsep.report.render import division_operations_note, expander_stage_note, render_report
+
+
+def _vertical_ii_like() -> dict[str, Any]:
+    """Vertical-II 128's skin and staging numbers (from a CLI plan of 6418815)."""
+    plan = _staged_plan()
+    plan["separation"]["stages"][0]["action"] = "tissue_expander"
+    plan["skin"]["expanders"][0]["fills"] = [
+        {"day": d, "week": round(d / 7, 1), "add_ml": 10.0, "total_ml": 10.0 * (i + 1)}
+        for i, d in enumerate([0, 7, 14, 21, 28, 35, 42, 49, 56, 63])
+    ]
+    plan["skin"]["twins"] = {
+        "A": {
+            "defect_area_mm2": 12489.0,
+            "realised_gain_mm2": 4750.0,
+            "shortfall_mm2": 7739.0,
+            "covered": False,
+        },
+        "B": {
+            "defect_area_mm2": 4200.0,
+            "realised_gain_mm2": 5880.0,
+            "shortfall_mm2": 0.0,
+            "covered": True,
+        },
+    }
+    plan["schedule"]["earlier_operations"] = [
+        {
+            "operation": "stage 1: Scalp tissue expander insertion",
+            "stage": 1,
+            "kind": "preparatory",
+            "days_before_separation": 70,
+            "makespan_min": 320,
+        },
+        {
+            "operation": "stage 2: Staged division 1",
+            "stage": 2,
+            "kind": "division",
+            "days_before_separation": 56,
+            "makespan_min": 1005,
+        },
+    ]
+    return plan
+
+
+def test_the_summary_says_each_earlier_division_is_an_operation_of_its_own() -> None:
+    plan = _vertical_ii_like()
+    page = render_report(plan, {})
+    summary = _text(page[page.index('<section id="summary">') : page.index("</section>")])
+    assert "all division steps in one operation" not in summary
+    assert (
+        "2 division steps (division step 1 is an operation of its own, 56 days before the "
+        "separation; the last is in the separation operation)" in summary
+    )
+    # two earlier divisions
+    plan["schedule"]["earlier_operations"].append(
+        {"operation": "stage 3: x", "stage": 3, "kind": "division", "days_before_separation": 7}
+    )
+    assert division_operations_note(plan).startswith(
+        "division steps 1-2 are operations of their own, 56, 7 days before"
+    )
+
+
+def test_a_plan_scheduled_before_keeps_the_one_operation_sentence() -> None:
+    # its earlier operations have no kind: all its division steps were in one operation
+    assert division_operations_note(_staged_plan()) == (
+        "the schedule places all division steps in one operation"
+    )
+    # one division step: nothing to say
+    assert division_operations_note(_plan()) == ""
+
+
+def test_the_expander_stage_says_the_plans_fills_days_and_shortfall() -> None:
+    plan = _vertical_ii_like()
+    stage = plan["separation"]["stages"][0]
+    note = expander_stage_note(plan, stage)
+    assert "then weekly from day 7 to day 63 (week 9), up to 10 fills each" in note
+    assert "inserted 70 days before the separation operation, the last fill 7 days" in note
+    assert "twin A 4,750 mm² of skin gain counted for a 12,489 mm² defect: short by 7,739" in note
+    assert "twin B 5,880 mm² of skin gain counted for a 4,200 mm² defect: covered" in note
+    row = _table(render_report(plan, {}), "stages")[1]
+    assert "week 9" in row and "short by 7,739 mm²" in row
+    # a division stage gets no skin note
+    assert expander_stage_note(plan, plan["separation"]["stages"][1]) == ""

@@ -1,0 +1,156 @@
+"""Staged venous division is staged in time: each division but the last is an operation.
+
+Before, every separation stage was a division step of the one separation day
+(vertical-II 128: division 1 and 2 about three hours apart) while the stage rationales
+promised time for the twins' own venous drainage to develop between them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import timedelta
+
+import pytest
+from sched_helpers import FAST
+
+from twinsep.schedule import compile_problem, default_team, solve_schedule, verify_schedule
+from twinsep.schedule.export import ExportParams, render_csv, render_ics
+from twinsep.schedule.montecarlo import MonteCarloParams
+from twinsep.schedule.stage import ScheduleParams, operation_days, plan_schedule
+from twinsep.schedule.template import (
+    StageInput,
+    division_duration_min,
+    division_operation_tasks,
+    separation_tasks,
+)
+
+PARAMS = ScheduleParams(
+    solve=FAST, earlier_time_limit_s=2.0, montecarlo=MonteCarloParams(n_samples=2000)
+)
+_EXPANDER = StageInput(
+    number=1, name="Scalp tissue expander insertion", kind="preparatory", action="tissue_expander"
+)
+_DISTRACTION = StageInput(
+    number=2, name="Cranial distraction", kind="preparatory", action="cranial_distraction"
+)
+_OCCLUSION = StageInput(
+    number=3,
+    name="Endovascular occlusion",
+    kind="preparatory",
+    structures=("vessel-1",),
+    action="endovascular_occlusion",
+)
+
+
+def _divisions(first: int, n: int, areas: tuple[float, ...]) -> list[StageInput]:
+    return [
+        StageInput(
+            number=first + k,
+            name=f"Venous division {k + 1}" if k < n - 1 else "Final separation",
+            kind="separation",
+            structures=(f"vessel-{k + 2}",) + (("remaining bridge",) if k == n - 1 else ()),
+            area_mm2=areas[k],
+        )
+        for k in range(n)
+    ]
+
+
+STAGES = [_EXPANDER, *_divisions(2, 3, (1500.0, 2500.0, 6000.0))]
+
+
+@pytest.fixture(scope="module")
+def staged():
+    """The schedule of an expander stage and three division stages (default team)."""
+    return plan_schedule(STAGES, params=PARAMS, expander_days=70)
+
+
+def test_operation_days_follow_the_staging() -> None:
+    stages = [_EXPANDER, _DISTRACTION, _OCCLUSION, *_divisions(4, 3, (1.0, 1.0, 1.0))]
+    # divisions 8 weeks apart; distraction and occlusion before the first division
+    # (112 days before the final operation); expander from its fills (70 days)
+    assert operation_days(stages, PARAMS, expander_days=70) == {
+        1: 70,
+        2: 112 + 42,
+        3: 112 + 28,
+        4: 112,
+        5: 56,
+    }
+    # no fills known: the expander's nominal 16 weeks
+    assert operation_days(stages, PARAMS)[1] == 112
+    # one separation stage: nothing but the preparatory operations is earlier
+    one = [_EXPANDER, _DISTRACTION, *_divisions(3, 1, (1.0,))]
+    assert operation_days(one, PARAMS) == {1: 112, 2: 42}
+
+
+def test_each_division_but_the_last_is_its_own_earlier_operation(staged) -> None:
+    ops = [(o.operation, d) for o, d in zip(staged.earlier, staged.earlier_days, strict=True)]
+    # earliest first; the expander (70 days) falls between division 1 and division 2
+    assert ops == [
+        ("stage 2: Venous division 1", 112),
+        ("stage 1: Scalp tissue expander insertion", 70),
+        ("stage 3: Venous division 2", 56),
+    ]
+    assert [s.number for s in staged.earlier_stages] == [2, 1, 3]
+    for op, stage, k, reopen in (
+        (staged.earlier[0], STAGES[1], 1, False),
+        (staged.earlier[2], STAGES[2], 2, True),
+    ):
+        names = [t.name for t in op.tasks]
+        step = [t for t in op.tasks if t.name.startswith("division ")]
+        # one division step, sized by this stage's cut area (most-likely duration)
+        assert [t.name for t in step] == [f"division {k}: vessel-{k + 1}"]
+        assert step[0].duration_min == round(division_duration_min(stage.area_mm2)[1])
+        assert ("re-open scalp flaps A side" in names) is reopen
+        assert ("scalp flaps A side" in names) is not reopen
+        # the heads stay joined: no separation moment, everything on the joint table
+        assert not any(t.separation for t in op.tasks)
+        assert {t.table for t in op.tasks if t.table} == {"joint"}
+        assert "scalp closure A side" in names and "scalp closure B side" in names
+        # staffed by twin: twin A's closure by team A or shared people only
+        team = {p.name: p.team for p in default_team().people}
+        closure_a = next(t for t in op.tasks if t.name == "scalp closure A side")
+        assert {team[a.person] for a in closure_a.people} <= {"A", "shared"}
+        # re-checked from the output alone: nobody double-booked, limits, equipment
+        tasks = division_operation_tasks(stage, k, reopen=reopen)
+        assert verify_schedule(op, default_team().with_tasks(tasks)).ok
+        assert op.makespan_min >= op.lower_bound_min > 0
+    assert staged.verified
+
+
+def test_the_final_operation_holds_only_the_last_division(staged) -> None:
+    final = staged.final
+    steps = [t.name for t in final.tasks if re.match(r"division \d+: ", t.name)]
+    assert steps == ["division 3: vessel-4, remaining bridge"]
+    names = {t.name for t in final.tasks}
+    assert "re-open scalp flaps B side" in names and "separation moment" in names
+    assert verify_schedule(final, staged.team).ok
+    # the three steps in one day took longer (what every plan scheduled before)
+    one_day = solve_schedule(
+        compile_problem(default_team().with_tasks(separation_tasks(STAGES[1:]))), params=FAST
+    )
+    assert final.makespan_min < one_day.makespan_min
+    assert staged.risk.makespan_p90_min >= staged.risk.makespan_p50_min >= final.makespan_min * 0.9
+
+
+def test_one_separation_stage_is_unchanged() -> None:
+    stages = [_EXPANDER, *_divisions(2, 1, (4000.0,))]
+    result = plan_schedule(stages, params=PARAMS)
+    expected = separation_tasks(stages)
+    assert sorted(t.name for t in result.final.tasks) == sorted(t.name for t in expected)
+    assert [o.operation for o in result.earlier] == ["stage 1: Scalp tissue expander insertion"]
+    assert result.earlier_days == (112,)
+
+
+def test_calendar_and_csv_date_the_division_operations(staged) -> None:
+    params = ExportParams(lead_days=staged.earlier_days)
+    ops = [*staged.earlier, staged.final]
+    rows = list(csv.DictReader(io.StringIO(render_csv(ops, params))))
+    by_op = {(r["operation"], r["days_before_separation"]) for r in rows}
+    assert ("stage 3: Venous division 2", "56") in by_op
+    assert ("stage 2: Venous division 1", "112") in by_op
+    ics = render_ics(ops, params).replace("\r\n ", "")
+    day = (params.start - timedelta(days=56)).strftime("%Y%m%d")
+    events = [e for e in ics.split("BEGIN:VEVENT")[1:] if "CATEGORIES:stage 3: Venous" in e]
+    assert events and all(f"DTSTART:{day}" in e for e in events)
