@@ -500,6 +500,22 @@ class VesselParams:
     highest at 30 HU noise, where the noise term decides), the plain adult skull base
     0.30."""
 
+    lumen_ceiling_sd: float = 1.5
+    """A plateau shows blood only when its median lies at least this many of its robust
+    SDs below the top of the blood range (``VesselLevels.vessel_max_hu``;
+    ``segment.vessels.lumen_below_ceiling``). The band's ceiling cuts what lies above
+    it, so a broad partial-volume spread of thin bone piles up under it with a small
+    robust SD: the plain CT of the blind MR phantom on 2 mm (a 2-3 mm infant vault
+    without a core) pooled 28 interior voxels of 240-471 HU, median 437 HU, robust SD
+    40 HU (a "plateau"), 0.88 SDs under the 472 HU ceiling, and was called contrast.
+    For a normal lumen cut at the ceiling this distance is 1.09 SDs when its level lies
+    at the ceiling, 1.42 one sigma below it, 2.08 two sigmas below it (0.85 in the
+    limit of a level far above it); 1.5 asks the level to lie about 1.2 sigmas inside
+    the band. Lumens of 420 HU at 30 HU noise (2.5 mm) lay 2.0-2.7 SDs under it; the
+    contrast rows of every benchmark set 5.6 and more. Applied to the verdicts that
+    show blood (the pooled interior, a piece within the noise term), not to the
+    dropping of textured pieces. 0 turns it off."""
+
     contrast_min_fraction: float = 0.0005
     """Contrast also needs the evidence to fill this fraction of the cranial cavity
     (sinuses are ~0.5-1 % of it), so a large adult cavity needs more than 0.5 mL."""

@@ -448,6 +448,44 @@ def lumen_is_plateau(
     return bool(spread_hu <= limit)
 
 
+def lumen_below_ceiling(
+    spread_hu: float, lumen_hu: float, levels: VesselLevels, params: VesselParams
+) -> bool:
+    """Whether a plateau lies inside the contrast band, not piled up under its ceiling.
+
+    Voxels above the top of the blood range (``levels.vessel_max_hu``) are never vessel,
+    so the band cuts every interior there. A lumen's values are symmetric about its
+    level and the cut takes at most its upper tail; a broad partial-volume spread of
+    thin bone (a 2-3 mm infant vault without a core on 2 mm voxels) cut by the ceiling
+    piles up under it with a small robust SD, a false plateau. For a normal lumen of
+    level ``mu`` and sigma ``s`` cut at ``c = mu + t s``, the distance of the median
+    below ``c`` in robust SDs of what is left is 1.09 at ``t = 0`` (level at the
+    ceiling), 1.42 at ``t = 1``, 2.08 at ``t = 2``, ``t`` itself for large ``t``, and
+    tends to 0.85 as the level rises far above the ceiling (the cut piece of the lower
+    tail is then exponential). NaN spread (no interior) and a threshold of 0 decide
+    nothing (True).
+
+    Parameters
+    ----------
+    spread_hu : float
+        Robust standard deviation (HU, IQR / 1.349) of the interior voxels.
+    lumen_hu : float
+        Their median (HU).
+    levels : VesselLevels
+        ``vessel_max_hu``, the top of the blood range.
+    params : VesselParams
+        ``lumen_ceiling_sd``.
+
+    Returns
+    -------
+    bool
+        ``vessel_max_hu - lumen_hu >= lumen_ceiling_sd * spread_hu``.
+    """
+    if not np.isfinite(spread_hu) or params.lumen_ceiling_sd <= 0:
+        return True
+    return bool(levels.vessel_max_hu - lumen_hu >= params.lumen_ceiling_sd * spread_hu)
+
+
 def _plateau_check(
     res: SinusResult, sm: np.ndarray, sp: Spacing, levels: VesselLevels, params: VesselParams
 ) -> SinusResult:
@@ -469,7 +507,11 @@ def _plateau_check(
     ``lumen_spread_fraction`` allowance) shows blood too: the pooled interior of a lumen
     and a bone piece is no plateau (the blind MR phantom's CT venogram on a 2 mm grid:
     a neck vein of 46 interior voxels, robust SD 13 HU at 14 HU noise, pooled with a
-    skull plate's 390-455 HU, robust SD 85 HU, lost every sinus and the call).
+    skull plate's 390-455 HU, robust SD 85 HU, lost every sinus and the call). A plateau
+    piled up under the top of the blood range shows no blood, neither pooled nor in a
+    piece (:func:`lumen_below_ceiling`; the plain CT of that phantom on 2 mm pooled 28
+    interior voxels of skull plate, median 437 HU, robust SD 40 HU, 0.88 SDs under the
+    472 HU ceiling, and was called contrast); it does not make a piece textured.
     ``lumen_spread_hu`` is the spread of all pieces. Not on grids with a voxel longer
     than ``params.lumen_voxel_max_mm`` along some axis: there one voxel spans more than a
     sinus is wide, and the bone it lies on is inside the voxel (bench_grids vertical-II
@@ -493,6 +535,8 @@ def _plateau_check(
     q25, q50, q75 = np.percentile(vals, [25.0, 50.0, 75.0])
     spread = float(q75 - q25) / 1.349
     overall = lumen_is_plateau(spread, float(q50), levels, params)
+    # a plateau piled up under the band's ceiling shows no blood (lumen_below_ceiling)
+    shows = overall and lumen_below_ceiling(spread, float(q50), levels, params)
     # per piece: quartiles of each label's samples (sorted by label, then value)
     order = np.lexsort((vals, ids))
     v_sorted, id_sorted = vals[order], ids[order]
@@ -505,26 +549,33 @@ def _plateau_check(
     for i in np.flatnonzero(count >= _MIN_SAMPLES):
         v = v_sorted[first[i] : first[i] + count[i]]
         a, m, b = np.percentile(v, [25.0, 50.0, 75.0])
-        drop[i + 1] = not lumen_is_plateau(float(b - a) / 1.349, float(m), levels, params)
-        blood_piece |= lumen_is_plateau(float(b - a) / 1.349, float(m), levels, quiet)
+        sd = float(b - a) / 1.349
+        drop[i + 1] = not lumen_is_plateau(sd, float(m), levels, params)
+        blood_piece |= lumen_is_plateau(sd, float(m), levels, quiet) and lumen_below_ceiling(
+            sd, float(m), levels, params
+        )
     # no plateau anywhere shows no blood only when nothing else does: on a ~3 mm grid a
     # sinus is too thin for an interior, and a bone piece may be the only one sampled;
     # the pooled interior of a bone piece and a lumen is no plateau, but the lumen's own
     # interior still shows blood
     blood_elsewhere = res.extracranial_ml >= params.neck_alone_ml or blood_piece
-    drop_all = not overall and not blood_elsewhere
+    drop_all = not shows and not blood_elsewhere
     if drop_all:
         drop[1:][count < _MIN_SAMPLES] = True
     out = replace(res, lumen_spread_hu=spread)
     logger.debug(
         "vessel interior: median %.0f HU, robust SD %.0f HU (noise %.1f HU), %s; %d of %d "
         "pieces with an interior are textured (bone, not blood)",
-        q50, spread, levels.noise_hu, "a lumen plateau" if overall else "no plateau",
+        q50, spread, levels.noise_hu,
+        ("a lumen plateau" if shows else "a plateau under the band's ceiling") if overall
+        else "no plateau",
         int(drop[1:][count >= _MIN_SAMPLES].sum()), int((count >= _MIN_SAMPLES).sum()),
     )  # fmt: skip
-    if not drop.any():
+    if not drop.any() and not drop_all:
         return out
     if drop_all:
+        # no evidence is left even when every piece with an interior is a plateau of
+        # its own (one piled up under the ceiling shows no blood, lumen_below_ceiling)
         vessel, n_gone = _without(res.vessel, drop, lab, f)
         evidence = np.zeros_like(res.evidence)
         kept = 0.0
