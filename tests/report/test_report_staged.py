@@ -53,6 +53,8 @@ def _vertical_ii_like() -> dict[str, Any]:
             "kind": "division",
             "days_before_separation": 56,
             "makespan_min": 1005,
+            "p50_min": 1186.17,
+            "p90_min": 1284.99,
         },
     ]
     return plan
@@ -97,3 +99,12 @@ def test_the_expander_stage_says_the_plans_fills_days_and_shortfall() -> None:
     assert "week 9" in row and "short by 7,739 mm²" in row
     # a division stage gets no skin note
     assert expander_stage_note(plan, plan["separation"]["stages"][1]) == ""
+
+
+def test_an_earlier_division_operation_shows_its_p50_and_p90() -> None:
+    page = render_report(_vertical_ii_like(), {})
+    text = _text(page[page.index('id="earlier-operations"') :])[:400]
+    assert "stage 2: Staged division 1, 56 days before the separation (nominal), planned" in text
+    assert "1,005 min (P50 1,186 min, P90 1,285 min)." in text
+    # a preparatory operation has none
+    assert "planned 320 min;" in text

@@ -16,7 +16,7 @@ import pytest
 from sched_helpers import FAST
 
 from twinsep.schedule import compile_problem, default_team, solve_schedule, verify_schedule
-from twinsep.schedule.export import ExportParams, render_csv, render_ics
+from twinsep.schedule.export import ExportParams, render_csv, render_gantt_html, render_ics
 from twinsep.schedule.montecarlo import MonteCarloParams
 from twinsep.schedule.stage import ScheduleParams, operation_days, plan_schedule
 from twinsep.schedule.template import (
@@ -117,6 +117,11 @@ def test_each_division_but_the_last_is_its_own_earlier_operation(staged) -> None
         assert verify_schedule(op, default_team().with_tasks(tasks)).ok
         assert op.makespan_min >= op.lower_bound_min > 0
     assert staged.verified
+    # P50/P90 of each division operation (as long as a separation day), none otherwise
+    risks = [r for r in staged.earlier_risk if r is not None]
+    assert len(risks) == 2 and staged.earlier_risk[1] is None
+    for op, r in zip((staged.earlier[0], staged.earlier[2]), risks, strict=True):
+        assert r.makespan_p90_min >= r.makespan_p50_min >= 0.9 * op.makespan_min
 
 
 def test_the_final_operation_holds_only_the_last_division(staged) -> None:
@@ -154,3 +159,9 @@ def test_calendar_and_csv_date_the_division_operations(staged) -> None:
     day = (params.start - timedelta(days=56)).strftime("%Y%m%d")
     events = [e for e in ics.split("BEGIN:VEVENT")[1:] if "CATEGORIES:stage 3: Venous" in e]
     assert events and all(f"DTSTART:{day}" in e for e in events)
+    page = render_gantt_html(
+        staged.final, params, others=staged.earlier, others_risk=staged.earlier_risk
+    )
+    row = page[page.index("<td>stage 3: Venous division 2</td>") :].split("</tr>")[0]
+    p50 = staged.earlier_risk[2].makespan_p50_min
+    assert "<td>56</td>" in row and f"{int(p50) // 60} h {int(p50) % 60:02d} min" in row

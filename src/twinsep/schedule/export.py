@@ -452,8 +452,13 @@ def render_gantt_html(
     *,
     risk: MonteCarloResult | None = None,
     others: Sequence[Schedule] = (),
+    others_risk: Sequence[MonteCarloResult | None] = (),
 ) -> str:
-    """Self-contained interactive Gantt page (filter by person or twin; click a bar)."""
+    """Self-contained interactive Gantt page (filter by person or twin; click a bar).
+
+    ``others`` are the earlier operations (listed in a table with their days before the
+    separation), ``others_risk`` their P50/P90 where simulated (division operations).
+    """
     esc = html.escape
     svg = render_gantt_svg(schedule, params, interactive=True)
     parts = [
@@ -487,14 +492,17 @@ def render_gantt_html(
         parts.append(
             "<h2>Earlier operations</h2><table><tr><th>operation</th>"
             "<th>days before the separation</th><th>planned</th><th>tasks</th>"
-            "<th>people</th></tr>"
+            "<th>people</th><th>P50</th><th>P90</th></tr>"
         )
         before = days_before_separation(len(others) + 1, params)
-        for o, days in zip(others, before, strict=False):
+        risks = [*others_risk, *([None] * len(others))][: len(others)]
+        for o, days, r in zip(others, before, risks, strict=False):
             n_people = len({a.person for t in o.tasks for a in t.people})
+            p50 = _hours(r.makespan_p50_min) if r is not None else "—"
+            p90 = _hours(r.makespan_p90_min) if r is not None else "—"
             parts.append(
                 f"<tr><td>{esc(o.operation)}</td><td>{days}</td><td>{_hours(o.makespan_min)}</td>"
-                f"<td>{len(o.tasks)}</td><td>{n_people}</td></tr>"
+                f"<td>{len(o.tasks)}</td><td>{n_people}</td><td>{p50}</td><td>{p90}</td></tr>"
             )
         parts.append("</table>")
     parts.append(f"<script>{_HTML_SCRIPT}</script></body></html>")
@@ -643,6 +651,7 @@ def write_outputs(
     earlier: Sequence[Schedule] = (),
     teams: dict[str, str] | None = None,
     handover_min: dict[str, int] | None = None,
+    earlier_risk: Sequence[MonteCarloResult | None] = (),
 ) -> list[Path]:
     """Write the five schedule files into ``out_dir`` atomically; return their paths."""
     out_dir = Path(out_dir)
@@ -651,7 +660,9 @@ def write_outputs(
         "schedule.csv": render_csv(all_ops, params),
         "schedule.ics": render_ics(all_ops, params),
         "gantt.svg": render_gantt_svg(schedule, params),
-        "gantt.html": render_gantt_html(schedule, params, risk=risk, others=earlier),
+        "gantt.html": render_gantt_html(
+            schedule, params, risk=risk, others=earlier, others_risk=earlier_risk
+        ),
         "runsheets.html": render_runsheets_html(
             schedule, params, teams=teams, handover_min=handover_min
         ),

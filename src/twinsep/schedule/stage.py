@@ -192,6 +192,9 @@ class ScheduleResult:
     """The stage of each earlier operation (aligned with ``earlier``, earliest first)."""
     earlier_days: tuple[int, ...] = ()
     """Days before the separation of each earlier operation (aligned with ``earlier``)."""
+    earlier_risk: tuple[MonteCarloResult | None, ...] = ()
+    """Overrun risk of each earlier division operation (None for preparatory ones;
+    aligned with ``earlier``)."""
 
 
 def fit_template(tasks: Sequence[Task], team: Team, *, source: str) -> Team:
@@ -325,6 +328,7 @@ def plan_schedule(
     )[:-1]
     division_no = {s.number: k for k, s in enumerate(seps, start=1)}
     earlier: list[Schedule] = []
+    earlier_risk: list[MonteCarloResult | None] = []
     verified = check.ok
     for s in order:
         label = f"stage {s.number}: {s.name or ', '.join(s.structures)}"
@@ -352,6 +356,21 @@ def plan_schedule(
             )
         verified = verified and op_check.ok
         earlier.append(sch)
+        op_risk = None
+        if s.kind == "separation":
+            # a division operation is as long as a separation day: P50/P90 as for it
+            op_risk = run_monte_carlo(
+                compile_problem(op_team), sch, params=replace(params.montecarlo, seed=seed)
+            )
+            note = long_day_note(
+                sch.makespan_min,
+                op_risk.makespan_p50_min,
+                op_risk.makespan_p90_min,
+                longest_reported_h=params.longest_reported_h,
+            )
+            if note:
+                notes.append(f"{label}: " + note.replace("the separation day", "the operation"))
+        earlier_risk.append(op_risk)
     return ScheduleResult(
         team=final_team,
         final=final,
@@ -363,6 +382,7 @@ def plan_schedule(
         notes=tuple(notes),
         earlier_stages=tuple(order),
         earlier_days=tuple(int(d) for d in days),
+        earlier_risk=tuple(earlier_risk),
     )
 
 
@@ -430,9 +450,9 @@ def _run(ctx: Any) -> ScheduleResult:
     return result
 
 
-def _aligned(stages: Sequence[StageInput], n: int) -> list[StageInput | None]:
-    """``stages`` padded with None to ``n`` (a result cached before ``earlier_stages``)."""
-    return [*stages, *([None] * (n - len(stages)))][:n]
+def _aligned(items: Sequence[Any], n: int) -> list[Any]:
+    """``items`` padded with None to ``n`` (a result cached before the field existed)."""
+    return [*items, *([None] * (n - len(items)))][:n]
 
 
 def schedule_section(result: ScheduleResult, params: ExportParams) -> dict[str, Any]:
@@ -490,14 +510,17 @@ def schedule_section(result: ScheduleResult, params: ExportParams) -> dict[str, 
                 else None,
                 "days_before_separation": days,
                 "makespan_min": o.makespan_min,
+                "p50_min": r.makespan_p50_min if r is not None else None,
+                "p90_min": r.makespan_p90_min if r is not None else None,
                 "tasks": len(o.tasks),
                 "people": len({a.person for t in o.tasks for a in t.people}),
                 "status": o.status,
             }
-            for o, days, st in zip(
+            for o, days, st, r in zip(
                 result.earlier,
                 days_before_separation(len(result.earlier) + 1, params),
                 _aligned(result.earlier_stages, len(result.earlier)),
+                _aligned(result.earlier_risk, len(result.earlier)),
                 strict=False,
             )
         ],
@@ -520,6 +543,7 @@ def _write(result: ScheduleResult, ctx: Any, out_dir: Path) -> dict[str, Any]:
         params=params,
         risk=result.risk,
         earlier=result.earlier,
+        earlier_risk=result.earlier_risk,
         teams=teams,
         handover_min={p.name: p.handover_min for p in result.team.people},
     )
