@@ -63,10 +63,10 @@ detector does not look for a long neck. Per twin:
 4. face: extracranial tissue seen from ``b`` between ``face_band_deg`` of the down
    direction (jaw, nose, orbits, ears), weighted by how far it protrudes; its mean
    direction perpendicular to the long axis points to the face (ears, being
-   bilateral, cancel). With a scan cut whose normal lies farther than
-   ``cut_agree_deg`` from the skull-base estimate, the face is also measured about the
-   final axis and the more one-sided of the two kept (a scan ending mid-face leaves
-   the skull-base estimate 60-95 deg off and the face was read backwards);
+   bilateral, cancel). With a scan cut, the face is also measured about the final
+   axis and the more one-sided of the two kept (a scan ending mid-face leaves the
+   skull-base estimate 60-95 deg off and the face was read backwards; a skull base
+   within ``cut_agree_deg`` of the cut still leaned the faces of Colin27 9-19 deg);
 5. evidence: ``axis_strength`` (agreement of the cues), ``face_strength`` and notes
    when the evidence is weak or the junction is not where a craniopagus has it (a
    check, never an input).
@@ -597,14 +597,18 @@ def twin_frame(
         else:
             source = f"{cut_name} and the skull base"
         down = _unit(w_base * down + ap.weight_open * cut)
-        # The face was measured about the skull-base estimate. Where that estimate lies
-        # farther from the cut than its own error (``cut_agree_deg``), it is either cut
-        # short (a scan ending mid-face: 60-95 deg off, the face then seen on both
+        # The face was measured about the skull-base estimate. That estimate leans
+        # toward the face (and, on a real head, sideways: Colin27 9 deg) even within
+        # its own error of the cut (``cut_agree_deg``), and farther off it is either
+        # cut short (a scan ending mid-face: 60-95 deg off, the face then seen on both
         # sides of it and, projected on the cut's plane, read backwards) or right
         # while the cut crosses the head obliquely (35-45 deg). The face protrudes on
         # one side of the true axis; seen about a wrong one, face, jaw and neck spread
         # round it and the protrusions' mean shortens: the face is measured again about
-        # the final axis and the more one-sided of the two is kept.
+        # the final axis and the more one-sided of the two is kept. (Only beyond
+        # ``cut_agree_deg`` before: Colin27's faces read 9-19 deg toward each head's
+        # right, and the two copies, upside down to each other, added their errors:
+        # rotation 52.8 deg for 30.)
         face_c, strength_c, face_ml_c = _face_direction(
             unit, protrusion_mm, down, face_band, vox_ml
         )
@@ -614,7 +618,7 @@ def twin_frame(
             strength,
             strength_c,
         )
-        if base_off > ap.cut_agree_deg and strength_c > strength:
+        if strength_c > strength:
             face, strength, face_ml = face_c, strength_c, face_ml_c
         elif strength > 0.0:
             face = _unit(face - np.dot(face, down) * down)
