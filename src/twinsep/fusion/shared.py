@@ -65,7 +65,8 @@ class SharedInventory:
     sinus_crossings : list of SinusCrossing
         Where it crosses the boundary.
     shared_bone_ml : float
-        Bone within ``bone_band_mm`` of the boundary in bone pieces that span both twins.
+        Bone within ``bone_band_mm`` of the boundary, in bone pieces that span both
+        twins (``bone_span_min_share``), inside both twins' fitted heads or inside neither (:func:`shared_bone_mask`).
     brain_contact_area_mm2 : float
         Boundary area where only a layer of at most ``brain_contact_gap_mm`` (or one
         voxel), without bone, separates the brains of the two twins, counted in patches
@@ -421,13 +422,16 @@ def shared_bone_mask(
     surface over the cranium (body surface within ``scalp_skull_mm`` of its brain/CSF:
     not the face, jaw, ears or neck) away from the bridge (farther than
     ``bridge_exclusion_mm`` from the twin boundary).
-    Shared bone = bone voxels within ``bone_band_mm`` of the twin boundary that lie
-    inside both fitted heads (their overlap) or inside neither (the bridge's waist).
+    Shared bone = bone voxels within ``bone_band_mm`` of the twin boundary, in a
+    face-connected piece of that bone of which each twin holds at least
+    ``bone_span_min_share`` (bone the separation must cut), that lie inside both fitted heads (their overlap) or inside neither (the
+    bridge's waist).
 
     Returns
     -------
     (mask or None, reason)
-        The bool mask on the label grid, or None with the reason in plain words.
+        The bool mask on the label grid, or None with the reason in plain words; an
+        empty mask with a reason when no piece of bone crosses the twin boundary.
     """
     from scipy.spatial import cKDTree
 
@@ -495,6 +499,22 @@ def shared_bone_mask(
     del boundary
     cand = lab[box] == BONE
     cand &= near <= params.bone_band_mm
+    # Only bone that the separation must cut can be shared: a face-connected piece of
+    # the band's bone of which each twin holds at least ``bone_span_min_share``. Two
+    # skulls that face each other across scalp (a vertex union whose skulls stay apart,
+    # as Colin27's real-vertical: the fitted heads' overlap held 115 mL of the twins'
+    # own vaults), or touch only where a few voxels went to the other twin, share none.
+    pieces = cc3d.connected_components(cand, connectivity=6)
+    tw_box = tw[box]
+    n_pieces = int(pieces.max())
+    in_a = np.bincount(pieces[cand & (tw_box == TWIN_A)], minlength=n_pieces + 1)
+    in_b = np.bincount(pieces[cand & (tw_box == TWIN_B)], minlength=n_pieces + 1)
+    spans = np.minimum(in_a, in_b) >= params.bone_span_min_share * (in_a + in_b)
+    spans &= np.minimum(in_a, in_b) > 0
+    cand &= spans[pieces]
+    del pieces, tw_box
+    if not cand.any():
+        return np.zeros(lab.shape, bool), "no piece of bone crosses the twin boundary"
     cidx = np.argwhere(cand)
     pts = affine_points(labels.affine, cidx + lo)
     in_a = _inside_head(pts, *fits["A"])
@@ -838,6 +858,8 @@ def shared_inventory(
         bone_mask, why = bone
         if bone_mask is None:
             notes.append(f"shared bone not measured: {why}")
+        elif why:
+            notes.append(f"no shared calvarial bone: {why} (each twin's skull is its own)")
         else:
             shared_bone_ml = float(np.count_nonzero(bone_mask) * vox_ml)
             if shared_bone_ml > 0:
