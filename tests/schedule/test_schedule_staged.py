@@ -165,3 +165,36 @@ def test_calendar_and_csv_date_the_division_operations(staged) -> None:
     row = page[page.index("<td>stage 3: Venous division 2</td>") :].split("</tr>")[0]
     p50 = staged.earlier_risk[2].makespan_p50_min
     assert "<td>56</td>" in row and f"{int(p50) // 60} h {int(p50) % 60:02d} min" in row
+
+
+def test_the_stage_dates_the_expanders_from_the_plans_fills() -> None:
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from twinsep.plan import PlanOptions, StageContext
+    from twinsep.schedule.stage import make_stage
+
+    stage = make_stage(["segment", "separate", "reconstruct", "models"])
+    assert stage.depends == ("separate", "reconstruct")
+    stages = [_EXPANDER, *_divisions(2, 1, (3000.0,))]
+    ctx = StageContext(
+        PlanOptions(scan_path=Path("ct.nii.gz")),
+        results={
+            "separate": SimpleNamespace(stages=stages),
+            # last fill on day 63 + 7 rest days (reconstruct's own count)
+            "reconstruct": SimpleNamespace(expansion_days=70),
+        },
+    )
+    ctx.params, ctx.stage_name = PARAMS, "schedule"
+    result = stage.run(ctx)
+    assert result.earlier_days == (70,)  # was the nominal 112 whatever the fills
+    # no new expanders (expansion_days 0): the nominal lead
+    ctx2 = StageContext(
+        PlanOptions(scan_path=Path("ct.nii.gz")),
+        results={
+            "separate": SimpleNamespace(stages=stages),
+            "reconstruct": SimpleNamespace(expansion_days=0),
+        },
+    )
+    ctx2.params, ctx2.stage_name = PARAMS, "schedule"
+    assert stage.run(ctx2).earlier_days == (112,)
