@@ -59,15 +59,15 @@ def _ceiling_sd_analytic(t: float) -> float:
     return float((t - q50) / ((q75 - q25) / 1.349))
 
 
-@pytest.mark.parametrize("t", [-3.0, 0.0, 1.0, 2.0, 4.0])
+@pytest.mark.parametrize("t", [-3.0, 0.0, 1.0, 1.5, 2.0, 4.0])
 def test_ceiling_distance_of_a_cut_normal_matches_the_analytic_value(t):
     """A lumen of 300 HU, sigma 20 HU, cut above at 300 + 20 t HU (200 000 voxels): the
     sample's distance of the median under the cut in robust SDs is the analytic value
-    (0.884, 1.094, 1.420, 2.082, 4.000 for t = -3, 0, 1, 2, 4) within 0.02 (the sampling
+    (0.884, 1.094, 1.420, 1.706, 2.082, 4.000 for t = -3, 0, 1, 1.5, 2, 4) within 0.02 (the sampling
     error of the quartiles is ~0.005 there; a statistic on the upper quartile or on the
-    plain SD would be off by 0.1-1). The verdict follows ``lumen_ceiling_sd`` = 1.5,
-    which lies between t = 1 (1.42) and t = 1.25 (1.55)."""
-    assert VesselParams().lumen_ceiling_sd == 1.5
+    plain SD would be off by 0.1-1). The verdict follows ``lumen_ceiling_sd`` = 1.75,
+    which lies between t = 1.5 (1.71) and t = 2 (2.08)."""
+    assert VesselParams().lumen_ceiling_sd == 1.75
     mu, s = 300.0, 20.0
     c = mu + t * s
     rng = np.random.default_rng(0)
@@ -78,18 +78,18 @@ def test_ceiling_distance_of_a_cut_normal_matches_the_analytic_value(t):
     z = (c - q50) / sd
     assert z == pytest.approx(_ceiling_sd_analytic(t), abs=0.02)
     assert _ceiling_sd_analytic(t) == pytest.approx(
-        {-3.0: 0.884, 0.0: 1.094, 1.0: 1.420, 2.0: 2.082, 4.0: 4.000}[t], abs=0.002
+        {-3.0: 0.884, 0.0: 1.094, 1.0: 1.420, 1.5: 1.706, 2.0: 2.082, 4.0: 4.000}[t], abs=0.002
     )
     levels = replace(_LEVELS, vessel_max_hu=c)
     assert lumen_below_ceiling(sd, float(q50), levels, VesselParams()) == (t >= 2.0)
 
 
 def test_ceiling_rule_exactly_at_the_threshold_and_off():
-    """Exactly 1.5 SDs under the ceiling shows blood, 0.1 HU closer does not; NaN
+    """Exactly 1.75 SDs under the ceiling shows blood, 0.1 HU closer does not; NaN
     spread (no interior) and a threshold of 0 decide nothing."""
     p = VesselParams()
-    assert lumen_below_ceiling(20.0, 440.0, _LEVELS, p)  # 470 - 440 = 30 = 1.5 x 20
-    assert not lumen_below_ceiling(20.0, 440.1, _LEVELS, p)
+    assert lumen_below_ceiling(20.0, 435.0, _LEVELS, p)  # 470 - 435 = 35 = 1.75 x 20
+    assert not lumen_below_ceiling(20.0, 435.1, _LEVELS, p)
     assert lumen_below_ceiling(float("nan"), 469.0, _LEVELS, p)
     assert lumen_below_ceiling(40.0, 469.0, _LEVELS, replace(p, lumen_ceiling_sd=0.0))
 
