@@ -40,6 +40,15 @@ histogram (so a CT calibrated tens of HU off is split alike), then cleaned of sp
    first one leaves too much noise to resolve them (3 mm voxels: 42 mL of ventricles
    0.38 CSF at 15 HU, 0.05 at 30); only when that smoothing shows a CSF class of its
    own (``_deep_csf``).
+   **Slices with metal** (``metal_slices``: ports, a shunt valve, electrodes, with the
+   slices their streaks reach) stay out of the intensity fits (bright, dark and deep)
+   when the other slices keep enough of the cavity, and out of the deep test's coarse
+   smoothing: a streak darkens or brightens whole bands of brain by tens of HU across
+   its slices, and those bands widened the fitted CSF class until the deep test found
+   no CSF class of its own (the clinical blind hydrocephalic head with expander ports:
+   deep fit sigma 9.9 HU for 3.8, enlarged ventricles 0.60 CSF, then 0.86). The slices
+   are still labelled, with the levels fitted elsewhere; a CSF body there takes the
+   coarse value of the clean slices around it.
 3. **Specks are brain.** A face-connected piece of CSF (bright and dark together) is kept
    when it reaches the cavity wall (bone, vessel or the cavity's edge: subarachnoid
    CSF and the partial-volume rim) or when its dark part fills at least
@@ -122,6 +131,7 @@ def classify_brain_csf(
     soft_hu: float,
     noise_hu: float,
     noise_corr_vox: tuple[float, float, float] = (0.0, 0.0, 0.0),
+    metal_slices: np.ndarray | None = None,
     params: SegmentParams = SegmentParams(),
 ) -> BrainCsf:
     """Split the cranial cavity ``inner`` of a CT into brain and CSF.
@@ -143,6 +153,11 @@ def classify_brain_csf(
         ``histogram.noise_level``). Correlated noise is smoothed away more slowly: the
         smoothing widths and smoothed noise levels below are computed from the white
         noise that smoothing leaves as noisy (``NoiseLevel.white_equivalent_hu``).
+    metal_slices : ndarray of bool, shape (K,), optional
+        Slices across the third (acquisition) axis that hold metal (with its
+        neighbour slices): their values stay out of the intensity fits, which then
+        measure the brain and CSF levels on the rest of the cavity (module doc,
+        "Slices with metal"). They are still labelled with those levels.
     params : SegmentParams
         Tunable numbers.
 
@@ -163,6 +178,9 @@ def classify_brain_csf(
     )
     cav = inner[box]
     img = raw[box]  # a view: never written to
+    # the cavity the intensity fits see: without the slices that hold metal, when the
+    # others keep enough of it (streaks darken and brighten whole bands of brain there)
+    fit_k = _fit_slices(cav, None if metal_slices is None else metal_slices[box[2]], params)
 
     # 1. bright: partial volume with bone or blood (a 0.5-voxel Gaussian is exact to
     # 3e-4 with a 3-tap kernel: truncate at 2 sigma; wider ones at 3 sigma)
@@ -174,7 +192,7 @@ def classify_brain_csf(
         mode="nearest",
         truncate=2.0 if max(light_vx) <= 0.5 else 3.0,
     )
-    t_bright = _bright_threshold(light, cav, soft_hu, params)
+    t_bright = _bright_threshold(light, _in_slices(cav, fit_k), soft_hu, params)
     bright = light > t_bright
     bright &= cav
     del light
@@ -221,7 +239,8 @@ def classify_brain_csf(
     noise_ts = noise_hu / float(
         np.sqrt((4 * np.pi) ** 1.5 * np.prod([sigma_mm / sp for sp in spacing]))
     )
-    t_csf = _csf_threshold(ts, rest_c, soft_hu, noise_ts, params, warnings)
+    fit_c = rest_c if fit_k is None else _in_slices(rest_c, _block_slices(fit_k, f[2]))
+    t_csf = _csf_threshold(ts, fit_c, soft_hu, noise_ts, params, warnings)
     # near the wall a voxel is also dark when its mean along its own depth shell is
     # (the edge is fitted on the isotropic smoothing alone: the same noise target)
     shell = _shell_values(num0, den0, cav, f, spacing, noise_hu, params)
@@ -232,7 +251,17 @@ def classify_brain_csf(
     del ts
     # deep CSF: bodies of CSF far wider than the dark test's smoothing (enlarged
     # ventricles, cysts), resolved on a coarser smoothing where the fine one is not
-    deep_c = _deep_csf(num0, den0, rest_c, f, spacing, noise_hu, soft_hu, params)
+    deep_c = _deep_csf(
+        num0,
+        den0,
+        rest_c,
+        f,
+        spacing,
+        noise_hu,
+        soft_hu,
+        params,
+        None if fit_k is None else _block_slices(fit_k, f[2]),
+    )
     if deep_c is not None:
         dark_c |= deep_c
 
@@ -266,9 +295,16 @@ def _deep_csf(
     noise_hu: float,
     soft_hu: float,
     params: SegmentParams,
+    clean_k: np.ndarray | None = None,
 ) -> np.ndarray | None:
     """Blocks of CSF bodies much wider than the dark test's smoothing (enlarged
     ventricles, cysts), found on a coarser smoothing of the same values.
+
+    ``clean_k`` (per block slice; None = all) are the slices without metal: only their
+    values enter the coarse smoothing and the fit. A slice with metal takes the coarse
+    value of the clean slices around it (the normalised smoothing reaches across a few
+    slices), so a streak's dark band in it is neither fitted nor grown into a body, and a
+    ventricle that the slice crosses is read from the slices above and below.
 
     The dark test's smoothing is capped at ``tissue_sigma_bounds_mm`` (1.5 mm) so that
     the 1-3 mm subarachnoid layer survives; on 3 mm voxels it then leaves 8-13 HU of
@@ -312,20 +348,27 @@ def _deep_csf(
         return None
     sp_c = [k * s for k, s in zip(f, spacing, strict=True)]
     g = [s_mm / s for s in sp_c]
+    if clean_k is not None:
+        w = clean_k.astype(np.float32)[None, None, :]
+        num0, den0 = num0 * w, den0 * w
     num = ndi.gaussian_filter(num0, sigma=g, mode="nearest", truncate=3.0)
     den = ndi.gaussian_filter(den0, sigma=g, mode="nearest", truncate=3.0)
+    if clean_k is not None:
+        # a block the clean slices' smoothing does not reach has no value (not 0 HU)
+        rest_c = rest_c & (den > 1e-3)
     np.maximum(den, 1e-3, out=den)
     coarse = np.divide(num, den, out=num)
     del den
+    fit_c = rest_c if clean_k is None else _in_slices(rest_c, clean_k)
     noise_c = noise_hu / float(np.sqrt((4 * np.pi) ** 1.5 * np.prod(g)))
-    hist = _cavity_histogram(coarse, rest_c, soft_hu, params)
+    hist = _cavity_histogram(coarse, fit_c, soft_hu, params)
     mix = None if hist is None else _fit_histogram(hist, (-25.0, 0.0), max(noise_c, 1e-3))
     if mix is None:
         return None
     ib = int(np.argmax(mix.weights))
     block_mm3 = float(np.prod(sp_c))
     noise_mm3 = (4 * np.pi) ** 1.5 * s_mm**3
-    csf_mm3 = float(mix.weights[ib - 1]) * float(np.count_nonzero(rest_c)) * block_mm3
+    csf_mm3 = float(mix.weights[ib - 1]) * float(np.count_nonzero(fit_c)) * block_mm3
     sep = mix.means[ib] - mix.means[ib - 1] if ib > 0 else 0.0
     min_sep = max(params.csf_brain_min_sep_hu, params.csf_brain_min_sep_noise * noise_c)
     logger.debug(
@@ -381,6 +424,49 @@ def _deep_csf(
         float(np.count_nonzero(out)) * block_mm3 / 1000.0,
         np.round(cut[ids], 1),
     )
+    return out
+
+
+def _fit_slices(
+    cav: np.ndarray, metal_slices: np.ndarray | None, params: SegmentParams
+) -> np.ndarray | None:
+    """Slices (third axis of ``cav``) whose cavity values the intensity fits use.
+
+    None (every slice) without metal, or when the slices without metal hold less than
+    ``params.csf_fit_min_clean_share`` of the cavity (a fit on a few slices would be
+    measured on too little brain: the slices with metal are then kept).
+    """
+    if metal_slices is None or not metal_slices.any():
+        return None
+    per_slice = np.count_nonzero(cav, axis=(0, 1))
+    clean = ~np.asarray(metal_slices, bool)
+    total = int(per_slice.sum())
+    if total == 0 or int(per_slice[clean].sum()) < params.csf_fit_min_clean_share * total:
+        return None
+    logger.debug(
+        "brain/CSF: fits leave out %d slices with metal (%.0f %% of the cavity)",
+        int(np.count_nonzero(~clean)),
+        100.0 * (1.0 - per_slice[clean].sum() / total),
+    )
+    return clean
+
+
+def _block_slices(keep: np.ndarray, k: int) -> np.ndarray:
+    """``keep`` per slice on blocks of ``k`` slices: a block is kept when all its slices
+    are (the last, partial block repeats the last slice, as ``_block_mean_f32``)."""
+    if k == 1:
+        return keep
+    n = -(-keep.size // k) * k
+    full = np.concatenate([keep, np.repeat(keep[-1:], n - keep.size)])
+    out: np.ndarray = np.all(full.reshape(-1, k), axis=1)
+    return out
+
+
+def _in_slices(mask: np.ndarray, keep: np.ndarray | None) -> np.ndarray:
+    """``mask`` restricted to the slices ``keep`` (third axis); ``mask`` when None."""
+    if keep is None:
+        return mask
+    out: np.ndarray = mask & keep[None, None, :]
     return out
 
 

@@ -37,6 +37,7 @@ import logging
 from dataclasses import dataclass, replace
 
 import numpy as np
+from scipy import ndimage
 
 from twinsep import labels as L
 from twinsep.errors import ScanError
@@ -44,7 +45,7 @@ from twinsep.layout import from_canonical, to_canonical
 from twinsep.segment import filters, morph
 from twinsep.segment.brain_csf import classify_brain_csf
 from twinsep.segment.cavity import find_cranial_cavity
-from twinsep.segment.foreign_metal import metal_not_bone, metal_warning
+from twinsep.segment.foreign_metal import ForeignMetal, metal_not_bone, metal_warning
 from twinsep.segment.histogram import (
     CTStats,
     NoiseLevel,
@@ -56,7 +57,7 @@ from twinsep.segment.histogram import (
 )
 from twinsep.segment.kernel import brain_csf_input
 from twinsep.segment.marrow import find_marrow
-from twinsep.segment.metal import corrected_smooth, find_metal_streaks
+from twinsep.segment.metal import MetalStreaks, corrected_smooth, find_metal_streaks
 from twinsep.segment.params import SegmentParams
 from twinsep.segment.pressed import cut_pressed_supports
 from twinsep.segment.result import TissueLabels
@@ -337,6 +338,9 @@ def segment_ct(
         noise_hu=noise_bc,
         # a softened sharp kernel has noise of its own correlation (kernel.py)
         noise_corr_vox=stats.noise_corr_vox if kern is None else (0.0, 0.0, 0.0),
+        metal_slices=_metal_slices(
+            streaks, foreign, max(1, int(params.csf_fit_metal_reach_mm / spacing[2]))
+        ),
         params=params,
     )
     warnings.extend(split.warnings)
@@ -385,6 +389,31 @@ def segment_ct(
         tissue_ml=tissue_volumes_ml(vol),
         metal=metal_slices,
     )
+
+
+def _metal_slices(
+    streaks: MetalStreaks | None, foreign: ForeignMetal | None, neighbours: int
+) -> np.ndarray | None:
+    """Slices across the third (acquisition) axis that hold metal, streaking or not, and
+    ``neighbours`` slices either side; None without metal.
+
+    Any metal in a slice can streak through it, also where the streak search found no
+    line (a streak as wide as its reference, far from the metal), and in the slices
+    beside it where the metal's partial volume stays below the metal level
+    (``SegmentParams.csf_fit_metal_reach_mm``): the brain/CSF fits leave these slices
+    out (``segment.brain_csf.classify_brain_csf``).
+    """
+    masks = [m.metal for m in (streaks, foreign) if m is not None]
+    if not masks:
+        return None
+    k = np.zeros(masks[0].shape[2], bool)
+    for m in masks:
+        k |= m.any(axis=(0, 1))
+    if not k.any():
+        return None
+    if neighbours > 0:
+        k = ndimage.binary_dilation(k, iterations=neighbours)
+    return k
 
 
 def tissue_volumes_ml(labels: Volume) -> dict[str, float]:
