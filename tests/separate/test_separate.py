@@ -172,3 +172,27 @@ def test_coarse_to_fine_matches_the_direct_cut() -> None:
     a_coarse = interface_area_mm2(coarse.twins == 1, coarse.twins == 2, aff)
     assert a_coarse == pytest.approx(a_direct, rel=0.15)
     assert verify_separation(coarse.twins).separated
+
+
+def test_last_stage_names_the_widest_segment_not_a_dominant_drainage() -> None:
+    """The stage text does not call a crossing 'the dominant drainage' (a drainage share
+    is not measured): one crossing is 'the only', several 'the widest'."""
+    from twinsep.separate.crossings import VesselCrossing
+    from twinsep.separate.staging import StagingFacts, propose_stages
+
+    facts = StagingFacts(
+        total=True,
+        vertical=True,
+        bridge_area_mm2=4000.0,
+        bridge_length_mm=20.0,
+        brain_contact_area_mm2=0.0,
+    )
+
+    def crossing(i: int, d: float) -> VesselCrossing:
+        return VesselCrossing(f"vessel-{i}", (0.0, 0.0, float(i)), d, 1.0, 1.0, "A")
+
+    one = propose_stages(facts, [crossing(1, 1.9)], n_stages=2)
+    assert "(2 mm, the only venous segment the cut divides)" in one[-1].rationale
+    two = propose_stages(facts, [crossing(1, 2.0), crossing(2, 6.0)], n_stages=2)
+    assert "vessel-2 (6 mm, the widest venous segment the cut divides)" in two[-1].rationale
+    assert all("dominant drainage" not in s.rationale for s in one + two)

@@ -2,7 +2,8 @@
 
 Order (Stone & Goodrich 2006; Kobets 2025): smaller, non-dominant venous segments first,
 the dominant drainage last, so that each twin develops its own venous outflow between
-stages; optional preparatory stages first (scalp tissue expansion, cranial distraction,
+stages. Which segment dominates the drainage is not measured from a CT: the widest
+segment the cut crosses stands for it, and the texts say "the widest" (or "the only"); optional preparatory stages first (scalp tissue expansion, cranial distraction,
 endovascular occlusion). Each separation stage but the last is an operation of its own,
 weeks before the next (the schedule, :mod:`twinsep.schedule.stage`, spaces them); the
 last is the final separation operation. The texts say nothing the later stages decide
@@ -195,11 +196,17 @@ def propose_stages(
             if ids:
                 text += f" and the venous segment(s) {', '.join(ids)}"
                 if dominant is not None and dominant.id in ids and n_sep > 1:
+                    # the widest segment the cut crosses, not a measured drainage share
+                    which = (
+                        "the only venous segment the cut divides"
+                        if len(crossings) == 1
+                        else "the widest venous segment the cut divides"
+                    )
                     text += (
-                        f"; {dominant.id} ({dominant.diameter_mm:.0f} mm, the dominant "
-                        "drainage) is divided last, in the final operation, so that both "
-                        "twins have had the weeks since the earlier division operation(s) to "
-                        "develop their own venous outflow"
+                        f"; {dominant.id} ({dominant.diameter_mm:.0f} mm, {which}) is "
+                        "divided last, in the final operation, so that both twins have had "
+                        "the weeks since the earlier division operation(s) to develop their "
+                        "own venous outflow"
                     )
             text += "."
             structures = ids + ["remaining bridge"]
@@ -210,7 +217,7 @@ def propose_stages(
                 text = (
                     f"An operation of its own: divides the smaller shared venous segment(s) "
                     f"{sizes} with the dural cuff around them (within "
-                    f"{params.venous_cuff_mm:g} mm), keeping the dominant drainage and the "
+                    f"{params.venous_cuff_mm:g} mm), keeping the widest segment and the "
                     "rest of the bridge intact so that venous collaterals can grow in the "
                     "weeks before the next operation."
                 )
