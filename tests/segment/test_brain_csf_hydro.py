@@ -127,9 +127,9 @@ def test_normal_cavity_unchanged(heads, noise_hu):
 # head's sides through the top 3 of the ventricles' 8 slices (a metal slice and its
 # neighbours). Told nothing, the fits take the darkened brain into the CSF class and the
 # deep test finds no CSF class of its own: recall 0.79 / 0.24 at 15 / 30 HU; with the
-# slices left out of the fits 0.97 / 0.86, as without streaks (0.97 / 0.89), and the
-# brain outside those slices 1.6 / 1.9 % CSF (without streaks 1.8 / 2.1 %). Inside them
-# the dark bands stay CSF: 38 / 16 % of their brain (33 / 10 % told nothing).
+# slices left out of the deep test's fit 0.97 / 0.85, as without streaks (0.97 / 0.89),
+# and the brain outside those slices 1.4 / 1.7 % CSF (without streaks 1.8 / 2.1 %).
+# Inside them the dark bands stay CSF: 34 / 13 % of their brain (33 / 10 % told nothing).
 STREAK_SLICES = slice(23, 26)  # k of the 40 slices: z = 10.5 .. 16.5 mm
 
 
@@ -153,7 +153,7 @@ def test_enlarged_ventricles_found_through_streaks(heads, noise_hu):
     metal[STREAK_SLICES] = True
     without = _classify(streaked, noise_hu)
     res = _classify_metal(streaked, noise_hu, metal)
-    # with the streaks' slices out of the fits the ventricles are CSF as without streaks
+    # with the streaks' slices out of the deep fit the ventricles are CSF as without streaks
     # (recall >= 0.85 as above); told nothing, the fits are spoiled (the case is real)
     recall = float(res.csf[vent].mean())
     assert recall >= 0.85, f"ventricle CSF recall {recall:.3f}"

@@ -400,8 +400,8 @@ def _metal_slices(
     Any metal in a slice can streak through it, also where the streak search found no
     line (a streak as wide as its reference, far from the metal), and in the slices
     beside it where the metal's partial volume stays below the metal level
-    (``SegmentParams.csf_fit_metal_reach_mm``): the brain/CSF fits leave these slices
-    out (``segment.brain_csf.classify_brain_csf``).
+    (``SegmentParams.csf_fit_metal_reach_mm``): the deep-CSF test leaves these slices
+    out of its fit (``segment.brain_csf.classify_brain_csf``).
     """
     masks = [m.metal for m in (streaks, foreign) if m is not None]
     if not masks:

@@ -1141,18 +1141,18 @@ class SegmentParams:
     head at 3.5 mm and 30 HU, whose brain noise the fit split, 0.9-1.8."""
 
     csf_fit_min_clean_share: float = 0.25
-    """The brain/CSF intensity fits leave out the acquisition slices that hold metal
-    (within ``csf_fit_metal_reach_mm``), whose streaks shift whole bands of brain by
-    tens of HU, when the other slices hold at least this share of the cavity
-    (dimensionless); otherwise they keep every slice (a fit on a few slices would
-    measure too little of the brain's range). Ports, a valve and EEG electrodes spread
+    """The deep-CSF test (``csf_deep_sigma_mm``) fits and smooths without the acquisition
+    slices that hold metal (within ``csf_fit_metal_reach_mm``), whose streaks shift
+    whole bands of brain by tens of HU, when the other slices hold at least this share
+    of the cavity (dimensionless); otherwise it keeps every slice (a fit on a few slices
+    would measure too little of the brain's range). Ports, a valve and EEG electrodes spread
     over a head leave 44 % of the cavity clean (clinical blind 'all' case at 3 mm; the
     first choice, 0.5, left its fits on every slice: ventricle CSF recall 0.55, 0.79
     with the clean 44 %)."""
 
     csf_fit_metal_reach_mm: float = 6.0
     """Slices within this distance (mm; at least one slice) of a slice holding metal are
-    left out of the brain/CSF fits too: a 1 mm metal disc tilted in 3 mm slices reaches
+    left out of the deep-CSF fit too: a 1 mm metal disc tilted in 3 mm slices reaches
     the metal level in fewer slices than its partial volume and the slice profile carry
     its streaks into (clinical blind 'exp' case at 3 mm: the streaks shift the cavity's
     mean by 8-17 HU in up to two slices beyond the last slice with metal-level voxels,
