@@ -225,3 +225,49 @@ def test_unresolved_crossing_falls_back_to_the_cavities() -> None:
     # one cavity (brains in contact over half the bridge): total
     tot = call_completeness(_inv(unresolved=True, contact=500, opened=600), 1000, **kw)
     assert (tot.completeness, tot.evidence) == ("total", UNRESOLVED_TOTAL)
+
+
+def _corner_case(*, membrane: bool) -> tuple[Volume, Volume]:
+    """TWO at 3 mm, linked by a chain one voxel across that steps over the boundary.
+
+    The chain runs along x at y = z = -1.5 mm in twin A and one voxel higher in y in twin
+    B, so its last A voxel and first B voxel share an edge, not a face: the 26-connected
+    vessel passes from A into B through no voxel face (the planned angular-frontal 96
+    seed 0 phantom without a table, whose sinus the twin boundary met at such a step).
+    """
+    labels, twins = _case(3.0, TWO, membrane=membrane, link=False)
+    c, aff = _grid(3.0)
+    lab = labels.array.copy()
+    j = int(np.argmin(np.abs(c)))
+    lab[(c < 0) & (c >= -5.0), j, j] = VESSEL
+    lab[(c > 0) & (c <= 5.0), j + 1, j] = VESSEL
+    return Volume(lab, aff, {}), twins
+
+
+@pytest.mark.parametrize("membrane", [False, True])
+def test_sinus_crossing_along_a_voxel_edge_is_judged_by_the_cavities(membrane: bool) -> None:
+    labels, twins = _corner_case(membrane=membrane)
+    va = (labels.array == VESSEL) & (twins.array == TWIN_A)
+    vb = (labels.array == VESSEL) & (twins.array == TWIN_B)
+    assert boundary_face_count(va, vb) == 0
+    inv = _inventory(labels, twins)
+    if not membrane:
+        # one cavity (the brains touch over the whole plane): the shared sinus, both
+        # tubes and the chain (before: no crossing seen at all, partial)
+        assert inv.brain_contact_area_mm2 / EXTENT_MM**2 > 0.9
+        assert inv.shared_sinus and not inv.sinus_unresolved
+        assert any("taken as the shared sinus" in n for n in inv.notes)
+        assert inv.sinus_ml == pytest.approx(np.count_nonzero(labels.array == VESSEL) * 27 / 1000)
+        # the crossing lies at the step: A's last chain voxel (the voxel centres
+        # nearest 0 are at -1.5 mm)
+        (cross,) = inv.sinus_crossings
+        assert cross.position_mm == pytest.approx((-1.5, -1.5, -1.5), abs=1e-6)
+        call = call_completeness(
+            inv, EXTENT_MM**2, venous_visible=True, vessel_ml=5.0, contrast=True
+        )
+        assert (call.completeness, call.evidence) == ("total", SHARED_SINUS)
+    else:
+        # bone walls the cavities apart: two sinuses touching, partial
+        assert not inv.shared_sinus and not inv.sinus_unresolved
+        assert any("touch along an edge or a corner" in n for n in inv.notes)
+        assert any("taken as two sinuses touching" in n for n in inv.notes)

@@ -349,7 +349,9 @@ class FusionParams:
     ``sinus_min_cross_mm2``, with ``sinus_min_side_ml`` on both sides, is decided by the
     cranial cavities (``fusion.shared._judge_narrow``): shared where the brains touch over
     ``inferred_total_contact_min`` of the bridge, two sinuses touching where the cavities
-    are apart by the partial limits, unresolved in between."""
+    are apart by the partial limits, unresolved in between. So is a crossing of 0 faces,
+    where the component's twin A and B voxels touch only along an edge or a corner (the
+    26-connected component still passes from one twin into the other)."""
 
     crossing_merge_mm: float = 10.0
     """Places where a shared sinus crosses the boundary closer than this (mm) are one

@@ -573,6 +573,15 @@ def boundary_face_count(a: np.ndarray, b: np.ndarray) -> int:
     return n
 
 
+def _corner_link(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Voxels of ``a`` with a neighbour in ``b`` across an edge or a corner (26-connectivity).
+
+    Where ``a`` and ``b`` share no voxel face this is where a 26-connected vessel passes
+    from one to the other.
+    """
+    return a & ndimage.binary_dilation(b, structure=np.ones((3, 3, 3), dtype=bool))
+
+
 def _shared_sinus(
     labels: Volume,
     twins: Volume,
@@ -588,7 +597,10 @@ def _shared_sinus(
     ``sinus_min_cross_faces`` voxel faces. A component with that much in each twin but a
     narrower section is an unresolved crossing (``_SinusPart.unresolved``): about one
     voxel across, as where partial volume links two separate sinuses through a suture
-    or the dura; :func:`_judge_narrow` decides it from the cranial cavities.
+    or the dura; :func:`_judge_narrow` decides it from the cranial cavities. So is a
+    component whose twin A and twin B voxels touch only along voxel edges or corners
+    (no face, 0 mm^2 of section: a lumen one voxel across that steps diagonally over
+    the boundary), the narrowest crossing of all.
     """
     lab = labels.array
     tw = twins.array
@@ -636,8 +648,12 @@ def _shared_sinus(
         mesh = interface_mesh(va, vb, csub.affine, smooth_sigma_vx=params.smooth_sigma_vx)
         cross = mesh.area_mm2
         n_faces = boundary_face_count(va, vb)
+        # where the component passes from A into B: the A voxels with a face neighbour
+        # in B or, with no face between them, an edge or corner neighbour (the
+        # 26-connected component crosses there, through a section of 0 faces)
+        touching = contact_mask(va, vb) if n_faces else _corner_link(va, vb)
         # sinus-sized on both sides; significant when its section is wide enough too
-        sized = min(vol_a, vol_b) >= params.sinus_min_side_ml and cross > 0
+        sized = min(vol_a, vol_b) >= params.sinus_min_side_ml
         significant = (
             sized
             and cross >= params.sinus_min_cross_mm2
@@ -655,11 +671,17 @@ def _shared_sinus(
         )
         if sized and not significant:
             unresolved = True
+            section = (
+                f"a section {n_faces} voxel face{'s' if n_faces != 1 else ''} across "
+                f"({cross:.0f} mm2)"
+                if n_faces
+                else "voxels that touch along an edge or a corner (no voxel face, 0 mm2)"
+            )
+            near = touching | (contact_mask(vb, va) if n_faces else _corner_link(vb, va))
             notes.append(
                 f"a vessel ({vol_a:.2f} mL in twin A, {vol_b:.2f} mL in twin B) crosses the "
-                f"twin boundary near {_fmt(csub.centroid_mm(contact_mask(va, vb) | contact_mask(vb, va)))} "
-                f"only through a section {n_faces} voxel face{'s' if n_faces != 1 else ''} "
-                f"across ({cross:.0f} mm2) at {vox_mm:.1f} mm voxels: a shared sinus cannot "
+                f"twin boundary near {_fmt(csub.centroid_mm(near))} "
+                f"only through {section} at {vox_mm:.1f} mm voxels: a shared sinus cannot "
                 "be told from two sinuses touching across the dura at this voxel size; not "
                 "counted as a shared sinus"
             )
@@ -673,7 +695,6 @@ def _shared_sinus(
                 )
             continue
         sinus_ids.append(int(cid))
-        touching = contact_mask(va, vb)
         patches, n_patches = label_components(touching, 26)
         pos = [csub.centroid_mm(patches == p) for p in range(1, n_patches + 1)]
         if pos and mesh.faces.shape[0]:
