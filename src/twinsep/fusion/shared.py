@@ -66,7 +66,8 @@ class SharedInventory:
         Where it crosses the boundary.
     shared_bone_ml : float
         Bone within ``bone_band_mm`` of the boundary, in bone pieces that span both
-        twins (``bone_span_min_share``), inside both twins' fitted heads or inside neither (:func:`shared_bone_mask`).
+        twins (``bone_span_min_share``), inside both twins' fitted heads or inside
+        neither (:func:`shared_bone_mask`).
     brain_contact_area_mm2 : float
         Boundary area where only a layer of at most ``brain_contact_gap_mm`` (or one
         voxel), without bone, separates the brains of the two twins, counted in patches
@@ -424,8 +425,8 @@ def shared_bone_mask(
     ``bridge_exclusion_mm`` from the twin boundary).
     Shared bone = bone voxels within ``bone_band_mm`` of the twin boundary, in a
     face-connected piece of that bone of which each twin holds at least
-    ``bone_span_min_share`` (bone the separation must cut), that lie inside both fitted heads (their overlap) or inside neither (the
-    bridge's waist).
+    ``bone_span_min_share`` (bone the separation must cut), that lie inside both fitted
+    heads (their overlap) or inside neither (the bridge's waist).
 
     Returns
     -------
