@@ -505,9 +505,8 @@ def shared_bone_mask(
     # skulls that face each other across scalp (a vertex union whose skulls stay apart,
     # as Colin27's real-vertical: the fitted heads' overlap held 115 mL of the twins'
     # own vaults), or touch only where a few voxels went to the other twin, share none.
-    pieces = cc3d.connected_components(cand, connectivity=6)
+    pieces, n_pieces = label_components(cand, 6)
     tw_box = tw[box]
-    n_pieces = int(pieces.max())
     in_a = np.bincount(pieces[cand & (tw_box == TWIN_A)], minlength=n_pieces + 1)
     in_b = np.bincount(pieces[cand & (tw_box == TWIN_B)], minlength=n_pieces + 1)
     spans = np.minimum(in_a, in_b) >= params.bone_span_min_share * (in_a + in_b)
