@@ -299,7 +299,8 @@ def measure_twin(
             base,
             volume_ml=None,
             enlarged=False,
-            note=f"{wide}: ventricles not enlarged (thinner ventricles are not measured)",
+            # the verdict is ``enlarged`` (the report prints it beside this note)
+            note=f"{wide}; thinner ventricles are not measured",
         )
     if frame is None:
         return _replace(base, note="no head frame for this twin")
