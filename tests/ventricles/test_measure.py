@@ -231,7 +231,7 @@ class _Ctx:
         return self._results[name]
 
     def progress(self, fraction: float, what: str) -> None:
-        pass
+        """The stage's progress reports go nowhere here (no progress bar in a test)."""
 
     def warn(self, text: str) -> None:
         self.warnings.append(text)
