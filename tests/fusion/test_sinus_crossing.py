@@ -9,6 +9,8 @@ across; the link here is that chain, laid by hand across the membrane.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 
@@ -38,9 +40,9 @@ def _grid(vox_mm: float) -> tuple[np.ndarray, np.ndarray]:
     return c, aff
 
 
-def _tube_fraction(c: np.ndarray, vox_mm: float, p0: np.ndarray, d: np.ndarray) -> np.ndarray:
-    """Share of each voxel within RADIUS_MM of the line p0 + t d (4 sub-samples per axis)."""
-    d = d / np.linalg.norm(d)
+def _covered(c: np.ndarray, vox_mm: float, inside: Callable[..., np.ndarray]) -> np.ndarray:
+    """Share of each voxel (centres ``c`` on every axis) where ``inside(x, y, z)`` holds,
+    from 4 sub-samples per axis."""
     sub = (np.arange(4) + 0.5) / 4 - 0.5
     frac = np.zeros((c.size,) * 3)
     for sx in sub:
@@ -49,11 +51,20 @@ def _tube_fraction(c: np.ndarray, vox_mm: float, p0: np.ndarray, d: np.ndarray) 
                 x, y, z = np.meshgrid(
                     c + sx * vox_mm, c + sy * vox_mm, c + sz * vox_mm, indexing="ij"
                 )
-                rel = np.stack([x - p0[0], y - p0[1], z - p0[2]])
-                along = np.tensordot(d, rel, axes=1)
-                perp2 = (rel**2).sum(0) - along**2
-                frac += perp2 <= RADIUS_MM**2
+                frac += inside(x, y, z)
     return frac / sub.size**3
+
+
+def _tube_fraction(c: np.ndarray, vox_mm: float, p0: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """Share of each voxel within RADIUS_MM of the line p0 + t d (4 sub-samples per axis)."""
+    d = d / np.linalg.norm(d)
+
+    def inside(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
+        rel = np.stack([x - p0[0], y - p0[1], z - p0[2]])
+        along = np.tensordot(d, rel, axes=1)
+        return (rel**2).sum(0) - along**2 <= RADIUS_MM**2
+
+    return _covered(c, vox_mm, inside)
 
 
 def _case(
@@ -145,17 +156,9 @@ def test_narrow_crossing_with_cavities_undecided_stays_unresolved() -> None:
 def _ring_case(vox_mm: float) -> tuple[Volume, Volume]:
     """A circular sinus: a ring of radius 20 mm about the x axis, lying in the boundary."""
     c, aff = _grid(vox_mm)
-    sub = (np.arange(4) + 0.5) / 4 - 0.5
-    frac = np.zeros((c.size,) * 3)
-    for sx in sub:
-        for sy in sub:
-            for sz in sub:
-                x, y, z = np.meshgrid(
-                    c + sx * vox_mm, c + sy * vox_mm, c + sz * vox_mm, indexing="ij"
-                )
-                frac += x**2 + (np.hypot(y, z) - 20.0) ** 2 <= RADIUS_MM**2
+    frac = _covered(c, vox_mm, lambda x, y, z: x**2 + (np.hypot(y, z) - 20.0) ** 2 <= RADIUS_MM**2)
     lab = np.full(frac.shape, BRAIN, np.uint8)
-    lab[frac / sub.size**3 >= 0.5] = VESSEL
+    lab[frac >= 0.5] = VESSEL
     x = c[:, None, None] * np.ones((1, c.size, c.size))
     tw = np.where(x < 0, TWIN_A, TWIN_B).astype(np.uint8)
     return Volume(lab, aff, {}), Volume(tw, aff, {})
