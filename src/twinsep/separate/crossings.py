@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 from dataclasses import dataclass
 
@@ -10,7 +11,7 @@ import numpy as np
 
 from twinsep.labels import TWIN_A, TWIN_B, VESSEL
 from twinsep.segment.morph import label_components
-from twinsep.separate.boxes import extent, slices, window
+from twinsep.separate.boxes import extent, grow, slices, window
 from twinsep.volume import Volume
 
 logger = logging.getLogger(__name__)
@@ -56,6 +57,40 @@ class VesselCrossing:
         }
 
 
+def edge_link(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Voxels of ``a`` or ``b`` with a 26-neighbour in the other mask.
+
+    For the vessel voxels of twin A and of twin B, the voxels where a vessel passes from
+    one twin to the other, also where the two sides touch only along a voxel edge or at
+    a corner (a lumen one voxel across stepping diagonally over the twins' boundary:
+    no voxel face between them, so none of the face-kerf's tests sees it). The same
+    contact as the fusion's sinus rule (``twinsep.fusion.shared._corner_link``).
+
+    Parameters
+    ----------
+    a, b : (I, J, K) bool ndarray
+        Disjoint masks.
+
+    Returns
+    -------
+    (I, J, K) bool ndarray
+    """
+    out = np.zeros(a.shape, dtype=bool)
+    if not (a.any() and b.any()):
+        return out
+    n = a.shape
+    for d in itertools.product((-1, 0, 1), repeat=3):
+        if d <= (0, 0, 0):
+            continue  # each +-pair once (13 offsets); its negative is the swap below
+        p = tuple(slice(max(0, -s), m - max(0, s)) for m, s in zip(n, d, strict=True))
+        q = tuple(slice(max(0, s), m - max(0, -s)) for m, s in zip(n, d, strict=True))
+        for x, y in ((a, b), (b, a)):
+            hit = x[p] & y[q]
+            out[p] |= hit
+            out[q] |= hit
+    return out
+
+
 def vessel_crossings(
     labels: Volume,
     twins: np.ndarray,
@@ -64,6 +99,11 @@ def vessel_crossings(
     kerf_box: tuple[slice, slice, slice] | None = None,
 ) -> list[VesselCrossing]:
     """Every vessel the cut divides.
+
+    A vessel is divided where its kerf voxels belong to both twins, or where its twin A
+    and twin B voxels touch only along a voxel edge or at a corner (:func:`edge_link`:
+    a lumen one voxel across stepping diagonally over the cut, where the face-kerf may
+    hold the voxels of one side only).
 
     Parameters
     ----------
@@ -89,11 +129,27 @@ def vessel_crossings(
         if ek is None:
             return []
         kerf_box = slices(*ek)
-    k_lo = np.asarray([s.start for s in kerf_box], dtype=np.int64)
-    on_cut = (lab[kerf_box] == VESSEL) & kerf[kerf_box]
+    # one voxel around the kerf box: a vessel voxel 26-adjacent to a kerf voxel may
+    # lie just outside it
+    k_lo, k_hi = grow(
+        (
+            np.asarray([s.start for s in kerf_box], dtype=np.int64),
+            np.asarray([s.stop for s in kerf_box], dtype=np.int64),
+        ),
+        1,
+        lab.shape,
+    )
+    kerf_box = slices(k_lo, k_hi)
+    vessel_kb = lab[kerf_box] == VESSEL
+    tw_kb = twins[kerf_box]
+    on_cut = vessel_kb & kerf[kerf_box]
     if not on_cut.any():
         return []
-    # A crossing is a vessel cut by the surface: kerf voxels of both twins.
+    # A crossing is a vessel cut by the surface: kerf voxels of both twins, with the
+    # vessel voxels where the lumen passes from one twin to the other along a voxel
+    # edge or corner only (no face between them; the cut there may hold the voxels of
+    # one side only, as the face-kerf does)
+    on_cut |= edge_link(vessel_kb & (tw_kb == TWIN_A), vessel_kb & (tw_kb == TWIN_B))
     comps, n = label_components(on_cut, 26)
     spacing = labels.spacing_mm
     vox_ml = labels.voxel_volume_mm3 / 1000.0
@@ -108,7 +164,6 @@ def vessel_crossings(
     rest_c = label_components(rest_mask, 26)[0]
     # sizes counted over the vessel voxels only (a fraction of a percent of the box)
     rest_sizes = np.bincount(rest_c[rest_mask])
-    tw_kb = twins[kerf_box]
     found: list[tuple[float, tuple[float, float, float], float, float]] = []
     for cid in range(1, n + 1):
         m_c = comps == cid
