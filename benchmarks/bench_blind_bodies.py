@@ -1,0 +1,196 @@
+"""Bodies blind phantom: twinsep on a longer planning CT that holds the twins' necks,
+shoulders, chests and arms, each case against the same phantom3 case without bodies.
+
+The bodies (``tests/blind/bodies.py``) are added to phantom3 cases by an outside engineer
+who did not read twinsep's code; each case is rendered, planned with ``twinsep plan CT
+--out DIR`` (a subprocess, as a user would) and scored by ``tests/blind/bodies_score.py``
+(Dice in the head part and in the body, what became of the heart, lungs, ribs, arms and
+ECG leads, per-twin volumes, warnings). The alternative in the same run is the baseline:
+the same phantom3 case without bodies, planned by the same code; the deltas are what the
+bodies cost.
+
+``TWINSEP_BLIND_CASES`` (comma-separated names) restricts the run; ``TWINSEP_BLIND_KEEP``
+keeps the cases and plans; ``TWINSEP_BLIND_SRC`` / ``TWINSEP_BLIND_COMMIT`` plan with a
+``git archive`` snapshot's ``src`` (see ``bench_blind.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+_TESTS = Path(__file__).resolve().parents[1] / "tests"
+if str(_TESTS) not in sys.path:
+    sys.path.insert(0, str(_TESTS))
+_HERE = Path(__file__).resolve().parent
+if str(_HERE) not in sys.path:
+    sys.path.insert(0, str(_HERE))
+
+from bench_blind import cell, code_state  # noqa: E402
+
+from blind.bodies_cases import baseline_cases, bodies_cases  # noqa: E402
+from blind.bodies_score import plan_and_score_bodies  # noqa: E402
+from blind.score import plan_and_score  # noqa: E402
+
+DICE_KEYS = ("soft", "bone", "brain", "csf", "vessel")
+
+
+def _delta(a: float | None, b: float | None) -> str:
+    if a is None or b is None:
+        return "-"
+    return f"{a - b:+.3f}"
+
+
+def _plan_twins(work: Path, name: str) -> dict[str, Any]:
+    """plan.json's per-twin volumes of a kept baseline plan (empty when not kept)."""
+    p = work / name / "plan" / "plan.json"
+    if not p.exists():
+        return {}
+    plan = json.loads(p.read_text())
+    return {
+        t: {"volume_ml": v.get("volume_ml"), "tissue_ml": v.get("tissue_ml")}
+        for t, v in (plan.get("twins") or {}).items()
+    }
+
+
+def markdown(rows: list[dict[str, Any]], baselines: dict[str, dict[str, Any]]) -> str:
+    """The plan against the truth per case (head part vs baseline), then the bodies."""
+    lines = [
+        "Head-part Dice (the part a case without bodies holds; ECG leads left out; on plain "
+        "CT the true vessels left out); (delta) = minus the same phantom3 case without "
+        "bodies (baseline, same code); twin acc counts head-part tissue more than 15 mm "
+        "from the true boundary plane.",
+        "",
+        "| case | exit | soft (delta) | bone (delta) | brain (delta) | CSF (delta) | vessel "
+        "(delta) | twin acc head (base) | twin acc body | A ok | type (base) | complete "
+        "(base) | shared sinus (base) | rotation err (base) | contrast ok | plan s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        b = baselines.get(r["baseline"], {})
+        if r["exit"] != 0:
+            lines.append(f"| {r['name']} | **{r['exit']}** | {r.get('error', '')} |" + " |" * 13)
+            continue
+        d, bd = r["dice_head"], b.get("dice", {}) if b.get("exit") == 0 else {}
+        cells = [
+            f"{cell(d[k])} ({_delta(d[k], bd.get(k))})" if d[k] is not None else "-"
+            for k in DICE_KEYS
+        ]
+        lines.append(
+            f"| {r['name']} | 0 | "
+            + " | ".join(cells)
+            + f" | {cell(r['twin_acc_head_15mm'], 4)} ({cell(b.get('twin_acc_15mm'), 4)}) | "
+            f"{cell(r['twin_acc_body'], 4)} | {cell(r['twin_a_ok'])} | "
+            f"{r['type_plan']} ({b.get('type_plan', '-')}) | "
+            f"{r['completeness_plan']} ({b.get('completeness_plan', '-')}) | "
+            f"{r['shared_sinus_plan']} ({b.get('shared_sinus_plan', '-')}) | "
+            f"{cell(r['rotation_err_deg'], 1)} ({cell(b.get('rotation_err_deg'), 1)}) | "
+            f"{cell(r['contrast_ok'])} | {r['plan_s']} |"
+        )
+    lines += [
+        "",
+        "What became of the bodies (share of each group's voxel centres given label 0-5):",
+        "",
+        "| case | heart blood -> vessel / soft / bone | lungs -> tissue | ribs etc. -> bone | "
+        "arm bones -> bone | ECG -> bone/vessel | body tissue labelled mL | body tissue "
+        "unowned mL | arm beyond plane mL (own twin) | twin A mL plan / truth head / truth "
+        "head+body | twin B mL ditto | body warnings |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        if r["exit"] != 0:
+            continue
+        g = r["groups"]
+
+        def sh(name: str, labs: tuple[int, ...], g: dict[str, Any] = g) -> str:
+            if name not in g:
+                return "-"
+            return cell(sum(g[name]["share"].get(str(k), 0.0) for k in labs))
+
+        tw = r["twins_ml"]
+
+        def vol(t: str, tw: dict[str, Any] = tw) -> str:
+            return (
+                f"{cell(tw[t]['plan_volume_ml'], 1)} / {cell(tw[t]['truth_head_ml'], 1)} / "
+                f"{cell(tw[t]['truth_head_body_ml'], 1)}"
+            )
+
+        lines.append(
+            f"| {r['name']} | {sh('heart_blood', (5,))} / {sh('heart_blood', (1,))} / "
+            f"{sh('heart_blood', (2,))} | {sh('lung', (1, 2, 3, 4, 5))} | "
+            f"{sh('rib_clavicle_scapula', (2,))} | {sh('arm_bone', (2,))} | "
+            f"{sh('ecg', (2, 5))} | {cell(r['body_labelled_tissue_ml'], 1)} | "
+            f"{cell(r['body_unowned_ml'], 1)} | {cell(r['arm_beyond_plane_ml'], 1)} "
+            f"({cell(r['arm_beyond_plane_ok'])}) | {vol('A')} | {vol('B')} | "
+            f"{'; '.join(r['body_warnings']) or 'none'} |"
+        )
+    lines += ["", "Baselines (phantom3 without bodies):", ""]
+    lines.append(
+        "| baseline | exit | soft | bone | brain | CSF | vessel | twin acc | type | complete "
+        "| shared sinus | twin A/B mL (plan) | plan s |"
+    )
+    lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for name, b in baselines.items():
+        if b["exit"] != 0:
+            lines.append(f"| {name} | **{b['exit']}** | {b.get('error', '')} |" + " |" * 10)
+            continue
+        d = b["dice"]
+        pt = b.get("plan_twins", {})
+        lines.append(
+            f"| {name} | 0 | "
+            + " | ".join(cell(d[k]) for k in DICE_KEYS)
+            + f" | {cell(b['twin_acc_15mm'], 4)} | {b['type_truth']}/{b['type_plan']} | "
+            f"{b['completeness_plan']} | {b['shared_sinus_plan']} | "
+            f"{cell(pt.get('A', {}).get('volume_ml'), 1)}/"
+            f"{cell(pt.get('B', {}).get('volume_ml'), 1)} | {b['plan_s']} |"
+        )
+    return "\n".join(lines)
+
+
+def run(out_dir: Path) -> dict[str, Any]:
+    """Run every case (or ``TWINSEP_BLIND_CASES``) and its baseline; the run_all dict."""
+    del out_dir
+    cases = bodies_cases()
+    bases = baseline_cases()
+    names = list(cases)
+    only = os.environ.get("TWINSEP_BLIND_CASES")
+    if only:
+        names = [n for n in names if n in set(only.split(","))]
+    keep = os.environ.get("TWINSEP_BLIND_KEEP")
+    code = code_state()
+    rows: list[dict[str, Any]] = []
+    baselines: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory(prefix="twinsep-bodies-") as tmp:
+        work = Path(keep) if keep else Path(tmp)
+        for name in names:
+            base = bases[name]
+            if base.name not in baselines:
+                b = plan_and_score(base, work / "baseline")
+                b["plan_twins"] = _plan_twins(work / "baseline", base.name)
+                print(json.dumps({k: v for k, v in b.items() if k != "warnings"}), flush=True)
+                baselines[base.name] = b
+            row = plan_and_score_bodies(cases[name], work)
+            row["baseline"] = base.name
+            print(json.dumps(row), flush=True)
+            rows.append(row)
+    return {
+        "title": "Bodies blind phantom (phantom3 + necks, chests, arms, ECG) through the CLI",
+        "code": code,
+        "rows": rows,
+        "baselines": baselines,
+        "markdown": f"twinsep at {code['commit']}"
+        + (" (git archive snapshot)" if code.get("src") else "")
+        + "\n\n"
+        + markdown(rows, baselines),
+    }
+
+
+if __name__ == "__main__":
+    from run_all import write_result
+
+    out = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).parent / "results")
+    write_result(out, "blind_bodies", run(out))

@@ -1,0 +1,185 @@
+"""Score a twinsep plan of a ``bodies`` phantom from outside: the head part against the
+same case without bodies, and what became of the bodies.
+
+Reads the plan folder's public outputs and the truth written by ``bodies.write_bodies``
+(``labels``, ``twins``, ``materials``, ``region``, ``truth.json``).
+
+Metrics (beyond ``blind.score.score_plan``'s, whose whole-volume Dice is kept as
+``dice_all``)
+------------------------------------------------------------------------------------
+* ``dice_head``: Dice per label 1-5 over the head-and-neck part (``region`` != 2: what the
+  case without bodies holds, plus the background), comparable with the baseline's Dice.
+* ``dice_body``: Dice per label over the body part (``region`` == 2), don't-care ECG out.
+* ``groups[g]``: share of each body material group given each label 0-5 by twinsep
+  (heart blood, myocardium, lungs, airway, ribs/clavicles/scapulae, arm bones, ECG, liver).
+* ``twin_acc_head_15mm``: issue 4's twin accuracy (> 15 mm from the true plane) in the head
+  part; ``twin_acc_body``: share of the body's tissue voxels given the right twin;
+  ``arm_beyond_plane_ml`` / ``arm_beyond_plane_ok``: the raised arm's tissue on the other
+  twin's side of the plane and the share of it given its own twin.
+* ``twins_ml``: plan.json's per-twin volumes and tissue against the truth's head part and
+  head + body.
+* ``body_warnings``: plan.json warnings that mention a body part, the scan's extent or
+  something outside a head.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from blind.score import LABEL_NAMES, _load, dice, plane_distance_mm, run_plan, score_plan
+
+WARN_WORDS = (
+    "body",
+    "chest",
+    "thorax",
+    "torso",
+    "trunk",
+    "lung",
+    "heart",
+    "cardiac",
+    "aort",
+    "arm",
+    "shoulder",
+    "ecg",
+    "electrode",
+    "lead",
+    "neck",
+    "extent",
+    "not a head",
+    "outside",
+    "limb",
+)
+
+
+def _share(pred: npt.NDArray[np.uint8], mask: npt.NDArray[np.bool_]) -> dict[str, float]:
+    n = int(mask.sum())
+    if n == 0:
+        return {}
+    v = pred[mask]
+    return {str(k): round(float((v == k).sum()) / n, 4) for k in range(6)}
+
+
+def score_bodies(plan_dir: Path, truth_dir: Path) -> dict[str, Any]:
+    """Compare a plan folder with its bodies truth; a JSON-ready dict (module doc)."""
+    import nibabel as nib
+
+    out = score_plan(plan_dir, truth_dir)
+    if out.get("grid_mismatch"):
+        return out
+    out["dice_all"] = out.pop("dice")
+    truth = json.loads((truth_dir / "truth.json").read_text())
+    bod = truth["bodies"]
+    plan = json.loads((plan_dir / "plan.json").read_text())
+    t_lab, t_aff = _load(truth_dir / "labels.nii.gz")
+    t_tw, _ = _load(truth_dir / "twins.nii.gz")
+    p_lab, _ = _load(plan_dir / "labels.nii.gz")
+    p_tw, _ = _load(plan_dir / "twins.nii.gz")
+    mat = np.asarray(nib.load(str(truth_dir / "materials.nii.gz")).dataobj).astype(np.int16)
+    region = np.asarray(nib.load(str(truth_dir / "region.nii.gz")).dataobj).astype(np.uint8)
+    vox_ml = float(abs(np.linalg.det(t_aff[:3, :3]))) / 1000.0
+    scored = bool(truth["vessel_voxels_scored"])
+    dont_care = np.isin(mat, bod["dont_care_codes"])
+    keep_v = np.ones(t_lab.shape, dtype=bool) if scored else t_lab != 5
+    for key, part in (("dice_head", region != 2), ("dice_body", region == 2)):
+        keep = part & ~dont_care & keep_v
+        d: dict[str, float | None] = {}
+        for k, name in LABEL_NAMES.items():
+            d[name] = (
+                None if (k == 5 and not scored) else dice((t_lab == k) & keep, (p_lab == k) & keep)
+            )
+        out[key] = d
+    out["groups"] = {}
+    for g, info in bod["groups"].items():
+        if "codes" not in info:
+            continue
+        m = np.isin(mat, info["codes"])
+        if m.any():
+            out["groups"][g] = {"ml": round(float(m.sum()) * vox_ml, 1), "share": _share(p_lab, m)}
+    # twins
+    dist = plane_distance_mm(t_lab.shape, t_aff, truth)
+    tissue = t_lab > 0
+    far = tissue & (region == 1) & (np.abs(dist) > 15.0)
+    out["twin_acc_head_15mm"] = (
+        round(float((p_tw[far] == t_tw[far]).mean()), 4) if far.any() else None
+    )
+    body = tissue & (region == 2)
+    out["twin_acc_body"] = (
+        round(float((p_tw[body] == t_tw[body]).mean()), 4) if body.any() else None
+    )
+    beyond = body & (((t_tw == 1) & (dist > 0)) | ((t_tw == 2) & (dist < 0)))
+    out["arm_beyond_plane_ml"] = round(float(beyond.sum()) * vox_ml, 1)
+    out["arm_beyond_plane_ok"] = (
+        round(float((p_tw[beyond] == t_tw[beyond]).mean()), 4) if beyond.any() else None
+    )
+    out["body_labelled_tissue_ml"] = round(float(((p_lab > 0) & (region == 2)).sum()) * vox_ml, 1)
+    out["body_unowned_ml"] = round(
+        float(((p_lab > 0) & (region == 2) & (p_tw == 0)).sum()) * vox_ml, 1
+    )
+    # per-twin volumes: plan against the truth's head part and head + body
+    tw: dict[str, Any] = {}
+    for twin in ("A", "B"):
+        pt = plan.get("twins", {}).get(twin, {}) or {}
+        per = bod["per_twin_ml"][twin]
+        head = sum(per["head"].values())
+        tw[twin] = {
+            "plan_volume_ml": pt.get("volume_ml"),
+            "plan_tissue_ml": pt.get("tissue_ml"),
+            "truth_head_ml": round(head, 1),
+            "truth_head_body_ml": round(head + sum(per["body"].values()), 1),
+            "truth_head_brain_ml": per["head"]["3"],
+        }
+    out["twins_ml"] = tw
+    warnings = [
+        str(w)
+        for w in out.get("warnings", [])
+        if not str(w).startswith(("reconstruct:", "models:", "schedule:"))
+    ]
+    out["body_warnings"] = [w for w in warnings if any(k in w.lower() for k in WARN_WORDS)]
+    fu = plan.get("fusion", {})
+    sh = plan.get("shared", {})
+    out["fusion_extra"] = {
+        k: fu.get(k) for k in ("bridge_area_mm2", "bridge_length_mm", "bridge_centroid_mm")
+    }
+    out["sinus_ml"] = sh.get("sinus_ml")
+    out["shared_notes"] = sh.get("notes")
+    return out
+
+
+def plan_and_score_bodies(case: Any, work: Path) -> dict[str, Any]:
+    """Render a ``BodiesCase``, plan it with ``twinsep plan`` (subprocess), score it.
+
+    Writes ``work/<name>/truth`` and ``work/<name>/plan``; ``TWINSEP_BLIND_SRC`` is put
+    first on the plan's ``PYTHONPATH`` (as in ``blind.score.plan_and_score``).
+    """
+    from blind.bodies import make_bodies, write_bodies
+
+    t0 = time.perf_counter()
+    ph, _ov, region = make_bodies(case)
+    gen_s = time.perf_counter() - t0
+    truth_dir = work / case.name / "truth"
+    write_bodies(ph, region, truth_dir)
+    plan_dir = work / case.name / "plan"
+    proc, plan_s = run_plan(truth_dir / "ct.nii.gz", plan_dir)
+    row: dict[str, Any] = {
+        "name": case.name,
+        "shape": ph.truth["shape"],
+        "spacing_mm": [round(float(v), 2) for v in ph.truth["spacing_mm"]],  # type: ignore[attr-defined]
+        "contrast": ph.truth["contrast"],
+        "gen_s": round(gen_s, 1),
+        "plan_s": round(plan_s, 1),
+        "exit": proc.returncode,
+        "type_truth": ph.truth["type"],
+        "twin_a_head": ph.truth["twin_a_head"],
+        "twin_rule_axis": ph.truth["twin_rule_axis"],
+    }
+    if proc.returncode != 0:
+        row["error"] = (proc.stderr.strip().splitlines() or ["(no message)"])[-1][:300]
+        return row
+    row.update(score_bodies(plan_dir, truth_dir))
+    return row
