@@ -9,11 +9,17 @@ the staged plan named no sinus, while the fusion called it the shared sinus.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+from typing import cast
+
 import numpy as np
 import pytest
 
+from twinsep.fusion.analysis import FusionAnalysis
+from twinsep.fusion.shared import SinusCrossing
 from twinsep.labels import CSF, TWIN_A, TWIN_B, VESSEL
-from twinsep.separate.crossings import edge_link, vessel_crossings
+from twinsep.separate import SeparationPlan, plan_separation
+from twinsep.separate.crossings import edge_link, sinus_owner, vessel_crossings
 from twinsep.separate.mincut import verify_separation
 from twinsep.separate.staging import StagingFacts, propose_stages
 from twinsep.volume import Volume
@@ -98,3 +104,78 @@ def test_two_lumens_a_voxel_apart_across_the_cut_are_not_a_crossing() -> None:
     labels, tw = _stepped(lumen_b_i=9)
     check = verify_separation(tw)
     assert vessel_crossings(labels, tw, check.kerf, kerf_box=check.kerf_box) == []
+
+
+def _dumbbell_with_short_sinus() -> tuple[Volume, Volume]:
+    """Two blocks joined by a bridge of soft tissue along x, a sinus tube (radius 2.5 mm)
+    from x = -6 to +6 mm across the twins' boundary x = 0, 1 mm voxels.
+
+    The plane x = 8 mm has the same area and no vessel, so the min-cut leaves the tube
+    wholly to one twin (``test_separate``'s dumbbell)."""
+    shape = (70, 50, 56)
+    aff = np.diag([1.0, 1.0, 1.0, 1.0])
+    aff[:3, 3] = -((np.array(shape) - 1) / 2.0)
+    x, y, z = (
+        np.indices(shape).reshape(3, -1).astype(float) - ((np.array(shape) - 1) / 2.0)[:, None]
+    )
+    lab = np.zeros(x.shape, np.uint8)
+    blocks = (np.abs(x) >= 20) & (np.abs(x) <= 33) & (np.abs(y) <= 25) & (np.abs(z) <= 22)
+    lab[blocks | ((np.abs(x) < 20) & (np.hypot(y, z) <= 14.0))] = 1
+    lab[(np.hypot(y - 4.0, z) <= 2.5) & (np.abs(x) <= 6.0)] = VESSEL
+    tw = np.where(lab > 0, np.where(x < 0, TWIN_A, TWIN_B), 0).astype(np.uint8)
+    return Volume(lab.reshape(shape), aff), Volume(tw.reshape(shape), aff)
+
+
+def _fusion(shared: bool) -> FusionAnalysis:
+    """What plan_separation reads of a fusion analysis: a total union of the dumbbell,
+    with the tube as its shared sinus crossing the boundary at (0, 4, 0) mm or not."""
+    crossings = [SinusCrossing(position_mm=(0.0, 4.0, 0.0), area_mm2=19.6)] if shared else []
+    ns = SimpleNamespace(
+        completeness="total",
+        type="vertical",
+        bridge=SimpleNamespace(
+            area_mm2=615.8, length_mm=40.0, centroid_mm=np.zeros(3), axis=np.array([1.0, 0, 0])
+        ),
+        shared=SimpleNamespace(
+            shared_sinus=shared, sinus_crossings=crossings, brain_contact_area_mm2=0.0
+        ),
+    )
+    return cast(FusionAnalysis, ns)
+
+
+@pytest.fixture(scope="module")
+def dumbbell_plans() -> dict[bool, SeparationPlan]:
+    labels, twins = _dumbbell_with_short_sinus()
+    return {s: plan_separation(labels, twins, _fusion(s)) for s in (True, False)}
+
+
+def test_a_shared_sinus_left_to_one_twin_is_said_in_the_final_stage(
+    dumbbell_plans: dict[bool, SeparationPlan],
+) -> None:
+    plan = dumbbell_plans[True]
+    labels, _ = _dumbbell_with_short_sinus()
+    sinus = labels.array == VESSEL
+    owners = np.unique(plan.twins.array[sinus])
+    assert owners.size == 1 and plan.vessel_crossings == []  # the cut ran beside the tube
+    owner = "A" if owners[0] == TWIN_A else "B"
+    final = [s for s in plan.stages if s.kind == "separation"][-1]
+    assert f"leaves it to twin {owner}" in final.rationale
+    assert "venogram" in final.rationale
+    hits = [w for w in plan.warnings if "shared sinus crosses the twins' boundary" in w]
+    assert len(hits) == 1 and f"to twin {owner}" in hits[0] and "(at 0, 4, 0 mm)" in hits[0]
+    # no shared sinus seen by the fusion: nothing said
+    other = dumbbell_plans[False]
+    assert not any("shared sinus crosses" in w for w in other.warnings)
+    assert not any("leaves it to twin" in s.rationale for s in other.stages)
+
+
+def test_sinus_owner_reads_the_vessel_voxels_near_the_points() -> None:
+    lab = np.zeros((20, 20, 20), np.uint8)
+    tw = np.ones_like(lab)
+    tw[10:] = TWIN_B
+    lab[8:13, 10, 10] = VESSEL  # 2 voxels in A (i 8, 9), 3 in B (i 10..12)
+    labels = Volume(lab, np.diag([2.0, 2.0, 2.0, 1.0]))
+    assert sinus_owner(labels, tw, [(20.0, 20.0, 20.0)], 5.0) == "B"
+    # within 2.5 mm of i = 9: i 8, 9 (A) and 10 (B)
+    assert sinus_owner(labels, tw, [(18.0, 20.0, 20.0)], 2.5) == "A"
+    assert sinus_owner(labels, tw, [(0.0, 0.0, 0.0)], 5.0) is None

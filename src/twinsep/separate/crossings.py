@@ -206,3 +206,56 @@ def vessel_crossings(
     ]
     logger.info("cut crosses %d vessel(s)", len(out))
     return out
+
+
+def sinus_owner(
+    labels: Volume,
+    twins: np.ndarray,
+    positions_mm: list[tuple[float, float, float]],
+    radius_mm: float,
+) -> str | None:
+    """Which twin holds the vessel voxels around given points after the cut.
+
+    For a shared sinus that the fusion found crossing the twins' boundary (its
+    ``SinusCrossing`` positions) while the cut divides no vessel: the cut then runs
+    along the sinus and leaves it to one twin.
+
+    Parameters
+    ----------
+    labels : Volume
+        Tissue labels 0..5.
+    twins : (I, J, K) uint8 ndarray
+        Refined twin labels after the cut.
+    positions_mm : list of (x, y, z)
+        World points (mm).
+    radius_mm : float
+        Vessel voxels whose centres lie within this distance of a point count.
+
+    Returns
+    -------
+    str or None
+        ``"A"`` or ``"B"`` (the twin owning more of those voxels), None when there are none.
+    """
+    lab = labels.array
+    inv = np.linalg.inv(np.asarray(labels.affine, dtype=np.float64))
+    sp = np.asarray(labels.spacing_mm, dtype=np.float64)
+    reach = np.ceil(radius_mm / sp).astype(np.int64) + 1
+    shape = np.asarray(lab.shape, dtype=np.int64)
+    count = {TWIN_A: 0, TWIN_B: 0}
+    for p in positions_mm:
+        c = np.rint(inv[:3, :3] @ np.asarray(p, dtype=np.float64) + inv[:3, 3]).astype(np.int64)
+        lo = np.clip(c - reach, 0, shape)
+        hi = np.clip(c + reach + 1, 0, shape)
+        if np.any(hi <= lo):
+            continue
+        box = slices(lo, hi)
+        idx = np.argwhere(lab[box] == VESSEL) + lo
+        if idx.size == 0:
+            continue
+        near = np.linalg.norm(labels.world_coords(idx) - np.asarray(p), axis=1) <= radius_mm
+        tw = twins[tuple(idx[near].T)]
+        count[TWIN_A] += int(np.count_nonzero(tw == TWIN_A))
+        count[TWIN_B] += int(np.count_nonzero(tw == TWIN_B))
+    if count[TWIN_A] == count[TWIN_B] == 0:
+        return None
+    return "A" if count[TWIN_A] >= count[TWIN_B] else "B"

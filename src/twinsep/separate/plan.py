@@ -16,7 +16,7 @@ from twinsep.fusion.surface import InterfaceMesh, interface_mesh
 from twinsep.labels import BONE, BRAIN, CSF, SOFT_TISSUE, TISSUE_NAMES, TWIN_A, TWIN_B, VESSEL
 from twinsep.segment.morph import label_components
 from twinsep.separate.boxes import grow, slices
-from twinsep.separate.crossings import VesselCrossing, vessel_crossings
+from twinsep.separate.crossings import VesselCrossing, sinus_owner, vessel_crossings
 from twinsep.separate.mincut import CutResult, SeparationCheck, min_cut_twins, verify_separation
 from twinsep.separate.moved import MovedTissue, moved_tissue_ml
 from twinsep.separate.packing import PackedVolume, pack_volume, unpack_volume
@@ -315,6 +315,32 @@ def _cut_mesh(
     return replace(mesh, side_a_ijk=mesh.side_a_ijk + lo, side_b_ijk=mesh.side_b_ijk + lo)
 
 
+def _sinus_off_cut(
+    labels: Volume,
+    refined: np.ndarray,
+    fusion: FusionAnalysis,
+    crossings: list[VesselCrossing],
+    params: SeparateParams,
+) -> str | None:
+    """The twin the cut leaves the fusion's shared sinus to, when it divides no vessel.
+
+    The fusion saw a shared sinus crossing the twins' boundary (``sinus_crossings``);
+    the min-cut, whose faces next to a vessel are dear, may run along that sinus
+    instead and leave it wholly to one twin. On the `twinsep.phantom` totals at
+    2.4-3.3 mm (docs/separation.md, "The cut meets the sinus along a voxel edge") it
+    did so in 14 of 73 plans, each time through the real sinus, whose lumen there was
+    labelled CSF. None when the cut divides a vessel or the fusion saw no shared sinus.
+    """
+    if crossings or not fusion.shared.shared_sinus or not fusion.shared.sinus_crossings:
+        return None
+    return sinus_owner(
+        labels,
+        refined,
+        [c.position_mm for c in fusion.shared.sinus_crossings],
+        params.staging.venous_cuff_mm + 2.0 * max(labels.spacing_mm),
+    )
+
+
 def plan_separation(
     labels: Volume,
     twins: Volume,
@@ -384,6 +410,7 @@ def plan_separation(
         bridge_length_mm=fusion.bridge.length_mm,
         brain_contact_area_mm2=fusion.shared.brain_contact_area_mm2,
         sinus_unseen=fusion.completeness == "total" and not fusion.shared.shared_sinus,
+        sinus_off_cut=_sinus_off_cut(labels, refined, fusion, crossings, params),
     )
     if stages_path is not None:
         stages = load_stage_file(stages_path, crossings)
@@ -437,6 +464,17 @@ def plan_separation(
         warnings.append(
             f"no vessel-free surface separates the twins within {cut_res.band_mm:.0f} mm of the "
             f"bridge: the cut divides {len(crossings)} vessel(s): {listed}"
+        )
+    if facts.sinus_off_cut is not None:
+        where = "; ".join(
+            ", ".join(f"{v:.0f}" for v in c.position_mm) for c in fusion.shared.sinus_crossings
+        )
+        warnings.append(
+            f"the shared sinus crosses the twins' boundary (at {where} mm) but the cut divides "
+            f"no labelled vessel: it runs along the sinus and leaves it to twin "
+            f"{facts.sinus_off_cut}; on coarse voxels the lumen is often broken in the labels "
+            "(its edges read as CSF) and the cut may pass through the real sinus there: "
+            "check on a venogram where the cut meets it"
         )
     if area_by_tissue["brain"] > 0:
         warnings.append(

@@ -97,6 +97,10 @@ class StagingFacts:
     sinus_unseen: bool = False
     """Total without a shared sinus seen (a CT without contrast: total inferred or assumed,
     ``FusionAnalysis.completeness_evidence``): the venous stages cannot name it."""
+    sinus_off_cut: str | None = None
+    """The twin (``"A"``/``"B"``) to which the cut leaves a shared sinus that the fusion
+    saw crossing the twins' boundary, when the cut divides no labelled vessel (it runs
+    along the sinus); None otherwise. The final stage then says so."""
 
 
 def _dominant(crossings: list[VesselCrossing]) -> VesselCrossing | None:
@@ -209,6 +213,14 @@ def propose_stages(
                         "own venous outflow"
                     )
             text += "."
+            if facts.sinus_off_cut is not None and not crossings:
+                text += (
+                    f" The shared sinus seen on the scan is not divided by the cut as "
+                    f"labelled: the cut runs along it and leaves it to twin "
+                    f"{facts.sinus_off_cut}. On coarse voxels the sinus's lumen is often "
+                    "broken in the labels (its edges read as CSF), so a venogram must show "
+                    "where the cut meets the sinus before this operation."
+                )
             structures = ids + ["remaining bridge"]
         else:
             name = f"Venous division {k}" if ids else f"Staged division {k}"
