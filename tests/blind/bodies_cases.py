@@ -12,8 +12,10 @@ Grids are ``SPACING_MM`` isotropic; the scan runs 110 mm below each twin's shoul
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from blind.bodies import BodiesCase, BodyParams
-from blind.phantom3 import Case, CtParams, GridParams, UnionParams
+from blind.phantom3 import Case, CtParams, GridParams, HeadParams, UnionParams
 
 SPACING_MM = 2.5
 _G = GridParams(shape=None, spacing_mm=(SPACING_MM, SPACING_MM, SPACING_MM))
@@ -33,6 +35,17 @@ def _base(kind: str, contrast: bool, seed: int) -> Case:
     return Case(name, union, ct, _G, seed=seed)
 
 
+def _newborn(case: Case) -> Case:
+    """``case`` with newborn heads (occipitofrontal length about 118 mm for a 34-35 cm
+    head circumference; phantom3's default 135 mm is a 6-month head)."""
+    return replace(
+        case,
+        name=case.name + "-nb",
+        head_a=HeadParams(length_mm=118.0),
+        head_b=HeadParams(length_mm=115.0),
+    )
+
+
 _TORSO = BodyParams(torso=True, arms="none", ecg=False)
 _FULL = BodyParams(torso=True, arms="sides", ecg=True)
 _OVER = BodyParams(torso=True, arms="over_head", over_head_twin=0, ecg=True)
@@ -46,6 +59,11 @@ def bodies_cases() -> dict[str, BodiesCase]:
     at_c, at_p = _base("at120", True, 6), _base("at120", False, 6)
     cases = [
         BodiesCase("vt-c15-torso", vt_c, _TORSO),
+        # added after the first run refused every vertical case with a torso: how much
+        # of the body does it take? (shoulders only; down to the top of the heart)
+        BodiesCase("vt-c15-torso20", vt_c, replace(_TORSO, scan_below_shoulder_mm=20.0)),
+        BodiesCase("vt-c15-torso50", vt_c, replace(_TORSO, scan_below_shoulder_mm=50.0)),
+        BodiesCase("vt-c15-newborn", _newborn(vt_c), replace(_FULL, size="newborn")),
         BodiesCase("vt-c15-full", vt_c, _FULL),
         BodiesCase("vt-c15-overhead", vt_c, _OVER),
         BodiesCase("vt-c15-novessels", vt_c, _NOVES),

@@ -38,6 +38,9 @@ _CASE = Case(
 )
 _PARAMS = BodyParams(torso=True, arms="over_head", over_head_twin=0, ecg=True)
 
+# the module fixture renders a 4 mm case with both bodies (10 s on an idle core)
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def rendered() -> tuple[Phantom3, BodiesOverlay, np.ndarray]:
@@ -178,7 +181,7 @@ def test_nothing_switched_on_is_phantom3_unchanged() -> None:
         "t-none",
         _CASE.union,
         CtParams(contrast=True, noise_hu=5.0, supersample=1),
-        GridParams(shape=None, spacing_mm=(6.0, 6.0, 6.0)),
+        GridParams(shape=None, spacing_mm=(8.0, 8.0, 8.0)),
         seed=1,
     )
     ph, _ov, reg = make_bodies(BodiesCase("t-none", small, BodyParams(torso=False, arms="none")))
