@@ -3,8 +3,9 @@
 Generated truth: a phantom whose two skulls are fused across the twin boundary, and the
 same phantom with a layer of scalp put between them (every bone voxel of twin A that
 touches twin B's bone by a face becomes soft tissue). With the skulls apart no bone
-crosses the boundary, so nothing is shared, however far the fitted heads overlap (the
-ellipsoids of a vertex union reach 38-46 mm past each vertex, docs/separation.md).
+crosses the boundary, so nothing is shared, however far the fitted heads overlap
+(before their long semi-axis was bounded, the ellipsoids of a vertex union reached
+38-46 mm past each vertex, docs/separation.md).
 """
 
 from __future__ import annotations

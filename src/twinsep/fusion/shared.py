@@ -363,6 +363,44 @@ def brain_contact_faces(
 FIT_GRID_MM: float = 1.0
 
 
+def _lstsq_on_plane(design: np.ndarray, target: np.ndarray, row: np.ndarray) -> np.ndarray:
+    """Least squares ``design @ coef ~ target`` subject to ``row @ coef == 0``.
+
+    Solved in the null space of ``row`` (an orthonormal basis from its SVD).
+    """
+    _, _, vt = np.linalg.svd(row[None, :])
+    null = vt[1:].T
+    sol, *_ = np.linalg.lstsq(design @ null, target, rcond=None)
+    return np.asarray(null @ sol)
+
+
+def _fit_bounded(design: np.ndarray) -> np.ndarray:
+    """Quadric coefficients (6,) of :func:`fit_head` for one set of points.
+
+    The ellipsoid's semi-axes are ``sqrt(k / coef[i])`` with one ``k``, so the long
+    (vertex) semi-axis is no longer than the face or right one when ``coef[0] >=
+    coef[1]`` or ``coef[0] >= coef[2]``. When the plain least squares breaks both, the
+    bound holds as an equality at the optimum (a convex problem whose free optimum lies
+    outside): the better of the two fits with ``coef[0] == coef[1]`` and
+    ``coef[0] == coef[2]`` is kept.
+    """
+    target = np.ones(design.shape[0])
+    coef, *_ = np.linalg.lstsq(design, target, rcond=None)
+    if coef[0] >= min(coef[1], coef[2]):
+        return np.asarray(coef)
+    best: np.ndarray | None = None
+    best_ss = np.inf
+    for other in (1, 2):
+        row = np.zeros(6)
+        row[0], row[other] = 1.0, -1.0
+        cand = _lstsq_on_plane(design, target, row)
+        ss = float(np.sum((design @ cand - target) ** 2))
+        if ss < best_ss:
+            best, best_ss = cand, ss
+    assert best is not None
+    return best
+
+
 def fit_head(
     points_mm: np.ndarray, frame: TwinFrame, *, trim_keep: float = 0.7
 ) -> tuple[np.ndarray, np.ndarray] | None:
@@ -371,6 +409,11 @@ def fit_head(
     Solves ``a x^2 + b y^2 + c z^2 + d x + e y + f z = 1`` in the frame (long axis,
     face, right) centred on the brain; 6 unknowns stay well posed on the part of the
     vault that a fusion leaves intact, where a general 9-parameter quadric does not.
+    The long (vertex) semi-axis is bounded by the longer of the face and right
+    semi-axes: a head is no higher, from its centre, than it is long or wide. Where a
+    fusion hides the vertex (a vertex-to-vertex union leaves scalp points only up to
+    20 mm above the brain centre) the plain fit extrapolated the long axis to 99-104 mm
+    for a true 62 mm, deep into the other head (docs/separation.md, "Shared bone").
 
     Returns
     -------
@@ -389,7 +432,7 @@ def fit_head(
     design = np.hstack([loc**2, loc])
     keep = np.ones(loc.shape[0], bool)
     for _ in range(4):
-        coef, *_ = np.linalg.lstsq(design[keep], np.ones(int(keep.sum())), rcond=None)
+        coef = _fit_bounded(design[keep])
         if np.any(coef[:3] <= 0):
             return None
         # Trimmed refit: points farthest from the surface (skull base, neck root,
