@@ -119,6 +119,10 @@ def test_plain_infant_ct_at_2mm_is_plain(mr_phantom_ct_2mm):
     assert after.hu_thresholds["contrast_evidence_ml"] == 0.0
     assert not (after.labels.array == L.VESSEL).any()
     assert any("no contrast in the CT" in w for w in after.warnings)
+    # its plateau lies 0.88 SDs under the ceiling, a level above the top of the blood
+    # range (under ceiling_doubt_sd 1.09): bone, the plain call is not in doubt
+    assert after.hu_thresholds["contrast_ceiling_ml"] == 0.0
+    assert not any("the contrast call is uncertain" in w for w in after.warnings)
 
 
 def test_ct_venogram_at_2mm_stays_contrast(mr_phantom_ct_2mm):

@@ -61,7 +61,7 @@ from twinsep.segment.metal import MetalStreaks, corrected_smooth, find_metal_str
 from twinsep.segment.params import SegmentParams
 from twinsep.segment.pressed import cut_pressed_supports
 from twinsep.segment.result import TissueLabels
-from twinsep.segment.vessels import VesselLevels, contrast_detected, find_vessels
+from twinsep.segment.vessels import VesselLevels, contrast_detected, contrast_doubt, find_vessels
 from twinsep.tilt import check_orthogonal
 from twinsep.volume import Volume
 
@@ -266,8 +266,15 @@ def segment_ct(
         100 * frac,
         sinus.contrast_median_hu,
     )
+    doubt = contrast_doubt(sinus, vp)
     if contrast is None:
         contrast = detected
+        if doubt is not None:
+            warnings.append(
+                f"the contrast call is uncertain: {doubt}; the CT was read as plain, so "
+                "the sinuses are not segmented and the fusion's completeness is inferred, "
+                "not seen; check whether the CT has contrast"
+            )
     elif contrast != detected:
         warnings.append(
             f"contrast was set to {contrast} but the image suggests {detected} "
@@ -378,6 +385,7 @@ def segment_ct(
         "contrast_fraction": round(frac, 5),
         "contrast_evidence_ml": round(sinus.evidence_ml, 2),
         "contrast_extracranial_ml": round(sinus.extracranial_ml, 2),
+        "contrast_ceiling_ml": round(sinus.ceiling_evidence_ml, 2),
         "vessel_max_hu": round(t_vessel_max, 1),
     }
     return TissueLabels(

@@ -518,6 +518,19 @@ class VesselParams:
     interior, a piece within the noise term), not to the dropping of textured pieces.
     0 turns it off."""
 
+    ceiling_doubt_sd: float = 1.09
+    """A plateau refused by ``lumen_ceiling_sd`` but at least this many of its robust SDs
+    under the top of the blood range is what a lumen at the top of the blood range
+    leaves too: when the refusal alone turns the call to plain, the plan says the call
+    is in doubt (``segment.vessels.contrast_doubt``), it does not change the call. 1.09
+    is the distance of a normal lumen whose level lies at the ceiling itself (analytic,
+    quartiles of the cut normal): a plateau nearer the ceiling has its level above the
+    top of the blood range, bone (the plain 2 mm blind MR-phantom CT's skull plate,
+    0.88), while 450 HU lumens at 30 HU noise (2.5 mm) lie at 1.35-1.59 and the quiet
+    bone pieces of the plain MR-phantom CTs at 1.28-1.49 (with too little evidence to
+    be in doubt). Measured 2026-11-27 (docs/segmentation.md, "Contrast CTs called
+    plain")."""
+
     contrast_min_fraction: float = 0.0005
     """Contrast also needs the evidence to fill this fraction of the cranial cavity
     (sinuses are ~0.5-1 % of it), so a large adult cavity needs more than 0.5 mL."""

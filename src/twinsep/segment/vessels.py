@@ -255,6 +255,15 @@ class SinusResult:
         (:func:`lumen_is_plateau`, ``_plateau_check``); NaN when fewer than
         ``_MIN_SAMPLES`` voxels lie deeper than the blur. When it exceeds the plateau
         limit, ``evidence_ml`` and ``enhanced_fraction`` are 0.
+    ceiling_evidence_ml : float
+        Sinus evidence (mL) that only the ceiling verdict took (``_plateau_check``,
+        :func:`lumen_below_ceiling`): without it a plateau lying at least
+        ``VesselParams.ceiling_doubt_sd`` of its robust SDs under the top of the blood
+        range would have shown blood and this evidence would have been kept; 0 when the
+        ceiling verdict decided nothing (:func:`contrast_doubt`).
+    ceiling_sd : float
+        The largest distance (robust SDs) under the top of the blood range among the
+        plateaus that the ceiling verdict refused; NaN when it refused none.
     """
 
     vessel: np.ndarray
@@ -267,6 +276,8 @@ class SinusResult:
     edge_intracranial_hu: float = float("nan")
     edge_extracranial_hu: float = float("nan")
     lumen_spread_hu: float = float("nan")
+    ceiling_evidence_ml: float = 0.0
+    ceiling_sd: float = float("nan")
 
 
 def contrast_detected(res: SinusResult, params: VesselParams) -> bool:
@@ -288,6 +299,56 @@ def contrast_detected(res: SinusResult, params: VesselParams) -> bool:
         )
     )
     return bool(sinus_ok or res.extracranial_ml >= params.neck_alone_ml)
+
+
+def contrast_doubt(res: SinusResult, params: VesselParams) -> str | None:
+    """Why a CT that :func:`contrast_detected` calls plain may hold contrast, or None.
+
+    Two blind spots of the call, where a rule with a margin between the plain and the
+    contrast CTs measured was not found (docs/segmentation.md, "Contrast CTs called
+    plain"), so the plan says the call is in doubt instead of changing it:
+
+    * sinus evidence of at least ``contrast_support_ml`` but under ``contrast_min_ml``
+      with no neck vessels to confirm it: what the support cue accepts when a neck is
+      in view. A contrast sinus on a 2-3 mm grid without the neck (the analytic infant
+      head: 1.24-1.96 mL at 2-3 mm) leaves that much, while plain CTs keep 0 mL after
+      the plateau rules; but the evidence of thin bone without a core before those rules
+      reached 2.71 mL, so volume alone does not prove contrast;
+    * the ceiling verdict alone took every sign of blood, and the evidence it took
+      (``ceiling_evidence_ml``) is at least ``contrast_support_ml``: a lumen at the top
+      of the blood range and thin bone piled up under it look alike there
+      (``VesselParams.ceiling_doubt_sd``).
+
+    Parameters
+    ----------
+    res : SinusResult
+        The sinus rule's result after the plateau check.
+    params : VesselParams
+        ``contrast_support_ml`` and what :func:`contrast_detected` reads.
+
+    Returns
+    -------
+    str or None
+        The reason in plain words (no trailing period), None when the plain call is not
+        in doubt or the CT is called contrast. The cavity-fraction condition of
+        :func:`contrast_detected` is not applied: it only matters for adult cavities.
+    """
+    if contrast_detected(res, params):
+        return None
+    if res.ceiling_evidence_ml >= params.contrast_support_ml:
+        return (
+            f"{res.ceiling_evidence_ml:.1f} mL of sinus-like enhancement was set aside because "
+            f"its interior lies just under the top of the blood range "
+            f"({res.ceiling_sd:.2f} robust SDs under it), where a lumen of dense contrast and "
+            "thin bone look alike"
+        )
+    if res.evidence_ml >= params.contrast_support_ml:
+        return (
+            f"{res.evidence_ml:.1f} mL of sinus-like enhancement lies inside the skull "
+            f"(contrast needs {params.contrast_min_ml:.1f} mL, or contrast in the neck "
+            f"vessels to confirm it: {res.extracranial_ml:.1f} mL seen)"
+        )
+    return None
 
 
 def core_seed_hu(levels: VesselLevels, params: VesselParams) -> float:
@@ -537,6 +598,8 @@ def _plateau_check(
     overall = lumen_is_plateau(spread, float(q50), levels, params)
     # a plateau piled up under the band's ceiling shows no blood (lumen_below_ceiling)
     shows = overall and lumen_below_ceiling(spread, float(q50), levels, params)
+    # distances (robust SDs) under the ceiling of the plateaus the ceiling verdict refused
+    refused = [_ceiling_distance_sd(spread, float(q50), levels)] if overall and not shows else []
     # per piece: quartiles of each label's samples (sorted by label, then value)
     order = np.lexsort((vals, ids))
     v_sorted, id_sorted = vals[order], ids[order]
@@ -551,18 +614,33 @@ def _plateau_check(
         a, m, b = np.percentile(v, [25.0, 50.0, 75.0])
         sd = float(b - a) / 1.349
         drop[i + 1] = not lumen_is_plateau(sd, float(m), levels, params)
-        blood_piece |= lumen_is_plateau(sd, float(m), levels, quiet) and lumen_below_ceiling(
-            sd, float(m), levels, params
-        )
+        if lumen_is_plateau(sd, float(m), levels, quiet):
+            if lumen_below_ceiling(sd, float(m), levels, params):
+                blood_piece = True
+            else:
+                refused.append(_ceiling_distance_sd(sd, float(m), levels))
     # no plateau anywhere shows no blood only when nothing else does: on a ~3 mm grid a
     # sinus is too thin for an interior, and a bone piece may be the only one sampled;
     # the pooled interior of a bone piece and a lumen is no plateau, but the lumen's own
     # interior still shows blood
     blood_elsewhere = res.extracranial_ml >= params.neck_alone_ml or blood_piece
     drop_all = not shows and not blood_elsewhere
+    # the ceiling verdict alone took every sign of blood, and a refused plateau lies where
+    # a lumen at the top of the blood range lies too (ceiling_doubt_sd): the call is in doubt
+    ceiling_took = drop_all and any(z >= params.ceiling_doubt_sd for z in refused)
+    ceiling_sd = max(refused) if refused else float("nan")
+    out = replace(res, lumen_spread_hu=spread, ceiling_sd=ceiling_sd)
+    if ceiling_took:
+        # what the verdicts without the ceiling would have kept (only the textured
+        # pieces' thick parts go): the evidence the ceiling verdict took
+        thick = _thick_parts(
+            res.vessel, drop, lab, f, sp, params.rim_mm, params.textured_branch_min_mm
+        )
+        ev_n = int(np.count_nonzero(res.evidence))
+        kept_uncut = 1.0 if ev_n == 0 else np.count_nonzero(res.evidence & ~thick) / ev_n
+        out = replace(out, ceiling_evidence_ml=res.evidence_ml * float(kept_uncut))
     if drop_all:
         drop[1:][count < _MIN_SAMPLES] = True
-    out = replace(res, lumen_spread_hu=spread)
     logger.debug(
         "vessel interior: median %.0f HU, robust SD %.0f HU (noise %.1f HU), %s; %d of %d "
         "pieces with an interior are textured (bone, not blood)",
@@ -602,6 +680,13 @@ def _plateau_check(
         evidence_ml=res.evidence_ml * kept,
         enhanced_fraction=res.enhanced_fraction * kept,
     )
+
+
+def _ceiling_distance_sd(spread_hu: float, lumen_hu: float, levels: VesselLevels) -> float:
+    """Distance (robust SDs) of a plateau's median under the top of the blood range
+    (the statistic of :func:`lumen_below_ceiling`); inf for a spread of 0."""
+    gap = levels.vessel_max_hu - lumen_hu
+    return float(gap / spread_hu) if spread_hu > 0 else float(np.copysign(np.inf, gap))
 
 
 def _thick_part(piece: np.ndarray, sp: Spacing, blur_mm: float, branch_min_mm: float) -> np.ndarray:
