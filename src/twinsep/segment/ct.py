@@ -337,6 +337,9 @@ def segment_ct(
     )
     if kern is not None:
         warnings.append(kern.warning())
+    unread = _metal_slices(
+        streaks, foreign, max(1, int(params.csf_fit_metal_reach_mm / spacing[2]))
+    )
     split = classify_brain_csf(
         raw_bc,
         inner,
@@ -345,9 +348,8 @@ def segment_ct(
         noise_hu=noise_bc,
         # a softened sharp kernel has noise of its own correlation (kernel.py)
         noise_corr_vox=stats.noise_corr_vox if kern is None else (0.0, 0.0, 0.0),
-        metal_slices=_metal_slices(
-            streaks, foreign, max(1, int(params.csf_fit_metal_reach_mm / spacing[2]))
-        ),
+        metal_slices=unread,
+        metal=_metal_voxels(streaks, foreign),
         params=params,
     )
     warnings.extend(split.warnings)
@@ -422,6 +424,16 @@ def _metal_slices(
     if neighbours > 0:
         k = ndimage.binary_dilation(k, iterations=neighbours)
     return k
+
+
+def _metal_voxels(streaks: MetalStreaks | None, foreign: ForeignMetal | None) -> np.ndarray | None:
+    """The metal voxels of the streak search and of ``segment.foreign_metal`` together
+    (the pieces whose lines the streaks follow); None without metal."""
+    masks = [m.metal for m in (streaks, foreign) if m is not None]
+    if not masks:
+        return None
+    out: np.ndarray = np.logical_or.reduce(masks)
+    return out
 
 
 def tissue_volumes_ml(labels: Volume) -> dict[str, float]:

@@ -1172,6 +1172,27 @@ class SegmentParams:
     none further; at one slice the deep-CSF fit's CSF class still had a 9.0 HU sigma for
     3.4-3.8 without streaks, at two 3.4)."""
 
+    csf_streak_level_sigma_mm: float = 6.0
+    """In-plane Gaussian sigma (mm) of the local level from which the streaks' shift in
+    the slices with metal is measured (``segment.streak_level``): wider than the dark
+    test's smoothing, so that the level is the tissue mix and not its noise (15-19 HU
+    noise on 3 mm voxels falls to about 3 HU), narrower than a port's dark band (about
+    27 mm across at 70 mm in the clinical blind phantom). Measured (in-process
+    ``classify_brain_csf`` on five clinical blind cases with ports): 4 and 10 mm gave
+    brain and CSF Dice within 0.003 and ventricle recall within 0.01 of 6 mm."""
+
+    csf_streak_tolerance_hu: float = 15.0
+    """Deviation (HU) of a slice with metal from the clean slices around it that the
+    streaks' shift leaves alone (``segment.streak_level``; a deviation beyond it is taken
+    whole): anatomy changes across a run of slices with metal too (a ventricle bulging
+    inside the run). On three clinical blind cases, against their streak-free rendering,
+    the line model gave 90 % of the positions without a streak -4.8..+5.0 HU and 90 % of
+    the enlarged ventricles -12.7..+1.5 HU, streaked positions a median of about -20 HU.
+    10 / 15 / 20 HU on the expander + hydrocephalus case: twin B's CSF 113.7 / 114.0 /
+    117.0 mL (truth 98.4; 134.5 without the shift), ventricle recall 0.841 / 0.849 /
+    0.857 (0.865); vt0-c15-all recall 0.780 / 0.800 / 0.808 (0.819), brain Dice 0.9286 /
+    0.9282 / 0.9279 (0.9187)."""
+
     csf_shell_depth_mm: float = 3.0
     """Depth (mm) below the cavity wall to which the dark test also smooths within
     shells of equal depth (``segment.shells``, ``segment.brain_csf._shell_values``;
