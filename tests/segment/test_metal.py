@@ -266,6 +266,11 @@ def test_segment_result_carries_the_metal_slices(fbp_case: dict) -> None:
     true_ml = float(fbp_case["metal"].sum() * np.prod(fbp_case["ct"].spacing_mm) / 1000.0)
     assert m.metal_ml == pytest.approx(true_ml, rel=0.02)
     assert m.lines > 0
+    # the slices whose CSF bodies the brain/CSF split does not read: the metal's and
+    # those within csf_fit_metal_reach_mm (at least one slice) either side
+    reach = max(1, int(SegmentParams().csf_fit_metal_reach_mm / fbp_case["ct"].spacing_mm[2]))
+    want = ndi.binary_dilation(truth, iterations=reach)
+    assert m.unread is not None and np.array_equal(m.unread, want)
     assert fbp_case["off"].metal is None
 
 
@@ -284,9 +289,10 @@ def test_metal_slices_back_on_the_stored_layout(lay: Layout) -> None:
         streak=np.eye(1, 7, k + 1, dtype=bool)[0],
         metal_ml=0.5,
         lines=3,
+        unread=np.eye(1, 7, k + 2, dtype=bool)[0],
     )
     back = m.from_canonical(lay)
-    for field, want_k in (("metal", k), ("streak", k + 1)):
+    for field, want_k in (("metal", k), ("streak", k + 1), ("unread", k + 2)):
         vol = np.zeros(canon_shape, bool)
         vol[:, :, want_k] = True
         stored = from_canonical(vol, lay)

@@ -24,7 +24,13 @@ from twinsep.fusion.axes import TwinFrame
 from twinsep.labels import BONE, BRAIN, CSF, SOFT_TISSUE
 from twinsep.segment.result import MetalSlices, TissueLabels
 from twinsep.ventricles.measure import VentricleParams, measure_ventricles
-from twinsep.ventricles.stage import VentricleResult, _run, _write, enlarged_warning
+from twinsep.ventricles.stage import (
+    VentricleResult,
+    _run,
+    _write,
+    enlarged_warning,
+    hidden_warning,
+)
 from twinsep.volume import Volume
 
 CAV = (55.0, 65.0, 50.0)  # cavity semi-axes: left-right, front-back, neck-vertex (mm)
@@ -218,6 +224,60 @@ def test_metal_slices_follow_the_slice_axis() -> None:
     assert miss.evans_index is not None
 
 
+def _cavity_share(labels: Volume, ks: range) -> float:
+    """Share of the cranial cavity (brain + CSF) in slices ``ks`` (axis 2)."""
+    per = np.isin(labels.array, (BRAIN, CSF)).sum(axis=(0, 1))
+    return float(per[list(ks)].sum() / per.sum())
+
+
+def test_metal_over_most_of_the_brain_says_not_measurable() -> None:
+    # normal ventricles (no wide body) and metal whose unread slices (the segmentation's
+    # own, MetalSlices.unread) hold most of the cavity: not measurable on this CT, with
+    # the share, and a warning; under half of it: "not measured" as before, no warning
+    labels, twins, frame = _head(3.0, (3.5, 22.0, 4.0))
+    n = labels.shape[2]
+    mid = _mid_slice(labels)
+    params = VentricleParams()
+    for ks, hidden in ((range(mid - 9, mid + 9), True), (range(mid - 3, mid + 3), False)):
+        share = _cavity_share(labels, ks)
+        assert (share >= params.metal_hidden_share) is hidden, share  # the case is real
+        unread = np.zeros(n, bool)
+        unread[list(ks)] = True
+        metal = replace(_slices(n, [mid]), unread=unread)
+        m = measure_ventricles(labels, twins, {"A": frame, "B": None}, metal=metal)["A"]
+        assert m.enlarged is None and m.volume_ml is None
+        if hidden:
+            assert m.metal_hidden_fraction == pytest.approx(share, abs=1e-9)
+            assert "cannot be measured on this CT" in m.note
+            text = hidden_warning(m)
+            assert text is not None and "twin A" in text and f"{100 * share:.0f} %" in text
+            # the stage warns with it (read from the segment result's metal)
+            seg = TissueLabels(labels, False, {}, metal=metal)
+            fusion = type("F", (), {"frames": {"A": frame, "B": None}})()
+            ctx = _Ctx(
+                {"segment": seg, "twins": type("T", (), {"twins": twins})(), "fusion": fusion}
+            )
+            _run(ctx)  # type: ignore[arg-type]
+            assert ctx.warnings == [text]
+        else:
+            assert m.metal_hidden_fraction is None and "not measured" in m.note
+            assert hidden_warning(m) is None
+    # without ``unread`` the streak planes stand for it (3 slices: under half)
+    m = measure_ventricles(labels, twins, {"A": frame}, metal=_slices(n, [mid]))["A"]
+    assert m.metal_hidden_fraction is None and "streak" in m.note
+
+
+def test_wide_ventricles_under_metal_stay_enlarged() -> None:
+    # a wide body is found: the enlarged verdict (and its warning) stands, not "unknown"
+    labels, twins, frame = _head(3.0, WIDE)
+    n = labels.shape[2]
+    unread = np.ones(n, bool)
+    metal = replace(_slices(n, [_mid_slice(labels)]), unread=unread)
+    m = measure_ventricles(labels, twins, {"A": frame, "B": None}, metal=metal)["A"]
+    assert m.enlarged is True and m.metal_hidden_fraction is None
+    assert hidden_warning(m) is None and enlarged_warning(m, VentricleParams()) is not None
+
+
 class _Ctx:
     """The few members of a StageContext that the ventricles stage reads; no scan (the
     stage must not need it)."""
@@ -283,6 +343,7 @@ def test_plan_section_and_warning(wide_head: tuple[float, dict[str, object]]) ->
         "biparietal_mm",
         "enlarged",
         "note",
+        "metal_hidden_fraction",
     }
     assert a["enlarged"] is True and section["ventricles"]["B"]["volume_ml"] is None
     text = enlarged_warning(ms["A"], VentricleParams())

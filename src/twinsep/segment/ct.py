@@ -372,6 +372,12 @@ def segment_ct(
     metal_slices = None
     if streaks is not None:
         metal_slices = streaks.by_slice(offset=crop.lo[2], n_slices=ct.shape[2])
+        if unread is not None:
+            # the slices the brain/CSF split read no CSF body in (the ventricles stage
+            # says so when they hold most of a twin's brain)
+            full_k = np.zeros(ct.shape[2], bool)
+            full_k[crop.lo[2] : crop.lo[2] + unread.size] = unread
+            metal_slices = replace(metal_slices, unread=full_k)
     thresholds = {
         "air_peak_hu": round(stats.air_hu, 1),
         "soft_peak_hu": round(soft, 1),

