@@ -866,8 +866,10 @@ class BodiesOverlay:
 
 
 def body_region(ph: Phantom3, overlay: BodiesOverlay) -> npt.NDArray[np.uint8]:
-    """1 = the head-and-neck part a phantom3 case without bodies holds, 2 = body (below a
-    twin's shoulders, the arms, the ECG), 0 = outside every twin's tissue and the ECG."""
+    """The scorer's parts: 2 = body (everything below a twin's shoulder top on its side
+    of the bisecting plane, with the lungs and the air beside the trunk, plus every body
+    object: the arms, the ECG), 1 = the rest of the twins' tissue (the head-and-neck part
+    that a phantom3 case without bodies holds), 0 = the rest of the background."""
     assert overlay.pair is not None and ph.materials is not None
     pair = overlay.pair
     shape = ph.labels.shape
@@ -879,9 +881,8 @@ def body_region(ph: Phantom3, overlay: BodiesOverlay) -> npt.NDArray[np.uint8]:
         q = pair.local(b.head, world)
         body |= (side == b.head) & (q[:, 2] < b.z_sh)
     region = np.zeros(len(world), dtype=np.uint8)
-    tissue = (ph.labels.ravel() > 0) | np.isin(ph.materials.ravel(), DONT_CARE_CODES)
-    region[tissue] = 1
-    region[tissue & body] = 2
+    region[ph.labels.ravel() > 0] = 1
+    region[body] = 2
     return region.reshape(shape)
 
 

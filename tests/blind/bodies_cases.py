@@ -72,6 +72,11 @@ def bodies_cases() -> dict[str, BodiesCase]:
         BodiesCase("at120-c15-full", at_c, _FULL),
         BodiesCase("at120-c15-overhead", at_c, _OVER),
         BodiesCase("at120-p15-full", at_p, _FULL),
+        # added after the second run called both at120 "full" cases vertical: the trunk
+        # alone (no arms, no ECG), another seed, and the raised arm on another seed
+        BodiesCase("at120-c15-torso", at_c, _TORSO),
+        BodiesCase("at120-c15-full-s7", _base("at120", True, 7), _FULL),
+        BodiesCase("vt-c15-overhead-s3", _base("vt", True, 3), _OVER),
     ]
     return {c.name: c for c in cases}
 
