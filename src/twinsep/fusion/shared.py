@@ -412,8 +412,11 @@ def fit_head(
     The long (vertex) semi-axis is bounded by the longer of the face and right
     semi-axes: a head is no higher, from its centre, than it is long or wide. Where a
     fusion hides the vertex (a vertex-to-vertex union leaves scalp points only up to
-    20 mm above the brain centre) the plain fit extrapolated the long axis to 99-104 mm
-    for a true 62 mm, deep into the other head (docs/separation.md, "Shared bone").
+    20 mm above the brain centre) nothing else holds the top of the ellipsoid: 3 % of
+    points on the neck drew the plain fit's long axis out to 99-104 mm for a true
+    62 mm, deep into the other head (docs/separation.md, "Shared bone of total
+    vertical forms"). The bound acts on the first, untrimmed round, which the trimming
+    then follows.
 
     Returns
     -------
@@ -463,8 +466,9 @@ def shared_bone_mask(
     """Bone of the fused calvarium that belongs to neither twin's intact skull.
 
     Each twin's intact head is an ellipsoid (:func:`fit_head`) fitted to its scalp
-    surface over the cranium (body surface within ``scalp_skull_mm`` of its brain/CSF:
-    not the face, jaw, ears or neck) away from the bridge (farther than
+    surface over the cranium (body surface within ``scalp_skull_mm`` of its brain/CSF
+    and not lower, along its long axis, than ``scalp_skull_mm`` under its brain: not
+    the face, jaw, ears or neck) away from the bridge (farther than
     ``bridge_exclusion_mm`` from the twin boundary).
     Shared bone = bone voxels within ``bone_band_mm`` of the twin boundary, in a
     face-connected piece of that bone of which each twin holds at least
@@ -517,7 +521,19 @@ def shared_bone_mask(
         pts = affine_points(labels.affine, idx)
         f = frames[name]
         far, _ = tree.query(pts, distance_upper_bound=params.bridge_exclusion_mm)
-        use = pts[~np.isfinite(far)]
+        keep = ~np.isfinite(far)
+        # Not lower along the long axis than the twin's brain by more than the
+        # scalp and skull: below lies the neck, whose surface the CSF of the spinal
+        # canal brings within scalp_skull_mm (the neck's cut surface on the phantoms'
+        # truth labels: 3 % of the points, 105 mm below the brain centre, which drew
+        # the long axis of a hidden vertex out to 99-104 mm)
+        brain_idx = np.argwhere(mine[hbox] & (lab_c[hbox] == BRAIN))
+        if brain_idx.shape[0]:
+            axis_ijk = (labels.affine[:3, :3].T @ f.axis) * np.asarray(step)
+            lowest = float(np.min((brain_idx + blo).astype(np.float64) @ axis_ijk))
+            floor_mm = lowest + float(labels.affine[:3, 3] @ f.axis) - params.scalp_skull_mm
+            keep &= pts @ f.axis >= floor_mm
+        use = pts[keep]
         if use.shape[0] < params.head_fit_min_points:
             return None, (
                 f"twin {name} shows only {use.shape[0]} scalp points over its cranium away "
