@@ -5,7 +5,8 @@ occipital), contrast (c15) or plain (p15) CT with 15 HU noise, then the bodies: 
 (neck, shoulders, thorax; no arms, no ECG), ``full`` (torso, arms beside the bodies, ECG
 leads), ``overhead`` (as full, but twin head_a's right arm lies over the other twin's head),
 ``novessels`` (as full, the heart and great vessels as mediastinal tissue: the contrast's
-share). Each case's baseline is the same phantom3 case without bodies (``baseline_cases``).
+share). Each case's baseline is the same phantom3 case without bodies (``baseline_cases``,
+named after its union, CT and seed).
 Grids are ``SPACING_MM`` isotropic; the scan runs 110 mm below each twin's shoulders
 (6-month bodies: heart, lungs, liver dome).
 """
@@ -30,7 +31,7 @@ def _base(kind: str, contrast: bool, seed: int) -> Case:
         union = UnionParams(
             kind="angular", completeness="total", overlap_mm=16.0, site_deg=180.0, tilt_deg=30.0
         )
-    name = f"{kind}-{'c15' if contrast else 'p15'}"
+    name = f"{kind}-{'c15' if contrast else 'p15'}-s{seed}"
     ct = CtParams(contrast=contrast, noise_hu=15.0, supersample=2)
     return Case(name, union, ct, _G, seed=seed)
 
