@@ -78,6 +78,9 @@ def bodies_cases() -> dict[str, BodiesCase]:
         BodiesCase("at120-c15-torso", at_c, _TORSO),
         BodiesCase("at120-c15-full-s7", _base("at120", True, 7), _FULL),
         BodiesCase("vt-c15-overhead-s3", _base("vt", True, 3), _OVER),
+        # the trunk alone stayed angular: arms beside the bodies without the ECG
+        BodiesCase("at120-c15-arms", at_c, BodyParams(torso=True, arms="sides", ecg=False)),
+        BodiesCase("at120-c15-ecg", at_c, BodyParams(torso=True, arms="none", ecg=True)),
     ]
     return {c.name: c for c in cases}
 
