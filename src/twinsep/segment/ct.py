@@ -271,9 +271,9 @@ def segment_ct(
         contrast = detected
         if doubt is not None:
             warnings.append(
-                f"the contrast call is uncertain: {doubt}; the CT was read as plain, so "
-                "the sinuses are not segmented and the fusion's completeness is inferred, "
-                "not seen; check whether the CT has contrast"
+                f"the contrast call is uncertain: {doubt}; the CT was read as plain: no "
+                "sinus is taken from it, and without sinuses the fusion's completeness is "
+                "inferred, not seen; check whether the CT has contrast"
             )
     elif contrast != detected:
         warnings.append(
