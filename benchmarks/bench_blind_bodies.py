@@ -126,7 +126,7 @@ def markdown(rows: list[dict[str, Any]], baselines: dict[str, dict[str, Any]]) -
             f"{sh('ecg', (2, 5))} | {cell(r['body_labelled_tissue_ml'], 1)} | "
             f"{cell(r['body_unowned_ml'], 1)} | {cell(r['arm_beyond_plane_ml'], 1)} "
             f"({cell(r['arm_beyond_plane_ok'])}) | {vol('A')} | {vol('B')} | "
-            f"{'; '.join(r['body_warnings']) or 'none'} |"
+            f"{'; '.join(w[:110] for w in r['body_warnings']) or 'none'} |"
         )
     lines += ["", "Baselines (phantom3 without bodies):", ""]
     lines.append(
