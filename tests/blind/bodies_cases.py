@@ -60,8 +60,11 @@ def bodies_cases() -> dict[str, BodiesCase]:
     at_c, at_p = _base("at120", True, 6), _base("at120", False, 6)
     cases = [
         BodiesCase("vt-c15-torso", vt_c, _TORSO),
-        # added after the first run refused every vertical case with a torso: how much
-        # of the body does it take? (shoulders only; down to the top of the heart)
+        # how much of the body does it take? (shoulders only; down to the top of the
+        # heart). Added after a first run refused every vertical case with a torso as
+        # cephalopagus; that run used a generator whose flat trunk cap made a bony plate
+        # (ribs, skin) across the upper chest, fixed before daccf08: with it fixed, no
+        # case is refused
         BodiesCase("vt-c15-torso20", vt_c, replace(_TORSO, scan_below_shoulder_mm=20.0)),
         BodiesCase("vt-c15-torso50", vt_c, replace(_TORSO, scan_below_shoulder_mm=50.0)),
         BodiesCase("vt-c15-newborn", _newborn(vt_c), replace(_FULL, size="newborn")),
