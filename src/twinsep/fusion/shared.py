@@ -467,8 +467,8 @@ def shared_bone_mask(
 
     Each twin's intact head is an ellipsoid (:func:`fit_head`) fitted to its scalp
     surface over the cranium (body surface within ``scalp_skull_mm`` of its brain/CSF
-    and not lower, along its long axis, than ``scalp_skull_mm`` under its brain: not
-    the face, jaw, ears or neck) away from the bridge (farther than
+    and not lower, along its long axis, than ``scalp_skull_mm`` under the bottom of
+    its brain: not the face, jaw, ears or neck) away from the bridge (farther than
     ``bridge_exclusion_mm`` from the twin boundary).
     Shared bone = bone voxels within ``bone_band_mm`` of the twin boundary, in a
     face-connected piece of that bone of which each twin holds at least
@@ -522,17 +522,24 @@ def shared_bone_mask(
         f = frames[name]
         far, _ = tree.query(pts, distance_upper_bound=params.bridge_exclusion_mm)
         keep = ~np.isfinite(far)
-        # Not lower along the long axis than the twin's brain by more than the
-        # scalp and skull: below lies the neck, whose surface the CSF of the spinal
-        # canal brings within scalp_skull_mm (the neck's cut surface on the phantoms'
-        # truth labels: 3 % of the points, 105 mm below the brain centre, which drew
-        # the long axis of a hidden vertex out to 99-104 mm)
-        brain_idx = np.argwhere(mine[hbox] & (lab_c[hbox] == BRAIN))
-        if brain_idx.shape[0]:
+        # Not lower along the long axis than the bottom of the twin's brain by more
+        # than the scalp and skull: below lies the neck, whose surface the CSF of the
+        # spinal canal brings within scalp_skull_mm (the neck's cut surface on the
+        # phantoms' truth labels: 3 % of the points, 105 mm below the brain centre,
+        # which drew the long axis of a hidden vertex out to 99-104 mm). The bottom is
+        # that of the brain's bulk, deeper than scalp_skull_mm inside it, lowered by
+        # as much: a spinal cord labelled brain down the neck is thinner.
+        brain = mine[hbox] & (lab_c[hbox] == BRAIN)
+        depth = edt.edt(
+            brain, anisotropy=tuple(spacing_c), black_border=False, parallel=EDT_THREADS
+        )
+        bulk = np.argwhere(depth > params.scalp_skull_mm)
+        del brain, depth
+        if bulk.shape[0]:
             axis_ijk = (labels.affine[:3, :3].T @ f.axis) * np.asarray(step)
-            lowest = float(np.min((brain_idx + blo).astype(np.float64) @ axis_ijk))
-            floor_mm = lowest + float(labels.affine[:3, 3] @ f.axis) - params.scalp_skull_mm
-            keep &= pts @ f.axis >= floor_mm
+            lowest = float(np.min((bulk + blo).astype(np.float64) @ axis_ijk))
+            lowest += float(labels.affine[:3, 3] @ f.axis)
+            keep &= pts @ f.axis >= lowest - 2.0 * params.scalp_skull_mm
         use = pts[keep]
         if use.shape[0] < params.head_fit_min_points:
             return None, (
