@@ -1186,8 +1186,9 @@ class SegmentParams:
     streaks' shift leaves alone (``segment.streak_level``; a deviation beyond it is taken
     whole): anatomy changes across a run of slices with metal too (a ventricle bulging
     inside the run). On three clinical blind cases, against their streak-free rendering,
-    the line model gave 90 % of the positions without a streak -4.8..+5.0 HU and 90 % of
-    the enlarged ventricles -12.7..+1.5 HU, streaked positions a median of about -20 HU.
+    the line model gave 90 % of the positions without a streak -6.3..+7.2 HU and 90 % of
+    the enlarged ventricles' -13.2..+1.3 HU, streaked positions a median of -20.5 to
+    -23.8 HU (true -22 to -25).
     10 / 15 / 20 HU on the expander + hydrocephalus case: twin B's CSF 113.7 / 114.0 /
     117.0 mL (truth 98.4; 134.5 without the shift), ventricle recall 0.841 / 0.849 /
     0.857 (0.865); vt0-c15-all recall 0.780 / 0.800 / 0.808 (0.819), brain Dice 0.9286 /
