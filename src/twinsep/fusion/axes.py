@@ -66,7 +66,11 @@ detector does not look for a long neck. Per twin:
    bilateral, cancel). With a scan cut, the face is also measured about the final
    axis and the more one-sided of the two kept (a scan ending mid-face leaves the
    skull-base estimate 60-95 deg off and the face was read backwards; a skull base
-   within ``cut_agree_deg`` of the cut still leaned the faces of Colin27 9-19 deg);
+   within ``cut_agree_deg`` of the cut still leaned the faces of Colin27 9-19 deg).
+   The face is then taken in the head's plane of bilateral symmetry where the skin
+   has one distinct such plane near it (:func:`_mirror_face`): the protrusions' mean
+   turns with a long axis leaning sideways and with labels wrong on one side under
+   the skull base (Colin27 real-angular segmented: 15-18 deg);
 5. evidence: ``axis_strength`` (agreement of the cues), ``face_strength`` and notes
    when the evidence is weak or the junction is not where a craniopagus has it (a
    check, never an input).
@@ -99,6 +103,12 @@ logger = logging.getLogger(__name__)
 
 #: Extracranial points used for the direction footprint (deterministic stride above).
 _MAX_FOOTPRINT_POINTS = 60_000
+#: Skin points mirrored per plane in the symmetry check of the face (deterministic
+#: stride above), the coarse grid's step of planes (deg; the best turn is refined in 1 deg
+#: steps) and the cap of one point's mismatch (mm).
+_MAX_MIRROR_POINTS = 5_000
+_MIRROR_STEP_DEG = 5.0
+_MIRROR_CAP_MM = 20.0
 
 
 @dataclass(frozen=True)
@@ -648,6 +658,27 @@ def twin_frame(
     if strength == 0.0:
         # no evidence: any perpendicular direction (flagged by face_strength 0)
         face = _any_perpendicular(axis)
+    else:
+        # The protrusions lie 30-60 deg from the long axis (face, jaw, the skull base's
+        # soft tissue): an axis leaning sideways by a few degrees turns their mean
+        # about 1.3 times as far, and labels wrong on one side under the skull base
+        # (brain or CSF spilled into it) shift it too. A head is mirror-symmetric
+        # about its midline plane, which holds the face: where the skin has one
+        # distinct such plane near the measured face, the face is taken in it.
+        mirrored = _mirror_face(
+            axis=axis,
+            face=_unit(face - np.dot(face, axis) * axis),
+            centre_mm=b,
+            body=body,
+            free=free,
+            affine=labels.affine,
+            offset=offset,
+            spacing=spacing,
+            params=ap,
+        )
+        if mirrored is not None:
+            logger.debug("twin %s: face turned %.1f deg into the mirror plane", name, mirrored[1])
+            face = mirrored[0]
 
     # Vertex: the twin's tissue farthest along the axis; neck: the exit on the axis.
     # the farthest voxel along a direction lies on the body's boundary (an inner voxel
@@ -736,6 +767,126 @@ def _face_direction(
     perp = unit[band] - np.outer(unit[band] @ down, down)
     pmean = (perp * w[:, None]).sum(axis=0) / max(float(w.sum()), 1e-9)
     return _unit(pmean), float(np.linalg.norm(pmean)), face_ml
+
+
+def _turn(v: np.ndarray, about: np.ndarray, deg: float) -> np.ndarray:
+    """``v`` rotated by ``deg`` degrees about the unit vector ``about`` (right hand)."""
+    t = np.radians(deg)
+    return (
+        v * np.cos(t)
+        + np.cross(about, v) * np.sin(t)
+        + about * float(np.dot(about, v)) * (1.0 - np.cos(t))
+    )
+
+
+def _mirror_face(
+    *,
+    axis: np.ndarray,
+    face: np.ndarray,
+    centre_mm: np.ndarray,
+    body: np.ndarray,
+    free: np.ndarray,
+    affine: np.ndarray,
+    offset: np.ndarray,
+    spacing: tuple[float, float, float],
+    params: AxisParams,
+) -> tuple[np.ndarray, float] | None:
+    """The face direction in the head's plane of bilateral symmetry, or None.
+
+    The skin of ``body`` (bool, a crop of the grid at voxel ``offset``) away from the
+    other twin (``free``) is mirrored in planes through ``centre_mm`` (world mm) that
+    contain the unit long ``axis`` turned by up to ``params.mirror_turn_deg`` about it
+    from the plane through the unit ``face`` (perpendicular to ``axis``), and tilted by
+    up to ``params.mirror_tilt_deg`` about ``face``; each plane's mismatch is the mean
+    difference (mm, each capped at 20) of the body's smoothed signed distance between
+    the skin points and their mirror images, over those that land away from the other
+    twin. The best plane counts when every plane turned ``params.mirror_distinct_deg``
+    or more from it fits ``params.mirror_contrast`` times and
+    ``params.mirror_min_excess_vx`` voxels worse, and it is not at the end of the range. Returns (unit face direction
+    perpendicular to ``axis`` in that plane, on the side of ``face``; its turn from
+    ``face`` in deg), or None when no plane is distinct.
+    """
+    skin = body & ~ndi.binary_erosion(body)
+    idx = np.argwhere(skin & free)
+    if len(idx) < 100:
+        return None
+    idx = idx[:: max(1, int(np.ceil(len(idx) / _MAX_MIRROR_POINTS)))]
+    pts = affine_points(affine, idx + offset) - centre_mm
+    # signed distance (mm) to the body's surface, smoothed by one voxel and read
+    # between voxel centres: a mirror plane along the grid maps voxel centres onto
+    # voxel centres and would otherwise fit a staircase surface better than any other
+    to_skin = edt.edt(~skin, anisotropy=spacing, black_border=False, parallel=EDT_THREADS)
+    sdf = ndi.gaussian_filter(np.where(body, -to_skin, to_skin), 1.0)
+    own = ndi.map_coordinates(sdf, idx.T.astype(np.float64), order=1)
+    inv = np.linalg.inv(affine)
+    shape = np.array(body.shape)
+    side = _unit(np.cross(axis, face))
+
+    def mismatch(normals: np.ndarray) -> np.ndarray:
+        # mean capped difference (mm) between the signed distance at each skin point
+        # and at its mirror image, per plane normal (m, 3); inf where fewer than half
+        # the points land inside the crop and away from the other twin
+        mirrored = pts[:, None, :] - 2.0 * (pts @ normals.T)[:, :, None] * normals[None]
+        at = (mirrored + centre_mm) @ inv[:3, :3].T + inv[:3, 3] - offset
+        ijk = np.rint(at).astype(np.int64)
+        ok = np.all((ijk >= 0) & (ijk < shape), axis=2)
+        ijk = np.where(ok[:, :, None], ijk, 0)
+        ok &= free[ijk[..., 0], ijk[..., 1], ijk[..., 2]]
+        there = ndi.map_coordinates(sdf, at.reshape(-1, 3).T, order=1, mode="nearest")
+        d = np.minimum(np.abs(there.reshape(ok.shape) - own[:, None]), _MIRROR_CAP_MM)
+        n_ok = ok.sum(axis=0)
+        mean = (d * ok).sum(axis=0) / np.maximum(n_ok, 1)
+        return np.where(n_ok >= len(pts) // 2, mean, np.inf)
+
+    def plane(turn_deg: float, tilt_deg: float) -> np.ndarray:
+        return _turn(_turn(side, axis, turn_deg), face, tilt_deg)
+
+    # coarse grid of turns x tilts, then the best turn refined in 1 deg steps
+    step = _MIRROR_STEP_DEG
+    turns = np.arange(-params.mirror_turn_deg, params.mirror_turn_deg + 1e-9, step)
+    tilts = np.arange(-params.mirror_tilt_deg, params.mirror_tilt_deg + 1e-9, step)
+    grid = mismatch(np.array([plane(float(a), float(t)) for a in turns for t in tilts]))
+    grid = grid.reshape(len(turns), len(tilts))
+    best_per_turn = grid.min(axis=1)
+    k = int(np.argmin(best_per_turn))
+    best = float(best_per_turn[k])
+    if not np.isfinite(best) or k in (0, len(turns) - 1):
+        return None
+    distinct = np.abs(turns - turns[k]) >= params.mirror_distinct_deg
+    if not distinct.any():
+        return None
+    others = float(best_per_turn[distinct].min())
+    # refine: the tilt in 1 deg steps at the best turn, then the turn at that tilt,
+    # its minimum placed between the 1 deg samples by a parabola
+    near = np.arange(-step + 1.0, step - 1.0 + 1e-9, 1.0)
+    tilt_c = float(tilts[int(np.argmin(grid[k]))]) + near
+    tilt_fit = mismatch(np.array([plane(float(turns[k]), float(t)) for t in tilt_c]))
+    tilt = float(tilt_c[int(np.argmin(tilt_fit))])
+    fine = turns[k] + near
+    fine_fit = mismatch(np.array([plane(float(a), tilt) for a in fine]))
+    j = int(np.argmin(fine_fit))
+    turn = float(fine[j])
+    if 0 < j < len(fine) - 1 and np.all(np.isfinite(fine_fit[j - 1 : j + 2])):
+        lo, mid, hi = (float(v) for v in fine_fit[j - 1 : j + 2])
+        curve = lo - 2.0 * mid + hi
+        if curve > 0:
+            turn += float(np.clip(0.5 * (lo - hi) / curve, -0.5, 0.5))
+    best = min(best, float(fine_fit.min()))
+    logger.debug(
+        "mirror plane turned %.0f deg: skin mismatch %.2f mm, %.2f mm %g deg away",
+        turn,
+        best,
+        others,
+        params.mirror_distinct_deg,
+    )
+    excess_mm = params.mirror_min_excess_vx * float(np.mean(spacing))
+    if others < params.mirror_contrast * best or others - best < excess_mm:
+        return None
+    normal = _turn(side, axis, turn)
+    new = _unit(np.cross(normal, axis))
+    if np.dot(new, face) < 0:
+        new = -new
+    return new, angle_deg(new, face)
 
 
 def _any_perpendicular(axis: np.ndarray) -> np.ndarray:

@@ -277,6 +277,35 @@ class AxisParams:
     angle (deg) from the vertex direction makes the orientation doubtful (craniopagus
     joins the calvaria; the out-of-scope rule is applied by the analysis)."""
 
+    mirror_turn_deg: float = 30.0
+    """The face measured from the protrusions is checked against the head's bilateral
+    symmetry: mirror planes turned up to this angle (deg) about the long axis from the
+    one through the measured face are tried, and the face is taken in the plane whose
+    mirror image of the skin fits the skin best. The protrusions' mean turns by about
+    1.3 deg per degree the long axis leans sideways (they lie 30-60 deg from it) and
+    follows any one-sided error of the labels under the skull base (Colin27
+    real-angular segmented: faces 15-18 deg off, the mirror plane 1-3 deg)."""
+
+    mirror_tilt_deg: float = 15.0
+    """The mirror planes are also tilted up to this angle (deg) about the face direction
+    (the long axis found leans up to 5-10 deg out of the true midline plane)."""
+
+    mirror_contrast: float = 1.5
+    """The mirror plane is used only when the skin's mismatch (mean difference, mm, of
+    the body's signed distance between the skin and its mirror image) at every plane
+    turned ``mirror_distinct_deg`` or more from the best is at least this multiple of
+    the best one's: a head that is round about its axis, or asymmetric, has no distinct
+    plane (Colin27, truth and segmented labels: 0.8-2.0 mm at the best plane, 3.3-4.0
+    mm 15 deg away)."""
+
+    mirror_distinct_deg: float = 15.0
+    """Angle (deg) about the long axis beyond which another mirror plane must fit
+    ``mirror_contrast`` times worse than the best."""
+
+    mirror_min_excess_vx: float = 0.2
+    """...and worse by at least this many voxels (mean spacing): a voxelized ball, round
+    in every plane, fits the grid's own planes 0.075 voxel better than the others."""
+
 
 @dataclass(frozen=True)
 class FusionParams:
