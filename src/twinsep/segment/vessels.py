@@ -260,7 +260,9 @@ class SinusResult:
         :func:`lumen_below_ceiling`): without it a plateau lying at least
         ``VesselParams.ceiling_doubt_sd`` of its robust SDs under the top of the blood
         range would have shown blood and this evidence would have been kept; 0 when the
-        ceiling verdict decided nothing (:func:`contrast_doubt`).
+        ceiling verdict took nothing, or when every plateau it refused lies nearer the
+        ceiling than that (a level above the top of the blood range: bone), or when
+        something else shows blood (:func:`contrast_doubt`).
     ceiling_sd : float
         The largest distance (robust SDs) under the top of the blood range among the
         plateaus that the ceiling verdict refused; NaN when it refused none.
