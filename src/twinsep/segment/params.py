@@ -526,10 +526,11 @@ class VesselParams:
     is the distance of a normal lumen whose level lies at the ceiling itself (analytic,
     quartiles of the cut normal): a plateau nearer the ceiling has its level above the
     top of the blood range, bone (the plain 2 mm blind MR-phantom CT's skull plate,
-    0.88), while 450 HU lumens at 30 HU noise (2.5 mm) lie at 1.35-1.59 and the quiet
-    bone pieces of the plain MR-phantom CTs at 1.28-1.49 (with too little evidence to
-    be in doubt). Measured 2026-11-27 (docs/segmentation.md, "Contrast CTs called
-    plain")."""
+    0.88). Above it lumen and bone overlap: a 450 HU lumen at 30 HU noise on 1.5 mm
+    lies at 1.44 (1.34 mL taken, in doubt); the plain MR-phantom CTs' bone plateaus
+    reach 0.46-1.49 (the highest per CT), and one of them with 1 mL or more is in doubt
+    too (``mr-angular``, 1.31 mL at 1.34; ``ctmr-angular-thick``'s 1.27 mL at 1.02).
+    Measured 2026-11-27 (docs/segmentation.md, "Contrast CTs called plain")."""
 
     contrast_min_fraction: float = 0.0005
     """Contrast also needs the evidence to fill this fraction of the cranial cavity
