@@ -415,8 +415,8 @@ def fit_head(
     20 mm above the brain centre) nothing else holds the top of the ellipsoid: 3 % of
     points on the neck drew the plain fit's long axis out to 99-104 mm for a true
     62 mm, deep into the other head (docs/separation.md, "Shared bone of total
-    vertical forms"). The bound acts on the first, untrimmed round, which the trimming
-    then follows.
+    vertical forms"). With the neck kept out of the points (:func:`shared_bone_mask`)
+    the bound is a guard: it acted on none of the phantom rows measured there.
 
     Returns
     -------
