@@ -15,7 +15,7 @@ from twinsep import labels as L
 from twinsep.segment import mr as M
 from twinsep.segment.mr_mirror import MirrorCheck
 from twinsep.segment.params import MRParams
-from twinsep.segment.result import TissueLabels
+from twinsep.segment.result import MetalSlices, TissueLabels
 from twinsep.volume import Volume
 
 
@@ -91,7 +91,9 @@ def test_sitk_transform_to_ras_matrix() -> None:
 SHAPE = (40, 24, 24)
 
 
-def _fused(monkeypatch: pytest.MonkeyPatch) -> tuple[TissueLabels, np.ndarray]:
+def _fused(
+    monkeypatch: pytest.MonkeyPatch, metal: MetalSlices | None = None
+) -> tuple[TissueLabels, np.ndarray]:
     """A CT cavity (brain, a CSF slab at x = 20..23 the MR agrees with), an MR with a
     dark CSF slab at x = 26..29 the CT called brain, and a band at x = 8..9 halfway
     between CSF and grey matter (a partial-volume / misregistered edge)."""
@@ -119,7 +121,7 @@ def _fused(monkeypatch: pytest.MonkeyPatch) -> tuple[TissueLabels, np.ndarray]:
     monkeypatch.setattr(M, "_register", fake)
     monkeypatch.setattr(M, "correct_bias_field", lambda v, h, p: (v, 1.0))
     monkeypatch.setattr(M, "_mr_coverage", lambda *a: 1.0)  # tested in test_mr_coverage
-    seg = TissueLabels(labels=Volume(lab, np.eye(4)), contrast=True, hu_thresholds={})
+    seg = TissueLabels(labels=Volume(lab, np.eye(4)), contrast=True, hu_thresholds={}, metal=metal)
     fused = M.fuse_mr(seg, Volume(lab.astype(np.int16), np.eye(4)), Volume(mr, np.eye(4)))
     return fused, lab
 
@@ -182,3 +184,23 @@ def test_venogram_takes_sheet_like_sinus_walls_with_their_tube() -> None:
     assert float(ven[wing_in].mean()) > 0.9, float(ven[wing_in].mean())
     assert float(ven[tube & vessel].mean()) > 0.9
     assert not (ven & ~vessel).any()
+
+
+def test_fusion_keeps_the_metal_slices_but_reads_every_slice(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the CT's streaking metal is carried (its slices' CT values stay off), but the MR
+    # re-decided brain and CSF: no slice is unread for CSF bodies any more (the
+    # ventricles stage would otherwise call ventricles hidden that the MR shows)
+    n = SHAPE[2]
+    metal = MetalSlices(
+        axis=2,
+        metal=np.eye(1, n, 5, dtype=bool)[0],
+        streak=np.eye(1, n, 6, dtype=bool)[0],
+        metal_ml=0.2,
+        lines=4,
+        unread=np.ones(n, bool),
+    )
+    fused, _ = _fused(monkeypatch, metal)
+    assert fused.metal is not None and fused.metal.unread is None
+    assert np.array_equal(fused.metal.planes, metal.planes)

@@ -262,8 +262,10 @@ def test_metal_over_most_of_the_brain_says_not_measurable() -> None:
         else:
             assert m.metal_hidden_fraction is None and "not measured" in m.note
             assert hidden_warning(m) is None
-    # without ``unread`` the streak planes stand for it (3 slices: under half)
-    m = measure_ventricles(labels, twins, {"A": frame}, metal=_slices(n, [mid]))["A"]
+    # without ``unread`` (an MR re-decided brain and CSF) no slice is said to be unread,
+    # even with streaks in every slice: "not measured" as before, no warning
+    every = _slices(n, range(n))
+    m = measure_ventricles(labels, twins, {"A": frame}, metal=every)["A"]
     assert m.metal_hidden_fraction is None and "streak" in m.note
 
 

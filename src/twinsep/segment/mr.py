@@ -17,6 +17,7 @@ and scalp is skull (approximate: T1 cannot see bone, a warning says so).
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -351,7 +352,8 @@ def fuse_mr(
         registration_mi=mi,
         registration=record,
         tissue_ml=tissue_volumes_ml(vol),
-        metal=ct_result.metal,
+        # the MR re-decided brain and CSF: no slice is unread for CSF bodies any more
+        metal=None if ct_result.metal is None else replace(ct_result.metal, unread=None),
     )
 
 

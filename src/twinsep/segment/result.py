@@ -37,8 +37,9 @@ class MetalSlices:
         body of its own: every slice holding metal (streaking or not: ports, a valve,
         electrodes) and those within ``SegmentParams.csf_fit_metal_reach_mm``, which the
         deep-CSF test leaves out (``segment.ct._metal_slices``); a wide body there is
-        seen only where it reaches the other slices. None when not given (then
-        ``planes`` stand for them).
+        seen only where it reaches the other slices. None when not given, and when an
+        MR re-decided brain and CSF (``segment.mr.fuse_mr``): no slice is then said to
+        be unread.
     """
 
     axis: int
@@ -53,11 +54,6 @@ class MetalSlices:
         """Slices holding the metal or its streaks (bool, shape (n,))."""
         out: np.ndarray = self.metal | self.streak
         return out
-
-    @property
-    def unread_planes(self) -> np.ndarray:
-        """``unread`` when given, else ``planes`` (bool, shape (n,))."""
-        return self.planes if self.unread is None else self.unread
 
     def from_canonical(self, lay: Layout) -> MetalSlices:
         """These slices, found on the canonical layout (``twinsep.layout``), on the grid

@@ -506,8 +506,8 @@ def measure_ventricles(
             streaked = bool(np.any(reach.any(axis=others) & planes))
             per = np.count_nonzero(cav[value], axis=others)
             total = int(per.sum())
-            if total:
-                share = float(per[metal.unread_planes[box[ax]]].sum()) / total
+            if total and metal.unread is not None:
+                share = float(per[metal.unread[box[ax]]].sum()) / total
         out[name] = measure_twin(
             name,
             vent,
