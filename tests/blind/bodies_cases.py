@@ -22,7 +22,7 @@ SPACING_MM = 2.5
 _G = GridParams(shape=None, spacing_mm=(SPACING_MM, SPACING_MM, SPACING_MM))
 
 
-def _base(kind: str, contrast: bool, seed: int) -> Case:
+def _base(kind: str, contrast: bool, seed: int, spacing_mm: float = SPACING_MM) -> Case:
     if kind == "vt":
         union = UnionParams(kind="vertical", completeness="total", overlap_mm=16.0)
     elif kind == "vp":
@@ -32,8 +32,12 @@ def _base(kind: str, contrast: bool, seed: int) -> Case:
             kind="angular", completeness="total", overlap_mm=16.0, site_deg=180.0, tilt_deg=30.0
         )
     name = f"{kind}-{'c15' if contrast else 'p15'}-s{seed}"
+    grid = _G
+    if spacing_mm != SPACING_MM:
+        name += f"-{spacing_mm}mm"
+        grid = GridParams(shape=None, spacing_mm=(spacing_mm, spacing_mm, spacing_mm))
     ct = CtParams(contrast=contrast, noise_hu=15.0, supersample=2)
-    return Case(name, union, ct, _G, seed=seed)
+    return Case(name, union, ct, grid, seed=seed)
 
 
 def _newborn(case: Case) -> Case:
@@ -84,6 +88,9 @@ def bodies_cases() -> dict[str, BodiesCase]:
         # the trunk alone stayed angular: arms beside the bodies without the ECG
         BodiesCase("at120-c15-arms", at_c, BodyParams(torso=True, arms="sides", ecg=False)),
         BodiesCase("at120-c15-ecg", at_c, BodyParams(torso=True, arms="none", ecg=True)),
+        # the two main findings on a finer grid
+        BodiesCase("vt-c15-overhead-1.5mm", _base("vt", True, 1, 1.5), _OVER),
+        BodiesCase("at120-c15-full-1.5mm", _base("at120", True, 6, 1.5), _FULL),
     ]
     return {c.name: c for c in cases}
 
