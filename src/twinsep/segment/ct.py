@@ -43,6 +43,7 @@ from twinsep import labels as L
 from twinsep.errors import ScanError
 from twinsep.layout import from_canonical, to_canonical
 from twinsep.segment import filters, morph
+from twinsep.segment.blood_pool import find_blood_pools
 from twinsep.segment.brain_csf import classify_brain_csf
 from twinsep.segment.cavity import find_cranial_cavity
 from twinsep.segment.foreign_metal import ForeignMetal, metal_not_bone, metal_warning
@@ -322,6 +323,20 @@ def segment_ct(
     if not_bone is not None:
         bright &= ~not_bone
 
+    # --- compact pools of contrast blood outside the skull (segment.blood_pool) -------
+    # the heart and aortic root of a scan that takes in the chest: blood, not bone
+    pool = find_blood_pools(
+        sm,
+        raw_t,
+        bright,
+        body_filled & ~intracranial,
+        spacing,
+        top_hu=t_vessel_max,
+        noise_hu=stats.noise_hu,
+        params=params,
+    )
+    bright &= ~pool
+
     # --- brain vs CSF (segment.brain_csf) on a CT whose sharp kernel is undone --------
     inner = intracranial & ~vessel
     raw_bc, noise_bc, kern = brain_csf_input(
@@ -356,6 +371,9 @@ def segment_ct(
     brain, csf = split.brain, split.csf
     t_csf, t_mixed = split.csf_brain_hu, split.brain_mixed_hu
 
+    if contrast:
+        vessel = vessel | pool  # without contrast a pool at blood level stays soft tissue
+    del pool
     full = np.zeros(ct.shape, np.uint8)
     lab = crop.take(full)  # a view: the crop's labels are written in place
     lab[body_filled] = L.SOFT_TISSUE

@@ -904,6 +904,46 @@ class SegmentParams:
     """Share (0-1) of bone in the wall of a piece of ``marrow_sheet_ml`` or more for it to
     be marrow: at least half walled by bone (the broken Colin27 sheets: 0.63-0.64)."""
 
+    pool_core_mm: float = 5.0
+    """Erosion radius (mm) of the blood-level bright voxels outside the cranial cavity
+    whose remaining cores mark a compact pool of blood (``segment.blood_pool``): no
+    infant bone is 10 mm thick at blood level (plates 1-2.5 mm, ribs and long-bone
+    shafts 5-8 mm, a vertebral body's marrow under its cortex), while a heart chamber
+    or the aortic root of a 6-month-old is 15-30 mm across."""
+
+    pool_min_core_ml: float = 2.0
+    """Smallest core (mL, after the ``pool_core_mm`` erosion) of a blood pool; 0 turns the
+    rule off. A 6-month heart's chamber blood (~40 mL) leaves cores of 5-20 mL; a ball
+    of this core volume grown back by 5 mm is ~9 mL."""
+
+    pool_max_elongation: float = 6.0
+    """Largest ratio of a pool core's longest to shortest principal standard deviation
+    for it to be a pool (``segment.blood_pool``): heart chambers' cores are blobs
+    (1.8-2.7 on the blind bodies CTs, 2.5 mm), the core of a vertebral column joined by
+    partial volume is a rod along the spine (26.8 there)."""
+
+    pool_band_sd: float = 2.5
+    """A pool grows through the blood-level bright voxels joined to it whose CT value
+    lies within this many noise SDs of its median (``segment.blood_pool``)."""
+
+    pool_grow_mm: float = 30.0
+    """How far (mm) a pool grows that way (0: not at all): the atria and the apex of a
+    6-month heart, thinner than the core erosion, lie within ~30 mm of the ventricles'
+    cores."""
+
+    pool_shell_mm: float = 3.0
+    """Thickness (mm) of the shell around a pool whose values are compared with the
+    pool's median (``pool_shell_max_fraction``)."""
+
+    pool_shell_margin_hu: float = 100.0
+    """A shell voxel brighter than the pool's median by more than this (HU) counts as
+    a cortical shell (cortex 600-1500 HU over marrow 300 HU; myocardium, lung and fat
+    around blood are darker than it)."""
+
+    pool_shell_max_fraction: float = 0.2
+    """Largest share (0-1) of a pool's shell brighter than it for the pool to be blood:
+    marrow under a cortical shell is bone."""
+
     dense_bone_offset_hu: float = 600.0
     """Voxels brighter than soft peak + this (HU) are bone, never contrast: iodinated
     venous/arterial blood stays below ~500 HU at usual injection protocols."""
