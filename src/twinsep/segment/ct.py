@@ -62,6 +62,7 @@ from twinsep.segment.metal import MetalStreaks, corrected_smooth, find_metal_str
 from twinsep.segment.params import SegmentParams
 from twinsep.segment.pressed import cut_pressed_supports
 from twinsep.segment.result import TissueLabels
+from twinsep.segment.sinus_join import join_fragments
 from twinsep.segment.vessels import VesselLevels, contrast_detected, contrast_doubt, find_vessels
 from twinsep.tilt import check_orthogonal
 from twinsep.volume import Volume
@@ -370,6 +371,18 @@ def segment_ct(
     warnings.extend(split.warnings)
     brain, csf = split.brain, split.csf
     t_csf, t_mixed = split.csf_brain_hu, split.brain_mixed_hu
+    if contrast:
+        # a sinus broken into pieces on a coarse grid: pieces whose ends face each other
+        # are joined through the band's CSF along their course (segment.sinus_join)
+        vessel = vessel | join_fragments(
+            sm_v,
+            vessel,
+            csf,
+            spacing,
+            floor_hu=t_contrast,
+            lumen_hu=sinus.lumen_hu,
+            params=vp,
+        )
 
     if contrast:
         vessel = vessel | pool  # without contrast a pool at blood level stays soft tissue

@@ -561,6 +561,38 @@ class VesselParams:
     (each distance transform ~0.1 s instead of ~3 s on 2 cores, NOTES.md). The vessel
     edge is then drawn on the CT grid itself (half-maximum, see ``edge_fraction``)."""
 
+    join_max_gap_mm: float = 16.0
+    """Largest gap (mm, between the nearest voxels) across which two vessel pieces whose
+    ends face each other are joined along their course (``segment.sinus_join``; 0 turns
+    it off): on 2.4-3.3 mm grids a sinus lying in the bone rim under the inner table
+    breaks into pieces 6-36 mm apart (docs/segmentation.md, "Joining the fragmented
+    sinus"). Measured (2026-11-27, 97 contrast phantom rows at 96/128, in-process
+    ``segment_ct``): 299 voxels added, 86 % of them truth sinus, vessel pieces 1637 ->
+    1488, vessel Dice -0.0012..+0.0042. 24 mm with 50 deg (a prototype on the cached
+    labels of b6a4af5) joined 244 pairs against 148 at 16 mm and 35 deg, 24 of them
+    between different truth vessels against 9."""
+
+    join_max_angle_deg: float = 35.0
+    """Largest angle (deg) between a piece's principal axis near its end and the gap to
+    the other piece (``join_max_gap_mm``): collinear pieces of one tube, not two
+    vessels meeting side by side. 50 deg (prototype, same labels) joined 182 pairs, 18
+    between different truth vessels (9 at 35 deg)."""
+
+    join_axis_radius_mm: float = 10.0
+    """Radius (mm) around a piece's end within which its principal axis is measured
+    (``join_max_gap_mm``): three to four voxels of a 2.4-3.3 mm grid, the straight
+    stretch of a sinus next to its end."""
+
+    join_max_detour: float = 1.7
+    """Longest joining path, as a multiple of the gap (``join_max_gap_mm``): the path
+    through the band's CSF voxels follows the lumen, not a way round. 1.35 refused 13
+    joins of one truth sinus, 1.7 two (prototype, 16 mm, 50 deg)."""
+
+    join_min_voxel_mm: float = 2.0
+    """Smallest largest-voxel-side (mm) on which pieces are joined (``join_max_gap_mm``):
+    at 1.2 mm the sinus is 82-84 % found and its misses are sub-voxel layers, not gaps
+    (as for ``rim_plateau_min_voxel_mm``)."""
+
 
 @dataclass(frozen=True)
 class MetalParams:
