@@ -74,9 +74,10 @@ def moved_tissue_ml(
 def corrected_twins_section(
     section: dict[str, dict], moved: dict[str, dict[str, float]]
 ) -> dict[str, dict]:
-    """The ``twins`` section of ``plan.json`` with ``volume_ml`` and ``tissue_ml`` moved by
-    ``moved`` (:attr:`MovedTissue.net_ml`); other keys unchanged, values rounded to
-    0.001 mL.
+    """The ``twins`` section of ``plan.json`` with ``volume_ml`` and ``tissue_ml`` (and
+    ``head_volume_ml`` / ``head_tissue_ml`` when present: the cut lies in the heads)
+    moved by ``moved`` (:attr:`MovedTissue.net_ml`); other keys unchanged, values rounded
+    to 0.001 mL.
     """
     out: dict[str, dict] = {}
     for name, entry in section.items():
@@ -90,5 +91,15 @@ def corrected_twins_section(
         if "volume_ml" in entry:
             gained = sum(d for tn, d in delta.items() if tn in tissue)
             new["volume_ml"] = round(float(entry["volume_ml"]) + gained, 3)
+        if "head_tissue_ml" in entry:
+            # the cut runs through the heads' bridge: what it moved is head tissue
+            head = dict(entry["head_tissue_ml"] or {})
+            for tn, d in delta.items():
+                if tn in head:
+                    head[tn] = round(max(float(head[tn]) + d, 0.0), 3)
+            new["head_tissue_ml"] = head
+            if "head_volume_ml" in entry:
+                gained = sum(d for tn, d in delta.items() if tn in head)
+                new["head_volume_ml"] = round(float(entry["head_volume_ml"]) + gained, 3)
         out[name] = new
     return out

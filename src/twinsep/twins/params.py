@@ -8,6 +8,39 @@ from twinsep.segment.implants import ImplantParams
 
 
 @dataclass(frozen=True)
+class BodyParams:
+    """Numbers of :func:`twinsep.twins.body.split_head_body` (a twin's head and neck vs its
+    body below the shoulders, when the scan holds the chest)."""
+
+    far_brain_radii: float = 1.6
+    """Tissue farther from the twin's brain centroid than this many brain radii (the
+    radius of a ball of the brain's volume, ~50 mm at 6 months) is the neck or beyond:
+    its centroid gives the direction the neck leaves the head."""
+
+    min_far_ml: float = 20.0
+    """Less tissue than this (mL) that far from the brain: no neck in the scan, the
+    whole twin is head."""
+
+    bin_mm: float = 5.0
+    """Thickness (mm) of the slabs across the neck direction whose tissue
+    cross-section is profiled."""
+
+    shoulder_ratio: float = 1.5
+    """The shoulders are where the cross-section, walking from the head down the neck,
+    first reaches this multiple of the narrowest one above it (the neck): a 6-month
+    neck is ~60-70 mm across, the shoulders 150-200 mm wide; a jaw or a scan cut
+    through the neck never widens again."""
+
+    shoulder_top_ratio: float = 1.25
+    """From there, the top of the shoulders is followed back up while the
+    cross-section stays above this multiple of the neck's."""
+
+    grid_mm: float = 2.0
+    """The profile is read on voxels at least this far apart (mm): strided, for speed
+    on fine grids."""
+
+
+@dataclass(frozen=True)
 class TwinParams:
     """Parameters of :func:`twinsep.twins.assign_twins`."""
 
@@ -85,6 +118,9 @@ class TwinParams:
     twin_a_search_mm: float = 10.0
     """A ``--twin-a`` point outside tissue is moved to the nearest tissue voxel when
     one lies within this distance (mm); farther, the point is refused."""
+
+    body: BodyParams = field(default_factory=lambda: BodyParams())
+    """Numbers of the head / body split of each twin (:mod:`twinsep.twins.body`)."""
 
     implants: ImplantParams = field(default_factory=ImplantParams)
     """Numbers of the existing-expander rule the ``twins`` stage runs on a CT

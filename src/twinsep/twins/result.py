@@ -9,6 +9,7 @@ from twinsep.volume import Volume
 
 if TYPE_CHECKING:
     from twinsep.segment.implants import ExistingExpander
+    from twinsep.twins.body import HeadBody
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,9 @@ class TwinAssignment:
         How A was chosen, in words (default rule or ``--twin-a`` override).
     warnings : tuple of str
         Doubts found while assigning.
+    heads : dict
+        ``{"A": HeadBody, "B": HeadBody}`` (:mod:`twinsep.twins.body`): each twin's head
+        and neck apart from its body below the shoulders when the scan holds it.
     expanders : tuple of ExistingExpander
         Scalp tissue expanders already in the CT (:mod:`twinsep.segment.implants`,
         found by the ``twins`` stage); their saline stays soft tissue in the labels
@@ -43,3 +47,4 @@ class TwinAssignment:
     volume_ml: dict[str, float] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     expanders: tuple[ExistingExpander, ...] = ()
+    heads: dict[str, HeadBody] = field(default_factory=dict)

@@ -16,7 +16,8 @@ from twinsep.segment.implants import (
     saline_ml,
 )
 from twinsep.twins.assign import assign_twins
-from twinsep.twins.params import TwinParams
+from twinsep.twins.body import HeadBody, split_head_body
+from twinsep.twins.params import BodyParams, TwinParams
 from twinsep.twins.result import TwinAssignment
 
 logger = logging.getLogger(__name__)
@@ -49,6 +50,24 @@ def expander_warning(expanders: tuple[ExistingExpander, ...]) -> str | None:
     )
 
 
+def body_warning(heads: dict[str, HeadBody]) -> str | None:
+    """One plain sentence when the scan holds a twin's body below the neck, or None."""
+    parts = [
+        f"twin {t} {h.body_ml:.0f} mL from {h.shoulder_mm:.0f} mm below its brain's centre "
+        "along the neck"
+        for t, h in sorted(heads.items())
+        if h.body_ml > 0 and h.shoulder_mm is not None
+    ]
+    if not parts:
+        return None
+    return (
+        "the scan holds the bodies below the necks (shoulders, chest): "
+        + "; ".join(parts)
+        + ". The twins' volume_ml and tissue_ml count them; head_volume_ml and "
+        "head_tissue_ml count the head and neck above the shoulders only"
+    )
+
+
 def _run(ctx: Any) -> TwinAssignment:
     seg = ctx.result("segment")
     labels = seg.labels
@@ -65,6 +84,13 @@ def _run(ctx: Any) -> TwinAssignment:
     result = assign_twins(labels, twin_a_mm=ctx.options.twin_a_mm, params=ctx.params)
     for w in result.warnings:
         ctx.warn(w)
+    ctx.progress(0.6, "telling the heads from the bodies")
+    body_params = getattr(ctx.params, "body", None) or BodyParams()
+    heads = split_head_body(labels, result.twins, body_params)
+    result = dataclasses.replace(result, heads=heads)
+    warning = body_warning(heads)
+    if warning is not None:
+        ctx.warn(warning)
     try:
         scan = ctx.scan
     except InputError:
@@ -125,6 +151,7 @@ def _write(result: TwinAssignment, ctx: Any, out_dir: Path) -> dict[str, Any]:
             "volume_ml": round(result.volume_ml[name] - fill[name], 3),
             "tissue_ml": _without_fill(result.tissue_ml[name], fill[name]),
             "expander_fill_ml": round(fill[name], 1),
+            **_head_keys(result.heads.get(name), fill[name]),
             "centroid_mm": [round(v, 2) for v in centroid],
         }
     # DESIGN.md fixes ``twins`` as {A, B}; how A was chosen goes in its own section
@@ -132,6 +159,18 @@ def _write(result: TwinAssignment, ctx: Any, out_dir: Path) -> dict[str, Any]:
         "twins": twins,
         "twin_assignment": {"rule": result.rule},
         "existing_expanders": expanders_section(result.expanders),
+    }
+
+
+def _head_keys(head: HeadBody | None, fill_ml: float) -> dict[str, Any]:
+    """A twin's ``head_volume_ml``, ``head_tissue_ml`` and ``body_volume_ml`` (the head
+    and neck above the shoulders, and what lies below them; docs/CONTRACTS.md)."""
+    if head is None:
+        return {}
+    return {
+        "head_volume_ml": round(max(head.head_ml - fill_ml, 0.0), 3),
+        "head_tissue_ml": _without_fill(head.head_tissue_ml, fill_ml),
+        "body_volume_ml": round(head.body_ml, 3),
     }
 
 
