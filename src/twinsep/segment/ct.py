@@ -515,6 +515,12 @@ def _body_mask(
     ball, which then sweeps into the support; a touching piece with at least
     ``support_far_fraction`` of its volume beyond ``appendage_mm`` is a support, and its
     plate or rod is continued into the swept heads and cut out (``segment.pressed``).
+    A touching piece that holds a core of its own (thicker than the ball somewhere, but
+    less than ``head_min_depth_mm`` deep: an arm, or a chest wall with its arm) is body
+    whatever its reach: no support is thicker than the ball. Without this, a scan that
+    takes in the bodies lost their arms and chest walls (the lungs lie below the body
+    threshold, so the chest is a shell) on grids where the arms' cores do not join the
+    trunk's (1.5 mm: 1114 mL; 2.5 mm: joined, 95 mL; docs/segmentation.md).
     """
     raw_body = sm > t_body
     f = morph.downsample_factors(sm.shape, spacing, 2.0)
@@ -542,6 +548,8 @@ def _body_mask(
     del depth
     lut = np.zeros(sizes.size + 1, bool)
     lut[big] = True
+    # cores of pieces that are not heads (an arm): no support holds one
+    other_c = cores & ~lut[lab]
     head_c = morph.dilate_mm(lut[lab], params.carve_radius_mm + 0.5 * max(csp), csp)  # type: ignore[arg-type]
     dist_c = morph.distance_to_mm(head_c, csp)  # type: ignore[arg-type]
     head = morph.upsample(head_c, f, sm.shape)  # type: ignore[arg-type]
@@ -554,7 +562,11 @@ def _body_mask(
         # the coarse distance of each residue voxel's block: the value upsample would
         # give it, read without a full-grid copy of the distances (0.4 GB on 512^3)
         n1, n2 = sm.shape[1], sm.shape[2]
-        dv = dist_c[idx // (n1 * n2) // f[0], idx // n2 % n1 // f[1], idx % n2 // f[2]]
+        ci = (idx // (n1 * n2) // f[0], idx // n2 % n1 // f[1], idx % n2 // f[2])
+        dv = dist_c[ci]
+        # pieces holding a core of their own (segment.ct._body_mask's docstring)
+        thick = np.bincount(which[other_c[ci]], minlength=sizes2.size + 1) > 0
+        del ci
         far = np.zeros(sizes2.size + 1, np.float32)
         near = np.full(sizes2.size + 1, np.inf, np.float32)
         np.maximum.at(far, which, dv)
@@ -566,7 +578,7 @@ def _body_mask(
         beyond = np.bincount(which[dv > params.appendage_mm], minlength=sizes2.size + 1)
         total = np.concatenate([[0], sizes2])  # voxels per piece
         far_share = beyond >= params.support_far_fraction * total
-        ok = ((far <= params.appendage_mm) | ~far_share) & touch
+        ok = ((far <= params.appendage_mm) | ~far_share | thick) & touch
         ok[0] = False
         body.flat[idx] = ok[which]  # body and resid are disjoint: set the residue only
         # a support pressed on the scalp: most of the piece lies beyond appendage_mm;
