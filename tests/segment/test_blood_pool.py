@@ -30,6 +30,9 @@ from twinsep.segment import morph, segment_ct
 from twinsep.segment.params import SegmentParams
 from twinsep.volume import Volume
 
+# three segment_ct runs on a 56 x 64 x 92 grid (module fixture): 5-18 s by load
+pytestmark = pytest.mark.slow
+
 SP = 2.5
 BALL_R_MM = 15.0
 
