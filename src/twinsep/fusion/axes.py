@@ -404,10 +404,17 @@ def twin_frame(
             cut_key, cut = "cut", cavity_cut.normal
         else:
             logger.debug("twin %s: uncovered cavity piece is not the scan's cut (%s)", name, why)
+    far_below_mm = 0.0
     if cut is None:
         # Cue 5: no cavity cut, but the scan may end just below it (skull base, C1):
         # a large flat patch where the tissue meets background is the scan's cut.
         body_cut = body_plane(None)
+        if body_cut is not None:
+            # ...just below it, unless it lies beyond a whole neck: a scan that holds
+            # the body (an infant's planning CT down to the chest) ends with a flat cut
+            # through the trunk or the arms, whose normal is the scanner's axis; it is
+            # dropped below if the skull base disagrees with it
+            far_below_mm = _below_cavity_mm(body_cut, cavity, world, spacing, params.scalp_skull_mm)
         if body_cut is not None:
             cut_key, cut = "body_cut", body_direction(body_cut, "body cut")
     junction = np.zeros_like(body)
@@ -477,6 +484,26 @@ def twin_frame(
         along = rel @ neck_dir
         end = along >= float(along.max()) - max(ap.neck_slab_mm, 2.0 * max(spacing))
         neck_dir = _unit(pts[end].mean(axis=0) - b)
+    if (
+        cut_key == "body_cut"
+        and cut is not None
+        and far_below_mm > ap.body_cut_reach_mm
+        and angle_deg(down, cut) > ap.cut_agree_deg
+    ):
+        # a cut through the body beyond a whole neck, across the head's own cues (a
+        # head tilted in the scanner, its trunk and arms cut far below it: the bodies
+        # blind angular unions read 176-178 deg for 120) says nothing of the head's
+        # axis; the neck in the scan gives it. One that agrees with them (a straight
+        # neck and trunk along the scanner) is kept as before.
+        logger.debug(
+            "twin %s: the flat patch %.0f mm below the cavity's bulk, %.0f deg from the "
+            "skull-base cues, is the scan's cut through the body: not a cue",
+            name,
+            far_below_mm,
+            angle_deg(down, cut),
+        )
+        cut, cut_key = None, ""
+        tube_dirs.pop("body cut", None)
     body_pts = world(body & ~ndi.binary_erosion(body))
     neck_cut = False
     neck_confirmed = False
@@ -1229,6 +1256,26 @@ def _body_cut_normal(
     if direction is None and area_mm2 < need_mm2:
         return None
     return _Plane(normal=_unit(normal), centre_mm=centre, area_mm2=area_mm2)
+
+
+def _below_cavity_mm(
+    plane: _Plane,
+    cavity: np.ndarray,
+    world: Callable[[np.ndarray], np.ndarray],
+    spacing: tuple[float, float, float],
+    depth_mm: float,
+) -> float:
+    """How far (mm) ``plane`` lies beyond the bulk of the cranial cavity along its normal.
+
+    The bulk is the ``cavity`` (bool, a crop; ``world`` maps its voxels to world mm)
+    deeper than ``depth_mm`` inside it, so that a spinal canal or cord labelled CSF or
+    brain down the neck (phantom3's truth labels carry the cord 95-135 mm) does not
+    bring the cavity down to the cut; the whole cavity when none is that deep.
+    """
+    inside = edt.edt(cavity, anisotropy=spacing, black_border=False, parallel=EDT_THREADS)
+    bulk = cavity & (inside > depth_mm)
+    pts = world(bulk if bulk.any() else cavity)
+    return float(np.dot(plane.centre_mm, plane.normal) - (pts @ plane.normal).max())
 
 
 def _ends_body(
