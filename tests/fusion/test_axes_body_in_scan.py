@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy.spatial.transform import Rotation
 
-from twinsep.fusion.axes import _below_cavity_mm, _Plane
+from twinsep.fusion.axes import _below_cavity_mm, _Plane, angle_deg, twin_frame
 from twinsep.fusion.params import FusionParams
+from twinsep.volume import Volume
 
 SPACING_MM = 2.5
 SHAPE = (64, 64, 120)
@@ -52,3 +54,56 @@ def test_distance_from_the_cavity_bulk(plane_z_mm: float, cord_mm: float) -> Non
     spacing = (SPACING_MM, SPACING_MM, SPACING_MM)
     got = _below_cavity_mm(plane, cavity, _world, spacing, FusionParams().scalp_skull_mm)
     assert got == pytest.approx(-plane_z_mm - 33.0, abs=SPACING_MM)
+
+
+BODY_SHAPE = (72, 110, 96)
+
+
+def _head_and_body(tilt_deg: float, scan_end_z_mm: float) -> tuple[Volume, Volume, np.ndarray]:
+    """Labels and twins (one twin) of a head on a body, and its vertex direction.
+
+    The head (brain 45 mm, CSF 48, bone 52, scalp 58; nose, chin, ears) has its centre
+    at the world origin and its long axis turned ``tilt_deg`` about world x from +z;
+    neck (17 mm radius), trunk (60 x 38 mm half-widths, from 60 mm below the centre)
+    and two arms (16 mm radius, 75 mm to either side, from 70 mm below) follow that
+    axis. The scan ends at world z = ``scan_end_z_mm``: nothing below it (3 mm voxels).
+    """
+    rot = Rotation.from_rotvec(np.radians(tilt_deg) * np.array([1.0, 0.0, 0.0])).as_matrix()
+    aff = np.diag([3.0, 3.0, 3.0, 1.0])
+    aff[:3, 3] = -np.array([BODY_SHAPE[0] / 2, 30.0, BODY_SHAPE[2] - 30.0]) * 3.0
+    ijk = np.indices(BODY_SHAPE).reshape(3, -1).T.astype(np.float64)
+    xyz = ijk @ aff[:3, :3].T + aff[:3, 3]
+    loc = xyz @ rot  # head frame: x lateral, y face, z vertex
+    rr = np.linalg.norm(loc, axis=1)
+    soft = rr <= 58.0
+    soft |= (np.hypot(loc[:, 0], loc[:, 1] + 4.0) <= 17.0) & (loc[:, 2] <= -15.0)
+    soft |= np.linalg.norm((loc - [0, 36.0, -12.0]) / [7.0, 10.0, 9.0], axis=1) <= 1
+    soft |= np.linalg.norm((loc - [0, 26.0, -38.0]) / [16.0, 12.0, 9.0], axis=1) <= 1
+    for side in (-1.0, 1.0):
+        soft |= np.linalg.norm((loc - [side * 40.0, -2.0, -6.0]) / [5.0, 8.0, 12.0], axis=1) <= 1
+        soft |= (np.hypot(loc[:, 0] - side * 75.0, loc[:, 1]) <= 16.0) & (loc[:, 2] <= -70.0)
+    soft |= (np.hypot(loc[:, 0] / 60.0, (loc[:, 1] + 4.0) / 38.0) <= 1.0) & (loc[:, 2] <= -60.0)
+    soft &= xyz[:, 2] >= scan_end_z_mm
+    lab = np.where(soft, 1, 0)
+    lab = np.where(rr <= 52.0, 2, lab)
+    lab = np.where(rr <= 48.0, 4, lab)
+    lab = np.where(rr <= 45.0, 3, lab).astype(np.uint8).reshape(BODY_SHAPE)
+    labels = Volume(lab, aff, {"source": "head-and-body"})
+    twins = Volume((lab > 0).astype(np.uint8), aff, {"source": "head-and-body"})
+    return labels, twins, rot @ np.array([0.0, 0.0, 1.0])
+
+
+@pytest.mark.parametrize(("tilt_deg", "scan_end_z_mm"), [(45.0, -150.0), (60.0, -120.0)])
+def test_a_tilted_head_whose_scan_ends_in_the_chest(tilt_deg: float, scan_end_z_mm: float) -> None:
+    """The scan's end cuts trunk and arms 120-150 mm below the head centre, tilted
+    45-60 deg to them. Before the cut's distance was checked, its flat patch (2200 mm2,
+    normal fitted 25 deg off the scanner's axis, 35 mm from the cavity's bulk along
+    it) gave the long axis alone: 70.8 / 73.6 deg off. Now the neck and skull-base cues
+    give it: within 5 deg."""
+    labels, twins, up = _head_and_body(tilt_deg, scan_end_z_mm)
+    # the scan's end really crosses the body
+    below = labels.array[:, :, int(round((scan_end_z_mm - labels.affine[2, 3]) / 3.0)) + 1]
+    assert np.count_nonzero(below) * 9.0 > 2000.0
+    frame = twin_frame(labels, twins, 1)
+    assert "body_cut" not in frame.cue_dirs
+    assert angle_deg(frame.axis, up) < 5.0

@@ -1265,17 +1265,20 @@ def _below_cavity_mm(
     spacing: tuple[float, float, float],
     depth_mm: float,
 ) -> float:
-    """How far (mm) ``plane`` lies beyond the bulk of the cranial cavity along its normal.
+    """How far (mm) the centre of ``plane`` lies from the bulk of the cranial cavity.
 
     The bulk is the ``cavity`` (bool, a crop; ``world`` maps its voxels to world mm)
     deeper than ``depth_mm`` inside it, so that a spinal canal or cord labelled CSF or
     brain down the neck (phantom3's truth labels carry the cord 95-135 mm) does not
-    bring the cavity down to the cut; the whole cavity when none is that deep.
+    bring the cavity down to the cut; the whole cavity when none is that deep. The
+    distance is to the nearest bulk voxel, not along the plane's normal: a trunk
+    running obliquely to the scanner is cut far to the side of the head, and the
+    normal fitted to the cut's voxel faces leans by up to 25 deg.
     """
     inside = edt.edt(cavity, anisotropy=spacing, black_border=False, parallel=EDT_THREADS)
     bulk = cavity & (inside > depth_mm)
     pts = world(bulk if bulk.any() else cavity)
-    return float(np.dot(plane.centre_mm, plane.normal) - (pts @ plane.normal).max())
+    return float(np.linalg.norm(pts - plane.centre_mm, axis=1).min())
 
 
 def _ends_body(

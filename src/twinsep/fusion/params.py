@@ -154,15 +154,16 @@ class AxisParams:
     the brain centre 2440-3230 mm^2, the real Cranium CT's cut 19 200-19 600 mm^2."""
 
     body_cut_reach_mm: float = 60.0
-    """A flat patch of ``body_cut_min_mm2`` or more lying farther (mm) than this beyond
-    the bulk of the cranial cavity along its normal (the cavity deeper than
+    """A flat patch of ``body_cut_min_mm2`` or more whose centre lies farther (mm) than
+    this from the bulk of the cranial cavity (the cavity deeper than
     ``FusionParams.scalp_skull_mm`` inside it) is the scan's cut through the body below
     a whole neck (chest, shoulders, arms), not a cut just below the head; it is no cue
     when it also lies more than ``cut_agree_deg`` from the skull-base cues (a head
-    tilted in the scanner). Measured (bulk to cut): the real CT twins cut at the skull
-    base 17-22 mm; the bodies blind cases cut 20 mm below the shoulders 72-73 mm (their
-    cut agrees with the skull base and is kept), the angular unions cut through the
-    chest 94-98 mm, the 1.5 mm overhead case 138 mm."""
+    tilted in the scanner). Measured: the real CT twins and Colin27 cut at the skull
+    base 27.0-31.1 mm (20 rows of ``benchmarks/fusion_axes_table.py``); the bodies blind
+    cases cut 20 mm below the shoulders 75-78 mm (their cut agrees with the skull base
+    and is kept), the angular unions cut through the chest 198-201 mm, the 1.5 mm
+    overhead case 160 mm."""
 
     neck_cut_min_mm2: float = 400.0
     """Area (mm^2) from which a flat patch smaller than ``body_cut_min_mm2`` that ends the
