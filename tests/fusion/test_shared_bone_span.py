@@ -80,3 +80,33 @@ def test_a_fused_skull_keeps_its_shared_bone() -> None:
     ph = phantom.make_phantom("angular-parietal", size=96, seed=0, table=False)
     fa = analyse_fusion(ph.labels, ph.twins, contrast=True)
     assert fa.shared.shared_bone_ml == pytest.approx(ph.truth.shared_bone_ml, abs=2.0)
+
+
+def test_boundary_face_points_are_the_voxel_faces_in_any_layout() -> None:
+    """The shared-bone band's reference points: one per A|B voxel face, at its centre in
+    world mm, the same set when the array is stored flipped (the interface mesh used
+    before triangulated a flipped copy differently: shared bone 2.94 vs 2.97 mL on
+    tests/test_layout_invariance.py's angular-parietal)."""
+    from twinsep.fusion.shared import boundary_face_count, boundary_face_points_mm
+
+    rng = np.random.default_rng(1)
+    t = rng.integers(0, 3, (9, 10, 11))
+    a, b = t == TWIN_A, t == TWIN_B
+    aff = np.diag([0.5, 1.0, 2.0, 1.0])
+    aff[:3, 3] = (3.0, -2.0, 7.0)
+    got = boundary_face_points_mm(a, b, aff)
+    assert len(got) == boundary_face_count(a, b) > 0
+    ref = []
+    for ijk in np.argwhere(a):
+        for d in np.vstack([np.eye(3, dtype=int), -np.eye(3, dtype=int)]):
+            q = ijk + d
+            if np.all(q >= 0) and np.all(q < t.shape) and b[tuple(q)]:
+                ref.append(aff[:3, :3] @ ((ijk + q) / 2.0) + aff[:3, 3])
+    np.testing.assert_allclose(np.sort(np.asarray(ref), axis=0), np.sort(got, axis=0))
+    flipped = aff.copy()
+    for ax in (0, 2):
+        flipped[:3, 3] += flipped[:3, ax] * (t.shape[ax] - 1)
+        flipped[:3, ax] = -flipped[:3, ax]
+    again = boundary_face_points_mm(a[::-1, :, ::-1], b[::-1, :, ::-1], flipped)
+    np.testing.assert_allclose(np.sort(again, axis=0), np.sort(got, axis=0))
+    assert boundary_face_points_mm(a, np.zeros_like(b), aff).shape == (0, 3)

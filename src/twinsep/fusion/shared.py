@@ -487,7 +487,13 @@ def shared_bone_mask(
     tw = twins.array
     if interface.faces.shape[0] == 0:
         return None, "the twins share no boundary"
-    tree = cKDTree(interface.centroids_mm)
+    side_a = tw == TWIN_A
+    side_b = tw == TWIN_B
+    # distances to the boundary from the centres of its voxel faces, not from the
+    # interface mesh: marching cubes triangulates the same voxels differently per axis
+    # order, which moved scalp points across bridge_exclusion_mm and the shared bone
+    # of a flipped copy of one scan by 1 % (tests/test_layout_invariance.py)
+    tree = cKDTree(boundary_face_points_mm(side_a, side_b, labels.affine))
     spacing = np.asarray(labels.spacing_mm)
     fits = {}
     # the scalp points of the fit are taken on a grid of about FIT_GRID_MM (every
@@ -550,8 +556,6 @@ def shared_bone_mask(
         if fit is None:
             return None, f"twin {name}'s vault does not fit an ellipsoid"
         fits[name] = fit
-    side_a = tw == TWIN_A
-    side_b = tw == TWIN_B
     boundary = contact_mask(side_a, side_b)
     boundary |= contact_mask(side_b, side_a)
     del side_a, side_b
@@ -637,6 +641,49 @@ def boundary_face_count(a: np.ndarray, b: np.ndarray) -> int:
         n += int(np.count_nonzero(a[tuple(lo)] & b[tuple(hi)]))
         n += int(np.count_nonzero(b[tuple(lo)] & a[tuple(hi)]))
     return n
+
+
+def boundary_face_points_mm(a: np.ndarray, b: np.ndarray, affine: np.ndarray) -> np.ndarray:
+    """World centres (mm) of the voxel faces between two disjoint masks.
+
+    Parameters
+    ----------
+    a, b : (I, J, K) bool ndarray
+        Disjoint masks on one grid.
+    affine : (4, 4) ndarray
+        Voxel-to-world affine of the grid.
+
+    Returns
+    -------
+    (N, 3) float ndarray
+        One point per 6-neighbour pair of an ``a`` and a ``b`` voxel, halfway between
+        their centres, in a fixed order of axis then scan order; the same set of
+        world points for any storage layout of the same voxels.
+    """
+    ea, eb = _extent(a), _extent(b)
+    if ea is None or eb is None:
+        return np.zeros((0, 3))
+    # only where the two masks' boxes, one voxel wider, overlap can they touch
+    box = tuple(
+        slice(max(sa.start, sb.start, 1) - 1, min(sa.stop, sb.stop, n - 1) + 1)
+        for sa, sb, n in zip(ea, eb, a.shape, strict=True)
+    )
+    if any(sl.stop - sl.start < 2 for sl in box):
+        return np.zeros((0, 3))
+    start = np.array([sl.start for sl in box], dtype=np.float64)
+    ab, bb = a[box], b[box]
+    half: list[np.ndarray] = []
+    for ax in range(3):
+        lo = [slice(None)] * 3
+        hi = [slice(None)] * 3
+        lo[ax] = slice(0, -1)
+        hi[ax] = slice(1, None)
+        pairs = (ab[tuple(lo)] & bb[tuple(hi)]) | (bb[tuple(lo)] & ab[tuple(hi)])
+        idx = np.argwhere(pairs).astype(np.float64) + start
+        idx[:, ax] += 0.5
+        half.append(idx)
+    ijk = np.concatenate(half)
+    return np.asarray(ijk @ np.asarray(affine, dtype=np.float64)[:3, :3].T + affine[:3, 3])
 
 
 def _corner_link(a: np.ndarray, b: np.ndarray) -> np.ndarray:
