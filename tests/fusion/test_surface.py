@@ -100,3 +100,28 @@ def test_contact_mask_matches_brute_force() -> None:
                 nb[tuple(edge)] = False
                 want |= nb
         assert np.array_equal(contact_mask(a, b), want & a)
+
+
+def test_contact_mask_26_is_a_within_one_voxel_of_b_in_any_direction() -> None:
+    """Against the definition (``a`` and the 3x3x3 dilation of ``b``) on random masks,
+    and an edge-only and a corner-only contact that the face rule does not see."""
+    from scipy import ndimage
+
+    from twinsep.fusion.surface import contact_mask, contact_mask_26
+
+    rng = np.random.default_rng(3)
+    for shape in ((7, 8, 9), (1, 5, 6)):
+        a = rng.random(shape) < 0.2
+        b = ~a & (rng.random(shape) < 0.2)
+        want = a & ndimage.binary_dilation(b, structure=np.ones((3, 3, 3), bool))
+        np.testing.assert_array_equal(contact_mask_26(a, b), want)
+    a = np.zeros((4, 4, 4), bool)
+    b = np.zeros_like(a)
+    a[1, 1, 1] = True
+    b[2, 2, 1] = True  # along an edge
+    assert not contact_mask(a, b).any()
+    assert contact_mask_26(a, b)[1, 1, 1] and contact_mask_26(a, b).sum() == 1
+    b[:] = False
+    b[2, 2, 2] = True  # at a corner
+    assert contact_mask_26(b, a)[2, 2, 2] and contact_mask_26(b, a).sum() == 1
+    assert not contact_mask_26(a, np.zeros_like(a)).any()

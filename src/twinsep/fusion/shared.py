@@ -23,7 +23,13 @@ from scipy import ndimage
 
 from twinsep.fusion.axes import TwinFrame
 from twinsep.fusion.params import EDT_THREADS, FusionParams
-from twinsep.fusion.surface import InterfaceMesh, affine_points, contact_mask, interface_mesh
+from twinsep.fusion.surface import (
+    InterfaceMesh,
+    affine_points,
+    contact_mask,
+    contact_mask_26,
+    interface_mesh,
+)
 from twinsep.labels import BONE, BRAIN, CSF, SOFT_TISSUE, TWIN_A, TWIN_B, VESSEL
 from twinsep.segment.morph import label_components
 from twinsep.volume import Volume
@@ -686,15 +692,6 @@ def boundary_face_points_mm(a: np.ndarray, b: np.ndarray, affine: np.ndarray) ->
     return np.asarray(ijk @ np.asarray(affine, dtype=np.float64)[:3, :3].T + affine[:3, 3])
 
 
-def _corner_link(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Voxels of ``a`` with a neighbour in ``b`` across an edge or a corner (26-connectivity).
-
-    Where ``a`` and ``b`` share no voxel face this is where a 26-connected vessel passes
-    from one to the other.
-    """
-    return a & ndimage.binary_dilation(b, structure=np.ones((3, 3, 3), dtype=bool))
-
-
 def _shared_sinus(
     labels: Volume,
     twins: Volume,
@@ -764,7 +761,7 @@ def _shared_sinus(
         # where the component passes from A into B: the A voxels with a face neighbour
         # in B or, with no face between them, an edge or corner neighbour (the
         # 26-connected component crosses there, through a section of 0 faces)
-        touching = contact_mask(va, vb) if n_faces else _corner_link(va, vb)
+        touching = contact_mask(va, vb) if n_faces else contact_mask_26(va, vb)
         # sinus-sized on both sides; significant when its section is wide enough too
         sized = min(vol_a, vol_b) >= params.sinus_min_side_ml
         significant = (
@@ -790,7 +787,7 @@ def _shared_sinus(
                 if n_faces
                 else "voxels that touch along an edge or a corner (no voxel face, 0 mm2)"
             )
-            near = touching | (contact_mask(vb, va) if n_faces else _corner_link(vb, va))
+            near = touching | (contact_mask(vb, va) if n_faces else contact_mask_26(vb, va))
             notes.append(
                 f"a vessel ({vol_a:.2f} mL in twin A, {vol_b:.2f} mL in twin B) crosses the "
                 f"twin boundary near {_fmt(csub.centroid_mm(near))} "

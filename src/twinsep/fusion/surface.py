@@ -14,6 +14,7 @@ on analytic discs in ``tests/fusion/test_surface.py``).
 
 from __future__ import annotations
 
+import itertools
 import logging
 from dataclasses import dataclass
 
@@ -104,6 +105,36 @@ def _extent(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         lo.append(hit[0])
         hi.append(hit[-1] + 1)
     return np.asarray(lo), np.asarray(hi)
+
+
+def contact_mask_26(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Voxels of ``a`` that have a neighbour in ``b`` across a face, an edge or a corner.
+
+    The 26-connected counterpart of :func:`contact_mask`: where ``a`` and ``b`` share no
+    voxel face, these are the voxels where a 26-connected structure (a lumen one voxel
+    across stepping diagonally) passes from one to the other.
+
+    Parameters
+    ----------
+    a, b : (I, J, K) bool ndarray
+        Masks on one grid.
+
+    Returns
+    -------
+    (I, J, K) bool ndarray
+    """
+    out = np.zeros(a.shape, dtype=bool)
+    if not (a.any() and b.any()):
+        return out
+    n = a.shape
+    for d in itertools.product((-1, 0, 1), repeat=3):
+        if d == (0, 0, 0):
+            continue
+        # out[p] |= a[p] & b[q], with q the voxel at offset d from p
+        p = tuple(slice(max(0, -s), m - max(0, s)) for m, s in zip(n, d, strict=True))
+        q = tuple(slice(max(0, s), m - max(0, -s)) for m, s in zip(n, d, strict=True))
+        out[p] |= a[p] & b[q]
+    return out
 
 
 def contact_mask(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import itertools
 import logging
 from dataclasses import dataclass
 
 import edt
 import numpy as np
 
+from twinsep.fusion.surface import contact_mask_26
 from twinsep.labels import TWIN_A, TWIN_B, VESSEL
 from twinsep.segment.morph import label_components
 from twinsep.separate.boxes import extent, grow, slices, window
@@ -64,7 +64,7 @@ def edge_link(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     one twin to the other, also where the two sides touch only along a voxel edge or at
     a corner (a lumen one voxel across stepping diagonally over the twins' boundary:
     no voxel face between them, so none of the face-kerf's tests sees it). The same
-    contact as the fusion's sinus rule (``twinsep.fusion.shared._corner_link``).
+    contact as the fusion's sinus rule (:func:`twinsep.fusion.surface.contact_mask_26`).
 
     Parameters
     ----------
@@ -75,20 +75,7 @@ def edge_link(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     -------
     (I, J, K) bool ndarray
     """
-    out = np.zeros(a.shape, dtype=bool)
-    if not (a.any() and b.any()):
-        return out
-    n = a.shape
-    for d in itertools.product((-1, 0, 1), repeat=3):
-        if d <= (0, 0, 0):
-            continue  # each +-pair once (13 offsets); its negative is the swap below
-        p = tuple(slice(max(0, -s), m - max(0, s)) for m, s in zip(n, d, strict=True))
-        q = tuple(slice(max(0, s), m - max(0, -s)) for m, s in zip(n, d, strict=True))
-        for x, y in ((a, b), (b, a)):
-            hit = x[p] & y[q]
-            out[p] |= hit
-            out[q] |= hit
-    return out
+    return contact_mask_26(a, b) | contact_mask_26(b, a)
 
 
 def vessel_crossings(
