@@ -250,8 +250,9 @@ def analyse_fusion(
         Voxels (same grid) that are not the twins' anatomy: scalp tissue expanders
         already in place and the scalp stretched over them
         (:func:`twinsep.segment.implants.expander_cover_mask`). They are left out of
-        each twin's frame (long axis, face) and of the bridge length; the boundary
-        between the twins and the shared inventory keep them. A balloon on a flank
+        each twin's frame (long axis, face), of the bridge length and of the shared
+        bone's head fits; the boundary between the twins and the rest of the shared
+        inventory keep them. A balloon on a flank
         pulled the extracranial mass cue sideways: blind clinical vt0-c15-exp read
         axis 104.8 deg (angular) for 169 without them.
 
@@ -359,7 +360,16 @@ def analyse_fusion(
                 raise AnatomyError(src, msg)
             warnings.append("OUT OF SCOPE: " + msg)
 
-    shared = shared_inventory(labels, twins, mesh, centroid, axis, frames=frames, params=params)
+    shared = shared_inventory(
+        labels,
+        twins,
+        mesh,
+        centroid,
+        axis,
+        frames=frames,
+        params=params,
+        exclude=exclude if exclude is not None and exclude.any() else None,
+    )
     vessel_ml = float(np.count_nonzero(labels.array == VESSEL)) * labels.voxel_volume_mm3 / 1e3
     venous_visible = contrast is not False and vessel_ml >= params.venous_evidence_min_ml
     # the inventory counts each twin's own brain only (shared.main_brain_labels)

@@ -468,6 +468,7 @@ def shared_bone_mask(
     frames: dict[str, TwinFrame],
     *,
     params: FusionParams = FusionParams(),
+    exclude: np.ndarray | None = None,
 ) -> tuple[np.ndarray | None, str]:
     """Bone of the fused calvarium that belongs to neither twin's intact skull.
 
@@ -480,6 +481,14 @@ def shared_bone_mask(
     face-connected piece of that bone of which each twin holds at least
     ``bone_span_min_share`` (bone the separation must cut), that lie inside both fitted
     heads (their overlap) or inside neither (the bridge's waist).
+
+    ``exclude`` (bool, the label grid; optional): voxels that are not the twins'
+    anatomy, the scalp tissue expanders already in place and the scalp over them
+    (:func:`twinsep.segment.implants.expander_cover_mask`). Their surface is left out
+    of the fit points: a balloon lifts the scalp off the skull, and the lifted scalp
+    within ``scalp_skull_mm`` of the brain (the dome's rim, a small or flat expander)
+    drew the fitted heads out (docs/separation.md, "Shared bone under scalp
+    expanders").
 
     Returns
     -------
@@ -527,6 +536,8 @@ def shared_bone_mask(
         surface = mine[hbox] & ~ndimage.binary_erosion(tw_c[hbox] > 0, border_value=0)
         surface &= d_in <= params.scalp_skull_mm
         del d_in
+        if exclude is not None:
+            surface &= ~exclude[coarse][hbox]
         idx = (np.argwhere(surface) + blo) * np.asarray(step)
         if idx.shape[0] > 400_000:
             idx = idx[:: idx.shape[0] // 400_000 + 1]
@@ -927,6 +938,7 @@ def shared_inventory(
     *,
     frames: dict[str, TwinFrame] | None = None,
     params: FusionParams = FusionParams(),
+    exclude: np.ndarray | None = None,
 ) -> SharedInventory:
     """Inventory of the structures that cross the twin boundary.
 
@@ -941,6 +953,9 @@ def shared_inventory(
     frames : dict, optional
         ``{"A": TwinFrame, "B": TwinFrame}``; needed for the shared bone (0 without).
     params : FusionParams
+    exclude : ndarray of bool, optional
+        Scalp expanders and the scalp over them (same grid): left out of the shared
+        bone's head fits (:func:`shared_bone_mask`).
 
     Returns
     -------
@@ -956,7 +971,9 @@ def shared_inventory(
     # deterministic, and the notes are put together in a fixed order.
     with ThreadPoolExecutor(max_workers=2) as pool:
         bone_job = (
-            pool.submit(shared_bone_mask, labels, twins, interface, frames, params=params)
+            pool.submit(
+                shared_bone_mask, labels, twins, interface, frames, params=params, exclude=exclude
+            )
             if frames is not None
             else None
         )

@@ -104,7 +104,8 @@ def assign_twins(
     cost_c = _coarse_cost(counts, n_block, params)
     seeds = cores.core_a | cores.core_b
     cost_c[seeds] = np.minimum(cost_c[seeds], 1.0)
-    owner_c = _grow_by_cavity(cost_c, ic_c | seeds, cores.core_a, cores.core_b, csp)  # type: ignore[arg-type]
+    owner_c, part_c = _grow_by_cavity(cost_c, ic_c | seeds, cores.core_a, cores.core_b, csp)  # type: ignore[arg-type]
+    owner_c = limbs_to_trunks(owner_c, part_c > 0, cost_c, csp, params)  # type: ignore[arg-type]
 
     # --- full resolution ------------------------------------------------------------
     tissue = lab > 0
@@ -253,8 +254,9 @@ def _grow_by_cavity(
     core_a: np.ndarray,
     core_b: np.ndarray,
     csp: morph.Spacing,
-) -> np.ndarray:
-    """Owner (1/2, 0 unreached) of every coarse block: the cavity first, then the rest.
+) -> tuple[np.ndarray, np.ndarray]:
+    """Owner (1/2, 0 unreached) of every coarse block: the cavity first, then the rest;
+    and the owner of the cavity blocks alone (the first step).
 
     1. Two fronts from the head cores, confined to the cranial cavity, divide it.
     2. Every other tissue block (bone, scalp, face, neck, and cavity specks that no
@@ -277,7 +279,91 @@ def _grow_by_cavity(
     """
     part = _grow(np.where(cavity, cost, np.inf), core_a, core_b, csp)
     rest = _grow(cost, part == 1, part == 2, csp)
-    return np.where(part > 0, part, rest).astype(np.uint8)
+    return np.where(part > 0, part, rest).astype(np.uint8), part
+
+
+def limbs_to_trunks(
+    owner: np.ndarray,
+    cavity: np.ndarray,
+    cost: np.ndarray,
+    csp: morph.Spacing,
+    params: TwinParams,
+) -> np.ndarray:
+    """Tissue outside both heads that hangs from a trunk goes to that trunk's twin.
+
+    The growth from the cranial cavities gives every block to the head whose front
+    reaches it first, which is right for a head's own coverings but not for a limb: an
+    arm raised along one twin's head and lying over the other's touches the other
+    head's scalp along its whole length, while it joins its own body only at the
+    shoulder, so the other head's front reaches most of it first (blind bodies
+    ``vt-c15-overhead``: 71-78 % of the 39 mL arm went to the other twin). Here the
+    tissue farther than ``params.limb_shell_mm`` from both cavities (outside both
+    heads' coverings: necks, bodies, limbs) is split into connected pieces. A piece
+    that holds the trunk of one twin only (a connected part, of at least
+    ``params.trunk_min_ml``, of the tissue farther than ``params.trunk_mm`` from both
+    cavities, which no head's own coverings reach; its twin the one most of it already
+    belongs to) goes wholly to that twin, unless more than ``params.limb_max_share``
+    of it belonged to the other twin (then it is that twin's neck or face, not a
+    limb). A piece holding both trunks is left as it was, and a scan without a trunk
+    (no tissue that far from the heads) is returned unchanged.
+
+    Parameters
+    ----------
+    owner : ndarray of uint8
+        Owner (0/1/2) of every coarse block from :func:`_grow_by_cavity`.
+    cavity : ndarray of bool
+        The cranial-cavity blocks the head fronts divided (both heads).
+    cost : ndarray of float
+        Travel cost per mm of each block (inf = not tissue).
+    csp : (3,) float
+        Block size (mm) along i, j, k.
+    params : TwinParams
+        ``limb_shell_mm``, ``limb_open_mm``, ``trunk_mm``, ``trunk_min_ml`` and
+        ``limb_max_share``.
+
+    Returns
+    -------
+    ndarray of uint8
+        The owners, changed only inside the outside pieces that hold one twin's trunk.
+    """
+    if not cavity.any():
+        return owner
+    to_cavity = ndi.distance_transform_edt(~cavity, sampling=csp)
+    outside = np.isfinite(cost) & (to_cavity > params.limb_shell_mm) & (owner > 0)
+    if not (outside & (to_cavity > params.trunk_mm)).any():
+        return owner
+    # a layer thinner than the opening just outside the shell (the outer scalp over a
+    # head) does not join a limb lying on that head to the head's own neck
+    half = [int(params.limb_open_mm // s) for s in csp]
+    if min(half) > 0:
+        outside = ndi.binary_opening(outside, np.ones([2 * h + 1 for h in half], bool))
+    block_ml = float(np.prod(csp)) / 1000.0
+    full = np.ones((3, 3, 3), bool)
+    trunks, n = ndi.label(outside & (to_cavity > params.trunk_mm), full)
+    if n == 0:
+        return owner
+    ids = np.arange(1, n + 1)
+    size_ml = np.asarray(ndi.sum_labels(np.ones(owner.shape), trunks, ids)) * block_ml
+    n_b = np.asarray(ndi.sum_labels(owner == 2, trunks, ids))
+    # each trunk is the twin's that most of it already belongs to (its own head's)
+    trunk_twin = np.where(2 * n_b > size_ml / block_ml, 2, 1)
+    pieces, _ = ndi.label(outside, full)
+    trunk_piece = np.asarray(ndi.maximum(pieces, trunks, ids)).astype(np.int64)
+    out = owner.copy()
+    for piece in np.unique(trunk_piece[size_ml >= params.trunk_min_ml]):
+        twins_here = set(trunk_twin[(trunk_piece == piece) & (size_ml >= params.trunk_min_ml)])
+        if len(twins_here) != 1:
+            continue  # both bodies in one piece: left to the heads' growth
+        twin = int(twins_here.pop())
+        mask = pieces == piece
+        other = np.count_nonzero(mask & (owner == 3 - twin))
+        if other > params.limb_max_share * np.count_nonzero(mask):
+            continue  # the other twin's neck or face, not a limb
+        out[mask] = twin
+    moved = int(np.count_nonzero(out != owner))
+    if moved:
+        logger.debug("limbs to trunks: %d coarse blocks change owner", moved)
+    return out
 
 
 def _grow(

@@ -115,6 +115,35 @@ class TwinParams:
     (2.5) and blood (4) are slow, so where the fronts meet inside the bridge the
     boundary settles in the CSF/dural plane or the shared sinus, as surgeons divide."""
 
+    limb_shell_mm: float = 10.0
+    """Tissue farther than this (mm) from both cranial cavities lies outside both
+    heads' coverings (an infant's scalp and skull together are 5-10 mm): a neck, a
+    body, a limb (:func:`twinsep.twins.assign.limbs_to_trunks`)."""
+
+    limb_open_mm: float = 3.0
+    """Tissue outside the shell is opened by a box of this half-width (mm, whole coarse
+    blocks; none on blocks coarser than it) before its connected pieces are taken, so
+    that a layer one block thick (the outer scalp of a head just beyond the shell) does
+    not join a limb lying on that head to the head's own neck."""
+
+    trunk_mm: float = 60.0
+    """Tissue farther than this (mm) from both cranial cavities is a trunk, whose twin
+    owns the limbs hanging on it. The heads of the blind bodies phantoms hold no
+    tissue farther than 57 mm from their cavity (the neck down to the shoulders); a
+    scan without tissue this far is left as the heads' growth gave it."""
+
+    trunk_min_ml: float = 50.0
+    """A connected part of that far tissue smaller than this (mL) is not a trunk: the
+    end of a long neck (the angular-frontal phantom kind holds 0.14 mL beyond 60 mm)
+    or a hand. The bodies phantoms' trunks hold 1170-1240 mL on 1.5-2.5 mm scans cut
+    110 mm below the shoulders, 9-12 mL cut 20 mm below (left as grown)."""
+
+    limb_max_share: float = 0.25
+    """A piece outside the heads that holds one twin's trunk is given wholly to that
+    twin only when at most this share of it belonged to the other twin: an arm over
+    the other head was 2 % of its piece (40 of ~2000 mL); the other twin's neck or face
+    joined to it would be far more."""
+
     twin_a_search_mm: float = 10.0
     """A ``--twin-a`` point outside tissue is moved to the nearest tissue voxel when
     one lies within this distance (mm); farther, the point is refused."""
