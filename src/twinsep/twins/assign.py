@@ -297,15 +297,17 @@ def limbs_to_trunks(
     head's scalp along its whole length, while it joins its own body only at the
     shoulder, so the other head's front reaches most of it first (blind bodies
     ``vt-c15-overhead``: 71-78 % of the 39 mL arm went to the other twin). Here the
-    tissue farther than ``params.limb_shell_mm`` from both cavities (outside both
-    heads' coverings: necks, bodies, limbs) is split into connected pieces. A piece
-    that holds the trunk of one twin only (a connected part, of at least
-    ``params.trunk_min_ml``, of the tissue farther than ``params.trunk_mm`` from both
-    cavities, which no head's own coverings reach; its twin the one most of it already
-    belongs to) goes wholly to that twin, unless more than ``params.limb_max_share``
-    of it belonged to the other twin (then it is that twin's neck or face, not a
-    limb). A piece holding both trunks is left as it was, and a scan without a trunk
-    (no tissue that far from the heads) is returned unchanged.
+    tissue farther than a shell width from both cavities (outside both heads'
+    coverings: necks, bodies, limbs) is split into connected pieces. A piece that holds
+    the trunk of one twin only (a connected part, of at least ``params.trunk_min_ml``,
+    of the tissue farther than ``params.trunk_mm`` from both cavities, which no head's
+    own coverings reach; its twin the one most of it already belongs to) goes wholly to
+    that twin, unless more than ``params.limb_max_share`` of it belonged to the other
+    twin (then it is that twin's neck or face, not a limb). The shell widths
+    ``params.limb_shells_mm`` are tried from the narrowest: a trunk whose piece holds
+    the other twin's trunk too (the bodies joined by tissue just outside a head) is
+    tried again with the next, until none is left. A scan without a trunk (no tissue
+    that far from the heads) is returned unchanged.
 
     Parameters
     ----------
@@ -318,7 +320,7 @@ def limbs_to_trunks(
     csp : (3,) float
         Block size (mm) along i, j, k.
     params : TwinParams
-        ``limb_shell_mm``, ``limb_open_mm``, ``trunk_mm``, ``trunk_min_ml`` and
+        ``limb_shells_mm``, ``limb_open_mm``, ``trunk_mm``, ``trunk_min_ml`` and
         ``limb_max_share``.
 
     Returns
@@ -329,37 +331,44 @@ def limbs_to_trunks(
     if not cavity.any():
         return owner
     to_cavity = ndi.distance_transform_edt(~cavity, sampling=csp)
-    outside = np.isfinite(cost) & (to_cavity > params.limb_shell_mm) & (owner > 0)
-    if not (outside & (to_cavity > params.trunk_mm)).any():
+    tissue = np.isfinite(cost) & (owner > 0)
+    if not (tissue & (to_cavity > params.trunk_mm)).any():
         return owner
-    # a layer thinner than the opening just outside the shell (the outer scalp over a
-    # head) does not join a limb lying on that head to the head's own neck
-    half = [int(params.limb_open_mm // s) for s in csp]
-    if min(half) > 0:
-        outside = ndi.binary_opening(outside, np.ones([2 * h + 1 for h in half], bool))
     block_ml = float(np.prod(csp)) / 1000.0
     full = np.ones((3, 3, 3), bool)
-    trunks, n = ndi.label(outside & (to_cavity > params.trunk_mm), full)
-    if n == 0:
-        return owner
-    ids = np.arange(1, n + 1)
-    size_ml = np.asarray(ndi.sum_labels(np.ones(owner.shape), trunks, ids)) * block_ml
-    n_b = np.asarray(ndi.sum_labels(owner == 2, trunks, ids))
-    # each trunk is the twin's that most of it already belongs to (its own head's)
-    trunk_twin = np.where(2 * n_b > size_ml / block_ml, 2, 1)
-    pieces, _ = ndi.label(outside, full)
-    trunk_piece = np.asarray(ndi.maximum(pieces, trunks, ids)).astype(np.int64)
+    half = [int(params.limb_open_mm // s) for s in csp]
     out = owner.copy()
-    for piece in np.unique(trunk_piece[size_ml >= params.trunk_min_ml]):
-        twins_here = set(trunk_twin[(trunk_piece == piece) & (size_ml >= params.trunk_min_ml)])
-        if len(twins_here) != 1:
-            continue  # both bodies in one piece: left to the heads' growth
-        twin = int(twins_here.pop())
-        mask = pieces == piece
-        other = np.count_nonzero(mask & (owner == 3 - twin))
-        if other > params.limb_max_share * np.count_nonzero(mask):
-            continue  # the other twin's neck or face, not a limb
-        out[mask] = twin
+    done = np.zeros(owner.shape, bool)  # trunks whose piece is settled
+    for shell_mm in sorted(params.limb_shells_mm):
+        outside = tissue & (to_cavity > shell_mm)
+        # a layer thinner than the opening just outside the shell (the outer scalp
+        # over a head) does not join a limb lying on that head to the head's own neck
+        if min(half) > 0:
+            outside = ndi.binary_opening(outside, np.ones([2 * h + 1 for h in half], bool))
+        trunks, n = ndi.label(outside & (to_cavity > params.trunk_mm) & ~done, full)
+        if n == 0:
+            break
+        ids = np.arange(1, n + 1)
+        n_all = np.asarray(ndi.sum_labels(np.ones(owner.shape), trunks, ids))
+        n_b = np.asarray(ndi.sum_labels(owner == 2, trunks, ids))
+        big = n_all * block_ml >= params.trunk_min_ml
+        if not big.any():
+            break
+        # each trunk is the twin's that most of it already belongs to (its own head's)
+        trunk_twin = np.where(2 * n_b > n_all, 2, 1)
+        pieces, _ = ndi.label(outside, full)
+        trunk_piece = np.asarray(ndi.maximum(pieces, trunks, ids)).astype(np.int64)
+        for piece in np.unique(trunk_piece[big]):
+            twins_here = set(trunk_twin[(trunk_piece == piece) & big])
+            if len(twins_here) != 1:
+                continue  # both bodies in one piece: tried again with a wider shell
+            twin = int(twins_here.pop())
+            mask = pieces == piece
+            done |= mask
+            other = np.count_nonzero(mask & (owner == 3 - twin))
+            if other > params.limb_max_share * np.count_nonzero(mask):
+                continue  # the other twin's neck or face, not a limb
+            out[mask] = twin
     moved = int(np.count_nonzero(out != owner))
     if moved:
         logger.debug("limbs to trunks: %d coarse blocks change owner", moved)

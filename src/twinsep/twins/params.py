@@ -115,10 +115,12 @@ class TwinParams:
     (2.5) and blood (4) are slow, so where the fronts meet inside the bridge the
     boundary settles in the CSF/dural plane or the shared sinus, as surgeons divide."""
 
-    limb_shell_mm: float = 10.0
-    """Tissue farther than this (mm) from both cranial cavities lies outside both
-    heads' coverings (an infant's scalp and skull together are 5-10 mm): a neck, a
-    body, a limb (:func:`twinsep.twins.assign.limbs_to_trunks`)."""
+    limb_shells_mm: tuple[float, ...] = (10.0, 15.0, 20.0)
+    """Tissue farther than a shell width (mm) from both cranial cavities lies outside
+    both heads' coverings (an infant's scalp and skull together are 5-10 mm): a neck,
+    a body, a limb (:func:`twinsep.twins.assign.limbs_to_trunks`). The narrowest width
+    is tried first; where the two bodies' pieces join through tissue just outside it
+    (vt-c15-overhead-1.5mm: at 10 mm, not at 15), the next."""
 
     limb_open_mm: float = 3.0
     """Tissue outside the shell is opened by a box of this half-width (mm, whole coarse
