@@ -83,23 +83,21 @@ def corrected_twins_section(
     for name, entry in section.items():
         delta = moved.get(name, {})
         new = dict(entry)
-        tissue = dict(entry.get("tissue_ml") or {})
-        for tn, d in delta.items():
-            if tn in tissue:
-                tissue[tn] = round(max(float(tissue[tn]) + d, 0.0), 3)
-        new["tissue_ml"] = tissue
-        if "volume_ml" in entry:
-            gained = sum(d for tn, d in delta.items() if tn in tissue)
-            new["volume_ml"] = round(float(entry["volume_ml"]) + gained, 3)
-        if "head_tissue_ml" in entry:
-            # the cut runs through the heads' bridge: what it moved is head tissue
-            head = dict(entry["head_tissue_ml"] or {})
+        # the whole twin, and the head when it is reported apart (the cut runs through
+        # the heads' bridge: what it moved is head tissue)
+        for tissue_key, volume_key, always in (
+            ("tissue_ml", "volume_ml", True),
+            ("head_tissue_ml", "head_volume_ml", False),
+        ):
+            if not always and tissue_key not in entry:
+                continue
+            tissue = dict(entry.get(tissue_key) or {})
             for tn, d in delta.items():
-                if tn in head:
-                    head[tn] = round(max(float(head[tn]) + d, 0.0), 3)
-            new["head_tissue_ml"] = head
-            if "head_volume_ml" in entry:
-                gained = sum(d for tn, d in delta.items() if tn in head)
-                new["head_volume_ml"] = round(float(entry["head_volume_ml"]) + gained, 3)
+                if tn in tissue:
+                    tissue[tn] = round(max(float(tissue[tn]) + d, 0.0), 3)
+            new[tissue_key] = tissue
+            if volume_key in entry:
+                gained = sum(d for tn, d in delta.items() if tn in tissue)
+                new[volume_key] = round(float(entry[volume_key]) + gained, 3)
         out[name] = new
     return out
