@@ -40,7 +40,7 @@ class HeadBody:
     Attributes
     ----------
     head_ml : float
-        Tissue volume (mL) of the head and neck.
+        Tissue volume (mL) of the head and neck: the sum of ``head_tissue_ml``.
     head_tissue_ml : dict of str to float
         The head's volume per tissue (``soft_tissue``, ``bone``, ``brain``, ``csf``,
         ``vessel``), mL.
@@ -54,11 +54,15 @@ class HeadBody:
         neck in the scan.
     """
 
-    head_ml: float
     head_tissue_ml: dict[str, float]
     body_ml: float
     shoulder_mm: float | None
     neck_dir: tuple[float, float, float] | None
+
+    @property
+    def head_ml(self) -> float:
+        """Tissue volume (mL) of the head and neck (the sum of ``head_tissue_ml``)."""
+        return round(sum(self.head_tissue_ml.values()), 3)
 
 
 def split_head_body(
@@ -117,13 +121,15 @@ def split_head_body(
             tn: round(float(np.count_nonzero(head_mask & (tl == v))) * vox_ml, 3)
             for v, tn in L.TISSUE_NAMES.items()
         }
-        head_ml = round(sum(per.values()), 3)
         body_ml = round(float(np.count_nonzero(~head_mask)) * vox_ml, 3)
         logger.debug(
-            "twin %s: head %.1f mL, body %.1f mL, shoulders %s mm", name, head_ml, body_ml, shoulder
+            "twin %s: head %.1f mL, body %.1f mL, shoulders %s mm",
+            name,
+            sum(per.values()),
+            body_ml,
+            shoulder,
         )
         out[name] = HeadBody(
-            head_ml=head_ml,
             head_tissue_ml=per,
             body_ml=body_ml,
             shoulder_mm=None if shoulder is None else round(float(shoulder), 1),
