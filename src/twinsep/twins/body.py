@@ -15,8 +15,21 @@ along it in slabs of ``bin_mm``, and walks from the brain down: the neck is the
 narrowest slab so far, the shoulders the first slab that reaches ``shoulder_ratio``
 times it, and their top the slab from which the cross-section stays above
 ``shoulder_top_ratio`` times the neck. Everything of the twin beyond that level is body
-(the trunk and the arms beside it); an arm lying over the other twin's head is above
-it and stays in the head.
+(the trunk and the arms beside it).
+
+A scan that ends just below the shoulders cuts their slabs (the scan's edge is oblique
+to the neck), so none may reach ``shoulder_ratio``: when the twin's tissue runs into the
+scan's edge below the neck and the cut cross-section has still widened to
+``shoulder_top_ratio`` times the neck (a cut slab's area is less than the body's, never
+more), the shoulders are taken to begin there (``HeadBody.shoulders_cut``).
+
+Above the level the head is the head's own tissue: its coverings (within
+``limb_cover_mm`` of the cranial cavity) and the neck's column (around the neck's
+narrowest slab, down to the level), with what else is joined to them only there (an
+ear, the face). A part of at least ``limb_min_ml`` outside both and joined to the body
+below the level is a limb (an arm raised along the head or lying over the other twin's
+head, which touches a scalp along its skin but leaves the body at the shoulder) and is
+counted with the body (``HeadBody.limb_ml``).
 """
 
 from __future__ import annotations
@@ -27,6 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from twinsep import labels as L
+from twinsep.segment import morph
 from twinsep.twins.params import BodyParams
 from twinsep.volume import Volume
 
@@ -52,12 +66,20 @@ class HeadBody:
     neck_dir : tuple of float or None
         Unit vector (world RAS) along which the neck leaves the head; None without a
         neck in the scan.
+    shoulders_cut : bool
+        The scan ends at the shoulders: the level was found on slabs cut by the scan's
+        edge (less sure than on whole ones).
+    limb_ml : float
+        Tissue (mL) above the shoulder level that hangs from the body, not from the
+        head (a raised arm); counted in ``body_ml``, not in the head.
     """
 
     head_tissue_ml: dict[str, float]
     body_ml: float
     shoulder_mm: float | None
     neck_dir: tuple[float, float, float] | None
+    shoulders_cut: bool = False
+    limb_ml: float = 0.0
 
     @property
     def head_ml(self) -> float:
@@ -110,37 +132,60 @@ def split_head_body(
         head_mask = np.ones(len(xyz), bool)
         shoulder = None
         u = None
+        cut = False
+        limb_ml = 0.0
         if float(far.sum()) * vox_ml >= params.min_far_ml:
             v = xyz[far].mean(axis=0) - cb
             u = v / max(float(np.linalg.norm(v)), 1e-9)
             s = (xyz - cb) @ u
-            shoulder = _shoulder_level(s, r_b, vox_ml, params)
-            if shoulder is not None:
+            edge = np.any((idx == 0) | (idx == np.asarray(lab.shape) - 1), axis=1)
+            found = _shoulder_level(s, r_b, vox_ml, params, edge=edge)
+            if found is not None:
+                shoulder, cut, neck_mm = found
                 head_mask = s < shoulder
+                across = (xyz - cb) - s[:, None] * u[None, :]
+                cavity = (tl == L.BRAIN) | (tl == L.CSF)
+                limb = _limbs(idx, s, across, shoulder, neck_mm, cavity, aff, params)
+                head_mask &= ~limb
+                limb_ml = round(float(np.count_nonzero(limb)) * vox_ml, 3)
         per = {
             tn: round(float(np.count_nonzero(head_mask & (tl == v))) * vox_ml, 3)
             for v, tn in L.TISSUE_NAMES.items()
         }
         body_ml = round(float(np.count_nonzero(~head_mask)) * vox_ml, 3)
         logger.debug(
-            "twin %s: head %.1f mL, body %.1f mL, shoulders %s mm",
+            "twin %s: head %.1f mL, body %.1f mL (limbs above the level %.1f mL), "
+            "shoulders %s mm%s",
             name,
             sum(per.values()),
             body_ml,
+            limb_ml,
             shoulder,
+            " (cut by the scan's edge)" if cut else "",
         )
         out[name] = HeadBody(
             head_tissue_ml=per,
             body_ml=body_ml,
             shoulder_mm=None if shoulder is None else round(float(shoulder), 1),
             neck_dir=None if u is None else (float(u[0]), float(u[1]), float(u[2])),
+            shoulders_cut=cut,
+            limb_ml=limb_ml,
         )
     return out
 
 
-def _shoulder_level(s: np.ndarray, r_b: float, vox_ml: float, params: BodyParams) -> float | None:
-    """Top of the shoulders (mm along the neck direction), or None when the
-    cross-section never widens below the neck (module docstring)."""
+def _shoulder_level(
+    s: np.ndarray,
+    r_b: float,
+    vox_ml: float,
+    params: BodyParams,
+    *,
+    edge: np.ndarray | None = None,
+) -> tuple[float, bool, float] | None:
+    """Top of the shoulders (mm along the neck direction), whether it was found on
+    slabs cut by the scan's edge, and the middle of the neck's slab (mm), or None when
+    the cross-section never widens below the neck (module docstring). ``edge`` marks
+    the points on the scan's border."""
     w = params.bin_mm
     lo = r_b * 0.5  # from the middle of the head down
     sel = s >= lo
@@ -149,12 +194,127 @@ def _shoulder_level(s: np.ndarray, r_b: float, vox_ml: float, params: BodyParams
     bins = np.floor((s[sel] - lo) / w).astype(np.int64)
     area = np.bincount(bins).astype(float) * vox_ml * 1000.0 / w  # mm2
     neck = np.inf
+    i_neck = 0
     for i, a in enumerate(area):
         if a >= params.shoulder_ratio * neck and a > 0:
-            top = i
-            while top > 0 and area[top - 1] > params.shoulder_top_ratio * neck:
-                top -= 1
-            return float(lo + top * w)
-        if a > 0:
-            neck = min(neck, a)
-    return None
+            return float(lo + _top(area, i, neck, params) * w), False, lo + (i_neck + 0.5) * w
+        if 0 < a < neck:
+            neck, i_neck = a, i
+    if edge is None or not edge[sel].any():
+        return None
+    # the scan's edge cuts the slabs from ``first`` on: their area is less than the
+    # body's. The neck is the narrowest whole slab; past it, a cut slab that is still
+    # shoulder_top_ratio wider is the start of the shoulders
+    cut = np.zeros(len(area), bool)
+    cut[np.unique(bins[edge[sel]])] = True
+    whole = np.flatnonzero(~cut & (area > 0))
+    if whole.size == 0:
+        return None
+    i_neck = int(whole[np.argmin(area[whole])])
+    neck = float(area[i_neck])
+    beyond = np.arange(i_neck + 1, len(area))
+    if not cut[beyond].any():
+        return None  # the body (if any) ends inside the scan: nothing cut
+    i_peak = int(beyond[np.argmax(area[beyond])]) if beyond.size else i_neck
+    if i_peak == i_neck or area[i_peak] < params.shoulder_top_ratio * neck:
+        return None  # a neck cut by the scan's edge: no shoulders
+    return float(lo + _top(area, i_peak, neck, params) * w), True, lo + (i_neck + 0.5) * w
+
+
+def _top(area: np.ndarray, i: int, neck: float, params: BodyParams) -> int:
+    """The slab from which the cross-section stays above ``shoulder_top_ratio`` times
+    the neck down to slab ``i``."""
+    top = i
+    while top > 0 and area[top - 1] > params.shoulder_top_ratio * neck:
+        top -= 1
+    return top
+
+
+def _limbs(
+    idx: np.ndarray,
+    s: np.ndarray,
+    across: np.ndarray,
+    shoulder_mm: float,
+    neck_mm: float,
+    cavity: np.ndarray,
+    aff: np.ndarray,
+    params: BodyParams,
+) -> np.ndarray:
+    """Which of a twin's tissue points above the shoulder level hang from the body, not
+    from the head (bool per point; module docstring).
+
+    Parameters
+    ----------
+    idx : ndarray of int
+        (n, 3) voxel indices of the twin's tissue (on the profile's grid).
+    s : ndarray of float
+        (n,) distance (mm) of each along the neck direction from the brain's centroid.
+    across : ndarray of float
+        (n, 3) each point's offset (mm, world) from the neck's axis through the
+        brain's centroid, across it.
+    shoulder_mm : float
+        The shoulder level on that axis.
+    neck_mm : float
+        The middle of the neck's (narrowest) slab on that axis.
+    cavity : ndarray of bool
+        (n,) which points are inside the cranial cavity (brain, CSF).
+    aff : ndarray
+        3x3 voxel-to-world matrix of the grid (mm per index step per axis).
+    params : BodyParams
+        ``limb_cover_mm``, ``limb_neck_margin_mm`` and ``limb_min_ml``.
+    """
+    limb = np.zeros(len(idx), bool)
+    if params.limb_min_ml <= 0:
+        return limb
+    c = np.sqrt((aff**2).sum(axis=0))
+    sp = (float(c[0]), float(c[1]), float(c[2]))
+    lo = idx.min(axis=0) - 1
+    shape = tuple(int(v) for v in idx.max(axis=0) - lo + 2)
+    loc = idx - lo
+
+    def grid(sel: np.ndarray) -> np.ndarray:
+        g = np.zeros(shape, bool)
+        g[tuple(loc[sel].T)] = True
+        return g
+
+    # the neck: the piece of its slab nearest the axis, as a round column along the
+    # axis through the piece's centre; its radius from the median distance to that
+    # centre (sqrt 2 times it on a disc), which a limb lying against the neck in that
+    # slab moves much less than it moves the farthest point
+    in_slab = np.abs(s - neck_mm) <= 0.5 * params.bin_mm
+    if not in_slab.any():
+        return limb
+    pieces, _n = morph.label_components(grid(in_slab), 26)
+    at = pieces[tuple(loc.T)]
+    axis_piece = at[np.flatnonzero(in_slab)[np.argmin(np.linalg.norm(across[in_slab], axis=1))]]
+    own = at == axis_piece
+    centre = across[own].mean(axis=0)
+    radial = np.linalg.norm(across - centre, axis=1)
+    neck_r = float(np.sqrt(2.0) * np.median(radial[own])) + params.limb_neck_margin_mm
+    # the head's own parts: its coverings (tissue within limb_cover_mm of the cranial
+    # cavity) and the neck's column down to the level
+    cover = morph.dilate_mm(grid(cavity), params.limb_cover_mm, sp)[tuple(loc.T)]
+    above = s < shoulder_mm
+    head_own = cover | (above & (radial <= neck_r))
+    # the rest above the level, in pieces; those joined to the body below it are limbs
+    rest = above & ~head_own
+    if not rest.any():
+        return limb
+    parts, n = morph.label_components(grid(rest), 26)
+    below = morph.dilate_mm(grid(~above), 1.01 * max(sp), sp)
+    p_at = parts[tuple(loc.T)]
+    hangs = np.unique(p_at[rest & below[tuple(loc.T)]])
+    hangs = hangs[hangs > 0]
+    if hangs.size == 0:
+        return limb
+    vox_ml = float(abs(np.linalg.det(aff))) / 1000.0
+    sizes = np.bincount(p_at[rest], minlength=n + 1)
+    logger.debug(
+        "pieces hanging from the body above the level: %s mL (neck radius %.1f mm)",
+        [round(float(sizes[h]) * vox_ml, 1) for h in hangs],
+        neck_r,
+    )
+    hangs = hangs[sizes[hangs] * vox_ml >= params.limb_min_ml]
+    if hangs.size == 0:
+        return limb
+    return rest & np.isin(p_at, hangs)

@@ -39,6 +39,20 @@ class BodyParams:
     """The profile is read on voxels at least this far apart (mm): strided, for speed
     on fine grids."""
 
+    limb_cover_mm: float = 15.0
+    """Tissue within this distance (mm) of a twin's cranial cavity (brain, CSF) is its
+    head's own covering (scalp and skull of an infant: 5-10 mm)."""
+
+    limb_neck_margin_mm: float = 5.0
+    """The neck's column reaches this far (mm) beyond the widest point of the neck's
+    piece of its narrowest slab, from the neck's axis."""
+
+    limb_min_ml: float = 50.0
+    """Smallest part (mL) of a twin's tissue above the shoulder level, outside its
+    head's covering and its neck's column and joined to the body below the level, that
+    is a limb (a raised arm: 70-300 mL above the level); smaller parts (the tops of the
+    shoulders, 5-25 mL) stay with the head. 0 turns the limb rule off."""
+
 
 @dataclass(frozen=True)
 class TwinParams:

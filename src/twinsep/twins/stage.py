@@ -52,19 +52,31 @@ def expander_warning(expanders: tuple[ExistingExpander, ...]) -> str | None:
 
 def body_warning(heads: dict[str, HeadBody]) -> str | None:
     """One plain sentence when the scan holds a twin's body below the neck, or None."""
-    parts = [
-        f"twin {t} {h.body_ml:.0f} mL from {h.shoulder_mm:.0f} mm below its brain's centre "
-        "along the neck"
-        for t, h in sorted(heads.items())
-        if h.body_ml > 0 and h.shoulder_mm is not None
-    ]
+    parts = []
+    for t, h in sorted(heads.items()):
+        if h.body_ml <= 0 or h.shoulder_mm is None:
+            continue
+        part = f"twin {t} {h.body_ml:.0f} mL from {h.shoulder_mm:.0f} mm below its brain's centre "
+        part += "along the neck"
+        if h.shoulders_cut:
+            part += (
+                " (the scan ends at its shoulders: the level was read on slabs the scan's "
+                "edge cuts, so its head volume may still hold some of the upper chest)"
+            )
+        if h.limb_ml > 0:
+            part += (
+                f", {h.limb_ml:.0f} mL of it above that level hanging from the body, not "
+                "the head (a raised arm)"
+            )
+        parts.append(part)
     if not parts:
         return None
     return (
         "the scan holds the bodies below the necks (shoulders, chest): "
         + "; ".join(parts)
         + ". The twins' volume_ml and tissue_ml count them; head_volume_ml and "
-        "head_tissue_ml count the head and neck above the shoulders only"
+        "head_tissue_ml count the head and neck above the shoulders only, without a limb "
+        "raised above them"
     )
 
 
