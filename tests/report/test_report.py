@@ -363,11 +363,13 @@ def test_existing_expanders_have_their_own_section() -> None:
     for words in ("right temporal", "left parietal", "found", "not found"):
         assert words in part
     assert "Twin B</span>" not in part
-    # scalp grown = dome - base in cm2 (13676 - 2557 = 11119 mm2), counted = the gain
-    assert "111.2" in part and "27.8" in part and "55.2" in part and "13.8" in part
+    # scalp grown = dome - base (13676 - 2557 = 11119 mm2), counted = the gain; in mm2
+    # as the defects and gains elsewhere on the page (was cm2: 111.2 beside 7,668 mm2)
+    assert "11,119" in part and "2,780" in part and "5,523" in part and "1,381" in part
     # how the skin plan used it: the scalp over them, the gain counted, the need, the
     # one new expander of twin A in the plan
-    assert "239.3 cm²" in part and "41.6 cm²" in part and "76.7 cm²" in part
+    assert "23,929 mm²" in part and "4,160 mm²" in part and "7,668 mm²" in part
+    assert "cm²" not in part
     assert "1 new expander planned for the rest" in part
     # every number with a data-key is the plan's
     parser = _Spans()
@@ -406,4 +408,4 @@ def test_a_plan_from_before_the_per_expander_items_still_renders() -> None:
         del plan["skin"]["twins"][twin]["existing_expanders"]["items"]
     part = _section(render_report(plan, {}))
     assert part.count("<tr>") == 3 and "60.0, 1.0, 2.0 mm (RAS)" in part
-    assert "Twin A: the scalp over its 2 expanders (239.3 cm²)" in part
+    assert "Twin A: the scalp over its 2 expanders (23,929 mm²)" in part

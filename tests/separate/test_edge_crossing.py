@@ -21,6 +21,7 @@ from twinsep.labels import CSF, TWIN_A, TWIN_B, VESSEL
 from twinsep.separate import SeparationPlan, plan_separation
 from twinsep.separate.crossings import edge_link, sinus_owner, vessel_crossings
 from twinsep.separate.mincut import verify_separation
+from twinsep.separate.stage import separation_section
 from twinsep.separate.staging import StagingFacts, propose_stages
 from twinsep.volume import Volume
 
@@ -163,10 +164,13 @@ def test_a_shared_sinus_left_to_one_twin_is_said_in_the_final_stage(
     assert "venogram" in final.rationale
     hits = [w for w in plan.warnings if "shared sinus crosses the twins' boundary" in w]
     assert len(hits) == 1 and f"to twin {owner}" in hits[0] and "(at 0, 4, 0 mm)" in hits[0]
+    # plan.json's separation.shared_sinus_left_to: the report's summary names the twin
+    assert plan.sinus_left_to == owner and separation_section(plan)["shared_sinus_left_to"] == owner
     # no shared sinus seen by the fusion: nothing said
     other = dumbbell_plans[False]
     assert not any("shared sinus crosses" in w for w in other.warnings)
     assert not any("leaves it to twin" in s.rationale for s in other.stages)
+    assert other.sinus_left_to is None
 
 
 def test_sinus_owner_reads_the_vessel_voxels_near_the_points() -> None:

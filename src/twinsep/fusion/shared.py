@@ -794,9 +794,9 @@ def _shared_sinus(
             unresolved = True
             section = (
                 f"a section {n_faces} voxel face{'s' if n_faces != 1 else ''} across "
-                f"({cross:.0f} mm2)"
+                f"({cross:.0f} mm²)"
                 if n_faces
-                else "voxels that touch along an edge or a corner (no voxel face, 0 mm2)"
+                else "voxels that touch along an edge or a corner (no voxel face, 0 mm²)"
             )
             near = touching | (contact_mask(vb, va) if n_faces else contact_mask_26(vb, va))
             notes.append(
@@ -810,7 +810,7 @@ def _shared_sinus(
         if not significant:
             if cross > 0:
                 notes.append(
-                    f"small vessel crossing the twin boundary ({cross:.0f} mm2) near "
+                    f"small vessel crossing the twin boundary ({cross:.0f} mm²) near "
                     f"{_fmt(csub.centroid_mm(contact_mask(va, vb)))}: not counted as a "
                     "shared sinus"
                 )
@@ -855,7 +855,7 @@ def _shared_sinus(
         where = "; ".join(_fmt(c.position_mm) for c in crossings)
         notes.append(
             f"shared {kind.replace('_', ' ')} sinus, {sinus_ml:.1f} mL, covering "
-            f"{coverage:.0f} deg around the bridge axis, crossing the twin boundary at {where}"
+            f"{coverage:.0f}° around the bridge axis, crossing the twin boundary at {where}"
         )
     else:
         sinus_ml, coverage, kind = 0.0, 0.0, "separate"
@@ -1021,11 +1021,11 @@ def shared_inventory(
     brain_shared = brain_area >= params.brain_shared_min_mm2
     if brain_area > 0:
         notes.append(
-            f"brains of the two twins in contact (at most a thin dural layer between) over {brain_area:.0f} mm2"
+            f"brains of the two twins in contact (at most a thin dural layer between) over {brain_area:.0f} mm²"
             + (" (shared brain tissue)" if brain_shared else "")
         )
     if csf_area > 0:
-        notes.append(f"CSF spaces communicate across the twin boundary over {csf_area:.0f} mm2")
+        notes.append(f"CSF spaces communicate across the twin boundary over {csf_area:.0f} mm²")
     return SharedInventory(
         shared_sinus=shared,
         sinus_ml=sinus_ml,

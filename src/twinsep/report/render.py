@@ -72,10 +72,114 @@ def ink_on(hex_colour: str) -> str:
     return "#FFFFFF" if (1.05 / (lum + 0.05)) >= ((lum + 0.05) / 0.05) else "#1D1D1F"
 
 
+#: Words for the tissue keys whose name alone is an engineer's (``separation.area_mm2``).
+_TISSUE_WORDS = {
+    "csf": "CSF",
+    # the cut along the contact of the two brains where no dural plane was seen
+    "brain_interface": "brain against brain (no dura seen)",
+}
+
+
 def tissue_words(key: str) -> str:
     """Words for a tissue key of ``plan.json`` (``"soft_tissue"`` -> ``"soft tissue"``,
-    ``"csf"`` -> ``"CSF"``)."""
-    return "CSF" if key == "csf" else key.replace("_", " ")
+    ``"csf"`` -> ``"CSF"``, ``"brain_interface"`` -> ``"brain against brain (no dura
+    seen)"``)."""
+    return _TISSUE_WORDS.get(key, key.replace("_", " "))
+
+
+#: Plain headings of the warnings by the stage that wrote them (``plan.json`` prefixes
+#: each warning with the stage's name, ``"segment: ..."``), in the order of the page;
+#: warnings without a known prefix (the scan's loading) come first.
+WARNING_GROUPS: tuple[tuple[str, str], ...] = (
+    ("", "The scan"),
+    ("MR", "The MR scan"),
+    ("segment", "Tissues, metal and contrast on the scan"),
+    ("twins", "Which twin owns what: bodies, expanders already in place"),
+    ("fusion", "The fusion and what the twins share"),
+    ("separate", "The cut and its stages"),
+    ("reconstruct", "Scalp and bone reconstruction"),
+    ("ventricles", "Ventricles"),
+    ("models", "3D models and prints"),
+    ("schedule", "Operating-room schedule"),
+    ("export", "Exported files"),
+    ("report", "This report"),
+)
+
+
+def warning_groups(warnings: Sequence[str]) -> list[tuple[str, list[str]]]:
+    """The plan's warnings under plain headings, without the stage-name prefix.
+
+    Parameters
+    ----------
+    warnings : sequence of str
+        ``plan.json`` warnings (``"reconstruct: bone defect of twin A ..."``).
+
+    Returns
+    -------
+    list of (heading, texts)
+        Non-empty groups in the order of :data:`WARNING_GROUPS`; each text starts with a
+        capital and keeps its order within the group. A prefix that is no stage's name
+        stays in the text (the group of the scan).
+    """
+    known = {prefix for prefix, _ in WARNING_GROUPS if prefix}
+    by_prefix: dict[str, list[str]] = {prefix: [] for prefix, _ in WARNING_GROUPS}
+    for w in warnings:
+        head, sep, rest = str(w).partition(": ")
+        prefix, text = (head, rest) if sep and head in known else ("", str(w))
+        by_prefix[prefix].append(text[:1].upper() + text[1:])
+    return [(title, by_prefix[prefix]) for prefix, title in WARNING_GROUPS if by_prefix[prefix]]
+
+
+def shared_sinus_words(plan: Mapping[str, Any]) -> tuple[str, str]:
+    """The summary's answer on the shared sinus, and what the cut does with it.
+
+    Returns
+    -------
+    (answer, detail) : tuple of str
+        ``answer`` is ``"yes"``, ``"no"`` or ``"not seen, not excluded"`` (a scan that
+        shows no venous sinuses, or a crossing too thin to resolve: ``shared_sinus`` is
+        false there, but the fusion's completeness is inferred, not seen); ``detail`` says
+        why, or for a shared sinus whether the cut divides it, leaves it to one twin
+        (``separation.shared_sinus_left_to``) or divides no labelled vessel ("" when the
+        plan has no separation).
+    """
+    shared = plan.get("shared") or {}
+    fusion = plan.get("fusion") or {}
+    evidence = str(fusion.get("completeness_evidence") or "")
+    if not shared.get("shared_sinus"):
+        if "without contrast" in evidence or "total assumed" in evidence:
+            return (
+                "not seen, not excluded",
+                "the scan shows no venous sinuses; a CT or MR venogram must tell",
+            )
+        if "unresolved" in evidence:
+            return (
+                "not seen, not excluded",
+                "the two twins' sinuses meet across a section about one voxel across",
+            )
+        return "no", ""
+    sep = plan.get("separation")
+    if not sep:
+        return "yes", ""
+    crossings = sep.get("vessel_crossings") or []
+    if crossings:
+        stages = sorted({crossing_stage(plan, c) for c in crossings} - {"—"})
+        n = len(crossings)
+        where = f" in stage {', '.join(stages)}" if stages else ""
+        return "yes", (
+            f"the cut divides {n} vessel{'s' if n != 1 else ''} across the boundary{where} "
+            "(see Vessel crossings)"
+        )
+    owner = sep.get("shared_sinus_left_to")
+    if owner in ("A", "B"):
+        return "yes", (
+            f"the cut divides no labelled vessel: it runs along the sinus and leaves it to "
+            f"twin {owner}; check on a venogram where the cut meets it"
+        )
+    return "yes", (
+        "the cut divides no labelled vessel and which twin keeps the sinus is not known: "
+        "check on a venogram where the cut meets it"
+    )
 
 
 def crossing_stage(plan: Mapping[str, Any], crossing: Mapping[str, Any]) -> str:
@@ -210,7 +314,9 @@ def _make_env(plan: Mapping[str, Any]) -> Environment:
         value = get_path(plan, path)
         text = format_number(value, digits)
         raw = "" if value is None else html.escape(str(value), quote=True)
-        unit_html = f"&nbsp;{html.escape(unit)}" if unit and value is not None else ""
+        # a degree sign follows its number ("12°"); other units after a no-break space
+        gap = "" if unit == "°" else "&nbsp;"
+        unit_html = f"{gap}{html.escape(unit)}" if unit and value is not None else ""
         return Markup(
             f'<span class="num" data-key="{html.escape(path)}" data-value="{raw}" '
             f'data-digits="{digits}">{html.escape(text)}</span>{unit_html}'
@@ -230,6 +336,8 @@ def _make_env(plan: Mapping[str, Any]) -> Environment:
         expander_note=lambda s: expander_stage_note(plan, s),
         division_note=lambda: division_operations_note(plan),
         tissue_words=tissue_words,
+        warning_groups=warning_groups,
+        sinus_words=lambda: shared_sinus_words(plan),
         hours=lambda path: _hours(get_path(plan, path)),
         ink=ink_on,
         num=num,

@@ -104,6 +104,10 @@ class SeparationPlan:
     moved : MovedTissue or None
         What the cut moved between the twins, from the ``twins`` stage's map to
         ``twins`` (:func:`twinsep.separate.moved.moved_tissue_ml`).
+    sinus_left_to : {"A", "B"} or None
+        The twin to which the cut leaves the fusion's shared sinus when it runs along the
+        sinus and divides no labelled vessel (the warning and the final stage's rationale
+        say so in words); None otherwise, also when that twin could not be told.
     """
 
     twins: Volume
@@ -118,6 +122,7 @@ class SeparationPlan:
     stage_file: bool = False
     warnings: list[str] = field(default_factory=list)
     moved: MovedTissue | None = None
+    sinus_left_to: str | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled with the two label maps run-length coded (the stage cache: 210 MB of
@@ -478,7 +483,7 @@ def plan_separation(
         )
     if area_by_tissue["brain"] > 0:
         warnings.append(
-            f"the cut passes through {area_by_tissue['brain']:.0f} mm2 of one twin's brain: "
+            f"the cut passes through {area_by_tissue['brain']:.0f} mm² of one twin's brain: "
             "no plane of dura, CSF or bone, and no contact with the other twin's brain, "
             "offered a cheaper way there"
         )
@@ -486,7 +491,7 @@ def plan_separation(
         warnings.append(
             f"the brains touch with no dural plane visible in the labels: the cut follows "
             f"the contact between the two brains (the twin assignment's boundary) over "
-            f"{area_by_tissue['brain_interface']:.0f} mm2; check that plane on the images"
+            f"{area_by_tissue['brain_interface']:.0f} mm²; check that plane on the images"
         )
     if fusion.completeness == "total" and len(seps) == 1:
         warnings.append(
@@ -497,6 +502,7 @@ def plan_separation(
     moved = moved_tissue_ml(labels.array, twins.array, refined, labels.voxel_volume_mm3)
     return SeparationPlan(
         moved=moved,
+        sinus_left_to=facts.sinus_off_cut,
         twins=twins.with_array(refined),
         cut=labels.with_array(cut_arr),
         area_mm2_by_tissue=area_by_tissue,

@@ -71,6 +71,8 @@ def separation_section(result: SeparationPlan) -> dict[str, Any]:
         "stages": [s.to_json() for s in result.stages],
         "risk_score": result.risk_score,
         "stage_file": result.stage_file,
+        # the twin the cut leaves the shared sinus to when it divides no labelled vessel
+        "shared_sinus_left_to": result.sinus_left_to,
         # tissue the surface moved between the twins (the twins section is after it)
         "moved_ml": None
         if result.moved is None
