@@ -148,6 +148,8 @@ PLAGIO_RIGHT = ShapeParams(plagio_mm=9.0, flat_mm=10.0, flat_az_deg=135.0)
 #: the mirror image
 PLAGIO_LEFT = ShapeParams(plagio_mm=-9.0, flat_mm=10.0, flat_az_deg=-135.0)
 SCAPHO = ShapeParams(vault_scale=(0.88, 1.10, 1.0))
+#: a milder long head (cephalic index about 0.74)
+SCAPHO_MILD = ShapeParams(vault_scale=(0.94, 1.06, 1.0))
 BRACHY = ShapeParams(vault_scale=(1.04, 0.92, 1.03), flat_mm=6.0, flat_az_deg=180.0)
 HYDRO = ShapeParams(hydro_mantle_mm=10.0)
 

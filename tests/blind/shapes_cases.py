@@ -25,6 +25,7 @@ from blind.shapes import (
     PLAGIO_LEFT,
     PLAGIO_RIGHT,
     SCAPHO,
+    SCAPHO_MILD,
     ShapeParams,
     ShapesCase,
 )
@@ -178,6 +179,19 @@ def _all() -> list[tuple[ShapesCase, Case]]:
             shape_b=HYDRO,
             baseline_union=_AT120,
         ),
+        # -- added after the first run read vt-c15-hydroB angular (axis 132.8): which of
+        # hydrocephalus, macrocephaly, head B's side or the seed does it
+        _case("vt-c15-hydroB-s2", vt, seed=2, head_b=HYDRO_HEAD, shape_b=HYDRO),
+        _case("vt-c15-bigB", vt, head_b=HYDRO_HEAD),
+        _case("vt-c15-hydroA", vt, head_a=HYDRO_HEAD, shape_a=HYDRO),
+        _case("vt-c15-hydroB-normal", vt, head_b=HeadParams(length_mm=135.0), shape_b=HYDRO),
+        # -- added after the first run read both scaphocephalic heads' axes along the
+        # face->occiput diagonal: one head only, a milder index, another seed, 1.5 mm
+        _case("vt-c15-scaphoA", vt, shape_a=SCAPHO),
+        _case("vt-c15-scapho-mild", vt, shape_a=SCAPHO_MILD, shape_b=SCAPHO_MILD),
+        _case("vt-c15-scapho-s3", vt, seed=3, shape_a=SCAPHO, shape_b=SCAPHO),
+        _case("vt-c15-scapho", vt, spacing_mm=1.5, shape_a=SCAPHO, shape_b=SCAPHO),
+        _case("vt-c15-hydroB", vt, spacing_mm=1.5, head_b=HYDRO_HEAD, shape_b=HYDRO),
         # -- finer grid ------------------------------------------------------------------
         _case("vt-c15-plagio-opp", vt, spacing_mm=1.5, shape_a=PLAGIO_RIGHT, shape_b=PLAGIO_RIGHT),
         _case(
