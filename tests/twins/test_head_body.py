@@ -172,6 +172,9 @@ def test_head_and_body_against_truth(layout: str) -> None:
     assert a.shoulder_mm is not None and a.neck_dir is not None
     warning = body_warning(res)
     assert warning is not None and "twin A" in warning and f"{a.body_ml:.0f} mL" in warning
+    # in words, not plan.json's keys (it said "volume_ml and tissue_ml count them;
+    # head_volume_ml and head_tissue_ml count the head")
+    assert "_ml" not in warning and "head and neck above the shoulders" in warning
 
 
 def test_no_body_without_trunk() -> None:
@@ -182,6 +185,20 @@ def test_no_body_without_trunk() -> None:
     assert a.body_ml == 0.0 and a.shoulder_mm is None
     assert a.head_ml == pytest.approx(float((lab > 0).sum()) * SP**3 / 1000.0, abs=0.01)
     assert body_warning(res) is None
+
+
+@pytest.mark.parametrize("cut_mm", [0.0, 20.0])
+def test_neck_cut_obliquely_has_no_body(cut_mm: float) -> None:
+    """A scan that ends in the neck, 35 deg oblique to it: the cut slabs shrink, never
+    widen, so the cut-slab rule finds no shoulders (also none at 15 and 25 deg, nor
+    10 and 30 mm up the neck)."""
+    lab, _, _ = _twin(trunk=False)
+    lab = ndi.rotate(lab, 35.0, axes=(1, 2), order=0, reshape=True)
+    z0 = int(np.flatnonzero(lab.any(axis=(0, 1)))[0]) + int(round(cut_mm / SP))
+    lab = np.ascontiguousarray(lab[:, :, z0:])
+    a = split_head_body(_vol(lab), _vol((lab > 0).astype(np.uint8)))["A"]
+    assert a.neck_dir is not None
+    assert a.shoulder_mm is None and not a.shoulders_cut and a.body_ml == 0.0
 
 
 def test_head_alone_has_no_neck() -> None:
