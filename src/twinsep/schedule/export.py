@@ -105,12 +105,6 @@ def clock(minute: int, params: ExportParams) -> str:
     return f"D{day} {t:%H:%M}"
 
 
-def _tick(minute: int, params: ExportParams) -> str:
-    """Axis label: ``HH:MM`` on the first day, ``D2 HH:MM`` after midnight."""
-    text = clock(minute, params)
-    return text[3:] if text.startswith("D1 ") else text
-
-
 def _hours(minutes: float) -> str:
     return f"{int(minutes) // 60} h {int(minutes) % 60:02d} min"
 
@@ -340,15 +334,25 @@ def render_gantt_svg(
             f'<text x="{lx + 18}" y="35">{twin_label(code)}: {esc(name)}</text>'
         )
         lx += 150
-    # hour grid
+    # hour grid: "HH:MM" under each line; a new day is named once, above its first
+    # tick ("D2 00:30" on every tick after midnight overlapped its neighbours at
+    # 36 px an hour)
+    day_seen = "D1"
     for hour in range(0, span // 60 + 2):
         x = label_w + hour * 60 * scale
+        day, _, hhmm = clock(hour * 60, params).partition(" ")
         out.append(
             f'<line x1="{x:.1f}" y1="{top - 6}" x2="{x:.1f}" y2="{height - 30}" '
             'stroke="#DDDDDD" stroke-width="1"/>'
             f'<text x="{x:.1f}" y="{top - 8}" text-anchor="middle" fill="#555555">'
-            f"{esc(_tick(hour * 60, params))}</text>"
+            f"{esc(hhmm)}</text>"
         )
+        if day != day_seen:
+            day_seen = day
+            out.append(
+                f'<text x="{x:.1f}" y="{top - 20}" text-anchor="middle" fill="#555555" '
+                f'font-weight="bold">day {esc(day[1:])}</text>'
+            )
     y = top
     current_table: str | None = "\0"
     for t in rows:

@@ -56,8 +56,10 @@ def body_warning(heads: dict[str, HeadBody]) -> str | None:
     for t, h in sorted(heads.items()):
         if h.body_ml <= 0 or h.shoulder_mm is None:
             continue
-        part = f"twin {t} {h.body_ml:.0f} mL from {h.shoulder_mm:.0f} mm below its brain's centre "
-        part += "along the neck"
+        part = (
+            f"twin {t}'s body {h.body_ml:.0f} mL, below the top of its shoulders "
+            f"{h.shoulder_mm:.0f} mm from its brain's centre along the neck"
+        )
         if h.shoulders_cut:
             part += (
                 " (the scan ends at its shoulders: the level was read on slabs the scan's "
@@ -74,9 +76,9 @@ def body_warning(heads: dict[str, HeadBody]) -> str | None:
     return (
         "the scan holds the bodies below the necks (shoulders, chest): "
         + "; ".join(parts)
-        + ". The twins' volume_ml and tissue_ml count them; head_volume_ml and "
-        "head_tissue_ml count the head and neck above the shoulders only, without a limb "
-        "raised above them"
+        + ". Each twin's whole volume and tissues count its body; its head volume and "
+        "tissues count the head and neck above the shoulders only, without a limb raised "
+        "above them (both are in the report's summary and twins table)"
     )
 
 
