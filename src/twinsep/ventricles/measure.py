@@ -4,9 +4,15 @@ Definitions (world millimetres through the affine; ``docs/segmentation.md``,
 "Ventricle size per twin")
 --------------------------------------------------------------------------------------
 *Cranial cavity* of a twin: its largest piece of brain and CSF (labels 3, 4; 26-connected)
-with its holes filled (vessels inside the brain). *Depth*: distance (mm) from the
-surface of that cavity; where the twins' cavities join, the twin boundary is a surface
-(the CSF sheet between two brains in a total union lies there).
+with its holes filled (vessels inside the brain). *Depth*: distance (mm) from the wall
+of that cavity (:func:`wall_cavity`); where the twins' cavities join, the twin boundary
+is a surface (the CSF sheet between two brains in a total union lies there). The wall
+is the inner table, not a vessel that runs from it into the brain: the twin's vessel
+voxels against the cavity (sinuses, the straight sinus and the deep veins, all inside
+the dura) count as cavity, and so does what a ball of ``VentricleParams.wall_close_mm``
+closes (a channel one or two voxels wide, whatever its label); otherwise one voxel
+that joins the straight sinus to the confluence opens a tunnel from the surface to
+between the lateral ventricles and moves their volume by 10 %.
 
 *Ventricular CSF*: the twin's CSF pieces (26-connected) that lie at least
 ``VentricleParams.shell_mm`` under the cavity surface, hold at least
@@ -53,7 +59,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from twinsep.fusion.axes import TwinFrame
-from twinsep.labels import BRAIN, CSF
+from twinsep.labels import BRAIN, CSF, VESSEL
 from twinsep.segment import morph
 from twinsep.segment.result import MetalSlices
 from twinsep.volume import Volume
@@ -84,6 +90,16 @@ class VentricleParams:
     ventricles, and on 3 mm voxels the streak-darkened white matter next to metal
     ports that the segmentation calls CSF (blind clinical 'exp' and 'all' cases: 7-18 mL
     with at most 4.2-6.0 mm inside)."""
+
+    wall_close_mm: float = 3.0
+    """The cavity whose wall the depth is measured from is closed by a ball of this
+    radius (mm; at least one voxel across, 1.01 of the largest spacing): a channel into
+    the brain narrower than about twice this (a vein, its partial-volume rim called
+    bone) is not the inner table. Clinical blind vt0-c15-hydro (3 mm): the sinus join
+    (21998c2) made one CSF voxel between the straight sinus and the confluence vessel,
+    the sinus became a tunnel from the back of the cavity to 3 mm from the ventricles'
+    medial walls (depth there 28.5 -> 9.5 mm), and twin A's volume went 41.0 -> 37.0 mL
+    with the same CSF labels; 41.1 both ways with the wall."""
 
     open_mm: float = 3.0
     """The wide pieces are opened by a ball of this radius (mm) before they are measured,
@@ -191,6 +207,46 @@ def cavity_masks(labels: np.ndarray, twins: np.ndarray) -> dict[int, np.ndarray]
             out[value] = own
             continue
         out[value] = morph.fill_holes(morph.largest_components(own, 1, 26))
+    return out
+
+
+def wall_cavity(
+    cavity: np.ndarray,
+    labels: np.ndarray,
+    twins: np.ndarray,
+    value: int,
+    spacing_mm: morph.Spacing,
+    params: VentricleParams,
+) -> np.ndarray:
+    """The twin's cranial cavity up to its wall, for the depth (module docstring).
+
+    Parameters
+    ----------
+    cavity : ndarray of bool
+        The twin's cranial cavity (:func:`cavity_masks`).
+    labels, twins : ndarray
+        Tissue labels and twin map (same grid).
+    value : int
+        The twin (1 or 2).
+    spacing_mm : tuple of 3 float
+        Voxel size (mm).
+    params : VentricleParams
+
+    Returns
+    -------
+    ndarray of bool
+        ``cavity`` with the twin's vessel voxels that touch it (26-neighbours) and what
+        a ball of ``params.wall_close_mm`` closes, holes filled; only voxels of this
+        twin are added (the twin boundary stays a surface).
+    """
+    if not cavity.any():
+        return cavity.copy()
+    own = twins == value
+    near = morph.dilate_mm(cavity, 1.01 * float(np.sqrt(np.sum(np.square(spacing_mm)))), spacing_mm)
+    wall = cavity | ((labels == VESSEL) & own & near)
+    radius = max(params.wall_close_mm, 1.01 * float(max(spacing_mm)))
+    closed = morph.fill_holes(morph.close_mm(wall, radius, spacing_mm))
+    out: np.ndarray = cavity | (closed & own)
     return out
 
 
@@ -494,7 +550,8 @@ def measure_ventricles(
         junction = cav[value] & morph.dilate_mm(other, 1.01 * max(spacing), spacing)
         # depth under this twin's own cavity surface: the twin boundary counts as a
         # surface, so the CSF sheet between two brains at the junction is not deep
-        depth = morph.distance_mm(cav[value], spacing)
+        wall = wall_cavity(cav[value], lab_c, tw_c, value, spacing, params)
+        depth = morph.distance_mm(wall, spacing)
         vent = ventricle_mask(lab_c, tw_c, value, depth, spacing, params)
         streaked = False
         share = 0.0
