@@ -1,21 +1,24 @@
 """The shapes benchmark's configurations (phantom3 cases with ``shapes``).
 
 Names: union (vt vertical total, vp vertical partial, atNN angular total with axis angle
-NN deg, vfNN/vlNN vertical-type unions tilted 15 deg toward the forehead / the side, the
-face rotation NN), site (occ, lat = parietal, tp = temporoparietal, front = frontal,
-faces toward each other), contrast (c15) or plain (p15) CT with 15 HU noise, then the
-heads: ``smallNN`` (head B NN % of head A's length), ``hydroA``/``hydroB`` (that head
-hydrocephalic and macrocephalic, 160 mm), ``plagio-same`` (both heads plagiocephalic and
-flattened on the same world side: their skulls' long axes turn the same way),
-``plagio-opp`` (flattened on opposite world sides: the skulls' axes turn apart),
-``scapho``, ``brachy``, ``asym`` (twin A's vertex on twin B's parietal region). Each
-case's baseline (``baseline_cases``) is a regular-shape phantom3 case of the same CT and
-grid: the same union for the shape cases, and for the unusual sites the nearest union
+NN deg, vf/vl/vo vertical by type (axis >= 140 deg) but joined off the vertex: frontal,
+lateral, occipital; a number after vt/vl/vo is the face rotation), site (occ, lat =
+parietal, tp = temporoparietal, front = frontal, faces turned toward each other, asym =
+twin A's vertex on twin B's parietal region), contrast (c15) or plain (p15) CT with 15 HU
+noise, then the heads: ``smallNN`` (head B NN % of head A's length), ``hydroA``/``hydroB``
+(that head hydrocephalic and macrocephalic, 160 mm; ``-normal``: at 135 mm), ``bigB``
+(160 mm without hydrocephalus), ``plagio-same`` (both heads plagiocephalic and flattened
+on the same world side: their skulls' long axes turn the same way), ``plagio-opp``
+(flattened on opposite world sides: the skulls' axes turn apart), ``scapho`` (cephalic
+index 0.67; ``-mild`` 0.74), ``brachy`` (0.98). Each case's baseline (``baseline_cases``)
+is a regular-shape phantom3 case of the same CT and grid: the same union for the shape cases, and for the unusual sites the nearest union
 the earlier blind benchmarks hold (at120 occipital, or vertical total).
 Head A is 135 mm (6 months); head B is phantom3's 130 mm unless said.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from blind.phantom3 import Case, CtParams, GridParams, HeadParams, UnionParams
 from blind.shapes import (
@@ -62,6 +65,8 @@ def _at(tilt_deg: float, site_deg: float, rotation_deg: float = 0.0) -> UnionPar
 
 
 _AT120 = _at(30.0, 180.0)
+#: lateral union: A right parietal to B left parietal (with a 180 deg spin: faces alike)
+_LAT: dict[str, Any] = {"junction_a": (42.5, 90.0), "junction_b": (42.5, 270.0)}
 _PLAIN = ShapeParams()
 
 
@@ -141,18 +146,32 @@ def _all() -> list[tuple[ShapesCase, Case]]:
         # -- vertical by type (axis 150 deg) but joined off the vertex -------------------
         _case("vf0-front-c15", _at(15.0, 0.0), baseline_union=vt),
         _case("vl90-lat-c15", _at(15.0, 90.0, 90.0), baseline_union=_vt(90.0)),
-        # -- angular, unusual sites (baseline: at120 occipital) --------------------------
-        _case("at95-lat-c15", _at(42.5, 90.0, 180.0), seed=6, baseline_union=_AT120),
+        # -- angular, unusual sites (baseline: at120 occipital). Lateral: twin A's right
+        # parietal on twin B's left parietal, side by side, faces alike (phantom3's own
+        # lateral union, one site for both heads, joins right to right with the faces
+        # opposite; spun 180 deg it puts the heads in line: vl180-lat, vertical by type)
+        _case("at95-lat-c15", _at(42.5, 90.0, 180.0), seed=6, **_LAT, baseline_union=_AT120),
         _case(
             "at95-lat-c15-small80-plagio",
             _at(42.5, 90.0, 180.0),
             seed=6,
             head_b=_hb(0.80),
             shape_a=PLAGIO_RIGHT,
+            **_LAT,
             baseline_union=_AT120,
         ),
-        _case("at95-lat-c15-rot90", _at(42.5, 90.0, 90.0), seed=6, baseline_union=_AT120),
-        _case("at85-tp-c15", _at(47.5, 105.0, 180.0), seed=6, baseline_union=_AT120),
+        _case("at123-lat-c15-rot90", _at(42.5, 90.0, 90.0), seed=6, **_LAT, baseline_union=_AT120),
+        _case("vl180-lat-c15", _at(42.5, 90.0, 180.0), seed=6, baseline_union=_AT120),
+        # temporoparietal (site 105 deg, 47.5 deg from the vertex): axis 89 deg
+        _case(
+            "at89-tp-c15",
+            _at(47.5, 105.0, 180.0),
+            seed=6,
+            junction_a=(47.5, 105.0),
+            junction_b=(47.5, 255.0),
+            baseline_union=_AT120,
+        ),
+        # frontal, foreheads joined, the faces turned toward each other
         _case("at100-front-c15", _at(40.0, 0.0), seed=6, baseline_union=_AT120),
         _case(
             "at100-front-p15-small85",
@@ -162,7 +181,9 @@ def _all() -> list[tuple[ShapesCase, Case]]:
             head_b=_hb(0.85),
             baseline_union=_AT120,
         ),
-        _case("at95-occ-c15-rot180", _at(42.5, 180.0, 180.0), seed=6, baseline_union=_AT120),
+        # occipital tilts spun 180 deg: the heads in line but offset (vertical by type)
+        _case("vo180-occ-c15-rot180", _at(42.5, 180.0, 180.0), seed=6, baseline_union=_AT120),
+        # twin A's vertex on twin B's right parietal region (80 deg from its vertex)
         _case(
             "at100-asym-c15",
             _at(40.0, 90.0),
@@ -177,6 +198,7 @@ def _all() -> list[tuple[ShapesCase, Case]]:
             seed=6,
             head_b=HYDRO_HEAD,
             shape_b=HYDRO,
+            **_LAT,
             baseline_union=_AT120,
         ),
         # -- added after the first run read vt-c15-hydroB angular (axis 132.8): which of
@@ -193,7 +215,6 @@ def _all() -> list[tuple[ShapesCase, Case]]:
         _case("vt-c15-scapho", vt, spacing_mm=1.5, shape_a=SCAPHO, shape_b=SCAPHO),
         _case("vt-c15-hydroB", vt, spacing_mm=1.5, head_b=HYDRO_HEAD, shape_b=HYDRO),
         # -- finer grid ------------------------------------------------------------------
-        _case("vt-c15-plagio-opp", vt, spacing_mm=1.5, shape_a=PLAGIO_RIGHT, shape_b=PLAGIO_RIGHT),
         _case(
             "at95-lat-c15-small80-plagio",
             _at(42.5, 90.0, 180.0),
@@ -201,6 +222,7 @@ def _all() -> list[tuple[ShapesCase, Case]]:
             spacing_mm=1.5,
             head_b=_hb(0.80),
             shape_a=PLAGIO_RIGHT,
+            **_LAT,
             baseline_union=_AT120,
         ),
     ]
