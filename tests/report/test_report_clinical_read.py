@@ -206,3 +206,39 @@ def test_the_page_is_the_same_for_the_same_plan() -> None:
     plan = _with_bodies(_staged_plan())
     plan["warnings"] = list(_WARNINGS)
     assert render_report(plan, {}) == render_report(copy.deepcopy(plan), {})
+
+
+def test_the_slice_figure_names_its_planes_and_tissues_in_words(monkeypatch: Any) -> None:
+    import numpy as np
+    from test_report import ORANGE, PURPLE, _centre_affine, _two_heads
+
+    from twinsep.report import figures as fg
+
+    labels, twins = _two_heads(_centre_affine(np.eye(3)))
+    grid = fg.resample_to_ras({"labels": labels, "twins": twins}, spacing_mm=2.0)
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(fg, "_legend", lambda fig, items: seen.update(items=items))
+    monkeypatch.setattr(
+        fg, "_png", lambda fig: seen.update(titles=[a.get_title() for a in fig.axes]) or b""
+    )
+    fg.slices_figure(
+        grid, [1.0, -2.0, 5.0], colour_a=PURPLE, colour_b=ORANGE, params=fg.FigureParams()
+    )
+    names = [name for name, _ in seen["items"]]
+    # before: "csf" in the legend, and "axial at 5 mm" (at what?) over each slice
+    assert "CSF" in names and "csf" not in names and "soft tissue" in names
+    assert seen["titles"] == ["axial at z = 5 mm", "coronal at y = -2 mm", "sagittal at x = 1 mm"]
+
+
+def test_the_scalp_summary_says_each_twin_once_a_before_b() -> None:
+    plan = _plan()
+    plan["skin"]["twins"] = {
+        "A": {"covered": True, "defect_area_mm2": 7025.0, "realised_gain_mm2": 9836.0},
+        "B": {"covered": False, "defect_area_mm2": 7025.0, "realised_gain_mm2": 4761.0},
+    }
+    plan["skin"]["shortfall_mm2"] = {"A": 0.0, "B": 2264.0}
+    summary = _summary(render_report(plan, {}))
+    # before (vt0-c15-all): "Shortfall, twin B: 2,264 mm². Twin A: covered, ..."
+    a = summary.index("Twin A: covered, 9,836 mm² of skin gain counted for its 7,025 mm² defect.")
+    b = summary.index("Twin B: short by 2,264 mm² ( 4,761 mm² of skin gain counted).")
+    assert a < b and "Shortfall" not in summary

@@ -339,6 +339,65 @@ def sections(result: Reconstruction) -> dict[str, Any]:
     return {"skin": skin, "bone": bone}
 
 
+def complication_warning(skin: dict[str, TwinSkinPlan], rate: float) -> str | None:
+    """One sentence for both twins: the scalp left if a twin's largest expander is lost.
+
+    Parameters
+    ----------
+    skin : dict of str to TwinSkinPlan
+        Each twin's skin plan (twins without a new expander are left out).
+    rate : float
+        Expected fraction of expanders with a complication
+        (``ExpanderParams.complication_rate``).
+
+    Returns
+    -------
+    str or None
+        None when no twin has a new expander. (It was one warning per twin, each
+        repeating the complication rate.)
+    """
+    parts = [
+        f"twin {name} {p.provided_if_largest_fails_mm2:.0f} mm² of the "
+        f"{p.defect_area_mm2:.0f} mm² needed"
+        for name, p in sorted(skin.items())
+        if p.expanders
+    ]
+    if not parts:
+        return None
+    return (
+        f"about {100 * rate:.0f} % of scalp expanders have a complication; if a twin's "
+        f"largest expander is lost, the others provide {'; '.join(parts)}"
+    )
+
+
+def regrowth_warning(bone: dict[str, TwinBonePlan], limit_mm2: float) -> str | None:
+    """One sentence for the twins whose bone defect regrowth rarely closes, or None.
+
+    Parameters
+    ----------
+    bone : dict of str to TwinBonePlan
+    limit_mm2 : float
+        ``BoneParams.regrowth_limit_mm2``, mm^2.
+
+    Returns
+    -------
+    str or None
+        (It was one warning per twin, each repeating the limit and the advice.)
+    """
+    over = [
+        f"twin {name} {b.defect_area_mm2:.0f} mm²"
+        for name, b in sorted(bone.items())
+        if b.exceeds_regrowth
+    ]
+    if not over:
+        return None
+    which = "each twin" if len(over) > 1 else over[0].rsplit(" ", 2)[0]
+    return (
+        f"bone defect larger than {limit_mm2:.0f} mm², which bone regrowth in infants "
+        f"rarely closes ({', '.join(over)}): plan a cranioplasty for {which}"
+    )
+
+
 def _frames(ctx: Any) -> dict[str, HeadFrame] | None:
     """Each twin's long axis and facial direction from the ``fusion`` result."""
     if not ctx.has("fusion"):
@@ -400,18 +459,15 @@ def _run(ctx: Any) -> Reconstruction:
                 f"expander(s) {', '.join(custom)} of twin {name} are custom-made sizes; "
                 "order them early"
             )
-        if p.expanders:
-            ctx.warn(
-                f"about {100 * params.expanders.complication_rate:.0f} % of scalp expanders have "
-                f"a complication; if the largest expander of twin {name} is lost the others "
-                f"provide {p.provided_if_largest_fails_mm2:.0f} mm² of the "
-                f"{p.defect_area_mm2:.0f} mm² needed"
-            )
+    loss = complication_warning(result.skin, params.expanders.complication_rate)
+    if loss:
+        ctx.warn(loss)
+    regrowth = regrowth_warning(result.bone, params.bone.regrowth_limit_mm2)
+    if regrowth:
+        ctx.warn(regrowth)
     for name in sorted(result.bone):
         b = result.bone[name]
-        if b.exceeds_regrowth:
-            ctx.warn(b.note)
-        if b.fit.kind == "none":
+        if b.fit.kind == "none" and not b.exceeds_regrowth:
             ctx.warn(b.note)
         if len(b.faces) and not b.watertight:
             ctx.warn(

@@ -19,6 +19,7 @@ import numpy as np
 from scipy import ndimage
 
 from twinsep.labels import TISSUE_COLOURS, TISSUE_NAMES, hex_to_rgb
+from twinsep.report.render import tissue_words
 from twinsep.volume import Volume
 
 logger = logging.getLogger(__name__)
@@ -264,10 +265,11 @@ def slices_figure(
             m = (tw == value).astype(float)
             if m.any() and m.min() < 1:
                 ax.contour(m, levels=[0.5], colors=[hexc], linewidths=1.4)
-        ax.set_title(f"{name} at {centre_mm[axis]:.0f} mm", fontsize=9)
+        # the world coordinate the slice lies at (RAS: x right, y anterior, z superior)
+        ax.set_title(f"{name} at {'xyz'[axis]} = {centre_mm[axis]:.0f} mm", fontsize=9)
         ax.set_axis_off()
     items = [("Twin A outline", colour_a), ("Twin B outline", colour_b)]
-    items += [(TISSUE_NAMES[v].replace("_", " "), c) for v, c in TISSUE_COLOURS.items()]
+    items += [(tissue_words(TISSUE_NAMES[v]), c) for v, c in TISSUE_COLOURS.items()]
     _legend(fig, items)
     return _png(fig)
 
