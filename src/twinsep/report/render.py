@@ -166,9 +166,18 @@ def shared_sinus_words(plan: Mapping[str, Any]) -> tuple[str, str]:
         stages = sorted({crossing_stage(plan, c) for c in crossings} - {"—"})
         n = len(crossings)
         where = f" in stage {', '.join(stages)}" if stages else ""
+        # the widest section, so that a 3 mm vein is not read as the sinus divided
+        # (vt-c15-full: a 21 mL circular sinus; the cut divides one 2.8 mm vessel)
+        widths = [c.get("diameter_mm") for c in crossings]
+        widest = max((w for w in widths if isinstance(w, int | float)), default=None)
+        size = (
+            f", {'the widest ' if n > 1 else ''}{widest:.1f} mm across"
+            if widest is not None
+            else ""
+        )
         return "yes", (
-            f"the cut divides {n} vessel{'s' if n != 1 else ''} across the boundary{where} "
-            "(see Vessel crossings)"
+            f"the cut divides {n} vessel{'s' if n != 1 else ''} across the boundary{where}"
+            f"{size} (see Vessel crossings)"
         )
     owner = sep.get("shared_sinus_left_to")
     if owner in ("A", "B"):
