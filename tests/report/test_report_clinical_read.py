@@ -248,3 +248,13 @@ def test_the_scalp_summary_says_each_twin_once_a_before_b() -> None:
     a = summary.index("Twin A: covered, 9,836 mm² of skin gain counted for its 7,025 mm² defect.")
     b = summary.index("Twin B: short by 2,264 mm² ( 4,761 mm² of skin gain counted).")
     assert a < b and "Shortfall" not in summary
+
+
+def test_the_models_table_starts_its_own_page_when_printed() -> None:
+    page = render_report(_staged_plan(), {})
+    # before: "3D models" and the table's header at the foot of the Gantt's page in
+    # report.pdf (vt0-c15-all page 11), the rows on the next
+    assert '<section id="models" class="page-break">' in page
+    css = resources.files("twinsep.report").joinpath("templates/report.css").read_text("utf-8")
+    printed = css[css.index("@media print") :]
+    assert "tr, li { page-break-inside: avoid; }" in printed
