@@ -56,3 +56,16 @@ def test_the_bone_regrowth_limit_is_one_warning_naming_each_twin() -> None:
     )
     bone["B"] = _bone(880.0, False)
     assert regrowth_warning(cast(dict, bone), 900.0) is None
+
+
+def test_counts_in_warnings_take_their_plural() -> None:
+    from twinsep.twins.stage import expander_warning
+
+    one = SimpleNamespace(
+        twin="A", volume_ml=174.3, centroid_mm=(80.0, 0.0, -36.0), port_mm=(43.0, -54.0, -35.0)
+    )
+    text = expander_warning(cast(tuple, (one,)))
+    # before: "the CT shows 1 saline-filled scalp tissue expander(s) already in place"
+    assert text is not None and "shows 1 saline-filled scalp tissue expander already" in text
+    text = expander_warning(cast(tuple, (one, SimpleNamespace(**{**vars(one), "twin": "B"}))))
+    assert text is not None and "shows 2 saline-filled scalp tissue expanders already" in text

@@ -305,6 +305,11 @@ class TwinSkinPlan:
 # ----------------------------------------------------------------------------
 # footprints in the tangent plane (u across toward the defect, v along)
 # ----------------------------------------------------------------------------
+def _s(n: int) -> str:
+    """Plural ending for a count in a message ("1 expander", "2 expanders")."""
+    return "" if n == 1 else "s"
+
+
 def _centreline_distance(base: eg.ExpanderBase, arc_r: float, uv: np.ndarray) -> np.ndarray:
     """Distance (mm) of tangent-plane points from the expander's centreline."""
     u, v = uv[:, 0], uv[:, 1]
@@ -923,14 +928,15 @@ def plan_expanders(
             )
         else:
             msg = (
-                f"{len(exps)} expander(s) on twin {name} provide {provided:.0f} mm² for a "
+                f"{len(exps)} expander{_s(len(exps))} on twin {name} provide {provided:.0f} mm² for a "
                 f"{need:.0f} mm² defect ({100 * params.over_expansion:.0f} % over-expansion)"
             )
         if ex is not None and ex.count:
             msg = (
-                f"twin {name} already carries {ex.count} expander(s) ({ex.fill_ml:.0f} mL) "
+                f"twin {name} already carries {ex.count} expander{_s(ex.count)} ({ex.fill_ml:.0f} mL) "
                 f"under {ex.expanded_scalp_mm2:.0f} mm² of scalp, about {credit:.0f} mm² of "
-                f"realised gain counted; {len(exps)} new expander(s) proposed off them; " + msg
+                f"realised gain counted; {len(exps)} new expander{_s(len(exps))} proposed off them; "
+                + msg
             )
         plans[name] = TwinSkinPlan(
             twin=name,

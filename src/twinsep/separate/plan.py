@@ -468,7 +468,8 @@ def plan_separation(
         )
         warnings.append(
             f"no vessel-free surface separates the twins within {cut_res.band_mm:.0f} mm of the "
-            f"bridge: the cut divides {len(crossings)} vessel(s): {listed}"
+            f"bridge: the cut divides {len(crossings)} vessel{'s' if len(crossings) != 1 else ''}: "
+            f"{listed}"
         )
     if facts.sinus_off_cut is not None:
         where = "; ".join(

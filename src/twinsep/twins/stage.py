@@ -43,7 +43,8 @@ def expander_warning(expanders: tuple[ExistingExpander, ...]) -> str | None:
     total = saline_ml(expanders)
     return (
         f"existing expanders: the CT shows {len(expanders)} saline-filled scalp tissue "
-        f"expander(s) already in place - {'; '.join(parts)}. Their fill "
+        f"expander{'s' if len(expanders) != 1 else ''} already in place - {'; '.join(parts)}. "
+        "Their fill "
         f"(A {total['A']:.0f} mL, B {total['B']:.0f} mL) stays soft tissue in "
         "labels.nii.gz but is left out of the twins' soft-tissue volumes and of the "
         "fusion analysis; check their number and position against the record"
