@@ -106,7 +106,7 @@ from twinsep.segment import filters, morph, shells
 from twinsep.segment.gmm import Mixture1D, fit_gmm_1d
 from twinsep.segment.histogram import NoiseLevel, histogram_peak, sample_values
 from twinsep.segment.params import SegmentParams
-from twinsep.segment.streak_level import streak_shift
+from twinsep.segment.streak_level import csf_body_reach, streak_shift
 
 logger = logging.getLogger(__name__)
 
@@ -229,6 +229,38 @@ def classify_brain_csf(
             fits=first.fits,
         )
         cut = np.where(k_box[None, None, :], second.csf, first.csf)
+        # once more with the CSF bodies (enlarged ventricles) out of the levels the line
+        # medians come from: a ventricle bulging inside the run is not taken for streak
+        bodies = csf_body_reach(cut, spacing, params.csf_streak_level_sigma_mm)
+        if metal is not None and bodies.any():
+            shift = streak_shift(
+                img,
+                cav,
+                metal[box],
+                k_box,
+                spacing=spacing,
+                soft_hu=soft_hu,
+                sigma_mm=params.csf_streak_level_sigma_mm,
+                tolerance_hu=params.csf_streak_tolerance_hu,
+                exclude=bodies,
+            )
+            third = (
+                first
+                if shift is None
+                else _split(
+                    np.subtract(img, shift, dtype=np.float32),
+                    cav,
+                    spacing,
+                    soft_hu,
+                    noise_hu,
+                    noise_corr_vox,
+                    fit_k,
+                    params,
+                    [],
+                    fits=first.fits,
+                )
+            )
+            cut = np.where(k_box[None, None, :], third.csf, first.csf)
     csf[box] = cut
     brain[box] = cav & ~cut
     return BrainCsf(
