@@ -65,16 +65,19 @@ def test_the_summary_says_each_earlier_division_is_an_operation_of_its_own() -> 
     page = render_report(plan, {})
     summary = _text(page[page.index('<section id="summary">') : page.index("</section>")])
     assert "all division steps in one operation" not in summary
+    # named by stage number, as the stage table, the calendar and the Gantt name them
     assert (
-        "2 division steps (division step 1 is an operation of its own, 56 days before the "
-        "separation; the last is in the separation operation)" in summary
+        "2 division steps (the division of stage 2 is an operation of its own, 56 days before "
+        "the separation; the last, stage 3, is in the separation operation)" in summary
     )
     # two earlier divisions
     plan["schedule"]["earlier_operations"].append(
         {"operation": "stage 3: x", "stage": 3, "kind": "division", "days_before_separation": 7}
     )
-    assert division_operations_note(plan).startswith(
-        "division steps 1-2 are operations of their own, 56, 7 days before"
+    plan["separation"]["stages"].append({"number": 4, "kind": "separation"})
+    assert division_operations_note(plan) == (
+        "the divisions of stages 2 and 3 are operations of their own, 56, 7 days before the "
+        "separation; the last, stage 4, is in the separation operation"
     )
 
 

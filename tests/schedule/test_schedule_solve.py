@@ -36,7 +36,7 @@ def test_default_template_is_verified_and_within_published_range(n_stages):
     sep = next(t for t in sch.tasks if t.separation)
     assert {t.table for t in sch.tasks if t.start_min >= sep.end_min} >= {"table A", "table B"}
     # more division stages -> a longer day
-    assert sum(1 for t in sch.tasks if t.name.startswith("division ") and ":" in t.name) == n_stages
+    assert sum(1 for t in sch.tasks if " division: " in t.name) == n_stages
 
 
 def test_more_stages_take_longer():

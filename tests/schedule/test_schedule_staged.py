@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from datetime import timedelta
 
 import pytest
@@ -18,7 +17,13 @@ from sched_helpers import FAST
 from twinsep.schedule import compile_problem, default_team, solve_schedule, verify_schedule
 from twinsep.schedule.export import ExportParams, render_csv, render_gantt_html, render_ics
 from twinsep.schedule.montecarlo import MonteCarloParams
-from twinsep.schedule.stage import ScheduleParams, operation_days, plan_schedule
+from twinsep.schedule.stage import (
+    ScheduleParams,
+    lead_days,
+    operation_days,
+    order_notes,
+    plan_schedule,
+)
 from twinsep.schedule.template import (
     StageInput,
     division_duration_min,
@@ -68,40 +73,64 @@ def staged():
 
 def test_operation_days_follow_the_staging() -> None:
     stages = [_EXPANDER, _DISTRACTION, _OCCLUSION, *_divisions(4, 3, (1.0, 1.0, 1.0))]
-    # divisions 8 weeks apart; distraction and occlusion before the first division
-    # (112 days before the final operation); expander from its fills (70 days)
-    assert operation_days(stages, PARAMS, expander_days=70) == {
-        1: 70,
-        2: 112 + 42,
-        3: 112 + 28,
-        4: 112,
-        5: 56,
-    }
-    # no fills known: the expander's nominal 16 weeks
-    assert operation_days(stages, PARAMS)[1] == 112
-    # one separation stage: nothing but the preparatory operations is earlier
+    # each operation's own lead: divisions 8 weeks apart; distraction and occlusion
+    # before the first division (112 days before the final operation); expander from
+    # its fills (70 days)
+    own = {1: 70, 2: 112 + 42, 3: 112 + 28, 4: 112, 5: 56}
+    assert lead_days(stages, PARAMS, expander_days=70) == own
+    # the calendar follows the stage numbers: the expander (stage 1) a week before the
+    # distraction (stage 2), which is already before the occlusion (stage 3)
+    assert operation_days(stages, PARAMS, expander_days=70) == {**own, 1: 154 + 7}
+    # no fills known: the expander's nominal 16 weeks, still before stage 2
+    assert operation_days(stages, PARAMS)[1] == 161
+    # one separation stage: nothing but the preparatory operations is earlier, and the
+    # expander's own 16 weeks are before the distraction's 6
     one = [_EXPANDER, _DISTRACTION, *_divisions(3, 1, (1.0,))]
     assert operation_days(one, PARAMS) == {1: 112, 2: 42}
 
 
+def test_stage_numbers_follow_the_calendar_on_vertical_ii() -> None:
+    """The read-through's vertical-II 128 (expander, distraction, two divisions; fills
+    to day 63 + 7): 'stage 2: Cranial distraction' was 98 days before the separation and
+    'stage 1: Scalp tissue expander insertion' 70."""
+    stages = [_EXPANDER, _DISTRACTION, *_divisions(3, 2, (6233.0, 6134.0))]
+    days = operation_days(stages, PARAMS, expander_days=70)
+    assert days == {1: 98 + 7, 2: 42 + 56, 3: 56}
+    numbers = sorted(days, key=lambda n: -days[n])  # earliest first
+    assert numbers == [1, 2, 3]
+    # said once, with the fills held: the expanders are full 35 days before the usual
+    (note,) = order_notes(stages, PARAMS, expander_days=70)
+    assert note.startswith("stage 1 (Scalp tissue expander insertion) is dated 105 days")
+    assert "7 days before stage 2" in note and "own lead is 70 days" in note
+    assert "the expanders are held full 35 days longer" in note
+    # the division steps are named by their stage, as the stage tables name them
+    step = [t.name for t in division_operation_tasks(stages[2]) if " division: " in t.name]
+    assert step == ["stage 3 division: vessel-2"]
+    final = [t.name for t in separation_tasks(stages[3:]) if " division: " in t.name]
+    assert final == ["stage 4 division: vessel-3, remaining bridge"]
+
+
 def test_each_division_but_the_last_is_its_own_earlier_operation(staged) -> None:
     ops = [(o.operation, d) for o, d in zip(staged.earlier, staged.earlier_days, strict=True)]
-    # earliest first; the expander (70 days) falls between division 1 and division 2
+    # earliest first, in stage order: the expander (own lead 70 days from its fills)
+    # a week before division 1 (it fell between division 1 and 2 before)
     assert ops == [
+        ("stage 1: Scalp tissue expander insertion", 119),
         ("stage 2: Venous division 1", 112),
-        ("stage 1: Scalp tissue expander insertion", 70),
         ("stage 3: Venous division 2", 56),
     ]
-    assert [s.number for s in staged.earlier_stages] == [2, 1, 3]
+    assert [s.number for s in staged.earlier_stages] == [1, 2, 3]
     for op, stage, k, reopen in (
-        (staged.earlier[0], STAGES[1], 1, False),
+        (staged.earlier[1], STAGES[1], 1, False),
         (staged.earlier[2], STAGES[2], 2, True),
     ):
         names = [t.name for t in op.tasks]
-        step = [t for t in op.tasks if t.name.startswith("division ")]
-        # one division step, sized by this stage's cut area (most-likely duration)
-        assert [t.name for t in step] == [f"division {k}: vessel-{k + 1}"]
-        assert step[0].duration_min == round(division_duration_min(stage.area_mm2)[1])
+        step = [t for t in op.tasks if " division: " in t.name]
+        # one division step, named by its stage, sized by this stage's cut area (not
+        # split by tissue: the whole of it) and the vessel it divides (most likely)
+        assert [t.name for t in step] == [f"stage {stage.number} division: vessel-{k + 1}"]
+        assert step[0].duration_min == round(division_duration_min(stage.area_mm2, vessels=1)[1])
+        assert step[0].duration_min == round(90 + 6 * stage.area_mm2 / 100 + 30)
         assert ("re-open scalp flaps A side" in names) is reopen
         assert ("scalp flaps A side" in names) is not reopen
         # the heads stay joined: no separation moment, everything on the joint table
@@ -113,27 +142,29 @@ def test_each_division_but_the_last_is_its_own_earlier_operation(staged) -> None
         closure_a = next(t for t in op.tasks if t.name == "scalp closure A side")
         assert {team[a.person] for a in closure_a.people} <= {"A", "shared"}
         # re-checked from the output alone: nobody double-booked, limits, equipment
-        tasks = division_operation_tasks(stage, k, reopen=reopen)
+        tasks = division_operation_tasks(stage, reopen=reopen)
         assert verify_schedule(op, default_team().with_tasks(tasks)).ok
         assert op.makespan_min >= op.lower_bound_min > 0
     assert staged.verified
     # P50/P90 of each division operation (as long as a separation day), none otherwise
     risks = [r for r in staged.earlier_risk if r is not None]
-    assert len(risks) == 2 and staged.earlier_risk[1] is None
-    for op, r in zip((staged.earlier[0], staged.earlier[2]), risks, strict=True):
+    assert len(risks) == 2 and staged.earlier_risk[0] is None
+    for op, r in zip((staged.earlier[1], staged.earlier[2]), risks, strict=True):
         assert r.makespan_p90_min >= r.makespan_p50_min >= 0.9 * op.makespan_min
 
 
 def test_the_final_operation_holds_only_the_last_division(staged) -> None:
     final = staged.final
-    steps = [t.name for t in final.tasks if re.match(r"division \d+: ", t.name)]
-    assert steps == ["division 3: vessel-4, remaining bridge"]
+    steps = [t.name for t in final.tasks if " division: " in t.name]
+    assert steps == ["stage 4 division: vessel-4, remaining bridge"]
     names = {t.name for t in final.tasks}
     assert "re-open scalp flaps B side" in names and "separation moment" in names
     assert verify_schedule(final, staged.team).ok
-    # the three steps in one day took longer (what every plan scheduled before)
+    # the three steps in one day took longer (what every plan scheduled before; two
+    # relays: the default team cannot cover that day within its duty limits)
     one_day = solve_schedule(
-        compile_problem(default_team().with_tasks(separation_tasks(STAGES[1:]))), params=FAST
+        compile_problem(default_team(relays=2).with_tasks(separation_tasks(STAGES[1:]))),
+        params=FAST,
     )
     assert final.makespan_min < one_day.makespan_min
     assert staged.risk.makespan_p90_min >= staged.risk.makespan_p50_min >= final.makespan_min * 0.9
@@ -156,9 +187,11 @@ def test_calendar_and_csv_date_the_division_operations(staged) -> None:
     assert ("stage 3: Venous division 2", "56") in by_op
     assert ("stage 2: Venous division 1", "112") in by_op
     ics = render_ics(ops, params).replace("\r\n ", "")
-    day = (params.start - timedelta(days=56)).strftime("%Y%m%d")
+    day, next_day = ((params.start - timedelta(days=d)).strftime("%Y%m%d") for d in (56, 55))
     events = [e for e in ics.split("BEGIN:VEVENT")[1:] if "CATEGORIES:stage 3: Venous" in e]
-    assert events and all(f"DTSTART:{day}" in e for e in events)
+    # on its day; tasks after midnight (a 20 h operation) on the next
+    assert events and f"DTSTART:{day}" in events[0]
+    assert all(f"DTSTART:{day}" in e or f"DTSTART:{next_day}" in e for e in events)
     page = render_gantt_html(
         staged.final, params, others=staged.earlier, others_risk=staged.earlier_risk
     )

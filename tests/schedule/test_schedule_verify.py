@@ -59,8 +59,8 @@ def test_understaffed(default_two_stage):
 
 def test_equipment_capacity(default_two_stage):
     team, _, sch = default_two_stage
-    # move 'haemostasis and dural repair B' (1 microscope) into division 1 (2 microscopes)
-    div = next(t for t in sch.tasks if t.name.startswith("division 1"))
+    # move 'haemostasis and dural repair B' (1 microscope) into stage 1's division (2 microscopes)
+    div = next(t for t in sch.tasks if t.name.startswith("stage 1 division"))
     rep = sch.task("haemostasis and dural repair B")
     bad = _shift(sch, rep.name, div.start_min - rep.start_min)
     msgs = verify_schedule(bad, team).violations

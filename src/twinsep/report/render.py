@@ -287,9 +287,10 @@ def expander_stage_note(plan: Mapping[str, Any], stage: Mapping[str, Any]) -> st
 def division_operations_note(plan: Mapping[str, Any]) -> str:
     """How the schedule places the division steps, in words ("" with one or none).
 
-    With the earlier division operations of the schedule: which steps are operations of
-    their own and how many days before the separation; a plan scheduled before they were
-    (no ``kind`` on its earlier operations) put every division step in one operation.
+    With the earlier division operations of the schedule: which stages' divisions are
+    operations of their own (by stage number) and how many days before the separation;
+    a plan scheduled before they were (no ``kind`` on its earlier operations) put every
+    division step in one operation.
     """
     stages = (plan.get("separation") or {}).get("stages") or []
     n_div = sum(1 for s in stages if s.get("kind") == "separation")
@@ -303,11 +304,25 @@ def division_operations_note(plan: Mapping[str, Any]) -> str:
     if not divs:
         return ""
     days = ", ".join(f"{format_number(o.get('days_before_separation'))}" for o in divs)
-    steps = "division step 1" if len(divs) == 1 else f"division steps 1-{len(divs)}"
+    numbers = [o.get("stage") for o in divs]
+    last = max((s.get("number") for s in stages if s.get("kind") == "separation"), default=None)
+    if all(isinstance(n, int) for n in numbers) and isinstance(last, int):
+        # named by stage number, as the stage table, the calendar and the Gantt name them
+        steps = f"the division of stage {numbers[0]}"
+        if len(numbers) > 1:
+            steps = (
+                "the divisions of stages "
+                + ", ".join(str(n) for n in numbers[:-1])
+                + f" and {numbers[-1]}"
+            )
+        final = f"the last, stage {last}, is in the separation operation"
+    else:  # a plan written before its earlier operations named their stage
+        steps = "division step 1" if len(divs) == 1 else f"division steps 1-{len(divs)}"
+        final = "the last is in the separation operation"
     return (
         f"{steps} {'is an operation' if len(divs) == 1 else 'are operations'} of "
         f"{'its' if len(divs) == 1 else 'their'} own, {days} days before the separation; "
-        f"the last is in the separation operation"
+        f"{final}"
     )
 
 

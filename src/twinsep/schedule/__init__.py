@@ -16,6 +16,7 @@ from twinsep.schedule.team import Person, Table, Task, Team, load_team, parse_te
 from twinsep.schedule.template import (
     StageInput,
     TemplateParams,
+    TwinDefectInput,
     default_team,
     division_operation_tasks,
     preparatory_tasks,
@@ -36,6 +37,7 @@ __all__ = [
     "Task",
     "Team",
     "TemplateParams",
+    "TwinDefectInput",
     "Verification",
     "compile_problem",
     "default_team",

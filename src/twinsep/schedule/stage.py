@@ -13,7 +13,7 @@ its own operation, weeks earlier, and summarised. Writes ``schedule.csv``, ``sch
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ from twinsep.schedule.team import Task, Team, load_team
 from twinsep.schedule.template import (
     StageInput,
     TemplateParams,
+    TwinDefectInput,
     default_team,
     division_operation_tasks,
     preparatory_action,
@@ -96,6 +97,11 @@ class ScheduleParams:
         Days from endovascular occlusion to the first venous-division operation: 4 weeks,
         a nominal interval for the twins' venous drainage to adapt before any open
         division (no published interval in NOTES.md).
+    stage_gap_days : int
+        Least days between an operation and the next stage's: the calendar follows the
+        stage order (the separation plan's: tissue expansion first, months ahead, then
+        distraction, occlusion and the divisions), so an operation whose own lead would
+        fall after a later stage's is moved before it (1 week; nominal).
     """
 
     template: TemplateParams = field(default_factory=TemplateParams)
@@ -108,6 +114,7 @@ class ScheduleParams:
     expander_lead_days: int = 112
     distraction_lead_days: int = 42
     endovascular_lead_days: int = 28
+    stage_gap_days: int = 7
 
 
 def long_day_note(
@@ -130,13 +137,14 @@ def long_day_note(
     )
 
 
-def operation_days(
+def lead_days(
     stages: Sequence[StageInput],
     params: ScheduleParams,
     *,
     expander_days: int | None = None,
 ) -> dict[int, int]:
-    """Nominal days before the final separation operation of every earlier operation.
+    """Each earlier operation's own lead: days before the final separation operation
+    that its purpose asks for, before the stage order is imposed (:func:`operation_days`).
 
     Keys are stage numbers: each preparatory stage and each separation stage but the
     last. Division operation ``k`` of ``n`` is ``(n - k) x division_interval_days``
@@ -144,8 +152,7 @@ def operation_days(
     their lead days before the *first* division operation (they prepare the division);
     the expander insertion is ``expander_days`` before the final operation (the fills
     end before it, the expanded scalp closes the heads), ``expander_lead_days`` when
-    the plan has no fills. Nominal: the calendar also keeps every operation at least a
-    week from the next (:func:`~twinsep.schedule.export.days_before_separation`).
+    the plan has no fills.
     """
     seps = [s for s in stages if s.kind == "separation"]
     n = len(seps)
@@ -165,6 +172,68 @@ def operation_days(
             days = first_division + params.distraction_lead_days
         out[s.number] = int(days)
     return out
+
+
+def operation_days(
+    stages: Sequence[StageInput],
+    params: ScheduleParams,
+    *,
+    expander_days: int | None = None,
+) -> dict[int, int]:
+    """Nominal days before the final separation operation of every earlier operation,
+    in stage order.
+
+    Each operation takes its own lead (:func:`lead_days`) or, when that would put it
+    after a later-numbered stage's operation, ``stage_gap_days`` before that one: the
+    calendar follows the stage numbers of the separation plan, which the report,
+    plan.json, the CSV/ICS and the Gantt all use. Before 2026-11-27 the leads alone set
+    the calendar (vertical-II 128: stage 2, the cranial distraction, 98 days before the
+    separation, and stage 1, the expander insertion, 70 days). Keys are stage numbers.
+    """
+    own = lead_days(stages, params, expander_days=expander_days)
+    out: dict[int, int] = {}
+    later = 0  # the final operation
+    for s in sorted(stages, key=lambda s: -s.number):
+        if s.number not in own:
+            continue
+        later = max(own[s.number], later + int(params.stage_gap_days))
+        out[s.number] = later
+    return out
+
+
+def order_notes(
+    stages: Sequence[StageInput],
+    params: ScheduleParams,
+    *,
+    expander_days: int | None = None,
+) -> list[str]:
+    """Plain words for each operation that the stage order moved before its own lead."""
+    own = lead_days(stages, params, expander_days=expander_days)
+    days = operation_days(stages, params, expander_days=expander_days)
+    by_number = {s.number: s for s in stages}
+    notes = []
+    for number in sorted(days):
+        if days[number] == own[number]:
+            continue
+        s = by_number[number]
+        nxt = min((n for n in days if n > number), default=None)
+        after = (
+            f", {params.stage_gap_days} days before stage {nxt}"
+            if nxt is not None and days[number] == days[nxt] + params.stage_gap_days
+            else ""
+        )
+        text = (
+            f"stage {number} ({s.name or ', '.join(s.structures)}) is dated {days[number]} days "
+            f"before the separation{after}, to keep the stages' order; its own lead is "
+            f"{own[number]} days"
+        )
+        if preparatory_action(s) == "tissue_expander" and expander_days is not None:
+            text += (
+                " (the plan's fills and rest), so the expanders are held full "
+                f"{days[number] - own[number]} days longer before the separation"
+            )
+        notes.append(text)
+    return notes
 
 
 def earlier_lead_days(
@@ -233,6 +302,7 @@ def plan_schedule(
     seed: int = 0,
     team_source: str = "default team",
     expander_days: int | None = None,
+    defects: Mapping[str, Any] | None = None,
 ) -> ScheduleResult:
     """Schedule the separation day (detail) and each earlier operation (summary).
 
@@ -256,6 +326,10 @@ def plan_schedule(
     expander_days : int, optional
         Days from expander insertion to the separation (last fill plus rest), from the
         plan's fills; ``params.expander_lead_days`` when None.
+    defects : mapping "A"/"B" -> defects, optional
+        Each twin's bone and scalp defect areas (the ``reconstruct`` stage's
+        ``TwinDefects`` or :class:`~twinsep.schedule.template.TwinDefectInput`): the
+        final operation's cranioplasty and scalp closure grow with them.
 
     Returns
     -------
@@ -266,6 +340,11 @@ def plan_schedule(
     ConfigError, InfeasibleScheduleError
     """
     st = tuple(stage_inputs(stages))
+    twin_defects = (
+        {k: TwinDefectInput.model_validate(v, from_attributes=True) for k, v in defects.items()}
+        if defects
+        else None
+    )
     seps = [s for s in st if s.kind == "separation"]
     n_div = len(seps)
     seed = int(seed) % 2**31  # CP-SAT seeds are 32-bit; numpy needs a non-negative seed
@@ -279,10 +358,7 @@ def plan_schedule(
         else:
             final_team = fit_template(
                 separation_tasks(
-                    seps[-1:],
-                    params.template,
-                    first_division=max(n_div, 1),
-                    reopen=n_div > 1,
+                    seps[-1:], params.template, reopen=n_div > 1, defects=twin_defects
                 ),
                 base,
                 source=team_source,
@@ -321,6 +397,7 @@ def plan_schedule(
     )
     if long_day:
         notes.append(long_day)
+    notes.extend(order_notes(st, params, expander_days=expander_days))
     nominal = operation_days(st, params, expander_days=expander_days)
     order = sorted((s for s in st if s.number in nominal), key=lambda s: -nominal[s.number])
     days = days_before_separation(
@@ -333,7 +410,7 @@ def plan_schedule(
         label = f"stage {s.number}: {s.name or ', '.join(s.structures)}"
         if s.kind == "separation":
             k = division_no[s.number]
-            tasks = division_operation_tasks(s, k, params.template, reopen=k > 1)
+            tasks = division_operation_tasks(s, params.template, reopen=k > 1)
             what = "division operation"
         else:
             tasks = preparatory_tasks(s)
@@ -417,8 +494,10 @@ def _run(ctx: Any) -> ScheduleResult:
         team, source = None, "default team"
         ctx.warn("no --team file: the default template team of role codes was scheduled")
     expander_days = None
+    defects = None
     if ctx.has("reconstruct"):
         expander_days = getattr(ctx.result("reconstruct"), "expansion_days", None) or None
+        defects = getattr(ctx.result("reconstruct"), "defects", None) or None
     try:
         result = plan_schedule(
             stages,
@@ -427,6 +506,7 @@ def _run(ctx: Any) -> ScheduleResult:
             seed=int(ctx.options.seed),
             team_source=source,
             expander_days=expander_days,
+            defects=defects,
         )
     except InfeasibleScheduleError as exc:
         # the team (file or default) cannot do the operation: bad input, exit code 2

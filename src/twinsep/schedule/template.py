@@ -12,6 +12,12 @@ min / most likely / max), chosen from the usual order of a neurosurgical and pla
 reconstruction so that the template's most-likely critical path for one to four
 venous-division stages falls inside the published 11-27 h range; they are not
 measurements and every one can be overridden by writing the task list in ``team.yaml``.
+The steps whose work grows with the case are sized from the plan (``TemplateParams``,
+base + minutes per cm²): each division step from its stage's intracranial cut and the
+vessels it divides, the scalp flaps and craniotomies from the stage's soft-tissue and
+bone cut, each twin's cranioplasty and scalp closure from its bone and scalp defect
+(``reconstruct``). Their rates are engineering estimates too, set so that the median of
+eight read-through plans takes about the previous fixed estimate (docs/schedule.md).
 
 Decisions
 ---------
@@ -33,7 +39,7 @@ Decisions
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -71,6 +77,52 @@ class StageInput(BaseModel):
     """Preparatory action when the separation module states it (``tissue_expander``,
     ``cranial_distraction``, ``endovascular_occlusion``); inferred from the words
     otherwise."""
+    area_mm2_by_tissue: dict[str, float] = Field(default_factory=dict)
+    """The stage's cut area by tissue (``soft_tissue``, ``bone``, ``brain``,
+    ``brain_interface``, ``csf``, ``vessel``), mm²; empty when the separation module
+    did not split it (then the whole ``area_mm2`` sizes the division step and the
+    access steps take their fixed estimates)."""
+
+    @property
+    def division_area_mm2(self) -> float:
+        """Cut area divided in the division step, mm²: the intracranial part (dura and
+        brain interface, brain, CSF, vessel); the whole cut when not split by tissue."""
+        if not self.area_mm2_by_tissue:
+            return self.area_mm2
+        return float(sum(self.area_mm2_by_tissue.get(k, 0.0) for k in _INTRACRANIAL))
+
+    @property
+    def bone_cut_mm2(self) -> float | None:
+        """Bone cut by this stage, mm² (None when the cut is not split by tissue)."""
+        return float(self.area_mm2_by_tissue.get("bone", 0.0)) if self.area_mm2_by_tissue else None
+
+    @property
+    def scalp_cut_mm2(self) -> float | None:
+        """Soft tissue (scalp) cut by this stage, mm² (None when not split by tissue)."""
+        if not self.area_mm2_by_tissue:
+            return None
+        return float(self.area_mm2_by_tissue.get("soft_tissue", 0.0))
+
+    @property
+    def vessels_divided(self) -> int:
+        """Labelled vessels this stage divides: its ``vessel-N`` structures."""
+        return sum(1 for s in self.structures if _VESSEL_ID.fullmatch(s))
+
+
+#: Tissues of the cut divided in the division step (the rest, scalp and bone, is cut
+#: while the heads are opened).
+_INTRACRANIAL = ("brain_interface", "brain", "csf", "vessel")
+_VESSEL_ID = re.compile(r"vessel-\d+")
+
+
+class TwinDefectInput(BaseModel):
+    """One twin's defects after the separation, as the final operation's closure reads
+    them. Accepts the ``reconstruct`` stage's ``TwinDefects`` (attributes) or a dict."""
+
+    model_config = ConfigDict(frozen=True, from_attributes=True)
+
+    bone_defect_area_mm2: float = Field(ge=0.0)
+    scalp_defect_area_mm2: float = Field(ge=0.0)
 
 
 def stage_inputs(stages: Sequence[Any]) -> list[StageInput]:
@@ -86,18 +138,46 @@ class TemplateParams:
     Attributes
     ----------
     division_base_min : float
-        Most likely duration of one venous-division step before the area term: exposure,
-        temporary clipping with neuromonitoring, division and repair of one sinus
-        segment. Estimate (see module docstring).
+        Most likely duration of one venous-division step before the size terms:
+        exposure under the microscope, set-up of the neuromonitoring, haemostasis of
+        the plane. Engineering estimate (see module docstring).
     division_min_per_cm2 : float
-        Extra minutes per cm² of cut surface of that stage (larger cuts take longer;
-        linear is the simplest honest model). Estimate.
+        Extra minutes per cm² of the stage's intracranial cut (dura and brain
+        interface, brain, CSF, vessel: :attr:`StageInput.division_area_mm2`); the scalp
+        and bone of the cut are sized in the access steps. Linear is the simplest
+        honest model. Engineering estimate: 6 min/cm² puts the read-through plans'
+        division steps (2-41 cm²) at 100-340 min.
+    division_min_per_vessel : float
+        Extra minutes per labelled vessel the stage divides (temporary clipping, the
+        neuromonitoring wait, division and ligation or repair). Engineering estimate.
     division_cap_min : float
-        Upper bound of the most likely division time so that four stages stay inside
-        the published 11-27 h range of whole operations.
+        Upper bound of the most likely division time: 10 h, which with the rest of
+        the final operation's template (about 16 h) reaches the longest reported
+        single operation (27 h, Rio 2022); a larger cut calls for more stages. Before
+        2026-11-27 the cap was 180 min, reached by every cut over 15 cm², so that every
+        plan got the same operation time.
     division_spread : tuple of float
         (min, max) of a division step as fractions of its most likely time; venous
         division is the least predictable step (bleeding), hence the wide upper tail.
+    scalp_flap_base_min, scalp_flap_min_per_cm2 : float
+        Raising one twin's scalp flaps: base + minutes per cm² of the stage's soft-tissue
+        cut. Engineering estimates, set so that the median of the eight read-through
+        plans' stages (about 16 cm²) takes about the previous fixed 90 min (84 min);
+        (min, max) keep that estimate's proportions (60, 90, 150 min). Fixed 90 min when the cut is not
+        split by tissue.
+    craniotomy_base_min, craniotomy_min_per_cm2 : float
+        One twin's craniotomy: base + minutes per cm² of the stage's bone cut (median
+        about 3 cm² -> about 75 min; 60-155 min over the read-through plans).
+        Engineering estimates; fixed 90 min when the cut is not split by tissue.
+    cranioplasty_base_min, cranioplasty_min_per_cm2 : float
+        One twin's cranioplasty: base + minutes per cm² of its bone defect
+        (``reconstruct``: median about 41 cm² -> about 86 min; 68-136 min over the
+        read-through plans). Engineering estimates; fixed 90 min without a
+        reconstruction.
+    scalp_closure_base_min, scalp_closure_min_per_cm2 : float
+        One twin's scalp closure after the separation: base + minutes per cm² of its
+        scalp defect (median about 70 cm² -> about 116 min; 100-160 min). Engineering
+        estimates; fixed 120 min without a reconstruction.
     max_continuous_h : float
         Default limit on continuous duty for every person, hours, hand-over included.
         Assumption: the usual 12-hour operating-theatre shift; edit per person.
@@ -108,8 +188,17 @@ class TemplateParams:
 
     division_base_min: float = 90.0
     division_min_per_cm2: float = 6.0
-    division_cap_min: float = 180.0
+    division_min_per_vessel: float = 30.0
+    division_cap_min: float = 600.0
     division_spread: tuple[float, float] = (0.7, 2.0)
+    scalp_flap_base_min: float = 60.0
+    scalp_flap_min_per_cm2: float = 1.5
+    craniotomy_base_min: float = 60.0
+    craniotomy_min_per_cm2: float = 5.0
+    cranioplasty_base_min: float = 45.0
+    cranioplasty_min_per_cm2: float = 1.0
+    scalp_closure_base_min: float = 60.0
+    scalp_closure_min_per_cm2: float = 0.8
     max_continuous_h: float = 12.0
     handover_min: int = 15
 
@@ -241,29 +330,94 @@ def _short(text: str, limit: int = 60) -> str:
 
 
 def division_duration_min(
-    area_mm2: float, params: TemplateParams = TemplateParams()
+    area_mm2: float, params: TemplateParams = TemplateParams(), *, vessels: int = 0
 ) -> tuple[float, float, float]:
-    """(min, most likely, max) minutes of one venous-division step of ``area_mm2``."""
+    """(min, most likely, max) minutes of one venous-division step.
+
+    Parameters
+    ----------
+    area_mm2 : float
+        Cut area divided in the step, mm² (:attr:`StageInput.division_area_mm2`).
+    params : TemplateParams
+    vessels : int
+        Labelled vessels divided in the step.
+    """
     mode = min(
         params.division_cap_min,
-        params.division_base_min + params.division_min_per_cm2 * area_mm2 / 100.0,
+        params.division_base_min
+        + params.division_min_per_cm2 * area_mm2 / 100.0
+        + params.division_min_per_vessel * vessels,
     )
     lo, hi = params.division_spread
     return (round(lo * mode, 1), round(mode, 1), round(hi * mode, 1))
 
 
-def _division_name(number: int, stage: StageInput) -> str:
+def sized_duration_min(
+    area_mm2: float | None,
+    base_min: float,
+    min_per_cm2: float,
+    fixed: tuple[float, float, float],
+) -> tuple[float, float, float]:
+    """(min, most likely, max) minutes of a step that grows with an area.
+
+    Most likely ``base_min + min_per_cm2 x area``; min and max keep the proportions of
+    ``fixed``, the step's estimate when its area is unknown (``area_mm2`` None), which
+    is returned as it is.
+    """
+    if area_mm2 is None:
+        return fixed
+    mode = base_min + min_per_cm2 * max(float(area_mm2), 0.0) / 100.0
+    lo, ml, hi = fixed
+    return (round(mode * lo / ml, 1), round(mode, 1), round(mode * hi / ml, 1))
+
+
+def _division_name(stage: StageInput) -> str:
+    """``"stage 4 division: vessel-1, remaining bridge"``: named by the stage number,
+    the numbering of plan.json, the report's stage table and the calendar."""
     what = ", ".join(stage.structures) or stage.name or "shared venous segment"
-    return f"division {number}: {_short(what)}"
+    return f"stage {stage.number} division: {_short(what)}"
 
 
-def _opening_tasks(reopen: bool) -> list[Task]:
+def _division_step(stage: StageInput, params: TemplateParams, after: str) -> Task:
+    return _t(
+        _division_name(stage),
+        division_duration_min(stage.division_area_mm2, params, vessels=stage.vessels_divided),
+        dict(_DIVISION_NEEDS),
+        table="joint",
+        fields=2,
+        after=[after],
+        equipment={"microscope": 2, "neuromonitoring": 2},
+        phase="division",
+    )
+
+
+def _sum_or_none(values: Sequence[float | None]) -> float | None:
+    if not values or any(v is None for v in values):
+        return None
+    return float(sum(v for v in values if v is not None))
+
+
+def _opening_tasks(
+    reopen: bool,
+    params: TemplateParams = TemplateParams(),
+    *,
+    scalp_cut_mm2: float | None = None,
+    bone_cut_mm2: float | None = None,
+) -> list[Task]:
     """Briefing to dural opening on the joint table (both operations with an opening).
 
     ``reopen``: the heads were opened in an earlier division operation; the flaps are
     raised again through the previous exposure (same estimates: scar tissue and
-    adhesions make a re-opening no quicker than the first).
+    adhesions make a re-opening no quicker than the first). Each twin's scalp flaps
+    grow with the soft tissue the operation's stage(s) cut, its craniotomy with the
+    bone (fixed estimates when not known).
     """
+    flap_dur = sized_duration_min(
+        scalp_cut_mm2, params.scalp_flap_base_min, params.scalp_flap_min_per_cm2, (60, 90, 150)
+    )
+    bone_dur = sized_duration_min(
+        bone_cut_mm2, params.craniotomy_base_min, params.craniotomy_min_per_cm2, (60, 90, 150)
+    )
     both = {"anaesthetist@A": 1, "anaesthetist@B": 1}
     tasks = [
         _t(
@@ -347,7 +501,7 @@ def _opening_tasks(reopen: bool) -> list[Task]:
         tasks += [
             _t(
                 f"{flaps} {x} side",
-                (60, 90, 150),
+                flap_dur,
                 {"plastic_surgeon": 2, "scrub_nurse": 1, "anaesthetist": 1},
                 twin=x,
                 table="joint",
@@ -356,7 +510,7 @@ def _opening_tasks(reopen: bool) -> list[Task]:
             ),
             _t(
                 f"{bone} {x} side",
-                (60, 90, 150),
+                bone_dur,
                 {"neurosurgeon": 2, "scrub_nurse": 1, "anaesthetist": 1},
                 twin=x,
                 table="joint",
@@ -393,8 +547,8 @@ def separation_tasks(
     stages: Sequence[StageInput],
     params: TemplateParams = TemplateParams(),
     *,
-    first_division: int = 1,
     reopen: bool = False,
+    defects: Mapping[str, TwinDefectInput] | None = None,
 ) -> list[Task]:
     """Tasks of the final separation operation for the ``separation`` stages given.
 
@@ -405,38 +559,35 @@ def separation_tasks(
     Parameters
     ----------
     stages : sequence of StageInput
-        Stages; those of kind ``separation`` get one division step each, in order.
+        Stages; those of kind ``separation`` get one division step each, in order,
+        named by their stage number (``stage 4 division: ...``) and sized by their
+        intracranial cut and the vessels they divide (:func:`division_duration_min`);
+        the scalp flaps and craniotomies grow with their soft-tissue and bone cut.
     params : TemplateParams
-    first_division : int
-        Number of the first division step given (``division 2: ...`` when division 1
-        was an earlier operation).
     reopen : bool
         The heads were opened before (an earlier division operation): the flaps are
         re-opened through the previous exposure.
+    defects : mapping "A"/"B" -> TwinDefectInput, optional
+        Each twin's bone and scalp defect (the ``reconstruct`` stage): its cranioplasty
+        and scalp closure grow with them; fixed estimates when None.
 
     Tables: ``joint`` until the separation moment, then ``table A`` / ``table B``
     (names of :func:`default_team`).
     """
     seps = [s for s in stages if s.kind == "separation"]
     both = {"anaesthetist@A": 1, "anaesthetist@B": 1}
-    tasks = _opening_tasks(reopen)
+    tasks = _opening_tasks(
+        reopen,
+        params,
+        scalp_cut_mm2=_sum_or_none([s.scalp_cut_mm2 for s in seps]),
+        bone_cut_mm2=_sum_or_none([s.bone_cut_mm2 for s in seps]),
+    )
     div_needs = dict(_DIVISION_NEEDS)
     prev = "dural opening"
-    for k, st in enumerate(seps, start=first_division):
-        name = _division_name(k, st)
-        tasks.append(
-            _t(
-                name,
-                division_duration_min(st.area_mm2, params),
-                div_needs,
-                table="joint",
-                fields=2,
-                after=[prev],
-                equipment={"microscope": 2, "neuromonitoring": 2},
-                phase="division",
-            )
-        )
-        prev = name
+    for st in seps:
+        step = _division_step(st, params, prev)
+        tasks.append(step)
+        prev = step.name
     tasks += [
         _t(
             "division of remaining dura and arachnoid plane",
@@ -480,6 +631,19 @@ def separation_tasks(
     for x in ("A", "B"):
         first = "reposition A on table A" if x == "A" else "transfer B to table B"
         tbl = f"table {x}"
+        twin_defects = (defects or {}).get(x)
+        cranioplasty = sized_duration_min(
+            twin_defects.bone_defect_area_mm2 if twin_defects else None,
+            params.cranioplasty_base_min,
+            params.cranioplasty_min_per_cm2,
+            (60, 90, 150),
+        )
+        closure = sized_duration_min(
+            twin_defects.scalp_defect_area_mm2 if twin_defects else None,
+            params.scalp_closure_base_min,
+            params.scalp_closure_min_per_cm2,
+            (90, 120, 180),
+        )
         tasks += [
             _t(
                 f"haemostasis and dural repair {x}",
@@ -493,7 +657,7 @@ def separation_tasks(
             ),
             _t(
                 f"cranioplasty {x}",
-                (60, 90, 150),
+                cranioplasty,
                 {"neurosurgeon": 1, "plastic_surgeon": 1, "scrub_nurse": 1, "anaesthetist": 1},
                 twin=x,
                 table=tbl,
@@ -502,7 +666,7 @@ def separation_tasks(
             ),
             _t(
                 f"scalp closure {x}",
-                (90, 120, 180),
+                closure,
                 {"plastic_surgeon": 2, "scrub_nurse": 1, "anaesthetist": 1},
                 twin=x,
                 table=tbl,
@@ -524,7 +688,6 @@ def separation_tasks(
 
 def division_operation_tasks(
     stage: StageInput,
-    number: int,
     params: TemplateParams = TemplateParams(),
     *,
     reopen: bool = False,
@@ -532,36 +695,30 @@ def division_operation_tasks(
     """Tasks of one earlier venous-division operation (the heads stay joined).
 
     The same opening as the final operation (:func:`separation_tasks`; through the
-    previous exposure when ``reopen``), one division step sized by the stage's cut
-    area (:func:`division_duration_min`), then haemostasis and dural closure, the bone
-    flaps and the scalp closed by each twin's team, and emergence of both twins on the
-    joint table. Closure estimates as in the final operation (dural repair 90/120/240,
-    scalp closure 90/120/180 min); the bone flaps are put back, not reconstructed.
+    previous exposure when ``reopen``; scalp flaps and craniotomies sized by this
+    stage's soft-tissue and bone cut), one division step named by the stage number and
+    sized by the stage's intracranial cut and vessels (:func:`division_duration_min`),
+    then haemostasis and dural closure, the bone flaps and the scalp closed by each
+    twin's team, and emergence of both twins on the joint table. Closure estimates as in
+    the final operation without a reconstruction (dural repair 90/120/240, scalp
+    closure 90/120/180 min); the bone flaps are put back, not reconstructed.
 
     Parameters
     ----------
     stage : StageInput
         The separation stage divided in this operation.
-    number : int
-        Its number among the division steps (``division 1: ...``).
     params : TemplateParams
     reopen : bool
         An earlier division operation opened the heads.
     """
     both = {"anaesthetist@A": 1, "anaesthetist@B": 1}
-    name = _division_name(number, stage)
-    tasks = _opening_tasks(reopen)
+    tasks = _opening_tasks(
+        reopen, params, scalp_cut_mm2=stage.scalp_cut_mm2, bone_cut_mm2=stage.bone_cut_mm2
+    )
+    step = _division_step(stage, params, "dural opening")
+    name = step.name
     tasks += [
-        _t(
-            name,
-            division_duration_min(stage.area_mm2, params),
-            dict(_DIVISION_NEEDS),
-            table="joint",
-            fields=2,
-            after=["dural opening"],
-            equipment={"microscope": 2, "neuromonitoring": 2},
-            phase="division",
-        ),
+        step,
         _t(
             "haemostasis and dural closure",
             (90, 120, 240),
