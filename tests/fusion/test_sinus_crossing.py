@@ -25,6 +25,7 @@ from twinsep.fusion.params import FusionParams
 from twinsep.fusion.shared import SharedInventory, boundary_face_count, shared_inventory
 from twinsep.fusion.surface import interface_mesh
 from twinsep.labels import BONE, BRAIN, TWIN_A, TWIN_B, VESSEL
+from twinsep.separate.crossings import sinus_share_ml
 from twinsep.volume import Volume
 
 EXTENT_MM = 72.0
@@ -186,6 +187,15 @@ def test_circular_sinus_in_the_boundary_is_shared(vox_mm: float) -> None:
     assert inv.sinus_kind == "circular" and inv.sinus_coverage_deg == 360.0
     # torus volume 2 pi^2 R r^2
     assert inv.sinus_ml == pytest.approx(2 * np.pi**2 * 20 * 9 / 1000, rel=0.1)
+    # one seed on the ring: the separation finds the sinus's voxels from it (its crossing
+    # is one patch whose centroid is the ring's empty centre), here split by the plane
+    assert len(inv.sinus_seeds_mm) == 1
+    share = sinus_share_ml(labels, twins.array, inv.sinus_seeds_mm)
+    vx_ml = vox_mm**3 / 1000
+    assert share is not None
+    assert share.a_ml == pytest.approx(np.count_nonzero(va) * vx_ml)
+    assert share.b_ml == pytest.approx(np.count_nonzero(vb) * vx_ml)
+    assert share.a_ml + share.b_ml == pytest.approx(inv.sinus_ml)
 
 
 def test_straight_sinus_at_3_mm_is_judged_by_the_cavities() -> None:
@@ -261,6 +271,9 @@ def test_sinus_crossing_along_a_voxel_edge_is_judged_by_the_cavities(membrane: b
         assert inv.shared_sinus and not inv.sinus_unresolved
         assert any("taken as the shared sinus" in n for n in inv.notes)
         assert inv.sinus_ml == pytest.approx(np.count_nonzero(labels.array == VESSEL) * 27 / 1000)
+        # the loose re-run's sinus keeps its seed: one component, all of it
+        share = sinus_share_ml(labels, twins.array, inv.sinus_seeds_mm)
+        assert share is not None and share.a_ml + share.b_ml == pytest.approx(inv.sinus_ml)
         # the crossing lies at the step: A's last chain voxel (the voxel centres
         # nearest 0 are at -1.5 mm)
         (cross,) = inv.sinus_crossings
@@ -272,5 +285,6 @@ def test_sinus_crossing_along_a_voxel_edge_is_judged_by_the_cavities(membrane: b
     else:
         # bone walls the cavities apart: two sinuses touching, partial
         assert not inv.shared_sinus and not inv.sinus_unresolved
+        assert inv.sinus_seeds_mm == []
         assert any("touch along an edge or a corner" in n for n in inv.notes)
         assert any("taken as two sinuses touching" in n for n in inv.notes)

@@ -110,6 +110,16 @@ def test_the_summary_says_what_the_cut_does_with_the_shared_sinus() -> None:
     plan["separation"]["shared_sinus_left_to"] = "B"
     card = _card(render_report(plan, {}), "card-shared")
     assert "leaves it to twin B" in card
+    # with each twin's share measured on the sinus's voxels (separation.shared_sinus_ml)
+    plan["separation"]["shared_sinus_ml"] = {"A": 0.0, "B": 8.04}
+    card = _card(render_report(plan, {}), "card-shared")
+    assert "leaves it to twin B (all 8.0 mL of its labelled lumen)" in card
+    # its pieces on both sides: both shares, no owner
+    plan["separation"]["shared_sinus_left_to"] = None
+    plan["separation"]["shared_sinus_ml"] = {"A": 5.12, "B": 3.04}
+    card = _card(render_report(plan, {}), "card-shared")
+    assert "divided between them (5.1 mL twin A / 3.0 mL twin B)" in card
+    assert "not known" not in card and "venogram" in card
     del plan["separation"]
     assert shared_sinus_words(plan) == ("yes", "")
 

@@ -17,12 +17,12 @@ import pytest
 
 from twinsep.fusion.analysis import FusionAnalysis
 from twinsep.fusion.shared import SinusCrossing
-from twinsep.labels import CSF, TWIN_A, TWIN_B, VESSEL
+from twinsep.labels import CSF, SOFT_TISSUE, TWIN_A, TWIN_B, VESSEL
 from twinsep.separate import SeparationPlan, plan_separation
-from twinsep.separate.crossings import edge_link, sinus_owner, vessel_crossings
+from twinsep.separate.crossings import SinusShare, edge_link, sinus_share_ml, vessel_crossings
 from twinsep.separate.mincut import verify_separation
 from twinsep.separate.stage import separation_section
-from twinsep.separate.staging import StagingFacts, propose_stages
+from twinsep.separate.staging import StagingFacts, propose_stages, sinus_off_cut_words
 from twinsep.volume import Volume
 
 SP_MM = 3.0
@@ -107,13 +107,25 @@ def test_two_lumens_a_voxel_apart_across_the_cut_are_not_a_crossing() -> None:
     assert vessel_crossings(labels, tw, check.kerf, kerf_box=check.kerf_box) == []
 
 
-def _dumbbell_with_short_sinus() -> tuple[Volume, Volume]:
-    """Two blocks joined by a bridge of soft tissue along x, a sinus tube (radius 2.5 mm)
-    from x = -6 to +6 mm across the twins' boundary x = 0, 1 mm voxels.
+#: the dumbbell's grid (1 mm voxels, centred on 0)
+DB_SHAPE = (70, 50, 56)
+#: the ring sinus about the bridge axis x: major radius (mm) beyond the old reach
+#: (venous cuff 5 mm + 2 voxels = 7 mm around the crossing's centroid, the ring's centre)
+RING_R_MM, RING_r_MM = 11.0, 2.5
 
-    The plane x = 8 mm has the same area and no vessel, so the min-cut leaves the tube
-    wholly to one twin (``test_separate``'s dumbbell)."""
-    shape = (70, 50, 56)
+
+def _dumbbell(sinus: str) -> tuple[Volume, Volume]:
+    """Two blocks joined by a bridge of soft tissue along x (radius 15 mm), 1 mm voxels,
+    the twins' boundary at x = 0, with a shared sinus across that boundary:
+
+    - ``"straight"``: a tube (radius 2.5 mm) along x from -6 to +6 mm at y = 4 mm;
+    - ``"ring"``: a circular sinus, a torus about the bridge axis (radius 11 mm, lumen
+      2.5 mm) centred on the boundary, as in Stone & Goodrich's total vertical unions.
+
+    Every plane of the bridge has the same area and planes beyond the sinus hold no
+    vessel, so the min-cut leaves the sinus wholly to one twin (``test_separate``'s
+    dumbbell)."""
+    shape = DB_SHAPE
     aff = np.diag([1.0, 1.0, 1.0, 1.0])
     aff[:3, 3] = -((np.array(shape) - 1) / 2.0)
     x, y, z = (
@@ -121,65 +133,136 @@ def _dumbbell_with_short_sinus() -> tuple[Volume, Volume]:
     )
     lab = np.zeros(x.shape, np.uint8)
     blocks = (np.abs(x) >= 20) & (np.abs(x) <= 33) & (np.abs(y) <= 25) & (np.abs(z) <= 22)
-    lab[blocks | ((np.abs(x) < 20) & (np.hypot(y, z) <= 14.0))] = 1
-    lab[(np.hypot(y - 4.0, z) <= 2.5) & (np.abs(x) <= 6.0)] = VESSEL
+    lab[blocks | ((np.abs(x) < 20) & (np.hypot(y, z) <= 15.0))] = SOFT_TISSUE
+    if sinus == "straight":
+        lab[(np.hypot(y - 4.0, z) <= 2.5) & (np.abs(x) <= 6.0)] = VESSEL
+    else:
+        lab[x**2 + (np.hypot(y, z) - RING_R_MM) ** 2 <= RING_r_MM**2] = VESSEL
     tw = np.where(lab > 0, np.where(x < 0, TWIN_A, TWIN_B), 0).astype(np.uint8)
     return Volume(lab.reshape(shape), aff), Volume(tw.reshape(shape), aff)
 
 
-def _fusion(shared: bool) -> FusionAnalysis:
+def _fusion(
+    crossing_mm: tuple[float, float, float] | None,
+    seeds_mm: list[tuple[float, float, float]] | None = None,
+) -> FusionAnalysis:
     """What plan_separation reads of a fusion analysis: a total union of the dumbbell,
-    with the tube as its shared sinus crossing the boundary at (0, 4, 0) mm or not."""
-    crossings = [SinusCrossing(position_mm=(0.0, 4.0, 0.0), area_mm2=19.6)] if shared else []
+    with a shared sinus crossing the boundary at ``crossing_mm`` (None: no shared sinus)
+    whose components hold ``seeds_mm``."""
+    shared = crossing_mm is not None
+    crossings = [SinusCrossing(position_mm=crossing_mm, area_mm2=19.6)] if shared else []
     ns = SimpleNamespace(
         completeness="total",
         type="vertical",
         bridge=SimpleNamespace(
-            area_mm2=615.8, length_mm=40.0, centroid_mm=np.zeros(3), axis=np.array([1.0, 0, 0])
+            area_mm2=706.9, length_mm=40.0, centroid_mm=np.zeros(3), axis=np.array([1.0, 0, 0])
         ),
         shared=SimpleNamespace(
-            shared_sinus=shared, sinus_crossings=crossings, brain_contact_area_mm2=0.0
+            shared_sinus=shared,
+            sinus_crossings=crossings,
+            sinus_seeds_mm=list(seeds_mm or []),
+            brain_contact_area_mm2=0.0,
         ),
     )
     return cast(FusionAnalysis, ns)
 
 
+#: a voxel centre on each sinus (the fusion's seed): the tube at (0.5, 4.5, 0.5) mm, the
+#: ring at (0.5, 10.5, 0.5) mm
+SEEDS = {"straight": (0.5, 4.5, 0.5), "ring": (0.5, 10.5, 0.5)}
+#: where the fusion puts each crossing: the section's centroid (the ring's: its centre)
+CROSSING = {"straight": (0.0, 4.0, 0.0), "ring": (0.0, 0.0, 0.0)}
+
+
 @pytest.fixture(scope="module")
-def dumbbell_plans() -> dict[bool, SeparationPlan]:
-    labels, twins = _dumbbell_with_short_sinus()
-    return {s: plan_separation(labels, twins, _fusion(s)) for s in (True, False)}
+def dumbbell_plans() -> dict[str, SeparationPlan]:
+    plans = {}
+    for kind in ("straight", "ring"):
+        labels, twins = _dumbbell(kind)
+        plans[kind] = plan_separation(labels, twins, _fusion(CROSSING[kind], [SEEDS[kind]]))
+    labels, twins = _dumbbell("straight")
+    plans["none"] = plan_separation(labels, twins, _fusion(None))
+    return plans
 
 
+@pytest.mark.parametrize("kind", ["straight", "ring"])
 def test_a_shared_sinus_left_to_one_twin_is_said_in_the_final_stage(
-    dumbbell_plans: dict[bool, SeparationPlan],
+    dumbbell_plans: dict[str, SeparationPlan], kind: str
 ) -> None:
-    plan = dumbbell_plans[True]
-    labels, _ = _dumbbell_with_short_sinus()
+    plan = dumbbell_plans[kind]
+    labels, twins = _dumbbell(kind)
     sinus = labels.array == VESSEL
+    # the fusion's sinus spans both twins before the cut
+    assert set(np.unique(twins.array[sinus])) == {TWIN_A, TWIN_B}
     owners = np.unique(plan.twins.array[sinus])
-    assert owners.size == 1 and plan.vessel_crossings == []  # the cut ran beside the tube
+    assert owners.size == 1 and plan.vessel_crossings == []  # the cut ran beside it
     owner = "A" if owners[0] == TWIN_A else "B"
+    sinus_ml = np.count_nonzero(sinus) / 1000.0  # 1 mm voxels
     final = [s for s in plan.stages if s.kind == "separation"][-1]
-    assert f"leaves it to twin {owner}" in final.rationale
+    # the ring: before, no vessel voxel within 7 mm of its centre and no owner said
+    assert f"leaves it to twin {owner} (all {sinus_ml:.1f} mL" in final.rationale
     assert "venogram" in final.rationale
     hits = [w for w in plan.warnings if "shared sinus crosses the twins' boundary" in w]
-    assert len(hits) == 1 and f"to twin {owner}" in hits[0] and "(at 0, 4, 0 mm)" in hits[0]
-    # plan.json's separation.shared_sinus_left_to: the report's summary names the twin
-    assert plan.sinus_left_to == owner and separation_section(plan)["shared_sinus_left_to"] == owner
-    # no shared sinus seen by the fusion: nothing said
-    other = dumbbell_plans[False]
+    at = ", ".join(f"{v:.0f}" for v in CROSSING[kind])
+    assert len(hits) == 1 and f"to twin {owner} (all" in hits[0] and f"(at {at} mm)" in hits[0]
+    # plan.json: the twin, and each twin's share of the sinus measured on its voxels
+    assert plan.sinus_left_to == owner
+    section = separation_section(plan)
+    assert section["shared_sinus_left_to"] == owner
+    want = {"A": 0.0, "B": 0.0}
+    want[owner] = round(sinus_ml, 2)
+    assert section["shared_sinus_ml"] == want
+
+
+def test_no_shared_sinus_seen_nothing_is_said(dumbbell_plans: dict[str, SeparationPlan]) -> None:
+    other = dumbbell_plans["none"]
     assert not any("shared sinus crosses" in w for w in other.warnings)
     assert not any("leaves it to twin" in s.rationale for s in other.stages)
-    assert other.sinus_left_to is None
+    assert other.sinus_left_to is None and other.sinus_share is None
+    assert separation_section(other)["shared_sinus_ml"] is None
 
 
-def test_sinus_owner_reads_the_vessel_voxels_near_the_points() -> None:
+def test_sinus_share_counts_the_sinus_components_in_each_twin() -> None:
+    # two pieces of a shared sinus (tubes along i) and a vein that is not part of it
     lab = np.zeros((20, 20, 20), np.uint8)
-    tw = np.ones_like(lab)
-    tw[10:] = TWIN_B
-    lab[8:13, 10, 10] = VESSEL  # 2 voxels in A (i 8, 9), 3 in B (i 10..12)
-    labels = Volume(lab, np.diag([2.0, 2.0, 2.0, 1.0]))
-    assert sinus_owner(labels, tw, [(20.0, 20.0, 20.0)], 5.0) == "B"
-    # within 2.5 mm of i = 9: i 8, 9 (A) and 10 (B)
-    assert sinus_owner(labels, tw, [(18.0, 20.0, 20.0)], 2.5) == "A"
-    assert sinus_owner(labels, tw, [(0.0, 0.0, 0.0)], 5.0) is None
+    lab[2:18, 5, 5] = VESSEL  # piece 1: 16 voxels
+    lab[2:12, 12, 12] = VESSEL  # piece 2: 10 voxels
+    lab[2:18, 16, 3] = VESSEL  # another vein (no seed): not counted
+    labels = Volume(lab, np.diag([2.0, 2.0, 2.0, 1.0]))  # 8 uL voxels
+    seeds = [(4.0, 10.0, 10.0), (6.0, 24.0, 24.0)]  # voxels (2, 5, 5) and (3, 12, 12)
+    vx_ml = 8.0 / 1000
+    tw = np.full(lab.shape, TWIN_A, np.uint8)
+    # after a cut at j = 10 that divides no vessel: piece 1 in A, piece 2 and the vein in B
+    tw[:, 10:, :] = TWIN_B
+    share = sinus_share_ml(labels, tw, seeds)
+    assert share == SinusShare(a_ml=pytest.approx(16 * vx_ml), b_ml=pytest.approx(10 * vx_ml))
+    assert share is not None and share.owner is None  # divided between them
+    # the same pieces wholly in one twin
+    only_b = sinus_share_ml(labels, np.full(lab.shape, TWIN_B, np.uint8), seeds)
+    assert only_b is not None and only_b.owner == "B"
+    assert only_b.b_ml == pytest.approx(26 * vx_ml) and only_b.a_ml == 0.0
+    # one seed: its component only
+    one = sinus_share_ml(labels, tw, seeds[1:])
+    assert one is not None and (one.a_ml, one.b_ml) == (0.0, pytest.approx(10 * vx_ml))
+    # seeds off the vessels (or off the grid): no sinus
+    assert sinus_share_ml(labels, tw, [(0.0, 0.0, 0.0), (500.0, 0.0, 0.0)]) is None
+
+
+def test_sinus_pieces_left_to_both_twins_are_said_with_both_shares() -> None:
+    words = sinus_off_cut_words((5.1234, 3.04))
+    assert words == (
+        "it runs between the sinus's pieces and leaves 5.1 mL of it to twin A and 3.0 mL to twin B"
+    )
+    assert sinus_off_cut_words((0.0, 2.26)) == (
+        "it runs along the sinus and leaves it to twin B (all 2.3 mL of its labelled lumen)"
+    )
+    facts = StagingFacts(
+        total=True,
+        vertical=True,
+        bridge_area_mm2=700.0,
+        bridge_length_mm=40.0,
+        brain_contact_area_mm2=0.0,
+        sinus_off_cut_ml=(5.1234, 3.04),
+    )
+    final = [s for s in propose_stages(facts, []) if s.kind == "separation"][-1]
+    assert words in final.rationale and "venogram" in final.rationale

@@ -50,7 +50,7 @@ def _fusion(total: bool = True) -> SimpleNamespace:
             centroid_mm=np.zeros(3),
             axis=np.array([1.0, 0.0, 0.0]),
         ),
-        shared=SimpleNamespace(brain_contact_area_mm2=0.0, shared_sinus=total),
+        shared=SimpleNamespace(brain_contact_area_mm2=0.0, shared_sinus=total, sinus_seeds_mm=[]),
     )
 
 

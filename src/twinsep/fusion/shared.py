@@ -70,6 +70,11 @@ class SharedInventory:
         Azimuth around the bridge axis covered by the shared sinus, deg.
     sinus_crossings : list of SinusCrossing
         Where it crosses the boundary.
+    sinus_seeds_mm : list of (x, y, z)
+        One voxel centre (world mm) in each vessel component counted as the shared
+        sinus (26-connected vessel label), so that a later stage can find the sinus's
+        own voxels on the same labels (``separate.crossings.sinus_share_ml``); empty
+        without a shared sinus.
     shared_bone_ml : float
         Bone within ``bone_band_mm`` of the boundary, in bone pieces that span both
         twins (``bone_span_min_share``), inside both twins' fitted heads or inside
@@ -103,6 +108,7 @@ class SharedInventory:
     sinus_kind: str
     sinus_coverage_deg: float
     sinus_crossings: list[SinusCrossing] = field(default_factory=list)
+    sinus_seeds_mm: list[tuple[float, float, float]] = field(default_factory=list)
     shared_bone_ml: float = 0.0
     brain_contact_area_mm2: float = 0.0
     brain_shared: bool = False
@@ -645,6 +651,8 @@ class _SinusPart:
     """Narrow crossings and no shared sinus: undecided by the vessel label alone."""
     narrow: bool = False
     """Some sinus-sized crossing was narrow (decided, or not counted, by the face rule)."""
+    seeds_mm: tuple[tuple[float, float, float], ...] = ()
+    """One voxel centre (world mm) in each shared sinus component."""
 
 
 def boundary_face_count(a: np.ndarray, b: np.ndarray) -> int:
@@ -748,6 +756,7 @@ def _shared_sinus(
     candidates = np.nonzero((count_a > 0) & (count_b > 0))[0]
     crossings: list[SinusCrossing] = []
     sinus_ids: list[int] = []
+    seeds_mm: list[tuple[float, float, float]] = []
     unresolved = False
     vox_mm = float(max(labels.spacing_mm))
     # each candidate is measured in its own bounding box, grown by more than the
@@ -816,6 +825,10 @@ def _shared_sinus(
                 )
             continue
         sinus_ids.append(int(cid))
+        # a voxel of the component: the later stages find the sinus's voxels from it
+        first = np.unravel_index(int(np.flatnonzero(comp)[0]), comp.shape)
+        seed = csub.world_coords(np.asarray([first], dtype=np.float64))[0]
+        seeds_mm.append((float(seed[0]), float(seed[1]), float(seed[2])))
         patches, n_patches = label_components(touching, 26)
         pos = [csub.centroid_mm(patches == p) for p in range(1, n_patches + 1)]
         if pos and mesh.faces.shape[0]:
@@ -861,7 +874,15 @@ def _shared_sinus(
         sinus_ml, coverage, kind = 0.0, 0.0, "separate"
     del comps, vessel, tw_v
     return _SinusPart(
-        shared, sinus_ml, kind, coverage, crossings, notes, unresolved and not shared, unresolved
+        shared,
+        sinus_ml,
+        kind,
+        coverage,
+        crossings,
+        notes,
+        unresolved and not shared,
+        unresolved,
+        tuple(seeds_mm),
     )
 
 
@@ -1032,6 +1053,7 @@ def shared_inventory(
         sinus_kind=kind,
         sinus_coverage_deg=coverage,
         sinus_crossings=crossings,
+        sinus_seeds_mm=list(sinus.seeds_mm),
         shared_bone_ml=shared_bone_ml,
         brain_contact_area_mm2=brain_area,
         brain_shared=bool(brain_shared),

@@ -140,8 +140,9 @@ def shared_sinus_words(plan: Mapping[str, Any]) -> tuple[str, str]:
         shows no venous sinuses, or a crossing too thin to resolve: ``shared_sinus`` is
         false there, but the fusion's completeness is inferred, not seen); ``detail`` says
         why, or for a shared sinus whether the cut divides it, leaves it to one twin
-        (``separation.shared_sinus_left_to``) or divides no labelled vessel ("" when the
-        plan has no separation).
+        (``separation.shared_sinus_left_to``, with its mL from
+        ``separation.shared_sinus_ml``), leaves its pieces to both twins (each twin's mL)
+        or divides no labelled vessel ("" when the plan has no separation).
     """
     shared = plan.get("shared") or {}
     fusion = plan.get("fusion") or {}
@@ -180,10 +181,20 @@ def shared_sinus_words(plan: Mapping[str, Any]) -> tuple[str, str]:
             f"{size} (see Vessel crossings)"
         )
     owner = sep.get("shared_sinus_left_to")
+    share = sep.get("shared_sinus_ml") or {}
+    a_ml, b_ml = share.get("A"), share.get("B")
     if owner in ("A", "B"):
+        ml = a_ml if owner == "A" else b_ml
+        size = f" (all {ml:.1f} mL of its labelled lumen)" if isinstance(ml, int | float) else ""
         return "yes", (
             f"the cut divides no labelled vessel: it runs along the sinus and leaves it to "
-            f"twin {owner}; check on a venogram where the cut meets it"
+            f"twin {owner}{size}; check on a venogram where the cut meets it"
+        )
+    if isinstance(a_ml, int | float) and isinstance(b_ml, int | float) and a_ml > 0 and b_ml > 0:
+        return "yes", (
+            f"the cut divides no labelled vessel: the sinus's pieces are divided between "
+            f"them ({a_ml:.1f} mL twin A / {b_ml:.1f} mL twin B); check on a venogram where "
+            "the cut meets it"
         )
     return "yes", (
         "the cut divides no labelled vessel and which twin keeps the sinus is not known: "

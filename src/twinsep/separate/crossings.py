@@ -195,54 +195,87 @@ def vessel_crossings(
     return out
 
 
-def sinus_owner(
+@dataclass(frozen=True)
+class SinusShare:
+    """Where the fusion's shared sinus lies after the cut.
+
+    Attributes
+    ----------
+    a_ml, b_ml : float
+        Volume of the shared sinus's vessel voxels (the components the fusion counted,
+        on the labels) in twin A's / twin B's refined map, mL.
+    """
+
+    a_ml: float
+    b_ml: float
+
+    @property
+    def owner(self) -> str | None:
+        """``"A"`` or ``"B"`` when that twin holds the whole sinus, None when both hold
+        part of it (or neither: no voxel found)."""
+        if self.a_ml > 0 and self.b_ml == 0:
+            return "A"
+        if self.b_ml > 0 and self.a_ml == 0:
+            return "B"
+        return None
+
+    def to_json(self) -> dict[str, float]:
+        """``plan.json`` ``separation.shared_sinus_ml``: ``{"A": mL, "B": mL}``."""
+        return {"A": round(self.a_ml, 2), "B": round(self.b_ml, 2)}
+
+
+def sinus_share_ml(
     labels: Volume,
     twins: np.ndarray,
-    positions_mm: list[tuple[float, float, float]],
-    radius_mm: float,
-) -> str | None:
-    """Which twin holds the vessel voxels around given points after the cut.
+    seeds_mm: list[tuple[float, float, float]],
+) -> SinusShare | None:
+    """Each twin's share of the shared sinus after the cut, measured on the sinus itself.
 
-    For a shared sinus that the fusion found crossing the twins' boundary (its
-    ``SinusCrossing`` positions) while the cut divides no vessel: the cut then runs
-    along the sinus and leaves it to one twin.
+    The sinus is every 26-connected vessel component of ``labels`` holding one of the
+    fusion's seed points (``SharedInventory.sinus_seeds_mm``: one voxel of each component
+    it counted as the shared sinus), whatever its shape: a ring round the bridge, a
+    straight sagittal sinus, or several pieces.
 
     Parameters
     ----------
     labels : Volume
-        Tissue labels 0..5.
+        Tissue labels 0..5 (the labels the fusion read).
     twins : (I, J, K) uint8 ndarray
         Refined twin labels after the cut.
-    positions_mm : list of (x, y, z)
-        World points (mm).
-    radius_mm : float
-        Vessel voxels whose centres lie within this distance of a point count.
+    seeds_mm : list of (x, y, z)
+        World points (mm), each at a voxel centre of a shared sinus component.
 
     Returns
     -------
-    str or None
-        ``"A"`` or ``"B"`` (the twin owning more of those voxels), None when there are none.
+    SinusShare or None
+        None when no seed lies on a vessel voxel (no shared sinus).
     """
     lab = labels.array
     inv = np.linalg.inv(np.asarray(labels.affine, dtype=np.float64))
-    sp = np.asarray(labels.spacing_mm, dtype=np.float64)
-    reach = np.ceil(radius_mm / sp).astype(np.int64) + 1
     shape = np.asarray(lab.shape, dtype=np.int64)
-    count = {TWIN_A: 0, TWIN_B: 0}
-    for p in positions_mm:
-        c = np.rint(inv[:3, :3] @ np.asarray(p, dtype=np.float64) + inv[:3, 3]).astype(np.int64)
-        lo = np.clip(c - reach, 0, shape)
-        hi = np.clip(c + reach + 1, 0, shape)
-        if np.any(hi <= lo):
-            continue
-        box = slices(lo, hi)
-        idx = np.argwhere(lab[box] == VESSEL) + lo
-        if idx.size == 0:
-            continue
-        near = np.linalg.norm(labels.world_coords(idx) - np.asarray(p), axis=1) <= radius_mm
-        tw = twins[tuple(idx[near].T)]
-        count[TWIN_A] += int(np.count_nonzero(tw == TWIN_A))
-        count[TWIN_B] += int(np.count_nonzero(tw == TWIN_B))
-    if count[TWIN_A] == count[TWIN_B] == 0:
+    seeds = [
+        np.rint(inv[:3, :3] @ np.asarray(p, dtype=np.float64) + inv[:3, 3]).astype(np.int64)
+        for p in seeds_mm
+    ]
+    seeds = [
+        c
+        for c in seeds
+        if np.all((c >= 0) & (c < shape)) and lab[tuple(int(v) for v in c)] == VESSEL
+    ]
+    if not seeds:
         return None
-    return "A" if count[TWIN_A] >= count[TWIN_B] else "B"
+    vessel = lab == VESSEL
+    ev = extent(vessel)
+    if ev is None:  # never: a seed is a vessel voxel
+        return None
+    lo = ev[0]
+    box = slices(*ev)
+    comps = label_components(vessel[box], 26)[0]
+    ids = np.unique([comps[tuple(int(v) for v in c - lo)] for c in seeds])
+    sinus = np.isin(comps, ids[ids > 0])
+    tw = twins[box][sinus]
+    vox_ml = labels.voxel_volume_mm3 / 1000.0
+    return SinusShare(
+        a_ml=float(np.count_nonzero(tw == TWIN_A)) * vox_ml,
+        b_ml=float(np.count_nonzero(tw == TWIN_B)) * vox_ml,
+    )

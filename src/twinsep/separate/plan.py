@@ -16,7 +16,12 @@ from twinsep.fusion.surface import InterfaceMesh, interface_mesh
 from twinsep.labels import BONE, BRAIN, CSF, SOFT_TISSUE, TISSUE_NAMES, TWIN_A, TWIN_B, VESSEL
 from twinsep.segment.morph import label_components
 from twinsep.separate.boxes import grow, slices
-from twinsep.separate.crossings import VesselCrossing, sinus_owner, vessel_crossings
+from twinsep.separate.crossings import (
+    SinusShare,
+    VesselCrossing,
+    sinus_share_ml,
+    vessel_crossings,
+)
 from twinsep.separate.mincut import CutResult, SeparationCheck, min_cut_twins, verify_separation
 from twinsep.separate.moved import MovedTissue, moved_tissue_ml
 from twinsep.separate.packing import PackedVolume, pack_volume, unpack_volume
@@ -27,6 +32,7 @@ from twinsep.separate.staging import (
     StagingFacts,
     load_stage_file,
     propose_stages,
+    sinus_off_cut_words,
 )
 from twinsep.volume import Volume
 
@@ -107,7 +113,11 @@ class SeparationPlan:
     sinus_left_to : {"A", "B"} or None
         The twin to which the cut leaves the fusion's shared sinus when it runs along the
         sinus and divides no labelled vessel (the warning and the final stage's rationale
-        say so in words); None otherwise, also when that twin could not be told.
+        say so in words); None otherwise: the cut divides a vessel, or the sinus's
+        pieces lie in both twins (``sinus_share`` gives each twin's part).
+    sinus_share : SinusShare or None
+        The fusion's shared sinus (its vessel components) in each twin after the cut, mL
+        (``plan.json`` ``separation.shared_sinus_ml``); None without a shared sinus.
     """
 
     twins: Volume
@@ -123,6 +133,7 @@ class SeparationPlan:
     warnings: list[str] = field(default_factory=list)
     moved: MovedTissue | None = None
     sinus_left_to: str | None = None
+    sinus_share: SinusShare | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled with the two label maps run-length coded (the stage cache: 210 MB of
@@ -320,30 +331,21 @@ def _cut_mesh(
     return replace(mesh, side_a_ijk=mesh.side_a_ijk + lo, side_b_ijk=mesh.side_b_ijk + lo)
 
 
-def _sinus_off_cut(
-    labels: Volume,
-    refined: np.ndarray,
-    fusion: FusionAnalysis,
-    crossings: list[VesselCrossing],
-    params: SeparateParams,
-) -> str | None:
-    """The twin the cut leaves the fusion's shared sinus to, when it divides no vessel.
+def _sinus_share(labels: Volume, refined: np.ndarray, fusion: FusionAnalysis) -> SinusShare | None:
+    """The fusion's shared sinus in each twin after the cut (None without one).
 
-    The fusion saw a shared sinus crossing the twins' boundary (``sinus_crossings``);
-    the min-cut, whose faces next to a vessel are dear, may run along that sinus
-    instead and leave it wholly to one twin. On the `twinsep.phantom` totals at
-    2.4-3.3 mm (docs/separation.md, "The cut meets the sinus along a voxel edge") it
-    did so in 14 of 73 plans, each time through the real sinus, whose lumen there was
-    labelled CSF. None when the cut divides a vessel or the fusion saw no shared sinus.
+    Measured on the sinus's own voxels: every vessel component the fusion counted as the
+    shared sinus (``shared.sinus_seeds_mm``), a ring, a straight sinus or several pieces.
+    The min-cut, whose faces next to a vessel are dear, may run along the sinus instead
+    of through it and leave it wholly to one twin: on the `twinsep.phantom` totals at
+    2.4-3.3 mm (docs/separation.md, "The cut meets the sinus along a voxel edge") it did
+    so in 14 of 73 plans. Until 2026-11-27 the twin was read around the fusion's crossing
+    points, which for a ring is its empty centre (docs/separation.md, "Who keeps a shared
+    sinus the cut does not divide").
     """
-    if crossings or not fusion.shared.shared_sinus or not fusion.shared.sinus_crossings:
+    if not fusion.shared.shared_sinus:
         return None
-    return sinus_owner(
-        labels,
-        refined,
-        [c.position_mm for c in fusion.shared.sinus_crossings],
-        params.staging.venous_cuff_mm + 2.0 * max(labels.spacing_mm),
-    )
+    return sinus_share_ml(labels, refined, list(fusion.shared.sinus_seeds_mm))
 
 
 def plan_separation(
@@ -408,6 +410,9 @@ def plan_separation(
     la = lab[tuple(mesh.side_a_ijk.T)]
     lb = lab[tuple(mesh.side_b_ijk.T)]
     crossings = _section_diameters(mesh, (la == VESSEL) & (lb == VESSEL), crossings)
+    share = _sinus_share(labels, refined, fusion)
+    # the shared sinus that the cut divides nowhere (it runs along or between its pieces)
+    off_cut = share if share is not None and not crossings and share.a_ml + share.b_ml > 0 else None
     facts = StagingFacts(
         total=fusion.completeness == "total",
         vertical=fusion.type == "vertical",
@@ -415,7 +420,8 @@ def plan_separation(
         bridge_length_mm=fusion.bridge.length_mm,
         brain_contact_area_mm2=fusion.shared.brain_contact_area_mm2,
         sinus_unseen=fusion.completeness == "total" and not fusion.shared.shared_sinus,
-        sinus_off_cut=_sinus_off_cut(labels, refined, fusion, crossings, params),
+        sinus_off_cut=off_cut.owner if off_cut is not None else None,
+        sinus_off_cut_ml=(off_cut.a_ml, off_cut.b_ml) if off_cut is not None else None,
     )
     if stages_path is not None:
         stages = load_stage_file(stages_path, crossings)
@@ -471,16 +477,16 @@ def plan_separation(
             f"bridge: the cut divides {len(crossings)} vessel{'s' if len(crossings) != 1 else ''}: "
             f"{listed}"
         )
-    if facts.sinus_off_cut is not None:
+    if facts.sinus_off_cut_ml is not None:
         where = "; ".join(
             ", ".join(f"{v:.0f}" for v in c.position_mm) for c in fusion.shared.sinus_crossings
         )
         warnings.append(
             f"the shared sinus crosses the twins' boundary (at {where} mm) but the cut divides "
-            f"no labelled vessel: it runs along the sinus and leaves it to twin "
-            f"{facts.sinus_off_cut}; on coarse voxels the lumen is often broken in the labels "
-            "(its edges read as CSF) and the cut may pass through the real sinus there: "
-            "check on a venogram where the cut meets it"
+            f"no labelled vessel: {sinus_off_cut_words(facts.sinus_off_cut_ml)}; on coarse "
+            "voxels the lumen is often broken in the labels (its edges read as CSF) and the "
+            "cut may pass through the real sinus there: check on a venogram where the cut "
+            "meets it"
         )
     if area_by_tissue["brain"] > 0:
         warnings.append(
@@ -504,6 +510,7 @@ def plan_separation(
     return SeparationPlan(
         moved=moved,
         sinus_left_to=facts.sinus_off_cut,
+        sinus_share=share,
         twins=twins.with_array(refined),
         cut=labels.with_array(cut_arr),
         area_mm2_by_tissue=area_by_tissue,

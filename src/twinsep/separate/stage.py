@@ -73,6 +73,8 @@ def separation_section(result: SeparationPlan) -> dict[str, Any]:
         "stage_file": result.stage_file,
         # the twin the cut leaves the shared sinus to when it divides no labelled vessel
         "shared_sinus_left_to": result.sinus_left_to,
+        # the fusion's shared sinus in each twin after the cut, mL (null without one)
+        "shared_sinus_ml": None if result.sinus_share is None else result.sinus_share.to_json(),
         # tissue the surface moved between the twins (the twins section is after it)
         "moved_ml": None
         if result.moved is None

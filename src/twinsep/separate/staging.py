@@ -100,7 +100,41 @@ class StagingFacts:
     sinus_off_cut: str | None = None
     """The twin (``"A"``/``"B"``) to which the cut leaves a shared sinus that the fusion
     saw crossing the twins' boundary, when the cut divides no labelled vessel (it runs
-    along the sinus); None otherwise. The final stage then says so."""
+    along the sinus and its every voxel lies in that twin); None otherwise. The final
+    stage then says so."""
+    sinus_off_cut_ml: tuple[float, float] | None = None
+    """When the cut divides no labelled vessel but the fusion saw a shared sinus: the
+    sinus's vessel in twin A and in twin B after the cut, mL (both parts non-zero when
+    its pieces went to different twins); None otherwise."""
+
+
+def sinus_off_cut_words(share_ml: tuple[float, float]) -> str:
+    """What a cut that divides no labelled vessel does with the shared sinus, in words.
+
+    Parameters
+    ----------
+    share_ml : (float, float)
+        The shared sinus's vessel in twin A and in twin B after the cut, mL
+        (``StagingFacts.sinus_off_cut_ml``).
+
+    Returns
+    -------
+    str
+        ``"it runs along the sinus and leaves it to twin A (all 8.0 mL of its labelled
+        lumen)"``, or for pieces on both sides ``"it runs between the sinus's pieces and
+        leaves 5.1 mL of it to twin A and 3.0 mL to twin B"``.
+    """
+    a_ml, b_ml = share_ml
+    if a_ml > 0 and b_ml > 0:
+        return (
+            f"it runs between the sinus's pieces and leaves {a_ml:.1f} mL of it to twin A "
+            f"and {b_ml:.1f} mL to twin B"
+        )
+    owner, ml = ("A", a_ml) if a_ml > 0 else ("B", b_ml)
+    return (
+        f"it runs along the sinus and leaves it to twin {owner} (all {ml:.1f} mL of its "
+        "labelled lumen)"
+    )
 
 
 def _dominant(crossings: list[VesselCrossing]) -> VesselCrossing | None:
@@ -213,13 +247,13 @@ def propose_stages(
                         "own venous outflow"
                     )
             text += "."
-            if facts.sinus_off_cut is not None and not crossings:
+            if facts.sinus_off_cut_ml is not None and not crossings:
                 text += (
-                    f" The shared sinus seen on the scan is not divided by the cut as "
-                    f"labelled: the cut runs along it and leaves it to twin "
-                    f"{facts.sinus_off_cut}. On coarse voxels the sinus's lumen is often "
-                    "broken in the labels (its edges read as CSF), so a venogram must show "
-                    "where the cut meets the sinus before this operation."
+                    " The shared sinus seen on the scan is not divided by the cut as "
+                    f"labelled: {sinus_off_cut_words(facts.sinus_off_cut_ml)}. On coarse "
+                    "voxels the sinus's lumen is often broken in the labels (its edges read "
+                    "as CSF), so a venogram must show where the cut meets the sinus before "
+                    "this operation."
                 )
             structures = ids + ["remaining bridge"]
         else:
