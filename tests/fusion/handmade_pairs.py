@@ -8,6 +8,7 @@ mm; the truth is returned with the volumes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -81,6 +82,8 @@ def make_pair(
     sinus: str = "none",
     face: bool = True,
     neck: bool = True,
+    cranium_a: Callable[[np.ndarray], np.ndarray] | None = None,
+    cranium_b: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> Pair:
     """Two heads joined by a bridge.
 
@@ -96,6 +99,11 @@ def make_pair(
     face, neck : bool
         Give each head a nose, chin and ears / a neck below the cranium (both False:
         plain layered spheres with nothing beyond the scalp but the bridge).
+    cranium_a, cranium_b : callable, optional
+        A deformed cranium for head A / B: maps local coordinates (n, 3), mm, to those
+        of the round head at which the brain, CSF, bone, scalp and ears (which ride on
+        the skull) are drawn; the nose, chin and neck stay as they are, symmetric
+        about the local plane x = 0 (the face's midline plane, the truth).
     """
     rot_w = np.eye(3) if world_rot is None else world_rot
     rot_g = np.eye(3) if grid_rot is None else grid_rot
@@ -118,9 +126,15 @@ def make_pair(
     labels = np.zeros(xyz.shape[0], np.uint8)
     owner = np.zeros(xyz.shape[0], np.uint8)
 
-    def head(c: np.ndarray, r: np.ndarray, twin: int) -> None:
+    def head(
+        c: np.ndarray,
+        r: np.ndarray,
+        twin: int,
+        cranium: Callable[[np.ndarray], np.ndarray] | None,
+    ) -> None:
         loc = (xyz - c) @ r  # local coordinates (x lateral, y face, z vertex)
-        rr = np.linalg.norm(loc, axis=1)
+        skull = loc if cranium is None else cranium(loc)
+        rr = np.linalg.norm(skull, axis=1)
         soft = rr <= R_SCALP
         # neck: cylinder going down from the head centre
         if neck:
@@ -131,7 +145,7 @@ def make_pair(
             soft |= np.linalg.norm((loc - [0, 26.0, -38.0]) / [16.0, 12.0, 9.0], axis=1) <= 1
             for side in (-1, 1):
                 soft |= (
-                    np.linalg.norm((loc - [side * 40.0, -2.0, -6.0]) / [5.0, 8.0, 12.0], axis=1)
+                    np.linalg.norm((skull - [side * 40.0, -2.0, -6.0]) / [5.0, 8.0, 12.0], axis=1)
                     <= 1
                 )
         lab = np.where(soft, 1, 0)
@@ -142,8 +156,8 @@ def make_pair(
         labels[put] = np.maximum(labels[put], lab[put])
         owner[put & (owner == 0)] = twin
 
-    head(c_a, ra, 1)
-    head(c_b, rb, 2)
+    head(c_a, ra, 1, cranium_a)
+    head(c_b, rb, 2, cranium_b)
     # bridge: cylinder between the centres, soft tissue with a bone ring
     t = xyz @ v
     rad = np.linalg.norm(xyz - np.outer(t, v), axis=1)

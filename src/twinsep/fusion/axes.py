@@ -68,7 +68,8 @@ detector does not look for a long neck. Per twin:
    skull-base estimate 60-95 deg off and the face was read backwards; a skull base
    within ``cut_agree_deg`` of the cut still leaned the faces of Colin27 9-19 deg).
    The face is then taken in the head's plane of bilateral symmetry where the skin
-   has one distinct such plane near it (:func:`_mirror_face`): the protrusions' mean
+   has one distinct such plane (:func:`_mirror_face`; searched over a full half-turn
+   about the axis, whatever the face measure said): the protrusions' mean
    turns with a long axis leaning sideways and with labels wrong on one side under
    the skull base (Colin27 real-angular segmented: 15-18 deg);
 5. evidence: ``axis_strength`` (agreement of the cues), ``face_strength`` and notes
@@ -104,8 +105,8 @@ logger = logging.getLogger(__name__)
 #: Extracranial points used for the direction footprint (deterministic stride above).
 _MAX_FOOTPRINT_POINTS = 60_000
 #: Skin points mirrored per plane in the symmetry check of the face (deterministic
-#: stride above), the coarse grid's step of planes (deg; the best turn is refined in 1 deg
-#: steps) and the cap of one point's mismatch (mm).
+#: stride above), the coarse grid's step of planes (deg; the best plane is refined by a
+#: pattern search down to 0.3 deg) and the cap of one point's mismatch (mm).
 _MAX_MIRROR_POINTS = 5_000
 _MIRROR_STEP_DEG = 5.0
 _MIRROR_CAP_MM = 20.0
@@ -806,10 +807,31 @@ def _turn(v: np.ndarray, about: np.ndarray, deg: float) -> np.ndarray:
     )
 
 
-def _mirror_face(
+@dataclass(frozen=True)
+class _MirrorFit:
+    """The best mirror plane of a head's skin (:func:`_mirror_search`).
+
+    ``normal`` is the plane's unit normal (world), ``turn_deg`` / ``tilt_deg`` its turn
+    about the long axis from the search's reference and its tilt out of the axis,
+    ``best_mm`` its skin mismatch, ``others_mm`` the least mismatch of the planes turned
+    ``mirror_distinct_deg`` or more from it about the axis (inf when none fits),
+    ``others_turn_deg`` how far (deg, 0..90) that plane is turned from it and
+    ``low_turn_deg`` the turn (deg, signed) of the best plane of the skin below the
+    brain centre alone from it (None when that skin has fewer than 100 points).
+    """
+
+    normal: np.ndarray
+    turn_deg: float
+    tilt_deg: float
+    best_mm: float
+    others_mm: float
+    others_turn_deg: float
+    low_turn_deg: float | None
+
+
+def _mirror_search(
     *,
     axis: np.ndarray,
-    face: np.ndarray,
     centre_mm: np.ndarray,
     body: np.ndarray,
     free: np.ndarray,
@@ -817,21 +839,24 @@ def _mirror_face(
     offset: np.ndarray,
     spacing: tuple[float, float, float],
     params: AxisParams,
-) -> tuple[np.ndarray, float] | None:
-    """The face direction in the head's plane of bilateral symmetry, or None.
+) -> _MirrorFit | None:
+    """The plane through ``centre_mm`` about which the skin of ``body`` is most symmetric.
 
     The skin of ``body`` (bool, a crop of the grid at voxel ``offset``) away from the
     other twin (``free``) is mirrored in planes through ``centre_mm`` (world mm) that
-    contain the unit long ``axis`` turned by up to ``params.mirror_turn_deg`` about it
-    from the plane through the unit ``face`` (perpendicular to ``axis``), and tilted by
-    up to ``params.mirror_tilt_deg`` about ``face``; each plane's mismatch is the mean
-    difference (mm, each capped at 20) of the body's smoothed signed distance between
-    the skin points and their mirror images, over those that land away from the other
-    twin. The best plane counts when every plane turned ``params.mirror_distinct_deg``
-    or more from it fits ``params.mirror_contrast`` times and
-    ``params.mirror_min_excess_vx`` voxels worse, and it is not at the end of the range. Returns (unit face direction
-    perpendicular to ``axis`` in that plane, on the side of ``face``; its turn from
-    ``face`` in deg), or None when no plane is distinct.
+    contain the unit long ``axis`` turned about it over a full half-turn from a
+    reference fixed by the axis alone (:func:`_any_perpendicular`: no measured face
+    enters, so the same head gives the same plane whatever the face measure said), and
+    tilted out of it by up to ``params.mirror_tilt_deg``; a plane's mismatch is the
+    mean difference (mm, each capped at 20) of the body's smoothed signed distance
+    between the skin points and their mirror images, over those that land away from the
+    other twin. A coarse grid (5 deg) is refined by a pattern search in turn and tilt
+    together (steps 2.5 deg down to 0.3 deg). ``others_mm`` is measured on the refined
+    plane: the least mismatch of the coarse planes turned ``params.mirror_distinct_deg``
+    or more from it and of the planes turned exactly that far on either side (the
+    tilt searched there as well). The skin below ``centre_mm`` along the axis (face,
+    jaw, skull base, neck) is searched again on its own (``low_turn_deg``). None when
+    the skin has fewer than 100 points or no plane fits.
     """
     skin = body & ~ndi.binary_erosion(body)
     idx = np.argwhere(skin & free)
@@ -847,72 +872,166 @@ def _mirror_face(
     own = ndi.map_coordinates(sdf, idx.T.astype(np.float64), order=1)
     inv = np.linalg.inv(affine)
     shape = np.array(body.shape)
-    side = _unit(np.cross(axis, face))
+    ref = _any_perpendicular(axis)
+    every = np.ones(len(pts), dtype=bool)
+    low = pts @ axis < 0.0
 
-    def mismatch(normals: np.ndarray) -> np.ndarray:
-        # mean capped difference (mm) between the signed distance at each skin point
-        # and at its mirror image, per plane normal (m, 3); inf where fewer than half
-        # the points land inside the crop and away from the other twin
-        mirrored = pts[:, None, :] - 2.0 * (pts @ normals.T)[:, :, None] * normals[None]
+    def plane(turn_deg: float, tilt_deg: float) -> np.ndarray:
+        # the plane holds the axis turned by ``tilt_deg`` about its own in-plane
+        # direction across the axis (the face or the back of the head)
+        normal = _turn(ref, axis, turn_deg)
+        return _turn(normal, _unit(np.cross(normal, axis)), tilt_deg)
+
+    def differences(turn_tilt: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        # capped difference (mm) between the signed distance at each kept skin point
+        # and at its mirror image, per (turn, tilt) row (deg), and whether the image
+        # lands inside the crop and away from the other twin: (points, planes) each
+        normals = np.array([plane(float(a), float(t)) for a, t in turn_tilt])
+        p = pts[keep]
+        mirrored = p[:, None, :] - 2.0 * (p @ normals.T)[:, :, None] * normals[None]
         at = (mirrored + centre_mm) @ inv[:3, :3].T + inv[:3, 3] - offset
         ijk = np.rint(at).astype(np.int64)
         ok = np.all((ijk >= 0) & (ijk < shape), axis=2)
         ijk = np.where(ok[:, :, None], ijk, 0)
         ok &= free[ijk[..., 0], ijk[..., 1], ijk[..., 2]]
         there = ndi.map_coordinates(sdf, at.reshape(-1, 3).T, order=1, mode="nearest")
-        d = np.minimum(np.abs(there.reshape(ok.shape) - own[:, None]), _MIRROR_CAP_MM)
+        d = np.minimum(np.abs(there.reshape(ok.shape) - own[keep][:, None]), _MIRROR_CAP_MM)
+        return d, ok
+
+    def mean(d: np.ndarray, ok: np.ndarray) -> np.ndarray:
+        # per plane; inf where fewer than half the points' images count
         n_ok = ok.sum(axis=0)
-        mean = (d * ok).sum(axis=0) / np.maximum(n_ok, 1)
-        return np.where(n_ok >= len(pts) // 2, mean, np.inf)
+        return np.where(n_ok >= len(d) // 2, (d * ok).sum(axis=0) / np.maximum(n_ok, 1), np.inf)
 
-    def plane(turn_deg: float, tilt_deg: float) -> np.ndarray:
-        return _turn(_turn(side, axis, turn_deg), face, tilt_deg)
+    def mismatch(turn_tilt: np.ndarray, keep: np.ndarray = every) -> np.ndarray:
+        return mean(*differences(turn_tilt, keep))
 
-    # coarse grid of turns x tilts, then the best turn refined in 1 deg steps
+    lim = params.mirror_tilt_deg
+
+    def refine(cur: np.ndarray, cur_mm: float, keep: np.ndarray) -> tuple[np.ndarray, float]:
+        # pattern search: the best of the 3 x 3 planes around the current one (turn and
+        # tilt together) until the centre is best, then half the step
+        s = _MIRROR_STEP_DEG / 2.0
+        while s >= 0.3:
+            for _ in range(20):
+                moves = [(da, dt) for da in (-s, 0.0, s) for dt in (-s, 0.0, s) if da or dt]
+                cand = cur + np.array(moves)
+                cand = cand[np.abs(cand[:, 1]) <= lim + 1e-9]
+                fit = mismatch(cand, keep)
+                j = int(np.argmin(fit))
+                if not fit[j] < cur_mm:
+                    break
+                cur, cur_mm = cand[j], float(fit[j])
+            s /= 2.0
+        return cur, cur_mm
+
     step = _MIRROR_STEP_DEG
-    turns = np.arange(-params.mirror_turn_deg, params.mirror_turn_deg + 1e-9, step)
-    tilts = np.arange(-params.mirror_tilt_deg, params.mirror_tilt_deg + 1e-9, step)
-    grid = mismatch(np.array([plane(float(a), float(t)) for a in turns for t in tilts]))
-    grid = grid.reshape(len(turns), len(tilts))
-    best_per_turn = grid.min(axis=1)
-    k = int(np.argmin(best_per_turn))
-    best = float(best_per_turn[k])
-    if not np.isfinite(best) or k in (0, len(turns) - 1):
+    turns = np.arange(0.0, 180.0 - 1e-9, step)
+    tilts = np.arange(-lim, lim + 1e-9, step)
+    cells = np.array([(a, t) for a in turns for t in tilts])
+    d_all, ok_all = differences(cells, every)
+    grid = mean(d_all, ok_all).reshape(len(turns), len(tilts))
+    k, m = np.unravel_index(int(np.argmin(grid)), grid.shape)
+    if not np.isfinite(grid[k, m]):
         return None
-    distinct = np.abs(turns - turns[k]) >= params.mirror_distinct_deg
-    if not distinct.any():
-        return None
-    others = float(best_per_turn[distinct].min())
-    # refine: the tilt in 1 deg steps at the best turn, then the turn at that tilt,
-    # its minimum placed between the 1 deg samples by a parabola
-    near = np.arange(-step + 1.0, step - 1.0 + 1e-9, 1.0)
-    tilt_c = float(tilts[int(np.argmin(grid[k]))]) + near
-    tilt_fit = mismatch(np.array([plane(float(turns[k]), float(t)) for t in tilt_c]))
-    tilt = float(tilt_c[int(np.argmin(tilt_fit))])
-    fine = turns[k] + near
-    fine_fit = mismatch(np.array([plane(float(a), tilt) for a in fine]))
-    j = int(np.argmin(fine_fit))
-    turn = float(fine[j])
-    if 0 < j < len(fine) - 1 and np.all(np.isfinite(fine_fit[j - 1 : j + 2])):
-        lo, mid, hi = (float(v) for v in fine_fit[j - 1 : j + 2])
-        curve = lo - 2.0 * mid + hi
-        if curve > 0:
-            turn += float(np.clip(0.5 * (lo - hi) / curve, -0.5, 0.5))
-    best = min(best, float(fine_fit.min()))
-    logger.debug(
-        "mirror plane turned %.0f deg: skin mismatch %.2f mm, %.2f mm %g deg away",
-        turn,
-        best,
-        others,
-        params.mirror_distinct_deg,
+    best, best_mm = refine(cells[k * len(tilts) + m].astype(np.float64), float(grid[k, m]), every)
+    turn, tilt = float(best[0]), float(best[1])
+    # the planes turned at least ``mirror_distinct_deg`` from the refined one: the coarse
+    # grid's and the two turned exactly that far (each with its best tilt)
+    off = np.abs((turns - turn + 90.0) % 180.0 - 90.0)
+    far = off >= params.mirror_distinct_deg - 1e-9
+    per_turn = grid.min(axis=1)
+    others, others_off = np.inf, 90.0
+    if far.any():
+        j = int(np.argmin(np.where(far, per_turn, np.inf)))
+        others, others_off = float(per_turn[j]), float(off[j])
+    tilt_try = np.unique(np.concatenate([tilts, [tilt]]))
+    edge = np.array(
+        [(turn + sgn * params.mirror_distinct_deg, t) for sgn in (-1.0, 1.0) for t in tilt_try]
     )
-    excess_mm = params.mirror_min_excess_vx * float(np.mean(spacing))
-    if others < params.mirror_contrast * best or others - best < excess_mm:
+    edge_fit = float(mismatch(edge).min())
+    if edge_fit < others:
+        others, others_off = edge_fit, params.mirror_distinct_deg
+    # the lower skin alone, from the same coarse grid
+    low_turn: float | None = None
+    if low.sum() >= 100:
+        low_grid = mean(d_all[low], ok_all[low])
+        j = int(np.argmin(low_grid))
+        if np.isfinite(low_grid[j]):
+            low_best, _ = refine(cells[j].astype(np.float64), float(low_grid[j]), low)
+            low_turn = float((low_best[0] - turn + 90.0) % 180.0 - 90.0)
+    return _MirrorFit(
+        normal=plane(turn, tilt),
+        turn_deg=turn % 180.0,
+        tilt_deg=tilt,
+        best_mm=best_mm,
+        others_mm=others,
+        others_turn_deg=others_off,
+        low_turn_deg=low_turn,
+    )
+
+
+def _mirror_face(
+    *,
+    axis: np.ndarray,
+    face: np.ndarray,
+    centre_mm: np.ndarray,
+    body: np.ndarray,
+    free: np.ndarray,
+    affine: np.ndarray,
+    offset: np.ndarray,
+    spacing: tuple[float, float, float],
+    params: AxisParams,
+) -> tuple[np.ndarray, float] | None:
+    """The face direction in the head's plane of bilateral symmetry, or None.
+
+    The plane is :func:`_mirror_search`'s (independent of ``face``). It counts when
+    every plane turned ``params.mirror_distinct_deg`` or more from it fits
+    ``params.mirror_contrast`` times and ``params.mirror_min_excess_vx`` voxels worse,
+    and the skin below the brain centre alone (face, jaw, skull base, neck) has its own
+    best plane within ``params.mirror_low_agree_deg`` of it (when it has 100 points).
+    Returns (unit face direction perpendicular to the unit long ``axis`` in that plane,
+    on the side of the measured unit ``face``; its turn from ``face`` in deg), or None
+    when no plane is distinct.
+    """
+    fit = _mirror_search(
+        axis=axis,
+        centre_mm=centre_mm,
+        body=body,
+        free=free,
+        affine=affine,
+        offset=offset,
+        spacing=spacing,
+        params=params,
+    )
+    if fit is None:
         return None
-    normal = _turn(side, axis, turn)
-    new = _unit(np.cross(normal, axis))
+    new = _unit(np.cross(fit.normal, axis))
+    new = _unit(new - np.dot(new, axis) * axis)
     if np.dot(new, face) < 0:
         new = -new
+    low_deg = np.nan if fit.low_turn_deg is None else fit.low_turn_deg
+    logger.debug(
+        "mirror plane %.1f deg from the measured face (tilt %.1f): skin mismatch %.2f mm, "
+        "%.2f mm %.0f deg away (contrast %.3f); the lower skin's plane %.1f deg from it",
+        angle_deg(new, face),
+        fit.tilt_deg,
+        fit.best_mm,
+        fit.others_mm,
+        fit.others_turn_deg,
+        fit.others_mm / max(fit.best_mm, 1e-9),
+        low_deg,
+    )
+    excess_mm = params.mirror_min_excess_vx * float(np.mean(spacing))
+    if (
+        fit.others_mm < params.mirror_contrast * fit.best_mm
+        or fit.others_mm - fit.best_mm < excess_mm
+    ):
+        return None
+    if abs(low_deg) > params.mirror_low_agree_deg:
+        # the face, jaw and neck are symmetric about another plane than the whole
+        # skin: a deformed cranium (plagiocephaly) pulls the whole skin's plane
+        return None
     return new, angle_deg(new, face)
 
 

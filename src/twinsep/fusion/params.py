@@ -289,20 +289,19 @@ class AxisParams:
     angle (deg) from the vertex direction makes the orientation doubtful (craniopagus
     joins the calvaria; the out-of-scope rule is applied by the analysis)."""
 
-    mirror_turn_deg: float = 85.0
-    """The face measured from the protrusions is checked against the head's bilateral
-    symmetry: mirror planes turned up to this angle (deg) about the long axis from the
-    one through the measured face are tried, and the face is taken in the plane whose
-    mirror image of the skin fits the skin best (on the measured face's side). The
-    protrusions' mean turns by about 1.3 deg per degree the long axis leans sideways
-    (they lie 30-60 deg from it) and follows any one-sided error of the labels under the
-    skull base (Colin27 real-angular segmented: faces 15-18 deg off, the mirror plane
-    1-3 deg); an arm lying over the head pulls it 57-81 deg (the blind bodies cases).
-    30 and 85 give the same face on every head without an arm (102 rows measured)."""
-
     mirror_tilt_deg: float = 15.0
-    """The mirror planes are also tilted up to this angle (deg) about the face direction
-    (the long axis found leans up to 5-10 deg out of the true midline plane)."""
+    """The face measured from the protrusions is checked against the head's bilateral
+    symmetry: mirror planes holding the long axis, turned about it over a full half-turn
+    from a reference fixed by the axis alone and tilted out of it by up to this angle
+    (deg; the long axis found leans up to 5-10 deg out of the true midline plane), are
+    tried, and the face is taken in the plane whose mirror image of the skin fits the
+    skin best (on the measured face's side). The protrusions' mean turns by about 1.3
+    deg per degree the long axis leans sideways (they lie 30-60 deg from it) and follows
+    any one-sided error of the labels under the skull base (Colin27 real-angular
+    segmented: faces 15-18 deg off, the mirror plane 1-3 deg); an arm lying over the
+    head pulls it 57-81 deg (the blind bodies cases). The search does not start from the
+    measured face (it reached 85 deg from it before, and the same head's planes scored
+    differently from different starts)."""
 
     mirror_contrast: float = 1.5
     """The mirror plane is used only when the skin's mismatch (mean difference, mm, of
@@ -315,6 +314,10 @@ class AxisParams:
     mirror_distinct_deg: float = 15.0
     """Angle (deg) about the long axis beyond which another mirror plane must fit
     ``mirror_contrast`` times worse than the best."""
+
+    mirror_low_agree_deg: float = 2.0
+    """...and the skin below the brain centre (face, jaw, skull base, neck) searched
+    alone has its best plane within this angle (deg) of the whole skin's."""
 
     mirror_min_excess_vx: float = 0.2
     """...and worse by at least this many voxels (mean spacing): a voxelized ball, round
