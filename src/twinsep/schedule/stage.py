@@ -230,7 +230,9 @@ def order_notes(
         if preparatory_action(s) == "tissue_expander" and expander_days is not None:
             text += (
                 " (the plan's fills and rest), so the expanders are held full "
-                f"{days[number] - own[number]} days longer before the separation"
+                f"{days[number] - own[number]} days longer before the separation; the skin "
+                "plan's insertion and fill dates count from that lead: move them with the "
+                "insertion"
             )
         notes.append(text)
     return notes
