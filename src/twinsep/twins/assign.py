@@ -6,7 +6,9 @@
    such split: one head, refused.
 2. Geodesic (minimum-cost path) fronts with tissue-dependent travel costs
    (:class:`TwinParams.cost_by_label`: fast in brain, bone and scalp, slow in CSF/dura
-   and blood, impassable in air) first divide the cranial cavity between the two
+   and blood, impassable in air; CSF in a wide body - a hydrocephalic twin's
+   ventricles - at the brain's cost, :func:`wide_csf_blocks`) first divide the cranial
+   cavity between the two
    cores, then give every other tissue (skull, scalp, face, neck) to the twin whose
    cavity part reaches it first: a head's coverings belong to the cavity they wrap.
    The boundary follows the anatomy of the bridge rather than a plane between two
@@ -101,7 +103,7 @@ def assign_twins(
     logger.debug("head cores split at %.2f of depth %.1f mm", cores.fraction, cores.depth_mm)
 
     # --- geodesic growth on the coarse grid ------------------------------------------
-    cost_c = _coarse_cost(counts, n_block, params)
+    cost_c = _coarse_cost(counts, n_block, csp, params)  # type: ignore[arg-type]
     seeds = cores.core_a | cores.core_b
     cost_c[seeds] = np.minimum(cost_c[seeds], 1.0)
     owner_c, part_c = _grow_by_cavity(cost_c, ic_c | seeds, cores.core_a, cores.core_b, csp)  # type: ignore[arg-type]
@@ -232,17 +234,56 @@ def _fraction(count: np.ndarray, n_block: int) -> np.ndarray:
     return (count / n_block).astype(np.float32)
 
 
-def _coarse_cost(counts: dict[int, np.ndarray], n_block: int, params: TwinParams) -> np.ndarray:
+def wide_csf_blocks(csf_fraction: np.ndarray, csp: morph.Spacing, radius_mm: float) -> np.ndarray:
+    """Coarse blocks of CSF bodies wide enough to hold a ball of ``radius_mm``.
+
+    Parameters
+    ----------
+    csf_fraction : ndarray of float
+        Share of each coarse block's fine voxels labelled CSF.
+    csp : (3,) float
+        Block size (mm) along i, j, k.
+    radius_mm : float
+        Ball radius (mm); 0 or less gives no block.
+
+    Returns
+    -------
+    ndarray of bool
+        The blocks that are mostly CSF, opened by the ball: bodies wider than about
+        twice the radius (a ventricle enlarged by hydrocephalus, a cyst) down to their
+        walls; thin layers (the subarachnoid space, the sheet between two brains,
+        normal slit-like ventricles) are left out.
+    """
+    csf = csf_fraction >= 0.5
+    if radius_mm <= 0 or not csf.any():
+        return np.zeros(csf.shape, bool)
+    return morph.open_mm(csf, radius_mm, csp) & csf
+
+
+def _coarse_cost(
+    counts: dict[int, np.ndarray], n_block: int, csp: morph.Spacing, params: TwinParams
+) -> np.ndarray:
     """Mean travel cost (per mm) of each coarse block; inf where the block is mostly air.
 
     Built from the block counts of each tissue label (:func:`block_label_counts`)
-    instead of a float copy of the fine grid.
+    instead of a float copy of the fine grid. The CSF of wide bodies
+    (:func:`wide_csf_blocks`, ``params.wide_csf_mm``) costs what brain costs: a
+    twin's enlarged ventricles are part of its own brain, and the slow CSF cost is for
+    the thin layers between two brains.
     """
     tissue_frac = _fraction(n_block - counts[L.BACKGROUND].astype(np.int64), n_block)
+    wide = wide_csf_blocks(_fraction(counts[L.CSF], n_block), csp, params.wide_csf_mm)
+    if wide.any():
+        logger.debug("wide CSF bodies: %d coarse blocks at the brain's cost", int(wide.sum()))
     s = np.zeros(tissue_frac.shape, np.float64)
     for value, c in params.cost_by_label.items():
         if value != L.BACKGROUND and value in counts:
-            s += float(c) * _fraction(counts[value], n_block)
+            frac = _fraction(counts[value], n_block)
+            if value == L.CSF and wide.any():
+                brain_cost = float(params.cost_by_label.get(L.BRAIN, c))
+                s += np.where(wide, brain_cost, float(c)) * frac
+            else:
+                s += float(c) * frac
     with np.errstate(invalid="ignore", divide="ignore"):
         cost = np.where(tissue_frac >= 0.5, s / np.maximum(tissue_frac, 1e-6), np.inf)
     return cost.astype(np.float64)

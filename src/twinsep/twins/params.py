@@ -129,6 +129,18 @@ class TwinParams:
     (2.5) and blood (4) are slow, so where the fronts meet inside the bridge the
     boundary settles in the CSF/dural plane or the shared sinus, as surgeons divide."""
 
+    wide_csf_mm: float = 5.0
+    """CSF in a body that holds a ball of this radius (mm) on the work grid - a
+    ventricle enlarged by hydrocephalus, a cyst - is crossed at the brain's travel cost
+    (:func:`twinsep.twins.assign.wide_csf_blocks`): it lies inside one twin's brain, and
+    belongs to the brain around it. CSF's slow cost is meant for the thin layers where
+    the boundary between two brains should settle (the subarachnoid space and the sheet
+    between the brains, 1-4 mm; an infant's slit-like ventricles are 5-9 mm across), so
+    thinner CSF keeps it. With the slow cost in 20-40 mm of its own ventricles, a
+    hydrocephalic twin's front lost its 10 mm brain mantle to the other twin's front,
+    which ran round the ventricles through the mantle (blind shapes ``vt-c15-hydroB*``:
+    123-257 mL given to the other twin). 0 turns the rule off."""
+
     limb_shells_mm: tuple[float, ...] = (10.0, 15.0, 20.0)
     """Tissue farther than a shell width (mm) from both cranial cavities lies outside
     both heads' coverings (an infant's scalp and skull together are 5-10 mm): a neck,
