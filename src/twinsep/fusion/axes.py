@@ -177,6 +177,12 @@ class _Plane:
     area_mm2: float
 
 
+#: A flat end of the scan whose normal lies within this angle (deg) of the skull-base
+#: cues faces the feet rather than the side (the bisector of down and across): a cut
+#: through the neck, not a flat facet of an ear or a cheek.
+_FEET_SIDE_DEG = 45.0
+
+
 def _unit(v: np.ndarray) -> np.ndarray:
     n = float(np.linalg.norm(v))
     return v / n if n > 0 else v
@@ -509,6 +515,7 @@ def twin_frame(
     neck_cut = False
     neck_confirmed = False
     neck_end_normal: np.ndarray | None = None
+    end_seen: _Plane | None = None  # a flat end of the scan just below the head
     if cut is None:
         # A scan that ends in the neck or through the jaw cuts them along one plane,
         # often smaller than ``body_cut_min_mm2`` (an infant neck): the end slab then
@@ -519,12 +526,23 @@ def twin_frame(
         # base's own error (``cut_agree_deg``; whole heads' necks lie 3-10 deg from
         # their own flat end), is that cut: its normal replaces the neck...
         end_plane = body_plane(None, min_area_mm2=ap.neck_cut_min_mm2, level_fit=True)
-        if (
-            end_plane is not None
-            and _ends_body(end_plane, body_pts, b, spacing, ap)
-            # where the neck ends (not a flat facet of an ear or a shoulder)
-            and abs(float(np.dot(pts[end].mean(axis=0) - end_plane.centre_mm, end_plane.normal)))
+        if end_plane is not None and not _ends_body(end_plane, body_pts, b, spacing, ap):
+            end_plane = None
+        end_seen = end_plane
+        # where the neck ends (not a flat facet of an ear or a shoulder): across the
+        # neck's end slab, or under the skull base as the neck itself must be
+        # (``neck_agree_deg`` of the skull-base cues or the footprint). The end slab,
+        # refined along itself, slides onto the chin where little neck lies beyond it
+        # (a hydrocephalic or long head cut 15-25 mm below its chin: the slab then
+        # ended 17-33 mm short of the cut, whose normal lay 0-2 deg from the truth)
+        if end_plane is not None and (
+            abs(float(np.dot(pts[end].mean(axis=0) - end_plane.centre_mm, end_plane.normal)))
             <= max(ap.neck_slab_mm, 2.0 * max(spacing))
+            or min(
+                angle_deg(end_plane.centre_mm - b, down),
+                angle_deg(end_plane.centre_mm - b, footprint),
+            )
+            <= ap.neck_agree_deg
         ):
             end_dir = body_direction(end_plane, "neck or jaw cut")
             lean_deg = angle_deg(neck_dir, end_dir)
@@ -587,6 +605,31 @@ def twin_frame(
             "of a scan cut at C1-C2); the long axis comes from the face, skull base and "
             "cavity exit, which is less precise"
         )
+    if neck_used and not neck_confirmed and end_seen is not None:
+        # The scan ends on a flat cut of the body (``body_cut_min_mm2``: no whole
+        # head's flat facet is that large) facing the feet rather than the side
+        # (``_FEET_SIDE_DEG`` of the skull-base cues) that was not taken for the neck's
+        # (its centre off those cues, or the cavity's exit siding with the neck), the
+        # neck leans from it by more than the skull base's own error, and its end slab
+        # stops short of it (tissue goes on below: the slab slid onto the chin of a long
+        # or hydrocephalic head, 17-33 mm short; a straight neck crossed obliquely
+        # reaches the cut and is not doubted): one of the two is wrong, and the image
+        # does not say which
+        lean_deg = angle_deg(neck_dir, end_seen.normal)
+        short_mm = float(np.dot(end_seen.centre_mm - pts[end].mean(axis=0), end_seen.normal))
+        if (
+            lean_deg > ap.cut_agree_deg
+            and angle_deg(end_seen.normal, _unit(mean)) <= _FEET_SIDE_DEG
+            and end_seen.area_mm2 >= ap.body_cut_min_mm2
+            and short_mm > max(ap.neck_slab_mm, 2.0 * max(spacing))
+        ):
+            notes.append(
+                f"twin {name}: the neck found leans {lean_deg:.0f} deg from the flat end of "
+                f"the scan, which lies {short_mm:.0f} mm beyond the neck's end (the neck "
+                "cue may have slid onto the chin, as on a long or hydrocephalic head); the "
+                "long axis, the fusion type and the face rotation may be off by that much: "
+                "confirm them on the images"
+            )
 
     # Face: protrusions in a band of angles around the down direction.
     protrusion_mm = d_cav[ext] - thick_mm
