@@ -124,6 +124,44 @@ def test_the_summary_says_what_the_cut_does_with_the_shared_sinus() -> None:
     assert shared_sinus_words(plan) == ("yes", "")
 
 
+def test_the_shared_card_gives_both_shares_of_the_sinus_beside_the_divided_vessels() -> None:
+    plan = _staged_plan()  # vessel-1 divided in stage 3, vessel-2 in stage 2
+    sep = plan["separation"]
+    vessels = "the cut divides 2 vessels across the boundary in stage 2, 3, the widest 3.1 mm"
+    # blind at130-occ-c15-fov: the shared sinus divided 8.53 / 0.06 mL, i.e. at its tip;
+    # before, the card spoke only of the divided vessels
+    sep["shared_sinus_ml"] = {"A": 8.53, "B": 0.06}
+    sep["shared_sinus_division"] = "edge"
+    card = _card(render_report(plan, {}), "card-shared")
+    assert (
+        "the cut divides the shared sinus only at its edge: twin A keeps 8.5 mL, twin B "
+        "0.1 mL, so twin A keeps the sinus" in card
+    )
+    assert vessels in card and "venogram" in card
+    # a one-voxel sliver does not read as "0.0 mL"
+    sep["shared_sinus_ml"] = {"A": 0.03, "B": 6.2}
+    card = _card(render_report(plan, {}), "card-shared")
+    assert "twin A keeps under 0.1 mL, twin B 6.2 mL, so twin B keeps the sinus" in card
+    # bodies vt-c15-full: a 2.8 mm vessel divided while the 21.1 mL sinus goes to twin A
+    sep["shared_sinus_ml"] = {"A": 21.1, "B": 0.0}
+    sep["shared_sinus_division"] = "none"
+    card = _card(render_report(plan, {}), "card-shared")
+    assert vessels in card
+    assert "the shared sinus is not among them: twin A keeps all 21.1 mL of it, twin B none" in card
+    sep["shared_sinus_ml"] = {"A": 5.12, "B": 3.04}  # its pieces in both twins
+    card = _card(render_report(plan, {}), "card-shared")
+    assert "its pieces go 5.1 mL to twin A and 3.0 mL to twin B" in card
+    # a sinus the cut divides in earnest
+    sep["shared_sinus_division"] = "divided"
+    card = _card(render_report(plan, {}), "card-shared")
+    assert "the shared sinus is divided: twin A keeps 5.1 mL, twin B 3.0 mL" in card
+    assert "only at its edge" not in card
+    # a plan written before the division was said: the shares only
+    del sep["shared_sinus_division"]
+    card = _card(render_report(plan, {}), "card-shared")
+    assert "the shared sinus after the cut: twin A keeps 5.1 mL, twin B 3.0 mL" in card
+
+
 # -- bodies in the scan -----------------------------------------------------------------
 def _with_bodies(plan: dict[str, Any]) -> dict[str, Any]:
     """vt-c15-full's twins: heads and necks 1311.2 / 1146.3 mL of 2972.5 / 2802.8 mL."""

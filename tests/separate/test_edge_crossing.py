@@ -20,9 +20,14 @@ from twinsep.fusion.shared import SinusCrossing
 from twinsep.labels import CSF, SOFT_TISSUE, TWIN_A, TWIN_B, VESSEL
 from twinsep.separate import SeparationPlan, plan_separation
 from twinsep.separate.crossings import SinusShare, edge_link, sinus_share_ml, vessel_crossings
-from twinsep.separate.mincut import verify_separation
+from twinsep.separate.mincut import CutResult, verify_separation
 from twinsep.separate.stage import separation_section
-from twinsep.separate.staging import StagingFacts, propose_stages, sinus_off_cut_words
+from twinsep.separate.staging import (
+    StagingFacts,
+    propose_stages,
+    sinus_edge_words,
+    sinus_off_cut_words,
+)
 from twinsep.volume import Volume
 
 SP_MM = 3.0
@@ -266,3 +271,106 @@ def test_sinus_pieces_left_to_both_twins_are_said_with_both_shares() -> None:
     )
     final = [s for s in propose_stages(facts, []) if s.kind == "separation"][-1]
     assert words in final.rationale and "venogram" in final.rationale
+
+
+# -- a shared sinus divided only at its tip ------------------------------------------------
+# blind at130-occ-c15-fov (docs/separation.md, "A shared sinus divided only at its edge"):
+# the cut divided the shared sinus 8.53 / 0.06 mL and the staged plan named a venous
+# division after that sliver, as if the shared sinus were divided there.
+#: the sinus tube along x (voxel centres -29.5 .. 5.5 mm, 36 slices of 16 voxels) and a
+#: thin vein (no seed, 4 voxels a slice) below it
+TIP_SEED = (-10.5, 4.5, 0.5)
+
+
+def _tip_case() -> tuple[Volume, Volume]:
+    labels, twins = _dumbbell("straight")
+    lab = labels.array.copy()
+    lab[lab == VESSEL] = SOFT_TISSUE
+    x, y, z = np.meshgrid(
+        *[np.arange(n) - (n - 1) / 2.0 for n in DB_SHAPE], indexing="ij", sparse=True
+    )
+    lab[(np.hypot(y - 4.0, z) <= 2.5) & (x >= -30.0) & (x <= 6.0)] = VESSEL
+    lab[(np.hypot(y + 8.0, z) <= 1.5) & (np.abs(x) <= 6.0)] = VESSEL
+    return labels.with_array(lab), twins
+
+
+def _planned_at(plane_x_mm: float) -> SeparationPlan:
+    """The tip case with the cut given as the plane x = ``plane_x_mm`` (A below)."""
+    labels, twins = _tip_case()
+    x = np.arange(DB_SHAPE[0]) - (DB_SHAPE[0] - 1) / 2.0
+    tw = twins.array.copy()
+    body = tw > 0
+    tw[body] = TWIN_A
+    tw[(x > plane_x_mm)[:, None, None] & body] = TWIN_B
+    cut = CutResult(tw, 15.0, 0, 0, 0.0, 0.0, 0.0, 0)
+    return plan_separation(labels, twins, _fusion((0.0, 4.0, 0.0), [TIP_SEED]), cut=cut)
+
+
+@pytest.fixture(scope="module")
+def tip_plans() -> dict[str, SeparationPlan]:
+    return {"tip": _planned_at(5.0), "middle": _planned_at(0.0)}
+
+
+def test_a_sinus_divided_at_its_tip_is_said_to_stay_with_one_twin(
+    tip_plans: dict[str, SeparationPlan],
+) -> None:
+    plan = tip_plans["tip"]
+    vx_ml = 1.0 / 1000  # 1 mm voxels
+    share = plan.sinus_share
+    # 35 slices of the tube in twin A, its last (x = 5.5 mm) in twin B: 2.8 % of it
+    assert share is not None
+    assert share.a_ml == pytest.approx(35 * 16 * vx_ml) and share.b_ml == pytest.approx(16 * vx_ml)
+    assert share.minor_ml == pytest.approx(16 * vx_ml) and share.divided
+    # two crossings: the sinus's tip (4.5 mm section) and the thin vein, which is not on it
+    on = {c.diameter_mm > 3.0: c.on_sinus for c in plan.vessel_crossings}
+    assert on == {True: True, False: False}
+    sinus_id = next(c.id for c in plan.vessel_crossings if c.on_sinus)
+    assert plan.sinus_division == "edge"
+    section = separation_section(plan)
+    assert section["shared_sinus_division"] == "edge"
+    assert section["shared_sinus_ml"] == {"A": 0.56, "B": 0.02}
+    words = "the cut divides the shared sinus only at its edge: twin A keeps 0.6 mL, twin B under 0.1 mL"
+    hits = [w for w in plan.warnings if w.startswith(words)]
+    assert len(hits) == 1 and f"({sinus_id})" in hits[0] and "twin A keeps the sinus" in hits[0]
+    # the stage that divides the sinus's crossing says so, and only that stage
+    said = [s for s in plan.stages if "only at its edge" in s.rationale]
+    assert len(said) == 1 and sinus_id in said[0].structures
+    assert f"({sinus_id}), so twin A keeps the sinus" in said[0].rationale
+    assert "does not divide the shared sinus" in said[0].rationale
+
+
+def test_a_sinus_divided_in_its_middle_is_not_an_edge(tip_plans: dict[str, SeparationPlan]) -> None:
+    plan = tip_plans["middle"]
+    share = plan.sinus_share
+    # 30 slices in A, 6 in B: 17 % of the sinus, over the 5 % of an edge
+    assert share is not None and share.minor_ml == pytest.approx(6 * 16 / 1000)
+    assert plan.sinus_division == "divided"
+    assert not any("only at its edge" in w for w in plan.warnings)
+    assert not any("only at its edge" in s.rationale for s in plan.stages)
+
+
+def test_the_edge_rule_takes_both_the_share_and_the_volume() -> None:
+    # a sliver of 0.2 mL: an edge of a 10 mL sinus (2 %), not of a 3 mL one (6.7 %)
+    rule = {"max_share": 0.05, "max_ml": 0.25}
+    assert SinusShare(9.8, 0.2, 0.2).edge_only(**rule)
+    assert not SinusShare(2.8, 0.2, 0.2).edge_only(**rule)
+    # 1.0 mL of a 30 mL sinus (3.3 %) is more than a tributary holds: divided
+    assert not SinusShare(29.0, 1.0, 1.0).edge_only(**rule)
+    # pieces wholly in each twin: not divided at all
+    assert not SinusShare(5.0, 0.1, 0.0).edge_only(**rule)
+    assert sinus_edge_words((8.53, 0.06)) == (
+        "the cut divides the shared sinus only at its edge: twin A keeps 8.5 mL, twin B 0.1 mL"
+    )
+
+
+def test_sinus_share_counts_the_smaller_side_of_each_divided_component() -> None:
+    lab = np.zeros((20, 20, 20), np.uint8)
+    lab[2:18, 5, 5] = VESSEL  # piece 1: 16 voxels, divided 14 / 2
+    lab[2:12, 12, 12] = VESSEL  # piece 2: 10 voxels, wholly in B
+    labels = Volume(lab, np.diag([2.0, 2.0, 2.0, 1.0]))  # 8 uL voxels
+    tw = np.full(lab.shape, TWIN_B, np.uint8)
+    tw[:16, :10, :] = TWIN_A
+    share = sinus_share_ml(labels, tw, [(4.0, 10.0, 10.0), (6.0, 24.0, 24.0)])
+    assert share is not None
+    assert (share.a_ml, share.b_ml) == (pytest.approx(14 * 0.008), pytest.approx(12 * 0.008))
+    assert share.minor_ml == pytest.approx(2 * 0.008)  # piece 2's 10 voxels do not count

@@ -142,7 +142,10 @@ def shared_sinus_words(plan: Mapping[str, Any]) -> tuple[str, str]:
         why, or for a shared sinus whether the cut divides it, leaves it to one twin
         (``separation.shared_sinus_left_to``, with its mL from
         ``separation.shared_sinus_ml``), leaves its pieces to both twins (each twin's mL)
-        or divides no labelled vessel ("" when the plan has no separation).
+        or divides no labelled vessel ("" when the plan has no separation). When the cut
+        divides vessels it says beside them what it does with the sinus
+        (``separation.shared_sinus_division``: only at its edge, divided, or not among
+        them) with both twins' shares of it.
     """
     shared = plan.get("shared") or {}
     fusion = plan.get("fusion") or {}
@@ -176,10 +179,11 @@ def shared_sinus_words(plan: Mapping[str, Any]) -> tuple[str, str]:
             if widest is not None
             else ""
         )
-        return "yes", (
+        vessels = (
             f"the cut divides {n} vessel{'s' if n != 1 else ''} across the boundary{where}"
             f"{size} (see Vessel crossings)"
         )
+        return "yes", _sinus_with_crossings(sep, vessels)
     owner = sep.get("shared_sinus_left_to")
     share = sep.get("shared_sinus_ml") or {}
     a_ml, b_ml = share.get("A"), share.get("B")
@@ -200,6 +204,44 @@ def shared_sinus_words(plan: Mapping[str, Any]) -> tuple[str, str]:
         "the cut divides no labelled vessel and which twin keeps the sinus is not known: "
         "check on a venogram where the cut meets it"
     )
+
+
+def _ml_words(v: float) -> str:
+    # a sliver of one or two voxels rounds to "0.0 mL", which reads as nothing at all
+    return "under 0.1 mL" if 0 < v < 0.05 else f"{v:.1f} mL"
+
+
+def _sinus_with_crossings(sep: Mapping[str, Any], vessels: str) -> str:
+    """The Shared card's sentence when the cut divides vessels: what it does with the
+    shared sinus (``separation.shared_sinus_division``) and both twins' shares of it
+    (``separation.shared_sinus_ml``), beside ``vessels`` (the divided vessels' words)."""
+    share = sep.get("shared_sinus_ml") or {}
+    a_ml, b_ml = share.get("A"), share.get("B")
+    if not (isinstance(a_ml, int | float) and isinstance(b_ml, int | float)):
+        return vessels  # a plan written before the shares were measured
+    shares = f"twin A keeps {_ml_words(a_ml)}, twin B {_ml_words(b_ml)}"
+    division = sep.get("shared_sinus_division")
+    if division == "edge":
+        keeper = "A" if a_ml >= b_ml else "B"
+        return (
+            f"the cut divides the shared sinus only at its edge: {shares}, so twin {keeper} "
+            f"keeps the sinus; {vessels}; check on a venogram where the cut meets it"
+        )
+    if division == "divided":
+        return f"{vessels}; the shared sinus is divided: {shares}"
+    if division == "none":
+        if a_ml > 0 and b_ml > 0:
+            return (
+                f"{vessels}; the shared sinus is not among them: its pieces go "
+                f"{_ml_words(a_ml)} to twin A and {_ml_words(b_ml)} to twin B"
+            )
+        keeper, ml = ("A", a_ml) if a_ml > 0 else ("B", b_ml)
+        other = "B" if keeper == "A" else "A"
+        return (
+            f"{vessels}; the shared sinus is not among them: twin {keeper} keeps all "
+            f"{_ml_words(ml)} of it, twin {other} none"
+        )
+    return f"{vessels}; the shared sinus after the cut: {shares}"
 
 
 def crossing_stage(plan: Mapping[str, Any], crossing: Mapping[str, Any]) -> str:

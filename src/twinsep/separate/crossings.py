@@ -36,6 +36,12 @@ class VesselCrossing:
     drains_toward : str
         ``"A"`` or ``"B"``: the side with more connected vessel volume (an estimate from
         anatomy; CT shows no flow direction).
+    on_sinus : bool
+        The crossing divides the fusion's shared sinus (one of its vessel voxels on the
+        cut lies in a component the fusion counted as the shared sinus); False when
+        :func:`vessel_crossings` was given no ``sinus`` mask. Not written to
+        ``plan.json`` (``separation.shared_sinus_division`` says what the cut does with
+        the sinus).
     """
 
     id: str
@@ -44,6 +50,7 @@ class VesselCrossing:
     volume_a_ml: float
     volume_b_ml: float
     drains_toward: str
+    on_sinus: bool = False
 
     def to_json(self) -> dict[str, object]:
         """JSON-ready view with units in keys."""
@@ -84,6 +91,7 @@ def vessel_crossings(
     kerf: np.ndarray,
     *,
     kerf_box: tuple[slice, slice, slice] | None = None,
+    sinus: np.ndarray | None = None,
 ) -> list[VesselCrossing]:
     """Every vessel the cut divides.
 
@@ -104,6 +112,9 @@ def vessel_crossings(
         A box holding every kerf voxel (``SeparationCheck.kerf_box``); found from
         ``kerf`` when not given. Only the crossings are searched in it; the vessel
         volumes on each side are measured on the whole vessel tree.
+    sinus : (I, J, K) bool ndarray, optional
+        The fusion's shared sinus (:func:`shared_sinus_mask`): a crossing with a voxel in
+        it is ``on_sinus``.
 
     Returns
     -------
@@ -151,11 +162,13 @@ def vessel_crossings(
     rest_c = label_components(rest_mask, 26)[0]
     # sizes counted over the vessel voxels only (a fraction of a percent of the box)
     rest_sizes = np.bincount(rest_c[rest_mask])
-    found: list[tuple[float, tuple[float, float, float], float, float]] = []
+    sinus_kb = sinus[kerf_box] if sinus is not None else None
+    found: list[tuple[float, tuple[float, float, float], float, float, bool]] = []
     for cid in range(1, n + 1):
         m_c = comps == cid
         if not ((tw_kb[m_c] == TWIN_A).any() and (tw_kb[m_c] == TWIN_B).any()):
             continue  # the vessel only touches the cut from one side: not divided
+        on_sinus = bool(sinus_kb[m_c].any()) if sinus_kb is not None else False
         idx = np.argwhere(m_c) + k_lo
         lo = np.maximum(idx.min(axis=0) - 12, 0)
         hi = np.minimum(idx.max(axis=0) + 13, lab.shape)
@@ -178,7 +191,9 @@ def vessel_crossings(
             side = int(np.bincount(tw_box[sel & ring], minlength=3)[1:].argmax()) + 1
             vol[side] += float(rest_sizes[t]) * vox_ml
         pos = labels.world_coords(idx.mean(axis=0))
-        found.append((diameter, (float(pos[0]), float(pos[1]), float(pos[2])), vol[1], vol[2]))
+        found.append(
+            (diameter, (float(pos[0]), float(pos[1]), float(pos[2])), vol[1], vol[2], on_sinus)
+        )
     found.sort(key=lambda f: (f[0], f[1]))
     out = [
         VesselCrossing(
@@ -188,8 +203,9 @@ def vessel_crossings(
             volume_a_ml=va,
             volume_b_ml=vb,
             drains_toward="A" if va >= vb else "B",
+            on_sinus=on_s,
         )
-        for i, (d, pos, va, vb) in enumerate(found, start=1)
+        for i, (d, pos, va, vb, on_s) in enumerate(found, start=1)
     ]
     logger.info("cut crosses %d vessel(s)", len(out))
     return out
@@ -204,10 +220,39 @@ class SinusShare:
     a_ml, b_ml : float
         Volume of the shared sinus's vessel voxels (the components the fusion counted,
         on the labels) in twin A's / twin B's refined map, mL.
+    minor_ml : float
+        Over the sinus components the cut divides (those holding voxels of both twins),
+        the smaller twin's part of each, summed, mL; 0 when the cut divides none (the
+        sinus in one twin, or its pieces each wholly in one twin).
     """
 
     a_ml: float
     b_ml: float
+    minor_ml: float = 0.0
+
+    @property
+    def divided(self) -> bool:
+        """The cut divides a component of the sinus (it holds voxels of both twins)."""
+        return self.minor_ml > 0
+
+    def edge_only(self, *, max_share: float, max_ml: float) -> bool:
+        """The cut divides the sinus only at its edge: one twin keeps nearly all of it.
+
+        Parameters
+        ----------
+        max_share : float
+            The smaller parts of the divided components, together, are at most this
+            share of the whole sinus (``a_ml + b_ml``).
+        max_ml : float
+            ... and at most this volume, mL.
+
+        Returns
+        -------
+        bool
+            False when the cut divides no component of the sinus.
+        """
+        total = self.a_ml + self.b_ml
+        return self.divided and self.minor_ml <= max_share * total and self.minor_ml <= max_ml
 
     @property
     def owner(self) -> str | None:
@@ -224,12 +269,11 @@ class SinusShare:
         return {"A": round(self.a_ml, 2), "B": round(self.b_ml, 2)}
 
 
-def sinus_share_ml(
+def shared_sinus_mask(
     labels: Volume,
-    twins: np.ndarray,
     seeds_mm: list[tuple[float, float, float]],
-) -> SinusShare | None:
-    """Each twin's share of the shared sinus after the cut, measured on the sinus itself.
+) -> np.ndarray | None:
+    """The fusion's shared sinus: every vessel component holding one of its seed points.
 
     The sinus is every 26-connected vessel component of ``labels`` holding one of the
     fusion's seed points (``SharedInventory.sinus_seeds_mm``: one voxel of each component
@@ -240,14 +284,12 @@ def sinus_share_ml(
     ----------
     labels : Volume
         Tissue labels 0..5 (the labels the fusion read).
-    twins : (I, J, K) uint8 ndarray
-        Refined twin labels after the cut.
     seeds_mm : list of (x, y, z)
         World points (mm), each at a voxel centre of a shared sinus component.
 
     Returns
     -------
-    SinusShare or None
+    (I, J, K) bool ndarray or None
         None when no seed lies on a vessel voxel (no shared sinus).
     """
     lab = labels.array
@@ -272,10 +314,50 @@ def sinus_share_ml(
     box = slices(*ev)
     comps = label_components(vessel[box], 26)[0]
     ids = np.unique([comps[tuple(int(v) for v in c - lo)] for c in seeds])
-    sinus = np.isin(comps, ids[ids > 0])
-    tw = twins[box][sinus]
+    out = np.zeros(lab.shape, dtype=bool)
+    out[box] = np.isin(comps, ids[ids > 0])
+    return out
+
+
+def sinus_share_ml(
+    labels: Volume,
+    twins: np.ndarray,
+    seeds_mm: list[tuple[float, float, float]],
+) -> SinusShare | None:
+    """Each twin's share of the shared sinus after the cut, measured on the sinus itself.
+
+    The sinus is :func:`shared_sinus_mask`: every 26-connected vessel component holding
+    one of the fusion's seeds. A component holding voxels of both twins is divided by
+    the cut; the smaller twin's part of it counts in ``SinusShare.minor_ml``.
+
+    Parameters
+    ----------
+    labels : Volume
+        Tissue labels 0..5 (the labels the fusion read).
+    twins : (I, J, K) uint8 ndarray
+        Refined twin labels after the cut.
+    seeds_mm : list of (x, y, z)
+        World points (mm), each at a voxel centre of a shared sinus component.
+
+    Returns
+    -------
+    SinusShare or None
+        None when no seed lies on a vessel voxel (no shared sinus).
+    """
+    sinus = shared_sinus_mask(labels, seeds_mm)
+    if sinus is None:
+        return None
+    ev = extent(sinus)
+    if ev is None:  # never: a seed is a sinus voxel
+        return None
+    box = slices(*ev)
+    comps, n = label_components(sinus[box], 26)
+    tw = twins[box]
+    a_vx = np.bincount(comps[tw == TWIN_A], minlength=n + 1)[1:]
+    b_vx = np.bincount(comps[tw == TWIN_B], minlength=n + 1)[1:]
     vox_ml = labels.voxel_volume_mm3 / 1000.0
     return SinusShare(
-        a_ml=float(np.count_nonzero(tw == TWIN_A)) * vox_ml,
-        b_ml=float(np.count_nonzero(tw == TWIN_B)) * vox_ml,
+        a_ml=float(a_vx.sum()) * vox_ml,
+        b_ml=float(b_vx.sum()) * vox_ml,
+        minor_ml=float(np.minimum(a_vx, b_vx).sum()) * vox_ml,
     )

@@ -129,6 +129,18 @@ class StagingParams:
     than this (mm): small enough to coil, and occluding it first tests the collateral
     drainage before open division."""
 
+    sinus_edge_max_share: float = 0.05
+    """The cut divides the shared sinus only at its edge (one twin keeps the sinus; the
+    texts say so, not "the sinus is divided") when the smaller twin's part of the sinus
+    components it divides is at most this share of the sinus ...  (docs/separation.md,
+    "A shared sinus divided only at its edge": the slivers seen on the blind rows were
+    0.7-3 % of the sinus, a few voxels at 3 mm)."""
+
+    sinus_edge_max_ml: float = 0.25
+    """... and at most this volume (mL): a tributary's, a vein 4 mm across (the widest
+    ``endovascular_max_diameter_mm`` occludes) and 20 mm long holds 0.25 mL. A larger
+    part of a large sinus (2 mL of 30 mL, 7 cm of a 6 mm sinus) is a real division."""
+
 
 @dataclass(frozen=True)
 class RiskParams:

@@ -19,6 +19,7 @@ from twinsep.separate.boxes import grow, slices
 from twinsep.separate.crossings import (
     SinusShare,
     VesselCrossing,
+    shared_sinus_mask,
     sinus_share_ml,
     vessel_crossings,
 )
@@ -32,6 +33,7 @@ from twinsep.separate.staging import (
     StagingFacts,
     load_stage_file,
     propose_stages,
+    sinus_edge_words,
     sinus_off_cut_words,
 )
 from twinsep.volume import Volume
@@ -118,6 +120,11 @@ class SeparationPlan:
     sinus_share : SinusShare or None
         The fusion's shared sinus (its vessel components) in each twin after the cut, mL
         (``plan.json`` ``separation.shared_sinus_ml``); None without a shared sinus.
+    sinus_division : {"none", "edge", "divided"} or None
+        What the cut does with the shared sinus (``plan.json``
+        ``separation.shared_sinus_division``): divides no component of it, divides it
+        only at its edge (``SinusShare.edge_only`` under ``StagingParams.sinus_edge_*``:
+        one twin keeps nearly all of it), or divides it; None without a shared sinus.
     """
 
     twins: Volume
@@ -134,6 +141,7 @@ class SeparationPlan:
     moved: MovedTissue | None = None
     sinus_left_to: str | None = None
     sinus_share: SinusShare | None = None
+    sinus_division: str | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled with the two label maps run-length coded (the stage cache: 210 MB of
@@ -403,7 +411,12 @@ def plan_separation(
                 f"after the cut twin {name} is in several pieces; its largest holds "
                 f"{100 * frac:.1f} % of its voxels (check the segmentation)"
             )
-    crossings = vessel_crossings(labels, refined, check.kerf, kerf_box=check.kerf_box)
+    sinus = (
+        shared_sinus_mask(labels, list(fusion.shared.sinus_seeds_mm))
+        if fusion.shared.shared_sinus
+        else None
+    )
+    crossings = vessel_crossings(labels, refined, check.kerf, kerf_box=check.kerf_box, sinus=sinus)
     # Cut surface (marching cubes, world mm): areas by tissue and by stage, vessel sections.
     mesh = _cut_mesh(refined, labels.affine, check.kerf_box)
     lab = labels.array
@@ -413,6 +426,11 @@ def plan_separation(
     share = _sinus_share(labels, refined, fusion)
     # the shared sinus that the cut divides nowhere (it runs along or between its pieces)
     off_cut = share if share is not None and not crossings and share.a_ml + share.b_ml > 0 else None
+    sp = params.staging
+    edge = share is not None and share.edge_only(
+        max_share=sp.sinus_edge_max_share, max_ml=sp.sinus_edge_max_ml
+    )
+    division = None if share is None else "edge" if edge else "divided" if share.divided else "none"
     facts = StagingFacts(
         total=fusion.completeness == "total",
         vertical=fusion.type == "vertical",
@@ -422,6 +440,7 @@ def plan_separation(
         sinus_unseen=fusion.completeness == "total" and not fusion.shared.shared_sinus,
         sinus_off_cut=off_cut.owner if off_cut is not None else None,
         sinus_off_cut_ml=(off_cut.a_ml, off_cut.b_ml) if off_cut is not None else None,
+        sinus_edge_ml=(share.a_ml, share.b_ml) if share is not None and edge else None,
     )
     if stages_path is not None:
         stages = load_stage_file(stages_path, crossings)
@@ -488,6 +507,18 @@ def plan_separation(
             "cut may pass through the real sinus there: check on a venogram where the cut "
             "meets it"
         )
+    if facts.sinus_edge_ml is not None:
+        on = [c.id for c in crossings if c.on_sinus]
+        keeper = "A" if facts.sinus_edge_ml[0] >= facts.sinus_edge_ml[1] else "B"
+        warnings.append(
+            f"{sinus_edge_words(facts.sinus_edge_ml)}"
+            + (f" ({', '.join(on)})" if on else "")
+            + f": twin {keeper} keeps the sinus (the other twin's "
+            f"part is at most {100 * sp.sinus_edge_max_share:g} % of the sinus and "
+            f"{sp.sinus_edge_max_ml:g} mL, a tributary's volume); on coarse voxels the "
+            "lumen is often broken in the labels and the real sinus may reach farther: "
+            "check on a venogram where the cut meets it"
+        )
     if area_by_tissue["brain"] > 0:
         warnings.append(
             f"the cut passes through {area_by_tissue['brain']:.0f} mm² of one twin's brain: "
@@ -511,6 +542,7 @@ def plan_separation(
         moved=moved,
         sinus_left_to=facts.sinus_off_cut,
         sinus_share=share,
+        sinus_division=division,
         twins=twins.with_array(refined),
         cut=labels.with_array(cut_arr),
         area_mm2_by_tissue=area_by_tissue,

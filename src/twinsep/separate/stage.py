@@ -75,6 +75,8 @@ def separation_section(result: SeparationPlan) -> dict[str, Any]:
         "shared_sinus_left_to": result.sinus_left_to,
         # the fusion's shared sinus in each twin after the cut, mL (null without one)
         "shared_sinus_ml": None if result.sinus_share is None else result.sinus_share.to_json(),
+        # what the cut does with it: "none", "edge" (one twin keeps nearly all), "divided"
+        "shared_sinus_division": result.sinus_division,
         # tissue the surface moved between the twins (the twins section is after it)
         "moved_ml": None
         if result.moved is None

@@ -106,6 +106,45 @@ class StagingFacts:
     """When the cut divides no labelled vessel but the fusion saw a shared sinus: the
     sinus's vessel in twin A and in twin B after the cut, mL (both parts non-zero when
     its pieces went to different twins); None otherwise."""
+    sinus_edge_ml: tuple[float, float] | None = None
+    """When the cut divides the fusion's shared sinus only at its edge (the smaller
+    twin's part a sliver, ``SinusShare.edge_only``): the sinus's vessel in twin A and
+    in twin B after the cut, mL; None otherwise. The stage that divides the crossing(s)
+    on the sinus (``VesselCrossing.on_sinus``) then says that one twin keeps it."""
+
+
+def sinus_edge_words(share_ml: tuple[float, float]) -> str:
+    """A cut that divides the shared sinus only at its edge, in words.
+
+    Parameters
+    ----------
+    share_ml : (float, float)
+        The shared sinus's vessel in twin A and in twin B after the cut, mL
+        (``StagingFacts.sinus_edge_ml``).
+
+    Returns
+    -------
+    str
+        ``"the cut divides the shared sinus only at its edge: twin A keeps 8.5 mL, twin B
+        0.1 mL"``; a part under 0.05 mL reads ``"under 0.1 mL"``.
+    """
+    a_ml, b_ml = share_ml
+    return f"the cut divides the shared sinus only at its edge: twin A keeps {_ml(a_ml)}, twin B {_ml(b_ml)}"
+
+
+def _ml(v: float) -> str:
+    # a sliver of one or two voxels rounds to "0.0 mL", which reads as nothing at all
+    return "under 0.1 mL" if 0 < v < 0.05 else f"{v:.1f} mL"
+
+
+def _edge_sentence(ids: list[str], share_ml: tuple[float, float]) -> str:
+    keeper = "A" if share_ml[0] >= share_ml[1] else "B"
+    where = f" ({', '.join(ids)})" if ids else ""
+    words = sinus_edge_words(share_ml)
+    return (
+        f" {words[:1].upper()}{words[1:]}{where}, so twin {keeper} keeps the sinus: this "
+        "stage does not divide the shared sinus. A venogram must show where the cut meets it."
+    )
 
 
 def sinus_off_cut_words(share_ml: tuple[float, float]) -> str:
@@ -281,6 +320,11 @@ def propose_stages(
                         "where it runs before the sector is chosen."
                     )
             structures = ids
+        if facts.sinus_edge_ml is not None:
+            on_sinus = [c.id for c in group if c.on_sinus]
+            # a sinus divided with no crossing flagged on it (never seen): the final stage
+            if on_sinus or (last and not any(c.on_sinus for c in crossings)):
+                text += _edge_sentence(on_sinus, facts.sinus_edge_ml)
         add(name, "separation", structures, text, "divide")
     return stages
 
