@@ -11,8 +11,9 @@ noise, then the heads: ``smallNN`` (head B NN % of head A's length), ``hydroA``/
 on the same world side: their skulls' long axes turn the same way), ``plagio-opp``
 (flattened on opposite world sides: the skulls' axes turn apart), ``scapho`` (cephalic
 index 0.67; ``-mild`` 0.74), ``brachy`` (0.98). Each case's baseline (``baseline_cases``)
-is a regular-shape phantom3 case of the same CT and grid: the same union for the shape cases, and for the unusual sites the nearest union
-the earlier blind benchmarks hold (at120 occipital, or vertical total).
+is a regular-shape phantom3 case of the same CT and grid: the same union for the shape
+cases, and for the unusual sites the nearest union the earlier blind benchmarks hold (at120
+occipital, or vertical total).
 Head A is 135 mm (6 months); head B is phantom3's 130 mm unless said.
 """
 
