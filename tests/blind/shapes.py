@@ -124,6 +124,9 @@ class ShapeParams:
         90 right, 135 right-posterior, 180 straight back, -135 left-posterior.
     flat_k_mm : smoothing radius of the flattening's edge, mm.
     hydro_mantle_mm : hydrocephalus: cortical mantle thickness, mm (0 = none).
+    face_follows : the stretch ``vault_scale`` moves the face, ears, skull base and brain
+        features too (True) or only the vault and the layers phantom3 derives from it
+        (False: a normal face under a long or short vault; the shear always moves all).
     """
 
     vault_scale: tuple[float, float, float] = (1.0, 1.0, 1.0)
@@ -132,6 +135,7 @@ class ShapeParams:
     flat_az_deg: float = 135.0
     flat_k_mm: float = 12.0
     hydro_mantle_mm: float = 0.0
+    face_follows: bool = True
 
     @property
     def neutral(self) -> bool:
@@ -148,6 +152,8 @@ PLAGIO_RIGHT = ShapeParams(plagio_mm=9.0, flat_mm=10.0, flat_az_deg=135.0)
 #: the mirror image
 PLAGIO_LEFT = ShapeParams(plagio_mm=-9.0, flat_mm=10.0, flat_az_deg=-135.0)
 SCAPHO = ShapeParams(vault_scale=(0.88, 1.10, 1.0))
+#: the same long vault over a face of normal proportions
+SCAPHO_VAULT = ShapeParams(vault_scale=(0.88, 1.10, 1.0), face_follows=False)
 #: a milder long head (cephalic index about 0.74)
 SCAPHO_MILD = ShapeParams(vault_scale=(0.94, 1.06, 1.0))
 BRACHY = ShapeParams(vault_scale=(1.04, 0.92, 1.03), flat_mm=6.0, flat_az_deg=180.0)
@@ -212,6 +218,15 @@ class _ShapedHead(_Head):
         n = w / np.maximum(np.linalg.norm(w, axis=1, keepdims=True), 1e-6)
         return np.asarray(np.linalg.norm(n * self._scale, axis=1))
 
+    def _body_warp(self, q: FloatArray) -> FloatArray:
+        """The warp of the face, ears and inner features (the shear only when the face
+        does not follow the vault's stretch)."""
+        if self.shape.face_follows:
+            return self.warp(q)
+        w = q.copy()
+        w[:, 1] = w[:, 1] - self._shear * q[:, 0]
+        return w
+
     def _vault(self, q: FloatArray) -> FloatArray:
         w = self.warp(q)
         return super().skull_distance(w) * self._stretch(w)
@@ -240,7 +255,7 @@ class _ShapedHead(_Head):
         return super().thicknesses(self.warp(q))
 
     def envelope(self, q: FloatArray, d_skin: FloatArray) -> FloatArray:
-        return super().envelope(self.warp(q), d_skin)
+        return super().envelope(self._body_warp(q), d_skin)
 
     def materials(
         self,
@@ -256,7 +271,7 @@ class _ShapedHead(_Head):
         contrast_vessels: bool,
     ) -> npt.NDArray[np.int16]:
         return super().materials(
-            self.warp(q),
+            self._body_warp(q),
             env,
             d_out,
             cav,

@@ -30,6 +30,7 @@ from blind.shapes import (
     PLAGIO_RIGHT,
     SCAPHO,
     SCAPHO_MILD,
+    SCAPHO_VAULT,
     ShapeParams,
     ShapesCase,
 )
@@ -215,6 +216,10 @@ def _all() -> list[tuple[ShapesCase, Case]]:
         _case("vt-c15-scapho-s3", vt, seed=3, shape_a=SCAPHO, shape_b=SCAPHO),
         _case("vt-c15-scapho", vt, spacing_mm=1.5, shape_a=SCAPHO, shape_b=SCAPHO),
         _case("vt-c15-hydroB", vt, spacing_mm=1.5, head_b=HYDRO_HEAD, shape_b=HYDRO),
+        # -- added after the final run: the same long vaults over a normal face (the
+        # stretch moved the faces too), to tell the vault's shape from the face's
+        _case("vt-c15-scapho-vault", vt, shape_a=SCAPHO_VAULT, shape_b=SCAPHO_VAULT),
+        _case("vt-c15-scapho-vault-s3", vt, seed=3, shape_a=SCAPHO_VAULT, shape_b=SCAPHO_VAULT),
         # -- finer grid ------------------------------------------------------------------
         _case(
             "at95-lat-c15-small80-plagio",
