@@ -158,6 +158,8 @@ SCAPHO_VAULT = ShapeParams(vault_scale=(0.88, 1.10, 1.0), face_follows=False)
 SCAPHO_MILD = ShapeParams(vault_scale=(0.94, 1.06, 1.0))
 BRACHY = ShapeParams(vault_scale=(1.04, 0.92, 1.03), flat_mm=6.0, flat_az_deg=180.0)
 HYDRO = ShapeParams(hydro_mantle_mm=10.0)
+#: milder ventriculomegaly: a 20 mm mantle
+HYDRO_MILD = ShapeParams(hydro_mantle_mm=20.0)
 
 
 @dataclass(frozen=True)

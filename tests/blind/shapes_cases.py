@@ -26,6 +26,7 @@ from blind.shapes import (
     BRACHY,
     HYDRO,
     HYDRO_HEAD,
+    HYDRO_MILD,
     PLAGIO_LEFT,
     PLAGIO_RIGHT,
     SCAPHO,
@@ -220,6 +221,9 @@ def _all() -> list[tuple[ShapesCase, Case]]:
         # stretch moved the faces too), to tell the vault's shape from the face's
         _case("vt-c15-scapho-vault", vt, shape_a=SCAPHO_VAULT, shape_b=SCAPHO_VAULT),
         _case("vt-c15-scapho-vault-s3", vt, seed=3, shape_a=SCAPHO_VAULT, shape_b=SCAPHO_VAULT),
+        # milder ventriculomegaly (a 20 mm mantle) at both head sizes
+        _case("vt-c15-hydro20B", vt, head_b=HYDRO_HEAD, shape_b=HYDRO_MILD),
+        _case("vt-c15-hydro20B-normal", vt, head_b=HeadParams(length_mm=135.0), shape_b=HYDRO_MILD),
         # -- finer grid ------------------------------------------------------------------
         _case(
             "at95-lat-c15-small80-plagio",
