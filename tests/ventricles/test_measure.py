@@ -47,8 +47,11 @@ def _rotation(deg_a: float, deg_b: float) -> np.ndarray:
 ROT = _rotation(25.0, -18.0)
 
 
-def _head(spacing_mm: float, radii: tuple[float, float, float]) -> tuple[Volume, Volume, TwinFrame]:
-    """Labels, twin map (all twin A) and the exact frame of the generated head."""
+def _head(
+    spacing_mm: float, radii: tuple[float, float, float], c_mm: float = C_MM
+) -> tuple[Volume, Volume, TwinFrame]:
+    """Labels, twin map (all twin A) and the exact frame of the generated head, its two
+    ventricles ``c_mm`` either side of the midline (0: one midline body)."""
     half = 75.0
     n = int(np.ceil(2 * half / spacing_mm))
     affine = np.eye(4)
@@ -69,7 +72,7 @@ def _head(spacing_mm: float, radii: tuple[float, float, float]) -> tuple[Volume,
     lab[inner_csf <= 1] = BRAIN
     a, b, h = radii
     for sx in (-1.0, 1.0):
-        c = np.array([sx * C_MM, 0.0, Z0_MM])
+        c = np.array([sx * c_mm, 0.0, Z0_MM])
         lab[(((q - c) / np.array([a, b, h])) ** 2).sum(1) <= 1] = CSF
     lab = lab.reshape(n, n, n)
     twins = (lab > 0).astype(np.uint8)
@@ -387,7 +390,80 @@ def test_junction_with_the_other_twin(axis: int, cut_mm: float, measured: bool) 
     else:
         assert m.evans_index is None and m.fohr is None
         assert "junction" in m.note
+        # 38 mL is not far above normal infant ventricles: the volume does not decide
+        assert m.enlarged is None and "does not decide" in m.note
+        assert enlarged_warning(m, VentricleParams()) is None
     assert m.volume_ml == pytest.approx(alone.volume_ml, rel=0.02)
+
+
+# hydrocephalus: ventricles 15 x 40 x 20 mm, 20 mm either side of the midline (2 x 50.3
+# mL), in the same head; the other twin beyond local x = 46 mm (a lateral union), so
+# every plane through the ventricles has the cavity's width ending at the junction while
+# the ventricles stay 11 mm or more from it (their depth, hence their volume, unchanged)
+HYDRO, HYDRO_C_MM, LATERAL_CUT_MM = (15.0, 40.0, 20.0), 20.0, 46.0
+
+
+def _joined_at_the_side(labels: Volume, twins: Volume, cut_mm: float) -> Volume:
+    n = labels.shape[0]
+    idx = np.indices(labels.shape, dtype=np.float32).reshape(3, -1).T
+    q = (idx * 3.0 + labels.affine[:3, 3] - np.array([10.0, -5.0, 20.0])) @ ROT
+    tw = twins.array.copy().reshape(-1)
+    tw[(tw == 1) & (q[:, 0] > cut_mm)] = 2
+    return Volume(tw.reshape(n, n, n), labels.affine)
+
+
+@pytest.fixture(scope="module")
+def hydro_head() -> tuple[Volume, Volume, TwinFrame]:
+    return _head(3.0, HYDRO, HYDRO_C_MM)
+
+
+def test_hydrocephalus_where_the_junction_hides_both_indices_is_enlarged_by_volume(
+    hydro_head: tuple[Volume, Volume, TwinFrame],
+) -> None:
+    # blind shapes at95-lat-c15-hydroB: 381 mL of ventricular CSF, both indices lost to
+    # the junction, enlarged null and no warning (before this rule the same here)
+    labels, twins, frame = hydro_head
+    truth_ml = 2 * 4.0 / 3.0 * math.pi * math.prod(HYDRO) / 1000.0  # 100.5 mL
+    alone = measure_ventricles(labels, twins, {"A": frame, "B": None})["A"]
+    assert alone.enlarged is True and alone.evans_index is not None  # the indices say so
+    joined = _joined_at_the_side(labels, twins, LATERAL_CUT_MM)
+    m = measure_ventricles(labels, joined, {"A": frame, "B": None})["A"]
+    assert m.evans_index is None and m.fohr is None and "junction" in m.note
+    assert m.volume_ml == pytest.approx(truth_ml, rel=0.12)
+    assert m.enlarged is True
+    assert "enlarged from the volume" in m.note and f"{m.volume_ml:.0f} mL" in m.note
+    text = enlarged_warning(m, VentricleParams())
+    assert text is not None and "twin A" in text and "hydrocephalus" in text
+    assert f"ventricular CSF {m.volume_ml:.0f} mL (> 60 mL)" in text
+    assert "not measured" in text
+    # the limit decides: above this volume the same twin is left open
+    high = VentricleParams(volume_limit_ml=1.1 * truth_ml)
+    h = measure_ventricles(labels, joined, {"A": frame, "B": None}, params=high)["A"]
+    assert h.enlarged is None and enlarged_warning(h, high) is None
+    # without a face direction (no index either) the volume decides the same way
+    faceless = replace(frame, from_anatomy=False, face_strength=0.0)
+    f = measure_ventricles(labels, twins, {"A": faceless, "B": None})["A"]
+    assert f.evans_index is None and f.enlarged is True and "face direction" in f.note
+
+
+def test_large_volume_with_normal_indices_is_said_in_the_note() -> None:
+    # one midline body 28 x 100 x 50 mm (73.3 mL): Evans' index 2 (14 sqrt(3) / 2) /
+    # 104.7 = 0.23, FOHR the same, both under their limits; the verdict stays theirs
+    # (not enlarged), and the note says the volume is far above normal
+    labels, twins, frame = _head(3.0, (14.0, 50.0, 25.0), 0.0)
+    m = measure_ventricles(labels, twins, {"A": frame, "B": None})["A"]
+    horn = 2 * 14.0 * math.sqrt(3.0) / 2
+    inner = 2 * CAV[0] * math.sqrt(1 - (Z0_MM / CAV[2]) ** 2)
+    assert m.evans_index == pytest.approx(horn / inner, abs=0.04)
+    assert m.volume_ml == pytest.approx(4.0 / 3.0 * math.pi * 14 * 50 * 25 / 1000, rel=0.12)
+    assert m.enlarged is False
+    assert "far above normal infant ventricles" in m.note and "indices say not" in m.note
+    assert enlarged_warning(m, VentricleParams()) is None
+    # under the limit the indices' verdict comes without a word on the volume
+    quiet = measure_ventricles(
+        labels, twins, {"A": frame, "B": None}, params=VentricleParams(volume_limit_ml=100.0)
+    )["A"]
+    assert quiet.enlarged is False and quiet.note == ""
 
 
 @pytest.mark.parametrize("code", [VESSEL, BONE], ids=["vessel", "bone-rim"])

@@ -48,6 +48,11 @@ direction, no wide ventricle is found, the plane it needs has the cavity's width
 at the junction with the other twin (there the width is not the skull's), or metal
 streaks run through the ventricles (the slices the segment stage found streaking metal
 in, ``segment.result.MetalSlices``).
+
+*Enlarged*: either index over its limit; when neither index is given, a ventricular CSF
+volume far above normal infant ventricles (``VentricleParams.volume_limit_ml``, sources
+there) makes the ventricles enlarged and a smaller one leaves the verdict open (None).
+A volume over that limit where the indices say "not enlarged" is said in the note.
 """
 
 from __future__ import annotations
@@ -118,6 +123,25 @@ class VentricleParams:
     O'Hayon 1998 and the CHOP pathway; mild hydrocephalus 0.55 in that pathway: the
     limit is half-way between normal and mild)."""
 
+    volume_limit_ml: float = 60.0
+    """Ventricular CSF (``VentricleMeasure.volume_ml``) above this, mL, is far above the
+    normal infant ventricles: when neither Evans' index nor FOHR can be measured (the
+    junction crosses their planes, no face direction, no head frame), the ventricles are
+    said to be enlarged from it; when the indices are measured and say not enlarged, the
+    note says that the volume disagrees (the verdict stays the indices'). Between a wide
+    body's first millilitres and this limit the volume decides nothing (``enlarged`` stays
+    None without an index). Normal ranges: lateral ventricles of 165 normal infants on
+    T2-weighted MRI 13.1 +- 6.0 mL (boys) and 11.1 +- 4.6 mL (girls) (Lu et al.,
+    PMC7398218, table 1): 60 mL is the boys' mean + 7.8 SD; all ventricles of normal
+    children on MRI (Xenos, Sgouros and Natarajan, J Neurosurg 2002;97:584-90): 17 mL at
+    12 months (boys 20), 26 mL at 15 years: 60 mL is three times the one-year-old boys'
+    mean and over twice the adolescents'. The measured volume is only the wide bodies,
+    opened (38-41 mL of the 43.7 mL of all the clinical blind hydrocephalic head's
+    ventricles), so a normal infant's thin ventricles never add to it. The margin is wide
+    on purpose (a false "enlarged" on a normal infant is worse than a missed borderline
+    one): that clinical hydrocephalic head (Evans' index 0.47, about 41 mL) is not decided
+    by its volume; the blind shapes layer's hydrocephalic twins (131-449 mL) are."""
+
     min_face_strength: float = 0.05
     """Below this ``TwinFrame.face_strength`` the face direction is a guess (fusion.axes)
     and no linear index is given: left-right would be unknown."""
@@ -155,10 +179,13 @@ class VentricleMeasure:
         Largest inner skull width over the lateral ventricles' planes, mm.
     enlarged : bool or None
         Evans' index above ``VentricleParams.evans_limit`` or FOHR above
-        ``fohr_limit``; False when no CSF body wider than ``2 * core_mm`` lies deep in
-        the brain; None when a wide body was found but neither index could be measured.
+        ``fohr_limit``; when neither index could be measured, ``volume_ml`` above
+        ``volume_limit_ml`` (far above normal infant ventricles); False when no CSF body
+        wider than ``2 * core_mm`` lies deep in the brain; None when a wide body was found,
+        neither index could be measured and its volume is not above ``volume_limit_ml``.
     note : str
-        Why an index is missing ("" when both are given).
+        Why an index is missing, and what the volume says when it decides or disagrees
+        with the indices ("" when both indices are given and the volume agrees).
     metal_hidden_fraction : float or None
         Share of the twin's cranial cavity in slices where metal keeps the segmentation
         from reading CSF bodies, when that share made the ventricles not measurable
@@ -391,10 +418,13 @@ def measure_twin(
             note=f"{wide}; thinner ventricles are not measured",
         )
     if frame is None:
-        return _replace(base, note="no head frame for this twin")
+        return _with_volume(_replace(base, note="no head frame for this twin"), params)
     if not frame.from_anatomy or frame.face_strength < params.min_face_strength:
-        return _replace(
-            base, note="the face direction of this head is not known (left-right unknown)"
+        return _with_volume(
+            _replace(
+                base, note="the face direction of this head is not known (left-right unknown)"
+            ),
+            params,
         )
     u, v, w = _frame_axes(frame)
     axes = np.stack([u, v, w])
@@ -456,7 +486,7 @@ def measure_twin(
                 "but metal streaks cross the brain: its size is not measured"
             ),
         )
-    return VentricleMeasure(
+    measured = VentricleMeasure(
         twin=twin,
         volume_ml=volume_ml,
         evans_index=evans,
@@ -468,6 +498,48 @@ def measure_twin(
         enlarged=_enlarged(evans, fohr, params),
         note="; ".join(notes),
     )
+    return _with_volume(measured, params)
+
+
+def _with_volume(m: VentricleMeasure, params: VentricleParams) -> VentricleMeasure:
+    """What the volume adds to a measure with wide bodies (``VentricleParams.volume_limit_ml``).
+
+    Without either index, a volume above the limit makes the ventricles enlarged (the
+    note says why) and one at or under it is said not to decide; with the indices saying
+    "not enlarged", a volume above the limit is said in the note (the verdict stays).
+    """
+    if m.volume_ml is None:
+        return m
+    limit = params.volume_limit_ml
+    over = m.volume_ml > limit
+    body = (
+        f"{m.volume_ml:.0f} mL of CSF in bodies wider than {2 * params.core_mm:.0f} mm "
+        "deep in the brain"
+    )
+    if m.evans_index is None and m.fohr is None:
+        if over:
+            said = (
+                f"enlarged from the volume: {body}, far above normal infant ventricles "
+                f"(limit {limit:.0f} mL; dilated ventricles or a cyst)"
+            )
+            return _replace(m, enlarged=True, note=_join(m.note, said))
+        said = (
+            f"no index: the volume ({m.volume_ml:.0f} mL, not above {limit:.0f} mL) "
+            "alone does not decide"
+        )
+        return _replace(m, enlarged=None, note=_join(m.note, said))
+    if m.enlarged is False and over:
+        said = (
+            f"yet {body}, far above normal infant ventricles (limit {limit:.0f} mL): "
+            "the indices say not enlarged, the volume does not; look at the images "
+            "(a cyst, or dilated ventricles the indices' planes miss)"
+        )
+        return _replace(m, note=_join(m.note, said))
+    return m
+
+
+def _join(note: str, more: str) -> str:
+    return f"{note}; {more}" if note else more
 
 
 def _enlarged(evans: float | None, fohr: float | None, params: VentricleParams) -> bool | None:

@@ -36,7 +36,11 @@ def enlarged_warning(m: VentricleMeasure, params: VentricleParams) -> str | None
             rel = f"> {limit:.2f}" if value > limit else f"limit {limit:.2f}"
             found.append(f"{name} {value:.2f} ({rel})")
     if m.volume_ml is not None:
-        found.append(f"ventricular CSF {m.volume_ml:.0f} mL")
+        over = m.volume_ml > params.volume_limit_ml
+        rel = f" (> {params.volume_limit_ml:.0f} mL)" if over else ""
+        found.append(f"ventricular CSF {m.volume_ml:.0f} mL{rel}")
+    if found and m.evans_index is None and m.fohr is None:
+        found.append("Evans' index and FOHR not measured")
     what = ", ".join(found) if found else m.note
     return (
         f"twin {m.twin}'s ventricles are enlarged: {what}: hydrocephalus (shunted or not), "
