@@ -12,12 +12,7 @@ the full grid against the unclosed bone:
    canal, sutures, vascular foramina) no longer connect anything, and each remaining
    component is a candidate core. A bony defect (the union of two heads often has
    none, a craniectomy) is closed by the scalp layer, so the cavity under it is still
-   found; the ball cannot leak through a gap into the scalp either. The depth is
-   measured from the air around the head, not from air that reaches it only through
-   a passage narrower than ``skin_air_passage_mm`` and walled by bone (the middle ear
-   and mastoid cells, a sinus): that air lies under thin bone beside the posterior and
-   anterior fossae, and the cranium within a scalp's depth of it was taken for scalp
-   (``_skin_air``).
+   found; the ball cannot leak through a gap into the scalp either.
 2. **Which pockets are cranial.** The wall of each core (what lies just beyond the
    free space around it, as far as the scan reaches) is measured: a cranial cavity is
    walled by skull (``cavity_bone_fraction``), a face or a neck mostly by soft tissue. Each accepted core, grown back by the same ball
@@ -128,16 +123,8 @@ def find_cranial_cavity(
     body_c = morph.block_mean(body_filled, f) >= 0.5
     outside_c = ~morph.block_any(body_filled, f)
     d_air = morph.distance_to_mm(outside_c, csp)
-    # the scalp's depth, read as it always was (from all outside air) ...
-    shell_mm = _shell_depth_mm(d_air, bone_c, csp)
-    # ... and the depth under the skin from the air around the head, not from air
-    # walled by bone beyond a narrow passage (a middle ear, mastoid or sinus cells)
-    skin = _skin_air(outside_c, bone_c, csp, params.skin_air_passage_mm, params.skin_air_bone_share)
-    if not np.array_equal(skin, outside_c):
-        d_air = morph.distance_to_mm(skin, csp)
-    del skin
     # the scalp layer: body shallower than the skull vault lies under the skin
-    deep_body = body_c & (d_air > shell_mm)
+    deep_body = body_c & (d_air > _shell_depth_mm(d_air, bone_c, csp))
     cavity_c, closed_c, radius, n = _pockets(bone_c, deep_body, csp, params)
     if cavity_c is None or closed_c is None:
         raise ScanError(
@@ -332,85 +319,6 @@ def _soft_walled_appendages(
             )  # fmt: skip
             if frac < params.cavity_bone_fraction:
                 out[box] |= piece
-    return out
-
-
-def _skin_air(
-    outside: np.ndarray,
-    bone: np.ndarray,
-    csp: morph.Spacing,
-    passage_mm: float,
-    bone_share: float,
-) -> np.ndarray:
-    """The air around the head: ``outside`` voxels that reach the array border through
-    passages at least ``2 * passage_mm`` wide, or in a narrower piece walled by skin.
-
-    A morphological opening by a ball of ``passage_mm`` keeps the air that such a ball
-    can reach; of it, the components that reach the array border are the air around
-    the head (the array is padded with air first, so that the ball passes along the
-    border). Each piece of the air the ball does not reach whose wall (the body voxels
-    beside it) is at least ``bone_share`` within one voxel of bone is left out: the middle ear and the
-    mastoid cells behind an ear canal, a sinus behind its ostium, a notch of air under
-    the skull base. A piece walled by soft tissue is kept: the floor of a narrow crease
-    between two heads' scalps (where two joined heads meet) is skin, and the scalp
-    under it is scalp. ``passage_mm`` <= 0 returns
-    ``outside`` unchanged.
-
-    Parameters
-    ----------
-    outside : ndarray of bool
-        Air around the body (coarse grid).
-    bone : ndarray of bool
-        Bone on the same grid.
-    csp : length-3 tuple of float
-        Voxel size (mm).
-    passage_mm : float
-        Ball radius (mm), ``SegmentParams.skin_air_passage_mm``.
-    bone_share : float
-        Share (0-1) of a narrow piece's wall within one voxel of bone for the piece to
-        be in the bone, ``SegmentParams.skin_air_bone_share``.
-
-    Returns
-    -------
-    ndarray of bool
-        The air around the head, a subset of ``outside``.
-    """
-    if passage_mm <= 0 or not outside.any():
-        return outside
-    # the air goes on beyond the array: padded, the ball is not stopped by the border
-    pad = [int(np.ceil(passage_mm / s)) + 1 for s in csp]
-    opened = morph.open_mm(
-        np.pad(outside, [(p, p) for p in pad], constant_values=True), passage_mm, csp
-    )
-    lab, n = morph.label_components(np.ascontiguousarray(opened, dtype=np.uint8), 6)
-    inner = tuple(slice(p, lab.shape[i] - p) for i, p in enumerate(pad))
-    in_pad = np.ones(lab.shape, bool)
-    in_pad[inner] = False
-    lut = np.zeros(int(n) + 1, bool)
-    lut[np.unique(lab[in_pad])] = True  # the air around everything reaches the padding
-    lut[0] = False
-    out: np.ndarray = lut[lab[inner]]
-    # each piece of the air the ball does not reach: in the bone when bone is most of
-    # its wall (the body voxels beside it), else skin air
-    rest = outside & ~out
-    rlab, rn = morph.label_components(np.ascontiguousarray(rest, dtype=np.uint8), 6)
-    if rn == 0:
-        return out
-    cube = np.ones((3, 3, 3), bool)
-    wall_id = ndi.grey_dilation(rlab, footprint=cube) * ~outside
-    n_wall = np.bincount(wall_id.ravel(), minlength=rn + 1)
-    # bone beside air reads soft tissue by partial volume: bone within one voxel counts
-    n_bone = np.bincount(wall_id[morph.dilate_mm(bone, max(csp), csp)], minlength=rn + 1)
-    skin = n_bone < bone_share * np.maximum(n_wall, 1)
-    skin[0] = False
-    piece_ml = np.bincount(rlab.ravel(), minlength=rn + 1) * float(np.prod(csp)) / 1000.0
-    logger.debug(
-        "air beyond passages narrower than %.0f mm: %.1f mL walled by bone, %.1f mL by skin",
-        2 * passage_mm,
-        float(piece_ml[1:][~skin[1:]].sum()),
-        float(piece_ml[1:][skin[1:]].sum()),
-    )
-    out |= skin[rlab]
     return out
 
 

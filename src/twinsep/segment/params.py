@@ -992,26 +992,6 @@ class SegmentParams:
     cut through the neck, sutures and vascular foramina are narrower, so the cavity is
     still found when the scan ends in air below the neck."""
 
-    skin_air_passage_mm: float = 3.0
-    """Radius (mm) of the ball that the air around the head must pass for the depth
-    under the skin (the scalp layer of ``segment.cavity``) to be measured from it
-    (``segment.cavity._skin_air``); 0 measures it from all air connected to the
-    outside. Air that reaches the outside only through a narrower passage (the middle
-    ear, 2-6 mm across, between an ear canal and the mastoid cells; a sinus's ostium)
-    lies under the thin bone beside the posterior and anterior fossae: on
-    Colin27 a notch of air under the left occipital bone took 37 mL of cerebellum
-    within a scalp's depth (11 mm) of it for scalp (real-vertical CSF Dice 0.7846).
-    Only such air walled by bone is left out (``skin_air_bone_share``).
-    """
-
-    skin_air_bone_share: float = 0.25
-    """Share (0-1) of the wall of a piece of air beyond a narrow passage (the body voxels
-    beside it) that must lie within one voxel of bone for the piece to be in the bone
-    and not count as skin (``segment.cavity._skin_air``). The floor of the narrow crease
-    between two joined heads' scalps is skin: 0.00 on the analytic vertical twins at
-    1.5 mm (3 mL of crease floor); Colin27's notches of air under the occipital bone
-    0.49-0.51; a mastoid or sinus cell is walled by bone all round."""
-
     cavity_grid_mm: float = 2.0
     """Voxel size (mm) of the coarse grid on which the cranial cavity is found
     (``segment.cavity``); the full grid is used only for the last step (non-bone
