@@ -317,6 +317,13 @@ def solve_schedule(
             "(the solver could neither find one nor prove there is none); raise the time "
             "limit or relax the team"
         )
+    if st != cp_model.OPTIMAL and solver.wall_time >= 0.95 * wall1:
+        logger.info(
+            "%s: phase 1 stopped at its wall-clock limit (%.1f s) before its deterministic "
+            "budget: the schedule is valid but may differ from a run on an idle machine",
+            operation,
+            wall1,
+        )
     makespan = int(solver.value(mdl.makespan))
     bound = max(bound, int(solver.best_objective_bound))
     status = "optimal" if st == cp_model.OPTIMAL or bound >= makespan else "feasible"
@@ -348,6 +355,13 @@ def solve_schedule(
         wall2 = max(0.1, params.time_limit_s - (time.perf_counter() - t0))
         solver2 = _solver(params, params.balance_deterministic_s, wall2)
         st2 = solver2.solve(mdl.model)
+        if st2 != cp_model.OPTIMAL and solver2.wall_time >= 0.95 * wall2:
+            logger.info(
+                "%s: phase 2 stopped at its wall-clock limit (%.1f s) before its "
+                "deterministic budget: the schedule may differ from a run on an idle machine",
+                operation,
+                wall2,
+            )
         if st2 in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             starts, assign = mdl.read(solver2)
             logger.debug(

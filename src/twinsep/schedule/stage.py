@@ -61,7 +61,11 @@ class ScheduleParams:
     solve : SolveParams
         CP-SAT budget for the separation day (the seed comes from ``--seed``).
     earlier_time_limit_s : float
-        CP-SAT budget of each earlier operation (preparatory or division).
+        CP-SAT wall-clock limit of each earlier operation (preparatory or division), s.
+        The search ends by proof or by the solver's deterministic budget well inside it
+        on an idle machine (a default division operation: 0.5 s); the limit is a guard,
+        and reaching it makes the schedule depend on the machine's load (2 s gave 37 or
+        38 people on the same plan at load 20; 2026-11-27).
     montecarlo : MonteCarloParams
         Risk simulation (the seed comes from ``--seed``).
     max_relays : int
@@ -106,7 +110,7 @@ class ScheduleParams:
 
     template: TemplateParams = field(default_factory=TemplateParams)
     solve: SolveParams = field(default_factory=SolveParams)
-    earlier_time_limit_s: float = 2.0
+    earlier_time_limit_s: float = 10.0
     montecarlo: MonteCarloParams = field(default_factory=MonteCarloParams)
     max_relays: int = 3
     longest_reported_h: float = 27.0
