@@ -201,22 +201,29 @@ def classify_brain_csf(
     k_box = None if metal_slices is None else np.asarray(metal_slices, bool)[box[2]]
     first = _split(img, cav, spacing, soft_hu, noise_hu, noise_corr_vox, fit_k, params, warnings)
     cut = first.csf
+
     # streaks' level in the slices with metal: their labels are taken again from the
     # image without the shift, with the fits of the whole cavity (module doc)
-    shift = None
-    if metal is not None and k_box is not None and fit_k is not None:
+    def shifted_csf(
+        metal_box: np.ndarray, k: np.ndarray, exclude: np.ndarray | None
+    ) -> np.ndarray | None:
+        # the streaks' shift (with ``exclude`` out of its line medians) taken off and
+        # the cavity split again with the whole cavity's fits, in the metal's slices
+        # ``k``; None without a shift
         shift = streak_shift(
             img,
             cav,
-            metal[box],
-            k_box,
+            metal_box,
+            k,
             spacing=spacing,
             soft_hu=soft_hu,
             sigma_mm=params.csf_streak_level_sigma_mm,
             tolerance_hu=params.csf_streak_tolerance_hu,
+            exclude=exclude,
         )
-    if shift is not None and k_box is not None:
-        second = _split(
+        if shift is None:
+            return None
+        again = _split(
             np.subtract(img, shift, dtype=np.float32),
             cav,
             spacing,
@@ -228,39 +235,19 @@ def classify_brain_csf(
             [],
             fits=first.fits,
         )
-        cut = np.where(k_box[None, None, :], second.csf, first.csf)
-        # once more with the CSF bodies (enlarged ventricles) out of the levels the line
-        # medians come from: a ventricle bulging inside the run is not taken for streak
-        bodies = csf_body_reach(cut, spacing, params.csf_streak_level_sigma_mm)
-        if metal is not None and bodies.any():
-            shift = streak_shift(
-                img,
-                cav,
-                metal[box],
-                k_box,
-                spacing=spacing,
-                soft_hu=soft_hu,
-                sigma_mm=params.csf_streak_level_sigma_mm,
-                tolerance_hu=params.csf_streak_tolerance_hu,
-                exclude=bodies,
-            )
-            third = (
-                first
-                if shift is None
-                else _split(
-                    np.subtract(img, shift, dtype=np.float32),
-                    cav,
-                    spacing,
-                    soft_hu,
-                    noise_hu,
-                    noise_corr_vox,
-                    fit_k,
-                    params,
-                    [],
-                    fits=first.fits,
-                )
-            )
-            cut = np.where(k_box[None, None, :], third.csf, first.csf)
+        return np.where(k[None, None, :], again.csf, first.csf)
+
+    if metal is not None and k_box is not None and fit_k is not None:
+        second = shifted_csf(metal[box], k_box, None)
+        if second is not None:
+            cut = second
+            # once more with the CSF bodies (enlarged ventricles) out of the levels the
+            # line medians come from: a ventricle bulging inside the run is not taken
+            # for streak
+            bodies = csf_body_reach(cut, spacing, params.csf_streak_level_sigma_mm)
+            if bodies.any():
+                third = shifted_csf(metal[box], k_box, bodies)
+                cut = first.csf if third is None else third
     csf[box] = cut
     brain[box] = cav & ~cut
     return BrainCsf(
