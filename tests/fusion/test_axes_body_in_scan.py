@@ -107,3 +107,32 @@ def test_a_tilted_head_whose_scan_ends_in_the_chest(tilt_deg: float, scan_end_z_
     frame = twin_frame(labels, twins, 1)
     assert "body_cut" not in frame.cue_dirs
     assert angle_deg(frame.axis, up) < 5.0
+
+
+@pytest.mark.parametrize("scan_end_z_mm", [-150.0, -120.0])
+def test_a_straight_head_and_body_is_not_said_to_lack_its_neck(scan_end_z_mm: float) -> None:
+    """The head in line with its neck and trunk along the scanner, the scan ending in the
+    chest 120-150 mm below the head centre. The cut through the trunk agrees with the
+    skull-base cues and is kept (axis 3.4-3.7 deg off), but its note said "the scan ends
+    inside the head (just below the cavity), so no neck is shown" on a scan holding the
+    whole neck and shoulders (the bodies blind cases vt-c15-torso20/-torso50). Nothing
+    is missing or in doubt there: no note."""
+    labels, twins, up = _head_and_body(0.0, scan_end_z_mm)
+    frame = twin_frame(labels, twins, 1)
+    assert frame.cue_dirs is not None and "body_cut" in frame.cue_dirs
+    assert angle_deg(frame.axis, up) < 5.0
+    assert not any("scan ends" in n for n in frame.notes), frame.notes
+
+
+def test_a_scan_ending_below_the_head_says_how_far_below() -> None:
+    """The scan ends at z = -75 mm, 27 mm below the cavity (CSF radius 48 mm): the cut
+    (through the top of the trunk) gives the axis, and the note says where the scan
+    ends rather than that no neck is shown (one 3 mm voxel of tolerance)."""
+    labels, twins, up = _head_and_body(0.0, -75.0)
+    frame = twin_frame(labels, twins, 1)
+    assert frame.cue_dirs is not None and "body_cut" in frame.cue_dirs
+    assert angle_deg(frame.axis, up) < 5.0
+    told = [n for n in frame.notes if "the scan ends" in n]
+    assert len(told) == 1 and "no neck is shown" not in told[0], frame.notes
+    got_mm = float(told[0].split("the scan ends about ")[1].split(" mm")[0])
+    assert abs(got_mm - (75.0 - 48.0)) <= 3.0, told[0]

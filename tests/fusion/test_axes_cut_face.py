@@ -18,7 +18,8 @@ import pytest
 from twinsep import labels as L
 from twinsep import phantom
 from twinsep.fusion import analyse_fusion
-from twinsep.fusion.axes import angle_deg
+from twinsep.fusion.axes import _exit_sides_with_neck, angle_deg
+from twinsep.fusion.params import AxisParams
 from twinsep.volume import Volume
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -122,7 +123,8 @@ def test_head_cut_through_the_neck_and_jaw(roll_deg: float, twin: int, below_mm:
     assert fa.type == "vertical"
     assert fa.rotation_deg is not None and abs(fa.rotation_deg - pair.rotation_deg) < 15.0
     assert any(
-        "through the neck or jaw" in w and w.startswith(f"twin {name}:") for w in fa.warnings
+        "far end of the tissue leans" in w and w.startswith(f"twin {name}: the scan ends")
+        for w in fa.warnings
     )
 
 
@@ -158,6 +160,22 @@ def test_oblique_cut_across_a_straight_neck_keeps_the_neck() -> None:
     for name in ("A", "B"):
         up = -np.asarray(ph.truth.twins[name].long_axis, dtype=float)
         assert angle_deg(fa.frames[name].axis, up) < 6.0, name
+
+
+@pytest.mark.parametrize(
+    ("exit_neck_deg", "exit_cut_deg", "sides"),
+    [(4.0, 44.6, True), (13.6, 14.8, False), (2.2, 25.6, True), (14.8, 13.6, False)],
+)
+def test_the_exit_vetoes_a_cut_only_beyond_the_skull_base_error(
+    exit_neck_deg: float, exit_cut_deg: float, sides: bool
+) -> None:
+    """The cavity's exit refuses a flat end of the scan as the neck's cut only when it
+    lies nearer the neck found and farther than ``cut_agree_deg`` (20) from the cut.
+    Measured: the oblique cut above (head A) 4.0 / 44.6 deg, a veto; vt-c15-hydroB-
+    normal's planned labels, twin B (cavity without its cord: the exit slides to the
+    face) 13.6 / 14.8, which refused the right cut (twin B 26 deg off, O'Connell II for
+    I) and now does not take sides."""
+    assert _exit_sides_with_neck(exit_neck_deg, exit_cut_deg, AxisParams()) is sides
 
 
 def test_pair_whose_scan_ends_just_below_the_chins() -> None:

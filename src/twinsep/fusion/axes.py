@@ -555,12 +555,29 @@ def twin_frame(
             # ...unless the scan crosses a straight neck obliquely (a head of an angular
             # fusion lying across the scanner's axis): then the cavity's own exit
             # (foramen magnum, spinal canal; no face or jaw in it) lies nearer the neck
-            # than the cut's normal. A round cavity without an exit repeats the first
-            # estimate and says nothing (``exit_distinct_deg``).
+            # than the cut's normal, and farther from that normal than the skull base's
+            # own error (``cut_agree_deg``; the oblique cuts' exits lie 39-45 deg from
+            # it). An exit within that error of the cut as well (the exit of a cavity
+            # without its cord slides along a long or hydrocephalic cavity toward the
+            # face: 14-15 deg from the slid neck and from the cut) does not take sides.
+            # A round cavity without an exit repeats the first estimate and says nothing
+            # (``exit_distinct_deg``).
             exit_says = angle_deg(exit_dir, first) >= ap.exit_distinct_deg
-            oblique = exit_says and angle_deg(exit_dir, neck_dir) < angle_deg(exit_dir, end_dir)
+            exit_end_deg = angle_deg(exit_dir, end_dir)
+            logger.debug(
+                "twin %s: the cavity's exit lies %.1f deg from the neck, %.1f from the cut",
+                name,
+                angle_deg(exit_dir, neck_dir),
+                exit_end_deg,
+            )
+            oblique = exit_says and _exit_sides_with_neck(
+                angle_deg(exit_dir, neck_dir), exit_end_deg, ap
+            )
             if lean_deg > ap.cut_agree_deg and not oblique:
                 cut_key, cut, neck_cut = "body_cut", end_dir, True
+                far_below_mm = _below_cavity_mm(
+                    end_plane, cavity, world, spacing, params.scalp_skull_mm
+                )
             elif lean_deg > ap.body_cut_normal_deg and not oblique:
                 neck_end_normal = end_dir
             # a neck that runs along the body's own direction at its cut end (the tube
@@ -661,13 +678,18 @@ def twin_frame(
             base_off,
             w_base,
         )
-        where = "through the cranial cavity" if "cut" in cues else "just below the cavity"
         kind = "body cut"
         if neck_cut:
-            where = "through the neck or jaw, which drew the neck direction toward the face"
             kind = "neck or jaw cut"
         along_tube = "cut" not in cues and tube_dirs.get(kind) is not None
-        cut_name = "the neck's axis at the cut (its walls)" if along_tube else "the cut's normal"
+        # a cut beyond a whole neck (the body in the scan) crosses the trunk or arms
+        # (a flat end taken for the neck's cut too: vt-c15-torso50), and its walls are
+        # the body's
+        far = far_below_mm > ap.body_cut_reach_mm
+        walls = "body" if far else "neck"
+        cut_name = (
+            f"the {walls}'s axis at the cut (its walls)" if along_tube else "the cut's normal"
+        )
         if w_base == 0.0:
             source = f"{cut_name} alone (the skull-base cues lie {base_off:.0f} deg from it)"
         elif w_base < ap.weight_skull_base:
@@ -704,7 +726,7 @@ def twin_frame(
         elif strength > 0.0:
             face = _unit(face - np.dot(face, down) * down)
         if along_tube:
-            caveat = "which follows the neck however obliquely the scan crosses it"
+            caveat = f"which follows the {walls} however obliquely the scan crosses it"
         elif "cut" in cues:
             caveat = (
                 "which assumes the scan cuts across the head (an oblique cut tilts the "
@@ -721,10 +743,54 @@ def twin_frame(
                     f"; the skull base lies {base_off:.0f} deg from the cut: confirm the "
                     "fusion type on the images"
                 )
-        notes.append(
-            f"twin {name}: the scan ends inside the head ({where}), so no neck is shown; "
-            f"the long axis comes from {source}, {caveat}"
-        )
+        # What the scan shows below the head, in plain words: a cut through the cavity
+        # shows no neck; a cut below it is placed by its distance from the cavity
+        # (``_below_cavity_mm`` is to the cavity's bulk, ``scalp_skull_mm`` inside its
+        # wall); a cut beyond a whole neck (``body_cut_reach_mm``: the body in the
+        # scan, the bodies blind cases) leaves nothing missing, and is said only where
+        # it lies beyond the skull base's own error from the skull base
+        below_mm = max(far_below_mm - params.scalp_skull_mm, 0.0)
+        at = f"about {below_mm:.0f} mm below" if below_mm >= 5.0 else "just below"
+        if "cut" in cues:
+            notes.append(
+                f"twin {name}: the scan ends inside the head (through the cranial cavity), "
+                f"so no neck is shown; the long axis comes from {source}, {caveat}"
+            )
+        elif far and not neck_cut:
+            if base_off > ap.cut_agree_deg:
+                notes.append(
+                    f"twin {name}: the scan ends through the body {at} the cranial cavity, "
+                    f"beyond the neck, {base_off:.0f} deg from the skull base; the long "
+                    f"axis comes from {source}: confirm the fusion type on the images"
+                )
+            else:
+                logger.debug(
+                    "twin %s: the scan ends %.0f mm below the cavity's bulk, through the "
+                    "body (beyond a whole neck), along the skull-base cues: no note",
+                    name,
+                    far_below_mm,
+                )
+        elif neck_cut:
+            # beyond a whole neck the far end is the trunk's (vt-c15-torso50: the bodies
+            # leave the joined heads at an angle), nearer a neck's drawn onto the chin
+            through, why = (
+                ("through the body ", "")
+                if far
+                else (
+                    "",
+                    " (as a neck's end drawn onto the chin or a cut jaw leans)",
+                )
+            )
+            notes.append(
+                f"twin {name}: the scan ends {through}{at} the cranial cavity, and the far "
+                f"end of the tissue leans {angle_deg(neck_dir, cut):.0f} deg from the "
+                f"cut{why}; the long axis comes from {source}, {caveat}"
+            )
+        else:
+            notes.append(
+                f"twin {name}: the scan ends {at} the cranial cavity, too near it for the "
+                f"neck to be followed; the long axis comes from {source}, {caveat}"
+            )
     axis = -down
     if strength == 0.0:
         # no evidence: any perpendicular direction (flagged by face_strength 0)
@@ -1418,6 +1484,24 @@ def _body_cut_normal(
     if direction is None and area_mm2 < need_mm2:
         return None
     return _Plane(normal=_unit(normal), centre_mm=centre, area_mm2=area_mm2)
+
+
+def _exit_sides_with_neck(exit_neck_deg: float, exit_cut_deg: float, params: AxisParams) -> bool:
+    """Whether the cavity's exit says the scan crossed a straight neck obliquely.
+
+    Parameters
+    ----------
+    exit_neck_deg : angle between the exit cue and the neck found (its end slab).
+    exit_cut_deg : angle between the exit cue and the normal of the scan's flat end.
+    params : ``cut_agree_deg`` is the skull base's own error.
+
+    Returns
+    -------
+    True when the exit lies nearer the neck than the cut's normal and farther from that
+    normal than ``cut_agree_deg`` (then the neck is kept and the cut refused); an exit
+    within that error of the cut's normal does not take sides.
+    """
+    return exit_neck_deg < exit_cut_deg and exit_cut_deg > params.cut_agree_deg
 
 
 def _below_cavity_mm(
