@@ -556,10 +556,12 @@ def twin_frame(
             # fusion lying across the scanner's axis): then the cavity's own exit
             # (foramen magnum, spinal canal; no face or jaw in it) lies nearer the neck
             # than the cut's normal, and farther from that normal than the skull base's
-            # own error (``cut_agree_deg``; the oblique cuts' exits lie 39-45 deg from
-            # it). An exit within that error of the cut as well (the exit of a cavity
-            # without its cord slides along a long or hydrocephalic cavity toward the
-            # face: 14-15 deg from the slid neck and from the cut) does not take sides.
+            # own error (``cut_agree_deg``; the oblique-neck test's exit lies 44.6 deg
+            # from it, the refusing exits measured 23.7-49.9). An exit within that error
+            # of the cut as well (the exit of a cavity without its cord slides along a
+            # long or hydrocephalic cavity toward the face: 13.6 deg from the slid neck,
+            # 14.8 from the cut; the exits that lay nearer the neck, 1.9-16.3) does not
+            # take sides.
             # A round cavity without an exit repeats the first estimate and says nothing
             # (``exit_distinct_deg``).
             exit_says = angle_deg(exit_dir, first) >= ap.exit_distinct_deg
