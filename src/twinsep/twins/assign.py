@@ -87,7 +87,11 @@ def assign_twins(
         if n <= params.max_coarse_voxels:
             break
         target *= 1.25
-    csp = tuple(float(s * k) for s, k in zip(spacing, f, strict=True))
+    csp: morph.Spacing = (
+        float(spacing[0] * f[0]),
+        float(spacing[1] * f[1]),
+        float(spacing[2] * f[2]),
+    )
     vx_ml = float(np.prod(csp)) / 1000.0
     counts = block_label_counts(lab, f)
     n_block = int(np.prod(f))
@@ -99,15 +103,15 @@ def assign_twins(
     check_touching(tissue_c, ic_c, vx_ml, params, src)
     # the cores come from the depth below the cavity's wall: a speck inside the cavity
     # (a calcification, or a vessel at partial volume labelled bone) is not a wall
-    cores = find_head_cores(fill_specks(ic_c, csp, params), csp, params, src)  # type: ignore[arg-type]
+    cores = find_head_cores(fill_specks(ic_c, csp, params), csp, params, src)
     logger.debug("head cores split at %.2f of depth %.1f mm", cores.fraction, cores.depth_mm)
 
     # --- geodesic growth on the coarse grid ------------------------------------------
-    cost_c = _coarse_cost(counts, n_block, csp, params)  # type: ignore[arg-type]
+    cost_c = _coarse_cost(counts, n_block, csp, params)
     seeds = cores.core_a | cores.core_b
     cost_c[seeds] = np.minimum(cost_c[seeds], 1.0)
-    owner_c, part_c = _grow_by_cavity(cost_c, ic_c | seeds, cores.core_a, cores.core_b, csp)  # type: ignore[arg-type]
-    owner_c = limbs_to_trunks(owner_c, part_c > 0, cost_c, csp, params)  # type: ignore[arg-type]
+    owner_c, part_c = _grow_by_cavity(cost_c, ic_c | seeds, cores.core_a, cores.core_b, csp)
+    owner_c = limbs_to_trunks(owner_c, part_c > 0, cost_c, csp, params)
 
     # --- full resolution ------------------------------------------------------------
     tissue = lab > 0
