@@ -36,6 +36,17 @@ def run_case(name: str, work: Path) -> dict[str, Any]:
     return plan_and_score(blind_cases()[name], work)
 
 
+DICE_KEYS = ("soft", "bone", "brain", "csf", "vessel")
+"""The labels every blind benchmark scores, in table order."""
+
+
+def delta(a: float | None, b: float | None) -> str:
+    """``a - b`` to three decimals with its sign, ``-`` when either is missing."""
+    if a is None or b is None:
+        return "-"
+    return f"{a - b:+.3f}"
+
+
 def cell(v: object, nd: int = 3) -> str:
     """A table cell: "-" for None, yes / **no** for a flag, ``nd`` decimals for a float."""
     if v is None:

@@ -30,19 +30,11 @@ _HERE = Path(__file__).resolve().parent
 if str(_HERE) not in sys.path:
     sys.path.insert(0, str(_HERE))
 
-from bench_blind import cell, code_state  # noqa: E402
+from bench_blind import DICE_KEYS, cell, code_state, delta  # noqa: E402
 
 from blind.bodies_cases import baseline_cases, bodies_cases  # noqa: E402
 from blind.bodies_score import plan_and_score_bodies  # noqa: E402
 from blind.score import plan_and_score  # noqa: E402
-
-DICE_KEYS = ("soft", "bone", "brain", "csf", "vessel")
-
-
-def _delta(a: float | None, b: float | None) -> str:
-    if a is None or b is None:
-        return "-"
-    return f"{a - b:+.3f}"
 
 
 def _plan_twins(work: Path, name: str) -> dict[str, Any]:
@@ -77,7 +69,7 @@ def markdown(rows: list[dict[str, Any]], baselines: dict[str, dict[str, Any]]) -
             continue
         d, bd = r["dice_head"], b.get("dice", {}) if b.get("exit") == 0 else {}
         cells = [
-            f"{cell(d[k])} ({_delta(d[k], bd.get(k))})" if d[k] is not None else "-"
+            f"{cell(d[k])} ({delta(d[k], bd.get(k))})" if d[k] is not None else "-"
             for k in DICE_KEYS
         ]
         lines.append(

@@ -30,19 +30,11 @@ _HERE = Path(__file__).resolve().parent
 if str(_HERE) not in sys.path:
     sys.path.insert(0, str(_HERE))
 
-from bench_blind import cell, code_state  # noqa: E402
+from bench_blind import DICE_KEYS, cell, code_state, delta  # noqa: E402
 
 from blind.clinical_cases import baseline_cases, clinical_cases  # noqa: E402
 from blind.clinical_score import plan_and_score_clinical  # noqa: E402
 from blind.score import plan_and_score  # noqa: E402
-
-DICE_KEYS = ("soft", "bone", "brain", "csf", "vessel")
-
-
-def _delta(a: float | None, b: float | None) -> str:
-    if a is None or b is None:
-        return "-"
-    return f"{a - b:+.3f}"
 
 
 def markdown(rows: list[dict[str, Any]], baselines: dict[str, dict[str, Any]]) -> str:
@@ -65,7 +57,7 @@ def markdown(rows: list[dict[str, Any]], baselines: dict[str, dict[str, Any]]) -
             continue
         d, bd = r["dice"], b.get("dice", {}) if b.get("exit") == 0 else {}
         cells = [
-            f"{cell(d[k])} ({_delta(d[k], bd.get(k))})" if d[k] is not None else "-"
+            f"{cell(d[k])} ({delta(d[k], bd.get(k))})" if d[k] is not None else "-"
             for k in DICE_KEYS
         ]
         lines.append(
