@@ -12,7 +12,7 @@ from twinsep.fusion.surface import contact_mask_26
 from twinsep.labels import TWIN_A, TWIN_B, VESSEL
 from twinsep.segment.morph import label_components
 from twinsep.separate.boxes import extent, grow, slices, window
-from twinsep.volume import Volume
+from twinsep.volume import Volume, world_to_voxel
 
 logger = logging.getLogger(__name__)
 
@@ -293,15 +293,13 @@ def shared_sinus_mask(
         None when no seed lies on a vessel voxel (no shared sinus).
     """
     lab = labels.array
-    inv = np.linalg.inv(np.asarray(labels.affine, dtype=np.float64))
+    if not seeds_mm:
+        return None
     shape = np.asarray(lab.shape, dtype=np.int64)
-    seeds = [
-        np.rint(inv[:3, :3] @ np.asarray(p, dtype=np.float64) + inv[:3, 3]).astype(np.int64)
-        for p in seeds_mm
-    ]
+    ijk = np.rint(world_to_voxel(labels.affine, np.asarray(seeds_mm, dtype=np.float64)))
     seeds = [
         c
-        for c in seeds
+        for c in ijk.astype(np.int64)
         if np.all((c >= 0) & (c < shape)) and lab[tuple(int(v) for v in c)] == VESSEL
     ]
     if not seeds:
