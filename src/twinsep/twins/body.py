@@ -42,7 +42,7 @@ import numpy as np
 from twinsep import labels as L
 from twinsep.segment import morph
 from twinsep.twins.params import BodyParams
-from twinsep.volume import Volume
+from twinsep.volume import Volume, spacing_from_affine
 
 logger = logging.getLogger(__name__)
 
@@ -266,8 +266,7 @@ def _limbs(
     limb = np.zeros(len(idx), bool)
     if params.limb_min_ml <= 0:
         return limb
-    c = np.sqrt((aff**2).sum(axis=0))
-    sp = (float(c[0]), float(c[1]), float(c[2]))
+    sp = spacing_from_affine(aff)
     lo = idx.min(axis=0) - 1
     shape = tuple(int(v) for v in idx.max(axis=0) - lo + 2)
     loc = idx - lo
