@@ -6,6 +6,7 @@ same property for ten minutes.
 
 from __future__ import annotations
 
+import atexit
 import shutil
 import tempfile
 from pathlib import Path
@@ -64,6 +65,8 @@ def _series(root: Path) -> list[Path]:
 
 
 _TEMPLATE_ROOT = Path(tempfile.mkdtemp(prefix="twinsep-fuzz-template-"))
+# removed when the process ends (every xdist worker and the fuzz benchmark import this module)
+atexit.register(shutil.rmtree, _TEMPLATE_ROOT, ignore_errors=True)
 _TEMPLATE = _series(_TEMPLATE_ROOT)
 
 
