@@ -7,9 +7,10 @@ list is the single place where the order is written down (DESIGN.md):
 -> ventricles -> report``
 
 ``export`` writes the Slicer segmentation, colour tables and DICOM-SEG; ``ventricles``
-measures each twin's ventricles (it reads segment, twins and fusion; placed late so that
-the earlier stages' positions stay as they were); ``report`` runs last because it shows
-every other stage's result.
+measures each twin's ventricles (it reads segment, fusion's head frames and the separate
+stage's twin map, the one written as ``twins.nii.gz``; placed late so that the earlier
+stages' positions stay as they were); ``report`` runs last because it shows every other
+stage's result.
 """
 
 from __future__ import annotations

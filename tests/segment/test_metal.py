@@ -326,7 +326,7 @@ def test_plan_metal_params_and_reworded_warning_reach_the_ventricles(
     twins = Volume((fbp_case["lab"] > 0).astype(np.uint8), clean.affine)  # one twin
     results = {
         "segment": seg,
-        "twins": SimpleNamespace(twins=twins),
+        "separate": SimpleNamespace(twins=twins),  # the twin map after the cut
         "fusion": SimpleNamespace(frames={"A": None, "B": None}),
     }
     ctx = SimpleNamespace(

@@ -258,7 +258,7 @@ def test_metal_over_most_of_the_brain_says_not_measurable() -> None:
             seg = TissueLabels(labels, False, {}, metal=metal)
             fusion = type("F", (), {"frames": {"A": frame, "B": None}})()
             ctx = _Ctx(
-                {"segment": seg, "twins": type("T", (), {"twins": twins})(), "fusion": fusion}
+                {"segment": seg, "separate": type("T", (), {"twins": twins})(), "fusion": fusion}
             )
             _run(ctx)  # type: ignore[arg-type]
             assert ctx.warnings == [text]
@@ -315,7 +315,7 @@ def test_stage_reads_the_segment_metal_not_its_warnings() -> None:
         ("none", None, ("metal in the CT streaks 3 slices along 9 lines",)),
     ):
         seg = TissueLabels(labels, False, {}, warnings=warnings, metal=metal)
-        ctx = _Ctx({"segment": seg, "twins": tw, "fusion": fusion})
+        ctx = _Ctx({"segment": seg, "separate": tw, "fusion": fusion})
         out[name] = (_run(ctx).measures["A"], ctx.warnings)  # type: ignore[arg-type]
     m, warned = out["carried"]
     assert m.evans_index is None and m.enlarged is True and "streak" in m.note

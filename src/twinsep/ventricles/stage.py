@@ -1,9 +1,15 @@
-"""The ``ventricles`` plan stage: ventricle size per twin (after ``fusion``).
+"""The ``ventricles`` plan stage: ventricle size per twin (after ``separate``).
 
 Writes the ``plan.json`` section ``ventricles`` = ``{A: {...}, B: {...}}`` (per twin:
 ``volume_ml``, ``evans_index``, ``fohr``, the widths in mm, ``enlarged``, ``note``; see
 :class:`twinsep.ventricles.measure.VentricleMeasure`) and warns when a twin's ventricles
 are enlarged, or when metal hides them on the CT (not measurable).
+
+The twins are those of the ``separate`` stage's map, refined by the separation surface
+and written as ``twins.nii.gz`` (the map the viewer, the models and the report show), so
+that measuring ``labels.nii.gz`` with ``twins.nii.gz`` gives the plan's numbers. The
+``twins`` stage's map, before the cut, differs from it in the bridge: where a twin's
+enlarged ventricles reach the junction, by tens of mL of that twin's ventricular CSF.
 """
 
 from __future__ import annotations
@@ -66,7 +72,8 @@ def _run(ctx: StageContext) -> VentricleResult:
     params = ctx.params if isinstance(ctx.params, VentricleParams) else VentricleParams()
     seg = ctx.result("segment")
     labels = seg.labels
-    twins = ctx.result("twins").twins
+    # the map written as twins.nii.gz (after the cut), not the twins stage's
+    twins = ctx.result("separate").twins
     frames = getattr(ctx.result("fusion"), "frames", {}) or {}
     ctx.progress(0.1, "measuring the ventricles")
     # the slices where the segment stage found streaking metal (on the label grid)
@@ -83,11 +90,12 @@ def _write(result: VentricleResult, ctx: StageContext, out_dir: Path) -> dict[st
 
 
 def build_stage(params: VentricleParams | None = None) -> Stage:
-    """The ``ventricles`` stage (depends on ``segment``, ``twins`` and ``fusion``)."""
+    """The ``ventricles`` stage (depends on ``segment``, ``fusion`` for the head frames
+    and ``separate`` for the twin map after the cut)."""
     return Stage(
         name="ventricles",
         run=_run,
         write=_write,
-        depends=("segment", "twins", "fusion"),
+        depends=("segment", "fusion", "separate"),
         params=params or VentricleParams(),
     )
