@@ -57,7 +57,7 @@ def test_the_study_plans_from_its_only_volume(planned: tuple[Path, Path, str, st
     plan = json.loads((out / "plan.json").read_text())
     text = " ".join(plan["warnings"])
     assert "loaded the only one that is a volume" in text
-    assert "left out 2 localizer (scout) image(s)" in text
+    assert "left out 2 localizer (scout) images" in text
     assert plan["input"]["shape"][2] > 2  # the axial stack, not a topogram
     assert plan["input"]["path"].startswith("scan (name withheld")
     seg = out / "seg.dcm"
@@ -90,4 +90,4 @@ def test_a_rerun_keeps_what_the_loader_said(planned: tuple[Path, Path, str, str]
     assert proc.returncode == 0, proc.stderr
     text = " ".join(json.loads((out / "plan.json").read_text())["warnings"])
     assert "loaded the only one that is a volume" in text
-    assert "left out 2 localizer (scout) image(s)" in text
+    assert "left out 2 localizer (scout) images" in text

@@ -22,6 +22,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from twinsep import __version__
 from twinsep.errors import InputError
 from twinsep.labels import DEFAULT_COLOUR_A, DEFAULT_COLOUR_B
+from twinsep.words import counted
 
 app = typer.Typer(
     name="twinsep",
@@ -221,8 +222,8 @@ def _print_plan(run: Any) -> None:
     if plan.get("separation"):
         sep = plan["separation"]
         out_console.print(
-            f"  separation: {len(sep.get('stages', []))} stage(s), "
-            f"{len(sep.get('vessel_crossings', []))} vessel crossing(s)",
+            f"  separation: {counted(len(sep.get('stages', [])), 'stage')}, "
+            f"{counted(len(sep.get('vessel_crossings', [])), 'vessel crossing')}",
             soft_wrap=True,
         )
     if plan.get("schedule"):

@@ -143,7 +143,7 @@ def unknown_series_uid(root: Path) -> BadCase:
 def missing_slice(root: Path) -> BadCase:
     files = _series(root, "gap", seed=6)
     files[3].unlink()
-    return BadCase(files[0].parent, "gap", ("missing slice", "1 slice(s) missing"))
+    return BadCase(files[0].parent, "gap", ("missing slice", "1 slice missing"))
 
 
 def duplicated_slice(root: Path) -> BadCase:

@@ -155,7 +155,7 @@ def test_non_image_files_are_ignored_and_reported(tmp_path: Path) -> None:
     scan = load_scan(files[0].parent)
     np.testing.assert_array_equal(scan.volume.array, vol.array)
     joined = " ".join(scan.info.warnings)
-    assert "2 file(s)" in joined and "readme.txt" in joined
+    assert "2 files" in joined and "readme.txt" in joined
 
 
 def test_gaps_between_thin_slices_are_accepted_with_warning(tmp_path: Path) -> None:

@@ -105,7 +105,7 @@ def test_missing_frame_position_is_refused(tmp_path: Path) -> None:
     vol = head_volume("lps_axial", n=16)
     frames = [k for k in range(16) if k != 6]
     path = write_enhanced_dicom(vol, tmp_path / "gap.dcm", frames=frames)
-    with pytest.raises(ScanError, match=r"missing slice\(s\).*frame 6 and frame 7.*1 slice") as e:
+    with pytest.raises(ScanError, match=r"missing slice.*frame 6 and frame 7.*1 slice") as e:
         load_scan(path)
     assert e.value.source == str(path) and "\n" not in e.value.one_line()
 
@@ -143,7 +143,7 @@ def test_echo_dimension_makes_two_volumes(tmp_path: Path) -> None:
     # without the dimension the second echo is an identical copy: dropped, with a warning
     plain = load_scan(write_enhanced_dicom(vol, tmp_path / "p.dcm", frames=list(range(8)) * 2))
     assert plain.volume.shape == (8, 8, 8)
-    assert any("ignored 8 frame(s)" in w for w in plain.info.warnings)
+    assert any("ignored 8 frames" in w for w in plain.info.warnings)
 
 
 def _edit(path: Path, edit: object) -> None:
@@ -189,7 +189,7 @@ def test_frames_at_one_position(tmp_path: Path) -> None:
     copies = write_enhanced_dicom(vol, tmp_path / "copies.dcm", frames=[2, 3, 3, 4])
     scan = load_scan(copies)
     assert scan.volume.shape == (12, 12, 3)
-    assert any("ignored 1 frame(s)" in w for w in scan.info.warnings)
+    assert any("ignored 1 frame " in w for w in scan.info.warnings)
 
     def differ(ds: pydicom.Dataset) -> None:
         # frame 3 keeps frame 2's position: two different images at one place

@@ -166,7 +166,7 @@ def test_localizers_inside_the_series_are_left_out(studies: dict[str, object]) -
     assert isinstance(folder, Path) and isinstance(ct, Volume)
     scan = load_scan(folder)
     np.testing.assert_array_equal(scan.volume.array, ct.array)
-    assert any("left out 2 localizer (scout) image(s)" in w for w in scan.info.warnings)
+    assert any("left out 2 localizer (scout) images" in w for w in scan.info.warnings)
 
 
 @pytest.mark.parametrize("syntax", ["rle", "jpegls", "jpeg-lossless"])

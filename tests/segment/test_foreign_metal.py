@@ -108,7 +108,7 @@ def test_warning_names_volume_and_place(head):
     aff[:3, 3] = -(N - 1) / 2 * 3.0  # index centre at world 0
     note = metal_warning(found, aff, (0, 0, 0), np.ones(head["ct"].shape, bool))
     assert note is not None and note.startswith("metal outside the skull: ")
-    assert "2 piece(s)" in note  # electrode and port; the tooth is not metal
+    assert "2 pieces" in note  # electrode and port; the tooth is not metal
     # the largest piece is the electrode with its rim (on the skin at +z) or the port
     # (+x, in the scalp): the place named is one of them, within a voxel
     xyz = [float(v) for v in note.split(" at (")[1].split(")")[0].split(",")]

@@ -124,7 +124,7 @@ def test_loads_without_console_errors(page: Any) -> None:
     assert page.errors == []
     assert page.evaluate("window.twinsep.errors") == []
     status = page.inner_text("#status")
-    assert "2 structure(s), 2 stage(s), 2 vessel crossing(s)" in status
+    assert "2 structures, 2 stages, 2 vessel crossings" in status
     legend = page.inner_text("#legend")
     assert "Twin A (purple, #7B3FA0)" in legend and "Twin B (orange, #F28C28)" in legend
     assert sorted(page.evaluate("window.twinsep.parts")) == ["A/skin", "B/skin"]

@@ -13,6 +13,8 @@ const $ = (id) => document.getElementById(id);
 const t0 = performance.now();
 const api = { ready: false, readyMs: null, refinedMs: null, faces: 0, firstFaces: 0, errors: [], marks: {} };
 const mark = (name) => { api.marks[name] = Math.round(performance.now() - t0); };
+// a count and its noun ('1 stage', '2 stages'), as twinsep.words.counted
+const counted = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
 window.twinsep = api;
 
 function fail(text) {
@@ -284,7 +286,7 @@ function setupStages(stages, planStages, markers, parts, gapMm) {
       }
     }
     const info = planStages.find((x) => x.number === s);
-    if (s === 0) text.textContent = `Before separation: ${n} stage(s) planned.`;
+    if (s === 0) text.textContent = `Before separation: ${counted(n, 'stage')} planned.`;
     else {
       const what = info ? ` — ${(info.structures || []).join(', ')}${info.rationale ? ': ' + info.rationale : ''}` : '';
       const area = info && info.area_mm2 !== undefined ? ` (${Number(info.area_mm2).toFixed(0)} mm²)` : '';
@@ -518,7 +520,7 @@ async function main() {
     api.firstFaces = api.faces;
     api.lod = first;
     api.xr = await setupVR(Math.max(sizeRas.x, sizeRas.y, sizeRas.z), box.getCenter(new THREE.Vector3()), stageCtl, colours);
-    const summary = `${parts.size} structure(s), ${stageCtl.n} stage(s), ${(sep.vessel_crossings || []).length} vessel crossing(s)`;
+    const summary = `${counted(parts.size, 'structure')}, ${counted(stageCtl.n, 'stage')}, ${counted((sep.vessel_crossings || []).length, 'vessel crossing')}`;
     const showFaces = (level, note) => {
       const facesTxt = `${api.faces.toLocaleString('en')} faces (${level} level of detail${info.scene.faces > api.faces ? `, decimated from ${info.scene.faces.toLocaleString('en')}` : ''})`;
       $('status').textContent = `${summary}; ${facesTxt}${note}.`;

@@ -48,6 +48,7 @@ from twinsep.errors import ScanError
 from twinsep.io._loaded import Loaded, sha256_file, sha256_of_hashes
 from twinsep.io.checks import LoadParams, check_memory
 from twinsep.volume import LPS_TO_RAS
+from twinsep.words import counted, noun
 
 logger = logging.getLogger(__name__)
 
@@ -411,7 +412,7 @@ def _names_withheld(paths: list[Path], folder: Path, phi: dict[str, str], limit:
     text = _names(shown, folder, limit) if shown else ""
     if hidden:
         text += ("; " if text else "") + (
-            f"{len(hidden)} file(s) whose names hold patient identifiers (names withheld)"
+            f"{counted(len(hidden), 'file')} whose names hold patient identifiers (names withheld)"
         )
     return text
 
@@ -710,7 +711,7 @@ def _drop_identical_copies(
         keep.append(ranked[0])
         dropped.extend(hs[i] for i in ranked[1:])
     keep.sort()
-    unit = "file(s)" if dropped[0].frame is None else "frame(s)"
+    unit = noun(len(dropped), "file" if dropped[0].frame is None else "frame")
     which = (
         _labels(dropped, source)
         if dropped[0].frame is not None
@@ -795,7 +796,7 @@ def _geometry(
             source,
             f"non-uniform slice spacing: most slices are {d:.4g} mm apart but "
             f"{_label(hs[i], source)} -> {_label(hs[i + 1], source)} is "
-            f"{diffs[i]:.4g} mm ({len(odd)} irregular step(s), distances {vals[:5]} mm; "
+            f"{diffs[i]:.4g} mm ({counted(len(odd), 'irregular step')}, distances {vals[:5]} mm; "
             f"tolerance ±{2 * tol:.3g} mm); resample the series to uniform slices",
         )
     if missing:
@@ -803,9 +804,10 @@ def _geometry(
         total = sum(n for _, n in missing)
         raise ScanError(
             source,
-            f"missing slice(s): the gap between {_label(hs[i], source)} and "
+            f"missing {noun(total, 'slice')}: the gap between {_label(hs[i], source)} and "
             f"{_label(hs[i + 1], source)} is {diffs[i]:.4g} mm = {m + 1} × the "
-            f"{d:.4g} mm spacing ({total} slice(s) missing in {len(missing)} gap(s)); "
+            f"{d:.4g} mm spacing ({counted(total, 'slice')} missing in "
+            f"{counted(len(missing), 'gap')}); "
             "export the complete series",
         )
     # Every slice must sit on a uniform grid (least-squares line through the positions).
@@ -1120,7 +1122,7 @@ def _read_series(
         detail = "; ".join(f"{n} × {r}" for r, n in reasons.most_common(3))
         raise ScanError(
             folder,
-            f"no DICOM image series found among {len(files)} file(s) ({detail}; e.g. "
+            f"no DICOM image series found among {counted(len(files), 'file')} ({detail}; e.g. "
             f"{_names([p for p, _ in skipped], folder, 2)})",
         )
     warnings: list[str] = []
@@ -1129,19 +1131,21 @@ def _read_series(
     if skipped:
         kinds = Counter(r for _, r in skipped)
         warnings.append(
-            f"ignored {len(skipped)} file(s) that are not DICOM images of a scan ("
+            f"ignored {counted(len(skipped), 'file')} that "
+            f"{'is' if len(skipped) == 1 else 'are'} not DICOM images of a scan ("
             + "; ".join(f"{n} × {r}" for r, n in kinds.most_common(4))
             + f"): {_names_withheld([p for p, _ in skipped], folder, hs[0].phi)}"
         )
     if n_scouts:
         warnings.append(
-            f"left out {n_scouts} localizer (scout) image(s) exported inside an image series"
+            f"left out {counted(n_scouts, 'localizer (scout) image')} exported inside an "
+            "image series"
         )
     if len(groups) > 1 and series_uid is not None:
         others = sum(len(v) for v in groups.values()) - len(hs)
         warnings.append(
-            f"loaded 1 of {len(groups)} series in the folder; {others} file(s) of other "
-            "series were ignored"
+            f"loaded 1 of {len(groups)} series in the folder; {counted(others, 'file')} of other "
+            f"series {'was' if others == 1 else 'were'} ignored"
         )
     if len(hs) == 1 and hs[0].n_frames > 1:
         loaded = read_multiframe(hs[0].path, params=params)

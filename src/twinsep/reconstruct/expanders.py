@@ -42,6 +42,7 @@ from twinsep.reconstruct import expander_geometry as eg
 from twinsep.reconstruct.catalogue import DEFAULT_CATALOGUE, CatalogueExpander
 from twinsep.reconstruct.defects import TwinDefects
 from twinsep.reconstruct.existing import ExistingSkin
+from twinsep.words import counted
 
 logger = logging.getLogger(__name__)
 
@@ -305,11 +306,6 @@ class TwinSkinPlan:
 # ----------------------------------------------------------------------------
 # footprints in the tangent plane (u across toward the defect, v along)
 # ----------------------------------------------------------------------------
-def _s(n: int) -> str:
-    """Plural ending for a count in a message ("1 expander", "2 expanders")."""
-    return "" if n == 1 else "s"
-
-
 def _centreline_distance(base: eg.ExpanderBase, arc_r: float, uv: np.ndarray) -> np.ndarray:
     """Distance (mm) of tangent-plane points from the expander's centreline."""
     u, v = uv[:, 0], uv[:, 1]
@@ -928,14 +924,15 @@ def plan_expanders(
             )
         else:
             msg = (
-                f"{len(exps)} expander{_s(len(exps))} on twin {name} provide {provided:.0f} mm² for a "
+                f"{counted(len(exps), 'expander')} on twin {name} "
+                f"{'provides' if len(exps) == 1 else 'provide'} {provided:.0f} mm² for a "
                 f"{need:.0f} mm² defect ({100 * params.over_expansion:.0f} % over-expansion)"
             )
         if ex is not None and ex.count:
             msg = (
-                f"twin {name} already carries {ex.count} expander{_s(ex.count)} ({ex.fill_ml:.0f} mL) "
+                f"twin {name} already carries {counted(ex.count, 'expander')} ({ex.fill_ml:.0f} mL) "
                 f"under {ex.expanded_scalp_mm2:.0f} mm² of scalp, about {credit:.0f} mm² of "
-                f"realised gain counted; {len(exps)} new expander{_s(len(exps))} proposed off them; "
+                f"realised gain counted; {counted(len(exps), 'new expander')} proposed off them; "
                 + msg
             )
         plans[name] = TwinSkinPlan(

@@ -39,6 +39,7 @@ from twinsep.reconstruct.expanders import (
 )
 from twinsep.segment.implants import ExistingExpander
 from twinsep.volume import Volume
+from twinsep.words import noun
 
 logger = logging.getLogger(__name__)
 
@@ -456,7 +457,8 @@ def _run(ctx: Any) -> Reconstruction:
         custom = [e.label for e in p.expanders if e.custom]
         if custom:
             ctx.warn(
-                f"expander(s) {', '.join(custom)} of twin {name} are custom-made sizes; "
+                f"{noun(len(custom), 'expander')} {', '.join(custom)} of twin {name} "
+                f"{'is a custom-made size' if len(custom) == 1 else 'are custom-made sizes'}; "
                 "order them early"
             )
     loss = complication_warning(result.skin, params.expanders.complication_rate)

@@ -17,6 +17,7 @@ import numpy.typing as npt
 
 from twinsep.errors import InfeasibleScheduleError
 from twinsep.schedule.team import Person, Task, Team, split_need
+from twinsep.words import counted
 
 logger = logging.getLogger(__name__)
 
@@ -174,10 +175,6 @@ def _topo(preds: Sequence[Sequence[int]]) -> list[int]:
     return out
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 else "s")
-
-
 def compile_problem(team: Team) -> Problem:
     """Index form of ``team`` with its tasks, after the feasibility pre-checks.
 
@@ -207,7 +204,7 @@ def compile_problem(team: Team) -> Problem:
             if len(qualified) < count:
                 scope = f" of team {pin or t.twin} or shared" if (pin or t.twin != "both") else ""
                 raise InfeasibleScheduleError(
-                    f"task {t.name!r} needs {_plural(count, skill)}{scope}, "
+                    f"task {t.name!r} needs {counted(count, skill)}{scope}, "
                     f"team has {len(qualified)}"
                 )
             fits = [

@@ -43,6 +43,7 @@ from twinsep.schedule.template import (
     stage_inputs,
 )
 from twinsep.schedule.verify import verify_schedule
+from twinsep.words import counted
 
 logger = logging.getLogger(__name__)
 
@@ -385,7 +386,8 @@ def plan_schedule(
             logger.debug("default team too small (%s); adding relay %d", exc, relays)
     if relays:
         notes.append(
-            f"the default team was enlarged by {relays} relay(s) to {len(base.people)} people "
+            f"the default team was enlarged by {counted(relays, 'relay')} to "
+            f"{len(base.people)} people "
             "to cover the operation within the duty limits"
         )
     check = verify_schedule(final, final_team)

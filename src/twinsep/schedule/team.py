@@ -44,6 +44,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from twinsep.errors import ConfigError
+from twinsep.words import counted
 
 logger = logging.getLogger(__name__)
 
@@ -311,7 +312,9 @@ def parse_team(text: str, *, source: str | Path = "team.yaml") -> Team:
         line = node.start_mark.line + 1 if node is not None else 1
         value = err.get("input")
         shown = "" if isinstance(value, (dict, list)) else f" (got {value!r})"
-        more = f"; {len(exc.errors()) - 1} more problem(s)" if len(exc.errors()) > 1 else ""
+        more = (
+            f"; {counted(len(exc.errors()) - 1, 'more problem')}" if len(exc.errors()) > 1 else ""
+        )
         raise ConfigError(
             source, f"line {line}, field {_loc_text(loc)}: {err['msg']}{shown}{more}"
         ) from None

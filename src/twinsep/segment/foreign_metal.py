@@ -35,6 +35,7 @@ from scipy import ndimage as ndi
 from twinsep.segment import morph
 from twinsep.segment.metal import compact_metal
 from twinsep.segment.params import MetalParams
+from twinsep.words import counted
 
 logger = logging.getLogger(__name__)
 
@@ -164,7 +165,7 @@ def metal_warning(
     big = max(out, key=lambda t: t[0])
     x, y, z = (float(v) for v in big[1])
     return (
-        f"metal outside the skull: {total:.2f} mL in {len(out)} piece(s) (largest "
+        f"metal outside the skull: {total:.2f} mL in {counted(len(out), 'piece')} (largest "
         f"{big[0]:.2f} mL at ({x:.0f}, {y:.0f}, {z:.0f}) mm): ports, electrodes, valves or "
         "clips; labelled soft tissue, not bone, with the bone-level rim around it, so bone "
         "models leave it out"

@@ -33,6 +33,7 @@ from twinsep.segment.morph import label_components
 from twinsep.separate.boxes import extent, grow, slices, window
 from twinsep.separate.params import CutParams
 from twinsep.volume import Volume
+from twinsep.words import counted
 
 logger = logging.getLogger(__name__)
 
@@ -765,7 +766,8 @@ def verify_separation(twins: np.ndarray) -> SeparationCheck:
         left = _contacts(a_c & ~kerf_c, b_c & ~kerf_c)
         if left:
             raise SeparationError(
-                f"after the cut {left} pair(s) of 26-neighbour voxels still join twin A and twin B"
+                f"after the cut {counted(left, 'pair')} of 26-neighbour voxels still join "
+                "twin A and twin B"
             )
         kerf[box] = kerf_c
         ek = extent(kerf_c)

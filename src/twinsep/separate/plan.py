@@ -37,6 +37,7 @@ from twinsep.separate.staging import (
     sinus_off_cut_words,
 )
 from twinsep.volume import Volume
+from twinsep.words import counted
 
 logger = logging.getLogger(__name__)
 
@@ -447,7 +448,8 @@ def plan_separation(
         n_sep = sum(s.kind == "separation" for s in stages)
         if n_stages is not None and n_stages != n_sep:
             warnings.append(
-                f"--stages {n_stages} ignored: the stage file has {n_sep} separation stage(s)"
+                f"--stages {n_stages} ignored: the stage file has "
+                f"{counted(n_sep, 'separation stage')}"
             )
     else:
         stages = propose_stages(facts, crossings, n_stages=n_stages, params=params.staging)

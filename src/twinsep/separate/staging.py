@@ -24,6 +24,7 @@ import yaml
 from twinsep.errors import ConfigError
 from twinsep.separate.crossings import VesselCrossing
 from twinsep.separate.params import StagingParams
+from twinsep.words import noun
 
 logger = logging.getLogger(__name__)
 
@@ -249,9 +250,10 @@ def propose_stages(
             "Endovascular occlusion",
             "preparatory",
             ids,
-            f"Occluding the small non-dominant shared venous segment(s) {', '.join(ids)} "
+            f"Occluding the small non-dominant shared venous {noun(len(ids), 'segment')} "
+            f"{', '.join(ids)} "
             "from inside the vessel first tests whether each twin's brain drains without "
-            "them, before any open division.",
+            f"{'it' if len(ids) == 1 else 'them'}, before any open division.",
             "endovascular_occlusion",
         )
     # Separation stages: non-dominant segments (narrowest first) spread over the first
@@ -271,7 +273,7 @@ def propose_stages(
             name = "Final separation" if n_sep > 1 else "Separation"
             text = "Completes the separation: divides the remaining bridge"
             if ids:
-                text += f" and the venous segment(s) {', '.join(ids)}"
+                text += f" and the venous {noun(len(ids), 'segment')} {', '.join(ids)}"
                 if dominant is not None and dominant.id in ids and n_sep > 1:
                     # the widest segment the cut crosses, not a measured drainage share
                     which = (
@@ -300,8 +302,10 @@ def propose_stages(
             if ids:
                 sizes = ", ".join(f"{c.id} ({c.diameter_mm:.0f} mm)" for c in group)
                 text = (
-                    f"An operation of its own: divides the smaller shared venous segment(s) "
-                    f"{sizes} with the dural cuff around them (within "
+                    f"An operation of its own: divides the smaller shared venous "
+                    f"{noun(len(group), 'segment')} "
+                    f"{sizes} with the dural cuff around {'it' if len(group) == 1 else 'them'} "
+                    "(within "
                     f"{params.venous_cuff_mm:g} mm), keeping the widest segment and the "
                     "rest of the bridge intact so that venous collaterals can grow in the "
                     "weeks before the next operation."
