@@ -85,3 +85,8 @@ def test_report_prints_to_pdf(report_file: Path, tmp_path: Path) -> None:
     data = pdf.read_bytes()
     pages = re.findall(rb"/Type\s*/Page\b", data)
     assert data.startswith(b"%PDF") and len(pages) >= 3  # summary, twins, methods at least
+    # ISO A4 (595.3 x 841.9 pt), not chromium's default US Letter (612 x 792)
+    boxes = re.findall(rb"/MediaBox\s*\[\s*0 0 ([0-9.]+) ([0-9.]+)\s*\]", data)
+    assert boxes, "no page size in the PDF"
+    for w, h in boxes:
+        assert abs(float(w) - 595.3) < 2 and abs(float(h) - 841.9) < 2, (w, h)
