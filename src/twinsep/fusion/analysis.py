@@ -335,8 +335,8 @@ def analyse_fusion(
     ftype = "angular" if axis_angle < params.angular_below_deg else "vertical"
     if abs(axis_angle - params.angular_below_deg) < 10.0:
         warnings.append(
-            f"long-axis angle {axis_angle:.0f} deg is within 10 deg of the "
-            f"{params.angular_below_deg:g} deg angular/vertical limit: the type is borderline"
+            f"long-axis angle {axis_angle:.0f}° is within 10° of the "
+            f"{params.angular_below_deg:g}° angular/vertical limit: the type is borderline"
         )
     for f in frames.values():
         # what the axis detector doubted (cues that disagree, no neck, little face, ...)
@@ -352,8 +352,8 @@ def analyse_fusion(
         if elevation > params.out_of_scope_deg:
             in_scope = False
             msg = (
-                f"the fusion lies {elevation:.0f} deg from twin {k}'s vertex (limit "
-                f"{params.out_of_scope_deg:g} deg): it involves the face or skull base, which "
+                f"the fusion lies {elevation:.0f}° from twin {k}'s vertex (limit "
+                f"{params.out_of_scope_deg:g}°): it involves the face or skull base, which "
                 "is not craniopagus (e.g. cephalopagus) and is outside twinsep's scope"
             )
             if params.out_of_scope == "error":
@@ -403,8 +403,8 @@ def analyse_fusion(
         for limit in (params.oconnell_type_i_below_deg, params.oconnell_type_ii_from_deg):
             if abs(rotation - limit) < 10.0:
                 warnings.append(
-                    f"face rotation {rotation:.0f} deg is within 10 deg of the O'Connell limit "
-                    f"{limit:g} deg: the O'Connell type is borderline"
+                    f"face rotation {rotation:.0f}° is within 10° of the O'Connell limit "
+                    f"{limit:g}°: the O'Connell type is borderline"
                 )
     if ftype == "vertical":
         site = "vertex"

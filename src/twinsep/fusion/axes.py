@@ -620,7 +620,7 @@ def twin_frame(
         face_band = (0.0, 180.0)
         notes.append(
             f"twin {name}: no neck found below the skull base (the farthest tissue lies "
-            f"{angle_deg(neck_dir, down):.0f} deg from the skull-base cues, e.g. the face "
+            f"{angle_deg(neck_dir, down):.0f}° from the skull-base cues, e.g. the face "
             "of a scan cut at C1-C2); the long axis comes from the face, skull base and "
             "cavity exit, which is less precise"
         )
@@ -643,7 +643,7 @@ def twin_frame(
             and short_mm > max(ap.neck_slab_mm, 2.0 * max(spacing))
         ):
             notes.append(
-                f"twin {name}: the neck found leans {lean_deg:.0f} deg from the flat end of "
+                f"twin {name}: the neck found leans {lean_deg:.0f}° from the flat end of "
                 f"the scan, which lies {short_mm:.0f} mm beyond the neck's end (the neck "
                 "cue may have slid onto the chin, as on a long or hydrocephalic head); the "
                 "long axis, the fusion type and the face rotation may be off by that much: "
@@ -693,11 +693,11 @@ def twin_frame(
             f"the {walls}'s axis at the cut (its walls)" if along_tube else "the cut's normal"
         )
         if w_base == 0.0:
-            source = f"{cut_name} alone (the skull-base cues lie {base_off:.0f} deg from it)"
+            source = f"{cut_name} alone (the skull-base cues lie {base_off:.0f}° from it)"
         elif w_base < ap.weight_skull_base:
             source = (
                 f"{cut_name} and, with less weight, the skull base (which lies "
-                f"{base_off:.0f} deg from it)"
+                f"{base_off:.0f}° from it)"
             )
         else:
             source = f"{cut_name} and the skull base"
@@ -742,7 +742,7 @@ def twin_frame(
             )
             if base_off > ap.cut_agree_deg:
                 caveat += (
-                    f"; the skull base lies {base_off:.0f} deg from the cut: confirm the "
+                    f"; the skull base lies {base_off:.0f}° from the cut: confirm the "
                     "fusion type on the images"
                 )
         # What the scan shows below the head, in plain words: a cut through the cavity
@@ -762,7 +762,7 @@ def twin_frame(
             if base_off > ap.cut_agree_deg:
                 notes.append(
                     f"twin {name}: the scan ends through the body {at} the cranial cavity, "
-                    f"beyond the neck, {base_off:.0f} deg from the skull base; the long "
+                    f"beyond the neck, {base_off:.0f}° from the skull base; the long "
                     f"axis comes from {source}: confirm the fusion type on the images"
                 )
             else:
@@ -785,7 +785,7 @@ def twin_frame(
             )
             notes.append(
                 f"twin {name}: the scan ends {through}{at} the cranial cavity, and the far "
-                f"end of the tissue leans {angle_deg(neck_dir, cut):.0f} deg from the "
+                f"end of the tissue leans {angle_deg(neck_dir, cut):.0f}° from the "
                 f"cut{why}; the long axis comes from {source}, {caveat}"
             )
         else:
@@ -834,7 +834,7 @@ def twin_frame(
         spread = max(angle_deg(cues[k], down) for k in cues)
         notes.append(
             f"twin {name}: the anatomical cues for the long axis disagree (agreement "
-            f"{axis_strength:.2f} < {ap.min_axis_strength:g}, up to {spread:.0f} deg apart); "
+            f"{axis_strength:.2f} < {ap.min_axis_strength:g}, up to {spread:.0f}° apart); "
             "the long-axis angle and the type may be off by that much"
         )
     if strength < 0.05:
@@ -848,8 +848,8 @@ def twin_frame(
         j_ang = angle_deg(j_dir, axis)
         if j_ang > ap.junction_check_deg:
             notes.append(
-                f"twin {name}: the junction lies {j_ang:.0f} deg from the vertex direction "
-                f"found (> {ap.junction_check_deg:g} deg): either the fusion is not at the "
+                f"twin {name}: the junction lies {j_ang:.0f}° from the vertex direction "
+                f"found (> {ap.junction_check_deg:g}°): either the fusion is not at the "
                 "calvaria or the head's orientation was misread"
             )
     for n in notes:
@@ -1597,7 +1597,7 @@ def _on_plane_reason(
         depth_mm,
     )
     if off_deg > params.cut_plane_agree_deg:
-        return f"the skin's cut plane is {off_deg:.0f} deg from its normal"
+        return f"the skin's cut plane is {off_deg:.0f}° from its normal"
     reach_mm = params.open_cover_mm + max(params.body_cut_depth_mm, float(max(spacing)))
     if depth_mm > reach_mm:
         return f"it lies {depth_mm:.0f} mm from the skin's cut plane (> {reach_mm:.0f} mm)"
