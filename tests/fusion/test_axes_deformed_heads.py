@@ -111,6 +111,45 @@ def test_hydrocephalic_twin_at_normal_size_planned_labels() -> None:
     assert len(told) == 1, fa.warnings
 
 
+def test_long_narrow_heads_planned_labels() -> None:
+    """vt-c15-scapho (both heads scaphocephalic, cephalic index 0.67, the face stretched
+    with the vault) through ``segment_ct`` and ``assign_twins`` (2.5 mm, the CT's noise
+    without supersampling). Twin B's planned labels have no cord down the neck: the
+    cavity's exit slides to the front of the long cavity (32 deg off, toward the face)
+    and with the footprint (29 deg, the long face) puts the skull-base cues 30 deg off;
+    the neck's end slab slides onto the chin, 24 mm short of the scan's flat end, whose
+    centre lies 30 deg from those cues, so the end was not taken for the neck's cut and
+    the exit would have refused it too: twin B 38.6 deg off, axis angle 139.2, rotation
+    179.8 (angular for a vertical union, the CLI plan 138.1). The skin just inside that
+    end is a tube (the neck's walls, 2 deg from its normal) whose axis, followed back up,
+    reaches the brain centre: it is the neck's cut, and the exit does not refuse the
+    walls. After: 179.5, twin B 2.1 deg off. 5 deg per twin is twice the other twin's
+    error (2.3) and far below the slide; 170 is far above the 140 deg limit."""
+    case = shapes_cases()["vt-c15-scapho"]
+    base = replace(
+        case.base,
+        ct=replace(case.base.ct, supersample=1),
+        grid=replace(case.base.grid, spacing_mm=(2.5, 2.5, 2.5)),
+    )
+    ph = make_shapes(replace(case, base=base))
+    seg = segment_ct(Volume(ph.ct_hu, ph.affine, {"source": case.name}))
+    twins = assign_twins(seg.labels).twins
+    fa = analyse_fusion(seg.labels, twins)
+    up = ph.truth["vertex_dir"]
+    assert isinstance(up, dict)
+    for t in ("A", "B"):
+        err = angle_deg(fa.frames[t].axis, np.asarray(up[t]))
+        assert err < 5.0, (t, err, fa.frames[t].cue_dirs)
+    assert fa.type == "vertical"
+    assert fa.axis_angle_deg > 170.0
+    assert fa.rotation_deg is not None and abs(float(fa.rotation_deg)) < 10.0
+    # the doubt ("the neck found leans ... from the flat end") is resolved, and the
+    # note says where the scan ends instead
+    assert not any("the neck found leans" in w for w in fa.warnings), fa.warnings
+    told = [w for w in fa.warnings if w.startswith("twin B: the scan ends") and "leans" in w]
+    assert len(told) == 1, fa.warnings
+
+
 def _scan_end_below_cavity_mm(labels: Volume, twins: Volume, twin: int) -> float:
     """Distance (mm) from the centre of ``twin``'s tissue on the array face it fills most
     (the scan's end through its neck) to its cranial cavity: to the cavity deeper than

@@ -53,11 +53,14 @@ detector does not look for a long neck. Per twin:
      across the neck's end slab replaces a neck that leans more than ``cut_agree_deg``
      from it (a scan ending at the chin or through the jaw: the end slab holds the cut
      jaw and the neck slides onto the chin), unless the cavity's exit sides with the
-     neck (a cut oblique to a straight neck). Where the skin just inside it, facing the
-     room, is a tube (:func:`_tube_axis`, trimmed to the walls across its axis) that
-     confirms the neck, the tube's axis is the neck (the mean of the two when they
-     agree within ``neck_tube_agree_deg``): the end slab's centroid leans toward the
-     long side of an oblique section or into the chin's flare;
+     neck (a cut oblique to a straight neck) and no tube of neck walls lies inside the
+     cut. A patch whose neck walls' axis, followed back up, reaches the brain centre is
+     the neck's cut wherever the skull-base cues lean (a long head's long face). Where
+     the skin just inside it, facing the room, is a tube (:func:`_tube_axis`, trimmed
+     to the walls across its axis) that confirms the neck, the tube's axis is the neck
+     (the mean of the two when they agree within ``neck_tube_agree_deg``): the end
+     slab's centroid leans toward the long side of an oblique section or into the
+     chin's flare;
 
    ``axis = -down``;
 4. face: extracranial tissue seen from ``b`` between ``face_band_deg`` of the down
@@ -512,6 +515,14 @@ def twin_frame(
         cut, cut_key = None, ""
         tube_dirs.pop("body cut", None)
     body_pts = world(body & ~ndi.binary_erosion(body))
+
+    def walls_under_head(plane: _Plane) -> bool:
+        # the skin just inside ``plane`` is a tube (the neck's walls) whose axis, from
+        # the plane's centre back up, points at the brain centre: the neck carries it
+        body_direction(plane, "neck or jaw cut")
+        tube = tube_dirs["neck or jaw cut"]
+        return tube is not None and angle_deg(plane.centre_mm - b, tube) <= ap.neck_agree_deg
+
     neck_cut = False
     neck_confirmed = False
     neck_end_normal: np.ndarray | None = None
@@ -534,7 +545,11 @@ def twin_frame(
         # (``neck_agree_deg`` of the skull-base cues or the footprint). The end slab,
         # refined along itself, slides onto the chin where little neck lies beyond it
         # (a hydrocephalic or long head cut 15-25 mm below its chin: the slab then
-        # ended 17-33 mm short of the cut, whose normal lay 0-2 deg from the truth)
+        # ended 17-33 mm short of the cut, whose normal lay 0-2 deg from the truth),
+        # or where the neck's own walls show it: the skin just inside the cut is a tube
+        # whose axis, followed back up from the cut's centre, reaches the brain centre
+        # (the neck that carries this head, wherever the skull-base cues lean: on a
+        # long head's planned labels they lean 27-35 deg to its long face)
         if end_plane is not None and (
             abs(float(np.dot(pts[end].mean(axis=0) - end_plane.centre_mm, end_plane.normal)))
             <= max(ap.neck_slab_mm, 2.0 * max(spacing))
@@ -543,6 +558,7 @@ def twin_frame(
                 angle_deg(end_plane.centre_mm - b, footprint),
             )
             <= ap.neck_agree_deg
+            or walls_under_head(end_plane)
         ):
             end_dir = body_direction(end_plane, "neck or jaw cut")
             lean_deg = angle_deg(neck_dir, end_dir)
@@ -572,8 +588,15 @@ def twin_frame(
                 angle_deg(exit_dir, neck_dir),
                 exit_end_deg,
             )
-            oblique = exit_says and _exit_sides_with_neck(
-                angle_deg(exit_dir, neck_dir), exit_end_deg, ap
+            # The exit judges the cut's normal; where the neck's walls were found inside
+            # the cut, their axis is used instead and follows the neck however
+            # obliquely the scan crosses it, so the exit has nothing to refuse (a
+            # cavity without its cord, the exit slid toward a long face: 32-35 deg off)
+            walls_found = tube_dirs.get("neck or jaw cut") is not None
+            oblique = (
+                exit_says
+                and not walls_found
+                and _exit_sides_with_neck(angle_deg(exit_dir, neck_dir), exit_end_deg, ap)
             )
             if lean_deg > ap.cut_agree_deg and not oblique:
                 cut_key, cut, neck_cut = "body_cut", end_dir, True
