@@ -225,6 +225,7 @@ def analyse_fusion(
     twins: Volume,
     *,
     contrast: bool | None = None,
+    bone_from_mr: bool = False,
     params: FusionParams = FusionParams(),
     exclude: np.ndarray | None = None,
 ) -> FusionAnalysis:
@@ -244,6 +245,10 @@ def analyse_fusion(
         total, when the cue is undecided) with a warning saying so
         (:func:`twinsep.fusion.completeness.call_completeness`). None: judged from the
         labels only.
+    bone_from_mr : bool
+        The labels were segmented from an MR alone (no CT): their bone is a T1's dark
+        band, so separate cranial cavities are not inferred from it (total assumed,
+        with a warning; :func:`twinsep.fusion.completeness.call_completeness`).
     params : FusionParams
         Thresholds (deg, mm, mL), see :class:`FusionParams`.
     exclude : ndarray of bool, optional
@@ -380,6 +385,7 @@ def analyse_fusion(
         vessel_ml=vessel_ml,
         contrast=contrast,
         params=params,
+        bone_from_mr=bone_from_mr,
     )
     completeness, evidence = call.completeness, call.evidence
     warnings.extend(call.warnings)

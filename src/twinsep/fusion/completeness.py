@@ -25,6 +25,19 @@ With the sinuses visible, a vessel that joins the twins only through a crossing 
 one voxel across (``SharedInventory.sinus_unresolved``: a shared sinus cannot be told
 from two sinuses touching across the dura at that voxel size) is judged by the same
 cavity cue, with evidence values of their own (``UNRESOLVED_*``).
+
+MR alone (``bone_from_mr``: the bone labels were read from a T1, no CT): a T1 shows bone
+only as a dark band, and dura, CSF and a sinus are dark too, so a "wall" between the two
+brains is not evidence of two cavities the way CT bone is. Brain contact (brains straight
+across a thin layer, no dark band) still infers total; separate cavities are never
+inferred: total is assumed (``MR_SEPARATE_TOTAL``, or ``UNDETERMINED_TOTAL`` between the
+limits), and the warning says that partial can be neither seen nor excluded and that a
+CT shows the bone and a venogram the sinuses. On the blind MR phantom (a total union
+with a circular sinus; tests/blind/mr_phantom.py) the T1 read the sinus and the CSF
+around the junction's rim as skull (of 33.7 mL labelled bone within 6 mm of the
+junction, 10.4 mL CSF and 4.2 mL sinus): brain contact 0.03-0.13 of the bridge on seven
+of its eight MR-alone rows, partial on three (all eight at 4af0d69; docs/separation.md,
+"MR alone: partial is not inferred").
 """
 
 from __future__ import annotations
@@ -46,6 +59,7 @@ UNDETERMINED_TOTAL = "undetermined without contrast: total assumed"
 UNRESOLVED_TOTAL = "sinus crossing unresolved: total inferred from brain contact"
 UNRESOLVED_PARTIAL = "sinus crossing unresolved: partial inferred from separate cranial cavities"
 UNRESOLVED_UNDETERMINED = "sinus crossing unresolved: total assumed"
+MR_SEPARATE_TOTAL = "separate cranial cavities not confirmed on MR alone: total assumed"
 EVIDENCE_VALUES: tuple[str, ...] = (
     SHARED_SINUS,
     NO_SHARED_SINUS,
@@ -55,6 +69,7 @@ EVIDENCE_VALUES: tuple[str, ...] = (
     UNRESOLVED_TOTAL,
     UNRESOLVED_PARTIAL,
     UNRESOLVED_UNDETERMINED,
+    MR_SEPARATE_TOTAL,
 )
 
 
@@ -107,6 +122,7 @@ def call_completeness(
     vessel_ml: float,
     contrast: bool | None,
     params: FusionParams = FusionParams(),
+    bone_from_mr: bool = False,
 ) -> CompletenessCall:
     """Partial or total, and the evidence.
 
@@ -126,6 +142,11 @@ def call_completeness(
     params : FusionParams
         ``inferred_total_contact_min``, ``inferred_partial_contact_max``,
         ``inferred_partial_open_max`` (fractions of the bridge area).
+    bone_from_mr : bool
+        The labels come from an MR alone (``TissueLabels.modality == "MR"``): its bone is
+        a T1's dark band, which dura, CSF and sinuses share, so separate cavities are not
+        inferred from it (total assumed, ``MR_SEPARATE_TOTAL``); brain contact still
+        infers total.
 
     Returns
     -------
@@ -140,6 +161,11 @@ def call_completeness(
         "and_open_fraction_below": params.inferred_partial_open_max,
         "otherwise": "total (the safer reading: staged)",
     }
+    if bone_from_mr:
+        rules["on_mr_alone"] = (
+            "partial is not inferred: a T1 shows bone only as a dark band, as it shows "
+            "dura, CSF and sinuses; total assumed"
+        )
 
     def made(completeness: str, evidence: str, text: str | None = None) -> CompletenessCall:
         return CompletenessCall(
@@ -162,7 +188,12 @@ def call_completeness(
         if unresolved
         else (INFERRED_TOTAL, INFERRED_PARTIAL, UNDETERMINED_TOTAL)
     )
-    why = "a CT without contrast" if contrast is False else f"{vessel_ml:.2f} mL of vessels"
+    if bone_from_mr:
+        why = "an MR alone: no vessels are segmented from it"
+    elif contrast is False:
+        why = "a CT without contrast"
+    else:
+        why = f"{vessel_ml:.2f} mL of vessels"
     cue = (
         f"the brains are in contact over {100 * contact:.0f} % of the bridge and the cranial "
         f"cavities communicate without bone over {100 * opened:.0f} %"
@@ -189,6 +220,18 @@ def call_completeness(
             f"{venogram} before the venous division"
         )
         return made("total", evidence[0], text)
+    if reading == "separate" and bone_from_mr:
+        # a T1's dark band between the brains is bone, dura, CSF or a sinus: on the
+        # blind MR phantom it was the circular sinus of a total union
+        text = (
+            f"{head}: {cue}, but the bone between them is read from an MR alone, where "
+            "the skull is only a dark band like dura, CSF and the sinuses: separate "
+            "cavities (partial) are not confirmed and total cannot be excluded, so the "
+            "safer reading, total, is taken (planned in stages; one stage carries a higher "
+            "mortality in total forms); a CT shows the bone between the cavities and "
+            f"{venogram}"
+        )
+        return made("total", MR_SEPARATE_TOTAL, text)
     if reading == "separate":
         text = (
             f"{head}: partial is inferred, not seen: {cue} (below "

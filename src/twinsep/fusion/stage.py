@@ -23,7 +23,16 @@ def _run(ctx: StageContext) -> FusionAnalysis:
 
     expanders = getattr(ctx.result("twins"), "expanders", ())
     exclude = expander_cover_mask(expanders, seg.labels) if expanders else None
-    result = analyse_fusion(seg.labels, twins, contrast=venous, params=params, exclude=exclude)
+    # an MR alone shows bone only as a dark band: no partial inferred from it
+    bone_from_mr = getattr(seg, "modality", "CT") == "MR"
+    result = analyse_fusion(
+        seg.labels,
+        twins,
+        contrast=venous,
+        params=params,
+        exclude=exclude,
+        bone_from_mr=bone_from_mr,
+    )
     for w in result.warnings:
         ctx.warn(w)
     return result
