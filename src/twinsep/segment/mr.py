@@ -413,7 +413,8 @@ def _venogram_vessels(reg: Volume, inner: np.ndarray, params: MRParams) -> np.nd
 
     Flowing blood is far brighter than brain on a venogram; voxels above the cavity's
     median + ``venogram_k`` robust sigmas that pass the Hessian tube test are vessels,
-    with every bright piece (26-connected) that holds one.
+    with every bright piece (26-connected) that holds one, and the pieces' partial-volume
+    edges (:func:`_venogram_edges`).
     Returns None when they fill less than ``venogram_min_fraction`` of the cavity (a
     plain T1 or T2 has no such signal).
     """
@@ -440,7 +441,61 @@ def _venogram_vessels(reg: Volume, inner: np.ndarray, params: MRParams) -> np.nd
     # bright piece that holds a tube is taken whole.
     lab, _ = morph.label_components(cand, 26)
     keep = np.unique(lab[ven])
-    return np.isin(lab, keep[keep > 0])
+    pieces = np.isin(lab, keep[keep > 0])
+    return _venogram_edges(reg, inner, pieces, med, params)
+
+
+def _venogram_edges(
+    reg: Volume, inner: np.ndarray, pieces: np.ndarray, median: float, params: MRParams
+) -> np.ndarray:
+    """``pieces`` (bright sinus pieces of a registered venogram) with their
+    partial-volume edges.
+
+    A sinus's section is a few voxels across, so most of its voxels lie on an edge,
+    dimmed by the MR's voxel (thick slices) and the resampling onto the CT grid below
+    the candidates' level. Within ``params.venogram_edge_mm`` of the pieces and the
+    cavity + 2 mm, voxels above ``median`` + ``params.venogram_edge_share`` x (plateau -
+    ``median``) that connect (26) to a piece are added; the plateau is the 75th
+    percentile of the pieces' values (the sinus's own signal).
+
+    Parameters
+    ----------
+    reg : Volume
+        The MR registered onto the CT grid.
+    inner : ndarray of bool
+        The cranial cavity (CT) inside the MR's field of view.
+    pieces : ndarray of bool
+        The sinus pieces found (at least one voxel).
+    median : float
+        The registered MR's median over ``inner`` (brain).
+    params : MRParams
+
+    Returns
+    -------
+    ndarray of bool
+        ``pieces`` and their edges.
+    """
+    if params.venogram_edge_share >= 1.0 or not pieces.any():
+        return pieces
+    v = reg.array
+    plateau = float(np.percentile(v[pieces], 75))
+    low = median + params.venogram_edge_share * (plateau - median)
+    zone = (
+        morph.dilate_mm(inner, 2.0, reg.spacing_mm)
+        & morph.dilate_mm(pieces, params.venogram_edge_mm, reg.spacing_mm)
+        & (v > low)
+    )
+    lab, _ = morph.label_components(zone | pieces, 26)
+    keep = np.unique(lab[pieces])
+    out = np.isin(lab, keep[keep > 0])
+    logger.debug(
+        "venogram: %d piece voxels, %d with edges (level %.1f, plateau %.1f)",
+        int(pieces.sum()),
+        int(out.sum()),
+        low,
+        plateau,
+    )
+    return out
 
 
 def _dark_bright_boundary(vals: np.ndarray, params: MRParams) -> float:

@@ -1338,6 +1338,27 @@ class MRParams:
     """The MR is taken as a venogram when tube-shaped bright voxels fill at least this
     fraction of the cavity (the dural sinuses alone are ~0.5-1 % of it)."""
 
+    venogram_edge_share: float = 0.25
+    """Partial-volume edges of the venogram's sinuses: next to a sinus piece already
+    taken, a voxel is vessel too when it lies above the cavity median + this share of
+    the way to the pieces' plateau (75th percentile of their voxels), connected to
+    them (``segment.mr._venogram_edges``). A sinus's section is a few voxels across, so
+    most of its voxels are edges, dimmed by the MR's voxel (thick slices) and the
+    resampling onto the CT grid: the median + ``venogram_k`` robust sigmas test alone
+    kept 31 % of the intracranial sinus voxels on the blind 1.2 x 1.2 x 3 mm venogram,
+    61 % on the rotated 1.5 mm one, 79 % on the CT's own grid and pose. Intracranial sinus Dice on
+    those three (docs/segmentation.md): 0.15 -> 0.74 / 0.84 / 0.90, 0.2 -> 0.75 / 0.84 /
+    0.95, 0.25 -> 0.74 / 0.85 / 0.96, 0.3 -> 0.73 / 0.84 / 0.95, 0.5 -> 0.60 / 0.77 /
+    0.90 (the oracle global threshold 0.76 / 0.85 / 0.96): flat over 0.2-0.3. The level
+    lies half-way between the plateau and about the CSF mean, the sinus's dark
+    neighbours (CSF, inner table). 1 turns the growth off."""
+
+    venogram_edge_mm: float = 5.0
+    """How far (mm) from the pieces of :attr:`venogram_edge_share` edge voxels are
+    sought: about the depth of a dural sinus's section. A bound against a bright
+    brain region (bias-field residue) joined to a sinus; on the blind venograms the
+    growth did not reach it (4.5 mm and unbounded within 0.01 Dice)."""
+
     skull_band_mm: float = 12.0
     """Maximum distance (mm) from the intracranial space within which dark T1 voxels are
     taken as skull; beyond it they are air in the sinuses or background."""
