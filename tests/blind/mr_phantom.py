@@ -20,6 +20,10 @@ is a total craniopagus with a shared sinus.
 Geometry: ``vertical`` puts the long axes head to head (axis angle 180 deg), ``angular``
 tilts both heads toward their faces so that the long axes meet at ``axis_angle_deg``
 (frontal junction). Twin B's face is turned about the junction axis by ``twist_deg``.
+On an angular union that twist also turns B's tilted long axis about the junction axis,
+so the built heads' axes meet at more than ``axis_angle_deg`` (111.2 deg for 110 with a
+20 deg twist): the truth records the angle the built heads show (:func:`truth_angles`),
+and the nominal one beside it.
 
 Rendering: each voxel averages ``supersample``**3 points (partial volume); the truth label
 of a voxel is the most frequent label among its points. The MR is T1-weighted (arbitrary
@@ -305,6 +309,37 @@ def build_anatomy(config: MrPhantomConfig) -> _Anatomy:
         for c, r in zip(centres, rots, strict=True)
     )
     return _Anatomy(heads=(heads[0], heads[1]), junction_mm=np.zeros(3), normal=tilt_world @ n)
+
+
+def truth_angles(anatomy: _Anatomy) -> dict[str, float]:
+    """The union's angles as the built heads show them (deg).
+
+    Returns
+    -------
+    dict
+        ``axis_angle_deg``: between the two heads' long axes (``e3``, neck -> vertex);
+        ``rotation_deg``: between their faces (``e2``) projected on the junction plane
+        (B's twist about the junction axis); ``rotation_across_axes_deg``: between the
+        faces projected on the plane perpendicular to ``e3_A - e3_B`` (the line through
+        both vertices when the axes are opposite; equal to ``rotation_deg`` on a vertical
+        union, not on a twisted angular one).
+    """
+
+    def between(u: NDArray[np.float64], v: NDArray[np.float64]) -> float:
+        c = float(np.dot(u, v) / (np.linalg.norm(u) * np.linalg.norm(v)))
+        return math.degrees(math.acos(max(-1.0, min(1.0, c))))
+
+    def across(v: NDArray[np.float64], n: NDArray[np.float64]) -> NDArray[np.float64]:
+        n = n / np.linalg.norm(n)
+        return v - float(np.dot(v, n)) * n
+
+    r0, r1 = anatomy.heads[0].rot, anatomy.heads[1].rot
+    shared = r0[:, 2] - r1[:, 2]
+    return {
+        "axis_angle_deg": between(r0[:, 2], r1[:, 2]),
+        "rotation_deg": between(across(r0[:, 1], anatomy.normal), across(r1[:, 1], anatomy.normal)),
+        "rotation_across_axes_deg": between(across(r0[:, 1], shared), across(r1[:, 1], shared)),
+    }
 
 
 def _ellipsoid_depth(
@@ -690,13 +725,17 @@ def make_mr_case(config: MrPhantomConfig, *, with_ct: bool = True) -> MrCase:
     file_shift = np.eye(4)
     file_shift[:3, 3] = -np.asarray(config.mr_header_shift_mm)
     mr_file_to_ct = mr_to_ct @ file_shift
-    axis_angle = 180.0 if config.fusion == "vertical" else config.axis_angle_deg
+    nominal = 180.0 if config.fusion == "vertical" else config.axis_angle_deg
+    built = truth_angles(anatomy)
+    axis_angle = round(built["axis_angle_deg"], 3)
     truth: dict[str, Any] = {
         "generator": "tests/blind/mr_phantom.py",
         "config": asdict(config),
         "fusion_type": "angular" if axis_angle < 140.0 else "vertical",
         "axis_angle_deg": axis_angle,
+        "axis_angle_nominal_deg": nominal,
         "twist_deg": config.twist_deg,
+        "rotation_across_axes_deg": round(built["rotation_across_axes_deg"], 3),
         "completeness": "total",
         "shared_sinus": True,
         "twin_a_head_mr": a_head_mr,
