@@ -8,8 +8,10 @@ are enlarged, or when metal hides them on the CT (not measurable).
 The twins are those of the ``separate`` stage's map, refined by the separation surface
 and written as ``twins.nii.gz`` (the map the viewer, the models and the report show), so
 that measuring ``labels.nii.gz`` with ``twins.nii.gz`` gives the plan's numbers. The
-``twins`` stage's map, before the cut, differs from it in the bridge: where a twin's
-enlarged ventricles reach the junction, by tens of mL of that twin's ventricular CSF.
+``twins`` stage's map, before the cut, differs from it in the bridge: where the twin
+boundary runs through a twin's enlarged ventricles, that twin's ventricular CSF differs
+between the two maps (12.8 of 51 mL in ``tests/ventricles/test_stage_twin_map.py``;
+docs/segmentation.md, "Ventricles measured on the written twin map").
 """
 
 from __future__ import annotations
