@@ -225,7 +225,11 @@ def segment_ct(
         bright &= ~not_bone
 
     # --- intracranial space ------------------------------------------------------------
-    intracranial, radius = _intracranial(bright, body_filled, spacing, params, src)
+    # body voxels that are part air: the cells and septa of pneumatised bone (mastoid,
+    # sinuses), which keep a notch of air beside them counted as skin (segment.cavity)
+    part_air = body_filled & (sm_t < soft + params.skin_air_cells_level * (stats.air_hu - soft))
+    intracranial, radius = _intracranial(bright, body_filled, spacing, params, src, part_air)
+    del part_air
     logger.debug("skull closed at radius %.0f mm", radius)
     if foreign is not None:
         note = metal_warning(foreign, ct.affine, crop.lo, ~intracranial)
@@ -733,9 +737,12 @@ def _intracranial(
     spacing: morph.Spacing,
     params: SegmentParams,
     src: str,
+    part_air: np.ndarray | None = None,
 ) -> tuple[np.ndarray, float]:
     """Cranial cavity and the skull-closing radius (mm) used (see ``segment.cavity``)."""
-    cav = find_cranial_cavity(bone, body_filled, spacing, params=params, source=src)
+    cav = find_cranial_cavity(
+        bone, body_filled, spacing, params=params, source=src, part_air=part_air
+    )
     return cav.mask, cav.close_radius_mm
 
 

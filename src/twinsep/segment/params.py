@@ -992,6 +992,39 @@ class SegmentParams:
     cut through the neck, sutures and vascular foramina are narrower, so the cavity is
     still found when the scan ends in air below the neck."""
 
+    skin_air_passage_mm: float = 3.0
+    """Radius (mm) of the ball that the air around the head must pass for the depth
+    under the skin (the scalp layer of ``segment.cavity``) to be measured from it
+    (``segment.cavity._skin_air``); 0 measures it from all air connected to the
+    outside. Air that reaches the outside only through a narrower passage lies under
+    thin bone beside the posterior and anterior fossae: on Colin27 a notch of air under
+    the left occipital bone took 37 mL of cerebellum within a scalp's depth (11 mm) of
+    it for scalp. Only such air walled by bone (``skin_air_bone_share``) and not in
+    pneumatised bone (``skin_air_cells_share``) is left out."""
+
+    skin_air_bone_share: float = 0.25
+    """Share (0-1) of the wall of a piece of air beyond a narrow passage (the body voxels
+    beside it) that must lie within one voxel of bone for the piece to be in the bone
+    and not count as skin (``segment.cavity._skin_air``). The floor of the narrow crease
+    between two joined heads' scalps is skin: 0.00 on the analytic vertical twins at
+    1.5 mm; Colin27's notches of air under the occipital bone 0.35-0.51."""
+
+    skin_air_cells_level: float = 1.0 / 3.0
+    """A body voxel whose (smoothed) CT value lies at least this share (0-1) of the way
+    from the soft-tissue peak to the air peak is part air (``segment.ct``): the septa and
+    cells of pneumatised bone, which the smoothing averages (fat, at about 0.13, is
+    not)."""
+
+    skin_air_cells_share: float = 0.02
+    """Largest share (0-1) of part-air voxels (``skin_air_cells_level``) in the non-bone
+    body that leaving a bone-walled piece of air out of the skin would take out of the
+    scalp layer, for it to be left out (``segment.cavity._skin_air``). More is
+    pneumatised bone (mastoid, ethmoid and sphenoid cells around the air), and the air
+    stays skin: the cells' septa are no cranium. Measured: Colin27's notches 0.000 /
+    0.000 / 0.007; the adult real CT's (Cranium.inv3) mastoid, middle-ear and sinus
+    pieces with a scalp-layer zone over 0.5 mL 0.032-0.355 (single CT and both fused
+    cases; docs/segmentation.md)."""
+
     cavity_grid_mm: float = 2.0
     """Voxel size (mm) of the coarse grid on which the cranial cavity is found
     (``segment.cavity``); the full grid is used only for the last step (non-bone
