@@ -104,7 +104,7 @@ def check_orthogonal(
     _, _, tilt, _ = orthogonal_axes(a[:3, :3])
     raise ScanError(
         source,
-        f"the voxel grid is sheared (gantry tilt of about {tilt:.1f} deg, slices drift "
+        f"the voxel grid is sheared (gantry tilt of about {tilt:.1f}°, slices drift "
         f"{drift:.1f} mm over the stack) and distances are measured along orthogonal voxel "
         "axes; load it with twinsep.io.load_scan, which corrects the tilt, or resample it "
         "with twinsep.io.shear.orthogonal_grid",

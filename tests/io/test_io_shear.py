@@ -118,7 +118,7 @@ def test_load_scan_corrects_a_tilted_nifti(tmp_path: Path) -> None:
     stat = path.stat()
     scan = load_scan(path)
     assert path.stat().st_mtime_ns == stat.st_mtime_ns  # input never modified
-    assert any("gantry tilt of about 15.0 deg" in w for w in scan.info.warnings)
+    assert any("gantry tilt of about 15.0°" in w for w in scan.info.warnings)
     m = scan.volume.affine[:3, :3]
     gram = m.T @ m
     assert np.allclose(gram - np.diag(np.diag(gram)), 0.0, atol=1e-6)
@@ -147,7 +147,7 @@ def test_pipeline_refuses_a_sheared_volume_it_was_not_given_through_load_scan() 
 
     aff = tilted_affine(18.0)
     shape = (150, 180, 40)
-    with pytest.raises(InputError, match=r"sheared \(gantry tilt of about 18\.0 deg"):
+    with pytest.raises(InputError, match=r"sheared \(gantry tilt of about 18\.0°"):
         check_orthogonal(aff, shape, "ct.nii.gz")
     with pytest.raises(InputError, match="ct.nii.gz: .*load_scan"):
         segment_ct(Volume(ball(aff, shape), aff, {"source": "ct.nii.gz"}))

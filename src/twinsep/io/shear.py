@@ -61,7 +61,7 @@ class ShearCorrection:
         """One plain-words sentence for the scan's warnings."""
         sp = " x ".join(f"{s:.3g}" for s in self.spacing_after_mm)
         return (
-            f"the voxel grid is sheared (gantry tilt of about {self.tilt_deg:.1f} deg: the "
+            f"the voxel grid is sheared (gantry tilt of about {self.tilt_deg:.1f}°: the "
             f"slices drift {self.drift_mm:.1f} mm sideways over the stack); the scan was "
             f"resampled once onto an orthogonal grid with the same slice planes "
             f"({self.shape_before} -> {self.shape_after} voxels of {sp} mm, each slice "

@@ -324,7 +324,7 @@ def fuse_mr(
         )
     warnings.append(
         f"MR registered to CT (rigid, Mattes mutual information {mi:.3f}, rotation "
-        f"{record['rotation_deg']:.1f} deg, shift {np.linalg.norm(record['translation_mm']):.1f} mm); "
+        f"{record['rotation_deg']:.1f}°, shift {np.linalg.norm(record['translation_mm']):.1f} mm); "
         f"brain and CSF from the CT, changed where the MR is confident "
         f"({100 * changed / max(int(inner.sum()), 1):.1f} % of the cavity)"
     )
