@@ -16,6 +16,7 @@ from scipy import ndimage as ndi
 
 from twinsep import labels as L
 from twinsep.segment import mr as M
+from twinsep.segment.ct import NO_CONTRAST_WARNING
 from twinsep.segment.mr_mirror import MirrorCheck
 from twinsep.segment.params import MRParams
 from twinsep.segment.result import TissueLabels
@@ -137,7 +138,9 @@ def _fuse(monkeypatch: pytest.MonkeyPatch, pair: dict[str, np.ndarray], which: s
     monkeypatch.setattr(M, "_register", fake)
     monkeypatch.setattr(M, "correct_bias_field", lambda v, h, p: (v, 1.0))
     monkeypatch.setattr(M, "_mr_coverage", lambda *a: 1.0)
-    seg = TissueLabels(labels=Volume(lab, aff), contrast=False, hu_thresholds={})
+    seg = TissueLabels(
+        labels=Volume(lab, aff), contrast=False, hu_thresholds={}, warnings=(NO_CONTRAST_WARNING,)
+    )
     return M.fuse_mr(seg, Volume(lab.astype(np.int16), aff), Volume(reg, aff))
 
 
@@ -165,6 +168,8 @@ def test_thick_slice_venogram_finds_the_sinus_along_the_inner_table(
     assert not (got & ~near).any(), int((got & ~near).sum())
     assert fused.contrast
     assert any("taken from the MR" in w for w in fused.warnings)
+    # the CT's "no sinus segmented, give an MR venogram" is answered, not repeated
+    assert NO_CONTRAST_WARNING not in fused.warnings
 
 
 def test_plain_t1_adds_no_vessel(
@@ -174,6 +179,7 @@ def test_plain_t1_adds_no_vessel(
     assert not (fused.labels.array == L.VESSEL).any()
     assert not fused.contrast
     assert any("not a venogram" in w for w in fused.warnings)
+    assert NO_CONTRAST_WARNING in fused.warnings
 
 
 def test_edge_growth_off_keeps_the_pieces(pair: dict[str, np.ndarray]) -> None:

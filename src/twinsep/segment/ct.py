@@ -69,6 +69,13 @@ from twinsep.volume import Volume
 
 logger = logging.getLogger(__name__)
 
+#: The warning of a CT read as plain: no sinus is segmented from it. ``segment.mr.fuse_mr``
+#: drops it when an MR venogram supplies the sinuses.
+NO_CONTRAST_WARNING = (
+    "no contrast in the CT: dural venous sinuses and vessels are not segmented "
+    "(inferred or missing); give an MR venogram with --mr to add them"
+)
+
 
 @dataclass(frozen=True)
 class _Crop:
@@ -294,10 +301,7 @@ def segment_ct(
         # includes its sinuses
         intracranial = intracranial | vessel
     else:
-        warnings.append(
-            "no contrast in the CT: dural venous sinuses and vessels are not segmented "
-            "(inferred or missing); give an MR venogram with --mr to add them"
-        )
+        warnings.append(NO_CONTRAST_WARNING)
 
     # --- bone on thick slices ----------------------------------------------------------
     reach = thick_slice_reach_mm(spacing, params.bone_halfmax_mm)

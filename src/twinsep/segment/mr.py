@@ -26,7 +26,7 @@ from scipy import ndimage as ndi
 from twinsep import labels as L
 from twinsep.errors import InputError, ScanError
 from twinsep.segment import morph
-from twinsep.segment.ct import tissue_volumes_ml
+from twinsep.segment.ct import NO_CONTRAST_WARNING, tissue_volumes_ml
 from twinsep.segment.gmm import fit_gmm_1d
 from twinsep.segment.histogram import sample_values
 from twinsep.segment.mr_mirror import MirrorCheck, screen_mirrors
@@ -334,6 +334,8 @@ def fuse_mr(
         if ven is not None:
             lab[ven] = L.VESSEL
             has_vessels = True
+            # the CT's "give an MR venogram" is answered: saying both contradicts itself
+            warnings = [w for w in warnings if w != NO_CONTRAST_WARNING]
             warnings.append(
                 "the CT has no contrast: dural venous sinuses and veins were taken from the "
                 "MR (bright flowing blood, tube-shaped), registered rigidly to the CT"
