@@ -89,8 +89,8 @@ def markdown(rows: list[dict[str, Any]], baselines: dict[str, dict[str, Any]]) -
         "",
         "| case | heart blood -> vessel / soft / bone | lungs -> tissue | ribs etc. -> bone | "
         "arm bones -> bone | ECG -> bone/vessel | body tissue labelled mL | body tissue "
-        "unowned mL | arm beyond plane mL (own twin) | twin A mL plan / truth head / truth "
-        "head+body | twin B mL ditto | body warnings |",
+        "unowned mL | arm beyond plane mL (own twin) | twin A mL plan head / truth head; plan "
+        "/ truth head+body | twin B mL ditto | body warnings |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
@@ -107,8 +107,8 @@ def markdown(rows: list[dict[str, Any]], baselines: dict[str, dict[str, Any]]) -
 
         def vol(t: str, tw: dict[str, Any] = tw) -> str:
             return (
-                f"{cell(tw[t]['plan_volume_ml'], 1)} / {cell(tw[t]['truth_head_ml'], 1)} / "
-                f"{cell(tw[t]['truth_head_body_ml'], 1)}"
+                f"{cell(tw[t].get('plan_head_volume_ml'), 1)} / {cell(tw[t]['truth_head_ml'], 1)}; "
+                f"{cell(tw[t]['plan_volume_ml'], 1)} / {cell(tw[t]['truth_head_body_ml'], 1)}"
             )
 
         lines.append(

@@ -121,7 +121,7 @@ def score_bodies(plan_dir: Path, truth_dir: Path) -> dict[str, Any]:
     out["body_unowned_ml"] = round(
         float(((p_lab > 0) & (region == 2) & (p_tw == 0)).sum()) * vox_ml, 1
     )
-    # per-twin volumes: plan against the truth's head part and head + body
+    # per-twin volumes: plan (whole twin, head) against the truth's head part and head + body
     tw: dict[str, Any] = {}
     for twin in ("A", "B"):
         pt = plan.get("twins", {}).get(twin, {}) or {}
@@ -129,6 +129,8 @@ def score_bodies(plan_dir: Path, truth_dir: Path) -> dict[str, Any]:
         head = sum(per["head"].values())
         tw[twin] = {
             "plan_volume_ml": pt.get("volume_ml"),
+            # the head and neck above the shoulders (plan.json since 32bb052)
+            "plan_head_volume_ml": pt.get("head_volume_ml"),
             "plan_tissue_ml": pt.get("tissue_ml"),
             "truth_head_ml": round(head, 1),
             "truth_head_body_ml": round(head + sum(per["body"].values()), 1),
