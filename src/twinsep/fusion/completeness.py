@@ -36,8 +36,9 @@ CT shows the bone and a venogram the sinuses. On the blind MR phantom (a total u
 with a circular sinus; tests/blind/mr_phantom.py) the T1 read the sinus and the CSF
 around the junction's rim as skull (of 33.7 mL labelled bone within 6 mm of the
 junction, 10.4 mL CSF and 4.2 mL sinus): brain contact 0.03-0.13 of the bridge on seven
-of its eight MR-alone rows, partial on three (all eight at 4af0d69; docs/separation.md,
-"MR alone: partial is not inferred").
+of its eight MR-alone rows, partial on three at 3ddd168 and on all eight at 4af0d69,
+total on all eight with this rule (docs/separation.md, "MR alone: partial is not
+inferred").
 """
 
 from __future__ import annotations
