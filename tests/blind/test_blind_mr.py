@@ -163,14 +163,22 @@ def test_registered_mr_brain_near_its_ceiling(ct_mr: dict[str, Score]) -> None:
     assert s.dice["brain"] >= s.registration["ceiling_brain"] - 0.03
 
 
+def test_venogram_gives_the_intracranial_sinuses(ct_mr: dict[str, Score]) -> None:
+    # vessel Dice 0.590 through the CLI at 0600c29 (the sinuses' partial-volume edges,
+    # 570954c), 0.389 before (in process at 3ddd168: 39 % of the intracranial sinus voxels
+    # found); 0.03 at a8847ca. 927 of the 2496 truth vessel voxels are the necks' jugular
+    # veins, which are not sought: intracranial sinus Dice 0.77 (0.55 before)
+    assert ct_mr["ct+mr"].dice["vessel"] >= 0.52
+
+
 @pytest.mark.xfail(
     strict=True,
-    reason="MR venogram sinuses are partly found: vessel Dice 0.03 with a plain CT + venogram "
-    "at a8847ca, 0.55-0.66 on the benchmark after 8617592, still under 0.6 here "
-    "(sinuses 2x white matter, 1.4x fat on the MR; target 0.85)",
+    reason="the MR venogram's veins outside the cranium are not sought: the necks' jugular "
+    "veins (927 of 2496 vessel voxels at 2 mm; on a T1 venogram fat is 0.73 of venous "
+    "blood) cap the vessel Dice near 0.77; 0.590 at 0600c29 (target 0.85)",
 )
-def test_venogram_gives_the_sinuses(ct_mr: dict[str, Score]) -> None:
-    assert ct_mr["ct+mr"].dice["vessel"] >= 0.6
+def test_venogram_gives_the_sinuses_and_neck_veins(ct_mr: dict[str, Score]) -> None:
+    assert ct_mr["ct+mr"].dice["vessel"] >= 0.85
 
 
 def test_mirrored_mr_is_refused(ct_mr: dict[str, Score]) -> None:
