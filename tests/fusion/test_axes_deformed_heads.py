@@ -18,7 +18,7 @@ import edt
 import numpy as np
 import pytest
 
-from twinsep.fusion import analyse_fusion
+from twinsep.fusion import FusionAnalysis, analyse_fusion
 from twinsep.fusion.axes import angle_deg
 from twinsep.fusion.params import FusionParams
 from twinsep.segment.ct import segment_ct
@@ -81,16 +81,11 @@ def test_vertical_union_with_a_hydrocephalic_twin(name: str) -> None:
         assert abs(got_mm - _scan_end_below_cavity_mm(labels, twins, 2)) <= 3.0, told[0]
 
 
-def test_hydrocephalic_twin_at_normal_size_planned_labels() -> None:
-    """vt-c15-hydroB-normal (twin B hydrocephalic at a normal head size) through
-    ``segment_ct`` and ``assign_twins`` (2.5 mm, the CT's noise without supersampling,
-    about 15 s). The planned labels have no cord down the neck, and the cavity's exit
-    slides toward the face: 6.9 deg from twin B's slid neck, 15.4 from the scan's cut
-    (the CLI plan: 13.6 / 14.8). Taken for the exit of a straight neck cut obliquely, it
-    refused the cut: twin B 19.9 deg off, axis angle 162.3 (the CLI plan 153.6, rotation
-    179.4: O'Connell II for I, nothing said). An exit within the skull base's own error
-    of the cut no longer refuses it: 179.0, rotation 0.6, with the note on the cut."""
-    case = shapes_cases()["vt-c15-hydroB-normal"]
+def _planned_fusion_each_twin_within_5_deg(name: str) -> FusionAnalysis:
+    """The shapes case ``name`` at 2.5 mm (the CT's noise, no supersampling) through
+    ``segment_ct``, ``assign_twins`` and ``analyse_fusion``; each twin's long axis is
+    checked within 5 deg of the truth's vertex direction on the way."""
+    case = shapes_cases()[name]
     base = replace(
         case.base,
         ct=replace(case.base.ct, supersample=1),
@@ -105,6 +100,19 @@ def test_hydrocephalic_twin_at_normal_size_planned_labels() -> None:
     for t in ("A", "B"):
         err = angle_deg(fa.frames[t].axis, np.asarray(up[t]))
         assert err < 5.0, (t, err, fa.frames[t].cue_dirs)
+    return fa
+
+
+def test_hydrocephalic_twin_at_normal_size_planned_labels() -> None:
+    """vt-c15-hydroB-normal (twin B hydrocephalic at a normal head size) through
+    ``segment_ct`` and ``assign_twins`` (2.5 mm, the CT's noise without supersampling,
+    about 15 s). The planned labels have no cord down the neck, and the cavity's exit
+    slides toward the face: 6.9 deg from twin B's slid neck, 15.4 from the scan's cut
+    (the CLI plan: 13.6 / 14.8). Taken for the exit of a straight neck cut obliquely, it
+    refused the cut: twin B 19.9 deg off, axis angle 162.3 (the CLI plan 153.6, rotation
+    179.4: O'Connell II for I, nothing said). An exit within the skull base's own error
+    of the cut no longer refuses it: 179.0, rotation 0.6, with the note on the cut."""
+    fa = _planned_fusion_each_twin_within_5_deg("vt-c15-hydroB-normal")
     assert fa.axis_angle_deg > 170.0
     assert fa.rotation_deg is not None and abs(float(fa.rotation_deg)) < 10.0
     told = [w for w in fa.warnings if w.startswith("twin B: the scan ends") and "leans" in w]
@@ -125,21 +133,7 @@ def test_long_narrow_heads_planned_labels() -> None:
     reaches the brain centre: it is the neck's cut, and the exit does not refuse the
     walls. After: 179.5, twin B 2.1 deg off. 5 deg per twin is twice the other twin's
     error (2.3) and far below the slide; 170 is far above the 140 deg limit."""
-    case = shapes_cases()["vt-c15-scapho"]
-    base = replace(
-        case.base,
-        ct=replace(case.base.ct, supersample=1),
-        grid=replace(case.base.grid, spacing_mm=(2.5, 2.5, 2.5)),
-    )
-    ph = make_shapes(replace(case, base=base))
-    seg = segment_ct(Volume(ph.ct_hu, ph.affine, {"source": case.name}))
-    twins = assign_twins(seg.labels).twins
-    fa = analyse_fusion(seg.labels, twins)
-    up = ph.truth["vertex_dir"]
-    assert isinstance(up, dict)
-    for t in ("A", "B"):
-        err = angle_deg(fa.frames[t].axis, np.asarray(up[t]))
-        assert err < 5.0, (t, err, fa.frames[t].cue_dirs)
+    fa = _planned_fusion_each_twin_within_5_deg("vt-c15-scapho")
     assert fa.type == "vertical"
     assert fa.axis_angle_deg > 170.0
     assert fa.rotation_deg is not None and abs(float(fa.rotation_deg)) < 10.0
