@@ -6,7 +6,8 @@ row is compared with the same CT planned alone (the alternative in the same run:
 MR help?), and with the ceiling a perfect registration allows (the true MR labels
 resampled onto the CT grid by the true transform, nearest neighbour).
 
-Columns: Dice per label on the output grid; twin accuracy beyond 15 mm of the true twin
+Columns: the exit code and, in brackets, the right one (2 where the input must be
+refused); Dice per label on the output grid; twin accuracy beyond 15 mm of the true twin
 boundary; twin A right by DESIGN's rule; fusion type, axis angle and O'Connell rotation
 as plan.json reports them against the truth; completeness (truth: total, a shared
 circular sinus); the registration's Mattes MI as plan.json reports it.
@@ -46,6 +47,7 @@ class BenchCase:
     config: MrPhantomConfig
     note: str = ""
     other_mr: MrPhantomConfig | None = None  # give the MR of this (other) case instead
+    expected_exit: int = 0  # 2: twinsep must refuse the input (bad input, nothing written)
 
 
 _ISO15 = (1.5, 1.5, 1.5)
@@ -112,14 +114,20 @@ CASES: tuple[BenchCase, ...] = (
         "MR header off by 40 mm",
     ),
     BenchCase(
-        "ctmr-flip-lr", "ctmr", replace(_CTMR, mr_flip_lr=True), "MR voxels mirrored left-right"
+        "ctmr-flip-lr",
+        "ctmr",
+        replace(_CTMR, mr_flip_lr=True),
+        "MR voxels mirrored left-right (refused: appears mirrored)",
+        expected_exit=2,
     ),
     BenchCase(
         "ctmr-other-twins-mr",
         "ctmr",
         _CTMR,
-        "the MR of other twins (the angular case) with this CT",
+        "the MR of other twins (the angular case) with this CT (refused: the heads' "
+        "outlines do not fit, MRParams.registration_min_head_dice)",
         other_mr=replace(_ANG, venogram=True),
+        expected_exit=2,
     ),
 )
 
@@ -149,6 +157,8 @@ def run_case(bench: BenchCase, work: Path) -> tuple[dict[str, Any], MrCase]:
             run, case.ct_labels, case.ct_twins, case.truth, mr_labels_truth=case.mr_labels
         )
     row["score"] = score.as_dict()
+    row["expected_exit"] = bench.expected_exit
+    row["as_expected"] = score.exit_code == bench.expected_exit
     return row, case
 
 
@@ -164,7 +174,7 @@ def _ct_alone(
 
 def _markdown(rows: list[dict[str, Any]]) -> str:
     head = (
-        "| case | exit | soft | bone | brain | CSF | vessel | twin acc. | A right | type (truth) "
+        "| case | exit (expected) | soft | bone | brain | CSF | vessel | twin acc. | A right | type (truth) "
         "| axis deg (truth) | rotation deg (truth) | completeness | contrast call | MI | "
         "CT alone brain / CSF / vessel | ceiling brain / CSF |\n"
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
@@ -188,7 +198,8 @@ def _markdown(rows: list[dict[str, Any]]) -> str:
         if "ceiling_brain" in reg:
             ceil_txt = f"{fmt(reg['ceiling_brain'])} / {fmt(reg['ceiling_csf'])}"
         lines.append(
-            f"| {r['name']} | {s['exit_code']} | {fmt(d.get('soft'))} | {fmt(d.get('bone'))} "
+            f"| {r['name']} | {s['exit_code']} ({r.get('expected_exit', 0)}) "
+            f"| {fmt(d.get('soft'))} | {fmt(d.get('bone'))} "
             f"| {fmt(d.get('brain'))} | {fmt(d.get('csf'))} | {fmt(d.get('vessel'))} "
             f"| {fmt(s.get('twin_accuracy'))} | {s.get('twin_a_right')} "
             f"| {s.get('fusion_type')} ({t['fusion_type']}) "

@@ -15,6 +15,7 @@ when twinsep is fixed.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -58,15 +59,24 @@ def mr_alone(tmp_path_factory: pytest.TempPathFactory) -> tuple[MrCase, Score]:
     return case, score_plan(run, case.mr_labels, case.mr_twins, case.truth)
 
 
+#: other twins: the angular case of benchmarks/bench_blind_mr.py (axis angle 110 deg, twist
+#: 20 deg), a venogram on the same 2 mm grid, given with the vertical case's CT
+OTHER_TWINS = replace(
+    CT_MR, fusion="angular", axis_angle_deg=110.0, twist_deg=20.0, seed=1, mr_shift_mm=(0.0,) * 3
+)
+
+
 @pytest.fixture(scope="module")
 def ct_mr(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Score]:
-    """Scores of the CT with the MR venogram and of the CT with that MR mirrored."""
+    """Scores of the CT with the MR venogram, with that MR mirrored, and with the MR of
+    other twins."""
     work = tmp_path_factory.mktemp("blind_ct_mr")
     case = make_mr_case(CT_MR)
     paths = write_case(case, work)
     flipped = save_image(flip_lr(case.mr), work / "mr_flipped.nii.gz")
+    other = save_image(make_mr_case(OTHER_TWINS, with_ct=False).mr, work / "mr_other.nii.gz")
     out: dict[str, Score] = {}
-    for name, mr in (("ct+mr", paths["mr"]), ("ct+flipped", flipped)):
+    for name, mr in (("ct+mr", paths["mr"]), ("ct+flipped", flipped), ("ct+other", other)):
         run = run_plan(paths["ct"], work / f"plan-{name}", mr=mr)
         out[name] = score_plan(
             run, case.ct_labels, case.ct_twins, case.truth, mr_labels_truth=case.mr_labels
@@ -189,6 +199,22 @@ def test_mirrored_mr_is_refused(ct_mr: dict[str, Score]) -> None:
     assert s.exit_code == 2, s.stderr_tail
     assert "appears mirrored" in s.stderr_tail and "left-right" in s.stderr_tail
     assert "mr_flipped" in s.stderr_tail  # the line names the MR file
+
+
+def test_mr_of_other_twins_is_refused(
+    ct_mr: dict[str, Score], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Was registered (MI 0.27-0.28, coverage 0.99, its mirror check undecided) and used
+    with a warning: brain Dice 0.96 -> 0.88, CSF 0.80 -> 0.54, vessels from the other
+    twins (benchmarks/bench_blind_mr.py, ctmr-other-twins-mr). Its heads' outline overlaps
+    the CT's with Dice 0.82 (the twins' own MR 0.98): exit 2, nothing written."""
+    s = ct_mr["ct+other"]
+    assert s.exit_code == 2, s.stderr_tail
+    assert "does not fit the CT's heads" in s.stderr_tail and "Dice 0." in s.stderr_tail
+    assert "mr_other" in s.stderr_tail  # the line names the MR file
+    base = tmp_path_factory.getbasetemp()
+    assert list(base.glob("blind_ct_mr*/plan-ct+mr/plan.json"))  # the good pair's plan
+    assert not list(base.glob("blind_ct_mr*/plan-ct+other"))  # nothing written
 
 
 @pytest.fixture(scope="module")

@@ -68,3 +68,63 @@ def test_outside_the_field_of_view_keeps_the_ct_labels(monkeypatch: pytest.Monke
     assert (lab[26:30, 3:17, 3:17] == L.CSF).all()  # decided from the MR inside its view
     assert (lab[34:36, 3:17, 3:17] == L.BRAIN).all()  # the CT's brain, not "dark" CSF
     assert any("field of view covers 93.8 %" in w for w in fused.warnings), fused.warnings
+
+
+# ------------------------------------- the registered MR's heads must fit the CT's heads
+
+
+def _outline_case(mr_head: tuple[slice, ...]) -> tuple[Volume, Volume, np.ndarray]:
+    """A CT head (soft tissue x = 2..37, y and z = 2..17) around a brain and CSF; an MR
+    registered with its head over ``mr_head`` (the same brain inside), its field of
+    view the whole grid."""
+    lab = np.zeros(SHAPE, np.uint8)
+    lab[2:38, 2:18, 2:18] = L.SOFT_TISSUE
+    lab[4:36, 4:16, 4:16] = L.BRAIN
+    lab[20:24, 4:16, 4:16] = L.CSF
+    mr = np.zeros(SHAPE, np.float32)
+    mr[mr_head] = 60.0
+    mr[4:36, 4:16, 4:16] = 100.0
+    mr[20:24, 4:16, 4:16] = 30.0  # CSF dark on T1, above half the air/tissue level
+    return Volume(lab, np.eye(4)), Volume(mr, np.eye(4), {"source": "t1.nii"}), mr
+
+
+def test_head_agreement_is_the_dice_of_the_outlines() -> None:
+    # the MR's head fills the whole grid: 40 x 20 x 20 voxels against the CT's 36 x 16 x 16
+    # inside it: Dice 2 * 9216 / (9216 + 16000) = 0.7310 (a one-sided share would be 1.0)
+    ct_labels, mr, arr = _outline_case((slice(None), slice(None), slice(None)))
+    fov = np.ones(SHAPE, bool)
+    got = M._head_agreement(ct_labels.with_array(arr), mr, fov, ct_labels.array > 0)
+    assert got == pytest.approx(2 * 9216 / (9216 + 16000), abs=1e-6)
+    # outside the field of view neither head counts: x < 20 only -> 18 x 16 x 16 against
+    # 20 x 20 x 20: 2 * 4608 / (4608 + 8000)
+    fov[20:] = False
+    got = M._head_agreement(ct_labels.with_array(arr), mr, fov, ct_labels.array > 0)
+    assert got == pytest.approx(2 * 4608 / (4608 + 8000), abs=1e-6)
+
+
+def _fuse_outline(mr_head: tuple[slice, ...], monkeypatch: pytest.MonkeyPatch) -> TissueLabels:
+    ct_labels, mr, arr = _outline_case(mr_head)
+
+    def fake(
+        ct: Volume, m: Volume, params: object
+    ) -> tuple[Volume, float, np.ndarray, np.ndarray, MirrorCheck]:
+        return ct.with_array(arr), 0.28, np.ones(SHAPE, bool), np.eye(4), CLEAR
+
+    monkeypatch.setattr(M, "_register", fake)
+    seg = TissueLabels(labels=ct_labels, contrast=False, hu_thresholds={})
+    return M.fuse_mr(seg, Volume(ct_labels.array.astype(np.int16), np.eye(4)), mr)
+
+
+def test_mr_whose_heads_do_not_fit_the_ct_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every cavity voxel shown (coverage 1.0) and MI above its floor, but the MR shows a
+    head where the CT has air (as the other twins' MR on the blind phantom: Dice 0.82)."""
+    with pytest.raises(InputError) as info:
+        _fuse_outline((slice(None), slice(None), slice(None)), monkeypatch)
+    line = info.value.one_line()
+    assert line.startswith("t1.nii: ") and "Mattes mutual information 0.280" in line
+    assert "overlap with Dice 0.731 (at least 0.92 needed" in line
+
+
+def test_mr_whose_heads_fit_the_ct_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    fused = _fuse_outline((slice(2, 38), slice(2, 18), slice(2, 18)), monkeypatch)
+    assert fused.modality == "CT+MR"
