@@ -14,6 +14,7 @@ from sched_helpers import FAST
 from twinsep.errors import ConfigError
 from twinsep.plan import PlanOptions, StageContext
 from twinsep.schedule.montecarlo import MonteCarloParams
+from twinsep.schedule.solve import SEARCH_ENDS
 from twinsep.schedule.stage import ScheduleParams, make_stage
 from twinsep.schedule.team import team_to_yaml
 from twinsep.schedule.template import default_team
@@ -77,6 +78,11 @@ def test_stage_runs_and_writes(tmp_path):
     ]
     prep, div = section["earlier_operations"]
     assert prep["p50_min"] is None and div["p90_min"] >= div["p50_min"] > 0
+    # how each search ended, both phases of every operation (which end: tests of
+    # solve.search_end; these tests' 4 s / 2 s wall limits may be reached under load)
+    for ends in (section["search_end"], prep["search_end"], div["search_end"]):
+        assert set(ends) == {"makespan", "balance"}
+        assert {ends["makespan"], ends["balance"]} <= set(SEARCH_ENDS)
     # the division step is named by its stage, as in plan.json and the stage tables
     assert [t["name"] for t in section["tasks"] if " division: " in t["name"]] == [
         "stage 3 division: shared SSS segment 2"

@@ -135,6 +135,7 @@ def make_schedule(
     solve_s: float,
     makespan_s: float | None = None,
     warnings: Sequence[str] = (),
+    search_end: Sequence[str] = (),
 ) -> Schedule:
     """Assemble the :class:`Schedule` (tasks in start order, hand-overs derived)."""
     team = problem.team
@@ -174,4 +175,5 @@ def make_schedule(
         solve_s=round(float(solve_s), 3),
         makespan_s=round(float(solve_s if makespan_s is None else makespan_s), 3),
         warnings=tuple(list(warnings) + hw),
+        search_end=tuple(search_end),
     )

@@ -80,6 +80,11 @@ class Schedule:
     makespan_s : float
         Wall time until the makespan phase ended (proof of optimality or limit), s.
     warnings : tuple of str
+    search_end : tuple of str
+        How each CP-SAT phase's search ended, makespan phase first, then the balancing
+        phase when it ran: ``"proof"``, ``"deterministic limit"`` (both independent of
+        the machine) or ``"wall-clock limit"`` (the schedule may differ on an idle
+        machine); empty for the greedy scheduler alone.
     """
 
     operation: str
@@ -92,6 +97,7 @@ class Schedule:
     solve_s: float
     makespan_s: float = 0.0
     warnings: tuple[str, ...] = field(default=())
+    search_end: tuple[str, ...] = field(default=())
 
     @property
     def gap(self) -> float:

@@ -64,9 +64,10 @@ class ScheduleParams:
     earlier_time_limit_s : float
         CP-SAT wall-clock limit of each earlier operation (preparatory or division), s.
         The search ends by proof or by the solver's deterministic budget well inside it
-        on an idle machine (a default division operation: 0.5 s); the limit is a guard,
-        and reaching it makes the schedule depend on the machine's load (2 s gave 37 or
-        38 people on the same plan at load 20; 2026-11-27).
+        on an idle machine (a default division operation: 0.5 s); the limit is a far
+        backstop, and reaching it makes the schedule depend on the machine's load (2 s
+        gave 37 or 38 people on the same plan at load 20; 2026-11-27). 60 s, as
+        ``SolveParams.time_limit_s``.
     montecarlo : MonteCarloParams
         Risk simulation (the seed comes from ``--seed``).
     max_relays : int
@@ -111,7 +112,7 @@ class ScheduleParams:
 
     template: TemplateParams = field(default_factory=TemplateParams)
     solve: SolveParams = field(default_factory=SolveParams)
-    earlier_time_limit_s: float = 10.0
+    earlier_time_limit_s: float = 60.0
     montecarlo: MonteCarloParams = field(default_factory=MonteCarloParams)
     max_relays: int = 3
     longest_reported_h: float = 27.0
@@ -540,6 +541,12 @@ def _aligned(items: Sequence[Any], n: int) -> list[Any]:
     return [*items, *([None] * (n - len(items)))][:n]
 
 
+def _search_end_json(schedule: Schedule) -> dict[str, str | None]:
+    """How the makespan and balancing searches ended (None: not run or not recorded)."""
+    ends = _aligned(getattr(schedule, "search_end", ()), 2)
+    return {"makespan": ends[0], "balance": ends[1]}
+
+
 def schedule_section(result: ScheduleResult, params: ExportParams) -> dict[str, Any]:
     """The ``schedule`` section of ``plan.json``."""
     f = result.final
@@ -551,6 +558,7 @@ def schedule_section(result: ScheduleResult, params: ExportParams) -> dict[str, 
         "mean_min": risk.makespan_mean_min,
         "lower_bound_min": f.lower_bound_min,
         "status": f.status,
+        "search_end": _search_end_json(f),
         "method": f.method,
         "verified": result.verified,
         "team_source": result.team_source,
@@ -600,6 +608,7 @@ def schedule_section(result: ScheduleResult, params: ExportParams) -> dict[str, 
                 "tasks": len(o.tasks),
                 "people": len({a.person for t in o.tasks for a in t.people}),
                 "status": o.status,
+                "search_end": _search_end_json(o),
             }
             for o, days, st, r in zip(
                 result.earlier,
