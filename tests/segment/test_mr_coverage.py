@@ -95,11 +95,11 @@ def test_head_agreement_is_the_dice_of_the_outlines() -> None:
     fov = np.ones(SHAPE, bool)
     got = M._head_agreement(ct_labels.with_array(arr), mr, fov, ct_labels.array > 0)
     assert got == pytest.approx(2 * 9216 / (9216 + 16000), abs=1e-6)
-    # outside the field of view neither head counts: x < 20 only -> 18 x 16 x 16 against
-    # 20 x 20 x 20: 2 * 4608 / (4608 + 8000)
-    fov[20:] = False
+    # outside the field of view neither head counts: x < 30 only -> 28 x 16 x 16 against
+    # 30 x 20 x 20: 2 * 7168 / (7168 + 12000) = 0.7479 (0.7310 if the view were ignored)
+    fov[30:] = False
     got = M._head_agreement(ct_labels.with_array(arr), mr, fov, ct_labels.array > 0)
-    assert got == pytest.approx(2 * 4608 / (4608 + 8000), abs=1e-6)
+    assert got == pytest.approx(2 * 7168 / (7168 + 12000), abs=1e-6)
 
 
 def _fuse_outline(mr_head: tuple[slice, ...], monkeypatch: pytest.MonkeyPatch) -> TissueLabels:
@@ -122,7 +122,7 @@ def test_mr_whose_heads_do_not_fit_the_ct_is_refused(monkeypatch: pytest.MonkeyP
         _fuse_outline((slice(None), slice(None), slice(None)), monkeypatch)
     line = info.value.one_line()
     assert line.startswith("t1.nii: ") and "Mattes mutual information 0.280" in line
-    assert "overlap with Dice 0.731 (at least 0.92 needed" in line
+    assert "overlap with Dice 0.731 (at least 0.90 needed" in line
 
 
 def test_mr_whose_heads_fit_the_ct_is_used(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -300,7 +300,7 @@ def fuse_mr(
             f"the MR, registered to the CT (Mattes mutual information {mi:.3f}), does not "
             f"fit the CT's heads: their outlines overlap with Dice {agree:.3f} (at least "
             f"{params.registration_min_head_dice:.2f} needed; an MR of these twins, "
-            "registered, gives about 0.98): the MR is of other anatomy, or the registration "
+            "registered, gives 0.96-0.99): the MR is of other anatomy, or the registration "
             "failed. Check that the MR is of these twins, or plan without --mr",
         )
     # outside the MR's field of view the resampled MR reads 0 (dark: it became CSF)
@@ -434,8 +434,8 @@ def _head_agreement(reg: Volume, mr: Volume, fov: np.ndarray, ct_head: np.ndarra
     An MR of these twins, registered, traces the CT's scalp everywhere it sees; an MR of
     other twins registers one head at best, and a failed registration none, so the other
     head's outline misses. Measured in ``docs/segmentation.md`` ("An MR of other
-    anatomy"): 0.98-0.99 for the twins' own MRs, 0.82 for the blind phantom's other
-    twins, 0.56-0.79 for an own MR left 30-35 mm off.
+    anatomy"): 0.96-0.99 for the twins' own MRs (blind phantom, Colin27 real twins),
+    0.82 for the blind phantom's other twins, 0.56-0.79 for an own MR left 30-35 mm off.
     """
     a = _registered_head(reg, mr) & fov
     b = ct_head & fov
