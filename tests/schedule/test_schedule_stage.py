@@ -36,7 +36,7 @@ STAGES = [
     PlannedStage(3, "sinus division 2", "separation", ["shared SSS segment 2"], "staged", 500.0),
 ]
 PARAMS = ScheduleParams(
-    solve=FAST, earlier_time_limit_s=2.0, montecarlo=MonteCarloParams(n_samples=2000)
+    solve=FAST, earlier_time_limit_s=60.0, montecarlo=MonteCarloParams(n_samples=2000)
 )
 
 

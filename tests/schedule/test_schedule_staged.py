@@ -32,7 +32,7 @@ from twinsep.schedule.template import (
 )
 
 PARAMS = ScheduleParams(
-    solve=FAST, earlier_time_limit_s=2.0, montecarlo=MonteCarloParams(n_samples=2000)
+    solve=FAST, earlier_time_limit_s=60.0, montecarlo=MonteCarloParams(n_samples=2000)
 )
 _EXPANDER = StageInput(
     number=1, name="Scalp tissue expander insertion", kind="preparatory", action="tissue_expander"
