@@ -93,12 +93,16 @@ def test_head_agreement_is_the_dice_of_the_outlines() -> None:
     # inside it: Dice 2 * 9216 / (9216 + 16000) = 0.7310 (a one-sided share would be 1.0)
     ct_labels, mr, arr = _outline_case((slice(None), slice(None), slice(None)))
     fov = np.ones(SHAPE, bool)
-    got = M._head_agreement(ct_labels.with_array(arr), mr, fov, ct_labels.array > 0)
+    got = M._head_agreement(
+        M._registered_head(ct_labels.with_array(arr), mr), fov, ct_labels.array > 0
+    )
     assert got == pytest.approx(2 * 9216 / (9216 + 16000), abs=1e-6)
     # outside the field of view neither head counts: x < 30 only -> 28 x 16 x 16 against
     # 30 x 20 x 20: 2 * 7168 / (7168 + 12000) = 0.7479 (0.7310 if the view were ignored)
     fov[30:] = False
-    got = M._head_agreement(ct_labels.with_array(arr), mr, fov, ct_labels.array > 0)
+    got = M._head_agreement(
+        M._registered_head(ct_labels.with_array(arr), mr), fov, ct_labels.array > 0
+    )
     assert got == pytest.approx(2 * 7168 / (7168 + 12000), abs=1e-6)
 
 

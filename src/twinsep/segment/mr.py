@@ -284,7 +284,9 @@ def fuse_mr(
     reg, mi, fov, mr_to_ct, mirror = _register(ct, mr, params)
     lab = ct_result.labels.array.copy()
     cavity = (lab == L.BRAIN) | (lab == L.CSF)
-    shown = _mr_coverage(reg, mr, fov, cavity)
+    # the head(s) the registered MR shows, read once for both checks below
+    head = _registered_head(reg, mr)
+    shown = _mr_coverage(head, fov, cavity)
     if shown < params.registration_min_coverage:
         raise InputError(
             str(mr.meta.get("source", "MR")),
@@ -293,7 +295,8 @@ def fuse_mr(
             f"{100 * params.registration_min_coverage:.0f} % needed): check that the MR "
             "shows the same twins and covers both heads",
         )
-    agree = _head_agreement(reg, mr, fov, ct_result.labels.array > 0)
+    agree = _head_agreement(head, fov, ct_result.labels.array > 0)
+    del head
     if agree < params.registration_min_head_dice:
         raise InputError(
             str(mr.meta.get("source", "MR")),
@@ -403,16 +406,15 @@ def _fit_three(vals: np.ndarray, params: MRParams) -> Any:
     )
 
 
-def _mr_coverage(reg: Volume, mr: Volume, fov: np.ndarray, cavity: np.ndarray) -> float:
-    """Fraction of the CT's cranial cavity where the registered MR shows the head: inside
-    its field of view and above half its air/tissue (Otsu) level, as the MR-alone
-    foreground, holes filled. Measured: 0.998 for the Colin27 twins' own T1; 0.48 and 0.71 for
+def _mr_coverage(head: np.ndarray, fov: np.ndarray, cavity: np.ndarray) -> float:
+    """Fraction of the CT's cranial cavity where the registered MR shows the head
+    (``head``, :func:`_registered_head`): inside its field of view and above half its
+    air/tissue (Otsu) level, as the MR-alone foreground, holes filled. Measured: 0.998 for the Colin27 twins' own T1; 0.48 and 0.71 for
     Colin27's single-head T1 registered to the Colin27 twin CT and to an independent
     phantom (Mattes MI 0.169 and 0.151, above ``registration_min_mi``)."""
     n = int(cavity.sum())
     if n == 0:
         return 1.0
-    head = _registered_head(reg, mr)
     return float((cavity & fov & head).sum()) / n
 
 
@@ -426,8 +428,8 @@ def _registered_head(reg: Volume, mr: Volume) -> np.ndarray:
     return morph.fill_holes(reg.array > level)
 
 
-def _head_agreement(reg: Volume, mr: Volume, fov: np.ndarray, ct_head: np.ndarray) -> float:
-    """Dice overlap of the heads the registered MR shows (:func:`_registered_head`) and
+def _head_agreement(head: np.ndarray, fov: np.ndarray, ct_head: np.ndarray) -> float:
+    """Dice overlap of the heads the registered MR shows (``head``, :func:`_registered_head`) and
     the CT's heads (``ct_head``: any tissue label), both inside the MR's field of view
     ``fov``: 1.0 when the outlines coincide.
 
@@ -437,7 +439,7 @@ def _head_agreement(reg: Volume, mr: Volume, fov: np.ndarray, ct_head: np.ndarra
     anatomy"): 0.96-0.99 for the twins' own MRs (blind phantom, Colin27 real twins),
     0.82 for the blind phantom's other twins, 0.56-0.79 for an own MR left 30-35 mm off.
     """
-    a = _registered_head(reg, mr) & fov
+    a = head & fov
     b = ct_head & fov
     n = int(a.sum()) + int(b.sum())
     if n == 0:
@@ -463,9 +465,8 @@ def _venogram_vessels(reg: Volume, inner: np.ndarray, params: MRParams) -> np.nd
         return None
     med = float(np.median(x))
     mad = 1.4826 * float(np.median(np.abs(x - med)))
-    cand = morph.dilate_mm(inner, 2.0, reg.spacing_mm) & (
-        v > med + params.venogram_k * max(mad, 1e-6)
-    )
+    near = morph.dilate_mm(inner, 2.0, reg.spacing_mm)  # the cavity + 2 mm
+    cand = near & (v > med + params.venogram_k * max(mad, 1e-6))
     if not cand.any():
         return None
     tube = tubular_mask(v.astype(np.float32), cand, reg.spacing_mm, (1.0, 2.0, 4.0), 0.45)
@@ -479,11 +480,11 @@ def _venogram_vessels(reg: Volume, inner: np.ndarray, params: MRParams) -> np.nd
     lab, _ = morph.label_components(cand, 26)
     keep = np.unique(lab[ven])
     pieces = np.isin(lab, keep[keep > 0])
-    return _venogram_edges(reg, inner, pieces, med, params)
+    return _venogram_edges(reg, near, pieces, med, params)
 
 
 def _venogram_edges(
-    reg: Volume, inner: np.ndarray, pieces: np.ndarray, median: float, params: MRParams
+    reg: Volume, near: np.ndarray, pieces: np.ndarray, median: float, params: MRParams
 ) -> np.ndarray:
     """``pieces`` (bright sinus pieces of a registered venogram) with their
     partial-volume edges.
@@ -499,8 +500,9 @@ def _venogram_edges(
     ----------
     reg : Volume
         The MR registered onto the CT grid.
-    inner : ndarray of bool
-        The cranial cavity (CT) inside the MR's field of view.
+    near : ndarray of bool
+        The cranial cavity (CT) inside the MR's field of view, dilated by 2 mm (where
+        the candidates were sought).
     pieces : ndarray of bool
         The sinus pieces found (at least one voxel).
     median : float
@@ -517,11 +519,7 @@ def _venogram_edges(
     v = reg.array
     plateau = float(np.percentile(v[pieces], 75))
     low = median + params.venogram_edge_share * (plateau - median)
-    zone = (
-        morph.dilate_mm(inner, 2.0, reg.spacing_mm)
-        & morph.dilate_mm(pieces, params.venogram_edge_mm, reg.spacing_mm)
-        & (v > low)
-    )
+    zone = near & morph.dilate_mm(pieces, params.venogram_edge_mm, reg.spacing_mm) & (v > low)
     lab, _ = morph.label_components(zone | pieces, 26)
     keep = np.unique(lab[pieces])
     out = np.isin(lab, keep[keep > 0])
