@@ -119,12 +119,22 @@ def search_end(
     return "wall-clock limit"
 
 
-def _ended(solver: cp_model.CpSolver, status: cp_model.CpSolverStatus) -> str:
-    return search_end(
+def _ended(solver: cp_model.CpSolver, status: cp_model.CpSolverStatus, what: str) -> str:
+    """:func:`search_end` of a finished solve, logged when the wall clock stopped it
+    (``what`` names the operation and phase)."""
+    end = search_end(
         status,
         float(solver.response_proto.deterministic_time),
         float(solver.parameters.max_deterministic_time),
     )
+    if end == "wall-clock limit":
+        logger.info(
+            "%s stopped at its wall-clock limit (%.1f s) before its deterministic budget: "
+            "the schedule is valid but may differ from a run on an idle machine",
+            what,
+            float(solver.parameters.max_time_in_seconds),
+        )
+    return end
 
 
 def _solver(params: SolveParams, deterministic_s: float, wall_s: float) -> cp_model.CpSolver:
@@ -344,14 +354,7 @@ def solve_schedule(
         raise InfeasibleScheduleError(
             f"no schedule for {operation!r}: " + _explain_infeasible(problem, params)
         )
-    end1 = _ended(solver, st)
-    if end1 == "wall-clock limit":
-        logger.info(
-            "%s: phase 1 stopped at its wall-clock limit (%.1f s) before its deterministic "
-            "budget: the schedule is valid but may differ from a run on an idle machine",
-            operation,
-            wall1,
-        )
+    end1 = _ended(solver, st, f"{operation}: phase 1")
     if st not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         if g_starts:
             warnings.append("CP-SAT found no schedule in its time limit; greedy schedule used")
@@ -404,14 +407,7 @@ def solve_schedule(
         wall2 = max(0.1, params.time_limit_s - (time.perf_counter() - t0))
         solver2 = _solver(params, params.balance_deterministic_s, wall2)
         st2 = solver2.solve(mdl.model)
-        ends.append(_ended(solver2, st2))
-        if ends[-1] == "wall-clock limit":
-            logger.info(
-                "%s: phase 2 stopped at its wall-clock limit (%.1f s) before its "
-                "deterministic budget: the schedule may differ from a run on an idle machine",
-                operation,
-                wall2,
-            )
+        ends.append(_ended(solver2, st2, f"{operation}: phase 2"))
         if st2 in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             starts, assign = mdl.read(solver2)
             logger.debug(
