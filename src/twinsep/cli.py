@@ -285,6 +285,21 @@ def plan(
     twin_a: Annotated[
         str | None, typer.Option("--twin-a", help="World point X,Y,Z (mm, RAS) inside twin A.")
     ] = None,
+    segmentation: Annotated[
+        Path | None,
+        typer.Option(
+            "--segmentation",
+            help="Edited segmentation to plan from instead of segmenting: a Slicer "
+            ".seg.nrrd (twin x tissue segments) or a tissue label map (0-5) on the CT's grid.",
+        ),
+    ] = None,
+    twin_map: Annotated[
+        Path | None,
+        typer.Option(
+            "--twin-map",
+            help="Twin map (0-2) to go with a --segmentation tissue label map.",
+        ),
+    ] = None,
     colour_a: Annotated[
         str, typer.Option("--colour-a", help="Code colour of twin A.")
     ] = DEFAULT_COLOUR_A,
@@ -327,6 +342,8 @@ def plan(
             keep_phi=keep_phi,
             pdf=pdf,
             separation_date=separation_date,
+            segmentation_path=segmentation,
+            twin_map_path=twin_map,
         )
         with _progress(state) as prog:
             run = run_plan(options, out, force=force, progress=prog)

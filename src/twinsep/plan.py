@@ -87,6 +87,13 @@ class PlanOptions:
     separation_date : str or None
         Planned separation date ``YYYY-MM-DD`` (``--separation-date``); expander fills
         then get due dates counted back from it.
+    segmentation_path : Path or None
+        The user's edited segmentation (``--segmentation``): a Slicer ``.seg.nrrd`` of
+        twin x tissue segments or a tissue label map on the CT's grid; the ``segment``
+        (and ``twins``) stages take it instead of computing
+        (:mod:`twinsep.interop.edited`).
+    twin_map_path : Path or None
+        Twin map (0/1/2) to go with a tissue label map (``--twin-map``).
     """
 
     scan_path: Path
@@ -104,6 +111,8 @@ class PlanOptions:
     pdf: bool = False
     case: str | None = None
     separation_date: str | None = None
+    segmentation_path: Path | None = None
+    twin_map_path: Path | None = None
 
     def __post_init__(self) -> None:
         for name in ("colour_a", "colour_b"):
@@ -114,6 +123,17 @@ class PlanOptions:
                 raise InputError(f"--{name.replace('_', '-')}", str(exc)) from None
         if self.mr_series_uid is not None and self.mr_path is None:
             raise InputError("--mr-series", "chooses a series of the --mr scan; give --mr too")
+        if self.twin_map_path is not None and self.segmentation_path is None:
+            raise InputError(
+                "--twin-map", "goes with the tissue label map given with --segmentation"
+            )
+        if self.segmentation_path is not None and self.mr_path is not None:
+            # the MR only informs the segmentation, which the user's map replaces
+            raise InputError(
+                "--mr",
+                "is used only to segment, and --segmentation supplies the segmentation: "
+                "give one or the other",
+            )
         if self.n_stages is not None and not 1 <= self.n_stages <= 12:
             raise InputError("--stages", f"number of stages {self.n_stages} is not in 1..12")
         if self.separation_date is not None:
@@ -206,6 +226,7 @@ class StageContext:
         self._progress = progress
         self._scan: Any = None
         self._mr: Any = None
+        self._edited: Any = None
         #: plan.json sections written so far (read by the report stage).
         self.sections: dict[str, Any] = {}
         #: wall time (s) and peak memory (MB) of the stages run so far.
@@ -271,6 +292,34 @@ class StageContext:
                 )
             self._mr = mr
         return self._mr
+
+    @property
+    def edited(self) -> Any:
+        """The user's segmentation (:class:`twinsep.interop.edited.EditedSegmentation`)
+        placed on the scan's grid and checked, read on first use; None when not given."""
+        if self.options.segmentation_path is None:
+            return None
+        if self._edited is None:
+            from twinsep.interop.edited import read_edited_segmentation
+
+            self._require(Path(self.options.segmentation_path), "--segmentation", "segmentation")
+            if self.options.twin_map_path is not None:
+                self._require(Path(self.options.twin_map_path), "--twin-map", "twin map")
+            edited = read_edited_segmentation(
+                self.options.segmentation_path,
+                self.scan.volume,
+                twin_map=self.options.twin_map_path,
+            )
+            recorded = (self.input_info.get("segmentation") or {}).get("sha256")
+            if recorded and recorded != edited.files[0].sha256:
+                # a re-run of a plan whose cache keys hold the recorded checksum
+                raise InputError(
+                    self.options.segmentation_path,
+                    "has changed since the plan was made; plan again with "
+                    "'twinsep plan SCAN --segmentation FILE --out DIR --force'",
+                )
+            self._edited = edited
+        return self._edited
 
     def _require(self, path: Path, option: str, what: str) -> None:
         """Raise :class:`InputError` when a scan that a stage must read again is not there
@@ -448,6 +497,16 @@ def _file_digest(path: Path) -> str:
     return h.hexdigest()
 
 
+def _segmentation_digest(input_info: dict[str, Any]) -> str | None:
+    """Checksum of the user's segmentation and twin map (``input.segmentation``), or None
+    for a plan made without them."""
+    seg = input_info.get("segmentation")
+    if not seg:
+        return None
+    twin_map = seg.get("twin_map") or {}
+    return hashlib.sha256(f"{seg['sha256']}:{twin_map.get('sha256', '')}".encode()).hexdigest()
+
+
 def _team_digest(options: PlanOptions) -> str | None:
     return None if options.team_path is None else _file_digest(options.team_path)
 
@@ -492,6 +551,9 @@ def stage_key(
             payload["uses"][u] = digests.get("team")
         elif u == "stages_path":
             payload["uses"][u] = digests.get("stages")
+        elif u in ("segmentation_path", "twin_map_path"):
+            # the files' checksums (the file and its twin map), not their paths
+            payload["uses"][u] = digests.get("segmentation")
         else:
             payload["uses"][u] = _stable(getattr(options, u))
     blob = json.dumps(payload, sort_keys=True).encode()
@@ -737,6 +799,15 @@ def run_plan(
             # what the loader noted about the MR (which series of a study, slice gaps,
             # a guessed modality...) reaches plan.json as the CT's notes do
             mr_warnings = [f"MR: {w}" for w in ctx.mr.info.warnings]
+        if options.segmentation_path is not None:
+            edited = ctx.edited  # read and checked now, before writing
+            if edited.twins is not None and options.twin_a_mm is not None:
+                raise InputError(
+                    "--twin-a",
+                    f"the twins come from {Path(options.segmentation_path).name}, which says "
+                    "which twin is A: leave --twin-a out (or give tissues only)",
+                )
+            input_info = {**input_info, "segmentation": edited.provenance()}
     else:
         mr_digest = input_info.get("mr_sha256")
         mr_names_patient = bool(input_info.get("mr_path_names_patient"))
@@ -748,6 +819,9 @@ def run_plan(
         "mr": mr_digest if options.mr_path is not None else None,
         "team": _team_digest(options) if options.team_path else None,
         "stages": _file_digest(options.stages_path) if options.stages_path else None,
+        "segmentation": _segmentation_digest(input_info)
+        if options.segmentation_path is not None
+        else None,
     }
     if digests["mr"]:
         input_info = {
@@ -907,6 +981,9 @@ def assemble_plan(
     }
     if info.get("mr_sha256"):
         input_section["mr_sha256"] = info["mr_sha256"]
+    if info.get("segmentation"):
+        # file names only (no folders), checksums, what the user supplied
+        input_section["segmentation"] = info["segmentation"]
     if not options.keep_phi:
         input_section["path"] = scan_display_name(
             str(info.get("path", "")),
@@ -919,7 +996,14 @@ def assemble_plan(
     if options.stages_path is not None:
         opts["stages_path"] = STAGE_FILE_COPY
     if not options.keep_phi:
-        for k in ("scan_path", "mr_path", "team_path", "stages_path"):
+        for k in (
+            "scan_path",
+            "mr_path",
+            "team_path",
+            "stages_path",
+            "segmentation_path",
+            "twin_map_path",
+        ):
             if opts.get(k):
                 opts[k] = Path(opts[k]).name
         # a scan or MR folder named after the patient (PACS/CD export) is withheld
@@ -996,7 +1080,14 @@ def options_from_plan(plan: dict[str, Any], plan_dir: Path, **overrides: Any) ->
     ``--keep-phi``; otherwise pass ``scan_path`` in ``overrides``).
     """
     raw = dict(plan.get("options") or {})
-    for k in ("scan_path", "mr_path", "team_path", "stages_path"):
+    for k in (
+        "scan_path",
+        "mr_path",
+        "team_path",
+        "stages_path",
+        "segmentation_path",
+        "twin_map_path",
+    ):
         if raw.get(k) is not None:
             p = Path(raw[k])
             in_plan = k in ("team_path", "stages_path")  # copies kept in the plan folder

@@ -99,7 +99,10 @@ class TissueLabels:
         Volume of each tissue (mL) over the whole scan.
     metal : MetalSlices or None
         The slices holding streaking metal and its streaks (``segment.metal``); None
-        without such metal, and for an MR-only plan.
+        without such metal, for an MR-only plan and for the user's map.
+    source : {"computed", "user"}
+        ``"user"`` when the labels are the user's edited segmentation
+        (``--segmentation``, :mod:`twinsep.interop.edited`), read instead of computed.
     """
 
     labels: Volume
@@ -111,3 +114,4 @@ class TissueLabels:
     registration: dict[str, Any] | None = None
     tissue_ml: dict[str, float] = field(default_factory=dict)
     metal: MetalSlices | None = None
+    source: str = "computed"

@@ -6,6 +6,9 @@ import functools
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from twinsep.labels import VESSEL
 from twinsep.segment.ct import segment_ct
 from twinsep.segment.params import MRParams, SegmentParams
 from twinsep.segment.result import TissueLabels
@@ -26,6 +29,9 @@ def _run(ctx: Any) -> TissueLabels:
         scan.info.path, names_patient=scan.info.path_names_patient, keep_phi=ctx.options.keep_phi
     )
     vol = type(vol)(vol.array, vol.affine, {**vol.meta, "source": name})
+    if ctx.options.segmentation_path is not None:
+        ctx.progress(0.05, "reading the user's segmentation")
+        return _from_user(ctx, vol)
     ctx.progress(0.05, "tissues")
     if scan.info.modality == "MR":
         result = segment_mr_t1(vol, params=params, mr_params=MRParams())
@@ -48,6 +54,28 @@ def _run(ctx: Any) -> TissueLabels:
         for w in thick_slice_warnings(vol.spacing_mm, contrast=result.contrast):
             ctx.warn(w)
     return result
+
+
+def _from_user(ctx: Any, vol: Any) -> TissueLabels:
+    """The user's tissue map as the stage's result (``--segmentation``): nothing is
+    computed from the scan. Vessels count as visible (``contrast``) when the map holds
+    any: the CT's own contrast call reads the sinuses inside the skull cavity, i.e. most
+    of the segmentation, and a user who keeps or paints sinuses has seen them. No metal
+    slices are known (their search is part of the segmentation)."""
+    from twinsep.segment.ct import tissue_volumes_ml
+
+    edited = ctx.edited
+    labels = type(vol)(edited.labels, vol.affine.copy(), {"source": edited.files[0].name})
+    for w in edited.warnings:
+        ctx.warn(w)
+    return TissueLabels(
+        labels=labels,
+        contrast=bool(np.any(edited.labels == VESSEL)),
+        hu_thresholds={},
+        modality=ctx.scan.info.modality,
+        tissue_ml=tissue_volumes_ml(labels),
+        source="user",
+    )
 
 
 def _write(result: TissueLabels, ctx: Any, out_dir: Path) -> dict[str, Any]:
@@ -76,6 +104,9 @@ def _write(result: TissueLabels, ctx: Any, out_dir: Path) -> dict[str, Any]:
         section["registration_mattes_mi"] = round(result.registration_mi, 4)
     if result.registration is not None:
         section["registration"] = result.registration
+    if result.source == "user":
+        # what the user's segmentation supplied (input.segmentation names the file)
+        section["source"] = "user"
     return {"segmentation": section}
 
 
@@ -88,6 +119,6 @@ def build_stage() -> Any:
         run=_run,
         write=_write,
         depends=(),
-        uses=("scan", "mr"),
+        uses=("scan", "mr", "segmentation_path", "twin_map_path"),
         params=SegmentParams(),
     )

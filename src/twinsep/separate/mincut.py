@@ -537,6 +537,34 @@ def _solve(
     return out
 
 
+def kept_boundary(twins: Volume, *, band_mm: float) -> CutResult:
+    """The twins' boundary kept as the cut, as a :class:`CutResult` that moved nothing
+    (a twin map the user supplied: ``--segmentation``).
+
+    Parameters
+    ----------
+    twins : Volume
+        Twin labels 0/1/2 (not modified).
+    band_mm : float
+        Recorded as the band (``CutParams.band_mm``): nothing was narrowed.
+
+    Returns
+    -------
+    CutResult
+        ``twins`` a copy of the map, an empty graph, ``moved_vx`` 0.
+    """
+    return CutResult(
+        twins=np.array(twins.array, dtype=np.uint8, copy=True),
+        band_mm=float(band_mm),
+        n_nodes=0,
+        n_edges=0,
+        solve_s=0.0,
+        build_s=0.0,
+        flow=0.0,
+        moved_vx=0,
+    )
+
+
 def min_cut_twins(labels: Volume, twins: Volume, *, params: CutParams = CutParams()) -> CutResult:
     """Cheapest separating surface between the twins, near their current boundary.
 

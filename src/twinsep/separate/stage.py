@@ -9,6 +9,7 @@ from typing import Any
 from twinsep.child import Spare
 from twinsep.plan import Stage, StageContext
 from twinsep.separate.early import EarlyCut, spare_cut_process, start_cut
+from twinsep.separate.mincut import kept_boundary
 from twinsep.separate.moved import corrected_twins_section
 from twinsep.separate.params import SeparateParams
 from twinsep.separate.plan import SeparationPlan, plan_separation
@@ -20,6 +21,8 @@ STAGES_YAML = "stages.yaml"
 def _prepare(ctx: StageContext) -> Spare | None:
     """``Stage.prepare``: start the min-cut's child process once ``segment`` has its
     result, so that it has imported its modules when the twins are known."""
+    if ctx.options.segmentation_path is not None and ctx.edited.twins is not None:
+        return None  # the user's twin boundary is the cut: no min-cut to start
     return spare_cut_process(ctx.result("segment").labels)
 
 
@@ -27,6 +30,8 @@ def _early(ctx: StageContext, *, params: SeparateParams) -> EarlyCut | None:
     """``Stage.early``: start the min-cut (it needs only the labels and the twins) in a
     child process once the ``twins`` stage has its result (:mod:`twinsep.separate.early`)."""
     spare = getattr(ctx, "prepared", {}).pop("separate", None)
+    if getattr(ctx.result("twins"), "given", None) is not None:
+        return None
     return start_cut(
         ctx.result("segment").labels,
         ctx.result("twins").twins,
@@ -43,6 +48,14 @@ def _run(ctx: StageContext) -> SeparationPlan:
     ctx.progress(0.1, "computing the separation surface")
     early = getattr(ctx, "early_jobs", {}).pop("separate", None)
     cut = None
+    given = getattr(ctx.result("twins"), "given", None)
+    if given is not None:
+        # the user's twin map says where the twins part: its boundary is the cut, which
+        # the min-cut would move (and undo an edit that gave bridge tissue to a twin)
+        if isinstance(early, EarlyCut):
+            early.cancel()
+        early = None
+        cut = kept_boundary(given, band_mm=params.cut.band_mm)
     if isinstance(early, EarlyCut):
         if early.params == params.cut:
             cut = early.result(labels, twins)

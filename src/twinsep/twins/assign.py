@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -177,6 +178,47 @@ def assign_twins(
         volume_ml=volume_ml,
         warnings=tuple(warnings),
     )
+
+
+def agree_with(result: TwinAssignment, given: Volume, *, rule: str) -> TwinAssignment:
+    """The automatic assignment with twin A and B named as in a twin map the user
+    supplied (``--segmentation``), which it carries as ``given``.
+
+    The automatic map stays what the fusion analysis reads (the twins' territories
+    before the cut, as in every plan); the user's map is the cut (the ``separate``
+    stage keeps its boundary). A and B are swapped when the user's twin A overlaps the
+    automatic twin B more than twin A.
+
+    Parameters
+    ----------
+    result : TwinAssignment
+        :func:`assign_twins` of the user's tissue labels.
+    given : Volume
+        The user's twin map (0/1/2) on the same grid.
+    rule : str
+        How A was chosen, in words.
+
+    Returns
+    -------
+    TwinAssignment
+        With ``given`` set and ``rule`` replaced.
+    """
+    auto = result.twins.array
+    user = given.array
+    same = np.count_nonzero((auto == 1) & (user == 1)) + np.count_nonzero((auto == 2) & (user == 2))
+    cross = np.count_nonzero((auto == 1) & (user == 2)) + np.count_nonzero(
+        (auto == 2) & (user == 1)
+    )
+    if cross > same:
+        result = replace(
+            result,
+            twins=result.twins.with_array(np.take(np.array([0, 2, 1], np.uint8), auto)),
+            a_centroid_mm=result.b_centroid_mm,
+            b_centroid_mm=result.a_centroid_mm,
+            tissue_ml={"A": result.tissue_ml["B"], "B": result.tissue_ml["A"]},
+            volume_ml={"A": result.volume_ml["B"], "B": result.volume_ml["A"]},
+        )
+    return replace(result, rule=rule, given=given)
 
 
 def block_label_counts(lab: np.ndarray, f: tuple[int, int, int]) -> dict[int, np.ndarray]:

@@ -37,6 +37,11 @@ class TwinAssignment:
         Scalp tissue expanders already in the CT (:mod:`twinsep.segment.implants`,
         found by the ``twins`` stage); their saline stays soft tissue in the labels
         and in ``tissue_ml`` here, and is left out of ``plan.json``'s volumes.
+    given : Volume or None
+        The user's twin map (``--segmentation``), whose boundary the ``separate`` stage
+        keeps as the cut instead of computing one; ``twins`` is then the automatic
+        assignment of the user's tissues with A and B named as in it
+        (:func:`twinsep.twins.assign.agree_with`). None without one.
     """
 
     twins: Volume
@@ -48,3 +53,4 @@ class TwinAssignment:
     warnings: tuple[str, ...] = ()
     expanders: tuple[ExistingExpander, ...] = ()
     heads: dict[str, HeadBody] = field(default_factory=dict)
+    given: Volume | None = None

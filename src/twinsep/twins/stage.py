@@ -15,7 +15,7 @@ from twinsep.segment.implants import (
     find_expanders,
     saline_ml,
 )
-from twinsep.twins.assign import assign_twins
+from twinsep.twins.assign import agree_with, assign_twins
 from twinsep.twins.body import HeadBody, split_head_body
 from twinsep.twins.params import BodyParams, TwinParams
 from twinsep.twins.result import TwinAssignment
@@ -97,6 +97,19 @@ def _run(ctx: Any) -> TwinAssignment:
     labels = type(labels)(labels.array, labels.affine, {**labels.meta, "source": src})
     ctx.progress(0.1, "finding the two heads")
     result = assign_twins(labels, twin_a_mm=ctx.options.twin_a_mm, params=ctx.params)
+    edited = ctx.edited if ctx.options.segmentation_path is not None else None
+    if edited is not None and edited.twins is not None:
+        # the user's twin map: the cut (separate stage), and which twin is A
+        where = (
+            f"the Slicer segmentation {edited.files[0].name}"
+            if edited.kind == "slicer"
+            else f"the twin map {edited.files[-1].name}"
+        )
+        result = agree_with(
+            result,
+            labels.with_array(edited.twins, kind="twins"),
+            rule=f"supplied by the user: twin A and twin B as in {where}",
+        )
     for w in result.warnings:
         ctx.warn(w)
     ctx.progress(0.6, "telling the heads from the bodies")
@@ -206,6 +219,6 @@ def build_stage() -> Any:
         run=_run,
         write=_write,
         depends=("segment",),
-        uses=("twin_a_mm",),
+        uses=("twin_a_mm", "segmentation_path", "twin_map_path"),
         params=TwinParams(),
     )
