@@ -82,7 +82,8 @@ def _sloped_twin() -> tuple[np.ndarray, np.ndarray]:
 
 def test_shoulders_cut_by_the_scan_edge() -> None:
     """Before the cut-slab rule: no level, head +162.7 mL (the upper chest) over the
-    truth; with it +13.9 mL, as with the whole trunk in the scan (+12.4 mL)."""
+    truth; with it +13.9 mL, as with the whole trunk in the scan (+9.2 mL); with the
+    shoulders' top at the profile's knee +1.0 mL (+0.7 mL with the whole trunk)."""
     lab, head_part = _sloped_twin()
     lab = ndi.rotate(lab, 25.0, axes=(1, 2), order=0, reshape=True)
     head_part = ndi.rotate(head_part.astype(np.uint8), 25.0, axes=(1, 2), order=0) > 0
@@ -108,7 +109,8 @@ def test_raised_arm_is_not_head() -> None:
     """An arm from the trunk's side, pressed 3 mm into the scalp along the head and
     over its top: before the limb rule the head held it (+196.3 mL over the truth; the
     arm above the shoulder plane is 207.1 mL); with it +33.7 mL (the arm's side within
-    the head's 15 mm covering), limb 162.6 mL."""
+    the head's 15 mm covering), limb 162.6 mL; with the level read again without the
+    limb, at the profile's knee, +21.9 mL, limb 159.4 mL."""
     lab, head_part, z_sh = _twin(trunk=True)
     lab = np.pad(lab, ((0, 0), (0, 0), (0, 40)))
     head_part = np.pad(head_part, ((0, 0), (0, 0), (0, 40)), constant_values=True)

@@ -13,9 +13,14 @@ the brain's centroid to the centroid of the twin's tissue farther than
 ``BodyParams.far_brain_radii`` brain radii from it), profiles the tissue cross-section
 along it in slabs of ``bin_mm``, and walks from the brain down: the neck is the
 narrowest slab so far, the shoulders the first slab that reaches ``shoulder_ratio``
-times it, and their top the slab from which the cross-section stays above
-``shoulder_top_ratio`` times the neck. Everything of the twin beyond that level is body
-(the trunk and the arms beside it).
+times it. Their top is the knee of the profile between the two: the cross-section,
+read in a ``bin_mm`` window slid along the neck by ``knee_step_mm``, first reaches
+``knee_ratio`` times its narrowest value there, walking down from that narrowest place
+(interpolated between steps). A trunk that widens slowly (no arms beside it, or an arm
+raised) passes the knee as soon as it starts to widen; a fixed share of the shoulders'
+width (1.25 times the neck, on whole slabs) was read 5-15 mm low there, counting the
+top of the chest as head. Everything of the twin beyond the level is body (the trunk
+and the arms beside it).
 
 A scan that ends just below the shoulders cuts their slabs (the scan's edge is oblique
 to the neck), so none may reach ``shoulder_ratio``: when the twin's tissue runs into the
@@ -29,7 +34,9 @@ narrowest slab, down to the level), with what else is joined to them only there 
 ear, the face). A part of at least ``limb_min_ml`` outside both and joined to the body
 below the level is a limb (an arm raised along the head or lying over the other twin's
 head, which touches a scalp along its skin but leaves the body at the shoulder) and is
-counted with the body (``HeadBody.limb_ml``).
+counted with the body (``HeadBody.limb_ml``). A raised arm widens the neck's slabs
+too, so when a limb is found the level is read again on the profile without it, and
+the limbs again at that level when it is higher.
 """
 
 from __future__ import annotations
@@ -146,6 +153,12 @@ def split_head_body(
                 across = (xyz - cb) - s[:, None] * u[None, :]
                 cavity = (tl == L.BRAIN) | (tl == L.CSF)
                 limb = _limbs(idx, s, across, shoulder, neck_mm, cavity, aff, params)
+                if limb.any():
+                    again = _shoulder_level(s[~limb], r_b, vox_ml, params, edge=edge[~limb])
+                    if again is not None and again[0] < shoulder:
+                        shoulder, cut, neck_mm = again
+                        head_mask = s < shoulder
+                        limb = _limbs(idx, s, across, shoulder, neck_mm, cavity, aff, params)
                 head_mask &= ~limb
                 limb_ml = round(float(np.count_nonzero(limb)) * vox_ml, 3)
         per = {
@@ -197,7 +210,8 @@ def _shoulder_level(
     i_neck = 0
     for i, a in enumerate(area):
         if a >= params.shoulder_ratio * neck and a > 0:
-            return float(lo + _top(area, i, neck, params) * w), False, lo + (i_neck + 0.5) * w
+            top = _knee(s[sel], lo + (i_neck + 0.5) * w, lo + (i + 0.5) * w, vox_ml, params)
+            return top, False, lo + (i_neck + 0.5) * w
         if 0 < a < neck:
             neck, i_neck = a, i
     if edge is None or not edge[sel].any():
@@ -218,16 +232,51 @@ def _shoulder_level(
     i_peak = int(beyond[np.argmax(area[beyond])]) if beyond.size else i_neck
     if i_peak == i_neck or area[i_peak] < params.shoulder_top_ratio * neck:
         return None  # a neck cut by the scan's edge: no shoulders
-    return float(lo + _top(area, i_peak, neck, params) * w), True, lo + (i_neck + 0.5) * w
+    top = _knee(s[sel], lo + (i_neck + 0.5) * w, lo + (i_peak + 0.5) * w, vox_ml, params)
+    return top, True, lo + (i_neck + 0.5) * w
 
 
-def _top(area: np.ndarray, i: int, neck: float, params: BodyParams) -> int:
-    """The slab from which the cross-section stays above ``shoulder_top_ratio`` times
-    the neck down to slab ``i``."""
-    top = i
-    while top > 0 and area[top - 1] > params.shoulder_top_ratio * neck:
-        top -= 1
-    return top
+def _knee(
+    s: np.ndarray, neck_mm: float, shoulder_mm: float, vox_ml: float, params: BodyParams
+) -> float:
+    """The top of the shoulders (mm along the neck direction): where the cross-section,
+    read in a window of ``bin_mm`` slid by ``knee_step_mm``, first reaches
+    ``knee_ratio`` times its narrowest value, walking down from that narrowest place.
+
+    Parameters
+    ----------
+    s : ndarray of float
+        Distance (mm) of each of the twin's tissue points along the neck direction.
+    neck_mm : float
+        Middle of the narrowest slab (the neck).
+    shoulder_mm : float
+        Middle of the slab found at the shoulders (wider than the neck by at least
+        ``shoulder_ratio``, or ``shoulder_top_ratio`` on slabs cut by the scan's edge).
+    vox_ml : float
+        Volume (mL) of one point.
+    params : BodyParams
+        ``bin_mm``, ``knee_ratio`` and ``knee_step_mm``.
+
+    Returns
+    -------
+    float
+        The level (mm), between ``neck_mm - bin_mm`` and ``shoulder_mm``.
+    """
+    w = params.bin_mm
+    x = np.arange(neck_mm - w, shoulder_mm + 0.5 * params.knee_step_mm, params.knee_step_mm)
+    ss = np.sort(s)
+    n = np.searchsorted(ss, x + 0.5 * w) - np.searchsorted(ss, x - 0.5 * w)
+    a = n.astype(float) * vox_ml * 1000.0 / w  # mm2
+    i_min = int(np.argmin(a))
+    limit = params.knee_ratio * float(a[i_min])
+    up = np.flatnonzero(a[i_min:] >= limit)
+    if up.size == 0:  # the shoulders' slab itself is at least shoulder_top_ratio wider
+        return float(shoulder_mm)
+    j = i_min + int(up[0])
+    if j == i_min:
+        return float(x[j])
+    f = (limit - a[j - 1]) / max(float(a[j] - a[j - 1]), 1e-9)
+    return float(x[j - 1] + f * (x[j] - x[j - 1]))
 
 
 def _limbs(

@@ -32,8 +32,20 @@ class BodyParams:
     through the neck never widens again."""
 
     shoulder_top_ratio: float = 1.25
-    """From there, the top of the shoulders is followed back up while the
-    cross-section stays above this multiple of the neck's."""
+    """A scan that ends at the shoulders (the twin's tissue meets the scan's edge below
+    the neck): a slab cut by the edge that reaches this multiple of the narrowest whole
+    slab (the neck) is the start of the shoulders (a cut neck never widens so much)."""
+
+    knee_ratio: float = 1.1
+    """Once the shoulders are found, their top is where the cross-section, profiled in
+    a window of ``bin_mm`` slid along the neck by ``knee_step_mm``, first reaches this
+    multiple of its narrowest value above them, walking down from that narrowest place
+    (interpolated between steps): the neck's own cross-section varies by less (the
+    airway, voxels), the shoulders' slope passes it within a few mm however slowly the
+    trunk widens below."""
+
+    knee_step_mm: float = 0.5
+    """Step (mm) at which the sliding cross-section is read for the shoulders' top."""
 
     grid_mm: float = 2.0
     """The profile is read on voxels at least this far apart (mm): strided, for speed
