@@ -302,9 +302,13 @@ class StageContext:
         if self._edited is None:
             from twinsep.interop.edited import read_edited_segmentation
 
-            self._require(Path(self.options.segmentation_path), "--segmentation", "segmentation")
-            if self.options.twin_map_path is not None:
-                self._require(Path(self.options.twin_map_path), "--twin-map", "twin map")
+            if self.input_info.get("segmentation"):
+                # a re-run of an existing plan: say how to give the files again
+                self._require(
+                    Path(self.options.segmentation_path), "--segmentation", "segmentation"
+                )
+                if self.options.twin_map_path is not None:
+                    self._require(Path(self.options.twin_map_path), "--twin-map", "twin map")
             edited = read_edited_segmentation(
                 self.options.segmentation_path,
                 self.scan.volume,
