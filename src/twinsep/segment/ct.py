@@ -57,6 +57,8 @@ from twinsep.segment.histogram import (
     sample_values,
 )
 from twinsep.segment.kernel import brain_csf_input
+from twinsep.segment.leads import find_leads
+from twinsep.segment.lungs import find_lungs
 from twinsep.segment.marrow import find_marrow
 from twinsep.segment.metal import MetalStreaks, corrected_smooth, find_metal_streaks
 from twinsep.segment.params import SegmentParams
@@ -236,6 +238,7 @@ def segment_ct(
     # sinuses), which keep a notch of air beside them counted as skin (segment.cavity)
     part_air = body_filled & (sm_t < soft + params.skin_air_cells_level * (stats.air_hu - soft))
     intracranial, radius = _intracranial(bright, body_filled, spacing, params, src, part_air)
+    cavity = intracranial
     del part_air
     logger.debug("skull closed at radius %.0f mm", radius)
     if foreign is not None:
@@ -298,7 +301,7 @@ def segment_ct(
     if contrast:
         vessel = sinus.vessel
         # enhanced voxels the bone hysteresis took are blood, not bone; the cavity
-        # includes its sinuses
+        # includes its sinuses (and the rule's neck vessels: ``cavity`` is the skull's)
         intracranial = intracranial | vessel
     else:
         warnings.append(NO_CONTRAST_WARNING)
@@ -400,9 +403,24 @@ def segment_ct(
     lab[body_filled] = L.SOFT_TISSUE
     air = body_filled & ~intracranial
     air &= sm < t_body
-    lab[air] = L.BACKGROUND  # air in sinuses/airway
+    # aerated lungs are air too, read against their own level (segment.lungs)
+    air |= find_lungs(
+        sm,
+        raw,
+        body_filled,
+        cavity,
+        spacing,
+        soft_hu=soft,
+        air_hu=stats.air_hu,
+        params=params.lungs,
+    )
+    lab[air] = L.BACKGROUND  # air in sinuses/airway/lungs
     del air
     lab[bright] = L.BONE  # bright vessel voxels are relabelled below
+    # ECG leads on or outside the skin are no tissue (segment.leads)
+    lab[find_leads(body_filled, bright, spacing, params=params.leads) & ~intracranial] = (
+        L.BACKGROUND
+    )
     lab[brain] = L.BRAIN
     lab[csf] = L.CSF
     lab[vessel] = L.VESSEL

@@ -595,6 +595,59 @@ class VesselParams:
 
 
 @dataclass(frozen=True)
+class LungParams:
+    """Levels and sizes of the aerated-lung rule (``segment.lungs``): a lung is air, as
+    the head's own air is (docs/DECISIONS.md, "Air in the lungs and airway")."""
+
+    dark_level: float = 1.0 / 3.0
+    """A lung's core is darker than this share (0-1) of the way from the soft-tissue peak
+    to the air peak (about -300 HU; fat lies at 0.13, infant lungs at 0.47-0.67: -380 to
+    -650 HU, PMC5116406; the bodies phantom's newborn lung reads -445 HU median)."""
+
+    air_band: float = 0.25
+    """...and brighter than this share of the way from the air peak up to soft tissue
+    (about -740 HU): a region darker than that is air, which the body threshold (midway
+    air / soft tissue) already labels, so the head's sinuses and airway keep their
+    labels. An adult lung (-860 HU) is left to that rule."""
+
+    min_volume_ml: float = 5.0
+    """Smallest core (after a one-voxel erosion) taken for a lung, mL. A newborn's lungs
+    hold about 50 mL each (0.10 L both, PMC5116406); a scan ending at the shoulders holds
+    only their apices (the bodies phantom's vt-c15-torso20: 7 mL a lung)."""
+
+    enclosed_share: float = 0.9
+    """Share of the core that must lie inside the body filled slice by slice across one
+    of the axes (a chest seen in its slices; a foam rest under the body is not)."""
+
+    min_cavity_distance_mm: float = 15.0
+    """A region within this distance (mm) of the cranial cavity is a head's air (the
+    cells and septa of pneumatised mastoid or sinus bone average to part air there); a
+    lung's apex lies below the neck, 40 mm or more from the skull base."""
+
+    grow_mm: float = 5.0
+    """The core is grown (mm) through voxels darker than midway between its level and
+    soft tissue: the partial volume with the chest wall, and the one-voxel erosion."""
+
+
+@dataclass(frozen=True)
+class LeadParams:
+    """Sizes of the ECG-lead rule (``segment.leads``): thin dense wires on or outside
+    the skin are background, not bone or soft tissue."""
+
+    thin_radius_mm: float = 2.5
+    """Body parts that a ball of this radius (mm) does not fit in are thin: an ECG lead
+    (a 2 mm cable) with its partial volume; a finger or an ear fits a 5 mm ball."""
+
+    min_length_mm: float = 20.0
+    """A thin piece is a lead when it runs at least this far (mm, the longest side of its
+    box): a lead runs from its electrode out of the scan, a bump of skin does not."""
+
+    min_bright_share: float = 0.1
+    """...and at least this share (0-1) of its voxels is bone-bright (a lead's copper
+    core; the bodies phantom's leads 0.18-0.23 of their thin piece)."""
+
+
+@dataclass(frozen=True)
 class MetalParams:
     """Levels and sizes of the metal-streak rule (``segment.metal``)."""
 
@@ -1132,6 +1185,12 @@ class SegmentParams:
 
     metal: MetalParams = MetalParams()
     """Metal pieces and their streak lines (``segment.metal``)."""
+
+    lungs: LungParams = LungParams()
+    """Aerated lungs inside the body are air (``segment.lungs``)."""
+
+    leads: LeadParams = LeadParams()
+    """ECG leads on or outside the skin are background (``segment.leads``)."""
 
     gmm_max_samples: int = 200_000
     """Voxels sampled (seeded) to fit the brain/CSF mixture: enough for 3 parameters a

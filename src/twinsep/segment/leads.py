@@ -1,0 +1,82 @@
+"""ECG leads on or outside the skin: background, not bone or soft tissue.
+
+A lead is a thin cable (about 2 mm, a copper core in PVC) that runs from an electrode on
+the chest out of the scan. Its core reads at bone level and its partial volume above
+the body threshold, so the body mask keeps it (it touches the skin, within the
+appendage reach) and the bone rule takes its core. DESIGN's label 0 holds "anything
+outside the patients (table, head holder, tubes)". A lead is told by its shape: a piece
+of the body that a ball of ``LeadParams.thin_radius_mm`` does not fit in (thin), that
+holds bone-bright voxels beside the outside air, and that runs at least
+``min_length_mm``. Skin, scalp and a skull under the scalp are not thin (the head or
+chest behind them fits the ball); an ear or a finger fits it or holds no bone-bright
+voxel beside the air; a thin bone plate lies inside the body.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+from scipy import ndimage
+
+from twinsep.segment import morph
+from twinsep.segment.params import LeadParams
+
+logger = logging.getLogger(__name__)
+
+
+def find_leads(
+    body_filled: np.ndarray,
+    bright: np.ndarray,
+    spacing: morph.Spacing,
+    *,
+    params: LeadParams = LeadParams(),
+) -> np.ndarray:
+    """Voxels of thin dense wires (ECG leads) on or outside the skin.
+
+    Parameters
+    ----------
+    body_filled : ndarray of bool, shape (I, J, K)
+        The body with its holes filled (``segment.ct._body_mask``).
+    bright : ndarray of bool, shape (I, J, K)
+        The bone mask (bone-bright voxels).
+    spacing : tuple of 3 floats
+        Voxel size, mm.
+    params : LeadParams
+        Sizes (``segment.params.LeadParams``).
+
+    Returns
+    -------
+    ndarray of bool, shape (I, J, K)
+        Lead voxels (label 0); all False when no bright voxel lies beside the outside air.
+    """
+    out = np.zeros(body_filled.shape, bool)
+    full = np.ones((3, 3, 3), bool)
+    seeds = bright & ndimage.binary_dilation(~body_filled, structure=full)
+    if not seeds.any():
+        return out
+    margin = [int(np.ceil((2 * params.thin_radius_mm) / s)) + 2 for s in spacing]
+    box = morph._bounding_box(seeds, margin)
+    assert box is not None
+    body = body_filled[box]
+    thin = body & ~morph.open_mm(body, params.thin_radius_mm, spacing)
+    lab, n = ndimage.label(thin, structure=full)
+    if n == 0:
+        return out
+    b = bright[box]
+    sd = seeds[box]
+    ids = np.unique(lab[sd & thin])
+    ids = ids[ids > 0]
+    objs = ndimage.find_objects(lab)
+    keep = np.zeros(n + 1, bool)
+    for i in ids:
+        sl = objs[i - 1]
+        assert sl is not None
+        m = lab[sl] == i
+        length = max((s.stop - s.start) * sp for s, sp in zip(sl, spacing, strict=True))
+        share = float((b[sl] & m).sum()) / float(m.sum())
+        if length >= params.min_length_mm and share >= params.min_bright_share:
+            keep[i] = True
+            logger.debug("lead: %d voxels, %.0f mm, bright share %.2f", m.sum(), length, share)
+    out[box] = keep[lab]
+    return out
