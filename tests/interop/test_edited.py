@@ -330,3 +330,22 @@ def test_inputs_are_not_modified(
     place_on_grid(lab, ct.affine, ct, source=Path("x"), params=EditedParams())
     combined_labels(lab, tw)
     assert (lab.tobytes(), tw.tobytes(), ct.affine.tobytes()) == before
+
+
+def test_cache_keys_follow_the_files_not_their_paths(tmp_path: Path) -> None:
+    """The segment, twins (and so every later) stage's key changes with the files'
+    checksum, and only with it: a changed edit re-plans, a moved file does not."""
+    from twinsep.plan import PlanOptions, _pipeline, stage_key
+
+    def keys(seg: str, digest: str | None) -> dict[str, str]:
+        options = PlanOptions(scan_path=tmp_path / "ct.nii.gz", segmentation_path=Path(seg))
+        digests = {"scan": "s" * 64, "segmentation": digest}
+        out: dict[str, str] = {}
+        for stage in _pipeline():
+            out[stage.name] = stage_key(stage, options, digests, out)
+        return out
+
+    a = keys("/x/labels.nii.gz", "1" * 64)
+    assert a == keys("/elsewhere/edited.nii.gz", "1" * 64)
+    b = keys("/x/labels.nii.gz", "2" * 64)
+    assert all(a[name] != b[name] for name in a)

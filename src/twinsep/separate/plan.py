@@ -493,11 +493,15 @@ def plan_separation(
             + f" mm, drains toward {c.drains_toward})"
             for c in crossings
         )
-        warnings.append(
-            f"no vessel-free surface separates the twins within {cut_res.band_mm:.0f} mm of the "
-            f"bridge: the cut divides {len(crossings)} vessel{'s' if len(crossings) != 1 else ''}: "
-            f"{listed}"
-        )
+        vessels = f"{len(crossings)} vessel{'s' if len(crossings) != 1 else ''}"
+        if cut_res.n_nodes == 0:
+            # a kept boundary (the user's twin map, mincut.kept_boundary): nothing searched
+            warnings.append(f"the user's boundary between the twins divides {vessels}: {listed}")
+        else:
+            warnings.append(
+                f"no vessel-free surface separates the twins within {cut_res.band_mm:.0f} mm "
+                f"of the bridge: the cut divides {vessels}: {listed}"
+            )
     if facts.sinus_off_cut_ml is not None:
         where = "; ".join(
             ", ".join(f"{v:.0f}" for v in c.position_mm) for c in fusion.shared.sinus_crossings
