@@ -6,7 +6,7 @@ the body threshold, so the body mask keeps it (it touches the skin, within the
 appendage reach) and the bone rule takes its core. DESIGN's label 0 holds "anything
 outside the patients (table, head holder, tubes)". A lead is told by its shape: a piece
 of the body that a ball of ``LeadParams.thin_radius_mm`` does not fit in (thin), that
-holds bone-bright voxels beside the outside air, and that runs at least
+holds bone-bright voxels beside the outside air (a face neighbour outside the body), and that runs at least
 ``min_length_mm``. Skin, scalp and a skull under the scalp are not thin (the head or
 chest behind them fits the ball); an ear or a finger fits it or holds no bone-bright
 voxel beside the air; a thin bone plate lies inside the body.
@@ -52,14 +52,20 @@ def find_leads(
     """
     out = np.zeros(body_filled.shape, bool)
     full = np.ones((3, 3, 3), bool)
-    seeds = bright & ndimage.binary_dilation(~body_filled, structure=full)
+    seeds = bright & ~_inner(body_filled)
     if not seeds.any():
         return out
     margin = [int(np.ceil((2 * params.thin_radius_mm) / s)) + 2 for s in spacing]
     box = morph._bounding_box(seeds, margin)
     assert box is not None
     body = body_filled[box]
-    thin = body & ~morph.open_mm(body, params.thin_radius_mm, spacing)
+    # the body continues beyond the box's faces as it is on them (edge padding), so
+    # that the box, or the scan's end, cuts no thin rim into it
+    pad = [int(np.ceil(params.thin_radius_mm / s)) + 1 for s in spacing]
+    padded = np.pad(body, [(p, p) for p in pad], mode="edge")
+    opened = morph.open_mm(padded, params.thin_radius_mm, spacing)
+    inner_box = tuple(slice(p, p + n) for p, n in zip(pad, body.shape, strict=True))
+    thin = body & ~opened[inner_box]
     lab, n = ndimage.label(thin, structure=full)
     if n == 0:
         return out
@@ -79,4 +85,18 @@ def find_leads(
             keep[i] = True
             logger.debug("lead: %d voxels, %.0f mm, bright share %.2f", m.sum(), length, share)
     out[box] = keep[lab]
+    return out
+
+
+def _inner(mask: np.ndarray) -> np.ndarray:
+    """Voxels of ``mask`` whose six face neighbours are in it too (beyond the array's
+    edge counts as in it: a body cut by the scan's end is not beside air there). Array
+    shifts, not a dilation: a tenth of the time on a 300^3 grid."""
+    out = mask.copy()
+    for ax in range(mask.ndim):
+        lo: list[slice] = [slice(None)] * mask.ndim
+        hi: list[slice] = [slice(None)] * mask.ndim
+        lo[ax], hi[ax] = slice(None, -1), slice(1, None)
+        out[tuple(lo)] &= mask[tuple(hi)]
+        out[tuple(hi)] &= mask[tuple(lo)]
     return out
