@@ -101,6 +101,7 @@ def test_own_label_maps_give_the_same_plan(phantom: Path, reference: Path, tmp_p
     html = (out / "report.html").read_text()
     assert "were supplied by the user, not computed by twinsep" in html
     assert "segment (skipped: the user's segmentation was read)" in html
+    assert "coded (the user's segmentation sets twin A)" in html
 
 
 def test_own_tissue_map_alone_gives_the_same_plan(
