@@ -271,13 +271,19 @@ def _bad(case: str, lab: np.ndarray, tw: np.ndarray) -> tuple[np.ndarray, np.nda
     if case == "twin_missing":
         tw[tw == 2] = 1
         return lab, tw, "holds no voxel of twin B"
+    if case == "apart":
+        # the first layer of twin B (i = 7) erased: no face between the twins left
+        lab[7] = 0
+        tw[7] = 0
+        return lab, tw, "twin A and twin B do not touch anywhere"
     lab[:] = 0
     tw[:] = 0
     return lab, tw, "holds no tissue"
 
 
 @pytest.mark.parametrize(
-    "case", ["value", "twin_value", "orphan", "owner_without_tissue", "twin_missing", "empty"]
+    "case",
+    ["value", "twin_value", "orphan", "owner_without_tissue", "twin_missing", "apart", "empty"],
 )
 def test_bad_maps_are_refused_in_one_line(
     tmp_path: Path, ct: Volume, maps: tuple[np.ndarray, np.ndarray], case: str
@@ -291,7 +297,7 @@ def test_bad_maps_are_refused_in_one_line(
     assert words in line and "\n" not in line, line
     named = "twins.nii.gz" if case in ("twin_value", "orphan", "owner_without_tissue") else None
     assert line.split(": ")[0].endswith(
-        named or ("twins.nii.gz" if case == "twin_missing" else "labels.nii.gz")
+        named or ("twins.nii.gz" if case in ("twin_missing", "apart") else "labels.nii.gz")
     )
 
 

@@ -266,6 +266,26 @@ def _check_owners(
                 owner_source,
                 f"holds no voxel of twin {name}: both twins must be in the segmentation",
             )
+    if not twins_touch(twins):
+        raise InputError(
+            owner_source,
+            "twin A and twin B do not touch anywhere (no voxel face between them): there "
+            "is nothing to separate; a gap painted between the twins, or one twin's part "
+            "of the bridge erased?",
+        )
+
+
+def twins_touch(twins: np.ndarray) -> bool:
+    """True when a voxel of twin A (1) shares a face with a voxel of twin B (2)."""
+    for ax in range(3):
+        lo = [slice(None)] * 3
+        hi = [slice(None)] * 3
+        lo[ax] = slice(None, -1)
+        hi[ax] = slice(1, None)
+        a, b = twins[tuple(lo)], twins[tuple(hi)]
+        if np.any((a == 1) & (b == 2)) or np.any((a == 2) & (b == 1)):
+            return True
+    return False
 
 
 def twin_piece_warnings(twins: np.ndarray, voxel_mm3: float) -> list[str]:
