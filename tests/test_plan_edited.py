@@ -299,3 +299,25 @@ def test_bad_segmentation_exits_2_in_one_line_and_writes_nothing(
     assert not out.exists() and not work_dir_for(out).exists()
     after = {p.name: _sha(p) for p in [*root.iterdir(), phantom / "ct.nii.gz"]}
     assert after == before
+
+
+def test_a_segmentation_inside_the_plan_folder_it_replaces_is_refused(
+    phantom: Path, tmp_path: Path
+) -> None:
+    """Re-planning into the folder that holds the edited file (``--force``) would delete
+    it with the old plan: exit 2, and the folder and the file stay as they were."""
+    out = tmp_path / "plan"
+    out.mkdir()
+    (out / "plan.json").write_text("{}")
+    edited = out / "labels.nii.gz"
+    edited.write_bytes((phantom / "labels.nii.gz").read_bytes())
+    before = _sha(edited)
+    code, err = _plan(phantom / "ct.nii.gz", out, "--force", "--segmentation", str(edited))
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert code == 2 and len(lines) == 1, err
+    assert "lies in the plan folder plan, which this plan replaces" in lines[0]
+    assert _sha(edited) == before and sorted(p.name for p in out.iterdir()) == [
+        "labels.nii.gz",
+        "plan.json",
+    ]
+    assert not work_dir_for(out).exists()

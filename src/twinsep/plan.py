@@ -804,6 +804,18 @@ def run_plan(
             # a guessed modality...) reaches plan.json as the CT's notes do
             mr_warnings = [f"MR: {w}" for w in ctx.mr.info.warnings]
         if options.segmentation_path is not None:
+            for option, given in (
+                ("--segmentation", options.segmentation_path),
+                ("--twin-map", options.twin_map_path),
+            ):
+                if given is not None and out_dir in Path(given).absolute().parents:
+                    # --force replaces that folder: the user's file would be lost
+                    raise InputError(
+                        given,
+                        f"lies in the plan folder {out_dir.name}, which this plan replaces: "
+                        f"copy it out of there and give the copy with {option}, or plan "
+                        "into another folder",
+                    )
             edited = ctx.edited  # read and checked now, before writing
             if edited.twins is not None and options.twin_a_mm is not None:
                 raise InputError(
