@@ -355,3 +355,16 @@ def test_cache_keys_follow_the_files_not_their_paths(tmp_path: Path) -> None:
     assert a == keys("/elsewhere/edited.nii.gz", "1" * 64)
     b = keys("/x/labels.nii.gz", "2" * 64)
     assert all(a[name] != b[name] for name in a)
+
+
+def test_a_new_segment_of_a_known_name_is_merged(tmp_path: Path, ct: Volume) -> None:
+    """A sinus painted as a second "Twin A vessel" segment, in its own layer and over
+    part of the first: one tissue of one twin, so no clash; the union is read."""
+    data = np.zeros((2, *SHAPE), np.uint8)
+    data[0, 2:6, 2:6, 2:6] = 1  # "Twin A vessel", 64 voxels
+    data[1, 4:8, 2:6, 2:6] = 3  # "twin a vessel" again, 64 voxels, 32 of them shared
+    data[0, 8:12, 2:6, 2:6] = 2  # "Twin B bone"
+    segs = [("Twin A vessel", 1, 0), ("Twin B bone", 2, 0), ("twin a vessel", 3, 1)]
+    code, _ = read_slicer_segments(_segments_file(tmp_path, ct, data, segs))
+    assert int(np.count_nonzero(code == 5)) == 96  # 64 + 64 - 32, code (A, vessel) = 5
+    assert int(np.count_nonzero(code == 7)) == 64  # (B, bone) = 5 + 2
