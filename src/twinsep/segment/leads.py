@@ -65,7 +65,8 @@ def find_leads(
     padded = np.pad(body, [(p, p) for p in pad], mode="edge")
     opened = morph.open_mm(padded, params.thin_radius_mm, spacing)
     inner_box = tuple(slice(p, p + n) for p, n in zip(pad, body.shape, strict=True))
-    thin = body & ~opened[inner_box]
+    core = opened[inner_box]
+    thin = body & ~core
     lab, n = ndimage.label(thin, structure=full)
     if n == 0:
         return out
@@ -84,7 +85,9 @@ def find_leads(
         if length >= params.min_length_mm and share >= params.min_bright_share:
             keep[i] = True
             logger.debug("lead: %d voxels, %.0f mm, bright share %.2f", m.sum(), length, share)
-    out[box] = keep[lab]
+    # the skin under an electrode or where a lead lies on it stays body: what touches the
+    # part of the body the ball fits in is not taken
+    out[box] = keep[lab] & ~ndimage.binary_dilation(core, structure=full)
     return out
 
 

@@ -16,7 +16,8 @@ components of at least ``min_volume_ml``, enclosed by the body in the slices acr
 them (a foam rest under the body is not), and farther than ``min_cavity_distance_mm``
 from the cranial cavity (a head's pneumatised bone, whose cells and septa average to
 part air, lies beside it). Its level is the median of the core; it is grown through the
-partial volume around it up to ``grow_mm``. Regions whose level lies in the air band
+partial volume around it up to ``grow_mm``, never into the body's outer voxel layer (the
+skin). Regions whose level lies in the air band
 are the air rule's (pure air: the midpoint is the body threshold), so a scan without a
 chest keeps its labels.
 """
@@ -95,14 +96,14 @@ def find_lungs(
         )
         comp = lab[sel] == c
         n = int(comp.sum())
-        enclosed = False
+        enclosing: np.ndarray | None = None
         for ax in range(3):
             if ax not in filled:
                 filled[ax] = _slices_filled(body_filled, ax)
             if int((filled[ax][sel] & comp).sum()) >= params.enclosed_share * n:
-                enclosed = True
+                enclosing = filled[ax][sel]
                 break
-        if not enclosed:
+        if enclosing is None:
             logger.debug(
                 "dark region %d (%.1f mL) not enclosed by the body", c, sizes[c - 1] * vox_ml
             )
@@ -119,6 +120,11 @@ def find_lungs(
             comp, structure=np.ones((3, 3, 3), bool), iterations=steps, mask=allowed | comp
         )
         grown &= morph.dilate_mm(comp, params.grow_mm, spacing)
+        # the skin stays: no voxel beside the air around the body (a chest wall thinner
+        # than a voxel reads dark from the lung on one side and the air on the other)
+        grown &= ndimage.binary_erosion(
+            enclosing, ndimage.generate_binary_structure(3, 1), border_value=1
+        )
         out[sel] |= grown
         logger.debug(
             "lung: %.1f mL core, level %.0f HU, %.1f mL with its partial volume",
