@@ -16,12 +16,22 @@ from twinsep import labels as L
 from twinsep.errors import InputError
 from twinsep.segment import mr as M
 from twinsep.segment.mr_mirror import MirrorCheck
+from twinsep.segment.mr_orient import Orientation, OrientationSearch
 from twinsep.segment.result import TissueLabels
 from twinsep.volume import Volume
 
 SHAPE = (40, 20, 20)
 #: the registration's mirror check: the MR as given fits clearly better than its mirrors
 CLEAR = MirrorCheck(0.5, (0.3, 0.3, 0.3), (6.0, 6.0, 6.0))
+
+
+def _no_better_orientation(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The refused fit's orientation search (``segment.mr_orient``) finds the header's
+    orientation best, as for a real MR of the right orientation: on these boxes, symmetric
+    under every turn, its coarse fits are noise, and the registration here is faked."""
+    given = Orientation(tuple(tuple(float(v) for v in row) for row in np.eye(3)), 0.5, 0.5)
+    found = OrientationSearch((given,), 48, (6.0, 6.0, 6.0))
+    monkeypatch.setattr(M, "search_orientations", lambda fixed, moving, params: found)
 
 
 def _case(shown_fraction: float, monkeypatch: pytest.MonkeyPatch) -> TissueLabels:
@@ -49,6 +59,7 @@ def _case(shown_fraction: float, monkeypatch: pytest.MonkeyPatch) -> TissueLabel
         return ct.with_array(moved), 0.5, fov, np.eye(4), CLEAR
 
     monkeypatch.setattr(M, "_register", fake)
+    _no_better_orientation(monkeypatch)
     seg = TissueLabels(labels=ct_labels, contrast=False, hu_thresholds={})
     return M.fuse_mr(
         seg, Volume(lab.astype(np.int16), np.eye(4)), Volume(mr, np.eye(4), {"source": "t1.nii"})
@@ -115,6 +126,7 @@ def _fuse_outline(mr_head: tuple[slice, ...], monkeypatch: pytest.MonkeyPatch) -
         return ct.with_array(arr), 0.28, np.ones(SHAPE, bool), np.eye(4), CLEAR
 
     monkeypatch.setattr(M, "_register", fake)
+    _no_better_orientation(monkeypatch)
     seg = TissueLabels(labels=ct_labels, contrast=False, hu_thresholds={})
     return M.fuse_mr(seg, Volume(ct_labels.array.astype(np.int16), np.eye(4)), mr)
 

@@ -30,11 +30,21 @@ from twinsep.segment.ct import NO_CONTRAST_WARNING, tissue_volumes_ml
 from twinsep.segment.gmm import fit_gmm_1d
 from twinsep.segment.histogram import sample_values
 from twinsep.segment.mr_mirror import MirrorCheck, screen_mirrors
+from twinsep.segment.mr_orient import Orientation, OrientationSearch, search_orientations
 from twinsep.segment.params import MRParams, SegmentParams
 from twinsep.segment.result import TissueLabels
 from twinsep.volume import LPS_TO_RAS, Volume
 
 logger = logging.getLogger(__name__)
+
+
+class MRFitError(InputError):
+    """The MR does not fit the CT (exit 2). ``measured`` says what failed, in a few words
+    with the metric, for a refusal that goes on to say what else was tried."""
+
+    def __init__(self, source: str | None, reason: str, measured: str) -> None:
+        self.measured = measured
+        super().__init__(source, reason)
 
 
 def _to_sitk(vol: Volume) -> Any:
@@ -146,12 +156,7 @@ def _register(
     import SimpleITK as sitk
 
     src = str(mr.meta.get("source", "MR"))
-    fixed = _to_sitk(ct)
-    moving = _to_sitk(mr)
-    # CT clipped to [-200, 1500] HU and shifted so air is 0: the moments initializer
-    # then weighs the head, not the air around it
-    lo_hu, hi_hu = params.registration_ct_window_hu
-    fixed_f = sitk.Clamp(fixed, sitk.sitkFloat32, lo_hu, hi_hu) - lo_hu
+    fixed_f, moving = _sitk_pair(ct, mr, params)
     init = sitk.CenteredTransformInitializer(
         fixed_f, moving, sitk.Euler3DTransform(), sitk.CenteredTransformInitializerFilter.MOMENTS
     )
@@ -173,8 +178,11 @@ def _register(
     try:
         tx = reg.Execute(fixed_f, moving)
     except RuntimeError as exc:
-        raise InputError(
-            src, f"MR could not be registered to the CT ({' '.join(str(exc).split())[-300:]})"
+        why = " ".join(str(exc).split())[-300:]
+        raise MRFitError(
+            src,
+            f"MR could not be registered to the CT ({why})",
+            f"the registration failed ({why})",
         ) from None
     mi = -float(reg.GetMetricValue())
     logger.debug("stop: %s", reg.GetOptimizerStopConditionDescription())
@@ -182,15 +190,17 @@ def _register(
         "MR->CT registration: Mattes MI %.3f after %d iterations", mi, reg.GetOptimizerIteration()
     )
     if not np.isfinite(mi) or mi < params.registration_min_mi:
-        raise InputError(
+        raise MRFitError(
             src,
             f"MR could not be registered to the CT: final Mattes mutual information {mi:.3f} "
             f"is below {params.registration_min_mi:.2f}; check that the MR shows the same "
             "twins and covers the heads",
+            f"registered, its Mattes mutual information is {mi:.3f} (at least "
+            f"{params.registration_min_mi:.2f} needed)",
         )
     check = screen_mirrors(fixed_f, moving, params)
     if check.margin_mi > params.mirror_margin_mi:
-        raise InputError(
+        raise MRFitError(
             src,
             f"the MR appears mirrored: registered to the CT its Mattes mutual information "
             f"is {check.mattes_mi:.3f}, its mirror image along its voxel axis "
@@ -198,15 +208,29 @@ def _register(
             f"clearly better ({max(check.mirror_mattes_mi):.3f}); a rigid registration cannot "
             "undo a mirror and its tissues would lie on the wrong side. Check the sign of "
             "that axis in the MR's header (its orientation / affine), or plan without --mr",
+            f"from its header's pose, its mirror image along voxel axis {check.best_mirror_axis} "
+            f"fits better (Mattes mutual information {max(check.mirror_mattes_mi):.3f} against "
+            f"{check.mattes_mi:.3f})",
         )
-    res = sitk.Resample(moving, fixed, tx, sitk.sitkLinear, 0.0, sitk.sitkFloat32)
+    res = sitk.Resample(moving, fixed_f, tx, sitk.sitkLinear, 0.0, sitk.sitkFloat32)
     arr = sitk.GetArrayFromImage(res).transpose(2, 1, 0)
     ones = sitk.Image(moving.GetSize(), sitk.sitkUInt8) + 1
     ones.CopyInformation(moving)
-    fov = sitk.Resample(ones, fixed, tx, sitk.sitkNearestNeighbor, 0, sitk.sitkUInt8)
+    fov = sitk.Resample(ones, fixed_f, tx, sitk.sitkNearestNeighbor, 0, sitk.sitkUInt8)
     inside = sitk.GetArrayFromImage(fov).transpose(2, 1, 0) > 0
     moved = ct.with_array(np.ascontiguousarray(arr), kind="MR registered")
     return moved, mi, np.ascontiguousarray(inside), _mr_to_ct_ras(tx), check
+
+
+def _sitk_pair(ct: Volume, mr: Volume, params: MRParams) -> tuple[Any, Any]:
+    """The CT and the MR as SimpleITK images the way the registration compares them:
+    the CT clipped to ``params.registration_ct_window_hu`` and shifted so air is 0 (the
+    moments initializer then weighs the head, not the air around it), the MR as given."""
+    import SimpleITK as sitk
+
+    lo_hu, hi_hu = params.registration_ct_window_hu
+    fixed_f = sitk.Clamp(_to_sitk(ct), sitk.sitkFloat32, lo_hu, hi_hu) - lo_hu
+    return fixed_f, _to_sitk(mr)
 
 
 def _axis_name(vol: Volume, axis: int) -> str:
@@ -281,34 +305,21 @@ def fuse_mr(
     the CT's call.
     """
     mr, spread = correct_bias_field(mr, head_mask(mr), params)
-    reg, mi, fov, mr_to_ct, mirror = _register(ct, mr, params)
     lab = ct_result.labels.array.copy()
     cavity = (lab == L.BRAIN) | (lab == L.CSF)
-    # the head(s) the registered MR shows, read once for both checks below
-    head = _registered_head(reg, mr)
-    shown = _mr_coverage(head, fov, cavity)
-    if shown < params.registration_min_coverage:
-        raise InputError(
-            str(mr.meta.get("source", "MR")),
-            f"the MR, registered to the CT (Mattes mutual information {mi:.3f}), shows only "
-            f"{100 * shown:.0f} % of the CT's cranial cavity (at least "
-            f"{100 * params.registration_min_coverage:.0f} % needed): check that the MR "
-            "shows the same twins and covers both heads",
-        )
-    agree = _head_agreement(head, fov, ct_result.labels.array > 0)
-    del head
-    if agree < params.registration_min_head_dice:
-        raise InputError(
-            str(mr.meta.get("source", "MR")),
-            f"the MR, registered to the CT (Mattes mutual information {mi:.3f}), does not "
-            f"fit the CT's heads: their outlines overlap with Dice {agree:.3f} (at least "
-            f"{params.registration_min_head_dice:.2f} needed; an MR of these twins, "
-            "registered, gives 0.96-0.99): the MR is of other anatomy, or the registration "
-            "failed. Check that the MR is of these twins, or plan without --mr",
+    ct_head = lab > 0
+    try:
+        reg, mi, fov, mr_to_ct, mirror = _fit_mr(ct, mr, cavity, ct_head, params)
+        turned: tuple[Orientation, OrientationSearch] | None = None
+    except MRFitError as first:
+        reg, mi, fov, mr_to_ct, mirror, turned = _reoriented_fit(
+            ct, mr, cavity, ct_head, params, first
         )
     # outside the MR's field of view the resampled MR reads 0 (dark: it became CSF)
     inner = cavity & fov
     warnings = list(ct_result.warnings)
+    if turned is not None:
+        warnings.append(_turned_warning(mr, *turned))
     if float(inner.sum()) < float(cavity.sum()):
         warnings.append(
             f"the MR's field of view covers {100 * float(inner.sum()) / float(cavity.sum()):.1f} % "
@@ -327,6 +338,8 @@ def fuse_mr(
     record = registration_record(mr_to_ct, np.asarray(centre), mi)
     record["bias_field_spread"] = round(spread, 3)
     record["mirror_check"] = mirror.as_record()
+    if turned is not None:
+        record["orientation_search"] = turned[1].as_record()
     if mirror.margin_mi > -params.mirror_doubt_mi:
         warnings.append(
             f"the MR's orientation could not be confirmed: its mirror image along its voxel "
@@ -369,6 +382,162 @@ def fuse_mr(
         tissue_ml=tissue_volumes_ml(vol),
         # the MR re-decided brain and CSF: no slice is unread for CSF bodies any more
         metal=None if ct_result.metal is None else replace(ct_result.metal, unread=None),
+    )
+
+
+def _fit_mr(
+    ct: Volume, mr: Volume, cavity: np.ndarray, ct_head: np.ndarray, params: MRParams
+) -> tuple[Volume, float, np.ndarray, np.ndarray, MirrorCheck]:
+    """:func:`_register` ``mr`` to ``ct`` and check that it shows the CT's cavity
+    (``params.registration_min_coverage``) and fits the CT's heads
+    (``params.registration_min_head_dice``).
+
+    Raises
+    ------
+    InputError
+        From :func:`_register`, or when the coverage or the heads' outline fails.
+    """
+    src = str(mr.meta.get("source", "MR"))
+    reg, mi, fov, mr_to_ct, mirror = _register(ct, mr, params)
+    # the head(s) the registered MR shows, read once for both checks below
+    head = _registered_head(reg, mr)
+    shown = _mr_coverage(head, fov, cavity)
+    if shown < params.registration_min_coverage:
+        raise MRFitError(
+            src,
+            f"the MR, registered to the CT (Mattes mutual information {mi:.3f}), shows only "
+            f"{100 * shown:.0f} % of the CT's cranial cavity (at least "
+            f"{100 * params.registration_min_coverage:.0f} % needed): check that the MR "
+            "shows the same twins and covers both heads",
+            f"registered, it shows {100 * shown:.0f} % of the CT's cranial cavity (at least "
+            f"{100 * params.registration_min_coverage:.0f} % needed)",
+        )
+    agree = _head_agreement(head, fov, ct_head)
+    if agree < params.registration_min_head_dice:
+        raise MRFitError(
+            src,
+            f"the MR, registered to the CT (Mattes mutual information {mi:.3f}), does not "
+            f"fit the CT's heads: their outlines overlap with Dice {agree:.3f} (at least "
+            f"{params.registration_min_head_dice:.2f} needed; an MR of these twins, "
+            "registered, gives 0.96-0.99): the MR is of other anatomy, or the registration "
+            "failed. Check that the MR is of these twins, or plan without --mr",
+            f"registered, its head outlines overlap the CT's with Dice {agree:.3f} (at least "
+            f"{params.registration_min_head_dice:.2f} needed)",
+        )
+    return reg, mi, fov, mr_to_ct, mirror
+
+
+def _reoriented_fit(
+    ct: Volume,
+    mr: Volume,
+    cavity: np.ndarray,
+    ct_head: np.ndarray,
+    params: MRParams,
+    first: MRFitError,
+) -> tuple[
+    Volume, float, np.ndarray, np.ndarray, MirrorCheck, tuple[Orientation, OrientationSearch]
+]:
+    """After ``mr``'s first fit failed (``first``): is its header turned or mirrored?
+
+    The 48 signed permutations of its voxel axes are ranked on the CT
+    (:func:`twinsep.segment.mr_orient.search_orientations`). The MR is used turned only
+    when one turn (not the header's pose) fits the CT better than every other start,
+    the mirror images and the MR as given included, by more than
+    ``params.orientation_margin_mi``, and the MR so turned passes every check of
+    :func:`_fit_mr`; the plan then warns, naming the turn. Otherwise the refusal names
+    what was measured: a mirror image that fits best, a turn that fits best but still
+    fails a check or is not clearly the best, or, when the header's pose fits best,
+    ``first``'s reason.
+
+    Returns
+    -------
+    tuple
+        :func:`_fit_mr`'s result for the turned MR (its ``mr_to_ct`` from the MR's world
+        as its header gives it), and the turn with the search.
+
+    Raises
+    ------
+    InputError
+    """
+    src = str(mr.meta.get("source", "MR"))
+    fixed_f, moving = _sitk_pair(ct, mr, params)
+    search = search_orientations(fixed_f, moving, params)
+    best, given = search.best, search.as_given
+    best_mi, given_mi = float(best.mattes_mi or 0.0), float(given.mattes_mi or 0.0)
+    runner = search.ranked[1] if len(search.ranked) > 1 else given
+    runner_mi = float(runner.mattes_mi or 0.0)
+    at = f"at {max(search.voxel_mm):.0f} mm"
+    if best.as_given or best_mi - given_mi <= params.orientation_margin_mi:
+        if first.measured.startswith("from its header's pose, its mirror image"):
+            raise MRFitError(
+                src,
+                f"the MR's orientation could not be confirmed: {first.measured}, but of the "
+                f"{search.tried} turns and mirror images of its voxel axes, each registered "
+                f"from its centre of mass, none fits clearly better than the MR as given "
+                f"(Mattes mutual information {at}: as given {given_mi:.3f}, the best "
+                f"{best_mi:.3f}, {best.describe(mr.affine)}). Check the MR's side markers "
+                "and its header's orientation (affine), or plan without --mr",
+                f"its orientation could not be confirmed ({first.measured})",
+            ) from None
+        raise MRFitError(
+            src,
+            f"{first.reason.rstrip('.')}. No turn or mirror image of the MR's voxel axes fits "
+            f"the CT clearly better than its header's orientation (Mattes mutual information "
+            f"{at}: as given {given_mi:.3f}, the best of {search.tried} {best_mi:.3f}, "
+            f"{best.describe(mr.affine)})",
+            first.measured,
+        ) from None
+    words = best.describe(mr.affine)
+    other = runner.describe(mr.affine)
+    if best_mi - runner_mi <= params.orientation_margin_mi:
+        raise MRFitError(
+            src,
+            f"the MR does not fit the CT as its header places it ({first.measured}); "
+            f"{words}, it fits better (Mattes mutual information {at} {best_mi:.3f} against "
+            f"{given_mi:.3f} as given), but {other} fits almost as well ({runner_mi:.3f}): "
+            "the header's error cannot be told from the images. "
+            "Correct the MR header's orientation (affine), or plan without --mr",
+            f"no one turn or mirror of its voxel axes fits clearly best ({words} "
+            f"{best_mi:.3f}, {other} {runner_mi:.3f})",
+        ) from None
+    if best.mirrored:
+        raise MRFitError(
+            src,
+            f"the MR appears mirrored: {words} fits the CT clearly better (Mattes mutual "
+            f"information {at} {best_mi:.3f}) than the MR as given ({given_mi:.3f}) or any "
+            f"turn of it (next best {runner_mi:.3f}); a rigid registration cannot undo a "
+            "mirror and its tissues would lie on the wrong side. Check the signs of the "
+            "MR header's axes (its orientation / affine), or plan without --mr",
+            f"{words} fits best ({best_mi:.3f} against {given_mi:.3f} as given)",
+        ) from None
+    assert best.ct_from_mr_ras is not None
+    turned = Volume(mr.array, best.ct_from_mr_ras @ mr.affine, mr.meta)
+    try:
+        reg, mi, fov, mr_to_ct, mirror = _fit_mr(ct, turned, cavity, ct_head, params)
+    except MRFitError as second:
+        raise MRFitError(
+            src,
+            f"{first.reason.rstrip('.')}. Nor does it fit {words}, the turn of its voxel "
+            f"axes that fits the CT best (Mattes mutual information {at} {best_mi:.3f} "
+            f"against {given_mi:.3f} as given, next best {runner_mi:.3f}): so turned, "
+            f"{second.measured}",
+            f"turned ({words}) it does not fit either: {second.measured}",
+        ) from None
+    return reg, mi, fov, mr_to_ct @ best.ct_from_mr_ras, mirror, (best, search)
+
+
+def _turned_warning(mr: Volume, best: Orientation, search: OrientationSearch) -> str:
+    """The plan's warning for an MR used turned (:func:`_reoriented_fit`)."""
+    given = float(search.as_given.mattes_mi or 0.0)
+    runner = float(search.ranked[1].mattes_mi or 0.0) if len(search.ranked) > 1 else given
+    return (
+        f"the MR's header orientation is wrong: as its header places it the MR did not "
+        f"fit the CT; {best.describe(mr.affine)} it fits clearly best of the "
+        f"{search.tried} turns and mirror images of its voxel axes (Mattes mutual "
+        f"information at {max(search.voxel_mm):.0f} mm {float(best.mattes_mi or 0.0):.3f}, "
+        f"next best {runner:.3f}, as given {given:.3f}) and passed every check so turned, "
+        "so it was used turned. Correct the MR file's header before it is used elsewhere "
+        "(navigation, other software will place it wrongly)"
     )
 
 

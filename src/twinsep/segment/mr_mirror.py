@@ -87,6 +87,58 @@ def _mirrored(image: Any, axis: int) -> Any:
     return out
 
 
+def coarse_images(
+    fixed: Any, moving: Any, params: MRParams
+) -> tuple[Any, Any, tuple[float, float, float]]:
+    """The CT and the MR as the screens compare them: both smoothed by a third of
+    ``params.mirror_voxel_mm``, the CT shrunk by whole factors to voxels of at least that
+    size, the MR block-averaged to at least half of it.
+
+    Returns
+    -------
+    fixed_s, moving_s : SimpleITK.Image
+    voxel_mm : tuple of 3 floats
+        The coarse CT's voxel size, mm.
+    """
+    import SimpleITK as sitk
+
+    sp = fixed.GetSpacing()
+    factors = [max(1, int(np.ceil(params.mirror_voxel_mm / s - 1e-6))) for s in sp]
+    sigma_mm = params.mirror_voxel_mm / 3.0
+    fixed_s = sitk.Shrink(sitk.SmoothingRecursiveGaussian(fixed, sigma_mm), factors)
+    # the smoothed MR block-averaged to voxels of at least half that size: interpolating
+    # a full-resolution MR made the screen 3x slower (blind 1.5 mm case: 34 -> 12 s)
+    half = [
+        max(1, int(np.ceil(0.5 * params.mirror_voxel_mm / s - 1e-6))) for s in moving.GetSpacing()
+    ]
+    moving_s = sitk.BinShrink(sitk.SmoothingRecursiveGaussian(moving, sigma_mm), half)
+    voxel_mm = tuple(float(s * f) for s, f in zip(sp, factors, strict=True))
+    return fixed_s, moving_s, voxel_mm  # type: ignore[return-value]
+
+
+def coarse_fit(fixed_s: Any, image: Any, init: Any, params: MRParams) -> tuple[float, Any]:
+    """Register ``image`` rigidly to ``fixed_s`` from ``init`` (``params.mirror_iterations``
+    steps, the registration's metric) and return the final Mattes mutual information
+    (positive; 0.0 when it cannot be registered) and the transform (None then)."""
+    reg = _metric_method(params)
+    reg.SetOptimizerAsRegularStepGradientDescent(
+        learningRate=2.0,
+        minStep=1e-3,
+        numberOfIterations=params.mirror_iterations,
+        gradientMagnitudeTolerance=params.registration_gradient_tolerance,
+    )
+    reg.SetOptimizerScalesFromPhysicalShift()
+    reg.SetInitialTransform(init, inPlace=False)
+    try:
+        tx = reg.Execute(fixed_s, image)
+    except RuntimeError as exc:  # an image that cannot be registered fits nothing
+        logger.debug("MR screen: not registered: %s", exc)
+        return 0.0, None
+    final = _metric_method(params)
+    final.SetInitialTransform(tx, inPlace=False)
+    return -float(final.MetricEvaluate(fixed_s, image)), tx
+
+
 def screen_mirrors(fixed: Any, moving: Any, params: MRParams) -> MirrorCheck:
     """Fit of ``moving`` to ``fixed`` against the fits of its three mirror images.
 
@@ -107,36 +159,7 @@ def screen_mirrors(fixed: Any, moving: Any, params: MRParams) -> MirrorCheck:
     """
     import SimpleITK as sitk
 
-    sp = fixed.GetSpacing()
-    factors = [max(1, int(np.ceil(params.mirror_voxel_mm / s - 1e-6))) for s in sp]
-    sigma_mm = params.mirror_voxel_mm / 3.0
-    fixed_s = sitk.Shrink(sitk.SmoothingRecursiveGaussian(fixed, sigma_mm), factors)
-    # the smoothed MR block-averaged to voxels of at least half that size: interpolating
-    # a full-resolution MR made the screen 3x slower (blind 1.5 mm case: 34 -> 12 s)
-    half = [
-        max(1, int(np.ceil(0.5 * params.mirror_voxel_mm / s - 1e-6))) for s in moving.GetSpacing()
-    ]
-    moving_s = sitk.BinShrink(sitk.SmoothingRecursiveGaussian(moving, sigma_mm), half)
-
-    def fit(image: Any, init: Any) -> float:
-        reg = _metric_method(params)
-        reg.SetOptimizerAsRegularStepGradientDescent(
-            learningRate=2.0,
-            minStep=1e-3,
-            numberOfIterations=params.mirror_iterations,
-            gradientMagnitudeTolerance=params.registration_gradient_tolerance,
-        )
-        reg.SetOptimizerScalesFromPhysicalShift()
-        reg.SetInitialTransform(init, inPlace=False)
-        try:
-            tx = reg.Execute(fixed_s, image)
-        except RuntimeError as exc:  # an image that cannot be registered fits nothing
-            logger.debug("MR mirror check: not registered: %s", exc)
-            return 0.0
-        final = _metric_method(params)
-        final.SetInitialTransform(tx, inPlace=False)
-        return -float(final.MetricEvaluate(fixed_s, image))
-
+    fixed_s, moving_s, voxel_mm = coarse_images(fixed, moving, params)
     # every candidate, the MR as given too, is registered the same way from its own
     # centre of mass: refined from the pose the full registration found, the MR as given
     # fitted better than its own copy registered from the centre (a chiral test head:
@@ -147,12 +170,12 @@ def screen_mirrors(fixed: Any, moving: Any, params: MRParams) -> MirrorCheck:
         init = sitk.CenteredTransformInitializer(
             fixed_s, image, sitk.Euler3DTransform(), sitk.CenteredTransformInitializerFilter.MOMENTS
         )
-        fits.append(fit(image, init))
+        fits.append(coarse_fit(fixed_s, image, init, params)[0])
     found, mirrors = fits[0], fits[1:]
     check = MirrorCheck(
         mattes_mi=found,
         mirror_mattes_mi=(mirrors[0], mirrors[1], mirrors[2]),
-        voxel_mm=tuple(float(s * f) for s, f in zip(sp, factors, strict=True)),  # type: ignore[arg-type]
+        voxel_mm=voxel_mm,
     )
     logger.debug("MR mirror check: found %.3f, mirrors %s", check.mattes_mi, check.mirror_mattes_mi)
     return check
