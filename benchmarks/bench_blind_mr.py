@@ -12,6 +12,11 @@ boundary; twin A right by DESIGN's rule; fusion type, axis angle and O'Connell r
 as plan.json reports them against the truth; completeness (truth: total, a shared
 circular sinus); the registration's Mattes MI as plan.json reports it.
 
+Two rows are not the blind phantom: the Colin27 real-anatomy twins of
+``twinsep.realanatomy.colin`` (a real adult T1, two fused copies, 1.5 mm; skipped when
+Colin27 is not installed) planned from their fused T1 alone, scored against the case's
+truth labels (derived from the T1 and ch2bet, so their CSF is itself a T1 threshold).
+
 The axis angle's truth is the angle between the built heads' long axes
 (``mr_phantom.truth_angles``): on the angular rows B's twist about the junction axis
 turns its tilted axis too, 111.2 deg for a nominal 110. The rotation's truth is that
@@ -30,11 +35,20 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
+
 _TESTS = Path(__file__).resolve().parents[1] / "tests"
 if str(_TESTS) not in sys.path:
     sys.path.insert(0, str(_TESTS))
 
-from blind.mr_phantom import MrCase, MrPhantomConfig, make_mr_case, write_case  # noqa: E402
+from blind.mr_phantom import (  # noqa: E402
+    Image,
+    MrCase,
+    MrPhantomConfig,
+    make_mr_case,
+    save_image,
+    write_case,
+)
 from blind.mr_score import fmt, run_plan, score_plan  # noqa: E402
 
 
@@ -48,6 +62,12 @@ class BenchCase:
     note: str = ""
     other_mr: MrPhantomConfig | None = None  # give the MR of this (other) case instead
     expected_exit: int = 0  # 2: twinsep must refuse the input (bad input, nothing written)
+    #: an error in the MR's header: its affine turned by (world axis 0/1/2, deg) about the
+    #: MR's centre, voxels kept (a swapped axis in a hand-made NIfTI); truth unchanged
+    header_turn: tuple[int, float] | None = None
+    #: not the blind phantom: the Colin27 real-anatomy case of this name
+    #: (``twinsep.realanatomy.colin``, its fused T1 kept), planned from its MR alone
+    colin: str | None = None
 
 
 _ISO15 = (1.5, 1.5, 1.5)
@@ -121,6 +141,14 @@ CASES: tuple[BenchCase, ...] = (
         expected_exit=2,
     ),
     BenchCase(
+        "ctmr-header-turn90z",
+        "ctmr",
+        _CTMR,
+        "MR header turned 90 deg about z (voxels kept): used turned, with a warning naming "
+        "the turn (segment.mr_orient)",
+        header_turn=(2, 90.0),
+    ),
+    BenchCase(
         "ctmr-other-twins-mr",
         "ctmr",
         _CTMR,
@@ -129,16 +157,86 @@ CASES: tuple[BenchCase, ...] = (
         other_mr=replace(_ANG, venogram=True),
         expected_exit=2,
     ),
+    BenchCase(
+        "colin-real-vertical-mr",
+        "mr",
+        _MR,
+        "Colin27 real anatomy (real T1 intensities, two fused copies, 1.5 mm), MR alone",
+        colin="real-vertical",
+    ),
+    BenchCase(
+        "colin-real-angular-mr",
+        "mr",
+        _MR,
+        "Colin27 real anatomy, angular union, MR alone",
+        colin="real-angular",
+    ),
 )
+
+
+def _turned(image: Image, axis: int, deg: float) -> Image:
+    """``image`` with its affine turned by ``deg`` about world axis ``axis`` through the
+    grid's centre (the voxels kept)."""
+    aff = np.asarray(image.affine, dtype=float)
+    centre = aff @ np.r_[(np.asarray(image.array.shape, dtype=float) - 1.0) / 2.0, 1.0]
+    t = np.radians(deg)
+    i, j = [(1, 2), (2, 0), (0, 1)][axis]
+    turn = np.eye(4)
+    turn[i, i] = turn[j, j] = np.cos(t)
+    turn[i, j], turn[j, i] = -np.sin(t), np.sin(t)
+    to, back = np.eye(4), np.eye(4)
+    to[:3, 3], back[:3, 3] = -centre[:3], centre[:3]
+    return Image(image.array, back @ turn @ to @ aff)
+
+
+def _colin_installed() -> bool:
+    from twinsep.realanatomy.colin import colin_paths
+
+    return colin_paths() is not None
+
+
+def _colin_case(name: str) -> MrCase | None:
+    """The Colin27 real-anatomy case ``name`` as an MR-alone case (truth on the MR grid),
+    or None when Colin27 is not installed."""
+    from twinsep.realanatomy.colin import CONFIGS, build_real_case, colin_paths
+
+    if colin_paths() is None:
+        return None
+    fused, _, truth = build_real_case(name, spacing_mm=1.5)
+    assert fused.mr is not None
+    aff = fused.labels.affine
+    facts = {
+        "fusion_type": truth["type"],
+        "axis_angle_deg": truth["axis_angle_deg"],
+        "axis_angle_nominal_deg": truth["axis_angle_deg"],
+        "twist_deg": CONFIGS[name].twist_deg,
+        "rotation_across_axes_deg": None,
+    }
+    return MrCase(
+        mr=Image(np.asarray(fused.mr.array, dtype=np.float32), aff),
+        mr_labels=Image(fused.labels.array, aff),
+        mr_twins=Image(fused.twins.array, aff),
+        ct=Image(fused.labels.array, aff),  # not used: MR alone
+        ct_labels=Image(fused.labels.array, aff),
+        ct_twins=Image(fused.twins.array, aff),
+        truth=facts,
+    )
 
 
 def run_case(bench: BenchCase, work: Path) -> tuple[dict[str, Any], MrCase]:
     """Generate one case, plan it, score it (and, for CT + MR, its CT alone)."""
     t0 = time.perf_counter()
-    case = make_mr_case(bench.config, with_ct=bench.mode == "ctmr")
+    if bench.colin is not None:
+        real = _colin_case(bench.colin)
+        assert real is not None, "Colin27 is not installed (run() skips its rows)"
+        case = real
+    else:
+        case = make_mr_case(bench.config, with_ct=bench.mode == "ctmr")
     gen_s = time.perf_counter() - t0
     folder = work / bench.name
     paths = write_case(case, folder)
+    if bench.header_turn is not None:
+        paths["mr"] = save_image(_turned(case.mr, *bench.header_turn), folder / "mr_turned.nii.gz")
     row: dict[str, Any] = {"name": bench.name, "mode": bench.mode, "note": bench.note}
     row["generate_s"] = round(gen_s, 1)
     keys = ("fusion_type", "axis_angle_deg", "axis_angle_nominal_deg", "twist_deg")
@@ -218,6 +316,9 @@ def run(out_dir: Path) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="twinsep-blind-mr-") as tmp:
         work = Path(tmp)
         for bench in CASES:
+            if bench.colin is not None and not _colin_installed():
+                print(f"blind_mr {bench.name}: skipped (Colin27 not installed)", flush=True)
+                continue
             row, case = run_case(bench, work)
             if bench.mode == "ctmr":
                 row["ct_alone"] = _ct_alone(case, work / bench.name / "ct.nii.gz", work, cache)

@@ -107,10 +107,14 @@ def test_mr_alone_fusion_type_and_rotation(mr_alone: tuple[MrCase, Score]) -> No
 
 def test_mr_alone_dice_floors(mr_alone: tuple[MrCase, Score]) -> None:
     _, s = mr_alone
-    # measured soft 0.893, brain 0.930, bone 0.576 (bone from MR alone is approximate)
-    assert s.dice["soft"] >= 0.86
-    assert s.dice["brain"] >= 0.90
+    # measured soft 0.931, brain 0.983, bone 0.578, CSF 0.409 (bone from MR alone is
+    # approximate); before the brain core grew through bright tissue to the skull band
+    # (segment.mr._grown_through_bright) 0.893 / 0.930 / 0.576 / 0.294: the cortex and
+    # the CSF under the inner table lay outside the cavity
+    assert s.dice["soft"] >= 0.90
+    assert s.dice["brain"] >= 0.96
     assert s.dice["bone"] >= 0.50
+    assert s.dice["csf"] >= 0.36
 
 
 def test_mr_alone_total_union_is_not_called_partial(mr_alone: tuple[MrCase, Score]) -> None:
@@ -127,8 +131,9 @@ def test_mr_alone_total_union_is_not_called_partial(mr_alone: tuple[MrCase, Scor
 
 @pytest.mark.xfail(
     strict=True,
-    reason="MR alone: CSF Dice 0.29 on the blind T1 phantom (target 0.80): most subarachnoid "
-    "CSF is labelled bone or soft tissue (helper M, FAILURES.md)",
+    reason="MR alone: CSF Dice 0.41 on the blind 2 mm T1 phantom (target 0.80; 0.29 before "
+    "the core grew to the skull band): thin subarachnoid CSF is still labelled bone or brain "
+    "(helper M, FAILURES.md)",
 )
 def test_mr_alone_csf_meets_target(mr_alone: tuple[MrCase, Score]) -> None:
     _, s = mr_alone
