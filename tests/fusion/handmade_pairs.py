@@ -84,6 +84,7 @@ def make_pair(
     neck: bool = True,
     cranium_a: Callable[[np.ndarray], np.ndarray] | None = None,
     cranium_b: Callable[[np.ndarray], np.ndarray] | None = None,
+    neck_length_mm: float = 80.0,
 ) -> Pair:
     """Two heads joined by a bridge.
 
@@ -104,6 +105,9 @@ def make_pair(
         of the round head at which the brain, CSF, bone, scalp and ears (which ride on
         the skull) are drawn; the nose, chin and neck stay as they are, symmetric
         about the local plane x = 0 (the face's midline plane, the truth).
+    neck_length_mm : float
+        How far below the head centre the neck ends (mm); a long neck runs off the
+        grid, as where a scan's edge crosses it.
     """
     rot_w = np.eye(3) if world_rot is None else world_rot
     rot_g = np.eye(3) if grid_rot is None else grid_rot
@@ -139,7 +143,7 @@ def make_pair(
         # neck: cylinder going down from the head centre
         if neck:
             radial = np.hypot(loc[:, 0], loc[:, 1] + 4.0)
-            soft |= (radial <= 17.0) & (loc[:, 2] <= -15.0) & (loc[:, 2] >= -80.0)
+            soft |= (radial <= 17.0) & (loc[:, 2] <= -15.0) & (loc[:, 2] >= -neck_length_mm)
         if face:
             soft |= np.linalg.norm((loc - [0, 36.0, -12.0]) / [7.0, 10.0, 9.0], axis=1) <= 1
             soft |= np.linalg.norm((loc - [0, 26.0, -38.0]) / [16.0, 12.0, 9.0], axis=1) <= 1

@@ -360,6 +360,26 @@ def twin_frame(
             )
         return room_cache[0]
 
+    def wall_normals(plane: _Plane, pts: np.ndarray, normals: np.ndarray) -> np.ndarray:
+        # The voxel normals take a few dozen directions: on a neck oblique to the grid
+        # they leaned the tube's axis 2-4 deg; those of the smoothed signed distance do
+        # not (only the skin near the cut is looked at)
+        h = (pts - plane.centre_mm) @ plane.normal
+        near = (h < 0) & (h >= -(max(ap.body_cut_depth_mm, max(spacing)) + ap.tube_length_mm))
+        if near.sum() < 10:
+            return normals
+        out = normals.copy()
+        out[near] = _distance_normals(
+            body=body,
+            pts=pts[near],
+            normals=normals[near],
+            affine=labels.affine,
+            offset=offset,
+            spacing=spacing,
+            sigma_vx=ap.tube_normal_sigma_vx,
+        )
+        return out
+
     def body_direction(plane: _Plane, what: str) -> np.ndarray:
         # A scan cuts the body along a plane, but the body beyond it continues along
         # its own axis: across a neck cut obliquely (a head of an angular union lying
@@ -372,6 +392,8 @@ def twin_frame(
         # as a tube 12-14 deg off (vertical phantoms), where the cut's normal is right.
         neck_sized = what == "neck or jaw cut"
         found = room_skin() if neck_sized else skin_normals()
+        if found is not None and ap.tube_normal_sigma_vx >= 0:
+            found = (found[0], wall_normals(plane, *found))
         tube = (
             None
             if found is None
@@ -1343,6 +1365,66 @@ def _tube_axis(
         return None
     axis = v[:, 0]
     return _unit(axis if np.dot(axis, plane.normal) >= 0 else -axis)
+
+
+def _distance_normals(
+    *,
+    body: np.ndarray,
+    pts: np.ndarray,
+    normals: np.ndarray,
+    affine: np.ndarray,
+    offset: np.ndarray,
+    spacing: tuple[float, float, float],
+    sigma_vx: float,
+) -> np.ndarray:
+    """Outward unit normals of ``body``'s surface at its skin points, from the gradient
+    of its signed distance (mm) smoothed by ``sigma_vx`` voxels.
+
+    ``body`` is a crop at ``offset`` of the grid of ``affine``; ``pts`` (n, 3) are world
+    points (mm) of its skin voxels and ``normals`` their voxel normals (the mean offset
+    to background among the 26 neighbours: a few dozen directions), kept where the
+    gradient vanishes. The signed distance is linear across the surface, so smoothing
+    it removes the voxel stair-steps without pulling the surface in; the array's edges
+    are not surface (the body continues beyond them, as in :func:`_room_skin_normals`).
+    """
+    inv = np.linalg.inv(affine)
+    ijk = np.rint(pts @ inv[:3, :3].T + inv[:3, 3]).astype(np.int64) - offset
+    margin = int(np.ceil(3.0 * sigma_vx)) + 2
+    lo = np.maximum(ijk.min(axis=0) - margin, 0)
+    hi = np.minimum(ijk.max(axis=0) + margin + 1, body.shape)
+    # beyond the box (and the array's edges) the body is taken to repeat the box's
+    # last layer: the distances near an edge then see the body continue, as it does
+    # beyond the scan's edge, instead of ending there (which leaned the normals of a
+    # neck leaving the grid's side obliquely)
+    sub = np.pad(
+        body[tuple(slice(int(a), int(b)) for a, b in zip(lo, hi, strict=True))],
+        margin,
+        mode="edge",
+    )
+    inside = edt.edt(sub, anisotropy=spacing, black_border=False, parallel=EDT_THREADS)
+    outside = edt.edt(~sub, anisotropy=spacing, black_border=False, parallel=EDT_THREADS)
+    signed = (inside - outside).astype(np.float32)
+    del inside, outside
+    if sigma_vx > 0:
+        signed = ndi.gaussian_filter(signed, sigma_vx, mode="nearest")
+    q = ijk - lo + margin
+    grad = np.zeros((len(q), 3))
+    for dim in range(3):
+        step = np.zeros(3, dtype=np.int64)
+        step[dim] = 1
+        up = np.minimum(q + step, np.array(signed.shape) - 1)
+        down = np.maximum(q - step, 0)
+        span = (up[:, dim] - down[:, dim]).astype(float)
+        diff = signed[up[:, 0], up[:, 1], up[:, 2]] - signed[down[:, 0], down[:, 1], down[:, 2]]
+        grad[:, dim] = np.where(span > 0, diff / np.maximum(span, 1.0), 0.0)
+    # index-space derivatives to a world gradient (row vectors: g @ inv(M)); the
+    # distance grows inward, so the outward normal is its negative
+    world = -(grad @ np.linalg.inv(affine[:3, :3]))
+    norm = np.linalg.norm(world, axis=1)
+    ok = norm > 1e-9
+    out = normals.copy()
+    out[ok] = world[ok] / norm[ok, None]
+    return out
 
 
 def _room_skin_normals(

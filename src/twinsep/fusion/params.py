@@ -198,6 +198,14 @@ class AxisParams:
     lie 90 deg minus the cut's obliquity from it (>= 45 deg up to 45 deg of
     obliquity)."""
 
+    tube_normal_sigma_vx: float = 1.0
+    """The walls' normals are the gradient of the body's signed distance smoothed by
+    this many voxels (Gaussian sigma), not the voxel's own normal (the mean offset to
+    its background neighbours, a few dozen directions: on necks oblique to the grid
+    they leaned the tube's axis 2.5-4 deg; a voxelised cylinder 15-35 deg oblique to
+    the grid: 2.1-3.5 deg, 0.2-1.0 from these). A negative value keeps the voxel
+    normals."""
+
     tube_max_ratio: float = 0.1
     """The walls form a tube when the smallest eigenvalue of their normals' scatter is
     at most this fraction of the middle one (the normals lie in a plane, the axis
