@@ -162,7 +162,10 @@ def test_phantom_rendered_on_an_oblique_grid_keeps_type_and_angle(kind: str) -> 
     # both grids, the angle 0.2-2.1 deg apart between the grids; since the neck's own
     # axis from its walls, 2026-11-27, vertical-I reads 175.2 on the axis-aligned grid,
     # 173.8 before, and 171.7 on the oblique one as before, whose neck shows no flat
-    # end to fit the walls from: 3.5 apart)
+    # end to fit the walls from: 3.5 apart; since the walls' normals are smoothed,
+    # 2026-11-27, the axis-aligned copies read nearer the truth, vertical-I 177.3 and
+    # vertical-partial 178.8, the oblique ones 171.7 / 173.3 as before: 5.5 apart, so
+    # the grids are compared within 6 deg and each grid's axes with the truth)
     ref = phantom.make_phantom(kind, size=96, seed=0, table=False)
     aff = np.eye(4)
     aff[:3, :3] = OBLIQUE * np.asarray(ref.truth.spacing_mm)
@@ -175,10 +178,12 @@ def test_phantom_rendered_on_an_oblique_grid_keeps_type_and_angle(kind: str) -> 
     fa_ref = analyse_fusion(ref.labels, ref.twins, contrast=True)
     fa = analyse_fusion(ph.labels, ph.twins, contrast=True)
     assert fa.type == ph.truth.type == fa_ref.type
-    assert abs(fa.axis_angle_deg - fa_ref.axis_angle_deg) < 4.0
+    assert abs(fa.axis_angle_deg - fa_ref.axis_angle_deg) < 6.0
     for name in ("A", "B"):
         up = -np.asarray(ph.truth.twins[name].long_axis, dtype=float)
         assert angle_deg(fa.frames[name].axis, up) < 6.0
+        up_ref = -np.asarray(ref.truth.twins[name].long_axis, dtype=float)
+        assert angle_deg(fa_ref.frames[name].axis, up_ref) < 6.0
 
 
 def _resampled(ct: Volume, rot: np.ndarray) -> Volume:

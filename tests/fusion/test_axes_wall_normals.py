@@ -79,8 +79,10 @@ def _cylinder_tube(tilt_deg: float, azimuth_deg: float, *, smoothed: bool) -> fl
 @pytest.mark.parametrize(("tilt_deg", "azimuth_deg"), [(15, 45), (25, 20), (35, 20), (35, 45)])
 def test_tube_axis_of_a_voxelised_oblique_cylinder(tilt_deg: float, azimuth_deg: float) -> None:
     """A voxelised cylinder 15-35 deg oblique to the grid: from the voxels' own normals
-    its axis is found 2.4-3.5 deg off (the quantisation); from the smoothed signed
-    distance 0.3-0.6 deg (1 deg allowed). A cylinder along the grid is exact either way."""
+    its axis is found 2.2-3.5 deg off (the quantisation); from the smoothed signed
+    distance 0.04-0.34 deg (1 deg allowed). A cylinder along the grid is exact either
+    way. (Leaving the grid through a corner, 45 deg about an array axis, both read
+    1.0-2.2 deg: not tested.)"""
     assert _cylinder_tube(tilt_deg, azimuth_deg, smoothed=False) > 2.0  # the old bias
     assert _cylinder_tube(tilt_deg, azimuth_deg, smoothed=True) < 1.0
     assert _cylinder_tube(0.0, 0.0, smoothed=True) < 0.1
@@ -93,13 +95,12 @@ def test_pair_with_necks_leaving_an_oblique_grid(site_deg: float, truth_deg: flo
     """Hand-made pairs joined ``site_deg`` from each vertex toward the face (the heads'
     axes meet at ``truth_deg``), their necks running off a grid turned 30 deg about
     (1, 0.3, 0.5) at 3 mm. Voxel normals: each axis 2.5 / 3.2, 2.4 / 1.7, 4.3 / 3.0 and
-    3.8 / 3.8 deg off, the angles 102.7 / 116.3 / 134.1 / 177.4; smoothed normals:
-    2.6 / 1.4, 2.2 / 2.0, 2.0 / 2.7, 2.1 / 2.1 deg, the angles 101.4 / 122.1 / 139.0 /
-    176.1 (the neck cue still averages the end slab's direction, 2-8 deg off, where it
-    agrees with the walls within ``neck_tube_agree_deg``). The mean of the two twins'
-    errors must fall under 2.5 deg and each under 3 (the 100, 140 and 180 deg pairs fail
-    before; the 120 deg one passed before too), the angle within 4.5 deg (134.1 failed).
-    The 140 deg pair lies on the vertical / angular limit: its type is not checked."""
+    3.8 / 3.8 deg off, the angles 102.7 / 116.3 / 134.1 / 177.4; smoothed normals
+    (and the end slab's direction, 2-8 deg off, no longer averaged in:
+    ``neck_tube_agree_deg`` 0): 2.5 / 0.4, 2.0 / 1.0, 1.6 / 1.4, 1.9 / 0.7 deg, the
+    angles 99.4 / 118.8 / 139.1 / 177.4. The mean of the two twins' errors must fall under 2.5 deg and each under 3, the angle within 3.5 deg: each pair
+    fails one of these before (100 and 180: the mean; 120 and 140: the angle). The
+    140 deg pair lies on the vertical / angular limit: its type is not checked."""
     pair = make_pair(
         shape=(72, 72, 72),
         spacing=(3.0, 3.0, 3.0),
@@ -119,4 +120,4 @@ def test_pair_with_necks_leaving_an_oblique_grid(site_deg: float, truth_deg: flo
     assert max(err_a, err_b) < 3.0, (err_a, err_b)
     if truth_deg != 140.0:
         assert fa.type == ("vertical" if truth_deg > 140.0 else "angular")
-    assert abs(fa.axis_angle_deg - truth_deg) < 4.5
+    assert abs(fa.axis_angle_deg - truth_deg) < 3.5

@@ -360,14 +360,28 @@ def twin_frame(
             )
         return room_cache[0]
 
-    def wall_normals(plane: _Plane, pts: np.ndarray, normals: np.ndarray) -> np.ndarray:
+    def wall_normals(
+        plane: _Plane, pts: np.ndarray, normals: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray | None]:
         # The voxel normals take a few dozen directions: on a neck oblique to the grid
         # they leaned the tube's axis 2-4 deg; those of the smoothed signed distance do
-        # not (only the skin near the cut is looked at)
+        # not (only the skin near the cut is looked at). Where the cut is a face of the
+        # body against the room (not the array's edge, beyond which the body is taken
+        # to continue), the smoothed distance sees it: the walls within two sigmas of
+        # the band's start lean toward it and are not fitted (they still cover the
+        # tube). Returns the normals and the walls that may be fitted (None: all).
+        depth_mm = max(ap.body_cut_depth_mm, max(spacing))
         h = (pts - plane.centre_mm) @ plane.normal
-        near = (h < 0) & (h >= -(max(ap.body_cut_depth_mm, max(spacing)) + ap.tube_length_mm))
+        near = (h < 0) & (h >= -(depth_mm + ap.tube_length_mm))
         if near.sum() < 10:
-            return normals
+            return normals, None
+        face_vx = (np.abs(h) <= depth_mm) & (
+            normals @ plane.normal >= np.cos(np.radians(ap.tube_wall_deg))
+        )
+        voxel_face_mm2 = float(np.prod(spacing)) ** (2.0 / 3.0)
+        fit = None
+        if face_vx.sum() * voxel_face_mm2 >= 0.5 * plane.area_mm2:
+            fit = h < -(depth_mm + 2.0 * ap.tube_normal_sigma_vx * max(spacing))
         out = normals.copy()
         out[near] = _distance_normals(
             body=body,
@@ -378,7 +392,7 @@ def twin_frame(
             spacing=spacing,
             sigma_vx=ap.tube_normal_sigma_vx,
         )
-        return out
+        return out, fit
 
     def body_direction(plane: _Plane, what: str) -> np.ndarray:
         # A scan cuts the body along a plane, but the body beyond it continues along
@@ -392,12 +406,14 @@ def twin_frame(
         # as a tube 12-14 deg off (vertical phantoms), where the cut's normal is right.
         neck_sized = what == "neck or jaw cut"
         found = room_skin() if neck_sized else skin_normals()
+        fit = None
         if found is not None and ap.tube_normal_sigma_vx >= 0:
-            found = (found[0], wall_normals(plane, *found))
+            normals, fit = wall_normals(plane, *found)
+            found = (found[0], normals)
         tube = (
             None
             if found is None
-            else _tube_axis(plane, found[0], found[1], spacing, ap, trim=neck_sized)
+            else _tube_axis(plane, found[0], found[1], spacing, ap, trim=neck_sized, fit=fit)
         )
         tube_dirs[what] = tube
         if tube is None:
@@ -638,8 +654,8 @@ def twin_frame(
                 # scan's edge crossing a tilted neck) or the neck's flare into the
                 # chin, so the direction to its centroid leans 4-10 deg; the walls'
                 # own axis does not depend on where or how obliquely the scan cuts
-                # them. Where the two agree within the walls' own precision (voxel
-                # normals), both are used.
+                # them. Where the two agree within ``neck_tube_agree_deg`` (0: never,
+                # since the walls' normals are smoothed), both are used.
                 cues["neck_end"] = neck_dir
                 if angle_deg(neck_dir, tube_dir) <= ap.neck_tube_agree_deg:
                     neck_dir = _unit(neck_dir + tube_dir)
@@ -1313,6 +1329,7 @@ def _tube_axis(
     params: AxisParams,
     *,
     trim: bool = True,
+    fit: np.ndarray | None = None,
 ) -> np.ndarray | None:
     """Axis of the tube of skin just inside a cut of the body, or None.
 
@@ -1332,7 +1349,9 @@ def _tube_axis(
     pointing out of the cut when the walls kept (all without ``trim``) are at least
     ``params.tube_keep_share`` of them and the smallest eigenvalue is
     at most ``params.tube_max_ratio`` of the middle one (a tube; a plane cut across a
-    face or a skull's sphere is not), else None.
+    face or a skull's sphere is not), else None. ``fit`` (bool, (n,)): the points whose
+    normals may be fitted (the others still cover the tube; all walls are fitted where
+    fewer than 10 are in it); None: all.
     """
     ap = params
     depth_mm = max(ap.body_cut_depth_mm, float(max(spacing)))
@@ -1352,7 +1371,8 @@ def _tube_axis(
     voxel_face_mm2 = float(np.prod(spacing)) ** (2.0 / 3.0)
     if wall.sum() < 10 or wall.sum() * voxel_face_mm2 < ap.tube_min_cover * side_mm2:
         return None
-    n = normals[wall]
+    fitted = wall if fit is None else wall & fit
+    n = normals[fitted if fitted.sum() >= 10 else wall]
     keep = np.ones(len(n), dtype=bool)
     off_max = float(np.sin(np.radians(ap.tube_trim_deg)))
     for _ in range(3 if trim else 0):

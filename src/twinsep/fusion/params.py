@@ -227,16 +227,17 @@ class AxisParams:
     0.52 (the hand-made pair turned 20 deg and cut 85 mm from its centre, whose trimmed
     walls gave an axis 86 deg off)."""
 
-    neck_tube_agree_deg: float = 5.0
+    neck_tube_agree_deg: float = 0.0
     """Where a neck-sized cut's tube confirms the neck (``cut_agree_deg``), the neck's
     direction is the tube's axis, or the mean of that axis and the direction to the
     centroid of the neck's end slab when the two lie within this angle (deg) of each
-    other: the walls' axis from voxel normals is good to 2-4 deg on 3 mm grids (whole
-    phantom necks), the end slab leans 4-10 deg only where the scan's edge crosses the
-    neck obliquely or the slab holds the neck's flare into the chin (blind phantoms).
-    Measured on the twinsep.phantom kinds (12 kinds on 3 grids, 72 whole necks): axis
-    mean 1.69 / 1.76 deg (vertical / angular) before, 1.85 / 1.85 with the tube alone,
-    1.74 / 1.74 with the mean within 5 deg."""
+    other. The mean (5 deg until 2026-11-27) hedged the walls' axis from voxel normals
+    (2-4 deg off on 3 mm grids); from smoothed normals (``tube_normal_sigma_vx``) the
+    walls' axis is good to about 1 deg and the end slab, which leans 2-10 deg (a neck
+    behind the brain centre, an oblique section, the flare into the chin), only pulled
+    it off: blind phantom and blind MR angular unions, planned labels, per-twin axis
+    mean 1.08 deg with the mean, 0.85 without (2.13 with voxel normals); the hand-made
+    pairs with necks off an oblique grid 1.66 / 1.38 (2.89). 0 uses the walls alone."""
 
     tube_min_cover: float = 0.4
     """The walls (skin voxels, ``prod(spacing) ** (2/3)`` mm^2 each) must cover at least
