@@ -764,12 +764,12 @@ def segment_mr_t1(
     brain_region = _grown_through_bright(keep[lab], bright, mr_params.skull_band_mm, spacing)
     cavity = morph.fill_holes(morph.close_mm(brain_region, 4.0, spacing))
     cavity = morph.dilate_mm(cavity, 1.5, spacing) & body
-    # brain vs CSF inside the cavity: dark by the body's split, or by the cavity's own
-    # CSF / grey-matter boundary (three-class mixture of its voxels). On an adult T1 the
-    # body's darkest class is bone and air, darker than CSF (Colin27: t_dark 45, the
-    # truth CSF's median 54): most CSF was read as brain; on the blind infant phantom
-    # the darkest class is CSF itself and t_dark (323) stays above the cavity's boundary
-    t_csf = max(t_dark, _fit_three(sm[cavity], mr_params).boundary(0, 1))
+    # brain vs CSF inside the cavity: the body's dark split. The larger of it and the
+    # cavity's own CSF/grey mixture boundary was tried (Colin27 CSF 0.29 -> 0.60) and
+    # dropped: where the cavity holds too little CSF for a class of its own, the lowest
+    # class is grey matter and grey became CSF (tests/segment/test_mr_cut_neck.py:
+    # boundary 577 between grey 470 and white 640, brain Dice 0.999 -> 0.849)
+    t_csf = t_dark
     csf = cavity & (sm < t_csf)
     brain = cavity & ~csf
     band = body & ~cavity & morph.dilate_mm(cavity, mr_params.skull_band_mm, spacing)
