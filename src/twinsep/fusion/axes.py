@@ -654,8 +654,8 @@ def twin_frame(
                 # scan's edge crossing a tilted neck) or the neck's flare into the
                 # chin, so the direction to its centroid leans 4-10 deg; the walls'
                 # own axis does not depend on where or how obliquely the scan cuts
-                # them. Where the two agree within ``neck_tube_agree_deg`` (0: never,
-                # since the walls' normals are smoothed), both are used.
+                # them. Where the two agree within ``neck_tube_agree_deg`` (the
+                # walls' own precision from smoothed normals), both are used.
                 cues["neck_end"] = neck_dir
                 if angle_deg(neck_dir, tube_dir) <= ap.neck_tube_agree_deg:
                     neck_dir = _unit(neck_dir + tube_dir)

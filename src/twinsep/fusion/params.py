@@ -227,17 +227,21 @@ class AxisParams:
     0.52 (the hand-made pair turned 20 deg and cut 85 mm from its centre, whose trimmed
     walls gave an axis 86 deg off)."""
 
-    neck_tube_agree_deg: float = 0.0
+    neck_tube_agree_deg: float = 2.0
     """Where a neck-sized cut's tube confirms the neck (``cut_agree_deg``), the neck's
     direction is the tube's axis, or the mean of that axis and the direction to the
     centroid of the neck's end slab when the two lie within this angle (deg) of each
-    other. The mean (5 deg until 2026-11-27) hedged the walls' axis from voxel normals
-    (2-4 deg off on 3 mm grids); from smoothed normals (``tube_normal_sigma_vx``) the
-    walls' axis is good to about 1 deg and the end slab, which leans 2-10 deg (a neck
-    behind the brain centre, an oblique section, the flare into the chin), only pulled
-    it off: blind phantom and blind MR angular unions, planned labels, per-twin axis
-    mean 1.08 deg with the mean, 0.85 without (2.13 with voxel normals); the hand-made
-    pairs with necks off an oblique grid 1.66 / 1.38 (2.89). 0 uses the walls alone."""
+    other (the mean then moves the axis by at most half of it). The mean within 5 deg
+    (until 2026-11-27) hedged the walls' axis from voxel normals (2-4 deg off on 3 mm
+    grids); from smoothed normals (``tube_normal_sigma_vx``) the walls' axis is good to
+    about 1-2 deg and the end slab, which leans 2-10 deg on the blind phantoms (a neck
+    behind the brain centre, an oblique section, the flare into the chin), pulled it
+    off there: blind phantom and blind MR angular unions, planned labels, per-twin mean
+    1.08 deg within 5, 0.85 never (2.13 with voxel normals). Never averaging cost the
+    straight whole necks of the twinsep.phantom vertical kinds 1.0-1.3 deg on five
+    twins (end slab 0.9-2.2 deg off); within 2 deg they are 0.5-0.7 worse than with
+    voxel normals, the blind and MR rows as without the mean (docs/orientation.md,
+    'The neck's walls' normals')."""
 
     tube_min_cover: float = 0.4
     """The walls (skin voxels, ``prod(spacing) ** (2/3)`` mm^2 each) must cover at least
