@@ -769,8 +769,7 @@ def segment_mr_t1(
     # dropped: where the cavity holds too little CSF for a class of its own, the lowest
     # class is grey matter and grey became CSF (tests/segment/test_mr_cut_neck.py:
     # boundary 577 between grey 470 and white 640, brain Dice 0.999 -> 0.849)
-    t_csf = t_dark
-    csf = cavity & (sm < t_csf)
+    csf = cavity & (sm < t_dark)
     brain = cavity & ~csf
     band = body & ~cavity & morph.dilate_mm(cavity, mr_params.skull_band_mm, spacing)
     skull = band & (sm < t_dark)
@@ -783,11 +782,7 @@ def segment_mr_t1(
     return TissueLabels(
         labels=vol,
         contrast=False,
-        hu_thresholds={
-            "foreground": round(0.5 * t_fg, 2),
-            "dark_tissue": round(t_dark, 2),
-            "csf": round(t_csf, 2),
-        },
+        hu_thresholds={"foreground": round(0.5 * t_fg, 2), "dark_tissue": round(t_dark, 2)},
         warnings=(
             "segmented from MR alone: bone from MR is approximate (T1 shows the skull only "
             "as a dark band), and no vessels or sinuses were segmented",
