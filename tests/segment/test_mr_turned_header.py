@@ -43,14 +43,13 @@ CASE = MrPhantomConfig(
 )
 #: (id, world axis, deg) of the header turns; the MR's voxel axes run within 10 deg of
 #: the world axes of the same index, so the turn found is about the voxel axis of that
-#: index. Ids fixed for every process.
+#: index. Ids fixed for every process. One turn about each axis, both angles among them:
+#: all six turns were found when the search was written (c4f5276, margin 0.11-0.12);
+#: three keep the suite's time (each search costs 10-60 s).
 TURNS = (
     ("x90", 0, 90.0),
-    ("y90", 1, 90.0),
-    ("z90", 2, 90.0),
-    ("x180", 0, 180.0),
     ("y180", 1, 180.0),
-    ("z180", 2, 180.0),
+    ("z90", 2, 90.0),
 )
 _WORDS = ("left-right", "front-back", "head-foot")
 
