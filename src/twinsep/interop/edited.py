@@ -29,11 +29,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import cc3d
 import numpy as np
 
 from twinsep.errors import InputError
 from twinsep.labels import TISSUE_NAMES, TWIN_NAMES
+from twinsep.segment.morph import component_sizes
 from twinsep.volume import LPS_TO_RAS, Volume, spacing_from_affine
 
 logger = logging.getLogger(__name__)
@@ -306,8 +306,7 @@ def twin_piece_warnings(twins: np.ndarray, voxel_mm3: float) -> list[str]:
     out = []
     for value, name in TWIN_NAMES.items():
         mask = twins == value
-        comp = cc3d.connected_components(mask, connectivity=26)
-        sizes = np.bincount(comp.ravel())[1:]
+        _, sizes = component_sizes(mask, 26)
         if sizes.size <= 1:
             continue
         apart_ml = float(sizes.sum() - sizes.max()) * voxel_mm3 / 1000.0
