@@ -41,6 +41,16 @@ from twinsep.labels import DEFAULT_COLOUR_A, DEFAULT_COLOUR_B, hex_to_rgb
 logger = logging.getLogger(__name__)
 
 SCHEMA = "twinsep.plan/1"
+#: The :class:`PlanOptions` fields that hold a file's path (kept as file names only in
+#: plan.json without ``--keep-phi``, found again on a re-run).
+PATH_OPTIONS: tuple[str, ...] = (
+    "scan_path",
+    "mr_path",
+    "team_path",
+    "stages_path",
+    "segmentation_path",
+    "twin_map_path",
+)
 CACHE_DIR = ".cache"
 PLAN_JSON = "plan.json"
 #: Names of the copies of the user's team and stage files kept in the plan folder.
@@ -1012,14 +1022,7 @@ def assemble_plan(
     if options.stages_path is not None:
         opts["stages_path"] = STAGE_FILE_COPY
     if not options.keep_phi:
-        for k in (
-            "scan_path",
-            "mr_path",
-            "team_path",
-            "stages_path",
-            "segmentation_path",
-            "twin_map_path",
-        ):
+        for k in PATH_OPTIONS:
             if opts.get(k):
                 opts[k] = Path(opts[k]).name
         # a scan or MR folder named after the patient (PACS/CD export) is withheld
@@ -1096,14 +1099,7 @@ def options_from_plan(plan: dict[str, Any], plan_dir: Path, **overrides: Any) ->
     ``--keep-phi``; otherwise pass ``scan_path`` in ``overrides``).
     """
     raw = dict(plan.get("options") or {})
-    for k in (
-        "scan_path",
-        "mr_path",
-        "team_path",
-        "stages_path",
-        "segmentation_path",
-        "twin_map_path",
-    ):
+    for k in PATH_OPTIONS:
         if raw.get(k) is not None:
             p = Path(raw[k])
             in_plan = k in ("team_path", "stages_path")  # copies kept in the plan folder
