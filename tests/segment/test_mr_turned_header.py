@@ -86,7 +86,11 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return out
 
 
-@pytest.mark.parametrize(("name", "axis", "deg"), TURNS, ids=[t[0] for t in TURNS])
+#: The turns searched here; z90's search runs in the plan below (CLI), which checks it.
+SEARCHED = TURNS[:2]
+
+
+@pytest.mark.parametrize(("name", "axis", "deg"), SEARCHED, ids=[t[0] for t in SEARCHED])
 def test_search_finds_the_turn_that_undoes_the_header(
     work: dict[str, Any], name: str, axis: int, deg: float
 ) -> None:
