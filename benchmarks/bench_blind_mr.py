@@ -45,6 +45,7 @@ from blind.mr_phantom import (  # noqa: E402
     Image,
     MrCase,
     MrPhantomConfig,
+    header_turn,
     make_mr_case,
     save_image,
     write_case,
@@ -178,15 +179,7 @@ def _turned(image: Image, axis: int, deg: float) -> Image:
     """``image`` with its affine turned by ``deg`` about world axis ``axis`` through the
     grid's centre (the voxels kept)."""
     aff = np.asarray(image.affine, dtype=float)
-    centre = aff @ np.r_[(np.asarray(image.array.shape, dtype=float) - 1.0) / 2.0, 1.0]
-    t = np.radians(deg)
-    i, j = [(1, 2), (2, 0), (0, 1)][axis]
-    turn = np.eye(4)
-    turn[i, i] = turn[j, j] = np.cos(t)
-    turn[i, j], turn[j, i] = -np.sin(t), np.sin(t)
-    to, back = np.eye(4), np.eye(4)
-    to[:3, 3], back[:3, 3] = -centre[:3], centre[:3]
-    return Image(image.array, back @ turn @ to @ aff)
+    return Image(image.array, header_turn(aff, image.array.shape, axis, deg) @ aff)
 
 
 def _colin_installed() -> bool:

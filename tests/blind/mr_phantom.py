@@ -205,6 +205,26 @@ def rotation_matrix(axis: NDArray[np.float64], angle_deg: float) -> NDArray[np.f
     return np.eye(3) + math.sin(a) * k + (1 - math.cos(a)) * (k @ k)
 
 
+def header_turn(
+    affine: NDArray[np.float64], shape: tuple[int, ...], axis: int, deg: float
+) -> NDArray[np.float64]:
+    """4x4 world transform: a turn by ``deg`` about world axis ``axis`` (0, 1, 2) through
+    the centre of the grid of ``affine`` and ``shape``; ``turn @ affine`` is that grid's
+    header turned (the voxels kept), as a hand-made NIfTI with a wrong header is."""
+    centre = (
+        np.asarray(affine, dtype=float)
+        @ np.r_[(np.asarray(shape[:3], dtype=float) - 1.0) / 2.0, 1.0]
+    )
+    t = np.radians(deg)
+    i, j = [(1, 2), (2, 0), (0, 1)][axis]
+    r = np.eye(4)
+    r[i, i] = r[j, j] = np.cos(t)
+    r[i, j], r[j, i] = -np.sin(t), np.sin(t)
+    to, back = np.eye(4), np.eye(4)
+    to[:3, 3], back[:3, 3] = -centre[:3], centre[:3]
+    return np.asarray(back @ r @ to)
+
+
 def euler_xyz(angles_deg: tuple[float, float, float]) -> NDArray[np.float64]:
     """Rotation about world x, then y, then z (deg)."""
     ex, ey, ez = np.eye(3)

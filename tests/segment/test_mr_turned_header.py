@@ -23,7 +23,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from blind.mr_phantom import Image, MrPhantomConfig, flip_lr, make_mr_case, save_image
+from blind.mr_phantom import (
+    Image,
+    MrPhantomConfig,
+    flip_lr,
+    header_turn,
+    make_mr_case,
+    save_image,
+)
 from blind.mr_score import run_plan
 from twinsep.io import load_scan
 from twinsep.segment import mr as M
@@ -54,19 +61,6 @@ TURNS = (
 _WORDS = ("left-right", "front-back", "head-foot")
 
 
-def _turn(affine: np.ndarray, shape: tuple[int, ...], axis: int, deg: float) -> np.ndarray:
-    """4x4: a turn by ``deg`` about world axis ``axis`` through the grid's centre."""
-    centre = affine @ np.r_[(np.asarray(shape, dtype=float) - 1.0) / 2.0, 1.0]
-    t = np.radians(deg)
-    i, j = [(1, 2), (2, 0), (0, 1)][axis]
-    r = np.eye(4)
-    r[i, i] = r[j, j] = np.cos(t)
-    r[i, j], r[j, i] = -np.sin(t), np.sin(t)
-    to, back = np.eye(4), np.eye(4)
-    to[:3, 3], back[:3, 3] = -centre[:3], centre[:3]
-    return np.asarray(back @ r @ to)
-
-
 @pytest.fixture(scope="module")
 def work(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The case written once: CT, turned T1 copies, the mirrored T1, the true map."""
@@ -80,7 +74,7 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "turns": {},
     }
     for name, axis, deg in TURNS:
-        turn = _turn(case.mr.affine, case.mr.array.shape, axis, deg)
+        turn = header_turn(case.mr.affine, case.mr.array.shape, axis, deg)
         out["turns"][name] = turn
         out[name] = save_image(Image(case.mr.array, turn @ case.mr.affine), d / f"mr_{name}.nii.gz")
     return out
