@@ -201,6 +201,8 @@ def _plan_summary(run: Any) -> dict[str, Any]:
         "out": str(run.out_dir),
         "computed": run.computed,
         "cached": run.cached,
+        # results of the twinsep that made the plan, kept by a re-run without the scan
+        "kept": getattr(run, "kept", []),
         "fusion": plan.get("fusion", {}).get("classification") if plan.get("fusion") else None,
         "warnings": plan.get("warnings", []),
         "report": str(run.out_dir / "report.html")

@@ -52,6 +52,9 @@ PATH_OPTIONS: tuple[str, ...] = (
     "twin_map_path",
 )
 CACHE_DIR = ".cache"
+#: How the warning of a re-run that kept an earlier twinsep's results begins
+#: (:class:`EarlierPlan`); made again by every re-run, so not carried over.
+KEPT_PREFIX = "re-run: "
 PLAN_JSON = "plan.json"
 #: Names of the copies of the user's team and stage files kept in the plan folder.
 TEAM_COPY = "team.yaml"
@@ -324,6 +327,8 @@ class StageContext:
                 self.scan.volume,
                 twin_map=self.options.twin_map_path,
             )
+            if not self.options.keep_phi:
+                edited = _withhold_names(edited, self.scan)
             recorded = (self.input_info.get("segmentation") or {}).get("sha256")
             if recorded and recorded != edited.files[0].sha256:
                 # a re-run of a plan whose cache keys hold the recorded checksum
@@ -340,19 +345,26 @@ class StageContext:
         (a plan keeps only its file name, or none when the name held patient identifiers);
         the message names the option that gives it."""
         stage = self.stage_name or "plan"
-        if path.name == WITHHELD_PATH:
+        if option in ("--segmentation", "--twin-map"):
+            # not options of the re-run commands: the plan is made again with them
+            how = (
+                "plan again with 'twinsep plan SCAN --segmentation FILE [--twin-map FILE] "
+                "--out DIR --force'"
+            )
+        else:
+            how = f"give it with {option}, or plan again with 'twinsep plan SCAN --out DIR --force'"
+        if is_withheld(path.name):
             # a PACS/CD folder named after the patient: its name was never recorded
             raise InputError(
                 option,
                 f"stage {stage} must be recomputed and needs the {what}, whose name the "
-                f"plan does not keep (it held patient identifiers); give it with {option}",
+                f"plan does not keep (it held patient identifiers); {how}",
             )
         if not path.exists():
             raise InputError(
                 path,
                 f"stage {stage} must be recomputed and needs the {what}, which is not there "
-                f"(a plan keeps only the {what}'s file name); give it with {option}, or plan "
-                "again with 'twinsep plan SCAN --out DIR --force'",
+                f"(a plan keeps only the {what}'s file name); {how}",
             )
 
     def set_scan(self, scan: Any) -> None:
@@ -680,6 +692,59 @@ class PlanRun:
     plan: dict[str, Any]
     cached: list[str] = field(default_factory=list)
     computed: list[str] = field(default_factory=list)
+    #: stages whose result an earlier twinsep computed, kept by a re-run (:class:`EarlierPlan`)
+    kept: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class EarlierPlan:
+    """The plan folder a re-run (``twinsep schedule/report DIR``) starts from.
+
+    A stage whose inputs the re-run does not change keeps the plan's own result when
+    this twinsep's code differs from the code that made it (every cache key holds the
+    code's digest): re-rendering the report or re-scheduling must not need the scan,
+    which a plan does not keep (docs/DECISIONS.md, "A re-run after twinsep changed").
+
+    Attributes
+    ----------
+    options : PlanOptions
+        The options the plan was made with (:func:`options_from_plan` without overrides).
+    keys : dict
+        The cache key of each stage's result in the plan (plan.json ``cache.keys``);
+        empty for a plan made before they were recorded (then the one result of each
+        stage in the plan's cache is the plan's).
+    version : str
+        The version of the twinsep that made the kept results.
+    """
+
+    options: PlanOptions
+    keys: dict[str, str]
+    version: str
+
+
+def _plan_key(plan_dir: Path, name: str, recorded: str | None) -> str | None:
+    """The key of stage ``name``'s result in the cache of the published plan
+    ``plan_dir``: ``recorded`` (plan.json ``cache.keys``) when its entry is there, else,
+    for a plan that recorded none, the stage's only entry (a finished plan holds one per
+    stage); None otherwise."""
+    cache = plan_dir / CACHE_DIR
+    if recorded is not None:
+        return recorded if (cache / f"{name}-{recorded}.pkl").is_file() else None
+    found = [q.stem[len(name) + 1 :] for q in cache.glob(f"{name}-*.pkl")]
+    found = [k for k in found if len(k) == 24 and "-" not in k]
+    return found[0] if len(found) == 1 else None
+
+
+def _kept_warning(kept: Sequence[str], version: str) -> str:
+    """The plan's warning when a re-run kept results of an earlier twinsep."""
+    return (
+        f"{KEPT_PREFIX}the results of {', '.join(kept)} are those of the twinsep that made "
+        f"this plan (version {version}; this twinsep's code differs), kept as they were: "
+        "recomputing them would need the scan. The other stages and the plan's files "
+        "(report.html, the schedule, the models) were made by this twinsep from them, so "
+        "the plan mixes two versions of twinsep; to recompute it wholly with this one, "
+        "give the scan (--scan SCAN) or plan again with 'twinsep plan SCAN --out DIR --force'"
+    )
 
 
 def work_dir_for(out_dir: Path) -> Path:
@@ -742,6 +807,49 @@ def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
+def _plan_keys(
+    stage_list: Sequence[Stage],
+    options: PlanOptions,
+    digests: dict[str, str | None],
+    earlier: EarlierPlan | None,
+    out_dir: Path,
+    cache_dir: Path,
+) -> tuple[dict[str, str], list[str]]:
+    """The cache key of every stage's result in this run, and the stages that keep the
+    result of an earlier twinsep (:class:`EarlierPlan`).
+
+    A stage is kept when the re-run does not change what it reads (its key under
+    ``earlier.options`` is its key under ``options``), this twinsep has no result for it,
+    and the plan's cache holds one; it then keeps that result's key, and the keys of the
+    stages after it hold that key (a result computed from a kept one is never taken for
+    one computed from this twinsep's own).
+    """
+    keys: dict[str, str] = {}
+    kept: list[str] = []
+    if earlier is not None:
+        before = dict(digests)
+        # the plan's copies of its team and stage files (None when gone)
+        team, stage_file = earlier.options.team_path, earlier.options.stages_path
+        before["team"] = _file_digest(team) if team and Path(team).is_file() else None
+        before["stages"] = (
+            _file_digest(stage_file) if stage_file and Path(stage_file).is_file() else None
+        )
+    now: dict[str, str] = {}
+    then: dict[str, str] = {}
+    for s in stage_list:  # a key depends on definitions only, not on results
+        key = stage_key(s, options, digests, keys)
+        if earlier is not None:
+            now[s.name] = stage_key(s, options, digests, now)
+            then[s.name] = stage_key(s, earlier.options, before, then)
+            if now[s.name] == then[s.name] and not (cache_dir / f"{s.name}-{key}.pkl").is_file():
+                old = _plan_key(out_dir, s.name, earlier.keys.get(s.name))
+                if old is not None:
+                    key = old
+                    kept.append(s.name)
+        keys[s.name] = key
+    return keys, kept
+
+
 def run_plan(
     options: PlanOptions,
     out_dir: Path,
@@ -751,6 +859,7 @@ def run_plan(
     progress: ProgressFn | None = None,
     scan: Any = None,
     input_info: dict[str, Any] | None = None,
+    earlier: EarlierPlan | None = None,
 ) -> PlanRun:
     """Run the pipeline into ``out_dir``.
 
@@ -776,6 +885,11 @@ def run_plan(
     input_info : dict, optional
         The ``input`` section of an existing plan: re-run without reading the scan
         (stages whose cached result is valid do not need it; the others load it).
+    earlier : EarlierPlan, optional
+        The existing plan of a re-run in ``out_dir``: a stage whose key under
+        ``earlier.options`` is its key under ``options`` (the re-run does not change
+        its inputs) and which has no result of this twinsep's code keeps the plan's
+        result, with a warning (:attr:`PlanRun.kept`).
 
     Returns
     -------
@@ -809,7 +923,13 @@ def run_plan(
         if options.mr_path is not None:
             ctx.mr  # noqa: B018 - validate now, before writing
             mr_digest = ctx.mr.info.sha256
-            mr_names_patient = ctx.mr.info.path_names_patient
+            # each name is checked against both scans' identifiers: a CT from PACS and
+            # an MR converted to NIfTI under the patient's name
+            mr_names_patient = ctx.mr.info.path_names_patient or names_patient(
+                scan, options.mr_path
+            )
+            if names_patient(ctx.mr, options.scan_path):
+                input_info["path_names_patient"] = True
             # what the loader noted about the MR (which series of a study, slice gaps,
             # a guessed modality...) reaches plan.json as the CT's notes do
             mr_warnings = [f"MR: {w}" for w in ctx.mr.info.warnings]
@@ -867,15 +987,16 @@ def run_plan(
             shutil.copyfile(src, work / name)
     cache_dir = work / CACHE_DIR
 
-    keys: dict[str, str] = {}
-    for s in stage_list:  # a key depends on definitions only, not on results
-        keys[s.name] = stage_key(s, options, digests, keys)
+    keys, keepable = _plan_keys(stage_list, options, digests, earlier, out_dir, cache_dir)
     timings = ctx.timings_s
     peaks = ctx.peak_rss_mb
     sections = ctx.sections
     parameters = ctx.parameters
     ctx.input_info = input_info
     run_info = PlanRun(out_dir=out_dir, plan={})
+    if keepable:
+        assert earlier is not None
+        ctx.warnings.append(_kept_warning(keepable, earlier.version))
     # Cache entries and the large files of a stage (label maps) are written on one
     # background thread while the next stages run; all are done before plan.json.
     ctx._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="twinsep-write")
@@ -888,10 +1009,20 @@ def run_plan(
             t0 = time.perf_counter()
             with _PeakSampler() as sampler:
                 cached = _cache_load(cache_dir, stage.name, key)
+                if cached is None and stage.name in keepable:
+                    raise InputError(
+                        out_dir,
+                        f"the result of stage {stage.name} that the twinsep which made this "
+                        "plan computed cannot be read by this twinsep; recompute the plan: "
+                        "give the scan with --scan, or plan again with 'twinsep plan SCAN "
+                        "--out DIR --force'",
+                    )
                 if cached is not None:
                     result, stage_warnings = cached
                     ctx.warnings.extend(stage_warnings)
-                    run_info.cached.append(stage.name)
+                    (run_info.kept if stage.name in keepable else run_info.cached).append(
+                        stage.name
+                    )
                 else:
                     n_before = len(ctx.warnings)
                     ctx.progress(0.0, "starting")
@@ -923,6 +1054,10 @@ def run_plan(
             peaks,
             parameters,
         )
+        plan["cache"] = {"keys": dict(keys)}
+        if run_info.kept:
+            assert earlier is not None
+            plan["cache"]["kept"] = {"stages": run_info.kept, "version": earlier.version}
         _write_json_atomic(work / PLAN_JSON, plan)
         _publish(work, out_dir)
     except InputError:
@@ -930,6 +1065,21 @@ def run_plan(
         ctx.finish_writes(raise_errors=False)
         shutil.rmtree(work, ignore_errors=True)
         raise
+    except Exception as exc:
+        if not run_info.kept:
+            raise
+        # results of an earlier twinsep that this one cannot use (a class changed):
+        # the plan must be recomputed, which needs the scan
+        ctx.finish_writes(raise_errors=False)
+        shutil.rmtree(work, ignore_errors=True)
+        raise InputError(
+            out_dir,
+            f"stage {ctx.stage_name or 'plan'} cannot use the results of "
+            f"{', '.join(run_info.kept)} that the twinsep which made this plan computed "
+            f"({type(exc).__name__}: {' '.join(str(exc).split())[:160]}); recompute the "
+            "plan with this twinsep: give the scan with --scan, or plan again with "
+            "'twinsep plan SCAN --out DIR --force'",
+        ) from exc
     finally:
         ctx._writer.shutdown(wait=True)
         ctx._writer = None
@@ -966,10 +1116,31 @@ def _start_early(
                 started[s.name] = job
 
 
+#: What follows the neutral name given to a file whose name holds patient identifiers.
+WITHHELD_NOTE = "(name withheld: it holds patient identifiers)"
 #: What outputs and messages call the scan when its file or folder name holds an
 #: identifying header value (a DICOM folder named after the patient,
 #: ``ScanInfo.path_names_patient``) and ``--keep-phi`` was not given.
-WITHHELD_PATH = "scan (name withheld: it holds patient identifiers)"
+WITHHELD_PATH = f"scan {WITHHELD_NOTE}"
+
+
+def withheld_name(what: str) -> str:
+    """The neutral name that outputs give a file of the user's (``what``: "scan",
+    "segmentation", "twin map") whose name holds patient identifiers."""
+    return f"{what} {WITHHELD_NOTE}"
+
+
+def is_withheld(name: str) -> bool:
+    """True for a name made by :func:`withheld_name`."""
+    return name.endswith(WITHHELD_NOTE)
+
+
+def names_patient(scan: Any, path: str | Path) -> bool:
+    """Whether the name of ``path`` (a file given with ``scan``) holds one of the scan's
+    identifying header values (:meth:`twinsep.io.Scan.names_patient`); False for a scan
+    without them (a NIfTI, a stand-in)."""
+    check = getattr(scan, "names_patient", None)
+    return bool(check is not None and check(path))
 
 
 def scan_display_name(path: str | Path, *, names_patient: bool, keep_phi: bool) -> str:
@@ -979,6 +1150,20 @@ def scan_display_name(path: str | Path, *, names_patient: bool, keep_phi: bool) 
     if names_patient and not keep_phi:
         return WITHHELD_PATH
     return Path(str(path)).name
+
+
+def _withhold_names(edited: Any, scan: Any) -> Any:
+    """The user's segmentation (:class:`twinsep.interop.edited.EditedSegmentation`) with
+    the name of each of its files that holds one of the scan's identifying header values
+    replaced by :func:`withheld_name` (``DOE_JANE_seg.nrrd`` from a CT of Jane Doe):
+    plan.json, the report, the stage results and the plan's cache show that name."""
+    from twinsep.interop.edited import InputFile
+
+    files = tuple(
+        InputFile(withheld_name(what), f.sha256) if names_patient(scan, f.name) else f
+        for f, what in zip(edited.files, ("segmentation", "twin map"), strict=False)
+    )
+    return dataclasses.replace(edited, files=files)
 
 
 def assemble_plan(
@@ -1029,6 +1214,15 @@ def assemble_plan(
         for k, flag in (("scan_path", "path_names_patient"), ("mr_path", "mr_path_names_patient")):
             if opts.get(k) and info.get(flag):
                 opts[k] = WITHHELD_PATH
+        # the user's segmentation files: the names input.segmentation records (checked
+        # against the scan's identifiers when the files were read), also on a re-run
+        seg = info.get("segmentation") or {}
+        for k, recorded in (
+            ("segmentation_path", seg.get("file")),
+            ("twin_map_path", (seg.get("twin_map") or {}).get("file")),
+        ):
+            if opts.get(k) and recorded:
+                opts[k] = recorded
         # a full SeriesInstanceUID is an identifier (PS3.15): recorded as its hash, which
         # --series accepts as well
         from twinsep.io.dicom import series_uid_hash
@@ -1103,7 +1297,12 @@ def options_from_plan(plan: dict[str, Any], plan_dir: Path, **overrides: Any) ->
         if raw.get(k) is not None:
             p = Path(raw[k])
             in_plan = k in ("team_path", "stages_path")  # copies kept in the plan folder
-            if not p.is_absolute() and (in_plan or not p.exists()):
+            # a name found neither here nor in the plan folder stays as recorded: the
+            # message that asks for the file names what the user gave, not a path in
+            # the plan folder
+            if not p.is_absolute() and (
+                in_plan or (not p.exists() and (Path(plan_dir) / p).exists())
+            ):
                 p = Path(plan_dir) / p
             raw[k] = p
     # overrides come from the command line: paths as the user typed them (relative to cwd)
@@ -1121,7 +1320,7 @@ def loader_warnings(plan: dict[str, Any]) -> list[str]:
     the loaders' do not. A re-run keeps these (its stages' warnings are made again), so
     which series of a study was loaded, slice gaps, a guessed modality... are not lost.
     """
-    prefixes = tuple(f"{stage.name}: " for stage in _pipeline())
+    prefixes = (*(f"{stage.name}: " for stage in _pipeline()), KEPT_PREFIX)
     return [w for w in plan.get("warnings") or [] if not w.startswith(prefixes)]
 
 
@@ -1149,4 +1348,16 @@ def rerun_plan(
     options = options_from_plan(plan, plan_dir, **overrides)
     info = dict(plan["input"])
     info["warnings"] = loader_warnings(plan)
-    return run_plan(options, plan_dir, force=True, progress=progress, input_info=info)
+    earlier = None
+    if overrides.get("scan_path") is None:
+        # without the scan, results of an earlier twinsep are kept (a scan given means
+        # "recompute what must be": the whole plan, after an update)
+        kept = (plan.get("cache") or {}).get("kept") or {}
+        earlier = EarlierPlan(
+            options=options_from_plan(plan, plan_dir),
+            keys=dict((plan.get("cache") or {}).get("keys") or {}),
+            version=str(kept.get("version") or plan.get("version") or "unknown"),
+        )
+    return run_plan(
+        options, plan_dir, force=True, progress=progress, input_info=info, earlier=earlier
+    )

@@ -473,6 +473,31 @@ def _fmt(values: np.ndarray | tuple[float, ...], digits: int = 3) -> str:
     return " x ".join(f"{float(v):.{digits}g}" for v in values)
 
 
+#: ``Volume.meta`` key of a CT that :func:`twinsep.io.load_scan` put on an orthogonal
+#: grid (a sheared, gantry-tilted NIfTI): the tilt in degrees.
+TILT_META = "tilt_corrected_deg"
+
+
+def grid_advice(ct: Volume) -> str:
+    """What to do with a segmentation refused as not on the CT's grid.
+
+    A CT stored sheared (gantry tilt kept) is resampled onto an orthogonal grid when it is
+    read (:mod:`twinsep.io.shear`); a map drawn on the file as stored (a tool that reads
+    its voxels as they lie, or its rotation-only qform) is then on another grid, and the
+    plan's own maps are on the right one.
+    """
+    tilt = ct.meta.get(TILT_META)
+    if tilt is None:
+        return "export it with the CT as reference geometry"
+    return (
+        f"this CT was stored with a gantry tilt of about {float(tilt):.1f} deg, and twinsep "
+        "put it on an orthogonal grid when reading it (the plan's warnings say so), so a "
+        "map drawn on the CT file as stored is not on the plan's grid: edit the plan's "
+        "labels.nii.gz or twins.seg.nrrd, which are on it, or plan from a tilt-corrected CT "
+        "(e.g. dcm2niix's) and segment that one"
+    )
+
+
 def place_on_grid(
     array: np.ndarray,
     affine: np.ndarray,
@@ -524,7 +549,7 @@ def place_on_grid(
                 source,
                 f"voxel size {_fmt(file_sp)} mm is not the CT's {_fmt(ct_sp)} mm: the "
                 "segmentation must be on the CT's grid (twinsep does not resample it); "
-                "export it with the CT as reference geometry",
+                f"{grid_advice(ct)}",
             )
         cosines = np.clip(
             np.abs(np.sum(affine[:3, :3] / file_sp * ct.direction[:, perm], axis=0)), 0, 1
@@ -533,8 +558,7 @@ def place_on_grid(
         raise InputError(
             source,
             f"its voxel axes are turned {angle:.2f} deg from the CT's: the segmentation must "
-            "be on the CT's grid (twinsep does not resample it); export it with the CT as "
-            "reference geometry",
+            f"be on the CT's grid (twinsep does not resample it); {grid_advice(ct)}",
         )
     t = m[:3, 3]
     off = np.abs(t - np.rint(t)).max()
@@ -542,8 +566,8 @@ def place_on_grid(
         raise InputError(
             source,
             f"its voxel centres are {off:.2f} voxel off the CT's grid (at most "
-            f"{params.max_off_grid_vx:g} allowed): it was not made on this CT; export it "
-            "with the CT as reference geometry",
+            f"{params.max_off_grid_vx:g} allowed): it was not made on this CT; "
+            f"{grid_advice(ct)}",
         )
     order = [int(np.flatnonzero(perm == a)[0]) for a in range(3)]  # file axis of CT axis a
     arr = np.transpose(np.asarray(array), order)
@@ -566,7 +590,7 @@ def place_on_grid(
             source,
             f"{outside} labelled voxels lie outside the CT (file box {lo.tolist()} to "
             f"{(hi - 1).tolist()} in CT voxels, CT 0 to {(shape - 1).tolist()}): it was not "
-            "made on this CT",
+            "made on this CT" + ("" if ct.meta.get(TILT_META) is None else f"; {grid_advice(ct)}"),
         )
     out = np.zeros(ct.shape, np.uint8)
     if (c_hi > c_lo).all():

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -90,10 +90,31 @@ class ScanInfo(BaseModel):
 
 @dataclass(frozen=True)
 class Scan:
-    """A validated scan: the volume and what is known about it."""
+    """A validated scan: the volume and what is known about it.
+
+    ``identifiers`` holds the header values that a file or folder name is checked
+    against (:meth:`names_patient`: patient name, IDs, birth date, accession number),
+    also without ``keep_phi``. They stay in memory: not shown, and not pickled (a stage
+    result that held a scan would not carry them into the plan's cache).
+    """
 
     volume: Volume
     info: ScanInfo
+    identifiers: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+
+    def names_patient(self, path: str | Path) -> bool:
+        """Whether the last part of ``path`` (another file the user gave with this scan,
+        e.g. their segmentation) holds one of this scan's identifying header values
+        (:func:`path_names_patient`)."""
+        return path_names_patient(path, self.identifiers)
+
+    def __getstate__(self) -> dict[str, object]:
+        return {"volume": self.volume, "info": self.info}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        object.__setattr__(self, "volume", state["volume"])
+        object.__setattr__(self, "info", state["info"])
+        object.__setattr__(self, "identifiers", {})
 
 
 _SUFFIX_FORMATS = (
@@ -281,6 +302,9 @@ def _finish(path: Path, loaded: Loaded, *, keep_phi: bool, params: LoadParams) -
         )
     affine = np.asarray(grid_affine, dtype=np.float64)
     meta = {"modality": modality, "format": loaded.format, **loaded.meta}
+    if shear is not None:
+        # read by twinsep.interop.edited: a user's map drawn on the file as stored
+        meta["tilt_corrected_deg"] = round(float(shear.tilt_deg), 2)
     volume = Volume(arr, affine, meta)
     phi = dict(loaded.phi) if keep_phi else None
     info = ScanInfo(
@@ -304,7 +328,8 @@ def _finish(path: Path, loaded: Loaded, *, keep_phi: bool, params: LoadParams) -
     )
     for w in warnings:
         logger.info("%s: %s", path, w)
-    return Scan(volume=volume, info=info)
+    identifiers = {k: str(v) for k, v in loaded.phi.items() if k in _PATH_PHI_KEYWORDS}
+    return Scan(volume=volume, info=info, identifiers=identifiers)
 
 
 #: Identifying values shorter than this (characters, letters and digits only) are not

@@ -19,14 +19,16 @@ LABELS_GZIP_LEVEL = 3
 
 
 def _run(ctx: Any) -> TissueLabels:
-    from twinsep.plan import scan_display_name
+    from twinsep.plan import names_patient, scan_display_name
     from twinsep.segment.mr import fuse_mr, segment_mr_t1
 
     params: SegmentParams = ctx.params
     scan = ctx.scan
     vol = scan.volume
     name = scan_display_name(
-        scan.info.path, names_patient=scan.info.path_names_patient, keep_phi=ctx.options.keep_phi
+        scan.info.path,
+        names_patient=scan.info.path_names_patient or names_patient(ctx.mr, scan.info.path),
+        keep_phi=ctx.options.keep_phi,
     )
     vol = type(vol)(vol.array, vol.affine, {**vol.meta, "source": name})
     if ctx.options.segmentation_path is not None:
@@ -43,7 +45,7 @@ def _run(ctx: Any) -> TissueLabels:
             mvol = mr.volume
             mr_name = scan_display_name(
                 mr.info.path,
-                names_patient=mr.info.path_names_patient,
+                names_patient=mr.info.path_names_patient or names_patient(scan, mr.info.path),
                 keep_phi=ctx.options.keep_phi,
             )
             mvol = type(mvol)(mvol.array, mvol.affine, {**mvol.meta, "source": mr_name})
