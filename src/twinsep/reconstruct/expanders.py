@@ -83,6 +83,12 @@ class ExpanderParams:
         no forbidden point can hide between samples farther than ~1 mm inside).
     n_candidates : int
         Candidate centres tried per expander (8).
+    normal_radius_mm : float
+        Radius of the scalp patch whose mean orientation is a site's normal, mm (10.0):
+        the area-weighted mean of the skin face normals within it. One marching-cubes
+        face of the voxel surface tilts by up to ~15 deg from the true scalp normal
+        (measured on analytic spheres; the mean over 10 mm is within ~1 deg), and
+        which face a site lands on depends on how the scan's voxels are stored.
     room_radius_mm : float
         Radius within which the free available scalp around a point is summed to rank
         candidate centres, mm (50.0, about half the longest standard base): the
@@ -133,6 +139,7 @@ class ExpanderParams:
     gap_mm: float = 5.0
     footprint_step_mm: float = 6.0
     n_candidates: int = 8
+    normal_radius_mm: float = 15.0
     room_radius_mm: float = 50.0
     first_choices: int = 1
     initial_fill_fraction: float = 0.10
@@ -175,6 +182,10 @@ class ExpanderParams:
             raise InputError("expanders.max_expanders", f"{self.max_expanders} must be >= 1")
         if self.first_choices < 1:
             raise InputError("expanders.first_choices", f"{self.first_choices} must be >= 1")
+        if not self.normal_radius_mm > 0.0:
+            raise InputError(
+                "expanders.normal_radius_mm", f"{self.normal_radius_mm} must be > 0 mm"
+            )
         if not self.usable_catalogue():
             raise InputError(
                 "expanders.catalogue",
@@ -531,6 +542,18 @@ def _place(defects: TwinDefects, params: ExpanderParams, required_mm2: float) ->
     static_clear = thinned_tree(np.vstack([skin.points_mm[~allowed], defects.wound.points_mm]))
     static_clear = static_clear.query(pts)[0]
     min_half = 0.5 * min(c.width_mm for c in params.usable_catalogue())
+    normal_cache: dict[int, np.ndarray] = {}
+
+    def site_normal(ci: int) -> np.ndarray:
+        """Scalp normal at available point ``ci``: the area-weighted mean of the skin
+        face normals within ``normal_radius_mm`` (its own face's if the mean vanishes)."""
+        if ci not in normal_cache:
+            near = all_tree.query_ball_point(pts[ci], params.normal_radius_mm)
+            mean = (skin.normals[near] * skin.areas_mm2[near, None]).sum(axis=0)
+            size = float(np.linalg.norm(mean))
+            normal_cache[ci] = mean / size if size > 1e-9 else nrm[ci]
+        return normal_cache[ci]
+
     options_cache: dict[float, list[_Option]] = {}
     uv_cache: dict[tuple[eg.ExpanderBase, float, bool], np.ndarray] = {}
 
@@ -584,7 +607,7 @@ def _place(defects: TwinDefects, params: ExpanderParams, required_mm2: float) ->
         per_cand: list[tuple[int, np.ndarray, list[_Option]]] = []
         for ci in cands:
             to_defect = defects.defect_centroid_mm - pts[ci]
-            frame = _frame(nrm[ci], to_defect)
+            frame = _frame(site_normal(ci), to_defect)
             arc_r = float(np.linalg.norm(to_defect - (to_defect @ frame[2]) * frame[2]))
             key_r = round(arc_r, 1)
             if key_r not in options_cache:
