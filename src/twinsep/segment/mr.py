@@ -129,13 +129,72 @@ def register_mr_to_ct(
     """Rigidly register ``mr`` to ``ct``; return the MR resampled on the CT grid and the
     final Mattes mutual information (positive, larger = better).
 
+    The MR is registered as its header places it. When one of its mirror images fits
+    the CT better, the turns and mirror images of its voxel axes are searched as
+    :func:`fuse_mr` does (:func:`twinsep.segment.mr_orient.search_orientations`), so
+    that the refusal says what the header's error is: a mirror, a turn (which
+    :func:`fuse_mr`, i.e. ``twinsep plan --mr``, uses turned; this function does not
+    turn an MR), or one that cannot be told.
+
     Raises
     ------
     InputError
-        If the registration fails or ends below ``params.registration_min_mi``.
+        If the registration fails or ends below ``params.registration_min_mi``, or the
+        MR's header turns or mirrors it.
     """
-    reg, mi, _, _, _ = _register(ct, mr, params)
+    try:
+        reg, mi, _, _, _ = _register(ct, mr, params)
+    except MRFitError as exc:
+        if not exc.measured.startswith(_MIRROR_MEASURED):
+            raise
+        raise _header_error(ct, mr, params, exc) from None
     return reg, mi
+
+
+#: How :func:`_register`'s mirror refusal states what was measured.
+_MIRROR_MEASURED = "from its header's pose, its mirror image"
+
+
+def _header_error(ct: Volume, mr: Volume, params: MRParams, first: MRFitError) -> MRFitError:
+    """The refusal of :func:`register_mr_to_ct` for an MR that a mirror image of it fits
+    better as its header places it (``first``): a mirror image that fits clearly best of
+    the turns and mirror images keeps ``first``; a turn that does is named; otherwise the
+    orientation is not confirmed. "Clearly": by ``params.orientation_margin_mi`` over
+    every other start and over the MR as given, as :func:`fuse_mr` asks."""
+    src = str(mr.meta.get("source", "MR"))
+    search = search_orientations(*_sitk_pair(ct, mr, params), params)
+    best, given = search.best, search.as_given
+    runner = search.ranked[1] if len(search.ranked) > 1 else given
+    best_mi, given_mi = float(best.mattes_mi or 0.0), float(given.mattes_mi or 0.0)
+    runner_mi = float(runner.mattes_mi or 0.0)
+    margin = params.orientation_margin_mi
+    clear = not best.as_given and best_mi - max(runner_mi, given_mi) > margin
+    if clear and best.mirrored:
+        return first
+    words = best.describe(mr.affine)
+    figures = (
+        f"Mattes mutual information at {max(search.voxel_mm):.0f} mm {best_mi:.3f}, next "
+        f"best {runner_mi:.3f}, as given {given_mi:.3f}"
+    )
+    if clear:
+        return MRFitError(
+            src,
+            f"the MR's header turns it: {words}, it fits the CT clearly best of the "
+            f"{search.tried} turns and mirror images of its voxel axes ({figures}); "
+            f"{first.measured}, which a turned header also gives. register_mr_to_ct "
+            "registers the MR as its header places it: correct the header's orientation "
+            "(affine), or use fuse_mr ('twinsep plan --mr'), which uses a clearly turned MR "
+            "turned, with a warning",
+            f"its header turns it ({words} fits best)",
+        )
+    return MRFitError(
+        src,
+        f"the MR's orientation could not be confirmed: {first.measured}, but of the "
+        f"{search.tried} turns and mirror images of its voxel axes none fits clearly best "
+        f"(the best, {words}: {figures}). Check the MR's side markers and its header's "
+        "orientation (affine)",
+        first.measured,
+    )
 
 
 def _register(
