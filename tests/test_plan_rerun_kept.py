@@ -23,9 +23,14 @@ class _Info:
     """What :func:`run_plan` reads of a loaded scan's info."""
 
     path: str = "/data/ct.nii.gz"
+    sha: str = "ab" * 32
+
+    @property
+    def sha256(self) -> str:
+        return self.sha
 
     def model_dump(self, mode: str = "json") -> dict[str, Any]:
-        return {"path": self.path, "sha256": "ab" * 32}
+        return {"path": self.path, "sha256": self.sha}
 
 
 @dataclass(frozen=True)
@@ -165,3 +170,20 @@ def test_a_recompute_without_the_scan_names_the_scan_as_given(
     line = err.value.one_line()
     assert line.startswith("ct.nii.gz: stage first must be recomputed and needs the scan"), line
     assert "--scan" in line and "\n" not in line
+
+
+def test_a_rerun_refuses_a_scan_other_than_the_plans(
+    made: tuple[Path, _Pipeline], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--scan`` given to a re-run must be the plan's scan: a stage recomputed from
+    another one would be filed under the plan's checksum (cache keys, plan.json)."""
+    out, _ = made
+    before = (out / "plan.json").read_bytes()
+    other = tmp_path / "other.nii.gz"
+    other.write_bytes(b"")
+    monkeypatch.setattr("twinsep.io.load_scan", lambda path, **kw: _Scan(_Info(sha="cd" * 32)))
+    with pytest.raises(InputError) as err:
+        rerun_plan(out, scan_path=other)
+    line = err.value.one_line()
+    assert line.startswith(f"{other}: is not the scan this plan was made from"), line
+    assert (out / "plan.json").read_bytes() == before

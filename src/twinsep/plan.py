@@ -264,11 +264,13 @@ class StageContext:
             from twinsep.io import load_scan
 
             self._require(Path(self.options.scan_path), "--scan", "scan")
-            self._scan = load_scan(
+            scan = load_scan(
                 self.options.scan_path,
                 series_uid=self.options.series_uid,
                 keep_phi=self.options.keep_phi,
             )
+            self._same_as_recorded(scan, "sha256", Path(self.options.scan_path), "scan")
+            self._scan = scan
         return self._scan
 
     @property
@@ -290,6 +292,7 @@ class StageContext:
                 )
             except SeriesChoiceError as exc:
                 raise exc.for_option("--mr-series") from None
+            self._same_as_recorded(mr, "mr_sha256", Path(self.options.mr_path), "MR")
             if mr.info.modality == "CT":
                 # a CT given as the MR registers perfectly to the CT, and its bright bone
                 # was then taken for venous signal (26 mL of "sinuses" on a phantom)
@@ -339,6 +342,21 @@ class StageContext:
                 )
             self._edited = edited
         return self._edited
+
+    def _same_as_recorded(self, loaded: Any, key: str, path: Path, what: str) -> None:
+        """Raise :class:`InputError` when a re-run reads a scan (``key``: ``"sha256"``
+        or ``"mr_sha256"`` of the plan's ``input``) other than the one the plan was made
+        from: the cache keys and plan.json hold the recorded checksum, so a stage
+        recomputed from another scan would be filed under the plan's."""
+        recorded = self.input_info.get(key)
+        got = getattr(getattr(loaded, "info", None), "sha256", None)
+        if recorded and got and got != recorded:
+            raise InputError(
+                path,
+                f"is not the {what} this plan was made from (sha256 {got[:12]}..., the "
+                f"plan's {recorded[:12]}...); give the plan's own {what}, or plan again "
+                "with 'twinsep plan SCAN --out DIR --force'",
+            )
 
     def _require(self, path: Path, option: str, what: str) -> None:
         """Raise :class:`InputError` when a scan that a stage must read again is not there
