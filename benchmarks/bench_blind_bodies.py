@@ -55,17 +55,20 @@ def markdown(rows: list[dict[str, Any]], baselines: dict[str, dict[str, Any]]) -
         "Head-part Dice (the part a case without bodies holds; ECG leads left out; on plain "
         "CT the true vessels left out); (delta) = minus the same phantom3 case without "
         "bodies (baseline, same code); twin acc counts head-part tissue more than 15 mm "
-        "from the true boundary plane.",
+        "from the true boundary plane; its misses are parted into that tissue labelled air "
+        "(no owner: the skin's half-filled voxels, a segmentation term) and the ownership "
+        "of the tissue twinsep labels (owned).",
         "",
         "| case | exit | soft (delta) | bone (delta) | brain (delta) | CSF (delta) | vessel "
-        "(delta) | twin acc head (base) | twin acc body | A ok | type (base) | complete "
-        "(base) | shared sinus (base) | rotation err (base) | contrast ok | plan s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "(delta) | twin acc head (base) | of it air (base) | owned (base) | twin acc body "
+        "| A ok | type (base) | complete (base) | shared sinus (base) | rotation err (base) "
+        "| contrast ok | plan s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         b = baselines.get(r["baseline"], {})
         if r["exit"] != 0:
-            lines.append(f"| {r['name']} | **{r['exit']}** | {r.get('error', '')} |" + " |" * 13)
+            lines.append(f"| {r['name']} | **{r['exit']}** | {r.get('error', '')} |" + " |" * 15)
             continue
         d, bd = r["dice_head"], b.get("dice", {}) if b.get("exit") == 0 else {}
         cells = [
@@ -76,6 +79,10 @@ def markdown(rows: list[dict[str, Any]], baselines: dict[str, dict[str, Any]]) -
             f"| {r['name']} | 0 | "
             + " | ".join(cells)
             + f" | {cell(r['twin_acc_head_15mm'], 4)} ({cell(b.get('twin_acc_15mm'), 4)}) | "
+            f"{cell(r.get('twin_head_far_air_15mm'), 4)} "
+            f"({cell(b.get('twin_far_air_15mm'), 4)}) | "
+            f"{cell(r.get('twin_acc_head_owned_15mm'), 5)} "
+            f"({cell(b.get('twin_acc_owned_15mm'), 5)}) | "
             f"{cell(r['twin_acc_body'], 4)} | {cell(r['twin_a_ok'])} | "
             f"{r['type_plan']} ({b.get('type_plan', '-')}) | "
             f"{r['completeness_plan']} ({b.get('completeness_plan', '-')}) | "

@@ -13,7 +13,9 @@ Metrics (beyond ``blind.score.score_plan``'s, whose whole-volume Dice is kept as
 * ``groups[g]``: share of each body material group given each label 0-5 by twinsep
   (heart blood, myocardium, lungs, airway, ribs/clavicles/scapulae, arm bones, ECG, liver).
 * ``twin_acc_head_15mm``: issue 4's twin accuracy (> 15 mm from the true plane) in the head
-  part; ``twin_acc_body``: share of the body's tissue voxels given the right twin;
+  part; ``twin_head_far_air_15mm`` / ``twin_acc_head_owned_15mm`` its two parts
+  (``blind.score.twin_split``: the share labelled air, the ownership of the rest);
+  ``twin_acc_body``: share of the body's tissue voxels given the right twin;
   ``arm_beyond_plane_ml`` / ``arm_beyond_plane_ok``: the raised arm's tissue on the other
   twin's side of the plane and the share of it given its own twin.
 * ``twins_ml``: plan.json's per-twin volumes and tissue against the truth's head part and
@@ -32,7 +34,15 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from blind.score import LABEL_NAMES, _load, dice, plane_distance_mm, run_plan, score_plan
+from blind.score import (
+    LABEL_NAMES,
+    _load,
+    dice,
+    plane_distance_mm,
+    run_plan,
+    score_plan,
+    twin_split,
+)
 
 WARN_WORDS = (
     "body",
@@ -108,6 +118,9 @@ def score_bodies(plan_dir: Path, truth_dir: Path) -> dict[str, Any]:
     out["twin_acc_head_15mm"] = (
         round(float((p_tw[far] == t_tw[far]).mean()), 4) if far.any() else None
     )
+    air, owned = twin_split(t_tw, p_tw, p_lab, far)
+    out["twin_head_far_air_15mm"] = None if air is None else round(air, 4)
+    out["twin_acc_head_owned_15mm"] = None if owned is None else round(owned, 5)
     body = tissue & (region == 2)
     out["twin_acc_body"] = (
         round(float((p_tw[body] == t_tw[body]).mean()), 4) if body.any() else None

@@ -13,6 +13,11 @@ Metrics
 * ``twin_acc_15mm``: issue 4's twin accuracy - the share of true tissue voxels whose
   twin twinsep got right, counting voxels more than 15 mm (world) from the true A/B
   boundary (phantom3's bisecting plane). ``twin_acc_all``: every tissue voxel.
+  It counts a true tissue voxel that twinsep labels air (owner 0) as wrong, so it holds a
+  segmentation term; :func:`twin_split` parts the misses: ``twin_far_air_15mm`` (share of
+  those voxels labelled air: mostly the skin's half-filled voxels) and
+  ``twin_acc_owned_15mm`` (the ownership alone: the share right among those twinsep
+  labels tissue).
 * ``twin_a_ok``: twinsep's twin A is the DESIGN-rule twin A (majority of its voxels).
 * ``type_ok``, ``axis_angle_err_deg``, ``rotation_err_deg`` (vertical unions only),
   ``completeness_ok``, ``shared_sinus_ok``: the fusion analysis against the construction.
@@ -108,6 +113,29 @@ def voxel_limits(truth_dir: Path) -> dict[str, float]:
     return {"bone": round(best_bone, 4), "csf": round(best_csf, 4)}
 
 
+def twin_split(
+    t_tw: npt.NDArray[np.uint8],
+    p_tw: npt.NDArray[np.uint8],
+    p_lab: npt.NDArray[np.uint8],
+    scored: npt.NDArray[np.bool_],
+) -> tuple[float | None, float | None]:
+    """The two parts of a twin accuracy over the true tissue voxels ``scored``.
+
+    Returns ``(air, owned)``: the share of ``scored`` that the plan labels air (no
+    owner: a segmentation miss, not an ownership one), and the share of the rest (the
+    voxels the plan labels tissue) whose owner is the true twin (an unowned tissue
+    voxel counts as wrong). ``None`` where there is nothing to count.
+    """
+    n = int(scored.sum())
+    if n == 0:
+        return None, None
+    labelled = scored & (p_lab > 0)
+    m = int(labelled.sum())
+    air = (n - m) / n
+    owned = float((p_tw[labelled] == t_tw[labelled]).mean()) if m else None
+    return air, owned
+
+
 def score_plan(plan_dir: Path, truth_dir: Path) -> dict[str, Any]:
     """Compare one plan folder with its phantom3 truth; a JSON-ready dict (see module doc)."""
     truth = json.loads((truth_dir / "truth.json").read_text())
@@ -138,6 +166,7 @@ def score_plan(plan_dir: Path, truth_dir: Path) -> dict[str, Any]:
     dist = plane_distance_mm(t_lab.shape, t_aff, truth)
     far = tissue & (np.abs(dist) > BAND_MM)
     out["twin_acc_15mm"] = float((p_tw[far] == t_tw[far]).mean()) if far.any() else None
+    out["twin_far_air_15mm"], out["twin_acc_owned_15mm"] = twin_split(t_tw, p_tw, p_lab, far)
     out["twin_acc_all"] = float((p_tw[tissue] == t_tw[tissue]).mean())
     pa = p_tw == 1
     out["twin_a_ok"] = bool(pa.any() and (t_tw[pa] == 1).mean() > 0.5)
