@@ -48,7 +48,10 @@ detector does not look for a long neck. Per twin:
      base, C1), the tissue meets background or the array's edge across a plane: the
      largest patch of skin sharing one outward normal (``body_cut_normal_deg``), flat
      within ``body_cut_depth_mm`` and of at least ``body_cut_min_mm2``, plays the
-     cut's part (whole phantom heads' flattest patches stay under 1340 mm^2);
+     cut's part (whole phantom heads' flattest patches stay under 1340 mm^2); one
+     beyond a whole neck (``body_cut_reach_mm``: the body in the scan) is used only
+     when it agrees with the skull-base cues and the neck, followed to the scan's end,
+     is not confirmed by its walls there;
    * *neck or jaw cut*: a smaller flat patch (``neck_cut_min_mm2``) that ends the body
      across the neck's end slab replaces a neck that leans more than ``cut_agree_deg``
      from it (a scan ending at the chin or through the jaw: the end slab holds the cut
@@ -552,6 +555,21 @@ def twin_frame(
         )
         cut, cut_key = None, ""
         tube_dirs.pop("body cut", None)
+    # One that agrees with them (a neck and trunk near the scanner's axis) is used only
+    # where the neck cannot be followed to the scan's end: the axis it gives is its
+    # mean with the skull-base estimate (which leans to the face), and its plane,
+    # fitted through all the skin facing that way, tilts toward skin at other levels:
+    # 3.5-5.1 deg off on generated heads on bodies, 8.5 and 11.7 on one twin of the
+    # bodies blind vt-c15-full and at120-p15-full, where the neck's walls at the scan's
+    # end read 0.4-0.9. So the neck is followed first; where its end confirms it
+    # (``neck_confirmed``) the far cut is not used, else (a scan ending at the
+    # shoulders, the neck's end slab sliding onto them: vt-c15-torso20) it is, as
+    # before.
+    far_kept: tuple[str, np.ndarray, float, np.ndarray | None] | None = None
+    if cut_key == "body_cut" and cut is not None and far_below_mm > ap.body_cut_reach_mm:
+        far_kept = (cut_key, cut, far_below_mm, tube_dirs.pop("body cut", None))
+        cut, cut_key = None, ""
+    neck_dir_before = neck_dir
     body_pts = world(body & ~ndi.binary_erosion(body))
 
     def walls_under_head(plane: _Plane) -> bool:
@@ -662,6 +680,21 @@ def twin_frame(
                 else:
                     neck_dir = tube_dir
                 neck_end_normal = None
+    if far_kept is not None:
+        if neck_confirmed:
+            logger.debug(
+                "twin %s: the neck runs along the body's own direction at the scan's end: "
+                "the cut %.0f mm below the cavity's bulk (beyond it) is not used",
+                name,
+                far_kept[2],
+            )
+        else:
+            cut_key, cut, far_below_mm, far_tube = far_kept
+            if far_tube is not None:
+                tube_dirs["body cut"] = far_tube
+            neck_cut, neck_end_normal, end_seen = False, None, None
+            neck_dir = neck_dir_before
+            cues.pop("neck_end", None)
     # The exit cue exaggerates a wrong first estimate on a cavity without a visible
     # exit (the lowest point of an elongated cavity slides along its long axis), so the
     # neck is also accepted when it agrees with the footprint alone.

@@ -159,11 +159,16 @@ class AxisParams:
     ``FusionParams.scalp_skull_mm`` inside it) is the scan's cut through the body below
     a whole neck (chest, shoulders, arms), not a cut just below the head; it is no cue
     when it also lies more than ``cut_agree_deg`` from the skull-base cues (a head
-    tilted in the scanner). Measured: the real CT twins and Colin27 cut at the skull
-    base 27.0-31.1 mm (20 rows of ``benchmarks/fusion_axes_table.py``); the bodies blind
-    cases cut 20 mm below the shoulders 75-78 mm (their cut agrees with the skull base
-    and is kept), the angular unions cut through the chest 198-201 mm, the 1.5 mm
-    overhead case 160 mm."""
+    tilted in the scanner), nor, when it agrees with them, where the neck followed to
+    the scan's end is confirmed by its walls there (the cut is then averaged with the
+    skull-base estimate, which leans to the face: 3.5-5.1 deg off on generated heads on
+    bodies, 8.5 and 11.7 on one twin of the bodies blind vt-c15-full and
+    at120-p15-full, against 0.4-0.9 from the neck). Measured: the real CT twins and
+    Colin27 cut at the skull base 27.0-31.1 mm (20 rows of
+    ``benchmarks/fusion_axes_table.py``); the bodies blind cases cut 20 mm below the
+    shoulders 75-78 mm (their cut agrees with the skull base and, the neck's end slab
+    sliding onto the shoulders, is kept), the angular unions cut through the chest
+    198-201 mm, the 1.5 mm overhead case 160 mm."""
 
     neck_cut_min_mm2: float = 400.0
     """Area (mm^2) from which a flat patch smaller than ``body_cut_min_mm2`` that ends the
