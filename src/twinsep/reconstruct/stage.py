@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from twinsep.errors import ConfigError
+from twinsep.layout import to_canonical
 from twinsep.reconstruct.bone import BoneParams, TwinBonePlan, plan_bone
 from twinsep.reconstruct.defects import (
     AVAILABLE,
@@ -163,7 +164,12 @@ def reconstruct(
     -------
     Reconstruction
     """
-    defects = measure_defects(labels, twins, frames=frames, params=params.defects)
+    # the surfaces are meshed on one array layout whatever the scan's storage (axis
+    # order, reversed axes): marching cubes triangulates by array axes, and the greedy
+    # expander placement then answers differently for the same voxels
+    defects = measure_defects(
+        to_canonical(labels)[0], to_canonical(twins)[0], frames=frames, params=params.defects
+    )
     grown: dict[str, ExistingSkin] = {}
     for name, d in list(defects.items()):
         ex = existing_skin(d, existing, labels.affine, efficiency=params.expanders.efficiency.round)
