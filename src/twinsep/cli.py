@@ -458,7 +458,9 @@ ScanOption = Annotated[
     Path | None,
     typer.Option(
         "--scan",
-        help="The plan's scan, if a stage must be recomputed (a plan keeps only its file name).",
+        help="The plan's scan (a plan keeps only its file name): recompute what this twinsep "
+        "computes otherwise. Without it, the plan's results are kept (after an update, with "
+        "a warning).",
     ),
 ]
 
