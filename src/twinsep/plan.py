@@ -247,6 +247,10 @@ class StageContext:
         self.peak_rss_mb: dict[str, float] = {}
         self.input_info: dict[str, Any] = {}
         self.parameters: dict[str, Any] = {}
+        #: the cache key of each stage's result in this run (set by :func:`run_plan`).
+        self.keys: dict[str, str] = {}
+        #: the published plan folder this run replaces (a re-run, ``--force``), if any.
+        self.previous_dir: Path | None = None
         #: jobs started by ``Stage.early`` for stages still to run, by stage name.
         self.early_jobs: dict[str, Any] = {}
         #: what ``Stage.prepare`` readied for the ``early`` of stages still to run.
@@ -384,6 +388,20 @@ class StageContext:
                 f"stage {stage} must be recomputed and needs the {what}, which is not there "
                 f"(a plan keeps only the {what}'s file name); {how}",
             )
+
+    def previous_file(self, name: str) -> Path | None:
+        """The file ``name`` of the plan folder this run replaces, when the running
+        stage's result there is this run's (the same cache key in that plan's cache:
+        the file was written from the same inputs); None otherwise. For a file a re-run
+        cannot write again (``seg.dcm`` needs the source DICOM, which a plan does not
+        keep)."""
+        prev, key = self.previous_dir, self.keys.get(self.stage_name)
+        if prev is None or key is None:
+            return None
+        if not (prev / CACHE_DIR / f"{self.stage_name}-{key}.pkl").is_file():
+            return None
+        path = prev / name
+        return path if path.is_file() else None
 
     def set_scan(self, scan: Any) -> None:
         """Provide an already-loaded main scan (avoids loading it twice)."""
@@ -1006,6 +1024,8 @@ def run_plan(
     cache_dir = work / CACHE_DIR
 
     keys, keepable = _plan_keys(stage_list, options, digests, earlier, out_dir, cache_dir)
+    ctx.keys = dict(keys)
+    ctx.previous_dir = out_dir if (out_dir / PLAN_JSON).is_file() else None
     timings = ctx.timings_s
     peaks = ctx.peak_rss_mb
     sections = ctx.sections

@@ -16,7 +16,7 @@ from twinsep.interop.dicomseg import (
     write_dicom_seg,
 )
 from twinsep.interop.slicer import colour_tables, write_seg_nrrd
-from twinsep.io import atomic_write_text
+from twinsep.io import atomic_write_bytes, atomic_write_text
 from twinsep.plan import Stage, StageContext, defer_write
 
 logger = logging.getLogger(__name__)
@@ -70,7 +70,14 @@ def write(result: ExportResult, ctx: StageContext, out_dir: Path) -> dict[str, A
                 keep_phi=ctx.options.keep_phi,
             )
         except SourceGoneError as exc:
-            ctx.warn(f"seg.dcm not written: {exc}")
+            kept = ctx.previous_file("seg.dcm")
+            if kept is None:
+                ctx.warn(f"seg.dcm not written: {exc}")
+            else:
+                # a re-run without the source DICOM: the plan's seg.dcm was written from
+                # the same labels, twins, source and colours (same cache key): kept
+                atomic_write_bytes(out_dir / "seg.dcm", kept.read_bytes())
+                files.append("seg.dcm")
         except SourceUnusableError as exc:
             ctx.warn(f"seg.dcm not written: the source DICOM cannot be referenced: {exc}")
         except EmptySegmentationError as exc:
