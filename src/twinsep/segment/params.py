@@ -1466,6 +1466,13 @@ class MRParams:
     """Maximum distance (mm) from the intracranial space within which dark T1 voxels are
     taken as skull; beyond it they are air in the sinuses or background."""
 
+    csf_level_min_ml: float = 2.0
+    """MR alone: the CSF level is read from the dark voxels the grown brain encloses
+    (the ventricles, enclosed sulci) only when they hold at least this much (mL);
+    fewer, and brain vs CSF stays split at the head's dark/bright boundary
+    (``segment.mr._csf_grey_boundary``). The blind MR phantom's enclose 7.6-8.1 mL, the
+    Colin27 head 37 mL."""
+
     fusion_gap_share: float = 1 / 3
     """CT+MR brain/CSF: the MR overrides the CT's call in a cavity voxel only where the
     registered MR's value lies within this share of the gap between the CSF and
