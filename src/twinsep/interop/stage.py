@@ -70,7 +70,9 @@ def write(result: ExportResult, ctx: StageContext, out_dir: Path) -> dict[str, A
                 keep_phi=ctx.options.keep_phi,
             )
         except SourceGoneError as exc:
-            kept = ctx.previous_file("seg.dcm")
+            # (a context made outside run_plan, e.g. for a stage's write alone, has none)
+            previous = getattr(ctx, "previous_file", None)
+            kept = None if previous is None else previous("seg.dcm")
             if kept is None:
                 ctx.warn(f"seg.dcm not written: {exc}")
             else:
