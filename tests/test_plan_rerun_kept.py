@@ -16,6 +16,7 @@ import pytest
 
 from twinsep.errors import InputError
 from twinsep.plan import PlanOptions, Stage, StageContext, read_plan, rerun_plan, run_plan
+from twinsep.report.render import warning_groups
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,11 @@ def test_report_after_an_update_keeps_the_results_without_the_scan(
     # a second re-run says it once again, not twice
     rerun_plan(out)
     assert sum(w.startswith("re-run: ") for w in read_plan(out)["warnings"]) == 1
+    # the report shows it first, under its own heading
+    title, texts = warning_groups(read_plan(out)["warnings"])[0]
+    assert title == "Results kept from the twinsep that made this plan"
+    rest = kept[0].removeprefix("re-run: ")
+    assert texts == [rest[0].upper() + rest[1:]]
 
 
 def test_a_new_team_recomputes_the_schedule_from_the_kept_results(

@@ -91,6 +91,9 @@ def tissue_words(key: str) -> str:
 #: each warning with the stage's name, ``"segment: ..."``), in the order of the page;
 #: warnings without a known prefix (the scan's loading) come first.
 WARNING_GROUPS: tuple[tuple[str, str], ...] = (
+    # a re-run after an update that kept the plan's results (plan.KEPT_PREFIX): first,
+    # since it qualifies every number below
+    ("re-run", "Results kept from the twinsep that made this plan"),
     ("", "The scan"),
     ("MR", "The MR scan"),
     ("segment", "Tissues, metal and contrast on the scan"),
