@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
+from io_volumes import make_volume
 
-from conftest import make_volume
 from twinsep.errors import ScanError
 from twinsep.io import load_scan, write_dicom_series
 from twinsep.io.dicom import series_uid_hash

@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
+from io_volumes import AFFINES, make_affine
 
-from conftest import AFFINES, make_affine
 from phi_bytes import all_bytes
 from twinsep.errors import ScanError
 from twinsep.io import describe_scan, load_scan, write_dicom_series

@@ -10,8 +10,8 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 import pytest
+from io_volumes import AFFINES, MARK_IJK, MARK_VALUE, make_volume
 
-from conftest import AFFINES, MARK_IJK, MARK_VALUE, make_volume
 from twinsep.errors import ScanError
 from twinsep.io import load_scan, save_volume, write_dicom_series
 

@@ -13,8 +13,8 @@ import nrrd
 import numpy as np
 import pytest
 import SimpleITK as sitk
+from io_volumes import AFFINES, MARK_IJK, MARK_VALUE, make_volume
 
-from conftest import AFFINES, MARK_IJK, MARK_VALUE, make_volume
 from twinsep.io import load_scan, save_volume, write_dicom_series
 from twinsep.io.formats import itk_affine_ras
 from twinsep.volume import LPS_TO_RAS, Volume, apply_affine

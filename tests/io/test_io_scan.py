@@ -11,8 +11,8 @@ import nibabel as nib
 import numpy as np
 import pydicom
 import pytest
+from io_volumes import make_volume
 
-from conftest import make_volume
 from twinsep.io import describe_scan, load_scan, save_volume, write_dicom_series
 from twinsep.volume import Volume
 
