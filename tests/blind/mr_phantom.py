@@ -387,8 +387,49 @@ def _head_tissue(
 
     Returns the tissue class (AIR outside), whether the point is inside this twin's body,
     and the depth below the inner table (mm, > 0 in the cranial cavity, NaN outside).
+    Only the points in :func:`_near_head` are worked out (the same values there; the
+    rest are air), a third less time for a render.
     """
-    q = (p - head.centre) @ head.rot
+    q_all = (p - head.centre) @ head.rot
+    near = _near_head(head, q_all)
+    tissue_all = np.full(len(p), AIR, dtype=np.uint8)
+    body_all = np.zeros(len(p), dtype=bool)
+    depth_all = np.full(len(p), np.nan)
+    tissue_all[near], body_all[near], depth_all[near] = _head_tissue_local(head, q_all[near])
+    return tissue_all, body_all, depth_all
+
+
+def _near_head(head: _Head, q: NDArray[np.float64]) -> NDArray[np.bool_]:
+    """The points (head coordinates, (N, 3)) that may hold any of ``head``'s tissue: the
+    union of boxes around the cranium (its surface waves move it by at most the sum of
+    their amplitudes), the face, the neck and the orbits, 1 mm wider. Every other point
+    is air and outside the body in :func:`_head_tissue_local`."""
+    a, b, c = head.semi
+    wave = 1.0 + float(np.abs(head.shape.amp).sum())
+    boxes = [
+        (np.zeros(3), head.semi * wave),
+        (np.array([0.0, 0.5 * b, -0.78 * c]), np.array([0.7 * a, 0.48 * b, 0.5 * c])),
+        (
+            np.array([0.0, -0.2 * b, -0.5 * (1.55 * c + 120.0)]),
+            np.array([0.55 * a, 0.55 * a, 0.5 * (0.45 * c + 120.0)]),
+        ),
+        (np.array([0.3 * a, 0.8 * b, -0.6 * c]), np.full(3, 10.5)),
+        (np.array([-0.3 * a, 0.8 * b, -0.6 * c]), np.full(3, 10.5)),
+    ]
+    near = np.zeros(len(q), dtype=bool)
+    for centre, half in boxes:
+        lo, hi = centre - half - 1.0, centre + half + 1.0
+        inside = (q[:, 0] >= lo[0]) & (q[:, 0] <= hi[0])
+        for ax in (1, 2):
+            inside &= (q[:, ax] >= lo[ax]) & (q[:, ax] <= hi[ax])
+        near |= inside
+    return near
+
+
+def _head_tissue_local(
+    head: _Head, q: NDArray[np.float64]
+) -> tuple[NDArray[np.uint8], NDArray[np.bool_], NDArray[np.float64]]:
+    """:func:`_head_tissue` at points ``q`` (N, 3) in the head's own coordinates."""
     a, b, c = head.semi
     d, u = _ellipsoid_depth(q, head.semi, head.shape(_unit(q)))
     # skull base: the anterior cranial fossa sits above the orbits, the posterior fossa
@@ -405,7 +446,7 @@ def _head_tissue(
     sulc_wide = 6.0 * np.clip((s - 0.15) / 0.3, 0.0, 1.0)
     brain = inner + csf_w
     wm = brain + 2.8 + sulc_wide
-    tissue = np.full(len(p), AIR, dtype=np.uint8)
+    tissue = np.full(len(q), AIR, dtype=np.uint8)
     tissue[d >= 0] = SKIN
     tissue[d >= 1.5] = FAT
     tissue[d >= o1] = CORTICAL
