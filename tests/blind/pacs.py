@@ -305,14 +305,22 @@ def _pixels(ds: Dataset, img: np.ndarray, *, rescale: bool = True) -> None:
     ds.PixelData = np.ascontiguousarray(img).astype("<i2").tobytes()
 
 
-def dose_sr(study_uid: str, number: int, ident: Identity) -> Dataset:
-    """A CT dose report (X-Ray Radiation Dose SR) whose content names the patient."""
+def _single(
+    sop_class: str, modality: str, study_uid: str, number: int, ident: Identity, description: str
+) -> Dataset:
+    """The one object of series ``number`` (instance 1), identified as ``ident``."""
     series_uid = _uid(study_uid, "series", number)
-    ds = _base(_DOSE_SR, _uid(series_uid, 0), "SR")
-    _identify(ds, ident, study_uid, "DOSE REPORT")
+    ds = _base(sop_class, _uid(series_uid, 0), modality)
+    _identify(ds, ident, study_uid, description)
     ds.SeriesInstanceUID = series_uid
     ds.SeriesNumber = number
     ds.InstanceNumber = 1
+    return ds
+
+
+def dose_sr(study_uid: str, number: int, ident: Identity) -> Dataset:
+    """A CT dose report (X-Ray Radiation Dose SR) whose content names the patient."""
+    ds = _single(_DOSE_SR, "SR", study_uid, number, ident, "DOSE REPORT")
     ds.ContentDate = "20260102"
     ds.ContentTime = "101700"
     ds.ValueType = "CONTAINER"
@@ -333,12 +341,7 @@ def dose_sr(study_uid: str, number: int, ident: Identity) -> Dataset:
 
 def dose_screen(study_uid: str, number: int, ident: Identity) -> Dataset:
     """A dose screen: an RGB secondary capture with the name burnt into the pixels."""
-    series_uid = _uid(study_uid, "series", number)
-    ds = _base(_SC, _uid(series_uid, 0), "CT")
-    _identify(ds, ident, study_uid, "PATIENT PROTOCOL")
-    ds.SeriesInstanceUID = series_uid
-    ds.SeriesNumber = number
-    ds.InstanceNumber = 1
+    ds = _single(_SC, "CT", study_uid, number, ident, "PATIENT PROTOCOL")
     ds.ConversionType = "WSD"
     ds.BurnedInAnnotation = "YES"
     ds.ImageType = ["DERIVED", "SECONDARY", "OTHER"]
