@@ -203,7 +203,7 @@ def _colin_case(name: str) -> MrCase | None:
         "axis_angle_deg": truth["axis_angle_deg"],
         "axis_angle_nominal_deg": truth["axis_angle_deg"],
         "twist_deg": CONFIGS[name].twist_deg,
-        "rotation_across_axes_deg": None,
+        "rotation_across_axes_deg": _colin_rotation_across_axes(fused.b_rotation),
     }
     return MrCase(
         mr=Image(np.asarray(fused.mr.array, dtype=np.float32), aff),
@@ -214,6 +214,25 @@ def _colin_case(name: str) -> MrCase | None:
         ct_twins=Image(fused.twins.array, aff),
         truth=facts,
     )
+
+
+def _colin_rotation_across_axes(b_rotation: np.ndarray) -> float:
+    """The angle (deg) between the two Colin27 copies' faces projected on the plane
+    perpendicular to ``axis_A - axis_B``, as plan.json's rotation measures it.
+
+    Copy A keeps Colin27's own frame (long axis +z, face +y); copy B is turned by
+    ``b_rotation``. On the vertical case this is the twist (30); on the angular one,
+    whose axes meet at 118 deg, the faces point to opposite sides of that line (180),
+    while the twist about the junction is 0.
+    """
+    rot = np.asarray(b_rotation, dtype=float)
+    axis_a, face_a = np.array([0.0, 0.0, 1.0]), np.array([0.0, 1.0, 0.0])
+    shared = axis_a - rot @ axis_a
+    shared = shared / np.linalg.norm(shared)
+    fa = face_a - float(np.dot(face_a, shared)) * shared
+    fb = rot @ face_a - float(np.dot(rot @ face_a, shared)) * shared
+    cos = float(np.dot(fa, fb) / (np.linalg.norm(fa) * np.linalg.norm(fb)))
+    return round(float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))), 1)
 
 
 def run_case(bench: BenchCase, work: Path) -> tuple[dict[str, Any], MrCase]:
