@@ -32,16 +32,20 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from blind.score import (
-    LABEL_NAMES,
     _load,
-    dice,
+    agreement,
+    dice_labels,
+    label_shares,
+    load_codes,
     plane_distance_mm,
     run_plan,
+    scan_warnings,
     score_plan,
     twin_split,
+    vessel_keep,
+    voxel_ml,
 )
 
 WARN_WORDS = (
@@ -67,18 +71,8 @@ WARN_WORDS = (
 )
 
 
-def _share(pred: npt.NDArray[np.uint8], mask: npt.NDArray[np.bool_]) -> dict[str, float]:
-    n = int(mask.sum())
-    if n == 0:
-        return {}
-    v = pred[mask]
-    return {str(k): round(float((v == k).sum()) / n, 4) for k in range(6)}
-
-
 def score_bodies(plan_dir: Path, truth_dir: Path) -> dict[str, Any]:
     """Compare a plan folder with its bodies truth; a JSON-ready dict (module doc)."""
-    import nibabel as nib
-
     out = score_plan(plan_dir, truth_dir)
     if out.get("grid_mismatch"):
         return out
@@ -90,46 +84,37 @@ def score_bodies(plan_dir: Path, truth_dir: Path) -> dict[str, Any]:
     t_tw, _ = _load(truth_dir / "twins.nii.gz")
     p_lab, _ = _load(plan_dir / "labels.nii.gz")
     p_tw, _ = _load(plan_dir / "twins.nii.gz")
-    mat = np.asarray(nib.load(str(truth_dir / "materials.nii.gz")).dataobj).astype(np.int16)
-    region = np.asarray(nib.load(str(truth_dir / "region.nii.gz")).dataobj).astype(np.uint8)
-    vox_ml = float(abs(np.linalg.det(t_aff[:3, :3]))) / 1000.0
+    mat = load_codes(truth_dir / "materials.nii.gz")
+    region, _ = _load(truth_dir / "region.nii.gz")
+    vox_ml = voxel_ml(t_aff)
     scored = bool(truth["vessel_voxels_scored"])
     dont_care = np.isin(mat, bod["dont_care_codes"])
-    keep_v = np.ones(t_lab.shape, dtype=bool) if scored else t_lab != 5
+    keep_v = vessel_keep(t_lab, scored)
     for key, part in (("dice_head", region != 2), ("dice_body", region == 2)):
-        keep = part & ~dont_care & keep_v
-        d: dict[str, float | None] = {}
-        for k, name in LABEL_NAMES.items():
-            d[name] = (
-                None if (k == 5 and not scored) else dice((t_lab == k) & keep, (p_lab == k) & keep)
-            )
-        out[key] = d
+        out[key] = dice_labels(t_lab, p_lab, part & ~dont_care & keep_v, scored)
     out["groups"] = {}
     for g, info in bod["groups"].items():
         if "codes" not in info:
             continue
         m = np.isin(mat, info["codes"])
         if m.any():
-            out["groups"][g] = {"ml": round(float(m.sum()) * vox_ml, 1), "share": _share(p_lab, m)}
+            out["groups"][g] = {
+                "ml": round(float(m.sum()) * vox_ml, 1),
+                "share": label_shares(p_lab, m),
+            }
     # twins
     dist = plane_distance_mm(t_lab.shape, t_aff, truth)
     tissue = t_lab > 0
     far = tissue & (region == 1) & (np.abs(dist) > 15.0)
-    out["twin_acc_head_15mm"] = (
-        round(float((p_tw[far] == t_tw[far]).mean()), 4) if far.any() else None
-    )
+    out["twin_acc_head_15mm"] = agreement(p_tw, t_tw, far, 4)
     air, owned = twin_split(t_tw, p_tw, p_lab, far)
     out["twin_head_far_air_15mm"] = None if air is None else round(air, 4)
     out["twin_acc_head_owned_15mm"] = None if owned is None else round(owned, 5)
     body = tissue & (region == 2)
-    out["twin_acc_body"] = (
-        round(float((p_tw[body] == t_tw[body]).mean()), 4) if body.any() else None
-    )
+    out["twin_acc_body"] = agreement(p_tw, t_tw, body, 4)
     beyond = body & (((t_tw == 1) & (dist > 0)) | ((t_tw == 2) & (dist < 0)))
     out["arm_beyond_plane_ml"] = round(float(beyond.sum()) * vox_ml, 1)
-    out["arm_beyond_plane_ok"] = (
-        round(float((p_tw[beyond] == t_tw[beyond]).mean()), 4) if beyond.any() else None
-    )
+    out["arm_beyond_plane_ok"] = agreement(p_tw, t_tw, beyond, 4)
     out["body_labelled_tissue_ml"] = round(float(((p_lab > 0) & (region == 2)).sum()) * vox_ml, 1)
     out["body_unowned_ml"] = round(
         float(((p_lab > 0) & (region == 2) & (p_tw == 0)).sum()) * vox_ml, 1
@@ -150,11 +135,7 @@ def score_bodies(plan_dir: Path, truth_dir: Path) -> dict[str, Any]:
             "truth_head_brain_ml": per["head"]["3"],
         }
     out["twins_ml"] = tw
-    warnings = [
-        str(w)
-        for w in out.get("warnings", [])
-        if not str(w).startswith(("reconstruct:", "models:", "schedule:"))
-    ]
+    warnings = scan_warnings(out.get("warnings", []))
     out["body_warnings"] = [w for w in warnings if any(k in w.lower() for k in WARN_WORDS)]
     fu = plan.get("fusion", {})
     sh = plan.get("shared", {})

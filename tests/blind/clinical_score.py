@@ -33,7 +33,19 @@ import numpy as np
 import numpy.typing as npt
 from scipy import ndimage
 
-from blind.score import LABEL_NAMES, _load, dice, run_plan, score_plan
+from blind.score import (
+    _load,
+    agreement,
+    dice,
+    dice_labels,
+    label_shares,
+    load_codes,
+    run_plan,
+    scan_warnings,
+    score_plan,
+    vessel_keep,
+    voxel_ml,
+)
 
 WARN_WORDS = (
     "metal",
@@ -53,18 +65,8 @@ WARN_WORDS = (
 )
 
 
-def _share(pred: npt.NDArray[np.uint8], mask: npt.NDArray[np.bool_]) -> dict[str, float]:
-    n = int(mask.sum())
-    if n == 0:
-        return {}
-    v = pred[mask]
-    return {str(k): round(float((v == k).sum()) / n, 4) for k in range(6)}
-
-
 def score_clinical(plan_dir: Path, truth_dir: Path) -> dict[str, Any]:
     """Compare a plan folder with its clinical truth; a JSON-ready dict (module doc)."""
-    import nibabel as nib
-
     out = score_plan(plan_dir, truth_dir)
     if out.get("grid_mismatch"):
         return out
@@ -73,20 +75,13 @@ def score_clinical(plan_dir: Path, truth_dir: Path) -> dict[str, Any]:
     clin = truth["clinical"]
     t_lab, t_aff = _load(truth_dir / "labels.nii.gz")
     t_tw, _ = _load(truth_dir / "twins.nii.gz")
-    mat = np.asarray(nib.load(str(truth_dir / "materials.nii.gz")).dataobj).astype(np.int16)
+    mat = load_codes(truth_dir / "materials.nii.gz")
     p_lab, _ = _load(plan_dir / "labels.nii.gz")
     p_tw, _ = _load(plan_dir / "twins.nii.gz")
-    vox_ml = float(abs(np.linalg.det(t_aff[:3, :3]))) / 1000.0
+    vox_ml = voxel_ml(t_aff)
     dont_care = np.isin(mat, clin["dont_care_codes"])
     scored = bool(truth["vessel_voxels_scored"])
-    keep = ~dont_care & ((t_lab != 5) if not scored else True)
-    d: dict[str, float | None] = {}
-    for k, name in LABEL_NAMES.items():
-        if k == 5 and not scored:
-            d[name] = None
-            continue
-        d[name] = dice((t_lab == k) & keep, (p_lab == k) & keep)
-    out["dice"] = d
+    out["dice"] = dice_labels(t_lab, p_lab, ~dont_care & vessel_keep(t_lab, scored), scored)
     objects: dict[str, Any] = {}
     masks: dict[str, npt.NDArray[np.bool_]] = {}
     for g, info in clin["groups"].items():
@@ -98,10 +93,8 @@ def score_clinical(plan_dir: Path, truth_dir: Path) -> dict[str, Any]:
         objects[g] = {
             "voxels": int(m.sum()),
             "ml": round(float(m.sum()) * vox_ml, 3),
-            "share": _share(p_lab, m),
-            "twin_ok": round(float((p_tw[called] == t_tw[called]).mean()), 4)
-            if called.any()
-            else None,
+            "share": label_shares(p_lab, m),
+            "twin_ok": agreement(p_tw, t_tw, called, 4),
         }
     out["objects"] = objects
 
@@ -142,11 +135,7 @@ def score_clinical(plan_dir: Path, truth_dir: Path) -> dict[str, Any]:
         out["ventricle_csf_recall"] = out["ventricle_brain"] = out["ventricle_csf_dice"] = None
     # tissue volumes of the plan against the truth (the expanders make the scalp big)
     # the reconstruct, models and schedule stages' advice is not about the scan's contents
-    warnings = [
-        str(w)
-        for w in out.get("warnings", [])
-        if not str(w).startswith(("reconstruct:", "models:", "schedule:"))
-    ]
+    warnings = scan_warnings(out.get("warnings", []))
     found = [w for w in warnings if any(k in w.lower() for k in WARN_WORDS)]
     out["warned_objects"] = bool(found)
     out["object_warnings"] = found

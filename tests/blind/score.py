@@ -59,6 +59,71 @@ def dice(a: npt.NDArray[np.bool_], b: npt.NDArray[np.bool_]) -> float | None:
     return 2.0 * int((a & b).sum()) / s
 
 
+def load_codes(path: Path) -> npt.NDArray[np.int16]:
+    """A truth volume of material codes (``materials.nii.gz``) as int16."""
+    import nibabel as nib
+
+    return np.asarray(nib.load(str(path)).dataobj).astype(np.int16)
+
+
+def voxel_ml(affine: npt.NDArray[np.float64]) -> float:
+    """Volume of one voxel (mL) of a grid with this affine."""
+    return float(abs(np.linalg.det(affine[:3, :3]))) / 1000.0
+
+
+def vessel_keep(t_lab: npt.NDArray[np.uint8], vessel_scored: bool) -> npt.NDArray[np.bool_]:
+    """The voxels a Dice counts: all, or on a plain CT all but the true vessel voxels."""
+    return np.ones(t_lab.shape, dtype=bool) if vessel_scored else t_lab != 5
+
+
+def dice_labels(
+    t_lab: npt.NDArray[np.uint8],
+    p_lab: npt.NDArray[np.uint8],
+    keep: npt.NDArray[np.bool_],
+    vessel_scored: bool,
+) -> dict[str, float | None]:
+    """Dice per label 1-5 (``LABEL_NAMES``) over ``keep``; the vessel's is None on a plain
+    CT (``vessel_scored`` False)."""
+    d: dict[str, float | None] = {}
+    for k, name in LABEL_NAMES.items():
+        if k == 5 and not vessel_scored:
+            d[name] = None
+            continue
+        d[name] = dice((t_lab == k) & keep, (p_lab == k) & keep)
+    return d
+
+
+def agreement(
+    p_tw: npt.NDArray[np.uint8],
+    t_tw: npt.NDArray[np.uint8],
+    mask: npt.NDArray[np.bool_],
+    digits: int | None = None,
+) -> float | None:
+    """Share of ``mask`` where the plan's twin is the true one (None for an empty mask),
+    rounded to ``digits`` when given."""
+    if not mask.any():
+        return None
+    v = float((p_tw[mask] == t_tw[mask]).mean())
+    return v if digits is None else round(v, digits)
+
+
+def label_shares(pred: npt.NDArray[np.uint8], mask: npt.NDArray[np.bool_]) -> dict[str, float]:
+    """Share of ``mask``'s voxels given each label 0-5 (4 decimals; {} for an empty mask)."""
+    n = int(mask.sum())
+    if n == 0:
+        return {}
+    v = pred[mask]
+    return {str(k): round(float((v == k).sum()) / n, 4) for k in range(6)}
+
+
+def scan_warnings(warnings: list[Any]) -> list[str]:
+    """plan.json warnings about the scan: the reconstruct, models and schedule stages'
+    advice (not about the scan's contents) left out."""
+    return [
+        str(w) for w in warnings if not str(w).startswith(("reconstruct:", "models:", "schedule:"))
+    ]
+
+
 def plane_distance_mm(
     shape: tuple[int, ...], affine: npt.NDArray[np.float64], truth: dict[str, Any]
 ) -> npt.NDArray[np.float64]:
@@ -148,16 +213,9 @@ def score_plan(plan_dir: Path, truth_dir: Path) -> dict[str, Any]:
     if p_lab.shape != t_lab.shape or not np.allclose(p_aff, t_aff, atol=1e-3):
         out["grid_mismatch"] = True
         return out
-    vox_ml = float(abs(np.linalg.det(t_aff[:3, :3]))) / 1000.0
+    vox_ml = voxel_ml(t_aff)
     scored = bool(truth["vessel_voxels_scored"])
-    keep = np.ones(t_lab.shape, dtype=bool) if scored else t_lab != 5
-    d: dict[str, float | None] = {}
-    for k, name in LABEL_NAMES.items():
-        if k == 5 and not scored:
-            d[name] = None
-            continue
-        d[name] = dice((t_lab == k) & keep, (p_lab == k) & keep)
-    out["dice"] = d
+    out["dice"] = dice_labels(t_lab, p_lab, vessel_keep(t_lab, scored), scored)
     out["voxel_limit"] = voxel_limits(truth_dir)
     if not scored:
         out["vessel_ml_plain"] = round(float((p_lab == 5).sum()) * vox_ml, 2)
@@ -165,7 +223,7 @@ def score_plan(plan_dir: Path, truth_dir: Path) -> dict[str, Any]:
     tissue = t_lab > 0
     dist = plane_distance_mm(t_lab.shape, t_aff, truth)
     far = tissue & (np.abs(dist) > BAND_MM)
-    out["twin_acc_15mm"] = float((p_tw[far] == t_tw[far]).mean()) if far.any() else None
+    out["twin_acc_15mm"] = agreement(p_tw, t_tw, far)
     out["twin_far_air_15mm"], out["twin_acc_owned_15mm"] = twin_split(t_tw, p_tw, p_lab, far)
     out["twin_acc_all"] = float((p_tw[tissue] == t_tw[tissue]).mean())
     pa = p_tw == 1

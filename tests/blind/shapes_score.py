@@ -29,7 +29,15 @@ from typing import Any
 import numpy as np
 
 from blind.phantom3 import write_case
-from blind.score import BAND_MM, _load, plane_distance_mm, run_plan, score_plan
+from blind.score import (
+    BAND_MM,
+    _load,
+    agreement,
+    plane_distance_mm,
+    run_plan,
+    score_plan,
+    voxel_ml,
+)
 from blind.shapes import ShapesCase, make_shapes
 
 
@@ -47,15 +55,14 @@ def score_shapes(plan_dir: Path, truth_dir: Path) -> dict[str, Any]:
     t_lab, t_aff = _load(truth_dir / "labels.nii.gz")
     t_tw, _ = _load(truth_dir / "twins.nii.gz")
     p_tw, _ = _load(plan_dir / "twins.nii.gz")
-    vox_ml = float(abs(np.linalg.det(t_aff[:3, :3]))) / 1000.0
+    vox_ml = voxel_ml(t_aff)
     sh = truth["shapes"]
     small = 1 if sh["smaller_twin"] == "A" else 2
     big = 3 - small
     tissue = t_lab > 0
     far = tissue & (np.abs(plane_distance_mm(t_lab.shape, t_aff, truth)) > BAND_MM)
     for key, t in (("twin_acc_small", small), ("twin_acc_big", big)):
-        m = far & (t_tw == t)
-        out[key] = round(float((p_tw[m] == t).mean()), 5) if m.any() else None
+        out[key] = agreement(p_tw, t_tw, far & (t_tw == t), 5)
     out["small_to_big_ml"] = round(float(((t_tw == small) & (p_tw == big)).sum()) * vox_ml, 2)
     out["big_to_small_ml"] = round(float(((t_tw == big) & (p_tw == small)).sum()) * vox_ml, 2)
     out["unowned_tissue_ml"] = round(float((tissue & (p_tw == 0)).sum()) * vox_ml, 2)
