@@ -7,6 +7,9 @@ as ``real_cases.colin_case``, is filled once). Modules with tests marked
 ``pytest.mark.slow`` are handed out first, so that no long module starts last while the
 other worker sits idle. Without ``-n`` nothing here changes the run.
 
+A plan that several modules read is made once by a session fixture
+(``vertical_ii_plan``), its modules in one ``SAME_WORKER`` group.
+
 ``SAME_WORKER`` is a table, not ``xdist_group`` marks: with pytest 9.2 and
 pytest-xdist 3.8 ``--dist loadgroup`` no longer sees those marks and spreads the tests
 one by one (pytest-dev/pytest-xdist#1386).
@@ -14,16 +17,49 @@ one by one (pytest-dev/pytest-xdist#1386).
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tree_digest import tree_digest
 
 #: Modules (path from the repository root) that must run on one worker, by group name.
 SAME_WORKER: dict[str, str] = {
     # both build the Colin27 real-vertical case through real_cases.colin_case
     "tests/segment/test_realdata.py": "colin27",
     "tests/fusion/test_axes_real.py": "colin27",
+    # both use the plan of the fixture vertical_ii_plan below
+    "tests/test_e2e.py": "vertical-ii-80",
+    "tests/test_plan_edited.py": "vertical-ii-80",
 }
+
+
+@pytest.fixture(scope="session")
+def vertical_ii_plan(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The vertical-II phantom (80 voxels, seed 3) written as NIfTI (``ct``, ``labels``,
+    ``twins``) and planned once by ``python -m twinsep.cli --quiet plan``, checked to leave
+    its input as it was: ``(folder of the NIfTI files, plan folder)``, read-only for the
+    tests (``test_e2e.py``, ``test_plan_edited.py``)."""
+    from twinsep.phantom import make_phantom, write_phantom
+
+    nifti = tmp_path_factory.mktemp("vertical_ii_80") / "nifti"
+    write_phantom(make_phantom("vertical-II", size=80, seed=3), nifti)
+    out = tmp_path_factory.mktemp("vertical_ii_80_ref") / "plan"
+    before = tree_digest(nifti)
+    proc = subprocess.run(
+        [sys.executable, "-m", "twinsep.cli", "--quiet", "plan", str(nifti / "ct.nii.gz")]
+        + ["--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert tree_digest(nifti) == before, "the input was modified"
+    return nifti, out
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

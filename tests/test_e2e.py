@@ -16,7 +16,6 @@ import pydicom
 import pytest
 
 from phi_bytes import all_bytes
-from tree_digest import tree_digest
 from twinsep.plan import work_dir_for
 
 pytestmark = pytest.mark.slow  # four whole plans of an 80-voxel phantom
@@ -25,6 +24,7 @@ PATIENT_NAME = "ZZTESTPATIENT^MARIA"
 PATIENT_ID = "ZZID-31415926"
 BIRTH_DATE = "20250317"
 SIZE = 80  # voxels along the longest axis: small enough for CI, big enough for anatomy
+# (the size of the shared reference plan, tests/conftest.py vertical_ii_plan)
 
 
 def _twinsep(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
@@ -45,22 +45,17 @@ def _stable_plan(plan_dir: Path) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def phantom_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from twinsep.phantom import make_phantom, write_phantom
-
-    root = tmp_path_factory.mktemp("phantom")
-    write_phantom(make_phantom("vertical-II", size=SIZE, seed=3), root / "nifti")
-    return root
+def phantom_dir(vertical_ii_plan: tuple[Path, Path]) -> Path:
+    """The folder that holds ``nifti/`` (vertical-II, SIZE voxels, seed 3)."""
+    return vertical_ii_plan[0].parent
 
 
 @pytest.fixture(scope="module")
-def reference_plan(phantom_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("ref") / "plan"
-    before = tree_digest(phantom_dir / "nifti")
-    proc = _twinsep("plan", str(phantom_dir / "nifti" / "ct.nii.gz"), "--out", str(out))
-    assert proc.returncode == 0, proc.stderr
-    assert tree_digest(phantom_dir / "nifti") == before, "the input was modified"
-    return out
+def reference_plan(vertical_ii_plan: tuple[Path, Path]) -> Path:
+    """The phantom planned by ``python -m twinsep.cli plan``, which left its input as it
+    was (the session fixture ``vertical_ii_plan`` of tests/conftest.py, which
+    test_plan_edited.py also reads)."""
+    return vertical_ii_plan[1]
 
 
 def test_plan_folder_has_every_output(reference_plan: Path) -> None:

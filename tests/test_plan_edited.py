@@ -1,6 +1,7 @@
 """A plan made from the user's edited segmentation (``twinsep plan --segmentation``).
 
-One 96-voxel phantom is planned automatically; its own ``labels.nii.gz`` /
+One 80-voxel phantom is planned automatically (the plan that test_e2e.py also reads,
+``vertical_ii_plan`` in tests/conftest.py); its own ``labels.nii.gz`` /
 ``twins.nii.gz`` and its ``twins.seg.nrrd`` (as written, and saved again the way Slicer
 does) are fed back and must give the same plan; an edit must show up in the planned
 volumes by exactly its mL; every bad segmentation is a one-line exit 2 that writes
@@ -25,9 +26,8 @@ from slicer_resave import slicer_resave
 from twinsep.cli import app
 from twinsep.plan import work_dir_for
 
-pytestmark = pytest.mark.slow  # five plans of a 96-voxel phantom
+pytestmark = pytest.mark.slow  # five plans of an 80-voxel phantom
 
-SIZE = 96
 runner = CliRunner()
 
 
@@ -62,20 +62,15 @@ def _numbers(plan: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def phantom(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from twinsep.phantom import make_phantom, write_phantom
-
-    root = tmp_path_factory.mktemp("phantom")
-    write_phantom(make_phantom("vertical-II", size=SIZE, seed=3), root)
-    return root
+def phantom(vertical_ii_plan: tuple[Path, Path]) -> Path:
+    """The folder of the phantom's ``ct``, ``labels`` and ``twins`` (read-only)."""
+    return vertical_ii_plan[0]
 
 
 @pytest.fixture(scope="module")
-def reference(phantom: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("ref") / "plan"
-    code, err = _plan(phantom / "ct.nii.gz", out)
-    assert code == 0, err
-    return out
+def reference(vertical_ii_plan: tuple[Path, Path]) -> Path:
+    """The phantom's automatic plan (``twinsep --quiet plan``; read-only)."""
+    return vertical_ii_plan[1]
 
 
 def _same_plan(ref: Path, got: Path) -> None:
@@ -171,7 +166,7 @@ def test_an_edit_shows_up_by_exactly_its_volume(
     assert np.array_equal(_array(out / "twins.nii.gz"), tw)  # the user's boundary is the cut
     assert np.array_equal(_array(out / "labels.nii.gz"), lab)
     ref, got = _plan_json(reference)["twins"], _plan_json(out)["twins"]
-    # rounded to 0.001 mL per figure: 0.004 mL is far below one voxel (0.03 mL)
+    # rounded to 0.001 mL per figure: 0.004 mL is far below one voxel (0.05 mL)
     tol = 0.004
     assert got["A"]["volume_ml"] == pytest.approx(
         ref["A"]["volume_ml"] + moved_ml - erased_ml, abs=tol
