@@ -27,7 +27,6 @@ Metrics (beyond ``blind.score.score_plan``'s, whose whole-volume Dice is kept as
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -39,10 +38,11 @@ from blind.score import (
     dice_labels,
     label_shares,
     load_codes,
+    plan_row,
     plane_distance_mm,
-    run_plan,
     scan_warnings,
     score_plan,
+    timed,
     twin_split,
     vessel_keep,
     voxel_ml,
@@ -155,27 +155,8 @@ def plan_and_score_bodies(case: Any, work: Path) -> dict[str, Any]:
     """
     from blind.bodies import make_bodies, write_bodies
 
-    t0 = time.perf_counter()
-    ph, _ov, region = make_bodies(case)
-    gen_s = time.perf_counter() - t0
-    truth_dir = work / case.name / "truth"
-    write_bodies(ph, region, truth_dir)
-    plan_dir = work / case.name / "plan"
-    proc, plan_s = run_plan(truth_dir / "ct.nii.gz", plan_dir)
-    row: dict[str, Any] = {
-        "name": case.name,
-        "shape": ph.truth["shape"],
-        "spacing_mm": [round(float(v), 2) for v in ph.truth["spacing_mm"]],  # type: ignore[attr-defined]
-        "contrast": ph.truth["contrast"],
-        "gen_s": round(gen_s, 1),
-        "plan_s": round(plan_s, 1),
-        "exit": proc.returncode,
-        "type_truth": ph.truth["type"],
-        "twin_a_head": ph.truth["twin_a_head"],
-        "twin_rule_axis": ph.truth["twin_rule_axis"],
-    }
-    if proc.returncode != 0:
-        row["error"] = (proc.stderr.strip().splitlines() or ["(no message)"])[-1][:300]
-        return row
-    row.update(score_bodies(plan_dir, truth_dir))
-    return row
+    (ph, _ov, region), gen_s = timed(make_bodies, case)
+    write_bodies(ph, region, work / case.name / "truth")
+    t = ph.truth
+    after = {"twin_a_head": t["twin_a_head"], "twin_rule_axis": t["twin_rule_axis"]}
+    return plan_row(work / case.name, t, gen_s, {"contrast": t["contrast"]}, after, score_bodies)

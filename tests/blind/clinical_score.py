@@ -25,7 +25,6 @@ Metrics (beyond ``blind.score.score_plan``'s, whose Dice is kept as ``dice_all``
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -40,9 +39,10 @@ from blind.score import (
     dice_labels,
     label_shares,
     load_codes,
-    run_plan,
+    plan_row,
     scan_warnings,
     score_plan,
+    timed,
     vessel_keep,
     voxel_ml,
 )
@@ -165,27 +165,11 @@ def plan_and_score_clinical(case: Any, work: Path) -> dict[str, Any]:
     """
     from blind.clinical import make_clinical, write_clinical
 
-    t0 = time.perf_counter()
-    ph, _ov = make_clinical(case)
-    gen_s = time.perf_counter() - t0
-    truth_dir = work / case.name / "truth"
-    write_clinical(ph, truth_dir)
-    plan_dir = work / case.name / "plan"
-    proc, plan_s = run_plan(truth_dir / "ct.nii.gz", plan_dir)
-    row: dict[str, Any] = {
-        "name": case.name,
-        "shape": ph.truth["shape"],
-        "spacing_mm": [round(float(v), 2) for v in ph.truth["spacing_mm"]],  # type: ignore[attr-defined]
-        "contrast": ph.truth["contrast"],
-        "gen_s": round(gen_s, 1),
-        "plan_s": round(plan_s, 1),
-        "exit": proc.returncode,
-        "type_truth": ph.truth["type"],
-        "cross_plane_voxels": ph.truth["cross_plane_voxels"],
-        "objects_truth": ph.truth["clinical"]["objects"],  # type: ignore[index]
+    (ph, _ov), gen_s = timed(make_clinical, case)
+    write_clinical(ph, work / case.name / "truth")
+    t = ph.truth
+    after = {
+        "cross_plane_voxels": t["cross_plane_voxels"],
+        "objects_truth": t["clinical"]["objects"],  # type: ignore[index]
     }
-    if proc.returncode != 0:
-        row["error"] = (proc.stderr.strip().splitlines() or ["(no message)"])[-1][:300]
-        return row
-    row.update(score_clinical(plan_dir, truth_dir))
-    return row
+    return plan_row(work / case.name, t, gen_s, {"contrast": t["contrast"]}, after, score_clinical)

@@ -34,6 +34,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -296,6 +297,48 @@ def run_plan(ct_path: Path, plan_dir: Path) -> tuple[subprocess.CompletedProcess
     return proc, time.perf_counter() - t0
 
 
+def timed(make: Callable[..., Any], *args: Any) -> tuple[Any, float]:
+    """``make(*args)`` and its wall time in seconds."""
+    t0 = time.perf_counter()
+    result = make(*args)
+    return result, time.perf_counter() - t0
+
+
+def plan_row(
+    case_dir: Path,
+    truth: Mapping[str, Any],
+    gen_s: float,
+    before: Mapping[str, Any],
+    after: Mapping[str, Any],
+    score: Callable[[Path, Path], dict[str, Any]],
+) -> dict[str, Any]:
+    """Plan ``case_dir/truth/ct.nii.gz`` into ``case_dir/plan`` (:func:`run_plan`) and score it.
+
+    Returns a flat row: ``name``, ``shape``, ``spacing_mm`` (of ``truth``), ``before``,
+    ``gen_s``, ``plan_s``, ``exit``, ``type_truth``, ``after``; then the error line when
+    the exit code is not 0, else ``score(plan_dir, truth_dir)``'s fields.
+    """
+    truth_dir = case_dir / "truth"
+    plan_dir = case_dir / "plan"
+    proc, plan_s = run_plan(truth_dir / "ct.nii.gz", plan_dir)
+    row: dict[str, Any] = {
+        "name": case_dir.name,
+        "shape": truth["shape"],
+        "spacing_mm": [round(float(v), 2) for v in truth["spacing_mm"]],
+        **before,
+        "gen_s": round(gen_s, 1),
+        "plan_s": round(plan_s, 1),
+        "exit": proc.returncode,
+        "type_truth": truth["type"],
+        **after,
+    }
+    if proc.returncode != 0:
+        row["error"] = (proc.stderr.strip().splitlines() or ["(no message)"])[-1][:300]
+        return row
+    row.update(score(plan_dir, truth_dir))
+    return row
+
+
 def plan_and_score(case: Any, work: Path) -> dict[str, Any]:
     """Render a phantom3 ``case``, plan it with ``twinsep plan`` (a subprocess) and score it.
 
@@ -306,28 +349,13 @@ def plan_and_score(case: Any, work: Path) -> dict[str, Any]:
     """
     from blind.phantom3 import make_case, write_case
 
-    t0 = time.perf_counter()
-    ph = make_case(case)
-    gen_s = time.perf_counter() - t0
-    truth_dir = work / case.name / "truth"
-    write_case(ph, truth_dir)
-    plan_dir = work / case.name / "plan"
-    proc, plan_s = run_plan(truth_dir / "ct.nii.gz", plan_dir)
-    row: dict[str, Any] = {
-        "name": case.name,
-        "shape": ph.truth["shape"],
-        "spacing_mm": [round(float(v), 2) for v in ph.truth["spacing_mm"]],  # type: ignore[attr-defined]
-        "orientation": ph.truth["orientation"],
-        "contrast": ph.truth["contrast"],
+    ph, gen_s = timed(make_case, case)
+    write_case(ph, work / case.name / "truth")
+    t = ph.truth
+    before = {
+        "orientation": t["orientation"],
+        "contrast": t["contrast"],
         "noise_hu": case.ct.noise_hu,
-        "gen_s": round(gen_s, 1),
-        "plan_s": round(plan_s, 1),
-        "exit": proc.returncode,
-        "type_truth": ph.truth["type"],
-        "cross_plane_voxels": ph.truth["cross_plane_voxels"],
     }
-    if proc.returncode != 0:
-        row["error"] = (proc.stderr.strip().splitlines() or ["(no message)"])[-1][:300]
-        return row
-    row.update(score_plan(plan_dir, truth_dir))
-    return row
+    after = {"cross_plane_voxels": t["cross_plane_voxels"]}
+    return plan_row(work / case.name, t, gen_s, before, after, score_plan)

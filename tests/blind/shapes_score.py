@@ -22,7 +22,6 @@ and deformed heads may cost:
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +32,10 @@ from blind.score import (
     BAND_MM,
     _load,
     agreement,
+    plan_row,
     plane_distance_mm,
-    run_plan,
     score_plan,
+    timed,
     voxel_ml,
 )
 from blind.shapes import ShapesCase, make_shapes
@@ -120,28 +120,12 @@ def plan_and_score_shapes(case: ShapesCase, work: Path) -> dict[str, Any]:
     ``blind.score.run_plan``). A flat row: grid, timing, exit code (and the error line
     when not 0), then ``score_shapes``' fields.
     """
-    t0 = time.perf_counter()
-    ph = make_shapes(case)
-    gen_s = time.perf_counter() - t0
-    truth_dir = work / case.name / "truth"
-    write_case(ph, truth_dir)
-    plan_dir = work / case.name / "plan"
-    proc, plan_s = run_plan(truth_dir / "ct.nii.gz", plan_dir)
-    row: dict[str, Any] = {
-        "name": case.name,
-        "shape": ph.truth["shape"],
-        "spacing_mm": [round(float(v), 2) for v in ph.truth["spacing_mm"]],  # type: ignore[attr-defined]
-        "contrast": ph.truth["contrast"],
-        "gen_s": round(gen_s, 1),
-        "plan_s": round(plan_s, 1),
-        "exit": proc.returncode,
-        "type_truth": ph.truth["type"],
-        "axis_angle_truth_deg": ph.truth["axis_angle_deg"],
-        "rotation_truth_deg": ph.truth["rotation_deg"],
-        "cross_plane_voxels": ph.truth["cross_plane_voxels"],
+    ph, gen_s = timed(make_shapes, case)
+    write_case(ph, work / case.name / "truth")
+    t = ph.truth
+    after = {
+        "axis_angle_truth_deg": t["axis_angle_deg"],
+        "rotation_truth_deg": t["rotation_deg"],
+        "cross_plane_voxels": t["cross_plane_voxels"],
     }
-    if proc.returncode != 0:
-        row["error"] = (proc.stderr.strip().splitlines() or ["(no message)"])[-1][:300]
-        return row
-    row.update(score_shapes(plan_dir, truth_dir))
-    return row
+    return plan_row(work / case.name, t, gen_s, {"contrast": t["contrast"]}, after, score_shapes)
