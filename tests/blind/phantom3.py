@@ -76,6 +76,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Literal, Protocol
@@ -352,6 +353,19 @@ def _smin(a: FloatArray, b: FloatArray, k: float) -> FloatArray:
     return b * (1 - h) + a * h - k * h * (1 - h)
 
 
+def _first_wins(n: int) -> tuple[npt.NDArray[np.int16], Callable[[BoolArray, str], None]]:
+    """Material codes of ``n`` points, all unset (-1), and ``put(cond, name)``, which gives
+    the material ``name`` (``M``) to the points where ``cond`` holds that are still unset:
+    the first rule to claim a point wins."""
+    mat = np.full(n, -1, dtype=np.int16)
+
+    def put(cond: BoolArray, code: str) -> None:
+        sel = (mat < 0) & cond
+        mat[sel] = M[code]
+
+    return mat, put
+
+
 def _bbox_sel(
     q: FloatArray, lo: FloatArray, hi: FloatArray, margin: float
 ) -> npt.NDArray[np.intp] | None:
@@ -626,13 +640,9 @@ class _Head:
         del contrast_vessels  # vessels exist either way; only their HU changes
         s = self.s
         n = len(q)
-        mat = np.full(n, -1, dtype=np.int16)
+        mat, put = _first_wins(n)
         t = q / s
         z = t[:, 2]
-
-        def put(cond: BoolArray, code: str) -> None:
-            sel = (mat < 0) & cond
-            mat[sel] = M[code]
 
         put(env > 0, "air")
         put(env > -1.2, "skin")
@@ -689,12 +699,8 @@ class _Head:
     ) -> npt.NDArray[np.int16]:
         s = self.s
         n = len(t)
-        mat = np.full(n, -1, dtype=np.int16)
+        mat, put = _first_wins(n)
         x, y, z = t[:, 0], t[:, 1], t[:, 2]
-
-        def put(cond: BoolArray, code: str) -> None:
-            sel = (mat < 0) & cond
-            mat[sel] = M[code]
 
         depth = -cav  # mm below the inner table
         # superior sagittal sinus: triangular section under the inner table, midline
@@ -764,12 +770,8 @@ class _Head:
     ) -> npt.NDArray[np.int16]:
         s = self.s
         n = len(t)
-        mat = np.full(n, -1, dtype=np.int16)
+        mat, put = _first_wins(n)
         x, y, z = t[:, 0], t[:, 1], t[:, 2]
-
-        def put(cond: BoolArray, code: str) -> None:
-            sel = (mat < 0) & cond
-            mat[sel] = M[code]
 
         # foramen magnum (the cord and CSF pass) and carotid canals
         fm = (x**2 + (y + 21.0) ** 2 < 10.0**2) & (z < zf + 1.0)
@@ -809,12 +811,8 @@ class _Head:
     def _face_neck(self, t: FloatArray) -> npt.NDArray[np.int16]:
         s = self.s
         n = len(t)
-        mat = np.full(n, -1, dtype=np.int16)
+        mat, put = _first_wins(n)
         x, y, z = t[:, 0], t[:, 1], t[:, 2]
-
-        def put(cond: BoolArray, code: str) -> None:
-            sel = (mat < 0) & cond
-            mat[sel] = M[code]
 
         # orbits
         for sx in (-1.0, 1.0):
