@@ -85,7 +85,6 @@ from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-from scipy import ndimage
 from scipy.interpolate import RegularGridInterpolator
 
 from blind.phantom3 import (
@@ -99,7 +98,9 @@ from blind.phantom3 import (
     _Pair,
     _poly_dist,
     _tissue_box,
+    clip_hu,
     make_case,
+    metal_streaks,
     write_case,
 )
 
@@ -903,33 +904,10 @@ class ClinicalOverlay:
         """Metal streaks: in the axial slices of each metal piece, lines through it."""
         if not self.params.streaks:
             return hu
-        metal = np.isin(mat, METAL_CODES)
-        if not metal.any():
-            return hu
-        comp, n = ndimage.label(metal)
-        wz = world[:, 2].reshape(hu.shape)
-        wx = world[:, 0].reshape(hu.shape)
-        wy = world[:, 1].reshape(hu.shape)
-        out = hu.copy()
-        for k in range(1, n + 1):
-            m = comp == k
-            zc = float(wz[m].mean())
-            half = float(np.ptp(wz[m])) / 2.0 + 2.0
-            xc, yc = float(wx[m].mean()), float(wy[m].mean())
-            slab = np.abs(wz - zc) < half
-            dx, dy = wx[slab] - xc, wy[slab] - yc
-            rr = np.hypot(dx, dy)
-            th = np.arctan2(dy, dx) - 0.3 * k
-            pattern = np.cos(th) ** 40 - 0.6 * np.sin(th) ** 40
-            delta = -250.0 * pattern * 10.0 / (rr + 10.0)
-            delta = np.where(rr > 4.0, delta, 0.0)
-            out[slab] += delta
-        return out
+        return metal_streaks(hu, np.isin(mat, METAL_CODES), world, 250.0)
 
     def after_noise(self, hu: FloatArray) -> FloatArray:
-        if self.params.max_hu is None:
-            return hu
-        return np.minimum(hu, self.params.max_hu)
+        return clip_hu(hu, self.params.max_hu)
 
 
 # ---------------------------------------------------------------------------------------
