@@ -421,6 +421,16 @@ def _bbox_sel(
 _FAR = 1.0e4  # distance reported for points outside a primitive's box + margin
 
 
+def _far_outside(val: FloatArray, sel: npt.NDArray[np.intp] | None, n: int) -> FloatArray:
+    """``n`` distances: ``val`` at the points ``sel`` (a :func:`_bbox_sel` answer; None =
+    all, ``val`` itself), ``_FAR`` at the rest."""
+    if sel is None:
+        return val
+    out = np.full(n, _FAR)
+    out[sel] = val
+    return out
+
+
 def _ell(
     q: FloatArray,
     c: tuple[float, float, float],
@@ -436,11 +446,7 @@ def _ell(
     qq = q if sel is None else q[sel]
     d = (qq - ca) / ra
     val = (np.sqrt(np.einsum("ij,ij->i", d, d)) - 1.0) * float(ra.min())
-    if sel is None:
-        return val
-    out = np.full(len(q), _FAR)
-    out[sel] = val
-    return out
+    return _far_outside(val, sel, len(q))
 
 
 def _seg_dist(q: FloatArray, a: FloatArray, b: FloatArray, margin: float = 10.0) -> FloatArray:
@@ -451,11 +457,7 @@ def _seg_dist(q: FloatArray, a: FloatArray, b: FloatArray, margin: float = 10.0)
     t = np.clip(((qq - a) @ ab) / max(float(ab @ ab), 1e-12), 0.0, 1.0)
     p = a + t[:, None] * ab
     val = np.sqrt(np.einsum("ij,ij->i", qq - p, qq - p))
-    if sel is None:
-        return val
-    out = np.full(len(q), _FAR)
-    out[sel] = val
-    return out
+    return _far_outside(val, sel, len(q))
 
 
 def _poly_dist(q: FloatArray, pts: FloatArray, margin: float = 10.0) -> FloatArray:
@@ -465,11 +467,7 @@ def _poly_dist(q: FloatArray, pts: FloatArray, margin: float = 10.0) -> FloatArr
     d = np.full(len(qq), _FAR)
     for a, b in zip(pts[:-1], pts[1:], strict=True):
         d = np.minimum(d, _seg_dist(qq, a, b, margin))
-    if sel is None:
-        return d
-    out = np.full(len(q), _FAR)
-    out[sel] = d
-    return out
+    return _far_outside(d, sel, len(q))
 
 
 def _sig(x: FloatArray) -> FloatArray:
