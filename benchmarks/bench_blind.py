@@ -20,6 +20,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -119,12 +120,78 @@ def code_state() -> dict[str, Any]:
     return {"commit": git("rev-parse", "--short", "HEAD"), "uncommitted_src": dirty}
 
 
-def run(out_dir: Path) -> dict[str, Any]:
-    """Run every case (or ``TWINSEP_BLIND_CASES``); the run_all result dict."""
-    names = list(blind_cases())
+def selected(names: list[str]) -> list[str]:
+    """``names`` restricted to ``TWINSEP_BLIND_CASES`` (comma-separated) when it is set."""
     only = os.environ.get("TWINSEP_BLIND_CASES")
     if only:
         names = [n for n in names if n in set(only.split(","))]
+    return names
+
+
+def run_with_baselines(
+    cases: Mapping[str, Any],
+    bases: Mapping[str, Any],
+    plan_case: Callable[[Any, Path], dict[str, Any]],
+    prefix: str,
+    *,
+    baseline_fields: Callable[[Path, str], dict[str, Any]] | None = None,
+    hide: tuple[str, ...] = (),
+) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, dict[str, Any]]]:
+    """Plan and score every case (or ``TWINSEP_BLIND_CASES``) and, once each, its baseline.
+
+    ``cases``: the layer's cases by name; ``bases``: each one's phantom3 baseline case by
+    the same name, planned with :func:`plan_and_score` into ``<work>/baseline`` and given
+    ``baseline_fields(<work>/baseline, baseline name)`` when that is given; ``plan_case``
+    plans and scores a case into ``<work>``. ``<work>`` is ``TWINSEP_BLIND_KEEP`` or a
+    temporary folder named with ``prefix``. Each row and baseline is printed as a JSON
+    line (a baseline without its warnings, a row without the ``hide`` fields) as it
+    comes. Returns :func:`code_state`, the rows (each with its ``baseline`` name) and the
+    baselines by name.
+    """
+    keep = os.environ.get("TWINSEP_BLIND_KEEP")
+    code = code_state()
+    rows: list[dict[str, Any]] = []
+    baselines: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        work = Path(keep) if keep else Path(tmp)
+        for name in selected(list(cases)):
+            base = bases[name]
+            if base.name not in baselines:
+                b = plan_and_score(base, work / "baseline")
+                if baseline_fields is not None:
+                    b.update(baseline_fields(work / "baseline", base.name))
+                print(json.dumps({k: v for k, v in b.items() if k != "warnings"}), flush=True)
+                baselines[base.name] = b
+            row = plan_case(cases[name], work)
+            row["baseline"] = base.name
+            print(json.dumps({k: v for k, v in row.items() if k not in hide}), flush=True)
+            rows.append(row)
+    return code, rows, baselines
+
+
+def baseline_result(
+    title: str,
+    code: dict[str, Any],
+    rows: list[dict[str, Any]],
+    baselines: dict[str, dict[str, Any]],
+    table: str,
+) -> dict[str, Any]:
+    """The run_all result dict of a layer run against its baselines (``table``: markdown)."""
+    return {
+        "title": title,
+        "code": code,
+        "rows": rows,
+        "baselines": baselines,
+        "markdown": f"twinsep at {code['commit']}"
+        + (" (git archive snapshot)" if code.get("src") else "")
+        + "\n\n"
+        + table,
+    }
+
+
+def run(out_dir: Path) -> dict[str, Any]:
+    """Run every case (or ``TWINSEP_BLIND_CASES``); the run_all result dict."""
+    names = selected(list(blind_cases()))
     keep = os.environ.get("TWINSEP_BLIND_KEEP")
     code = code_state()
     rows = []

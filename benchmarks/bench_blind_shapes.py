@@ -20,10 +20,7 @@ keeps the cases and plans; ``TWINSEP_BLIND_SRC`` / ``TWINSEP_BLIND_COMMIT`` plan
 
 from __future__ import annotations
 
-import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +31,14 @@ _HERE = Path(__file__).resolve().parent
 if str(_HERE) not in sys.path:
     sys.path.insert(0, str(_HERE))
 
-from bench_blind import DICE_KEYS, cell, code_state, delta  # noqa: E402
+from bench_blind import (  # noqa: E402
+    DICE_KEYS,
+    baseline_result,
+    cell,
+    delta,
+    run_with_baselines,
+)
 
-from blind.score import plan_and_score  # noqa: E402
 from blind.shapes_cases import baseline_cases, shapes_cases  # noqa: E402
 from blind.shapes_score import plan_and_score_shapes  # noqa: E402
 
@@ -141,39 +143,16 @@ def markdown(rows: list[dict[str, Any]], baselines: dict[str, dict[str, Any]]) -
 def run(out_dir: Path) -> dict[str, Any]:
     """Run every case (or ``TWINSEP_BLIND_CASES``) and its baseline; the run_all dict."""
     del out_dir
-    cases = shapes_cases()
-    bases = baseline_cases()
-    names = list(cases)
-    only = os.environ.get("TWINSEP_BLIND_CASES")
-    if only:
-        names = [n for n in names if n in set(only.split(","))]
-    keep = os.environ.get("TWINSEP_BLIND_KEEP")
-    code = code_state()
-    rows: list[dict[str, Any]] = []
-    baselines: dict[str, dict[str, Any]] = {}
-    with tempfile.TemporaryDirectory(prefix="twinsep-shapes-") as tmp:
-        work = Path(keep) if keep else Path(tmp)
-        for name in names:
-            base = bases[name]
-            if base.name not in baselines:
-                b = plan_and_score(base, work / "baseline")
-                print(json.dumps({k: v for k, v in b.items() if k != "warnings"}), flush=True)
-                baselines[base.name] = b
-            row = plan_and_score_shapes(cases[name], work)
-            row["baseline"] = base.name
-            print(json.dumps(row), flush=True)
-            rows.append(row)
-    return {
-        "title": "Shapes blind phantom (unequal, deformed heads; unusual junction sites) "
-        "through the CLI",
-        "code": code,
-        "rows": rows,
-        "baselines": baselines,
-        "markdown": f"twinsep at {code['commit']}"
-        + (" (git archive snapshot)" if code.get("src") else "")
-        + "\n\n"
-        + markdown(rows, baselines),
-    }
+    code, rows, baselines = run_with_baselines(
+        shapes_cases(), baseline_cases(), plan_and_score_shapes, "twinsep-shapes-"
+    )
+    return baseline_result(
+        "Shapes blind phantom (unequal, deformed heads; unusual junction sites) through the CLI",
+        code,
+        rows,
+        baselines,
+        markdown(rows, baselines),
+    )
 
 
 if __name__ == "__main__":
