@@ -129,14 +129,16 @@ def selected(names: list[str]) -> list[str]:
 
 
 def run_with_baselines(
+    title: str,
     cases: Mapping[str, Any],
     bases: Mapping[str, Any],
     plan_case: Callable[[Any, Path], dict[str, Any]],
+    markdown: Callable[[list[dict[str, Any]], dict[str, dict[str, Any]]], str],
     prefix: str,
     *,
     baseline_fields: Callable[[Path, str], dict[str, Any]] | None = None,
     hide: tuple[str, ...] = (),
-) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, dict[str, Any]]]:
+) -> dict[str, Any]:
     """Plan and score every case (or ``TWINSEP_BLIND_CASES``) and, once each, its baseline.
 
     ``cases``: the layer's cases by name; ``bases``: each one's phantom3 baseline case by
@@ -145,8 +147,9 @@ def run_with_baselines(
     plans and scores a case into ``<work>``. ``<work>`` is ``TWINSEP_BLIND_KEEP`` or a
     temporary folder named with ``prefix``. Each row and baseline is printed as a JSON
     line (a baseline without its warnings, a row without the ``hide`` fields) as it
-    comes. Returns :func:`code_state`, the rows (each with its ``baseline`` name) and the
-    baselines by name.
+    comes. Returns the run_all result dict: ``title``, :func:`code_state`, the rows (each
+    with its ``baseline`` name), the baselines by name and ``markdown(rows, baselines)``
+    under the commit planned with.
     """
     keep = os.environ.get("TWINSEP_BLIND_KEEP")
     code = code_state()
@@ -166,17 +169,6 @@ def run_with_baselines(
             row["baseline"] = base.name
             print(json.dumps({k: v for k, v in row.items() if k not in hide}), flush=True)
             rows.append(row)
-    return code, rows, baselines
-
-
-def baseline_result(
-    title: str,
-    code: dict[str, Any],
-    rows: list[dict[str, Any]],
-    baselines: dict[str, dict[str, Any]],
-    table: str,
-) -> dict[str, Any]:
-    """The run_all result dict of a layer run against its baselines (``table``: markdown)."""
     return {
         "title": title,
         "code": code,
@@ -185,7 +177,7 @@ def baseline_result(
         "markdown": f"twinsep at {code['commit']}"
         + (" (git archive snapshot)" if code.get("src") else "")
         + "\n\n"
-        + table,
+        + markdown(rows, baselines),
     }
 
 

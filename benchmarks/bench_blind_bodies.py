@@ -30,7 +30,6 @@ if str(_HERE) not in sys.path:
 
 from bench_blind import (  # noqa: E402
     DICE_KEYS,
-    baseline_result,
     cell,
     delta,
     run_with_baselines,
@@ -156,19 +155,14 @@ def markdown(rows: list[dict[str, Any]], baselines: dict[str, dict[str, Any]]) -
 def run(out_dir: Path) -> dict[str, Any]:
     """Run every case (or ``TWINSEP_BLIND_CASES``) and its baseline; the run_all dict."""
     del out_dir
-    code, rows, baselines = run_with_baselines(
+    return run_with_baselines(
+        "Bodies blind phantom (phantom3 + necks, chests, arms, ECG) through the CLI",
         bodies_cases(),
         baseline_cases(),
         plan_and_score_bodies,
+        markdown,
         "twinsep-bodies-",
         baseline_fields=lambda d, n: {"plan_twins": _plan_twins(d, n)},
-    )
-    return baseline_result(
-        "Bodies blind phantom (phantom3 + necks, chests, arms, ECG) through the CLI",
-        code,
-        rows,
-        baselines,
-        markdown(rows, baselines),
     )
 
 

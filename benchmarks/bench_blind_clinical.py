@@ -29,7 +29,6 @@ if str(_HERE) not in sys.path:
 
 from bench_blind import (  # noqa: E402
     DICE_KEYS,
-    baseline_result,
     cell,
     delta,
     run_with_baselines,
@@ -115,19 +114,14 @@ def markdown(rows: list[dict[str, Any]], baselines: dict[str, dict[str, Any]]) -
 def run(out_dir: Path) -> dict[str, Any]:
     """Run every case (or ``TWINSEP_BLIND_CASES``) and its baseline; the run_all dict."""
     del out_dir
-    code, rows, baselines = run_with_baselines(
+    return run_with_baselines(
+        "Clinical blind phantom (phantom3 + expanders, shunt, tubes) through the CLI",
         clinical_cases(),
         baseline_cases(),
         plan_and_score_clinical,
+        markdown,
         "twinsep-clinical-",
         hide=("warnings", "objects_truth"),
-    )
-    return baseline_result(
-        "Clinical blind phantom (phantom3 + expanders, shunt, tubes) through the CLI",
-        code,
-        rows,
-        baselines,
-        markdown(rows, baselines),
     )
 
 

@@ -33,7 +33,6 @@ if str(_HERE) not in sys.path:
 
 from bench_blind import (  # noqa: E402
     DICE_KEYS,
-    baseline_result,
     cell,
     delta,
     run_with_baselines,
@@ -143,15 +142,13 @@ def markdown(rows: list[dict[str, Any]], baselines: dict[str, dict[str, Any]]) -
 def run(out_dir: Path) -> dict[str, Any]:
     """Run every case (or ``TWINSEP_BLIND_CASES``) and its baseline; the run_all dict."""
     del out_dir
-    code, rows, baselines = run_with_baselines(
-        shapes_cases(), baseline_cases(), plan_and_score_shapes, "twinsep-shapes-"
-    )
-    return baseline_result(
+    return run_with_baselines(
         "Shapes blind phantom (unequal, deformed heads; unusual junction sites) through the CLI",
-        code,
-        rows,
-        baselines,
-        markdown(rows, baselines),
+        shapes_cases(),
+        baseline_cases(),
+        plan_and_score_shapes,
+        markdown,
+        "twinsep-shapes-",
     )
 
 
