@@ -15,7 +15,7 @@ from twinsep.errors import AnatomyError, InputError
 from twinsep.io import load_scan
 from twinsep.realanatomy.colin import colin_paths
 from twinsep.realanatomy.fuse import axis_angle
-from twinsep.segment import segment_ct
+from twinsep.segment import morph, segment_ct
 from twinsep.segment.mr import fuse_mr, register_mr_to_ct, segment_mr_t1
 from twinsep.twins import assign_twins
 from twinsep.volume import Volume
@@ -116,17 +116,24 @@ def test_mr_only_path_runs_and_warns(real_vertical):
     # measured 0.81; 0.74 when the bright/dark split was two-class Otsu, which put the
     # cortex with the dark skull band (approximate: face and neck muscles leak in)
     assert dice(cav_t, cav_p) >= 0.78
-    # brain and CSF against the case's truth: measured 0.951 / 0.573 since brain vs CSF
-    # splits half-way between the CSF the brain encloses and the grey matter
-    # (segment.mr._csf_grey_boundary: level 59.1); 0.916 / 0.288 at the head's dark split
-    # (45.2, below most of the CSF); 0.821 / 0.196 before the core grew through bright
-    # tissue under the adult's thick scalp and skull
+    # brain and CSF against the case's truth: measured 0.958 / 0.617 since the brain
+    # grows only through voxels above the CSF/grey level (0.951 / 0.573 when it grew
+    # above the head's dark split 45.2 and took the inner table's partial volume); brain
+    # vs CSF splits half-way between the CSF the brain encloses and the grey matter
+    # (segment.mr._csf_grey_boundary: level 59.1); 0.916 / 0.288 at the dark split;
+    # 0.821 / 0.196 before the core grew through bright tissue under the adult's thick
+    # scalp and skull
     lab_t, lab_p = case.labels.array, res.labels.array
-    assert dice(lab_t == L.BRAIN, lab_p == L.BRAIN) >= 0.93
-    assert dice(lab_t == L.CSF, lab_p == L.CSF) >= 0.52
-    # the whole skull band is in the head (segment.mr.enclosed): bone measured 0.752;
-    # 0.473 when the neck's cut, inside the grid, opened the band to the air below it
-    assert dice(lab_t == L.BONE, lab_p == L.BONE) >= 0.70
+    assert dice(lab_t == L.BRAIN, lab_p == L.BRAIN) >= 0.95
+    assert dice(lab_t == L.CSF, lab_p == L.CSF) >= 0.59
+    # the whole skull band is in the head (segment.mr.enclosed): bone measured 0.795
+    # (0.752 with the inner table grown into; 0.473 when the neck's cut, inside the
+    # grid, opened the band to the air below it)
+    assert dice(lab_t == L.BONE, lab_p == L.BONE) >= 0.77
+    # cavity more than 4.5 mm from the truth cavity: measured 15 mL; 67 mL when the
+    # brain grew across the orbital roof (twin B's eye and orbit, 38 mL)
+    far = cav_p & ~morph.dilate_mm(cav_t, 4.5, case.labels.spacing_mm)
+    assert float(far.sum()) * float(np.prod(case.labels.spacing_mm)) / 1000.0 <= 25.0
     twins = assign_twins(res.labels)
     assert set(np.unique(twins.twins.array)) == {0, 1, 2}
 

@@ -806,30 +806,30 @@ def segment_mr_t1(
     vals = sm[body]
     t_dark = _dark_bright_boundary(vals, mr_params)
     bright = body & (sm >= t_dark)
-    # cavity: bright tissue deeper than the scalp and skull, separated from the scalp
-    # by the dark skull band; keep the bright components that are deep
-    core = bright & (depth > mr_params.skull_band_mm)
-    core = morph.open_mm(core, 3.0, spacing)
-    lab, sizes = morph.component_sizes(core)
-    if sizes.size == 0:
+    core = _brain_core(sm, bright, depth, t_dark, spacing, mr_params)
+    if not core.any():
         raise ScanError(src, "no brain was found inside the head (T1 segmentation)")
-    keep = np.concatenate([[False], sizes >= 0.2 * sizes.max()])
-    # a second head's brain looks like the first (same scan, same age); the deep muscle
-    # of a neck is darker (blind MR phantom: median 360 against the brains' 648 with
-    # t_dark 323; 71 mL each, 0.24 of the largest core): a kept core's median must lie
-    # above half-way between t_dark and the largest core's median
-    med = ndi.median(sm, lab, index=np.arange(1, sizes.size + 1))
-    med_first = float(np.asarray(med)[int(np.argmax(sizes))])
-    keep[1:] &= np.asarray(med) >= t_dark + 0.5 * (med_first - t_dark)
-    brain_region = _grown_through_bright(keep[lab], bright, mr_params.skull_band_mm, spacing)
-    cavity = morph.fill_holes(morph.close_mm(brain_region, 4.0, spacing))
-    cavity = morph.dilate_mm(cavity, 1.5, spacing) & body
+    brain_region = _grown_through_bright(core, bright, mr_params.skull_band_mm, spacing)
     # brain vs CSF inside the cavity: half-way between the CSF the brain encloses and
     # the grey matter (the body's dark split when the brain encloses too little CSF).
     # The cavity's own three-class mixture was tried and dropped: where the cavity holds
     # too little CSF for a class of its own, the lowest class is grey matter and grey
     # became CSF (tests/segment/test_mr_cut_neck.py: brain Dice 0.999 -> 0.849)
-    t_csf = _csf_grey_boundary(sm, keep[lab], brain_region, t_dark, spacing, mr_params)
+    t_csf = _csf_grey_boundary(sm, core, brain_region, t_dark, spacing, mr_params)
+    if t_csf > t_dark:
+        # on an adult T1 the head's dark class is bone and air, darker than CSF, and
+        # bright (above t_dark) took in the partial-volume voxels of thin bone: the brain
+        # grew across the orbital roof and the sphenoid wing into the orbit's fat
+        # (Colin27 twins: twin B's eye and orbit, 38 mL, labelled brain) and over the
+        # inner table. What is darker than the CSF/grey level is not brain: the core and
+        # its growth are found again above it
+        above = bright & (sm >= t_csf)
+        core = _brain_core(sm, above, depth, t_csf, spacing, mr_params)
+        if not core.any():
+            raise ScanError(src, "no brain was found inside the head (T1 segmentation)")
+        brain_region = _grown_through_bright(core, above, mr_params.skull_band_mm, spacing)
+    cavity = morph.fill_holes(morph.close_mm(brain_region, 4.0, spacing))
+    cavity = morph.dilate_mm(cavity, 1.5, spacing) & body
     csf = cavity & (sm < t_csf)
     brain = cavity & ~csf
     # the head the labels cover: the body with what its sections enclose. The skull band
@@ -863,6 +863,39 @@ def segment_mr_t1(
         modality="MR",
         tissue_ml=tissue_volumes_ml(vol),
     )
+
+
+def _brain_core(
+    sm: np.ndarray,
+    bright: np.ndarray,
+    depth: np.ndarray,
+    level: float,
+    spacing_mm: tuple[float, float, float],
+    params: MRParams,
+) -> np.ndarray:
+    """The brain core(s) of a T1 (MR alone): the ``bright`` voxels deeper than the
+    scalp and skull (``depth`` beyond ``params.skull_band_mm``), opened by 3 mm, in the
+    components of at least a fifth of the largest whose median lies above half-way
+    between ``level`` (the dark/bright level ``bright`` was cut at) and the largest's.
+
+    A second head's brain looks like the first (same scan, same age); the deep muscle of
+    a neck is darker (blind MR phantom: median 360 against the brains' 648 with
+    ``t_dark`` 323; 71 mL each, 0.24 of the largest core) and is left out by the median.
+
+    Returns
+    -------
+    ndarray of bool
+        The kept core (empty when no bright voxel lies that deep).
+    """
+    core = morph.open_mm(bright & (depth > params.skull_band_mm), 3.0, spacing_mm)
+    lab, sizes = morph.component_sizes(core)
+    if sizes.size == 0:
+        return np.zeros(core.shape, bool)
+    keep = np.concatenate([[False], sizes >= 0.2 * sizes.max()])
+    med = np.asarray(ndi.median(sm, lab, index=np.arange(1, sizes.size + 1)))
+    med_first = float(med[int(np.argmax(sizes))])
+    keep[1:] &= med >= level + 0.5 * (med_first - level)
+    return np.asarray(keep[lab], dtype=bool)
 
 
 def _csf_grey_boundary(
