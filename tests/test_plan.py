@@ -144,7 +144,7 @@ def test_changed_code_recomputes_everything(
 ) -> None:
     # an updated twinsep (same version string, other source) must not reuse results that
     # the older code computed, also with --force, which keeps the cache
-    import twinsep.plan as plan_mod
+    import twinsep.plan_cache as plan_mod  # stage_key reads code_digest there
 
     rec = _Recorder()
     out = tmp_path / "plan"

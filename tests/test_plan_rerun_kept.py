@@ -81,7 +81,7 @@ def made(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, _Pipeli
         scan=_Scan(_Info()),
     )
     monkeypatch.setattr("twinsep.plan._pipeline", pipe.stages)
-    monkeypatch.setattr("twinsep.plan.code_digest", lambda: "f" * 64)
+    monkeypatch.setattr("twinsep.plan_cache.code_digest", lambda: "f" * 64)
     pipe.code = "v2"
     pipe.calls.clear()
     monkeypatch.chdir(tmp_path)  # where the scan's recorded name is not
