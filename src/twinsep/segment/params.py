@@ -356,7 +356,7 @@ class VesselParams:
     lumen_min_samples: int = 7
     """Fewest interior voxels (deeper than ``rim_mm`` and one voxel per axis) of all
     vessels pooled that the lumen is measured on (their median) when neither the sinuses
-    nor the vessels in soft tissue hold the usual 20 (``segment.vessels._MIN_SAMPLES``);
+    nor the vessels in soft tissue hold the usual 20 (``segment.vessels.lumen._MIN_SAMPLES``);
     with fewer, the lumen falls back to the median of all contrast evidence. The median
     of n samples has a standard error of 1.25 sigma / sqrt(n): 0.47 noise sigmas at 7,
     which moves the half-height edge by a quarter sigma, while partial volume pulls the
@@ -463,7 +463,7 @@ class VesselParams:
     """A textured vessel piece (no lumen plateau, ``lumen_spread_noise_k``) loses its
     part thick enough to show an interior and every thin remainder within this distance
     (mm) of it; thin branches reaching farther are judged as pieces without an interior
-    (``segment.vessels._thick_part``). Measured: the partial-volume plates around a
+    (``segment.vessels.plateau._thick_part``). Measured: the partial-volume plates around a
     cancellous skull-base block (1.3 mm, tests/segment/test_vessels_plateau) reach
     6.6 mm; on the blind at130-occ-c15-fov (3.04 mm) with a vertebral body in the
     cavity, the sinus branches joined to it reach 13.9-23.2 mm and its rim spurs
