@@ -822,9 +822,12 @@ def segment_mr_t1(
         # grew across the orbital roof and the sphenoid wing into the orbit's fat
         # (Colin27 twins: twin B's eye and orbit, 38 mL, labelled brain) and over the
         # inner table. What is darker than the CSF/grey level is not brain: the core and
-        # its growth are found again above it
+        # its growth are found again above it, the core opened wider (a piece of it in
+        # the orbit's deep fat hung on the temporal lobe's by a 32-voxel neck)
         above = bright & (sm >= t_csf)
-        core = _brain_core(sm, above, depth, t_csf, spacing, mr_params)
+        core = _brain_core(
+            sm, above, depth, t_csf, spacing, mr_params, open_mm=mr_params.core_neck_mm
+        )
         if not core.any():
             raise ScanError(src, "no brain was found inside the head (T1 segmentation)")
         brain_region = _grown_through_bright(core, above, mr_params.skull_band_mm, spacing)
@@ -872,9 +875,11 @@ def _brain_core(
     level: float,
     spacing_mm: tuple[float, float, float],
     params: MRParams,
+    open_mm: float = 3.0,
 ) -> np.ndarray:
     """The brain core(s) of a T1 (MR alone): the ``bright`` voxels deeper than the
-    scalp and skull (``depth`` beyond ``params.skull_band_mm``), opened by 3 mm, in the
+    scalp and skull (``depth`` beyond ``params.skull_band_mm``), opened by ``open_mm``
+    (3 mm; ``params.core_neck_mm`` when found again above the CSF/grey level), in the
     components of at least a fifth of the largest whose median lies above half-way
     between ``level`` (the dark/bright level ``bright`` was cut at) and the largest's.
 
@@ -887,7 +892,7 @@ def _brain_core(
     ndarray of bool
         The kept core (empty when no bright voxel lies that deep).
     """
-    core = morph.open_mm(bright & (depth > params.skull_band_mm), 3.0, spacing_mm)
+    core = morph.open_mm(bright & (depth > params.skull_band_mm), open_mm, spacing_mm)
     lab, sizes = morph.component_sizes(core)
     if sizes.size == 0:
         return np.zeros(core.shape, bool)
