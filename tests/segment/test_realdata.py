@@ -116,7 +116,7 @@ def test_mr_only_path_runs_and_warns(real_vertical):
     # measured 0.81; 0.74 when the bright/dark split was two-class Otsu, which put the
     # cortex with the dark skull band (approximate: face and neck muscles leak in)
     assert dice(cav_t, cav_p) >= 0.78
-    # brain and CSF against the case's truth: measured 0.958 / 0.617 since the brain
+    # brain and CSF against the case's truth: measured 0.960 / 0.616 since the brain
     # grows only through voxels above the CSF/grey level (0.951 / 0.573 when it grew
     # above the head's dark split 45.2 and took the inner table's partial volume); brain
     # vs CSF splits half-way between the CSF the brain encloses and the grey matter
@@ -126,14 +126,16 @@ def test_mr_only_path_runs_and_warns(real_vertical):
     lab_t, lab_p = case.labels.array, res.labels.array
     assert dice(lab_t == L.BRAIN, lab_p == L.BRAIN) >= 0.95
     assert dice(lab_t == L.CSF, lab_p == L.CSF) >= 0.59
-    # the whole skull band is in the head (segment.mr.enclosed): bone measured 0.795
+    # the whole skull band is in the head (segment.mr.enclosed): bone measured 0.798
     # (0.752 with the inner table grown into; 0.473 when the neck's cut, inside the
     # grid, opened the band to the air below it)
     assert dice(lab_t == L.BONE, lab_p == L.BONE) >= 0.77
-    # cavity more than 4.5 mm from the truth cavity: measured 15 mL; 67 mL when the
-    # brain grew across the orbital roof (twin B's eye and orbit, 38 mL)
+    # cavity more than 4.5 mm from the truth cavity: measured 3.3 mL (largest piece 1.0);
+    # 67 mL when the brain grew across the orbital roof (twin B's eye and orbit, 38 mL),
+    # 15 when it grew above the CSF/grey level from a core opened by 3 mm (a piece of the
+    # core in that orbit's fat: 10.8 mL of it)
     far = cav_p & ~morph.dilate_mm(cav_t, 4.5, case.labels.spacing_mm)
-    assert float(far.sum()) * float(np.prod(case.labels.spacing_mm)) / 1000.0 <= 25.0
+    assert float(far.sum()) * float(np.prod(case.labels.spacing_mm)) / 1000.0 <= 8.0
     twins = assign_twins(res.labels)
     assert set(np.unique(twins.twins.array)) == {0, 1, 2}
 
