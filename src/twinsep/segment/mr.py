@@ -1022,13 +1022,22 @@ def enclosed(mask: np.ndarray) -> np.ndarray:
     """
     m = np.asarray(mask, dtype=bool)
     out = m.copy()
-    for axis in range(m.ndim):
-        for i in range(m.shape[axis]):
-            sl: list[Any] = [slice(None)] * m.ndim
-            sl[axis] = i
-            section = m[tuple(sl)]
-            if section.any():
-                out[tuple(sl)] |= ndi.binary_fill_holes(section)
+    background = ~m
+    for axis in range(3):
+        # the background's pieces within each section (face neighbours in the section's
+        # plane, as ndimage.binary_fill_holes joins them), all sections in one labelling;
+        # a piece that reaches the section's edge is outside, every other one enclosed
+        planar = ndi.generate_binary_structure(3, 1)
+        planar[tuple(0 if a == axis else 1 for a in range(3))] = False
+        planar[tuple(2 if a == axis else 1 for a in range(3))] = False
+        lab, n = ndi.label(background, structure=planar)
+        outside = np.zeros(n + 1, dtype=bool)
+        outside[0] = True  # the mask itself
+        for other in range(3):
+            if other != axis:
+                outside[np.unique(lab.take(0, axis=other))] = True
+                outside[np.unique(lab.take(-1, axis=other))] = True
+        out |= ~outside[lab]
     return morph.fill_holes(out)
 
 
