@@ -28,6 +28,8 @@ logger = logging.getLogger(__name__)
 
 
 CACHE_DIR = ".cache"
+#: Hex characters of a stage's cache key (:func:`stage_key`).
+KEY_CHARS = 24
 
 
 def _stable(obj: Any) -> Any:
@@ -128,7 +130,7 @@ def stage_key(
         else:
             payload["uses"][u] = _stable(getattr(options, u))
     blob = json.dumps(payload, sort_keys=True).encode()
-    return hashlib.sha256(blob).hexdigest()[:24]
+    return hashlib.sha256(blob).hexdigest()[:KEY_CHARS]
 
 
 def _cache_load(cache_dir: Path, name: str, key: str) -> Any | None:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from twinsep.plan_cache import CACHE_DIR, _file_digest, stage_key
+from twinsep.plan_cache import CACHE_DIR, KEY_CHARS, _file_digest, stage_key
 from twinsep.plan_context import Stage
 from twinsep.plan_options import PlanOptions
 
@@ -53,7 +53,7 @@ def _plan_key(plan_dir: Path, name: str, recorded: str | None) -> str | None:
     if recorded is not None:
         return recorded if (cache / f"{name}-{recorded}.pkl").is_file() else None
     found = [q.stem[len(name) + 1 :] for q in cache.glob(f"{name}-*.pkl")]
-    found = [k for k in found if len(k) == 24 and "-" not in k]
+    found = [k for k in found if len(k) == KEY_CHARS and "-" not in k]
     return found[0] if len(found) == 1 else None
 
 
