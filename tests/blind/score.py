@@ -18,12 +18,22 @@ Metrics
   those voxels labelled air: mostly the skin's half-filled voxels) and
   ``twin_acc_owned_15mm`` (the ownership alone: the share right among those twinsep
   labels tissue).
-* ``twin_a_ok``: twinsep's twin A is the DESIGN-rule twin A (majority of its voxels).
+* ``twin_a_ok``: twinsep's twin A is the DESIGN-rule twin A (majority of its voxels;
+  False when the plan has no twin A).
 * ``type_ok``, ``axis_angle_err_deg``, ``rotation_err_deg`` (vertical unions only),
   ``completeness_ok``, ``shared_sinus_ok``: the fusion analysis against the construction.
 * ``contrast_ok``: the contrast call matches; on plain CT ``contrast_warned`` says whether
   a warning mentions contrast.
 * ``warnings``: plan.json's warnings, verbatim.
+
+Empty cases
+-----------
+A ratio with nothing to count is None, never NaN (and never a division by zero): a Dice
+whose two masks are both empty (a label in neither the truth nor the plan), a twin
+accuracy over no true tissue (``twin_acc_15mm`` / ``twin_acc_all``; the plan's own
+tissue does not enter its denominator), a share of an empty mask, and a ``voxel_limit``
+of a truth without bone (or without CSF). ``twin_a_ok`` is False when the plan has no
+twin A.
 """
 
 from __future__ import annotations
@@ -144,13 +154,14 @@ def _angle_diff(a: float, b: float) -> float:
     return abs(float(a) - float(b))
 
 
-def voxel_limits(truth_dir: Path) -> dict[str, float]:
+def voxel_limits(truth_dir: Path) -> dict[str, float | None]:
     """Best Dice any rule on a voxel's own CT value can reach on this phantom.
 
     ``bone``: the best threshold (HU > t, t in 50..790 step 10) among true tissue voxels;
     ``csf``: the best HU interval (lo in -60..18 step 2, hi up to 40) among true brain and
     CSF voxels. Both are given the true tissue (or intracranial) mask, so they are upper
-    bounds for a voxel-wise rule, not for a rule that uses shape or neighbours.
+    bounds for a voxel-wise rule, not for a rule that uses shape or neighbours. A limit is
+    None when the truth holds no voxel of that label (a Dice of nothing against nothing).
     """
     import nibabel as nib
 
@@ -159,24 +170,30 @@ def voxel_limits(truth_dir: Path) -> dict[str, float]:
     tissue = lab > 0
     v, bone = ct[tissue], lab[tissue] == 2
     nb = int(bone.sum())
-    best_bone = 0.0
-    for t in range(50, 800, 10):
+    # no true bone (CSF): every rule's Dice is of nothing against nothing, the limit None
+    best_bone: float | None = None
+    for t in range(50, 800, 10) if nb else ():
         m = v > t
-        best_bone = max(best_bone, 2.0 * int((bone & m).sum()) / (nb + int(m.sum())))
+        d = 2.0 * int((bone & m).sum()) / (nb + int(m.sum()))
+        best_bone = d if best_bone is None else max(best_bone, d)
     ic = (lab == 3) | (lab == 4)
     hist_csf, edges = np.histogram(ct[ic & (lab == 4)], bins=np.arange(-60, 41))
     hist_all, _ = np.histogram(ct[ic], bins=edges)
     ncsf = int((lab == 4).sum())
-    best_csf = 0.0
     c_csf, c_all = (
         np.concatenate([[0], np.cumsum(hist_csf)]),
         np.concatenate([[0], np.cumsum(hist_all)]),
     )
-    for lo in range(0, 80, 2):
+    best_csf: float | None = None
+    for lo in range(0, 80, 2) if ncsf else ():
         for hi in range(lo + 1, len(edges)):
             tp, sel = c_csf[hi] - c_csf[lo], c_all[hi] - c_all[lo]
-            best_csf = max(best_csf, 2.0 * float(tp) / (ncsf + float(sel)))
-    return {"bone": round(best_bone, 4), "csf": round(best_csf, 4)}
+            d = 2.0 * float(tp) / (ncsf + float(sel))
+            best_csf = d if best_csf is None else max(best_csf, d)
+    return {
+        "bone": None if best_bone is None else round(best_bone, 4),
+        "csf": None if best_csf is None else round(best_csf, 4),
+    }
 
 
 def twin_split(
@@ -226,7 +243,7 @@ def score_plan(plan_dir: Path, truth_dir: Path) -> dict[str, Any]:
     far = tissue & (np.abs(dist) > BAND_MM)
     out["twin_acc_15mm"] = agreement(p_tw, t_tw, far)
     out["twin_far_air_15mm"], out["twin_acc_owned_15mm"] = twin_split(t_tw, p_tw, p_lab, far)
-    out["twin_acc_all"] = float((p_tw[tissue] == t_tw[tissue]).mean())
+    out["twin_acc_all"] = agreement(p_tw, t_tw, tissue)
     pa = p_tw == 1
     out["twin_a_ok"] = bool(pa.any() and (t_tw[pa] == 1).mean() > 0.5)
     # fusion
