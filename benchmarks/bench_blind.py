@@ -120,6 +120,15 @@ def code_state() -> dict[str, Any]:
     return {"commit": git("rev-parse", "--short", "HEAD"), "uncommitted_src": dirty}
 
 
+def code_text(code: Mapping[str, Any]) -> str:
+    """:func:`code_state` in words: the commit, whether a snapshot planned, what was
+    uncommitted."""
+    text = str(code["commit"]) + (" (git archive snapshot)" if code.get("src") else "")
+    if code.get("uncommitted_src"):
+        text += f" (uncommitted: {', '.join(code['uncommitted_src'])})"
+    return text
+
+
 def selected(names: list[str]) -> list[str]:
     """``names`` restricted to ``TWINSEP_BLIND_CASES`` (comma-separated) when it is set."""
     only = os.environ.get("TWINSEP_BLIND_CASES")
@@ -174,10 +183,7 @@ def run_with_baselines(
         "code": code,
         "rows": rows,
         "baselines": baselines,
-        "markdown": f"twinsep at {code['commit']}"
-        + (" (git archive snapshot)" if code.get("src") else "")
-        + "\n\n"
-        + markdown(rows, baselines),
+        "markdown": f"twinsep at {code_text(code)}\n\n" + markdown(rows, baselines),
     }
 
 
@@ -197,15 +203,7 @@ def run(out_dir: Path) -> dict[str, Any]:
         "title": "Blind phantom (phantom3) through the CLI",
         "code": code,
         "rows": rows,
-        "markdown": f"twinsep at {code['commit']}"
-        + (" (git archive snapshot)" if code.get("src") else "")
-        + (
-            f" (uncommitted: {', '.join(code['uncommitted_src'])})"
-            if code["uncommitted_src"]
-            else ""
-        )
-        + "\n\n"
-        + markdown(rows),
+        "markdown": f"twinsep at {code_text(code)}\n\n" + markdown(rows),
     }
 
 

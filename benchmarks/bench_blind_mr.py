@@ -40,6 +40,11 @@ import numpy as np
 _TESTS = Path(__file__).resolve().parents[1] / "tests"
 if str(_TESTS) not in sys.path:
     sys.path.insert(0, str(_TESTS))
+_HERE = Path(__file__).resolve().parent
+if str(_HERE) not in sys.path:
+    sys.path.insert(0, str(_HERE))
+
+from bench_blind import code_state, code_text  # noqa: E402
 
 from blind.mr_phantom import (  # noqa: E402
     Image,
@@ -250,6 +255,8 @@ def run_case(bench: BenchCase, work: Path) -> tuple[dict[str, Any], MrCase]:
     if bench.header_turn is not None:
         paths["mr"] = save_image(_turned(case.mr, *bench.header_turn), folder / "mr_turned.nii.gz")
     row: dict[str, Any] = {"name": bench.name, "mode": bench.mode, "note": bench.note}
+    # rows are re-run a few at a time and merged: each names the code that planned it
+    row["code"] = code_state()
     row["generate_s"] = round(gen_s, 1)
     keys = ("fusion_type", "axis_angle_deg", "axis_angle_nominal_deg", "twist_deg")
     row["truth"] = {k: case.truth[k] for k in keys + ("rotation_across_axes_deg",)}
@@ -319,7 +326,20 @@ def _markdown(rows: list[dict[str, Any]]) -> str:
             f"| {alone_txt} | {ceil_txt} |"
         )
     notes = "\n".join(f"- {r['name']}: {r['note']}" for r in rows)
-    return "\n".join(lines) + "\n\n" + notes
+    return _code_line(rows) + "\n\n" + "\n".join(lines) + "\n\n" + notes
+
+
+def _code_line(rows: list[dict[str, Any]]) -> str:
+    """Which twinsep planned the rows: ``bench_blind.code_state`` of each row, the rows
+    grouped by commit (``not recorded`` for rows run before rows carried it)."""
+    groups: dict[str, list[str]] = {}
+    for r in rows:
+        code = r.get("code")
+        key = "not recorded" if code is None else code_text(code)
+        groups.setdefault(key, []).append(r["name"])
+    if len(groups) == 1:
+        return f"twinsep at {next(iter(groups))}"
+    return "twinsep at " + "; ".join(f"{k}: {', '.join(v)}" for k, v in groups.items())
 
 
 def run(out_dir: Path) -> dict[str, Any]:
@@ -338,6 +358,7 @@ def run(out_dir: Path) -> dict[str, Any]:
             print(f"blind_mr {bench.name}: {row['score']['dice']}", flush=True)
     return {
         "title": "Blind MR craniopagus phantom (MR alone, CT + MR)",
+        "code": code_state(),
         "rows": rows,
         "markdown": _markdown(rows),
     }

@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 from scipy import ndimage
 
 from .mr_phantom import Image, twin_a_rule
+from .score import plan_env
 
 #: Label names of DESIGN.md values 1..5.
 LABEL_NAMES: tuple[str, ...] = ("soft", "bone", "brain", "csf", "vessel")
@@ -45,7 +46,8 @@ def twinsep_executable() -> Path:
 def run_plan(
     scan: Path, out_dir: Path, *, mr: Path | None = None, timeout_s: float = 600.0
 ) -> PlanRun:
-    """Run ``twinsep plan SCAN [--mr MR] --out OUT --force --quiet`` in a subprocess."""
+    """Run ``twinsep plan SCAN [--mr MR] --out OUT --force --quiet`` in a subprocess
+    (``blind.score.plan_env``: one BLAS thread, ``TWINSEP_BLIND_SRC`` first on its path)."""
     import time
 
     cmd = [
@@ -60,7 +62,9 @@ def run_plan(
     if mr is not None:
         cmd += ["--mr", str(mr)]
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, check=False)
+    proc = subprocess.run(
+        cmd, capture_output=True, text=True, timeout=timeout_s, check=False, env=plan_env()
+    )
     wall = time.perf_counter() - t0
     lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
     return PlanRun(proc.returncode, lines[-1] if lines else "", wall, out_dir)

@@ -292,23 +292,29 @@ def twinsep_command() -> list[str]:
     return [found]
 
 
-def run_plan(ct_path: Path, plan_dir: Path) -> tuple[subprocess.CompletedProcess[str], float]:
-    """Run ``twinsep plan ct_path --out plan_dir --force`` in a subprocess.
-
-    One BLAS thread; ``TWINSEP_BLIND_SRC`` (a ``src`` folder, e.g. of a ``git archive``
-    snapshot) is put first on its ``PYTHONPATH``. Returns the finished process and its
-    wall time in seconds.
-    """
+def plan_env() -> dict[str, str]:
+    """The environment a blind ``twinsep plan`` subprocess runs in: this one, with one BLAS
+    thread and ``TWINSEP_BLIND_SRC`` (a ``src`` folder, e.g. of a ``git archive``
+    snapshot) first on ``PYTHONPATH``, so that the commit a benchmark names is the code
+    that planned."""
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
     src = os.environ.get("TWINSEP_BLIND_SRC")
     if src:
         env["PYTHONPATH"] = os.pathsep.join([src, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    return env
+
+
+def run_plan(ct_path: Path, plan_dir: Path) -> tuple[subprocess.CompletedProcess[str], float]:
+    """Run ``twinsep plan ct_path --out plan_dir --force`` in a subprocess (:func:`plan_env`).
+
+    Returns the finished process and its wall time in seconds.
+    """
     t0 = time.perf_counter()
     proc = subprocess.run(
         [*twinsep_command(), "plan", str(ct_path), "--out", str(plan_dir), "--force"],
         capture_output=True,
         text=True,
-        env=env,
+        env=plan_env(),
         check=False,
     )
     return proc, time.perf_counter() - t0
