@@ -239,3 +239,35 @@ def test_a_ct_given_as_the_mr_is_refused(tmp_path: Path) -> None:
         ctx.mr  # noqa: B018 - the property loads and checks the MR
     line = info.value.one_line()
     assert line.startswith(f"{tmp_path / 'other_ct.nii.gz'}: --mr needs an MR, and this is a CT")
+
+
+@pytest.mark.parametrize(
+    ("shape", "voxel_mm"),
+    [((120, 140, 3), 1.0), ((64, 64, 2), 3.0)],
+    ids=["3-slices-1mm", "2-slices-3mm"],
+)
+def test_a_thin_mr_slab_is_refused_not_crashed(
+    tmp_path: Path, shape: tuple[int, int, int], voxel_mm: float
+) -> None:
+    """An MR a few slices thick (ITK's BrainProtonDensity3Slices.mha, 181x217x3) ended
+    in exit 1 inside the MR bias-field fit (SimpleITK BinShrink "InputImage is too
+    small", N4 "zero-valued spacing"); it has no head, so it is exit 2 in one line."""
+    import numpy as np
+
+    from twinsep.io import save_volume
+    from twinsep.volume import Volume
+
+    rng = np.random.default_rng(7)
+    g = np.indices(shape).astype(float)
+    c = (np.asarray(shape, dtype=float) - 1.0) / 2.0
+    r = np.sqrt(sum(((g[a] - c[a]) / (shape[a] / 2.0)) ** 2 for a in range(3)))
+    arr = np.where(r < 0.85, 400.0, np.where(r < 0.95, 100.0, 0.0)) + rng.normal(0, 10, shape)
+    path = tmp_path / "slab.nii.gz"
+    save_volume(Volume(arr.astype(np.int16), np.diag([voxel_mm] * 3 + [1.0])), path)
+    out = tmp_path / "plan"
+    code, stdout, stderr = _invoke("plan", str(path), "--out", str(out))
+    lines = [ln for ln in stderr.splitlines() if ln.strip()]
+    assert code == 2, (stdout, stderr)
+    assert len(lines) == 1 and lines[0].startswith("error: slab.nii.gz: "), stderr
+    assert "head-sized" in lines[0]
+    assert not out.exists() and not work_dir_for(out).exists()

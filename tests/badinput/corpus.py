@@ -391,6 +391,28 @@ def gzip_not_nifti(root: Path) -> BadCase:
     return BadCase(p, "archive.nii.gz", ("not a nifti file",))
 
 
+def nifti_nan_intercept(root: Path) -> BadCase:
+    # nibabel's get_slope_inter raised HeaderDataError on it: exit 1 before (red team)
+    p = _nifti(root / "nan_inter.nii", _ct((24, 24, 24), 26))
+    raw = bytearray(p.read_bytes())
+    raw[112:120] = np.array([1.0, np.nan], dtype="<f4").tobytes()  # scl_slope, scl_inter
+    p.write_bytes(bytes(raw))
+    return BadCase(p, "nan_inter.nii", ("scaling", "scl_inter nan"))
+
+
+def nrrd_unknown_units(root: Path) -> BadCase:
+    # ITK ignores space units: a centimetre NRRD read 10 times too small (red team)
+    p = root / "furlongs.nhdr"
+    (root / "furlongs.raw").write_bytes(_ct((8, 8, 8), 27).tobytes(order="F"))
+    p.write_text(
+        "NRRD0004\ntype: short\ndimension: 3\nsizes: 8 8 8\nspace: left-posterior-superior\n"
+        "space directions: (1,0,0) (0,1,0) (0,0,1)\n"
+        'space units: "furlong" "furlong" "furlong"\nencoding: raw\nendian: little\n'
+        "data file: furlongs.raw\n"
+    )
+    return BadCase(p, "furlongs.nhdr", ("space units", "furlong", "not a length unit"))
+
+
 #: All cases by name (the parametrised test runs each one).
 CASES: dict[str, Callable[[Path], BadCase]] = {
     f.__name__: f
@@ -428,6 +450,8 @@ CASES: dict[str, Callable[[Path], BadCase]] = {
         missing_path,
         nrrd_missing_data_file,
         gzip_not_nifti,
+        nifti_nan_intercept,
+        nrrd_unknown_units,
     )
 }
 

@@ -32,6 +32,7 @@ from twinsep.errors import InputError, ScanError
 from twinsep.io._loaded import Loaded, sha256_file, sha256_of_hashes
 from twinsep.io.atomic import atomic_output, atomic_write_bytes
 from twinsep.io.checks import LoadParams, check_memory, check_shape
+from twinsep.io.nrrd_space import nrrd_space_to_mm
 from twinsep.volume import LPS_TO_RAS, Volume
 
 logger = logging.getLogger(__name__)
@@ -240,7 +241,8 @@ def _read_nifti_itk(
 def _checked_header(
     klass: Any, head: bytes, header_path: Path, path: Path, params: LoadParams
 ) -> tuple[Any, tuple[int, ...], np.dtype, tuple[int, int, int]]:
-    """Parse a NIfTI header from its first bytes and check its size and dimensions.
+    """Parse a NIfTI header from its first bytes and check its size, dimensions and
+    value scaling (a finite slope with a NaN or infinite intercept is refused).
 
     Parameters
     ----------
@@ -266,6 +268,15 @@ def _checked_header(
         header = klass.header_class.from_fileobj(io.BytesIO(head))
     except Exception as exc:  # nibabel raises several types for bad headers
         raise ScanError(header_path, f"unreadable NIfTI header ({exc})") from None
+    try:
+        header.get_slope_inter()
+    except Exception:  # nibabel: "Valid slope but invalid intercept nan"
+        raise ScanError(
+            header_path,
+            f"invalid NIfTI value scaling (scl_slope {float(header['scl_slope']):g}, "
+            f"scl_inter {float(header['scl_inter']):g}): the voxel values cannot be converted; "
+            "write the file again with a finite scl_inter",
+        ) from None
     shape = tuple(int(s) for s in header.get_data_shape())
     dtype = header.get_data_dtype()
     check_memory(shape, dtype.itemsize, path, params=params)
@@ -576,9 +587,19 @@ def read_itk(path: Path, fmt: str, *, params: LoadParams = LoadParams()) -> Load
     n = img.GetDimension()
     direction = tuple(d.reshape(n, n)[:3, :3].ravel())
     affine = itk_affine_ras(spacing, origin, direction)
+    warnings: list[str] = []
+    if fmt == "nrrd":  # units and the anatomical frame, which ITK does not apply
+        affine, warnings = nrrd_space_to_mm(path, affine)
     hashes = [sha256_file(path)] + [sha256_file(p) for p in present]
     digest = hashes[0] if len(hashes) == 1 else sha256_of_hashes(hashes)
-    return Loaded(array=arr, affine=affine, format=fmt, sha256=digest, n_files=len(hashes))
+    return Loaded(
+        array=arr,
+        affine=affine,
+        format=fmt,
+        sha256=digest,
+        n_files=len(hashes),
+        warnings=warnings,
+    )
 
 
 def _output_kind(path: Path) -> str:

@@ -72,6 +72,11 @@ def head_mask(mr: Volume, smooth_sigma_mm: float = 1.0) -> np.ndarray:
     return morph.fill_holes(morph.largest_components(fg, k=2))
 
 
+#: Fewest shrunk voxels along any axis for an N4 fit: fewer (a 3-slice MR) made ITK
+#: raise (BinShrink "InputImage is too small", N4 "zero-valued spacing") - exit 1.
+_N4_MIN_VOXELS = 4
+
+
 def correct_bias_field(
     mr: Volume, head: np.ndarray, params: MRParams = MRParams()
 ) -> tuple[Volume, float]:
@@ -109,6 +114,8 @@ def correct_bias_field(
     msk = sitk.GetImageFromArray(np.ascontiguousarray(head.astype(np.float32).transpose(2, 1, 0)))
     msk.CopyInformation(img)
     factors = [max(1, int(np.ceil(params.n4_voxel_mm / s - 1e-6))) for s in sp]
+    if min(n // f for n, f in zip(a.shape, factors, strict=True)) < _N4_MIN_VOXELS:
+        return mr, 1.0  # a slab a few voxels thick (no head): no field can be fitted
     small = sitk.BinShrink(img, factors)
     small_mask = sitk.Cast(sitk.BinShrink(msk, factors) > 0.5, sitk.sitkUInt8)
     n4 = sitk.N4BiasFieldCorrectionImageFilter()
