@@ -1,6 +1,7 @@
 """The plan runner: runs the stages in order into a plan folder, with a cache.
 
-Design (see ``docs/CONTRACTS.md`` and ``docs/PLAN-FOLDER.md``):
+Design (see ``docs/CONTRACTS.md``, the plan folder in the shared ``DESIGN.md`` and
+``docs/DECISIONS.md`` "Plan folder and runs"):
 
 * a stage is a pure function of the scan(s), earlier stage results, the options it
   declares in ``uses`` and its frozen parameter dataclass;

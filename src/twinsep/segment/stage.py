@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -12,17 +13,38 @@ from twinsep.labels import VESSEL
 from twinsep.segment.ct import segment_ct
 from twinsep.segment.params import MRParams, SegmentParams
 from twinsep.segment.result import TissueLabels
-from twinsep.segment.thick import thick_slice_warnings
+from twinsep.segment.thick import ThickSliceParams, thick_slice_warnings
 
 #: gzip level of ``labels.nii.gz`` (1 fast .. 9 small); output stays byte-reproducible.
 LABELS_GZIP_LEVEL = 3
+
+
+@dataclass(frozen=True)
+class SegmentStageParams:
+    """Parameters of the ``segment`` stage (recorded in ``plan.json`` ``parameters``
+    under ``segment``, and part of the stage's cache key).
+
+    Attributes
+    ----------
+    tissues : SegmentParams
+        The tissue rules of a CT, and the ones an MR alone shares with it.
+    mr : MRParams
+        MR alone, and the CT <-> MR registration and fusion of ``--mr``.
+    thick : ThickSliceParams
+        When a CT's grid is called too coarse (the stage's warnings only).
+    """
+
+    tissues: SegmentParams = field(default_factory=SegmentParams)
+    mr: MRParams = field(default_factory=MRParams)
+    thick: ThickSliceParams = field(default_factory=ThickSliceParams)
 
 
 def _run(ctx: Any) -> TissueLabels:
     from twinsep.plan import names_patient, scan_display_name
     from twinsep.segment.mr import fuse_mr, segment_mr_t1
 
-    params: SegmentParams = ctx.params
+    stage_params: SegmentStageParams = ctx.params
+    params = stage_params.tissues
     scan = ctx.scan
     vol = scan.volume
     name = scan_display_name(
@@ -36,7 +58,7 @@ def _run(ctx: Any) -> TissueLabels:
         return _from_user(ctx, vol)
     ctx.progress(0.05, "tissues")
     if scan.info.modality == "MR":
-        result = segment_mr_t1(vol, params=params, mr_params=MRParams())
+        result = segment_mr_t1(vol, params=params, mr_params=stage_params.mr)
     else:
         result = segment_ct(vol, params=params)
         mr = ctx.mr
@@ -49,11 +71,13 @@ def _run(ctx: Any) -> TissueLabels:
                 keep_phi=ctx.options.keep_phi,
             )
             mvol = type(mvol)(mvol.array, mvol.affine, {**mvol.meta, "source": mr_name})
-            result = fuse_mr(result, vol, mvol, params=MRParams())
+            result = fuse_mr(result, vol, mvol, params=stage_params.mr)
     for w in result.warnings:
         ctx.warn(w)
     if scan.info.modality != "MR":
-        for w in thick_slice_warnings(vol.spacing_mm, contrast=result.contrast):
+        for w in thick_slice_warnings(
+            vol.spacing_mm, contrast=result.contrast, params=stage_params.thick
+        ):
             ctx.warn(w)
     return result
 
@@ -112,8 +136,14 @@ def _write(result: TissueLabels, ctx: Any, out_dir: Path) -> dict[str, Any]:
     return {"segmentation": section}
 
 
-def build_stage() -> Any:
-    """The ``segment`` :class:`twinsep.plan.Stage`."""
+def build_stage(params: SegmentStageParams | None = None) -> Any:
+    """The ``segment`` :class:`twinsep.plan.Stage`.
+
+    Parameters
+    ----------
+    params : SegmentStageParams, optional
+        The stage's parameters (default: every field's default).
+    """
     from twinsep.plan import Stage
 
     return Stage(
@@ -122,5 +152,5 @@ def build_stage() -> Any:
         write=_write,
         depends=(),
         uses=("scan", "mr", "segmentation_path", "twin_map_path"),
-        params=SegmentParams(),
+        params=params or SegmentStageParams(),
     )
