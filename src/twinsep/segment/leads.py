@@ -6,10 +6,16 @@ the body threshold, so the body mask keeps it (it touches the skin, within the
 appendage reach) and the bone rule takes its core. DESIGN's label 0 holds "anything
 outside the patients (table, head holder, tubes)". A lead is told by its shape: a piece
 of the body that a ball of ``LeadParams.thin_radius_mm`` does not fit in (thin), that
-holds bone-bright voxels beside the outside air (a face neighbour outside the body), and that runs at least
-``min_length_mm``. Skin, scalp and a skull under the scalp are not thin (the head or
-chest behind them fits the ball); an ear or a finger fits it or holds no bone-bright
-voxel beside the air; a thin bone plate lies inside the body.
+holds bone-bright voxels beside the outside air (a face neighbour outside the body), that runs at least
+``min_length_mm`` and that is a wire: long for its width (``min_elongation``). Skin,
+scalp and a skull under the scalp are not thin (the head or chest behind them fits the
+ball); an ear holds no bone-bright voxel; a thin bone plate lies inside the body. An
+infant's finger (5-8 mm thick, phalanges 2-4 mm) is thin on 1.5-2.5 mm grids and its
+bone lies beside the air there (under less than a voxel of flesh), but it is 3-8 times
+as long as it is wide, a lead 20 times and more. Whether the bright voxels lie beside
+the air does not tell a finger from a wire either: on a 1 mm grid a lead's core is
+wrapped in its own partial-volume halo (2-6 % of its bright voxels beside the air, a
+finger's 4 % on 1.5 mm).
 """
 
 from __future__ import annotations
@@ -76,15 +82,28 @@ def find_leads(
     ids = ids[ids > 0]
     objs = ndimage.find_objects(lab)
     keep = np.zeros(n + 1, bool)
+    vox_mm3 = float(np.prod(spacing))
     for i in ids:
         sl = objs[i - 1]
         assert sl is not None
         m = lab[sl] == i
         length = max((s.stop - s.start) * sp for s, sp in zip(sl, spacing, strict=True))
         share = float((b[sl] & m).sum()) / float(m.sum())
-        if length >= params.min_length_mm and share >= params.min_bright_share:
+        # a wire is long for its width; a finger is not (LeadParams.min_elongation)
+        width = float(np.sqrt(float(m.sum()) * vox_mm3 / length))
+        if (
+            length >= params.min_length_mm
+            and share >= params.min_bright_share
+            and length >= params.min_elongation * width
+        ):
             keep[i] = True
-            logger.debug("lead: %d voxels, %.0f mm, bright share %.2f", m.sum(), length, share)
+            logger.debug(
+                "lead: %d voxels, %.0f mm, %.1f mm wide, bright share %.2f",
+                m.sum(),
+                length,
+                width,
+                share,
+            )
     # the skin under an electrode or where a lead lies on it stays body: what touches the
     # part of the body the ball fits in is not taken
     out[box] = keep[lab] & ~ndimage.binary_dilation(core, structure=full)

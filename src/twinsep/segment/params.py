@@ -646,6 +646,15 @@ class LeadParams:
     """...and at least this share (0-1) of its voxels is bone-bright (a lead's copper
     core; the bodies phantom's leads 0.18-0.23 of their thin piece)."""
 
+    min_elongation: float = 12.0
+    """...and it is a wire: its length (``min_length_mm``'s) is at least this many times
+    its mean width (the square root of its volume over its length). An infant's finger
+    (5-8 mm thick, 20-35 mm long, with phalanges 2-4 mm) is thin for the ball on 1.5-2.5
+    mm grids and its bone is bright beside the air there, but its thin piece is 5-8 times
+    as long as it is wide (a generated infant hand); a lead's piece, however it bends,
+    20-60 times (the bodies phantom's leads 20-31 on 2.5 mm, a cable along the forearm and
+    out of the scan 33-62 on 1-2.5 mm)."""
+
 
 @dataclass(frozen=True)
 class MetalParams:
