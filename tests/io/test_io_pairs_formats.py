@@ -95,6 +95,9 @@ def test_nifti2_single_file_sniffed_without_suffix(tmp_path: Path) -> None:
         ("t.trk", b"TRACK" + bytes(995), r"tractography.*not an image"),
         ("t.tck", b"mrtrix tracks\nEND\n", r"tractography.*not an image"),
         ("pet.v", b"MATRIX72" + bytes(504), r"ECAT PET"),
+        # Debian's invesalius-examples Cranium.inv3 was "a gzip-compressed tar archive
+        # (a PACS or CD export?)" (red team 2026-11-28)
+        ("Cranium.inv3", gzip.compress(bytes(600), mtime=0), r"InVesalius project.*DICOM"),
     ],
 )
 def test_known_formats_get_a_specific_reason(

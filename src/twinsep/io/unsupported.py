@@ -24,6 +24,10 @@ _PARREC = "Philips PAR/REC is not supported; convert it to NIfTI (dcm2niix or pa
 _AFNI = "AFNI HEAD/BRIK is not supported; convert it to NIfTI (3dAFNItoNIFTI)"
 _TRACTS = "a tractography streamline file (TrackVis/MRtrix), not an image"
 _ECAT = "ECAT PET is not supported; convert it to NIfTI (nibabel) or load the DICOM export"
+_INVESALIUS = (
+    "an InVesalius project (.inv3: a tar archive of its own volume and masks), not a scan; "
+    "give the DICOM series it was made from"
+)
 _ARCHIVE = (
     "a {} archive (a PACS or CD export?), not a scan; unpack it and give the folder "
     "of the study or of one series"
@@ -44,6 +48,7 @@ _BY_SUFFIX: tuple[tuple[str, str], ...] = (
     (".trk", _TRACTS),
     (".tck", _TRACTS),
     (".v", _ECAT),
+    (".inv3", _INVESALIUS),
 )
 
 #: (magic bytes at offset 0, reason).
