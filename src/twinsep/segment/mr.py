@@ -30,6 +30,7 @@ from twinsep.segment import morph
 from twinsep.segment.ct import NO_CONTRAST_WARNING, tissue_volumes_ml
 from twinsep.segment.gmm import fit_gmm_1d
 from twinsep.segment.histogram import sample_values
+from twinsep.segment.mr_layer import csf_layer_cavity
 from twinsep.segment.mr_mirror import MirrorCheck, screen_mirrors
 from twinsep.segment.mr_orient import Orientation, OrientationSearch, search_orientations
 from twinsep.segment.params import MRParams, SegmentParams
@@ -822,7 +823,7 @@ def segment_mr_t1(
     # The cavity's own three-class mixture was tried and dropped: where the cavity holds
     # too little CSF for a class of its own, the lowest class is grey matter and grey
     # became CSF (tests/segment/test_mr_cut_neck.py: brain Dice 0.999 -> 0.849)
-    t_csf = _csf_grey_boundary(sm, core, brain_region, t_dark, spacing, mr_params)
+    t_csf, csf_vals = _csf_grey_split(sm, core, brain_region, t_dark, spacing, mr_params)
     if t_csf > t_dark:
         # on an adult T1 the head's dark class is bone and air, darker than CSF, and
         # bright (above t_dark) took in the partial-volume voxels of thin bone: the brain
@@ -838,8 +839,15 @@ def segment_mr_t1(
         if not core.any():
             raise ScanError(src, "no brain was found inside the head (T1 segmentation)")
         brain_region = _grown_through_bright(core, above, mr_params.skull_band_mm, spacing)
-    cavity = morph.fill_holes(morph.close_mm(brain_region, 4.0, spacing))
-    cavity = morph.dilate_mm(cavity, 1.5, spacing) & body
+    closed = morph.fill_holes(morph.close_mm(brain_region, 4.0, spacing))
+    # the cavity's wall: at the inner edge of the skull's dark band, the CSF layer over
+    # the brain grown through voxels that read as the ventricles' CSF; where that layer
+    # does not read as CSF (thinner than a voxel: an adult's), 1.5 mm over the brain
+    cavity = None
+    if csf_vals is not None:
+        cavity = csf_layer_cavity(sm, closed, body, csf_vals, t_csf, spacing, mr_params)
+    if cavity is None:
+        cavity = morph.dilate_mm(closed, 1.5, spacing) & body
     csf = cavity & (sm < t_csf)
     brain = cavity & ~csf
     # the head the labels cover: the body with what its sections enclose. The skull band
@@ -918,7 +926,21 @@ def _csf_grey_boundary(
     spacing_mm: tuple[float, float, float],
     params: MRParams,
 ) -> float:
-    """The T1 level below which a cranial-cavity voxel is CSF (MR alone).
+    """The T1 level below which a cranial-cavity voxel is CSF (MR alone): the level of
+    :func:`_csf_grey_split`."""
+    return _csf_grey_split(sm, core, grown, t_dark, spacing_mm, params)[0]
+
+
+def _csf_grey_split(
+    sm: np.ndarray,
+    core: np.ndarray,
+    grown: np.ndarray,
+    t_dark: float,
+    spacing_mm: tuple[float, float, float],
+    params: MRParams,
+) -> tuple[float, np.ndarray | None]:
+    """The T1 level below which a cranial-cavity voxel is CSF (MR alone), and the values
+    of the pure CSF it was read from (None when ``t_dark`` is returned).
 
     Half-way between the CSF level and the grey matter's mean (a voxel half CSF, half
     grey matter reads half-way): the CSF level is the median of the voxels that
@@ -948,17 +970,19 @@ def _csf_grey_boundary(
     Returns
     -------
     float
+    ndarray of float or None
     """
     vx_ml = float(np.prod(spacing_mm)) / 1000.0
     inner = morph.fill_holes(grown) & ~grown
     brain_vals = sm[core & (sm >= t_dark)]
     if float(inner.sum()) * vx_ml < params.csf_level_min_ml or brain_vals.size < 1000:
-        return t_dark
+        return t_dark, None
     # the ventricles' interiors, away from their partial-volume walls (Colin27 twins:
     # 30.3 against 34.7 over every enclosed voxel; blind MR phantom 148 against 160, its
     # CSF 140)
     middle = ndi.binary_erosion(inner)
-    csf_level = float(np.median(sm[middle if middle.any() else inner]))
+    csf_vals = sm[middle if middle.any() else inner]
+    csf_level = float(np.median(csf_vals))
     rng = np.random.default_rng(params.seed)
     x = sample_values(brain_vals.astype(np.float32), 200_000, rng)
     q = np.percentile(x, [25, 75])
@@ -971,7 +995,7 @@ def _csf_grey_boundary(
     )
     grey = float(np.min(mix.means))
     if not csf_level < grey:
-        return t_dark
+        return t_dark, None
     level = 0.5 * (csf_level + grey)
     logger.debug(
         "MR alone CSF/grey: enclosed CSF %.1f (%.1f mL), grey %.1f, level %.1f (t_dark %.1f)",
@@ -981,7 +1005,7 @@ def _csf_grey_boundary(
         level,
         t_dark,
     )
-    return level
+    return level, csf_vals
 
 
 def _grown_through_bright(

@@ -1496,6 +1496,30 @@ class MRParams:
     (``segment.mr._csf_grey_boundary``). The blind MR phantom's enclose 7.6-8.1 mL, the
     Colin27 head 37 mL."""
 
+    csf_layer_mm: float = 3.0
+    """MR alone: the subarachnoid CSF layer over the brain is grown (face-neighbour
+    steps, through voxels that read as CSF) at most this far (mm) from the closed brain
+    (``segment.mr_layer.csf_layer_cavity``); the inner table's dark voxels stop it
+    sooner. A bound against a growth through the diploe's marrow where a blurred inner
+    table reads as CSF: on the blind MR phantom (CSF layer 1.5-3.5 mm, marrow 330 against
+    CSF 140) 3 / 4 / 5 mm gave CSF 0.798 / 0.819 / 0.783 and bone 0.704 / 0.700 / 0.623
+    (mr-vertical, 1.5 mm; 0.665 / 0.657 with the fixed 1.5 mm dilation); at 4 mm the
+    6 % noise row's bone fell 0.001 below the dilation's. 0 keeps the dilation."""
+
+    csf_layer_sigmas: float = 2.0
+    """MR alone: a voxel of the CSF layer reads at least the enclosed CSF's median less
+    this many of its robust sigmas (interquartile range / 1.349): darker is bone (or
+    bone's partial volume). Blind MR phantom: CSF 148 +- 14, the level 120; cortical
+    bone 30."""
+
+    csf_layer_max_share: float = 0.25
+    """MR alone: the CSF layer is used only when its median lies within this share of
+    the way from the enclosed CSF's median to the CSF/grey level, i.e. its median voxel
+    reads as at least 7/8 CSF by partial volume with grey matter. Otherwise the layer is
+    a partial-volume zone of grey, CSF, dura and bone that no level parts (Colin27: 0.42,
+    the layer 43 against its ventricles' 31 and the level 59) and the cavity keeps the
+    fixed 1.5 mm dilation over the brain. Blind MR phantom rows 0.04-0.14."""
+
     fusion_gap_share: float = 1 / 3
     """CT+MR brain/CSF: the MR overrides the CT's call in a cavity voxel only where the
     registered MR's value lies within this share of the gap between the CSF and
