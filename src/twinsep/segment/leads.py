@@ -11,8 +11,8 @@ holds bone-bright voxels beside the outside air (a face neighbour outside the bo
 scalp and a skull under the scalp are not thin (the head or chest behind them fits the
 ball); an ear holds no bone-bright voxel; a thin bone plate lies inside the body. An
 infant's finger (5-8 mm thick, phalanges 2-4 mm) is thin on 1.5-2.5 mm grids and its
-bone lies beside the air there (under less than a voxel of flesh), but it is 3-8 times
-as long as it is wide, a lead 20 times and more. Whether the bright voxels lie beside
+bone lies beside the air there (under less than a voxel of flesh), but its thin piece
+is 5-8 times as long as it is wide, a lead's 20 times and more. Whether the bright voxels lie beside
 the air does not tell a finger from a wire either: on a 1 mm grid a lead's core is
 wrapped in its own partial-volume halo (2-6 % of its bright voxels beside the air, a
 finger's 4 % on 1.5 mm).
