@@ -565,6 +565,85 @@ def twin_frame(
     # (``neck_confirmed``) the far cut is not used, else (a scan ending at the
     # shoulders, the neck's end slab sliding onto them: vt-c15-torso20) it is, as
     # before.
+    skull_base = down
+    probe: list[tuple[_Plane | None, np.ndarray | None]] = []
+
+    def neck_between() -> tuple[_Plane | None, np.ndarray | None]:
+        # The neck found by following the body from the head, not from where the body
+        # leaves the scan: its narrowest section across the skull-base cues below the
+        # cavity's bulk where the body widens again beyond it (shoulders, trunk), and
+        # the walls around it where they are a tube whose axis points back at the
+        # brain centre (a short infant neck under a round head often shows too little
+        # wall: None)
+        if not probe:
+            inside = edt.edt(cavity, anisotropy=spacing, black_border=False, parallel=EDT_THREADS)
+            # the bulk: a spinal cord labelled CSF or brain runs down the neck
+            bulk = cavity & (inside > params.scalp_skull_mm)
+            del inside
+            bulk_pts = world(bulk) if bulk.any() else cav_pts
+            section = _narrowest_section(
+                body=body,
+                affine=labels.affine,
+                offset=offset,
+                full_shape=lab.shape,
+                b=b,
+                down=skull_base,
+                start_mm=float(((bulk_pts - b) @ skull_base).max()),
+                spacing=spacing,
+                params=ap,
+            )
+            tube = None
+            room = room_skin() if section is not None else None
+            if section is not None and room is not None:
+                # the walls' band (``tube_length_mm``) centred on the narrowest level
+                depth_mm = max(ap.body_cut_depth_mm, max(spacing))
+                plane = _Plane(
+                    normal=skull_base,
+                    centre_mm=section.centre_mm + (depth_mm + 0.5 * ap.tube_length_mm) * skull_base,
+                    area_mm2=section.area_mm2,
+                )
+                normals, fit = wall_normals(plane, *room)
+                tube = _tube_axis(plane, room[0], normals, spacing, ap, trim=True, fit=fit)
+                if tube is not None and angle_deg(section.centre_mm - b, tube) > ap.neck_agree_deg:
+                    tube = None
+            if section is not None:
+                logger.debug(
+                    "twin %s: the body's narrowest section %.0f mm2, %.0f mm below the brain "
+                    "centre, widens beyond; its walls %s",
+                    name,
+                    section.area_mm2,
+                    float(np.dot(section.centre_mm - b, skull_base)),
+                    "are no tube"
+                    if tube is None
+                    else f"{angle_deg(tube, skull_base):.1f} deg off the cues",
+                )
+            probe.append((section, tube))
+        return probe[0]
+
+    def beyond_neck(plane: _Plane, direction: np.ndarray) -> bool:
+        # a flat end of the body beyond a whole neck and the widening below it, whose
+        # direction (its normal, or its tube's axis) lies more than the skull base's
+        # own error from the neck's walls where they were found: the body leaves the
+        # scan there through its trunk (a tilted trunk through a side of an array
+        # cropped to the heads), and that end says nothing of the head's axis
+        section, tube = neck_between()
+        if section is None:
+            return False
+        if float(np.dot(plane.centre_mm - section.centre_mm, skull_base)) <= 0.0:
+            return False
+        return tube is None or angle_deg(tube, direction) > ap.cut_agree_deg
+
+    trunk_end = False  # the body leaves the scan beyond its neck, through the trunk
+    if cut_key == "body_cut" and cut is not None and angle_deg(down, cut) > ap.cut_agree_deg:
+        if beyond_neck(body_cut, cut):
+            logger.debug(
+                "twin %s: the flat cut %.0f deg from the skull-base cues lies beyond the "
+                "neck and the trunk's widening: not a cue",
+                name,
+                angle_deg(down, cut),
+            )
+            cut, cut_key, trunk_end = None, "", True
+            tube_dirs.pop("body cut", None)
     far_kept: tuple[str, np.ndarray, float, np.ndarray | None] | None = None
     if cut_key == "body_cut" and cut is not None and far_below_mm > ap.body_cut_reach_mm:
         far_kept = (cut_key, cut, far_below_mm, tube_dirs.pop("body cut", None))
@@ -654,7 +733,10 @@ def twin_frame(
                 and not walls_found
                 and _exit_sides_with_neck(angle_deg(exit_dir, neck_dir), exit_end_deg, ap)
             )
-            if lean_deg > ap.cut_agree_deg and not oblique:
+            if lean_deg > ap.cut_agree_deg and not oblique and beyond_neck(end_plane, end_dir):
+                # the flat end the body leaves through is the trunk's (see above)
+                trunk_end = True
+            elif lean_deg > ap.cut_agree_deg and not oblique:
                 cut_key, cut, neck_cut = "body_cut", end_dir, True
                 far_below_mm = _below_cavity_mm(
                     end_plane, cavity, world, spacing, params.scalp_skull_mm
@@ -680,6 +762,38 @@ def twin_frame(
                 else:
                     neck_dir = tube_dir
                 neck_end_normal = None
+    if (
+        cut is None
+        and far_kept is None
+        and not neck_confirmed
+        and not trunk_end
+        and end_seen is not None
+        and angle_deg(end_seen.normal, skull_base) > ap.cut_agree_deg
+    ):
+        # the scan ends on a flat face across the skull-base cues that was not taken
+        # for the neck's cut (refused as oblique to the neck) and the neck's end slab
+        # runs off the array (the body goes on beyond the scan): where that face lies
+        # beyond the neck and the widening below it, the slab is the far end of a
+        # trunk leaving through the face, not the neck's (a vertical union turned
+        # 30-45 deg and cropped at a side: one twin's axis 13-21 deg off)
+        slab_ijk = np.argwhere(ext)[end] + offset
+        off_array = (slab_ijk.min(axis=0) == 0).any() or (
+            slab_ijk.max(axis=0) == np.asarray(lab.shape) - 1
+        ).any()
+        trunk_end = bool(off_array) and beyond_neck(end_seen, end_seen.normal)
+    if trunk_end and cut is None and not neck_confirmed:
+        # the neck's walls, followed from the head, give the axis where they are a
+        # tube; else no neck is used (the skull-base cues, tilted from the face)
+        walls = neck_between()[1]
+        if walls is not None:
+            logger.debug(
+                "twin %s: the neck's walls at its narrowest section, %.1f deg from the end "
+                "slab's direction, give the axis",
+                name,
+                angle_deg(walls, neck_dir),
+            )
+            cues["neck_end"] = neck_dir
+            neck_dir, neck_confirmed, neck_end_normal = walls, True, None
     if far_kept is not None:
         if neck_confirmed:
             logger.debug(
@@ -702,7 +816,10 @@ def twin_frame(
         cues[cut_key] = cut
     neck_used = cut is None and (
         neck_confirmed
-        or min(angle_deg(neck_dir, down), angle_deg(neck_dir, footprint)) <= ap.neck_agree_deg
+        or (
+            not trunk_end
+            and min(angle_deg(neck_dir, down), angle_deg(neck_dir, footprint)) <= ap.neck_agree_deg
+        )
     )
     cues["neck"] = neck_dir
     if neck_used:
@@ -710,6 +827,14 @@ def twin_frame(
         face_band = params.face_band_deg
     elif cut is not None:
         face_band = (0.0, 180.0)  # the note on the cut follows once the axis is decided
+    elif trunk_end:
+        face_band = (0.0, 180.0)
+        notes.append(
+            f"twin {name}: the body leaves the scan beyond its neck, through the trunk at "
+            "the edge of the field of view, and the neck shows too little wall to follow; "
+            "the long axis comes from the face, skull base and cavity exit, which is less "
+            "precise"
+        )
     else:
         face_band = (0.0, 180.0)
         notes.append(
@@ -1644,6 +1769,84 @@ def _body_cut_normal(
     if direction is None and area_mm2 < need_mm2:
         return None
     return _Plane(normal=_unit(normal), centre_mm=centre, area_mm2=area_mm2)
+
+
+def _narrowest_section(
+    *,
+    body: np.ndarray,
+    affine: np.ndarray,
+    offset: np.ndarray,
+    full_shape: tuple[int, ...],
+    b: np.ndarray,
+    down: np.ndarray,
+    start_mm: float,
+    spacing: tuple[float, float, float],
+    params: AxisParams,
+) -> _Plane | None:
+    """The neck: the body's narrowest section across ``down`` that widens beyond, or None.
+
+    Parameters
+    ----------
+    body : bool array (a crop whose first voxel is ``offset`` of the grid ``affine``)
+        The twin's tissue.
+    affine, offset, full_shape : the grid's affine, the crop's offset (voxels) and the
+        grid's shape.
+    b, down : the brain centre (world mm) and the skull-base estimate of the down
+        direction (world unit vector).
+    start_mm : level (mm from ``b`` along ``down``) of the lowest point of the cavity's
+        bulk.
+    spacing : voxel size (mm).
+    params : ``neck_widen_ratio``, ``neck_cut_min_mm2``.
+
+    Returns
+    -------
+    The narrowest level beyond ``start_mm`` (levels one voxel thick) among those with a
+    section at least ``params.neck_widen_ratio`` times larger farther along ``down`` (the
+    shoulders and trunk; a scan ending in the neck or at the skull base shows none) and
+    of at least ``params.neck_cut_min_mm2`` is the neck's; the plane across ``down`` at
+    the middle of the stretch of levels around it within ``sqrt(neck_widen_ratio)`` of
+    its section (centre: that level's centroid, area: its section) is returned. None
+    where there is no such level, or where most of that section lies on the array's
+    edge (the scan's cut, not a neck).
+    """
+    step_mm = float(max(spacing))
+    m = np.asarray(affine, dtype=np.float64)[:3, :3]
+    # level of each voxel along ``down``: linear in its indices, summed per axis
+    grad = m.T @ down
+    base = float(np.dot(affine_points(affine, offset[None, :].astype(np.float64))[0] - b, down))
+    idx = np.nonzero(body)
+    t = base + sum(grad[a] * idx[a] for a in range(3))
+    beyond = t >= start_mm
+    if np.count_nonzero(beyond) < 10:
+        return None
+    level = np.floor((t[beyond] - start_mm) / step_mm).astype(np.int64)
+    counts = np.bincount(level)
+    area_mm2 = counts * float(np.prod(spacing)) / step_mm
+    # the largest section at or beyond each level
+    ahead = np.maximum.accumulate(area_mm2[::-1])[::-1]
+    widens = np.zeros(len(area_mm2), dtype=bool)
+    widens[:-1] = ahead[1:] >= params.neck_widen_ratio * area_mm2[:-1]
+    ok = widens & (area_mm2 >= params.neck_cut_min_mm2)
+    if not ok.any():
+        return None
+    narrowest = int(np.flatnonzero(ok)[np.argmin(area_mm2[ok])])
+    # the middle of the neck: the stretch of levels around the narrowest whose sections
+    # are within the square root of that ratio of it (its ends flare into the skull
+    # base or chin and the shoulders; where its walls are taken)
+    near = ok & (area_mm2 <= np.sqrt(params.neck_widen_ratio) * area_mm2[narrowest])
+    first_i, last_i = narrowest, narrowest
+    while first_i > 0 and near[first_i - 1]:
+        first_i -= 1
+    while last_i + 1 < len(near) and near[last_i + 1]:
+        last_i += 1
+    i = (first_i + last_i) // 2
+    at = np.flatnonzero(beyond)[level == i]
+    ijk = np.stack([idx[a][at] for a in range(3)], axis=1) + offset
+    on_edge = (ijk == 0).any(axis=1) | (ijk == np.asarray(full_shape) - 1).any(axis=1)
+    if on_edge.mean() > 0.5:
+        return None
+    centre = affine_points(affine, ijk)
+    return _Plane(normal=down, centre_mm=centre.mean(axis=0), area_mm2=float(area_mm2[i]))
 
 
 def _exit_sides_with_neck(exit_neck_deg: float, exit_cut_deg: float, params: AxisParams) -> bool:

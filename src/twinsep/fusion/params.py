@@ -261,6 +261,18 @@ class AxisParams:
     tissue) is not the room: the airway's, mouth's and nose's walls are not the neck's
     outer skin and are left out of the tube."""
 
+    neck_widen_ratio: float = 2.0
+    """Where a cut does not run along the head's cues, the body is followed from the
+    head along them for its neck: the narrowest section (area across the skull-base
+    estimate) between the cavity's lowest point and the body's end is a neck when some
+    section beyond it is at least this many times larger (the shoulders and trunk: an
+    infant's or adult's chest section is 4-8 times its neck's; a scan ending in the
+    neck or at the skull base shows no such widening). The walls around it, a tube
+    (``tube_length_mm``, ``tube_min_cover``) whose axis points back at the brain
+    centre, are the neck; a cut whose direction lies more than ``cut_agree_deg`` from
+    them crosses some other part of the body (a trunk leaving the array through a side
+    of a field of view cropped to the heads) and is not a cue."""
+
     exit_distinct_deg: float = 10.0
     """The cavity-exit cue is evidence of its own (to tell a scan cut oblique to a straight
     neck from a neck drawn toward a cut jaw, ``neck_cut_min_mm2``) only when it lies at
