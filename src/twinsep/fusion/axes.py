@@ -634,7 +634,12 @@ def twin_frame(
         return tube is None or angle_deg(tube, direction) > ap.cut_agree_deg
 
     trunk_end = False  # the body leaves the scan beyond its neck, through the trunk
-    if cut_key == "body_cut" and cut is not None and angle_deg(down, cut) > ap.cut_agree_deg:
+    if (
+        cut_key == "body_cut"
+        and cut is not None
+        and body_cut is not None
+        and angle_deg(down, cut) > ap.cut_agree_deg
+    ):
         if beyond_neck(body_cut, cut):
             logger.debug(
                 "twin %s: the flat cut %.0f deg from the skull-base cues lies beyond the "
@@ -784,16 +789,16 @@ def twin_frame(
     if trunk_end and cut is None and not neck_confirmed:
         # the neck's walls, followed from the head, give the axis where they are a
         # tube; else no neck is used (the skull-base cues, tilted from the face)
-        walls = neck_between()[1]
-        if walls is not None:
+        neck_walls = neck_between()[1]
+        if neck_walls is not None:
             logger.debug(
                 "twin %s: the neck's walls at its narrowest section, %.1f deg from the end "
                 "slab's direction, give the axis",
                 name,
-                angle_deg(walls, neck_dir),
+                angle_deg(neck_walls, neck_dir),
             )
             cues["neck_end"] = neck_dir
-            neck_dir, neck_confirmed, neck_end_normal = walls, True, None
+            neck_dir, neck_confirmed, neck_end_normal = neck_walls, True, None
     if far_kept is not None:
         if neck_confirmed:
             logger.debug(
