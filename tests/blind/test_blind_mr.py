@@ -107,14 +107,16 @@ def test_mr_alone_fusion_type_and_rotation(mr_alone: tuple[MrCase, Score]) -> No
 
 def test_mr_alone_dice_floors(mr_alone: tuple[MrCase, Score]) -> None:
     _, s = mr_alone
-    # measured soft 0.931, brain 0.983, bone 0.578, CSF 0.409 (bone from MR alone is
-    # approximate); before the brain core grew through bright tissue to the skull band
-    # (segment.mr._grown_through_bright) 0.893 / 0.930 / 0.576 / 0.294: the cortex and
-    # the CSF under the inner table lay outside the cavity
+    # measured soft 0.930, brain 0.982, bone 0.680, CSF 0.782 (bone from MR alone is
+    # approximate; benchmarks/results/blind_mr.md, mr-vertical-2mm, the same case) since
+    # the cavity's wall lies at the inner edge of the skull's dark band
+    # (segment.mr_layer): 0.928 / 0.982 / 0.576 / 0.405 with a fixed 1.5 mm dilation of
+    # the brain, which stopped short of the 1.5-3.5 mm CSF layer; 0.893 / 0.930 / 0.576 /
+    # 0.294 before the brain core grew through bright tissue to the skull band
     assert s.dice["soft"] >= 0.90
     assert s.dice["brain"] >= 0.96
-    assert s.dice["bone"] >= 0.50
-    assert s.dice["csf"] >= 0.36
+    assert s.dice["bone"] >= 0.62
+    assert s.dice["csf"] >= 0.72
 
 
 def test_mr_alone_total_union_is_not_called_partial(mr_alone: tuple[MrCase, Score]) -> None:
@@ -131,9 +133,10 @@ def test_mr_alone_total_union_is_not_called_partial(mr_alone: tuple[MrCase, Scor
 
 @pytest.mark.xfail(
     strict=True,
-    reason="MR alone: CSF Dice 0.41 on the blind 2 mm T1 phantom (target 0.80; 0.29 before "
-    "the core grew to the skull band): thin subarachnoid CSF is still labelled bone or brain "
-    "(helper M, FAILURES.md)",
+    reason="MR alone: CSF Dice 0.78 on the blind 2 mm T1 phantom (target 0.80; 0.41 before "
+    "the cavity's wall was placed at the inner edge of the skull's dark band, 0.29 before the "
+    "core grew to the skull band): the CSF layer's outer voxels, beyond "
+    "MRParams.csf_layer_mm or mixed with the inner table, are labelled bone",
 )
 def test_mr_alone_csf_meets_target(mr_alone: tuple[MrCase, Score]) -> None:
     _, s = mr_alone
