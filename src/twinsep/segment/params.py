@@ -1502,9 +1502,12 @@ class MRParams:
     (``segment.mr_layer.csf_layer_cavity``); the inner table's dark voxels stop it
     sooner. A bound against a growth through the diploe's marrow where a blurred inner
     table reads as CSF: on the blind MR phantom (CSF layer 1.5-3.5 mm, marrow 330 against
-    CSF 140) 3 / 4 / 5 mm gave CSF 0.798 / 0.819 / 0.783 and bone 0.704 / 0.700 / 0.623
-    (mr-vertical, 1.5 mm; 0.665 / 0.657 with the fixed 1.5 mm dilation); at 4 mm the
-    6 % noise row's bone fell 0.001 below the dilation's. 0 keeps the dilation."""
+    CSF 140) 3 / 4 mm gave CSF 0.805 / 0.809 and bone 0.705 / 0.682 (mr-vertical, 1.5 mm;
+    0.665 / 0.657 with the fixed 1.5 mm dilation), and at 4 mm the 6 % noise row's bone
+    fell to 0.619 (0.641 with the dilation); at 2 mm the skull beyond the reach (3-4 mm,
+    where the phantom's CSF goes on) read as CSF on every blind row and the dilation
+    stayed. 3 mm is set on this phantom (docs/segmentation.md, "MR alone: the cavity's
+    wall at the inner edge of the skull's dark band"). 0 keeps the dilation."""
 
     csf_layer_sigmas: float = 2.0
     """MR alone: a voxel of the CSF layer reads at least the enclosed CSF's median less
@@ -1516,9 +1519,13 @@ class MRParams:
     """MR alone: the CSF layer is used only when its median lies within this share of
     the way from the enclosed CSF's median to the CSF/grey level, i.e. its median voxel
     reads as at least 7/8 CSF by partial volume with grey matter. Otherwise the layer is
-    a partial-volume zone of grey, CSF, dura and bone that no level parts (Colin27: 0.42,
-    the layer 43 against its ventricles' 31 and the level 59) and the cavity keeps the
-    fixed 1.5 mm dilation over the brain. Blind MR phantom rows 0.04-0.14."""
+    a partial-volume zone of grey, CSF, dura and bone that no level parts (Colin27:
+    0.45-0.46, the layer about 43 against its ventricles' 30 and the level 59) and the
+    cavity keeps the fixed 1.5 mm dilation over the brain. Blind MR phantom rows
+    0.06-0.13. The same share, either side, decides whether the skull beyond the layer's
+    reach (1.5-2 times ``csf_layer_mm`` from the brain) reads as CSF: then it is bone the
+    T1 cannot tell from CSF and the dilation stays (blind rows 0.45-0.58, Colin27 0.30,
+    tests/segment/test_mr_orbit's adult head -0.04)."""
 
     fusion_gap_share: float = 1 / 3
     """CT+MR brain/CSF: the MR overrides the CT's call in a cavity voxel only where the
