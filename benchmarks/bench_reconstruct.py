@@ -5,6 +5,10 @@
 times :func:`twinsep.reconstruct.stage.reconstruct` with the default working grid
 (1.5 mm) against a finer 1.0 mm grid in the same run, reporting time, the defect area
 error against the analytic disc and the plan. Target (issue 6): both twins <= 5 s.
+The expander placement is also timed alone on the default grid's defects, the search
+(``ExpanderParams.placement="search"``, the default) against the greedy placement in the
+same run: CPU, realised capacity and shortfall per twin, and how far twin B's expanders
+lie from the mirror images of twin A's (the case is mirror-symmetric through z = 0).
 ``TWINSEP_BENCH_SIZE`` (e.g. 160) shrinks the edge for a quick run.
 """
 
@@ -18,7 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from twinsep.reconstruct.defects import DefectParams, HeadFrame
+from twinsep.layout import to_canonical
+from twinsep.reconstruct.defects import DefectParams, HeadFrame, measure_defects
+from twinsep.reconstruct.expanders import ExpanderParams, TwinSkinPlan, plan_expanders
 from twinsep.reconstruct.stage import ReconstructParams, reconstruct
 from twinsep.volume import Volume
 
@@ -51,6 +57,56 @@ def _case(edge: int) -> tuple[Volume, Volume, float]:
         twins[:, :, k] = np.where(inside, twin, 0)
     disc = math.pi * (RADII_MM[0] ** 2 - HALF_DISTANCE_MM**2)
     return Volume(labels, aff), Volume(twins, aff), disc
+
+
+def _mirror_mm(plans: dict[str, TwinSkinPlan]) -> float | None:
+    """Largest distance from an expander of B to the mirror image (z -> -z) of A's of
+    the same size (None when the twins got different sizes)."""
+    a, b = plans["A"].expanders, plans["B"].expanders
+    if sorted(e.code for e in a) != sorted(e.code for e in b):
+        return None
+    worst = 0.0
+    for e in a:
+        m = e.centre_mm * np.array([1.0, 1.0, -1.0])
+        worst = max(
+            worst,
+            min(float(np.linalg.norm(m - f.centre_mm)) for f in b if f.code == e.code),
+        )
+    return round(worst, 1)
+
+
+def _placements(
+    labels: Volume, twins: Volume, frames: dict[str, HeadFrame]
+) -> list[dict[str, Any]]:
+    """The search and the greedy placement on the same defects (default grid)."""
+    d = measure_defects(to_canonical(labels)[0], to_canonical(twins)[0], frames=frames)
+    rows = []
+    for placement in ("greedy", "search"):
+        c = time.process_time()
+        plans = plan_expanders(d, params=ExpanderParams(placement=placement))
+        cpu = time.process_time() - c
+        rows.append(
+            {
+                "placement": placement,
+                "cpu_s": round(cpu, 2),
+                "required_mm2": {n: round(p.required_mm2) for n, p in plans.items()},
+                "capacity_mm2": {n: round(p.capacity_mm2) for n, p in plans.items()},
+                "covered_mm2": {
+                    n: round(min(p.capacity_mm2, p.required_mm2)) for n, p in plans.items()
+                },
+                "shortfall_mm2": {n: round(p.shortfall_mm2) for n, p in plans.items()},
+                "sizes": {n: [e.code for e in p.expanders] for n, p in plans.items()},
+                "mirror_mm": _mirror_mm(plans),
+            }
+        )
+    g = rows[0]
+    for r in rows:
+        r["cpu_vs_greedy"] = round(r["cpu_s"] / g["cpu_s"], 2) if g["cpu_s"] else None
+        r["covered_vs_greedy"] = {
+            n: round(r["covered_mm2"][n] / g["covered_mm2"][n], 3) if g["covered_mm2"][n] else None
+            for n in r["covered_mm2"]
+        }
+    return rows
 
 
 def run(out_dir: Path) -> dict[str, Any]:
@@ -89,6 +145,8 @@ def run(out_dir: Path) -> dict[str, Any]:
                 "within_5_s": cpu <= 5.0,
             }
         )
+    up, face = np.array([0.0, 0.0, 1.0]), np.array([1.0, 0.0, 0.0])
+    placement = _placements(labels, twins, {"A": HeadFrame(up, face), "B": HeadFrame(-up, face)})
     base = rows[0]["time_s"]
     for row in rows:
         row["time_vs_default"] = round(row["time_s"] / base, 2) if base else None
@@ -101,9 +159,25 @@ def run(out_dir: Path) -> dict[str, Any]:
             f"{r_['error_pct']} | {r_['expanders']} | {'yes' if r_['within_5_s'] else 'NO'} |"
         )
     md = "\n".join(lines) + f"\n\nSynthetic case built in {build_s:.1f} s (not timed above).\n"
+    md += (
+        "\nExpander placement alone (both twins, same defects, default grid):\n\n"
+        "| placement | CPU s | vs greedy | capacity A / B mm² (required) | covered vs greedy A / B "
+        "| shortfall A / B mm² | sizes A; B | B vs mirror of A, mm |\n"
+        "|---|---|---|---|---|---|---|---|\n"
+    )
+    for r_ in placement:
+        cap, req, cov = r_["capacity_mm2"], r_["required_mm2"], r_["covered_vs_greedy"]
+        md += (
+            f"| {r_['placement']} | {r_['cpu_s']} | {r_['cpu_vs_greedy']} | "
+            f"{cap['A']} / {cap['B']} ({req['A']}) | {cov['A']} / {cov['B']} | "
+            f"{r_['shortfall_mm2']['A']} / {r_['shortfall_mm2']['B']} | "
+            f"{', '.join(r_['sizes']['A'])}; {', '.join(r_['sizes']['B'])} | "
+            f"{'other sizes' if r_['mirror_mm'] is None else r_['mirror_mm']} |\n"
+        )
     return {
         "title": "Reconstruct: defects, expanders, bone templates (both twins)",
         "rows": rows,
+        "placement": placement,
         "markdown": md,
     }
 

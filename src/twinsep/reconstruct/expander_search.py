@@ -1,0 +1,410 @@
+"""Expander placement as a search over a candidate list fixed in the twin's own frame.
+
+The greedy placement (:func:`twinsep.reconstruct.expanders.plan_expanders` with
+``placement="greedy"``) ranks candidate centres by the free scalp around them and takes
+the largest expander that fits, one at a time; near its ties the answer followed the
+order of the surface's faces, so a mirror-symmetric pair or a resampled scan could get
+other sizes. Here:
+
+1. **sites** are the available skin points nearest to the centres of a cubic lattice
+   (``site_spacing_mm``) laid in the twin's anatomical frame (long axis, face, side;
+   cells centred on the brain centre, so the lattice is symmetric about the midline),
+   kept where the clearance to forbidden skin admits the narrowest base;
+2. **candidates** are every catalogue size at every site in every orientation
+   (rectangles turned by each of ``rect_angles_deg`` from "width toward the defect";
+   crescents curving around it; round ones), tested with the inverse of the mesh's
+   wrap (:func:`twinsep.reconstruct.expander_footprint.unwrap_uv`): a candidate is
+   valid when no forbidden skin point (not available scalp, or the wound) lies inside
+   its footprint (the forbidden points within ``cell_mm`` of the available scalp are
+   enough: a footprint around an available centre that reaches forbidden skin contains
+   some of that edge). Its *slack* is how far outside the nearest forbidden point lies;
+3. two candidates **conflict** when their footprints come closer than ``gap_mm``:
+   each candidate marks the skin cells (a ``cell_mm`` lattice in the twin's frame)
+   within ``gap_mm / 2 + cell_mm / 2`` of its footprint, kept as a bit set; a shared
+   cell is a conflict;
+4. the **objective** of a set of pairwise compatible candidates (at most
+   ``max_expanders``) is, in this order: covering what is required; the capacity up to
+   it in steps of ``capacity_step_mm2``; fewer expanders; then, when covered, less
+   capacity (the smallest sizes that do), when short, more. It depends only on the
+   multiset of sizes (catalogue capacities, no noise from the mesh);
+5. **search**: a greedy pass over the candidates (the smallest that closes the gap,
+   else the largest that fits) gives an incumbent; every multiset of sizes (up to
+   ``max_expanders``) with an objective at least as good is tried, best first, and the
+   first whose sizes can be placed together (a depth-first search over the candidates
+   of each size, largest size first, with forward checking; a multiset is skipped when
+   one of its sub-multisets could not be placed) is the answer. The search is exact
+   over the candidate list within ``search_nodes`` nodes per multiset (one that runs
+   out counts as not placeable: deterministic, and never worse than the greedy pass,
+   which is one of the multisets tried);
+6. which placement of the chosen sizes: the depth-first search takes each size's
+   candidates in an **anatomical** order, never the order of the surface's points:
+   first those with at least ``cell_mm`` of slack (a footprint that fits by a fraction
+   of a millimetre may not fit the mirror image's slightly other mesh), then by their
+   distance from the defect centroid (nearer first: the expanded scalp advances into
+   the defect) plus :data:`BACK_BIAS` times the facial coordinate (occipital before
+   frontal) minus :data:`SIDE_BIAS` times the coordinate along a side direction shared
+   by the pair (:func:`pair_side`, which a mirror between the twins keeps), then by
+   the footprint's axis in that frame. A mirror-symmetric pair thus gets mirrored
+   plans, and the lattice moves with the anatomy, not with the scan's grid.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from twinsep.reconstruct import expander_geometry as eg
+from twinsep.reconstruct.catalogue import CatalogueExpander
+from twinsep.reconstruct.defects import TwinDefects
+from twinsep.reconstruct.expander_footprint import (
+    footprint_samples,
+    outside_mm,
+    rotated_uv,
+    site_frame,
+    turned_by,
+    unwrap_uv,
+)
+
+logger = logging.getLogger(__name__)
+
+#: Preference (mm per mm) for the pair's side direction among otherwise equal sites:
+#: breaks the left / right ties of a symmetric head the same way for both twins of a
+#: mirror pair (0.1: lattice sites mirrored across the midline are at least 20 mm apart
+#: and differ by 2 mm, above the ~1 mm scatter of the marching-cubes skin faces).
+SIDE_BIAS = 0.1
+#: Preference (mm per mm) for sites away from the face (occipital before frontal at
+#: equal distance from the defect: hair-bearing, thicker scalp, scars out of sight);
+#: 0.05 separates front / back ties of a head 100 mm across by ~5 mm.
+BACK_BIAS = 0.05
+
+
+@dataclass(frozen=True)
+class SizeOption:
+    """One catalogue size with its realised capacity (mm^2) at its nominal volume."""
+
+    item: CatalogueExpander
+    base: eg.ExpanderBase
+    capacity_mm2: float
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One size at one site in one orientation (world mm).
+
+    Attributes
+    ----------
+    option : SizeOption
+    site : int
+        Index into the twin's available skin points.
+    frame : (3, 3) float64
+        Rows: the footprint's ``u`` (width) and ``v`` (length) directions and the normal.
+    arc_r : float
+        Centreline radius of a crescent (0 otherwise), mm.
+    angle_deg : float
+        Turn of a rectangle from "width toward the defect", deg.
+    key : tuple of float
+        Anatomical order (see the module docstring).
+    """
+
+    option: SizeOption
+    site: int
+    frame: np.ndarray
+    arc_r: float
+    angle_deg: float
+    key: tuple[float, ...]
+
+
+def pair_side(defects: dict[str, TwinDefects]) -> np.ndarray:
+    """A unit side direction shared by both twins, kept by a mirror between them.
+
+    ``n`` is the direction between the brain centres; ``f`` the sum of the facial
+    directions (else of the long axes, else a world axis) across ``n``; the side is
+    ``n x f``. A mirror through the plane between the twins maps every vector across
+    ``n`` to itself, so the coordinate along the side of a point of twin A equals that
+    of its mirror image in twin B.
+    """
+    names = sorted(defects)
+    if len(names) < 2:
+        n = np.array([0.0, 0.0, 1.0])
+    else:
+        n = defects[names[1]].brain_centre_mm - defects[names[0]].brain_centre_mm
+        n = n / max(float(np.linalg.norm(n)), 1e-9)
+    faces = [d.face_dir for d in defects.values() if d.face_dir is not None]
+    tries = [sum(faces, np.zeros(3)) if faces else np.zeros(3)]
+    tries.append(sum((d.head_axis for d in defects.values()), np.zeros(3)))
+    tries.extend(np.eye(3)[np.argsort(np.abs(n), kind="stable")])
+    for f in tries:
+        side = np.cross(n, f - (f @ n) * n)
+        if np.linalg.norm(side) > 0.3 * max(float(np.linalg.norm(f)), 1e-9):
+            return side / np.linalg.norm(side)
+    return np.array([1.0, 0.0, 0.0])  # pragma: no cover - tries include two world axes
+
+
+def _twin_basis(d: TwinDefects) -> np.ndarray:
+    """Rows: long axis, facial direction across it, side (``axis x face``)."""
+    u = d.head_axis / np.linalg.norm(d.head_axis)
+    f = d.face_dir if d.face_dir is not None else d.defect_normal
+    f = f - (f @ u) * u
+    if np.linalg.norm(f) < 1e-6:
+        f = np.eye(3)[int(np.argmin(np.abs(u)))]
+        f = f - (f @ u) * u
+    f = f / np.linalg.norm(f)
+    return np.stack([u, f, np.cross(u, f)])
+
+
+def lattice_sites(
+    points_mm: np.ndarray, basis: np.ndarray, origin: np.ndarray, spacing_mm: float
+) -> np.ndarray:
+    """Indices of the points nearest to the centres of a cubic lattice in ``basis``.
+
+    The cells are centred on ``origin`` (cell ``k`` spans ``(k -+ 1/2) spacing``), so a
+    lattice in a twin's frame is symmetric about its midline. One point per occupied
+    cell, the nearest to the cell centre (ties: the smaller anatomical coordinates).
+    """
+    if not len(points_mm):
+        return np.zeros(0, dtype=np.int64)
+    q = (points_mm - origin) @ basis.T / spacing_mm
+    cell = np.rint(q).astype(np.int64)
+    off = np.round(np.linalg.norm(q - cell, axis=1), 9)
+    order = np.lexsort((q[:, 2], q[:, 1], q[:, 0], off, cell[:, 2], cell[:, 1], cell[:, 0]))
+    c = cell[order]
+    first = np.ones(len(c), dtype=bool)
+    first[1:] = np.any(c[1:] != c[:-1], axis=1)
+    return np.sort(order[first])
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    """Numbers of the search (from :class:`~twinsep.reconstruct.expanders.ExpanderParams`)."""
+
+    gap_mm: float
+    site_spacing_mm: float
+    cell_mm: float
+    rect_angles_deg: tuple[float, ...]
+    footprint_step_mm: float
+    max_expanders: int
+    search_nodes: int
+    capacity_step_mm2: float
+
+
+def build_candidates(
+    d: TwinDefects,
+    sizes: Sequence[SizeOption],
+    settings: SearchSettings,
+    site_normal: Callable[[int], np.ndarray],
+    side: np.ndarray,
+) -> tuple[list[Candidate], np.ndarray, int]:
+    """Valid candidates of a twin and their conflict bit sets.
+
+    Returns the candidates (sorted by capacity, then anatomical key), a ``(C, W)``
+    uint64 array of cell bits (footprint dilated by ``gap_mm / 2 + cell_mm / 2``) and
+    the number of sites.
+    """
+    skin = d.skin
+    allowed = d.available
+    pts = skin.points_mm[allowed]
+    centre = d.brain_centre_mm
+    basis = _twin_basis(d)
+    # the forbidden skin next to the available scalp: a footprint around an available
+    # centre that reaches forbidden skin contains some of its edge (no thinning on a
+    # world grid: the points are the twin's own, as a mirror image would have them)
+    not_ok = np.vstack([skin.points_mm[~allowed], d.wound.points_mm])
+    forbidden = not_ok[
+        cKDTree(pts).query(not_ok, distance_upper_bound=settings.cell_mm)[0] < np.inf
+    ]
+    forb_tree = cKDTree(forbidden if len(forbidden) else np.full((1, 3), 1e9))
+    clearance = cKDTree(not_ok if len(not_ok) else np.full((1, 3), 1e9)).query(pts)[0]
+    # conflict cells: one skin point per cell of a lattice in the twin's frame
+    cells = skin.points_mm[lattice_sites(skin.points_mm, basis, centre, settings.cell_mm)]
+    cell_tree = cKDTree(cells)
+    n_words = (len(cells) + 63) // 64
+    min_half = 0.5 * min(s.base.width_mm for s in sizes)
+    sites = lattice_sites(pts, basis, centre, settings.site_spacing_mm)
+    sites = sites[clearance[sites] >= min_half - settings.footprint_step_mm]
+    dil = 0.5 * settings.gap_mm + 0.5 * settings.cell_mm
+    # circumradius of each base (footprint samples include the edge)
+    reach: dict[tuple[eg.ExpanderBase, float], float] = {}
+    rows: list[np.ndarray] = []
+    out: list[Candidate] = []
+    key_basis = np.stack([basis[0], basis[1], side])
+    for si in sites:
+        c = pts[si]
+        to_defect = d.defect_centroid_mm - c
+        frame0 = site_frame(site_normal(int(si)), to_defect)
+        arc_r = float(np.linalg.norm(to_defect - (to_defect @ frame0[2]) * frame0[2]))
+        dist = float(np.linalg.norm(to_defect))
+        fits_here = [
+            s
+            for s in sizes
+            if s.base.width_mm / 2 <= clearance[si] + settings.footprint_step_mm
+            and (s.base.shape != "crescent" or _crescent_ok(s.base, arc_r))
+        ]
+        if not fits_here:
+            continue
+        arcs = {s.item.code: (arc_r if s.base.shape == "crescent" else 0.0) for s in fits_here}
+        r_max = 0.0
+        for s in fits_here:
+            k = (s.base, round(arcs[s.item.code], 1))
+            if k not in reach:
+                uv = footprint_samples(s.base, arcs[s.item.code], settings.footprint_step_mm)
+                reach[k] = float(np.max(np.linalg.norm(uv, axis=1)))
+            r_max = max(r_max, reach[k])
+        f_near = (
+            forbidden[forb_tree.query_ball_point(c, r_max + 1.0)] if len(forbidden) else forbidden
+        )
+        uv_f = unwrap_uv(f_near, frame0, c, centre) if len(f_near) else np.zeros((0, 2))
+        c_idx = np.asarray(cell_tree.query_ball_point(c, r_max + dil + 1.0), dtype=np.int64)
+        uv_c = unwrap_uv(cells[c_idx], frame0, c, centre) if len(c_idx) else np.zeros((0, 2))
+        pos = (c - centre) @ key_basis.T
+        failed: dict[tuple[str, float], list[tuple[float, float]]] = {}
+        for s in fits_here:
+            ar = arcs[s.item.code]
+            angles = settings.rect_angles_deg if s.base.shape == "rectangular" else (0.0,)
+            for ang in angles:
+                # a footprint containing one that did not fit here cannot fit
+                tried = failed.setdefault((s.base.shape, ang), [])
+                if s.base.shape != "crescent" and any(
+                    w <= s.base.width_mm and ln <= s.base.length_mm for w, ln in tried
+                ):
+                    continue
+                slack = (
+                    float(outside_mm(s.base, ar, rotated_uv(uv_f, ang)).min())
+                    if len(uv_f)
+                    else math.inf
+                )
+                if slack <= 0.0:
+                    tried.append((s.base.width_mm, s.base.length_mm))
+                    continue  # forbidden skin inside the footprint
+                member = np.zeros(n_words * 64, dtype=bool)
+                member[c_idx[outside_mm(s.base, ar, rotated_uv(uv_c, ang)) <= dil]] = True
+                frame = turned_by(frame0, ang)
+                axis = frame[1] if s.base.shape == "rectangular" else frame[0]
+                ax = axis @ key_basis.T
+                nz = np.flatnonzero(np.abs(ax) > 1e-6)
+                if len(nz) and ax[nz[0]] < 0:
+                    ax = -ax
+                key = (
+                    float(slack < settings.cell_mm),
+                    round(dist + BACK_BIAS * float(pos[1]) - SIDE_BIAS * float(pos[2]), 6),
+                    *(round(float(v), 3) for v in ax),
+                )
+                out.append(Candidate(s, int(si), frame, ar, float(ang), key))
+                rows.append(np.packbits(member, bitorder="little"))
+    if not out:
+        return [], np.zeros((0, n_words), dtype=np.uint64), len(sites)
+    order = sorted(range(len(out)), key=lambda i: (-out[i].option.capacity_mm2, out[i].key))
+    bits = np.ascontiguousarray(np.stack([rows[i] for i in order])).view(np.uint64)
+    return [out[i] for i in order], bits, len(sites)
+
+
+def _crescent_ok(base: eg.ExpanderBase, arc_r: float) -> bool:
+    """A crescent curving around the defect: inner edge outside its centre, arc open."""
+    return arc_r > base.width_mm and base.straight_mm / arc_r < 1.5 * math.pi
+
+
+def _objective(
+    caps: Sequence[float], required_mm2: float, step_mm2: float
+) -> tuple[int, int, int, float]:
+    """Larger is better: covering the need; then the capacity in steps of ``step_mm2``;
+    then fewer expanders; then, when covered, less capacity (the smaller sizes that do),
+    when short, more."""
+    total = float(sum(caps))
+    covered = int(total >= required_mm2 * (1 - 1e-9))
+    last = -round(total, 3) if covered else round(total, 3)
+    return (covered, int(min(total, required_mm2) // step_mm2), -len(caps), last)
+
+
+def search(
+    cands: list[Candidate], bits: np.ndarray, required_mm2: float, settings: SearchSettings
+) -> tuple[list[int], int, int, float]:
+    """Best set of compatible candidates (indices), multisets tried, nodes, greedy capacity."""
+    if not cands:
+        return [], 0, 0, 0.0
+    caps = np.array([c.option.capacity_mm2 for c in cands])
+    codes = [c.option.item.code for c in cands]
+    size_names = sorted(set(codes), key=lambda k: (-caps[codes.index(k)], k))
+    by_size = {k: np.array([i for i, c in enumerate(codes) if c == k]) for k in size_names}
+    cap_of = {k: float(caps[by_size[k][0]]) for k in size_names}
+    zero = np.zeros(bits.shape[1], dtype=np.uint64)
+
+    def compatible(idx: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        return idx[~np.any(bits[idx] & mask, axis=1)]
+
+    # greedy pass (the incumbent): the smallest that closes the gap, else the largest
+    chosen: list[int] = []
+    mask = zero.copy()
+    total = 0.0
+    all_idx = np.arange(len(cands))
+    while len(chosen) < settings.max_expanders and total < required_mm2:
+        ok = compatible(all_idx, mask)
+        if not len(ok):
+            break
+        closing = ok[caps[ok] >= required_mm2 - total]
+        pick = int(closing[np.argmin(caps[closing])]) if len(closing) else int(ok[0])
+        chosen.append(pick)
+        mask |= bits[pick]
+        total += caps[pick]
+    greedy = list(chosen)
+    best = _objective([caps[i] for i in greedy], required_mm2, settings.capacity_step_mm2)
+    nodes = 0
+    tried = 0
+    placed: dict[tuple[str, ...], list[int] | None] = {(): []}
+
+    def place(ms: tuple[str, ...]) -> list[int] | None:
+        """Candidates placing the sizes ``ms`` (largest first) together, or None."""
+        nonlocal nodes, tried
+        if ms in placed:
+            return placed[ms]
+        for drop in sorted(set(ms)):
+            sub = list(ms)
+            sub.remove(drop)
+            if place(tuple(sub)) is None:
+                placed[ms] = None
+                return None
+        tried += 1
+        budget = [settings.search_nodes]
+
+        def dfs(level: int, mask: np.ndarray, after: int, got: list[int]) -> list[int] | None:
+            nonlocal nodes
+            if level == len(ms):
+                return got
+            pool = by_size[ms[level]]
+            if level and ms[level] == ms[level - 1]:
+                pool = pool[pool > after]  # same size: in candidate order only
+            pool = compatible(pool, mask)
+            for j in pool:
+                if budget[0] <= 0:
+                    return None
+                budget[0] -= 1
+                nodes += 1
+                m2 = mask | bits[j]
+                # forward check: every size still to place has a free candidate
+                if any(not len(compatible(by_size[k], m2)) for k in set(ms[level + 1 :])):
+                    continue
+                r = dfs(level + 1, m2, int(j), [*got, int(j)])
+                if r is not None:
+                    return r
+            return None
+
+        r = dfs(0, zero, -1, [])
+        placed[ms] = r
+        return r
+
+    multisets: list[tuple[tuple[int, int, int, float], tuple[str, ...]]] = []
+    for m in range(1, settings.max_expanders + 1):
+        for ms in itertools.combinations_with_replacement(size_names, m):
+            obj = _objective([cap_of[k] for k in ms], required_mm2, settings.capacity_step_mm2)
+            if obj >= best:
+                multisets.append((obj, ms))
+    multisets.sort(key=lambda t: (tuple(-x for x in t[0]), t[1]))
+    for _, ms in multisets:
+        r = place(ms)
+        if r is not None:
+            return r, tried, nodes, float(sum(caps[i] for i in greedy))
+    return greedy, tried, nodes, float(sum(caps[i] for i in greedy))
