@@ -125,8 +125,8 @@ class ExpanderParams:
     cell_mm : float
         Search: size of the skin cells by which footprints are compared (conflicts) and
         the spacing of the forbidden points a footprint may not contain (half of it), mm
-        (3.0). Two expanders are kept at least ``gap_mm`` apart; pairs up to about
-        ``gap_mm + 2 cell_mm`` apart may also be refused.
+        (3.0). Two expanders are kept at least ``gap_mm`` apart; pairs up to
+        ``gap_mm + cell_mm`` apart may also be refused.
     rect_angles_deg : tuple of float
         Search: turns of a rectangle from "width toward the defect", deg (every 30 deg;
         the set is symmetric, a mirror maps ``a`` to ``-a``).
