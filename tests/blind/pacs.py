@@ -159,6 +159,21 @@ def _identify(ds: Dataset, ident: Identity, study_uid: str, description: str) ->
     ds.SeriesDescription = f"{ident.family} {ident.given} {description}"
     ds.StationName = "ELSEWHERE-CT1"
     ds.StudyInstanceUID = study_uid
+    # free-text and person-name attributes exports also fill with the name, ID or dates
+    # (a red-team pass added them: twinsep reads none, and none may reach an output)
+    ds.ProtocolName = f"HEAD {ident.family}"
+    ds.ImageComments = f"{ident.given} {ident.family} {ident.patient_id}"
+    ds.OtherPatientNames = [f"{ident.family}^Z", ident.name]
+    ds.PatientBirthName = ident.name
+    ds.PatientMotherBirthName = f"{ident.family}^MOTHER"
+    ds.PatientTelephoneNumbers = f"{ident.family} 555 0100"
+    ds.AdditionalPatientHistory = f"{ident.family} {ident.given} born {ident.birth_date}"
+    ds.RequestingPhysician = ident.physician
+    ds.NameOfPhysiciansReadingStudy = ident.physician
+    ds.PhysiciansOfRecord = ident.physician
+    ds.RequestedProcedureDescription = f"CT {ident.family} {ident.patient_id}"
+    ds.PerformedProcedureStepDescription = f"CT {ident.family}"
+    ds.IssuerOfPatientID = ident.institution
     item = Dataset()
     item.AccessionNumber = ident.accession
     item.RequestedProcedureID = ident.patient_id
