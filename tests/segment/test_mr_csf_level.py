@@ -39,19 +39,22 @@ def _brain(ventricle_mm: float, csf: float = CSF) -> tuple[np.ndarray, np.ndarra
 
 def test_level_is_half_way_between_enclosed_csf_and_grey() -> None:
     img, core, grown = _brain(6.0)  # two ventricles of 0.9 mL
-    level = M._csf_grey_boundary(img, core, grown, T_DARK, SP, MRParams(csf_level_min_ml=1.0))
+    level, vals = M._csf_grey_boundary(img, core, grown, T_DARK, SP, MRParams(csf_level_min_ml=1.0))
     # grey is the darker class of the core's grey and white matter; measured 57.4 for 57.5
     assert abs(level - 0.5 * (CSF + GREY)) <= 2.0
+    # the pure CSF it was read from (segment.mr_layer's reference): the ventricles'
+    # interiors, CSF 35 with noise 3
+    assert vals is not None and abs(float(np.median(vals)) - CSF) <= 1.0
 
 
 def test_too_little_enclosed_csf_keeps_the_dark_split() -> None:
     img, core, grown = _brain(6.0)
-    level = M._csf_grey_boundary(img, core, grown, T_DARK, SP, MRParams(csf_level_min_ml=5.0))
-    assert level == T_DARK
+    level, vals = M._csf_grey_boundary(img, core, grown, T_DARK, SP, MRParams(csf_level_min_ml=5.0))
+    assert level == T_DARK and vals is None
 
 
 def test_enclosed_voxels_not_darker_than_grey_keep_the_dark_split() -> None:
     """What the brain encloses is no CSF (a bright nucleus read as a hole): no level."""
     img, core, grown = _brain(8.0, csf=95.0)
-    level = M._csf_grey_boundary(img, core, grown, T_DARK, SP, MRParams())
-    assert level == T_DARK
+    level, vals = M._csf_grey_boundary(img, core, grown, T_DARK, SP, MRParams())
+    assert level == T_DARK and vals is None

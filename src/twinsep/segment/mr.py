@@ -823,7 +823,7 @@ def segment_mr_t1(
     # The cavity's own three-class mixture was tried and dropped: where the cavity holds
     # too little CSF for a class of its own, the lowest class is grey matter and grey
     # became CSF (tests/segment/test_mr_cut_neck.py: brain Dice 0.999 -> 0.849)
-    t_csf, csf_vals = _csf_grey_split(sm, core, brain_region, t_dark, spacing, mr_params)
+    t_csf, csf_vals = _csf_grey_boundary(sm, core, brain_region, t_dark, spacing, mr_params)
     if t_csf > t_dark:
         # on an adult T1 the head's dark class is bone and air, darker than CSF, and
         # bright (above t_dark) took in the partial-volume voxels of thin bone: the brain
@@ -919,19 +919,6 @@ def _brain_core(
 
 
 def _csf_grey_boundary(
-    sm: np.ndarray,
-    core: np.ndarray,
-    grown: np.ndarray,
-    t_dark: float,
-    spacing_mm: tuple[float, float, float],
-    params: MRParams,
-) -> float:
-    """The T1 level below which a cranial-cavity voxel is CSF (MR alone): the level of
-    :func:`_csf_grey_split`."""
-    return _csf_grey_split(sm, core, grown, t_dark, spacing_mm, params)[0]
-
-
-def _csf_grey_split(
     sm: np.ndarray,
     core: np.ndarray,
     grown: np.ndarray,
