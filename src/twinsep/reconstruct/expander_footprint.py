@@ -169,7 +169,8 @@ def unwrap_uv(
     p = frame[:2] - np.outer(frame[:2] @ dir0, dir0)
     gram = p @ p.T
     rhs = (that @ p.T) * (np.arccos(cos_a) * r0)[:, None]
-    return np.linalg.solve(gram, rhs.T).T
+    # pinv: a normal lying in the tangent plane (degenerate frame) gives no error
+    return (np.linalg.pinv(gram) @ rhs.T).T
 
 
 def outside_mm(base: eg.ExpanderBase, arc_r: float, uv: np.ndarray) -> np.ndarray:

@@ -29,13 +29,13 @@ other sizes. Here:
    multiset of sizes (catalogue capacities, no noise from the mesh);
 5. **search**: a greedy pass over the candidates (the smallest that closes the gap,
    else the largest that fits) gives an incumbent; every multiset of sizes (up to
-   ``max_expanders``) with an objective at least as good is tried, best first, and the
-   first whose sizes can be placed together (a depth-first search over the candidates
-   of each size, largest size first, with forward checking; a multiset is skipped when
-   one of its sub-multisets could not be placed) is the answer. The search is exact
-   over the candidate list within ``search_nodes`` nodes per multiset (one that runs
-   out counts as not placeable: deterministic, and never worse than the greedy pass,
-   which is one of the multisets tried);
+   ``max_expanders``, at most :data:`MAX_SEARCHED`) with an objective at least as good
+   is tried, best first, and the first whose sizes can be placed together (a
+   depth-first search over the candidates of each size, largest size first, with
+   forward checking; a multiset is skipped when one of its sub-multisets could not be
+   placed) is the answer. The search is exact over the candidate list within
+   ``search_nodes`` nodes per multiset (one that runs out counts as not placeable:
+   deterministic, and never worse than the greedy pass, one of the multisets tried);
 6. which placement of the chosen sizes: the depth-first search takes each size's
    candidates in an **anatomical** order, never the order of the surface's points:
    first those with at least ``cell_mm`` of slack (a footprint that fits by a fraction
@@ -82,6 +82,8 @@ SIDE_BIAS = 0.1
 #: equal distance from the defect: hair-bearing, thicker scalp, scars out of sight);
 #: 0.05 separates front / back ties of a head 100 mm across by ~5 mm.
 BACK_BIAS = 0.05
+#: Most expanders per multiset the search enumerates (the default ``max_expanders``).
+MAX_SEARCHED = 4
 
 
 @dataclass(frozen=True)
@@ -397,7 +399,9 @@ def search(
         return r
 
     multisets: list[tuple[tuple[int, int, int, float], tuple[str, ...]]] = []
-    for m in range(1, settings.max_expanders + 1):
+    # multisets of up to MAX_SEARCHED sizes (C(23, 4) = 8855 for 20 sizes); a larger
+    # max_expanders is reached by the greedy pass only
+    for m in range(1, min(settings.max_expanders, MAX_SEARCHED) + 1):
         for ms in itertools.combinations_with_replacement(size_names, m):
             obj = _objective([cap_of[k] for k in ms], required_mm2, settings.capacity_step_mm2)
             if obj >= best:
