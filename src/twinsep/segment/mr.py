@@ -30,6 +30,7 @@ from twinsep.segment import morph
 from twinsep.segment.ct import NO_CONTRAST_WARNING, tissue_volumes_ml
 from twinsep.segment.gmm import fit_gmm_1d
 from twinsep.segment.histogram import sample_values
+from twinsep.segment.itk_threads import single_threaded
 from twinsep.segment.mr_layer import csf_layer_cavity
 from twinsep.segment.mr_mirror import MirrorCheck, screen_mirrors
 from twinsep.segment.mr_orient import Orientation, OrientationSearch, search_orientations
@@ -78,6 +79,7 @@ def head_mask(mr: Volume, smooth_sigma_mm: float = 1.0) -> np.ndarray:
 _N4_MIN_VOXELS = 4
 
 
+@single_threaded
 def correct_bias_field(
     mr: Volume, head: np.ndarray, params: MRParams = MRParams()
 ) -> tuple[Volume, float]:
@@ -206,6 +208,7 @@ def _header_error(ct: Volume, mr: Volume, params: MRParams, first: MRFitError) -
     )
 
 
+@single_threaded
 def _register(
     ct: Volume, mr: Volume, params: MRParams
 ) -> tuple[Volume, float, np.ndarray, np.ndarray, MirrorCheck]:

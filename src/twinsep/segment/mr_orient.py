@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from twinsep.segment.itk_threads import single_threaded
 from twinsep.segment.mr_mirror import _metric_method, _mirrored, coarse_fit, coarse_images
 from twinsep.segment.params import MRParams
 
@@ -198,6 +199,7 @@ class OrientationSearch:
         }
 
 
+@single_threaded
 def search_orientations(fixed: Any, moving: Any, params: MRParams) -> OrientationSearch:
     """Rank the 48 signed permutations of ``moving``'s voxel axes by their fit to ``fixed``.
 
