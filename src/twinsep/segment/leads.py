@@ -58,7 +58,9 @@ def find_leads(
     """
     out = np.zeros(body_filled.shape, bool)
     full = np.ones((3, 3, 3), bool)
-    seeds = bright & ~_inner(body_filled)
+    # beside the air, or within its own partial-volume halo of it (LeadParams.seed_reach_mm)
+    steps = tuple(max(1, int(params.seed_reach_mm // s)) for s in spacing)
+    seeds = bright & ~_inner(body_filled, steps)
     if not seeds.any():
         return out
     margin = [int(np.ceil((2 * params.thin_radius_mm) / s)) + 2 for s in spacing]
@@ -110,15 +112,17 @@ def find_leads(
     return out
 
 
-def _inner(mask: np.ndarray) -> np.ndarray:
-    """Voxels of ``mask`` whose six face neighbours are in it too (beyond the array's
-    edge counts as in it: a body cut by the scan's end is not beside air there). Array
-    shifts, not a dilation: a tenth of the time on a 300^3 grid."""
+def _inner(mask: np.ndarray, steps: tuple[int, ...] = (1, 1, 1)) -> np.ndarray:
+    """Voxels of ``mask`` whose neighbours up to ``steps[ax]`` voxels away along each
+    array axis ``ax`` are in it too (the six face neighbours for steps of 1; beyond the
+    array's edge counts as in it: a body cut by the scan's end is not beside air
+    there). Array shifts, not a dilation: a tenth of the time on a 300^3 grid."""
     out = mask.copy()
     for ax in range(mask.ndim):
-        lo: list[slice] = [slice(None)] * mask.ndim
-        hi: list[slice] = [slice(None)] * mask.ndim
-        lo[ax], hi[ax] = slice(None, -1), slice(1, None)
-        out[tuple(lo)] &= mask[tuple(hi)]
-        out[tuple(hi)] &= mask[tuple(lo)]
+        for d in range(1, steps[ax] + 1):
+            lo: list[slice] = [slice(None)] * mask.ndim
+            hi: list[slice] = [slice(None)] * mask.ndim
+            lo[ax], hi[ax] = slice(None, -d), slice(d, None)
+            out[tuple(lo)] &= mask[tuple(hi)]
+            out[tuple(hi)] &= mask[tuple(lo)]
     return out

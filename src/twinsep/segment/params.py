@@ -646,6 +646,15 @@ class LeadParams:
     """...and at least this share (0-1) of its voxels is bone-bright (a lead's copper
     core; the bodies phantom's leads 0.18-0.23 of their thin piece)."""
 
+    seed_reach_mm: float = 1.5
+    """A lead is sought from its bone-bright voxels that lie this close (mm; at least one
+    voxel along each array axis) to the outside air. On grids of 1 mm and coarser a
+    lead's core lies beside the air; on finer grids the cable's own partial-volume halo
+    (above the body threshold, not bone-bright) wraps it: a 2 mm cable at 2500 HU, PSF
+    0.6 mm, on a 0.75 mm grid had no bright voxel beside the air (1.06-1.5 mm from it),
+    and the lead stayed bone and soft tissue. Only a start: the piece must still be
+    thin, long, bright and a wire."""
+
     min_elongation: float = 12.0
     """...and it is a wire: its length (``min_length_mm``'s) is at least this many times
     its mean width (the square root of its volume over its length). An infant's finger
