@@ -119,9 +119,9 @@ class ExpanderParams:
     site_spacing_mm : float
         Search: spacing of the lattice of candidate centres laid in the twin's frame, mm
         (10.0). Measured on 5 mirrored two-sphere unions and 4 mirrored phantoms
-        (docs/reconstruct.md): 8 mm covered more on 3 of 9 (up to +12 %) for 1.3-2.4x
-        the CPU; 12 mm lost a third of the capacity on one (sites too coarse to fit
-        the band).
+        (docs/reconstruct.md): 8 mm covered more on 3 of 9 (up to +33 %) for 1.1-2.0x
+        the CPU; 12 mm more on 2, and alone (without the greedy floor) lost a third of
+        the capacity on one (sites too coarse to fit its band).
     cell_mm : float
         Search: size of the skin cells by which footprints are compared (conflicts) and
         the spacing of the forbidden points a footprint may not contain (half of it), mm
