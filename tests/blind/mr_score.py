@@ -70,10 +70,10 @@ def run_plan(
     return PlanRun(proc.returncode, lines[-1] if lines else "", wall, out_dir)
 
 
-def dice(a: NDArray[np.bool_], b: NDArray[np.bool_]) -> float:
-    """Dice coefficient of two masks (NaN when both are empty)."""
+def dice(a: NDArray[np.bool_], b: NDArray[np.bool_]) -> float | None:
+    """Dice coefficient of two masks (None when both are empty, as ``blind.score.dice``)."""
     s = int(a.sum()) + int(b.sum())
-    return float("nan") if s == 0 else 2.0 * int(np.sum(a & b)) / s
+    return None if s == 0 else 2.0 * int(np.sum(a & b)) / s
 
 
 def twin_band(
@@ -94,13 +94,15 @@ class Score:
     Attributes
     ----------
     exit_code : int
-        twinsep's exit code (0 ok, 2 refused, 1 crash); the other fields are NaN/None
-        when it is not 0.
+        twinsep's exit code (0 ok, 2 refused, 1 crash); the other fields are empty or
+        None when it is not 0.
     dice : dict
-        Dice per label name (soft, bone, brain, csf, vessel) on the output grid.
-    twin_accuracy : float
+        Dice per label name (soft, bone, brain, csf, vessel) on the output grid; None
+        for a label in neither the truth nor the plan.
+    twin_accuracy : float or None
         Share of truth tissue voxels more than 15 mm from the true twin boundary that
-        carry the right twin (A/B as twinsep numbers them; a swapped A is near 0).
+        carry the right twin (A/B as twinsep numbers them; a swapped A is near 0); None
+        when there is no such voxel. No field is NaN: a row is strict JSON.
     twin_a_right : bool | None
         twinsep's twin 1 is the truth's twin A (DESIGN rule in the output grid's world).
     fusion_type, fusion_type_truth : str | None
@@ -113,16 +115,17 @@ class Score:
         true transform (nearest neighbour; ``ceiling_brain``, ``ceiling_csf``).
     contrast : bool | None
         Whether twinsep called the scan contrast-enhanced (``segmentation.contrast``).
-    brain_centroid_error_mm : list of float
+    brain_centroid_error_mm : list of float or None
         Per truth twin (A, B): distance between the centroids of twinsep's and the
-        truth's brain within that twin, mm (a registration shift shows here).
+        truth's brain within that twin, mm (a registration shift shows here); None where
+        either holds no brain.
     warnings : list of str
     """
 
     exit_code: int
     stderr_tail: str = ""
-    dice: dict[str, float] = field(default_factory=dict)
-    twin_accuracy: float = float("nan")
+    dice: dict[str, float | None] = field(default_factory=dict)
+    twin_accuracy: float | None = None
     twin_a_right: bool | None = None
     fusion_type: str | None = None
     fusion_type_truth: str | None = None
@@ -131,9 +134,9 @@ class Score:
     rotation_deg: float | None = None
     registration: dict[str, Any] | None = None
     contrast: bool | None = None
-    brain_centroid_error_mm: list[float] = field(default_factory=list)
+    brain_centroid_error_mm: list[float | None] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    wall_s: float = float("nan")
+    wall_s: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready copy."""
@@ -192,20 +195,20 @@ def score_plan(
     spacing = np.sqrt(np.sum(aff[:3, :3] ** 2, axis=0))
     tt = twins_truth.array
     scored = (tt > 0) & ~twin_band(tt, spacing, TWIN_BAND_MM)
-    acc = float(np.mean(twins[scored] == tt[scored])) if scored.any() else float("nan")
+    acc = float(np.mean(twins[scored] == tt[scored])) if scored.any() else None
     a_right: bool | None = None
     if (twins == 1).any() and (twins == 2).any():
-        a_right = twin_a_rule(twins.astype(np.uint8), aff) == 1 and acc > 0.5
+        a_right = twin_a_rule(twins.astype(np.uint8), aff) == 1 and (acc or 0.0) > 0.5
     fusion = plan.get("fusion", {})
     reg = _registration_record(plan, truth, labels_truth, mr_labels_truth)
-    cents = []
+    cents: list[float | None] = []
     for t in (1, 2):
         a = np.argwhere((lt == 3) & (tt == t))
         b = np.argwhere((labels == 3) & (tt == t))
         if len(a) and len(b):
             cents.append(float(np.linalg.norm(aff[:3, :3] @ (a.mean(axis=0) - b.mean(axis=0)))))
         else:
-            cents.append(float("nan"))
+            cents.append(None)
     return Score(
         exit_code=0,
         dice=scores,

@@ -1,6 +1,7 @@
-"""The blind scorer's empty cases (module doc of ``blind.score``, "Empty cases"): a ratio
-with nothing to count is None - never NaN, a RuntimeWarning or a ZeroDivisionError - on
-hand-made truth and plan folders of a few voxels."""
+"""The blind scorers' empty cases (module doc of ``blind.score``, "Empty cases"; the MR
+scorer ``blind.mr_score`` alike): a ratio with nothing to count is None - never NaN, a
+RuntimeWarning or a ZeroDivisionError - on hand-made truth and plan folders of a few
+voxels."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import nibabel as nib
 import numpy as np
 import pytest
 
+from blind import mr_score
+from blind.mr_phantom import Image
 from blind.score import score_plan, voxel_limits
 
 AFFINE = np.diag([2.0, 2.0, 2.0, 1.0])
@@ -115,3 +118,26 @@ def test_voxel_limits_with_bone(tmp_path: Path) -> None:
     assert lim["bone"] == 1.0
     # the one CSF voxel at 40 HU, alone in the brain + CSF mask: an interval holding 40
     assert lim["csf"] == 1.0
+
+
+def test_mr_scorer_nothing_to_count_is_none(tmp_path: Path) -> None:
+    """The MR scorer wrote NaN (blind_mr.json held 4: not strict JSON)."""
+    z = np.zeros((8, 8, 8), np.uint8)
+    assert mr_score.dice(z > 0, z > 0) is None
+    plan = _write(
+        tmp_path / "plan",
+        {"labels.nii.gz": z, "twins.nii.gz": z},
+        ("plan.json", {"fusion": {}, "warnings": []}),
+    )
+    run = mr_score.PlanRun(0, "", 1.0, plan)
+    truth = Image(z, AFFINE)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        score = mr_score.score_plan(run, truth, truth, {"fusion_type": "vertical"})
+    assert score.twin_accuracy is None
+    assert all(v is None for v in score.dice.values())
+    assert score.brain_centroid_error_mm == [None, None]
+    json.dumps(score.as_dict(), default=str, allow_nan=False)
+    # a refused plan: nothing scored, still strict JSON
+    refused = mr_score.Score(exit_code=2)
+    json.dumps(refused.as_dict(), default=str, allow_nan=False)
