@@ -13,6 +13,7 @@ from typing import Any
 
 from twinsep import __version__
 from twinsep.errors import InputError
+from twinsep.io.fsnames import printable_name
 from twinsep.plan_names import WITHHELD_PATH, scan_display_name
 from twinsep.plan_options import PATH_OPTIONS, PlanOptions
 
@@ -64,6 +65,8 @@ def assemble_plan(
             names_patient=bool(info.get("path_names_patient")),
             keep_phi=False,
         )
+    elif isinstance(given := input_section.get("path"), str):
+        input_section["path"] = printable_name(given)  # --keep-phi: the path as given
     opts = options.to_json()
     if options.team_path is not None:
         opts["team_path"] = TEAM_COPY
@@ -93,6 +96,9 @@ def assemble_plan(
         for k in ("series_uid", "mr_series_uid"):
             if opts.get(k) and "." in str(opts[k]):
                 opts[k] = series_uid_hash(str(opts[k]))
+    for k in PATH_OPTIONS:  # a Latin-1 file name made plan.json unwritable (exit 1)
+        if isinstance(opts.get(k), str):
+            opts[k] = printable_name(opts[k])
     plan: dict[str, Any] = {
         "schema": SCHEMA,
         "version": __version__,

@@ -8,6 +8,8 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+from twinsep.io.fsnames import printable_name
+
 #: What follows the neutral name given to a file whose name holds patient identifiers.
 WITHHELD_NOTE = "(name withheld: it holds patient identifiers)"
 
@@ -43,7 +45,7 @@ def scan_display_name(path: str | Path, *, names_patient: bool, keep_phi: bool) 
     (without ``keep_phi``)."""
     if names_patient and not keep_phi:
         return WITHHELD_PATH
-    return Path(str(path)).name
+    return printable_name(Path(str(path)).name)  # a Latin-1 name broke plan.json (exit 1)
 
 
 def _withhold_names(edited: Any, scan: Any) -> Any:

@@ -47,6 +47,7 @@ from pydicom.uid import UID
 from twinsep.errors import ScanError
 from twinsep.io._loaded import Loaded, sha256_file, sha256_of_hashes
 from twinsep.io.checks import LoadParams, check_memory
+from twinsep.io.fsnames import printable_name
 from twinsep.volume import LPS_TO_RAS
 from twinsep.words import counted, noun
 
@@ -371,10 +372,11 @@ def _list_files(folder: Path, *, recursive: bool, max_files: int) -> list[Path]:
 
 
 def _rel(path: Path, folder: Path) -> str:
+    """``path`` relative to ``folder`` (else its name), as UTF-8 text for messages."""
     try:
-        return str(path.relative_to(folder))
+        return printable_name(str(path.relative_to(folder)))
     except ValueError:
-        return path.name
+        return printable_name(path.name)
 
 
 def _label(h: _Header, folder: Path) -> str:

@@ -12,6 +12,7 @@ Header dimensions are checked against the available memory before any voxel is r
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import io
@@ -32,6 +33,7 @@ from twinsep.errors import InputError, ScanError
 from twinsep.io._loaded import Loaded, sha256_file, sha256_of_hashes
 from twinsep.io.atomic import atomic_output, atomic_write_bytes
 from twinsep.io.checks import LoadParams, check_memory, check_shape
+from twinsep.io.fsnames import is_utf8, itk_openable, itk_writable
 from twinsep.io.nrrd_space import nrrd_space_to_mm
 from twinsep.volume import LPS_TO_RAS, Volume
 
@@ -204,6 +206,8 @@ def _read_nifti_itk(
     gzip CRC (it does not report truncation). Returns None when ITK refuses the file or
     the check fails: the nibabel path then reads it or reports the precise problem.
     """
+    if not is_utf8(str(path)):
+        return None  # SimpleITK aborts the process on such a name (twinsep.io.fsnames)
     if first_gz is None:
         need = (
             int(header.get_data_offset()) + int(np.prod(shape3)) * header.get_data_dtype().itemsize
@@ -554,8 +558,14 @@ def read_itk(path: Path, fmt: str, *, params: LoadParams = LoadParams()) -> Load
         raise ScanError(
             path, f"the data file {missing[0]!r} named in the header is missing from {path.parent}"
         )
+    with contextlib.ExitStack() as stack:
+        return _read_itk(path, itk_openable(path, stack), present, fmt, params)
+
+
+def _read_itk(path: Path, name: str, present: list[Path], fmt: str, params: LoadParams) -> Loaded:
+    """:func:`read_itk` once the file has a ``name`` SimpleITK can open."""
     reader = sitk.ImageFileReader()
-    reader.SetFileName(str(path))
+    reader.SetFileName(name)
     reader.SetImageIO("NrrdImageIO" if fmt == "nrrd" else "MetaImageIO")  # content, not suffix
     try:
         reader.ReadImageInformation()
@@ -687,8 +697,8 @@ def save_volume(volume: Volume, path: str | Path, *, compress_level: int = 3) ->
     img_itk.SetSpacing(tuple(float(s) for s in spacing))
     img_itk.SetOrigin(tuple(float(v) for v in lps[:3, 3]))
     img_itk.SetDirection(tuple(float(v) for v in direction.ravel()))
-    with atomic_output(dest) as tmp:
-        sitk.WriteImage(img_itk, str(tmp), useCompression=True)
+    with atomic_output(dest) as tmp, contextlib.ExitStack() as stack:
+        sitk.WriteImage(img_itk, itk_writable(tmp, stack), useCompression=True)
     return dest
 
 
