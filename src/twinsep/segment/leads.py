@@ -6,16 +6,16 @@ the body threshold, so the body mask keeps it (it touches the skin, within the
 appendage reach) and the bone rule takes its core. DESIGN's label 0 holds "anything
 outside the patients (table, head holder, tubes)". A lead is told by its shape: a piece
 of the body that a ball of ``LeadParams.thin_radius_mm`` does not fit in (thin), that
-holds bone-bright voxels beside the outside air (a face neighbour outside the body), that runs at least
-``min_length_mm`` and that is a wire: long for its width (``min_elongation``). Skin,
-scalp and a skull under the scalp are not thin (the head or chest behind them fits the
-ball); an ear holds no bone-bright voxel; a thin bone plate lies inside the body. An
+holds bone-bright voxels beside the outside air (within ``seed_reach_mm`` of it: on
+grids finer than 1 mm the cable's own partial-volume halo wraps its core), that runs at
+least ``min_length_mm`` and that is a wire: long for its width (``min_elongation``).
+Skin, scalp and a skull under the scalp are not thin (the head or chest behind them fits
+the ball); an ear holds no bone-bright voxel; a thin bone plate lies inside the body. An
 infant's finger (5-8 mm thick, phalanges 2-4 mm) is thin on 1.5-2.5 mm grids and its
-bone lies beside the air there (under less than a voxel of flesh), but its thin piece
-is 5-8 times as long as it is wide, a lead's 20 times and more. Whether the bright voxels lie beside
-the air does not tell a finger from a wire either: on a 1 mm grid a lead's core is
-wrapped in its own partial-volume halo (2-6 % of its bright voxels beside the air, a
-finger's 4 % on 1.5 mm).
+bone lies beside the air there (under less than a voxel of flesh), but its thin piece is
+5-8 times as long as it is wide, a lead's 20 times and more. Whether the bright voxels
+lie beside the air does not tell a finger from a wire either (a finger's 4 % on 1.5 mm,
+a lead's 2-6 % on 1 mm).
 """
 
 from __future__ import annotations
