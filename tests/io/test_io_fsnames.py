@@ -89,3 +89,25 @@ def test_plan_json_names_a_latin1_scan_in_utf8(tmp_path: Path) -> None:
         text.encode("utf-8")  # raised UnicodeEncodeError: the plan was lost (exit 1)
         assert "sch\\xe4del.nii.gz" in plan["options"]["scan_path"]
     assert plan["input"]["path"] is not None
+
+
+def test_an_edited_map_named_in_latin1_is_recorded_in_utf8(tmp_path: Path) -> None:
+    """--segmentation / --twin-map files named in Latin-1: their names reach plan.json
+    (input.segmentation) and the report; the plan ended in UnicodeEncodeError (exit 1)."""
+    from twinsep.interop.edited import read_edited_segmentation
+    from twinsep.volume import Volume
+
+    ct = make_volume("lps_axial", seed=2)
+    lab = np.zeros(ct.shape, np.uint8)
+    lab[2:18, 2:16, 2:10] = 1
+    lab[5:15, 5:13, 4:8] = 3
+    twins = np.where(lab > 0, 1, 0).astype(np.uint8)
+    twins[10:][lab[10:] > 0] = 2
+    lab_path = _bytes_path(tmp_path, b"lab_" + _LATIN1 + b".nii.gz")
+    twin_path = _bytes_path(tmp_path, b"tw_" + _LATIN1 + b".nii.gz")
+    save_volume(Volume(lab, ct.affine), lab_path)
+    save_volume(Volume(twins, ct.affine), twin_path)
+    edited = read_edited_segmentation(lab_path, ct, twin_map=twin_path)
+    text = json.dumps(edited.provenance(), ensure_ascii=False)
+    text.encode("utf-8")
+    assert [f.name for f in edited.files] == ["lab_sch\\xe4del.nii.gz", "tw_sch\\xe4del.nii.gz"]

@@ -32,6 +32,7 @@ from typing import Literal
 import numpy as np
 
 from twinsep.errors import InputError
+from twinsep.io.fsnames import printable_name
 from twinsep.labels import TISSUE_NAMES, TWIN_NAMES
 from twinsep.segment.morph import component_sizes
 from twinsep.volume import LPS_TO_RAS, Volume, spacing_from_affine
@@ -175,7 +176,7 @@ def read_edited_segmentation(
     p = Path(path)
     if not p.is_file():
         raise InputError(p, "segmentation file not found")
-    files = [InputFile(p.name, file_sha256(p))]
+    files = [InputFile(printable_name(p.name), file_sha256(p))]  # a Latin-1 name: exit 1
     twins: np.ndarray | None
     if is_seg_nrrd(p):
         if twin_map is not None:
@@ -197,7 +198,7 @@ def read_edited_segmentation(
             t = Path(twin_map)
             if not t.is_file():
                 raise InputError(t, "twin map file not found")
-            files.append(InputFile(t.name, file_sha256(t)))
+            files.append(InputFile(printable_name(t.name), file_sha256(t)))
             twins = _read_map(t, ct, _MAX_TWIN, "twin", params)
         kind = "label map"
     if not labels.any():
