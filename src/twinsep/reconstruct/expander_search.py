@@ -63,7 +63,6 @@ from twinsep.reconstruct import expander_geometry as eg
 from twinsep.reconstruct.catalogue import CatalogueExpander
 from twinsep.reconstruct.defects import TwinDefects
 from twinsep.reconstruct.expander_footprint import (
-    footprint_samples,
     outside_mm,
     rotated_uv,
     site_frame,
@@ -230,8 +229,6 @@ def build_candidates(
     sites = lattice_sites(pts, basis, centre, settings.site_spacing_mm)
     sites = sites[clearance[sites] >= min_half - settings.footprint_step_mm]
     dil = 0.5 * settings.gap_mm + 0.5 * settings.cell_mm
-    # circumradius of each base (footprint samples include the edge)
-    reach: dict[tuple[eg.ExpanderBase, float], float] = {}
     rows: list[np.ndarray] = []
     out: list[Candidate] = []
     key_basis = np.stack([basis[0], basis[1], side])
@@ -250,23 +247,24 @@ def build_candidates(
         if not fits_here:
             continue
         arcs = {s.item.code: (arc_r if s.base.shape == "crescent" else 0.0) for s in fits_here}
-        r_max = 0.0
-        for s in fits_here:
-            k = (s.base, round(arcs[s.item.code], 1))
-            if k not in reach:
-                uv = footprint_samples(s.base, arcs[s.item.code], settings.footprint_step_mm)
-                reach[k] = float(np.max(np.linalg.norm(uv, axis=1)))
-            r_max = max(r_max, reach[k])
+        r_max = max(_reach_mm(s.base) for s in fits_here)
         f_near = (
             forbidden[forb_tree.query_ball_point(c, r_max + 1.0)] if len(forbidden) else forbidden
         )
         uv_f = unwrap_uv(f_near, frame0, c, centre) if len(f_near) else np.zeros((0, 2))
         c_idx = np.asarray(cell_tree.query_ball_point(c, r_max + dil + 1.0), dtype=np.int64)
         uv_c = unwrap_uv(cells[c_idx], frame0, c, centre) if len(c_idx) else np.zeros((0, 2))
+        rad_f = np.linalg.norm(uv_f, axis=1)
+        rad_c = np.linalg.norm(uv_c, axis=1)
         pos = (c - centre) @ key_basis.T
         failed: dict[tuple[str, float], list[tuple[float, float]]] = {}
         for s in fits_here:
             ar = arcs[s.item.code]
+            # only points within the footprint's reach can lie in it (or in its dilation)
+            reach = _reach_mm(s.base)
+            near_f = uv_f[rad_f <= reach]
+            in_c = rad_c <= reach + dil
+            near_c, near_ci = uv_c[in_c], c_idx[in_c]
             angles = settings.rect_angles_deg if s.base.shape == "rectangular" else (0.0,)
             for ang in angles:
                 # a footprint containing one that did not fit here cannot fit
@@ -276,15 +274,14 @@ def build_candidates(
                 ):
                     continue
                 slack = (
-                    float(outside_mm(s.base, ar, rotated_uv(uv_f, ang)).min())
-                    if len(uv_f)
+                    float(outside_mm(s.base, ar, rotated_uv(near_f, ang)).min())
+                    if len(near_f)
                     else math.inf
                 )
                 if slack <= 0.0:
                     tried.append((s.base.width_mm, s.base.length_mm))
                     continue  # forbidden skin inside the footprint
-                member = np.zeros(n_words * 64, dtype=bool)
-                member[c_idx[outside_mm(s.base, ar, rotated_uv(uv_c, ang)) <= dil]] = True
+                member = near_ci[outside_mm(s.base, ar, rotated_uv(near_c, ang)) <= dil]
                 frame = turned_by(frame0, ang)
                 axis = frame[1] if s.base.shape == "rectangular" else frame[0]
                 ax = axis @ key_basis.T
@@ -297,12 +294,25 @@ def build_candidates(
                     *(round(float(v), 3) for v in ax),
                 )
                 out.append(Candidate(s, int(si), frame, ar, float(ang), key))
-                rows.append(np.packbits(member, bitorder="little"))
+                rows.append(member)
     if not out:
         return [], np.zeros((0, n_words), dtype=np.uint64), len(sites)
     order = sorted(range(len(out)), key=lambda i: (-out[i].option.capacity_mm2, out[i].key))
-    bits = np.ascontiguousarray(np.stack([rows[i] for i in order])).view(np.uint64)
+    member = np.zeros((len(out), n_words * 64), dtype=bool)
+    member[
+        np.repeat(np.arange(len(out)), [len(rows[i]) for i in order]),
+        np.concatenate([rows[i] for i in order]),
+    ] = True
+    bits = np.ascontiguousarray(np.packbits(member, axis=1, bitorder="little")).view(np.uint64)
     return [out[i] for i in order], bits, len(sites)
+
+
+def _reach_mm(base: eg.ExpanderBase) -> float:
+    """Largest distance (mm) of a footprint point from its centre (a bound for the
+    crescent: its arc is no shorter than the chord)."""
+    if base.is_box:
+        return math.hypot(base.width_mm / 2, base.length_mm / 2)
+    return base.length_mm / 2
 
 
 def _crescent_ok(base: eg.ExpanderBase, arc_r: float) -> bool:
