@@ -623,9 +623,13 @@ def twin_frame(
     def beyond_neck(plane: _Plane, direction: np.ndarray) -> bool:
         # a flat end of the body beyond a whole neck and the widening below it, whose
         # direction (its normal, or its tube's axis) lies more than the skull base's
-        # own error from the neck's walls where they were found: the body leaves the
-        # scan there through its trunk (a tilted trunk through a side of an array
-        # cropped to the heads), and that end says nothing of the head's axis
+        # own error from the skull-base cues and from the neck's walls where they were
+        # found: the body leaves the scan there through its trunk (a tilted trunk
+        # through a side of an array cropped to the heads), and that end says nothing
+        # of the head's axis. One along the cues (the trunk's walls at the scan's end
+        # below a straight neck: vt-c15-torso50) is left as it was.
+        if angle_deg(direction, skull_base) <= ap.cut_agree_deg:
+            return False
         section, tube = neck_between()
         if section is None:
             return False
