@@ -13,6 +13,9 @@ effect is measured on the bodies blind cases in docs/orientation.md.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
@@ -20,6 +23,9 @@ from scipy.spatial.transform import Rotation
 from twinsep.fusion.axes import _below_cavity_mm, _Plane, angle_deg, twin_frame
 from twinsep.fusion.params import FusionParams
 from twinsep.volume import Volume
+
+sys.path.insert(0, str(Path(__file__).parent))
+from head_on_body import head_on_body  # noqa: E402
 
 SPACING_MM = 2.5
 SHAPE = (64, 64, 120)
@@ -75,20 +81,9 @@ def _head_and_body(tilt_deg: float, scan_end_z_mm: float) -> tuple[Volume, Volum
     ijk = np.indices(BODY_SHAPE).reshape(3, -1).T.astype(np.float64)
     xyz = ijk @ aff[:3, :3].T + aff[:3, 3]
     loc = xyz @ rot  # head frame: x lateral, y face, z vertex
-    rr = np.linalg.norm(loc, axis=1)
-    soft = rr <= 58.0
-    soft |= (np.hypot(loc[:, 0], loc[:, 1] + 4.0) <= 17.0) & (loc[:, 2] <= -15.0)
-    soft |= np.linalg.norm((loc - [0, 36.0, -12.0]) / [7.0, 10.0, 9.0], axis=1) <= 1
-    soft |= np.linalg.norm((loc - [0, 26.0, -38.0]) / [16.0, 12.0, 9.0], axis=1) <= 1
-    for side in (-1.0, 1.0):
-        soft |= np.linalg.norm((loc - [side * 40.0, -2.0, -6.0]) / [5.0, 8.0, 12.0], axis=1) <= 1
-        soft |= (np.hypot(loc[:, 0] - side * 75.0, loc[:, 1]) <= 16.0) & (loc[:, 2] <= -70.0)
-    soft |= (np.hypot(loc[:, 0] / 60.0, (loc[:, 1] + 4.0) / 38.0) <= 1.0) & (loc[:, 2] <= -60.0)
-    soft &= xyz[:, 2] >= scan_end_z_mm
-    lab = np.where(soft, 1, 0)
-    lab = np.where(rr <= 52.0, 2, lab)
-    lab = np.where(rr <= 48.0, 4, lab)
-    lab = np.where(rr <= 45.0, 3, lab).astype(np.uint8).reshape(BODY_SHAPE)
+    lab_flat, _ = head_on_body(loc, 60.0)
+    # the head (within 58 mm of the centre) lies above every scan end tested
+    lab = np.where(xyz[:, 2] >= scan_end_z_mm, lab_flat, 0).astype(np.uint8).reshape(BODY_SHAPE)
     labels = Volume(lab, aff, {"source": "head-and-body"})
     twins = Volume((lab > 0).astype(np.uint8), aff, {"source": "head-and-body"})
     return labels, twins, rot @ np.array([0.0, 0.0, 1.0])

@@ -13,6 +13,9 @@ there is no cue.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
@@ -21,34 +24,14 @@ from twinsep.fusion.axes import _narrowest_section, angle_deg, twin_frame
 from twinsep.fusion.params import AxisParams
 from twinsep.volume import Volume
 
+sys.path.insert(0, str(Path(__file__).parent))
+from head_on_body import head_on_body  # noqa: E402
+
 VOXEL_MM = 3.0
 
 
-def _head(loc: np.ndarray, shoulders_mm: float) -> tuple[np.ndarray, np.ndarray]:
-    """Labels 0-4 of one head in its own frame (x lateral, y face, z vertex; mm) and
-    each point's distance from the head centre: brain 45 mm, CSF 48, bone 52, scalp 58,
-    nose, chin and ears; a neck (17 mm radius, 4 mm behind the centre), the trunk
-    (60 x 38 mm half-widths) from ``shoulders_mm`` below the centre, two arms (16 mm
-    radius, 75 mm to either side) from 10 mm lower."""
-    rr = np.linalg.norm(loc, axis=1)
-    soft = rr <= 58.0
-    soft |= (np.hypot(loc[:, 0], loc[:, 1] + 4.0) <= 17.0) & (loc[:, 2] <= -15.0)
-    soft |= np.linalg.norm((loc - [0, 36.0, -12.0]) / [7.0, 10.0, 9.0], axis=1) <= 1
-    soft |= np.linalg.norm((loc - [0, 26.0, -38.0]) / [16.0, 12.0, 9.0], axis=1) <= 1
-    for side in (-1.0, 1.0):
-        soft |= np.linalg.norm((loc - [side * 40.0, -2.0, -6.0]) / [5.0, 8.0, 12.0], axis=1) <= 1
-        arm = np.hypot(loc[:, 0] - side * 75.0, loc[:, 1]) <= 16.0
-        soft |= arm & (loc[:, 2] <= -shoulders_mm - 10.0)
-    trunk = np.hypot(loc[:, 0] / 60.0, (loc[:, 1] + 4.0) / 38.0) <= 1.0
-    soft |= trunk & (loc[:, 2] <= -shoulders_mm)
-    lab = np.where(soft, 1, 0)
-    lab = np.where(rr <= 52.0, 2, lab)
-    lab = np.where(rr <= 48.0, 4, lab)
-    return np.where(rr <= 45.0, 3, lab), rr
-
-
 def _pair(tilt_deg: float, side_mm: float) -> tuple[Volume, Volume, dict[str, np.ndarray]]:
-    """Labels, twins and vertex directions of two such heads joined at the vertex
+    """Labels, twins and vertex directions of two heads (``head_on_body``) joined at the vertex
     (centres 104 mm apart along their common axis), the axis turned ``tilt_deg`` about
     world x; shoulders 85 mm below each centre. Each twin's trunk runs toward one y
     side of the array, which lies ``side_mm`` beyond its head centre (in y); the array
@@ -62,9 +45,9 @@ def _pair(tilt_deg: float, side_mm: float) -> tuple[Volume, Volume, dict[str, np
     aff = np.diag([VOXEL_MM, VOXEL_MM, VOXEL_MM, 1.0])
     aff[:3, 3] = lo
     xyz = np.indices(shape).reshape(3, -1).T * VOXEL_MM + lo
-    lab_a, r_a = _head((xyz - centre_a) @ rot, 85.0)
+    lab_a, r_a = head_on_body((xyz - centre_a) @ rot, 85.0)
     # twin B: twin A turned half a turn about the junction (point reflection)
-    lab_b, r_b = _head(-((xyz - centre_b) @ rot), 85.0)
+    lab_b, r_b = head_on_body(-((xyz - centre_b) @ rot), 85.0)
     nearer_a = r_a <= r_b
     lab = np.where(nearer_a, np.where(lab_a > 0, lab_a, lab_b), np.where(lab_b > 0, lab_b, lab_a))
     twins = np.where(lab > 0, np.where(nearer_a, 1, 2), 0)
