@@ -67,6 +67,20 @@ def test_missing_plan_folder_is_input_error(tmp_path: Path) -> None:
     assert code == 2 and "plan.json" in stderr
 
 
+def test_plan_names_a_missing_input_as_missing(tmp_path: Path) -> None:
+    """A new plan of a path that is not there says so (it said the plan must be
+    recomputed and needs the scan, which a new plan never had); so for --mr."""
+    out = tmp_path / "plan"
+    code, _, stderr = _invoke("plan", str(tmp_path / "nowhere.nii.gz"), "--out", str(out))
+    assert code == 2 and stderr.strip() == f"error: {tmp_path / 'nowhere.nii.gz'}: does not exist"
+    scan = tmp_path / "ct.nii.gz"
+    scan.write_bytes(b"")
+    args = ["plan", str(scan), "--mr", str(tmp_path / "t1.nii.gz"), "--out", str(out)]
+    code, _, stderr = _invoke(*args)
+    assert code == 2 and stderr.strip() == f"error: {tmp_path / 't1.nii.gz'}: does not exist"
+    assert not out.exists() and not work_dir_for(out).exists()
+
+
 def test_view_refuses_a_network_address(tmp_path: Path) -> None:
     """The viewer listens on loopback only: another --host is a one-line exit 2."""
     code, stdout, stderr = _invoke("view", str(tmp_path), "--host", "0.0.0.0", "--no-browser")

@@ -326,6 +326,7 @@ def plan(
 ) -> None:
     """Plan a separation from the twins' scan(s) into a plan folder."""
     from twinsep.plan import PlanOptions, run_plan
+    from twinsep.plan_options import require_given_files
 
     state = _state(ctx)
     with _guard(state):
@@ -347,6 +348,7 @@ def plan(
             segmentation_path=segmentation,
             twin_map_path=twin_map,
         )
+        require_given_files(options)
         with _progress(state) as prog:
             run = run_plan(options, out, force=force, progress=prog)
         _emit(state, _plan_summary(run), lambda: _print_plan(run))

@@ -133,3 +133,29 @@ class PlanOptions:
                 str(v) if isinstance(v, Path) else (list(v) if isinstance(v, tuple) else v)
             )
         return out
+
+
+def require_given_files(options: PlanOptions) -> None:
+    """Refuse a new plan whose scan or other input file is not there.
+
+    For ``twinsep plan``, whose paths the user has just given: a missing one is named as
+    missing before anything runs. (A re-run finds its scan again by the file name the
+    plan kept and asks for it only when a stage must read it: the message then says how
+    to give it, ``plan_context.StageContext._require``.)
+
+    Parameters
+    ----------
+    options : PlanOptions
+
+    Raises
+    ------
+    InputError
+        Naming the first path in :data:`PATH_OPTIONS` order that does not exist, is a
+        broken or looping link, or cannot be read.
+    """
+    from twinsep.io.checks import check_readable_path
+
+    for name in PATH_OPTIONS:
+        value = getattr(options, name)
+        if value is not None:
+            check_readable_path(Path(value))
