@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Mapping
@@ -27,6 +26,8 @@ from typing import Any
 _TESTS = Path(__file__).resolve().parents[1] / "tests"
 if str(_TESTS) not in sys.path:
     sys.path.insert(0, str(_TESTS))
+
+from run_all import code_state, code_text  # noqa: E402
 
 from blind.cases import blind_cases  # noqa: E402
 from blind.score import plan_and_score  # noqa: E402
@@ -98,35 +99,6 @@ def markdown(rows: list[dict[str, Any]]) -> str:
             f"{r['plan_s']} |"
         )
     return "\n".join(lines)
-
-
-def code_state() -> dict[str, Any]:
-    """The commit planned with and any uncommitted twinsep sources (the checkout is shared)."""
-    root = Path(__file__).resolve().parents[1]
-    if os.environ.get("TWINSEP_BLIND_SRC"):
-        return {
-            "commit": os.environ.get("TWINSEP_BLIND_COMMIT", "snapshot"),
-            "src": os.environ["TWINSEP_BLIND_SRC"],
-            "uncommitted_src": [],
-        }
-
-    def git(*args: str) -> str:
-        proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
-        return proc.stdout.strip()
-
-    dirty = [
-        line.split(maxsplit=1)[-1] for line in git("status", "--porcelain", "src").splitlines()
-    ]
-    return {"commit": git("rev-parse", "--short", "HEAD"), "uncommitted_src": dirty}
-
-
-def code_text(code: Mapping[str, Any]) -> str:
-    """:func:`code_state` in words: the commit, whether a snapshot planned, what was
-    uncommitted."""
-    text = str(code["commit"]) + (" (git archive snapshot)" if code.get("src") else "")
-    if code.get("uncommitted_src"):
-        text += f" (uncommitted: {', '.join(code['uncommitted_src'])})"
-    return text
 
 
 def selected(names: list[str]) -> list[str]:

@@ -44,7 +44,7 @@ _HERE = Path(__file__).resolve().parent
 if str(_HERE) not in sys.path:
     sys.path.insert(0, str(_HERE))
 
-from bench_blind import code_state, code_text  # noqa: E402
+from run_all import code_state, code_text  # noqa: E402
 
 from blind.mr_phantom import (  # noqa: E402
     Image,
@@ -330,7 +330,7 @@ def _markdown(rows: list[dict[str, Any]]) -> str:
 
 
 def _code_line(rows: list[dict[str, Any]]) -> str:
-    """Which twinsep planned the rows: ``bench_blind.code_state`` of each row, the rows
+    """Which twinsep planned the rows: ``run_all.code_state`` of each row, the rows
     grouped by commit (``not recorded`` for rows run before rows carried it)."""
     groups: dict[str, list[str]] = {}
     for r in rows:

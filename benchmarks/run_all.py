@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -29,6 +32,40 @@ def load_benchmark(path: Path) -> ModuleType:
     sys.modules[path.stem] = mod
     spec.loader.exec_module(mod)
     return mod
+
+
+def code_state() -> dict[str, Any]:
+    """The commit a benchmark ran (or planned) with and any uncommitted twinsep sources
+    (the checkout is shared): ``TWINSEP_BLIND_SRC`` / ``TWINSEP_BLIND_COMMIT`` name a
+    git-archive snapshot that the CLI subprocesses run; otherwise git is asked."""
+    root = Path(__file__).resolve().parents[1]
+    if os.environ.get("TWINSEP_BLIND_SRC"):
+        return {
+            "commit": os.environ.get("TWINSEP_BLIND_COMMIT", "snapshot"),
+            "src": os.environ["TWINSEP_BLIND_SRC"],
+            "uncommitted_src": [],
+        }
+
+    def git(*args: str) -> str:
+        proc = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
+        return proc.stdout.strip()
+
+    dirty = [
+        line.split(maxsplit=1)[-1] for line in git("status", "--porcelain", "src").splitlines()
+    ]
+    commit = git("rev-parse", "--short", "HEAD")
+    if not commit:  # a git-archive snapshot: no repository to ask
+        commit = os.environ.get("TWINSEP_BLIND_COMMIT", "unknown (not a git checkout)")
+    return {"commit": commit, "uncommitted_src": dirty}
+
+
+def code_text(code: Mapping[str, Any]) -> str:
+    """:func:`code_state` in words: the commit, whether a snapshot planned, what was
+    uncommitted."""
+    text = str(code["commit"]) + (" (git archive snapshot)" if code.get("src") else "")
+    if code.get("uncommitted_src"):
+        text += f" (uncommitted: {', '.join(code['uncommitted_src'])})"
+    return text
 
 
 def write_result(out_dir: Path, name: str, result: dict[str, Any]) -> None:
@@ -60,6 +97,7 @@ def main(out_dir: Path) -> int:
         t0 = time.perf_counter()
         result = mod.run(out_dir)
         result["wall_s"] = round(time.perf_counter() - t0, 2)
+        result.setdefault("code", code_state())
         write_result(out_dir, name, result)
         print(f"{name}: done in {result['wall_s']} s", flush=True)
     # results.md gathers every benchmark's latest JSON, so a partial run keeps the others

@@ -1,6 +1,6 @@
 """The blind benchmarks name the code that planned: ``TWINSEP_BLIND_SRC`` is the twinsep
 the CLI subprocess runs (CT and MR scorers alike), and bench_blind_mr's rows carry
-``bench_blind.code_state`` (its rows are re-run a few at a time and merged).
+``run_all.code_state`` (its rows are re-run a few at a time and merged).
 
 A stand-in ``twinsep`` package in a temporary ``src`` answers the CLI call at once, so no
 plan is run."""
