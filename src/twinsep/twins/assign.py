@@ -33,6 +33,7 @@ from twinsep.errors import AnatomyError, InputError
 from twinsep.segment import morph
 from twinsep.tilt import check_orthogonal
 from twinsep.twins.heads import INTRACRANIAL, check_touching, fill_specks, find_head_cores
+from twinsep.twins.heads_outline import check_two_outlines
 from twinsep.twins.params import TwinParams
 from twinsep.twins.result import TwinAssignment
 from twinsep.volume import Volume, apply_affine, world_to_voxel
@@ -104,7 +105,10 @@ def assign_twins(
     check_touching(tissue_c, ic_c, vx_ml, params, src)
     # the cores come from the depth below the cavity's wall: a speck inside the cavity
     # (a calcification, or a vessel at partial volume labelled bone) is not a wall
-    cores = find_head_cores(fill_specks(ic_c, csp, params), csp, params, src)
+    ic_f = fill_specks(ic_c, csp, params)
+    cores = find_head_cores(ic_f, csp, params, src)
+    # two cores inside one head's outline are its hemispheres (the falx, a fissure)
+    check_two_outlines(tissue_c, ic_f, cores.core_a, cores.core_b, csp, params, src)
     logger.debug("head cores split at %.2f of depth %.1f mm", cores.fraction, cores.depth_mm)
 
     # --- geodesic growth on the coarse grid ------------------------------------------

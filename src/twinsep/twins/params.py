@@ -133,6 +133,27 @@ class TwinParams:
     min_head_ml: float = 60.0
     """Smallest cranial cavity (mL) counted as a head; a 24-week fetus has ~60 mL."""
 
+    outline_min_cavity: float = 0.15
+    """The one-head rule (:func:`twinsep.twins.heads_outline.check_two_outlines`) looks
+    only at two cores between which the cavity's cross-section dips by at least this
+    fraction (below it the cavity gives no evidence either way)."""
+
+    outline_min_share: float = 0.2
+    """Two cores are one head when the head's outline narrows between them by less than
+    this share of the cavity's narrowing. Two joined heads: (R / (R + s))^2 of it in
+    theory (0.7 for an infant, cavity radius R, coverings s); measured 0.47-1.0 on the
+    phantom kinds and the Colin27 twins. A skull-stripped adult T1 whose hemispheres
+    were parted (Colin27 ch2better): 0.05; a brain atlas (jhu189): 0.03."""
+
+    outline_cover_mm: float = 20.0
+    """The head's outline is the tissue within this distance (mm) of the cavity: the
+    coverings (scalp and skull 5-15 mm), not a neck or a body beside the head."""
+
+    outline_close_mm: float = 5.0
+    """The outline is closed by a ball of this radius (mm) before its cross-sections are
+    taken: a fissure or sulcus open to the air (a brain without its scalp) is not the
+    notch where two skulls meet."""
+
     cost_by_label: dict[int, float] = field(
         default_factory=lambda: {1: 1.0, 2: 1.0, 3: 1.0, 4: 2.5, 5: 4.0}
     )
