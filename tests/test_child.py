@@ -144,3 +144,20 @@ def test_spare_is_not_used_for_other_leading_args_or_once_cancelled() -> None:
     assert job is not None
     assert job._process is not spare.process
     assert job.result(lambda: -1.0) == 499501.0
+
+
+def test_spare_cancelled_while_sending_its_head_ends_quietly(monkeypatch) -> None:
+    # a plan refused in the twins stage cancels the min-cut's spare while it still sends
+    # the labels (ch2better, 35 MB): the pipe was closed under the sending thread, whose
+    # write then died with a TypeError traceback on stderr beside the one-line refusal
+    import threading
+
+    died: list[BaseException | None] = []
+    monkeypatch.setattr(threading, "excepthook", lambda a: died.append(a.exc_value))
+    big = np.zeros(64_000_000, np.uint8)  # far more than a pipe's buffer
+    spare = start_spare(name="spare", head=(big,))
+    assert spare is not None
+    spare.cancel()
+    assert not spare.sender.is_alive()
+    assert not spare.process.is_alive()
+    assert died == []

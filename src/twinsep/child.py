@@ -320,13 +320,17 @@ class Spare:
         self.used = True
         if self.process.is_alive() and self.sender.is_alive():
             self.process.terminate()  # it may be reading the leading arguments
+            self.process.join(timeout=10)
+        # the send fails (and is caught) once the child is gone; the pipe is closed only
+        # after it: closed under the sending thread's write, the thread died with a
+        # TypeError traceback on stderr beside a plan's one-line refusal
+        self.sender.join(timeout=10)
         if not self.conn.closed:
             self.conn.close()
         self.process.join(timeout=10)
         if self.process.is_alive():
             self.process.terminate()
             self.process.join(timeout=10)
-        self.sender.join(timeout=10)
 
 
 def _spawn(
