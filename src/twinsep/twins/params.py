@@ -141,8 +141,8 @@ class TwinParams:
     outline_min_share: float = 0.2
     """Two cores are one head when the head's outline narrows between them by less than
     this share of the cavity's narrowing. Two joined heads: (R / (R + s))^2 of it in
-    theory (0.7 for an infant, cavity radius R, coverings s); measured 0.47-1.0 on the
-    phantom kinds and the Colin27 twins. A skull-stripped adult T1 whose hemispheres
+    theory (0.7 for an infant, cavity radius R, coverings s); measured 0.43-0.98 on the
+    phantom kinds, merged balls, the Colin27 and real-CT twins and the blind MR phantom. A skull-stripped adult T1 whose hemispheres
     were parted (Colin27 ch2better): 0.05; a brain atlas (jhu189): 0.03."""
 
     outline_cover_mm: float = 20.0
