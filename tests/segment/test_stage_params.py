@@ -57,7 +57,7 @@ def test_plan_json_records_the_mr_and_thick_slice_parameters(tmp_path: Path) -> 
     recorded = json.loads((tmp_path / "plan" / "plan.json").read_text())["parameters"]["segment"]
     assert set(recorded) == {"tissues", "mr", "thick"}
     assert recorded["mr"] == params_to_json(params.mr) != params_to_json(MRParams())
-    assert recorded["thick"] == {"warn_voxel_mm": 1.0}
+    assert recorded["thick"] == {"warn_voxel_mm": 1.0, "contrast_question_mm": 3.0}
     assert recorded["tissues"] == params_to_json(params.tissues)
 
 
@@ -112,7 +112,7 @@ def test_ct_with_mr_fuses_with_the_stage_mr_parameters(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """``--mr``: the fusion gets the stage's ``MRParams``; the thick-slice warning follows
-    the stage's ``ThickSliceParams`` (2 mm voxels warned at 1.0 mm, not at the default 3)."""
+    the stage's ``ThickSliceParams`` (2 mm voxels warned at 1.0 mm, not at the default 2)."""
     seen: dict[str, Any] = {}
 
     def fake_fuse(result: TissueLabels, ct: Any, mr: Any, *, params: Any) -> TissueLabels:

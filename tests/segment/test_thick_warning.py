@@ -2,19 +2,91 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pytest
+
+from twinsep.plan import PlanOptions, StageContext
+from twinsep.segment.result import TissueLabels
+from twinsep.segment.stage import SegmentStageParams, build_stage
 from twinsep.segment.thick import ThickSliceParams, thick_slice_warnings
 
 
-def test_fine_and_2_5_mm_grids_get_no_warning() -> None:
+def test_fine_and_2_mm_grids_get_no_warning() -> None:
     assert thick_slice_warnings((0.45, 0.45, 0.625), contrast=True) == []
-    assert thick_slice_warnings((0.6, 0.6, 2.5), contrast=True) == []
-    assert thick_slice_warnings((3.0, 3.0, 3.0), contrast=False) == []  # at the bound
+    assert thick_slice_warnings((1.0, 1.0, 1.0), contrast=True) == []
+    assert thick_slice_warnings((0.5, 0.5, 2.0), contrast=False) == []  # at the bound
+
+
+@pytest.mark.parametrize(
+    ("spacing", "csf_pct"),
+    [
+        ((0.45, 0.45, 2.5), "+11 to +13 %"),
+        ((0.4, 0.4, 3.0), "+20 to +21 %"),  # the red-team case (docs/io.md)
+        ((3.0, 0.5, 0.5), "+20 to +21 %"),  # any axis
+        ((1.0, 1.0, 3.5), "+20 to +21 %"),  # the thickest measured row not thicker
+        ((0.6, 0.6, 4.0), "+37 to +41 %"),
+    ],
+)
+def test_thick_slices_warn_what_moves_and_by_how_much(
+    spacing: tuple[float, float, float], csf_pct: str
+) -> None:
+    """2.5-4 mm slices warn, naming CSF, brain and bone with the measured change in %."""
+    out = thick_slice_warnings(spacing, contrast=False)
+    assert len(out) == 1
+    w = out[0]
+    assert "coarser than 2 mm" in w
+    assert f"CSF mL {csf_pct}" in w
+    assert re.search(r"brain mL -\d\.\d to -\d\.\d %", w) and "CSF Dice" in w
+    assert "mm slices" in w and "1 mm grid" in w
 
 
 def test_5_mm_slices_warn_and_question_the_contrast_call() -> None:
     plain = thick_slice_warnings((0.6, 0.6, 5.0), contrast=False)
     assert len(plain) == 1 and "0.6 x 0.6 x 5 mm" in plain[0]
+    assert "5 mm slices bone Dice was 0.88-0.93" in plain[0]
     enhanced = thick_slice_warnings((5.0, 0.6, 0.6), contrast=True)  # any axis
     assert len(enhanced) == 2 and "5.0 mm" in enhanced[1] and "contrast" in enhanced[1]
-    # the threshold is the parameter, not a constant in the function
-    assert thick_slice_warnings((0.6, 0.6, 2.5), contrast=False, params=ThickSliceParams(2.0))
+
+
+def test_contrast_is_questioned_only_above_its_own_bound() -> None:
+    assert len(thick_slice_warnings((0.5, 0.5, 3.0), contrast=True)) == 1
+    assert len(thick_slice_warnings((0.5, 0.5, 3.5), contrast=True)) == 2
+
+
+def test_the_thresholds_are_parameters() -> None:
+    assert thick_slice_warnings((0.6, 0.6, 1.5), contrast=False, params=ThickSliceParams(1.0))
+    assert not thick_slice_warnings((0.6, 0.6, 3.0), contrast=False, params=ThickSliceParams(3.0))
+    loose = ThickSliceParams(warn_voxel_mm=1.0, contrast_question_mm=6.0)
+    assert len(thick_slice_warnings((0.6, 0.6, 5.0), contrast=True, params=loose)) == 1
+
+
+@pytest.mark.parametrize(("slice_mm", "warned"), [(1.0, False), (3.0, True)])
+def test_the_segment_stage_warns_a_3_mm_ct_and_not_a_1_mm_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, slice_mm: float, warned: bool
+) -> None:
+    """Through the stage on a tiny CT (the segmentation itself is stubbed: the warning
+    depends on the grid only)."""
+    monkeypatch.setattr(
+        "twinsep.segment.stage.segment_ct",
+        lambda vol, params: TissueLabels(
+            labels=vol.with_array(np.zeros(vol.shape, np.uint8)),
+            contrast=False,
+            hu_thresholds={},
+        ),
+    )
+    ct = np.full((24, 24, 12), -1000, np.int16)
+    ct[4:20, 4:20, 2:10] = np.random.default_rng(0).integers(0, 1200, (16, 16, 8))
+    path = tmp_path / "ct.nii.gz"
+    nib.save(nib.Nifti1Image(ct, np.diag([0.5, 0.5, slice_mm, 1.0])), str(path))
+    ctx = StageContext(PlanOptions(scan_path=path))
+    ctx.params = SegmentStageParams()
+    ctx.stage_name = "segment"
+    build_stage().run(ctx)
+    hits = [w for w in ctx.warnings if "coarser than 2 mm" in w]
+    assert bool(hits) is warned
+    if warned:
+        assert "CSF mL +20 to +21 %" in hits[0]

@@ -1,14 +1,21 @@
 """Plain-words warnings for CT grids too coarse for thin infant structures.
 
-Measured on phantoms averaged into thick slices (``benchmarks/bench_grids.py``,
-docs/segmentation.md "Thick-slice, tilted and permuted grids"): at axis-aligned 2.5 mm
-slices every label stays within 0.025 Dice of the 0.83 mm grid except vessels (up to
-0.07; CSF 0.034 on the plain-blood row) and twin assignment is exact; at 5 mm slices a
-2 mm infant vault, the CSF layers and the sinuses are averaged across the slice. A CT
-without contrast in 5 mm slices is no longer taken for contrast on the phantoms (along
-x, y or z, ``segment.vessels``), but there the sinus evidence is mostly bone partial
-volume and the call rests on the neck vessels, so a contrast call is still questioned.
-A surgeon reading the plan must know that.
+What a thick slice costs was measured twice. On phantoms averaged into thick slices
+(``benchmarks/bench_grids.py``, docs/segmentation.md "Thick-slice, tilted and permuted
+grids") every label stays within 0.025 Dice of the 0.83 mm grid at 2.5 mm slices except
+vessels (up to 0.07), while at 5 mm a 2 mm infant vault, the CSF layers and the sinuses
+are averaged across the slice. On the real-CT twins (``twinsep.realanatomy.realct``, a
+real head CT; docs/segmentation.md "Slice thickness on the real-CT twins") the CSF
+volume grows with the slice much earlier: +1 % at 1.5 mm, +4-6 % at 2 mm, +11-13 % at
+2.5 mm, +20-21 % at 3 mm and +37-41 % at 4 mm against the same CT on its 1 mm grid, the
+same at 0.5 and 1 mm in-plane (it is the slice in mm that averages a 1-3 mm CSF layer,
+not its ratio to the in-plane step). The plan therefore warns above 2 mm, saying by how
+much CSF, brain and bone moved at the nearest measured slice thickness.
+
+A CT without contrast in 5 mm slices is no longer taken for contrast on the phantoms
+(along x, y or z, ``segment.vessels``), but there the sinus evidence is mostly bone
+partial volume and the call rests on the neck vessels, so a contrast call is still
+questioned above 3 mm. A surgeon reading the plan must know that.
 """
 
 from __future__ import annotations
@@ -16,6 +23,38 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = ["ThickSliceParams", "thick_slice_warnings"]
+
+#: What was measured at each slice thickness (mm): the real-CT twins (vertical and
+#: angular, 1 mm in-plane; the vertical one also at 0.5 mm) resampled with a box slice
+#: profile from their 1 mm grid and segmented, against the 1 mm segmentation; at 5 mm
+#: the phantoms of ``bench_grids`` (no real-CT row). Read by the warning, lowest first;
+#: the row quoted is the thickest one not thicker than the scan's slices.
+_MEASURED: tuple[tuple[float, str], ...] = (
+    (
+        2.0,
+        "CSF mL +4 to +6 %, brain mL -1.3 to -1.5 %, bone mL +2.5 to +3 %, CSF Dice "
+        "0.82-0.83 and the angle between the twins' long axes 0.6 deg off",
+    ),
+    (
+        2.5,
+        "CSF mL +11 to +13 %, brain mL -1.8 to -2.2 %, bone mL -1 to -2 %, CSF Dice "
+        "0.80-0.81 and the angle between the twins' long axes 0.1-0.4 deg off",
+    ),
+    (
+        3.0,
+        "CSF mL +20 to +21 %, brain mL -2.4 to -3.0 %, bone mL -1 to -2 %, CSF Dice "
+        "0.77 and the angle between the twins' long axes 0.8-1.6 deg off",
+    ),
+    (
+        4.0,
+        "CSF mL +37 to +41 %, brain mL -5.0 to -5.7 %, bone mL -4 to -6 %, CSF Dice "
+        "0.68-0.69 and the angle between the twins' long axes 2.5-3.5 deg off",
+    ),
+)
+_PHANTOM_5MM = (
+    "on phantoms in 5 mm slices bone Dice was 0.88-0.93, CSF 0.55-0.66, vessels "
+    "0.41-0.73 against 0.97, 0.85-0.87 and 0.86-0.88 at 0.83 mm"
+)
 
 
 @dataclass(frozen=True)
@@ -25,14 +64,30 @@ class ThickSliceParams:
     Attributes
     ----------
     warn_voxel_mm : float
-        Largest voxel size (mm) beyond which the plan warns. 3.0 mm: at 2.5 mm slices
-        the sweep's Dice stayed within 0.025 of the 0.83 mm grid for soft tissue, bone,
-        brain and CSF, at 5 mm bone fell by 0.055-0.095 and CSF by 0.19-0.32 (three
-        phantom kinds, bench_grids); clinical planning CT is 0.5-1.25 mm (NOTES.md), so
-        a thicker series is a reconstruction choice the team can usually undo.
+        Largest voxel size (mm) beyond which the plan warns. 2.0 mm: the first measured
+        slice thickness at which the real-CT twins' CSF volume is off by more than 10 %
+        or their CSF Dice falls by more than 0.05 against the 1 mm grid is 2.5 mm
+        (+11 to +13 %, Dice 0.80 for 0.87 at 1.5 mm); at 2 mm it is +4 to +6 %. On the
+        phantoms CSF Dice fell by at most 0.025 up to 2.5 mm and by 0.064 at 3 mm.
+        Clinical planning CT is 0.5-1.25 mm (NOTES.md), so a thicker series is a
+        reconstruction choice the team can usually undo.
+    contrast_question_mm : float
+        Largest voxel size (mm) beyond which a contrast call is questioned as well
+        (bone partial volume falls in the contrast band, the sinuses are averaged
+        away; measured at 5 mm, bench_grids). 3.0 mm.
     """
 
-    warn_voxel_mm: float = 3.0
+    warn_voxel_mm: float = 2.0
+    contrast_question_mm: float = 3.0
+
+
+def _measured_effect(slice_mm: float) -> str:
+    """The measured effect of the thickest measured slice not thicker than ``slice_mm``."""
+    if slice_mm >= 5.0:
+        return _PHANTOM_5MM
+    quoted = [(t, text) for t, text in _MEASURED if t <= slice_mm + 1e-6]
+    t, text = quoted[-1] if quoted else _MEASURED[0]
+    return f"on the real-CT twins in {t:g} mm slices {text} against the same CT on a 1 mm grid"
 
 
 def thick_slice_warnings(
@@ -50,13 +105,14 @@ def thick_slice_warnings(
     contrast : bool
         Whether the segmentation declared intravenous contrast.
     params : ThickSliceParams
-        Threshold.
+        Thresholds.
 
     Returns
     -------
     list of str
-        Empty for fine grids; otherwise one warning, plus one about the contrast call
-        when contrast was declared.
+        Empty for fine grids; otherwise one warning saying what is affected and by how
+        much (measured), plus one about the contrast call when contrast was declared and
+        the largest voxel exceeds ``params.contrast_question_mm``.
     """
     largest = max(spacing_mm)
     if largest <= params.warn_voxel_mm:
@@ -64,12 +120,12 @@ def thick_slice_warnings(
     sizes = " x ".join(f"{s:.2g}" for s in spacing_mm)
     out = [
         f"voxels of {sizes} mm are coarser than {params.warn_voxel_mm:g} mm along one axis: "
-        "the 2 mm infant skull, CSF layers and sinuses are averaged across a voxel "
-        "(on phantoms in 5 mm slices bone Dice was 0.88-0.93, CSF 0.55-0.66, vessels "
-        "0.41-0.73 against 0.97, 0.85-0.87 and 0.86-0.88 at 0.83 mm); reconstruct the "
-        "series at 2.5 mm or finer if the raw data allow"
+        "the 2 mm infant skull and the CSF layers are averaged across a voxel, so CSF "
+        "reads high, brain low and thin bone is less reliable "
+        f"({_measured_effect(largest)}); read the CSF and brain mL with that margin, "
+        "and reconstruct the series at 2 mm or finer if the raw data allow"
     ]
-    if contrast:
+    if contrast and largest > params.contrast_question_mm:
         out.append(
             f"contrast was detected, but on slices of {largest:.1f} mm partial volume of "
             "bone falls in the contrast range and the sinuses are averaged away, so the "
