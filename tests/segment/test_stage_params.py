@@ -57,7 +57,11 @@ def test_plan_json_records_the_mr_and_thick_slice_parameters(tmp_path: Path) -> 
     recorded = json.loads((tmp_path / "plan" / "plan.json").read_text())["parameters"]["segment"]
     assert set(recorded) == {"tissues", "mr", "thick"}
     assert recorded["mr"] == params_to_json(params.mr) != params_to_json(MRParams())
-    assert recorded["thick"] == {"warn_voxel_mm": 1.0, "contrast_question_mm": 3.0}
+    assert recorded["thick"] == {
+        "warn_voxel_mm": 1.0,
+        "warn_ratio": 5.0,
+        "contrast_question_mm": 3.0,
+    }
     assert recorded["tissues"] == params_to_json(params.tissues)
 
 

@@ -8,9 +8,11 @@ are averaged across the slice. On the real-CT twins (``twinsep.realanatomy.realc
 real head CT; docs/segmentation.md "Slice thickness on the real-CT twins") the CSF
 volume grows with the slice much earlier: +1 % at 1.5 mm, +4-6 % at 2 mm, +11-13 % at
 2.5 mm, +20-21 % at 3 mm and +37-41 % at 4 mm against the same CT on its 1 mm grid, the
-same at 0.5 and 1 mm in-plane (it is the slice in mm that averages a 1-3 mm CSF layer,
-not its ratio to the in-plane step). The plan therefore warns above 2 mm, saying by how
-much CSF, brain and bone moved at the nearest measured slice thickness.
+same at 0.5 and 1 mm in-plane (it is the slice in mm that averages a 1-3 mm CSF layer);
+planned at 0.4 x 0.4 x 3 mm the CSF read +28 % and the long-axis angle 4.3 deg off (not
+traced; the grids finer than 0.5 mm in-plane differ). The plan therefore warns above
+2 mm, saying by how much CSF, brain and bone moved at the nearest measured slice
+thickness.
 
 A CT without contrast in 5 mm slices is no longer taken for contrast on the phantoms
 (along x, y or z, ``segment.vessels``), but there the sinus evidence is mostly bone
@@ -25,25 +27,29 @@ from dataclasses import dataclass
 __all__ = ["ThickSliceParams", "thick_slice_warnings"]
 
 #: What was measured at each slice thickness (mm): the real-CT twins (vertical and
-#: angular, 1 mm in-plane; the vertical one also at 0.5 mm) resampled with a box slice
-#: profile from their 1 mm grid and segmented, against the 1 mm segmentation; at 5 mm
-#: the phantoms of ``bench_grids`` (no real-CT row). Read by the warning, lowest first;
-#: the row quoted is the thickest one not thicker than the scan's slices.
+#: angular, 1 mm in-plane; the vertical one also at 0.5 mm, and planned through the CLI at
+#: 0.4 mm) resampled with a box slice profile from their 1 mm grid and segmented, against
+#: the 1 mm segmentation; at 5 mm the phantoms of ``bench_grids`` (no real-CT row). Read
+#: by the warning, lowest first; the row quoted is the thickest one not thicker than the
+#: scan's slices.
 _MEASURED: tuple[tuple[float, str], ...] = (
     (
         2.0,
-        "CSF mL +4 to +6 %, brain mL -1.3 to -1.5 %, bone mL +2.5 to +3 %, CSF Dice "
-        "0.82-0.83 and the angle between the twins' long axes 0.6 deg off",
+        "CSF mL +4 to +6 % (+11 % at 0.4 mm in-plane), brain mL -1.3 to -1.6 %, bone mL "
+        "+2.5 to +3.5 %, CSF Dice 0.82-0.83 and the angle between the twins' long axes "
+        "0.6 deg off (3.6 at 0.4 mm in-plane)",
     ),
     (
         2.5,
-        "CSF mL +11 to +13 %, brain mL -1.8 to -2.2 %, bone mL -1 to -2 %, CSF Dice "
-        "0.80-0.81 and the angle between the twins' long axes 0.1-0.4 deg off",
+        "CSF mL +11 to +15 %, brain mL -1.8 to -2.2 %, bone mL -1 to -2 % (one twin's "
+        "-4 %), CSF Dice 0.80-0.81 and the angle between the twins' long axes 0.1-0.4 deg "
+        "off (4.6 at 0.4 mm in-plane)",
     ),
     (
         3.0,
-        "CSF mL +20 to +21 %, brain mL -2.4 to -3.0 %, bone mL -1 to -2 %, CSF Dice "
-        "0.77 and the angle between the twins' long axes 0.8-1.6 deg off",
+        "CSF mL +20 to +28 %, brain mL -2.4 to -3.5 %, bone mL -1 to -3 % (one twin's "
+        "-5 %), CSF Dice 0.77 and the angle between the twins' long axes 0.8-1.6 deg off "
+        "(4.3 at 0.4 mm in-plane)",
     ),
     (
         4.0,
@@ -71,6 +77,12 @@ class ThickSliceParams:
         phantoms CSF Dice fell by at most 0.025 up to 2.5 mm and by 0.064 at 3 mm.
         Clinical planning CT is 0.5-1.25 mm (NOTES.md), so a thicker series is a
         reconstruction choice the team can usually undo.
+    warn_ratio : float
+        Slice-to-in-plane ratio from which a grid whose largest voxel is exactly
+        ``warn_voxel_mm`` is warned too. 5.0: planned through the CLI, the real-CT
+        vertical twins at 0.4 x 0.4 x 2 mm (ratio 5) read CSF +11 % and the long-axis
+        angle 3.6 deg off, against +6 % at 0.5 x 0.5 x 2 (ratio 4) and +4 % and 0.6 deg
+        at 1 x 1 x 2 mm. Thinner slices at such ratios were not measured.
     contrast_question_mm : float
         Largest voxel size (mm) beyond which a contrast call is questioned as well
         (bone partial volume falls in the contrast band, the sinuses are averaged
@@ -78,6 +90,7 @@ class ThickSliceParams:
     """
 
     warn_voxel_mm: float = 2.0
+    warn_ratio: float = 5.0
     contrast_question_mm: float = 3.0
 
 
@@ -96,7 +109,8 @@ def thick_slice_warnings(
     contrast: bool,
     params: ThickSliceParams = ThickSliceParams(),
 ) -> list[str]:
-    """Warnings for a CT whose largest voxel size exceeds ``params.warn_voxel_mm``.
+    """Warnings for a CT whose largest voxel size exceeds ``params.warn_voxel_mm`` (or
+    equals it with ``params.warn_ratio`` times the smallest).
 
     Parameters
     ----------
@@ -115,7 +129,9 @@ def thick_slice_warnings(
         the largest voxel exceeds ``params.contrast_question_mm``.
     """
     largest = max(spacing_mm)
-    if largest <= params.warn_voxel_mm:
+    at_bound = largest >= params.warn_voxel_mm - 1e-6
+    steep = largest >= params.warn_ratio * min(spacing_mm) - 1e-6
+    if largest <= params.warn_voxel_mm and not (at_bound and steep):
         return []
     sizes = " x ".join(f"{s:.2g}" for s in spacing_mm)
     out = [
