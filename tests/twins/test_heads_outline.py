@@ -123,3 +123,15 @@ def test_skull_stripped_ch2better_is_one_head():
     res = segment_mr_t1(Volume(a, aff, {"source": "ch2better.nii.gz"}))
     with pytest.raises(AnatomyError, match=r"^ch2better\.nii\.gz: shows a single head \(one head"):
         assign_twins(res.labels)
+
+
+def test_a_partial_union_of_unequal_heads_is_two_heads():
+    """The blind shapes layer's partial vertical union of a hydrocephalic head with one of
+    0.75 its length: its outline narrows 0.198 of the cavity's narrowing (truth labels),
+    and the first threshold (0.2) refused these twins as one head."""
+    from blind.shapes import make_shapes
+    from blind.shapes_cases import shapes_cases
+
+    ph = make_shapes(shapes_cases()["vp-c15-small75-hydroA"])
+    out = assign_twins(Volume(ph.labels, ph.affine, {"source": "vp.nii.gz"}))
+    assert {1, 2} <= set(np.unique(out.twins.array).tolist())
