@@ -136,12 +136,14 @@ class PlanOptions:
 
 
 def require_given_files(options: PlanOptions) -> None:
-    """Refuse a new plan whose scan or other input file is not there.
+    """Refuse a new plan whose scan or MR is not there.
 
-    For ``twinsep plan``, whose paths the user has just given: a missing one is named as
+    For ``twinsep plan``, whose paths the user has just given: a missing scan is named as
     missing before anything runs. (A re-run finds its scan again by the file name the
     plan kept and asks for it only when a stage must read it: the message then says how
-    to give it, ``plan_context.StageContext._require``.)
+    to give it, ``plan_context.StageContext._require``, which a new plan's missing scan
+    also reached. The team, stage, segmentation and twin-map files are read by their own
+    readers, which name a missing file as "not found".)
 
     Parameters
     ----------
@@ -150,12 +152,11 @@ def require_given_files(options: PlanOptions) -> None:
     Raises
     ------
     InputError
-        Naming the first path in :data:`PATH_OPTIONS` order that does not exist, is a
-        broken or looping link, or cannot be read.
+        Naming the scan, else the MR, when it does not exist, is a broken or looping link,
+        or cannot be read.
     """
     from twinsep.io.checks import check_readable_path
 
-    for name in PATH_OPTIONS:
-        value = getattr(options, name)
+    for value in (options.scan_path, options.mr_path):
         if value is not None:
             check_readable_path(Path(value))
