@@ -368,3 +368,43 @@ def test_a_new_segment_of_a_known_name_is_merged(tmp_path: Path, ct: Volume) -> 
     code, _ = read_slicer_segments(_segments_file(tmp_path, ct, data, segs))
     assert int(np.count_nonzero(code == 5)) == 96  # 64 + 64 - 32, code (A, vessel) = 5
     assert int(np.count_nonzero(code == 7)) == 64  # (B, bone) = 5 + 2
+
+
+# ---------------------------------------------------------------------------------
+# NRRD space units (pynrrd, like ITK, does not apply them)
+# ---------------------------------------------------------------------------------
+def _with_units(src: Path, dst: Path, units: list[str], factor: float) -> Path:
+    """``src`` rewritten with its world coordinates divided by ``factor`` and said to be
+    in ``units``: the same voxels at the same places, in another length unit."""
+    data, header = nrrd.read(str(src), index_order="F")
+    header["space directions"] = np.asarray(header["space directions"], float) / factor
+    header["space origin"] = np.asarray(header["space origin"], float) / factor
+    header["space units"] = units
+    nrrd.write(str(dst), data, header, index_order="F")
+    return dst
+
+
+@pytest.mark.parametrize(("unit", "factor"), [("cm", 10.0), ("m", 1000.0), ("um", 0.001)])
+def test_space_units_are_converted_to_mm(
+    tmp_path: Path, ct: Volume, maps: tuple[np.ndarray, np.ndarray], unit: str, factor: float
+) -> None:
+    """A segmentation saved in cm (m, µm) is the same map on the CT's grid, with a
+    warning; read as mm it was another voxel size (refused), or ten times too small."""
+    lab, tw = maps
+    written = _seg(maps, ct, tmp_path / "twins.seg.nrrd")
+    edited = _with_units(written, tmp_path / f"in_{unit}.seg.nrrd", [unit] * 3, factor)
+    got = read_edited_segmentation(edited, ct)
+    assert np.array_equal(got.labels, lab) and np.array_equal(got.twins, tw)
+    assert any(f"space units {unit} {unit} {unit}" in w for w in got.warnings)
+    assert all("in_" not in w for w in got.warnings)  # the file's name is not repeated
+
+
+def test_space_units_that_are_no_length_are_refused(
+    tmp_path: Path, ct: Volume, maps: tuple[np.ndarray, np.ndarray]
+) -> None:
+    written = _seg(maps, ct, tmp_path / "twins.seg.nrrd")
+    edited = _with_units(written, tmp_path / "odd.seg.nrrd", ["s", "s", "s"], 1.0)
+    with pytest.raises(InputError) as exc:
+        read_edited_segmentation(edited, ct)
+    msg = exc.value.one_line()
+    assert msg.startswith(str(edited)) and "space units 's'" in msg and "\n" not in msg

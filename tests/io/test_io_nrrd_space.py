@@ -137,3 +137,16 @@ def test_spacings_only_is_warned(tmp_path: Path) -> None:
     scan = load_scan(p)
     assert any("names no patient frame" in w for w in scan.info.warnings), scan.info.warnings
     np.testing.assert_allclose(scan.volume.spacing_mm, [0.5, 0.4, 1.5])
+
+
+@pytest.mark.parametrize("unit", ["s", "S"])
+def test_seconds_are_not_read_as_mm(tmp_path: Path, unit: str) -> None:
+    """``"s"`` lost its plural "s" and became ``""`` (unspecified, mm): a scan in seconds
+    was read as mm without a word. It is not a length: refused in one line."""
+    from twinsep.errors import ScanError
+
+    p = _write(tmp_path / "ct.nrrd", _array(), space_units=[unit] * 3)
+    with pytest.raises(ScanError) as exc:
+        load_scan(p)
+    msg = exc.value.one_line()
+    assert msg.startswith(str(p)) and f"space units {unit!r}" in msg and "\n" not in msg

@@ -33,6 +33,7 @@ import numpy as np
 
 from twinsep.errors import InputError
 from twinsep.io.fsnames import printable_name
+from twinsep.io.nrrd_space import space_units_to_mm
 from twinsep.labels import TISSUE_NAMES, TWIN_NAMES
 from twinsep.segment.morph import component_sizes
 from twinsep.volume import LPS_TO_RAS, Volume, spacing_from_affine
@@ -178,6 +179,7 @@ def read_edited_segmentation(
         raise InputError(p, "segmentation file not found")
     files = [InputFile(printable_name(p.name), file_sha256(p))]  # a Latin-1 name: exit 1
     twins: np.ndarray | None
+    warnings: list[str] = []
     if is_seg_nrrd(p):
         if twin_map is not None:
             raise InputError(
@@ -185,7 +187,7 @@ def read_edited_segmentation(
                 f"--twin-map goes with a tissue label map; {p.name} is a Slicer segmentation, "
                 "whose segments already say which twin each voxel belongs to",
             )
-        code, affine = read_slicer_segments(p)
+        code, affine = read_slicer_segments(p, warnings=warnings)
         code = place_on_grid(code, affine, ct, source=p, params=params)
         n = len(TISSUE_NAMES)
         twins = np.where(code > 0, (code - 1) // n + 1, 0).astype(np.uint8)
@@ -203,7 +205,6 @@ def read_edited_segmentation(
         kind = "label map"
     if not labels.any():
         raise InputError(p, "holds no tissue: every voxel is background (an empty map)")
-    warnings: list[str] = []
     if twins is not None:
         owner_source = p if kind == "slicer" else Path(twin_map or p)
         _check_owners(labels, twins, p, owner_source, kind)
@@ -346,7 +347,9 @@ def _header_int(header: dict[str, object], key: str, path: Path, default: int | 
         raise InputError(path, f"segment field {key} = {raw!r} is not a whole number") from None
 
 
-def read_slicer_segments(path: Path) -> tuple[np.ndarray, np.ndarray]:
+def read_slicer_segments(
+    path: Path, *, warnings: list[str] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Twin x tissue codes of a Slicer ``.seg.nrrd`` on the file's own grid.
 
     Parameters
@@ -354,6 +357,8 @@ def read_slicer_segments(path: Path) -> tuple[np.ndarray, np.ndarray]:
     path : Path
         ``.seg.nrrd`` with segments named as twinsep names them
         (:func:`twinsep.interop.slicer.segments`: ``"Twin A soft tissue"`` ...).
+    warnings : list of str, optional
+        Receives what was converted (``space units`` other than mm).
 
     Returns
     -------
@@ -365,9 +370,10 @@ def read_slicer_segments(path: Path) -> tuple[np.ndarray, np.ndarray]:
     Raises
     ------
     InputError
-        Unreadable file, no world space, a segment name twinsep does not know, a layer
-        or label value that is not in the data, voxels of no segment, or voxels that two
-        segments of different twins or tissues claim.
+        Unreadable file, no world space, ``space units`` that are not a length, a
+        segment name twinsep does not know, a layer or label value that is not in the
+        data, voxels of no segment, or voxels that two segments of different twins or
+        tissues claim.
     """
     import nrrd
 
@@ -404,6 +410,12 @@ def read_slicer_segments(path: Path) -> tuple[np.ndarray, np.ndarray]:
     affine = np.eye(4)
     affine[:3, :3] = dirs[spatial].T
     affine[:3, 3] = np.asarray(header.get("space origin"), dtype=float)
+    # "space units" (cm, m, µm) to mm, by the rule of NRRD scans (pynrrd, like ITK,
+    # does not apply them): a map in cm was refused as another voxel size, or placed
+    # ten times too small
+    affine, units_note = space_units_to_mm(path, affine, header.get("space units") or [])
+    if units_note is not None and warnings is not None:
+        warnings.append(f"the segmentation file: {units_note}")  # its name may hold PHI
     affine = to_ras @ affine
     if not np.isfinite(affine).all() or abs(np.linalg.det(affine[:3, :3])) < 1e-12:
         raise InputError(path, "has no valid space directions / space origin")

@@ -16,13 +16,14 @@ millimetres. Two header fields can make that wrong, silently:
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from twinsep.errors import ScanError
 
-__all__ = ["nrrd_header_fields", "nrrd_space_to_mm"]
+__all__ = ["nrrd_header_fields", "nrrd_space_to_mm", "space_units_to_mm"]
 
 #: Length units of ``space units`` and their factor to mm ("" means unspecified: mm,
 #: as ITK and Slicer read it).
@@ -87,9 +88,62 @@ def nrrd_header_fields(path: Path) -> dict[str, str]:
 
 
 def _unit_key(unit: str) -> str:
-    """A unit's key in :data:`_UNIT_TO_MM`: lower case, a plural "s" dropped."""
+    """A unit's key in :data:`_UNIT_TO_MM`: lower case, a plural "s" dropped (not from
+    ``"s"`` itself, seconds: it would leave ``""``, which means mm)."""
     key = unit.strip().lower()
-    return key[:-1] if key.endswith("s") and key[:-1] in _UNIT_TO_MM else key
+    return key[:-1] if key.endswith("s") and key[:-1] and key[:-1] in _UNIT_TO_MM else key
+
+
+def space_units_to_mm(
+    path: Path, affine: np.ndarray, units: Sequence[str]
+) -> tuple[np.ndarray, str | None]:
+    """``affine`` with its world rows converted from the NRRD ``space units`` to mm.
+
+    The one rule for every NRRD twinsep reads: a scan read by ITK
+    (:func:`nrrd_space_to_mm`) and a Slicer ``.seg.nrrd`` read by pynrrd
+    (:mod:`twinsep.interop.edited`). No units, or ``""``, mean mm (as ITK and Slicer
+    read them).
+
+    Parameters
+    ----------
+    path : Path
+        The file, named in the error.
+    affine : (4, 4) ndarray
+        Voxel-to-world affine (LPS or RAS) in the file's units.
+    units : sequence of str
+        The header's ``space units``, one per world axis (without quotes).
+
+    Returns
+    -------
+    tuple
+        ``(affine_mm, warning)``: a copy with each world row scaled by its unit's factor
+        to mm, and a plain-words warning when a unit was not mm (else None).
+
+    Raises
+    ------
+    ScanError
+        A unit that is not a length twinsep knows.
+    """
+    out = np.asarray(affine, dtype=np.float64).copy()
+    units = [str(u) for u in units]
+    if not units:
+        return out, None
+    keys = [_unit_key(u) for u in units]
+    unknown = [u for u, k in zip(units, keys, strict=True) if k not in _UNIT_TO_MM]
+    if unknown:
+        raise ScanError(
+            path,
+            f"NRRD space units {unknown[0]!r} are not a length unit twinsep knows "
+            "(mm, cm, m, µm): the voxel size cannot be read in mm",
+        )
+    factors = np.array([_UNIT_TO_MM[k] for k in keys[:3]] + [1.0] * (3 - len(keys[:3])))
+    if np.all(factors == 1.0):
+        return out, None
+    out[:3, :] *= factors[:, None]
+    return out, (
+        f"the NRRD header gives space units {' '.join(units[:3])}: voxel sizes and "
+        "positions were converted to mm"
+    )
 
 
 def nrrd_space_to_mm(path: Path, affine: np.ndarray) -> tuple[np.ndarray, list[str]]:
@@ -115,25 +169,10 @@ def nrrd_space_to_mm(path: Path, affine: np.ndarray) -> tuple[np.ndarray, list[s
     """
     fields = nrrd_header_fields(path)
     warnings: list[str] = []
-    out = np.asarray(affine, dtype=np.float64).copy()
     units = re.findall(r'"([^"]*)"', fields.get("space units", ""))
-    if units:
-        keys = [_unit_key(u) for u in units]
-        unknown = [u for u, k in zip(units, keys, strict=True) if k not in _UNIT_TO_MM]
-        if unknown:
-            raise ScanError(
-                path,
-                f"NRRD space units {unknown[0]!r} are not a length unit twinsep knows "
-                "(mm, cm, m, µm): the voxel size cannot be read in mm",
-            )
-        factors = np.array([_UNIT_TO_MM[k] for k in keys[:3]] + [1.0] * (3 - len(keys[:3])))
-        if not np.all(factors == 1.0):
-            out[:3, :] *= factors[:, None]
-            shown = " ".join(units[:3])
-            warnings.append(
-                f"the NRRD header gives space units {shown}: voxel sizes and positions were "
-                "converted to mm"
-            )
+    out, note = space_units_to_mm(path, affine, units)
+    if note is not None:
+        warnings.append(note)
     space = fields.get("space", "").strip().lower()
     if space not in _ANATOMICAL:
         said = f"its space is {fields['space']!r}" if space else "it names no space"
