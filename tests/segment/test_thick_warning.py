@@ -98,3 +98,64 @@ def test_the_segment_stage_warns_a_3_mm_ct_and_not_a_1_mm_one(
     assert bool(hits) is warned
     if warned:
         assert "CSF mL +20 to +28 %" in hits[0]
+
+
+# ---------------------------------------------------------------------------------
+# slices thicker than their step (an overlapping reconstruction)
+# ---------------------------------------------------------------------------------
+def test_overlapping_slices_are_judged_by_their_thickness() -> None:
+    """3 mm slices every 1 mm average 3 mm across the slices: warned as 3 mm, saying
+    that the thickness decided; the grid alone (1 mm) was not warned."""
+    assert thick_slice_warnings((0.5, 0.5, 1.0), contrast=False) == []
+    out = thick_slice_warnings((0.5, 0.5, 1.0), contrast=False, slice_thickness_mm=3.0)
+    assert len(out) == 1
+    w = out[0]
+    assert "slices 3 mm thick (the DICOM SliceThickness) every 1 mm" in w
+    assert "0.5 x 0.5 x 1 mm" in w and "CSF mL +20 to +28 %" in w
+    # the contrast question follows the thickness too
+    assert len(thick_slice_warnings((0.5, 0.5, 1.0), contrast=True, slice_thickness_mm=5.0)) == 2
+
+
+@pytest.mark.parametrize("thickness", [None, 0.0, -2.0, float("nan"), 0.5, 1.0])
+def test_thickness_not_above_the_step_changes_nothing(thickness: float | None) -> None:
+    """Gaps (thinner slices), the step itself, and missing or absurd values: the grid."""
+    for spacing in ((0.5, 0.5, 1.0), (0.6, 0.6, 3.0)):
+        assert thick_slice_warnings(
+            spacing, contrast=True, slice_thickness_mm=thickness
+        ) == thick_slice_warnings(spacing, contrast=True)
+
+
+@pytest.mark.parametrize(("thickness", "warned"), [("1", False), ("3", True)])
+def test_the_segment_stage_reads_the_dicom_slice_thickness(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, thickness: str, warned: bool
+) -> None:
+    """A DICOM series on a 0.5 x 0.5 x 1 mm grid whose SliceThickness is 3 mm (an
+    overlapping reconstruction) is warned through the stage; at 1 mm it is not."""
+    import pydicom
+
+    from twinsep.io.dicom_write import write_dicom_series
+    from twinsep.volume import Volume
+
+    monkeypatch.setattr(
+        "twinsep.segment.stage.segment_ct",
+        lambda vol, params: TissueLabels(
+            labels=vol.with_array(np.zeros(vol.shape, np.uint8)),
+            contrast=False,
+            hu_thresholds={},
+        ),
+    )
+    ct = np.full((24, 24, 12), -1000, np.int16)
+    ct[4:20, 4:20, 2:10] = np.random.default_rng(0).integers(0, 1200, (16, 16, 8))
+    folder = tmp_path / "series"
+    for f in write_dicom_series(Volume(ct, np.diag([0.5, 0.5, 1.0, 1.0])), folder):
+        ds = pydicom.dcmread(f)
+        ds.SliceThickness = thickness
+        ds.save_as(f)
+    ctx = StageContext(PlanOptions(scan_path=folder))
+    ctx.params = SegmentStageParams()
+    ctx.stage_name = "segment"
+    build_stage().run(ctx)
+    hits = [w for w in ctx.warnings if "SliceThickness" in w]
+    assert bool(hits) is warned
+    if warned:
+        assert "slices 3 mm thick" in hits[0] and "CSF mL +20 to +28 %" in hits[0]

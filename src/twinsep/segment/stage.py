@@ -75,8 +75,12 @@ def _run(ctx: Any) -> TissueLabels:
     for w in result.warnings:
         ctx.warn(w)
     if scan.info.modality != "MR":
+        thickness = vol.meta.get("slice_thickness_mm")  # DICOM SliceThickness, across k
         for w in thick_slice_warnings(
-            vol.spacing_mm, contrast=result.contrast, params=stage_params.thick
+            vol.spacing_mm,
+            contrast=result.contrast,
+            slice_thickness_mm=None if thickness is None else float(thickness),
+            params=stage_params.thick,
         ):
             ctx.warn(w)
     return result

@@ -12,7 +12,9 @@ same at 0.5 and 1 mm in-plane (it is the slice in mm that averages a 1-3 mm CSF 
 planned at 0.4 x 0.4 x 3 mm the CSF read +28 % and the long-axis angle 4.3 deg off (not
 traced; the grids finer than 0.5 mm in-plane differ). The plan therefore warns above
 2 mm, saying by how much CSF, brain and bone moved at the nearest measured slice
-thickness.
+thickness. Slices thicker than their step (an overlapping reconstruction, e.g. DICOM
+SliceThickness 3 mm every 1 mm) are judged by their thickness: each voxel averages that
+much anatomy across the slices, whatever the grid (:func:`resolved_mm`).
 
 A CT without contrast in 5 mm slices is no longer taken for contrast on the phantoms
 (along x, y or z, ``segment.vessels``), but there the sinus evidence is mostly bone
@@ -22,9 +24,10 @@ questioned above 3 mm. A surgeon reading the plan must know that.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
-__all__ = ["ThickSliceParams", "thick_slice_warnings"]
+__all__ = ["ThickSliceParams", "resolved_mm", "thick_slice_warnings"]
 
 #: What was measured at each slice thickness (mm): the real-CT twins (vertical and
 #: angular, 1 mm in-plane; the vertical one also at 0.5 mm, and planned through the CLI at
@@ -103,14 +106,33 @@ def _measured_effect(slice_mm: float) -> str:
     return f"on the real-CT twins in {t:g} mm slices {text} against the same CT on a 1 mm grid"
 
 
+def resolved_mm(
+    spacing_mm: tuple[float, float, float], slice_thickness_mm: float | None = None
+) -> tuple[float, float, float]:
+    """The size (mm) of the detail each voxel axis resolves: the grid step, and across
+    the slices (axis k) the slice thickness when the slices are thicker than their step.
+
+    An overlapping series (3 mm slices every 1 mm) is on a 1 mm grid, but each voxel
+    averages 3 mm of anatomy along k: the overlap interpolates, it does not bring back
+    what the slice averaged. Slices thinner than their step (gaps) resolve the step.
+    A thickness that is missing, not finite or not positive is ignored.
+    """
+    out = tuple(float(s) for s in spacing_mm)
+    t = slice_thickness_mm
+    if t is None or not math.isfinite(t) or t <= 0 or t <= out[2]:
+        return out[0], out[1], out[2]
+    return out[0], out[1], float(t)
+
+
 def thick_slice_warnings(
     spacing_mm: tuple[float, float, float],
     *,
     contrast: bool,
+    slice_thickness_mm: float | None = None,
     params: ThickSliceParams = ThickSliceParams(),
 ) -> list[str]:
-    """Warnings for a CT whose largest voxel size exceeds ``params.warn_voxel_mm`` (or
-    equals it with ``params.warn_ratio`` times the smallest).
+    """Warnings for a CT whose largest resolved voxel size (:func:`resolved_mm`) exceeds
+    ``params.warn_voxel_mm`` (or equals it with ``params.warn_ratio`` times the smallest).
 
     Parameters
     ----------
@@ -118,6 +140,10 @@ def thick_slice_warnings(
         Voxel sizes (mm) along i, j, k.
     contrast : bool
         Whether the segmentation declared intravenous contrast.
+    slice_thickness_mm : float, optional
+        The slices' thickness (mm) across axis k, when the file says it (DICOM
+        SliceThickness; NIfTI, NRRD and MetaImage do not). Slices thicker than their
+        step are judged by their thickness, and the warning says so.
     params : ThickSliceParams
         Thresholds.
 
@@ -126,18 +152,27 @@ def thick_slice_warnings(
     list of str
         Empty for fine grids; otherwise one warning saying what is affected and by how
         much (measured), plus one about the contrast call when contrast was declared and
-        the largest voxel exceeds ``params.contrast_question_mm``.
+        the largest resolved size exceeds ``params.contrast_question_mm``.
     """
-    largest = max(spacing_mm)
+    resolved = resolved_mm(spacing_mm, slice_thickness_mm)
+    largest = max(resolved)
     at_bound = largest >= params.warn_voxel_mm - 1e-6
-    steep = largest >= params.warn_ratio * min(spacing_mm) - 1e-6
+    steep = largest >= params.warn_ratio * min(resolved) - 1e-6
     if largest <= params.warn_voxel_mm and not (at_bound and steep):
         return []
     sizes = " x ".join(f"{s:.2g}" for s in spacing_mm)
+    if resolved[2] > spacing_mm[2]:
+        what = (
+            f"slices {resolved[2]:.3g} mm thick (the DICOM SliceThickness) every "
+            f"{spacing_mm[2]:.2g} mm (voxels of {sizes} mm) average {resolved[2]:.3g} mm "
+            f"across the slices, coarser than {params.warn_voxel_mm:g} mm (the overlap "
+            "interpolates, it does not restore the detail)"
+        )
+    else:
+        what = f"voxels of {sizes} mm are coarser than {params.warn_voxel_mm:g} mm along one axis"
     out = [
-        f"voxels of {sizes} mm are coarser than {params.warn_voxel_mm:g} mm along one axis: "
-        "the 2 mm infant skull and the CSF layers are averaged across a voxel, so CSF "
-        "reads high, brain low and thin bone is less reliable "
+        f"{what}: the 2 mm infant skull and the CSF layers are averaged across a voxel, "
+        "so CSF reads high, brain low and thin bone is less reliable "
         f"({_measured_effect(largest)}); read the CSF and brain mL with that margin, "
         "and reconstruct the series at 2 mm or finer if the raw data allow"
     ]
