@@ -32,7 +32,7 @@ import logging
 import math
 import os
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -235,8 +235,13 @@ def _phi_values(ds: pydicom.Dataset) -> dict[str, str]:
     return phi
 
 
-def _read_header(path: Path) -> _Header | str:
-    """Pass-1 header of one file, or a short reason why it is not an image."""
+def _read_header(path: Path, identifiers: dict[str, str] | None = None) -> _Header | str:
+    """Pass-1 header of one file, or a short reason why it is not an image.
+
+    ``identifiers`` (when given) receives the identifying values (:data:`PHI_KEYWORDS`)
+    of a DICOM file that is not an image (a dose report names the patient too): an
+    image keeps its own in ``phi``.
+    """
     try:
         ds = pydicom.dcmread(path, defer_size=_DEFER_BYTES)
     except InvalidDicomError:
@@ -250,7 +255,13 @@ def _read_header(path: Path) -> _Header | str:
         return "permission denied"
     except Exception as exc:  # corrupt files raise many types
         return f"unreadable DICOM ({type(exc).__name__})"
-    return _header_from_dataset(path, ds)
+    got = _header_from_dataset(path, ds)
+    if isinstance(got, str) and identifiers is not None:
+        try:
+            identifiers.update(_phi_values(ds))
+        except Exception:  # a damaged element: what could be read is kept  # noqa: S110
+            pass
+    return got
 
 
 def _frame_measures(ds: pydicom.Dataset) -> pydicom.Dataset | None:
@@ -1102,17 +1113,112 @@ def _read_series(
     read_multiframe: Callable[..., Loaded],
     modality: str | None = None,
 ) -> Loaded:
-    """The series of ``folder`` (the one holding ``single`` when a file was given)."""
+    """The series of ``folder`` (the one holding ``single`` when a file was given).
+
+    An error names no file of the folder whose name holds the patient's identifiers
+    (:func:`_withhold_file_names`).
+    """
     if single is not None:
         files = _list_files(folder, recursive=False, max_files=params.max_dicom_files)
     else:
         files = _list_files(folder, recursive=True, max_files=params.max_dicom_files)
         if not files:
             raise ScanError(folder, "empty folder: no files to read")
+    identifiers: dict[str, str] = {}
+    try:
+        return _series_of_files(
+            single, folder, files, series_uid, params, read_multiframe, modality, identifiers
+        )
+    except ScanError as exc:
+        withheld = _withhold_file_names(exc, single, folder, files, identifiers)
+        if withheld is exc:
+            raise
+        raise withheld from None
+
+
+def _withhold_file_names(
+    exc: ScanError,
+    single: Path | None,
+    folder: Path,
+    files: list[Path],
+    identifiers: Mapping[str, str],
+) -> ScanError:
+    """``exc`` without the names of ``folder``'s files that hold the patient's identifiers.
+
+    Exports name files and folders after the patient (``DOE_JOHN/DOE_JOHN_0001.dcm``).
+    An error line goes to stderr, and from there into tickets, CI logs and e-mails, so
+    such a name (:func:`twinsep.io.scan.path_names_patient`, against the identifiers of
+    every header read in the folder) is replaced by the file's place in the folder
+    listing ("the folder's file 3 of 240 (name withheld ...)"); an error whose source
+    was such a file starts with the folder the user gave. The file the user named
+    (``single``) opens the line as given and is not withheld. Names without
+    identifiers are kept: they tell the user which file to look at.
+
+    Returns
+    -------
+    ScanError
+        ``exc`` itself when nothing is withheld (a :class:`SeriesChoiceError` lists no
+        file names), else a new error with the same reason otherwise.
+    """
+    from twinsep.io.scan import path_names_patient  # scan imports this module
+
+    if not identifiers or isinstance(exc, SeriesChoiceError):
+        return exc
+    given = None if single is None else str(single)
+    subs: dict[str, str] = {}
+    for i, f in enumerate(files):
+        if str(f) == given:
+            continue
+        rel = _rel(f, folder)
+        if any(path_names_patient(part, identifiers) for part in Path(rel).parts):
+            text = (
+                f"the folder's file {i + 1} of {len(files)} (name withheld: it holds "
+                "patient identifiers)"
+            )
+            subs[str(f)] = text
+            subs[rel] = text
+    if not subs:
+        return exc
+    source, reason = exc.source, exc.reason
+    if source is not None and source in subs:
+        reason = f"{subs[source]}: {reason}"
+        source = given if given is not None else str(folder)
+    for old in sorted(subs, key=len, reverse=True):  # whole paths before their tails
+        reason = reason.replace(old, subs[old])
+    if source == exc.source and reason == exc.reason:
+        return exc
+    return ScanError(source, reason)
+
+
+def _merge_identifiers(into: dict[str, str], phi: Mapping[str, str]) -> None:
+    """Add ``phi``'s values to ``into``; a second value of a keyword (a folder holding two
+    patients) is joined with a backslash, DICOM's value separator, so both are looked for."""
+    for key, value in phi.items():
+        had = into.get(key)
+        if had is None:
+            into[key] = value
+        elif value not in had.split("\\"):
+            into[key] = f"{had}\\{value}"
+
+
+def _series_of_files(
+    single: Path | None,
+    folder: Path,
+    files: list[Path],
+    series_uid: str | None,
+    params: LoadParams,
+    read_multiframe: Callable[..., Loaded],
+    modality: str | None,
+    identifiers: dict[str, str],
+) -> Loaded:
+    """:func:`_read_series` once the files are listed; ``identifiers`` receives the
+    identifying values of every header read."""
     groups: dict[str, list[_Header]] = {}
     skipped: list[tuple[Path, str]] = []
     for f in files:
-        got = _read_header(f)
+        found: dict[str, str] = {}
+        got = _read_header(f, found)
+        _merge_identifiers(identifiers, found if isinstance(got, str) else got.phi)
         if isinstance(got, str):
             skipped.append((f, got))
         elif got.sop_class in _NOT_A_SCAN:  # a SEG or RT dose exported beside the scan
