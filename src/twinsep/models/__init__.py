@@ -2,7 +2,7 @@
 
 Modules: :mod:`~twinsep.models.surface` (mask -> mesh), :mod:`~twinsep.models.thickness`
 (minimum wall), :mod:`~twinsep.models.build` (twin x structure meshes),
-:mod:`~twinsep.models.doll` (split doll, pins, cutting guide),
+:mod:`~twinsep.models.doll` (split doll, pins), :mod:`~twinsep.models.guide` (cutting guide),
 :mod:`~twinsep.models.export` (STL/OBJ/PLY/3MF/GLB), :mod:`~twinsep.models.stage`
 (the ``models`` plan stage).
 """

@@ -23,13 +23,13 @@ from scipy import ndimage
 
 from twinsep.errors import AnatomyError, InputError
 from twinsep.labels import TWIN_A, TWIN_B, shade
+from twinsep.models.guide import guide_strip
 from twinsep.models.params import DollParams, MeshParams
 from twinsep.models.surface import (
     Mesh,
     block_fraction,
     bounding_box,
     coarsening_factors,
-    extract_surface,
     iso_surface_index,
 )
 from twinsep.models.thickness import _edt_mm
@@ -319,27 +319,24 @@ def make_doll(
 
     guide = None
     if with_guide:
-        out_d = _edt_mm(~inside, csp)  # type: ignore[arg-type]
-        # at least one voxel of the grid, or a strip thinner than a voxel would vanish
-        strip_mm = max(params.strip_thickness_mm, max(csp))
-        shell = ~inside & (out_d <= strip_mm + 1e-6)
-        iface_full = (inside & (h > 0)) & ndimage.binary_dilation(inside & (h <= 0))
-        if iface_full.any():
-            d_if = _edt_mm(~iface_full, csp)  # type: ignore[arg-type]
-            strip = shell & (d_if <= 0.5 * params.strip_width_mm)
-            if strip.any():
-                v, fc = extract_surface(
-                    strip, coarse_aff, face_budget=params.face_budget // 2, params=mesh_params
-                )
-                if fc.shape[0]:
-                    guide = Mesh(
-                        v,
-                        fc,
-                        name="doll/guide",
-                        twin=None,
-                        structure="guide",
-                        colour=shade("#FFFFFF", 0.85),
-                    )
+        v, fc = guide_strip(
+            gg,
+            h,
+            coarse_aff,
+            width_mm=params.strip_width_mm,
+            thickness_mm=params.strip_thickness_mm,
+            face_budget=params.face_budget // 2,
+            extractor=mesh_params.extractor,
+        )
+        if fc.shape[0]:
+            guide = Mesh(
+                v,
+                fc,
+                name="doll/guide",
+                twin=None,
+                structure="guide",
+                colour=shade("#FFFFFF", 0.85),
+            )
         if guide is None:
             logger.warning("no cutting guide: the separation does not reach the skin")
     return Doll(part_a, part_b, joined, guide, pins, overlap_ml, after_stage)
