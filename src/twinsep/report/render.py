@@ -382,6 +382,52 @@ def division_operations_note(plan: Mapping[str, Any]) -> str:
     )
 
 
+def _parameter_text(value: Any) -> str:
+    """A parameter's value in words and numbers, never a Python repr (``None`` ->
+    ``"none"``, ``True`` -> ``"yes"``, 1/3 -> ``"0.333333"``, ``[-3.0, 12.0]`` ->
+    ``"-3, 12"``, a mapping -> ``"key value · key value"``)."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, Mapping):
+        return " · ".join(f"{k} {_parameter_text(v)}" for k, v in value.items()) or "none"
+    if isinstance(value, (list, tuple)):
+        parts = [
+            f"({_parameter_text(v)})" if isinstance(v, (list, tuple)) else _parameter_text(v)
+            for v in value
+        ]
+        return ", ".join(parts) or "none"
+    return str(value)
+
+
+def parameter_rows(params: Mapping[str, Any], prefix: str = "") -> list[tuple[str, str]]:
+    """One stage's ``plan.json`` parameters as (name, value) rows for the report.
+
+    Nested settings are flattened to dotted names (``tissues.smooth_sigma_mm``), a list
+    of settings (the expander catalogue) gives one row per entry (``catalogue[0]``), and
+    every value is text from :func:`_parameter_text` (the Methods section showed nested
+    settings as Python dict reprs, ``{'smooth_sigma_mm': 0.6, ...}``, with floats such
+    as 0.333333333333333).
+    """
+    rows: list[tuple[str, str]] = []
+    for key, value in params.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value:
+            rows += parameter_rows(value, f"{name}.")
+        elif (
+            isinstance(value, (list, tuple))
+            and value
+            and all(isinstance(v, Mapping) for v in value)
+        ):
+            rows += [(f"{name}[{i}]", _parameter_text(v)) for i, v in enumerate(value)]
+        else:
+            rows.append((name, _parameter_text(value)))
+    return rows
+
+
 def _make_env(plan: Mapping[str, Any]) -> Environment:
     env = Environment(
         autoescape=select_autoescape(default=True, default_for_string=True),
@@ -416,6 +462,7 @@ def _make_env(plan: Mapping[str, Any]) -> Environment:
         expander_note=lambda s: expander_stage_note(plan, s),
         division_note=lambda: division_operations_note(plan),
         tissue_words=tissue_words,
+        parameter_rows=parameter_rows,
         warning_groups=warning_groups,
         sinus_words=lambda: shared_sinus_words(plan),
         hours=lambda path: _hours(get_path(plan, path)),
