@@ -279,3 +279,55 @@ def test_the_summary_says_which_twin_is_a() -> None:
     # the page never said which physical twin "A" is
     assert f"Twin A and Twin B in this plan: {rule}. Match them to the babies" in summary
     assert "Match them to the babies" not in _text(render_report(_plan(), {}))
+
+
+def test_a_template_beside_a_smaller_bone_defect_is_explained() -> None:
+    """real-angular: twin B's bone defect 0 mm², yet a 360 mm² template was made, under
+    a column headed "area (mm²)" with no word on why; the made template's note (the
+    defect may close by regrowth) was shown only when no template was made."""
+    plan = _plan()
+    plan["bone"]["defect_area_mm2"] = {"A": 62.0, "B": 0.0}
+    note_b = "bone defect of twin B (0 mm²) is within the 900 mm² that may close by regrowth"
+    plan["bone"]["templates"] = [
+        {
+            "twin": "B",
+            "file": "models/B_cranioplasty_B.stl",
+            "area_mm2": 360.0,
+            "volume_ml": 2.6,
+            "note": note_b,
+        },
+    ]
+    page = render_report(plan, {})
+    rows = _table(page, "templates")
+    assert "template surface (mm²)" in rows[0]
+    assert "models/B_cranioplasty_B.stl" in rows[1] and note_b in rows[1] and "360" in rows[1]
+    note = _text(page[page.index('id="bone-note"') :])[:400]
+    assert "opening the cut leaves in the twin's skull" in note
+    assert "surface can be larger than the defect" in note
+
+
+def test_the_models_table_names_csf_in_words() -> None:
+    """The models table showed the mesh's structure key ("csf") where every other table
+    says "CSF"."""
+    plan = _plan()
+    plan["models"] = [
+        {
+            "file": "models/A_csf.stl",
+            "twin": "A",
+            "structure": "csf",
+            "faces": 10,
+            "watertight": True,
+            "volume_ml": 278.9,
+        },
+        {
+            "file": "models/scene.glb",
+            "twin": None,
+            "structure": "scene",
+            "faces": 10,
+            "watertight": None,
+            "volume_ml": None,
+        },
+    ]
+    rows = _table(render_report(plan, {}), "models")
+    assert " CSF " in f" {rows[1]} " and " csf " not in f" {rows[1]} "
+    assert "scene" in rows[2]
