@@ -3,12 +3,16 @@ and thickness, checked against two joined balls whose strip is known analyticall
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
+from pathlib import Path
+
 import numpy as np
 import pytest
 import trimesh
 from scipy.spatial import cKDTree
 
-from twinsep.models import ModelParams
+from twinsep.models import ModelParams, build_models, write_models
 from twinsep.models.doll import make_doll
 from twinsep.volume import apply_affine
 
@@ -82,3 +86,29 @@ def test_guide_is_one_piece_of_its_width_and_thickness(
     # take 3 %; the one-voxel shell had 64 %)
     truth = _strip_volume_mm3(cut_mm, params.strip_width_mm, params.strip_thickness_mm)
     assert tm.volume == pytest.approx(truth, rel=0.10)
+
+
+def test_doll_json_pins_are_in_the_frame_and_scale_of_the_doll_files(tmp_path: Path) -> None:
+    """doll.json said ``"coords": "LPS"`` but held the pins' RAS centres, unscaled, while
+    doll_A.stl / doll_B.stl are written in LPS and at the print scale."""
+    labels, twins = two_heads()
+    base = ModelParams()
+    params = replace(base, coords="LPS", print=replace(base.print, scale=0.5))
+    models = build_models(labels, twins, colours=COLOURS, params=params)
+    write_models(models, tmp_path)
+    doc = json.loads((tmp_path / "models" / "doll.json").read_text())
+    assert len(doc["pins"]) >= 2
+    part_a = trimesh.load(tmp_path / "models" / "doll_A.stl")
+    tree = cKDTree(part_a.vertices)
+    for pin, truth in zip(doc["pins"], models.doll.pins, strict=True):
+        centre = np.asarray(pin["centre_mm"])
+        # the pin's own cylinder (radius 3 mm, 1.5 mm at half scale) is part of doll_A:
+        # its centre on the cut is within the radius and 8 mm half length of its surface;
+        # the RAS centre lies 40-60 mm away from the LPS part here
+        assert tree.query(centre)[0] < 0.5 * 8.5
+        ras = centre / 0.5 * np.array([-1.0, -1.0, 1.0])
+        assert np.allclose(ras, truth.centre_mm, atol=0.02)  # 0.01 mm rounding, x2
+        axis = np.asarray(pin["axis"]) * np.array([-1.0, -1.0, 1.0])
+        assert np.allclose(axis, truth.axis, atol=1e-3)
+        assert pin["depth_mm"] == pytest.approx(0.5 * truth.depth_mm, abs=0.01)
+    assert doc["coords"] == "LPS" and doc["scale"] == 0.5

@@ -17,7 +17,7 @@ from twinsep.errors import InputError
 from twinsep.io.atomic import atomic_write_bytes, atomic_write_text
 from twinsep.models.build import PartMesh, stage_meshes, twin_structure_meshes
 from twinsep.models.doll import Doll, make_doll
-from twinsep.models.export import threemf_bytes, write_mesh, write_scene
+from twinsep.models.export import convert_coords, threemf_bytes, write_mesh, write_scene
 from twinsep.models.params import ModelParams
 from twinsep.models.surface import Mesh, decimate
 from twinsep.models.thickness import describe_method
@@ -272,6 +272,11 @@ def _report_markdown(rows: list[dict[str, Any]], scale: float) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _rounded(values: np.ndarray, digits: int) -> list[float]:
+    """Plain floats rounded to ``digits`` decimals (``-0.0`` written as ``0.0``)."""
+    return [round(float(v), digits) + 0.0 for v in values]
+
+
 def write_models(models: ModelSet, out_dir: Path) -> list[dict[str, Any]]:
     """Write ``models/`` (STL/OBJ/PLY per part, 3MF, doll, guide, scene.glb, report).
 
@@ -323,15 +328,20 @@ def write_models(models: ModelSet, out_dir: Path) -> list[dict[str, Any]]:
             fname = f"{m.name.replace('/', '_')}.stl"
             mesh_file(m, fname, scale=scale)
             records.append(_part_record(m, f"models/{fname}"))
+        # in the frame and at the scale of doll_A.stl / doll_B.stl (the pins were written
+        # in RAS and life size under "coords": "LPS", beside parts in LPS at the print scale)
         pins = [
-            {"centre_mm": list(p.centre_mm), "axis": list(p.axis), "depth_mm": round(p.depth_mm, 2)}
+            {
+                "centre_mm": _rounded(
+                    convert_coords(np.asarray([p.centre_mm]), coords)[0] * scale, 2
+                ),
+                "axis": _rounded(convert_coords(np.asarray([p.axis]), coords)[0], 4),
+                "depth_mm": round(p.depth_mm * scale, 2),
+            }
             for p in d.pins
         ]
-        atomic_write_text(
-            folder / "doll.json",
-            json.dumps({"pins": pins, "overlap_ml": d.overlap_ml, "coords": coords}, indent=2)
-            + "\n",
-        )
+        doc = {"pins": pins, "overlap_ml": d.overlap_ml, "coords": coords, "scale": scale}
+        atomic_write_text(folder / "doll.json", json.dumps(doc, indent=2) + "\n")
 
     def scene_file() -> int:
         scene = models.scene_meshes()
