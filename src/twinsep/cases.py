@@ -16,6 +16,10 @@ from twinsep.errors import InputError
 
 logger = logging.getLogger(__name__)
 
+#: Folder beside a demo plan where ``twinsep demo`` writes its cases' scans (the viewer
+#: looks there for a demo plan's CT).
+CASE_CACHE_DIR = ".twinsep-cases"
+
 #: Size (voxels along the longest axis) of the built-in phantom cases: big enough to
 #: look like anatomy, small enough to plan in well under a minute on a laptop.
 DEMO_PHANTOM_SIZE = 128

@@ -367,7 +367,7 @@ def demo(
     pdf: Annotated[bool, typer.Option("--pdf", help="Also write report.pdf.")] = False,
 ) -> None:
     """Plan a built-in case end to end, then print where to look (replaces OUT)."""
-    from twinsep.cases import available_cases, build_case
+    from twinsep.cases import CASE_CACHE_DIR, available_cases, build_case
     from twinsep.plan import PlanOptions, run_plan
 
     state = _state(ctx)
@@ -381,7 +381,7 @@ def demo(
                 lambda: out_console.print(listing, soft_wrap=True, markup=False),
             )
             return
-        scan_path = build_case(case, out.absolute().parent / ".twinsep-cases")
+        scan_path = build_case(case, out.absolute().parent / CASE_CACHE_DIR)
         options = PlanOptions(scan_path=scan_path, pdf=pdf, case=case)
         with _progress(state) as prog:
             run = run_plan(options, out, force=True, progress=prog)

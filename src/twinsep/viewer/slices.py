@@ -23,7 +23,9 @@ from typing import Any, Literal
 
 import numpy as np
 
+from twinsep.cases import CASE_CACHE_DIR as DEMO_CASE_CACHE
 from twinsep.errors import ConfigError, InputError
+from twinsep.io._loaded import sha256_file
 from twinsep.labels import DEFAULT_COLOUR_A, DEFAULT_COLOUR_B, TISSUE_COLOURS, hex_to_rgb
 from twinsep.viewer.png import encode_png
 
@@ -161,7 +163,10 @@ def find_scan(plan_dir: Path, plan: dict[str, Any], scan_path: Path | None) -> P
 
     Looks at ``scan_path`` (given by the user), then ``input.path`` of the plan as
     written (absolute only with ``--keep-phi``), relative to the plan folder and to
-    its parent folder.
+    its parent folder; for a plan of ``twinsep demo`` (``options.case``), the file of
+    that name in the demo's case cache beside the plan folder whose SHA-256 is the
+    plan's ``input.sha256`` (the demo printed ``twinsep view DIR``, whose slices then
+    showed grey tissue labels: the plan keeps only the scan's file name).
     """
     if scan_path is not None:
         return Path(scan_path)
@@ -172,6 +177,12 @@ def find_scan(plan_dir: Path, plan: dict[str, Any], scan_path: Path | None) -> P
     for cand in (p, plan_dir / p, plan_dir.parent / p):
         if cand.exists():
             return cand
+    want = (plan.get("input") or {}).get("sha256")
+    cache = plan_dir.parent / DEMO_CASE_CACHE
+    if (plan.get("options") or {}).get("case") and want and cache.is_dir():
+        for cand in sorted(cache.glob(f"*/{p.name}")):
+            if cand.is_file() and sha256_file(cand) == want:
+                return cand
     return None
 
 
@@ -240,7 +251,8 @@ class SliceStack:
         if scan is None:
             self.notes.append(
                 "the CT was not found (its full path is kept in plan.json only with "
-                "--keep-phi): slices show the tissue labels in grey instead"
+                "--keep-phi): slices show the tissue labels in grey instead; give the "
+                "CT with twinsep view DIR --scan FILE"
             )
         else:
             try:
