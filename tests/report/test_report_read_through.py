@@ -331,3 +331,17 @@ def test_the_models_table_names_csf_in_words() -> None:
     rows = _table(render_report(plan, {}), "models")
     assert " CSF " in f" {rows[1]} " and " csf " not in f" {rows[1]} "
     assert "scene" in rows[2]
+
+
+def test_the_expander_table_names_each_expander_as_the_map_and_calendar_do() -> None:
+    """The skin map and the fill calendar label expanders "A1 R80x160"; the table, the
+    only place with their volumes and gains, named neither the expander nor its size
+    code, and no line said what R, O and C stand for."""
+    plan = _staged_plan()
+    plan["skin"]["expanders"][0].update(label="A1", code="R80x160")
+    page = render_report(plan, {})
+    rows = _table(page, "expanders")
+    assert "expander" in rows[0]
+    assert "A1 R80x160" in rows[1]
+    note = _text(page[page.index('id="expander-gain-note"') :])[:700]
+    assert "R rectangular, O round, C crescent" in note and "R80x160: 80 × 160 mm" in note
