@@ -363,6 +363,19 @@ def label_map_as_ct(root: Path) -> BadCase:
     return BadCase(p, "labels.nii.gz", ("label map", "6 distinct"))
 
 
+def label_atlas_as_scan(root: Path) -> BadCase:
+    # 18 brain "regions" of 8 x 8 x 12 voxels (AAL-like, > 16 labels): passed the
+    # label-map rule and was refused late as "no head-sized object" (session 25)
+    blocks = np.arange(1, 19, dtype=np.uint8).reshape(3, 3, 2)
+    atlas = np.kron(blocks, np.ones((8, 8, 12), np.uint8))
+    atlas = np.pad(atlas, 2)
+    return BadCase(
+        _nifti(root / "aal_like.nii.gz", atlas, np.diag([1.0, 1.0, 1.0, 1.0])),
+        "aal_like.nii.gz",
+        ("label atlas", "19 distinct integer values", "(18 values)"),
+    )
+
+
 def symlink_loop(root: Path) -> BadCase:
     a, b = root / "loop_a.nii.gz", root / "loop_b.nii.gz"
     os.symlink(b.name, a)
@@ -452,6 +465,7 @@ CASES: dict[str, Callable[[Path], BadCase]] = {
         gzip_not_nifti,
         nifti_nan_intercept,
         nrrd_unknown_units,
+        label_atlas_as_scan,
     )
 }
 

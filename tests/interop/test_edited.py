@@ -408,3 +408,21 @@ def test_space_units_that_are_no_length_are_refused(
         read_edited_segmentation(edited, ct)
     msg = exc.value.one_line()
     assert msg.startswith(str(edited)) and "space units 's'" in msg and "\n" not in msg
+
+
+# ---------------------------------------------------------------------------------
+# a label atlas given as the segmentation
+# ---------------------------------------------------------------------------------
+def test_a_label_atlas_is_refused_as_such_before_placement(tmp_path: Path, ct: Volume) -> None:
+    """An atlas of 40 brain regions (values 1..40, like AAL's 1..116) is refused at once,
+    naming it a label atlas and listing twinsep's tissue values: its regions are not
+    tissues, and no mapping from an atlas's regions to tissues is defined (one atlas's
+    "precentral gyrus" holds brain and CSF alike)."""
+    atlas = np.zeros(SHAPE, np.uint8)
+    atlas[1:13, 1:11, 1:9] = (np.arange(12 * 10 * 8).reshape(12, 10, 8) % 40 + 1).astype(np.uint8)
+    p = _write_nifti(atlas, ct.affine, tmp_path / "aal_like.nii.gz")
+    with pytest.raises(InputError) as err:
+        read_edited_segmentation(p, ct)
+    line = err.value.one_line()
+    assert line.startswith(f"{p}: is not a tissue map") and "\n" not in line, line
+    assert "(40 labels: a label atlas?" in line and "3 brain, 4 csf, 5 vessel" in line, line

@@ -218,6 +218,7 @@ def _read_map(p: Path, ct: Volume, top: int, what: str, params: EditedParams) ->
     """A tissue (``top`` 5) or twin (``top`` 2) label map placed on the CT's grid."""
     from twinsep.errors import ScanError
     from twinsep.io import read_label_map
+    from twinsep.io.checks import LoadParams
 
     try:
         vol = read_label_map(p)
@@ -228,11 +229,19 @@ def _read_map(p: Path, ct: Volume, top: int, what: str, params: EditedParams) ->
     if high.any():
         values = np.unique(arr[high])
         shown = ", ".join(str(int(v)) for v in values[:6]) + (", ..." if values.size > 6 else "")
-        hint = (
-            " (a twin x tissue map? give the plan's twins.seg.nrrd instead)"
-            if what == "tissue" and int(values.max()) <= 2 * len(TISSUE_NAMES)
-            else ""
-        )
+        n_labels = int(np.unique(arr).size) - 1
+        if n_labels > LoadParams().label_map_max_unique:
+            # AAL, Brodmann, JHU...: regions of the brain, not tissues
+            names = ", ".join(f"{v} {n.replace('_', ' ')}" for v, n in TISSUE_NAMES.items())
+            hint = (
+                f" ({n_labels} labels: a label atlas? a {what} map holds 0 background, "
+                + (names if what == "tissue" else "1 twin A, 2 twin B")
+                + "; twinsep does not map an atlas's regions to tissues)"
+            )
+        elif what == "tissue" and int(values.max()) <= 2 * len(TISSUE_NAMES):
+            hint = " (a twin x tissue map? give the plan's twins.seg.nrrd instead)"
+        else:
+            hint = ""
         raise InputError(
             p,
             f"is not a {what} map: {int(high.sum())} voxels hold value(s) {shown}, outside "

@@ -25,6 +25,7 @@ from twinsep.io._loaded import Loaded
 from twinsep.io.checks import (
     LoadParams,
     check_affine,
+    check_not_atlas,
     check_not_label_map,
     check_readable_path,
     check_shape,
@@ -263,6 +264,9 @@ def _finish(path: Path, loaded: Loaded, *, keep_phi: bool, params: LoadParams) -
     arr, nan_note = fill_nan_outside_fov(arr, source, min_fraction=params.nan_fov_min_fraction)
     arr = normalise_dtype(arr, source)
     few_values = check_not_label_map(arr, source, params=params)
+    if few_values is None:
+        voxel_mm3 = float(abs(np.linalg.det(np.asarray(loaded.affine, dtype=float)[:3, :3])))
+        check_not_atlas(arr, voxel_mm3, source, params=params)
     warnings = list(loaded.warnings)
     if nan_note is not None:
         warnings.append(nan_note)
