@@ -107,6 +107,9 @@ def test_overlapping_slices_are_judged_by_their_thickness() -> None:
     """3 mm slices every 1 mm average 3 mm across the slices: warned as 3 mm, saying
     that the thickness decided; the grid alone (1 mm) was not warned."""
     assert thick_slice_warnings((0.5, 0.5, 1.0), contrast=False) == []
+    assert thick_slice_warnings((1.0, 1.0, 3.0), contrast=False, slice_thickness_mm=3.00001)[
+        0
+    ].startswith("voxels of 1 x 1 x 3 mm")  # the step itself, rounded: the grid's wording
     out = thick_slice_warnings((0.5, 0.5, 1.0), contrast=False, slice_thickness_mm=3.0)
     assert len(out) == 1
     w = out[0]
@@ -116,9 +119,11 @@ def test_overlapping_slices_are_judged_by_their_thickness() -> None:
     assert len(thick_slice_warnings((0.5, 0.5, 1.0), contrast=True, slice_thickness_mm=5.0)) == 2
 
 
-@pytest.mark.parametrize("thickness", [None, 0.0, -2.0, float("nan"), 0.5, 1.0])
+@pytest.mark.parametrize("thickness", [None, 0.0, -2.0, float("nan"), 0.5, 1.0, 1.009])
 def test_thickness_not_above_the_step_changes_nothing(thickness: float | None) -> None:
-    """Gaps (thinner slices), the step itself, and missing or absurd values: the grid."""
+    """Gaps (thinner slices), the step itself (also as rounded text: found in the sweep,
+    a 3.13302 mm thickness on a 3.133016 mm step was called an overlap), and missing
+    or absurd values: the grid decides."""
     for spacing in ((0.5, 0.5, 1.0), (0.6, 0.6, 3.0)):
         assert thick_slice_warnings(
             spacing, contrast=True, slice_thickness_mm=thickness
