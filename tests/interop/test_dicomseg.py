@@ -174,3 +174,46 @@ def test_seg_takes_only_the_allow_list_from_the_source(tmp_path: Path) -> None:
         labels, twins, sources, kept, colour_a="#7B3FA0", colour_b="#F28C28", keep_phi=True
     )
     assert b"QUENZ-STUDYDESC" in kept.read_bytes()
+
+
+@pytest.mark.parametrize("given", ["folder", "copy"])
+def test_a_slice_exported_twice_is_referenced_once(tmp_path: Path, given: str) -> None:
+    """A series with one slice exported twice (the loader plans it, keeping one copy)
+    gave no seg.dcm: highdicom refused "Plane positions must not contain duplicates".
+    The SEG references one slice per plane (the named file when the user gave it) and
+    reproduces every segment."""
+    from twinsep.interop.dicomseg import find_sources
+
+    folder, labels, twins = _case(tmp_path)
+    files = sorted(folder.glob("*.dcm"))
+    copy_path = folder / "zz_copy_of_4.dcm"
+    copy_path.write_bytes(files[4].read_bytes())
+    assert load_scan(folder).volume.shape == labels.shape  # planned with one copy
+    sources = find_sources(copy_path if given == "copy" else folder, None)
+    assert len(sources) == len(files) == labels.shape[2]
+    kept = {Path(str(d.filename)).name for d in sources}
+    assert ("zz_copy_of_4.dcm" in kept) is (given == "copy")
+    assert (files[4].name in kept) is (given == "folder")
+    out = tmp_path / "seg.dcm"
+    write_dicom_seg(labels, twins, sources, out, colour_a="#7B3FA0", colour_b="#F28C28")
+    assert assert_seg_reproduces(out, labels, twins) == 4
+
+
+def test_a_report_filed_in_the_series_is_not_a_source(tmp_path: Path) -> None:
+    """A dose report (SR) with the series' UID and a position but no image: the loader
+    leaves it out (the plan ran), but the SEG export took it for a slice and the plan
+    ended in exit 1 (AttributeError: no Rows; found by the session-25 sweep)."""
+    folder, labels, twins = _case(tmp_path)
+    ds = pydicom.dcmread(sorted(folder.glob("*.dcm"))[0])
+    ds.Modality = "SR"
+    ds.SOPInstanceUID = ds.SOPInstanceUID + ".9"
+    for keyword in ("Rows", "Columns", "PixelData"):
+        delattr(ds, keyword)
+    ds.save_as(folder / "dose_report.dcm", enforce_file_format=True)
+    assert load_scan(folder).volume.shape == labels.shape
+    sources = series_datasets(folder, None)
+    assert len(sources) == labels.shape[2]
+    assert all(Path(str(d.filename)).name != "dose_report.dcm" for d in sources)
+    out = tmp_path / "seg.dcm"
+    write_dicom_seg(labels, twins, sources, out, colour_a="#7B3FA0", colour_b="#F28C28")
+    assert assert_seg_reproduces(out, labels, twins) == 4

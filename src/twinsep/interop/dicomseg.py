@@ -78,7 +78,8 @@ def series_datasets(folder: Path, series_uid_hash: str | None) -> list[Dataset]:
     """Headers (no pixel data) of the series in ``folder`` whose UID hashes to the given
     prefix (any series when None), in file-name order: slices with a top-level
     ImagePositionPatient and multi-frame images (:func:`is_multiframe`), not localizers
-    (which the loader leaves out of the volume too)."""
+    and not files without Rows/Columns (a structured report filed in the series), which
+    the loader leaves out of the volume too."""
     out: list[Dataset] = []
     for p in sorted(q for q in Path(folder).rglob("*") if q.is_file()):
         try:
@@ -88,6 +89,8 @@ def series_datasets(folder: Path, series_uid_hash: str | None) -> list[Dataset]:
         uid = str(getattr(ds, "SeriesInstanceUID", ""))
         if not uid or ("ImagePositionPatient" not in ds and not is_multiframe(ds)):
             continue
+        if "Rows" not in ds or "Columns" not in ds:
+            continue  # not an image (a report in the series): the loader left it out too
         if "LOCALIZER" in str(ds.get("ImageType", "")).upper():
             continue  # a scout exported inside the series: left out of the volume on load
         if series_uid_hash and not hashlib.sha256(uid.encode()).hexdigest().startswith(
@@ -136,15 +139,50 @@ def find_sources(scan_path: Path, series_uid_hash: str | None) -> list[Dataset]:
         if named and is_multiframe(named[0]):
             return named
         if named:
-            return [d for d in found if not is_multiframe(d)]
+            return one_per_position([d for d in found if not is_multiframe(d)], given)
     if not multi:
-        return found
+        return one_per_position(found, None)
     if len(multi) == len(found) == 1:
         return multi
     raise SourceUnusableError(
         f"its series in {given.name} holds {len(multi)} multi-frame and "
         f"{len(found) - len(multi)} single-frame files; plan the multi-frame file itself"
     )
+
+
+#: Two slices closer than this along the normal (mm) are one plane: the loader's
+#: ``LoadParams.duplicate_position_tol_mm``.
+_SAME_PLANE_MM = 0.01
+
+
+def one_per_position(slices: list[Dataset], prefer: Path | None) -> list[Dataset]:
+    """One slice per plane: the loader keeps one of the identical copies an export holds
+    at one position (docs/io.md "Duplicates") and refuses different images there, so
+    the others are copies; highdicom refuses a source with two slices on one plane
+    ("Plane positions must not contain duplicates"), which left a plan of such a
+    series without ``seg.dcm``. The file the user named is kept, else the first in
+    file-name order. Slices without usable geometry are kept as they are."""
+    if len(slices) < 2:
+        return slices
+    try:
+        iop = np.asarray(slices[0].ImageOrientationPatient, dtype=float)
+        normal = np.cross(iop[:3], iop[3:])
+        pos = [float(np.asarray(d.ImagePositionPatient, dtype=float) @ normal) for d in slices]
+    except (AttributeError, TypeError, ValueError):
+        return slices
+    named = None if prefer is None else prefer.resolve()
+    groups: list[list[int]] = []
+    for i in sorted(range(len(slices)), key=lambda i: pos[i]):
+        if groups and pos[i] - pos[groups[-1][0]] < _SAME_PLANE_MM:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    if len(groups) == len(slices):
+        return slices
+    kept = [
+        min(g, key=lambda i: (Path(str(slices[i].filename)).resolve() != named, i)) for g in groups
+    ]
+    return [slices[i] for i in sorted(kept)]
 
 
 #: What the SEG may take from a source header without ``keep_phi``: the references
