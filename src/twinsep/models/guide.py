@@ -171,7 +171,15 @@ def guide_strip(
     n = np.floor((hi - lo) / steps).astype(int) + 1
     axes = [lo[i] + steps[i] * np.arange(n[i]) for i in range(3)]
     nodes = np.stack(np.meshgrid(*axes, indexing="ij")).reshape(3, -1)
-    foot, s = _foot_and_height(head, aff, nodes, max_step_mm=reach)
+    # the height on the box's crop (the head field's gradient is three arrays of its size),
+    # with room for the Newton steps (each at most the largest voxel edge)
+    room = np.ceil(_NEWTON_STEPS * reach / sp).astype(int) + 1
+    c_lo = np.maximum(np.floor(lo).astype(int) - room, 0)
+    c_hi = np.minimum(np.ceil(hi).astype(int) + room + 1, np.asarray(head.shape))
+    crop = tuple(slice(int(a), int(b)) for a, b in zip(c_lo, c_hi, strict=True))
+    origin = c_lo.astype(np.float64)[:, None]
+    foot, s = _foot_and_height(head[crop], aff, nodes - origin, max_step_mm=reach)
+    foot += origin
     d = np.full(s.shape, np.inf)
     layer = (s > -step_mm) & (s < thickness_mm + step_mm)  # the nodes that matter
     tree = cKDTree(apply_affine(aff, seam))
