@@ -376,6 +376,16 @@ def label_atlas_as_scan(root: Path) -> BadCase:
     )
 
 
+def rescale_not_a_number(root: Path) -> BadCase:
+    # a damaged RescaleIntercept ("x" for "0") was read as 0 without a word (session 25)
+    paths = _series(root)
+    raw = paths[3].read_bytes()
+    element = b"\x28\x00\x52\x10DS\x02\x000 "  # (0028,1052) DS "0 ", explicit VR LE
+    assert raw.count(element) == 1
+    paths[3].write_bytes(raw.replace(element, element[:-2] + b"x "))
+    return BadCase(paths[3].parent, "IM00004.dcm", ("rescaleintercept", "not a number"))
+
+
 def symlink_loop(root: Path) -> BadCase:
     a, b = root / "loop_a.nii.gz", root / "loop_b.nii.gz"
     os.symlink(b.name, a)
@@ -466,6 +476,7 @@ CASES: dict[str, Callable[[Path], BadCase]] = {
         nifti_nan_intercept,
         nrrd_unknown_units,
         label_atlas_as_scan,
+        rescale_not_a_number,
     )
 }
 

@@ -140,6 +140,9 @@ class _Header:
     """A ContrastBolusAgent is named in the header."""
     sequence: str = ""
     """MR only: sequence name (or scanning sequence), TR and TE, to tell series apart."""
+    bad_rescale: str | None = None
+    """Why RescaleSlope/RescaleIntercept cannot be used (present but not a finite number,
+    or a zero slope); None when they are absent (1 and 0) or usable."""
 
     @property
     def is_localizer(self) -> bool:
@@ -345,9 +348,29 @@ def _header_from_dataset(path: Path, ds: pydicom.Dataset) -> _Header | str:
             kernel=(_text(ds, 0x00181210) or "").replace("\\", "/"),
             contrast=bool(_text(ds, 0x00180010)),
             sequence=_mr_sequence(ds),
+            bad_rescale=_bad_rescale(ds),
         )
     except Exception as exc:  # a malformed element in an otherwise DICOM file
         return f"malformed DICOM header ({type(exc).__name__}: {exc})"
+
+
+def _bad_rescale(ds: pydicom.Dataset) -> str | None:
+    """Why the top-level rescale cannot be used, or None.
+
+    A RescaleSlope or RescaleIntercept that is present but not a finite number was read
+    as 1 / 0 without a word: a CT stored as 0..4095 with a damaged intercept -1024 was
+    planned 1024 HU too bright. The value itself is not shown (a damaged text field may
+    hold anything, a name included).
+    """
+    for tag, name in ((0x00281053, "RescaleSlope"), (0x00281052, "RescaleIntercept")):
+        if _text(ds, tag) and _floats(ds, tag, 1) is None:
+            return (
+                f"{name} is present but not a number, so the stored values cannot be "
+                "converted to the scan's units (HU); export the series again"
+            )
+    if _number(ds, 0x00281053, 1.0) == 0.0:
+        return "RescaleSlope is 0: every voxel would read the intercept"
+    return None
 
 
 def _mr_sequence(ds: pydicom.Dataset) -> str:
@@ -628,6 +651,8 @@ def _check_series_headers(hs: list[_Header], source: Path, params: LoadParams) -
             )
         if h.pixel_spacing is None:
             raise ScanError(h.path, "no PixelSpacing: the voxel size is unknown")
+        if h.bad_rescale is not None:
+            raise ScanError(h.path, h.bad_rescale)
         if min(h.pixel_spacing) <= 0:
             raise ScanError(
                 h.path,
