@@ -157,3 +157,24 @@ def test_a_folder_of_reports_named_after_the_patient(tmp_path: Path) -> None:
     rest = line[len(str(folder)) :]
     assert all(t.lower() not in rest.lower() for t in _PLANTED), line
     assert "withheld" in rest, line
+
+
+def test_a_report_names_the_patient_of_a_deidentified_series(tmp_path: Path) -> None:
+    """The images were de-identified but the dose report beside them was not, and it is
+    named after the patient: the warning that lists the files left out (it reaches
+    plan.json and the report) withholds its name, using the report's own header."""
+    rng = np.random.default_rng(4)
+    vol = Volume(rng.integers(-1000, 1500, (16, 16, 6)).astype(np.int16), np.diag([1, 1, 2, 1.0]))
+    folder = tmp_path / "series"
+    paths = write_dicom_series(vol, folder)  # no name, no ID
+    sr = pydicom.dcmread(paths[0])
+    sr.Modality = "SR"
+    sr.PatientName = "QUIMBY^ZELDA"
+    sr.SOPInstanceUID = sr.SOPInstanceUID + ".9"
+    for kw in ("Rows", "Columns", "PixelData"):
+        delattr(sr, kw)
+    sr.save_as(folder / "QUIMBY_dose.dcm", enforce_file_format=True)
+    scan = load_scan(folder)
+    said = " ".join(scan.info.warnings)
+    assert "1 file whose names hold patient identifiers (names withheld)" in said, said
+    assert "QUIMBY" not in said.upper()

@@ -431,7 +431,7 @@ def _names(paths: list[Path], folder: Path, limit: int = 3) -> str:
     return shown + (f" and {len(paths) - limit} more" if len(paths) > limit else "")
 
 
-def _names_withheld(paths: list[Path], folder: Path, phi: dict[str, str], limit: int = 3) -> str:
+def _names_withheld(paths: list[Path], folder: Path, phi: Mapping[str, str], limit: int = 3) -> str:
     """Like :func:`_names`, for text that reaches the outputs (warnings, plan.json).
 
     Exports name files and folders after the patient ("DOE_JANE/IM_DOE_0001.dcm");
@@ -1267,7 +1267,7 @@ def _series_of_files(
             f"ignored {counted(len(skipped), 'file')} that "
             f"{'is' if len(skipped) == 1 else 'are'} not DICOM images of a scan ("
             + "; ".join(f"{n} × {r}" for r, n in kinds.most_common(4))
-            + f"): {_names_withheld([p for p, _ in skipped], folder, hs[0].phi)}"
+            + f"): {_names_withheld([p for p, _ in skipped], folder, identifiers)}"
         )
     if n_scouts:
         warnings.append(
