@@ -26,7 +26,7 @@ from twinsep.realanatomy.head import analytic_head
 from twinsep.reconstruct.defects import DefectParams, measure_defects
 from twinsep.volume import Volume
 
-from .synthetic import rotation
+from .synthetic import rotation, two_heads
 from .test_defects import voxel_interface_area_mm2
 
 RIM, DURA = (2, 3, 4, 5), (3, 4, 5)
@@ -103,3 +103,15 @@ def test_defects_follow_the_tissue_not_the_name(union) -> None:
     for a, b in (("A", "B"), ("B", "A")):
         for attr in ("scalp_defect_area_mm2", "bone_defect_area_mm2", "dura_exposed_area_mm2"):
             assert getattr(s[a], attr) == pytest.approx(getattr(d[b], attr), rel=1e-6, abs=1e-6)
+
+
+def test_brain_centre_on_an_even_stride() -> None:
+    """A working grid of 2 x 2 x 2 scan voxels has no middle voxel per block: the brain
+    centre was read from each block's voxel at index 1, half a scan voxel (1.25 mm here)
+    past the block centre the working affine names, so the two brains of a symmetric
+    union were not mirror images. Now from the brain fraction per block."""
+    labels, twins, _ = two_heads(half_distance_mm=50.0, spacing_mm=(2.5, 2.5, 2.5))
+    d = measure_defects(labels, twins, params=DefectParams(work_voxel_mm=5.0))
+    for name, z in (("A", -50.0), ("B", 50.0)):
+        # a full brain sphere (radius 48 < 50): its centroid is the sphere's centre
+        assert np.abs(d[name].brain_centre_mm - [0.0, 0.0, z]).max() < 0.3, d[name].brain_centre_mm

@@ -7,15 +7,17 @@ Everything is measured on surfaces in world millimetres (through the affine):
    twin's bone, so a thin infant skull is not lost);
 2. each twin's envelope is the 0.5 iso-surface of its Gaussian-smoothed occupancy
    (marching cubes in index space, vertices mapped to world mm by the working affine);
-3. every envelope face is classified by probing one working voxel outward along its
-   normal: the other twin -> *interface* (the separation wound), background -> *skin*.
+3. every envelope vertex is classified by probing one working voxel outward along its
+   normal: the other twin -> *interface* (the separation wound), background -> *skin*
+   (areas are summed over faces; the samples handed on are the vertices, which a mirror
+   between the twins maps onto each other, :class:`SurfaceSample`).
    What the cut crosses at a wound face is read from the full-resolution labels: the
    tissue of the twin's own voxels next to the face (trilinear neighbours, the other
    twin's voxels ignored), the same rule for both twins whatever the working stride;
 4. scalp defect = all interface faces (the opening in the twin's envelope); bone defect =
    interface faces whose inner side is bone, brain, CSF or vessel (the opening inside
    the bone rim); exposed dura/brain = interface faces over brain, CSF or vessel;
-5. available scalp = the hair-bearing scalp over the cranial vault: skin faces at least
+5. available scalp = the hair-bearing scalp over the cranial vault: skin points at least
    ``bridge_margin_mm`` from the interface, not on the face, the ears or the neck, and
    over the twin's brain. The face, ears and neck are found in the twin's anatomical
    frame (:class:`HeadFrame`: brain centre, long axis neck -> vertex, facial direction;
@@ -37,6 +39,7 @@ Everything is measured on surfaces in world millimetres (through the affine):
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from collections.abc import Mapping
@@ -121,7 +124,7 @@ class DefectParams:
         stage) at which the facial direction is trusted (0.05, the fusion stage's own
         threshold for "a guess").
     min_skin_faces : int
-        Fewer skin faces than this means the twin has no usable envelope (20).
+        Fewer skin points than this means the twin has no usable envelope (20).
     """
 
     work_voxel_mm: float = 1.5
@@ -163,7 +166,7 @@ class DefectParams:
             )
 
 
-#: Why a skin face is not offered for expansion (``TwinDefects.region``).
+#: Why a skin point is not offered for expansion (``TwinDefects.region``).
 AVAILABLE, NEAR_WOUND, FACE, EARS, NECK, OFF_VAULT = 0, 1, 2, 3, 4, 5
 REGION_NAMES: dict[int, str] = {
     AVAILABLE: "available",
@@ -197,16 +200,22 @@ class HeadFrame:
 
 @dataclass(frozen=True)
 class SurfaceSample:
-    """Triangle faces of a surface summarised as points (world mm).
+    """A surface summarised as points (world mm).
+
+    The skin and the wound are sampled at the marching-cubes vertices (where the surface
+    crosses a grid edge), which do not depend on how the cells were split into
+    triangles: the two halves of an exactly mirrored union give mirror-image samples
+    (face centroids were 0.4-0.6 mm apart); the outer skull at the face centroids.
 
     Attributes
     ----------
     points_mm : (N, 3) float64
-        Face centroids, world mm.
+        Vertices (or face centroids), world mm.
     normals : (N, 3) float64
-        Unit outward face normals (world).
+        Unit outward normals (world): the field's gradient at a vertex, a face's own.
     areas_mm2 : (N,) float64
-        Face areas, mm^2.
+        Area each point stands for, mm^2 (a vertex: the grid's crossing estimate scaled
+        to the triangles' total, :func:`_crossing_areas`; a face: its area).
     """
 
     points_mm: np.ndarray
@@ -246,13 +255,13 @@ class TwinDefects:
     defect_normal : (3,) float64
         Unit mean outward normal of the wound (points toward the other twin).
     wound : SurfaceSample
-        The interface faces.
+        The interface, at its vertices (``scalp_defect_area_mm2`` sums its faces).
     skin : SurfaceSample
-        Every skin face of the twin (outer envelope not on the wound).
+        The twin's skin (outer envelope not on the wound), at its vertices.
     available : (N,) bool
-        Which skin faces are healthy scalp available for expansion.
+        Which skin points are healthy scalp available for expansion.
     region : (N,) uint8
-        Why each skin face is (not) available: :data:`AVAILABLE`, :data:`NEAR_WOUND`,
+        Why each skin point is (not) available: :data:`AVAILABLE`, :data:`NEAR_WOUND`,
         :data:`FACE`, :data:`EARS`, :data:`NECK` or :data:`OFF_VAULT` (first rule
         that applies, in that order).
     face_dir : (3,) float64 or None
@@ -326,8 +335,8 @@ class _Grid:
     occ: dict[int, np.ndarray]  # twin -> occupancy fraction (float32) per working voxel
     bone: dict[int, np.ndarray]  # twin -> any bone of that twin in the block (bool)
     cranium: dict[int, np.ndarray]  # twin -> fraction of bone, brain, CSF or vessel (float32)
+    brain: dict[int, np.ndarray]  # twin -> fraction of its brain per working voxel (float32)
     labels: np.ndarray  # tissue label at each block centre (uint8)
-    owner: np.ndarray  # twin at each block centre (uint8)
     affine: np.ndarray  # working index -> world mm
     stride: tuple[int, int, int]
     border_mm: dict[int, np.ndarray]  # twin -> world points where it touches the scan edge
@@ -382,18 +391,23 @@ def _working_grid(labels: Volume, twins: Volume, params: DefectParams) -> _Grid:
     cranium: dict[int, np.ndarray] = {}
     is_bone = lab_c == BONE
     is_cranium = np.isin(lab_c, _INSIDE_BONE_RIM)
+    is_brain = lab_c == BRAIN
+    brain: dict[int, np.ndarray] = {}
     n_block = float(stride[0] * stride[1] * stride[2])
     for t in (TWIN_A, TWIN_B):
         m = tw_c == t
         occ[t] = np.pad(_block_sum(m, stride).astype(np.float32) / n_block, 1)
         cr = _block_sum(m & is_cranium, stride).astype(np.float32) / n_block
         cranium[t] = np.pad(cr, 1)
+        # a fraction, not the block's middle voxel: an even stride has none (index s // 2
+        # lies half a voxel past the block centre the affine names; the brain centres of
+        # the benchmark's mirror-symmetric pair read -50.39 / +49.84 mm)
+        brain[t] = np.pad(_block_sum(m & is_brain, stride).astype(np.float32) / n_block, 1)
         m &= is_bone
         bone[t] = np.pad(_block_sum(m, stride) > 0, 1)
     shape = occ[TWIN_A].shape
     inner = tuple(n - 2 for n in shape)
     lab_w = np.pad(_centre_sample(lab_c, stride, inner), 1)
-    own_w = np.pad(_centre_sample(tw_c, stride, inner), 1)
     # working index p -> original index lo + s*(p-1) + (s-1)/2 (block centre)
     scale = np.diag([*stride, 1.0]).astype(np.float64)
     scale[:3, 3] = lo - np.asarray(stride) + (np.asarray(stride) - 1) / 2.0
@@ -410,7 +424,7 @@ def _working_grid(labels: Volume, twins: Volume, params: DefectParams) -> _Grid:
                     face[:, ax] = end
                     pts.append(face[:: max(1, len(face) // 2000)])
         border[t] = twins.world_coords(np.vstack(pts)) if pts else np.zeros((0, 3))
-    return _Grid(occ, bone, cranium, lab_w, own_w, affine, stride, border, tw_c, lab_c)
+    return _Grid(occ, bone, cranium, brain, lab_w, affine, stride, border, tw_c, lab_c)
 
 
 # ----------------------------------------------------------------------------
@@ -419,7 +433,12 @@ def _working_grid(labels: Volume, twins: Volume, params: DefectParams) -> _Grid:
 @dataclass(frozen=True)
 class IsoFaces:
     """A triangulated iso-surface: vertices (world mm), outward faces, and per face its
-    centroid and unit normal in index space and in world space, and its area (mm^2)."""
+    centroid and unit normal in index space and in world space, and its area (mm^2).
+
+    With ``vertices=True`` (:func:`iso_faces`) also per vertex: its index position, its
+    unit outward normal from the field's gradient (index space and world) and the area
+    it stands for (:func:`_crossing_areas`); otherwise those arrays are empty.
+    """
 
     verts_w: np.ndarray  # (V, 3) world mm
     faces: np.ndarray  # (F, 3) int, oriented outward
@@ -428,6 +447,16 @@ class IsoFaces:
     c_w: np.ndarray  # face centroids, world mm
     n_w: np.ndarray  # unit outward normals, world
     area: np.ndarray  # face areas, mm^2
+    v_i: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 3)))  # vertices, index
+    vn_i: np.ndarray = dataclasses.field(
+        default_factory=lambda: np.zeros((0, 3))
+    )  # vertex normals, index
+    vn_w: np.ndarray = dataclasses.field(
+        default_factory=lambda: np.zeros((0, 3))
+    )  # vertex normals, world
+    v_area: np.ndarray = dataclasses.field(
+        default_factory=lambda: np.zeros(0)
+    )  # vertex areas, mm^2
 
 
 def _box(mask: np.ndarray, margin: int) -> tuple[slice, slice, slice]:
@@ -450,7 +479,9 @@ def _margin_vx(sigma_vx: np.ndarray) -> int:
     return int(np.ceil(4.0 * float(np.max(sigma_vx)))) + 2
 
 
-def iso_faces(field: np.ndarray, affine: np.ndarray, sigma_vx: np.ndarray) -> IsoFaces:
+def iso_faces(
+    field: np.ndarray, affine: np.ndarray, sigma_vx: np.ndarray, *, vertices: bool = False
+) -> IsoFaces:
     """0.5 iso-surface of a smoothed field, faces oriented outward (toward low values).
 
     Only the bounding box of the field's support (plus the smoothing reach) is processed.
@@ -463,6 +494,9 @@ def iso_faces(field: np.ndarray, affine: np.ndarray, sigma_vx: np.ndarray) -> Is
         Index -> world (mm).
     sigma_vx : (3,) ndarray
         Gaussian smoothing per axis, in voxels.
+    vertices : bool
+        Also the per-vertex normals and areas (``IsoFaces.v_i``, ``vn_i``, ``vn_w``,
+        ``v_area``).
 
     Returns
     -------
@@ -470,16 +504,74 @@ def iso_faces(field: np.ndarray, affine: np.ndarray, sigma_vx: np.ndarray) -> Is
     """
     box = _box(field > 0, _margin_vx(sigma_vx))
     sm = ndimage.gaussian_filter(field[box].astype(np.float32), sigma=sigma_vx, mode="constant")
-    return _mesh_faces(sm, affine, 0.5, offset=np.array([b.start for b in box], dtype=np.float64))
+    return _mesh_faces(
+        sm,
+        affine,
+        0.5,
+        offset=np.array([b.start for b in box], dtype=np.float64),
+        vertices=vertices,
+    )
+
+
+def _crossing_areas(v_i: np.ndarray, vn_w: np.ndarray, affine: np.ndarray) -> np.ndarray:
+    """Surface area (mm^2) each marching-cubes vertex stands for, from the grid alone.
+
+    A vertex is where the surface crosses a grid edge (the axis ``k`` along which its
+    index is fractional). A surface of unit normal ``n`` meets the edges along axis
+    ``k`` (world vectors ``a_k``, voxel volume ``V``) ``|n . a_k| / V`` times per unit
+    area, so a crossing weighted ``V |n . a_k| / sum_m (n . a_m)^2`` makes the weights
+    of all three axes sum to the area. Unlike a share of the triangles' areas, this
+    does not depend on how the marching-cubes table split the cells into triangles
+    (its cases are not mirror images of each other: the two halves of an exactly
+    mirrored union got the same vertices but other triangles).
+    """
+    a = np.asarray(affine, dtype=np.float64)[:3, :3]
+    proj = np.abs(vn_w @ a)  # |n . a_k| per axis
+    frac = np.abs(v_i - np.rint(v_i))
+    k = np.argmax(frac, axis=1)
+    on_node = frac.max(axis=1) < 1e-9  # exactly on a grid node: the most crossed axis
+    k[on_node] = np.argmax(proj[on_node], axis=1)
+    own = proj[np.arange(len(k)), k]
+    return abs(float(np.linalg.det(a))) * own / np.maximum((proj**2).sum(axis=1), 1e-12)
+
+
+def _vertex_normals(
+    sm: np.ndarray, verts: np.ndarray, affine: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Unit normals toward low values at ``verts`` (index space of ``sm``, and world).
+
+    Central differences of the trilinear interpolant one voxel either side (half a
+    voxel read a sphere's normals 5.8 deg off, median, one voxel 4.8 on a binary 2 mm
+    sphere, 2.4 on a partial-volume one): the same numbers for a mirrored field at the
+    mirrored vertex, whatever the triangles.
+    """
+    g = np.zeros_like(verts)
+    for ax in range(3):
+        step = np.zeros(3)
+        step[ax] = 1.0
+        hi = ndimage.map_coordinates(sm, (verts + step).T, order=1, mode="nearest")
+        lo = ndimage.map_coordinates(sm, (verts - step).T, order=1, mode="nearest")
+        g[:, ax] = hi - lo
+    n_i = -g / np.maximum(np.linalg.norm(g, axis=1, keepdims=True), 1e-12)
+    # world gradient = A^-T (index gradient)
+    g_w = np.linalg.solve(np.asarray(affine, dtype=np.float64)[:3, :3].T, g.T).T
+    n_w = -g_w / np.maximum(np.linalg.norm(g_w, axis=1, keepdims=True), 1e-12)
+    return n_i, n_w
 
 
 def _mesh_faces(
-    sm: np.ndarray, affine: np.ndarray, level: float, *, offset: np.ndarray | None = None
+    sm: np.ndarray,
+    affine: np.ndarray,
+    level: float,
+    *,
+    offset: np.ndarray | None = None,
+    vertices: bool = False,
 ) -> IsoFaces:
     """Iso-surface of an already smoothed field, faces oriented toward low values.
 
     ``offset`` is the index of ``sm[0, 0, 0]`` in the full working grid; the returned
-    index-space coordinates are in the full grid.
+    index-space coordinates are in the full grid. ``vertices``: also the per-vertex
+    normals (from the field's gradient) and areas (:func:`_crossing_areas`).
     """
     from skimage.measure import marching_cubes
 
@@ -499,6 +591,7 @@ def _mesh_faces(
     n_i[flip] *= -1.0
     faces = faces.astype(np.int64)
     faces[flip] = faces[flip][:, ::-1]
+    vn = _vertex_normals(sm, verts, affine) if vertices else None
     if offset is not None:
         verts += offset
         c_i += offset
@@ -512,16 +605,22 @@ def _mesh_faces(
     n_w_from_i = (affine[:3, :3] @ n_i.T).T
     wrong = np.einsum("ij,ij->i", n_w, n_w_from_i) < 0
     n_w[wrong] *= -1.0
-    return IsoFaces(verts_w, faces, c_i, n_i, c_w, n_w, area)
+    if vn is None:
+        return IsoFaces(verts_w, faces, c_i, n_i, c_w, n_w, area)
+    # the grid's estimate of each vertex's share, scaled to the triangles' total area
+    v_area = _crossing_areas(verts, vn[1], affine)
+    v_area *= area.sum() / max(float(v_area.sum()), 1e-12)
+    return IsoFaces(verts_w, faces, c_i, n_i, c_w, n_w, area, verts, vn[0], vn[1], v_area)
 
 
-def _interface(grid: _Grid, sigma_vx: np.ndarray) -> tuple[IsoFaces, np.ndarray]:
+def _interface(grid: _Grid, sigma_vx: np.ndarray) -> tuple[IsoFaces, np.ndarray, np.ndarray]:
     """Surface between the twins, oriented from A toward B, clipped to the body.
 
     The zero level of ``smooth(occ_A) - smooth(occ_B)`` is the twin boundary; it is
     kept where the (unsmoothed, linearly interpolated) body occupancy is at least one
-    half, so the wound reaches the skin instead of being rounded off by the envelope. Returns the surface and the
-    kept-face mask.
+    half, so the wound reaches the skin instead of being rounded off by the envelope.
+    Returns the surface (with its vertex normals and areas), the kept-face mask and the
+    kept-vertex mask (the same rule at the vertices).
     """
     # only where the two twins' boxes (grown by the smoothing reach) overlap
     m = _margin_vx(sigma_vx)
@@ -532,35 +631,38 @@ def _interface(grid: _Grid, sigma_vx: np.ndarray) -> tuple[IsoFaces, np.ndarray]
     )
     if any(b.stop - b.start < 2 for b in box):
         z = np.zeros((0, 3))
-        return IsoFaces(z, np.zeros((0, 3), dtype=np.int64), z, z, z, z, np.zeros(0)), np.zeros(
-            0, bool
-        )
+        none = np.zeros(0, dtype=bool)
+        return IsoFaces(z, np.zeros((0, 3), dtype=np.int64), z, z, z, z, np.zeros(0)), none, none
     offset = np.array([b.start for b in box], dtype=np.float64)
     ga = ndimage.gaussian_filter(grid.occ[TWIN_A][box], sigma=sigma_vx, mode="constant")
     gb = ndimage.gaussian_filter(grid.occ[TWIN_B][box], sigma=sigma_vx, mode="constant")
     body = ga + gb
     # far from the body the difference is 0; push it to +1 so no surface forms there
     field = np.where(body < 0.05, 1.0, ga - gb).astype(np.float32)
-    itf = _mesh_faces(field, grid.affine, 0.0, offset=offset)
+    itf = _mesh_faces(field, grid.affine, 0.0, offset=offset, vertices=True)
     if len(itf.area) == 0:
-        return itf, np.zeros(0, dtype=bool)
-    local = (itf.c_i - offset).T
-    at_a = ndimage.map_coordinates(ga, local, order=1, mode="nearest")
-    at_b = ndimage.map_coordinates(gb, local, order=1, mode="nearest")
-    total = at_a + at_b
-    # in the body by the unsmoothed occupancy (smoothing would fill a concave crease
-    # between the heads and widen the wound), and truly between the twins (not the
-    # sentinel step at a skin)
-    raw = ndimage.map_coordinates(
-        grid.occ[TWIN_A][box] + grid.occ[TWIN_B][box], local, order=1, mode="nearest"
-    )
-    inside = (raw >= 0.5) & (np.minimum(at_a, at_b) >= 0.25 * total)
-    return itf, inside
+        return itf, np.zeros(0, dtype=bool), np.zeros(0, dtype=bool)
+    occ = grid.occ[TWIN_A][box] + grid.occ[TWIN_B][box]
+
+    def kept(pts_i: np.ndarray) -> np.ndarray:
+        local = (pts_i - offset).T
+        at_a = ndimage.map_coordinates(ga, local, order=1, mode="nearest")
+        at_b = ndimage.map_coordinates(gb, local, order=1, mode="nearest")
+        total = at_a + at_b
+        # in the body by the unsmoothed occupancy (smoothing would fill a concave
+        # crease between the heads and widen the wound), and truly between the twins
+        # (not the sentinel step at a skin)
+        raw = ndimage.map_coordinates(occ, local, order=1, mode="nearest")
+        return np.asarray((raw >= 0.5) & (np.minimum(at_a, at_b) >= 0.25 * total))
+
+    return itf, kept(itf.c_i), kept(itf.v_i)
 
 
 def _flip(iso: IsoFaces) -> IsoFaces:
     """The same surface with the opposite orientation."""
-    return IsoFaces(iso.verts_w, iso.faces[:, ::-1], iso.c_i, -iso.n_i, iso.c_w, -iso.n_w, iso.area)
+    return dataclasses.replace(
+        iso, faces=iso.faces[:, ::-1], n_i=-iso.n_i, n_w=-iso.n_w, vn_i=-iso.vn_i, vn_w=-iso.vn_w
+    )
 
 
 def _cut_tissue(
@@ -887,7 +989,7 @@ def _brain_distance_mm(grid: _Grid, t: int, pts_i: np.ndarray) -> np.ndarray | N
     """Distance (mm) from working-grid points to the twin's brain; None without brain."""
     import edt
 
-    brain = (grid.owner == t) & (grid.labels == BRAIN)
+    brain = grid.brain[t] >= 0.5
     if brain.sum() < 10:
         return None
     box = _box(grid.occ[t] > 0, 2)
@@ -898,7 +1000,13 @@ def _brain_distance_mm(grid: _Grid, t: int, pts_i: np.ndarray) -> np.ndarray | N
         black_border=False,
     )
     offset = np.array([b.start for b in box], dtype=np.float64)
-    return np.asarray(_lookup(dist, pts_i - offset), dtype=np.float64)
+    # interpolated, not the nearest voxel's: a skin vertex halfway along a grid edge
+    # rounds to one voxel or the other by the last bit of its position (the two halves
+    # of a mirrored union then disagreed at the off-vault limit)
+    return np.asarray(
+        ndimage.map_coordinates(dist, (pts_i - offset).T, order=1, mode="nearest"),
+        dtype=np.float64,
+    )
 
 
 def measure_defects(
@@ -947,15 +1055,23 @@ def measure_defects(
     grid = _working_grid(labels, twins, params)
     work_sp = np.linalg.norm(grid.affine[:3, :3], axis=0)
     sigma_vx = np.maximum(params.smooth_sigma_mm / work_sp, params.min_sigma_vx)
-    itf_a, in_body = _interface(grid, sigma_vx)
+    itf_a, in_body, in_body_v = _interface(grid, sigma_vx)
     if not in_body.any():
         raise AnatomyError("twins", "twin A and twin B share no boundary; nothing to reconstruct")
+    if not in_body_v.any():  # a sliver of a wound: the corners of its faces
+        in_body_v = np.zeros(len(itf_a.verts_w), dtype=bool)
+        in_body_v[itf_a.faces[in_body].ravel()] = True
     out: dict[str, TwinDefects] = {}
     for t in (TWIN_A, TWIN_B):
         name = TWIN_NAMES[t]
         other = TWIN_B if t == TWIN_A else TWIN_A
-        env = iso_faces(grid.occ[t], grid.affine, sigma_vx)
-        probe_out = env.c_i + env.n_i
+        # the skin and the wound are sampled at the marching-cubes vertices (where the
+        # surface crosses grid edges), with normals from the field's gradient and the
+        # area each stands for from the grid: the two halves of a mirrored union give
+        # mirrored samples (the face centroids were 0.4-0.6 mm apart: the marching-cubes
+        # table splits mirrored cells into other triangles)
+        env = iso_faces(grid.occ[t], grid.affine, sigma_vx, vertices=True)
+        probe_out = env.v_i + env.vn_i
         occ_t = _lookup(grid.occ[t], probe_out)
         occ_o = _lookup(grid.occ[other], probe_out)
         occ_bg = 1.0 - occ_t - occ_o
@@ -976,13 +1092,17 @@ def measure_defects(
         centroid = (c_w[wound_mask] * w_area[:, None]).sum(axis=0) / w_area.sum()
         normal = _unit((n_w[wound_mask] * w_area[:, None]).sum(axis=0))
 
-        # brain centre on the working grid (block-centre samples)
-        brain = (grid.owner == t) & (grid.labels == BRAIN)
-        if brain.sum() < 10:
-            brain = grid.owner == t
-        b_centre = apply_affine(grid.affine, np.argwhere(brain).mean(axis=0))
-        wound = SurfaceSample(c_w[wound_mask], n_w[wound_mask], w_area)
-        skin = SurfaceSample(env.c_w[skin_mask], env.n_w[skin_mask], env.area[skin_mask])
+        # brain centre on the working grid (the twin's brain fraction per block)
+        frac = grid.brain[t] if (grid.brain[t] >= 0.5).sum() >= 10 else grid.occ[t]
+        where = np.argwhere(frac > 0)
+        w = frac[tuple(where.T)].astype(np.float64)
+        b_centre = apply_affine(grid.affine, (where * w[:, None]).sum(axis=0) / w.sum())
+        # the wound's vertices carry the area of its faces (the interface mesh also has
+        # faces outside the body)
+        w_v_area = itf.v_area[in_body_v]
+        w_v_area = w_v_area * (w_area.sum() / max(float(w_v_area.sum()), 1e-12))
+        wound = SurfaceSample(itf.verts_w[in_body_v], itf.vn_w[in_body_v], w_v_area)
+        skin = SurfaceSample(env.verts_w[skin_mask], env.vn_w[skin_mask], env.v_area[skin_mask])
 
         frame = frames.get(name) if frames is not None else None
         face_dir: np.ndarray | None = None
@@ -1014,7 +1134,7 @@ def measure_defects(
             axis=axis,
             face_dir=face_dir,
             wound_distance_mm=d_wound,
-            brain_distance_mm=_brain_distance_mm(grid, t, env.c_i[skin_mask]),
+            brain_distance_mm=_brain_distance_mm(grid, t, env.v_i[skin_mask]),
             params=params,
         )
         available = region == AVAILABLE

@@ -97,7 +97,7 @@ class ExistingSkin:
     realised_gain_mm2 : float
         ``efficiency x`` the sum of their ``max(dome - base, 0)``, mm^2.
     occupied : ndarray of bool
-        Per skin face of :attr:`TwinDefects.skin`: over an existing expander.
+        Per skin point of :attr:`TwinDefects.skin`: over an existing expander.
     dome_mm2 : float
         Their domes (surface away from the skull), mm^2.
     items : tuple of GrownScalp

@@ -111,6 +111,8 @@ class Candidate:
         Turn of a rectangle from "width toward the defect", deg.
     key : tuple of float
         Anatomical order (see the module docstring).
+    seed : bool
+        One of the placements the search was seeded with (:class:`Seed`).
     """
 
     option: SizeOption
@@ -119,6 +121,28 @@ class Candidate:
     arc_r: float
     angle_deg: float
     key: tuple[float, ...]
+    seed: bool = False
+
+
+@dataclass(frozen=True)
+class Seed:
+    """A placement found elsewhere (the greedy placement) to seed the search with.
+
+    Attributes
+    ----------
+    option : SizeOption
+    site : int
+        Index into the twin's available skin points.
+    frame : (3, 3) float64
+        The footprint's ``u`` (width), ``v`` (length) and normal directions.
+    arc_r : float
+        Centreline radius of a crescent (0 otherwise), mm.
+    """
+
+    option: SizeOption
+    site: int
+    frame: np.ndarray
+    arc_r: float
 
 
 def pair_side(defects: dict[str, TwinDefects]) -> np.ndarray:
@@ -147,7 +171,7 @@ def pair_side(defects: dict[str, TwinDefects]) -> np.ndarray:
     return np.array([1.0, 0.0, 0.0])  # pragma: no cover - tries include two world axes
 
 
-def _twin_basis(d: TwinDefects) -> np.ndarray:
+def twin_basis(d: TwinDefects) -> np.ndarray:
     """Rows: long axis, facial direction across it, side (``axis x face``)."""
     u = d.head_axis / np.linalg.norm(d.head_axis)
     f = d.face_dir if d.face_dir is not None else d.defect_normal
@@ -160,20 +184,36 @@ def _twin_basis(d: TwinDefects) -> np.ndarray:
 
 
 def lattice_sites(
-    points_mm: np.ndarray, basis: np.ndarray, origin: np.ndarray, spacing_mm: float
+    points_mm: np.ndarray,
+    basis: np.ndarray,
+    origin: np.ndarray,
+    spacing_mm: float,
+    side: np.ndarray | None = None,
 ) -> np.ndarray:
     """Indices of the points nearest to the centres of a cubic lattice in ``basis``.
 
     The cells are centred on ``origin`` (cell ``k`` spans ``(k -+ 1/2) spacing``), so a
     lattice in a twin's frame is symmetric about its midline. One point per occupied
-    cell, the nearest to the cell centre (ties: the smaller anatomical coordinates).
+    cell, the nearest to the cell centre; ties (to 1e-9 of a cell): the larger
+    coordinate along ``side`` (a direction a mirror between the twins keeps,
+    :func:`pair_side`; a twin's own side ``basis[2]`` is reversed by it, so two points
+    either side of a cell centre were taken on opposite sides by mirror-image twins),
+    then the smaller anatomical coordinates.
     """
     if not len(points_mm):
         return np.zeros(0, dtype=np.int64)
     q = (points_mm - origin) @ basis.T / spacing_mm
     cell = np.rint(q).astype(np.int64)
     off = np.round(np.linalg.norm(q - cell, axis=1), 9)
-    order = np.lexsort((q[:, 2], q[:, 1], q[:, 0], off, cell[:, 2], cell[:, 1], cell[:, 0]))
+    qr = np.round(q, 9)
+    along = (
+        -np.round((points_mm - origin) @ side / spacing_mm, 9)
+        if side is not None
+        else np.zeros(len(q))
+    )
+    order = np.lexsort(
+        (qr[:, 2], qr[:, 1], qr[:, 0], along, off, cell[:, 2], cell[:, 1], cell[:, 0])
+    )
     c = cell[order]
     first = np.ones(len(c), dtype=bool)
     first[1:] = np.any(c[1:] != c[:-1], axis=1)
@@ -200,18 +240,20 @@ def build_candidates(
     settings: SearchSettings,
     site_normal: Callable[[int], np.ndarray],
     side: np.ndarray,
+    seeds: Sequence[Seed] = (),
 ) -> tuple[list[Candidate], np.ndarray, int]:
     """Valid candidates of a twin and their conflict bit sets.
 
-    Returns the candidates (sorted by capacity, then anatomical key), a ``(C, W)``
+    Returns the candidates (sorted by capacity, seeds last, then anatomical key), a ``(C, W)``
     uint64 array of cell bits (footprint dilated by ``gap_mm / 2 + cell_mm / 2``) and
-    the number of sites.
+    the number of sites. ``seeds`` are added as candidates (``Candidate.seed``) as
+    they are, found valid by whoever placed them.
     """
     skin = d.skin
     allowed = d.available
     pts = skin.points_mm[allowed]
     centre = d.brain_centre_mm
-    basis = _twin_basis(d)
+    basis = twin_basis(d)
     # the forbidden skin next to the available scalp: a footprint around an available
     # centre that reaches forbidden skin contains some of its edge (no thinning on a
     # world grid: the points are the twin's own, as a mirror image would have them)
@@ -222,11 +264,11 @@ def build_candidates(
     forb_tree = cKDTree(forbidden if len(forbidden) else np.full((1, 3), 1e9))
     clearance = cKDTree(not_ok if len(not_ok) else np.full((1, 3), 1e9)).query(pts)[0]
     # conflict cells: one skin point per cell of a lattice in the twin's frame
-    cells = skin.points_mm[lattice_sites(skin.points_mm, basis, centre, settings.cell_mm)]
+    cells = skin.points_mm[lattice_sites(skin.points_mm, basis, centre, settings.cell_mm, side)]
     cell_tree = cKDTree(cells)
     n_words = (len(cells) + 63) // 64
     min_half = 0.5 * min(s.base.width_mm for s in sizes)
-    sites = lattice_sites(pts, basis, centre, settings.site_spacing_mm)
+    sites = lattice_sites(pts, basis, centre, settings.site_spacing_mm, side)
     sites = sites[clearance[sites] >= min_half - settings.footprint_step_mm]
     dil = 0.5 * settings.gap_mm + 0.5 * settings.cell_mm
     rows: list[np.ndarray] = []
@@ -295,9 +337,44 @@ def build_candidates(
                 )
                 out.append(Candidate(s, int(si), frame, ar, float(ang), key))
                 rows.append(member)
+    for sd in seeds:
+        c = pts[sd.site]
+        to_defect = d.defect_centroid_mm - c
+        dist = float(np.linalg.norm(to_defect))
+        pos = (c - centre) @ key_basis.T
+        reach = _reach_mm(sd.option.base)
+        f_near = (
+            forbidden[forb_tree.query_ball_point(c, reach + 1.0)] if len(forbidden) else forbidden
+        )
+        slack = (
+            float(
+                outside_mm(sd.option.base, sd.arc_r, unwrap_uv(f_near, sd.frame, c, centre)).min()
+            )
+            if len(f_near)
+            else math.inf
+        )
+        c_idx = np.asarray(cell_tree.query_ball_point(c, reach + dil + 1.0), dtype=np.int64)
+        uv_c = unwrap_uv(cells[c_idx], sd.frame, c, centre) if len(c_idx) else np.zeros((0, 2))
+        member = c_idx[outside_mm(sd.option.base, sd.arc_r, uv_c) <= dil]
+        axis = sd.frame[1] if sd.option.base.shape == "rectangular" else sd.frame[0]
+        ax = axis @ key_basis.T
+        nz = np.flatnonzero(np.abs(ax) > 1e-6)
+        if len(nz) and ax[nz[0]] < 0:
+            ax = -ax
+        key = (
+            float(slack < settings.cell_mm),
+            round(dist + BACK_BIAS * float(pos[1]) - SIDE_BIAS * float(pos[2]), 6),
+            *(round(float(v), 3) for v in ax),
+        )
+        out.append(Candidate(sd.option, int(sd.site), sd.frame, sd.arc_r, 0.0, key, seed=True))
+        rows.append(member)
     if not out:
         return [], np.zeros((0, n_words), dtype=np.uint64), len(sites)
-    order = sorted(range(len(out)), key=lambda i: (-out[i].option.capacity_mm2, out[i].key))
+    # a size's seeds after its lattice candidates: the seed (the greedy placement, not
+    # mirror-equivariant) is taken only where the lattice cannot do as well
+    order = sorted(
+        range(len(out)), key=lambda i: (-out[i].option.capacity_mm2, out[i].seed, out[i].key)
+    )
     member = np.zeros((len(out), n_words * 64), dtype=bool)
     member[
         np.repeat(np.arange(len(out)), [len(rows[i]) for i in order]),
@@ -335,7 +412,14 @@ def _objective(
 def search(
     cands: list[Candidate], bits: np.ndarray, required_mm2: float, settings: SearchSettings
 ) -> tuple[list[int], int, int, float]:
-    """Best set of compatible candidates (indices), multisets tried, nodes, greedy capacity."""
+    """Best set of compatible candidates (indices), multisets tried, nodes, greedy capacity.
+
+    The seed candidates (``Candidate.seed``: a placement found valid elsewhere, the
+    greedy placement of :mod:`twinsep.reconstruct.expanders`) are a floor: only
+    multisets at least as good by the objective and covering at least as much are
+    tried, and the seed is the answer when none of them can be placed; so the answer
+    is never worse than the seed, by construction.
+    """
     if not cands:
         return [], 0, 0, 0.0
     caps = np.array([c.option.capacity_mm2 for c in cands])
@@ -363,7 +447,18 @@ def search(
         mask |= bits[pick]
         total += caps[pick]
     greedy = list(chosen)
-    best = _objective([caps[i] for i in greedy], required_mm2, settings.capacity_step_mm2)
+    step = settings.capacity_step_mm2
+    best = _objective([caps[i] for i in greedy], required_mm2, step)
+    seed = [i for i, c in enumerate(cands) if c.seed]
+    floor = min(float(sum(caps[i] for i in seed)), required_mm2) if seed else 0.0
+    if seed:
+        best = max(best, _objective([caps[i] for i in seed], required_mm2, step))
+    fallback = greedy
+    if seed and (
+        min(float(sum(caps[i] for i in greedy)), required_mm2) < floor - 1e-6
+        or _objective([caps[i] for i in greedy], required_mm2, step) < best
+    ):
+        fallback = seed
     nodes = 0
     tried = 0
     placed: dict[tuple[str, ...], list[int] | None] = {(): []}
@@ -413,12 +508,13 @@ def search(
     # max_expanders is reached by the greedy pass only
     for m in range(1, min(settings.max_expanders, MAX_SEARCHED) + 1):
         for ms in itertools.combinations_with_replacement(size_names, m):
-            obj = _objective([cap_of[k] for k in ms], required_mm2, settings.capacity_step_mm2)
-            if obj >= best:
+            ms_caps = [cap_of[k] for k in ms]
+            obj = _objective(ms_caps, required_mm2, step)
+            if obj >= best and min(sum(ms_caps), required_mm2) >= floor - 1e-6:
                 multisets.append((obj, ms))
     multisets.sort(key=lambda t: (tuple(-x for x in t[0]), t[1]))
     for _, ms in multisets:
         r = place(ms)
         if r is not None:
             return r, tried, nodes, float(sum(caps[i] for i in greedy))
-    return greedy, tried, nodes, float(sum(caps[i] for i in greedy))
+    return fallback, tried, nodes, float(sum(caps[i] for i in greedy))

@@ -34,7 +34,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -498,8 +498,13 @@ def _scalp_normals(
 ) -> Callable[[int], np.ndarray]:
     """Scalp normal at an available point (index among the available points), cached.
 
-    The area-weighted mean of the skin face normals within ``radius_mm`` (the point's
-    own face normal if the mean vanishes).
+    The normal of the plane fitted (area-weighted least squares) to the skin points
+    within ``radius_mm``, turned outward like their mean normal (the point's own normal
+    if the patch is too small or has no outward sense). The skin points are the
+    marching-cubes vertices, where the surface crosses the grid's edges: their places
+    do not depend on how the cells were split into triangles, nor do the areas they
+    stand for; the mean of their gradient normals did not do (2.3 deg off the radial
+    direction, median, on the two-sphere case; the plane 0.25 deg).
     """
     skin = defects.skin
     pts = skin.points_mm[defects.available]
@@ -508,29 +513,55 @@ def _scalp_normals(
 
     def normal(ci: int) -> np.ndarray:
         if ci not in cache:
-            near = all_tree.query_ball_point(pts[ci], radius_mm)
-            mean = (skin.normals[near] * skin.areas_mm2[near, None]).sum(axis=0)
-            size = float(np.linalg.norm(mean))
-            cache[ci] = mean / size if size > 1e-9 else nrm[ci]
+            near = np.asarray(all_tree.query_ball_point(pts[ci], radius_mm), dtype=np.int64)
+            w = skin.areas_mm2[near]
+            outward = (skin.normals[near] * w[:, None]).sum(axis=0)
+            n = nrm[ci]
+            if len(near) >= 3 and w.sum() > 0:
+                q = skin.points_mm[near] - (skin.points_mm[near] * w[:, None]).sum(axis=0) / w.sum()
+                vals, vecs = np.linalg.eigh((q * w[:, None]).T @ q)
+                fit = vecs[:, 0]
+                side = float(fit @ outward)
+                if vals[1] > 0 and abs(side) > 1e-9:
+                    n = fit if side > 0 else -fit
+            cache[ci] = n
         return cache[ci]
 
     return normal
 
 
-def _covered(layouts: list[_Layout], required_mm2: float) -> float:
-    """Realised capacity of ``layouts`` up to what is required, mm^2."""
-    return min(float(sum(lay.capacity_mm2 for lay in layouts)), required_mm2)
+@dataclass(frozen=True)
+class _Skin:
+    """What both placements read of a twin's skin: a KD-tree of all its points and the
+    (cached) scalp normal at an available point."""
+
+    tree: cKDTree
+    normal: Callable[[int], np.ndarray]
+
+    @staticmethod
+    def of(defects: TwinDefects, params: ExpanderParams) -> _Skin:
+        tree = cKDTree(defects.skin.points_mm)
+        return _Skin(tree, _scalp_normals(defects, tree, params.normal_radius_mm))
 
 
 def _place_search(
-    defects: TwinDefects, params: ExpanderParams, required_mm2: float, side: np.ndarray
+    defects: TwinDefects,
+    params: ExpanderParams,
+    required_mm2: float,
+    side: np.ndarray,
+    *,
+    seed: Sequence[_Layout] = (),
+    skin_index: _Skin | None = None,
 ) -> list[_Layout]:
-    """Placement by :mod:`twinsep.reconstruct.expander_search` (``placement="search"``)."""
+    """Placement by :mod:`twinsep.reconstruct.expander_search` (``placement="search"``),
+    seeded with ``seed`` (the greedy placement): never worse than it (by the
+    objective, and covering at least as much), by construction."""
     if not defects.available.any():
         return []
     skin = defects.skin
     pts = skin.points_mm[defects.available]
-    all_tree = cKDTree(skin.points_mm)
+    shared = skin_index or _Skin.of(defects, params)
+    all_tree = shared.tree
     sizes = [
         es.SizeOption(
             c,
@@ -539,6 +570,8 @@ def _place_search(
         )
         for c in params.usable_catalogue()
     ]
+    by_code = {s.item.code: s for s in sizes}
+    seeds = [es.Seed(by_code[lay.item.code], lay.centre_idx, lay.frame, lay.arc_r) for lay in seed]
     settings = es.SearchSettings(
         gap_mm=params.gap_mm,
         site_spacing_mm=params.site_spacing_mm,
@@ -549,8 +582,7 @@ def _place_search(
         search_nodes=params.search_nodes,
         capacity_step_mm2=params.capacity_step_mm2,
     )
-    normal = _scalp_normals(defects, all_tree, params.normal_radius_mm)
-    cands, bits, n_sites = es.build_candidates(defects, sizes, settings, normal, side)
+    cands, bits, n_sites = es.build_candidates(defects, sizes, settings, shared.normal, side, seeds)
     chosen, tried, nodes, greedy_cap = es.search(cands, bits, required_mm2, settings)
     logger.debug(
         "twin %s: %d sites, %d candidates, %d multisets tried, %d nodes; greedy pass %.0f mm2",
@@ -581,27 +613,35 @@ def _place_search(
     return out
 
 
-def _place(defects: TwinDefects, params: ExpanderParams, required_mm2: float) -> list[_Layout]:
+def _place(
+    defects: TwinDefects,
+    params: ExpanderParams,
+    required_mm2: float,
+    *,
+    skin_index: _Skin | None = None,
+    side: np.ndarray | None = None,
+) -> list[_Layout]:
     skin = defects.skin
     allowed = defects.available
+    if side is None:
+        side = np.cross(defects.head_axis, es.twin_basis(defects)[1])
     if not allowed.any():
         return []
     pts = skin.points_mm[allowed]
-    all_tree = cKDTree(skin.points_mm)
+    shared = skin_index or _Skin.of(defects, params)
+    all_tree = shared.tree
     cell = 0.5 * params.footprint_step_mm
-
-    def thinned_tree(q: np.ndarray) -> cKDTree:
-        """KD-tree of ``q`` thinned to one point per ~step/2 cell (distances within step/2)."""
-        if not len(q):
-            q = np.full((1, 3), 1e9)
-        _, first = np.unique(np.floor(q / cell).astype(np.int64), axis=0, return_index=True)
-        return cKDTree(q[np.sort(first)])
-
-    # every skin point that is not available bounds where a centre can be
-    static_clear = thinned_tree(np.vstack([skin.points_mm[~allowed], defects.wound.points_mm]))
-    static_clear = static_clear.query(pts)[0]
+    # every skin point that is not available bounds where a centre can be (all of them:
+    # thinned to one per world cell, a mirror image of the head kept other points)
+    not_ok = np.vstack([skin.points_mm[~allowed], defects.wound.points_mm])
+    static_clear = cKDTree(not_ok if len(not_ok) else np.full((1, 3), 1e9)).query(pts)[0]
     min_half = 0.5 * min(c.width_mm for c in params.usable_catalogue())
-    site_normal = _scalp_normals(defects, all_tree, params.normal_radius_mm)
+    site_normal = shared.normal
+    basis = es.twin_basis(defects)
+    room_cells = _RoomCells.of(pts, params.room_radius_mm, cell, basis, defects.brain_centre_mm)
+    # ties of room and clearance: the pair's side first, then occipital before frontal,
+    # then lower along the long axis (never the order of the surface's points)
+    anat = (pts - defects.brain_centre_mm) @ np.stack([basis[0], basis[1], side]).T
 
     options_cache: dict[float, list[_Option]] = {}
     uv_cache: dict[tuple[eg.ExpanderBase, float, bool], np.ndarray] = {}
@@ -619,8 +659,12 @@ def _place(defects: TwinDefects, params: ExpanderParams, required_mm2: float) ->
             if dyn_tree is None
             else dyn_tree.query(pts)[0] >= params.gap_mm
         )
-        room = _room_mm2(pts, skin.areas_mm2[allowed], free, params.room_radius_mm, cell)
-        top = ok[np.lexsort((-clearance[ok], -np.round(room[ok], -2)))[:4000]]
+        room = _room_mm2(room_cells, skin.areas_mm2[allowed], free)
+        a = np.round(anat[ok], 6)
+        order = np.lexsort(
+            (a[:, 0], a[:, 1], -a[:, 2], -np.round(clearance[ok], 6), -np.round(room[ok], -2))
+        )
+        top = ok[order[:4000]]
         cands: list[int] = []
         for i in top:
             if not cands or np.min(np.linalg.norm(pts[cands] - pts[i], axis=1)) > 10.0:
@@ -718,27 +762,44 @@ def _place(defects: TwinDefects, params: ExpanderParams, required_mm2: float) ->
     return best_plan
 
 
-def _room_mm2(
-    pts: np.ndarray, areas: np.ndarray, free: np.ndarray, radius_mm: float, cell_mm: float
-) -> np.ndarray:
-    """Free available area (mm^2) within ``radius_mm`` of each point.
+@dataclass(frozen=True)
+class _RoomCells:
+    """The available points pooled into cells of ``cell_mm`` and the pairs of cells
+    within ``radius_mm`` (fixed for a twin: only which points are free changes)."""
 
-    Points are pooled into cells of ``cell_mm`` (area summed per cell) so the
-    neighbour sums stay cheap on a fine surface.
+    inv: np.ndarray  # cell of each point
+    n_cells: int
+    pairs: np.ndarray  # (P, 2) cell pairs within the radius
+
+    @staticmethod
+    def of(
+        pts: np.ndarray, radius_mm: float, cell_mm: float, basis: np.ndarray, origin: np.ndarray
+    ) -> _RoomCells:
+        # cells of a lattice in the twin's frame centred on its brain (as the search's
+        # sites): a mirror image of the head is pooled into the mirror-image cells
+        key = np.rint((pts - origin) @ basis.T / max(cell_mm, 1.0)).astype(np.int64)
+        uniq, inv = np.unique(key, axis=0, return_inverse=True)
+        inv = inv.ravel()
+        centres = np.zeros((len(uniq), 3))
+        np.add.at(centres, inv, pts)
+        centres /= np.bincount(inv, minlength=len(uniq))[:, None]
+        pairs = cKDTree(centres).query_pairs(radius_mm, output_type="ndarray")
+        return _RoomCells(inv, len(uniq), pairs)
+
+
+def _room_mm2(cells: _RoomCells, areas: np.ndarray, free: np.ndarray) -> np.ndarray:
+    """Free available area (mm^2) within the cells' radius of each point.
+
+    Points are pooled into cells (area summed per cell) so the neighbour sums stay
+    cheap on a fine surface; the pairs of cells are found once per twin.
     """
-    key = np.floor(pts / max(cell_mm, 1.0)).astype(np.int64)
-    uniq, inv = np.unique(key, axis=0, return_inverse=True)
-    inv = inv.ravel()
-    w = np.bincount(inv, weights=np.where(free, areas, 0.0), minlength=len(uniq))
-    centres = np.zeros((len(uniq), 3))
-    np.add.at(centres, inv, pts)
-    centres /= np.bincount(inv, minlength=len(uniq))[:, None]
-    tree = cKDTree(centres)
-    pairs = tree.query_pairs(radius_mm, output_type="ndarray")
-    score = w.copy()
-    np.add.at(score, pairs[:, 0], w[pairs[:, 1]])
-    np.add.at(score, pairs[:, 1], w[pairs[:, 0]])
-    return score[inv]
+    n = cells.n_cells
+    w = np.bincount(cells.inv, weights=np.where(free, areas, 0.0), minlength=n)
+    a, b = cells.pairs[:, 0], cells.pairs[:, 1]
+    score = (
+        w + np.bincount(a, weights=w[b], minlength=n) + np.bincount(b, weights=w[a], minlength=n)
+    )
+    return score[cells.inv]
 
 
 def _layout(opt: _Option, ci: int, frame: np.ndarray, proj: np.ndarray) -> _Layout:
@@ -898,17 +959,14 @@ def plan_expanders(
         required_total = need * (1.0 + params.over_expansion)
         required = max(required_total - credit, 0.0)
         layouts: list[_Layout] = []
-        if required > 0 and p_twin.max_expanders > 0:
-            layouts = _place(d, p_twin, required)
+        if required > 0 and p_twin.max_expanders > 0 and d.available.any():
+            shared = _Skin.of(d, p_twin)
+            layouts = _place(d, p_twin, required, skin_index=shared, side=side)
             if params.placement == "search":
-                # the search, unless the greedy placement covers more (its sites are
-                # not on the search's lattice; it did on 5 of 36 twin plans measured,
-                # all one narrow band: docs/reconstruct.md)
-                found = _place_search(d, p_twin, required, side)
-                if _covered(found, required) >= _covered(layouts, required) - 1e-6:
-                    layouts = found
-                else:
-                    logger.info("twin %s: the greedy placement covers more; kept", name)
+                # the search seeded with the greedy placement (its sites are not on the
+                # search's lattice; it covered more on 5 of 36 twin plans measured, all
+                # one narrow band: docs/reconstruct.md): never worse, by construction
+                layouts = _place_search(d, p_twin, required, side, seed=layouts, skin_index=shared)
         capacity = float(sum(lay.capacity_mm2 for lay in layouts))
         bone_tree = cKDTree(d.bone_outer.points_mm) if len(d.bone_outer.points_mm) else None
         bone_dirs = _BoneDirections.of(d)
