@@ -571,6 +571,7 @@ def _read_itk(path: Path, name: str, present: list[Path], fmt: str, params: Load
         reader.ReadImageInformation()
     except RuntimeError as exc:
         raise ScanError(path, f"unreadable {fmt.upper()} header: {_itk_reason(exc)}") from None
+    phi = _itk_identifiers(reader)
     size = tuple(int(s) for s in reader.GetSize())
     comps = int(reader.GetNumberOfComponents())
     itemsize = _ITK_ITEMSIZE.get(reader.GetPixelID(), 8) * max(comps, 1)
@@ -609,7 +610,52 @@ def _read_itk(path: Path, name: str, present: list[Path], fmt: str, params: Load
         sha256=digest,
         n_files=len(hashes),
         warnings=warnings,
+        phi=phi,
     )
+
+
+#: DICOM tags that SimpleITK (and tools built on ITK: Slicer, c3d) keep as ``key:=value``
+#: metadata when a DICOM series is written as NRRD or MetaImage, and their keywords.
+_ITK_PHI_TAGS: dict[str, str] = {
+    "0010|0010": "PatientName",
+    "0010|0020": "PatientID",
+    "0010|0030": "PatientBirthDate",
+    "0010|1000": "OtherPatientIDs",
+    "0008|0050": "AccessionNumber",
+    "0008|0080": "InstitutionName",
+    "0008|0081": "InstitutionAddress",
+    "0008|0090": "ReferringPhysicianName",
+    "0008|1050": "PerformingPhysicianName",
+    "0008|1070": "OperatorsName",
+    "0008|1010": "StationName",
+    "0008|0020": "StudyDate",
+    "0008|1030": "StudyDescription",
+    "0008|103e": "SeriesDescription",
+}
+
+
+def _itk_identifiers(reader: sitk.ImageFileReader) -> dict[str, str]:
+    """Identifying DICOM values an NRRD/MetaImage header carries as metadata.
+
+    A series converted with SimpleITK keeps its DICOM tags (``0010|0010:=DOE^JANE``),
+    and such files are named after the patient as often as the DICOM was: the values
+    go where a DICOM header's go (``Loaded.phi``), so a file or folder name holding
+    them is withheld from the outputs, and ``--keep-phi`` keeps them. They are never
+    written anywhere else.
+    """
+    out: dict[str, str] = {}
+    try:
+        keys = list(reader.GetMetaDataKeys())
+    except RuntimeError:
+        return out
+    for key in keys:
+        keyword = _ITK_PHI_TAGS.get(key.strip().lower())
+        if keyword is None:
+            continue
+        value = str(reader.GetMetaData(key)).strip()
+        if value:
+            out[keyword] = value
+    return out
 
 
 def _output_kind(path: Path) -> str:
