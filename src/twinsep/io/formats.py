@@ -287,6 +287,50 @@ def _checked_header(
     return header, shape, dtype, check_shape(shape, path)
 
 
+#: Most bytes read for a NIfTI header with its extensions (vox_offset): AFNI's attribute
+#: extension is a few kB, a CIFTI XML up to a few MB.
+_MAX_NIFTI_HEADER_BYTES = 64 << 20
+
+
+def _with_extensions(path: Path, klass: Any, head: bytes, is_gz: bool) -> bytes:
+    """``head`` (the file's first 1 kB) extended to the whole header with its extensions.
+
+    The header was parsed from its first kilobyte, so a file whose extensions run past
+    it (AFNI writes its attributes as one, often several kB) was refused as "unreadable
+    NIfTI header (failed to read extension content)". The bytes before ``vox_offset``
+    are read (decompressed as far as needed for ``.nii.gz``).
+    """
+    size = 348 if klass is nib.Nifti1Image else 540
+    try:
+        offset = int(klass.header_class.from_fileobj(io.BytesIO(head[:size]))["vox_offset"])
+    except Exception:  # reported by the full parse
+        return head
+    if offset <= len(head):
+        return head
+    if offset > _MAX_NIFTI_HEADER_BYTES:
+        raise ScanError(
+            path,
+            f"its header and extensions take {offset} bytes (vox_offset), more than the "
+            f"{_MAX_NIFTI_HEADER_BYTES >> 20} MB a NIfTI header is read to; a damaged header?",
+        )
+    with open(path, "rb") as fh:
+        if not is_gz:
+            return fh.read(offset)
+        inflate = zlib.decompressobj(31)
+        out = bytearray()
+        try:
+            while len(out) < offset:
+                chunk = fh.read(1 << 16)
+                if not chunk:
+                    break
+                out += inflate.decompress(chunk, offset - len(out))
+                while inflate.unconsumed_tail and len(out) < offset:
+                    out += inflate.decompress(inflate.unconsumed_tail, offset - len(out))
+        except zlib.error as exc:
+            raise _gz_error(path, exc) from None
+        return bytes(out)
+
+
 def read_nifti(path: Path, *, params: LoadParams = LoadParams()) -> Loaded:
     """Read a ``.nii`` or ``.nii.gz`` file.
 
@@ -321,6 +365,7 @@ def read_nifti(path: Path, *, params: LoadParams = LoadParams()) -> Loaded:
                 else "; name it .hdr, with its .img beside it"
             ),
         )
+    head = _with_extensions(path, klass, head, is_gz)
     header, shape, dtype, shape3 = _checked_header(klass, head, path, path, params)
     slope, inter = header.get_slope_inter()
     unscaled_header = slope in (None, 1.0) and inter in (None, 0.0)
@@ -416,7 +461,8 @@ def read_nifti_pair(path: Path, *, params: LoadParams = LoadParams()) -> Loaded:
     """
     hdr, img_path = pair_files(path)
     with open(hdr, "rb") as fh:
-        head = fh.read(1024)
+        # the whole .hdr: a pair's extensions follow its header to the end of the file
+        head = fh.read(_MAX_NIFTI_HEADER_BYTES)
     klass = _nifti_class(head, hdr)
     magic_at = 344 if klass is nib.Nifti1Image else 4
     magic = head[magic_at : magic_at + 4]
