@@ -9,8 +9,9 @@ real head CT; docs/segmentation.md "Slice thickness on the real-CT twins") the C
 volume grows with the slice much earlier: +1 % at 1.5 mm, +4-6 % at 2 mm, +11-13 % at
 2.5 mm, +20-21 % at 3 mm and +37-41 % at 4 mm against the same CT on its 1 mm grid, the
 same at 0.5 and 1 mm in-plane (it is the slice in mm that averages a 1-3 mm CSF layer);
-planned at 0.4 x 0.4 x 3 mm the CSF read +28 % and the long-axis angle 4.3 deg off (not
-traced; the grids finer than 0.5 mm in-plane differ). The plan therefore warns above
+planned at 0.4 x 0.4 x 3 mm the CSF read +28 % (the grids finer than 0.5 mm in-plane
+differ) and the long-axis angle was 4 deg off until the fusion frames were strided per
+axis in mm (570a690: 1.3 deg). The plan therefore warns above
 2 mm, saying by how much CSF, brain and bone moved at the nearest measured slice
 thickness. Slices thicker than their step (an overlapping reconstruction, e.g. DICOM
 SliceThickness 3 mm every 1 mm) are judged by their thickness: each voxel averages that
@@ -32,7 +33,9 @@ __all__ = ["THICKNESS_ROUNDING", "ThickSliceParams", "resolved_mm", "thick_slice
 #: What was measured at each slice thickness (mm): the real-CT twins (vertical and
 #: angular, 1 mm in-plane; the vertical one also at 0.5 mm, and planned through the CLI at
 #: 0.4 mm) resampled with a box slice profile from their 1 mm grid and segmented, against
-#: the 1 mm segmentation; at 5 mm the phantoms of ``bench_grids`` (no real-CT row). Read
+#: the 1 mm segmentation; the axis angles at 0.4 mm in-plane are in-process plans since
+#: 570a690 (frames strided per axis; before, 3.6-4.6 deg); at 5 mm the phantoms of
+#: ``bench_grids`` (no real-CT row). Read
 #: by the warning, lowest first; the row quoted is the thickest one not thicker than the
 #: scan's slices.
 _MEASURED: tuple[tuple[float, str], ...] = (
@@ -40,19 +43,19 @@ _MEASURED: tuple[tuple[float, str], ...] = (
         2.0,
         "CSF mL +4 to +6 % (+11 % at 0.4 mm in-plane), brain mL -1.3 to -1.6 %, bone mL "
         "+2.5 to +3.5 %, CSF Dice 0.82-0.83 and the angle between the twins' long axes "
-        "0.6 deg off (3.6 at 0.4 mm in-plane)",
+        "0.6 deg off (2.5 at 0.4 mm in-plane)",
     ),
     (
         2.5,
         "CSF mL +11 to +15 %, brain mL -1.8 to -2.2 %, bone mL -1 to -2 % (one twin's "
         "-4 %), CSF Dice 0.80-0.81 and the angle between the twins' long axes 0.1-0.4 deg "
-        "off (4.6 at 0.4 mm in-plane)",
+        "off (1.7 at 0.4 mm in-plane)",
     ),
     (
         3.0,
         "CSF mL +20 to +28 %, brain mL -2.4 to -3.5 %, bone mL -1 to -3 % (one twin's "
         "-5 %), CSF Dice 0.77 and the angle between the twins' long axes 0.8-1.6 deg off "
-        "(4.3 at 0.4 mm in-plane)",
+        "(0.6-1.3 at 0.4 mm in-plane)",
     ),
     (
         4.0,
