@@ -30,9 +30,11 @@ from twinsep.models.surface import (
     block_fraction,
     bounding_box,
     coarsening_factors,
+    drop_small_pieces,
     iso_surface_index,
 )
 from twinsep.models.thickness import _edt_mm
+from twinsep.segment.morph import fill_holes
 from twinsep.volume import Volume, apply_affine
 
 logger = logging.getLogger(__name__)
@@ -216,6 +218,17 @@ def make_doll(
         b = ndimage.gaussian_filter(b, sig, mode="constant")
     # the twins' tissue is disjoint and together the head: g = a + b (smoothing is linear)
     g = a + b
+    # air closed inside the heads is solid in the doll, as in the skin models: its
+    # surface was a second, inward shell of a part (a void that traps resin; the demo
+    # vertical-II's parts held 2 mL each). The missing fraction goes to the twin with
+    # the larger one there, so the cut stays where it was.
+    cavity = fill_holes(g > 0.5) & (g <= 0.5)
+    if cavity.any():
+        missing = np.where(cavity, 1.0 - g, 0.0).astype(a.dtype)
+        to_a = a >= b
+        a += np.where(to_a, missing, 0.0).astype(a.dtype)
+        b += np.where(to_a, 0.0, missing).astype(b.dtype)
+        g = a + b
     h = a - b
     gg = g - 0.5
     f_arr = np.asarray(f, dtype=np.float64)
@@ -233,7 +246,8 @@ def make_doll(
         v, fc = iso_surface_index(padded, 0.0, extractor=mesh_params.extractor)
         if flip:
             fc = fc[:, ::-1].copy()
-        return Mesh(to_world(v), fc, name=name, twin=twin, structure="doll", colour=colour)
+        v, fc = drop_small_pieces(to_world(v), fc, 1000.0 * params.min_piece_ml)
+        return Mesh(v, fc, name=name, twin=twin, structure="doll", colour=colour)
 
     part_a = level_mesh(np.minimum(gg, h), "doll/A", "A", colours["A"])
     part_b = level_mesh(np.minimum(gg, -h), "doll/B", "B", colours["B"])

@@ -27,11 +27,10 @@ import logging
 
 import numpy as np
 import numpy.typing as npt
-from scipy import ndimage, sparse
-from scipy.sparse.csgraph import connected_components
+from scipy import ndimage
 from scipy.spatial import cKDTree
 
-from twinsep.models.surface import decimate, iso_surface_index
+from twinsep.models.surface import decimate, drop_small_pieces, iso_surface_index
 from twinsep.volume import apply_affine
 
 logger = logging.getLogger(__name__)
@@ -95,24 +94,6 @@ def _foot_and_height(
     height = np.where(g0 > 0, -height, height)
     flat = np.abs(_at(head, q)) > 1e-3  # not on the skin after the steps
     return q, np.where(flat, np.where(g0 > 0, -np.inf, np.inf), height)
-
-
-def _drop_specks(
-    vertices: np.ndarray, faces: np.ndarray, min_volume_mm3: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """The faces of the closed pieces enclosing at least ``min_volume_mm3`` (a node
-    of the grid just inside the strip beside it makes a speck of a few faces)."""
-    n_v = len(vertices)
-    graph = sparse.coo_matrix(
-        (np.ones(2 * len(faces)), (np.repeat(faces[:, 0], 2), faces[:, 1:].ravel())),
-        shape=(n_v, n_v),
-    )
-    _, comp = connected_components(graph, directed=False)
-    tri = vertices[faces]
-    signed = np.einsum("ij,ij->i", tri[:, 0], np.cross(tri[:, 1], tri[:, 2])) / 6.0
-    volume = np.bincount(comp[faces[:, 0]], weights=signed, minlength=int(comp.max()) + 1)
-    keep = np.abs(volume[comp[faces[:, 0]]]) >= min_volume_mm3
-    return vertices, faces[keep]
 
 
 def guide_strip(
@@ -195,11 +176,7 @@ def guide_strip(
     if np.linalg.det(aff[:3, :3]) < 0:
         faces = faces[:, ::-1].copy()  # a mirroring affine turns the winding inside out
     # pieces smaller than a cube of the strip's thickness are specks, not a guide
-    verts, faces = _drop_specks(verts, faces, thickness_mm**3)
-    used = np.unique(faces)
-    remap = np.full(len(verts), -1, dtype=np.int64)
-    remap[used] = np.arange(len(used))
-    verts, faces = verts[used], remap[faces]
+    verts, faces = drop_small_pieces(verts, faces, thickness_mm**3)
     if face_budget > 0:
         verts, faces = decimate(verts, faces, face_budget)
     logger.debug("guide strip: %d faces on a %.2f mm grid %s", faces.shape[0], step_mm, tuple(n))

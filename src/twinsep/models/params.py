@@ -131,6 +131,12 @@ class DollParams:
         Thickness of the cutting-guide strip above the skin, mm.
     face_budget : int
         Faces per doll part and for the guide strip.
+    min_piece_ml : float
+        Doll pieces enclosing less are dropped, mL: coarsening and smoothing cut the
+        tips of ears and thin flaps off as loose crumbs (real-ct-angular: 0.06 mL and
+        smaller, six on twin B's part), which a print turns into loose bits; a twin's
+        part is its whole head, hundreds of mL. Closed slots of a stage model (a stage
+        that divides only deep structures) are voids and stay.
     kerf_mm : float
         Width added to the divided voxels to make the open slot that shows a divided
         stage in the per-stage doll models, mm (one voxel of the doll's grid more on each
@@ -148,6 +154,7 @@ class DollParams:
     strip_thickness_mm: float = 2.0
     face_budget: int = 80_000
     kerf_mm: float = 2.0
+    min_piece_ml: float = 1.0
 
 
 @dataclass(frozen=True)

@@ -126,6 +126,46 @@ def is_closed(faces: np.ndarray) -> bool:
     return bool(np.array_equal(fwd, np.sort(b * n + a)))
 
 
+def drop_small_pieces(
+    vertices: np.ndarray, faces: np.ndarray, min_volume_mm3: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """A closed, outward-wound mesh without its pieces (vertex-connected components)
+    that enclose less than ``min_volume_mm3``; unused vertices are dropped. Inward shells
+    (voids inside another piece, negative volume) are kept.
+
+    Parameters
+    ----------
+    vertices : (N, 3) float ndarray, world mm
+    faces : (M, 3) int ndarray
+    min_volume_mm3 : float
+        Smallest volume of a piece kept, mm^3.
+
+    Returns
+    -------
+    vertices, faces : the kept pieces, faces re-indexed.
+    """
+    from scipy import sparse
+    from scipy.sparse.csgraph import connected_components
+
+    if len(faces) == 0:
+        return vertices, faces
+    n_v = len(vertices)
+    graph = sparse.coo_matrix(
+        (np.ones(2 * len(faces)), (np.repeat(faces[:, 0], 2), faces[:, 1:].ravel())),
+        shape=(n_v, n_v),
+    )
+    _, comp = connected_components(graph, directed=False)
+    tri = vertices[faces]
+    signed = np.einsum("ij,ij->i", tri[:, 0], np.cross(tri[:, 1], tri[:, 2])) / 6.0
+    piece = comp[faces[:, 0]]
+    volume = np.bincount(piece, weights=signed, minlength=int(comp.max()) + 1)
+    kept = faces[(volume[piece] < 0) | (volume[piece] >= min_volume_mm3)]
+    used = np.unique(kept)
+    remap = np.full(n_v, -1, dtype=np.int64)
+    remap[used] = np.arange(len(used))
+    return vertices[used], remap[kept]
+
+
 def bounding_box(sel: np.ndarray, margin: int = 0) -> tuple[slice, slice, slice] | None:
     """Index box of the True voxels of ``sel`` grown by ``margin`` voxels (clipped to the
     array), or None when ``sel`` is empty. Two passes over the array."""
