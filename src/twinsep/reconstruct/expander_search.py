@@ -126,18 +126,8 @@ class Candidate:
 
 @dataclass(frozen=True)
 class Seed:
-    """A placement found elsewhere (the greedy placement) to seed the search with.
-
-    Attributes
-    ----------
-    option : SizeOption
-    site : int
-        Index into the twin's available skin points.
-    frame : (3, 3) float64
-        The footprint's ``u`` (width), ``v`` (length) and normal directions.
-    arc_r : float
-        Centreline radius of a crescent (0 otherwise), mm.
-    """
+    """A placement found elsewhere (the greedy placement) to seed the search with: the
+    size, site, frame (already turned) and crescent radius, as in :class:`Candidate`."""
 
     option: SizeOption
     site: int
@@ -325,16 +315,7 @@ def build_candidates(
                     continue  # forbidden skin inside the footprint
                 member = near_ci[outside_mm(s.base, ar, rotated_uv(near_c, ang)) <= dil]
                 frame = turned_by(frame0, ang)
-                axis = frame[1] if s.base.shape == "rectangular" else frame[0]
-                ax = axis @ key_basis.T
-                nz = np.flatnonzero(np.abs(ax) > 1e-6)
-                if len(nz) and ax[nz[0]] < 0:
-                    ax = -ax
-                key = (
-                    float(slack < settings.cell_mm),
-                    round(dist + BACK_BIAS * float(pos[1]) - SIDE_BIAS * float(pos[2]), 6),
-                    *(round(float(v), 3) for v in ax),
-                )
+                key = _key(slack, dist, pos, frame, s.base.shape, settings.cell_mm, key_basis)
                 out.append(Candidate(s, int(si), frame, ar, float(ang), key))
                 rows.append(member)
     for sd in seeds:
@@ -356,16 +337,8 @@ def build_candidates(
         c_idx = np.asarray(cell_tree.query_ball_point(c, reach + dil + 1.0), dtype=np.int64)
         uv_c = unwrap_uv(cells[c_idx], sd.frame, c, centre) if len(c_idx) else np.zeros((0, 2))
         member = c_idx[outside_mm(sd.option.base, sd.arc_r, uv_c) <= dil]
-        axis = sd.frame[1] if sd.option.base.shape == "rectangular" else sd.frame[0]
-        ax = axis @ key_basis.T
-        nz = np.flatnonzero(np.abs(ax) > 1e-6)
-        if len(nz) and ax[nz[0]] < 0:
-            ax = -ax
-        key = (
-            float(slack < settings.cell_mm),
-            round(dist + BACK_BIAS * float(pos[1]) - SIDE_BIAS * float(pos[2]), 6),
-            *(round(float(v), 3) for v in ax),
-        )
+        shape = sd.option.base.shape
+        key = _key(slack, dist, pos, sd.frame, shape, settings.cell_mm, key_basis)
         out.append(Candidate(sd.option, int(sd.site), sd.frame, sd.arc_r, 0.0, key, seed=True))
         rows.append(member)
     if not out:
@@ -382,6 +355,30 @@ def build_candidates(
     ] = True
     bits = np.ascontiguousarray(np.packbits(member, axis=1, bitorder="little")).view(np.uint64)
     return [out[i] for i in order], bits, len(sites)
+
+
+def _key(
+    slack: float,
+    dist: float,
+    pos: np.ndarray,
+    frame: np.ndarray,
+    shape: str,
+    cell_mm: float,
+    key_basis: np.ndarray,
+) -> tuple[float, ...]:
+    """Anatomical order of a candidate (module docstring, item 6): slack under a cell
+    last, then distance from the defect with the occipital and pair-side biases, then
+    the footprint's axis in ``key_basis`` (sign fixed)."""
+    axis = frame[1] if shape == "rectangular" else frame[0]
+    ax = axis @ key_basis.T
+    nz = np.flatnonzero(np.abs(ax) > 1e-6)
+    if len(nz) and ax[nz[0]] < 0:
+        ax = -ax
+    return (
+        float(slack < cell_mm),
+        round(dist + BACK_BIAS * float(pos[1]) - SIDE_BIAS * float(pos[2]), 6),
+        *(round(float(v), 3) for v in ax),
+    )
 
 
 def _reach_mm(base: eg.ExpanderBase) -> float:
