@@ -178,3 +178,22 @@ def test_a_report_names_the_patient_of_a_deidentified_series(tmp_path: Path) -> 
     said = " ".join(scan.info.warnings)
     assert "1 file whose names hold patient identifiers (names withheld)" in said, said
     assert "QUIMBY" not in said.upper()
+
+
+def test_ideographic_names_are_withheld_too(tmp_path: Path) -> None:
+    """A Japanese export: PatientName in three groups (ISO 2022 IR 87), files named
+    山田太郎_0001.dcm; the ideographic group is found in the file names."""
+    rng = np.random.default_rng(5)
+    vol = Volume(rng.integers(-1000, 1500, (16, 16, 8)).astype(np.int16), np.diag([1, 1, 2, 1.0]))
+    paths = write_dicom_series(vol, tmp_path / "series")
+    for k, p in enumerate(paths):
+        ds = pydicom.dcmread(p)
+        ds.SpecificCharacterSet = ["", "ISO 2022 IR 87"]
+        ds.PatientName = "Yamada^Tarou=山田^太郎=やまだ^たろう"
+        ds.save_as(p, enforce_file_format=True)
+        paths[k] = p.rename(p.with_name(f"山田太郎_{k + 1:04d}.dcm"))
+    paths[3].unlink()
+    with pytest.raises(ScanError) as info:
+        load_scan(tmp_path / "series")
+    line = info.value.one_line()
+    assert "山田" not in line and "missing slice" in line and "file 3 of 7" in line, line
