@@ -21,11 +21,15 @@ __all__ = ["render_state_png"]
 BRIDGE_COLOUR = "#D62728"
 CUT_COLOUR = "#9A9A9A"
 
-# (plane axes, depth axis, viewer at +depth?, title)
+# (plane axes, depth axis, viewer at +depth?, horizontal axis reversed?, title): each
+# view as an observer standing there sees it. From anterior the patient's right (+x)
+# is on the viewer's left, so x runs right to left (drawn left to right, the front view
+# was the view from behind); from the right anterior (+y) is on the viewer's right; from
+# above, anterior up, the patient's right is on the viewer's right.
 _VIEWS = (
-    ((0, 2), 1, True, "front (x-z, from anterior)"),
-    ((1, 2), 0, True, "side (y-z, from the right)"),
-    ((0, 1), 2, True, "top (x-y, from superior)"),
+    ((0, 2), 1, True, True, "front (x-z, from anterior)"),
+    ((1, 2), 0, True, False, "side (y-z, from the right)"),
+    ((0, 1), 2, True, False, "top (x-y, from superior)"),
 )
 
 
@@ -86,7 +90,7 @@ def render_state_png(
         pts = np.concatenate(pts_list)
         prio_all = np.concatenate(col_list)
         lo = pts.min(axis=0)
-        for ax, (plane, depth_ax, front, name) in zip(axes, _VIEWS, strict=True):
+        for ax, (plane, depth_ax, front, mirror, name) in zip(axes, _VIEWS, strict=True):
             uv = np.floor((pts[:, plane] - lo[list(plane)]) / sp).astype(np.int64)
             w, h = uv.max(axis=0) + 1
             depth = pts[:, depth_ax] if front else -pts[:, depth_ax]
@@ -102,6 +106,8 @@ def render_state_png(
             img = img.reshape(w, h, 3).transpose(1, 0, 2)
             extent = (lo[plane[0]], lo[plane[0]] + w * sp, lo[plane[1]], lo[plane[1]] + h * sp)
             ax.imshow(img, origin="lower", extent=extent, interpolation="nearest")
+            if mirror:
+                ax.invert_xaxis()
             ax.set_title(name, fontsize=9)
             ax.set_xlabel("xyz"[plane[0]] + " (mm)")
             ax.set_ylabel("xyz"[plane[1]] + " (mm)")
