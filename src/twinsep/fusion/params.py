@@ -232,6 +232,20 @@ class AxisParams:
     0.52 (the hand-made pair turned 20 deg and cut 85 mm from its centre, whose trimmed
     walls gave an axis 86 deg off)."""
 
+    tube_fit_deg: float = 10.0
+    """Once the walls are a tube (``tube_trim_deg``, ``tube_keep_share``), its axis is
+    fitted again, three rounds, to the walls whose normal lies within this angle (deg)
+    of perpendicular to it: the smoothed normals' own scatter on a clean voxelised
+    cylinder (radius 17 mm, 1-4 mm grids, 0-45 deg to the grid: 99th percentile 1.5-10.3
+    deg, at most 2.5 % of its walls beyond 8). Between it and ``tube_trim_deg`` lies
+    the neck's mild flare into the chin, on one side only: phantom3's straight necks
+    cut square by the array's end read 0.3-3.2 deg off, every twin toward its face, on
+    truth and planned labels alike. Inside a neck-sized cut only (with the trim). The
+    trim itself at 10 (or 8) instead lost the tube of the hand-made pair turned 30 deg
+    and cut 85 mm from its centre (keep share under ``tube_keep_share``: 24.5 / 28.7
+    deg off, tests/fusion/test_axes_oblique_neck), at 6 that of several phantom3 necks
+    (17 deg off)."""
+
     neck_tube_agree_deg: float = 2.0
     """Where a neck-sized cut's tube confirms the neck (``cut_agree_deg``), the neck's
     direction is the tube's axis, or the mean of that axis and the direction to the
