@@ -489,15 +489,20 @@ def check_not_atlas(
         if not (np.isfinite(a).all() and _looks_integral(a)) or np.abs(a).max() > 2**30:
             return
         a = a.astype(np.int32)
-    lo, hi = int(a.min()), int(a.max())
-    if guess_modality(float(lo), float(hi), params=params) == "CT":
-        return  # a noise-free synthetic CT is piecewise constant too
-    # cheap first look: a scan's neighbouring voxels differ, an atlas's are equal
-    sub = a[:, :, :: max(1, a.shape[2] // 32)]
+    # cheap first look on 16 slices: a scan's neighbouring voxels differ, an atlas's are
+    # equal (a 512 x 512 x 400 CT pays ~20 ms here and nothing more)
+    slab = 0 if a.flags.c_contiguous and not a.flags.f_contiguous else 2  # slowest in memory
+    along = 2 if slab == 0 else 0  # neighbours along the fastest axis
+    pick: list[slice] = [slice(None)] * 3
+    pick[slab] = slice(None, None, max(1, a.shape[slab] // 16))
+    sub = np.moveaxis(a[tuple(pick)], along, 0)
     both = (sub[1:] != 0) & (sub[:-1] != 0)
     n_both = int(np.count_nonzero(both))
     if n_both == 0 or np.count_nonzero(both & (sub[1:] == sub[:-1])) < 0.5 * n_both:
         return
+    lo, hi = int(a.min()), int(a.max())
+    if guess_modality(float(lo), float(hi), params=params) == "CT":
+        return  # a noise-free synthetic CT is piecewise constant too
     import cc3d
 
     values, counts = np.unique(a, return_counts=True)
