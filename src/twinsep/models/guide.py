@@ -58,6 +58,9 @@ def _seam_points(head: np.ndarray, side: np.ndarray) -> np.ndarray:
         return np.zeros((0, 3))
     v = v - 1.0
     hv = _at(side, v.T)
+    # only the faces the seam crosses (a few thousand of the skin's faces)
+    pos = hv[f] > 0
+    f = f[pos.any(axis=1) & ~pos.all(axis=1)]
     edges = np.unique(
         np.sort(np.concatenate([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]]), axis=1), axis=0
     )
