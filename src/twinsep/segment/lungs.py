@@ -99,7 +99,7 @@ def find_lungs(
         enclosing: np.ndarray | None = None
         for ax in range(3):
             if ax not in filled:
-                filled[ax] = _slices_filled(body_filled, ax)
+                filled[ax] = morph.fill_holes_in_slices(body_filled, ax)
             if int((filled[ax][sel] & comp).sum()) >= params.enclosed_share * n:
                 enclosing = filled[ax][sel]
                 break
@@ -133,9 +133,3 @@ def find_lungs(
             grown.sum() * vox_ml,
         )
     return out
-
-
-def _slices_filled(body: np.ndarray, axis: int) -> np.ndarray:
-    """``body`` with the holes of each slice across ``axis`` filled."""
-    st = np.expand_dims(ndimage.generate_binary_structure(2, 1), axis)
-    return np.asarray(ndimage.binary_fill_holes(body, structure=st), bool)

@@ -331,10 +331,52 @@ def fill_holes(mask: np.ndarray, *, outside: np.ndarray | None = None) -> np.nda
     return out
 
 
+def fill_holes_in_slices(mask: np.ndarray, axis: int) -> np.ndarray:
+    """``mask`` with the holes of each slice across ``axis`` filled.
+
+    A hole of a slice is background that cannot reach the slice's edge through face
+    neighbours within the slice: the result equals ``scipy.ndimage.binary_fill_holes``
+    with the 2-D cross structure across ``axis``, which propagates the outside voxel by
+    voxel over the whole grid (1.4-2.3 s per axis on a 512x464x400 CT). Here each
+    slice's background is labelled once (cc3d), inside the mask's bounding box only:
+    the background beyond the box reaches the slice's edge, so a pocket touching the
+    box's side is outside as it is in the whole slice, and slices without mask voxels
+    have no holes.
+
+    Parameters
+    ----------
+    mask : ndarray of bool, shape (I, J, K)
+        Object mask.
+    axis : int
+        The axis the slices are taken across (0, 1 or 2).
+
+    Returns
+    -------
+    ndarray of bool
+        ``mask`` with each slice's holes set.
+    """
+    m = np.asarray(mask, dtype=bool)
+    if m.ndim != 3 or axis not in (0, 1, 2):
+        raise ValueError(f"need a 3-D mask and an axis 0..2, got shape {m.shape}, axis {axis}")
+    out: np.ndarray = m.copy()
+    box = _bounding_box(m, [0, 0, 0])
+    if box is None:
+        return out
+    # one contiguous copy with the slices along the first axis (a slice across the last
+    # axis is strided in the grid)
+    sub = np.ascontiguousarray(np.moveaxis(m[box], axis, 0))
+    filled = np.empty(sub.shape, bool)
+    for i in range(sub.shape[0]):
+        filled[i] = _fill_holes_border(sub[i])
+    out[box] = np.moveaxis(filled, 0, axis)
+    return out
+
+
 def _fill_holes_border(mask: np.ndarray) -> np.ndarray:
-    """``mask`` with its background pockets that do not touch the array border set."""
-    lab, n = label_components(np.logical_not(mask), 6)
-    faces = [lab[0], lab[-1], lab[:, 0], lab[:, -1], lab[:, :, 0], lab[:, :, -1]]
+    """``mask`` (2-D or 3-D) with its background pockets that do not touch the array
+    border set (face neighbours: 4- in 2-D, 6-connected in 3-D)."""
+    lab, n = label_components(np.logical_not(mask), 4 if mask.ndim == 2 else 6)
+    faces = [lab.take(end, axis=ax) for ax in range(mask.ndim) for end in (0, -1)]
     keep = np.unique(np.concatenate([f.ravel() for f in faces]))
     is_out = np.zeros(int(n) + 1, bool)
     is_out[keep] = True
