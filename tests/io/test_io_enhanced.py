@@ -417,3 +417,19 @@ def test_top_level_orientation_and_spacing_are_used_when_groups_lack_them(tmp_pa
     scan = load_scan(path)
     np.testing.assert_array_equal(scan.volume.array, ref.volume.array)
     np.testing.assert_allclose(scan.volume.affine, ref.volume.affine, atol=1e-9)
+
+
+def test_a_frame_with_a_zero_slope_is_refused_naming_the_frame(tmp_path: Path) -> None:
+    """A frame's own RescaleSlope 0 (every voxel would read the intercept) is named; a
+    slope that cannot be used was read as the shared one, or 1, without a word."""
+    vol = head_volume("lps_axial", n=12)
+    path = write_enhanced_dicom(vol, tmp_path / "zero.dcm", shared_groups=False)
+
+    def zero(ds: pydicom.Dataset) -> None:
+        ds.PerFrameFunctionalGroupsSequence[6].PixelValueTransformationSequence[0].RescaleSlope = 0
+
+    _edit(path, zero)
+    with pytest.raises(ScanError) as info:
+        load_scan(path)
+    line = info.value.one_line()
+    assert line.startswith(f"{path}: frame 7 of 12: RescaleSlope is 0"), line

@@ -42,6 +42,7 @@ from twinsep.io._loaded import Loaded
 from twinsep.io.checks import LoadParams, check_memory
 from twinsep.io.dicom import (
     _DEFER_BYTES,
+    _bad_rescale,
     _check_series_headers,
     _decode_fallback,
     _fast_path_ok,
@@ -151,6 +152,13 @@ def _frame_records(ds: Dataset, top: _Header, path: Path) -> tuple[list[_Header]
         value_map = _macro(group, shared, "PixelValueTransformationSequence")
         slope = _floats(value_map, "RescaleSlope", 1)
         inter = _floats(value_map, "RescaleIntercept", 1)
+        bad_rescale = top.bad_rescale
+        if value_map is not None and (
+            "RescaleSlope" in value_map or "RescaleIntercept" in value_map
+        ):
+            # the frame's own values decide; damaged ones were read as 1 / 0 silently
+            why = _bad_rescale(value_map)
+            bad_rescale = None if why is None else f"frame {f + 1} of {n}: {why}"
         if slope is None:
             slope = top_slope
             inter = top_inter
@@ -177,6 +185,7 @@ def _frame_records(ds: Dataset, top: _Header, path: Path) -> tuple[list[_Header]
                 slope=1.0 if slope is None else float(slope[0]),
                 inter=0.0 if inter is None else float(inter[0]),
                 slice_thickness_mm=None if thick is None else float(thick[0]),
+                bad_rescale=bad_rescale,
                 n_frames=1,
                 frame=f,
                 pixel_tell=(
