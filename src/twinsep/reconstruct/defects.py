@@ -964,23 +964,24 @@ def _bone_run_mm(grid: _Grid, t: int, c_i: np.ndarray, n_i: np.ndarray) -> np.nd
     step_vx = 0.25 / float(np.max(s))  # a quarter of a full-resolution voxel or finer
     n_steps = int(np.ceil((_MAX_SKULL_MM / float(np.min(w_len)) + 1.0) / step_vx)) + 1
     shape = np.asarray(grid.src_labels.shape)
-    done = np.zeros(len(c_i), dtype=bool)
     started = np.zeros(len(c_i), dtype=bool)
     count = np.zeros(len(c_i), dtype=np.int64)
+    # the points still walking: each step samples these only (most runs end within a
+    # few mm, the walk goes on to _MAX_SKULL_MM for the few that have not)
+    live = np.arange(len(c_i))
     for k in range(n_steps):
         pos = -1.0 + k * step_vx  # working voxels along the inward normal
-        q = np.rint(q0 + pos * dq).astype(np.int64)
+        q = np.rint(q0[live] + pos * dq[live]).astype(np.int64)
         inside = np.all((q >= 0) & (q < shape), axis=1)
-        b = np.zeros(len(c_i), dtype=bool)
+        b = np.zeros(len(live), dtype=bool)
         qi = q[inside]
         sel = (qi[:, 0], qi[:, 1], qi[:, 2])
         b[inside] = (grid.src_labels[sel] == BONE) & (grid.src_twins[sel] == t)
-        live = ~done
-        count[live & b] += 1
-        started |= live & b
-        done |= started & ~b
-        done |= pos * w_len >= _MAX_SKULL_MM
-        if done.all():
+        count[live[b]] += 1
+        started[live[b]] = True
+        done = (started[live] & ~b) | (pos * w_len[live] >= _MAX_SKULL_MM)
+        live = live[~done]
+        if not len(live):
             break
     return np.asarray(count * step_vx * w_len, dtype=np.float64)
 
