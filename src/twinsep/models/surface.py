@@ -127,11 +127,10 @@ def is_closed(faces: np.ndarray) -> bool:
 
 
 def drop_small_pieces(
-    vertices: np.ndarray, faces: np.ndarray, min_volume_mm3: float
+    vertices: np.ndarray, faces: np.ndarray, min_volume_mm3: float, *, keep_voids: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
     """A closed, outward-wound mesh without its pieces (vertex-connected components)
-    that enclose less than ``min_volume_mm3``; unused vertices are dropped. Inward shells
-    (voids inside another piece, negative volume) are kept.
+    that enclose less than ``min_volume_mm3``; unused vertices are dropped.
 
     Parameters
     ----------
@@ -139,6 +138,9 @@ def drop_small_pieces(
     faces : (M, 3) int ndarray
     min_volume_mm3 : float
         Smallest volume of a piece kept, mm^3.
+    keep_voids : bool
+        Keep inward shells (voids inside another piece, negative volume) whatever their
+        size; otherwise their absolute volume is compared.
 
     Returns
     -------
@@ -159,7 +161,9 @@ def drop_small_pieces(
     signed = np.einsum("ij,ij->i", tri[:, 0], np.cross(tri[:, 1], tri[:, 2])) / 6.0
     piece = comp[faces[:, 0]]
     volume = np.bincount(piece, weights=signed, minlength=int(comp.max()) + 1)
-    kept = faces[(volume[piece] < 0) | (volume[piece] >= min_volume_mm3)]
+    vol = volume[piece]
+    keep = (vol < 0) | (vol >= min_volume_mm3) if keep_voids else np.abs(vol) >= min_volume_mm3
+    kept = faces[keep]
     used = np.unique(kept)
     remap = np.full(n_v, -1, dtype=np.int64)
     remap[used] = np.arange(len(used))
