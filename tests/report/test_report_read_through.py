@@ -303,7 +303,7 @@ def test_a_template_beside_a_smaller_bone_defect_is_explained() -> None:
     assert "models/B_cranioplasty_B.stl" in rows[1] and note_b in rows[1] and "360" in rows[1]
     note = _text(page[page.index('id="bone-note"') :])[:400]
     assert "opening the cut leaves in the twin's skull" in note
-    assert "surface can be larger than the defect" in note
+    assert "measured on different surfaces (the cut, the fitted vault)" in note
 
 
 def test_the_models_table_names_csf_in_words() -> None:
