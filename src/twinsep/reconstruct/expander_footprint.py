@@ -49,17 +49,20 @@ def inside(base: eg.ExpanderBase, arc_r: float, uv: np.ndarray) -> np.ndarray:
 
 
 def footprint_samples(base: eg.ExpanderBase, arc_r: float, step: float) -> np.ndarray:
-    """Interior grid (spacing ``step``) plus the edge (spacing ``step/2``) of a footprint."""
-    ext = 0.5 * base.length_mm + base.width_mm
-    g = np.arange(-ext, ext + step, step)
+    """Interior grid (spacing ``step``) plus the edge (spacing ``step/2``) of a footprint.
+
+    The grid and a box's edges are symmetric about both axes of the footprint (a
+    mirror-image site's frame has its length axis reversed: the same samples).
+    """
+    g = _symmetric_grid(0.5 * base.length_mm + base.width_mm, step)
     uu, vv = np.meshgrid(g, g, indexing="ij")
     uv = np.stack([uu.ravel(), vv.ravel()], axis=1)
     keep = inside(base, arc_r, uv)
     inner = uv[keep] if keep.any() else np.zeros((1, 2))
     if base.is_box:
         hw, hl = base.width_mm / 2, base.length_mm / 2
-        a = np.arange(-hw, hw + 1e-9, step / 2)
-        b = np.arange(-hl, hl + 1e-9, step / 2)
+        a = np.linspace(-hw, hw, max(1, math.ceil(2 * hw / (step / 2))) + 1)
+        b = np.linspace(-hl, hl, max(1, math.ceil(2 * hl / (step / 2))) + 1)
         edge = np.vstack(
             [
                 np.column_stack([a, np.full_like(a, -hl)]),
@@ -74,14 +77,22 @@ def footprint_samples(base: eg.ExpanderBase, arc_r: float, step: float) -> np.nd
 
 
 def outline(base: eg.ExpanderBase, arc_r: float, step: float) -> np.ndarray:
-    """Boundary points of a rounded footprint (ordered, spacing about step/2)."""
+    """Boundary points of a rounded footprint (ordered, spacing about step/2).
+
+    A round base: a circle from the ``u`` axis, a multiple of 4 points (symmetric about
+    both axes, as a mirror-image site's frame needs; a crescent's traced outline is not).
+    """
+    if base.shape == "round":
+        r = base.half_width_mm
+        n = 4 * max(2, math.ceil(2 * math.pi * r / (0.5 * step) / 4))  # both axes
+        t = 2 * math.pi * np.arange(n) / n
+        return np.column_stack([r * np.cos(t), r * np.sin(t)])
     # stadium/crescent: march rays from the base centre is not valid for a crescent;
     # trace the level set d = a on a fine grid instead (marching squares)
     from skimage.measure import find_contours
 
     fine = step / 4.0
-    ext = 0.5 * base.length_mm + base.width_mm
-    g = np.arange(-ext, ext + fine, fine)
+    g = _symmetric_grid(0.5 * base.length_mm + base.width_mm, fine)
     uu, vv = np.meshgrid(g, g, indexing="ij")
     d = centreline_distance(base, arc_r, np.stack([uu.ravel(), vv.ravel()], axis=1))
     cs = find_contours(d.reshape(uu.shape), base.half_width_mm)
@@ -94,6 +105,12 @@ def outline(base: eg.ExpanderBase, arc_r: float, step: float) -> np.ndarray:
     cum = np.concatenate([[0.0], np.cumsum(seg)])
     keep = np.searchsorted(cum, np.arange(0.0, cum[-1], 0.5 * step))
     return pts[np.unique(keep)]
+
+
+def _symmetric_grid(ext: float, step: float) -> np.ndarray:
+    """Multiples of ``step`` from ``-k step`` to ``k step``, ``k step >= ext``."""
+    k = math.ceil(ext / step - 1e-9)
+    return step * np.arange(-k, k + 1, dtype=np.float64)
 
 
 def site_frame(normal: np.ndarray, toward: np.ndarray) -> np.ndarray:
