@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -142,8 +143,10 @@ def test_legend_lists_each_twin_structure_with_colour_words(
     assert sorted(page.evaluate("window.twinsep.parts")) == twin_parts
     legend = page.inner_text("#legend")
     assert "Twin A (purple, #7B3FA0)" in legend and "Twin B (orange, #F28C28)" in legend
-    for n in twin_parts:  # one row per twin x structure, names as the models stage wrote them
-        assert f"{n[0]} {n[2:].replace('_', ' ')}" in legend
+    for n in twin_parts:  # one row per twin x structure, in words: 'A CSF', 'expander A1'
+        words = " ".join("CSF" if w == "csf" else w for w in n[2:].split("_"))
+        named = re.search(r"_[AB]\d*$", n[2:]) is not None
+        assert (words if named else f"{n[0]} {words}") in legend
         assert page.locator(f"#toggle-{n[0]}-{n[2:]}").count() == 1
 
 

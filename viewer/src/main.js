@@ -99,6 +99,11 @@ function boxOf(objects) {
 
 // --- legend and toggles -------------------------------------------------------------------
 const TWIN_WORDS = { A: 'Twin A', B: 'Twin B' };
+/** A legend row's words: 'A CSF', 'A skin', 'expander A1' (a name that ends in its twin needs no prefix: expander A1, cranioplasty A). */
+function partWords(twin, structure) {
+  const words = structure.split('_').map((w) => (w === 'csf' ? 'CSF' : w)).join(' ');
+  return /_[AB]\d*$/.test(structure) ? words : `${twin} ${words}`;
+}
 function buildLegend(parts, colours, names) {
   const box = $('legend');
   box.textContent = '';
@@ -133,12 +138,12 @@ function buildLegend(parts, colours, names) {
       const s2 = document.createElement('span');
       s2.className = 'swatch'; s2.style.background = p.colour;
       const l2 = document.createElement('label');
-      l2.htmlFor = c2.id; l2.textContent = `${twin} ${p.structure.replace(/_/g, ' ')}`;
-      l2.title = `${TWIN_WORDS[twin]}: ${p.structure.replace(/_/g, ' ')}`;
+      l2.htmlFor = c2.id; l2.textContent = partWords(twin, p.structure);
+      l2.title = `${TWIN_WORDS[twin]}: ${partWords(twin, p.structure)}`;
       const op = document.createElement('input');
       op.type = 'range'; op.min = '0.05'; op.max = '1'; op.step = '0.05'; op.value = String(p.opacity ?? 1);
       op.id = `opacity-${p.twin}-${p.structure}`; op.title = 'opacity';
-      op.setAttribute('aria-label', `opacity of ${twin} ${p.structure}`);
+      op.setAttribute('aria-label', `opacity of ${partWords(twin, p.structure)}`);
       c2.addEventListener('change', () => {
         p.on = c2.checked;
         for (const m of p.meshes) m.visible = cb.checked && p.on;
