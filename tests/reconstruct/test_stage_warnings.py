@@ -10,7 +10,11 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any, cast
 
-from twinsep.reconstruct.stage import complication_warning, regrowth_warning
+from twinsep.reconstruct.stage import (
+    complication_warning,
+    custom_size_warning,
+    regrowth_warning,
+)
 
 
 def _skin(provided: float, defect: float, n_expanders: int) -> Any:
@@ -69,3 +73,13 @@ def test_counts_in_warnings_take_their_plural() -> None:
     assert text is not None and "shows 1 saline-filled scalp tissue expander already" in text
     text = expander_warning(cast(tuple, (one, SimpleNamespace(**{**vars(one), "twin": "B"}))))
     assert text is not None and "shows 2 saline-filled scalp tissue expanders already" in text
+
+
+def test_custom_sizes_are_ordered_it_or_them_as_counted() -> None:
+    assert custom_size_warning("A", []) is None
+    assert custom_size_warning("A", ["A1 R80x160"]) == (
+        "expander A1 R80x160 of twin A is a custom-made size; order it early"
+    )
+    assert custom_size_warning("B", ["B1 R80x160", "B2 C50"]) == (
+        "expanders B1 R80x160, B2 C50 of twin B are custom-made sizes; order them early"
+    )

@@ -423,6 +423,31 @@ def _frames(ctx: Any) -> dict[str, HeadFrame] | None:
     return out or None
 
 
+def custom_size_warning(twin: str, labels: list[str]) -> str | None:
+    """The warning that expanders of a custom-made size need ordering early.
+
+    Parameters
+    ----------
+    twin : str
+        The twin's name ("A" or "B").
+    labels : list of str
+        Labels of the twin's custom-size expanders ("A1 R80x160"); empty for none.
+
+    Returns
+    -------
+    str or None
+        One sentence, singular or plural as the count says; None without custom sizes.
+    """
+    if not labels:
+        return None
+    one = len(labels) == 1
+    return (
+        f"{noun(len(labels), 'expander')} {', '.join(labels)} of twin {twin} "
+        f"{'is a custom-made size' if one else 'are custom-made sizes'}; "
+        f"order {'it' if one else 'them'} early"
+    )
+
+
 def _run(ctx: Any) -> Reconstruction:
     labels = ctx.result("segment").labels
     twins = None
@@ -460,13 +485,9 @@ def _run(ctx: Any) -> Reconstruction:
             or name in result.existing
         ):
             ctx.warn(p.message)
-        custom = [e.label for e in p.expanders if e.custom]
+        custom = custom_size_warning(name, [e.label for e in p.expanders if e.custom])
         if custom:
-            ctx.warn(
-                f"{noun(len(custom), 'expander')} {', '.join(custom)} of twin {name} "
-                f"{'is a custom-made size' if len(custom) == 1 else 'are custom-made sizes'}; "
-                "order them early"
-            )
+            ctx.warn(custom)
     loss = complication_warning(result.skin, params.expanders.complication_rate)
     if loss:
         ctx.warn(loss)
