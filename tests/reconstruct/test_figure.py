@@ -6,7 +6,7 @@ import numpy as np
 from matplotlib.path import Path
 from scipy.spatial import cKDTree
 
-from twinsep.reconstruct.figure import _triangles_path
+from twinsep.reconstruct.figure import _triangles_path, label_alignment
 
 
 def test_triangles_path_covers_the_union_whatever_the_turn() -> None:
@@ -79,3 +79,8 @@ def test_skin_title_shows_the_counted_gain_in_mm2_and_says_short_or_covered() ->
     assert less.endswith("covered, 10 % over-expansion of the 40 % aimed at")
     none = skin_title(_skin_plan(3000.0, 0.0, 0.0, 0))  # type: ignore[arg-type]
     assert none.endswith("(0 new expanders): short by 3,000 mm²")
+
+
+def test_labels_behind_the_head_extend_inwards() -> None:
+    assert label_alignment(179.0) == "right" and label_alignment(-179.0) == "left"
+    assert label_alignment(0.0) == "center" and label_alignment(139.0) == "center"

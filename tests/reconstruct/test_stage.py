@@ -167,6 +167,25 @@ def test_skin_plan_figure(ran) -> None:
     assert "#7b3fa0" in text.lower()
 
 
+def test_skin_plan_labels_inside_the_map_and_valves_as_markers(ran) -> None:
+    from twinsep.reconstruct.figure import skin_plan_figure
+
+    result, _, _, _ = ran
+    fig = skin_plan_figure(result, {"A": "#7B3FA0", "B": "#F28C28"})
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw(renderer)
+    for ax in fig.axes:
+        box = ax.get_window_extent(renderer)
+        for t in ax.texts:  # every expander label inside its twin's map
+            ext = t.get_window_extent(renderer)
+            assert box.x0 - 1 <= ext.x0 and ext.x1 <= box.x1 + 1, t.get_text()
+        valves = [ln for ln in ax.lines if ln.get_marker() == "o"]
+        assert valves and all(ln.get_linestyle() == "None" for ln in valves)
+    assert any("fill valve" in t.get_text() for ax in fig.axes for t in ax.get_legend().texts)
+
+
 def test_cli_bad_separation_date_exits_2_and_writes_nothing(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 

@@ -85,6 +85,32 @@ def skin_title(plan: TwinSkinPlan) -> str:
     return f"{head}: covered, {over:.0f} % over-expansion"
 
 
+def label_alignment(x_deg: float, edge_deg: float = 140.0) -> str:
+    """Horizontal alignment of an expander's label so that it stays inside the map.
+
+    A label centred on an expander behind the head (azimuth near +-180 deg) would run
+    half off the plot; there it extends inwards from the expander's centre instead.
+
+    Parameters
+    ----------
+    x_deg : float
+        The label's anchor, azimuth in degrees (-180..180).
+    edge_deg : float
+        Beyond this azimuth (either side) the label is aligned inwards; a label of
+        about 12 characters at font size 8 spans ~40 deg of the map.
+
+    Returns
+    -------
+    str
+        "right" near +180, "left" near -180, else "center".
+    """
+    if x_deg > edge_deg:
+        return "right"
+    if x_deg < -edge_deg:
+        return "left"
+    return "center"
+
+
 def _split_wrap(xy: np.ndarray) -> list[np.ndarray]:
     """Pieces of a polyline cut where it jumps across azimuth +-180."""
     if len(xy) < 2:
@@ -197,7 +223,7 @@ def skin_plan_figure(result: object, colours: dict[str, str]) -> Any:
             ax.annotate(
                 f"{e.label} {e.code}",
                 (c[0], c[1]),
-                ha="center",
+                ha=label_alignment(float(c[0])),
                 va="center",
                 fontsize=8,
                 color="white",
@@ -205,7 +231,16 @@ def skin_plan_figure(result: object, colours: dict[str, str]) -> Any:
                 bbox={"boxstyle": "round,pad=0.2", "fc": shade(col, 0.7), "ec": "none"},
             )
             w = map_coords_deg(d, e.valve_mm[None])[0]
-            ax.plot([w[0]], [w[1]], marker="o", mfc="white", mec=col, ms=6)
+            ax.plot(
+                [w[0]],
+                [w[1]],
+                linestyle="none",
+                marker="o",
+                mfc="white",
+                mec=col,
+                ms=6,
+                label="fill valve" if e is skin[name].expanders[0] else None,
+            )
         plan = skin[name]
         face_note = "" if d.face_dir is not None else "\nfacial direction unknown"
         ax.set_title(f"{skin_title(plan)}{face_note}", fontsize=8, wrap=True)
