@@ -363,6 +363,17 @@ def twin_frame(
             )
         return room_cache[0]
 
+    bulk_cache: list[np.ndarray] = []
+
+    def cavity_bulk() -> np.ndarray:
+        # the cavity deeper than ``scalp_skull_mm`` inside it (a spinal cord labelled
+        # CSF or brain runs down the neck): one distance transform, read by the cut's
+        # distance below the cavity and by the neck's section
+        if not bulk_cache:
+            inside = edt.edt(cavity, anisotropy=spacing, black_border=False, parallel=EDT_THREADS)
+            bulk_cache.append(cavity & (inside > params.scalp_skull_mm))
+        return bulk_cache[0]
+
     def wall_normals(
         plane: _Plane, pts: np.ndarray, normals: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray | None]:
@@ -465,7 +476,9 @@ def twin_frame(
             # the body (an infant's planning CT down to the chest) ends with a flat cut
             # through the trunk or the arms, whose normal is the scanner's axis; it is
             # dropped below if the skull base disagrees with it
-            far_below_mm = _below_cavity_mm(body_cut, cavity, world, spacing, params.scalp_skull_mm)
+            far_below_mm = _below_cavity_mm(
+                body_cut, cavity, world, spacing, params.scalp_skull_mm, bulk=cavity_bulk()
+            )
         if body_cut is not None:
             cut_key, cut = "body_cut", body_direction(body_cut, "body cut")
     junction = np.zeros_like(body)
@@ -576,10 +589,8 @@ def twin_frame(
         # brain centre (a short infant neck under a round head often shows too little
         # wall: None)
         if not probe:
-            inside = edt.edt(cavity, anisotropy=spacing, black_border=False, parallel=EDT_THREADS)
             # the bulk: a spinal cord labelled CSF or brain runs down the neck
-            bulk = cavity & (inside > params.scalp_skull_mm)
-            del inside
+            bulk = cavity_bulk()
             bulk_pts = world(bulk) if bulk.any() else cav_pts
             section = _narrowest_section(
                 body=body,
@@ -748,7 +759,7 @@ def twin_frame(
             elif lean_deg > ap.cut_agree_deg and not oblique:
                 cut_key, cut, neck_cut = "body_cut", end_dir, True
                 far_below_mm = _below_cavity_mm(
-                    end_plane, cavity, world, spacing, params.scalp_skull_mm
+                    end_plane, cavity, world, spacing, params.scalp_skull_mm, bulk=cavity_bulk()
                 )
             elif lean_deg > ap.body_cut_normal_deg and not oblique:
                 neck_end_normal = end_dir
@@ -1894,6 +1905,8 @@ def _below_cavity_mm(
     world: Callable[[np.ndarray], np.ndarray],
     spacing: tuple[float, float, float],
     depth_mm: float,
+    *,
+    bulk: np.ndarray | None = None,
 ) -> float:
     """How far (mm) the centre of ``plane`` lies from the bulk of the cranial cavity.
 
@@ -1903,10 +1916,12 @@ def _below_cavity_mm(
     bring the cavity down to the cut; the whole cavity when none is that deep. The
     distance is to the nearest bulk voxel, not along the plane's normal: a trunk
     running obliquely to the scanner is cut far to the side of the head, and the
-    normal fitted to the cut's voxel faces leans by up to 25 deg.
+    normal fitted to the cut's voxel faces leans by up to 25 deg. ``bulk``: that mask
+    when the caller has it already (:func:`twin_frame` reads it for the neck too).
     """
-    inside = edt.edt(cavity, anisotropy=spacing, black_border=False, parallel=EDT_THREADS)
-    bulk = cavity & (inside > depth_mm)
+    if bulk is None:
+        inside = edt.edt(cavity, anisotropy=spacing, black_border=False, parallel=EDT_THREADS)
+        bulk = cavity & (inside > depth_mm)
     pts = world(bulk if bulk.any() else cavity)
     return float(np.linalg.norm(pts - plane.centre_mm, axis=1).min())
 
