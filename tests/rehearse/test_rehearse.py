@@ -10,7 +10,7 @@ import pytest
 
 from twinsep.errors import ConfigError, InputError
 from twinsep.rehearse import rehearse_plan
-from twinsep.rehearse.core import apply_stages, contacts
+from twinsep.rehearse.core import apply_stages, contacts, tissue_words
 
 from .conftest import joined_heads
 
@@ -121,3 +121,17 @@ def test_cli_rehearse_json(plan_dir: Path) -> None:
     res = CliRunner().invoke(app, ["--json", "rehearse", str(plan_dir)])
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["separated"] is True
+
+
+def test_contacts_are_described_in_words(plan_dir: Path, tmp_path: Path) -> None:
+    assert tissue_words("soft_tissue+bone") == "soft tissue against bone"
+    assert tissue_words("brain+csf") == "brain against CSF" and tissue_words("vessel") == "vessel"
+    sf = tmp_path / "stages.yaml"
+    sf.write_text("stages:\n  - number: 2\n")
+    r = rehearse_plan(plan_dir, stages_path=sf, render=False)
+    text = r.describe() + " ".join(r.problems)
+    assert "soft tissue" in text
+    assert "_" not in text and "+" not in text and "csf" not in text
+    assert r.initial_bridges and all(  # the saved keys are unchanged
+        "+" in b.tissue or " " not in b.tissue for b in r.initial_bridges
+    )

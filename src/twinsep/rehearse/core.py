@@ -161,7 +161,8 @@ class Rehearsal:
 
         def fmt_bridges(bs: list[Bridge]) -> str:
             return ", ".join(
-                f"{b.tissue} {b.area_mm2:.0f} mm² at ({b.centre_mm[0]:.0f}, {b.centre_mm[1]:.0f}, "
+                f"{tissue_words(b.tissue)} {b.area_mm2:.0f} mm² at ({b.centre_mm[0]:.0f}, "
+                f"{b.centre_mm[1]:.0f}, "
                 f"{b.centre_mm[2]:.0f}) mm"
                 for b in bs
             )
@@ -170,7 +171,10 @@ class Rehearsal:
         if self.initial_bridges:
             lines.append(f"  before: twins joined through {fmt_bridges(self.initial_bridges)}")
         for s in self.steps:
-            div = ", ".join(f"{k} {v:.0f} mm²" for k, v in s.divided_mm2.items()) or "nothing"
+            div = (
+                ", ".join(f"{tissue_words(k)} {v:.0f} mm²" for k, v in s.divided_mm2.items())
+                or "nothing"
+            )
             lines.append(f"  step {s.index}: stage {s.number} ({s.name}, {s.kind})")
             lines.append(f"    divided: {div}")
             if s.separated:
@@ -185,6 +189,25 @@ class Rehearsal:
         lines.append("SEPARATED" if self.separated else "NOT SEPARATED")
         lines.extend(f"  problem: {p}" for p in self.problems)
         return "\n".join(lines)
+
+
+def tissue_words(key: str) -> str:
+    """A contact's tissue key in words: ``soft_tissue+bone`` -> ``soft tissue against bone``.
+
+    Parameters
+    ----------
+    key : str
+        A key of :func:`contacts` (one tissue name, or two joined by ``+`` where twin A's
+        tissue touches a different tissue of twin B's or the reverse).
+
+    Returns
+    -------
+    str
+        The words for the report and the rehearsal text (``csf`` as ``CSF``); the keys of
+        ``rehearsal.json`` stay as they are.
+    """
+    names = ["CSF" if n == "csf" else n.replace("_", " ") for n in key.split("+")]
+    return " against ".join(names)
 
 
 def contacts(tissue_labels: np.ndarray, twins: np.ndarray, volume: Volume) -> list[Bridge]:
@@ -352,7 +375,9 @@ def apply_stages(
     result = Rehearsal(list(order), planned, steps, initial, problems)
     if not result.separated:
         last = steps[-1].bridges if steps else initial
-        where = ", ".join(f"{b.tissue} {b.area_mm2:.0f} mm²" for b in last) or "tissue"
+        where = (
+            ", ".join(f"{tissue_words(b.tissue)} {b.area_mm2:.0f} mm²" for b in last) or "tissue"
+        )
         problems.append(f"after the last stage the twins are still connected through {where}")
     return result
 
