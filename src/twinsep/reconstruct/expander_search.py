@@ -35,11 +35,16 @@ other sizes. Here:
    forward checking; a multiset is skipped when one of its sub-multisets could not be
    placed) is the answer. The search is exact over the candidate list within
    ``search_nodes`` nodes per multiset (one that runs out counts as not placeable:
-   deterministic, and never worse than the greedy pass, one of the multisets tried);
+   deterministic, and never worse than the greedy pass, one of the multisets tried).
+   Seeds (:class:`Seed`: the greedy placement of
+   :mod:`twinsep.reconstruct.expanders`, whose sites are not on the lattice) join the
+   candidates, after the lattice's of their size; only multisets at least as good as
+   the seed and covering at least as much are tried, and the seed is the answer when
+   none can be placed: never worse than it, by construction;
 6. which placement of the chosen sizes: the depth-first search takes each size's
    candidates in an **anatomical** order, never the order of the surface's points:
    first those with at least ``cell_mm`` of slack (a footprint that fits by a fraction
-   of a millimetre may not fit the mirror image's slightly other mesh), then by their
+   of a millimetre may not fit another scan of the same anatomy), then by their
    distance from the defect centroid (nearer first: the expanded scalp advances into
    the defect) plus :data:`BACK_BIAS` times the facial coordinate (occipital before
    frontal) minus :data:`SIDE_BIAS` times the coordinate along a side direction shared

@@ -3,14 +3,16 @@
 Placement (per twin, deterministic) is by default the search of
 :mod:`twinsep.reconstruct.expander_search` (``ExpanderParams.placement="search"``): the
 best set of catalogue sizes over a lattice of candidate sites fixed in the twin's own
-frame, with anatomical tie-breaks. The earlier greedy placement is kept
+frame, with anatomical tie-breaks, seeded with the earlier greedy placement (never
+worse than it, by construction). The greedy placement is also kept on its own
 (``placement="greedy"``) as the reference it is measured against:
 
 1. the healthy scalp available for expansion (:mod:`twinsep.reconstruct.defects`) is
    the allowed region; the wound, the scalp near it, the face, ears and neck, and every
    expander already placed (plus ``gap_mm``) are forbidden;
 2. candidate centres are allowed skin points with the most free scalp around them
-   (within ``room_radius_mm``), then the farthest from anything forbidden;
+   (within ``room_radius_mm``), then the farthest from anything forbidden, then by
+   anatomy (along the pair's side, occipital before frontal, lower on the long axis);
 3. at each candidate, every size of the expander catalogue
    (:mod:`twinsep.reconstruct.catalogue`) is laid out in the skin's tangent plane
    (rectangles around or toward the defect, crescents curving around it), its footprint
