@@ -11,6 +11,11 @@ they could have done start later), a hand-over row is inserted in that tail,
 task and whose own duty, stretched back to the hand-over, still fits their limit.
 If nobody can (the next such task starts hours later, after a fresh person arrives),
 the row is a *written hand-over note* (``to_person`` None) in the leaver's tail.
+
+Continuous roles (a twin's anaesthetist from induction to transfer out) are relays of
+:class:`CoverShift` rows; each change of the person in charge is a hand-over from the
+leaver to the successor at the change, in the leaver's tail, and the leaver's duty ends
+there.
 """
 
 from __future__ import annotations
@@ -19,20 +24,69 @@ import logging
 from collections.abc import Sequence
 
 from twinsep.schedule.problem import Problem, qualifies
-from twinsep.schedule.result import Assignment, Handover, Schedule, ScheduledTask
+from twinsep.schedule.result import Assignment, CoverShift, Handover, Schedule, ScheduledTask
 from twinsep.schedule.team import split_need
 
 logger = logging.getLogger(__name__)
 
 #: task index -> list of (person index, need key)
 AssignmentTable = Sequence[Sequence[tuple[int, str]]]
+#: (continuous role index, person index, start, end) of each relay segment
+CoverTable = Sequence[tuple[int, int, int, int]]
+
+
+def cover_rows(
+    problem: Problem, starts: Sequence[int], cover: CoverTable
+) -> tuple[list[CoverShift], list[Handover]]:
+    """The relay segments as :class:`CoverShift` rows (a person's consecutive
+    segments merged) and a hand-over at every change of the person in charge."""
+    shifts: list[CoverShift] = []
+    handovers: list[Handover] = []
+    for c, cv in enumerate(problem.covers):
+        segs = sorted((a, b, p) for cc, p, a, b in cover if cc == c and b > a)
+        merged: list[list[int]] = []
+        for a, b, p in segs:
+            if merged and merged[-1][2] == p and merged[-1][1] == a:
+                merged[-1][1] = b
+            else:
+                merged.append([a, b, p])
+        skill, twin = cv.cover.skill, cv.cover.twin
+        for a, b, p in merged:
+            shifts.append(
+                CoverShift(
+                    twin=twin, skill=skill, person=problem.people[p].name, start_min=a, end_min=b
+                )
+            )
+        for (_a, r, p), (_a2, _b2, q) in zip(merged, merged[1:], strict=False):
+            nxt = sorted(
+                (starts[t], problem.tasks[t].name) for t, _ in cv.serving if starts[t] >= r
+            )
+            handovers.append(
+                Handover(
+                    from_person=problem.people[p].name,
+                    to_person=problem.people[q].name,
+                    skill=skill,
+                    start_min=r,
+                    end_min=r + problem.people[p].handover_min,
+                    after_task=f"in charge of twin {twin}",
+                    next_task=nxt[0][1] if nxt else f"in charge of twin {twin}",
+                )
+            )
+    shifts.sort(key=lambda s: (s.twin, s.skill, s.start_min))
+    return shifts, handovers
 
 
 def duty_windows(
-    problem: Problem, starts: Sequence[int], assign: AssignmentTable
+    problem: Problem, starts: Sequence[int], assign: AssignmentTable, cover: CoverTable = ()
 ) -> dict[int, tuple[int, int]]:
     """Duty window ``(start, end)`` of every person who works, tail included (minutes)."""
     out: dict[int, tuple[int, int]] = {}
+    for _c, p, a, b in cover:
+        h = problem.people[p].handover_min
+        if p in out:
+            out[p] = (min(out[p][0], a), max(out[p][1], b + h))
+        else:
+            out[p] = (a, b + h)
     dur = problem.duration_min
     for t, rows in enumerate(assign):
         for p, _ in rows:
@@ -46,13 +100,18 @@ def duty_windows(
 
 
 def derive_handovers(
-    problem: Problem, starts: Sequence[int], assign: AssignmentTable
+    problem: Problem,
+    starts: Sequence[int],
+    assign: AssignmentTable,
+    cover: CoverTable = (),
+    relayed: Sequence[str] = (),
 ) -> tuple[list[Handover], list[str]]:
-    """Hand-overs implied by a schedule (see module docstring) and warnings."""
+    """Hand-overs implied by a schedule (see module docstring) and warnings; people in
+    ``relayed`` (relayed out of a continuous role) already have theirs."""
     people = problem.people
     tasks = problem.tasks
     dur = problem.duration_min
-    windows = dict(duty_windows(problem, starts, assign))
+    windows = dict(duty_windows(problem, starts, assign, cover))
     last: dict[int, int] = {}
     for t, rows in enumerate(assign):
         for p, _ in rows:
@@ -62,6 +121,8 @@ def derive_handovers(
     warnings: list[str] = []
     order = sorted(last, key=lambda p: (starts[last[p]] + int(dur[last[p]]), people[p].name))
     for p in order:
+        if people[p].name in relayed:
+            continue
         t_last = last[p]
         end = starts[t_last] + int(dur[t_last])
         key = next(k for q, k in assign[t_last] if q == p)
@@ -136,8 +197,10 @@ def make_schedule(
     makespan_s: float | None = None,
     warnings: Sequence[str] = (),
     search_end: Sequence[str] = (),
+    cover: CoverTable | None = None,
 ) -> Schedule:
-    """Assemble the :class:`Schedule` (tasks in start order, hand-overs derived)."""
+    """Assemble the :class:`Schedule` (tasks in start order, continuous roles' relays,
+    hand-overs derived)."""
     team = problem.team
     rows: list[ScheduledTask] = []
     for t, task in enumerate(problem.tasks):
@@ -162,7 +225,11 @@ def make_schedule(
             )
         )
     order = sorted(range(len(rows)), key=lambda t: (rows[t].start_min, problem.topo.index(t)))
-    handovers, hw = derive_handovers(problem, starts, assign)
+    shifts, relays = cover_rows(problem, starts, cover or ())
+    handovers, hw = derive_handovers(
+        problem, starts, assign, cover or (), relayed=[h.from_person for h in relays]
+    )
+    handovers = sorted(handovers + relays, key=lambda h: (h.start_min, h.from_person))
     makespan = max((r.end_min for r in rows), default=0)
     return Schedule(
         operation=operation,
@@ -176,4 +243,5 @@ def make_schedule(
         makespan_s=round(float(solve_s if makespan_s is None else makespan_s), 3),
         warnings=tuple(list(warnings) + hw),
         search_end=tuple(search_end),
+        cover=tuple(shifts),
     )

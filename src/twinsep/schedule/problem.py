@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from twinsep.errors import InfeasibleScheduleError
-from twinsep.schedule.team import Person, Task, Team, split_need
+from twinsep.schedule.team import Cover, Person, Task, Team, split_need
 from twinsep.words import counted
 
 logger = logging.getLogger(__name__)
@@ -30,6 +30,33 @@ class Need:
     skill: str
     count: int
     candidates: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class CoverSpec:
+    """A continuous role in index form (see :class:`~twinsep.schedule.team.Cover`).
+
+    Attributes
+    ----------
+    cover : Cover
+    first, last : int
+        The task whose start opens the cover and the task whose end closes it.
+    candidates : tuple of int
+        People who may be in charge (the skill, of the twin's team or shared).
+    serving : tuple of (int, str)
+        (task, need key) of every need the person in charge fills while overlapping
+        the task.
+    """
+
+    cover: Cover
+    first: int
+    last: int
+    candidates: tuple[int, ...]
+    serving: tuple[tuple[int, str], ...]
+
+    def serves(self, task: int) -> str | None:
+        """The need key of ``task`` that the person in charge fills, or None."""
+        return next((k for t, k in self.serving if t == task), None)
 
 
 @dataclass(frozen=True)
@@ -54,6 +81,8 @@ class Problem:
         twin tables (must start after it).
     table_of : tuple of (int or None)
         Table index of each task.
+    covers : tuple of CoverSpec
+        Continuous roles (a twin's anaesthetist from induction to transfer out).
     """
 
     team: Team
@@ -65,6 +94,7 @@ class Problem:
     joint_tasks: tuple[int, ...]
     split_tasks: tuple[int, ...]
     table_of: tuple[int | None, ...]
+    covers: tuple[CoverSpec, ...] = ()
 
     @property
     def tasks(self) -> tuple[Task, ...]:
@@ -269,6 +299,47 @@ def compile_problem(team: Team) -> Problem:
         joint_tasks=tuple(joint),
         split_tasks=tuple(split),
         table_of=tuple(table_of),
+        covers=tuple(_compile_cover(team, c, index, preds) for c in team.continuous),
+    )
+
+
+def _compile_cover(
+    team: Team, cover: Cover, index: dict[str, int], preds: Sequence[Sequence[int]]
+) -> CoverSpec:
+    """Index form of one continuous role, after its pre-checks."""
+    first, last = index[cover.from_task], index[cover.until_task]
+    ancestors: set[int] = set()
+    stack = [last]
+    while stack:
+        t = stack.pop()
+        if t not in ancestors:
+            ancestors.add(t)
+            stack.extend(preds[t])
+    if first not in ancestors:
+        raise InfeasibleScheduleError(
+            f"continuous {cover.key}: task {cover.until_task!r} does not come after "
+            f"{cover.from_task!r}"
+        )
+    probe = Task(name="probe", duration_min=(1, 1, 1), twin=cover.twin)
+    candidates = tuple(
+        j for j, p in enumerate(team.people) if qualifies(p, probe, cover.skill, cover.twin)
+    )
+    if not candidates:
+        raise InfeasibleScheduleError(
+            f"continuous {cover.key}: nobody of team {cover.twin} or shared is a {cover.skill}"
+        )
+    serving: list[tuple[int, str]] = []
+    for t, task in enumerate(team.tasks):
+        keys = [k for k in sorted(task.needs) if cover.serves(task, k)]
+        if len(keys) > 1:
+            raise InfeasibleScheduleError(
+                f"continuous {cover.key}: task {task.name!r} has two needs for it "
+                f"({', '.join(keys)}); merge them"
+            )
+        if keys:
+            serving.append((t, keys[0]))
+    return CoverSpec(
+        cover=cover, first=first, last=last, candidates=candidates, serving=tuple(serving)
     )
 
 

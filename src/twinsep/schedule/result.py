@@ -57,6 +57,20 @@ class Handover:
 
 
 @dataclass(frozen=True)
+class CoverShift:
+    """``person`` is in charge of twin ``twin`` as its ``skill`` over
+    ``[start_min, end_min)`` (a continuous role, e.g. the twin's anaesthetist): present
+    at every minute, filling that twin's ``skill`` need of every task meanwhile, given
+    no other task. Consecutive shifts of one twin are relays with a hand-over."""
+
+    twin: str
+    skill: str
+    person: str
+    start_min: int
+    end_min: int
+
+
+@dataclass(frozen=True)
 class Schedule:
     """One operation's schedule.
 
@@ -85,6 +99,9 @@ class Schedule:
         phase when it ran: ``"proof"``, ``"deterministic limit"`` (both independent of
         the machine) or ``"wall-clock limit"`` (the schedule may differ on an idle
         machine); empty for the greedy scheduler alone.
+    cover : tuple of CoverShift
+        Who is in charge of each twin for every continuous role (the twin's
+        anaesthetist from induction to transfer out), in time order per twin.
     """
 
     operation: str
@@ -98,6 +115,7 @@ class Schedule:
     makespan_s: float = 0.0
     warnings: tuple[str, ...] = field(default=())
     search_end: tuple[str, ...] = field(default=())
+    cover: tuple[CoverShift, ...] = field(default=())
 
     @property
     def gap(self) -> float:

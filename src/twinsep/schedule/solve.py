@@ -11,6 +11,12 @@ Model (minutes, integers):
   person) and one no-overlap per person;
 * continuous work: each person's duty window covers their tasks plus the hand-over
   tail and is at most ``max_continuous_h`` long;
+* continuous roles (``Team.continuous``: each twin's anaesthetist from the start of its
+  induction to the end of its transfer out): a chain of relay segments tiling that
+  window, one qualified person each (used segments first); a person in charge is in no
+  task except as that role's need of the twin's tasks (one no-overlap per person and
+  role over their segments and their other task intervals), fills that need of every
+  such task their segment overlaps, and leaves after the hand-over when relayed;
 * symmetry breaking: interchangeable people (same skills, team, limits) are used in
   order and start duty in order;
 * phase 1 minimises the makespan (warm start: the greedy schedule); phase 2 keeps that
@@ -215,16 +221,20 @@ class _Model:
         self.ds: dict[int, cp_model.IntVar] = {}
         self.de: dict[int, cp_model.IntVar] = {}
         self.used: dict[int, cp_model.IntVar] = {}
-        for p, ts in by_person.items():
+        segs = self._cover_segments(horizon, dur)
+        people = sorted(set(by_person) | set(segs))
+        for p in people:
+            ts = by_person.get(p, [])
             person = team.people[p]
             h, lim = person.handover_min, person.max_continuous_min
-            ivs = [
-                m.new_optional_fixed_size_interval_var(
+            ivs = {
+                t: m.new_optional_fixed_size_interval_var(
                     self.start[t], dur[t], self.y[(t, p)], f"o{t}_{p}"
                 )
                 for t in ts
-            ]
-            m.add_no_overlap(ivs)
+            }
+            if len(ivs) > 1:
+                m.add_no_overlap(list(ivs.values()))
             ds = m.new_int_var(0, horizon, f"ds{p}")
             de = m.new_int_var(0, horizon + h, f"de{p}")
             m.add(de >= ds)
@@ -232,19 +242,31 @@ class _Model:
             for t in ts:
                 m.add(ds <= self.start[t]).only_enforce_if(self.y[(t, p)])
                 m.add(de >= self.start[t] + dur[t] + h).only_enforce_if(self.y[(t, p)])
+            mine = segs.get(p, [])
+            for c, k, z in mine:
+                a, b, _size, used_k, _zs = self.seg[c][k]
+                m.add(ds <= a).only_enforce_if(z)
+                m.add(de >= b + h).only_enforce_if(z)
+                if k + 1 < len(self.seg[c]):
+                    # relayed out: the hand-over at b is this person's last work
+                    m.add(de <= b + h).only_enforce_if([z, self.seg[c][k + 1][3]])
+            for c in sorted({c for c, _, _ in mine}):
+                self._exclusive(p, c, ts, ivs, mine)
             used = m.new_bool_var(f"u{p}")
-            m.add_max_equality(used, [self.y[(t, p)] for t in ts])
+            m.add_max_equality(used, [self.y[(t, p)] for t in ts] + [z for _, _, z in mine])
             self.ds[p], self.de[p], self.used[p] = ds, de, used
+        self._cover_participation()
         # symmetry breaking between interchangeable people
         groups: dict[tuple[Any, ...], list[int]] = defaultdict(list)
-        for p in by_person:
+        for p in people:
             person = team.people[p]
             sig = (
                 tuple(sorted(person.skills)),
                 person.team,
                 person.max_continuous_min,
                 person.handover_min,
-                tuple(sorted(by_person[p])),
+                tuple(sorted(by_person.get(p, []))),
+                tuple(c for c, cv in enumerate(problem.covers) if p in cv.candidates),
             )
             groups[sig].append(p)
         self.n_sym = 0
@@ -256,9 +278,116 @@ class _Model:
         self.makespan = m.new_int_var(problem.critical_path_bound_min(), horizon, "makespan")
         m.add_max_equality(self.makespan, [self.start[t] + dur[t] for t in range(n)])
 
-    def hint(self, starts: list[int], assign: list[list[tuple[int, str]]]) -> None:
+    def _cover_segments(
+        self, horizon: int, dur: list[int]
+    ) -> dict[int, list[tuple[int, int, cp_model.IntVar]]]:
+        """Relay segments of every continuous role: ``self.seg[c][k] = (a, b, size,
+        used, {person: z})``, contiguous from the first task's start to the last task's
+        end, used ones first, one person each; returns person -> [(c, k, z)]."""
+        m = self.model
+        self.seg: list[list[tuple[Any, Any, Any, Any, dict[int, Any]]]] = []
+        out: dict[int, list[tuple[int, int, cp_model.IntVar]]] = defaultdict(list)
+        for c, cv in enumerate(self.problem.covers):
+            rows: list[tuple[Any, Any, Any, Any, dict[int, Any]]] = []
+            a: Any = self.start[cv.first]
+            for k in range(len(cv.candidates)):
+                b = m.new_int_var(0, horizon, f"cb{c}_{k}")
+                size = m.new_int_var(0, horizon, f"cl{c}_{k}")
+                used = m.new_bool_var(f"cu{c}_{k}")
+                m.add(size == b - a)
+                m.add(size >= 1).only_enforce_if(used)
+                m.add(size == 0).only_enforce_if(~used)
+                if k == 0:
+                    m.add(used == 1)
+                else:
+                    m.add_implication(used, rows[-1][3])
+                zs: dict[int, Any] = {}
+                for p in cv.candidates:
+                    z = m.new_bool_var(f"cz{c}_{k}_{p}")
+                    zs[p] = z
+                    out[p].append((c, k, z))
+                m.add(sum(zs.values()) == used)
+                rows.append((a, b, size, used, zs))
+                a = b
+            m.add(a == self.start[cv.last] + dur[cv.last])
+            self.seg.append(rows)
+        return out
+
+    def _exclusive(
+        self,
+        p: int,
+        c: int,
+        ts: list[int],
+        ivs: dict[int, Any],
+        mine: list[tuple[int, int, Any]],
+    ) -> None:
+        """While ``p`` is in charge for role ``c`` they are in no task except as that
+        role's need of its twin's tasks (and never in charge of two roles at once)."""
+        m = self.model
+        cv = self.problem.covers[c]
+        items = [
+            m.new_optional_interval_var(
+                self.seg[cc][k][0], self.seg[cc][k][2], self.seg[cc][k][1], z, f"cs{cc}_{k}_{p}"
+            )
+            for cc, k, z in mine
+        ]
+        for t in ts:
+            key = cv.serves(t)
+            x = self.x.get((t, key, p)) if key is not None else None
+            if x is None:
+                items.append(ivs[t])
+                continue
+            w = m.new_bool_var(f"cw{c}_{t}_{p}")
+            m.add(w == self.y[(t, p)] - x)
+            items.append(
+                m.new_optional_fixed_size_interval_var(
+                    self.start[t], int(self.problem.duration_min[t]), w, f"cx{c}_{t}_{p}"
+                )
+            )
+        m.add_no_overlap(items)
+
+    def _cover_participation(self) -> None:
+        """The person in charge fills the role's need of every task of the twin that
+        overlaps their segment (so a relay falls between such tasks, or inside one that
+        needs two)."""
+        m = self.model
+        for c, cv in enumerate(self.problem.covers):
+            for k, (a, b, _size, _used, zs) in enumerate(self.seg[c]):
+                for t, key in cv.serving:
+                    s_t = self.start[t]
+                    e_t = s_t + int(self.problem.duration_min[t])
+                    before = m.new_bool_var(f"cpb{c}_{k}_{t}")
+                    after = m.new_bool_var(f"cpa{c}_{k}_{t}")
+                    over = m.new_bool_var(f"cpo{c}_{k}_{t}")
+                    m.add(before + after + over == 1)
+                    m.add(b <= s_t).only_enforce_if(before)
+                    m.add(a >= e_t).only_enforce_if(after)
+                    m.add(b >= s_t + 1).only_enforce_if(over)
+                    m.add(a <= e_t - 1).only_enforce_if(over)
+                    for p, z in zs.items():
+                        x = self.x.get((t, key, p))
+                        if x is None:
+                            m.add_bool_or([~z, ~over])
+                        else:
+                            m.add_bool_or([~z, ~over, x])
+
+    def hint(
+        self,
+        starts: list[int],
+        assign: list[list[tuple[int, str]]],
+        cover: list[tuple[int, int, int, int]] | None = None,
+    ) -> None:
         m = self.model
         m.clear_hints()
+        if cover is not None:
+            for c, rows in enumerate(self.seg):
+                mine = sorted((a, b, p) for cc, p, a, b in cover if cc == c)
+                end = mine[-1][1] if mine else 0
+                for k, (_a, b, _size, used, zs) in enumerate(rows):
+                    m.add_hint(used, 1 if k < len(mine) else 0)
+                    m.add_hint(b, mine[k][1] if k < len(mine) else end)
+                    for p, z in zs.items():
+                        m.add_hint(z, 1 if k < len(mine) and mine[k][2] == p else 0)
         for t, s in enumerate(starts):
             m.add_hint(self.start[t], s)
         chosen = {(t, k, p) for t, rows in enumerate(assign) for p, k in rows}
@@ -267,6 +396,17 @@ class _Model:
         yset = {(t, p) for (t, _k, p) in chosen}
         for ykey, yv in self.y.items():
             m.add_hint(yv, 1 if ykey in yset else 0)
+
+    def read_cover(self, solver: cp_model.CpSolver) -> list[tuple[int, int, int, int]]:
+        """(role, person, start, end) of every used relay segment."""
+        out: list[tuple[int, int, int, int]] = []
+        for c, rows in enumerate(self.seg):
+            for a, b, _size, used, zs in rows:
+                if not solver.value(used):
+                    continue
+                p = next(p for p, z in zs.items() if solver.value(z))
+                out.append((c, p, int(solver.value(a)), int(solver.value(b))))
+        return out
 
     def read(self, solver: cp_model.CpSolver) -> tuple[list[int], list[list[tuple[int, str]]]]:
         starts = [int(solver.value(s)) for s in self.start]
@@ -332,20 +472,21 @@ def solve_schedule(
     t0 = time.perf_counter()
     bound = problem.critical_path_bound_min()
     warnings: list[str] = []
+    g_cover: list[tuple[int, int, int, int]] | None = None
     try:
-        g_starts, g_assign = greedy_times(problem)
+        g_starts, g_assign, g_cover = greedy_times(problem)
         greedy_ms = max(g_starts[t] + int(problem.duration_min[t]) for t in range(problem.n_tasks))
         horizon = greedy_ms
     except InfeasibleScheduleError as exc:
         logger.debug("no greedy warm start: %s", exc)
-        g_starts, g_assign = [], []
+        g_starts, g_assign, g_cover = [], [], None
         greedy_ms = None
         horizon = int(problem.duration_min.sum()) + max(
             p.max_continuous_min for p in problem.people
         )
     mdl = _Model(problem, horizon)
     if g_starts:
-        mdl.hint(g_starts, g_assign)
+        mdl.hint(g_starts, g_assign, g_cover)
     mdl.model.minimize(mdl.makespan)
     wall1 = params.time_limit_s * (1.0 - params.balance_fraction if params.balance else 1.0)
     solver = _solver(params, params.deterministic_s, wall1)
@@ -362,6 +503,7 @@ def solve_schedule(
                 problem,
                 g_starts,
                 g_assign,
+                cover=g_cover,
                 operation=operation,
                 lower_bound_min=bound,
                 method="greedy",
@@ -379,6 +521,7 @@ def solve_schedule(
     bound = max(bound, int(solver.best_objective_bound))
     status = "optimal" if st == cp_model.OPTIMAL or bound >= makespan else "feasible"
     starts, assign = mdl.read(solver)
+    cover = mdl.read_cover(solver)
     logger.debug(
         "phase 1: makespan %d min, bound %d, greedy %s, %d symmetry links, %.2f s",
         makespan,
@@ -390,7 +533,7 @@ def solve_schedule(
     makespan_s = time.perf_counter() - t0
     ends = [end1]
     if params.balance:
-        mdl.hint(starts, assign)
+        mdl.hint(starts, assign, cover)
         mdl.model.add(mdl.makespan <= makespan)
         limits = {p: problem.people[p].max_continuous_min for p in mdl.de}
         # smallest margin anyone keeps to their work limit (unused people: de = ds)
@@ -410,6 +553,7 @@ def solve_schedule(
         ends.append(_ended(solver2, st2, f"{operation}: phase 2"))
         if st2 in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             starts, assign = mdl.read(solver2)
+            cover = mdl.read_cover(solver2)
             logger.debug(
                 "phase 2: smallest margin to a work limit %d min, %d people, on duty %d min",
                 solver2.value(margin),
@@ -426,6 +570,7 @@ def solve_schedule(
         problem,
         starts,
         assign,
+        cover=cover,
         operation=operation,
         lower_bound_min=bound,
         method="cp-sat",

@@ -35,6 +35,7 @@ from twinsep.schedule.template import (
     StageInput,
     TemplateParams,
     TwinDefectInput,
+    anaesthesia_covers,
     default_team,
     division_operation_tasks,
     preparatory_action,
@@ -297,7 +298,7 @@ def fit_template(tasks: Sequence[Task], team: Team, *, source: str) -> Team:
             t = t.model_copy(update={"table": by_kind[kind]})
         fitted.append(t)
     try:
-        return team.with_tasks(fitted)
+        return team.with_tasks(fitted, anaesthesia_covers(fitted))
     except ConfigError as exc:
         raise ConfigError(source, f"default template: {exc.reason}") from None
 
@@ -390,6 +391,13 @@ def plan_schedule(
             f"the default team was enlarged by {counted(relays, 'relay')} to "
             f"{len(base.people)} people "
             "to cover the operation within the duty limits"
+        )
+    if final_team is base and not final_team.continuous:
+        notes.append(
+            f"{team_source} lists its own tasks without a continuous section: the schedule "
+            "does not keep an anaesthetist with each twin between tasks (declare "
+            "continuous: anaesthetist per twin, from induction to transfer out; "
+            "docs/schedule.md)"
         )
     check = verify_schedule(final, final_team)
     if not check.ok:

@@ -28,9 +28,18 @@ Schema (all durations in minutes, work limits in hours)::
         fields: 1                     # surgical fields of the table the task occupies
         after: [briefing]             # predecessors (task names)
         separation: false             # true for the separation moment (table split)
+    continuous:                     # optional: roles that never leave a twin meanwhile
+      - {skill: anaesthetist, twin: A, from: induction A, until: transfer to ICU A}
 
 A task of twin A may be done by people of team A or shared, a task of twin B by team B
 or shared, a task of both twins by anyone (a ``skill@A`` need pins that need to team A).
+
+``continuous``: from the start of task ``from`` to the end of task ``until`` one person
+with ``skill`` of the twin's team (or shared) is in charge of that twin at every minute
+(an anaesthetised infant is never without its anaesthetist), in relays with explicit
+hand-overs; while in charge they fill that twin's ``skill`` need of every task they
+overlap and do nothing else. The default template declares one per twin for the
+anaesthetist, from induction to transfer out.
 """
 
 from __future__ import annotations
@@ -128,6 +137,29 @@ class Task(_Frozen):
         return max(1, int(round(self.duration_min[1])))
 
 
+class Cover(_Frozen):
+    """A continuous role: someone with ``skill`` is in charge of ``twin`` without a gap
+    from the start of task ``from_task`` to the end of task ``until_task``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    skill: str = Field(min_length=1)
+    twin: Literal["A", "B"]
+    from_task: str = Field(alias="from", min_length=1)
+    until_task: str = Field(alias="until", min_length=1)
+
+    @property
+    def key(self) -> str:
+        """The need key this cover fills, e.g. ``anaesthetist@A``."""
+        return f"{self.skill}@{self.twin}"
+
+    def serves(self, task: Task, need_key: str) -> bool:
+        """Does need ``need_key`` of ``task`` ask for this cover's skill for its twin?"""
+        skill, pin = split_need(need_key)
+        scope = pin if pin is not None else (task.twin if task.twin in ("A", "B") else None)
+        return skill == self.skill and scope == self.twin
+
+
 class Team(_Frozen):
     """The validated content of ``team.yaml`` (tasks may be empty: template used)."""
 
@@ -136,6 +168,7 @@ class Team(_Frozen):
     tables: tuple[Table, ...] = Field(min_length=1)
     equipment: dict[str, int] = Field(default_factory=dict)
     tasks: tuple[Task, ...] = ()
+    continuous: tuple[Cover, ...] = ()
 
     @field_validator("equipment")
     @classmethod
@@ -159,9 +192,10 @@ class Team(_Frozen):
                 return t
         raise KeyError(name)
 
-    def with_tasks(self, tasks: Sequence[Task]) -> Team:
-        """A copy with ``tasks`` replaced (cross references are checked again)."""
-        team = self.model_copy(update={"tasks": tuple(tasks)})
+    def with_tasks(self, tasks: Sequence[Task], continuous: Sequence[Cover] = ()) -> Team:
+        """A copy with ``tasks`` and the continuous roles replaced (cross references are
+        checked again)."""
+        team = self.model_copy(update={"tasks": tuple(tasks), "continuous": tuple(continuous)})
         problems = reference_problems(team)
         if problems:
             loc, msg = problems[0]
@@ -227,6 +261,14 @@ def reference_problems(team: Team) -> list[tuple[Loc, str]]:
                         f"equipment {key!r} is not listed under equipment {sorted(team.equipment)}",
                     )
                 )
+    seen_cover: set[str] = set()
+    for i, c in enumerate(team.continuous):
+        for field_name, ref in (("from", c.from_task), ("until", c.until_task)):
+            if ref not in names:
+                out.append((("continuous", i, field_name), f"unknown task {ref!r}"))
+        if c.key in seen_cover:
+            out.append((("continuous", i, "skill"), f"{c.key} is declared twice"))
+        seen_cover.add(c.key)
     seps = [i for i, t in enumerate(team.tasks) if t.separation]
     if len(seps) > 1:
         out.append((("tasks", seps[1], "separation"), "only one task can be the separation moment"))
@@ -354,7 +396,9 @@ def load_team(path: str | Path) -> Team:
 
 def team_to_yaml(team: Team) -> str:
     """YAML text of ``team`` (round-trips through :func:`parse_team`)."""
-    data = team.model_dump(mode="json")
+    data = team.model_dump(mode="json", by_alias=True)
+    if not data["continuous"]:
+        del data["continuous"]
     for t in data["tasks"]:
         if t["table"] is None:
             del t["table"]

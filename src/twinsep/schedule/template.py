@@ -45,7 +45,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from twinsep.schedule.team import Person, Table, Task, Team
+from twinsep.schedule.team import Cover, Person, Table, Task, Team
 
 
 class StageLike(Protocol):
@@ -860,10 +860,34 @@ def preparatory_tasks(stage: StageInput) -> list[Task]:
         _t(
             "emergence and transfer",
             (30, 45, 60),
-            {"anaesthetist": 2, "circulating_nurse": 1},
+            {**both, "circulating_nurse": 1},
             table="joint",
             fields=2,
             after=["closure and dressing"],
             phase="transfer",
         ),
     ]
+
+
+def anaesthesia_covers(tasks: Sequence[Task]) -> tuple[Cover, ...]:
+    """Each twin's continuous anaesthetist in a template operation.
+
+    From the start of ``induction and lines X`` to the end of the last ``transfer``
+    task that needs twin X's anaesthetist: an anaesthetised infant is never without
+    its anaesthetist (the anaesthesia record is continuous; relays hand over
+    explicitly). Twins without an induction task get none.
+    """
+    out: list[Cover] = []
+    for x in ("A", "B"):
+        first = f"induction and lines {x}"
+        if not any(t.name == first for t in tasks):
+            continue
+        probe = Cover(skill="anaesthetist", twin=x, **{"from": first, "until": first})
+        last = [
+            t.name
+            for t in tasks
+            if t.phase == "transfer" and any(probe.serves(t, k) for k in t.needs)
+        ]
+        if last:
+            out.append(probe.model_copy(update={"until_task": last[-1]}))
+    return tuple(out)

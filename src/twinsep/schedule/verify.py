@@ -5,7 +5,11 @@ internals): every task placed once with its planned duration; precedences; each 
 filled by the right number of distinct qualified people (skill and team); no person in
 two tasks at once; equipment counts and table fields; one joint table until the
 separation moment and two after it; every person's continuous duty (first task or
-received hand-over to last task plus hand-over tail) within ``max_continuous_h``.
+received hand-over to last task plus hand-over tail) within ``max_continuous_h``;
+every continuous role (``Team.continuous``: a twin's anaesthetist from induction to
+transfer out) held at every minute by a qualified person in charge who does nothing
+else meanwhile, is at each task of that twin needing the role, and hands over
+explicitly to the next (:func:`cover_violations`).
 """
 
 from __future__ import annotations
@@ -16,8 +20,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from twinsep.schedule.problem import qualifies
-from twinsep.schedule.result import Schedule, ScheduledTask
-from twinsep.schedule.team import Team, split_need
+from twinsep.schedule.result import CoverShift, Schedule, ScheduledTask
+from twinsep.schedule.team import Cover, Task, Team, split_need
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +50,92 @@ def _peak(intervals: Iterable[tuple[int, int, int]]) -> tuple[int, int]:
         if cur > best:
             best, at = cur, x
     return best, at
+
+
+def cover_violations(schedule: Schedule, team: Team, placed: dict[str, ScheduledTask]) -> list[str]:
+    """Violations of the continuous roles of ``team`` by ``schedule`` (see module
+    docstring): a minute of a twin's window without anyone in charge, an unqualified
+    person in charge, the person in charge in another task or absent from a task of
+    the twin that needs the role, a relay without its hand-over row."""
+    v: list[str] = []
+    tasks = {t.name: t for t in team.tasks}
+    for c in team.continuous:
+        if c.from_task not in placed or c.until_task not in placed:
+            continue
+        w0, w1 = placed[c.from_task].start_min, placed[c.until_task].end_min
+        shifts = sorted(
+            (s for s in schedule.cover if s.twin == c.twin and s.skill == c.skill),
+            key=lambda s: (s.start_min, s.end_min),
+        )
+        what = f"twin {c.twin} is without its {c.skill} in charge"
+        at = w0
+        for sh in shifts:
+            if sh.start_min > at and at < w1:
+                v.append(f"{what} from minute {at} to {min(sh.start_min, w1)}")
+            at = max(at, sh.end_min)
+        if at < w1:
+            v.append(f"{what} from minute {at} to {w1}")
+        for sh in shifts:
+            v.extend(_shift_violations(sh, c, team, placed, tasks))
+        for one, two in zip(shifts, shifts[1:], strict=False):
+            if one.person != two.person and not any(
+                h.from_person == one.person
+                and h.to_person == two.person
+                and h.start_min == one.end_min
+                for h in schedule.handovers
+            ):
+                v.append(
+                    f"{c.key}: {one.person} hands twin {c.twin} to {two.person} at minute "
+                    f"{one.end_min} without a hand-over row"
+                )
+    by_person: dict[str, list[CoverShift]] = defaultdict(list)
+    for sh in schedule.cover:
+        by_person[sh.person].append(sh)
+    for person, shs in by_person.items():
+        shs.sort(key=lambda s: s.start_min)
+        for one, two in zip(shs, shs[1:], strict=False):
+            if two.start_min < one.end_min:
+                v.append(
+                    f"{person} is in charge of twin {one.twin} and twin {two.twin} at once "
+                    f"(minute {two.start_min})"
+                )
+    return v
+
+
+def _shift_violations(
+    sh: CoverShift,
+    c: Cover,
+    team: Team,
+    placed: dict[str, ScheduledTask],
+    tasks: dict[str, Task],
+) -> list[str]:
+    v: list[str] = []
+    try:
+        person = team.person(sh.person)
+    except KeyError:
+        return [f"{c.key}: unknown person {sh.person!r} in charge"]
+    if c.skill not in person.skills or person.team not in (c.twin, "shared"):
+        v.append(
+            f"{c.key}: {sh.person} (team {person.team}, skills {list(person.skills)}) "
+            f"is not qualified to be in charge of twin {c.twin}"
+        )
+    for st in placed.values():
+        task = tasks.get(st.name)
+        if task is None or not (st.start_min < sh.end_min and sh.start_min < st.end_min):
+            continue
+        key = next((k for k in task.needs if c.serves(task, k)), None)
+        roles = {a.role for a in st.people if a.person == sh.person}
+        if roles and (key is None or roles != {key}):
+            v.append(
+                f"{sh.person}, in charge of twin {c.twin} (minute {sh.start_min} to "
+                f"{sh.end_min}), is also in {st.name!r} as {', '.join(sorted(roles))}"
+            )
+        elif key is not None and not roles:
+            v.append(
+                f"{st.name!r} needs twin {c.twin}'s {c.skill} in charge, {sh.person} "
+                f"(minute {sh.start_min} to {sh.end_min}), who is not on it"
+            )
+    return v
 
 
 def verify_schedule(schedule: Schedule, team: Team) -> Verification:
@@ -124,6 +214,13 @@ def verify_schedule(schedule: Schedule, team: Team) -> Verification:
         except KeyError:
             continue
         windows[person_name] = [min(s.start_min for s in sts), max(s.end_min for s in sts) + h]
+    for sh in schedule.cover:
+        try:
+            h = team.person(sh.person).handover_min
+        except KeyError:
+            continue
+        w = windows.setdefault(sh.person, [sh.start_min, sh.end_min + h])
+        w[0], w[1] = min(w[0], sh.start_min), max(w[1], sh.end_min + h)
     for ho in schedule.handovers:
         for who in (ho.from_person, ho.to_person):
             if who is None:
@@ -150,6 +247,8 @@ def verify_schedule(schedule: Schedule, team: Team) -> Verification:
                 f"work-hour limit: {person_name} is on duty {w1 - w0} min "
                 f"(minute {w0} to {w1}), limit {limit} min"
             )
+
+    v.extend(cover_violations(schedule, team, placed))
 
     # equipment and tables
     for key, cap in team.equipment.items():
