@@ -22,7 +22,16 @@ A, B = "#7B3FA0", "#F28C28"
 def test_csv_rows_colours_labels(default_two_stage):
     _, _, sch = default_two_stage
     rows = list(csv.DictReader(io.StringIO(render_csv([sch]))))
-    assert len(rows) == len(sch.tasks) + len(sch.handovers)
+    assert len(rows) == len(sch.tasks) + len(sch.cover) + len(sch.handovers)
+    # each twin's anaesthetist in charge: rows tiling induction start to transfer end
+    for twin, colour in (("A", A), ("B", B)):
+        charge = [r for r in rows if r["kind"] == "in charge" and r["twin"] == twin]
+        assert [(r["colour"], r["label"]) for r in charge] == [(colour, twin)] * len(charge)
+        spans = sorted((int(r["start_min"]), int(r["end_min"])) for r in charge)
+        assert spans[0][0] == sch.task(f"induction and lines {twin}").start_min
+        assert spans[-1][1] == sch.task(f"dressing and transfer to ICU {twin}").end_min
+        assert all(a[1] == b[0] for a, b in zip(spans, spans[1:], strict=False))
+        assert {r["people"] for r in charge} == {c.person for c in sch.cover if c.twin == twin}
     tasks = [r for r in rows if r["kind"] == "task"]
     for r in tasks:
         expected = {"A": (A, "A"), "B": (B, "B"), "both": ("#5F6B7A", "joint")}[r["twin"]]
@@ -89,6 +98,14 @@ def test_svg_parses_with_colours_labels_and_positions(default_two_stage):
     widths = sorted(float(r.get("width")) for r in bars)
     longest = max(t.duration_min for t in sch.tasks)
     assert abs(widths[-1] - longest * params.px_per_min) < 0.11
+    # the anaesthetist in charge of each twin: one bar per relay, in the twin's colour
+    charge = [r for r in root.iter(f"{ns}rect") if r.get("rx") == "6"]
+    assert len(charge) == len(sch.cover)
+    for r, c in zip(charge, sorted(sch.cover, key=lambda c: (c.twin, c.start_min)), strict=True):
+        assert r.get("fill") == (A if c.twin == "A" else B)
+        assert abs(float(r.get("x")) - (360 + c.start_min * params.px_per_min)) < 0.11
+        assert abs(float(r.get("width")) - (c.end_min - c.start_min) * params.px_per_min) < 0.11
+    assert "anaesthetist in charge of twin A" in texts
 
 
 def test_html_pages_are_self_contained(default_two_stage):
@@ -103,6 +120,11 @@ def test_html_pages_are_self_contained(default_two_stage):
     for name in {a.person for t in sch.tasks for a in t.people}:
         assert f"<h2>{name} — team" in sheets
     assert "hand over" in sheets and "receive hand-over" in sheets
+    for c in sch.cover:
+        assert f"<h2>{c.person} — team" in sheets
+    for twin in ("A", "B"):
+        assert f"twin {twin}: anaesthetist in charge, continuously" in sheets
+        assert f"<b>in charge of twin {twin}</b>" in sheets
     assert A in sheets and B in sheets
 
 

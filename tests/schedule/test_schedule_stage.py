@@ -168,6 +168,17 @@ def test_through_the_plan_runner_with_cache_and_team_change(tmp_path):
     assert third.cached == ["separate"] and third.computed == ["schedule"]
     hos = third.plan["schedule"]["handovers"]
     assert hos and all(h["end_min"] - h["start_min"] == 30 for h in hos)
+    # plan.json names each twin's anaesthetist in charge, relays tiling the anaesthesia
+    tasks = {t["name"]: t for t in third.plan["schedule"]["tasks"]}
+    for twin in ("A", "B"):
+        spans = [
+            (c["start_min"], c["end_min"])
+            for c in third.plan["schedule"]["in_charge"]
+            if c["twin"] == twin and c["skill"] == "anaesthetist"
+        ]
+        assert spans[0][0] == tasks[f"induction and lines {twin}"]["start_min"]
+        assert spans[-1][1] == tasks[f"dressing and transfer to ICU {twin}"]["end_min"]
+        assert all(a[1] == b[0] for a, b in zip(spans, spans[1:], strict=False))
 
 
 def test_long_operation_enlarges_the_default_team_and_warns():

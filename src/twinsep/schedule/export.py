@@ -24,7 +24,7 @@ from pathlib import Path
 from twinsep.io.atomic import atomic_write_text
 from twinsep.labels import DEFAULT_COLOUR_A, DEFAULT_COLOUR_B, hex_to_rgb
 from twinsep.schedule.montecarlo import MonteCarloResult
-from twinsep.schedule.result import Handover, Schedule, ScheduledTask
+from twinsep.schedule.result import CoverShift, Handover, Schedule, ScheduledTask
 
 logger = logging.getLogger(__name__)
 
@@ -136,8 +136,15 @@ CSV_COLUMNS = (
 )
 
 
+def cover_label(shift: CoverShift) -> str:
+    """``"anaesthetist in charge of twin A: AN-A1"``."""
+    return f"{shift.skill} in charge of twin {shift.twin}: {shift.person}"
+
+
 def render_csv(schedules: Sequence[Schedule], params: ExportParams = ExportParams()) -> str:
-    """CSV text: one row per task and per hand-over of every schedule given.
+    """CSV text: one row per task, per continuous-role shift (kind ``in charge``: the
+    anaesthetist in charge of a twin, from induction to transfer out) and per hand-over
+    of every schedule given.
 
     The last schedule is the separation operation; ``days_before_separation`` dates each
     row's operation (:func:`days_before_separation`), clocks are per operation.
@@ -169,6 +176,31 @@ def render_csv(schedules: Sequence[Schedule], params: ExportParams = ExportParam
                     "; ".join(a.person for a in t.people),
                     "; ".join(f"{a.person}={a.role}" for a in t.people),
                     "; ".join(f"{k}x{n}" for k, n in t.equipment),
+                    days,
+                ]
+            )
+        for c in sch.cover:
+            w.writerow(
+                [
+                    sch.operation,
+                    "in charge",
+                    cover_label(c),
+                    c.twin,
+                    twin_label(c.twin),
+                    twin_colour(c.twin, params),
+                    "",
+                    "",
+                    c.start_min,
+                    c.end_min,
+                    c.end_min - c.start_min,
+                    clock(c.start_min, params),
+                    clock(c.end_min, params),
+                    "",
+                    "",
+                    "",
+                    c.person,
+                    f"{c.person}={c.skill}@{c.twin} in charge",
+                    "",
                     days,
                 ]
             )
@@ -313,7 +345,8 @@ def render_gantt_svg(
     span = max(schedule.makespan_min, 60)
     width = int(label_w + span * scale + 40)
     rows = _gantt_rows(schedule)
-    n_rows = len(rows) + len(schedule.handovers) + 2
+    roles = sorted({(c.skill, c.twin) for c in schedule.cover})
+    n_rows = len(rows) + len(schedule.handovers) + 2 + (len(roles) + 1 if roles else 0)
     height = top + n_rows * row_h + 40
     esc = html.escape
     out = [
@@ -391,6 +424,43 @@ def render_gantt_svg(
             )
             + "</g>"
         )
+        y += row_h
+    if roles:
+        out.append(
+            f'<text x="8" y="{y + 14}" font-weight="bold" fill="#333333">'
+            "in charge, continuously (relays)</text>"
+        )
+        y += row_h
+    for skill, twin in roles:
+        label = twin_label(twin)
+        fill = twin_colour(twin, params)
+        out.append(
+            f'<text x="8" y="{y + 14}">[{label}] {esc(skill)} in charge of twin {twin}</text>'
+        )
+        for c in (c for c in schedule.cover if (c.skill, c.twin) == (skill, twin)):
+            x = label_w + c.start_min * scale
+            w = max(2.0, (c.end_min - c.start_min) * scale)
+            tip = (
+                f"[{label}] {cover_label(c)}, {clock(c.start_min, params)}–"
+                f"{clock(c.end_min, params)} ({c.end_min - c.start_min} min)"
+            )
+            attrs = (
+                f' class="task" data-twin="{label}" data-people="{esc(c.person)}"'
+                if interactive
+                else ""
+            )
+            out.append(
+                f"<g{attrs}><title>{esc(tip)}</title>"
+                f'<rect x="{x:.1f}" y="{y + 3}" width="{w:.1f}" height="{row_h - 6}" rx="6" '
+                f'fill="{fill}" stroke="#333333" stroke-width="0.5"/>'
+                + (
+                    f'<text x="{x + 3:.1f}" y="{y + 14}" fill="{_text_colour(fill)}" '
+                    f'font-size="9">{esc(c.person)}</text>'
+                    if w >= 40
+                    else ""
+                )
+                + "</g>"
+            )
         y += row_h
     if schedule.handovers:
         out.append(f'<text x="8" y="{y + 14}" font-weight="bold" fill="#333333">hand-overs</text>')
@@ -558,6 +628,9 @@ def render_runsheets_html(
         gives[h.from_person].append(h)
         if h.to_person:
             gets[h.to_person].append(h)
+    charge: dict[str, list[CoverShift]] = defaultdict(list)
+    for c in schedule.cover:
+        charge[c.person].append(c)
 
     def tag(twin: str) -> str:
         fill = twin_colour(twin, params)
@@ -572,12 +645,19 @@ def render_runsheets_html(
         f"<title>twinsep run sheets — {esc(schedule.operation)}</title>",
         f"<style>{_SHEET_STYLE}</style></head><body>",
     ]
-    for person in sorted(by_person):
+    for person in sorted(set(by_person) | set(charge)):
         team = teams.get(person, "shared")
         colour = twin_colour(team if team in ("A", "B") else "both", params)
-        rows = sorted(by_person[person], key=lambda x: x[0].start_min)
-        first = min([rows[0][0].start_min] + [h.start_min for h in gets.get(person, [])])
-        last = max(t.end_min for t, _ in rows) + int(handover_min.get(person, 0))
+        rows = sorted(by_person.get(person, []), key=lambda x: x[0].start_min)
+        mine = charge.get(person, [])
+        first = min(
+            [t.start_min for t, _ in rows]
+            + [c.start_min for c in mine]
+            + [h.start_min for h in gets.get(person, [])]
+        )
+        last = max([t.end_min for t, _ in rows] + [c.end_min for c in mine]) + int(
+            handover_min.get(person, 0)
+        )
         last = max([last] + [h.end_min for h in gets.get(person, [])])
         parts.append(
             f'<section style="--c:{colour}"><h2>{esc(person)} — team '
@@ -598,6 +678,18 @@ def render_runsheets_html(
                     f"<td>{clock(t.end_min, params)}</td>"
                     f"<td>{tag(t.twin)}</td><td>{esc(t.name)}</td><td>{esc(role)}</td>"
                     f"<td>{esc(where)}</td><td>{esc(others)}</td></tr>",
+                )
+            )
+        for c in mine:
+            lines.append(
+                (
+                    c.start_min,
+                    0,
+                    f"<tr><td>{clock(c.start_min, params)}</td>"
+                    f"<td>{clock(c.end_min, params)}</td>"
+                    f"<td>{tag(c.twin)}</td><td><b>in charge of twin {esc(c.twin)}</b> "
+                    f"({esc(c.skill)}, continuously: no other task meanwhile)</td>"
+                    f"<td>{esc(c.skill)}@{esc(c.twin)}</td><td>-</td><td>-</td></tr>",
                 )
             )
         for h in gets.get(person, []):
@@ -624,6 +716,23 @@ def render_runsheets_html(
                 )
             )
         parts.extend(row for _, _, row in sorted(lines, key=lambda x: (x[0], x[1])))
+        parts.append("</table></section>")
+    for skill, twin in sorted({(c.skill, c.twin) for c in schedule.cover}, key=lambda k: k[1]):
+        parts.append(
+            f'<section style="--c:{twin_colour(twin, params)}"><h2>twin {esc(twin)}: '
+            f"{esc(skill)} in charge, continuously</h2><table><tr><th>from</th><th>to</th>"
+            "<th>twin</th><th>in charge</th><th>hands over to</th></tr>"
+        )
+        shifts = sorted(
+            (c for c in schedule.cover if (c.skill, c.twin) == (skill, twin)),
+            key=lambda c: c.start_min,
+        )
+        for k, c in enumerate(shifts):
+            nxt = shifts[k + 1].person if k + 1 < len(shifts) else "-"
+            parts.append(
+                f"<tr><td>{clock(c.start_min, params)}</td><td>{clock(c.end_min, params)}</td>"
+                f"<td>{tag(twin)}</td><td>{esc(c.person)}</td><td>{esc(nxt)}</td></tr>"
+            )
         parts.append("</table></section>")
     tables = sorted({t.table for t in schedule.tasks if t.table}, key=lambda s: (s != "joint", s))
     for table in tables:

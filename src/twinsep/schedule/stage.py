@@ -588,6 +588,16 @@ def schedule_section(result: ScheduleResult, params: ExportParams) -> dict[str, 
             }
             for h in f.handovers
         ],
+        "in_charge": [
+            {
+                "twin": c.twin,
+                "skill": c.skill,
+                "person": c.person,
+                "start_min": c.start_min,
+                "end_min": c.end_min,
+            }
+            for c in f.cover
+        ],
         "risk": {
             "distribution": risk.distribution,
             "n_samples": risk.n_samples,
