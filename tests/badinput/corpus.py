@@ -386,6 +386,20 @@ def rescale_not_a_number(root: Path) -> BadCase:
     return BadCase(paths[3].parent, "IM00004.dcm", ("rescaleintercept", "not a number"))
 
 
+def position_damaged(root: Path) -> BadCase:
+    # a damaged ImagePositionPatient was reported as missing, with a hint that the file
+    # was a screenshot (session 25)
+    paths = _series(root)
+
+    def damage(ds: pydicom.Dataset) -> None:
+        ds[0x00200032] = pydicom.DataElement(0x00200032, "LO", "1\\x\\3")
+
+    _edit(paths[3], damage)
+    return BadCase(
+        paths[3].parent, "IM00004.dcm", ("imagepositionpatient", "damaged", "export the series")
+    )
+
+
 def symlink_loop(root: Path) -> BadCase:
     a, b = root / "loop_a.nii.gz", root / "loop_b.nii.gz"
     os.symlink(b.name, a)
@@ -477,6 +491,7 @@ CASES: dict[str, Callable[[Path], BadCase]] = {
         nrrd_unknown_units,
         label_atlas_as_scan,
         rescale_not_a_number,
+        position_damaged,
     )
 }
 

@@ -143,6 +143,9 @@ class _Header:
     bad_rescale: str | None = None
     """Why RescaleSlope/RescaleIntercept cannot be used (present but not a finite number,
     or a zero slope); None when they are absent (1 and 0) or usable."""
+    bad_position: str | None = None
+    """Which of ImageOrientationPatient / ImagePositionPatient is present but damaged
+    (not 6 / 3 finite numbers); None when both are absent or readable."""
 
     @property
     def is_localizer(self) -> bool:
@@ -349,6 +352,7 @@ def _header_from_dataset(path: Path, ds: pydicom.Dataset) -> _Header | str:
             contrast=bool(_text(ds, 0x00180010)),
             sequence=_mr_sequence(ds),
             bad_rescale=_bad_rescale(ds),
+            bad_position=_bad_position(ds),
         )
     except Exception as exc:  # a malformed element in an otherwise DICOM file
         return f"malformed DICOM header ({type(exc).__name__}: {exc})"
@@ -370,6 +374,22 @@ def _bad_rescale(ds: pydicom.Dataset) -> str | None:
             )
     if _number(ds, 0x00281053, 1.0) == 0.0:
         return "RescaleSlope is 0: every voxel would read the intercept"
+    return None
+
+
+def _bad_position(ds: pydicom.Dataset) -> str | None:
+    """The name of a position element that is present but not readable, or None.
+
+    A damaged ImagePositionPatient was reported as missing ("no ImagePositionPatient ...
+    a screenshot or secondary capture is not a scan"), which sends the user looking for
+    the wrong fault. The damaged text itself is not shown (it may hold anything).
+    """
+    for tag, name, n in (
+        (0x00200037, "ImageOrientationPatient", 6),
+        (0x00200032, "ImagePositionPatient", 3),
+    ):
+        if _text(ds, tag) and _floats(ds, tag, n) is None:
+            return name
     return None
 
 
@@ -641,6 +661,13 @@ def _check_series_headers(hs: list[_Header], source: Path, params: LoadParams) -
                 f"a multi-frame file ({h.n_frames} frames) inside a series of {len(hs)} "
                 "files; a multi-frame (enhanced) scan is read from one file: give that file "
                 "or a folder holding only it",
+            )
+        if h.bad_position is not None:
+            raise ScanError(
+                h.path,
+                f"{h.bad_position} is present but damaged (not "
+                f"{6 if h.bad_position == 'ImageOrientationPatient' else 3} numbers), so the "
+                "slice cannot be placed in space; export the series again",
             )
         if h.iop is None or h.ipp is None:
             missing = "ImageOrientationPatient" if h.iop is None else "ImagePositionPatient"
