@@ -153,6 +153,13 @@ def test_version_and_help() -> None:
         assert command in stdout
 
 
+def test_phantom_list_needs_no_folder() -> None:
+    code, stdout, _ = _invoke("phantom", "--list")
+    assert code == 0 and "vertical-II" in stdout.split()
+    code, _, stderr = _invoke("phantom")  # no folder and no --list: one line, exit 2
+    assert code == 2 and "OUT" in stderr and len(stderr.strip().splitlines()) == 1
+
+
 def test_json_summary_of_check(tmp_path: Path) -> None:
     import numpy as np
 

@@ -392,8 +392,9 @@ def demo(
 def phantom(
     ctx: typer.Context,
     out: Annotated[
-        Path, typer.Argument(help="Folder to write ct.nii.gz, labels, twins, truth.json.")
-    ],
+        Path | None,
+        typer.Argument(help="Folder to write ct.nii.gz, labels, twins, truth.json."),
+    ] = None,
     kind: Annotated[str, typer.Option("--kind", help="Phantom kind (see --list).")] = "vertical-II",
     size: Annotated[int, typer.Option("--size", help="Voxels along the longest axis.")] = 96,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
@@ -418,6 +419,8 @@ def phantom(
                 lambda: out_console.print("\n".join(PHANTOM_KINDS)),
             )
             return
+        if out is None:
+            raise InputError("OUT", "missing: give the folder to write the phantom to")
         if kind not in PHANTOM_KINDS:
             raise InputError(
                 "--kind", f"unknown phantom kind {kind!r}; choose one of {', '.join(PHANTOM_KINDS)}"
