@@ -12,6 +12,7 @@ from twinsep.errors import ConfigError
 from twinsep.schedule import compile_problem, solve_schedule
 from twinsep.schedule.montecarlo import MonteCarloParams, run_monte_carlo, sample_durations
 from twinsep.schedule.team import Task
+from twinsep.schedule.verify import verify_schedule
 
 
 def _tri_quantile(a: float, c: float, b: float, u: float) -> float:
@@ -81,10 +82,18 @@ def test_pert_mean():
 def test_fixed_durations_reproduce_the_optimal_makespan(default_two_stage):
     _, problem, sch = default_two_stage
     fixed = problem.team.with_tasks(
-        [t.model_copy(update={"duration_min": (t.planned_min,) * 3}) for t in problem.tasks]
+        [t.model_copy(update={"duration_min": (t.planned_min,) * 3}) for t in problem.tasks],
+        problem.team.continuous,
     )
     mc = run_monte_carlo(compile_problem(fixed), sch, params=MonteCarloParams(n_samples=10))
     assert mc.makespan_p50_min == sch.makespan_min == mc.makespan_p90_min
+    # every person's duty as planned, the anaesthetists' shifts in charge of a twin
+    # included (verify's duty windows: tasks, shifts and hand-overs)
+    duty = verify_schedule(sch, problem.team).duty_min
+    in_charge = {c.person for c in sch.cover}
+    assert in_charge and in_charge <= set(mc.duty_p50_h)
+    for who in in_charge:
+        assert mc.duty_p50_h[who] == mc.duty_p90_h[who] == round(duty[who] / 60, 2), who
 
 
 def test_dominant_chain_is_critical_and_drives_overrun():

@@ -9,7 +9,7 @@ tasks may also start earlier than planned). All samples are computed together as
 arrays: one vector operation per task.
 
 Reported: P50/P90 of the makespan, of each person's on-duty hours (first start to last
-end plus hand-over tail) and the chance of exceeding their limit, the planned critical
+end plus hand-over tail, shifts in charge of a twin included) and the chance of exceeding their limit, the planned critical
 path (zero float with most-likely durations), each task's criticality index (share of
 samples in which it lies on the critical path) and the overrun drivers (tasks whose
 duration correlates most with the makespan).
@@ -190,6 +190,52 @@ def _retime(
     return start, end, binding
 
 
+def _charge_spans(
+    problem: Problem,
+    schedule: Schedule,
+    start: npt.NDArray[np.float64],
+    end: npt.NDArray[np.float64],
+    index: dict[str, int],
+) -> dict[str, list[tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]]]:
+    """Per person, the sampled (start, end) of each shift in charge of a continuous role:
+    the window's ends move with its first and last task; a relay keeps its planned
+    distance to the nearest task of the role on each side (the leaver's last, the
+    successor's first)."""
+    out: dict[str, list[tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]]] = defaultdict(
+        list
+    )
+    planned = {st.name: st for st in schedule.tasks}
+    for spec in problem.covers:
+        c = spec.cover
+        shifts = [sh for sh in schedule.cover if (sh.twin, sh.skill) == (c.twin, c.skill)]
+        if not shifts:
+            continue
+        w0, w1 = min(sh.start_min for sh in shifts), max(sh.end_min for sh in shifts)
+        tasks = [problem.tasks[t].name for t, _ in spec.serving]
+        for sh in shifts:
+            inside = [
+                nm
+                for nm in tasks
+                if planned[nm].start_min >= sh.start_min and planned[nm].end_min <= sh.end_min
+            ]
+            if sh.start_min == w0:
+                lo = start[:, spec.first]
+            elif inside:
+                t0 = min(inside, key=lambda nm: planned[nm].start_min)
+                lo = start[:, index[t0]] - (planned[t0].start_min - sh.start_min)
+            else:
+                continue
+            if sh.end_min == w1:
+                hi = end[:, spec.last]
+            elif inside:
+                t1 = max(inside, key=lambda nm: planned[nm].end_min)
+                hi = end[:, index[t1]] + (sh.end_min - planned[t1].end_min)
+            else:
+                continue
+            out[sh.person].append((lo, np.maximum(lo, hi)))
+    return out
+
+
 def run_monte_carlo(
     problem: Problem,
     schedule: Schedule,
@@ -254,9 +300,16 @@ def run_monte_carlo(
     duty50: dict[str, float] = {}
     duty90: dict[str, float] = {}
     over: dict[str, float] = {}
-    for person, ts in sorted(by_person.items()):
+    charge = _charge_spans(problem, schedule, start, end, index)
+    for person in sorted(set(by_person) | set(charge)):
+        ts = by_person.get(person, [])
         pp = problem.team.person(person)
-        span = end[:, ts].max(axis=1) - start[:, ts].min(axis=1) + pp.handover_min
+        los = [start[:, ts].min(axis=1)] if ts else []
+        his = [end[:, ts].max(axis=1)] if ts else []
+        for lo, hi in charge.get(person, []):
+            los.append(lo)
+            his.append(hi)
+        span = np.max(his, axis=0) - np.min(los, axis=0) + pp.handover_min
         q50, q90 = np.percentile(span, [50, 90])
         duty50[person] = round(float(q50) / 60.0, 2)
         duty90[person] = round(float(q90) / 60.0, 2)
