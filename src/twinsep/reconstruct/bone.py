@@ -8,12 +8,17 @@ Method:
 2. an ellipsoid (general quadric, least squares; a sphere when the quadric is not an
    ellipsoid) is fitted to it -- the smooth continuation of this twin's own vault over
    the defect, not a generic template;
-3. the fitted surface is sampled by a geodesic sphere; a sample is *missing bone* when
-   it lies beyond the wound surface (on the other twin's side, within twice
-   ``tolerance_mm`` of the wound), or when no own skull lies within ``tolerance_mm``
-   and it is nearer to the wound than to the twin's own bone; the patches touching the
-   wound are the missing calvarium;
-4. the template is that patch thickened inward by the twin's mean skull thickness,
+3. the fitted surface is sampled by a geodesic sphere; a sample with no own skull
+   within ``tolerance_mm`` is *missing bone* when it lies beyond the wound surface (on
+   the other twin's side, within twice ``tolerance_mm`` of the wound) or nearer to the
+   wound than to the twin's own bone; so is a sample whose direction from the fit
+   centre lies inside the bone rim (the opening seen from the centre: a vault fitted
+   inside a skull that flares toward the union meets the cut short of the rim). The
+   patches over the opening or at its rim are the missing calvarium; a cut that opens
+   no bone gets no template;
+4. the patch is widened by ``overlap_mm`` (along the fitted surface) so that its edge
+   lies over the twin's own bone around the opening, not at the opening's edge;
+5. the template is that patch thickened inward by the twin's mean skull thickness,
    closed along its rim: a watertight solid ready to print (area and volume reported).
 
 Defects larger than ``regrowth_limit_mm2`` are flagged: bone regrowth in infants is
@@ -65,6 +70,10 @@ class BoneParams:
     min_thickness_mm, max_thickness_mm : float
         Clamp of the template thickness, mm (1.0, 8.0: infant calvarium is 1-5 mm;
         the mean thickness includes some skull base).
+    overlap_mm : float
+        How far the template reaches past the opening over the twin's own bone, mm,
+        measured along the fitted surface (5.0: a planning choice, room for a ring of
+        sutures or plates on bone around the whole edge; 0 = cut to the opening).
     """
 
     regrowth_limit_mm2: float = 900.0
@@ -74,8 +83,11 @@ class BoneParams:
     sphere_subdivisions: int = 5
     min_thickness_mm: float = 1.0
     max_thickness_mm: float = 8.0
+    overlap_mm: float = 5.0
 
     def __post_init__(self) -> None:
+        if not (math.isfinite(self.overlap_mm) and self.overlap_mm >= 0):
+            raise InputError("bone.overlap_mm", f"{self.overlap_mm} must be >= 0")
         for name in ("regrowth_limit_mm2", "tolerance_mm", "min_thickness_mm"):
             v = getattr(self, name)
             if not (math.isfinite(v) and v > 0):
@@ -119,7 +131,8 @@ class TwinBonePlan:
     defect_area_mm2 : float
         Bone defect area measured on the cut (see defects), mm^2.
     missing_area_mm2 : float
-        Area of the fitted calvarium missing over the defect (template outer area), mm^2.
+        Outer area of the template, mm^2: the fitted calvarium over the opening plus
+        the ``overlap_mm`` band over the twin's own bone around it.
     template_volume_ml : float
         Volume of the template solid, mL.
     thickness_mm : float
@@ -241,6 +254,80 @@ def _manifold_patch(faces: np.ndarray, max_iter: int = 20) -> np.ndarray:
     return f
 
 
+def inside_rim(points_mm: np.ndarray, rim_mm: np.ndarray, centre_mm: np.ndarray) -> np.ndarray:
+    """Whether each point, seen from ``centre_mm``, lies inside the closed rim loop.
+
+    Directions from the centre are mapped azimuthally-equidistantly about the rim's
+    mean direction (valid for rims less than 180 deg across) and tested against the
+    rim's polygon there (even-odd rule).
+
+    Parameters
+    ----------
+    points_mm : (N, 3) float64
+    rim_mm : (K, 3) float64
+        Closed loop, in order; fewer than 3 points encloses nothing.
+    centre_mm : (3,) float64
+
+    Returns
+    -------
+    (N,) bool
+    """
+    pts = np.asarray(points_mm, dtype=np.float64)
+    if len(rim_mm) < 3 or len(pts) == 0:
+        return np.zeros(len(pts), dtype=bool)
+
+    def unit(v: np.ndarray) -> np.ndarray:
+        return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12)
+
+    r = unit(np.asarray(rim_mm, dtype=np.float64) - centre_mm)
+    c = unit(r.mean(axis=0))
+    e1 = unit(np.cross(c, np.eye(3)[int(np.argmin(np.abs(c)))]))
+    e2 = np.cross(c, e1)
+
+    def flat(u: np.ndarray) -> np.ndarray:
+        ang = np.arccos(np.clip(u @ c, -1.0, 1.0))
+        az = np.arctan2(u @ e2, u @ e1)
+        return np.column_stack([ang * np.cos(az), ang * np.sin(az)])
+
+    poly = flat(r)
+    q = flat(unit(pts - centre_mm))
+    a, b = poly, np.roll(poly, -1, axis=0)
+    inside = np.zeros(len(q), dtype=bool)
+    for k in range(len(a)):  # even-odd crossings of a ray along +x
+        (x1, y1), (x2, y2) = a[k], b[k]
+        cross = (y1 > q[:, 1]) != (y2 > q[:, 1])
+        if y2 != y1:
+            x_at = x1 + (q[:, 1] - y1) * (x2 - x1) / (y2 - y1)
+            inside ^= cross & (q[:, 0] < x_at)
+    return inside
+
+
+def _components_touching(sub: np.ndarray, touch: np.ndarray) -> np.ndarray:
+    """The faces of ``sub`` in edge-connected patches holding a face where ``touch``."""
+    n_f = len(sub)
+    if n_f == 0 or not touch.any():
+        return sub[:0]
+    edges = np.sort(np.concatenate([sub[:, [0, 1]], sub[:, [1, 2]], sub[:, [2, 0]]]), axis=1)
+    _, inv = np.unique(edges, axis=0, return_inverse=True)
+    inc = sparse.csr_matrix(
+        (np.ones(3 * n_f), (np.tile(np.arange(n_f), 3), inv.ravel())),
+        shape=(n_f, int(inv.max()) + 1),
+    )
+    _, comp = connected_components(inc @ inc.T, directed=False)
+    return sub[np.isin(comp, np.unique(comp[touch]))]
+
+
+def _widen(verts: np.ndarray, faces: np.ndarray, seeds: np.ndarray, by_mm: float) -> np.ndarray:
+    """Faces whose corners all lie within ``by_mm`` of a seed point (on the surface).
+
+    Straight-line distance (the chord of 5 mm on a 50 mm vault is the arc to 0.1 %);
+    half the median edge is added so that the kept edge lies at ``by_mm`` on average.
+    """
+    e = np.linalg.norm(verts[faces[:, 0]] - verts[faces[:, 1]], axis=1)
+    near = cKDTree(seeds).query(verts, distance_upper_bound=by_mm + 0.5 * float(np.median(e)))[0]
+    return faces[np.isfinite(near)[faces].all(axis=1)]
+
+
 def plan_bone(defects: TwinDefects, *, params: BoneParams = BoneParams()) -> TwinBonePlan:
     """Missing calvarium and cranioplasty template of one twin.
 
@@ -301,13 +388,21 @@ def plan_bone(defects: TwinDefects, *, params: BoneParams = BoneParams()) -> Twi
     normals /= np.linalg.norm(normals, axis=1, keepdims=True)
     d_bone = cKDTree(pts).query(verts)[0]
     d_w, i_w = wound_tree.query(verts)
-    # beyond the wound surface (on the other twin's side, near the wound) or far from
-    # any own skull and nearer to the wound than to it
+    # no own skull within the tolerance (a flattened skull at a contact is there) and
+    # beyond the wound surface (on the other twin's side, near the wound) or nearer to
+    # the wound than to the twin's bone
     beyond = np.einsum("ij,ij->i", verts - d.wound.points_mm[i_w], d.wound.normals[i_w]) > 0.0
-    missing_v = (beyond & (d_w < 2.0 * params.tolerance_mm)) | (
-        (d_bone > params.tolerance_mm) & (d_w < d_bone)
+    missing_v = (d_bone > params.tolerance_mm) & (
+        (beyond & (d_w < 2.0 * params.tolerance_mm)) | (d_w < d_bone)
     )
-    keep = missing_v[faces].all(axis=1)
+    # the opening seen from the fit centre is missing whatever the fit's distance to the
+    # cut (a vault fitted inside a flaring skull met the rim short of it)
+    rim = d.bone_rim_mm
+    over = inside_rim(verts, rim, fit.centre_mm)
+    missing_v |= over
+    if d.bone_defect_area_mm2 <= 0.0:
+        missing_v[:] = False  # the cut opens no bone of this twin: nothing to cover
+        over[:] = False
     thickness = float(
         np.clip(d.skull_thickness_mm, params.min_thickness_mm, params.max_thickness_mm)
     )
@@ -315,30 +410,40 @@ def plan_bone(defects: TwinDefects, *, params: BoneParams = BoneParams()) -> Twi
     v_out, f_out = empty
     area = vol = 0.0
     watertight = False
-    if keep.any():
-        # connected patches of missing faces; keep those touching the wound
-        sub = faces[keep]
-        n_f = len(sub)
-        edges = np.sort(np.concatenate([sub[:, [0, 1]], sub[:, [1, 2]], sub[:, [2, 0]]]), axis=1)
-        _, inv = np.unique(edges, axis=0, return_inverse=True)
-        inc = sparse.csr_matrix(
-            (np.ones(3 * n_f), (np.tile(np.arange(n_f), 3), inv.ravel())),
-            shape=(n_f, int(inv.max()) + 1),
+    sub = faces[missing_v[faces].all(axis=1)]
+    reach = params.tolerance_mm + d.skull_thickness_mm
+    if len(rim) >= 3:
+        # patches over the bone opening or at its rim, not along a soft-tissue cut
+        d_rim = cKDTree(rim).query(verts[sub].reshape(-1, 3))[0].reshape(-1, 3)
+        touch = over[sub].any(axis=1) | (d_rim.min(axis=1) <= reach)
+    else:
+        touch = d_w[sub].min(axis=1) <= reach
+    sub = _components_touching(sub, touch)
+    if params.overlap_mm > 0 and (len(sub) or over.any() or len(rim)):
+        # from the patch, the opening and the rim itself on the fitted surface (a rim
+        # narrower than a sample encloses none)
+        on_fit = (rim - fit.centre_mm) @ fit.axes.T / fit.radii_mm
+        on_fit /= np.maximum(np.linalg.norm(on_fit, axis=1, keepdims=True), 1e-12)
+        seeds = np.vstack(
+            [
+                verts[np.union1d(np.unique(sub), np.flatnonzero(over))],
+                fit.centre_mm + (on_fit * fit.radii_mm) @ fit.axes,
+            ]
         )
-        _, comp = connected_components(inc @ inc.T, directed=False)
-        touch = d_w[sub].min(axis=1) <= params.tolerance_mm + d.skull_thickness_mm
-        good = np.isin(comp, np.unique(comp[touch]))
-        sub = _manifold_patch(sub[good])
-        if len(sub):
-            patch = trimesh.Trimesh(verts, sub, process=False)
-            area = float(patch.area)
-            v_out, f_out = _shell(verts, sub, normals, thickness)
-            tm = trimesh.Trimesh(v_out, f_out, process=True)
-            watertight = bool(tm.is_watertight)
-            vol = float(abs(tm.volume)) / 1000.0 if watertight else area * thickness / 1000.0
-            if watertight and tm.volume < 0:
-                f_out = f_out[:, ::-1]
-    if exceeds:
+        sub = _widen(verts, faces, seeds, params.overlap_mm)
+    sub = _manifold_patch(sub)
+    if len(sub):
+        patch = trimesh.Trimesh(verts, sub, process=False)
+        area = float(patch.area)
+        v_out, f_out = _shell(verts, sub, normals, thickness)
+        tm = trimesh.Trimesh(v_out, f_out, process=True)
+        watertight = bool(tm.is_watertight)
+        vol = float(abs(tm.volume)) / 1000.0 if watertight else area * thickness / 1000.0
+        if watertight and tm.volume < 0:
+            f_out = f_out[:, ::-1]
+    if d.bone_defect_area_mm2 <= 0.0:
+        note = f"the cut opens no bone of twin {d.twin}: no cranioplasty template is needed"
+    elif exceeds:
         note = (
             f"bone defect of twin {d.twin} ({d.bone_defect_area_mm2:.0f} mm²) is larger than "
             f"{params.regrowth_limit_mm2:.0f} mm², which bone regrowth in infants rarely closes: "
