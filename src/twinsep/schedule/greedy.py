@@ -300,13 +300,15 @@ def _greedy_pass(
             serves = {
                 c: k for c, cv in enumerate(problem.covers) if (k := cv.serves(t)) is not None
             }
-            saved = [(pp.left, [list(x) for x in pp.charge]) for pp in people]
+            saved = [
+                (pp.left, [list(x) for x in pp.charge], pp.first, pp.last_end) for pp in people
+            ]
             _apply_relays(people, relays)
             staff = _staff(problem.needs[t], people, s, e, rule, forced, serves)
             opened = None if staff is None else _open_covers(problem, people, t, s, staff)
             if staff is None or opened is None:
-                for pp, (left, ch) in zip(people, saved, strict=True):
-                    pp.left, pp.charge = left, ch
+                for pp, (left, ch, first, last_end) in zip(people, saved, strict=True):
+                    pp.left, pp.charge, pp.first, pp.last_end = left, ch, first, last_end
                 continue
             for k, a in task.equipment.items():
                 equipment[k].booked.append((s, e, a))
