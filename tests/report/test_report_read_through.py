@@ -301,9 +301,13 @@ def test_a_template_beside_a_smaller_bone_defect_is_explained() -> None:
     rows = _table(page, "templates")
     assert "template surface (mm²)" in rows[0]
     assert "models/B_cranioplasty_B.stl" in rows[1] and note_b in rows[1] and "360" in rows[1]
-    note = _text(page[page.index('id="bone-note"') :])[:400]
+    note = _text(page[page.index('id="bone-note"') :])[:600]
     assert "opening the cut leaves in the twin's skull" in note
-    assert "measured on different surfaces (the cut, the fitted vault)" in note
+    assert "over that opening and an overlap beyond its edge onto the twin's own bone" in note
+    assert "none is made where the cut opens no bone" in note
+    plan["parameters"] = {"reconstruct": {"bone": {"overlap_mm": 5.0}}}
+    note = _text(render_report(plan, {}))
+    assert "over that opening and 5 mm beyond its edge" in note
 
 
 def test_the_models_table_names_csf_in_words() -> None:
