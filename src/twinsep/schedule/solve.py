@@ -222,7 +222,9 @@ class _Model:
         self.de: dict[int, cp_model.IntVar] = {}
         self.used: dict[int, cp_model.IntVar] = {}
         segs = self._cover_segments(horizon, dur)
-        people = sorted(set(by_person) | set(segs))
+        # people in the order of their first task (as before continuous roles, so that a
+        # problem without them builds the same model), then those only in charge
+        people = list(by_person) + sorted(p for p in segs if p not in by_person)
         for p in people:
             ts = by_person.get(p, [])
             person = team.people[p]
@@ -233,7 +235,7 @@ class _Model:
                 )
                 for t in ts
             }
-            if len(ivs) > 1:
+            if ivs:
                 m.add_no_overlap(list(ivs.values()))
             ds = m.new_int_var(0, horizon, f"ds{p}")
             de = m.new_int_var(0, horizon + h, f"de{p}")
