@@ -195,3 +195,17 @@ def test_continuous_section_round_trips_and_names_unknown_tasks():
     bad = text.replace("until: dressing and transfer to ICU B", "until: no such task")
     with pytest.raises(ConfigError, match=r"line \d+, field continuous\[1\]\.until: unknown task"):
         parse_team(bad)
+
+
+def test_own_tasks_without_continuous_section_are_warned_about():
+    from twinsep.schedule.stage import ScheduleParams, plan_schedule
+
+    tasks = separation_tasks(sep_stages(1))
+    params = ScheduleParams(solve=FAST)
+    bare = plan_schedule(sep_stages(1), default_team().with_tasks(tasks), params=params)
+    assert bare.final.cover == ()
+    assert any("without a continuous section" in n for n in bare.notes)
+    covered = default_team().with_tasks(tasks, anaesthesia_covers(tasks))
+    done = plan_schedule(sep_stages(1), covered, params=params)
+    assert not any("continuous section" in n for n in done.notes)
+    assert {c.twin for c in done.final.cover} == {"A", "B"}
