@@ -157,38 +157,18 @@ def brain_interface_mask(lab: np.ndarray, tw: np.ndarray) -> np.ndarray:
     return contact_mask(a, b) | contact_mask(b, a)
 
 
-def _coarse_factors(n_full: int, max_nodes: int, spacing: np.ndarray) -> tuple[int, int, int]:
-    """Block size (voxels per axis) of the cut's coarse pass: blocks about as long in mm
-    along every axis, ``n_full`` voxels in at most ``max_nodes`` blocks.
-
-    One factor for all axes made 0.4 x 0.4 x 3 mm voxels 0.8 x 0.8 x 6 mm blocks and
-    the refine band (1.5 blocks' longest side) 9 mm: on the real-CT twins at that grid
-    the fine pass held 368 k nodes (176 k with these blocks), and a dumbbell joined
-    along its thick-slice axis was cut 24 % larger than by the direct solve
-    (docs/separation.md, "The coarse pass on thick-slice grids").
-    Isotropic grids get the one factor as before: ``ceil((n_full / max_nodes)^(1/3))``.
-    """
-    r = (n_full / max_nodes) ** (1.0 / 3.0)
-    g = float(np.prod(spacing)) ** (1.0 / 3.0)
-    # the product of the factors is at least r^3 (the spacings' ratios to g multiply
-    # to 1): never more blocks than max_nodes; 1e-9 keeps ceil exact on isotropic grids
-    f = [max(1, int(np.ceil(r * g / float(s) - 1e-9))) for s in spacing]
-    return (f[0], f[1], f[2])
-
-
 def _coarsen(
-    cost: np.ndarray, tw: np.ndarray, iface: np.ndarray, f: tuple[int, int, int]
+    cost: np.ndarray, tw: np.ndarray, iface: np.ndarray, f: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Blocks of ``f[0] x f[1] x f[2]`` voxels: the dearest cost, the majority twin, any
-    brain interface."""
-    pad = [(0, (-n) % k) for n, k in zip(tw.shape, f, strict=True)]
+    """Blocks of f^3 voxels: the dearest cost, the majority twin, any brain interface."""
+    pad = [(0, (-n) % f) for n in tw.shape]
     c = np.pad(cost, pad)
     t = np.pad(tw, pad)
     i = np.pad(iface, pad)
-    shp = tuple(n // k for n, k in zip(c.shape, f, strict=True))
+    shp = tuple(n // f for n in c.shape)
 
     def blocks(x: np.ndarray) -> np.ndarray:
-        return x.reshape(shp[0], f[0], shp[1], f[1], shp[2], f[2])
+        return x.reshape(shp[0], f, shp[1], f, shp[2], f)
 
     coarse_cost = blocks(c).max(axis=(1, 3, 5))
     n_a = blocks(t == TWIN_A).sum(axis=(1, 3, 5))
@@ -626,19 +606,18 @@ def min_cut_twins(labels: Volume, twins: Volume, *, params: CutParams = CutParam
         band, band_mm = _capped_band(tw_c > 0, dist, params.band_mm, params)
         new_c = _solve(cost, tw_c, band, spacing, params, stats, dist, iface, tw_c)
     else:
-        f = _coarse_factors(n_full, params.max_fine_nodes, spacing)
-        sp_c = spacing * np.asarray(f)
+        f = int(np.ceil((n_full / params.max_fine_nodes) ** (1.0 / 3.0)))
         coarse_cost, coarse_tw, coarse_iface = _coarsen(cost, tw_c, iface, f)
         c_boundary = boundary_mask(coarse_tw)
         c_dist = edt.edt(
-            ~c_boundary, anisotropy=tuple(sp_c), black_border=False, parallel=_EDT_THREADS
+            ~c_boundary, anisotropy=tuple(spacing * f), black_border=False, parallel=_EDT_THREADS
         )
         c_band, band_mm = _capped_band(coarse_tw > 0, c_dist, params.band_mm, params)
         c_new = _solve(
             coarse_cost,
             coarse_tw,
             c_band,
-            sp_c,
+            spacing * f,
             params,
             stats,
             c_dist,
@@ -646,7 +625,7 @@ def min_cut_twins(labels: Volume, twins: Volume, *, params: CutParams = CutParam
             coarse_tw,
         )
         # each fine voxel takes its block's value (one gather, no repeated copies)
-        blocks = np.ix_(*(np.arange(n) // k for n, k in zip(tw_c.shape, f, strict=True)))
+        blocks = np.ix_(*(np.arange(n) // f for n in tw_c.shape))
         up = c_new[blocks]
         up_band = c_band[blocks]
         body = tw_c > 0
@@ -655,10 +634,10 @@ def min_cut_twins(labels: Volume, twins: Volume, *, params: CutParams = CutParam
         f_dist = edt.edt(
             ~f_boundary, anisotropy=tuple(spacing), black_border=False, parallel=_EDT_THREADS
         )
-        refine_mm = params.refine_voxels * float(sp_c.max())
+        refine_mm = params.refine_voxels * f * float(spacing.max())
         f_band, _ = _capped_band(body, f_dist, refine_mm, params)
         new_c = _solve(cost, prov, f_band, spacing, params, stats, f_dist, iface, tw_c)
-        logger.info("min-cut coarse-to-fine: blocks %s voxels, refine band %.1f mm", f, refine_mm)
+        logger.info("min-cut coarse-to-fine: factor %d, refine band %.1f mm", f, refine_mm)
     moved = int(np.count_nonzero(new_c != tw_c))  # nothing moves outside the box
     refined = tw.copy()
     refined[box] = new_c
