@@ -72,12 +72,8 @@ def test_the_thresholds_are_parameters() -> None:
     assert len(thick_slice_warnings((0.6, 0.6, 5.0), contrast=True, params=loose)) == 1
 
 
-@pytest.mark.parametrize(("slice_mm", "warned"), [(1.0, False), (3.0, True)])
-def test_the_segment_stage_warns_a_3_mm_ct_and_not_a_1_mm_one(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, slice_mm: float, warned: bool
-) -> None:
-    """Through the stage on a tiny CT (the segmentation itself is stubbed: the warning
-    depends on the grid only)."""
+def _stub_segmentation_and_tiny_ct(monkeypatch: pytest.MonkeyPatch) -> np.ndarray:
+    """Stub the stage's segment_ct (the warning depends on the grid only); a tiny CT."""
     monkeypatch.setattr(
         "twinsep.segment.stage.segment_ct",
         lambda vol, params: TissueLabels(
@@ -88,6 +84,16 @@ def test_the_segment_stage_warns_a_3_mm_ct_and_not_a_1_mm_one(
     )
     ct = np.full((24, 24, 12), -1000, np.int16)
     ct[4:20, 4:20, 2:10] = np.random.default_rng(0).integers(0, 1200, (16, 16, 8))
+    return ct
+
+
+@pytest.mark.parametrize(("slice_mm", "warned"), [(1.0, False), (3.0, True)])
+def test_the_segment_stage_warns_a_3_mm_ct_and_not_a_1_mm_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, slice_mm: float, warned: bool
+) -> None:
+    """Through the stage on a tiny CT (the segmentation itself is stubbed: the warning
+    depends on the grid only)."""
+    ct = _stub_segmentation_and_tiny_ct(monkeypatch)
     path = tmp_path / "ct.nii.gz"
     nib.save(nib.Nifti1Image(ct, np.diag([0.5, 0.5, slice_mm, 1.0])), str(path))
     ctx = StageContext(PlanOptions(scan_path=path))
@@ -141,16 +147,7 @@ def test_the_segment_stage_reads_the_dicom_slice_thickness(
     from twinsep.io.dicom_write import write_dicom_series
     from twinsep.volume import Volume
 
-    monkeypatch.setattr(
-        "twinsep.segment.stage.segment_ct",
-        lambda vol, params: TissueLabels(
-            labels=vol.with_array(np.zeros(vol.shape, np.uint8)),
-            contrast=False,
-            hu_thresholds={},
-        ),
-    )
-    ct = np.full((24, 24, 12), -1000, np.int16)
-    ct[4:20, 4:20, 2:10] = np.random.default_rng(0).integers(0, 1200, (16, 16, 8))
+    ct = _stub_segmentation_and_tiny_ct(monkeypatch)
     folder = tmp_path / "series"
     for f in write_dicom_series(Volume(ct, np.diag([0.5, 0.5, 1.0, 1.0])), folder):
         ds = pydicom.dcmread(f)
