@@ -503,13 +503,14 @@ def check_not_atlas(
     lo, hi = int(a.min()), int(a.max())
     if guess_modality(float(lo), float(hi), params=params) == "CT":
         return  # a noise-free synthetic CT is piecewise constant too
-    import cc3d
+    from twinsep.segment.morph import label_components  # here: segment imports io
 
     values, counts = np.unique(a, return_counts=True)
     if values.size <= params.label_map_max_unique:
         return
     background = values[np.argmax(counts)]
-    regions, n = cc3d.connected_components(a, connectivity=6, return_N=True)
+    # regions of one value (cc3d labels a multi-valued array by value; 0 is background)
+    regions, n = label_components(a, 6)
     sizes = np.bincount(regions.ravel(), minlength=n + 1)
     region_value = np.zeros(n + 1, dtype=np.int64)
     region_value[regions.ravel()] = a.ravel()
