@@ -197,3 +197,27 @@ def test_ideographic_names_are_withheld_too(tmp_path: Path) -> None:
         load_scan(tmp_path / "series")
     line = info.value.one_line()
     assert "山田" not in line and "missing slice" in line and "file 3 of 7" in line, line
+
+
+class _OneDamaged(pydicom.Dataset):
+    """A dataset whose PatientBirthDate cannot be decoded (a damaged element)."""
+
+    def __getitem__(self, key):  # type: ignore[no-untyped-def]
+        if key == "PatientBirthDate":
+            raise ValueError("damaged element")
+        return super().__getitem__(key)
+
+
+def test_a_damaged_element_keeps_the_other_identifiers() -> None:
+    """A non-image file read for its identifiers keeps those it can decode; an image's
+    header still fails on a damaged identifier (refused as malformed, as before)."""
+    from twinsep.io.dicom import _phi_values
+
+    ds = _OneDamaged()
+    ds.PatientName = "QUIMBY^ZELDA"
+    ds.PatientID = "4471923"
+    ds.PatientBirthDate = "20250101"
+    got = _phi_values(ds, skip_damaged=True)
+    assert got == {"PatientName": "QUIMBY^ZELDA", "PatientID": "4471923"}
+    with pytest.raises(ValueError, match="damaged element"):
+        _phi_values(ds)

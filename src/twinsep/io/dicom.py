@@ -230,14 +230,23 @@ def _uint(ds: pydicom.Dataset, tag: int, default: int | None) -> int | None:
         return default
 
 
-def _phi_values(ds: pydicom.Dataset) -> dict[str, str]:
-    """The identifying top-level values of ``ds`` (:data:`PHI_KEYWORDS`) that are not empty."""
+def _phi_values(ds: pydicom.Dataset, *, skip_damaged: bool = False) -> dict[str, str]:
+    """The identifying top-level values of ``ds`` (:data:`PHI_KEYWORDS`) that are not empty.
+
+    ``skip_damaged``: an element that cannot be decoded is left out and the others kept
+    (a file that is not an image, read only for its identifiers); otherwise the error
+    propagates (an image's header is then refused as malformed).
+    """
     phi: dict[str, str] = {}
     for kw in PHI_KEYWORDS:
-        if kw in ds:
-            val = str(ds[kw].value)
-            if val:
-                phi[kw] = val
+        try:
+            val = str(ds[kw].value) if kw in ds else ""
+        except Exception:
+            if not skip_damaged:
+                raise
+            continue
+        if val:
+            phi[kw] = val
     return phi
 
 
@@ -263,10 +272,7 @@ def _read_header(path: Path, identifiers: dict[str, str] | None = None) -> _Head
         return f"unreadable DICOM ({type(exc).__name__})"
     got = _header_from_dataset(path, ds)
     if isinstance(got, str) and identifiers is not None:
-        try:
-            identifiers.update(_phi_values(ds))
-        except Exception:  # a damaged element: what could be read is kept  # noqa: S110
-            pass
+        identifiers.update(_phi_values(ds, skip_damaged=True))
     return got
 
 
