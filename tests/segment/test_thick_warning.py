@@ -87,6 +87,15 @@ def _stub_segmentation_and_tiny_ct(monkeypatch: pytest.MonkeyPatch) -> np.ndarra
     return ct
 
 
+def _stage_warnings(scan: Path) -> list[str]:
+    """The segment stage run on ``scan``; the plan's warnings."""
+    ctx = StageContext(PlanOptions(scan_path=scan))
+    ctx.params = SegmentStageParams()
+    ctx.stage_name = "segment"
+    build_stage().run(ctx)
+    return list(ctx.warnings)
+
+
 @pytest.mark.parametrize(("slice_mm", "warned"), [(1.0, False), (3.0, True)])
 def test_the_segment_stage_warns_a_3_mm_ct_and_not_a_1_mm_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, slice_mm: float, warned: bool
@@ -96,11 +105,7 @@ def test_the_segment_stage_warns_a_3_mm_ct_and_not_a_1_mm_one(
     ct = _stub_segmentation_and_tiny_ct(monkeypatch)
     path = tmp_path / "ct.nii.gz"
     nib.save(nib.Nifti1Image(ct, np.diag([0.5, 0.5, slice_mm, 1.0])), str(path))
-    ctx = StageContext(PlanOptions(scan_path=path))
-    ctx.params = SegmentStageParams()
-    ctx.stage_name = "segment"
-    build_stage().run(ctx)
-    hits = [w for w in ctx.warnings if "coarser than 2 mm" in w]
+    hits = [w for w in _stage_warnings(path) if "coarser than 2 mm" in w]
     assert bool(hits) is warned
     if warned:
         assert "CSF mL +20 to +22 %" in hits[0]
@@ -153,11 +158,7 @@ def test_the_segment_stage_reads_the_dicom_slice_thickness(
         ds = pydicom.dcmread(f)
         ds.SliceThickness = thickness
         ds.save_as(f)
-    ctx = StageContext(PlanOptions(scan_path=folder))
-    ctx.params = SegmentStageParams()
-    ctx.stage_name = "segment"
-    build_stage().run(ctx)
-    hits = [w for w in ctx.warnings if "SliceThickness" in w]
+    hits = [w for w in _stage_warnings(folder) if "SliceThickness" in w]
     assert bool(hits) is warned
     if warned:
         assert "slices 3 mm thick" in hits[0] and "CSF mL +20 to +22 %" in hits[0]
