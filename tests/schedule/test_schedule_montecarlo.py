@@ -10,8 +10,10 @@ from sched_helpers import FAST, person, small_team
 
 from twinsep.errors import ConfigError
 from twinsep.schedule import compile_problem, solve_schedule
+from twinsep.schedule.assemble import make_schedule
 from twinsep.schedule.montecarlo import MonteCarloParams, run_monte_carlo, sample_durations
-from twinsep.schedule.team import Task
+from twinsep.schedule.sampled_duty import shift_times
+from twinsep.schedule.team import Cover, Task
 from twinsep.schedule.verify import verify_schedule
 
 
@@ -135,3 +137,97 @@ def test_seeded_and_fast(default_two_stage):
 def test_bad_parameters():
     with pytest.raises(ConfigError, match="distribution"):
         sample_durations([[1, 2, 3]], 10, distribution="uniform", rng=np.random.default_rng())  # type: ignore[arg-type]
+
+
+def _relays_without_tasks():
+    """A hand-built verified schedule whose twin-A anaesthetist is relayed four times
+    while the surgeons work (AN-2 and AN-3 hold no task of the role: AN-2 200-350,
+    AN-3 350-450), and whose second neurosurgeon receives a hand-over (300-315) before
+    their first task (330)."""
+    chain = [
+        ("induction A", 60, {"anaesthetist": 1}, "A"),
+        ("surgery 1", 240, {"neurosurgeon": 1}, "both"),
+        ("imaging", 30, {"radiographer": 1}, "both"),
+        ("surgery 2", 270, {"neurosurgeon": 1}, "both"),
+        ("transfer A", 60, {"anaesthetist": 1}, "A"),
+    ]
+    tasks = [
+        Task(
+            name=nm,
+            duration_min=(0.8 * d, d, 1.5 * d),
+            needs=needs,
+            twin=twin,  # type: ignore[arg-type]
+            after=(chain[i - 1][0],) if i else (),
+        )
+        for i, (nm, d, needs, twin) in enumerate(chain)
+    ]
+    people = [person(f"AN-{i}", "anaesthetist", team="A", ho=15) for i in range(1, 5)]
+    people += [person(f"NS-{i}", "neurosurgeon", ho=15) for i in (1, 2)]
+    people += [person("RG-1", "radiographer", ho=15)]
+    cover = Cover(skill="anaesthetist", twin="A", **{"from": "induction A", "until": "transfer A"})
+    team = small_team(people, []).with_tasks(tasks, (cover,))
+    problem = compile_problem(team)
+    who = {p.name: i for i, p in enumerate(team.people)}
+    sch = make_schedule(
+        problem,
+        [0, 60, 300, 330, 600],
+        [
+            [(who["AN-1"], "anaesthetist")],
+            [(who["NS-1"], "neurosurgeon")],
+            [(who["RG-1"], "radiographer")],
+            [(who["NS-2"], "neurosurgeon")],
+            [(who["AN-4"], "anaesthetist")],
+        ],
+        cover=[
+            (0, who["AN-1"], 0, 200),
+            (0, who["AN-2"], 200, 350),
+            (0, who["AN-3"], 350, 450),
+            (0, who["AN-4"], 450, 660),
+        ],
+        operation="separation",
+        lower_bound_min=660,
+        method="hand-built",
+        status="heuristic",
+        solve_s=0.0,
+    )
+    return team, problem, sch
+
+
+def test_fixed_durations_reproduce_every_duty_with_relays_holding_no_task():
+    team, problem, sch = _relays_without_tasks()
+    check = verify_schedule(sch, team)
+    assert check.ok, check.violations
+    # the verifier: AN-2 200-350 and AN-3 350-450 plus their 15 min tails; NS-2 from
+    # the hand-over it receives at 300 to 600 + 15
+    assert check.duty_min["AN-2"] == 165 and check.duty_min["AN-3"] == 115
+    assert check.duty_min["NS-2"] == 315
+    fixed = team.with_tasks(
+        [t.model_copy(update={"duration_min": (t.planned_min,) * 3}) for t in team.tasks],
+        team.continuous,
+    )
+    mc = run_monte_carlo(compile_problem(fixed), sch, params=MonteCarloParams(n_samples=10))
+    assert mc.makespan_p50_min == sch.makespan_min == mc.makespan_p90_min
+    assert set(mc.duty_p50_h) == set(check.duty_min)
+    for who, minutes in check.duty_min.items():
+        assert mc.duty_p50_h[who] == mc.duty_p90_h[who] == round(minutes / 60, 2), who
+
+
+def test_sampled_relays_without_tasks_follow_their_neighbours():
+    _, problem, sch = _relays_without_tasks()
+    rng = np.random.default_rng(4)
+    ranges = np.array([t.duration_min for t in problem.tasks])
+    dur = sample_durations(ranges, 2000, rng=rng)
+    start = np.concatenate([np.zeros((2000, 1)), np.cumsum(dur, axis=1)[:, :-1]], axis=1)
+    end = start + dur
+    times = shift_times(problem, sch, problem.covers[0], start, end)
+    assert [sh.person for sh, _, _ in times] == ["AN-1", "AN-2", "AN-3", "AN-4"]
+    (_, a1, b1), (_, a2, b2), (_, a3, b3), (_, a4, b4) = times
+    # the window moves with induction and transfer; AN-1 hands over 140 min after the
+    # end of induction, AN-4 takes over 150 min before transfer starts
+    assert np.array_equal(a1, start[:, 0]) and np.array_equal(b4, end[:, 4])
+    assert np.array_equal(b1, end[:, 0] + 140) and np.array_equal(a4, start[:, 4] - 150)
+    # no gap and no overlap in the chain of relays; AN-3 150 min after AN-2 unless the
+    # successor's start comes first
+    assert np.array_equal(a2, b1) and np.array_equal(a3, b2) and np.array_equal(a4, b3)
+    assert np.array_equal(a3, np.minimum(a2 + 150, a4))
+    assert (b2 >= a2).all() and (b3 >= a3).all()

@@ -9,10 +9,12 @@ tasks may also start earlier than planned). All samples are computed together as
 arrays: one vector operation per task.
 
 Reported: P50/P90 of the makespan, of each person's on-duty hours (first start to last
-end plus hand-over tail, shifts in charge of a twin included) and the chance of exceeding their limit, the planned critical
-path (zero float with most-likely durations), each task's criticality index (share of
-samples in which it lies on the critical path) and the overrun drivers (tasks whose
-duration correlates most with the makespan).
+end plus hand-over tail, shifts in charge of a twin and hand-overs given or received
+included, as the verifier counts them: :mod:`twinsep.schedule.sampled_duty`) and the
+chance of exceeding their limit, the planned critical path (zero float with most-likely
+durations), each task's criticality index (share of samples in which it lies on the
+critical path) and the overrun drivers (tasks whose duration correlates most with the
+makespan).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import numpy.typing as npt
 from twinsep.errors import ConfigError
 from twinsep.schedule.problem import Problem
 from twinsep.schedule.result import Schedule
+from twinsep.schedule.sampled_duty import duty_spans
 
 logger = logging.getLogger(__name__)
 
@@ -190,52 +193,6 @@ def _retime(
     return start, end, binding
 
 
-def _charge_spans(
-    problem: Problem,
-    schedule: Schedule,
-    start: npt.NDArray[np.float64],
-    end: npt.NDArray[np.float64],
-    index: dict[str, int],
-) -> dict[str, list[tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]]]:
-    """Per person, the sampled (start, end) of each shift in charge of a continuous role:
-    the window's ends move with its first and last task; a relay keeps its planned
-    distance to the nearest task of the role on each side (the leaver's last, the
-    successor's first)."""
-    out: dict[str, list[tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]]] = defaultdict(
-        list
-    )
-    planned = {st.name: st for st in schedule.tasks}
-    for spec in problem.covers:
-        c = spec.cover
-        shifts = [sh for sh in schedule.cover if (sh.twin, sh.skill) == (c.twin, c.skill)]
-        if not shifts:
-            continue
-        w0, w1 = min(sh.start_min for sh in shifts), max(sh.end_min for sh in shifts)
-        tasks = [problem.tasks[t].name for t, _ in spec.serving]
-        for sh in shifts:
-            inside = [
-                nm
-                for nm in tasks
-                if planned[nm].start_min >= sh.start_min and planned[nm].end_min <= sh.end_min
-            ]
-            if sh.start_min == w0:
-                lo = start[:, spec.first]
-            elif inside:
-                t0 = min(inside, key=lambda nm: planned[nm].start_min)
-                lo = start[:, index[t0]] - (planned[t0].start_min - sh.start_min)
-            else:
-                continue
-            if sh.end_min == w1:
-                hi = end[:, spec.last]
-            elif inside:
-                t1 = max(inside, key=lambda nm: planned[nm].end_min)
-                hi = end[:, index[t1]] + (sh.end_min - planned[t1].end_min)
-            else:
-                continue
-            out[sh.person].append((lo, np.maximum(lo, hi)))
-    return out
-
-
 def run_monte_carlo(
     problem: Problem,
     schedule: Schedule,
@@ -291,25 +248,13 @@ def run_monte_carlo(
     float_min = latest_end - e0[0]
     critical_path = tuple(names[t] for t in order if abs(float_min[t]) < 1e-6)
 
-    # on-duty hours per person
-    by_person: dict[str, list[int]] = defaultdict(list)
-    index = {nm: i for i, nm in enumerate(names)}
-    for st in schedule.tasks:
-        for a in st.people:
-            by_person[a.person].append(index[st.name])
+    # on-duty hours per person, built as the verifier builds them
     duty50: dict[str, float] = {}
     duty90: dict[str, float] = {}
     over: dict[str, float] = {}
-    charge = _charge_spans(problem, schedule, start, end, index)
-    for person in sorted(set(by_person) | set(charge)):
-        ts = by_person.get(person, [])
+    for person, pieces in sorted(duty_spans(problem, schedule, start, end).items()):
         pp = problem.team.person(person)
-        los = [start[:, ts].min(axis=1)] if ts else []
-        his = [end[:, ts].max(axis=1)] if ts else []
-        for lo, hi in charge.get(person, []):
-            los.append(lo)
-            his.append(hi)
-        span = np.max(his, axis=0) - np.min(los, axis=0) + pp.handover_min
+        span = np.max([hi for _, hi in pieces], axis=0) - np.min([lo for lo, _ in pieces], axis=0)
         q50, q90 = np.percentile(span, [50, 90])
         duty50[person] = round(float(q50) / 60.0, 2)
         duty90[person] = round(float(q90) / 60.0, 2)
