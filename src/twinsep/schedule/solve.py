@@ -20,10 +20,11 @@ Model (minutes, integers):
 * symmetry breaking: interchangeable people (same skills, team, limits) are used in
   order and start duty in order;
 * phase 1 minimises the makespan (warm start: the greedy schedule); phase 2 keeps that
-  makespan and balances load: maximises the smallest margin anyone keeps to their
-  continuous-work limit (so that overruns are absorbed), then uses as few people as
-  possible (every relay is a hand-over, itself a risk), then minimises the total
-  on-duty time.
+  makespan and, in this order, uses as few relays of the continuous roles as possible
+  (each is a hand-over of an anaesthetised twin: one only where a duty limit requires
+  it), maximises the smallest margin anyone keeps to their continuous-work limit (so
+  that overruns are absorbed), uses as few people as possible (every relay is a
+  hand-over, itself a risk), then minimises the total on-duty time.
 
 Determinism: one worker, a fixed seed and *deterministic* time limits make the same
 input give the same schedule on any machine load, as long as the wall-clock limit (a far
@@ -292,6 +293,10 @@ class _Model:
         for c, cv in enumerate(self.problem.covers):
             rows: list[tuple[Any, Any, Any, Any, dict[int, Any]]] = []
             a: Any = self.start[cv.first]
+            longest = max(
+                self.problem.people[p].max_continuous_min - self.problem.people[p].handover_min
+                for p in cv.candidates
+            )
             for k in range(len(cv.candidates)):
                 b = m.new_int_var(0, horizon, f"cb{c}_{k}")
                 size = m.new_int_var(0, horizon, f"cl{c}_{k}")
@@ -299,6 +304,10 @@ class _Model:
                 m.add(size == b - a)
                 m.add(size >= 1).only_enforce_if(used)
                 m.add(size == 0).only_enforce_if(~used)
+                # redundant: whoever holds a segment is on duty through it and its
+                # hand-over tail, so it is at most the longest (limit - hand-over) of
+                # the candidates (a linear bound on the number of relays needed)
+                m.add(size <= longest * used)
                 if k == 0:
                     m.add(used == 1)
                 else:
@@ -398,6 +407,11 @@ class _Model:
         yset = {(t, p) for (t, _k, p) in chosen}
         for ykey, yv in self.y.items():
             m.add_hint(yv, 1 if ykey in yset else 0)
+
+    def relays(self) -> Any:
+        """Number of relays of all continuous roles (used segments after each role's
+        first; a linear expression, 0 without continuous roles)."""
+        return sum(row[3] for rows in self.seg for row in rows[1:])
 
     def read_cover(self, solver: cp_model.CpSolver) -> list[tuple[int, int, int, int]]:
         """(role, person, start, end) of every used relay segment."""
@@ -544,11 +558,15 @@ def solve_schedule(
             mdl.model.add(margin <= lim - (mdl.de[p] - mdl.ds[p]))
         on_duty = sum(mdl.de[p] - mdl.ds[p] for p in mdl.de)
         n_used = sum(mdl.used.values())
-        # lexicographic: margin first, then fewer people (each leaver is a hand-over),
-        # then less total on-duty time
+        relays = mdl.relays()
+        # lexicographic: fewest relays of a continuous role first (each is a hand-over
+        # of an anaesthetised infant, so one only where a duty limit requires it), then
+        # the margin, then fewer people (each leaver is a hand-over), then less total
+        # on-duty time
         w_people = sum(limits.values()) + 1
         w_margin = w_people * (len(limits) + 1)
-        mdl.model.maximize(margin * w_margin - n_used * w_people - on_duty)
+        w_relays = w_margin * (max(limits.values(), default=0) + 1)
+        mdl.model.maximize(margin * w_margin - n_used * w_people - on_duty - relays * w_relays)
         wall2 = max(0.1, params.time_limit_s - (time.perf_counter() - t0))
         solver2 = _solver(params, params.balance_deterministic_s, wall2)
         st2 = solver2.solve(mdl.model)
@@ -557,7 +575,9 @@ def solve_schedule(
             starts, assign = mdl.read(solver2)
             cover = mdl.read_cover(solver2)
             logger.debug(
-                "phase 2: smallest margin to a work limit %d min, %d people, on duty %d min",
+                "phase 2: %d relays of continuous roles, smallest margin to a work limit "
+                "%d min, %d people, on duty %d min",
+                solver2.value(relays),
                 solver2.value(margin),
                 solver2.value(n_used),
                 solver2.value(on_duty),
