@@ -186,6 +186,25 @@ def test_skin_plan_labels_inside_the_map_and_valves_as_markers(ran) -> None:
     assert any("fill valve" in t.get_text() for ax in fig.axes for t in ax.get_legend().texts)
 
 
+def test_skin_plan_legend_valve_marker_as_drawn(ran) -> None:
+    from matplotlib.lines import Line2D
+
+    from twinsep.reconstruct.figure import skin_plan_figure
+
+    result, _, _, _ = ran
+    fig = skin_plan_figure(result, {"A": "#7B3FA0", "B": "#F28C28"})
+    for ax in fig.axes:
+        drawn = [ln.get_markersize() for ln in ax.lines if ln.get_marker() == "o"]
+        leg = ax.get_legend()
+        keys = dict(zip((t.get_text() for t in leg.texts), leg.legend_handles, strict=True))
+        valve = keys["fill valve"]
+        assert isinstance(valve, Line2D)
+        # the legend shows the valve as it is drawn on the map; the 1-point scalp dots
+        # are enlarged in the legend, but a 5x valve covered the legend's own entries
+        assert valve.get_markersize() == pytest.approx(drawn[0])
+        assert keys["available scalp"].get_sizes()[0] > 1.0
+
+
 def test_cli_bad_separation_date_exits_2_and_writes_nothing(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 

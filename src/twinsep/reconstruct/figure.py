@@ -28,6 +28,9 @@ logger = logging.getLogger(__name__)
 
 _MAX_POINTS = 15000
 
+#: Size of the fill-valve marker on the map and in its legend, points.
+_VALVE_MARKER_PT = 6.0
+
 #: Grey level and legend text of the excluded regions (region code -> (colour, text)).
 _REGION_STYLE: dict[int, tuple[str, str]] = {
     1: ("#8C8C8C", "wound margin"),
@@ -166,6 +169,7 @@ def _triangles_path(tri: np.ndarray) -> Any:
 def skin_plan_figure(result: object, colours: dict[str, str]) -> Any:
     """The skin-plan matplotlib ``Figure`` (not attached to any GUI backend)."""
     from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
     from matplotlib.patches import PathPatch
 
     defects = result.defects  # type: ignore[attr-defined]
@@ -238,7 +242,7 @@ def skin_plan_figure(result: object, colours: dict[str, str]) -> Any:
                 marker="o",
                 mfc="white",
                 mec=col,
-                ms=6,
+                ms=_VALVE_MARKER_PT,
                 label="fill valve" if e is skin[name].expanders[0] else None,
             )
         plan = skin[name]
@@ -249,6 +253,11 @@ def skin_plan_figure(result: object, colours: dict[str, str]) -> Any:
         ax.set_xticks([-180, -90, 0, 90, 180], ["back", "left", "face", "right", "back"])
         ax.set_xlabel("azimuth around the long axis, from the face (°)")
         ax.set_ylabel("elevation from the brain centre (°)")
-        ax.legend(loc="lower right", fontsize=6, markerscale=5, framealpha=0.8, ncol=2)
+        leg = ax.legend(loc="lower right", fontsize=6, markerscale=5, framealpha=0.8, ncol=2)
+        # markerscale enlarges the 1-point scalp dots to be seen in the legend; the valve
+        # marker is already drawn at its size (5x it covered the legend's entries)
+        for handle in leg.legend_handles:
+            if isinstance(handle, Line2D):
+                handle.set_markersize(_VALVE_MARKER_PT)
     fig.tight_layout()
     return fig
