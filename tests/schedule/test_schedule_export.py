@@ -5,9 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import xml.etree.ElementTree as ET
+from datetime import timedelta
 
 from twinsep.schedule.export import (
     ExportParams,
+    cover_label,
     render_csv,
     render_gantt_html,
     render_gantt_svg,
@@ -69,7 +71,18 @@ def test_ics_is_valid_and_stable(default_two_stage):
         elif events and ":" in line and line != "END:VEVENT":
             k, v = line.split(":", 1)
             events[-1][k] = v
-    assert len(events) == len(sch.tasks)
+    # one event per task and per shift in charge of a twin (the anaesthetist in charge)
+    assert sch.cover and len(events) == len(sch.tasks) + len(sch.cover)
+    for c in sch.cover:
+        ev = next(e for e in events if e["SUMMARY"] == f"[{c.twin}] {cover_label(c)}")
+        s, e = (ExportParams().start + timedelta(minutes=m) for m in (c.start_min, c.end_min))
+        assert (ev["DTSTART"], ev["DTEND"]) == (f"{s:%Y%m%dT%H%M%S}", f"{e:%Y%m%dT%H%M%S}")
+        assert "in charge" in ev["CATEGORIES"]
+        relayed = [
+            h for h in sch.handovers if h.from_person == c.person and h.start_min == c.end_min
+        ]
+        if relayed:
+            assert f"Hands over to: {relayed[0].to_person}" in ev["DESCRIPTION"]
     for ev in events:
         for key in ("UID", "DTSTAMP", "DTSTART", "DTEND", "SUMMARY"):
             assert key in ev

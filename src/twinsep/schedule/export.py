@@ -256,7 +256,8 @@ def _fold(line: str) -> list[str]:
 
 
 def render_ics(schedules: Sequence[Schedule], params: ExportParams = ExportParams()) -> str:
-    """iCalendar text with one event per task (floating local times, stable UIDs).
+    """iCalendar text with one event per task and per shift in charge of a twin (the
+    anaesthetist in charge, continuously; floating local times, stable UIDs).
 
     The last schedule is the separation operation, on ``params.start``'s day; each
     earlier one is on its own day before it (:func:`days_before_separation`).
@@ -295,11 +296,58 @@ def render_ics(schedules: Sequence[Schedule], params: ExportParams = ExportParam
                 f"DESCRIPTION:{_ics_escape(desc)}",
                 "END:VEVENT",
             ]
+        for c in sch.cover:
+            lines += _ics_shift(sch, c, day0, stamp, params)
     lines.append("END:VCALENDAR")
     folded: list[str] = []
     for line in lines:
         folded.extend(_fold(line))
     return "\r\n".join(folded) + "\r\n"
+
+
+def _ics_shift(
+    sch: Schedule, c: CoverShift, day0: datetime, stamp: str, params: ExportParams
+) -> list[str]:
+    """The event of one shift in charge of a twin (a continuous role): who is in charge
+    from when to when, from whom they take it over and to whom they hand it."""
+    uid_src = f"{params.case_id}|{sch.operation}|{cover_label(c)}|{c.start_min}".encode()
+    uid = hashlib.sha256(uid_src).hexdigest()[:32]
+    s = day0 + timedelta(minutes=c.start_min)
+    e = day0 + timedelta(minutes=c.end_min)
+    label = f"in charge of twin {c.twin}"
+    takes = [
+        h.from_person
+        for h in sch.handovers
+        if h.after_task == label and h.to_person == c.person and h.start_min == c.start_min
+    ]
+    hands = [
+        h.to_person
+        for h in sch.handovers
+        if h.after_task == label and h.from_person == c.person and h.start_min == c.end_min
+    ]
+    desc = (
+        f"Twin: {twin_label(c.twin)}\nIn charge: {c.person} ({c.skill}), continuously: "
+        "no other task meanwhile\n"
+        + (f"Takes over from: {', '.join(takes)}" if takes else "First in charge")
+        + "\n"
+        + (
+            f"Hands over to: {', '.join(p or 'written note' for p in hands)}"
+            if hands
+            else "Last in charge"
+        )
+    )
+    return [
+        "BEGIN:VEVENT",
+        f"UID:{uid}@twinsep",
+        f"DTSTAMP:{stamp}",
+        f"DTSTART:{s:%Y%m%dT%H%M%S}",
+        f"DTEND:{e:%Y%m%dT%H%M%S}",
+        f"SUMMARY:{_ics_escape(f'[{twin_label(c.twin)}] {cover_label(c)}')}",
+        f"CATEGORIES:{_ics_escape(sch.operation)},{_ics_escape(twin_label(c.twin))},in charge",
+        *_ics_colour(c.twin, params),
+        f"DESCRIPTION:{_ics_escape(desc)}",
+        "END:VEVENT",
+    ]
 
 
 def _ics_colour(twin: str, params: ExportParams) -> list[str]:
