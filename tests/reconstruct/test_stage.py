@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import colorsys
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,8 @@ from twinsep.reconstruct.stage import build_stage, model_file
 from twinsep.volume import Volume
 
 from .synthetic import head_frames, two_heads
+
+_COLOURS = {"A": "#7B3FA0", "B": "#F28C28"}
 
 
 @dataclass(frozen=True)
@@ -91,7 +94,7 @@ def test_meshes_handed_to_models_not_written(ran) -> None:
     keys = {e["mesh"] for e in entries if e["mesh"]}
     assert keys == set(result.meshes) and "A/expander_A1" in keys and "B/cranioplasty_B" in keys
     # the file names are the ones the models stage gives the meshes it picks up
-    handed = {m.name: m for m in reconstruct_meshes(result)}
+    handed = {m.name: m for m in reconstruct_meshes(result, colours=_COLOURS)}
     assert set(handed) == keys
     for e in entries:
         if e["mesh"]:
@@ -101,6 +104,24 @@ def test_meshes_handed_to_models_not_written(ran) -> None:
         assert trimesh.Trimesh(m.vertices, m.faces, process=True).is_watertight
         # in world mm, near the heads (centres at +-50 mm, radius 60 mm)
         assert np.abs(m.vertices).max() < 130.0
+
+
+def test_implant_meshes_in_their_twins_colours(ran) -> None:
+    from twinsep.labels import hex_to_rgb, shade
+    from twinsep.models.stage import reconstruct_meshes
+
+    result, _, _, _ = ran
+    handed = reconstruct_meshes(result, colours=_COLOURS)
+    assert {m.twin for m in handed} == {"A", "B"}
+    for m in handed:
+        # scene.glb's material: a shade of the twin's code colour (DESIGN: every output
+        # that shows a twin uses its colour), as the viewer draws it; it was one teal
+        # for every expander and one beige for every template
+        factor = 0.7 if m.structure == "expander" else 1.75
+        assert m.colour == shade(_COLOURS[m.twin], factor), m.name
+        hue = colorsys.rgb_to_hsv(*(c / 255 for c in hex_to_rgb(m.colour)))[0]
+        own = colorsys.rgb_to_hsv(*(c / 255 for c in hex_to_rgb(_COLOURS[m.twin])))[0]
+        assert abs(hue - own) < 0.02, m.name
 
 
 def test_stage_reads_fusion_and_the_date_option() -> None:

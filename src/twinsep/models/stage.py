@@ -15,6 +15,7 @@ import numpy as np
 
 from twinsep.errors import InputError
 from twinsep.io.atomic import atomic_write_bytes, atomic_write_text
+from twinsep.labels import shade
 from twinsep.models.build import PartMesh, stage_meshes, twin_structure_meshes
 from twinsep.models.doll import Doll, make_doll
 from twinsep.models.export import convert_coords, threemf_bytes, write_mesh, write_scene
@@ -34,7 +35,12 @@ __all__ = [
     "print_report",
 ]
 
-_RECON_COLOUR = {"expander": "#4FA3A5", "template": "#D9D2B6"}
+#: Shade of the twin's code colour per planned implant (labels.shade; the viewer's
+#: STRUCTURE_SHADE in viewer/src/colours.js): expanders darker than the skin,
+#: cranioplasty templates paler, so scene.glb shows whose implant each is.
+_RECON_SHADE = {"expander": 0.7, "template": 1.75}
+#: Colour of a reconstruction mesh that names no twin.
+_RECON_NEUTRAL = "#CCCCCC"
 
 
 @dataclass(frozen=True, eq=False)
@@ -89,7 +95,7 @@ def fit_face_budget(meshes: Sequence[Mesh], budget: int) -> list[Mesh]:
     return out
 
 
-def _as_mesh(obj: Any, name: str, twin: str | None, kind: str) -> Mesh | None:
+def _as_mesh(obj: Any, name: str, twin: str | None, kind: str, colour: str) -> Mesh | None:
     verts = getattr(obj, "vertices_mm", None)
     if verts is None:
         verts = getattr(obj, "vertices", None)
@@ -100,17 +106,23 @@ def _as_mesh(obj: Any, name: str, twin: str | None, kind: str) -> Mesh | None:
     f = np.asarray(faces, dtype=np.int64)
     if v.ndim != 2 or v.shape[1] != 3 or f.ndim != 2 or f.shape[1] != 3 or not len(f):
         return None
-    return Mesh(
-        v, f, name=name, twin=twin, structure=kind, colour=_RECON_COLOUR.get(kind, "#CCCCCC")
-    )
+    return Mesh(v, f, name=name, twin=twin, structure=kind, colour=colour)
 
 
-def reconstruct_meshes(result: Any) -> list[Mesh]:
+def reconstruct_meshes(result: Any, *, colours: dict[str, str]) -> list[Mesh]:
     """Meshes (expanders, cranioplasty templates) found on a ``reconstruct`` result.
 
     The contract (docs/CONTRACTS.md) says only "meshes as vertices/faces arrays in world
     mm"; this accepts objects with ``vertices``/``vertices_mm`` and ``faces`` found in
     the result's ``meshes`` (list or dict), ``expanders`` and ``templates`` attributes.
+
+    Parameters
+    ----------
+    result : object
+        The ``reconstruct`` stage's result.
+    colours : dict
+        ``{"A": hex, "B": hex}``, the twins' code colours: a twin's expander is a darker
+        and its template a paler shade of it (``_RECON_SHADE``); a mesh of no twin is grey.
     """
     out: list[Mesh] = []
     meshes = getattr(result, "meshes", None)
@@ -131,7 +143,10 @@ def reconstruct_meshes(result: Any) -> list[Mesh]:
             else ("template" if "template" in name or "cranio" in name else "reconstruction")
         )
         twin = name.split("/")[0] if name[:2] in ("A/", "B/") else None
-        m = _as_mesh(obj, name, twin, kind)
+        colour = (
+            shade(colours[twin], _RECON_SHADE.get(kind, 1.0)) if twin in colours else _RECON_NEUTRAL
+        )
+        m = _as_mesh(obj, name, twin, kind, colour)
         if m is not None:
             out.append(m)
     return out
@@ -404,15 +419,15 @@ def _run(ctx: Any) -> ModelSet:
     from twinsep.models.early import EarlyModels
 
     labels, twins, cut = _grids(ctx)
+    colours = {"A": ctx.options.colour_a, "B": ctx.options.colour_b}
     recon: list[Mesh] = []
     if ctx.has("reconstruct"):
-        recon = reconstruct_meshes(ctx.result("reconstruct"))
+        recon = reconstruct_meshes(ctx.result("reconstruct"), colours=colours)
         if not recon:
             ctx.warn(
                 "the reconstruct stage handed over no meshes; expanders and templates are not modelled"
             )
     params: ModelParams = ctx.params or ModelParams()
-    colours = {"A": ctx.options.colour_a, "B": ctx.options.colour_b}
     ctx.progress(0.1, "meshes")
     early = getattr(ctx, "early_jobs", {}).pop("models", None)
     if isinstance(early, EarlyModels) and early.params == params and early.colours == colours:
