@@ -262,6 +262,30 @@ def crossing_stage(plan: Mapping[str, Any], crossing: Mapping[str, Any]) -> str:
     return "—" if stage is None else str(stage)
 
 
+def crossing_number(crossing: Mapping[str, Any], index: int) -> str:
+    """The number a vessel crossing goes by, as the viewer numbers it: its ``number``,
+    else the digits that end its ``id`` (``vessel-2`` -> ``"2"``, as the stages and
+    warnings name it), else ``index`` (its place in the list, from 1)."""
+    number = crossing.get("number")
+    if isinstance(number, int) and not isinstance(number, bool):
+        return str(number)
+    m = re.search(r"(\d+)\s*$", str(crossing.get("id") or ""))
+    return str(int(m.group(1))) if m else str(index)
+
+
+def division_stages(plan: Mapping[str, Any]) -> list[tuple[int, Mapping[str, Any]]]:
+    """(index in ``separation.stages``, stage) of the division stages that say what they
+    cut by tissue (``area_mm2_by_tissue``), when there are two or more; else ``[]``
+    (one division stage cuts what the whole plan cuts)."""
+    stages = (plan.get("separation") or {}).get("stages") or []
+    out = [
+        (i, s)
+        for i, s in enumerate(stages)
+        if s.get("kind") == "separation" and isinstance(s.get("area_mm2_by_tissue"), Mapping)
+    ]
+    return out if len(out) >= 2 else []
+
+
 def _is_expander_stage(stage: Mapping[str, Any]) -> bool:
     action = stage.get("action")
     if action:
@@ -459,6 +483,8 @@ def _make_env(plan: Mapping[str, Any]) -> Environment:
 
     env.globals.update(
         crossing_stage=lambda c: crossing_stage(plan, c),
+        crossing_number=crossing_number,
+        division_stages=lambda: division_stages(plan),
         expander_note=lambda s: expander_stage_note(plan, s),
         division_note=lambda: division_operations_note(plan),
         tissue_words=tissue_words,

@@ -1,0 +1,70 @@
+"""The report read as its users would (walkthrough of real-CT and clinical-phantom plans).
+
+Each test fails on the template before that walkthrough: the surgeon asked which bone
+each division operation cuts and how much vessel lies on each side of a crossing; the
+plastic surgeon where the new expanders go.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from test_report_read_through import _staged_plan, _table
+
+from twinsep.report.render import crossing_number, division_stages, render_report
+
+
+def _two_divisions() -> dict[str, Any]:
+    """The staged plan with what each division stage cuts by tissue, as plan.json has it
+    (the two stages' areas add up to the plan's, tissue by tissue)."""
+    plan = _staged_plan()
+    total = plan["separation"]["area_mm2"]
+    first = {k: round(0.4 * v, 1) for k, v in total.items()}
+    plan["separation"]["stages"][1]["area_mm2_by_tissue"] = first
+    plan["separation"]["stages"][2]["area_mm2_by_tissue"] = {
+        k: round(v - first[k], 1) for k, v in total.items()
+    }
+    return plan
+
+
+def test_each_division_stage_says_what_it_cuts_on_the_first_page() -> None:
+    plan = _two_divisions()
+    page = render_report(plan, {})
+    rows = _table(page, "cut-area")
+    # before: one column, the whole plan's area; which bone falls in which operation was
+    # only in plan.json (separation.stages[].area_mm2_by_tissue)
+    assert rows[0] == "tissue all stages (mm²) stage 2 (mm²) stage 3 (mm²)", rows[0]
+    total = plan["separation"]["area_mm2"]["bone"]
+    by_stage = [plan["separation"]["stages"][i]["area_mm2_by_tissue"]["bone"] for i in (1, 2)]
+    bone = next(r for r in rows if r.startswith("bone "))
+    assert bone.split()[1:] == [f"{v:,.0f}" for v in (total, *by_stage)], bone
+    key = 'data-key="separation.stages.1.area_mm2_by_tissue.bone"'
+    assert f'{key} data-value="{by_stage[0]}"' in page
+    # the summary comes before the page break of The twins: on the first page(s)
+    assert page.index('id="cut-area"') < page.index('id="twins"')
+
+
+def test_one_division_stage_keeps_one_column() -> None:
+    plan = _staged_plan()
+    plan["separation"]["stages"][2]["area_mm2_by_tissue"] = dict(plan["separation"]["area_mm2"])
+    assert division_stages(plan) == []
+    rows = _table(render_report(plan, {}), "cut-area")
+    assert rows[0] == "tissue area (mm²)"
+
+
+def test_crossings_give_the_vessel_on_each_side_and_the_stages_numbers() -> None:
+    plan = _staged_plan()
+    for c, (a, b) in zip(
+        plan["separation"]["vessel_crossings"], ((0.39, 0.81), (2.5, 0.04)), strict=True
+    ):
+        c.update(volume_a_ml=a, volume_b_ml=b, drains_toward="A" if a >= b else "B")
+    # listed out of order: the number is the one the stages and the viewer use
+    plan["separation"]["vessel_crossings"].reverse()
+    rows = _table(render_report(plan, {}), "crossings")
+    # before: no mL, and '#' was the row's place (vessel-2 shown as 1)
+    assert "twin A side (mL)" in rows[0] and "twin B side (mL)" in rows[0]
+    assert rows[1].startswith("2 4.0, 5.0, 6.0 3.1 2.50 0.04 A 2"), rows[1]
+    assert rows[2].startswith("1 1.0, 2.0, 3.0 1.9 0.39 0.81 B 3"), rows[2]
+    assert crossing_number({"id": "vessel-07"}, 5) == "7"
+    assert crossing_number({"number": 4, "id": "vessel-1"}, 1) == "4"
+    assert crossing_number({}, 3) == "3"
