@@ -231,3 +231,62 @@ def test_sampled_relays_without_tasks_follow_their_neighbours():
     assert np.array_equal(a2, b1) and np.array_equal(a3, b2) and np.array_equal(a4, b3)
     assert np.array_equal(a3, np.minimum(a2 + 150, a4))
     assert (b2 >= a2).all() and (b3 >= a3).all()
+
+
+def test_nobody_starts_before_their_planned_arrival():
+    # NS-2 is called for minute 90 although surgery 1 ends at 60 (a solver may place a
+    # first task late to shorten a duty): a sampled day never starts their work earlier
+    tasks = [
+        Task(name="surgery 1", duration_min=(40, 60, 120), needs={"neurosurgeon@A": 1}),
+        Task(
+            name="surgery 2",
+            duration_min=(40, 60, 120),
+            needs={"neurosurgeon@B": 1},
+            after=("surgery 1",),
+        ),
+    ]
+    team = small_team(
+        [person("NS-1", "neurosurgeon", team="A"), person("NS-2", "neurosurgeon", team="B")],
+        tasks,
+    )
+    problem = compile_problem(team)
+    sch = make_schedule(
+        problem,
+        [0, 90],
+        [[(0, "neurosurgeon@A")], [(1, "neurosurgeon@B")]],
+        operation="separation",
+        lower_bound_min=120,
+        method="hand-built",
+        status="heuristic",
+        solve_s=0.0,
+    )
+    check = verify_schedule(sch, team)
+    assert check.ok, check.violations
+    fixed = team.with_tasks(
+        [t.model_copy(update={"duration_min": (t.planned_min,) * 3}) for t in team.tasks]
+    )
+    mc = run_monte_carlo(compile_problem(fixed), sch, params=MonteCarloParams(n_samples=10))
+    # before: surgery 2 at 60 and the day 120 min long with every duration as planned
+    assert mc.makespan_p50_min == 150 == sch.makespan_min
+    assert (
+        mc.duty_p50_h
+        == {"NS-1": 1.0, "NS-2": 1.0}
+        == {k: round(v / 60, 2) for k, v in check.duty_min.items()}
+    )
+    # sampled: surgery 2 starts at max(90, end of surgery 1), so the day overruns 150 min
+    # with P(max(90, d1) + d2 > 150) for d1, d2 ~ triangular(40, 60, 120) (0.780 by
+    # quadrature; 0.428 if surgery 2 could start at d1); SE 0.003 at 20,000 samples
+    x = np.linspace(40.0, 120.0, 160_001)
+    cdf = _tri_cdf(x)
+    expected = np.trapezoid(np.gradient(cdf, x) * (1.0 - _tri_cdf(150.0 - np.maximum(90.0, x))), x)
+    assert expected == pytest.approx(0.7795, abs=1e-3)
+    mc = run_monte_carlo(problem, sch, params=MonteCarloParams(n_samples=20_000, seed=2))
+    assert mc.p_overrun == pytest.approx(expected, abs=0.015)
+
+
+def _tri_cdf(x: np.ndarray, a: float = 40.0, c: float = 60.0, b: float = 120.0) -> np.ndarray:
+    """CDF of the triangular distribution (min a, mode c, max b)."""
+    x = np.clip(x, a, b)
+    return np.where(
+        x <= c, (x - a) ** 2 / ((b - a) * (c - a)), 1 - (b - x) ** 2 / ((b - a) * (b - c))
+    )

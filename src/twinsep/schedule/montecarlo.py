@@ -5,7 +5,11 @@ sequence of tasks, and the sequence on every equipment unit and table field (uni
 assigned to tasks by a sweep over the planned start times). Each sample draws every
 task's duration from its (min, most likely, max) as a triangular or PERT distribution
 and starts each task as soon as everything before it in that order has ended (so
-tasks may also start earlier than planned). All samples are computed together as
+tasks may also start earlier than planned), but never before the planned arrival of
+any of its people (the start of their planned duty: nobody is called in earlier than
+the schedule says; until 2026-11-28 (session 26) a first task could start before its people
+arrived, and their sampled duty was longer than the verifier's even with fixed
+durations). All samples are computed together as
 arrays: one vector operation per task.
 
 Reported: P50/P90 of the makespan, of each person's on-duty hours (first start to last
@@ -31,7 +35,7 @@ import numpy.typing as npt
 from twinsep.errors import ConfigError
 from twinsep.schedule.problem import Problem
 from twinsep.schedule.result import Schedule
-from twinsep.schedule.sampled_duty import duty_spans
+from twinsep.schedule.sampled_duty import duty_spans, task_release
 
 logger = logging.getLogger(__name__)
 
@@ -176,19 +180,28 @@ def order_edges(problem: Problem, schedule: Schedule) -> list[list[int]]:
 
 
 def _retime(
-    dur: npt.NDArray[np.float64], preds: Sequence[Sequence[int]], order: Sequence[int]
+    dur: npt.NDArray[np.float64],
+    preds: Sequence[Sequence[int]],
+    order: Sequence[int],
+    release: npt.NDArray[np.float64],
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+    """Sampled starts and ends: each task as soon as its predecessors in the order have
+    ended, never before its ``release`` minute; ``binding`` is the predecessor that
+    decided the start (-1 where the release did)."""
     n, t_count = dur.shape
     start = np.zeros((n, t_count))
     binding = np.full((n, t_count), -1, dtype=np.int64)
     end = np.zeros((n, t_count))
     for t in order:
         ps = preds[t]
+        start[:, t] = release[t]
         if ps:
             pe = end[:, ps]
             arg = np.argmax(pe, axis=1)
-            start[:, t] = pe[np.arange(n), arg]
-            binding[:, t] = np.asarray(ps)[arg]
+            last = pe[np.arange(n), arg]
+            bound = last >= release[t]
+            start[:, t] = np.where(bound, last, release[t])
+            binding[:, t] = np.where(bound, np.asarray(ps)[arg], -1)
         end[:, t] = start[:, t] + dur[:, t]
     return start, end, binding
 
@@ -222,7 +235,8 @@ def run_monte_carlo(
     order = sorted(range(problem.n_tasks), key=lambda i: (planned[names[i]], i))
     ranges = np.array([t.duration_min for t in problem.tasks], dtype=np.float64)
     dur = sample_durations(ranges, params.n_samples, distribution=params.distribution, rng=rng)
-    start, end, binding = _retime(dur, preds, order)
+    release = task_release(problem, schedule)
+    start, end, binding = _retime(dur, preds, order, release)
     makespan = end.max(axis=1)
     last = end.argmax(axis=1)
     n = params.n_samples
@@ -235,7 +249,7 @@ def run_monte_carlo(
 
     # planned critical path: zero float with most-likely durations
     d0 = problem.duration_min.astype(np.float64)[None, :]
-    _, e0, _ = _retime(d0, preds, order)
+    _, e0, _ = _retime(d0, preds, order, release)
     ms0 = float(e0.max())
     succ: list[list[int]] = [[] for _ in names]
     for t, ps in enumerate(preds):

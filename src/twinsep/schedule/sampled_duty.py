@@ -114,6 +114,37 @@ def shift_times(
     return out
 
 
+def planned_arrival(schedule: Schedule) -> dict[str, int]:
+    """Minute at which each person's planned duty starts (as the verifier counts it:
+    their first task, shift in charge or hand-over received)."""
+    out: dict[str, int] = {}
+
+    def seen(person: str, minute: int) -> None:
+        out[person] = min(out.get(person, minute), minute)
+
+    for st in schedule.tasks:
+        for a in st.people:
+            seen(a.person, st.start_min)
+    for sh in schedule.cover:
+        seen(sh.person, sh.start_min)
+    for ho in schedule.handovers:
+        for who in (ho.from_person, ho.to_person):
+            if who is not None:
+                seen(who, ho.start_min)
+    return out
+
+
+def task_release(problem: Problem, schedule: Schedule) -> Samples:
+    """Earliest sampled start of each task (problem order): the latest planned arrival
+    of its people, 0 for a task without people."""
+    arrive = planned_arrival(schedule)
+    index = {t.name: i for i, t in enumerate(problem.tasks)}
+    out = np.zeros(problem.n_tasks)
+    for st in schedule.tasks:
+        out[index[st.name]] = max((arrive[a.person] for a in st.people), default=0)
+    return out
+
+
 def duty_spans(problem: Problem, schedule: Schedule, start: Samples, end: Samples) -> Spans:
     """Per person, the sampled pieces of their duty (see module docstring).
 
