@@ -124,6 +124,34 @@ def test_implant_meshes_in_their_twins_colours(ran) -> None:
         assert abs(hue - own) < 0.02, m.name
 
 
+def test_new_expanders_say_where_they_go_as_the_skin_map_shows_them(ran) -> None:
+    from twinsep.reconstruct.figure import map_coords_deg
+
+    result, sections, _, _ = ran
+    expanders = sections["skin"]["expanders"]
+    assert expanders
+    for e in expanders:
+        # the words agree with the map the plastic surgeon reads (skin_plan.svg): azimuth
+        # 0 = face, +90 = the twin's right, elevation above the head's equator
+        az, el = map_coords_deg(result.defects[e["twin"]], np.array([e["position_mm"]]))[0]
+        words = e["position"]
+        if el > 53.2:  # within 37 deg of the vertex
+            assert words == "vertex", (az, el, words)
+            continue
+        region = words.split()[-1]
+        if abs(az) < 59.8:
+            assert region == "frontal", (az, el, words)
+        elif abs(az) > 120.2:
+            assert region == "occipital", (az, el, words)
+        elif abs(az) > 60.2 and abs(az) < 119.8:
+            assert region in ("parietal", "temporal"), (az, el, words)
+        side = np.sin(np.radians(az)) * np.cos(np.radians(el))
+        if side > 0.27:
+            assert words.startswith("right "), (az, el, words)
+        elif side < -0.27:
+            assert words.startswith("left "), (az, el, words)
+
+
 def test_stage_reads_fusion_and_the_date_option() -> None:
     stage = build_stage()
     assert "fusion" in stage.depends and "separation_date" in stage.uses

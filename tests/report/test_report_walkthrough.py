@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from test_report_read_through import _staged_plan, _table
+from test_report_read_through import _staged_plan, _table, _text
 
 from twinsep.report.render import crossing_number, division_stages, render_report
 
@@ -68,3 +68,20 @@ def test_crossings_give_the_vessel_on_each_side_and_the_stages_numbers() -> None
     assert crossing_number({"id": "vessel-07"}, 5) == "7"
     assert crossing_number({"number": 4, "id": "vessel-1"}, 1) == "4"
     assert crossing_number({}, 3) == "3"
+
+
+def test_the_summary_says_where_the_new_expanders_go() -> None:
+    plan = _staged_plan()
+    first = plan["skin"]["expanders"][0]
+    first["position"] = "right parietal"
+    second = dict(first, volume_ml=47.4, position="vertex", label="A2")
+    plan["skin"]["expanders"].append(second)
+    page = render_report(plan, {})
+    summary = _text(page[page.index('<section id="summary">') : page.index("</section>")])
+    # before: "twin A 2 (250 + 47 mL)": how much, not where
+    assert "New tissue expanders: twin A 2 (250 mL right parietal, 47 mL vertex); twin B none." in (
+        summary
+    ), summary
+    rows = _table(page, "expanders")
+    assert "where on the head" in rows[0]
+    assert " right parietal " in rows[1] and " vertex " in rows[2]

@@ -31,7 +31,7 @@ from twinsep.reconstruct.defects import (
     TwinDefects,
     measure_defects,
 )
-from twinsep.reconstruct.existing import ExistingSkin, existing_skin
+from twinsep.reconstruct.existing import ExistingSkin, existing_skin, head_position_words
 from twinsep.reconstruct.expanders import (
     ExpanderParams,
     TwinSkinPlan,
@@ -278,6 +278,14 @@ def sections(result: Reconstruction) -> dict[str, Any]:
                     "realised_gain_mm2": _r(e.realised_gain_mm2, 0),
                     "capacity_mm2": _r(e.capacity_mm2, 0),
                     "position_mm": _vec(e.centre_mm),
+                    # where on the head, in the twin's own frame, as the expanders
+                    # found in place are described ("right parietal", "vertex")
+                    "position": head_position_words(
+                        np.asarray(e.centre_mm, dtype=np.float64),
+                        centre_mm=d.brain_centre_mm,
+                        axis=d.head_axis,
+                        face_dir=d.face_dir,
+                    ),
                     "normal": [_r(c, 3) for c in e.frame[2]],
                     "valve_mm": _vec(e.valve_mm),
                     "weeks": _r(e.fills[-1].week, 1),
