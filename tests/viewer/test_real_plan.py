@@ -183,6 +183,14 @@ def test_stage_slider_walks_the_real_stages(page: Any, plan_json: dict[str, Any]
         page.evaluate(f"window.twinsep.setStage({st['number']})")
         text = page.inner_text("#stage-text")
         assert f"After stage {st['number']} of {n}" in text and st["rationale"][:40] in text
+        # in the report's words: the stage's name, what it divides and its cut area as
+        # the report writes it; a preparatory stage divides nothing (was "(0 mm²)"), and
+        # a stage without named structures was "— : rationale"
+        assert f"— {st['name']}: " in text and "— :" not in text, text
+        if st["kind"] == "preparatory":
+            assert "nothing divided" in text and "(0 mm²)" not in text, text
+        else:
+            assert f"{st['area_mm2']:,.0f} mm² of cut" in text, text
         teal[st["number"]] = int(_hue_mask(_canvas(page), TEAL, tol_deg=10).sum())
     page.evaluate("window.twinsep.setStage(0)")
     teal[0] = int(_hue_mask(_canvas(page), TEAL, tol_deg=10).sum())

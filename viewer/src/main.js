@@ -240,6 +240,24 @@ function addCrossings(crossings, planStages, sizeMm) {
 }
 
 // --- stages ------------------------------------------------------------------------------------
+/** A plan stage in the report's words: its name, what it divides with the cut area (a
+ *  preparatory operation divides nothing), then why. Before, an empty `structures` gave
+ *  " — : why" and a preparatory stage "(0 mm²)". */
+function stageWords(info) {
+  if (!info) return '';
+  const structures = (info.structures || []).join(', ');
+  let what;
+  if (info.kind === 'preparatory') {
+    what = `a preparatory operation${structures ? ` (${structures})` : ''}, nothing divided`;
+  } else {
+    const area = Number.isFinite(info.area_mm2)
+      ? `, ${Math.round(info.area_mm2).toLocaleString('en')} mm² of cut` : '';
+    what = `divides ${structures || "the stage's sector of the bridge"}${area}`;
+  }
+  const why = info.rationale ? `. ${info.rationale}` : '';
+  return ` — ${info.name ? `${info.name}: ` : ''}${what}${why}`;
+}
+
 function setupStages(stages, planStages, markers, parts, gapMm) {
   const numbers = [...new Set([...stages.keys(), ...planStages.map((s) => s.number)])]
     .filter(Number.isFinite).sort((a, b) => a - b);
@@ -292,11 +310,7 @@ function setupStages(stages, planStages, markers, parts, gapMm) {
     }
     const info = planStages.find((x) => x.number === s);
     if (s === 0) text.textContent = `Before separation: ${counted(n, 'stage')} planned.`;
-    else {
-      const what = info ? ` — ${(info.structures || []).join(', ')}${info.rationale ? ': ' + info.rationale : ''}` : '';
-      const area = info && info.area_mm2 !== undefined ? ` (${Number(info.area_mm2).toFixed(0)} mm²)` : '';
-      text.textContent = `After stage ${s} of ${n}${what}${area}${s === n ? ' — twins separated' : ''}`;
-    }
+    else text.textContent = `After stage ${s} of ${n}${stageWords(info)}${s === n ? ' — twins separated' : ''}`;
     api.stage = s;
     if (api.vrPanel) api.vrPanel.refresh(`Stage ${s} / ${n}`);
     requestRender();
