@@ -263,8 +263,10 @@ def test_a_plan_from_before_the_operation_days_lists_its_earlier_operations() ->
     page = render_report(plan, {})
     text = _text(page[page.index('id="earlier-operations"') :])[:200]
     assert "insertion, planned 320 min." in text and "days before" not in text
-    card = _text(page[page.index('id="card-time"') :])[:160]
-    assert "the separation operation; earlier operations under" in card
+    card = _text(page[page.index('id="card-time"') :])[:300]
+    assert "the separation operation" in card
+    # each earlier operation's length on the card (named by its operation without a stage)
+    assert "each on its own day: stage 1: Scalp tissue expander insertion 320 min planned" in card
 
 
 def test_the_summary_says_which_twin_is_a() -> None:

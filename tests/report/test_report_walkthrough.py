@@ -85,3 +85,37 @@ def test_the_summary_says_where_the_new_expanders_go() -> None:
     rows = _table(page, "expanders")
     assert "where on the head" in rows[0]
     assert " right parietal " in rows[1] and " vertex " in rows[2]
+
+
+def test_the_operating_time_card_gives_every_operations_length() -> None:
+    plan = _staged_plan()
+    plan["schedule"]["earlier_operations"] = [
+        {
+            "operation": "stage 1: Scalp tissue expander insertion",
+            "stage": 1,
+            "kind": "preparatory",
+            "days_before_separation": 105,
+            "makespan_min": 320,
+            "p50_min": None,
+            "p90_min": None,
+        },
+        {
+            "operation": "stage 2: Staged division 1",
+            "stage": 2,
+            "kind": "division",
+            "days_before_separation": 56,
+            "makespan_min": 999,
+            "p50_min": 1179.38,
+            "p90_min": 1284.41,
+        },
+    ]
+    page = render_report(plan, {})
+    start = page.index('id="card-time"')
+    card = _text(page[start : page.index("<h3>Cut area by tissue</h3>", start)])
+    # before: 'earlier operations under Operating-room choreography' (page 3 or later),
+    # while a staged division is a day under anaesthesia of its own (19.7 h here)
+    assert (
+        "earlier operations, each on its own day: stage 1 320 min planned; "
+        "stage 2 P50 1,179 min (19.7 h)"
+    ) in card, card
+    assert 'data-key="schedule.earlier_operations.1.p50_min" data-value="1179.38"' in page
