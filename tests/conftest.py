@@ -37,28 +37,41 @@ SAME_WORKER: dict[str, str] = {
 }
 
 
+#: Where ``vertical_ii_plan`` puts the CT it plans, beside ``nifti/``: a file and folder
+#: named after a patient (a NIfTI says nothing else about whose it is).
+NAMED_SCAN = "Zzdoe^Zzjohn_MRN12345678/ZZDOE_ZZJOHN_87654321_ct.nii.gz"
+
+
 @pytest.fixture(scope="session")
 def vertical_ii_plan(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """The vertical-II phantom (80 voxels, seed 3) written as NIfTI (``ct``, ``labels``,
     ``twins``) and planned once by ``python -m twinsep.cli --quiet plan``, checked to leave
     its input as it was: ``(folder of the NIfTI files, plan folder)``, read-only for the
-    tests (``test_e2e.py``, ``test_plan_edited.py``)."""
+    tests (``test_e2e.py``, ``test_plan_edited.py``).
+
+    The CT planned is a copy of ``ct.nii.gz`` named after a patient, in a folder named
+    after the patient (:data:`NAMED_SCAN`; ``test_e2e.py`` searches the whole plan for
+    those names). The CLI's stdout and stderr are kept beside the plan folder
+    (``cli_output.txt``)."""
     from twinsep.phantom import make_phantom, write_phantom
 
     nifti = tmp_path_factory.mktemp("vertical_ii_80") / "nifti"
     write_phantom(make_phantom("vertical-II", size=80, seed=3), nifti)
+    named = nifti.parent / NAMED_SCAN
+    named.parent.mkdir()
+    named.write_bytes((nifti / "ct.nii.gz").read_bytes())
     out = tmp_path_factory.mktemp("vertical_ii_80_ref") / "plan"
-    before = tree_digest(nifti)
+    before = tree_digest(nifti.parent)
     proc = subprocess.run(
-        [sys.executable, "-m", "twinsep.cli", "--quiet", "plan", str(nifti / "ct.nii.gz")]
-        + ["--out", str(out)],
+        [sys.executable, "-m", "twinsep.cli", "--quiet", "plan", str(named), "--out", str(out)],
         capture_output=True,
         text=True,
         timeout=600,
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
-    assert tree_digest(nifti) == before, "the input was modified"
+    assert tree_digest(nifti.parent) == before, "the input was modified"
+    (out.parent / "cli_output.txt").write_text(proc.stdout + proc.stderr)
     return nifti, out
 
 

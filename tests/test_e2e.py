@@ -94,6 +94,24 @@ def test_plan_folder_has_every_output(reference_plan: Path) -> None:
     assert plan["input"]["deidentified"] is True
 
 
+def test_the_scan_file_name_reaches_no_output(reference_plan: Path) -> None:
+    """The reference plan's CT is a NIfTI named after a patient, in a folder named after
+    the patient (tests/conftest.py ``NAMED_SCAN``): no output byte and nothing the CLI
+    printed holds those names; plan.json calls the scan by a neutral name beside its
+    SHA-256. Before session 26 plan.json, report.html and two stage results named it."""
+    needles = (b"ZZDOE", b"ZZJOHN", b"MRN12345678", b"87654321_CT")
+    hits = []
+    for p in sorted(q for q in reference_plan.rglob("*") if q.is_file()):
+        blob = (all_bytes(p) + str(p.relative_to(reference_plan)).encode()).upper()
+        hits += [(str(p.relative_to(reference_plan)), n.decode()) for n in needles if n in blob]
+    printed = (reference_plan.parent / "cli_output.txt").read_bytes().upper()
+    hits += [("stdout/stderr", n.decode()) for n in needles if n in printed]
+    assert hits == []
+    plan = json.loads((reference_plan / "plan.json").read_text())
+    assert plan["input"]["path"] == "scan (name not recorded: --keep-phi records it)"
+    assert len(plan["input"]["sha256"]) == 64
+
+
 def test_twin_volumes_describe_the_written_twin_map(reference_plan: Path) -> None:
     """plan.json's per-twin volumes are those of twins.nii.gz (the map after the
     separation surface moved the boundary), counted here from the two label files."""

@@ -20,6 +20,7 @@ from twinsep.plan import (
     read_plan,
     rerun_plan,
     run_plan,
+    unrecorded_name,
     work_dir_for,
 )
 
@@ -268,7 +269,7 @@ def test_rerun_without_the_mr_names_it(
     monkeypatch.setattr("twinsep.io.load_scan", lambda path, **kw: _Loaded(Path(path)))
     opts = PlanOptions(scan_path=options.scan_path, mr_path=mr)
     run_plan(opts, out, stages=rec.stages(), scan=_Scan(_Info()))
-    assert read_plan(out)["options"]["mr_path"] == "t1.nii.gz"
+    assert read_plan(out)["options"]["mr_path"] == unrecorded_name("MR")
     mr.rename(mr.with_name("moved.nii.gz"))
     seen: list[Any] = []
 

@@ -87,10 +87,15 @@ def test_own_label_maps_give_the_same_plan(phantom: Path, reference: Path, tmp_p
     _same_plan(reference, out)
     plan = _plan_json(out)
     seg = plan["input"]["segmentation"]
-    assert seg["file"] == "labels.nii.gz" and seg["sha256"] == _sha(lab)
-    assert seg["twin_map"] == {"file": "twins.nii.gz", "sha256": _sha(tw)}
+    # no input file's name without --keep-phi (docs/io.md "Input file names in outputs")
+    assert seg["file"] == "segmentation (name not recorded: --keep-phi records it)"
+    assert seg["sha256"] == _sha(lab)
+    assert seg["twin_map"] == {
+        "file": "twin map (name not recorded: --keep-phi records it)",
+        "sha256": _sha(tw),
+    }
     assert seg["supplied"] == "tissues and twins"
-    assert plan["options"]["segmentation_path"] == "labels.nii.gz"  # no folders (PHI)
+    assert plan["options"]["segmentation_path"] == seg["file"]
     assert plan["separation"]["graph"]["moved_vx"] == 0  # the boundary is kept
     assert plan["segmentation"]["source"] == "user"
     html = (out / "report.html").read_text()
@@ -126,7 +131,7 @@ def test_slicer_segmentation_as_written_and_as_resaved_gives_the_same_plan(
         code, err = _plan(phantom / "ct.nii.gz", out, "--segmentation", str(seg))
         assert code == 0, err
         _same_plan(reference, out)
-        assert _plan_json(out)["input"]["segmentation"]["file"] == seg.name
+        assert _plan_json(out)["input"]["segmentation"]["file"].startswith("segmentation (")
 
 
 def test_an_edit_shows_up_by_exactly_its_volume(

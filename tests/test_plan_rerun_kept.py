@@ -166,15 +166,17 @@ def test_results_that_cannot_be_used_ask_for_the_scan(
 def test_a_recompute_without_the_scan_names_the_scan_as_given(
     made: tuple[Path, _Pipeline],
 ) -> None:
-    """With no result to keep (a deleted cache) the scan is needed: the message names the
-    file the plan recorded, not a path inside the plan folder."""
+    """With no result to keep (a deleted cache) the scan is needed: the message names
+    the option that gives it, not a path inside the plan folder (the plan records no
+    input file's name without --keep-phi)."""
     out, _ = made
     for p in (out / ".cache").glob("*.pkl"):
         p.unlink()
     with pytest.raises(InputError) as err:
         rerun_plan(out)
     line = err.value.one_line()
-    assert line.startswith("ct.nii.gz: stage first must be recomputed and needs the scan"), line
+    assert line.startswith("--scan: stage first must be recomputed and needs the scan"), line
+    assert "recorded only with --keep-phi" in line
     assert "--scan" in line and "\n" not in line
 
 

@@ -71,8 +71,10 @@ from twinsep.plan_memory import _rss_mb as _rss_mb
 from twinsep.plan_names import WITHHELD_NOTE as WITHHELD_NOTE
 from twinsep.plan_names import WITHHELD_PATH as WITHHELD_PATH
 from twinsep.plan_names import is_withheld as is_withheld
-from twinsep.plan_names import names_patient
+from twinsep.plan_names import name_as_given, names_patient
+from twinsep.plan_names import records_names as records_names
 from twinsep.plan_names import scan_display_name as scan_display_name
+from twinsep.plan_names import unrecorded_name as unrecorded_name
 from twinsep.plan_names import withheld_name as withheld_name
 from twinsep.plan_options import PATH_OPTIONS as PATH_OPTIONS
 from twinsep.plan_options import PlanOptions, ProgressFn
@@ -372,10 +374,11 @@ def run_plan(
             plan["cache"]["kept"] = {"stages": run_info.kept, "version": earlier.version}
         _write_json_atomic(work / PLAN_JSON, plan)
         _publish(work, out_dir)
-    except InputError:
+    except InputError as exc:
         # Bad input discovered by a stage: nothing of this attempt is kept.
         ctx.finish_writes(raise_errors=False)
         shutil.rmtree(work, ignore_errors=True)
+        name_as_given(exc, options)
         raise
     except Exception as exc:
         if not run_info.kept:

@@ -15,7 +15,7 @@ from typing import Any
 from twinsep.errors import InputError
 from twinsep.plan_cache import CACHE_DIR
 from twinsep.plan_json import assemble_plan
-from twinsep.plan_names import _withhold_names, is_withheld
+from twinsep.plan_names import WITHHELD_NOTE, _withhold_names, is_withheld
 from twinsep.plan_options import PlanOptions, ProgressFn
 
 logger = logging.getLogger(__name__)
@@ -216,7 +216,7 @@ class StageContext:
 
     def _require(self, path: Path, option: str, what: str) -> None:
         """Raise :class:`InputError` when a scan that a stage must read again is not there
-        (a plan keeps only its file name, or none when the name held patient identifiers);
+        (a plan keeps its path only with ``--keep-phi``, else a neutral name);
         the message names the option that gives it."""
         stage = self.stage_name or "plan"
         if option in ("--segmentation", "--twin-map"):
@@ -228,17 +228,21 @@ class StageContext:
         else:
             how = f"give it with {option}, or plan again with 'twinsep plan SCAN --out DIR --force'"
         if is_withheld(path.name):
-            # a PACS/CD folder named after the patient: its name was never recorded
+            # a plan made without --keep-phi records no input file's name
+            why = (
+                "it held patient identifiers"
+                if path.name.endswith(WITHHELD_NOTE)
+                else "names of input files are recorded only with --keep-phi"
+            )
             raise InputError(
                 option,
                 f"stage {stage} must be recomputed and needs the {what}, whose name the "
-                f"plan does not keep (it held patient identifiers); {how}",
+                f"plan does not keep ({why}); {how}",
             )
         if not path.exists():
             raise InputError(
                 path,
-                f"stage {stage} must be recomputed and needs the {what}, which is not there "
-                f"(a plan keeps only the {what}'s file name); {how}",
+                f"stage {stage} must be recomputed and needs the {what}, which is not there; {how}",
             )
 
     def previous_file(self, name: str) -> Path | None:

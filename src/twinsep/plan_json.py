@@ -14,7 +14,7 @@ from typing import Any
 from twinsep import __version__
 from twinsep.errors import InputError
 from twinsep.io.fsnames import printable_name
-from twinsep.plan_names import WITHHELD_PATH, scan_display_name
+from twinsep.plan_names import records_names, scan_display_name
 from twinsep.plan_options import PATH_OPTIONS, PlanOptions
 
 SCHEMA = "twinsep.plan/1"
@@ -60,10 +60,11 @@ def assemble_plan(
         # file names only (no folders), checksums, what the user supplied
         input_section["segmentation"] = info["segmentation"]
     if not options.keep_phi:
+        # no input file's name without --keep-phi (a built-in case's is twinsep's own)
         input_section["path"] = scan_display_name(
             str(info.get("path", "")),
             names_patient=bool(info.get("path_names_patient")),
-            keep_phi=False,
+            keep_phi=records_names(options),
         )
     elif isinstance(given := input_section.get("path"), str):
         input_section["path"] = printable_name(given)  # --keep-phi: the path as given
@@ -76,10 +77,19 @@ def assemble_plan(
         for k in PATH_OPTIONS:
             if opts.get(k):
                 opts[k] = Path(opts[k]).name
-        # a scan or MR folder named after the patient (PACS/CD export) is withheld
-        for k, flag in (("scan_path", "path_names_patient"), ("mr_path", "mr_path_names_patient")):
-            if opts.get(k) and info.get(flag):
-                opts[k] = WITHHELD_PATH
+        # the scan and the MR by a neutral name; one named after the patient (a PACS/CD
+        # export folder) as withheld
+        for k, flag, what in (
+            ("scan_path", "path_names_patient", "scan"),
+            ("mr_path", "mr_path_names_patient", "MR"),
+        ):
+            if opts.get(k):
+                opts[k] = scan_display_name(
+                    opts[k],
+                    names_patient=bool(info.get(flag)),
+                    keep_phi=records_names(options),
+                    what=what,
+                )
         # the user's segmentation files: the names input.segmentation records (checked
         # against the scan's identifiers when the files were read), also on a re-run
         seg = info.get("segmentation") or {}

@@ -295,7 +295,7 @@ def test_folder_named_after_the_patient_is_withheld(tmp_path: Path) -> None:
         PlanOptions(scan_path=Path(ct), mr_path=named), mr_info, {}, [], {}, {}, {}
     )
     assert both["options"]["mr_path"] == WITHHELD_PATH
-    assert both["options"]["scan_path"] == "ct.nii.gz"
+    assert both["options"]["scan_path"] == "scan (name not recorded: --keep-phi records it)"
     assert "Janet" not in json.dumps(both)
     kept = assemble_plan(PlanOptions(scan_path=named, keep_phi=True), info, {}, [], {}, {}, {})
     assert kept["input"]["path"] == str(named)

@@ -40,7 +40,7 @@ class SegmentStageParams:
 
 
 def _run(ctx: Any) -> TissueLabels:
-    from twinsep.plan import names_patient, scan_display_name
+    from twinsep.plan import names_patient, records_names, scan_display_name
     from twinsep.segment.mr import fuse_mr, segment_mr_t1
 
     stage_params: SegmentStageParams = ctx.params
@@ -50,7 +50,7 @@ def _run(ctx: Any) -> TissueLabels:
     name = scan_display_name(
         scan.info.path,
         names_patient=scan.info.path_names_patient or names_patient(ctx.mr, scan.info.path),
-        keep_phi=ctx.options.keep_phi,
+        keep_phi=records_names(ctx.options),
     )
     vol = type(vol)(vol.array, vol.affine, {**vol.meta, "source": name})
     if ctx.options.segmentation_path is not None:
@@ -68,7 +68,8 @@ def _run(ctx: Any) -> TissueLabels:
             mr_name = scan_display_name(
                 mr.info.path,
                 names_patient=mr.info.path_names_patient or names_patient(scan, mr.info.path),
-                keep_phi=ctx.options.keep_phi,
+                keep_phi=records_names(ctx.options),
+                what="MR",
             )
             mvol = type(mvol)(mvol.array, mvol.affine, {**mvol.meta, "source": mr_name})
             result = fuse_mr(result, vol, mvol, params=stage_params.mr)

@@ -86,13 +86,13 @@ def body_warning(heads: dict[str, HeadBody]) -> str | None:
 def _run(ctx: Any) -> TwinAssignment:
     seg = ctx.result("segment")
     labels = seg.labels
-    from twinsep.plan import scan_display_name
+    from twinsep.plan import records_names, scan_display_name
 
     info = getattr(ctx, "input_info", None) or {}
     src = scan_display_name(
         ctx.options.scan_path,
         names_patient=bool(info.get("path_names_patient")),
-        keep_phi=ctx.options.keep_phi,
+        keep_phi=records_names(ctx.options),
     )
     labels = type(labels)(labels.array, labels.affine, {**labels.meta, "source": src})
     ctx.progress(0.1, "finding the two heads")
