@@ -851,6 +851,11 @@ def segment_mr_t1(
         cavity = csf_layer_cavity(sm, closed, body, csf_vals, t_csf, spacing, mr_params)
     if cavity is None:
         cavity = morph.dilate_mm(closed, 1.5, spacing) & body
+    if csf_vals is not None:
+        # the split itself: half-way to the grey matter the cavity holds, when its own
+        # three-class mixture shows it (blind MR phantom: the core's darker class carried
+        # the deep grey nuclei, level 334 for a true midpoint of 305)
+        t_csf = _cavity_csf_grey(sm[cavity], csf_vals, t_csf, mr_params)
     csf = cavity & (sm < t_csf)
     brain = cavity & ~csf
     # the head the labels cover: the body with what its sections enclose. The skull band
@@ -996,6 +1001,64 @@ def _csf_grey_boundary(
         t_dark,
     )
     return level, csf_vals
+
+
+def _cavity_csf_grey(
+    cavity_vals: np.ndarray, csf_vals: np.ndarray, level: float, params: MRParams
+) -> float:
+    """The CSF/grey level that splits the cranial cavity (MR alone): half-way between the
+    enclosed CSF's median and the grey matter's mean read in the cavity itself, when that
+    lies below ``level`` (``_csf_grey_boundary``'s, from the brain core); else ``level``.
+
+    The core's grey matter is the darker class of a two-class mixture of the brain core:
+    where the deep grey nuclei and the grey/white partial volume fall into that class its
+    mean lies above the cortex's (blind MR phantom: 513-542 for its grey matter 470,
+    deep nuclei 540; the level 329-346 against the true midpoint 305, and the CSF's
+    partial volume with the cortex was brain). In the cavity a three-class mixture has
+    CSF, the darker tissue and the brighter one - but only when the cavity holds enough
+    CSF for a class of its own. So its middle mean is taken for the grey matter only when
+    its lowest class is the CSF: its mean lies nearer the enclosed CSF's median than the
+    middle class's (blind MR phantom: 152-178 against the CSF's 145-154 and the middle
+    439-479). Otherwise the lowest class is partial volume of CSF and grey matter, or
+    grey matter itself (a cavity with little CSF: its grey became CSF when such a
+    class was taken for CSF, 016c332, reverted in 375daaf), and ``level`` stays (Colin27
+    twins: lowest class 63.6 / 65.4 for a CSF of 30.3 and a middle class of 90.2). The
+    level only moves down: a middle mean above the core's grey is not taken.
+
+    Parameters
+    ----------
+    cavity_vals : ndarray of float
+        Smoothed, bias-corrected T1 values of the cranial cavity.
+    csf_vals : ndarray of float
+        T1 values of the pure CSF the brain encloses (``_csf_grey_boundary``).
+    level : float
+        The CSF/grey level read from the brain core.
+    params : MRParams
+
+    Returns
+    -------
+    float
+    """
+    if cavity_vals.size < 1000 or csf_vals.size == 0:
+        return level
+    csf = float(np.median(csf_vals))
+    grey_core = 2.0 * level - csf  # level = (csf + grey_core) / 2
+    mix = _fit_three(cavity_vals, params)
+    low, mid = float(mix.means[0]), float(mix.means[1])
+    lowest_is_csf = abs(low - csf) < abs(mid - low)
+    refined = 0.5 * (csf + mid)
+    logger.debug(
+        "MR alone cavity classes %.1f / %.1f / %.1f (enclosed CSF %.1f): lowest is CSF %s, "
+        "level %.1f (core %.1f)",
+        *mix.means,
+        csf,
+        lowest_is_csf,
+        refined,
+        level,
+    )
+    if lowest_is_csf and mid < grey_core:
+        return refined
+    return level
 
 
 def _grown_through_bright(
