@@ -305,6 +305,19 @@ def render_ics(schedules: Sequence[Schedule], params: ExportParams = ExportParam
     return "\r\n".join(folded) + "\r\n"
 
 
+def in_charge_duty(c: CoverShift) -> str:
+    """What a shift in charge of a twin asks, in words: the person fills the twin's
+    ``skill`` need of every task meanwhile and is given no other task. (It said "no
+    other task meanwhile" above the tasks of the twin that the person does in charge.)"""
+    return f"twin {c.twin}'s {c.skill} in each of its tasks meanwhile, no other work"
+
+
+def table_heading(table: str) -> str:
+    """A table's run-sheet heading: ``"table A"`` as it is, ``"joint"`` -> ``"joint
+    table"`` (it was "table table A")."""
+    return table if "table" in table.lower() else f"{table} table"
+
+
 def _ics_shift(
     sch: Schedule, c: CoverShift, day0: datetime, stamp: str, params: ExportParams
 ) -> list[str]:
@@ -327,7 +340,7 @@ def _ics_shift(
     ]
     desc = (
         f"Twin: {twin_label(c.twin)}\nIn charge: {c.person} ({c.skill}), continuously: "
-        "no other task meanwhile\n"
+        f"{in_charge_duty(c)}\n"
         + (f"Takes over from: {', '.join(takes)}" if takes else "First in charge")
         + "\n"
         + (
@@ -736,7 +749,7 @@ def render_runsheets_html(
                     f"<tr><td>{clock(c.start_min, params)}</td>"
                     f"<td>{clock(c.end_min, params)}</td>"
                     f"<td>{tag(c.twin)}</td><td><b>in charge of twin {esc(c.twin)}</b> "
-                    f"({esc(c.skill)}, continuously: no other task meanwhile)</td>"
+                    f"({esc(c.skill)}, continuously: {esc(in_charge_duty(c))})</td>"
                     f"<td>{esc(c.skill)}@{esc(c.twin)}</td><td>-</td><td>-</td></tr>",
                 )
             )
@@ -786,7 +799,7 @@ def render_runsheets_html(
     for table in tables:
         rows_t = sorted((t for t in schedule.tasks if t.table == table), key=lambda t: t.start_min)
         parts.append(
-            f'<section style="--c:#555"><h2>table {esc(table)} '
+            f'<section style="--c:#555"><h2>{esc(table_heading(table))} '
             f"({esc(rows_t[0].room or '-')})</h2><table><tr><th>from</th><th>to</th>"
             "<th>twin</th><th>what</th><th>who</th><th>equipment</th></tr>"
         )

@@ -1,0 +1,42 @@
+"""Run-sheet words read by the OR nursing lead (walkthrough of the real-CT demo plans)."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from twinsep.schedule.export import render_ics, render_runsheets_html, table_heading
+
+
+def test_each_table_is_named_once(default_two_stage):
+    _, _, sch = default_two_stage
+    sheets = render_runsheets_html(sch)
+    headings = re.findall(r'<section style="--c:#555"><h2>([^<(]+) \(', sheets)
+    # before: "table joint", "table table A", "table table B"
+    assert sorted(h.strip() for h in headings) == ["joint table", "table A", "table B"]
+    assert "table table" not in sheets
+    assert table_heading("OR table 2") == "OR table 2" and table_heading("left") == "left table"
+
+
+def test_in_charge_says_what_the_rows_beside_it_show(default_two_stage):
+    _, _, sch = default_two_stage
+    sheets = html.unescape(render_runsheets_html(sch))
+    assert sch.cover
+    for c in sch.cover:
+        # before: "continuously: no other task meanwhile", above the rows of the tasks
+        # the person does in charge (induction, scalp flaps, dural opening as the
+        # twin's anaesthetist)
+        words = f"continuously: twin {c.twin}'s {c.skill} in each of its tasks meanwhile"
+        assert words in sheets
+        meanwhile = [
+            (t, a.role)
+            for t in sch.tasks
+            for a in t.people
+            if a.person == c.person and t.start_min < c.end_min and t.end_min > c.start_min
+        ]
+        assert meanwhile  # the rows that made the old words wrong
+        for t, role in meanwhile:
+            assert role in (c.skill, f"{c.skill}@{c.twin}"), (t.name, role)
+            assert t.twin in (c.twin, "joint", "both"), (t.name, t.twin)
+    assert "no other task meanwhile" not in sheets
+    assert "no other task meanwhile" not in render_ics([sch]).replace("\r\n ", "")
