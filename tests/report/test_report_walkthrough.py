@@ -7,11 +7,17 @@ plastic surgeon where the new expanders go.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from test_report_read_through import _staged_plan, _table, _text
 
-from twinsep.report.render import crossing_number, division_stages, render_report
+from twinsep.report.render import (
+    crossing_number,
+    division_stages,
+    render_report,
+    sinus_kind_words,
+)
 
 
 def _two_divisions() -> dict[str, Any]:
@@ -119,3 +125,22 @@ def test_the_operating_time_card_gives_every_operations_length() -> None:
         "stage 2 P50 1,179 min (19.7 h)"
     ) in card, card
     assert 'data-key="schedule.earlier_operations.1.p50_min" data-value="1179.38"' in page
+
+
+def test_the_shared_card_says_which_sinus_is_shared() -> None:
+    plan = _staged_plan()
+    plan["shared"]["sinus_kind"] = "superior_sagittal"
+    page = render_report(plan, {})
+    start = page.index('id="shared-sinus"')
+    # tags become spaces in _text; the page has none before "," or after "("
+    line = re.sub(
+        r"\( | (?=,)",
+        lambda m: m.group(0).strip(),
+        _text(page[start : page.index("</div>", start)]),
+    )
+    # before: "shared sinus: yes (2.4 mL)": which sinus was on the Fusion page only
+    assert "shared sinus: yes, superior sagittal (2.4 mL)" in line, line
+    plan["shared"]["sinus_kind"] = "circular"
+    assert sinus_kind_words(plan) == "circular (a ring around the union)"
+    plan["shared"]["shared_sinus"] = False
+    assert sinus_kind_words(plan) == ""

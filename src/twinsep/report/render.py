@@ -209,6 +209,24 @@ def shared_sinus_words(plan: Mapping[str, Any]) -> tuple[str, str]:
     )
 
 
+#: Words for ``shared.sinus_kind`` (the fusion's reading of the shared sinus).
+_SINUS_KIND_WORDS = {
+    "circular": "circular (a ring around the union)",
+    "superior_sagittal": "superior sagittal",
+}
+
+
+def sinus_kind_words(plan: Mapping[str, Any]) -> str:
+    """Which sinus is shared, in words (``shared.sinus_kind``: ``"circular"`` -> "circular
+    (a ring around the union)", ``"superior_sagittal"`` -> "superior sagittal"); "" when
+    none is shared or the kind is not known (``"separate"``, absent)."""
+    shared = plan.get("shared") or {}
+    kind = shared.get("sinus_kind")
+    if not shared.get("shared_sinus") or not isinstance(kind, str) or kind in ("", "separate"):
+        return ""
+    return _SINUS_KIND_WORDS.get(kind, kind.replace("_", " "))
+
+
 def _ml_words(v: float) -> str:
     # a sliver of one or two voxels rounds to "0.0 mL", which reads as nothing at all
     return "under 0.1 mL" if 0 < v < 0.05 else f"{v:.1f} mL"
@@ -491,6 +509,7 @@ def _make_env(plan: Mapping[str, Any]) -> Environment:
         parameter_rows=parameter_rows,
         warning_groups=warning_groups,
         sinus_words=lambda: shared_sinus_words(plan),
+        sinus_kind_words=lambda: sinus_kind_words(plan),
         hours=lambda path: _hours(get_path(plan, path)),
         ink=ink_on,
         num=num,
