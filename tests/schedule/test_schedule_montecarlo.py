@@ -11,9 +11,15 @@ from sched_helpers import FAST, person, small_team
 from twinsep.errors import ConfigError
 from twinsep.schedule import compile_problem, solve_schedule
 from twinsep.schedule.assemble import make_schedule
-from twinsep.schedule.montecarlo import MonteCarloParams, run_monte_carlo, sample_durations
+from twinsep.schedule.montecarlo import (
+    MonteCarloParams,
+    MonteCarloResult,
+    run_monte_carlo,
+    sample_durations,
+)
+from twinsep.schedule.result import Schedule
 from twinsep.schedule.sampled_duty import shift_times
-from twinsep.schedule.team import Cover, Task
+from twinsep.schedule.team import Cover, Task, Team
 from twinsep.schedule.verify import verify_schedule
 
 
@@ -37,6 +43,15 @@ def _chain(ranges, people=1):
     team = small_team([person(f"N{i}", "neurosurgeon", hours=48) for i in range(people)], tasks)
     problem = compile_problem(team)
     return problem, solve_schedule(problem, params=FAST)
+
+
+def _fixed_durations_mc(team: Team, sch: Schedule) -> MonteCarloResult:
+    """The Monte Carlo of ``sch`` with every duration fixed at its planned value."""
+    fixed = team.with_tasks(
+        [t.model_copy(update={"duration_min": (t.planned_min,) * 3}) for t in team.tasks],
+        team.continuous,
+    )
+    return run_monte_carlo(compile_problem(fixed), sch, params=MonteCarloParams(n_samples=10))
 
 
 def test_single_triangular_task_quantiles_match_inverse_cdf():
@@ -83,11 +98,7 @@ def test_pert_mean():
 
 def test_fixed_durations_reproduce_the_optimal_makespan(default_two_stage):
     _, problem, sch = default_two_stage
-    fixed = problem.team.with_tasks(
-        [t.model_copy(update={"duration_min": (t.planned_min,) * 3}) for t in problem.tasks],
-        problem.team.continuous,
-    )
-    mc = run_monte_carlo(compile_problem(fixed), sch, params=MonteCarloParams(n_samples=10))
+    mc = _fixed_durations_mc(problem.team, sch)
     assert mc.makespan_p50_min == sch.makespan_min == mc.makespan_p90_min
     # every person's duty as planned, the anaesthetists' shifts in charge of a twin
     # included (verify's duty windows: tasks, shifts and hand-overs)
@@ -201,11 +212,7 @@ def test_fixed_durations_reproduce_every_duty_with_relays_holding_no_task():
     # the hand-over it receives at 300 to 600 + 15
     assert check.duty_min["AN-2"] == 165 and check.duty_min["AN-3"] == 115
     assert check.duty_min["NS-2"] == 315
-    fixed = team.with_tasks(
-        [t.model_copy(update={"duration_min": (t.planned_min,) * 3}) for t in team.tasks],
-        team.continuous,
-    )
-    mc = run_monte_carlo(compile_problem(fixed), sch, params=MonteCarloParams(n_samples=10))
+    mc = _fixed_durations_mc(team, sch)
     assert mc.makespan_p50_min == sch.makespan_min == mc.makespan_p90_min
     assert set(mc.duty_p50_h) == set(check.duty_min)
     for who, minutes in check.duty_min.items():
@@ -262,10 +269,7 @@ def test_nobody_starts_before_their_planned_arrival():
     )
     check = verify_schedule(sch, team)
     assert check.ok, check.violations
-    fixed = team.with_tasks(
-        [t.model_copy(update={"duration_min": (t.planned_min,) * 3}) for t in team.tasks]
-    )
-    mc = run_monte_carlo(compile_problem(fixed), sch, params=MonteCarloParams(n_samples=10))
+    mc = _fixed_durations_mc(team, sch)
     # before: surgery 2 at 60 and the day 120 min long with every duration as planned
     assert mc.makespan_p50_min == 150 == sch.makespan_min
     assert (
