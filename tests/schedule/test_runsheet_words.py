@@ -5,7 +5,12 @@ from __future__ import annotations
 import html
 import re
 
-from twinsep.schedule.export import render_ics, render_runsheets_html, table_heading
+from twinsep.schedule.export import (
+    render_gantt_svg,
+    render_ics,
+    render_runsheets_html,
+    table_heading,
+)
 
 
 def test_each_table_is_named_once(default_two_stage):
@@ -16,6 +21,9 @@ def test_each_table_is_named_once(default_two_stage):
     assert sorted(h.strip() for h in headings) == ["joint table", "table A", "table B"]
     assert "table table" not in sheets
     assert table_heading("OR table 2") == "OR table 2" and table_heading("left") == "left table"
+    # the Gantt chart's group labels too (were "table: joint", "table: table A")
+    labels = re.findall(r'font-weight="bold" fill="#333333">([^<]+)</text>', render_gantt_svg(sch))
+    assert {"joint table", "table A", "table B"} <= set(labels) and "table: table A" not in labels
 
 
 def test_in_charge_says_what_the_rows_beside_it_show(default_two_stage):

@@ -454,7 +454,7 @@ def render_gantt_svg(
             current_table = t.table
             out.append(
                 f'<text x="8" y="{y + 14}" font-weight="bold" fill="#333333">'
-                f"{esc('table: ' + t.table if t.table else 'no table')}</text>"
+                f"{esc(table_heading(t.table) if t.table else 'no table')}</text>"
             )
             y += row_h
         fill = twin_colour(t.twin, params)
