@@ -37,13 +37,20 @@ def two_heads(
     spacing_mm: tuple[float, float, float] = (2.0, 2.0, 2.0),
     rot: np.ndarray | None = None,
     scale: float = 1.0,
+    stretch: tuple[float, float, float] = (1.0, 1.0, 1.0),
 ) -> tuple[Volume, Volume, dict[str, float]]:
-    """Labels, twins and analytic truth for two joined layered spheres."""
+    """Labels, twins and analytic truth for two joined layered spheres.
+
+    ``stretch`` scales the layers along the world axes (ellipsoids of semi-axes
+    ``radius * stretch``); the truth's areas are those of the spheres (1, 1, 1).
+    """
     u = np.asarray(direction, dtype=np.float64)
     u /= np.linalg.norm(u)
     d = half_distance_mm
     radii = np.array([R_SCALP, R_BONE, R_CSF, R_BRAIN]) * scale
-    ext_world = np.abs(u) * d + radii[0] + 6.0  # half-size of the world box holding both heads
+    st = np.asarray(stretch, dtype=np.float64)
+    # half-size of the world box holding both heads
+    ext_world = np.abs(u) * d + radii[0] * st.max() + 6.0
     rot = np.eye(3) if rot is None else rot
     sp = np.asarray(spacing_mm, dtype=np.float64)
     lin = rot * sp  # columns: world direction of each voxel axis times spacing
@@ -56,8 +63,8 @@ def two_heads(
     idx = np.indices(tuple(int(v) for v in n)).reshape(3, -1).T
     world = apply_affine(affine, idx)
     ca, cb = -d * u, d * u
-    ra = np.linalg.norm(world - ca, axis=1)
-    rb = np.linalg.norm(world - cb, axis=1)
+    ra = np.linalg.norm((world - ca) / st, axis=1)
+    rb = np.linalg.norm((world - cb) / st, axis=1)
     side_a = world @ u < 0
     r_own = np.where(side_a, ra, rb)
     inside = np.minimum(ra, rb) <= radii[0]

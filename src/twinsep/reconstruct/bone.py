@@ -419,7 +419,7 @@ def plan_bone(defects: TwinDefects, *, params: BoneParams = BoneParams()) -> Twi
     else:
         touch = d_w[sub].min(axis=1) <= reach
     sub = _components_touching(sub, touch)
-    if params.overlap_mm > 0 and (len(sub) or over.any() or len(rim)):
+    if len(sub) or over.any() or len(rim):
         # from the patch, the opening and the rim itself on the fitted surface (a rim
         # narrower than a sample encloses none)
         on_fit = (rim - fit.centre_mm) @ fit.axes.T / fit.radii_mm
