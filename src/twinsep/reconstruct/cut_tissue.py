@@ -319,12 +319,33 @@ def level_loop(
     s = np.vstack(seg)
     if len(s) < 3:
         return np.zeros((0, 3))
+    return longest_loop(s, pts, directed=False)
+
+
+def longest_loop(pairs: np.ndarray, points: np.ndarray, *, directed: bool) -> np.ndarray:
+    """The closed loop with the most points chained from segments (node index pairs).
+
+    Parameters
+    ----------
+    pairs : (E, 2) int
+        Segments between nodes (indices into ``points``); each is walked once.
+    points : (N, 3) float64
+        Node positions.
+    directed : bool
+        Walk each segment from its first node to its second only (boundary edges of
+        oriented faces), or either way.
+
+    Returns
+    -------
+    (K, 3) float64
+        The loop's points in order (empty when there is none).
+    """
     nbrs: dict[int, list[int]] = {}
-    for p, q in s:
+    for p, q in np.asarray(pairs, dtype=np.int64):
         nbrs.setdefault(int(p), []).append(int(q))
-        nbrs.setdefault(int(q), []).append(int(p))
+        if not directed:
+            nbrs.setdefault(int(q), []).append(int(p))
     best: list[int] = []
-    best_len = 0.0
     while nbrs:
         start = next(iter(nbrs))
         loop = [start]
@@ -336,8 +357,8 @@ def level_loop(
             nb = succ.pop()
             if not succ:
                 del nbrs[cur]
-            back = nbrs.get(nb)
-            if back is not None:  # the segment is used once, in either direction
+            back = None if directed else nbrs.get(nb)
+            if back is not None and cur in back:  # walked once, in either direction
                 back.remove(cur)
                 if not back:
                     del nbrs[nb]
@@ -345,9 +366,6 @@ def level_loop(
                 break
             loop.append(nb)
             cur = nb
-        if len(loop) >= 3:
-            ring = pts[np.asarray(loop)]
-            length = float(np.linalg.norm(ring - np.roll(ring, -1, axis=0), axis=1).sum())
-            if length > best_len:
-                best, best_len = loop, length
-    return pts[np.asarray(best, dtype=np.int64)] if best else np.zeros((0, 3))
+        if len(loop) > len(best):
+            best = loop
+    return points[np.asarray(best, dtype=np.int64)] if best else np.zeros((0, 3))

@@ -59,6 +59,7 @@ from twinsep.reconstruct.cut_tissue import (
     cut_readings,
     edge_distance_at_cut,
     level_loop,
+    longest_loop,
 )
 from twinsep.volume import Volume, apply_affine
 
@@ -738,28 +739,7 @@ def _boundary_loop(verts_w: np.ndarray, faces: np.ndarray, keep: np.ndarray) -> 
     bnd = edges[counts[inv.ravel()] == 1]
     if len(bnd) < 3:
         return np.zeros((0, 3))
-    nxt: dict[int, list[int]] = {}
-    for a, b in bnd:
-        nxt.setdefault(int(a), []).append(int(b))
-    best: list[int] = []
-    while nxt:
-        start = next(iter(nxt))
-        loop = [start]
-        cur = start
-        while True:
-            succ = nxt.get(cur)
-            if not succ:
-                break
-            nb = succ.pop()
-            if not succ:
-                del nxt[cur]
-            if nb == start:
-                break
-            loop.append(nb)
-            cur = nb
-        if len(loop) > len(best):
-            best = loop
-    return verts_w[np.asarray(best)]
+    return longest_loop(bnd, verts_w, directed=True)
 
 
 def _smooth_loop(loop: np.ndarray, n_iter: int = 10) -> np.ndarray:
