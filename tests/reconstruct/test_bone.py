@@ -172,3 +172,53 @@ def test_a_cut_through_scalp_only_gets_no_template() -> None:
         p = plan_bone(d[name])
         assert p.missing_area_mm2 == 0.0 and len(p.faces) == 0
         assert "opens no bone" in p.note
+
+
+# a skull that flares toward the union: its outer radius grows from 54 mm at 50 deg from
+# the union's axis (seen from the twin's own centre) by up to 5 mm at 30 deg
+FLARE_MM, FLARE_FROM_DEG, FLARE_FULL_DEG = 5.0, 50.0, 30.0
+
+
+def _flare_mm(cos_to_union: np.ndarray) -> np.ndarray:
+    c1, cc = math.cos(math.radians(FLARE_FROM_DEG)), math.cos(math.radians(FLARE_FULL_DEG))
+    return FLARE_MM * np.clip((cos_to_union - c1) / (cc - c1), 0.0, 1.0)
+
+
+def test_template_edge_lies_on_a_flaring_skull() -> None:
+    """The ellipsoid fitted to the vault away from the union lies inside a skull that
+    flares toward it; the template's edge (over the twin's own bone) must lie on the
+    skull, not inside it. Analytic outer skull: radius ``54 + flare(angle)`` about the
+    twin's centre. The edge lay 1.3-2.3 mm inside it on the fitted vault (the whole
+    flare there is 1.8 mm); now within half a voxel. The solid stays closed, wound
+    consistently, with positive volume, and covers the opening."""
+    kw = CASES["oblique-anisotropic"]
+    labels, twins, truth = two_heads(**kw)
+    u = np.asarray(kw["direction"], dtype=float)
+    u /= np.linalg.norm(u)
+    d = truth["half_distance_mm"]
+    lab = labels.array.copy()
+    idx = np.argwhere(twins.array > 0)
+    sign = np.where(twins.array[tuple(idx.T)] == 1, -1.0, 1.0)
+    rel = labels.world_coords(idx) - sign[:, None] * d * u
+    r = np.linalg.norm(rel, axis=1)
+    new = lab[tuple(idx.T)]
+    new[(r >= R_BONE) & (r < R_BONE + _flare_mm(-sign * (rel @ u) / r))] = 2  # bone
+    lab[tuple(idx.T)] = new
+    defects = measure_defects(labels.with_array(lab), twins)
+    voxel = float(np.mean(labels.spacing_mm))
+    for name, s in (("A", -1.0), ("B", 1.0)):
+        p = plan_bone(defects[name])
+        n_out = len(p.vertices_mm) // 2
+        outer = p.faces[(p.faces < n_out).all(axis=1)]
+        m = trimesh.Trimesh(p.vertices_mm[:n_out], outer, process=False)
+        edge = np.unique(
+            m.edges_sorted[trimesh.grouping.group_rows(m.edges_sorted, require_count=1)]
+        )
+        x = p.vertices_mm[edge] - s * d * u
+        rx = np.linalg.norm(x, axis=1)
+        err = rx - (R_BONE + _flare_mm(-s * (x @ u) / rx))
+        assert np.abs(err).max() < 0.5 * voxel, (name, err.min(), err.max())
+        solid = trimesh.Trimesh(p.vertices_mm, p.faces, process=True)
+        assert p.watertight and solid.is_watertight and solid.is_winding_consistent
+        assert solid.volume > 0 and p.template_volume_ml == pytest.approx(solid.volume / 1000)
+        assert p.missing_area_mm2 > defects[name].bone_defect_area_mm2

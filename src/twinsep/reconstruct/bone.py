@@ -18,8 +18,12 @@ Method:
    no bone gets no template;
 4. the patch is widened by ``overlap_mm`` (along the fitted surface) so that its edge
    lies over the twin's own bone around the opening, not at the opening's edge;
-5. the template is that patch thickened inward by the twin's mean skull thickness,
-   closed along its rim: a watertight solid ready to print (area and volume reported).
+5. the patch's vertices move along their rays from the fit centre: off the opening onto
+   the twin's measured outer skull, over it by the harmonic interpolation of those
+   moves (:mod:`twinsep.reconstruct.bone_blend`): where the skull flares toward the
+   union the edge lies on the skull, not inside it on the fitted vault;
+6. the template is that patch thickened inward by the twin's skull thickness, closed
+   along its rim: a watertight solid ready to print (area and volume reported).
 
 Defects larger than ``regrowth_limit_mm2`` are flagged: bone regrowth in infants is
 unlikely to close them.
@@ -37,6 +41,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from twinsep.errors import InputError
+from twinsep.reconstruct.bone_blend import blend_onto_skull
 from twinsep.reconstruct.defects import TwinDefects
 
 logger = logging.getLogger(__name__)
@@ -131,8 +136,9 @@ class TwinBonePlan:
     defect_area_mm2 : float
         Bone defect area measured on the cut (see defects), mm^2.
     missing_area_mm2 : float
-        Outer area of the template, mm^2: the fitted calvarium over the opening plus
-        the ``overlap_mm`` band over the twin's own bone around it.
+        Outer area of the template, mm^2: the calvarium over the opening (the fitted
+        vault, bent to meet the twin's skull at the rim) plus the ``overlap_mm`` band
+        on the twin's own outer skull around it.
     template_volume_ml : float
         Volume of the template solid, mL.
     thickness_mm : float
@@ -328,6 +334,14 @@ def _widen(verts: np.ndarray, faces: np.ndarray, seeds: np.ndarray, by_mm: float
     return faces[np.isfinite(near)[faces].all(axis=1)]
 
 
+def _sample_spacing_mm(points_mm: np.ndarray) -> float:
+    """Twice the median distance between neighbouring surface samples, mm."""
+    if len(points_mm) < 2:
+        return 0.0
+    d = cKDTree(points_mm).query(points_mm, k=2)[0][:, 1]
+    return 2.0 * float(np.median(d))
+
+
 def plan_bone(defects: TwinDefects, *, params: BoneParams = BoneParams()) -> TwinBonePlan:
     """Missing calvarium and cranioplasty template of one twin.
 
@@ -433,6 +447,16 @@ def plan_bone(defects: TwinDefects, *, params: BoneParams = BoneParams()) -> Twi
         sub = _widen(verts, faces, seeds, params.overlap_mm)
     sub = _manifold_patch(sub)
     if len(sub):
+        # the edge onto the twin's own outer skull, the opening bridged smoothly
+        verts, normals, _ = blend_onto_skull(
+            verts,
+            sub,
+            fit.centre_mm,
+            over,
+            d.bone_outer.points_mm,
+            d.bone_outer.normals,
+            reach_mm=_sample_spacing_mm(d.bone_outer.points_mm),
+        )
         patch = trimesh.Trimesh(verts, sub, process=False)
         area = float(patch.area)
         v_out, f_out = _shell(verts, sub, normals, thickness)
