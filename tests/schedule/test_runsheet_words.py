@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 import re
 
 from twinsep.schedule.export import (
+    render_csv,
     render_gantt_svg,
     render_ics,
     render_runsheets_html,
@@ -48,3 +51,17 @@ def test_in_charge_says_what_the_rows_beside_it_show(default_two_stage):
             assert t.twin in (c.twin, "joint", "both"), (t.name, t.twin)
     assert "no other task meanwhile" not in sheets
     assert "no other task meanwhile" not in render_ics([sch]).replace("\r\n ", "")
+
+
+def test_csv_equipment_reads_as_the_run_sheets(default_two_stage):
+    _, _, sch = default_two_stage
+    rows = list(csv.DictReader(io.StringIO(render_csv([sch]))))
+    by_task = {r["task"]: r["equipment"] for r in rows if r["kind"] == "task"}
+    used = [t for t in sch.tasks if t.equipment]
+    sheets = render_runsheets_html(sch)
+    assert used
+    for t in used:
+        # before: "microscopex2; neuromonitoringx2" (the count glued to the name)
+        assert by_task[t.name] == "; ".join(f"{k} x{n}" for k, n in t.equipment)
+        if t.table:  # the run sheets' table sections list the equipment
+            assert ", ".join(f"{k} ×{n}" for k, n in t.equipment) in sheets

@@ -175,7 +175,8 @@ def render_csv(schedules: Sequence[Schedule], params: ExportParams = ExportParam
                     t.duration_range_min[2],
                     "; ".join(a.person for a in t.people),
                     "; ".join(f"{a.person}={a.role}" for a in t.people),
-                    "; ".join(f"{k}x{n}" for k, n in t.equipment),
+                    # "microscope x2", as the run sheets' "microscope ×2" (was "microscopex2")
+                    "; ".join(f"{k} x{n}" for k, n in t.equipment),
                     days,
                 ]
             )
