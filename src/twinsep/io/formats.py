@@ -34,6 +34,7 @@ from twinsep.io._loaded import Loaded, sha256_file, sha256_of_hashes
 from twinsep.io.atomic import atomic_output, atomic_write_bytes
 from twinsep.io.checks import LoadParams, check_memory, check_shape
 from twinsep.io.fsnames import is_utf8, itk_openable, itk_writable
+from twinsep.io.mha_space import metaimage_orientation_warnings
 from twinsep.io.nrrd_space import nrrd_space_to_mm
 from twinsep.volume import LPS_TO_RAS, Volume
 
@@ -192,6 +193,50 @@ def _gzip_stream_matches(path: Path, first: bytes, header: Any, voxels: np.ndarr
     raw = np.ascontiguousarray(raw)
     crc = zlib.crc32(raw.data, zlib.crc32(prefix))
     return crc == crc_want and (offset + raw.nbytes) % (1 << 32) == size_want
+
+
+#: ITK prints a warning on the process's stderr when an sform's column lengths differ
+#: from the header's voxel sizes (pixdim) by more than 1e-3 mm (itkNiftiImageIO); files
+#: that come closer than half of it to that limit are left to nibabel.
+_ITK_SFORM_SCALE_MARGIN_MM = 5e-4
+
+
+def _negative_pixdim_warnings(klass: Any, head: bytes) -> list[str]:
+    """A warning when the header's voxel sizes (pixdim 1-3, as stored: nibabel's parse
+    makes them positive) are negative, which NIfTI does not allow."""
+    try:
+        raw = klass.header_class.from_fileobj(io.BytesIO(head), check=False)
+        pixdim = [float(v) for v in raw["pixdim"][1:4]]
+    except Exception:  # the checked parse names what is wrong with such a header
+        return []
+    if not any(v < 0 for v in pixdim):
+        return []
+    frame = "sform" if int(raw["sform_code"]) > 0 else "qform"
+    return [
+        f"the NIfTI header gives negative voxel sizes (pixdim {pixdim[0]:g} {pixdim[1]:g} "
+        f"{pixdim[2]:g}), which the format does not allow: read as positive, as nibabel "
+        f"and niftilib do (the {frame} gives the orientation; a sign meant as a flip, as "
+        "some Analyze tools wrote it, is not applied)"
+    ]
+
+
+def _itk_reads_quietly(klass: Any, header: Any, head: bytes) -> bool:
+    """Whether ITK's NIfTI reader reads a file with this header without printing to the
+    process's stderr, where its lines would stand beside the CLI's one-line message
+    (found in session 26's sweep): NIfTI-1 only (ITK's niftilib prints "** ERROR ...
+    bad dim[0]" on a NIfTI-2 file, then refuses it), positive voxel sizes, and an sform
+    whose column lengths are those sizes ("has unexpected scales in sform", which real
+    MR and CT files trigger too)."""
+    if klass is not nib.Nifti1Image or _negative_pixdim_warnings(klass, head):
+        return False
+    pixdim = np.asarray(header["pixdim"][1:4], dtype=np.float64)
+    if not np.all(pixdim > 0):
+        return False
+    if int(header["sform_code"]) > 0:
+        lengths = np.linalg.norm(np.asarray(header.get_sform())[:3, :3], axis=0)
+        if np.any(np.abs(lengths - pixdim) > _ITK_SFORM_SCALE_MARGIN_MM):
+            return False
+    return True
 
 
 def _read_nifti_itk(
@@ -369,7 +414,12 @@ def read_nifti(path: Path, *, params: LoadParams = LoadParams()) -> Loaded:
     header, shape, dtype, shape3 = _checked_header(klass, head, path, path, params)
     slope, inter = header.get_slope_inter()
     unscaled_header = slope in (None, 1.0) and inter in (None, 0.0)
-    if unscaled_header and len(shape) == 3 and np.issubdtype(dtype, np.integer):
+    if (
+        unscaled_header
+        and len(shape) == 3
+        and np.issubdtype(dtype, np.integer)
+        and _itk_reads_quietly(klass, header, head)
+    ):
         fast = _read_nifti_itk(path, header, shape3, first if is_gz else None)
         if fast is not None:
             return fast
@@ -396,7 +446,7 @@ def read_nifti(path: Path, *, params: LoadParams = LoadParams()) -> Loaded:
     except Exception as exc:
         raise ScanError(path, f"cannot read voxel data ({exc})") from None
     arr = _scaled_voxels(img, shape3, path)
-    warnings = _nifti_warnings(img.header)
+    warnings = _negative_pixdim_warnings(klass, head) + _nifti_warnings(img.header)
     affine = _affine_mm(img.header, img.affine)
     return Loaded(array=arr, affine=affine, format="nifti", sha256=digest, warnings=warnings)
 
@@ -505,7 +555,7 @@ def read_nifti_pair(path: Path, *, params: LoadParams = LoadParams()) -> Loaded:
         format="nifti",
         sha256=digest,
         n_files=2,
-        warnings=_nifti_warnings(img.header),
+        warnings=_negative_pixdim_warnings(pair_class, head) + _nifti_warnings(img.header),
     )
 
 
@@ -647,6 +697,8 @@ def _read_itk(path: Path, name: str, present: list[Path], fmt: str, params: Load
     warnings: list[str] = []
     if fmt == "nrrd":  # units and the anatomical frame, which ITK does not apply
         affine, warnings = nrrd_space_to_mm(path, affine)
+    else:  # a missing or contradicted direction, which ITK does not mention
+        warnings = metaimage_orientation_warnings(path, np.asarray(direction))
     hashes = [sha256_file(path)] + [sha256_file(p) for p in present]
     digest = hashes[0] if len(hashes) == 1 else sha256_of_hashes(hashes)
     return Loaded(
