@@ -4,8 +4,9 @@ own three-class mixture when its lowest class is the CSF (``segment.mr._cavity_c
 The level is half-way between the CSF the brain encloses and the grey matter. Read from
 the brain core's darker class, the grey carried the deep grey nuclei and the grey/white
 partial volume on the blind MR phantom (513-542 for its grey 470), the level lay 25-40
-above the true midpoint and the CSF's partial volume with the cortex was brain
-(``tests/blind/test_blind_mr.py``: MR-alone CSF on the 2 mm T1 0.782, now 0.815). Here
+above the true midpoint and voxels mostly grey matter at the cortex's edge were CSF
+(``tests/blind/test_blind_mr.py``: MR-alone CSF on the 2 mm T1 0.782, now 0.815; truth
+brain called CSF 2.8 k -> 0.5 k voxels). Here
 the rule on generated values: the blind phantom's classes, Colin27's (whose lowest
 class is partial volume, 64 for a CSF of 30), a cavity without a CSF class, and a middle
 class brighter than the core's grey.

@@ -1013,8 +1013,8 @@ def _cavity_csf_grey(
     The core's grey matter is the darker class of a two-class mixture of the brain core:
     where the deep grey nuclei and the grey/white partial volume fall into that class its
     mean lies above the cortex's (blind MR phantom: 513-542 for its grey matter 470,
-    deep nuclei 540; the level 329-346 against the true midpoint 305, and the CSF's
-    partial volume with the cortex was brain). In the cavity a three-class mixture has
+    deep nuclei 540; the level 329-346 against the true midpoint 305, and voxels mostly
+    grey matter at the cortex's edge were CSF). In the cavity a three-class mixture has
     CSF, the darker tissue and the brighter one - but only when the cavity holds enough
     CSF for a class of its own. So its middle mean is taken for the grey matter only when
     its lowest class is the CSF: its mean lies nearer the enclosed CSF's median than the
