@@ -226,11 +226,15 @@ class AxisParams:
     docs/orientation.md, 'The neck's own axis', 2026-11-27)."""
 
     tube_keep_share: float = 0.7
-    """The walls form a tube only when at least this share of them is kept by
-    ``tube_trim_deg``: a neck's walls keep 0.81-0.97 (blind phantoms, hand-made pairs);
-    the skull's sphere and the chin seen 15 mm inside a cut just below the chin keep
-    0.52 (the hand-made pair turned 20 deg and cut 85 mm from its centre, whose trimmed
-    walls gave an axis 86 deg off)."""
+    """The walls form a tube only when at least this share of them (of the skin area
+    they stand for, ``axes._skin_area_mm2``) is kept by ``tube_trim_deg``: a neck's
+    walls keep 0.81-0.97 (blind phantoms, hand-made pairs; counted voxels, before the
+    area weights); the skull's sphere and the chin seen 15 mm inside a cut just below
+    the chin keep 0.52 (the hand-made pair turned 20 deg and cut 85 mm from its centre,
+    whose trimmed walls gave an axis 86 deg off). By area the share does not depend on
+    the slices: a flared neck whose band holds 0.635 of its area on the neck reads
+    0.65-0.73 from 1 mm to 1 x 1 x 3 mm voxels, counted 0.39-0.71
+    (tests/fusion/test_axes_thick_slices.py)."""
 
     tube_fit_deg: float = 10.0
     """Once the walls are a tube (``tube_trim_deg``, ``tube_keep_share``), its axis is
@@ -263,9 +267,9 @@ class AxisParams:
     'The neck's walls' normals')."""
 
     tube_min_cover: float = 0.4
-    """The walls (skin voxels, ``prod(spacing) ** (2/3)`` mm^2 each) must cover at least
-    this share of the side of a tube of the cut's equivalent radius and
-    ``tube_length_mm``. Measured: blind phantom necks 0.70-1.2, hand-made pairs' necks
+    """The walls (the skin area their voxels stand for, ``axes._skin_area_mm2``; until
+    the area weights ``prod(spacing) ** (2/3)`` mm^2 each) must cover at least this share
+    of the side of a tube of the cut's equivalent radius and ``tube_length_mm``. Measured: blind phantom necks 0.70-1.2, hand-made pairs' necks
     0.51-0.66, whole twinsep.phantom necks 0.52-1.15 but 0.10-0.37 where the band
     reaches only the neck's rounded end (20 walls on a random grid gave an axis 11 deg
     off, the end slab 3.8)."""
