@@ -448,14 +448,18 @@ def plan_bone(defects: TwinDefects, *, params: BoneParams = BoneParams()) -> Twi
     sub = _manifold_patch(sub)
     if len(sub):
         # the edge onto the twin's own outer skull, the opening bridged smoothly
+        # the skull's samples at the cut are left out: the smoothing rounds the
+        # cranium's corner there (0.3-0.9 mm inward on the analytic union)
+        reach = _sample_spacing_mm(d.bone_outer.points_mm)
+        away = wound_tree.query(pts, distance_upper_bound=reach)[0] > reach
         verts, normals, _ = blend_onto_skull(
             verts,
             sub,
             fit.centre_mm,
             over,
-            d.bone_outer.points_mm,
-            d.bone_outer.normals,
-            reach_mm=_sample_spacing_mm(d.bone_outer.points_mm),
+            pts[away],
+            d.bone_outer.normals[away],
+            reach_mm=reach,
         )
         patch = trimesh.Trimesh(verts, sub, process=False)
         area = float(patch.area)

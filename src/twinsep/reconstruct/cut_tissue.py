@@ -21,6 +21,7 @@ the cut is its zero contour (:func:`level_loop`), so areas and outlines agree.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,17 +57,18 @@ def cut_readings(
     labels: np.ndarray,
     affine3: np.ndarray,
     twin: int,
-    tissues: tuple[int, ...],
+    tissue_sets: Sequence[tuple[int, ...]],
     *,
     max_depth_mm: float,
-) -> CutReadings:
-    """Read a twin's own tissue in ``tissues`` twice along the inward normal of a cut.
+) -> list[CutReadings]:
+    """Read a twin's own tissues twice along the inward normal of a cut.
 
     At each point the twin's own voxels among the 8 trilinear neighbours are read (the
     other twin's voxels and the background weigh nothing): first at the least depth
     where they hold at least half the weight (quarter-voxel steps), then one voxel
     layer deeper than the voxel centres of the first reading. Each reading is the
     own-weighted tissue fraction, placed at the own-weighted mean depth of the centres.
+    The places depend on the twin's voxels only: one walk reads every tissue set.
 
     Parameters
     ----------
@@ -81,8 +83,8 @@ def cut_readings(
         The grid's voxel-to-world matrix (no translation), mm per voxel.
     twin : int
         The twin whose tissue is read (1 or 2).
-    tissues : tuple of int
-        The tissue labels counted.
+    tissue_sets : sequence of tuple of int
+        The tissue labels counted, one reading per set.
     max_depth_mm : float
         How far inward the twin's own voxels are looked for, mm (the cut's surface may
         lie up to half a working voxel off the voxel faces). Points that meet none read
@@ -90,7 +92,8 @@ def cut_readings(
 
     Returns
     -------
-    CutReadings
+    list of CutReadings
+        One per tissue set.
     """
     pts = np.asarray(points_q, dtype=np.float64)
     dq = np.asarray(inward_q_per_mm, dtype=np.float64)
@@ -103,13 +106,15 @@ def cut_readings(
     layer_mm = 1.0 / np.maximum(np.abs(dq).max(axis=1), 1e-12) if n else np.zeros(0)
     unit_w = dq @ a3.T  # world displacement per mm along the direction (unit vectors)
 
+    n_sets = len(tissue_sets)
+
     def read(idx: np.ndarray, depth_mm: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Own weight, tissue fraction and own-weighted mean depth (mm) at the points."""
+        """Own weight, tissue fractions (one row per set) and own-weighted mean depth (mm)."""
         p = pts[idx] + depth_mm[:, None] * dq[idx]
         base = np.floor(p).astype(np.int64)
         f = p - base
         own_w = np.zeros(len(idx))
-        hit_w = np.zeros(len(idx))
+        hit_w = np.zeros((n_sets, len(idx)))
         depth_w = np.zeros(len(idx))
         for corner in np.ndindex(2, 2, 2):
             c = np.asarray(corner)
@@ -118,14 +123,16 @@ def cut_readings(
             sel = (ijk[:, 0], ijk[:, 1], ijk[:, 2])
             wo = w * (twins[sel] == twin)
             own_w += wo
-            hit_w += wo * np.isin(labels[sel], tissues)
+            lab = labels[sel]
+            for j, tissues in enumerate(tissue_sets):
+                hit_w[j] += wo * np.isin(lab, tissues)
             # depth of this voxel centre below the point on the cut, mm
             rel_w = (base + c - pts[idx]) @ a3.T
             depth_w += wo * np.einsum("ij,ij->i", rel_w, unit_w[idx])
         safe = np.maximum(own_w, 1e-12)
         return own_w, hit_w / safe, depth_w / safe
 
-    near = np.zeros(n)
+    near = np.zeros((n_sets, n))
     near_depth = np.zeros(n)
     todo = np.arange(n)
     for k in range(int(np.ceil(max_depth_mm / step_mm)) + 1):
@@ -133,7 +140,7 @@ def cut_readings(
             break
         own_w, frac, depth = read(todo, np.full(len(todo), k * step_mm))
         done = own_w >= 0.5 - 1e-9
-        near[todo[done]] = frac[done]
+        near[:, todo[done]] = frac[:, done]
         near_depth[todo[done]] = depth[done]
         todo = todo[~done]
     far = near.copy()
@@ -142,9 +149,9 @@ def cut_readings(
     if len(found):
         own_w, frac, depth = read(found, near_depth[found] + layer_mm[found])
         ok = (own_w >= 0.5 - 1e-9) & (depth - near_depth[found] >= 0.25 * layer_mm[found])
-        far[found[ok]] = frac[ok]
+        far[:, found[ok]] = frac[:, ok]
         far_depth[found[ok]] = depth[ok]
-    return CutReadings(near, far, near_depth, far_depth)
+    return [CutReadings(near[j], far[j], near_depth, far_depth) for j in range(n_sets)]
 
 
 def smooth_on_surface(points_mm: np.ndarray, values: np.ndarray, sigma_mm: float) -> np.ndarray:
@@ -180,9 +187,9 @@ def smooth_on_surface(points_mm: np.ndarray, values: np.ndarray, sigma_mm: float
 
 
 def edge_distance_at_cut(
-    readings: CutReadings, points_mm: np.ndarray, sigma_mm: float
-) -> np.ndarray:
-    """Signed distance (in units of the smoothing) from the tissue's edge, at the cut.
+    readings: Sequence[CutReadings], points_mm: np.ndarray, sigma_mm: float
+) -> list[np.ndarray]:
+    """Signed distance (in units of the smoothing) from each tissue's edge, at the cut.
 
     Each reading, spread along the cut by a Gaussian of ``sigma_mm``
     (:func:`smooth_on_surface`, as are the depths), steps from 1 to 0 across the
@@ -196,27 +203,36 @@ def edge_distance_at_cut(
 
     Parameters
     ----------
-    readings : CutReadings
+    readings : sequence of CutReadings
+        At the same points (one per tissue set; smoothed together).
     points_mm : (N, 3) float64
         The cut's points, world mm.
     sigma_mm : float
 
     Returns
     -------
-    (N,) float64
-        >= 0 where the cut crosses the tissue (about -3..3; farther is clipped).
+    list of (N,) float64
+        Per reading: >= 0 where the cut crosses the tissue (about -3..3; farther is
+        clipped).
     """
     from scipy.special import ndtri
 
-    r = readings
-    cols = np.column_stack([r.near, r.far, r.near_depth_mm, r.far_depth_mm])
-    near, far, z_near, z_far = smooth_on_surface(points_mm, cols, sigma_mm).T
-    d_near = ndtri(np.clip(near, _PROBIT_EPS, 1.0 - _PROBIT_EPS))
-    d_far = ndtri(np.clip(far, _PROBIT_EPS, 1.0 - _PROBIT_EPS))
+    if not readings:
+        return []
+    cols = [readings[0].near_depth_mm, readings[0].far_depth_mm]
+    for r in readings:
+        cols += [r.near, r.far]
+    sm = smooth_on_surface(points_mm, np.column_stack(cols), sigma_mm).T
+    z_near, z_far = sm[0], sm[1]
     base = z_far - z_near
     ok = base > 1e-6
-    slope = np.where(ok, (d_near - d_far) / np.where(ok, base, 1.0), 0.0)
-    return np.asarray(d_near + slope * z_near, dtype=np.float64)
+    out = []
+    for k in range(len(readings)):
+        d_near = ndtri(np.clip(sm[2 + 2 * k], _PROBIT_EPS, 1.0 - _PROBIT_EPS))
+        d_far = ndtri(np.clip(sm[3 + 2 * k], _PROBIT_EPS, 1.0 - _PROBIT_EPS))
+        slope = np.where(ok, (d_near - d_far) / np.where(ok, base, 1.0), 0.0)
+        out.append(np.asarray(d_near + slope * z_near, dtype=np.float64))
+    return out
 
 
 def clipped_area_fraction(faces: np.ndarray, value: np.ndarray, level: float = 0.0) -> np.ndarray:

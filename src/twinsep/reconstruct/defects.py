@@ -701,18 +701,17 @@ def _cut_edges(
     max_depth = (float(s.max()) + 1.0) * float(np.linalg.norm(a_full, axis=0).max())
     sigma_mm = float(np.linalg.norm(grid.affine[:3, :3], axis=0).max())
     pts = itf.verts_w[used]
-    for out, tissues in ((rim, _INSIDE_BONE_RIM), (dura, _UNDER_DURA)):
-        r = cut_readings(
-            q,
-            inward_q,
-            grid.src_twins,
-            grid.src_labels,
-            a_full,
-            t,
-            tissues,
-            max_depth_mm=max_depth,
-        )
-        out[used] = edge_distance_at_cut(r, pts, sigma_mm)
+    readings = cut_readings(
+        q,
+        inward_q,
+        grid.src_twins,
+        grid.src_labels,
+        a_full,
+        t,
+        (_INSIDE_BONE_RIM, _UNDER_DURA),
+        max_depth_mm=max_depth,
+    )
+    rim[used], dura[used] = edge_distance_at_cut(readings, pts, sigma_mm)
     dura[used] = np.minimum(dura[used], rim[used])
     return rim, dura
 
