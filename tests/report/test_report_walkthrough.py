@@ -15,6 +15,7 @@ from test_report_read_through import _staged_plan, _table, _text
 from twinsep.report.render import (
     crossing_number,
     division_stages,
+    equipment_at_once,
     render_report,
     sinus_kind_words,
 )
@@ -144,3 +145,57 @@ def test_the_shared_card_says_which_sinus_is_shared() -> None:
     assert sinus_kind_words(plan) == "circular (a ring around the union)"
     plan["shared"]["shared_sinus"] = False
     assert sinus_kind_words(plan) == ""
+
+
+def test_the_operating_time_card_says_what_equipment_the_room_needs() -> None:
+    plan = _staged_plan()
+    plan["schedule"]["tasks"] = [
+        {
+            "name": "craniotomy A side",
+            "start_min": 100,
+            "end_min": 200,
+            "equipment": {"craniotome": 1},
+        },
+        {
+            "name": "craniotomy B side",
+            "start_min": 150,
+            "end_min": 250,
+            "equipment": {"craniotome": 1},
+        },
+        {
+            "name": "division",
+            "start_min": 250,
+            "end_min": 400,
+            "equipment": {"microscope": 2, "neuromonitoring": 2},
+        },
+        # starts when the division ends: its microscope is the division's, not a third
+        {
+            "name": "dural repair A",
+            "start_min": 400,
+            "end_min": 500,
+            "equipment": {"microscope": 1},
+        },
+        {
+            "name": "navigation registration",
+            "start_min": 0,
+            "end_min": 30,
+            "equipment": {"navigation": 1},
+        },
+        {"name": "prep", "start_min": 30, "end_min": 60, "equipment": {}},
+    ]
+    assert equipment_at_once(plan) == [
+        ("craniotome", 2),
+        ("microscope", 2),
+        ("neuromonitoring", 2),
+        ("navigation", 1),
+    ]
+    page = render_report(plan, {})
+    start = page.index('id="card-time"')
+    card = _text(page[start : page.index("<h3>Cut area by tissue</h3>", start)])
+    # before: no equipment anywhere in the report (run sheets and CSV only)
+    assert (
+        "equipment in use at once, at most: craniotome ×2, microscope ×2, "
+        "neuromonitoring ×2, navigation ×1"
+    ) in card, card
+    plan["schedule"]["tasks"] = []
+    assert equipment_at_once(plan) == [] and "equipment-at-once" not in render_report(plan, {})

@@ -304,6 +304,36 @@ def division_stages(plan: Mapping[str, Any]) -> list[tuple[int, Mapping[str, Any
     return out if len(out) >= 2 else []
 
 
+def equipment_at_once(plan: Mapping[str, Any]) -> list[tuple[str, int]]:
+    """The most of each piece of equipment the separation operation uses at one time.
+
+    From ``schedule.tasks[]`` (``equipment`` ``{name: count}`` over ``[start_min,
+    end_min)``): what must be in the room, for the OR nursing lead. Sorted by count, then
+    name; ``[]`` when the schedule uses none.
+    """
+    tasks = (plan.get("schedule") or {}).get("tasks") or []
+    events: dict[str, list[tuple[float, float]]] = {}
+    for t in tasks:
+        eq, start, end = t.get("equipment"), t.get("start_min"), t.get("end_min")
+        if not isinstance(eq, Mapping) or not all(
+            isinstance(x, int | float) and not isinstance(x, bool) for x in (start, end)
+        ):
+            continue
+        for name, n in eq.items():
+            if isinstance(n, int | float) and not isinstance(n, bool) and n > 0 and end > start:
+                events.setdefault(str(name), []).extend([(start, n), (end, -n)])
+    out = []
+    for name, ev in events.items():
+        # a task ending at minute m frees its equipment for one starting at m
+        ev.sort(key=lambda x: (x[0], x[1]))
+        now = peak = 0.0
+        for _, d in ev:
+            now += d
+            peak = max(peak, now)
+        out.append((name, int(round(peak))))
+    return sorted(out, key=lambda x: (-x[1], x[0]))
+
+
 def _is_expander_stage(stage: Mapping[str, Any]) -> bool:
     action = stage.get("action")
     if action:
@@ -502,6 +532,7 @@ def _make_env(plan: Mapping[str, Any]) -> Environment:
     env.globals.update(
         crossing_stage=lambda c: crossing_stage(plan, c),
         crossing_number=crossing_number,
+        equipment_at_once=lambda: equipment_at_once(plan),
         division_stages=lambda: division_stages(plan),
         expander_note=lambda s: expander_stage_note(plan, s),
         division_note=lambda: division_operations_note(plan),
