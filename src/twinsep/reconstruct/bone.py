@@ -448,17 +448,27 @@ def plan_bone(defects: TwinDefects, *, params: BoneParams = BoneParams()) -> Twi
     sub = _manifold_patch(sub)
     if len(sub):
         # the edge onto the twin's own outer skull, the opening bridged smoothly
+        # only the skull seen from the fit centre within the patch's cone (and a margin)
+        # can lie under it
+        ray = verts[np.unique(sub)] - fit.centre_mm
+        ray /= np.linalg.norm(ray, axis=1, keepdims=True)
+        axis = ray.mean(axis=0)
+        axis /= np.linalg.norm(axis)
+        cone = np.arccos(np.clip(ray @ axis, -1.0, 1.0)).max() + 0.2  # rad (11 deg more)
+        rel = pts - fit.centre_mm
+        seen = rel @ axis >= np.cos(min(cone, np.pi)) * np.linalg.norm(rel, axis=1)
+        near = pts[seen]
         # the skull's samples at the cut are left out: the smoothing rounds the
         # cranium's corner there (0.3-0.9 mm inward on the analytic union)
-        reach = _sample_spacing_mm(d.bone_outer.points_mm)
-        away = wound_tree.query(pts, distance_upper_bound=reach)[0] > reach
+        reach = _sample_spacing_mm(near)
+        away = wound_tree.query(near, distance_upper_bound=reach)[0] > reach
         verts, normals, _ = blend_onto_skull(
             verts,
             sub,
             fit.centre_mm,
             over,
-            pts[away],
-            d.bone_outer.normals[away],
+            near[away],
+            d.bone_outer.normals[seen][away],
             reach_mm=reach,
         )
         patch = trimesh.Trimesh(verts, sub, process=False)
