@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import html
 import io
 import re
@@ -13,6 +14,7 @@ from twinsep.schedule.export import (
     render_ics,
     render_runsheets_html,
     table_heading,
+    write_outputs,
 )
 
 
@@ -65,3 +67,27 @@ def test_csv_equipment_reads_as_the_run_sheets(default_two_stage):
         assert by_task[t.name] == "; ".join(f"{k} x{n}" for k, n in t.equipment)
         if t.table:  # the run sheets' table sections list the equipment
             assert ", ".join(f"{k} ×{n}" for k, n in t.equipment) in sheets
+
+
+def test_every_operation_day_has_its_run_sheets(default_two_stage, tmp_path):
+    team, _, sch = default_two_stage
+    # an earlier operation of its own day (a staged division, as the stage makes one)
+    early = dataclasses.replace(sch, operation="stage 3: Staged division 1")
+    teams = {p.name: p.team for p in team.people}
+    sheets = render_runsheets_html(sch, teams=teams, earlier=[early])
+    heads = re.findall(r'<h1 class="op">([^<]+)</h1>', sheets)
+    # before: the page held the separation's sheets alone (no earlier day)
+    assert heads == [
+        "stage 3: Staged division 1 — an earlier operation, on its own day",
+        "The separation operation",
+    ]
+    one = render_runsheets_html(sch, teams=teams)
+    assert '<h1 class="op">' not in one
+    first = next(p for p in sorted(teams) if f"<h2>{p} — team" in one)
+    parts = sheets.split('<h1 class="op">')
+    assert f"<h2>{first} — team" in parts[1] and f"<h2>{first} — team" in parts[2]
+    # each part is one operation's whole set of sheets (the same schedule twice here)
+    assert parts[2].count("<section") == one.count("<section")
+    write_outputs(tmp_path, sch, earlier=[early], teams=teams)
+    written = (tmp_path / "runsheets.html").read_text(encoding="utf-8")
+    assert "stage 3: Staged division 1 — an earlier operation" in written

@@ -651,6 +651,7 @@ def render_gantt_html(
 _SHEET_STYLE = """
 body{font-family:Helvetica,Arial,sans-serif;margin:12px;color:#111;font-size:12px}
 section{page-break-after:always;margin-bottom:24px}
+h1.op{font-size:19px;margin:6px 0 10px;padding:6px 8px;background:#eee}
 h2{font-size:16px;margin:4px 0;padding:4px 8px;border-left:10px solid var(--c)}
 table{border-collapse:collapse;width:100%} td,th{border:1px solid #999;padding:3px 5px;
 text-align:left;vertical-align:top} th{background:#eee}
@@ -665,21 +666,56 @@ def render_runsheets_html(
     *,
     teams: dict[str, str] | None = None,
     handover_min: dict[str, int] | None = None,
+    earlier: Sequence[Schedule] = (),
 ) -> str:
     """Printable run sheets: one section per person and one per table.
 
     Parameters
     ----------
     schedule : Schedule
+        The separation operation.
     params : ExportParams
     teams : dict, optional
         Person name -> team code (``A``, ``B``, ``shared``) for the heading colour.
     handover_min : dict, optional
         Person name -> hand-over minutes (the end of duty includes them).
+    earlier : sequence of Schedule
+        The earlier operations, each on its own day (expanders, distraction, division
+        operations), in calendar order: each gets its own part of the page, under a
+        heading naming it, before the separation's (until 2026-11-28 the page held the
+        separation alone, and a staged division's 20-hour day had no run sheet).
     """
     esc = html.escape
-    teams = teams or {}
-    handover_min = handover_min or {}
+    ops = [*earlier, schedule]
+    title = (
+        esc(schedule.operation) if not earlier else f"{len(ops)} operations, each on its own day"
+    )
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>twinsep run sheets — {title}</title>",
+        f"<style>{_SHEET_STYLE}</style></head><body>",
+    ]
+    for op in ops:
+        if earlier and op is not schedule:
+            head = f"{op.operation} — an earlier operation, on its own day"
+            parts.append(f'<h1 class="op">{esc(head)}</h1>')
+        elif earlier:
+            named = "" if op.operation.lower() == "separation" else f" ({op.operation})"
+            parts.append(f'<h1 class="op">{esc("The separation operation" + named)}</h1>')
+        parts.extend(_runsheet_sections(op, params, teams or {}, handover_min or {}))
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def _runsheet_sections(
+    schedule: Schedule,
+    params: ExportParams,
+    teams: dict[str, str],
+    handover_min: dict[str, int],
+) -> list[str]:
+    """The run-sheet sections of one operation: per person, per twin in charge, per table."""
+    esc = html.escape
     by_person: dict[str, list[tuple[ScheduledTask, str]]] = defaultdict(list)
     for t in schedule.tasks:
         for a in t.people:
@@ -701,12 +737,7 @@ def render_runsheets_html(
             f"{twin_label(twin)}</span>"
         )
 
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>twinsep run sheets — {esc(schedule.operation)}</title>",
-        f"<style>{_SHEET_STYLE}</style></head><body>",
-    ]
+    parts: list[str] = []
     for person in sorted(set(by_person) | set(charge)):
         team = teams.get(person, "shared")
         colour = twin_colour(team if team in ("A", "B") else "both", params)
@@ -813,8 +844,7 @@ def render_runsheets_html(
                 f"<td>{esc(eq)}</td></tr>"
             )
         parts.append("</table></section>")
-    parts.append("</body></html>")
-    return "\n".join(parts) + "\n"
+    return parts
 
 
 def write_outputs(
@@ -839,7 +869,7 @@ def write_outputs(
             schedule, params, risk=risk, others=earlier, others_risk=earlier_risk
         ),
         "runsheets.html": render_runsheets_html(
-            schedule, params, teams=teams, handover_min=handover_min
+            schedule, params, teams=teams, handover_min=handover_min, earlier=earlier
         ),
     }
     paths = []
