@@ -289,6 +289,6 @@ def test_a_thin_mr_slab_is_refused_not_crashed(
     code, stdout, stderr = _invoke("plan", str(path), "--out", str(out))
     lines = [ln for ln in stderr.splitlines() if ln.strip()]
     assert code == 2, (stdout, stderr)
-    assert len(lines) == 1 and lines[0].startswith("error: slab.nii.gz: "), stderr
+    assert len(lines) == 1 and lines[0].startswith(f"error: {path}: "), stderr  # as typed
     assert "head-sized" in lines[0]
     assert not out.exists() and not work_dir_for(out).exists()
