@@ -10,6 +10,7 @@ import re
 
 from twinsep.schedule.export import (
     render_csv,
+    render_gantt_html,
     render_gantt_svg,
     render_ics,
     render_runsheets_html,
@@ -91,3 +92,14 @@ def test_every_operation_day_has_its_run_sheets(default_two_stage, tmp_path):
     write_outputs(tmp_path, sch, earlier=[early], teams=teams)
     written = (tmp_path / "runsheets.html").read_text(encoding="utf-8")
     assert "stage 3: Staged division 1 — an earlier operation" in written
+
+
+def test_every_operation_day_has_its_gantt_chart(default_two_stage):
+    _, _, sch = default_two_stage
+    early = dataclasses.replace(sch, operation="stage 3: Staged division 1")
+    page = render_gantt_html(sch, others=[early])
+    # before: the separation's chart and a table of the earlier operations' lengths
+    assert page.count("<svg") == 2
+    assert "<h2>stage 3: Staged division 1</h2>" in page
+    one = render_gantt_html(sch)
+    assert page.count('class="task"') == 2 * one.count('class="task"')

@@ -593,7 +593,8 @@ def render_gantt_html(
     """Self-contained interactive Gantt page (filter by person or twin; click a bar).
 
     ``others`` are the earlier operations (listed in a table with their days before the
-    separation), ``others_risk`` their P50/P90 where simulated (division operations).
+    separation, then each one's chart), ``others_risk`` their P50/P90 where simulated
+    (division operations).
     """
     esc = html.escape
     svg = render_gantt_svg(schedule, params, interactive=True)
@@ -641,6 +642,13 @@ def render_gantt_html(
                 f"<td>{len(o.tasks)}</td><td>{n_people}</td><td>{p50}</td><td>{p90}</td></tr>"
             )
         parts.append("</table>")
+        # each earlier day's own chart (the filter and details above work on every chart);
+        # until 2026-11-28 the earlier operations were this table only
+        for o in others:
+            parts.append(f"<h2>{esc(o.operation)}</h2>")
+            parts.append(
+                f'<div class="chart">{render_gantt_svg(o, params, interactive=True)}</div>'
+            )
     parts.append(f"<script>{_HTML_SCRIPT}</script></body></html>")
     return "\n".join(parts) + "\n"
 
