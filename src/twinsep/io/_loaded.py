@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Loaded", "sha256_file", "sha256_of_hashes"]
+__all__ = ["Loaded", "header_text", "sha256_file", "sha256_of_hashes"]
 
 
 @dataclass
@@ -50,6 +50,16 @@ class Loaded:
     warnings: list[str] = field(default_factory=list)
     phi: dict[str, str] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
+
+
+def header_text(path: Path, *, max_bytes: int = 65536) -> str:
+    """The first ``max_bytes`` of a text header (NRRD, MetaImage) as Latin-1 text, which
+    decodes any byte; "" when the file cannot be read (the reader names that error)."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(max_bytes).decode("latin-1")
+    except OSError:
+        return ""
 
 
 def sha256_file(path: Path, *, chunk_bytes: int = 1 << 22) -> str:

@@ -16,10 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["metaimage_header_fields", "metaimage_orientation_warnings", "orientation_code"]
+from twinsep.io._loaded import header_text
 
-#: Bytes of a MetaImage header read (headers are a few hundred bytes).
-_HEAD_BYTES = 65536
+__all__ = ["metaimage_header_fields", "metaimage_orientation_warnings", "orientation_code"]
 
 #: Header keys that give the direction (MetaIO synonyms), in lower case.
 _DIRECTION_KEYS = ("transformmatrix", "rotation", "orientation")
@@ -37,13 +36,8 @@ _MIN_COSINE = 0.5
 def metaimage_header_fields(path: Path) -> dict[str, str]:
     """The ``Key = Value`` lines of a MetaImage header, keys in lower case, up to and
     including ``ElementDataFile`` (the last key; binary data may follow)."""
-    try:
-        with open(path, "rb") as fh:
-            text = fh.read(_HEAD_BYTES).decode("latin-1")
-    except OSError:
-        return {}
     fields: dict[str, str] = {}
-    for line in text.splitlines():
+    for line in header_text(path).splitlines():
         key, sep, value = line.partition("=")
         if not sep:
             continue

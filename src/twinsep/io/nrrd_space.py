@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from twinsep.errors import ScanError
+from twinsep.io._loaded import header_text
 
 __all__ = ["nrrd_header_fields", "nrrd_space_to_mm", "space_units_to_mm"]
 
@@ -61,9 +62,6 @@ _ANATOMICAL = {
     "lpst",
 }
 
-#: Bytes of an attached header read (headers are a few hundred bytes).
-_HEAD_BYTES = 65536
-
 
 def nrrd_header_fields(path: Path) -> dict[str, str]:
     """The ``field: value`` lines of an NRRD header, field names in lower case.
@@ -71,13 +69,8 @@ def nrrd_header_fields(path: Path) -> dict[str, str]:
     Comments (``#``) and key/value pairs (``key:=value``) are skipped; the header ends
     at the first empty line (attached data) or the end of a detached ``.nhdr``.
     """
-    try:
-        with open(path, "rb") as fh:
-            text = fh.read(_HEAD_BYTES).decode("latin-1")
-    except OSError:
-        return {}
     fields: dict[str, str] = {}
-    for line in text.splitlines()[1:]:
+    for line in header_text(path).splitlines()[1:]:
         if not line.strip():
             break
         if line.startswith("#") or ":=" in line or ": " not in line:
