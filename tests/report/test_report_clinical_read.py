@@ -54,8 +54,8 @@ def test_warnings_are_grouped_under_plain_headings_without_stage_names() -> None
     assert titles == sorted(titles, key=order.index)
     as_dict = dict(groups)
     assert as_dict["Scalp and bone reconstruction"] == [
-        "Bone defect of twin A (4279 mm²) is larger than 900 mm²",
-        "Bone defect of twin B (4657 mm²) is larger than 900 mm²",
+        "Bone defect of twin A (4,279 mm²) is larger than 900 mm²",
+        "Bone defect of twin B (4,657 mm²) is larger than 900 mm²",
     ]
     assert as_dict["The MR scan"] == ["The MR was registered with a low similarity"]
     # a prefix that is no stage's name is not dropped: it stays with the scan's warnings

@@ -16,6 +16,7 @@ from twinsep.report.render import (
     crossing_number,
     division_stages,
     equipment_at_once,
+    group_digits,
     render_report,
     sinus_kind_words,
 )
@@ -199,3 +200,22 @@ def test_the_operating_time_card_says_what_equipment_the_room_needs() -> None:
     ) in card, card
     plan["schedule"]["tasks"] = []
     assert equipment_at_once(plan) == [] and "equipment-at-once" not in render_report(plan, {})
+
+
+def test_warnings_group_digits_as_the_tables_do() -> None:
+    plan = _staged_plan()
+    plan["warnings"] = [
+        "reconstruct: twin A already carries 2 expanders (259 mL) under 24134 mm² of scalp; "
+        "2 expanders on twin A provide 9836 mm² for a 7025 mm² defect",
+        "modality guessed as CT from the value range -1145..3071 (looks like Hounsfield units)",
+        "segment: metal outside the skull: 1.67 mL in 6 pieces (largest 0.57 mL at "
+        "(70, 0, 1024) mm)",
+        "separate: the cut follows the contact between the two brains over 1418.3 mm²",
+    ]
+    box = _text(render_report(plan, {}).split('id="warnings"')[1].split("</section>")[0])
+    # before: "24134 mm²" in the warnings, "24,134" in the tables
+    assert "under 24,134 mm² of scalp" in box and "provide 9,836 mm² for a 7,025 mm²" in box
+    assert "(259 mL)" in box and "over 1,418.3 mm²" in box
+    # a range of HU and coordinates are not quantities of a unit: left as they are
+    assert "-1145..3071" in box and "(70, 0, 1024) mm" in box
+    assert group_digits("10000 samples, 1504 min") == "10000 samples, 1,504 min"

@@ -109,6 +109,18 @@ WARNING_GROUPS: tuple[tuple[str, str], ...] = (
 )
 
 
+#: A number of four or more digits before a unit (``24134 mm²``, ``1504 min``,
+#: ``1418.3 mm²``): the stages write them bare, the report's tables with a thousands
+#: separator. Coordinates, HU ranges and counts without a unit are left alone.
+_BARE_NUMBER = re.compile(r"(?<![\d.,\-])(\d{4,})(\.\d+)?(?=\s(?:mm²|mm³|mm|mL|min)(?![A-Za-z]))")
+
+
+def group_digits(text: str) -> str:
+    """``text`` with each number of a quantity in mm, mm², mm³, mL or min grouped as the
+    report's tables write it (``"24134 mm²"`` -> ``"24,134 mm²"``)."""
+    return _BARE_NUMBER.sub(lambda m: f"{int(m.group(1)):,}{m.group(2) or ''}", text)
+
+
 def warning_groups(warnings: Sequence[str]) -> list[tuple[str, list[str]]]:
     """The plan's warnings under plain headings, without the stage-name prefix.
 
@@ -121,7 +133,8 @@ def warning_groups(warnings: Sequence[str]) -> list[tuple[str, list[str]]]:
     -------
     list of (heading, texts)
         Non-empty groups in the order of :data:`WARNING_GROUPS`; each text starts with a
-        capital and keeps its order within the group. A prefix that is no stage's name
+        capital, groups the digits of its quantities (:func:`group_digits`) and keeps its
+        order within the group. A prefix that is no stage's name
         stays in the text (the group of the scan).
     """
     known = {prefix for prefix, _ in WARNING_GROUPS if prefix}
@@ -129,7 +142,8 @@ def warning_groups(warnings: Sequence[str]) -> list[tuple[str, list[str]]]:
     for w in warnings:
         head, sep, rest = str(w).partition(": ")
         prefix, text = (head, rest) if sep and head in known else ("", str(w))
-        by_prefix[prefix].append(text[:1].upper() + text[1:])
+        # numbers grouped as in the tables beside them ("24134 mm²" beside "24,134")
+        by_prefix[prefix].append(group_digits(text[:1].upper() + text[1:]))
     return [(title, by_prefix[prefix]) for prefix, title in WARNING_GROUPS if by_prefix[prefix]]
 
 
