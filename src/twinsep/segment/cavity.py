@@ -194,20 +194,31 @@ def _pockets(
     # inscribed radius (mm) of the core each accepted pocket grew from, per coarse voxel
     inr_c = np.zeros(bone_c.shape, np.float32)
     radius = params.skull_close_mm[-1]
+    # the same for every closing radius, computed once; the free space's depth and the
+    # core's components once per radius, for the appendage test and the pockets alike
+    near_bone = morph.dilate_mm(bone_c, max(csp), csp)
     for r in params.skull_close_mm:
         closed = morph.close_mm(bone_c, r, csp)
         space = ~closed & deep_body
         core = morph.erode_mm(space, ch, csp)
         shut = np.zeros(space.shape, bool)
+        depth: np.ndarray | None = None
+        parts: tuple[np.ndarray, np.ndarray] | None = None
         if params.cavity_opening_share > 0:
             # the part of a pocket beyond an opening narrower than the pocket (a neck
             # below an open foramen magnum) walled by soft tissue is no cranial cavity
-            beyond = _soft_walled_appendages(core, space, closed, bone_c, ch, csp, params)
+            parts = morph.component_sizes(core, connectivity=6)
+            if (parts[1] * vx_ml >= params.min_intracranial_ml / 8).any():
+                depth = morph.distance_mm(space, csp)  # the test measures pockets by it
+            beyond = _soft_walled_appendages(
+                core, space, closed, near_bone, ch, csp, params, parts=parts, depth=depth
+            )
             if beyond.any():
                 core &= ~beyond
                 shut = morph.dilate_mm(beyond, ch + 0.5 * max(csp), csp)
+                parts = None  # the core changed
             del beyond
-        lab, sizes = morph.component_sizes(core, connectivity=6)
+        lab, sizes = parts if parts is not None else morph.component_sizes(core, connectivity=6)
         if sizes.size == 0:
             continue
         keep = _enclosed_ids(lab, sizes, closed, space, bone_c, ch, csp, params)
@@ -228,7 +239,8 @@ def _pockets(
         lut[big] = True
         new = lut[plab]
         # each new pocket's inscribed radius: the deepest point of the free space in it
-        depth = morph.distance_mm(space, csp)
+        if depth is None:
+            depth = morph.distance_mm(space, csp)
         deepest = np.zeros(psizes.size + 1, np.float32)
         np.maximum.at(deepest, plab[new], depth[new])
         inr_c[new] = deepest[plab[new]]
@@ -256,10 +268,13 @@ def _soft_walled_appendages(
     core: np.ndarray,
     space: np.ndarray,
     closed: np.ndarray,
-    bone_c: np.ndarray,
+    near_bone: np.ndarray,
     ch: float,
     csp: morph.Spacing,
     params: SegmentParams,
+    *,
+    parts: tuple[np.ndarray, np.ndarray] | None = None,
+    depth: np.ndarray | None = None,
 ) -> np.ndarray:
     """Core voxels beyond an opening narrower than their pocket, walled by soft tissue.
 
@@ -288,14 +303,20 @@ def _soft_walled_appendages(
         The free space eroded by ``ch`` (coarse grid).
     space : ndarray of bool
         The free space (body deeper than the scalp, outside the closed skull).
-    closed, bone_c : ndarray of bool
-        Closed skull and bone on the coarse grid.
+    closed : ndarray of bool
+        Closed skull on the coarse grid.
+    near_bone : ndarray of bool
+        Bone on the coarse grid dilated by one coarse voxel (the largest of ``csp``).
     ch : float
         ``cavity_channel_mm`` (mm).
     csp : length-3 tuple of float
         Coarse voxel size (mm).
     params : SegmentParams
         ``cavity_opening_share``, ``cavity_bone_fraction``, ``min_intracranial_ml``.
+    parts : (labels, sizes), optional
+        ``morph.component_sizes(core, connectivity=6)``, when the caller has it.
+    depth : ndarray of float32, optional
+        ``morph.distance_mm(space, csp)``, when the caller has it.
 
     Returns
     -------
@@ -304,12 +325,12 @@ def _soft_walled_appendages(
     """
     out = np.zeros(core.shape, bool)
     vx_ml = float(np.prod(csp)) / 1000.0
-    lab, sizes = morph.component_sizes(core, connectivity=6)
+    lab, sizes = parts if parts is not None else morph.component_sizes(core, connectivity=6)
     cand = np.flatnonzero(sizes * vx_ml >= params.min_intracranial_ml / 8) + 1
     if cand.size == 0:
         return out
-    depth = morph.distance_mm(space, csp)
-    near_bone = morph.dilate_mm(bone_c, max(csp), csp)
+    if depth is None:
+        depth = morph.distance_mm(space, csp)
     reach = ch + 1.01 * max(csp)
     min_ml = 4.0 / 3.0 * np.pi * ch**3 / 1000.0  # a channel ball
     for i in cand:
