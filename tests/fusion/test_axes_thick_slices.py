@@ -186,17 +186,17 @@ def _flare_truth_share() -> float:
 @pytest.mark.parametrize("tilt_deg", [0.0, 20.0])
 def test_walls_share_of_a_flared_neck_on_thick_slices(tilt_deg: float) -> None:
     """The share of the band's wall area on the neck (not its flare) is 0.635
-    analytically. Weighted by area (with the band's ends cut through the voxels) it
-    reads 0.65-0.73 on every grid from 1 mm to 1 x 1 x 3 and 0.5 x 0.5 x 2 mm, tilted
-    0-35 deg; counted voxels read 0.39-0.71 (0.39 at 1 x 1 x 3 mm). The axis is the
-    neck's within 1 deg wherever the tube is found."""
+    analytically. Weighted by area it reads 0.60-0.74 on every grid from 1 mm to
+    1 x 1 x 3 and 0.5 x 0.5 x 2 mm, tilted 0-35 deg (the band's ends are met at voxel
+    centres: a 3 mm slice falls in or out whole); counted voxels read 0.39-0.71 (0.39
+    at 1 x 1 x 3 mm). The axis is the neck's within 1 deg wherever the tube is found."""
     truth = _flare_truth_share()
     assert truth == pytest.approx(0.635, abs=0.001)
     counted = []
     for spacing in GRIDS:
         plane, pts, normals, aff, down = _flared_neck(spacing, tilt_deg)
         share = _kept_share(plane, pts, normals, spacing, aff)
-        assert abs(share - truth) < 0.11, (spacing, share)
+        assert abs(share - truth) < 0.12, (spacing, share)
         axis = _tube_axis(plane, pts, normals, spacing, AxisParams(tube_keep_share=0.5), grid=aff)
         assert axis is not None and angle_deg(axis, down) < 1.0, spacing
         counted.append(_kept_share(plane, pts, normals, spacing, None))
@@ -220,7 +220,7 @@ def test_pair_with_short_necks_on_thick_slices(spacing: tuple[float, float, floa
     below the cavity; a flat end, walls 15 mm long under the skull): each twin 0.4 /
     0.3 deg off at 1 mm. Counted walls read twin A 11.6 deg off at 1 x 1 x 1.5 mm and
     both 10.3 at 1 x 1 x 2 (the tube refused, the end slab leaning into the chin);
-    weighted 0.7-1.9 deg (0.5 x 0.5 x 2 mm: 10.3 -> 1.9 / 0.9, not run here for its
+    weighted 0.8-2.0 deg (0.5 x 0.5 x 2 mm: 10.3 -> 2.1 / 0.9, not run here for its
     3.9 M voxels; 1 x 1 x 3 mm still 12.7, docs/orientation.md)."""
     err_a, err_b = _pair_errors(spacing)
     assert max(err_a, err_b) < 3.0, (err_a, err_b)

@@ -1555,10 +1555,8 @@ def _tube_axis(
     for the skin area :func:`_skin_area_mm2` gives it (on a grid of thick slices a wall
     facing across the slices holds more voxels per mm^2 than one along them: counted
     voxels let a neck's flare into the skull outweigh its walls, and a neck read as a
-    tube at 1 mm was none at 1 x 1 x 1.5), and a point within half its voxel's extent
-    along the cut's normal of the band's ends counts for the share of that extent
-    inside the band (a 3 mm slice holds 3 mm of a wall). None: points spread evenly
-    over the surface, ``prod(spacing) ** (2/3)`` mm^2 each, the band's ends sharp.
+    tube at 1 mm was none at 1 x 1 x 1.5). None: points spread evenly over the
+    surface, ``prod(spacing) ** (2/3)`` mm^2 each.
     """
     ap = params
     depth_mm = max(ap.body_cut_depth_mm, float(max(spacing)))
@@ -1566,19 +1564,13 @@ def _tube_axis(
     across = pts - plane.centre_mm - np.outer(h, plane.normal)
     r_mm = np.linalg.norm(across, axis=1)
     reach_mm = ap.tube_radius_factor * float(np.sqrt(plane.area_mm2 / np.pi))
-    top, bottom = -depth_mm, -(depth_mm + ap.tube_length_mm)
     if grid is None:
         area_mm2 = np.full(len(pts), float(np.prod(spacing)) ** (2.0 / 3.0))
-        in_band = (h < top) & (h >= bottom)
     else:
-        # a voxel's extent along the cut's normal, of which the share inside the band
-        extent = float(np.abs(plane.normal @ np.asarray(grid, dtype=np.float64)[:3, :3]).sum())
-        inside = np.minimum(h + 0.5 * extent, top) - np.maximum(h - 0.5 * extent, bottom)
-        share = np.clip(inside / extent, 0.0, 1.0)
-        area_mm2 = _skin_area_mm2(normals, grid) * share
-        in_band = share > 0.0
+        area_mm2 = _skin_area_mm2(normals, grid)
     wall = (
-        in_band
+        (h < -depth_mm)
+        & (h >= -(depth_mm + ap.tube_length_mm))
         & (r_mm <= reach_mm)
         & (np.abs(normals @ plane.normal) < np.cos(np.radians(ap.tube_wall_deg)))
     )
