@@ -47,6 +47,22 @@ def test_the_expander_loss_is_one_warning_naming_each_twin() -> None:
     assert complication_warning(cast(dict, skin), 0.25) is None
 
 
+def test_a_twin_with_one_expander_and_no_other_gain_is_said_to_have_none() -> None:
+    # real-ct-angular: one 717 mL expander per twin, no expander in place: "the others
+    # provide twin A 0 mm² ..." named others that do not exist
+    skin = {"A": _skin(0.0, 5835.0, 1), "B": _skin(3178.0, 7025.0, 1)}
+    assert complication_warning(cast(dict, skin), 0.25) == (
+        "about 25 % of scalp expanders have a complication; if a twin's largest expander "
+        "is lost, the others provide twin A nothing (it has no other expander) of the "
+        "5835 mm² needed; twin B 3178 mm² of the 7025 mm² needed"
+    )
+    # two expanders whose smaller one adds nothing: still counted as 0 mm²
+    skin = {"A": _skin(0.0, 5835.0, 2)}
+    assert "twin A 0 mm² of the 5835 mm² needed" in str(
+        complication_warning(cast(dict, skin), 0.25)
+    )
+
+
 def test_the_bone_regrowth_limit_is_one_warning_naming_each_twin() -> None:
     bone = {"A": _bone(4279.0, True), "B": _bone(4657.0, True)}
     assert regrowth_warning(cast(dict, bone), 900.0) == (

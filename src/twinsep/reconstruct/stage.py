@@ -372,7 +372,11 @@ def complication_warning(skin: dict[str, TwinSkinPlan], rate: float) -> str | No
         repeating the complication rate.)
     """
     parts = [
-        f"twin {name} {p.provided_if_largest_fails_mm2:.0f} mm² of the "
+        # a twin whose one expander is its only scalp gain has no "others" (real-angular,
+        # real-ct-angular: "the others provide twin A 0 mm²")
+        f"twin {name} nothing (it has no other expander) of the {p.defect_area_mm2:.0f} mm² needed"
+        if len(p.expanders) == 1 and p.provided_if_largest_fails_mm2 <= 0
+        else f"twin {name} {p.provided_if_largest_fails_mm2:.0f} mm² of the "
         f"{p.defect_area_mm2:.0f} mm² needed"
         for name, p in sorted(skin.items())
         if p.expanders
