@@ -10,8 +10,9 @@ less busy.
 Continuous roles (a twin's anaesthetist from induction to transfer out): the opening
 task's filler who is free from then on takes charge; whoever is in charge fills the
 role's need of every task of the twin meanwhile and is given nothing else; when their
-duty limit would be passed, a qualified person free from then on takes over (a relay)
-at the latest minute the leaver can stay, or at the task's start.
+duty limit (the role's planning limit when it is lower, ``CoverSpec.duty_limit_min``)
+would be passed, a qualified person free from then on takes over (a relay) at the
+latest minute the leaver can stay, or at the task's start.
 """
 
 from __future__ import annotations
@@ -212,12 +213,18 @@ def _successor(
         if q == p or not qq.free_from(r):
             continue
         first = r if qq.first is None else min(qq.first, r)
-        if max(qq.last_end, e) + qq.handover_min - first > qq.limit_min:
+        if max(qq.last_end, e) + qq.handover_min - first > _held(problem, c, qq.limit_min):
             continue
         rank = (0 if qq.first is None else 1, q)  # fresh people first: a whole duty ahead
         if best is None or rank < best[0]:
             best = (rank, q)
     return None if best is None else best[1]
+
+
+def _held(problem: Problem, c: int, limit_min: int) -> int:
+    """Duty limit of someone with limit ``limit_min`` while in charge of role ``c``."""
+    cap = problem.covers[c].duty_limit_min
+    return limit_min if cap is None else min(limit_min, cap)
 
 
 RULES = ("least-worked", "latest")
@@ -301,14 +308,16 @@ def _greedy_pass(
                 c: k for c, cv in enumerate(problem.covers) if (k := cv.serves(t)) is not None
             }
             saved = [
-                (pp.left, [list(x) for x in pp.charge], pp.first, pp.last_end) for pp in people
+                (pp.left, [list(x) for x in pp.charge], pp.first, pp.last_end, pp.limit_min)
+                for pp in people
             ]
-            _apply_relays(people, relays)
+            _apply_relays(problem, people, relays)
             staff = _staff(problem.needs[t], people, s, e, rule, forced, serves)
             opened = None if staff is None else _open_covers(problem, people, t, s, staff)
             if staff is None or opened is None:
-                for pp, (left, ch, first, last_end) in zip(people, saved, strict=True):
+                for pp, (left, ch, first, last_end, lim) in zip(people, saved, strict=True):
                     pp.left, pp.charge, pp.first, pp.last_end = left, ch, first, last_end
+                    pp.limit_min = lim
                 continue
             for k, a in task.equipment.items():
                 equipment[k].booked.append((s, e, a))
@@ -341,7 +350,7 @@ def _greedy_pass(
     return starts, assign, sorted(cover, key=lambda x: (x[0], x[2]))
 
 
-def _apply_relays(people: list[_Person], relays: Sequence[_Relay]) -> None:
+def _apply_relays(problem: Problem, people: list[_Person], relays: Sequence[_Relay]) -> None:
     for rl in relays:
         pp, qq = people[rl.p], people[rl.q]
         for seg in pp.charge:
@@ -351,6 +360,7 @@ def _apply_relays(people: list[_Person], relays: Sequence[_Relay]) -> None:
         pp.last_end = max(pp.last_end, rl.r)
         qq.charge.append([rl.c, rl.r, None])
         qq.first = rl.r if qq.first is None else min(qq.first, rl.r)
+        qq.limit_min = _held(problem, rl.c, qq.limit_min)
 
 
 def _open_covers(
@@ -380,6 +390,7 @@ def _open_covers(
         pp = people[pick]
         pp.charge.append([c, s, None])
         pp.first = s if pp.first is None else min(pp.first, s)
+        pp.limit_min = _held(problem, c, pp.limit_min)
     return True
 
 

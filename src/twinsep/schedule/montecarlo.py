@@ -206,6 +206,64 @@ def _retime(
     return start, end, binding
 
 
+@dataclass(frozen=True)
+class _Sampled:
+    """Sampled durations and re-timed starts and ends of one schedule's tasks."""
+
+    names: list[str]
+    preds: list[list[int]]
+    order: list[int]
+    release: npt.NDArray[np.float64]
+    dur: npt.NDArray[np.float64]
+    start: npt.NDArray[np.float64]
+    end: npt.NDArray[np.float64]
+    binding: npt.NDArray[np.int64]
+
+
+def _sample(problem: Problem, schedule: Schedule, params: MonteCarloParams) -> _Sampled:
+    if params.n_samples < 2:
+        raise ConfigError("n_samples", f"needs at least 2 samples, got {params.n_samples}")
+    rng = np.random.default_rng(params.seed)
+    names = [t.name for t in problem.tasks]
+    preds = order_edges(problem, schedule)
+    planned = {st.name: st.start_min for st in schedule.tasks}
+    order = sorted(range(problem.n_tasks), key=lambda i: (planned[names[i]], i))
+    ranges = np.array([t.duration_min for t in problem.tasks], dtype=np.float64)
+    dur = sample_durations(ranges, params.n_samples, distribution=params.distribution, rng=rng)
+    release = task_release(problem, schedule)
+    start, end, binding = _retime(dur, preds, order, release)
+    return _Sampled(names, preds, order, release, dur, start, end, binding)
+
+
+def _duties(
+    problem: Problem, schedule: Schedule, s: _Sampled
+) -> dict[str, npt.NDArray[np.float64]]:
+    """Each person's sampled on-duty minutes (latest end minus earliest start of the
+    pieces of :func:`~twinsep.schedule.sampled_duty.duty_spans`), by name."""
+    out: dict[str, npt.NDArray[np.float64]] = {}
+    for person, pieces in sorted(duty_spans(problem, schedule, s.start, s.end).items()):
+        lo = np.min([a for a, _ in pieces], axis=0)
+        out[person] = np.max([b for _, b in pieces], axis=0) - lo
+    return out
+
+
+def sampled_duties(
+    problem: Problem,
+    schedule: Schedule,
+    *,
+    params: MonteCarloParams = MonteCarloParams(),
+) -> dict[str, npt.NDArray[np.float64]]:
+    """Each person's on-duty minutes in every sampled operation (the samples of
+    :func:`run_monte_carlo` with the same ``params``).
+
+    Returns
+    -------
+    dict
+        Person name -> ndarray, shape (n_samples,).
+    """
+    return _duties(problem, schedule, _sample(problem, schedule, params))
+
+
 def run_monte_carlo(
     problem: Problem,
     schedule: Schedule,
@@ -226,17 +284,9 @@ def run_monte_carlo(
     -------
     MonteCarloResult
     """
-    if params.n_samples < 2:
-        raise ConfigError("n_samples", f"needs at least 2 samples, got {params.n_samples}")
-    rng = np.random.default_rng(params.seed)
-    names = [t.name for t in problem.tasks]
-    preds = order_edges(problem, schedule)
-    planned = {st.name: st.start_min for st in schedule.tasks}
-    order = sorted(range(problem.n_tasks), key=lambda i: (planned[names[i]], i))
-    ranges = np.array([t.duration_min for t in problem.tasks], dtype=np.float64)
-    dur = sample_durations(ranges, params.n_samples, distribution=params.distribution, rng=rng)
-    release = task_release(problem, schedule)
-    start, end, binding = _retime(dur, preds, order, release)
+    sm = _sample(problem, schedule, params)
+    names, preds, order, release = sm.names, sm.preds, sm.order, sm.release
+    dur, end, binding = sm.dur, sm.end, sm.binding
     makespan = end.max(axis=1)
     last = end.argmax(axis=1)
     n = params.n_samples
@@ -266,9 +316,8 @@ def run_monte_carlo(
     duty50: dict[str, float] = {}
     duty90: dict[str, float] = {}
     over: dict[str, float] = {}
-    for person, pieces in sorted(duty_spans(problem, schedule, start, end).items()):
+    for person, span in _duties(problem, schedule, sm).items():
         pp = problem.team.person(person)
-        span = np.max([hi for _, hi in pieces], axis=0) - np.min([lo for lo, _ in pieces], axis=0)
         q50, q90 = np.percentile(span, [50, 90])
         duty50[person] = round(float(q50) / 60.0, 2)
         duty90[person] = round(float(q90) / 60.0, 2)

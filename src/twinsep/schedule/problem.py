@@ -46,6 +46,11 @@ class CoverSpec:
     serving : tuple of (int, str)
         (task, need key) of every need the person in charge fills while overlapping
         the task.
+    duty_limit_min : int or None
+        Planning limit on the whole duty (hand-over tail included) of anyone holding a
+        shift in charge of this role, below their own ``max_continuous_h`` so that the
+        shift stays within that limit when steps run long (set by
+        :mod:`twinsep.schedule.relief` from the Monte Carlo); None: their own limit.
     """
 
     cover: Cover
@@ -53,10 +58,16 @@ class CoverSpec:
     last: int
     candidates: tuple[int, ...]
     serving: tuple[tuple[int, str], ...]
+    duty_limit_min: int | None = None
 
     def serves(self, task: int) -> str | None:
         """The need key of ``task`` that the person in charge fills, or None."""
         return next((k for t, k in self.serving if t == task), None)
+
+    def limit_of(self, person: Person) -> int:
+        """Duty limit of ``person`` while holding a shift of this role, minutes."""
+        own = person.max_continuous_min
+        return own if self.duty_limit_min is None else min(own, self.duty_limit_min)
 
 
 @dataclass(frozen=True)

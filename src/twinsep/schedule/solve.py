@@ -16,7 +16,9 @@ Model (minutes, integers):
   window, one qualified person each (used segments first); a person in charge is in no
   task except as that role's need of the twin's tasks (one no-overlap per person and
   role over their segments and their other task intervals), fills that need of every
-  such task their segment overlaps, and leaves after the hand-over when relayed;
+  such task their segment overlaps, and leaves after the hand-over when relayed; the
+  holder's duty stays within the role's planning limit when one is set
+  (``CoverSpec.duty_limit_min``, :mod:`twinsep.schedule.relief`);
 * symmetry breaking: interchangeable people (same skills, team, limits) are used in
   order and start duty in order;
 * phase 1 minimises the makespan (warm start: the greedy schedule); phase 2 keeps that
@@ -259,6 +261,10 @@ class _Model:
                 a, b, _size, used_k, _zs = self.seg[c][k]
                 m.add(ds <= a).only_enforce_if(z)
                 m.add(de >= b + h).only_enforce_if(z)
+                held = problem.covers[c].limit_of(person)
+                if held < lim:
+                    # the role's planning limit (relief.py): the holder's whole duty
+                    m.add(de - ds <= held).only_enforce_if(z)
                 if k + 1 < len(self.seg[c]):
                     # relayed out: the hand-over at b is this person's last work
                     m.add(de <= b + h).only_enforce_if([z, self.seg[c][k + 1][3]])
@@ -303,7 +309,7 @@ class _Model:
             rows: list[tuple[Any, Any, Any, Any, dict[int, Any]]] = []
             a: Any = self.start[cv.first]
             longest = max(
-                self.problem.people[p].max_continuous_min - self.problem.people[p].handover_min
+                cv.limit_of(self.problem.people[p]) - self.problem.people[p].handover_min
                 for p in cv.candidates
             )
             for k in range(len(cv.candidates)):

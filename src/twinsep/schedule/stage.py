@@ -26,10 +26,11 @@ from twinsep.schedule.export import (
     twin_label,
     write_outputs,
 )
-from twinsep.schedule.montecarlo import MonteCarloParams, MonteCarloResult, run_monte_carlo
+from twinsep.schedule.montecarlo import MonteCarloParams, MonteCarloResult
 from twinsep.schedule.problem import compile_problem
+from twinsep.schedule.relief import ReliefParams, solve_with_relief
 from twinsep.schedule.result import Schedule
-from twinsep.schedule.solve import SolveParams, solve_schedule
+from twinsep.schedule.solve import SolveParams
 from twinsep.schedule.team import Task, Team, load_team
 from twinsep.schedule.template import (
     StageInput,
@@ -71,6 +72,10 @@ class ScheduleParams:
         ``SolveParams.time_limit_s``.
     montecarlo : MonteCarloParams
         Risk simulation (the seed comes from ``--seed``).
+    relief : ReliefParams
+        When the relays of each twin's anaesthetist in charge are planned for the
+        simulated day (every shift within the work limit on 90 % of simulated days;
+        :mod:`twinsep.schedule.relief`), for every operation.
     max_relays : int
         When the *default* team cannot cover the operation within its duty limits, it is
         enlarged by up to this many relays (one more person per twin-team role and per
@@ -115,6 +120,7 @@ class ScheduleParams:
     solve: SolveParams = field(default_factory=SolveParams)
     earlier_time_limit_s: float = 60.0
     montecarlo: MonteCarloParams = field(default_factory=MonteCarloParams)
+    relief: ReliefParams = field(default_factory=ReliefParams)
     max_relays: int = 3
     longest_reported_h: float = 27.0
     division_interval_days: int = 56
@@ -358,10 +364,16 @@ def plan_schedule(
     n_div = len(seps)
     seed = int(seed) % 2**31  # CP-SAT seeds are 32-bit; numpy needs a non-negative seed
     solve_p = replace(params.solve, seed=seed)
+    mc_p = replace(params.montecarlo, seed=seed)
     notes: list[str] = []
-    relays = 0
+    relays = relief_relays = 0
+    wanted: dict[int, int] | None = None
     while True:
-        base = team if team is not None else default_team(params.template, relays=relays)
+        base = (
+            team
+            if team is not None
+            else default_team(params.template, relays=relays, extra={"AN": relief_relays})
+        )
         if base.tasks:
             final_team = base
         else:
@@ -374,9 +386,19 @@ def plan_schedule(
             )
         problem = compile_problem(final_team)
         try:
-            final = solve_schedule(problem, params=solve_p, operation="separation")
-            break
+            relieved = solve_with_relief(
+                problem, solve=solve_p, montecarlo=mc_p, params=params.relief, start=wanted
+            )
         except InfeasibleScheduleError as exc:
+            if wanted is not None:
+                # still too few anaesthetists for the limits the simulated day asked for
+                if relief_relays < params.max_relays:
+                    relief_relays += 1
+                    continue
+                relieved = solve_with_relief(
+                    problem, solve=solve_p, montecarlo=mc_p, params=params.relief
+                )
+                break
             retry = (
                 team is None
                 and relays < params.max_relays
@@ -386,11 +408,28 @@ def plan_schedule(
                 raise
             relays += 1
             logger.debug("default team too small (%s); adding relay %d", exc, relays)
+            continue
+        if relieved.short and team is None and relief_relays < params.max_relays:
+            # the default team has too few anaesthetists to relay each twin for the
+            # simulated day (relief.py): one more anaesthetist per twin, starting from
+            # the planning limits the smaller team could not meet
+            relief_relays += 1
+            wanted = relieved.wanted
+            logger.debug("default team short of relief; anaesthetists +%d", relief_relays)
+            continue
+        break
     if relays:
         notes.append(
             f"the default team was enlarged by {counted(relays, 'relay')} to "
             f"{len(base.people)} people "
             "to cover the operation within the duty limits"
+        )
+    if relief_relays:
+        notes.append(
+            f"the default team was given {counted(relief_relays, 'more anaesthetist')} per "
+            f"twin ({len(base.people)} people) so that each anaesthetist in charge of a twin "
+            f"stays within the work limit on {1 - params.relief.overrun_max:.0%} of simulated "
+            "days"
         )
     if final_team is base and not final_team.continuous:
         notes.append(
@@ -399,13 +438,14 @@ def plan_schedule(
             "continuous: anaesthetist per twin, from induction to transfer out; "
             "docs/schedule.md)"
         )
+    final, risk = relieved.schedule, relieved.risk
+    notes.extend(relieved.notes)
     check = verify_schedule(final, final_team)
     if not check.ok:
         raise RuntimeError(
             "internal error: the optimised schedule fails verification: "
             + "; ".join(check.violations[:3])
         )
-    risk = run_monte_carlo(problem, final, params=replace(params.montecarlo, seed=seed))
     long_day = long_day_note(
         final.makespan_min,
         risk.makespan_p50_min,
@@ -435,13 +475,17 @@ def plan_schedule(
         op_team = fit_template(tasks, base.model_copy(update={"tasks": ()}), source=team_source)
         op_problem = compile_problem(op_team)
         try:
-            sch = solve_schedule(
+            op = solve_with_relief(
                 op_problem,
-                params=replace(solve_p, time_limit_s=params.earlier_time_limit_s),
+                solve=replace(solve_p, time_limit_s=params.earlier_time_limit_s),
+                montecarlo=mc_p,
+                params=params.relief,
                 operation=label,
             )
         except InfeasibleScheduleError as exc:
             raise InfeasibleScheduleError(f"{what} {label!r}: {exc}") from None
+        sch = op.schedule
+        notes.extend(op.notes)
         op_check = verify_schedule(sch, op_team)
         if not op_check.ok:
             raise RuntimeError(
@@ -452,7 +496,7 @@ def plan_schedule(
         op_risk = None
         if s.kind == "separation":
             # a division operation is as long as a separation day: P50/P90 as for it
-            op_risk = run_monte_carlo(op_problem, sch, params=replace(params.montecarlo, seed=seed))
+            op_risk = op.risk
             note = long_day_note(
                 sch.makespan_min,
                 op_risk.makespan_p50_min,

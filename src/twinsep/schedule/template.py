@@ -226,7 +226,12 @@ _SHARED: tuple[tuple[str, tuple[str, ...], int, bool], ...] = (
 )
 
 
-def default_team(params: TemplateParams = TemplateParams(), *, relays: int = 0) -> Team:
+def default_team(
+    params: TemplateParams = TemplateParams(),
+    *,
+    relays: int = 0,
+    extra: Mapping[str, int] | None = None,
+) -> Team:
     """The default craniopagus team: two colour-coded twin teams of 16 and 10 shared.
 
     42 role codes (no names): per twin 3 neurosurgeons, 4 plastic surgeons,
@@ -246,13 +251,20 @@ def default_team(params: TemplateParams = TemplateParams(), *, relays: int = 0) 
     relays : int
         Extra people per twin-team role and per continuous shared role (monitoring,
         anaesthesia technicians, coordination), for operations too long for the base team.
+    extra : mapping, optional
+        Further people per twin team of the twin-team roles named by their code prefix
+        (``{"AN": 1}``: one more anaesthetist per twin, for the relays of the twins'
+        anaesthetists in charge; :mod:`twinsep.schedule.relief`).
     """
     if relays < 0:
         raise ValueError(f"relays must be >= 0, got {relays}")
+    more = dict(extra or {})
+    if any(v < 0 for v in more.values()) or set(more) - {r[0] for r in _TWIN_TEAM}:
+        raise ValueError(f"extra must map twin-team role prefixes to counts >= 0, got {more}")
     people: list[Person] = []
     for twin in ("A", "B"):
         for prefix, skills, n in _TWIN_TEAM:
-            for i in range(1, n + relays + 1):
+            for i in range(1, n + relays + more.get(prefix, 0) + 1):
                 people.append(
                     Person(
                         name=f"{prefix}-{twin}{i}",
