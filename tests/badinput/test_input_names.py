@@ -131,3 +131,12 @@ def test_a_stage_error_names_the_file_as_typed(tmp_path: Path) -> None:
     assert line.startswith(f"{ct}: has no soft-tissue peak"), line
     assert str(err.value) == line and "not recorded" not in line
     assert not (tmp_path / "plan").exists()
+
+
+def test_a_demo_plan_keeps_its_case_file_name(named: dict[str, Path], tmp_path: Path) -> None:
+    """A built-in case's scan is a file twinsep wrote (no patient): its name is kept, so
+    that ``twinsep view`` finds it in the demo's case cache by that name."""
+    scan = tmp_path / "ct.nii.gz"
+    shutil.copy(named["ct"], scan)
+    run = run_plan(PlanOptions(scan_path=scan, case="vertical-II"), tmp_path / "plan", stages=[])
+    assert run.plan["input"]["path"] == "ct.nii.gz" == run.plan["options"]["scan_path"]
