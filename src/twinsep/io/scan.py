@@ -297,6 +297,14 @@ def _finish(path: Path, loaded: Loaded, *, keep_phi: bool, params: LoadParams) -
                 "; if this is a CT stored as CT number + 1024 without a rescale intercept, "
                 "convert it to Hounsfield units (e.g. NIfTI scl_inter -1024) and plan it again"
             )
+        elif modality == "MR" and loaded.array.dtype == np.uint8:
+            # a CT saved for display (window/level applied, 8-bit grey) reads 0..255 like
+            # an 8-bit MR and was planned as an MR alone (session 26 sweep: a vertical
+            # phantom called angular, twins +37 %); the range cannot tell, so say so
+            note += (
+                "; if this is a CT saved for display (8-bit grey levels after a window), "
+                "its Hounsfield units are lost: give the original CT"
+            )
         warnings.append(note)
     elif loaded.modality in ("CT", "MR"):
         modality = loaded.modality
