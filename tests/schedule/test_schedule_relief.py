@@ -117,3 +117,40 @@ def test_the_planning_limit_is_the_limit_scaled_by_the_sampled_duty() -> None:
     # rounds 0: the plan at most-likely durations, as before the relief loop
     before = solve_with_relief(problem, solve=FAST, montecarlo=MC, params=ReliefParams(rounds=0))
     assert before.schedule.cover == plain.cover
+
+
+def test_the_planning_limit_stops_at_the_longest_step_of_the_person_in_charge() -> None:
+    """A relay never falls inside a step that needs only the person in charge (a venous
+    division is not handed over half-way): a 600-min step (range 560-1200) passes the
+    limit on most days whoever holds it, and the limit stops at 600 + 15 min instead of
+    asking for a schedule that no team has (the loop's solves without a schedule cost
+    seconds each on the phantom plans)."""
+    tasks = [Task(name="induction A", duration_min=30, needs={"anaesthetist": 1}, twin="A")]
+    tasks.append(
+        Task(
+            name="division",
+            duration_min=(560, 600, 1200),
+            needs={"anaesthetist": 1, "neurosurgeon": 1},
+            twin="A",
+            after=("induction A",),
+        )
+    )
+    tasks.append(
+        Task(
+            name="transfer A",
+            duration_min=30,
+            needs={"anaesthetist": 1},
+            twin="A",
+            after=("division",),
+        )
+    )
+    people = [person(f"AN-A{i}", "anaesthetist", team="A", hours=12, ho=15) for i in (1, 2, 3)]
+    people += [person("NS-1", "neurosurgeon", hours=24, ho=15)]
+    cover = Cover(skill="anaesthetist", twin="A", **{"from": "induction A", "until": "transfer A"})
+    team = small_team(people, tasks).model_copy(update={"continuous": (cover,)})
+    problem = compile_problem(team)
+    relieved = solve_with_relief(problem, solve=FAST, montecarlo=MC)
+    assert not relieved.short and verify_schedule(relieved.schedule, team).ok
+    (limit,) = {cv.duty_limit_min for cv in relieved.problem.covers}
+    assert limit == 600 + 15
+    assert relieved.schedule.makespan_min == 660

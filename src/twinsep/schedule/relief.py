@@ -114,12 +114,14 @@ def tightened_limits(
         Role index -> planning limit, minutes (only roles that need a lower one):
         the lowest over the role's holders who exceed their limit in more than
         ``overrun_max`` of the samples of ``planned duty x limit / sampled duty at the
-        1 - overrun_max quantile``, rounded down, and below the role's current limit.
+        1 - overrun_max quantile``, rounded down, and below the role's current limit;
+        never below :func:`limit_floor` (a role already there is left out).
     """
     planned = verify_schedule(schedule, problem.team).duty_min
     out: dict[int, int] = {}
     for c, cv in enumerate(problem.covers):
         key = (cv.cover.twin, cv.cover.skill)
+        floor = limit_floor(problem, c)
         for name in sorted({sh.person for sh in schedule.cover if (sh.twin, sh.skill) == key}):
             span = duties.get(name)
             if span is None or name not in planned:
@@ -130,9 +132,20 @@ def tightened_limits(
                 continue
             q = float(np.quantile(span, 1.0 - overrun_max))
             new = math.floor(planned[name] * own / q) if q > 0 else limit
-            new = min(new, limit - 1)
-            out[c] = min(out.get(c, new), new)
+            new = max(min(new, limit - 1), floor)
+            if new < limit:
+                out[c] = min(out.get(c, new), new)
     return out
+
+
+def limit_floor(problem: Problem, c: int) -> int:
+    """Lowest planning limit of role ``c``, minutes: its longest task that needs the
+    person in charge, plus the longest hand-over of its candidates. A relay falls between
+    such tasks, never inside one that needs only the person in charge (a venous division
+    is not handed over half-way), so a lower limit has no schedule with any team."""
+    cv = problem.covers[c]
+    longest = max((int(problem.duration_min[t]) for t, _ in cv.serving), default=0)
+    return longest + max(problem.people[p].handover_min for p in cv.candidates)
 
 
 def solve_with_relief(

@@ -27,8 +27,8 @@ from twinsep.schedule.export import (
     write_outputs,
 )
 from twinsep.schedule.montecarlo import MonteCarloParams, MonteCarloResult
-from twinsep.schedule.problem import compile_problem
-from twinsep.schedule.relief import ReliefParams, solve_with_relief
+from twinsep.schedule.problem import Problem, compile_problem
+from twinsep.schedule.relief import ReliefParams, Relieved, solve_with_relief
 from twinsep.schedule.result import Schedule
 from twinsep.schedule.solve import SolveParams
 from twinsep.schedule.team import Task, Team, load_team
@@ -368,6 +368,7 @@ def plan_schedule(
     notes: list[str] = []
     relays = relief_relays = 0
     wanted: dict[int, int] | None = None
+    smaller: tuple[Team, Team, Problem, Relieved] | None = None
     while True:
         base = (
             team
@@ -390,14 +391,15 @@ def plan_schedule(
                 problem, solve=solve_p, montecarlo=mc_p, params=params.relief, start=wanted
             )
         except InfeasibleScheduleError as exc:
-            if wanted is not None:
+            if wanted is not None and smaller is not None:
                 # still too few anaesthetists for the limits the simulated day asked for
                 if relief_relays < params.max_relays:
                     relief_relays += 1
                     continue
-                relieved = solve_with_relief(
-                    problem, solve=solve_p, montecarlo=mc_p, params=params.relief
-                )
+                # more anaesthetists did not meet them: the smaller team's schedule and
+                # its warning (relief.py)
+                base, final_team, problem, relieved = smaller
+                relief_relays = 0
                 break
             retry = (
                 team is None
@@ -413,6 +415,8 @@ def plan_schedule(
             # the default team has too few anaesthetists to relay each twin for the
             # simulated day (relief.py): one more anaesthetist per twin, starting from
             # the planning limits the smaller team could not meet
+            if smaller is None:
+                smaller = (base, final_team, problem, relieved)
             relief_relays += 1
             wanted = relieved.wanted
             logger.debug("default team short of relief; anaesthetists +%d", relief_relays)
