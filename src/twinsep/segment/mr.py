@@ -11,7 +11,8 @@ dark on T1) by a two-class mixture; bone stays from the CT.
 peaks) with what its 2D sections enclose (the dark skull band, open to the air where
 the scan ends inside the grid); the cranial cavity is the region enclosed by the dark
 skull band, found as the deepest bright region (bright: above the boundary between the darkest and the heaviest
-class of a three-class mixture, so grey matter counts as bright); inside it brain vs CSF; the dark band between cavity
+class of a three-class mixture, so grey matter counts as bright; the fit is checked and
+more classes are used when it lumps tissues, ``segment.mr_dark``); inside it brain vs CSF; the dark band between cavity
 and scalp is skull (approximate: T1 cannot see bone, a warning says so).
 """
 
@@ -31,6 +32,7 @@ from twinsep.segment.ct import NO_CONTRAST_WARNING, tissue_volumes_ml
 from twinsep.segment.gmm import fit_gmm_1d
 from twinsep.segment.histogram import sample_values
 from twinsep.segment.itk_threads import single_threaded
+from twinsep.segment.mr_dark import DarkLevel, dark_bright_level, fit_classes
 from twinsep.segment.mr_layer import csf_layer_cavity
 from twinsep.segment.mr_mirror import MirrorCheck, screen_mirrors
 from twinsep.segment.mr_orient import Orientation, OrientationSearch, search_orientations
@@ -633,17 +635,8 @@ def _confident_csf_brain(vals: np.ndarray, params: MRParams) -> tuple[np.ndarray
 
 def _fit_three(vals: np.ndarray, params: MRParams) -> Any:
     """Three-class 1D mixture of MR values (initial means at the 10th/50th/90th
-    percentiles)."""
-    rng = np.random.default_rng(params.seed)
-    x = sample_values(vals.astype(np.float32), 200_000, rng)
-    q = np.percentile(x, [10, 50, 90])
-    counts, edges = np.histogram(x, bins=512)
-    return fit_gmm_1d(
-        0.5 * (edges[1:] + edges[:-1]),
-        (float(q[0]), float(q[1]), float(q[2])),
-        init_sigma=float(np.std(x)) / 4,
-        weights=counts,
-    )
+    percentiles; :func:`twinsep.segment.mr_dark.fit_classes`)."""
+    return fit_classes(vals, 3, params)
 
 
 def _mr_coverage(head: np.ndarray, fov: np.ndarray, cavity: np.ndarray) -> float:
@@ -773,15 +766,6 @@ def _venogram_edges(
     return out
 
 
-def _dark_bright_boundary(vals: np.ndarray, params: MRParams) -> float:
-    """Bayes boundary between the darkest and the heaviest class of a 3-class mixture."""
-    mix = _fit_three(vals, params)
-    ib = int(np.argmax(mix.weights))
-    if ib == 0:
-        return float(mix.means[0] - 2.5 * mix.sigmas[0])
-    return mix.boundary(0, ib)
-
-
 def segment_mr_t1(
     mr: Volume, *, params: SegmentParams = SegmentParams(), mr_params: MRParams = MRParams()
 ) -> TissueLabels:
@@ -814,8 +798,8 @@ def segment_mr_t1(
     # (Otsu) falls between grey and white matter, so the cortex became "skull", the
     # cavity shrank to the white matter, and a single real head (Colin27, ITK's KmeansTest
     # T1) split at the interhemispheric fissure and was planned as two twins
-    vals = sm[body]
-    t_dark = _dark_bright_boundary(vals, mr_params)
+    dark = dark_bright_level(sm[body], mr_params)
+    t_dark = dark.level
     bright = body & (sm >= t_dark)
     core = _brain_core(sm, bright, depth, t_dark, spacing, mr_params)
     if not core.any():
@@ -885,9 +869,25 @@ def segment_mr_t1(
         warnings=(
             "segmented from MR alone: bone from MR is approximate (T1 shows the skull only "
             "as a dark band), and no vessels or sinuses were segmented",
+            *_dark_level_warning(dark),
         ),
         modality="MR",
         tissue_ml=tissue_volumes_ml(vol),
+    )
+
+
+def _dark_level_warning(dark: DarkLevel) -> tuple[str, ...]:
+    """The plan's warning when the T1's dark/bright level is not trusted
+    (:func:`twinsep.segment.mr_dark.dark_bright_level`): none when it is."""
+    if dark.trusted:
+        return ()
+    means = ", ".join(f"{m:.0f}" for m in dark.means)
+    return (
+        "MR alone: the T1's tissue levels could not be told apart (no mixture of its "
+        f"values had a darkest class clear of the next; {dark.classes} class means "
+        f"{means}): the level between dark tissue (CSF, bone) and brain, {dark.level:.0f}, "
+        "is not trusted, and brain, CSF and bone may be wrong. Check the labels against "
+        "the T1, or plan with a CT",
     )
 
 

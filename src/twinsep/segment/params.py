@@ -1536,6 +1536,22 @@ class MRParams:
     T1 cannot tell from CSF and the dilation stays (blind rows 0.45-0.58, Colin27 0.30,
     tests/segment/test_mr_orbit's adult head -0.04)."""
 
+    dark_class_sigmas: float = 2.0
+    """MR alone: a mixture of the head's T1 values is used for the dark/bright level
+    only when its darkest class's mean plus this many of its sigmas lies below the next
+    class's mean (``segment.mr_dark``): the class is one tissue, not dark and bright
+    tissues lumped together. Two sigmas hold 95 % of a Gaussian class; not fitted.
+    Measured (next mean - darkest mean in darkest sigmas): blind MR phantom rows
+    2.26-2.87, Colin27 6.4-6.5; collapsed fits of generated heads (a uniform 2-3 mm
+    cortex) 1.35-1.54 (docs/segmentation.md, "MR alone: a dark/bright level that does
+    not collapse")."""
+
+    dark_max_classes: int = 5
+    """MR alone: when the three-class mixture of the head fails its checks, mixtures of
+    4 up to this many classes are tried for the dark/bright level (``segment.mr_dark``).
+    A T1 head holds about six tissue levels (air and bone, CSF, marrow, skin and grey
+    matter, white matter, fat)."""
+
     fusion_gap_share: float = 1 / 3
     """CT+MR brain/CSF: the MR overrides the CT's call in a cavity voxel only where the
     registered MR's value lies within this share of the gap between the CSF and
