@@ -22,7 +22,12 @@ from sched_helpers import FAST, person, small_team
 
 from twinsep.schedule import compile_problem, greedy_schedule, solve_schedule, verify_schedule
 from twinsep.schedule.montecarlo import MonteCarloParams, run_monte_carlo, sampled_duties
-from twinsep.schedule.relief import ReliefParams, solve_with_relief, tightened_limits
+from twinsep.schedule.relief import (
+    ReliefParams,
+    relay_after,
+    solve_with_relief,
+    tightened_limits,
+)
 from twinsep.schedule.team import Cover, Task, Team
 
 MC = MonteCarloParams(n_samples=4000, seed=0)
@@ -83,6 +88,11 @@ def test_a_shift_that_fits_only_with_planned_durations_gets_a_planned_relay() ->
     assert limit is not None and limit < 720
     relay = sch.cover[0].end_min
     assert relay in {t.end_min for t in sch.tasks if t.name.startswith("step")}
+    # said as a milestone (plan.json in_charge[].takes_over_after): the step that ends there
+    first, second = sorted(sch.cover, key=lambda c: c.start_min)
+    assert relay_after(sch, first) is None
+    (step,) = [t.name for t in sch.tasks if t.name.startswith("step") and t.end_min == relay]
+    assert relay_after(sch, second) == step
     # greedy (the alternative and the warm start) keeps the planning limit and stays valid
     greedy = greedy_schedule(relieved.problem)
     assert verify_schedule(greedy, team).ok

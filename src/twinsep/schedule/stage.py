@@ -28,7 +28,7 @@ from twinsep.schedule.export import (
 )
 from twinsep.schedule.montecarlo import MonteCarloParams, MonteCarloResult
 from twinsep.schedule.problem import Problem, compile_problem
-from twinsep.schedule.relief import ReliefParams, Relieved, solve_with_relief
+from twinsep.schedule.relief import ReliefParams, Relieved, relay_after, solve_with_relief
 from twinsep.schedule.result import Schedule
 from twinsep.schedule.solve import SolveParams
 from twinsep.schedule.team import Task, Team, load_team
@@ -643,6 +643,8 @@ def schedule_section(result: ScheduleResult, params: ExportParams) -> dict[str, 
                 "person": c.person,
                 "start_min": c.start_min,
                 "end_min": c.end_min,
+                # the relay as a milestone: on the day it follows this step
+                "takes_over_after": relay_after(f, c),
             }
             for c in f.cover
         ],
