@@ -21,13 +21,10 @@ import numpy as np
 from sched_helpers import FAST, person, small_team
 
 from twinsep.schedule import compile_problem, greedy_schedule, solve_schedule, verify_schedule
+from twinsep.schedule.export import render_runsheets_html
 from twinsep.schedule.montecarlo import MonteCarloParams, run_monte_carlo, sampled_duties
-from twinsep.schedule.relief import (
-    ReliefParams,
-    relay_after,
-    solve_with_relief,
-    tightened_limits,
-)
+from twinsep.schedule.relief import ReliefParams, solve_with_relief, tightened_limits
+from twinsep.schedule.result import relay_after
 from twinsep.schedule.team import Cover, Task, Team
 
 MC = MonteCarloParams(n_samples=4000, seed=0)
@@ -93,6 +90,10 @@ def test_a_shift_that_fits_only_with_planned_durations_gets_a_planned_relay() ->
     assert relay_after(sch, first) is None
     (step,) = [t.name for t in sch.tasks if t.name.startswith("step") and t.end_min == relay]
     assert relay_after(sch, second) == step
+    # and on the run sheets' section of the twin: hands over to whom, after which step
+    sheets = render_runsheets_html(sch)
+    assert "hands over after (on the day, whatever the clock)" in sheets
+    assert f"<td>{first.person}</td><td>{second.person}</td><td>{step}</td>" in sheets
     # greedy (the alternative and the warm start) keeps the planning limit and stays valid
     greedy = greedy_schedule(relieved.problem)
     assert verify_schedule(greedy, team).ok

@@ -24,7 +24,7 @@ from pathlib import Path
 from twinsep.io.atomic import atomic_write_text
 from twinsep.labels import DEFAULT_COLOUR_A, DEFAULT_COLOUR_B, hex_to_rgb
 from twinsep.schedule.montecarlo import MonteCarloResult
-from twinsep.schedule.result import CoverShift, Handover, Schedule, ScheduledTask
+from twinsep.schedule.result import CoverShift, Handover, Schedule, ScheduledTask, relay_after
 
 logger = logging.getLogger(__name__)
 
@@ -822,7 +822,8 @@ def _runsheet_sections(
         parts.append(
             f'<section style="--c:{twin_colour(twin, params)}"><h2>twin {esc(twin)}: '
             f"{esc(skill)} in charge, continuously</h2><table><tr><th>from</th><th>to</th>"
-            "<th>twin</th><th>in charge</th><th>hands over to</th></tr>"
+            "<th>twin</th><th>in charge</th><th>hands over to</th>"
+            "<th>hands over after (on the day, whatever the clock)</th></tr>"
         )
         shifts = sorted(
             (c for c in schedule.cover if (c.skill, c.twin) == (skill, twin)),
@@ -830,9 +831,12 @@ def _runsheet_sections(
         )
         for k, c in enumerate(shifts):
             nxt = shifts[k + 1].person if k + 1 < len(shifts) else "-"
+            # the relay as a milestone: the step after which it falls (result.relay_after)
+            step = (relay_after(schedule, shifts[k + 1]) if k + 1 < len(shifts) else None) or "-"
             parts.append(
                 f"<tr><td>{clock(c.start_min, params)}</td><td>{clock(c.end_min, params)}</td>"
-                f"<td>{tag(twin)}</td><td>{esc(c.person)}</td><td>{esc(nxt)}</td></tr>"
+                f"<td>{tag(twin)}</td><td>{esc(c.person)}</td><td>{esc(nxt)}</td>"
+                f"<td>{esc(step)}</td></tr>"
             )
         parts.append("</table></section>")
     tables = sorted({t.table for t in schedule.tasks if t.table}, key=lambda s: (s != "joint", s))

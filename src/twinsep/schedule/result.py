@@ -129,3 +129,36 @@ class Schedule:
             if t.name == name:
                 return t
         raise KeyError(name)
+
+
+def relay_after(schedule: Schedule, shift: CoverShift) -> str | None:
+    """The step after which ``shift``'s holder takes over: the last task of the leaving
+    holder that ends by the relay (None for a role's first shift, or a leaver without a
+    task before it). A relay is a milestone ("hand over after the craniotomy"), not a
+    clock time: on the day it moves with that step, as in the Monte Carlo.
+
+    Parameters
+    ----------
+    schedule : Schedule
+    shift : CoverShift
+        One of ``schedule.cover``.
+
+    Returns
+    -------
+    str or None
+        Task name.
+    """
+    before = [
+        sh
+        for sh in schedule.cover
+        if (sh.twin, sh.skill) == (shift.twin, shift.skill) and sh.end_min == shift.start_min
+    ]
+    if not before:
+        return None
+    leaver = before[0].person
+    done = [
+        st
+        for st in schedule.tasks
+        if st.end_min <= shift.start_min and any(a.person == leaver for a in st.people)
+    ]
+    return max(done, key=lambda st: (st.end_min, st.start_min)).name if done else None

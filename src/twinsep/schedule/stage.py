@@ -28,8 +28,8 @@ from twinsep.schedule.export import (
 )
 from twinsep.schedule.montecarlo import MonteCarloParams, MonteCarloResult
 from twinsep.schedule.problem import Problem, compile_problem
-from twinsep.schedule.relief import ReliefParams, Relieved, relay_after, solve_with_relief
-from twinsep.schedule.result import Schedule
+from twinsep.schedule.relief import ReliefParams, Relieved, solve_with_relief
+from twinsep.schedule.result import Schedule, relay_after
 from twinsep.schedule.solve import SolveParams
 from twinsep.schedule.team import Task, Team, load_team
 from twinsep.schedule.template import (
