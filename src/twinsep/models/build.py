@@ -15,6 +15,7 @@ from scipy import ndimage
 
 from twinsep.labels import BONE, BRAIN, CSF, TWIN_A, TWIN_B, VESSEL, shade
 from twinsep.models.params import ModelParams
+from twinsep.models.pieces import DroppedPieces, drop_loose_pieces
 from twinsep.models.surface import Mesh, bounding_box, drop_small_pieces, extract_surface
 from twinsep.models.thickness import WallCheck, thicken
 from twinsep.volume import Volume
@@ -55,11 +56,14 @@ class PartMesh:
         Volume of the voxels it was made from (before thickening), mL.
     wall : WallCheck or None
         Thickness check (None when not checked).
+    dropped : DroppedPieces
+        Loose pieces left out (:func:`twinsep.models.pieces.drop_loose_pieces`).
     """
 
     mesh: Mesh
     label_volume_ml: float
     wall: WallCheck | None
+    dropped: DroppedPieces = DroppedPieces()
 
 
 def _fill_holes(mask: np.ndarray) -> np.ndarray:
@@ -140,8 +144,17 @@ def _mesh_crop(
     # voxels became octahedra of 0.06-0.3 mm^3 and decimation left tetrahedra of under
     # 1 mm^3 (real-vertical A_csf.stl: 26 of its 52 pieces), loose specks in a print
     v, f = drop_small_pieces(v, f, params.print.min_wall_mm**3, keep_voids=False)
+    # and islands a segmentation leaves beside a structure, loose beads in the tray
+    # (real-ct-angular A_brain.stl: 31 pieces of 2-350 mm^3); counted in the print report
+    v, f, dropped = drop_loose_pieces(
+        v, f, min_ml=params.print.min_piece_ml, min_fraction=params.print.min_piece_fraction
+    )
+    if dropped.count:
+        logger.info(
+            "%s: %d loose pieces (%.2f mL) left out", name, dropped.count, dropped.volume_ml
+        )
     mesh = Mesh(v, f, name=name, twin=twin, structure=structure, colour=colour)
-    return PartMesh(mesh, label_ml, wall)
+    return PartMesh(mesh, label_ml, wall, dropped)
 
 
 def mesh_part(

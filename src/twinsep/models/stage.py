@@ -19,7 +19,7 @@ from twinsep.labels import shade
 from twinsep.models.build import PartMesh, stage_meshes, twin_structure_meshes
 from twinsep.models.doll import Doll, make_doll
 from twinsep.models.export import convert_coords, threemf_bytes, write_mesh, write_scene
-from twinsep.models.params import ModelParams
+from twinsep.models.params import ModelParams, PrintParams
 from twinsep.models.surface import Mesh, decimate
 from twinsep.models.thickness import describe_method
 from twinsep.volume import Volume
@@ -241,6 +241,10 @@ def print_report(models: ModelSet) -> list[dict[str, Any]]:
     for p in models.parts:
         r = _part_record(p.mesh, f"{p.mesh.name.replace('/', '_')}.stl", scale)
         r["label_volume_ml"] = round(p.label_volume_ml, 3)
+        # loose pieces left out of the part (never silently)
+        r["pieces_dropped"] = p.dropped.count
+        r["dropped_ml"] = round(p.dropped.volume_ml * scale**3, 3)
+        r["largest_dropped_ml"] = round(p.dropped.largest_ml * scale**3, 3)
         if p.wall is not None:
             r["min_wall_mm"] = p.wall.min_wall_mm
             r["thin_voxels"] = p.wall.thin_voxels
@@ -259,32 +263,59 @@ def print_report(models: ModelSet) -> list[dict[str, Any]]:
     return rows
 
 
-def _report_markdown(rows: list[dict[str, Any]], scale: float) -> str:
+def _report_markdown(rows: list[dict[str, Any]], scale: float, params: PrintParams) -> str:
     lines = [
         f"# Print report (scale 1:{1 / scale:g})"
         if scale <= 1
         else f"# Print report (scale {scale:g}:1)",
         "",
         "| file | twin | volume mL | bounding box mm | faces | watertight | thin-wall voxels "
-        "(after) | thickened mL |",
-        "|---|---|---:|---|---:|---|---:|---:|",
+        "(after) | thickened mL | loose pieces left out (mL) |",
+        "|---|---|---:|---|---:|---|---:|---:|---:|",
     ]
     for r in rows:
         bb = " x ".join(f"{x:.1f}" for x in r["bbox_mm"])
         thin = f"{r['thin_voxels']} ({r['thin_voxels_after']})" if "thin_voxels" in r else "-"
+        loose = f"{r['pieces_dropped']} ({r['dropped_ml']:.2f})" if "pieces_dropped" in r else "-"
         lines.append(
             f"| {r['file']} | {r['twin'] or '-'} | {r['volume_ml']:.1f} | {bb} | {r['faces']} | "
-            f"{'yes' if r['watertight'] else 'NO'} | {thin} | {r.get('thickened_ml', 0.0):.2f} |"
+            f"{'yes' if r['watertight'] else 'NO'} | {thin} | {r.get('thickened_ml', 0.0):.2f} | "
+            f"{loose} |"
         )
     methods = sorted({str(r["wall_check"]) for r in rows if "wall_check" in r})
     if methods:
         lines += ["", "Wall thickness: " + "; ".join(methods) + "."]
+    lines += ["", _loose_sentence(rows, params, scale)]
     lines += [
         "",
         "Doll parts and the cutting guide are not wall-checked (solid parts and a strip of "
         "fixed thickness).",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _loose_sentence(rows: list[dict[str, Any]], params: PrintParams, scale: float) -> str:
+    """What the loose-piece rule is and what it left out, in one paragraph."""
+    if params.min_piece_ml <= 0:
+        rule = "Every piece of a part is printed (min_piece_ml = 0)"
+    else:
+        rule = (
+            f"Loose pieces: a piece of a part (a separate shell) is printed when it holds at "
+            f"least {params.min_piece_ml * scale**3:g} mL at this scale or "
+            f"{100 * params.min_piece_fraction:g} % of the part's largest piece; smaller "
+            f"ones are segmentation islands that a print turns into loose beads and are "
+            f"left out"
+        )
+    gone = [r for r in rows if r.get("pieces_dropped")]
+    if not gone:
+        return rule + "; none was left out."
+    n = sum(int(r["pieces_dropped"]) for r in gone)
+    ml = sum(float(r["dropped_ml"]) for r in gone)
+    big = max(float(r["largest_dropped_ml"]) for r in gone)
+    return (
+        f"{rule}: {n} pieces, {ml:.2f} mL in all, the largest {big:.2f} mL "
+        f"(set ModelParams.print.min_piece_ml to 0 to print every piece)."
+    )
 
 
 def _rounded(values: np.ndarray, digits: int) -> list[float]:
@@ -369,7 +400,9 @@ def write_models(models: ModelSet, out_dir: Path) -> list[dict[str, Any]]:
         futures = [pool.submit(job) for job in jobs]
         rows = print_report(models)
         atomic_write_text(folder / "print_report.json", json.dumps(rows, indent=2) + "\n")
-        atomic_write_text(folder / "print_report.md", _report_markdown(rows, scale))
+        atomic_write_text(
+            folder / "print_report.md", _report_markdown(rows, scale, models.params.print)
+        )
         done = [f.result() for f in futures]
     records.append(
         {

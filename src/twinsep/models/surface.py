@@ -44,7 +44,9 @@ __all__ = [
     "unzip_edges",
     "coarsening_factors",
     "is_closed",
+    "keep_faces",
     "match_volume",
+    "piece_volumes",
     "vertex_normals",
 ]
 
@@ -146,26 +148,73 @@ def drop_small_pieces(
     -------
     vertices, faces : the kept pieces, faces re-indexed.
     """
+    if len(faces) == 0:
+        return vertices, faces
+    piece, volume = piece_volumes(vertices, faces)
+    vol = volume[piece]
+    keep = (vol < 0) | (vol >= min_volume_mm3) if keep_voids else np.abs(vol) >= min_volume_mm3
+    return keep_faces(vertices, faces, keep)
+
+
+def piece_volumes(
+    vertices: np.ndarray, faces: np.ndarray, *, by_edges: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """The piece of every face and the signed volume each piece encloses, mm^3
+    (negative for an inward shell: a void).
+
+    Parameters
+    ----------
+    vertices : (N, 3) float ndarray, world mm
+    faces : (M, 3) int ndarray, M > 0
+    by_edges : bool
+        Pieces are the faces joined through shared edges (two closed pieces that meet
+        at one vertex are two pieces: in a print, a point contact holds nothing);
+        otherwise through shared vertices.
+
+    Returns
+    -------
+    piece : (M,) int ndarray
+        Piece number of each face (0 .. K - 1).
+    volume : (K,) float ndarray
+        Signed enclosed volume of each piece, mm^3.
+    """
     from scipy import sparse
     from scipy.sparse.csgraph import connected_components
 
-    if len(faces) == 0:
-        return vertices, faces
     n_v = len(vertices)
-    graph = sparse.coo_matrix(
-        (np.ones(2 * len(faces)), (np.repeat(faces[:, 0], 2), faces[:, 1:].ravel())),
-        shape=(n_v, n_v),
-    )
-    _, comp = connected_components(graph, directed=False)
+    if by_edges:
+        # faces are the nodes; the faces of one undirected edge are joined in a chain
+        n_f = len(faces)
+        lo = np.minimum(faces, faces[:, [1, 2, 0]]).ravel()
+        hi = np.maximum(faces, faces[:, [1, 2, 0]]).ravel()
+        order = np.lexsort((hi, lo))
+        same = (lo[order][1:] == lo[order][:-1]) & (hi[order][1:] == hi[order][:-1])
+        owner = order // 3
+        a, b = owner[:-1][same], owner[1:][same]
+        graph = sparse.coo_matrix((np.ones(len(a)), (a, b)), shape=(n_f, n_f))
+        _, face_comp = connected_components(graph, directed=False)
+    else:
+        graph = sparse.coo_matrix(
+            (np.ones(2 * len(faces)), (np.repeat(faces[:, 0], 2), faces[:, 1:].ravel())),
+            shape=(n_v, n_v),
+        )
+        _, comp = connected_components(graph, directed=False)
+        face_comp = comp[faces[:, 0]]
     tri = vertices[faces]
     signed = np.einsum("ij,ij->i", tri[:, 0], np.cross(tri[:, 1], tri[:, 2])) / 6.0
-    piece = comp[faces[:, 0]]
-    volume = np.bincount(piece, weights=signed, minlength=int(comp.max()) + 1)
-    vol = volume[piece]
-    keep = (vol < 0) | (vol >= min_volume_mm3) if keep_voids else np.abs(vol) >= min_volume_mm3
+    # pieces numbered by their faces only (vertices used by no face make no piece)
+    labels, piece = np.unique(face_comp, return_inverse=True)
+    volume = np.bincount(piece, weights=signed, minlength=len(labels))
+    return piece.astype(np.int64), volume
+
+
+def keep_faces(
+    vertices: np.ndarray, faces: np.ndarray, keep: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The faces where ``keep`` is True, re-indexed to the vertices they use."""
     kept = faces[keep]
     used = np.unique(kept)
-    remap = np.full(n_v, -1, dtype=np.int64)
+    remap = np.full(len(vertices), -1, dtype=np.int64)
     remap[used] = np.arange(len(used))
     return vertices[used], remap[kept]
 
