@@ -89,8 +89,10 @@ BACK_BIAS = 0.05
 #: Most expanders per multiset the search enumerates (the default ``max_expanders``).
 MAX_SEARCHED = 4
 #: Sites whose candidates are measured together (their nearby points are held at once:
-#: about 3-7 k cells and 400-800 forbidden points a site on a real head, ~0.1-0.2 MB).
-SITE_RUN = 256
+#: about 3-7 k cells and 350-800 forbidden points a site on a real head, ~0.1-0.2 MB).
+#: Colin27 real-vertical, both twins: 64 sites 2.10-2.13 s CPU, 32 2.49-2.75, 256
+#: 2.28-2.42 (and 26 MB more at the peak than 64, traced).
+SITE_RUN = 64
 
 
 @dataclass(frozen=True)
