@@ -253,6 +253,8 @@ def test_the_model_volumes_say_why_they_can_exceed_the_tissue() -> None:
     page = render_report(_staged_plan(), {})
     note = _text(page[page.index('id="models-note"') :])[:260]
     assert "walls thinner than a printer can make are thickened" in note
+    # and loose specks are left out of the print parts (models/pieces.py)
+    assert "loose specks a segmentation leaves beside a structure are left out" in note
 
 
 def test_a_plan_from_before_the_operation_days_lists_its_earlier_operations() -> None:
