@@ -307,11 +307,12 @@ def test_a_template_beside_a_smaller_bone_defect_is_explained() -> None:
     assert "models/B_cranioplasty_B.stl" in rows[1] and note_b in rows[1] and "360" in rows[1]
     note = _text(page[page.index('id="bone-note"') :])[:600]
     assert "opening the cut leaves in the twin's skull" in note
-    assert "over that opening and an overlap beyond its edge onto the twin's own bone" in note
+    assert "over that opening, bent to meet the twin's skull at its rim" in note
+    assert "an overlap beyond its edge lying on the twin's own outer skull" in note
     assert "none is made where the cut opens no bone" in note
     plan["parameters"] = {"reconstruct": {"bone": {"overlap_mm": 5.0}}}
     note = _text(render_report(plan, {}))
-    assert "over that opening and 5 mm beyond its edge" in note
+    assert "and 5 mm beyond its edge lying on the twin's own outer skull" in note
 
 
 def test_the_models_table_names_csf_in_words() -> None:
