@@ -284,6 +284,17 @@ def run_monte_carlo(
     -------
     MonteCarloResult
     """
+    return simulate(problem, schedule, params=params)[0]
+
+
+def simulate(
+    problem: Problem,
+    schedule: Schedule,
+    *,
+    params: MonteCarloParams = MonteCarloParams(),
+) -> tuple[MonteCarloResult, dict[str, npt.NDArray[np.float64]]]:
+    """:func:`run_monte_carlo`'s result and :func:`sampled_duties`' per-sample duties
+    (minutes, by person) from one set of samples, for a caller that needs both."""
     sm = _sample(problem, schedule, params)
     names, preds, order, release = sm.names, sm.preds, sm.order, sm.release
     dur, end, binding = sm.dur, sm.end, sm.binding
@@ -316,7 +327,8 @@ def run_monte_carlo(
     duty50: dict[str, float] = {}
     duty90: dict[str, float] = {}
     over: dict[str, float] = {}
-    for person, span in _duties(problem, schedule, sm).items():
+    duties = _duties(problem, schedule, sm)
+    for person, span in duties.items():
         pp = problem.team.person(person)
         q50, q90 = np.percentile(span, [50, 90])
         duty50[person] = round(float(q50) / 60.0, 2)
@@ -342,7 +354,7 @@ def run_monte_carlo(
     )
     p50, p90 = np.percentile(makespan, [50, 90])
     logger.debug("monte carlo: %d samples, P50 %.0f min, P90 %.0f min", n, p50, p90)
-    return MonteCarloResult(
+    result = MonteCarloResult(
         n_samples=n,
         distribution=params.distribution,
         seed=params.seed,
@@ -358,3 +370,4 @@ def run_monte_carlo(
         criticality={nm: round(float(c), 4) for nm, c in zip(names, criticality, strict=True)},
         drivers=drivers,
     )
+    return result, duties

@@ -37,8 +37,7 @@ from twinsep.errors import InfeasibleScheduleError
 from twinsep.schedule.montecarlo import (
     MonteCarloParams,
     MonteCarloResult,
-    run_monte_carlo,
-    sampled_duties,
+    simulate,
 )
 from twinsep.schedule.problem import Problem
 from twinsep.schedule.result import Schedule
@@ -104,7 +103,7 @@ def tightened_limits(
         The planned schedule (its ``cover`` rows name the holders).
     duties : dict
         Sampled on-duty minutes per person (:func:`~twinsep.schedule.montecarlo.
-        sampled_duties`).
+        simulate`).
     overrun_max : float
         Largest share of samples over the limit that is accepted.
 
@@ -190,8 +189,9 @@ def solve_with_relief(
     schedule = solve_schedule(problem, params=solve, operation=operation)
     notes: list[str] = []
     wanted: dict[int, int] = {}
+    risk: MonteCarloResult | None = None  # of ``schedule``, when simulated
     for _ in range(max(0, params.rounds) if problem.covers else 0):
-        duties = sampled_duties(problem, schedule, params=montecarlo)
+        risk, duties = simulate(problem, schedule, params=montecarlo)
         limits = tightened_limits(problem, schedule, duties, params.overrun_max)
         if not limits:
             break
@@ -213,8 +213,9 @@ def solve_with_relief(
                 "plan extra relief"
             )
             break
-        problem, schedule = tighter, again
-    risk = run_monte_carlo(problem, schedule, params=montecarlo)
+        problem, schedule, risk = tighter, again, None
+    if risk is None:
+        risk = simulate(problem, schedule, params=montecarlo)[0]
     return Relieved(
         problem=problem, schedule=schedule, risk=risk, notes=tuple(notes), wanted=wanted
     )
