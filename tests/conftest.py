@@ -34,6 +34,7 @@ SAME_WORKER: dict[str, str] = {
     # both use the plan of the fixture vertical_ii_plan below
     "tests/test_e2e.py": "vertical-ii-80",
     "tests/test_plan_edited.py": "vertical-ii-80",
+    "tests/anaesthesia/test_blood_plan.py": "vertical-ii-80",
 }
 
 
@@ -47,7 +48,7 @@ def vertical_ii_plan(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Pa
     """The vertical-II phantom (80 voxels, seed 3) written as NIfTI (``ct``, ``labels``,
     ``twins``) and planned once by ``python -m twinsep.cli --quiet plan``, checked to leave
     its input as it was: ``(folder of the NIfTI files, plan folder)``, read-only for the
-    tests (``test_e2e.py``, ``test_plan_edited.py``).
+    tests (``test_e2e.py``, ``test_plan_edited.py``, ``anaesthesia/test_blood_plan.py``).
 
     The CT planned is a copy of ``ct.nii.gz`` named after a patient, in a folder named
     after the patient (:data:`NAMED_SCAN`; ``test_e2e.py`` searches the whole plan for

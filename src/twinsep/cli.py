@@ -195,6 +195,52 @@ def _parse_point(text: str | None) -> tuple[float, float, float] | None:
     return (vals[0], vals[1], vals[2])
 
 
+def _parse_pair(option: str, text: str | None) -> tuple[float, ...] | None:
+    """``"A,B"`` as numbers (the count is checked with the values, by PlanOptions)."""
+    if text is None:
+        return None
+    try:
+        return tuple(float(p) for p in text.replace(";", ",").split(","))
+    except ValueError:
+        raise InputError(option, f"{text!r} is not numbers A,B (twin A's, then twin B's)") from None
+
+
+#: The blood-estimate options of ``plan`` and of the re-runs (``schedule``, ``report``).
+WeightOption = Annotated[
+    str | None,
+    typer.Option(
+        "--weight-kg", help="Weights A,B (kg) on the day: each twin's blood volume estimate."
+    ),
+]
+AgeOption = Annotated[
+    str | None,
+    typer.Option(
+        "--age-months",
+        help="Ages A,B in months (corrected for prematurity): the blood volume's age band.",
+    ),
+]
+HctOption = Annotated[
+    str | None,
+    typer.Option("--hct", help="Starting haematocrits A,B (%): the allowable blood loss."),
+]
+HctMinOption = Annotated[
+    float | None,
+    typer.Option("--hct-min", help="Lowest acceptable haematocrit (%, default 25)."),
+]
+
+
+def _blood(
+    weight: str | None, age: str | None, hct: str | None, hct_min: float | None
+) -> dict[str, Any]:
+    """The blood options as PlanOptions fields (checked there)."""
+    return {
+        "weight_kg": _parse_pair("--weight-kg", weight),
+        "age_months": _parse_pair("--age-months", age),
+        "hct_pct": _parse_pair("--hct", hct),
+        "hct_min_pct": hct_min,
+    }
+
+
 def _plan_summary(run: Any) -> dict[str, Any]:
     plan = run.plan
     return {
@@ -320,6 +366,10 @@ def plan(
             help="Planned separation date YYYY-MM-DD (expander fills get due dates).",
         ),
     ] = None,
+    weight_kg: WeightOption = None,
+    age_months: AgeOption = None,
+    hct: HctOption = None,
+    hct_min: HctMinOption = None,
     force: Annotated[
         bool, typer.Option("--force", help="Replace an existing plan folder.")
     ] = False,
@@ -347,6 +397,7 @@ def plan(
             separation_date=separation_date,
             segmentation_path=segmentation,
             twin_map_path=twin_map,
+            **_blood(weight_kg, age_months, hct, hct_min),
         )
         require_given_files(options)
         with _progress(state) as prog:
@@ -500,9 +551,15 @@ def schedule(
     ] = None,
     scan: ScanOption = None,
     mr: MrOption = None,
+    weight_kg: WeightOption = None,
+    age_months: AgeOption = None,
+    hct: HctOption = None,
+    hct_min: HctMinOption = None,
 ) -> None:
     """Re-plan the operating-room choreography of a plan (other stages come from the cache)."""
-    _rerun(ctx, plan_dir, team_path=team, scan_path=scan, mr_path=mr)
+    with _guard(_state(ctx)):
+        blood = _blood(weight_kg, age_months, hct, hct_min)
+    _rerun(ctx, plan_dir, team_path=team, scan_path=scan, mr_path=mr, **blood)
 
 
 @app.command()
@@ -512,9 +569,15 @@ def report(
     pdf: Annotated[bool, typer.Option("--pdf", help="Also write report.pdf.")] = False,
     scan: ScanOption = None,
     mr: MrOption = None,
+    weight_kg: WeightOption = None,
+    age_months: AgeOption = None,
+    hct: HctOption = None,
+    hct_min: HctMinOption = None,
 ) -> None:
     """(Re)write the case report of a plan folder."""
-    _rerun(ctx, plan_dir, pdf=pdf, scan_path=scan, mr_path=mr)
+    with _guard(_state(ctx)):
+        blood = _blood(weight_kg, age_months, hct, hct_min)
+    _rerun(ctx, plan_dir, pdf=pdf, scan_path=scan, mr_path=mr, **blood)
 
 
 @app.command()

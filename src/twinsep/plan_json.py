@@ -186,7 +186,8 @@ def options_from_plan(plan: dict[str, Any], plan_dir: Path, **overrides: Any) ->
             raw[k] = p
     # overrides come from the command line: paths as the user typed them (relative to cwd)
     raw.update({k: v for k, v in overrides.items() if v is not None})
-    if raw.get("twin_a_mm") is not None:
-        raw["twin_a_mm"] = tuple(float(v) for v in raw["twin_a_mm"])
+    for k in ("twin_a_mm", "weight_kg", "age_months", "hct_pct"):  # JSON lists -> tuples
+        if raw.get(k) is not None:
+            raw[k] = tuple(float(v) for v in raw[k])
     known = {f.name for f in dataclasses.fields(PlanOptions)}
     return PlanOptions(**{k: v for k, v in raw.items() if k in known})

@@ -73,6 +73,12 @@ class PlanOptions:
         (:mod:`twinsep.interop.edited`).
     twin_map_path : Path or None
         Twin map (0/1/2) to go with a tissue label map (``--twin-map``).
+    weight_kg, age_months, hct_pct : (float, float) or None
+        Twin A's and twin B's weight (kg), postnatal age (months, corrected for
+        prematurity) and starting haematocrit (percent) for the blood estimate
+        (``--weight-kg``, ``--age-months``, ``--hct``; :mod:`twinsep.anaesthesia`).
+    hct_min_pct : float or None
+        Lowest acceptable haematocrit, percent (``--hct-min``; None: the default).
     """
 
     scan_path: Path
@@ -92,6 +98,10 @@ class PlanOptions:
     separation_date: str | None = None
     segmentation_path: Path | None = None
     twin_map_path: Path | None = None
+    weight_kg: tuple[float, float] | None = None
+    age_months: tuple[float, float] | None = None
+    hct_pct: tuple[float, float] | None = None
+    hct_min_pct: float | None = None
 
     def __post_init__(self) -> None:
         for name in ("colour_a", "colour_b"):
@@ -123,6 +133,7 @@ class PlanOptions:
                     "--separation-date",
                     f"{self.separation_date!r} is not a valid calendar date of the form YYYY-MM-DD",
                 ) from None
+        _check_blood(self)
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready view (paths as strings)."""
@@ -133,6 +144,17 @@ class PlanOptions:
                 str(v) if isinstance(v, Path) else (list(v) if isinstance(v, tuple) else v)
             )
         return out
+
+
+def _check_blood(options: PlanOptions) -> None:
+    """Refuse a blood input out of its limits or without one value per twin (exit 2,
+    naming the option; :mod:`twinsep.anaesthesia.blood`)."""
+    from twinsep.anaesthesia import blood
+
+    blood.check_pair("--weight-kg", options.weight_kg, blood.WEIGHT_KG_LIMITS, "kg")
+    blood.check_pair("--age-months", options.age_months, blood.AGE_MONTHS_LIMITS, "months")
+    blood.check_pair("--hct", options.hct_pct, blood.HCT_PCT_LIMITS, "%")
+    blood.check_hct_min(options.hct_min_pct)
 
 
 def require_given_files(options: PlanOptions) -> None:

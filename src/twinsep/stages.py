@@ -3,8 +3,11 @@
 Each stage module exposes a function building its :class:`twinsep.plan.Stage`; this
 list is the single place where the order is written down (DESIGN.md):
 
-``segment -> twins -> fusion -> separate -> reconstruct -> models -> schedule -> export
--> ventricles -> report``
+``segment -> twins -> fusion -> separate -> reconstruct -> blood -> models -> schedule
+-> export -> ventricles -> report``
+
+``blood`` estimates each twin's blood volume and allowable loss and flags the stages
+that bleed (:mod:`twinsep.anaesthesia`); before ``schedule``, whose run sheets show it.
 
 ``export`` writes the Slicer segmentation, colour tables and DICOM-SEG; ``ventricles``
 measures each twin's ventricles (it reads segment, fusion's head frames and the separate
@@ -23,6 +26,7 @@ if TYPE_CHECKING:
 
 def pipeline() -> list[Stage]:
     """All stages in order (imports are local so that ``import twinsep`` stays light)."""
+    from twinsep.anaesthesia.stage import build_stage as blood_stage
     from twinsep.fusion.stage import build_stage as fusion_stage
     from twinsep.interop.stage import stage as export_stage
     from twinsep.models.stage import make_stage as models_stage
@@ -41,6 +45,7 @@ def pipeline() -> list[Stage]:
         fusion_stage(),
         separate_stage(),
         reconstruct_stage(),
+        blood_stage(),
         models_stage(before_models),
         schedule_stage([*before_models, "models"]),
         export_stage(),

@@ -101,6 +101,7 @@ WARNING_GROUPS: tuple[tuple[str, str], ...] = (
     ("fusion", "The fusion and what the twins share"),
     ("separate", "The cut and its stages"),
     ("reconstruct", "Scalp and bone reconstruction"),
+    ("blood", "Blood volume and blood loss"),
     ("ventricles", "Ventricles"),
     ("models", "3D models and prints"),
     ("schedule", "Operating-room schedule"),

@@ -1,0 +1,57 @@
+"""The ``blood`` section of a real plan (the session's vertical-II plan, ``vertical_ii_plan``):
+"not given" as planned, the figures after ``twinsep report DIR --weight-kg ...`` (a
+re-run from the plan's cache: only the ``blood`` stage is computed), the report card."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from twinsep.plan import rerun_plan
+
+
+def test_plan_without_inputs_says_not_given(vertical_ii_plan: tuple[Path, Path]) -> None:
+    _, out = vertical_ii_plan
+    plan = json.loads((out / "plan.json").read_text())
+    blood = plan["blood"]
+    assert blood["inputs"] == "not given"
+    assert all(blood["twins"][t]["ebv_ml"] is None for t in ("A", "B"))
+    # one flag per stage of the separation plan, in its order
+    numbers = [s["number"] for s in plan["separation"]["stages"]]
+    assert [s["number"] for s in blood["stages"]] == numbers
+    assert plan["options"]["weight_kg"] is None and "blood" in plan["parameters"]
+    page = (out / "report.html").read_text()
+    assert 'id="card-blood"' in page and "not a transfusion protocol" in page
+
+
+@pytest.fixture(scope="module")
+def rerun(vertical_ii_plan: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the plan re-run with each twin's weight, age and haematocrit."""
+    _, out = vertical_ii_plan
+    copy = tmp_path_factory.mktemp("blood") / "plan"
+    shutil.copytree(out, copy)
+    run = rerun_plan(copy, weight_kg=(8.2, 7.9), age_months=(10.0, 10.0), hct_pct=(35.0, 33.0))
+    assert run.computed == ["blood"], run.computed  # nothing else recomputed
+    return copy
+
+
+def test_rerun_with_inputs_writes_the_figures(rerun: Path) -> None:
+    plan = json.loads((rerun / "plan.json").read_text())
+    a, b = plan["blood"]["twins"]["A"], plan["blood"]["twins"]["B"]
+    # 8.2 kg x 75 mL/kg (infant band 70-80); Gross 615 x 10 / 30; 7.9 x 75; 592.5 x 8 / 29
+    assert (a["ebv_ml"], a["ebv_ml_range"], a["mabl_ml"]) == (615.0, [574.0, 656.0], 205.0)
+    assert (b["ebv_ml"], b["mabl_ml"]) == (592.0, round(592.5 * 8 / 29))
+    assert plan["blood"]["inputs"] == "given"
+    assert plan["options"]["weight_kg"] == [8.2, 7.9]  # recorded for the next re-run
+    page = (rerun / "report.html").read_text()
+    assert 'data-key="blood.twins.A.mabl_ml" data-value="205.0"' in page
+
+
+def test_a_second_rerun_keeps_the_inputs(rerun: Path) -> None:
+    """``twinsep schedule DIR`` without the options keeps the recorded ones."""
+    run = rerun_plan(rerun)
+    assert run.computed == []
+    assert run.plan["blood"]["twins"]["B"]["ebv_ml"] == 592.0

@@ -1,0 +1,170 @@
+"""Bleeding-risk flag per stage from what each stage cuts, and the plan.json section."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from twinsep.anaesthesia.bleeding import SinusFacts, stage_bleeding
+from twinsep.anaesthesia.blood import BloodParams
+from twinsep.anaesthesia.stage import NOT_A_PROTOCOL, blood_plan, blood_section
+from twinsep.plan_options import PlanOptions
+
+
+@dataclass
+class _Stage:
+    number: int
+    name: str
+    kind: str
+    structures: list[str]
+    action: str = "divide"
+    area_mm2_by_tissue: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class _Crossing:
+    id: str
+    diameter_mm: float
+    on_sinus: bool = False
+
+
+def _stages() -> list[_Stage]:
+    return [
+        _Stage(1, "Tissue expanders", "preparatory", ["scalp"], action="tissue_expander"),
+        _Stage(2, "Cranial distraction", "preparatory", ["calvaria"], "cranial_distraction"),
+        _Stage(
+            3,
+            "Venous division 1",
+            "separation",
+            ["vessel-1", "vessel-2"],
+            area_mm2_by_tissue={"vessel": 5.0, "bone": 0.0},
+        ),
+        _Stage(
+            4,
+            "Venous division 2",
+            "separation",
+            ["vessel-3"],
+            area_mm2_by_tissue={"vessel": 30.0, "bone": 120.0},
+        ),
+        _Stage(
+            5,
+            "Final separation",
+            "separation",
+            ["remaining bridge"],
+            area_mm2_by_tissue={
+                "bone": 900.0,
+                "soft_tissue": 2000.0,
+                "brain": 20.0,
+                "brain_interface": 280.0,
+            },
+        ),
+    ]
+
+
+def _crossings(sinus: bool) -> list[_Crossing]:
+    return [
+        _Crossing("vessel-1", 1.2),
+        _Crossing("vessel-2", 2.0),
+        _Crossing("vessel-3", 6.5, on_sinus=sinus),
+    ]
+
+
+def test_flags_by_what_each_stage_cuts() -> None:
+    flags = stage_bleeding(
+        _stages(), _crossings(True), SinusFacts(shared=True), large_vessel_mm=3.0
+    )
+    assert [f.risk for f in flags] == ["low", "moderate", "moderate", "high", "moderate"]
+    assert flags[0].reasons == ("scalp only (expander insertion)",)
+    assert flags[1].reasons == ("osteotomies cut bone",)
+    assert flags[2].reasons == ("divides 2 smaller vessels (widest 2.0 mm)",)
+    assert flags[2].widest_vessel_mm == 2.0 and flags[2].vessels == ("vessel-1", "vessel-2")
+    assert (
+        flags[3].sinus and flags[3].reasons[0] == "divides the shared sinus (vessel-3, 6.5 mm wide)"
+    )
+    assert "cuts 120 mm² of bone" in flags[3].reasons
+    assert not flags[4].sinus  # the sinus is divided in stage 4, not again
+    assert flags[4].reasons == (
+        "cuts 900 mm² of bone",
+        "divides 300 mm² of brain or brain against brain",
+    )
+
+
+def test_large_vessel_off_the_sinus_is_high_at_its_threshold() -> None:
+    crossings = [_Crossing("vessel-1", 1.2), _Crossing("vessel-2", 3.0), _Crossing("vessel-3", 2.9)]
+    flags = stage_bleeding(_stages(), crossings, SinusFacts(), large_vessel_mm=3.0)
+    assert flags[2].risk == "high" and "large vessel (vessel-2, 3.0 mm wide)" in flags[2].reasons[0]
+    assert flags[3].risk == "moderate"  # 2.9 mm: below the 3 mm judgement
+    assert flags[4].risk == "moderate"  # no shared sinus: the final cut bleeds from bone
+
+
+@pytest.mark.parametrize(
+    ("facts", "words"),
+    [
+        (SinusFacts(shared=True, left_to="B"), "leaves to twin B"),
+        (
+            SinusFacts(assumed=True, evidence="undetermined without contrast: total assumed"),
+            "a shared sinus is assumed",
+        ),
+        (SinusFacts(shared=True), "completes the separation of twins with a shared sinus"),
+    ],
+)
+def test_shared_sinus_no_stage_divides_flags_the_last_division(
+    facts: SinusFacts, words: str
+) -> None:
+    """A cut along the sinus (left to one twin) or a sinus not seen on a CT without
+    contrast: the stage that completes the separation is high, whatever it cuts."""
+    flags = stage_bleeding(_stages(), _crossings(False), facts, large_vessel_mm=10.0)
+    assert [f.risk for f in flags] == ["low", "moderate", "moderate", "moderate", "high"]
+    assert flags[4].sinus and words in flags[4].reasons[0]
+    assert "cuts 900 mm² of bone" in flags[4].reasons  # its own reasons are kept
+
+
+def test_section_without_inputs_says_not_given_and_has_no_figures() -> None:
+    class _Plan:
+        stages = _stages()
+        vessel_crossings = _crossings(True)
+        sinus_left_to = None
+
+    class _Fusion:
+        class shared:  # noqa: N801 - stands for SharedInventory
+            shared_sinus = True
+
+        completeness = "total"
+        completeness_evidence = "shared sinus"
+
+    options = PlanOptions(scan_path=Path("ct.nii.gz"))
+    section = blood_section(blood_plan(options, _Plan(), _Fusion()), BloodParams())
+    assert section["inputs"] == "not given" and section["note"] == NOT_A_PROTOCOL
+    for twin in ("A", "B"):
+        t: dict[str, Any] = section["twins"][twin]
+        assert t["status"] == "not given"
+        assert t["missing"] == ["--weight-kg", "--age-months", "--hct"]
+        numbers = ("weight_kg", "age_months", "ebv_ml", "ebv_ml_range", "hct_start_pct")
+        assert all(t[k] is None for k in (*numbers, "mabl_ml", "mabl_ml_range", "age_band"))
+    assert section["high_risk_stages"] == [4]  # the stage flags need no weight
+    assert section["hct_min_pct"] == 25.0 and section["hct_min_from"] == "default"
+
+
+def test_section_with_inputs_and_partly_given() -> None:
+    options = PlanOptions(
+        scan_path=Path("ct.nii.gz"),
+        weight_kg=(8.0, 7.0),
+        age_months=(10.0, 10.0),
+        hct_pct=(35.0, 33.0),
+        hct_min_pct=21.0,
+    )
+    section = blood_section(blood_plan(options, None, None), BloodParams())
+    a, b = section["twins"]["A"], section["twins"]["B"]
+    assert section["inputs"] == "given" and section["hct_min_from"] == "--hct-min"
+    assert a["ebv_ml"] == 600.0 and a["ebv_ml_range"] == [560.0, 640.0]
+    assert a["mabl_ml"] == 300.0  # 600 x (35 - 21) / 28
+    assert b["ebv_ml"] == 525.0 and b["mabl_ml"] == round(525.0 * 12.0 / 27.0)  # 233
+    assert section["stages"] == [] and section["high_risk_stages"] == []
+    part = PlanOptions(scan_path=Path("ct.nii.gz"), weight_kg=(8.0, 7.0))
+    partly = blood_section(blood_plan(part, None, None), BloodParams())
+    assert partly["inputs"] == "partly given"
+    assert partly["twins"]["A"]["missing"] == ["--age-months", "--hct"]
+    assert partly["twins"]["A"]["ebv_ml"] is None
