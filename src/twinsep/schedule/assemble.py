@@ -8,7 +8,8 @@ reserve that tail, so ``last end + handover_min - first start <= max_continuous_
 When a person leaves while work needing the skill of their last task continues (tasks
 they could have done start later), a hand-over row is inserted in that tail,
 ``[last end, last end + handover_min)``, to the qualified person who does the next such
-task and whose own duty, stretched back to the hand-over, still fits their limit.
+task and whose own duty, stretched back to the hand-over, still fits their limit (their
+planning limit when lower: ``Problem.duty_limits``, ``CoverSpec.duty_limit_min``).
 If nobody can (the next such task starts hours later, after a fresh person arrives),
 the row is a *written hand-over note* (``to_person`` None) in the leaver's tail.
 
@@ -112,6 +113,11 @@ def derive_handovers(
     tasks = problem.tasks
     dur = problem.duration_min
     windows = dict(duty_windows(problem, starts, assign, cover))
+    # the receiver's planning limit (their role group's, or their role's in charge,
+    # when lower than their own): a hand-over never stretches a duty past it
+    limits = {q: problem.limit_min(q) for q in range(len(people))}
+    for c, q, _a, _b in cover:
+        limits[q] = min(limits[q], problem.covers[c].limit_of(people[q]))
     last: dict[int, int] = {}
     for t, rows in enumerate(assign):
         for p, _ in rows:
@@ -151,7 +157,7 @@ def derive_handovers(
                 if q == p or k_skill != skill or not qualifies(people[p], tasks[t], skill, k_pin):
                     continue
                 w0, w1 = windows[q]
-                if max(w1, h1) - min(w0, h0) <= people[q].max_continuous_min:
+                if max(w1, h1) - min(w0, h0) <= limits[q]:
                     chosen, next_task = q, t
                     break
             if chosen is not None:

@@ -12,7 +12,10 @@ task's filler who is free from then on takes charge; whoever is in charge fills 
 role's need of every task of the twin meanwhile and is given nothing else; when their
 duty limit (the role's planning limit when it is lower, ``CoverSpec.duty_limit_min``)
 would be passed, a qualified person free from then on takes over (a relay) at the
-latest minute the leaver can stay, or at the task's start.
+latest minute the leaver can stay, or at the task's start. Each person's limit is their
+own or their role group's planning limit when lower (``Problem.duty_limits``). The
+greedy does not look for the shortest shift in charge (``Problem.min_shift_min``): the
+relief loop claims that rule only for a schedule that keeps it.
 """
 
 from __future__ import annotations
@@ -277,7 +280,7 @@ def _greedy_pass(
     tail = _remaining_path(problem, preds)
     equipment = {k: _Usage(v) for k, v in team.equipment.items()}
     tables = [_Usage(tb.fields) for tb in team.tables]
-    people = [_Person(p.max_continuous_min, p.handover_min) for p in team.people]
+    people = [_Person(problem.limit_min(i), p.handover_min) for i, p in enumerate(team.people)]
     n = problem.n_tasks
     starts = [-1] * n
     assign: list[list[tuple[int, str]]] = [[] for _ in range(n)]

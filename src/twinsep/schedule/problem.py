@@ -9,8 +9,8 @@ anyone's work limit and tasks on the wrong side of the separation moment.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -70,6 +70,40 @@ class CoverSpec:
         return own if self.duty_limit_min is None else min(own, self.duty_limit_min)
 
 
+def group_key(skill: str, team: str) -> str:
+    """Name of a role group: people with ``skill`` of ``team`` (A, B or shared),
+    written as a need key (``"scrub_nurse@A"``, ``"neurophysiologist@shared"``)."""
+    return f"{skill}@{team}"
+
+
+def person_limit_min(person: Person, duty_limits: Mapping[str, int]) -> int:
+    """Duty limit of ``person`` under the role groups' planning limits ``duty_limits``
+    (the lowest of their own limit and those of the groups of each of their skills)."""
+    own = person.max_continuous_min
+    groups = (duty_limits.get(group_key(s, person.team)) for s in person.skills)
+    return min([own, *(g for g in groups if g is not None)])
+
+
+@dataclass(frozen=True)
+class PlanningRules:
+    """Rules a relieved schedule keeps beyond the team file (see :class:`Problem`).
+
+    Attributes
+    ----------
+    duty_limits : dict
+        Role group (:func:`group_key`) -> planning limit on each member's duty, minutes.
+    cover_limits : dict
+        Continuous role (``Cover.key``, ``"anaesthetist@A"``) -> planning limit on the
+        duty of each person holding a shift in charge of it, minutes.
+    min_shift_min : int
+        Shortest shift in charge of a relayed continuous role, minutes (0: none).
+    """
+
+    duty_limits: dict[str, int] = field(default_factory=dict)
+    cover_limits: dict[str, int] = field(default_factory=dict)
+    min_shift_min: int = 0
+
+
 @dataclass(frozen=True)
 class Problem:
     """A team and its tasks in index form (what the schedulers read).
@@ -94,6 +128,15 @@ class Problem:
         Table index of each task.
     covers : tuple of CoverSpec
         Continuous roles (a twin's anaesthetist from induction to transfer out).
+    duty_limits : mapping
+        Planning limits on the whole duty (hand-over tail included) of every person of
+        a role group, by :func:`group_key` (``"scrub_nurse@A"``, ``"neurophysiologist@
+        shared"``), minutes, below their own ``max_continuous_h`` so that their duty
+        stays within that limit when steps run long (set by
+        :mod:`twinsep.schedule.relief` from the Monte Carlo); empty: their own limits.
+    min_shift_min : int
+        Shortest shift in charge of a continuous role that is relayed, minutes (0: no
+        rule; :attr:`twinsep.schedule.relief.ReliefParams.min_shift_min`).
     """
 
     team: Team
@@ -106,6 +149,26 @@ class Problem:
     split_tasks: tuple[int, ...]
     table_of: tuple[int | None, ...]
     covers: tuple[CoverSpec, ...] = ()
+    duty_limits: Mapping[str, int] = field(default_factory=dict)
+    min_shift_min: int = 0
+
+    def limit_min(self, p: int) -> int:
+        """Planning limit on the whole duty of person ``p`` (index), minutes: their own
+        ``max_continuous_min`` or their role group's planning limit when lower."""
+        return person_limit_min(self.people[p], self.duty_limits)
+
+    def rules(self) -> PlanningRules:
+        """The planning limits and the shortest shift in charge, by name (what
+        :func:`twinsep.schedule.verify.verify_schedule` checks besides the team)."""
+        return PlanningRules(
+            duty_limits=dict(self.duty_limits),
+            cover_limits={
+                cv.cover.key: cv.duty_limit_min
+                for cv in self.covers
+                if cv.duty_limit_min is not None
+            },
+            min_shift_min=self.min_shift_min,
+        )
 
     @property
     def tasks(self) -> tuple[Task, ...]:

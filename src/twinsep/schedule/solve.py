@@ -10,7 +10,8 @@ Model (minutes, integers):
   count, a person fills at most one need of a task; an optional interval per (task,
   person) and one no-overlap per person;
 * continuous work: each person's duty window covers their tasks plus the hand-over
-  tail and is at most ``max_continuous_h`` long;
+  tail and is at most ``max_continuous_h`` long, or their role group's planning limit
+  when lower (``Problem.duty_limits``, :mod:`twinsep.schedule.relief`);
 * continuous roles (``Team.continuous``: each twin's anaesthetist from the start of its
   induction to the end of its transfer out): a chain of relay segments tiling that
   window, one qualified person each (used segments first); a person in charge is in no
@@ -18,13 +19,18 @@ Model (minutes, integers):
   role over their segments and their other task intervals), fills that need of every
   such task their segment overlaps, and leaves after the hand-over when relayed; the
   holder's duty stays within the role's planning limit when one is set
-  (``CoverSpec.duty_limit_min``, :mod:`twinsep.schedule.relief`);
+  (``CoverSpec.duty_limit_min``, :mod:`twinsep.schedule.relief`); when the role is
+  relayed, phase 2 keeps its shifts in charge at least ``Problem.min_shift_min`` long
+  as far as the makespan and the fewest relays allow (below);
 * symmetry breaking: interchangeable people (same skills, team, limits) are used in
   order and start duty in order;
 * phase 1 minimises the makespan (warm start: the greedy schedule); phase 2 keeps that
   makespan: first (2a, with continuous roles only) it uses as few relays of the
   continuous roles as possible (each is a hand-over of an anaesthetised twin: one only
-  where a duty limit requires it) and keeps that count, then it maximises the smallest
+  where a duty limit requires it) and keeps that count, then (with
+  ``Problem.min_shift_min``) the fewest minutes by which shifts in charge of relayed
+  roles fall short of the minimum (the hand-over moves to another milestone), then it
+  maximises the smallest
   margin anyone keeps to their continuous-work limit (so that overruns are absorbed),
   uses as few people as possible (every relay is a hand-over, itself a risk), then
   minimises the total on-duty time, one search per level (each level's optimum kept
@@ -240,7 +246,8 @@ class _Model:
         for p in people:
             ts = by_person.get(p, [])
             person = team.people[p]
-            h, lim = person.handover_min, person.max_continuous_min
+            # own limit, or the role group's planning limit when lower (relief.py)
+            h, lim = person.handover_min, problem.limit_min(p)
             ivs = {
                 t: m.new_optional_fixed_size_interval_var(
                     self.start[t], dur[t], self.y[(t, p)], f"o{t}_{p}"
@@ -261,7 +268,7 @@ class _Model:
                 a, b, _size, used_k, _zs = self.seg[c][k]
                 m.add(ds <= a).only_enforce_if(z)
                 m.add(de >= b + h).only_enforce_if(z)
-                held = problem.covers[c].limit_of(person)
+                held = min(problem.covers[c].limit_of(person), lim)
                 if held < lim:
                     # the role's planning limit (relief.py): the holder's whole duty
                     m.add(de - ds <= held).only_enforce_if(z)
@@ -281,7 +288,7 @@ class _Model:
             sig = (
                 tuple(sorted(person.skills)),
                 person.team,
-                person.max_continuous_min,
+                problem.limit_min(p),
                 person.handover_min,
                 tuple(sorted(by_person.get(p, []))),
                 tuple(c for c, cv in enumerate(problem.covers) if p in cv.candidates),
@@ -309,7 +316,8 @@ class _Model:
             rows: list[tuple[Any, Any, Any, Any, dict[int, Any]]] = []
             a: Any = self.start[cv.first]
             longest = max(
-                cv.limit_of(self.problem.people[p]) - self.problem.people[p].handover_min
+                min(cv.limit_of(self.problem.people[p]), self.problem.limit_min(p))
+                - self.problem.people[p].handover_min
                 for p in cv.candidates
             )
             for k in range(len(cv.candidates)):
@@ -422,6 +430,24 @@ class _Model:
         yset = {(t, p) for (t, _k, p) in chosen}
         for ykey, yv in self.y.items():
             m.add_hint(yv, 1 if ykey in yset else 0)
+
+    def shortfall(self) -> Any:
+        """Minutes by which the shifts in charge of relayed roles fall short of
+        ``Problem.min_shift_min``, summed (a linear expression; 0 without the rule)."""
+        shortest = self.problem.min_shift_min
+        if shortest <= 0:
+            return 0
+        m = self.model
+        terms = []
+        for c, rows in enumerate(self.seg):
+            if len(rows) < 2:
+                continue
+            for k, (_a, _b, size, used, _zs) in enumerate(rows):
+                short = m.new_int_var(0, shortest, f"sf{c}_{k}")
+                # counted only for a used segment of a relayed role (segment 1 used)
+                m.add(short >= shortest - size).only_enforce_if([used, rows[1][3]])
+                terms.append(short)
+        return sum(terms)
 
     def relays(self) -> Any:
         """Number of relays of all continuous roles (used segments after each role's
@@ -583,6 +609,10 @@ def solve_schedule(
             # total on-duty time; the balancing budget is shared by its two levels
             half = params.balance_deterministic_s / 2.0
             levels.append(("relays", mdl.relays(), -1, params.relay_deterministic_s))
+            if problem.min_shift_min > 0:
+                # then no shift in charge shorter than the minimum, as far as the
+                # milestones allow: never at the cost of the makespan or of a relay
+                levels.append(("short", mdl.shortfall(), -1, params.relay_deterministic_s))
             levels.append(("margin", margin, 1, half))
             levels.append(("people", n_used * w_people + on_duty, -1, half))
         else:

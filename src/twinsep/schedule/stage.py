@@ -31,7 +31,7 @@ from twinsep.schedule.problem import Problem, compile_problem
 from twinsep.schedule.relief import ReliefParams, Relieved, solve_with_relief
 from twinsep.schedule.result import Schedule, relay_after
 from twinsep.schedule.solve import SolveParams
-from twinsep.schedule.team import Task, Team, load_team
+from twinsep.schedule.team import Task, Team, load_team, split_need
 from twinsep.schedule.template import (
     StageInput,
     TemplateParams,
@@ -41,6 +41,7 @@ from twinsep.schedule.template import (
     division_operation_tasks,
     preparatory_action,
     preparatory_tasks,
+    role_prefix,
     separation_tasks,
     stage_inputs,
 )
@@ -366,14 +367,15 @@ def plan_schedule(
     solve_p = replace(params.solve, seed=seed)
     mc_p = replace(params.montecarlo, seed=seed)
     notes: list[str] = []
-    relays = relief_relays = 0
+    relays = relief_rounds = 0
+    grown: dict[str, int] = {}  # role code prefix -> people added for relief
+    asked: tuple[str, ...] = ()  # the prefixes the last short team asked for
     wanted: dict[int, int] | None = None
+    wanted_duty: dict[str, int] | None = None
     smaller: tuple[Team, Team, Problem, Relieved] | None = None
     while True:
         base = (
-            team
-            if team is not None
-            else default_team(params.template, relays=relays, extra={"AN": relief_relays})
+            team if team is not None else default_team(params.template, relays=relays, extra=grown)
         )
         if base.tasks:
             final_team = base
@@ -388,18 +390,24 @@ def plan_schedule(
         problem = compile_problem(final_team)
         try:
             relieved = solve_with_relief(
-                problem, solve=solve_p, montecarlo=mc_p, params=params.relief, start=wanted
+                problem,
+                solve=solve_p,
+                montecarlo=mc_p,
+                params=params.relief,
+                start=wanted,
+                start_duty=wanted_duty,
             )
         except InfeasibleScheduleError as exc:
             if wanted is not None and smaller is not None:
-                # still too few anaesthetists for the limits the simulated day asked for
-                if relief_relays < params.max_relays:
-                    relief_relays += 1
+                # still too few people for the limits the simulated day asked for
+                if relief_rounds < params.max_relays:
+                    relief_rounds += 1
+                    grown = relief_grow(grown, asked)
                     continue
-                # more anaesthetists did not meet them: the smaller team's schedule and
-                # its warning (relief.py)
+                # more people did not meet them: the smaller team's schedule and its
+                # warning (relief.py)
                 base, final_team, problem, relieved = smaller
-                relief_relays = 0
+                grown = {}
                 break
             retry = (
                 team is None
@@ -411,16 +419,20 @@ def plan_schedule(
             relays += 1
             logger.debug("default team too small (%s); adding relay %d", exc, relays)
             continue
-        if relieved.short and team is None and relief_relays < params.max_relays:
-            # the default team has too few anaesthetists to relay each twin for the
-            # simulated day (relief.py): one more anaesthetist per twin, starting from
-            # the planning limits the smaller team could not meet
-            if smaller is None:
-                smaller = (base, final_team, problem, relieved)
-            relief_relays += 1
-            wanted = relieved.wanted
-            logger.debug("default team short of relief; anaesthetists +%d", relief_relays)
-            continue
+        if relieved.short and team is None and relief_rounds < params.max_relays:
+            # the default team has too few people to relieve every role for the
+            # simulated day (relief.py): one more of each short role (per twin for a
+            # twin-team role), starting from the planning limits the smaller team
+            # could not meet
+            asked = relief_prefixes(relieved)
+            if asked:
+                if smaller is None:
+                    smaller = (base, final_team, problem, relieved)
+                relief_rounds += 1
+                grown = relief_grow(grown, asked)
+                wanted, wanted_duty = relieved.wanted, relieved.wanted_duty
+                logger.debug("default team short of relief; added %s", grown)
+                continue
         break
     if relays:
         notes.append(
@@ -428,12 +440,14 @@ def plan_schedule(
             f"{len(base.people)} people "
             "to cover the operation within the duty limits"
         )
-    if relief_relays:
+    if grown:
+        on_day = {a.person for t in relieved.schedule.tasks for a in t.people}
+        on_day |= {c.person for c in relieved.schedule.cover}
         notes.append(
-            f"the default team was given {counted(relief_relays, 'more anaesthetist')} per "
-            f"twin ({len(base.people)} people) so that each anaesthetist in charge of a twin "
-            f"stays within the work limit on {1 - params.relief.overrun_max:.0%} of simulated "
-            "days"
+            f"the default team was given {relief_words(grown)} ({len(base.people)} people "
+            f"listed, {len(on_day)} on duty on the separation day) so that everyone, each "
+            "anaesthetist in charge of a twin included, stays within the work limit on "
+            f"{1 - params.relief.overrun_max:.0%} of simulated days"
         )
     if final_team is base and not final_team.continuous:
         notes.append(
@@ -444,7 +458,7 @@ def plan_schedule(
         )
     final, risk = relieved.schedule, relieved.risk
     notes.extend(relieved.notes)
-    check = verify_schedule(final, final_team)
+    check = verify_schedule(final, final_team, rules=relieved.problem.rules())
     if not check.ok:
         raise RuntimeError(
             "internal error: the optimised schedule fails verification: "
@@ -490,7 +504,7 @@ def plan_schedule(
             raise InfeasibleScheduleError(f"{what} {label!r}: {exc}") from None
         sch = op.schedule
         notes.extend(op.notes)
-        op_check = verify_schedule(sch, op_team)
+        op_check = verify_schedule(sch, op_team, rules=op.problem.rules())
         if not op_check.ok:
             raise RuntimeError(
                 f"internal error: the schedule of {label!r} fails verification: "
@@ -523,6 +537,55 @@ def plan_schedule(
         earlier_days=tuple(int(d) for d in days),
         earlier_risk=tuple(earlier_risk),
     )
+
+
+def relief_prefixes(relieved: Relieved) -> tuple[str, ...]:
+    """Role code prefixes of the default team's roles whose planning limits the
+    relieved operation could not meet (its continuous roles and role groups), sorted."""
+    out: set[str] = set()
+    for c in relieved.wanted:
+        cover = relieved.problem.covers[c].cover
+        out.add(role_prefix(cover.skill, cover.twin) or "")
+    for key in relieved.wanted_duty:
+        skill, team = split_need(key)
+        out.add(role_prefix(skill, team or "shared") or "")
+    return tuple(sorted(out - {""}))
+
+
+def relief_grow(grown: Mapping[str, int], prefixes: Sequence[str]) -> dict[str, int]:
+    """``grown`` with one more person of each role code prefix in ``prefixes``."""
+    out = dict(grown)
+    for pre in prefixes:
+        out[pre] = out.get(pre, 0) + 1
+    return out
+
+
+#: What one more person of a role code prefix is, in the relief note.
+_ROLE_WORDS = {
+    "NS": "neurosurgeon per twin",
+    "PS": "plastic surgeon per twin",
+    "AN": "anaesthetist per twin",
+    "SN": "scrub nurse per twin",
+    "CN": "circulating nurse per twin",
+    "NS-LEAD": "shared neurosurgeon",
+    "NP": "neurophysiologist",
+    "AT": "anaesthesia technician",
+    "RG": "radiographer",
+    "IE": "navigation engineer",
+    "IR": "interventional radiologist",
+    "NC": "shared circulating nurse",
+}
+
+
+def relief_words(grown: Mapping[str, int]) -> str:
+    """The people added for relief in words: ``{"AN": 2, "SN": 1}`` -> "2 more
+    anaesthetists per twin and 1 more scrub nurse per twin"."""
+    parts = []
+    for pre, n in sorted(grown.items()):
+        role = _ROLE_WORDS.get(pre, pre)
+        head, _, tail = role.partition(" per ")
+        parts.append(f"{counted(n, 'more ' + head)}" + (f" per {tail}" if tail else ""))
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 def _default_stages() -> list[StageInput]:

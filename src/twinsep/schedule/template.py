@@ -252,15 +252,18 @@ def default_team(
         Extra people per twin-team role and per continuous shared role (monitoring,
         anaesthesia technicians, coordination), for operations too long for the base team.
     extra : mapping, optional
-        Further people per twin team of the twin-team roles named by their code prefix
+        Further people by role code prefix: per twin team for the twin-team roles
         (``{"AN": 1}``: one more anaesthetist per twin, for the relays of the twins'
-        anaesthetists in charge; :mod:`twinsep.schedule.relief`).
+        anaesthetists in charge; ``{"SN": 1}``: one more scrub nurse per twin), in all
+        for the shared ones (``{"NP": 1}``), for relief on the simulated day
+        (:mod:`twinsep.schedule.relief`, :func:`role_prefix`).
     """
     if relays < 0:
         raise ValueError(f"relays must be >= 0, got {relays}")
     more = dict(extra or {})
-    if any(v < 0 for v in more.values()) or set(more) - {r[0] for r in _TWIN_TEAM}:
-        raise ValueError(f"extra must map twin-team role prefixes to counts >= 0, got {more}")
+    known = {r[0] for r in _TWIN_TEAM} | {r[0] for r in _SHARED}
+    if any(v < 0 for v in more.values()) or set(more) - known:
+        raise ValueError(f"extra must map role code prefixes to counts >= 0, got {more}")
     people: list[Person] = []
     for twin in ("A", "B"):
         for prefix, skills, n in _TWIN_TEAM:
@@ -275,11 +278,11 @@ def default_team(
                     )
                 )
     for prefix, skills, n, grows in _SHARED:
-        count = n + relays if grows else n
+        count = (n + relays if grows else n) + more.get(prefix, 0)
         for i in range(1, count + 1):
             people.append(
                 Person(
-                    name=prefix if prefix == "NS-LEAD" else f"{prefix}-{i}",
+                    name=prefix if (prefix, i) == ("NS-LEAD", 1) else f"{prefix}-{i}",
                     skills=skills,
                     team="shared",
                     max_continuous_h=params.max_continuous_h,
@@ -304,6 +307,15 @@ def default_team(
             "cell_saver": 2,
         },
     )
+
+
+def role_prefix(skill: str, team: str) -> str | None:
+    """Role code prefix of the default team's people with ``skill`` of ``team`` (A, B or
+    shared): ``("scrub_nurse", "A") -> "SN"``, ``("circulating_nurse", "shared") ->
+    "NC"``; None when the default team has no such group."""
+    if team in ("A", "B"):
+        return next((pre for pre, skills, _ in _TWIN_TEAM if skill in skills), None)
+    return next((pre for pre, skills, _, _ in _SHARED if skill in skills), None)
 
 
 # ----------------------------------------------------------------------------

@@ -9,7 +9,11 @@ received hand-over to last task plus hand-over tail) within ``max_continuous_h``
 every continuous role (``Team.continuous``: a twin's anaesthetist from induction to
 transfer out) held at every minute by a qualified person in charge who does nothing
 else meanwhile, is at each task of that twin needing the role, and hands over
-explicitly to the next (:func:`cover_violations`).
+explicitly to the next (:func:`cover_violations`). With the planning rules of a
+relieved schedule (:class:`~twinsep.schedule.problem.PlanningRules`, from
+:mod:`twinsep.schedule.relief`) also: every person's duty within their role group's
+planning limit, every holder of a shift in charge within the role's, and no shift in
+charge of a relayed role shorter than the minimum (:func:`rule_violations`).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from twinsep.schedule.problem import qualifies
+from twinsep.schedule.problem import PlanningRules, person_limit_min, qualifies
 from twinsep.schedule.result import CoverShift, Schedule, ScheduledTask
 from twinsep.schedule.team import Cover, Task, Team, split_need
 
@@ -138,8 +142,57 @@ def _shift_violations(
     return v
 
 
-def verify_schedule(schedule: Schedule, team: Team) -> Verification:
+def rule_violations(
+    schedule: Schedule, team: Team, rules: PlanningRules, duty: dict[str, int]
+) -> list[str]:
+    """Violations of the planning rules of a relieved schedule (see module docstring);
+    ``duty`` is each person's duty, minutes, as :func:`verify_schedule` counts it."""
+    v: list[str] = []
+    for name, minutes in sorted(duty.items()):
+        try:
+            person = team.person(name)
+        except KeyError:
+            continue
+        limit = person_limit_min(person, rules.duty_limits)
+        if limit < minutes <= person.max_continuous_min:  # beyond their own: see above
+            v.append(
+                f"planning limit: {name} is on duty {minutes} min, their role's planning "
+                f"limit is {limit} min"
+            )
+    for who, twin, skill in sorted({(sh.person, sh.twin, sh.skill) for sh in schedule.cover}):
+        cap = rules.cover_limits.get(f"{skill}@{twin}")
+        if cap is not None and duty.get(who, 0) > cap:
+            v.append(
+                f"planning limit: {who}, in charge of twin {twin}, is on duty "
+                f"{duty[who]} min, the planning limit in charge is {cap} min"
+            )
+    if rules.min_shift_min > 0:
+        roles: dict[tuple[str, str], list[CoverShift]] = defaultdict(list)
+        for sh in schedule.cover:
+            roles[(sh.twin, sh.skill)].append(sh)
+        for (twin, skill), shs in sorted(roles.items()):
+            for sh in shs if len(shs) > 1 else ():
+                if sh.end_min - sh.start_min < rules.min_shift_min:
+                    v.append(
+                        f"shortest shift: {sh.person} is in charge of twin {twin} as "
+                        f"{skill} for {sh.end_min - sh.start_min} min (minute {sh.start_min} "
+                        f"to {sh.end_min}), under the {rules.min_shift_min} min minimum"
+                    )
+    return v
+
+
+def verify_schedule(
+    schedule: Schedule, team: Team, *, rules: PlanningRules | None = None
+) -> Verification:
     """Check ``schedule`` against every constraint of ``team`` (see module docstring).
+
+    Parameters
+    ----------
+    schedule : Schedule
+    team : Team
+    rules : PlanningRules, optional
+        The planning rules the schedule was made with (``Problem.rules()`` of the
+        relieved problem); None checks the team file only.
 
     Returns
     -------
@@ -249,6 +302,8 @@ def verify_schedule(schedule: Schedule, team: Team) -> Verification:
             )
 
     v.extend(cover_violations(schedule, team, placed))
+    if rules is not None:
+        v.extend(rule_violations(schedule, team, rules, duty))
 
     # equipment and tables
     for key, cap in team.equipment.items():
