@@ -4,6 +4,7 @@ re-run from the plan's cache: only the ``blood`` stage is computed), the report 
 
 from __future__ import annotations
 
+import html
 import json
 import shutil
 from pathlib import Path
@@ -48,6 +49,12 @@ def test_rerun_with_inputs_writes_the_figures(rerun: Path) -> None:
     assert plan["options"]["weight_kg"] == [8.2, 7.9]  # recorded for the next re-run
     page = (rerun / "report.html").read_text()
     assert 'data-key="blood.twins.A.mabl_ml" data-value="205.0"' in page
+    # the run sheets: under each twin's "anaesthetist in charge" heading, every operation
+    sheets = (rerun / "runsheets.html").read_text()
+    n_ops = 1 + len(plan["schedule"].get("earlier_operations") or [])
+    line = plan["blood"]["runsheet"]["A"]
+    assert line.startswith("Twin A blood: estimated blood volume 615 mL (574-656 mL")
+    assert sheets.count(f'<p class="blood">{html.escape(line)}</p>') == n_ops
 
 
 def test_a_second_rerun_keeps_the_inputs(rerun: Path) -> None:

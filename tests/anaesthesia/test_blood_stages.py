@@ -168,3 +168,30 @@ def test_section_with_inputs_and_partly_given() -> None:
     assert partly["inputs"] == "partly given"
     assert partly["twins"]["A"]["missing"] == ["--age-months", "--hct"]
     assert partly["twins"]["A"]["ebv_ml"] is None
+
+
+def test_runsheet_lines_name_the_figures_the_high_stages_and_not_a_protocol() -> None:
+    class _Plan:
+        stages = _stages()
+        vessel_crossings = _crossings(True)
+        sinus_left_to = None
+
+    options = PlanOptions(
+        scan_path=Path("ct.nii.gz"), weight_kg=(8.0, 7.0), age_months=(10.0, 10.0)
+    )
+    section = blood_section(blood_plan(options, _Plan(), None), BloodParams())
+    a = section["runsheet"]["A"]
+    assert a.startswith(
+        "Twin A blood: estimated blood volume 600 mL (560-640 mL: 8 kg x 70-80 mL/kg, "
+        "infant (3 to 12 months)); allowable loss not given (--hct)."
+    )
+    assert "Bleeding risk high: stage 4: divides the shared sinus (vessel-3, 6.5 mm wide)." in a
+    assert a.endswith(
+        "Estimate, not a transfusion protocol: transfuse on measured "
+        "haemoglobin/haematocrit and the patient."
+    )
+    none = blood_section(
+        blood_plan(PlanOptions(scan_path=Path("ct.nii.gz")), None, None), BloodParams()
+    )["runsheet"]["B"]
+    assert none.startswith("Twin B blood: not given (--weight-kg, --age-months, --hct).")
+    assert "no stage divides the shared sinus or a large vessel" in none

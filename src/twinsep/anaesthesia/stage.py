@@ -9,6 +9,7 @@ either way (they need no weight).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -130,9 +131,53 @@ def twin_json(b: TwinBlood) -> dict[str, Any]:
     }
 
 
+def _fmt(v: float | None) -> str:
+    return "—" if v is None else f"{v:,.0f}"
+
+
+def runsheet_line(b: TwinBlood, high: Sequence[StageBleeding]) -> str:
+    """The run-sheet line of one twin's anaesthetists (plan.json ``blood.runsheet``).
+
+    Parameters
+    ----------
+    b : TwinBlood
+    high : sequence of StageBleeding
+        The stages whose bleeding risk is high.
+
+    Returns
+    -------
+    str
+        Blood volume and allowable loss (or what is not given), the stages that bleed,
+        and that it is an estimate, not a transfusion protocol.
+    """
+    if b.ebv_ml is None or b.band is None or b.ebv_ml_range is None:
+        figures = f"not given ({', '.join(b.missing)})"
+    else:
+        lo, hi = b.band.ml_per_kg
+        figures = (
+            f"estimated blood volume {_fmt(b.ebv_ml)} mL ({_fmt(b.ebv_ml_range[0])}-"
+            f"{_fmt(b.ebv_ml_range[1])} mL: {b.weight_kg:g} kg x {lo:g}-{hi:g} mL/kg, "
+            f"{b.band.name})"
+        )
+        if b.mabl_ml is not None and b.mabl_ml_range is not None:
+            figures += (
+                f"; allowable loss from Hct {b.hct_start_pct:g} % to {b.hct_min_pct:g} % "
+                f"{_fmt(b.mabl_ml)} mL ({_fmt(b.mabl_ml_range[0])}-{_fmt(b.mabl_ml_range[1])} mL)"
+            )
+        else:
+            figures += f"; allowable loss not given ({', '.join(b.missing)})"
+    where = (
+        "; ".join(f"stage {s.number}: {s.reasons[0]}" for s in high)
+        if high
+        else "no stage divides the shared sinus or a large vessel"
+    )
+    return f"Twin {b.twin} blood: {figures}. Bleeding risk high: {where}. {NOT_A_PROTOCOL.capitalize()}."
+
+
 def blood_section(result: BloodPlan, params: BloodParams) -> dict[str, Any]:
     """The ``blood`` section of ``plan.json``."""
     twins = {t: twin_json(b) for t, b in result.twins.items()}
+    high = [s for s in result.stages if s.risk == "high"]
     states = {v["status"] for v in twins.values()}
     inputs = states.pop() if len(states) == 1 else "partly given"
     return {
@@ -145,7 +190,9 @@ def blood_section(result: BloodPlan, params: BloodParams) -> dict[str, Any]:
         "large_vessel_mm": params.large_vessel_mm,
         "twins": twins,
         "stages": [s.to_json() for s in result.stages],
-        "high_risk_stages": [s.number for s in result.stages if s.risk == "high"],
+        "high_risk_stages": [s.number for s in high],
+        # the line under each twin's "anaesthetist in charge" on the run sheets
+        "runsheet": {t: runsheet_line(b, high) for t, b in result.twins.items()},
     }
 
 

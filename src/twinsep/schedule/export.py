@@ -16,7 +16,7 @@ import io
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -675,6 +675,7 @@ def render_runsheets_html(
     teams: dict[str, str] | None = None,
     handover_min: dict[str, int] | None = None,
     earlier: Sequence[Schedule] = (),
+    blood: Mapping[str, str] | None = None,
 ) -> str:
     """Printable run sheets: one section per person and one per table.
 
@@ -692,6 +693,10 @@ def render_runsheets_html(
         operations), in calendar order: each gets its own part of the page, under a
         heading naming it, before the separation's (until 2026-11-28 the page held the
         separation alone, and a staged division's 20-hour day had no run sheet).
+    blood : mapping, optional
+        Twin (``A``, ``B``) -> the blood line of its anaesthetists (plan.json
+        ``blood.runsheet``: blood volume, allowable loss, the stages that bleed), shown
+        under each "anaesthetist in charge" heading of that twin.
     """
     esc = html.escape
     ops = [*earlier, schedule]
@@ -711,7 +716,7 @@ def render_runsheets_html(
         elif earlier:
             named = "" if op.operation.lower() == "separation" else f" ({op.operation})"
             parts.append(f'<h1 class="op">{esc("The separation operation" + named)}</h1>')
-        parts.extend(_runsheet_sections(op, params, teams or {}, handover_min or {}))
+        parts.extend(_runsheet_sections(op, params, teams or {}, handover_min or {}, blood or {}))
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
 
@@ -721,8 +726,10 @@ def _runsheet_sections(
     params: ExportParams,
     teams: dict[str, str],
     handover_min: dict[str, int],
+    blood: Mapping[str, str] | None = None,
 ) -> list[str]:
-    """The run-sheet sections of one operation: per person, per twin in charge, per table."""
+    """The run-sheet sections of one operation: per person, per twin in charge, per table
+    (``blood``: twin -> the anaesthetists' blood line, :func:`render_runsheets_html`)."""
     esc = html.escape
     by_person: dict[str, list[tuple[ScheduledTask, str]]] = defaultdict(list)
     for t in schedule.tasks:
@@ -819,9 +826,11 @@ def _runsheet_sections(
         parts.extend(row for _, _, row in sorted(lines, key=lambda x: (x[0], x[1])))
         parts.append("</table></section>")
     for skill, twin in sorted({(c.skill, c.twin) for c in schedule.cover}, key=lambda k: k[1]):
+        line = (blood or {}).get(twin) if skill.startswith("anaesthetist") else None
+        note = f'<p class="blood">{esc(line)}</p>' if line else ""
         parts.append(
             f'<section style="--c:{twin_colour(twin, params)}"><h2>twin {esc(twin)}: '
-            f"{esc(skill)} in charge, continuously</h2><table><tr><th>from</th><th>to</th>"
+            f"{esc(skill)} in charge, continuously</h2>{note}<table><tr><th>from</th><th>to</th>"
             "<th>twin</th><th>in charge</th><th>hands over to</th>"
             "<th>hands over after (on the day, whatever the clock)</th></tr>"
         )
@@ -869,8 +878,10 @@ def write_outputs(
     teams: dict[str, str] | None = None,
     handover_min: dict[str, int] | None = None,
     earlier_risk: Sequence[MonteCarloResult | None] = (),
+    blood: Mapping[str, str] | None = None,
 ) -> list[Path]:
-    """Write the five schedule files into ``out_dir`` atomically; return their paths."""
+    """Write the five schedule files into ``out_dir`` atomically; return their paths
+    (``blood``: the anaesthetists' lines of the run sheets, :func:`render_runsheets_html`)."""
     out_dir = Path(out_dir)
     all_ops = [*earlier, schedule]
     files = {
@@ -881,7 +892,12 @@ def write_outputs(
             schedule, params, risk=risk, others=earlier, others_risk=earlier_risk
         ),
         "runsheets.html": render_runsheets_html(
-            schedule, params, teams=teams, handover_min=handover_min, earlier=earlier
+            schedule,
+            params,
+            teams=teams,
+            handover_min=handover_min,
+            earlier=earlier,
+            blood=blood,
         ),
     }
     paths = []

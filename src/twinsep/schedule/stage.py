@@ -771,6 +771,8 @@ def _write(result: ScheduleResult, ctx: Any, out_dir: Path) -> dict[str, Any]:
         earlier_risk=result.earlier_risk,
         teams=teams,
         handover_min={p.name: p.handover_min for p in result.team.people},
+        # the blood stage's lines for each twin's anaesthetists (plan.json blood.runsheet)
+        blood=(getattr(ctx, "sections", {}).get("blood") or {}).get("runsheet"),
     )
     return {"schedule": schedule_section(result, params)}
 
