@@ -110,3 +110,57 @@ def from_canonical(array: np.ndarray, lay: Layout) -> np.ndarray:
     flip_axes = tuple(w for w in range(3) if lay.flipped[w])
     out = np.flip(array, axis=flip_axes) if flip_axes else array
     return np.ascontiguousarray(np.transpose(out, np.argsort(lay.axes)))
+
+
+def canonical_array(array: np.ndarray, affine: np.ndarray) -> tuple[np.ndarray, np.ndarray, Layout]:
+    """An array and its voxel-to-world affine in the canonical layout.
+
+    The array form of :func:`to_canonical`, for measurements that run on a crop of a
+    mask (a marching-cubes surface, a feature transform): the same voxels at the same
+    world positions, so that a triangulation or a tie broken by index order is the
+    same whichever way the scan was stored.
+
+    Parameters
+    ----------
+    array : (I, J, K) ndarray
+        Any voxel values (not modified).
+    affine : (4, 4) ndarray
+        Voxel-to-world matrix of ``array``.
+
+    Returns
+    -------
+    array_c : ndarray
+        ``array`` in the canonical layout (``array`` itself when already canonical,
+        otherwise a view: callers that need contiguity copy it).
+    affine_c : (4, 4) ndarray
+        Voxel-to-world matrix of ``array_c``.
+    layout : Layout
+        For :func:`original_index` and :func:`from_canonical`.
+    """
+    vol, lay = to_canonical(Volume(np.asarray(array), np.asarray(affine, dtype=np.float64)))
+    return vol.array, vol.affine, lay
+
+
+def original_index(ijk: np.ndarray, lay: Layout, shape: tuple[int, ...]) -> np.ndarray:
+    """Voxel indices on the canonical layout mapped to the original array's indices.
+
+    Parameters
+    ----------
+    ijk : (N, 3) int ndarray
+        Indices on the canonical layout (as given by :func:`to_canonical`).
+    lay : Layout
+        The layout used.
+    shape : tuple of int
+        Shape of the original array.
+
+    Returns
+    -------
+    (N, 3) int64 ndarray
+        The same voxels' indices on the original array.
+    """
+    c = np.asarray(ijk, dtype=np.int64).reshape(-1, 3)
+    out = np.empty_like(c)
+    for w in range(3):
+        a = lay.axes[w]
+        out[:, a] = (int(shape[a]) - 1 - c[:, w]) if lay.flipped[w] else c[:, w]
+    return out

@@ -167,6 +167,23 @@ def _sub_volume(vol: Volume, array: np.ndarray, box: tuple[slice, ...]) -> Volum
     return Volume(array, aff, dict(vol.meta))
 
 
+def _in_world_order(
+    ids: np.ndarray, boxes: list[tuple[slice, slice, slice] | None], vol: Volume
+) -> list[int]:
+    """Component ``ids`` sorted by the world position (x, then y, then z, to 1e-3 mm)
+    of their boxes' centres on ``vol``'s grid; a box is the same voxels in any storage
+    layout, its centre the same point."""
+
+    def key(cid: int) -> tuple[float, ...]:
+        box = boxes[cid]
+        if box is None:
+            return (np.inf, np.inf, np.inf)
+        centre = np.array([[(b.start + b.stop - 1) / 2.0 for b in box]])
+        return tuple(np.round(vol.world_coords(centre)[0], 3).tolist())
+
+    return sorted((int(c) for c in ids), key=key)
+
+
 def _fmt(p: np.ndarray | tuple[float, ...]) -> str:
     return "(" + ", ".join(f"{v:.0f}" for v in p) + ") mm"
 
@@ -764,7 +781,9 @@ def _shared_sinus(
     # voxels as on the whole box); counts and boxes of all components in one pass
     mesh_margin = int(np.ceil(3 * params.smooth_sigma_vx)) + 4
     comp_vx, comp_box = _component_boxes(comps, mesh_margin) if candidates.size else (None, [])
-    for cid in candidates:
+    # components in world order (their boxes' centres), not in the array's raster
+    # order: the notes and crossings read the same whichever way the scan was stored
+    for cid in _in_world_order(candidates, comp_box, sub):
         if cid == 0:
             continue
         vol_a, vol_b = count_a[cid] * vox_ml, count_b[cid] * vox_ml
@@ -838,7 +857,8 @@ def _shared_sinus(
             areas: np.ndarray = np.bincount(owner, weights=mesh.areas_mm2, minlength=len(pos))
         else:
             areas = np.zeros(len(pos))
-        for p, a in _merge_patches(pos, areas, params.crossing_merge_mm):
+        merged = _merge_patches(pos, areas, params.crossing_merge_mm)
+        for p, a in sorted(merged, key=lambda pa: tuple(np.round(pa[0], 3).tolist())):
             crossings.append(
                 SinusCrossing(
                     position_mm=(float(p[0]), float(p[1]), float(p[2])), area_mm2=float(a)

@@ -23,6 +23,7 @@ import numpy.typing as npt
 from scipy import ndimage
 from skimage.measure import marching_cubes
 
+from twinsep.layout import canonical_array, original_index
 from twinsep.volume import apply_affine
 
 logger = logging.getLogger(__name__)
@@ -72,6 +73,12 @@ def affine_points(matrix: npt.ArrayLike, points: npt.ArrayLike) -> np.ndarray:
     m = np.asarray(matrix, dtype=np.float64)
     p = np.asarray(points, dtype=np.float64).reshape(-1, 3)
     return np.einsum("ij,nj->ni", m[:3, :3], p) + m[:3, 3]
+
+
+def _translation(offset: np.ndarray) -> np.ndarray:
+    t = np.eye(4)
+    t[:3, 3] = offset
+    return t
 
 
 def _empty_mesh() -> InterfaceMesh:
@@ -207,7 +214,14 @@ def interface_mesh(
     box = _bbox(touching, margin)
     if box is None:
         return _empty_mesh()
-    a_c, b_c = a[box], b[box]
+    # Measured on the crop's canonical layout (twinsep.layout): the triangulation and
+    # the feature transform's ties follow the array's axis order, so a scan stored
+    # permuted or flipped would otherwise give another split of the same surface.
+    offset = np.array([s.start for s in box], dtype=np.float64)
+    box_affine = np.asarray(affine, dtype=np.float64) @ _translation(offset)
+    crop_shape = a[box].shape
+    a_c, canon_affine, lay = canonical_array(a[box], box_affine)
+    b_c = canonical_array(b[box], box_affine)[0]
     body = a_c | b_c
     # Extend both sides into the background (nearest body voxel), so that the interface
     # continues smoothly up to the skin and can be clipped there.
@@ -232,9 +246,7 @@ def interface_mesh(
     cent = cent[inside]
     if faces.shape[0] == 0:
         return _empty_mesh()
-    offset = np.array([s.start for s in box], dtype=np.float64)
-    verts_full = verts.astype(np.float64) + offset
-    verts_mm = apply_affine(affine, verts_full)
+    verts_mm = apply_affine(canon_affine, verts.astype(np.float64))
     tri = verts_mm[faces]
     areas = 0.5 * np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
     # Which voxel lies on each side: step half a voxel along the field gradient.
@@ -250,8 +262,10 @@ def interface_mesh(
     ia = np.clip(np.rint(cent + 0.6 * g), 0, shape).astype(np.int64)
     ib = np.clip(np.rint(cent - 0.6 * g), 0, shape).astype(np.int64)
     off_i = offset.astype(np.int64)
+    ia = original_index(ia, lay, crop_shape) + off_i
+    ib = original_index(ib, lay, crop_shape) + off_i
     logger.debug("interface mesh: %d faces, %.1f mm2", faces.shape[0], areas.sum())
-    return InterfaceMesh(verts_mm, faces, areas, ia + off_i, ib + off_i)
+    return InterfaceMesh(verts_mm, faces, areas, ia, ib)
 
 
 def interface_area_mm2(

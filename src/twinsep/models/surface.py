@@ -20,8 +20,9 @@ import numpy as np
 import numpy.typing as npt
 
 from twinsep.errors import ConfigError
+from twinsep.layout import canonical_array
 from twinsep.models.params import EXTRACTORS, MeshParams
-from twinsep.volume import apply_affine
+from twinsep.volume import apply_affine, spacing_from_affine
 
 logger = logging.getLogger(__name__)
 
@@ -855,10 +856,13 @@ def extract_surface(
     box = bounding_box(m)
     if box is None:
         return np.zeros((0, 3)), np.zeros((0, 3), dtype=np.int64)
-    lo = np.array([b.start for b in box])
-    crop = m[box]
-    sp = np.linalg.norm(aff[:3, :3], axis=0)
-    spacing = (float(sp[0]), float(sp[1]), float(sp[2]))
+    # the crop in the canonical layout (twinsep.layout): the coarsening blocks, the
+    # triangulation and the smoothing then do not depend on how the scan was stored
+    shift = np.eye(4)
+    shift[:3, 3] = [b.start for b in box]
+    crop, aff, _ = canonical_array(m[box], aff @ shift)
+    lo = np.zeros(3)
+    spacing = spacing_from_affine(aff)
     factors = (1, 1, 1)
     if face_budget > 0:
         # marching cubes makes about 2 faces per voxel face on the boundary (measured on
