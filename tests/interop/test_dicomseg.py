@@ -15,6 +15,7 @@ from dicomseg_checks import assert_seg_reproduces
 from twinsep.interop.dicomseg import (
     DUMMY_CONTENT_DATE,
     DUMMY_CONTENT_TIME,
+    SOURCE_UIDS,
     series_datasets,
     write_dicom_seg,
 )
@@ -47,12 +48,15 @@ def _case(tmp_path: Path) -> tuple[Path, Volume, Volume]:
     return folder, scan.volume.with_array(labels), scan.volume.with_array(twins)
 
 
-def test_dicom_seg_round_trip_and_no_phi(tmp_path: Path) -> None:
+@pytest.mark.parametrize("keep_phi", [False, True], ids=["default", "keep-phi"])
+def test_dicom_seg_round_trip_and_no_phi(tmp_path: Path, keep_phi: bool) -> None:
     folder, labels, twins = _case(tmp_path)
     sources = series_datasets(folder, None)
     headers_before = copy.deepcopy(sources)
     out = tmp_path / "seg.dcm"
-    present = write_dicom_seg(labels, twins, sources, out, colour_a="#7B3FA0", colour_b="#F28C28")
+    present = write_dicom_seg(
+        labels, twins, sources, out, colour_a="#7B3FA0", colour_b="#F28C28", keep_phi=keep_phi
+    )
     assert {s.name for s in present} == {
         "Twin A soft tissue",
         "Twin A bone",
@@ -60,17 +64,38 @@ def test_dicom_seg_round_trip_and_no_phi(tmp_path: Path) -> None:
         "Twin B bone",
     }
     raw = out.read_bytes()
-    assert NAME.encode() not in raw and PID.encode() not in raw and b"20250101" not in raw
     seg = hd.seg.segread(out)
     assert seg.number_of_segments == 4
+    # the SEG's references: one per source slice, each frame pointing at one of them
+    referenced = [
+        str(r.ReferencedSOPInstanceUID)
+        for r in seg.ReferencedSeriesSequence[0].ReferencedInstanceSequence
+    ]
+    framed = {
+        str(item.DerivationImageSequence[0].SourceImageSequence[0].ReferencedSOPInstanceUID)
+        for item in seg.PerFrameFunctionalGroupsSequence
+    }
+    assert len(set(referenced)) == len(sources) and framed <= set(referenced)
+    uids = {str(getattr(ds, kw)) for ds in sources for kw in SOURCE_UIDS}
+    if keep_phi:  # the source's own UIDs: a SEG for the hospital's archive, beside the CT
+        assert {str(ds.SOPInstanceUID) for ds in sources} == set(referenced)
+        assert seg.StudyInstanceUID == sources[0].StudyInstanceUID
+        assert str(seg.PatientName) == NAME
+        return
+    assert NAME.encode() not in raw and PID.encode() not in raw and b"20250101" not in raw
+    # no source UID (scanners build them from serial numbers and times), new ones instead
+    assert not [u for u in uids if u.encode() in raw]
+    assert seg.FrameOfReferenceUID != sources[0].FrameOfReferenceUID
+    # the pseudonym is not a hash of the patient ID (which hashing candidates would find)
+    assert hashlib.sha256(PID.encode()).hexdigest()[:12] not in str(seg.PatientID)
     # Content Date/Time are Type 1: a dummy value (PS3.15 "Z/D"), never the scan's dates
     assert (seg.ContentDate, seg.ContentTime) == (DUMMY_CONTENT_DATE, DUMMY_CONTENT_TIME)
     # every source slice: the SEG frame of "Twin B bone" equals the label volume there
     number = next(d.SegmentNumber for d in seg.SegmentSequence if d.SegmentLabel == "Twin B bone")
     truth = (labels.array == 2) & (twins.array == 2)
     total = 0
-    for ds in sources:
-        uid = ds.SOPInstanceUID
+    assert len(_referenced_by_position(seg)) == len(sources)
+    for uid in _referenced_by_position(seg):  # each source slice by the SEG's new UID
         frame = seg.get_pixels_by_source_instance(
             source_sop_instance_uids=[uid], segment_numbers=[number]
         )[0, :, :, 0]
@@ -82,12 +107,23 @@ def test_dicom_seg_round_trip_and_no_phi(tmp_path: Path) -> None:
     assert sources == headers_before
 
 
+def _referenced_by_position(seg: pydicom.Dataset) -> list[str]:
+    """The instance UIDs a SEG references, ordered by their frames' z position."""
+    at: dict[str, float] = {}
+    for item in seg.PerFrameFunctionalGroupsSequence:
+        uid = str(item.DerivationImageSequence[0].SourceImageSequence[0].ReferencedSOPInstanceUID)
+        at[uid] = float(item.PlanePositionSequence[0].ImagePositionPatient[2])
+    return sorted(at, key=at.__getitem__)
+
+
 #: sha256 of the SEG of ``_case`` (default options) with highdicom 0.28.2 / pydicom 3.0.2,
 #: recorded when the multi-frame source path was added: the classic output is the one
 #: written before, apart from the fields that changed every run (instance creation time,
 #: contribution time, dimension organisation UID), which are now fixed or left out;
-#: re-pinned when the Type 1 content date/time got their dummy values.
-CLASSIC_SEG_SHA256 = "cf5fc39bac0b82f9c653e4c023d51a828d9e8520b9a092efa7cfa925af365f58"
+#: re-pinned when the Type 1 content date/time got their dummy values, and when the
+#: source UIDs, the patient pseudonym and the position reference indicator became new
+#: values (session 27).
+CLASSIC_SEG_SHA256 = "b0c915d39a734e99af5463083fa7a8db7e840617c4d2f9bb6e61d2b98c3942fa"
 
 
 def test_classic_seg_bytes_are_deterministic_and_unchanged(tmp_path: Path) -> None:
@@ -162,9 +198,9 @@ def test_seg_takes_only_the_allow_list_from_the_source(tmp_path: Path) -> None:
     assert b"QUENZ" not in raw and NAME.encode() not in raw and PID.encode() not in raw
     seg = pydicom.dcmread(out)
     assert str(seg.PatientName) == "Anonymous^" and seg.PatientID.startswith("TWINSEP-")
-    # the references and the make of the scanner are still there
-    assert seg.StudyInstanceUID == sources[0].StudyInstanceUID
-    assert seg.FrameOfReferenceUID == sources[0].FrameOfReferenceUID
+    # the references are new UIDs; the make of the scanner is still there
+    assert seg.StudyInstanceUID != sources[0].StudyInstanceUID
+    assert seg.FrameOfReferenceUID != sources[0].FrameOfReferenceUID
     makers = [str(item.Manufacturer) for item in seg.ContributingEquipmentSequence]
     assert str(sources[0].Manufacturer) in makers
     assert assert_seg_reproduces(out, labels, twins) == 4

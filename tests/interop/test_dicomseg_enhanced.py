@@ -109,11 +109,13 @@ def test_enhanced_source_round_trip(tmp_path: Path, shared_groups: bool) -> None
     assert assert_seg_reproduces(out, labels, twins) == 6
 
     seg = hd.seg.segread(out)
-    src_uid = str(sources[0].SOPInstanceUID)
-    assert {
+    # one referenced instance: a new UID for the source's (session 27), never its own
+    (src_uid,) = {
         str(s.ReferencedSOPInstanceUID)
         for s in seg.ReferencedSeriesSequence[0].ReferencedInstanceSequence
-    } == {src_uid}
+    }
+    assert src_uid != str(sources[0].SOPInstanceUID)
+    assert str(sources[0].SOPInstanceUID).encode() not in out.read_bytes()
     # each SEG frame references the source frame at its own plane
     positions = {
         n + 1: np.asarray(item.PlanePositionSequence[0].ImagePositionPatient, float)

@@ -12,10 +12,16 @@ Frames are taken from the label volume at the voxel positions of the source plan
 (world mm through both affines), so the SEG lines up with the source whatever its slice
 order. Unless ``keep_phi``, highdicom sees only an allow-list of each source header
 (UIDs, modality, geometry: :data:`SOURCE_ATTRIBUTES`) with the Patient and Study
-module's Type 2 attributes emptied and a pseudonymous patient ID, so nothing else of the
-source's patient, study or equipment reaches the SEG; its own time stamps are left out. UIDs are derived
-from the source UIDs and the labels, so one plan gives the same bytes every run (with
-``keep_phi`` the SEG records when it was written).
+module's Type 2 attributes emptied, a pseudonymous patient ID and new UIDs in place of
+the source's study, series, instance and frame-of-reference UIDs (:data:`SOURCE_UIDS`,
+replaced consistently within the SEG, as DICOM PS3.15's confidentiality profile
+replaces UIDs), so nothing of the source's patient, study or equipment but the make of
+the scanner reaches the SEG; its own time stamps are left out. The pseudonym and every
+UID are derived from the source UIDs and the labels, never from an identifier alone, so
+one plan gives the same bytes every run and no value can be traced back by hashing
+candidate IDs. With ``keep_phi`` the SEG keeps the source's patient module and
+references the source by its own UIDs (a SEG to file in the hospital's PACS beside the
+CT) and records when it was written.
 """
 
 from __future__ import annotations
@@ -199,7 +205,6 @@ SOURCE_ATTRIBUTES: tuple[str, ...] = (
     "StudyInstanceUID",
     "SeriesInstanceUID",
     "FrameOfReferenceUID",
-    "PositionReferenceIndicator",
     "Modality",
     "Manufacturer",
     "ManufacturerModelName",
@@ -216,8 +221,8 @@ SOURCE_ATTRIBUTES: tuple[str, ...] = (
     "PerFrameFunctionalGroupsSequence",
 )
 
-#: Type 2 attributes of the Patient and General Study modules that a SEG carries, and
-#: their values without ``keep_phi`` (the patient ID becomes a pseudonym).
+#: Type 2 attributes of the Patient, General Study and Frame of Reference modules that a
+#: SEG carries, and their values without ``keep_phi`` (the patient ID becomes a pseudonym).
 ANONYMOUS_VALUES: dict[str, str] = {
     "PatientName": "Anonymous^",
     "PatientBirthDate": "",
@@ -227,16 +232,58 @@ ANONYMOUS_VALUES: dict[str, str] = {
     "ReferringPhysicianName": "",
     "StudyID": "",
     "AccessionNumber": "",
+    # free text of the Frame of Reference module (Type 2), which the new frame-of-reference
+    # UID no longer ties to the source (session 27's sweep found it copied as written)
+    "PositionReferenceIndicator": "",
 }
 
 
-def _anonymous_source(ds: Dataset, pseudo_id: str) -> Dataset:
+#: The source UIDs a SEG made without ``keep_phi`` carries as new UIDs
+#: (:func:`pseudonymous_uid`): DICOM UIDs are identifiers (PS3.15 Table E.1-1, action U)
+#: - scanners build them from their serial number and the acquisition time, and they
+#: link the SEG to the patient's study in the hospital's archive. The SEG's
+#: references stay consistent (every frame points at the replaced instance UID).
+SOURCE_UIDS: tuple[str, ...] = (
+    "StudyInstanceUID",
+    "SeriesInstanceUID",
+    "SOPInstanceUID",
+    "FrameOfReferenceUID",
+)
+
+
+def pseudonymous_uid(uid: str, seed: str) -> str:
+    """A new UID standing for the source ``uid`` in a SEG written without ``keep_phi``.
+
+    Parameters
+    ----------
+    uid : str
+        The source UID.
+    seed : str
+        The SEG's seed (a hash of the source instance UIDs and the label voxels): the
+        same plan maps the same UID to the same new one, and the new UID cannot be
+        recomputed from the source UID alone.
+
+    Returns
+    -------
+    str
+        A UID under pydicom's root, a hash of ``seed`` and ``uid``.
+    """
+    return str(pydicom.uid.generate_uid(entropy_srcs=[seed, "source-uid", str(uid)]))
+
+
+def _anonymous_source(ds: Dataset, pseudo_id: str, seed: str) -> Dataset:
     """The part of a source header the SEG may see: :data:`SOURCE_ATTRIBUTES` (elements
-    shared with ``ds``, which is not changed) and :data:`ANONYMOUS_VALUES` with the
-    pseudonymous ``PatientID``; everything else highdicom would copy is left behind."""
+    shared with ``ds``, which is not changed), :data:`ANONYMOUS_VALUES` with the
+    pseudonymous ``PatientID``, and new UIDs for :data:`SOURCE_UIDS`; everything else
+    highdicom would copy is left behind."""
     d = Dataset({ds[name].tag: ds[name] for name in SOURCE_ATTRIBUTES if name in ds})
     for name, value in {**ANONYMOUS_VALUES, "PatientID": pseudo_id}.items():
         setattr(d, name, value)
+    for name in SOURCE_UIDS:
+        if name in ds:  # a new element: the source's own stays as it was
+            d[ds[name].tag] = DataElement(
+                ds[name].tag, "UI", pseudonymous_uid(ds[name].value, seed)
+            )
     if hasattr(ds, "file_meta"):
         d.file_meta = ds.file_meta
     return d
@@ -416,10 +463,6 @@ def write_dicom_seg(
     present = [s for s in segments(colour_a, colour_b) if (combined == s.label_value).any()]
     if not present:
         raise EmptySegmentationError("no labelled voxels to write as DICOM-SEG")
-    pseudo = (
-        "TWINSEP-"
-        + hashlib.sha256(str(getattr(sources[0], "PatientID", "")).encode()).hexdigest()[:12]
-    )
     srcs = list(sources)
     geometry: dict[str, object] = {}
     if multi:
@@ -489,7 +532,10 @@ def write_dicom_seg(
         b"".join(str(d.SOPInstanceUID).encode() for d in srcs) + combined.tobytes()
     ).hexdigest()
     if not keep_phi:
-        srcs = [_anonymous_source(d, pseudo) for d in srcs]
+        # the pseudonym is the plan's, not a hash of the patient ID (an 8-digit ID is
+        # found again by hashing every candidate in a minute)
+        pseudo = "TWINSEP-" + hashlib.sha256(f"{uid_seed} patient".encode()).hexdigest()[:12]
+        srcs = [_anonymous_source(d, pseudo, uid_seed) for d in srcs]
     try:
         seg_ds = hd.seg.Segmentation(
             source_images=srcs,
