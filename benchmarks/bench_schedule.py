@@ -11,11 +11,14 @@ and the 320-min tissue expander insertion; the benchmark reports the makespans, 
 proven lower bound and gap, how each CP-SAT search ended, the solve time, how much
 shorter CP-SAT is than greedy, whether both schedules pass the independent verifier,
 and the time of a 10,000-sample Monte Carlo. For the templates it also reports the
-relays as the plan makes them (``relief.solve_with_relief``: each shift in charge within
-the work limit on 90 % of simulated days; with one more anaesthetist per twin, up to
-three, when the default team has too few, as the schedule stage does): anaesthetists in
-charge per twin, the largest share of simulated days on which an anaesthetist in charge,
-and anyone, exceeds the work limit, before (plain CP-SAT) and after, and the time. Machines are shared and noisy, so each
+relief as the plan makes it (``relief.solve_with_relief``: every duty, shifts in charge
+of a twin and every other role, within the work limit on 90 % of simulated days, and no
+shift in charge of a relayed twin under ``ReliefParams.min_shift_min``; with one more
+person of each role that asks for it, up to three rounds, when the default team has too
+few, as the schedule stage does): anaesthetists in charge per twin, the largest share of
+simulated days on which an anaesthetist in charge, and anyone, exceeds the work limit,
+the shifts in charge under 2 h, the people on duty on the day, before (plain CP-SAT) and
+after, and the time. Machines are shared and noisy, so each
 number comes with its alternative from the same run and the 1-minute load average is
 recorded with each row.
 
@@ -47,7 +50,7 @@ from twinsep.schedule import (
 )
 from twinsep.schedule.montecarlo import MonteCarloParams, MonteCarloResult, run_monte_carlo
 from twinsep.schedule.relief import Relieved, solve_with_relief
-from twinsep.schedule.stage import fit_template
+from twinsep.schedule.stage import fit_template, relief_grow, relief_prefixes, relief_words
 from twinsep.schedule.team import Person, Table, Task, Team
 from twinsep.schedule.template import StageInput, anaesthesia_covers
 
@@ -160,23 +163,45 @@ def _worst(sch: Schedule, mc: MonteCarloResult) -> tuple[float | None, float]:
     return inch, max(mc.p_over_limit.values(), default=0.0)
 
 
-def _relieved(build: Any) -> tuple[Relieved, Team, int]:
-    """The template's relays as the schedule stage plans them: one more anaesthetist
-    per twin (up to three) while the default team cannot meet the planning limits."""
-    extra, wanted = 0, None
+def _relieved(build: Any) -> tuple[Relieved, Team, dict[str, int]]:
+    """The template's relief as the schedule stage plans it: one more person of each
+    role that cannot meet its planning limit (per twin for a twin-team role; up to three
+    rounds) while the default team cannot meet them (``stage.plan_schedule``)."""
+    extra: dict[str, int] = {}
+    asked: tuple[str, ...] = ()
+    wanted: dict[int, int] | None = None
+    wanted_duty: dict[str, int] | None = None
+    rounds = 0
     while True:
-        team = build(default_team(extra={"AN": extra}))
+        team = build(default_team(extra=extra))
         try:
-            rel = solve_with_relief(compile_problem(team), start=wanted)
+            rel = solve_with_relief(compile_problem(team), start=wanted, start_duty=wanted_duty)
         except InfeasibleScheduleError:
-            if extra == 3:
+            if rounds == 3 or not asked:
                 raise
-            extra += 1
+            rounds += 1
+            extra = relief_grow(extra, asked)
             continue
-        if not rel.short or extra == 3:
+        asked = relief_prefixes(rel)
+        if not rel.short or rounds == 3 or not asked:
             return rel, team, extra
-        wanted = rel.wanted
-        extra += 1
+        wanted, wanted_duty = rel.wanted, rel.wanted_duty
+        extra = relief_grow(extra, asked)
+        rounds += 1
+
+
+def _on_day(sch: Schedule) -> int:
+    """People on duty on the day (in a task or in charge of a twin)."""
+    return len({a.person for t in sch.tasks for a in t.people} | {c.person for c in sch.cover})
+
+
+def _short_shifts(sch: Schedule) -> int:
+    """Shifts in charge of a relayed twin shorter than 2 h."""
+    return sum(
+        1
+        for c in sch.cover
+        if c.end_min - c.start_min < 120 and sum(1 for d in sch.cover if d.twin == c.twin) > 1
+    )
 
 
 def run(out_dir: Path) -> dict[str, object]:
@@ -252,9 +277,15 @@ def run(out_dir: Path) -> dict[str, object]:
             inch1, any1 = _worst(rel.schedule, rel.risk)
             relief = {
                 "relief_s": round(relief_s, 2),
-                "relief_extra_anaesthetists_per_twin": extra,
+                "relief_extra_people": extra,
+                "relief_people_listed": len(rteam.people),
+                "relief_people_on_day": _on_day(rel.schedule),
+                "relief_short_shifts_in_charge": _short_shifts(rel.schedule),
+                "relief_group_limits_min": dict(sorted(rel.problem.duty_limits.items())),
                 "relief_makespan_min": rel.schedule.makespan_min,
-                "relief_verified": verify_schedule(rel.schedule, rteam).ok,
+                "relief_verified": verify_schedule(
+                    rel.schedule, rteam, rules=rel.problem.rules()
+                ).ok,
                 "relief_planning_limit_min": [cv.duty_limit_min for cv in rel.problem.covers],
                 "relief_anaesthetists_in_charge_per_twin": _shifts(rel.schedule),
                 "relief_in_charge_p_over_max": inch1,
@@ -292,6 +323,8 @@ def run(out_dir: Path) -> dict[str, object]:
                 "p50_min": mc.makespan_p50_min,
                 "p90_min": mc.makespan_p90_min,
                 "anaesthetist_relays": len(sch.cover),
+                "people_on_day": _on_day(sch),
+                "short_shifts_in_charge": _short_shifts(sch),
                 "anaesthetists_in_charge_per_twin": _shifts(sch),
                 "greedy_anaesthetists_in_charge_per_twin": greedy_shifts,
                 "in_charge_p_over_max": inch0,
@@ -316,20 +349,26 @@ def run(out_dir: Path) -> dict[str, object]:
         for r in rows
     )
     head2 = (
-        "\n\nRelays planned for the simulated day (relief.py): anaesthetists in charge "
-        "per twin, largest share of simulated days over the work limit of an "
-        "anaesthetist in charge / of anyone, plain CP-SAT -> with relief\n\n"
-        "| case | extra anaesthetists per twin | planning limit min (A, B) | "
-        "in charge A/B | in charge over limit | anyone over limit | planned / P50 / P90 min | "
-        "verified | relief s |\n|---|---|---|---|---|---|---|---|---|\n"
+        "\n\nEvery role relieved for the simulated day (relief.py): anaesthetists in "
+        "charge per twin, largest share of simulated days over the work limit of an "
+        "anaesthetist in charge / of anyone, shifts in charge of a relayed twin under 2 h, "
+        "people on duty on the day, plain CP-SAT -> with relief (the default team grown "
+        "by the roles that ask for it)\n\n"
+        "| case | people added | planning limits min (in charge A, B; role groups) | "
+        "in charge A/B | in charge over limit | anyone over limit | shifts in charge < 2 h | "
+        "people on the day | planned / P50 / P90 min | verified | relief s |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|\n"
     )
     body2 = "".join(
-        f"| {r['case']} | {r['relief_extra_anaesthetists_per_twin']} | "
-        f"{', '.join(str(x) for x in r['relief_planning_limit_min'])} | "  # type: ignore[attr-defined]
-        f"{_pair(r['anaesthetists_in_charge_per_twin'])} -> "
+        f"| {r['case']} | {relief_words(r['relief_extra_people']) or '-'} | "  # type: ignore[arg-type]
+        f"{', '.join(str(x) for x in r['relief_planning_limit_min'])}"  # type: ignore[attr-defined]
+        + "".join(f"; {k} {v}" for k, v in r["relief_group_limits_min"].items())  # type: ignore[attr-defined]
+        + f" | {_pair(r['anaesthetists_in_charge_per_twin'])} -> "
         f"{_pair(r['relief_anaesthetists_in_charge_per_twin'])} | "
         f"{_pct(r['in_charge_p_over_max'])} -> {_pct(r['relief_in_charge_p_over_max'])} | "
         f"{_pct(r['anyone_p_over_max'])} -> {_pct(r['relief_anyone_p_over_max'])} | "
+        f"{r['short_shifts_in_charge']} -> {r['relief_short_shifts_in_charge']} | "
+        f"{r['people_on_day']} -> {r['relief_people_on_day']} of {r['relief_people_listed']} | "
         f"{r['relief_makespan_min']} / {r['relief_p50_min']:.0f} / {r['relief_p90_min']:.0f} | "
         f"{r['relief_verified']} | {r['relief_s']} |\n"
         for r in rows

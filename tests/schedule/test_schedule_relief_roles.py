@@ -24,9 +24,11 @@ import pytest
 from sched_helpers import FAST, person, small_team
 
 from twinsep.schedule import compile_problem, greedy_schedule, solve_schedule, verify_schedule
+from twinsep.schedule.export import render_runsheets_html
 from twinsep.schedule.montecarlo import MonteCarloParams, run_monte_carlo, sampled_duties
 from twinsep.schedule.problem import PlanningRules
 from twinsep.schedule.relief import ReliefParams, solve_with_relief, tightened_duty_limits
+from twinsep.schedule.result import on_duty
 from twinsep.schedule.stage import relief_words
 from twinsep.schedule.team import Cover, Task, Team
 from twinsep.schedule.template import default_team, role_prefix
@@ -166,8 +168,32 @@ def test_the_default_team_grows_by_the_roles_the_day_asks_for() -> None:
     assert role_prefix("scrub_nurse", "A") == "SN"
     assert role_prefix("circulating_nurse", "shared") == "NC"
     assert role_prefix("perfusionist", "A") is None
+    assert relief_words({}) == "" and relief_words({"NP": 1}) == "1 more neurophysiologist"
     assert relief_words({"SN": 1, "AN": 2, "NP": 1}) == (
         "2 more anaesthetists per twin, 1 more neurophysiologist and 1 more scrub nurse per twin"
     )
     with pytest.raises(ValueError):
         default_team(extra={"XX": 1})
+
+
+def test_the_run_sheets_list_the_staff_by_role_with_their_duty() -> None:
+    """What the OR nursing lead books: per role and team, how many work that day and
+    each one's duty, counted as the verifier counts it."""
+    for team in (_nurses_day(), _relay_day()):
+        relieved = solve_with_relief(compile_problem(team), solve=FAST, montecarlo=MC)
+        sch = relieved.schedule
+        ho = {p.name: p.handover_min for p in team.people}
+        windows = on_duty(sch, ho)
+        assert {p: b - a for p, (a, b) in windows.items()} == verify_schedule(sch, team).duty_min
+        sheets = render_runsheets_html(
+            sch, teams={p.name: p.team for p in team.people}, handover_min=ho
+        )
+        assert "staff by role and team (for the OR nursing lead)" in sheets
+    # the nurses' day: two scrub nurses, in the order they arrive
+    sch = solve_with_relief(compile_problem(_nurses_day()), solve=FAST, montecarlo=MC).schedule
+    windows = on_duty(sch, {})
+    first, second = sorted(_nurses(sch), key=lambda p: windows[p][0])
+    sheets = render_runsheets_html(sch)
+    assert "<td>scrub nurse</td><td>shared</td><td>2</td>" in sheets
+    roster = sheets[sheets.index("staff by role and team") :]
+    assert roster.index(f"{first} D1") < roster.index(f"{second} D1")

@@ -24,7 +24,14 @@ from pathlib import Path
 from twinsep.io.atomic import atomic_write_text
 from twinsep.labels import DEFAULT_COLOUR_A, DEFAULT_COLOUR_B, hex_to_rgb
 from twinsep.schedule.montecarlo import MonteCarloResult
-from twinsep.schedule.result import CoverShift, Handover, Schedule, ScheduledTask, relay_after
+from twinsep.schedule.result import (
+    CoverShift,
+    Handover,
+    Schedule,
+    ScheduledTask,
+    on_duty,
+    relay_after,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -865,6 +872,47 @@ def _runsheet_sections(
                 f"<td>{esc(eq)}</td></tr>"
             )
         parts.append("</table></section>")
+    parts.extend(_roster_section(schedule, params, teams, handover_min))
+    return parts
+
+
+def _roster_section(
+    schedule: Schedule,
+    params: ExportParams,
+    teams: Mapping[str, str],
+    handover_min: Mapping[str, int],
+) -> list[str]:
+    """The staff of one operation by role and team, each with their duty (as the OR
+    nursing lead books them): how many people of each role work that day, and who, in
+    order of arrival, on duty from when to when (hand-over included)."""
+    esc = html.escape
+    duty = on_duty(schedule, handover_min)
+    role: dict[str, str] = {}
+    for t in schedule.tasks:
+        for a in t.people:
+            role.setdefault(a.person, a.role.split("@")[0])
+    for c in schedule.cover:
+        role[c.person] = c.skill  # whoever is in charge of a twin is booked for that
+    groups: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for person in sorted(duty, key=lambda p: (duty[p][0], p)):
+        team = teams.get(person, "shared")
+        groups[(role.get(person, "-"), team if team in ("A", "B") else "shared")].append(person)
+    parts = [
+        '<section style="--c:#333"><h2>staff by role and team (for the OR nursing lead)'
+        "</h2><table><tr><th>role</th><th>team</th><th>on duty</th>"
+        "<th>who, in order of arrival: on duty from - to (hours, hand-over included)</th></tr>"
+    ]
+    for (skill, team), people in sorted(groups.items()):
+        who = "; ".join(
+            f"{p} {clock(duty[p][0], params)} - {clock(duty[p][1], params)} "
+            f"({(duty[p][1] - duty[p][0]) / 60:.1f} h)"
+            for p in people
+        )
+        parts.append(
+            f"<tr><td>{esc(skill.replace('_', ' '))}</td><td>{esc(team)}</td>"
+            f"<td>{len(people)}</td><td>{esc(who)}</td></tr>"
+        )
+    parts.append("</table></section>")
     return parts
 
 

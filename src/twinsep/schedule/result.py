@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 
@@ -162,3 +163,26 @@ def relay_after(schedule: Schedule, shift: CoverShift) -> str | None:
         if st.end_min <= shift.start_min and any(a.person == leaver for a in st.people)
     ]
     return max(done, key=lambda st: (st.end_min, st.start_min)).name if done else None
+
+
+def on_duty(schedule: Schedule, handover_min: Mapping[str, int]) -> dict[str, tuple[int, int]]:
+    """Each person's duty window ``(start, end)``, minutes, as
+    :func:`~twinsep.schedule.verify.verify_schedule` counts it: their tasks (first start
+    to last end plus their hand-over minutes, ``handover_min`` by name, 0 when absent),
+    their shifts in charge (plus the same tail) and the hand-overs they give or receive."""
+    out: dict[str, tuple[int, int]] = {}
+
+    def seen(person: str, a: int, b: int) -> None:
+        lo, hi = out.get(person, (a, b))
+        out[person] = (min(lo, a), max(hi, b))
+
+    for t in schedule.tasks:
+        for a in t.people:
+            seen(a.person, t.start_min, t.end_min + int(handover_min.get(a.person, 0)))
+    for c in schedule.cover:
+        seen(c.person, c.start_min, c.end_min + int(handover_min.get(c.person, 0)))
+    for h in schedule.handovers:
+        for who in (h.from_person, h.to_person):
+            if who is not None:
+                seen(who, h.start_min, h.end_min)
+    return out

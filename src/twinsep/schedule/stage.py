@@ -579,13 +579,15 @@ _ROLE_WORDS = {
 
 def relief_words(grown: Mapping[str, int]) -> str:
     """The people added for relief in words: ``{"AN": 2, "SN": 1}`` -> "2 more
-    anaesthetists per twin and 1 more scrub nurse per twin"."""
+    anaesthetists per twin and 1 more scrub nurse per twin" ("" for none)."""
     parts = []
     for pre, n in sorted(grown.items()):
         role = _ROLE_WORDS.get(pre, pre)
         head, _, tail = role.partition(" per ")
         parts.append(f"{counted(n, 'more ' + head)}" + (f" per {tail}" if tail else ""))
-    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    if len(parts) < 2:
+        return "".join(parts)
+    return ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 def _default_stages() -> list[StageInput]:
