@@ -1518,6 +1518,14 @@ class MRParams:
     stayed. 3 mm is set on this phantom (docs/segmentation.md, "MR alone: the cavity's
     wall at the inner edge of the skull's dark band"). 0 keeps the dilation."""
 
+    csf_layer_max_mm: float = 12.0
+    """MR alone: the CSF layer is grown farther than ``csf_layer_mm`` where the T1 shows
+    its outer edge farther out - the first shell (by distance from the closed brain)
+    most of whose voxels are darker than CSF, the inner table, lies beyond it
+    (``segment.mr_layer.inner_table_mm``) - up to this distance (mm). An infant's
+    extra-axial CSF is 4-10 mm wide in benign enlargement of the subarachnoid spaces;
+    12 mm is ``skull_band_mm``, the farthest the skull is looked for."""
+
     csf_layer_sigmas: float = 2.0
     """MR alone: a voxel of the CSF layer reads at least the enclosed CSF's median less
     this many of its robust sigmas (interquartile range / 1.349): darker is bone (or
