@@ -257,6 +257,24 @@ def _plan_summary(run: Any) -> dict[str, Any]:
     }
 
 
+def _blood_lines(blood: dict[str, Any]) -> list[str]:
+    """The summary's blood lines: each twin's figures when given, the high-risk stages."""
+    if not blood:
+        return []
+    lines = []
+    for twin, b in (blood.get("twins") or {}).items():
+        if b.get("ebv_ml") is None:
+            continue
+        text = f"blood, twin {twin}: estimated volume {b['ebv_ml']:.0f} mL"
+        if b.get("mabl_ml") is not None:
+            text += f", allowable loss {b['mabl_ml']:.0f} mL to Hct {b['hct_min_pct']:g} %"
+        lines.append(text + " (estimate, not a transfusion protocol)")
+    high = blood.get("high_risk_stages") or []
+    if high:
+        lines.append(f"bleeding risk high in stage {', '.join(str(n) for n in high)}")
+    return lines
+
+
 def _print_plan(run: Any) -> None:
     plan = run.plan
     out_console.print(f"[bold]Plan written to[/bold] {run.out_dir}")
@@ -279,6 +297,8 @@ def _print_plan(run: Any) -> None:
         out_console.print(
             f"  operation: P50 {s.get('p50_min', 0) / 60:.1f} h, P90 {s.get('p90_min', 0) / 60:.1f} h"
         )
+    for line in _blood_lines(plan.get("blood") or {}):
+        out_console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
     warnings = plan.get("warnings", [])
     for w in warnings[:12]:
         out_console.print(f"  warning: {w}", markup=False, highlight=False, soft_wrap=True)

@@ -102,3 +102,20 @@ def test_plan_refuses_bad_blood_inputs_in_one_line(
 def test_report_rerun_refuses_bad_blood_input_before_reading_the_plan(tmp_path: Path) -> None:
     result = runner.invoke(app, ["report", str(tmp_path), "--hct", "35;x"])
     assert result.exit_code == 2 and "--hct: '35;x' is not numbers A,B" in result.stderr
+
+
+def test_cli_summary_lines_name_each_twin_and_not_a_protocol() -> None:
+    from twinsep.cli import _blood_lines
+
+    given = _plan(weight_kg=(8.0, 7.0), age_months=(10.0, 10.0), hct_pct=(35.0, 33.0))
+    assert _blood_lines(given["blood"]) == [
+        "blood, twin A: estimated volume 600 mL, allowable loss 200 mL to Hct 25 % "
+        "(estimate, not a transfusion protocol)",
+        # 7 kg x 75 = 525 mL; 525 x 8 / 29 = 144.8
+        "blood, twin B: estimated volume 525 mL, allowable loss 145 mL to Hct 25 % "
+        "(estimate, not a transfusion protocol)",
+    ]
+    assert _blood_lines(_plan()["blood"]) == []  # nothing given: nothing printed
+    assert _blood_lines({"twins": {}, "high_risk_stages": [3, 4]}) == [
+        "bleeding risk high in stage 3, 4"
+    ]
