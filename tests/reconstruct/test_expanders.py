@@ -256,8 +256,11 @@ def test_fewer_larger_expanders_first(vertical) -> None:
 
 
 def test_smallest_expander_that_closes_the_gap() -> None:
-    # a small defect (half-distance 57 mm): one expander covers it with the margin
-    labels, twins, _ = two_heads(half_distance_mm=57.0)
+    # a small defect (half-distance 56 mm, the voxelised cut on the mid-plane): one
+    # expander covers it with the margin; the analytic need 1.4 x pi (60^2 - 56^2) =
+    # 2041 mm^2 lies between the capacities of R40x60 (1583) and R50x80 (2470) (the scalp
+    # defect read half a working voxel into the twins asked 2503 mm^2: R60x100)
+    labels, twins, _ = two_heads(half_distance_mm=56.0)
     defects = measure_defects(labels, twins, frames=head_frames())
     big_only = plan_expanders(defects, params=ExpanderParams(catalogue=_sizes("R60x100")))
     three = ExpanderParams(catalogue=_sizes("R40x60", "R50x80", "R60x100"))

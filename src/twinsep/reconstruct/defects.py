@@ -55,11 +55,12 @@ from scipy.spatial import cKDTree
 from twinsep.errors import AnatomyError, InputError
 from twinsep.labels import BONE, BRAIN, CSF, SOFT_TISSUE, TWIN_A, TWIN_B, TWIN_NAMES, VESSEL
 from twinsep.reconstruct.cut_tissue import (
+    EdgeDistances,
+    area_in_depth,
     clipped_area_fraction,
     cut_readings,
-    edge_distance_at_cut,
+    edge_distances,
     level_loop,
-    longest_loop,
 )
 from twinsep.volume import Volume, apply_affine
 
@@ -68,6 +69,7 @@ logger = logging.getLogger(__name__)
 #: Tissues whose cut lies inside the bone rim (the bone defect), and under the dura.
 _INSIDE_BONE_RIM = (BONE, BRAIN, CSF, VESSEL)
 _UNDER_DURA = (BRAIN, CSF, VESSEL)
+_ANY_LABEL = (0, SOFT_TISSUE, BONE, BRAIN, CSF, VESSEL)
 
 
 @dataclass(frozen=True)
@@ -623,14 +625,23 @@ def _mesh_faces(
     return IsoFaces(verts_w, faces, c_i, n_i, c_w, n_w, area, verts, vn[0], vn[1], v_area)
 
 
-def _interface(grid: _Grid, sigma_vx: np.ndarray) -> tuple[IsoFaces, np.ndarray, np.ndarray]:
-    """Surface between the twins, oriented from A toward B, clipped to the body.
+#: Least smoothed body occupancy at which the surface between the twins is traced
+#: (about 3 sigma of the smoothing beyond the skin): the readings that place the
+#: wound's edge (:func:`_cut_edges`) are spread along the cut by a Gaussian of one
+#: working voxel, which needs the cut to go on about 2.5 of them past that edge (cut
+#: short at 0.05, 1.6 sigma, the missing points of the air would push the edge out).
+_CUT_REACH = 1e-3
 
-    The zero level of ``smooth(occ_A) - smooth(occ_B)`` is the twin boundary; it is
-    kept where the (unsmoothed, linearly interpolated) body occupancy is at least one
-    half, so the wound reaches the skin instead of being rounded off by the envelope.
-    Returns the surface (with its vertex normals and areas), the kept-face mask and the
-    kept-vertex mask (the same rule at the vertices).
+
+def _interface(grid: _Grid, sigma_vx: np.ndarray) -> tuple[IsoFaces, np.ndarray]:
+    """Surface between the twins, oriented from A toward B, and the faces on the cut.
+
+    The zero level of ``smooth(occ_A) - smooth(occ_B)`` is the twin boundary. Its faces
+    truly between the twins (each twin's smoothed occupancy at least a quarter of the
+    body's, which drops the sentinel step at a skin) are returned as far as the smoothed
+    body reaches (:data:`_CUT_REACH`, into the air beyond the skin): where the wound ends
+    on them is read from the labels (:func:`_cut_edges`), not from this surface.
+    Returns the surface (with its vertex normals and areas) and the face mask.
     """
     # only where the two twins' boxes (grown by the smoothing reach) overlap
     m = _margin_vx(sigma_vx)
@@ -641,31 +652,22 @@ def _interface(grid: _Grid, sigma_vx: np.ndarray) -> tuple[IsoFaces, np.ndarray,
     )
     if any(b.stop - b.start < 2 for b in box):
         z = np.zeros((0, 3))
-        none = np.zeros(0, dtype=bool)
-        return IsoFaces(z, np.zeros((0, 3), dtype=np.int64), z, z, z, z, np.zeros(0)), none, none
+        return IsoFaces(z, np.zeros((0, 3), dtype=np.int64), z, z, z, z, np.zeros(0)), np.zeros(
+            0, dtype=bool
+        )
     offset = np.array([b.start for b in box], dtype=np.float64)
     ga = ndimage.gaussian_filter(grid.occ[TWIN_A][box], sigma=sigma_vx, mode="constant")
     gb = ndimage.gaussian_filter(grid.occ[TWIN_B][box], sigma=sigma_vx, mode="constant")
     body = ga + gb
     # far from the body the difference is 0; push it to +1 so no surface forms there
-    field = np.where(body < 0.05, 1.0, ga - gb).astype(np.float32)
+    field = np.where(body < _CUT_REACH, 1.0, ga - gb).astype(np.float32)
     itf = _mesh_faces(field, grid.affine, 0.0, offset=offset, vertices=True)
     if len(itf.area) == 0:
-        return itf, np.zeros(0, dtype=bool), np.zeros(0, dtype=bool)
-    occ = grid.occ[TWIN_A][box] + grid.occ[TWIN_B][box]
-
-    def kept(pts_i: np.ndarray) -> np.ndarray:
-        local = (pts_i - offset).T
-        at_a = ndimage.map_coordinates(ga, local, order=1, mode="nearest")
-        at_b = ndimage.map_coordinates(gb, local, order=1, mode="nearest")
-        total = at_a + at_b
-        # in the body by the unsmoothed occupancy (smoothing would fill a concave
-        # crease between the heads and widen the wound), and truly between the twins
-        # (not the sentinel step at a skin)
-        raw = ndimage.map_coordinates(occ, local, order=1, mode="nearest")
-        return np.asarray((raw >= 0.5) & (np.minimum(at_a, at_b) >= 0.25 * total))
-
-    return itf, kept(itf.c_i), kept(itf.v_i)
+        return itf, np.zeros(0, dtype=bool)
+    local = (itf.c_i - offset).T
+    at_a = ndimage.map_coordinates(ga, local, order=1, mode="nearest")
+    at_b = ndimage.map_coordinates(gb, local, order=1, mode="nearest")
+    return itf, np.asarray(np.minimum(at_a, at_b) >= 0.25 * (at_a + at_b))
 
 
 def _flip(iso: IsoFaces) -> IsoFaces:
@@ -675,24 +677,50 @@ def _flip(iso: IsoFaces) -> IsoFaces:
     )
 
 
-def _cut_edges(
-    grid: _Grid, t: int, itf: IsoFaces, wound_faces: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per interface vertex, the signed distance (>= 0 inside) at the cut from the edge
-    of the twin's tissue inside the bone rim (bone, brain, CSF, vessel) and under the
-    dura (brain, CSF, vessel).
+@dataclass(frozen=True)
+class _CutEdges:
+    """Per interface vertex, where a twin's tissues and skin meet the cut (signed
+    distances in units of the smoothing, >= 0 inside; -inf where not read)."""
 
-    Read on the full-resolution labels along the vertex's inward normal and extrapolated
-    to the cut (:mod:`twinsep.reconstruct.cut_tissue`), the readings spread along the
-    cut by one working voxel; only the vertices of ``wound_faces`` are read (-inf
-    elsewhere). The dura's is capped by the rim's: the exposed dura lies inside the
-    bone opening.
+    rim: EdgeDistances  # the edge of bone, brain, CSF, vessel (the bone opening)
+    dura: EdgeDistances  # brain, CSF, vessel (the exposed dura)
+    body: EdgeDistances  # the twin's own voxels against the air (the skin at the cut)
+
+
+def _full(d: EdgeDistances, used: np.ndarray, n_v: int) -> EdgeDistances:
+    """``d`` (at the vertices ``used``) on all ``n_v`` vertices, -inf elsewhere."""
+    arrays = []
+    for v, fill in (
+        (d.near, -np.inf),
+        (d.far, -np.inf),
+        (d.near_depth_mm, 0.0),
+        (d.far_depth_mm, 0.0),
+        (d.at_cut, -np.inf),
+        (d.near_share, 0.0),
+        (d.far_share, 0.0),
+    ):
+        out = np.full(n_v, fill)
+        out[used] = v
+        arrays.append(out)
+    return EdgeDistances(*arrays)
+
+
+def _cut_edges(grid: _Grid, t: int, itf: IsoFaces, used: np.ndarray) -> _CutEdges:
+    """Where the twin's tissues and its skin meet the cut, at the vertices ``used``.
+
+    Read on the full-resolution labels along each vertex's inward normal and
+    extrapolated to the cut (:mod:`twinsep.reconstruct.cut_tissue`), the readings spread
+    along the cut by one working voxel: the tissue inside the bone rim and under the
+    dura among the twin's own voxels, and the twin's body among its own voxels and the
+    air on its side of the cut (the scalp defect's edge, where the twin's skin meets
+    the cut; the body occupancy of the working grid, read half a working voxel into both
+    twins, where a head cut off its pole is wider, put it 0.5-1.6 mm outside).
     """
-    rim = np.full(len(itf.verts_w), -np.inf)
-    dura = np.full(len(itf.verts_w), -np.inf)
-    used = np.unique(wound_faces)
+    n_v = len(itf.verts_w)
+    none = np.zeros(0, dtype=np.int64)
     if len(used) == 0:
-        return rim, dura
+        empty = EdgeDistances(*(np.zeros(0) for _ in range(7)))
+        return _CutEdges(_full(empty, none, n_v), _full(empty, none, n_v), _full(empty, none, n_v))
     s = np.asarray(grid.stride, dtype=np.float64)
     # working index p -> crop index s*(p-1) + (s-1)/2 (block centre, see _working_grid)
     q = s * (itf.v_i[used] - 1.0) + (s - 1.0) / 2.0
@@ -701,19 +729,25 @@ def _cut_edges(
     max_depth = (float(s.max()) + 1.0) * float(np.linalg.norm(a_full, axis=0).max())
     sigma_mm = float(np.linalg.norm(grid.affine[:3, :3], axis=0).max())
     pts = itf.verts_w[used]
-    readings = cut_readings(
+    src = (grid.src_twins, grid.src_labels, a_full, t)
+    tissue = cut_readings(
+        q, inward_q, *src, (_INSIDE_BONE_RIM, _UNDER_DURA), max_depth_mm=max_depth
+    )
+    # the body read at 3 x 3 places over a working voxel: on a scan finer than the
+    # working grid one place per vertex samples the skin's voxel staircase at the
+    # working pitch (the edge 0.4 mm inward on a 0.5 mm scan, 1.5 mm working grid)
+    body = cut_readings(
         q,
         inward_q,
-        grid.src_twins,
-        grid.src_labels,
-        a_full,
-        t,
-        (_INSIDE_BONE_RIM, _UNDER_DURA),
+        *src,
+        (_ANY_LABEL,),
         max_depth_mm=max_depth,
+        with_background=True,
+        spread_mm=sigma_mm,
     )
-    rim[used], dura[used] = edge_distance_at_cut(readings, pts, sigma_mm)
-    dura[used] = np.minimum(dura[used], rim[used])
-    return rim, dura
+    rim, dura = edge_distances(tissue, pts, sigma_mm)
+    body_d = edge_distances(body, pts, sigma_mm)[0]
+    return _CutEdges(_full(rim, used, n_v), _full(dura, used, n_v), _full(body_d, used, n_v))
 
 
 def _lookup(arr: np.ndarray, pts_i: np.ndarray) -> np.ndarray:
@@ -721,24 +755,6 @@ def _lookup(arr: np.ndarray, pts_i: np.ndarray) -> np.ndarray:
     for ax in range(3):
         np.clip(ijk[:, ax], 0, arr.shape[ax] - 1, out=ijk[:, ax])
     return arr[ijk[:, 0], ijk[:, 1], ijk[:, 2]]
-
-
-def _boundary_loop(verts_w: np.ndarray, faces: np.ndarray, keep: np.ndarray) -> np.ndarray:
-    """Longest closed boundary loop of the faces where ``keep`` is true (world points).
-
-    Boundary edges are the edges used by exactly one kept face; they are chained into
-    loops by walking from vertex to vertex.
-    """
-    sub = faces[keep]
-    if len(sub) == 0:
-        return np.zeros((0, 3))
-    edges = np.concatenate([sub[:, [0, 1]], sub[:, [1, 2]], sub[:, [2, 0]]])
-    key = np.sort(edges, axis=1)
-    _, inv, counts = np.unique(key, axis=0, return_inverse=True, return_counts=True)
-    bnd = edges[counts[inv.ravel()] == 1]
-    if len(bnd) < 3:
-        return np.zeros((0, 3))
-    return longest_loop(bnd, verts_w, directed=True)
 
 
 def _smooth_loop(loop: np.ndarray, n_iter: int = 10) -> np.ndarray:
@@ -1011,12 +1027,34 @@ def measure_defects(
     grid = _working_grid(labels, twins, params)
     work_sp = np.linalg.norm(grid.affine[:3, :3], axis=0)
     sigma_vx = np.maximum(params.smooth_sigma_mm / work_sp, params.min_sigma_vx)
-    itf_a, in_body, in_body_v = _interface(grid, sigma_vx)
-    if not in_body.any():
+    itf_a, between = _interface(grid, sigma_vx)
+    cut_faces = itf_a.faces[between]
+    used = np.unique(cut_faces)
+    edges = {
+        t: _cut_edges(grid, t, itf_a if t == TWIN_A else _flip(itf_a), used)
+        for t in (TWIN_A, TWIN_B)
+    }
+    # the area each vertex of the cut stands for, its faces' total
+    v_area = np.zeros(len(itf_a.verts_w))
+    for k in range(3):
+        np.add.at(v_area, cut_faces[:, k], itf_a.area[between] / 3.0)
+    # the wound is where both twins' tissue meets the cut (one twin's skin reaching past
+    # the other's is skin, not wound): the same opening for both; each twin's edge holds
+    # near-tangent cuts too (cut_tissue.area_in_depth)
+    g_body = np.minimum(
+        *(
+            area_in_depth(edges[t].body, cut_faces, itf_a.area[between], v_area)
+            for t in (TWIN_A, TWIN_B)
+        )
+    )
+    w_area = itf_a.area[between] * clipped_area_fraction(cut_faces, g_body)
+    if not w_area.sum() > 0:
         raise AnatomyError("twins", "twin A and twin B share no boundary; nothing to reconstruct")
-    if not in_body_v.any():  # a sliver of a wound: the corners of its faces
-        in_body_v = np.zeros(len(itf_a.verts_w), dtype=bool)
-        in_body_v[itf_a.faces[in_body].ravel()] = True
+    in_wound_v = np.zeros(len(itf_a.verts_w), dtype=bool)
+    in_wound_v[used[g_body[used] >= 0.0]] = True
+    if not in_wound_v.any():  # a sliver of a wound: the corners of its faces
+        in_wound_v[cut_faces[w_area > 0].ravel()] = True
+    scalp_outline = _smooth_loop(level_loop(itf_a.verts_w, cut_faces, g_body))
     out: dict[str, TwinDefects] = {}
     for t in (TWIN_A, TWIN_B):
         name = TWIN_NAMES[t]
@@ -1035,17 +1073,19 @@ def measure_defects(
         if skin_mask.sum() < params.min_skin_faces:
             raise AnatomyError("twins", f"twin {name} has no outer skin surface")
         itf = itf_a if t == TWIN_A else _flip(itf_a)
-        c_w, n_w, area = itf.c_w, itf.n_w, itf.area
-        wound_mask = in_body
+        c_w, n_w = itf.c_w[between], itf.n_w[between]
+        wound_faces = itf.faces[between]
         # the twin's own tissue, extrapolated to the cut, says which tissue it crosses:
-        # the part of each face over it counts, the rim is its one-half contour
-        wound_faces = itf.faces[wound_mask]
-        g_rim, g_dura = _cut_edges(grid, t, itf, wound_faces)
-        w_area = area[wound_mask]
-        rim_area = float((w_area * clipped_area_fraction(wound_faces, g_rim)).sum())
-        dura_area = float((w_area * clipped_area_fraction(wound_faces, g_dura)).sum())
-        centroid = (c_w[wound_mask] * w_area[:, None]).sum(axis=0) / w_area.sum()
-        normal = _unit((n_w[wound_mask] * w_area[:, None]).sum(axis=0))
+        # the part of each face over it (and within the wound) counts, the rim is its
+        # zero contour
+        face_area = itf.area[between]
+        # near-tangent cuts: the area extrapolated in depth (cut_tissue.area_in_depth)
+        g_rim = area_in_depth(edges[t].rim, wound_faces, face_area, v_area, cap=g_body)
+        g_dura = area_in_depth(edges[t].dura, wound_faces, face_area, v_area, cap=g_rim)
+        rim_area = float((face_area * clipped_area_fraction(wound_faces, g_rim)).sum())
+        dura_area = float((face_area * clipped_area_fraction(wound_faces, g_dura)).sum())
+        centroid = (c_w * w_area[:, None]).sum(axis=0) / w_area.sum()
+        normal = _unit((n_w * w_area[:, None]).sum(axis=0))
 
         # brain centre on the working grid (the twin's brain fraction per block)
         frac = grid.brain[t] if (grid.brain[t] >= 0.5).sum() >= 10 else grid.occ[t]
@@ -1054,9 +1094,9 @@ def measure_defects(
         b_centre = apply_affine(grid.affine, (where * w[:, None]).sum(axis=0) / w.sum())
         # the wound's vertices carry the area of its faces (the interface mesh also has
         # faces outside the body)
-        w_v_area = itf.v_area[in_body_v]
+        w_v_area = itf.v_area[in_wound_v]
         w_v_area = w_v_area * (w_area.sum() / max(float(w_v_area.sum()), 1e-12))
-        wound = SurfaceSample(itf.verts_w[in_body_v], itf.vn_w[in_body_v], w_v_area)
+        wound = SurfaceSample(itf.verts_w[in_wound_v], itf.vn_w[in_wound_v], w_v_area)
         skin = SurfaceSample(env.verts_w[skin_mask], env.vn_w[skin_mask], env.v_area[skin_mask])
 
         frame = frames.get(name) if frames is not None else None
@@ -1101,7 +1141,7 @@ def measure_defects(
             scalp_defect_area_mm2=float(w_area.sum()),
             bone_defect_area_mm2=rim_area,
             dura_exposed_area_mm2=dura_area,
-            scalp_outline_mm=_smooth_loop(_boundary_loop(itf.verts_w, itf.faces, wound_mask)),
+            scalp_outline_mm=scalp_outline,
             bone_rim_mm=_smooth_loop(level_loop(itf.verts_w, wound_faces, g_rim)),
             defect_centroid_mm=centroid,
             defect_normal=normal,
