@@ -62,10 +62,11 @@ def test_missing_cap_area_and_volume(case) -> None:
         # 2.5 %: the rim on the cut within a quarter voxel, the patch's edge at the
         # widening on average (it read 3.3-7.4 % over when the rim lay 0.7 voxel out)
         assert p.missing_area_mm2 == pytest.approx(cap_mm2, rel=0.025)
-        # shell sector of the cap's cone, thickness as estimated
+        # shell sector of the cap's cone, thickness as estimated, outward (an onlay
+        # resting on the skull)
         cos_a = math.cos(angle)
-        r_in = R_BONE - p.thickness_mm
-        vol_ml = 2 * math.pi / 3 * (1 - cos_a) * (R_BONE**3 - r_in**3) / 1000
+        r_out = R_BONE + p.thickness_mm
+        vol_ml = 2 * math.pi / 3 * (1 - cos_a) * (r_out**3 - R_BONE**3) / 1000
         assert p.template_volume_ml == pytest.approx(vol_ml, rel=0.03)
         # true skull: 50-54 mm; measured across the plate in world mm (along the
         # index-space normal it read 4.32 mm on the oblique 1.5 x 2 x 2.5 mm grid)
@@ -121,6 +122,53 @@ def test_template_covers_the_opening_with_the_overlap(case) -> None:
         assert gaps_mm(p.vertices_mm[np.unique(rim_edges)]).min() >= overlap - 2.0
 
 
+def _layers(p, centre: np.ndarray, toward: np.ndarray):
+    """Radii about the twin's centre of the template's two layers (the one on the skull's
+    outer contour first), its polar angles from the union axis and its edge vertices."""
+    n = len(p.vertices_mm) // 2
+    rel = p.vertices_mm - centre
+    r = np.linalg.norm(rel, axis=1)
+    polar = np.arccos(np.clip((rel / r[:, None]) @ toward, -1.0, 1.0))
+    m = trimesh.Trimesh(p.vertices_mm[:n], p.faces[(p.faces < n).all(axis=1)], process=False)
+    edge = np.unique(m.edges_sorted[trimesh.grouping.group_rows(m.edges_sorted, require_count=1)])
+    return r[:n], r[n:], polar[:n], edge
+
+
+def test_onlay_rests_on_the_skull_and_inlay_fills_the_opening(case) -> None:
+    """Gap and overlap against the analytic outer skull (radius 54 mm about the twin's
+    centre, the opening a cap of polar angle acos(dist / 54)). The onlay (default): the
+    face on the skull within half a voxel of it, the other a thickness outside, nothing
+    inside the bone, the edge ``overlap_mm`` beyond the rim. The inlay: the outer face
+    flush with the skull, the inner a thickness inside, the edge on the rim (a quarter
+    voxel on average; each edge vertex within a sample of the fitted surface, 2.5 mm).
+    The template's band lay in the bone before (its inner face 4 mm inside the skull)."""
+    truth, u, plane, defects, plans = case
+    d = truth["half_distance_mm"]
+    voxel = 2.0  # the mean voxel edge of both grids (2 mm; 1.5 x 2 x 2.5 mm)
+    for name, sign in (("A", -1.0), ("B", 1.0)):
+        centre, toward = sign * d * u, -sign * u
+        alpha = math.acos(abs(sign * d - plane) / R_BONE)
+        onlay = plans[name]
+        t = onlay.thickness_mm
+        on_skull, outer, polar, edge = _layers(onlay, centre, toward)
+        assert np.abs(on_skull - R_BONE).max() < 0.5 * voxel, name
+        assert np.abs(outer - R_BONE - t).max() < 0.5 * voxel, name
+        assert min(on_skull.min(), outer.min()) > R_BONE - 0.5 * voxel, name
+        beyond = R_BONE * (polar[edge] - alpha)
+        assert np.median(beyond) == pytest.approx(BoneParams().overlap_mm, abs=0.25 * voxel)
+        inlay = plan_bone(defects[name], params=BoneParams(fit="inlay"))
+        assert inlay.thickness_mm == t and inlay.watertight
+        flush, inner, polar, edge = _layers(inlay, centre, toward)
+        assert np.abs(flush - R_BONE).max() < 0.5 * voxel, name
+        assert np.abs(inner - R_BONE + t).max() < 0.5 * voxel, name
+        gap = R_BONE * (polar[edge] - alpha)
+        assert abs(float(np.median(gap))) < 0.25 * voxel, (name, np.median(gap))
+        assert np.abs(gap).max() < 2.5, (name, np.abs(gap).max())
+        assert inlay.missing_area_mm2 == pytest.approx(
+            2 * math.pi * R_BONE**2 * (1 - math.cos(alpha)), rel=0.025
+        )
+
+
 def test_small_defect_not_flagged(case) -> None:
     _, _, _, defects, _ = case
     p = plan_bone(defects["A"], params=BoneParams(regrowth_limit_mm2=1e6))
@@ -149,6 +197,8 @@ def test_bad_params() -> None:
         BoneParams(regrowth_limit_mm2=0)
     with pytest.raises(InputError, match="max_thickness_mm"):
         BoneParams(min_thickness_mm=5, max_thickness_mm=2)
+    with pytest.raises(InputError, match="fit"):
+        BoneParams(fit="flush")
 
 
 def test_twin_without_skull_gets_no_template_but_a_note() -> None:

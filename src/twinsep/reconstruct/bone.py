@@ -22,8 +22,17 @@ Method:
    the twin's measured outer skull, over it by the harmonic interpolation of those
    moves (:mod:`twinsep.reconstruct.bone_blend`): where the skull flares toward the
    union the edge lies on the skull, not inside it on the fitted vault;
-6. the template is that patch thickened inward by the twin's skull thickness, closed
-   along its rim: a watertight solid ready to print (area and volume reported).
+6. the template is that patch thickened by the twin's skull thickness, closed along its
+   rim: a watertight solid ready to print (area of the patch and volume reported). An
+   *onlay* (``BoneParams.fit``, the default) is thickened outward: its inner face rests
+   on the twin's outer skull over the ``overlap_mm`` band (fixed there by sutures or
+   plates, as a mesh or sheet laid over a defect) and bridges the opening at the
+   skull's outer contour, the contour raised by the thickness. An *inlay* is cut to the
+   opening (no band) and thickened inward: its outer face is flush with the skull and
+   its edge meets the bone rim, as patient-specific implants milled to a defect are
+   (fixed by plates across the seam; Nout and Mommaerts, Oral Maxillofac Surg 2018,
+   doi:10.1007/s10006-017-0668-4). Before, the band lay *in* the bone (its outer face on
+   the skull, thickened inward): neither.
 
 Defects larger than ``regrowth_limit_mm2`` are flagged: bone regrowth in infants is
 unlikely to close them.
@@ -78,7 +87,14 @@ class BoneParams:
     overlap_mm : float
         How far the template reaches past the opening over the twin's own bone, mm,
         measured along the fitted surface (5.0: a planning choice, room for a ring of
-        sutures or plates on bone around the whole edge; 0 = cut to the opening).
+        sutures or plates on bone around the whole edge; 0 = cut to the opening). Used
+        by the onlay only.
+    fit : str
+        How the template meets the skull (module docstring, step 6): ``"onlay"`` (the
+        default) rests on the twin's outer skull over the ``overlap_mm`` band and
+        bridges the opening at the skull's outer contour, its thickness outward;
+        ``"inlay"`` fills the opening, cut to the bone rim, its outer face flush with
+        the skull, its thickness inward.
     """
 
     regrowth_limit_mm2: float = 900.0
@@ -89,8 +105,11 @@ class BoneParams:
     min_thickness_mm: float = 1.0
     max_thickness_mm: float = 8.0
     overlap_mm: float = 5.0
+    fit: str = "onlay"
 
     def __post_init__(self) -> None:
+        if self.fit not in ("onlay", "inlay"):
+            raise InputError("bone.fit", f"{self.fit!r} is not 'onlay' or 'inlay'")
         if not (math.isfinite(self.overlap_mm) and self.overlap_mm >= 0):
             raise InputError("bone.overlap_mm", f"{self.overlap_mm} must be >= 0")
         for name in ("regrowth_limit_mm2", "tolerance_mm", "min_thickness_mm"):
@@ -217,7 +236,9 @@ def fit_ellipsoid(points_mm: np.ndarray) -> EllipsoidFit:
 def _shell(
     verts: np.ndarray, faces: np.ndarray, normals: np.ndarray, thickness: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Thicken an open, outward-oriented surface patch inward into a closed solid."""
+    """Thicken an open, outward-oriented surface patch into a closed solid: the patch's
+    vertices first, then the same moved ``thickness`` inward (outward when negative;
+    the solid is then wound inside out, which the caller's volume check turns)."""
     used = np.unique(faces)
     remap = -np.ones(len(verts), dtype=np.int64)
     remap[used] = np.arange(len(used))
@@ -444,7 +465,7 @@ def plan_bone(defects: TwinDefects, *, params: BoneParams = BoneParams()) -> Twi
                 fit.centre_mm + (on_fit * fit.radii_mm) @ fit.axes,
             ]
         )
-        sub = _widen(verts, faces, seeds, params.overlap_mm)
+        sub = _widen(verts, faces, seeds, params.overlap_mm if params.fit == "onlay" else 0.0)
     sub = _manifold_patch(sub)
     if len(sub):
         # the edge onto the twin's own outer skull, the opening bridged smoothly
@@ -473,7 +494,11 @@ def plan_bone(defects: TwinDefects, *, params: BoneParams = BoneParams()) -> Twi
         )
         patch = trimesh.Trimesh(verts, sub, process=False)
         area = float(patch.area)
-        v_out, f_out = _shell(verts, sub, normals, thickness)
+        # the first layer lies on the skull's outer contour; the second is the
+        # thickness outward (an onlay, resting on the bone) or inward (an inlay)
+        v_out, f_out = _shell(
+            verts, sub, normals, -thickness if params.fit == "onlay" else thickness
+        )
         tm = trimesh.Trimesh(v_out, f_out, process=True)
         watertight = bool(tm.is_watertight)
         vol = float(abs(tm.volume)) / 1000.0 if watertight else area * thickness / 1000.0
