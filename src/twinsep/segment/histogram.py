@@ -179,8 +179,24 @@ class NoiseLevel:
         return float(1.0 / np.sqrt(max(1.0 - np.exp(-1.0 / (4.0 * c * c)), 1e-3)))
 
 
+def memory_order(a: np.ndarray) -> tuple[int, ...]:
+    """The axes of ``a`` from the largest stride to the smallest (ties in axis order):
+    ``a.transpose(memory_order(a))`` walks memory in C order (the identity for a
+    C-ordered array, reversed for a Fortran-ordered one such as a loaded NIfTI's)."""
+    return tuple(int(i) for i in np.argsort([-abs(s) for s in a.strides], kind="stable"))
+
+
 def _median_abs_diff(a: np.ndarray, mask: np.ndarray, axis: int, lag: int) -> float | None:
-    """Median |a[x + lag] - a[x]| along ``axis`` over pairs with both voxels in ``mask``."""
+    """Median |a[x + lag] - a[x]| along ``axis`` over pairs with both voxels in ``mask``.
+
+    The pairs are gathered in the array's memory order (:func:`memory_order`): the
+    median of the differences does not depend on their order, and a boolean gather in C
+    order across a Fortran-ordered CT (the 512x512x400 scan, every 6th slice) jumped
+    through memory: noise_level 1.1-1.2 -> 0.3 s.
+    """
+    perm = memory_order(a)
+    if perm != tuple(range(a.ndim)):
+        a, mask, axis = a.transpose(perm), mask.transpose(perm), perm.index(axis)
     n = a.shape[axis]
     if lag >= n:
         return None
