@@ -144,3 +144,39 @@ def test_small_grids_are_meshed_in_the_stage() -> None:
     assert labels.array.size < early.EARLY_MIN_VOXELS
     assert early.start_models(labels, twins, cut=cut, colours=COLOURS, params=ModelParams()) is None
     assert early.follow_cut(None, labels, colours=COLOURS, params=ModelParams()) is None
+
+
+def test_mid_size_grids_mesh_in_a_child_while_the_cut_stays_in_the_stage(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Colin27 real-vertical (144 x 156 x 234 voxels at 1.5 mm) is below the min-cut's
+    # threshold and at or above the meshes': its meshes are made in a child while
+    # ``reconstruct`` (one thread) runs; the tests' grids stay in the stage
+    assert early.EARLY_MIN_VOXELS <= 144 * 156 * 234 < separate_early.EARLY_MIN_VOXELS
+    assert 96**3 < early.EARLY_MIN_VOXELS
+    monkeypatch.setattr(early, "EARLY_MIN_VOXELS", 0)
+    labels, twins, cut = _grids()
+    assert separate_early.start_cut(labels, twins, params=CutParams()) is None
+    models = early.follow_cut(None, labels, colours=COLOURS, params=ModelParams())
+    assert models is not None and models.parts is None and models.job is None
+    ctx = SimpleNamespace(
+        result=lambda name: {
+            "segment": SimpleNamespace(labels=labels),
+            "separate": SimpleNamespace(twins=twins, cut=cut),
+        }[name],
+        has=lambda name: name in ("segment", "separate"),
+    )
+    models.stage_done("fusion", ctx)
+    assert models.job is None  # started by the cut's stage only
+    models.stage_done("separate", ctx)
+    assert models.job is not None
+
+    # the models must come from the child: building them here would fail
+    def not_here(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the models were built in the plan, not in the child")
+
+    monkeypatch.setattr(early, "_build", not_here)
+    got = models.result(labels, twins, cut, [])
+    monkeypatch.undo()
+    want = build_models(labels, twins, cut=cut, colours=COLOURS, params=ModelParams())
+    _same(got, want)

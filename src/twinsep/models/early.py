@@ -23,8 +23,13 @@ Every piece is made by the same code on equal copies of the arrays, so the meshe
 those the stage would make; when a child fails, or the min-cut's result was not the
 one the stage used, the stage makes that piece itself.
 
-Small scans are meshed in the stage: the process start (about 1-2 s of CPU) costs more
-than it can save.
+Grids too small for the min-cut's child (``separate.early.EARLY_MIN_VOXELS``) but of
+at least ``EARLY_MIN_VOXELS`` here (Colin27 real-vertical, 5.3 M voxels) get the whole
+:func:`build_models` in a child once ``separate`` has its result: ``reconstruct``, which
+runs meanwhile, is one thread, so on two cores the meshing (6 s of CPU there,
+fast-simplification holding the GIL for half of it) has a free core. Smaller scans (the
+tests' 96^3) are meshed in the stage: the process start (1.4 s of CPU: spawn and the
+meshing modules' imports) costs more than it can save.
 """
 
 from __future__ import annotations
@@ -51,9 +56,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 #: Grids of at least this many voxels get their meshes started early in a child
-#: process (the process start and the arrays pickled both ways cost about 1-2 s of
-#: CPU, more than the overlap gains on a 256^3 grid). Does not change any result.
-EARLY_MIN_VOXELS = 20_000_000
+#: process (the process start costs about 1.4 s of CPU, the arrays pickled both ways
+#: little at this size; below it the meshes take a few seconds, not worth a process).
+#: Does not change any result. Was 20 M (the min-cut's threshold) until session 27.
+EARLY_MIN_VOXELS = 4_000_000
 
 
 def _build(
