@@ -48,6 +48,7 @@ from twinsep.errors import ScanError
 from twinsep.io._loaded import Loaded, sha256_file, sha256_of_hashes
 from twinsep.io.checks import LoadParams, check_memory
 from twinsep.io.fsnames import printable_name
+from twinsep.io.padding import PaddingMask, padding_range
 from twinsep.volume import LPS_TO_RAS
 from twinsep.words import counted, noun
 
@@ -146,6 +147,11 @@ class _Header:
     bad_position: str | None = None
     """Which of ImageOrientationPatient / ImagePositionPatient is present but damaged
     (not 6 / 3 finite numbers); None when both are absent or readable."""
+    high_bit: int | None = None
+    """HighBit as written (None when absent); pixel values must end at BitsStored - 1."""
+    padding: tuple[int, int] | None = None
+    """Stored values declared as padding (PixelPaddingValue[, PixelPaddingRangeLimit]),
+    :func:`twinsep.io.padding.padding_range`."""
 
     @property
     def is_localizer(self) -> bool:
@@ -163,14 +169,25 @@ def is_dicom_file(path: Path) -> bool:
     return len(head) == 132 and head[128:132] == b"DICM"
 
 
+def looks_like_raw_dicom(head: bytes) -> bool:
+    """Whether a file's first bytes start preamble-less DICOM: a group 0x0008 element
+    (old exports, no file meta), or the file meta group 0x0002 in explicit VR (a file
+    written without its 128-byte preamble and ``DICM``; pydicom reads both, and such
+    files without a suffix were "not DICOM" until session 27)."""
+    if len(head) < 8 or head[3:4] != b"\x00":
+        return False
+    if head[:2] == b"\x08\x00":
+        return True
+    return head[:2] == b"\x02\x00" and head[4:6].isalpha() and head[4:6].isupper()
+
+
 def _looks_like_raw_dicom(path: Path) -> bool:
-    """Preamble-less DICOM (old exports) starts with a group 0x0008 element."""
     try:
         with open(path, "rb") as fh:
             head = fh.read(8)
     except OSError:
         return False
-    return len(head) == 8 and head[:2] == b"\x08\x00" and head[3:4] == b"\x00"
+    return looks_like_raw_dicom(head)
 
 
 # Header values are decoded from pydicom's raw elements: converting every DS value
@@ -358,6 +375,8 @@ def _header_from_dataset(path: Path, ds: pydicom.Dataset) -> _Header | str:
             contrast=bool(_text(ds, 0x00180010)),
             sequence=_mr_sequence(ds),
             bad_rescale=_bad_rescale(ds),
+            high_bit=_uint(ds, 0x00280102, None),
+            padding=padding_range(ds, _uint(ds, 0x00280103, 0) or 0),
             bad_position=_bad_position(ds),
         )
     except Exception as exc:  # a malformed element in an otherwise DICOM file
@@ -686,6 +705,16 @@ def _check_series_headers(hs: list[_Header], source: Path, params: LoadParams) -
             raise ScanError(h.path, "no PixelSpacing: the voxel size is unknown")
         if h.bad_rescale is not None:
             raise ScanError(h.path, h.bad_rescale)
+        if h.high_bit is not None and h.high_bit != h.bits_stored - 1:
+            # ACR-NEMA's layout (values in the high bits, HighBit 15 of 12 stored bits):
+            # read as low bits, every value would be 16 times too large, without a word
+            raise ScanError(
+                h.path,
+                f"HighBit {h.high_bit} with BitsStored {h.bits_stored}: the pixel values "
+                f"are not stored in the low bits (DICOM requires HighBit = BitsStored - 1 "
+                f"= {h.bits_stored - 1}), which twinsep does not read; export the series "
+                "again (e.g. gdcmconv --raw)",
+            )
         if min(h.pixel_spacing) <= 0:
             raise ScanError(
                 h.path,
@@ -1011,14 +1040,16 @@ def _values(h: _Header) -> np.ndarray:
 _READ_AHEAD = 8
 
 
-def _read_pixels(hs: list[_Header]) -> tuple[np.ndarray, list[str]]:
+def _read_pixels(hs: list[_Header], warnings: list[str]) -> tuple[np.ndarray, list[str]]:
     """Pass 2: stack ``(n, rows, cols)`` with rescale applied; also the file hashes.
 
     Two worker threads read and hash the next files while this thread converts the
-    current one (file reads and hashlib release the GIL).
+    current one (file reads and hashlib release the GIL). Declared padding values are
+    read by :class:`twinsep.io.padding.PaddingMask`'s rule (warned in ``warnings``).
     """
     n, rows, cols = len(hs), hs[0].rows, hs[0].cols
     stack = np.empty((n, rows, cols), dtype=_stack_dtype(hs))
+    padding = PaddingMask(stack.shape, [h.padding for h in hs])
     hashes: list[str] = []
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="twinsep-dicom") as pool:
         pending: deque[Future[tuple[bytes, str]] | None] = deque()
@@ -1039,7 +1070,11 @@ def _read_pixels(hs: list[_Header]) -> tuple[np.ndarray, list[str]]:
                 data, digest = fut.result()
                 raw = _pixels_from_bytes(h, data)
             hashes.append(digest)
+            padding.note(k, raw, h.padding)
             stack = _put_slice(stack, k, raw, h)
+    stack, note = padding.apply(stack)
+    if note is not None:
+        warnings.append(note)
     return stack, hashes
 
 
@@ -1340,7 +1375,7 @@ def _load_series(
     hs, lps = _geometry(hs, folder, params, warnings, prefer=single)
     n, rows, cols = len(hs), hs[0].rows, hs[0].cols
     check_memory((cols, rows, n), max(hs[0].bits_allocated // 8, 1), source, params=params)
-    stack, hashes = _read_pixels(hs)
+    stack, hashes = _read_pixels(hs, warnings)
     array = stack.transpose(2, 1, 0)
     affine = LPS_TO_RAS @ lps
     modality = hs[0].modality

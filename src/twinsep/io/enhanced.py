@@ -53,6 +53,7 @@ from twinsep.io.dicom import (
     _put_slice,
     _stack_dtype,
 )
+from twinsep.io.padding import PaddingMask
 from twinsep.volume import LPS_TO_RAS
 
 logger = logging.getLogger(__name__)
@@ -383,21 +384,29 @@ class _FramePixels:
         """Rescaled values of one frame as float64 (to compare frames at one position)."""
         return self.raw(h).astype(np.float64) * h.slope + h.inter
 
-    def stack(self, frames: list[_Header]) -> np.ndarray:
+    def stack(self, frames: list[_Header], warnings: list[str]) -> np.ndarray:
         """Rescaled ``(n, rows, cols)`` stack of ``frames`` in that order; sets ``sha256``.
 
         Native 16-bit files not read yet are streamed frame by frame (the file is hashed
         on the way), so the peak is the stack plus one frame rather than the stack plus
-        the whole file.
+        the whole file. Declared padding values are read by
+        :class:`twinsep.io.padding.PaddingMask`'s rule (warned in ``warnings``).
         """
         stack = np.empty((len(frames), self.top.rows, self.top.cols), dtype=_stack_dtype(frames))
+        padding = PaddingMask(stack.shape, [h.padding for h in frames])
         if self._data is None and self._decoded is None and all(map(_fast_path_ok, self.frames)):
-            return self._stream(frames, stack)
-        for k, h in enumerate(frames):
-            stack = _put_slice(stack, k, self.raw(h), h)
+            stack = self._stream(frames, stack, padding)
+        else:
+            for k, h in enumerate(frames):
+                raw = self.raw(h)
+                padding.note(k, raw, h.padding)
+                stack = _put_slice(stack, k, raw, h)
+        stack, note = padding.apply(stack)
+        if note is not None:
+            warnings.append(note)
         return stack
 
-    def _stream(self, frames: list[_Header], stack: np.ndarray) -> np.ndarray:
+    def _stream(self, frames: list[_Header], stack: np.ndarray, padding: PaddingMask) -> np.ndarray:
         slot = {h.frame: k for k, h in enumerate(frames)}  # dropped copies: hashed only
         hasher = hashlib.sha256()
         pos = 0
@@ -412,6 +421,7 @@ class _FramePixels:
                     k = slot.get(h.frame)
                     if k is not None:
                         raw = _pixels_from_bytes(dataclasses.replace(h, pixel_tell=0), buf)
+                        padding.note(k, raw, h.padding)
                         stack = _put_slice(stack, k, raw, h)
                 while chunk := fh.read(1 << 22):
                     hasher.update(chunk)
@@ -480,7 +490,7 @@ def read_multiframe(path: Path, *, params: LoadParams = LoadParams()) -> Loaded:
         raise ScanError(path, exc.reason) from None
     n, rows, cols = len(frames), top.rows, top.cols
     check_memory((cols, rows, n), max(top.bits_allocated // 8, 1), path, params=params)
-    stack = pixels.stack(frames)
+    stack = pixels.stack(frames, warnings)
     sop_name = UID(top.sop_class).name if top.sop_class else "multi-frame DICOM"
     logger.debug("read %d of %d frames of %s (%s)", n, top.n_frames, path, sop_name)
     return Loaded(

@@ -34,7 +34,7 @@ from twinsep.io.checks import (
     guess_modality,
     normalise_dtype,
 )
-from twinsep.io.dicom import is_dicom_file, read_dicom, series_uid_hash
+from twinsep.io.dicom import is_dicom_file, looks_like_raw_dicom, read_dicom, series_uid_hash
 from twinsep.io.formats import PAIR_SUFFIXES, read_itk, read_nifti, read_nifti_pair
 from twinsep.io.shear import orthogonal_grid
 from twinsep.io.unsupported import unsupported_reason
@@ -152,6 +152,8 @@ def _sniff(path: Path) -> str | None:
         return "nifti"
     if head[:2] == b"\x1f\x8b":
         return "gzip"
+    if looks_like_raw_dicom(head):
+        return "dicom"
     return None
 
 
