@@ -35,7 +35,8 @@ def test_blind_phantom_classes_give_the_true_midpoint() -> None:
     """CSF 150 (16 %), grey 470 (32 %), white 650 (52 %): the cavity's middle class is the
     grey, the level (148 + 470) / 2 = 309 instead of the core's 334 (its grey 520)."""
     cavity = _values([(150.0, 15.0, 0.16), (470.0, 25.0, 0.32), (650.0, 20.0, 0.52)])
-    level = _cavity_csf_grey(cavity, CSF_BLIND, 334.0, MRParams())
+    level, doubt = _cavity_csf_grey(cavity, CSF_BLIND, 334.0, MRParams())
+    assert doubt is None
     assert abs(level - 309.0) <= 4.0, level
 
 
@@ -45,18 +46,18 @@ def test_partial_volume_lowest_class_keeps_the_core_level() -> None:
     partial volume, not CSF, and the level stays (a middle class of 90 would have moved
     it to 60)."""
     cavity = _values([(64.0, 10.0, 0.24), (90.0, 8.0, 0.54), (112.0, 4.0, 0.23)])
-    assert _cavity_csf_grey(cavity, CSF_COLIN, 59.1, MRParams()) == 59.1
+    assert _cavity_csf_grey(cavity, CSF_COLIN, 59.1, MRParams()) == (59.1, None)
 
 
 def test_cavity_without_csf_keeps_the_core_level() -> None:
     """Grey and white matter only (a cavity with too little CSF for a class): the
     mixture's lowest class is grey matter, and grey must not set the CSF level."""
     cavity = _values([(470.0, 25.0, 0.45), (650.0, 20.0, 0.55)])
-    assert _cavity_csf_grey(cavity, CSF_BLIND, 309.0, MRParams()) == 309.0
+    assert _cavity_csf_grey(cavity, CSF_BLIND, 309.0, MRParams()) == (309.0, None)
 
 
 def test_level_only_moves_down() -> None:
     """A middle class brighter than the core's grey (here 560 against 470) is not taken:
     the level stays the core's."""
     cavity = _values([(150.0, 15.0, 0.16), (560.0, 25.0, 0.32), (700.0, 20.0, 0.52)])
-    assert _cavity_csf_grey(cavity, CSF_BLIND, 309.0, MRParams()) == 309.0
+    assert _cavity_csf_grey(cavity, CSF_BLIND, 309.0, MRParams()) == (309.0, None)

@@ -29,10 +29,15 @@ from twinsep import labels as L
 from twinsep.errors import InputError, ScanError
 from twinsep.segment import morph
 from twinsep.segment.ct import NO_CONTRAST_WARNING, tissue_volumes_ml
-from twinsep.segment.gmm import fit_gmm_1d
+from twinsep.segment.gmm import Mixture1D, fit_gmm_1d
 from twinsep.segment.histogram import sample_values
 from twinsep.segment.itk_threads import single_threaded
-from twinsep.segment.mr_dark import DarkLevel, dark_bright_level, fit_classes
+from twinsep.segment.mr_dark import (
+    DarkLevel,
+    dark_bright_level,
+    dark_class_separated,
+    fit_classes,
+)
 from twinsep.segment.mr_layer import csf_layer_cavity
 from twinsep.segment.mr_mirror import MirrorCheck, screen_mirrors
 from twinsep.segment.mr_orient import Orientation, OrientationSearch, search_orientations
@@ -399,8 +404,15 @@ def fuse_mr(
             "of the cranial cavity; brain and CSF outside it are the CT's"
         )
     changed = 0
-    if int(inner.sum()) > 1000:
-        csf_sure, brain_sure = _confident_csf_brain(reg.array[inner], params)
+    mix = _fit_three(reg.array[inner], params) if int(inner.sum()) > 1000 else None
+    if mix is not None and not dark_class_separated(mix, params.csf_class_sigmas):
+        # a lumped fit: its 'sure CSF' would take grey matter. Started where the CT's
+        # own CSF and brain lie the classes may part; else the CT's call stays
+        mix = _fit_three_at_ct(reg.array[inner], lab[inner], params) or mix
+    if mix is not None and not dark_class_separated(mix, params.csf_class_sigmas):
+        warnings.append(_classes_warning(mix))
+    elif mix is not None:
+        csf_sure, brain_sure = _confident_csf_brain(reg.array[inner], mix, params)
         new = lab[inner]
         before = new.copy()
         new[csf_sure] = L.CSF
@@ -614,17 +626,26 @@ def _turned_warning(mr: Volume, best: Orientation, search: OrientationSearch) ->
     )
 
 
-def _confident_csf_brain(vals: np.ndarray, params: MRParams) -> tuple[np.ndarray, np.ndarray]:
+def _confident_csf_brain(
+    vals: np.ndarray, mix: Mixture1D, params: MRParams
+) -> tuple[np.ndarray, np.ndarray]:
     """Where a T1 alone is sure of CSF and of brain among cavity voxel values ``vals``.
 
-    A three-class mixture (CSF dark; grey and white matter) is fitted to the values; a
-    voxel is sure CSF (brain) when its value lies within ``params.fusion_gap_share`` of
+    ``mix`` is the three-class mixture of the values (:func:`_fit_three`: CSF dark; grey
+    and white matter); a voxel is sure CSF (brain) when its value lies within ``params.fusion_gap_share`` of
     the CSF-grey gap from the CSF (grey-matter) mean and on that side of the mixture's
     CSF/grey boundary: not between the classes, where partial volume and
     misregistration put the edges. (Posteriors are no guide there: the mixture widens a
     class over the edge voxels, and a narrow class loses its own tail to a wide one.)
+
+    :func:`fuse_mr` uses the fit only when its lowest class is one tissue, clear of the
+    next class up (``params.csf_class_sigmas``,
+    :func:`twinsep.segment.mr_dark.dark_class_separated`): a cavity with little CSF (a
+    thin layer, small ventricles) fits as one wide class of CSF and grey matter and two
+    of white matter (generated head, 1.5 mm CSF layer: 391 +- 169, 636, 644), and half
+    of its 'sure CSF' was grey matter. Such a fit is tried again from the CT's CSF and
+    brain (:func:`_fit_three_at_ct`); when that is not clear either, the CT's call stays.
     """
-    mix = _fit_three(vals, params)
     m0, m1 = mix.means[0], mix.means[1]
     cut = mix.boundary(0, 1)
     gap = params.fusion_gap_share * (m1 - m0)
@@ -633,7 +654,44 @@ def _confident_csf_brain(vals: np.ndarray, params: MRParams) -> tuple[np.ndarray
     return csf, brain
 
 
-def _fit_three(vals: np.ndarray, params: MRParams) -> Any:
+def _classes_warning(mix: Mixture1D) -> str:
+    """The plan's warning when the registered MR's cavity classes are not CSF and brain
+    (:func:`_confident_csf_brain`): brain and CSF stay the CT's."""
+    return (
+        "the MR's values in the cranial cavity did not part into CSF and brain (the "
+        f"darkest of three classes, {mix.means[0]:.0f} +- {mix.sigmas[0]:.0f}, is not clear "
+        f"of the next, {mix.means[1]:.0f}): brain and CSF are the CT's, the MR was not used "
+        "for them"
+    )
+
+
+def _fit_three_at_ct(vals: np.ndarray, ct_labels: np.ndarray, params: MRParams) -> Mixture1D | None:
+    """Three-class 1D mixture of the registered MR's cavity values ``vals`` started where
+    the CT's call puts CSF and brain (``ct_labels``, the CT's labels of the same voxels):
+    at the median of the values the CT calls CSF and the 25th / 75th percentiles of those
+    it calls brain; None when the CT calls fewer than 1000 voxels either.
+
+    With the 10th/50th/90th percentiles a cavity whose white matter is most of its
+    voxels starts two classes in the white matter, and a third takes CSF and grey matter
+    together (generated head, 1.5 mm CSF layer: 391 +- 168, 636, 643); started at the
+    CT's CSF (144) and brain (612 / 650) it parts them (180 +- 79, 479, 640).
+    """
+    csf, brain = vals[ct_labels == L.CSF], vals[ct_labels == L.BRAIN]
+    if csf.size < 1000 or brain.size < 1000:
+        return None
+    q = np.percentile(brain, [25, 75])
+    rng = np.random.default_rng(params.seed)
+    x = sample_values(vals.astype(np.float32), 200_000, rng)
+    counts, edges = np.histogram(x, bins=512)
+    return fit_gmm_1d(
+        0.5 * (edges[1:] + edges[:-1]),
+        (float(np.median(csf)), float(q[0]), float(q[1])),
+        init_sigma=float(np.std(x)) / 4,
+        weights=counts,
+    )
+
+
+def _fit_three(vals: np.ndarray, params: MRParams) -> Mixture1D:
     """Three-class 1D mixture of MR values (initial means at the 10th/50th/90th
     percentiles; :func:`twinsep.segment.mr_dark.fit_classes`)."""
     return fit_classes(vals, 3, params)
@@ -842,6 +900,7 @@ def segment_mr_t1(
     # the brain grown through voxels that read as the ventricles' CSF; where that layer
     # does not read as CSF (thinner than a voxel: an adult's), 1.5 mm over the brain
     cavity = None
+    cavity_doubt: str | None = None
     if csf_vals is not None:
         cavity = csf_layer_cavity(sm, closed, body, csf_vals, t_csf, spacing, mr_params)
     if cavity is None:
@@ -850,7 +909,7 @@ def segment_mr_t1(
         # the split itself: half-way to the grey matter the cavity holds, when its own
         # three-class mixture shows it (blind MR phantom: the core's darker class carried
         # the deep grey nuclei, level 334 for a true midpoint of 305)
-        t_csf = _cavity_csf_grey(sm[cavity], csf_vals, t_csf, mr_params)
+        t_csf, cavity_doubt = _cavity_csf_grey(sm[cavity], csf_vals, t_csf, mr_params)
     csf = cavity & (sm < t_csf)
     brain = cavity & ~csf
     # the head the labels cover: the body with what its sections enclose. The skull band
@@ -881,6 +940,7 @@ def segment_mr_t1(
             "segmented from MR alone: bone from MR is approximate (T1 shows the skull only "
             "as a dark band), and no vessels or sinuses were segmented",
             *_dark_level_warning(dark),
+            *((cavity_doubt,) if cavity_doubt else ()),
         ),
         modality="MR",
         tissue_ml=tissue_volumes_ml(vol),
@@ -1016,7 +1076,7 @@ def _csf_grey_boundary(
 
 def _cavity_csf_grey(
     cavity_vals: np.ndarray, csf_vals: np.ndarray, level: float, params: MRParams
-) -> float:
+) -> tuple[float, str | None]:
     """The CSF/grey level that splits the cranial cavity (MR alone): half-way between the
     enclosed CSF's median and the grey matter's mean read in the cavity itself, when that
     lies below ``level`` (``_csf_grey_boundary``'s, from the brain core); else ``level``.
@@ -1036,6 +1096,12 @@ def _cavity_csf_grey(
     twins: lowest class 63.6 / 65.4 for a CSF of 30.3 and a middle class of 90.2). The
     level only moves down: a middle mean above the core's grey is not taken.
 
+    The lowest class must also be one tissue, clear of the middle class by
+    ``params.csf_class_sigmas`` of its sigmas (:func:`twinsep.segment.mr_dark.dark_class_separated`):
+    a class that lumps CSF with grey matter can lie nearer the CSF than the middle
+    class does while the middle class is white matter. The level then stays, and a
+    warning says the cavity's classes were not told apart.
+
     Parameters
     ----------
     cavity_vals : ndarray of float
@@ -1049,27 +1115,41 @@ def _cavity_csf_grey(
     Returns
     -------
     float
+        The level.
+    str or None
+        The plan's warning when the lowest class lay nearer the CSF but was not clear of
+        the middle class; else None.
     """
     if cavity_vals.size < 1000 or csf_vals.size == 0:
-        return level
+        return level, None
     csf = float(np.median(csf_vals))
     grey_core = 2.0 * level - csf  # level = (csf + grey_core) / 2
     mix = _fit_three(cavity_vals, params)
     low, mid = float(mix.means[0]), float(mix.means[1])
-    lowest_is_csf = abs(low - csf) < abs(mid - low)
+    nearer_csf = abs(low - csf) < abs(mid - low)
+    separated = dark_class_separated(mix, params.csf_class_sigmas)
     refined = 0.5 * (csf + mid)
     logger.debug(
-        "MR alone cavity classes %.1f / %.1f / %.1f (enclosed CSF %.1f): lowest is CSF %s, "
-        "level %.1f (core %.1f)",
+        "MR alone cavity classes %.1f / %.1f / %.1f (sigmas %s, enclosed CSF %.1f): lowest "
+        "nearer the CSF %s, separated %s, level %.1f (core %.1f)",
         *mix.means,
+        np.round(mix.sigmas, 1),
         csf,
-        lowest_is_csf,
+        nearer_csf,
+        separated,
         refined,
         level,
     )
-    if lowest_is_csf and mid < grey_core:
-        return refined
-    return level
+    if nearer_csf and not separated:
+        return level, (
+            "MR alone: the cranial cavity's T1 values did not part into CSF and brain "
+            f"classes (the darkest, {low:.0f} +- {mix.sigmas[0]:.0f}, is not clear of the "
+            f"next, {mid:.0f}): the CSF/grey level {level:.0f} is read from the brain core "
+            "alone, and CSF may be wrong. Check the CSF against the T1"
+        )
+    if nearer_csf and mid < grey_core:
+        return refined, None
+    return level, None
 
 
 def _grown_through_bright(

@@ -1554,6 +1554,19 @@ class MRParams:
     cortex) 1.35-1.54 (docs/segmentation.md, "MR alone: a dark/bright level that does
     not collapse")."""
 
+    csf_class_sigmas: float = 2.0
+    """The three-class mixtures of the cranial cavity's T1 values (CSF; grey and white
+    matter) are used only when the lowest class's mean plus this many of its sigmas lies
+    below the next class's mean: the class is the CSF, not CSF and grey matter lumped
+    (``segment.mr._cavity_csf_grey`` for MR alone, ``segment.mr._confident_csf_brain``
+    for CT + MR). The same two sigmas as ``dark_class_sigmas``; not fitted. Measured
+    (next mean - lowest mean in lowest sigmas): generated heads' cavities 4.0-17.4, blind
+    MR phantom rows 7.2-12.7, a generated cavity with little CSF (1.5 mm layer, small
+    ventricles) 1.45, Colin27 1.55-1.84 (its lowest class, 58-64, is partial volume of
+    CSF, 30, and grey matter, 89): on Colin27 the CT + MR plan keeps the CT's brain and
+    CSF (docs/segmentation.md, "MR alone: wide CSF, checked cavity classes, the skull
+    under the scalp")."""
+
     dark_max_classes: int = 5
     """MR alone: when the three-class mixture of the head fails its checks, mixtures of
     4 up to this many classes are tried for the dark/bright level (``segment.mr_dark``).
