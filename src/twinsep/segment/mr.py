@@ -41,6 +41,7 @@ from twinsep.segment.mr_dark import (
 from twinsep.segment.mr_layer import csf_layer_cavity
 from twinsep.segment.mr_mirror import MirrorCheck, screen_mirrors
 from twinsep.segment.mr_orient import Orientation, OrientationSearch, search_orientations
+from twinsep.segment.mr_skull import scalp_edge
 from twinsep.segment.params import MRParams, SegmentParams
 from twinsep.segment.result import TissueLabels
 from twinsep.volume import LPS_TO_RAS, Volume
@@ -921,7 +922,10 @@ def segment_mr_t1(
     # neck muscles lie deeper than the skull band and joined the brain core
     head = enclosed(body)
     band = head & ~cavity & morph.dilate_mm(cavity, mr_params.skull_band_mm, spacing)
+    # the skull lies under the scalp: the dark partial volume of skin and air at the
+    # head's edge is not bone, though the band (as wide as the thickest skull) reaches it
     skull = band & (sm < t_dark)
+    skull &= ~scalp_edge(head, sm < t_dark, spacing, 2.0 * params.smooth_sigma_mm)
     out = np.zeros(a.shape, np.uint8)
     out[head] = L.SOFT_TISSUE
     out[skull] = L.BONE
