@@ -376,7 +376,12 @@ def plan(
     ] = DEFAULT_COLOUR_B,
     seed: Annotated[int, typer.Option("--seed", help="Seed for every stochastic step.")] = 0,
     keep_phi: Annotated[
-        bool, typer.Option("--keep-phi", help="Keep patient names/IDs in outputs (off by default).")
+        bool,
+        typer.Option(
+            "--keep-phi",
+            help="Keep patient identifiers in outputs: input paths as given, and seg.dcm with "
+            "the source's patient, study and UIDs (off by default).",
+        ),
     ] = False,
     pdf: Annotated[bool, typer.Option("--pdf", help="Also write report.pdf.")] = False,
     separation_date: Annotated[
