@@ -13,7 +13,8 @@ newborn's (:data:`INFANT`: unmyelinated white matter 380 *darker* than grey 520)
 :data:`DESIGNS` are the 21 designs of docs/segmentation.md ("MR alone: a dark/bright
 level that does not collapse", helper MR2's generator, here in the repository) and the
 wide extra-axial CSF layers of an infant (benign enlargement of the subarachnoid spaces,
-4-10 mm): ``csf3``, ``csf5``, ``csf8``.
+4-10 mm): ``csf3``, ``csf5``, ``csf8``; and newborn white matter darker than
+:data:`INFANT`'s (``inf wm250``, ``inf wm200``).
 """
 
 from __future__ import annotations
@@ -142,4 +143,7 @@ DESIGNS: dict[str, T1Design] = {
     "csf8": T1Design(cortex_mm=3.0, fold_mm=6, sulcus_mm=3, csf_mm=8.0),
     "inf csf5": T1Design(cortex_mm=3.0, fold_mm=6, sulcus_mm=3, csf_mm=5.0, **INFANT),
     "inf csf8": T1Design(cortex_mm=3.0, fold_mm=6, sulcus_mm=3, csf_mm=8.0, **INFANT),
+    # newborn white matter darker still: 250, and 200 (nearly as dark as CSF, 140)
+    "inf wm250": T1Design(cortex_mm=3.0, fold_mm=6, sulcus_mm=3, wm=250.0, gm=520.0),
+    "inf wm200": T1Design(cortex_mm=3.0, fold_mm=6, sulcus_mm=3, wm=200.0, gm=520.0),
 }

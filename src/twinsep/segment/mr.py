@@ -32,6 +32,7 @@ from twinsep.segment.ct import NO_CONTRAST_WARNING, tissue_volumes_ml
 from twinsep.segment.gmm import Mixture1D, fit_gmm_1d
 from twinsep.segment.histogram import sample_values
 from twinsep.segment.itk_threads import single_threaded
+from twinsep.segment.mr_contrast import infant_contrast_warning
 from twinsep.segment.mr_dark import (
     DarkLevel,
     dark_bright_level,
@@ -913,6 +914,7 @@ def segment_mr_t1(
         t_csf, cavity_doubt = _cavity_csf_grey(sm[cavity], csf_vals, t_csf, mr_params)
     csf = cavity & (sm < t_csf)
     brain = cavity & ~csf
+    infant = infant_contrast_warning(sm, enclosed(cavity), brain, spacing)
     # the head the labels cover: the body with what its sections enclose. The skull band
     # is as dark as air on a T1; where the neck ends inside the grid (a scan padded or
     # resampled beyond its field of view; the Colin27 twins), the dark spine and foramen
@@ -945,6 +947,7 @@ def segment_mr_t1(
             "as a dark band), and no vessels or sinuses were segmented",
             *_dark_level_warning(dark),
             *((cavity_doubt,) if cavity_doubt else ()),
+            *((infant,) if infant else ()),
         ),
         modality="MR",
         tissue_ml=tissue_volumes_ml(vol),
