@@ -172,16 +172,20 @@ def _relieved(build: Any) -> tuple[Relieved, Team, dict[str, int]]:
     wanted: dict[int, int] | None = None
     wanted_duty: dict[str, int] | None = None
     rounds = 0
+    cap: int | None = None  # the first team's plain makespan (relief never lengthens it)
     while True:
         team = build(default_team(extra=extra))
         try:
-            rel = solve_with_relief(compile_problem(team), start=wanted, start_duty=wanted_duty)
+            rel = solve_with_relief(
+                compile_problem(team), start=wanted, start_duty=wanted_duty, makespan_cap=cap
+            )
         except InfeasibleScheduleError:
             if rounds == 3 or not asked:
                 raise
             rounds += 1
             extra = relief_grow(extra, asked)
             continue
+        cap = rel.plain_makespan_min if cap is None else cap
         asked = relief_prefixes(rel)
         if not rel.short or rounds == 3 or not asked:
             return rel, team, extra

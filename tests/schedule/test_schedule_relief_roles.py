@@ -105,6 +105,58 @@ def test_the_group_limit_is_the_own_limit_scaled_by_the_sampled_duty() -> None:
     assert tightened_duty_limits(problem, plain, duties, 0.99) == {}
 
 
+def _two_chains() -> Team:
+    """Two chains of four (140, 150, 300)-min steps side by side, one scrub nurse each,
+    three nurses: planned, two nurses of 615 min, both over the limit on most days. Their
+    planning limit (about 494 min) allows three steps a nurse: the third nurse can take
+    the last step of one chain only, the other chain's last step waits for her (+150
+    min)."""
+    tasks = []
+    for chain in "AB":
+        prev: tuple[str, ...] = ()
+        for i in range(4):
+            name = f"{chain} step {i}"
+            tasks.append(
+                Task(name=name, duration_min=(140, 150, 300), needs={"scrub_nurse": 1}, after=prev)
+            )
+            prev = (name,)
+    people = [person(f"SN-{i}", "scrub_nurse", hours=12, ho=15) for i in (1, 2, 3)]
+    return small_team(people, tasks)
+
+
+def test_relief_never_makes_the_day_longer_than_the_plain_plan_by_more_than_the_margin() -> None:
+    """A longer day keeps everyone longer (and, in an operation, the twins on the table):
+    planning limits that only a longer day meets count as not met (``Relieved.wanted``:
+    the default team grows), and the schedule keeps the plain day with a note."""
+    team = _two_chains()
+    problem = compile_problem(team)
+    plain = solve_schedule(problem, params=FAST)
+    assert plain.makespan_min == 600
+    relieved = solve_with_relief(problem, solve=FAST, montecarlo=MC)
+    assert relieved.schedule.makespan_min <= 600 + ReliefParams().longer_day_max_min
+    assert relieved.short and "scrub_nurse@shared" in relieved.wanted_duty
+    assert any("without a longer day" in n for n in relieved.notes), relieved.notes
+    assert verify_schedule(relieved.schedule, team, rules=relieved.problem.rules()).ok
+    # the trade it refuses: limits met by a day two hours longer
+    longer = solve_with_relief(
+        problem, solve=FAST, montecarlo=MC, params=ReliefParams(longer_day_max_min=10**6)
+    )
+    assert longer.schedule.makespan_min > 600 + 30
+    # with one more nurse the limits are met on the plain day
+    more = small_team(
+        [*team.people, person("SN-4", "scrub_nurse", hours=12, ho=15)], list(team.tasks)
+    )
+    grown = solve_with_relief(
+        compile_problem(more),
+        solve=FAST,
+        montecarlo=MC,
+        start_duty=relieved.wanted_duty,
+        makespan_cap=relieved.plain_makespan_min,
+    )
+    assert grown.schedule.makespan_min == 600 and not grown.short
+    assert max(grown.risk.p_over_limit.values()) <= 0.10
+
+
 def _relay_day() -> Team:
     """Twin A anaesthetised 720 min (30 + 300 + 300 + 60 + 30, fixed): one relay of the
     anaesthetist in charge is needed (12 h with a 15-min hand-over tail); of the

@@ -87,11 +87,22 @@ class ReliefParams:
         closure, 2-2.7 h). 0 lets a relay fall anywhere the limits allow (as before
         2026-11-28). Kept as far as the milestones allow at the shortest day and the
         fewest relays; a schedule that cannot keep it says so in a note.
+    longer_day_max_min : int
+        How much longer than the plain plan (most-likely durations, the team's own
+        limits) the relief may make the planned day, minutes: 30. Planning limits that
+        the team can meet only with a longer day (real-ct-vertical with the default
+        team: +110 min, angular-frontal +121 min, 2026-11-28) would keep anaesthetised
+        twins on the table longer and everyone's duty with them; beyond this margin the
+        limits count as not met (:attr:`Relieved.wanted`): the default team then grows,
+        a user's team keeps the last limits that did not lengthen the day, with a note.
+        30 min leaves room for a hand-over or two that waits for a milestone (the
+        tests' phantom: +6 min).
     """
 
     overrun_max: float = 0.10
     rounds: int = 3
     min_shift_min: int = 120
+    longer_day_max_min: int = 30
 
 
 @dataclass(frozen=True)
@@ -108,6 +119,8 @@ class Relieved:
     wanted_duty: dict[str, int] = field(default_factory=dict)
     """The role groups' planning limits (group key -> minutes) that the simulated day
     asked for and this team could not meet (empty when met)."""
+    plain_makespan_min: int | None = None
+    """The makespan a longer day is judged by (``makespan_cap``, or the first solve's)."""
 
     @property
     def short(self) -> bool:
@@ -246,6 +259,7 @@ def solve_with_relief(
     operation: str = "separation",
     start: Mapping[int, int] | None = None,
     start_duty: Mapping[str, int] | None = None,
+    makespan_cap: int | None = None,
 ) -> Relieved:
     """Optimise one operation with every role relieved for the simulated day.
 
@@ -264,6 +278,10 @@ def solve_with_relief(
         operation with more people.
     start_duty : mapping, optional
         The same for the role groups (:attr:`Relieved.wanted_duty`).
+    makespan_cap : int, optional
+        The plain plan's makespan to judge a longer day by (``params.longer_day_max_min``
+        beyond it counts as not met): that of a smaller team for the same operation
+        (:attr:`Relieved.plain_makespan_min`); None: this team's first solve.
 
     Returns
     -------
@@ -279,13 +297,24 @@ def solve_with_relief(
         ``start_duty`` when given).
     """
     notes: list[str] = []
-    problem = with_limits(problem, start or {}, start_duty)
-    problem = replace(problem, min_shift_min=max(0, int(params.min_shift_min)))
+    plain = replace(problem, min_shift_min=max(0, int(params.min_shift_min)))
+    problem = with_limits(plain, start or {}, start_duty)
     schedule = solve_schedule(problem, params=solve, operation=operation)
+    cap = schedule.makespan_min if makespan_cap is None else int(makespan_cap)
+    longest = cap + max(0, int(params.longer_day_max_min))
     wanted: dict[int, int] = {}
     wanted_duty: dict[str, int] = {}
+    rounds = max(0, params.rounds)
+    if schedule.makespan_min > longest:
+        # the limits a smaller team asked for make this team's day longer: not met;
+        # the plain plan instead
+        wanted, wanted_duty = _limits_of(problem)
+        notes.append(_longer_note(operation, params, schedule.makespan_min, cap))
+        problem = plain
+        schedule = solve_schedule(problem, params=solve, operation=operation)
+        rounds = 0
     risk: MonteCarloResult | None = None  # of ``schedule``, when simulated
-    for _ in range(max(0, params.rounds)):
+    for _ in range(rounds):
         risk, duties = simulate(problem, schedule, params=montecarlo)
         limits = tightened_limits(problem, schedule, duties, params.overrun_max)
         groups = tightened_duty_limits(problem, schedule, duties, params.overrun_max)
@@ -296,12 +325,7 @@ def solve_with_relief(
         try:
             again = solve_schedule(tighter, params=solve, operation=operation)
         except InfeasibleScheduleError:
-            wanted = {
-                c: cv.duty_limit_min
-                for c, cv in enumerate(tighter.covers)
-                if cv.duty_limit_min is not None
-            }
-            wanted_duty = dict(tighter.duty_limits)
+            wanted, wanted_duty = _limits_of(tighter)
             asked = [*(f"{problem.covers[c].cover.key} {m}" for c, m in sorted(limits.items()))]
             asked += [f"{k} {m}" for k, m in sorted(groups.items())]
             notes.append(
@@ -310,6 +334,10 @@ def solve_with_relief(
                 f"planned to {', '.join(asked)} min); the schedule keeps the last planning "
                 "limits the team can meet: plan extra relief"
             )
+            break
+        if again.makespan_min > longest:
+            wanted, wanted_duty = _limits_of(tighter)
+            notes.append(_longer_note(operation, params, again.makespan_min, cap))
             break
         problem, schedule, risk = tighter, again, None
     if risk is None:
@@ -332,6 +360,25 @@ def solve_with_relief(
         notes=tuple(notes),
         wanted=wanted,
         wanted_duty=wanted_duty,
+        plain_makespan_min=cap,
+    )
+
+
+def _limits_of(problem: Problem) -> tuple[dict[int, int], dict[str, int]]:
+    """The planning limits of ``problem``: of its continuous roles and of its groups."""
+    covers = {
+        c: cv.duty_limit_min for c, cv in enumerate(problem.covers) if cv.duty_limit_min is not None
+    }
+    return covers, dict(problem.duty_limits)
+
+
+def _longer_note(operation: str, params: ReliefParams, longer: int, cap: int) -> str:
+    """The note for planning limits that only a longer day meets."""
+    return (
+        f"{operation}: the team cannot keep everyone within the work limit on "
+        f"{1 - params.overrun_max:.0%} of simulated days without a longer day (planned "
+        f"{longer} min instead of {cap}); the schedule keeps the last planning limits that "
+        "do not lengthen it: plan extra relief"
     )
 
 

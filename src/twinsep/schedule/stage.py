@@ -373,6 +373,7 @@ def plan_schedule(
     wanted: dict[int, int] | None = None
     wanted_duty: dict[str, int] | None = None
     smaller: tuple[Team, Team, Problem, Relieved] | None = None
+    cap: int | None = None  # the first team's plain makespan: relief never lengthens it
     while True:
         base = (
             team if team is not None else default_team(params.template, relays=relays, extra=grown)
@@ -396,6 +397,7 @@ def plan_schedule(
                 params=params.relief,
                 start=wanted,
                 start_duty=wanted_duty,
+                makespan_cap=cap,
             )
         except InfeasibleScheduleError as exc:
             if wanted is not None and smaller is not None:
@@ -419,6 +421,8 @@ def plan_schedule(
             relays += 1
             logger.debug("default team too small (%s); adding relay %d", exc, relays)
             continue
+        if cap is None:
+            cap = relieved.plain_makespan_min
         if relieved.short and team is None and relief_rounds < params.max_relays:
             # the default team has too few people to relieve every role for the
             # simulated day (relief.py): one more of each short role (per twin for a
