@@ -74,9 +74,11 @@ class ScheduleParams:
     montecarlo : MonteCarloParams
         Risk simulation (the seed comes from ``--seed``).
     relief : ReliefParams
-        When the relays of each twin's anaesthetist in charge are planned for the
-        simulated day (every shift within the work limit on 90 % of simulated days;
-        :mod:`twinsep.schedule.relief`), for every operation.
+        How every duty is planned for the simulated day (each shift in charge of a twin
+        and every other role within the work limit on 90 % of simulated days, no shift in
+        charge under 2 h where a milestone allows, never a longer day;
+        :mod:`twinsep.schedule.relief`), for every operation; the default team grows by
+        the roles that ask for it (up to ``max_relays`` rounds).
     max_relays : int
         When the *default* team cannot cover the operation within its duty limits, it is
         enlarged by up to this many relays (one more person per twin-team role and per
