@@ -264,14 +264,22 @@ def _blood_lines(blood: dict[str, Any]) -> list[str]:
     lines = []
     for twin, b in (blood.get("twins") or {}).items():
         if b.get("ebv_ml") is None:
+            if b.get("status") == "partly given":  # a figure was asked for: say why none
+                lines.append(
+                    f"blood, twin {twin}: not computed ({', '.join(b.get('missing') or [])} "
+                    "not given)"
+                )
             continue
         text = f"blood, twin {twin}: estimated volume {b['ebv_ml']:.0f} mL"
         if b.get("mabl_ml") is not None:
             text += f", allowable loss {b['mabl_ml']:.0f} mL to Hct {b['hct_min_pct']:g} %"
+        else:
+            text += f", allowable loss not computed ({', '.join(b.get('missing') or [])} not given)"
         lines.append(text + " (estimate, not a transfusion protocol)")
     high = blood.get("high_risk_stages") or []
     if high:
-        lines.append(f"bleeding risk high in stage {', '.join(str(n) for n in high)}")
+        stages = "stages" if len(high) != 1 else "stage"
+        lines.append(f"bleeding risk high in {stages} {', '.join(str(n) for n in high)}")
     return lines
 
 

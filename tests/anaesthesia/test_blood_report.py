@@ -117,5 +117,5 @@ def test_cli_summary_lines_name_each_twin_and_not_a_protocol() -> None:
     ]
     assert _blood_lines(_plan()["blood"]) == []  # nothing given: nothing printed
     assert _blood_lines({"twins": {}, "high_risk_stages": [3, 4]}) == [
-        "bleeding risk high in stage 3, 4"
+        "bleeding risk high in stages 3, 4"
     ]

@@ -86,9 +86,11 @@ def test_flags_by_what_each_stage_cuts() -> None:
     )
     assert "cuts 120 mm² of bone" in flags[3].reasons
     assert not flags[4].sinus  # the sinus is divided in stage 4, not again
+    # brain cut through and the brains' contact the cut follows: two figures, not one sum
     assert flags[4].reasons == (
         "cuts 900 mm² of bone",
-        "divides 300 mm² of brain or brain against brain",
+        "cuts 20 mm² of brain",
+        "separates 280 mm² of brain against brain (no dura seen)",
     )
 
 
@@ -183,7 +185,7 @@ def test_runsheet_lines_name_the_figures_the_high_stages_and_not_a_protocol() ->
     a = section["runsheet"]["A"]
     assert a.startswith(
         "Twin A blood: estimated blood volume 600 mL (560-640 mL: 8 kg x 70-80 mL/kg, "
-        "infant (3 to 12 months)); allowable loss not given (--hct)."
+        "infant (3 to 12 months)); allowable loss not computed (--hct not given)."
     )
     assert "Bleeding risk high: stage 4: divides the shared sinus (vessel-3, 6.5 mm wide)." in a
     assert a.endswith(
@@ -193,5 +195,7 @@ def test_runsheet_lines_name_the_figures_the_high_stages_and_not_a_protocol() ->
     none = blood_section(
         blood_plan(PlanOptions(scan_path=Path("ct.nii.gz")), None, None), BloodParams()
     )["runsheet"]["B"]
-    assert none.startswith("Twin B blood: not given (--weight-kg, --age-months, --hct).")
+    assert none.startswith(
+        "Twin B blood: not computed (--weight-kg, --age-months, --hct not given)."
+    )
     assert "no stage divides the shared sinus or a large vessel" in none

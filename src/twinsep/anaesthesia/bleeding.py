@@ -187,13 +187,17 @@ def _one_stage(stage: Any, by_id: Mapping[str, Any], large_vessel_mm: float) -> 
             f"(widest {widest:.1f} mm)"
         )
     elif not cut and area.get("vessel", 0.0) > 0.0:
-        moderate.append(f"cuts {area['vessel']:.0f} mm² of labelled vessel")
+        moderate.append(f"cuts {area['vessel']:,.0f} mm² of labelled vessel")
     if area.get("bone", 0.0) > 0.0:
-        moderate.append(f"cuts {area['bone']:.0f} mm² of bone")
-    brain = area.get("brain", 0.0) + area.get("brain_interface", 0.0)
+        moderate.append(f"cuts {area['bone']:,.0f} mm² of bone")
+    # brain cut through, and the contact of the two brains the cut follows (no dura seen
+    # between them): two figures, as the report's cut-area table gives them
+    brain, contact = area.get("brain", 0.0), area.get("brain_interface", 0.0)
     if brain > 0.0:
-        moderate.append(f"divides {brain:.0f} mm² of brain or brain against brain")
-    elif getattr(stage, "action", "") in _BONE_ACTIONS:
+        moderate.append(f"cuts {brain:,.0f} mm² of brain")
+    if contact > 0.0:
+        moderate.append(f"separates {contact:,.0f} mm² of brain against brain (no dura seen)")
+    if brain <= 0.0 and contact <= 0.0 and getattr(stage, "action", "") in _BONE_ACTIONS:
         moderate.append("osteotomies cut bone")
     risk: Risk = "high" if high else ("moderate" if moderate else "low")
     reasons = high + moderate

@@ -24,6 +24,11 @@ NOT_A_PROTOCOL = (
     "and the patient"
 )
 
+#: Why no stage is known to spare a vessel on a scan without visible veins.
+VEINS_NOT_SEEN = (
+    "the scan shows no veins (a CT without contrast): the vessels each cut divides are not known"
+)
+
 
 @dataclass(frozen=True)
 class BloodPlan:
@@ -37,11 +42,16 @@ class BloodPlan:
         One per stage of the separation plan, in its order.
     hct_min_given : bool
         The threshold came from ``--hct-min`` (else ``BloodParams.hct_min_pct``).
+    vessels_visible : bool
+        The scan shows the veins (the fusion's ``completeness_cue.venous_visible``; True
+        when unknown). False on a CT without contrast: the flags then see no vessel the
+        cut divides, and a stage without a high flag is not known to spare one.
     """
 
     twins: dict[str, TwinBlood]
     stages: tuple[StageBleeding, ...]
     hct_min_given: bool
+    vessels_visible: bool = True
 
 
 def _pair(value: tuple[float, float] | None, i: int) -> float | None:
@@ -101,7 +111,13 @@ def blood_plan(
                 large_vessel_mm=params.large_vessel_mm,
             )
         )
-    return BloodPlan(twins=twins, stages=flags, hct_min_given=options.hct_min_pct is not None)
+    cue = getattr(fusion, "completeness_cue", None)
+    return BloodPlan(
+        twins=twins,
+        stages=flags,
+        hct_min_given=options.hct_min_pct is not None,
+        vessels_visible=bool(getattr(cue, "venous_visible", True)),
+    )
 
 
 def _round(v: float | None, digits: int = 0) -> float | None:
@@ -135,7 +151,7 @@ def _fmt(v: float | None) -> str:
     return "—" if v is None else f"{v:,.0f}"
 
 
-def runsheet_line(b: TwinBlood, high: Sequence[StageBleeding]) -> str:
+def runsheet_line(b: TwinBlood, high: Sequence[StageBleeding], vessels_visible: bool = True) -> str:
     """The run-sheet line of one twin's anaesthetists (plan.json ``blood.runsheet``).
 
     Parameters
@@ -143,6 +159,8 @@ def runsheet_line(b: TwinBlood, high: Sequence[StageBleeding]) -> str:
     b : TwinBlood
     high : sequence of StageBleeding
         The stages whose bleeding risk is high.
+    vessels_visible : bool
+        The scan shows the veins; without them no stage is said to spare a large vessel.
 
     Returns
     -------
@@ -151,7 +169,8 @@ def runsheet_line(b: TwinBlood, high: Sequence[StageBleeding]) -> str:
         and that it is an estimate, not a transfusion protocol.
     """
     if b.ebv_ml is None or b.band is None or b.ebv_ml_range is None:
-        figures = f"not given ({', '.join(b.missing)})"
+        # what is missing, not "not given": some of the inputs may have been given
+        figures = f"not computed ({', '.join(b.missing)} not given)"
     else:
         lo, hi = b.band.ml_per_kg
         figures = (
@@ -160,17 +179,20 @@ def runsheet_line(b: TwinBlood, high: Sequence[StageBleeding]) -> str:
             f"{b.band.name})"
         )
         if b.mabl_ml is not None and b.mabl_ml_range is not None:
+            # the figure next to its words, the haematocrits after it (not "25 % 172 mL")
             figures += (
-                f"; allowable loss from Hct {b.hct_start_pct:g} % to {b.hct_min_pct:g} % "
-                f"{_fmt(b.mabl_ml)} mL ({_fmt(b.mabl_ml_range[0])}-{_fmt(b.mabl_ml_range[1])} mL)"
+                f"; allowable loss {_fmt(b.mabl_ml)} mL ({_fmt(b.mabl_ml_range[0])}-"
+                f"{_fmt(b.mabl_ml_range[1])} mL) as Hct falls from {b.hct_start_pct:g} % "
+                f"to {b.hct_min_pct:g} %"
             )
         else:
-            figures += f"; allowable loss not given ({', '.join(b.missing)})"
-    where = (
-        "; ".join(f"stage {s.number}: {s.reasons[0]}" for s in high)
-        if high
-        else "no stage divides the shared sinus or a large vessel"
-    )
+            figures += f"; allowable loss not computed ({', '.join(b.missing)} not given)"
+    if high:
+        where = "; ".join(f"stage {s.number}: {s.reasons[0]}" for s in high)
+    elif vessels_visible:
+        where = "no stage divides the shared sinus or a large vessel"
+    else:
+        where = f"no stage flagged, but {VEINS_NOT_SEEN}"
     return f"Twin {b.twin} blood: {figures}. Bleeding risk high: {where}. {NOT_A_PROTOCOL.capitalize()}."
 
 
@@ -192,7 +214,10 @@ def blood_section(result: BloodPlan, params: BloodParams) -> dict[str, Any]:
         "stages": [s.to_json() for s in result.stages],
         "high_risk_stages": [s.number for s in high],
         # the line under each twin's "anaesthetist in charge" on the run sheets
-        "runsheet": {t: runsheet_line(b, high) for t, b in result.twins.items()},
+        "vessels_visible": result.vessels_visible,
+        "runsheet": {
+            t: runsheet_line(b, high, result.vessels_visible) for t, b in result.twins.items()
+        },
     }
 
 
