@@ -137,3 +137,21 @@ def test_cli_summary_names_what_a_partial_input_lacks() -> None:
         "given) (estimate, not a transfusion protocol)"
     )
     assert _blood_lines({"twins": {}, "high_risk_stages": [4]}) == ["bleeding risk high in stage 4"]
+
+
+def test_card_names_the_missing_options_as_missing() -> None:
+    """Weights only: the card read 'partly given (--age-months, --hct)', as if those were
+    the inputs given; it names them as missing. Weight and age without Hct: the loss is
+    'not computed (--hct not given)', as on the run sheet and in the CLI."""
+    for given, words in (
+        ({"weight_kg": (8.0, 7.0)}, "twin A: partly given (missing: --age-months, --hct)"),
+        (
+            {"weight_kg": (8.0, 7.0), "age_months": (10.0, 10.0)},
+            "twin A: blood volume 600 mL (560–640 mL); allowable loss not computed (--hct "
+            "not given)",
+        ),
+        ({}, "twin A: not given (missing: --weight-kg, --age-months, --hct)"),
+    ):
+        page = render_report(_plan(_section(True, **given)), {})
+        card = page[page.index('id="card-blood"') :]
+        assert words in _text(card[: card.index("</div>\n</div>")]), given
