@@ -155,3 +155,21 @@ def test_card_names_the_missing_options_as_missing() -> None:
         page = render_report(_plan(_section(True, **given)), {})
         card = page[page.index('id="card-blood"') :]
         assert words in _text(card[: card.index("</div>\n</div>")]), given
+
+
+def test_card_points_to_a_twins_notes() -> None:
+    """Twin B at 2 months: the Hb 12 g/dL note (Hct about 36 %, above the 25 % the
+    card's figure goes to) was only in the section; the card now links to it. Twin A
+    (10 months) has no note and no link."""
+    page = render_report(
+        _plan(_section(True, weight_kg=(8.0, 5.0), age_months=(10.0, 2.0), hct_pct=(35.0, 33.0))),
+        {},
+    )
+    card = page[page.index('id="card-blood"') :]
+    card = card[: card.index("</div>\n</div>")]
+    row_a = card[card.index('id="blood-A"') : card.index('id="blood-B"')]
+    row_b = card[card.index('id="blood-B"') :]
+    assert "note below" not in row_a
+    assert '<a href="#blood-notes-B">note below</a>' in row_b
+    target = page[page.index('id="blood-notes-B"') :]
+    assert target.startswith('id="blood-notes-B">Twin B: under 4 months') and "Hb 12" in target
