@@ -16,10 +16,14 @@ Everything is measured on surfaces in world millimetres (through the affine):
    inward normal and extrapolated to the cut, where a tissue's edge lies half a voxel
    from the layer next to it (:mod:`twinsep.reconstruct.cut_tissue`), the same rule
    for both twins whatever the working stride;
-4. scalp defect = all interface faces (the opening in the twin's envelope); bone defect =
-   the part of the interface over bone, brain, CSF or vessel (the opening inside the
+4. scalp defect = the part of the interface where both twins' bodies meet it (the
+   opening in the twin's envelope: each twin's own voxels and the air on its side read
+   and extrapolated to the cut the same way, faces clipped at the skin's edge); bone
+   defect = the part of that over bone, brain, CSF or vessel (the opening inside the
    bone rim; faces clipped at the tissue's edge, the rim is that edge); exposed
-   dura/brain = the part over brain, CSF or vessel;
+   dura/brain = the part over brain, CSF or vessel; where the cut is nearly tangent to
+   a tissue's boundary its area is extrapolated in depth
+   (:func:`twinsep.reconstruct.cut_tissue.area_in_depth`);
 5. available scalp = the hair-bearing scalp over the cranial vault: skin points at least
    ``bridge_margin_mm`` from the interface, not on the face, the ears or the neck, and
    over the twin's brain. The face, ears and neck are found in the twin's anatomical
@@ -267,7 +271,8 @@ class TwinDefects:
     defect_normal : (3,) float64
         Unit mean outward normal of the wound (points toward the other twin).
     wound : SurfaceSample
-        The interface, at its vertices (``scalp_defect_area_mm2`` sums its faces).
+        The wound, at the interface's vertices inside the skin's edge
+        (``scalp_defect_area_mm2`` sums the faces' parts inside it).
     skin : SurfaceSample
         The twin's skin (outer envelope not on the wound), at its vertices.
     available : (N,) bool
