@@ -24,6 +24,7 @@ import pytest
 from sched_helpers import FAST, person, small_team
 
 from twinsep.schedule import compile_problem, greedy_schedule, solve_schedule, verify_schedule
+from twinsep.schedule.assemble import EARLY_CALL_MAX_MIN
 from twinsep.schedule.export import render_runsheets_html
 from twinsep.schedule.montecarlo import MonteCarloParams, run_monte_carlo, sampled_duties
 from twinsep.schedule.problem import PlanningRules
@@ -249,3 +250,42 @@ def test_the_run_sheets_list_the_staff_by_role_with_their_duty() -> None:
     assert "<td>scrub nurse</td><td>shared</td><td>2</td>" in sheets
     roster = sheets[sheets.index("staff by role and team") :]
     assert roster.index(f"{first} D1") < roster.index(f"{second} D1")
+
+
+def test_nobody_is_called_in_hours_early_to_receive_a_hand_over() -> None:
+    """Two steps of a scrub nurse 600 min apart: no nurse does both (735 min with the
+    tail), so the first hands over to the second: a written note, not a colleague on
+    duty for almost 10 h before her own 60 min (until session 27 the receiver's duty was
+    stretched back to the hand-over whenever it fitted her limit, 675 of 720 min here,
+    and the idle hours counted as duty)."""
+    tasks = [
+        Task(name="a", duration_min=60, needs={"scrub_nurse": 1}),
+        Task(name="gap", duration_min=600, needs={"neurosurgeon": 1}, after=("a",)),
+        Task(name="b", duration_min=60, needs={"scrub_nurse": 1}, after=("gap",)),
+    ]
+    people = [
+        person("SN-1", "scrub_nurse", hours=12, ho=15),
+        person("SN-2", "scrub_nurse", hours=12, ho=15),
+        person("NS-1", "neurosurgeon", hours=16, ho=15),
+    ]
+    team = small_team(people, tasks)
+    sch = solve_schedule(compile_problem(team), params=FAST)
+    (after_a,) = [h for h in sch.handovers if h.after_task == "a"]
+    assert after_a.to_person is None  # a written note for whoever does 'b'
+    nurse_b = next(a.person for t in sch.tasks if t.name == "b" for a in t.people)
+    assert verify_schedule(sch, team).duty_min[nurse_b] == 60 + 15
+    # a receiver whose own work starts within the hour is still briefed in person
+    short_gap = [
+        t.model_copy(update={"duration_min": (30, 30, 30)}) if t.name == "gap" else t for t in tasks
+    ]
+    # (2-h nurses: neither does both steps, 0-165 min with the tail)
+    quick = [
+        p.model_copy(update={"max_continuous_h": 2.0}) if p.name.startswith("SN") else p
+        for p in people
+    ]
+    sch = solve_schedule(compile_problem(small_team(quick, short_gap)), params=FAST)
+    (after_a,) = [h for h in sch.handovers if h.after_task == "a"]
+    nurse_b = next(a.person for t in sch.tasks if t.name == "b" for a in t.people)
+    assert after_a.to_person == nurse_b != after_a.from_person
+    b_start = next(t.start_min for t in sch.tasks if t.name == "b")
+    assert 0 <= b_start - after_a.end_min <= EARLY_CALL_MAX_MIN

@@ -9,9 +9,11 @@ When a person leaves while work needing the skill of their last task continues (
 they could have done start later), a hand-over row is inserted in that tail,
 ``[last end, last end + handover_min)``, to the qualified person who does the next such
 task and whose own duty, stretched back to the hand-over, still fits their limit (their
-planning limit when lower: ``Problem.duty_limits``, ``CoverSpec.duty_limit_min``).
-If nobody can (the next such task starts hours later, after a fresh person arrives),
-the row is a *written hand-over note* (``to_person`` None) in the leaver's tail.
+planning limit when lower: ``Problem.duty_limits``, ``CoverSpec.duty_limit_min``)
+and who is on duty by then or would wait at most :data:`EARLY_CALL_MAX_MIN` after the
+hand-over for their own work. If nobody can (the next such task starts hours later,
+after a fresh person arrives), the row is a *written hand-over note* (``to_person``
+None) in the leaver's tail.
 
 Continuous roles (a twin's anaesthetist from induction to transfer out) are relays of
 :class:`CoverShift` rows; each change of the person in charge is a hand-over from the
@@ -29,6 +31,15 @@ from twinsep.schedule.result import Assignment, CoverShift, Handover, Schedule, 
 from twinsep.schedule.team import split_need
 
 logger = logging.getLogger(__name__)
+
+#: Longest wait, minutes, between a verbal hand-over and the receiver's own first work,
+#: when the receiver is called in early for it (2026-11-28, session 27): until then a
+#: receiver was called in as early as their duty limit allowed, idle for hours (the
+#: vertical-II separation: a shared circulating nurse on duty 7 h before her first
+#: task to be briefed at minute 952; the default template: a scrub nurse 3 h early), and
+#: the idle hours counted as duty, on the plan and on every simulated day. A verbal
+#: hand-over is worth an hour's wait, not a shift's: beyond it the leaver writes a note.
+EARLY_CALL_MAX_MIN = 60
 
 #: task index -> list of (person index, need key)
 AssignmentTable = Sequence[Sequence[tuple[int, str]]]
@@ -157,7 +168,8 @@ def derive_handovers(
                 if q == p or k_skill != skill or not qualifies(people[p], tasks[t], skill, k_pin):
                     continue
                 w0, w1 = windows[q]
-                if max(w1, h1) - min(w0, h0) <= limits[q]:
+                early = w0 - h1  # minutes the receiver would wait before their own work
+                if max(w1, h1) - min(w0, h0) <= limits[q] and early <= EARLY_CALL_MAX_MIN:
                     chosen, next_task = q, t
                     break
             if chosen is not None:
