@@ -687,10 +687,16 @@ def _bone_mask(
     inner = tuple(
         slice(b.start - g.start, b.stop - g.start) for b, g in zip(box, grown, strict=True)
     )
-    edge = np.float32(0.5) * peak[inner].astype(np.float32) + np.float32(0.5 * soft)
+    # the same float32 products and sums, in place (two box-sized float32 temporaries
+    # fewer: 0.76 GB on a 512x464x400 CT)
+    edge = peak[inner].astype(np.float32)
     del peak
+    np.multiply(edge, np.float32(0.5), out=edge)
+    np.add(edge, np.float32(0.5 * soft), out=edge)
     sm_box = sm[box]
-    low = (sm_box >= t_lo) & (raw[box] >= edge) & within[box]
+    low = sm_box >= t_lo
+    low &= raw[box] >= edge
+    low &= within[box]
     del edge
     out[box] = _hysteresis(low, sm_box >= t_hi)
     return out
