@@ -74,12 +74,13 @@ def canonical_layout(direction: np.ndarray) -> Layout:
     return Layout(axes=axes, flipped=(flipped[0], flipped[1], flipped[2]))
 
 
-def to_canonical(vol: Volume) -> tuple[Volume, Layout]:
+def to_canonical(vol: Volume, *, copy: bool = True) -> tuple[Volume, Layout]:
     """``vol`` with its voxels in the canonical layout, and the layout used.
 
     Every voxel keeps its value and its world position (the affine is changed to
-    match); the array is a new contiguous copy unless the layout is already canonical,
-    in which case ``vol`` itself is returned. ``vol`` is never modified.
+    match); the array is a new contiguous copy (a view of ``vol``'s array with
+    ``copy=False``) unless the layout is already canonical, in which case ``vol``
+    itself is returned. ``vol`` is never modified.
     """
     lay = canonical_layout(vol.direction)
     if lay.identity:
@@ -99,7 +100,7 @@ def to_canonical(vol: Volume) -> tuple[Volume, Layout]:
         else:
             t[a, w] = 1.0
     affine = np.asarray(vol.affine, dtype=np.float64) @ t
-    return Volume(np.ascontiguousarray(arr), affine, dict(vol.meta)), lay
+    return Volume(np.ascontiguousarray(arr) if copy else arr, affine, dict(vol.meta)), lay
 
 
 def from_canonical(array: np.ndarray, lay: Layout) -> np.ndarray:

@@ -49,9 +49,19 @@ def world_to_voxel(affine: npt.ArrayLike, points_mm: npt.ArrayLike) -> np.ndarra
 
 
 def spacing_from_affine(affine: npt.ArrayLike) -> tuple[float, float, float]:
-    """Voxel size along i, j, k in mm: the column norms of the affine's 3x3 part."""
+    """Voxel size along i, j, k in mm: the column norms of the affine's 3x3 part, to
+    float32 precision (the nearest float32, 6e-8 relative or better).
+
+    A NIfTI sform holds float32: an oblique affine stored there has column norms a few
+    1e-8 off its pixdim and off each other, and that made a cubic grid anisotropic by
+    those few 1e-8, enough to break exact ties (the min-cut's level cuts, equidistant
+    voxels) another way than on the same voxels stored square to the world axes
+    (docs/orientation.md, "Whole plan in 16 storages"). The nearest float32 of each
+    norm is the stored spacing again whenever the storage moved it by under half a
+    float32 step (1.2e-7 mm at 3 mm; measured 4e-8).
+    """
     a = np.asarray(affine, dtype=np.float64)
-    s = np.linalg.norm(a[:3, :3], axis=0)
+    s = np.linalg.norm(a[:3, :3], axis=0).astype(np.float32)
     return (float(s[0]), float(s[1]), float(s[2]))
 
 

@@ -25,6 +25,7 @@ from twinsep.fusion.params import OUT_OF_SCOPE_MODES, FusionParams
 from twinsep.fusion.shared import SharedInventory, shared_inventory
 from twinsep.fusion.surface import InterfaceMesh, interface_mesh
 from twinsep.labels import TWIN_A, TWIN_B, VESSEL
+from twinsep.layout import to_canonical
 from twinsep.volume import Volume
 
 logger = logging.getLogger(__name__)
@@ -210,11 +211,25 @@ def frame_steps(
 
 
 def _strided(vol: Volume, steps: tuple[int, int, int]) -> Volume:
+    """Every ``steps``-th voxel of ``vol`` (steps per array axis), on the canonical
+    layout (:func:`twinsep.layout.to_canonical`; ``vol`` itself when it is canonical and
+    not strided). The kept voxels are then the same whichever way the scan was stored,
+    and so are the frames' point samples in raster order: counted from the array's first
+    voxel, a reversed axis kept other voxels, and the real CT's face read 0.6 deg apart
+    between two storages of one scan; unstrided, the footprint's and the mirror plane's
+    samples moved a 64-voxel phantom's axis 0.2 deg (docs/orientation.md, "Whole plan
+    in 16 storages")."""
+    canon, lay = to_canonical(vol, copy=False)
     if steps == (1, 1, 1):
-        return vol
-    aff = vol.affine.copy()
-    aff[:3, :3] = aff[:3, :3] * np.asarray(steps, dtype=float)[None, :]
-    sub = vol.array[:: steps[0], :: steps[1], :: steps[2]]
+        return (
+            canon
+            if lay.identity
+            else Volume(np.ascontiguousarray(canon.array), canon.affine, dict(vol.meta))
+        )
+    st = tuple(steps[a] for a in lay.axes)
+    aff = canon.affine.copy()
+    aff[:3, :3] = aff[:3, :3] * np.asarray(st, dtype=float)[None, :]
+    sub = canon.array[:: st[0], :: st[1], :: st[2]]
     return Volume(np.ascontiguousarray(sub), aff, dict(vol.meta))
 
 
@@ -336,7 +351,7 @@ def analyse_fusion(
     if exclude is not None and exclude.any():
         if exclude.shape != labels.shape:
             raise ValueError("exclude is not on the labels' grid")
-        ex_s = exclude[:: steps[0], :: steps[1], :: steps[2]]
+        ex_s = _strided(labels.with_array(exclude), steps).array
         lab_s = lab_s.with_array(np.where(ex_s, 0, lab_s.array).astype(lab_s.array.dtype))
         tw_s = tw_s.with_array(np.where(ex_s, 0, tw_s.array).astype(tw_s.array.dtype))
     # The two frames need only the strided grids: each runs in a worker thread (their

@@ -23,6 +23,7 @@ from scipy import ndimage
 
 from twinsep.errors import AnatomyError, InputError
 from twinsep.labels import TWIN_A, TWIN_B, shade
+from twinsep.layout import to_canonical
 from twinsep.models.guide import guide_strip
 from twinsep.models.params import DollParams, MeshParams
 from twinsep.models.surface import (
@@ -190,6 +191,13 @@ def make_doll(
     AnatomyError
         If either twin has no tissue (an ``InputError``, hence also a ``ValueError``).
     """
+    if cut is not None and not cut.same_grid(labels):
+        raise InputError("separation", "is not on the grid of the tissue labels")
+    # built on the canonical layout (twinsep.layout, views): the coarsening blocks, the
+    # triangulation and the pins' order then do not depend on how the scan was stored
+    labels = to_canonical(labels, copy=False)[0]
+    twins = to_canonical(twins, copy=False)[0]
+    cut = None if cut is None else to_canonical(cut, copy=False)[0]
     lab = np.asarray(labels.array)
     tw = np.asarray(twins.array)
     spacing = labels.spacing_mm

@@ -20,7 +20,7 @@ import functools
 import itertools
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import edt
 import maxflow
@@ -29,6 +29,7 @@ import numpy as np
 from twinsep.errors import SeparationError
 from twinsep.fusion.surface import contact_mask
 from twinsep.labels import BRAIN, TWIN_A, TWIN_B
+from twinsep.layout import from_canonical, to_canonical
 from twinsep.segment.morph import label_components
 from twinsep.separate.boxes import extent, grow, slices, window
 from twinsep.separate.params import CutParams
@@ -586,6 +587,12 @@ def min_cut_twins(labels: Volume, twins: Volume, *, params: CutParams = CutParam
     SeparationError
         The twins do not touch, or even the narrowest band exceeds the node cap.
     """
+    lab_canon, lay = to_canonical(labels)
+    if not lay.identity:
+        # cut on the canonical layout (twinsep.layout) and mapped back: the coarse
+        # blocks start at the box's first voxel and level cuts are split by index order
+        res = min_cut_twins(lab_canon, to_canonical(twins)[0], params=params)
+        return replace(res, twins=from_canonical(res.twins, lay))
     tw = twins.array
     lab = labels.array
     spacing = np.asarray(labels.spacing_mm)

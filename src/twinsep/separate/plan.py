@@ -159,9 +159,18 @@ class SeparationPlan:
             object.__setattr__(self, name, value)
 
 
-def _azimuth(points: np.ndarray, centre: np.ndarray, axis: np.ndarray) -> np.ndarray:
-    helper = np.eye(3)[int(np.argmin(np.abs(axis)))]
-    e1 = np.cross(axis, helper)
+def _azimuth(
+    points: np.ndarray, centre: np.ndarray, axis: np.ndarray, zero: np.ndarray | None = None
+) -> np.ndarray:
+    """Azimuth (deg, 0-360) of ``points`` about ``axis`` through ``centre``, counted from
+    ``zero`` (a direction of the anatomy, e.g. twin A's face) projected across the axis;
+    without one, or one along the axis, from a world axis across it (then the sectors
+    turn with the scan's world frame)."""
+    e1 = np.zeros(3)
+    if zero is not None:
+        e1 = np.asarray(zero, dtype=np.float64) - float(np.dot(zero, axis)) * axis
+    if np.linalg.norm(e1) < 0.1:
+        e1 = np.cross(axis, np.eye(3)[int(np.argmin(np.abs(axis)))])
     e1 /= np.linalg.norm(e1)
     e2 = np.cross(axis, e1)
     rel = points - centre
@@ -200,10 +209,12 @@ def _assign_stages(
     axis: np.ndarray,
     cuff_mm: float,
     kerf_box: tuple[slice, slice, slice],
+    zero: np.ndarray | None = None,
 ) -> np.ndarray:
     """Stage number of every kerf voxel (0 elsewhere).
 
-    ``kerf_box`` holds every kerf voxel (``SeparationCheck.kerf_box``).
+    ``kerf_box`` holds every kerf voxel (``SeparationCheck.kerf_box``); ``zero`` is the
+    direction from which the sectors' azimuths are counted (:func:`_azimuth`).
 
     Rule (docs/separation.md): a separation stage that names venous segments divides
     their voxels on the cut and the kerf within ``cuff_mm`` of them (nearest segment
@@ -267,7 +278,7 @@ def _assign_stages(
         share = empty + [final]
         groups = [
             [
-                float(_azimuth(cross_pos[x][None], centre, axis)[0])
+                float(_azimuth(cross_pos[x][None], centre, axis, zero)[0])
                 for x in s.structures
                 if x in cross_pos
             ]
@@ -275,7 +286,7 @@ def _assign_stages(
         ]
         anchors = np.asarray(_anchors(groups))
         ridx = np.argwhere(rest)
-        phi = _azimuth(labels.world_coords(ridx + lo), centre, axis)
+        phi = _azimuth(labels.world_coords(ridx + lo), centre, axis, zero)
         diff = np.abs((phi[:, None] - anchors[None, :] + 180.0) % 360.0 - 180.0)
         numbers = np.asarray([s.number for s in share], dtype=np.uint8)
         k_of = numbers[np.argmin(diff, axis=1)]
@@ -338,6 +349,19 @@ def _cut_mesh(
     aff[:3, 3] = aff[:3, :3] @ lo + aff[:3, 3]
     mesh = interface_mesh(crop == TWIN_A, crop == TWIN_B, aff)
     return replace(mesh, side_a_ijk=mesh.side_a_ijk + lo, side_b_ijk=mesh.side_b_ijk + lo)
+
+
+def _sector_zero(fusion: FusionAnalysis) -> np.ndarray | None:
+    """Twin A's face direction, from which the staged divisions' sectors are counted
+    (None when A's frame is not from anatomy): a direction of the heads, not of the
+    scan's world axes, so that the same scan stored rotated gets the same sectors (a
+    30 deg oblique affine moved 258 of 2950 kerf voxels to another stage on a phantom;
+    docs/orientation.md, "Whole plan in 16 storages")."""
+    frames = getattr(fusion, "frames", None)  # a stand-in analysis may have none
+    frame = frames.get("A") if isinstance(frames, dict) else None
+    if frame is None or not frame.from_anatomy:
+        return None
+    return np.asarray(frame.face_dir, dtype=np.float64)
 
 
 def _sinus_share(labels: Volume, refined: np.ndarray, fusion: FusionAnalysis) -> SinusShare | None:
@@ -462,6 +486,7 @@ def plan_separation(
         fusion.bridge.axis,
         params.staging.venous_cuff_mm,
         check.kerf_box,
+        _sector_zero(fusion),
     )
     tissue = _triangle_tissue(mesh, lab, twins.array)
     area_by_tissue = {

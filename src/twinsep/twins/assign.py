@@ -30,6 +30,7 @@ from skimage.graph import MCP_Geometric
 
 from twinsep import labels as L
 from twinsep.errors import AnatomyError, InputError
+from twinsep.layout import from_canonical, to_canonical
 from twinsep.segment import morph
 from twinsep.tilt import check_orthogonal
 from twinsep.twins.heads import INTRACRANIAL, check_touching, fill_specks, find_head_cores
@@ -75,6 +76,15 @@ def assign_twins(
     src = str(labels.meta.get("source", "labels"))
     # the head cores are found along the array axes (sheared labels: one head, 18 deg)
     check_orthogonal(labels.affine, labels.shape, src)
+    canon, lay = to_canonical(labels)
+    if not lay.identity:
+        # Assigned on the canonical layout (twinsep.layout) and mapped back: the coarse
+        # blocks start at the array's first voxel and the fronts' ties follow its order,
+        # so the same voxels stored flipped or permuted gave 218 voxels to the other twin
+        # on the real CT (docs/orientation.md, "Whole plan in 16 storages").
+        res = assign_twins(canon, twin_a_mm=twin_a_mm, params=params)
+        back = from_canonical(np.asarray(res.twins.array), lay)
+        return replace(res, twins=Volume(back, labels.affine, dict(res.twins.meta)))
     spacing = labels.spacing_mm
     box = _tissue_box(labels.array)
     if box is None:

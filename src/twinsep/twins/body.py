@@ -47,6 +47,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from twinsep import labels as L
+from twinsep.layout import to_canonical
 from twinsep.segment import morph
 from twinsep.twins.params import BodyParams
 from twinsep.volume import Volume, spacing_from_affine
@@ -113,6 +114,11 @@ def split_head_body(
     dict of str to HeadBody
         By twin name ``"A"`` / ``"B"``; a twin with no brain voxel is left out.
     """
+    # the grid is strided from the canonical layout's first voxel (twinsep.layout, a
+    # view): counted from the array's, a reversed axis kept other voxels and the real
+    # CT's heads read 0.01-3 mL per tissue apart between two storages of one scan
+    labels = to_canonical(labels, copy=False)[0]
+    twins = to_canonical(twins, copy=False)[0]
     sp = np.asarray(labels.spacing_mm, float)
     step = [max(1, int(round(params.grid_mm / s))) if s < params.grid_mm else 1 for s in sp]
     sl = tuple(slice(None, None, k) for k in step)
