@@ -682,15 +682,7 @@ def _fit_three_at_ct(vals: np.ndarray, ct_labels: np.ndarray, params: MRParams) 
     if csf.size < 1000 or brain.size < 1000:
         return None
     q = np.percentile(brain, [25, 75])
-    rng = np.random.default_rng(params.seed)
-    x = sample_values(vals.astype(np.float32), 200_000, rng)
-    counts, edges = np.histogram(x, bins=512)
-    return fit_gmm_1d(
-        0.5 * (edges[1:] + edges[:-1]),
-        (float(np.median(csf)), float(q[0]), float(q[1])),
-        init_sigma=float(np.std(x)) / 4,
-        weights=counts,
-    )
+    return fit_classes(vals, 3, params, means=(float(np.median(csf)), float(q[0]), float(q[1])))
 
 
 def _fit_three(vals: np.ndarray, params: MRParams) -> Mixture1D:

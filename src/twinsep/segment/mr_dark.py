@@ -66,10 +66,13 @@ class DarkLevel:
     means: tuple[float, ...]
 
 
-def fit_classes(vals: np.ndarray, k: int, params: MRParams) -> Mixture1D:
+def fit_classes(
+    vals: np.ndarray, k: int, params: MRParams, means: tuple[float, ...] | None = None
+) -> Mixture1D:
     """A ``k``-class 1D mixture of MR values: initial means at ``k`` evenly spaced
-    percentiles from the 10th to the 90th, initial sigmas the values' standard deviation
-    / (``k`` + 1), fitted to a 512-bin histogram of up to 200 000 values (seeded).
+    percentiles from the 10th to the 90th (or ``means``), initial sigmas the values'
+    standard deviation / (``k`` + 1), fitted to a 512-bin histogram of up to 200 000
+    values (seeded).
 
     For ``k`` = 3 this is the 10th/50th/90th percentiles and a quarter of the standard
     deviation (``mr._fit_three``).
@@ -82,6 +85,8 @@ def fit_classes(vals: np.ndarray, k: int, params: MRParams) -> Mixture1D:
         Number of classes.
     params : MRParams
         ``seed`` seeds the sampling.
+    means : tuple of float, optional
+        ``k`` initial means instead of the percentiles.
 
     Returns
     -------
@@ -89,7 +94,7 @@ def fit_classes(vals: np.ndarray, k: int, params: MRParams) -> Mixture1D:
     """
     rng = np.random.default_rng(params.seed)
     x = sample_values(vals.astype(np.float32), 200_000, rng)
-    q = np.percentile(x, np.linspace(10.0, 90.0, k))
+    q = np.percentile(x, np.linspace(10.0, 90.0, k)) if means is None else np.asarray(means)
     counts, edges = np.histogram(x, bins=512)
     return fit_gmm_1d(
         0.5 * (edges[1:] + edges[:-1]),
