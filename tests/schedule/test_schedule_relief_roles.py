@@ -247,9 +247,12 @@ def test_the_run_sheets_list_the_staff_by_role_with_their_duty() -> None:
     windows = on_duty(sch, {})
     first, second = sorted(_nurses(sch), key=lambda p: windows[p][0])
     sheets = render_runsheets_html(sch)
-    assert "<td>scrub nurse</td><td>shared</td><td>2</td>" in sheets
+    assert (
+        '<td rowspan="2">scrub nurse</td><td rowspan="2">shared</td><td rowspan="2">2</td>'
+        in sheets
+    )
     roster = sheets[sheets.index("staff by role and team") :]
-    assert roster.index(f"{first} D1") < roster.index(f"{second} D1")
+    assert roster.index(f">{first}</td>") < roster.index(f">{second}</td>")
 
 
 def test_nobody_is_called_in_hours_early_to_receive_a_hand_over() -> None:

@@ -876,6 +876,41 @@ def _runsheet_sections(
     return parts
 
 
+def _worked_for(schedule: Schedule) -> dict[str, set[str]]:
+    """Person -> the twins their work of one operation is for: a need pinned to a twin
+    (``anaesthetist@A``) is that twin's, any other need is its task's twin (``A``, ``B``
+    or ``both``: the joint work on both twins at once), a shift in charge its twin's."""
+    out: dict[str, set[str]] = defaultdict(set)
+    for t in schedule.tasks:
+        for a in t.people:
+            pin = a.role.partition("@")[2]
+            out[a.person].add(pin if pin in ("A", "B") else t.twin)
+    for c in schedule.cover:
+        out[c.person].add(c.twin)
+    return out
+
+
+def roster_team(team: str, worked_for: set[str]) -> str:
+    """The team column of the staff roster: ``"shared"`` for a person of no twin's team;
+    for a twin's team, ``"both twins"`` when their work that day is joint work on both
+    twins (the expanders of both twins as one task) or for each twin, otherwise their team
+    (``A`` / ``B``). Until session 27 the expanders' surgeons and nurses of team A were
+    listed as team A only.
+
+    Parameters
+    ----------
+    team : str
+        The person's team code (``A``, ``B``, anything else is shared).
+    worked_for : set of str
+        The twins their work is for (:func:`_worked_for`: ``A``, ``B``, ``both``).
+    """
+    if team not in ("A", "B"):
+        return "shared"
+    if worked_for and (worked_for <= {"both"} or {"A", "B"} <= worked_for):
+        return "both twins"
+    return team
+
+
 def _roster_section(
     schedule: Schedule,
     params: ExportParams,
@@ -884,9 +919,11 @@ def _roster_section(
 ) -> list[str]:
     """The staff of one operation by role and team, each with their duty (as the OR
     nursing lead books them): how many people of each role work that day, and who, in
-    order of arrival, on duty from when to when (hand-over included)."""
+    order of arrival, on duty from when to when (hand-over included), one person a row,
+    then the day's total (by team)."""
     esc = html.escape
     duty = on_duty(schedule, handover_min)
+    worked = _worked_for(schedule)
     role: dict[str, str] = {}
     for t in schedule.tasks:
         for a in t.people:
@@ -895,23 +932,40 @@ def _roster_section(
         role[c.person] = c.skill  # whoever is in charge of a twin is booked for that
     groups: dict[tuple[str, str], list[str]] = defaultdict(list)
     for person in sorted(duty, key=lambda p: (duty[p][0], p)):
-        team = teams.get(person, "shared")
-        groups[(role.get(person, "-"), team if team in ("A", "B") else "shared")].append(person)
+        team = roster_team(teams.get(person, "shared"), worked.get(person, set()))
+        groups[(role.get(person, "-"), team)].append(person)
+    nowrap = ' style="white-space:nowrap"'
     parts = [
         '<section style="--c:#333"><h2>staff by role and team (for the OR nursing lead)'
-        "</h2><table><tr><th>role</th><th>team</th><th>on duty</th>"
-        "<th>who, in order of arrival: on duty from - to (hours, hand-over included)</th></tr>"
+        '</h2><table class="roster"><tr><th>role</th><th>team</th><th>people</th>'
+        "<th>who, in order of arrival</th><th>on duty from</th><th>to</th>"
+        "<th>hours (hand-over included)</th></tr>"
     ]
+    by_team: dict[str, int] = defaultdict(int)
     for (skill, team), people in sorted(groups.items()):
-        who = "; ".join(
-            f"{p} {clock(duty[p][0], params)} - {clock(duty[p][1], params)} "
-            f"({(duty[p][1] - duty[p][0]) / 60:.1f} h)"
-            for p in people
-        )
-        parts.append(
-            f"<tr><td>{esc(skill.replace('_', ' '))}</td><td>{esc(team)}</td>"
-            f"<td>{len(people)}</td><td>{esc(who)}</td></tr>"
-        )
+        by_team[team] += len(people)
+        for k, p in enumerate(people):
+            head = (
+                f'<td rowspan="{len(people)}">{esc(skill.replace("_", " "))}</td>'
+                f'<td rowspan="{len(people)}">{esc(team)}</td>'
+                f'<td rowspan="{len(people)}">{len(people)}</td>'
+                if k == 0
+                else ""
+            )
+            on, off = duty[p]
+            parts.append(
+                f"<tr>{head}<td{nowrap}>{esc(p)}</td><td{nowrap}>{clock(on, params)}</td>"
+                f"<td{nowrap}>{clock(off, params)}</td><td>{(off - on) / 60:.1f} h</td></tr>"
+            )
+    split = ", ".join(
+        f"{by_team[t]} {'team ' + t if t in ('A', 'B') else t}"
+        for t in ("A", "B", "both twins", "shared")
+        if by_team.get(t)
+    )
+    parts.append(
+        f'<tr class="total"><th colspan="2">total on duty that day</th><th>{len(duty)}</th>'
+        f'<th colspan="4">{esc(split)}</th></tr>'
+    )
     parts.append("</table></section>")
     return parts
 
