@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from storage_layouts import stored
 from twinsep.fusion.surface import interface_mesh
 from twinsep.layout import canonical_array, original_index
 from twinsep.models.surface import extract_surface
@@ -52,18 +53,6 @@ def _scene() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     return side_a, side_b, labels, aff
 
 
-def _stored(arr: np.ndarray, aff: np.ndarray, order: tuple, flips: tuple) -> tuple:
-    """``arr`` stored in another layout, every voxel at its world position."""
-    out = aff.copy()
-    out[:3, :3] = aff[:3, :3][:, list(order)]
-    arr = np.transpose(arr, order)
-    for ax in flips:
-        arr = np.flip(arr, axis=ax)
-        out[:3, 3] += out[:3, ax] * (arr.shape[ax] - 1)
-        out[:3, ax] = -out[:3, ax]
-    return np.ascontiguousarray(arr), out
-
-
 def _by_tissue(mesh, labels: np.ndarray) -> dict[int, float]:  # noqa: ANN001
     lab = labels[tuple(mesh.side_a_ijk.T)]
     return {int(t): float(mesh.areas_mm2[lab == t].sum()) for t in np.unique(lab)}
@@ -73,13 +62,13 @@ def test_original_index_inverts_the_canonical_layout() -> None:
     rng = np.random.default_rng(5)
     arr = rng.integers(0, 1000, size=(5, 7, 4))
     for order, flips in LAYOUTS:
-        stored, aff = _stored(arr, np.diag([1.0, 2.0, 3.0, 1.0]), order, flips)
-        canon, canon_aff, lay = canonical_array(stored, aff)
+        arr_v, aff = stored(arr, np.diag([1.0, 2.0, 3.0, 1.0]), order, flips)
+        canon, canon_aff, lay = canonical_array(arr_v, aff)
         np.testing.assert_array_equal(canon, arr)  # the scene's own layout is canonical
         np.testing.assert_allclose(canon_aff, np.diag([1.0, 2.0, 3.0, 1.0]), atol=1e-12)
         ijk = np.argwhere(np.ones(canon.shape, bool))
-        back = original_index(ijk, lay, stored.shape)
-        np.testing.assert_array_equal(stored[tuple(back.T)], canon[tuple(ijk.T)])
+        orig = original_index(ijk, lay, arr_v.shape)
+        np.testing.assert_array_equal(arr_v[tuple(orig.T)], canon[tuple(ijk.T)])
 
 
 @pytest.mark.parametrize(("order", "flips"), LAYOUTS)
@@ -90,9 +79,9 @@ def test_interface_mesh_same_in_every_layout(order: tuple, flips: tuple) -> None
     a, b, lab, aff = _scene()
     ref = interface_mesh(a, b, aff)
     assert ref.area_mm2 > 500.0  # a real surface, not an empty one
-    a_v, aff_v = _stored(a, aff, order, flips)
-    b_v, _ = _stored(b, aff, order, flips)
-    lab_v, _ = _stored(lab, aff, order, flips)
+    a_v, aff_v = stored(a, aff, order, flips)
+    b_v, _ = stored(b, aff, order, flips)
+    lab_v, _ = stored(lab, aff, order, flips)
     got = interface_mesh(a_v, b_v, aff_v)
     assert got.area_mm2 == pytest.approx(ref.area_mm2, rel=1e-9)
     ref_split, got_split = _by_tissue(ref, lab), _by_tissue(got, lab_v)
@@ -112,7 +101,7 @@ def test_model_surface_same_in_every_layout(order: tuple, flips: tuple, face_bud
     crop's first voxel, which a reversed axis moves to the other end)."""
     a, _, _, aff = _scene()
     v_ref, f_ref = extract_surface(a, aff, face_budget=face_budget)
-    a_v, aff_v = _stored(a, aff, order, flips)
+    a_v, aff_v = stored(a, aff, order, flips)
     v_got, f_got = extract_surface(a_v, aff_v, face_budget=face_budget)
     assert f_got.shape == f_ref.shape
     np.testing.assert_allclose(v_got[f_got], v_ref[f_ref], atol=1e-6)

@@ -32,6 +32,7 @@ import numpy as np
 import pytest
 
 from grids import rotation_matrix
+from storage_layouts import back, stored
 from twinsep.separate.mincut import min_cut_twins
 from twinsep.separate.params import CutParams
 from twinsep.separate.plan import _azimuth
@@ -44,23 +45,6 @@ from handmade_pairs import make_pair  # noqa: E402
 #: (axis order, reversed axes): the 1.1 mm axis reversed; a sagittal-first stack
 #: reversed along i; all three reversed and i, j swapped
 LAYOUTS = [((0, 1, 2), (2,)), ((2, 0, 1), (0,)), ((1, 0, 2), (0, 1, 2))]
-
-
-def _stored(arr: np.ndarray, aff: np.ndarray, order: tuple, flips: tuple) -> tuple:
-    out = aff.copy()
-    out[:3, :3] = aff[:3, :3][:, list(order)]
-    arr = np.transpose(arr, order)
-    for ax in flips:
-        arr = np.flip(arr, axis=ax)
-        out[:3, 3] += out[:3, ax] * (arr.shape[ax] - 1)
-        out[:3, ax] = -out[:3, ax]
-    return np.ascontiguousarray(arr), out
-
-
-def _back(arr: np.ndarray, order: tuple, flips: tuple) -> np.ndarray:
-    for ax in flips:
-        arr = np.flip(arr, axis=ax)
-    return np.transpose(arr, np.argsort(order))
 
 
 @pytest.fixture(scope="module")
@@ -83,9 +67,9 @@ def pair() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def test_twins_same_in_every_layout(pair: tuple, order: tuple, flips: tuple) -> None:
     lab, _, aff = pair
     ref = assign_twins(Volume(lab, aff))
-    lab_v, aff_v = _stored(lab, aff, order, flips)
+    lab_v, aff_v = stored(lab, aff, order, flips)
     got = assign_twins(Volume(lab_v, aff_v))
-    moved = int((_back(np.asarray(got.twins.array), order, flips) != ref.twins.array).sum())
+    moved = int((back(np.asarray(got.twins.array), order, flips) != ref.twins.array).sum())
     assert moved == 0
     assert got.volume_ml == ref.volume_ml
     assert got.tissue_ml == ref.tissue_ml
@@ -99,10 +83,10 @@ def test_coarse_to_fine_cut_same_in_every_layout(pair: tuple, order: tuple, flip
     params = CutParams(max_fine_nodes=100)
     ref = min_cut_twins(Volume(lab, aff), Volume(tw, aff), params=params)
     assert ref.moved_vx > 100  # the cut moved the boundary: there is something to compare
-    lab_v, aff_v = _stored(lab, aff, order, flips)
-    tw_v, _ = _stored(tw, aff, order, flips)
+    lab_v, aff_v = stored(lab, aff, order, flips)
+    tw_v, _ = stored(tw, aff, order, flips)
     got = min_cut_twins(Volume(lab_v, aff_v), Volume(tw_v, aff_v), params=params)
-    assert int((_back(got.twins, order, flips) != ref.twins).sum()) == 0
+    assert int((back(got.twins, order, flips) != ref.twins).sum()) == 0
     assert got.moved_vx == ref.moved_vx
 
 
@@ -173,8 +157,8 @@ def test_strided_frames_same_in_every_layout(monkeypatch: pytest.MonkeyPatch) ->
     lab, tw, aff = p.labels.astype(np.uint8), p.twins.astype(np.uint8), p.affine
     ref = fa.analyse_fusion(Volume(lab, aff), Volume(tw, aff))
     order, flips = LAYOUTS[2]
-    lab_v, aff_v = _stored(lab, aff, order, flips)
-    tw_v, _ = _stored(tw, aff, order, flips)
+    lab_v, aff_v = stored(lab, aff, order, flips)
+    tw_v, _ = stored(tw, aff, order, flips)
     got = fa.analyse_fusion(Volume(lab_v, aff_v), Volume(tw_v, aff_v))
     assert got.axis_angle_deg == pytest.approx(ref.axis_angle_deg, abs=1e-9)
     assert got.rotation_deg == pytest.approx(ref.rotation_deg, abs=1e-9)
@@ -196,8 +180,8 @@ def test_head_and_body_same_in_every_layout(pair: tuple, order: tuple, flips: tu
     aff = aff.copy()
     aff[:3, 3] += aff[:3, 2]
     ref = split_head_body(Volume(lab, aff), Volume(tw, aff))
-    lab_v, aff_v = _stored(lab, aff, order, flips)
-    tw_v, _ = _stored(tw, aff, order, flips)
+    lab_v, aff_v = stored(lab, aff, order, flips)
+    tw_v, _ = stored(tw, aff, order, flips)
     got = split_head_body(Volume(lab_v, aff_v), Volume(tw_v, aff_v))
     assert got.keys() == ref.keys() == {"A", "B"}
     for k in ref:
