@@ -88,11 +88,11 @@ def test_verify_rejects_a_twin_left_without_its_anaesthetist(default_two_stage):
     team, _problem, sch = default_two_stage
     bare = dataclasses.replace(sch, cover=())
     msgs = verify_schedule(bare, team).violations
-    induction = sch.task("induction and lines A").start_min
+    # the cover opens at the briefing before the induction (its anaesthetist attends it)
+    briefing = sch.task("team briefing and time-out").start_min
     transfer = sch.task("dressing and transfer to ICU A").end_min
     assert (
-        f"twin A is without its anaesthetist in charge from minute {induction} to {transfer}"
-        in msgs
+        f"twin A is without its anaesthetist in charge from minute {briefing} to {transfer}" in msgs
     )
     # a 10-minute gap between two relays is named with its minutes
     a_shifts = [s for s in sch.cover if s.twin == "A"]

@@ -25,12 +25,13 @@ def test_csv_rows_colours_labels(default_two_stage):
     _, _, sch = default_two_stage
     rows = list(csv.DictReader(io.StringIO(render_csv([sch]))))
     assert len(rows) == len(sch.tasks) + len(sch.cover) + len(sch.handovers)
-    # each twin's anaesthetist in charge: rows tiling induction start to transfer end
+    # each twin's anaesthetist in charge: rows tiling briefing start to transfer end
     for twin, colour in (("A", A), ("B", B)):
         charge = [r for r in rows if r["kind"] == "in charge" and r["twin"] == twin]
         assert [(r["colour"], r["label"]) for r in charge] == [(colour, twin)] * len(charge)
         spans = sorted((int(r["start_min"]), int(r["end_min"])) for r in charge)
-        assert spans[0][0] == sch.task(f"induction and lines {twin}").start_min
+        # from the briefing before the induction, which the one in charge attends
+        assert spans[0][0] == sch.task("team briefing and time-out").start_min
         assert spans[-1][1] == sch.task(f"dressing and transfer to ICU {twin}").end_min
         assert all(a[1] == b[0] for a, b in zip(spans, spans[1:], strict=False))
         assert {r["people"] for r in charge} == {c.person for c in sch.cover if c.twin == twin}

@@ -176,7 +176,7 @@ def test_through_the_plan_runner_with_cache_and_team_change(tmp_path):
             for c in third.plan["schedule"]["in_charge"]
             if c["twin"] == twin and c["skill"] == "anaesthetist"
         ]
-        assert spans[0][0] == tasks[f"induction and lines {twin}"]["start_min"]
+        assert spans[0][0] == tasks["team briefing and time-out"]["start_min"]
         assert spans[-1][1] == tasks[f"dressing and transfer to ICU {twin}"]["end_min"]
         assert all(a[1] == b[0] for a, b in zip(spans, spans[1:], strict=False))
 

@@ -900,6 +900,13 @@ def anaesthesia_covers(tasks: Sequence[Task]) -> tuple[Cover, ...]:
     task that needs twin X's anaesthetist: an anaesthetised infant is never without
     its anaesthetist (the anaesthesia record is continuous; relays hand over
     explicitly). Twins without an induction task get none.
+
+    When the induction follows a task that asks for twin X's anaesthetist (the team
+    briefing and time-out), the cover opens there: whoever anaesthetises the twin
+    attends the briefing (since session 27; before, the briefing's anaesthetist need
+    could go to a colleague who then handed over at the induction: on the expander day
+    AN-A1 / AN-B1 were on duty 35 min for the briefing and that hand-over, and AN-A2 /
+    AN-B2, in charge all day, missed the briefing).
     """
     out: list[Cover] = []
     for x in ("A", "B"):
@@ -907,6 +914,16 @@ def anaesthesia_covers(tasks: Sequence[Task]) -> tuple[Cover, ...]:
         if not any(t.name == first for t in tasks):
             continue
         probe = Cover(skill="anaesthetist", twin=x, **{"from": first, "until": first})
+        # the anaesthetist in charge attends the briefing before the induction (the
+        # time-out): the cover opens there when the briefing asks for that twin's one
+        induction = next(t for t in tasks if t.name == first)
+        briefing = [
+            t.name
+            for t in tasks
+            if t.name in induction.after and any(probe.serves(t, k) for k in t.needs)
+        ]
+        if len(briefing) == 1:
+            probe = probe.model_copy(update={"from_task": briefing[0]})
         last = [
             t.name
             for t in tasks
