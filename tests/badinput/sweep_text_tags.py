@@ -33,41 +33,12 @@ _CLI = "import sys; from twinsep.cli import main; sys.argv[0] = 'twinsep'; main(
 
 def build(out: Path, layout: str) -> tuple[Path, Any]:
     """Write the marked input of ``layout``; returns its path and the markers."""
-    import pydicom
-
-    from badinput.text_tags import Markers, plant
-    from twinsep.io import write_dicom_series
-    from twinsep.io.enhanced_write import write_enhanced_dicom
+    from badinput.text_tags import write_marked
     from twinsep.phantom import make_phantom
 
-    ct = make_phantom("vertical-II", size=64, seed=0).ct
-    markers, values = Markers(), {}  # type: ignore[var-annotated]
-    folder = out / "inputs" / layout
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    if layout == "series":
-        written = write_dicom_series(ct, out / "inputs" / "written")
-        folder.mkdir()
-        sop = markers.new("UI", "SOPInstanceUID")
-        for k, p in enumerate(written):
-            ds = pydicom.dcmread(p)
-            plant(ds, markers, values)
-            ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = f"{sop}.{k + 1}"
-            ds.save_as(folder / f"IM{k + 1:05d}.dcm", enforce_file_format=True)
-        shutil.rmtree(out / "inputs" / "written")
-        return folder, markers
-    folder.mkdir()
-    src = write_enhanced_dicom(ct, out / "inputs" / "enhanced_tmp.dcm")
-    ds = pydicom.dcmread(src)
-    plant(ds, markers, values)
-    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = markers.new("UI", "SOP")
-    for n, item in enumerate(ds.PerFrameFunctionalGroupsSequence):
-        content = item.FrameContentSequence[0] if "FrameContentSequence" in item else item
-        content.FrameAcquisitionDateTime = markers.new("DT", f"frame {n} acquisition")
-        content.FrameComments = markers.new("LT", f"frame {n} comments")
-    ds.save_as(folder / "enhanced.dcm", enforce_file_format=True)
-    src.unlink()
-    return folder / "enhanced.dcm", markers
+    root = out / "inputs" / layout
+    shutil.rmtree(root, ignore_errors=True)
+    return write_marked(make_phantom("vertical-II", size=64, seed=0).ct, root, layout)
 
 
 def run(out: Path, layout: str, env: dict[str, str]) -> dict[str, Any]:

@@ -17,16 +17,14 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pydicom
 import pytest
 from typer.testing import CliRunner
 
-from badinput.text_tags import Markers, plant
+from badinput.text_tags import write_marked
 from phi_bytes import all_bytes
 from twinsep.cli import app
 from twinsep.interop.dicomseg import find_sources, write_dicom_seg
-from twinsep.io import load_scan, write_dicom_series
-from twinsep.io.enhanced_write import write_enhanced_dicom
+from twinsep.io import load_scan
 from twinsep.plan import PlanOptions, run_plan
 from twinsep.volume import Volume
 
@@ -44,33 +42,6 @@ def _volume() -> Volume:
     return Volume(ct, aff)
 
 
-def _marked(tmp_path: Path, kind: str) -> tuple[Path, Markers]:
-    markers, values = Markers(), {}  # type: ignore[var-annotated]
-    folder = tmp_path / "in"
-    if kind == "series":
-        paths = write_dicom_series(_volume(), tmp_path / "written")
-        folder.mkdir()
-        sop = markers.new("UI", "SOPInstanceUID")
-        for k, p in enumerate(paths):
-            ds = pydicom.dcmread(p)
-            plant(ds, markers, values)
-            ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = f"{sop}.{k + 1}"
-            ds.save_as(folder / f"IM{k:04d}", enforce_file_format=True)
-        return folder, markers
-    folder.mkdir()
-    src = write_enhanced_dicom(_volume(), tmp_path / "enhanced.dcm")
-    ds = pydicom.dcmread(src)
-    plant(ds, markers, values)
-    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = markers.new("UI", "SOP")
-    for n, item in enumerate(ds.PerFrameFunctionalGroupsSequence):
-        content = item.FrameContentSequence[0] if "FrameContentSequence" in item else item
-        content.FrameAcquisitionDateTime = markers.new("DT", f"frame {n} acquisition")
-        content.FrameComments = markers.new("LT", f"frame {n} comments")
-        content.FrameLabel = markers.new("LO", f"frame {n} label")
-    ds.save_as(folder / "ENHANCED", enforce_file_format=True)
-    return folder / "ENHANCED", markers
-
-
 def _hits(blob: bytes, needles: dict[bytes, str]) -> list[str]:
     blob = blob.upper()
     return sorted({f"{n.decode()} ({where})" for n, where in needles.items() if n in blob})
@@ -78,7 +49,7 @@ def _hits(blob: bytes, needles: dict[bytes, str]) -> list[str]:
 
 @pytest.mark.parametrize("kind", ["series", "enhanced"])
 def test_no_text_element_reaches_an_output(tmp_path: Path, kind: str) -> None:
-    given, markers = _marked(tmp_path, kind)
+    given, markers = write_marked(_volume(), tmp_path, kind)
     assert len(markers.where) > 1000
     needles = markers.needles(allowed=lambda where: where == "SeriesInstanceUID")
     scan = load_scan(given)

@@ -14,11 +14,16 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import shutil
 from collections.abc import Callable
+from pathlib import Path
 
+import pydicom
 from pydicom.datadict import DicomDictionary
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
+
+from twinsep.volume import Volume
 
 #: Value representations that hold text (CS too: exports put names in code strings).
 TEXT_VRS = frozenset(
@@ -144,3 +149,41 @@ def plant(ds: Dataset, markers: Markers, values: dict[str, str]) -> None:
         item.PatientName = value("PN", f"private {group:04X} SQ PatientName")
         item.StudyDescription = value("LO", f"private {group:04X} SQ StudyDescription")
         block.add_new(0x06, "SQ", Sequence([item]))
+
+
+def write_marked(volume: Volume, root: Path, layout: str) -> tuple[Path, Markers]:
+    """Write ``volume`` under ``root`` with a marker in every text element.
+
+    ``layout`` is ``"series"`` (a classic series in ``root / "in"``, unique instance
+    UIDs) or ``"enhanced"`` (one Enhanced CT ``root / "in" / "ENHANCED"``, whose frames
+    also carry an acquisition date-time, comments and a label). Returns the path to give
+    twinsep (the folder or the file) and the markers.
+    """
+    from twinsep.io import write_dicom_series
+    from twinsep.io.enhanced_write import write_enhanced_dicom
+
+    markers, values = Markers(), {}  # type: ignore[var-annotated]
+    folder = root / "in"
+    folder.mkdir(parents=True)
+    if layout == "series":
+        sop = markers.new("UI", "SOPInstanceUID")
+        written = write_dicom_series(volume, root / "written")
+        for k, p in enumerate(written):
+            ds = pydicom.dcmread(p)
+            plant(ds, markers, values)
+            ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = f"{sop}.{k + 1}"
+            ds.save_as(folder / f"IM{k + 1:05d}", enforce_file_format=True)
+        shutil.rmtree(root / "written")
+        return folder, markers
+    src = write_enhanced_dicom(volume, root / "enhanced.dcm")
+    ds = pydicom.dcmread(src)
+    plant(ds, markers, values)
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = markers.new("UI", "SOP")
+    for n, item in enumerate(ds.PerFrameFunctionalGroupsSequence):
+        content = item.FrameContentSequence[0] if "FrameContentSequence" in item else item
+        content.FrameAcquisitionDateTime = markers.new("DT", f"frame {n} acquisition")
+        content.FrameComments = markers.new("LT", f"frame {n} comments")
+        content.FrameLabel = markers.new("LO", f"frame {n} label")
+    ds.save_as(folder / "ENHANCED", enforce_file_format=True)
+    src.unlink()
+    return folder / "ENHANCED", markers
