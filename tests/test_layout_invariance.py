@@ -120,47 +120,37 @@ def test_layout_variants_same_voxels(plans: dict[str, Path], variant: str) -> No
         assert n_diff == 0, f"{variant} {name}: {n_diff} voxels differ"
 
 
+#: plan.json sections that describe the input file and the run, not the plan
+RUN_KEYS = frozenset(
+    {"created", "input", "options", "timings_s", "peak_rss_mb", "cache", "exports", "report"}
+)
+
+
+def _rounded(x: Any) -> Any:
+    """Floats to 9 significant digits (a centroid summed in another raster order may
+    differ in its last bits), recursively."""
+    if isinstance(x, dict):
+        return {k: _rounded(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_rounded(v) for v in x]
+    if isinstance(x, float):
+        return float(f"{x:.9g}")
+    return x
+
+
 @pytest.mark.parametrize("variant", LAYOUTS)
 def test_layout_variants_same_numbers(plans: dict[str, Path], variant: str) -> None:
-    """Same voxels, same plan. Volumes and centroids are exact; surface areas are
-    marching-cubes meshes whose triangulation follows the axis order (totals agree to
-    0.1 %, the per-tissue split of the cut to a few %: measured 1068-1102 mm2 of bone,
-    see docs/orientation.md)."""
+    """Same voxels, same plan: every value of plan.json but the input's description and
+    the run's timings. Since 8a27036 / 6d0de09 the surfaces, the twins' coarse blocks,
+    the cut and the frames are computed on the canonical layout; before, the cut's
+    per-tissue areas moved by up to 3 % (bone 1068-1102 mm2) and the schedule with them
+    (docs/orientation.md, "Whole plan in 16 storages")."""
     ref, got = _plan(plans["orig"]), _plan(plans[variant])
-    for key in ("type", "completeness", "classification"):
-        assert got["fusion"][key] == ref["fusion"][key]
-    for key in ("axis_angle_deg", "rotation_deg", "bridge_length_mm"):
-        assert got["fusion"][key] == pytest.approx(ref["fusion"][key], abs=0.15), key
-    assert got["fusion"]["bridge_area_mm2"] == pytest.approx(
-        ref["fusion"]["bridge_area_mm2"], rel=5e-3
-    )
-    for t in ("A", "B"):
-        # twin A is the same physical head: its world centroid is unchanged
-        np.testing.assert_allclose(
-            got["twins"][t]["centroid_mm"], ref["twins"][t]["centroid_mm"], atol=0.01
-        )
-        assert got["twins"][t]["tissue_ml"] == ref["twins"][t]["tissue_ml"]
-        for part in ("bone", "skin"):
-            assert got[part]["defect_area_mm2"][t] == pytest.approx(
-                ref[part]["defect_area_mm2"][t], rel=5e-3
-            ), (part, t)
-    # the reconstruct stage meshes on one canonical layout: the expander plan is the same
-    assert got["skin"]["expanders"] == ref["skin"]["expanders"]
-    assert got["bone"]["templates"] == ref["bone"]["templates"]
-    assert got["shared"]["shared_bone_ml"] == pytest.approx(
-        ref["shared"]["shared_bone_ml"], abs=0.1
-    )
-    assert got["shared"]["sinus_ml"] == pytest.approx(ref["shared"]["sinus_ml"], abs=0.1)
-    sep_ref, sep_got = ref["separation"], got["separation"]
-    assert sep_got["total_area_mm2"] == pytest.approx(sep_ref["total_area_mm2"], rel=2e-3)
-    for tissue, area in sep_ref["area_mm2"].items():
-        assert sep_got["area_mm2"][tissue] == pytest.approx(area, rel=0.05, abs=5.0), tissue
-    assert len(sep_got["vessel_crossings"]) == len(sep_ref["vessel_crossings"])
-    assert len(sep_got["stages"]) == len(sep_ref["stages"])
-    assert sep_got["risk_score"] == pytest.approx(sep_ref["risk_score"], rel=0.03)
-    assert got["schedule"]["makespan_min"] == pytest.approx(
-        ref["schedule"]["makespan_min"], rel=5e-3
-    )
+    ref_plan = {k: v for k, v in ref.items() if k not in RUN_KEYS}
+    got_plan = {k: v for k, v in got.items() if k not in RUN_KEYS}
+    assert ref_plan.keys() == got_plan.keys()
+    for key in ref_plan:
+        assert _rounded(got_plan[key]) == _rounded(ref_plan[key]), key
 
 
 def test_oblique_grid_same_plan_within_resampling(plans: dict[str, Path]) -> None:

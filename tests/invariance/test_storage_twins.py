@@ -91,7 +91,8 @@ def test_coarse_to_fine_cut_same_in_every_layout(pair: tuple, order: tuple, flip
 
 
 def _float32_rotated(aff: np.ndarray, deg: float) -> np.ndarray:
-    """``aff`` turned ``deg`` about an oblique axis, as a NIfTI sform stores it."""
+    """``aff`` turned ``deg`` about an oblique axis, as a NIfTI sform stores it (``deg``
+    0: ``aff`` itself as stored)."""
     t = np.eye(4)
     t[:3, :3] = rotation_matrix(np.array([1.0, 0.3, 0.5]), deg)
     img = nib.Nifti1Image(np.zeros((2, 2, 2), np.uint8), t @ aff)
@@ -101,6 +102,7 @@ def _float32_rotated(aff: np.ndarray, deg: float) -> np.ndarray:
 def test_rotated_float32_affine_keeps_the_spacing() -> None:
     aff = np.diag([3.13302279, 3.13302279, 3.13302279, 1.0])
     aff[:3, 3] = [-89.95, -85.33, -150.62]
+    aff = _float32_rotated(aff, 0.0)  # the square grid as a NIfTI stores it
     rot = _float32_rotated(aff, 30.0)
     raw = np.linalg.norm(rot[:3, :3], axis=0)
     assert np.ptp(raw) > 0.0  # float32 storage made the cube anisotropic (a few 1e-8)
@@ -114,7 +116,8 @@ def test_cut_same_under_a_rotated_float32_affine() -> None:
     from twinsep.phantom import make_phantom
 
     ph = make_phantom("vertical-II", size=64, seed=0)
-    lab, tw, aff = ph.labels.array, ph.twins.array, ph.labels.affine
+    lab, tw = ph.labels.array, ph.twins.array
+    aff = _float32_rotated(ph.labels.affine, 0.0)  # both as NIfTI files store them
     ref = min_cut_twins(Volume(lab, aff), Volume(tw, aff))
     assert ref.moved_vx > 100
     rot = _float32_rotated(aff, 30.0)
