@@ -9,10 +9,14 @@ round 5"): each test failed before its fix.
   as low bits: every value 16 times too large, without a word. It is refused.
 * A file written without its preamble but with its file meta and without a suffix was
   "not DICOM" (folder) or "not a recognised scan format" (file).
+* A bzip2-encoded NRRD (which SimpleITK's NrrdIO cannot decode) was refused with ITK's
+  "Sorry, bzip2 encoding not available in NrrdIO" and no way out; the line now says to
+  save it with gzip or raw encoding.
 """
 
 from __future__ import annotations
 
+import bz2
 from collections.abc import Callable
 from pathlib import Path
 
@@ -128,3 +132,21 @@ def test_files_without_preamble_or_suffix(tmp_path: Path, given: str) -> None:
     assert first.read_bytes()[:2] == b"\x02\x00"  # the file meta, no preamble
     scan = load_scan(folder if given == "folder" else first)
     np.testing.assert_array_equal(np.asarray(scan.volume.array), np.asarray(vol.array))
+
+
+def test_a_bzip2_nrrd_says_how_to_save_it(tmp_path: Path) -> None:
+    vol, _ = _ct()
+    header = (
+        "NRRD0004\ntype: short\ndimension: 3\nspace: left-posterior-superior\n"
+        f"sizes: {' '.join(map(str, SHAPE))}\n"
+        "space directions: (0.8,0,0) (0,0.8,0) (0,0,2)\nkinds: domain domain domain\n"
+        "endian: little\nencoding: bzip2\nspace origin: (0,0,0)\n\n"
+    )
+    data = np.asarray(vol.array).astype("<i2").tobytes(order="F")
+    path = tmp_path / "ct.nrrd"
+    path.write_bytes(header.encode() + bz2.compress(data))
+    with pytest.raises(
+        ScanError, match=r"ct\.nrrd: cannot read voxel data: bzip2-encoded NRRD"
+    ) as e:
+        load_scan(path)
+    assert "gzip or raw encoding" in e.value.one_line() and "\n" not in e.value.one_line()

@@ -683,7 +683,15 @@ def _read_itk(path: Path, name: str, present: list[Path], fmt: str, params: Load
     try:
         img = reader.Execute()
     except RuntimeError as exc:
-        raise ScanError(path, f"cannot read voxel data: {_itk_reason(exc)}") from None
+        reason = _itk_reason(exc)
+        if fmt == "nrrd" and "bzip2" in reason.lower():
+            # SimpleITK's NrrdIO is built without bzip2: say what to do, not only that
+            reason = (
+                "bzip2-encoded NRRD data, which the NRRD reader (ITK's NrrdIO) cannot "
+                "decode; save it again with gzip or raw encoding (e.g. `unu save -e gzip` "
+                "or 3D Slicer)"
+            )
+        raise ScanError(path, f"cannot read voxel data: {reason}") from None
     if img.GetDimension() > 3:
         img = img[:, :, :, 0] if img.GetDimension() == 4 else img
     arr = sitk.GetArrayFromImage(img)
