@@ -23,6 +23,12 @@ import pytest
 from t1_heads import DESIGNS, make_head
 from twinsep import labels as L
 from twinsep.segment import mr as M
+from twinsep.segment.gmm import Mixture1D
+from twinsep.segment.mr_ctcheck import (
+    ct_confirms_classes,
+    overlapping_fit_usable,
+    upper_classes_resolved,
+)
 from twinsep.segment.mr_mirror import MirrorCheck
 from twinsep.segment.params import MRParams
 from twinsep.segment.result import TissueLabels
@@ -116,3 +122,100 @@ def test_cavity_level_stays_when_the_lowest_class_lumps_csf_and_grey() -> None:
     level, doubt = M._cavity_csf_grey(vals, csf, 420.0, MRParams())
     assert level == 420.0
     assert doubt is not None and "did not part into CSF and brain" in doubt
+
+
+def _partial_volume_cavity() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(T1, truth, CT call) of a 64-voxel head whose cavity's CSF is mostly partial
+    volume, as Colin27's (its lowest class 64 +- 19 against grey 90, white 112): pure CSF
+    30 +- 6 (3 % of the cavity), CSF/grey mixtures 30 + 59 f (f ~ Beta(2, 1), 30 %,
+    truth CSF where f < 1/2), grey 89 +- 8, white 112 +- 4 (25 %), in a random order in a
+    ball of radius 28 voxels under a 3-voxel scalp (100). The CT calls CSF only where
+    f < 1/4: the half-filled sulci a CT blurs into brain."""
+    rng = np.random.default_rng(0)
+    idx = np.indices((64, 64, 64)) - 31.5
+    r = np.sqrt((idx**2).sum(axis=0))
+    ball = r < 28.0
+    n = int(ball.sum())
+    k_csf, k_pv, k_white = int(0.03 * n), int(0.30 * n), int(0.25 * n)
+    k_grey = n - k_csf - k_pv - k_white
+    f = rng.beta(2.0, 1.0, k_pv)
+    vals = np.concatenate(
+        [
+            rng.normal(30.0, 6.0, k_csf),
+            30.0 + 59.0 * f + rng.normal(0.0, 6.0, k_pv),
+            rng.normal(89.0, 8.0, k_grey),
+            rng.normal(112.0, 4.0, k_white),
+        ]
+    )
+    brain, csf = np.full(k_grey + k_white, L.BRAIN), np.full(k_csf, L.CSF)
+    truth_c = np.concatenate([csf, np.where(f < 0.5, L.CSF, L.BRAIN), brain])
+    ct_c = np.concatenate([csf, np.where(f < 0.25, L.CSF, L.BRAIN), brain])
+    order = rng.permutation(n)
+    t1 = np.zeros(r.shape, np.float32)
+    truth = np.zeros(r.shape, np.uint8)
+    t1[r < 31.0], truth[r < 31.0] = 100.0, L.SOFT_TISSUE
+    call = truth.copy()
+    t1[ball], truth[ball], call[ball] = vals[order], truth_c[order], ct_c[order]
+    return t1, truth, call
+
+
+def _dice(a: np.ndarray, b: np.ndarray) -> float:
+    return 2.0 * float((a & b).sum()) / float(a.sum() + b.sum())
+
+
+def test_fusion_uses_an_overlapping_csf_class_the_ct_confirms(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A lowest class that is the CSF's partial volume with the grey matter (58-59 +- 19
+    against 87: 1.51-1.56 of its sigmas, both starts) fails the 2-sigma check, but its
+    upper classes are two tissues (two modes) and the CT's CSF and brain fall on either
+    side: the MR is used. Measured CSF Dice 0.636 (the CT's) -> 0.792, brain 0.970 ->
+    0.969; at a44569e (before ``segment.mr_ctcheck``) the CT's call stayed, CSF 0.636 - as
+    on Colin27 (real-vertical CT + MR CSF 0.797, 0.837 now)."""
+    t1, truth, call = _partial_volume_cavity()
+    cavity = (call == L.BRAIN) | (call == L.CSF)
+    for mix in (
+        M._fit_three(t1[cavity], MRParams()),
+        M._fit_three_at_ct(t1[cavity], call[cavity], MRParams()),
+    ):
+        assert mix is not None and mix.means[0] + 2.0 * mix.sigmas[0] >= mix.means[1]
+    fused = _fused(monkeypatch, t1, call, 1.5)
+    out = fused.labels.array
+    assert _dice(truth == L.CSF, call == L.CSF) < 0.66
+    assert _dice(truth == L.CSF, out == L.CSF) > 0.75
+    assert _dice(truth == L.BRAIN, out == L.BRAIN) > _dice(truth == L.BRAIN, call == L.BRAIN) - 0.01
+    assert not any("did not part into CSF and brain" in w for w in fused.warnings)
+
+
+def test_overlapping_fit_check_tells_wrong_fits_from_overlapping_ones() -> None:
+    """``mr_ctcheck.overlapping_fit_usable`` on the fits the 2-sigma check refuses:
+    the lumped fit of ``c3f0 csf1.5`` (391 +- 168 / 636 / 643: its upper classes are one
+    mode) and an MR without cavity contrast (the CT's CSF and brain read the same) are
+    refused; so is a newborn white matter nearly as dark as CSF (``inf wm200``: its fit
+    200 +- 15 / 208 +- 94 / 517 has two upper modes, but its lowest class is the white
+    matter: the CT's CSF reads 141, likeliest in the middle class); the partial-volume
+    cavity is accepted."""
+    d = DESIGNS["c3f0 csf1.5"]
+    t1, truth = make_head(d)
+    cavity = (truth == L.BRAIN) | (truth == L.CSF)
+    lumped = M._fit_three(t1[cavity], MRParams())
+    assert not upper_classes_resolved(lumped)
+    assert not overlapping_fit_usable(lumped, t1[cavity], truth[cavity])
+    flat = np.random.default_rng(3).normal(500.0, 100.0, int(cavity.sum()))
+    for mix in (
+        M._fit_three(flat, MRParams()),
+        M._fit_three_at_ct(flat, truth[cavity], MRParams()),
+    ):
+        assert mix is not None and not ct_confirms_classes(mix, flat, truth[cavity])
+        assert not overlapping_fit_usable(mix, flat, truth[cavity])
+    # inf wm200 (CT + MR, truth as the CT's call): the fit, measured, and the CT's values
+    dark_white = Mixture1D((200.0, 208.0, 517.0), (15.0, 94.0, 18.0), (0.43, 0.36, 0.21), 0.0, 0)
+    rng = np.random.default_rng(5)
+    vals = np.concatenate([rng.normal(141.0, 10.0, 4000), rng.normal(213.0, 60.0, 16000)])
+    call = np.repeat(np.array([L.CSF, L.BRAIN], np.uint8), [4000, 16000])
+    assert upper_classes_resolved(dark_white)
+    assert not overlapping_fit_usable(dark_white, vals, call)
+    t1, truth, call = _partial_volume_cavity()
+    cavity = (call == L.BRAIN) | (call == L.CSF)
+    mix = M._fit_three_at_ct(t1[cavity], call[cavity], MRParams())
+    assert mix is not None and overlapping_fit_usable(mix, t1[cavity], call[cavity])

@@ -33,6 +33,7 @@ from twinsep.segment.gmm import Mixture1D, fit_gmm_1d
 from twinsep.segment.histogram import sample_values
 from twinsep.segment.itk_threads import single_threaded
 from twinsep.segment.mr_contrast import infant_contrast_warning
+from twinsep.segment.mr_ctcheck import overlapping_fit_usable
 from twinsep.segment.mr_dark import (
     DarkLevel,
     dark_bright_level,
@@ -411,7 +412,12 @@ def fuse_mr(
         # a lumped fit: its 'sure CSF' would take grey matter. Started where the CT's
         # own CSF and brain lie the classes may part; else the CT's call stays
         mix = _fit_three_at_ct(reg.array[inner], lab[inner], params) or mix
-    if mix is not None and not dark_class_separated(mix, params.csf_class_sigmas):
+    if (
+        mix is not None
+        and not dark_class_separated(mix, params.csf_class_sigmas)
+        # overlapping, not wrong: grey and white apart, the CT's CSF in the lowest class
+        and not overlapping_fit_usable(mix, reg.array[inner], lab[inner])
+    ):
         warnings.append(_classes_warning(mix))
     elif mix is not None:
         csf_sure, brain_sure = _confident_csf_brain(reg.array[inner], mix, params)
@@ -646,7 +652,11 @@ def _confident_csf_brain(
     thin layer, small ventricles) fits as one wide class of CSF and grey matter and two
     of white matter (generated head, 1.5 mm CSF layer: 391 +- 169, 636, 644), and half
     of its 'sure CSF' was grey matter. Such a fit is tried again from the CT's CSF and
-    brain (:func:`_fit_three_at_ct`); when that is not clear either, the CT's call stays.
+    brain (:func:`_fit_three_at_ct`); when that is not clear either, it is used only when
+    it is the CSF's partial volume with the grey matter, not a lumped class
+    (:func:`twinsep.segment.mr_ctcheck.overlapping_fit_usable`: its two upper classes are
+    two modes and the CT's CSF and brain fall on either side; Colin27 64 +- 19 / 90 / 112),
+    else the CT's call stays.
     """
     m0, m1 = mix.means[0], mix.means[1]
     cut = mix.boundary(0, 1)
