@@ -28,6 +28,7 @@ CASES = {
 def case(request):
     kw = CASES[request.param]
     labels, twins, truth = two_heads(**kw)
+    truth = dict(truth, max_spacing_mm=float(max(labels.spacing_mm)))
     u = np.asarray(kw.get("direction", (0, 0, 1.0)), dtype=float)
     u /= np.linalg.norm(u)
     # where the voxelised cut really lies: midway between the last A and first B voxels
@@ -140,8 +141,8 @@ def test_onlay_rests_on_the_skull_and_inlay_fills_the_opening(case) -> None:
     face on the skull within half a voxel of it, the other a thickness outside, nothing
     inside the bone, the edge ``overlap_mm`` beyond the rim. The inlay: the outer face
     flush with the skull, the inner a thickness inside, the edge on the rim (a quarter
-    voxel on average; each edge vertex within a sample of the fitted surface, 2.5 mm).
-    The template's band lay in the bone before (its inner face 4 mm inside the skull)."""
+    voxel on average; cut along the rim, each edge vertex within 0.6 of the largest
+    voxel edge). The template's band lay in the bone before (its inner face 4 mm inside the skull)."""
     truth, u, plane, defects, plans = case
     d = truth["half_distance_mm"]
     voxel = 2.0  # the mean voxel edge of both grids (2 mm; 1.5 x 2 x 2.5 mm)
@@ -163,10 +164,52 @@ def test_onlay_rests_on_the_skull_and_inlay_fills_the_opening(case) -> None:
         assert np.abs(inner - R_BONE + t).max() < 0.5 * voxel, name
         gap = R_BONE * (polar[edge] - alpha)
         assert abs(float(np.median(gap))) < 0.25 * voxel, (name, np.median(gap))
-        assert np.abs(gap).max() < 2.5, (name, np.abs(gap).max())
+        # cut along the rim (bone_edge): every edge vertex within 0.6 of the largest
+        # voxel edge (0.59-0.80 mm on 2 mm, 1.21 on 1.5 x 2 x 2.5 mm; at whole samples
+        # of the fitted surface 1.50-1.58 and 1.76-2.05 mm), the edge as long as the
+        # rim within 2 % (a staircase of samples: +9 to +12 %)
+        big = 0.6 * truth["max_spacing_mm"]
+        assert np.abs(gap).max() < big, (name, np.abs(gap).max())
+        assert _edge_length_mm(inlay) == pytest.approx(
+            2 * math.pi * R_BONE * math.sin(alpha), rel=0.02
+        ), name
         assert inlay.missing_area_mm2 == pytest.approx(
             2 * math.pi * R_BONE**2 * (1 - math.cos(alpha)), rel=0.025
         )
+
+
+def _edge_length_mm(p) -> float:
+    """Length of the outer edge of a template's face on the skull's contour."""
+    n = len(p.vertices_mm) // 2
+    m = trimesh.Trimesh(p.vertices_mm[:n], p.faces[(p.faces < n).all(axis=1)], process=False)
+    e = m.edges_sorted[trimesh.grouping.group_rows(m.edges_sorted, require_count=1)]
+    return float(np.linalg.norm(m.vertices[e[:, 0]] - m.vertices[e[:, 1]], axis=1).sum())
+
+
+def test_inlay_edge_on_the_rim_on_a_fine_grid() -> None:
+    """On a 1 mm grid the inlay's edge lies on the spherical cap's rim (polar angle
+    acos(dist / 54) about the twin's centre) within half a voxel at every edge vertex,
+    its length the rim's within 2 % and its area the cap's within 2.5 %. Cut at whole
+    samples of the fitted surface (about 2 mm apart on this vault) the edge lay up to
+    1.18 mm off the rim and was 10 % longer than it."""
+    labels, twins, truth = two_heads(spacing_mm=(1.0, 1.0, 1.0))
+    d = truth["half_distance_mm"]
+    w = twins.world_coords(np.argwhere(twins.array > 0))[:, 2]
+    own = twins.array[twins.array > 0]
+    plane = 0.5 * (w[own == 1].max() + w[own == 2].min())
+    defects = measure_defects(labels, twins)
+    u = np.array([0.0, 0.0, 1.0])
+    for name, sign in (("A", -1.0), ("B", 1.0)):
+        alpha = math.acos(abs(sign * d - plane) / R_BONE)
+        inlay = plan_bone(defects[name], params=BoneParams(fit="inlay"))
+        assert inlay.watertight
+        _, _, polar, edge = _layers(inlay, sign * d * u, -sign * u)
+        gap = R_BONE * (polar[edge] - alpha)
+        assert np.abs(gap).max() < 0.5, (name, np.abs(gap).max())
+        rim_mm = 2 * math.pi * R_BONE * math.sin(alpha)
+        assert _edge_length_mm(inlay) == pytest.approx(rim_mm, rel=0.02), name
+        cap = 2 * math.pi * R_BONE**2 * (1 - math.cos(alpha))
+        assert inlay.missing_area_mm2 == pytest.approx(cap, rel=0.025), name
 
 
 def test_small_defect_not_flagged(case) -> None:

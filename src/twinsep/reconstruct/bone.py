@@ -51,6 +51,7 @@ from scipy.spatial import cKDTree
 
 from twinsep.errors import InputError
 from twinsep.reconstruct.bone_blend import blend_onto_skull
+from twinsep.reconstruct.bone_edge import clip_patch, inside_rim, rim_signed_distance_mm
 from twinsep.reconstruct.defects import TwinDefects
 
 logger = logging.getLogger(__name__)
@@ -281,54 +282,6 @@ def _manifold_patch(faces: np.ndarray, max_iter: int = 20) -> np.ndarray:
     return f
 
 
-def inside_rim(points_mm: np.ndarray, rim_mm: np.ndarray, centre_mm: np.ndarray) -> np.ndarray:
-    """Whether each point, seen from ``centre_mm``, lies inside the closed rim loop.
-
-    Directions from the centre are mapped azimuthally-equidistantly about the rim's
-    mean direction (valid for rims less than 180 deg across) and tested against the
-    rim's polygon there (even-odd rule).
-
-    Parameters
-    ----------
-    points_mm : (N, 3) float64
-    rim_mm : (K, 3) float64
-        Closed loop, in order; fewer than 3 points encloses nothing.
-    centre_mm : (3,) float64
-
-    Returns
-    -------
-    (N,) bool
-    """
-    pts = np.asarray(points_mm, dtype=np.float64)
-    if len(rim_mm) < 3 or len(pts) == 0:
-        return np.zeros(len(pts), dtype=bool)
-
-    def unit(v: np.ndarray) -> np.ndarray:
-        return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12)
-
-    r = unit(np.asarray(rim_mm, dtype=np.float64) - centre_mm)
-    c = unit(r.mean(axis=0))
-    e1 = unit(np.cross(c, np.eye(3)[int(np.argmin(np.abs(c)))]))
-    e2 = np.cross(c, e1)
-
-    def flat(u: np.ndarray) -> np.ndarray:
-        ang = np.arccos(np.clip(u @ c, -1.0, 1.0))
-        az = np.arctan2(u @ e2, u @ e1)
-        return np.column_stack([ang * np.cos(az), ang * np.sin(az)])
-
-    poly = flat(r)
-    q = flat(unit(pts - centre_mm))
-    a, b = poly, np.roll(poly, -1, axis=0)
-    inside = np.zeros(len(q), dtype=bool)
-    for k in range(len(a)):  # even-odd crossings of a ray along +x
-        (x1, y1), (x2, y2) = a[k], b[k]
-        cross = (y1 > q[:, 1]) != (y2 > q[:, 1])
-        if y2 != y1:
-            x_at = x1 + (q[:, 1] - y1) * (x2 - x1) / (y2 - y1)
-            inside ^= cross & (q[:, 0] < x_at)
-    return inside
-
-
 def _components_touching(sub: np.ndarray, touch: np.ndarray) -> np.ndarray:
     """The faces of ``sub`` in edge-connected patches holding a face where ``touch``."""
     n_f = len(sub)
@@ -465,7 +418,13 @@ def plan_bone(defects: TwinDefects, *, params: BoneParams = BoneParams()) -> Twi
                 fit.centre_mm + (on_fit * fit.radii_mm) @ fit.axes,
             ]
         )
-        sub = _widen(verts, faces, seeds, params.overlap_mm if params.fit == "onlay" else 0.0)
+        if params.fit == "onlay":
+            by_mm = params.overlap_mm
+        else:
+            # an inlay is cut along the rim below: reach a sample past it first
+            e = np.linalg.norm(verts[faces[:, 0]] - verts[faces[:, 1]], axis=1)
+            by_mm = float(np.median(e)) if len(rim) >= 3 else 0.0
+        sub = _widen(verts, faces, seeds, by_mm)
     sub = _manifold_patch(sub)
     if len(sub):
         # the edge onto the twin's own outer skull, the opening bridged smoothly
@@ -492,6 +451,11 @@ def plan_bone(defects: TwinDefects, *, params: BoneParams = BoneParams()) -> Twi
             d.bone_outer.normals[seen][away],
             reach_mm=reach,
         )
+        if params.fit == "inlay" and len(rim) >= 3:
+            # the edge along the rim itself, not at whole samples (bone_edge)
+            g = rim_signed_distance_mm(verts, rim, fit.centre_mm)
+            verts, sub, normals = clip_patch(verts, sub, g, normals)
+            sub = _manifold_patch(sub)
         patch = trimesh.Trimesh(verts, sub, process=False)
         area = float(patch.area)
         # the first layer lies on the skull's outer contour; the second is the
