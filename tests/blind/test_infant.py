@@ -8,9 +8,26 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from blind.infant import AGE_HU, AGE_MONTHS, CODE, InfantCase, InfantParams, make_infant
+from blind.infant import (
+    AGE_HU,
+    AGE_MONTHS,
+    CODE,
+    InfantCase,
+    InfantOverlay,
+    InfantParams,
+    make_infant,
+)
 from blind.infant_cases import infant_cases
-from blind.phantom3 import Case, CtParams, GridParams, HeadParams, UnionParams
+from blind.phantom3 import (
+    Case,
+    CtParams,
+    GridParams,
+    HeadParams,
+    Phantom3,
+    UnionParams,
+    _smin,
+    make_case,
+)
 
 _CLEAN = CtParams(
     contrast=False, noise_hu=0.0, psf_fwhm_mm=0.0, supersample=1, cupping_hu=0.0, table=False
@@ -84,26 +101,66 @@ def test_myelination_grows_with_age() -> None:
     assert shares[2] > 0.9  # at two years nearly all
 
 
-def test_wide_extra_axial_csf_is_taken_from_the_brain_only() -> None:
-    counts = {}
-    for extra in (0.0, 3.0, 6.0):
-        ph = make_infant(_case(InfantParams(age_months=5.0, extra_csf_mm=extra)))
-        assert ph.materials is not None
-        counts[extra] = (
-            int((ph.labels == 3).sum()),
-            int((ph.labels == 4).sum()),
-            int((ph.materials == CODE["csf_extra"]).sum()),
-            int((ph.labels == 2).sum()),
-        )
-    for extra in (3.0, 6.0):
-        # the cranial cavity does not move: brain + CSF and the bone are the same voxels
-        assert sum(counts[extra][:2]) == sum(counts[0.0][:2])
-        assert counts[extra][3] == counts[0.0][3]
-    gain3 = counts[3.0][2] - counts[0.0][2]
-    gain6 = counts[6.0][2] - counts[0.0][2]
-    assert gain3 > 0
-    # a shell of twice the width over a slightly smaller brain: 1.6-2.2x the CSF
-    assert 1.6 < gain6 / gain3 < 2.2
+def _documented_width_mm(q: np.ndarray, extra_mm: float) -> np.ndarray:
+    """The extra-axial widening the layer's docstring describes, in the direction of local
+    points ``q`` of one head: ``extra_mm`` at the frontal convexity and vertex, 30 % of it
+    at the occiput and skull base, a smooth step in between (front: y > -0.2, top:
+    z > -0.1 of the unit direction)."""
+    n = q / np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-6)
+    front = 0.5 * (1.0 + np.tanh((n[:, 1] + 0.2) / 0.25))
+    top = 0.5 * (1.0 + np.tanh((n[:, 2] + 0.1) / 0.2))
+    return extra_mm * (0.3 + 0.7 * front * top)
+
+
+@pytest.fixture(scope="module")
+def unwidened() -> tuple[Phantom3, dict[str, np.ndarray], float]:
+    """The 5-month case without widening, its pair's fields at the voxel centres (world
+    mm through the affine) and the union's fillet (mm)."""
+    ov = InfantOverlay(InfantParams(age_months=5.0))
+    ph0 = make_case(_case(InfantParams(age_months=5.0)).base, overlay=ov)
+    assert ov.pair is not None
+    ijk = np.indices(ph0.labels.shape).reshape(3, -1).T.astype(np.float64)
+    fields = ov.pair.fields(ijk @ ph0.affine[:3, :3].T + ph0.affine[:3, 3])
+    return ph0, fields, ov.pair.case.union.fillet_mm
+
+
+@pytest.mark.parametrize("extra_mm", [3.0, 6.0])
+def test_wide_extra_axial_csf_is_taken_from_the_brain_only(
+    extra_mm: float, unwidened: tuple[Phantom3, dict[str, np.ndarray], float]
+) -> None:
+    """The widened layer is every brain (or inner CSF) voxel of the unwidened phantom that
+    lies less than the documented width under its brain surface, and nothing else.
+
+    Known answer from the phantom's own geometry: the unwidened pair's per-head brain
+    distance fields at the voxel centres, each moved inward by the documented width and
+    joined as a total union joins its brains (phantom3's fillet); a voxel turns to
+    extra-axial CSF where it was brain or inner CSF and the moved surface leaves it
+    outside. Computed with ``extra_mm`` 0.25 mm smaller and larger, the two sets must hold
+    the layer between them: a layer 0.25 mm too narrow or wide at its widest (or with the
+    wrong coverage, e.g. the full width at the base) breaks one of the two inclusions. At 3.0 / 6.0 mm the
+    layer is 2,339 / 4,781 voxels of 27 mm3 (31.6 / 64.5 mL a head; a 1 mm narrower or
+    wider layer: 1,569-3,127 / 3,943-5,556; the full width everywhere: 4,108 / 8,373)."""
+    ph0, f, fillet_mm = unwidened
+    ph = make_infant(_case(InfantParams(age_months=5.0, extra_csf_mm=extra_mm)))
+    assert ph0.materials is not None and ph.materials is not None
+    # the cranial cavity does not move: brain + CSF and the bone are the same voxels
+    np.testing.assert_array_equal(np.isin(ph.labels, (3, 4)), np.isin(ph0.labels, (3, 4)))
+    np.testing.assert_array_equal(ph.labels == 2, ph0.labels == 2)
+
+    m0, m1 = ph0.materials.reshape(-1), ph.materials.reshape(-1)
+    brain_names = ("grey", "white_unmyel", "white_myel", "deep_grey", "cerebellum", "csf_inner")
+    takeable = np.isin(m0, [CODE[k] for k in brain_names])  # not the cord, sinuses, bone
+    layer = (m1 == CODE["csf_extra"]) & (m0 != CODE["csf_extra"])
+
+    def expected(width_mm: float) -> np.ndarray:
+        moved = [f[f"brain{h}"] + _documented_width_mm(f[f"q{h}"], width_mm) for h in (0, 1)]
+        return takeable & (_smin(moved[0], moved[1], fillet_mm) >= 0.0)
+
+    narrow, wide = expected(extra_mm - 0.25), expected(extra_mm + 0.25)
+    assert not (layer & ~wide).any(), int((layer & ~wide).sum())  # nothing deeper is taken
+    assert not (narrow & ~layer).any(), int((narrow & ~layer).sum())  # all shallower is
+    # the band is narrow: 374 / 391 voxels, 16 % / 8 % of the 3 / 6 mm layer
+    assert wide.sum() - narrow.sum() < 0.2 * layer.sum()
 
 
 def test_benchmark_cases_are_in_the_briefed_ranges() -> None:
