@@ -95,11 +95,17 @@ def test_venous_stage_divides_its_segment_and_cuff_only() -> None:
     # ... and the large vessel is divided in the final stage only.
     large_on_cut = _vessel_voxels(labels, Y_LARGE) & (cut > 0)
     assert large_on_cut.any() and (cut[large_on_cut] == final.number).all()
-    # Stage area: the cuff disc around the small vessel, pi (r + cuff)^2 = 137 mm^2; the
-    # cut plane is perpendicular to the bridge. 35 % covers the voxel staircase of the
-    # cuff rim (a stage cutting the whole bridge would be 615 mm^2).
-    expected = np.pi * (R_SMALL + cuff) ** 2
-    assert venous.area_mm2 == pytest.approx(expected, rel=0.35)
+    # Stage area, counted independently: the cut is a plane of voxel faces perpendicular
+    # to x (the bridge), so the venous stage's area is the number of the plane's tissue
+    # cells within the cuff (world mm between cell centres) of the small vessel's cells,
+    # times one face (1.2 x 0.9 mm): 112 cells, 121.0 mm^2 (the disc pi (r + cuff)^2 is
+    # 137 mm^2; its rim is the vessel's cell centres, 1.2 mm out, not r = 1.6 mm). A
+    # cuff 0.5 mm wider or narrower adds or drops 20-30 cells; the whole bridge is 615.
+    section = small_on_cut.any(axis=0)
+    to_vessel = ndimage.distance_transform_edt(~section, sampling=SPACING[1:])
+    tissue_cells = (labels.array > 0).any(axis=0)
+    n_cells = int(((to_vessel <= cuff) & tissue_cells).sum())
+    assert venous.area_mm2 == pytest.approx(n_cells * SPACING[1] * SPACING[2], abs=0.06)
     assert venous.area_mm2_by_tissue["vessel"] > 0
     assert final.area_mm2_by_tissue["vessel"] > venous.area_mm2_by_tissue["vessel"]
     # Per stage and per tissue the areas add up to the plan's totals (0.1 mm^2 rounding).
@@ -122,10 +128,12 @@ def test_rehearsal_agrees_with_the_stage_areas() -> None:
     assert div_v.get("vessel", 0.0) > 0
     assert any(b.tissue == "vessel" for b in step[venous.number].bridges)
     assert not step[venous.number].separated and step[final.number].separated
-    # Face counting (rehearsal) vs marching cubes (plan) on a cut perpendicular to a grid
-    # axis: the same area within 25 % (the cuff's staircase rim).
-    assert sum(div_v.values()) == pytest.approx(venous.area_mm2, rel=0.25)
-    assert sum(step[final.number].divided_mm2.values()) == pytest.approx(final.area_mm2, rel=0.1)
+    # The rehearsal's faces divided and the plan's stage areas, on a cut perpendicular to
+    # a grid axis: venous 120.96 / 121.0 mm^2 (112 faces, the plan's 0.1 mm^2 rounding);
+    # final 501.12 / 500.0 (the rehearsal divides one soft-tissue face of 1.08 mm^2 more,
+    # 464 / 463; not traced). 1 % is under five faces.
+    assert sum(div_v.values()) == pytest.approx(venous.area_mm2, abs=0.3)
+    assert sum(step[final.number].divided_mm2.values()) == pytest.approx(final.area_mm2, rel=0.01)
 
 
 def test_staged_division_without_vessel_divides_no_vessel() -> None:
