@@ -258,37 +258,52 @@ def test_fewer_larger_expanders_first(vertical) -> None:
 def test_smallest_expander_that_closes_the_gap() -> None:
     # a small defect (half-distance 56 mm, the voxelised cut on the mid-plane): one
     # expander covers it with the margin; the analytic need 1.4 x pi (60^2 - 56^2) =
-    # 2041 mm^2 lies between the capacities of R40x60 (1583) and R50x80 (2470) (the scalp
-    # defect read half a working voxel into the twins asked 2503 mm^2: R60x100)
+    # 2041 mm^2 lies between the realised gains of R40x60 (1583) and R50x80 (2470) (the
+    # scalp defect read half a working voxel into the twins asked 2503 mm^2: R60x100).
+    # The defect, 14.6 cm^2, also asks 7 mL per cm^2 (Aya et al. 2014): 102 mL, more
+    # than R50x80's 100 mL, so R60x100 (180 mL) closes it; without the fill rule R50x80.
     labels, twins, _ = two_heads(half_distance_mm=56.0)
     defects = measure_defects(labels, twins, frames=head_frames())
     big_only = plan_expanders(defects, params=ExpanderParams(catalogue=_sizes("R60x100")))
-    three = ExpanderParams(catalogue=_sizes("R40x60", "R50x80", "R60x100"))
-    plans = plan_expanders(defects, params=three)
-    for name, plan in plans.items():
-        # the large size fits on its own, so choosing a smaller one is a preference
-        assert [e.code for e in big_only[name].expanders] == ["R60x100"]
-        required = plan.required_mm2
-        caps = {c.code: c for c in three.catalogue}
-        assert len(plan.expanders) == 1
-        e = plan.expanders[0]
-        assert e.capacity_mm2 >= required
-        # the smallest size whose capacity covers the need (R40x60 does not: 1583 mm²)
-        smaller = [
-            c
-            for c in caps.values()
-            if required
-            <= p_cap(c, three)
-            < e.capacity_mm2  # a cheaper size that would also have covered it
-        ]
-        assert not smaller, (e.code, [c.code for c in smaller])
-        assert e.code == "R50x80"
+    sizes = _sizes("R40x60", "R50x80", "R60x100")
+    for three, expect in (
+        (ExpanderParams(catalogue=sizes), "R60x100"),
+        (ExpanderParams(catalogue=sizes, fill_ml_per_cm2=0.0), "R50x80"),
+    ):
+        plans = plan_expanders(defects, params=three)
+        for name, plan in plans.items():
+            # the large size fits on its own, so choosing a smaller one is a preference
+            assert [e.code for e in big_only[name].expanders] == ["R60x100"]
+            required = plan.required_mm2
+            assert len(plan.expanders) == 1
+            e = plan.expanders[0]
+            assert e.capacity_mm2 == pytest.approx(p_cap(by_code(three, e.code), three))
+            assert e.capacity_mm2 >= required
+            # the smallest size whose capacity covers the need (R40x60 does not)
+            smaller = [
+                c.code
+                for c in three.catalogue
+                if required <= p_cap(c, three) < e.capacity_mm2  # a cheaper size would do
+            ]
+            assert not smaller, (e.code, smaller)
+            assert e.code == expect, (three.fill_ml_per_cm2, e.code)
+            # the fill the rule asks, at the target fill
+            assert 100 * e.target_ml >= three.fill_ml_per_cm2 * plan.defect_area_mm2 - 1e-6
+            assert plan.fill_ml_per_cm2 == pytest.approx(100 * e.target_ml / plan.defect_area_mm2)
+
+
+def by_code(params: ExpanderParams, code: str):
+    return next(c for c in params.catalogue if c.code == code)
 
 
 def p_cap(item, params: ExpanderParams) -> float:
-    """Realised capacity of a catalogue size, recomputed from the geometry module."""
+    """Capacity of a catalogue size, recomputed from the geometry module: the realised
+    gain at nominal, capped at (1 + over-expansion) x nominal / the fill per cm^2."""
     base = item.base(params.rectangular_model)
-    return params.efficiency.of(base.shape) * eg.gain_for_volume_mm2(base, item.nominal_ml)
+    gain = params.efficiency.of(base.shape) * eg.gain_for_volume_mm2(base, item.nominal_ml)
+    if params.fill_ml_per_cm2 == 0:
+        return gain
+    return min(gain, (1 + params.over_expansion) * item.nominal_ml * 100 / params.fill_ml_per_cm2)
 
 
 def test_no_custom_sizes_when_not_allowed(vertical) -> None:
@@ -322,3 +337,61 @@ def test_expander_normal_is_the_scalp_normal(vertical) -> None:
             radial /= np.linalg.norm(radial)
             err = np.degrees(np.arccos(np.clip(radial @ e.frame[2], -1.0, 1.0)))
             assert err < 1.5, (e.label, err)
+
+
+def test_capacity_by_hand_with_the_fill_rule() -> None:
+    """Box model by hand: R40x60 at 50 mL is 20.83 mm high, gains 2 h (40 + 60) =
+    4167 mm^2, realised 0.38 x that = 1583 mm^2, but its 50 mL close only 50 / 7 cm^2 of
+    defect at 7 mL per cm^2 (Aya et al. 2014): 1.4 x 714 = 1000 mm^2 of the need.
+    R60x120 at 250 mL: h 34.72 mm, gain 12 500, realised 4750 mm^2 < 1.4 x 3571 = 5000
+    (the gain limits it)."""
+    from twinsep.reconstruct.expanders import _capacity
+
+    p, off = ExpanderParams(), ExpanderParams(fill_ml_per_cm2=0.0)
+    r4060, r60120 = _sizes("R40x60")[0], _sizes("R60x120")[0]
+    assert _capacity(r4060, r4060.base(), p) == pytest.approx(1000.0, rel=1e-9)
+    assert _capacity(r4060, r4060.base(), off) == pytest.approx(0.38 * 2 * 50000 / 24, rel=1e-9)
+    assert _capacity(r60120, r60120.base(), p) == pytest.approx(0.38 * 12500.0, rel=1e-9)
+    with pytest.raises(InputError, match="fill_ml_per_cm2"):
+        ExpanderParams(fill_ml_per_cm2=-1.0)
+
+
+def test_covered_plans_hold_the_fill_per_cm2(vertical) -> None:
+    """Where the capacities reach defect x 1.4, the target fills hold at least 7 mL per cm^2
+    of defect, and each fill is the larger of its gain's volume and its share of that."""
+    defects, plans = vertical
+    p = ExpanderParams()
+    for name, plan in plans.items():
+        need = defects[name].scalp_defect_area_mm2
+        if plan.capacity_mm2 < need * (1 + p.over_expansion) * (1 - 1e-9):
+            continue
+        total_ml = sum(e.target_ml for e in plan.expanders)
+        assert 100 * total_ml >= p.fill_ml_per_cm2 * need * (1 - 1e-9), (name, total_ml)
+        assert plan.fill_ml_per_cm2 >= p.fill_ml_per_cm2 * (1 - 1e-9)
+
+
+def test_no_expander_larger_than_its_scalp() -> None:
+    """Available scalp cut down to the back of the head (the half behind the ears seen
+    from the brain centre, about 12 000 mm^2): no expander is larger than that scalp
+    (the custom R100x200, 20 000 mm^2, is not placed)."""
+    import dataclasses
+
+    labels, twins, _ = two_heads(half_distance_mm=50.0)
+    frames = head_frames()
+    defects = measure_defects(labels, twins, frames=frames)
+    cut = {}
+    for name, d in defects.items():
+        rel = d.skin.points_mm - d.brain_centre_mm
+        cos = -(rel @ frames[name].face_dir) / np.linalg.norm(rel, axis=1)
+        avail = d.available & (cos > 0.0)  # behind the ears
+        cut[name] = dataclasses.replace(d, available=avail)
+    params = ExpanderParams(catalogue=_sizes("R100x200-custom", "R60x120", "R40x60"))
+    plans = plan_expanders(cut, params=params)
+    for name, plan in plans.items():
+        d = cut[name]
+        scalp = float(d.skin.areas_mm2[d.available].sum())
+        assert 10000 < scalp < 14000, scalp
+        assert plan.expanders, plan.message
+        for e in plan.expanders:
+            assert e.base.width_mm * e.base.length_mm <= scalp, (e.code, scalp)
+            assert e.code != "R100x200-custom"

@@ -78,6 +78,17 @@ class ExpanderParams:
     over_expansion : float
         Safety over-expansion: realised gain aimed at is the defect area times
         ``1 + over_expansion`` (0.4; 30-50 % is common, NOTES.md "Tissue expansion").
+    fill_ml_per_cm2 : float
+        Least planned fill per cm^2 of scalp defect, mL (7.0; 0 turns the rule off).
+        Source: Aya R, Kawai K, Kawazoe T, Suzuki S, A retrospective analysis on the
+        proper size of tissue expanders to treat scalp lesions, Plast Reconstr Surg
+        Glob Open 2014;2(3):e118, doi:10.1097/GOX.0000000000000070: in 21 scalp
+        expansions revision surgery was significantly more frequent at 7 mL per cm^2 of
+        excised lesion or less (and with stretched functional skin narrower than 2.5
+        times the lesion's width). Scalp lesions of children and adults, not
+        craniopagus wounds: a floor taken from the nearest published series. Each
+        size's capacity is capped to ``(1 + over_expansion) x nominal / fill`` so that a
+        plan that covers the need by gain also holds the volume (module docstring).
     shapes : tuple of str
         Shapes the planner may use ("rectangular", "crescent", "round").
     rectangular_model : {"box", "capsule"}
@@ -179,6 +190,7 @@ class ExpanderParams:
 
     efficiency: eg.ExpanderEfficiency = field(default_factory=eg.ExpanderEfficiency)
     over_expansion: float = 0.4
+    fill_ml_per_cm2: float = 7.0
     shapes: tuple[str, ...] = ("rectangular", "crescent", "round")
     rectangular_model: str = "box"
     catalogue: tuple[CatalogueExpander, ...] = DEFAULT_CATALOGUE
@@ -218,6 +230,11 @@ class ExpanderParams:
         if not 0.0 <= self.over_expansion <= 2.0:
             raise InputError(
                 "expanders.over_expansion", f"{self.over_expansion} is not in 0..2 (0.3-0.5 usual)"
+            )
+        if not (math.isfinite(self.fill_ml_per_cm2) and 0.0 <= self.fill_ml_per_cm2 <= 50.0):
+            raise InputError(
+                "expanders.fill_ml_per_cm2",
+                f"{self.fill_ml_per_cm2} is not in 0..50 mL per cm² (7 published)",
             )
         if not 0.0 < self.max_fill_fraction <= 1.0:
             raise InputError(
@@ -311,7 +328,8 @@ class ExpanderPlan:
     geometric_gain_mm2, realised_gain_mm2 : float
         Gain at the target fill, geometric and with the in-vivo efficiency, mm^2.
     capacity_mm2 : float
-        Realised gain at the nominal volume, mm^2.
+        Realised gain at the nominal volume, capped by the fill rule
+        (``ExpanderParams.fill_ml_per_cm2``), mm^2.
     valve_mm : (3,) float64
         Remote fill valve site (on scalp over bone), world mm.
     fills : tuple of Fill
@@ -355,7 +373,8 @@ class TwinSkinPlan:
     provided_mm2 : float
         Realised gain of the plan at the target fills, mm^2.
     capacity_mm2 : float
-        Realised gain if every expander is filled to nominal, mm^2.
+        Sum of the expanders' capacities (realised gain at nominal, capped by the fill
+        rule), mm^2.
     shortfall_mm2 : float
         ``max(0, defect - capacity)``, mm^2.
     provided_if_largest_fails_mm2 : float
@@ -374,6 +393,12 @@ class TwinSkinPlan:
     provided_if_largest_fails_mm2: float
     expanders: tuple[ExpanderPlan, ...]
     message: str
+
+    @property
+    def fill_ml_per_cm2(self) -> float:
+        """Planned fill of the new expanders per cm^2 of defect, mL (0 without a defect)."""
+        ml = sum(e.target_ml for e in self.expanders)
+        return 100.0 * ml / self.defect_area_mm2 if self.defect_area_mm2 > 0 else 0.0
 
     @property
     def margin(self) -> float:
@@ -488,8 +513,34 @@ def _options(params: ExpanderParams, arc_r: float) -> list[_Option]:
 
 
 def _capacity(item: CatalogueExpander, base: eg.ExpanderBase, params: ExpanderParams) -> float:
-    """Realised gain (mm^2) of a catalogue size filled to its nominal volume."""
-    return params.efficiency.of(base.shape) * eg.gain_for_volume_mm2(base, item.nominal_ml)
+    """Capacity (mm^2 of realised gain) of a catalogue size filled to its nominal volume.
+
+    The realised gain at the nominal volume (van Rappard's efficiency x the geometric
+    gain), capped at what its volume may close by the fill rule: a size of nominal
+    ``V`` mL closes at most ``V / fill_ml_per_cm2`` cm^2 of defect, which takes
+    ``1 + over_expansion`` times that in realised gain (module docstring). A set of
+    expanders whose capacities reach ``defect x (1 + over_expansion)`` then also holds
+    at least ``fill_ml_per_cm2`` per cm^2 of defect at its target fills.
+    """
+    gain = params.efficiency.of(base.shape) * eg.gain_for_volume_mm2(base, item.nominal_ml)
+    if params.fill_ml_per_cm2 <= 0.0:
+        return gain
+    by_volume = (1.0 + params.over_expansion) * item.nominal_ml * 100.0 / params.fill_ml_per_cm2
+    return min(gain, by_volume)
+
+
+def _target_ml(
+    base: eg.ExpanderBase, nominal_ml: float, share_mm2: float, params: ExpanderParams
+) -> float:
+    """Planned fill of an expander whose share of the need is ``share_mm2`` (realised gain).
+
+    The volume giving that realised gain, and at least ``fill_ml_per_cm2`` per cm^2 of the
+    defect the share stands for (``share / (1 + over_expansion)``); never above nominal.
+    """
+    eff = params.efficiency.of(base.shape)
+    by_gain = eg.volume_ml(base, eg.height_for_gain_mm(base, share_mm2 / eff))
+    by_fill = params.fill_ml_per_cm2 * share_mm2 / (1.0 + params.over_expansion) / 100.0
+    return min(max(by_gain, by_fill), nominal_ml)
 
 
 def _scalp_normals(
@@ -939,11 +990,11 @@ def plan_expanders(
         for k, lay in enumerate(layouts, start=1):
             share = min(lay.capacity_mm2, required * lay.capacity_mm2 / capacity)
             eff = params.efficiency.of(lay.base.shape)
-            g = share / eff
-            h_t = eg.height_for_gain_mm(lay.base, g)
             nominal = lay.item.nominal_ml
-            # never above the rated volume (the share is at most the capacity)
-            target = min(eg.volume_ml(lay.base, h_t), nominal)
+            # the share's gain and the fill rule's volume, never above the rated volume
+            target = _target_ml(lay.base, nominal, share, params)
+            h_t = eg.height_for_volume_mm(lay.base, target)
+            g = eg.gain_mm2(lay.base, h_t)
             c_skin = d.skin.points_mm[d.available][lay.centre_idx]
             verts_l, faces = expander_mesh(lay.base, h_t, arc_radius_mm=lay.arc_r)
             verts_w = fit_volume(verts_l, faces, lay.frame, c_skin, skull, target)
@@ -978,7 +1029,7 @@ def plan_expanders(
                     nominal_ml=nominal,
                     target_ml=target,
                     geometric_gain_mm2=g,
-                    realised_gain_mm2=share,
+                    realised_gain_mm2=eff * g,
                     capacity_mm2=lay.capacity_mm2,
                     valve_mm=valve,
                     fills=tuple(_schedule(nominal, target, params)),

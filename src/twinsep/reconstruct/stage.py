@@ -229,6 +229,7 @@ def sections(result: Reconstruction) -> dict[str, Any]:
             "capacity_mm2": _r(p.capacity_mm2, 0),
             "shortfall_mm2": _r(p.shortfall_mm2, 0),
             "over_expansion": _r(p.margin, 3),
+            "fill_ml_per_cm2": _r(p.fill_ml_per_cm2, 2),
             "realised_gain_if_largest_fails_mm2": _r(p.provided_if_largest_fails_mm2, 0),
             "covered": bool(p.shortfall_mm2 == 0 and p.expanders),
             "available_scalp_mm2": _r(d.available_scalp_area_mm2, 0),
