@@ -9,6 +9,13 @@ was 6.3 HU: 29 % of the extra-axial CSF and 52 % of the ventricles were brain. C
 grows from the voxels under the boundary through the face-connected voxels under the
 midpoint of the two class means; brain far from CSF keeps the boundary.
 
+That growth percolated through the brain under strong noise (2026-11-28: analytic infant
+twins at 1 mm / 30 HU, CSF Dice 0.891 -> 0.745): the voxels under the midpoint formed one
+cluster. It is now gated (``segment.brain_csf._grow_gate``): a voxel is taken only where
+a smoothing at least as wide as the deep-CSF test's, and wide enough to leave 3 noise
+sigmas between the midpoint and brain, also reads under the midpoint; and the CSF level of
+a class wider than the noise (partial volume) is taken an excess sigma lower.
+
 The head here: a 32 mm cavity of one brain tissue (20 HU) holding a frontal pocket of CSF
 8 mm deep and two ventricle-sized bodies (5 HU), blurred (0.8 mm) and noisy (15 HU) on
 1 mm voxels; CSF is 4.5 % of the cavity.
@@ -16,19 +23,30 @@ The head here: a 32 mm cavity of one brain tissue (20 HU) holding a frontal pock
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from scipy import ndimage as ndi
 
-from twinsep.segment.brain_csf import _csf_edges, _grow_from, classify_brain_csf
+from twinsep.segment.brain_csf import (
+    _crossing_midpoint,
+    _csf_edges,
+    _grow_from,
+    _grow_gate,
+    classify_brain_csf,
+)
+from twinsep.segment.gmm import Mixture1D
+from twinsep.segment.histogram import NoiseLevel
 from twinsep.segment.params import SegmentParams
 
 N = 72
 NO_THREE = SegmentParams(csf_three_class_min_bic=float("inf"))  # the two-class rule alone
-GROW = SegmentParams(csf_grow_to_midpoint=True)  # off by default (percolates under noise)
+GROW = SegmentParams(csf_grow_to_midpoint=True)
+OFF = SegmentParams(csf_grow_to_midpoint=False)
 
 
-def _head(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _head(seed: int, noise: float = 15.0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     g = np.indices((N, N, N)).astype(float) - (N - 1) / 2
     r = np.sqrt((g**2).sum(0))
@@ -39,7 +57,7 @@ def _head(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         vent |= (((g[0] - cx) / 3.5) ** 2 + (g[1] / 12.0) ** 2 + (g[2] / 4.5) ** 2) < 1.0
     csf = pocket | vent
     hu = np.where(cav, np.where(csf, 5.0, 20.0), 30.0)
-    hu = ndi.gaussian_filter(hu, 0.8) + rng.normal(0.0, 15.0, hu.shape)
+    hu = ndi.gaussian_filter(hu, 0.8) + rng.normal(0.0, noise, hu.shape)
     return hu.astype(np.float32), cav, csf, vent
 
 
@@ -49,17 +67,53 @@ def test_csf_bodies_grow_to_the_class_midpoint() -> None:
         hu, cav, spacing=(1.0, 1.0, 1.0), soft_hu=30.0, noise_hu=15.0, params=GROW
     ).csf
     dice = 2 * int((got & csf).sum()) / int(got.sum() + csf.sum())
-    # before the growth: ventricle recall 0.60, pocket 0.74, Dice 0.800, brain 0.6 % CSF
-    # (0.3 % of it more than 3 mm from CSF); with it 0.84 / 0.91 / 0.816 / 2.5 % (1.4 %)
-    assert got[vent].mean() > 0.75
-    assert got[csf & ~vent].mean() > 0.85
-    assert dice > 0.81
-    # the growth stays mostly beside CSF: the brain voxels taken are the bodies' blurred
-    # rims and noise blobs touching them
+    # without the growth: ventricle recall 0.60, pocket 0.74, Dice 0.800, brain 0.6 % CSF
+    # (0.35 % of it more than 3 mm from CSF); the ungated growth 0.84 / 0.91 / 0.816 /
+    # 2.5 % (1.4 %); gated 0.60 / 0.84 / 0.858 / 0.61 % (0.35 %). The ventricles (7 mm
+    # across) are narrower than the gate reads as a body (a 3 mm smoothing): not grown.
+    assert got[csf & ~vent].mean() > 0.81
+    assert got[vent].mean() > 0.55
+    assert dice > 0.84
     brain = cav & ~csf
-    assert got[brain].mean() < 0.035
+    assert got[brain].mean() < 0.008
     far = brain & (ndi.distance_transform_edt(~csf) > 3.0)
-    assert got[far].mean() < 0.02
+    assert got[far].mean() < 0.005
+
+
+def test_growth_does_not_percolate_under_strong_noise() -> None:
+    # the same head at 30 HU: the midpoint (12.5 HU) lies 1.4 smoothed-noise sigmas under
+    # brain and the voxels under it joined across the brain. Without the growth Dice
+    # 0.794, brain 0.82 % CSF (0.38 % far from CSF); ungated 0.745, 4.3 % (2.8 %: fails
+    # here); gated 0.854, 0.88 % (0.38 %)
+    hu, cav, csf, _vent = _head(0, 30.0)
+    got = classify_brain_csf(
+        hu, cav, spacing=(1.0, 1.0, 1.0), soft_hu=30.0, noise_hu=30.0, params=GROW
+    ).csf
+    off = classify_brain_csf(
+        hu, cav, spacing=(1.0, 1.0, 1.0), soft_hu=30.0, noise_hu=30.0, params=OFF
+    ).csf
+    brain = cav & ~csf
+    far = brain & (ndi.distance_transform_edt(~csf) > 3.0)
+    assert got[far].mean() < 0.006
+    assert got[brain].mean() < 0.012
+    assert got[far].sum() <= off[far].sum() * 1.1
+    dice = 2 * int((got & csf).sum()) / int(got.sum() + csf.sum())
+    assert dice > 0.83
+
+
+def test_gate_smoothing_leaves_the_margin_in_noise_sigmas() -> None:
+    # white noise of 30 HU on 1 mm voxels. 2 HU between the growth edge and brain: the
+    # gate's smoothing must leave 2 / 3 HU of noise (a 3.57 mm Gaussian), measured on the
+    # output; 4 HU would need only 2.25 mm, under the 3 mm floor (the deep-CSF test's
+    # body scale), whose noise is 30 / sqrt((4 pi)^1.5 27) = 0.865 HU
+    rng = np.random.default_rng(3)
+    img = rng.normal(0.0, 30.0, (60, 60, 60)).astype(np.float32)
+    ones = np.ones(img.shape, np.float32)
+    params = SegmentParams()
+    level = NoiseLevel(30.0, (0.0, 0.0, 0.0))
+    for margin, want in ((2.0, 2.0 / params.csf_grow_gate_sigmas), (4.0, 0.865)):
+        gate = _grow_gate(img, ones, (1, 1, 1), (1.0, 1.0, 1.0), level, margin, 1.0, params)
+        assert float(gate[15:-15, 15:-15, 15:-15].std()) == pytest.approx(want, rel=0.12)
 
 
 def test_edges_of_a_small_csf_class() -> None:
@@ -70,9 +124,25 @@ def test_edges_of_a_small_csf_class() -> None:
     k = int(0.05 * n)
     ts = np.concatenate([rng.normal(5.0, 4.0, k), rng.normal(20.0, 4.0, n - k)])
     ts = ts.astype(np.float32)[None, None, :]
-    t, grow = _csf_edges(ts, np.ones(ts.shape, bool), 20.0, 4.0, NO_THREE, [])
+    t, grow, brain = _csf_edges(ts, np.ones(ts.shape, bool), 20.0, 4.0, NO_THREE, [])
     assert 7.5 < t < 10.0
     assert grow == pytest.approx(12.5, abs=0.7)
+    assert brain == pytest.approx(20.0, abs=0.3)
+
+
+def test_midpoint_of_a_partial_volume_csf_class() -> None:
+    # a CSF class 8 HU wide at 4 HU of noise holds partial volume: its level is taken
+    # sqrt(8^2 - 4^2) = 6.93 HU under its mean (12 -> 5.07), the midpoint to brain at 20 HU
+    # 12.54 HU, not 16; a class as wide as the noise keeps its mean
+    mix = Mixture1D(
+        means=(12.0, 20.0), sigmas=(8.0, 4.0), weights=(0.1, 0.9), log_likelihood=0.0, iterations=1
+    )
+    assert _crossing_midpoint(mix, 12.1, 4.0) == pytest.approx(12.536, abs=1e-3)
+    pure = replace(mix, sigmas=(4.0, 4.0))
+    assert _crossing_midpoint(pure, 12.1, 4.0) == pytest.approx(16.0)
+    # never below the boundary; not a crossing between the two means: the boundary
+    assert _crossing_midpoint(mix, 13.0, 4.0) == pytest.approx(13.0)
+    assert _crossing_midpoint(mix, 21.0, 4.0) == pytest.approx(21.0)
 
 
 def test_grow_from_keeps_only_pieces_with_a_seed() -> None:

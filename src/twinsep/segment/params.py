@@ -1336,20 +1336,29 @@ class SegmentParams:
     3.7-5.0 (blind phantom3, 3 and 1.2 mm, 5-30 HU), Colin27 2.0, a normal generated
     head at 3.5 mm and 30 HU, whose brain noise the fit split, 0.9-1.8."""
 
-    csf_grow_to_midpoint: bool = False
-    """Off by default since 2026-11-28 (lead, after the analytic-twin rows): on a fine grid
-    with strong noise the voxels under the midpoint percolate through the brain from any
-    CSF seed (analytic infant twins, 1.0 mm, 30 HU: CSF Dice 0.891 -> 0.745, brain 0.984 ->
-    0.950; 1.5 mm, 10 HU: CSF 0.930 -> 0.900); ``test_brain_csf_default.py`` holds this.
-    When on: where the brain/CSF edge is a Bayes crossing (which weighs CSF by its share of the
+    csf_grow_to_midpoint: bool = True
+    """Where the brain/CSF edge is a Bayes crossing (which weighs CSF by its share of the
     whole cavity), CSF grows from the voxels under it through the face-connected voxels
-    under the midpoint of the CSF and brain class means, never above a three-class cut
-    (``segment.brain_csf._csf_edges``): beside CSF, CSF is not a few per cent of the
-    voxels. False keeps the Bayes edge alone. Measured (2026-11-28, helper BLD): infant
-    blind phantom with 5-6 mm of extra-axial widening, CSF 5 HU under white matter at
-    20 HU: cut 6.3 HU, CSF Dice 0.72 -> 0.85 (extra-axial CSF 0.67 -> 0.86 CSF,
-    ventricles 0.48 -> 0.71); generated 0.6 mm head wall (tests/segment/test_brain_csf.py,
-    full grid) 0.79 -> 0.93; see docs/segmentation.md for every row."""
+    under the midpoint of the CSF level and the brain class mean, never above a
+    three-class cut (``segment.brain_csf._csf_edges``): beside CSF, CSF is not a few per
+    cent of the voxels. The growth is gated (``csf_grow_gate_sigmas``) and the CSF level
+    of a class wider than the noise is its mean less the excess sigma (partial volume).
+    False keeps the Bayes edge alone. History: ungated and to the class mean (189cb55) it
+    lifted the infant blind BESS rows (CSF 0.72 -> 0.85) but percolated through the brain
+    under strong noise (analytic infant twins, 1.0 mm, 30 HU: CSF Dice 0.891 -> 0.745) and
+    was off from bdfdcb7; gated (2026-11-28, helper CSG) those rows keep 0.891 and the BESS
+    rows gain less (4 months 0.719 -> 0.781 in process); docs/segmentation.md has every
+    row. ``test_brain_csf_default.py`` holds the analytic row."""
+
+    csf_grow_gate_sigmas: float = 3.0
+    """The growth to the midpoint (``csf_grow_to_midpoint``) takes a voxel only where a
+    smoothing of the non-bright cavity also reads under the midpoint; that smoothing is
+    at least ``csf_deep_sigma_mm`` (the scale of a CSF body) and wide enough to leave this
+    many of its noise sigmas between the midpoint and the brain class mean
+    (``segment.brain_csf._grow_gate``). Brain far from CSF then passes with probability
+    Phi(-k) (0.13 % at 3) in isolated blobs, far under any percolation threshold, so the
+    growth cannot run through it; a layer narrower than about 1.35 times that smoothing
+    never reads under the midpoint and does not grow."""
 
     csf_fit_min_clean_share: float = 0.25
     """The deep-CSF test (``csf_deep_sigma_mm``) fits and smooths without the acquisition
