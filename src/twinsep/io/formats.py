@@ -35,7 +35,9 @@ from twinsep.io.atomic import atomic_output, atomic_write_bytes
 from twinsep.io.checks import LoadParams, check_memory, check_shape
 from twinsep.io.fsnames import is_utf8, itk_openable, itk_writable
 from twinsep.io.mha_space import metaimage_orientation_warnings
+from twinsep.io.nifti_frame import nifti_affine, qform_problem, sform_problem
 from twinsep.io.nrrd_space import nrrd_space_to_mm
+from twinsep.io.voxel_data import metaimage_data_problem, nrrd_data_problem
 from twinsep.volume import LPS_TO_RAS, Volume
 
 logger = logging.getLogger(__name__)
@@ -97,52 +99,14 @@ class _HashThread(threading.Thread):
         return self.digest
 
 
-#: Largest distance (mm) between where a NIfTI's qform and its sform put the corners of
-#: the volume before a warning says they disagree. twinsep (nibabel) uses the sform;
-#: a tool that reads the qform would place the scan, and the plan's label maps (written
-#: with one affine in both), elsewhere. 0.1 mm is the slice-position tolerance of DICOM
-#: series (``LoadParams.slice_position_tol_mm``), far above the float32 rounding of the
-#: two encodings of one affine.
-QFORM_SFORM_TOL_MM: float = 0.1
-
-
 #: NIfTI spatial units other than mm, and their factor to mm (``xyzt_units``; code 0,
 #: "unknown", is read as mm as every NIfTI tool does).
 _UNIT_TO_MM: dict[str, float] = {"meter": 1000.0, "micron": 0.001}
 
 
-def _qform_sform_gap_mm(header: Any) -> float:
-    """Largest distance (mm) between the qform and sform positions of the volume's
-    corners; 0 unless both are set."""
-    if int(header["sform_code"]) == 0 or int(header["qform_code"]) == 0:
-        return 0.0
-    shape = [max(int(n), 1) for n in (tuple(header.get_data_shape()) + (1, 1, 1))[:3]]
-    corners = np.array(
-        [
-            [i, j, k, 1.0]
-            for i in (0, shape[0] - 1)
-            for j in (0, shape[1] - 1)
-            for k in (0, shape[2] - 1)
-        ]
-    )
-    diff = corners @ (np.asarray(header.get_sform()) - np.asarray(header.get_qform())).T
-    return float(np.max(np.linalg.norm(diff[:, :3], axis=1)))
-
-
 def _nifti_warnings(header: Any) -> list[str]:
+    """Warnings about the header's units (its frames are judged by ``nifti_affine``)."""
     warnings: list[str] = []
-    if int(header["sform_code"]) == 0 and int(header["qform_code"]) == 0:
-        warnings.append(
-            "the NIfTI header has no qform or sform: orientation is unknown and was "
-            "assumed from the voxel sizes alone (left-right may be wrong)"
-        )
-    gap = _qform_sform_gap_mm(header)
-    if gap > QFORM_SFORM_TOL_MM:
-        warnings.append(
-            f"the NIfTI qform and sform disagree (the volume's corners up to {gap:.1f} mm "
-            "apart): the sform was used, as nibabel and FSL do; a viewer that reads the "
-            "qform shows the scan and the plan elsewhere - check which one is right"
-        )
     unit = header.get_xyzt_units()[0]
     if unit in _UNIT_TO_MM:
         warnings.append(
@@ -229,6 +193,8 @@ def _itk_reads_quietly(klass: Any, header: Any, head: bytes) -> bool:
     MR and CT files trigger too)."""
     if klass is not nib.Nifti1Image or _negative_pixdim_warnings(klass, head):
         return False
+    if sform_problem(header) is not None or qform_problem(header) is not None:
+        return False  # ITK's SVD prints the matrix of a NaN sform (round 6)
     pixdim = np.asarray(header["pixdim"][1:4], dtype=np.float64)
     if not np.all(pixdim > 0):
         return False
@@ -240,13 +206,18 @@ def _itk_reads_quietly(klass: Any, header: Any, head: bytes) -> bool:
 
 
 def _read_nifti_itk(
-    path: Path, header: Any, shape3: tuple[int, int, int], first_gz: bytes | None
+    path: Path,
+    header: Any,
+    shape3: tuple[int, int, int],
+    first_gz: bytes | None,
+    frame: tuple[np.ndarray, list[str]] | None = None,
 ) -> Loaded | None:
     """Fast path for unscaled integer 3D NIfTI: voxels through SimpleITK, geometry from nibabel.
 
     SimpleITK inflates gzip about twice as fast as Python's zlib. Only the voxel array
-    is taken from ITK (it keeps the file's voxel order); the affine is nibabel's reading
-    of the header, so both paths give the same geometry. ITK is not used for floating
+    is taken from ITK (it keeps the file's voxel order); the affine is ``frame`` (what
+    :func:`twinsep.io.nifti_frame.nifti_affine` makes of the header, computed when not
+    given), so both paths give the same geometry. ITK is not used for floating
     point data (it silently replaces NaN/inf) and its output is checked against the
     gzip CRC (it does not report truncation). Returns None when ITK refuses the file or
     the check fails: the nibabel path then reads it or reports the precise problem.
@@ -277,13 +248,13 @@ def _read_nifti_itk(
     if first_gz is not None and not _gzip_stream_matches(path, first_gz, header, kji):
         hasher.join()
         return None
-    affine = _affine_mm(header, header.get_best_affine())
+    affine, frame_warnings = nifti_affine(header, path) if frame is None else frame
     return Loaded(
         array=kji.transpose(2, 1, 0),
-        affine=affine,
+        affine=_affine_mm(header, affine),
         format="nifti",
         sha256=hasher.result(),
-        warnings=_nifti_warnings(header),
+        warnings=frame_warnings + _nifti_warnings(header),
     )
 
 
@@ -412,6 +383,7 @@ def read_nifti(path: Path, *, params: LoadParams = LoadParams()) -> Loaded:
         )
     head = _with_extensions(path, klass, head, is_gz)
     header, shape, dtype, shape3 = _checked_header(klass, head, path, path, params)
+    frame = nifti_affine(header, path)  # before the voxels: a header that cannot place them
     slope, inter = header.get_slope_inter()
     unscaled_header = slope in (None, 1.0) and inter in (None, 0.0)
     if (
@@ -419,8 +391,10 @@ def read_nifti(path: Path, *, params: LoadParams = LoadParams()) -> Loaded:
         and len(shape) == 3
         and np.issubdtype(dtype, np.integer)
         and _itk_reads_quietly(klass, header, head)
+        # niftilib goes by the name: gzip data named .nii printed "** ERROR ... bad dim[0]"
+        and is_gz == path.name.lower().endswith(".gz")
     ):
-        fast = _read_nifti_itk(path, header, shape3, first if is_gz else None)
+        fast = _read_nifti_itk(path, header, shape3, first if is_gz else None, frame)
         if fast is not None:
             return fast
     data = path.read_bytes()
@@ -446,9 +420,15 @@ def read_nifti(path: Path, *, params: LoadParams = LoadParams()) -> Loaded:
     except Exception as exc:
         raise ScanError(path, f"cannot read voxel data ({exc})") from None
     arr = _scaled_voxels(img, shape3, path)
-    warnings = _negative_pixdim_warnings(klass, head) + _nifti_warnings(img.header)
-    affine = _affine_mm(img.header, img.affine)
-    return Loaded(array=arr, affine=affine, format="nifti", sha256=digest, warnings=warnings)
+    affine, frame_warnings = frame
+    warnings = _negative_pixdim_warnings(klass, head) + frame_warnings + _nifti_warnings(img.header)
+    return Loaded(
+        array=arr,
+        affine=_affine_mm(header, affine),
+        format="nifti",
+        sha256=digest,
+        warnings=warnings,
+    )
 
 
 def _scaled_voxels(img: Any, shape3: tuple[int, int, int], path: Path) -> np.ndarray:
@@ -530,6 +510,7 @@ def read_nifti_pair(path: Path, *, params: LoadParams = LoadParams()) -> Loaded:
         )
     pair_class = nib.Nifti1Pair if klass is nib.Nifti1Image else nib.Nifti2Pair
     header, shape, dtype, shape3 = _checked_header(pair_class, head, hdr, path, params)
+    affine, frame_warnings = nifti_affine(header, hdr)
     need = int(header.get_data_offset()) + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     have = img_path.stat().st_size
     if have < need:
@@ -551,11 +532,13 @@ def read_nifti_pair(path: Path, *, params: LoadParams = LoadParams()) -> Loaded:
     digest = sha256_of_hashes([sha256_file_bytes(hdr_bytes), sha256_file_bytes(img_bytes)])
     return Loaded(
         array=arr,
-        affine=_affine_mm(img.header, img.affine),
+        affine=_affine_mm(header, affine),
         format="nifti",
         sha256=digest,
         n_files=2,
-        warnings=_negative_pixdim_warnings(pair_class, head) + _nifti_warnings(img.header),
+        warnings=_negative_pixdim_warnings(pair_class, head)
+        + frame_warnings
+        + _nifti_warnings(img.header),
     )
 
 
@@ -680,6 +663,13 @@ def _read_itk(path: Path, name: str, present: list[Path], fmt: str, params: Load
     for name, val in (("spacing", reader.GetSpacing()), ("origin", reader.GetOrigin())):
         if not np.all(np.isfinite(val)):
             raise ScanError(path, f"header {name} is not finite: {tuple(val)}")
+    # MetaIO prints short data on stderr and inflates damaged data to garbage; NrrdIO
+    # stops before the gzip checksum: their data are checked first (twinsep.io.voxel_data)
+    damaged = (metaimage_data_problem if fmt == "mha" else nrrd_data_problem)(
+        path, int(np.prod(size, dtype=np.int64)) * itemsize
+    )
+    if damaged is not None:
+        raise ScanError(path, damaged)
     try:
         img = reader.Execute()
     except RuntimeError as exc:
