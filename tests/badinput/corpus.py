@@ -12,6 +12,7 @@ import gzip
 import math
 import os
 import shutil
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -450,6 +451,60 @@ def nrrd_unknown_units(root: Path) -> BadCase:
     return BadCase(p, "furlongs.nhdr", ("space units", "furlong", "not a length unit"))
 
 
+def palette_colour(root: Path) -> BadCase:
+    # one sample per pixel, so it passed the colour rule and loaded its colour-table
+    # indices as CT values without a word (red team round 6)
+    files = _series(root, "palette", seed=28)
+
+    def palette(ds: pydicom.Dataset) -> None:
+        ds.PhotometricInterpretation = "PALETTE COLOR"
+
+    for f in files:
+        _edit(f, palette)
+    return BadCase(files[0].parent, "IM00001.dcm", ("palette color", "colour table"))
+
+
+def mha_corrupt_compressed(root: Path) -> BadCase:
+    # ITK inflated damaged zlib data to garbage and loaded it (exit 0; red team round 6)
+    stream = bytearray(zlib.compress(_ct((8, 8, 8), 29).tobytes(order="F")))
+    stream[100:130] = bytes(30)
+    p = root / "damaged.mha"
+    p.write_bytes(
+        b"ObjectType = Image\nNDims = 3\nDimSize = 8 8 8\nElementType = MET_SHORT\n"
+        b"ElementSpacing = 1 1 1\nCompressedData = True\n"
+        + f"CompressedDataSize = {len(stream)}\n".encode()
+        + b"ElementDataFile = LOCAL\n"
+        + bytes(stream)
+    )
+    return BadCase(p, "damaged.mha", ("corrupt compressed voxel data",))
+
+
+def nifti_quaternion_damaged(root: Path) -> BadCase:
+    # nibabel's ValueError ("w2 should be positive") reached the CLI: exit 1 (round 6)
+    img = nib.Nifti1Image(_ct((8, 8, 8), 30), None)
+    img.set_qform(_affine(), code=1)
+    img.set_sform(None, code=0)
+    p = root / "quaternion.nii"
+    nib.save(img, str(p))
+    raw = bytearray(p.read_bytes())
+    raw[256:268] = np.array([0.9, 0.9, 0.9], dtype="<f4").tobytes()  # quatern_b, c, d
+    p.write_bytes(bytes(raw))
+    return BadCase(p, "quaternion.nii", ("qform is damaged", "quaternion"))
+
+
+def positions_blanked(root: Path) -> BadCase:
+    # an export that wrote one ImagePositionPatient into every file: refused as "a
+    # single slice" (shown: IM00001.dcm), though the 8 files hold 8 images (round 6)
+    files = _series(root, "blanked", seed=31)
+
+    def blank(ds: pydicom.Dataset) -> None:
+        ds.ImagePositionPatient = [0.0, 0.0, 0.0]
+
+    for f in files:
+        _edit(f, blank)
+    return BadCase(files[0].parent, "blanked", ("one position", "different images"))
+
+
 #: All cases by name (the parametrised test runs each one).
 CASES: dict[str, Callable[[Path], BadCase]] = {
     f.__name__: f
@@ -492,6 +547,10 @@ CASES: dict[str, Callable[[Path], BadCase]] = {
         label_atlas_as_scan,
         rescale_not_a_number,
         position_damaged,
+        palette_colour,
+        mha_corrupt_compressed,
+        nifti_quaternion_damaged,
+        positions_blanked,
     )
 }
 

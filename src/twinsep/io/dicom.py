@@ -48,6 +48,7 @@ from twinsep.errors import ScanError
 from twinsep.io._loaded import Loaded, sha256_file, sha256_of_hashes
 from twinsep.io.checks import LoadParams, check_memory
 from twinsep.io.fsnames import printable_name
+from twinsep.io.lossy import lossy_compression, lossy_note
 from twinsep.io.padding import PaddingMask, padding_range
 from twinsep.volume import LPS_TO_RAS
 from twinsep.words import counted, noun
@@ -152,6 +153,11 @@ class _Header:
     padding: tuple[int, int] | None = None
     """Stored values declared as padding (PixelPaddingValue[, PixelPaddingRangeLimit]),
     :func:`twinsep.io.padding.padding_range`."""
+    palette: bool = False
+    """PhotometricInterpretation PALETTE COLOR: the values index a colour table."""
+    lossy: str | None = None
+    """Why the image lost information to compression (:func:`twinsep.io.lossy.lossy_compression`),
+    or None."""
 
     @property
     def is_localizer(self) -> bool:
@@ -378,6 +384,8 @@ def _header_from_dataset(path: Path, ds: pydicom.Dataset) -> _Header | str:
             high_bit=_uint(ds, 0x00280102, None),
             padding=padding_range(ds, _uint(ds, 0x00280103, 0) or 0),
             bad_position=_bad_position(ds),
+            lossy=lossy_compression(ds, ts, path),
+            palette=(_text(ds, 0x00280004) or "").strip().upper() == "PALETTE COLOR",
         )
     except Exception as exc:  # a malformed element in an otherwise DICOM file
         return f"malformed DICOM header ({type(exc).__name__}: {exc})"
@@ -573,7 +581,7 @@ def _not_a_volume(hs: list[_Header]) -> str | None:
         return None
     if any(x.iop is None or x.ipp is None for x in hs):
         return "secondary capture (no position)"
-    if any(x.samples != 1 for x in hs):
+    if any(x.samples != 1 or x.palette for x in hs):
         return "colour image"
     if len(hs) == 1:
         return "single image"
@@ -680,6 +688,12 @@ def _check_series_headers(hs: list[_Header], source: Path, params: LoadParams) -
                 h.path,
                 f"colour image ({h.samples} samples per pixel); twinsep needs grey-level CT/MR",
             )
+        if h.palette:
+            raise ScanError(
+                h.path,
+                "palette-colour image (PhotometricInterpretation PALETTE COLOR): its values "
+                "index a colour table and are not CT or MR values; give the grey-level series",
+            )
         if h.n_frames > 1:
             raise ScanError(
                 h.path,
@@ -782,6 +796,19 @@ def _drop_identical_copies(
         named = prefer if prefer is not None else hs[0].path
         shown = _rel(named, source) if hs[0].frame is None else _label(hs[0], source)
         what = "files of the series" if hs[0].frame is None else "frames of the file"
+        try:  # the same image exported n times, or n images given one position
+            same = np.array_equal(get_values(hs[0]), get_values(hs[-1]))
+        except ScanError:
+            same = True  # undecodable: judged as before, by the positions alone
+        if not same:
+            raise ScanError(
+                prefer or source,
+                f"all {len(hs)} {what} ({_labels(hs, source)}) lie at one position but hold "
+                "different images: ImagePositionPatient is the same in each (damaged or "
+                "blanked by an export or anonymiser?), or they were taken over time at one "
+                "place (a dynamic series); twinsep needs slices at different positions - "
+                "export the series again with its positions",
+            )
         raise ScanError(
             prefer or source,
             f"2D image: all {len(hs)} {what} ({_labels(hs, source)}) "
@@ -1376,6 +1403,9 @@ def _load_series(
     n, rows, cols = len(hs), hs[0].rows, hs[0].cols
     check_memory((cols, rows, n), max(hs[0].bits_allocated // 8, 1), source, params=params)
     stack, hashes = _read_pixels(hs, warnings)
+    note = lossy_note([h.lossy for h in hs])
+    if note is not None:
+        warnings.append(note)
     array = stack.transpose(2, 1, 0)
     affine = LPS_TO_RAS @ lps
     modality = hs[0].modality

@@ -53,6 +53,7 @@ from twinsep.io.dicom import (
     _put_slice,
     _stack_dtype,
 )
+from twinsep.io.lossy import lossy_note
 from twinsep.io.padding import PaddingMask
 from twinsep.volume import LPS_TO_RAS
 
@@ -491,6 +492,9 @@ def read_multiframe(path: Path, *, params: LoadParams = LoadParams()) -> Loaded:
     n, rows, cols = len(frames), top.rows, top.cols
     check_memory((cols, rows, n), max(top.bits_allocated // 8, 1), path, params=params)
     stack = pixels.stack(frames, warnings)
+    note = lossy_note([top.lossy])
+    if note is not None:
+        warnings.append(note)
     sop_name = UID(top.sop_class).name if top.sop_class else "multi-frame DICOM"
     logger.debug("read %d of %d frames of %s (%s)", n, top.n_frames, path, sop_name)
     return Loaded(
