@@ -98,6 +98,13 @@ def test_nifti2_single_file_sniffed_without_suffix(tmp_path: Path) -> None:
         # Debian's invesalius-examples Cranium.inv3 was "a gzip-compressed tar archive
         # (a PACS or CD export?)" (red team 2026-11-28)
         ("Cranium.inv3", gzip.compress(bytes(600), mtime=0), r"InVesalius project.*DICOM"),
+        # red team round 6: what else a hospital sends instead of a folder ("not a
+        # recognised scan format" before)
+        ("study.rar", b"Rar!\x1a\x07\x01\x00" + bytes(200), r"a RAR archive.*unpack it"),
+        ("study.tar.xz", b"\xfd7zXZ\x00" + bytes(200), r"xz-compressed file.*decompress"),
+        ("study.tar.bz2", b"BZh91AY&SY" + bytes(200), r"bzip2-compressed file.*decompress"),
+        ("STUDY.ISO", bytes(32769) + b"CD001\x01" + bytes(100), r"disc image \(ISO 9660.*mount"),
+        ("disc.udf", bytes(32769) + b"BEA01\x01" + bytes(100), r"disc image \(UDF.*mount"),
     ],
 )
 def test_known_formats_get_a_specific_reason(

@@ -32,6 +32,15 @@ _ARCHIVE = (
     "a {} archive (a PACS or CD export?), not a scan; unpack it and give the folder "
     "of the study or of one series"
 )
+_COMPRESSED = (
+    "a {}-compressed file (an archive of a PACS or CD export?), not a scan; decompress or "
+    "unpack it and give the scan or the folder of the study"
+)
+_DISC = (
+    "a CD/DVD disc image ({}, e.g. a burnt study saved as a file), not a scan; open (mount) "
+    "it or extract its files and give the folder of the study or of one series (its "
+    "DICOMDIR works too)"
+)
 
 #: (lower-case name ending, reason), most specific first.
 _BY_SUFFIX: tuple[tuple[str, str], ...] = (
@@ -63,7 +72,13 @@ _BY_MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"PK\x03\x04", _ARCHIVE.format("zip")),
     (b"PK\x05\x06", _ARCHIVE.format("zip")),  # an empty zip
     (b"7z\xbc\xaf\x27\x1c", _ARCHIVE.format("7-Zip")),
+    (b"Rar!\x1a\x07", _ARCHIVE.format("RAR")),
+    (b"\xfd7zXZ\x00", _COMPRESSED.format("xz")),
+    (b"BZh", _COMPRESSED.format("bzip2")),
 )
+
+#: Offset of the first volume descriptor of a disc image (sector 16, after its type byte).
+_DISC_MAGIC_AT = 32769
 
 
 def _gzip_head(path: Path, n: int) -> bytes:
@@ -94,11 +109,15 @@ def unsupported_reason(path: Path) -> str | None:
     try:
         with open(path, "rb") as fh:
             head = fh.read(512)
+            fh.seek(_DISC_MAGIC_AT)
+            disc = fh.read(5)
     except OSError:
         return None
     for magic, reason in _BY_MAGIC:
         if head.startswith(magic):
             return reason
+    if disc in (b"CD001", b"BEA01"):
+        return _DISC.format("ISO 9660" if disc == b"CD001" else "UDF")
     if head[257:262] == b"ustar":
         return _ARCHIVE.format("tar")
     if head[:2] == b"\x1f\x8b":
