@@ -9,34 +9,19 @@ ECG leads, per-twin volumes, warnings). The alternative in the same run is the b
 the same phantom3 case without bodies, planned by the same code; the deltas are what the
 bodies cost.
 
-``TWINSEP_BLIND_CASES`` (comma-separated names) restricts the run; ``TWINSEP_BLIND_KEEP``
-keeps the cases and plans; ``TWINSEP_BLIND_SRC`` / ``TWINSEP_BLIND_COMMIT`` plan with a
-``git archive`` snapshot's ``src`` (see ``bench_blind.py``).
+Environment (cases to run, kept plans, a snapshot's ``src``): see ``_blind_common.py``.
 """
 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
-_TESTS = Path(__file__).resolve().parents[1] / "tests"
-if str(_TESTS) not in sys.path:
-    sys.path.insert(0, str(_TESTS))
-_HERE = Path(__file__).resolve().parent
-if str(_HERE) not in sys.path:
-    sys.path.insert(0, str(_HERE))
+from _blind_common import DICE_KEYS, cell, dice_delta_cells, exit_row, main, run_with_baselines
 
-from bench_blind import (  # noqa: E402
-    DICE_KEYS,
-    cell,
-    delta,
-    run_with_baselines,
-)
-
-from blind.bodies_cases import baseline_cases, bodies_cases  # noqa: E402
-from blind.bodies_score import plan_and_score_bodies  # noqa: E402
+from blind.bodies_cases import baseline_cases, bodies_cases
+from blind.bodies_score import plan_and_score_bodies
 
 
 def _plan_twins(work: Path, name: str) -> dict[str, Any]:
@@ -70,13 +55,9 @@ def markdown(rows: list[dict[str, Any]], baselines: dict[str, dict[str, Any]]) -
     for r in rows:
         b = baselines.get(r["baseline"], {})
         if r["exit"] != 0:
-            lines.append(f"| {r['name']} | **{r['exit']}** | {r.get('error', '')} |" + " |" * 15)
+            lines.append(exit_row(r["name"], r, 15))
             continue
-        d, bd = r["dice_head"], b.get("dice", {}) if b.get("exit") == 0 else {}
-        cells = [
-            f"{cell(d[k])} ({delta(d[k], bd.get(k))})" if d[k] is not None else "-"
-            for k in DICE_KEYS
-        ]
+        cells = dice_delta_cells(r["dice_head"], b)
         lines.append(
             f"| {r['name']} | 0 | "
             + " | ".join(cells)
@@ -137,7 +118,7 @@ def markdown(rows: list[dict[str, Any]], baselines: dict[str, dict[str, Any]]) -
     lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name, b in baselines.items():
         if b["exit"] != 0:
-            lines.append(f"| {name} | **{b['exit']}** | {b.get('error', '')} |" + " |" * 10)
+            lines.append(exit_row(name, b, 10))
             continue
         d = b["dice"]
         pt = b.get("plan_twins", {})
@@ -167,7 +148,4 @@ def run(out_dir: Path) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    from run_all import write_result
-
-    out = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).parent / "results")
-    write_result(out, "blind_bodies", run(out))
+    main("blind_bodies", run)

@@ -9,33 +9,18 @@ shares). The alternative in the same run is the baseline: the same phantom3 case
 the objects, planned by the same code (``blind.score.plan_and_score``); the deltas are what
 the objects cost.
 
-``TWINSEP_BLIND_CASES`` (comma-separated names) restricts the run; ``TWINSEP_BLIND_KEEP``
-keeps the cases and plans; ``TWINSEP_BLIND_SRC`` / ``TWINSEP_BLIND_COMMIT`` plan with a
-``git archive`` snapshot's ``src`` (see ``bench_blind.py``).
+Environment (cases to run, kept plans, a snapshot's ``src``): see ``_blind_common.py``.
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
-_TESTS = Path(__file__).resolve().parents[1] / "tests"
-if str(_TESTS) not in sys.path:
-    sys.path.insert(0, str(_TESTS))
-_HERE = Path(__file__).resolve().parent
-if str(_HERE) not in sys.path:
-    sys.path.insert(0, str(_HERE))
+from _blind_common import DICE_KEYS, cell, dice_delta_cells, exit_row, main, run_with_baselines
 
-from bench_blind import (  # noqa: E402
-    DICE_KEYS,
-    cell,
-    delta,
-    run_with_baselines,
-)
-
-from blind.clinical_cases import baseline_cases, clinical_cases  # noqa: E402
-from blind.clinical_score import plan_and_score_clinical  # noqa: E402
+from blind.clinical_cases import baseline_cases, clinical_cases
+from blind.clinical_score import plan_and_score_clinical
 
 
 def markdown(rows: list[dict[str, Any]], baselines: dict[str, dict[str, Any]]) -> str:
@@ -54,13 +39,9 @@ def markdown(rows: list[dict[str, Any]], baselines: dict[str, dict[str, Any]]) -
     for r in rows:
         b = baselines.get(r["baseline"], {})
         if r["exit"] != 0:
-            lines.append(f"| {r['name']} | **{r['exit']}** | {r.get('error', '')} |" + " |" * 10)
+            lines.append(exit_row(r["name"], r, 10))
             continue
-        d, bd = r["dice"], b.get("dice", {}) if b.get("exit") == 0 else {}
-        cells = [
-            f"{cell(d[k])} ({delta(d[k], bd.get(k))})" if d[k] is not None else "-"
-            for k in DICE_KEYS
-        ]
+        cells = dice_delta_cells(r["dice"], b)
         lines.append(
             f"| {r['name']} | 0 | "
             + " | ".join(cells)
@@ -99,7 +80,7 @@ def markdown(rows: list[dict[str, Any]], baselines: dict[str, dict[str, Any]]) -
     lines.append("|---|---|---|---|---|---|---|---|---|---|")
     for name, b in baselines.items():
         if b["exit"] != 0:
-            lines.append(f"| {name} | **{b['exit']}** | {b.get('error', '')} |" + " |" * 7)
+            lines.append(exit_row(name, b, 7))
             continue
         d = b["dice"]
         lines.append(
@@ -126,7 +107,4 @@ def run(out_dir: Path) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    from run_all import write_result
-
-    out = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).parent / "results")
-    write_result(out, "blind_clinical", run(out))
+    main("blind_clinical", run)

@@ -11,32 +11,18 @@ accuracy beyond 15 mm of the true boundary plane, twin A, fusion type, and the s
 each infant material given each label (unmyelinated white matter called CSF is the silent
 wrong answer looked for). The alternative in the same run is the truth itself.
 
-``TWINSEP_BLIND_CASES`` (comma-separated names) restricts the run; ``TWINSEP_BLIND_KEEP``
-keeps the cases and plans; ``TWINSEP_BLIND_SRC`` / ``TWINSEP_BLIND_COMMIT`` plan with a
-``git archive`` snapshot's ``src`` (see ``bench_blind.py``).
+Environment (cases to run, kept plans, a snapshot's ``src``): see ``_blind_common.py``.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
-_TESTS = Path(__file__).resolve().parents[1] / "tests"
-if str(_TESTS) not in sys.path:
-    sys.path.insert(0, str(_TESTS))
-_HERE = Path(__file__).resolve().parent
-if str(_HERE) not in sys.path:
-    sys.path.insert(0, str(_HERE))
+from _blind_common import DICE_KEYS, cell, main, run_rows
 
-from bench_blind import DICE_KEYS, cell, selected  # noqa: E402
-from run_all import code_state, code_text  # noqa: E402
-
-from blind.infant_cases import infant_cases  # noqa: E402
-from blind.infant_score import plan_and_score_infant  # noqa: E402
+from blind.infant_cases import infant_cases
+from blind.infant_score import plan_and_score_infant
 
 
 def markdown(rows: list[dict[str, Any]]) -> str:
@@ -93,26 +79,14 @@ def markdown(rows: list[dict[str, Any]]) -> str:
 def run(out_dir: Path) -> dict[str, Any]:
     """Run every case (or ``TWINSEP_BLIND_CASES``); the run_all result dict."""
     del out_dir
-    cases = infant_cases()
-    keep = os.environ.get("TWINSEP_BLIND_KEEP")
-    code = code_state()
-    rows = []
-    with tempfile.TemporaryDirectory(prefix="twinsep-infant-") as tmp:
-        work = Path(keep) if keep else Path(tmp)
-        for name in selected(list(cases)):
-            row = plan_and_score_infant(cases[name], work)
-            print(json.dumps({k: v for k, v in row.items() if k != "warnings"}), flush=True)
-            rows.append(row)
-    return {
-        "title": "Infant blind phantom (phantom3 + infant brains, 0-24 months) through the CLI",
-        "code": code,
-        "rows": rows,
-        "markdown": f"twinsep at {code_text(code)}\n\n" + markdown(rows),
-    }
+    return run_rows(
+        "Infant blind phantom (phantom3 + infant brains, 0-24 months) through the CLI",
+        infant_cases(),
+        plan_and_score_infant,
+        markdown,
+        "twinsep-infant-",
+    )
 
 
 if __name__ == "__main__":
-    from run_all import write_result
-
-    out = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).parent / "results")
-    write_result(out, "blind_infant", run(out))
+    main("blind_infant", run)

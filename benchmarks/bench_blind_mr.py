@@ -28,7 +28,7 @@ twist of 20 on the true heads), given beside it.
 from __future__ import annotations
 
 import hashlib
-import sys
+import os
 import tempfile
 import time
 from dataclasses import dataclass, replace
@@ -36,17 +36,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+from _blind_common import code_state, code_text, main, selected
 
-_TESTS = Path(__file__).resolve().parents[1] / "tests"
-if str(_TESTS) not in sys.path:
-    sys.path.insert(0, str(_TESTS))
-_HERE = Path(__file__).resolve().parent
-if str(_HERE) not in sys.path:
-    sys.path.insert(0, str(_HERE))
-
-from run_all import code_state, code_text  # noqa: E402
-
-from blind.mr_phantom import (  # noqa: E402
+from blind.mr_phantom import (
     Image,
     MrCase,
     MrPhantomConfig,
@@ -55,7 +47,7 @@ from blind.mr_phantom import (  # noqa: E402
     save_image,
     write_case,
 )
-from blind.mr_score import fmt, run_plan, score_plan  # noqa: E402
+from blind.mr_score import fmt, run_plan, score_plan
 
 
 @dataclass(frozen=True)
@@ -343,11 +335,16 @@ def _code_line(rows: list[dict[str, Any]]) -> str:
 
 
 def run(out_dir: Path) -> dict[str, Any]:
+    """Run every case (or ``TWINSEP_BLIND_CASES``; kept in ``TWINSEP_BLIND_KEEP`` when set);
+    the run_all result dict."""
+    del out_dir
     rows: list[dict[str, Any]] = []
     cache: dict[str, dict[str, Any]] = {}
+    names = set(selected([b.name for b in CASES]))
+    keep = os.environ.get("TWINSEP_BLIND_KEEP")
     with tempfile.TemporaryDirectory(prefix="twinsep-blind-mr-") as tmp:
-        work = Path(tmp)
-        for bench in CASES:
+        work = Path(keep) if keep else Path(tmp)
+        for bench in (b for b in CASES if b.name in names):
             if bench.colin is not None and not _colin_installed():
                 print(f"blind_mr {bench.name}: skipped (Colin27 not installed)", flush=True)
                 continue
@@ -362,3 +359,7 @@ def run(out_dir: Path) -> dict[str, Any]:
         "rows": rows,
         "markdown": _markdown(rows),
     }
+
+
+if __name__ == "__main__":
+    main("blind_mr", run)

@@ -13,33 +13,18 @@ The alternative in the same run is the baseline: a regular-shape phantom3 case o
 same CT and grid (the same union for the shape cases; the at120 occipital or vertical
 union the earlier blind benchmarks hold for the unusual sites), planned by the same code.
 
-``TWINSEP_BLIND_CASES`` (comma-separated names) restricts the run; ``TWINSEP_BLIND_KEEP``
-keeps the cases and plans; ``TWINSEP_BLIND_SRC`` / ``TWINSEP_BLIND_COMMIT`` plan with a
-``git archive`` snapshot's ``src`` (see ``bench_blind.py``).
+Environment (cases to run, kept plans, a snapshot's ``src``): see ``_blind_common.py``.
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
-_TESTS = Path(__file__).resolve().parents[1] / "tests"
-if str(_TESTS) not in sys.path:
-    sys.path.insert(0, str(_TESTS))
-_HERE = Path(__file__).resolve().parent
-if str(_HERE) not in sys.path:
-    sys.path.insert(0, str(_HERE))
+from _blind_common import DICE_KEYS, cell, dice_delta_cells, exit_row, main, run_with_baselines
 
-from bench_blind import (  # noqa: E402
-    DICE_KEYS,
-    cell,
-    delta,
-    run_with_baselines,
-)
-
-from blind.shapes_cases import baseline_cases, shapes_cases  # noqa: E402
-from blind.shapes_score import plan_and_score_shapes  # noqa: E402
+from blind.shapes_cases import baseline_cases, shapes_cases
+from blind.shapes_score import plan_and_score_shapes
 
 
 def _flag(v: object) -> str:
@@ -62,13 +47,9 @@ def markdown(rows: list[dict[str, Any]], baselines: dict[str, dict[str, Any]]) -
     for r in rows:
         b = baselines.get(r["baseline"], {})
         if r["exit"] != 0:
-            lines.append(f"| {r['name']} | **{r['exit']}** | {r.get('error', '')} |" + " |" * 12)
+            lines.append(exit_row(r["name"], r, 12))
             continue
-        d, bd = r["dice"], b.get("dice", {}) if b.get("exit") == 0 else {}
-        cells = [
-            f"{cell(d[k])} ({delta(d[k], bd.get(k))})" if d[k] is not None else "-"
-            for k in DICE_KEYS
-        ]
+        cells = dice_delta_cells(r["dice"], b)
         type_cell = f"{r['type_truth']}/{r['type_plan']}"
         if not r["type_ok"]:
             type_cell = f"**{type_cell}**"
@@ -124,7 +105,7 @@ def markdown(rows: list[dict[str, Any]], baselines: dict[str, dict[str, Any]]) -
     lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name, b in baselines.items():
         if b["exit"] != 0:
-            lines.append(f"| {name} | **{b['exit']}** | {b.get('error', '')} |" + " |" * 12)
+            lines.append(exit_row(name, b, 12))
             continue
         d = b["dice"]
         lines.append(
@@ -153,7 +134,4 @@ def run(out_dir: Path) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    from run_all import write_result
-
-    out = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).parent / "results")
-    write_result(out, "blind_shapes", run(out))
+    main("blind_shapes", run)
