@@ -262,4 +262,5 @@ def make_schedule(
         warnings=tuple(list(warnings) + hw),
         search_end=tuple(search_end),
         cover=tuple(shifts),
+        min_booking_min=int(problem.min_booking_min) if method == "cp-sat" else 0,
     )

@@ -671,6 +671,7 @@ h2{font-size:16px;margin:4px 0;padding:4px 8px;border-left:10px solid var(--c)}
 table{border-collapse:collapse;width:100%} td,th{border:1px solid #999;padding:3px 5px;
 text-align:left;vertical-align:top} th{background:#eee}
 .tag{display:inline-block;padding:0 4px;border-radius:3px;color:#fff;font-weight:bold}
+p.day{font-size:14px;margin:4px 0 10px} p.short{margin:6px 0}
 @media print{section{page-break-after:always}}
 """
 
@@ -683,6 +684,8 @@ def render_runsheets_html(
     handover_min: dict[str, int] | None = None,
     earlier: Sequence[Schedule] = (),
     blood: Mapping[str, str] | None = None,
+    risk: MonteCarloResult | None = None,
+    earlier_risk: Sequence[MonteCarloResult | None] = (),
 ) -> str:
     """Printable run sheets: one section per person and one per table.
 
@@ -704,9 +707,15 @@ def render_runsheets_html(
         Twin (``A``, ``B``) -> the blood line of its anaesthetists (plan.json
         ``blood.runsheet``: blood volume, allowable loss, the stages that bleed), shown
         under each "anaesthetist in charge" heading of that twin.
+    risk, earlier_risk : MonteCarloResult, optional
+        The simulated day of the separation and of each earlier operation (None where
+        not simulated): each operation's sheets open with its planned end and the end
+        to expect (P50) and to plan for (P90), :func:`day_length_line`.
     """
     esc = html.escape
     ops = [*earlier, schedule]
+    risks = [*list(earlier_risk)[: len(earlier)], *([None] * len(earlier))][: len(earlier)]
+    risks.append(risk)
     title = (
         esc(schedule.operation) if not earlier else f"{len(ops)} operations, each on its own day"
     )
@@ -716,16 +725,78 @@ def render_runsheets_html(
         f"<title>twinsep run sheets — {title}</title>",
         f"<style>{_SHEET_STYLE}</style></head><body>",
     ]
-    for op in ops:
+    for op, op_risk in zip(ops, risks, strict=True):
         if earlier and op is not schedule:
             head = f"{op.operation} — an earlier operation, on its own day"
             parts.append(f'<h1 class="op">{esc(head)}</h1>')
         elif earlier:
             named = "" if op.operation.lower() == "separation" else f" ({op.operation})"
             parts.append(f'<h1 class="op">{esc("The separation operation" + named)}</h1>')
+        parts.append(f'<p class="day">{esc(day_length_line(op, op_risk, params))}</p>')
         parts.extend(_runsheet_sections(op, params, teams or {}, handover_min or {}, blood or {}))
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
+
+
+def day_length_line(
+    schedule: Schedule, risk: MonteCarloResult | None, params: ExportParams = ExportParams()
+) -> str:
+    """The day's length as the team reads it on the run sheets: the planned start and
+    end (most-likely step times, which set the order of work and the clocks) and, when
+    simulated, the end to expect (P50) and the end by which 9 days in 10 are over (P90).
+
+    Step times are right-skewed, so the planned end is earlier than on most real days
+    (vertical-II: planned 23.6 h, P50 27.7 h, P90 30.4 h); the clocks stay the most
+    likely day's, and relays are milestones ("hands over after step X").
+
+    Parameters
+    ----------
+    schedule : Schedule
+    risk : MonteCarloResult or None
+        The operation's Monte Carlo (None: not simulated).
+    params : ExportParams
+    """
+    end = schedule.makespan_min
+    text = (
+        f"Planned {clock(0, params)} to {clock(end, params)} ({end / 60:.1f} h) with each "
+        "step's most likely time: the order of work and the clock times below."
+    )
+    if risk is None:
+        return text
+    p50, p90 = risk.makespan_p50_min, risk.makespan_p90_min
+    return text + (
+        f" Steps run long more often than short: expect the end about "
+        f"{clock(round(p50), params)} ({p50 / 60:.1f} h, P50), and by "
+        f"{clock(round(p90), params)} ({p90 / 60:.1f} h, P90) on 9 days in 10; hand-overs "
+        "follow the steps, not the clock."
+    )
+
+
+def short_bookings(
+    schedule: Schedule, handover_min: Mapping[str, int]
+) -> list[tuple[str, int, int, list[str]]]:
+    """People on duty for less than the schedule's shortest booking
+    (``Schedule.min_booking_min``; none when it is 0): ``(person, on, off, steps)``
+    in order of arrival, ``steps`` the names of their tasks (and shifts in charge).
+
+    The solver books as few of them as it can at the schedule's length and relays
+    (the "bookings" level of :func:`~twinsep.schedule.solve.solve_schedule`): each
+    remaining one is a step
+    that nobody already on duty could take (the scalp flaps' plastic surgeons, the
+    navigation registration, an induction's second anaesthetist).
+    """
+    shortest = int(getattr(schedule, "min_booking_min", 0) or 0)
+    if shortest <= 0:
+        return []
+    duty = on_duty(schedule, handover_min)
+    out = []
+    for person, (on, off) in sorted(duty.items(), key=lambda kv: (kv[1][0], kv[0])):
+        if off - on >= shortest:
+            continue
+        steps = [t.name for t in schedule.tasks if person in t.person_names]
+        steps += [f"in charge of twin {c.twin}" for c in schedule.cover if c.person == person]
+        out.append((person, on, off, steps))
+    return out
 
 
 def _runsheet_sections(
@@ -966,7 +1037,20 @@ def _roster_section(
         f'<tr class="total"><th colspan="2">total on duty that day</th><th>{len(duty)}</th>'
         f'<th colspan="4">{esc(split)}</th></tr>'
     )
-    parts.append("</table></section>")
+    parts.append("</table>")
+    short = short_bookings(schedule, handover_min)
+    if short:
+        hours = f"{schedule.min_booking_min / 60:g} h"
+        who = "; ".join(
+            f"{p} {(off - on) / 60:.1f} h ({', '.join(steps)})" for p, on, off, steps in short
+        )
+        parts.append(
+            f'<p class="short">Booked for under {hours} ({len(short)}): {esc(who)}. The '
+            f"schedule books nobody for under {hours} where someone already on duty can take "
+            "the work at this length of day, with these relays and within everyone's limits: "
+            "nobody on duty could take these steps.</p>"
+        )
+    parts.append("</section>")
     return parts
 
 
@@ -1000,6 +1084,8 @@ def write_outputs(
             handover_min=handover_min,
             earlier=earlier,
             blood=blood,
+            risk=risk,
+            earlier_risk=earlier_risk,
         ),
     }
     paths = []

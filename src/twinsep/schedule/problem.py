@@ -137,6 +137,12 @@ class Problem:
     min_shift_min : int
         Shortest shift in charge of a continuous role that is relayed, minutes (0: no
         rule; :attr:`twinsep.schedule.relief.ReliefParams.min_shift_min`).
+    min_booking_min : int
+        Shortest booking, minutes: the solver calls in as few people as it can for a
+        duty shorter than this (at the shortest day and the fewest relays, before the
+        margin; 0: not searched). Not a rule: a step that only a person off duty can do
+        still gets them (the run sheets say so). Set by :mod:`twinsep.schedule.relief`
+        to ``ReliefParams.min_shift_min``.
     """
 
     team: Team
@@ -151,6 +157,7 @@ class Problem:
     covers: tuple[CoverSpec, ...] = ()
     duty_limits: Mapping[str, int] = field(default_factory=dict)
     min_shift_min: int = 0
+    min_booking_min: int = 0
 
     def limit_min(self, p: int) -> int:
         """Planning limit on the whole duty of person ``p`` (index), minutes: their own

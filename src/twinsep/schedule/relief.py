@@ -260,6 +260,7 @@ def solve_with_relief(
     start: Mapping[int, int] | None = None,
     start_duty: Mapping[str, int] | None = None,
     makespan_cap: int | None = None,
+    warm: Schedule | None = None,
 ) -> Relieved:
     """Optimise one operation with every role relieved for the simulated day.
 
@@ -282,6 +283,10 @@ def solve_with_relief(
         The plain plan's makespan to judge a longer day by (``params.longer_day_max_min``
         beyond it counts as not met): that of a smaller team for the same operation
         (:attr:`Relieved.plain_makespan_min`); None: this team's first solve.
+    warm : Schedule, optional
+        The same operation's schedule with a smaller team, to start the first solve's
+        search from when the greedy scheduler finds none (each later round starts
+        from the round before; :func:`~twinsep.schedule.solve.warm_start`).
 
     Returns
     -------
@@ -297,9 +302,10 @@ def solve_with_relief(
         ``start_duty`` when given).
     """
     notes: list[str] = []
-    plain = replace(problem, min_shift_min=max(0, int(params.min_shift_min)))
+    shortest = max(0, int(params.min_shift_min))
+    plain = replace(problem, min_shift_min=shortest, min_booking_min=shortest)
     problem = with_limits(plain, start or {}, start_duty)
-    schedule = solve_schedule(problem, params=solve, operation=operation)
+    schedule = solve_schedule(problem, params=solve, operation=operation, warm=warm)
     cap = schedule.makespan_min if makespan_cap is None else int(makespan_cap)
     longest = cap + max(0, int(params.longer_day_max_min))
     wanted: dict[int, int] = {}
@@ -311,7 +317,7 @@ def solve_with_relief(
         wanted, wanted_duty = _limits_of(problem)
         notes.append(_longer_note(operation, params, schedule.makespan_min, cap))
         problem = plain
-        schedule = solve_schedule(problem, params=solve, operation=operation)
+        schedule = solve_schedule(problem, params=solve, operation=operation, warm=warm)
         rounds = 0
     risk: MonteCarloResult | None = None  # of ``schedule``, when simulated
     for _ in range(rounds):
@@ -323,7 +329,7 @@ def solve_with_relief(
         tighter = with_limits(problem, limits, groups)
         logger.debug("%s: planning limits %s, of role groups %s", operation, limits, groups)
         try:
-            again = solve_schedule(tighter, params=solve, operation=operation)
+            again = solve_schedule(tighter, params=solve, operation=operation, warm=schedule)
         except InfeasibleScheduleError:
             wanted, wanted_duty = _limits_of(tighter)
             asked = [*(f"{problem.covers[c].cover.key} {m}" for c, m in sorted(limits.items()))]

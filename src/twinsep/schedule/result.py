@@ -103,6 +103,10 @@ class Schedule:
     cover : tuple of CoverShift
         Who is in charge of each twin for every continuous role (the twin's
         anaesthetist from induction to transfer out), in time order per twin.
+    min_booking_min : int
+        The shortest booking the schedule was searched for (``Problem.
+        min_booking_min``; 0: none): anyone on duty for less was the only way found
+        to staff their steps, and the run sheets say so.
     """
 
     operation: str
@@ -117,6 +121,7 @@ class Schedule:
     warnings: tuple[str, ...] = field(default=())
     search_end: tuple[str, ...] = field(default=())
     cover: tuple[CoverShift, ...] = field(default=())
+    min_booking_min: int = 0
 
     @property
     def gap(self) -> float:

@@ -93,6 +93,9 @@ class SolveParams:
     relay_deterministic_s : float
         Deterministic budget of phase 2a (fewest relays of the continuous roles at
         fixed makespan; only with continuous roles), before the balancing.
+    booking_deterministic_s : float
+        Deterministic budget of the fewest short bookings (people on duty for less
+        than ``Problem.min_booking_min``; only when that is set), before the margin.
     balance_fraction : float
         Share of the wall-clock limit reserved for phase 2.
     seed : int
@@ -106,6 +109,7 @@ class SolveParams:
     deterministic_s: float = 1.0
     balance_deterministic_s: float = 0.1
     relay_deterministic_s: float = 0.05
+    booking_deterministic_s: float = 0.1
     balance_fraction: float = 0.25
     seed: int = 0
     balance: bool = True
@@ -239,6 +243,10 @@ class _Model:
         self.ds: dict[int, cp_model.IntVar] = {}
         self.de: dict[int, cp_model.IntVar] = {}
         self.used: dict[int, cp_model.IntVar] = {}
+        self.work: dict[int, list[tuple[tuple[str, int, int], Any, Any, Any]]] = {}
+        # the bookings level's variables, once built (hinted with the rest)
+        self.booking: list[tuple[int, list[Any], tuple[Any, ...]]] = []
+        self.horizon = horizon
         segs = self._cover_segments(horizon, dur)
         # people in the order of their first task (as before continuous roles, so that a
         # problem without them builds the same model), then those only in charge
@@ -264,6 +272,14 @@ class _Model:
                 m.add(ds <= self.start[t]).only_enforce_if(self.y[(t, p)])
                 m.add(de >= self.start[t] + dur[t] + h).only_enforce_if(self.y[(t, p)])
             mine = segs.get(p, [])
+            # what puts the person on duty: (literal, start, end of work) of each task
+            # and relay segment (the exact duty window of the bookings level, below)
+            self.work[p] = [
+                (("t", t, 0), self.y[(t, p)], self.start[t], self.start[t] + dur[t]) for t in ts
+            ]
+            self.work[p] += [
+                (("c", c, k), z, self.seg[c][k][0], self.seg[c][k][1]) for c, k, z in mine
+            ]
             for c, k, z in mine:
                 a, b, _size, used_k, _zs = self.seg[c][k]
                 m.add(ds <= a).only_enforce_if(z)
@@ -413,10 +429,13 @@ class _Model:
     ) -> None:
         m = self.model
         m.clear_hints()
+        segs: dict[tuple[int, int], tuple[int, int, int]] = {}
         if cover is not None:
             for c, rows in enumerate(self.seg):
                 mine = sorted((a, b, p) for cc, p, a, b in cover if cc == c)
                 end = mine[-1][1] if mine else 0
+                for k, (a, b, p) in enumerate(mine):
+                    segs[(c, k)] = (p, a, b)
                 for k, (_a, b, _size, used, zs) in enumerate(rows):
                     m.add_hint(used, 1 if k < len(mine) else 0)
                     m.add_hint(b, mine[k][1] if k < len(mine) else end)
@@ -430,6 +449,8 @@ class _Model:
         yset = {(t, p) for (t, _k, p) in chosen}
         for ykey, yv in self.y.items():
             m.add_hint(yv, 1 if ykey in yset else 0)
+        if self.booking:
+            self._hint_bookings(starts, yset, segs)
 
     def shortfall(self) -> Any:
         """Minutes by which the shifts in charge of relayed roles fall short of
@@ -448,6 +469,71 @@ class _Model:
                 m.add(short >= shortest - size).only_enforce_if([used, rows[1][3]])
                 terms.append(short)
         return sum(terms)
+
+    def short_bookings(self, shortest: int) -> Any:
+        """Number of people on duty for less than ``shortest`` minutes (a linear
+        expression).
+
+        ``ds``/``de`` only bound the duty window until here (the later levels pull
+        them tight); this level makes them exact, from the work each person does (one
+        first and one last piece of work: their start and end plus the hand-over), so
+        that a later end of duty cannot make a booking look long."""
+        m = self.model
+        terms = []
+        for p, items in self.work.items():
+            if not items:
+                continue
+            h = self.problem.people[p].handover_min
+            firsts, lasts = [], []
+            for key, lit, s, e in items:
+                first = m.new_bool_var(f"bf{p}_{key}")
+                last = m.new_bool_var(f"bl{p}_{key}")
+                m.add_implication(first, lit)
+                m.add_implication(last, lit)
+                m.add(self.ds[p] >= s).only_enforce_if(first)
+                m.add(self.de[p] <= e + h).only_enforce_if(last)
+                firsts.append((key, first))
+                lasts.append((key, last))
+            m.add(sum(f for _, f in firsts) == self.used[p])
+            m.add(sum(x for _, x in lasts) == self.used[p])
+            long = m.new_bool_var(f"bk{p}")
+            m.add(self.de[p] - self.ds[p] >= shortest).only_enforce_if(long)
+            short = m.new_bool_var(f"bs{p}")
+            m.add(short >= self.used[p] - long)
+            terms.append(short)
+            self.booking.append((p, items, (firsts, lasts, long, short, shortest, h)))
+        return sum(terms)
+
+    def _hint_bookings(
+        self,
+        starts: list[int],
+        yset: set[tuple[int, int]],
+        segs: dict[tuple[int, int], tuple[int, int, int]],
+    ) -> None:
+        """Hints of the bookings level's variables from a schedule (``segs``: (role,
+        segment) -> (person, start, end) of each used segment), so that every level
+        after it starts from that whole schedule."""
+        m = self.model
+        dur = self.problem.duration_min
+        for p, items, (firsts, lasts, long, short, shortest, h) in self.booking:
+            work = []
+            for (kind, i, k), _lit, _s, _e in items:
+                if kind == "t":
+                    if (i, p) in yset:
+                        work.append(((kind, i, k), starts[i], starts[i] + int(dur[i])))
+                else:
+                    held = segs.get((i, k))
+                    if held is not None and held[0] == p:
+                        work.append(((kind, i, k), held[1], held[2]))
+            one = min(work, key=lambda w: (w[1], w[0]), default=None)
+            end = max(work, key=lambda w: (w[2], w[0]), default=None)
+            for key, f in firsts:
+                m.add_hint(f, 1 if one is not None and one[0] == key else 0)
+            for key, x in lasts:
+                m.add_hint(x, 1 if end is not None and end[0] == key else 0)
+            is_long = one is not None and end is not None and end[2] + h - one[1] >= shortest
+            m.add_hint(long, 1 if is_long else 0)
+            m.add_hint(short, 1 if work and not is_long else 0)
 
     def relays(self) -> Any:
         """Number of relays of all continuous roles (used segments after each role's
@@ -499,11 +585,42 @@ def _explain_infeasible(problem: Problem, params: SolveParams) -> str:
     return "the staff, equipment and table capacities cannot all be met at once"
 
 
+def warm_start(
+    problem: Problem, schedule: Schedule
+) -> tuple[list[int], list[list[tuple[int, str]]], list[tuple[int, int, int, int]]] | None:
+    """Start times, assignments and relays of ``schedule`` in ``problem``'s indices (by
+    task and person name), as a hint for the solver; None when a task is missing.
+
+    ``schedule`` is a schedule of the same tasks under other limits or with fewer
+    people (the previous round of :func:`~twinsep.schedule.relief.solve_with_relief`):
+    it need not be feasible here, the solver repairs it.
+    """
+    index = {p.name: j for j, p in enumerate(problem.people)}
+    placed = {st.name: st for st in schedule.tasks}
+    starts: list[int] = []
+    assign: list[list[tuple[int, str]]] = []
+    for t, task in enumerate(problem.tasks):
+        st = placed.get(task.name)
+        if st is None:
+            return None
+        keys = {need.key for need in problem.needs[t]}
+        starts.append(int(st.start_min))
+        assign.append([(index[a.person], a.role) for a in st.people if a.person in index and a.role in keys])
+    cover = [
+        (c, index[sh.person], sh.start_min, sh.end_min)
+        for c, cv in enumerate(problem.covers)
+        for sh in schedule.cover
+        if (sh.twin, sh.skill) == (cv.cover.twin, cv.cover.skill) and sh.person in index
+    ]
+    return starts, assign, cover
+
+
 def solve_schedule(
     problem: Problem,
     *,
     params: SolveParams = SolveParams(),
     operation: str = "separation",
+    warm: Schedule | None = None,
 ) -> Schedule:
     """Optimise the schedule of one operation.
 
@@ -515,6 +632,11 @@ def solve_schedule(
         Time limit, workers, seed.
     operation : str
         Label of the operation.
+    warm : Schedule, optional
+        A schedule of the same tasks (another round's, :func:`warm_start`) to start
+        the makespan search from when the greedy scheduler finds none within the
+        limits (tightened planning limits often leave it none: the search then took
+        0.6-2.9 s instead of 0.1-0.3 s on the demos' separation days).
 
     Returns
     -------
@@ -544,6 +666,10 @@ def solve_schedule(
     mdl = _Model(problem, horizon)
     if g_starts:
         mdl.hint(g_starts, g_assign, g_cover)
+    elif warm is not None:
+        hint = warm_start(problem, warm)
+        if hint is not None:
+            mdl.hint(*hint)
     mdl.model.minimize(mdl.makespan)
     wall1 = params.time_limit_s * (1.0 - params.balance_fraction if params.balance else 1.0)
     solver = _solver(params, params.deterministic_s, wall1)
@@ -601,6 +727,14 @@ def solve_schedule(
         n_used = sum(mdl.used.values())
         w_people = sum(limits.values()) + 1
         levels: list[tuple[str, Any, int, float]] = []
+
+        def bookings() -> Any:
+            # nobody called in for less than the shortest booking where anyone already
+            # on duty can take the work: ranked above the margin, whose largest value
+            # spread a big team's work thin (vertical-II: a circulating nurse booked
+            # for 0.9 h so that a colleague's duty stayed 8.6 h, far from 12)
+            return mdl.short_bookings(problem.min_booking_min)
+
         if mdl.seg:
             # with continuous roles, one search per level, each level's optimum kept for
             # the next: fewest relays of the continuous roles (each is a hand-over of
@@ -613,17 +747,36 @@ def solve_schedule(
                 # then no shift in charge shorter than the minimum, as far as the
                 # milestones allow: never at the cost of the makespan or of a relay
                 levels.append(("short", mdl.shortfall(), -1, params.relay_deterministic_s))
+            if problem.min_booking_min > 0:
+                levels.append(("bookings", bookings, -1, params.booking_deterministic_s))
             levels.append(("margin", margin, 1, half))
             levels.append(("people", n_used * w_people + on_duty, -1, half))
         else:
             # without them, as before 2026-11-28: one weighted search, margin first,
             # then fewer people, then less total on-duty time (the benchmark's 150
             # tasks keep their model and time; see docs/schedule.md)
+            if problem.min_booking_min > 0:
+                levels.append(("bookings", bookings, -1, params.booking_deterministic_s))
             w_margin = w_people * (len(limits) + 1)
             balance = margin * w_margin - n_used * w_people - on_duty
             levels.append(("balance", balance, 1, params.balance_deterministic_s))
         level_ends: list[str] = []
-        for name, expr, sense, budget in levels:
+        last: cp_model.CpSolver = solver  # the solve of the schedule at hand
+        for name, objective, sense, budget in levels:
+            # the bookings level's variables join the model when it runs (the levels
+            # before it search the same model as before it existed)
+            expr = objective
+            if callable(objective):
+                expr = objective()
+                mdl.hint(starts, assign, cover)  # the new variables hinted too
+            elif sense < 0 and (isinstance(expr, int) or int(last.value(expr)) == 0):
+                # a count or shortfall already 0 (no relay, no short shift in charge):
+                # nothing to search, the schedule at hand is kept (the search would
+                # return it after presolve, 0.02-0.05 s a level)
+                level_ends.append("proof")
+                mdl.model.add(expr <= 0)
+                logger.debug("phase 2 (%s): 0 (already)", name)
+                continue
             if sense > 0:
                 mdl.model.maximize(expr)
             else:
@@ -640,6 +793,7 @@ def solve_schedule(
             logger.debug("phase 2 (%s): %d (%s)", name, value, level_ends[-1])
             mdl.model.add(expr >= value if sense > 0 else expr <= value)
             mdl.hint(starts, assign, cover)
+            last = solver2
         # one entry for the balancing phase: the least conclusive of its searches
         ends.append(max(level_ends, key=SEARCH_ENDS.index))
     if "wall-clock limit" in ends:

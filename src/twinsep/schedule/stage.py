@@ -29,7 +29,7 @@ from twinsep.schedule.export import (
 from twinsep.schedule.montecarlo import MonteCarloParams, MonteCarloResult
 from twinsep.schedule.problem import Problem, compile_problem
 from twinsep.schedule.relief import ReliefParams, Relieved, solve_with_relief
-from twinsep.schedule.result import Schedule, relay_after
+from twinsep.schedule.result import Schedule, on_duty, relay_after
 from twinsep.schedule.solve import SolveParams
 from twinsep.schedule.team import Task, Team, load_team, split_need
 from twinsep.schedule.template import (
@@ -376,6 +376,7 @@ def plan_schedule(
     wanted_duty: dict[str, int] | None = None
     smaller: tuple[Team, Team, Problem, Relieved] | None = None
     cap: int | None = None  # the first team's plain makespan: relief never lengthens it
+    warm: Schedule | None = None  # the last smaller team's schedule (a solver hint)
     while True:
         base = (
             team if team is not None else default_team(params.template, relays=relays, extra=grown)
@@ -400,6 +401,7 @@ def plan_schedule(
                 start=wanted,
                 start_duty=wanted_duty,
                 makespan_cap=cap,
+                warm=warm,
             )
         except InfeasibleScheduleError as exc:
             if wanted is not None and smaller is not None:
@@ -425,6 +427,7 @@ def plan_schedule(
             continue
         if cap is None:
             cap = relieved.plain_makespan_min
+        warm = relieved.schedule
         if relieved.short and team is None and relief_rounds < params.max_relays:
             # the default team has too few people to relieve every role for the
             # simulated day (relief.py): one more of each short role (per twin for a
@@ -440,21 +443,9 @@ def plan_schedule(
                 logger.debug("default team short of relief; added %s", grown)
                 continue
         break
-    if relays:
-        notes.append(
-            f"the default team was enlarged by {counted(relays, 'relay')} to "
-            f"{len(base.people)} people "
-            "to cover the operation within the duty limits"
-        )
-    if grown:
-        on_day = {a.person for t in relieved.schedule.tasks for a in t.people}
-        on_day |= {c.person for c in relieved.schedule.cover}
-        notes.append(
-            f"the default team was given {relief_words(grown)} ({len(base.people)} people "
-            f"listed, {len(on_day)} on duty on the separation day) so that everyone, each "
-            "anaesthetist in charge of a twin included, stays within the work limit on "
-            f"{1 - params.relief.overrun_max:.0%} of simulated days"
-        )
+    # the notes on the default team's size name the people listed, which is known once
+    # every operation is scheduled (the team is trimmed to those on duty): placed here
+    size_notes_at = len(notes)
     if final_team is base and not final_team.continuous:
         notes.append(
             f"{team_source} lists its own tasks without a continuous section: the schedule "
@@ -530,8 +521,15 @@ def plan_schedule(
             if note:
                 notes.append(f"{label}: " + note.replace("the separation day", "the operation"))
         earlier_risk.append(op_risk)
+    # the default team's role codes that no operation needs are not listed: the OR
+    # nursing lead books the people on the run sheets (until session 28 the note said
+    # "56 people listed, 45 on duty" for vertical-II)
+    listed = booked_team(final_team, [*earlier, final]) if team is None else final_team
+    notes[size_notes_at:size_notes_at] = size_notes(
+        relays, grown, listed, final, params.relief.overrun_max
+    )
     return ScheduleResult(
-        team=final_team,
+        team=listed,
         final=final,
         earlier=tuple(earlier),
         risk=risk,
@@ -543,6 +541,54 @@ def plan_schedule(
         earlier_days=tuple(int(d) for d in days),
         earlier_risk=tuple(earlier_risk),
     )
+
+
+def booked_team(team: Team, schedules: Sequence[Schedule]) -> Team:
+    """``team`` with only the people on duty in at least one of ``schedules`` (their
+    tasks, shifts in charge or hand-overs), in the team's order.
+
+    Parameters
+    ----------
+    team : Team
+        The default team the operations were scheduled with.
+    schedules : sequence of Schedule
+        Every operation of the plan.
+
+    Returns
+    -------
+    Team
+        The same team without the role codes that no operation needs.
+    """
+    booked = {name for s in schedules for name in on_duty(s, {})}
+    return team.model_copy(update={"people": tuple(p for p in team.people if p.name in booked)})
+
+
+def size_notes(
+    relays: int,
+    grown: Mapping[str, int],
+    team: Team,
+    final: Schedule,
+    overrun_max: float,
+) -> list[str]:
+    """The notes on the default team's size: the relays and the people added for relief,
+    with the people listed (``team``, trimmed by :func:`booked_team`) and those on duty
+    on the separation day (``final``); empty when the team was not enlarged."""
+    listed = len(team.people)
+    on_day = len(on_duty(final, {}))
+    out = []
+    if relays:
+        out.append(
+            f"the default team was enlarged by {counted(relays, 'relay')} to {listed} people "
+            "on duty in at least one operation, to cover the operation within the duty limits"
+        )
+    if grown:
+        out.append(
+            f"the default team was given {relief_words(grown)} ({listed} people listed, each "
+            f"on duty in at least one operation; {on_day} on duty on the separation day) so "
+            "that everyone, each anaesthetist in charge of a twin included, stays within the "
+            f"work limit on {1 - overrun_max:.0%} of simulated days"
+        )
+    return out
 
 
 def relief_prefixes(relieved: Relieved) -> tuple[str, ...]:
