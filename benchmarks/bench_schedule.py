@@ -17,10 +17,10 @@ shift in charge of a relayed twin under ``ReliefParams.min_shift_min``; with one
 person of each role that asks for it, up to three rounds, when the default team has too
 few, as the schedule stage does): anaesthetists in charge per twin, the largest share of
 simulated days on which an anaesthetist in charge, and anyone, exceeds the work limit,
-the shifts in charge under 2 h, the people on duty on the day, before (plain CP-SAT) and
-after, and the time. Machines are shared and noisy, so each
-number comes with its alternative from the same run and the 1-minute load average is
-recorded with each row.
+the shifts in charge under 2 h, the people on duty on the day and those of them on duty
+for less than 2 h, before (plain CP-SAT) and after, and the time (wall and CPU).
+Machines are shared and noisy, so each number comes with its alternative from the same
+run and the 1-minute load average is recorded with each row.
 
 Run: ``python benchmarks/bench_schedule.py [OUT_DIR]`` or via ``run_all.py``.
 """
@@ -50,6 +50,7 @@ from twinsep.schedule import (
 )
 from twinsep.schedule.montecarlo import MonteCarloParams, MonteCarloResult, run_monte_carlo
 from twinsep.schedule.relief import Relieved, solve_with_relief
+from twinsep.schedule.result import on_duty
 from twinsep.schedule.stage import fit_template, relief_grow, relief_prefixes, relief_words
 from twinsep.schedule.team import Person, Table, Task, Team
 from twinsep.schedule.template import StageInput, anaesthesia_covers
@@ -199,6 +200,13 @@ def _on_day(sch: Schedule) -> int:
     return len({a.person for t in sch.tasks for a in t.people} | {c.person for c in sch.cover})
 
 
+def _short_bookings(sch: Schedule, team: Team) -> int:
+    """People on duty for less than 2 h (their duty as the run sheets' roster counts it,
+    hand-over included): each is someone called in for a step or two."""
+    duty = on_duty(sch, {p.name: p.handover_min for p in team.people})
+    return sum(1 for a, b in duty.values() if b - a < 120)
+
+
 def _short_shifts(sch: Schedule) -> int:
     """Shifts in charge of a relayed twin shorter than 2 h."""
     return sum(
@@ -276,11 +284,15 @@ def run(out_dir: Path) -> dict[str, object]:
         relief: dict[str, object] = {}
         if build is not None:
             t0 = time.perf_counter()
+            cpu0 = time.process_time()
             rel, rteam, extra = _relieved(build)
             relief_s = time.perf_counter() - t0
+            relief_cpu_s = time.process_time() - cpu0
             inch1, any1 = _worst(rel.schedule, rel.risk)
             relief = {
                 "relief_s": round(relief_s, 2),
+                "relief_cpu_s": round(relief_cpu_s, 2),
+                "relief_short_bookings": _short_bookings(rel.schedule, rteam),
                 "relief_extra_people": extra,
                 "relief_people_listed": len(rteam.people),
                 "relief_people_on_day": _on_day(rel.schedule),
@@ -329,6 +341,7 @@ def run(out_dir: Path) -> dict[str, object]:
                 "anaesthetist_relays": len(sch.cover),
                 "people_on_day": _on_day(sch),
                 "short_shifts_in_charge": _short_shifts(sch),
+                "short_bookings": _short_bookings(sch, team),
                 "anaesthetists_in_charge_per_twin": _shifts(sch),
                 "greedy_anaesthetists_in_charge_per_twin": greedy_shifts,
                 "in_charge_p_over_max": inch0,
@@ -356,12 +369,14 @@ def run(out_dir: Path) -> dict[str, object]:
         "\n\nEvery role relieved for the simulated day (relief.py): anaesthetists in "
         "charge per twin, largest share of simulated days over the work limit of an "
         "anaesthetist in charge / of anyone, shifts in charge of a relayed twin under 2 h, "
-        "people on duty on the day, plain CP-SAT -> with relief (the default team grown "
-        "by the roles that ask for it)\n\n"
+        "people on duty on the day and those of them on duty for less than 2 h, plain "
+        "CP-SAT -> with relief (the default team grown by the roles that ask for it); the "
+        "relief's wall and CPU time\n\n"
         "| case | people added | planning limits min (in charge A, B; role groups) | "
         "in charge A/B | in charge over limit | anyone over limit | shifts in charge < 2 h | "
-        "people on the day | planned / P50 / P90 min | verified | relief s |\n"
-        "|---|---|---|---|---|---|---|---|---|---|---|\n"
+        "people on the day | people under 2 h | planned / P50 / P90 min | verified | "
+        "relief s (CPU s) |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|\n"
     )
     body2 = "".join(
         f"| {r['case']} | {relief_words(r['relief_extra_people']) or '-'} | "  # type: ignore[arg-type]
@@ -373,8 +388,9 @@ def run(out_dir: Path) -> dict[str, object]:
         f"{_pct(r['anyone_p_over_max'])} -> {_pct(r['relief_anyone_p_over_max'])} | "
         f"{r['short_shifts_in_charge']} -> {r['relief_short_shifts_in_charge']} | "
         f"{r['people_on_day']} -> {r['relief_people_on_day']} of {r['relief_people_listed']} | "
+        f"{r['short_bookings']} -> {r['relief_short_bookings']} | "
         f"{r['relief_makespan_min']} / {r['relief_p50_min']:.0f} / {r['relief_p90_min']:.0f} | "
-        f"{r['relief_verified']} | {r['relief_s']} |\n"
+        f"{r['relief_verified']} | {r['relief_s']} ({r['relief_cpu_s']}) |\n"
         for r in rows
         if "relief_s" in r
     )
