@@ -222,6 +222,50 @@ def fibonacci_directions(n: int) -> np.ndarray:
     )
 
 
+def grid_frame(affine: np.ndarray) -> np.ndarray:
+    """The grid's own directions: a frame that turns with the affine, (3, 3).
+
+    The direction lattice (:func:`fibonacci_directions`) is laid in this frame
+    (:func:`grid_lattice`), not in the world axes. What the lattice bins is fixed to the
+    grid: a skin voxel's normal is an offset to its background neighbours, so the
+    normals of a flat face stair-step over a few directions that the grid sets, and the
+    extracranial voxels' directions are voxel positions. Laid in world axes, the same
+    voxels stored under a turned affine fell on other bins (a hand-made pair whose neck
+    ends square to the grid, turned 90 deg about z: twin A's axis 8.4 deg apart, the
+    neck's flat end taken on one storage only; the real CT turned 30 deg: axis 166.9
+    for 166.7). Laid in the grid, the same voxels give the same bins under any turn,
+    and a grid square to the world (a diagonal affine of positive steps) gives the world
+    lattice itself, bit for bit.
+
+    Parameters
+    ----------
+    affine : (4, 4) or (3, 3) ndarray
+        The grid's affine (its linear part: the array axes' steps, mm).
+
+    Returns
+    -------
+    (3, 3) ndarray
+        The unit steps of the array axes (columns: world direction of i, j, k) when they
+        are orthogonal (within 1e-6), else the nearest orthogonal matrix (polar factor);
+        the world turned by ``Q`` gives ``Q @ frame``.
+    """
+    m = np.asarray(affine, dtype=np.float64)[:3, :3]
+    cols = m / np.linalg.norm(m, axis=0)
+    if np.allclose(cols.T @ cols, np.eye(3), rtol=0.0, atol=1e-6):
+        return np.asarray(cols)
+    u, _, vt = np.linalg.svd(m)
+    return np.asarray(u @ vt)
+
+
+def grid_lattice(n: int, frame: np.ndarray) -> np.ndarray:
+    """The direction lattice of ``n`` directions laid in ``frame`` (:func:`grid_frame`):
+    world unit vectors, (n, 3); the world lattice itself for the identity."""
+    f = np.asarray(frame, dtype=np.float64)
+    if np.array_equal(f, np.eye(3)):
+        return fibonacci_directions(n)
+    return np.asarray(fibonacci_directions(n) @ f.T)
+
+
 #: Rows of unit vectors binned on the direction lattice per block (:func:`nearest_directions`).
 _BIN_ROWS = 512
 
@@ -361,6 +405,10 @@ def twin_frame(
     def world(mask: np.ndarray) -> np.ndarray:
         return affine_points(labels.affine, np.argwhere(mask) + offset)
 
+    # the direction lattice turns with the grid, not with the world axes
+    own_frame = grid_frame(labels.affine)
+    lattice = grid_lattice(ap.directions, own_frame)
+
     b = labels.centroid_mm(_boxed(brain, lab.shape, box))
     # Vault thickness: skin (body next to air) is mostly over the vault.
     skin = body & ~ndi.binary_erosion(body | other) & free
@@ -428,6 +476,14 @@ def twin_frame(
             bulk_cache.append(cavity & (inside > params.scalp_skull_mm))
         return bulk_cache[0]
 
+    bulk_pts_cache: list[np.ndarray] = []
+
+    def bulk_points() -> np.ndarray:
+        if not bulk_pts_cache:
+            bulk = cavity_bulk()
+            bulk_pts_cache.append(world(bulk) if bulk.any() else world(cavity))
+        return bulk_pts_cache[0]
+
     def wall_normals(
         plane: _Plane, pts: np.ndarray, normals: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray | None]:
@@ -472,6 +528,13 @@ def twin_frame(
         # face) keeps the strict test: trimmed, the sides of a head cut mid-face pass
         # as a tube 12-14 deg off (vertical phantoms), where the cut's normal is right.
         neck_sized = what == "neck or jaw cut"
+        # the walls are read from the cut's depth to ``tube_length_mm`` inside it:
+        # where the cavity's bulk reaches into that band, they are the cranium's sides
+        # (a head cut 8 mm below its cavity read a "tube" 51 deg off the cut's normal)
+        if _bulk_in_walls(plane, bulk_points(), spacing, ap):
+            tube_dirs[what] = None
+            logger.debug("twin %s: the %s lies within the walls' band of the cavity", name, what)
+            return plane.normal
         found = room_skin() if neck_sized else skin_normals()
         fit = None
         if found is not None and ap.tube_normal_sigma_vx >= 0:
@@ -512,6 +575,7 @@ def twin_frame(
             skin=skin_normals(),
             spacing=spacing,
             params=ap,
+            lattice=lattice,
             direction=direction,
             min_area_mm2=min_area_mm2,
             level_fit=level_fit,
@@ -568,6 +632,7 @@ def twin_frame(
             body_pts=world(body & ~ndi.binary_erosion(body)),
             ext_ml=ext_ml,
             vault_mm=vault_mm,
+            frame=own_frame,
         )
     pts = world(ext)
     rel = pts - b
@@ -579,7 +644,7 @@ def twin_frame(
     # cue 1: mean direction of the extracranial volume
     mass = _unit(unit.mean(axis=0))
     # cue 2: footprint, each covered direction bin once
-    dirs = fibonacci_directions(ap.directions)
+    dirs = lattice
     step = max(1, int(np.ceil(len(unit) / _MAX_FOOTPRINT_POINTS)))
     sample = unit[::step]
     bins = nearest_directions(sample, dirs)
@@ -1106,7 +1171,7 @@ def twin_frame(
     axis = -down
     if strength == 0.0:
         # no evidence: any perpendicular direction (flagged by face_strength 0)
-        face = _any_perpendicular(axis)
+        face = _any_perpendicular(axis, own_frame)
     else:
         # The protrusions lie 30-60 deg from the long axis (face, jaw, the skull base's
         # soft tissue): an axis leaning sideways by a few degrees turns their mean
@@ -1124,6 +1189,7 @@ def twin_frame(
             offset=offset,
             spacing=spacing,
             params=ap,
+            frame=own_frame,
         )
         if mirrored is not None:
             logger.debug("twin %s: face turned %.1f deg into the mirror plane", name, mirrored[1])
@@ -1260,14 +1326,18 @@ def _mirror_search(
     offset: np.ndarray,
     spacing: tuple[float, float, float],
     params: AxisParams,
+    frame: np.ndarray | None = None,
 ) -> _MirrorFit | None:
     """The plane through ``centre_mm`` about which the skin of ``body`` is most symmetric.
 
     The skin of ``body`` (bool, a crop of the grid at voxel ``offset``) away from the
     other twin (``free``) is mirrored in planes through ``centre_mm`` (world mm) that
     contain the unit long ``axis`` turned about it over a full half-turn from a
-    reference fixed by the axis alone (:func:`_any_perpendicular`: no measured face
-    enters, so the same head gives the same plane whatever the face measure said), and
+    reference fixed by the axis and the grid's ``frame`` (:func:`_any_perpendicular`:
+    no measured face enters, so the same head gives the same plane whatever the face
+    measure said; the frame turns with the affine, so a turned storage searches the
+    same planes, where the world axes started the 5-deg grid elsewhere: faces 0.03-0.14
+    deg apart on a hand-made pair turned 30 deg), and
     tilted out of it by up to ``params.mirror_tilt_deg``; a plane's mismatch is the
     mean difference (mm, each capped at 20) of the body's smoothed signed distance
     between the skin points and their mirror images, over those that land away from the
@@ -1293,7 +1363,7 @@ def _mirror_search(
     own = ndi.map_coordinates(sdf, idx.T.astype(np.float64), order=1)
     inv = np.linalg.inv(affine)
     shape = np.array(body.shape)
-    ref = _any_perpendicular(axis)
+    ref = _any_perpendicular(axis, frame)
     every = np.ones(len(pts), dtype=bool)
     low = pts @ axis < 0.0
 
@@ -1403,6 +1473,7 @@ def _mirror_face(
     offset: np.ndarray,
     spacing: tuple[float, float, float],
     params: AxisParams,
+    frame: np.ndarray | None = None,
 ) -> tuple[np.ndarray, float] | None:
     """The face direction in the head's plane of bilateral symmetry, or None.
 
@@ -1424,6 +1495,7 @@ def _mirror_face(
         offset=offset,
         spacing=spacing,
         params=params,
+        frame=frame,
     )
     if fit is None:
         return None
@@ -1456,9 +1528,12 @@ def _mirror_face(
     return new, angle_deg(new, face)
 
 
-def _any_perpendicular(axis: np.ndarray) -> np.ndarray:
-    """A deterministic unit vector perpendicular to unit ``axis``."""
-    helper = np.eye(3)[int(np.argmin(np.abs(axis)))]
+def _any_perpendicular(axis: np.ndarray, frame: np.ndarray | None = None) -> np.ndarray:
+    """A deterministic unit vector perpendicular to unit ``axis``: its cross product
+    with the column of ``frame`` (:func:`grid_frame`; the world axes when None)
+    farthest from it, so that it turns with the frame."""
+    basis = np.eye(3) if frame is None else np.asarray(frame, dtype=np.float64)
+    helper = basis[:, int(np.argmin(np.abs(basis.T @ axis)))]
     return _unit(np.cross(axis, helper))
 
 
@@ -1471,13 +1546,15 @@ def _junction_frame(
     body_pts: np.ndarray,
     ext_ml: float,
     vault_mm: float,
+    frame: np.ndarray | None = None,
 ) -> TwinFrame:
     """The least-assuming frame of a head that shows nothing below its cranium.
 
     Craniopagus twins are joined at the cranial vault, most often at the vertex, so the
     long axis is taken from the brain centre ``b`` to the centroid ``j_centre`` of the
     twin's side of the junction (world mm). The face direction is unknown: an arbitrary
-    deterministic perpendicular with ``face_strength`` 0. ``cavity_pts`` and
+    deterministic perpendicular (fixed by the grid's ``frame``, :func:`_any_perpendicular`)
+    with ``face_strength`` 0. ``cavity_pts`` and
     ``body_pts`` (world mm, (n, 3)) place the neck end of the cavity and the vertex.
     """
     axis = _unit(j_centre - b)
@@ -1495,7 +1572,7 @@ def _junction_frame(
         twin=name,
         brain_centre_mm=b,
         axis=axis,
-        face_dir=_any_perpendicular(axis),
+        face_dir=_any_perpendicular(axis, frame),
         neck_mm=b - axis * depth,
         vertex_mm=vertex,
         neck_ml=ext_ml,
@@ -1665,6 +1742,33 @@ def _tube_axis(
             break
         axis = np.linalg.eigh(scatter(close))[1][:, 0]
     return _unit(axis if np.dot(axis, plane.normal) >= 0 else -axis)
+
+
+def _bulk_in_walls(
+    plane: _Plane,
+    bulk_pts: np.ndarray,
+    spacing: tuple[float, float, float],
+    params: AxisParams,
+) -> bool:
+    """Whether the cranial cavity's bulk reaches into the band where :func:`_tube_axis`
+    reads a cut's walls (from the cut's depth to ``params.tube_length_mm`` inside it,
+    within ``params.tube_radius_factor`` of its equivalent radius of its centre): the
+    skin there is the cranium's, not a neck's, whatever tube its normals may form.
+
+    ``bulk_pts`` (world mm, (n, 3)): the cavity deeper than the scalp and skull inside
+    it (a spinal cord labelled CSF or brain down the neck is not bulk).
+    """
+    if len(bulk_pts) == 0:
+        return False
+    depth_mm = max(params.body_cut_depth_mm, float(max(spacing)))
+    rel = bulk_pts - plane.centre_mm
+    h = rel @ plane.normal
+    band = (h <= 0.0) & (h >= -(depth_mm + params.tube_length_mm))
+    if not band.any():
+        return False
+    across = rel[band] - np.outer(h[band], plane.normal)
+    reach_mm = params.tube_radius_factor * float(np.sqrt(plane.area_mm2 / np.pi))
+    return bool((np.linalg.norm(across, axis=1) <= reach_mm).any())
 
 
 def _distance_normals(
@@ -1860,6 +1964,7 @@ def _body_cut_normal(
     direction: np.ndarray | None = None,
     min_area_mm2: float | None = None,
     level_fit: bool = False,
+    lattice: np.ndarray | None = None,
 ) -> _Plane | None:
     """The scan's cut through the body (outward normal, centre, area), or None.
 
@@ -1875,14 +1980,16 @@ def _body_cut_normal(
     returned when its area (projected on the plane) is at least ``min_area_mm2``
     (default ``params.body_cut_min_mm2``; any area with ``direction``). With
     ``level_fit`` the plane is fitted to the level along the common normal that holds
-    the most of that skin (:func:`_densest_level`), not to all of it.
+    the most of that skin (:func:`_densest_level`), not to all of it. ``lattice``: the
+    direction lattice (world unit vectors, :func:`grid_lattice`: laid in the grid's
+    frame so that a turned storage bins alike); the world-axis lattice when None.
     """
     ap = params
     sp = np.asarray(spacing, dtype=float)
     if skin is None:
         return None
     pts, gw = skin
-    dirs = fibonacci_directions(ap.directions)
+    dirs = fibonacci_directions(ap.directions) if lattice is None else lattice
     counts = np.bincount(nearest_directions(gw, dirs), minlength=len(dirs))
     if direction is not None:
         # voxel normals of a plane oblique to the grid cluster on a few stair-step
