@@ -24,7 +24,42 @@ worse than it, by construction). The greedy placement is also kept on its own
 4. placing stops when the realised capacity covers the defect with the over-expansion
    margin, or nothing fits, or ``max_expanders`` are placed.
 
-The target fill of each expander gives its share of ``defect x (1 + over_expansion)``;
+What a plan must hold (per twin; ``D`` the scalp defect area measured on the cut):
+
+- **gain**: realised gain >= ``D x (1 + over_expansion)``, realised gain being the
+  geometric surface gain of the flat-base model times the in-vivo fraction (38 %
+  rectangular, 32 % crescent, 25 % round; van Rappard et al., Plast Reconstr Surg
+  1988;82:833): the domes' geometric gain is then at least 1.4 / 0.38 = 3.7 (boxes) to
+  1.4 / 0.25 = 5.6 (round) times the defect;
+- **fill**: planned fill >= ``fill_ml_per_cm2`` (7 mL) per cm^2 of ``D`` (Aya et al.,
+  Plast Reconstr Surg Glob Open 2014;2:e118: revision surgery was more frequent at 7 mL
+  per cm^2 of lesion or less). Each size's capacity is capped at ``(1 + over_expansion)
+  x nominal / 7 mL per cm^2`` (small boxes are bound by it: R40x60 1583 -> 1000 mm^2,
+  R50x80 2470 -> 2000), so a set whose capacities reach the need by gain holds the fill
+  too; where the scalp has no room for such a set the plan says how many mL per cm^2 it
+  holds (the shortfall itself stays the gain's). Aya et al. also asked the stretched
+  skin to be 2.5 times the lesion's width: a flap-design figure the planner does not
+  model;
+- **count**: the fewest expanders that hold both, at most ``max_expanders`` (4);
+- **size against the head**: a size is placed only where its footprint, laid out along
+  the scalp from its centre (azimuthal-equidistant: distances from the centre kept, as
+  a base measured with a tape over the scalp), lies on the available hair-bearing vault
+  scalp with its cuffs; so the head's size limits the sizes through the scalp it has,
+  and no expander is larger than the scalp it lies on. No other head-size cap: the
+  flat-base gain is conservative on a convex skull (a box bent along a skull of radius
+  R holds ``V = W L h (1 + h / 2R)`` and gains ``W L h / R + 2 L h (1 + h / 2R) + 2 W h``:
+  R100x200 at 800 mL on a 78 mm adult skull 31 000 mm^2 against the flat 24 000,
+  R60x120 at 250 mL on a 60 mm infant skull 15 100 against 12 500), and craniopagus
+  teams have used expanders of about that length on infants (UCLA 2002, Kawamoto:
+  two 8-inch, about 200 mm, expanders threaded around both heads in the groove between
+  them; subgaleal expanders for six months before separation, Goh, Childs Nerv Syst
+  2004;20:567; expansion before a staged separation, Staffenberg and Goodrich, J
+  Craniofac Surg 2012;23(7 Suppl 1), doi:10.1097/SCS.0b013e318262d3f7). Staged calvarial reconstructions with expansion
+  (systematic review, Lo et al., Arch Plast Surg 2022;49:729): mean defect 122 cm^2,
+  mean 14.2 weeks of expansion.
+
+The target fill of each expander gives its share of ``defect x (1 + over_expansion)``
+and at least its share of the fill rule;
 the fill schedule starts with an intra-operative fill, then a first fill
 ``first_fill_day`` days after insertion and one every ``interval_days``, each at most
 ``max_fill_fraction`` of the nominal volume. Expanders are conformed to the outer skull
@@ -328,8 +363,8 @@ class ExpanderPlan:
     geometric_gain_mm2, realised_gain_mm2 : float
         Gain at the target fill, geometric and with the in-vivo efficiency, mm^2.
     capacity_mm2 : float
-        Realised gain at the nominal volume, capped by the fill rule
-        (``ExpanderParams.fill_ml_per_cm2``), mm^2.
+        Realised gain at the nominal volume, mm^2 (the placement counts it capped by
+        the fill rule, ``ExpanderParams.fill_ml_per_cm2``).
     valve_mm : (3,) float64
         Remote fill valve site (on scalp over bone), world mm.
     fills : tuple of Fill
@@ -373,8 +408,7 @@ class TwinSkinPlan:
     provided_mm2 : float
         Realised gain of the plan at the target fills, mm^2.
     capacity_mm2 : float
-        Sum of the expanders' capacities (realised gain at nominal, capped by the fill
-        rule), mm^2.
+        Realised gain if every expander is filled to nominal, mm^2.
     shortfall_mm2 : float
         ``max(0, defect - capacity)``, mm^2.
     provided_if_largest_fails_mm2 : float
@@ -975,6 +1009,8 @@ def plan_expanders(
                 # search's lattice; it covered more on 5 of 36 twin plans measured, all
                 # one narrow band: docs/reconstruct.md): never worse, by construction
                 layouts = _place_search(d, p_twin, required, side, seed=layouts, skin_index=shared)
+        # shares of the need by the capacities the placement counted (capped by the
+        # fill rule); the plan reports the realised gain at nominal
         capacity = float(sum(lay.capacity_mm2 for lay in layouts))
         bone_tree = cKDTree(d.bone_outer.points_mm) if len(d.bone_outer.points_mm) else None
         bone_dirs = _BoneDirections.of(d)
@@ -1030,7 +1066,7 @@ def plan_expanders(
                     target_ml=target,
                     geometric_gain_mm2=g,
                     realised_gain_mm2=eff * g,
-                    capacity_mm2=lay.capacity_mm2,
+                    capacity_mm2=eff * eg.gain_for_volume_mm2(lay.base, nominal),
                     valve_mm=valve,
                     fills=tuple(_schedule(nominal, target, params)),
                     vertices_mm=verts_w,
@@ -1039,7 +1075,7 @@ def plan_expanders(
             )
         provided = float(sum(e.realised_gain_mm2 for e in exps)) + credit
         largest = max((e.realised_gain_mm2 for e in exps), default=0.0)
-        capacity += credit
+        capacity = float(sum(e.capacity_mm2 for e in exps)) + credit
         shortfall = max(0.0, need - capacity)
         if shortfall > 0:
             msg = (
@@ -1057,6 +1093,15 @@ def plan_expanders(
                 f"{counted(len(exps), 'expander')} on twin {name} "
                 f"{'provides' if len(exps) == 1 else 'provide'} {provided:.0f} mm² for a "
                 f"{need:.0f} mm² defect ({100 * params.over_expansion:.0f} % over-expansion)"
+            )
+        held = float(sum(e.target_ml for e in exps))
+        asked = params.fill_ml_per_cm2 * required / (1.0 + params.over_expansion) / 100.0
+        if exps and shortfall == 0 and held < asked * (1 - 1e-9):
+            msg += (
+                f"; its new expanders hold {held:.0f} mL, "
+                f"{100 * held / need:.1f} mL per cm² of defect, under the "
+                f"{params.fill_ml_per_cm2:g} mL per cm² below which scalp expansions needed "
+                "revision more often (Aya et al. 2014)"
             )
         if ex is not None and ex.count:
             msg = (
