@@ -37,7 +37,7 @@ from twinsep.io.fsnames import is_utf8, itk_openable, itk_writable
 from twinsep.io.mha_space import metaimage_orientation_warnings
 from twinsep.io.nifti_frame import nifti_affine, qform_problem, sform_problem
 from twinsep.io.nrrd_space import nrrd_space_to_mm
-from twinsep.io.voxel_data import metaimage_data_problem, nrrd_data_problem
+from twinsep.io.voxel_data import checksum_problem, metaimage_data_problem
 from twinsep.volume import LPS_TO_RAS, Volume
 
 logger = logging.getLogger(__name__)
@@ -663,13 +663,10 @@ def _read_itk(path: Path, name: str, present: list[Path], fmt: str, params: Load
     for name, val in (("spacing", reader.GetSpacing()), ("origin", reader.GetOrigin())):
         if not np.all(np.isfinite(val)):
             raise ScanError(path, f"header {name} is not finite: {tuple(val)}")
-    # MetaIO prints short data on stderr and inflates damaged data to garbage; NrrdIO
-    # stops before the gzip checksum: their data are checked first (twinsep.io.voxel_data)
-    damaged = (metaimage_data_problem if fmt == "mha" else nrrd_data_problem)(
-        path, int(np.prod(size, dtype=np.int64)) * itemsize
-    )
-    if damaged is not None:
-        raise ScanError(path, damaged)
+    if fmt == "mha":  # MetaIO prints short data on stderr: checked first (io.voxel_data)
+        short = metaimage_data_problem(path, int(np.prod(size, dtype=np.int64)) * itemsize)
+        if short is not None:
+            raise ScanError(path, short)
     try:
         img = reader.Execute()
     except RuntimeError as exc:
@@ -685,6 +682,10 @@ def _read_itk(path: Path, name: str, present: list[Path], fmt: str, params: Load
     if img.GetDimension() > 3:
         img = img[:, :, :, 0] if img.GetDimension() == 4 else img
     arr = sitk.GetArrayFromImage(img)
+    # ITK inflates damaged MetaImage/NRRD data to garbage: the stream's checksum decides
+    damaged = checksum_problem(path, fmt, arr)
+    if damaged is not None:
+        raise ScanError(path, damaged)
     arr = arr.reshape(tuple(reversed(shape3))).transpose(2, 1, 0)
     spacing = tuple(img.GetSpacing())[:3]
     origin = tuple(img.GetOrigin())[:3]
