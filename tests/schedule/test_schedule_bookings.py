@@ -40,7 +40,9 @@ def _day() -> Team:
         Task(name="open", duration_min=300, needs={"scrub_nurse": 1}),
         Task(name="check", duration_min=60, needs={"scrub_nurse": 1}, after=("open",)),
         Task(name="close", duration_min=300, needs={"scrub_nurse": 1}, after=("check",)),
-        Task(name="registration", duration_min=45, needs={"navigation_engineer": 1}, after=("open",)),
+        Task(
+            name="registration", duration_min=45, needs={"navigation_engineer": 1}, after=("open",)
+        ),
     ]
     people = [person(f"SN-{i}", "scrub_nurse", hours=12, ho=15) for i in (1, 2, 3)]
     people.append(person("IE-1", "navigation_engineer", hours=12, ho=15))

@@ -236,3 +236,18 @@ def test_the_stage_dates_the_expanders_from_the_plans_fills() -> None:
     )
     ctx2.params, ctx2.stage_name = PARAMS, "schedule"
     assert stage.run(ctx2).earlier_days == (112,)
+
+
+def test_the_default_team_is_listed_as_the_people_on_duty(staged) -> None:
+    """Session 28: the default team listed every role code it was given (vertical-II: 56
+    listed, 45 on the day); the OR nursing lead books the people on duty in at least one
+    operation, in the team's order, and nobody else."""
+    from twinsep.schedule.result import on_duty
+
+    booked = set().union(*(on_duty(s, {}) for s in (*staged.earlier, staged.final)))
+    listed = [p.name for p in staged.team.people]
+    assert set(listed) == booked
+    order = [p.name for p in default_team().people if p.name in booked]
+    assert [n for n in listed if n in order] == order  # the team's order kept
+    # the interventional radiologist of the default team: no endovascular stage here
+    assert "IR-1" in {p.name for p in default_team().people} and "IR-1" not in listed

@@ -605,7 +605,9 @@ def warm_start(
             return None
         keys = {need.key for need in problem.needs[t]}
         starts.append(int(st.start_min))
-        assign.append([(index[a.person], a.role) for a in st.people if a.person in index and a.role in keys])
+        assign.append(
+            [(index[a.person], a.role) for a in st.people if a.person in index and a.role in keys]
+        )
     cover = [
         (c, index[sh.person], sh.start_min, sh.end_min)
         for c, cv in enumerate(problem.covers)
