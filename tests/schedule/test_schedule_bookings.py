@@ -90,7 +90,7 @@ def test_the_run_sheet_says_who_is_booked_for_under_two_hours_and_why() -> None:
     assert short_bookings(sch, HANDOVER) == [("IE-1", 300, 360, ["registration"])]
     page = render_runsheets_html(sch, handover_min=HANDOVER)
     assert "Booked for under 2 h (1): IE-1 1.0 h (registration)" in page
-    assert "nobody on duty could take these steps" in page
+    assert "nobody on duty was found for these steps" in page
     # a schedule searched without the minimum claims nothing
     plain = solve_with_relief(
         compile_problem(_day()), solve=FAST, montecarlo=MC, params=ReliefParams(min_shift_min=0)

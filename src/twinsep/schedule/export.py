@@ -1046,9 +1046,9 @@ def _roster_section(
         )
         parts.append(
             f'<p class="short">Booked for under {hours} ({len(short)}): {esc(who)}. The '
-            f"schedule books nobody for under {hours} where someone already on duty can take "
-            "the work at this length of day, with these relays and within everyone's limits: "
-            "nobody on duty could take these steps.</p>"
+            f"schedule books nobody for under {hours} where it finds someone already on duty "
+            "to take the work at this length of day, with these relays and within everyone's "
+            "limits: nobody on duty was found for these steps.</p>"
         )
     parts.append("</section>")
     return parts

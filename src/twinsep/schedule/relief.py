@@ -33,7 +33,9 @@ A relay of a continuous role that leaves a short shift in charge (vertical-II: 9
 ``ReliefParams.min_shift_min`` no shift in charge of a relayed role is shorter, and the
 hand-over moves to another milestone, never at the cost of a longer day or another
 relay (a level of phase 2 of the solver); when no milestone allows it, the schedule
-keeps the short shift and a note says so.
+keeps the short shift and a note says so. The same minimum is the shortest booking
+(``Problem.min_booking_min``): the solver calls in as few people as it can for less
+(session 28), and the run sheets list those that remain.
 """
 
 from __future__ import annotations

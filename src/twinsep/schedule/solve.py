@@ -29,7 +29,10 @@ Model (minutes, integers):
   continuous roles as possible (each is a hand-over of an anaesthetised twin: one only
   where a duty limit requires it) and keeps that count, then (with
   ``Problem.min_shift_min``) the fewest minutes by which shifts in charge of relayed
-  roles fall short of the minimum (the hand-over moves to another milestone), then it
+  roles fall short of the minimum (the hand-over moves to another milestone), then
+  (with ``Problem.min_booking_min``) the fewest people on duty for less than that
+  shortest booking, on their exact duty window (since session 28: the margin below
+  spread a big team's work thin, calling people in for a step or two), then it
   maximises the smallest
   margin anyone keeps to their continuous-work limit (so that overruns are absorbed),
   uses as few people as possible (every relay is a hand-over, itself a risk), then
