@@ -303,9 +303,9 @@ def _print_plan(run: Any) -> None:
     if plan.get("schedule"):
         s = plan["schedule"]
         out_console.print(
-            f"  operation: planned {s.get('makespan_min', 0) / 60:.1f} h (most-likely step "
-            f"times), expect {s.get('p50_min', 0) / 60:.1f} h (P50), "
-            f"{s.get('p90_min', 0) / 60:.1f} h on 9 days in 10 (P90)"
+            f"  operation: planned {s.get('makespan_min', 0) / 60:.1f} h (most-likely steps), "
+            f"P50 {s.get('p50_min', 0) / 60:.1f} h, P90 {s.get('p90_min', 0) / 60:.1f} h",
+            soft_wrap=True,
         )
     for line in _blood_lines(plan.get("blood") or {}):
         out_console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)

@@ -251,3 +251,22 @@ def test_the_default_team_is_listed_as_the_people_on_duty(staged) -> None:
     assert [n for n in listed if n in order] == order  # the team's order kept
     # the interventional radiologist of the default team: no endovascular stage here
     assert "IR-1" in {p.name for p in default_team().people} and "IR-1" not in listed
+
+
+def test_every_operations_run_sheets_open_with_its_planned_p50_and_p90_end(staged) -> None:
+    """The expander day too (its P50 / P90 are not in plan.json, which keeps them for
+    the division operations): the team reads each day's length on its sheets."""
+    from twinsep.schedule.export import day_length_line, render_runsheets_html
+
+    assert len(staged.earlier_day_risk) == len(staged.earlier) == 3
+    assert all(r is not None for r in staged.earlier_day_risk)
+    page = render_runsheets_html(
+        staged.final, earlier=staged.earlier, risk=staged.risk, earlier_risk=staged.earlier_day_risk
+    )
+    ops = [*staged.earlier, staged.final]
+    risks = [*staged.earlier_day_risk, staged.risk]
+    for op, r in zip(ops, risks, strict=True):
+        line = day_length_line(op, r)
+        assert f"({r.makespan_p50_min / 60:.1f} h, P50)" in line
+        assert line.replace("'", "&#x27;") in page
+    assert page.count('<p class="day">') == 4

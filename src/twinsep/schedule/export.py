@@ -1065,9 +1065,12 @@ def write_outputs(
     handover_min: dict[str, int] | None = None,
     earlier_risk: Sequence[MonteCarloResult | None] = (),
     blood: Mapping[str, str] | None = None,
+    earlier_day_risk: Sequence[MonteCarloResult | None] | None = None,
 ) -> list[Path]:
     """Write the five schedule files into ``out_dir`` atomically; return their paths
-    (``blood``: the anaesthetists' lines of the run sheets, :func:`render_runsheets_html`)."""
+    (``blood``: the anaesthetists' lines of the run sheets, :func:`render_runsheets_html`;
+    ``earlier_day_risk``: every earlier operation's simulated day for the run sheets'
+    first line, ``earlier_risk`` when None)."""
     out_dir = Path(out_dir)
     all_ops = [*earlier, schedule]
     files = {
@@ -1085,7 +1088,7 @@ def write_outputs(
             earlier=earlier,
             blood=blood,
             risk=risk,
-            earlier_risk=earlier_risk,
+            earlier_risk=earlier_risk if earlier_day_risk is None else earlier_day_risk,
         ),
     }
     paths = []

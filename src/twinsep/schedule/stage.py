@@ -282,6 +282,10 @@ class ScheduleResult:
     earlier_risk: tuple[MonteCarloResult | None, ...] = ()
     """Overrun risk of each earlier division operation (None for preparatory ones;
     aligned with ``earlier``)."""
+    earlier_day_risk: tuple[MonteCarloResult | None, ...] = ()
+    """The simulated day of every earlier operation, preparatory ones included (aligned
+    with ``earlier``): the run sheets give each operation's P50 / P90 end beside its
+    planned end (plan.json keeps ``earlier_risk``: P50 / P90 of division operations)."""
 
 
 def fit_template(tasks: Sequence[Task], team: Team, *, source: str) -> Team:
@@ -478,6 +482,7 @@ def plan_schedule(
     division_no = {s.number: k for k, s in enumerate(seps, start=1)}
     earlier: list[Schedule] = []
     earlier_risk: list[MonteCarloResult | None] = []
+    day_risk: list[MonteCarloResult | None] = []
     for s in order:
         label = f"stage {s.number}: {s.name or ', '.join(s.structures)}"
         if s.kind == "separation":
@@ -521,6 +526,7 @@ def plan_schedule(
             if note:
                 notes.append(f"{label}: " + note.replace("the separation day", "the operation"))
         earlier_risk.append(op_risk)
+        day_risk.append(op.risk)
     # the default team's role codes that no operation needs are not listed: the OR
     # nursing lead books the people on the run sheets (until session 28 the note said
     # "56 people listed, 45 on duty" for vertical-II)
@@ -540,6 +546,7 @@ def plan_schedule(
         earlier_stages=tuple(order),
         earlier_days=tuple(int(d) for d in days),
         earlier_risk=tuple(earlier_risk),
+        earlier_day_risk=tuple(day_risk),
     )
 
 
@@ -823,6 +830,7 @@ def _write(result: ScheduleResult, ctx: Any, out_dir: Path) -> dict[str, Any]:
         risk=result.risk,
         earlier=result.earlier,
         earlier_risk=result.earlier_risk,
+        earlier_day_risk=getattr(result, "earlier_day_risk", ()) or result.earlier_risk,
         teams=teams,
         handover_min={p.name: p.handover_min for p in result.team.people},
         # the blood stage's lines for each twin's anaesthetists (plan.json blood.runsheet)
