@@ -17,6 +17,7 @@ import numpy as np
 import pydicom
 import pytest
 
+from twinsep.errors import ScanError
 from twinsep.io import load_scan, write_dicom_series
 from twinsep.io.enhanced_write import write_enhanced_dicom
 from twinsep.io.lossy import lossy_compression
@@ -47,18 +48,17 @@ def _jls(near: int) -> gdcm.ImageCodec:
     return codec
 
 
-def _recoded(tmp_path: Path, syntax: int, codec: Callable[[], gdcm.ImageCodec]) -> Path:
-    """The series re-encoded by GDCM (which, like many encoders, sets no LossyImageCompression)."""
-    out = tmp_path / "recoded"
+def _recoded_files(files: list[Path], out: Path, syntax: int, codec: gdcm.ImageCodec) -> Path:
+    """``files`` re-encoded by GDCM into ``out`` (``codec`` is kept alive by the caller:
+    GDCM holds a bare pointer to it)."""
     out.mkdir()
-    for src in write_dicom_series(Volume(_CT, _AFFINE), tmp_path / "src"):
+    for src in files:
         reader = gdcm.ImageReader()
         reader.SetFileName(str(src))
         assert reader.Read()
         change = gdcm.ImageChangeTransferSyntax()
         change.SetTransferSyntax(gdcm.TransferSyntax(syntax))
-        user_codec = codec()  # kept alive: GDCM holds a bare pointer to it
-        change.SetUserCodec(user_codec)
+        change.SetUserCodec(codec)
         change.SetInput(reader.GetImage())
         assert change.Change()
         writer = gdcm.ImageWriter()
@@ -66,6 +66,14 @@ def _recoded(tmp_path: Path, syntax: int, codec: Callable[[], gdcm.ImageCodec]) 
         writer.SetFile(reader.GetFile())
         writer.SetImage(change.GetOutput())
         assert writer.Write()
+    return out
+
+
+def _recoded(tmp_path: Path, syntax: int, codec: Callable[[], gdcm.ImageCodec]) -> Path:
+    """The series re-encoded by GDCM (which, like many encoders, sets no LossyImageCompression)."""
+    user_codec = codec()
+    files = write_dicom_series(Volume(_CT, _AFFINE), tmp_path / "src")
+    out = _recoded_files(files, tmp_path / "recoded", syntax, user_codec)
     assert "LossyImageCompression" not in pydicom.dcmread(out / "IM00001.dcm")
     return out
 
@@ -160,3 +168,26 @@ def test_other_projects_files_are_judged_right(where: str, name: str, said: str 
         path = found[0]
     ds = pydicom.dcmread(path, defer_size=256)
     assert lossy_compression(ds, str(ds.file_meta.TransferSyntaxUID), path) == said
+
+
+def test_an_undecodable_lossy_syntax_says_what_to_ask_for(tmp_path: Path) -> None:
+    """12-bit JPEG Extended (old PACS archives): GDCM encodes it, no installed decoder
+    reads it; the refusal named the decoders' failure only."""
+    src = write_dicom_series(Volume(_CT, _AFFINE), tmp_path / "src")
+    for path in src:  # 12 stored bits, as such archives hold CT
+        ds = pydicom.dcmread(path)
+        stored = (ds.pixel_array.astype(np.int32) + 1024).clip(0, 4095).astype(np.uint16)
+        ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 12, 11, 0
+        ds.RescaleIntercept, ds.RescaleSlope = "-1024", "1"
+        ds.PixelData = stored.tobytes()
+        ds.save_as(path, enforce_file_format=True)
+    codec = gdcm.JPEGCodec()
+    codec.SetLossless(False)
+    folder = _recoded_files(
+        src, tmp_path / "jpeg12", gdcm.TransferSyntax.JPEGExtendedProcess2_4, codec
+    )
+    with pytest.raises(ScanError) as err:
+        load_scan(folder)
+    line = err.value.one_line()
+    assert "cannot decode pixel data (JPEG Extended" in line and "\n" not in line
+    assert "ask for the series uncompressed or losslessly compressed" in line

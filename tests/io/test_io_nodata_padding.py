@@ -17,6 +17,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 
+from twinsep.errors import ScanError
 from twinsep.io import load_scan
 
 _LOWEST = float(np.finfo(np.float32).min)
@@ -66,3 +67,32 @@ def test_a_few_lowest_values_inside_stay(tmp_path: Path) -> None:
     scan = load_scan(_save(ct, tmp_path / "ct.nii.gz"))
     assert float(np.asarray(scan.volume.array).min()) == _LOWEST
     assert not [w for w in scan.info.warnings if "no-data value" in w]
+
+
+_HIGHEST = float(np.finfo(np.float32).max)
+
+
+@pytest.mark.parametrize("pad", [_HIGHEST, 1e30])
+def test_highest_no_data_padding_is_read_as_air(tmp_path: Path, pad: float) -> None:
+    """+3.4e38 outside the field of view (red team round 6): was read as it stands and
+    "guessed as CT from the value range -1000..3.4e+38", the padding the scan's
+    brightest tissue."""
+    ct, outside = _ct_with_round_fov()
+    scan = load_scan(_save(np.where(outside, pad, ct).astype(np.float32), tmp_path / "ct.nii"))
+    arr = np.asarray(scan.volume.array)
+    low = float(ct[~outside].min())
+    assert float(arr.max()) == pytest.approx(float(ct.max()))  # was the padding
+    np.testing.assert_allclose(arr[outside], low, rtol=1e-6)
+    np.testing.assert_allclose(arr[~outside], ct[~outside], rtol=1e-6)
+    (note,) = [w for w in scan.info.warnings if "no-data value" in w]
+    assert note.startswith(f"{int(outside.sum())} voxels holding {float(np.float32(pad)):g}")
+
+
+def test_highest_values_inside_the_scan_are_refused(tmp_path: Path) -> None:
+    """Read as they stand, 1e38 inside the head would be metal; refused as NaN is."""
+    ct, _ = _ct_with_round_fov()
+    ct[11, 11, 5] = 1e38
+    with pytest.raises(
+        ScanError, match=r"1 voxels hold values of 1e\+30 or more .*index \(11, 11, 5\)"
+    ):
+        load_scan(_save(ct, tmp_path / "ct.nii"))

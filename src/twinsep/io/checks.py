@@ -28,6 +28,7 @@ __all__ = [
     "check_memory",
     "check_shape",
     "check_affine",
+    "fill_highest_float_outside_fov",
     "fill_lowest_float_outside_fov",
     "fill_nan_outside_fov",
     "check_not_label_map",
@@ -403,6 +404,65 @@ def fill_lowest_float_outside_fov(
         f"{n} voxels holding {float(low):g} (a no-data value, not an intensity) outside "
         "the field of view, all connected to the edge of the volume, were read as the "
         f"scan's lowest other value {rest:g} (air)"
+    )
+
+
+#: Float scans whose highest value is at or above this hold a no-data value there
+#: (float32's highest, 3.4028235e38, written by resamplers that pad with the type's
+#: maximum), never an intensity.
+NODATA_AT_OR_ABOVE = 1e30
+
+
+def fill_highest_float_outside_fov(
+    array: np.ndarray, source: str | Path, *, min_fraction: float = 0.01
+) -> tuple[np.ndarray, str | None]:
+    """Read voxels holding a float no-data value at or above :data:`NODATA_AT_OR_ABOVE`
+    outside the field of view as the scan's lowest other value (air), as
+    :func:`fill_nan_outside_fov` reads NaN; refuse such values anywhere else.
+
+    Until session 28 they were read as they stand: a float NIfTI padded with +3.4e38 was
+    "guessed as CT from the value range -1000..3.4e+38" and planned with the padding as
+    the brightest tissue of the scan. Unlike the lowest-value padding (left as it is
+    inside the scan: below air, it reads as air), a value this high inside the scan would
+    be read as metal or bone, so it is refused as NaN is.
+
+    Returns
+    -------
+    array : ndarray
+        ``array`` itself when nothing was filled, else a filled copy.
+    warning : str or None
+        What was filled.
+
+    Raises
+    ------
+    ScanError
+        Such values that are not a no-data margin outside the field of view.
+    """
+    if not np.issubdtype(array.dtype, np.floating) or array.size == 0:
+        return array, None
+    high = array.max()
+    if not float(high) >= NODATA_AT_OR_ABOVE:
+        return array, None
+    mask = array == high
+    n = int(mask.sum())
+    if n < array.size and n >= min_fraction * array.size and _all_reach_border(mask):
+        rest = array[~mask]
+        if float(rest.max()) < NODATA_AT_OR_ABOVE:
+            low = float(rest.min())
+            filled = np.where(mask, np.asarray(low, dtype=array.dtype), array)
+            return filled, (
+                f"{n} voxels holding {float(high):g} (a no-data value, not an intensity) "
+                "outside the field of view, all connected to the edge of the volume, were "
+                f"read as the scan's lowest value {low:g} (air)"
+            )
+    huge = array >= NODATA_AT_OR_ABOVE
+    first = tuple(int(v) for v in np.argwhere(huge)[0])
+    raise ScanError(
+        source,
+        f"{int(huge.sum())} voxels hold values of {NODATA_AT_OR_ABOVE:g} or more (up to "
+        f"{float(high):g}; first at index {first}), which no CT or MR intensity reaches: a "
+        "no-data value is accepted only as a margin outside the field of view (regions "
+        f"connected to the edge of the volume, at least {min_fraction:.0%} of it)",
     )
 
 

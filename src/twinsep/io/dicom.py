@@ -1015,8 +1015,17 @@ def _decode_fallback(h: _Header, n_frames: int = 1) -> np.ndarray:
     try:
         arr = np.asarray(ds.pixel_array)
     except Exception as exc:
+        # e.g. 12-bit JPEG Extended, a lossy syntax of old PACS archives that no installed
+        # decoder reads (pylibjpeg-libjpeg would: GPL-3.0, docs/DECISIONS.md)
+        todo = (
+            "; ask for the series uncompressed or losslessly compressed (JPEG Lossless, "
+            "JPEG-LS, JPEG 2000, RLE), which twinsep decodes - a lossy copy has lost detail "
+            "anyway"
+            if ts.is_compressed
+            else ""
+        )
         raise ScanError(
-            h.path, f"cannot decode pixel data ({ts.name}): {type(exc).__name__}: {exc}"
+            h.path, f"cannot decode pixel data ({ts.name}): {type(exc).__name__}: {exc}{todo}"
         ) from None
     want = (h.rows, h.cols) if n_frames == 1 else (n_frames, h.rows, h.cols)
     if arr.shape != want:

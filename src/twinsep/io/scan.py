@@ -29,6 +29,7 @@ from twinsep.io.checks import (
     check_not_label_map,
     check_readable_path,
     check_shape,
+    fill_highest_float_outside_fov,
     fill_lowest_float_outside_fov,
     fill_nan_outside_fov,
     guess_modality,
@@ -266,13 +267,16 @@ def _finish(path: Path, loaded: Loaded, *, keep_phi: bool, params: LoadParams) -
     check_affine(loaded.affine, source, params=params)
     arr, nan_note = fill_nan_outside_fov(arr, source, min_fraction=params.nan_fov_min_fraction)
     arr, pad_note = fill_lowest_float_outside_fov(arr, min_fraction=params.nan_fov_min_fraction)
+    arr, top_note = fill_highest_float_outside_fov(
+        arr, source, min_fraction=params.nan_fov_min_fraction
+    )
     arr = normalise_dtype(arr, source)
     few_values = check_not_label_map(arr, source, params=params)
     if few_values is None:
         voxel_mm3 = float(abs(np.linalg.det(np.asarray(loaded.affine, dtype=float)[:3, :3])))
         check_not_atlas(arr, voxel_mm3, source, params=params)
     warnings = list(loaded.warnings)
-    warnings += [note for note in (nan_note, pad_note) if note is not None]
+    warnings += [note for note in (nan_note, pad_note, top_note) if note is not None]
     if few_values is not None:
         warnings.append(few_values)
     # a sheared (tilted, uncorrected) grid is put on orthogonal axes once, here
