@@ -270,7 +270,7 @@ def checksum_problem(path: Path, fmt: str, voxels: np.ndarray) -> str | None:
     arr = np.ascontiguousarray(voxels)
     if stream.big_endian and arr.dtype.itemsize > 1:
         arr = arr.astype(arr.dtype.newbyteorder(">"))
-    if _trailer_matches(stream, memoryview(arr).cast("B")):
+    if _trailer_matches(stream, arr.data.cast("B")):
         return None
     return _inflate_problem(
         stream.data_file, stream.start, stream.length, int(arr.nbytes), members=stream.members
