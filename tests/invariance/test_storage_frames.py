@@ -25,13 +25,8 @@ import numpy as np
 import pytest
 
 from grids import rotation_matrix
-from twinsep.fusion.axes import (
-    angle_deg,
-    fibonacci_directions,
-    grid_frame,
-    grid_lattice,
-    twin_frame,
-)
+from twinsep.fusion import analyse_fusion
+from twinsep.fusion.axes import angle_deg, fibonacci_directions, grid_frame, grid_lattice
 from twinsep.fusion.shared import azimuth_coverage_deg
 from twinsep.volume import Volume
 
@@ -55,39 +50,56 @@ def pair(request: pytest.FixtureRequest) -> tuple[np.ndarray, np.ndarray, np.nda
 
 @pytest.mark.parametrize(("axis", "deg"), TURNS)
 def test_frames_turn_with_the_affine(pair: tuple, axis: tuple, deg: float) -> None:
+    """Through ``analyse_fusion``, which gives the frames the canonical layout: a grid
+    turned 90 deg is square to the world again there."""
     lab, tw, aff = pair
     turn = np.eye(4)
     turn[:3, :3] = rotation_matrix(np.array(axis), deg)
-    for t in (1, 2):
-        ref = twin_frame(Volume(lab, aff), Volume(tw, aff), t)
-        got = twin_frame(Volume(lab, turn @ aff), Volume(tw, turn @ aff), t)
-        back = turn[:3, :3].T
-        assert angle_deg(back @ got.axis, ref.axis) < SAME_DEG, t
-        assert angle_deg(back @ got.face_dir, ref.face_dir) < SAME_DEG, t
-        np.testing.assert_allclose(
-            back @ (got.brain_centre_mm - turn[:3, 3]), ref.brain_centre_mm, atol=1e-6
-        )
+    ref = analyse_fusion(Volume(lab, aff), Volume(tw, aff), contrast=False)
+    got = analyse_fusion(Volume(lab, turn @ aff), Volume(tw, turn @ aff), contrast=False)
+    back = turn[:3, :3].T
+    for k in ("A", "B"):
+        assert angle_deg(back @ got.frames[k].axis, ref.frames[k].axis) < SAME_DEG, k
+        assert angle_deg(back @ got.frames[k].face_dir, ref.frames[k].face_dir) < SAME_DEG, k
+    assert got.axis_angle_deg == pytest.approx(ref.axis_angle_deg, abs=SAME_DEG)
+    assert got.rotation_deg == pytest.approx(ref.rotation_deg, abs=SAME_DEG)
 
 
 def test_grid_frame_turns_with_the_affine() -> None:
-    """The lattice's frame is the grid's: turned with the affine (float32 storage
-    included), and the world axes themselves for a grid square to them (the world
-    lattice, bit for bit: such scans bin as before)."""
+    """The lattice's frame: the grid's steps, turned among a cube's 24 turns by the
+    body's principal axes, so that it turns with the affine even where the grid is
+    square to the world both before and after (a 90-deg turn), float32 storage
+    included. The egg below is skewed along two axes and symmetric about a third."""
+    ijk = np.indices((30, 24, 20)).reshape(3, -1).T.astype(float)
+    c = ijk - ijk.mean(axis=0)
+    r2 = (
+        (c[:, 0] / 13.0) ** 2
+        + (c[:, 1] / (9.0 + 0.15 * c[:, 0])) ** 2
+        + ((c[:, 2] - 0.02 * c[:, 0] ** 2) / 7.0) ** 2
+    )
+    body = (r2 <= 1.0).reshape(30, 24, 20)
     aff = np.diag([1.1, 0.9, 1.7, 1.0])
-    assert np.array_equal(grid_frame(aff), np.eye(3))
-    assert np.array_equal(grid_lattice(600, grid_frame(aff)), fibonacci_directions(600))
+    f0 = grid_frame(aff, body)
+    assert np.linalg.det(f0) == pytest.approx(1.0, abs=1e-12)
+    np.testing.assert_allclose(np.abs(f0).sum(axis=0), 1.0, atol=1e-12)  # a cube turn
     rng = np.random.default_rng(3)
-    for _ in range(3):
-        q = rotation_matrix(rng.normal(size=3), float(rng.uniform(10.0, 170.0)))
+    turns = [rotation_matrix(np.array([0.0, 0.0, 1.0]), 90.0)]
+    turns += [
+        rotation_matrix(rng.normal(size=3), float(rng.uniform(10.0, 170.0))) for _ in range(3)
+    ]
+    for q in turns:
         turned = np.eye(4)
         turned[:3, :3] = q
-        f = grid_frame((turned @ aff).astype(np.float32))
-        np.testing.assert_allclose(f, q, atol=1e-6)
-        np.testing.assert_allclose(f.T @ f, np.eye(3), atol=1e-6)
-    sheared = aff.copy()
-    sheared[0, 1] = 0.2
-    f = grid_frame(sheared)
-    np.testing.assert_allclose(f.T @ f, np.eye(3), atol=1e-12)
+        f = grid_frame((turned @ aff).astype(np.float32), body)
+        np.testing.assert_allclose(f, q @ f0, atol=1e-6)
+    # the same voxels stored turned 90 deg about z: the array rotated, the frame too
+    q = rotation_matrix(np.array([0.0, 0.0, 1.0]), 90.0)
+    stored = np.rot90(body, k=1, axes=(0, 1))  # new i = old j reversed, new j = old i
+    aff_rot = np.diag([0.9, 1.1, 1.7, 1.0])
+    aff_rot[:3, :3] = np.array([[0.0, 1.1, 0.0], [-0.9, 0.0, 0.0], [0.0, 0.0, 1.7]])
+    aff_rot[:3, :3] = q @ aff_rot[:3, :3]
+    np.testing.assert_allclose(grid_frame(aff_rot, stored), q @ f0, atol=1e-9)
+    assert np.array_equal(grid_lattice(600, np.eye(3)), fibonacci_directions(600) @ np.eye(3))
 
 
 def test_sinus_coverage_turns_with_the_points() -> None:

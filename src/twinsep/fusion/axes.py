@@ -91,6 +91,7 @@ and the frame says so (``TwinFrame.from_anatomy`` False, a note naming the twin)
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -222,8 +223,61 @@ def fibonacci_directions(n: int) -> np.ndarray:
     )
 
 
-def grid_frame(affine: np.ndarray) -> np.ndarray:
-    """The grid's own directions: a frame that turns with the affine, (3, 3).
+#: The 24 rotations of a cube: signed permutation matrices of determinant +1.
+_CUBE_TURNS = tuple(
+    g
+    for perm in itertools.permutations(range(3))
+    for signs in itertools.product((1.0, -1.0), repeat=3)
+    if np.linalg.det(g := np.eye(3)[:, list(perm)] * np.array(signs)) > 0
+)
+
+
+def body_axes(body: np.ndarray, affine: np.ndarray) -> np.ndarray:
+    """The body's principal axes in world mm, signed by its skew: a rotation, (3, 3).
+
+    Parameters
+    ----------
+    body : bool array
+        The voxels (any crop of the grid: only offsets between voxels matter).
+    affine : (4, 4) or (3, 3) ndarray
+        The grid's affine (its linear part: the array axes' steps, mm).
+
+    Returns
+    -------
+    (3, 3) ndarray
+        Columns: the principal axes, largest spread first. Each of the two along which
+        the body is most skewed (third moment over the cubed spread) points to its
+        positive skew; the third follows from the right-hand rule (a body symmetric
+        about a plane has no skew across it). The world turned by ``Q`` gives ``Q @
+        axes`` up to rounding, unless two spreads tie (a voxelised sphere) or the body
+        is symmetric about two planes. The identity below 4 voxels.
+    """
+    idx = np.nonzero(body)
+    if len(idx[0]) < 4:
+        return np.eye(3)
+    m = np.asarray(affine, dtype=np.float64)[:3, :3]
+    d = [a.astype(np.float64) - float(a.mean()) for a in idx]
+    cov_i = np.array([[float(np.mean(d[i] * d[j])) for j in range(3)] for i in range(3)])
+    spread, vec = np.linalg.eigh(m @ cov_i @ m.T)
+    vec = vec[:, ::-1]
+    spread = np.maximum(spread[::-1], 1e-12)
+    steps = m.T @ vec  # each axis in index steps
+    skew = np.empty(3)
+    for k in range(3):
+        along = d[0] * steps[0, k] + d[1] * steps[1, k] + d[2] * steps[2, k]
+        skew[k] = float(np.mean(along**3)) / spread[k] ** 1.5
+    signed = sorted(np.argsort(-np.abs(skew), kind="stable")[:2].tolist())
+    for k in signed:
+        if skew[k] < 0:
+            vec[:, k] = -vec[:, k]
+    if np.linalg.det(vec) < 0:
+        free = ({0, 1, 2} - set(signed)).pop()
+        vec[:, free] = -vec[:, free]
+    return np.asarray(vec)
+
+
+def grid_frame(affine: np.ndarray, body: np.ndarray | None = None) -> np.ndarray:
+    """A frame of the grid's own directions, turned among them by the body: (3, 3).
 
     The direction lattice (:func:`fibonacci_directions`) is laid in this frame
     (:func:`grid_lattice`), not in the world axes. What the lattice bins is fixed to the
@@ -233,37 +287,62 @@ def grid_frame(affine: np.ndarray) -> np.ndarray:
     voxels stored under a turned affine fell on other bins (a hand-made pair whose neck
     ends square to the grid, turned 90 deg about z: twin A's axis 8.4 deg apart, the
     neck's flat end taken on one storage only; the real CT turned 30 deg: axis 166.9
-    for 166.7). Laid in the grid, the same voxels give the same bins under any turn,
-    and a grid square to the world (a diagonal affine of positive steps) gives the world
-    lattice itself, bit for bit.
+    for 166.7). The grid's unit steps turn with the affine, but a grid is the same
+    after any of a cube's 24 turns (the canonical layout the frames get is square to
+    the world whenever the scan was, whatever 90-deg turn it was stored under), so the
+    body chooses among them: the turn of the steps that lies nearest its principal
+    axes (:func:`body_axes`; the largest trace of their product). The same voxels then
+    give the same frame relative to themselves under any turn of the affine.
 
     Parameters
     ----------
     affine : (4, 4) or (3, 3) ndarray
         The grid's affine (its linear part: the array axes' steps, mm).
+    body : bool array, optional
+        The voxels that choose the turn (none: the steps themselves).
 
     Returns
     -------
     (3, 3) ndarray
-        The unit steps of the array axes (columns: world direction of i, j, k) when they
-        are orthogonal (within 1e-6), else the nearest orthogonal matrix (polar factor);
-        the world turned by ``Q`` gives ``Q @ frame``.
+        The unit steps of the array axes (the nearest orthogonal matrix, by polar
+        decomposition, when they are not orthogonal within 1e-6), turned by the
+        chosen cube rotation; the world turned by ``Q`` gives ``Q @ frame``.
     """
     m = np.asarray(affine, dtype=np.float64)[:3, :3]
     cols = m / np.linalg.norm(m, axis=0)
-    if np.allclose(cols.T @ cols, np.eye(3), rtol=0.0, atol=1e-6):
+    if not np.allclose(cols.T @ cols, np.eye(3), rtol=0.0, atol=1e-6):
+        u, _, vt = np.linalg.svd(m)
+        cols = u @ vt
+    if body is None:
         return np.asarray(cols)
-    u, _, vt = np.linalg.svd(m)
-    return np.asarray(u @ vt)
+    axes = body_axes(body, affine)
+    fit = [float(np.trace(axes.T @ cols @ g)) for g in _CUBE_TURNS]
+    return np.asarray(cols @ _CUBE_TURNS[int(np.argmax(fit))])
+
+
+#: A direction of no symmetry of the grid (components in the ratios 1 : 0.618 : 0.382),
+#: in the frame's coordinates, along which :func:`_every` orders points.
+_ORDER_DIR = np.array([1.0, 0.6180339887498949, 0.3819660112501051])
+
+
+def _every(pts_mm: np.ndarray, frame: np.ndarray | None, step: int) -> np.ndarray:
+    """Rows of every ``step``-th point of ``pts_mm`` (world mm, (n, 3)), the points
+    taken in their order along a fixed direction of ``frame`` (:func:`grid_frame`),
+    not in raster order: a grid's raster order changes when the same voxels are stored
+    turned 90 deg (the canonical layout the frames get is then the array turned), and
+    so did the points a stride kept (the real CT's footprint and mirror samples).
+    ``step`` 1 (or no frame): every row, in raster order.
+    """
+    if step <= 1 or frame is None:
+        return np.arange(len(pts_mm))[:: max(1, step)]
+    along = pts_mm @ (np.asarray(frame, dtype=np.float64) @ _unit(_ORDER_DIR))
+    return np.argsort(along, kind="stable")[::step]
 
 
 def grid_lattice(n: int, frame: np.ndarray) -> np.ndarray:
     """The direction lattice of ``n`` directions laid in ``frame`` (:func:`grid_frame`):
-    world unit vectors, (n, 3); the world lattice itself for the identity."""
-    f = np.asarray(frame, dtype=np.float64)
-    if np.array_equal(f, np.eye(3)):
-        return fibonacci_directions(n)
-    return np.asarray(fibonacci_directions(n) @ f.T)
+    world unit vectors, (n, 3)."""
+    return np.asarray(fibonacci_directions(n) @ np.asarray(frame, dtype=np.float64).T)
 
 
 #: Rows of unit vectors binned on the direction lattice per block (:func:`nearest_directions`).
@@ -406,7 +485,7 @@ def twin_frame(
         return affine_points(labels.affine, np.argwhere(mask) + offset)
 
     # the direction lattice turns with the grid, not with the world axes
-    own_frame = grid_frame(labels.affine)
+    own_frame = grid_frame(labels.affine, body)
     lattice = grid_lattice(ap.directions, own_frame)
 
     b = labels.centroid_mm(_boxed(brain, lab.shape, box))
@@ -646,7 +725,7 @@ def twin_frame(
     # cue 2: footprint, each covered direction bin once
     dirs = lattice
     step = max(1, int(np.ceil(len(unit) / _MAX_FOOTPRINT_POINTS)))
-    sample = unit[::step]
+    sample = unit[_every(pts, own_frame, step)]
     bins = nearest_directions(sample, dirs)
     bin_ml = np.bincount(bins, minlength=len(dirs)) * vox_ml * step
     covered = bin_ml >= ap.bin_min_ml
@@ -1353,7 +1432,8 @@ def _mirror_search(
     idx = np.argwhere(skin & free)
     if len(idx) < 100:
         return None
-    idx = idx[:: max(1, int(np.ceil(len(idx) / _MAX_MIRROR_POINTS)))]
+    stride = max(1, int(np.ceil(len(idx) / _MAX_MIRROR_POINTS)))
+    idx = idx[_every(affine_points(affine, idx + offset), frame, stride)]
     pts = affine_points(affine, idx + offset) - centre_mm
     # signed distance (mm) to the body's surface, smoothed by one voxel and read
     # between voxel centres: a mirror plane along the grid maps voxel centres onto
