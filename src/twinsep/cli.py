@@ -313,7 +313,12 @@ def _print_plan(run: Any) -> None:
     for w in warnings[:12]:
         out_console.print(f"  warning: {w}", markup=False, highlight=False, soft_wrap=True)
     if len(warnings) > 12:
-        out_console.print(f"  ... and {len(warnings) - 12} more warnings in plan.json")
+        # "1 more warnings" read as a slip; the report lists them all under headings
+        more = counted(len(warnings) - 12, "more warning")
+        where = (
+            "report.html and plan.json" if (run.out_dir / "report.html").exists() else "plan.json"
+        )
+        out_console.print(f"  ... and {more} in {where}", soft_wrap=True)
     report = run.out_dir / "report.html"
     if report.exists():
         out_console.print(f"  report: {report}", soft_wrap=True)

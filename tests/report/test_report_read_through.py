@@ -165,7 +165,7 @@ def test_earlier_operations_are_listed_with_their_days() -> None:
     text = _text(page[page.index('id="earlier-operations"') :])[:200]
     # before: the report named no earlier operation (the calendar put them on one day)
     assert "on its own day: stage 1: Scalp tissue expander insertion, 112 days" in text
-    assert "before the separation (nominal), planned 320 min." in text
+    assert "before the separation (nominal), planned 320 min (5.3 h)." in text
 
 
 def test_a_bone_template_not_made_says_so() -> None:
@@ -264,11 +264,14 @@ def test_a_plan_from_before_the_operation_days_lists_its_earlier_operations() ->
     ]
     page = render_report(plan, {})
     text = _text(page[page.index('id="earlier-operations"') :])[:200]
-    assert "insertion, planned 320 min." in text and "days before" not in text
+    assert "insertion, planned 320 min (5.3 h)." in text and "days before" not in text
     card = _text(page[page.index('id="card-time"') :])[:300]
     assert "the separation operation" in card
     # each earlier operation's length on the card (named by its operation without a stage)
-    assert "each on its own day: stage 1: Scalp tissue expander insertion 320 min planned" in card
+    assert (
+        "each on its own day: stage 1: Scalp tissue expander insertion 320 min (5.3 h) planned"
+        in card
+    )
 
 
 def test_the_summary_says_which_twin_is_a() -> None:

@@ -108,6 +108,6 @@ def test_an_earlier_division_operation_shows_its_p50_and_p90() -> None:
     page = render_report(_vertical_ii_like(), {})
     text = _text(page[page.index('id="earlier-operations"') :])[:400]
     assert "stage 2: Staged division 1, 56 days before the separation (nominal), planned" in text
-    assert "1,005 min (P50 1,186 min, P90 1,285 min)." in text
+    assert "1,005 min (16.8 h), P50 1,186 min (19.8 h), P90 1,285 min (21.4 h)." in text
     # a preparatory operation has none
-    assert "planned 320 min;" in text
+    assert "planned 320 min (5.3 h);" in text

@@ -123,7 +123,7 @@ def test_the_operating_time_card_gives_every_operations_length() -> None:
     # before: 'earlier operations under Operating-room choreography' (page 3 or later),
     # while a staged division is a day under anaesthesia of its own (19.7 h here)
     assert (
-        "earlier operations, each on its own day: stage 1 320 min planned; "
+        "earlier operations, each on its own day: stage 1 320 min (5.3 h) planned; "
         "stage 2 P50 1,179 min (19.7 h)"
     ) in card, card
     assert 'data-key="schedule.earlier_operations.1.p50_min" data-value="1179.38"' in page

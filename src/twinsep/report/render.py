@@ -365,6 +365,107 @@ def _fill_day(fill: Mapping[str, Any]) -> int:
     return int(round(7 * week)) if isinstance(week, int | float) else 0
 
 
+def _is_number(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def fill_rule_ml_per_cm2(plan: Mapping[str, Any]) -> float | None:
+    """The least planned fill per cm² of scalp defect the plan was made with, mL
+    (``parameters.reconstruct.expanders.fill_ml_per_cm2``, 7 after Aya et al. 2014); None
+    when the plan does not record it or the rule is off (0)."""
+    rule = get_path(plan, "parameters.reconstruct.expanders.fill_ml_per_cm2")
+    return float(rule) if _is_number(rule) and rule > 0 else None
+
+
+def _per_cm2_text(per_cm2: float, rule: float | None) -> str:
+    """A fill per cm² to one decimal, or two where one would round a fill under the rule
+    up to the rule ("7.0 mL per cm², under the 7")."""
+    under = rule is not None and per_cm2 < rule * (1 - 1e-9)
+    return (
+        f"{per_cm2:.2f}"
+        if under and rule is not None and round(per_cm2, 1) >= rule
+        else f"{per_cm2:.1f}"
+    )
+
+
+def expander_fill_words(plan: Mapping[str, Any], twin: str) -> tuple[str, bool]:
+    """What a twin's new expanders are filled to, per cm² of its scalp defect, in words.
+
+    From ``skin.twins.<twin>.fill_ml_per_cm2`` (the planned fill of its new expanders per
+    cm² of defect) and the planned fills (``skin.expanders[].volume_ml``) against the
+    plan's fill rule (:func:`fill_rule_ml_per_cm2`). A plan whose counted gain covers the
+    defect can still be filled under the rule: the report said "covered" and nothing
+    of the fill, while ``skin.twins.<twin>.message`` said the fill was short.
+
+    Returns
+    -------
+    (text, under) : tuple of (str, bool)
+        ``text`` is "" when the twin has no new expander or the plan has no figure;
+        ``under`` is True when the fill is under the rule.
+    """
+    per_cm2 = get_path(plan, f"skin.twins.{twin}.fill_ml_per_cm2")
+    exps = [e for e in (get_path(plan, "skin.expanders") or []) if e.get("twin") == twin]
+    fills = [e.get("volume_ml") for e in exps]
+    if not exps or not _is_number(per_cm2) or not all(_is_number(v) for v in fills):
+        return "", False
+    rule = fill_rule_ml_per_cm2(plan)
+    under = rule is not None and per_cm2 < rule * (1 - 1e-9)
+    n = len(exps)
+    text = (
+        f"its new expander{'s are' if n != 1 else ' is'} filled to {sum(fills):,.0f} mL, "
+        f"{_per_cm2_text(per_cm2, rule)} mL per cm² of defect"
+    )
+    if rule is None:
+        return text, False
+    if under:
+        return (
+            f"{text}: under the {rule:g} mL per cm² below which scalp expansions needed "
+            "revision more often (Aya et al. 2014)",
+            True,
+        )
+    return f"{text} (at least {rule:g} asked, Aya et al. 2014)", False
+
+
+def expander_dates_note(plan: Mapping[str, Any]) -> str:
+    """The new expanders' calendar dates, when the plan was given ``--separation-date``
+    ("" otherwise, or without new expanders).
+
+    From ``skin.separation_date``, ``skin.insertion_date`` and the fills' ``due`` dates
+    (the page gave none of them: a plan made with a date read as one without). Where
+    the schedule puts the expanders' operation on another day before the separation
+    than the skin plan counts from (``schedule.earlier_operations[].days_before_separation``
+    of the expander stage against ``skin.insertion_days_before_separation``), it says
+    that the dates move with the operation, as the schedule's warning does.
+    """
+    skin = plan.get("skin") or {}
+    separation, insertion = skin.get("separation_date"), skin.get("insertion_date")
+    exps = skin.get("expanders") or []
+    if not separation or not insertion or not exps:
+        return ""
+    dues = sorted(str(f["due"]) for e in exps for f in e.get("fills") or [] if f.get("due"))
+    lead = skin.get("insertion_days_before_separation")
+    text = (
+        f"Dated from the separation on {separation} (--separation-date): the new expanders "
+        f"go in on {insertion}"
+        + (f" ({format_number(lead)} days before)" if _is_number(lead) else "")
+    )
+    if dues and dues[-1] != insertion:
+        text += f", the last fill is due on {dues[-1]}"
+    text += "; each fill's date is in plan.json (skin.expanders, fills, due)."
+    stages = (plan.get("separation") or {}).get("stages") or []
+    exp_stages = {s.get("number") for s in stages if _is_expander_stage(s)}
+    ops = ((plan.get("schedule") or {}).get("earlier_operations")) or []
+    op = next((o for o in ops if o.get("stage") in exp_stages), None)
+    days = op.get("days_before_separation") if op else None
+    if op is not None and _is_number(days) and _is_number(lead) and days != lead:
+        text += (
+            f" The schedule puts the expanders' operation (stage {op.get('stage')}) "
+            f"{format_number(days)} days before the separation, not {format_number(lead)}: "
+            "move these dates with it."
+        )
+    return text
+
+
 def expander_stage_note(plan: Mapping[str, Any], stage: Mapping[str, Any]) -> str:
     """What the plan's own skin plan says about an expander stage, in words ("" else).
 
@@ -419,7 +520,16 @@ def expander_stage_note(plan: Mapping[str, Any], stage: Mapping[str, Any]) -> st
         if short > 0:
             cover.append(f"{head}: short by {format_number(short)} mm²")
         elif got >= defect:
-            cover.append(f"{head}: covered")
+            # a cover whose fill is under the rule is not "covered" alone
+            rule = fill_rule_ml_per_cm2(plan)
+            if expander_fill_words(plan, name)[1] and rule is not None:
+                cover.append(
+                    f"{head}: covered by the gain, but filled to only "
+                    f"{_per_cm2_text(t['fill_ml_per_cm2'], rule)} mL per cm² of defect, under the "
+                    f"{rule:g} mL per cm² of the fill rule (Aya et al. 2014)"
+                )
+            else:
+                cover.append(f"{head}: covered")
         else:
             cover.append(f"{head}: short by {format_number(defect - got)} mm²")
     if cover:
@@ -550,6 +660,9 @@ def _make_env(plan: Mapping[str, Any]) -> Environment:
         equipment_at_once=lambda: equipment_at_once(plan),
         division_stages=lambda: division_stages(plan),
         expander_note=lambda s: expander_stage_note(plan, s),
+        fill_words=lambda twin: expander_fill_words(plan, twin),
+        group_digits=group_digits,
+        expander_dates=lambda: expander_dates_note(plan),
         division_note=lambda: division_operations_note(plan),
         tissue_words=tissue_words,
         parameter_rows=parameter_rows,
