@@ -117,9 +117,7 @@ def find_cranial_cavity(
         to the outside is skin (``_skin_air`` is not applied).
     plate : (I, J, K) ndarray of bool, optional
         Non-bone voxels that hold part of a bone plate (``segment.ct._plate_partial``):
-        a coarse block at least half bone or such voxels is bone (step 1, on blocks of
-        more than one voxel), and at the wall (step 5) they are cavity where they touch
-        it but do not carry it on.
+        at the wall (step 5) they are cavity where they touch it but do not carry it on.
     fat : (I, J, K) ndarray of bool, optional
         Voxels that read as fat (``SegmentParams.cavity_fat_below_soft_hu``): never
         cavity at the wall (step 5), nor a path for it.
@@ -143,12 +141,6 @@ def find_cranial_cavity(
     # a block counts as bone when a quarter of it is: a 2 mm plate in 2 mm blocks stays
     # closed wherever it is complete, one-voxel noise holes do not open it
     bone_c = morph.block_mean(bone, f) >= 0.25
-    if plate is not None and max(f) > 1:
-        # and when half of it holds part of a plate: where the bone mask keeps only a
-        # thin plate's core (a plate lying along a thick slice), its blocks stay closed.
-        # Not on a grid as coarse as the blocks: there the voxels beside a plate are its
-        # edge, and as bone they moved the cavity's wall (bench phantoms at 30 HU, 128)
-        bone_c |= morph.block_mean(bone | plate, f) >= 0.5
     body_c = morph.block_mean(body_filled, f) >= 0.5
     outside_c = ~morph.block_any(body_filled, f)
     d_air = morph.distance_to_mm(outside_c, csp)
