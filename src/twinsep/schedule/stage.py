@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -814,14 +815,44 @@ def schedule_section(result: ScheduleResult, params: ExportParams) -> dict[str, 
     }
 
 
-def _write(result: ScheduleResult, ctx: Any, out_dir: Path) -> dict[str, Any]:
-    params = ExportParams(
-        colour_a=ctx.options.colour_a,
-        colour_b=ctx.options.colour_b,
-        case_id=str(getattr(ctx.options, "case", None) or "case"),
+def export_params(
+    result: ScheduleResult, options: Any, params: ScheduleParams | None = None
+) -> ExportParams:
+    """The outputs' presentation settings for a plan's options.
+
+    Parameters
+    ----------
+    result : ScheduleResult
+        The schedule (its earlier operations' lead days).
+    options : PlanOptions-like
+        ``colour_a``, ``colour_b``, optional ``case`` and ``separation_date``
+        (``YYYY-MM-DD``): when given, the calendar and run sheets are dated from it (the
+        separation operation starts that day at the nominal clock time); otherwise the
+        fixed nominal day of :class:`ExportParams` keeps the outputs reproducible.
+    params : ScheduleParams, optional
+        For the earlier operations' default lead days.
+
+    Returns
+    -------
+    ExportParams
+    """
+    from twinsep.reconstruct.stage import parse_date
+
+    nominal = ExportParams()
+    text = getattr(options, "separation_date", None)
+    start = datetime.combine(parse_date(text), nominal.start.time()) if text else nominal.start
+    return ExportParams(
+        colour_a=options.colour_a,
+        colour_b=options.colour_b,
+        start=start,
+        case_id=str(getattr(options, "case", None) or "case"),
         lead_days=result.earlier_days
-        or earlier_lead_days(result.stages, ctx.params or ScheduleParams()),
+        or earlier_lead_days(result.stages, params or ScheduleParams()),
     )
+
+
+def _write(result: ScheduleResult, ctx: Any, out_dir: Path) -> dict[str, Any]:
+    params = export_params(result, ctx.options, ctx.params)
     teams: dict[str, str] = {p.name: str(p.team) for p in result.team.people}
     write_outputs(
         out_dir,
@@ -854,7 +885,7 @@ def make_stage(names: Sequence[str] = ()) -> Any:
         run=_run,
         write=_write,
         depends=tuple(n for n in ("separate", "reconstruct") if n in names),
-        uses=("team_path", "seed"),
+        uses=("team_path", "seed", "separation_date"),
         params=ScheduleParams(),
     )
 
