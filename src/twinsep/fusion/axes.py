@@ -117,6 +117,11 @@ _MAX_FOOTPRINT_POINTS = 60_000
 _MAX_MIRROR_POINTS = 5_000
 _MIRROR_STEP_DEG = 5.0
 _MIRROR_CAP_MM = 20.0
+#: Mismatches (mm) this close are a tie in the mirror plane's search, broken by the
+#: order of the planes tried (relative to the grid's frame): a float32 sform moves
+#: world coordinates by ~1e-5 mm, and the real CT stored turned picked a plane 0.31 deg
+#: away on a near-tie (:func:`_first_min`).
+_MIRROR_TIE_MM = 1e-5
 
 
 @dataclass(frozen=True)
@@ -320,9 +325,11 @@ def grid_frame(affine: np.ndarray, body: np.ndarray | None = None) -> np.ndarray
     return np.asarray(cols @ _CUBE_TURNS[int(np.argmax(fit))])
 
 
-#: A direction of no symmetry of the grid (components in the ratios 1 : 0.618 : 0.382),
-#: in the frame's coordinates, along which :func:`_every` orders points.
-_ORDER_DIR = np.array([1.0, 0.6180339887498949, 0.3819660112501051])
+#: A direction of no symmetry of the grid, in the frame's coordinates, along which
+#: :func:`_every` orders points: components 1 : sqrt(2) - 1 : pi - 3, no two voxel
+#: centres of a cubic grid at one level along it (the golden ratio's 1 : 0.618 : 0.382
+#: put every (-1, 1, 1) step at one level).
+_ORDER_DIR = np.array([1.0, 2.0**0.5 - 1.0, np.pi - 3.0])
 
 
 def _every(pts_mm: np.ndarray, frame: np.ndarray | None, step: int) -> np.ndarray:
@@ -1363,6 +1370,16 @@ def _face_direction(
     return _unit(pmean), float(np.linalg.norm(pmean)), face_ml
 
 
+def _first_min(values: np.ndarray) -> int:
+    """Index of the first value within ``_MIRROR_TIE_MM`` of the smallest (the first
+    smallest when none is finite)."""
+    v = np.asarray(values, dtype=np.float64)
+    low = float(np.min(v))
+    if not np.isfinite(low):
+        return int(np.argmin(v))
+    return int(np.flatnonzero(v <= low + _MIRROR_TIE_MM)[0])
+
+
 def _turn(v: np.ndarray, about: np.ndarray, deg: float) -> np.ndarray:
     """``v`` rotated by ``deg`` degrees about the unit vector ``about`` (right hand)."""
     t = np.radians(deg)
@@ -1461,7 +1478,9 @@ def _mirror_search(
         p = pts[keep]
         mirrored = p[:, None, :] - 2.0 * (p @ normals.T)[:, :, None] * normals[None]
         at = (mirrored + centre_mm) @ inv[:3, :3].T + inv[:3, 3] - offset
-        ijk = np.rint(at).astype(np.int64)
+        # the nearest voxel, halves rounded up: an image half-way between voxels (a
+        # plane along the grid) must not round by the storage's last bits
+        ijk = np.floor(at + (0.5 + 1e-6)).astype(np.int64)
         ok = np.all((ijk >= 0) & (ijk < shape), axis=2)
         ijk = np.where(ok[:, :, None], ijk, 0)
         ok &= free[ijk[..., 0], ijk[..., 1], ijk[..., 2]]
@@ -1489,8 +1508,8 @@ def _mirror_search(
                 cand = cur + np.array(moves)
                 cand = cand[np.abs(cand[:, 1]) <= lim + 1e-9]
                 fit = mismatch(cand, keep)
-                j = int(np.argmin(fit))
-                if not fit[j] < cur_mm:
+                j = _first_min(fit)
+                if not fit[j] < cur_mm - _MIRROR_TIE_MM:
                     break
                 cur, cur_mm = cand[j], float(fit[j])
             s /= 2.0
@@ -1502,7 +1521,7 @@ def _mirror_search(
     cells = np.array([(a, t) for a in turns for t in tilts])
     d_all, ok_all = differences(cells, every)
     grid = mean(d_all, ok_all).reshape(len(turns), len(tilts))
-    k, m = np.unravel_index(int(np.argmin(grid)), grid.shape)
+    k, m = np.unravel_index(_first_min(grid.ravel()), grid.shape)
     if not np.isfinite(grid[k, m]):
         return None
     best, best_mm = refine(cells[k * len(tilts) + m].astype(np.float64), float(grid[k, m]), every)
@@ -1527,7 +1546,7 @@ def _mirror_search(
     low_turn: float | None = None
     if low.sum() >= 100:
         low_grid = mean(d_all[low], ok_all[low])
-        j = int(np.argmin(low_grid))
+        j = _first_min(low_grid)
         if np.isfinite(low_grid[j]):
             low_best, _ = refine(cells[j].astype(np.float64), float(low_grid[j]), low)
             low_turn = float((low_best[0] - turn + 90.0) % 180.0 - 90.0)
