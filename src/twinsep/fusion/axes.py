@@ -91,7 +91,6 @@ and the frame says so (``TwinFrame.from_anatomy`` False, a note naming the twin)
 
 from __future__ import annotations
 
-import itertools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -117,11 +116,6 @@ _MAX_FOOTPRINT_POINTS = 60_000
 _MAX_MIRROR_POINTS = 5_000
 _MIRROR_STEP_DEG = 5.0
 _MIRROR_CAP_MM = 20.0
-#: Mismatches (mm) this close are a tie in the mirror plane's search, broken by the
-#: order of the planes tried (relative to the grid's frame): a float32 sform moves
-#: world coordinates by ~1e-5 mm, and the real CT stored turned picked a plane 0.31 deg
-#: away on a near-tie (:func:`_first_min`).
-_MIRROR_TIE_MM = 1e-5
 
 
 @dataclass(frozen=True)
@@ -226,130 +220,6 @@ def fibonacci_directions(n: int) -> np.ndarray:
     return np.stack(
         [np.cos(azim) * np.sin(polar), np.sin(azim) * np.sin(polar), np.cos(polar)], axis=1
     )
-
-
-#: The 24 rotations of a cube: signed permutation matrices of determinant +1.
-_CUBE_TURNS = tuple(
-    g
-    for perm in itertools.permutations(range(3))
-    for signs in itertools.product((1.0, -1.0), repeat=3)
-    if np.linalg.det(g := np.eye(3)[:, list(perm)] * np.array(signs)) > 0
-)
-
-
-def body_axes(body: np.ndarray, affine: np.ndarray) -> np.ndarray:
-    """The body's principal axes in world mm, signed by its skew: a rotation, (3, 3).
-
-    Parameters
-    ----------
-    body : bool array
-        The voxels (any crop of the grid: only offsets between voxels matter).
-    affine : (4, 4) or (3, 3) ndarray
-        The grid's affine (its linear part: the array axes' steps, mm).
-
-    Returns
-    -------
-    (3, 3) ndarray
-        Columns: the principal axes, largest spread first. Each of the two along which
-        the body is most skewed (third moment over the cubed spread) points to its
-        positive skew; the third follows from the right-hand rule (a body symmetric
-        about a plane has no skew across it). The world turned by ``Q`` gives ``Q @
-        axes`` up to rounding, unless two spreads tie (a voxelised sphere) or the body
-        is symmetric about two planes. The identity below 4 voxels.
-    """
-    idx = np.nonzero(body)
-    if len(idx[0]) < 4:
-        return np.eye(3)
-    m = np.asarray(affine, dtype=np.float64)[:3, :3]
-    d = [a.astype(np.float64) - float(a.mean()) for a in idx]
-    cov_i = np.array([[float(np.mean(d[i] * d[j])) for j in range(3)] for i in range(3)])
-    spread, vec = np.linalg.eigh(m @ cov_i @ m.T)
-    vec = vec[:, ::-1]
-    spread = np.maximum(spread[::-1], 1e-12)
-    steps = m.T @ vec  # each axis in index steps
-    skew = np.empty(3)
-    for k in range(3):
-        along = d[0] * steps[0, k] + d[1] * steps[1, k] + d[2] * steps[2, k]
-        skew[k] = float(np.mean(along**3)) / spread[k] ** 1.5
-    signed = sorted(np.argsort(-np.abs(skew), kind="stable")[:2].tolist())
-    for k in signed:
-        if skew[k] < 0:
-            vec[:, k] = -vec[:, k]
-    if np.linalg.det(vec) < 0:
-        free = ({0, 1, 2} - set(signed)).pop()
-        vec[:, free] = -vec[:, free]
-    return np.asarray(vec)
-
-
-def grid_frame(affine: np.ndarray, body: np.ndarray | None = None) -> np.ndarray:
-    """A frame of the grid's own directions, turned among them by the body: (3, 3).
-
-    The direction lattice (:func:`fibonacci_directions`) is laid in this frame
-    (:func:`grid_lattice`), not in the world axes. What the lattice bins is fixed to the
-    grid: a skin voxel's normal is an offset to its background neighbours, so the
-    normals of a flat face stair-step over a few directions that the grid sets, and the
-    extracranial voxels' directions are voxel positions. Laid in world axes, the same
-    voxels stored under a turned affine fell on other bins (a hand-made pair whose neck
-    ends square to the grid, turned 90 deg about z: twin A's axis 8.4 deg apart, the
-    neck's flat end taken on one storage only; the real CT turned 30 deg: axis 166.9
-    for 166.7). The grid's unit steps turn with the affine, but a grid is the same
-    after any of a cube's 24 turns (the canonical layout the frames get is square to
-    the world whenever the scan was, whatever 90-deg turn it was stored under), so the
-    body chooses among them: the turn of the steps that lies nearest its principal
-    axes (:func:`body_axes`; the largest trace of their product). The same voxels then
-    give the same frame relative to themselves under any turn of the affine.
-
-    Parameters
-    ----------
-    affine : (4, 4) or (3, 3) ndarray
-        The grid's affine (its linear part: the array axes' steps, mm).
-    body : bool array, optional
-        The voxels that choose the turn (none: the steps themselves).
-
-    Returns
-    -------
-    (3, 3) ndarray
-        The unit steps of the array axes (the nearest orthogonal matrix, by polar
-        decomposition, when they are not orthogonal within 1e-6), turned by the
-        chosen cube rotation; the world turned by ``Q`` gives ``Q @ frame``.
-    """
-    m = np.asarray(affine, dtype=np.float64)[:3, :3]
-    cols = m / np.linalg.norm(m, axis=0)
-    if not np.allclose(cols.T @ cols, np.eye(3), rtol=0.0, atol=1e-6):
-        u, _, vt = np.linalg.svd(m)
-        cols = u @ vt
-    if body is None:
-        return np.asarray(cols)
-    axes = body_axes(body, affine)
-    fit = [float(np.trace(axes.T @ cols @ g)) for g in _CUBE_TURNS]
-    return np.asarray(cols @ _CUBE_TURNS[int(np.argmax(fit))])
-
-
-#: A direction of no symmetry of the grid, in the frame's coordinates, along which
-#: :func:`_every` orders points: components 1 : sqrt(2) - 1 : pi - 3, no two voxel
-#: centres of a cubic grid at one level along it (the golden ratio's 1 : 0.618 : 0.382
-#: put every (-1, 1, 1) step at one level).
-_ORDER_DIR = np.array([1.0, 2.0**0.5 - 1.0, np.pi - 3.0])
-
-
-def _every(pts_mm: np.ndarray, frame: np.ndarray | None, step: int) -> np.ndarray:
-    """Rows of every ``step``-th point of ``pts_mm`` (world mm, (n, 3)), the points
-    taken in their order along a fixed direction of ``frame`` (:func:`grid_frame`),
-    not in raster order: a grid's raster order changes when the same voxels are stored
-    turned 90 deg (the canonical layout the frames get is then the array turned), and
-    so did the points a stride kept (the real CT's footprint and mirror samples).
-    ``step`` 1 (or no frame): every row, in raster order.
-    """
-    if step <= 1 or frame is None:
-        return np.arange(len(pts_mm))[:: max(1, step)]
-    along = pts_mm @ (np.asarray(frame, dtype=np.float64) @ _unit(_ORDER_DIR))
-    return np.argsort(along, kind="stable")[::step]
-
-
-def grid_lattice(n: int, frame: np.ndarray) -> np.ndarray:
-    """The direction lattice of ``n`` directions laid in ``frame`` (:func:`grid_frame`):
-    world unit vectors, (n, 3)."""
-    return np.asarray(fibonacci_directions(n) @ np.asarray(frame, dtype=np.float64).T)
 
 
 #: Rows of unit vectors binned on the direction lattice per block (:func:`nearest_directions`).
@@ -491,10 +361,6 @@ def twin_frame(
     def world(mask: np.ndarray) -> np.ndarray:
         return affine_points(labels.affine, np.argwhere(mask) + offset)
 
-    # the direction lattice turns with the grid, not with the world axes
-    own_frame = grid_frame(labels.affine, body)
-    lattice = grid_lattice(ap.directions, own_frame)
-
     b = labels.centroid_mm(_boxed(brain, lab.shape, box))
     # Vault thickness: skin (body next to air) is mostly over the vault.
     skin = body & ~ndi.binary_erosion(body | other) & free
@@ -562,14 +428,6 @@ def twin_frame(
             bulk_cache.append(cavity & (inside > params.scalp_skull_mm))
         return bulk_cache[0]
 
-    bulk_pts_cache: list[np.ndarray] = []
-
-    def bulk_points() -> np.ndarray:
-        if not bulk_pts_cache:
-            bulk = cavity_bulk()
-            bulk_pts_cache.append(world(bulk) if bulk.any() else world(cavity))
-        return bulk_pts_cache[0]
-
     def wall_normals(
         plane: _Plane, pts: np.ndarray, normals: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray | None]:
@@ -614,13 +472,6 @@ def twin_frame(
         # face) keeps the strict test: trimmed, the sides of a head cut mid-face pass
         # as a tube 12-14 deg off (vertical phantoms), where the cut's normal is right.
         neck_sized = what == "neck or jaw cut"
-        # the walls are read from the cut's depth to ``tube_length_mm`` inside it:
-        # where the cavity's bulk reaches into that band, they are the cranium's sides
-        # (a head cut 8 mm below its cavity read a "tube" 51 deg off the cut's normal)
-        if _bulk_in_walls(plane, bulk_points(), spacing, ap):
-            tube_dirs[what] = None
-            logger.debug("twin %s: the %s lies within the walls' band of the cavity", name, what)
-            return plane.normal
         found = room_skin() if neck_sized else skin_normals()
         fit = None
         if found is not None and ap.tube_normal_sigma_vx >= 0:
@@ -661,7 +512,6 @@ def twin_frame(
             skin=skin_normals(),
             spacing=spacing,
             params=ap,
-            lattice=lattice,
             direction=direction,
             min_area_mm2=min_area_mm2,
             level_fit=level_fit,
@@ -718,7 +568,6 @@ def twin_frame(
             body_pts=world(body & ~ndi.binary_erosion(body)),
             ext_ml=ext_ml,
             vault_mm=vault_mm,
-            frame=own_frame,
         )
     pts = world(ext)
     rel = pts - b
@@ -730,9 +579,9 @@ def twin_frame(
     # cue 1: mean direction of the extracranial volume
     mass = _unit(unit.mean(axis=0))
     # cue 2: footprint, each covered direction bin once
-    dirs = lattice
+    dirs = fibonacci_directions(ap.directions)
     step = max(1, int(np.ceil(len(unit) / _MAX_FOOTPRINT_POINTS)))
-    sample = unit[_every(pts, own_frame, step)]
+    sample = unit[::step]
     bins = nearest_directions(sample, dirs)
     bin_ml = np.bincount(bins, minlength=len(dirs)) * vox_ml * step
     covered = bin_ml >= ap.bin_min_ml
@@ -1257,7 +1106,7 @@ def twin_frame(
     axis = -down
     if strength == 0.0:
         # no evidence: any perpendicular direction (flagged by face_strength 0)
-        face = _any_perpendicular(axis, own_frame)
+        face = _any_perpendicular(axis)
     else:
         # The protrusions lie 30-60 deg from the long axis (face, jaw, the skull base's
         # soft tissue): an axis leaning sideways by a few degrees turns their mean
@@ -1275,7 +1124,6 @@ def twin_frame(
             offset=offset,
             spacing=spacing,
             params=ap,
-            frame=own_frame,
         )
         if mirrored is not None:
             logger.debug("twin %s: face turned %.1f deg into the mirror plane", name, mirrored[1])
@@ -1370,16 +1218,6 @@ def _face_direction(
     return _unit(pmean), float(np.linalg.norm(pmean)), face_ml
 
 
-def _first_min(values: np.ndarray) -> int:
-    """Index of the first value within ``_MIRROR_TIE_MM`` of the smallest (the first
-    smallest when none is finite)."""
-    v = np.asarray(values, dtype=np.float64)
-    low = float(np.min(v))
-    if not np.isfinite(low):
-        return int(np.argmin(v))
-    return int(np.flatnonzero(v <= low + _MIRROR_TIE_MM)[0])
-
-
 def _turn(v: np.ndarray, about: np.ndarray, deg: float) -> np.ndarray:
     """``v`` rotated by ``deg`` degrees about the unit vector ``about`` (right hand)."""
     t = np.radians(deg)
@@ -1422,18 +1260,14 @@ def _mirror_search(
     offset: np.ndarray,
     spacing: tuple[float, float, float],
     params: AxisParams,
-    frame: np.ndarray | None = None,
 ) -> _MirrorFit | None:
     """The plane through ``centre_mm`` about which the skin of ``body`` is most symmetric.
 
     The skin of ``body`` (bool, a crop of the grid at voxel ``offset``) away from the
     other twin (``free``) is mirrored in planes through ``centre_mm`` (world mm) that
     contain the unit long ``axis`` turned about it over a full half-turn from a
-    reference fixed by the axis and the grid's ``frame`` (:func:`_any_perpendicular`:
-    no measured face enters, so the same head gives the same plane whatever the face
-    measure said; the frame turns with the affine, so a turned storage searches the
-    same planes, where the world axes started the 5-deg grid elsewhere: faces 0.03-0.14
-    deg apart on a hand-made pair turned 30 deg), and
+    reference fixed by the axis alone (:func:`_any_perpendicular`: no measured face
+    enters, so the same head gives the same plane whatever the face measure said), and
     tilted out of it by up to ``params.mirror_tilt_deg``; a plane's mismatch is the
     mean difference (mm, each capped at 20) of the body's smoothed signed distance
     between the skin points and their mirror images, over those that land away from the
@@ -1449,8 +1283,7 @@ def _mirror_search(
     idx = np.argwhere(skin & free)
     if len(idx) < 100:
         return None
-    stride = max(1, int(np.ceil(len(idx) / _MAX_MIRROR_POINTS)))
-    idx = idx[_every(affine_points(affine, idx + offset), frame, stride)]
+    idx = idx[:: max(1, int(np.ceil(len(idx) / _MAX_MIRROR_POINTS)))]
     pts = affine_points(affine, idx + offset) - centre_mm
     # signed distance (mm) to the body's surface, smoothed by one voxel and read
     # between voxel centres: a mirror plane along the grid maps voxel centres onto
@@ -1460,7 +1293,7 @@ def _mirror_search(
     own = ndi.map_coordinates(sdf, idx.T.astype(np.float64), order=1)
     inv = np.linalg.inv(affine)
     shape = np.array(body.shape)
-    ref = _any_perpendicular(axis, frame)
+    ref = _any_perpendicular(axis)
     every = np.ones(len(pts), dtype=bool)
     low = pts @ axis < 0.0
 
@@ -1478,9 +1311,7 @@ def _mirror_search(
         p = pts[keep]
         mirrored = p[:, None, :] - 2.0 * (p @ normals.T)[:, :, None] * normals[None]
         at = (mirrored + centre_mm) @ inv[:3, :3].T + inv[:3, 3] - offset
-        # the nearest voxel, halves rounded up: an image half-way between voxels (a
-        # plane along the grid) must not round by the storage's last bits
-        ijk = np.floor(at + (0.5 + 1e-6)).astype(np.int64)
+        ijk = np.rint(at).astype(np.int64)
         ok = np.all((ijk >= 0) & (ijk < shape), axis=2)
         ijk = np.where(ok[:, :, None], ijk, 0)
         ok &= free[ijk[..., 0], ijk[..., 1], ijk[..., 2]]
@@ -1508,8 +1339,8 @@ def _mirror_search(
                 cand = cur + np.array(moves)
                 cand = cand[np.abs(cand[:, 1]) <= lim + 1e-9]
                 fit = mismatch(cand, keep)
-                j = _first_min(fit)
-                if not fit[j] < cur_mm - _MIRROR_TIE_MM:
+                j = int(np.argmin(fit))
+                if not fit[j] < cur_mm:
                     break
                 cur, cur_mm = cand[j], float(fit[j])
             s /= 2.0
@@ -1521,7 +1352,7 @@ def _mirror_search(
     cells = np.array([(a, t) for a in turns for t in tilts])
     d_all, ok_all = differences(cells, every)
     grid = mean(d_all, ok_all).reshape(len(turns), len(tilts))
-    k, m = np.unravel_index(_first_min(grid.ravel()), grid.shape)
+    k, m = np.unravel_index(int(np.argmin(grid)), grid.shape)
     if not np.isfinite(grid[k, m]):
         return None
     best, best_mm = refine(cells[k * len(tilts) + m].astype(np.float64), float(grid[k, m]), every)
@@ -1546,7 +1377,7 @@ def _mirror_search(
     low_turn: float | None = None
     if low.sum() >= 100:
         low_grid = mean(d_all[low], ok_all[low])
-        j = _first_min(low_grid)
+        j = int(np.argmin(low_grid))
         if np.isfinite(low_grid[j]):
             low_best, _ = refine(cells[j].astype(np.float64), float(low_grid[j]), low)
             low_turn = float((low_best[0] - turn + 90.0) % 180.0 - 90.0)
@@ -1572,7 +1403,6 @@ def _mirror_face(
     offset: np.ndarray,
     spacing: tuple[float, float, float],
     params: AxisParams,
-    frame: np.ndarray | None = None,
 ) -> tuple[np.ndarray, float] | None:
     """The face direction in the head's plane of bilateral symmetry, or None.
 
@@ -1594,7 +1424,6 @@ def _mirror_face(
         offset=offset,
         spacing=spacing,
         params=params,
-        frame=frame,
     )
     if fit is None:
         return None
@@ -1627,12 +1456,9 @@ def _mirror_face(
     return new, angle_deg(new, face)
 
 
-def _any_perpendicular(axis: np.ndarray, frame: np.ndarray | None = None) -> np.ndarray:
-    """A deterministic unit vector perpendicular to unit ``axis``: its cross product
-    with the column of ``frame`` (:func:`grid_frame`; the world axes when None)
-    farthest from it, so that it turns with the frame."""
-    basis = np.eye(3) if frame is None else np.asarray(frame, dtype=np.float64)
-    helper = basis[:, int(np.argmin(np.abs(basis.T @ axis)))]
+def _any_perpendicular(axis: np.ndarray) -> np.ndarray:
+    """A deterministic unit vector perpendicular to unit ``axis``."""
+    helper = np.eye(3)[int(np.argmin(np.abs(axis)))]
     return _unit(np.cross(axis, helper))
 
 
@@ -1645,15 +1471,13 @@ def _junction_frame(
     body_pts: np.ndarray,
     ext_ml: float,
     vault_mm: float,
-    frame: np.ndarray | None = None,
 ) -> TwinFrame:
     """The least-assuming frame of a head that shows nothing below its cranium.
 
     Craniopagus twins are joined at the cranial vault, most often at the vertex, so the
     long axis is taken from the brain centre ``b`` to the centroid ``j_centre`` of the
     twin's side of the junction (world mm). The face direction is unknown: an arbitrary
-    deterministic perpendicular (fixed by the grid's ``frame``, :func:`_any_perpendicular`)
-    with ``face_strength`` 0. ``cavity_pts`` and
+    deterministic perpendicular with ``face_strength`` 0. ``cavity_pts`` and
     ``body_pts`` (world mm, (n, 3)) place the neck end of the cavity and the vertex.
     """
     axis = _unit(j_centre - b)
@@ -1671,7 +1495,7 @@ def _junction_frame(
         twin=name,
         brain_centre_mm=b,
         axis=axis,
-        face_dir=_any_perpendicular(axis, frame),
+        face_dir=_any_perpendicular(axis),
         neck_mm=b - axis * depth,
         vertex_mm=vertex,
         neck_ml=ext_ml,
@@ -1841,33 +1665,6 @@ def _tube_axis(
             break
         axis = np.linalg.eigh(scatter(close))[1][:, 0]
     return _unit(axis if np.dot(axis, plane.normal) >= 0 else -axis)
-
-
-def _bulk_in_walls(
-    plane: _Plane,
-    bulk_pts: np.ndarray,
-    spacing: tuple[float, float, float],
-    params: AxisParams,
-) -> bool:
-    """Whether the cranial cavity's bulk reaches into the band where :func:`_tube_axis`
-    reads a cut's walls (from the cut's depth to ``params.tube_length_mm`` inside it,
-    within ``params.tube_radius_factor`` of its equivalent radius of its centre): the
-    skin there is the cranium's, not a neck's, whatever tube its normals may form.
-
-    ``bulk_pts`` (world mm, (n, 3)): the cavity deeper than the scalp and skull inside
-    it (a spinal cord labelled CSF or brain down the neck is not bulk).
-    """
-    if len(bulk_pts) == 0:
-        return False
-    depth_mm = max(params.body_cut_depth_mm, float(max(spacing)))
-    rel = bulk_pts - plane.centre_mm
-    h = rel @ plane.normal
-    band = (h <= 0.0) & (h >= -(depth_mm + params.tube_length_mm))
-    if not band.any():
-        return False
-    across = rel[band] - np.outer(h[band], plane.normal)
-    reach_mm = params.tube_radius_factor * float(np.sqrt(plane.area_mm2 / np.pi))
-    return bool((np.linalg.norm(across, axis=1) <= reach_mm).any())
 
 
 def _distance_normals(
@@ -2063,7 +1860,6 @@ def _body_cut_normal(
     direction: np.ndarray | None = None,
     min_area_mm2: float | None = None,
     level_fit: bool = False,
-    lattice: np.ndarray | None = None,
 ) -> _Plane | None:
     """The scan's cut through the body (outward normal, centre, area), or None.
 
@@ -2079,16 +1875,14 @@ def _body_cut_normal(
     returned when its area (projected on the plane) is at least ``min_area_mm2``
     (default ``params.body_cut_min_mm2``; any area with ``direction``). With
     ``level_fit`` the plane is fitted to the level along the common normal that holds
-    the most of that skin (:func:`_densest_level`), not to all of it. ``lattice``: the
-    direction lattice (world unit vectors, :func:`grid_lattice`: laid in the grid's
-    frame so that a turned storage bins alike); the world-axis lattice when None.
+    the most of that skin (:func:`_densest_level`), not to all of it.
     """
     ap = params
     sp = np.asarray(spacing, dtype=float)
     if skin is None:
         return None
     pts, gw = skin
-    dirs = fibonacci_directions(ap.directions) if lattice is None else lattice
+    dirs = fibonacci_directions(ap.directions)
     counts = np.bincount(nearest_directions(gw, dirs), minlength=len(dirs))
     if direction is not None:
         # voxel normals of a plane oblique to the grid cluster on a few stair-step
