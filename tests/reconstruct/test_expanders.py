@@ -13,7 +13,12 @@ from scipy.spatial import cKDTree
 from twinsep.errors import InputError
 from twinsep.reconstruct import expander_geometry as eg
 from twinsep.reconstruct.defects import measure_defects
-from twinsep.reconstruct.expanders import ExpanderParams, expander_mesh, plan_expanders
+from twinsep.reconstruct.expanders import (
+    ExpanderParams,
+    expander_mesh,
+    plan_expanders,
+    plan_needs_warning,
+)
 
 from .synthetic import head_frames, two_heads
 
@@ -418,3 +423,10 @@ def test_fill_short_of_the_rule_is_said() -> None:
         assert plan.shortfall_mm2 == 0 and plan.fill_ml_per_cm2 < 7.0
         assert f"{plan.fill_ml_per_cm2:.1f} mL per cm² of defect" in plan.message
         assert "Aya et al. 2014" in plan.message, plan.message
+        # ... and in the plan's warnings, also for a twin covered with the full margin
+        # (UXA, session 28: the report said it, plan.json and the CLI did not)
+        assert plan_needs_warning(plan, ExpanderParams())
+        low_rule = ExpanderParams(fill_ml_per_cm2=5.0)
+        assert plan_needs_warning(plan, low_rule) == (plan.margin < low_rule.over_expansion)
+    # one twin is covered with the full 40 % margin: only the fill rule warns there
+    assert any(p.margin >= ExpanderParams().over_expansion for p in plans.values())

@@ -443,6 +443,40 @@ class TwinSkinPlan:
 # ----------------------------------------------------------------------------
 # footprints in the tangent plane (u across toward the defect, v along)
 # ----------------------------------------------------------------------------
+def plan_needs_warning(
+    plan: TwinSkinPlan, params: ExpanderParams, *, existing: bool = False
+) -> bool:
+    """Whether a twin's skin plan belongs in the plan's warnings (its ``message``).
+
+    Parameters
+    ----------
+    plan : TwinSkinPlan
+    params : ExpanderParams
+        The over-expansion and fill rule the plan was made with.
+    existing : bool
+        The twin already carries expanders (the plan counts their gain).
+
+    Returns
+    -------
+    bool
+        True for a gain shortfall, less over-expansion than asked, expanders already in
+        place, or new expanders that cover the defect but are filled under
+        ``fill_ml_per_cm2`` (Aya et al. 2014).
+    """
+    short_fill = (
+        params.fill_ml_per_cm2 > 0.0
+        and bool(plan.expanders)
+        and plan.shortfall_mm2 == 0
+        and plan.fill_ml_per_cm2 < params.fill_ml_per_cm2 * (1.0 - 1e-9)
+    )
+    return (
+        plan.shortfall_mm2 > 0
+        or plan.margin < params.over_expansion - 1e-6
+        or existing
+        or short_fill
+    )
+
+
 def _height_field(base: eg.ExpanderBase, arc_r: float, h: float, uv: np.ndarray) -> np.ndarray:
     if base.is_box:
         return np.full(len(uv), h)

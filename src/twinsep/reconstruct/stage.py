@@ -37,6 +37,7 @@ from twinsep.reconstruct.expanders import (
     TwinSkinPlan,
     insertion_day_before_separation,
     plan_expanders,
+    plan_needs_warning,
 )
 from twinsep.segment.implants import ExistingExpander
 from twinsep.volume import Volume
@@ -492,11 +493,7 @@ def _run(ctx: Any) -> Reconstruction:
                 f"twin {name}: no reliable facial direction, so all skin below the brow level "
                 "(face, ears, temporal and occipital scalp) was kept out of the expander plan"
             )
-        if (
-            p.shortfall_mm2 > 0
-            or p.margin < params.expanders.over_expansion - 1e-6
-            or name in result.existing
-        ):
+        if plan_needs_warning(p, params.expanders, existing=name in result.existing):
             ctx.warn(p.message)
         custom = custom_size_warning(name, [e.label for e in p.expanders if e.custom])
         if custom:
