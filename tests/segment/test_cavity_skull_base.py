@@ -17,11 +17,17 @@ bones below (jaw, vertebrae) close the space under the base: at 4972e38 7.7 k of
 through the plate's partial volume or fat, but the coarse cavity still reaches under the
 plate where the bone mask lost it (docs/segmentation.md, "The infant cranial cavity at
 the skull base").
+
+**Reverted by the lead (session 28):** the wall rules (2ca389f / be9a603) cost CSF on
+sharp-kernel CT (tests/segment/test_kernel.py: CSF 0.87 -> 0.57-0.77) and a sinus call at
+2.5 mm (test_contrast_doubt); the fresh-clone suite found it. This test stays as a strict
+xfail until a rule that holds those lands.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from scipy import ndimage as ndi
 
 from grids import supersampled
@@ -88,6 +94,9 @@ def _head(seed: int = 0) -> tuple[Volume, np.ndarray, np.ndarray]:
     return ct, truth, mat
 
 
+@pytest.mark.xfail(
+    strict=True, reason="cavity wall rules reverted (sharp-kernel CSF); docs/segmentation.md"
+)
 def test_cavity_stops_at_a_thin_tilted_skull_base() -> None:
     ct, truth, mat = _head()
     before = ct.array.copy()

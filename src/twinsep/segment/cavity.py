@@ -42,9 +42,7 @@ the full grid against the unclosed bone:
    between bone (along the 13 grid lines) do not connect, and are cavity only when
    nearer the cavity than the scalp through non-bone (a dead-end pit of the inner table
    is, a channel through the plate is cut half-way). Found on ~``suture_grid_mm``
-   blocks when the CT is finer. Voxels holding part of a thin plate that the bone
-   mask left out do not connect either (they join the cavity only where they touch
-   it), and fat is never cavity there (``_to_full_grid``).
+   blocks when the CT is finer.
 
 Every step is a distance transform, a component labelling or a block reduction, on the
 coarse grid except the last (one labelling on the full grid).
@@ -92,8 +90,6 @@ def find_cranial_cavity(
     params: SegmentParams = SegmentParams(),
     source: str = "CT",
     part_air: np.ndarray | None = None,
-    plate: np.ndarray | None = None,
-    fat: np.ndarray | None = None,
 ) -> Cavity:
     """Find the cranial cavity enclosed by a (gapped) skull.
 
@@ -115,12 +111,6 @@ def find_cranial_cavity(
         Body voxels that are part air (``SegmentParams.skin_air_cells_level``): the
         cells and septa of pneumatised bone. Without it, every piece of air connected
         to the outside is skin (``_skin_air`` is not applied).
-    plate : (I, J, K) ndarray of bool, optional
-        Non-bone voxels that hold part of a bone plate (``segment.ct._plate_partial``):
-        at the wall (step 5) they are cavity where they touch it but do not carry it on.
-    fat : (I, J, K) ndarray of bool, optional
-        Voxels that read as fat (``SegmentParams.cavity_fat_below_soft_hu``): never
-        cavity at the wall (step 5), nor a path for it.
 
     Returns
     -------
@@ -179,9 +169,7 @@ def find_cranial_cavity(
     grown_c = _grow_into_crevices(cavity_c, inside_c, d_air, csp, radius)
     del inside_c
     del d_air
-    mask = _to_full_grid(
-        grown_c, closed_c, bone, body_filled, f, spacing_mm, params, plate=plate, fat=fat
-    )
+    mask = _to_full_grid(grown_c, closed_c, bone, body_filled, f, spacing_mm, params)
     logger.debug(
         "cranial cavity: %d pocket(s), closing %.0f mm, %.0f mL",
         n,
@@ -636,9 +624,6 @@ def _to_full_grid(
     f: tuple[int, int, int],
     spacing_mm: morph.Spacing,
     params: SegmentParams,
-    *,
-    plate: np.ndarray | None = None,
-    fat: np.ndarray | None = None,
 ) -> np.ndarray:
     """Non-bone body voxels of the coarse cavity, widened by one block into the closed
     skull (blocks straddling the inner table; not the scalp over a gap).
@@ -650,15 +635,6 @@ def _to_full_grid(
     walled at the skull on a grid of about ``suture_grid_mm`` (``_walled_cavity``), and
     full-grid voxels count only inside that wall. The connectivity is labelled on the
     edge and ring blocks only (a sparse mask), and the block codes are upsampled once.
-
-    A thin plate at the skull base, lying across thick slices or beside dense bone,
-    keeps only its core in the bone mask (the half-maximum edge drops the voxels that
-    hold part of it): the free voxels beyond it then connect to the cavity through
-    those voxels, and under a 1.4 mm infant skull base 6-18 k voxels of fat and muscle
-    did. In the edge and ring blocks the ``plate`` voxels therefore do not connect:
-    the cavity is labelled without them, then each piece of them that touches it
-    joins it (it was cavity before, a partial-volume layer). ``fat`` voxels there are
-    not cavity: fat lies outside the dura, never inside.
     """
     shape: tuple[int, int, int] = (bone.shape[0], bone.shape[1], bone.shape[2])
     code_c = _block_codes(grown_c, closed_c)
@@ -668,8 +644,6 @@ def _to_full_grid(
     part = (code == 1) | (code == 2) | (code == 4)
     part &= free
     del free
-    if fat is not None:
-        part &= ~fat
     idx = np.flatnonzero(part)
     if params.suture_gap_mm > 0:
         g = _mid_factors(f, spacing_mm, params.suture_grid_mm)
@@ -682,35 +656,14 @@ def _to_full_grid(
     # a lookup over the whole label grid took 0.45 s on a 512x512x400 CT, and they are
     # labelled in the voxels' bounding box (morph.component_ids: the labels of the
     # whole grid, in the raster order of idx) without a uint32 label grid of the crop
-    # the voxels that hold part of a plate do not carry the cavity
-    on_plate = np.zeros(idx.size, bool) if plate is None else plate.reshape(-1)[idx]
-    if on_plate.any():
-        part.reshape(-1)[idx[on_plate]] = False
     lab_part, sizes = morph.component_ids(part, connectivity=6)
     del part
-    carry = idx[~on_plate]
     n = sizes.size
-    seeds = np.unique(lab_part[code.reshape(-1)[carry] == 1])
+    seeds = np.unique(lab_part[code.reshape(-1)[idx] == 1])
     lut = np.zeros(int(n) + 1, bool)
     lut[seeds] = True
     lut[0] = False
-    np.put(out, carry[lut[lab_part]], True)
-    if on_plate.any():
-        np.put(out, _touching_pieces(idx[on_plate], out), True)
-    return out
-
-
-def _touching_pieces(idx: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """The voxels ``idx`` (flat indices, sorted) of the face-connected pieces they form
-    that touch ``target`` (a face neighbour in it)."""
-    mask = np.zeros(target.shape, bool)
-    np.put(mask, idx, True)
-    lab, _sizes = morph.component_ids(mask, connectivity=6)
-    del mask
-    hit = np.unique(lab[_touches(idx, target)])
-    keep = np.zeros(int(lab.max(initial=0)) + 1, bool)
-    keep[hit] = True
-    out: np.ndarray = idx[keep[lab]]
+    np.put(out, idx[lut[lab_part]], True)
     return out
 
 

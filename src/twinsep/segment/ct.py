@@ -237,24 +237,9 @@ def segment_ct(
     # body voxels that are part air: the cells and septa of pneumatised bone (mastoid,
     # sinuses), which keep a notch of air beside them counted as skin (segment.cavity)
     part_air = body_filled & (sm_t < soft + params.skin_air_cells_level * (stats.air_hu - soft))
-    # the cavity's wall on the full grid: voxels holding part of a plate that the
-    # half-maximum edge left out of the bone, and fat, do not carry it (segment.cavity)
-    plate = None
-    if params.cavity_plate_partial:
-        plate = _plate_partial(sm_t, bright, body_filled, t_lo, spacing, params.bone_halfmax_mm)
-    fat = None
-    if params.cavity_fat_below_soft_hu > 0:
-        # under the soft peak by the fat margin, and by the noise below water and CSF
-        fat_hu = soft - max(
-            params.cavity_fat_below_soft_hu,
-            params.cavity_water_below_soft_hu + params.cavity_fat_noise_k * noise_sm,
-        )
-        fat = body_filled & (sm_t < fat_hu)
-    intracranial, radius = _intracranial(
-        bright, body_filled, spacing, params, src, part_air, plate=plate, fat=fat
-    )
+    intracranial, radius = _intracranial(bright, body_filled, spacing, params, src, part_air)
     cavity = intracranial
-    del part_air, plate, fat
+    del part_air
     logger.debug("skull closed at radius %.0f mm", radius)
     if foreign is not None:
         note = metal_warning(foreign, ct.affine, crop.lo, ~intracranial)
@@ -781,56 +766,12 @@ def _intracranial(
     params: SegmentParams,
     src: str,
     part_air: np.ndarray | None = None,
-    *,
-    plate: np.ndarray | None = None,
-    fat: np.ndarray | None = None,
 ) -> tuple[np.ndarray, float]:
     """Cranial cavity and the skull-closing radius (mm) used (see ``segment.cavity``)."""
     cav = find_cranial_cavity(
-        bone,
-        body_filled,
-        spacing,
-        params=params,
-        source=src,
-        part_air=part_air,
-        plate=plate,
-        fat=fat,
+        bone, body_filled, spacing, params=params, source=src, part_air=part_air
     )
     return cav.mask, cav.close_radius_mm
-
-
-def _plate_partial(
-    sm: np.ndarray,
-    bone: np.ndarray,
-    within: np.ndarray,
-    t_lo: float,
-    spacing: morph.Spacing,
-    halfmax_mm: float,
-) -> np.ndarray:
-    """Non-bone voxels whose smoothed CT reaches the bone floor ``t_lo`` within the
-    half-maximum window of bone (``bone_halfmax_mm`` per axis, as in :func:`_bone_mask`):
-    the part of a plate that the half-maximum edge left out.
-
-    A plate of thickness ``t`` crossing a slab of thickness ``s`` at a shallow angle
-    spreads over the slab with ``t / s`` of its value or less, and within the window of
-    the plate's own core (or of the dense petrous bone) those voxels fall under half
-    the local peak: a 1.4 mm, 1000 HU infant skull base on 2.5 mm slices reads
-    300-900 HU there and had holes 2-3 voxels wide (``segment.cavity`` uses these
-    voxels as a wall, not as bone).
-    """
-    cand = within & ~bone
-    cand &= sm >= t_lo
-    out = np.zeros(bone.shape, bool)
-    half = [max(1, int(round(halfmax_mm / s))) for s in spacing]
-    box = morph._bounding_box(cand, half)
-    if box is None:
-        return out
-    near = ndimage.maximum_filter(bone[box], size=[2 * h + 1 for h in half], mode="constant")
-    out[box] = cand[box] & near
-    return out
-    near = ndimage.binary_dilation(bone[box], structure=ndimage.generate_binary_structure(3, 3))
-    out[box] = cand[box] & near
-    return out
 
 
 def _drop_small(mask: np.ndarray, min_vx: int) -> np.ndarray:
