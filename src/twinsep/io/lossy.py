@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import pydicom
 from pydicom.multival import MultiValue
@@ -168,28 +169,38 @@ def lossy_compression(ds: pydicom.Dataset, transfer_syntax: str, path: Path) -> 
     return "LossyImageCompression 01" + _details(ds)
 
 
+def _values(ds: pydicom.Dataset, tag: int) -> list[Any]:
+    """An element's values as a list ([] when absent)."""
+    element = ds.get(tag)
+    values = [] if element is None else element.value
+    return list(values) if isinstance(values, list | tuple | MultiValue) else [values]
+
+
+def _ratio(ds: pydicom.Dataset) -> str | None:
+    """``ratio 10`` from LossyImageCompressionRatio, or None when absent or not numbers."""
+    try:
+        numbers = [float(v) for v in _values(ds, 0x00282112) if v not in (None, "")]
+    except Exception:  # a damaged element or free text: left out
+        return None
+    if numbers and all(math.isfinite(v) and v > 0 for v in numbers):
+        return "ratio " + "/".join(f"{v:g}" for v in numbers)
+    return None
+
+
+def _method(ds: pydicom.Dataset) -> str | None:
+    """The defined terms of LossyImageCompressionMethod by name, or None."""
+    try:
+        names = [str(n).strip() for n in _values(ds, 0x00282114)]
+    except Exception:  # a damaged element: left out
+        return None
+    known = [_METHODS[n] for n in names if n in _METHODS]
+    return "/".join(known) if known else None
+
+
 def _details(ds: pydicom.Dataset) -> str:
     """`` (ratio 10, JPEG)`` from LossyImageCompressionRatio/Method, or "" (numbers and
     defined terms only: free text in a damaged element is never shown)."""
-    details = []
-    try:
-        ratio = ds.get(0x00282112)
-        values = [] if ratio is None else ratio.value
-        values = list(values) if isinstance(values, list | tuple | MultiValue) else [values]
-        numbers = [float(v) for v in values if v not in (None, "")]
-        if numbers and all(math.isfinite(v) and v > 0 for v in numbers):
-            details.append("ratio " + "/".join(f"{v:g}" for v in numbers))
-    except Exception:  # not numbers: left out
-        pass
-    try:
-        method = ds.get(0x00282114)
-        names = [] if method is None else method.value
-        names = list(names) if isinstance(names, list | tuple | MultiValue) else [names]
-        known = [_METHODS[str(n).strip()] for n in names if str(n).strip() in _METHODS]
-        if known:
-            details.append("/".join(known))
-    except Exception:  # not a defined term: left out
-        pass
+    details = [d for d in (_ratio(ds), _method(ds)) if d]
     return f" ({', '.join(details)})" if details else ""
 
 
