@@ -22,6 +22,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from twinsep import __version__
 from twinsep.errors import InputError
 from twinsep.labels import DEFAULT_COLOUR_A, DEFAULT_COLOUR_B
+from twinsep.readout import hours_text
 from twinsep.words import counted
 
 app = typer.Typer(
@@ -283,6 +284,22 @@ def _blood_lines(blood: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _earlier_line(operations: list[dict[str, Any]]) -> str:
+    """The summary's line on the earlier operations (plan.json
+    ``schedule.earlier_operations``): each one's stage, length and day. Until 2026-11-28
+    the summary gave the separation operation alone, and vertical-II's staged division,
+    a 19.2 h day of its own 56 days before it, was in the report only."""
+    parts = []
+    for o in operations:
+        text = f"{o.get('operation')} planned {hours_text(o.get('makespan_min') or 0)}"
+        if o.get("p50_min") is not None and o.get("p90_min") is not None:
+            text += f", P50 {hours_text(o['p50_min'])}, P90 {hours_text(o['p90_min'])}"
+        if o.get("days_before_separation") is not None:
+            text += f", {o['days_before_separation']} days before"
+        parts.append(text)
+    return f"earlier operations, each on its own day: {'; '.join(parts)}" if parts else ""
+
+
 def _print_plan(run: Any) -> None:
     plan = run.plan
     out_console.print(f"[bold]Plan written to[/bold] {run.out_dir}")
@@ -303,10 +320,13 @@ def _print_plan(run: Any) -> None:
     if plan.get("schedule"):
         s = plan["schedule"]
         out_console.print(
-            f"  operation: planned {s.get('makespan_min', 0) / 60:.1f} h (most-likely steps), "
-            f"P50 {s.get('p50_min', 0) / 60:.1f} h, P90 {s.get('p90_min', 0) / 60:.1f} h",
+            f"  operation: planned {hours_text(s.get('makespan_min', 0))} (most-likely steps), "
+            f"P50 {hours_text(s.get('p50_min', 0))}, P90 {hours_text(s.get('p90_min', 0))}",
             soft_wrap=True,
         )
+        earlier = _earlier_line(s.get("earlier_operations") or [])
+        if earlier:
+            out_console.print(f"  {earlier}", markup=False, highlight=False, soft_wrap=True)
     for line in _blood_lines(plan.get("blood") or {}):
         out_console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
     warnings = plan.get("warnings", [])

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -49,12 +50,32 @@ def test_rerun_with_inputs_writes_the_figures(rerun: Path) -> None:
     assert plan["options"]["weight_kg"] == [8.2, 7.9]  # recorded for the next re-run
     page = (rerun / "report.html").read_text()
     assert 'data-key="blood.twins.A.mabl_ml" data-value="205.0"' in page
-    # the run sheets: under each twin's "anaesthetist in charge" heading, every operation
-    sheets = (rerun / "runsheets.html").read_text()
-    n_ops = 1 + len(plan["schedule"].get("earlier_operations") or [])
     line = plan["blood"]["runsheet"]["A"]
     assert line.startswith("Twin A blood: estimated blood volume 615 mL (574-656 mL")
-    assert sheets.count(f'<p class="blood">{html.escape(line)}</p>') == n_ops
+
+
+def test_each_days_run_sheets_carry_that_days_blood_line(rerun: Path) -> None:
+    """Under each twin's "anaesthetist in charge" heading of every operation's run sheets,
+    the blood line of that operation's own stage (plan.json ``blood.runsheet_operations``).
+    Until 2026-11-28 every day's sheets carried the plan-wide line, so the expander
+    insertion's and the distraction's named the separation's high-risk stage."""
+    plan = json.loads((rerun / "plan.json").read_text())
+    sheets = (rerun / "runsheets.html").read_text()
+    lines = {o["stage"]: o for o in plan["blood"]["runsheet_operations"]}
+    earlier = [o["stage"] for o in plan["schedule"]["earlier_operations"]]
+    final = [s["number"] for s in plan["separation"]["stages"] if s["kind"] == "separation"][-1]
+    # the page: one part per operation, each opening with its heading, in calendar order
+    parts = sheets.split('<h1 class="op">')[1:]
+    assert len(parts) == len(earlier) + 1 >= 2
+    risk = {s["number"]: s["bleeding_risk"] for s in plan["blood"]["stages"]}
+    for part, stage in zip(parts, [*earlier, final], strict=True):
+        shown = re.findall(r'<p class="blood">(.*?)</p>', part)
+        want = [html.escape(lines[stage][t]) for t in ("A", "B")]
+        assert sorted(shown) == sorted(want), (stage, shown)
+        said = f"This operation (stage {stage}): bleeding risk {risk[stage]}: "
+        assert all(said in s for s in shown), (said, shown)
+    # this plan's first operation inserts the expanders: scalp only
+    assert lines[earlier[0]]["A"].count("bleeding risk low: scalp only") == 1
 
 
 def test_a_second_rerun_keeps_the_inputs(rerun: Path) -> None:

@@ -79,10 +79,11 @@ def test_flags_by_what_each_stage_cuts() -> None:
     assert [f.risk for f in flags] == ["low", "moderate", "moderate", "high", "moderate"]
     assert flags[0].reasons == ("scalp only (expander insertion)",)
     assert flags[1].reasons == ("osteotomies cut bone",)
-    assert flags[2].reasons == ("divides 2 smaller vessels (widest 2.0 mm)",)
+    # widths as every output writes them: whole mm (twinsep.readout)
+    assert flags[2].reasons == ("divides 2 smaller vessels (widest 2 mm)",)
     assert flags[2].widest_vessel_mm == 2.0 and flags[2].vessels == ("vessel-1", "vessel-2")
     assert (
-        flags[3].sinus and flags[3].reasons[0] == "divides the shared sinus (vessel-3, 6.5 mm wide)"
+        flags[3].sinus and flags[3].reasons[0] == "divides the shared sinus (vessel-3, 7 mm wide)"
     )
     assert "cuts 120 mm² of bone" in flags[3].reasons
     assert not flags[4].sinus  # the sinus is divided in stage 4, not again
@@ -95,11 +96,28 @@ def test_flags_by_what_each_stage_cuts() -> None:
 
 
 def test_large_vessel_off_the_sinus_is_high_at_its_threshold() -> None:
-    crossings = [_Crossing("vessel-1", 1.2), _Crossing("vessel-2", 3.0), _Crossing("vessel-3", 2.9)]
+    crossings = [_Crossing("vessel-1", 1.2), _Crossing("vessel-2", 3.0), _Crossing("vessel-3", 2.4)]
     flags = stage_bleeding(_stages(), crossings, SinusFacts(), large_vessel_mm=3.0)
-    assert flags[2].risk == "high" and "large vessel (vessel-2, 3.0 mm wide)" in flags[2].reasons[0]
-    assert flags[3].risk == "moderate"  # 2.9 mm: below the 3 mm judgement
+    assert flags[2].risk == "high" and "large vessel (vessel-2, 3 mm wide)" in flags[2].reasons[0]
+    assert flags[3].risk == "moderate"  # 2.4 mm reads 2 mm: below the 3 mm judgement
+    assert flags[3].reasons[0] == "divides 1 smaller vessel (widest 2 mm)"
     assert flags[4].risk == "moderate"  # no shared sinus: the final cut bleeds from bone
+
+
+@pytest.mark.parametrize("diameter_mm", [2.5, 2.6, 2.96])
+def test_a_vessel_that_reads_3_mm_is_not_a_smaller_vessel(diameter_mm: float) -> None:
+    """Every output writes a vessel's width in whole mm; the report's legend says a vessel
+    at least 3 mm wide makes a stage high. A 2.6 mm section read "divides 1 smaller
+    vessel (widest 2.6 mm)" (moderate) before the widths were one rule; in whole mm it
+    would read "3 mm" beside that legend: the flag compares the width as written."""
+    crossings = [
+        _Crossing("vessel-1", 1.2),
+        _Crossing("vessel-2", 2.0),
+        _Crossing("vessel-3", diameter_mm),
+    ]
+    flags = stage_bleeding(_stages(), crossings, SinusFacts(), large_vessel_mm=3.0)
+    assert flags[3].risk == "high"
+    assert flags[3].reasons[0] == "divides a large vessel (vessel-3, 3 mm wide)"
 
 
 @pytest.mark.parametrize(
@@ -187,7 +205,7 @@ def test_runsheet_lines_name_the_figures_the_high_stages_and_not_a_protocol() ->
         "Twin A blood: estimated blood volume 600 mL (560-640 mL: 8 kg x 70-80 mL/kg, "
         "infant (3 to 12 months)); allowable loss not computed (--hct not given)."
     )
-    assert "Bleeding risk high: stage 4: divides the shared sinus (vessel-3, 6.5 mm wide)." in a
+    assert "Bleeding risk high: stage 4: divides the shared sinus (vessel-3, 7 mm wide)." in a
     assert a.endswith(
         "Estimate, not a transfusion protocol: transfuse on measured "
         "haemoglobin/haematocrit and the patient."
@@ -199,3 +217,62 @@ def test_runsheet_lines_name_the_figures_the_high_stages_and_not_a_protocol() ->
         "Twin B blood: not computed (--weight-kg, --age-months, --hct not given)."
     )
     assert "no stage divides the shared sinus or a large vessel" in none
+
+
+def test_each_operations_line_names_its_own_risk() -> None:
+    """plan.json ``blood.runsheet_operations``: one line per stage, for the run sheets of
+    the day that stage is operated on. Until 2026-11-28 only ``blood.runsheet`` existed
+    and every day's sheets said "Bleeding risk high: stage 4: divides the shared sinus",
+    the expander insertion's (a scalp operation) included."""
+
+    class _Plan:
+        stages = _stages()
+        vessel_crossings = _crossings(True)
+        sinus_left_to = None
+
+    options = PlanOptions(
+        scan_path=Path("ct.nii.gz"), weight_kg=(8.0, 7.0), age_months=(10.0, 10.0)
+    )
+    section = blood_section(blood_plan(options, _Plan(), None), BloodParams())
+    ops = section["runsheet_operations"]
+    assert [o["stage"] for o in ops] == [1, 2, 3, 4, 5]
+    figures = "Twin B blood: estimated blood volume 525 mL (490-560 mL: 7 kg x 70-80 mL/kg"
+    assert all(o["B"].startswith(figures) for o in ops)  # the same figures every day
+    expected = {
+        1: "This operation (stage 1): bleeding risk low: scalp only (expander insertion).",
+        2: "This operation (stage 2): bleeding risk moderate: osteotomies cut bone.",
+        3: "This operation (stage 3): bleeding risk moderate: divides 2 smaller vessels "
+        "(widest 2 mm).",
+        4: "This operation (stage 4): bleeding risk high: divides the shared sinus "
+        "(vessel-3, 7 mm wide); cuts 120 mm² of bone.",
+    }
+    for o in ops:
+        for twin in ("A", "B"):
+            assert o[twin].startswith(f"Twin {twin} blood: ")
+            assert o[twin].endswith(f" {NOT_A_PROTOCOL.capitalize()}.")
+            if o["stage"] in expected:
+                assert expected[o["stage"]] in o[twin], o[twin]
+            # no day's line names another stage
+            others = {f"stage {n}" for n in range(1, 6)} - {f"stage {o['stage']}"}
+            assert not any(f"{s}:" in o[twin] or f"{s})" in o[twin] for s in others)
+
+
+def test_a_day_without_visible_veins_says_so_where_it_cuts() -> None:
+    """A CT without contrast: a moderate day (bone, brain) is not known to spare a vein;
+    a scalp-only day needs no such words."""
+
+    class _Plan:
+        stages = _stages()
+        vessel_crossings = _crossings(False)
+        sinus_left_to = None
+
+    class _Cue:
+        venous_visible = False
+
+    class _Fusion:
+        completeness_cue = _Cue()
+
+    plan = blood_plan(PlanOptions(scan_path=Path("ct.nii.gz")), _Plan(), _Fusion())
+    ops = {o["stage"]: o["A"] for o in blood_section(plan, BloodParams())["runsheet_operations"]}
+    assert "the scan shows no veins" not in ops[1]
+    assert "osteotomies cut bone; the scan shows no veins (a CT without contrast)" in ops[2]

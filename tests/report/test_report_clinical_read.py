@@ -95,13 +95,14 @@ def test_the_summary_says_what_the_cut_does_with_the_shared_sinus() -> None:
     plan = _staged_plan()  # a shared sinus; vessel-1 divided in stage 3, vessel-2 in 2
     card = _card(render_report(plan, {}), "card-shared")
     assert "shared sinus: yes (" in card and "2.4 mL)" in card
-    assert "the cut divides 2 vessels across the boundary in stage 2, 3, the widest 3.1 mm" in card
+    # widths in whole mm, as every output writes them (twinsep.readout): 3.1 -> 3, 1.9 -> 2
+    assert "the cut divides 2 vessels across the boundary in stage 2, 3, the widest 3 mm" in card
     one = _staged_plan()
     one["separation"]["vessel_crossings"] = one["separation"]["vessel_crossings"][:1]
     card = _card(render_report(one, {}), "card-shared")
     # vt-c15-full: a 21 mL circular sinus and one 2.8 mm vessel divided: its width says
     # whether the vessel can be the sinus
-    assert "the cut divides 1 vessel across the boundary in stage 3, 1.9 mm across" in card
+    assert "the cut divides 1 vessel across the boundary in stage 3, 2 mm across" in card
     # vt0-c15-all: a 15.2 mL circular sinus, no vessel crossing: the page said nothing
     # of who keeps the sinus
     plan["separation"]["vessel_crossings"] = []
@@ -127,7 +128,7 @@ def test_the_summary_says_what_the_cut_does_with_the_shared_sinus() -> None:
 def test_the_shared_card_gives_both_shares_of_the_sinus_beside_the_divided_vessels() -> None:
     plan = _staged_plan()  # vessel-1 divided in stage 3, vessel-2 in stage 2
     sep = plan["separation"]
-    vessels = "the cut divides 2 vessels across the boundary in stage 2, 3, the widest 3.1 mm"
+    vessels = "the cut divides 2 vessels across the boundary in stage 2, 3, the widest 3 mm"
     # blind at130-occ-c15-fov: the shared sinus divided 8.53 / 0.06 mL, i.e. at its tip;
     # before, the card spoke only of the divided vessels
     sep["shared_sinus_ml"] = {"A": 8.53, "B": 0.06}

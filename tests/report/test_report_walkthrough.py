@@ -71,8 +71,9 @@ def test_crossings_give_the_vessel_on_each_side_and_the_stages_numbers() -> None
     rows = _table(render_report(plan, {}), "crossings")
     # before: no mL, and '#' was the row's place (vessel-2 shown as 1)
     assert "twin A side (mL)" in rows[0] and "twin B side (mL)" in rows[0]
-    assert rows[1].startswith("2 4.0, 5.0, 6.0 3.1 2.50 0.04 A 2"), rows[1]
-    assert rows[2].startswith("1 1.0, 2.0, 3.0 1.9 0.39 0.81 B 3"), rows[2]
+    # the width in whole mm, as every output writes it (twinsep.readout): 3.1 and 1.9 mm
+    assert rows[1].startswith("2 4.0, 5.0, 6.0 3 2.50 0.04 A 2"), rows[1]
+    assert rows[2].startswith("1 1.0, 2.0, 3.0 2 0.39 0.81 B 3"), rows[2]
     assert crossing_number({"id": "vessel-07"}, 5) == "7"
     assert crossing_number({"number": 4, "id": "vessel-1"}, 1) == "4"
     assert crossing_number({}, 3) == "3"

@@ -9,8 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from twinsep.anaesthesia.bleeding import SinusFacts, stage_bleeding
 from twinsep.errors import ConfigError
 from twinsep.fusion import analyse_fusion
+from twinsep.readout import vessel_width_text
 from twinsep.separate import plan_separation
 from twinsep.separate.mincut import min_cut_twins, verify_separation
 from twinsep.volume import Volume
@@ -74,6 +76,16 @@ def test_unavoidable_vessel_is_reported_with_diameter() -> None:
     assert np.linalg.norm(np.asarray(c.position_mm) - 6.0 * _e1(p.bridge_axis)) < 4.0
     assert any("cut divides 1 vessel" in w for w in plan.warnings)
     assert plan.area_mm2_by_tissue["vessel"] > 0
+    # one width for the vessel in every sentence (whole mm, twinsep.readout): the warning
+    # said "7 mm" and the bleeding flag "6.8 mm wide" (the report's table 6.8) before
+    width = vessel_width_text(c.diameter_mm)
+    assert any(f"{c.id} ({width} at " in w for w in plan.warnings), plan.warnings
+    final = [s for s in plan.stages if s.kind == "separation"][-1]
+    if len(plan.stages) > 1 and c.id in final.structures:
+        assert f"{c.id} ({width}, " in final.rationale, final.rationale
+    flags = stage_bleeding(plan.stages, plan.vessel_crossings, SinusFacts(), large_vessel_mm=3.0)
+    said = [r for f in flags for r in f.reasons if c.id in r]
+    assert said and all(f"{c.id}, {width} wide" in r for r in said), said
 
 
 def _e1(v: np.ndarray) -> np.ndarray:

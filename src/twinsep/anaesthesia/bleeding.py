@@ -6,7 +6,8 @@ flag says which operations the anaesthetists should cross-match and prepare for.
 Rules (docs/anaesthesia.md):
 
 * **high** - the stage divides a crossing on the fusion's shared dural venous sinus, or
-  a vessel crossing at least ``BloodParams.large_vessel_mm`` wide; or it is the last
+  a vessel crossing at least ``BloodParams.large_vessel_mm`` wide (its width as the
+  outputs write it: whole mm, ``twinsep.readout``); or it is the last
   division stage of twins with a shared sinus that no stage divides (the cut runs along
   it, or the sinus was not seen on a CT without contrast while the fusion is total).
   Bleeding from the shared sinuses is the main cause of death in craniopagus separation
@@ -26,6 +27,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
+
+from twinsep.readout import vessel_width_mm, vessel_width_text
 
 Risk = Literal["high", "moderate", "low"]
 
@@ -175,16 +178,20 @@ def _one_stage(stage: Any, by_id: Mapping[str, Any], large_vessel_mm: float) -> 
     moderate: list[str] = []
     on_sinus = [c for c in cut if getattr(c, "on_sinus", False)]
     for c in on_sinus:
-        high.append(f"divides the shared sinus ({c.id}, {c.diameter_mm:.1f} mm wide)")
-    large = [c for c in cut if c not in on_sinus and c.diameter_mm >= large_vessel_mm]
+        high.append(f"divides the shared sinus ({c.id}, {vessel_width_text(c.diameter_mm)} wide)")
+    # the width as every output writes it (whole mm, twinsep.readout): a vessel that
+    # reads "3 mm" is not a "smaller vessel" beside a 3 mm threshold
+    large = [
+        c for c in cut if c not in on_sinus and vessel_width_mm(c.diameter_mm) >= large_vessel_mm
+    ]
     for c in large:
-        high.append(f"divides a large vessel ({c.id}, {c.diameter_mm:.1f} mm wide)")
+        high.append(f"divides a large vessel ({c.id}, {vessel_width_text(c.diameter_mm)} wide)")
     small = [c for c in cut if c not in on_sinus and c not in large]
     if small:
         widest = max(c.diameter_mm for c in small)
         moderate.append(
             f"divides {len(small)} smaller vessel{'s' if len(small) != 1 else ''} "
-            f"(widest {widest:.1f} mm)"
+            f"(widest {vessel_width_text(widest)})"
         )
     elif not cut and area.get("vessel", 0.0) > 0.0:
         moderate.append(f"cuts {area['vessel']:,.0f} mm² of labelled vessel")

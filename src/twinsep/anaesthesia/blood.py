@@ -126,9 +126,11 @@ class BloodParams:
         Below this age the report notes the higher threshold some sources give for
         acute loss (Hb 12 g/dL, about Hct 36 %, under 4 months), months.
     large_vessel_mm : float
-        A vessel crossing at least this wide makes its stage's bleeding risk high, mm. A
-        judgement, not a sourced figure: an infant's major dural sinuses are wider, its
-        emissary and bridging veins mostly narrower.
+        A vessel crossing at least this wide makes its stage's bleeding risk high, mm,
+        compared with its width as the outputs write it (whole mm, ``twinsep.readout``:
+        a 2.6 mm section reads "3 mm" and is high). A judgement, not a sourced figure: an
+        infant's major dural sinuses are wider, its emissary and bridging veins mostly
+        narrower.
     """
 
     hct_min_pct: float = 25.0

@@ -168,6 +168,53 @@ def runsheet_line(b: TwinBlood, high: Sequence[StageBleeding], vessels_visible: 
         Blood volume and allowable loss (or what is not given), the stages that bleed,
         and that it is an estimate, not a transfusion protocol.
     """
+    if high:
+        where = "; ".join(f"stage {s.number}: {s.reasons[0]}" for s in high)
+    elif vessels_visible:
+        where = "no stage divides the shared sinus or a large vessel"
+    else:
+        where = f"no stage flagged, but {VEINS_NOT_SEEN}"
+    return (
+        f"Twin {b.twin} blood: {_figures(b)}. Bleeding risk high: {where}. "
+        f"{NOT_A_PROTOCOL.capitalize()}."
+    )
+
+
+def operation_line(b: TwinBlood, flag: StageBleeding, vessels_visible: bool = True) -> str:
+    """The run-sheet line of one twin's anaesthetists on the day of one stage's operation
+    (plan.json ``blood.runsheet_operations``).
+
+    Until 2026-11-28 every operation's sheets carried :func:`runsheet_line`, which names
+    the high-risk stages of the whole separation: the expander insertion's sheet said
+    "Bleeding risk high: stage 4: divides the shared sinus". Each day's sheet now says
+    that day's own risk and why.
+
+    Parameters
+    ----------
+    b : TwinBlood
+    flag : StageBleeding
+        The bleeding-risk flag of the stage operated on that day.
+    vessels_visible : bool
+        The scan shows the veins; without them a stage that cuts bone or brain is not
+        known to spare a vessel.
+
+    Returns
+    -------
+    str
+        Blood volume and allowable loss (or what is not given), this operation's stage,
+        its bleeding risk with every reason, and that it is an estimate.
+    """
+    why = "; ".join(flag.reasons)
+    if not vessels_visible and flag.risk == "moderate":
+        why += f"; {VEINS_NOT_SEEN}"
+    return (
+        f"Twin {b.twin} blood: {_figures(b)}. This operation (stage {flag.number}): "
+        f"bleeding risk {flag.risk}: {why}. {NOT_A_PROTOCOL.capitalize()}."
+    )
+
+
+def _figures(b: TwinBlood) -> str:
+    """Blood volume and allowable loss of one twin in words, or what is not given."""
     if b.ebv_ml is None or b.band is None or b.ebv_ml_range is None:
         # what is missing, not "not given": some of the inputs may have been given
         figures = f"not computed ({', '.join(b.missing)} not given)"
@@ -187,13 +234,7 @@ def runsheet_line(b: TwinBlood, high: Sequence[StageBleeding], vessels_visible: 
             )
         else:
             figures += f"; allowable loss not computed ({', '.join(b.missing)} not given)"
-    if high:
-        where = "; ".join(f"stage {s.number}: {s.reasons[0]}" for s in high)
-    elif vessels_visible:
-        where = "no stage divides the shared sinus or a large vessel"
-    else:
-        where = f"no stage flagged, but {VEINS_NOT_SEEN}"
-    return f"Twin {b.twin} blood: {figures}. Bleeding risk high: {where}. {NOT_A_PROTOCOL.capitalize()}."
+    return figures
 
 
 def blood_section(result: BloodPlan, params: BloodParams) -> dict[str, Any]:
@@ -218,6 +259,17 @@ def blood_section(result: BloodPlan, params: BloodParams) -> dict[str, Any]:
         "runsheet": {
             t: runsheet_line(b, high, result.vessels_visible) for t, b in result.twins.items()
         },
+        # each operation's own line (the schedule puts stage n's under the anaesthetists
+        # in charge on the day of stage n's operation)
+        "runsheet_operations": [
+            {
+                "stage": s.number,
+                **{
+                    t: operation_line(b, s, result.vessels_visible) for t, b in result.twins.items()
+                },
+            }
+            for s in result.stages
+        ],
     }
 
 

@@ -20,6 +20,7 @@ from jinja2 import ChainableUndefined, Environment, select_autoescape
 from markupsafe import Markup
 
 from twinsep.labels import TISSUE_COLOURS, TISSUE_NAMES
+from twinsep.readout import vessel_width_text
 
 #: Tissue name -> colour for tissue charts.
 TISSUE_HEX = {TISSUE_NAMES[k]: v for k, v in TISSUE_COLOURS.items()}
@@ -193,7 +194,7 @@ def shared_sinus_words(plan: Mapping[str, Any]) -> tuple[str, str]:
         widths = [c.get("diameter_mm") for c in crossings]
         widest = max((w for w in widths if isinstance(w, int | float)), default=None)
         size = (
-            f", {'the widest ' if n > 1 else ''}{widest:.1f} mm across"
+            f", {'the widest ' if n > 1 else ''}{vessel_width_text(widest)} across"
             if widest is not None
             else ""
         )
@@ -645,6 +646,18 @@ def _make_env(plan: Mapping[str, Any]) -> Environment:
             f'data-digits="{digits}">{html.escape(text)}</span>{unit_html}'
         )
 
+    def width(path: str) -> Markup:
+        # a vessel's width as every output writes it (whole mm, twinsep.readout); the
+        # measured value (0.1 mm) stays in data-value
+        value = get_path(plan, path)
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        shown = vessel_width_text(value).removesuffix(" mm") if ok else "—"
+        raw = "" if value is None else html.escape(str(value), quote=True)
+        return Markup(
+            f'<span class="num" data-key="{html.escape(path)}" data-value="{raw}">'
+            f"{html.escape(shown)}</span>"
+        )
+
     def text(path: str) -> Markup:
         value = get_path(plan, path)
         shown = format_number(value)
@@ -672,6 +685,7 @@ def _make_env(plan: Mapping[str, Any]) -> Environment:
         hours=lambda path: _hours(get_path(plan, path)),
         ink=ink_on,
         num=num,
+        width=width,
         text=text,
         get=lambda p: get_path(plan, p),
         fmt=format_number,

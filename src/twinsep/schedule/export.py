@@ -23,6 +23,7 @@ from pathlib import Path
 
 from twinsep.io.atomic import atomic_write_text
 from twinsep.labels import DEFAULT_COLOUR_A, DEFAULT_COLOUR_B, hex_to_rgb
+from twinsep.readout import hours_text
 from twinsep.schedule.montecarlo import MonteCarloResult
 from twinsep.schedule.result import (
     CoverShift,
@@ -113,7 +114,9 @@ def clock(minute: int, params: ExportParams) -> str:
 
 
 def _hours(minutes: float) -> str:
-    return f"{int(minutes) // 60} h {int(minutes) % 60:02d} min"
+    # one format for a day's length in every output ("22.4 h", twinsep.readout): the
+    # Gantt wrote "22 h 23 min" until 2026-11-28, the run sheets, report and CLI 22.4 h
+    return hours_text(minutes)
 
 
 # ----------------------------------------------------------------------------
@@ -686,6 +689,7 @@ def render_runsheets_html(
     blood: Mapping[str, str] | None = None,
     risk: MonteCarloResult | None = None,
     earlier_risk: Sequence[MonteCarloResult | None] = (),
+    earlier_blood: Sequence[Mapping[str, str] | None] = (),
 ) -> str:
     """Printable run sheets: one section per person and one per table.
 
@@ -704,9 +708,14 @@ def render_runsheets_html(
         heading naming it, before the separation's (until 2026-11-28 the page held the
         separation alone, and a staged division's 20-hour day had no run sheet).
     blood : mapping, optional
-        Twin (``A``, ``B``) -> the blood line of its anaesthetists (plan.json
-        ``blood.runsheet``: blood volume, allowable loss, the stages that bleed), shown
-        under each "anaesthetist in charge" heading of that twin.
+        Twin (``A``, ``B``) -> the blood line of its anaesthetists on the separation's
+        day (plan.json ``blood.runsheet_operations``: blood volume, allowable loss, this
+        operation's bleeding risk), shown under each "anaesthetist in charge" heading of
+        that twin.
+    earlier_blood : sequence of mapping, optional
+        The same for each earlier operation (aligned with ``earlier``; None or missing:
+        no line). Until 2026-11-28 ``blood`` was shown on every day's sheets, so the
+        expander insertion's named the separation's high-risk stage.
     risk, earlier_risk : MonteCarloResult, optional
         The simulated day of the separation and of each earlier operation (None where
         not simulated): each operation's sheets open with its planned end and the end
@@ -716,6 +725,8 @@ def render_runsheets_html(
     ops = [*earlier, schedule]
     risks = [*list(earlier_risk)[: len(earlier)], *([None] * len(earlier))][: len(earlier)]
     risks.append(risk)
+    bloods = [*list(earlier_blood)[: len(earlier)], *([None] * len(earlier))][: len(earlier)]
+    bloods.append(blood)
     title = (
         esc(schedule.operation) if not earlier else f"{len(ops)} operations, each on its own day"
     )
@@ -725,7 +736,7 @@ def render_runsheets_html(
         f"<title>twinsep run sheets — {title}</title>",
         f"<style>{_SHEET_STYLE}</style></head><body>",
     ]
-    for op, op_risk in zip(ops, risks, strict=True):
+    for op, op_risk, op_blood in zip(ops, risks, bloods, strict=True):
         if earlier and op is not schedule:
             head = f"{op.operation} — an earlier operation, on its own day"
             parts.append(f'<h1 class="op">{esc(head)}</h1>')
@@ -733,7 +744,9 @@ def render_runsheets_html(
             named = "" if op.operation.lower() == "separation" else f" ({op.operation})"
             parts.append(f'<h1 class="op">{esc("The separation operation" + named)}</h1>')
         parts.append(f'<p class="day">{esc(day_length_line(op, op_risk, params))}</p>')
-        parts.extend(_runsheet_sections(op, params, teams or {}, handover_min or {}, blood or {}))
+        parts.extend(
+            _runsheet_sections(op, params, teams or {}, handover_min or {}, op_blood or {})
+        )
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
 
@@ -1066,9 +1079,11 @@ def write_outputs(
     earlier_risk: Sequence[MonteCarloResult | None] = (),
     blood: Mapping[str, str] | None = None,
     earlier_day_risk: Sequence[MonteCarloResult | None] | None = None,
+    earlier_blood: Sequence[Mapping[str, str] | None] = (),
 ) -> list[Path]:
     """Write the five schedule files into ``out_dir`` atomically; return their paths
-    (``blood``: the anaesthetists' lines of the run sheets, :func:`render_runsheets_html`;
+    (``blood``, ``earlier_blood``: the anaesthetists' lines of the separation's and of
+    each earlier operation's run sheets, :func:`render_runsheets_html`;
     ``earlier_day_risk``: every earlier operation's simulated day for the run sheets'
     first line, ``earlier_risk`` when None)."""
     out_dir = Path(out_dir)
@@ -1089,6 +1104,7 @@ def write_outputs(
             blood=blood,
             risk=risk,
             earlier_risk=earlier_risk if earlier_day_risk is None else earlier_day_risk,
+            earlier_blood=earlier_blood,
         ),
     }
     paths = []

@@ -864,10 +864,34 @@ def _write(result: ScheduleResult, ctx: Any, out_dir: Path) -> dict[str, Any]:
         earlier_day_risk=getattr(result, "earlier_day_risk", ()) or result.earlier_risk,
         teams=teams,
         handover_min={p.name: p.handover_min for p in result.team.people},
-        # the blood stage's lines for each twin's anaesthetists (plan.json blood.runsheet)
-        blood=(getattr(ctx, "sections", {}).get("blood") or {}).get("runsheet"),
+        **operation_blood_lines(result, (getattr(ctx, "sections", {}) or {}).get("blood")),
     )
     return {"schedule": schedule_section(result, params)}
+
+
+def operation_blood_lines(
+    result: ScheduleResult, blood: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """The blood stage's lines for each twin's anaesthetists, by operation:
+    ``{"blood": {A, B} of the separation's day, "earlier_blood": [{A, B} or None, ...]}``
+    aligned with ``result.earlier`` (:func:`write_outputs`).
+
+    Each operation gets the line of its own stage (plan.json
+    ``blood.runsheet_operations``); the separation operation is the last division
+    stage's. A blood section without those lines (written before 2026-11-28) gives the
+    separation the plan-wide ``blood.runsheet`` and the earlier days none.
+    """
+    section = blood or {}
+    by_stage = {
+        int(o["stage"]): {t: str(o[t]) for t in ("A", "B") if t in o}
+        for o in section.get("runsheet_operations") or []
+    }
+    seps = [s.number for s in result.stages if s.kind == "separation"]
+    final = by_stage.get(seps[-1]) if seps and by_stage else section.get("runsheet")
+    return {
+        "blood": final,
+        "earlier_blood": [by_stage.get(s.number) for s in result.earlier_stages],
+    }
 
 
 def make_stage(names: Sequence[str] = ()) -> Any:

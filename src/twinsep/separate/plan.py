@@ -14,6 +14,7 @@ import numpy as np
 from twinsep.fusion.analysis import FusionAnalysis
 from twinsep.fusion.surface import InterfaceMesh, interface_mesh
 from twinsep.labels import BONE, BRAIN, CSF, SOFT_TISSUE, TISSUE_NAMES, TWIN_A, TWIN_B, VESSEL
+from twinsep.readout import vessel_width_text
 from twinsep.segment.morph import label_components
 from twinsep.separate.boxes import grow, slices
 from twinsep.separate.crossings import (
@@ -513,7 +514,7 @@ def plan_separation(
     stages = new_stages
     if crossings:
         listed = "; ".join(
-            f"{c.id} ({c.diameter_mm:.0f} mm at "
+            f"{c.id} ({vessel_width_text(c.diameter_mm)} at "
             + ", ".join(f"{v:.0f}" for v in c.position_mm)
             + f" mm, drains toward {c.drains_toward})"
             for c in crossings

@@ -22,6 +22,7 @@ from typing import Any, Literal
 import yaml
 
 from twinsep.errors import ConfigError
+from twinsep.readout import vessel_width_text
 from twinsep.separate.crossings import VesselCrossing
 from twinsep.separate.params import StagingParams
 from twinsep.words import noun
@@ -282,7 +283,7 @@ def propose_stages(
                         else "the widest venous segment the cut divides"
                     )
                     text += (
-                        f"; {dominant.id} ({dominant.diameter_mm:.0f} mm, {which}) is "
+                        f"; {dominant.id} ({vessel_width_text(dominant.diameter_mm)}, {which}) is "
                         "divided last, in the final operation, so that both twins have had "
                         "the weeks since the earlier division operation(s) to develop their "
                         "own venous outflow"
@@ -300,7 +301,7 @@ def propose_stages(
         else:
             name = f"Venous division {k}" if ids else f"Staged division {k}"
             if ids:
-                sizes = ", ".join(f"{c.id} ({c.diameter_mm:.0f} mm)" for c in group)
+                sizes = ", ".join(f"{c.id} ({vessel_width_text(c.diameter_mm)})" for c in group)
                 text = (
                     f"An operation of its own: divides the smaller shared venous "
                     f"{noun(len(group), 'segment')} "
