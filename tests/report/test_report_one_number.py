@@ -88,3 +88,25 @@ def test_an_angle_and_an_area_read_alike_on_the_card_and_in_the_tables() -> None
         shown = re.findall(rf'data-key="{key}"[^>]*>([^<]*)</span>', page)
         assert len(shown) == 2 and len(set(shown)) == 1, (key, shown)
     assert "in contact over 6,660 mm²" in _text(page)
+
+
+def test_the_choreography_dates_each_operation_as_the_calendar_does() -> None:
+    """Before: with --separation-date, schedule.ics put the expander insertion on
+    2026-12-21 and the page said "70 days before the separation (nominal)" only."""
+    plan = _staged_plan()
+    plan["options"] = {"separation_date": "2027-03-01"}
+    plan["schedule"]["earlier_operations"] = [
+        {
+            "operation": "stage 1: Scalp tissue expander insertion",
+            "stage": 1,
+            "days_before_separation": 70,
+            "makespan_min": 320,
+        }
+    ]
+    text = _text(render_report(plan, {}).split('<section id="schedule"')[1])[:900]
+    assert "The separation operation is on 2027-03-01 (--separation-date)" in text, text
+    assert "70 days before the separation (nominal): 2026-12-21, planned 320 min" in text, text
+    del plan["options"]
+    text = _text(render_report(plan, {}).split('<section id="schedule"')[1])[:900]
+    assert "separation operation is on" not in text
+    assert "70 days before the separation (nominal), planned 320 min" in text, text

@@ -193,3 +193,30 @@ def test_joint_work_is_listed_for_both_twins() -> None:
     assert roster_team("B", {"A", "B"}) == "both twins"
     assert roster_team("shared", {"both"}) == "shared"
     assert roster_team("A", set()) == "A"
+
+
+def test_roles_read_as_words_on_the_sheets_the_chart_and_the_calendar() -> None:
+    """Before (session 29's read-through of the real CT's plan): the sheets read
+    "CN-A1 (circulating_nurse)", the role "anaesthetist@A" and "receive hand-over
+    (anaesthesia_technician)"; the CSV keeps team.yaml's codes for programs."""
+    from twinsep.schedule.export import (
+        ExportParams,
+        render_csv,
+        render_gantt_svg,
+        render_ics,
+        role_words,
+    )
+
+    assert role_words("circulating_nurse") == "circulating nurse"
+    assert role_words("anaesthetist@A") == "anaesthetist for twin A"
+    assert role_words("neurosurgeon") == "neurosurgeon"
+    sch, teams = _expander_day()
+    sheets = render_runsheets_html(sch, teams=teams)
+    svg = render_gantt_svg(sch, ExportParams())
+    ics = render_ics([sch], ExportParams()).replace("\r\n ", "")
+    for text in (sheets, svg, ics):
+        assert "_nurse" not in text and "_surgeon" not in text and "@A" not in text
+    assert "CN-A1 (circulating nurse)" in sheets and "PS-A1 (plastic surgeon)" in sheets
+    assert "<td>anaesthetist for twin A</td>" in sheets
+    assert "AN-A1 (anaesthetist for twin A)" in svg and "(circulating nurse)" in ics
+    assert "CN-A1=circulating_nurse" in render_csv([sch], ExportParams())

@@ -13,6 +13,7 @@ import html
 import math
 import re
 from collections.abc import Mapping, Sequence
+from datetime import date, timedelta
 from importlib import resources
 from typing import Any
 
@@ -467,6 +468,23 @@ def expander_dates_note(plan: Mapping[str, Any]) -> str:
     return text
 
 
+def operation_date(plan: Mapping[str, Any], days_before: Any) -> str:
+    """The calendar date (``YYYY-MM-DD``) of an operation ``days_before`` the separation,
+    when the plan was given ``--separation-date`` (``options.separation_date``); ""
+    otherwise. The same date as ``schedule.ics`` gives the operation (until 2026-11-28 the
+    page gave the earlier operations' days before the separation only, the calendar
+    their dates).
+    """
+    text = (plan.get("options") or {}).get("separation_date")
+    if not text or not _is_number(days_before):
+        return ""
+    try:
+        day = date.fromisoformat(str(text)) - timedelta(days=int(days_before))
+    except ValueError:
+        return ""
+    return day.isoformat()
+
+
 def expander_stage_note(plan: Mapping[str, Any], stage: Mapping[str, Any]) -> str:
     """What the plan's own skin plan says about an expander stage, in words ("" else).
 
@@ -676,6 +694,7 @@ def _make_env(plan: Mapping[str, Any]) -> Environment:
         fill_words=lambda twin: expander_fill_words(plan, twin),
         group_digits=group_digits,
         expander_dates=lambda: expander_dates_note(plan),
+        op_date=lambda days: operation_date(plan, days),
         division_note=lambda: division_operations_note(plan),
         tissue_words=tissue_words,
         parameter_rows=parameter_rows,

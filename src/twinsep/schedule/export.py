@@ -291,7 +291,7 @@ def render_ics(schedules: Sequence[Schedule], params: ExportParams = ExportParam
             e = day0 + timedelta(minutes=t.end_min)
             desc = (
                 f"Twin: {twin_label(t.twin)}\nTable: {t.table or '-'}\n"
-                f"People: {', '.join(f'{a.person} ({a.role})' for a in t.people)}\n"
+                f"People: {', '.join(f'{a.person} ({role_words(a.role)})' for a in t.people)}\n"
                 f"Equipment: {', '.join(f'{k} x{n}' for k, n in t.equipment) or '-'}"
             )
             lines += [
@@ -320,7 +320,20 @@ def in_charge_duty(c: CoverShift) -> str:
     """What a shift in charge of a twin asks, in words: the person fills the twin's
     ``skill`` need of every task meanwhile and is given no other task. (It said "no
     other task meanwhile" above the tasks of the twin that the person does in charge.)"""
-    return f"twin {c.twin}'s {c.skill} in each of its tasks meanwhile, no other work"
+    return f"twin {c.twin}'s {role_words(c.skill)} in each of its tasks meanwhile, no other work"
+
+
+def role_words(role: str) -> str:
+    """A role or skill code as the people on the sheets read it: ``"circulating_nurse"``
+    -> ``"circulating nurse"``, ``"anaesthetist@A"`` -> ``"anaesthetist for twin A"``.
+
+    The run sheets, the Gantt chart's details and the calendar's events are read by the
+    OR team; ``schedule.csv`` and ``plan.json`` keep the codes of ``team.yaml``. Until
+    2026-11-28 the sheets wrote "CN-A1 (circulating_nurse)" and "anaesthetist@A".
+    """
+    skill, _, twin = role.partition("@")
+    words = skill.replace("_", " ")
+    return f"{words} for twin {twin}" if twin else words
 
 
 def table_heading(table: str) -> str:
@@ -350,7 +363,7 @@ def _ics_shift(
         if h.after_task == label and h.from_person == c.person and h.start_min == c.end_min
     ]
     desc = (
-        f"Twin: {twin_label(c.twin)}\nIn charge: {c.person} ({c.skill}), continuously: "
+        f"Twin: {twin_label(c.twin)}\nIn charge: {c.person} ({role_words(c.skill)}), continuously: "
         f"{in_charge_duty(c)}\n"
         + (f"Takes over from: {', '.join(takes)}" if takes else "First in charge")
         + "\n"
@@ -472,7 +485,7 @@ def render_gantt_svg(
         x = label_w + t.start_min * scale
         w = max(2.0, t.duration_min * scale)
         label = twin_label(t.twin)
-        people = ", ".join(f"{a.person} ({a.role})" for a in t.people)
+        people = ", ".join(f"{a.person} ({role_words(a.role)})" for a in t.people)
         tip = (
             f"[{label}] {t.name}: {clock(t.start_min, params)}–{clock(t.end_min, params)} "
             f"({t.duration_min} min; range {t.duration_range_min[0]:g}–"
@@ -507,7 +520,8 @@ def render_gantt_svg(
         label = twin_label(twin)
         fill = twin_colour(twin, params)
         out.append(
-            f'<text x="8" y="{y + 14}">[{label}] {esc(skill)} in charge of twin {twin}</text>'
+            f'<text x="8" y="{y + 14}">[{label}] {esc(role_words(skill))} in charge of twin '
+            f"{twin}</text>"
         )
         for c in (c for c in schedule.cover if (c.skill, c.twin) == (skill, twin)):
             x = label_w + c.start_min * scale
@@ -541,7 +555,10 @@ def render_gantt_svg(
         x = label_w + h.start_min * scale
         w = max(3.0, (h.end_min - h.start_min) * scale)
         to = h.to_person or "written note"
-        tip = f"hand-over ({h.skill}) {h.from_person} → {to} at {clock(h.start_min, params)}"
+        tip = (
+            f"hand-over ({role_words(h.skill)}) {h.from_person} → {to} at "
+            f"{clock(h.start_min, params)}"
+        )
         attrs = (
             f' class="task" data-twin="hand-over" '
             f'data-people="{esc(";".join(p for p in (h.from_person, h.to_person) if p))}"'
@@ -875,7 +892,7 @@ def _runsheet_sections(
                     1,
                     f"<tr><td>{clock(t.start_min, params)}</td>"
                     f"<td>{clock(t.end_min, params)}</td>"
-                    f"<td>{tag(t.twin)}</td><td>{esc(t.name)}</td><td>{esc(role)}</td>"
+                    f"<td>{tag(t.twin)}</td><td>{esc(t.name)}</td><td>{esc(role_words(role))}</td>"
                     f"<td>{esc(where)}</td><td>{esc(others)}</td></tr>",
                 )
             )
@@ -887,8 +904,8 @@ def _runsheet_sections(
                     f"<tr><td>{clock(c.start_min, params)}</td>"
                     f"<td>{clock(c.end_min, params)}</td>"
                     f"<td>{tag(c.twin)}</td><td><b>in charge of twin {esc(c.twin)}</b> "
-                    f"({esc(c.skill)}, continuously: {esc(in_charge_duty(c))})</td>"
-                    f"<td>{esc(c.skill)}@{esc(c.twin)}</td><td>-</td><td>-</td></tr>",
+                    f"({esc(role_words(c.skill))}, continuously: {esc(in_charge_duty(c))})</td>"
+                    f"<td>{esc(role_words(f'{c.skill}@{c.twin}'))}</td><td>-</td><td>-</td></tr>",
                 )
             )
         for h in gets.get(person, []):
@@ -898,7 +915,8 @@ def _runsheet_sections(
                     0,
                     f"<tr><td>{clock(h.start_min, params)}</td>"
                     f"<td>{clock(h.end_min, params)}</td>"
-                    f"<td>-</td><td>receive hand-over ({esc(h.skill)})</td><td>-</td><td>-</td>"
+                    f"<td>-</td><td>receive hand-over ({esc(role_words(h.skill))})</td>"
+                    "<td>-</td><td>-</td>"
                     f"<td>from {esc(h.from_person)}</td></tr>",
                 )
             )
@@ -910,7 +928,8 @@ def _runsheet_sections(
                     2,
                     f"<tr><td>{clock(h.start_min, params)}</td>"
                     f"<td>{clock(h.end_min, params)}</td>"
-                    f"<td>-</td><td>hand over ({esc(h.skill)}), next: {esc(h.next_task)}</td>"
+                    f"<td>-</td><td>hand over ({esc(role_words(h.skill))}), next: "
+                    f"{esc(h.next_task)}</td>"
                     f"<td>-</td><td>-</td><td>to {esc(to)}</td></tr>",
                 )
             )
@@ -921,7 +940,8 @@ def _runsheet_sections(
         note = f'<p class="blood">{esc(line)}</p>' if line else ""
         parts.append(
             f'<section style="--c:{twin_colour(twin, params)}"><h2>twin {esc(twin)}: '
-            f"{esc(skill)} in charge, continuously</h2>{note}<table><tr><th>from</th><th>to</th>"
+            f"{esc(role_words(skill))} in charge, continuously</h2>{note}<table><tr><th>from</th>"
+            "<th>to</th>"
             "<th>twin</th><th>in charge</th><th>hands over to</th>"
             "<th>hands over after (on the day, whatever the clock)</th></tr>"
         )
@@ -948,7 +968,7 @@ def _runsheet_sections(
             "<th>twin</th><th>what</th><th>who</th><th>equipment</th></tr>"
         )
         for t in rows_t:
-            who = ", ".join(f"{a.person} ({a.role})" for a in t.people)
+            who = ", ".join(f"{a.person} ({role_words(a.role)})" for a in t.people)
             eq = ", ".join(f"{k} ×{n}" for k, n in t.equipment) or "-"
             parts.append(
                 f"<tr><td>{clock(t.start_min, params)}</td><td>{clock(t.end_min, params)}</td>"
@@ -1030,7 +1050,7 @@ def _roster_section(
         by_team[team] += len(people)
         for k, p in enumerate(people):
             head = (
-                f'<td rowspan="{len(people)}">{esc(skill.replace("_", " "))}</td>'
+                f'<td rowspan="{len(people)}">{esc(role_words(skill))}</td>'
                 f'<td rowspan="{len(people)}">{esc(team)}</td>'
                 f'<td rowspan="{len(people)}">{len(people)}</td>'
                 if k == 0
