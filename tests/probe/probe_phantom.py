@@ -466,3 +466,16 @@ def twin_a_by_rule(owner: npt.NDArray[np.uint8], affine: FloatArray) -> int:
     d = cents[1] - cents[0]
     ax = int(np.argmax(np.abs(d)))
     return 1 if cents[0][ax] < cents[1][ax] else 2
+
+
+def face_rotation_deg(heads: tuple[Head, ...]) -> float:
+    """The faces' rotation about the junction: the angle between the two heads' face
+    directions (their frames' y) projected across the line joining their centres
+    (0 = the faces turned the same way, 180 = opposite)."""
+    a, b = heads
+    j = np.asarray(b.centre_mm) - np.asarray(a.centre_mm)
+    j = j / np.linalg.norm(j)
+    fa, fb = (np.asarray(h.frame)[:, 1] for h in (a, b))
+    pa, pb = fa - (fa @ j) * j, fb - (fb @ j) * j
+    c = pa @ pb / (np.linalg.norm(pa) * np.linalg.norm(pb))
+    return float(np.degrees(np.arccos(np.clip(c, -1.0, 1.0))))

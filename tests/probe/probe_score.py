@@ -7,7 +7,8 @@ its arrays are mapped onto the truth grid voxel by voxel through the two affines
 
 Metrics: Dice per label (on a plain CT the true vessel voxels leave every Dice, the
 vessel Dice is None); twin accuracy over true tissue voxels more than 15 mm (world) from
-the other twin's tissue, a voxel labelled air counted wrong; twin A by DESIGN.md's rule
+the other twin's tissue, a voxel labelled air counted wrong (``twin_acc_owned_15mm``:
+among those the plan labels tissue, the ownership alone); twin A by DESIGN.md's rule
 (the plan's twin 1 is, by majority, the truth's rule-A head); fusion type and axis angle.
 """
 
@@ -83,18 +84,24 @@ def score(
             n: (dice((labels == k) & keep, (pred == k) & keep) if (contrast or k != 5) else None)
             for k, n in NAMES.items()
         }
-    far = far_from_boundary(owner, affine)
-    out["twin_acc_15mm"] = float((twins[far] == owner[far]).mean()) if far.any() else None
+    # the truth's owners as A (1) and B (2) by DESIGN.md's rule: a plan that names the
+    # wrong twin A scores its twin accuracy near 0 and twin_a_ok False
     rule_a = twin_a_by_rule(owner, affine)
+    ab = owner if rule_a == 1 else np.array([0, 2, 1], np.uint8)[owner]
+    far = far_from_boundary(ab, affine)
+    out["twin_acc_15mm"] = float((twins[far] == ab[far]).mean()) if far.any() else None
+    # the ownership alone: among those voxels that the plan labels tissue
+    owned = far & (twins > 0) & (twins < 3)
+    out["twin_acc_owned_15mm"] = float((twins[owned] == ab[owned]).mean()) if owned.any() else None
     pred_a = twins == 1
     out["twin_a_ok"] = (
-        bool(pred_a.any())
-        and int(np.bincount(owner[pred_a], minlength=3)[1:].argmax()) + 1 == rule_a
+        bool(pred_a.any()) and int(np.bincount(ab[pred_a], minlength=3)[1:].argmax()) == 0
     )
     pj = json.loads((plan / "plan.json").read_text())
     fusion = pj.get("fusion", {})
     out["type"] = fusion.get("type")
     out["axis_deg"] = fusion.get("axis_angle_deg")
+    out["rotation_deg"] = fusion.get("rotation_deg")
     out["completeness"] = fusion.get("completeness")
     out["warnings"] = pj.get("warnings", [])
     out["report"] = (plan / "report.html").exists()
