@@ -24,7 +24,8 @@ The alternative in the same run is the truth itself. ``TWINSEP_BLIND_SRC`` /
 ``TWINSEP_PROBE_CASES`` (comma-separated) runs only those rows; ``TWINSEP_PROBE_JOBS``
 plans that many at once (default 2); ``TWINSEP_BLIND_KEEP`` keeps the cases and plans.
 
-Run: ``python benchmarks/bench_probe.py [OUT_DIR]`` (about 15 min on a loaded 2-core host).
+Run: ``python benchmarks/bench_probe.py [OUT_DIR]`` (20 plans, two at a time: 31 min at
+load 20-37 on 2 cores at 9b28d5f; ``TWINSEP_PROBE_CASES`` for a part).
 """
 
 from __future__ import annotations
