@@ -281,6 +281,13 @@ def _blood_lines(blood: dict[str, Any]) -> list[str]:
     if high:
         stages = "stages" if len(high) != 1 else "stage"
         lines.append(f"bleeding risk high in {stages} {', '.join(str(n) for n in high)}")
+    elif blood.get("vessels_visible") is False:
+        # as the report's card: no stage flagged is not "no stage bleeds" on a CT without
+        # contrast (the summary said nothing there until 2026-11-28)
+        lines.append(
+            "bleeding risk high in no stage, but the scan shows no veins (a CT without "
+            "contrast): which vessels each cut divides is not known"
+        )
     return lines
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -190,16 +191,22 @@ def test_section_with_inputs_and_partly_given() -> None:
     assert partly["twins"]["A"]["ebv_ml"] is None
 
 
-def test_runsheet_lines_name_the_figures_the_high_stages_and_not_a_protocol() -> None:
-    class _Plan:
-        stages = _stages()
-        vessel_crossings = _crossings(True)
-        sinus_left_to = None
+def _separation(sinus: bool) -> Any:
+    """What blood_plan reads of a separation plan: the five stages and three crossings."""
+    return SimpleNamespace(stages=_stages(), vessel_crossings=_crossings(sinus), sinus_left_to=None)
 
+
+def _weighed_section() -> dict[str, Any]:
+    """The section of twins of 8 and 7 kg, 10 months, no Hct, a shared sinus divided in
+    stage 4."""
     options = PlanOptions(
         scan_path=Path("ct.nii.gz"), weight_kg=(8.0, 7.0), age_months=(10.0, 10.0)
     )
-    section = blood_section(blood_plan(options, _Plan(), None), BloodParams())
+    return blood_section(blood_plan(options, _separation(True), None), BloodParams())
+
+
+def test_runsheet_lines_name_the_figures_the_high_stages_and_not_a_protocol() -> None:
+    section = _weighed_section()
     a = section["runsheet"]["A"]
     assert a.startswith(
         "Twin A blood: estimated blood volume 600 mL (560-640 mL: 8 kg x 70-80 mL/kg, "
@@ -225,15 +232,7 @@ def test_each_operations_line_names_its_own_risk() -> None:
     and every day's sheets said "Bleeding risk high: stage 4: divides the shared sinus",
     the expander insertion's (a scalp operation) included."""
 
-    class _Plan:
-        stages = _stages()
-        vessel_crossings = _crossings(True)
-        sinus_left_to = None
-
-    options = PlanOptions(
-        scan_path=Path("ct.nii.gz"), weight_kg=(8.0, 7.0), age_months=(10.0, 10.0)
-    )
-    section = blood_section(blood_plan(options, _Plan(), None), BloodParams())
+    section = _weighed_section()
     ops = section["runsheet_operations"]
     assert [o["stage"] for o in ops] == [1, 2, 3, 4, 5]
     figures = "Twin B blood: estimated blood volume 525 mL (490-560 mL: 7 kg x 70-80 mL/kg"
@@ -261,18 +260,8 @@ def test_a_day_without_visible_veins_says_so_where_it_cuts() -> None:
     """A CT without contrast: a moderate day (bone, brain) is not known to spare a vein;
     a scalp-only day needs no such words."""
 
-    class _Plan:
-        stages = _stages()
-        vessel_crossings = _crossings(False)
-        sinus_left_to = None
-
-    class _Cue:
-        venous_visible = False
-
-    class _Fusion:
-        completeness_cue = _Cue()
-
-    plan = blood_plan(PlanOptions(scan_path=Path("ct.nii.gz")), _Plan(), _Fusion())
+    fusion = SimpleNamespace(completeness_cue=SimpleNamespace(venous_visible=False))
+    plan = blood_plan(PlanOptions(scan_path=Path("ct.nii.gz")), _separation(False), fusion)
     ops = {o["stage"]: o["A"] for o in blood_section(plan, BloodParams())["runsheet_operations"]}
     assert "the scan shows no veins" not in ops[1]
     assert "osteotomies cut bone; the scan shows no veins (a CT without contrast)" in ops[2]

@@ -110,3 +110,17 @@ def test_the_choreography_dates_each_operation_as_the_calendar_does() -> None:
     text = _text(render_report(plan, {}).split('<section id="schedule"')[1])[:900]
     assert "separation operation is on" not in text
     assert "70 days before the separation (nominal), planned 320 min" in text, text
+
+
+def test_the_cli_says_the_veins_are_not_seen_as_the_card_does() -> None:
+    """Before: on the real CT (no contrast) the card said "bleeding risk high in no stage
+    / the scan shows no veins" and the CLI summary nothing of either."""
+    unseen = {"twins": {}, "high_risk_stages": [], "vessels_visible": False}
+    assert cli._blood_lines(unseen) == [
+        "bleeding risk high in no stage, but the scan shows no veins (a CT without "
+        "contrast): which vessels each cut divides is not known"
+    ]
+    assert cli._blood_lines({**unseen, "vessels_visible": True}) == []
+    assert cli._blood_lines({**unseen, "high_risk_stages": [2]}) == [
+        "bleeding risk high in stage 2"
+    ]
