@@ -48,6 +48,7 @@ TESTS = Path(__file__).resolve().parents[1] / "tests"
 if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))
 
+from _blind_common import cell  # noqa: E402
 from run_all import code_state, code_text, write_result  # noqa: E402
 
 from blind.score import plan_env, twinsep_command  # noqa: E402
@@ -351,16 +352,6 @@ def run_job(job: Job, plans: Path, timeout_s: float) -> dict[str, Any]:
     return row
 
 
-def _f(v: Any, nd: int = 3) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, bool):
-        return "yes" if v else "**no**"
-    if isinstance(v, float):
-        return f"{v:.{nd}f}"
-    return str(v)
-
-
 def markdown(rows: list[dict[str, Any]], code: dict[str, Any], checks: list[str]) -> str:
     """The results table and the whole-run checks."""
     head = (
@@ -394,17 +385,17 @@ def markdown(rows: list[dict[str, Any]], code: dict[str, Any], checks: list[str]
             )
             continue
         d = r.get("dice") or {}
-        tt = f"{_f(r['truth_type'])}/{_f(r.get('type'))}"
+        tt = f"{cell(r['truth_type'])}/{cell(r.get('type'))}"
         if r["truth_type"] and r.get("type") != r["truth_type"]:
             tt = f"**{tt}**"
         out.append(
             f"| {r['case']} | {r['what']} | {ex} | "
-            + " | ".join(_f(d.get(k)) for k in KEYS)
-            + f" | {_f(r.get('twin_acc_15mm'), 4)} ({_f(r.get('twin_acc_owned_15mm'), 4)})"
-            f" | {_f(r.get('twin_a_ok'))} | {tt} | "
-            f"{_f(r['truth_axis_deg'], 1)}/{_f(r.get('axis_deg'), 1)} | "
-            f"{_f(r.get('truth_rotation_deg'), 1)}/{_f(r.get('rotation_deg'), 1)} | "
-            f"{_f(r.get('report'))} | {r['plan_s']} |"
+            + " | ".join(cell(d.get(k)) for k in KEYS)
+            + f" | {cell(r.get('twin_acc_15mm'), 4)} ({cell(r.get('twin_acc_owned_15mm'), 4)})"
+            f" | {cell(r.get('twin_a_ok'))} | {tt} | "
+            f"{cell(r['truth_axis_deg'], 1)}/{cell(r.get('axis_deg'), 1)} | "
+            f"{cell(r.get('truth_rotation_deg'), 1)}/{cell(r.get('rotation_deg'), 1)} | "
+            f"{cell(r.get('report'))} | {r['plan_s']} |"
         )
     return head + "\n".join(out) + "\n\n" + "\n".join(f"- {c}" for c in checks)
 
