@@ -24,6 +24,8 @@ from probe.probe_phantom import render
 from twinsep.fusion.analysis import analyse_fusion
 from twinsep.volume import Volume
 
+pytestmark = pytest.mark.slow  # two renders and fusion analyses, 10-30 s
+
 
 def _axis_deg(spacing_mm: tuple[float, float, float]) -> float:
     case = dataclasses.replace(

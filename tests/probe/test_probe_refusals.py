@@ -20,6 +20,8 @@ import pytest
 
 from probe.probe_phantom import ProbeCase, render
 
+pytestmark = pytest.mark.slow  # a CLI process per case, 5-20 s
+
 CASES = {
     "apart": ProbeCase("apart", kind="apart", gap_mm=20.0, spacing_mm=(5.0, 5.0, 5.0), seed=8),
     "torso": ProbeCase("torso", kind="torso", spacing_mm=(5.0, 5.0, 5.0), seed=9),

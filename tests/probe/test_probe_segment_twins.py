@@ -25,6 +25,8 @@ from twinsep.segment.ct import segment_ct
 from twinsep.twins.assign import assign_twins
 from twinsep.volume import Volume
 
+pytestmark = pytest.mark.slow  # segmentation and assignment per case, 4-10 s
+
 CASES = {
     "vertical": ProbeCase("v", spacing_mm=(3.5, 3.5, 3.5)),
     "angular-lps": ProbeCase(
