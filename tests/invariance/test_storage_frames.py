@@ -15,14 +15,11 @@ axes, the mirror plane's search started from a world axis):
 * the sinus coverage's 10-deg bins counted from a world axis: 60 / 70 deg for the same
   arc of points (a test below).
 
-**Open (lead, session 28):** the fix (9d1d996, 2977f63, 793f8a6: the lattice laid in the
-grid's own frame, chosen among the cube's 24 turns by the body's principal axes) met
-these tests but read the real CT resampled onto a grid turned 30 deg about
-(1, 0.3, 0.5) as vertical 169.8 for angular 118.1 (twin B 58.9 deg off; the world
-lattice reads 116.6, and both read the type right on 11 other turned copies), and was
-reverted: a wrong fusion type outweighs 0.2-2 deg of storage drift. The two tests below
-stay as strict xfails until a patch search that finds the whole cut face whatever the
-lattice lands (docs/orientation.md).
+The fix (session 28: the lattice laid in the grid's own frame) was reverted for reading
+the real CT resampled onto a grid turned 30 deg as vertical for angular; it is back
+since session 29 with a flat-patch search that grows the scan's cut from its fitted
+plane whatever the lattice (``test_flat_patch.py``; ``benchmarks/bench_turned_frames.py``
+holds the real-CT copies; docs/orientation.md, "Flat patches grown from their plane").
 """
 
 from __future__ import annotations
@@ -35,7 +32,7 @@ import pytest
 
 from grids import rotation_matrix
 from twinsep.fusion import analyse_fusion
-from twinsep.fusion.axes import angle_deg
+from twinsep.fusion.axes import angle_deg, fibonacci_directions, grid_frame, grid_lattice
 from twinsep.fusion.shared import azimuth_coverage_deg
 from twinsep.volume import Volume
 
@@ -57,9 +54,6 @@ def pair(request: pytest.FixtureRequest) -> tuple[np.ndarray, np.ndarray, np.nda
     return p.labels.astype(np.uint8), p.twins.astype(np.uint8), p.affine
 
 
-@pytest.mark.xfail(
-    strict=True, reason="frames on a world direction lattice (fix reverted; docs/orientation.md)"
-)
 @pytest.mark.parametrize(("axis", "deg"), TURNS)
 def test_frames_turn_with_the_affine(pair: tuple, axis: tuple, deg: float) -> None:
     """Through ``analyse_fusion``, which gives the frames the canonical layout: a grid
@@ -77,9 +71,43 @@ def test_frames_turn_with_the_affine(pair: tuple, axis: tuple, deg: float) -> No
     assert got.rotation_deg == pytest.approx(ref.rotation_deg, abs=SAME_DEG)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="frames on a world direction lattice (fix reverted; docs/orientation.md)"
-)
+def test_grid_frame_turns_with_the_affine() -> None:
+    """The lattice's frame: the grid's steps, turned among a cube's 24 turns by the
+    body's principal axes, so that it turns with the affine even where the grid is
+    square to the world both before and after (a 90-deg turn), float32 storage
+    included. The egg below is skewed along two axes and symmetric about a third."""
+    ijk = np.indices((30, 24, 20)).reshape(3, -1).T.astype(float)
+    c = ijk - ijk.mean(axis=0)
+    r2 = (
+        (c[:, 0] / 13.0) ** 2
+        + (c[:, 1] / (9.0 + 0.15 * c[:, 0])) ** 2
+        + ((c[:, 2] - 0.02 * c[:, 0] ** 2) / 7.0) ** 2
+    )
+    body = (r2 <= 1.0).reshape(30, 24, 20)
+    aff = np.diag([1.1, 0.9, 1.7, 1.0])
+    f0 = grid_frame(aff, body)
+    assert np.linalg.det(f0) == pytest.approx(1.0, abs=1e-12)
+    np.testing.assert_allclose(np.abs(f0).sum(axis=0), 1.0, atol=1e-12)  # a cube turn
+    rng = np.random.default_rng(3)
+    turns = [rotation_matrix(np.array([0.0, 0.0, 1.0]), 90.0)]
+    turns += [
+        rotation_matrix(rng.normal(size=3), float(rng.uniform(10.0, 170.0))) for _ in range(3)
+    ]
+    for q in turns:
+        turned = np.eye(4)
+        turned[:3, :3] = q
+        f = grid_frame((turned @ aff).astype(np.float32), body)
+        np.testing.assert_allclose(f, q @ f0, atol=1e-6)
+    # the same voxels stored turned 90 deg about z: the array rotated, the frame too
+    q = rotation_matrix(np.array([0.0, 0.0, 1.0]), 90.0)
+    stored = np.rot90(body, k=1, axes=(0, 1))  # new i = old j reversed, new j = old i
+    aff_rot = np.diag([0.9, 1.1, 1.7, 1.0])
+    aff_rot[:3, :3] = np.array([[0.0, 1.1, 0.0], [-0.9, 0.0, 0.0], [0.0, 0.0, 1.7]])
+    aff_rot[:3, :3] = q @ aff_rot[:3, :3]
+    np.testing.assert_allclose(grid_frame(aff_rot, stored), q @ f0, atol=1e-9)
+    assert np.array_equal(grid_lattice(600, np.eye(3)), fibonacci_directions(600) @ np.eye(3))
+
+
 def test_sinus_coverage_turns_with_the_points() -> None:
     """The same arc of sinus points about the same axis covers the same azimuth
     whatever world axis the bins would have started from (before: 60 or 70 deg)."""

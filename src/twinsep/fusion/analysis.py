@@ -210,7 +210,9 @@ def frame_steps(
     return (top, top, top)  # not reached: h = top * max(sp) fits
 
 
-def _strided(vol: Volume, steps: tuple[int, int, int]) -> Volume:
+def _strided(
+    vol: Volume, steps: tuple[int, int, int], anchor_mm: np.ndarray | None = None
+) -> Volume:
     """Every ``steps``-th voxel of ``vol`` (steps per array axis), on the canonical
     layout (:func:`twinsep.layout.to_canonical`; ``vol`` itself when it is canonical and
     not strided). The kept voxels are then the same whichever way the scan was stored,
@@ -218,7 +220,11 @@ def _strided(vol: Volume, steps: tuple[int, int, int]) -> Volume:
     voxel, a reversed axis kept other voxels, and the real CT's face read 0.6 deg apart
     between two storages of one scan; unstrided, the footprint's and the mirror plane's
     samples moved a 64-voxel phantom's axis 0.2 deg (docs/orientation.md, "Whole plan
-    in 16 storages")."""
+    in 16 storages"). With ``anchor_mm`` (a world point) the kept voxels are those whose
+    index along each axis is that of the voxel holding the anchor modulo the step, not
+    those from the canonical array's first voxel: a scan stored turned 90 deg has
+    another canonical array (the same one turned), whose first voxel is the other end of
+    an axis (the real CT turned 90 deg about z read its axes 0.36 deg apart)."""
     canon, lay = to_canonical(vol, copy=False)
     if steps == (1, 1, 1):
         return (
@@ -227,9 +233,15 @@ def _strided(vol: Volume, steps: tuple[int, int, int]) -> Volume:
             else Volume(np.ascontiguousarray(canon.array), canon.affine, dict(vol.meta))
         )
     st = tuple(steps[a] for a in lay.axes)
+    phase = np.zeros(3, dtype=np.int64)
+    if anchor_mm is not None:
+        inv = np.linalg.inv(canon.affine)
+        at = inv[:3, :3] @ np.asarray(anchor_mm, dtype=np.float64) + inv[:3, 3]
+        phase = np.floor(at + 0.5).astype(np.int64) % np.asarray(st, dtype=np.int64)
     aff = canon.affine.copy()
+    aff[:3, 3] = canon.affine[:3, :3] @ phase.astype(float) + canon.affine[:3, 3]
     aff[:3, :3] = aff[:3, :3] * np.asarray(st, dtype=float)[None, :]
-    sub = canon.array[:: st[0], :: st[1], :: st[2]]
+    sub = canon.array[phase[0] :: st[0], phase[1] :: st[1], phase[2] :: st[2]]
     return Volume(np.ascontiguousarray(sub), aff, dict(vol.meta))
 
 
@@ -346,12 +358,16 @@ def analyse_fusion(
         raise AnatomyError(src, "twin map holds only one twin; nothing to separate")
     n_vox = max(int(np.count_nonzero(a)), int(np.count_nonzero(b)))
     steps = frame_steps(labels.spacing_mm, n_vox, FRAME_MAX_VOXELS)
-    lab_s = _strided(labels, steps)
-    tw_s = _strided(twins, steps)
+    anchor = None
+    if steps != (1, 1, 1):
+        # the strided grid holds the voxel at the twins' centroid, whatever the storage
+        anchor = labels.centroid_mm(a | b)
+    lab_s = _strided(labels, steps, anchor)
+    tw_s = _strided(twins, steps, anchor)
     if exclude is not None and exclude.any():
         if exclude.shape != labels.shape:
             raise ValueError("exclude is not on the labels' grid")
-        ex_s = _strided(labels.with_array(exclude), steps).array
+        ex_s = _strided(labels.with_array(exclude), steps, anchor).array
         lab_s = lab_s.with_array(np.where(ex_s, 0, lab_s.array).astype(lab_s.array.dtype))
         tw_s = tw_s.with_array(np.where(ex_s, 0, tw_s.array).astype(tw_s.array.dtype))
     # The two frames need only the strided grids: each runs in a worker thread (their

@@ -91,6 +91,7 @@ and the frame says so (``TwinFrame.from_anatomy`` False, a note naming the twin)
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -116,6 +117,11 @@ _MAX_FOOTPRINT_POINTS = 60_000
 _MAX_MIRROR_POINTS = 5_000
 _MIRROR_STEP_DEG = 5.0
 _MIRROR_CAP_MM = 20.0
+#: Mismatches (mm) this close are a tie in the mirror plane's search, broken by the
+#: order of the planes tried (relative to the grid's frame): a float32 sform moves
+#: world coordinates by ~1e-5 mm, and the real CT stored turned picked a plane 0.31 deg
+#: away on a near-tie (:func:`_first_min`).
+_MIRROR_TIE_MM = 1e-5
 
 
 @dataclass(frozen=True)
@@ -220,6 +226,130 @@ def fibonacci_directions(n: int) -> np.ndarray:
     return np.stack(
         [np.cos(azim) * np.sin(polar), np.sin(azim) * np.sin(polar), np.cos(polar)], axis=1
     )
+
+
+#: The 24 rotations of a cube: signed permutation matrices of determinant +1.
+_CUBE_TURNS = tuple(
+    g
+    for perm in itertools.permutations(range(3))
+    for signs in itertools.product((1.0, -1.0), repeat=3)
+    if np.linalg.det(g := np.eye(3)[:, list(perm)] * np.array(signs)) > 0
+)
+
+
+def body_axes(body: np.ndarray, affine: np.ndarray) -> np.ndarray:
+    """The body's principal axes in world mm, signed by its skew: a rotation, (3, 3).
+
+    Parameters
+    ----------
+    body : bool array
+        The voxels (any crop of the grid: only offsets between voxels matter).
+    affine : (4, 4) or (3, 3) ndarray
+        The grid's affine (its linear part: the array axes' steps, mm).
+
+    Returns
+    -------
+    (3, 3) ndarray
+        Columns: the principal axes, largest spread first. Each of the two along which
+        the body is most skewed (third moment over the cubed spread) points to its
+        positive skew; the third follows from the right-hand rule (a body symmetric
+        about a plane has no skew across it). The world turned by ``Q`` gives ``Q @
+        axes`` up to rounding, unless two spreads tie (a voxelised sphere) or the body
+        is symmetric about two planes. The identity below 4 voxels.
+    """
+    idx = np.nonzero(body)
+    if len(idx[0]) < 4:
+        return np.eye(3)
+    m = np.asarray(affine, dtype=np.float64)[:3, :3]
+    d = [a.astype(np.float64) - float(a.mean()) for a in idx]
+    cov_i = np.array([[float(np.mean(d[i] * d[j])) for j in range(3)] for i in range(3)])
+    spread, vec = np.linalg.eigh(m @ cov_i @ m.T)
+    vec = vec[:, ::-1]
+    spread = np.maximum(spread[::-1], 1e-12)
+    steps = m.T @ vec  # each axis in index steps
+    skew = np.empty(3)
+    for k in range(3):
+        along = d[0] * steps[0, k] + d[1] * steps[1, k] + d[2] * steps[2, k]
+        skew[k] = float(np.mean(along**3)) / spread[k] ** 1.5
+    signed = sorted(np.argsort(-np.abs(skew), kind="stable")[:2].tolist())
+    for k in signed:
+        if skew[k] < 0:
+            vec[:, k] = -vec[:, k]
+    if np.linalg.det(vec) < 0:
+        free = ({0, 1, 2} - set(signed)).pop()
+        vec[:, free] = -vec[:, free]
+    return np.asarray(vec)
+
+
+def grid_frame(affine: np.ndarray, body: np.ndarray | None = None) -> np.ndarray:
+    """A frame of the grid's own directions, turned among them by the body: (3, 3).
+
+    The direction lattice (:func:`fibonacci_directions`) is laid in this frame
+    (:func:`grid_lattice`), not in the world axes. What the lattice bins is fixed to the
+    grid: a skin voxel's normal is an offset to its background neighbours, so the
+    normals of a flat face stair-step over a few directions that the grid sets, and the
+    extracranial voxels' directions are voxel positions. Laid in world axes, the same
+    voxels stored under a turned affine fell on other bins (a hand-made pair whose neck
+    ends square to the grid, turned 90 deg about z: twin A's axis 8.4 deg apart, the
+    neck's flat end taken on one storage only; the real CT turned 30 deg: axis 166.9
+    for 166.7). The grid's unit steps turn with the affine, but a grid is the same
+    after any of a cube's 24 turns (the canonical layout the frames get is square to
+    the world whenever the scan was, whatever 90-deg turn it was stored under), so the
+    body chooses among them: the turn of the steps that lies nearest its principal
+    axes (:func:`body_axes`; the largest trace of their product). The same voxels then
+    give the same frame relative to themselves under any turn of the affine.
+
+    Parameters
+    ----------
+    affine : (4, 4) or (3, 3) ndarray
+        The grid's affine (its linear part: the array axes' steps, mm).
+    body : bool array, optional
+        The voxels that choose the turn (none: the steps themselves).
+
+    Returns
+    -------
+    (3, 3) ndarray
+        The unit steps of the array axes (the nearest orthogonal matrix, by polar
+        decomposition, when they are not orthogonal within 1e-6), turned by the
+        chosen cube rotation; the world turned by ``Q`` gives ``Q @ frame``.
+    """
+    m = np.asarray(affine, dtype=np.float64)[:3, :3]
+    cols = m / np.linalg.norm(m, axis=0)
+    if not np.allclose(cols.T @ cols, np.eye(3), rtol=0.0, atol=1e-6):
+        u, _, vt = np.linalg.svd(m)
+        cols = u @ vt
+    if body is None:
+        return np.asarray(cols)
+    axes = body_axes(body, affine)
+    fit = [float(np.trace(axes.T @ cols @ g)) for g in _CUBE_TURNS]
+    return np.asarray(cols @ _CUBE_TURNS[int(np.argmax(fit))])
+
+
+#: A direction of no symmetry of the grid, in the frame's coordinates, along which
+#: :func:`_every` orders points: components 1 : sqrt(2) - 1 : pi - 3, no two voxel
+#: centres of a cubic grid at one level along it (the golden ratio's 1 : 0.618 : 0.382
+#: put every (-1, 1, 1) step at one level).
+_ORDER_DIR = np.array([1.0, 2.0**0.5 - 1.0, np.pi - 3.0])
+
+
+def _every(pts_mm: np.ndarray, frame: np.ndarray | None, step: int) -> np.ndarray:
+    """Rows of every ``step``-th point of ``pts_mm`` (world mm, (n, 3)), the points
+    taken in their order along a fixed direction of ``frame`` (:func:`grid_frame`),
+    not in raster order: a grid's raster order changes when the same voxels are stored
+    turned 90 deg (the canonical layout the frames get is then the array turned), and
+    so did the points a stride kept (the real CT's footprint and mirror samples).
+    ``step`` 1 (or no frame): every row, in raster order.
+    """
+    if step <= 1 or frame is None:
+        return np.arange(len(pts_mm))[:: max(1, step)]
+    along = pts_mm @ (np.asarray(frame, dtype=np.float64) @ _unit(_ORDER_DIR))
+    return np.argsort(along, kind="stable")[::step]
+
+
+def grid_lattice(n: int, frame: np.ndarray) -> np.ndarray:
+    """The direction lattice of ``n`` directions laid in ``frame`` (:func:`grid_frame`):
+    world unit vectors, (n, 3)."""
+    return np.asarray(fibonacci_directions(n) @ np.asarray(frame, dtype=np.float64).T)
 
 
 #: Rows of unit vectors binned on the direction lattice per block (:func:`nearest_directions`).
@@ -361,6 +491,10 @@ def twin_frame(
     def world(mask: np.ndarray) -> np.ndarray:
         return affine_points(labels.affine, np.argwhere(mask) + offset)
 
+    # the direction lattice turns with the grid, not with the world axes
+    own_frame = grid_frame(labels.affine, body)
+    lattice = grid_lattice(ap.directions, own_frame)
+
     b = labels.centroid_mm(_boxed(brain, lab.shape, box))
     # Vault thickness: skin (body next to air) is mostly over the vault.
     skin = body & ~ndi.binary_erosion(body | other) & free
@@ -428,6 +562,14 @@ def twin_frame(
             bulk_cache.append(cavity & (inside > params.scalp_skull_mm))
         return bulk_cache[0]
 
+    bulk_pts_cache: list[np.ndarray] = []
+
+    def bulk_points() -> np.ndarray:
+        if not bulk_pts_cache:
+            bulk = cavity_bulk()
+            bulk_pts_cache.append(world(bulk) if bulk.any() else world(cavity))
+        return bulk_pts_cache[0]
+
     def wall_normals(
         plane: _Plane, pts: np.ndarray, normals: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray | None]:
@@ -472,6 +614,13 @@ def twin_frame(
         # face) keeps the strict test: trimmed, the sides of a head cut mid-face pass
         # as a tube 12-14 deg off (vertical phantoms), where the cut's normal is right.
         neck_sized = what == "neck or jaw cut"
+        # the walls are read from the cut's depth to ``tube_length_mm`` inside it:
+        # where the cavity's bulk reaches into that band, they are the cranium's sides
+        # (a head cut 8 mm below its cavity read a "tube" 51 deg off the cut's normal)
+        if _bulk_in_walls(plane, bulk_points(), spacing, ap):
+            tube_dirs[what] = None
+            logger.debug("twin %s: the %s lies within the walls' band of the cavity", name, what)
+            return plane.normal
         found = room_skin() if neck_sized else skin_normals()
         fit = None
         if found is not None and ap.tube_normal_sigma_vx >= 0:
@@ -503,18 +652,36 @@ def twin_frame(
         )
         return tube
 
-    def body_plane(
-        direction: np.ndarray | None,
-        min_area_mm2: float = ap.body_cut_min_mm2,
-        level_fit: bool = False,
-    ) -> _Plane | None:
+    smooth_cache: list[np.ndarray | None] = []
+
+    def smoothed_skin() -> np.ndarray | None:
+        if not smooth_cache:
+            found = skin_normals()
+            radius_mm = ap.body_cut_smooth_vx * float(np.prod(spacing)) ** (1 / 3)
+            smooth_cache.append(
+                None if found is None else smoothed_normals(found[0], found[1], radius_mm)
+            )
+        return smooth_cache[0]
+
+    def body_plane(direction: np.ndarray | None) -> _Plane | None:
         return _body_cut_normal(
             skin=skin_normals(),
             spacing=spacing,
             params=ap,
+            lattice=lattice,
             direction=direction,
+            smoothed=None if direction is not None else smoothed_skin(),
+        )
+
+    def body_planes(min_area_mm2: float, level_fit: bool) -> list[_Plane]:
+        return _body_cut_candidates(
+            skin=skin_normals(),
+            spacing=spacing,
+            params=ap,
+            lattice=lattice,
             min_area_mm2=min_area_mm2,
             level_fit=level_fit,
+            smoothed=smoothed_skin(),
         )
 
     if cavity_cut is not None:
@@ -568,6 +735,7 @@ def twin_frame(
             body_pts=world(body & ~ndi.binary_erosion(body)),
             ext_ml=ext_ml,
             vault_mm=vault_mm,
+            frame=own_frame,
         )
     pts = world(ext)
     rel = pts - b
@@ -579,9 +747,9 @@ def twin_frame(
     # cue 1: mean direction of the extracranial volume
     mass = _unit(unit.mean(axis=0))
     # cue 2: footprint, each covered direction bin once
-    dirs = fibonacci_directions(ap.directions)
+    dirs = lattice
     step = max(1, int(np.ceil(len(unit) / _MAX_FOOTPRINT_POINTS)))
-    sample = unit[::step]
+    sample = unit[_every(pts, own_frame, step)]
     bins = nearest_directions(sample, dirs)
     bin_ml = np.bincount(bins, minlength=len(dirs)) * vox_ml * step
     covered = bin_ml >= ap.bin_min_ml
@@ -762,10 +930,6 @@ def twin_frame(
         # across the neck's end slab, from which the neck leans by more than the skull
         # base's own error (``cut_agree_deg``; whole heads' necks lie 3-10 deg from
         # their own flat end), is that cut: its normal replaces the neck...
-        end_plane = body_plane(None, min_area_mm2=ap.neck_cut_min_mm2, level_fit=True)
-        if end_plane is not None and not _ends_body(end_plane, body_pts, b, spacing, ap):
-            end_plane = None
-        end_seen = end_plane
         # where the neck ends (not a flat facet of an ear or a shoulder): across the
         # neck's end slab, or under the skull base as the neck itself must be
         # (``neck_agree_deg`` of the skull-base cues or the footprint). The end slab,
@@ -776,16 +940,28 @@ def twin_frame(
         # whose axis, followed back up from the cut's centre, reaches the brain centre
         # (the neck that carries this head, wherever the skull-base cues lean: on a
         # long head's planned labels they lean 27-35 deg to its long face)
-        if end_plane is not None and (
-            abs(float(np.dot(pts[end].mean(axis=0) - end_plane.centre_mm, end_plane.normal)))
-            <= max(ap.neck_slab_mm, 2.0 * max(spacing))
-            or min(
-                angle_deg(end_plane.centre_mm - b, down),
-                angle_deg(end_plane.centre_mm - b, footprint),
+        def at_neck(plane: _Plane) -> bool:
+            return (
+                abs(float(np.dot(pts[end].mean(axis=0) - plane.centre_mm, plane.normal)))
+                <= max(ap.neck_slab_mm, 2.0 * max(spacing))
+                or min(
+                    angle_deg(plane.centre_mm - b, down),
+                    angle_deg(plane.centre_mm - b, footprint),
+                )
+                <= ap.neck_agree_deg
             )
-            <= ap.neck_agree_deg
-            or walls_under_head(end_plane)
-        ):
+
+        # the flat patches that end the body, largest first: the first across the
+        # neck's end slab or under the skull base, else the largest (its walls may
+        # still show a neck)
+        ending = [
+            q
+            for q in body_planes(ap.neck_cut_min_mm2, level_fit=True)
+            if _ends_body(q, body_pts, b, spacing, ap)
+        ]
+        end_plane = next((q for q in ending if at_neck(q)), ending[0] if ending else None)
+        end_seen = end_plane
+        if end_plane is not None and (at_neck(end_plane) or walls_under_head(end_plane)):
             end_dir = body_direction(end_plane, "neck or jaw cut")
             lean_deg = angle_deg(neck_dir, end_dir)
             logger.debug(
@@ -1106,7 +1282,7 @@ def twin_frame(
     axis = -down
     if strength == 0.0:
         # no evidence: any perpendicular direction (flagged by face_strength 0)
-        face = _any_perpendicular(axis)
+        face = _any_perpendicular(axis, own_frame)
     else:
         # The protrusions lie 30-60 deg from the long axis (face, jaw, the skull base's
         # soft tissue): an axis leaning sideways by a few degrees turns their mean
@@ -1124,6 +1300,7 @@ def twin_frame(
             offset=offset,
             spacing=spacing,
             params=ap,
+            frame=own_frame,
         )
         if mirrored is not None:
             logger.debug("twin %s: face turned %.1f deg into the mirror plane", name, mirrored[1])
@@ -1218,6 +1395,16 @@ def _face_direction(
     return _unit(pmean), float(np.linalg.norm(pmean)), face_ml
 
 
+def _first_min(values: np.ndarray) -> int:
+    """Index of the first value within ``_MIRROR_TIE_MM`` of the smallest (the first
+    smallest when none is finite)."""
+    v = np.asarray(values, dtype=np.float64)
+    low = float(np.min(v))
+    if not np.isfinite(low):
+        return int(np.argmin(v))
+    return int(np.flatnonzero(v <= low + _MIRROR_TIE_MM)[0])
+
+
 def _turn(v: np.ndarray, about: np.ndarray, deg: float) -> np.ndarray:
     """``v`` rotated by ``deg`` degrees about the unit vector ``about`` (right hand)."""
     t = np.radians(deg)
@@ -1260,14 +1447,18 @@ def _mirror_search(
     offset: np.ndarray,
     spacing: tuple[float, float, float],
     params: AxisParams,
+    frame: np.ndarray | None = None,
 ) -> _MirrorFit | None:
     """The plane through ``centre_mm`` about which the skin of ``body`` is most symmetric.
 
     The skin of ``body`` (bool, a crop of the grid at voxel ``offset``) away from the
     other twin (``free``) is mirrored in planes through ``centre_mm`` (world mm) that
     contain the unit long ``axis`` turned about it over a full half-turn from a
-    reference fixed by the axis alone (:func:`_any_perpendicular`: no measured face
-    enters, so the same head gives the same plane whatever the face measure said), and
+    reference fixed by the axis and the grid's ``frame`` (:func:`_any_perpendicular`:
+    no measured face enters, so the same head gives the same plane whatever the face
+    measure said; the frame turns with the affine, so a turned storage searches the
+    same planes, where the world axes started the 5-deg grid elsewhere: faces 0.03-0.14
+    deg apart on a hand-made pair turned 30 deg), and
     tilted out of it by up to ``params.mirror_tilt_deg``; a plane's mismatch is the
     mean difference (mm, each capped at 20) of the body's smoothed signed distance
     between the skin points and their mirror images, over those that land away from the
@@ -1283,7 +1474,8 @@ def _mirror_search(
     idx = np.argwhere(skin & free)
     if len(idx) < 100:
         return None
-    idx = idx[:: max(1, int(np.ceil(len(idx) / _MAX_MIRROR_POINTS)))]
+    stride = max(1, int(np.ceil(len(idx) / _MAX_MIRROR_POINTS)))
+    idx = idx[_every(affine_points(affine, idx + offset), frame, stride)]
     pts = affine_points(affine, idx + offset) - centre_mm
     # signed distance (mm) to the body's surface, smoothed by one voxel and read
     # between voxel centres: a mirror plane along the grid maps voxel centres onto
@@ -1293,7 +1485,7 @@ def _mirror_search(
     own = ndi.map_coordinates(sdf, idx.T.astype(np.float64), order=1)
     inv = np.linalg.inv(affine)
     shape = np.array(body.shape)
-    ref = _any_perpendicular(axis)
+    ref = _any_perpendicular(axis, frame)
     every = np.ones(len(pts), dtype=bool)
     low = pts @ axis < 0.0
 
@@ -1311,7 +1503,9 @@ def _mirror_search(
         p = pts[keep]
         mirrored = p[:, None, :] - 2.0 * (p @ normals.T)[:, :, None] * normals[None]
         at = (mirrored + centre_mm) @ inv[:3, :3].T + inv[:3, 3] - offset
-        ijk = np.rint(at).astype(np.int64)
+        # the nearest voxel, halves rounded up: an image half-way between voxels (a
+        # plane along the grid) must not round by the storage's last bits
+        ijk = np.floor(at + (0.5 + 1e-6)).astype(np.int64)
         ok = np.all((ijk >= 0) & (ijk < shape), axis=2)
         ijk = np.where(ok[:, :, None], ijk, 0)
         ok &= free[ijk[..., 0], ijk[..., 1], ijk[..., 2]]
@@ -1339,8 +1533,8 @@ def _mirror_search(
                 cand = cur + np.array(moves)
                 cand = cand[np.abs(cand[:, 1]) <= lim + 1e-9]
                 fit = mismatch(cand, keep)
-                j = int(np.argmin(fit))
-                if not fit[j] < cur_mm:
+                j = _first_min(fit)
+                if not fit[j] < cur_mm - _MIRROR_TIE_MM:
                     break
                 cur, cur_mm = cand[j], float(fit[j])
             s /= 2.0
@@ -1352,7 +1546,7 @@ def _mirror_search(
     cells = np.array([(a, t) for a in turns for t in tilts])
     d_all, ok_all = differences(cells, every)
     grid = mean(d_all, ok_all).reshape(len(turns), len(tilts))
-    k, m = np.unravel_index(int(np.argmin(grid)), grid.shape)
+    k, m = np.unravel_index(_first_min(grid.ravel()), grid.shape)
     if not np.isfinite(grid[k, m]):
         return None
     best, best_mm = refine(cells[k * len(tilts) + m].astype(np.float64), float(grid[k, m]), every)
@@ -1377,7 +1571,7 @@ def _mirror_search(
     low_turn: float | None = None
     if low.sum() >= 100:
         low_grid = mean(d_all[low], ok_all[low])
-        j = int(np.argmin(low_grid))
+        j = _first_min(low_grid)
         if np.isfinite(low_grid[j]):
             low_best, _ = refine(cells[j].astype(np.float64), float(low_grid[j]), low)
             low_turn = float((low_best[0] - turn + 90.0) % 180.0 - 90.0)
@@ -1403,6 +1597,7 @@ def _mirror_face(
     offset: np.ndarray,
     spacing: tuple[float, float, float],
     params: AxisParams,
+    frame: np.ndarray | None = None,
 ) -> tuple[np.ndarray, float] | None:
     """The face direction in the head's plane of bilateral symmetry, or None.
 
@@ -1424,6 +1619,7 @@ def _mirror_face(
         offset=offset,
         spacing=spacing,
         params=params,
+        frame=frame,
     )
     if fit is None:
         return None
@@ -1456,9 +1652,12 @@ def _mirror_face(
     return new, angle_deg(new, face)
 
 
-def _any_perpendicular(axis: np.ndarray) -> np.ndarray:
-    """A deterministic unit vector perpendicular to unit ``axis``."""
-    helper = np.eye(3)[int(np.argmin(np.abs(axis)))]
+def _any_perpendicular(axis: np.ndarray, frame: np.ndarray | None = None) -> np.ndarray:
+    """A deterministic unit vector perpendicular to unit ``axis``: its cross product
+    with the column of ``frame`` (:func:`grid_frame`; the world axes when None)
+    farthest from it, so that it turns with the frame."""
+    basis = np.eye(3) if frame is None else np.asarray(frame, dtype=np.float64)
+    helper = basis[:, int(np.argmin(np.abs(basis.T @ axis)))]
     return _unit(np.cross(axis, helper))
 
 
@@ -1471,13 +1670,15 @@ def _junction_frame(
     body_pts: np.ndarray,
     ext_ml: float,
     vault_mm: float,
+    frame: np.ndarray | None = None,
 ) -> TwinFrame:
     """The least-assuming frame of a head that shows nothing below its cranium.
 
     Craniopagus twins are joined at the cranial vault, most often at the vertex, so the
     long axis is taken from the brain centre ``b`` to the centroid ``j_centre`` of the
     twin's side of the junction (world mm). The face direction is unknown: an arbitrary
-    deterministic perpendicular with ``face_strength`` 0. ``cavity_pts`` and
+    deterministic perpendicular (fixed by the grid's ``frame``, :func:`_any_perpendicular`)
+    with ``face_strength`` 0. ``cavity_pts`` and
     ``body_pts`` (world mm, (n, 3)) place the neck end of the cavity and the vertex.
     """
     axis = _unit(j_centre - b)
@@ -1495,7 +1696,7 @@ def _junction_frame(
         twin=name,
         brain_centre_mm=b,
         axis=axis,
-        face_dir=_any_perpendicular(axis),
+        face_dir=_any_perpendicular(axis, frame),
         neck_mm=b - axis * depth,
         vertex_mm=vertex,
         neck_ml=ext_ml,
@@ -1665,6 +1866,33 @@ def _tube_axis(
             break
         axis = np.linalg.eigh(scatter(close))[1][:, 0]
     return _unit(axis if np.dot(axis, plane.normal) >= 0 else -axis)
+
+
+def _bulk_in_walls(
+    plane: _Plane,
+    bulk_pts: np.ndarray,
+    spacing: tuple[float, float, float],
+    params: AxisParams,
+) -> bool:
+    """Whether the cranial cavity's bulk reaches into the band where :func:`_tube_axis`
+    reads a cut's walls (from the cut's depth to ``params.tube_length_mm`` inside it,
+    within ``params.tube_radius_factor`` of its equivalent radius of its centre): the
+    skin there is the cranium's, not a neck's, whatever tube its normals may form.
+
+    ``bulk_pts`` (world mm, (n, 3)): the cavity deeper than the scalp and skull inside
+    it (a spinal cord labelled CSF or brain down the neck is not bulk).
+    """
+    if len(bulk_pts) == 0:
+        return False
+    depth_mm = max(params.body_cut_depth_mm, float(max(spacing)))
+    rel = bulk_pts - plane.centre_mm
+    h = rel @ plane.normal
+    band = (h <= 0.0) & (h >= -(depth_mm + params.tube_length_mm))
+    if not band.any():
+        return False
+    across = rel[band] - np.outer(h[band], plane.normal)
+    reach_mm = params.tube_radius_factor * float(np.sqrt(plane.area_mm2 / np.pi))
+    return bool((np.linalg.norm(across, axis=1) <= reach_mm).any())
 
 
 def _distance_normals(
@@ -1860,6 +2088,8 @@ def _body_cut_normal(
     direction: np.ndarray | None = None,
     min_area_mm2: float | None = None,
     level_fit: bool = False,
+    lattice: np.ndarray | None = None,
+    smoothed: np.ndarray | None = None,
 ) -> _Plane | None:
     """The scan's cut through the body (outward normal, centre, area), or None.
 
@@ -1867,58 +2097,291 @@ def _body_cut_normal(
     outward unit normals), None when it has too few voxels. The skin of a head is
     curved; where a scan ends inside the body (skull base, C1, the neck) the tissue
     meets background or the array's edge across a plane. Each skin voxel's outward
-    normal (its background neighbours among the 26, world directions) is binned on the direction lattice; the skin within
-    ``params.body_cut_normal_deg`` of the most common normal (with ``direction``, a
-    world unit vector: of the most common one within ``params.cut_plane_agree_deg`` of
-    it, to test the plane of a candidate cavity cut), within
-    ``params.body_cut_depth_mm`` of the plane fitted to it, is the candidate cut. It is
-    returned when its area (projected on the plane) is at least ``min_area_mm2``
-    (default ``params.body_cut_min_mm2``; any area with ``direction``). With
-    ``level_fit`` the plane is fitted to the level along the common normal that holds
-    the most of that skin (:func:`_densest_level`), not to all of it.
+    normal (its background neighbours among the 26, world directions) is binned on the
+    direction lattice.
+
+    Without ``direction``, the normals are first averaged over the skin within
+    ``params.body_cut_smooth_vx`` voxels (:func:`smoothed_normals`; ``smoothed``: the
+    result when already computed): a voxel normal takes one of a few dozen directions,
+    and on a face oblique to the grid a third of them lay 10-20 deg off its plane's
+    normal (a ball cut by a plane: its patch held 2100-2700 of 4084 mm^2 and none at
+    all for one direction); averaged over 2 voxels they lie within 10 deg of it, and
+    the terraces of a curved side square to the grid no longer pile into the bin of a
+    grid axis. Then every bin that holds more normals than the bins around it
+    (within 1.5 lattice steps) seeds a patch, the ``params.body_cut_seeds`` fullest
+    first, and each seed grows its patch (:func:`_flat_patch`): the skin within
+    ``params.body_cut_normal_deg`` of it, within ``params.body_cut_depth_mm`` of the
+    plane fitted to those points' positions, then all the skin within that depth of
+    the plane whose normal lies within that angle of the plane's, refitted until it
+    holds. The largest patch (area projected on its plane) is the candidate cut. A
+    flat face oblique to the grid has its voxel normals stair-stepped over several
+    bins and no single bin holds it: the plane fitted to the points' positions does
+    not stair-step, so the grown patch is the whole face whichever bin seeded it, and
+    so whatever the lattice (laid in the world or in the grid's frame). The fullest
+    bin alone is not the face either: the terraces of a curved side square to a
+    turned grid put thousands of normals in the bin along a grid axis (the real CT
+    resampled onto a grid turned 30 deg: 4102 normals there, 3070 in the cut's own
+    bin, a curved 1700 mm2 patch taken for 10000 mm2 of cut). It is returned when its
+    area is at least ``min_area_mm2`` (default ``params.body_cut_min_mm2``).
+
+    With ``direction`` (a world unit vector, to test the plane of a candidate cavity
+    cut) the one seed is the fullest bin within ``params.cut_plane_agree_deg`` of it,
+    its cone that angle wide and the patch not grown (any area returned): the wide
+    cone holds an oblique face's stair-steps already. With ``level_fit`` the plane is
+    first fitted to the level along the seed that holds the most of its skin
+    (:func:`_densest_level`), not to all of it. ``lattice``: the direction lattice
+    (world unit vectors, :func:`grid_lattice`: laid in the grid's frame so that a
+    turned storage bins alike); the world-axis lattice when None.
     """
     ap = params
     sp = np.asarray(spacing, dtype=float)
     if skin is None:
         return None
     pts, gw = skin
-    dirs = fibonacci_directions(ap.directions)
-    counts = np.bincount(nearest_directions(gw, dirs), minlength=len(dirs))
+    dirs = fibonacci_directions(ap.directions) if lattice is None else lattice
     if direction is not None:
+        counts = np.bincount(nearest_directions(gw, dirs), minlength=len(dirs))
+        depth_mm = max(ap.body_cut_depth_mm, float(sp.max()))
+        cell = float(sp.min())
         # voxel normals of a plane oblique to the grid cluster on a few stair-step
         # directions around its normal: the most common one near ``direction``
         near = dirs @ _unit(np.asarray(direction, dtype=float))
         counts = np.where(near >= np.cos(np.radians(ap.cut_plane_agree_deg)), counts, -1)
-    best = dirs[int(np.argmax(counts))]
-    cone_deg = ap.body_cut_normal_deg if direction is None else ap.cut_plane_agree_deg
-    sel = gw @ best >= np.cos(np.radians(cone_deg))
+        seed = dirs[int(np.argmax(counts))]
+        return _flat_patch(
+            pts, gw, seed, ap.cut_plane_agree_deg, depth_mm, cell, level_fit=level_fit, grow=False
+        )
+    found = _body_cut_candidates(
+        skin=skin,
+        spacing=spacing,
+        params=params,
+        min_area_mm2=min_area_mm2,
+        level_fit=level_fit,
+        lattice=dirs,
+        smoothed=smoothed,
+    )
+    return found[0] if found else None
+
+
+def _body_cut_candidates(
+    *,
+    skin: tuple[np.ndarray, np.ndarray] | None,
+    spacing: tuple[float, float, float],
+    params: AxisParams,
+    min_area_mm2: float | None = None,
+    level_fit: bool = False,
+    lattice: np.ndarray | None = None,
+    smoothed: np.ndarray | None = None,
+) -> list[_Plane]:
+    """Every flat patch that :func:`_body_cut_normal` (without ``direction``) chooses
+    from, of at least ``min_area_mm2`` (default ``params.body_cut_min_mm2``), largest
+    first (seeds' order on equal areas): the caller that tests where a patch lies (a
+    neck's cut must end the body across the neck's end slab) takes the first that
+    passes, not only the largest (a phantom's flat cheek, 1143 mm^2, outgrew its cut
+    neck's 900 and hid it). Arguments as :func:`_body_cut_normal`'s."""
+    ap = params
+    sp = np.asarray(spacing, dtype=float)
+    if skin is None:
+        return []
+    pts, gw = skin
+    dirs = fibonacci_directions(ap.directions) if lattice is None else lattice
+    depth_mm = max(ap.body_cut_depth_mm, float(sp.max()))
+    cell = float(sp.min())
+    need_mm2 = ap.body_cut_min_mm2 if min_area_mm2 is None else min_area_mm2
+    if level_fit:
+        # a neck's or jaw's cut (``neck_cut_min_mm2``, a few hundred mm^2 on grids up
+        # to 3.3 mm): the skin near the fullest bin of the voxel normals, not grown;
+        # grown within 10 deg of its plane a cut neck 12 voxels across lost the
+        # stair-step normals 12.5 deg off (1556 -> 1090 mm^2, its walls then no tube),
+        # and wider cones grew curved skin past the body cut's area
+        counts = np.bincount(nearest_directions(gw, dirs), minlength=len(dirs))
+        seed = dirs[int(np.argmax(counts))]
+        one = _flat_patch(
+            pts, gw, seed, ap.body_cut_normal_deg, depth_mm, cell, level_fit=True, grow=False
+        )
+        return [one] if one is not None and one.area_mm2 >= need_mm2 else []
+    if smoothed is None:
+        radius_mm = ap.body_cut_smooth_vx * float(np.prod(sp)) ** (1 / 3)
+        smoothed = smoothed_normals(pts, gw, radius_mm)
+    counts = np.bincount(nearest_directions(smoothed, dirs), minlength=len(dirs))
+    found: list[_Plane] = []
+    for k in _peak_bins(counts, dirs)[: max(1, ap.body_cut_seeds)]:
+        plane = _flat_patch(
+            pts,
+            gw,
+            dirs[k],
+            ap.body_cut_normal_deg,
+            depth_mm,
+            cell,
+            smoothed=smoothed,
+        )
+        if plane is not None:
+            logger.debug("body cut face candidate: %.0f mm2", plane.area_mm2)
+            if plane.area_mm2 >= need_mm2:
+                found.append(plane)
+    return sorted(found, key=lambda q: -q.area_mm2)
+
+
+def smoothed_normals(pts_mm: np.ndarray, normals: np.ndarray, radius_mm: float) -> np.ndarray:
+    """Unit normals averaged over the points within ``radius_mm`` of each (itself too).
+
+    Parameters
+    ----------
+    pts_mm : (n, 3) ndarray
+        Skin points (world mm).
+    normals : (n, 3) ndarray
+        Their unit normals (a voxel's mean offset to its background neighbours: a few
+        dozen directions, stair-stepped across a face oblique to the grid).
+    radius_mm : float
+        Neighbourhood radius (mm); 0 or less: ``normals`` unchanged.
+
+    Returns
+    -------
+    (n, 3) ndarray
+        The mean of the neighbours' normals, normalised; a point whose mean vanishes
+        keeps its own. The neighbours are found by distance, so the same voxels stored
+        under a turned affine average alike.
+    """
+    n = np.asarray(normals, dtype=np.float64)
+    if radius_mm <= 0.0 or len(n) < 2:
+        return n.copy()
+    from scipy.spatial import cKDTree
+
+    pairs = cKDTree(pts_mm).query_pairs(radius_mm, output_type="ndarray")
+    total = n.copy()
+    for dim in range(3):
+        total[:, dim] += np.bincount(pairs[:, 0], weights=n[pairs[:, 1], dim], minlength=len(n))
+        total[:, dim] += np.bincount(pairs[:, 1], weights=n[pairs[:, 0], dim], minlength=len(n))
+    size = np.linalg.norm(total, axis=1)
+    ok = size > 1e-9
+    out = n.copy()
+    out[ok] = total[ok] / size[ok, None]
+    return out
+
+
+#: Rounds of regrowing a flat patch from its fitted plane (:func:`_flat_patch`); the
+#: patch usually holds after two.
+_GROW_ROUNDS = 6
+
+
+def _peak_bins(counts: np.ndarray, dirs: np.ndarray) -> np.ndarray:
+    """Indices of the lattice bins that hold more normals than every bin within 1.5
+    lattice steps (the first of equal ones), fullest first; empty bins excluded.
+
+    ``dirs`` (m, 3): the lattice's unit vectors (its step about ``sqrt(4 pi / m)``
+    rad); ``counts`` (m,): normals per bin.
+    """
+    step = float(np.sqrt(4.0 * np.pi / len(dirs)))
+    near = dirs @ dirs.T >= np.cos(1.5 * step)
+    c = np.asarray(counts, dtype=np.int64)
+    m = len(c)
+    order = np.arange(m)
+    # a bin is a peak when no neighbour holds more, nor as many with a lower index
+    beats = (c[None, :] > c[:, None]) | (
+        (c[None, :] == c[:, None]) & (order[None, :] < order[:, None])
+    )
+    peak = ~np.any(near & beats, axis=1) & (c > 0)
+    idx = np.flatnonzero(peak)
+    return idx[np.argsort(-c[idx], kind="stable")]
+
+
+def _flat_patch(
+    pts: np.ndarray,
+    normals: np.ndarray,
+    seed: np.ndarray,
+    cone_deg: float,
+    depth_mm: float,
+    cell_mm: float,
+    *,
+    level_fit: bool = False,
+    grow: bool = True,
+    smoothed: np.ndarray | None = None,
+) -> _Plane | None:
+    """The flat skin patch around the normals near ``seed``, or None below 10 voxels.
+
+    Parameters
+    ----------
+    pts, normals : (n, 3) ndarray
+        Skin points (world mm) and their outward unit voxel normals.
+    seed : (3,) ndarray
+        Unit direction: the skin whose normals lie within ``cone_deg`` of it starts the
+        patch.
+    cone_deg, depth_mm : float
+        The patch starts from the normals within ``cone_deg`` of the seed; its points
+        lie within ``depth_mm`` of its plane.
+    cell_mm : float
+        Side of the square cells on the plane that count its area (the grid's
+        smallest step).
+    level_fit : bool
+        Fit the first plane to the level along ``seed`` that holds the most of the
+        seed's skin (:func:`_densest_level`; skin facing the same way at other levels,
+        the underside of a chin above a cut neck, is not on the cut), not to all of it.
+    smoothed : (n, 3) ndarray, optional
+        The normals averaged over a few voxels (:func:`smoothed_normals`): a point
+        belongs when either its own or its averaged normal lies within ``cone_deg``.
+        The averaged ones hold an oblique face's stair-steps; the voxel's own holds the
+        face's last two voxels before its rim, where the average mixes in the sides
+        (a cut neck 10 voxels across on a 2 mm grid kept 900 of its 1556 mm^2 with the
+        averaged normals alone, too narrow for its walls to be read as a tube).
+    grow : bool
+        Regrow the patch from its plane: all the skin within ``depth_mm`` of it whose
+        normal lies within ``cone_deg`` of its normal, then refit, until the patch
+        holds (at most ``_GROW_ROUNDS``). The plane comes from the points' positions,
+        which do not stair-step as the voxel normals of a face oblique to the grid do,
+        so the patch no longer depends on which bin seeded it.
+
+    Returns
+    -------
+    _Plane or None
+        Outward unit normal (on the seed's side), the patch's centre (world mm) and
+        its area projected on the plane (mm^2, cells of ``cell_mm`` it covers).
+    """
+
+    def within(d: np.ndarray, deg: float) -> np.ndarray:
+        cos_deg = float(np.cos(np.radians(deg)))
+        ok = normals @ d >= cos_deg
+        if smoothed is not None:
+            ok |= smoothed @ d >= cos_deg
+        return np.asarray(ok)
+
+    sel = within(seed, cone_deg)
     if sel.sum() < 10:
         return None
     p = pts[sel]
-    depth_mm = max(ap.body_cut_depth_mm, float(sp.max()))
     if level_fit:
-        # skin facing the same way at other levels (the underside of a chin above a
-        # cut neck) is not on the cut: start from the level along ``best`` holding
-        # the most of it, then refit (one plane through all of it tilts and shifts
-        # off the cut and keeps little of its area)
-        flat = _densest_level(p @ best, depth_mm)
+        # one plane through all of it tilts and shifts off the cut and keeps little
+        # of its area: start from the densest level, then refit
+        flat = _densest_level(p @ seed, depth_mm)
         rounds = 2
     else:
         flat = np.ones(len(p), dtype=bool)
         rounds = 1
-    normal = best
+    normal = np.asarray(seed, dtype=np.float64)
     for _ in range(rounds):
         centre = p[flat].mean(axis=0)
-        _, sv, vt = np.linalg.svd(p[flat] - centre, full_matrices=False)
-        normal = vt[-1] if np.dot(vt[-1], best) >= 0 else -vt[-1]
+        _, _, vt = np.linalg.svd(p[flat] - centre, full_matrices=False)
+        normal = vt[-1] if np.dot(vt[-1], normal) >= 0 else -vt[-1]
         flat = np.abs((p - centre) @ normal) <= depth_mm
-    cell = float(sp.min())
-    uv = np.floor((p[flat] - centre) @ vt[:2].T / cell).astype(np.int64)
-    area_mm2 = float(len(np.unique(uv, axis=0))) * cell * cell
-    logger.debug("body cut face candidate: %.0f mm2", area_mm2)
-    need_mm2 = ap.body_cut_min_mm2 if min_area_mm2 is None else min_area_mm2
-    if direction is None and area_mm2 < need_mm2:
+    member = p[flat]
+    if grow:
+        held = np.flatnonzero(sel)[flat]
+        for _ in range(_GROW_ROUNDS):
+            now = np.flatnonzero(
+                (np.abs((pts - centre) @ normal) <= depth_mm) & within(normal, cone_deg)
+            )
+            if len(now) < 10 or np.array_equal(now, held):
+                break
+            held = now
+            member = pts[held]
+            centre = member.mean(axis=0)
+            _, _, vt = np.linalg.svd(member - centre, full_matrices=False)
+            normal = vt[-1] if np.dot(vt[-1], normal) >= 0 else -vt[-1]
+        member = pts[held]
+        centre = member.mean(axis=0)
+    if len(member) == 0:
         return None
+    uv = np.floor((member - centre) @ vt[:2].T / cell_mm).astype(np.int64)
+    area_mm2 = float(len(np.unique(uv, axis=0))) * cell_mm * cell_mm
     return _Plane(normal=_unit(normal), centre_mm=centre, area_mm2=area_mm2)
 
 

@@ -140,8 +140,25 @@ class AxisParams:
     spherical cap looks flat within 20 deg and 3 mm, but only over a small area)."""
 
     body_cut_normal_deg: float = 10.0
-    """Skin normals within this angle (deg) of the most common one form the candidate
-    flat patch where the scan cut the body."""
+    """Skin normals within this angle (deg) of a seed bin's direction start a candidate
+    flat patch where the scan cut the body, and within this angle of the patch's fitted
+    plane they keep belonging to it as it grows (``fusion.axes._flat_patch``)."""
+
+    body_cut_smooth_vx: float = 1.9
+    """The skin normals are averaged over this radius (voxels of the grid's mean step)
+    before the flat-patch search bins and grows them (``fusion.axes.smoothed_normals``):
+    a ball cut by a plane oblique to a 1 mm grid, 8 directions, voxel normals 64-99 %
+    within 10 deg of the plane's, averaged over 1.8 mm all of them. 1.9 lies between an
+    isotropic grid's neighbour distances sqrt(3) and 2, so that no neighbour sits on the
+    radius, where a turned storage's rounding would decide."""
+
+    body_cut_seeds: int = 8
+    """Bins of the skin normals' lattice that seed a flat patch each (the fullest of
+    those holding more normals than the bins around them); the largest grown patch is
+    the candidate cut. The cut's own bin is not always the fullest: on the real CT
+    resampled onto a grid turned 30 deg it was second, after the terraces of a curved
+    side square to the grid (docs/orientation.md, "Flat patches grown from their
+    plane")."""
 
     body_cut_depth_mm: float = 3.0
     """Candidate skin points within this distance (mm, at least one voxel) of the

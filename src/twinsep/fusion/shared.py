@@ -639,7 +639,12 @@ def shared_bone_mask(
 def azimuth_coverage_deg(
     points_mm: np.ndarray, centre_mm: np.ndarray, axis: np.ndarray, *, bin_deg: float = 10.0
 ) -> float:
-    """Azimuth (deg) around an axis covered by points, in bins of ``bin_deg``."""
+    """Azimuth (deg) around an axis covered by points, in bins of ``bin_deg``.
+
+    The bins start at the azimuth of the point that ends the widest empty arc (a
+    direction of the points themselves): counted from a world axis, the same points
+    stored under a turned affine could fill one bin more or less.
+    """
     if points_mm.shape[0] == 0:
         return 0.0
     axis = axis / np.linalg.norm(axis)
@@ -649,6 +654,13 @@ def azimuth_coverage_deg(
     e2 = np.cross(axis, e1)
     rel = points_mm - centre_mm
     phi = np.degrees(np.arctan2(rel @ e2, rel @ e1)) % 360.0
+    ordered = np.sort(phi)
+    gaps = np.diff(np.concatenate([ordered, ordered[:1] + 360.0]))
+    widest = int(np.argmax(gaps))
+    start = float(ordered[(widest + 1) % len(ordered)])
+    phi = (phi - start) % 360.0
+    # nothing lies in the widest gap before the start: only the start's own rounding
+    phi[phi >= 360.0 - 0.5 * float(gaps[widest])] = 0.0
     n_bins = int(round(360.0 / bin_deg))
     occupied = np.unique(np.floor(phi / bin_deg).astype(int) % n_bins)
     return float(occupied.size * bin_deg)
