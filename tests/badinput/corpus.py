@@ -505,6 +505,48 @@ def positions_blanked(root: Path) -> BadCase:
     return BadCase(files[0].parent, "blanked", ("one position", "different images"))
 
 
+def nifti_absurd_scale(root: Path) -> BadCase:
+    # scl_slope 1e6 read -1e9..1.5e9 and was "guessed as CT" and planned (round 6 open)
+    img = nib.Nifti1Image(_ct((8, 8, 8), 32), _affine())
+    img.header.set_slope_inter(1e6, 0.0)
+    p = root / "scaled.nii"
+    nib.save(img, str(p))
+    return BadCase(p, "scaled.nii", ("above anything a ct holds", "scl_slope"))
+
+
+def mha_zero_spacing(root: Path) -> BadCase:
+    # ITK's words until session 29: "Refusing to change spacing from [1, 1, 1] to [0, ...]"
+    head = (
+        "ObjectType = Image\nNDims = 3\nBinaryData = True\nBinaryDataByteOrderMSB = False\n"
+        "ElementSpacing = 0 1 2\nDimSize = 8 8 8\nElementType = MET_SHORT\n"
+        "ElementDataFile = LOCAL\n"
+    )
+    p = root / "zero.mha"
+    p.write_bytes(head.encode() + _ct((8, 8, 8), 33).tobytes())
+    return BadCase(p, "zero.mha", ("elementspacing = 0 1 2", "voxel spacing"))
+
+
+def nrrd_parallel_axes(root: Path) -> BadCase:
+    # ITK's words until session 29: "cannot read voxel data: 0 0 1"
+    head = (
+        "NRRD0004\ntype: short\ndimension: 3\nspace: left-posterior-superior\n"
+        "sizes: 8 8 8\nspace directions: (1,0,0) (1,0,0) (0,0,2)\nendian: little\n"
+        "encoding: raw\n\n"
+    )
+    p = root / "parallel.nrrd"
+    p.write_bytes(head.encode() + _ct((8, 8, 8), 34).astype("<i2").tobytes())
+    return BadCase(p, "parallel.nrrd", ("not a rotation", "parallel"))
+
+
+def disc_image_named_img(root: Path) -> BadCase:
+    # a UDF disc image named .img was "the header study.hdr of this ... pair is missing"
+    raw = bytearray(40000)
+    raw[32769:32774] = b"BEA01"
+    p = root / "study.img"
+    p.write_bytes(bytes(raw))
+    return BadCase(p, "study.img", ("disc image", "udf"))
+
+
 #: All cases by name (the parametrised test runs each one).
 CASES: dict[str, Callable[[Path], BadCase]] = {
     f.__name__: f
@@ -551,6 +593,10 @@ CASES: dict[str, Callable[[Path], BadCase]] = {
         mha_corrupt_compressed,
         nifti_quaternion_damaged,
         positions_blanked,
+        nifti_absurd_scale,
+        mha_zero_spacing,
+        nrrd_parallel_axes,
+        disc_image_named_img,
     )
 }
 

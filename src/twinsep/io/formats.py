@@ -34,9 +34,11 @@ from twinsep.io._loaded import Loaded, sha256_file, sha256_of_hashes
 from twinsep.io.atomic import atomic_output, atomic_write_bytes
 from twinsep.io.checks import LoadParams, check_memory, check_shape
 from twinsep.io.fsnames import is_utf8, itk_openable, itk_writable
+from twinsep.io.itk_header import captured_stderr, itk_geometry_problem, metaimage_header_problem
 from twinsep.io.mha_space import metaimage_orientation_warnings
 from twinsep.io.nifti_frame import nifti_affine, qform_problem, sform_problem
 from twinsep.io.nrrd_space import nrrd_space_to_mm
+from twinsep.io.pair_content import foreign_header_kind
 from twinsep.io.voxel_data import checksum_problem, metaimage_data_problem
 from twinsep.volume import LPS_TO_RAS, Volume
 
@@ -473,7 +475,12 @@ def pair_files(path: Path) -> tuple[Path, Path | None]:
     if suffix.lower() == ".hdr":
         return path, found
     if found is None:
-        raise ScanError(path, f"the header {cands[0].name} of this NIfTI/Analyze pair is missing")
+        raise ScanError(
+            path,
+            f"no header {cands[0].name} beside it: a .img of a NIfTI/Analyze pair holds only "
+            "voxels, and without its .hdr nothing says their size, type or orientation; copy "
+            "the pair together",
+        )
     return found, path
 
 
@@ -493,7 +500,13 @@ def read_nifti_pair(path: Path, *, params: LoadParams = LoadParams()) -> Loaded:
     with open(hdr, "rb") as fh:
         # the whole .hdr: a pair's extensions follow its header to the end of the file
         head = fh.read(_MAX_NIFTI_HEADER_BYTES)
-    klass = _nifti_class(head, hdr)
+    try:
+        klass = _nifti_class(head, hdr)
+    except ScanError:
+        what = foreign_header_kind(head) or (
+            "not a NIfTI/Analyze header (its first 4 bytes are not the header size, 348 or 540)"
+        )
+        raise ScanError(path, what if hdr == path else f"its header {hdr.name} is {what}") from None
     magic_at = 344 if klass is nib.Nifti1Image else 4
     magic = head[magic_at : magic_at + 4]
     if magic in (b"n+1\x00", b"n+2\x00"):
@@ -519,6 +532,15 @@ def read_nifti_pair(path: Path, *, params: LoadParams = LoadParams()) -> Loaded:
             f"truncated: {have} bytes of voxel data but the header {hdr.name} needs {need} "
             f"({'×'.join(map(str, shape))} voxels of {dtype.name}); copy the pair again",
         )
+    extra = (
+        [
+            f"{img_path.name} holds {have - need} bytes more than its header {hdr.name} "
+            f"describes ({'×'.join(map(str, shape))} voxels of {dtype.name}); only the first "
+            f"{need} were read: check that it is this header's voxel file"
+        ]
+        if have > need
+        else []
+    )
     hdr_bytes = hdr.read_bytes()
     img_bytes = img_path.read_bytes()
     file_map = pair_class.make_file_map(
@@ -536,7 +558,8 @@ def read_nifti_pair(path: Path, *, params: LoadParams = LoadParams()) -> Loaded:
         format="nifti",
         sha256=digest,
         n_files=2,
-        warnings=_negative_pixdim_warnings(pair_class, head)
+        warnings=extra
+        + _negative_pixdim_warnings(pair_class, head)
         + frame_warnings
         + _nifti_warnings(img.header),
     )
@@ -561,14 +584,16 @@ _ITK_ITEMSIZE = {
 }
 
 
-def _itk_reason(exc: BaseException) -> str:
-    """Shorten ITK's multi-line exception text to its description."""
+def _itk_reason(exc: BaseException, printed: str = "") -> str:
+    """Shorten ITK's multi-line exception text to its description; ``printed`` (what the
+    C++ code wrote on stderr meanwhile) replaces a description that says nothing
+    ("Reason: Success", a bare row of numbers)."""
     text = str(exc)
     found = re.findall(r"Description:\s*(.+)", text)
-    if found:
-        return found[-1].strip()
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    return lines[-1] if lines else type(exc).__name__
+    reason = found[-1].strip() if found else lines[-1] if lines else type(exc).__name__
+    says_nothing = reason.startswith("Reason:") or not re.search(r"[A-Za-z]{3}", reason)
+    return printed.rstrip(".") if printed and says_nothing else reason
 
 
 def itk_affine_ras(
@@ -646,10 +671,20 @@ def _read_itk(path: Path, name: str, present: list[Path], fmt: str, params: Load
     reader = sitk.ImageFileReader()
     reader.SetFileName(name)
     reader.SetImageIO("NrrdImageIO" if fmt == "nrrd" else "MetaImageIO")  # content, not suffix
+    if fmt == "mha":  # MetaIO prints a bad header on stderr and misreads nan as 0
+        bad = metaimage_header_problem(path)
+        if bad is not None:
+            raise ScanError(path, bad)
     try:
-        reader.ReadImageInformation()
+        with captured_stderr() as printed:
+            reader.ReadImageInformation()
     except RuntimeError as exc:
-        raise ScanError(path, f"unreadable {fmt.upper()} header: {_itk_reason(exc)}") from None
+        why = _itk_reason(exc, printed.first_line())
+        if "Unknown PixelType" in why and fmt == "mha":
+            why = "its ElementType is not a voxel type that ITK's MetaImage reader knows"
+        raise ScanError(path, f"unreadable {fmt.upper()} header: {why}") from None
+    if printed.text:
+        logger.debug("ITK on reading %s's header: %s", path, printed.text.strip())
     phi = _itk_identifiers(reader)
     size = tuple(int(s) for s in reader.GetSize())
     comps = int(reader.GetNumberOfComponents())
@@ -663,14 +698,18 @@ def _read_itk(path: Path, name: str, present: list[Path], fmt: str, params: Load
     for name, val in (("spacing", reader.GetSpacing()), ("origin", reader.GetOrigin())):
         if not np.all(np.isfinite(val)):
             raise ScanError(path, f"header {name} is not finite: {tuple(val)}")
+    bad = itk_geometry_problem(path, fmt, reader.GetSpacing(), reader.GetDirection())
+    if bad is not None:  # ITK would say "Refusing to change spacing ..." or "0 0 1"
+        raise ScanError(path, bad)
     if fmt == "mha":  # MetaIO prints short data on stderr: checked first (io.voxel_data)
         short = metaimage_data_problem(path, int(np.prod(size, dtype=np.int64)) * itemsize)
         if short is not None:
             raise ScanError(path, short)
     try:
-        img = reader.Execute()
+        with captured_stderr() as printed:
+            img = reader.Execute()
     except RuntimeError as exc:
-        reason = _itk_reason(exc)
+        reason = _itk_reason(exc, printed.first_line())
         if fmt == "nrrd" and "bzip2" in reason.lower():
             # SimpleITK's NrrdIO is built without bzip2: say what to do, not only that
             reason = (

@@ -24,7 +24,9 @@ from twinsep.errors import ScanError
 from twinsep.io._loaded import Loaded
 from twinsep.io.checks import (
     LoadParams,
+    air_fraction,
     check_affine,
+    check_ct_values,
     check_not_atlas,
     check_not_label_map,
     check_readable_path,
@@ -37,6 +39,7 @@ from twinsep.io.checks import (
 )
 from twinsep.io.dicom import is_dicom_file, looks_like_raw_dicom, read_dicom, series_uid_hash
 from twinsep.io.formats import PAIR_SUFFIXES, read_itk, read_nifti, read_nifti_pair
+from twinsep.io.pair_content import content_kind, image_file_kind
 from twinsep.io.shear import orthogonal_grid
 from twinsep.io.unsupported import unsupported_reason
 from twinsep.volume import Volume, orientation_code, spacing_from_affine
@@ -141,16 +144,11 @@ def _sniff(path: Path) -> str | None:
             head = fh.read(352)
     except OSError:
         return None
-    if len(head) >= 132 and head[128:132] == b"DICM":
-        return "dicom"
-    if head[:4] == b"NRRD":
-        return "nrrd"
-    if head.lstrip().startswith((b"ObjectType", b"NDims")):
-        return "mha"
-    if len(head) >= 348 and head[344:348] in (b"n+1\x00", b"ni1\x00"):
-        return "nifti"
-    if head[4:8] in (b"n+2\x00", b"ni2\x00"):
-        return "nifti"
+    kind = content_kind(head)  # DICM preamble, NRRD, MetaImage, single-file NIfTI
+    if kind is not None:
+        return "nifti" if kind == "nifti-single" else kind
+    if (len(head) >= 348 and head[344:348] == b"ni1\x00") or head[4:8] == b"ni2\x00":
+        return "nifti"  # the header of a pair
     if head[:2] == b"\x1f\x8b":
         return "gzip"
     if looks_like_raw_dicom(head):
@@ -173,6 +171,13 @@ def detect_format(path: Path) -> str:
         if name.endswith(suf):
             if fmt == "dicom" and not is_dicom_file(path) and _sniff(path) is not None:
                 break  # a misnamed file: trust the content below
+            if suf in PAIR_SUFFIXES:  # generic names: a disc image, DICOM, ENVI ...
+                kind = image_file_kind(path)
+                if kind in ("dicom", "nrrd", "mha"):
+                    return kind
+                why = unsupported_reason(path) if kind is None else None
+                if why is not None:
+                    raise ScanError(path, why)
             return fmt
     sniffed = _sniff(path)
     if sniffed in ("dicom", "nifti", "nrrd", "mha"):
@@ -197,7 +202,7 @@ def _read(
     if series_uid is not None:
         raise ScanError(path, f"series_uid applies to DICOM only, not to {fmt} files")
     if fmt == "nifti":
-        if path.suffix.lower() in PAIR_SUFFIXES:
+        if path.suffix.lower() in PAIR_SUFFIXES and image_file_kind(path) != "nifti-single":
             return read_nifti_pair(path, params=params)
         return read_nifti(path, params=params)
     return read_itk(path, fmt, params=params)
@@ -292,10 +297,21 @@ def _finish(path: Path, loaded: Loaded, *, keep_phi: bool, params: LoadParams) -
     guessed = loaded.modality is None
     if loaded.modality is None:
         modality = guess_modality(vmin, vmax, params=params)
+        air = air_fraction(arr, params.ct_min_hu) if modality == "CT" else 1.0
+        if air < params.ct_min_air_fraction:
+            modality = "MR"  # a few undershooting voxels of an MR, no air around a head
+        if modality == "CT":
+            check_ct_values(vmin, vmax, source, guessed=True, params=params)
         note = (
             f"modality guessed as {modality} from the value range {vmin:g}..{vmax:g} "
             f"({'looks like' if modality == 'CT' else 'does not look like'} Hounsfield units)"
         )
+        if air < params.ct_min_air_fraction:
+            note += (
+                f": only {air:.2%} of the voxels lie at or below {params.ct_min_hu:g}, where "
+                f"a CT's air fills at least {params.ct_min_air_fraction:.0%} (values below "
+                "it at a few edges are an MR's resampling overshoot)"
+            )
         if modality == "MR" and vmin >= 0.0 and vmax >= CT_OFFSET_HU + params.ct_max_hu:
             # CT numbers stored with +1024 and no rescale intercept read 0..4095: the range
             # cannot tell them from an MR, so say how to give such a CT
@@ -314,6 +330,8 @@ def _finish(path: Path, loaded: Loaded, *, keep_phi: bool, params: LoadParams) -
         warnings.append(note)
     elif loaded.modality in ("CT", "MR"):
         modality = loaded.modality
+        if modality == "CT":
+            check_ct_values(vmin, vmax, source, guessed=False, params=params)
     else:
         modality = "OT"
         warnings.append(
