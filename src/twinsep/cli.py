@@ -291,18 +291,28 @@ def _blood_lines(blood: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _earlier_line(operations: list[dict[str, Any]]) -> str:
+def _earlier_line(operations: list[dict[str, Any]], separation_date: str | None = None) -> str:
     """The summary's line on the earlier operations (plan.json
-    ``schedule.earlier_operations``): each one's stage, length and day. Until 2026-11-28
-    the summary gave the separation operation alone, and vertical-II's staged division,
-    a 19.2 h day of its own 56 days before it, was in the report only."""
+    ``schedule.earlier_operations``): each one's stage, length and day (its date too when
+    the plan has ``--separation-date``, as schedule.ics gives it). Until 2026-11-28 the
+    summary gave the separation operation alone, and vertical-II's staged division, a
+    19.2 h day of its own 56 days before it, was in the report only."""
+    from datetime import date, timedelta
+
+    try:
+        day0 = date.fromisoformat(separation_date) if separation_date else None
+    except ValueError:
+        day0 = None
     parts = []
     for o in operations:
         text = f"{o.get('operation')} planned {hours_text(o.get('makespan_min') or 0)}"
         if o.get("p50_min") is not None and o.get("p90_min") is not None:
             text += f", P50 {hours_text(o['p50_min'])}, P90 {hours_text(o['p90_min'])}"
-        if o.get("days_before_separation") is not None:
-            text += f", {o['days_before_separation']} days before"
+        days = o.get("days_before_separation")
+        if days is not None:
+            text += f", {days} days before"
+            if day0 is not None:
+                text += f": {(day0 - timedelta(days=int(days))).isoformat()}"
         parts.append(text)
     return f"earlier operations, each on its own day: {'; '.join(parts)}" if parts else ""
 
@@ -326,12 +336,14 @@ def _print_plan(run: Any) -> None:
         )
     if plan.get("schedule"):
         s = plan["schedule"]
+        when = (plan.get("options") or {}).get("separation_date")
         out_console.print(
-            f"  operation: planned {hours_text(s.get('makespan_min', 0))} (most-likely steps), "
+            f"  operation{f' on {when}' if when else ''}: planned "
+            f"{hours_text(s.get('makespan_min', 0))} (most-likely steps), "
             f"P50 {hours_text(s.get('p50_min', 0))}, P90 {hours_text(s.get('p90_min', 0))}",
             soft_wrap=True,
         )
-        earlier = _earlier_line(s.get("earlier_operations") or [])
+        earlier = _earlier_line(s.get("earlier_operations") or [], when)
         if earlier:
             out_console.print(f"  {earlier}", markup=False, highlight=False, soft_wrap=True)
     for line in _blood_lines(plan.get("blood") or {}):

@@ -74,6 +74,15 @@ def test_the_cli_names_every_operation_day(tmp_path: Path, monkeypatch: pytest.M
         "planned 5.3 h, 105 days before; stage 3: Staged division 1 planned 19.2 h, P50 "
         "22.7 h, P90 25.3 h, 56 days before" in out
     ), out
+    # with --separation-date, the days as schedule.ics dates them
+    run.plan["options"] = {"separation_date": "2027-03-01"}
+    buf.seek(0)
+    buf.truncate()
+    cli._print_plan(run)
+    out = buf.getvalue()
+    assert "operation on 2027-03-01: planned 23.5 h (most-likely steps)" in out, out
+    assert "planned 5.3 h, 105 days before: 2026-11-16; stage 3" in out, out
+    assert "56 days before: 2027-01-04" in out, out
 
 
 def test_an_angle_and_an_area_read_alike_on_the_card_and_in_the_tables() -> None:

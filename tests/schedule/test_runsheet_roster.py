@@ -220,3 +220,27 @@ def test_roles_read_as_words_on_the_sheets_the_chart_and_the_calendar() -> None:
     assert "<td>anaesthetist for twin A</td>" in sheets
     assert "AN-A1 (anaesthetist for twin A)" in svg and "(circulating nurse)" in ics
     assert "CN-A1=circulating_nurse" in render_csv([sch], ExportParams())
+
+
+def test_a_dated_plan_names_each_days_date_on_its_sheets_and_chart() -> None:
+    """Before: with --separation-date, schedule.ics put each operation on its date and
+    the run sheets and the Gantt chart said "D1 07:30" with no date (a sheet printed for
+    the expander insertion did not say which day it was for)."""
+    from dataclasses import replace
+    from datetime import datetime
+
+    from twinsep.schedule.export import ExportParams, render_gantt_html
+
+    sch, teams = _expander_day()
+    final = replace(sch, operation="separation")
+    dated = ExportParams(start=datetime(2027, 3, 1, 7, 30), lead_days=(70,), dated=True)
+    sheets = render_runsheets_html(final, dated, teams=teams, earlier=[sch])
+    assert "D1 is 2026-12-21 (70 days before the separation). Planned D1 07:30" in sheets
+    assert "D1 is 2027-03-01 (the separation&#x27;s day). Planned D1 07:30" in sheets
+    page = render_gantt_html(final, dated, others=[sch])
+    assert "separation (D1 is 2027-03-01)</h1>" in page
+    assert "stage 1: expanders (D1 is 2026-12-21)</h2>" in page
+    # the nominal day of an undated plan is not shown as a date
+    plain = ExportParams(start=datetime(2027, 3, 1, 7, 30), lead_days=(70,))
+    assert "D1 is" not in render_runsheets_html(final, plain, teams=teams, earlier=[sch])
+    assert "D1 is" not in render_gantt_html(final, plain, others=[sch])

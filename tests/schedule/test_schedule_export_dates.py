@@ -32,6 +32,7 @@ def test_separation_date_dates_the_calendar(default_two_stage):
     params = export_params(RESULT, _options("2027-03-01"))
     assert params.start == datetime(2027, 3, 1, 7, 30)
     assert params.lead_days == (112, 56)
+    assert params.dated  # the run sheets and the Gantt chart name each day's date
     starts = _starts(render_ics([sch, sch, sch], params))
     # the separation operation on the day given, the earlier ones 112 and 56 days before
     day = datetime(2027, 3, 1, 7, 30) + timedelta(minutes=min(t.start_min for t in sch.tasks))
@@ -43,6 +44,7 @@ def test_separation_date_dates_the_calendar(default_two_stage):
 
 def test_without_a_date_the_nominal_day_keeps_outputs_reproducible():
     assert export_params(RESULT, _options(None)).start == ExportParams().start
+    assert not export_params(RESULT, _options(None)).dated
 
 
 def test_bad_date_is_a_config_error():

@@ -66,6 +66,10 @@ class ExportParams:
         two operations ever share a calendar day).
     px_per_min : float
         Horizontal scale of the Gantt chart, pixels per minute.
+    dated : bool
+        ``start`` is the real separation day (``--separation-date``), not the nominal
+        one: the run sheets and the Gantt chart name each operation's date (the day
+        ``D1`` stands for), as ``schedule.ics`` dates its events.
     """
 
     colour_a: str = DEFAULT_COLOUR_A
@@ -75,6 +79,15 @@ class ExportParams:
     px_per_min: float = 0.6
     lead_days: tuple[int, ...] = ()
     default_gap_days: int = 7
+    dated: bool = False
+
+
+def operation_day_words(days_before: int, params: ExportParams) -> str:
+    """``"D1 is 2026-12-21"`` for an operation ``days_before`` the separation when the
+    outputs are dated (``params.dated``), else ""."""
+    if not params.dated:
+        return ""
+    return f"D1 is {(params.start - timedelta(days=int(days_before))).date().isoformat()}"
 
 
 def days_before_separation(n_operations: int, params: ExportParams) -> list[int]:
@@ -630,7 +643,8 @@ def render_gantt_html(
         '<html lang="en"><head><meta charset="utf-8">',
         f"<title>twinsep OR schedule — {esc(schedule.operation)}</title>",
         f"<style>{_HTML_STYLE}</style></head><body>",
-        f"<h1>Operating-room schedule — {esc(schedule.operation)}</h1>",
+        f"<h1>Operating-room schedule — {esc(schedule.operation)}"
+        f"{esc(f' ({operation_day_words(0, params)})' if params.dated else '')}</h1>",
         f'<p class="note">Planned {_hours(schedule.makespan_min)} with most-likely durations '
         f"({esc(schedule.method)}, {esc(schedule.status)}; lower bound "
         f"{_hours(schedule.lower_bound_min)}). Rows: twin A <b>[A]</b>, twin B <b>[B]</b>, "
@@ -671,8 +685,9 @@ def render_gantt_html(
         parts.append("</table>")
         # each earlier day's own chart (the filter and details above work on every chart);
         # until 2026-11-28 the earlier operations were this table only
-        for o in others:
-            parts.append(f"<h2>{esc(o.operation)}</h2>")
+        for o, days in zip(others, before, strict=False):
+            dated = operation_day_words(days, params)
+            parts.append(f"<h2>{esc(o.operation)}{esc(f' ({dated})' if dated else '')}</h2>")
             parts.append(
                 f'<div class="chart">{render_gantt_svg(o, params, interactive=True)}</div>'
             )
@@ -753,14 +768,19 @@ def render_runsheets_html(
         f"<title>twinsep run sheets — {title}</title>",
         f"<style>{_SHEET_STYLE}</style></head><body>",
     ]
-    for op, op_risk, op_blood in zip(ops, risks, bloods, strict=True):
+    before = days_before_separation(len(ops), params)
+    for op, op_risk, op_blood, days in zip(ops, risks, bloods, before, strict=True):
         if earlier and op is not schedule:
             head = f"{op.operation} — an earlier operation, on its own day"
             parts.append(f'<h1 class="op">{esc(head)}</h1>')
         elif earlier:
             named = "" if op.operation.lower() == "separation" else f" ({op.operation})"
             parts.append(f'<h1 class="op">{esc("The separation operation" + named)}</h1>')
-        parts.append(f'<p class="day">{esc(day_length_line(op, op_risk, params))}</p>')
+        when = ""
+        if params.dated:  # the day each sheet is for (its clocks say D1, D2 ...)
+            what = f"{days} days before the separation" if days else "the separation's day"
+            when = f"{operation_day_words(days, params)} ({what}). "
+        parts.append(f'<p class="day">{esc(when + day_length_line(op, op_risk, params))}</p>')
         parts.extend(
             _runsheet_sections(op, params, teams or {}, handover_min or {}, op_blood or {})
         )

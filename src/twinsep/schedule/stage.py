@@ -848,6 +848,7 @@ def export_params(
         case_id=str(getattr(options, "case", None) or "case"),
         lead_days=result.earlier_days
         or earlier_lead_days(result.stages, params or ScheduleParams()),
+        dated=bool(text),
     )
 
 
