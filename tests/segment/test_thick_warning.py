@@ -51,6 +51,22 @@ def test_thick_slices_warn_what_moves_and_by_how_much(
     assert "mm slices" in w and "1 mm grid" in w
 
 
+@pytest.mark.parametrize(
+    ("spacing", "where"),
+    [
+        ((0.45, 0.45, 2.5), "along one axis"),
+        ((2.5, 0.6, 2.5), "along two axes"),
+        ((2.3, 2.3, 2.3), "along every axis"),  # read "along one axis" before
+        ((2.0, 2.0, 3.0), "along one axis"),  # 2 mm is not coarser than 2 mm
+    ],
+)
+def test_the_warning_counts_the_coarse_axes(
+    spacing: tuple[float, float, float], where: str
+) -> None:
+    (w,) = thick_slice_warnings(spacing, contrast=False)
+    assert f"coarser than 2 mm {where}:" in w
+
+
 def test_5_mm_slices_warn_and_question_the_contrast_call() -> None:
     plain = thick_slice_warnings((0.6, 0.6, 5.0), contrast=False)
     assert len(plain) == 1 and "0.6 x 0.6 x 5 mm" in plain[0]

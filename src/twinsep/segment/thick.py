@@ -186,7 +186,9 @@ def thick_slice_warnings(
             "interpolates, it does not restore the detail)"
         )
     else:
-        what = f"voxels of {sizes} mm are coarser than {params.warn_voxel_mm:g} mm along one axis"
+        n_coarse = sum(r > params.warn_voxel_mm + 1e-6 for r in resolved)
+        where = {2: "along two axes", 3: "along every axis"}.get(n_coarse, "along one axis")
+        what = f"voxels of {sizes} mm are coarser than {params.warn_voxel_mm:g} mm {where}"
     out = [
         f"{what}: the 2 mm infant skull and the CSF layers are averaged across a voxel, "
         "so CSF reads high, brain low and thin bone is less reliable "
