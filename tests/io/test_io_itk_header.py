@@ -118,6 +118,9 @@ def test_good_headers_still_load(tmp_path: Path) -> None:
     # a negative ElementSpacing is read by ITK as the axis reversed: kept as it was
     flipped = load_scan(_mha(tmp_path / "neg.mha", ElementSpacing="-0.8 0.8 2"))
     assert flipped.volume.affine[0, 0] == pytest.approx(-ref.volume.affine[0, 0])
+    (note,) = [w for w in flipped.info.warnings if "negative voxel size" in w]
+    assert "ElementSpacing = -0.8 0.8 2" in note and "axis i reversed" in note, note
+    assert not any("negative voxel size" in w for w in ref.info.warnings)
     # what SimpleITK writes (with its own key order and fields) reads the same voxels
     img = sitk.GetImageFromArray(_VOXELS)
     img.SetSpacing((0.8, 0.8, 2.0))

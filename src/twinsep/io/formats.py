@@ -34,7 +34,12 @@ from twinsep.io._loaded import Loaded, sha256_file, sha256_of_hashes
 from twinsep.io.atomic import atomic_output, atomic_write_bytes
 from twinsep.io.checks import LoadParams, check_memory, check_shape
 from twinsep.io.fsnames import is_utf8, itk_openable, itk_writable
-from twinsep.io.itk_header import captured_stderr, itk_geometry_problem, metaimage_header_problem
+from twinsep.io.itk_header import (
+    captured_stderr,
+    itk_geometry_problem,
+    metaimage_header_problem,
+    metaimage_spacing_warnings,
+)
 from twinsep.io.mha_space import metaimage_orientation_warnings
 from twinsep.io.nifti_frame import nifti_affine, qform_problem, sform_problem
 from twinsep.io.nrrd_space import nrrd_space_to_mm
@@ -705,11 +710,10 @@ def _read_itk(path: Path, name: str, present: list[Path], fmt: str, params: Load
         short = metaimage_data_problem(path, int(np.prod(size, dtype=np.int64)) * itemsize)
         if short is not None:
             raise ScanError(path, short)
-    try:
-        with captured_stderr() as printed:
-            img = reader.Execute()
+    try:  # not captured: voxels take long to read, and other threads may print meanwhile
+        img = reader.Execute()
     except RuntimeError as exc:
-        reason = _itk_reason(exc, printed.first_line())
+        reason = _itk_reason(exc)
         if fmt == "nrrd" and "bzip2" in reason.lower():
             # SimpleITK's NrrdIO is built without bzip2: say what to do, not only that
             reason = (
@@ -737,6 +741,7 @@ def _read_itk(path: Path, name: str, present: list[Path], fmt: str, params: Load
         affine, warnings = nrrd_space_to_mm(path, affine)
     else:  # a missing or contradicted direction, which ITK does not mention
         warnings = metaimage_orientation_warnings(path, np.asarray(direction))
+        warnings += metaimage_spacing_warnings(path)
     hashes = [sha256_file(path)] + [sha256_file(p) for p in present]
     digest = hashes[0] if len(hashes) == 1 else sha256_of_hashes(hashes)
     return Loaded(

@@ -29,6 +29,7 @@ __all__ = [
     "captured_stderr",
     "itk_geometry_problem",
     "metaimage_header_problem",
+    "metaimage_spacing_warnings",
 ]
 
 #: MetaImage keys that give the voxel size, the origin and the axis directions (MetaIO
@@ -129,6 +130,30 @@ def metaimage_header_problem(path: Path) -> str | None:
     return None
 
 
+def metaimage_spacing_warnings(path: Path) -> list[str]:
+    """A warning when a MetaImage header gives negative voxel sizes, which ITK reads as
+    the axis reversed (the format defines no sign; NIfTI's negative pixdim is read as
+    positive and warned about the same way), else ``[]``.
+
+    Parameters
+    ----------
+    path : Path
+        A ``.mha`` or ``.mhd`` file whose header :func:`metaimage_header_problem` passed.
+    """
+    f = metaimage_header_fields(path)
+    key = next((k for k in _SPACING_KEYS if k in f), "")
+    sp = _numbers(f[key]) if key else None
+    if not sp or not any(v < 0 for v in sp):
+        return []
+    axes = ", ".join("ijk"[i] for i, v in enumerate(sp[:3]) if v < 0)
+    shown = "ElementSpacing" if key == "elementspacing" else "ElementSize"
+    return [
+        f"the MetaImage header gives a negative voxel size ({shown} = {f[key]}), which the "
+        f"format does not define: read as ITK reads it, axis {axes} reversed; if the sign "
+        "was not meant as a flip, left and right (and so twin A) are wrong"
+    ]
+
+
 def itk_geometry_problem(
     path: Path, fmt: str, spacing: Sequence[float], direction: Sequence[float]
 ) -> str | None:
@@ -204,7 +229,8 @@ def captured_stderr() -> Iterator[CapturedStderr]:
 
     MetaIO prints its parse errors with ``std::cerr`` (four lines beside the CLI's one-line
     refusal, whose reason ITK then gives as "Reason: Success"); Python's own ``sys.stderr``
-    is not touched. Use it only around a single ITK call on the calling thread.
+    is not touched. Use it only around a short ITK call (a header read): whatever another
+    thread writes on descriptor 2 meanwhile goes to the buffer too.
     """
     captured = CapturedStderr()
     with tempfile.TemporaryFile() as buf:
