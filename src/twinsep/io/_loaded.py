@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Loaded", "header_text", "sha256_file", "sha256_of_hashes"]
+__all__ = ["Loaded", "head_bytes", "header_text", "sha256_file", "sha256_of_hashes"]
 
 
 @dataclass
@@ -52,14 +52,20 @@ class Loaded:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
+def head_bytes(path: Path, n: int) -> bytes:
+    """A file's first ``n`` bytes (fewer when it is shorter); ``b""`` when it cannot be
+    read (the reader names that error)."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(n)
+    except OSError:
+        return b""
+
+
 def header_text(path: Path, *, max_bytes: int = 65536) -> str:
     """The first ``max_bytes`` of a text header (NRRD, MetaImage) as Latin-1 text, which
     decodes any byte; "" when the file cannot be read (the reader names that error)."""
-    try:
-        with open(path, "rb") as fh:
-            return fh.read(max_bytes).decode("latin-1")
-    except OSError:
-        return ""
+    return head_bytes(path, max_bytes).decode("latin-1")
 
 
 def sha256_file(path: Path, *, chunk_bytes: int = 1 << 22) -> str:

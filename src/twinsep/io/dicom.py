@@ -45,7 +45,7 @@ from pydicom.errors import InvalidDicomError
 from pydicom.uid import UID
 
 from twinsep.errors import ScanError
-from twinsep.io._loaded import Loaded, sha256_file, sha256_of_hashes
+from twinsep.io._loaded import Loaded, head_bytes, sha256_file, sha256_of_hashes
 from twinsep.io.checks import LoadParams, check_memory
 from twinsep.io.fsnames import printable_name
 from twinsep.io.lossy import lossy_compression, lossy_note
@@ -188,12 +188,7 @@ def looks_like_raw_dicom(head: bytes) -> bool:
 
 
 def _looks_like_raw_dicom(path: Path) -> bool:
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(8)
-    except OSError:
-        return False
-    return looks_like_raw_dicom(head)
+    return looks_like_raw_dicom(head_bytes(path, 8))
 
 
 # Header values are decoded from pydicom's raw elements: converting every DS value

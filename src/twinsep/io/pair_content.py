@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from twinsep.io._loaded import head_bytes
+
 __all__ = ["content_kind", "foreign_header_kind", "image_file_kind"]
 
 #: (first bytes of a ``.hdr``, what it is and what to do), for text headers of other formats.
@@ -64,12 +66,7 @@ def image_file_kind(path: Path) -> str | None:
         content names no format (raw voxels, as a pair's ``.img`` holds). Preamble-less
         DICOM is not guessed here: raw voxels can start with the same bytes.
     """
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(352)
-    except OSError:
-        return None
-    return content_kind(head)
+    return content_kind(head_bytes(path, 352))
 
 
 def content_kind(head: bytes) -> str | None:

@@ -21,7 +21,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from twinsep.errors import ScanError
-from twinsep.io._loaded import Loaded
+from twinsep.io._loaded import Loaded, head_bytes
 from twinsep.io.checks import (
     LoadParams,
     air_fraction,
@@ -139,11 +139,7 @@ _SUFFIX_FORMATS = (
 
 
 def _sniff(path: Path) -> str | None:
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(352)
-    except OSError:
-        return None
+    head = head_bytes(path, 352)
     kind = content_kind(head)  # DICM preamble, NRRD, MetaImage, single-file NIfTI
     if kind is not None:
         return "nifti" if kind == "nifti-single" else kind
