@@ -115,8 +115,10 @@ def test_not_a_head_is_refused():
 
 def test_mr_values_are_refused_as_ct():
     arr = np.random.default_rng(0).integers(0, 255, (40, 40, 40)).astype(np.int16)
-    with pytest.raises(ScanError, match="not a CT in Hounsfield"):
+    with pytest.raises(ScanError, match="not a CT in Hounsfield") as err:
         segment_ct(Volume(arr, np.eye(4), {"source": "t1.nii"}))
+    # an MR alone is planned when recognised as MR: --mr is not the only way for an MR
+    assert "planned on its own" in str(err.value)
 
 
 def test_voxel_order_does_not_matter(case, seg):

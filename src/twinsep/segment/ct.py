@@ -107,7 +107,8 @@ def ct_statistics(ct: Volume, params: SegmentParams = SegmentParams()) -> CTStat
         raise ScanError(
             src,
             f"values span {lo_v:.0f}..{hi_v:.0f}, which is not a CT in Hounsfield units "
-            "(air should be near -1000 HU); give the CT, or pass an MR with --mr",
+            "(air should be near -1000 HU); give the CT in HU (an MR is planned on its own when it "
+            "is recognised as MR, or beside the CT with --mr)",
         )
     # the air peak is patient air, not the exact fill outside a round field of view
     pad = padding_value(vals, *params.air_peak_range_hu, params.padding_min_share)
