@@ -135,6 +135,37 @@ def test_twin_volumes_describe_the_written_twin_map(reference_plan: Path) -> Non
         assert entry["volume_ml"] == pytest.approx(want, abs=5e-3), name
 
 
+def test_one_expander_insertion_day_in_every_output(reference_plan: Path) -> None:
+    """plan.json's skin and schedule, the CSV, the calendar, the Gantt and the report
+    give the expander operation one day before the separation (session 29: the skin
+    section counted from the fills' lead while the schedule could date the operation
+    earlier)."""
+    import csv
+    from datetime import datetime, timedelta
+
+    plan = json.loads((reference_plan / "plan.json").read_text())
+    skin = plan["skin"]
+    day = skin["insertion_days_before_separation"]
+    assert isinstance(day, int) and skin["latest_insertion_days_before_separation"] <= day
+    (op,) = [
+        o for o in plan["schedule"]["earlier_operations"] if "expander" in o["operation"].lower()
+    ]
+    assert op["days_before_separation"] == day
+    assert op["p90_min"] >= op["p50_min"] > 0  # the preparatory day's P50 / P90 too
+    name = op["operation"]
+    with open(reference_plan / "schedule.csv", newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["operation"] == name]
+    assert rows and {r["days_before_separation"] for r in rows} == {str(day)}
+    ics = (reference_plan / "schedule.ics").read_bytes().decode().replace("\r\n ", "")
+    on = (datetime(2000, 1, 3) - timedelta(days=day)).strftime("%Y%m%d")  # nominal day
+    events = [e for e in ics.split("BEGIN:VEVENT")[1:] if f"CATEGORIES:{name}" in e]
+    assert events and all(f"DTSTART:{on}" in e for e in events)
+    gantt = (reference_plan / "gantt.html").read_text()
+    assert gantt[gantt.index(f"<td>{name}</td>") :].split("</td>")[1] == f"<td>{day}"
+    report = (reference_plan / "report.html").read_text()
+    assert f"inserted {day} days before the separation operation" in report
+
+
 def test_two_runs_give_the_same_plan(
     reference_plan: Path, phantom_dir: Path, tmp_path: Path
 ) -> None:

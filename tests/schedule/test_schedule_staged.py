@@ -110,8 +110,9 @@ def test_stage_numbers_follow_the_calendar_on_vertical_ii() -> None:
     assert note.startswith("stage 1 (Scalp tissue expander insertion) is dated 105 days")
     assert "7 days before stage 2" in note and "own lead is 70 days" in note
     assert "the expanders are held full 35 days longer" in note
-    # the skin plan's dates (plan.json skin) count from the 70-day lead: said
-    assert "fill dates count from that lead" in note
+    # the skin plan's dates (plan.json skin) follow the operation's day (they counted
+    # from the 70-day lead until session 29: schedule/insertion.py)
+    assert "insertion and fill dates follow this day" in note
     # the division steps are named by their stage, as the stage tables name them
     step = [t.name for t in division_operation_tasks(stages[2]) if " division: " in t.name]
     assert step == ["stage 3 division: vessel-2"]

@@ -437,7 +437,10 @@ def expander_dates_note(plan: Mapping[str, Any]) -> str:
     the schedule puts the expanders' operation on another day before the separation
     than the skin plan counts from (``schedule.earlier_operations[].days_before_separation``
     of the expander stage against ``skin.insertion_days_before_separation``), it says
-    that the dates move with the operation, as the schedule's warning does.
+    that the dates move with the operation, as the schedule's warning does (a plan
+    written before session 29: since then the schedule dates ``skin`` from its own day
+    and keeps the fills' count as ``skin.latest_insertion_days_before_separation``,
+    said here when it differs).
     """
     skin = plan.get("skin") or {}
     separation, insertion = skin.get("separation_date"), skin.get("insertion_date")
@@ -446,10 +449,16 @@ def expander_dates_note(plan: Mapping[str, Any]) -> str:
         return ""
     dues = sorted(str(f["due"]) for e in exps for f in e.get("fills") or [] if f.get("due"))
     lead = skin.get("insertion_days_before_separation")
+    latest = skin.get("latest_insertion_days_before_separation")
+    when = f"{format_number(lead)} days before" if _is_number(lead) else ""
+    if when and _is_number(latest) and latest != lead:
+        when += (
+            ", the day of the expanders' operation in the schedule; the fills alone allow "
+            f"up to {format_number(latest)} days before"
+        )
     text = (
         f"Dated from the separation on {separation} (--separation-date): the new expanders "
-        f"go in on {insertion}"
-        + (f" ({format_number(lead)} days before)" if _is_number(lead) else "")
+        f"go in on {insertion}" + (f" ({when})" if when else "")
     )
     if dues and dues[-1] != insertion:
         text += f", the last fill is due on {dues[-1]}"

@@ -7,7 +7,9 @@ Reads the stage list of the ``separate`` stage when it ran (``ctx.result("separa
 separation operation (the last separation stage) is optimised in detail; each
 preparatory stage and each earlier separation stage (venous division) is scheduled as
 its own operation, weeks earlier, and summarised. Writes ``schedule.csv``, ``schedule.ics``, ``gantt.svg``,
-``gantt.html`` and ``runsheets.html``; owns the ``schedule`` section of ``plan.json``.
+``gantt.html`` and ``runsheets.html``; owns the ``schedule`` section of ``plan.json``
+and dates the ``skin`` section's expander insertion and fills from the expander
+operation's day (:mod:`twinsep.schedule.insertion`: one insertion date in every output).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from twinsep.schedule.export import (
     twin_label,
     write_outputs,
 )
+from twinsep.schedule.insertion import expander_operation_days, skin_on_schedule
 from twinsep.schedule.montecarlo import MonteCarloParams, MonteCarloResult
 from twinsep.schedule.problem import Problem, compile_problem
 from twinsep.schedule.relief import ReliefParams, Relieved, solve_with_relief
@@ -245,11 +248,12 @@ def order_notes(
             f"{own[number]} days"
         )
         if preparatory_action(s) == "tissue_expander" and expander_days is not None:
+            # the plan's one insertion day (schedule/insertion.py): until session 29
+            # plan.json's skin section and the report counted from the fills' lead
             text += (
-                " (the plan's fills and rest), so the expanders are held full "
-                f"{days[number] - own[number]} days longer before the separation; the skin "
-                "plan's insertion and fill dates count from that lead: move them with the "
-                "insertion"
+                " (the plan's fills and rest: the latest insertion they allow), so the "
+                f"expanders are held full {days[number] - own[number]} days longer before "
+                "the separation; the skin plan's insertion and fill dates follow this day"
             )
         notes.append(text)
     return notes
@@ -282,11 +286,12 @@ class ScheduleResult:
     """Days before the separation of each earlier operation (aligned with ``earlier``)."""
     earlier_risk: tuple[MonteCarloResult | None, ...] = ()
     """Overrun risk of each earlier division operation (None for preparatory ones;
-    aligned with ``earlier``)."""
+    aligned with ``earlier``): judged for the long-day warning."""
     earlier_day_risk: tuple[MonteCarloResult | None, ...] = ()
     """The simulated day of every earlier operation, preparatory ones included (aligned
-    with ``earlier``): the run sheets give each operation's P50 / P90 end beside its
-    planned end (plan.json keeps ``earlier_risk``: P50 / P90 of division operations)."""
+    with ``earlier``): the one source of each operation's P50 / P90 in plan.json
+    (``earlier_operations[].p50_min/p90_min``), the run sheets and gantt.html (until
+    session 29 plan.json and gantt.html gave them for division operations only)."""
 
 
 def fit_template(tasks: Sequence[Task], team: Team, *, source: str) -> Team:
@@ -728,8 +733,22 @@ def _search_end_json(schedule: Schedule) -> dict[str, str | None]:
     return {"makespan": ends[0], "balance": ends[1]}
 
 
+def earlier_day_risks(result: ScheduleResult) -> list[MonteCarloResult | None]:
+    """The simulated day of each earlier operation, aligned with ``result.earlier``:
+    ``earlier_day_risk`` (every operation), or ``earlier_risk`` (division operations
+    only) for a result cached before the former existed."""
+    risks = getattr(result, "earlier_day_risk", ()) or result.earlier_risk
+    return _aligned(risks, len(result.earlier))
+
+
 def schedule_section(result: ScheduleResult, params: ExportParams) -> dict[str, Any]:
-    """The ``schedule`` section of ``plan.json``."""
+    """The ``schedule`` section of ``plan.json``.
+
+    ``earlier_operations[].p50_min`` / ``p90_min``: minutes from the operation's first
+    task to the end of its last in the operation's own Monte Carlo simulation (the same
+    samples and numbers as its run sheets' first line and gantt.html), for preparatory
+    and division operations alike.
+    """
     f = result.final
     risk = result.risk
     return {
@@ -807,7 +826,7 @@ def schedule_section(result: ScheduleResult, params: ExportParams) -> dict[str, 
                 result.earlier,
                 days_before_separation(len(result.earlier) + 1, params),
                 _aligned(result.earlier_stages, len(result.earlier)),
-                _aligned(result.earlier_risk, len(result.earlier)),
+                earlier_day_risks(result),
                 strict=False,
             )
         ],
@@ -861,13 +880,28 @@ def _write(result: ScheduleResult, ctx: Any, out_dir: Path) -> dict[str, Any]:
         params=params,
         risk=result.risk,
         earlier=result.earlier,
-        earlier_risk=result.earlier_risk,
-        earlier_day_risk=getattr(result, "earlier_day_risk", ()) or result.earlier_risk,
+        # one source for plan.json, gantt.html and the run sheets: every operation's day
+        earlier_risk=earlier_day_risks(result),
         teams=teams,
         handover_min={p.name: p.handover_min for p in result.team.people},
         **operation_blood_lines(result, (getattr(ctx, "sections", {}) or {}).get("blood")),
     )
-    return {"schedule": schedule_section(result, params)}
+    out = {"schedule": schedule_section(result, params)}
+    # one insertion day: the skin section is dated from the expander operation's
+    skin = skin_on_schedule(
+        (getattr(ctx, "sections", {}) or {}).get("skin"),
+        insertion_days(result),
+    )
+    if skin is not None:
+        out["skin"] = skin
+    return out
+
+
+def insertion_days(result: ScheduleResult) -> int | None:
+    """Days before the separation of the schedule's expander-insertion operation (None
+    without one): the plan's insertion day (:mod:`twinsep.schedule.insertion`)."""
+    found = expander_operation_days(result.earlier_stages, result.earlier_days)
+    return None if found is None else found[1]
 
 
 def operation_blood_lines(
