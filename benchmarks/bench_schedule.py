@@ -178,7 +178,12 @@ def _relieved(build: Any) -> tuple[Relieved, Team, dict[str, int]]:
         team = build(default_team(extra=extra))
         try:
             rel = solve_with_relief(
-                compile_problem(team), start=wanted, start_duty=wanted_duty, makespan_cap=cap
+                compile_problem(team),
+                start=wanted,
+                start_duty=wanted_duty,
+                makespan_cap=cap,
+                # the reason is read only when it is raised below (as in the stage)
+                explain=rounds == 3 or not asked,
             )
         except InfeasibleScheduleError:
             if rounds == 3 or not asked:

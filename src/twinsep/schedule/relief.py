@@ -263,6 +263,7 @@ def solve_with_relief(
     start_duty: Mapping[str, int] | None = None,
     makespan_cap: int | None = None,
     warm: Schedule | None = None,
+    explain: bool = True,
 ) -> Relieved:
     """Optimise one operation with every role relieved for the simulated day.
 
@@ -289,6 +290,11 @@ def solve_with_relief(
         The same operation's schedule with a smaller team, to start the first solve's
         search from when the greedy scheduler finds none (each later round starts
         from the round before; :func:`~twinsep.schedule.solve.warm_start`).
+    explain : bool
+        Name the constraint family when the first solve finds no schedule
+        (:func:`~twinsep.schedule.solve.solve_schedule`); False when the caller only
+        needs to know that there is none. A round with tighter limits never explains
+        (the previous round's schedule is kept).
 
     Returns
     -------
@@ -307,7 +313,9 @@ def solve_with_relief(
     shortest = max(0, int(params.min_shift_min))
     plain = replace(problem, min_shift_min=shortest, min_booking_min=shortest)
     problem = with_limits(plain, start or {}, start_duty)
-    schedule = solve_schedule(problem, params=solve, operation=operation, warm=warm)
+    schedule = solve_schedule(
+        problem, params=solve, operation=operation, warm=warm, explain=explain
+    )
     cap = schedule.makespan_min if makespan_cap is None else int(makespan_cap)
     longest = cap + max(0, int(params.longer_day_max_min))
     wanted: dict[int, int] = {}
@@ -331,7 +339,9 @@ def solve_with_relief(
         tighter = with_limits(problem, limits, groups)
         logger.debug("%s: planning limits %s, of role groups %s", operation, limits, groups)
         try:
-            again = solve_schedule(tighter, params=solve, operation=operation, warm=schedule)
+            again = solve_schedule(
+                tighter, params=solve, operation=operation, warm=schedule, explain=False
+            )
         except InfeasibleScheduleError:
             wanted, wanted_duty = _limits_of(tighter)
             asked = [*(f"{problem.covers[c].cover.key} {m}" for c, m in sorted(limits.items()))]

@@ -432,6 +432,10 @@ class _Model:
     ) -> None:
         m = self.model
         m.clear_hints()
+        # (variable, value) pairs in the order ``CpModel.add_hint`` would append them,
+        # written to the model in one go (tens of thousands of calls per plan before
+        # session 29: the same hint, a tenth of the time)
+        hints: list[tuple[Any, int]] = []
         segs: dict[tuple[int, int], tuple[int, int, int]] = {}
         if cover is not None:
             for c, rows in enumerate(self.seg):
@@ -440,20 +444,18 @@ class _Model:
                 for k, (a, b, p) in enumerate(mine):
                     segs[(c, k)] = (p, a, b)
                 for k, (_a, b, _size, used, zs) in enumerate(rows):
-                    m.add_hint(used, 1 if k < len(mine) else 0)
-                    m.add_hint(b, mine[k][1] if k < len(mine) else end)
+                    hints.append((used, 1 if k < len(mine) else 0))
+                    hints.append((b, mine[k][1] if k < len(mine) else end))
                     for p, z in zs.items():
-                        m.add_hint(z, 1 if k < len(mine) and mine[k][2] == p else 0)
-        for t, s in enumerate(starts):
-            m.add_hint(self.start[t], s)
+                        hints.append((z, 1 if k < len(mine) and mine[k][2] == p else 0))
+        hints.extend(zip(self.start, starts, strict=False))
         chosen = {(t, k, p) for t, rows in enumerate(assign) for p, k in rows}
-        for xkey, xv in self.x.items():
-            m.add_hint(xv, 1 if xkey in chosen else 0)
+        hints.extend((xv, 1 if xkey in chosen else 0) for xkey, xv in self.x.items())
         yset = {(t, p) for (t, _k, p) in chosen}
-        for ykey, yv in self.y.items():
-            m.add_hint(yv, 1 if ykey in yset else 0)
+        hints.extend((yv, 1 if ykey in yset else 0) for ykey, yv in self.y.items())
         if self.booking:
-            self._hint_bookings(starts, yset, segs)
+            hints.extend(self._hint_bookings(starts, yset, segs))
+        _add_hints(m, hints)
 
     def shortfall(self) -> Any:
         """Minutes by which the shifts in charge of relayed roles fall short of
@@ -512,11 +514,11 @@ class _Model:
         starts: list[int],
         yset: set[tuple[int, int]],
         segs: dict[tuple[int, int], tuple[int, int, int]],
-    ) -> None:
+    ) -> list[tuple[Any, int]]:
         """Hints of the bookings level's variables from a schedule (``segs``: (role,
         segment) -> (person, start, end) of each used segment), so that every level
-        after it starts from that whole schedule."""
-        m = self.model
+        after it starts from that whole schedule: (variable, value) pairs."""
+        out: list[tuple[Any, int]] = []
         dur = self.problem.duration_min
         for p, items, (firsts, lasts, long, short, shortest, h) in self.booking:
             work = []
@@ -531,12 +533,13 @@ class _Model:
             one = min(work, key=lambda w: (w[1], w[0]), default=None)
             end = max(work, key=lambda w: (w[2], w[0]), default=None)
             for key, f in firsts:
-                m.add_hint(f, 1 if one is not None and one[0] == key else 0)
+                out.append((f, 1 if one is not None and one[0] == key else 0))
             for key, x in lasts:
-                m.add_hint(x, 1 if end is not None and end[0] == key else 0)
+                out.append((x, 1 if end is not None and end[0] == key else 0))
             is_long = one is not None and end is not None and end[2] + h - one[1] >= shortest
-            m.add_hint(long, 1 if is_long else 0)
-            m.add_hint(short, 1 if work and not is_long else 0)
+            out.append((long, 1 if is_long else 0))
+            out.append((short, 1 if work and not is_long else 0))
+        return out
 
     def relays(self) -> Any:
         """Number of relays of all continuous roles (used segments after each role's
@@ -561,6 +564,25 @@ class _Model:
             if solver.value(v):
                 assign[t].append((p, k))
         return starts, assign
+
+
+def _add_hints(model: cp_model.CpModel, hints: list[tuple[Any, int]]) -> None:
+    """Append ``(variable, value)`` hints to ``model`` as ``CpModel.add_hint`` does, one
+    at a time (a negated literal as its variable with the opposite value), in one
+    extension of the model's hint."""
+    index: list[int] = []
+    values: list[int] = []
+    for var, value in hints:
+        i = var.index
+        if i >= 0:
+            index.append(i)
+            values.append(int(value))
+        else:
+            index.append(model.negated(i))
+            values.append(int(not value))
+    proto = model.model_proto.solution_hint
+    proto.vars.extend(index)
+    proto.values.extend(values)
 
 
 def _explain_infeasible(problem: Problem, params: SolveParams) -> str:
@@ -626,6 +648,7 @@ def solve_schedule(
     params: SolveParams = SolveParams(),
     operation: str = "separation",
     warm: Schedule | None = None,
+    explain: bool = True,
 ) -> Schedule:
     """Optimise the schedule of one operation.
 
@@ -642,6 +665,13 @@ def solve_schedule(
         the makespan search from when the greedy scheduler finds none within the
         limits (tightened planning limits often leave it none: the search then took
         0.6-2.9 s instead of 0.1-0.3 s on the demos' separation days).
+    explain : bool
+        Name the constraint family in the error when there is no schedule (one more
+        CP-SAT solve, of the problem with relaxed work limits). False where the caller
+        only needs to know that there is none (a relief round's tighter limits, a
+        larger team tried with the limits a smaller one could not meet): the schedule
+        found is the same, the stage saves that solve (session 29: 0.36 s of 5.9 s CPU
+        on vertical-II).
 
     Returns
     -------
@@ -680,9 +710,8 @@ def solve_schedule(
     solver = _solver(params, params.deterministic_s, wall1)
     st = solver.solve(mdl.model)
     if st == cp_model.INFEASIBLE:
-        raise InfeasibleScheduleError(
-            f"no schedule for {operation!r}: " + _explain_infeasible(problem, params)
-        )
+        why = _explain_infeasible(problem, params) if explain else "not explained"
+        raise InfeasibleScheduleError(f"no schedule for {operation!r}: {why}")
     end1 = _ended(solver, st, f"{operation}: phase 1")
     if st not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         if g_starts:
@@ -767,7 +796,7 @@ def solve_schedule(
             levels.append(("balance", balance, 1, params.balance_deterministic_s))
         level_ends: list[str] = []
         last: cp_model.CpSolver = solver  # the solve of the schedule at hand
-        for name, objective, sense, budget in levels:
+        for i, (name, objective, sense, budget) in enumerate(levels):
             # the bookings level's variables join the model when it runs (the levels
             # before it search the same model as before it existed)
             expr = objective
@@ -796,8 +825,11 @@ def solve_schedule(
             cover = mdl.read_cover(solver2)
             value = int(solver2.objective_value)
             logger.debug("phase 2 (%s): %d (%s)", name, value, level_ends[-1])
-            mdl.model.add(expr >= value if sense > 0 else expr <= value)
-            mdl.hint(starts, assign, cover)
+            if i + 1 < len(levels):
+                # the next level keeps this optimum and starts from this schedule
+                # (nothing follows the last level: its model is not searched again)
+                mdl.model.add(expr >= value if sense > 0 else expr <= value)
+                mdl.hint(starts, assign, cover)
             last = solver2
         # one entry for the balancing phase: the least conclusive of its searches
         ends.append(max(level_ends, key=SEARCH_ENDS.index))

@@ -412,6 +412,9 @@ def plan_schedule(
                 start_duty=wanted_duty,
                 makespan_cap=cap,
                 warm=warm,
+                # why there is none is read below only without a smaller team's
+                # schedule to fall back on (the retry with relays, or the error)
+                explain=wanted is None or smaller is None,
             )
         except InfeasibleScheduleError as exc:
             if wanted is not None and smaller is not None:
