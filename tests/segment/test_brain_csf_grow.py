@@ -69,8 +69,9 @@ def test_csf_bodies_grow_to_the_class_midpoint() -> None:
     dice = 2 * int((got & csf).sum()) / int(got.sum() + csf.sum())
     # without the growth: ventricle recall 0.60, pocket 0.74, Dice 0.800, brain 0.6 % CSF
     # (0.35 % of it more than 3 mm from CSF); the ungated growth 0.84 / 0.91 / 0.816 /
-    # 2.5 % (1.4 %); gated 0.60 / 0.84 / 0.858 / 0.61 % (0.35 %). The ventricles (7 mm
-    # across) are narrower than the gate reads as a body (a 3 mm smoothing): not grown.
+    # 2.5 % (1.4 %); gated with a 3 mm floor (a09f2a0) 0.60 / 0.84 / 0.858 / 0.61 %
+    # (0.35 %); gated by the noise alone (6 sigmas, a 1.5 mm smoothing here) 0.72 / 0.86 /
+    # 0.874 / 0.65 % (0.35 %).
     assert got[csf & ~vent].mean() > 0.81
     assert got[vent].mean() > 0.55
     assert dice > 0.84
@@ -102,18 +103,36 @@ def test_growth_does_not_percolate_under_strong_noise() -> None:
 
 
 def test_gate_smoothing_leaves_the_margin_in_noise_sigmas() -> None:
-    # white noise of 30 HU on 1 mm voxels. 2 HU between the growth edge and brain: the
-    # gate's smoothing must leave 2 / 3 HU of noise (a 3.57 mm Gaussian), measured on the
-    # output; 4 HU would need only 2.25 mm, under the 3 mm floor (the deep-CSF test's
-    # body scale), whose noise is 30 / sqrt((4 pi)^1.5 27) = 0.865 HU
+    # white noise of 30 HU on 1 mm voxels. 4 HU between the growth edge and brain: the
+    # gate's smoothing must leave 4 / 6 HU of noise (a 3.57 mm Gaussian), measured on the
+    # output; 12 HU would need only 1.72 mm: the floor (here 3 mm, the deep-CSF test's
+    # body scale, as at a09f2a0) then leaves 30 / sqrt((4 pi)^1.5 27) = 0.865 HU
     rng = np.random.default_rng(3)
     img = rng.normal(0.0, 30.0, (60, 60, 60)).astype(np.float32)
     ones = np.ones(img.shape, np.float32)
-    params = SegmentParams()
+    params = SegmentParams(csf_grow_gate_min_mm=3.0)
     level = NoiseLevel(30.0, (0.0, 0.0, 0.0))
-    for margin, want in ((2.0, 2.0 / params.csf_grow_gate_sigmas), (4.0, 0.865)):
+    for margin, want in ((4.0, 4.0 / params.csf_grow_gate_sigmas), (12.0, 0.865)):
         gate = _grow_gate(img, ones, (1, 1, 1), (1.0, 1.0, 1.0), level, margin, 1.0, params)
         assert float(gate[15:-15, 15:-15, 15:-15].std()) == pytest.approx(want, rel=0.12)
+
+
+def test_gate_follows_the_noise_not_a_floor() -> None:
+    # the head at 10 and 15 HU: the growth edge lies 7-8 HU under brain, so 6 gate sigmas
+    # ask a 1.0-1.5 mm smoothing, under which the 7 mm ventricles read as bodies and grow.
+    # With a09f2a0's gate (3 sigmas, a 3 mm floor, the width used on every row) they did
+    # not: ventricle recall 0.53 / 0.60 (fails here), Dice 0.821 / 0.858; now 0.69 / 0.72,
+    # 0.856 / 0.874, brain far from CSF as before (0.27 % / 0.35 %)
+    for noise, vent_min, dice_min in ((10.0, 0.65, 0.845), (15.0, 0.68, 0.866)):
+        hu, cav, csf, vent = _head(0, noise)
+        got = classify_brain_csf(
+            hu, cav, spacing=(1.0, 1.0, 1.0), soft_hu=30.0, noise_hu=noise, params=GROW
+        ).csf
+        dice = 2 * int((got & csf).sum()) / int(got.sum() + csf.sum())
+        far = cav & ~csf & (ndi.distance_transform_edt(~csf) > 3.0)
+        assert got[vent].mean() > vent_min
+        assert dice > dice_min
+        assert got[far].mean() < 0.004
 
 
 def test_edges_of_a_small_csf_class() -> None:

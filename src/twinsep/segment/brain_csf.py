@@ -466,11 +466,12 @@ def _grow_gate(
     k = params.csf_grow_gate_sigmas
     prod_sp = float(np.prod(spacing))
     noise = level.sigma_hu
-    sigma = max(sigma_min_mm, params.csf_deep_sigma_mm)
+    floor = max(sigma_min_mm, params.csf_grow_gate_min_mm)
+    sigma = floor
     for _ in range(3):  # correlated noise: its white equivalent depends on the width
         noise = level.white_equivalent_hu([sigma / sp for sp in spacing])
         need = ((k * noise / margin_hu) ** 2 * prod_sp / (4 * np.pi) ** 1.5) ** (1.0 / 3.0)
-        sigma = max(sigma_min_mm, float(need), params.csf_deep_sigma_mm)
+        sigma = max(floor, float(need))
     g = [
         np.sqrt(max(sigma**2 - (kk * kk - 1) * sp * sp / 12.0, 0.0)) / (kk * sp)
         for kk, sp in zip(f, spacing, strict=True)

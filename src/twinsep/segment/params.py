@@ -1350,15 +1350,25 @@ class SegmentParams:
     rows gain less (4 months 0.719 -> 0.781 in process); docs/segmentation.md has every
     row. ``test_brain_csf_default.py`` holds the analytic row."""
 
-    csf_grow_gate_sigmas: float = 3.0
+    csf_grow_gate_sigmas: float = 6.0
     """The growth to the midpoint (``csf_grow_to_midpoint``) takes a voxel only where a
     smoothing of the non-bright cavity also reads under the midpoint; that smoothing is
-    at least ``csf_deep_sigma_mm`` (the scale of a CSF body) and wide enough to leave this
+    at least the dark test's and ``csf_grow_gate_min_mm``, and wide enough to leave this
     many of its noise sigmas between the midpoint and the brain class mean
     (``segment.brain_csf._grow_gate``). Brain far from CSF then passes with probability
-    Phi(-k) (0.13 % at 3) in isolated blobs, far under any percolation threshold, so the
+    Phi(-k) (1e-9 at 6) in isolated blobs, far under any percolation threshold, so the
     growth cannot run through it; a layer narrower than about 1.35 times that smoothing
-    never reads under the midpoint and does not grow."""
+    never reads under the midpoint and does not grow. The width follows the noise: at
+    low noise it is narrow and 4-7 mm ventricles grow, at high noise wide. History: 3
+    with a 3 mm floor (a09f2a0); 6 without it (2026-11-28, session 29, helper CSG):
+    docs/segmentation.md has every row."""
+
+    csf_grow_gate_min_mm: float = 0.0
+    """Lower bound (mm) of the growth gate's smoothing (``csf_grow_gate_sigmas``); 0
+    leaves the noise rule and the dark test's width. a09f2a0 used the deep-CSF test's
+    body scale (3 mm) with 3 sigmas: that floor held the analytic rows but was the width
+    used on every row (the noise rule asked 1.0-2.6 mm), so it did not follow the noise
+    and kept 4-7 mm ventricles from growing at low noise."""
 
     csf_fit_min_clean_share: float = 0.25
     """The deep-CSF test (``csf_deep_sigma_mm``) fits and smooths without the acquisition
