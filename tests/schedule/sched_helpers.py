@@ -6,7 +6,7 @@ from twinsep.schedule import (
     SolveParams,
     StageInput,
 )
-from twinsep.schedule.team import Person, Table, Task, Team
+from twinsep.schedule.team import Cover, Person, Table, Task, Team
 
 #: Small budgets: every test solve stays well under 5 s on a loaded 2-core machine.
 # the wall limit is a backstop: the deterministic budgets end every search, so the
@@ -51,3 +51,35 @@ def small_team(
         equipment=equipment or {},
         tasks=tuple(tasks),
     )
+
+
+def twin_a_day(
+    step: tuple[float, float, float], anaesthetists: int = 3, hours: float = 12.0
+) -> Team:
+    """Twin A anaesthetised from induction (30 min) through four steps of duration
+    ``step`` (min, most likely, max) to transfer out (30 min), its anaesthetist in
+    charge throughout (a continuous role); ``anaesthetists`` of team A with ``hours``
+    limits and 15-min hand-overs, two neurosurgeons (24 h)."""
+    tasks = [Task(name="induction A", duration_min=30, needs={"anaesthetist": 1}, twin="A")]
+    prev = "induction A"
+    for i in range(4):
+        tasks.append(
+            Task(
+                name=f"step {i}",
+                duration_min=step,
+                needs={"anaesthetist": 1, "neurosurgeon": 1},
+                twin="A",
+                after=(prev,),
+            )
+        )
+        prev = f"step {i}"
+    tasks.append(
+        Task(name="transfer A", duration_min=30, needs={"anaesthetist": 1}, twin="A", after=(prev,))
+    )
+    people = [
+        person(f"AN-A{i}", "anaesthetist", team="A", hours=hours, ho=15)
+        for i in range(1, anaesthetists + 1)
+    ]
+    people += [person(f"NS-{i}", "neurosurgeon", hours=24, ho=15) for i in (1, 2)]
+    cover = Cover(skill="anaesthetist", twin="A", **{"from": "induction A", "until": "transfer A"})
+    return small_team(people, tasks).model_copy(update={"continuous": (cover,)})

@@ -18,7 +18,7 @@ far over the limit; with steps of (145, 150, 160) its largest possible value is
 from __future__ import annotations
 
 import numpy as np
-from sched_helpers import FAST, person, small_team
+from sched_helpers import FAST, person, small_team, twin_a_day
 
 from twinsep.schedule import compile_problem, greedy_schedule, solve_schedule, verify_schedule
 from twinsep.schedule.export import render_runsheets_html
@@ -31,28 +31,7 @@ MC = MonteCarloParams(n_samples=4000, seed=0)
 
 
 def _day(step: tuple[float, float, float]) -> Team:
-    tasks = [
-        Task(name="induction A", duration_min=30, needs={"anaesthetist": 1}, twin="A"),
-    ]
-    prev = "induction A"
-    for i in range(4):
-        tasks.append(
-            Task(
-                name=f"step {i}",
-                duration_min=step,
-                needs={"anaesthetist": 1, "neurosurgeon": 1},
-                twin="A",
-                after=(prev,),
-            )
-        )
-        prev = f"step {i}"
-    tasks.append(
-        Task(name="transfer A", duration_min=30, needs={"anaesthetist": 1}, twin="A", after=(prev,))
-    )
-    people = [person(f"AN-A{i}", "anaesthetist", team="A", hours=12, ho=15) for i in (1, 2, 3)]
-    people += [person(f"NS-{i}", "neurosurgeon", hours=24, ho=15) for i in (1, 2)]
-    cover = Cover(skill="anaesthetist", twin="A", **{"from": "induction A", "until": "transfer A"})
-    return small_team(people, tasks).model_copy(update={"continuous": (cover,)})
+    return twin_a_day(step)
 
 
 def _holders(sch) -> list[str]:

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import pytest
 from ortools.sat.python import cp_model
-from sched_helpers import FAST, person, small_team
+from sched_helpers import FAST, twin_a_day
 
 from twinsep.errors import InfeasibleScheduleError
 from twinsep.schedule import compile_problem, solve_schedule
 from twinsep.schedule import solve as solve_mod
 from twinsep.schedule.montecarlo import MonteCarloParams
 from twinsep.schedule.relief import solve_with_relief
-from twinsep.schedule.team import Cover, Task, Team
+from twinsep.schedule.team import Team
 
 MC = MonteCarloParams(n_samples=1000, seed=0)
 
@@ -26,26 +26,7 @@ MC = MonteCarloParams(n_samples=1000, seed=0)
 def _day(hours: float) -> Team:
     """Twin A anaesthetised through four steps of (140, 150, 300) min: 660 min planned
     (675 with the hand-over), a mean of 847 min simulated; one anaesthetist, no relay."""
-    tasks = [Task(name="induction A", duration_min=30, needs={"anaesthetist": 1}, twin="A")]
-    prev = "induction A"
-    for i in range(4):
-        tasks.append(
-            Task(
-                name=f"step {i}",
-                duration_min=(140, 150, 300),
-                needs={"anaesthetist": 1, "neurosurgeon": 1},
-                twin="A",
-                after=(prev,),
-            )
-        )
-        prev = f"step {i}"
-    tasks.append(
-        Task(name="transfer A", duration_min=30, needs={"anaesthetist": 1}, twin="A", after=(prev,))
-    )
-    people = [person("AN-A1", "anaesthetist", team="A", hours=hours, ho=15)]
-    people += [person(f"NS-{i}", "neurosurgeon", hours=24, ho=15) for i in (1, 2)]
-    cover = Cover(skill="anaesthetist", twin="A", **{"from": "induction A", "until": "transfer A"})
-    return small_team(people, tasks).model_copy(update={"continuous": (cover,)})
+    return twin_a_day((140, 150, 300), anaesthetists=1, hours=hours)
 
 
 @pytest.fixture
