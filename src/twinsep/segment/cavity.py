@@ -43,6 +43,12 @@ the full grid against the unclosed bone:
    nearer the cavity than the scalp through non-bone (a dead-end pit of the inner table
    is, a channel through the plate is cut half-way). Found on ~``suture_grid_mm``
    blocks when the CT is finer.
+6. **Wall rules** (:func:`apply_wall_rules`, once the rest of the segmentation has read
+   the CT around the cavity of step 5): step 5 again, where voxels holding part of a
+   thin plate that the bone mask left out do not connect (they join the cavity only
+   where they touch it), and fat is never cavity (``_to_full_grid``). Which voxels are
+   plate and which are fat is the caller's (``segment.ct``): contrast blood is no
+   plate, and a sharp kernel's undershoot is no fat.
 
 Every step is a distance transform, a component labelling or a block reduction, on the
 coarse grid except the last (one labelling on the full grid).
@@ -51,7 +57,7 @@ coarse grid except the last (one labelling on the full grid).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -75,11 +81,33 @@ class Cavity:
         Largest closing radius (mm) that was needed to enclose a head.
     n_pockets : int
         Number of separate cavities found (one per head, or one for a shared cavity).
+    coarse : CoarseCavity or None
+        The coarse cavity the mask was carried from (for :func:`apply_wall_rules`).
     """
 
     mask: np.ndarray
     close_radius_mm: float
     n_pockets: int
+    coarse: CoarseCavity | None = field(default=None, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class CoarseCavity:
+    """The coarse cavity that step 5 carries to the full grid (for :func:`apply_wall_rules`).
+
+    Attributes
+    ----------
+    grown : ndarray of bool
+        The pockets grown into their crevices, on the coarse grid.
+    closed : ndarray of bool
+        The closed skull (less any wall between two heads), on the coarse grid.
+    factors : tuple of int
+        Block factor of the coarse grid along each axis.
+    """
+
+    grown: np.ndarray
+    closed: np.ndarray
+    factors: tuple[int, int, int]
 
 
 def find_cranial_cavity(
@@ -176,7 +204,57 @@ def find_cranial_cavity(
         radius,
         mask.sum() * float(np.prod(spacing_mm)) / 1000.0,
     )
-    return Cavity(mask=mask, close_radius_mm=float(radius), n_pockets=n)
+    return Cavity(
+        mask=mask,
+        close_radius_mm=float(radius),
+        n_pockets=n,
+        coarse=CoarseCavity(grown=grown_c, closed=closed_c, factors=f),
+    )
+
+
+def apply_wall_rules(
+    cavity: Cavity,
+    bone: np.ndarray,
+    body_filled: np.ndarray,
+    spacing_mm: morph.Spacing,
+    *,
+    plate: np.ndarray | None,
+    fat: np.ndarray | None,
+    params: SegmentParams = SegmentParams(),
+) -> np.ndarray:
+    """The cavity carried to the full grid again (step 5) with the wall rules (step 6).
+
+    Parameters
+    ----------
+    cavity : Cavity
+        What :func:`find_cranial_cavity` found with the same ``bone``, ``body_filled``,
+        ``spacing_mm`` and ``params``.
+    bone, body_filled : (I, J, K) ndarray of bool
+        As given to :func:`find_cranial_cavity`.
+    spacing_mm : (3,) tuple of float
+        Voxel size (mm).
+    plate : (I, J, K) ndarray of bool, optional
+        Non-bone voxels that hold part of a bone plate
+        (``segment.cavity_wall.plate_partial``): at the wall they are cavity where they
+        touch it but do not carry it on.
+    fat : (I, J, K) ndarray of bool, optional
+        Voxels that read as fat (``SegmentParams.cavity_fat_below_soft_hu``): never
+        cavity at the wall, nor a path for it.
+    params : SegmentParams
+
+    Returns
+    -------
+    ndarray of bool
+        The cavity mask: ``cavity.mask`` itself when there is no rule to apply, else a
+        subset of it (the voxels only plate or fat voxels joined to it are left out).
+    """
+    if cavity.coarse is None or (plate is None and fat is None):
+        return cavity.mask
+    c = cavity.coarse
+    mask = _to_full_grid(
+        c.grown, c.closed, bone, body_filled, c.factors, spacing_mm, params, plate=plate, fat=fat
+    )
+    return np.asarray(mask & cavity.mask)
 
 
 def _pockets(
@@ -624,6 +702,9 @@ def _to_full_grid(
     f: tuple[int, int, int],
     spacing_mm: morph.Spacing,
     params: SegmentParams,
+    *,
+    plate: np.ndarray | None = None,
+    fat: np.ndarray | None = None,
 ) -> np.ndarray:
     """Non-bone body voxels of the coarse cavity, widened by one block into the closed
     skull (blocks straddling the inner table; not the scalp over a gap).
@@ -635,6 +716,15 @@ def _to_full_grid(
     walled at the skull on a grid of about ``suture_grid_mm`` (``_walled_cavity``), and
     full-grid voxels count only inside that wall. The connectivity is labelled on the
     edge and ring blocks only (a sparse mask), and the block codes are upsampled once.
+
+    A thin plate at the skull base, lying across thick slices or beside dense bone,
+    keeps only its core in the bone mask (the half-maximum edge drops the voxels that
+    hold part of it): the free voxels beyond it then connect to the cavity through
+    those voxels, and under a 1.4 mm infant skull base 6-18 k voxels of fat and muscle
+    did. In the edge and ring blocks the ``plate`` voxels therefore do not connect:
+    the cavity is labelled without them, then each piece of them that touches it
+    joins it (it was cavity before, a partial-volume layer). ``fat`` voxels there are
+    not cavity: fat lies outside the dura, never inside.
     """
     shape: tuple[int, int, int] = (bone.shape[0], bone.shape[1], bone.shape[2])
     code_c = _block_codes(grown_c, closed_c)
@@ -644,6 +734,8 @@ def _to_full_grid(
     part = (code == 1) | (code == 2) | (code == 4)
     part &= free
     del free
+    if fat is not None:
+        part &= ~fat
     idx = np.flatnonzero(part)
     if params.suture_gap_mm > 0:
         g = _mid_factors(f, spacing_mm, params.suture_grid_mm)
@@ -656,14 +748,35 @@ def _to_full_grid(
     # a lookup over the whole label grid took 0.45 s on a 512x512x400 CT, and they are
     # labelled in the voxels' bounding box (morph.component_ids: the labels of the
     # whole grid, in the raster order of idx) without a uint32 label grid of the crop
+    # the voxels that hold part of a plate do not carry the cavity
+    on_plate = np.zeros(idx.size, bool) if plate is None else plate.reshape(-1)[idx]
+    if on_plate.any():
+        part.reshape(-1)[idx[on_plate]] = False
     lab_part, sizes = morph.component_ids(part, connectivity=6)
     del part
+    carry = idx[~on_plate]
     n = sizes.size
-    seeds = np.unique(lab_part[code.reshape(-1)[idx] == 1])
+    seeds = np.unique(lab_part[code.reshape(-1)[carry] == 1])
     lut = np.zeros(int(n) + 1, bool)
     lut[seeds] = True
     lut[0] = False
-    np.put(out, idx[lut[lab_part]], True)
+    np.put(out, carry[lut[lab_part]], True)
+    if on_plate.any():
+        np.put(out, _touching_pieces(idx[on_plate], out), True)
+    return out
+
+
+def _touching_pieces(idx: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """The voxels ``idx`` (flat indices, sorted) of the face-connected pieces they form
+    that touch ``target`` (a face neighbour in it)."""
+    mask = np.zeros(target.shape, bool)
+    np.put(mask, idx, True)
+    lab, _sizes = morph.component_ids(mask, connectivity=6)
+    del mask
+    hit = np.unique(lab[_touches(idx, target)])
+    keep = np.zeros(int(lab.max(initial=0)) + 1, bool)
+    keep[hit] = True
+    out: np.ndarray = idx[keep[lab]]
     return out
 
 

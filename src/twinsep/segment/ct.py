@@ -19,7 +19,10 @@ Steps (each explainable on one slide):
    channels narrower than ``2 x cavity_channel_mm`` (a spinal canal, sutures); a pocket
    whose wall is mostly skull is a cranial cavity (a face or neck is walled by soft
    tissue), even under a bony defect at the union; it is carried to the full grid
-   against the unclosed bone.
+   against the unclosed bone. Once the vessels are read (5), it is carried again with
+   its wall rules (``segment.cavity_wall``): at a thin skull base the voxels holding
+   part of a plate that the bone mask left out, and fat, do not carry it (blood is no
+   plate; a sharp kernel is undone first, so its undershoot is no fat).
 5. **Vessels**: bone is regrown from dense seeds down to the top of the blood range;
    contrast-band voxels outside its partial-volume rim, on the intracranial side and
    not touching the outside of the skull, in components of sinus size, are evidence
@@ -45,7 +48,8 @@ from twinsep.layout import from_canonical, to_canonical
 from twinsep.segment import filters, morph
 from twinsep.segment.blood_pool import find_blood_pools
 from twinsep.segment.brain_csf import classify_brain_csf
-from twinsep.segment.cavity import find_cranial_cavity
+from twinsep.segment.cavity import Cavity, find_cranial_cavity
+from twinsep.segment.cavity_wall import walled_cavity
 from twinsep.segment.foreign_metal import ForeignMetal, metal_not_bone, metal_warning
 from twinsep.segment.histogram import (
     CTStats,
@@ -238,8 +242,8 @@ def segment_ct(
     # body voxels that are part air: the cells and septa of pneumatised bone (mastoid,
     # sinuses), which keep a notch of air beside them counted as skin (segment.cavity)
     part_air = body_filled & (sm_t < soft + params.skin_air_cells_level * (stats.air_hu - soft))
-    intracranial, radius = _intracranial(bright, body_filled, spacing, params, src, part_air)
-    cavity = intracranial
+    cav = _intracranial(bright, body_filled, spacing, params, src, part_air)
+    intracranial, radius = cav.mask, cav.close_radius_mm
     del part_air
     logger.debug("skull closed at radius %.0f mm", radius)
     if foreign is not None:
@@ -301,6 +305,25 @@ def segment_ct(
     vessel = np.zeros(sm.shape, bool)
     if contrast:
         vessel = sinus.vessel
+    # --- the cavity's wall at a thin skull base (segment.cavity_wall) ------------------
+    # read after the vessel rule, which ran on the cavity as step 5 left it: the blood
+    # it found (its confident evidence; its vessels on a contrast CT) is no plate
+    intracranial = walled_cavity(
+        cav,
+        raw=raw_t,
+        sm=sm_t,
+        bone=bright,
+        body_filled=body_filled,
+        blood=sinus.evidence | vessel,
+        spacing=spacing,
+        t_lo=t_lo,
+        soft_hu=soft,
+        noise_hu=noise_sm,
+        params=params,
+    )
+    cavity = intracranial
+    del cav
+    if contrast:
         # enhanced voxels the bone hysteresis took are blood, not bone; the cavity
         # includes its sinuses (and the rule's neck vessels: ``cavity`` is the skull's)
         intracranial = intracranial | vessel
@@ -767,12 +790,11 @@ def _intracranial(
     params: SegmentParams,
     src: str,
     part_air: np.ndarray | None = None,
-) -> tuple[np.ndarray, float]:
-    """Cranial cavity and the skull-closing radius (mm) used (see ``segment.cavity``)."""
-    cav = find_cranial_cavity(
+) -> Cavity:
+    """Cranial cavity, with the skull-closing radius (mm) used (see ``segment.cavity``)."""
+    return find_cranial_cavity(
         bone, body_filled, spacing, params=params, source=src, part_air=part_air
     )
-    return cav.mask, cav.close_radius_mm
 
 
 def _drop_small(mask: np.ndarray, min_vx: int) -> np.ndarray:
