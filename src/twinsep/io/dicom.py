@@ -1133,7 +1133,11 @@ def _put_slice(stack: np.ndarray, k: int, raw: np.ndarray, h: _Header) -> np.nda
             stack = stack.astype(np.float32)
         stack[k] = val
     else:
-        stack[k] = raw.astype(np.float32) * np.float32(h.slope) + np.float32(h.inter)
+        # a slope or intercept beyond float32 (RescaleIntercept -1e308) becomes +-inf here
+        # without numpy's overflow warning on the user's stderr: the scan's finite-value
+        # check then refuses it in one line
+        with np.errstate(over="ignore", invalid="ignore"):
+            stack[k] = raw.astype(np.float32) * np.float32(h.slope) + np.float32(h.inter)
     return stack
 
 
