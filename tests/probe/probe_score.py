@@ -14,7 +14,6 @@ among those the plan labels tissue, the ownership alone); twin A by DESIGN.md's 
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 from pathlib import Path
@@ -24,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import ndimage as ndi
 
+from phi_bytes import all_bytes
 from probe.probe_phantom import twin_a_by_rule
 
 NAMES = {1: "soft", 2: "bone", 3: "brain", 4: "csf", 5: "vessel"}
@@ -133,17 +133,11 @@ def stable_digest(plan: Path) -> dict[str, str]:
 
 
 def files_holding(folder: Path, needles: list[str]) -> list[str]:
-    """Files under ``folder`` (gzip members opened) whose bytes hold any of ``needles``."""
+    """Files under ``folder`` whose bytes, or any compressed stream in them (gzip members,
+    zip members and their names, PDF / PNG streams: ``phi_bytes.all_bytes``), hold any of
+    ``needles``."""
     hits = []
     for f in sorted(folder.rglob("*")):
-        if not f.is_file():
-            continue
-        data = f.read_bytes()
-        if f.suffix == ".gz":
-            try:
-                data = gzip.decompress(data)
-            except OSError:
-                pass
-        if any(n.encode() in data for n in needles):
+        if f.is_file() and any(n.encode() in all_bytes(f) for n in needles):
             hits.append(str(f.relative_to(folder)))
     return hits
