@@ -191,3 +191,5 @@ def test_an_undecodable_lossy_syntax_says_what_to_ask_for(tmp_path: Path) -> Non
     line = err.value.one_line()
     assert "cannot decode pixel data (JPEG Extended" in line and "\n" not in line
     assert "ask for the series uncompressed or losslessly compressed" in line
+    # the decoder pydicom would read it with (session 30: the line named none)
+    assert "not installed: pylibjpeg>=2.0 and pylibjpeg-libjpeg" in line, line

@@ -47,6 +47,7 @@ from pydicom.uid import UID
 from twinsep.errors import ScanError
 from twinsep.io._loaded import Loaded, head_bytes, sha256_file, sha256_of_hashes
 from twinsep.io.checks import LoadParams, check_memory
+from twinsep.io.decoders import decoder_available, missing_decoders
 from twinsep.io.fsnames import printable_name
 from twinsep.io.lossy import lossy_compression, lossy_note
 from twinsep.io.padding import PaddingMask, padding_range
@@ -562,12 +563,15 @@ def _describe(uid: str, hs: list[_Header]) -> str:
     return f"{number}{series_uid_hash(uid)} ({', '.join(facts)})"
 
 
-def _not_a_volume(hs: list[_Header]) -> str | None:
+def _not_a_volume(hs: list[_Header], orientation_tol: float) -> str | None:
     """Why a series cannot be a 3D scan by itself (``None`` when it may be one).
 
     Localizers, images without a position (secondary captures, screenshots), colour
-    images and single images are never what a user means when a study folder holds a
-    real volume beside them.
+    images, single images and images lying in different planes (a scout's AP and
+    lateral views whose ImageType does not say LOCALIZER) are never what a user means
+    when a study folder holds a real volume beside them. ``orientation_tol`` is the
+    largest difference between the ImageOrientationPatient values of one stack's
+    slices (:class:`~twinsep.io.checks.LoadParams`).
     """
     h = hs[0]
     if all(x.is_localizer for x in hs):
@@ -580,6 +584,9 @@ def _not_a_volume(hs: list[_Header]) -> str | None:
         return "colour image"
     if len(hs) == 1:
         return "single image"
+    iops = [x.iop for x in hs if x.iop is not None]
+    if any(float(np.max(np.abs(o - iops[0]))) > orientation_tol for o in iops):
+        return "series of images in several planes (a localizer or scout?)"
     return None
 
 
@@ -600,6 +607,8 @@ def _choose_series(
     source: Path,
     warnings: list[str],
     modality: str | None = None,
+    *,
+    orientation_tol: float,
 ) -> list[_Header]:
     """The series to load: the one asked for, the only one, or the only volume.
 
@@ -612,7 +621,7 @@ def _choose_series(
     """
 
     def not_a_volume(hs: list[_Header]) -> str | None:
-        why = _not_a_volume(hs)
+        why = _not_a_volume(hs, orientation_tol)
         if why is None and modality is not None and hs[0].modality != modality:
             return f"{hs[0].modality}, not {modality}"
         return why
@@ -993,29 +1002,26 @@ def _decode_fallback(h: _Header, n_frames: int = 1) -> np.ndarray:
         ds = pydicom.dcmread(h.path)
     except Exception as exc:
         raise ScanError(h.path, f"cannot re-read the file ({type(exc).__name__})") from None
-    if ts.is_compressed:
-        try:
-            from pydicom.pixels import get_decoder
-
-            available = get_decoder(ts).is_available
-        except (NotImplementedError, ImportError, ValueError):
-            available = False
-        if not available:
-            raise ScanError(
-                h.path,
-                f"pixel data compressed as {ts.name} ({ts}) and no decoder for it is "
-                "installed; export the series uncompressed or as JPEG Lossless, JPEG-LS, "
-                "JPEG 2000 or RLE, which twinsep decodes",
-            )
+    if ts.is_compressed and not decoder_available(ts):
+        install = missing_decoders(ts)
+        raise ScanError(
+            h.path,
+            f"pixel data compressed as {ts.name} ({ts}) and no decoder for it is installed"
+            + (f": pydicom reads it with {install}" if install else "")
+            + "; or export the series uncompressed or as JPEG Lossless, JPEG-LS, "
+            "JPEG 2000 or RLE, which twinsep decodes",
+        )
     try:
         arr = np.asarray(ds.pixel_array)
     except Exception as exc:
-        # e.g. 12-bit JPEG Extended, a lossy syntax of old PACS archives that no installed
-        # decoder reads (pylibjpeg-libjpeg would: GPL-3.0, docs/DECISIONS.md)
+        # e.g. 12-bit JPEG Extended, a lossy syntax of old PACS archives that neither GDCM
+        # nor Pillow reads (pylibjpeg-libjpeg would: GPL-3.0, docs/DECISIONS.md)
+        install = missing_decoders(ts) if ts.is_compressed else None
         todo = (
-            "; ask for the series uncompressed or losslessly compressed (JPEG Lossless, "
-            "JPEG-LS, JPEG 2000, RLE), which twinsep decodes - a lossy copy has lost detail "
-            "anyway"
+            (f"; pydicom's other decoder for it is not installed: {install}" if install else "")
+            + "; or ask for the series uncompressed or losslessly compressed (JPEG "
+            "Lossless, JPEG-LS, JPEG 2000, RLE), which twinsep decodes - a lossy copy has "
+            "lost detail anyway"
             if ts.is_compressed
             else ""
         )
@@ -1363,7 +1369,9 @@ def _series_of_files(
         )
     warnings: list[str] = []
     n_scouts = _drop_localizers(groups)
-    hs = _choose_series(groups, series_uid, folder, warnings, modality)
+    hs = _choose_series(
+        groups, series_uid, folder, warnings, modality, orientation_tol=params.orientation_tol
+    )
     if skipped:
         kinds = Counter(r for _, r in skipped)
         warnings.append(
