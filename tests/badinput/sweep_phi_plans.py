@@ -45,6 +45,68 @@ def _rotation(axis: tuple[float, float, float], deg: float) -> np.ndarray:
     return np.eye(3) + np.sin(t) * k + (1 - np.cos(t)) * k @ k
 
 
+def turned(vol: Any, m3: np.ndarray) -> Any:
+    """The same voxels with the world turned by ``m3`` (a patient lying obliquely)."""
+    from twinsep.volume import Volume
+
+    aff = vol.affine.copy()
+    aff[:3, :] = m3 @ aff[:3, :]
+    return Volume(vol.array, aff)
+
+
+def permuted(vol: Any, order: tuple[int, ...], flips: tuple[int, ...] = ()) -> Any:
+    """The same world voxels with the array axes permuted and flipped."""
+    from twinsep.volume import Volume
+
+    arr = np.transpose(vol.array, order)
+    aff = vol.affine.copy()
+    aff[:, :3] = vol.affine[:, list(order)]
+    for ax in flips:
+        aff[:3, 3] += aff[:3, ax] * (arr.shape[ax] - 1)
+        aff[:3, ax] *= -1
+        arr = np.flip(arr, ax)
+    return Volume(np.ascontiguousarray(arr), aff)
+
+
+def phi_series(
+    vol: Any,
+    folder: Path,
+    study: str,
+    *,
+    description: str = "AX 1.0 H31s",
+    edit: Callable[[int, Any], Any] | None = None,
+    number: int = 2,
+    encode: Callable[[Any], Any] | None = None,
+) -> list[Path]:
+    """``vol`` as a DICOM series in ``folder`` carrying ``blind.pacs``'s identifiers,
+    files named after the patient; ``edit(k, ds)`` changes slice ``k`` (returning False
+    leaves the file out), ``encode(ds)`` returns the dataset to save (a transfer syntax)."""
+    import pydicom
+
+    from blind.pacs import IDENTITY, _identify
+    from twinsep.io import write_dicom_series
+
+    ident = IDENTITY
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = folder.parent / (folder.name + ".tmp")
+    written = write_dicom_series(vol, tmp, patient_name=ident.name)
+    folder.mkdir()
+    paths = []
+    for k, p in enumerate(written):
+        ds = pydicom.dcmread(p)
+        _identify(ds, ident, study, description)
+        ds.SeriesNumber = number
+        if edit is not None and edit(k, ds) is False:
+            continue
+        if encode is not None:
+            ds = encode(ds)
+        q = folder / f"{ident.family}_{k + 1:04d}.dcm"
+        ds.save_as(q, enforce_file_format=True)
+        paths.append(q)
+    shutil.rmtree(tmp)
+    return paths
+
+
 def build_cases(out: Path) -> dict[str, dict[str, Any]]:
     """Write every input under ``out / "inputs"``; return the cases by name."""
     import nibabel as nib
@@ -52,7 +114,7 @@ def build_cases(out: Path) -> dict[str, dict[str, Any]]:
     import SimpleITK as sitk
 
     from blind.pacs import IDENTITY, _identify
-    from twinsep.io import load_scan, write_dicom_series
+    from twinsep.io import load_scan
     from twinsep.io.enhanced_write import write_enhanced_dicom
     from twinsep.phantom import make_phantom, write_phantom
     from twinsep.volume import Volume
@@ -70,46 +132,15 @@ def build_cases(out: Path) -> dict[str, dict[str, Any]]:
     phi_folder = f"{ident.family}_{ident.given}_{ident.patient_id}"
     cases: dict[str, dict[str, Any]] = {}
 
-    def turned(vol: Volume, m3: np.ndarray) -> Volume:
-        aff = vol.affine.copy()
-        aff[:3, :] = m3 @ aff[:3, :]
-        return Volume(vol.array, aff)
-
-    def permuted(vol: Volume, order: tuple[int, ...], flips: tuple[int, ...] = ()) -> Volume:
-        """The same world voxels with the array axes permuted and flipped."""
-        arr = np.transpose(vol.array, order)
-        aff = vol.affine.copy()
-        aff[:, :3] = vol.affine[:, list(order)]
-        for ax in flips:
-            aff[:3, 3] += aff[:3, ax] * (arr.shape[ax] - 1)
-            aff[:3, ax] *= -1
-            arr = np.flip(arr, ax)
-        return Volume(np.ascontiguousarray(arr), aff)
-
     def series(
-        vol: Volume,
+        vol: Any,
         folder: Path,
         *,
         description: str = "AX 1.0 H31s",
         edit: Callable[[int, Any], None] | None = None,
         number: int = 2,
     ) -> list[Path]:
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp = folder.parent / (folder.name + ".tmp")
-        written = write_dicom_series(vol, tmp, patient_name=ident.name)
-        folder.mkdir()
-        paths = []
-        for k, p in enumerate(written):
-            ds = pydicom.dcmread(p)
-            _identify(ds, ident, study, description)
-            ds.SeriesNumber = number
-            if edit is not None:
-                edit(k, ds)
-            q = folder / f"{ident.family}_{k + 1:04d}.dcm"
-            ds.save_as(q, enforce_file_format=True)
-            paths.append(q)
-        shutil.rmtree(tmp)
-        return paths
+        return phi_series(vol, folder, study, description=description, edit=edit, number=number)
 
     def case(name: str, path: Path, expect: int, **extra: Any) -> None:
         cases[name] = {"path": str(path), "expect": expect, **extra}

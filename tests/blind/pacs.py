@@ -495,32 +495,39 @@ def _encode(ds: Dataset, syntax: Syntax) -> Dataset:
 
 
 def _jpeg_lossless(ds: Dataset) -> Dataset:
-    """``ds`` re-encoded as JPEG Lossless process 14, selection value 1, by GDCM.
+    """``ds`` re-encoded as JPEG Lossless process 14, selection value 1, by GDCM."""
+    import gdcm
 
-    pydicom has no encoder for this syntax; GDCM's ``ImageChangeTransferSyntax`` works on
-    files, so the dataset goes through a temporary folder and is read back.
+    return gdcm_encode(ds, gdcm.TransferSyntax.JPEGLosslessProcess14_1)
+
+
+def gdcm_encode(ds: Dataset, syntax: int) -> Dataset:
+    """``ds`` re-encoded by GDCM in ``syntax`` (a ``gdcm.TransferSyntax`` constant).
+
+    pydicom has no encoder for the JPEG syntaxes; GDCM's ``ImageChangeTransferSyntax``
+    works on files, so the dataset goes through a temporary folder and is read back.
     """
     import gdcm
 
     with tempfile.TemporaryDirectory(prefix="twinsep-pacs-") as tmp:
-        raw, jll = Path(tmp) / "raw.dcm", Path(tmp) / "jll.dcm"
+        raw, enc = Path(tmp) / "raw.dcm", Path(tmp) / "enc.dcm"
         ds.save_as(raw, enforce_file_format=True)
         reader = gdcm.ImageReader()
         reader.SetFileName(str(raw))
         if not reader.Read():
             raise RuntimeError("GDCM cannot read the uncompressed image")
         change = gdcm.ImageChangeTransferSyntax()
-        change.SetTransferSyntax(gdcm.TransferSyntax(gdcm.TransferSyntax.JPEGLosslessProcess14_1))
+        change.SetTransferSyntax(gdcm.TransferSyntax(syntax))
         change.SetInput(reader.GetImage())
         if not change.Change():
-            raise RuntimeError("GDCM cannot encode JPEG Lossless")
+            raise RuntimeError(f"GDCM cannot encode the image as {gdcm.TransferSyntax(syntax)}")
         writer = gdcm.ImageWriter()
-        writer.SetFileName(str(jll))
+        writer.SetFileName(str(enc))
         writer.SetFile(reader.GetFile())
         writer.SetImage(change.GetOutput())
         if not writer.Write():
-            raise RuntimeError("GDCM cannot write the JPEG Lossless image")
-        return pydicom.dcmread(jll)
+            raise RuntimeError("GDCM cannot write the encoded image")
+        return pydicom.dcmread(enc)
 
 
 def write_study(

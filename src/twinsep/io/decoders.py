@@ -11,6 +11,7 @@ itself: pylibjpeg-libjpeg is GPL-3.0 (docs/DECISIONS.md).
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from pydicom.uid import UID
 
@@ -22,25 +23,21 @@ _REQUIRES = re.compile(r"requires\s+(?P<reqs>.+)$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
-def decoder_available(transfer_syntax: str) -> bool:
-    """Whether pydicom has an installed decoder for ``transfer_syntax``.
-
-    Parameters
-    ----------
-    transfer_syntax : str
-        Transfer syntax UID.
-
-    Returns
-    -------
-    bool
-        False also when pydicom knows no decoder for the syntax at all.
-    """
+def _decoder(transfer_syntax: str) -> Any | None:
+    """pydicom's decoder for the syntax, or None when it knows none."""
     try:
         from pydicom.pixels import get_decoder
 
-        return bool(get_decoder(UID(transfer_syntax)).is_available)
+        return get_decoder(UID(transfer_syntax))
     except (NotImplementedError, ImportError, ValueError):
-        return False
+        return None
+
+
+def decoder_available(transfer_syntax: str) -> bool:
+    """Whether pydicom has an installed decoder for ``transfer_syntax`` (a UID); False
+    also when pydicom knows no decoder for the syntax at all."""
+    decoder = _decoder(transfer_syntax)
+    return decoder is not None and bool(decoder.is_available)
 
 
 def missing_decoders(transfer_syntax: str) -> str | None:
@@ -58,14 +55,11 @@ def missing_decoders(transfer_syntax: str) -> str | None:
         pylibjpeg-openjpeg)"``, several plugins separated by ``"; or "``; None when
         every decoder pydicom knows for the syntax is installed, or it knows none.
     """
-    try:
-        from pydicom.pixels import get_decoder
-
-        missing = list(get_decoder(UID(transfer_syntax)).missing_dependencies)
-    except (NotImplementedError, ImportError, ValueError):
+    decoder = _decoder(transfer_syntax)
+    if decoder is None:
         return None
     options = []
-    for text in missing:
+    for text in decoder.missing_dependencies:
         found = _REQUIRES.search(str(text))
         if found is None:
             continue
