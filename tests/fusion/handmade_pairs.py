@@ -85,6 +85,7 @@ def make_pair(
     cranium_a: Callable[[np.ndarray], np.ndarray] | None = None,
     cranium_b: Callable[[np.ndarray], np.ndarray] | None = None,
     neck_length_mm: float = 80.0,
+    neck_back_mm: float = 4.0,
 ) -> Pair:
     """Two heads joined by a bridge.
 
@@ -108,6 +109,9 @@ def make_pair(
     neck_length_mm : float
         How far below the head centre the neck ends (mm); a long neck runs off the
         grid, as where a scan's edge crosses it.
+    neck_back_mm : float
+        How far behind the head centre (away from the face) the neck's axis runs (mm),
+        parallel to the head's long axis.
     """
     rot_w = np.eye(3) if world_rot is None else world_rot
     rot_g = np.eye(3) if grid_rot is None else grid_rot
@@ -142,7 +146,7 @@ def make_pair(
         soft = rr <= R_SCALP
         # neck: cylinder going down from the head centre
         if neck:
-            radial = np.hypot(loc[:, 0], loc[:, 1] + 4.0)
+            radial = np.hypot(loc[:, 0], loc[:, 1] + neck_back_mm)
             soft |= (radial <= 17.0) & (loc[:, 2] <= -15.0) & (loc[:, 2] >= -neck_length_mm)
         if face:
             soft |= np.linalg.norm((loc - [0, 36.0, -12.0]) / [7.0, 10.0, 9.0], axis=1) <= 1

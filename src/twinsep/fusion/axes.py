@@ -1160,12 +1160,6 @@ def twin_frame(
         # that a few degrees more never flip the axis from one cue to the other
         base_off = angle_deg(down, cut)
         w_base = ap.weight_skull_base * _fade(base_off, ap.cut_agree_deg, ap.cut_alone_deg)
-        logger.debug(
-            "twin %s: skull-base estimate %.1f deg from the cut's normal (weight %.2f)",
-            name,
-            base_off,
-            w_base,
-        )
         kind = "body cut"
         if neck_cut:
             kind = "neck or jaw cut"
@@ -1174,11 +1168,33 @@ def twin_frame(
         # (a flat end taken for the neck's cut too: vt-c15-torso50), and its walls are
         # the body's
         far = far_below_mm > ap.body_cut_reach_mm
-        walls = "body" if far else "neck"
+        neck_tube = tube_dirs.get(kind) if neck_cut and along_tube else None
+        carried = (
+            neck_tube is not None
+            and end_seen is not None
+            and angle_deg(end_seen.centre_mm - b, neck_tube) <= ap.neck_agree_deg
+        )
+        walls = "body" if far and not carried else "neck"
+        if carried:
+            # the walls inside the neck's cut are a tube whose axis, followed back up
+            # from the cut's centre, reaches the brain centre: the neck that carries
+            # the head, which a neck confirmed at its end gives alone. The skull-base
+            # estimate leans to the face; averaged in, it only moved the axis off
+            # (bench_blind_clinical vt90-c15-all-1.2mm, twin A: walls 0.9 deg off,
+            # the skull base 32 deg, weight 0.4: the axis 4.8 deg off)
+            w_base = 0.0
+        logger.debug(
+            "twin %s: skull-base estimate %.1f deg from the cut's normal (weight %.2f)",
+            name,
+            base_off,
+            w_base,
+        )
         cut_name = (
             f"the {walls}'s axis at the cut (its walls)" if along_tube else "the cut's normal"
         )
-        if w_base == 0.0:
+        if w_base == 0.0 and base_off <= ap.cut_alone_deg:
+            source = f"{cut_name} alone"
+        elif w_base == 0.0:
             source = f"{cut_name} alone (the skull-base cues lie {base_off:.0f}° from it)"
         elif w_base < ap.weight_skull_base:
             source = (

@@ -87,7 +87,9 @@ class AxisParams:
 
     weight_skull_base: float = 1.0
     """Without a neck: weight of the skull-base estimate (footprint + exit, tilted by
-    ``face_tilt_deg``) in the final down direction."""
+    ``face_tilt_deg``) in the final down direction. The walls inside a neck's cut that
+    are a tube pointing back at the brain centre are a neck: their axis is then used
+    alone (bench_blind_clinical vt90-c15-all-1.2mm 175.4 -> 179.05 deg in process)."""
 
     weight_open: float = 2.0
     """Without a neck: weight of the cavity's cut face (brain or CSF against background
