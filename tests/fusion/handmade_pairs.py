@@ -62,6 +62,24 @@ def grid_affine(shape: tuple[int, int, int], spacing: np.ndarray, rot: np.ndarra
     return aff
 
 
+def voxel_skin(body: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Skin points (mm) and outward voxel normals of ``body`` (bool) on a 1 mm grid whose
+    voxel centres are the world coordinates (identity affine), as the frames read them
+    (``twinsep.fusion.axes._skin_normals``: everything outside the body is background)."""
+    from twinsep.fusion.axes import _skin_normals
+
+    skin = _skin_normals(
+        body=body,
+        background=~body,
+        free=np.ones_like(body),
+        affine=np.eye(4),
+        offset=np.zeros(3, dtype=int),
+        full_shape=body.shape,
+    )
+    assert skin is not None
+    return skin
+
+
 def site_dir(elevation_deg: float, azimuth_deg: float) -> np.ndarray:
     """Local direction (x lateral, y face, z vertex) at an elevation from the vertex."""
     e, p = np.radians(elevation_deg), np.radians(azimuth_deg)

@@ -15,10 +15,16 @@ the change the candidates held the flat side alone.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 
-from twinsep.fusion.axes import _body_cut_candidates, _skin_normals, angle_deg
+from twinsep.fusion.axes import _body_cut_candidates, angle_deg
 from twinsep.fusion.params import AxisParams
+
+sys.path.insert(0, str(Path(__file__).parent))
+from handmade_pairs import voxel_skin  # noqa: E402
 
 CENTRE = np.array([55.3, 50.2, 85.1])  # off the grid's symmetry (mm = voxels)
 END_MM = 75.0
@@ -29,17 +35,7 @@ def _head_on_neck() -> tuple[np.ndarray, np.ndarray]:
     rel = np.indices(shape).reshape(3, -1).T.astype(float) - CENTRE
     ball = (np.linalg.norm(rel, axis=1) < 45.0) & (rel[:, 1] < 30.0)
     neck = (np.hypot(rel[:, 0], rel[:, 1]) < 18.0) & (rel[:, 2] < 0.0) & (rel[:, 2] > -END_MM)
-    body = (ball | neck).reshape(shape)
-    skin = _skin_normals(
-        body=body,
-        background=~body,
-        free=np.ones_like(body),
-        affine=np.eye(4),
-        offset=np.zeros(3, dtype=int),
-        full_shape=body.shape,
-    )
-    assert skin is not None
-    return skin
+    return voxel_skin((ball | neck).reshape(shape))
 
 
 def test_neck_end_is_a_candidate_beside_a_larger_flat_side() -> None:

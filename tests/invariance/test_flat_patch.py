@@ -16,12 +16,18 @@ the three turns, so a scan's cut was found on one storage and not on another. Af
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from grids import rotation_matrix
-from twinsep.fusion.axes import _body_cut_normal, _skin_normals, angle_deg
+from twinsep.fusion.axes import _body_cut_normal, angle_deg
 from twinsep.fusion.params import AxisParams
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "fusion"))
+from handmade_pairs import voxel_skin  # noqa: E402
 
 RADIUS, OFF = 30.0, 9.0
 DISC_MM2 = np.pi * (RADIUS**2 - OFF**2)
@@ -32,16 +38,7 @@ def _cut_ball(normal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     ijk = np.indices((n, n, n)).reshape(3, -1).T.astype(float)
     rel = ijk - (n - 1) / 2.0 - np.array([0.21, -0.13, 0.07])  # off the grid's symmetry
     body = ((np.linalg.norm(rel, axis=1) < RADIUS) & (rel @ normal < OFF)).reshape(n, n, n)
-    skin = _skin_normals(
-        body=body,
-        background=~body,
-        free=np.ones_like(body),
-        affine=np.eye(4),
-        offset=np.zeros(3, dtype=int),
-        full_shape=body.shape,
-    )
-    assert skin is not None
-    return skin
+    return voxel_skin(body)
 
 
 @pytest.mark.parametrize(
