@@ -108,6 +108,31 @@ def test_infant_white_matter_near_a_partial_volume_csf_class_is_brain():
     assert t2 > 27.0  # the two-class boundary: above white matter, all of it CSF
 
 
+# - a CSF class wider than a tissue: partial volume with brain gives the CSF class a
+#   heavy tail (here a scale mixture, one mean and two spreads; the probe infant's
+#   cavity at 1.5 x 1.5 x 2.5 mm fitted 18.3 +- 9.4 and 19.2 +- 6.7 HU over brain
+#   28.1 +- 4.2 at noise 4.0), and EM splits it into two classes whose lower one is not
+#   resolved from the upper
+CSF_SCALE_MIXTURE = ([(18.0, 9.0, 0.03), (18.0, 6.0, 0.15), (28.0, 4.0, 0.82)], 4.0)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_wide_csf_class_split_in_two_is_not_white_matter(seed):
+    """The far-tail rule (CSF not resolved from brain's lower tissue) needs that lower
+    class to be a tissue, no wider than one: the upper part of a heavy-tailed CSF class
+    is not white matter, and its 2.5-sigma tail cut the CSF class at 2.5-3.1 HU."""
+    classes, noise_ts = CSF_SCALE_MIXTURE
+    ts = _values(classes, seed=seed)
+    t, warnings = _threshold(ts, noise_ts=noise_ts)
+    # analytic: where the generating densities cross (CSF's two parts against brain)
+    dens = np.linspace(18.0, 28.0, 10001)
+    pdf = [w * np.exp(-0.5 * ((dens - m) / s) ** 2) / s for m, s, w in classes]
+    crossing = float(dens[np.argmin(np.abs(pdf[0] + pdf[1] - pdf[2]))])
+    assert crossing == pytest.approx(19.94, abs=0.01)
+    assert t == pytest.approx(crossing, abs=1.0)
+    assert not warnings
+
+
 def test_single_brain_tissue_keeps_the_two_class_bayes_boundary():
     # CSF 5 HU (10 %) and one brain tissue 33 HU (90 %), sigma 4 HU: the three-class
     # fit does not pay for its parameters (BIC) and the boundary is the Bayes crossing

@@ -1191,7 +1191,10 @@ def _two_tissue_boundary(
     down is CSF; it must lie at least the separation bound below the group
     (``csf_brain_min_sep_hu``, ``csf_brain_min_sep_noise`` noise sigmas). When it does
     not and brain is two resolved tissues (grey-white means that far apart), only the
-    lower tissue's far tail (2.5 sigmas, as in the two-class rule) is CSF; else None.
+    lower tissue's far tail (2.5 sigmas, as in the two-class rule) is CSF, provided that
+    class is no wider than one tissue (``_single_tissue_k`` times the noise or the
+    heaviest class's sigma): a wider one is CSF's partial volume split off by EM; else
+    None.
     The cut is the midpoint of the two class means (nearest class mean): the Bayes
     crossing weighs CSF by its share of the whole cavity (1-5 % on fine phantoms), which
     is not the local share in a sulcus, and put the cut 4-5 HU low (CSF Dice -0.02 to
@@ -1298,8 +1301,16 @@ def _two_tissue_boundary(
     min_sep = max(params.csf_brain_min_sep_hu, params.csf_brain_min_sep_noise * noise_ts)
     if mu[lo] - mu[lo - 1] < min_sep:
         # CSF not resolved from the lower brain tissue: only that tissue's far tail, as
-        # in the two-class rule, and only when brain is two resolved tissues
-        two_tissues = lo == 1 and mu[2] - mu[1] >= params.csf_brain_min_sep_noise * noise_ts
+        # in the two-class rule, and only when brain is two resolved tissues and that
+        # lower class is a tissue: no wider than one (the noise or, when wider, the
+        # heaviest class's own spread). A wider one is partial volume with CSF that EM
+        # split off the CSF class (a scale mixture: the probe infant's 18.3 +- 9.4 and
+        # 19.2 +- 6.7 HU at noise 4.0); its 2.5-sigma tail cut the CSF class at 2.5 HU
+        # and the two-class boundary (19.1 HU) stands instead (:func:`_csf_edges`)
+        tissue = sd[1] <= _single_tissue_k(params) * max(min_sigma, float(sd[2]))
+        two_tissues = (
+            lo == 1 and tissue and mu[2] - mu[1] >= params.csf_brain_min_sep_noise * noise_ts
+        )
         return _ThreeClassCut(mu[lo] - 2.5 * sd[lo] if two_tissues else None, False)
     return _ThreeClassCut(0.5 * (mu[lo - 1] + mu[lo]), False)
 
