@@ -69,6 +69,7 @@ from twinsep.segment.params import SegmentParams
 from twinsep.segment.pressed import cut_pressed_supports
 from twinsep.segment.result import TissueLabels
 from twinsep.segment.sinus_join import join_fragments
+from twinsep.segment.skin_edge import half_filled_edge
 from twinsep.segment.vessels import VesselLevels, contrast_detected, contrast_doubt, find_vessels
 from twinsep.tilt import check_orthogonal
 from twinsep.volume import Volume
@@ -428,7 +429,7 @@ def segment_ct(
     air = body_filled & ~intracranial
     air &= sm < t_body
     # aerated lungs are air too, read against their own level (segment.lungs)
-    air |= find_lungs(
+    lungs = find_lungs(
         sm,
         raw,
         body_filled,
@@ -438,8 +439,19 @@ def segment_ct(
         air_hu=stats.air_hu,
         params=params.lungs,
     )
+    air |= lungs
+    # voxels beside the body that the noise cannot tell from half-filled ones are
+    # tissue (segment.skin_edge): the skin's outer layer and the walls of inner air;
+    # none while skin_edge_noise_k is 0 (the default: segment.skin_edge's docstring)
+    edge = half_filled_edge(
+        sm, body, t_body=t_body, noise_hu=noise_sm, noise_k=params.skin_edge_noise_k
+    )
+    edge &= ~lungs & ~intracranial
+    del lungs
+    air &= ~edge
     lab[air] = L.BACKGROUND  # air in sinuses/airway/lungs
-    del air
+    lab[edge] = L.SOFT_TISSUE
+    del air, edge
     lab[bright] = L.BONE  # bright vessel voxels are relabelled below
     # ECG leads on or outside the skin are no tissue (segment.leads)
     lab[find_leads(body_filled, bright, spacing, params=params.leads) & ~intracranial] = (
