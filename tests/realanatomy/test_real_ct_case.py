@@ -90,15 +90,12 @@ def test_owner_truth_one_piece_each_and_symmetric_volumes(case) -> None:
         assert facts["type"] == "angular" and facts["axis_angle_deg"] < 140
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="at 3 mm the plain real CT is called contrast: 13.6 / 13.9 mL of tube-shaped "
-    "band pieces in soft tissue pass neck_alone_ml (12 mL), 1,760 / 1,816 vessel voxels "
-    "(measured at 1039bda; docs/segmentation.md, a blurrier scanner, 2026-11-28)",
-)
 def test_the_plain_real_ct_is_called_plain(case) -> None:
-    """Cranium.inv3 holds no contrast (plain on its own grid and as these cases at 1-2.5
-    mm): no call, no vessel voxel. ~2 s per case (the builds are the module's)."""
+    """Cranium.inv3 holds no contrast: no call, no vessel voxel, at 3 mm too, where the
+    septa of its ethmoid cells and nasal cavity (bone and air in one voxel) put 9.4-9.8
+    mL of tube-shaped band pieces in soft tissue and the neck cue called it enhanced
+    before ``vessels.gas_walled`` (docs/segmentation.md, 2026-11-28, PLN). ~2 s per case
+    (the builds are the module's)."""
     _, _, ct, _ = case
     res = segment_ct(ct)
     assert not res.contrast

@@ -148,6 +148,22 @@ class VesselParams:
     vertical-partial along x; 10.5 mL off bone), above ``neck_alone_ml``, while the
     contrast rows lost 0-2.3 mL of their 19-31 mL. 1 turns the test off."""
 
+    ext_gas_below_soft_hu: float = 350.0
+    """A voxel more than this (HU) under the soft-tissue peak holds gas (at least a third
+    of air: fat lies about 100-130 HU under the peak), for the pneumatised-bone test of
+    extracranial pieces (``segment.vessels.gas_walled``, ``ext_gas_share``)."""
+
+    ext_gas_share: float = 0.5
+    """An extracranial contrast-band piece at least this share (0-1) of whose voxels have
+    gas beside them (26-neighbourhood, ``ext_gas_below_soft_hu``) is partial volume of
+    pneumatised bone (ethmoid cells, turbinates, nasal septum, mastoid cells), not a neck
+    vessel, and goes with its share of the neck cue (``segment.vessels.gas_walled``).
+    Measured: the plain real CT (Cranium.inv3) fused at 3 mm held 13.6 / 13.9 mL of
+    tube-shaped band pieces off bone (above ``neck_alone_ml``: called contrast), 9.8 /
+    9.4 mL of them in such pieces (shares mostly 0.8-1.0); the true neck-vessel pieces of
+    the probe phantoms and the blind phantom3 and clinical cases (1.2-3.6 mm) at most
+    0.07. Above 1 turns the test off."""
+
     ext_shell_fraction: float = 0.2
     """Margin (share of a piece's enhancement over soft tissue, and at least 3 noise
     sigmas) above its interior median that a border voxel of a contrast-band piece in
@@ -457,7 +473,9 @@ class VesselParams:
     times the most that thin-bone partial volume imitated without contrast (2.9 mL, 96
     no-contrast phantom runs at 2.3-3.6 mm), about half of what the neck vessels of the
     contrast phantoms held (14.9-31 mL). A neck in iodinated contrast means the venous
-    sinuses carry it too (one circulation)."""
+    sinuses carry it too (one circulation). The septa of pneumatised bone (ethmoid,
+    nasal cavity) took 13.6 / 13.9 mL of the plain real CT at 3 mm for neck vessels
+    until ``ext_gas_share``; 3.0-4.5 mL remain there at 2-4 mm."""
 
     textured_branch_min_mm: float = 10.0
     """A textured vessel piece (no lumen plateau, ``lumen_spread_noise_k``) loses its

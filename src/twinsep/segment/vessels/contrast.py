@@ -73,7 +73,8 @@ class SinusResult:
         Median smoothed value of the evidence voxels (HU), NaN when there are none.
     extracranial_ml : float
         Volume (mL) of tube-shaped contrast found in soft tissue (neck vessels), in
-        pieces that do not lie on bone (``VesselParams.ext_bone_side_max``).
+        pieces that do not lie on bone (``VesselParams.ext_bone_side_max``) nor between
+        air cells (pneumatised bone, ``VesselParams.ext_gas_share``).
     lumen_hu : float
         Lumen value of the vessels (HU): median of their interior voxels (NaN when
         there is no vessel).

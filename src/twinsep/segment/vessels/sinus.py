@@ -66,6 +66,7 @@ from twinsep.segment import morph
 from twinsep.segment.morph import Spacing
 from twinsep.segment.params import VesselParams
 from twinsep.segment.vessel_edge import edge_cut
+from twinsep.segment.vessels.aircells import gas_walled
 from twinsep.segment.vessels.contrast import SinusResult
 from twinsep.segment.vessels.encased import bone_encased
 from twinsep.segment.vessels.grid import (
@@ -292,6 +293,13 @@ def sinus_mask(
             plate = on_bone[1:] >= params.ext_bone_side_max * sizes_e
             plate[_touching(lab_e, intracranial) - 1] = False
             ext = np.concatenate([[False], ~plate])[lab_e]
+        if params.ext_gas_share <= 1.0 and ext.any():
+            # the septa of pneumatised bone (ethmoid, turbinates, mastoid) lie between
+            # air cells; a neck vessel runs in soft tissue (gas_walled)
+            ext &= ~gas_walled(
+                ext, sm, gas_hu=soft_hu - params.ext_gas_below_soft_hu,
+                share=params.ext_gas_share,
+            )  # fmt: skip
     # The contrast evidence counts the pieces that pass the bone-side test too: a piece
     # lying on bone is partial volume of it, and on thick slices (5 mm) that partial
     # volume of the skull base and mandible alone reached the neck-alone level.
