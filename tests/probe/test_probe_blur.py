@@ -57,10 +57,24 @@ def test_sharp_enough_control() -> None:
     _check_vessels(truth, lab)
 
 
+def test_blurred_bone_rim_mostly_dropped() -> None:
+    """PSF 0.65 voxel: the CSF that the blurred inner table lifts lies on the bone's
+    blurred tail and is dropped (``VesselParams.blur_rim_noise_k``): 0.471 with 4793
+    vessel voxels before, 0.629 with 3097 after, no true sinus voxel lost (the issue's
+    0.75 not reached: the CSF voxels left hold bone partial volume of their own)."""
+    truth, lab, contrast = _segment(0.65)
+    assert contrast
+    tv, pv = truth == 5, lab == 5
+    d = dice(tv, pv)
+    assert d is not None and d >= 0.60, d
+    assert pv.sum() <= 1.7 * tv.sum(), (int(pv.sum()), int(tv.sum()))
+
+
 @pytest.mark.xfail(
     strict=True,
     reason="PSF 0.65 voxel: the CSF under the blurred inner table called vessel "
-    "(0.471, 4793 vessel voxels for 1961 at 9b28d5f)",
+    "(0.471, 4793 vessel voxels for 1961 at 9b28d5f; 0.629, 3097 with the blurred-rim "
+    "rule: CSF voxels holding bone partial volume and beside the sinus stay)",
 )
 def test_blurred_bone_rim_is_not_vessel() -> None:
     truth, lab, contrast = _segment(0.65)

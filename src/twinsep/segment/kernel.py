@@ -250,6 +250,114 @@ def _undershoot(depth: np.ndarray, mean: np.ndarray, params: KernelParams) -> tu
     return level, level - float(mean[near].min())
 
 
+def _depths(params: KernelParams) -> np.ndarray:
+    """Depths (mm) along the edge normal at which profiles are sampled."""
+    return np.arange(
+        params.profile_mm[0],
+        params.profile_mm[1] + 0.5 * params.profile_step_mm,
+        params.profile_step_mm,
+    )
+
+
+def _edge_normals(
+    smooth: np.ndarray,
+    bone: np.ndarray,
+    cavity: np.ndarray,
+    spacing_mm: Spacing,
+    params: KernelParams,
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Centres (3, n; voxel indices) of the cavity voxels beside bone and their unit
+    normals (3, n; world mm, pointing into the cavity, from the gradient of ``smooth``);
+    None when fewer than ``params.min_edges`` such voxels are found."""
+    pts = _edge_points(bone, cavity, params)
+    if pts[0].size < params.min_edges:
+        return None
+    sp = np.asarray(spacing_mm, float)
+    grad = np.empty((3, pts[0].size))
+    for ax in range(3):
+        hi = list(pts)
+        lo = list(pts)
+        hi[ax] = pts[ax] + 1
+        lo[ax] = pts[ax] - 1
+        grad[ax] = (smooth[hi[0], hi[1], hi[2]].astype(float) - smooth[lo[0], lo[1], lo[2]]) / (
+            2.0 * sp[ax]
+        )
+    norm = np.sqrt((grad**2).sum(axis=0))
+    ok = norm > 0
+    nrm = -grad[:, ok] / norm[ok]  # unit normal in mm, pointing into the cavity
+    centre = np.stack([p[ok] for p in pts]).astype(float)
+    return centre, nrm
+
+
+def _pooled_profile(
+    raw: np.ndarray,
+    centre: np.ndarray,
+    nrm: np.ndarray,
+    sel: np.ndarray,
+    depth: np.ndarray,
+    spacing_mm: Spacing,
+    params: KernelParams,
+) -> np.ndarray:
+    """Median over the edges in ``sel`` (at most ``params.max_edges``, evenly) of ``raw``
+    sampled along their normals at ``depth`` (mm; linear interpolation)."""
+    sp = np.asarray(spacing_mm, float)
+    idx = np.flatnonzero(sel)
+    idx = idx[:: max(1, -(-idx.size // params.max_edges))]  # evenly, at most max_edges
+    c = centre[:, idx]
+    n = nrm[:, idx]
+    coords = c[:, :, None] + (n / sp[:, None])[:, :, None] * depth[None, None, :]
+    vals = ndi.map_coordinates(raw, coords.reshape(3, -1), order=1, mode="nearest", prefilter=False)
+    return np.asarray(np.median(vals.reshape(c.shape[1], depth.size), axis=0))
+
+
+def axis_profiles(
+    raw: np.ndarray,
+    smooth: np.ndarray,
+    bone: np.ndarray,
+    cavity: np.ndarray,
+    spacing_mm: Spacing,
+    params: KernelParams = KernelParams(),
+) -> tuple[np.ndarray, tuple[np.ndarray | None, ...]]:
+    """Pooled (median) CT profiles across the inner table, one per array axis.
+
+    The edges of :func:`edge_response` (cavity voxels beside bone, normals from the
+    gradient of ``smooth``) whose normal lies within ``params.across_min_cos`` of an
+    axis are pooled for that axis: the edge's spread along each axis of the grid,
+    which differs on thick slices or a scanner whose slice profile is wider than its
+    in-plane blur.
+
+    Parameters
+    ----------
+    raw, smooth : ndarray, shape (I, J, K)
+        CT (HU) and its smoothed copy (may be the same array).
+    bone, cavity : ndarray of bool, shape (I, J, K)
+        Bone and cranial cavity.
+    spacing_mm : length-3 tuple of float
+        Voxel size (mm).
+    params : KernelParams
+
+    Returns
+    -------
+    (ndarray, tuple of (ndarray or None))
+        Depths (mm, negative into the bone) and, per axis, the profile (HU) at them, or
+        None when fewer than ``params.min_edges`` edges face along that axis.
+    """
+    depth = _depths(params)
+    got = _edge_normals(smooth, bone, cavity, spacing_mm, params)
+    if got is None:
+        return depth, (None, None, None)
+    centre, nrm = got
+    out: list[np.ndarray | None] = []
+    for ax in range(3):
+        sel = np.abs(nrm[ax]) >= params.across_min_cos
+        out.append(
+            _pooled_profile(raw, centre, nrm, sel, depth, spacing_mm, params)
+            if int(sel.sum()) >= params.min_edges
+            else None
+        )
+    return depth, tuple(out)
+
+
 def edge_response(
     raw: np.ndarray,
     smooth: np.ndarray,
@@ -278,39 +386,14 @@ def edge_response(
     EdgeResponse or None
         None when fewer than ``params.min_edges`` in-plane edges are found.
     """
-    pts = _edge_points(bone, cavity, params)
-    if pts[0].size < params.min_edges:
+    got = _edge_normals(smooth, bone, cavity, spacing_mm, params)
+    if got is None:
         return None
-    sp = np.asarray(spacing_mm, float)
-    grad = np.empty((3, pts[0].size))
-    for ax in range(3):
-        hi = list(pts)
-        lo = list(pts)
-        hi[ax] = pts[ax] + 1
-        lo[ax] = pts[ax] - 1
-        grad[ax] = (smooth[hi[0], hi[1], hi[2]].astype(float) - smooth[lo[0], lo[1], lo[2]]) / (
-            2.0 * sp[ax]
-        )
-    norm = np.sqrt((grad**2).sum(axis=0))
-    ok = norm > 0
-    nrm = -grad[:, ok] / norm[ok]  # unit normal in mm, pointing into the cavity
-    centre = np.stack([p[ok] for p in pts]).astype(float)
-    depth = np.arange(
-        params.profile_mm[0],
-        params.profile_mm[1] + 0.5 * params.profile_step_mm,
-        params.profile_step_mm,
-    )
+    centre, nrm = got
+    depth = _depths(params)
 
     def pooled(sel: np.ndarray) -> np.ndarray:
-        idx = np.flatnonzero(sel)
-        idx = idx[:: max(1, -(-idx.size // params.max_edges))]  # evenly, at most max_edges
-        c = centre[:, idx]
-        n = nrm[:, idx]
-        coords = c[:, :, None] + (n / sp[:, None])[:, :, None] * depth[None, None, :]
-        vals = ndi.map_coordinates(
-            raw, coords.reshape(3, -1), order=1, mode="nearest", prefilter=False
-        )
-        return np.asarray(np.median(vals.reshape(c.shape[1], depth.size), axis=0))
+        return _pooled_profile(raw, centre, nrm, sel, depth, spacing_mm, params)
 
     # per axis, the dip of edges facing along it: a kernel acts in the slice plane, so
     # the axis with the shallowest dip is the slice axis; the third (every loader's

@@ -14,7 +14,9 @@ The rule is split by job (each module's docstring gives its measurements):
 * :mod:`.sinus` - the sinus rule (:func:`sinus_mask`), with the later rules it applies;
 * :mod:`.tube` - the Hessian tube test (:func:`tubular_mask`);
 * :mod:`.thin` - thin layers that are no evidence, and per-axis margins;
-* :mod:`.rim` - the bone rim's rules (rim pieces, bone profile, sutures, rim plateau);
+* :mod:`.rim` - the bone rim's rules (rim pieces, bone profile, sutures, rim plateau,
+  the blurred rim);
+* :mod:`.blur` - the scan's edge spread along each axis, read off the inner table;
 * :mod:`.encased` - cancellous bone inside a cortex is no vessel (:func:`bone_encased`);
 * :mod:`.plateau` - the lumen plateau (:func:`lumen_is_plateau`, :func:`lumen_below_ceiling`);
 * :mod:`.lumen` - lumen and background medians;

@@ -12,6 +12,11 @@ The edge of a vessel is where the blurred image crosses half-way between the ves
 own lumen value (the median of its interior voxels) and its local background (CSF and
 brain around a sinus, soft tissue around a neck vessel): a voxel whose centre lies
 inside a vessel wider than the blur holds more than half of it (partial volume).
+
+Last, a vessel voxel whose value lies on the blurred tail of the bone beside it (the
+scan's edge spread measured along each axis, :mod:`.blur`) is dropped
+(:func:`twinsep.segment.vessels.rim.blurred_rim`): on a blurry scanner the inner table
+lifts the CSF under it into the contrast band.
 """
 
 from __future__ import annotations
@@ -25,9 +30,11 @@ from scipy import ndimage as ndi
 from twinsep.segment import morph
 from twinsep.segment.morph import Spacing
 from twinsep.segment.params import VesselParams
+from twinsep.segment.vessels.blur import edge_widths
 from twinsep.segment.vessels.contrast import SinusResult, VesselLevels, core_seed_hu
 from twinsep.segment.vessels.grid import _block_majority, _block_mean, _finite
 from twinsep.segment.vessels.plateau import _plateau_check
+from twinsep.segment.vessels.rim import blurred_rim
 from twinsep.segment.vessels.sinus import sinus_mask
 from twinsep.segment.vessels.tube import tubular_mask
 
@@ -84,7 +91,8 @@ def find_vessels(
     )
     if max(f) == 1:
         res = _rule(sm, intracranial, bright, body, sp, levels, params)
-        return _plateau_check(res, sm, sp, levels, params)
+        res = _plateau_check(res, sm, sp, levels, params)
+        return _blur_rim(res, sm, intracranial, bright, sp, levels, params)
     # On the work grid the vessels only mark where the fine edge is drawn (voxel-wise,
     # below); its block means have another noise than the one measured on the CT grid.
     csp = (sp[0] * f[0], sp[1] * f[1], sp[2] * f[2])
@@ -123,7 +131,44 @@ def find_vessels(
         edge_intracranial_hu=res.edge_intracranial_hu,
         edge_extracranial_hu=res.edge_extracranial_hu,
     )
-    return _plateau_check(fine, sm, sp, levels, params)
+    fine = _plateau_check(fine, sm, sp, levels, params)
+    return _blur_rim(fine, sm, intracranial, bright, sp, levels, params)
+
+
+def _blur_rim(
+    res: SinusResult,
+    sm: np.ndarray,
+    intracranial: np.ndarray,
+    bright: np.ndarray,
+    sp: Spacing,
+    levels: VesselLevels,
+    params: VesselParams,
+) -> SinusResult:
+    """``res`` without the vessel voxels that the blurred bone beside them explains
+    (:func:`blurred_rim`, with the edge spread measured per axis on this CT).
+
+    Applied last, after the plateau check: the evidence, its volume and the lumen are
+    those the contrast call read; only the vessel mask loses voxels.
+    """
+    if params.blur_rim_noise_k <= 0 or levels.noise_hu <= 0 or not res.vessel.any():
+        return res
+    widths = edge_widths(sm, bright, intracranial, sp)
+    if widths is None or not np.isfinite(res.lumen_hu):
+        return res
+    k = params.edge_fraction
+    bg_ic = _finite((res.edge_intracranial_hu - k * res.lumen_hu) / (1.0 - k), levels.soft_hu)
+    bg = np.where(intracranial, np.float32(bg_ic), np.float32(levels.soft_hu))
+    e_ic = _finite(res.edge_intracranial_hu, res.edge_extracranial_hu)
+    e_ext = _finite(res.edge_extracranial_hu, res.edge_intracranial_hu)
+    edge = np.where(intracranial, np.float32(e_ic), np.float32(e_ext))
+    drop = blurred_rim(
+        res.vessel, sm, levels.vessel_max_hu, sp, widths,
+        background_hu=bg, edge_hu=edge, tol_hu=params.blur_rim_noise_k * levels.noise_hu,
+        reach_w=params.blur_rim_reach_w,
+    )  # fmt: skip
+    if not drop.any():
+        return res
+    return replace(res, vessel=res.vessel & ~drop)
 
 
 def _rule(
