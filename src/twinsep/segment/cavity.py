@@ -132,7 +132,8 @@ def find_cranial_cavity(
     params : SegmentParams
         ``skull_close_mm``, ``cavity_channel_mm``, ``min_intracranial_ml``,
         ``cavity_bone_fraction``, ``cavity_min_radius_share``,
-        ``cavity_wall_middle_share`` and ``cavity_grid_mm`` are used.
+        ``cavity_wall_middle_share``, ``cavity_grid_mm`` and ``cavity_max_slice_mm``
+        are used.
     source : str
         Name of the scan, for the error message.
     part_air : (I, J, K) ndarray of bool, optional
@@ -148,12 +149,17 @@ def find_cranial_cavity(
     Raises
     ------
     ScanError
-        If no closed skull encloses a cavity of at least ``min_intracranial_ml``.
+        If a voxel is coarser than ``cavity_max_slice_mm`` along an axis (slices too
+        thick to find the skull's inner surface), or no closed skull encloses a cavity
+        of at least ``min_intracranial_ml``.
     """
     bone = np.asarray(bone, dtype=bool)
     body_filled = np.asarray(body_filled, dtype=bool)
     if bone.shape != body_filled.shape or bone.ndim != 3:
         raise ValueError(f"bone {bone.shape} and body {body_filled.shape} must be the same 3D grid")
+    thick = too_thick_reason(spacing_mm, params.cavity_max_slice_mm)
+    if thick is not None:
+        raise ScanError(source, thick)
     f = morph.downsample_factors(bone.shape, spacing_mm, params.cavity_grid_mm)
     csp: morph.Spacing = (spacing_mm[0] * f[0], spacing_mm[1] * f[1], spacing_mm[2] * f[2])
     # a block counts as bone when a quarter of it is: a 2 mm plate in 2 mm blocks stays
@@ -209,6 +215,34 @@ def find_cranial_cavity(
         close_radius_mm=float(radius),
         n_pockets=n,
         coarse=CoarseCavity(grown=grown_c, closed=closed_c, factors=f),
+    )
+
+
+def too_thick_reason(spacing_mm: morph.Spacing, max_mm: float) -> str | None:
+    """Why a grid is too coarse to find the skull's inner surface on, or None.
+
+    Parameters
+    ----------
+    spacing_mm : length-3 tuple of float
+        Voxel size (mm) along the array axes.
+    max_mm : float
+        ``SegmentParams.cavity_max_slice_mm``: the largest voxel size (mm) along any axis.
+
+    Returns
+    -------
+    str or None
+        One line naming the slices (or voxels) and what to do, or None when every
+        axis is at most ``max_mm`` (to 0.1 %, the rounding of a stored spacing).
+    """
+    s = [float(v) for v in spacing_mm]
+    top = max(s)
+    if top <= max_mm * 1.001:
+        return None
+    n = sum(v > max_mm * 1.001 for v in s)
+    what = f"slices {top:.1f} mm apart" if n == 1 else f"voxels {top:.1f} mm wide along {n} axes"
+    return (
+        f"{what}: too thick to find the skull's inner surface (twinsep plans on at most "
+        f"{max_mm:g} mm); reconstruct the series at 3 mm or thinner (1 mm for planning)"
     )
 
 
@@ -274,7 +308,7 @@ def _pockets(
     radius = params.skull_close_mm[-1]
     # the same for every closing radius, computed once; the free space's depth and the
     # core's components once per radius, for the appendage test and the pockets alike
-    near_bone = morph.dilate_mm(bone_c, max(csp), csp)
+    near_bone = _dilate_axes(bone_c, _one_voxel_beyond(0.0, csp), csp)
     for r in params.skull_close_mm:
         closed = morph.close_mm(bone_c, r, csp)
         space = ~closed & deep_body
@@ -384,7 +418,8 @@ def _soft_walled_appendages(
     closed : ndarray of bool
         Closed skull on the coarse grid.
     near_bone : ndarray of bool
-        Bone on the coarse grid dilated by one coarse voxel (the largest of ``csp``).
+        Bone on the coarse grid dilated by one coarse voxel along each axis
+        (``_one_voxel_beyond``: a slice along a thick-slice axis, a pixel in the plane).
     ch : float
         ``cavity_channel_mm`` (mm).
     csp : length-3 tuple of float
@@ -409,10 +444,10 @@ def _soft_walled_appendages(
         return out
     if depth is None:
         depth = morph.distance_mm(space, csp)
-    reach = ch + 1.01 * max(csp)
+    reach = _one_voxel_beyond(ch, csp)
     min_ml = 4.0 / 3.0 * np.pi * ch**3 / 1000.0  # a channel ball
     for i in cand:
-        box = _box(lab == i, [int(np.ceil(reach / s)) + 1 for s in csp])
+        box = _box(lab == i, [int(np.ceil(r / s)) + 1 for r, s in zip(reach, csp, strict=True)])
         comp = lab[box] == i
         ball = params.cavity_opening_share * float(depth[box][comp].max())
         if ball <= ch:
@@ -428,7 +463,7 @@ def _soft_walled_appendages(
         least_ml = max(min_ml, params.cavity_opening_min_share * sizes[i - 1] * vx_ml)
         for j in np.flatnonzero(rsizes * vx_ml >= least_ml) + 1:
             piece = rlab == j
-            around = morph.dilate_mm(piece, reach, csp)
+            around = _dilate_axes(piece, reach, csp)
             if np.unique(slab[around & (slab > 0)]).size > 1:
                 # a bridge between two swept pieces (two heads' cavities) stays
                 logger.debug("%.1f mL between two swept pieces kept", rsizes[j - 1] * vx_ml)
@@ -600,19 +635,43 @@ def _enclosed_ids(
     # channel radius) keeps over a third of its volume; an eighth leaves room for flat ones
     cand = np.flatnonzero(sizes * vx_ml >= params.min_intracranial_ml / 8) + 1
     out = []
-    reach = ch + 1.01 * max(csp)
+    reach = _one_voxel_beyond(ch, csp)
     for i in cand:
-        box = _box(lab == i, [int(np.ceil(reach / s)) + 1 for s in csp])
+        box = _box(lab == i, [int(np.ceil(r / s)) + 1 for r, s in zip(reach, csp, strict=True)])
         comp = lab[box] == i
-        ring = morph.dilate_mm(comp, reach, csp) & ~space[box]
+        ring = _dilate_axes(comp, reach, csp) & ~space[box]
         # skull wall: closed by the closing *and* within one coarse voxel of real bone
         # (the closing also bridges the wide gaps between facial bones)
-        wall = ring & closed[box] & morph.dilate_mm(bone_c[box], max(csp), csp)
+        wall = ring & closed[box] & _dilate_axes(bone_c[box], _one_voxel_beyond(0.0, csp), csp)
         frac = float(wall.sum()) / max(int(ring.sum()), 1)
         logger.debug("pocket core %.0f mL: %.2f of its wall is skull", sizes[i - 1] * vx_ml, frac)
         if frac >= params.cavity_bone_fraction:
             out.append(i)
     return np.asarray(out, dtype=np.int64)
+
+
+def _one_voxel_beyond(mm: float, csp: morph.Spacing) -> tuple[float, float, float]:
+    """Semi-axes (mm) of the ellipsoid that reaches ``mm`` plus one voxel along each axis.
+
+    On a grid with thick slices, one voxel is a slice along the slice axis and a pixel
+    in the plane: a ball of the slice's width would reach through the skull and the
+    scalp in the plane (the wall of a cranial cavity on 2.2 x 2.2 x 6.6 mm read 0.53
+    skull).  On a grid of equal voxels this is a ball of ``mm`` plus a voxel and a 1 %.
+    """
+    if max(csp) - min(csp) <= 1e-6 * max(csp):
+        r = mm + 1.01 * max(csp)
+        return (r, r, r)
+    return (mm + 1.01 * csp[0], mm + 1.01 * csp[1], mm + 1.01 * csp[2])
+
+
+def _dilate_axes(
+    mask: np.ndarray, radii_mm: tuple[float, float, float], csp: morph.Spacing
+) -> np.ndarray:
+    """Dilation by the ellipsoid of semi-axes ``radii_mm`` (a ball when they are equal)."""
+    if radii_mm[0] == radii_mm[1] == radii_mm[2]:
+        return morph.dilate_mm(mask, radii_mm[0], csp)
+    unit: morph.Spacing = (csp[0] / radii_mm[0], csp[1] / radii_mm[1], csp[2] / radii_mm[2])
+    return morph.dilate_mm(mask, 1.0, unit)
 
 
 def _box(mask: np.ndarray, margin: list[int]) -> tuple[slice, ...]:

@@ -1108,6 +1108,19 @@ class SegmentParams:
     cut through the neck, sutures and vascular foramina are narrower, so the cavity is
     still found when the scan ends in air below the neck."""
 
+    cavity_max_slice_mm: float = 6.0
+    """Largest voxel size (mm) along any axis (the slice step of a thick-slice series) on
+    which the cranial cavity is looked for; a CT with coarser voxels is refused, naming
+    its slices (``segment.cavity``). Up to 6 mm the channel ball (``cavity_channel_mm``)
+    spans a slice, and the cavity was found on every case measured (docs/segmentation.md
+    "Thick-slice head CT", 2026-11-28): intracranial Dice 0.98-0.99 on the independent
+    phantom, the probe and twinsep.phantom at 5-6 mm, 0.974 on the real-CT twins
+    averaged into 6 mm slabs against their own 1 mm plan. At 7 mm it still planned
+    (0.96-0.98) with CSF Dice 0.38-0.57 and bone 0.69-0.92; at 8 mm the independent
+    angular twins were planned with one head's cavity missed (intracranial Dice 0.65,
+    no error) or refused, and at 10 mm every phantom was refused as "not a head".
+    The limit stays 2 mm below that cliff."""
+
     skin_air_passage_mm: float = 3.0
     """Radius (mm) of the ball that the air around the head must pass for the depth
     under the skin (the scalp layer of ``segment.cavity``) to be measured from it
