@@ -70,6 +70,7 @@ def test_face_stays_on_the_midline_with_csf_spilled_on_one_side(roll_deg: float)
 
 
 @pytest.mark.slow  # the bodies render, about 10-25 s
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # a flat patch that holds nothing
 def test_face_of_a_head_under_an_arm() -> None:
     """The blind bodies case ``vt-c15-overhead-s3`` (phantom3 vertical total union, 0 deg
     rotation, shoulders, chests and arms; twin head_a's right arm lies over the other

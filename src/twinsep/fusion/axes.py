@@ -2400,6 +2400,8 @@ def _flat_patch(
             _, _, vt = np.linalg.svd(member - centre, full_matrices=False)
             normal = vt[-1] if np.dot(vt[-1], normal) >= 0 else -vt[-1]
         member = pts[held]
+        if len(member) == 0:  # nothing held: no plane (no mean of an empty set)
+            return None
         centre = member.mean(axis=0)
     if len(member) == 0:
         return None
