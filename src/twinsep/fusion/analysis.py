@@ -22,6 +22,7 @@ from twinsep.errors import AnatomyError
 from twinsep.fusion.axes import TwinFrame, angle_deg, axial_rotation_deg, twin_frame
 from twinsep.fusion.completeness import CompletenessCall, call_completeness
 from twinsep.fusion.params import OUT_OF_SCOPE_MODES, FusionParams
+from twinsep.fusion.scope import ScopeReading, scope_message, skin_layer
 from twinsep.fusion.shared import SharedInventory, shared_inventory
 from twinsep.fusion.surface import InterfaceMesh, interface_mesh
 from twinsep.labels import TWIN_A, TWIN_B, VESSEL
@@ -91,8 +92,10 @@ class FusionAnalysis:
         The boundary triangles (world mm).
     shared : SharedInventory
     in_scope : bool
-        False when the fusion reaches the face or skull base (only with
-        ``out_of_scope="warn"``; otherwise an AnatomyError is raised).
+        False when the fusion reaches the face or skull base beyond one voxel layer of
+        skin's doubt (:mod:`twinsep.fusion.scope`; only with ``out_of_scope="warn"``;
+        otherwise an AnatomyError is raised). A doubtful reading keeps it True and
+        adds a warning.
     warnings : list of str
     completeness_evidence : str
         What ``completeness`` rests on: ``"shared sinus"`` (a shared sinus was found:
@@ -104,6 +107,10 @@ class FusionAnalysis:
         contrast"`` (partial) or ``"undetermined without contrast: total assumed"``.
     completeness_cue : CompletenessCall or None
         The cue behind it (brain-contact and open shares of the bridge) and its rule.
+    scope : dict
+        ``{"A": ScopeReading, "B": ScopeReading}``: each twin's elevation of the fusion
+        from its vertex, as segmented and (near the limit) with one voxel layer of skin
+        added and taken off.
     """
 
     type: str
@@ -122,6 +129,7 @@ class FusionAnalysis:
     warnings: list[str] = field(default_factory=list)
     completeness_evidence: str = "no shared sinus"
     completeness_cue: CompletenessCall | None = None
+    scope: dict[str, ScopeReading] = field(default_factory=dict)
 
     def evidence(self) -> dict[str, Any]:
         """JSON-ready evidence behind each number (world mm, unit vectors)."""
@@ -147,6 +155,16 @@ class FusionAnalysis:
                 for k, f in self.frames.items()
             },
             "bridge_axis": r(self.bridge.axis, 4),
+            **(
+                {
+                    "scope": {
+                        "out_of_scope_deg": self.scope["A"].limit_deg,
+                        **{k: v.to_json() for k, v in self.scope.items()},
+                    }
+                }
+                if self.scope
+                else {}
+            ),
             "sinus_kind": self.shared.sinus_kind,
             "sinus_coverage_deg": round(self.shared.sinus_coverage_deg, 1),
             **(
@@ -290,6 +308,49 @@ def _site(frame: TwinFrame, bridge_centre: np.ndarray, params: FusionParams) -> 
     return "parietal", elevation
 
 
+def _scope_readings(
+    lab_s: Volume,
+    tw_s: Volume,
+    elevations: dict[str, float | None],
+    centroid: np.ndarray,
+    params: FusionParams,
+) -> dict[str, ScopeReading]:
+    """Each twin's elevation as segmented and, when it lies within
+    ``params.out_of_scope_check_deg`` of ``params.out_of_scope_deg`` or beyond (or its
+    axis was assumed: None), with one voxel layer of skin added and taken off on the
+    frames' grid (:func:`twinsep.fusion.scope.skin_layer`; a frame that then cannot be
+    found reads None). The extra frames run two at a time in worker threads; they are
+    pure functions, so the readings do not depend on the order they finish in."""
+    limit = params.out_of_scope_deg
+    value = {"A": TWIN_A, "B": TWIN_B}
+
+    def reread(k: str, add: bool) -> float | None:
+        lab, tw = skin_layer(lab_s.array, tw_s.array, value[k], add=add)
+        try:
+            f = twin_frame(lab_s.with_array(lab), tw_s.with_array(tw), value[k], params=params)
+        except AnatomyError as exc:
+            logger.info("scope: twin %s's frame with the skin %s: %s", k, add, exc)
+            return None
+        return _site(f, centroid, params)[1] if f.from_anatomy else None
+
+    near = [
+        k for k, e in elevations.items() if e is None or e > limit - params.out_of_scope_check_deg
+    ]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        jobs = {(k, add): pool.submit(reread, k, add) for k in near for add in (True, False)}
+        more = {key: job.result() for key, job in jobs.items()}
+    return {
+        k: ScopeReading(
+            twin=k,
+            elevations_deg=(e,) + ((more[(k, True)], more[(k, False)]) if k in near else ()),
+            limit_deg=limit,
+            doubt_deg=params.out_of_scope_doubt_deg,
+            check_deg=params.out_of_scope_check_deg,
+        )
+        for k, e in elevations.items()
+    }
+
+
 def analyse_fusion(
     labels: Volume,
     twins: Volume,
@@ -339,7 +400,9 @@ def analyse_fusion(
     ------
     AnatomyError
         The twins do not touch, a twin cannot be oriented, or (with
-        ``params.out_of_scope == "error"``) the fusion reaches the face or skull base.
+        ``params.out_of_scope == "error"``) the fusion reaches the face or skull base
+        as segmented and with one voxel layer of skin added or taken off
+        (:mod:`twinsep.fusion.scope`); nearer the limit the plan is made with a warning.
     ValueError
         The two volumes are not on the same grid, or a parameter is invalid.
     """
@@ -422,22 +485,26 @@ def analyse_fusion(
         # reaches the plan; each note already names its twin
         warnings.extend(f.notes)
 
-    # Scope: a calvarial union only.
-    in_scope = True
+    # Scope: a calvarial union only, read three ways near the limit (fusion.scope)
     sites: dict[str, str] = {}
+    elevations: dict[str, float | None] = {}
     for k, f in frames.items():
-        site, elevation = _site(f, centroid, params)
-        sites[k] = site
-        if elevation > params.out_of_scope_deg:
-            in_scope = False
-            msg = (
-                f"the fusion lies {elevation:.0f}° from twin {k}'s vertex (limit "
-                f"{params.out_of_scope_deg:g}°): it involves the face or skull base, which "
-                "is not craniopagus (e.g. cephalopagus) and is outside twinsep's scope"
-            )
-            if params.out_of_scope == "error":
-                raise AnatomyError(src, msg)
-            warnings.append("OUT OF SCOPE: " + msg)
+        sites[k], elevation = _site(f, centroid, params)
+        elevations[k] = elevation if f.from_anatomy else None
+    scope = _scope_readings(lab_s, tw_s, elevations, centroid, params)
+    in_scope = True
+    for reading in scope.values():
+        verdict = reading.verdict
+        if verdict == "in":
+            continue
+        msg = scope_message(reading)
+        if verdict == "doubtful":
+            warnings.append(msg)
+            continue
+        in_scope = False
+        if params.out_of_scope == "error":
+            raise AnatomyError(src, msg)
+        warnings.append("OUT OF SCOPE: " + msg)
 
     shared = shared_inventory(
         labels,
@@ -516,4 +583,5 @@ def analyse_fusion(
         warnings=warnings,
         completeness_evidence=evidence,
         completeness_cue=call,
+        scope=scope,
     )

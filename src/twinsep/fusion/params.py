@@ -437,6 +437,27 @@ class FusionParams:
     """Bridge direction more than this angle (deg) from a twin's vertex direction reaches
     the face or skull base: not craniopagus (Stone & Goodrich: calvarial union only)."""
 
+    out_of_scope_doubt_deg: float = 6.5
+    """The long axis' own error (deg) in the scope rule (:mod:`twinsep.fusion.scope`):
+    the fusion is refused only when its elevation, read as segmented and with one voxel
+    layer of skin added and taken off, lies more than this beyond ``out_of_scope_deg``
+    every time; within this of the limit (either side) the plan is made with a warning
+    naming the readings. 6.5 deg is the larger per-twin axis error on the real CT
+    twins (bench_turned_frames at cf9ebb3: A 6.49, B 5.61 deg); the outside probe's
+    ``pa100-p30-lps-noneck`` lies 115.8 deg from twin B's vertex by construction
+    (twinsep's bridge centroid from the true brain centroid along the true axis), so
+    a hard 115 flips on any error of its axis."""
+
+    out_of_scope_check_deg: float = 25.0
+    """A twin's elevation within this angle (deg) of ``out_of_scope_deg``, or beyond
+    it, or from an assumed axis, is read again with one voxel layer of skin added and
+    taken off on the frames' grid (two more frames per twin; below, the one reading
+    stands). When one voxel layer then leaves the axis without anatomy (the axis
+    assumed toward the junction), a reading within this angle of the limit is
+    borderline: the hand-made heads with a face but no neck, whose axes one layer
+    leaves without anatomy, read their fusions 25 deg under to 30 deg over their
+    construction at 100-150 deg (tests/fusion/handmade_pairs.py)."""
+
     out_of_scope: OutOfScopeMode = "error"
     """``"error"``: a face/skull-base fusion raises AnatomyError (exit 2, no plan);
     ``"warn"``: the plan is made with a loud warning (for research use)."""
