@@ -547,6 +547,22 @@ def disc_image_named_img(root: Path) -> BadCase:
     return BadCase(p, "study.img", ("disc image", "udf"))
 
 
+def bits_stored_understated(root: Path) -> BadCase:
+    # unsigned values of 15 bits (RescaleIntercept -8192, slope 0.5) under BitsStored 12:
+    # the 12 low bits DICOM reads were taken without a word (values -8192..-6145 "HU")
+    files = _series(root, "bits12", seed=47)
+
+    def understate(ds: pydicom.Dataset) -> None:
+        hu = ds.pixel_array.astype(np.float64)
+        ds.PixelData = np.round((hu + 8192.0) / 0.5).astype("<u2").tobytes()
+        ds.PixelRepresentation, ds.BitsStored, ds.HighBit = 0, 12, 11
+        ds.RescaleIntercept, ds.RescaleSlope = "-8192", "0.5"
+
+    for f in files:
+        _edit(f, understate)
+    return BadCase(files[0].parent, "bits12", ("bitsstored 12", "understates"))
+
+
 #: All cases by name (the parametrised test runs each one).
 CASES: dict[str, Callable[[Path], BadCase]] = {
     f.__name__: f
@@ -597,6 +613,7 @@ CASES: dict[str, Callable[[Path], BadCase]] = {
         mha_zero_spacing,
         nrrd_parallel_axes,
         disc_image_named_img,
+        bits_stored_understated,
     )
 }
 

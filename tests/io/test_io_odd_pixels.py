@@ -7,6 +7,10 @@ round 5"): each test failed before its fix.
   image value (-2000, -3024) keeps its values, as before.
 * HighBit 15 with BitsStored 12 (ACR-NEMA's layout, values in the high bits) was read
   as low bits: every value 16 times too large, without a word. It is refused.
+* (Session 31, round 9) BitsStored 12 over unsigned values of 15 bits (RescaleIntercept
+  -8192, slope 0.5) was read as its 12 low bits, as DICOM says, without a word: values
+  -8192..-6145 "HU". It is refused (tests/badinput/corpus.py); an overlay in the high
+  bits of a few pixels is still dropped.
 * A file written without its preamble but with its file meta and without a suffix was
   "not DICOM" (folder) or "not a recognised scan format" (file).
 * A bzip2-encoded NRRD (which SimpleITK's NrrdIO cannot decode) was refused with ITK's
@@ -117,6 +121,24 @@ def test_values_in_the_high_bits_are_refused(tmp_path: Path) -> None:
     folder = _series(tmp_path, high_bits)
     with pytest.raises(ScanError, match=r"HighBit 15 with BitsStored 12: the pixel values are not"):
         load_scan(folder)
+
+
+def test_overlay_bits_above_bits_stored_are_dropped(tmp_path: Path) -> None:
+    """An overlay plane in the unused high bits (bit 12 of a 12-bit image, set on a
+    text-like block of 3 % of the pixels) is not part of the values: they load as
+    written. (The refusal of an understated BitsStored, where nearly every pixel has
+    such bits, is ``bits_stored_understated`` in tests/badinput/corpus.py.)"""
+    vol, _ = _ct()
+
+    def overlay(ds: pydicom.Dataset) -> None:
+        raw = (ds.pixel_array.astype(np.int32) + 1024).astype(np.uint16)
+        raw[0, :11] |= np.uint16(1 << 12)  # 11 of 360 pixels: a line of burnt-in text
+        ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 12, 11, 0
+        ds.RescaleIntercept = "-1024"
+        ds.PixelData = raw.astype("<u2").tobytes()
+
+    arr = np.asarray(load_scan(_series(tmp_path, overlay)).volume.array)
+    np.testing.assert_array_equal(arr, np.asarray(vol.array))
 
 
 @pytest.mark.parametrize("given", ["folder", "file"])

@@ -97,6 +97,12 @@ _NOT_A_SCAN = {
 _DICOMDIR_SOP = "1.2.840.10008.1.3.10"
 _PIXEL_TAG = 0x7FE00010
 _NATIVE_LE = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1"}
+#: Largest share of an unsigned image's pixels whose bits above BitsStored may be set.
+#: DICOM reads only the stored bits: the bits above held overlay planes (ACR-NEMA; text
+#: and graphics, a small share of the pixels), which masking rightly drops. A writer that
+#: understates BitsStored (12 for values of 15 bits, as with RescaleIntercept -8192 and
+#: slope 0.5) sets them in nearly every pixel, and masking leaves noise: refused.
+_HIGH_BITS_MAX_SHARE = 0.5
 _DEFER_BYTES = 256
 
 
@@ -1084,7 +1090,20 @@ def _pixels_from_bytes(h: _Header, data: bytes) -> np.ndarray:
     dt = "<i2" if h.pixel_repr == 1 else "<u2"
     raw = np.frombuffer(data, dtype=dt, count=npx, offset=h.pixel_tell).reshape(h.rows, h.cols)
     if h.pixel_repr == 0 and h.bits_stored < 16:
-        raw = raw & np.uint16((1 << h.bits_stored) - 1)
+        low = np.uint16((1 << h.bits_stored) - 1)
+        above = int(np.count_nonzero(raw > low))
+        if above > _HIGH_BITS_MAX_SHARE * npx:
+            top = int(raw.max())
+            raise ScanError(
+                h.path,
+                f"BitsStored {h.bits_stored}, but {above / npx:.0%} of the pixels hold "
+                f"values above {int(low)} (up to {top}, which needs {top.bit_length()} "
+                f"bits): the header understates the bits stored, and the {h.bits_stored} "
+                "low bits that DICOM says to read would give a wrong image; correct "
+                f"BitsStored and HighBit (e.g. {top.bit_length()} and "
+                f"{top.bit_length() - 1}) or export the series again",
+            )
+        raw = raw & low
     return raw
 
 
