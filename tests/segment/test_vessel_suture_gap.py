@@ -234,3 +234,17 @@ def test_a_sinus_crossing_between_two_cavities_through_a_narrow_gap_is_kept(gap_
     crossing = off & _between_bone(sm) & (blood_f >= 0.5)
     assert crossing.sum() >= 12  # the crossing's gap voxels are vessel and between bone
     np.testing.assert_array_equal(on, off)
+
+
+def test_the_line_sampler_fills_beyond_the_border_and_never_clips():
+    """``rim._sample_at`` (shared by ``suture_gaps`` and ``blurred_rim``): values at the
+    indices inside the array, the fill value beyond any face (not the border voxel)."""
+    from twinsep.segment.vessels.rim import _sample_at
+
+    a = np.arange(2 * 3 * 4, dtype=np.float32).reshape(2, 3, 4)
+    q = np.array([[0, 0, 0], [1, 2, 3], [2, 0, 0], [-1, 1, 1], [1, 3, 1], [1, 1, 4], [0, 1, -1]])
+    got = _sample_at(a, q, -np.inf)
+    assert got.dtype == a.dtype
+    np.testing.assert_array_equal(got, [0.0, 23.0] + [-np.inf] * 5)
+    m = a > 10
+    np.testing.assert_array_equal(_sample_at(m, q, False), [False, True] + [False] * 5)

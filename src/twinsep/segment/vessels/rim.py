@@ -19,6 +19,19 @@ from twinsep.segment.vessels.grid import _CUBE, _grow_faces
 logger = logging.getLogger(__name__)
 
 
+def _sample_at(a: np.ndarray, q: np.ndarray, fill: float | bool) -> np.ndarray:
+    """Values of ``a`` at the indices ``q`` (n, 3); ``fill`` where ``q`` leaves the array.
+
+    The rim rules read a candidate's neighbours along a line (:func:`suture_gaps`,
+    :func:`blurred_rim`); beyond the array border there is nothing, not a copy of the
+    border voxel.
+    """
+    ok = np.all((q >= 0) & (q < np.asarray(a.shape)), axis=1)
+    r = np.full(len(q), fill, dtype=a.dtype)
+    r[ok] = a[tuple(q[ok].T)]
+    return r
+
+
 def _bone_side(sm: np.ndarray, cand: np.ndarray, lumen_hu: float, margin_hu: float) -> np.ndarray:
     """Voxels of ``cand`` that hold more bone than blood.
 
@@ -198,20 +211,14 @@ def suture_gaps(
     idx = np.argwhere(vessel)
     if idx.size == 0:
         return out
-    top = np.asarray(vessel.shape) - 1
-
-    def at(a: np.ndarray, q: np.ndarray, fill: float | bool) -> np.ndarray:
-        ok = np.all((q >= 0) & (q <= top), axis=1)
-        r = np.full(len(q), fill, dtype=a.dtype)
-        r[ok] = a[tuple(q[ok].T)]
-        return r
-
     bone = np.float32(bone_hu)
     gap = np.zeros(len(idx), bool)
     for ax in range(3):
         e = np.zeros(3, np.intp)
         e[ax] = 1
-        between = (at(sm, idx + e, -np.inf) >= bone) & (at(sm, idx - e, -np.inf) >= bone)
+        between = (_sample_at(sm, idx + e, -np.inf) >= bone) & (
+            _sample_at(sm, idx - e, -np.inf) >= bone
+        )
         if not between.any():
             continue
         cand = idx[between]
@@ -220,7 +227,9 @@ def suture_gaps(
             f = np.zeros(3, np.intp)
             f[bx] = 1
             for step in (f, -f):
-                through |= at(outside, cand + step, False) & at(vessel, cand - step, False)
+                through |= _sample_at(outside, cand + step, False) & _sample_at(
+                    vessel, cand - step, False
+                )
         gap[np.flatnonzero(between)[through]] = True
     out[tuple(idx[gap].T)] = True
     if gap.any():
@@ -412,11 +421,8 @@ def blurred_rim(
         n_max = max(1, int(np.ceil(reach_w * w / step - 1e-9)))
         left = np.ones(len(idx), bool)  # no bone met yet along this line
         for n in range(1, n_max + 1):
-            q = idx + n * d
-            ok = left & np.all((q >= 0) & (q <= top), axis=1)
-            val = np.full(len(idx), -np.inf)
-            val[ok] = sm[tuple(q[ok].T)]
-            hit = np.flatnonzero(ok & (val >= hu))
+            val = _sample_at(sm, idx + n * d, -np.inf)
+            hit = np.flatnonzero(left & (val >= hu))
             left[hit] = False
             hit = hit[~explained[hit]]
             if hit.size == 0:
