@@ -563,6 +563,24 @@ def bits_stored_understated(root: Path) -> BadCase:
     return BadCase(files[0].parent, "bits12", ("bitsstored 12", "understates"))
 
 
+def signed_bits_stored_understated(root: Path) -> BadCase:
+    # signed padding of -3024 outside a round field of view under BitsStored 12 (range
+    # -2048..2047): sign-extended from bit 11 it was read as +1072 HU without a word
+    files = _series(root, "signed12", seed=48)
+    ii, jj = np.mgrid[:16, :16]
+    outside = (ii - 7.5) ** 2 + (jj - 7.5) ** 2 > 56
+
+    def understate(ds: pydicom.Dataset) -> None:
+        px = np.clip(ds.pixel_array, -1000, 2000)
+        px[outside.T] = -3024
+        ds.PixelData = px.astype("<i2").tobytes()
+        ds.BitsStored, ds.HighBit = 12, 11
+
+    for f in files:
+        _edit(f, understate)
+    return BadCase(files[0].parent, "signed12", ("bitsstored 12", "signed values", "understates"))
+
+
 #: All cases by name (the parametrised test runs each one).
 CASES: dict[str, Callable[[Path], BadCase]] = {
     f.__name__: f
@@ -614,6 +632,7 @@ CASES: dict[str, Callable[[Path], BadCase]] = {
         nrrd_parallel_axes,
         disc_image_named_img,
         bits_stored_understated,
+        signed_bits_stored_understated,
     )
 }
 

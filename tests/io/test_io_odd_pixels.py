@@ -9,8 +9,9 @@ round 5"): each test failed before its fix.
   as low bits: every value 16 times too large, without a word. It is refused.
 * (Session 31, round 9) BitsStored 12 over unsigned values of 15 bits (RescaleIntercept
   -8192, slope 0.5) was read as its 12 low bits, as DICOM says, without a word: values
-  -8192..-6145 "HU". It is refused (tests/badinput/corpus.py); an overlay in the high
-  bits of a few pixels is still dropped.
+  -8192..-6145 "HU"; signed padding of -3024 under BitsStored 12 was read as +1072 HU.
+  Both are refused (tests/badinput/corpus.py); an overlay in the high bits of a few
+  unsigned pixels is still dropped, and signed 12-bit values load sign-extended.
 * A file written without its preamble but with its file meta and without a suffix was
   "not DICOM" (folder) or "not a recognised scan format" (file).
 * A bzip2-encoded NRRD (which SimpleITK's NrrdIO cannot decode) was refused with ITK's
@@ -138,6 +139,25 @@ def test_overlay_bits_above_bits_stored_are_dropped(tmp_path: Path) -> None:
         ds.PixelData = raw.astype("<u2").tobytes()
 
     arr = np.asarray(load_scan(_series(tmp_path, overlay)).volume.array)
+    np.testing.assert_array_equal(arr, np.asarray(vol.array))
+
+
+@pytest.mark.parametrize("upper", ["sign", "zero"])
+def test_signed_12_bit_values_read_sign_extended(tmp_path: Path, upper: str) -> None:
+    """Signed values within BitsStored 12 load exactly whether the bits above repeat the
+    sign or were masked to zero (a negative value then reads from its 12 bits, as pydicom
+    reads it); the refusal of values beyond 12 bits (padding of -3024) is
+    ``signed_bits_stored_understated`` in tests/badinput/corpus.py."""
+    vol, _ = _ct()
+
+    def twelve(ds: pydicom.Dataset) -> None:
+        px = ds.pixel_array.astype(np.int16)
+        if upper == "zero":
+            px = (px.view(np.uint16) & np.uint16(0x0FFF)).view(np.int16)
+        ds.BitsStored, ds.HighBit = 12, 11
+        ds.PixelData = px.astype("<i2").tobytes()
+
+    arr = np.asarray(load_scan(_series(tmp_path, twelve)).volume.array)
     np.testing.assert_array_equal(arr, np.asarray(vol.array))
 
 

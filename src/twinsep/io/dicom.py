@@ -103,6 +103,12 @@ _NATIVE_LE = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1"}
 #: understates BitsStored (12 for values of 15 bits, as with RescaleIntercept -8192 and
 #: slope 0.5) sets them in nearly every pixel, and masking leaves noise: refused.
 _HIGH_BITS_MAX_SHARE = 0.5
+#: The same for a signed image, whose bits above BitsStored repeat its sign bit or are
+#: zero (pydicom sign-extends from HighBit whatever they hold). A signed image with overlay
+#: planes has no use; a writer that understates BitsStored leaves the values beyond its
+#: range - padding of -3024 under BitsStored 12 (the corners outside a round field of
+#: view, 21 % of a slice) read as +1072 HU - so a share far below that is refused.
+_SIGNED_OUT_OF_RANGE_MAX_SHARE = 0.01
 _DEFER_BYTES = 256
 
 
@@ -1022,7 +1028,7 @@ def _fast_path_ok(h: _Header) -> bool:
         and h.pixel_tell is not None
         and h.pixel_length is not None
         and h.pixel_length >= h.rows * h.cols * 2
-        and (h.pixel_repr == 0 or h.bits_stored == 16)
+        and 1 <= h.bits_stored <= 16
     )
 
 
@@ -1089,22 +1095,36 @@ def _pixels_from_bytes(h: _Header, data: bytes) -> np.ndarray:
         raise ScanError(h.path, "truncated: the pixel data ends before the image does")
     dt = "<i2" if h.pixel_repr == 1 else "<u2"
     raw = np.frombuffer(data, dtype=dt, count=npx, offset=h.pixel_tell).reshape(h.rows, h.cols)
-    if h.pixel_repr == 0 and h.bits_stored < 16:
+    if h.bits_stored >= 16:
+        return raw
+    read: np.ndarray
+    if h.pixel_repr == 0:
         low = np.uint16((1 << h.bits_stored) - 1)
-        above = int(np.count_nonzero(raw > low))
-        if above > _HIGH_BITS_MAX_SHARE * npx:
-            top = int(raw.max())
-            raise ScanError(
-                h.path,
-                f"BitsStored {h.bits_stored}, but {above / npx:.0%} of the pixels hold "
-                f"values above {int(low)} (up to {top}, which needs {top.bit_length()} "
-                f"bits): the header understates the bits stored, and the {h.bits_stored} "
-                "low bits that DICOM says to read would give a wrong image; correct "
-                f"BitsStored and HighBit (e.g. {top.bit_length()} and "
-                f"{top.bit_length() - 1}) or export the series again",
-            )
-        raw = raw & low
-    return raw
+        read = raw & low
+        share, need = _HIGH_BITS_MAX_SHARE, int(raw.max()).bit_length()
+    else:  # two's complement in the low bits, sign-extended as pydicom does
+        shift = 16 - h.bits_stored
+        bits = raw.view("<u2")
+        read = (bits << np.uint16(shift)).view("<i2") >> shift
+        # the bits above are the sign's repeats or zeros (a writer that masked them);
+        # anything else is a value beyond the stored bits
+        above = bits >> np.uint16(h.bits_stored)
+        neg = ((bits >> np.uint16(h.bits_stored - 1)) & 1).astype(bool)
+        wrong = (above != 0) & ~(neg & (above == (1 << shift) - 1))
+        share = _SIGNED_OUT_OF_RANGE_MAX_SHARE
+        need = 1 + max(int(raw.max()).bit_length(), (-int(raw.min()) - 1).bit_length())
+    differ = int(np.count_nonzero(read != raw if h.pixel_repr == 0 else wrong))
+    if differ > share * npx:
+        raise ScanError(
+            h.path,
+            f"BitsStored {h.bits_stored}, but {differ / npx:.0%} of the pixels hold "
+            f"{'signed ' if h.pixel_repr else ''}values beyond {h.bits_stored} bits (from "
+            f"{int(raw.min())} to {int(raw.max())}, which need {need} bits): the header "
+            f"understates the bits stored, and the {h.bits_stored} low bits that DICOM "
+            "says to read would give a wrong image; correct BitsStored and HighBit (e.g. "
+            f"{need} and {need - 1}) or export the series again",
+        )
+    return read
 
 
 def _raw_pixels(h: _Header) -> tuple[np.ndarray, str]:
