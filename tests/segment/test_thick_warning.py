@@ -73,8 +73,9 @@ def test_5_mm_slices_warn_and_question_the_contrast_call() -> None:
     assert "5 mm slices bone Dice was 0.88-0.93" in plain[0]
     enhanced = thick_slice_warnings((5.0, 0.6, 0.6), contrast=True)  # any axis
     assert len(enhanced) == 2 and "5.0 mm" in enhanced[1] and "contrast" in enhanced[1]
-    # the measured false call on a plain real CT is quoted (lead, 2026-11-28)
-    assert "plain real-CT twins in 5 and 6 mm slices were read as contrast" in enhanced[1]
+    # what a plain real CT's skull base does on such slices is quoted (lead, 2026-11-28;
+    # it was called contrast until the lumen plateau read slices over 4 mm, 2026-11-29)
+    assert "in a plain real CT in 5 and 6 mm slices 6-8 mL of the skull base" in enhanced[1]
 
 
 def test_contrast_is_questioned_only_above_its_own_bound() -> None:

@@ -142,21 +142,22 @@ def test_nothing_is_contrast_when_no_piece_is_a_plateau():
     assert off is res
 
 
-def test_rule_is_off_where_a_voxel_is_longer_than_a_sinus():
-    """A voxel longer than ``lumen_voxel_max_mm`` (4 mm) along some axis spans more than
-    a sinus and holds the bone it lies on, so nothing is decided there: the textured
-    tube stays on 1 x 1 x 4.1 mm voxels and goes on 1 x 1 x 4 mm and on a 0.5 x 0.45 x
-    1.0 mm grid (2.2:1 like a clinical thin-slice CT, but short)."""
+def test_rule_reads_every_grid_that_is_planned():
+    """The rule is off only on voxels longer than ``lumen_voxel_max_mm`` (6 mm, the
+    thickest slices the segmentation plans on, ``SegmentParams.cavity_max_slice_mm``):
+    the textured tube goes on 1 x 1 x 4, 1 x 1 x 5, 0.5 x 0.5 x 6 mm and on a 0.5 x 0.45
+    x 1.0 mm grid (2.2:1 like a clinical thin-slice CT) and stays on 1 x 1 x 6.1 mm.
+    Until 2026-11-29 the bound was 4 mm, and a plain CT in 5-6 mm slices kept its
+    skull base's partial volume as sinus evidence (docs/segmentation.md)."""
     sm, smooth, rough, both = _two_tubes()
     res = SinusResult(
         vessel=both, evidence=both, evidence_ml=6.0, enhanced_fraction=0.02,
         contrast_median_hu=280.0,
     )  # fmt: skip
     p = VesselParams()
-    assert p.lumen_voxel_max_mm == 4.0
-    assert _plateau_check(res, sm, (1.0, 1.0, 4.1), _LEVELS, p) is res
-    assert _plateau_check(res, sm, (0.5, 0.5, 5.0), _LEVELS, p) is res
-    for sp in ((1.0, 1.0, 4.0), (0.5, 0.45, 1.0)):
+    assert p.lumen_voxel_max_mm == SegmentParams().cavity_max_slice_mm == 6.0
+    assert _plateau_check(res, sm, (1.0, 1.0, 6.1), _LEVELS, p) is res
+    for sp in ((1.0, 1.0, 4.0), (1.0, 1.0, 5.0), (0.5, 0.5, 6.0), (0.5, 0.45, 1.0)):
         out = _plateau_check(res, sm, sp, _LEVELS, p)
         np.testing.assert_array_equal(out.vessel, smooth)
 

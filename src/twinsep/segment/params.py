@@ -518,14 +518,21 @@ class VesselParams:
     HU noise (median 280 HU, 23 mL of false vessel, 1.99 x the limit). 0 turns the
     rule off."""
 
-    lumen_voxel_max_mm: float = 4.0
+    lumen_voxel_max_mm: float = 6.0
     """The lumen plateau rule reads only grids whose voxels are at most this long (mm)
-    along every axis: a longer voxel spans more than an infant sinus is wide (4-8 mm)
-    and averages the lumen with the bone it lies on, so a contrast lumen is textured
-    there too (bench_grids vertical-II, 0.83 x 0.83 x 5 mm slices along x: robust SD 84
-    HU, all its vessel voxels would go), while every row with voxels of 3.6 mm or less
-    stays within 0.54 of the limit. Clinical thin-slice CT (0.3-0.5 mm pixels, 0.6-1.5
-    mm slices) is anisotropic but short, so the rule applies there."""
+    along every axis: 6 mm, the thickest slices the segmentation plans on
+    (``SegmentParams.cavity_max_slice_mm``), so every planned grid is read. Its interior
+    lies one voxel deep along every axis, so on thick slices it samples only a lumen
+    three slices long, and that reads one fluid: robust SD 9.6-40.5 HU on the contrast
+    rows in 5-6 mm slices measured (bench_grids' 5 mm rows, the independent phantom and
+    the probe at 1-2.2 mm in-plane), while the skull base of the plain real CT averaged
+    into 4.5-6 mm slices reads 68-80 HU at 4.4-4.8 HU noise (limit 37-43 HU). Until
+    2026-11-29 the bound was 4 mm (a contrast lumen on 0.83 x 0.83 x 5 mm slices along
+    x read 84 HU at 1803e6a; that row has no interior now), and the plain real-CT twins
+    in 5-6 mm slices kept 6.3-7.6 mL of that bone as sinus evidence and were called
+    contrast with 72-80 mL of vessel (docs/segmentation.md, "The contrast call on thick
+    slices"). Clinical thin-slice CT (0.3-0.5 mm pixels, 0.6-1.5 mm slices) is read as
+    before."""
 
     lumen_spread_fraction: float = 0.15
     """Floor of the plateau limit as a fraction of (lumen median - soft tissue peak):

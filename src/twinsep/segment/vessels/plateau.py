@@ -133,17 +133,18 @@ def _plateau_check(
     interior voxels of skull plate, median 437 HU, robust SD 40 HU, 0.88 SDs under the
     472 HU ceiling, and was called contrast); it does not make a piece textured.
     ``lumen_spread_hu`` is the spread of all pieces. Not on grids with a voxel longer
-    than ``params.lumen_voxel_max_mm`` along some axis: there one voxel spans more than a
-    sinus is wide, and the bone it lies on is inside the voxel (bench_grids vertical-II
-    on 0.83 x 0.83 x 5 mm slices along x, with contrast: robust SD 84 HU, every vessel
-    voxel would go).
+    than ``params.lumen_voxel_max_mm`` along some axis (6 mm: every grid the
+    segmentation plans on). Thick slices are read too: the interior lies one voxel deep
+    along the slice axis as well, so only a lumen three slices long is sampled, and on
+    5-6 mm slices contrast lumens read 9.6-25.5 HU while the skull base of a plain adult
+    CT averaged across the slice reads 68-80 HU (until 2026-11-29 the bound was 4 mm,
+    and that CT in 5-6 mm slices was called contrast on 6.3-7.6 mL of its partial
+    volume; docs/segmentation.md, "The contrast call on thick slices").
     """
     if params.lumen_spread_noise_k <= 0 or not res.vessel.any():
         return res
     if max(sp) > params.lumen_voxel_max_mm:
-        # a voxel longer than a sinus is wide averages it with the bone it lies on: its
-        # "interior" is no plateau even with contrast (5 mm slices along a transverse
-        # sinus: robust SD 84 HU), so the rule decides nothing there
+        # beyond the thickest slices the segmentation plans on nothing was measured
         return res
     shape = res.vessel.shape
     lab, sizes, f = _coarse_pieces(res.vessel, sp, params.work_grid_mm)
