@@ -70,6 +70,21 @@ def test_anisotropic_correlation() -> None:
     assert lv.corr_vox[2] < 0.3  # independent slices: no (or a negligible) correlation
 
 
+@pytest.mark.parametrize("axis", [1, 2])
+def test_correlated_along_one_axis_only(axis: int) -> None:
+    """White along axis 0, correlated along one other axis (a grid resampled along that
+    axis: the gantry-tilt correction correlates neighbours along one in-plane axis)."""
+    rng = np.random.default_rng(11 + axis)
+    c = [0.0, 0.0, 0.0]
+    c[axis] = 1.0
+    n = ndi.gaussian_filter(rng.normal(size=(80, 80, 80)), c, mode="wrap")
+    n = SIGMA_HU * n / n.std()
+    lv = noise_level(n, np.ones(n.shape, bool))
+    assert lv.sigma_hu == pytest.approx(SIGMA_HU, rel=0.05)
+    # before: axis 0 white was taken as white noise on every axis, (0, 0, 0)
+    assert lv.corr_vox == pytest.approx(tuple(c), abs=0.1)
+
+
 def test_edges_kept_out_by_the_mask_and_median() -> None:
     """Two tissues 140 HU apart in slabs along the lag axis; both in the mask."""
     a = _noise(1.0)

@@ -125,8 +125,11 @@ def ct_statistics(ct: Volume, params: SegmentParams = SegmentParams()) -> CTStat
     step = max(1, a.shape[2] // 64)
     sub = a[:, :, ::step]  # the noise is measured on every step-th plane only
     # differences at growing lags: real CT noise is correlated by the reconstruction
-    # kernel, and neighbours alone saw 17 of 30 HU at 0.8 voxels (histogram.noise_level)
-    level = noise_level(sub, (sub > (air + soft) / 2) & (np.abs(sub - soft) < 150))
+    # kernel, and neighbours alone saw 17 of 30 HU at 0.8 voxels (histogram.noise_level;
+    # the whole window by default, its interior with params.noise_method "interior")
+    level = noise_level(
+        sub, (sub > (air + soft) / 2) & (np.abs(sub - soft) < 150), method=params.noise_method
+    )
     c0, c1, c2 = level.corr_vox
     return CTStats(
         air_hu=air, soft_hu=soft, noise_hu=level.sigma_hu, noise_corr_vox=(c0, c1, c2 * step)

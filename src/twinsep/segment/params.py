@@ -8,6 +8,7 @@ the absolute numbers below only bound what the histogram may say.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -869,6 +870,15 @@ class SegmentParams:
     smooth_sigma_mm: float = 0.6
     """Gaussian pre-smoothing (mm) before thresholds: halves voxel noise at 0.5-1 mm
     voxels while blurring a 1.5 mm infant skull by less than its thickness."""
+
+    noise_method: Literal["interior", "window"] = "window"
+    """How ``ct_statistics`` reads the CT's noise (``histogram.noise_level``): on the
+    whole soft-tissue window (94caf67's estimate) or on its interior, 2 voxels from its
+    edges. The interior is within 10 % of the truth on every phantom family, white and
+    correlated (the window: up to +57 % on a turned 2.5 mm grid, +15 % at 10 HU on the
+    phantoms), but the brain/CSF step was tuned on the window's reading and loses CSF
+    with the right noise on some rows (docs/segmentation.md, "The CT noise estimate"),
+    so the window stays the default until that step is re-tuned."""
 
     tissue_noise_hu: float = 4.0
     """Noise (HU) the brain/CSF classifier works at: brain (~33 HU) and CSF (~8 HU) are
