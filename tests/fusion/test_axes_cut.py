@@ -125,15 +125,17 @@ def test_real_ct_vertical_is_vertical_with_axes_within_10_deg() -> None:
     face = {copy2: rot @ y, 3 - copy2: y}
     fa = analyse_fusion(case.labels, case.twins, contrast=False)
     for name, t in (("A", L.TWIN_A), ("B", L.TWIN_B)):
-        # measured 5.8 / 6.0 deg at 3 mm (59.7 / 59.6 before the cut-face cue)
-        assert angle_deg(fa.frames[name].axis, up[t]) < 10.0
+        # measured 5.8 / 6.0 deg at 3 mm (59.7 / 59.6 before the cut-face cue), 5.27 /
+        # 5.18 at 94caf67 (the skull base's lean toward the face a third of the mean),
+        # 0.14 / 0.45 since only its lean across the face is averaged with the cut
+        assert angle_deg(fa.frames[name].axis, up[t]) < 2.0
     shared = (up[1] - up[2]) / np.linalg.norm(up[1] - up[2])
     pa = face[1] - face[1] @ shared * shared
     pb = face[2] - face[2] @ shared * shared
     want_rot = angle_deg(pa, pb)
     assert facts["type"] == "vertical"
     assert fa.type == "vertical"
-    assert abs(fa.axis_angle_deg - 180.0) < 15.0
+    assert abs(fa.axis_angle_deg - 180.0) < 3.0  # 169.8 at 94caf67, 179.6 now
     assert abs(fa.rotation_deg - want_rot) < 15.0
     # the union is at the vertex (the old axes called it occipital)
     assert fa.site == "vertex"

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from storage_layouts import stored
 from twinsep.fusion import analyse_fusion
 from twinsep.fusion.axes import _body_cut_candidates, _skin_normals, angle_deg, twin_frame
 from twinsep.fusion.params import AxisParams
@@ -116,16 +117,9 @@ def test_the_same_voxels_stored_otherwise_read_the_same_axes() -> None:
     pair, lab, tw = _shelved(True)
     ref = analyse_fusion(Volume(lab, pair.affine), Volume(tw, pair.affine), contrast=False)
     assert abs(ref.axis_angle_deg - 180.0) < 2.5
-    aff = pair.affine.copy()
-    aff[:3, :3] = aff[:3, [2, 0, 1]]
-    lab2, tw2 = lab.transpose(2, 0, 1)[:, ::-1], tw.transpose(2, 0, 1)[:, ::-1]
-    aff[:3, 3] += aff[:3, 1] * (lab2.shape[1] - 1)
-    aff[:3, 1] = -aff[:3, 1]
-    fa = analyse_fusion(
-        Volume(np.ascontiguousarray(lab2), aff),
-        Volume(np.ascontiguousarray(tw2), aff),
-        contrast=False,
-    )
+    lab2, aff = stored(lab, pair.affine, (2, 0, 1), (1,))
+    tw2, _ = stored(tw, pair.affine, (2, 0, 1), (1,))
+    fa = analyse_fusion(Volume(lab2, aff), Volume(tw2, aff), contrast=False)
     for n in ("A", "B"):
         assert angle_deg(fa.frames[n].axis, ref.frames[n].axis) < 0.01
     assert abs(fa.axis_angle_deg - ref.axis_angle_deg) < 0.01
