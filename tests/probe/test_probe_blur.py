@@ -60,21 +60,25 @@ def test_sharp_enough_control() -> None:
 def test_blurred_bone_rim_mostly_dropped() -> None:
     """PSF 0.65 voxel: the CSF that the blurred inner table lifts lies on the bone's
     blurred tail and is dropped (``VesselParams.blur_rim_noise_k``): 0.471 with 4793
-    vessel voxels before, 0.629 with 3097 after, no true sinus voxel lost (the issue's
-    0.75 not reached: the CSF voxels left hold bone partial volume of their own)."""
+    vessel voxels before, 0.629 with 3097 after, no true sinus voxel lost; with bone
+    inside the voxel that no blood layer can stand for (``blur_rim_inside``, session
+    31) 0.638 with 3025, still none lost (the issue's 0.75 not reached: the CSF voxels
+    left fit a voxel-thick blood layer on a thin plate as well as bone partial volume)."""
     truth, lab, contrast = _segment(0.65)
     assert contrast
     tv, pv = truth == 5, lab == 5
     d = dice(tv, pv)
-    assert d is not None and d >= 0.60, d
-    assert pv.sum() <= 1.7 * tv.sum(), (int(pv.sum()), int(tv.sum()))
+    assert d is not None and d >= 0.633, d
+    assert pv.sum() <= 1.56 * tv.sum(), (int(pv.sum()), int(tv.sum()))
+    assert (pv & tv).sum() >= 1591, int((pv & tv).sum())
 
 
 @pytest.mark.xfail(
     strict=True,
     reason="PSF 0.65 voxel: the CSF under the blurred inner table called vessel "
     "(0.471, 4793 vessel voxels for 1961 at 9b28d5f; 0.629, 3097 with the blurred-rim "
-    "rule: CSF voxels holding bone partial volume and beside the sinus stay)",
+    "rule; 0.638, 3025 with bone inside the voxel: CSF voxels on thin plates, where a "
+    "voxel-thick blood layer fits too, and beside the sinus stay)",
 )
 def test_blurred_bone_rim_is_not_vessel() -> None:
     truth, lab, contrast = _segment(0.65)

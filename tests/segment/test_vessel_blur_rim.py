@@ -152,3 +152,77 @@ def test_one_spread_for_every_axis_fails_one_way(case: dict[str, np.ndarray]) ->
         kept_sharp,
         int((face & ~drop_w).sum()),
     )
+
+
+def _plate_line(bone_in: float, blood_vx: float, psf_vox: float) -> tuple[np.ndarray, float]:
+    """A 3 mm plate of 1100 HU in CSF (10 HU) across 2.5 mm voxels (the mean of 0.05 mm
+    sub-samples along axis 0, the same along the others), its inner face ``bone_in``
+    voxels into voxel 6, then ``blood_vx`` voxels of blood at 260 HU; blurred by a
+    Gaussian of ``psf_vox`` voxels. Returns the volume and its edge spread (mm): the
+    PSF and the voxel's footprint, ``hypot(psf, side / sqrt(12))``."""
+    side, fine, n = 2.5, 0.05, 16
+    x = (np.arange(n * 50) + 0.5) * fine
+    inner = 6 * side + bone_in * side
+    hu = np.full(x.shape, 10.0)
+    hu[(x > inner - 3.0) & (x <= inner)] = 1100.0
+    hu[(x > inner) & (x <= inner + blood_vx * side)] = 260.0
+    prof = hu.reshape(n, 50).mean(axis=1)
+    if psf_vox > 0:
+        prof = ndi.gaussian_filter1d(prof, psf_vox, mode="nearest")
+    vol = np.broadcast_to(prof[:, None, None], (n, 6, 6)).astype(np.float32).copy()
+    return vol, float(np.hypot(psf_vox * side, side / np.sqrt(12.0)))
+
+
+@pytest.mark.parametrize(
+    ("bone_in", "blood_vx", "psf_vox", "dropped"),
+    [
+        (0.3, 0.0, 0.65, True),  # CSF holding 30 % bone, blurred: no blood layer fits
+        (0.0, 1.0, 0.65, False),  # a sinus one voxel thick on the plate, blurred
+        (0.0, 1.0, 0.5, False),
+        (0.0, 0.6, 0.65, False),  # 60 % blood in the voxel: vessel
+        (0.0, 2.0, 0.65, False),
+        (0.25, 0.0, 0.0, False),  # sharp: 25 % bone reads as a voxel-thick sinus (293 HU)
+        (0.0, 1.0, 0.0, False),
+    ],
+)
+def test_bone_inside_the_voxel_without_blood(
+    bone_in: float, blood_vx: float, psf_vox: float, dropped: bool
+) -> None:
+    """``blurred_rim(lumen_hu=...)``: the voxel next to a thin plate (voxel 6) is dropped
+    when the plate's partial volume inside it, blurred, explains its value and a blood
+    layer of half a voxel or more on the plate does not; kept when blood fits too (a
+    sharp grid cannot tell them apart). Without ``lumen_hu`` (the rule before session
+    31) the blurred 30 % case stays vessel (349-395 HU, above the 135 HU edge)."""
+    vol, w = _plate_line(bone_in, blood_vx, psf_vox)
+    offered = (vol >= 120.0) & (vol < BONE_TOP)
+    assert offered[6].all(), vol[:, 0, 0]
+    sp = (2.5, 2.5, 2.5)
+
+    def drop(lumen_hu: float | None) -> np.ndarray:
+        return blurred_rim(
+            offered, vol, BONE_TOP, sp, (w, w, w),
+            background_hu=10.0, edge_hu=135.0, tol_hu=45.0, reach_w=2.0, lumen_hu=lumen_hu,
+        )  # fmt: skip
+
+    got = drop(260.0)
+    before = drop(None)
+    assert not before[6].any()
+    assert bool(got[6].all()) is dropped and bool(got[6].any()) is dropped, got[:, 0, 0]
+    # blood beyond the voxel is never touched
+    assert not (got & (np.arange(16) > 6)[:, None, None]).any()
+
+
+def test_bone_inside_keeps_the_grooved_sinuses(case: dict[str, np.ndarray]) -> None:
+    """The box skull's two sinuses (lumen 300 HU) stay with the bone-inside test on
+    (measured: as without it), and no lifted CSF it dropped comes back."""
+    w = edge_widths(case["ct"], case["bone"], case["cavity"], SP)
+    assert w is not None
+    base = _drop(case, w)
+    drop = blurred_rim(
+        _offered(case), case["ct"], BONE_TOP, SP, w,
+        background_hu=BG, edge_hu=EDGE, tol_hu=3.0 * NOISE, reach_w=2.0, lumen_hu=300.0,
+    )  # fmt: skip
+    assert (base & ~drop).sum() == 0
+    for name in ("s0", "s2"):
+        s = _offered(case) & case[name]
+        assert (s & ~drop).sum() >= 0.95 * s.sum(), (name, int((s & ~drop).sum()), int(s.sum()))

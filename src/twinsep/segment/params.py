@@ -107,6 +107,21 @@ class VesselParams:
     0.810 -> 0.821; k = 2 / 4 on the rule's input: 0.599 / 0.649 (0 / 4 sinus voxels
     dropped), 0.633 at 3."""
 
+    blur_rim_inside: bool = True
+    """The blurred-rim rule (``blur_rim_noise_k``) also drops a vessel voxel whose line
+    fits the blurred step with its edge inside the voxel, up to its centre (a thin
+    plate's partial volume split across the voxel face, the tissue's share the larger),
+    when no layer of blood at the lumen filling half the voxel or more on the bone fits
+    within the same misfit; only along axes where such a layer would show in the next
+    voxel above that misfit (``segment.vessels.rim._bone_inside``, ``_layer_spill``): on
+    a grid sharp for its voxel the two read alike and the voxel stays. Measured (session
+    31, 94caf67): probe union at 2.5 mm, PSF 0.65 voxel, vessel 0.629 -> 0.638 (3097 ->
+    3025 voxels, no true one lost), PSF 0.5 unchanged; bench_segment phantoms at 2.3-3.6
+    mm identical (48 rows: the gate is closed), at 1.17 mm / 10 HU +0.0002 and +0.0014
+    (two rows measured); blind phantom3 vt0-c5-ras +0.0041, vt90-c15-1.2mm +0.0002, 12
+    contrast cases identical; independent phantom noise-5 +0.0028, 16 rows identical
+    (docs/segmentation.md, session 31). False turns it off."""
+
     blur_rim_reach_w: float = 2.0
     """Bone is looked for along each axis within this many of that axis's edge spreads
     ``w`` (at least the face neighbour): a blurred step's tail ``Phi(-d / w)`` is 2 % at

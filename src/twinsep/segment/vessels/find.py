@@ -165,6 +165,7 @@ def _blur_rim(
         res.vessel, sm, levels.vessel_max_hu, sp, widths,
         background_hu=bg, edge_hu=edge, tol_hu=params.blur_rim_noise_k * levels.noise_hu,
         reach_w=params.blur_rim_reach_w,
+        lumen_hu=res.lumen_hu if params.blur_rim_inside else None,
     )  # fmt: skip
     if not drop.any():
         return res
