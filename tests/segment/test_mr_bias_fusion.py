@@ -110,7 +110,20 @@ def _fused(
     mr[26:30, 3:21, 3:21] = 30.0
     mr[8:10, 3:21, 3:21] = 58.0  # between
     mr += 2.0 * rng.standard_normal(SHAPE).astype(np.float32)
-    fov = np.ones(SHAPE, bool)
+    return _fuse_registered(monkeypatch, lab, mr, contrast=True, metal=metal), lab
+
+
+def _fuse_registered(
+    monkeypatch: pytest.MonkeyPatch,
+    lab: np.ndarray,
+    mr: np.ndarray,
+    *,
+    contrast: bool,
+    metal: MetalSlices | None = None,
+) -> TissueLabels:
+    """``fuse_mr`` of CT labels ``lab`` with ``mr`` as the registered MR (identity pose,
+    full field of view, no bias field)."""
+    fov = np.ones(lab.shape, bool)
 
     def fake(
         ct: Volume, m: Volume, params: object
@@ -121,9 +134,10 @@ def _fused(
     monkeypatch.setattr(M, "_register", fake)
     monkeypatch.setattr(M, "correct_bias_field", lambda v, h, p: (v, 1.0))
     monkeypatch.setattr(M, "_mr_coverage", lambda *a: 1.0)  # tested in test_mr_coverage
-    seg = TissueLabels(labels=Volume(lab, np.eye(4)), contrast=True, hu_thresholds={}, metal=metal)
-    fused = M.fuse_mr(seg, Volume(lab.astype(np.int16), np.eye(4)), Volume(mr, np.eye(4)))
-    return fused, lab
+    seg = TissueLabels(
+        labels=Volume(lab, np.eye(4)), contrast=contrast, hu_thresholds={}, metal=metal
+    )
+    return M.fuse_mr(seg, Volume(lab.astype(np.int16), np.eye(4)), Volume(mr, np.eye(4)))
 
 
 def test_fusion_takes_the_confident_mr_and_leaves_edges_to_the_ct(
@@ -204,3 +218,44 @@ def test_fusion_keeps_the_metal_slices_but_reads_every_slice(
     fused, _ = _fused(monkeypatch, metal)
     assert fused.metal is not None and fused.metal.unread is None
     assert np.array_equal(fused.metal.planes, metal.planes)
+
+
+def test_a_t2_given_as_mr_leaves_brain_csf_and_sinuses_to_the_ct(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A T2 (CSF bright, grey above white) registered to a plain CT: its lowest class is
+    white matter and its bright CSF slabs are no sinuses. Before mr_weighting the fusion
+    re-labelled the white matter CSF and the CT's CSF brain (blind phantom T2: brain Dice
+    0.957 -> 0.386, CSF 0.797 -> 0.005, exit 0); now the CT's call stays, with a warning
+    naming both medians, and plan.json's registration record holds them."""
+    lab = np.zeros(SHAPE, np.uint8)
+    lab[1:39] = L.SOFT_TISSUE
+    lab[3:37, 3:21, 3:21] = L.BRAIN
+    lab[20:24, 3:21, 3:21] = L.CSF
+    rng = np.random.default_rng(3)
+    mr = np.zeros(SHAPE, np.float32)
+    mr[1:39] = 60.0
+    mr[3:37, 3:21, 3:21] = 70.0  # white matter, darkest in the cavity on a T2
+    mr[3:37, 3:21, 3:8] = 90.0  # grey matter
+    mr[20:24, 3:21, 3:21] = 200.0  # CSF, bright
+    mr[30:32, 10:12, 3:21] = 200.0  # a bright CSF tube (a sulcus), not a vein
+    mr += 2.0 * rng.standard_normal(SHAPE).astype(np.float32)
+    fused = _fuse_registered(monkeypatch, lab, mr, contrast=False)
+    assert np.array_equal(fused.labels.array, lab)
+    assert not fused.contrast
+    said = [w for w in fused.warnings if "not T1-weighted" in w]
+    assert len(said) == 1 and "reads 200" in said[0] and "brain 71" in said[0], fused.warnings
+    rec = fused.registration
+    assert rec is not None
+    cc = rec["cavity_contrast"]
+    assert cc["csf_darker_than_brain"] is False
+    # the CT's brain: white (70) but for 5 of 18 slices of grey (90) and the tube
+    assert abs(cc["csf_median"] - 200.0) < 3.0 and abs(cc["brain_median"] - 70.0) < 3.0
+
+
+def test_a_t1_s_cavity_contrast_is_recorded_and_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The T1 pair of _fused: the CT's CSF reads darker than its brain; the MR is used."""
+    fused, _ = _fused(monkeypatch)
+    rec = fused.registration
+    assert rec is not None and rec["cavity_contrast"]["csf_darker_than_brain"] is True
+    assert not any("not T1-weighted" in w for w in fused.warnings)

@@ -44,6 +44,7 @@ from twinsep.segment.mr_layer import csf_layer_cavity
 from twinsep.segment.mr_mirror import MirrorCheck, screen_mirrors
 from twinsep.segment.mr_orient import Orientation, OrientationSearch, search_orientations
 from twinsep.segment.mr_skull import scalp_edge
+from twinsep.segment.mr_weighting import cavity_contrast, csf_not_dark_warning
 from twinsep.segment.params import MRParams, SegmentParams
 from twinsep.segment.result import TissueLabels
 from twinsep.volume import LPS_TO_RAS, Volume
@@ -407,7 +408,13 @@ def fuse_mr(
             "of the cranial cavity; brain and CSF outside it are the CT's"
         )
     changed = 0
-    mix = _fit_three(reg.array[inner], params) if int(inner.sum()) > 1000 else None
+    # a T2 registers as well as a T1, but its lowest class is brain and its bright
+    # pieces CSF: the CT's own CSF and brain say which way round the MR is
+    contrast = cavity_contrast(reg.array[inner], lab[inner])
+    not_t1 = contrast is not None and contrast.csf_not_dark
+    if contrast is not None and not_t1:
+        warnings.append(csf_not_dark_warning(contrast))
+    mix = _fit_three(reg.array[inner], params) if int(inner.sum()) > 1000 and not not_t1 else None
     if mix is not None and not dark_class_separated(mix, params.csf_class_sigmas):
         # a lumped fit: its 'sure CSF' would take grey matter. Started where the CT's
         # own CSF and brain lie the classes may part; else the CT's call stays
@@ -431,6 +438,8 @@ def fuse_mr(
     record = registration_record(mr_to_ct, np.asarray(centre), mi)
     record["bias_field_spread"] = round(spread, 3)
     record["mirror_check"] = mirror.as_record()
+    if contrast is not None:
+        record["cavity_contrast"] = contrast.as_record()
     if turned is not None:
         record["orientation_search"] = turned[1].as_record()
     if mirror.margin_mi > -params.mirror_doubt_mi:
@@ -448,7 +457,7 @@ def fuse_mr(
         f"({100 * changed / max(int(inner.sum()), 1):.1f} % of the cavity)"
     )
     has_vessels = bool(ct_result.contrast)
-    if not ct_result.contrast:
+    if not ct_result.contrast and not not_t1:
         ven = _venogram_vessels(reg, inner, params)
         if ven is not None:
             lab[ven] = L.VESSEL
