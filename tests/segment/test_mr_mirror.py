@@ -16,6 +16,7 @@ from twinsep.errors import InputError
 from twinsep.segment import mr as M
 from twinsep.segment.mr_mirror import MirrorCheck
 from twinsep.segment.params import MRParams
+from twinsep.segment.result import TissueLabels
 from twinsep.volume import Volume
 
 SHAPE = (64, 64, 64)
@@ -146,3 +147,36 @@ def test_registration_repeats_to_the_last_digit(pair: tuple[Volume, Volume]) -> 
     assert mi_first == mi_again
     assert np.array_equal(first.array, again.array)
     assert np.array_equal(first.affine, again.affine)
+
+
+@pytest.mark.slow  # one registration, 2-4 s
+def test_an_mr_of_part_of_the_head_is_refused_for_its_coverage_not_as_mirrored(
+    pair: tuple[Volume, Volume], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An MR holding part of the heads (MRG, session 31: one twin of a vertical union, 45 %
+    of its slices) lets a mirror image fit better than as given (the one head, flipped
+    head-foot, fits the other twin), and it was refused as "mirrored along head-foot".
+    What is wrong with it is its coverage: the coverage is asked before the mirror check.
+    The MR here is the pair's, cut to its lower 45 % of slices; the mirror screen is given
+    a clearly better mirror, and the orientation search finds the header's pose best."""
+    from twinsep import labels as L
+    from twinsep.segment.mr_orient import Orientation, OrientationSearch
+
+    ct, mr = pair
+    keep = int(round(0.45 * SHAPE[2]))
+    cut = Volume(np.ascontiguousarray(mr.array[:, :, :keep]), mr.affine, mr.meta)
+    mirrored = MirrorCheck(0.30, (0.31, 0.33, 0.45), (6.0, 6.0, 6.0))
+    assert mirrored.margin_mi > MRParams().mirror_margin_mi
+    monkeypatch.setattr(M, "screen_mirrors", lambda fixed, moving, params: mirrored)
+    given = Orientation(tuple(tuple(float(v) for v in row) for row in np.eye(3)), 0.5, 0.5)
+    found = OrientationSearch((given,), 48, (6.0, 6.0, 6.0))
+    monkeypatch.setattr(M, "search_orientations", lambda fixed, moving, params: found)
+    t = _tissue()
+    lab = np.array([0, L.SOFT_TISSUE, L.BONE, L.BRAIN, L.CSF], np.uint8)[t]
+    seg = TissueLabels(labels=Volume(lab, ct.affine), contrast=False, hu_thresholds={})
+    with pytest.raises(InputError) as info:
+        M.fuse_mr(seg, ct, cut)
+    line = info.value.one_line()
+    assert line.startswith("t1.nii: the MR, registered to the CT"), line
+    assert "% of the CT's cranial cavity (at least 90 % needed)" in line, line
+    assert "mirrored" not in line, line

@@ -165,7 +165,10 @@ def register_mr_to_ct(
         MR's header turns or mirrors it.
     """
     try:
-        reg, mi, _, _, _ = _register(ct, mr, params)
+        reg, mi, _, _, check = _register(ct, mr, params)
+        mirrored = _mirror_error(str(mr.meta.get("source", "MR")), mr, check, params)
+        if mirrored is not None:
+            raise mirrored
     except MRFitError as exc:
         if not exc.measured.startswith(_MIRROR_MEASURED):
             raise
@@ -231,9 +234,9 @@ def _register(
     Raises
     ------
     InputError
-        Also when a mirror image of the MR fits the CT better than the registration
-        found by more than ``params.mirror_margin_mi``: a rigid transform cannot undo a
-        mirrored header, and the MR's tissues would be painted on the wrong side.
+        If the registration fails or ends below ``params.registration_min_mi``. Whether
+        a mirror image fits better is left to the callers (:func:`_mirror_error`):
+        :func:`_fit_mr` asks first whether the MR shows the CT's cavity at all.
     """
     import SimpleITK as sitk
 
@@ -281,19 +284,6 @@ def _register(
             f"{params.registration_min_mi:.2f} needed)",
         )
     check = screen_mirrors(fixed_f, moving, params)
-    if check.margin_mi > params.mirror_margin_mi:
-        raise MRFitError(
-            src,
-            f"the MR appears mirrored: registered to the CT its Mattes mutual information "
-            f"is {check.mattes_mi:.3f}, its mirror image along its voxel axis "
-            f"{check.best_mirror_axis} ({_axis_name(mr, check.best_mirror_axis)}) fits "
-            f"clearly better ({max(check.mirror_mattes_mi):.3f}); a rigid registration cannot "
-            "undo a mirror and its tissues would lie on the wrong side. Check the sign of "
-            "that axis in the MR's header (its orientation / affine), or plan without --mr",
-            f"from its header's pose, its mirror image along voxel axis {check.best_mirror_axis} "
-            f"fits better (Mattes mutual information {max(check.mirror_mattes_mi):.3f} against "
-            f"{check.mattes_mi:.3f})",
-        )
     res = sitk.Resample(moving, fixed_f, tx, sitk.sitkLinear, 0.0, sitk.sitkFloat32)
     arr = sitk.GetArrayFromImage(res).transpose(2, 1, 0)
     ones = sitk.Image(moving.GetSize(), sitk.sitkUInt8) + 1
@@ -302,6 +292,26 @@ def _register(
     inside = sitk.GetArrayFromImage(fov).transpose(2, 1, 0) > 0
     moved = ct.with_array(np.ascontiguousarray(arr), kind="MR registered")
     return moved, mi, np.ascontiguousarray(inside), _mr_to_ct_ras(tx), check
+
+
+def _mirror_error(src: str, mr: Volume, check: MirrorCheck, params: MRParams) -> MRFitError | None:
+    """The refusal of an MR whose mirror image fits the CT better than the registration
+    found by more than ``params.mirror_margin_mi`` (a rigid transform cannot undo a
+    mirrored header, and the MR's tissues would be painted on the wrong side), or None."""
+    if check.margin_mi <= params.mirror_margin_mi:
+        return None
+    return MRFitError(
+        src,
+        f"the MR appears mirrored: registered to the CT its Mattes mutual information "
+        f"is {check.mattes_mi:.3f}, its mirror image along its voxel axis "
+        f"{check.best_mirror_axis} ({_axis_name(mr, check.best_mirror_axis)}) fits "
+        f"clearly better ({max(check.mirror_mattes_mi):.3f}); a rigid registration cannot "
+        "undo a mirror and its tissues would lie on the wrong side. Check the sign of "
+        "that axis in the MR's header (its orientation / affine), or plan without --mr",
+        f"from its header's pose, its mirror image along voxel axis {check.best_mirror_axis} "
+        f"fits better (Mattes mutual information {max(check.mirror_mattes_mi):.3f} against "
+        f"{check.mattes_mi:.3f})",
+    )
 
 
 def _sitk_pair(ct: Volume, mr: Volume, params: MRParams) -> tuple[Any, Any]:
@@ -497,9 +507,13 @@ def _fit_mr(
     Raises
     ------
     InputError
-        From :func:`_register`, or when the coverage or the heads' outline fails.
+        From :func:`_register`, or when the coverage, the mirror check
+        (:func:`_mirror_error`, asked after the coverage) or the heads' outline fails.
     """
     src = str(mr.meta.get("source", "MR"))
+    # the mirror check waits for the coverage: an MR of one twin only, mirrored
+    # head-foot, fits the other twin better than as given (MRG, session 31: refused as
+    # "mirrored along head-foot" when it was partial)
     reg, mi, fov, mr_to_ct, mirror = _register(ct, mr, params)
     # the head(s) the registered MR shows, read once for both checks below
     head = _registered_head(reg, mr)
@@ -514,6 +528,9 @@ def _fit_mr(
             f"registered, it shows {100 * shown:.0f} % of the CT's cranial cavity (at least "
             f"{100 * params.registration_min_coverage:.0f} % needed)",
         )
+    mirrored = _mirror_error(src, mr, mirror, params)
+    if mirrored is not None:
+        raise mirrored
     agree = _head_agreement(head, fov, ct_head)
     if agree < params.registration_min_head_dice:
         raise MRFitError(
