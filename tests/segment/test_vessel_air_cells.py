@@ -112,3 +112,23 @@ def test_gas_walled_by_share() -> None:
     assert gas_walled(pieces, sm, gas_hu=-300.0, share=0.25)[8, 2:10, 8].all()
     np.testing.assert_array_equal(sm, before[0])
     np.testing.assert_array_equal(pieces, before[1])
+
+
+def test_the_body_surface_is_no_air_cell() -> None:
+    """Only gas more than one voxel inside the body counts: the body's outer voxels
+    (skin and outside air in one voxel, -300..-450 HU smoothed) beside a vessel two
+    voxels under the skin do not make it an air cell's septum; a cell deep inside
+    still does."""
+    sm = np.zeros((14, 14, 14), np.float32)
+    body = np.zeros(sm.shape, bool)
+    body[2:, :, :] = True  # skin surface at i = 2 (outside air at i < 2)
+    sm[:2] = -1000.0
+    sm[2] = -400.0  # the body's outer voxel layer: skin and air in one voxel
+    pieces = np.zeros(sm.shape, bool)
+    pieces[3, 2:10, 4] = True  # a vessel just under that layer
+    pieces[9, 2:10, 9] = True  # a septum beside an air cell deep inside
+    sm[10, 2:10, 9] = -900.0
+    got = gas_walled(pieces, sm, gas_hu=-300.0, share=0.5, inside=body)
+    assert not got[3].any() and got[9, 2:10, 9].all()
+    # without the body every gas voxel counts (the rule before): both go
+    assert gas_walled(pieces, sm, gas_hu=-300.0, share=0.5)[3, 2:10, 4].all()

@@ -20,7 +20,14 @@ from scipy import ndimage as ndi
 from twinsep.segment import morph
 
 
-def gas_walled(pieces: np.ndarray, sm: np.ndarray, *, gas_hu: float, share: float) -> np.ndarray:
+def gas_walled(
+    pieces: np.ndarray,
+    sm: np.ndarray,
+    *,
+    gas_hu: float,
+    share: float,
+    inside: np.ndarray | None = None,
+) -> np.ndarray:
     """Pieces of ``pieces`` that lie between gas: partial volume of pneumatised bone.
 
     A piece (26-connected) goes when at least ``share`` of its voxels have a neighbour
@@ -43,6 +50,13 @@ def gas_walled(pieces: np.ndarray, sm: np.ndarray, *, gas_hu: float, share: floa
     share : float
         Least share (0-1) of a piece's voxels next to gas that makes it pneumatised
         bone; above 1 turns the test off.
+    inside : ndarray of bool, optional
+        The body (air cells and airways inside it): only gas more than one voxel inside
+        it counts. The air outside the skin is no air cell: the body's outer voxels hold
+        skin and outside air in one voxel (the smoothed CT reads -300..-450 HU there),
+        and on a 2.4 mm grid the independent phantom's true extracranial vessel pieces
+        two voxels under its skin (90 of the 112 voxels the rule took on its angular
+        union) went with them (vessel Dice 0.858 -> 0.835).
 
     Returns
     -------
@@ -54,6 +68,12 @@ def gas_walled(pieces: np.ndarray, sm: np.ndarray, *, gas_hu: float, share: floa
     if share > 1.0 or not pieces.any():
         return out
     gas = (sm < gas_hu) & ~pieces
+    if inside is not None:
+        # one voxel in from the body's surface: its outer voxels hold skin and outside
+        # air in one voxel (the smoothed CT reads -300..-450 HU there)
+        gas &= ndi.binary_erosion(
+            np.asarray(inside, dtype=bool), ndi.generate_binary_structure(3, 3), border_value=1
+        )
     if not gas.any():
         return out
     near_gas = ndi.binary_dilation(gas, ndi.generate_binary_structure(3, 3))

@@ -298,7 +298,7 @@ def sinus_mask(
             # air cells; a neck vessel runs in soft tissue (gas_walled)
             ext &= ~gas_walled(
                 ext, sm, gas_hu=soft_hu - params.ext_gas_below_soft_hu,
-                share=params.ext_gas_share,
+                share=params.ext_gas_share, inside=body,
             )  # fmt: skip
     # The contrast evidence counts the pieces that pass the bone-side test too: a piece
     # lying on bone is partial volume of it, and on thick slices (5 mm) that partial
