@@ -16,6 +16,12 @@ parallel to the head's long axis, ending 60 mm below the centre; a second copy h
 neck's last voxel layer half emptied (seeded), as the planned labels' partial-volume end
 slice of the probe's neck was. Measured at 94caf67: each twin's axis 9.7 / 10.0 deg off
 (clean / ragged end); with the change 0.3 / 0.7.
+
+Reverted (session 31, the lead): the same farthest level turned the probe's angular
+``pa135-c20-3mm`` (truth 135 deg) into a vertical union (131.1 -> 175.5 through the CLI,
+bench_probe at 0bc190a; docs/orientation.md, "The neck's farthest level reverted"). A
+wrong type is worse than the boxy heads' 6-9 deg, so these tests are strict xfails that
+record the open fault until an end level checked against the twin's other cues lands.
 """
 
 from __future__ import annotations
@@ -34,6 +40,11 @@ from twinsep.volume import Volume
 
 sys.path.insert(0, str(Path(__file__).parent))
 from handmade_pairs import Pair, make_pair  # noqa: E402
+
+pytestmark = pytest.mark.xfail(
+    strict=True,
+    reason="the neck's farthest level (b18256b) reverted: it read the probe's angular pa135 as vertical",
+)
 
 SPACING = 2.6
 SHAPE = (64, 64, 92)

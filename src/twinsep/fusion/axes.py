@@ -2233,31 +2233,13 @@ def _body_cut_candidates(
         # before): a head's flat side stair-steps into the bin of a grid axis, and on
         # one grid of two it outnumbered the neck's flat end (the probe's boxy heads:
         # the end found on 2.4 x 2.4 x 4 mm, hidden by the face on 3 mm)
-        # Each seed also gives the farthest level along it that holds ``need_mm2``: the
-        # level holding the most of a seed's skin is not always the end (a boxy head's
-        # flat underside, 906 mm^2 59 mm below the centre, outnumbered its neck's end
-        # farther down in the same bin: the probe's pv90 and pv160 twins read their end
-        # slabs' 4-6 deg toward the face)
         counts = np.bincount(nearest_directions(gw, dirs), minlength=len(dirs))
         level: list[_Plane] = []
         for k in _peak_bins(counts, dirs)[: max(1, ap.body_cut_seeds)]:
-            for end in (False, True):
-                one = _flat_patch(
-                    pts,
-                    gw,
-                    dirs[k],
-                    ap.body_cut_normal_deg,
-                    depth_mm,
-                    cell,
-                    level_fit=True,
-                    grow=False,
-                    farthest_mm2=need_mm2 if end else None,
-                    smoothed=smoothed if end else None,
-                )
-                if one is None or one.area_mm2 < need_mm2:
-                    continue
-                if end and level and _same_plane(level[-1], one, depth_mm, ap.body_cut_normal_deg):
-                    continue
+            one = _flat_patch(
+                pts, gw, dirs[k], ap.body_cut_normal_deg, depth_mm, cell, level_fit=True, grow=False
+            )
+            if one is not None and one.area_mm2 >= need_mm2:
                 level.append(one)
         return level
     if smoothed is None:
@@ -2356,7 +2338,6 @@ def _flat_patch(
     level_fit: bool = False,
     grow: bool = True,
     smoothed: np.ndarray | None = None,
-    farthest_mm2: float | None = None,
 ) -> _Plane | None:
     """The flat skin patch around the normals near ``seed``, or None below 10 voxels.
 
@@ -2384,10 +2365,6 @@ def _flat_patch(
         face's last two voxels before its rim, where the average mixes in the sides
         (a cut neck 10 voxels across on a 2 mm grid kept 900 of its 1556 mm^2 with the
         averaged normals alone, too narrow for its walls to be read as a tube).
-    farthest_mm2 : float, optional
-        With ``level_fit``: start from the farthest level along ``seed`` (levels
-        ``depth_mm`` apart, from the farthest skin down) whose fitted patch covers at
-        least this area (mm^2), instead of the densest; None when no level does.
     grow : bool
         Regrow the patch from its plane: all the skin within ``depth_mm`` of it whose
         normal lies within ``cone_deg`` of its normal, then refit, until the patch
@@ -2413,21 +2390,6 @@ def _flat_patch(
     if sel.sum() < 10:
         return None
     p = pts[sel]
-    if level_fit and farthest_mm2 is not None:
-        # the farthest level first, one depth lower at a time, until its refitted
-        # patch is large enough (refitted as the densest level is below)
-        height = p @ seed
-        top = float(height.max())
-        while top >= float(height.min()):
-            flat = np.abs(height - (top - depth_mm)) <= depth_mm
-            top -= depth_mm
-            if flat.sum() < 10:
-                continue
-            centre, vt, flat = _refit_level(p, flat, seed, depth_mm, 2)
-            area_mm2 = _cells_mm2(p[flat], centre, vt, cell_mm)
-            if area_mm2 >= farthest_mm2:
-                return _Plane(normal=_unit(vt[-1]), centre_mm=centre, area_mm2=area_mm2)
-        return None
     if level_fit:
         # one plane through all of it tilts and shifts off the cut and keeps little
         # of its area: start from the densest level, then refit
@@ -2436,8 +2398,12 @@ def _flat_patch(
     else:
         flat = np.ones(len(p), dtype=bool)
         rounds = 1
-    centre, vt, flat = _refit_level(p, flat, seed, depth_mm, rounds)
-    normal = vt[-1]
+    normal = np.asarray(seed, dtype=np.float64)
+    for _ in range(rounds):
+        centre = p[flat].mean(axis=0)
+        _, _, vt = np.linalg.svd(p[flat] - centre, full_matrices=False)
+        normal = vt[-1] if np.dot(vt[-1], normal) >= 0 else -vt[-1]
+        flat = np.abs((p - centre) @ normal) <= depth_mm
     member = p[flat]
     if grow:
         held = np.flatnonzero(sel)[flat]
@@ -2458,48 +2424,9 @@ def _flat_patch(
         centre = member.mean(axis=0)
     if len(member) == 0:
         return None
-    return _Plane(
-        normal=_unit(normal), centre_mm=centre, area_mm2=_cells_mm2(member, centre, vt, cell_mm)
-    )
-
-
-def _refit_level(
-    p: np.ndarray, flat: np.ndarray, seed: np.ndarray, depth_mm: float, rounds: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Plane fitted ``rounds`` times to the points ``p[flat]``, each time refitted to all
-    of ``p`` within ``depth_mm`` of it: (centre, the SVD's rows with the last one the
-    normal on ``seed``'s side, the final members of ``p``)."""
-    normal = np.asarray(seed, dtype=np.float64)
-    centre = p[flat].mean(axis=0)
-    vt = np.eye(3)
-    for _ in range(rounds):
-        centre = p[flat].mean(axis=0)
-        _, _, vt = np.linalg.svd(p[flat] - centre, full_matrices=False)
-        if np.dot(vt[-1], normal) < 0:
-            vt = vt.copy()
-            vt[-1] = -vt[-1]
-        normal = vt[-1]
-        flat = np.abs((p - centre) @ normal) <= depth_mm
-    return centre, vt, flat
-
-
-def _cells_mm2(member: np.ndarray, centre: np.ndarray, vt: np.ndarray, cell_mm: float) -> float:
-    """Area (mm^2) of the square cells of side ``cell_mm`` on the plane (in-plane axes
-    ``vt[:2]`` through ``centre``) that the points ``member`` fall in."""
     uv = np.floor((member - centre) @ vt[:2].T / cell_mm).astype(np.int64)
-    return float(len(np.unique(uv, axis=0))) * cell_mm * cell_mm
-
-
-def _same_plane(a: _Plane, b: _Plane, depth_mm: float, cone_deg: float) -> bool:
-    """Whether two flat patches of one seed are one: ``b``'s centre within ``depth_mm``
-    of ``a``'s plane and their normals within ``cone_deg`` (the seed's cone). A seed's
-    farthest level that is its densest one too, refitted with the averaged normals,
-    tilts by a few degrees (a hand-made chin's lowest terrace, 419 / 433 mm^2, 4.6 deg:
-    taken as a second patch it passed as the jaw's cut and turned the axis 62 deg)."""
-    return (
-        abs(float(np.dot(b.centre_mm - a.centre_mm, a.normal))) <= depth_mm
-        and angle_deg(a.normal, b.normal) <= cone_deg
-    )
+    area_mm2 = float(len(np.unique(uv, axis=0))) * cell_mm * cell_mm
+    return _Plane(normal=_unit(normal), centre_mm=centre, area_mm2=area_mm2)
 
 
 def _narrowest_section(
